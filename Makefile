@@ -1,0 +1,99 @@
+# tickq — build, test, demo and benchmark entry points.
+#
+#   make            build build/tickq
+#   make test       install deps, build, run unit + integration tests (real redis-server)
+#   make demo       install deps, build, run a short demo against a private redis-server
+#   make sanitize   ASan + UBSan build, then the whole test suite against it
+#   make bench      every benchmark (one JSON line each); make bench-queue for one
+#   make install PREFIX=/usr/local
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+PKGS    := hiredis jansson
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+DEFS    := -D_GNU_SOURCE
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lhiredis -ljansson)
+ALL_CFLAGS = $(WARN) $(DEFS) $(CFLAGS) $(PKG_CFLAGS) -Isrc -I$(BUILD)/gen -MMD -MP
+LDLIBS  += $(PKG_LIBS) -lm
+
+LUA_SRC  := $(filter-out src/lua/common.lua,$(wildcard src/lua/*.lua))
+SRC      := $(filter-out src/main.c,$(wildcard src/*.c))
+OBJ      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC)) $(BUILD)/obj/lua_scripts.o
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_OBJ := $(patsubst tests/unit/%.c,$(BUILD)/obj/unit/%.o,$(UNIT_SRC))
+BENCH    := $(BUILD)/bench_queue
+
+.PHONY: all setup test unit integration demo sanitize bench bench-queue install clean
+
+all: $(BUILD)/tickq
+
+setup:
+	@scripts/setup
+
+$(BUILD)/tickq: $(BUILD)/obj/main.o $(OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/obj/%.o: src/%.c | $(BUILD)/gen/lua_scripts.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/gen/lua_scripts.c $(BUILD)/gen/lua_scripts.h: scripts/embed-lua src/lua/common.lua $(LUA_SRC)
+	@mkdir -p $(BUILD)/gen
+	scripts/embed-lua $(BUILD)/gen src/lua/common.lua $(LUA_SRC)
+
+$(BUILD)/obj/lua_scripts.o: $(BUILD)/gen/lua_scripts.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/unit/%.o: tests/unit/%.c | $(BUILD)/gen/lua_scripts.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/unit_tests: $(UNIT_OBJ) $(OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/obj/bench/%.o: bench/%.c | $(BUILD)/gen/lua_scripts.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BENCH): $(BUILD)/obj/bench/bench_queue.o $(OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# Tests: setup is idempotent and quick when everything is installed.
+test: setup
+	@$(MAKE) --no-print-directory all $(BUILD)/unit_tests
+	@tests/run $(BUILD)
+
+unit: $(BUILD)/unit_tests
+	@$(BUILD)/unit_tests
+
+demo: setup
+	@$(MAKE) --no-print-directory all
+	@scripts/demo $(BUILD)/tickq
+
+# The sanitizer build lives in its own directory so it never mixes objects
+# with the normal build.
+sanitize: setup
+	@$(MAKE) --no-print-directory BUILD=build-san \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  build-san/tickq build-san/unit_tests
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run build-san
+
+bench: bench-queue
+
+bench-queue: setup
+	@$(MAKE) --no-print-directory all $(BENCH)
+	@scripts/with-redis $(BENCH) --tickq $(BUILD)/tickq
+
+install: $(BUILD)/tickq
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/tickq $(DESTDIR)$(PREFIX)/bin/tickq
+
+clean:
+	rm -rf build build-san
+
+-include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d)

@@ -1,0 +1,55 @@
+/* cli.h — what every tickq sub-command shares: the command table, usage
+ * errors (exit 64), common flags (--redis-url, --prefix) and connecting to
+ * Redis with the documented exit statuses (78 no/bad REDIS_URL, 69 Redis
+ * unreachable). */
+#ifndef TICKQ_CLI_H
+#define TICKQ_CLI_H
+
+#include <getopt.h>
+
+#include "config.h"
+#include "queue.h"
+#include "rconn.h"
+
+/* Long-option codes shared by all commands (above any short option). */
+enum {
+    OPT_REDIS_URL = 1000,
+    OPT_PREFIX,
+    OPT_JSON,
+    OPT_FIRST_COMMAND_OPTION = 1100
+};
+
+#define CLI_COMMON_OPTIONS \
+    { "redis-url", required_argument, 0, OPT_REDIS_URL }, \
+    { "prefix", required_argument, 0, OPT_PREFIX }, \
+    { "help", no_argument, 0, 'h' }
+
+#define CLI_COMMON_HELP \
+    "  --redis-url URL   Redis to use (default: $REDIS_URL)\n" \
+    "  --prefix P        key prefix of tickq's own keys (default: $TICKQ_PREFIX or tickq)\n" \
+    "  -h, --help        this help\n"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} cli_command_t;
+
+/* Handles a common option; returns 1 if it was one, 0 if not, or an exit
+ * status > 1 after printing an error. */
+int cli_common_option(int opt, const char *arg, config_t *cfg);
+
+/* Prints "tickq CMD: message" and the usage to stderr; returns 64. */
+int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints an error "tickq: message" to stderr and returns `status`. */
+int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Resolves the config, connects and PINGs. Returns 0 with *conn set and *q
+ * ready (queue_init + config_apply), or the exit status after printing why. */
+int cli_connect(config_t *cfg, rconn_t **conn, queue_t *q);
+
+/* Parses a non-negative integer flag value; -1 when it is not one. */
+int cli_parse_int(const char *s, long long min, long long max, long long *out);
+
+#endif

@@ -1,0 +1,33 @@
+/* clock.h — wall and monotonic time, ISO 8601 timestamps, duration strings. */
+#ifndef TICKQ_CLOCK_H
+#define TICKQ_CLOCK_H
+
+#include <stddef.h>
+#include <signal.h>
+#include <stdint.h>
+
+#define CLOCK_ISO_LEN 80 /* "2026-01-15T10:30:00.123Z" (24) plus room gcc can prove */
+
+/* Microseconds since the Unix epoch (CLOCK_REALTIME). */
+int64_t clock_now_us(void);
+/* Milliseconds since the Unix epoch. */
+int64_t clock_now_ms(void);
+/* Milliseconds from CLOCK_MONOTONIC: for deadlines and durations only. */
+int64_t clock_mono_ms(void);
+/* Microseconds from CLOCK_MONOTONIC. */
+int64_t clock_mono_us(void);
+
+/* Writes `us` (epoch microseconds) as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out. */
+void clock_iso8601(int64_t us, char out[CLOCK_ISO_LEN]);
+
+/* Parses a duration: a bare number means `unit_ms` units ("30" seconds when
+ * unit_ms is 1000), or a number with a suffix ms, s, m, h ("500ms", "1.5s").
+ * Fractions are allowed. Returns 0 and sets *ms, or -1 for anything else
+ * (empty, negative, junk after the number, overflow). */
+int clock_parse_duration(const char *s, int64_t unit_ms, int64_t *ms);
+
+/* Sleeps `ms` milliseconds, resuming after signals unless *stop becomes set
+ * (stop may be NULL). */
+void clock_sleep_ms(int64_t ms, volatile sig_atomic_t *stop);
+
+#endif

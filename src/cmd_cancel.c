@@ -1,0 +1,108 @@
+/* cmd_cancel.c — `tickq cancel`: cancel a waiting job at once, or have a
+ * running one killed by its supervisor, and report the outcome. */
+#include "commands.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli.h"
+#include "clock.h"
+
+static const char usage[] =
+    "usage: tickq cancel ID [--wait S]\n"
+    "\n"
+    "Cancels a job. A queued, delayed or retrying job is removed at once; a running\n"
+    "job's worker child is killed by its supervisor. Its state becomes cancelled and\n"
+    "its task_result says so.\n"
+    "\n"
+    "  --wait S             seconds to wait for a running job to stop (default: 10)\n"
+    CLI_COMMON_HELP
+    "\n"
+    "Exit status: 0 cancelled, 1 already finished, 2 still running after --wait,\n"
+    "3 not found, 64 bad usage, 69 Redis unavailable, 78 configuration error.\n";
+
+enum { OPT_WAIT = OPT_FIRST_COMMAND_OPTION };
+
+static const struct option options[] = {
+    { "wait", required_argument, 0, OPT_WAIT },
+    CLI_COMMON_OPTIONS,
+    { 0, 0, 0, 0 }
+};
+
+int cmd_cancel(int argc, char **argv)
+{
+    static config_t cfg;
+    char err[1024];
+    if (config_init(&cfg, err, sizeof err) != 0)
+        return cli_fail(EX_CONFIG, "%s", err);
+    int64_t wait_ms = 10000;
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        int common = cli_common_option(opt, optarg, &cfg);
+        if (common == 1)
+            continue;
+        if (common > 1)
+            return common;
+        switch (opt) {
+        case 'h': fputs(usage, stdout); return 0;
+        case OPT_WAIT:
+            if (clock_parse_duration(optarg, 1000, &wait_ms) != 0)
+                return cli_usage_error(usage, "--wait '%s' is not a number of seconds", optarg);
+            break;
+        default: return cli_usage_error(usage, "see the options below");
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage_error(usage, argc - optind < 1 ? "missing job ID" : "expected one job ID");
+    const char *id = argv[optind];
+    rconn_t *conn;
+    queue_t q;
+    int st = cli_connect(&cfg, &conn, &q);
+    if (st != 0)
+        return st;
+    cancel_status_t res;
+    char state[24];
+    if (queue_cancel(&q, id, &res, state, err, sizeof err) != QUEUE_OK) {
+        rconn_free(conn);
+        return cli_fail(EX_UNAVAILABLE, "cannot cancel: %s", err);
+    }
+    int code;
+    if (res == CANCEL_DONE) {
+        printf("cancelled %s\n", id);
+        code = 0;
+    } else if (res == CANCEL_MISSING) {
+        fprintf(stderr, "tickq: no job %s (unknown id, or its record expired)\n", id);
+        code = 3;
+    } else if (res == CANCEL_FINAL) {
+        fprintf(stderr, "tickq: job %s already finished (state %s); nothing to cancel\n", id, state);
+        code = 1;
+    } else {
+        /* Running: its supervisor sees the flag within a fraction of a second. */
+        char key[300];
+        queue_key(&q, "job", id, key, sizeof key);
+        int64_t deadline = clock_mono_ms() + wait_ms;
+        code = 2;
+        for (;;) {
+            redisReply *r = rconn_cmd(conn, err, sizeof err, "HGET %s state", key);
+            const char *now = r && r->type == REDIS_REPLY_STRING ? r->str : "";
+            if (strcmp(now, "cancelled") == 0) {
+                printf("cancelled %s (it was running)\n", id);
+                code = 0;
+            } else if (strcmp(now, "completed") == 0 || strcmp(now, "failed") == 0 || strcmp(now, "dead") == 0) {
+                fprintf(stderr, "tickq: job %s finished as %s before it could be cancelled\n", id, now);
+                code = 1;
+            }
+            freeReplyObject(r);
+            if (code != 2 || r == NULL || clock_mono_ms() >= deadline)
+                break;
+            clock_sleep_ms(50, NULL);
+        }
+        if (code == 2)
+            fprintf(stderr, "tickq: cancel requested for running job %s; its worker has not "
+                    "stopped it yet (a dead worker's job is settled within the claim timeout)\n", id);
+    }
+    rconn_free(conn);
+    return code;
+}

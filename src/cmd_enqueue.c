@@ -1,0 +1,177 @@
+/* cmd_enqueue.c — `tickq enqueue`: validate a job and put it on its queue. */
+#include "commands.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "job.h"
+#include "task.h"
+
+static const char usage[] =
+    "usage: tickq enqueue TYPE [ARGS_JSON] [options]\n"
+    "\n"
+    "Enqueues one job and prints its id. ARGS_JSON is a JSON object (default {});\n"
+    "'-' reads it from standard input. An --id that already exists enqueues nothing\n"
+    "and prints the existing job's id.\n"
+    "\n"
+    "  --queue Q            logical queue (default: backtest)\n"
+    "  --priority P         high, normal (default) or low\n"
+    "  --id ID              job id (default: a new UUID)\n"
+    "  --max-retries N      retries after the first attempt (default: 3)\n"
+    "  --timeout S          seconds an attempt may run (default: 3600)\n"
+    "  --delay S            seconds before the job may start (default: 0)\n"
+    "  --json               print {\"id\", \"created\", \"state\"} instead of the id\n"
+    CLI_COMMON_HELP
+    "\n"
+    "Exit status: 0 enqueued (or already there), 64 bad usage, 65 bad job,\n"
+    "69 Redis unavailable, 78 configuration error.\n";
+
+enum { OPT_QUEUE = OPT_FIRST_COMMAND_OPTION, OPT_PRIORITY, OPT_ID, OPT_MAX_RETRIES, OPT_TIMEOUT, OPT_DELAY };
+
+static const struct option options[] = {
+    { "queue", required_argument, 0, OPT_QUEUE },
+    { "priority", required_argument, 0, OPT_PRIORITY },
+    { "id", required_argument, 0, OPT_ID },
+    { "max-retries", required_argument, 0, OPT_MAX_RETRIES },
+    { "timeout", required_argument, 0, OPT_TIMEOUT },
+    { "delay", required_argument, 0, OPT_DELAY },
+    { "json", no_argument, 0, OPT_JSON },
+    CLI_COMMON_OPTIONS,
+    { 0, 0, 0, 0 }
+};
+
+static char *read_stdin(size_t limit, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf != NULL) {
+        if (n + 1 >= cap) {
+            if (cap > limit + 2) /* enough to know it is over the limit */
+                break;
+            char *bigger = realloc(buf, cap * 2);
+            if (bigger == NULL) {
+                free(buf);
+                return NULL;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, stdin);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    if (buf)
+        buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* Seconds (fractions allowed) or a duration with a unit, for --timeout/--delay. */
+static int seconds_flag(const char *flag, const char *arg, int64_t *ms)
+{
+    if (arg[0] == '-')
+        return cli_fail(EX_DATAERR, "invalid %s '%s': it must not be negative", flag, arg);
+    if (clock_parse_duration(arg, 1000, ms) != 0)
+        return cli_fail(EX_DATAERR, "invalid %s '%s': give seconds (e.g. 30 or 0.5) or a duration (500ms, 5m)", flag, arg);
+    return 0;
+}
+
+int cmd_enqueue(int argc, char **argv)
+{
+    static config_t cfg;
+    char err[1024];
+    if (config_init(&cfg, err, sizeof err) != 0)
+        return cli_fail(EX_CONFIG, "%s", err);
+    job_spec_t spec;
+    job_spec_init(&spec);
+    int as_json = 0, opt, st;
+    long long v;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        int common = cli_common_option(opt, optarg, &cfg);
+        if (common == 1)
+            continue;
+        if (common > 1)
+            return common;
+        switch (opt) {
+        case 'h': fputs(usage, stdout); return 0;
+        case OPT_QUEUE: spec.queue = optarg; break;
+        case OPT_PRIORITY: spec.priority = optarg; break;
+        case OPT_ID: spec.id = optarg; break;
+        case OPT_MAX_RETRIES:
+            if (cli_parse_int(optarg, 0, JOB_MAX_RETRIES_LIMIT, &v) != 0)
+                return cli_fail(EX_DATAERR, "invalid --max-retries '%s': use an integer from 0 to %d",
+                                optarg, JOB_MAX_RETRIES_LIMIT);
+            spec.max_retries = (int)v;
+            break;
+        case OPT_TIMEOUT:
+            if ((st = seconds_flag("--timeout", optarg, &spec.timeout_ms)) != 0)
+                return st;
+            break;
+        case OPT_DELAY:
+            if ((st = seconds_flag("--delay", optarg, &spec.delay_ms)) != 0)
+                return st;
+            break;
+        case OPT_JSON: as_json = 1; break;
+        default: return cli_usage_error(usage, "see the options below");
+        }
+    }
+    int rest = argc - optind;
+    if (rest < 1)
+        return cli_fail(EX_DATAERR, "missing task type: `tickq enqueue TYPE [ARGS_JSON]`, e.g. "
+                        "tickq enqueue echo '{\"x\": 1}' (see tickq tasks)");
+    if (rest > 2)
+        return cli_usage_error(usage, "unexpected argument '%s' (quote ARGS_JSON as one argument)", argv[optind + 2]);
+    spec.type = argv[optind];
+    char *owned = NULL;
+    if (rest == 2) {
+        if (strcmp(argv[optind + 1], "-") == 0) {
+            owned = read_stdin(cfg.max_payload, &spec.args_len);
+            if (owned == NULL)
+                return cli_fail(EX_OSERR, "cannot read ARGS_JSON from standard input");
+            spec.args = owned;
+        } else {
+            spec.args = argv[optind + 1];
+            spec.args_len = strlen(spec.args);
+        }
+    }
+    st = 0;
+    if (job_spec_check(&spec, cfg.max_payload, err, sizeof err) != 0) {
+        st = cli_fail(EX_DATAERR, "job refused: %s", err);
+        goto done;
+    }
+    if (task_find(spec.type) == NULL) {
+        char names[512];
+        task_names(names, sizeof names);
+        st = cli_fail(EX_DATAERR, "job refused: unknown task type '%s' (known: %s)", spec.type, names);
+        goto done;
+    }
+    rconn_t *conn;
+    queue_t q;
+    if ((st = cli_connect(&cfg, &conn, &q)) != 0)
+        goto done;
+    enqueue_result_t res;
+    queue_status_t qs = queue_enqueue(&q, &spec, &res, err, sizeof err);
+    rconn_free(conn);
+    if (qs == QUEUE_ERR_INVALID) {
+        st = cli_fail(EX_DATAERR, "job refused: %s", err);
+    } else if (qs == QUEUE_ERR_PROTOCOL) {
+        st = cli_fail(EX_CONFIG, "%s", err);
+    } else if (qs != QUEUE_OK) {
+        st = cli_fail(EX_UNAVAILABLE, "cannot enqueue: %s", err);
+    } else if (as_json) {
+        printf("{\"id\":\"%s\",\"created\":%s,\"state\":\"%s\"}\n", res.id, res.created ? "true" : "false", res.state);
+    } else {
+        if (!res.created)
+            fprintf(stderr, "tickq: job %s already exists (state %s); nothing enqueued\n", res.id, res.state);
+        printf("%s\n", res.id);
+    }
+done:
+    free(owned);
+    return st;
+}

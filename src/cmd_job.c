@@ -1,0 +1,102 @@
+/* cmd_job.c — `tickq job`: show a job's record (state, attempts, worker,
+ * timestamps, error) and its retry history as JSON. */
+#include "commands.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: tickq job ID\n"
+    "\n"
+    "Prints the job's record and retry history as JSON.\n"
+    "\n"
+    CLI_COMMON_HELP
+    "\n"
+    "Exit status: 0 found, 3 not found, 64 bad usage, 69 Redis unavailable.\n";
+
+static const struct option options[] = { CLI_COMMON_OPTIONS, { 0, 0, 0, 0 } };
+
+/* Fields stored as numbers in the hash come out as JSON numbers. */
+static json_t *field_value(const char *name, const char *value)
+{
+    static const char *const numeric[] = { "attempts", "max_retries", "timeout_ms", "enqueued_us",
+                                           "started_us", "finished_us" };
+    for (size_t i = 0; i < sizeof numeric / sizeof numeric[0]; i++)
+        if (strcmp(name, numeric[i]) == 0)
+            return json_integer(strtoll(value, NULL, 10));
+    if (strcmp(name, "args") == 0) {
+        json_t *v = json_loads(value, 0, NULL);
+        if (v)
+            return v;
+    }
+    return json_string(value);
+}
+
+int cmd_job(int argc, char **argv)
+{
+    static config_t cfg;
+    char err[1024];
+    if (config_init(&cfg, err, sizeof err) != 0)
+        return cli_fail(EX_CONFIG, "%s", err);
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        int common = cli_common_option(opt, optarg, &cfg);
+        if (common == 1)
+            continue;
+        if (common > 1)
+            return common;
+        if (opt == 'h') {
+            fputs(usage, stdout);
+            return 0;
+        }
+        return cli_usage_error(usage, "see the options below");
+    }
+    if (argc - optind != 1)
+        return cli_usage_error(usage, argc - optind < 1 ? "missing job ID" : "expected one job ID");
+    const char *id = argv[optind];
+    rconn_t *conn;
+    queue_t q;
+    int st = cli_connect(&cfg, &conn, &q);
+    if (st != 0)
+        return st;
+    char key[300], rkey[300];
+    queue_key(&q, "job", id, key, sizeof key);
+    queue_key(&q, "retries", id, rkey, sizeof rkey);
+    redisReply *h = rconn_cmd(conn, err, sizeof err, "HGETALL %s", key);
+    redisReply *l = h ? rconn_cmd(conn, err, sizeof err, "LRANGE %s 0 -1", rkey) : NULL;
+    if (h == NULL || l == NULL) {
+        freeReplyObject(h);
+        rconn_free(conn);
+        return cli_fail(EX_UNAVAILABLE, "%s", err);
+    }
+    int code = 0;
+    if (h->type != REDIS_REPLY_ARRAY || h->elements == 0) {
+        fprintf(stderr, "tickq: no job %s (unknown id, or its record expired)\n", id);
+        code = 3;
+    } else {
+        json_t *job = json_object();
+        for (size_t i = 0; i + 1 < h->elements; i += 2)
+            json_object_set_new(job, h->element[i]->str, field_value(h->element[i]->str, h->element[i + 1]->str));
+        json_t *retries = json_array();
+        for (size_t i = 0; l->type == REDIS_REPLY_ARRAY && i < l->elements; i++) {
+            json_t *v = json_loads(l->element[i]->str, 0, NULL);
+            json_array_append_new(retries, v ? v : json_string(l->element[i]->str));
+        }
+        json_object_set_new(job, "retries", retries);
+        char *text = json_dumps(job, JSON_INDENT(2));
+        if (text)
+            printf("%s\n", text);
+        free(text);
+        json_decref(job);
+    }
+    freeReplyObject(h);
+    freeReplyObject(l);
+    rconn_free(conn);
+    return code;
+}

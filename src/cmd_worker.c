@@ -1,0 +1,240 @@
+/* cmd_worker.c — `tickq worker`: check the configuration, then run the
+ * supervisor and its worker children (or only check, with --check). */
+#include "commands.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "log.h"
+#include "supervisor.h"
+#include "task.h"
+
+static const char usage[] =
+    "usage: tickq worker [options]\n"
+    "\n"
+    "Runs a supervisor that forks N worker children; each runs one job at a time.\n"
+    "\n"
+    "  --queues LIST        queues in strict priority order, comma-separated; a bare\n"
+    "                       name expands to NAME_high,NAME_normal,NAME_low\n"
+    "                       (default: $RQ_QUEUES, else backtest)\n"
+    "  --workers N          worker children (default: number of CPUs)\n"
+    "  --burst              exit 0 once the queues and their pending retries are empty\n"
+    "  --check              check configuration and Redis, print what was checked, exit\n"
+    "  --group NAME         consumer group (default: workers)\n"
+    "  --grace S            seconds running jobs get to finish on SIGTERM (default: 30)\n"
+    "  --log-format F       json (default) or logfmt\n"
+    "  --log-level L        debug, info (default), warning or error\n"
+    "  --result-ttl S       seconds results and job records are kept (default: 86400)\n"
+    "  --retry-base D       first retry delay, doubling per attempt (default: 2s)\n"
+    "  --retry-max D        longest retry delay (default: 1h)\n"
+    "  --claim-timeout D    claims not renewed this long belong to a dead worker (default: 30s)\n"
+    "  --heartbeat D        claim renewal and heartbeat interval (default: 5s)\n"
+    "  --stats-interval D   interval of the worker stats log line (default: 10s)\n"
+    "  --dlq-cap N          dead-letter stream length cap (default: 100000)\n"
+    CLI_COMMON_HELP
+    "\n"
+    "Durations take a unit (500ms, 2s, 5m, 1h); a bare number means seconds.\n"
+    "Exit status: 0 ok, 64 bad usage, 69 Redis unavailable, 78 configuration error.\n";
+
+enum {
+    OPT_QUEUES = OPT_FIRST_COMMAND_OPTION, OPT_WORKERS, OPT_BURST, OPT_CHECK, OPT_GROUP, OPT_GRACE,
+    OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_RESULT_TTL, OPT_RETRY_BASE, OPT_RETRY_MAX,
+    OPT_CLAIM_TIMEOUT, OPT_HEARTBEAT, OPT_STATS_INTERVAL, OPT_DLQ_CAP, OPT_BATCH_BUDGET
+};
+
+static const struct option options[] = {
+    { "queues", required_argument, 0, OPT_QUEUES },
+    { "workers", required_argument, 0, OPT_WORKERS },
+    { "burst", no_argument, 0, OPT_BURST },
+    { "check", no_argument, 0, OPT_CHECK },
+    { "group", required_argument, 0, OPT_GROUP },
+    { "grace", required_argument, 0, OPT_GRACE },
+    { "log-format", required_argument, 0, OPT_LOG_FORMAT },
+    { "log-level", required_argument, 0, OPT_LOG_LEVEL },
+    { "result-ttl", required_argument, 0, OPT_RESULT_TTL },
+    { "retry-base", required_argument, 0, OPT_RETRY_BASE },
+    { "retry-max", required_argument, 0, OPT_RETRY_MAX },
+    { "claim-timeout", required_argument, 0, OPT_CLAIM_TIMEOUT },
+    { "heartbeat", required_argument, 0, OPT_HEARTBEAT },
+    { "stats-interval", required_argument, 0, OPT_STATS_INTERVAL },
+    { "dlq-cap", required_argument, 0, OPT_DLQ_CAP },
+    { "batch-budget", required_argument, 0, OPT_BATCH_BUDGET },
+    CLI_COMMON_OPTIONS,
+    { 0, 0, 0, 0 }
+};
+
+static int duration_flag(const char *flag, const char *arg, int64_t min_ms, int64_t *out)
+{
+    int64_t ms;
+    if (clock_parse_duration(arg, 1000, &ms) != 0 || ms < min_ms)
+        return cli_usage_error(usage, "%s '%s' is not a duration of at least %lld ms (e.g. 30, 500ms, 2s, 5m)",
+                               flag, arg, (long long)min_ms);
+    *out = ms;
+    return 0;
+}
+
+static int parse_flags(int argc, char **argv, config_t *cfg)
+{
+    int opt;
+    long long v;
+    int64_t ms = 0;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        int common = cli_common_option(opt, optarg, cfg);
+        if (common == 1)
+            continue;
+        if (common > 1)
+            return common;
+        int st = 0;
+        switch (opt) {
+        case 'h':
+            fputs(usage, stdout);
+            return -1;
+        case OPT_QUEUES: cfg->queues_spec = optarg; break;
+        case OPT_WORKERS:
+            if (cli_parse_int(optarg, 1, 256, &v) != 0)
+                return cli_usage_error(usage, "--workers '%s' is not a number from 1 to 256", optarg);
+            cfg->workers = (int)v;
+            break;
+        case OPT_BURST: cfg->burst = 1; break;
+        case OPT_CHECK: cfg->check = 1; break;
+        case OPT_GROUP:
+            if (config_set_name(cfg->group, sizeof cfg->group, optarg) != 0)
+                return cli_usage_error(usage, "--group '%s' is not a valid name: use 1-63 of A-Z a-z 0-9 _ - .", optarg);
+            break;
+        case OPT_GRACE: st = duration_flag("--grace", optarg, 0, &cfg->grace_ms); break;
+        case OPT_LOG_FORMAT:
+            if (log_parse_format(optarg, &cfg->log_format) != 0)
+                return cli_usage_error(usage, "--log-format '%s' is unknown: use json or logfmt", optarg);
+            break;
+        case OPT_LOG_LEVEL:
+            if (log_parse_level(optarg, &cfg->log_level) != 0)
+                return cli_usage_error(usage, "--log-level '%s' is unknown: use debug, info, warning or error", optarg);
+            break;
+        case OPT_RESULT_TTL:
+            if ((st = duration_flag("--result-ttl", optarg, 1000, &ms)) == 0)
+                cfg->result_ttl_s = ms / 1000;
+            break;
+        case OPT_RETRY_BASE: st = duration_flag("--retry-base", optarg, 1, &cfg->retry_base_ms); break;
+        case OPT_RETRY_MAX: st = duration_flag("--retry-max", optarg, 1, &cfg->retry_max_ms); break;
+        case OPT_CLAIM_TIMEOUT: st = duration_flag("--claim-timeout", optarg, 100, &cfg->claim_timeout_ms); break;
+        case OPT_HEARTBEAT: st = duration_flag("--heartbeat", optarg, 50, &cfg->heartbeat_ms); break;
+        case OPT_STATS_INTERVAL: st = duration_flag("--stats-interval", optarg, 100, &cfg->stats_interval_ms); break;
+        case OPT_DLQ_CAP:
+            if (cli_parse_int(optarg, 1, 1000000000, &v) != 0)
+                return cli_usage_error(usage, "--dlq-cap '%s' is not a positive number", optarg);
+            cfg->dlq_cap = v;
+            break;
+        case OPT_BATCH_BUDGET:
+            if ((st = duration_flag("--batch-budget", optarg, 0, &ms)) == 0)
+                cfg->batch_budget_us = ms * 1000;
+            break;
+        default:
+            return cli_usage_error(usage, "see the options below");
+        }
+        if (st != 0)
+            return st;
+    }
+    if (optind < argc)
+        return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
+    if (cfg->heartbeat_ms * 2 > cfg->claim_timeout_ms)
+        return cli_usage_error(usage, "--heartbeat must be at most half of --claim-timeout, or live "
+                               "workers would lose their claims");
+    return 0;
+}
+
+/* --check: every step prints one line; the first failure decides the status. */
+static int run_check(config_t *cfg)
+{
+    char err[1024], where[4400], queues[2048];
+    int st = config_resolve(cfg, 1, err, sizeof err);
+    if (st != 0) {
+        printf("FAIL config: %s\n", err);
+        return st;
+    }
+    queue_list_describe(&cfg->queues, queues, sizeof queues);
+    printf("ok   config: queues %s; %d workers; group %s; prefix %s\n", queues, cfg->workers,
+           cfg->group, cfg->prefix);
+    redis_url_describe(&cfg->url, where, sizeof where);
+    rconn_t *c = rconn_open(&cfg->url, cfg->command_timeout_ms, err, sizeof err);
+    if (c == NULL) {
+        printf("FAIL redis: %s\n", err);
+        return EX_UNAVAILABLE;
+    }
+    redisReply *r = rconn_cmd(c, err, sizeof err, "INFO server");
+    if (r == NULL || r->type != REDIS_REPLY_STRING) {
+        printf("FAIL redis: %s does not answer: %s\n", where, r && r->str ? r->str : err);
+        freeReplyObject(r);
+        rconn_free(c);
+        return EX_UNAVAILABLE;
+    }
+    char version[32] = "?";
+    const char *v = strstr(r->str, "redis_version:");
+    if (v)
+        sscanf(v + 14, "%31[0-9.]", version);
+    freeReplyObject(r);
+    int major = atoi(version);
+    if (major < 7) {
+        printf("FAIL redis: %s runs Redis %s; tickq needs Redis 7 or later\n", where, version);
+        rconn_free(c);
+        return EX_UNAVAILABLE;
+    }
+    printf("ok   redis: %s answers (Redis %s)\n", where, version);
+
+    queue_t q;
+    queue_init(&q, c);
+    config_apply(cfg, &q);
+    char key[256];
+    queue_key(&q, "protocol", NULL, key, sizeof key);
+    r = rconn_cmd(c, err, sizeof err, "GET %s", key);
+    if (r && r->type == REDIS_REPLY_STRING && strcmp(r->str, TICKQ_PROTOCOL) != 0) {
+        printf("FAIL protocol: Redis holds tickq protocol %s, this tickq speaks %s\n", r->str, TICKQ_PROTOCOL);
+        freeReplyObject(r);
+        rconn_free(c);
+        return EX_CONFIG;
+    }
+    printf("ok   protocol: %s (%s)\n", TICKQ_PROTOCOL,
+           r && r->type == REDIS_REPLY_STRING ? "matches Redis" : "Redis has none yet");
+    freeReplyObject(r);
+    char names[512];
+    task_names(names, sizeof names);
+    printf("ok   task types: %s\n", names);
+    rconn_free(c);
+    printf("check passed\n");
+    return 0;
+}
+
+int cmd_worker(int argc, char **argv)
+{
+    static config_t cfg;
+    char err[1024];
+    if (config_init(&cfg, err, sizeof err) != 0)
+        return cli_fail(EX_CONFIG, "%s", err);
+    int st = parse_flags(argc, argv, &cfg);
+    if (st != 0)
+        return st < 0 ? 0 : st;
+    if (cfg.check)
+        return run_check(&cfg);
+
+    log_configure(cfg.log_format, cfg.log_level);
+    st = config_resolve(&cfg, 1, err, sizeof err);
+    if (st != 0)
+        return cli_fail(st, "%s", err);
+    rconn_t *conn;
+    queue_t q;
+    st = cli_connect(&cfg, &conn, &q);
+    if (st != 0)
+        return st;
+    queue_status_t qs = queue_prepare(&q, &cfg.queues, err, sizeof err);
+    if (qs != QUEUE_OK) {
+        rconn_free(conn);
+        return cli_fail(qs == QUEUE_ERR_PROTOCOL ? EX_CONFIG : EX_UNAVAILABLE, "%s", err);
+    }
+    st = supervisor_run(&cfg, conn);
+    rconn_free(conn);
+    return st;
+}

@@ -1,0 +1,15 @@
+/* commands.h — the entry point of each `tickq` sub-command. Each returns the
+ * process exit status. */
+#ifndef TICKQ_COMMANDS_H
+#define TICKQ_COMMANDS_H
+
+int cmd_worker(int argc, char **argv);
+int cmd_enqueue(int argc, char **argv);
+int cmd_result(int argc, char **argv);
+int cmd_job(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_dlq(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
+int cmd_tasks(int argc, char **argv);
+
+#endif

@@ -1,0 +1,236 @@
+#!lua name=tickq_p1
+-- tickq's Redis function library, protocol 1 (docs/protocol.md).
+--
+-- Loaded with FUNCTION LOAD REPLACE by every tickq process that needs it;
+-- the protocol version is part of the library and function names, so workers
+-- of two protocol versions can share a Redis during a rolling upgrade without
+-- replacing each other's code (the <prefix>:protocol key then tells them
+-- apart). This file holds the helpers; the files after it (concatenated at
+-- build time) each register one function.
+--
+-- Every function takes the same argument header; its own arguments start at
+-- args[10]:
+--   1 key prefix   2 now (epoch ms, caller's clock)   3 now as ISO 8601
+--   4 consumer group   5 result TTL (s)   6 dead-letter cap
+--   7 retry backoff base (ms)   8 retry backoff cap (ms)   9 random seed
+-- Keys other than the streams are derived from the prefix, so tickq needs a
+-- single Redis instance, not a cluster.
+--
+-- Stream entries carry everything a worker needs to start a job, so claiming
+-- costs no extra lookups: job, type, args, attempts (runs so far),
+-- max_retries, timeout_ms, enqueued_us. The job hash is the record; a job
+-- being run is one whose entry is pending in the consumer group.
+
+local PROTOCOL = '1'
+
+local function context(args)
+  -- ttl and dlq_cap stay strings: they only go back into commands, and
+  -- Lua number-to-string conversion is measurable on the hot path.
+  local c = {
+    prefix = args[1], now = tonumber(args[2]), now_iso = args[3], group = args[4],
+    ttl = args[5], dlq_cap = args[6], base = tonumber(args[7]),
+    max = tonumber(args[8]), seed = tonumber(args[9]) or 1, counters = {},
+  }
+  c.queue_prefix = c.prefix .. ':queue:'
+  return c
+end
+
+local function pkey(c, a, b)
+  if b then return c.prefix .. ':' .. a .. ':' .. b end
+  return c.prefix .. ':' .. a
+end
+local function job_key(c, id) return c.prefix .. ':job:' .. id end
+local function result_key(id) return 'task_result:' .. id end
+local function physical_of(c, stream) return string.sub(stream, #c.queue_prefix + 1) end
+local function logical_of(physical) return (string.gsub(physical, '_[a-z]+$', '')) end
+
+-- A uniform number in [0, 1) for backoff jitter.
+local function rand(c)
+  c.seed = (c.seed * 1103515245 + 12345) % 2147483648
+  return c.seed / 2147483648
+end
+
+-- Epoch milliseconds as ISO 8601 UTC, "2026-01-15T10:30:00.123Z"
+-- (days-to-civil conversion after Howard Hinnant's published algorithm).
+-- (Library globals such as math exist only while a function runs, not at load.)
+local function iso(ms)
+  local floor = math.floor
+  ms = floor(ms)
+  local s = floor(ms / 1000)
+  local days = floor(s / 86400)
+  local secs = s - days * 86400
+  local z = days + 719468
+  local era = floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = floor((doe - floor(doe / 1460) + floor(doe / 36524) - floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + floor(yoe / 4) - floor(yoe / 100))
+  local mp = floor((5 * doy + 2) / 153)
+  local d = doy - floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  local y = yoe + era * 400 + (m <= 2 and 1 or 0)
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%03dZ', y, m, d,
+    floor(secs / 3600), floor(secs % 3600 / 60), secs % 60, ms % 1000)
+end
+
+-- Refuses to touch data written by another protocol version; records ours
+-- on a fresh Redis. Returns an error reply or nil.
+local function protocol_error(c)
+  local v = redis.call('GET', pkey(c, 'protocol'))
+  if not v then
+    redis.call('SET', pkey(c, 'protocol'), PROTOCOL)
+  elseif v ~= PROTOCOL then
+    return redis.error_reply('TICKQ_PROTOCOL Redis holds tickq protocol ' .. v ..
+      ' but this tickq speaks protocol ' .. PROTOCOL .. ': run one tickq version on every worker and client')
+  end
+  return nil
+end
+
+-- Counters (per logical queue; totals are summed by readers) are added up
+-- per call and written once at the end.
+local function count(c, queue, field)
+  queue = queue or '?'
+  local q = c.counters[queue]
+  if not q then q = {}; c.counters[queue] = q end
+  q[field] = (q[field] or 0) + 1
+end
+local function flush_counters(c)
+  for queue, fields in pairs(c.counters) do
+    for field, n in pairs(fields) do
+      redis.call('HINCRBY', pkey(c, 'stats', queue), field, n)
+    end
+  end
+  c.counters = {}
+end
+
+local function field_of(fields, name)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then return fields[i + 1] end
+  end
+  return nil
+end
+
+-- The fields of a stream entry as a table, or nil when the entry is gone.
+local function entry_fields(stream, entry)
+  local r = redis.call('XRANGE', stream, entry, entry)
+  if #r == 0 then return nil end
+  local f, t = r[1][2], {}
+  for i = 1, #f, 2 do t[f[i]] = f[i + 1] end
+  return t
+end
+
+-- Appends a ready entry for job `id` to `stream` and records it.
+local function add_entry(c, stream, id, jtype, args, attempts, max_retries, timeout_ms, enqueued_us)
+  local entry = redis.call('XADD', stream, '*', 'job', id, 'type', jtype, 'args', args,
+    'attempts', attempts, 'max_retries', max_retries, 'timeout_ms', timeout_ms,
+    'enqueued_us', enqueued_us)
+  redis.call('HSET', job_key(c, id), 'state', 'queued', 'entry', entry)
+  return entry
+end
+
+-- Re-adds a job from its record (a due retry or delayed job, a DLQ retry).
+local function add_entry_from_record(c, stream, id)
+  local h = redis.call('HMGET', job_key(c, id), 'type', 'args', 'attempts', 'max_retries', 'timeout_ms')
+  if not h[1] then return nil end
+  return add_entry(c, stream, id, h[1], h[2], h[3], h[4], h[5], string.format('%.0f', c.now * 1000))
+end
+
+local function set_result(c, id, status, data)
+  redis.call('SET', result_key(id),
+    cjson.encode({ status = status, data = data, updated_at = c.now_iso }), 'EX', c.ttl)
+end
+
+-- A finished job's records expire together with its result.
+local function expire_job(c, id)
+  redis.call('EXPIRE', job_key(c, id), c.ttl)
+  redis.call('EXPIRE', pkey(c, 'retries', id), c.ttl)
+end
+
+local function finish_cancelled(c, id, queue)
+  redis.call('HSET', job_key(c, id), 'state', 'cancelled', 'finished_at', c.now_iso, 'error', 'Job cancelled')
+  set_result(c, id, 'error', { error = 'Job cancelled', cancelled = true, completed_at = c.now_iso })
+  expire_job(c, id)
+  count(c, queue, 'cancelled')
+end
+
+-- The queue a job belongs to (for counters), from its record.
+local function queue_of(c, id)
+  return redis.call('HGET', job_key(c, id), 'queue')
+end
+
+-- A claimed job that never started goes back to the tail of its stream,
+-- unchanged (its attempt was never counted). `f` are its entry's fields.
+local function requeue_unstarted(c, stream, f)
+  local id = f.job
+  local jk = job_key(c, id)
+  local h = redis.call('HMGET', jk, 'cancel_requested', 'queue')
+  if h[2] == false then return 'missing' end
+  if h[1] == '1' then
+    finish_cancelled(c, id, h[2])
+    return 'cancelled'
+  end
+  add_entry(c, stream, id, f.type, f.args, f.attempts, f.max_retries, f.timeout_ms, f.enqueued_us)
+  if tonumber(f.attempts) == 0 then redis.call('DEL', result_key(id)) end
+  return 'queued'
+end
+
+-- A failed attempt of the job in entry fields `f` (attempts counts the runs
+-- before this one). Permanent errors end the job in `failed`; transient ones
+-- (including timeouts and crashes) are retried after exponential backoff with
+-- +-20 % jitter, or go to the dead-letter stream once retries are spent.
+-- Returns the job's new state.
+local function fail_attempt(c, stream, f, kind, err, worker)
+  local id = f.job
+  local jk = job_key(c, id)
+  local h = redis.call('HMGET', jk, 'cancel_requested', 'queue', 'priority', 'created_at')
+  local queue = h[2]
+  if not queue then return 'missing' end
+  local attempts = tonumber(f.attempts) + 1
+  local max_retries = tonumber(f.max_retries)
+  count(c, queue, 'failed_attempts')
+  if kind == 'timeout' then count(c, queue, 'timeout') end
+  redis.call('HSET', jk, 'attempts', attempts, 'worker', worker)
+  if h[1] == '1' or kind == 'cancel' then
+    finish_cancelled(c, id, queue)
+    return 'cancelled'
+  end
+  if kind == 'permanent' then
+    redis.call('HSET', jk, 'state', 'failed', 'error', err, 'finished_at', c.now_iso)
+    set_result(c, id, 'error', { error = err, completed_at = c.now_iso, attempt = attempts, worker_id = worker })
+    expire_job(c, id)
+    count(c, queue, 'failed')
+    return 'failed'
+  end
+  local rk = pkey(c, 'retries', id)
+  redis.call('RPUSH', rk, cjson.encode({ attempt = attempts, kind = kind, error = err,
+    at = c.now_iso, worker_id = worker }))
+  if attempts <= max_retries then
+    local delay = c.base * 2 ^ (attempts - 1)
+    if delay > c.max then delay = c.max end
+    delay = math.floor(delay * (0.8 + 0.4 * rand(c)))
+    local due = c.now + delay
+    local due_iso = iso(due)
+    redis.call('ZADD', pkey(c, 'retry', physical_of(c, stream)), due, id)
+    redis.call('HSET', jk, 'state', 'retrying', 'error', err, 'next_retry_at', due_iso)
+    redis.call('EXPIRE', rk, tonumber(c.ttl) + math.ceil(delay / 1000))
+    set_result(c, id, 'running', { attempt = attempts, last_error = err, next_retry_at = due_iso,
+      worker_id = worker })
+    count(c, queue, 'retried')
+    return 'retrying'
+  end
+  local dead = redis.call('XADD', pkey(c, 'dead'), 'MAXLEN', '~', c.dlq_cap, '*',
+    'job', id, 'type', f.type, 'args', f.args, 'queue', queue, 'priority', h[3],
+    'max_retries', max_retries, 'timeout_ms', f.timeout_ms, 'created_at', h[4] or '',
+    'attempts', attempts, 'error', err, 'failed_at', c.now_iso)
+  redis.call('HSET', jk, 'state', 'dead', 'error', err, 'finished_at', c.now_iso, 'dead_entry', dead)
+  set_result(c, id, 'error', { error = err, completed_at = c.now_iso, attempts = attempts, dead = true })
+  expire_job(c, id)
+  count(c, queue, 'dead')
+  return 'dead'
+end
+
+-- 1 when `entry` of `stream` is pending in the group (its job is running).
+local function is_pending(c, stream, entry)
+  if not entry or entry == '' then return false end
+  local p = redis.pcall('XPENDING', stream, c.group, entry, entry, 1)
+  return type(p) == 'table' and not p.err and #p > 0
+end

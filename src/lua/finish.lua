@@ -1,0 +1,57 @@
+
+-- tickq_p1_finish: record the outcomes of a batch of attempts one consumer
+-- ran from one stream (keys[1]). Only entries still pending for that
+-- consumer count: one reclaimed meanwhile (the worker looked dead) or already
+-- recorded by an earlier call is skipped, so a call repeated after a lost
+-- reply changes nothing.
+-- args[10]: consumer (the worker id); then 7 per outcome from args[11]:
+--   entry, job id, kind (ok|transient|permanent|timeout|crash|cancel),
+--   payload (the task_result JSON for ok, else the error text),
+--   attempt, started_us, finished_us
+-- Returns {recorded, skipped, retried, dead}.
+local function finish(keys, args)
+  local c = context(args)
+  local stream, worker = keys[1], args[10]
+  local queue = logical_of(physical_of(c, stream))
+  local pending = {}
+  local p = redis.pcall('XPENDING', stream, c.group, '-', '+', 100000, worker)
+  if type(p) == 'table' and not p.err then
+    for _, e in ipairs(p) do pending[e[1]] = true end
+  end
+  local done, n = {}, 0
+  local skipped, retried, dead = 0, 0, 0
+  for i = 11, #args, 7 do
+    local entry, id, kind, payload = args[i], args[i + 1], args[i + 2], args[i + 3]
+    if pending[entry] then
+      pending[entry] = nil
+      local jk = job_key(c, id)
+      if kind == 'ok' then
+        local attempt = args[i + 4]
+        redis.call('HSET', jk, 'state', 'completed', 'attempts', attempt, 'worker', worker,
+          'started_us', args[i + 5], 'finished_us', args[i + 6])
+        redis.call('EXPIRE', jk, c.ttl)
+        if attempt ~= '1' then redis.call('EXPIRE', pkey(c, 'retries', id), c.ttl) end
+        redis.call('SET', result_key(id), payload, 'EX', c.ttl)
+        count(c, queue, 'completed')
+      else
+        local f = entry_fields(stream, entry)
+        if f then
+          redis.call('HSET', jk, 'started_us', args[i + 5], 'finished_us', args[i + 6])
+          local state = fail_attempt(c, stream, f, kind, payload, worker)
+          if state == 'retrying' then retried = retried + 1 elseif state == 'dead' then dead = dead + 1 end
+        end
+      end
+      n = n + 1
+      done[n] = entry
+    else
+      skipped = skipped + 1
+    end
+  end
+  if n > 0 then
+    redis.call('XACK', stream, c.group, unpack(done))
+    redis.call('XDEL', stream, unpack(done))
+  end
+  flush_counters(c)
+  return { n, skipped, retried, dead }
+end
+redis.register_function('tickq_p1_finish', finish)

@@ -1,0 +1,43 @@
+
+-- tickq_p1_reclaim: take back jobs from dead workers. Entries idle in the
+-- group's pending list for longer than the claim timeout belong to a worker
+-- that stopped renewing its claims (live supervisors renew them with
+-- tickq_p1_touch); each counts as a crashed attempt. Consumers with nothing
+-- pending that have been idle as long are deleted, so the group does not
+-- grow with every restart.
+-- keys: streams. args[10..]: reclaimer consumer name, min idle ms, error text
+-- Returns {jobs reclaimed, consumers removed}.
+local function reclaim(keys, args)
+  local c = context(args)
+  local reclaimer, min_idle, err = args[10], tonumber(args[11]), args[12]
+  local reclaimed, removed = 0, 0
+  for _, stream in ipairs(keys) do
+    local r = redis.pcall('XAUTOCLAIM', stream, c.group, reclaimer, min_idle, '0-0', 'COUNT', 100)
+    if type(r) == 'table' and not r.err then
+      for _, e in ipairs(r[2]) do
+        if type(e) == 'table' and type(e[2]) == 'table' then
+          local f = {}
+          for i = 1, #e[2], 2 do f[e[2][i]] = e[2][i + 1] end
+          if f.job then
+            fail_attempt(c, stream, f, 'crash', err, reclaimer)
+            reclaimed = reclaimed + 1
+          end
+          redis.call('XACK', stream, c.group, e[1])
+          redis.call('XDEL', stream, e[1])
+        end
+      end
+      local consumers = redis.pcall('XINFO', 'CONSUMERS', stream, c.group)
+      if type(consumers) == 'table' and not consumers.err then
+        for _, cs in ipairs(consumers) do
+          if tonumber(field_of(cs, 'pending')) == 0 and tonumber(field_of(cs, 'idle')) > min_idle then
+            redis.call('XGROUP', 'DELCONSUMER', stream, c.group, field_of(cs, 'name'))
+            removed = removed + 1
+          end
+        end
+      end
+    end
+  end
+  flush_counters(c)
+  return { reclaimed, removed }
+end
+redis.register_function('tickq_p1_reclaim', reclaim)

@@ -1,0 +1,37 @@
+
+-- tickq_p1_release: settle everything a worker process left pending when it
+-- stopped (exited, crashed, was killed at a timeout, on a cancel or at the
+-- end of a shutdown grace period). The entry it was running gets `kind`;
+-- every other entry it had claimed but not started goes back to its queue
+-- unchanged. keys: the streams it consumed.
+-- args[10..]: consumer, current entry ('' if none), kind, error text
+-- Returns {requeued, new state of the current job ('' if it was not pending)}.
+local function release(keys, args)
+  local c = context(args)
+  local consumer, current, kind, err = args[10], args[11], args[12], args[13]
+  local requeued, outcome = 0, ''
+  for _, stream in ipairs(keys) do
+    local pending = redis.pcall('XPENDING', stream, c.group, '-', '+', 100000, consumer)
+    if type(pending) == 'table' and not pending.err then
+      for _, p in ipairs(pending) do
+        local entry = p[1]
+        local f = entry_fields(stream, entry)
+        if f then
+          local state
+          if entry == current and kind ~= 'shutdown' then
+            state = fail_attempt(c, stream, f, kind, err, consumer)
+          else
+            state = requeue_unstarted(c, stream, f)
+            if entry ~= current then requeued = requeued + 1 end
+          end
+          if entry == current then outcome = state end
+        end
+        redis.call('XACK', stream, c.group, entry)
+        redis.call('XDEL', stream, entry)
+      end
+    end
+  end
+  flush_counters(c)
+  return { requeued, outcome }
+end
+redis.register_function('tickq_p1_release', release)

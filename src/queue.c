@@ -1,0 +1,565 @@
+/* queue.c — tickq's Redis protocol: the C side of the Lua scripts in src/lua.
+ *
+ * Every state change of a job happens inside one script, so a worker killed
+ * at any instruction leaves Redis consistent: a job is either waiting in a
+ * stream or delayed set, pending in the consumer group (claimed), or finished
+ * with its result written. See docs/protocol.md for keys and transitions. */
+#include "queue.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "lua_scripts.h"
+#include "uuid.h"
+
+#define HEADER_ARGS 9
+#define MAX_ARGS 1024
+
+static rlibrary_t library = { "tickq_p" TICKQ_PROTOCOL, lua_library, 0 };
+
+/* Function names carry the protocol version, like the library's name. */
+#define FN(name) "tickq_p" TICKQ_PROTOCOL "_" name
+
+void queue_init(queue_t *q, rconn_t *conn)
+{
+    memset(q, 0, sizeof *q);
+    q->conn = conn;
+    strcpy(q->prefix, "tickq");
+    strcpy(q->group, "workers");
+    q->result_ttl_s = 86400;
+    q->dlq_cap = 100000;
+    q->retry_base_ms = 2000;
+    q->retry_max_ms = 3600 * 1000;
+    q->max_payload = JOB_DEFAULT_MAX_PAYLOAD;
+}
+
+void queue_key(const queue_t *q, const char *a, const char *b, char *out, size_t outlen)
+{
+    if (b)
+        snprintf(out, outlen, "%s:%s:%s", q->prefix, a, b);
+    else
+        snprintf(out, outlen, "%s:%s", q->prefix, a);
+}
+
+/* A per-process random seed for backoff jitter, reseeded after fork. */
+static uint64_t next_seed(void)
+{
+    static uint64_t state;
+    static pid_t owner;
+    if (owner != getpid()) {
+        owner = getpid();
+        if (getrandom(&state, sizeof state, GRND_NONBLOCK) != sizeof state)
+            state = (uint64_t)clock_now_us() ^ ((uint64_t)owner << 32);
+        state |= 1;
+    }
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state % 2147483647;
+}
+
+/* The argument header every library function starts with (src/lua/common.lua). */
+typedef struct {
+    char num[6][24];
+    char iso[CLOCK_ISO_LEN];
+    const char *argv[HEADER_ARGS];
+} header_t;
+
+static void header_fill(const queue_t *q, header_t *h)
+{
+    int64_t now_us = clock_now_us();
+    snprintf(h->num[0], sizeof h->num[0], "%" PRId64, now_us / 1000);
+    clock_iso8601(now_us, h->iso);
+    snprintf(h->num[1], sizeof h->num[1], "%" PRId64, q->result_ttl_s);
+    snprintf(h->num[2], sizeof h->num[2], "%" PRId64, q->dlq_cap);
+    snprintf(h->num[3], sizeof h->num[3], "%" PRId64, q->retry_base_ms);
+    snprintf(h->num[4], sizeof h->num[4], "%" PRId64, q->retry_max_ms);
+    snprintf(h->num[5], sizeof h->num[5], "%" PRIu64, next_seed());
+    h->argv[0] = q->prefix;
+    h->argv[1] = h->num[0];
+    h->argv[2] = h->iso;
+    h->argv[3] = q->group;
+    h->argv[4] = h->num[1];
+    h->argv[5] = h->num[2];
+    h->argv[6] = h->num[3];
+    h->argv[7] = h->num[4];
+    h->argv[8] = h->num[5];
+}
+
+/* Argument vector builder: keys, then the header, then script arguments. */
+typedef struct {
+    int n;
+    const char *v[MAX_ARGS];
+    size_t len[MAX_ARGS];
+    header_t h;
+} args_t;
+
+static void args_add(args_t *a, const char *s, size_t len)
+{
+    if (a->n < MAX_ARGS) {
+        a->v[a->n] = s;
+        a->len[a->n] = len;
+        a->n++;
+    }
+}
+
+static void args_str(args_t *a, const char *s) { args_add(a, s, strlen(s)); }
+
+static void args_header(args_t *a, const queue_t *q)
+{
+    header_fill(q, &a->h);
+    for (int i = 0; i < HEADER_ARGS; i++)
+        args_str(a, a->h.argv[i]);
+}
+
+static void args_streams(args_t *a, const queue_list_t *streams)
+{
+    for (int i = 0; i < streams->n; i++)
+        args_str(a, streams->key[i]);
+}
+
+static long long reply_ll(const redisReply *r)
+{
+    if (r == NULL)
+        return 0;
+    if (r->type == REDIS_REPLY_INTEGER)
+        return r->integer;
+    if (r->type == REDIS_REPLY_STRING)
+        return strtoll(r->str, NULL, 10);
+    return 0;
+}
+
+static const char *reply_str(const redisReply *r)
+{
+    if (r != NULL && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS))
+        return r->str;
+    return "";
+}
+
+/* Maps a script error reply to a status and a message without its prefix. */
+static queue_status_t script_error(const redisReply *r, const char *fname, char *err, size_t errlen)
+{
+    const char *msg = r->str ? r->str : "";
+    if (strncmp(msg, "TICKQ_INVALID ", 14) == 0) {
+        snprintf(err, errlen, "%s", msg + 14);
+        return QUEUE_ERR_INVALID;
+    }
+    if (strncmp(msg, "TICKQ_PROTOCOL ", 15) == 0) {
+        snprintf(err, errlen, "%s", msg + 15);
+        return QUEUE_ERR_PROTOCOL;
+    }
+    snprintf(err, errlen, "Redis error in %s: %s", fname, msg);
+    return QUEUE_ERR_REPLY;
+}
+
+/* Calls a library function; on QUEUE_OK *out holds a non-error reply to free. */
+static queue_status_t run(queue_t *q, const char *fname, int nkeys, args_t *a, redisReply **out,
+                          char *err, size_t errlen)
+{
+    *out = NULL;
+    redisReply *r = rconn_fcall(q->conn, &library, fname, nkeys, a->n, a->v, a->len, err, errlen);
+    if (r == NULL)
+        return rconn_broken(q->conn) ? QUEUE_ERR_IO : QUEUE_ERR_REPLY;
+    if (r->type == REDIS_REPLY_ERROR) {
+        queue_status_t st = script_error(r, fname, err, errlen);
+        freeReplyObject(r);
+        return st;
+    }
+    *out = r;
+    return QUEUE_OK;
+}
+
+queue_status_t queue_prepare(queue_t *q, const queue_list_t *streams, char *err, size_t errlen)
+{
+    char key[256];
+    queue_key(q, "protocol", NULL, key, sizeof key);
+    redisReply *r = rconn_cmd(q->conn, err, errlen, "SET %s %s NX GET", key, TICKQ_PROTOCOL);
+    if (r == NULL)
+        return QUEUE_ERR_IO;
+    if (r->type == REDIS_REPLY_STRING && strcmp(r->str, TICKQ_PROTOCOL) != 0) {
+        snprintf(err, errlen, "Redis holds tickq protocol %s but this tickq speaks protocol %s: "
+                 "run the same tickq version on every worker and client", r->str, TICKQ_PROTOCOL);
+        freeReplyObject(r);
+        return QUEUE_ERR_PROTOCOL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "Redis refused SET %s: %s", key, r->str);
+        freeReplyObject(r);
+        return QUEUE_ERR_REPLY;
+    }
+    freeReplyObject(r);
+
+    char queues_key[256];
+    queue_key(q, "queues", NULL, queues_key, sizeof queues_key);
+    for (int i = 0; streams != NULL && i < streams->n; i++) {
+        r = rconn_cmd(q->conn, err, errlen, "XGROUP CREATE %s %s 0 MKSTREAM", streams->key[i], q->group);
+        if (r == NULL)
+            return QUEUE_ERR_IO;
+        int bad = r->type == REDIS_REPLY_ERROR && !rconn_reply_is_error(r, "BUSYGROUP");
+        if (bad)
+            snprintf(err, errlen, "cannot create consumer group %s on %s: %s", q->group, streams->key[i], r->str);
+        freeReplyObject(r);
+        if (bad)
+            return QUEUE_ERR_REPLY;
+        r = rconn_cmd(q->conn, err, errlen, "SADD %s %s", queues_key, streams->name[i]);
+        if (r == NULL)
+            return QUEUE_ERR_IO;
+        freeReplyObject(r);
+    }
+    if (rconn_library_load(q->conn, &library, err, errlen) != 0)
+        return rconn_broken(q->conn) ? QUEUE_ERR_IO : QUEUE_ERR_REPLY;
+    return QUEUE_OK;
+}
+
+/* Enqueue arguments for one job; numbers live in `num`. */
+typedef struct {
+    char id[UUID_STR_LEN > JOB_ID_MAX + 1 ? UUID_STR_LEN : JOB_ID_MAX + 1];
+    char num[5][24];
+} enqueue_buf_t;
+
+static void enqueue_args(queue_t *q, const job_spec_t *s, args_t *a, enqueue_buf_t *b)
+{
+    if (s->id != NULL)
+        snprintf(b->id, sizeof b->id, "%s", s->id);
+    else
+        uuid_v4(b->id);
+    snprintf(b->num[0], sizeof b->num[0], "%d", s->max_retries);
+    snprintf(b->num[1], sizeof b->num[1], "%" PRId64, s->timeout_ms);
+    snprintf(b->num[2], sizeof b->num[2], "%" PRId64, s->delay_ms);
+    snprintf(b->num[3], sizeof b->num[3], "%zu", q->max_payload);
+    snprintf(b->num[4], sizeof b->num[4], "%" PRId64, clock_now_us());
+    a->n = 0;
+    args_header(a, q);
+    args_str(a, b->id);
+    args_str(a, s->type ? s->type : "");
+    args_add(a, s->args ? s->args : "", s->args ? s->args_len : 0);
+    args_str(a, s->queue ? s->queue : "");
+    args_str(a, s->priority ? s->priority : "");
+    for (int i = 0; i < 5; i++)
+        args_str(a, b->num[i]);
+}
+
+static queue_status_t enqueue_reply(const redisReply *r, enqueue_result_t *out, char *err, size_t errlen)
+{
+    if (r->type == REDIS_REPLY_ERROR)
+        return script_error(r, "enqueue", err, errlen);
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+        snprintf(err, errlen, "unexpected reply from tickq's enqueue script");
+        return QUEUE_ERR_REPLY;
+    }
+    out->created = (int)reply_ll(r->element[0]);
+    snprintf(out->id, sizeof out->id, "%s", reply_str(r->element[1]));
+    snprintf(out->state, sizeof out->state, "%s", reply_str(r->element[2]));
+    return QUEUE_OK;
+}
+
+queue_status_t queue_enqueue(queue_t *q, const job_spec_t *spec, enqueue_result_t *out,
+                             char *err, size_t errlen)
+{
+    static args_t a;
+    enqueue_buf_t b;
+    enqueue_args(q, spec, &a, &b);
+    redisReply *r = rconn_fcall(q->conn, &library, FN("enqueue"), 0, a.n, a.v, a.len, err, errlen);
+    if (r == NULL)
+        return rconn_broken(q->conn) ? QUEUE_ERR_IO : QUEUE_ERR_REPLY;
+    queue_status_t st = enqueue_reply(r, out, err, errlen);
+    freeReplyObject(r);
+    return st;
+}
+
+queue_status_t queue_enqueue_many(queue_t *q, const job_spec_t *specs, size_t n,
+                                  enqueue_result_t *out, queue_status_t *st,
+                                  char *err, size_t errlen)
+{
+    if (!library.loaded && rconn_library_load(q->conn, &library, err, errlen) != 0)
+        return rconn_broken(q->conn) ? QUEUE_ERR_IO : QUEUE_ERR_REPLY;
+    static args_t a;
+    for (size_t i = 0; i < n; i++) {
+        enqueue_buf_t b;
+        enqueue_args(q, &specs[i], &a, &b);
+        if (rconn_append_fcall(q->conn, FN("enqueue"), 0, a.n, a.v, a.len) != 0) {
+            snprintf(err, errlen, "cannot queue a pipelined command");
+            return QUEUE_ERR_IO;
+        }
+    }
+    queue_status_t result = QUEUE_OK;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r = rconn_read(q->conn, err, errlen);
+        if (r == NULL)
+            return QUEUE_ERR_IO;
+        if (r->type == REDIS_REPLY_ERROR && strstr(r->str, "Function not found") != NULL) {
+            /* Redis lost the library mid-pipeline: redo this one alone. */
+            freeReplyObject(r);
+            enqueue_buf_t b;
+            enqueue_args(q, &specs[i], &a, &b);
+            r = rconn_fcall(q->conn, &library, FN("enqueue"), 0, a.n, a.v, a.len, err, errlen);
+            if (r == NULL)
+                return QUEUE_ERR_IO;
+        }
+        char one_err[512];
+        st[i] = enqueue_reply(r, &out[i], one_err, sizeof one_err);
+        if (st[i] != QUEUE_OK && result == QUEUE_OK) {
+            result = st[i];
+            snprintf(err, errlen, "job %zu: %s", i + 1, one_err);
+        }
+        freeReplyObject(r);
+    }
+    return result;
+}
+
+void claim_batch_clear(claim_batch_t *b)
+{
+    if (b->reply)
+        freeReplyObject(b->reply);
+    b->reply = NULL;
+    b->n = 0;
+    b->stream_index = -1;
+}
+
+#define CLAIM_FIELDS 8
+
+queue_status_t queue_claim(queue_t *q, const queue_list_t *streams, const char *consumer,
+                           int count, claim_batch_t *out, char *err, size_t errlen)
+{
+    claim_batch_clear(out);
+    if (count < 1)
+        count = 1;
+    if (count > CLAIM_MAX)
+        count = CLAIM_MAX;
+    static args_t a;
+    char cnt[16];
+    snprintf(cnt, sizeof cnt, "%d", count);
+    a.n = 0;
+    args_streams(&a, streams);
+    args_header(&a, q);
+    args_str(&a, consumer);
+    args_str(&a, cnt);
+    redisReply *r;
+    queue_status_t st = run(q, FN("claim"), streams->n, &a, &r, err, errlen);
+    if (st != QUEUE_OK)
+        return st;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
+        snprintf(err, errlen, "unexpected reply from tickq's claim script");
+        freeReplyObject(r);
+        return QUEUE_ERR_REPLY;
+    }
+    out->reply = r;
+    long long index = reply_ll(r->element[0]);
+    if (index == 0) {
+        out->stream_index = -1;
+        out->next_due_ms = r->elements > 1 ? reply_ll(r->element[1]) : -1;
+        out->retrying = r->elements > 2 ? reply_ll(r->element[2]) : 0;
+        for (int i = 0; i < streams->n; i++)
+            out->last_ids[i] = (size_t)(3 + i) < r->elements ? reply_str(r->element[3 + i]) : "$";
+        return QUEUE_OK;
+    }
+    out->stream_index = (int)index - 1;
+    size_t jobs = (r->elements - 1) / CLAIM_FIELDS;
+    for (size_t j = 0; j < jobs && j < CLAIM_MAX; j++) {
+        redisReply **e = r->element + 1 + j * CLAIM_FIELDS;
+        claimed_job_t *cj = &out->jobs[j];
+        cj->entry = reply_str(e[0]);
+        cj->id = reply_str(e[1]);
+        cj->type = reply_str(e[2]);
+        cj->args = reply_str(e[3]);
+        cj->args_len = e[3]->type == REDIS_REPLY_STRING ? e[3]->len : 0;
+        cj->attempt = (int)reply_ll(e[4]);
+        cj->max_retries = (int)reply_ll(e[5]);
+        cj->timeout_ms = reply_ll(e[6]);
+        cj->enqueued_us = reply_ll(e[7]);
+    }
+    out->n = jobs;
+    return QUEUE_OK;
+}
+
+queue_status_t queue_wait(queue_t *q, const queue_list_t *streams, const claim_batch_t *empty,
+                          int64_t block_ms, char *err, size_t errlen)
+{
+    if (block_ms < 1)
+        return QUEUE_OK;
+    static args_t a;
+    char block[24];
+    snprintf(block, sizeof block, "%" PRId64, block_ms);
+    a.n = 0;
+    args_str(&a, "XREAD");
+    args_str(&a, "COUNT");
+    args_str(&a, "1");
+    args_str(&a, "BLOCK");
+    args_str(&a, block);
+    args_str(&a, "STREAMS");
+    args_streams(&a, streams);
+    for (int i = 0; i < streams->n; i++)
+        args_str(&a, empty->last_ids[i]);
+    int saved = rconn_timeout(q->conn);
+    rconn_set_timeout(q->conn, (int)block_ms + saved);
+    redisReply *r = rconn_argv(q->conn, a.n, a.v, a.len, err, errlen);
+    if (r == NULL)
+        return QUEUE_ERR_IO;
+    rconn_set_timeout(q->conn, saved);
+    freeReplyObject(r);
+    return QUEUE_OK;
+}
+
+queue_status_t queue_finish(queue_t *q, const char *stream_key, const char *worker_id,
+                            const job_outcome_t *o, size_t n, finish_tally_t *tally,
+                            char *err, size_t errlen)
+{
+    static args_t a;
+    static char nums[CLAIM_MAX][3][24];
+    size_t done = 0;
+    while (done < n) {
+        size_t chunk = n - done < CLAIM_MAX ? n - done : CLAIM_MAX;
+        a.n = 0;
+        args_str(&a, stream_key);
+        args_header(&a, q);
+        args_str(&a, worker_id);
+        for (size_t i = 0; i < chunk; i++) {
+            const job_outcome_t *x = &o[done + i];
+            snprintf(nums[i][0], 24, "%d", x->attempt);
+            snprintf(nums[i][1], 24, "%" PRId64, x->started_us);
+            snprintf(nums[i][2], 24, "%" PRId64, x->finished_us);
+            args_str(&a, x->entry);
+            args_str(&a, x->id);
+            args_str(&a, job_outcome_name(x->kind));
+            args_add(&a, x->payload ? x->payload : "", x->payload ? x->payload_len : 0);
+            args_str(&a, nums[i][0]);
+            args_str(&a, nums[i][1]);
+            args_str(&a, nums[i][2]);
+        }
+        redisReply *r;
+        queue_status_t st = run(q, FN("finish"), 1, &a, &r, err, errlen);
+        if (st != QUEUE_OK)
+            return st;
+        if (tally != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 4) {
+            tally->recorded += reply_ll(r->element[0]);
+            tally->skipped += reply_ll(r->element[1]);
+            tally->retried += reply_ll(r->element[2]);
+            tally->dead += reply_ll(r->element[3]);
+        }
+        freeReplyObject(r);
+        done += chunk;
+    }
+    return QUEUE_OK;
+}
+
+queue_status_t queue_release(queue_t *q, const queue_list_t *streams, const char *consumer,
+                             const char *current_entry, job_outcome_kind_t kind,
+                             const char *error, long long *requeued, char *outcome,
+                             char *err, size_t errlen)
+{
+    static args_t a;
+    a.n = 0;
+    args_streams(&a, streams);
+    args_header(&a, q);
+    args_str(&a, consumer);
+    args_str(&a, current_entry ? current_entry : "");
+    args_str(&a, job_outcome_name(kind));
+    args_str(&a, error ? error : "");
+    redisReply *r;
+    queue_status_t st = run(q, FN("release"), streams->n, &a, &r, err, errlen);
+    if (st != QUEUE_OK)
+        return st;
+    if (requeued)
+        *requeued = r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? reply_ll(r->element[0]) : 0;
+    if (outcome)
+        snprintf(outcome, 24, "%s", r->type == REDIS_REPLY_ARRAY && r->elements > 1 ? reply_str(r->element[1]) : "");
+    freeReplyObject(r);
+    return QUEUE_OK;
+}
+
+queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char *reclaimer,
+                             int64_t min_idle_ms, long long *reclaimed, char *err, size_t errlen)
+{
+    static args_t a;
+    char idle[24], msg[160];
+    snprintf(idle, sizeof idle, "%" PRId64, min_idle_ms);
+    snprintf(msg, sizeof msg, "Worker lost: its claim was not renewed for %.1f s (worker process or host died)",
+             (double)min_idle_ms / 1000.0);
+    a.n = 0;
+    args_streams(&a, streams);
+    args_header(&a, q);
+    args_str(&a, reclaimer);
+    args_str(&a, idle);
+    args_str(&a, msg);
+    redisReply *r;
+    queue_status_t st = run(q, FN("reclaim"), streams->n, &a, &r, err, errlen);
+    if (st != QUEUE_OK)
+        return st;
+    if (reclaimed)
+        *reclaimed = r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? reply_ll(r->element[0]) : 0;
+    freeReplyObject(r);
+    return QUEUE_OK;
+}
+
+queue_status_t queue_touch(queue_t *q, const queue_list_t *streams, const char *const *consumers,
+                           size_t n, char *err, size_t errlen)
+{
+    if (n == 0)
+        return QUEUE_OK;
+    static args_t a;
+    a.n = 0;
+    args_streams(&a, streams);
+    args_header(&a, q);
+    for (size_t i = 0; i < n; i++)
+        args_str(&a, consumers[i]);
+    redisReply *r;
+    queue_status_t st = run(q, FN("touch"), streams->n, &a, &r, err, errlen);
+    if (st == QUEUE_OK)
+        freeReplyObject(r);
+    return st;
+}
+
+queue_status_t queue_cancel(queue_t *q, const char *id, cancel_status_t *result,
+                            char state[24], char *err, size_t errlen)
+{
+    static args_t a;
+    a.n = 0;
+    args_header(&a, q);
+    args_str(&a, id);
+    redisReply *r;
+    queue_status_t st = run(q, FN("cancel"), 0, &a, &r, err, errlen);
+    if (st != QUEUE_OK)
+        return st;
+    const char *what = r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? reply_str(r->element[0]) : "";
+    const char *detail = r->type == REDIS_REPLY_ARRAY && r->elements > 1 ? reply_str(r->element[1]) : "";
+    snprintf(state, 24, "%s", detail);
+    if (strcmp(what, "cancelled") == 0)
+        *result = CANCEL_DONE;
+    else if (strcmp(what, "running") == 0)
+        *result = CANCEL_RUNNING;
+    else if (strcmp(what, "final") == 0)
+        *result = CANCEL_FINAL;
+    else
+        *result = CANCEL_MISSING;
+    freeReplyObject(r);
+    return QUEUE_OK;
+}
+
+queue_status_t queue_dlq_retry(queue_t *q, const char *const *entries, size_t n,
+                               long long *requeued, char *err, size_t errlen)
+{
+    static args_t a;
+    *requeued = 0;
+    size_t done = 0;
+    while (done < n) {
+        size_t chunk = n - done < 500 ? n - done : 500;
+        a.n = 0;
+        args_header(&a, q);
+        for (size_t i = 0; i < chunk; i++)
+            args_str(&a, entries[done + i]);
+        redisReply *r;
+        queue_status_t st = run(q, FN("dlq_retry"), 0, &a, &r, err, errlen);
+        if (st != QUEUE_OK)
+            return st;
+        if (r->type == REDIS_REPLY_ARRAY)
+            *requeued += (long long)r->elements;
+        freeReplyObject(r);
+        done += chunk;
+    }
+    return QUEUE_OK;
+}

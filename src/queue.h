@@ -1,0 +1,148 @@
+/* queue.h — tickq's Redis protocol: enqueue, claim, finish, release, reclaim,
+ * touch and cancel, each one atomic Lua script (src/lua/, docs/protocol.md).
+ *
+ * A queue_t borrows a connection and carries the settings every script needs
+ * (key prefix, consumer group, result TTL, dead-letter cap, retry backoff). */
+#ifndef TICKQ_QUEUE_H
+#define TICKQ_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "job.h"
+#include "queue_names.h"
+#include "rconn.h"
+
+#define TICKQ_PROTOCOL "1"
+#define CLAIM_MAX 100
+
+typedef enum {
+    QUEUE_OK = 0,
+    QUEUE_ERR_IO = -1,       /* connection lost or timed out: reconnect */
+    QUEUE_ERR_INVALID = -2,  /* the job was refused: bad input */
+    QUEUE_ERR_PROTOCOL = -3, /* Redis holds another tickq protocol version */
+    QUEUE_ERR_REPLY = -4     /* Redis answered with an error or a surprise */
+} queue_status_t;
+
+typedef struct {
+    rconn_t *conn;           /* borrowed */
+    char prefix[64];
+    char group[64];
+    int64_t result_ttl_s;
+    int64_t dlq_cap;
+    int64_t retry_base_ms;
+    int64_t retry_max_ms;
+    size_t max_payload;
+} queue_t;
+
+/* Defaults: prefix "tickq", group "workers", TTL 24 h, DLQ cap 100,000,
+ * backoff 2 s doubling up to 1 h, payload limit 1 MiB. */
+void queue_init(queue_t *q, rconn_t *conn);
+
+/* Checks the protocol version stored in Redis (recording ours on a fresh
+ * server), creates the consumer group on each stream, registers the queues
+ * and loads every script. */
+queue_status_t queue_prepare(queue_t *q, const queue_list_t *streams, char *err, size_t errlen);
+
+typedef struct {
+    char id[JOB_ID_MAX + 1];
+    int created;             /* 0: the id existed; nothing was enqueued */
+    char state[16];          /* the job's state after the call */
+} enqueue_result_t;
+
+/* Enqueues one job (spec->id NULL: a UUID is generated). */
+queue_status_t queue_enqueue(queue_t *q, const job_spec_t *spec, enqueue_result_t *out,
+                             char *err, size_t errlen);
+/* Enqueues n jobs in one pipeline; out[i] and status per job in st[i]. */
+queue_status_t queue_enqueue_many(queue_t *q, const job_spec_t *specs, size_t n,
+                                  enqueue_result_t *out, queue_status_t *st,
+                                  char *err, size_t errlen);
+
+typedef struct {
+    const char *entry;       /* stream entry id */
+    const char *id;
+    const char *type;
+    const char *args;
+    size_t args_len;
+    int attempt;             /* 1 on the first run */
+    int max_retries;
+    int64_t timeout_ms;
+    int64_t enqueued_us;
+} claimed_job_t;
+
+typedef struct {
+    redisReply *reply;       /* owns every string in jobs[] and last_ids[] */
+    int stream_index;        /* index in the queue list; -1 when empty */
+    size_t n;
+    claimed_job_t jobs[CLAIM_MAX];
+    int64_t next_due_ms;     /* empty: earliest delayed/retry time, -1 none */
+    long long retrying;      /* empty: retries waiting on these queues */
+    const char *last_ids[QUEUE_LIST_MAX];
+} claim_batch_t;
+
+/* Claims up to `count` jobs (strict priority, one stream per batch). */
+queue_status_t queue_claim(queue_t *q, const queue_list_t *streams, const char *consumer,
+                           int count, claim_batch_t *out, char *err, size_t errlen);
+/* Frees the batch's reply; the batch may be reused. Accepts a zeroed batch. */
+void claim_batch_clear(claim_batch_t *b);
+
+/* Blocks up to block_ms until any stream gets an entry after the batch's
+ * last_ids (an empty claim). Returns QUEUE_OK whether or not one came. */
+queue_status_t queue_wait(queue_t *q, const queue_list_t *streams, const claim_batch_t *empty,
+                          int64_t block_ms, char *err, size_t errlen);
+
+typedef struct {
+    const char *entry;
+    const char *id;
+    job_outcome_kind_t kind;
+    const char *payload;     /* OK: the task_result JSON; else the error text */
+    size_t payload_len;
+    int attempt;
+    int64_t started_us;
+    int64_t finished_us;
+} job_outcome_t;
+
+typedef struct {
+    long long recorded;      /* outcomes that took effect */
+    long long skipped;       /* entries no longer pending (reclaimed meanwhile) */
+    long long retried;       /* failures scheduled for a retry */
+    long long dead;          /* failures moved to the dead-letter stream */
+} finish_tally_t;
+
+/* Records a batch of outcomes from one stream; adds to *tally (may be NULL).
+ * Safe to call again with the same outcomes after a lost reply. */
+queue_status_t queue_finish(queue_t *q, const char *stream_key, const char *worker_id,
+                            const job_outcome_t *o, size_t n, finish_tally_t *tally,
+                            char *err, size_t errlen);
+
+/* Settles what `consumer` left pending: `current_entry` (may be NULL) gets
+ * `kind` with `error`, the rest goes back to its queues. *outcome (may be
+ * NULL, 24 bytes) gets the current job's new state or "". */
+queue_status_t queue_release(queue_t *q, const queue_list_t *streams, const char *consumer,
+                             const char *current_entry, job_outcome_kind_t kind,
+                             const char *error, long long *requeued, char *outcome,
+                             char *err, size_t errlen);
+
+/* Reclaims entries idle for more than min_idle_ms (dead workers). */
+queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char *reclaimer,
+                             int64_t min_idle_ms, long long *reclaimed, char *err, size_t errlen);
+
+/* Renews the claims of the given consumers. */
+queue_status_t queue_touch(queue_t *q, const queue_list_t *streams, const char *const *consumers,
+                           size_t n, char *err, size_t errlen);
+
+typedef enum { CANCEL_DONE, CANCEL_RUNNING, CANCEL_FINAL, CANCEL_MISSING } cancel_status_t;
+
+/* Cancels a job; *state gets the final state for CANCEL_FINAL. */
+queue_status_t queue_cancel(queue_t *q, const char *id, cancel_status_t *result,
+                            char state[24], char *err, size_t errlen);
+
+/* Moves the given dead-letter entries back to their queues; *requeued gets
+ * how many jobs were requeued. */
+queue_status_t queue_dlq_retry(queue_t *q, const char *const *entries, size_t n,
+                               long long *requeued, char *err, size_t errlen);
+
+/* Writes "<prefix>:<a>" or "<prefix>:<a>:<b>" (b may be NULL). */
+void queue_key(const queue_t *q, const char *a, const char *b, char *out, size_t outlen);
+
+#endif

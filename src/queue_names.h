@@ -1,0 +1,45 @@
+/* queue_names.h — logical and physical queue names, and worker queue lists.
+ *
+ * A logical queue ("backtest") has three physical queues, one per priority:
+ * backtest_high, backtest_normal, backtest_low. Each physical queue is one
+ * Redis stream with the key "<prefix>:queue:<physical>". */
+#ifndef TICKQ_QUEUE_NAMES_H
+#define TICKQ_QUEUE_NAMES_H
+
+#include <stddef.h>
+
+#define QUEUE_NAME_MAX 100       /* logical name length */
+#define QUEUE_PHYS_MAX (QUEUE_NAME_MAX + 8)
+#define QUEUE_KEY_MAX (QUEUE_PHYS_MAX + 80)
+#define QUEUE_LIST_MAX 64
+#define QUEUE_DEFAULT "backtest"
+
+/* Priorities in the order a worker drains them. */
+extern const char *const queue_priorities[3]; /* "high", "normal", "low" */
+
+typedef struct {
+    int n;
+    char name[QUEUE_LIST_MAX][QUEUE_PHYS_MAX]; /* physical names, in order */
+    char key[QUEUE_LIST_MAX][QUEUE_KEY_MAX];   /* their stream keys */
+} queue_list_t;
+
+/* 0 when `name` is a valid logical queue name: 1-100 of [A-Za-z0-9_.-] and
+ * not ending in _high, _normal or _low. Else -1 with a message. */
+int queue_name_check(const char *name, char *err, size_t errlen);
+/* 0 when `p` is "high", "normal" or "low". */
+int queue_priority_check(const char *p);
+/* Writes "<queue>_<priority>". */
+void queue_physical(const char *queue, const char *priority, char out[QUEUE_PHYS_MAX]);
+/* Writes "<prefix>:queue:<physical>". */
+void queue_stream_key(const char *prefix, const char *physical, char out[QUEUE_KEY_MAX]);
+
+/* Parses a comma-separated list: a bare logical name expands to its three
+ * priorities (high, normal, low); a name ending in _high/_normal/_low is
+ * taken as one physical queue. Order is kept, duplicates dropped, blanks
+ * around commas ignored. An empty or NULL spec gives the default queue. */
+int queue_list_parse(const char *spec, const char *prefix, queue_list_t *out,
+                     char *err, size_t errlen);
+/* Writes the list as "a_high,a_normal,..." for logs. */
+void queue_list_describe(const queue_list_t *l, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,256 @@
+/* rconn.c — one Redis connection: connect by URL, AUTH/SELECT, timeouts,
+ * commands, and calls into a Redis function library (FCALL). */
+#include "rconn.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#define MAX_SCRIPT_ARGS 4096
+
+struct rconn {
+    redisContext *ctx;
+    redis_url_t url;
+    int timeout_ms;
+    int broken;
+};
+
+static struct timeval ms_to_tv(int ms)
+{
+    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    return tv;
+}
+
+static void set_io_error(rconn_t *c, char *err, size_t errlen, const char *what)
+{
+    c->broken = 1;
+    if (err != NULL)
+        snprintf(err, errlen, "Redis %s: %s", what,
+                 c->ctx && c->ctx->errstr[0] ? c->ctx->errstr : "connection lost");
+}
+
+/* Opens the socket and runs AUTH and SELECT. */
+static int connect_ctx(rconn_t *c, char *err, size_t errlen)
+{
+    struct timeval tv = ms_to_tv(c->timeout_ms);
+    const redis_url_t *u = &c->url;
+    redisContext *ctx = u->is_unix ? redisConnectUnixWithTimeout(u->path, tv)
+                                   : redisConnectWithTimeout(u->host, u->port, tv);
+    char where[4400];
+    redis_url_describe(u, where, sizeof where);
+    if (ctx == NULL) {
+        snprintf(err, errlen, "cannot connect to Redis at %s: out of memory", where);
+        return -1;
+    }
+    if (ctx->err) {
+        snprintf(err, errlen, "cannot connect to Redis at %s: %s", where, ctx->errstr);
+        redisFree(ctx);
+        return -1;
+    }
+    redisSetTimeout(ctx, tv);
+    if (!u->is_unix)
+        redisEnableKeepAlive(ctx);
+
+    redisReply *r = NULL;
+    if (u->password[0] && u->user[0])
+        r = redisCommand(ctx, "AUTH %s %s", u->user, u->password);
+    else if (u->password[0])
+        r = redisCommand(ctx, "AUTH %s", u->password);
+    if (u->password[0] && (r == NULL || r->type == REDIS_REPLY_ERROR)) {
+        snprintf(err, errlen, "Redis at %s refused the credentials: %s", where,
+                 r ? r->str : ctx->errstr);
+        goto fail;
+    }
+    freeReplyObject(r);
+    r = NULL;
+    if (u->db != 0) {
+        r = redisCommand(ctx, "SELECT %d", u->db);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+            snprintf(err, errlen, "Redis at %s cannot select database %d: %s", where, u->db,
+                     r ? r->str : ctx->errstr);
+            goto fail;
+        }
+        freeReplyObject(r);
+    }
+    c->ctx = ctx;
+    c->broken = 0;
+    return 0;
+fail:
+    freeReplyObject(r);
+    redisFree(ctx);
+    return -1;
+}
+
+rconn_t *rconn_open(const redis_url_t *url, int timeout_ms, char *err, size_t errlen)
+{
+    rconn_t *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->url = *url;
+    c->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
+    if (connect_ctx(c, err, errlen) != 0) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void rconn_free(rconn_t *c)
+{
+    if (c == NULL)
+        return;
+    if (c->ctx)
+        redisFree(c->ctx);
+    free(c);
+}
+
+int rconn_reconnect(rconn_t *c, char *err, size_t errlen)
+{
+    if (c->ctx) {
+        redisFree(c->ctx);
+        c->ctx = NULL;
+    }
+    c->broken = 1;
+    return connect_ctx(c, err, errlen);
+}
+
+int rconn_broken(const rconn_t *c) { return c->broken || c->ctx == NULL; }
+int rconn_timeout(const rconn_t *c) { return c->timeout_ms; }
+const redis_url_t *rconn_url(const rconn_t *c) { return &c->url; }
+
+int rconn_set_timeout(rconn_t *c, int timeout_ms)
+{
+    if (c->ctx == NULL)
+        return -1;
+    return redisSetTimeout(c->ctx, ms_to_tv(timeout_ms)) == REDIS_OK ? 0 : -1;
+}
+
+redisReply *rconn_argv(rconn_t *c, int argc, const char **argv, const size_t *lens,
+                       char *err, size_t errlen)
+{
+    if (rconn_broken(c)) {
+        snprintf(err, errlen, "Redis connection is down");
+        return NULL;
+    }
+    redisReply *r = redisCommandArgv(c->ctx, argc, argv, lens);
+    if (r == NULL)
+        set_io_error(c, err, errlen, "command failed");
+    return r;
+}
+
+redisReply *rconn_cmd(rconn_t *c, char *err, size_t errlen, const char *fmt, ...)
+{
+    if (rconn_broken(c)) {
+        snprintf(err, errlen, "Redis connection is down");
+        return NULL;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c->ctx, fmt, ap);
+    va_end(ap);
+    if (r == NULL)
+        set_io_error(c, err, errlen, "command failed");
+    return r;
+}
+
+int rconn_append_argv(rconn_t *c, int argc, const char **argv, const size_t *lens)
+{
+    if (rconn_broken(c))
+        return -1;
+    return redisAppendCommandArgv(c->ctx, argc, argv, lens) == REDIS_OK ? 0 : -1;
+}
+
+redisReply *rconn_read(rconn_t *c, char *err, size_t errlen)
+{
+    if (rconn_broken(c)) {
+        snprintf(err, errlen, "Redis connection is down");
+        return NULL;
+    }
+    void *r = NULL;
+    if (redisGetReply(c->ctx, &r) != REDIS_OK || r == NULL) {
+        set_io_error(c, err, errlen, "read failed");
+        return NULL;
+    }
+    return r;
+}
+
+int rconn_reply_is_error(const redisReply *r, const char *prefix)
+{
+    return r != NULL && r->type == REDIS_REPLY_ERROR && r->str != NULL &&
+           strncmp(r->str, prefix, strlen(prefix)) == 0;
+}
+
+int rconn_library_load(rconn_t *c, rlibrary_t *lib, char *err, size_t errlen)
+{
+    const char *argv[4] = { "FUNCTION", "LOAD", "REPLACE", lib->code };
+    redisReply *r = rconn_argv(c, 4, argv, NULL, err, errlen);
+    if (r == NULL)
+        return -1;
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "Redis refused tickq's function library %s: %s", lib->name, r->str);
+        freeReplyObject(r);
+        return -1;
+    }
+    freeReplyObject(r);
+    lib->loaded = 1;
+    return 0;
+}
+
+/* Builds "FCALL fname nkeys args..." into caller arrays of size argc + 3. */
+static void fcall_argv(const char *fname, int nkeys, int argc, const char **argv,
+                       const size_t *lens, const char **av, size_t *al, char *nbuf)
+{
+    snprintf(nbuf, 16, "%d", nkeys);
+    av[0] = "FCALL"; al[0] = 5;
+    av[1] = fname;   al[1] = strlen(fname);
+    av[2] = nbuf;    al[2] = strlen(nbuf);
+    for (int i = 0; i < argc; i++) {
+        av[i + 3] = argv[i];
+        al[i + 3] = lens ? lens[i] : strlen(argv[i]);
+    }
+}
+
+int rconn_append_fcall(rconn_t *c, const char *fname, int nkeys, int argc,
+                       const char **argv, const size_t *lens)
+{
+    if (argc + 3 > MAX_SCRIPT_ARGS)
+        return -1;
+    const char *av[MAX_SCRIPT_ARGS];
+    size_t al[MAX_SCRIPT_ARGS];
+    char nbuf[16];
+    fcall_argv(fname, nkeys, argc, argv, lens, av, al, nbuf);
+    return rconn_append_argv(c, argc + 3, av, al);
+}
+
+static int function_missing(const redisReply *r)
+{
+    return r != NULL && r->type == REDIS_REPLY_ERROR && r->str != NULL &&
+           strstr(r->str, "Function not found") != NULL;
+}
+
+redisReply *rconn_fcall(rconn_t *c, rlibrary_t *lib, const char *fname, int nkeys, int argc,
+                        const char **argv, const size_t *lens, char *err, size_t errlen)
+{
+    if (argc + 3 > MAX_SCRIPT_ARGS) {
+        snprintf(err, errlen, "too many arguments for %s (%d)", fname, argc);
+        return NULL;
+    }
+    if (!lib->loaded && rconn_library_load(c, lib, err, errlen) != 0)
+        return NULL;
+    const char *av[MAX_SCRIPT_ARGS];
+    size_t al[MAX_SCRIPT_ARGS];
+    char nbuf[16];
+    fcall_argv(fname, nkeys, argc, argv, lens, av, al, nbuf);
+    redisReply *r = rconn_argv(c, argc + 3, av, al, err, errlen);
+    if (function_missing(r)) {
+        freeReplyObject(r);
+        if (rconn_library_load(c, lib, err, errlen) != 0)
+            return NULL;
+        r = rconn_argv(c, argc + 3, av, al, err, errlen);
+    }
+    return r;
+}

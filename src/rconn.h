@@ -1,0 +1,65 @@
+/* rconn.h — one Redis connection: connect by URL, AUTH/SELECT, timeouts,
+ * commands, and calls into a Redis function library (FCALL).
+ *
+ * Replies are hiredis redisReply objects owned by the caller, who frees each
+ * right after use (freeReplyObject). A NULL reply means an I/O or protocol
+ * error: the message is in err and the connection must be reopened
+ * (rconn_reconnect) before further use. Error *replies* from Redis come back
+ * as REDIS_REPLY_ERROR replies, not NULL. */
+#ifndef TICKQ_RCONN_H
+#define TICKQ_RCONN_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+
+#include "redis_url.h"
+
+typedef struct rconn rconn_t;
+
+/* A Redis function library (FUNCTION LOAD), loaded on first use and again
+ * when the server has lost it (a restart without persistence). */
+typedef struct {
+    const char *name;        /* for messages */
+    const char *code;        /* starts with "#!lua name=..." */
+    int loaded;              /* this process loaded it once */
+} rlibrary_t;
+
+/* Connects (with `timeout_ms` for connect and each command), authenticates
+ * and selects the database. Returns NULL with a message in err on failure. */
+rconn_t *rconn_open(const redis_url_t *url, int timeout_ms, char *err, size_t errlen);
+void rconn_free(rconn_t *c);
+/* Drops the socket and connects again with the same settings; 0 or -1. */
+int rconn_reconnect(rconn_t *c, char *err, size_t errlen);
+/* 1 after an I/O error, until a successful reconnect. */
+int rconn_broken(const rconn_t *c);
+/* Changes the per-command timeout (e.g. around a blocking XREAD). */
+int rconn_set_timeout(rconn_t *c, int timeout_ms);
+int rconn_timeout(const rconn_t *c);
+/* The URL this connection was opened with. */
+const redis_url_t *rconn_url(const rconn_t *c);
+
+/* Runs one command given as argv; lens may be NULL for C strings. */
+redisReply *rconn_argv(rconn_t *c, int argc, const char **argv, const size_t *lens,
+                       char *err, size_t errlen);
+/* Runs one printf-style hiredis command (%s, %b, %d ...). */
+redisReply *rconn_cmd(rconn_t *c, char *err, size_t errlen, const char *fmt, ...);
+
+/* Pipelining: append commands, then read their replies in order. */
+int rconn_append_argv(rconn_t *c, int argc, const char **argv, const size_t *lens);
+redisReply *rconn_read(rconn_t *c, char *err, size_t errlen);
+
+/* Calls function `fname` of `lib` with nkeys keys and the rest as args,
+ * loading the library first when needed (and again after "Function not
+ * found"). */
+redisReply *rconn_fcall(rconn_t *c, rlibrary_t *lib, const char *fname, int nkeys, int argc,
+                        const char **argv, const size_t *lens, char *err, size_t errlen);
+/* Loads (replaces) the library on the server; 0 or -1 with err. */
+int rconn_library_load(rconn_t *c, rlibrary_t *lib, char *err, size_t errlen);
+/* Appends an FCALL to the pipeline (load the library first). */
+int rconn_append_fcall(rconn_t *c, const char *fname, int nkeys, int argc,
+                       const char **argv, const size_t *lens);
+
+/* 1 when reply is an error reply whose text starts with `prefix`. */
+int rconn_reply_is_error(const redisReply *r, const char *prefix);
+
+#endif

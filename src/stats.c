@@ -1,0 +1,179 @@
+/* stats.c — a snapshot of the queues, read with a handful of commands.
+ * Cost is O(queues + workers); nothing here scans jobs. "active" is derived
+ * from the consumer groups' pending counts rather than stored, so it cannot
+ * drift when a worker dies; totals are the sums of the per-queue counters. */
+#include "stats.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+
+const char *const stats_counter_names[] = { "submitted", "completed", "failed", "timeout", "retried",
+                                            "dead", "cancelled", "failed_attempts" };
+const int stats_counter_count = sizeof stats_counter_names / sizeof stats_counter_names[0];
+
+static long long as_ll(const redisReply *r)
+{
+    if (r == NULL)
+        return 0;
+    if (r->type == REDIS_REPLY_INTEGER)
+        return r->integer;
+    if (r->type == REDIS_REPLY_STRING)
+        return strtoll(r->str, NULL, 10);
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static json_t *counters_of(queue_t *q, const char *queue, char *err, size_t errlen)
+{
+    char key[256];
+    queue_key(q, "stats", queue, key, sizeof key);
+    redisReply *r = rconn_cmd(q->conn, err, errlen, "HGETALL %s", key);
+    if (r == NULL)
+        return NULL;
+    json_t *c = json_object();
+    for (int i = 0; i < stats_counter_count; i++)
+        json_object_set_new(c, stats_counter_names[i], json_integer(0));
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
+        json_object_set_new(c, r->element[i]->str, json_integer(as_ll(r->element[i + 1])));
+    freeReplyObject(r);
+    return c;
+}
+
+/* One physical queue's depths. */
+static json_t *queue_depths(queue_t *q, const char *physical, long long *pending_out,
+                            char *err, size_t errlen)
+{
+    char stream[QUEUE_KEY_MAX], delayed[256], retry[256];
+    queue_stream_key(q->prefix, physical, stream);
+    queue_key(q, "delayed", physical, delayed, sizeof delayed);
+    queue_key(q, "retry", physical, retry, sizeof retry);
+    const char *cmds[4][4] = {
+        { "XLEN", stream, NULL, NULL },
+        { "XPENDING", stream, q->group, NULL },
+        { "ZCARD", delayed, NULL, NULL },
+        { "ZCARD", retry, NULL, NULL },
+    };
+    int argcs[4] = { 2, 3, 2, 2 };
+    for (int i = 0; i < 4; i++)
+        rconn_append_argv(q->conn, argcs[i], cmds[i], NULL);
+    long long v[4] = { 0, 0, 0, 0 };
+    for (int i = 0; i < 4; i++) {
+        redisReply *r = rconn_read(q->conn, err, errlen);
+        if (r == NULL)
+            return NULL;
+        if (i == 1) /* XPENDING summary: [count, min, max, consumers]; NOGROUP: none */
+            v[i] = r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? as_ll(r->element[0]) : 0;
+        else
+            v[i] = as_ll(r);
+        freeReplyObject(r);
+    }
+    *pending_out = v[1];
+    char logical[QUEUE_PHYS_MAX];
+    snprintf(logical, sizeof logical, "%s", physical);
+    char *us = strrchr(logical, '_');
+    const char *priority = us ? us + 1 : "";
+    if (us)
+        *us = '\0';
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "name", physical, "queue", logical,
+                     "priority", priority, "ready", (json_int_t)(v[0] - v[1]), "running", (json_int_t)v[1],
+                     "delayed", (json_int_t)v[2], "retrying", (json_int_t)v[3]);
+}
+
+static json_t *live_workers(queue_t *q, char *err, size_t errlen)
+{
+    char set[256];
+    queue_key(q, "workers", NULL, set, sizeof set);
+    redisReply *ids = rconn_cmd(q->conn, err, errlen, "ZRANGE %s 0 -1", set);
+    if (ids == NULL)
+        return NULL;
+    json_t *out = json_array();
+    for (size_t i = 0; ids->type == REDIS_REPLY_ARRAY && i < ids->elements; i++) {
+        char key[300];
+        queue_key(q, "worker", ids->element[i]->str, key, sizeof key);
+        redisReply *r = rconn_cmd(q->conn, err, errlen, "GET %s", key);
+        if (r == NULL) {
+            json_decref(out);
+            freeReplyObject(ids);
+            return NULL;
+        }
+        json_t *w = r->type == REDIS_REPLY_STRING ? json_loads(r->str, 0, NULL) : NULL;
+        if (w != NULL)
+            json_array_append_new(out, w);
+        else /* heartbeat expired: that worker is gone */
+            freeReplyObject(rconn_cmd(q->conn, err, errlen, "ZREM %s %s", set, ids->element[i]->str));
+        freeReplyObject(r);
+    }
+    freeReplyObject(ids);
+    return out;
+}
+
+json_t *stats_collect(queue_t *q, char *err, size_t errlen)
+{
+    char key[256];
+    queue_key(q, "queues", NULL, key, sizeof key);
+    redisReply *names = rconn_cmd(q->conn, err, errlen, "SMEMBERS %s", key);
+    if (names == NULL)
+        return NULL;
+    size_t n = names->type == REDIS_REPLY_ARRAY ? names->elements : 0;
+    const char **sorted = calloc(n + 1, sizeof *sorted);
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = names->element[i]->str;
+    qsort(sorted, n, sizeof *sorted, cmp_str);
+
+    json_t *root = json_object(), *queues = json_array(), *counters = json_object();
+    json_object_set_new(root, "queues", queues);
+    json_object_set_new(root, "counters", counters);
+    json_t *total = json_object();
+    json_object_set_new(counters, "total", total);
+    for (int i = 0; i < stats_counter_count; i++)
+        json_object_set_new(total, stats_counter_names[i], json_integer(0));
+    for (size_t i = 0; i < n; i++) {
+        long long pending = 0;
+        json_t *d = queue_depths(q, sorted[i], &pending, err, errlen);
+        if (d == NULL)
+            goto fail;
+        json_array_append_new(queues, d);
+        const char *logical = json_string_value(json_object_get(d, "queue"));
+        json_t *c = json_object_get(counters, logical);
+        if (c == NULL) {
+            if ((c = counters_of(q, logical, err, errlen)) == NULL)
+                goto fail;
+            json_object_set_new(counters, logical, c);
+            json_object_set_new(c, "active", json_integer(0));
+            const char *field;
+            json_t *v;
+            json_object_foreach(c, field, v)
+                json_object_set_new(total, field, json_integer(json_integer_value(json_object_get(total, field)) +
+                                                               json_integer_value(v)));
+        }
+        json_object_set_new(c, "active", json_integer(json_integer_value(json_object_get(c, "active")) + pending));
+        json_object_set_new(total, "active", json_integer(json_integer_value(json_object_get(total, "active")) + pending));
+    }
+
+    queue_key(q, "dead", NULL, key, sizeof key);
+    redisReply *r = rconn_cmd(q->conn, err, errlen, "XLEN %s", key);
+    if (r == NULL)
+        goto fail;
+    json_object_set_new(root, "dead_letter", json_integer(as_ll(r)));
+    freeReplyObject(r);
+    json_t *workers = live_workers(q, err, errlen);
+    if (workers == NULL)
+        goto fail;
+    json_object_set_new(root, "workers", workers);
+    free(sorted);
+    freeReplyObject(names);
+    return root;
+fail:
+    free(sorted);
+    freeReplyObject(names);
+    json_decref(root);
+    return NULL;
+}

@@ -1,0 +1,581 @@
+/* supervisor.c — the `tickq worker` parent process.
+ *
+ * It never runs a job itself. Each loop turn (at most every 50 ms, sooner on
+ * a signal or a child's exit) it reaps children, settles what a dead child
+ * left pending (release.lua), respawns, kills jobs past their deadline or
+ * cancelled, and on its heartbeat renews its children's claims (touch.lua),
+ * reclaims entries of dead workers elsewhere (reclaim.lua) and publishes
+ * itself under <prefix>:worker:<id>.
+ *
+ * Shutdown: the first SIGTERM/SIGINT stops fetching (children finish their
+ * current job and exit); after --grace seconds, or at a second signal, the
+ * remaining children are killed and their jobs go back to their queues with
+ * the attempt not charged. */
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "queue.h"
+#include "slot.h"
+#include "worker.h"
+
+#define TICK_MS 50
+#define CANCEL_CHECK_MS 250
+
+typedef enum { KILL_NONE, KILL_TIMEOUT, KILL_CANCEL, KILL_SHUTDOWN } kill_reason_t;
+
+typedef struct {
+    pid_t pid;                    /* 0: no process in this slot */
+    char id[192];                 /* worker id = consumer name, stable per slot */
+    int64_t spawned_ms;
+    int64_t respawn_at_ms;        /* crash-loop backoff */
+    kill_reason_t kill_reason;
+    char kill_entry[40];          /* the job entry the kill was aimed at */
+    int needs_release;            /* dead, and its leftovers not yet settled */
+    job_outcome_kind_t rel_kind;
+    char rel_entry[40];
+    char rel_job[JOB_ID_MAX + 1];
+    char rel_error[300];
+} child_t;
+
+typedef struct {
+    const config_t *cfg;
+    rconn_t *conn;
+    queue_t q;
+    slot_t *board;
+    child_t *kids;
+    int n;
+    char id[160];
+    char host[128];
+    char started_at[CLOCK_ISO_LEN];
+    int stopping;
+    int64_t stop_deadline_ms;
+    int killed_for_shutdown;
+    int status;
+    int64_t next_heartbeat_ms;
+    int64_t next_stats_ms;
+    int64_t next_cancel_ms;
+    long long settled_failures;   /* timeouts and crashes settled here */
+    char err[1024];
+} sup_t;
+
+static volatile sig_atomic_t g_signals;
+static int g_pipe[2] = { -1, -1 };
+
+static void wake(void)
+{
+    int saved = errno;
+    if (g_pipe[1] >= 0) {
+        ssize_t w = write(g_pipe[1], "x", 1);
+        (void)w;
+    }
+    errno = saved;
+}
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    g_signals++;
+    wake();
+}
+
+static void on_child_signal(int sig)
+{
+    (void)sig;
+    wake();
+}
+
+static int install_signals(void)
+{
+    if (pipe2(g_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+        return -1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_child_signal;
+    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    sigaction(SIGCHLD, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sa.sa_flags = 0;
+    sigaction(SIGPIPE, &sa, NULL);
+    return 0;
+}
+
+static void spawn(sup_t *s, int i)
+{
+    child_t *k = &s->kids[i];
+    slot_reset_job(&s->board[i]);
+    k->kill_reason = KILL_NONE;
+    k->kill_entry[0] = '\0';
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_error("cannot fork a worker child", LF_S("error", strerror(errno)));
+        k->respawn_at_ms = clock_mono_ms() + 1000;
+        return;
+    }
+    if (pid == 0) {
+        /* The child: drop the parent's connection and pipe, die with it. */
+        close(g_pipe[0]);
+        close(g_pipe[1]);
+        rconn_free(s->conn);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(0);
+        _exit(worker_run(s->cfg, &s->board[i], k->id));
+    }
+    k->pid = pid;
+    k->spawned_ms = clock_mono_ms();
+    log_debug("worker child started", LF_S("worker_id", k->id), LF_I("child_pid", pid));
+}
+
+static int reconnect(sup_t *s)
+{
+    if (!rconn_broken(s->conn))
+        return 0;
+    if (rconn_reconnect(s->conn, s->err, sizeof s->err) == 0) {
+        log_info("supervisor reconnected to Redis", LF_S("worker", s->id));
+        return 0;
+    }
+    return -1;
+}
+
+/* Settles a dead child's leftovers; on success the slot may be refilled. */
+static void try_release(sup_t *s, int i)
+{
+    child_t *k = &s->kids[i];
+    if (!k->needs_release || reconnect(s) != 0)
+        return;
+    long long requeued = 0;
+    char outcome[24] = "";
+    queue_status_t st = queue_release(&s->q, &s->cfg->queues, k->id,
+                                      k->rel_entry[0] ? k->rel_entry : NULL, k->rel_kind,
+                                      k->rel_error, &requeued, outcome, s->err, sizeof s->err);
+    if (st != QUEUE_OK) {
+        log_warn("cannot settle a stopped child's jobs yet, will retry", LF_S("worker_id", k->id),
+                 LF_S("error", s->err));
+        return;
+    }
+    k->needs_release = 0;
+    if (k->rel_entry[0] && outcome[0]) {
+        if (k->rel_kind == OUTCOME_TIMEOUT || k->rel_kind == OUTCOME_CRASH)
+            s->settled_failures++;
+        log_info("job settled after its worker stopped", LF_S("job_id", k->rel_job),
+                 LF_S("reason", job_outcome_name(k->rel_kind)), LF_S("state", outcome),
+                 LF_S("worker_id", k->id));
+    }
+    if (requeued > 0)
+        log_info("claimed jobs returned to their queues", LF_S("worker_id", k->id), LF_I("jobs", requeued));
+}
+
+static void on_child_exit(sup_t *s, int i, int wstatus)
+{
+    child_t *k = &s->kids[i];
+    slot_job_t job;
+    slot_read(&s->board[i], &job);
+    k->pid = 0;
+    k->needs_release = 1;
+    k->rel_entry[0] = k->rel_job[0] = k->rel_error[0] = '\0';
+    k->rel_kind = OUTCOME_SHUTDOWN;
+
+    char how[64];
+    if (WIFSIGNALED(wstatus))
+        snprintf(how, sizeof how, "killed by signal %d", WTERMSIG(wstatus));
+    else
+        snprintf(how, sizeof how, "exit status %d", WEXITSTATUS(wstatus));
+
+    if (job.busy) {
+        snprintf(k->rel_entry, sizeof k->rel_entry, "%s", job.entry);
+        snprintf(k->rel_job, sizeof k->rel_job, "%s", job.job_id);
+        int aimed = strcmp(job.entry, k->kill_entry) == 0;
+        if (k->kill_reason == KILL_TIMEOUT && aimed) {
+            k->rel_kind = OUTCOME_TIMEOUT;
+            snprintf(k->rel_error, sizeof k->rel_error, "Job exceeded its timeout of %.3g s and was killed",
+                     (double)job.timeout_ms / 1000.0);
+        } else if (k->kill_reason == KILL_CANCEL && aimed) {
+            k->rel_kind = OUTCOME_CANCEL;
+            snprintf(k->rel_error, sizeof k->rel_error, "Job cancelled");
+        } else if (k->kill_reason != KILL_NONE) {
+            /* Killed for shutdown, or a kill that raced the job it was
+             * aimed at: this job did nothing wrong, it goes back. */
+            k->rel_kind = OUTCOME_SHUTDOWN;
+        } else {
+            k->rel_kind = OUTCOME_CRASH;
+            snprintf(k->rel_error, sizeof k->rel_error,
+                     "Worker process died while running the job (%s)", how);
+        }
+    }
+    int crashed = job.busy && k->kill_reason == KILL_NONE;
+    if (crashed || (!WIFEXITED(wstatus) && k->kill_reason == KILL_NONE) ||
+        (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 0))
+        log_warn("worker child stopped", LF_S("worker_id", k->id), LF_S("how", how),
+                 LF_S("job_id", job.busy ? job.job_id : ""));
+    else
+        log_debug("worker child stopped", LF_S("worker_id", k->id), LF_S("how", how));
+
+    if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == EX_CONFIG && !s->stopping) {
+        log_error("a worker child cannot run with this Redis; stopping", LF_S("worker", s->id));
+        s->status = EX_CONFIG;
+        s->stopping = 1;
+        s->stop_deadline_ms = clock_mono_ms() + s->cfg->grace_ms;
+        for (int j = 0; j < s->n; j++)
+            if (s->kids[j].pid > 0)
+                kill(s->kids[j].pid, SIGTERM);
+    }
+    /* A child that dies on its own right after starting is crash-looping:
+     * slow down. Children we killed are replaced at once. */
+    int64_t now = clock_mono_ms();
+    int unexpected = k->kill_reason == KILL_NONE && !(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+    k->respawn_at_ms = unexpected && now - k->spawned_ms < 1000 ? now + 1000 : now;
+    try_release(s, i);
+}
+
+static void reap(sup_t *s)
+{
+    int wstatus;
+    pid_t pid;
+    while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0) {
+        for (int i = 0; i < s->n; i++) {
+            if (s->kids[i].pid == pid) {
+                on_child_exit(s, i, wstatus);
+                break;
+            }
+        }
+    }
+}
+
+static void kill_child(sup_t *s, int i, kill_reason_t why, const char *entry)
+{
+    child_t *k = &s->kids[i];
+    if (k->pid <= 0 || k->kill_reason != KILL_NONE)
+        return;
+    k->kill_reason = why;
+    snprintf(k->kill_entry, sizeof k->kill_entry, "%s", entry ? entry : "");
+    kill(k->pid, SIGKILL);
+}
+
+static void enforce_timeouts(sup_t *s, int64_t now)
+{
+    for (int i = 0; i < s->n; i++) {
+        if (s->kids[i].pid <= 0 || s->kids[i].kill_reason != KILL_NONE)
+            continue;
+        slot_job_t job;
+        slot_read(&s->board[i], &job);
+        if (job.busy && now >= job.deadline_mono_ms) {
+            log_warn("job timed out; killing its worker child", LF_S("job_id", job.job_id),
+                     LF_S("type", job.type), LF_F("timeout_s", (double)job.timeout_ms / 1000.0),
+                     LF_S("worker_id", s->kids[i].id));
+            kill_child(s, i, KILL_TIMEOUT, job.entry);
+        }
+    }
+}
+
+static void check_cancels(sup_t *s)
+{
+    slot_job_t jobs[s->n];
+    int asked = 0;
+    for (int i = 0; i < s->n; i++) {
+        jobs[i].busy = 0;
+        if (s->kids[i].pid <= 0 || s->kids[i].kill_reason != KILL_NONE)
+            continue;
+        slot_read(&s->board[i], &jobs[i]);
+        if (!jobs[i].busy)
+            continue;
+        char key[256];
+        queue_key(&s->q, "job", jobs[i].job_id, key, sizeof key);
+        const char *argv[3] = { "HGET", key, "cancel_requested" };
+        if (rconn_append_argv(s->conn, 3, argv, NULL) != 0)
+            return;
+        asked++;
+    }
+    for (int i = 0; i < s->n && asked > 0; i++) {
+        if (!jobs[i].busy)
+            continue;
+        asked--;
+        redisReply *r = rconn_read(s->conn, s->err, sizeof s->err);
+        if (r == NULL)
+            return;
+        if (r->type == REDIS_REPLY_STRING && strcmp(r->str, "1") == 0) {
+            log_info("job cancelled; killing its worker child", LF_S("job_id", jobs[i].job_id),
+                     LF_S("worker_id", s->kids[i].id));
+            kill_child(s, i, KILL_CANCEL, jobs[i].entry);
+        }
+        freeReplyObject(r);
+    }
+}
+
+static void totals(sup_t *s, long long *done, long long *failed, long long *retried, int *busy,
+                   long long *delay_us)
+{
+    *done = *failed = *retried = *delay_us = 0;
+    *busy = 0;
+    for (int i = 0; i < s->n; i++) {
+        *done += atomic_load(&s->board[i].completed);
+        *failed += atomic_load(&s->board[i].failed);
+        *retried += atomic_load(&s->board[i].retried);
+        long long d = atomic_load(&s->board[i].last_delay_us);
+        if (d > *delay_us)
+            *delay_us = d;
+        slot_job_t job;
+        if (s->kids[i].pid > 0) {
+            slot_read(&s->board[i], &job);
+            *busy += job.busy;
+        }
+    }
+    *failed += s->settled_failures;
+}
+
+static void heartbeat(sup_t *s)
+{
+    if (reconnect(s) != 0)
+        return;
+    const char *consumers[s->n];
+    int live = 0;
+    for (int i = 0; i < s->n; i++)
+        if (s->kids[i].pid > 0)
+            consumers[live++] = s->kids[i].id;
+    if (queue_touch(&s->q, &s->cfg->queues, consumers, (size_t)live, s->err, sizeof s->err) != QUEUE_OK)
+        log_warn("cannot renew claims", LF_S("worker", s->id), LF_S("error", s->err));
+    long long reclaimed = 0;
+    if (queue_reclaim(&s->q, &s->cfg->queues, s->id, s->cfg->claim_timeout_ms, &reclaimed,
+                      s->err, sizeof s->err) != QUEUE_OK)
+        log_warn("cannot reclaim jobs of dead workers", LF_S("worker", s->id), LF_S("error", s->err));
+    else if (reclaimed > 0)
+        log_warn("reclaimed jobs from a dead worker", LF_S("worker", s->id), LF_I("jobs", reclaimed));
+
+    long long done, failed, retried, delay;
+    int busy;
+    totals(s, &done, &failed, &retried, &busy, &delay);
+    char now[CLOCK_ISO_LEN], queues[2048];
+    clock_iso8601(clock_now_us(), now);
+    queue_list_describe(&s->cfg->queues, queues, sizeof queues);
+    json_t *info = json_pack("{s:s, s:s, s:i, s:s, s:s, s:i, s:i, s:s, s:s, s:I, s:I, s:b}",
+                             "id", s->id, "host", s->host, "pid", (int)getpid(), "queues", queues,
+                             "group", s->cfg->group, "workers", s->n, "busy", busy,
+                             "started_at", s->started_at, "heartbeat_at", now,
+                             "completed", (json_int_t)done, "failed", (json_int_t)failed,
+                             "burst", s->cfg->burst);
+    char *text = info ? json_dumps(info, JSON_COMPACT) : NULL;
+    json_decref(info);
+    if (text == NULL)
+        return;
+    char key[256], set[256], ttl[24], score[24];
+    queue_key(&s->q, "worker", s->id, key, sizeof key);
+    queue_key(&s->q, "workers", NULL, set, sizeof set);
+    snprintf(ttl, sizeof ttl, "%" PRId64, s->cfg->heartbeat_ms * 3 / 1000 + 2);
+    snprintf(score, sizeof score, "%" PRId64, clock_now_ms());
+    const char *a1[5] = { "SET", key, text, "EX", ttl };
+    const char *a2[4] = { "ZADD", set, score, s->id };
+    redisReply *r = rconn_argv(s->conn, 5, a1, NULL, s->err, sizeof s->err);
+    freeReplyObject(r);
+    if (r != NULL) {
+        r = rconn_argv(s->conn, 4, a2, NULL, s->err, sizeof s->err);
+        freeReplyObject(r);
+    }
+    free(text);
+}
+
+static void log_stats(sup_t *s)
+{
+    long long done, failed, retried, delay;
+    int busy;
+    totals(s, &done, &failed, &retried, &busy, &delay);
+    char delayed[32];
+    snprintf(delayed, sizeof delayed, "%.3fs", (double)delay / 1e6);
+    log_info("worker stats", LF_S("worker", s->id), LF_I("j_complete", done), LF_I("j_failed", failed),
+             LF_I("j_retried", retried), LF_I("j_ongoing", busy), LF_S("delayed", delayed));
+}
+
+static void begin_stop(sup_t *s, const char *why)
+{
+    if (s->stopping)
+        return;
+    s->stopping = 1;
+    s->stop_deadline_ms = clock_mono_ms() + s->cfg->grace_ms;
+    int busy = 0;
+    for (int i = 0; i < s->n; i++) {
+        if (s->kids[i].pid > 0) {
+            slot_job_t job;
+            slot_read(&s->board[i], &job);
+            busy += job.busy;
+            kill(s->kids[i].pid, SIGTERM);
+        }
+    }
+    log_info("shutting down", LF_S("worker", s->id), LF_S("reason", why), LF_I("running_jobs", busy),
+             LF_F("grace_s", (double)s->cfg->grace_ms / 1000.0));
+}
+
+static int burst_done(sup_t *s)
+{
+    for (int i = 0; i < s->n; i++)
+        if (s->kids[i].pid <= 0 || s->kids[i].needs_release || !atomic_load(&s->board[i].burst_idle))
+            return 0;
+    return 1;
+}
+
+/* Deletes this worker's consumers from the groups (they hold nothing now)
+ * and its heartbeat, so neither accumulates across restarts. */
+static void retire(sup_t *s)
+{
+    if (reconnect(s) != 0)
+        return;
+    for (int q = 0; q < s->cfg->queues.n; q++) {
+        for (int i = 0; i < s->n; i++) {
+            if (s->kids[i].needs_release)
+                continue;
+            redisReply *r = rconn_cmd(s->conn, s->err, sizeof s->err, "XPENDING %s %s - + 1 %s",
+                                      s->cfg->queues.key[q], s->cfg->group, s->kids[i].id);
+            int empty = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 0;
+            freeReplyObject(r);
+            if (!empty)
+                continue;
+            r = rconn_cmd(s->conn, s->err, sizeof s->err, "XGROUP DELCONSUMER %s %s %s",
+                          s->cfg->queues.key[q], s->cfg->group, s->kids[i].id);
+            freeReplyObject(r);
+        }
+    }
+    char key[256], set[256];
+    queue_key(&s->q, "worker", s->id, key, sizeof key);
+    queue_key(&s->q, "workers", NULL, set, sizeof set);
+    freeReplyObject(rconn_cmd(s->conn, s->err, sizeof s->err, "DEL %s", key));
+    freeReplyObject(rconn_cmd(s->conn, s->err, sizeof s->err, "ZREM %s %s", set, s->id));
+}
+
+static int live_children(const sup_t *s)
+{
+    int n = 0;
+    for (int i = 0; i < s->n; i++)
+        n += s->kids[i].pid > 0 || s->kids[i].needs_release;
+    return n;
+}
+
+static void turn(sup_t *s, int *seen_signals)
+{
+    int64_t now = clock_mono_ms();
+    if (g_signals != *seen_signals) {
+        int first = *seen_signals == 0;
+        *seen_signals = g_signals;
+        if (first && !s->stopping) {
+            begin_stop(s, "signal");
+        } else if (!s->killed_for_shutdown) {
+            log_info("second signal: not waiting for running jobs", LF_S("worker", s->id));
+            s->stop_deadline_ms = now;
+        }
+    }
+    reap(s);
+    for (int i = 0; i < s->n; i++) {
+        child_t *k = &s->kids[i];
+        if (k->needs_release)
+            try_release(s, i);
+        if (!s->stopping && k->pid == 0 && !k->needs_release && now >= k->respawn_at_ms)
+            spawn(s, i);
+    }
+    if (s->stopping && !s->killed_for_shutdown && now >= s->stop_deadline_ms) {
+        s->killed_for_shutdown = 1;
+        for (int i = 0; i < s->n; i++) {
+            if (s->kids[i].pid > 0) {
+                slot_job_t job;
+                slot_read(&s->board[i], &job);
+                log_warn("grace period over; returning the job to its queue", LF_S("job_id", job.job_id),
+                         LF_S("worker_id", s->kids[i].id));
+                kill_child(s, i, KILL_SHUTDOWN, job.entry);
+            }
+        }
+    }
+    enforce_timeouts(s, now);
+    if (now >= s->next_cancel_ms && !rconn_broken(s->conn)) {
+        s->next_cancel_ms = now + CANCEL_CHECK_MS;
+        check_cancels(s);
+    }
+    if (now >= s->next_heartbeat_ms) {
+        s->next_heartbeat_ms = now + s->cfg->heartbeat_ms;
+        heartbeat(s);
+    }
+    if (now >= s->next_stats_ms) {
+        if (s->next_stats_ms != 0)
+            log_stats(s);
+        s->next_stats_ms = now + s->cfg->stats_interval_ms;
+    }
+    if (s->cfg->burst && !s->stopping && burst_done(s))
+        begin_stop(s, "burst: queues are empty");
+}
+
+int supervisor_run(const config_t *cfg, rconn_t *conn)
+{
+    static sup_t s;
+    memset(&s, 0, sizeof s);
+    s.cfg = cfg;
+    s.conn = conn;
+    s.n = cfg->workers;
+    queue_init(&s.q, conn);
+    config_apply(cfg, &s.q);
+    if (gethostname(s.host, sizeof s.host) != 0)
+        strcpy(s.host, "localhost");
+    s.host[sizeof s.host - 1] = '\0';
+    snprintf(s.id, sizeof s.id, "%s:%d", s.host, (int)getpid());
+    clock_iso8601(clock_now_us(), s.started_at);
+
+    if (install_signals() != 0) {
+        log_error("cannot create the signal pipe", LF_S("error", strerror(errno)));
+        return EX_OSERR;
+    }
+    s.board = slot_board_new(s.n);
+    s.kids = calloc((size_t)s.n, sizeof *s.kids);
+    if (s.board == NULL || s.kids == NULL) {
+        log_error("cannot allocate worker slots", LF_I("workers", s.n));
+        return EX_OSERR;
+    }
+    for (int i = 0; i < s.n; i++)
+        snprintf(s.kids[i].id, sizeof s.kids[i].id, "%s:%d", s.id, i);
+
+    char queues[2048], where[4400];
+    queue_list_describe(&cfg->queues, queues, sizeof queues);
+    redis_url_describe(&cfg->url, where, sizeof where);
+    log_info("worker started", LF_S("worker", s.id), LF_S("queues", queues), LF_I("workers", s.n),
+             LF_S("group", cfg->group), LF_S("redis", where), LF_B("burst", cfg->burst),
+             LF_S("protocol", TICKQ_PROTOCOL));
+
+    int seen = 0;
+    while (!s.stopping || live_children(&s) > 0) {
+        turn(&s, &seen);
+        if (s.stopping && live_children(&s) == 0)
+            break;
+        if (s.stopping && s.killed_for_shutdown && clock_mono_ms() > s.stop_deadline_ms + 10000) {
+            log_error("cannot settle stopped children's jobs (Redis unreachable); they stay pending "
+                      "and will be reclaimed", LF_S("worker", s.id));
+            break;
+        }
+        struct pollfd p = { g_pipe[0], POLLIN, 0 };
+        if (poll(&p, 1, TICK_MS) > 0) {
+            char buf[64];
+            while (read(g_pipe[0], buf, sizeof buf) > 0) {
+            }
+        }
+    }
+    log_stats(&s);
+    retire(&s);
+    log_info("worker stopped", LF_S("worker", s.id), LF_I("status", s.status));
+    slot_board_free(s.board, s.n);
+    free(s.kids);
+    close(g_pipe[0]);
+    close(g_pipe[1]);
+    return s.status;
+}

@@ -1,0 +1,54 @@
+/* task.c — the task registry: every job type a worker can run, by name.
+ *
+ * To add a task family: write its handlers in their own file and add one line
+ * per type to `registry` below. Names are looked up linearly: the table is
+ * small and the lookup is nothing next to a Redis round trip. */
+#include "task.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "task_builtin.h"
+
+static const task_def_t registry[] = {
+    { "noop", task_noop, "does nothing; returns {}" },
+    { "echo", task_echo, "returns its args" },
+    { "sleep", task_sleep, "sleeps {\"ms\": N} milliseconds" },
+    { "fail", task_fail, "fails: transient unless {\"permanent\": true}; {\"crash\": true} kills its worker" },
+};
+
+const task_def_t *task_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
+        if (strcmp(registry[i].name, name) == 0)
+            return &registry[i];
+    return NULL;
+}
+
+const task_def_t *task_all(size_t *n)
+{
+    *n = sizeof registry / sizeof registry[0];
+    return registry;
+}
+
+void task_names(char *out, size_t outlen)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof registry / sizeof registry[0] && used + 1 < outlen; i++) {
+        int w = snprintf(out + used, outlen - used, "%s%s", i ? ", " : "", registry[i].name);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+task_status_t task_error(task_out_t *out, task_status_t status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->error, sizeof out->error, fmt, ap);
+    va_end(ap);
+    return status;
+}

@@ -1,0 +1,53 @@
+/* task.h — the task registry: every job type a worker can run, by name.
+ *
+ * A handler gets the job's parsed args and returns TASK_OK with a JSON object
+ * in out->data (stored under "data" in task_result), or an error status with
+ * a message in out->error. Later task families register in task.c's table. */
+#ifndef TICKQ_TASK_H
+#define TICKQ_TASK_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stddef.h>
+
+typedef enum {
+    TASK_OK = 0,
+    TASK_TRANSIENT, /* worth retrying: a network hiccup, a busy resource */
+    TASK_PERMANENT  /* retrying cannot help: bad input */
+} task_status_t;
+
+typedef struct {
+    const char *job_id;
+    const char *type;
+    const char *queue;       /* logical queue */
+    const char *worker_id;
+    int attempt;             /* 1 on the first run */
+    const json_t *args;      /* always a JSON object */
+    volatile sig_atomic_t *stopping; /* set when the worker is shutting down */
+} task_ctx_t;
+
+typedef struct {
+    json_t *data;            /* owned reference; NULL means {} */
+    char error[1024];
+} task_out_t;
+
+typedef task_status_t (*task_run_fn)(const task_ctx_t *ctx, task_out_t *out);
+
+typedef struct {
+    const char *name;
+    task_run_fn run;
+    const char *summary;     /* one line for `tickq tasks` and error messages */
+} task_def_t;
+
+/* The handler registered for `name`, or NULL. */
+const task_def_t *task_find(const char *name);
+/* The registry, for listings: *n gets the number of entries. */
+const task_def_t *task_all(size_t *n);
+/* Writes "noop, echo, ..." (the registered names) into out. */
+void task_names(char *out, size_t outlen);
+
+/* Helper for handlers: formats out->error and returns `status`. */
+task_status_t task_error(task_out_t *out, task_status_t status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

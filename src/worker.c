@@ -1,0 +1,342 @@
+/* worker.c — a worker child: claims jobs, runs their handlers, records the
+ * outcomes.
+ *
+ * The loop: claim a batch from the first non-empty queue (claim.lua), run
+ * each job, record the batch's outcomes in one call (finish.lua), repeat;
+ * with nothing to do, block on XREAD until a stream grows or a retry is due.
+ * Batches are sized from the observed job duration so that a child never
+ * holds more than about `batch_budget_us` of work it has not started (fast
+ * jobs come in batches of up to 100, slow ones one at a time), which keeps
+ * priority order and crash recovery tight while making no-op jobs cheap.
+ *
+ * Crash safety does not depend on this process: anything it claimed stays
+ * pending in the consumer group until finish.lua acks it, and the supervisor
+ * settles whatever a dead child left pending (release.lua). */
+#include "worker.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "queue.h"
+#include "task.h"
+
+static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_waiting; /* blocked with no claimed job */
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+    if (g_waiting)
+        _exit(0); /* holding nothing: leave at once */
+}
+
+typedef struct {
+    const config_t *cfg;
+    slot_t *slot;
+    const char *id;
+    rconn_t *conn;
+    queue_t q;
+    char logical[QUEUE_LIST_MAX][QUEUE_NAME_MAX + 1];
+    double ewma_us[QUEUE_LIST_MAX];  /* observed time per job, per stream */
+    char err[1024];
+} worker_ctx_t;
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGCHLD, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Connects, retrying with backoff until it works or a stop is requested;
+ * then returns to the queue anything an earlier connection had claimed
+ * whose reply was lost. Returns 0, or -1 when stopping. */
+static int ensure_connected(worker_ctx_t *w)
+{
+    if (w->conn != NULL && !rconn_broken(w->conn))
+        return 0;
+    int64_t backoff = 100;
+    for (int attempt = 0; !g_stop; attempt++) {
+        int ok = w->conn ? rconn_reconnect(w->conn, w->err, sizeof w->err) == 0
+                         : (w->conn = rconn_open(&w->cfg->url, w->cfg->command_timeout_ms,
+                                                 w->err, sizeof w->err)) != NULL;
+        if (ok) {
+            w->q.conn = w->conn;
+            long long requeued = 0;
+            if (attempt > 0 &&
+                queue_release(&w->q, &w->cfg->queues, w->id, NULL, OUTCOME_SHUTDOWN, "",
+                              &requeued, NULL, w->err, sizeof w->err) != QUEUE_OK)
+                continue;
+            if (attempt > 0)
+                log_info("reconnected to Redis", LF_S("worker_id", w->id), LF_I("requeued", requeued));
+            return 0;
+        }
+        if (attempt == 0 || attempt % 20 == 0)
+            log_warn("Redis unavailable, retrying", LF_S("worker_id", w->id), LF_S("error", w->err));
+        clock_sleep_ms(backoff, &g_stop);
+        backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+    }
+    return -1;
+}
+
+/* The task_result JSON of a completed job, in the users' existing format. */
+static char *completed_result(json_t *data, double seconds, const char *worker_id, int64_t now_us,
+                              size_t *len)
+{
+    char now[CLOCK_ISO_LEN];
+    clock_iso8601(now_us, now);
+    json_t *d;
+    if (data == NULL)
+        d = json_object();
+    else if (json_is_object(data))
+        d = json_incref(data);
+    else
+        d = json_pack("{s:O}", "result", data);
+    json_object_set_new(d, "execution_time_seconds", json_real(seconds));
+    json_object_set_new(d, "worker_id", json_string(worker_id));
+    json_object_set_new(d, "completed_at", json_string(now));
+    json_t *root = json_pack("{s:s, s:o, s:s}", "status", "completed", "data", d, "updated_at", now);
+    char *s = root ? json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6)) : NULL;
+    json_decref(root);
+    if (s == NULL) /* only out of memory gets here */
+        return NULL;
+    *len = strlen(s);
+    return s;
+}
+
+static char *error_text(const char *msg, size_t *len)
+{
+    char *s = strdup(msg && *msg ? msg : "task failed without a message");
+    *len = s ? strlen(s) : 0;
+    return s;
+}
+
+/* Runs one claimed job and fills *o; o->payload is malloc'd. */
+static void run_job(worker_ctx_t *w, int stream_index, const claimed_job_t *j, job_outcome_t *o)
+{
+    const char *queue = w->logical[stream_index];
+    int64_t started_us = clock_now_us();
+    int64_t mono = clock_mono_ms();
+    slot_job_t sj;
+    memset(&sj, 0, sizeof sj);
+    sj.busy = 1;
+    snprintf(sj.entry, sizeof sj.entry, "%s", j->entry);
+    snprintf(sj.job_id, sizeof sj.job_id, "%s", j->id);
+    snprintf(sj.type, sizeof sj.type, "%s", j->type);
+    sj.stream_index = stream_index;
+    sj.attempt = j->attempt;
+    sj.timeout_ms = j->timeout_ms;
+    sj.started_mono_ms = mono;
+    sj.deadline_mono_ms = mono + j->timeout_ms;
+    slot_begin(w->slot, &sj);
+    int64_t delay_us = j->enqueued_us > 0 && started_us > j->enqueued_us ? started_us - j->enqueued_us : 0;
+    atomic_store(&w->slot->last_delay_us, delay_us);
+
+    log_info("job started", LF_S("job_id", j->id), LF_S("type", j->type), LF_S("queue", queue),
+             LF_I("attempt", j->attempt), LF_F("queue_delay_ms", (double)delay_us / 1000.0));
+
+    task_out_t out;
+    out.data = NULL;
+    out.error[0] = '\0';
+    task_status_t status;
+    json_error_t jerr;
+    json_t *args = json_loadb(j->args, j->args_len, 0, &jerr);
+    const task_def_t *task = task_find(j->type);
+    if (args == NULL) {
+        status = task_error(&out, TASK_PERMANENT, "args are not valid JSON: %s", jerr.text);
+    } else if (!json_is_object(args)) {
+        status = task_error(&out, TASK_PERMANENT, "args must be a JSON object");
+    } else if (task == NULL) {
+        char names[512];
+        task_names(names, sizeof names);
+        status = task_error(&out, TASK_PERMANENT, "unknown task type '%s' (this worker runs: %s)",
+                            j->type, names);
+    } else {
+        task_ctx_t ctx = { j->id, j->type, queue, w->id, j->attempt, args, &g_stop };
+        status = task->run(&ctx, &out);
+    }
+    int64_t finished_us = clock_now_us();
+    double seconds = (double)(finished_us - started_us) / 1e6;
+
+    o->entry = j->entry;
+    o->id = j->id;
+    o->attempt = j->attempt;
+    o->started_us = started_us;
+    o->finished_us = finished_us;
+    if (status == TASK_OK) {
+        o->kind = OUTCOME_OK;
+        o->payload = completed_result(out.data, seconds, w->id, finished_us, &o->payload_len);
+        if (o->payload == NULL) {
+            o->kind = OUTCOME_TRANSIENT;
+            o->payload = error_text("worker ran out of memory building the result", &o->payload_len);
+        }
+    } else {
+        o->kind = status == TASK_PERMANENT ? OUTCOME_PERMANENT : OUTCOME_TRANSIENT;
+        o->payload = error_text(out.error, &o->payload_len);
+    }
+    json_decref(out.data);
+    json_decref(args);
+    slot_end(w->slot);
+
+    if (o->kind == OUTCOME_OK) {
+        atomic_fetch_add(&w->slot->completed, 1);
+        log_info("job finished", LF_S("job_id", j->id), LF_S("type", j->type), LF_S("queue", queue),
+                 LF_I("attempt", j->attempt), LF_F("duration_ms", seconds * 1000.0));
+    } else {
+        atomic_fetch_add(&w->slot->failed, 1);
+        log_warn("job failed", LF_S("job_id", j->id), LF_S("type", j->type), LF_S("queue", queue),
+                 LF_I("attempt", j->attempt), LF_F("duration_ms", seconds * 1000.0),
+                 LF_B("permanent", o->kind == OUTCOME_PERMANENT),
+                 LF_S("error", o->payload ? o->payload : ""));
+    }
+}
+
+/* Records outcomes, retrying through reconnects (finish.lua is idempotent).
+ * Gives up only when stopping: the entries then stay pending and are settled
+ * by the supervisor or reclaimed, so the jobs run again rather than vanish. */
+static void record(worker_ctx_t *w, const char *stream_key, job_outcome_t *o, size_t n)
+{
+    if (n == 0)
+        return;
+    for (;;) {
+        finish_tally_t tally = { 0, 0, 0, 0 };
+        queue_status_t st = queue_finish(&w->q, stream_key, w->id, o, n, &tally, w->err, sizeof w->err);
+        if (st == QUEUE_OK) {
+            atomic_fetch_add(&w->slot->retried, tally.retried);
+            if (tally.skipped > 0)
+                log_warn("outcomes skipped: their entries were reclaimed meanwhile",
+                         LF_S("worker_id", w->id), LF_I("skipped", tally.skipped));
+            return;
+        }
+        log_warn("cannot record job outcomes, retrying", LF_S("worker_id", w->id), LF_S("error", w->err));
+        if (st != QUEUE_ERR_IO)
+            clock_sleep_ms(1000, &g_stop);
+        if (g_stop && st != QUEUE_ERR_IO)
+            return;
+        if (ensure_connected(w) != 0)
+            return;
+    }
+}
+
+static void run_batch(worker_ctx_t *w, const claim_batch_t *b)
+{
+    static job_outcome_t out[CLAIM_MAX];
+    const char *stream_key = w->cfg->queues.key[b->stream_index];
+    size_t done = 0, recorded = 0;
+    int64_t start = clock_mono_us();
+    for (; done < b->n && !g_stop; done++) {
+        const claimed_job_t *j = &b->jobs[done];
+        /* Record what is done before a job that may be slow: one of another
+         * type, or any job once the batch has run past its budget. */
+        if (done > recorded && (strcmp(j->type, b->jobs[done - 1].type) != 0 ||
+                                clock_mono_us() - start > w->cfg->batch_budget_us)) {
+            record(w, stream_key, out + recorded, done - recorded);
+            recorded = done;
+        }
+        run_job(w, b->stream_index, j, &out[done]);
+    }
+    record(w, stream_key, out + recorded, done - recorded);
+    for (size_t i = 0; i < done; i++)
+        free((char *)out[i].payload);
+    if (done > 0) {
+        double per_job = (double)(clock_mono_us() - start) / (double)done;
+        double *e = &w->ewma_us[b->stream_index];
+        *e = *e > 0 ? 0.7 * *e + 0.3 * per_job : per_job;
+    }
+}
+
+static int batch_size(const worker_ctx_t *w)
+{
+    /* Claims across streams share one estimate: the stream is unknown
+     * until the claim returns. Take the slowest seen, to stay safe. */
+    double worst = 0;
+    for (int i = 0; i < w->cfg->queues.n; i++)
+        if (w->ewma_us[i] > worst)
+            worst = w->ewma_us[i];
+    if (worst <= 0)
+        return 1;
+    double n = (double)w->cfg->batch_budget_us / worst;
+    return n < 1 ? 1 : n > CLAIM_MAX ? CLAIM_MAX : (int)n;
+}
+
+int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id)
+{
+    install_signals();
+    log_set_buffered(1);
+    static worker_ctx_t w;
+    memset(&w, 0, sizeof w);
+    w.cfg = cfg;
+    w.slot = slot;
+    w.id = worker_id;
+    queue_init(&w.q, NULL);
+    config_apply(cfg, &w.q);
+    for (int i = 0; i < cfg->queues.n; i++) {
+        snprintf(w.logical[i], sizeof w.logical[i], "%s", cfg->queues.name[i]);
+        char *us = strrchr(w.logical[i], '_');
+        if (us)
+            *us = '\0';
+    }
+
+    static claim_batch_t batch;
+    int status = 0;
+    while (!g_stop) {
+        if (ensure_connected(&w) != 0)
+            break;
+        queue_status_t st = queue_claim(&w.q, &cfg->queues, w.id, batch_size(&w), &batch, w.err, sizeof w.err);
+        if (st == QUEUE_ERR_PROTOCOL) {
+            log_error("stopping: protocol mismatch", LF_S("worker_id", w.id), LF_S("error", w.err));
+            status = EX_CONFIG;
+            break;
+        }
+        if (st != QUEUE_OK) {
+            if (st != QUEUE_ERR_IO) {
+                log_error("claim failed", LF_S("worker_id", w.id), LF_S("error", w.err));
+                clock_sleep_ms(1000, &g_stop);
+            }
+            continue;
+        }
+        if (batch.n == 0) {
+            atomic_store(&slot->burst_idle, cfg->burst && batch.retrying == 0);
+            int64_t block = cfg->burst ? 100 : 1000;
+            if (batch.next_due_ms > 0) {
+                int64_t until = batch.next_due_ms - clock_now_ms();
+                if (until < block)
+                    block = until < 1 ? 1 : until;
+            }
+            log_flush();
+            g_waiting = 1;
+            if (!g_stop)
+                queue_wait(&w.q, &cfg->queues, &batch, block, w.err, sizeof w.err);
+            g_waiting = 0;
+            continue;
+        }
+        atomic_store(&slot->burst_idle, 0);
+        run_batch(&w, &batch);
+        claim_batch_clear(&batch);
+        log_flush();
+    }
+    claim_batch_clear(&batch);
+    log_flush();
+    rconn_free(w.conn);
+    return status;
+}
