@@ -89,6 +89,20 @@ int cmd_job(int argc, char **argv)
             json_array_append_new(retries, v ? v : json_string(l->element[i]->str));
         }
         json_object_set_new(job, "retries", retries);
+        /* "running" is not stored: a queued job whose entry is pending in the
+         * consumer group is being run, by the consumer holding it. */
+        const char *state = json_string_value(json_object_get(job, "state"));
+        const char *stream = json_string_value(json_object_get(job, "stream"));
+        const char *entry = json_string_value(json_object_get(job, "entry"));
+        if (state && strcmp(state, "queued") == 0 && stream && entry && *entry) {
+            redisReply *p = rconn_cmd(conn, err, sizeof err, "XPENDING %s %s %s %s 1", stream, q.group, entry, entry);
+            if (p && p->type == REDIS_REPLY_ARRAY && p->elements == 1 && p->element[0]->elements >= 4) {
+                json_object_set_new(job, "state", json_string("running"));
+                json_object_set_new(job, "worker", json_string(p->element[0]->element[1]->str));
+                json_object_set_new(job, "running_for_ms", json_integer(p->element[0]->element[2]->integer));
+            }
+            freeReplyObject(p);
+        }
         char *text = json_dumps(job, JSON_INDENT(2));
         if (text)
             printf("%s\n", text);

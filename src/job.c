@@ -73,7 +73,7 @@ static int args_check(const char *args, size_t len, size_t max_payload, char *er
         return -1;
     }
     json_error_t jerr;
-    json_t *v = json_loadb(args, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *v = json_loadb(args, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (v == NULL) {
         snprintf(err, errlen, "args are not valid JSON: %s (line %d, column %d)",
                  jerr.text, jerr.line, jerr.column);

@@ -15,7 +15,8 @@ static const task_def_t registry[] = {
     { "noop", task_noop, "does nothing; returns {}" },
     { "echo", task_echo, "returns its args" },
     { "sleep", task_sleep, "sleeps {\"ms\": N} milliseconds" },
-    { "fail", task_fail, "fails: transient unless {\"permanent\": true}; {\"crash\": true} kills its worker" },
+    { "fail", task_fail, "fails (transient; {\"permanent\": true}, {\"times\": N}: only the first N attempts, "
+                         "{\"crash\": true}: kills its worker process)" },
 };
 
 const task_def_t *task_find(const char *name)

@@ -39,6 +39,16 @@ task_status_t task_fail(const task_ctx_t *ctx, task_out_t *out)
         /* Simulates a worker killed mid-job (OOM killer, kill -9). */
         raise(SIGKILL);
     }
+    json_t *times = json_object_get(ctx->args, "times");
+    if (times != NULL) {
+        if (!json_is_integer(times) || json_integer_value(times) < 0)
+            return task_error(out, TASK_PERMANENT, "fail: \"times\" must be a non-negative integer");
+        if (ctx->attempt > json_integer_value(times)) {
+            out->data = json_pack("{s:I, s:i}", "failed_attempts", (json_int_t)json_integer_value(times),
+                                  "succeeded_on_attempt", ctx->attempt);
+            return TASK_OK;
+        }
+    }
     json_t *msg = json_object_get(ctx->args, "message");
     const char *text = json_is_string(msg) ? json_string_value(msg) : "failed on purpose (fail task)";
     task_status_t status = json_is_true(json_object_get(ctx->args, "permanent")) ? TASK_PERMANENT

@@ -131,8 +131,11 @@ static char *error_text(const char *msg, size_t *len)
     return s;
 }
 
-/* Runs one claimed job and fills *o; o->payload is malloc'd. */
-static void run_job(worker_ctx_t *w, int stream_index, const claimed_job_t *j, job_outcome_t *o)
+/* Runs one claimed job and fills *o; o->payload is malloc'd. `alone` says
+ * the job may be slow (a batch of one): its start line is written at once,
+ * so that it survives the process being killed at the job's timeout. */
+static void run_job(worker_ctx_t *w, int stream_index, const claimed_job_t *j, int alone,
+                    job_outcome_t *o)
 {
     const char *queue = w->logical[stream_index];
     int64_t started_us = clock_now_us();
@@ -154,6 +157,8 @@ static void run_job(worker_ctx_t *w, int stream_index, const claimed_job_t *j, j
 
     log_info("job started", LF_S("job_id", j->id), LF_S("type", j->type), LF_S("queue", queue),
              LF_I("attempt", j->attempt), LF_F("queue_delay_ms", (double)delay_us / 1000.0));
+    if (alone)
+        log_flush();
 
     task_out_t out;
     out.data = NULL;
@@ -248,12 +253,14 @@ static void run_batch(worker_ctx_t *w, const claim_batch_t *b)
         const claimed_job_t *j = &b->jobs[done];
         /* Record what is done before a job that may be slow: one of another
          * type, or any job once the batch has run past its budget. */
-        if (done > recorded && (strcmp(j->type, b->jobs[done - 1].type) != 0 ||
-                                clock_mono_us() - start > w->cfg->batch_budget_us)) {
+        int may_be_slow = done == 0 ? b->n == 1
+                                    : strcmp(j->type, b->jobs[done - 1].type) != 0 ||
+                                      clock_mono_us() - start > w->cfg->batch_budget_us;
+        if (done > recorded && may_be_slow) {
             record(w, stream_key, out + recorded, done - recorded);
             recorded = done;
         }
-        run_job(w, b->stream_index, j, &out[done]);
+        run_job(w, b->stream_index, j, may_be_slow, &out[done]);
     }
     record(w, stream_key, out + recorded, done - recorded);
     for (size_t i = 0; i < done; i++)

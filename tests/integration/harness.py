@@ -1,0 +1,263 @@
+"""harness.py — what the integration tests share: a private redis-server per
+test class (unix socket, optionally TCP), the tickq binary, worker processes,
+and polling helpers. Every server and worker is stopped in tearDown, so a
+failing test leaves nothing running."""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+import redis
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TICKQ = os.path.abspath(os.environ.get("TICKQ_BIN", os.path.join(ROOT, "build", "tickq")))
+ISO_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A throwaway redis-server: unix socket always, TCP on request."""
+
+    def __init__(self, tcp=False, args=()):
+        self.dir = tempfile.mkdtemp(prefix="tickq-it-")
+        self.sock = os.path.join(self.dir, "redis.sock")
+        self.port = free_port() if tcp else 0
+        self.args = list(args)
+        self.proc = None
+        self.start()
+
+    def start(self):
+        cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+               "--unixsocket", self.sock, "--unixsocketperm", "700", "--save", "",
+               "--appendonly", "no", "--dir", self.dir, "--logfile", os.path.join(self.dir, "redis.log")]
+        self.proc = subprocess.Popen(cmd + self.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                if self.client().ping():
+                    return
+            except (redis.AuthenticationError, redis.ResponseError):
+                return  # it answers; it wants a password
+            except redis.ConnectionError:
+                pass
+            time.sleep(0.02)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def close(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    @property
+    def url(self):
+        return "unix://" + self.sock
+
+    def client(self, **kw):
+        return redis.Redis(unix_socket_path=self.sock, decode_responses=True, **kw)
+
+
+def tickq(*args, url=None, env=None, input=None, timeout=60):
+    """Runs the tickq CLI; returns CompletedProcess with text stdout/stderr."""
+    e = dict(os.environ)
+    e.pop("RQ_QUEUES", None)
+    if url is not None:
+        e["REDIS_URL"] = url
+    if env:
+        for k, v in env.items():
+            if v is None:
+                e.pop(k, None)
+            else:
+                e[k] = v
+    return subprocess.run([TICKQ] + [str(a) for a in args], env=e, input=input,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+class Worker:
+    """A running `tickq worker`; its log (stderr) goes to a file we can read."""
+
+    def __init__(self, url, *args, env=None, logdir=None):
+        e = dict(os.environ)
+        e.pop("RQ_QUEUES", None)
+        e["REDIS_URL"] = url
+        if env:
+            e.update(env)
+        fd, self.log_path = tempfile.mkstemp(prefix="worker-", suffix=".log", dir=logdir)
+        self.log_file = os.fdopen(fd, "w")
+        self.proc = subprocess.Popen([TICKQ, "worker"] + [str(a) for a in args], env=e,
+                                     stdout=self.log_file, stderr=self.log_file)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def children(self):
+        try:
+            with open(f"/proc/{self.pid}/task/{self.pid}/children") as f:
+                return [int(p) for p in f.read().split()]
+        except FileNotFoundError:
+            return []
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout=30):
+        return self.proc.wait(timeout)
+
+    def stop(self, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        # Children die with their supervisor (PR_SET_PDEATHSIG).
+        return self.proc.returncode
+
+    def log(self):
+        self.log_file.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def log_lines(self):
+        """The log as parsed JSON lines (non-JSON lines are returned as text)."""
+        out = []
+        for line in self.log().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                out.append(line)
+        return out
+
+    def close(self):
+        self.stop()
+        self.log_file.close()
+        os.unlink(self.log_path)
+
+
+def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class TickqTestCase(unittest.TestCase):
+    """One redis-server per class, flushed before every test."""
+
+    redis_args = ()
+    tcp = False
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = RedisServer(tcp=cls.tcp, args=cls.redis_args)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    def setUp(self):
+        self.r = self.server.client()
+        self.r.flushall()
+        self.workers = []
+
+    def tearDown(self):
+        for w in self.workers:
+            w.close()
+        self.r.close()
+
+    # --- helpers -------------------------------------------------------
+    @property
+    def url(self):
+        return self.server.url
+
+    def tickq(self, *args, **kw):
+        kw.setdefault("url", self.url)
+        return tickq(*args, **kw)
+
+    def enqueue(self, jtype, args=None, *opts):
+        cmd = ["enqueue", jtype]
+        if args is not None:
+            cmd.append(args if isinstance(args, str) else json.dumps(args))
+        p = self.tickq(*cmd, *opts)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout.strip()
+
+    def worker(self, *args, env=None):
+        w = Worker(self.url, *args, env=env)
+        self.workers.append(w)
+        return w
+
+    def burst(self, *args, timeout=60):
+        """Runs `tickq worker --burst` to completion; returns (status, worker)."""
+        w = self.worker("--burst", *args)
+        status = w.wait(timeout)
+        return status, w
+
+    def result(self, job_id):
+        raw = self.r.get(f"task_result:{job_id}")
+        return json.loads(raw) if raw else None
+
+    def job(self, job_id):
+        return self.r.hgetall(f"tickq:job:{job_id}")
+
+    def retries(self, job_id):
+        return [json.loads(x) for x in self.r.lrange(f"tickq:retries:{job_id}", 0, -1)]
+
+    def state(self, job_id):
+        return self.r.hget(f"tickq:job:{job_id}", "state")
+
+    def wait_state(self, job_id, states, timeout=15):
+        if isinstance(states, str):
+            states = (states,)
+        return wait_for(lambda: self.state(job_id) in states and self.state(job_id), timeout,
+                        what=f"job {job_id} to reach {states} (now {self.state(job_id)})")
+
+    def wait_running(self, job_id, timeout=15):
+        def running():
+            res = self.result(job_id)
+            return res is not None and res["status"] == "running"
+        wait_for(running, timeout, what=f"job {job_id} to start")
+
+    def counters(self, queue="backtest"):
+        return {k: int(v) for k, v in self.r.hgetall(f"tickq:stats:{queue}").items()}
+
+    def stream_len(self, physical="backtest_normal"):
+        return self.r.xlen(f"tickq:queue:{physical}")
+
+    def pending(self, physical="backtest_normal"):
+        try:
+            return self.r.xpending(f"tickq:queue:{physical}", "workers")["pending"]
+        except redis.ResponseError:
+            return 0
+
+    def fcall(self, name, keys, *args, now_ms=None):
+        """Calls a tickq library function with the standard argument header."""
+        now_ms = now_ms or int(time.time() * 1000)
+        iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now_ms / 1000)) + ".%03dZ" % (now_ms % 1000)
+        header = ["tickq", str(now_ms), iso, "workers", "86400", "100000", "2000", "3600000", "12345"]
+        return self.r.fcall(f"tickq_p1_{name}", len(keys), *keys, *header, *args)

@@ -1,0 +1,185 @@
+"""test_cli.py — the command line: help, usage errors, exit statuses,
+configuration and connectivity checks, and bad input refused at the CLI."""
+import json
+import os
+import subprocess
+import time
+
+from harness import TICKQ, RedisServer, TickqTestCase, free_port, tickq
+
+COMMANDS = ["worker", "enqueue", "result", "job", "cancel", "stats", "dlq", "tasks"]
+
+
+class TestUsage(TickqTestCase):
+    def test_help_on_every_command(self):
+        for cmd in COMMANDS:
+            p = tickq(cmd, "--help")
+            self.assertEqual(p.returncode, 0, cmd)
+            self.assertIn("usage: tickq " + cmd, p.stdout, cmd)
+        p = tickq("--help")
+        self.assertEqual(p.returncode, 0)
+        for cmd in COMMANDS:
+            self.assertIn(cmd, p.stdout)
+
+    def test_wrong_flag_prints_usage_and_exits_64(self):
+        for cmd in ["worker", "enqueue", "result", "job", "cancel", "stats", "dlq"]:
+            p = self.tickq(cmd, "--no-such-flag")
+            self.assertEqual(p.returncode, 64, cmd)
+            self.assertIn("usage: tickq " + cmd, p.stderr, cmd)
+        self.assertEqual(tickq("bogus").returncode, 64)
+        self.assertEqual(tickq().returncode, 64)
+        self.assertEqual(self.tickq("worker", "--workers", "0").returncode, 64)
+        self.assertEqual(self.tickq("worker", "--grace", "soon").returncode, 64)
+        self.assertEqual(self.tickq("worker", "--log-format", "xml").returncode, 64)
+        self.assertEqual(self.tickq("dlq", "explode").returncode, 64)
+        self.assertEqual(self.tickq("tasks", "extra").returncode, 64)
+
+    def test_version_and_tasks(self):
+        p = tickq("version")
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("protocol 1", p.stdout)
+        p = tickq("tasks")
+        for name in ["noop", "echo", "sleep", "fail"]:
+            self.assertIn(name, p.stdout)
+
+
+class TestConnectivity(TickqTestCase):
+    def test_missing_redis_url_exits_78(self):
+        p = tickq("worker", env={"REDIS_URL": None})
+        self.assertEqual(p.returncode, 78)
+        self.assertIn("REDIS_URL is not set", p.stderr)
+        self.assertIn("export REDIS_URL=redis://", p.stderr)
+        p = tickq("enqueue", "noop", env={"REDIS_URL": None})
+        self.assertEqual(p.returncode, 78)
+
+    def test_bad_urls_exit_78(self):
+        p = tickq("worker", url="rediss://127.0.0.1:6380")
+        self.assertEqual(p.returncode, 78)
+        self.assertIn("TLS", p.stderr)
+        p = tickq("worker", url="http://nope")
+        self.assertEqual(p.returncode, 78)
+        self.assertIn("unsupported Redis URL", p.stderr)
+        p = tickq("stats", url="redis://127.0.0.1:notaport")
+        self.assertEqual(p.returncode, 78)
+
+    def test_redis_down_exits_69(self):
+        port = free_port()
+        p = tickq("worker", url=f"redis://127.0.0.1:{port}/0", timeout=30)
+        self.assertEqual(p.returncode, 69)
+        self.assertIn("cannot connect to Redis", p.stderr)
+        p = tickq("worker", url="unix:///nonexistent/redis.sock")
+        self.assertEqual(p.returncode, 69)
+        p = tickq("enqueue", "noop", url=f"redis://127.0.0.1:{port}")
+        self.assertEqual(p.returncode, 69)
+
+    def test_check_reports_and_processes_nothing(self):
+        jid = self.enqueue("echo", {"a": 1})
+        p = self.tickq("worker", "--check")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        for word in ["config:", "redis:", "protocol:", "task types:", "check passed"]:
+            self.assertIn(word, p.stdout)
+        self.assertIn("backtest_high,backtest_normal,backtest_low", p.stdout)
+        self.assertEqual(self.stream_len(), 1)
+        self.assertIsNone(self.result(jid))
+
+    def test_check_failures(self):
+        p = tickq("worker", "--check", env={"REDIS_URL": None})
+        self.assertEqual(p.returncode, 78)
+        self.assertIn("FAIL config", p.stdout)
+        p = tickq("worker", "--check", url=f"redis://127.0.0.1:{free_port()}")
+        self.assertEqual(p.returncode, 69)
+        self.assertIn("FAIL redis", p.stdout)
+        p = self.tickq("worker", "--check", "--queues", "bad name")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("bad name", p.stdout)
+
+
+class TestUrlForms(TickqTestCase):
+    """Real servers behind every URL form: TCP, db index, password, ACL user."""
+    tcp = True
+    redis_args = ("--requirepass", "s3cr@t")
+
+    def setUp(self):
+        self.r = self.server.client(password="s3cr@t")
+        self.r.flushall()
+        self.workers = []
+        self.r.acl_setuser("app", enabled=True, passwords=["+apppw"], commands=["+@all"], keys=["*"],
+                           channels=["*"])
+
+    def roundtrip(self, url):
+        p = tickq("enqueue", "echo", '{"via": "url"}', url=url)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        jid = p.stdout.strip()
+        w = subprocess.run([TICKQ, "worker", "--burst", "--workers", "1"],
+                           env={**os.environ, "REDIS_URL": url}, capture_output=True, timeout=30)
+        self.assertEqual(w.returncode, 0, w.stderr)
+        p = tickq("result", jid, url=url)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["data"]["via"], "url")
+
+    def test_tcp_password_and_db(self):
+        self.roundtrip(f"redis://:s3cr%40t@127.0.0.1:{self.server.port}/3")
+        self.assertEqual(self.server.client(password="s3cr@t", db=3).dbsize() > 0, True)
+        self.assertEqual(self.r.dbsize(), 0)
+
+    def test_acl_user(self):
+        self.roundtrip(f"redis://app:apppw@127.0.0.1:{self.server.port}/0")
+
+    def test_unix_socket_with_password_query(self):
+        self.roundtrip(f"unix://{self.server.sock}?password=s3cr%40t&db=2")
+
+    def test_wrong_password_exits_69(self):
+        p = tickq("worker", url=f"redis://:wrong@127.0.0.1:{self.server.port}/0")
+        self.assertEqual(p.returncode, 69)
+        self.assertIn("refused the credentials", p.stderr)
+        self.assertNotIn("wrong", p.stderr.replace("refused", ""))
+
+
+class TestBadInputAtCli(TickqTestCase):
+    def refused(self, *args, needle, stdin=None):
+        p = self.tickq("enqueue", *args, input=stdin)
+        self.assertEqual(p.returncode, 65, p.stderr)
+        self.assertIn(needle, p.stderr)
+
+    def test_each_bad_input_exits_65_and_enqueues_nothing(self):
+        self.refused("echo", '{"a": ', needle="not valid JSON")
+        self.refused("echo", "[1, 2]", needle="must be a JSON object")
+        self.refused("echo", '"text"', needle="must be a JSON object")
+        self.refused(needle="missing task type")
+        self.refused("no_such_task", "{}", needle="unknown task type 'no_such_task'")
+        self.refused("echo", "{}", "--timeout", "-5", needle="must not be negative")
+        self.refused("echo", "{}", "--timeout", "0", needle="invalid timeout")
+        self.refused("echo", "{}", "--max-retries", "-1", needle="max-retries")
+        self.refused("echo", "{}", "--priority", "urgent", needle="priority")
+        self.refused("echo", "{}", "--queue", "a b", needle="invalid queue name")
+        big = '{"blob": "' + "x" * (1024 * 1024) + '"}'
+        self.refused("echo", "-", needle="over the payload limit", stdin=big)
+        self.assertEqual(self.r.keys("tickq:job:*"), [])
+        self.assertEqual(self.r.keys("tickq:queue:*"), [])
+
+    def test_args_from_stdin(self):
+        p = self.tickq("enqueue", "echo", "-", input='{"from": "stdin"}')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(self.job(p.stdout.strip())["args"]), {"from": "stdin"})
+
+
+class TestResultCommand(TickqTestCase):
+    def test_exit_codes(self):
+        ok = self.enqueue("echo", {"x": 1})
+        bad = self.enqueue("fail", {"permanent": True})
+        slow = self.enqueue("sleep", {"ms": 3000}, "--priority", "low")
+        self.assertEqual(self.tickq("result", "missing-id").returncode, 3)
+        w = self.worker("--workers", "1")
+        p = self.tickq("result", ok, "--wait", "10")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["status"], "completed")
+        p = self.tickq("result", bad, "--wait", "10")
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(json.loads(p.stdout)["status"], "error")
+        self.wait_running(slow)
+        t0 = time.time()
+        p = self.tickq("result", slow, "--wait", "0.3")
+        self.assertEqual(p.returncode, 3)
+        self.assertLess(time.time() - t0, 2.5)
+        self.assertEqual(json.loads(p.stdout)["status"], "running")
+        w.stop()

@@ -1,0 +1,154 @@
+"""test_failures.py — transient and permanent failures: retries with
+exponential backoff, the dead-letter stream and its CLI, timeouts, and jobs
+that keep killing their worker."""
+import json
+import time
+
+from harness import ISO_RE, TickqTestCase, wait_for
+
+
+def iso_seconds(s):
+    t = time.strptime(s[:19], "%Y-%m-%dT%H:%M:%S")
+    return time.mktime(t) - time.timezone + int(s[20:23]) / 1000.0
+
+
+class TestRetries(TickqTestCase):
+    def test_backoff_timing_then_dead(self):
+        base = 0.3
+        jid = self.enqueue("fail", {"message": "feed unavailable"}, "--max-retries", "3")
+        w = self.worker("--workers", "1", "--retry-base", f"{int(base * 1000)}ms")
+        # Between attempts the result stays "running" with the retry details.
+        wait_for(lambda: self.state(jid) == "retrying", 5, what="first retry")
+        res = self.result(jid)
+        self.assertEqual(res["status"], "running")
+        self.assertEqual(res["data"]["last_error"], "feed unavailable")
+        self.assertEqual(res["data"]["attempt"], 1)
+        self.assertRegex(res["data"]["next_retry_at"], ISO_RE)
+        self.wait_state(jid, "dead", timeout=15)
+        w.stop()
+        rec = self.retries(jid)
+        self.assertEqual([r["attempt"] for r in rec], [1, 2, 3, 4])
+        self.assertTrue(all(r["kind"] == "transient" for r in rec))
+        times = [iso_seconds(r["at"]) for r in rec]
+        for k in range(3):
+            gap, nominal = times[k + 1] - times[k], base * 2 ** k
+            self.assertGreaterEqual(gap, nominal * 0.8 - 0.01, f"gap {k}: {gap:.3f}s for {nominal}s")
+            self.assertLessEqual(gap, nominal * 1.2 + 0.25, f"gap {k}: {gap:.3f}s for {nominal}s")
+        job = self.job(jid)
+        self.assertEqual(job["attempts"], "4")
+        res = self.result(jid)
+        self.assertEqual(res["status"], "error")
+        self.assertEqual(res["data"]["error"], "feed unavailable")
+        c = self.counters()
+        self.assertEqual((c["retried"], c["dead"], c.get("completed", 0)), (3, 1, 0))
+        dead = self.r.xrange("tickq:dead")
+        self.assertEqual(len(dead), 1)
+        self.assertEqual(dead[0][1]["job"], jid)
+        self.assertEqual(dead[0][1]["attempts"], "4")
+
+    def test_permanent_failure_is_not_retried(self):
+        jid = self.enqueue("fail", {"permanent": True, "message": "unknown symbol ZZZZ"})
+        status, _ = self.burst("--workers", "1", "--retry-base", "10ms")
+        self.assertEqual(status, 0)
+        self.assertEqual(self.state(jid), "failed")
+        self.assertEqual(self.job(jid)["attempts"], "1")
+        self.assertEqual(self.retries(jid), [])
+        self.assertEqual(self.result(jid)["data"]["error"], "unknown symbol ZZZZ")
+        self.assertEqual(self.r.xlen("tickq:dead"), 0)
+
+    def test_retry_then_success(self):
+        jid = self.enqueue("fail", {"times": 2, "message": "flaky"}, "--max-retries", "3")
+        status, _ = self.burst("--workers", "1", "--retry-base", "20ms")
+        self.assertEqual(status, 0)
+        self.assertEqual(self.state(jid), "completed")
+        self.assertEqual(self.job(jid)["attempts"], "3")
+        self.assertEqual(self.result(jid)["data"]["succeeded_on_attempt"], 3)
+        self.assertEqual([r["attempt"] for r in self.retries(jid)], [1, 2])
+        # The retry history expires with the result.
+        self.assertGreater(self.r.ttl(f"tickq:retries:{jid}"), 0)
+
+
+class TestDeadLetterCli(TickqTestCase):
+    def kill_jobs(self, n):
+        ids = [self.enqueue("fail", {"i": i}, "--max-retries", "0", "--id", f"d{i}") for i in range(n)]
+        status, _ = self.burst("--workers", "1")
+        self.assertEqual(status, 0)
+        return ids
+
+    def test_list_retry_retry_all_purge(self):
+        ids = self.kill_jobs(3)
+        p = self.tickq("dlq", "list")
+        self.assertEqual(p.returncode, 0)
+        for i in ids:
+            self.assertIn(i, p.stdout)
+        lines = [json.loads(x) for x in self.tickq("dlq", "list", "--json", "--limit", "2").stdout.splitlines()]
+        self.assertEqual(len(lines), 2)
+        self.assertEqual(lines[0]["job"], "d2")  # newest first
+        p = self.tickq("dlq", "retry", "d1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.state("d1"), "queued")
+        self.assertEqual(self.job("d1")["attempts"], "0")
+        self.assertIsNone(self.result("d1"))
+        self.assertEqual(self.r.xlen("tickq:dead"), 2)
+        self.assertEqual(self.stream_len(), 1)
+        self.assertEqual(self.tickq("dlq", "retry", "d1").returncode, 3)
+        p = self.tickq("dlq", "retry-all")
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("requeued 2", p.stdout)
+        self.assertEqual(self.stream_len(), 3)
+        self.burst("--workers", "1")
+        self.assertEqual(self.r.xlen("tickq:dead"), 3)
+        p = self.tickq("dlq", "purge")
+        self.assertIn("purged 3", p.stdout)
+        self.assertEqual(self.r.xlen("tickq:dead"), 0)
+
+    def test_retry_after_job_record_expired(self):
+        self.kill_jobs(1)
+        self.r.delete("tickq:job:d0")
+        self.assertEqual(self.tickq("dlq", "retry", "d0").returncode, 0)
+        job = self.job("d0")
+        self.assertEqual(job["type"], "fail")
+        self.assertEqual(json.loads(job["args"]), {"i": 0})
+
+    def test_dead_letter_cap(self):
+        ids = [self.enqueue("fail", {}, "--max-retries", "0") for _ in range(250)]
+        status, _ = self.burst("--workers", "2", "--dlq-cap", "20", "--log-level", "error")
+        self.assertEqual(status, 0)
+        self.assertEqual(self.counters()["dead"], len(ids))
+        # MAXLEN ~ trims whole stream nodes (100 entries), so the cap is approximate.
+        self.assertLessEqual(self.r.xlen("tickq:dead"), 20 + 100)
+
+
+class TestTimeouts(TickqTestCase):
+    def test_timeout_kills_child_retries_then_dead_and_worker_goes_on(self):
+        jid = self.enqueue("sleep", {"ms": 10000}, "--timeout", "0.5", "--max-retries", "1")
+        after = self.enqueue("echo", {"after": True}, "--priority", "low")
+        t0 = time.time()
+        status, w = self.burst("--workers", "1", "--retry-base", "50ms")
+        self.assertEqual(status, 0)
+        self.assertLess(time.time() - t0, 6)
+        self.assertEqual(self.state(jid), "dead")
+        rec = self.retries(jid)
+        self.assertEqual([r["kind"] for r in rec], ["timeout", "timeout"])
+        self.assertIn("timeout of 0.5 s", rec[0]["error"])
+        self.assertEqual(self.counters()["timeout"], 2)
+        self.assertEqual(self.state(after), "completed")
+        kills = [x for x in w.log_lines() if isinstance(x, dict) and x["msg"] == "job timed out; killing its worker child"]
+        self.assertEqual(len(kills), 2)
+        # Each kill replaced the child: the two attempts ran in two processes.
+        pids = {x["pid"] for x in w.log_lines()
+                if isinstance(x, dict) and x["msg"] == "job started" and x["job_id"] == jid}
+        self.assertEqual(len(pids), 2)
+
+
+class TestCrashingJob(TickqTestCase):
+    def test_job_that_kills_its_worker_ends_dead(self):
+        jid = self.enqueue("fail", {"crash": True}, "--max-retries", "2")
+        ok = self.enqueue("echo", {}, "--priority", "low")
+        status, w = self.burst("--workers", "1", "--retry-base", "20ms")
+        self.assertEqual(status, 0)
+        self.assertEqual(self.state(jid), "dead")
+        rec = self.retries(jid)
+        self.assertEqual([r["kind"] for r in rec], ["crash"] * 3)
+        self.assertIn("killed by signal 9", rec[0]["error"])
+        self.assertEqual(self.state(ok), "completed")

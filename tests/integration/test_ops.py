@@ -1,0 +1,80 @@
+"""test_ops.py — what operators rely on: structured logs and bounded
+memory."""
+import json
+import time
+
+from harness import TickqTestCase, wait_for
+
+
+class TestLogs(TickqTestCase):
+    def test_json_logs_per_job_and_stats_line(self):
+        ok = self.enqueue("echo", {})
+        bad = self.enqueue("fail", {"permanent": True, "message": "bad input"})
+        w = self.worker("--workers", "1", "--stats-interval", "200ms")
+        self.wait_state(bad, "failed")
+        self.wait_state(ok, "completed")
+        wait_for(lambda: any(isinstance(x, dict) and x.get("msg") == "worker stats" for x in w.log_lines()), 5,
+                 what="stats line")
+        w.stop()
+        lines = w.log_lines()
+        self.assertTrue(all(isinstance(x, dict) for x in lines), [x for x in lines if not isinstance(x, dict)])
+        for x in lines:
+            self.assertIn("ts", x)
+            self.assertIn("level", x)
+        started = [x for x in lines if x["msg"] == "job started"]
+        finished = [x for x in lines if x["msg"] == "job finished"]
+        failed = [x for x in lines if x["msg"] == "job failed"]
+        self.assertEqual({x["job_id"] for x in started}, {ok, bad})
+        f = finished[0]
+        for key in ["job_id", "type", "queue", "attempt", "duration_ms"]:
+            self.assertIn(key, f)
+        self.assertEqual((f["job_id"], f["type"], f["queue"], f["attempt"]), (ok, "echo", "backtest", 1))
+        self.assertEqual(failed[0]["error"], "bad input")
+        self.assertTrue(failed[0]["permanent"])
+        stats = [x for x in lines if x["msg"] == "worker stats"][-1]
+        self.assertEqual(stats["j_complete"], 1)
+        self.assertEqual(stats["j_failed"], 1)
+        for key in ["j_retried", "j_ongoing"]:
+            self.assertIn(key, stats)
+        self.assertRegex(stats["delayed"], r"^\d+\.\d{3}s$")
+
+    def test_logfmt(self):
+        jid = self.enqueue("echo", {})
+        status, w = self.burst("--workers", "1", "--log-format", "logfmt")
+        self.assertEqual(status, 0)
+        line = [x for x in w.log().splitlines() if 'msg="job finished"' in x][0]
+        self.assertRegex(line, r"^ts=\S+Z level=info msg=\"job finished\" pid=\d+ job_id=" + jid)
+        self.assertIn(" type=echo ", line)
+
+
+class TestBoundedMemory(TickqTestCase):
+    def round_of_jobs(self, n):
+        self.enqueue("noop")  # one through the CLI too (it also loads the library)
+        ids = []
+        for i in range(n):
+            ids.append(f"r{time.time_ns()}-{i}")
+        pipe = self.r.pipeline(transaction=False)
+        now_ms = int(time.time() * 1000)
+        for jid in ids:
+            iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now_ms / 1000)) + ".000Z"
+            pipe.fcall("tickq_p1_enqueue", 0, "tickq", str(now_ms), iso, "workers", "86400", "100000", "2000",
+                       "3600000", "1", jid, "noop", "{}", "backtest", "normal", "3", "60000", "0", "1048576",
+                       str(now_ms * 1000))
+        pipe.execute()
+        status, _ = self.burst("--workers", "2", "--result-ttl", "1", "--log-level", "warning")
+        self.assertEqual(status, 0)
+        time.sleep(1.5)
+        for key in self.r.scan_iter(count=1000):  # touching expired keys reclaims them
+            self.r.type(key)
+        return self.r.info("memory")["used_memory"]
+
+    def test_memory_is_flat_after_many_jobs(self):
+        baseline = self.round_of_jobs(2000)
+        for _ in range(3):
+            last = self.round_of_jobs(2000)
+        self.assertLess(last - baseline, 256 * 1024, f"grew from {baseline} to {last} bytes")
+        self.assertEqual(self.stream_len(), 0)
+        self.assertEqual(self.r.keys("task_result:*"), [])
+        self.assertEqual(self.r.keys("tickq:job:*"), [])
+        self.assertEqual(self.r.xlen("tickq:dead"), 0)
+        self.assertEqual(self.counters()["completed"], 4 * 2001)

@@ -1,0 +1,249 @@
+"""test_queue.py — the queue itself: strict priority, unique ids, results
+in the users' format with their TTL, delays, queue lists, cancel, stats and
+bad input that reaches a worker."""
+import json
+import time
+
+import redis
+
+from harness import ISO_RE, TickqTestCase, wait_for
+
+
+class TestPriority(TickqTestCase):
+    def started(self, ids):
+        return [int(self.job(i)["started_us"]) for i in ids]
+
+    def test_strict_priority_high_normal_low(self):
+        low = [self.enqueue("echo", {"i": i}, "--priority", "low") for i in range(5)]
+        normal = [self.enqueue("echo", {"i": i}) for i in range(5)]
+        high = [self.enqueue("echo", {"i": i}, "--priority", "high") for i in range(5)]
+        status, _ = self.burst("--workers", "1")
+        self.assertEqual(status, 0)
+        h, n, l = self.started(high), self.started(normal), self.started(low)
+        self.assertLess(max(h), min(n))
+        self.assertLess(max(n), min(l))
+        self.assertEqual(h, sorted(h))  # FIFO within a level
+        self.assertEqual(l, sorted(l))
+
+    def test_queue_list_order_is_priority_order(self):
+        a = self.enqueue("echo", {}, "--queue", "alpha", "--priority", "high")
+        b = self.enqueue("echo", {}, "--queue", "beta", "--priority", "low")
+        status, _ = self.burst("--workers", "1", "--queues", "beta,alpha")
+        self.assertEqual(status, 0)
+        self.assertLess(self.started([b])[0], self.started([a])[0])
+
+    def test_high_job_overtakes_waiting_low_jobs(self):
+        lows = [self.enqueue("sleep", {"ms": 100}, "--priority", "low") for _ in range(6)]
+        w = self.worker("--workers", "1")
+        self.wait_running(lows[0])
+        high = self.enqueue("echo", {"urgent": True}, "--priority", "high")
+        self.wait_state(high, "completed")
+        started_high = int(self.job(high)["started_us"])
+        self.wait_state(lows[-1], "completed", timeout=20)
+        later = [i for i in lows if int(self.job(i)["started_us"]) > started_high]
+        self.assertGreaterEqual(len(later), 3, "high job should overtake the waiting low ones")
+        w.stop()
+
+    def test_rq_queues_env_and_default(self):
+        other = self.enqueue("echo", {}, "--queue", "other")
+        default = self.enqueue("echo", {})
+        w = self.worker("--burst", "--workers", "1", env={"RQ_QUEUES": "other"})
+        self.assertEqual(w.wait(30), 0)
+        self.assertEqual(self.state(other), "completed")
+        self.assertEqual(self.state(default), "queued")
+        w = self.worker("--burst", "--workers", "1", env={"RQ_QUEUES": ""})
+        self.assertEqual(w.wait(30), 0)
+        self.assertEqual(self.state(default), "completed")
+
+
+class TestJobsAndResults(TickqTestCase):
+    def test_duplicate_id_returns_existing_job(self):
+        first = self.tickq("enqueue", "echo", '{"n": 1}', "--id", "job-42", "--json")
+        self.assertEqual(json.loads(first.stdout), {"id": "job-42", "created": True, "state": "queued"})
+        again = self.tickq("enqueue", "echo", '{"n": 2}', "--id", "job-42")
+        self.assertEqual(again.returncode, 0)
+        self.assertEqual(again.stdout.strip(), "job-42")
+        self.assertIn("already exists", again.stderr)
+        self.assertEqual(self.stream_len(), 1)
+        self.assertEqual(json.loads(self.job("job-42")["args"]), {"n": 1})
+        self.assertEqual(self.counters()["submitted"], 1)
+        self.burst("--workers", "1")
+        again = self.tickq("enqueue", "echo", "{}", "--id", "job-42", "--json")
+        self.assertEqual(json.loads(again.stdout)["state"], "completed")
+        self.assertEqual(self.stream_len(), 0)
+
+    def test_result_format_and_ttl(self):
+        jid = self.enqueue("echo", {"symbol": "AAPL", "n": 3})
+        status, _ = self.burst("--workers", "1", "--result-ttl", "120")
+        self.assertEqual(status, 0)
+        res = self.result(jid)
+        self.assertEqual(res["status"], "completed")
+        data = res["data"]
+        self.assertEqual(data["symbol"], "AAPL")
+        self.assertEqual(data["n"], 3)
+        self.assertIsInstance(data["execution_time_seconds"], float)
+        self.assertGreaterEqual(data["execution_time_seconds"], 0)
+        self.assertRegex(data["worker_id"], r"^.+:\d+:\d+$")
+        self.assertRegex(data["completed_at"], ISO_RE)
+        self.assertRegex(res["updated_at"], ISO_RE)
+        ttl = self.r.ttl(f"task_result:{jid}")
+        self.assertTrue(110 < ttl <= 120, ttl)
+        self.assertTrue(110 < self.r.ttl(f"tickq:job:{jid}") <= 120)
+        job = self.job(jid)
+        self.assertEqual(job["state"], "completed")
+        self.assertEqual(job["attempts"], "1")
+        self.assertRegex(job["created_at"], ISO_RE)
+        p = self.tickq("job", jid)
+        self.assertEqual(p.returncode, 0)
+        shown = json.loads(p.stdout)
+        self.assertEqual(shown["state"], "completed")
+        self.assertEqual(shown["args"], {"symbol": "AAPL", "n": 3})
+        self.assertEqual(self.tickq("job", "nope").returncode, 3)
+
+    def test_running_result_while_job_runs(self):
+        jid = self.enqueue("sleep", {"ms": 1500})
+        w = self.worker("--workers", "1")
+        self.wait_running(jid)
+        res = self.result(jid)
+        self.assertEqual(res["data"]["attempt"], 1)
+        self.assertRegex(res["data"]["worker_id"], r":\d+:0$")
+        self.assertRegex(res["updated_at"], ISO_RE)
+        shown = json.loads(self.tickq("job", jid).stdout)
+        self.assertEqual(shown["state"], "running")
+        self.assertEqual(shown["worker"], res["data"]["worker_id"])
+        self.wait_state(jid, "completed")
+        self.assertEqual(self.result(jid)["data"]["slept_ms"], 1500)
+        w.stop()
+
+    def test_generated_ids_are_uuids(self):
+        jid = self.enqueue("noop")
+        self.assertRegex(jid, r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+    def test_delay(self):
+        t0 = time.time()
+        jid = self.enqueue("echo", {}, "--delay", "1")
+        self.assertEqual(self.stream_len(), 0)
+        self.assertEqual(self.r.zcard("tickq:delayed:backtest_normal"), 1)
+        w = self.worker("--workers", "1")
+        self.wait_state(jid, "completed", timeout=10)
+        started = int(self.job(jid)["started_us"]) / 1e6
+        self.assertGreaterEqual(started - t0, 0.95)
+        w.stop()
+
+
+class TestCancel(TickqTestCase):
+    def test_cancel_queued_job(self):
+        jid = self.enqueue("echo", {})
+        p = self.tickq("cancel", jid)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.state(jid), "cancelled")
+        self.assertEqual(self.stream_len(), 0)
+        res = self.result(jid)
+        self.assertEqual(res["status"], "error")
+        self.assertEqual(res["data"]["error"], "Job cancelled")
+        self.assertEqual(self.tickq("result", jid).returncode, 1)
+        self.assertEqual(self.tickq("cancel", jid).returncode, 1)
+        self.assertEqual(self.tickq("cancel", "missing").returncode, 3)
+        self.assertEqual(self.counters()["cancelled"], 1)
+
+    def test_cancel_delayed_and_retrying_jobs(self):
+        delayed = self.enqueue("echo", {}, "--delay", "60")
+        self.assertEqual(self.tickq("cancel", delayed).returncode, 0)
+        self.assertEqual(self.r.zcard("tickq:delayed:backtest_normal"), 0)
+        retrying = self.enqueue("fail", {}, "--max-retries", "3")
+        w = self.worker("--workers", "1", "--retry-base", "30s")
+        self.wait_state(retrying, "retrying")
+        w.stop()
+        self.assertEqual(self.tickq("cancel", retrying).returncode, 0)
+        self.assertEqual(self.r.zcard("tickq:retry:backtest_normal"), 0)
+        self.assertEqual(self.state(retrying), "cancelled")
+
+    def test_cancel_running_job_kills_it_and_worker_goes_on(self):
+        jid = self.enqueue("sleep", {"ms": 20000})
+        w = self.worker("--workers", "1")
+        self.wait_running(jid)
+        child = w.children()
+        t0 = time.time()
+        p = self.tickq("cancel", jid, "--wait", "10")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertLess(time.time() - t0, 5)
+        self.assertEqual(self.state(jid), "cancelled")
+        self.assertEqual(self.result(jid)["data"]["error"], "Job cancelled")
+        self.assertEqual(self.pending(), 0)
+        after = self.enqueue("echo", {"next": 1})
+        self.wait_state(after, "completed")
+        self.assertNotEqual(w.children(), child)
+        w.stop()
+
+
+class TestBadInputAtWorker(TickqTestCase):
+    """Input that only a worker can judge, or that skips the CLI."""
+
+    def test_library_refuses_malformed_jobs(self):
+        cases = [('{"a": ', "not valid JSON"), ("[1]", "JSON object"), ("x" * 2000, "payload limit")]
+        for args, needle in cases:
+            with self.assertRaises(redis.ResponseError) as e:
+                self.fcall("enqueue", [], "j1", "echo", args, "backtest", "normal", "3", "1000", "0", "1024", "1")
+            self.assertIn(needle, str(e.exception))
+        for bad in [("", "echo"), ("id 1", "echo"), ("j", ""), ("j", "bad type")]:
+            with self.assertRaises(redis.ResponseError):
+                self.fcall("enqueue", [], bad[0], bad[1], "{}", "backtest", "normal", "3", "1000", "0", "1024", "1")
+        with self.assertRaises(redis.ResponseError) as e:
+            self.fcall("enqueue", [], "j", "echo", "{}", "backtest", "normal", "3", "-5", "0", "1024", "1")
+        self.assertIn("timeout", str(e.exception))
+        self.assertEqual(self.r.keys("tickq:job:*"), [])
+
+    def test_unknown_type_fails_permanently_and_worker_goes_on(self):
+        self.fcall("enqueue", [], "weird", "no_such_type", "{}", "backtest", "normal", "3", "1000", "0",
+                   "1048576", "1")
+        ok = self.enqueue("echo", {"fine": True})
+        status, w = self.burst("--workers", "1")
+        self.assertEqual(status, 0)
+        self.assertEqual(self.state("weird"), "failed")
+        self.assertEqual(self.job("weird")["attempts"], "1")
+        self.assertIn("unknown task type 'no_such_type'", self.result("weird")["data"]["error"])
+        self.assertEqual(self.state(ok), "completed")
+
+    def test_bad_args_for_a_task_fail_permanently(self):
+        jid = self.enqueue("sleep", {"ms": "soon"})
+        status, _ = self.burst("--workers", "1")
+        self.assertEqual(status, 0)
+        self.assertEqual(self.state(jid), "failed")
+        self.assertIn("sleep needs args", self.result(jid)["data"]["error"])
+
+
+class TestStats(TickqTestCase):
+    def test_stats_counters_and_live_workers(self):
+        for _ in range(3):
+            self.enqueue("echo", {})
+        self.enqueue("fail", {"permanent": True})
+        self.enqueue("echo", {}, "--queue", "md")
+        status, _ = self.burst("--workers", "2", "--queues", "backtest,md")
+        self.assertEqual(status, 0)
+        s = json.loads(self.tickq("stats", "--json").stdout)
+        self.assertEqual(s["counters"]["backtest"]["submitted"], 4)
+        self.assertEqual(s["counters"]["backtest"]["completed"], 3)
+        self.assertEqual(s["counters"]["backtest"]["failed"], 1)
+        self.assertEqual(s["counters"]["md"]["completed"], 1)
+        self.assertEqual(s["counters"]["total"]["completed"], 4)
+        self.assertEqual(s["counters"]["total"]["submitted"], 5)
+        self.assertEqual(s["counters"]["total"]["active"], 0)
+        names = [q["name"] for q in s["queues"]]
+        self.assertIn("md_normal", names)
+        self.assertEqual(s["workers"], [])
+        slow = self.enqueue("sleep", {"ms": 3000})
+        w = self.worker("--workers", "2", "--heartbeat", "200ms")
+        self.wait_running(slow)
+        s = wait_for(lambda: (lambda x: x if x["workers"] else None)(json.loads(self.tickq("stats", "--json").stdout)),
+                     5, what="a live worker in stats")
+        self.assertEqual(s["workers"][0]["workers"], 2)
+        self.assertEqual(s["counters"]["backtest"]["active"], 1)
+        normal = [q for q in s["queues"] if q["name"] == "backtest_normal"][0]
+        self.assertEqual(normal["running"], 1)
+        text = self.tickq("stats")
+        self.assertEqual(text.returncode, 0)
+        self.assertIn("backtest_normal", text.stdout)
+        self.assertIn("live workers: 1", text.stdout)
+        w.stop()
+        s = json.loads(self.tickq("stats", "--json").stdout)
+        self.assertEqual(s["workers"], [])

@@ -1,0 +1,51 @@
+/* test_clock.c — ISO 8601 timestamps and duration strings. */
+#include "clock.h"
+#include "unit.h"
+
+TEST(iso8601_known_instants)
+{
+    char out[CLOCK_ISO_LEN];
+    clock_iso8601(0, out);
+    CHECK_STR(out, "1970-01-01T00:00:00.000Z");
+    clock_iso8601(1768473000123456LL, out); /* 2026-01-15T10:30:00.123456Z */
+    CHECK_STR(out, "2026-01-15T10:30:00.123Z");
+    clock_iso8601(951782400000000LL, out);  /* leap day 2000 */
+    CHECK_STR(out, "2000-02-29T00:00:00.000Z");
+    clock_iso8601(-1000, out);              /* a millisecond before the epoch */
+    CHECK_STR(out, "1969-12-31T23:59:59.999Z");
+}
+
+TEST(iso8601_now_is_sane)
+{
+    char out[CLOCK_ISO_LEN];
+    clock_iso8601(clock_now_us(), out);
+    CHECK_INT(strlen(out), 24);
+    CHECK(out[10] == 'T' && out[23] == 'Z');
+}
+
+TEST(duration_units)
+{
+    int64_t ms;
+    CHECK(clock_parse_duration("30", 1000, &ms) == 0 && ms == 30000);
+    CHECK(clock_parse_duration("0.5", 1000, &ms) == 0 && ms == 500);
+    CHECK(clock_parse_duration("250ms", 1000, &ms) == 0 && ms == 250);
+    CHECK(clock_parse_duration("2s", 1000, &ms) == 0 && ms == 2000);
+    CHECK(clock_parse_duration("1.5m", 1000, &ms) == 0 && ms == 90000);
+    CHECK(clock_parse_duration("24h", 1000, &ms) == 0 && ms == 86400000);
+    CHECK(clock_parse_duration("7", 1, &ms) == 0 && ms == 7);
+    CHECK(clock_parse_duration("0", 1000, &ms) == 0 && ms == 0);
+}
+
+TEST(duration_refusals)
+{
+    int64_t ms;
+    CHECK(clock_parse_duration("", 1000, &ms) == -1);
+    CHECK(clock_parse_duration("-1", 1000, &ms) == -1);
+    CHECK(clock_parse_duration("abc", 1000, &ms) == -1);
+    CHECK(clock_parse_duration("5 s", 1000, &ms) == -1);
+    CHECK(clock_parse_duration("5d", 1000, &ms) == -1);
+    CHECK(clock_parse_duration("nan", 1000, &ms) == -1);
+    CHECK(clock_parse_duration("inf", 1000, &ms) == -1);
+    CHECK(clock_parse_duration("1e300", 1000, &ms) == -1);
+    CHECK(clock_parse_duration(NULL, 1000, &ms) == -1);
+}

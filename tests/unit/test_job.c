@@ -1,0 +1,95 @@
+/* test_job.c — the checks a new job must pass. */
+#include "job.h"
+#include "unit.h"
+
+static void refused(job_spec_t *s, const char *needle, int line)
+{
+    char err[512] = "";
+    if (job_spec_check(s, 1024, err, sizeof err) == 0)
+        unit_fail(__FILE__, line, "job should be refused (expected '%s')", needle);
+    else if (strstr(err, needle) == NULL)
+        unit_fail(__FILE__, line, "error '%s' should mention '%s'", err, needle);
+}
+
+static job_spec_t valid(void)
+{
+    job_spec_t s;
+    job_spec_init(&s);
+    s.type = "echo";
+    s.args = "{\"x\": 1}";
+    s.args_len = strlen(s.args);
+    return s;
+}
+
+TEST(job_defaults)
+{
+    job_spec_t s;
+    job_spec_init(&s);
+    CHECK_STR(s.queue, "backtest");
+    CHECK_STR(s.priority, "normal");
+    CHECK_INT(s.max_retries, 3);
+    CHECK_INT(s.timeout_ms, 3600000);
+    CHECK_STR(s.args, "{}");
+    char err[256];
+    s.type = "noop";
+    CHECK(job_spec_check(&s, 1024, err, sizeof err) == 0);
+}
+
+TEST(job_bad_inputs)
+{
+    job_spec_t s = valid();
+    s.args = "{\"x\": ";
+    s.args_len = strlen(s.args);
+    refused(&s, "not valid JSON", __LINE__);
+    s = valid();
+    s.args = "[1, 2]";
+    s.args_len = strlen(s.args);
+    refused(&s, "an array", __LINE__);
+    s.args = "42";
+    s.args_len = 2;
+    refused(&s, "a scalar", __LINE__);
+    s = valid();
+    s.type = NULL;
+    refused(&s, "missing task type", __LINE__);
+    s.type = "bad type!";
+    refused(&s, "invalid task type", __LINE__);
+    s = valid();
+    char big[2048];
+    memset(big, ' ', sizeof big);
+    big[0] = '{';
+    big[sizeof big - 2] = '}';
+    big[sizeof big - 1] = '\0';
+    s.args = big;
+    s.args_len = strlen(big);
+    refused(&s, "over the payload limit", __LINE__);
+    s = valid();
+    s.timeout_ms = -5000;
+    refused(&s, "invalid timeout", __LINE__);
+    s.timeout_ms = 0;
+    refused(&s, "invalid timeout", __LINE__);
+    s = valid();
+    s.max_retries = -1;
+    refused(&s, "max_retries", __LINE__);
+    s = valid();
+    s.priority = "urgent";
+    refused(&s, "priority", __LINE__);
+    s = valid();
+    s.queue = "q_high";
+    refused(&s, "queue name", __LINE__);
+    s = valid();
+    s.id = "has space";
+    refused(&s, "job id", __LINE__);
+    s.id = "";
+    refused(&s, "job id", __LINE__);
+    s = valid();
+    s.delay_ms = -1;
+    refused(&s, "delay", __LINE__);
+}
+
+TEST(job_duplicate_keys_in_args_refused)
+{
+    job_spec_t s = valid();
+    s.args = "{\"a\": 1, \"a\": 2}";
+    s.args_len = strlen(s.args);
+    refused(&s, "not valid JSON", __LINE__);
+}

@@ -1,0 +1,151 @@
+/* test_misc.c — UUIDs, the task registry and built-in handlers, the slot
+ * board's sequence lock, and log line formatting. */
+#include <fcntl.h>
+#include <jansson.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "slot.h"
+#include "task.h"
+#include "unit.h"
+#include "uuid.h"
+
+TEST(uuid_v4_format_and_uniqueness)
+{
+    char a[UUID_STR_LEN], b[UUID_STR_LEN];
+    uuid_v4(a);
+    uuid_v4(b);
+    CHECK_INT(strlen(a), 36);
+    CHECK(a[8] == '-' && a[13] == '-' && a[18] == '-' && a[23] == '-');
+    CHECK(a[14] == '4');
+    CHECK(strchr("89ab", a[19]) != NULL);
+    CHECK(strcmp(a, b) != 0);
+}
+
+TEST(task_registry_lookup)
+{
+    CHECK(task_find("noop") != NULL);
+    CHECK(task_find("echo") != NULL);
+    CHECK(task_find("sleep") != NULL);
+    CHECK(task_find("fail") != NULL);
+    CHECK(task_find("nope") == NULL);
+    char names[256];
+    task_names(names, sizeof names);
+    CHECK(strstr(names, "noop, echo") != NULL);
+}
+
+static task_status_t run(const char *type, const char *args_text, task_out_t *out)
+{
+    json_t *args = json_loads(args_text, 0, NULL);
+    task_ctx_t ctx = { "id1", type, "backtest", "w", 1, args, NULL };
+    out->data = NULL;
+    out->error[0] = '\0';
+    task_status_t st = task_find(type)->run(&ctx, out);
+    json_decref(args);
+    return st;
+}
+
+TEST(task_builtins)
+{
+    task_out_t out;
+    CHECK(run("echo", "{\"a\": [1, 2]}", &out) == TASK_OK);
+    CHECK(json_is_array(json_object_get(out.data, "a")));
+    json_decref(out.data);
+    CHECK(run("fail", "{}", &out) == TASK_TRANSIENT);
+    CHECK(strstr(out.error, "on purpose") != NULL);
+    CHECK(run("fail", "{\"permanent\": true, \"message\": \"bad symbol\"}", &out) == TASK_PERMANENT);
+    CHECK_STR(out.error, "bad symbol");
+    CHECK(run("sleep", "{\"ms\": 1}", &out) == TASK_OK);
+    CHECK_INT(json_integer_value(json_object_get(out.data, "slept_ms")), 1);
+    json_decref(out.data);
+    CHECK(run("sleep", "{\"ms\": -1}", &out) == TASK_PERMANENT);
+    CHECK(run("sleep", "{}", &out) == TASK_PERMANENT);
+    CHECK(strstr(out.error, "ms") != NULL);
+}
+
+TEST(slot_sequence_lock)
+{
+    slot_t *board = slot_board_new(2);
+    CHECK(board != NULL);
+    slot_job_t j, got;
+    memset(&j, 0, sizeof j);
+    j.busy = 1;
+    strcpy(j.entry, "1-1");
+    strcpy(j.job_id, "job-a");
+    j.deadline_mono_ms = 42;
+    slot_begin(&board[1], &j);
+    slot_read(&board[1], &got);
+    CHECK(got.busy == 1);
+    CHECK_STR(got.job_id, "job-a");
+    CHECK_INT(got.deadline_mono_ms, 42);
+    slot_read(&board[0], &got);
+    CHECK(got.busy == 0);
+    slot_end(&board[1]);
+    slot_read(&board[1], &got);
+    CHECK(got.busy == 0);
+    /* A writer that died mid-write leaves the sequence odd: no job. */
+    slot_begin(&board[1], &j);
+    atomic_fetch_add(&board[1].seq, 1);
+    slot_read(&board[1], &got);
+    CHECK(got.busy == 0);
+    slot_board_free(board, 2);
+}
+
+/* Captures what log_emit writes to stderr. */
+static void capture(char *buf, size_t cap, void (*emit)(void))
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return;
+    int saved = dup(2);
+    dup2(fds[1], 2);
+    emit();
+    log_flush();
+    dup2(saved, 2);
+    close(saved);
+    close(fds[1]);
+    ssize_t n = read(fds[0], buf, cap - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    close(fds[0]);
+}
+
+static void emit_json(void)
+{
+    log_configure(LOG_FORMAT_JSON, LOG_INFO);
+    log_info("job \"x\" done", LF_S("job_id", "a\nb"), LF_I("attempt", 2), LF_F("ms", 1.5), LF_B("ok", 1));
+    log_debug("hidden", LF_S("k", "v"));
+}
+
+static void emit_logfmt(void)
+{
+    log_configure(LOG_FORMAT_LOGFMT, LOG_INFO);
+    log_info("job done", LF_S("job_id", "abc"), LF_S("error", "two words"), LF_I("attempt", 3));
+    log_configure(LOG_FORMAT_JSON, LOG_INFO);
+}
+
+TEST(log_json_lines_parse)
+{
+    char buf[4096];
+    capture(buf, sizeof buf, emit_json);
+    json_error_t e;
+    json_t *v = json_loads(buf, 0, &e);
+    CHECK(v != NULL);
+    CHECK_STR(json_string_value(json_object_get(v, "msg")), "job \"x\" done");
+    CHECK_STR(json_string_value(json_object_get(v, "level")), "info");
+    CHECK_STR(json_string_value(json_object_get(v, "job_id")), "a\nb");
+    CHECK_INT(json_integer_value(json_object_get(v, "attempt")), 2);
+    CHECK(json_is_true(json_object_get(v, "ok")));
+    CHECK(json_object_get(v, "ts") != NULL);
+    CHECK(strstr(buf, "hidden") == NULL);
+    json_decref(v);
+}
+
+TEST(log_logfmt_quotes)
+{
+    char buf[4096];
+    capture(buf, sizeof buf, emit_logfmt);
+    CHECK(strstr(buf, " level=info msg=\"job done\"") != NULL);
+    CHECK(strstr(buf, " job_id=abc ") != NULL);
+    CHECK(strstr(buf, " error=\"two words\"") != NULL);
+    CHECK(strstr(buf, " attempt=3\n") != NULL);
+}
