@@ -81,7 +81,7 @@ sanitize: setup
 	@$(MAKE) --no-print-directory BUILD=build-san \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  build-san/tickq build-san/unit_tests
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run build-san
+	@scripts/sanitize-test build-san
 
 bench: bench-queue
 

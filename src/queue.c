@@ -318,7 +318,6 @@ void claim_batch_clear(claim_batch_t *b)
         freeReplyObject(b->reply);
     b->reply = NULL;
     b->n = 0;
-    b->stream_index = -1;
 }
 
 #define CLAIM_FIELDS 8
@@ -351,18 +350,15 @@ queue_status_t queue_claim(queue_t *q, const queue_list_t *streams, const char *
     out->reply = r;
     long long index = reply_ll(r->element[0]);
     if (index == 0) {
-        out->stream_index = -1;
         out->next_due_ms = r->elements > 1 ? reply_ll(r->element[1]) : -1;
         out->retrying = r->elements > 2 ? reply_ll(r->element[2]) : 0;
-        for (int i = 0; i < streams->n; i++)
-            out->last_ids[i] = (size_t)(3 + i) < r->elements ? reply_str(r->element[3 + i]) : "$";
         return QUEUE_OK;
     }
-    out->stream_index = (int)index - 1;
     size_t jobs = (r->elements - 1) / CLAIM_FIELDS;
     for (size_t j = 0; j < jobs && j < CLAIM_MAX; j++) {
         redisReply **e = r->element + 1 + j * CLAIM_FIELDS;
         claimed_job_t *cj = &out->jobs[j];
+        cj->stream_index = (int)index - 1;
         cj->entry = reply_str(e[0]);
         cj->id = reply_str(e[1]);
         cj->type = reply_str(e[2]);
@@ -377,32 +373,100 @@ queue_status_t queue_claim(queue_t *q, const queue_list_t *streams, const char *
     return QUEUE_OK;
 }
 
-queue_status_t queue_wait(queue_t *q, const queue_list_t *streams, const claim_batch_t *empty,
-                          int64_t block_ms, char *err, size_t errlen)
+/* The fields of a stream entry as add_entry (src/lua/common.lua) writes them. */
+static const char *const entry_names[7] = { "job", "type", "args", "attempts", "max_retries",
+                                            "timeout_ms", "enqueued_us" };
+
+static int entry_to_job(const redisReply *e, int stream_index, claimed_job_t *cj)
 {
-    if (block_ms < 1)
-        return QUEUE_OK;
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[1]->type != REDIS_REPLY_ARRAY ||
+        e->element[1]->elements != 14)
+        return -1;
+    redisReply **f = e->element[1]->element;
+    for (int i = 0; i < 7; i++)
+        if (f[2 * i]->type != REDIS_REPLY_STRING || strcmp(f[2 * i]->str, entry_names[i]) != 0)
+            return -1;
+    cj->stream_index = stream_index;
+    cj->entry = reply_str(e->element[0]);
+    cj->id = f[1]->str;
+    cj->type = f[3]->str;
+    cj->args = f[5]->str;
+    cj->args_len = f[5]->len;
+    cj->attempt = (int)reply_ll(f[7]) + 1;
+    cj->max_retries = (int)reply_ll(f[9]);
+    cj->timeout_ms = reply_ll(f[11]);
+    cj->enqueued_us = reply_ll(f[13]);
+    return 0;
+}
+
+queue_status_t queue_claim_blocking(queue_t *q, const queue_list_t *streams, const char *consumer,
+                                    int count, int64_t block_ms, claim_batch_t *out,
+                                    char *err, size_t errlen)
+{
+    claim_batch_clear(out);
     static args_t a;
-    char block[24];
-    snprintf(block, sizeof block, "%" PRId64, block_ms);
+    char block[24], cnt[16];
+    snprintf(block, sizeof block, "%" PRId64, block_ms < 1 ? 1 : block_ms);
+    snprintf(cnt, sizeof cnt, "%d", count < 1 ? 1 : count > CLAIM_MAX ? CLAIM_MAX : count);
+    const char *head[] = { "XREADGROUP", "GROUP", q->group, consumer, "COUNT", cnt, "BLOCK", block, "STREAMS" };
     a.n = 0;
-    args_str(&a, "XREAD");
-    args_str(&a, "COUNT");
-    args_str(&a, "1");
-    args_str(&a, "BLOCK");
-    args_str(&a, block);
-    args_str(&a, "STREAMS");
+    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+        args_str(&a, head[i]);
     args_streams(&a, streams);
     for (int i = 0; i < streams->n; i++)
-        args_str(&a, empty->last_ids[i]);
+        args_str(&a, ">");
     int saved = rconn_timeout(q->conn);
     rconn_set_timeout(q->conn, (int)block_ms + saved);
     redisReply *r = rconn_argv(q->conn, a.n, a.v, a.len, err, errlen);
     if (r == NULL)
         return QUEUE_ERR_IO;
     rconn_set_timeout(q->conn, saved);
-    freeReplyObject(r);
+    if (r->type == REDIS_REPLY_ERROR) {
+        /* NOGROUP after a Redis restart: the next claim recreates the group. */
+        snprintf(err, errlen, "XREADGROUP: %s", r->str);
+        freeReplyObject(r);
+        return QUEUE_OK;
+    }
+    out->reply = r;
+    if (r->type != REDIS_REPLY_ARRAY)
+        return QUEUE_OK; /* timed out */
+    /* Redis replies in key order, which is the worker's priority order. */
+    for (size_t s = 0; s < r->elements; s++) {
+        redisReply *sr = r->element[s];
+        if (sr->type != REDIS_REPLY_ARRAY || sr->elements != 2)
+            continue;
+        int index = -1;
+        for (int i = 0; i < streams->n; i++)
+            if (strcmp(streams->key[i], reply_str(sr->element[0])) == 0)
+                index = i;
+        for (size_t e = 0; index >= 0 && e < sr->element[1]->elements && out->n < CLAIM_MAX; e++) {
+            redisReply *entry = sr->element[1]->element[e];
+            if (entry_to_job(entry, index, &out->jobs[out->n]) == 0) {
+                out->n++;
+            } else if (entry->type == REDIS_REPLY_ARRAY && entry->elements > 0) {
+                /* Not written by tickq (a foreign XADD): not a job, drop it. */
+                const char *id = reply_str(entry->element[0]);
+                freeReplyObject(rconn_cmd(q->conn, err, errlen, "XACK %s %s %s", streams->key[index], q->group, id));
+                freeReplyObject(rconn_cmd(q->conn, err, errlen, "XDEL %s %s", streams->key[index], id));
+            }
+        }
+    }
     return QUEUE_OK;
+}
+
+queue_status_t queue_send_started(queue_t *q, const claim_batch_t *b, const char *consumer)
+{
+    static args_t a;
+    static char attempts[CLAIM_MAX][16];
+    a.n = 0;
+    args_header(&a, q);
+    args_str(&a, consumer);
+    for (size_t i = 0; i < b->n; i++) {
+        snprintf(attempts[i], sizeof attempts[i], "%d", b->jobs[i].attempt);
+        args_str(&a, b->jobs[i].id);
+        args_str(&a, attempts[i]);
+    }
+    return rconn_send_fcall(q->conn, FN("started"), 0, a.n, a.v, a.len) == 0 ? QUEUE_OK : QUEUE_ERR_IO;
 }
 
 queue_status_t queue_finish(queue_t *q, const char *stream_key, const char *worker_id,

@@ -59,6 +59,7 @@ queue_status_t queue_enqueue_many(queue_t *q, const job_spec_t *specs, size_t n,
                                   char *err, size_t errlen);
 
 typedef struct {
+    int stream_index;        /* index in the queue list */
     const char *entry;       /* stream entry id */
     const char *id;
     const char *type;
@@ -71,13 +72,11 @@ typedef struct {
 } claimed_job_t;
 
 typedef struct {
-    redisReply *reply;       /* owns every string in jobs[] and last_ids[] */
-    int stream_index;        /* index in the queue list; -1 when empty */
+    redisReply *reply;       /* owns every string in jobs[] */
     size_t n;
     claimed_job_t jobs[CLAIM_MAX];
-    int64_t next_due_ms;     /* empty: earliest delayed/retry time, -1 none */
-    long long retrying;      /* empty: retries waiting on these queues */
-    const char *last_ids[QUEUE_LIST_MAX];
+    int64_t next_due_ms;     /* empty claim: earliest delayed/retry time, -1 none */
+    long long retrying;      /* empty claim: retries waiting on these queues */
 } claim_batch_t;
 
 /* Claims up to `count` jobs (strict priority, one stream per batch). */
@@ -86,10 +85,16 @@ queue_status_t queue_claim(queue_t *q, const queue_list_t *streams, const char *
 /* Frees the batch's reply; the batch may be reused. Accepts a zeroed batch. */
 void claim_batch_clear(claim_batch_t *b);
 
-/* Blocks up to block_ms until any stream gets an entry after the batch's
- * last_ids (an empty claim). Returns QUEUE_OK whether or not one came. */
-queue_status_t queue_wait(queue_t *q, const queue_list_t *streams, const claim_batch_t *empty,
-                          int64_t block_ms, char *err, size_t errlen);
+/* The idle path, after an empty claim: blocks up to block_ms in XREADGROUP
+ * on every stream. Redis hands each new entry to exactly one blocked
+ * consumer, claimed in the same round trip. Entries come in queue-list
+ * order. Follow a non-empty result with queue_send_started(). */
+queue_status_t queue_claim_blocking(queue_t *q, const queue_list_t *streams, const char *consumer,
+                                    int count, int64_t block_ms, claim_batch_t *out,
+                                    char *err, size_t errlen);
+/* Writes the running results of a blocking claim's jobs without waiting for
+ * the reply (rconn_deferred_error() reports a refusal later). */
+queue_status_t queue_send_started(queue_t *q, const claim_batch_t *b, const char *consumer);
 
 typedef struct {
     const char *entry;

@@ -15,6 +15,9 @@ struct rconn {
     redis_url_t url;
     int timeout_ms;
     int broken;
+    int inflight;                /* sent commands whose replies are unread */
+    char deferred_error[512];
+    char deferred_out[512];
 };
 
 static struct timeval ms_to_tv(int ms)
@@ -76,6 +79,7 @@ static int connect_ctx(rconn_t *c, char *err, size_t errlen)
     }
     c->ctx = ctx;
     c->broken = 0;
+    c->inflight = 0;
     return 0;
 fail:
     freeReplyObject(r);
@@ -129,6 +133,51 @@ int rconn_set_timeout(rconn_t *c, int timeout_ms)
     return redisSetTimeout(c->ctx, ms_to_tv(timeout_ms)) == REDIS_OK ? 0 : -1;
 }
 
+int rconn_drain(rconn_t *c, char *err, size_t errlen)
+{
+    while (c->inflight > 0) {
+        if (rconn_broken(c)) {
+            snprintf(err, errlen, "Redis connection is down");
+            return -1;
+        }
+        void *r = NULL;
+        if (redisGetReply(c->ctx, &r) != REDIS_OK || r == NULL) {
+            set_io_error(c, err, errlen, "read failed");
+            return -1;
+        }
+        c->inflight--;
+        redisReply *reply = r;
+        if (reply->type == REDIS_REPLY_ERROR)
+            snprintf(c->deferred_error, sizeof c->deferred_error, "%s", reply->str);
+        freeReplyObject(reply);
+    }
+    return 0;
+}
+
+const char *rconn_deferred_error(rconn_t *c)
+{
+    if (c->deferred_error[0] == '\0')
+        return NULL;
+    memcpy(c->deferred_out, c->deferred_error, sizeof c->deferred_out);
+    c->deferred_error[0] = '\0';
+    return c->deferred_out;
+}
+
+int rconn_send_argv(rconn_t *c, int argc, const char **argv, const size_t *lens)
+{
+    if (rconn_broken(c) || redisAppendCommandArgv(c->ctx, argc, argv, lens) != REDIS_OK)
+        return -1;
+    int done = 0;
+    while (!done) {
+        if (redisBufferWrite(c->ctx, &done) != REDIS_OK) {
+            set_io_error(c, NULL, 0, "write failed");
+            return -1;
+        }
+    }
+    c->inflight++;
+    return 0;
+}
+
 redisReply *rconn_argv(rconn_t *c, int argc, const char **argv, const size_t *lens,
                        char *err, size_t errlen)
 {
@@ -136,6 +185,8 @@ redisReply *rconn_argv(rconn_t *c, int argc, const char **argv, const size_t *le
         snprintf(err, errlen, "Redis connection is down");
         return NULL;
     }
+    if (rconn_drain(c, err, errlen) != 0)
+        return NULL;
     redisReply *r = redisCommandArgv(c->ctx, argc, argv, lens);
     if (r == NULL)
         set_io_error(c, err, errlen, "command failed");
@@ -148,6 +199,8 @@ redisReply *rconn_cmd(rconn_t *c, char *err, size_t errlen, const char *fmt, ...
         snprintf(err, errlen, "Redis connection is down");
         return NULL;
     }
+    if (rconn_drain(c, err, errlen) != 0)
+        return NULL;
     va_list ap;
     va_start(ap, fmt);
     redisReply *r = redisvCommand(c->ctx, fmt, ap);
@@ -159,7 +212,8 @@ redisReply *rconn_cmd(rconn_t *c, char *err, size_t errlen, const char *fmt, ...
 
 int rconn_append_argv(rconn_t *c, int argc, const char **argv, const size_t *lens)
 {
-    if (rconn_broken(c))
+    char err[256];
+    if (rconn_broken(c) || rconn_drain(c, err, sizeof err) != 0)
         return -1;
     return redisAppendCommandArgv(c->ctx, argc, argv, lens) == REDIS_OK ? 0 : -1;
 }
@@ -224,6 +278,18 @@ int rconn_append_fcall(rconn_t *c, const char *fname, int nkeys, int argc,
     char nbuf[16];
     fcall_argv(fname, nkeys, argc, argv, lens, av, al, nbuf);
     return rconn_append_argv(c, argc + 3, av, al);
+}
+
+int rconn_send_fcall(rconn_t *c, const char *fname, int nkeys, int argc,
+                     const char **argv, const size_t *lens)
+{
+    if (argc + 3 > MAX_SCRIPT_ARGS)
+        return -1;
+    const char *av[MAX_SCRIPT_ARGS];
+    size_t al[MAX_SCRIPT_ARGS];
+    char nbuf[16];
+    fcall_argv(fname, nkeys, argc, argv, lens, av, al, nbuf);
+    return rconn_send_argv(c, argc + 3, av, al);
 }
 
 static int function_missing(const redisReply *r)

@@ -44,6 +44,16 @@ redisReply *rconn_argv(rconn_t *c, int argc, const char **argv, const size_t *le
 /* Runs one printf-style hiredis command (%s, %b, %d ...). */
 redisReply *rconn_cmd(rconn_t *c, char *err, size_t errlen, const char *fmt, ...);
 
+/* Fire and forget: sends a command now without waiting for its reply. The
+ * reply is read before the connection's next command (or by rconn_drain);
+ * an error reply is kept for rconn_deferred_error(). */
+int rconn_send_argv(rconn_t *c, int argc, const char **argv, const size_t *lens);
+/* Reads the replies of sent commands; 0, or -1 on an I/O error. */
+int rconn_drain(rconn_t *c, char *err, size_t errlen);
+/* The text of the last error reply to a sent command, or NULL; clears it.
+ * The string stays valid until the next call. */
+const char *rconn_deferred_error(rconn_t *c);
+
 /* Pipelining: append commands, then read their replies in order. */
 int rconn_append_argv(rconn_t *c, int argc, const char **argv, const size_t *lens);
 redisReply *rconn_read(rconn_t *c, char *err, size_t errlen);
@@ -58,6 +68,9 @@ int rconn_library_load(rconn_t *c, rlibrary_t *lib, char *err, size_t errlen);
 /* Appends an FCALL to the pipeline (load the library first). */
 int rconn_append_fcall(rconn_t *c, const char *fname, int nkeys, int argc,
                        const char **argv, const size_t *lens);
+/* Sends an FCALL without waiting (see rconn_send_argv; load the library first). */
+int rconn_send_fcall(rconn_t *c, const char *fname, int nkeys, int argc,
+                     const char **argv, const size_t *lens);
 
 /* 1 when reply is an error reply whose text starts with `prefix`. */
 int rconn_reply_is_error(const redisReply *r, const char *prefix);

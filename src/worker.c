@@ -134,9 +134,9 @@ static char *error_text(const char *msg, size_t *len)
 /* Runs one claimed job and fills *o; o->payload is malloc'd. `alone` says
  * the job may be slow (a batch of one): its start line is written at once,
  * so that it survives the process being killed at the job's timeout. */
-static void run_job(worker_ctx_t *w, int stream_index, const claimed_job_t *j, int alone,
-                    job_outcome_t *o)
+static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outcome_t *o)
 {
+    int stream_index = j->stream_index;
     const char *queue = w->logical[stream_index];
     int64_t started_us = clock_now_us();
     int64_t mono = clock_mono_ms();
@@ -243,31 +243,39 @@ static void record(worker_ctx_t *w, const char *stream_key, job_outcome_t *o, si
     }
 }
 
+/* Records outcomes [from, to) of a batch; they come from one stream. */
+static void record_range(worker_ctx_t *w, const claim_batch_t *b, job_outcome_t *out, size_t from, size_t to)
+{
+    if (to > from)
+        record(w, w->cfg->queues.key[b->jobs[from].stream_index], out + from, to - from);
+}
+
 static void run_batch(worker_ctx_t *w, const claim_batch_t *b)
 {
     static job_outcome_t out[CLAIM_MAX];
-    const char *stream_key = w->cfg->queues.key[b->stream_index];
     size_t done = 0, recorded = 0;
     int64_t start = clock_mono_us();
     for (; done < b->n && !g_stop; done++) {
         const claimed_job_t *j = &b->jobs[done];
         /* Record what is done before a job that may be slow: one of another
-         * type, or any job once the batch has run past its budget. */
+         * type, or any job once the batch has run past its budget. Outcomes
+         * are recorded per stream. */
         int may_be_slow = done == 0 ? b->n == 1
                                     : strcmp(j->type, b->jobs[done - 1].type) != 0 ||
                                       clock_mono_us() - start > w->cfg->batch_budget_us;
-        if (done > recorded && may_be_slow) {
-            record(w, stream_key, out + recorded, done - recorded);
+        int new_stream = done > 0 && j->stream_index != b->jobs[done - 1].stream_index;
+        if (done > recorded && (may_be_slow || new_stream)) {
+            record_range(w, b, out, recorded, done);
             recorded = done;
         }
-        run_job(w, b->stream_index, j, may_be_slow, &out[done]);
+        run_job(w, j, may_be_slow, &out[done]);
     }
-    record(w, stream_key, out + recorded, done - recorded);
+    record_range(w, b, out, recorded, done);
     for (size_t i = 0; i < done; i++)
         free((char *)out[i].payload);
     if (done > 0) {
         double per_job = (double)(clock_mono_us() - start) / (double)done;
-        double *e = &w->ewma_us[b->stream_index];
+        double *e = &w->ewma_us[b->jobs[0].stream_index];
         *e = *e > 0 ? 0.7 * *e + 0.3 * per_job : per_job;
     }
 }
@@ -323,6 +331,8 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id)
             continue;
         }
         if (batch.n == 0) {
+            /* Nothing ready: block until an entry arrives (Redis hands it
+             * to exactly one blocked worker) or the next retry is due. */
             atomic_store(&slot->burst_idle, cfg->burst && batch.retrying == 0);
             int64_t block = cfg->burst ? 100 : 1000;
             if (batch.next_due_ms > 0) {
@@ -333,14 +343,25 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id)
             log_flush();
             g_waiting = 1;
             if (!g_stop)
-                queue_wait(&w.q, &cfg->queues, &batch, block, w.err, sizeof w.err);
+                st = queue_claim_blocking(&w.q, &cfg->queues, w.id, batch_size(&w), block, &batch,
+                                          w.err, sizeof w.err);
             g_waiting = 0;
-            continue;
+            if (g_stop || st != QUEUE_OK || batch.n == 0)
+                continue;
+            queue_send_started(&w.q, &batch, w.id);
         }
         atomic_store(&slot->burst_idle, 0);
         run_batch(&w, &batch);
         claim_batch_clear(&batch);
         log_flush();
+        const char *refused = rconn_deferred_error(w.conn);
+        if (refused != NULL && strncmp(refused, "TICKQ_PROTOCOL ", 15) == 0) {
+            log_error("stopping: protocol mismatch", LF_S("worker_id", w.id), LF_S("error", refused + 15));
+            status = EX_CONFIG;
+            break;
+        } else if (refused != NULL) {
+            log_warn("Redis refused a running-result write", LF_S("worker_id", w.id), LF_S("error", refused));
+        }
     }
     claim_batch_clear(&batch);
     log_flush();

@@ -6,8 +6,8 @@
 -- args[10..]: consumer, count
 -- Returns {stream_index, then per job: entry, id, type, args, attempt,
 --          max_retries, timeout_ms, enqueued_us}, or when nothing is ready
--- {0, next_due_ms (-1: none), retries_waiting, last_delivered_id per stream}
--- so the caller can block on XREAD from there.
+-- {0, next_due_ms (-1: none), retries_waiting}; the caller then blocks in
+-- XREADGROUP until an entry arrives or the next retry is due.
 local function promote(c, stream)
   local physical = physical_of(c, stream)
   for _, zkey in ipairs({ pkey(c, 'retry', physical), pkey(c, 'delayed', physical) }) do
@@ -46,25 +46,30 @@ local function claim(keys, args)
       local out, n = { index }, 1
       for _, e in ipairs(entries) do
         local f = e[2]
-        -- Entries are written by add_entry only, so fields sit at fixed places.
-        local id, attempt = f[2], tostring(tonumber(f[8]) + 1)
-        redis.call('SET', result_key(id), running_head .. attempt .. running_tail, 'EX', c.ttl)
-        out[n + 1] = e[1]
-        out[n + 2] = id
-        out[n + 3] = f[4]
-        out[n + 4] = f[6]
-        out[n + 5] = attempt
-        out[n + 6] = f[10]
-        out[n + 7] = f[12]
-        out[n + 8] = f[14]
-        n = n + 8
+        -- add_entry writes the fields in a fixed order; anything else was
+        -- XADDed by a foreign client and is not a job: drop it.
+        if #f ~= 14 or f[1] ~= 'job' or f[13] ~= 'enqueued_us' then
+          redis.call('XACK', stream, c.group, e[1])
+          redis.call('XDEL', stream, e[1])
+        else
+          local id, attempt = f[2], tostring(tonumber(f[8]) + 1)
+          redis.call('SET', result_key(id), running_head .. attempt .. running_tail, 'EX', c.ttl)
+          out[n + 1] = e[1]
+          out[n + 2] = id
+          out[n + 3] = f[4]
+          out[n + 4] = f[6]
+          out[n + 5] = attempt
+          out[n + 6] = f[10]
+          out[n + 7] = f[12]
+          out[n + 8] = f[14]
+          n = n + 8
+        end
       end
-      return out
+      if n > 1 then return out end
     end
   end
 
   local next_due, retrying = -1, 0
-  local out = { 0, 0, 0 }
   for _, stream in ipairs(keys) do
     local physical = physical_of(c, stream)
     for _, zkey in ipairs({ pkey(c, 'retry', physical), pkey(c, 'delayed', physical) }) do
@@ -75,17 +80,27 @@ local function claim(keys, args)
       end
     end
     retrying = retrying + redis.call('ZCARD', pkey(c, 'retry', physical))
-    local last = '0-0'
-    local groups = redis.pcall('XINFO', 'GROUPS', stream)
-    if type(groups) == 'table' and not groups.err then
-      for _, g in ipairs(groups) do
-        if field_of(g, 'name') == c.group then last = field_of(g, 'last-delivered-id') or last end
-      end
-    end
-    out[#out + 1] = last
   end
-  out[2] = next_due
-  out[3] = retrying
-  return out
+  return { 0, next_due, retrying }
 end
 redis.register_function('tickq_p1_claim', claim)
+
+-- tickq_p1_started: write the running result of jobs a worker claimed with a
+-- blocking XREADGROUP (the idle path, which wakes exactly one worker per new
+-- entry and claims it in the same round trip).
+-- args[10]: consumer; then per job: id, attempt.
+-- Returns the number of results written.
+local function started(keys, args)
+  local c = context(args)
+  local perr = protocol_error(c)
+  if perr then return perr end
+  local head = '{"status":"running","data":{"attempt":'
+  local tail = ',"worker_id":' .. cjson.encode(args[10]) .. '},"updated_at":"' .. c.now_iso .. '"}'
+  local n = 0
+  for i = 11, #args, 2 do
+    redis.call('SET', result_key(args[i]), head .. args[i + 1] .. tail, 'EX', c.ttl)
+    n = n + 1
+  end
+  return n
+end
+redis.register_function('tickq_p1_started', started)
