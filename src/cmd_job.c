@@ -9,6 +9,7 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "clock.h"
 
 static const char usage[] =
     "usage: tickq job ID\n"
@@ -89,6 +90,20 @@ int cmd_job(int argc, char **argv)
             json_array_append_new(retries, v ? v : json_string(l->element[i]->str));
         }
         json_object_set_new(job, "retries", retries);
+        /* Times are stored as epoch microseconds; show them as ISO 8601 too. */
+        static const char *const times[][2] = { { "enqueued_us", "enqueued_at" }, { "started_us", "started_at" },
+                                                { "finished_us", "finished_at" } };
+        for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+            json_t *us = json_object_get(job, times[i][0]);
+            if (json_is_integer(us) && json_integer_value(us) > 0) {
+                char iso[CLOCK_ISO_LEN];
+                clock_iso8601(json_integer_value(us), iso);
+                json_object_set_new(job, times[i][1], json_string(iso));
+            }
+        }
+        json_t *timeout = json_object_get(job, "timeout_ms");
+        if (json_is_integer(timeout))
+            json_object_set_new(job, "timeout_seconds", json_real((double)json_integer_value(timeout) / 1000.0));
         /* "running" is not stored: a queued job whose entry is pending in the
          * consumer group is being run, by the consumer holding it. */
         const char *state = json_string_value(json_object_get(job, "state"));

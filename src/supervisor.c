@@ -382,14 +382,22 @@ static void heartbeat(sup_t *s)
     queue_key(&s->q, "workers", NULL, set, sizeof set);
     snprintf(ttl, sizeof ttl, "%" PRId64, s->cfg->heartbeat_ms * 3 / 1000 + 2);
     snprintf(score, sizeof score, "%" PRId64, clock_now_ms());
+    /* Registry entries of workers gone for long are dropped here, so the
+     * registry stays bounded even if nobody runs `tickq stats`. */
+    int64_t stale_ms = s->cfg->heartbeat_ms * 10 > 60000 ? s->cfg->heartbeat_ms * 10 : 60000;
+    char stale[32];
+    snprintf(stale, sizeof stale, "(%" PRId64, clock_now_ms() - stale_ms);
     const char *a1[5] = { "SET", key, text, "EX", ttl };
     const char *a2[4] = { "ZADD", set, score, s->id };
+    const char *a3[4] = { "ZREMRANGEBYSCORE", set, "-inf", stale };
     redisReply *r = rconn_argv(s->conn, 5, a1, NULL, s->err, sizeof s->err);
     freeReplyObject(r);
     if (r != NULL) {
         r = rconn_argv(s->conn, 4, a2, NULL, s->err, sizeof s->err);
         freeReplyObject(r);
     }
+    if (r != NULL)
+        freeReplyObject(rconn_argv(s->conn, 4, a3, NULL, s->err, sizeof s->err));
     free(text);
 }
 

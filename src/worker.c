@@ -165,9 +165,12 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
     out.error[0] = '\0';
     task_status_t status;
     json_error_t jerr;
-    json_t *args = json_loadb(j->args, j->args_len, 0, &jerr);
+    json_t *args = j->args_len <= w->cfg->max_payload ? json_loadb(j->args, j->args_len, 0, &jerr) : NULL;
     const task_def_t *task = task_find(j->type);
-    if (args == NULL) {
+    if (j->args_len > w->cfg->max_payload) {
+        status = task_error(&out, TASK_PERMANENT, "args are %zu bytes, over the payload limit of %zu bytes",
+                            j->args_len, w->cfg->max_payload);
+    } else if (args == NULL) {
         status = task_error(&out, TASK_PERMANENT, "args are not valid JSON: %s", jerr.text);
     } else if (!json_is_object(args)) {
         status = task_error(&out, TASK_PERMANENT, "args must be a JSON object");

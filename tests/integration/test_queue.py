@@ -98,6 +98,9 @@ class TestJobsAndResults(TickqTestCase):
         shown = json.loads(p.stdout)
         self.assertEqual(shown["state"], "completed")
         self.assertEqual(shown["args"], {"symbol": "AAPL", "n": 3})
+        self.assertEqual(shown["timeout_seconds"], 3600)
+        for key in ["created_at", "enqueued_at", "started_at", "finished_at"]:
+            self.assertRegex(shown[key], ISO_RE, key)
         self.assertEqual(self.tickq("job", "nope").returncode, 3)
 
     def test_running_result_while_job_runs(self):
