@@ -25,9 +25,9 @@ enum {
     { "help", no_argument, 0, 'h' }
 
 #define CLI_COMMON_HELP \
-    "  --redis-url URL   Redis to use (default: $REDIS_URL)\n" \
-    "  --prefix P        key prefix of tickq's own keys (default: $TICKQ_PREFIX or tickq)\n" \
-    "  -h, --help        this help\n"
+    "  --redis-url URL      Redis to use (default: $REDIS_URL)\n" \
+    "  --prefix P           prefix of tickq's own keys (default: $TICKQ_PREFIX or tickq)\n" \
+    "  -h, --help           this help\n"
 
 typedef struct {
     const char *name;

@@ -48,6 +48,31 @@ static json_t *counters_of(queue_t *q, const char *queue, char *err, size_t errl
 }
 
 /* One physical queue's depths. */
+/* Our group's entry in an XINFO GROUPS reply, or NULL. */
+static const redisReply *group_info(const redisReply *groups, const char *group)
+{
+    for (size_t i = 0; groups->type == REDIS_REPLY_ARRAY && i < groups->elements; i++) {
+        const redisReply *g = groups->element[i];
+        for (size_t j = 0; g->type == REDIS_REPLY_ARRAY && j + 1 < g->elements; j += 2)
+            if (strcmp(g->element[j]->str, "name") == 0 && strcmp(g->element[j + 1]->str, group) == 0)
+                return g;
+    }
+    return NULL;
+}
+
+static const redisReply *group_field(const redisReply *g, const char *name)
+{
+    for (size_t j = 0; j + 1 < g->elements; j += 2)
+        if (strcmp(g->element[j]->str, name) == 0)
+            return g->element[j + 1];
+    return NULL;
+}
+
+/* One physical queue's depths. Acked entries may linger in a stream until
+ * the node holding them is trimmed, so "ready" is the group's lag (entries
+ * not yet delivered) rather than the stream length; when Redis cannot tell
+ * the lag (after deletions ahead of the group), it falls back to
+ * length - pending, which may count up to one node of acked entries. */
 static json_t *queue_depths(queue_t *q, const char *physical, long long *pending_out,
                             char *err, size_t errlen)
 {
@@ -55,27 +80,35 @@ static json_t *queue_depths(queue_t *q, const char *physical, long long *pending
     queue_stream_key(q->prefix, physical, stream);
     queue_key(q, "delayed", physical, delayed, sizeof delayed);
     queue_key(q, "retry", physical, retry, sizeof retry);
-    const char *cmds[4][4] = {
-        { "XLEN", stream, NULL, NULL },
-        { "XPENDING", stream, q->group, NULL },
-        { "ZCARD", delayed, NULL, NULL },
-        { "ZCARD", retry, NULL, NULL },
+    const char *cmds[4][3] = {
+        { "XLEN", stream, NULL },
+        { "XINFO", "GROUPS", stream },
+        { "ZCARD", delayed, NULL },
+        { "ZCARD", retry, NULL },
     };
     int argcs[4] = { 2, 3, 2, 2 };
     for (int i = 0; i < 4; i++)
         rconn_append_argv(q->conn, argcs[i], cmds[i], NULL);
-    long long v[4] = { 0, 0, 0, 0 };
+    redisReply *r[4] = { NULL, NULL, NULL, NULL };
     for (int i = 0; i < 4; i++) {
-        redisReply *r = rconn_read(q->conn, err, errlen);
-        if (r == NULL)
+        r[i] = rconn_read(q->conn, err, errlen);
+        if (r[i] == NULL) {
+            for (int k = 0; k < i; k++)
+                freeReplyObject(r[k]);
             return NULL;
-        if (i == 1) /* XPENDING summary: [count, min, max, consumers]; NOGROUP: none */
-            v[i] = r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? as_ll(r->element[0]) : 0;
-        else
-            v[i] = as_ll(r);
-        freeReplyObject(r);
+        }
     }
-    *pending_out = v[1];
+    long long length = as_ll(r[0]), pending = 0, ready = length;
+    const redisReply *g = group_info(r[1], q->group);
+    if (g != NULL) {
+        const redisReply *p = group_field(g, "pending"), *lag = group_field(g, "lag");
+        pending = as_ll(p);
+        ready = lag != NULL && lag->type == REDIS_REPLY_INTEGER ? lag->integer : length - pending;
+    }
+    long long delayed_n = as_ll(r[2]), retrying = as_ll(r[3]);
+    for (int i = 0; i < 4; i++)
+        freeReplyObject(r[i]);
+    *pending_out = pending;
     char logical[QUEUE_PHYS_MAX];
     snprintf(logical, sizeof logical, "%s", physical);
     char *us = strrchr(logical, '_');
@@ -83,8 +116,8 @@ static json_t *queue_depths(queue_t *q, const char *physical, long long *pending
     if (us)
         *us = '\0';
     return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "name", physical, "queue", logical,
-                     "priority", priority, "ready", (json_int_t)(v[0] - v[1]), "running", (json_int_t)v[1],
-                     "delayed", (json_int_t)v[2], "retrying", (json_int_t)v[3]);
+                     "priority", priority, "ready", (json_int_t)ready, "running", (json_int_t)pending,
+                     "delayed", (json_int_t)delayed_n, "retrying", (json_int_t)retrying);
 }
 
 static json_t *live_workers(queue_t *q, char *err, size_t errlen)

@@ -228,6 +228,50 @@ local function fail_attempt(c, stream, f, kind, err, worker)
   return 'dead'
 end
 
+-- Stream ids "ms-seq" as two numbers, for ordering.
+local function parse_id(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local function id_less(a, b)
+  local am, as = parse_id(a)
+  local bm, bs = parse_id(b)
+  return am < bm or (am == bm and as < bs)
+end
+
+-- Acked entries in front of a stream can go once no group still needs them:
+-- everything older than the oldest pending entry and than the first entry
+-- not yet delivered, across every group on the stream. Trimming removes
+-- whole listpack nodes at once, which costs far less than deleting entries
+-- one by one (XDEL must find each entry inside its node). When an old entry
+-- stays pending (a long job) the acked entries behind it cannot be trimmed;
+-- past `max_behind` of them, the given acked `ids` are deleted one by one
+-- instead, so the stream stays bounded. Returns nothing.
+local function trim_acked(c, stream, ids, max_behind)
+  local groups = redis.call('XINFO', 'GROUPS', stream)
+  local minid, pending, lag_known, lag = nil, 0, true, 0
+  for _, g in ipairs(groups) do
+    local bound
+    local p = tonumber(field_of(g, 'pending'))
+    if p > 0 then
+      bound = redis.call('XPENDING', stream, field_of(g, 'name'))[2]
+    else
+      local ms, seq = parse_id(field_of(g, 'last-delivered-id'))
+      bound = string.format('%.0f-%.0f', ms, seq + 1)
+    end
+    if minid == nil or id_less(bound, minid) then minid = bound end
+    pending = pending + p
+    local l = field_of(g, 'lag')
+    if type(l) == 'number' then lag = lag + l else lag_known = false end
+  end
+  if minid == nil then return end
+  redis.call('XTRIM', stream, 'MINID', '~', minid)
+  if #groups == 1 and #ids > 0 then
+    local behind = redis.call('XLEN', stream) - pending - (lag_known and lag or 0)
+    if behind > max_behind then redis.call('XDEL', stream, unpack(ids)) end
+  end
+end
+
 -- 1 when `entry` of `stream` is pending in the group (its job is running).
 local function is_pending(c, stream, entry)
   if not entry or entry == '' then return false end

@@ -3,7 +3,7 @@
 -- ran from one stream (keys[1]). Only entries still pending for that
 -- consumer count: one reclaimed meanwhile (the worker looked dead) or already
 -- recorded by an earlier call is skipped, so a call repeated after a lost
--- reply changes nothing.
+-- reply changes nothing. Acked entries leave the stream (trim_acked).
 -- args[10]: consumer (the worker id); then 7 per outcome from args[11]:
 --   entry, job id, kind (ok|transient|permanent|timeout|crash|cancel),
 --   payload (the task_result JSON for ok, else the error text),
@@ -49,7 +49,7 @@ local function finish(keys, args)
   end
   if n > 0 then
     redis.call('XACK', stream, c.group, unpack(done))
-    redis.call('XDEL', stream, unpack(done))
+    trim_acked(c, stream, done, 1000)
   end
   flush_counters(c)
   return { n, skipped, retried, dead }

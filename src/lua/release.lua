@@ -29,6 +29,7 @@ local function release(keys, args)
         redis.call('XACK', stream, c.group, entry)
         redis.call('XDEL', stream, entry)
       end
+      if #pending > 0 then trim_acked(c, stream, {}, 1000) end
     end
   end
   flush_counters(c)

@@ -249,6 +249,19 @@ class TickqTestCase(unittest.TestCase):
     def stream_len(self, physical="backtest_normal"):
         return self.r.xlen(f"tickq:queue:{physical}")
 
+    def ready(self, physical="backtest_normal"):
+        """Entries waiting for delivery (acked entries may linger in a stream
+        until their node is trimmed, so the stream length is not this)."""
+        key = f"tickq:queue:{physical}"
+        try:
+            groups = self.r.xinfo_groups(key)
+        except redis.ResponseError:
+            return 0
+        if not groups:
+            return self.r.xlen(key)
+        lag = groups[0].get("lag")
+        return lag if lag is not None else self.r.xlen(key) - groups[0]["pending"]
+
     def pending(self, physical="backtest_normal"):
         try:
             return self.r.xpending(f"tickq:queue:{physical}", "workers")["pending"]

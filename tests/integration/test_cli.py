@@ -79,7 +79,7 @@ class TestConnectivity(TickqTestCase):
         for word in ["config:", "redis:", "protocol:", "task types:", "check passed"]:
             self.assertIn(word, p.stdout)
         self.assertIn("backtest_high,backtest_normal,backtest_low", p.stdout)
-        self.assertEqual(self.stream_len(), 1)
+        self.assertEqual(self.ready(), 1)
         self.assertIsNone(self.result(jid))
 
     def test_check_failures(self):

@@ -78,3 +78,21 @@ class TestBoundedMemory(TickqTestCase):
         self.assertEqual(self.r.keys("tickq:job:*"), [])
         self.assertEqual(self.r.xlen("tickq:dead"), 0)
         self.assertEqual(self.counters()["completed"], 4 * 2001)
+
+    def test_long_job_does_not_let_the_stream_grow(self):
+        long_job = self.enqueue("sleep", {"ms": 30000})
+        w = self.worker("--workers", "2", "--log-level", "warning")
+        self.wait_running(long_job)
+        # 3000 fast jobs flow past the long one, which pins the trim point.
+        pipe = self.r.pipeline(transaction=False)
+        now_ms = int(time.time() * 1000)
+        for i in range(3000):
+            pipe.fcall("tickq_p1_enqueue", 0, "tickq", str(now_ms), "2026-01-01T00:00:00.000Z", "workers", "86400",
+                       "100000", "2000", "3600000", "1", f"fast-{i}", "noop", "{}", "backtest", "normal", "3",
+                       "60000", "0", "1048576", str(now_ms * 1000))
+        pipe.execute()
+        wait_for(lambda: self.counters().get("completed", 0) == 3000, 30, what="fast jobs done")
+        self.assertLess(self.stream_len(), 1300)
+        self.assertEqual(self.tickq("cancel", long_job).returncode, 0)
+        self.assertEqual(self.stream_len(), 0)
+        w.stop()

@@ -64,13 +64,13 @@ class TestJobsAndResults(TickqTestCase):
         self.assertEqual(again.returncode, 0)
         self.assertEqual(again.stdout.strip(), "job-42")
         self.assertIn("already exists", again.stderr)
-        self.assertEqual(self.stream_len(), 1)
+        self.assertEqual(self.ready(), 1)
         self.assertEqual(json.loads(self.job("job-42")["args"]), {"n": 1})
         self.assertEqual(self.counters()["submitted"], 1)
         self.burst("--workers", "1")
         again = self.tickq("enqueue", "echo", "{}", "--id", "job-42", "--json")
         self.assertEqual(json.loads(again.stdout)["state"], "completed")
-        self.assertEqual(self.stream_len(), 0)
+        self.assertEqual(self.ready(), 0)
 
     def test_result_format_and_ttl(self):
         jid = self.enqueue("echo", {"symbol": "AAPL", "n": 3})
@@ -125,7 +125,7 @@ class TestJobsAndResults(TickqTestCase):
     def test_delay(self):
         t0 = time.time()
         jid = self.enqueue("echo", {}, "--delay", "1")
-        self.assertEqual(self.stream_len(), 0)
+        self.assertEqual(self.ready(), 0)
         self.assertEqual(self.r.zcard("tickq:delayed:backtest_normal"), 1)
         w = self.worker("--workers", "1")
         self.wait_state(jid, "completed", timeout=10)
@@ -140,7 +140,7 @@ class TestCancel(TickqTestCase):
         p = self.tickq("cancel", jid)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(self.state(jid), "cancelled")
-        self.assertEqual(self.stream_len(), 0)
+        self.assertEqual(self.ready(), 0)
         res = self.result(jid)
         self.assertEqual(res["status"], "error")
         self.assertEqual(res["data"]["error"], "Job cancelled")

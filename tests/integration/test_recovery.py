@@ -73,7 +73,7 @@ class TestShutdown(TickqTestCase):
         self.assertTrue(all(s in ("completed", "queued") for s in states), states)
         self.assertGreaterEqual(states.count("completed"), 2)
         self.assertEqual(self.pending(), 0)
-        self.assertEqual(self.stream_len(), states.count("queued"))
+        self.assertEqual(self.ready(), states.count("queued"))
         status, _ = self.burst("--workers", "2")
         self.assertEqual(status, 0)
         self.assertEqual([self.state(i) for i in ids], ["completed"] * 12)
@@ -90,7 +90,7 @@ class TestShutdown(TickqTestCase):
         self.assertEqual(self.state(jid), "queued")
         self.assertEqual(self.job(jid)["attempts"], "0")
         self.assertEqual(self.pending(), 0)
-        self.assertEqual(self.stream_len(), 1)
+        self.assertEqual(self.ready(), 1)
         self.assertIsNone(self.result(jid))
         self.assertIn("grace period over", w.log())
 
@@ -105,7 +105,7 @@ class TestShutdown(TickqTestCase):
         self.assertEqual(w.wait(10), 0)
         self.assertLess(time.time() - t0, 3)
         self.assertEqual(self.state(jid), "queued")
-        self.assertEqual(self.stream_len(), 1)
+        self.assertEqual(self.ready(), 1)
 
     def test_idle_worker_stops_at_once_on_ctrl_c(self):
         w = self.worker("--workers", "2")
