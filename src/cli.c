@@ -1,6 +1,8 @@
 /* cli.c — what every tickq sub-command shares. */
 #include "cli.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,7 +10,7 @@
 #include <string.h>
 #include <sysexits.h>
 
-int cli_common_option(int opt, const char *arg, config_t *cfg)
+static int common_option(int opt, const char *arg, config_t *cfg)
 {
     switch (opt) {
     case OPT_REDIS_URL:
@@ -21,6 +23,50 @@ int cli_common_option(int opt, const char *arg, config_t *cfg)
     default:
         return 0;
     }
+}
+
+int cli_parse(int argc, char **argv, const struct option *options, const char *usage,
+              config_t *cfg, cli_flag_fn on_flag, void *ctx)
+{
+    char err[1024];
+    if (config_init(cfg, err, sizeof err) != 0)
+        return cli_fail(EX_CONFIG, "%s", err);
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        int common = common_option(opt, optarg, cfg);
+        if (common == 1)
+            continue;
+        if (common > 1)
+            return common;
+        if (opt == 'h') {
+            fputs(usage, stdout);
+            return CLI_HELP;
+        }
+        if (opt == '?' || on_flag == NULL)
+            return cli_usage_error(usage, "see the options below");
+        int st = on_flag(opt, optarg, ctx);
+        if (st != 0)
+            return st;
+    }
+    return 0;
+}
+
+int cli_one_arg(int argc, char **argv, const char *usage, const char *what, const char **out)
+{
+    if (argc - optind < 1)
+        return cli_usage_error(usage, "missing %s", what);
+    if (argc - optind > 1)
+        return cli_usage_error(usage, "expected one %s, got '%s' too", what, argv[optind + 1]);
+    *out = argv[optind];
+    return 0;
+}
+
+int cli_seconds(const char *usage, const char *flag, const char *arg, int64_t *ms)
+{
+    if (clock_parse_duration(arg, 1000, ms) != 0)
+        return cli_usage_error(usage, "%s '%s' is not a number of seconds (e.g. 10, 0.5, 2m)", flag, arg);
+    return 0;
 }
 
 int cli_usage_error(const char *usage, const char *fmt, ...)

@@ -35,9 +35,25 @@ typedef struct {
     const char *summary;
 } cli_command_t;
 
-/* Handles a common option; returns 1 if it was one, 0 if not, or an exit
- * status > 1 after printing an error. */
-int cli_common_option(int opt, const char *arg, config_t *cfg);
+/* A command's own flag: called for each option that is not a common one.
+ * Returns 0, or an exit status (usually from cli_usage_error). */
+typedef int (*cli_flag_fn)(int opt, const char *arg, void *ctx);
+
+#define CLI_HELP (-1)
+
+/* Loads the environment settings into *cfg, then parses argv: the common
+ * flags, --help (prints the usage and returns CLI_HELP), unknown flags
+ * (usage, 64) and the command's own flags through on_flag (may be NULL).
+ * Returns 0 with the positional arguments at argv[optind..], CLI_HELP, or
+ * an exit status. */
+int cli_parse(int argc, char **argv, const struct option *options, const char *usage,
+              config_t *cfg, cli_flag_fn on_flag, void *ctx);
+
+/* Exactly one positional argument (`what`, e.g. "job ID"): 0 and *out, or 64. */
+int cli_one_arg(int argc, char **argv, const char *usage, const char *what, const char **out);
+
+/* Parses a --wait style flag in seconds (fractions and units allowed). */
+int cli_seconds(const char *usage, const char *flag, const char *arg, int64_t *ms);
 
 /* Prints "tickq CMD: message" and the usage to stderr; returns 64. */
 int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

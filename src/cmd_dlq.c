@@ -151,31 +151,33 @@ static int dlq_retry_all(queue_t *q, const char *key)
     return 0;
 }
 
+typedef struct {
+    long long limit;
+    int as_json;
+} list_flags_t;
+
+static int on_flag(int opt, const char *arg, void *ctx)
+{
+    list_flags_t *f = ctx;
+    if (opt == OPT_JSON) {
+        f->as_json = 1;
+        return 0;
+    }
+    if (cli_parse_int(arg, 1, 100000000, &f->limit) != 0)
+        return cli_usage_error(usage, "--limit '%s' is not a positive number", arg);
+    return 0;
+}
+
 int cmd_dlq(int argc, char **argv)
 {
     static config_t cfg;
     char err[1024];
-    if (config_init(&cfg, err, sizeof err) != 0)
-        return cli_fail(EX_CONFIG, "%s", err);
-    long long limit = 20;
-    int as_json = 0, opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        int common = cli_common_option(opt, optarg, &cfg);
-        if (common == 1)
-            continue;
-        if (common > 1)
-            return common;
-        switch (opt) {
-        case 'h': fputs(usage, stdout); return 0;
-        case OPT_LIMIT:
-            if (cli_parse_int(optarg, 1, 100000000, &limit) != 0)
-                return cli_usage_error(usage, "--limit '%s' is not a positive number", optarg);
-            break;
-        case OPT_JSON: as_json = 1; break;
-        default: return cli_usage_error(usage, "see the options below");
-        }
-    }
+    list_flags_t flags = { 20, 0 };
+    int st = cli_parse(argc, argv, options, usage, &cfg, on_flag, &flags);
+    if (st != 0)
+        return st == CLI_HELP ? 0 : st;
+    long long limit = flags.limit;
+    int as_json = flags.as_json;
     int rest = argc - optind;
     if (rest < 1)
         return cli_usage_error(usage, "missing action: list, retry ID, retry-all or purge");
@@ -189,8 +191,7 @@ int cmd_dlq(int argc, char **argv)
                                rest > 1 ? argv[optind + 1] : "");
     rconn_t *conn;
     queue_t q;
-    int st = cli_connect(&cfg, &conn, &q);
-    if (st != 0)
+    if ((st = cli_connect(&cfg, &conn, &q)) != 0)
         return st;
     char key[256];
     queue_key(&q, "dead", NULL, key, sizeof key);

@@ -81,46 +81,44 @@ static int seconds_flag(const char *flag, const char *arg, int64_t *ms)
     return 0;
 }
 
+typedef struct {
+    job_spec_t spec;
+    int as_json;
+} enqueue_flags_t;
+
+static int on_flag(int opt, const char *arg, void *ctx)
+{
+    enqueue_flags_t *f = ctx;
+    long long v;
+    switch (opt) {
+    case OPT_QUEUE: f->spec.queue = arg; return 0;
+    case OPT_PRIORITY: f->spec.priority = arg; return 0;
+    case OPT_ID: f->spec.id = arg; return 0;
+    case OPT_MAX_RETRIES:
+        if (cli_parse_int(arg, 0, JOB_MAX_RETRIES_LIMIT, &v) != 0)
+            return cli_fail(EX_DATAERR, "invalid --max-retries '%s': use an integer from 0 to %d",
+                            arg, JOB_MAX_RETRIES_LIMIT);
+        f->spec.max_retries = (int)v;
+        return 0;
+    case OPT_TIMEOUT: return seconds_flag("--timeout", arg, &f->spec.timeout_ms);
+    case OPT_DELAY: return seconds_flag("--delay", arg, &f->spec.delay_ms);
+    case OPT_JSON: f->as_json = 1; return 0;
+    default: return cli_usage_error(usage, "see the options below");
+    }
+}
+
 int cmd_enqueue(int argc, char **argv)
 {
     static config_t cfg;
     char err[1024];
-    if (config_init(&cfg, err, sizeof err) != 0)
-        return cli_fail(EX_CONFIG, "%s", err);
-    job_spec_t spec;
-    job_spec_init(&spec);
-    int as_json = 0, opt, st;
-    long long v;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        int common = cli_common_option(opt, optarg, &cfg);
-        if (common == 1)
-            continue;
-        if (common > 1)
-            return common;
-        switch (opt) {
-        case 'h': fputs(usage, stdout); return 0;
-        case OPT_QUEUE: spec.queue = optarg; break;
-        case OPT_PRIORITY: spec.priority = optarg; break;
-        case OPT_ID: spec.id = optarg; break;
-        case OPT_MAX_RETRIES:
-            if (cli_parse_int(optarg, 0, JOB_MAX_RETRIES_LIMIT, &v) != 0)
-                return cli_fail(EX_DATAERR, "invalid --max-retries '%s': use an integer from 0 to %d",
-                                optarg, JOB_MAX_RETRIES_LIMIT);
-            spec.max_retries = (int)v;
-            break;
-        case OPT_TIMEOUT:
-            if ((st = seconds_flag("--timeout", optarg, &spec.timeout_ms)) != 0)
-                return st;
-            break;
-        case OPT_DELAY:
-            if ((st = seconds_flag("--delay", optarg, &spec.delay_ms)) != 0)
-                return st;
-            break;
-        case OPT_JSON: as_json = 1; break;
-        default: return cli_usage_error(usage, "see the options below");
-        }
-    }
+    static enqueue_flags_t flags;
+    job_spec_init(&flags.spec);
+    flags.as_json = 0;
+    int st = cli_parse(argc, argv, options, usage, &cfg, on_flag, &flags);
+    if (st != 0)
+        return st == CLI_HELP ? 0 : st;
+    job_spec_t spec = flags.spec;
+    int as_json = flags.as_json;
     int rest = argc - optind;
     if (rest < 1)
         return cli_fail(EX_DATAERR, "missing task type: `tickq enqueue TYPE [ARGS_JSON]`, e.g. "

@@ -42,29 +42,15 @@ int cmd_job(int argc, char **argv)
 {
     static config_t cfg;
     char err[1024];
-    if (config_init(&cfg, err, sizeof err) != 0)
-        return cli_fail(EX_CONFIG, "%s", err);
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        int common = cli_common_option(opt, optarg, &cfg);
-        if (common == 1)
-            continue;
-        if (common > 1)
-            return common;
-        if (opt == 'h') {
-            fputs(usage, stdout);
-            return 0;
-        }
-        return cli_usage_error(usage, "see the options below");
-    }
-    if (argc - optind != 1)
-        return cli_usage_error(usage, argc - optind < 1 ? "missing job ID" : "expected one job ID");
-    const char *id = argv[optind];
+    const char *id;
+    int st = cli_parse(argc, argv, options, usage, &cfg, NULL, NULL);
+    if (st == 0)
+        st = cli_one_arg(argc, argv, usage, "job ID", &id);
+    if (st != 0)
+        return st == CLI_HELP ? 0 : st;
     rconn_t *conn;
     queue_t q;
-    int st = cli_connect(&cfg, &conn, &q);
-    if (st != 0)
+    if ((st = cli_connect(&cfg, &conn, &q)) != 0)
         return st;
     char key[300], rkey[300];
     queue_key(&q, "job", id, key, sizeof key);

@@ -40,37 +40,26 @@ static int status_of(const char *text)
     return r;
 }
 
+static int on_flag(int opt, const char *arg, void *wait_ms)
+{
+    (void)opt; /* --wait is the only one */
+    return cli_seconds(usage, "--wait", arg, wait_ms);
+}
+
 int cmd_result(int argc, char **argv)
 {
     static config_t cfg;
     char err[1024];
-    if (config_init(&cfg, err, sizeof err) != 0)
-        return cli_fail(EX_CONFIG, "%s", err);
     int64_t wait_ms = 0;
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        int common = cli_common_option(opt, optarg, &cfg);
-        if (common == 1)
-            continue;
-        if (common > 1)
-            return common;
-        switch (opt) {
-        case 'h': fputs(usage, stdout); return 0;
-        case OPT_WAIT:
-            if (clock_parse_duration(optarg, 1000, &wait_ms) != 0)
-                return cli_usage_error(usage, "--wait '%s' is not a number of seconds", optarg);
-            break;
-        default: return cli_usage_error(usage, "see the options below");
-        }
-    }
-    if (argc - optind != 1)
-        return cli_usage_error(usage, argc - optind < 1 ? "missing job ID" : "expected one job ID");
-    const char *id = argv[optind];
+    const char *id;
+    int st = cli_parse(argc, argv, options, usage, &cfg, on_flag, &wait_ms);
+    if (st == 0)
+        st = cli_one_arg(argc, argv, usage, "job ID", &id);
+    if (st != 0)
+        return st == CLI_HELP ? 0 : st;
     rconn_t *conn;
     queue_t q;
-    int st = cli_connect(&cfg, &conn, &q);
-    if (st != 0)
+    if ((st = cli_connect(&cfg, &conn, &q)) != 0)
         return st;
     int64_t deadline = clock_mono_ms() + wait_ms;
     char key[300];

@@ -64,32 +64,27 @@ static void print_table(json_t *s)
                json_string_value(json_object_get(v, "started_at")));
 }
 
+static int on_flag(int opt, const char *arg, void *as_json)
+{
+    (void)opt; /* --json is the only one */
+    (void)arg;
+    *(int *)as_json = 1;
+    return 0;
+}
+
 int cmd_stats(int argc, char **argv)
 {
     static config_t cfg;
     char err[1024];
-    if (config_init(&cfg, err, sizeof err) != 0)
-        return cli_fail(EX_CONFIG, "%s", err);
-    int as_json = 0, opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        int common = cli_common_option(opt, optarg, &cfg);
-        if (common == 1)
-            continue;
-        if (common > 1)
-            return common;
-        switch (opt) {
-        case 'h': fputs(usage, stdout); return 0;
-        case OPT_JSON: as_json = 1; break;
-        default: return cli_usage_error(usage, "see the options below");
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
+    int as_json = 0;
+    int st = cli_parse(argc, argv, options, usage, &cfg, on_flag, &as_json);
+    if (st == 0 && optind < argc)
+        st = cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
+    if (st != 0)
+        return st == CLI_HELP ? 0 : st;
     rconn_t *conn;
     queue_t q;
-    int st = cli_connect(&cfg, &conn, &q);
-    if (st != 0)
+    if ((st = cli_connect(&cfg, &conn, &q)) != 0)
         return st;
     json_t *s = stats_collect(&q, err, sizeof err);
     rconn_free(conn);

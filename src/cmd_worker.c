@@ -77,68 +77,63 @@ static int duration_flag(const char *flag, const char *arg, int64_t min_ms, int6
     return 0;
 }
 
-static int parse_flags(int argc, char **argv, config_t *cfg)
+static int on_flag(int opt, const char *arg, void *ctx)
 {
-    int opt;
+    config_t *cfg = ctx;
     long long v;
     int64_t ms = 0;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        int common = cli_common_option(opt, optarg, cfg);
-        if (common == 1)
-            continue;
-        if (common > 1)
-            return common;
-        int st = 0;
-        switch (opt) {
-        case 'h':
-            fputs(usage, stdout);
-            return -1;
-        case OPT_QUEUES: cfg->queues_spec = optarg; break;
-        case OPT_WORKERS:
-            if (cli_parse_int(optarg, 1, 256, &v) != 0)
-                return cli_usage_error(usage, "--workers '%s' is not a number from 1 to 256", optarg);
-            cfg->workers = (int)v;
-            break;
-        case OPT_BURST: cfg->burst = 1; break;
-        case OPT_CHECK: cfg->check = 1; break;
-        case OPT_GROUP:
-            if (config_set_name(cfg->group, sizeof cfg->group, optarg) != 0)
-                return cli_usage_error(usage, "--group '%s' is not a valid name: use 1-63 of A-Z a-z 0-9 _ - .", optarg);
-            break;
-        case OPT_GRACE: st = duration_flag("--grace", optarg, 0, &cfg->grace_ms); break;
-        case OPT_LOG_FORMAT:
-            if (log_parse_format(optarg, &cfg->log_format) != 0)
-                return cli_usage_error(usage, "--log-format '%s' is unknown: use json or logfmt", optarg);
-            break;
-        case OPT_LOG_LEVEL:
-            if (log_parse_level(optarg, &cfg->log_level) != 0)
-                return cli_usage_error(usage, "--log-level '%s' is unknown: use debug, info, warning or error", optarg);
-            break;
-        case OPT_RESULT_TTL:
-            if ((st = duration_flag("--result-ttl", optarg, 1000, &ms)) == 0)
-                cfg->result_ttl_s = ms / 1000;
-            break;
-        case OPT_RETRY_BASE: st = duration_flag("--retry-base", optarg, 1, &cfg->retry_base_ms); break;
-        case OPT_RETRY_MAX: st = duration_flag("--retry-max", optarg, 1, &cfg->retry_max_ms); break;
-        case OPT_CLAIM_TIMEOUT: st = duration_flag("--claim-timeout", optarg, 100, &cfg->claim_timeout_ms); break;
-        case OPT_HEARTBEAT: st = duration_flag("--heartbeat", optarg, 50, &cfg->heartbeat_ms); break;
-        case OPT_STATS_INTERVAL: st = duration_flag("--stats-interval", optarg, 100, &cfg->stats_interval_ms); break;
-        case OPT_DLQ_CAP:
-            if (cli_parse_int(optarg, 1, 1000000000, &v) != 0)
-                return cli_usage_error(usage, "--dlq-cap '%s' is not a positive number", optarg);
-            cfg->dlq_cap = v;
-            break;
-        case OPT_BATCH_BUDGET:
-            if ((st = duration_flag("--batch-budget", optarg, 0, &ms)) == 0)
-                cfg->batch_budget_us = ms * 1000;
-            break;
-        default:
-            return cli_usage_error(usage, "see the options below");
-        }
-        if (st != 0)
-            return st;
+    int st = 0;
+    switch (opt) {
+    case OPT_QUEUES: cfg->queues_spec = arg; break;
+    case OPT_WORKERS:
+        if (cli_parse_int(arg, 1, 256, &v) != 0)
+            return cli_usage_error(usage, "--workers '%s' is not a number from 1 to 256", arg);
+        cfg->workers = (int)v;
+        break;
+    case OPT_BURST: cfg->burst = 1; break;
+    case OPT_CHECK: cfg->check = 1; break;
+    case OPT_GROUP:
+        if (config_set_name(cfg->group, sizeof cfg->group, arg) != 0)
+            return cli_usage_error(usage, "--group '%s' is not a valid name: use 1-63 of A-Z a-z 0-9 _ - .", arg);
+        break;
+    case OPT_GRACE: st = duration_flag("--grace", arg, 0, &cfg->grace_ms); break;
+    case OPT_LOG_FORMAT:
+        if (log_parse_format(arg, &cfg->log_format) != 0)
+            return cli_usage_error(usage, "--log-format '%s' is unknown: use json or logfmt", arg);
+        break;
+    case OPT_LOG_LEVEL:
+        if (log_parse_level(arg, &cfg->log_level) != 0)
+            return cli_usage_error(usage, "--log-level '%s' is unknown: use debug, info, warning or error", arg);
+        break;
+    case OPT_RESULT_TTL:
+        if ((st = duration_flag("--result-ttl", arg, 1000, &ms)) == 0)
+            cfg->result_ttl_s = ms / 1000;
+        break;
+    case OPT_RETRY_BASE: st = duration_flag("--retry-base", arg, 1, &cfg->retry_base_ms); break;
+    case OPT_RETRY_MAX: st = duration_flag("--retry-max", arg, 1, &cfg->retry_max_ms); break;
+    case OPT_CLAIM_TIMEOUT: st = duration_flag("--claim-timeout", arg, 100, &cfg->claim_timeout_ms); break;
+    case OPT_HEARTBEAT: st = duration_flag("--heartbeat", arg, 50, &cfg->heartbeat_ms); break;
+    case OPT_STATS_INTERVAL: st = duration_flag("--stats-interval", arg, 100, &cfg->stats_interval_ms); break;
+    case OPT_DLQ_CAP:
+        if (cli_parse_int(arg, 1, 1000000000, &v) != 0)
+            return cli_usage_error(usage, "--dlq-cap '%s' is not a positive number", arg);
+        cfg->dlq_cap = v;
+        break;
+    case OPT_BATCH_BUDGET:
+        if ((st = duration_flag("--batch-budget", arg, 0, &ms)) == 0)
+            cfg->batch_budget_us = ms * 1000;
+        break;
+    default:
+        return cli_usage_error(usage, "see the options below");
     }
+    return st;
+}
+
+static int parse_flags(int argc, char **argv, config_t *cfg)
+{
+    int st = cli_parse(argc, argv, options, usage, cfg, on_flag, cfg);
+    if (st != 0)
+        return st;
     if (optind < argc)
         return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
     if (cfg->heartbeat_ms * 2 > cfg->claim_timeout_ms)
@@ -212,11 +207,9 @@ int cmd_worker(int argc, char **argv)
 {
     static config_t cfg;
     char err[1024];
-    if (config_init(&cfg, err, sizeof err) != 0)
-        return cli_fail(EX_CONFIG, "%s", err);
     int st = parse_flags(argc, argv, &cfg);
     if (st != 0)
-        return st < 0 ? 0 : st;
+        return st == CLI_HELP ? 0 : st;
     if (cfg.check)
         return run_check(&cfg);
 

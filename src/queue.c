@@ -123,17 +123,6 @@ static void args_streams(args_t *a, const queue_list_t *streams)
         args_str(a, streams->key[i]);
 }
 
-static long long reply_ll(const redisReply *r)
-{
-    if (r == NULL)
-        return 0;
-    if (r->type == REDIS_REPLY_INTEGER)
-        return r->integer;
-    if (r->type == REDIS_REPLY_STRING)
-        return strtoll(r->str, NULL, 10);
-    return 0;
-}
-
 static const char *reply_str(const redisReply *r)
 {
     if (r != NULL && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS))
@@ -252,7 +241,7 @@ static queue_status_t enqueue_reply(const redisReply *r, enqueue_result_t *out, 
         snprintf(err, errlen, "unexpected reply from tickq's enqueue script");
         return QUEUE_ERR_REPLY;
     }
-    out->created = (int)reply_ll(r->element[0]);
+    out->created = (int)rconn_reply_integer(r->element[0]);
     snprintf(out->id, sizeof out->id, "%s", reply_str(r->element[1]));
     snprintf(out->state, sizeof out->state, "%s", reply_str(r->element[2]));
     return QUEUE_OK;
@@ -348,10 +337,10 @@ queue_status_t queue_claim(queue_t *q, const queue_list_t *streams, const char *
         return QUEUE_ERR_REPLY;
     }
     out->reply = r;
-    long long index = reply_ll(r->element[0]);
+    long long index = rconn_reply_integer(r->element[0]);
     if (index == 0) {
-        out->next_due_ms = r->elements > 1 ? reply_ll(r->element[1]) : -1;
-        out->retrying = r->elements > 2 ? reply_ll(r->element[2]) : 0;
+        out->next_due_ms = r->elements > 1 ? rconn_reply_integer(r->element[1]) : -1;
+        out->retrying = r->elements > 2 ? rconn_reply_integer(r->element[2]) : 0;
         return QUEUE_OK;
     }
     size_t jobs = (r->elements - 1) / CLAIM_FIELDS;
@@ -364,10 +353,10 @@ queue_status_t queue_claim(queue_t *q, const queue_list_t *streams, const char *
         cj->type = reply_str(e[2]);
         cj->args = reply_str(e[3]);
         cj->args_len = e[3]->type == REDIS_REPLY_STRING ? e[3]->len : 0;
-        cj->attempt = (int)reply_ll(e[4]);
-        cj->max_retries = (int)reply_ll(e[5]);
-        cj->timeout_ms = reply_ll(e[6]);
-        cj->enqueued_us = reply_ll(e[7]);
+        cj->attempt = (int)rconn_reply_integer(e[4]);
+        cj->max_retries = (int)rconn_reply_integer(e[5]);
+        cj->timeout_ms = rconn_reply_integer(e[6]);
+        cj->enqueued_us = rconn_reply_integer(e[7]);
     }
     out->n = jobs;
     return QUEUE_OK;
@@ -392,10 +381,10 @@ static int entry_to_job(const redisReply *e, int stream_index, claimed_job_t *cj
     cj->type = f[3]->str;
     cj->args = f[5]->str;
     cj->args_len = f[5]->len;
-    cj->attempt = (int)reply_ll(f[7]) + 1;
-    cj->max_retries = (int)reply_ll(f[9]);
-    cj->timeout_ms = reply_ll(f[11]);
-    cj->enqueued_us = reply_ll(f[13]);
+    cj->attempt = (int)rconn_reply_integer(f[7]) + 1;
+    cj->max_retries = (int)rconn_reply_integer(f[9]);
+    cj->timeout_ms = rconn_reply_integer(f[11]);
+    cj->enqueued_us = rconn_reply_integer(f[13]);
     return 0;
 }
 
@@ -500,10 +489,10 @@ queue_status_t queue_finish(queue_t *q, const char *stream_key, const char *work
         if (st != QUEUE_OK)
             return st;
         if (tally != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 4) {
-            tally->recorded += reply_ll(r->element[0]);
-            tally->skipped += reply_ll(r->element[1]);
-            tally->retried += reply_ll(r->element[2]);
-            tally->dead += reply_ll(r->element[3]);
+            tally->recorded += rconn_reply_integer(r->element[0]);
+            tally->skipped += rconn_reply_integer(r->element[1]);
+            tally->retried += rconn_reply_integer(r->element[2]);
+            tally->dead += rconn_reply_integer(r->element[3]);
         }
         freeReplyObject(r);
         done += chunk;
@@ -529,7 +518,7 @@ queue_status_t queue_release(queue_t *q, const queue_list_t *streams, const char
     if (st != QUEUE_OK)
         return st;
     if (requeued)
-        *requeued = r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? reply_ll(r->element[0]) : 0;
+        *requeued = r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? rconn_reply_integer(r->element[0]) : 0;
     if (outcome)
         snprintf(outcome, 24, "%s", r->type == REDIS_REPLY_ARRAY && r->elements > 1 ? reply_str(r->element[1]) : "");
     freeReplyObject(r);
@@ -555,7 +544,7 @@ queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char
     if (st != QUEUE_OK)
         return st;
     if (reclaimed)
-        *reclaimed = r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? reply_ll(r->element[0]) : 0;
+        *reclaimed = r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? rconn_reply_integer(r->element[0]) : 0;
     freeReplyObject(r);
     return QUEUE_OK;
 }

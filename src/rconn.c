@@ -232,6 +232,17 @@ redisReply *rconn_read(rconn_t *c, char *err, size_t errlen)
     return r;
 }
 
+long long rconn_reply_integer(const redisReply *r)
+{
+    if (r == NULL)
+        return 0;
+    if (r->type == REDIS_REPLY_INTEGER)
+        return r->integer;
+    if (r->type == REDIS_REPLY_STRING)
+        return strtoll(r->str, NULL, 10);
+    return 0;
+}
+
 int rconn_reply_is_error(const redisReply *r, const char *prefix)
 {
     return r != NULL && r->type == REDIS_REPLY_ERROR && r->str != NULL &&
@@ -268,7 +279,8 @@ static void fcall_argv(const char *fname, int nkeys, int argc, const char **argv
     }
 }
 
-int rconn_append_fcall(rconn_t *c, const char *fname, int nkeys, int argc,
+/* Appends (send = 0) or sends (send = 1) an FCALL. */
+static int write_fcall(rconn_t *c, int send, const char *fname, int nkeys, int argc,
                        const char **argv, const size_t *lens)
 {
     if (argc + 3 > MAX_SCRIPT_ARGS)
@@ -277,19 +289,19 @@ int rconn_append_fcall(rconn_t *c, const char *fname, int nkeys, int argc,
     size_t al[MAX_SCRIPT_ARGS];
     char nbuf[16];
     fcall_argv(fname, nkeys, argc, argv, lens, av, al, nbuf);
-    return rconn_append_argv(c, argc + 3, av, al);
+    return send ? rconn_send_argv(c, argc + 3, av, al) : rconn_append_argv(c, argc + 3, av, al);
+}
+
+int rconn_append_fcall(rconn_t *c, const char *fname, int nkeys, int argc,
+                       const char **argv, const size_t *lens)
+{
+    return write_fcall(c, 0, fname, nkeys, argc, argv, lens);
 }
 
 int rconn_send_fcall(rconn_t *c, const char *fname, int nkeys, int argc,
                      const char **argv, const size_t *lens)
 {
-    if (argc + 3 > MAX_SCRIPT_ARGS)
-        return -1;
-    const char *av[MAX_SCRIPT_ARGS];
-    size_t al[MAX_SCRIPT_ARGS];
-    char nbuf[16];
-    fcall_argv(fname, nkeys, argc, argv, lens, av, al, nbuf);
-    return rconn_send_argv(c, argc + 3, av, al);
+    return write_fcall(c, 1, fname, nkeys, argc, argv, lens);
 }
 
 static int function_missing(const redisReply *r)

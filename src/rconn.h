@@ -72,6 +72,9 @@ int rconn_append_fcall(rconn_t *c, const char *fname, int nkeys, int argc,
 int rconn_send_fcall(rconn_t *c, const char *fname, int nkeys, int argc,
                      const char **argv, const size_t *lens);
 
+/* The integer in a reply (an integer reply or a numeric string), else 0. */
+long long rconn_reply_integer(const redisReply *r);
+
 /* 1 when reply is an error reply whose text starts with `prefix`. */
 int rconn_reply_is_error(const redisReply *r, const char *prefix);
 

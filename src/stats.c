@@ -15,17 +15,6 @@ const char *const stats_counter_names[] = { "submitted", "completed", "failed", 
                                             "dead", "cancelled", "failed_attempts" };
 const int stats_counter_count = sizeof stats_counter_names / sizeof stats_counter_names[0];
 
-static long long as_ll(const redisReply *r)
-{
-    if (r == NULL)
-        return 0;
-    if (r->type == REDIS_REPLY_INTEGER)
-        return r->integer;
-    if (r->type == REDIS_REPLY_STRING)
-        return strtoll(r->str, NULL, 10);
-    return 0;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -42,7 +31,7 @@ static json_t *counters_of(queue_t *q, const char *queue, char *err, size_t errl
     for (int i = 0; i < stats_counter_count; i++)
         json_object_set_new(c, stats_counter_names[i], json_integer(0));
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
-        json_object_set_new(c, r->element[i]->str, json_integer(as_ll(r->element[i + 1])));
+        json_object_set_new(c, r->element[i]->str, json_integer(rconn_reply_integer(r->element[i + 1])));
     freeReplyObject(r);
     return c;
 }
@@ -98,14 +87,14 @@ static json_t *queue_depths(queue_t *q, const char *physical, long long *pending
             return NULL;
         }
     }
-    long long length = as_ll(r[0]), pending = 0, ready = length;
+    long long length = rconn_reply_integer(r[0]), pending = 0, ready = length;
     const redisReply *g = group_info(r[1], q->group);
     if (g != NULL) {
         const redisReply *p = group_field(g, "pending"), *lag = group_field(g, "lag");
-        pending = as_ll(p);
+        pending = rconn_reply_integer(p);
         ready = lag != NULL && lag->type == REDIS_REPLY_INTEGER ? lag->integer : length - pending;
     }
-    long long delayed_n = as_ll(r[2]), retrying = as_ll(r[3]);
+    long long delayed_n = rconn_reply_integer(r[2]), retrying = rconn_reply_integer(r[3]);
     for (int i = 0; i < 4; i++)
         freeReplyObject(r[i]);
     *pending_out = pending;
@@ -195,7 +184,7 @@ json_t *stats_collect(queue_t *q, char *err, size_t errlen)
     redisReply *r = rconn_cmd(q->conn, err, errlen, "XLEN %s", key);
     if (r == NULL)
         goto fail;
-    json_object_set_new(root, "dead_letter", json_integer(as_ll(r)));
+    json_object_set_new(root, "dead_letter", json_integer(rconn_reply_integer(r)));
     freeReplyObject(r);
     json_t *workers = live_workers(q, err, errlen);
     if (workers == NULL)
