@@ -268,9 +268,22 @@ class TickqTestCase(unittest.TestCase):
         except redis.ResponseError:
             return 0
 
+    def load_library(self):
+        """Loads tickq's function library as the binary does (common.lua first)."""
+        lua = os.path.join(ROOT, "src", "lua")
+        files = ["common.lua"] + sorted(f for f in os.listdir(lua) if f.endswith(".lua") and f != "common.lua")
+        code = "".join(open(os.path.join(lua, f)).read() for f in files)
+        self.r.function_load(code, replace=True)
+
     def fcall(self, name, keys, *args, now_ms=None):
         """Calls a tickq library function with the standard argument header."""
         now_ms = now_ms or int(time.time() * 1000)
         iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now_ms / 1000)) + ".%03dZ" % (now_ms % 1000)
         header = ["tickq", str(now_ms), iso, "workers", "86400", "100000", "2000", "3600000", "12345"]
-        return self.r.fcall(f"tickq_p1_{name}", len(keys), *keys, *header, *args)
+        try:
+            return self.r.fcall(f"tickq_p1_{name}", len(keys), *keys, *header, *args)
+        except redis.ResponseError as e:
+            if "Function not found" not in str(e):
+                raise
+            self.load_library()
+            return self.r.fcall(f"tickq_p1_{name}", len(keys), *keys, *header, *args)

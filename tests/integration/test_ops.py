@@ -49,7 +49,8 @@ class TestLogs(TickqTestCase):
 
 class TestBoundedMemory(TickqTestCase):
     def round_of_jobs(self, n):
-        self.enqueue("noop")  # one through the CLI too (it also loads the library)
+        self.load_library()
+        self.enqueue("noop")  # one through the CLI too
         ids = []
         for i in range(n):
             ids.append(f"r{time.time_ns()}-{i}")
@@ -80,6 +81,7 @@ class TestBoundedMemory(TickqTestCase):
         self.assertEqual(self.counters()["completed"], 4 * 2001)
 
     def test_long_job_does_not_let_the_stream_grow(self):
+        self.load_library()
         long_job = self.enqueue("sleep", {"ms": 30000})
         w = self.worker("--workers", "2", "--log-level", "warning")
         self.wait_running(long_job)

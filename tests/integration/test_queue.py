@@ -44,6 +44,14 @@ class TestPriority(TickqTestCase):
         self.assertGreaterEqual(len(later), 3, "high job should overtake the waiting low ones")
         w.stop()
 
+    def test_queues_flag_overrides_rq_queues(self):
+        mine = self.enqueue("echo", {}, "--queue", "mine")
+        other = self.enqueue("echo", {}, "--queue", "other")
+        w = self.worker("--burst", "--workers", "1", "--queues", "mine", env={"RQ_QUEUES": "other"})
+        self.assertEqual(w.wait(30), 0)
+        self.assertEqual(self.state(mine), "completed")
+        self.assertEqual(self.state(other), "queued")
+
     def test_rq_queues_env_and_default(self):
         other = self.enqueue("echo", {}, "--queue", "other")
         default = self.enqueue("echo", {})
@@ -132,6 +140,43 @@ class TestJobsAndResults(TickqTestCase):
         started = int(self.job(jid)["started_us"]) / 1e6
         self.assertGreaterEqual(started - t0, 0.95)
         w.stop()
+
+
+class TestDelivery(TickqTestCase):
+    def test_each_job_runs_once_across_worker_hosts(self):
+        self.load_library()
+        pipe = self.r.pipeline(transaction=False)
+        now_ms = int(time.time() * 1000)
+        ids = [f"once-{i}" for i in range(600)]
+        for jid in ids:
+            pipe.fcall("tickq_p1_enqueue", 0, "tickq", str(now_ms), "2026-01-01T00:00:00.000Z", "workers", "86400",
+                       "100000", "2000", "3600000", "1", jid, "echo", "{}", "backtest", "normal", "3", "60000", "0",
+                       "1048576", str(now_ms * 1000))
+        pipe.execute()
+        hosts = [self.worker("--burst", "--workers", "3") for _ in range(2)]
+        for w in hosts:
+            self.assertEqual(w.wait(60), 0)
+        started = [x["job_id"] for w in hosts for x in w.log_lines()
+                   if isinstance(x, dict) and x["msg"] == "job started"]
+        self.assertEqual(sorted(started), sorted(ids))  # every job, each exactly once
+        self.assertEqual(self.counters()["completed"], 600)
+        self.assertTrue(all(self.job(i)["attempts"] == "1" for i in ids))
+        per_host = [sum(1 for x in w.log_lines() if isinstance(x, dict) and x["msg"] == "job started") for w in hosts]
+        self.assertTrue(all(n > 0 for n in per_host), per_host)
+
+    def test_key_prefix(self):
+        env = {"TICKQ_PREFIX": "desk2"}
+        p = self.tickq("enqueue", "echo", '{"p": 1}', env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        jid = p.stdout.strip()
+        self.assertEqual(self.r.hget(f"desk2:job:{jid}", "state"), "queued")
+        self.assertEqual(self.r.keys("tickq:*"), [])
+        status, _ = self.burst("--workers", "1")  # default prefix: sees nothing
+        self.assertEqual(self.r.hget(f"desk2:job:{jid}", "state"), "queued")
+        w = self.worker("--burst", "--workers", "1", "--prefix", "desk2")
+        self.assertEqual(w.wait(30), 0)
+        self.assertEqual(self.r.hget(f"desk2:job:{jid}", "state"), "completed")
+        self.assertEqual(self.result(jid)["data"]["p"], 1)  # task_result keeps its name
 
 
 class TestCancel(TickqTestCase):
