@@ -16,6 +16,7 @@ struct rconn {
     int timeout_ms;
     int broken;
     int inflight;                /* sent commands whose replies are unread */
+    char name[128];              /* CLIENT SETNAME, "" for none */
     char deferred_error[512];
     char deferred_out[512];
 };
@@ -77,6 +78,10 @@ static int connect_ctx(rconn_t *c, char *err, size_t errlen)
         }
         freeReplyObject(r);
     }
+    if (c->name[0]) {
+        r = redisCommand(ctx, "CLIENT SETNAME %s", c->name);
+        freeReplyObject(r); /* a refusal (ACL) only costs the name */
+    }
     c->ctx = ctx;
     c->broken = 0;
     c->inflight = 0;
@@ -110,6 +115,20 @@ void rconn_free(rconn_t *c)
     if (c->ctx)
         redisFree(c->ctx);
     free(c);
+}
+
+void rconn_set_name(rconn_t *c, const char *name)
+{
+    size_t i = 0;
+    for (; name[i] && i + 1 < sizeof c->name; i++) {
+        char ch = name[i];
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 ch == '_' || ch == '.' || ch == ':' || ch == '-';
+        c->name[i] = ok ? ch : '_';
+    }
+    c->name[i] = '\0';
+    if (c->ctx != NULL && !c->broken)
+        freeReplyObject(redisCommand(c->ctx, "CLIENT SETNAME %s", c->name));
 }
 
 int rconn_reconnect(rconn_t *c, char *err, size_t errlen)

@@ -28,6 +28,9 @@ typedef struct {
  * and selects the database. Returns NULL with a message in err on failure. */
 rconn_t *rconn_open(const redis_url_t *url, int timeout_ms, char *err, size_t errlen);
 void rconn_free(rconn_t *c);
+/* Names the connection (CLIENT SETNAME, shown by CLIENT LIST), now and on
+ * every reconnect; characters other than [A-Za-z0-9_.:-] become '_'. */
+void rconn_set_name(rconn_t *c, const char *name);
 /* Drops the socket and connects again with the same settings; 0 or -1. */
 int rconn_reconnect(rconn_t *c, char *err, size_t errlen);
 /* 1 after an I/O error, until a successful reconnect. */

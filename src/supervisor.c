@@ -126,7 +126,16 @@ static void spawn(sup_t *s, int i)
     k->kill_reason = KILL_NONE;
     k->kill_entry[0] = '\0';
     pid_t parent = getpid();
+    /* Stop signals stay blocked across fork until the child has its own
+     * handlers (worker_run unblocks them), so none is lost in between. */
+    sigset_t stop, old;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    sigprocmask(SIG_BLOCK, &stop, &old);
     pid_t pid = fork();
+    if (pid != 0)
+        sigprocmask(SIG_SETMASK, &old, NULL);
     if (pid < 0) {
         log_error("cannot fork a worker child", LF_S("error", strerror(errno)));
         k->respawn_at_ms = clock_mono_ms() + 1000;
@@ -539,6 +548,9 @@ int supervisor_run(const config_t *cfg, rconn_t *conn)
         strcpy(s.host, "localhost");
     s.host[sizeof s.host - 1] = '\0';
     snprintf(s.id, sizeof s.id, "%s:%d", s.host, (int)getpid());
+    char name[200];
+    snprintf(name, sizeof name, "tickq-supervisor:%s", s.id);
+    rconn_set_name(conn, name);
     clock_iso8601(clock_now_us(), s.started_at);
 
     if (install_signals() != 0) {

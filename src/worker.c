@@ -68,26 +68,34 @@ static void install_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Connects, retrying with backoff until it works or a stop is requested;
- * then returns to the queue anything an earlier connection had claimed
- * whose reply was lost. Returns 0, or -1 when stopping. */
-static int ensure_connected(worker_ctx_t *w)
+/* Connects, retrying with backoff until it works or a stop is requested.
+ * With `release_orphans`, a reconnect also returns to the queue whatever the
+ * lost connection may have claimed without this process seeing the reply
+ * (pass 0 when outcomes of claimed jobs are about to be recorded: those
+ * entries must stay pending). Returns 0, or -1 when stopping. */
+static int ensure_connected(worker_ctx_t *w, int release_orphans)
 {
     if (w->conn != NULL && !rconn_broken(w->conn))
         return 0;
+    int reconnecting = w->conn != NULL;
     int64_t backoff = 100;
     for (int attempt = 0; !g_stop; attempt++) {
         int ok = w->conn ? rconn_reconnect(w->conn, w->err, sizeof w->err) == 0
                          : (w->conn = rconn_open(&w->cfg->url, w->cfg->command_timeout_ms,
                                                  w->err, sizeof w->err)) != NULL;
         if (ok) {
+            if (!reconnecting) {
+                char name[200];
+                snprintf(name, sizeof name, "tickq-worker:%s", w->id);
+                rconn_set_name(w->conn, name);
+            }
             w->q.conn = w->conn;
             long long requeued = 0;
-            if (attempt > 0 &&
+            if (reconnecting && release_orphans &&
                 queue_release(&w->q, &w->cfg->queues, w->id, NULL, OUTCOME_SHUTDOWN, "",
                               &requeued, NULL, w->err, sizeof w->err) != QUEUE_OK)
                 continue;
-            if (attempt > 0)
+            if (reconnecting)
                 log_info("reconnected to Redis", LF_S("worker_id", w->id), LF_I("requeued", requeued));
             return 0;
         }
@@ -241,7 +249,7 @@ static void record(worker_ctx_t *w, const char *stream_key, job_outcome_t *o, si
             clock_sleep_ms(1000, &g_stop);
         if (g_stop && st != QUEUE_ERR_IO)
             return;
-        if (ensure_connected(w) != 0)
+        if (ensure_connected(w, 0) != 0)
             return;
     }
 }
@@ -318,7 +326,7 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id)
     static claim_batch_t batch;
     int status = 0;
     while (!g_stop) {
-        if (ensure_connected(&w) != 0)
+        if (ensure_connected(&w, 1) != 0)
             break;
         queue_status_t st = queue_claim(&w.q, &cfg->queues, w.id, batch_size(&w), &batch, w.err, sizeof w.err);
         if (st == QUEUE_ERR_PROTOCOL) {

@@ -138,6 +138,26 @@ class TestShutdown(TickqTestCase):
 
 
 class TestRedisTrouble(TickqTestCase):
+    def test_lost_connection_mid_job_keeps_the_outcome(self):
+        jid = self.enqueue("sleep", {"ms": 1500})
+        w = self.worker("--workers", "1")
+        self.wait_running(jid)
+        names = [c["name"] for c in self.r.client_list() if c["name"].startswith("tickq-worker:")]
+        self.assertEqual(len(names), 1, self.r.client_list())
+        self.assertIn("tickq-supervisor:", " ".join(c["name"] for c in self.r.client_list()))
+        self.r.execute_command("CLIENT", "KILL", "SKIPME", "yes", "ID",
+                               [c["id"] for c in self.r.client_list() if c["name"] == names[0]][0])
+        self.wait_state(jid, "completed", timeout=15)
+        w.stop()
+        # Recorded after reconnecting, not run a second time.
+        runs = [x for x in w.log_lines() if isinstance(x, dict) and x["msg"] == "job started"]
+        self.assertEqual(len(runs), 1, runs)
+        self.assertIn("reconnected to Redis", w.log())
+        self.assertNotIn("outcomes skipped", w.log())
+        self.assertEqual(self.job(jid)["attempts"], "1")
+        self.assertEqual(self.retries(jid), [])
+        self.assertEqual(self.pending(), 0)
+
     def test_worker_survives_redis_restart(self):
         w = self.worker("--workers", "1", "--heartbeat", "200ms")
         first = self.enqueue("echo", {"n": 1})
