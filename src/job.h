@@ -51,7 +51,5 @@ void job_spec_init(job_spec_t *spec);
  * delay. Returns 0, or -1 with a message naming the bad field and the rule. */
 int job_spec_check(const job_spec_t *spec, size_t max_payload, char *err, size_t errlen);
 
-/* 0 when `id` is a usable job id: 1-128 printable characters, no spaces. */
-int job_id_check(const char *id, char *err, size_t errlen);
 
 #endif

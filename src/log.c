@@ -48,8 +48,6 @@ int log_parse_level(const char *s, log_level_t *out)
     return -1;
 }
 
-int log_enabled(log_level_t level) { return level >= g_level; }
-
 static void write_all(const char *p, size_t n)
 {
     while (n > 0) {

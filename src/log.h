@@ -24,8 +24,6 @@ void log_configure(log_format_t format, log_level_t level);
 /* Parse "json"/"logfmt" and "debug"/"info"/"warning"/"error"; 0 ok, -1 unknown. */
 int log_parse_format(const char *s, log_format_t *out);
 int log_parse_level(const char *s, log_level_t *out);
-/* 1 when a line at `level` would be written (to skip building costly fields). */
-int log_enabled(log_level_t level);
 
 /* Buffered mode collects lines and writes them in whole-line chunks of at most
  * PIPE_BUF bytes (each write stays atomic when several processes share stderr).

@@ -20,10 +20,7 @@ typedef struct {
     char entry[40];
     char job_id[JOB_ID_MAX + 1];
     char type[JOB_TYPE_MAX + 1];
-    int stream_index;
-    int attempt;
     int64_t timeout_ms;
-    int64_t started_mono_ms;
     int64_t deadline_mono_ms;
 } slot_job_t;
 
