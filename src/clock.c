@@ -67,6 +67,92 @@ int clock_parse_duration(const char *s, int64_t unit_ms, int64_t *ms)
     return 0;
 }
 
+/* Days-from-civil and its inverse follow Howard Hinnant's published
+ * algorithms (public domain), written out here. */
+int64_t clock_days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+void clock_civil_from_days(int64_t days, int *y, int *m, int *d)
+{
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    int64_t doe = days - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static int digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int dm[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : dm[m - 1];
+}
+
+int clock_parse_date(const char *s, size_t len, int64_t *epoch_s)
+{
+    int y, m, d;
+    if (len != 10 || s[4] != '-' || s[7] != '-' || digits(s, 4, &y) || digits(s + 5, 2, &m) ||
+        digits(s + 8, 2, &d) || y < 1800 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+        return -1;
+    *epoch_s = clock_days_from_civil(y, m, d) * 86400;
+    return 0;
+}
+
+int clock_parse_datetime(const char *s, size_t len, int64_t *epoch_s)
+{
+    if (len == 20 && s[19] == 'Z')
+        len = 19;
+    int64_t day;
+    int hh, mm, ss;
+    if (len != 19 || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':' ||
+        clock_parse_date(s, 10, &day) != 0 || digits(s + 11, 2, &hh) || digits(s + 14, 2, &mm) ||
+        digits(s + 17, 2, &ss) || hh > 23 || mm > 59 || ss > 59)
+        return -1;
+    *epoch_s = day + hh * 3600 + mm * 60 + ss;
+    return 0;
+}
+
+void clock_format_date(int64_t epoch_s, char out[CLOCK_DATE_LEN])
+{
+    int64_t days = epoch_s >= 0 ? epoch_s / 86400 : -((-epoch_s + 86399) / 86400);
+    int y, m, d;
+    clock_civil_from_days(days, &y, &m, &d);
+    snprintf(out, CLOCK_DATE_LEN, "%04d-%02d-%02d", y, m, d);
+}
+
+void clock_format_datetime(int64_t epoch_s, char out[CLOCK_DATE_LEN])
+{
+    int64_t days = epoch_s >= 0 ? epoch_s / 86400 : -((-epoch_s + 86399) / 86400);
+    int64_t secs = epoch_s - days * 86400;
+    int y, m, d;
+    clock_civil_from_days(days, &y, &m, &d);
+    snprintf(out, CLOCK_DATE_LEN, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, (int)(secs / 3600),
+             (int)(secs % 3600 / 60), (int)(secs % 60));
+}
+
 void clock_sleep_ms(int64_t ms, volatile sig_atomic_t *stop)
 {
     if (ms <= 0)

@@ -26,6 +26,21 @@ void clock_iso8601(int64_t us, char out[CLOCK_ISO_LEN]);
  * (empty, negative, junk after the number, overflow). */
 int clock_parse_duration(const char *s, int64_t unit_ms, int64_t *ms);
 
+/* Calendar days since 1970-01-01 of a proleptic Gregorian date, and back. */
+int64_t clock_days_from_civil(int y, int m, int d);
+void clock_civil_from_days(int64_t days, int *y, int *m, int *d);
+
+/* Parses "YYYY-MM-DD" (exactly len characters) into epoch seconds at 00:00
+ * UTC; -1 when malformed or not a real date (2023-02-29). */
+int clock_parse_date(const char *s, size_t len, int64_t *epoch_s);
+/* Parses "YYYY-MM-DDTHH:MM:SS" (a space for the T and a final Z are
+ * accepted), UTC; -1 when malformed. */
+int clock_parse_datetime(const char *s, size_t len, int64_t *epoch_s);
+#define CLOCK_DATE_LEN 48 /* room for either format below, as gcc can prove it */
+/* "YYYY-MM-DD" and "YYYY-MM-DDTHH:MM:SSZ" of epoch seconds (UTC). */
+void clock_format_date(int64_t epoch_s, char out[CLOCK_DATE_LEN]);
+void clock_format_datetime(int64_t epoch_s, char out[CLOCK_DATE_LEN]);
+
 /* Sleeps `ms` milliseconds, resuming after signals unless *stop becomes set
  * (stop may be NULL). */
 void clock_sleep_ms(int64_t ms, volatile sig_atomic_t *stop);

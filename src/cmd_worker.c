@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "log.h"
+#include "db.h"
 #include "supervisor.h"
 #include "task.h"
 
@@ -35,6 +36,8 @@ static const char usage[] =
     "  --heartbeat D        claim renewal and heartbeat interval (default: 5s)\n"
     "  --stats-interval D   interval of the worker stats log line (default: 10s)\n"
     "  --dlq-cap N          dead-letter stream length cap (default: 100000)\n"
+    "  --db PATH            SQLite file for job history (default: $TICKQ_DB, else\n"
+    "                       var/tickq.db); DATABASE_URL=postgresql://... uses PostgreSQL\n"
     CLI_COMMON_HELP
     "\n"
     "Durations take a unit (500ms, 2s, 5m, 1h); a bare number means seconds.\n"
@@ -43,7 +46,7 @@ static const char usage[] =
 enum {
     OPT_QUEUES = OPT_FIRST_COMMAND_OPTION, OPT_WORKERS, OPT_BURST, OPT_CHECK, OPT_GROUP, OPT_GRACE,
     OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_RESULT_TTL, OPT_RETRY_BASE, OPT_RETRY_MAX,
-    OPT_CLAIM_TIMEOUT, OPT_HEARTBEAT, OPT_STATS_INTERVAL, OPT_DLQ_CAP, OPT_BATCH_BUDGET
+    OPT_CLAIM_TIMEOUT, OPT_HEARTBEAT, OPT_STATS_INTERVAL, OPT_DLQ_CAP, OPT_BATCH_BUDGET, OPT_DB
 };
 
 static const struct option options[] = {
@@ -63,6 +66,7 @@ static const struct option options[] = {
     { "stats-interval", required_argument, 0, OPT_STATS_INTERVAL },
     { "dlq-cap", required_argument, 0, OPT_DLQ_CAP },
     { "batch-budget", required_argument, 0, OPT_BATCH_BUDGET },
+    { "db", required_argument, 0, OPT_DB },
     CLI_COMMON_OPTIONS,
     { 0, 0, 0, 0 }
 };
@@ -119,6 +123,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
             return cli_usage_error(usage, "--dlq-cap '%s' is not a positive number", arg);
         cfg->dlq_cap = v;
         break;
+    case OPT_DB: cfg->db_path = arg; break;
     case OPT_BATCH_BUDGET:
         if ((st = duration_flag("--batch-budget", arg, 0, &ms)) == 0)
             cfg->batch_budget_us = ms * 1000;
@@ -195,10 +200,18 @@ static int run_check(config_t *cfg)
     printf("ok   protocol: %s (%s)\n", TICKQ_PROTOCOL,
            r && r->type == REDIS_REPLY_STRING ? "matches Redis" : "Redis has none yet");
     freeReplyObject(r);
+    rconn_free(c);
+    db_t *db;
+    int dst = db_open(cfg->database_url, cfg->db_path, &db, err, sizeof err);
+    if (dst != 0) {
+        printf("FAIL database: %s\n", err);
+        return dst;
+    }
+    printf("ok   database: %s %s (schema version %d)\n", db_kind_name(db), db_where(db), db_schema_version(db));
+    db_close(db);
     char names[512];
     task_names(names, sizeof names);
     printf("ok   task types: %s\n", names);
-    rconn_free(c);
     printf("check passed\n");
     return 0;
 }
@@ -227,7 +240,20 @@ int cmd_worker(int argc, char **argv)
         rconn_free(conn);
         return cli_fail(qs == QUEUE_ERR_PROTOCOL ? EX_CONFIG : EX_UNAVAILABLE, "%s", err);
     }
-    st = supervisor_run(&cfg, conn);
+    db_t *db;
+    st = db_open(cfg.database_url, cfg.db_path, &db, err, sizeof err);
+    if (st != 0) {
+        rconn_free(conn);
+        return cli_fail(st, "%s", err);
+    }
+    if (db_kind(db) == DB_SQLITE)
+        log_info("no DATABASE_URL: using the SQLite database (one host only; set "
+                 "DATABASE_URL=postgresql://... for several worker hosts)", LF_S("database", db_where(db)),
+                 LF_I("schema", db_schema_version(db)));
+    else
+        log_info("using PostgreSQL", LF_S("database", db_where(db)), LF_I("schema", db_schema_version(db)));
+    st = supervisor_run(&cfg, conn, db);
+    db_close(db);
     rconn_free(conn);
     return st;
 }

@@ -11,5 +11,6 @@ int cmd_stats(int argc, char **argv);
 int cmd_dlq(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
 int cmd_tasks(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 
 #endif

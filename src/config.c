@@ -49,6 +49,10 @@ int config_init(config_t *c, char *err, size_t errlen)
     if ((v = getenv("REDIS_URL")) != NULL && *v)
         c->redis_url = v;
     c->queues_spec = getenv("RQ_QUEUES");
+    if ((v = getenv("DATABASE_URL")) != NULL && *v)
+        c->database_url = v;
+    if ((v = getenv("TICKQ_DB")) != NULL && *v)
+        c->db_path = v;
     if ((v = getenv("TICKQ_PREFIX")) != NULL && *v && config_set_name(c->prefix, sizeof c->prefix, v) != 0) {
         snprintf(err, errlen, "TICKQ_PREFIX='%s' is not a valid key prefix: use 1-63 of A-Z a-z 0-9 _ - . { }", v);
         return -1;

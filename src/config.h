@@ -36,11 +36,14 @@ typedef struct {
     size_t max_payload;
     int64_t batch_budget_us;     /* work a child claims at once (adaptive batches) */
     int command_timeout_ms;
+    const char *database_url;    /* DATABASE_URL: PostgreSQL; NULL: SQLite */
+    const char *db_path;         /* --db, else TICKQ_DB, else var/tickq.db */
 } config_t;
 
 /* Defaults, overridden by REDIS_URL, RQ_QUEUES, TICKQ_PREFIX, TICKQ_GROUP,
- * TICKQ_LOG_FORMAT, TICKQ_LOG_LEVEL, TICKQ_RESULT_TTL. Returns 0, or -1
- * with err when an environment value is malformed. */
+ * TICKQ_LOG_FORMAT, TICKQ_LOG_LEVEL, TICKQ_RESULT_TTL, DATABASE_URL,
+ * TICKQ_DB. Returns 0, or -1 with err when an environment value is
+ * malformed. */
 int config_init(config_t *c, char *err, size_t errlen);
 
 /* Parses the Redis URL (when `need_redis`) and the queue list. Returns 0,

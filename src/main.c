@@ -18,6 +18,7 @@ static const cli_command_t commands[] = {
     { "stats", cmd_stats, "queue depths, counters and live workers" },
     { "dlq", cmd_dlq, "list, retry or purge dead-letter jobs" },
     { "tasks", cmd_tasks, "list the task types this build runs" },
+    { "data", cmd_data, "import, generate, list and show market data" },
 };
 
 static void print_usage(FILE *out)
@@ -26,8 +27,8 @@ static void print_usage(FILE *out)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "  %-10s %s\n", "version", "print the version and protocol");
-    fprintf(out, "\nEnvironment: REDIS_URL (required), RQ_QUEUES, TICKQ_PREFIX, TICKQ_LOG_FORMAT,\n"
-                 "TICKQ_LOG_LEVEL, TICKQ_RESULT_TTL.\n");
+    fprintf(out, "\nEnvironment: REDIS_URL (required for queue commands), RQ_QUEUES, TICKQ_PREFIX,\n"
+                 "TICKQ_LOG_FORMAT, TICKQ_LOG_LEVEL, TICKQ_RESULT_TTL, DATABASE_URL, TICKQ_DB.\n");
 }
 
 int main(int argc, char **argv)

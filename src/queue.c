@@ -460,7 +460,7 @@ queue_status_t queue_send_started(queue_t *q, const claim_batch_t *b, const char
 
 queue_status_t queue_finish(queue_t *q, const char *stream_key, const char *worker_id,
                             const job_outcome_t *o, size_t n, finish_tally_t *tally,
-                            char *err, size_t errlen)
+                            char (*states)[JOB_STATE_MAX], char *err, size_t errlen)
 {
     static args_t a;
     static char nums[CLAIM_MAX][3][24];
@@ -494,15 +494,28 @@ queue_status_t queue_finish(queue_t *q, const char *stream_key, const char *work
             tally->retried += rconn_reply_integer(r->element[2]);
             tally->dead += rconn_reply_integer(r->element[3]);
         }
+        for (size_t i = 0; states != NULL && i < chunk; i++) {
+            const char *state = r->type == REDIS_REPLY_ARRAY && 4 + i < r->elements ? reply_str(r->element[4 + i]) : "";
+            snprintf(states[done + i], JOB_STATE_MAX, "%s", state);
+        }
         freeReplyObject(r);
         done += chunk;
     }
     return QUEUE_OK;
 }
 
+static void settled(redisReply **e, settled_job_t *out)
+{
+    snprintf(out->id, sizeof out->id, "%s", reply_str(e[0]));
+    snprintf(out->type, sizeof out->type, "%s", reply_str(e[1]));
+    snprintf(out->queue, sizeof out->queue, "%s", reply_str(e[2]));
+    snprintf(out->state, sizeof out->state, "%s", reply_str(e[3]));
+    out->attempts = (int)rconn_reply_integer(e[4]);
+}
+
 queue_status_t queue_release(queue_t *q, const queue_list_t *streams, const char *consumer,
                              const char *current_entry, job_outcome_kind_t kind,
-                             const char *error, long long *requeued, char *outcome,
+                             const char *error, long long *requeued, settled_job_t *current,
                              char *err, size_t errlen)
 {
     static args_t a;
@@ -517,16 +530,24 @@ queue_status_t queue_release(queue_t *q, const queue_list_t *streams, const char
     queue_status_t st = run(q, FN("release"), streams->n, &a, &r, err, errlen);
     if (st != QUEUE_OK)
         return st;
+    int ok = r->type == REDIS_REPLY_ARRAY && r->elements == 6;
     if (requeued)
-        *requeued = r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? rconn_reply_integer(r->element[0]) : 0;
-    if (outcome)
-        snprintf(outcome, 24, "%s", r->type == REDIS_REPLY_ARRAY && r->elements > 1 ? reply_str(r->element[1]) : "");
+        *requeued = ok ? rconn_reply_integer(r->element[0]) : 0;
+    if (current != NULL) {
+        memset(current, 0, sizeof *current);
+        if (ok) {
+            /* reply: requeued, state, id, type, queue, attempts */
+            redisReply *e[5] = { r->element[2], r->element[3], r->element[4], r->element[1], r->element[5] };
+            settled(e, current);
+        }
+    }
     freeReplyObject(r);
     return QUEUE_OK;
 }
 
 queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char *reclaimer,
-                             int64_t min_idle_ms, long long *reclaimed, char *err, size_t errlen)
+                             int64_t min_idle_ms, settled_job_t *jobs, size_t max,
+                             long long *reclaimed, char *err, size_t errlen)
 {
     static args_t a;
     char idle[24], msg[160];
@@ -543,8 +564,14 @@ queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char
     queue_status_t st = run(q, FN("reclaim"), streams->n, &a, &r, err, errlen);
     if (st != QUEUE_OK)
         return st;
+    size_t n = r->type == REDIS_REPLY_ARRAY && r->elements >= 2 ? (r->elements - 2) / 6 : 0;
+    /* per job: id, type, queue, state, attempts, error */
+    for (size_t i = 0; jobs != NULL && i < n && i < max; i++) {
+        settled(r->element + 2 + i * 6, &jobs[i]);
+        snprintf(jobs[i].error, sizeof jobs[i].error, "%s", reply_str(r->element[2 + i * 6 + 5]));
+    }
     if (reclaimed)
-        *reclaimed = r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? rconn_reply_integer(r->element[0]) : 0;
+        *reclaimed = (long long)n;
     freeReplyObject(r);
     return QUEUE_OK;
 }

@@ -107,6 +107,8 @@ typedef struct {
     int64_t finished_us;
 } job_outcome_t;
 
+#define JOB_STATE_MAX 16
+
 typedef struct {
     long long recorded;      /* outcomes that took effect */
     long long skipped;       /* entries no longer pending (reclaimed meanwhile) */
@@ -114,23 +116,38 @@ typedef struct {
     long long dead;          /* failures moved to the dead-letter stream */
 } finish_tally_t;
 
-/* Records a batch of outcomes from one stream; adds to *tally (may be NULL).
- * Safe to call again with the same outcomes after a lost reply. */
+/* Records a batch of outcomes from one stream; adds to *tally (may be NULL)
+ * and, when states is not NULL, writes each job's new state ("completed",
+ * "retrying", ... or "" when skipped) to states[i]. Safe to call again with
+ * the same outcomes after a lost reply. */
 queue_status_t queue_finish(queue_t *q, const char *stream_key, const char *worker_id,
                             const job_outcome_t *o, size_t n, finish_tally_t *tally,
-                            char *err, size_t errlen);
+                            char (*states)[JOB_STATE_MAX], char *err, size_t errlen);
+
+/* What release and reclaim did to a job. */
+typedef struct {
+    char id[JOB_ID_MAX + 1];
+    char type[JOB_TYPE_MAX + 1];
+    char queue[QUEUE_NAME_MAX + 1];
+    char state[JOB_STATE_MAX];   /* "" when nothing happened to it */
+    int attempts;
+    char error[200];             /* reclaim: why the attempt failed */
+} settled_job_t;
 
 /* Settles what `consumer` left pending: `current_entry` (may be NULL) gets
- * `kind` with `error`, the rest goes back to its queues. *outcome (may be
- * NULL, 24 bytes) gets the current job's new state or "". */
+ * `kind` with `error`, the rest goes back to its queues. *current (may be
+ * NULL) describes the current job afterwards (state "" if it was not
+ * pending any more). */
 queue_status_t queue_release(queue_t *q, const queue_list_t *streams, const char *consumer,
                              const char *current_entry, job_outcome_kind_t kind,
-                             const char *error, long long *requeued, char *outcome,
+                             const char *error, long long *requeued, settled_job_t *current,
                              char *err, size_t errlen);
 
-/* Reclaims entries idle for more than min_idle_ms (dead workers). */
+/* Reclaims entries idle for more than min_idle_ms (dead workers); fills up
+ * to `max` of them into jobs (may be NULL) and their count into *reclaimed. */
 queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char *reclaimer,
-                             int64_t min_idle_ms, long long *reclaimed, char *err, size_t errlen);
+                             int64_t min_idle_ms, settled_job_t *jobs, size_t max,
+                             long long *reclaimed, char *err, size_t errlen);
 
 /* Renews the claims of the given consumers. */
 queue_status_t queue_touch(queue_t *q, const queue_list_t *streams, const char *const *consumers,

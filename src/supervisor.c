@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "history.h"
 #include "log.h"
 #include "queue.h"
 #include "slot.h"
@@ -56,6 +57,10 @@ typedef struct {
 typedef struct {
     const config_t *cfg;
     rconn_t *conn;
+    db_t *db;
+    history_t *history;
+    int history_fd[2];          /* children write, the supervisor reads */
+    int64_t next_history_ms;
     queue_t q;
     slot_t *board;
     child_t *kids;
@@ -144,13 +149,16 @@ static void spawn(sup_t *s, int i)
     }
     if (pid == 0) {
         /* The child: drop the parent's connection and pipe, die with it. */
+        /* The database connection is the parent's: the child leaves it
+         * alone (closing it could write to a socket or file they share). */
         close(g_pipe[0]);
         close(g_pipe[1]);
+        close(s->history_fd[0]);
         rconn_free(s->conn);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
             _exit(0);
-        _exit(worker_run(s->cfg, &s->board[i], k->id));
+        _exit(worker_run(s->cfg, &s->board[i], k->id, s->history_fd[1]));
     }
     k->pid = pid;
     k->spawned_ms = clock_mono_ms();
@@ -168,6 +176,28 @@ static int reconnect(sup_t *s)
     return -1;
 }
 
+static int is_final(const char *state)
+{
+    return strcmp(state, "completed") == 0 || strcmp(state, "failed") == 0 || strcmp(state, "dead") == 0 ||
+           strcmp(state, "cancelled") == 0;
+}
+
+/* History of a job the supervisor settled (a timeout, a crash, a cancel, a
+ * reclaim): the failed attempt, and the job when it is finished. */
+static void record_settled(sup_t *s, const settled_job_t *j, job_outcome_kind_t kind, const char *error,
+                           const char *worker)
+{
+    int64_t now = clock_now_us();
+    if (kind == OUTCOME_TIMEOUT || kind == OUTCOME_CRASH) {
+        retry_rec_t r = { j->id, job_outcome_name(kind), error, worker, j->attempts, now };
+        history_add_retry(s->history, &r);
+    }
+    if (is_final(j->state)) {
+        history_rec_t h = { j->id, j->type, j->queue, j->state, worker, error, j->attempts, 0, now };
+        history_add_job(s->history, &h);
+    }
+}
+
 /* Settles a dead child's leftovers; on success the slot may be refilled. */
 static void try_release(sup_t *s, int i)
 {
@@ -175,10 +205,11 @@ static void try_release(sup_t *s, int i)
     if (!k->needs_release || reconnect(s) != 0)
         return;
     long long requeued = 0;
-    char outcome[24] = "";
+    settled_job_t cur;
     queue_status_t st = queue_release(&s->q, &s->cfg->queues, k->id,
                                       k->rel_entry[0] ? k->rel_entry : NULL, k->rel_kind,
-                                      k->rel_error, &requeued, outcome, s->err, sizeof s->err);
+                                      k->rel_error, &requeued, &cur, s->err, sizeof s->err);
+    const char *outcome = cur.state;
     if (st != QUEUE_OK) {
         log_warn("cannot settle a stopped child's jobs yet, will retry", LF_S("worker_id", k->id),
                  LF_S("error", s->err));
@@ -188,6 +219,7 @@ static void try_release(sup_t *s, int i)
     if (k->rel_entry[0] && outcome[0]) {
         if (k->rel_kind == OUTCOME_TIMEOUT || k->rel_kind == OUTCOME_CRASH)
             s->settled_failures++;
+        record_settled(s, &cur, k->rel_kind, k->rel_error, k->id);
         log_info("job settled after its worker stopped", LF_S("job_id", k->rel_job),
                  LF_S("reason", job_outcome_name(k->rel_kind)), LF_S("state", outcome),
                  LF_S("worker_id", k->id));
@@ -365,11 +397,15 @@ static void heartbeat(sup_t *s)
     if (queue_touch(&s->q, &s->cfg->queues, consumers, (size_t)live, s->err, sizeof s->err) != QUEUE_OK)
         log_warn("cannot renew claims", LF_S("worker", s->id), LF_S("error", s->err));
     long long reclaimed = 0;
-    if (queue_reclaim(&s->q, &s->cfg->queues, s->id, s->cfg->claim_timeout_ms, &reclaimed,
-                      s->err, sizeof s->err) != QUEUE_OK)
+    static settled_job_t jobs[QUEUE_LIST_MAX * 100];
+    if (queue_reclaim(&s->q, &s->cfg->queues, s->id, s->cfg->claim_timeout_ms, jobs,
+                      sizeof jobs / sizeof jobs[0], &reclaimed, s->err, sizeof s->err) != QUEUE_OK) {
         log_warn("cannot reclaim jobs of dead workers", LF_S("worker", s->id), LF_S("error", s->err));
-    else if (reclaimed > 0)
+    } else if (reclaimed > 0) {
         log_warn("reclaimed jobs from a dead worker", LF_S("worker", s->id), LF_I("jobs", reclaimed));
+        for (long long i = 0; i < reclaimed && (size_t)i < sizeof jobs / sizeof jobs[0]; i++)
+            record_settled(s, &jobs[i], OUTCOME_CRASH, jobs[i].error, s->id);
+    }
 
     long long done, failed, retried, delay;
     int busy;
@@ -536,12 +572,34 @@ static void turn(sup_t *s, int *seen_signals)
         begin_stop(s, "burst: queues are empty");
 }
 
-int supervisor_run(const config_t *cfg, rconn_t *conn)
+#define HISTORY_FLUSH_MS 250
+#define HISTORY_FLUSH_RECORDS 2000
+
+/* Writes the collected job history when enough is waiting, or at `force`. */
+static void flush_history(sup_t *s, int force)
+{
+    int64_t now = clock_mono_ms();
+    size_t pending = history_pending(s->history);
+    if (pending == 0 || (!force && pending < HISTORY_FLUSH_RECORDS && now < s->next_history_ms))
+        return;
+    s->next_history_ms = now + HISTORY_FLUSH_MS;
+    if (history_flush(s->history, s->err, sizeof s->err) != 0)
+        log_warn("cannot write job history yet; keeping it", LF_I("records", history_pending(s->history)),
+                 LF_S("error", s->err));
+}
+
+int supervisor_run(const config_t *cfg, rconn_t *conn, db_t *db)
 {
     static sup_t s;
     memset(&s, 0, sizeof s);
     s.cfg = cfg;
     s.conn = conn;
+    s.db = db;
+    s.history = history_new(db);
+    if (s.history == NULL || history_pipe(s.history_fd) != 0) {
+        log_error("cannot set up the job history pipe", LF_S("error", strerror(errno)));
+        return EX_OSERR;
+    }
     s.n = cfg->workers;
     queue_init(&s.q, conn);
     config_apply(cfg, &s.q);
@@ -590,13 +648,21 @@ int supervisor_run(const config_t *cfg, rconn_t *conn)
                       "and will be reclaimed", LF_S("worker", s.id));
             break;
         }
-        struct pollfd p = { g_pipe[0], POLLIN, 0 };
-        if (poll(&p, 1, TICK_MS) > 0) {
+        struct pollfd p[2] = { { g_pipe[0], POLLIN, 0 }, { s.history_fd[0], POLLIN, 0 } };
+        if (poll(p, 2, TICK_MS) > 0 && (p[0].revents & POLLIN)) {
             char buf[64];
             while (read(g_pipe[0], buf, sizeof buf) > 0) {
             }
         }
+        history_read(s.history, s.history_fd[0]);
+        flush_history(&s, 0);
     }
+    /* Every child is gone: what they wrote is in the pipe. */
+    history_read(s.history, s.history_fd[0]);
+    flush_history(&s, 1);
+    if (history_pending(s.history) > 0 || history_dropped(s.history) > 0)
+        log_error("job history not written", LF_I("records", history_pending(s.history)),
+                  LF_I("dropped", (long long)history_dropped(s.history)), LF_S("error", s.err));
     log_stats(&s);
     retire(&s);
     log_info("worker stopped", LF_S("worker", s.id), LF_I("status", s.status));
@@ -604,5 +670,8 @@ int supervisor_run(const config_t *cfg, rconn_t *conn)
     free(s.kids);
     close(g_pipe[0]);
     close(g_pipe[1]);
+    close(s.history_fd[0]);
+    close(s.history_fd[1]);
+    history_free(s.history);
     return s.status;
 }

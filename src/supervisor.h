@@ -1,16 +1,17 @@
 /* supervisor.h — the `tickq worker` parent process: forks N worker
  * children, enforces job timeouts and cancels, settles what a dead child
  * left behind, renews claims, reclaims jobs of dead hosts, writes heartbeats
- * and shuts down gracefully. */
+ * shuts down gracefully, and writes the job history to the database. */
 #ifndef TICKQ_SUPERVISOR_H
 #define TICKQ_SUPERVISOR_H
 
 #include "config.h"
+#include "db.h"
 #include "rconn.h"
 
 /* Runs until SIGTERM/SIGINT (or, with --burst, until the queues are drained).
- * `conn` is a prepared connection (queue_prepare done) the supervisor keeps.
- * Returns the process exit status. */
-int supervisor_run(const config_t *cfg, rconn_t *conn);
+ * `conn` is a prepared connection (queue_prepare done) the supervisor keeps;
+ * job history goes to `db`. Returns the process exit status. */
+int supervisor_run(const config_t *cfg, rconn_t *conn, db_t *db);
 
 #endif

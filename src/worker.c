@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "history.h"
 #include "log.h"
 #include "queue.h"
 #include "task.h"
@@ -44,6 +45,7 @@ typedef struct {
     const config_t *cfg;
     slot_t *slot;
     const char *id;
+    history_writer_t history;
     rconn_t *conn;
     queue_t q;
     char logical[QUEUE_LIST_MAX][QUEUE_NAME_MAX + 1];
@@ -224,21 +226,55 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
     }
 }
 
+static int is_final(const char *state)
+{
+    return strcmp(state, "completed") == 0 || strcmp(state, "failed") == 0 || strcmp(state, "dead") == 0 ||
+           strcmp(state, "cancelled") == 0;
+}
+
+/* Sends the job history of recorded outcomes to the supervisor: a retry
+ * record per failed transient attempt, a job record per finished job. It is
+ * written out at once: the next job may be the one this process is killed
+ * in (a timeout), and history still buffered here would die with it. */
+static void write_history(worker_ctx_t *w, const claimed_job_t *jobs, const job_outcome_t *o, size_t n,
+                          char (*states)[JOB_STATE_MAX])
+{
+    for (size_t i = 0; i < n; i++) {
+        if (states[i][0] == '\0')
+            continue;
+        const char *error = o[i].kind == OUTCOME_OK ? NULL : o[i].payload;
+        if (o[i].kind != OUTCOME_OK && o[i].kind != OUTCOME_PERMANENT) {
+            retry_rec_t r = { jobs[i].id, job_outcome_name(o[i].kind), error, w->id, o[i].attempt,
+                              o[i].finished_us };
+            history_write_retry(&w->history, &r);
+        }
+        if (is_final(states[i])) {
+            history_rec_t h = { jobs[i].id, jobs[i].type, w->logical[jobs[i].stream_index], states[i], w->id,
+                                error, o[i].attempt, o[i].started_us, o[i].finished_us };
+            history_write_job(&w->history, &h);
+        }
+    }
+    history_writer_flush(&w->history);
+}
+
 /* Records outcomes, retrying through reconnects (finish.lua is idempotent).
  * Gives up only when stopping: the entries then stay pending and are settled
  * by the supervisor or reclaimed, so the jobs run again rather than vanish. */
-static void record(worker_ctx_t *w, const char *stream_key, job_outcome_t *o, size_t n)
+static void record(worker_ctx_t *w, const claimed_job_t *jobs, job_outcome_t *o, size_t n)
 {
     if (n == 0)
         return;
+    static char states[CLAIM_MAX][JOB_STATE_MAX];
+    const char *stream_key = w->cfg->queues.key[jobs[0].stream_index];
     for (;;) {
         finish_tally_t tally = { 0, 0, 0, 0 };
-        queue_status_t st = queue_finish(&w->q, stream_key, w->id, o, n, &tally, w->err, sizeof w->err);
+        queue_status_t st = queue_finish(&w->q, stream_key, w->id, o, n, &tally, states, w->err, sizeof w->err);
         if (st == QUEUE_OK) {
             atomic_fetch_add(&w->slot->retried, tally.retried);
             if (tally.skipped > 0)
                 log_warn("outcomes skipped: their entries were reclaimed meanwhile",
                          LF_S("worker_id", w->id), LF_I("skipped", tally.skipped));
+            write_history(w, jobs, o, n, states);
             return;
         }
         log_warn("cannot record job outcomes, retrying", LF_S("worker_id", w->id), LF_S("error", w->err));
@@ -255,7 +291,7 @@ static void record(worker_ctx_t *w, const char *stream_key, job_outcome_t *o, si
 static void record_range(worker_ctx_t *w, const claim_batch_t *b, job_outcome_t *out, size_t from, size_t to)
 {
     if (to > from)
-        record(w, w->cfg->queues.key[b->jobs[from].stream_index], out + from, to - from);
+        record(w, b->jobs + from, out + from, to - from);
 }
 
 static void run_batch(worker_ctx_t *w, const claim_batch_t *b)
@@ -302,7 +338,7 @@ static int batch_size(const worker_ctx_t *w)
     return n < 1 ? 1 : n > CLAIM_MAX ? CLAIM_MAX : (int)n;
 }
 
-int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id)
+int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, int history_fd)
 {
     install_signals();
     log_set_buffered(1);
@@ -311,6 +347,7 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id)
     w.cfg = cfg;
     w.slot = slot;
     w.id = worker_id;
+    history_writer_init(&w.history, history_fd);
     queue_init(&w.q, NULL);
     config_apply(cfg, &w.q);
     for (int i = 0; i < cfg->queues.n; i++) {

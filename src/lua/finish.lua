@@ -8,7 +8,8 @@
 --   entry, job id, kind (ok|transient|permanent|timeout|crash|cancel),
 --   payload (the task_result JSON for ok, else the error text),
 --   attempt, started_us, finished_us
--- Returns {recorded, skipped, retried, dead}.
+-- Returns {recorded, skipped, retried, dead, then the job's new state per
+-- outcome in order ('' for a skipped one)}.
 local function finish(keys, args)
   local c = context(args)
   local stream, worker = keys[1], args[10]
@@ -20,6 +21,7 @@ local function finish(keys, args)
   end
   local done, n = {}, 0
   local skipped, retried, dead = 0, 0, 0
+  local out = { 0, 0, 0, 0 }
   for i = 11, #args, 7 do
     local entry, id, kind, payload = args[i], args[i + 1], args[i + 2], args[i + 3]
     if pending[entry] then
@@ -33,18 +35,22 @@ local function finish(keys, args)
         if attempt ~= '1' then redis.call('EXPIRE', pkey(c, 'retries', id), c.ttl) end
         redis.call('SET', result_key(id), payload, 'EX', c.ttl)
         count(c, queue, 'completed')
+        out[#out + 1] = 'completed'
       else
         local f = entry_fields(stream, entry)
+        local state = ''
         if f then
           redis.call('HSET', jk, 'started_us', args[i + 5], 'finished_us', args[i + 6])
-          local state = fail_attempt(c, stream, f, kind, payload, worker)
+          state = fail_attempt(c, stream, f, kind, payload, worker)
           if state == 'retrying' then retried = retried + 1 elseif state == 'dead' then dead = dead + 1 end
         end
+        out[#out + 1] = state
       end
       n = n + 1
       done[n] = entry
     else
       skipped = skipped + 1
+      out[#out + 1] = ''
     end
   end
   if n > 0 then
@@ -52,6 +58,7 @@ local function finish(keys, args)
     trim_acked(c, stream, done, 1000)
   end
   flush_counters(c)
-  return { n, skipped, retried, dead }
+  out[1], out[2], out[3], out[4] = n, skipped, retried, dead
+  return out
 end
 redis.register_function('tickq_p1_finish', finish)

@@ -6,11 +6,13 @@
 -- pending that have been idle as long are deleted, so the group does not
 -- grow with every restart.
 -- keys: streams. args[10..]: reclaimer consumer name, min idle ms, error text
--- Returns {jobs reclaimed, consumers removed}.
+-- Returns {jobs reclaimed, consumers removed, then per job: id, type, queue,
+-- new state, attempts, error}.
 local function reclaim(keys, args)
   local c = context(args)
   local reclaimer, min_idle, err = args[10], tonumber(args[11]), args[12]
   local reclaimed, removed = 0, 0
+  local out = { 0, 0 }
   for _, stream in ipairs(keys) do
     local r = redis.pcall('XAUTOCLAIM', stream, c.group, reclaimer, min_idle, '0-0', 'COUNT', 100)
     if type(r) == 'table' and not r.err then
@@ -19,7 +21,11 @@ local function reclaim(keys, args)
           local f = {}
           for i = 1, #e[2], 2 do f[e[2][i]] = e[2][i + 1] end
           if f.job then
-            fail_attempt(c, stream, f, 'crash', err, reclaimer)
+            local state = fail_attempt(c, stream, f, 'crash', err, reclaimer)
+            local h = redis.call('HMGET', job_key(c, f.job), 'queue', 'attempts')
+            local n = #out
+            out[n + 1], out[n + 2], out[n + 3] = f.job, f.type, h[1] or ''
+            out[n + 4], out[n + 5], out[n + 6] = state, tonumber(h[2]) or 0, err
             reclaimed = reclaimed + 1
           end
           redis.call('XACK', stream, c.group, e[1])
@@ -38,6 +44,7 @@ local function reclaim(keys, args)
     end
   end
   flush_counters(c)
-  return { reclaimed, removed }
+  out[1], out[2] = reclaimed, removed
+  return out
 end
 redis.register_function('tickq_p1_reclaim', reclaim)

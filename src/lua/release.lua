@@ -5,11 +5,13 @@
 -- every other entry it had claimed but not started goes back to its queue
 -- unchanged. keys: the streams it consumed.
 -- args[10..]: consumer, current entry ('' if none), kind, error text
--- Returns {requeued, new state of the current job ('' if it was not pending)}.
+-- Returns {requeued, new state of the current job ('' if it was not pending),
+-- and for the current job: id, type, queue, attempts}.
 local function release(keys, args)
   local c = context(args)
   local consumer, current, kind, err = args[10], args[11], args[12], args[13]
   local requeued, outcome = 0, ''
+  local cur = { '', '', '', 0 }
   for _, stream in ipairs(keys) do
     local pending = redis.pcall('XPENDING', stream, c.group, '-', '+', 100000, consumer)
     if type(pending) == 'table' and not pending.err then
@@ -24,7 +26,11 @@ local function release(keys, args)
             state = requeue_unstarted(c, stream, f)
             if entry ~= current then requeued = requeued + 1 end
           end
-          if entry == current then outcome = state end
+          if entry == current then
+            outcome = state
+            local h = redis.call('HMGET', job_key(c, f.job), 'queue', 'attempts')
+            cur = { f.job, f.type, h[1] or '', tonumber(h[2]) or 0 }
+          end
         end
         redis.call('XACK', stream, c.group, entry)
         redis.call('XDEL', stream, entry)
@@ -33,6 +39,6 @@ local function release(keys, args)
     end
   end
   flush_counters(c)
-  return { requeued, outcome }
+  return { requeued, outcome, cur[1], cur[2], cur[3], cur[4] }
 end
 redis.register_function('tickq_p1_release', release)

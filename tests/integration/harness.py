@@ -2,8 +2,10 @@
 test class (unix socket, optionally TCP), the tickq binary, worker processes,
 and polling helpers. Every server and worker is stopped in tearDown, so a
 failing test leaves nothing running."""
+import atexit
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -16,6 +18,12 @@ import unittest
 import redis
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Tests never touch the repository's var/: job history and market data go to
+# a SQLite file per test run unless a test says otherwise.
+SCRATCH = tempfile.mkdtemp(prefix="tickq-it-db-")
+atexit.register(shutil.rmtree, SCRATCH, True)
+os.environ.setdefault("TICKQ_DB", os.path.join(SCRATCH, "tickq.db"))
+os.environ.pop("DATABASE_URL", None)
 TICKQ = os.path.abspath(os.environ.get("TICKQ_BIN", os.path.join(ROOT, "build", "tickq")))
 ISO_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -76,6 +84,73 @@ class RedisServer:
         return redis.Redis(unix_socket_path=self.sock, decode_responses=True, **kw)
 
 
+PG_BIN = "/usr/lib/postgresql/15/bin"
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL 15 cluster on 127.0.0.1 and a unix socket in a
+    temp dir. initdb and postgres refuse to run as root, so they run as the
+    postgres user. One server serves the whole test run (see postgres())."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="tickq-pg-")
+        pw = pwd.getpwnam("postgres")
+        os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        os.chmod(self.dir, 0o755)
+        self.data = os.path.join(self.dir, "data")
+        self.port = free_port()
+        subprocess.run(["runuser", "-u", "postgres", "--", f"{PG_BIN}/initdb", "-A", "trust", "-U", "postgres",
+                        "-E", "UTF8", "--locale", "C", "--no-sync", "-D", self.data],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            ["runuser", "-u", "postgres", "--", f"{PG_BIN}/postgres", "-D", self.data, "-k", self.dir,
+             "-h", "127.0.0.1", "-p", str(self.port), "-c", "fsync=off", "-c", "synchronous_commit=off",
+             "-c", "full_page_writes=off", "-c", "max_connections=200"],
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "server.log"), "w"))
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.psql("postgres", "SELECT 1", check=False).returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("postgres did not start")
+        self.count = 0
+
+    def psql(self, db, sql, check=True):
+        return subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", db,
+                               "-v", "ON_ERROR_STOP=1", "-At", "-c", sql],
+                              capture_output=True, text=True, check=check)
+
+    def new_database(self):
+        """A fresh, empty database; returns its URL."""
+        self.count += 1
+        name = f"t{os.getpid()}_{self.count}"
+        self.psql("postgres", f"CREATE DATABASE {name}")
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}", name
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_postgres = None
+
+
+def postgres():
+    """The test run's PostgreSQL server, started on first use."""
+    global _postgres
+    if _postgres is None:
+        _postgres = PostgresServer()
+        atexit.register(_postgres.stop)
+    return _postgres
+
+
 def tickq(*args, url=None, env=None, input=None, timeout=60):
     """Runs the tickq CLI; returns CompletedProcess with text stdout/stderr."""
     e = dict(os.environ)
@@ -99,8 +174,11 @@ class Worker:
         e = dict(os.environ)
         e.pop("RQ_QUEUES", None)
         e["REDIS_URL"] = url
-        if env:
-            e.update(env)
+        for k, v in (env or {}).items():
+            if v is None:
+                e.pop(k, None)
+            else:
+                e[k] = v
         fd, self.log_path = tempfile.mkstemp(prefix="worker-", suffix=".log", dir=logdir)
         self.log_file = os.fdopen(fd, "w")
         self.proc = subprocess.Popen([TICKQ, "worker"] + [str(a) for a in args], env=e,
@@ -212,9 +290,9 @@ class TickqTestCase(unittest.TestCase):
         self.workers.append(w)
         return w
 
-    def burst(self, *args, timeout=60):
+    def burst(self, *args, timeout=60, env=None):
         """Runs `tickq worker --burst` to completion; returns (status, worker)."""
-        w = self.worker("--burst", *args)
+        w = self.worker("--burst", *args, env=env)
         status = w.wait(timeout)
         return status, w
 

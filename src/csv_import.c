@@ -1,0 +1,395 @@
+/* csv_import.c — import bars from CSV: symbol,date,open,high,low,close,volume.
+ *
+ * The file is mapped and parsed in one pass; rows go to the database in
+ * batches inside a single transaction, which is rolled back when a row is
+ * bad (unless --skip-bad), so a file is imported whole or not at all. Every
+ * bad row is counted and the first CSV_MAX_PROBLEMS are reported with their
+ * line numbers. Dates must increase within a symbol; symbols may interleave. */
+#include "csv_import.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+
+#define BATCH_ROWS 8192
+
+/* One symbol seen in the file: its last date and the line it was on. */
+typedef struct {
+    char name[BAR_SYMBOL_MAX + 1];
+    int64_t last_ts;
+    size_t last_line;
+} symbol_t;
+
+/* Open-addressing map of symbols; entries are allocated one by one so
+ * that rows can point at their names while the map grows. */
+typedef struct {
+    symbol_t **slots;
+    size_t cap, n;
+} symbols_t;
+
+static uint64_t hash(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+static void symbols_free(symbols_t *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->slots[i]);
+    free(m->slots);
+}
+
+static int symbols_grow(symbols_t *m)
+{
+    size_t cap = m->cap ? m->cap * 2 : 1024;
+    symbol_t **slots = calloc(cap, sizeof *slots);
+    if (slots == NULL)
+        return -1;
+    for (size_t i = 0; i < m->cap; i++) {
+        symbol_t *e = m->slots[i];
+        if (e == NULL)
+            continue;
+        size_t j = hash(e->name, strlen(e->name)) & (cap - 1);
+        while (slots[j] != NULL)
+            j = (j + 1) & (cap - 1);
+        slots[j] = e;
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->cap = cap;
+    return 0;
+}
+
+/* The entry of name[0..n), created when new; NULL when out of memory. */
+static symbol_t *symbols_get(symbols_t *m, const char *name, size_t n)
+{
+    if ((m->n + 1) * 2 > m->cap && symbols_grow(m) != 0)
+        return NULL;
+    size_t j = hash(name, n) & (m->cap - 1);
+    for (;;) {
+        symbol_t *e = m->slots[j];
+        if (e == NULL)
+            break;
+        if (strncmp(e->name, name, n) == 0 && e->name[n] == '\0')
+            return e;
+        j = (j + 1) & (m->cap - 1);
+    }
+    symbol_t *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return NULL;
+    memcpy(e->name, name, n);
+    e->last_ts = INT64_MIN;
+    m->slots[j] = e;
+    m->n++;
+    return e;
+}
+
+typedef struct {
+    db_t *db;
+    const csv_import_opts_t *opts;
+    csv_import_report_t *rep;
+    int daily;
+    symbols_t symbols;
+    bar_row_t batch[BATCH_ROWS];
+    size_t nbatch;
+    char *err;
+    size_t errlen;
+} import_t;
+
+static void problem(import_t *im, size_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void problem(import_t *im, size_t line, const char *fmt, ...)
+{
+    csv_import_report_t *r = im->rep;
+    r->bad++;
+    if (r->nproblems == CSV_MAX_PROBLEMS)
+        return;
+    r->problems[r->nproblems].line = line;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->problems[r->nproblems].msg, sizeof r->problems[0].msg, fmt, ap);
+    va_end(ap);
+    r->nproblems++;
+}
+
+static int flush(import_t *im)
+{
+    if (im->nbatch == 0)
+        return 0;
+    if (db_bars_put(im->db, im->opts->interval, im->batch, im->nbatch, im->err, im->errlen) != 0)
+        return -1;
+    im->rep->imported += im->nbatch;
+    im->nbatch = 0;
+    return 0;
+}
+
+/* The common case, plain decimals like 123.45 or 1500000: the digits as an
+ * integer divided by a power of ten. Both are exact doubles (at most 15
+ * digits, at most 10^15), so the division is correctly rounded, the same
+ * value strtod gives. Returns 0, or -1 to let strtod decide. */
+static int plain_decimal(const char *s, size_t n, double *out)
+{
+    static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
+                                    1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
+    size_t i = 0;
+    int neg = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+'))
+        neg = s[i++] == '-';
+    uint64_t m = 0;
+    int digits = 0, frac = -1;
+    for (; i < n; i++) {
+        char c = s[i];
+        if (c >= '0' && c <= '9') {
+            if (++digits > 15)
+                return -1;
+            m = m * 10 + (uint64_t)(c - '0');
+            if (frac >= 0)
+                frac++;
+        } else if (c == '.' && frac < 0) {
+            frac = 0;
+        } else {
+            return -1;
+        }
+    }
+    if (digits == 0)
+        return -1;
+    double v = (double)m / pow10[frac > 0 ? frac : 0];
+    *out = neg ? -v : v;
+    return 0;
+}
+
+/* Parses a number field; 0 ok, -1 not a number, -2 NaN or infinite. */
+static int number(const char *s, size_t n, double *out)
+{
+    if (plain_decimal(s, n, out) == 0)
+        return 0;
+    char buf[64];
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    char *end;
+    errno = 0;
+    double v = strtod(buf, &end);
+    if (end != buf + n || (errno == ERANGE && isinf(v)))
+        return isinf(v) ? -2 : -1;
+    if (!isfinite(v))
+        return -2;
+    *out = v;
+    return 0;
+}
+
+static const char *const column_names[7] = { "symbol", "date", "open", "high", "low", "close", "volume" };
+
+/* Validates one data line and queues it; problems are recorded. */
+static int row(import_t *im, size_t line, const char *p, const char *end)
+{
+    const char *f[7];
+    size_t fl[7];
+    int nf = 0;
+    for (const char *q = p;;) {
+        const char *c = memchr(q, ',', (size_t)(end - q));
+        const char *fe = c ? c : end;
+        if (nf < 7) {
+            f[nf] = q;
+            fl[nf] = (size_t)(fe - q);
+            if (fl[nf] >= 2 && q[0] == '"' && fe[-1] == '"') { /* "AAPL" */
+                f[nf]++;
+                fl[nf] -= 2;
+            }
+        }
+        nf++;
+        if (c == NULL)
+            break;
+        q = c + 1;
+    }
+    im->rep->rows++;
+    if (nf != 7) {
+        problem(im, line, "expected 7 columns (" CSV_HEADER "), found %d", nf);
+        return 0;
+    }
+    if (bar_symbol_check(f[0], fl[0]) != 0) {
+        problem(im, line, "invalid symbol '%.*s' (1-32 characters, no spaces, commas or quotes)",
+                (int)(fl[0] > 40 ? 40 : fl[0]), f[0]);
+        return 0;
+    }
+    int64_t ts;
+    int date_ok = im->daily ? clock_parse_date(f[1], fl[1], &ts) : clock_parse_datetime(f[1], fl[1], &ts);
+    if (date_ok != 0) {
+        problem(im, line, "invalid date '%.*s' (expected %s)", (int)(fl[1] > 40 ? 40 : fl[1]), f[1],
+                im->daily ? "YYYY-MM-DD" : "YYYY-MM-DDTHH:MM:SS, UTC");
+        return 0;
+    }
+    double v[5];
+    for (int i = 0; i < 5; i++) {
+        int st = number(f[2 + i], fl[2 + i], &v[i]);
+        if (st == -1) {
+            problem(im, line, "%s is not a number: '%.*s'", column_names[2 + i],
+                    (int)(fl[2 + i] > 40 ? 40 : fl[2 + i]), f[2 + i]);
+            return 0;
+        }
+        if (st == -2) {
+            problem(im, line, "%s is NaN or infinite", column_names[2 + i]);
+            return 0;
+        }
+    }
+    double open = v[0], high = v[1], low = v[2], close = v[3], volume = v[4];
+    for (int i = 0; i < 4; i++) {
+        if (v[i] <= 0) {
+            problem(im, line, "%s must be positive, got %.10g", column_names[2 + i], v[i]);
+            return 0;
+        }
+    }
+    if (volume < 0) {
+        problem(im, line, "volume must not be negative, got %.10g", volume);
+        return 0;
+    }
+    if (high < fmax(open, close)) {
+        problem(im, line, "high %.10g is below max(open, close) = %.10g", high, fmax(open, close));
+        return 0;
+    }
+    if (low > fmin(open, close)) {
+        problem(im, line, "low %.10g is above min(open, close) = %.10g", low, fmin(open, close));
+        return 0;
+    }
+    symbol_t *s = symbols_get(&im->symbols, f[0], fl[0]);
+    if (s == NULL) {
+        snprintf(im->err, im->errlen, "out of memory");
+        return -1;
+    }
+    if (ts <= s->last_ts) {
+        char d[CLOCK_DATE_LEN];
+        if (im->daily)
+            clock_format_date(ts, d);
+        else
+            clock_format_datetime(ts, d);
+        problem(im, line, "%s of %s is %s the row on line %zu; dates must increase within a symbol", d,
+                s->name, ts == s->last_ts ? "the same date as" : "before", s->last_line);
+        return 0;
+    }
+    s->last_ts = ts;
+    s->last_line = line;
+    bar_row_t *r = &im->batch[im->nbatch++];
+    r->symbol = s->name;
+    r->ts = ts;
+    r->open = open;
+    r->high = high;
+    r->low = low;
+    r->close = close;
+    r->volume = volume;
+    return im->nbatch == BATCH_ROWS ? flush(im) : 0;
+}
+
+/* Parses the mapped file; -1 on a database error. */
+static int parse(import_t *im, const char *data, size_t size)
+{
+    const char *p = data, *end = data + size;
+    if (size >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) /* UTF-8 byte order mark */
+        p += 3;
+    size_t line = 0;
+    int header = 1;
+    while (p < end) {
+        line++;
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (eol == NULL)
+            eol = end;
+        const char *le = eol;
+        if (le > p && le[-1] == '\r')
+            le--;
+        if (header) {
+            size_t n = (size_t)(le - p);
+            if (n != strlen(CSV_HEADER) || strncasecmp(p, CSV_HEADER, n) != 0) {
+                problem(im, line, "expected the header line %s", CSV_HEADER);
+                return 0;
+            }
+            header = 0;
+        } else if (le > p && row(im, line, p, le) != 0) {
+            return -1;
+        }
+        p = eol + 1;
+    }
+    if (header)
+        problem(im, 1, "the file is empty; expected the header line %s", CSV_HEADER);
+    return 0;
+}
+
+csv_import_status_t csv_import_file(db_t *db, const char *path, const csv_import_opts_t *opts,
+                                    csv_import_report_t *report, char *err, size_t errlen)
+{
+    memset(report, 0, sizeof *report);
+    if (bar_interval_seconds(opts->interval) < 0) {
+        snprintf(err, errlen, "invalid interval '%s' (e.g. 1d, 1h, 15m, 1m, 1wk)", opts->interval);
+        return CSV_FAILED;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return CSV_FAILED;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s is not a regular file", path);
+        close(fd);
+        return CSV_FAILED;
+    }
+    size_t size = (size_t)st.st_size;
+    const char *data = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : "";
+    close(fd);
+    if (data == MAP_FAILED) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return CSV_FAILED;
+    }
+    import_t *im = calloc(1, sizeof *im);
+    if (im == NULL) {
+        if (size)
+            munmap((void *)data, size);
+        snprintf(err, errlen, "out of memory");
+        return CSV_FAILED;
+    }
+    im->db = db;
+    im->opts = opts;
+    im->rep = report;
+    im->daily = bar_interval_is_daily(opts->interval);
+    im->err = err;
+    im->errlen = errlen;
+
+    csv_import_status_t result = CSV_FAILED;
+    if (size)
+        (void)madvise((void *)data, size, MADV_SEQUENTIAL); /* a hint only */
+    if (db_begin(db, err, errlen) != 0)
+        goto done;
+    if (parse(im, data, size) != 0 || flush(im) != 0) {
+        db_rollback(db);
+        goto done;
+    }
+    report->symbols = im->symbols.n;
+    if (report->bad > 0 && !opts->skip_bad) {
+        db_rollback(db);
+        report->imported = 0;
+        result = CSV_REJECTED;
+        goto done;
+    }
+    if (db_commit(db, err, errlen) != 0) {
+        db_rollback(db);
+        report->imported = 0;
+        goto done;
+    }
+    result = CSV_IMPORTED;
+done:
+    symbols_free(&im->symbols);
+    free(im);
+    if (size)
+        munmap((void *)data, size);
+    return result;
+}

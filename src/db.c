@@ -1,0 +1,174 @@
+/* db.c — tickq's database: opening the right driver and running the
+ * versioned migrations.
+ *
+ * Migrations are numbered; each has one SQL text per dialect. db_open
+ * applies the missing ones in one transaction holding a lock (SQLite: the
+ * write lock of BEGIN IMMEDIATE; PostgreSQL: an advisory transaction lock),
+ * so two workers starting at once apply them exactly once. */
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "db_driver.h"
+
+typedef struct {
+    int version;
+    const char *description;
+    const char *sqlite;
+    const char *postgres;
+} migration_t;
+
+static const migration_t migrations[] = {
+    { 1, "bars, job history, job retries",
+      "CREATE TABLE bars ("
+      "  symbol TEXT NOT NULL, interval TEXT NOT NULL, ts INTEGER NOT NULL,"
+      "  open REAL NOT NULL, high REAL NOT NULL, low REAL NOT NULL, close REAL NOT NULL,"
+      "  volume REAL NOT NULL, PRIMARY KEY (symbol, interval, ts)) WITHOUT ROWID;"
+      "CREATE TABLE job_history ("
+      "  seq INTEGER PRIMARY KEY, job_id TEXT NOT NULL, type TEXT NOT NULL, queue TEXT NOT NULL,"
+      "  state TEXT NOT NULL, attempts INTEGER NOT NULL, worker TEXT, started_at TEXT,"
+      "  finished_at TEXT NOT NULL, duration_ms REAL, error TEXT);"
+      "CREATE INDEX job_history_job ON job_history (job_id);"
+      "CREATE INDEX job_history_finished ON job_history (finished_at);"
+      "CREATE TABLE job_retries ("
+      "  seq INTEGER PRIMARY KEY, job_id TEXT NOT NULL, attempt INTEGER NOT NULL, kind TEXT NOT NULL,"
+      "  error TEXT, worker TEXT, at TEXT NOT NULL);"
+      "CREATE INDEX job_retries_job ON job_retries (job_id);",
+      "CREATE TABLE bars ("
+      "  symbol TEXT NOT NULL, interval TEXT NOT NULL, ts BIGINT NOT NULL,"
+      "  open DOUBLE PRECISION NOT NULL, high DOUBLE PRECISION NOT NULL, low DOUBLE PRECISION NOT NULL,"
+      "  close DOUBLE PRECISION NOT NULL, volume DOUBLE PRECISION NOT NULL,"
+      "  PRIMARY KEY (symbol, interval, ts));"
+      "CREATE TABLE job_history ("
+      "  seq BIGSERIAL PRIMARY KEY, job_id TEXT NOT NULL, type TEXT NOT NULL, queue TEXT NOT NULL,"
+      "  state TEXT NOT NULL, attempts INTEGER NOT NULL, worker TEXT, started_at TIMESTAMPTZ,"
+      "  finished_at TIMESTAMPTZ NOT NULL, duration_ms DOUBLE PRECISION, error TEXT);"
+      "CREATE INDEX job_history_job ON job_history (job_id);"
+      "CREATE INDEX job_history_finished ON job_history (finished_at);"
+      "CREATE TABLE job_retries ("
+      "  seq BIGSERIAL PRIMARY KEY, job_id TEXT NOT NULL, attempt INTEGER NOT NULL, kind TEXT NOT NULL,"
+      "  error TEXT, worker TEXT, at TIMESTAMPTZ NOT NULL);"
+      "CREATE INDEX job_retries_job ON job_retries (job_id);" },
+};
+
+#define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
+
+static int migrate(db_t *db, char *err, size_t errlen)
+{
+    if (db->driver->begin_migration(db, err, errlen) != 0)
+        return -1;
+    int have = 0;
+    if (db->driver->applied_version(db, &have, err, errlen) != 0)
+        goto fail;
+    for (size_t i = 0; i < N_MIGRATIONS; i++) {
+        const migration_t *m = &migrations[i];
+        if (m->version <= have)
+            continue;
+        const char *sql = db->kind == DB_SQLITE ? m->sqlite : m->postgres;
+        char msg[512];
+        if (db->driver->exec(db, sql, msg, sizeof msg) != 0) {
+            snprintf(err, errlen, "database migration %d (%s) failed: %s", m->version, m->description, msg);
+            goto fail;
+        }
+        char record[256];
+        snprintf(record, sizeof record,
+                 "INSERT INTO schema_migrations (version, description) VALUES (%d, '%s')",
+                 m->version, m->description);
+        if (db->driver->exec(db, record, err, errlen) != 0)
+            goto fail;
+        have = m->version;
+    }
+    if (db->driver->exec(db, "COMMIT", err, errlen) != 0)
+        goto fail;
+    db->version = have;
+    return 0;
+fail:
+    db->driver->exec(db, "ROLLBACK", NULL, 0);
+    return -1;
+}
+
+int db_open(const char *database_url, const char *sqlite_path, db_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    db_t *db = calloc(1, sizeof *db);
+    if (db == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return EX_OSERR;
+    }
+    int st;
+    if (database_url != NULL && *database_url) {
+        if (strncmp(database_url, "postgresql://", 13) != 0 && strncmp(database_url, "postgres://", 11) != 0) {
+            snprintf(err, errlen, "DATABASE_URL must be a PostgreSQL URL (postgresql://user:password@host:5432/db); "
+                     "unset it to use the SQLite file");
+            free(db);
+            return EX_CONFIG;
+        }
+        db->kind = DB_POSTGRES;
+        db->driver = &db_pg_driver;
+        st = db_pg_open(db, database_url, err, errlen) == 0 ? 0 : EX_UNAVAILABLE;
+    } else {
+        db->kind = DB_SQLITE;
+        db->driver = &db_sqlite_driver;
+        st = db_sqlite_open(db, sqlite_path ? sqlite_path : DB_DEFAULT_PATH, err, errlen) == 0 ? 0 : EX_CANTCREAT;
+    }
+    if (st != 0) {
+        free(db);
+        return st;
+    }
+    if (migrate(db, err, errlen) != 0) {
+        db_close(db);
+        return EX_SOFTWARE;
+    }
+    *out = db;
+    return 0;
+}
+
+void db_close(db_t *db)
+{
+    if (db == NULL)
+        return;
+    if (db->driver != NULL && db->impl != NULL)
+        db->driver->close(db);
+    free(db);
+}
+
+db_kind_t db_kind(const db_t *db) { return db->kind; }
+const char *db_kind_name(const db_t *db) { return db->driver->name; }
+const char *db_where(const db_t *db) { return db->where; }
+int db_schema_version(const db_t *db) { return db->version; }
+
+int db_begin(db_t *db, char *err, size_t errlen)
+{
+    return db->driver->exec(db, db->kind == DB_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", err, errlen);
+}
+
+int db_commit(db_t *db, char *err, size_t errlen) { return db->driver->exec(db, "COMMIT", err, errlen); }
+void db_rollback(db_t *db) { db->driver->exec(db, "ROLLBACK", NULL, 0); }
+
+int db_bars_put(db_t *db, const char *interval, const bar_row_t *rows, size_t n, char *err, size_t errlen)
+{
+    return n == 0 ? 0 : db->driver->bars_put(db, interval, rows, n, err, errlen);
+}
+
+int db_bars_get(db_t *db, const char *interval, const char *const *symbols, size_t nsymbols,
+                int64_t from_ts, int64_t to_ts, bar_set_t *out, char *err, size_t errlen)
+{
+    snprintf(out->interval, sizeof out->interval, "%s", interval);
+    return db->driver->bars_get(db, interval, symbols, nsymbols, from_ts, to_ts, out, err, errlen);
+}
+
+int db_bars_summary(db_t *db, bar_summary_t **out, size_t *n, char *err, size_t errlen)
+{
+    return db->driver->bars_summary(db, out, n, err, errlen);
+}
+
+int db_history_put(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_t *r, size_t nr,
+                   char *err, size_t errlen)
+{
+    if (nh == 0 && nr == 0)
+        return 0;
+    return db->driver->history_put(db, h, nh, r, nr, err, errlen);
+}

@@ -1,0 +1,83 @@
+/* db.h — tickq's database: an SQLite file by default (one host), PostgreSQL
+ * when DATABASE_URL is set (several hosts). Both hold the same schema,
+ * created and upgraded by versioned migrations when the database is opened.
+ *
+ * Functions return 0 on success or -1 with a message in err. */
+#ifndef TICKQ_DB_H
+#define TICKQ_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bars.h"
+
+#define DB_DEFAULT_PATH "var/tickq.db"
+
+typedef struct db db_t;
+typedef enum { DB_SQLITE, DB_POSTGRES } db_kind_t;
+
+/* Opens and migrates the database: PostgreSQL when database_url is a
+ * postgresql:// or postgres:// URL, else the SQLite file at sqlite_path
+ * (NULL: DB_DEFAULT_PATH; its directory is created). Returns 0 with *out,
+ * or an exit status with err: 78 (EX_CONFIG) for a URL that is not
+ * PostgreSQL, 69 (EX_UNAVAILABLE) when the server cannot be reached,
+ * 73 (EX_CANTCREAT) when the SQLite file cannot be opened, 70 when a
+ * migration fails. */
+int db_open(const char *database_url, const char *sqlite_path, db_t **out, char *err, size_t errlen);
+void db_close(db_t *db);
+
+db_kind_t db_kind(const db_t *db);
+/* "sqlite" or "postgresql". */
+const char *db_kind_name(const db_t *db);
+/* The absolute SQLite path, or the URL with its password masked. */
+const char *db_where(const db_t *db);
+/* The schema version after migrations. */
+int db_schema_version(const db_t *db);
+
+int db_begin(db_t *db, char *err, size_t errlen);
+int db_commit(db_t *db, char *err, size_t errlen);
+void db_rollback(db_t *db);
+
+typedef struct {
+    const char *symbol;
+    int64_t ts;
+    double open, high, low, close, volume;
+} bar_row_t;
+
+/* Upserts bars (unique on symbol + interval + ts) inside a transaction. */
+int db_bars_put(db_t *db, const char *interval, const bar_row_t *rows, size_t n,
+                char *err, size_t errlen);
+
+/* Loads the bars of `symbols` (sorted, distinct) with from_ts <= ts <= to_ts
+ * into *out, one series per symbol that has bars, in symbol order. */
+int db_bars_get(db_t *db, const char *interval, const char *const *symbols, size_t nsymbols,
+                int64_t from_ts, int64_t to_ts, bar_set_t *out, char *err, size_t errlen);
+
+typedef struct {
+    char symbol[BAR_SYMBOL_MAX + 1];
+    char interval[BAR_INTERVAL_MAX + 1];
+    int64_t first_ts, last_ts;
+    long long count;
+} bar_summary_t;
+
+/* One row per symbol and interval, sorted; *out is malloc'd. */
+int db_bars_summary(db_t *db, bar_summary_t **out, size_t *n, char *err, size_t errlen);
+
+/* A finished job (job_history) and a failed attempt (job_retries). */
+typedef struct {
+    const char *job_id, *type, *queue, *state, *worker, *error;
+    int attempts;
+    int64_t started_us, finished_us; /* 0: unknown */
+} history_rec_t;
+
+typedef struct {
+    const char *job_id, *kind, *error, *worker;
+    int attempt;
+    int64_t at_us;
+} retry_rec_t;
+
+/* Writes history and retry records in one transaction. */
+int db_history_put(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_t *r, size_t nr,
+                   char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,41 @@
+/* db_driver.h — what a database driver implements (db_sqlite.c, db_pg.c);
+ * private to the db*.c files. */
+#ifndef TICKQ_DB_DRIVER_H
+#define TICKQ_DB_DRIVER_H
+
+#include "db.h"
+
+typedef struct {
+    const char *name;
+    void (*close)(db_t *db);
+    /* Runs one or more SQL statements that return no rows. */
+    int (*exec)(db_t *db, const char *sql, char *err, size_t errlen);
+    /* Starts the migration transaction, holding a lock that a second
+     * process migrating at the same time waits for. */
+    int (*begin_migration)(db_t *db, char *err, size_t errlen);
+    /* The highest applied migration (0: none) inside that transaction. */
+    int (*applied_version)(db_t *db, int *version, char *err, size_t errlen);
+    int (*bars_put)(db_t *db, const char *interval, const bar_row_t *rows, size_t n, char *err, size_t errlen);
+    int (*bars_get)(db_t *db, const char *interval, const char *const *symbols, size_t nsymbols,
+                    int64_t from_ts, int64_t to_ts, bar_set_t *out, char *err, size_t errlen);
+    int (*bars_summary)(db_t *db, bar_summary_t **out, size_t *n, char *err, size_t errlen);
+    int (*history_put)(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_t *r, size_t nr,
+                       char *err, size_t errlen);
+} db_driver_t;
+
+struct db {
+    const db_driver_t *driver;
+    db_kind_t kind;
+    char where[4096];
+    int version;
+    void *impl;                 /* the driver's connection state */
+};
+
+/* Driver constructors: fill db->impl and db->where. */
+int db_sqlite_open(db_t *db, const char *path, char *err, size_t errlen);
+int db_pg_open(db_t *db, const char *url, char *err, size_t errlen);
+
+extern const db_driver_t db_sqlite_driver;
+extern const db_driver_t db_pg_driver;
+
+#endif

@@ -1,0 +1,427 @@
+/* db_pg.c — the PostgreSQL driver (libpq), for several worker hosts.
+ *
+ * Bulk paths avoid a round trip per row: bar upserts COPY into a temporary
+ * table and merge with one INSERT ... ON CONFLICT; history COPYs straight
+ * into its tables; loads fetch binary results a chunk of symbols at a time
+ * (bounded memory, no text-to-number parsing). */
+#include <endian.h>
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "db_driver.h"
+
+#define LOAD_CHUNK_SYMBOLS 64
+#define COPY_BUFFER (256 * 1024)
+
+typedef struct {
+    PGconn *conn;
+    int have_temp;               /* bars_in exists in this session */
+} pg_t;
+
+static PGconn *C(db_t *db) { return ((pg_t *)db->impl)->conn; }
+
+static int fail(db_t *db, char *err, size_t errlen, const char *what, const char *detail)
+{
+    if (err != NULL) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", detail ? detail : PQerrorMessage(C(db)));
+        size_t n = strlen(msg);
+        while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+            msg[--n] = '\0';
+        snprintf(err, errlen, "PostgreSQL %s (%s): %s", what, db->where, msg);
+    }
+    return -1;
+}
+
+/* The URL with the password replaced by ***. */
+static void mask_url(const char *url, char *out, size_t outlen)
+{
+    const char *scheme = strstr(url, "://");
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
+    if (scheme == NULL || at == NULL || (slash != NULL && slash < at)) {
+        snprintf(out, outlen, "%s", url);
+        return;
+    }
+    const char *colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
+    if (colon == NULL) {
+        snprintf(out, outlen, "%s", url);
+        return;
+    }
+    snprintf(out, outlen, "%.*s:***%s", (int)(colon - url), url, at);
+}
+
+int db_pg_open(db_t *db, const char *url, char *err, size_t errlen)
+{
+    mask_url(url, db->where, sizeof db->where);
+    const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
+    const char *vals[] = { url, "5", "tickq", NULL };
+    PGconn *conn = PQconnectdbParams(keys, vals, 1);
+    if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", conn ? PQerrorMessage(conn) : "out of memory");
+        size_t n = strlen(msg);
+        while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+            msg[--n] = '\0';
+        snprintf(err, errlen, "cannot connect to PostgreSQL at %s (DATABASE_URL): %s", db->where, msg);
+        PQfinish(conn);
+        return -1;
+    }
+    pg_t *p = calloc(1, sizeof *p);
+    if (p == NULL) {
+        PQfinish(conn);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    p->conn = conn;
+    db->impl = p;
+    PGresult *r = PQexec(conn, "SET client_min_messages = warning");
+    PQclear(r);
+    return 0;
+}
+
+static void pg_close(db_t *db)
+{
+    PQfinish(C(db));
+    free(db->impl);
+    db->impl = NULL;
+}
+
+static int pg_exec(db_t *db, const char *sql, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(C(db), sql);
+    ExecStatusType st = PQresultStatus(r);
+    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok)
+        fail(db, err, errlen, "statement failed", PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static int pg_begin_migration(db_t *db, char *err, size_t errlen)
+{
+    /* 0x7469636b71 = "tickq": one lock id for every tickq migration. */
+    return pg_exec(db, "BEGIN; SELECT pg_advisory_xact_lock(499968732785)", err, errlen);
+}
+
+static int pg_applied_version(db_t *db, int *version, char *err, size_t errlen)
+{
+    if (pg_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+                    " description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+                err, errlen) != 0)
+        return -1;
+    PGresult *r = PQexec(C(db), "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (ok)
+        *version = atoi(PQgetvalue(r, 0, 0));
+    else
+        fail(db, err, errlen, "reading the schema version", PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+/* A COPY ... FROM STDIN in text format, buffered. */
+typedef struct {
+    db_t *db;
+    char *buf;
+    size_t len;
+    int failed;
+} copy_t;
+
+static int copy_start(copy_t *c, db_t *db, const char *sql, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->db = db;
+    PGresult *r = PQexec(C(db), sql);
+    int ok = PQresultStatus(r) == PGRES_COPY_IN;
+    if (!ok)
+        fail(db, err, errlen, "COPY failed", PQresultErrorMessage(r));
+    PQclear(r);
+    if (!ok)
+        return -1;
+    c->buf = malloc(COPY_BUFFER);
+    if (c->buf == NULL) {
+        PQputCopyEnd(C(db), "out of memory");
+        PQclear(PQgetResult(C(db)));
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static void copy_flush(copy_t *c)
+{
+    if (c->len > 0 && !c->failed && PQputCopyData(C(c->db), c->buf, (int)c->len) != 1)
+        c->failed = 1;
+    c->len = 0;
+}
+
+static void copy_printf(copy_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void copy_printf(copy_t *c, const char *fmt, ...)
+{
+    if (COPY_BUFFER - c->len < 4096)
+        copy_flush(c);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(c->buf + c->len, COPY_BUFFER - c->len, fmt, ap);
+    va_end(ap);
+    if (n > 0 && (size_t)n < COPY_BUFFER - c->len)
+        c->len += (size_t)n;
+    else
+        c->failed = 1;
+}
+
+/* A text field in COPY text format: \N for NULL, escapes for \ tab CR LF. */
+static void copy_text(copy_t *c, const char *s, int last)
+{
+    if (s == NULL || *s == '\0') {
+        copy_printf(c, "\\N%c", last ? '\n' : '\t');
+        return;
+    }
+    size_t n = strlen(s);
+    if (n > 3000)
+        n = 3000; /* error texts: the head is what matters */
+    if (COPY_BUFFER - c->len < 2 * n + 8)
+        copy_flush(c);
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (ch == '\\' || ch == '\t' || ch == '\n' || ch == '\r') {
+            c->buf[c->len++] = '\\';
+            ch = ch == '\t' ? 't' : ch == '\n' ? 'n' : ch == '\r' ? 'r' : '\\';
+        }
+        c->buf[c->len++] = ch;
+    }
+    c->buf[c->len++] = last ? '\n' : '\t';
+}
+
+static void copy_time(copy_t *c, int64_t us, int last)
+{
+    if (us <= 0) {
+        copy_text(c, NULL, last);
+        return;
+    }
+    char iso[CLOCK_ISO_LEN];
+    clock_iso8601(us, iso);
+    copy_text(c, iso, last);
+}
+
+static int copy_end(copy_t *c, char *err, size_t errlen)
+{
+    copy_flush(c);
+    free(c->buf);
+    c->buf = NULL;
+    if (PQputCopyEnd(C(c->db), c->failed ? "tickq could not send the rows" : NULL) != 1)
+        return fail(c->db, err, errlen, "COPY failed", NULL);
+    PGresult *r = PQgetResult(C(c->db));
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        fail(c->db, err, errlen, "COPY failed", PQresultErrorMessage(r));
+    PQclear(r);
+    while ((r = PQgetResult(C(c->db))) != NULL)
+        PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static int pg_bars_put(db_t *db, const char *interval, const bar_row_t *rows, size_t n, char *err, size_t errlen)
+{
+    pg_t *p = db->impl;
+    if (!p->have_temp) {
+        if (pg_exec(db, "CREATE TEMP TABLE IF NOT EXISTS bars_in (LIKE bars)", err, errlen) != 0)
+            return -1;
+        p->have_temp = 1;
+    }
+    copy_t c;
+    if (copy_start(&c, db, "COPY bars_in (symbol, interval, ts, open, high, low, close, volume) FROM STDIN",
+                   err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const bar_row_t *r = &rows[i];
+        copy_printf(&c, "%s\t%s\t%lld\t%.17g\t%.17g\t%.17g\t%.17g\t%.17g\n", r->symbol, interval,
+                    (long long)r->ts, r->open, r->high, r->low, r->close, r->volume);
+    }
+    if (copy_end(&c, err, errlen) != 0)
+        return -1;
+    return pg_exec(db,
+                   "INSERT INTO bars SELECT * FROM bars_in ON CONFLICT (symbol, interval, ts) DO UPDATE SET"
+                   " open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,"
+                   " close = EXCLUDED.close, volume = EXCLUDED.volume; TRUNCATE bars_in",
+                   err, errlen);
+}
+
+static int64_t be_i64(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return (int64_t)be64toh(v);
+}
+
+static double be_f64(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    v = be64toh(v);
+    double d;
+    memcpy(&d, &v, 8);
+    return d;
+}
+
+/* Loads one chunk of symbols with a binary-result query. */
+static int load_chunk(db_t *db, const char *interval, const char *const *symbols, size_t n,
+                      const char *from, const char *to, bar_set_t *out, char *err, size_t errlen)
+{
+    size_t cap = 16;
+    for (size_t i = 0; i < n; i++)
+        cap += strlen(symbols[i]) + 4;
+    char *array = malloc(cap);
+    if (array == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t len = 0;
+    array[len++] = '{';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)sprintf(array + len, "%s\"%s\"", i ? "," : "", symbols[i]);
+    array[len++] = '}';
+    array[len] = '\0';
+    const char *params[4] = { interval, array, from, to };
+    PGresult *r = PQexecParams(C(db),
+                               "SELECT symbol, ts, open, high, low, close, volume FROM bars"
+                               " WHERE interval = $1 AND symbol = ANY($2::text[]) AND ts >= $3::bigint"
+                               " AND ts <= $4::bigint ORDER BY symbol COLLATE \"C\", ts",
+                               4, NULL, params, NULL, NULL, 1);
+    free(array);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fail(db, err, errlen, "loading bars", PQresultErrorMessage(r));
+        PQclear(r);
+        return -1;
+    }
+    int rows = PQntuples(r);
+    bar_series_t *s = NULL;
+    for (int i = 0; i < rows; i++) {
+        const char *sym = PQgetvalue(r, i, 0);
+        if (s == NULL || strcmp(s->symbol, sym) != 0) {
+            if ((s = bar_set_add(out, sym)) == NULL)
+                goto oom;
+        }
+        if (bar_series_push(s, be_i64(PQgetvalue(r, i, 1)), be_f64(PQgetvalue(r, i, 2)),
+                            be_f64(PQgetvalue(r, i, 3)), be_f64(PQgetvalue(r, i, 4)),
+                            be_f64(PQgetvalue(r, i, 5)), be_f64(PQgetvalue(r, i, 6))) != 0)
+            goto oom;
+    }
+    PQclear(r);
+    return 0;
+oom:
+    PQclear(r);
+    snprintf(err, errlen, "out of memory loading bars");
+    return -1;
+}
+
+static int pg_bars_get(db_t *db, const char *interval, const char *const *symbols, size_t nsymbols,
+                       int64_t from_ts, int64_t to_ts, bar_set_t *out, char *err, size_t errlen)
+{
+    char from[24], to[24];
+    snprintf(from, sizeof from, "%lld", (long long)from_ts);
+    snprintf(to, sizeof to, "%lld", (long long)to_ts);
+    for (size_t i = 0; i < nsymbols; i += LOAD_CHUNK_SYMBOLS) {
+        size_t n = nsymbols - i < LOAD_CHUNK_SYMBOLS ? nsymbols - i : LOAD_CHUNK_SYMBOLS;
+        if (load_chunk(db, interval, symbols + i, n, from, to, out, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int pg_bars_summary(db_t *db, bar_summary_t **out, size_t *n, char *err, size_t errlen)
+{
+    *out = NULL;
+    *n = 0;
+    PGresult *r = PQexec(C(db), "SELECT symbol, interval, MIN(ts), MAX(ts), COUNT(*) FROM bars"
+                                " GROUP BY symbol, interval ORDER BY symbol COLLATE \"C\", interval COLLATE \"C\"");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fail(db, err, errlen, "listing bars", PQresultErrorMessage(r));
+        PQclear(r);
+        return -1;
+    }
+    size_t rows = (size_t)PQntuples(r);
+    *out = calloc(rows ? rows : 1, sizeof **out);
+    if (*out == NULL) {
+        PQclear(r);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < rows; i++) {
+        bar_summary_t *s = &(*out)[i];
+        snprintf(s->symbol, sizeof s->symbol, "%s", PQgetvalue(r, (int)i, 0));
+        snprintf(s->interval, sizeof s->interval, "%s", PQgetvalue(r, (int)i, 1));
+        s->first_ts = atoll(PQgetvalue(r, (int)i, 2));
+        s->last_ts = atoll(PQgetvalue(r, (int)i, 3));
+        s->count = atoll(PQgetvalue(r, (int)i, 4));
+    }
+    *n = rows;
+    PQclear(r);
+    return 0;
+}
+
+static int pg_history_put(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_t *r, size_t nr,
+                          char *err, size_t errlen)
+{
+    if (pg_exec(db, "BEGIN", err, errlen) != 0)
+        return -1;
+    copy_t c;
+    if (nh > 0) {
+        if (copy_start(&c, db, "COPY job_history (job_id, type, queue, state, attempts, worker, started_at,"
+                               " finished_at, duration_ms, error) FROM STDIN", err, errlen) != 0)
+            goto fail;
+        for (size_t i = 0; i < nh; i++) {
+            copy_text(&c, h[i].job_id, 0);
+            copy_text(&c, h[i].type, 0);
+            copy_text(&c, h[i].queue, 0);
+            copy_text(&c, h[i].state, 0);
+            copy_printf(&c, "%d\t", h[i].attempts);
+            copy_text(&c, h[i].worker, 0);
+            copy_time(&c, h[i].started_us, 0);
+            copy_time(&c, h[i].finished_us > 0 ? h[i].finished_us : clock_now_us(), 0);
+            if (h[i].started_us > 0 && h[i].finished_us >= h[i].started_us)
+                copy_printf(&c, "%.3f\t", (double)(h[i].finished_us - h[i].started_us) / 1000.0);
+            else
+                copy_printf(&c, "\\N\t");
+            copy_text(&c, h[i].error, 1);
+        }
+        if (copy_end(&c, err, errlen) != 0)
+            goto fail;
+    }
+    if (nr > 0) {
+        if (copy_start(&c, db, "COPY job_retries (job_id, attempt, kind, error, worker, at) FROM STDIN",
+                       err, errlen) != 0)
+            goto fail;
+        for (size_t i = 0; i < nr; i++) {
+            copy_text(&c, r[i].job_id, 0);
+            copy_printf(&c, "%d\t", r[i].attempt);
+            copy_text(&c, r[i].kind, 0);
+            copy_text(&c, r[i].error, 0);
+            copy_text(&c, r[i].worker, 0);
+            copy_time(&c, r[i].at_us > 0 ? r[i].at_us : clock_now_us(), 1);
+        }
+        if (copy_end(&c, err, errlen) != 0)
+            goto fail;
+    }
+    return pg_exec(db, "COMMIT", err, errlen);
+fail:
+    pg_exec(db, "ROLLBACK", NULL, 0);
+    return -1;
+}
+
+const db_driver_t db_pg_driver = {
+    "postgresql",
+    pg_close,
+    pg_exec,
+    pg_begin_migration,
+    pg_applied_version,
+    pg_bars_put,
+    pg_bars_get,
+    pg_bars_summary,
+    pg_history_put,
+};

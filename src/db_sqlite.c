@@ -1,0 +1,346 @@
+/* db_sqlite.c — the SQLite driver: one file in WAL mode, the default for a
+ * single host. Writers wait up to 10 s for the write lock (busy timeout);
+ * prepared statements are kept for the hot paths (bar upserts, loads,
+ * history). */
+#include <errno.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "db_driver.h"
+
+typedef struct {
+    sqlite3 *conn;
+    sqlite3_stmt *put_bar;
+    sqlite3_stmt *get_bars;
+    sqlite3_stmt *put_history;
+    sqlite3_stmt *put_retry;
+} lite_t;
+
+static lite_t *L(db_t *db) { return db->impl; }
+
+static int fail(db_t *db, char *err, size_t errlen, const char *what)
+{
+    if (err != NULL)
+        snprintf(err, errlen, "SQLite %s (%s): %s", what, db->where, sqlite3_errmsg(L(db)->conn));
+    return -1;
+}
+
+/* Creates the directories leading to `path` (like mkdir -p of its dirname). */
+static int make_parent_dirs(const char *path)
+{
+    char buf[PATH_MAX];
+    if (strlen(path) >= sizeof buf)
+        return -1;
+    strcpy(buf, path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return 0;
+}
+
+int db_sqlite_open(db_t *db, const char *path, char *err, size_t errlen)
+{
+    char abs[2 * PATH_MAX + 2];
+    if (path[0] == '/') {
+        snprintf(abs, sizeof abs, "%s", path);
+    } else {
+        char cwd[PATH_MAX];
+        if (getcwd(cwd, sizeof cwd) == NULL) {
+            snprintf(err, errlen, "cannot resolve the database path %s: %s", path, strerror(errno));
+            return -1;
+        }
+        snprintf(abs, sizeof abs, "%s/%s", cwd, path);
+    }
+    if (strlen(abs) >= PATH_MAX) {
+        snprintf(err, errlen, "the database path is too long: %s", path);
+        return -1;
+    }
+    snprintf(db->where, sizeof db->where, "%s", abs);
+    if (make_parent_dirs(abs) != 0) {
+        snprintf(err, errlen, "cannot create the directory of the database %s: %s", abs, strerror(errno));
+        return -1;
+    }
+    lite_t *l = calloc(1, sizeof *l);
+    if (l == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    db->impl = l;
+    if (sqlite3_open_v2(abs, &l->conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open the SQLite database %s: %s", abs,
+                 l->conn ? sqlite3_errmsg(l->conn) : "out of memory");
+        sqlite3_close(l->conn);
+        free(l);
+        db->impl = NULL;
+        return -1;
+    }
+    sqlite3_busy_timeout(l->conn, 10000);
+    /* A 64 MiB page cache keeps a large import's B-tree pages in memory until
+     * commit instead of spilling them to the WAL again and again. */
+    const char *setup = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                        " PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;";
+    char *msg = NULL;
+    if (sqlite3_exec(l->conn, setup, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot set up the SQLite database %s: %s (is it a database file?)", abs,
+                 msg ? msg : "?");
+        sqlite3_free(msg);
+        sqlite3_close(l->conn);
+        free(l);
+        db->impl = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void lite_close(db_t *db)
+{
+    lite_t *l = L(db);
+    sqlite3_finalize(l->put_bar);
+    sqlite3_finalize(l->get_bars);
+    sqlite3_finalize(l->put_history);
+    sqlite3_finalize(l->put_retry);
+    sqlite3_close(l->conn);
+    free(l);
+    db->impl = NULL;
+}
+
+static int lite_exec(db_t *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(L(db)->conn, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        if (err != NULL)
+            snprintf(err, errlen, "SQLite (%s): %s", db->where, msg ? msg : "error");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int lite_begin_migration(db_t *db, char *err, size_t errlen)
+{
+    return lite_exec(db, "BEGIN IMMEDIATE", err, errlen);
+}
+
+static int lite_applied_version(db_t *db, int *version, char *err, size_t errlen)
+{
+    if (lite_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+                      " description TEXT NOT NULL, applied_at TEXT NOT NULL DEFAULT"
+                      " (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))", err, errlen) != 0)
+        return -1;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(L(db)->conn, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &st, NULL) != SQLITE_OK)
+        return fail(db, err, errlen, "reading the schema version");
+    int rc = sqlite3_step(st);
+    *version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : fail(db, err, errlen, "reading the schema version");
+}
+
+static int prepare(db_t *db, sqlite3_stmt **st, const char *sql, char *err, size_t errlen)
+{
+    if (*st != NULL)
+        return 0;
+    if (sqlite3_prepare_v3(L(db)->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+        return fail(db, err, errlen, "preparing a statement");
+    return 0;
+}
+
+static int lite_bars_put(db_t *db, const char *interval, const bar_row_t *rows, size_t n, char *err, size_t errlen)
+{
+    lite_t *l = L(db);
+    if (prepare(db, &l->put_bar,
+                "INSERT INTO bars (symbol, interval, ts, open, high, low, close, volume)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                " ON CONFLICT (symbol, interval, ts) DO UPDATE SET open = excluded.open,"
+                " high = excluded.high, low = excluded.low, close = excluded.close, volume = excluded.volume",
+                err, errlen) != 0)
+        return -1;
+    sqlite3_stmt *st = l->put_bar;
+    sqlite3_bind_text(st, 2, interval, -1, SQLITE_STATIC);
+    for (size_t i = 0; i < n; i++) {
+        const bar_row_t *r = &rows[i];
+        sqlite3_bind_text(st, 1, r->symbol, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, r->ts);
+        sqlite3_bind_double(st, 4, r->open);
+        sqlite3_bind_double(st, 5, r->high);
+        sqlite3_bind_double(st, 6, r->low);
+        sqlite3_bind_double(st, 7, r->close);
+        sqlite3_bind_double(st, 8, r->volume);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return fail(db, err, errlen, "writing bars");
+    }
+    return 0;
+}
+
+static int lite_bars_get(db_t *db, const char *interval, const char *const *symbols, size_t nsymbols,
+                         int64_t from_ts, int64_t to_ts, bar_set_t *out, char *err, size_t errlen)
+{
+    lite_t *l = L(db);
+    if (prepare(db, &l->get_bars,
+                "SELECT ts, open, high, low, close, volume FROM bars"
+                " WHERE symbol = ?1 AND interval = ?2 AND ts >= ?3 AND ts <= ?4 ORDER BY ts",
+                err, errlen) != 0)
+        return -1;
+    sqlite3_stmt *st = l->get_bars;
+    sqlite3_bind_text(st, 2, interval, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, from_ts);
+    sqlite3_bind_int64(st, 4, to_ts);
+    for (size_t i = 0; i < nsymbols; i++) {
+        sqlite3_bind_text(st, 1, symbols[i], -1, SQLITE_STATIC);
+        bar_series_t *s = NULL;
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (s == NULL && (s = bar_set_add(out, symbols[i])) == NULL)
+                break;
+            if (bar_series_push(s, sqlite3_column_int64(st, 0), sqlite3_column_double(st, 1),
+                                sqlite3_column_double(st, 2), sqlite3_column_double(st, 3),
+                                sqlite3_column_double(st, 4), sqlite3_column_double(st, 5)) != 0) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            if (rc == SQLITE_ROW || rc == SQLITE_NOMEM)
+                snprintf(err, errlen, "out of memory loading bars of %s", symbols[i]);
+            else
+                fail(db, err, errlen, "loading bars");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int lite_bars_summary(db_t *db, bar_summary_t **out, size_t *n, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    *out = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(L(db)->conn,
+                           "SELECT symbol, interval, MIN(ts), MAX(ts), COUNT(*) FROM bars"
+                           " GROUP BY symbol, interval ORDER BY symbol, interval", -1, &st, NULL) != SQLITE_OK)
+        return fail(db, err, errlen, "listing bars");
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            bar_summary_t *p = realloc(*out, cap * sizeof *p);
+            if (p == NULL)
+                break;
+            *out = p;
+        }
+        bar_summary_t *s = &(*out)[(*n)++];
+        snprintf(s->symbol, sizeof s->symbol, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(s->interval, sizeof s->interval, "%s", (const char *)sqlite3_column_text(st, 1));
+        s->first_ts = sqlite3_column_int64(st, 2);
+        s->last_ts = sqlite3_column_int64(st, 3);
+        s->count = sqlite3_column_int64(st, 4);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        return fail(db, err, errlen, "listing bars");
+    }
+    return 0;
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s != NULL && *s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_time(sqlite3_stmt *st, int i, int64_t us, char buf[CLOCK_ISO_LEN])
+{
+    if (us > 0) {
+        clock_iso8601(us, buf);
+        sqlite3_bind_text(st, i, buf, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(st, i);
+    }
+}
+
+static int lite_history_put(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_t *r, size_t nr,
+                            char *err, size_t errlen)
+{
+    lite_t *l = L(db);
+    if (prepare(db, &l->put_history,
+                "INSERT INTO job_history (job_id, type, queue, state, attempts, worker, started_at,"
+                " finished_at, duration_ms, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                err, errlen) != 0 ||
+        prepare(db, &l->put_retry,
+                "INSERT INTO job_retries (job_id, attempt, kind, error, worker, at)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6)", err, errlen) != 0)
+        return -1;
+    if (lite_exec(db, "BEGIN IMMEDIATE", err, errlen) != 0)
+        return -1;
+    char t1[CLOCK_ISO_LEN], t2[CLOCK_ISO_LEN];
+    for (size_t i = 0; i < nh; i++) {
+        sqlite3_stmt *st = l->put_history;
+        sqlite3_bind_text(st, 1, h[i].job_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, h[i].type, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, h[i].queue, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, h[i].state, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 5, h[i].attempts);
+        bind_text_or_null(st, 6, h[i].worker);
+        bind_time(st, 7, h[i].started_us, t1);
+        bind_time(st, 8, h[i].finished_us > 0 ? h[i].finished_us : clock_now_us(), t2);
+        if (h[i].started_us > 0 && h[i].finished_us >= h[i].started_us)
+            sqlite3_bind_double(st, 9, (double)(h[i].finished_us - h[i].started_us) / 1000.0);
+        else
+            sqlite3_bind_null(st, 9);
+        bind_text_or_null(st, 10, h[i].error);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            goto fail;
+    }
+    for (size_t i = 0; i < nr; i++) {
+        sqlite3_stmt *st = l->put_retry;
+        sqlite3_bind_text(st, 1, r[i].job_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, r[i].attempt);
+        sqlite3_bind_text(st, 3, r[i].kind, -1, SQLITE_STATIC);
+        bind_text_or_null(st, 4, r[i].error);
+        bind_text_or_null(st, 5, r[i].worker);
+        bind_time(st, 6, r[i].at_us > 0 ? r[i].at_us : clock_now_us(), t1);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            goto fail;
+    }
+    return lite_exec(db, "COMMIT", err, errlen);
+fail:
+    fail(db, err, errlen, "writing job history");
+    lite_exec(db, "ROLLBACK", NULL, 0);
+    return -1;
+}
+
+const db_driver_t db_sqlite_driver = {
+    "sqlite",
+    lite_close,
+    lite_exec,
+    lite_begin_migration,
+    lite_applied_version,
+    lite_bars_put,
+    lite_bars_get,
+    lite_bars_summary,
+    lite_history_put,
+};

@@ -1,0 +1,64 @@
+/* feature.h — technical features of bar series, computed in C.
+ *
+ * Kernels take one symbol's arrays (in date order) and write n values;
+ * undefined values are NaN. Leading NaNs of the input are skipped (so an
+ * EMA of the MACD line starts where that line does). Definitions are the
+ * ones in docs/strategies.md.
+ *
+ * A feature frame holds a set of series (one per symbol, concatenated in
+ * symbol order) and computes a named column the first time it is asked for,
+ * series by series, so no value ever mixes two symbols and a strategy pays
+ * only for the columns it uses. */
+#ifndef TICKQ_FEATURE_H
+#define TICKQ_FEATURE_H
+
+#include <stddef.h>
+
+#include "bars.h"
+
+#define FEATURE_N_MIN 2
+#define FEATURE_N_MAX 1000
+#define FEATURE_NAME_MAX 32
+
+/* Kernels: x, high, low, close are inputs of length n; out has length n. */
+void feature_prev(const double *x, size_t n, double *out);
+void feature_gap_pct(const double *open, const double *close, size_t n, double *out);
+void feature_return_pct(const double *close, size_t n, double *out);
+void feature_volume_ratio(const double *volume, size_t n, double *out);
+void feature_sma(const double *x, size_t n, int N, double *out);
+void feature_ema(const double *x, size_t n, int N, double *out);
+void feature_rsi(const double *close, size_t n, int N, double *out);
+void feature_atr(const double *high, const double *low, const double *close, size_t n, int N, double *out);
+void feature_bbands(const double *close, size_t n, int N, double *upper, double *mid, double *lower);
+void feature_rolling_max(const double *x, size_t n, int N, double *out);
+void feature_rolling_min(const double *x, size_t n, int N, double *out);
+void feature_hv(const double *close, size_t n, int N, double *out);
+void feature_macd(const double *close, size_t n, double *macd, double *signal, double *hist);
+
+/* 0 when `name` is a column a frame can give: open, high, low, close,
+ * volume, prev_close, gap_pct, volume_ratio, return_pct, sma_N, ema_N,
+ * rsi_N, atr_N, bb_upper_N, bb_mid_N, bb_lower_N, high_N, low_N, hv_N
+ * (2 <= N <= 1000), macd, macd_signal, macd_hist. Else -1 with a message. */
+int feature_name_check(const char *name, char *err, size_t errlen);
+
+typedef struct {
+    char name[FEATURE_NAME_MAX + 1];
+    double *values;
+} feature_column_t;
+
+typedef struct {
+    const bar_set_t *set;        /* borrowed */
+    size_t n;                    /* rows over all series */
+    size_t ncols, cap;
+    feature_column_t *cols;      /* computed (or copied) so far */
+} feature_frame_t;
+
+void feature_frame_init(feature_frame_t *f, const bar_set_t *set);
+void feature_frame_free(feature_frame_t *f);
+
+/* The column `name` over all rows (series after series), computed on first
+ * use and kept; owned by the frame. NULL with err for an unknown name or
+ * when out of memory. */
+const double *feature_frame_column(feature_frame_t *f, const char *name, char *err, size_t errlen);
+
+#endif

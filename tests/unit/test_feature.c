@@ -1,0 +1,396 @@
+/* test_feature.c — every feature against values worked out by hand on tiny
+ * inputs, and against a second, naive implementation (each window computed
+ * from scratch) on long random inputs, to 1e-9 relative. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "feature.h"
+#include "unit.h"
+
+#define LONG_N 6000
+
+static int close_enough(double got, double want)
+{
+    if (isnan(want))
+        return isnan(got);
+    if (isnan(got))
+        return 0;
+    double scale = fabs(want) > 1e-6 ? fabs(want) : 1e-6;
+    return fabs(got - want) <= 1e-9 * scale;
+}
+
+static void check_series(const char *what, const double *got, const double *want, size_t n, int line)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!close_enough(got[i], want[i])) {
+            unit_fail(__FILE__, line, "%s[%zu] = %.17g, want %.17g", what, i, got[i], want[i]);
+            return;
+        }
+    }
+}
+
+#define CHECK_SERIES(what, got, want, n) check_series(what, got, want, n, __LINE__)
+
+/* --- tiny inputs, by hand -------------------------------------------- */
+
+TEST(feature_sma_ema_by_hand)
+{
+    const double x[] = { 1, 2, 3, 4, 5, 6 };
+    double out[6];
+    feature_sma(x, 6, 3, out);
+    const double sma[] = { NAN, NAN, 2, 3, 4, 5 };
+    CHECK_SERIES("sma_3", out, sma, 6);
+    feature_ema(x, 6, 3, out); /* alpha 0.5, seed mean(1,2,3) = 2 */
+    const double ema[] = { NAN, NAN, 2, 3, 4, 5 };
+    CHECK_SERIES("ema_3", out, ema, 6);
+    const double y[] = { 2, 4, 6, 2 };
+    feature_ema(y, 4, 2, out); /* alpha 2/3, seed 3, then 2/3*6 + 1/3*3 = 5, then 2/3*2 + 5/3 = 3 */
+    const double ema2[] = { NAN, 3, 5, 3 };
+    CHECK_SERIES("ema_2", out, ema2, 4);
+    feature_sma(x, 2, 3, out); /* fewer values than the window */
+    CHECK(isnan(out[0]) && isnan(out[1]));
+}
+
+TEST(feature_rsi_by_hand)
+{
+    const double c[] = { 10, 11, 10, 12, 12, 11 };
+    double out[6];
+    feature_rsi(c, 6, 2, out);
+    /* changes +1 -1 +2 0 -1; seed over the first two: gain .5 loss .5 -> 50
+     * t=3: gain (.5+2)/2 = 1.25, loss .25 -> 100 - 100/6
+     * t=4: gain .625, loss .125 -> 100 - 100/6
+     * t=5: gain .3125, loss (.125+1)/2 = .5625 -> 100 - 100/(1 + .3125/.5625) */
+    const double want[] = { NAN, NAN, 50, 100 - 100.0 / 6, 100 - 100.0 / 6, 100 - 100 / (1 + 0.3125 / 0.5625) };
+    CHECK_SERIES("rsi_2", out, want, 6);
+    const double up[] = { 1, 2, 3, 4 }, flat[] = { 5, 5, 5, 5 };
+    feature_rsi(up, 4, 2, out);
+    CHECK(out[2] == 100 && out[3] == 100);
+    feature_rsi(flat, 4, 2, out);
+    CHECK(out[2] == 50 && out[3] == 50);
+}
+
+TEST(feature_atr_by_hand)
+{
+    const double h[] = { 10, 12, 11, 15 }, l[] = { 9, 10, 8, 12 }, c[] = { 9.5, 11, 9, 14 };
+    double out[4];
+    feature_atr(h, l, c, 4, 2, out);
+    /* TR: t1 max(12,9.5)-min(10,9.5) = 2.5; t2 max(11,11)-min(8,11) = 3;
+     * t3 max(15,9)-min(12,9) = 6. ATR_2 at t2 = 2.75, t3 = (2.75 + 6) / 2. */
+    const double want[] = { NAN, NAN, 2.75, 4.375 };
+    CHECK_SERIES("atr_2", out, want, 4);
+}
+
+TEST(feature_bands_extremes_hv_by_hand)
+{
+    const double c[] = { 1, 3, 5, 7 };
+    double up[4], mid[4], lo[4];
+    feature_bbands(c, 4, 2, up, mid, lo); /* population std of two values 2 apart = 1 */
+    const double wm[] = { NAN, 2, 4, 6 }, wu[] = { NAN, 4, 6, 8 }, wl[] = { NAN, 0, 2, 4 };
+    CHECK_SERIES("bb_mid_2", mid, wm, 4);
+    CHECK_SERIES("bb_upper_2", up, wu, 4);
+    CHECK_SERIES("bb_lower_2", lo, wl, 4);
+    const double x[] = { 3, 1, 4, 1, 5, 9, 2 };
+    double mx[7], mn[7];
+    feature_rolling_max(x, 7, 3, mx);
+    feature_rolling_min(x, 7, 3, mn);
+    const double wmx[] = { NAN, NAN, 4, 4, 5, 9, 9 }, wmn[] = { NAN, NAN, 1, 1, 1, 1, 2 };
+    CHECK_SERIES("high_3", mx, wmx, 7);
+    CHECK_SERIES("low_3", mn, wmn, 7);
+    const double p[] = { 100, 110, 99, 108.9 };
+    double hv[4];
+    feature_hv(p, 4, 2, hv);
+    double r1 = log(1.1), r2 = log(0.9), r3 = log(1.1);
+    double sd12 = fabs(r1 - r2) / sqrt(2.0), sd23 = fabs(r2 - r3) / sqrt(2.0); /* sample std of two */
+    const double whv[] = { NAN, NAN, sqrt(252.0) * sd12, sqrt(252.0) * sd23 };
+    CHECK_SERIES("hv_2", hv, whv, 4);
+}
+
+TEST(feature_gap_return_volume_by_hand)
+{
+    const double o[] = { 10, 10.5, 9 }, c[] = { 10, 10, 9.9 };
+    double out[3];
+    feature_gap_pct(o, c, 3, out);
+    const double gap[] = { NAN, 5, -10 };
+    CHECK_SERIES("gap_pct", out, gap, 3);
+    feature_return_pct(c, 3, out);
+    const double ret[] = { NAN, 0, -1 };
+    CHECK_SERIES("return_pct", out, ret, 3);
+    feature_prev(c, 3, out);
+    const double prev[] = { NAN, 10, 10 };
+    CHECK_SERIES("prev_close", out, prev, 3);
+    double v[22], vr[22];
+    for (int i = 0; i < 22; i++)
+        v[i] = i < 20 ? 100 : (i == 20 ? 300 : 50);
+    feature_volume_ratio(v, 22, vr);
+    CHECK(isnan(vr[19]));
+    CHECK(close_enough(vr[20], 3.0));
+    CHECK(close_enough(vr[21], 50.0 / (19 * 100 + 300) * 20));
+}
+
+TEST(feature_macd_starts_where_defined)
+{
+    double c[60], m[60], s[60], h[60];
+    for (int i = 0; i < 60; i++)
+        c[i] = 100 + i * 0.5 + (i % 3);
+    feature_macd(c, 60, m, s, h);
+    CHECK(isnan(m[24]) && !isnan(m[25]));
+    CHECK(isnan(s[32]) && !isnan(s[33]));
+    double e12[60], e26[60];
+    feature_ema(c, 60, 12, e12);
+    feature_ema(c, 60, 26, e26);
+    CHECK(close_enough(m[40], e12[40] - e26[40]));
+    double seed = 0;
+    for (int t = 25; t < 34; t++)
+        seed += m[t];
+    CHECK(close_enough(s[33], seed / 9));
+    CHECK(close_enough(h[50], m[50] - s[50]));
+}
+
+/* --- long random inputs against naive versions ------------------------- */
+
+static double lcg_state = 1;
+static double rnd(void)
+{
+    lcg_state = fmod(lcg_state * 16807.0, 2147483647.0);
+    return lcg_state / 2147483647.0;
+}
+
+typedef struct { double o[LONG_N], h[LONG_N], l[LONG_N], c[LONG_N], v[LONG_N]; } market_t;
+
+static void make_market(market_t *m)
+{
+    lcg_state = 12345;
+    double p = 150;
+    for (int t = 0; t < LONG_N; t++) {
+        double open = p * exp(0.01 * (rnd() - 0.5));
+        double close = open * exp(0.03 * (rnd() - 0.5));
+        m->o[t] = open;
+        m->c[t] = close;
+        m->h[t] = fmax(open, close) * (1 + 0.01 * rnd());
+        m->l[t] = fmin(open, close) * (1 - 0.01 * rnd());
+        m->v[t] = 1e6 * (0.2 + rnd()) * (t % 97 == 0 ? 5 : 1);
+        p = close;
+    }
+}
+
+static void naive_sma(const double *x, size_t n, int N, double *out)
+{
+    for (size_t t = 0; t < n; t++) {
+        if (t + 1 < (size_t)N) {
+            out[t] = NAN;
+            continue;
+        }
+        double s = 0;
+        for (size_t k = t + 1 - (size_t)N; k <= t; k++)
+            s += x[k];
+        out[t] = s / N;
+    }
+}
+
+static void naive_std(const double *x, size_t n, int N, int ddof, double *out)
+{
+    for (size_t t = 0; t < n; t++) {
+        if (t + 1 < (size_t)N) {
+            out[t] = NAN;
+            continue;
+        }
+        double m = 0, q = 0;
+        for (size_t k = t + 1 - (size_t)N; k <= t; k++)
+            m += x[k];
+        m /= N;
+        for (size_t k = t + 1 - (size_t)N; k <= t; k++)
+            q += (x[k] - m) * (x[k] - m);
+        out[t] = sqrt(q / (N - ddof));
+    }
+}
+
+static void naive_extreme(const double *x, size_t n, int N, int max, double *out)
+{
+    for (size_t t = 0; t < n; t++) {
+        if (t + 1 < (size_t)N) {
+            out[t] = NAN;
+            continue;
+        }
+        double e = x[t];
+        for (size_t k = t + 1 - (size_t)N; k <= t; k++)
+            e = max ? fmax(e, x[k]) : fmin(e, x[k]);
+        out[t] = e;
+    }
+}
+
+static void naive_ema(const double *x, size_t n, int N, double *out)
+{
+    double a = 2.0 / (N + 1), e = 0;
+    for (size_t t = 0; t < n; t++) {
+        if (t + 1 < (size_t)N)
+            out[t] = NAN;
+        else if (t + 1 == (size_t)N) {
+            double s = 0;
+            for (int k = 0; k < N; k++)
+                s += x[k];
+            out[t] = e = s / N;
+        } else
+            out[t] = e = a * x[t] + (1 - a) * e;
+    }
+}
+
+static void naive_rsi(const double *c, size_t n, int N, double *out)
+{
+    double g = 0, l = 0;
+    for (size_t t = 0; t < n; t++) {
+        if (t < (size_t)N) {
+            out[t] = NAN;
+            continue;
+        }
+        if (t == (size_t)N) {
+            g = l = 0;
+            for (int k = 1; k <= N; k++) {
+                double d = c[k] - c[k - 1];
+                g += fmax(d, 0);
+                l += fmax(-d, 0);
+            }
+            g /= N;
+            l /= N;
+        } else {
+            double d = c[t] - c[t - 1];
+            g = (g * (N - 1) + fmax(d, 0)) / N;
+            l = (l * (N - 1) + fmax(-d, 0)) / N;
+        }
+        out[t] = l == 0 ? (g == 0 ? 50 : 100) : 100 - 100 / (1 + g / l);
+    }
+}
+
+static market_t market;
+static double got[LONG_N], want[LONG_N], g2[LONG_N], g3[LONG_N], w2[LONG_N];
+
+TEST(feature_rolling_kernels_match_naive_on_long_series)
+{
+    make_market(&market);
+    const int windows[] = { 2, 5, 14, 20, 50, 200, 1000 };
+    for (size_t i = 0; i < sizeof windows / sizeof windows[0]; i++) {
+        int N = windows[i];
+        char what[64];
+        feature_sma(market.c, LONG_N, N, got);
+        naive_sma(market.c, LONG_N, N, want);
+        snprintf(what, sizeof what, "sma_%d", N);
+        CHECK_SERIES(what, got, want, LONG_N);
+        feature_ema(market.c, LONG_N, N, got);
+        naive_ema(market.c, LONG_N, N, want);
+        snprintf(what, sizeof what, "ema_%d", N);
+        CHECK_SERIES(what, got, want, LONG_N);
+        feature_rsi(market.c, LONG_N, N, got);
+        naive_rsi(market.c, LONG_N, N, want);
+        snprintf(what, sizeof what, "rsi_%d", N);
+        CHECK_SERIES(what, got, want, LONG_N);
+        feature_bbands(market.c, LONG_N, N, got, g2, g3);
+        naive_sma(market.c, LONG_N, N, want);
+        naive_std(market.c, LONG_N, N, 0, w2);
+        snprintf(what, sizeof what, "bb_mid_%d", N);
+        CHECK_SERIES(what, g2, want, LONG_N);
+        for (size_t t = 0; t < LONG_N; t++)
+            want[t] += 2 * w2[t];
+        snprintf(what, sizeof what, "bb_upper_%d", N);
+        CHECK_SERIES(what, got, want, LONG_N);
+        feature_rolling_max(market.h, LONG_N, N, got);
+        naive_extreme(market.h, LONG_N, N, 1, want);
+        snprintf(what, sizeof what, "high_%d", N);
+        CHECK_SERIES(what, got, want, LONG_N);
+        feature_rolling_min(market.l, LONG_N, N, got);
+        naive_extreme(market.l, LONG_N, N, 0, want);
+        snprintf(what, sizeof what, "low_%d", N);
+        CHECK_SERIES(what, got, want, LONG_N);
+        /* hv: sample std of the N log returns ending at t */
+        double *r = w2;
+        r[0] = NAN;
+        for (size_t t = 1; t < LONG_N; t++)
+            r[t] = log(market.c[t] / market.c[t - 1]);
+        naive_std(r + 1, LONG_N - 1, N, 1, want + 1);
+        want[0] = NAN;
+        for (size_t t = 0; t < LONG_N; t++)
+            want[t] *= sqrt(252.0);
+        feature_hv(market.c, LONG_N, N, got);
+        snprintf(what, sizeof what, "hv_%d", N);
+        CHECK_SERIES(what, got, want, LONG_N);
+    }
+}
+
+TEST(feature_atr_and_volume_ratio_match_naive)
+{
+    make_market(&market);
+    for (int N = 2; N <= 300; N += 149) {
+        feature_atr(market.h, market.l, market.c, LONG_N, N, got);
+        double a = 0;
+        for (size_t t = 0; t < LONG_N; t++) {
+            double tr = t ? fmax(market.h[t], market.c[t - 1]) - fmin(market.l[t], market.c[t - 1]) : NAN;
+            if (t < (size_t)N)
+                want[t] = NAN;
+            else if (t == (size_t)N) {
+                a = 0;
+                for (int k = 1; k <= N; k++)
+                    a += fmax(market.h[k], market.c[k - 1]) - fmin(market.l[k], market.c[k - 1]);
+                want[t] = a /= N;
+            } else
+                want[t] = a = (a * (N - 1) + tr) / N;
+        }
+        CHECK_SERIES("atr", got, want, LONG_N);
+    }
+    feature_volume_ratio(market.v, LONG_N, got);
+    for (size_t t = 0; t < LONG_N; t++) {
+        if (t < 20) {
+            want[t] = NAN;
+            continue;
+        }
+        double s = 0;
+        for (size_t k = t - 20; k < t; k++)
+            s += market.v[k];
+        want[t] = market.v[t] / (s / 20);
+    }
+    CHECK_SERIES("volume_ratio", got, want, LONG_N);
+}
+
+TEST(feature_frame_never_mixes_symbols)
+{
+    bar_set_t set = { 0 };
+    bar_series_t *a = bar_set_add(&set, "AAA"), *b = bar_set_add(&set, "BBB");
+    for (int t = 0; t < 5; t++) {
+        bar_series_push(a, t * 86400, 10 + t, 11 + t, 9 + t, 10 + t, 100);
+        bar_series_push(b, t * 86400, 50 - t, 51 - t, 49 - t, 50 - t, 200);
+    }
+    feature_frame_t f;
+    feature_frame_init(&f, &set);
+    char err[512];
+    const double *sma = feature_frame_column(&f, "sma_3", err, sizeof err);
+    CHECK(sma != NULL);
+    const double expect[] = { NAN, NAN, 11, 12, 13, NAN, NAN, 49, 48, 47 };
+    CHECK_SERIES("frame sma_3", sma, expect, 10);
+    const double *gap = feature_frame_column(&f, "gap_pct", err, sizeof err);
+    CHECK(gap != NULL && isnan(gap[5]) && close_enough(gap[1], 10.0));
+    const double *close = feature_frame_column(&f, "close", err, sizeof err);
+    CHECK(close != NULL && close[5] == 50);
+    CHECK(feature_frame_column(&f, "sma_3", err, sizeof err) == sma); /* cached */
+    const double *mid = feature_frame_column(&f, "bb_mid_3", err, sizeof err);
+    CHECK(mid != NULL && close_enough(mid[2], 11));
+    CHECK_INT(f.ncols, 6); /* sma_3, gap_pct, close, and the three bands together */
+    CHECK(feature_frame_column(&f, "sma_1", err, sizeof err) == NULL);
+    CHECK(strstr(err, "unknown column 'sma_1'") != NULL);
+    CHECK(feature_frame_column(&f, "vwap", err, sizeof err) == NULL);
+    CHECK(feature_frame_column(&f, "sma_1001", err, sizeof err) == NULL);
+    CHECK(feature_frame_column(&f, "sma_020", err, sizeof err) == NULL);
+    CHECK(feature_name_check("hv_1000", err, sizeof err) == 0);
+    feature_frame_free(&f);
+    bar_set_free(&set);
+}
+
+TEST(feature_flat_windows_have_zero_spread)
+{
+    double x[400], up[400], mid[400], lo[400], hv[400];
+    for (int i = 0; i < 400; i++)
+        x[i] = 101.37 + (i / 50) * 0.01; /* flat runs of 50 bars */
+    feature_bbands(x, 400, 20, up, mid, lo);
+    feature_hv(x, 400, 20, hv);
+    for (int t = 70; t < 99; t++) { /* windows inside one flat run (bars 50..99) */
+        CHECK(up[t] == mid[t] && lo[t] == mid[t]);
+        CHECK(hv[t] == 0);
+    }
+    CHECK(hv[60] > 0); /* its returns include the step at bar 50 */
+}
