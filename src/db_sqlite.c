@@ -62,11 +62,12 @@ int db_sqlite_open(db_t *db, const char *path, char *err, size_t errlen)
         }
         snprintf(abs, sizeof abs, "%s/%s", cwd, path);
     }
-    if (strlen(abs) >= PATH_MAX) {
+    size_t len = strlen(abs);
+    if (len >= sizeof db->where || len >= PATH_MAX) {
         snprintf(err, errlen, "the database path is too long: %s", path);
         return -1;
     }
-    snprintf(db->where, sizeof db->where, "%s", abs);
+    memcpy(db->where, abs, len + 1);
     if (make_parent_dirs(abs) != 0) {
         snprintf(err, errlen, "cannot create the directory of the database %s: %s", abs, strerror(errno));
         return -1;
