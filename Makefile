@@ -4,7 +4,7 @@
 #   make test       install deps, build, run unit + integration tests (real redis-server)
 #   make demo       install deps, build, run a short demo against a private redis-server
 #   make sanitize   ASan + UBSan build, then the whole test suite against it
-#   make bench      every benchmark (one JSON line each); make bench-queue for one
+#   make bench      every benchmark (one JSON line each): bench-queue, bench-data
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
@@ -26,8 +26,9 @@ OBJ      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC)) $(BUILD)/obj/lua_scripts
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(patsubst tests/unit/%.c,$(BUILD)/obj/unit/%.o,$(UNIT_SRC))
 BENCH    := $(BUILD)/bench_queue
+BENCH_DATA := $(BUILD)/bench_data
 
-.PHONY: all setup test unit integration demo sanitize bench bench-queue install clean
+.PHONY: all setup test unit integration demo sanitize bench bench-queue bench-data install clean
 
 all: $(BUILD)/tickq
 
@@ -63,6 +64,9 @@ $(BUILD)/obj/bench/%.o: bench/%.c | $(BUILD)/gen/lua_scripts.h
 $(BENCH): $(BUILD)/obj/bench/bench_queue.o $(OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+$(BENCH_DATA): $(BUILD)/obj/bench/bench_data.o $(OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
 # Tests: setup is idempotent and quick when everything is installed.
 test: setup
 	@$(MAKE) --no-print-directory all $(BUILD)/unit_tests
@@ -83,13 +87,18 @@ sanitize: setup
 	  build-san/tickq build-san/unit_tests
 	@scripts/sanitize-test build-san
 
-bench: bench-queue
+bench: bench-queue bench-data
 
 # Benchmarks keep stdout for their JSON line; build chatter goes to stderr.
 bench-queue:
 	@scripts/setup >&2
 	@$(MAKE) --no-print-directory all $(BENCH) >&2
 	@scripts/with-redis $(BENCH) --tickq $(BUILD)/tickq
+
+bench-data:
+	@scripts/setup >&2
+	@$(MAKE) --no-print-directory $(BENCH_DATA) >&2
+	@scripts/with-postgres $(BENCH_DATA)
 
 install: $(BUILD)/tickq
 	install -d $(DESTDIR)$(PREFIX)/bin

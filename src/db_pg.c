@@ -3,7 +3,7 @@
  * Bulk paths avoid a round trip per row: bar upserts COPY into a temporary
  * table and merge with one INSERT ... ON CONFLICT; history COPYs straight
  * into its tables; loads fetch binary results a chunk of symbols at a time
- * (bounded memory, no text-to-number parsing). */
+ * in pipeline mode (bounded memory, no text-to-number parsing). */
 #include <endian.h>
 #include <libpq-fe.h>
 #include <stdarg.h>
@@ -14,12 +14,13 @@
 #include "clock.h"
 #include "db_driver.h"
 
-#define LOAD_CHUNK_SYMBOLS 64
+#define LOAD_CHUNK_SYMBOLS 100
 #define COPY_BUFFER (256 * 1024)
 
 typedef struct {
     PGconn *conn;
     int have_temp;               /* bars_in exists in this session */
+    int prepared_get;            /* tickq_bars_get is prepared */
 } pg_t;
 
 static PGconn *C(db_t *db) { return ((pg_t *)db->impl)->conn; }
@@ -269,60 +270,77 @@ static double be_f64(const char *p)
     return d;
 }
 
-/* Loads one chunk of symbols with a binary-result query. */
+/* Rows of one symbol's result into a new series (symbol order is the
+ * caller's). */
+static int take_rows(PGresult *r, const char *symbol, bar_set_t *out)
+{
+    int rows = PQntuples(r);
+    if (rows == 0)
+        return 0;
+    bar_series_t *s = bar_set_add(out, symbol);
+    if (s == NULL)
+        return -1;
+    for (int i = 0; i < rows; i++)
+        if (bar_series_push(s, be_i64(PQgetvalue(r, i, 0)), be_f64(PQgetvalue(r, i, 1)), be_f64(PQgetvalue(r, i, 2)),
+                            be_f64(PQgetvalue(r, i, 3)), be_f64(PQgetvalue(r, i, 4)), be_f64(PQgetvalue(r, i, 5))) != 0)
+            return -1;
+    return 0;
+}
+
+/* One index-ordered query per symbol, sent in pipeline mode: a chunk of
+ * symbols costs one round trip, and no query sorts (an IN/ANY list would
+ * make PostgreSQL 15 sort all the rows, on disk for large loads). */
 static int load_chunk(db_t *db, const char *interval, const char *const *symbols, size_t n,
                       const char *from, const char *to, bar_set_t *out, char *err, size_t errlen)
 {
-    size_t cap = 16;
-    for (size_t i = 0; i < n; i++)
-        cap += strlen(symbols[i]) + 4;
-    char *array = malloc(cap);
-    if (array == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    size_t len = 0;
-    array[len++] = '{';
-    for (size_t i = 0; i < n; i++)
-        len += (size_t)sprintf(array + len, "%s\"%s\"", i ? "," : "", symbols[i]);
-    array[len++] = '}';
-    array[len] = '\0';
-    const char *params[4] = { interval, array, from, to };
-    PGresult *r = PQexecParams(C(db),
-                               "SELECT symbol, ts, open, high, low, close, volume FROM bars"
-                               " WHERE interval = $1 AND symbol = ANY($2::text[]) AND ts >= $3::bigint"
-                               " AND ts <= $4::bigint ORDER BY symbol COLLATE \"C\", ts",
-                               4, NULL, params, NULL, NULL, 1);
-    free(array);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        fail(db, err, errlen, "loading bars", PQresultErrorMessage(r));
-        PQclear(r);
-        return -1;
-    }
-    int rows = PQntuples(r);
-    bar_series_t *s = NULL;
-    for (int i = 0; i < rows; i++) {
-        const char *sym = PQgetvalue(r, i, 0);
-        if (s == NULL || strcmp(s->symbol, sym) != 0) {
-            if ((s = bar_set_add(out, sym)) == NULL)
-                goto oom;
+    PGconn *c = C(db);
+    if (PQenterPipelineMode(c) != 1)
+        return fail(db, err, errlen, "loading bars", NULL);
+    for (size_t i = 0; i < n; i++) {
+        const char *params[4] = { symbols[i], interval, from, to };
+        if (PQsendQueryPrepared(c, "tickq_bars_get", 4, params, NULL, NULL, 1) != 1) {
+            PQexitPipelineMode(c);
+            return fail(db, err, errlen, "loading bars", NULL);
         }
-        if (bar_series_push(s, be_i64(PQgetvalue(r, i, 1)), be_f64(PQgetvalue(r, i, 2)),
-                            be_f64(PQgetvalue(r, i, 3)), be_f64(PQgetvalue(r, i, 4)),
-                            be_f64(PQgetvalue(r, i, 5)), be_f64(PQgetvalue(r, i, 6))) != 0)
-            goto oom;
     }
-    PQclear(r);
-    return 0;
-oom:
-    PQclear(r);
-    snprintf(err, errlen, "out of memory loading bars");
-    return -1;
+    PQpipelineSync(c);
+    int status = 0;
+    for (size_t i = 0; i < n; i++) {
+        PGresult *r = PQgetResult(c);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            if (status == 0)
+                fail(db, err, errlen, "loading bars", PQresultErrorMessage(r));
+            status = -1;
+        } else if (status == 0 && take_rows(r, symbols[i], out) != 0) {
+            snprintf(err, errlen, "out of memory loading bars");
+            status = -1;
+        }
+        PQclear(r);
+        PQclear(PQgetResult(c)); /* the NULL that ends each query's results */
+    }
+    PGresult *sync = PQgetResult(c); /* PGRES_PIPELINE_SYNC */
+    PQclear(sync);
+    PQexitPipelineMode(c);
+    return status;
 }
 
 static int pg_bars_get(db_t *db, const char *interval, const char *const *symbols, size_t nsymbols,
                        int64_t from_ts, int64_t to_ts, bar_set_t *out, char *err, size_t errlen)
 {
+    pg_t *p = db->impl;
+    if (!p->prepared_get) {
+        PGresult *r = PQprepare(C(db), "tickq_bars_get",
+                                "SELECT ts, open, high, low, close, volume FROM bars"
+                                " WHERE symbol = $1 AND interval = $2 AND ts >= $3::bigint AND ts <= $4::bigint"
+                                " ORDER BY ts", 4, NULL);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            fail(db, err, errlen, "preparing the bar query", PQresultErrorMessage(r));
+        PQclear(r);
+        if (!ok)
+            return -1;
+        p->prepared_get = 1;
+    }
     char from[24], to[24];
     snprintf(from, sizeof from, "%lld", (long long)from_ts);
     snprintf(to, sizeof to, "%lld", (long long)to_ts);

@@ -245,11 +245,12 @@ void feature_bbands(const double *close, size_t n, int N, double *upper, double 
 }
 
 /* Sliding-window maximum (sign = 1) or minimum (sign = -1) with a deque of
- * indices whose values are monotonic. */
+ * indices whose values are monotonic. The deque lives in an array of n
+ * slots: its ends only move forward, so no index ever wraps. */
 static void rolling_extreme(const double *x, size_t n, int N, double sign, double *out)
 {
     size_t w = (size_t)N;
-    size_t *dq = malloc((w + 2) * sizeof *dq);
+    size_t *dq = malloc((n ? n : 1) * sizeof *dq);
     if (dq == NULL) { /* keep going, slowly: the naive window */
         for (size_t t = 0; t < n; t++) {
             if (t + 1 < w) {
@@ -264,14 +265,14 @@ static void rolling_extreme(const double *x, size_t n, int N, double sign, doubl
         }
         return;
     }
-    size_t head = 0, tail = 0, cap = w + 2; /* ring buffer [head, tail); holds up to w + 1 */
+    size_t head = 0, tail = 0; /* the deque is dq[head .. tail) */
     for (size_t t = 0; t < n; t++) {
-        while (head != tail && sign * x[dq[(tail + cap - 1) % cap]] <= sign * x[t])
-            tail = (tail + cap - 1) % cap;
-        dq[tail] = t;
-        tail = (tail + 1) % cap;
+        double v = sign * x[t];
+        while (tail > head && sign * x[dq[tail - 1]] <= v)
+            tail--;
+        dq[tail++] = t;
         if (dq[head] + w <= t)
-            head = (head + 1) % cap;
+            head++;
         out[t] = t + 1 >= w ? x[dq[head]] : NAN;
     }
     free(dq);
