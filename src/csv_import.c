@@ -169,8 +169,7 @@ static int plain_decimal(const char *s, size_t n, double *out)
     return 0;
 }
 
-/* Parses a number field; 0 ok, -1 not a number, -2 NaN or infinite. */
-static int number(const char *s, size_t n, double *out)
+int csv_number(const char *s, size_t n, double *out)
 {
     if (plain_decimal(s, n, out) == 0)
         return 0;
@@ -233,7 +232,7 @@ static int row(import_t *im, size_t line, const char *p, const char *end)
     }
     double v[5];
     for (int i = 0; i < 5; i++) {
-        int st = number(f[2 + i], fl[2 + i], &v[i]);
+        int st = csv_number(f[2 + i], fl[2 + i], &v[i]);
         if (st == -1) {
             problem(im, line, "%s is not a number: '%.*s'", column_names[2 + i],
                     (int)(fl[2 + i] > 40 ? 40 : fl[2 + i]), f[2 + i]);

@@ -33,6 +33,10 @@ typedef enum {
     CSV_FAILED = -1              /* could not read the file or write the database: err */
 } csv_import_status_t;
 
+/* Parses a CSV number field of n characters; 0 ok, -1 not a number, -2 NaN
+ * or infinite. Plain decimals take a fast path that gives strtod's value. */
+int csv_number(const char *s, size_t n, double *out);
+
 /* Imports `path`. Bad rows are listed with their line numbers in *report. */
 csv_import_status_t csv_import_file(db_t *db, const char *path, const csv_import_opts_t *opts,
                                     csv_import_report_t *report, char *err, size_t errlen);
