@@ -74,17 +74,30 @@ void feature_volume_ratio(const double *volume, size_t n, double *out)
     }
 }
 
+/* The start shared by SMA and EMA: skips leading NaNs, fills the bars
+ * before the first full window with NaN and returns the first window's
+ * start in *s and its sum in *sum; -1 (all NaN) when no window fits. */
+static int first_window(const double *x, size_t n, size_t w, double *out, size_t *s, double *sum)
+{
+    *s = first_finite(x, n);
+    if (*s + w > n) {
+        fill_nan(out, 0, n);
+        return -1;
+    }
+    fill_nan(out, 0, *s + w - 1);
+    double total = 0;
+    for (size_t k = *s; k < *s + w; k++)
+        total += x[k];
+    *sum = total;
+    return 0;
+}
+
 void feature_sma(const double *x, size_t n, int N, double *out)
 {
-    size_t s = first_finite(x, n), w = (size_t)N;
-    if (s + w > n) {
-        fill_nan(out, 0, n);
+    size_t s, w = (size_t)N;
+    double sum;
+    if (first_window(x, n, w, out, &s, &sum) != 0)
         return;
-    }
-    fill_nan(out, 0, s + w - 1);
-    double sum = 0;
-    for (size_t k = s; k < s + w; k++)
-        sum += x[k];
     out[s + w - 1] = sum / (double)w;
     for (size_t t = s + w; t < n; t++) {
         if ((t - s - w) % RESYNC == RESYNC - 1) {
@@ -100,15 +113,10 @@ void feature_sma(const double *x, size_t n, int N, double *out)
 
 void feature_ema(const double *x, size_t n, int N, double *out)
 {
-    size_t s = first_finite(x, n), w = (size_t)N;
-    if (s + w > n) {
-        fill_nan(out, 0, n);
+    size_t s, w = (size_t)N;
+    double sum;
+    if (first_window(x, n, w, out, &s, &sum) != 0)
         return;
-    }
-    fill_nan(out, 0, s + w - 1);
-    double sum = 0;
-    for (size_t k = s; k < s + w; k++)
-        sum += x[k];
     double alpha = 2.0 / (N + 1.0), ema = sum / (double)w;
     out[s + w - 1] = ema;
     for (size_t t = s + w; t < n; t++) {
