@@ -149,9 +149,10 @@ class TestDelivery(TickqTestCase):
         now_ms = int(time.time() * 1000)
         ids = [f"once-{i}" for i in range(600)]
         for jid in ids:
+            # 3 ms jobs: long enough that both hosts take part, whichever starts first.
             pipe.fcall("tickq_p1_enqueue", 0, "tickq", str(now_ms), "2026-01-01T00:00:00.000Z", "workers", "86400",
-                       "100000", "2000", "3600000", "1", jid, "echo", "{}", "backtest", "normal", "3", "60000", "0",
-                       "1048576", str(now_ms * 1000))
+                       "100000", "2000", "3600000", "1", jid, "sleep", '{"ms": 3}', "backtest", "normal", "3", "60000",
+                       "0", "1048576", str(now_ms * 1000))
         pipe.execute()
         hosts = [self.worker("--burst", "--workers", "3") for _ in range(2)]
         for w in hosts:
