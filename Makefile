@@ -10,13 +10,13 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
-PKGS    := hiredis jansson sqlite3 libpq
+PKGS    := hiredis jansson sqlite3 libpq lua5.4 libseccomp
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 DEFS    := -D_GNU_SOURCE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lhiredis -ljansson -lsqlite3 -lpq)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lhiredis -ljansson -lsqlite3 -lpq -llua5.4 -lseccomp)
 ALL_CFLAGS = $(WARN) $(DEFS) $(CFLAGS) $(PKG_CFLAGS) -Isrc -I$(BUILD)/gen -MMD -MP
 LDLIBS  += $(PKG_LIBS) -lm
 
@@ -42,7 +42,8 @@ $(BUILD)/obj/%.o: src/%.c | $(BUILD)/gen/lua_scripts.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/gen/lua_scripts.c $(BUILD)/gen/lua_scripts.h: scripts/embed-lua src/lua/common.lua $(LUA_SRC)
+# One recipe makes both files (grouped target), so parallel builds run it once.
+$(BUILD)/gen/lua_scripts.c $(BUILD)/gen/lua_scripts.h &: scripts/embed-lua src/lua/common.lua $(LUA_SRC)
 	@mkdir -p $(BUILD)/gen
 	scripts/embed-lua $(BUILD)/gen src/lua/common.lua $(LUA_SRC)
 

@@ -135,6 +135,48 @@ int clock_parse_datetime(const char *s, size_t len, int64_t *epoch_s)
     return 0;
 }
 
+int clock_parse_iso8601(const char *s, int64_t *epoch_s, int *date_only)
+{
+    size_t len = strlen(s);
+    int64_t day;
+    if (len < 10 || clock_parse_date(s, 10, &day) != 0)
+        return -1;
+    *date_only = len == 10;
+    if (len == 10) {
+        *epoch_s = day;
+        return 0;
+    }
+    int hh, mm, ss = 0;
+    const char *p = s + 10;
+    if ((*p != 'T' && *p != ' ') || len < 16 || digits(p + 1, 2, &hh) || p[3] != ':' || digits(p + 4, 2, &mm))
+        return -1;
+    p += 6;
+    if (*p == ':') {
+        if (digits(p + 1, 2, &ss))
+            return -1;
+        p += 3;
+        if (*p == '.' || *p == ',') { /* fractions of a second: ignored */
+            p++;
+            while (*p >= '0' && *p <= '9')
+                p++;
+        }
+    }
+    int offset = 0;
+    if (*p == 'Z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) || oh > 23 || om > 59)
+            return -1;
+        offset = (oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
+        p += 6;
+    }
+    if (*p != '\0' || hh > 23 || mm > 59 || ss > 60)
+        return -1;
+    *epoch_s = day + hh * 3600 + mm * 60 + ss - offset;
+    return 0;
+}
+
 void clock_format_date(int64_t epoch_s, char out[CLOCK_DATE_LEN])
 {
     int64_t days = epoch_s >= 0 ? epoch_s / 86400 : -((-epoch_s + 86399) / 86400);

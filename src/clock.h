@@ -36,6 +36,11 @@ int clock_parse_date(const char *s, size_t len, int64_t *epoch_s);
 /* Parses "YYYY-MM-DDTHH:MM:SS" (a space for the T and a final Z are
  * accepted), UTC; -1 when malformed. */
 int clock_parse_datetime(const char *s, size_t len, int64_t *epoch_s);
+/* Parses an ISO 8601 date or time as strategy tasks take it:
+ * "YYYY-MM-DD", or "YYYY-MM-DDTHH:MM[:SS[.fff]]" with an optional "Z" or
+ * "+HH:MM"/"-HH:MM" offset (none means UTC). *date_only tells which. */
+int clock_parse_iso8601(const char *s, int64_t *epoch_s, int *date_only);
+
 #define CLOCK_DATE_LEN 48 /* room for either format below, as gcc can prove it */
 /* "YYYY-MM-DD" and "YYYY-MM-DDTHH:MM:SSZ" of epoch seconds (UTC). */
 void clock_format_date(int64_t epoch_s, char out[CLOCK_DATE_LEN]);

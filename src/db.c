@@ -52,6 +52,11 @@ static const migration_t migrations[] = {
       "  seq BIGSERIAL PRIMARY KEY, job_id TEXT NOT NULL, attempt INTEGER NOT NULL, kind TEXT NOT NULL,"
       "  error TEXT, worker TEXT, at TIMESTAMPTZ NOT NULL);"
       "CREATE INDEX job_retries_job ON job_retries (job_id);" },
+    { 2, "bars version (worker data caches)",
+      "CREATE TABLE bars_version (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);"
+      "INSERT INTO bars_version VALUES (1, 0);",
+      "CREATE TABLE bars_version (id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL);"
+      "INSERT INTO bars_version VALUES (1, 0);" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -150,7 +155,17 @@ void db_rollback(db_t *db) { db->driver->exec(db, "ROLLBACK", NULL, 0); }
 
 int db_bars_put(db_t *db, const char *interval, const bar_row_t *rows, size_t n, char *err, size_t errlen)
 {
-    return n == 0 ? 0 : db->driver->bars_put(db, interval, rows, n, err, errlen);
+    if (n == 0)
+        return 0;
+    if (db->driver->bars_put(db, interval, rows, n, err, errlen) != 0)
+        return -1;
+    /* Workers cache loaded bars by this version: any change moves it. */
+    return db->driver->exec(db, "UPDATE bars_version SET version = version + 1 WHERE id = 1", err, errlen);
+}
+
+int db_bars_version(db_t *db, long long *version, char *err, size_t errlen)
+{
+    return db->driver->bars_version(db, version, err, errlen);
 }
 
 int db_bars_get(db_t *db, const char *interval, const char *const *symbols, size_t nsymbols,

@@ -48,6 +48,9 @@ typedef struct {
 int db_bars_put(db_t *db, const char *interval, const bar_row_t *rows, size_t n,
                 char *err, size_t errlen);
 
+/* A number that changes whenever bars are written (for caches). */
+int db_bars_version(db_t *db, long long *version, char *err, size_t errlen);
+
 /* Loads the bars of `symbols` (sorted, distinct) with from_ts <= ts <= to_ts
  * into *out, one series per symbol that has bars, in symbol order. */
 int db_bars_get(db_t *db, const char *interval, const char *const *symbols, size_t nsymbols,

@@ -19,6 +19,7 @@ typedef struct {
     int (*bars_get)(db_t *db, const char *interval, const char *const *symbols, size_t nsymbols,
                     int64_t from_ts, int64_t to_ts, bar_set_t *out, char *err, size_t errlen);
     int (*bars_summary)(db_t *db, bar_summary_t **out, size_t *n, char *err, size_t errlen);
+    int (*bars_version)(db_t *db, long long *version, char *err, size_t errlen);
     int (*history_put)(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_t *r, size_t nr,
                        char *err, size_t errlen);
 } db_driver_t;

@@ -383,6 +383,18 @@ static int pg_bars_summary(db_t *db, bar_summary_t **out, size_t *n, char *err, 
     return 0;
 }
 
+static int pg_bars_version(db_t *db, long long *version, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(C(db), "SELECT version FROM bars_version WHERE id = 1");
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (ok)
+        *version = atoll(PQgetvalue(r, 0, 0));
+    else
+        fail(db, err, errlen, "reading the bars version", PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
 static int pg_history_put(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_t *r, size_t nr,
                           char *err, size_t errlen)
 {
@@ -441,5 +453,6 @@ const db_driver_t db_pg_driver = {
     pg_bars_put,
     pg_bars_get,
     pg_bars_summary,
+    pg_bars_version,
     pg_history_put,
 };

@@ -16,6 +16,7 @@
 
 typedef struct {
     sqlite3 *conn;
+    sqlite3_stmt *version;
     sqlite3_stmt *put_bar;
     sqlite3_stmt *get_bars;
     sqlite3_stmt *put_history;
@@ -107,6 +108,7 @@ int db_sqlite_open(db_t *db, const char *path, char *err, size_t errlen)
 static void lite_close(db_t *db)
 {
     lite_t *l = L(db);
+    sqlite3_finalize(l->version);
     sqlite3_finalize(l->put_bar);
     sqlite3_finalize(l->get_bars);
     sqlite3_finalize(l->put_history);
@@ -261,6 +263,17 @@ static int lite_bars_summary(db_t *db, bar_summary_t **out, size_t *n, char *err
     return 0;
 }
 
+static int lite_bars_version(db_t *db, long long *version, char *err, size_t errlen)
+{
+    lite_t *l = L(db);
+    if (prepare(db, &l->version, "SELECT version FROM bars_version WHERE id = 1", err, errlen) != 0)
+        return -1;
+    int rc = sqlite3_step(l->version);
+    *version = rc == SQLITE_ROW ? sqlite3_column_int64(l->version, 0) : -1;
+    sqlite3_reset(l->version);
+    return rc == SQLITE_ROW ? 0 : fail(db, err, errlen, "reading the bars version");
+}
+
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
 {
     if (s != NULL && *s)
@@ -343,5 +356,6 @@ const db_driver_t db_sqlite_driver = {
     lite_bars_put,
     lite_bars_get,
     lite_bars_summary,
+    lite_bars_version,
     lite_history_put,
 };

@@ -10,8 +10,10 @@
 #include <string.h>
 
 #include "task_builtin.h"
+#include "task_strategy.h"
 
 static const task_def_t registry[] = {
+    { "backtest", task_backtest, "signal backtest of a Lua strategy over stored bars" },
     { "noop", task_noop, "does nothing; returns {}" },
     { "echo", task_echo, "returns its args" },
     { "sleep", task_sleep, "sleeps {\"ms\": N} milliseconds" },

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stddef.h>
 
 typedef enum {
@@ -15,6 +16,16 @@ typedef enum {
     TASK_TRANSIENT, /* worth retrying: a network hiccup, a busy resource */
     TASK_PERMANENT  /* retrying cannot help: bad input */
 } task_status_t;
+
+struct db;
+struct bar_cache;
+
+/* What a worker offers its tasks beyond the job: the database (opened on
+ * first use, so tasks that need none pay nothing) and a cache of bars. */
+typedef struct task_env task_env_t;
+/* The worker child's database connection, or NULL with err. */
+struct db *task_env_db(task_env_t *env, char *err, size_t errlen);
+struct bar_cache *task_env_cache(task_env_t *env);
 
 typedef struct {
     const char *job_id;
@@ -24,6 +35,8 @@ typedef struct {
     int attempt;             /* 1 on the first run */
     const json_t *args;      /* always a JSON object */
     volatile sig_atomic_t *stopping; /* set when the worker is shutting down */
+    int64_t timeout_ms;      /* the job's timeout */
+    task_env_t *env;
 } task_ctx_t;
 
 typedef struct {

@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "bar_cache.h"
+#include "db.h"
 #include "history.h"
 #include "log.h"
 #include "queue.h"
@@ -41,10 +43,34 @@ static void on_stop_signal(int sig)
         _exit(0); /* holding nothing: leave at once */
 }
 
+struct task_env {
+    const config_t *cfg;
+    db_t *db;                    /* opened on first use */
+    bar_cache_t *cache;
+};
+
+db_t *task_env_db(task_env_t *env, char *err, size_t errlen)
+{
+    if (env->db == NULL) {
+        int st = db_open(env->cfg->database_url, env->cfg->db_path, &env->db, err, errlen);
+        if (st != 0)
+            env->db = NULL;
+    }
+    return env->db;
+}
+
+bar_cache_t *task_env_cache(task_env_t *env)
+{
+    if (env->cache == NULL)
+        env->cache = bar_cache_new(20u * 1000 * 1000);
+    return env->cache;
+}
+
 typedef struct {
     const config_t *cfg;
     slot_t *slot;
     const char *id;
+    task_env_t env;
     history_writer_t history;
     rconn_t *conn;
     queue_t q;
@@ -126,7 +152,7 @@ static char *completed_result(json_t *data, double seconds, const char *worker_i
     json_object_set_new(d, "worker_id", json_string(worker_id));
     json_object_set_new(d, "completed_at", json_string(now));
     json_t *root = json_pack("{s:s, s:o, s:s}", "status", "completed", "data", d, "updated_at", now);
-    char *s = root ? json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6)) : NULL;
+    char *s = root ? json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(root);
     if (s == NULL) /* only out of memory gets here */
         return NULL;
@@ -187,7 +213,7 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
         status = task_error(&out, TASK_PERMANENT, "unknown task type '%s' (this worker runs: %s)",
                             j->type, names);
     } else {
-        task_ctx_t ctx = { j->id, j->type, queue, w->id, j->attempt, args, &g_stop };
+        task_ctx_t ctx = { j->id, j->type, queue, w->id, j->attempt, args, &g_stop, j->timeout_ms, &w->env };
         status = task->run(&ctx, &out);
     }
     int64_t finished_us = clock_now_us();
@@ -347,6 +373,7 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, int his
     w.cfg = cfg;
     w.slot = slot;
     w.id = worker_id;
+    w.env.cfg = cfg;
     history_writer_init(&w.history, history_fd);
     queue_init(&w.q, NULL);
     config_apply(cfg, &w.q);
@@ -411,5 +438,7 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, int his
     claim_batch_clear(&batch);
     log_flush();
     rconn_free(w.conn);
+    bar_cache_free(w.env.cache);
+    db_close(w.env.db);
     return status;
 }

@@ -1,0 +1,143 @@
+/* bar_cache.c — a worker child's cache of loaded bars and their features.
+ * A handful of entries, least recently used evicted first, bounded by the
+ * total number of bars held. */
+#include "bar_cache.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ENTRIES 4
+
+typedef struct {
+    int used;
+    char interval[BAR_INTERVAL_MAX + 1];
+    char *key;                   /* the symbols, comma-joined */
+    long long version;
+    unsigned long long last_use;
+    bar_set_t set;
+    feature_frame_t features;
+} entry_t;
+
+struct bar_cache {
+    entry_t e[ENTRIES];
+    size_t max_rows;
+    unsigned long long clock;
+};
+
+bar_cache_t *bar_cache_new(size_t max_rows)
+{
+    bar_cache_t *c = calloc(1, sizeof *c);
+    if (c != NULL)
+        c->max_rows = max_rows;
+    return c;
+}
+
+static void drop(entry_t *e)
+{
+    if (!e->used)
+        return;
+    feature_frame_free(&e->features);
+    bar_set_free(&e->set);
+    free(e->key);
+    memset(e, 0, sizeof *e);
+}
+
+void bar_cache_free(bar_cache_t *c)
+{
+    if (c == NULL)
+        return;
+    for (int i = 0; i < ENTRIES; i++)
+        drop(&c->e[i]);
+    free(c);
+}
+
+static char *join(const char *const *symbols, size_t n)
+{
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(symbols[i]) + 1;
+    char *key = malloc(len), *p = key;
+    if (key == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        p += sprintf(p, "%s%s", i ? "," : "", symbols[i]);
+    *p = '\0';
+    return key;
+}
+
+static size_t held_rows(const bar_cache_t *c)
+{
+    size_t n = 0;
+    for (int i = 0; i < ENTRIES; i++)
+        if (c->e[i].used)
+            n += bar_set_rows(&c->e[i].set);
+    return n;
+}
+
+int bar_cache_load(bar_cache_t *c, db_t *db, const char *interval, const char *const *symbols,
+                   size_t nsymbols, bar_set_t **set, feature_frame_t **features, char *err, size_t errlen)
+{
+    long long version;
+    if (db_bars_version(db, &version, err, errlen) != 0)
+        return -1;
+    char *key = join(symbols, nsymbols);
+    if (key == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    c->clock++;
+    entry_t *hit = NULL, *victim = &c->e[0];
+    for (int i = 0; i < ENTRIES; i++) {
+        entry_t *e = &c->e[i];
+        if (e->used && e->version != version)
+            drop(e); /* bars changed since: stale */
+        if (e->used && strcmp(e->interval, interval) == 0 && strcmp(e->key, key) == 0)
+            hit = e;
+        if (!e->used || (victim->used && e->last_use < victim->last_use))
+            victim = e;
+    }
+    if (hit != NULL) {
+        free(key);
+        hit->last_use = c->clock;
+        *set = &hit->set;
+        *features = &hit->features;
+        return 0;
+    }
+    drop(victim);
+    entry_t *e = victim;
+    if (db_bars_get(db, interval, symbols, nsymbols, INT64_MIN, INT64_MAX, &e->set, err, errlen) != 0) {
+        bar_set_free(&e->set);
+        free(key);
+        return -1;
+    }
+    e->used = 1;
+    e->key = key;
+    e->version = version;
+    e->last_use = c->clock;
+    snprintf(e->interval, sizeof e->interval, "%s", interval);
+    feature_frame_init(&e->features, &e->set);
+    /* Keep the total bounded: evict older entries, never the new one. */
+    while (held_rows(c) > c->max_rows) {
+        entry_t *old = NULL;
+        for (int i = 0; i < ENTRIES; i++)
+            if (c->e[i].used && &c->e[i] != e && (old == NULL || c->e[i].last_use < old->last_use))
+                old = &c->e[i];
+        if (old == NULL)
+            break;
+        drop(old);
+    }
+    *set = &e->set;
+    *features = &e->features;
+    return 0;
+}
+
+void bar_cache_warm(feature_frame_t *features, const json_t *columns)
+{
+    size_t i;
+    json_t *v;
+    char err[600];
+    json_array_foreach(columns, i, v)
+        if (json_is_string(v))
+            feature_frame_column(features, json_string_value(v), err, sizeof err);
+}

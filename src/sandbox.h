@@ -1,0 +1,49 @@
+/* sandbox.h — run untrusted code in a locked-down child process.
+ *
+ * sandbox_run forks a child that keeps only three descriptors (stdout and
+ * stderr go to an output pipe, fd 3 to a result pipe), dies with its parent,
+ * has rlimits (CPU seconds, no core files, no new descriptors, no file
+ * writes) and a seccomp filter that traps what untrusted code never needs:
+ * opening files, sockets, exec, fork/clone, ptrace, filesystem changes. A
+ * trapped system call ends the child and is reported by name. The parent
+ * reads both pipes and kills the child at the wall-clock limit. */
+#ifndef TICKQ_SANDBOX_H
+#define TICKQ_SANDBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SANDBOX_RESULT_FD 3
+#define SANDBOX_OUTPUT_MAX (64 * 1024)
+#define SANDBOX_RESULT_MAX (256u * 1024 * 1024)
+
+typedef struct {
+    int64_t wall_ms;             /* killed after this long */
+    int cpu_seconds;             /* RLIMIT_CPU (a backstop for the wall limit) */
+} sandbox_limits_t;
+
+typedef struct {
+    int exit_code;               /* the child's exit status, -1 if killed */
+    int term_signal;             /* the signal that ended it, 0 if none */
+    int timed_out;               /* killed at the wall limit (or by RLIMIT_CPU) */
+    char violation[64];          /* the trapped system call, "" if none */
+    char *result;                /* what the child wrote to fd 3 (NUL-terminated) */
+    size_t result_len;
+    int result_truncated;        /* over SANDBOX_RESULT_MAX */
+    char *output;                /* what it printed (NUL-terminated, truncated) */
+    size_t output_len;
+    int output_truncated;
+    int64_t elapsed_ms;
+} sandbox_outcome_t;
+
+/* The body run in the child, after the lockdown: write to
+ * SANDBOX_RESULT_FD, return the exit status. */
+typedef int (*sandbox_fn)(void *ctx);
+
+/* Runs fn(ctx) in a sandbox child. Returns 0 with *out filled (whatever the
+ * child did), or -1 with err when the sandbox could not be set up. */
+int sandbox_run(const sandbox_limits_t *limits, sandbox_fn fn, void *ctx, sandbox_outcome_t *out,
+                char *err, size_t errlen);
+void sandbox_outcome_free(sandbox_outcome_t *out);
+
+#endif

@@ -1,0 +1,568 @@
+/* strategy.c — user strategies in Lua 5.4, evaluated in a sandbox.
+ *
+ * Defence in depth: the sandbox process (no descriptors but its pipes,
+ * rlimits, seccomp) runs a Lua state that has only the base, string, table,
+ * math, utf8 and coroutine libraries, with every dangerous name replaced by
+ * a stub that records a security violation: io, os (but time, clock, date),
+ * package/require, debug, dofile/loadfile, load of binary chunks,
+ * string.dump, collectgarbage. A violation is reported even if the strategy
+ * catches the error. The string metatable is locked. An instruction-count
+ * hook enforces the time limit (the parent also kills at the wall limit), a
+ * capped allocator the memory limit. */
+#include "strategy.h"
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "sandbox.h"
+
+#define HOOK_EVERY 10000       /* instructions between time checks */
+#define MAX_INSTANCES 1000000
+#define MAX_DEPTH 8
+
+/* State of one evaluation, reachable from the Lua state's allocator. */
+typedef struct {
+    size_t used, cap;
+    int out_of_memory;
+    int64_t deadline_ms;
+    int timed_out;
+    char violation[160];
+    const strategy_job_t *job;
+} eval_t;
+
+static eval_t *E(lua_State *L)
+{
+    void *ud;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    eval_t *e = ud;
+    if (ptr == NULL)
+        osize = 0;
+    if (nsize == 0) {
+        free(ptr);
+        e->used -= osize;
+        return NULL;
+    }
+    if (nsize > osize && e->used + (nsize - osize) > e->cap) {
+        e->out_of_memory = 1;
+        return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (p != NULL)
+        e->used = e->used - osize + nsize;
+    return p;
+}
+
+static void time_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    eval_t *e = E(L);
+    if (clock_mono_ms() > e->deadline_ms) {
+        e->timed_out = 1;
+        luaL_error(L, "Strategy exceeded time limit");
+    }
+}
+
+/* --- forbidden names -------------------------------------------------- */
+
+static int forbidden(lua_State *L, const char *what)
+{
+    eval_t *e = E(L);
+    if (e->violation[0] == '\0')
+        snprintf(e->violation, sizeof e->violation, "%s is not allowed", what);
+    return luaL_error(L, "Security validation failed: %s is not allowed", what);
+}
+
+/* A function that records its upvalue's name as a violation. */
+static int forbidden_call(lua_State *L)
+{
+    return forbidden(L, lua_tostring(L, lua_upvalueindex(1)));
+}
+
+static void set_forbidden_function(lua_State *L, int table, const char *key, const char *what)
+{
+    lua_pushstring(L, what);
+    lua_pushcclosure(L, forbidden_call, 1);
+    lua_setfield(L, table, key);
+}
+
+/* __index of a forbidden table: any field is a violation ("io.open"). */
+static int forbidden_index(lua_State *L)
+{
+    char what[96];
+    snprintf(what, sizeof what, "%s.%s", lua_tostring(L, lua_upvalueindex(1)),
+             lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?");
+    return forbidden(L, what);
+}
+
+/* Installs a global table whose every field access is a violation. */
+static void forbidden_table(lua_State *L, const char *name)
+{
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushstring(L, name);
+    lua_pushcclosure(L, forbidden_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    lua_setglobal(L, name);
+}
+
+/* load(chunk [, name [, mode [, env]]]) for text chunks only. */
+static int safe_load(lua_State *L)
+{
+    size_t len = 0;
+    const char *s = lua_type(L, 1) == LUA_TSTRING ? lua_tolstring(L, 1, &len) : NULL;
+    if (s == NULL)
+        return forbidden(L, "load of a function chunk");
+    if (len > 0 && s[0] == LUA_SIGNATURE[0])
+        return forbidden(L, "loading a binary chunk");
+    const char *name = luaL_optstring(L, 2, "=load");
+    int status = luaL_loadbufferx(L, s, len, name, "t");
+    if (status != LUA_OK) {
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    if (!lua_isnoneornil(L, 4)) { /* env: the chunk's first upvalue */
+        lua_pushvalue(L, 4);
+        if (lua_setupvalue(L, -2, 1) == NULL)
+            lua_pop(L, 1);
+    }
+    return 1;
+}
+
+/* os with only time, clock and date; every other field is a violation. */
+static void safe_os(lua_State *L)
+{
+    luaL_requiref(L, LUA_OSLIBNAME, luaopen_os, 0);
+    lua_newtable(L);
+    const char *keep[] = { "time", "clock", "date", "difftime" };
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+        lua_getfield(L, -2, keep[i]);
+        lua_setfield(L, -2, keep[i]);
+    }
+    lua_newtable(L);
+    lua_pushstring(L, "os");
+    lua_pushcclosure(L, forbidden_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    lua_setglobal(L, "os");
+    lua_pop(L, 1);
+}
+
+static void open_safe_libs(lua_State *L)
+{
+    static const luaL_Reg libs[] = {
+        { LUA_GNAME, luaopen_base },       { LUA_STRLIBNAME, luaopen_string },
+        { LUA_TABLIBNAME, luaopen_table }, { LUA_MATHLIBNAME, luaopen_math },
+        { LUA_UTF8LIBNAME, luaopen_utf8 }, { LUA_COLIBNAME, luaopen_coroutine },
+    };
+    for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
+        luaL_requiref(L, libs[i].name, libs[i].func, 1);
+        lua_pop(L, 1);
+    }
+    safe_os(L);
+    lua_pushglobaltable(L);
+    int g = lua_gettop(L);
+    set_forbidden_function(L, g, "dofile", "dofile");
+    set_forbidden_function(L, g, "loadfile", "loadfile");
+    set_forbidden_function(L, g, "require", "require");
+    set_forbidden_function(L, g, "collectgarbage", "collectgarbage");
+    lua_pushcfunction(L, safe_load);
+    lua_setfield(L, g, "load");
+    lua_getglobal(L, "string");
+    set_forbidden_function(L, lua_gettop(L), "dump", "string.dump");
+    lua_pop(L, 1);
+    forbidden_table(L, "io");
+    forbidden_table(L, "debug");
+    forbidden_table(L, "package");
+    /* Lock the string metatable: getmetatable("") gives false, and it
+     * cannot be replaced or changed through the value. */
+    lua_pushliteral(L, "");
+    if (lua_getmetatable(L, -1)) {
+        lua_pushboolean(L, 0);
+        lua_setfield(L, -2, "__metatable");
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+}
+
+/* --- results ---------------------------------------------------------- */
+
+/* A JSON string of bytes that may not be UTF-8 (a strategy can build any
+ * string): invalid bytes become '?'. */
+static json_t *json_text(const char *s, size_t len)
+{
+    json_t *v = json_stringn(s, len);
+    if (v != NULL)
+        return v;
+    char *copy = malloc(len + 1);
+    if (copy == NULL)
+        return json_string("");
+    for (size_t i = 0; i < len; i++)
+        copy[i] = (unsigned char)s[i] < 0x80 && s[i] != '\0' ? s[i] : '?';
+    v = json_stringn(copy, len);
+    free(copy);
+    return v ? v : json_string("");
+}
+
+static json_t *to_json(lua_State *L, int idx, int depth, char *why, size_t whylen);
+
+static json_t *table_to_json(lua_State *L, int idx, int depth, char *why, size_t whylen)
+{
+    if (depth > MAX_DEPTH) {
+        snprintf(why, whylen, "nested deeper than %d tables", MAX_DEPTH);
+        return NULL;
+    }
+    idx = lua_absindex(L, idx);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+    int array = n > 0;
+    if (array) { /* a sequence only if it has no other keys */
+        lua_pushnil(L);
+        lua_Integer count = 0;
+        while (lua_next(L, idx) != 0) {
+            count++;
+            lua_pop(L, 1);
+        }
+        array = count == n;
+    }
+    json_t *out = array ? json_array() : json_object();
+    if (array) {
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, idx, i);
+            json_t *v = to_json(L, -1, depth + 1, why, whylen);
+            lua_pop(L, 1);
+            if (v == NULL) {
+                json_decref(out);
+                return NULL;
+            }
+            json_array_append_new(out, v);
+        }
+        return out;
+    }
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            lua_pop(L, 2);
+            snprintf(why, whylen, "has a key that is not a string");
+            json_decref(out);
+            return NULL;
+        }
+        json_t *v = to_json(L, -1, depth + 1, why, whylen);
+        if (v == NULL) {
+            lua_pop(L, 2);
+            json_decref(out);
+            return NULL;
+        }
+        json_object_set_new(out, lua_tostring(L, -2), v);
+        lua_pop(L, 1);
+    }
+    return out;
+}
+
+static json_t *to_json(lua_State *L, int idx, int depth, char *why, size_t whylen)
+{
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL: return json_null();
+    case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, idx));
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx))
+            return json_integer((json_int_t)lua_tointeger(L, idx));
+        return isfinite(lua_tonumber(L, idx)) ? json_real(lua_tonumber(L, idx)) : json_null();
+    case LUA_TSTRING: {
+        size_t len;
+        const char *s = lua_tolstring(L, idx, &len);
+        return json_text(s, len);
+    }
+    case LUA_TTABLE: return table_to_json(L, idx, depth, why, whylen);
+    default:
+        snprintf(why, whylen, "holds a %s; instances hold numbers, strings, booleans and tables",
+                 luaL_typename(L, idx));
+        return NULL;
+    }
+}
+
+/* --- the evaluation (in the sandbox child) ----------------------------- */
+
+static int write_envelope(json_t *env)
+{
+    char *text = json_dumps(env, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(env);
+    if (text == NULL)
+        return 2;
+    size_t len = strlen(text), off = 0;
+    while (off < len) {
+        ssize_t w = write(SANDBOX_RESULT_FD, text + off, len - off);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    free(text);
+    return 0;
+}
+
+static int fail_envelope(const char *kind, const char *message)
+{
+    fflush(stdout);
+    return write_envelope(json_pack("{s:b, s:s, s:s}", "ok", 0, "kind", kind, "message", message));
+}
+
+/* Names of the global functions the code defined (not in `before`). */
+static int find_entry(lua_State *L, int before, const char *entry, char *why, size_t whylen)
+{
+    if (entry != NULL) {
+        lua_getglobal(L, entry);
+        if (lua_isfunction(L, -1))
+            return 0;
+        lua_pop(L, 1);
+        snprintf(why, whylen, "the strategy defines no function '%s'", entry);
+        return -1;
+    }
+    char names[512] = "";
+    int found = 0;
+    lua_pushglobaltable(L);
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+        if (lua_type(L, -2) == LUA_TSTRING && lua_isfunction(L, -1)) {
+            lua_pushvalue(L, -2);
+            if (lua_rawget(L, before) == LUA_TNIL) { /* stack: key, function, nil */
+                if (found++ == 0) {
+                    lua_pushvalue(L, -2);
+                    lua_setfield(L, LUA_REGISTRYINDEX, "tickq.entry");
+                }
+                size_t used = strlen(names);
+                snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", lua_tostring(L, -3));
+            }
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    if (found == 1) {
+        lua_getfield(L, LUA_REGISTRYINDEX, "tickq.entry");
+        return 0;
+    }
+    if (found == 0)
+        snprintf(why, whylen, "the strategy defines no function: define one, e.g. function my_strategy(df) ... end");
+    else
+        snprintf(why, whylen, "the strategy defines several functions (%s): name the one to run with \"entry\"", names);
+    return -1;
+}
+
+/* Lua's own refusals of huge sizes (string.rep past 2 GiB, tables past
+ * their maximum) are memory-limit errors too. */
+static int size_error(lua_State *L)
+{
+    const char *m = lua_tostring(L, -1);
+    return m != NULL && (strstr(m, "not enough memory") || strstr(m, "resulting string too large") ||
+                         strstr(m, "table overflow") || strstr(m, "string length overflow"));
+}
+
+/* Classifies a failed pcall: time, memory, security, or a plain error. */
+static int report_error(lua_State *L, eval_t *e, const char *prefix)
+{
+    char msg[1200];
+    if (size_error(L))
+        e->out_of_memory = 1;
+    if (e->violation[0])
+        snprintf(msg, sizeof msg, "Security validation failed: %s", e->violation);
+    else if (e->timed_out)
+        snprintf(msg, sizeof msg, "Strategy exceeded time limit (%g s)", (double)e->job->time_limit_ms / 1000.0);
+    else if (e->out_of_memory)
+        snprintf(msg, sizeof msg, "Strategy exceeded memory limit (%zu MiB)", e->job->memory_bytes >> 20);
+    else
+        snprintf(msg, sizeof msg, "%s: %s", prefix, lua_isstring(L, -1) ? lua_tostring(L, -1) : "(error object is not a string)");
+    return fail_envelope(e->violation[0] ? "security" : e->timed_out ? "timeout" : e->out_of_memory ? "memory" : "error",
+                         msg);
+}
+
+static json_t *positions_json(lua_State *L, int idx, size_t rows, char *why, size_t whylen)
+{
+    if (!lua_istable(L, idx)) {
+        snprintf(why, whylen, "a position strategy returns an array with one target position per df row");
+        return NULL;
+    }
+    if (lua_rawlen(L, idx) > rows) {
+        snprintf(why, whylen, "returned %zu positions for %zu df rows", (size_t)lua_rawlen(L, idx), rows);
+        return NULL;
+    }
+    json_t *out = json_array();
+    for (size_t i = 1; i <= rows; i++) {
+        lua_rawgeti(L, idx, (lua_Integer)i);
+        double v = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : NAN;
+        lua_pop(L, 1);
+        if (isfinite(v) && (v < -1 || v > 1)) {
+            json_decref(out);
+            snprintf(why, whylen, "position %zu is %g; positions go from -1 (short) to 1 (long)", i, v);
+            return NULL;
+        }
+        json_array_append_new(out, isfinite(v) ? json_real(v) : json_null());
+    }
+    return out;
+}
+
+static json_t *instances_json(lua_State *L, int idx, char *why, size_t whylen)
+{
+    if (lua_isnil(L, idx))
+        return json_array(); /* no signals */
+    if (!lua_istable(L, idx)) {
+        snprintf(why, whylen, "the strategy returned a %s; return a list of instances", luaL_typename(L, idx));
+        return NULL;
+    }
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+    if (n > MAX_INSTANCES) {
+        snprintf(why, whylen, "returned %lld instances (at most %d)", (long long)n, MAX_INSTANCES);
+        return NULL;
+    }
+    json_t *out = json_array();
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, i);
+        if (!lua_istable(L, -1)) {
+            snprintf(why, whylen, "instance %lld is a %s, not a table", (long long)i, luaL_typename(L, -1));
+            lua_pop(L, 1);
+            json_decref(out);
+            return NULL;
+        }
+        char inner[200] = "";
+        json_t *inst = table_to_json(L, -1, 1, inner, sizeof inner);
+        lua_pop(L, 1);
+        if (inst == NULL || !json_is_object(inst)) {
+            snprintf(why, whylen, "instance %lld %s", (long long)i, inner[0] ? inner : "is an array, not a table of fields");
+            json_decref(inst);
+            json_decref(out);
+            return NULL;
+        }
+        json_array_append_new(out, inst);
+    }
+    return out;
+}
+
+static int evaluate(void *arg)
+{
+    const strategy_job_t *job = arg;
+    static eval_t e;
+    memset(&e, 0, sizeof e);
+    e.cap = job->memory_bytes;
+    e.job = job;
+    e.deadline_ms = clock_mono_ms() + job->time_limit_ms;
+    lua_State *L = lua_newstate(capped_alloc, &e);
+    if (L == NULL)
+        return fail_envelope("memory", "Strategy exceeded memory limit: cannot create the Lua state");
+    open_safe_libs(L);
+    strategy_open_kernels(L, job->frame);
+    /* The globals before the strategy's code, to find what it defines. */
+    lua_newtable(L);
+    int before = lua_gettop(L);
+    lua_pushglobaltable(L);
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+        lua_pushvalue(L, -2);
+        lua_pushboolean(L, 1);
+        lua_rawset(L, before);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lua_sethook(L, time_hook, LUA_MASKCOUNT, HOOK_EVERY);
+
+    if (luaL_loadbufferx(L, job->code, job->code_len, "=strategy", "t") != LUA_OK) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "Strategy syntax error: %s", lua_tostring(L, -1));
+        return fail_envelope("syntax", msg);
+    }
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK)
+        return report_error(L, &e, "Strategy error");
+    char why[600];
+    if (find_entry(L, before, job->entry, why, sizeof why) != 0) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "Strategy error: %s", why);
+        return fail_envelope("contract", msg);
+    }
+    strategy_push_frame(L, job->frame);
+    int status = lua_pcall(L, 1, 1, 0);
+    if (status != LUA_OK || e.violation[0])
+        return report_error(L, &e, "Strategy error");
+    lua_sethook(L, NULL, 0, 0);
+    json_t *payload = job->mode == STRATEGY_POSITIONS ? positions_json(L, -1, job->frame->rows, why, sizeof why)
+                                                      : instances_json(L, -1, why, sizeof why);
+    if (payload == NULL) {
+        char msg[700];
+        snprintf(msg, sizeof msg, "Strategy error: %s", why);
+        return fail_envelope("contract", msg);
+    }
+    fflush(stdout);
+    json_t *env = json_object();
+    json_object_set_new(env, "ok", json_true());
+    json_object_set_new(env, job->mode == STRATEGY_POSITIONS ? "positions" : "instances", payload);
+    json_object_set_new(env, "columns", strategy_used_columns(L));
+    return write_envelope(env);
+}
+
+int strategy_is_python(const char *code)
+{
+    if (strstr(code, "function") != NULL && strstr(code, "end") != NULL)
+        return 0;
+    const char *starts[] = { "def ", "import ", "from ", "class " };
+    for (const char *line = code; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        while (*line == ' ' || *line == '\t')
+            line++;
+        for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++)
+            if (strncmp(line, starts[i], strlen(starts[i])) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+int strategy_run(const strategy_job_t *job, json_t **result, char *error, size_t errlen)
+{
+    *result = NULL;
+    sandbox_limits_t lim = { job->time_limit_ms, (int)(job->time_limit_ms / 1000) + 2 };
+    sandbox_outcome_t out;
+    char err[512];
+    if (sandbox_run(&lim, evaluate, (void *)job, &out, err, sizeof err) != 0) {
+        snprintf(error, errlen, "Strategy could not start: %s", err);
+        return -1;
+    }
+    int rc = -1;
+    if (out.violation[0]) {
+        snprintf(error, errlen, "Security validation failed: attempted system call %s", out.violation);
+    } else if (out.timed_out) {
+        snprintf(error, errlen, "Strategy exceeded time limit (%g s)", (double)job->time_limit_ms / 1000.0);
+    } else if (out.result_truncated) {
+        snprintf(error, errlen, "Strategy error: its result is larger than %u MiB", SANDBOX_RESULT_MAX >> 20);
+    } else {
+        json_error_t jerr;
+        json_t *env = out.result_len ? json_loadb(out.result, out.result_len, 0, &jerr) : NULL;
+        if (env == NULL) {
+            if (out.term_signal)
+                snprintf(error, errlen, "Strategy crashed (signal %d)", out.term_signal);
+            else
+                snprintf(error, errlen, "Strategy ended without a result (exit status %d)", out.exit_code);
+        } else if (!json_is_true(json_object_get(env, "ok"))) {
+            snprintf(error, errlen, "%s", json_string_value(json_object_get(env, "message")));
+            json_decref(env);
+        } else {
+            json_object_del(env, "ok");
+            if (out.output_len > 0)
+                json_object_set_new(env, "output", json_text(out.output, out.output_len));
+            *result = env;
+            rc = 0;
+        }
+    }
+    sandbox_outcome_free(&out);
+    return rc;
+}

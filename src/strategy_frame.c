@@ -1,0 +1,358 @@
+/* strategy_frame.c — what a strategy's Lua code sees: the `df` table and the
+ * array kernels.
+ *
+ * df.n is the row count; df.ticker, df.date and every column of the
+ * features engine (df.close, df.gap_pct, df.sma_20, ...) are materialised on
+ * first access as plain Lua arrays (1-based, one value per row) and kept in
+ * df, so a loop over them runs at table-access speed. Feature values come
+ * from the whole stored history of each symbol, so the first rows of the
+ * window are warmed up.
+ *
+ * Kernels (sma, ema, rsi, stdev, highest, lowest, atr, bbands, crossover,
+ * crossunder, shift, pct_change) take arrays aligned with df's rows and
+ * restart at each ticker boundary: no value mixes two symbols. */
+#include <lauxlib.h>
+#include <lua.h>
+#include <math.h>
+#include <string.h>
+
+#include "clock.h"
+#include "strategy.h"
+
+#define FRAME_KEY "tickq.frame"
+#define COLUMNS_KEY "tickq.columns"
+
+static const strategy_frame_t *frame_of(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, FRAME_KEY);
+    const strategy_frame_t *f = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return f;
+}
+
+/* Pushes a new array with the window rows of a full-length column. */
+static void push_window(lua_State *L, const strategy_frame_t *f, const double *full)
+{
+    lua_createtable(L, (int)f->rows, 0);
+    lua_Integer row = 1;
+    size_t off = 0;
+    for (size_t i = 0; i < f->set->n; i++) {
+        for (size_t t = f->lo[i]; t < f->hi[i]; t++) {
+            lua_pushnumber(L, full[off + t]);
+            lua_rawseti(L, -2, row++);
+        }
+        off += f->set->series[i].n;
+    }
+}
+
+static void push_tickers(lua_State *L, const strategy_frame_t *f)
+{
+    lua_createtable(L, (int)f->rows, 0);
+    lua_Integer row = 1;
+    for (size_t i = 0; i < f->set->n; i++) {
+        lua_pushstring(L, f->set->series[i].symbol);
+        for (size_t t = f->lo[i]; t < f->hi[i]; t++) {
+            lua_pushvalue(L, -1);
+            lua_rawseti(L, -3, row++);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/* Dates as strings; each distinct time is formatted once. */
+static void push_dates(lua_State *L, const strategy_frame_t *f)
+{
+    lua_newtable(L); /* cache: ts -> string */
+    int cache = lua_gettop(L);
+    lua_createtable(L, (int)f->rows, 0);
+    lua_Integer row = 1;
+    for (size_t i = 0; i < f->set->n; i++) {
+        const bar_series_t *s = &f->set->series[i];
+        for (size_t t = f->lo[i]; t < f->hi[i]; t++) {
+            if (lua_rawgeti(L, cache, s->ts[t]) == LUA_TNIL) {
+                lua_pop(L, 1);
+                char d[CLOCK_DATE_LEN];
+                if (f->daily)
+                    clock_format_date(s->ts[t], d);
+                else
+                    clock_format_datetime(s->ts[t], d);
+                lua_pushstring(L, d);
+                lua_pushvalue(L, -1);
+                lua_rawseti(L, cache, s->ts[t]);
+            }
+            lua_rawseti(L, -2, row++);
+        }
+    }
+    lua_remove(L, cache);
+}
+
+/* df's __index: materialises a column and keeps it in df. */
+static int df_index(lua_State *L)
+{
+    const strategy_frame_t *f = frame_of(L);
+    const char *key = lua_tostring(L, 2);
+    if (key == NULL)
+        return luaL_error(L, "df has columns named by strings (df.close), not by %s", luaL_typename(L, 2));
+    if (strcmp(key, "n") == 0) {
+        lua_pushinteger(L, (lua_Integer)f->rows);
+        return 1;
+    }
+    if (strcmp(key, "ticker") == 0) {
+        push_tickers(L, f);
+    } else if (strcmp(key, "date") == 0) {
+        push_dates(L, f);
+    } else {
+        char err[600];
+        const double *full = feature_frame_column(f->features, key, err, sizeof err);
+        if (full == NULL)
+            return luaL_error(L, "%s", err);
+        push_window(L, f, full);
+        lua_getfield(L, LUA_REGISTRYINDEX, COLUMNS_KEY);
+        lua_pushstring(L, key);
+        lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+        lua_pop(L, 1);
+    }
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1);
+    return 1;
+}
+
+void strategy_push_frame(lua_State *L, const strategy_frame_t *frame)
+{
+    lua_pushlightuserdata(L, (void *)frame);
+    lua_setfield(L, LUA_REGISTRYINDEX, FRAME_KEY);
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushcfunction(L, df_index);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+}
+
+json_t *strategy_used_columns(lua_State *L)
+{
+    json_t *out = json_array();
+    lua_getfield(L, LUA_REGISTRYINDEX, COLUMNS_KEY);
+    size_t n = lua_rawlen(L, -1);
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, (lua_Integer)i);
+        json_array_append_new(out, json_string(lua_tostring(L, -1)));
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return out;
+}
+
+/* --- kernels ---------------------------------------------------------- */
+
+/* A scratch buffer of n doubles, owned by Lua (pushed on the stack, freed
+ * by the collector, counted against the memory limit). */
+static double *buffer(lua_State *L, size_t n)
+{
+    return lua_newuserdatauv(L, (n ? n : 1) * sizeof(double), 0);
+}
+
+/* Reads array argument `arg` (one number per df row) into a new buffer; a
+ * missing or non-number value reads as NaN. */
+static double *read_array(lua_State *L, int arg, const strategy_frame_t *f, const char *fn)
+{
+    luaL_checktype(L, arg, LUA_TTABLE);
+    size_t len = lua_rawlen(L, arg);
+    if (len != f->rows)
+        luaL_error(L, "%s: the array has %d values but df has %d rows", fn, (int)len, (int)f->rows);
+    double *x = buffer(L, f->rows);
+    for (size_t i = 0; i < f->rows; i++) {
+        lua_rawgeti(L, arg, (lua_Integer)i + 1);
+        x[i] = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : NAN;
+        lua_pop(L, 1);
+    }
+    return x;
+}
+
+static void push_array(lua_State *L, const double *x, size_t n)
+{
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushnumber(L, x[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+static int window_arg(lua_State *L, int arg, const char *fn)
+{
+    lua_Integer N = luaL_checkinteger(L, arg);
+    if (N < FEATURE_N_MIN || N > FEATURE_N_MAX)
+        return luaL_error(L, "%s: the window must be from %d to %d, got %d", fn, FEATURE_N_MIN, FEATURE_N_MAX, (int)N);
+    return (int)N;
+}
+
+typedef enum { K_SMA, K_EMA, K_RSI, K_STDEV, K_HIGHEST, K_LOWEST } rolling_t;
+
+/* x -> kernel(x, N), per ticker segment. */
+static int rolling(lua_State *L, rolling_t kind, const char *fn)
+{
+    const strategy_frame_t *f = frame_of(L);
+    int N = window_arg(L, 2, fn);
+    double *x = read_array(L, 1, f, fn);
+    double *out = buffer(L, f->rows);
+    double *tmp = kind == K_STDEV ? buffer(L, 2 * f->rows) : NULL;
+    size_t off = 0;
+    for (size_t i = 0; i < f->set->n; i++) {
+        size_t n = f->hi[i] - f->lo[i];
+        double *a = x + off, *o = out + off;
+        switch (kind) {
+        case K_SMA: feature_sma(a, n, N, o); break;
+        case K_EMA: feature_ema(a, n, N, o); break;
+        case K_RSI: feature_rsi(a, n, N, o); break;
+        case K_HIGHEST: feature_rolling_max(a, n, N, o); break;
+        case K_LOWEST: feature_rolling_min(a, n, N, o); break;
+        case K_STDEV:
+            feature_bbands(a, n, N, tmp, o, tmp + f->rows);
+            for (size_t t = 0; t < n; t++)
+                o[t] = (tmp[t] - o[t]) / 2.0; /* (upper - mid) / 2 */
+            break;
+        }
+        off += n;
+    }
+    push_array(L, out, f->rows);
+    return 1;
+}
+
+static int k_sma(lua_State *L) { return rolling(L, K_SMA, "sma"); }
+static int k_ema(lua_State *L) { return rolling(L, K_EMA, "ema"); }
+static int k_rsi(lua_State *L) { return rolling(L, K_RSI, "rsi"); }
+static int k_stdev(lua_State *L) { return rolling(L, K_STDEV, "stdev"); }
+static int k_highest(lua_State *L) { return rolling(L, K_HIGHEST, "highest"); }
+static int k_lowest(lua_State *L) { return rolling(L, K_LOWEST, "lowest"); }
+
+static int k_atr(lua_State *L)
+{
+    const strategy_frame_t *f = frame_of(L);
+    int N = window_arg(L, 4, "atr");
+    double *h = read_array(L, 1, f, "atr"), *l = read_array(L, 2, f, "atr"), *c = read_array(L, 3, f, "atr");
+    double *out = buffer(L, f->rows);
+    size_t off = 0;
+    for (size_t i = 0; i < f->set->n; i++) {
+        size_t n = f->hi[i] - f->lo[i];
+        feature_atr(h + off, l + off, c + off, n, N, out + off);
+        off += n;
+    }
+    push_array(L, out, f->rows);
+    return 1;
+}
+
+static int k_bbands(lua_State *L)
+{
+    const strategy_frame_t *f = frame_of(L);
+    int N = window_arg(L, 2, "bbands");
+    double k = luaL_optnumber(L, 3, 2.0);
+    double *x = read_array(L, 1, f, "bbands");
+    double *up = buffer(L, f->rows), *mid = buffer(L, f->rows), *lo = buffer(L, f->rows);
+    size_t off = 0;
+    for (size_t i = 0; i < f->set->n; i++) {
+        size_t n = f->hi[i] - f->lo[i];
+        feature_bbands(x + off, n, N, up + off, mid + off, lo + off);
+        for (size_t t = off; t < off + n; t++) { /* rescale from 2 to k deviations */
+            double sd = (up[t] - mid[t]) / 2.0;
+            up[t] = mid[t] + k * sd;
+            lo[t] = mid[t] - k * sd;
+        }
+        off += n;
+    }
+    push_array(L, up, f->rows);
+    push_array(L, mid, f->rows);
+    push_array(L, lo, f->rows);
+    return 3;
+}
+
+/* crossover(a, b): a crosses above b at this bar (b an array or a number). */
+static int crossing(lua_State *L, int above, const char *fn)
+{
+    const strategy_frame_t *f = frame_of(L);
+    double *a = read_array(L, 1, f, fn), *b = NULL;
+    double level = 0;
+    if (lua_isnumber(L, 2))
+        level = lua_tonumber(L, 2);
+    else
+        b = read_array(L, 2, f, fn);
+    lua_createtable(L, (int)f->rows, 0);
+    size_t off = 0;
+    for (size_t i = 0; i < f->set->n; i++) {
+        size_t n = f->hi[i] - f->lo[i];
+        for (size_t t = 0; t < n; t++) {
+            size_t r = off + t;
+            int cross = 0;
+            if (t > 0) {
+                double b0 = b ? b[r - 1] : level, b1 = b ? b[r] : level;
+                cross = above ? (a[r] > b1 && a[r - 1] <= b0) : (a[r] < b1 && a[r - 1] >= b0);
+            }
+            lua_pushboolean(L, cross);
+            lua_rawseti(L, -2, (lua_Integer)r + 1);
+        }
+        off += n;
+    }
+    return 1;
+}
+
+static int k_crossover(lua_State *L) { return crossing(L, 1, "crossover"); }
+static int k_crossunder(lua_State *L) { return crossing(L, 0, "crossunder"); }
+
+/* shift(x, k): the value k rows earlier within the same ticker (NaN first). */
+static int k_shift(lua_State *L)
+{
+    const strategy_frame_t *f = frame_of(L);
+    lua_Integer k = luaL_optinteger(L, 2, 1);
+    if (k < 0 || k > 100000)
+        return luaL_error(L, "shift: k must be from 0 to 100000");
+    double *x = read_array(L, 1, f, "shift");
+    lua_createtable(L, (int)f->rows, 0);
+    size_t off = 0;
+    for (size_t i = 0; i < f->set->n; i++) {
+        size_t n = f->hi[i] - f->lo[i];
+        for (size_t t = 0; t < n; t++) {
+            lua_pushnumber(L, t >= (size_t)k ? x[off + t - (size_t)k] : NAN);
+            lua_rawseti(L, -2, (lua_Integer)(off + t) + 1);
+        }
+        off += n;
+    }
+    return 1;
+}
+
+/* pct_change(x, k): 100 * (x[t] / x[t-k] - 1) within the same ticker. */
+static int k_pct_change(lua_State *L)
+{
+    const strategy_frame_t *f = frame_of(L);
+    lua_Integer k = luaL_optinteger(L, 2, 1);
+    if (k < 1 || k > 100000)
+        return luaL_error(L, "pct_change: k must be from 1 to 100000");
+    double *x = read_array(L, 1, f, "pct_change");
+    lua_createtable(L, (int)f->rows, 0);
+    size_t off = 0;
+    for (size_t i = 0; i < f->set->n; i++) {
+        size_t n = f->hi[i] - f->lo[i];
+        for (size_t t = 0; t < n; t++) {
+            double v = t >= (size_t)k ? 100.0 * (x[off + t] / x[off + t - (size_t)k] - 1.0) : NAN;
+            lua_pushnumber(L, v);
+            lua_rawseti(L, -2, (lua_Integer)(off + t) + 1);
+        }
+        off += n;
+    }
+    return 1;
+}
+
+void strategy_open_kernels(lua_State *L, const strategy_frame_t *frame)
+{
+    lua_pushlightuserdata(L, (void *)frame);
+    lua_setfield(L, LUA_REGISTRYINDEX, FRAME_KEY);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, COLUMNS_KEY);
+    static const luaL_Reg kernels[] = {
+        { "sma", k_sma }, { "ema", k_ema }, { "rsi", k_rsi }, { "stdev", k_stdev },
+        { "highest", k_highest }, { "lowest", k_lowest }, { "atr", k_atr }, { "bbands", k_bbands },
+        { "crossover", k_crossover }, { "crossunder", k_crossunder }, { "shift", k_shift },
+        { "pct_change", k_pct_change }, { NULL, NULL },
+    };
+    lua_pushglobaltable(L);
+    luaL_setfuncs(L, kernels, 0);
+    lua_pop(L, 1);
+}

@@ -1,0 +1,61 @@
+/* strategy_task.h — what the strategy tasks (backtest, portfolio_backtest,
+ * screening) share: reading their arguments, loading bars through the
+ * worker's cache, running the strategy, and JSON helpers. */
+#ifndef TICKQ_STRATEGY_TASK_H
+#define TICKQ_STRATEGY_TASK_H
+
+#include <jansson.h>
+
+#include "bars.h"
+#include "strategy.h"
+#include "task.h"
+
+#define STRATEGY_MAX_SYMBOLS 5000
+#define STRATEGY_NAMED_COLUMNS 14 /* ticker, date, OHLCV, prev_close, gap_pct, ... */
+
+typedef struct {
+    strategy_job_t job;          /* code, entry, limits (mode set by the task) */
+    char interval[BAR_INTERVAL_MAX + 1];
+    const char **symbols;        /* sorted, distinct; point into args */
+    size_t nsymbols;
+    bar_set_t *set;              /* from the worker's cache, after load */
+    feature_frame_t *features;
+    size_t *lo, *hi;             /* the window of each series */
+    strategy_frame_t frame;
+} strategy_task_t;
+
+/* Reads strategy_code, language, entry, strategy_timeout_seconds
+ * (default 30, clamped to the job's timeout), memory_mb (default 512) and
+ * interval (default 1d). TASK_OK, or TASK_PERMANENT with out->error. */
+task_status_t strategy_task_args(const task_ctx_t *ctx, strategy_task_t *t, task_out_t *out);
+
+/* Reads a non-empty list of symbols from args[field]. */
+task_status_t strategy_task_symbols(const task_ctx_t *ctx, const char *field, strategy_task_t *t, task_out_t *out);
+
+/* Reads an ISO 8601 date or time field; a date alone covers its whole day
+ * (end_of_day picks its last second). Missing and optional: *ts = dflt. */
+task_status_t strategy_task_time(const task_ctx_t *ctx, const char *field, int required, int end_of_day,
+                                 int64_t dflt, int64_t *ts, task_out_t *out);
+
+/* Loads every stored bar of the symbols (worker cache) and allocates the
+ * window arrays (all empty). A database failure is TASK_TRANSIENT. */
+task_status_t strategy_task_load(const task_ctx_t *ctx, strategy_task_t *t, task_out_t *out);
+
+/* Lists the requested symbols with no bars at all; "" when none. */
+void strategy_task_missing(const strategy_task_t *t, char *out, size_t outlen);
+
+/* Sets the frame from the windows and runs the strategy; on success
+ * *result holds the envelope and the used columns are warmed in the cache. */
+task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strategy_mode_t mode,
+                                json_t **result, task_out_t *out);
+
+void strategy_task_free(strategy_task_t *t);
+
+/* Index of the first ts >= x (lower) or > x (upper) in a sorted array. */
+size_t strategy_lower_bound(const int64_t *ts, size_t n, int64_t x);
+size_t strategy_upper_bound(const int64_t *ts, size_t n, int64_t x);
+
+/* A JSON number, or null for NaN and infinities. */
+json_t *json_number_or_null(double v);
+
+#endif

@@ -1,0 +1,10 @@
+/* task_strategy.h — the strategy task types: backtest (signal backtest),
+ * portfolio_backtest (position backtest) and screening. */
+#ifndef TICKQ_TASK_STRATEGY_H
+#define TICKQ_TASK_STRATEGY_H
+
+#include "task.h"
+
+task_status_t task_backtest(const task_ctx_t *ctx, task_out_t *out);
+
+#endif
