@@ -1,6 +1,7 @@
 /* strategy_task.c — what the strategy tasks share. */
 #include "strategy_task.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +171,52 @@ task_status_t strategy_task_load(const task_ctx_t *ctx, strategy_task_t *t, task
     return TASK_OK;
 }
 
+task_status_t strategy_task_bps(const task_ctx_t *ctx, const char *field, double *fraction, task_out_t *out)
+{
+    json_t *v = json_object_get(ctx->args, field);
+    *fraction = 0;
+    if (v == NULL || json_is_null(v))
+        return TASK_OK;
+    if (!json_is_number(v) || !(json_number_value(v) >= 0) || json_number_value(v) > 10000)
+        return task_error(out, TASK_PERMANENT, "%s must be a number of basis points from 0 to 10000", field);
+    *fraction = json_number_value(v) / 10000.0;
+    return TASK_OK;
+}
+
+task_status_t strategy_task_range(const task_ctx_t *ctx, strategy_task_t *t, int64_t *start, int64_t *end,
+                                  size_t *processed, task_out_t *out)
+{
+    const char *first = json_string_value(json_object_get(ctx->args, "start_date"));
+    const char *last = json_string_value(json_object_get(ctx->args, "end_date"));
+    task_status_t st = strategy_task_time(ctx, "start_date", 1, 0, 0, start, out);
+    if (st == TASK_OK)
+        st = strategy_task_time(ctx, "end_date", 1, 1, 0, end, out);
+    if (st != TASK_OK)
+        return st;
+    if (*start > *end)
+        return task_error(out, TASK_PERMANENT, "start_date %s is after end_date %s", first, last);
+    if ((st = strategy_task_load(ctx, t, out)) != TASK_OK)
+        return st;
+    char missing[600];
+    strategy_task_missing(t, missing, sizeof missing);
+    if (missing[0])
+        return task_error(out, TASK_PERMANENT, "unknown symbols: %s (no %s bars stored; import them with "
+                          "tickq data import)", missing, t->interval);
+    size_t rows = 0;
+    *processed = 0;
+    for (size_t i = 0; i < t->set->n; i++) {
+        const bar_series_t *s = &t->set->series[i];
+        t->lo[i] = strategy_lower_bound(s->ts, s->n, *start);
+        t->hi[i] = strategy_upper_bound(s->ts, s->n, *end);
+        rows += t->hi[i] - t->lo[i];
+        *processed += t->hi[i] > t->lo[i];
+    }
+    if (rows == 0)
+        return task_error(out, TASK_PERMANENT, "no %s bars between %s and %s for these symbols", t->interval,
+                          first, last);
+    return TASK_OK;
+}
+
 void strategy_task_missing(const strategy_task_t *t, char *out, size_t outlen)
 {
     size_t used = 0;
@@ -211,6 +258,21 @@ task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strat
     }
     bar_cache_warm(t->features, json_object_get(*result, "columns"));
     return TASK_OK;
+}
+
+size_t strategy_task_parametric_columns(const json_t *envelope)
+{
+    size_t i, n = 0;
+    json_t *c;
+    char err[600];
+    json_array_foreach(json_object_get(envelope, "columns"), i, c) {
+        const char *name = json_string_value(c);
+        size_t len = json_string_length(c);
+        if (name != NULL && len > 0 && strchr(name, '_') && isdigit((unsigned char)name[len - 1]) &&
+            feature_name_check(name, err, sizeof err) == 0)
+            n++;
+    }
+    return n;
 }
 
 void strategy_task_free(strategy_task_t *t)

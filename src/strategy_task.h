@@ -41,6 +41,17 @@ task_status_t strategy_task_time(const task_ctx_t *ctx, const char *field, int r
  * window arrays (all empty). A database failure is TASK_TRANSIENT. */
 task_status_t strategy_task_load(const task_ctx_t *ctx, strategy_task_t *t, task_out_t *out);
 
+/* Reads a cost in basis points (0 to 10000, default 0) from args[field]
+ * as a fraction (1 bp = 0.0001). */
+task_status_t strategy_task_bps(const task_ctx_t *ctx, const char *field, double *fraction, task_out_t *out);
+
+/* Reads start_date and end_date (required; a date alone covers its whole
+ * day), loads the bars and sets each series' window to [start, end]. Fails
+ * (permanently) on unknown symbols, start after end, or an empty window.
+ * *processed gets the symbols with at least one bar in the window. */
+task_status_t strategy_task_range(const task_ctx_t *ctx, strategy_task_t *t, int64_t *start, int64_t *end,
+                                  size_t *processed, task_out_t *out);
+
 /* Lists the requested symbols with no bars at all; "" when none. */
 void strategy_task_missing(const strategy_task_t *t, char *out, size_t outlen);
 
@@ -48,6 +59,11 @@ void strategy_task_missing(const strategy_task_t *t, char *out, size_t outlen);
  * *result holds the envelope and the used columns are warmed in the cache. */
 task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strategy_mode_t mode,
                                 json_t **result, task_out_t *out);
+
+/* How many parametric feature columns (sma_20, rsi_14 ...) the strategy
+ * used, from the envelope's "columns": with the named columns, what
+ * summary.data_shape counts as offered to the strategy. */
+size_t strategy_task_parametric_columns(const json_t *envelope);
 
 void strategy_task_free(strategy_task_t *t);
 

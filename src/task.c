@@ -14,6 +14,8 @@
 
 static const task_def_t registry[] = {
     { "backtest", task_backtest, "signal backtest of a Lua strategy over stored bars" },
+    { "portfolio_backtest", task_portfolio_backtest, "position backtest of a Lua strategy: equity curve, trades, metrics" },
+    { "screening", task_screening, "ranks a universe's current opportunities by a Lua strategy's score" },
     { "noop", task_noop, "does nothing; returns {}" },
     { "echo", task_echo, "returns its args" },
     { "sleep", task_sleep, "sleeps {\"ms\": N} milliseconds" },

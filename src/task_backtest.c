@@ -6,7 +6,6 @@
  * bar t trades at the next bar's open, open[t+1], and exits at
  * close[t+hold_bars]: no look-ahead. A trade whose exit bar is missing or
  * after end_date has a null return. */
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,61 +75,25 @@ task_status_t task_backtest(const task_ctx_t *ctx, task_out_t *out)
     json_t *env = NULL;
     double *returns = NULL;
     int64_t start, end;
+    size_t processed = 0;
+    trade_rules_t rules = { 1, 0, 0 };
     task_status_t st = strategy_task_args(ctx, &t, out);
     if (st == TASK_OK)
         st = strategy_task_symbols(ctx, "symbols", &t, out);
+    json_t *hold = json_object_get(ctx->args, "hold_bars");
+    if (st == TASK_OK && hold != NULL && !json_is_null(hold)) {
+        if (!json_is_integer(hold) || json_integer_value(hold) < 1 || json_integer_value(hold) > 10000)
+            st = task_error(out, TASK_PERMANENT, "hold_bars must be an integer from 1 to 10000");
+        else
+            rules.hold = (int)json_integer_value(hold);
+    }
     if (st == TASK_OK)
-        st = strategy_task_time(ctx, "start_date", 1, 0, 0, &start, out);
+        st = strategy_task_bps(ctx, "commission_bps", &rules.commission, out);
     if (st == TASK_OK)
-        st = strategy_task_time(ctx, "end_date", 1, 1, 0, &end, out);
+        st = strategy_task_range(ctx, &t, &start, &end, &processed, out);
     if (st != TASK_OK)
         goto done;
-    if (start > end) {
-        st = task_error(out, TASK_PERMANENT, "start_date %s is after end_date %s",
-                        json_string_value(json_object_get(ctx->args, "start_date")),
-                        json_string_value(json_object_get(ctx->args, "end_date")));
-        goto done;
-    }
-    trade_rules_t rules = { 1, 0, end };
-    json_t *hold = json_object_get(ctx->args, "hold_bars");
-    if (hold != NULL && !json_is_null(hold)) {
-        if (!json_is_integer(hold) || json_integer_value(hold) < 1 || json_integer_value(hold) > 10000) {
-            st = task_error(out, TASK_PERMANENT, "hold_bars must be an integer from 1 to 10000");
-            goto done;
-        }
-        rules.hold = (int)json_integer_value(hold);
-    }
-    json_t *comm = json_object_get(ctx->args, "commission_bps");
-    if (comm != NULL && !json_is_null(comm)) {
-        if (!json_is_number(comm) || json_number_value(comm) < 0 || json_number_value(comm) > 10000) {
-            st = task_error(out, TASK_PERMANENT, "commission_bps must be a number from 0 to 10000");
-            goto done;
-        }
-        rules.commission = json_number_value(comm) / 10000.0;
-    }
-    if ((st = strategy_task_load(ctx, &t, out)) != TASK_OK)
-        goto done;
-    char missing[600];
-    strategy_task_missing(&t, missing, sizeof missing);
-    if (missing[0]) {
-        st = task_error(out, TASK_PERMANENT, "unknown symbols: %s (no %s bars stored; import them with "
-                        "tickq data import)", missing, t.interval);
-        goto done;
-    }
-    size_t rows = 0, processed = 0;
-    for (size_t i = 0; i < t.set->n; i++) {
-        const bar_series_t *s = &t.set->series[i];
-        t.lo[i] = strategy_lower_bound(s->ts, s->n, start);
-        t.hi[i] = strategy_upper_bound(s->ts, s->n, end);
-        rows += t.hi[i] - t.lo[i];
-        processed += t.hi[i] > t.lo[i];
-    }
-    if (rows == 0) {
-        st = task_error(out, TASK_PERMANENT, "no %s bars between %s and %s for these symbols", t.interval,
-                        json_string_value(json_object_get(ctx->args, "start_date")),
-                        json_string_value(json_object_get(ctx->args, "end_date")));
-        goto done;
-    }
+    rules.end = end;
     if ((st = strategy_task_run(ctx, &t, STRATEGY_INSTANCES, &env, out)) != TASK_OK)
         goto done;
 
@@ -156,20 +119,12 @@ task_status_t task_backtest(const task_ctx_t *ctx, task_out_t *out)
     }
     trade_stats_t m;
     performance_trades(returns, trades, &m);
-    json_t *columns = json_object_get(env, "columns");
-    size_t offered = STRATEGY_NAMED_COLUMNS;
-    size_t i;
-    json_t *c;
-    char err[600];
-    json_array_foreach(columns, i, c) /* parametric columns it used (sma_20 ...) */
-        if (strchr(json_string_value(c), '_') && isdigit((unsigned char)json_string_value(c)[json_string_length(c) - 1]) &&
-            feature_name_check(json_string_value(c), err, sizeof err) == 0)
-            offered++;
+    size_t offered = STRATEGY_NAMED_COLUMNS + strategy_task_parametric_columns(env);
     json_t *summary = json_pack("{s:I, s:I, s:[s,s], s:I, s:[I,I]}", "total_instances", (json_int_t)json_array_size(instances),
                                 "positive_signals", (json_int_t)positive,
                                 "date_range", json_string_value(json_object_get(ctx->args, "start_date")),
                                 json_string_value(json_object_get(ctx->args, "end_date")),
-                                "symbols_processed", (json_int_t)processed, "data_shape", (json_int_t)rows,
+                                "symbols_processed", (json_int_t)processed, "data_shape", (json_int_t)t.frame.rows,
                                 (json_int_t)offered);
     if (ignored > 0)
         json_object_set_new(summary, "ignored_instances", json_integer((json_int_t)ignored));

@@ -6,5 +6,7 @@
 #include "task.h"
 
 task_status_t task_backtest(const task_ctx_t *ctx, task_out_t *out);
+task_status_t task_screening(const task_ctx_t *ctx, task_out_t *out);
+task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out);
 
 #endif

@@ -1,0 +1,273 @@
+/* task_portfolio.c — the `portfolio_backtest` task: a position backtest.
+ *
+ * The strategy returns one target position per df row, from -1 (fully
+ * short) to 1 (fully long) of that ticker's sleeve; nil or NaN is flat.
+ * initial_capital is split equally across the requested symbols. A position
+ * decided on the close of bar t earns the ticker's return from close t to
+ * close t+1; changing it costs (commission + slippage) on the traded
+ * notional, |new - old| x sleeve equity, charged at that close. Positions
+ * are fractions of the sleeve's current equity, so an unchanged position
+ * rebalances for free. Nothing is liquidated at the end: a trade still open
+ * is marked to the last close.
+ *
+ * The portfolio's equity is the sum of its sleeves on the union of the
+ * symbols' bar dates; its returns, starting from initial_capital, give the
+ * metrics (performance.h, empyrical definitions). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "performance.h"
+#include "strategy_task.h"
+#include "task_strategy.h"
+
+#define CURVE_MAX_POINTS 1000
+#define TRADES_MAX_LISTED 10000
+
+typedef struct {
+    size_t row;                  /* the sleeve's first row in df */
+    size_t next;                 /* next window bar to process (0-based in the window) */
+    double equity;
+    double position;             /* held since the last processed close */
+    double trade_start;          /* sleeve equity when the open trade began */
+    size_t trade_bar;            /* window bar of its entry */
+    double trade_size;
+} sleeve_t;
+
+typedef struct {
+    const strategy_task_t *t;
+    int daily;
+    json_t *list;                /* listed trades */
+    size_t count, wins;
+    int truncated;
+} trade_log_t;
+
+static int cmp_i64(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+static void format_ts(int daily, int64_t ts, char out[CLOCK_DATE_LEN])
+{
+    if (daily)
+        clock_format_date(ts, out);
+    else
+        clock_format_datetime(ts, out);
+}
+
+/* Ends the sleeve's open trade at window bar `bar` with equity `exit_equity`
+ * (after its exit cost); open_at_end marks one still held at the end. */
+static void close_trade(trade_log_t *log, size_t series, const sleeve_t *s, size_t bar, double exit_equity,
+                        int open_at_end)
+{
+    double r = exit_equity / s->trade_start - 1.0;
+    log->count++;
+    log->wins += r > 0;
+    if (json_array_size(log->list) >= TRADES_MAX_LISTED) {
+        log->truncated = 1;
+        return;
+    }
+    const bar_series_t *bs = &log->t->set->series[series];
+    size_t lo = log->t->lo[series];
+    char entry[CLOCK_DATE_LEN], exit_at[CLOCK_DATE_LEN];
+    format_ts(log->daily, bs->ts[lo + s->trade_bar], entry);
+    format_ts(log->daily, bs->ts[lo + bar], exit_at);
+    json_t *tr = json_pack("{s:s, s:s, s:f, s:s, s:s?, s:I, s:o, s:o, s:b}", "ticker", bs->symbol,
+                           "side", s->trade_size > 0 ? "long" : "short", "size", fabs(s->trade_size),
+                           "entry_date", entry, "exit_date", open_at_end ? NULL : exit_at,
+                           "bars", (json_int_t)(bar - s->trade_bar), "return", json_number_or_null(r),
+                           "pnl", json_number_or_null(exit_equity - s->trade_start), "open", open_at_end);
+    json_array_append_new(log->list, tr);
+}
+
+/* Reads the positions (nil/NaN flat) into a plain array. */
+static double *positions_array(const json_t *positions, size_t rows)
+{
+    double *p = malloc((rows ? rows : 1) * sizeof *p);
+    if (p == NULL)
+        return NULL;
+    for (size_t r = 0; r < rows; r++) {
+        json_t *v = json_array_get(positions, r);
+        double x = json_is_number(v) ? json_number_value(v) : 0.0;
+        p[r] = isfinite(x) ? x : 0.0;
+    }
+    return p;
+}
+
+/* The sorted distinct dates of every window: the portfolio's timeline. */
+static int64_t *timeline(const strategy_task_t *t, size_t *n)
+{
+    int64_t *ts = malloc((t->frame.rows ? t->frame.rows : 1) * sizeof *ts);
+    if (ts == NULL)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < t->set->n; i++)
+        for (size_t b = t->lo[i]; b < t->hi[i]; b++)
+            ts[k++] = t->set->series[i].ts[b];
+    qsort(ts, k, sizeof *ts, cmp_i64);
+    size_t u = 0;
+    for (size_t j = 0; j < k; j++)
+        if (u == 0 || ts[u - 1] != ts[j])
+            ts[u++] = ts[j];
+    *n = u;
+    return ts;
+}
+
+static json_t *curve_point(int daily, int64_t ts, double equity)
+{
+    char d[CLOCK_DATE_LEN];
+    format_ts(daily, ts, d);
+    return json_pack("{s:s, s:o}", "date", d, "equity", json_number_or_null(equity));
+}
+
+static json_t *metrics_json(const series_stats_t *m, double exposure, const trade_log_t *log)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "total_return", json_number_or_null(m->total_return));
+    json_object_set_new(o, "cagr", json_number_or_null(m->cagr));
+    json_object_set_new(o, "annual_volatility", json_number_or_null(m->annual_volatility));
+    json_object_set_new(o, "sharpe", json_number_or_null(m->sharpe));
+    json_object_set_new(o, "sortino", json_number_or_null(m->sortino));
+    json_object_set_new(o, "max_drawdown", json_number_or_null(m->max_drawdown));
+    json_object_set_new(o, "calmar", json_number_or_null(m->calmar));
+    json_object_set_new(o, "exposure", json_number_or_null(exposure));
+    json_object_set_new(o, "trades", json_integer((json_int_t)log->count));
+    json_object_set_new(o, "win_rate", log->count ? json_real((double)log->wins / (double)log->count) : json_null());
+    return o;
+}
+
+task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out)
+{
+    int64_t t0 = clock_mono_us();
+    strategy_task_t t;
+    json_t *env = NULL, *curve = NULL;
+    double *pos = NULL, *value = NULL, *returns = NULL;
+    int64_t *dates = NULL;
+    sleeve_t *sleeves = NULL;
+    trade_log_t log = { &t, 0, NULL, 0, 0, 0 };
+    int64_t start, end;
+    size_t processed = 0;
+    double commission = 0, slippage = 0, capital = 100000;
+    task_status_t st = strategy_task_args(ctx, &t, out);
+    if (st == TASK_OK)
+        st = strategy_task_symbols(ctx, "symbols", &t, out);
+    json_t *cap = json_object_get(ctx->args, "initial_capital");
+    if (st == TASK_OK && cap != NULL && !json_is_null(cap)) {
+        if (!json_is_number(cap) || !(json_number_value(cap) > 0) || !isfinite(json_number_value(cap)))
+            st = task_error(out, TASK_PERMANENT, "initial_capital must be a number above 0");
+        else
+            capital = json_number_value(cap);
+    }
+    if (st == TASK_OK)
+        st = strategy_task_bps(ctx, "commission_bps", &commission, out);
+    if (st == TASK_OK)
+        st = strategy_task_bps(ctx, "slippage_bps", &slippage, out);
+    if (st == TASK_OK)
+        st = strategy_task_range(ctx, &t, &start, &end, &processed, out);
+    if (st == TASK_OK)
+        st = strategy_task_run(ctx, &t, STRATEGY_POSITIONS, &env, out);
+    if (st != TASK_OK)
+        goto done;
+
+    size_t rows = t.frame.rows, periods = 0, nseries = t.set->n;
+    log.daily = t.frame.daily;
+    log.list = json_array();
+    pos = positions_array(json_object_get(env, "positions"), rows);
+    dates = timeline(&t, &periods);
+    sleeves = calloc(nseries ? nseries : 1, sizeof *sleeves);
+    value = malloc((periods ? periods : 1) * sizeof *value);
+    returns = malloc((periods ? periods : 1) * sizeof *returns);
+    if (pos == NULL || dates == NULL || sleeves == NULL || value == NULL || returns == NULL) {
+        st = task_error(out, TASK_TRANSIENT, "out of memory simulating %zu rows", rows);
+        goto done;
+    }
+    /* Every requested symbol has a sleeve (all have bars: unknown symbols
+     * were refused), even one with no bar in the window: it stays cash. */
+    double rate = commission + slippage, sleeve_capital = capital / (double)t.nsymbols;
+    size_t row = 0, in_market = 0;
+    for (size_t i = 0; i < nseries; i++) {
+        sleeves[i].row = row;
+        sleeves[i].equity = sleeve_capital;
+        row += t.hi[i] - t.lo[i];
+    }
+    double previous = capital;
+    for (size_t d = 0; d < periods; d++) {
+        double total = 0;
+        int holding = 0;
+        for (size_t i = 0; i < nseries; i++) {
+            sleeve_t *s = &sleeves[i];
+            const bar_series_t *bs = &t.set->series[i];
+            size_t b = s->next, n = t.hi[i] - t.lo[i];
+            if (b < n && bs->ts[t.lo[i] + b] == dates[d]) {
+                size_t at = t.lo[i] + b;
+                if (b > 0)
+                    s->equity *= 1.0 + s->position * (bs->close[at] / bs->close[at - 1] - 1.0);
+                double target = pos[s->row + b], before = s->equity;
+                double cost = fabs(target - s->position) * before * rate;
+                int exits = s->position != 0 && (target == 0 || (target > 0) != (s->position > 0));
+                int enters = target != 0 && (s->position == 0 || (target > 0) != (s->position > 0));
+                if (exits)
+                    close_trade(&log, i, s, b, before - fabs(s->position) * before * rate, 0);
+                if (enters) {
+                    s->trade_start = exits ? before - fabs(s->position) * before * rate : before;
+                    s->trade_bar = b;
+                    s->trade_size = target;
+                }
+                s->equity = before - cost;
+                s->position = target;
+                s->next = b + 1;
+                if (s->next == n && s->position != 0)
+                    close_trade(&log, i, s, b, s->equity, 1);
+            }
+            holding |= s->position != 0;
+            total += s->equity;
+        }
+        in_market += holding;
+        value[d] = total;
+        returns[d] = total / previous - 1.0;
+        previous = total;
+    }
+    series_stats_t m;
+    performance_series(returns, periods, &m);
+    double exposure = periods ? (double)in_market / (double)periods : NAN;
+
+    curve = json_array();
+    size_t points = periods < CURVE_MAX_POINTS ? periods : CURVE_MAX_POINTS;
+    for (size_t j = 0; j < points; j++) {
+        size_t d = points > 1 ? (size_t)llround((double)j * (double)(periods - 1) / (double)(points - 1)) : 0;
+        json_array_append_new(curve, curve_point(log.daily, dates[d], value[d]));
+    }
+    json_t *summary = json_pack("{s:[s,s], s:I, s:[I,I], s:f, s:f, s:I}",
+                                "date_range", json_string_value(json_object_get(ctx->args, "start_date")),
+                                json_string_value(json_object_get(ctx->args, "end_date")),
+                                "symbols_processed", (json_int_t)processed, "data_shape", (json_int_t)rows,
+                                (json_int_t)(STRATEGY_NAMED_COLUMNS + strategy_task_parametric_columns(env)),
+                                "initial_capital", capital, "final_equity", periods ? value[periods - 1] : capital,
+                                "periods", (json_int_t)periods);
+    if (log.truncated)
+        json_object_set_new(summary, "trades_listed", json_integer(TRADES_MAX_LISTED));
+    double ms = (double)(clock_mono_us() - t0) / 1000.0;
+    out->data = json_pack("{s:b, s:s, s:o, s:o, s:O, s:o, s:f}", "success", 1, "execution_mode",
+                          "portfolio_backtest", "summary", summary, "performance_metrics",
+                          metrics_json(&m, exposure, &log), "trades", log.list, "equity_curve", curve,
+                          "execution_time_ms", ms);
+    curve = NULL;
+    json_t *printed = json_object_get(env, "output");
+    if (out->data != NULL && printed != NULL)
+        json_object_set(out->data, "strategy_output", printed);
+    st = out->data ? TASK_OK : task_error(out, TASK_TRANSIENT, "out of memory building the result");
+done:
+    json_decref(log.list);
+    json_decref(curve);
+    free(pos);
+    free(value);
+    free(returns);
+    free(dates);
+    free(sleeves);
+    json_decref(env);
+    strategy_task_free(&t);
+    return st;
+}
