@@ -36,6 +36,8 @@ static const char usage[] =
     "  --heartbeat D        claim renewal and heartbeat interval (default: 5s)\n"
     "  --stats-interval D   interval of the worker stats log line (default: 10s)\n"
     "  --dlq-cap N          dead-letter stream length cap (default: 100000)\n"
+    "  --list-queue NAME    also take tasks LPUSHed as JSON onto this Redis list\n"
+    "                       (default: strategy_queue; '' turns it off)\n"
     "  --db PATH            SQLite file for job history (default: $TICKQ_DB, else\n"
     "                       var/tickq.db); DATABASE_URL=postgresql://... uses PostgreSQL\n"
     CLI_COMMON_HELP
@@ -46,7 +48,8 @@ static const char usage[] =
 enum {
     OPT_QUEUES = OPT_FIRST_COMMAND_OPTION, OPT_WORKERS, OPT_BURST, OPT_CHECK, OPT_GROUP, OPT_GRACE,
     OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_RESULT_TTL, OPT_RETRY_BASE, OPT_RETRY_MAX,
-    OPT_CLAIM_TIMEOUT, OPT_HEARTBEAT, OPT_STATS_INTERVAL, OPT_DLQ_CAP, OPT_BATCH_BUDGET, OPT_DB
+    OPT_CLAIM_TIMEOUT, OPT_HEARTBEAT, OPT_STATS_INTERVAL, OPT_DLQ_CAP, OPT_BATCH_BUDGET, OPT_DB,
+    OPT_LIST_QUEUE
 };
 
 static const struct option options[] = {
@@ -67,6 +70,7 @@ static const struct option options[] = {
     { "dlq-cap", required_argument, 0, OPT_DLQ_CAP },
     { "batch-budget", required_argument, 0, OPT_BATCH_BUDGET },
     { "db", required_argument, 0, OPT_DB },
+    { "list-queue", required_argument, 0, OPT_LIST_QUEUE },
     CLI_COMMON_OPTIONS,
     { 0, 0, 0, 0 }
 };
@@ -124,6 +128,12 @@ static int on_flag(int opt, const char *arg, void *ctx)
         cfg->dlq_cap = v;
         break;
     case OPT_DB: cfg->db_path = arg; break;
+    case OPT_LIST_QUEUE:
+        if (strlen(arg) >= sizeof cfg->list_queue || strpbrk(arg, " \t\r\n") != NULL)
+            return cli_usage_error(usage, "--list-queue '%s' is not a valid Redis key: at most %zu characters, "
+                                   "no spaces", arg, sizeof cfg->list_queue - 1);
+        snprintf(cfg->list_queue, sizeof cfg->list_queue, "%s", arg);
+        break;
     case OPT_BATCH_BUDGET:
         if ((st = duration_flag("--batch-budget", arg, 0, &ms)) == 0)
             cfg->batch_budget_us = ms * 1000;

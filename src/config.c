@@ -44,6 +44,7 @@ int config_init(config_t *c, char *err, size_t errlen)
     c->max_payload = JOB_DEFAULT_MAX_PAYLOAD;
     c->batch_budget_us = 2000;
     c->command_timeout_ms = 5000;
+    strcpy(c->list_queue, "strategy_queue");
 
     const char *v;
     if ((v = getenv("REDIS_URL")) != NULL && *v)

@@ -38,6 +38,7 @@ typedef struct {
     int command_timeout_ms;
     const char *database_url;    /* DATABASE_URL: PostgreSQL; NULL: SQLite */
     const char *db_path;         /* --db, else TICKQ_DB, else var/tickq.db */
+    char list_queue[200];        /* the users' LPUSH list ("" = off), default strategy_queue */
 } config_t;
 
 /* Defaults, overridden by REDIS_URL, RQ_QUEUES, TICKQ_PREFIX, TICKQ_GROUP,

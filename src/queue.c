@@ -261,6 +261,43 @@ queue_status_t queue_enqueue(queue_t *q, const job_spec_t *spec, enqueue_result_
     return st;
 }
 
+queue_status_t queue_list_import(queue_t *q, const char *list, const char *queue, int max_entries,
+                                 list_import_t *out, char *err, size_t errlen)
+{
+    static args_t a;
+    char num[5][24];
+    memset(out, 0, sizeof *out);
+    snprintf(num[0], sizeof num[0], "%d", JOB_DEFAULT_MAX_RETRIES);
+    snprintf(num[1], sizeof num[1], "%lld", (long long)JOB_DEFAULT_TIMEOUT_MS);
+    snprintf(num[2], sizeof num[2], "%zu", q->max_payload);
+    snprintf(num[3], sizeof num[3], "%" PRId64, clock_now_us());
+    snprintf(num[4], sizeof num[4], "%d", max_entries);
+    a.n = 0;
+    args_str(&a, list);
+    args_header(&a, q);
+    args_str(&a, queue);
+    args_str(&a, "normal");
+    for (int i = 0; i < 5; i++)
+        args_str(&a, num[i]);
+    redisReply *r;
+    queue_status_t st = run(q, FN("list_import"), 1, &a, &r, err, errlen);
+    if (st != QUEUE_OK)
+        return st;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 3) {
+        snprintf(err, errlen, "unexpected reply from tickq's list import");
+        freeReplyObject(r);
+        return QUEUE_ERR_REPLY;
+    }
+    out->moved = rconn_reply_integer(r->element[0]);
+    out->duplicates = rconn_reply_integer(r->element[1]);
+    out->remaining = rconn_reply_integer(r->element[2]);
+    out->nrejected = r->elements - 3;
+    for (size_t i = 3; i < r->elements && i - 3 < LIST_REJECTS_MAX; i++)
+        snprintf(out->rejected[i - 3], sizeof out->rejected[i - 3], "%s", reply_str(r->element[i]));
+    freeReplyObject(r);
+    return QUEUE_OK;
+}
+
 queue_status_t queue_enqueue_many(queue_t *q, const job_spec_t *specs, size_t n,
                                   enqueue_result_t *out, queue_status_t *st,
                                   char *err, size_t errlen)

@@ -164,6 +164,22 @@ queue_status_t queue_cancel(queue_t *q, const char *id, cancel_status_t *result,
 queue_status_t queue_dlq_retry(queue_t *q, const char *const *entries, size_t n,
                                long long *requeued, char *err, size_t errlen);
 
+#define LIST_REJECTS_MAX 16
+
+/* What one list import did (the users' LPUSH protocol, docs/protocol.md). */
+typedef struct {
+    long long moved;             /* new jobs */
+    long long duplicates;        /* task ids that already were jobs */
+    long long remaining;         /* entries still in the list */
+    size_t nrejected;            /* malformed entries (the first few kept below) */
+    char rejected[LIST_REJECTS_MAX][400]; /* "task_id\treason\tentry start" */
+} list_import_t;
+
+/* Moves up to max_entries tasks from the plain list `list` into
+ * <queue>_normal, atomically (task_id becomes the job id). */
+queue_status_t queue_list_import(queue_t *q, const char *list, const char *queue, int max_entries,
+                                 list_import_t *out, char *err, size_t errlen);
+
 /* Writes "<prefix>:<a>" or "<prefix>:<a>:<b>" (b may be NULL). */
 void queue_key(const queue_t *q, const char *a, const char *b, char *out, size_t outlen);
 

@@ -76,6 +76,8 @@ typedef struct {
     int64_t next_stats_ms;
     int64_t next_cancel_ms;
     long long settled_failures;   /* timeouts and crashes settled here */
+    int64_t list_active_ms;       /* when the list import last found entries */
+    int64_t list_warned_ms;
     char err[1024];
 } sup_t;
 
@@ -477,8 +479,64 @@ static void begin_stop(sup_t *s, const char *why)
              LF_F("grace_s", (double)s->cfg->grace_ms / 1000.0));
 }
 
+/* The users' protocol: tasks LPUSHed onto a plain list become native jobs
+ * of this queue (its normal level), atomically (queue_list_import). */
+#define LIST_TARGET_QUEUE "backtest"
+#define LIST_BATCH 100
+#define LIST_ROUNDS 10
+#define LIST_WARN_EVERY_MS 10000
+#define LIST_BURST_HOLD_MS 500
+
+static void log_list_rejection(const sup_t *s, char *text)
+{
+    char *why = strchr(text, '\t'), *entry = NULL;
+    if (why != NULL) {
+        *why++ = '\0';
+        entry = strchr(why, '\t');
+        if (entry != NULL)
+            *entry++ = '\0';
+    }
+    if (text[0])
+        log_warn("malformed task in the list: error result written", LF_S("list", s->cfg->list_queue),
+                 LF_S("task_id", text), LF_S("reason", why ? why : "?"), LF_S("entry", entry ? entry : ""));
+    else
+        log_warn("malformed task in the list without a task_id: dropped", LF_S("list", s->cfg->list_queue),
+                 LF_S("reason", why ? why : "?"), LF_S("entry", entry ? entry : ""));
+}
+
+static void import_list(sup_t *s, int64_t now)
+{
+    static list_import_t got;
+    for (int round = 0; round < LIST_ROUNDS; round++) {
+        if (queue_list_import(&s->q, s->cfg->list_queue, LIST_TARGET_QUEUE, LIST_BATCH, &got, s->err,
+                              sizeof s->err) != QUEUE_OK) {
+            if (now - s->list_warned_ms >= LIST_WARN_EVERY_MS) {
+                s->list_warned_ms = now;
+                log_warn("cannot take tasks from the list", LF_S("list", s->cfg->list_queue),
+                         LF_S("error", s->err));
+            }
+            return;
+        }
+        for (size_t i = 0; i < got.nrejected && i < LIST_REJECTS_MAX; i++)
+            log_list_rejection(s, got.rejected[i]);
+        if (got.nrejected > LIST_REJECTS_MAX)
+            log_warn("more malformed tasks in the list", LF_S("list", s->cfg->list_queue),
+                     LF_I("not_shown", (long long)(got.nrejected - LIST_REJECTS_MAX)));
+        if (got.moved > 0 || got.duplicates > 0 || got.nrejected > 0) {
+            s->list_active_ms = now;
+            log_debug("took tasks from the list", LF_S("list", s->cfg->list_queue), LF_I("jobs", got.moved),
+                      LF_I("duplicates", got.duplicates));
+        }
+        if (got.remaining == 0)
+            break;
+    }
+}
+
 static int burst_done(sup_t *s)
 {
+    /* Tasks just taken from the list must first reach a child's claim. */
+    if (s->list_active_ms != 0 && clock_mono_ms() - s->list_active_ms < LIST_BURST_HOLD_MS)
+        return 0;
     for (int i = 0; i < s->n; i++)
         if (s->kids[i].pid <= 0 || s->kids[i].needs_release || !atomic_load(&s->board[i].burst_idle))
             return 0;
@@ -555,6 +613,8 @@ static void turn(sup_t *s, int *seen_signals)
         }
     }
     enforce_timeouts(s, now);
+    if (s->cfg->list_queue[0] && !s->stopping && !rconn_broken(s->conn))
+        import_list(s, now);
     if (now >= s->next_cancel_ms && !rconn_broken(s->conn)) {
         s->next_cancel_ms = now + CANCEL_CHECK_MS;
         check_cancels(s);
@@ -636,7 +696,7 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, db_t *db)
     redis_url_describe(&cfg->url, where, sizeof where);
     log_info("worker started", LF_S("worker", s.id), LF_S("queues", queues), LF_I("workers", s.n),
              LF_S("group", cfg->group), LF_S("redis", where), LF_B("burst", cfg->burst),
-             LF_S("protocol", TICKQ_PROTOCOL));
+             LF_S("list_queue", cfg->list_queue[0] ? cfg->list_queue : "(off)"), LF_S("protocol", TICKQ_PROTOCOL));
 
     int seen = 0;
     while (!s.stopping || live_children(&s) > 0) {

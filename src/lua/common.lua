@@ -87,11 +87,11 @@ end
 
 -- Counters (per logical queue; totals are summed by readers) are added up
 -- per call and written once at the end.
-local function count(c, queue, field)
+local function count(c, queue, field, n)
   queue = queue or '?'
   local q = c.counters[queue]
   if not q then q = {}; c.counters[queue] = q end
-  q[field] = (q[field] or 0) + 1
+  q[field] = (q[field] or 0) + (n or 1)
 end
 local function flush_counters(c)
   for queue, fields in pairs(c.counters) do
@@ -277,4 +277,64 @@ local function is_pending(c, stream, entry)
   if not entry or entry == '' then return false end
   local p = redis.pcall('XPENDING', stream, c.group, entry, entry, 1)
   return type(p) == 'table' and not p.err and #p > 0
+end
+
+-- Adds one job: validates it, and enqueues it unless its id exists.
+-- j: id, type, args (JSON text), queue, priority, max_retries and
+-- timeout_ms (strings), delay_ms, max_payload, now_us.
+-- Returns {1, id, 'queued'} for a new job, {0, id, state} for an existing
+-- one, or nil and the reason the job is invalid.
+local function add_job(c, j)
+  local id, jtype, payload, queue, priority = j.id, j.type, j.args, j.queue, j.priority
+  local max_retries, timeout_ms = tonumber(j.max_retries), tonumber(j.timeout_ms)
+  local delay_ms, max_payload, now_us = tonumber(j.delay_ms) or 0, tonumber(j.max_payload), j.now_us
+
+  if type(id) ~= 'string' or id == '' or #id > 128 or string.find(id, '[%c ]') then
+    return nil, 'job id must be 1-128 characters without spaces'
+  end
+  if type(jtype) ~= 'string' or #jtype > 64 or not string.match(jtype, '^[%w_.-]+$') then
+    return nil, 'task type must be 1-64 characters from A-Z a-z 0-9 _ - .'
+  end
+  if #payload > max_payload then
+    return nil, 'args are ' .. #payload .. ' bytes, over the payload limit of ' .. max_payload .. ' bytes'
+  end
+  if not string.match(payload, '^%s*{') then return nil, 'args must be a JSON object' end
+  if not pcall(cjson.decode, payload) then return nil, 'args are not valid JSON' end
+  if not queue or #queue > 100 or not string.match(queue, '^[%w_.-]+$') or string.match(queue, '_high$')
+    or string.match(queue, '_normal$') or string.match(queue, '_low$') then
+    return nil, 'invalid queue name: ' .. tostring(queue)
+  end
+  if priority ~= 'high' and priority ~= 'normal' and priority ~= 'low' then
+    return nil, 'priority must be high, normal or low'
+  end
+  if not max_retries or max_retries < 0 or max_retries > 100 or max_retries % 1 ~= 0 then
+    return nil, 'max_retries must be an integer from 0 to 100'
+  end
+  if not timeout_ms or timeout_ms <= 0 then return nil, 'timeout must be more than 0' end
+  if delay_ms < 0 then return nil, 'delay must not be negative' end
+
+  local jk = job_key(c, id)
+  local h = redis.call('HMGET', jk, 'state', 'stream', 'entry')
+  if h[1] then
+    local state = h[1]
+    if state == 'queued' and is_pending(c, h[2], h[3]) then state = 'running' end
+    return { 0, id, state }
+  end
+  local physical = queue .. '_' .. priority
+  local stream = c.queue_prefix .. physical
+  local entry, scheduled = '', ''
+  if delay_ms > 0 then
+    redis.call('ZADD', pkey(c, 'delayed', physical), c.now + delay_ms, id)
+    scheduled = iso(c.now + delay_ms)
+  else
+    entry = redis.call('XADD', stream, '*', 'job', id, 'type', jtype, 'args', payload,
+      'attempts', '0', 'max_retries', j.max_retries, 'timeout_ms', j.timeout_ms, 'enqueued_us', now_us)
+  end
+  redis.call('HSET', jk, 'id', id, 'type', jtype, 'args', payload, 'queue', queue,
+    'priority', priority, 'max_retries', j.max_retries, 'timeout_ms', j.timeout_ms,
+    'attempts', '0', 'created_at', c.now_iso, 'enqueued_us', now_us, 'stream', stream,
+    'state', 'queued', 'entry', entry, 'scheduled_for', scheduled)
+  redis.call('SADD', pkey(c, 'queues'), physical)
+  count(c, queue, 'submitted')
+  return { 1, id, 'queued' }
 end
