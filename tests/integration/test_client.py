@@ -1,0 +1,201 @@
+"""test_client.py — the users' existing protocol, end to end: tasks LPUSHed
+onto strategy_queue (through the Python client in clients/python) are run by
+a real worker and answered at task_result:<task_id>; duplicates run once,
+malformed entries are rejected without harming the rest, and no task is lost
+when workers are killed while taking tasks from the list."""
+import json
+import os
+import random
+import signal
+import sys
+import tempfile
+import shutil
+import time
+
+from harness import ROOT, TickqTestCase, tickq, wait_for
+
+sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
+import tickq_client  # noqa: E402
+
+GAP_UP = """
+function gap_up(df)
+  local out = {}
+  for i = 1, df.n do
+    if df.gap_pct[i] > 1.0 then
+      out[#out + 1] = { ticker = df.ticker[i], date = df.date[i], signal = true,
+                        score = df.gap_pct[i], message = string.format("%s gapped %.2f%%", df.ticker[i], df.gap_pct[i]) }
+    end
+  end
+  return out
+end
+"""
+
+
+class TestPythonClient(TickqTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.mkdtemp(prefix="tickq-client-")
+        cls.env = {"TICKQ_DB": os.path.join(cls.tmp, "bars.db")}
+        p = tickq("data", "synth", "--symbols", "6", "--days", "300", "--seed", "11", env=cls.env)
+        assert p.returncode == 0, p.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        super().tearDownClass()
+
+    def start_worker(self, *args):
+        return self.worker("--workers", "2", "--heartbeat", "200ms", "--claim-timeout", "1s", *args, env=self.env)
+
+    def test_backtest_and_screening_through_the_client(self):
+        self.start_worker()
+        tickq_client.add_backtest_task(self.r, "bt-1", GAP_UP, ["SYN0001", "SYN0002"], "2020-03-01", "2020-12-31",
+                                       hold_bars=2)
+        tickq_client.add_screening_task(self.r, "sc-1", GAP_UP, ["SYN0001", "SYN0002", "SYN0003", "NOPE"], 2,
+                                        lookback_bars=50)
+        bt = tickq_client.wait_for_result(self.r, "bt-1", timeout=30)
+        sc = tickq_client.wait_for_result(self.r, "sc-1", timeout=30)
+        self.assertEqual(bt["status"], "completed", bt)
+        d = bt["data"]
+        self.assertEqual(d["execution_mode"], "backtest")
+        self.assertEqual(d["summary"]["date_range"], ["2020-03-01", "2020-12-31"])
+        self.assertEqual(d["summary"]["symbols_processed"], 2)
+        self.assertGreater(d["summary"]["total_instances"], 0)
+        for inst in d["instances"]:
+            self.assertIn(inst["ticker"], ("SYN0001", "SYN0002"))
+            self.assertTrue("2020-03-01" <= inst["date"] <= "2020-12-31")
+            self.assertIn("return", inst)
+        # The same task as a native job gives the same instances and returns.
+        native = self.enqueue("backtest", {"strategy_code": GAP_UP, "symbols": ["SYN0002", "SYN0001"],
+                                           "start_date": "2020-03-01", "end_date": "2020-12-31", "hold_bars": 2})
+        nat = tickq_client.wait_for_result(self.r, native, timeout=30)
+        self.assertEqual(nat["data"]["instances"], d["instances"])
+        self.assertEqual(nat["data"]["performance_metrics"], d["performance_metrics"])
+
+        self.assertEqual(sc["status"], "completed", sc)
+        s = sc["data"]
+        self.assertEqual(s["execution_mode"], "screening")
+        self.assertEqual(s["universe_size"], 4)
+        self.assertEqual(s["missing_symbols"], ["NOPE"])
+        self.assertEqual(s["results_returned"], len(s["ranked_results"]))
+        self.assertLessEqual(len(s["ranked_results"]), 2)
+        scores = [x["score"] for x in s["ranked_results"]]
+        self.assertEqual(scores, sorted(scores, reverse=True))
+        self.assertEqual(self.job("bt-1")["type"], "backtest")
+        self.assertEqual(self.job("bt-1")["queue"], "backtest")
+        self.assertEqual(self.job("bt-1")["priority"], "normal")
+
+    def test_client_validates_and_reads(self):
+        self.assertIsNone(tickq_client.get_task_result(self.r, "nothing-here"))
+        with self.assertRaises(ValueError):
+            tickq_client.add_backtest_task(self.r, "has space", GAP_UP, ["A"], "2020-01-01", "2020-02-01")
+        with self.assertRaises(tickq_client.TaskTimeout):
+            tickq_client.wait_for_result(self.r, "never", timeout=0.2)
+        self.assertEqual(self.r.llen("strategy_queue"), 0)
+
+    def test_duplicate_task_id_runs_once(self):
+        for _ in range(3):
+            tickq_client.add_task(self.r, "dup-1", "echo", {"n": 1})
+        w = self.start_worker()
+        res = tickq_client.wait_for_result(self.r, "dup-1", timeout=20)
+        self.assertEqual(res["status"], "completed")
+        wait_for(lambda: self.r.llen("strategy_queue") == 0, what="list drained")
+        wait_for(lambda: self.counters().get("completed") == 1, what="one completion")
+        time.sleep(0.3)
+        c = self.counters()
+        self.assertEqual(c.get("submitted"), 1)
+        self.assertEqual(c.get("list_imported"), 1)
+        self.assertEqual(c.get("completed"), 1)
+        self.assertEqual(self.job("dup-1")["attempts"], "1")
+        self.assertEqual(w.proc.poll(), None)
+
+    def test_malformed_entries_are_rejected_and_the_rest_runs(self):
+        self.r.lpush("strategy_queue", "not json at all")
+        self.r.lpush("strategy_queue", json.dumps(["a", "list"]))
+        self.r.lpush("strategy_queue", json.dumps({"task_type": "echo", "args": {}}))          # no task_id
+        self.r.lpush("strategy_queue", json.dumps({"task_id": "bad-args", "task_type": "echo", "args": [1]}))
+        self.r.lpush("strategy_queue", json.dumps({"task_id": "bad-type", "task_type": 7, "args": {}}))
+        self.r.lpush("strategy_queue", json.dumps({"task_id": "no-code", "task_type": "backtest",
+                                                   "args": {"symbols": ["SYN0001"], "start_date": "2020-03-01",
+                                                            "end_date": "2020-04-01"}}))
+        tickq_client.add_task(self.r, "good-1", "echo", {"x": 1.0000000000000002, "big": 12345678901234567})
+        w = self.start_worker()
+        good = tickq_client.wait_for_result(self.r, "good-1", timeout=20)
+        self.assertEqual(good["status"], "completed")
+        # args reach the task byte for byte (no re-encoding, no rounding).
+        self.assertEqual(self.job("good-1")["args"], '{"x": 1.0000000000000002, "big": 12345678901234567}')
+        for tid, words in (("bad-args", "args must be a JSON object"), ("bad-type", "task_type must be a string")):
+            res = tickq_client.wait_for_result(self.r, tid, timeout=10)
+            self.assertEqual(res["status"], "error")
+            self.assertIn(words, res["data"]["error"])
+        res = tickq_client.wait_for_result(self.r, "no-code", timeout=20)
+        self.assertEqual(res["status"], "error")
+        self.assertIn("missing strategy_code", res["data"]["error"])
+        wait_for(lambda: self.counters().get("list_rejected") == 5, what="five rejections counted")
+        logs = [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg", "").startswith("malformed task")]
+        self.assertEqual(len(logs), 5, logs)
+        dropped = [x for x in logs if "without a task_id" in x["msg"]]
+        self.assertEqual(len(dropped), 3)
+        self.assertTrue(any(x["entry"] == "not json at all" for x in dropped))
+        self.assertIsNone(w.proc.poll())
+
+    def test_list_is_taken_oldest_first(self):
+        for i in range(5):
+            tickq_client.add_task(self.r, f"ord-{i}", "noop", {})
+        status, _ = self.burst("--workers", "1", env=self.env)
+        self.assertEqual(status, 0)
+        # Stream entry ids grow with each XADD: the first pushed came first.
+        entries = [tuple(int(x) for x in self.job(f"ord-{i}")["entry"].split("-")) for i in range(5)]
+        self.assertEqual(entries, sorted(entries))
+        for i in range(5):
+            self.assertEqual(self.result(f"ord-{i}")["status"], "completed")
+
+    def test_list_queue_flag_renames_and_disables(self):
+        tickq_client.add_task(self.r, "on-other", "noop", {}, list_name="legacy_q")
+        tickq_client.add_task(self.r, "on-default", "noop", {})
+        status, _ = self.burst("--list-queue", "", env=self.env)
+        self.assertEqual(status, 0)
+        self.assertEqual(self.r.llen("strategy_queue"), 1)
+        self.assertEqual(self.r.llen("legacy_q"), 1)
+        self.assertIsNone(self.result("on-default"))
+        status, _ = self.burst("--list-queue", "legacy_q", env=self.env)
+        self.assertEqual(status, 0)
+        self.assertEqual(self.result("on-other")["status"], "completed")
+        self.assertEqual(self.r.llen("strategy_queue"), 1)
+        p = self.tickq("worker", "--list-queue", "has space", "--check")
+        self.assertEqual(p.returncode, 64)
+        self.assertIn("--list-queue", p.stderr)
+
+    def test_no_task_lost_when_workers_are_killed(self):
+        """Workers killed with SIGKILL at random moments while taking tasks
+        from the list: every task still ends completed, exactly once."""
+        n = 300
+        rng = random.Random(5)
+        pushed = 0
+        for round_ in range(6):
+            for _ in range(n // 6):
+                tickq_client.add_task(self.r, f"k-{pushed}", "sleep", {"ms": rng.choice((0, 5, 10))})
+                pushed += 1
+            w = self.start_worker("--log-level", "warning", "--retry-base", "20ms")
+            time.sleep(rng.uniform(0.05, 0.3))
+            kids = w.children()
+            w.proc.send_signal(signal.SIGKILL)
+            w.proc.wait(10)
+            for child in kids:
+                try:
+                    os.kill(child, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        unfinished = [i for i in range(n) if (self.result(f"k-{i}") or {}).get("status") != "completed"]
+        self.assertGreater(len(unfinished), 0, "the kills came too late to test anything")
+        # A healthy worker finishes what is left, reclaiming the dead
+        # workers' claims once they expire.
+        self.start_worker("--retry-base", "20ms")
+        wait_for(lambda: all((self.result(f"k-{i}") or {}).get("status") == "completed" for i in range(n)),
+                 timeout=60, interval=0.2, what="every task completed")
+        self.assertEqual(self.r.llen("strategy_queue"), 0)
+        c = self.counters()
+        self.assertEqual(c.get("submitted"), n)
+        self.assertEqual(c.get("list_imported"), n)
+        self.assertEqual(c.get("completed"), n)
