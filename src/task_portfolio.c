@@ -12,7 +12,9 @@
  *
  * The portfolio's equity is the sum of its sleeves on the union of the
  * symbols' bar dates; its returns, starting from initial_capital, give the
- * metrics (performance.h, empyrical definitions). */
+ * metrics (performance.h, empyrical definitions). Exposure is the average,
+ * over the timeline, of the gross position held after each close as a
+ * fraction of equity: sum |position| x sleeve equity / total equity. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,7 +189,8 @@ task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out)
     /* Every requested symbol has a sleeve (all have bars: unknown symbols
      * were refused), even one with no bar in the window: it stays cash. */
     double rate = commission + slippage, sleeve_capital = capital / (double)t.nsymbols;
-    size_t row = 0, in_market = 0;
+    size_t row = 0;
+    double exposure_sum = 0;
     for (size_t i = 0; i < nseries; i++) {
         sleeves[i].row = row;
         sleeves[i].equity = sleeve_capital;
@@ -195,8 +198,7 @@ task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out)
     }
     double previous = capital;
     for (size_t d = 0; d < periods; d++) {
-        double total = 0;
-        int holding = 0;
+        double total = 0, gross = 0;
         for (size_t i = 0; i < nseries; i++) {
             sleeve_t *s = &sleeves[i];
             const bar_series_t *bs = &t.set->series[i];
@@ -222,17 +224,17 @@ task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out)
                 if (s->next == n && s->position != 0)
                     close_trade(&log, i, s, b, s->equity, 1);
             }
-            holding |= s->position != 0;
+            gross += fabs(s->position) * s->equity;
             total += s->equity;
         }
-        in_market += holding;
+        exposure_sum += total > 0 ? gross / total : 0;
         value[d] = total;
         returns[d] = total / previous - 1.0;
         previous = total;
     }
     series_stats_t m;
     performance_series(returns, periods, &m);
-    double exposure = periods ? (double)in_market / (double)periods : NAN;
+    double exposure = periods ? exposure_sum / (double)periods : NAN;
 
     curve = json_array();
     size_t points = periods < CURVE_MAX_POINTS ? periods : CURVE_MAX_POINTS;

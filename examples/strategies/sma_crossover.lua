@@ -1,0 +1,14 @@
+-- sma_crossover.lua — a position strategy for `portfolio_backtest`: long
+-- while the 20-day SMA is above the 50-day SMA, flat otherwise.
+-- It returns one target position per df row (1 = fully long, 0 = flat,
+-- -1 = fully short); the position decided on a bar's close earns the next
+-- bar's return. df.sma_20 and df.sma_50 are warmed up by the history
+-- before start_date, so the first days of the window already have values.
+function sma_crossover(df)
+  local fast, slow = df.sma_20, df.sma_50
+  local pos = {}
+  for i = 1, df.n do
+    if fast[i] > slow[i] then pos[i] = 1 else pos[i] = 0 end
+  end
+  return pos
+end
