@@ -1,0 +1,362 @@
+"""test_portfolio.py — the portfolio_backtest and screening tasks, checked
+against independent computations in Python: a position simulator with costs
+over the union of the symbols' dates, the empyrical metric definitions, and
+the screening's ranking rule."""
+import json
+import math
+import os
+import random
+import shutil
+import statistics
+import tempfile
+
+from harness import TickqTestCase, tickq, wait_for
+
+
+def make_bars(seed, symbols, days, start_ordinal, skip=()):
+    """Deterministic daily bars; `skip` holds (symbol, day index) pairs left
+    out, so the symbols' dates differ."""
+    import datetime
+    rng = random.Random(seed)
+    rows = []
+    for sym in symbols:
+        price = rng.uniform(20, 200)
+        d = datetime.date.fromordinal(start_ordinal)
+        k = 0
+        while k < days:
+            if d.weekday() < 5:
+                o = price * math.exp(rng.gauss(0, 0.01))
+                c = o * math.exp(rng.gauss(0, 0.02))
+                h, l = max(o, c) * 1.01, min(o, c) * 0.99
+                if (sym, k) not in skip:
+                    rows.append((sym, d.isoformat(), round(o, 4), round(h, 4), round(l, 4), round(c, 4),
+                                 rng.randint(1000, 100000)))
+                price = c
+                k += 1
+            d += datetime.timedelta(days=1)
+    return rows
+
+
+def write_csv(path, rows):
+    with open(path, "w") as f:
+        f.write("symbol,date,open,high,low,close,volume\n")
+        for r in rows:
+            f.write(",".join(str(x) for x in r) + "\n")
+
+
+def lua_positions(values):
+    """Lua code returning the given positions (None = nil) for the df rows."""
+    items = ", ".join("0/0" if v is None else repr(v) for v in values)
+    return "local P = {" + items + "}\nfunction positions(df)\n  local out = {}\n" \
+           "  for i = 1, df.n do out[i] = P[i] end\n  return out\nend\n"
+
+
+def simulate(rows_by_symbol, window, positions, capital, rate, nsymbols):
+    """Reference model of docs/strategies.md: sleeves of capital/nsymbols;
+    a position taken at close t earns close t -> t+1; changing it costs
+    |delta| x sleeve equity x rate at that close."""
+    sleeves = {}
+    k = 0
+    for sym in sorted(rows_by_symbol):
+        bars = [r for r in rows_by_symbol[sym] if window[0] <= r[1] <= window[1]]
+        sleeves[sym] = {"bars": bars, "pos": positions[k:k + len(bars)], "eq": capital / nsymbols,
+                        "p": 0.0, "i": 0, "trade": None}
+        k += len(bars)
+    dates = sorted({b[1] for s in sleeves.values() for b in s["bars"]})
+    values, trades, gross_frac = [], [], []
+    for d in dates:
+        total = gross = 0.0
+        for sym, s in sleeves.items():
+            i = s["i"]
+            if i < len(s["bars"]) and s["bars"][i][1] == d:
+                if i > 0:
+                    s["eq"] *= 1 + s["p"] * (s["bars"][i][5] / s["bars"][i - 1][5] - 1)
+                target = s["pos"][i]
+                target = 0.0 if target is None else float(target)
+                before = s["eq"]
+                exits = s["p"] != 0 and (target == 0 or (target > 0) != (s["p"] > 0))
+                enters = target != 0 and (s["p"] == 0 or (target > 0) != (s["p"] > 0))
+                after_exit = before - abs(s["p"]) * before * rate
+                if exits:
+                    t = s["trade"]
+                    trades.append({"ticker": sym, "entry_date": t[1], "exit_date": d, "return": after_exit / t[0] - 1})
+                if enters:
+                    s["trade"] = (after_exit if exits else before, d)
+                s["eq"] = before - abs(target - s["p"]) * before * rate
+                s["p"] = target
+                s["i"] = i + 1
+                if s["i"] == len(s["bars"]) and s["p"] != 0:
+                    t = s["trade"]
+                    trades.append({"ticker": sym, "entry_date": t[1], "exit_date": None, "return": s["eq"] / t[0] - 1})
+            total += s["eq"]
+            gross += abs(s["p"]) * s["eq"]
+        values.append(total)
+        gross_frac.append(gross / total)
+    return dates, values, trades, sum(gross_frac) / len(gross_frac)
+
+
+def empyrical(values, capital):
+    rets = [v / p - 1 for v, p in zip(values, [capital] + values[:-1])]
+    n = len(rets)
+    total = values[-1] / capital - 1
+    cagr = (1 + total) ** (252 / n) - 1
+    mean = sum(rets) / n
+    sd = statistics.stdev(rets)
+    downside = math.sqrt(sum(min(r, 0) ** 2 for r in rets) / n) * math.sqrt(252)
+    peak, mdd = capital, 0.0
+    for v in values:
+        peak = max(peak, v)
+        mdd = min(mdd, v / peak - 1)
+    return {"total_return": total, "cagr": cagr, "annual_volatility": sd * math.sqrt(252),
+            "sharpe": mean / sd * math.sqrt(252), "sortino": mean * 252 / downside,
+            "max_drawdown": mdd, "calmar": cagr / abs(mdd) if mdd < 0 else None}
+
+
+class StrategyDataCase(TickqTestCase):
+    """Imports bars into a class-private SQLite file; runs jobs in burst."""
+    rows = []
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.mkdtemp(prefix="tickq-pf-")
+        cls.env = {"TICKQ_DB": os.path.join(cls.tmp, "bars.db")}
+        path = os.path.join(cls.tmp, "bars.csv")
+        write_csv(path, cls.rows)
+        p = tickq("data", "import", path, env=cls.env)
+        assert p.returncode == 0, p.stderr + p.stdout
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        super().tearDownClass()
+
+    def run_job(self, jtype, args):
+        jid = self.enqueue(jtype, args)
+        status, w = self.burst("--workers", "1", env=self.env)
+        self.assertEqual(status, 0, w.log())
+        res = self.result(jid)
+        self.assertIsNotNone(res)
+        return res
+
+    def by_symbol(self):
+        out = {}
+        for r in self.rows:
+            out.setdefault(r[0], []).append(r)
+        return out
+
+
+class TestPortfolioBacktest(StrategyDataCase):
+    # AAA and BBB trade on different days: BBB misses two of AAA's dates,
+    # so the portfolio's timeline is the union of both. CCC has 1,300 bars.
+    rows = (make_bars(1, ["AAA", "BBB"], 160, 738886, skip={("BBB", 70), ("BBB", 71)})
+            + make_bars(2, ["CCC"], 1300, 737000))
+
+    def window_rows(self, symbols, start, end):
+        return [r for r in self.rows if r[0] in symbols and start <= r[1] <= end]
+
+    def test_positions_costs_and_metrics_match_an_independent_computation(self):
+        syms = ["AAA", "BBB"]
+        start, end = self.rows[40][1], self.rows[150][1]
+        n = len(self.window_rows(syms, start, end))
+        rng = random.Random(3)
+        pos = [rng.choice([1, 1, 1, 0.5, 0, 0, -1, -0.25, None]) for _ in range(n)]
+        # hold runs so trades span several bars
+        for i in range(1, n):
+            if rng.random() < 0.7:
+                pos[i] = pos[i - 1]
+        capital, comm, slip = 250000.0, 4.0, 6.0
+        res = self.run_job("portfolio_backtest", {
+            "strategy_code": lua_positions(pos), "symbols": syms, "start_date": start, "end_date": end,
+            "initial_capital": capital, "commission_bps": comm, "slippage_bps": slip})
+        self.assertEqual(res["status"], "completed", res)
+        d = res["data"]
+        self.assertEqual(d["execution_mode"], "portfolio_backtest")
+        dates, values, trades, exposure = simulate({s: self.by_symbol()[s] for s in syms},
+                                                   (start, end), pos, capital, (comm + slip) / 1e4, len(syms))
+        self.assertEqual(len(d["equity_curve"]), len(dates))
+        self.assertEqual([p["date"] for p in d["equity_curve"]], dates)
+        for got, want in zip(d["equity_curve"], values):
+            self.assertAlmostEqual(got["equity"], want, delta=1e-6 * capital)
+        want = empyrical(values, capital)
+        m = d["performance_metrics"]
+        for k, v in want.items():
+            self.assertAlmostEqual(m[k], v, places=9, msg=k)
+        self.assertAlmostEqual(m["exposure"], exposure, places=9)
+        self.assertEqual(m["trades"], len(trades))
+        self.assertAlmostEqual(m["win_rate"], sum(t["return"] > 0 for t in trades) / len(trades), places=12)
+        self.assertGreater(len(trades), 5)
+        got_trades = sorted((t["ticker"], t["entry_date"], t["exit_date"] or "", t["return"]) for t in d["trades"])
+        want_trades = sorted((t["ticker"], t["entry_date"], t["exit_date"] or "", t["return"]) for t in trades)
+        self.assertEqual([t[:3] for t in got_trades], [t[:3] for t in want_trades])
+        for g, w in zip(got_trades, want_trades):
+            self.assertAlmostEqual(g[3], w[3], places=9)
+        self.assertTrue(any(t["side"] == "short" for t in d["trades"]))
+        s = d["summary"]
+        self.assertEqual(s["symbols_processed"], 2)
+        self.assertEqual(s["data_shape"][0], n)
+        self.assertAlmostEqual(s["final_equity"], values[-1], delta=1e-6 * capital)
+        self.assertEqual(s["date_range"], [start, end])
+
+    def test_all_flat_has_no_trades_and_null_ratios(self):
+        res = self.run_job("portfolio_backtest", {
+            "strategy_code": "function f(df) return {} end", "symbols": ["AAA"],
+            "start_date": self.rows[10][1], "end_date": self.rows[60][1], "commission_bps": 5})
+        self.assertEqual(res["status"], "completed", res)
+        m = res["data"]["performance_metrics"]
+        self.assertEqual(m["total_return"], 0)
+        self.assertEqual(m["max_drawdown"], 0)
+        self.assertEqual(m["trades"], 0)
+        self.assertEqual(m["exposure"], 0)
+        for k in ("sharpe", "sortino", "calmar", "win_rate"):
+            self.assertIsNone(m[k], k)  # undefined: never NaN in JSON
+        self.assertEqual(res["data"]["trades"], [])
+
+    def test_always_long_one_symbol_is_buy_and_hold(self):
+        ccc = [r for r in self.rows if r[0] == "CCC"]
+        start, end = ccc[100][1], ccc[1250][1]
+        res = self.run_job("portfolio_backtest", {
+            "strategy_code": "function f(df) local p = {} for i = 1, df.n do p[i] = 1 end return p end",
+            "symbols": ["CCC"], "start_date": start, "end_date": end, "initial_capital": 1000})
+        self.assertEqual(res["status"], "completed", res)
+        d = res["data"]
+        self.assertAlmostEqual(d["performance_metrics"]["total_return"], ccc[1250][5] / ccc[100][5] - 1, places=9)
+        self.assertAlmostEqual(d["performance_metrics"]["exposure"], 1.0)
+        curve = d["equity_curve"]
+        self.assertEqual(len(curve), 1000)  # 1,151 bars downsampled
+        self.assertEqual(curve[0]["date"], start)
+        self.assertEqual(curve[-1]["date"], end)
+        self.assertAlmostEqual(curve[-1]["equity"], 1000 * ccc[1250][5] / ccc[100][5], places=6)
+        self.assertEqual(len(d["trades"]), 1)
+        self.assertTrue(d["trades"][0]["open"])
+        self.assertIsNone(d["trades"][0]["exit_date"])
+
+    def test_sma_crossover_example_runs(self):
+        with open(os.path.join(os.path.dirname(__file__), "..", "..", "examples", "strategies",
+                               "sma_crossover.lua")) as f:
+            code = f.read()
+        ccc = [r for r in self.rows if r[0] == "CCC"]
+        res = self.run_job("portfolio_backtest", {"strategy_code": code, "symbols": ["CCC"],
+                                                  "start_date": ccc[300][1], "end_date": ccc[800][1]})
+        self.assertEqual(res["status"], "completed", res)
+        # Warmed up: SMA(50) exists from the window's first day, so the
+        # strategy can be long on day one when the fast SMA is above.
+        closes = [r[5] for r in ccc]
+        fast, slow = sum(closes[281:301]) / 20, sum(closes[251:301]) / 50
+        first_trade = min((t["entry_date"] for t in res["data"]["trades"]), default=None)
+        self.assertEqual(first_trade == ccc[300][1], fast > slow)
+        self.assertGreater(res["data"]["performance_metrics"]["trades"], 0)
+
+    def test_bad_positions_and_args(self):
+        a, b = self.rows[10][1], self.rows[40][1]
+        cases = [
+            ({"strategy_code": "function f(df) return {2} end"}, "positions go from -1"),
+            ({"strategy_code": "function f(df) return 5 end"}, "one target position per df row"),
+            ({"strategy_code": "function f(df) local p = {} for i = 1, df.n + 1 do p[i] = 0 end return p end"},
+             "positions for"),
+            ({"strategy_code": "function f(df) return {} end", "initial_capital": -5}, "initial_capital"),
+            ({"strategy_code": "function f(df) return {} end", "slippage_bps": "x"}, "slippage_bps"),
+            ({"strategy_code": "function f(df) return {} end", "symbols": ["ZZZ"]}, "unknown symbols: ZZZ"),
+        ]
+        for extra, words in cases:
+            args = {"symbols": ["AAA"], "start_date": a, "end_date": b}
+            args.update(extra)
+            jid = self.enqueue("portfolio_backtest", args)
+            status, _ = self.burst("--workers", "1", env=self.env)
+            res = self.result(jid)
+            self.assertEqual(res["status"], "error", (extra, res))
+            self.assertIn(words, res["data"]["error"], extra)
+            self.assertEqual(self.job(jid)["attempts"], "1")  # permanent: no retry
+
+
+class TestScreening(StrategyDataCase):
+    # Four tickers; DDD stops trading early (its last bar is older).
+    rows = make_bars(5, ["AAA", "BBB", "CCC"], 300, 738886) + make_bars(6, ["DDD"], 200, 738886)
+
+    def screen(self, code, **args):
+        a = {"strategy_code": code, "universe": ["AAA", "BBB", "CCC", "DDD"], "limit": 10}
+        a.update(args)
+        return self.run_job("screening", a)
+
+    SCORE_BY_TICKER = """
+function s(df)
+  local out = {}
+  local S = { AAA = 2.5, BBB = 7, DDD = 2.5 }
+  for i = 1, df.n do
+    out[#out + 1] = { ticker = df.ticker[i], date = df.date[i], score = S[df.ticker[i]],
+                      message = df.ticker[i] .. " row", rows_seen = df.n, sma50 = df.sma_50[i] }
+  end
+  return out
+end
+"""
+
+    def test_ranking_limit_lookback_and_last_bar_only(self):
+        res = self.screen(self.SCORE_BY_TICKER, lookback_bars=20, universe=["CCC", "DDD", "BBB", "AAA", "NOPE"])
+        self.assertEqual(res["status"], "completed", res)
+        d = res["data"]
+        self.assertEqual(d["execution_mode"], "screening")
+        self.assertEqual(d["universe_size"], 5)
+        self.assertEqual(d["missing_symbols"], ["NOPE"])
+        # One current opportunity per ticker (its last bar); scored ones by
+        # score descending, ties and unscored by ticker; unscored last.
+        self.assertEqual([r["ticker"] for r in d["ranked_results"]], ["BBB", "AAA", "DDD", "CCC"])
+        self.assertEqual([r["rank"] for r in d["ranked_results"]], [1, 2, 3, 4])
+        self.assertIsNone(d["ranked_results"][3]["score"])
+        self.assertEqual(d["results_returned"], 4)
+        last = {}
+        for r in self.rows:
+            last[r[0]] = r[1]
+        for r in d["ranked_results"]:
+            self.assertEqual(r["date"], last[r["ticker"]])
+            self.assertEqual(r["signal"], True)
+            self.assertEqual(r["message"], r["ticker"] + " row")
+            self.assertEqual(r["rows_seen"], 80)  # 4 tickers x lookback 20
+            self.assertIsNotNone(r["sma50"])       # features use all history, not just 20 bars
+        self.assertEqual(d["data_shape"][0], 80)
+        res = self.screen(self.SCORE_BY_TICKER, limit=2)
+        self.assertEqual([r["ticker"] for r in res["data"]["ranked_results"]], ["BBB", "AAA"])
+        self.assertEqual(res["data"]["results_returned"], 2)
+
+    def test_as_of_moves_the_last_bar(self):
+        as_of = self.rows[150][1]  # AAA's 151st date: all four tickers trade then
+        res = self.screen(self.SCORE_BY_TICKER, as_of=as_of, lookback_bars=252)
+        self.assertEqual(res["status"], "completed", res)
+        d = res["data"]
+        for r in d["ranked_results"]:
+            self.assertEqual(r["date"], as_of)
+            self.assertEqual(r["rows_seen"], 151 * 4)
+        self.assertEqual(d["as_of"], as_of)
+        sma = statistics.fmean(r[5] for r in self.rows if r[0] == "AAA" and r[1] <= as_of and r[1] >=
+                               [x for x in self.rows if x[0] == "AAA"][101][1])
+        got = [r for r in d["ranked_results"] if r["ticker"] == "AAA"][0]["sma50"]
+        self.assertAlmostEqual(got, sma, places=9)
+
+    def test_past_signals_are_not_opportunities(self):
+        code = """function s(df)
+  local out = {}
+  for i = 1, df.n - 1 do  -- every row except the very last one (CCC's latest)
+    out[#out + 1] = { ticker = df.ticker[i], date = df.date[i], score = 1 }
+  end
+  return out
+end"""
+        res = self.screen(code, universe=["CCC"])
+        self.assertEqual(res["status"], "completed", res)
+        self.assertEqual(res["data"]["ranked_results"], [])
+        self.assertEqual(res["data"]["results_returned"], 0)
+
+    def test_errors(self):
+        res = self.screen("function s(df) return {} end", universe=["NOPE", "ZZZ"])
+        self.assertEqual(res["status"], "error")
+        self.assertIn("unknown symbols: NOPE, ZZZ", res["data"]["error"])
+        res = self.screen("function s(df) return {} end", limit=0)
+        self.assertEqual(res["status"], "error")
+        self.assertIn("limit must be an integer", res["data"]["error"])
+        res = self.screen("function s(df) return {} end", as_of="2001-01-01")
+        self.assertEqual(res["status"], "error")
+        self.assertIn("no 1d bars on or before as_of 2001-01-01", res["data"]["error"])
+        res = self.screen("function s(df) return {} end", universe=[])
+        self.assertEqual(res["status"], "error")
+        self.assertIn("universe must be a non-empty list", res["data"]["error"])
+        res = self.screen("def s(df):\n  return []\n")
+        self.assertEqual(res["status"], "error")
+        self.assertEqual(res["data"]["error"], "Python strategies are not supported yet")

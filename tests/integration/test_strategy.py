@@ -1,0 +1,754 @@
+"""test_strategy.py — the `backtest` task and the strategy sandbox: trade
+returns worked out independently from the bars we import (hold_bars,
+commission, short side, null returns at the end of the window, entry at the
+next bar's open), the performance metrics and summary, the data frame the
+strategy sees (window, order, warm-up of features, kernels restarting per
+ticker), the entry option, argument and strategy errors (permanent, no
+retry), and hostile strategies (forbidden names, time and memory limits,
+stack overflow, metatable tricks) each followed by a healthy job on the same
+long-running worker."""
+import datetime
+import json
+import math
+import os
+import shutil
+import statistics
+import tempfile
+
+from harness import ISO_RE, TickqTestCase, tickq, wait_for
+
+START, END = "2024-01-02", "2024-03-01"
+FINAL = ("completed", "failed", "dead")
+PYTHON_ERROR = "Python strategies are not supported yet"
+
+
+def weekdays(first, last):
+    d, out = datetime.date.fromisoformat(first), []
+    while d <= datetime.date.fromisoformat(last):
+        if d.weekday() < 5:
+            out.append(d.isoformat())
+        d += datetime.timedelta(days=1)
+    return out
+
+
+# Bars per symbol: AAA and BBB cover warm-up (from 2023-11-27, 25 bars before
+# START), the window and a week after END; CCC stops a week before END; DDD
+# has only pre-window bars.
+RANGES = {"AAA": ("2023-11-27", "2024-03-08"), "BBB": ("2023-11-27", "2024-03-08"),
+          "CCC": ("2023-11-27", "2024-02-23"), "DDD": ("2023-11-27", "2023-12-15")}
+
+
+def make_bars():
+    """Deterministic bars with overnight gaps, ups and downs; numbers are
+    rounded to 4 decimals so the CSV text and these floats are the same."""
+    bars = {}
+    for s, (sym, (first, last)) in enumerate(sorted(RANGES.items())):
+        base = (20.0, 50.0, 80.0, 30.0)[s]
+        rows, prev_close = [], None
+        for i, d in enumerate(weekdays(first, last)):
+            close = round(base * (1 + 0.1 * math.sin(0.45 * i + s) + 0.002 * i), 4)
+            opn = round(base if prev_close is None else prev_close * (1 + 0.01 * math.cos(0.8 * i + 2 * s)), 4)
+            high = round(max(opn, close) + 0.25 + 0.01 * (i % 7), 4)
+            low = round(min(opn, close) - 0.25 - 0.01 * (i % 5), 4)
+            volume = float(1000 + (i * 7919 + s * 104729) % 3000)
+            rows.append({"date": d, "open": opn, "high": high, "low": low, "close": close, "volume": volume})
+            prev_close = close
+        bars[sym] = rows
+    return bars
+
+
+BARS = make_bars()
+
+
+def csv_text(bars):
+    lines = ["symbol,date,open,high,low,close,volume"]
+    for sym, rows in sorted(bars.items()):
+        for b in rows:
+            lines.append(f"{sym},{b['date']},{b['open']!r},{b['high']!r},{b['low']!r},{b['close']!r},{int(b['volume'])}")
+    return "\n".join(lines) + "\n"
+
+
+def window(sym, start=START, end=END):
+    """The (index, bar) pairs of sym's stored bars inside [start, end]."""
+    return [(k, b) for k, b in enumerate(BARS[sym]) if start <= b["date"] <= end]
+
+
+def index_of(sym, date):
+    return [b["date"] for b in BARS[sym]].index(date)
+
+
+def trade_return(sym, date, hold=1, bps=0, short=False, end=END):
+    """The spec: entry open[t+1], exit close[t+hold], null past end or data."""
+    rows, k = BARS[sym], index_of(sym, date)
+    if k + hold >= len(rows) or rows[k + hold]["date"] > end:
+        return None
+    entry, exit_ = rows[k + 1]["open"], rows[k + hold]["close"]
+    gross = entry / exit_ - 1 if short else exit_ / entry - 1
+    return gross - 2 * bps / 10000
+
+
+def metrics(returns):
+    r = [x for x in returns if x is not None]
+    if not r:
+        return {"trades": 0, "total_return": None, "avg_return": None, "win_rate": None, "median_return": None,
+                "best": None, "worst": None, "profit_factor": None}
+    gains, losses = sum(x for x in r if x > 0), -sum(x for x in r if x < 0)
+    return {"trades": len(r), "total_return": sum(r), "avg_return": sum(r) / len(r),
+            "win_rate": sum(1 for x in r if x > 0) / len(r), "median_return": statistics.median(r),
+            "best": max(r), "worst": min(r), "profit_factor": gains / losses if losses > 0 else None}
+
+
+# --- independent kernel implementations (per ticker, over the window) ------
+NAN = float("nan")
+
+
+def k_sma(x, n):
+    return [sum(x[t - n + 1:t + 1]) / n if t >= n - 1 else NAN for t in range(len(x))]
+
+
+def k_ema(x, n):
+    out, a = [NAN] * len(x), 2 / (n + 1)
+    if len(x) >= n:
+        out[n - 1] = sum(x[:n]) / n
+        for t in range(n, len(x)):
+            out[t] = a * x[t] + (1 - a) * out[t - 1]
+    return out
+
+
+def k_rsi(c, n):
+    out = [NAN] * len(c)
+    if len(c) <= n:
+        return out
+    d = [c[t] - c[t - 1] for t in range(1, len(c))]
+    gain = sum(max(v, 0) for v in d[:n]) / n
+    loss = sum(max(-v, 0) for v in d[:n]) / n
+
+    def value(g, l):
+        return (50.0 if g == 0 else 100.0) if l == 0 else 100 - 100 / (1 + g / l)
+    out[n] = value(gain, loss)
+    for t in range(n + 1, len(c)):
+        v = d[t - 1]
+        gain = (gain * (n - 1) + max(v, 0)) / n
+        loss = (loss * (n - 1) + max(-v, 0)) / n
+        out[t] = value(gain, loss)
+    return out
+
+
+def k_atr(h, l, c, n):
+    out = [NAN] * len(c)
+    if len(c) <= n:
+        return out
+    tr = [None] + [max(h[t], c[t - 1]) - min(l[t], c[t - 1]) for t in range(1, len(c))]
+    atr = sum(tr[1:n + 1]) / n
+    out[n] = atr
+    for t in range(n + 1, len(c)):
+        atr = (atr * (n - 1) + tr[t]) / n
+        out[t] = atr
+    return out
+
+
+def k_pstdev(x, n):
+    return [statistics.pstdev(x[t - n + 1:t + 1]) if t >= n - 1 else NAN for t in range(len(x))]
+
+
+def k_highest(x, n):
+    return [max(x[t - n + 1:t + 1]) if t >= n - 1 else NAN for t in range(len(x))]
+
+
+def k_lowest(x, n):
+    return [min(x[t - n + 1:t + 1]) if t >= n - 1 else NAN for t in range(len(x))]
+
+
+def k_shift(x, k):
+    return [x[t - k] if t >= k else NAN for t in range(len(x))]
+
+
+def k_pct_change(x, k):
+    return [100 * (x[t] / x[t - k] - 1) if t >= k else NAN for t in range(len(x))]
+
+
+def k_cross(a, b, above):
+    out = [False]
+    for t in range(1, len(a)):
+        out.append(a[t] > b[t] and a[t - 1] <= b[t - 1] if above else a[t] < b[t] and a[t - 1] >= b[t - 1])
+    return out
+
+
+# --- strategies ------------------------------------------------------------
+EVERY_BAR = """
+function every_bar(df)
+  local out = {}
+  for i = 1, df.n do
+    out[#out + 1] = {ticker = df.ticker[i], date = df.date[i], row = i, close = df.close[i]}
+  end
+  return out
+end
+"""
+
+SIDED = """
+function sided(df)
+  local out = {}
+  for i = 1, df.n do
+    local inst = {ticker = df.ticker[i], date = df.date[i]}
+    if df.ticker[i] == "BBB" then inst.side = "short" elseif df.ticker[i] == "AAA" then inst.side = "long" end
+    out[#out + 1] = inst
+  end
+  return out
+end
+"""
+
+HEALTHY = """
+function healthy(df)
+  local out = {}
+  for i, t in ipairs(df.ticker) do
+    if i == 1 or t ~= df.ticker[i - 1] then
+      table.insert(out, {ticker = t, date = df.date[i], tag = string.format("%s-%d", t:lower(), i)})
+    end
+  end
+  return out
+end
+"""
+
+
+def picks_code(pairs):
+    """A strategy returning exactly these (ticker, date) instances."""
+    items = ", ".join(f'{{"{t}", "{d}"}}' for t, d in pairs)
+    return ("local picks = {" + items + "}\n"
+            "function pick(df)\n"
+            "  local out = {}\n"
+            "  for _, p in ipairs(picks) do out[#out + 1] = {ticker = p[1], date = p[2]} end\n"
+            "  return out\n"
+            "end\n")
+
+
+class TestBacktest(TickqTestCase):
+    """One SQLite file of bars for the class; each test drains its jobs with
+    a burst worker of one child (or a long-running worker where it matters)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.mkdtemp(prefix="tickq-strategy-")
+        cls.db = os.path.join(cls.tmp, "bars.db")
+        cls.env = {"TICKQ_DB": cls.db, "DATABASE_URL": None}
+        path = os.path.join(cls.tmp, "bars.csv")
+        with open(path, "w") as f:
+            f.write(csv_text(BARS))
+        p = tickq("data", "import", path, env=cls.env)
+        if p.returncode != 0:
+            raise RuntimeError(p.stderr)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        super().tearDownClass()
+
+    # --- helpers ---------------------------------------------------------
+    def args(self, code, symbols=("AAA", "BBB", "CCC"), start=START, end=END, **kw):
+        a = {"strategy_code": code, "symbols": list(symbols), "start_date": start, "end_date": end}
+        a.update(kw)
+        return a
+
+    def run_all(self, *jobs, env=None):
+        """Enqueues the jobs' args, drains them with one burst worker child,
+        returns their task_result JSONs in order."""
+        ids = [self.enqueue("backtest", a) for a in jobs]
+        status, w = self.burst("--workers", "1", env=env or self.env)
+        self.assertEqual(status, 0, w.log())
+        self.last_ids = ids
+        return [self.result(i) for i in ids]
+
+    def ok(self, res):
+        self.assertIsNotNone(res)
+        self.assertEqual(res["status"], "completed", res["data"].get("error"))
+        return res["data"]
+
+    def error(self, res, job_id):
+        """The error of a failed job, checked to be permanent (one attempt)."""
+        self.assertIsNotNone(res)
+        self.assertEqual(res["status"], "error", json.dumps(res)[:500])
+        self.assertEqual(self.state(job_id), "failed")
+        self.assertEqual(self.job(job_id)["attempts"], "1")
+        self.assertEqual(self.retries(job_id), [])
+        return res["data"]["error"]
+
+    def assertClose(self, got, want, what="", rel=1e-11):
+        if want is None or (isinstance(want, float) and math.isnan(want)):
+            self.assertIsNone(got, what)
+            return
+        self.assertIsNotNone(got, what)
+        self.assertTrue(math.isclose(got, want, rel_tol=rel, abs_tol=1e-12), f"{what}: got {got!r}, want {want!r}")
+
+    def assertMetrics(self, got, want):
+        self.assertEqual(set(got), set(want))
+        self.assertEqual(got["trades"], want["trades"])
+        for k in want:
+            if k != "trades":
+                self.assertClose(got[k], want[k], k)
+
+    # --- returns, metrics, summary ---------------------------------------
+    def test_every_bar_hold_1_returns_metrics_and_summary(self):
+        data = self.ok(self.run_all(self.args(EVERY_BAR, symbols=["CCC", "BBB", "AAA", "AAA"]))[0])
+        self.assertTrue(data["success"])
+        self.assertEqual(data["execution_mode"], "backtest")
+        rows = [(sym, k, b) for sym in ("AAA", "BBB", "CCC") for k, b in window(sym)]
+        insts = data["instances"]
+        # df is sorted by ticker then date, holds the window only, once per symbol
+        self.assertEqual([(i["ticker"], i["date"]) for i in insts], [(s, b["date"]) for s, _, b in rows])
+        self.assertEqual([i["row"] for i in insts], list(range(1, len(rows) + 1)))
+        want = []
+        for inst, (sym, k, b) in zip(insts, rows):
+            self.assertEqual(set(inst), {"ticker", "date", "row", "close", "return"})
+            self.assertEqual(inst["close"], b["close"])
+            r = trade_return(sym, b["date"])
+            self.assertClose(inst["return"], r, f"{sym} {b['date']}")
+            want.append(r)
+        by = {(i["ticker"], i["date"]): i["return"] for i in insts}
+        self.assertIsNone(by[("AAA", END)])            # exit bar 2024-03-04 is after end_date
+        self.assertIsNotNone(by[("AAA", "2024-02-29")])  # exits at the close of end_date itself
+        self.assertIsNone(by[("CCC", "2024-02-23")])   # no bar after CCC's last one
+        self.assertEqual(sum(r is None for r in want), 3)
+        s = data["summary"]
+        self.assertEqual(s["total_instances"], len(rows))
+        self.assertEqual(s["positive_signals"], sum(1 for r in want if r is not None and r > 0))
+        self.assertEqual(s["date_range"], [START, END])
+        self.assertEqual(s["symbols_processed"], 3)
+        self.assertEqual(len(s["data_shape"]), 2)
+        self.assertEqual(s["data_shape"][0], len(rows))
+        self.assertIsInstance(s["data_shape"][1], int)
+        m = metrics(want)
+        self.assertGreater(m["profit_factor"], 0)   # the data has winners and losers
+        self.assertLess(m["win_rate"], 1)
+        self.assertMetrics(data["performance_metrics"], m)
+        self.assertGreaterEqual(data["execution_time_ms"], 0)
+        self.assertGreaterEqual(data["execution_time_seconds"], 0)
+        self.assertIsInstance(data["worker_id"], str)
+        self.assertRegex(data["completed_at"], ISO_RE)
+
+    def test_hold_3_commission_and_short_side(self):
+        res = self.run_all(self.args(SIDED, hold_bars=3, commission_bps=10),
+                           self.args(SIDED, hold_bars=3))
+        with_fee, no_fee = (self.ok(r) for r in res)
+        for data, bps in ((with_fee, 10), (no_fee, 0)):
+            want = []
+            for inst in data["instances"]:
+                short = inst["ticker"] == "BBB"
+                self.assertEqual(inst.get("side"), {"AAA": "long", "BBB": "short"}.get(inst["ticker"]))
+                r = trade_return(inst["ticker"], inst["date"], hold=3, bps=bps, short=short)
+                self.assertClose(inst["return"], r, f"{inst['ticker']} {inst['date']} bps={bps}")
+                want.append(r)
+            nulls = sorted((i["ticker"], i["date"]) for i in data["instances"] if i["return"] is None)
+            self.assertEqual(nulls, [("AAA", "2024-02-28"), ("AAA", "2024-02-29"), ("AAA", "2024-03-01"),
+                                     ("BBB", "2024-02-28"), ("BBB", "2024-02-29"), ("BBB", "2024-03-01"),
+                                     ("CCC", "2024-02-21"), ("CCC", "2024-02-22"), ("CCC", "2024-02-23")])
+            self.assertMetrics(data["performance_metrics"], metrics(want))
+            self.assertEqual(data["summary"]["positive_signals"], sum(1 for r in want if r is not None and r > 0))
+        # worked out by hand for one short trade: enters at the open of the
+        # next bar, exits at the close three bars after the signal
+        k = index_of("BBB", "2024-01-10")
+        entry, exit_ = BARS["BBB"][k + 1]["open"], BARS["BBB"][k + 3]["close"]
+        got = {(i["ticker"], i["date"]): i["return"] for i in with_fee["instances"]}
+        self.assertClose(got[("BBB", "2024-01-10")], entry / exit_ - 1 - 0.002)
+        got0 = {(i["ticker"], i["date"]): i["return"] for i in no_fee["instances"]}
+        for key, r in got0.items():
+            if r is not None:
+                self.assertClose(got[key], r - 0.002, str(key))
+
+    def test_entry_is_the_next_bars_open(self):
+        day = "2024-01-10"
+        data = self.ok(self.run_all(self.args(picks_code([("AAA", day)]), symbols=["AAA"]))[0])
+        (inst,) = data["instances"]
+        k = index_of("AAA", day)
+        t, t1 = BARS["AAA"][k], BARS["AAA"][k + 1]
+        self.assertClose(inst["return"], t1["close"] / t1["open"] - 1)
+        for look_ahead in (t["close"] / t["open"] - 1, t1["close"] / t["close"] - 1, t1["close"] / t["open"] - 1):
+            self.assertFalse(math.isclose(inst["return"], look_ahead, rel_tol=1e-6))
+
+    def test_instances_outside_the_window_are_not_signals(self):
+        inside = [("AAA", "2024-01-03"), ("BBB", START), ("BBB", END)]
+        outside = [("AAA", "2023-12-29"),   # a stored warm-up bar
+                   ("AAA", "2024-03-04"),   # a stored bar after end_date
+                   ("AAA", "2024-01-06"),   # a Saturday: no bar
+                   ("ZZZ", "2024-01-03"),   # not a requested symbol
+                   ("DDD", "2023-12-15"),   # requested, but its bars end before the window
+                   ("CCC", "2024-01-03")]   # stored, but not requested
+        data = self.ok(self.run_all(self.args(picks_code(outside[:3] + inside + outside[3:]),
+                                              symbols=["AAA", "BBB", "DDD"]))[0])
+        self.assertEqual([(i["ticker"], i["date"]) for i in data["instances"]], inside)
+        for i in data["instances"]:
+            self.assertClose(i["return"], trade_return(i["ticker"], i["date"]))
+        self.assertEqual(data["summary"]["total_instances"], 3)
+        self.assertEqual(data["summary"]["data_shape"][0], len(window("AAA")) + len(window("BBB")))
+        self.assertEqual(data["performance_metrics"]["trades"], 2)   # BBB on END has no exit
+
+    def test_metrics_without_losses_without_gains_and_without_trades(self):
+        r1 = {(s, b["date"]): trade_return(s, b["date"]) for s in ("AAA", "BBB") for _, b in window(s)}
+        winners = [k for k, r in r1.items() if r is not None and r > 0][:5]
+        losers = [k for k, r in r1.items() if r is not None and r < 0][:4]
+        self.assertEqual((len(winners), len(losers)), (5, 4))
+        empty = "function nothing(df) return {} end"
+        none = "function nothing(df) return nil end"
+        one_day = self.args(EVERY_BAR, start="2024-02-01", end="2024-02-01")
+        res = self.run_all(self.args(picks_code(winners), symbols=["AAA", "BBB"]),
+                           self.args(picks_code(losers), symbols=["AAA", "BBB"]),
+                           self.args(empty), self.args(none), one_day)
+        win, lose, e1, e2, day = (self.ok(r) for r in res)
+        m = win["performance_metrics"]
+        self.assertIsNone(m["profit_factor"])         # no losses: undefined
+        self.assertEqual(m["win_rate"], 1.0)
+        self.assertMetrics(m, metrics([r1[k] for k in winners]))
+        self.assertEqual(win["summary"]["positive_signals"], 5)
+        m = lose["performance_metrics"]
+        self.assertEqual(m["profit_factor"], 0.0)      # no gains
+        self.assertEqual(m["win_rate"], 0.0)
+        self.assertMetrics(m, metrics([r1[k] for k in losers]))
+        self.assertEqual(lose["summary"]["positive_signals"], 0)
+        no_trades = {"trades": 0, "total_return": None, "avg_return": None, "win_rate": None,
+                     "median_return": None, "best": None, "worst": None, "profit_factor": None}
+        for data in (e1, e2):
+            self.assertEqual(data["instances"], [])
+            self.assertEqual(data["performance_metrics"], no_trades)
+            self.assertEqual(data["summary"]["total_instances"], 0)
+            self.assertEqual(data["summary"]["positive_signals"], 0)
+            self.assertEqual(data["summary"]["data_shape"][0], sum(len(window(s)) for s in ("AAA", "BBB", "CCC")))
+        # a one-day window: three instances, none can exit inside it
+        self.assertEqual([(i["ticker"], i["date"], i["return"]) for i in day["instances"]],
+                         [("AAA", "2024-02-01", None), ("BBB", "2024-02-01", None), ("CCC", "2024-02-01", None)])
+        self.assertEqual(day["performance_metrics"], no_trades)
+        self.assertEqual(day["summary"]["data_shape"][0], 3)
+        self.assertEqual(day["summary"]["date_range"], ["2024-02-01", "2024-02-01"])
+
+    # --- what the strategy sees ------------------------------------------
+    def test_features_are_warmed_up_by_history_before_the_window(self):
+        code = """
+function first_rows(df)
+  local out = {}
+  for i = 1, df.n do
+    if i == 1 or df.ticker[i] ~= df.ticker[i - 1] then
+      out[#out + 1] = {ticker = df.ticker[i], date = df.date[i], sma_5 = df.sma_5[i], prev_close = df.prev_close[i],
+                       gap_pct = df.gap_pct[i], volume_ratio = df.volume_ratio[i], return_pct = df.return_pct[i],
+                       high_5 = df.high_5[i], k_sma_5 = sma(df.close, 5)[i]}
+    end
+  end
+  return out
+end
+"""
+        data = self.ok(self.run_all(self.args(code, symbols=["AAA", "BBB", "CCC"]))[0])
+        self.assertEqual([(i["ticker"], i["date"]) for i in data["instances"]],
+                         [("AAA", START), ("BBB", START), ("CCC", START)])
+        for inst in data["instances"]:
+            rows, k = BARS[inst["ticker"]], index_of(inst["ticker"], START)
+            self.assertEqual(k, 25)  # 25 bars of warm-up
+            closes = [b["close"] for b in rows]
+            what = inst["ticker"]
+            self.assertClose(inst["sma_5"], sum(closes[k - 4:k + 1]) / 5, what + " sma_5")
+            self.assertEqual(inst["prev_close"], closes[k - 1])
+            self.assertClose(inst["gap_pct"], 100 * (rows[k]["open"] / closes[k - 1] - 1), what + " gap_pct")
+            self.assertClose(inst["return_pct"], 100 * (closes[k] / closes[k - 1] - 1), what + " return_pct")
+            vols = [b["volume"] for b in rows]
+            self.assertClose(inst["volume_ratio"], vols[k] / (sum(vols[k - 20:k]) / 20), what + " volume_ratio")
+            self.assertEqual(inst["high_5"], max(b["high"] for b in rows[k - 4:k + 1]))
+            # kernels see the window only: no 5 closes yet on its first row
+            self.assertIsNone(inst["k_sma_5"])
+
+    def test_kernels_restart_per_ticker(self):
+        code = """
+function kernels(df)
+  local c, h, l = df.close, df.high, df.low
+  local s1, s2, pc = shift(c, 1), shift(c, 2), pct_change(c, 1)
+  local sma3, ema3, rsi3 = sma(c, 3), ema(c, 3), rsi(c, 3)
+  local sd4, hi3, lo3, atr3 = stdev(c, 4), highest(h, 3), lowest(l, 3), atr(h, l, c, 3)
+  local up, mid, lo = bbands(c, 4, 1.5)
+  local up2, _, lo2 = bbands(c, 4)
+  local xo, xu = crossover(c, sma3), crossunder(c, sma3)
+  local xl = crossover(c, 21.5)
+  local out = {}
+  for i = 1, df.n do
+    out[i] = {ticker = df.ticker[i], date = df.date[i], s1 = s1[i], s2 = s2[i], pc = pc[i], sma3 = sma3[i],
+              ema3 = ema3[i], rsi3 = rsi3[i], sd4 = sd4[i], hi3 = hi3[i], lo3 = lo3[i], atr3 = atr3[i],
+              up = up[i], mid = mid[i], lo = lo[i], up2 = up2[i], lo2 = lo2[i], xo = xo[i], xu = xu[i], xl = xl[i]}
+  end
+  return out
+end
+"""
+        data = self.ok(self.run_all(self.args(code))[0])
+        got = {}
+        for inst in data["instances"]:
+            got.setdefault(inst["ticker"], []).append(inst)
+        self.assertEqual(sorted(got), ["AAA", "BBB", "CCC"])
+        for sym, insts in got.items():
+            w = [b for _, b in window(sym)]
+            self.assertEqual([i["date"] for i in insts], [b["date"] for b in w])
+            c, h, l = ([b[f] for b in w] for f in ("close", "high", "low"))
+            self.assertIsNone(insts[0]["s1"])   # each ticker's first row: nothing before it
+            self.assertIsNone(insts[1]["s2"])
+            sma3, sd4 = k_sma(c, 3), k_pstdev(c, 4)
+            mid4 = k_sma(c, 4)
+            want = {"s1": k_shift(c, 1), "s2": k_shift(c, 2), "pc": k_pct_change(c, 1), "sma3": sma3,
+                    "ema3": k_ema(c, 3), "rsi3": k_rsi(c, 3), "sd4": sd4, "hi3": k_highest(h, 3),
+                    "lo3": k_lowest(l, 3), "atr3": k_atr(h, l, c, 3), "mid": mid4,
+                    "up": [m + 1.5 * s for m, s in zip(mid4, sd4)], "lo": [m - 1.5 * s for m, s in zip(mid4, sd4)],
+                    "up2": [m + 2 * s for m, s in zip(mid4, sd4)], "lo2": [m - 2 * s for m, s in zip(mid4, sd4)]}
+            for key, values in want.items():
+                for t, (inst, v) in enumerate(zip(insts, values)):
+                    self.assertClose(inst[key], v, f"{sym} {key}[{t}]", rel=1e-9)
+            self.assertEqual([i["xo"] for i in insts], k_cross(c, sma3, True), sym + " crossover")
+            self.assertEqual([i["xu"] for i in insts], k_cross(c, sma3, False), sym + " crossunder")
+            self.assertEqual([i["xl"] for i in insts], k_cross(c, [21.5] * len(c), True), sym + " crossover level")
+        self.assertTrue(any(i["xo"] for i in data["instances"]) and any(i["xu"] for i in data["instances"]))
+
+    def test_entry_chooses_among_several_functions(self):
+        two = """
+local function helper(df, i) return {ticker = df.ticker[i], date = df.date[i]} end
+function first_row(df) return {helper(df, 1)} end
+function last_row(df) return {helper(df, df.n)} end
+"""
+        one = """
+local function helper(df, i) return {ticker = df.ticker[i], date = df.date[i], via = "helper"} end
+local scale = 2
+function only(df) return {helper(df, scale)} end
+"""
+        res = self.run_all(self.args(two, symbols=["AAA"]),
+                           self.args(two, symbols=["AAA"], entry="first_row"),
+                           self.args(two, symbols=["AAA"], entry="last_row"),
+                           self.args(two, symbols=["AAA"], entry="nope"),
+                           self.args(one, symbols=["AAA"]))
+        ids = self.last_ids
+        err = self.error(res[0], ids[0])
+        self.assertTrue(err.startswith("Strategy error: "), err)
+        self.assertIn("first_row", err)
+        self.assertIn("last_row", err)
+        self.assertIn("entry", err)
+        first = self.ok(res[1])["instances"]
+        self.assertEqual([(i["ticker"], i["date"]) for i in first], [("AAA", START)])
+        self.assertClose(first[0]["return"], trade_return("AAA", START))
+        last = self.ok(res[2])["instances"]
+        self.assertEqual([(i["ticker"], i["date"], i["return"]) for i in last], [("AAA", END, None)])
+        err = self.error(res[3], ids[3])
+        self.assertTrue(err.startswith("Strategy error: "), err)
+        self.assertIn("nope", err)
+        only = self.ok(res[4])["instances"]
+        self.assertEqual([(i["ticker"], i["date"], i["via"]) for i in only], [("AAA", "2024-01-03", "helper")])
+
+    def test_print_does_not_corrupt_the_result(self):
+        code = """
+function noisy(df)
+  print('{"status":"completed","data":{"success":false}}')
+  print("\\0\\255\\254 not utf-8", 1, nil, true)
+  for i = 1, 3000 do print(string.rep("x", 40) .. i) end
+  local out = {}
+  for i = 1, df.n do out[#out + 1] = {ticker = df.ticker[i], date = df.date[i]} end
+  print("done")
+  return out
+end
+"""
+        data = self.ok(self.run_all(self.args(code, symbols=["AAA", "BBB"]))[0])
+        want = [(s, b["date"]) for s in ("AAA", "BBB") for _, b in window(s)]
+        self.assertEqual([(i["ticker"], i["date"]) for i in data["instances"]], want)
+        for i in data["instances"]:
+            self.assertClose(i["return"], trade_return(i["ticker"], i["date"]))
+        self.assertTrue(data["success"])
+        self.assertEqual(data["summary"]["total_instances"], len(want))
+        if "strategy_output" in data:  # what it printed, kept apart from the result
+            self.assertTrue(data["strategy_output"].startswith('{"status":"completed","data":{"success":false}}\n'))
+
+    def test_bar_cache_sees_reimported_bars(self):
+        db = os.path.join(self.tmp, "cache.db")
+        env = {"TICKQ_DB": db, "DATABASE_URL": None}
+        text = ("symbol,date,open,high,low,close,volume\n"
+                "XYZ,2024-01-02,10,11,9,10.5,100\n"
+                "XYZ,2024-01-03,10.5,12,10,11,100\n"
+                "XYZ,2024-01-04,11,12,10,11.5,100\n")
+        path = os.path.join(self.tmp, "cache.csv")
+        with open(path, "w") as f:
+            f.write(text)
+        self.assertEqual(tickq("data", "import", path, env=env).returncode, 0)
+        code = ("function f(df) local out = {} for i = 1, df.n do "
+                "out[i] = {ticker = df.ticker[i], date = df.date[i], close = df.close[i], sma_2 = df.sma_2[i]} "
+                "end return out end")
+        args = self.args(code, symbols=["XYZ"], start="2024-01-02", end="2024-01-04")
+        w = self.worker("--workers", "1", env=env)
+        first = self.enqueue("backtest", args)
+        self.wait_state(first, FINAL)
+        with open(path, "w") as f:
+            f.write(text.replace("2024-01-03,10.5,12,10,11,100", "2024-01-03,10.5,13,10,12.5,100"))
+        self.assertEqual(tickq("data", "import", path, env=env).returncode, 0)
+        second = self.enqueue("backtest", args)
+        self.wait_state(second, FINAL)
+        a, b = self.ok(self.result(first)), self.ok(self.result(second))
+        self.assertEqual([i["close"] for i in a["instances"]], [10.5, 11, 11.5])
+        self.assertEqual([i["close"] for i in b["instances"]], [10.5, 12.5, 11.5])
+        self.assertClose(b["instances"][1]["sma_2"], (10.5 + 12.5) / 2)
+        self.assertClose(b["instances"][0]["return"], 12.5 / 10.5 - 1)
+        self.assertEqual(a["worker_id"], b["worker_id"])  # the same worker child, its cache refreshed
+        self.assertIsNone(w.proc.poll())
+
+    # --- errors ------------------------------------------------------------
+    def test_argument_errors_are_permanent(self):
+        py_def = "def strategy(df):\n    return df[df.gap_pct > 2]\n"
+        py_import = "import pandas as pd\n\ndef strategy(df):\n    return []\n"
+        py_doc = ('def strategy(df):\n    """Signal function: buy when the trend turns up."""\n'
+                  '    return df[df.close > df.sma_20]\n')
+        cases = [
+            (self.args(EVERY_BAR, symbols=["AAA", "ZZZ"]), lambda e: "unknown symbols" in e and "ZZZ" in e
+             and "AAA" not in e),
+            (self.args(EVERY_BAR, start="2023-06-01", end="2023-06-30"),
+             lambda e: "no 1d bars between 2023-06-01 and 2023-06-30" in e),
+            (self.args(EVERY_BAR, start="2024-01-06", end="2024-01-07"),   # a weekend
+             lambda e: "no 1d bars between 2024-01-06 and 2024-01-07" in e),
+            (self.args(EVERY_BAR, symbols=["DDD"]), lambda e: f"no 1d bars between {START} and {END}" in e),
+            (self.args(EVERY_BAR, start=END, end=START), lambda e: "start_date" in e and "after" in e),
+            ({"symbols": ["AAA"], "start_date": START, "end_date": END}, lambda e: "strategy_code" in e),
+            (self.args(""), lambda e: "strategy_code" in e),
+            (self.args(py_def), lambda e: e == PYTHON_ERROR),
+            (self.args(py_import), lambda e: e == PYTHON_ERROR),
+            (self.args(py_doc), lambda e: e == PYTHON_ERROR),
+            (self.args(EVERY_BAR, language="python"), lambda e: e == PYTHON_ERROR),
+            (self.args(EVERY_BAR, symbols=[]), lambda e: "symbols" in e),
+            (self.args(EVERY_BAR, hold_bars=0), lambda e: "hold_bars" in e),
+            (self.args(EVERY_BAR, commission_bps=-1), lambda e: "commission_bps" in e),
+        ]
+        res = self.run_all(*(a for a, _ in cases))
+        for (a, check), r, jid in zip(cases, res, self.last_ids):
+            with self.subTest(args=json.dumps(a)[:160]):
+                err = self.error(r, jid)
+                self.assertTrue(check(err), err)
+
+    def test_strategy_errors_are_permanent_and_name_the_line(self):
+        syntax = "function f(df)\n  local x = 1\n  local y = = 2\n  return {}\nend\n"
+        runtime = "function f(df)\n  local t = nil\n  -- the next line fails\n  return t.field\nend\n"
+        raised = "function f(df)\n\n  error('no signals today')\nend\n"
+        column = "function f(df)\n  local a = df.close\n  local b = df.sma_1\n  return {}\nend\n"
+        kernel = "function f(df)\n  return sma(df.close,\n 1) end\n"
+        top_level = "local x = nil\nlocal y = x.boom\nfunction f(df) return {} end\n"
+        cases = [
+            (syntax, lambda e: ":3:" in e and "syntax" in e.lower()),
+            (runtime, lambda e: e.startswith("Strategy error: ") and ":4:" in e and "field" in e),
+            (raised, lambda e: e.startswith("Strategy error: ") and ":3:" in e and "no signals today" in e),
+            (column, lambda e: e.startswith("Strategy error: ") and ":3:" in e and "sma_1" in e),
+            (kernel, lambda e: e.startswith("Strategy error: ") and "sma" in e and ":2:" in e),
+            (top_level, lambda e: e.startswith("Strategy error: ") and ":2:" in e),
+            ("local x = 1\n", lambda e: e.startswith("Strategy error: ") and "function" in e),
+            ("function f(df) return 42 end", lambda e: e.startswith("Strategy error: ")),
+            ("function f(df) return {1, 2} end", lambda e: e.startswith("Strategy error: ")),
+            ("function f(df) return {{ticker = 'AAA', date = '2024-01-03', fn = print}} end",
+             lambda e: e.startswith("Strategy error: ")),
+        ]
+        res = self.run_all(*(self.args(code, symbols=["AAA"]) for code, _ in cases))
+        for (code, check), r, jid in zip(cases, res, self.last_ids):
+            with self.subTest(code=code):
+                err = self.error(r, jid)
+                self.assertTrue(check(err), err)
+
+    # --- the sandbox ---------------------------------------------------------
+    def test_hostile_strategies_then_a_healthy_job_on_the_same_worker(self):
+        def security(what):
+            return lambda e: e.startswith("Security validation failed: ") and what in e
+
+        timeout = lambda e: e == "Strategy exceeded time limit (1 s)"   # noqa: E731
+        memory = lambda e: e == "Strategy exceeded memory limit (64 MiB)"   # noqa: E731
+
+        def stack(e):
+            return e.startswith("Strategy error: ") and "stack overflow" in e
+
+        def any_error(e):
+            return bool(e)
+
+        fast = {"strategy_timeout_seconds": 1}
+        small = {"memory_mb": 64}
+        cases = [
+            ("io.open", "function f(df) local h = io.open('/etc/passwd') return {} end", {}, security("io.open")),
+            ("io.popen", "function f(df) io.popen('id') return {} end", {}, security("io.popen")),
+            ("os.execute", "function f(df) os.execute('touch /tmp/tickq-pwned') return {} end", {},
+             security("os.execute")),
+            ("os.getenv", "function f(df) return {{ticker = 'AAA', date = '2024-01-03', v = os.getenv('HOME')}} end",
+             {}, security("os.getenv")),
+            ("os.exit", "function f(df) os.exit(0) end", {}, security("os.exit")),
+            ("require", "function f(df) local m = require('io') return {} end", {}, security("require")),
+            ("load binary", "function f(df) local g = load('\\27LuaT\\0\\25\\147\\r\\n\\26\\n') return {} end", {},
+             security("binary")),
+            ("string.dump", "function f(df) local s = string.dump(f) return {} end", {}, security("string.dump")),
+            ("debug.sethook", "function f(df) debug.sethook() return {} end", {}, security("debug.sethook")),
+            ("caught violation", "function f(df) pcall(function() return io.open('/etc/passwd') end) return {} end",
+             {}, security("io.open")),
+            ("top-level violation", "pcall(function() return os.execute('true') end)\nfunction f(df) return {} end",
+             {}, security("os.execute")),
+            ("busy loop", "function f(df) while true do end end", fast, timeout),
+            ("coroutine loop", "function f(df)\n  local co = coroutine.wrap(function() while true do "
+             "coroutine.yield(1) end end)\n  while true do co() end\nend", fast, timeout),
+            ("loop in a coroutine", "function f(df) coroutine.wrap(function() while true do end end)() end",
+             fast, timeout),
+            ("catching loop", "function f(df) while true do pcall(function() while true do end end) end end",
+             fast, timeout),
+            ("pattern bomb", "function f(df) local s = string.rep('a', 40) "
+             "return {s:find(string.rep('a*', 40) .. 'b')} end", fast, timeout),
+            ("print flood", "function f(df) while true do print(string.rep('y', 1000)) end end", fast, timeout),
+            ("huge string", "function f(df) local s = string.rep('x', 1e10) return {} end", small, memory),
+            ("growing table", "function f(df) local t, i = {}, 0 while true do i = i + 1 t[i] = {i, i} end end",
+             small, memory),
+            ("recursion", "function f(df)\n  local function r(n) return 1 + r(n + 1) end\n  return r(1)\nend", {},
+             stack),
+            ("C recursion", "function f(df)\n  local function g(s) return (s:gsub('.', g)) end\n  return g('ab')\nend",
+             {}, stack),
+            ("string metatable", "function f(df) getmetatable('').__index = function() return 'pwned' end "
+             "return {} end", {}, any_error),
+            ("setmetatable on a string", "function f(df) setmetatable('', {__index = function() return 1 end}) "
+             "return {} end", {}, any_error),
+            ("rawset on the string metatable", "function f(df) rawset(getmetatable(''), '__index', {}) return {} end",
+             {}, any_error),
+            ("tampered libraries", "string.format = nil\nstring.lower = nil\nipairs = nil\ntable.insert = nil\n"
+             "function f(df) return {} end", {}, None),   # harmless: completes, but must not leak
+        ]
+        w = self.worker("--workers", "1", env=self.env)
+        jobs = []
+        for name, code, extra, check in cases:
+            bad = self.enqueue("backtest", self.args(code, symbols=["AAA"], **extra))
+            good = self.enqueue("backtest", self.args(HEALTHY))
+            jobs.append((name, check, bad, good))
+        want = [{"ticker": s, "date": START, "tag": f"{s.lower()}-{1 + sum(len(window(p)) for p in prev)}",
+                 "return": trade_return(s, START)}
+                for s, prev in (("AAA", []), ("BBB", ["AAA"]), ("CCC", ["AAA", "BBB"]))]
+        self.wait_state(jobs[-1][3], FINAL, timeout=60)   # one child runs them in order
+        workers = set()
+        for name, check, bad, good in jobs:
+            with self.subTest(case=name):
+                self.wait_state(good, FINAL, timeout=30)
+                res = self.result(bad)
+                if check is None:
+                    self.ok(res)
+                else:
+                    err = self.error(res, bad)
+                    self.assertTrue(check(err), err)
+                data = self.ok(self.result(good))
+                self.assertEqual(len(data["instances"]), 3)
+                for inst, exp in zip(data["instances"], want):
+                    self.assertEqual({k: inst[k] for k in ("ticker", "date", "tag")},
+                                     {k: exp[k] for k in ("ticker", "date", "tag")})
+                    self.assertClose(inst["return"], exp["return"])
+                workers.add(data["worker_id"])
+                workers.add(res["data"]["worker_id"])
+        self.assertEqual(len(workers), 1, workers)   # one worker child ran them all
+        self.assertIsNone(w.proc.poll())
+        self.assertFalse(os.path.exists("/tmp/tickq-pwned"))
+
+    def test_a_caught_time_limit_is_still_a_time_limit(self):
+        """A strategy that catches the time-limit error (pcall, or resume of a
+        coroutine) must not complete after its limit. Whether the sandbox
+        child's instruction hook or the parent's wall-clock kill comes first
+        is a race, so several small jobs run at once, on more worker children
+        than CPUs, to give the hook a chance to win."""
+        caught = [
+            "function f(df) local ok, e = pcall(function() while true do end end) "
+            "return {{ticker = 'AAA', date = '2024-01-03', e = e}} end",
+            "function f(df) local co = coroutine.create(function() while true do end end) "
+            "local ok, e = coroutine.resume(co) return {{ticker = 'AAA', date = '2024-01-03', e = e}} end",
+        ]
+        jobs = [self.args(caught[i % 2], symbols=["AAA"], strategy_timeout_seconds=0.1) for i in range(32)]
+        ids = [self.enqueue("backtest", a) for a in jobs]
+        status, w = self.burst("--workers", "8", env=self.env)
+        self.assertEqual(status, 0, w.log())
+        outcomes = [self.result(i) for i in ids]
+        completed = [r for r in outcomes if r["status"] == "completed"]
+        self.assertEqual(completed, [], f"{len(completed)} of {len(ids)} jobs completed past their time limit")
+        for r, jid in zip(outcomes, ids):
+            self.assertEqual(self.error(r, jid), "Strategy exceeded time limit (0.1 s)")
