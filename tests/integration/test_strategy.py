@@ -31,8 +31,8 @@ def weekdays(first, last):
     return out
 
 
-# Bars per symbol: AAA and BBB cover warm-up (from 2023-11-27, 25 bars before
-# START), the window and a week after END; CCC stops a week before END; DDD
+# Bars per symbol (weekdays): AAA and BBB cover warm-up (from 2023-11-27, 26
+# bars before START), the window and a week after END; CCC stops a week before END; DDD
 # has only pre-window bars.
 RANGES = {"AAA": ("2023-11-27", "2024-03-08"), "BBB": ("2023-11-27", "2024-03-08"),
           "CCC": ("2023-11-27", "2024-02-23"), "DDD": ("2023-11-27", "2023-12-15")}
@@ -438,7 +438,7 @@ end
                          [("AAA", START), ("BBB", START), ("CCC", START)])
         for inst in data["instances"]:
             rows, k = BARS[inst["ticker"]], index_of(inst["ticker"], START)
-            self.assertEqual(k, 25)  # 25 bars of warm-up
+            self.assertEqual(k, 26)  # 26 bars of warm-up
             closes = [b["close"] for b in rows]
             what = inst["ticker"]
             self.assertClose(inst["sma_5"], sum(closes[k - 4:k + 1]) / 5, what + " sma_5")
@@ -623,7 +623,7 @@ end
         top_level = "local x = nil\nlocal y = x.boom\nfunction f(df) return {} end\n"
         cases = [
             (syntax, lambda e: ":3:" in e and "syntax" in e.lower()),
-            (runtime, lambda e: e.startswith("Strategy error: ") and ":4:" in e and "field" in e),
+            (runtime, lambda e: e.startswith("Strategy error: ") and ":4:" in e and "nil" in e),
             (raised, lambda e: e.startswith("Strategy error: ") and ":3:" in e and "no signals today" in e),
             (column, lambda e: e.startswith("Strategy error: ") and ":3:" in e and "sma_1" in e),
             (kernel, lambda e: e.startswith("Strategy error: ") and "sma" in e and ":2:" in e),
@@ -645,8 +645,11 @@ end
         def security(what):
             return lambda e: e.startswith("Security validation failed: ") and what in e
 
-        timeout = lambda e: e == "Strategy exceeded time limit (1 s)"   # noqa: E731
-        memory = lambda e: e == "Strategy exceeded memory limit (64 MiB)"   # noqa: E731
+        def timeout(e):
+            return e == "Strategy exceeded time limit (1 s)"
+
+        def memory(e):
+            return e == "Strategy exceeded memory limit (64 MiB)"
 
         def stack(e):
             return e.startswith("Strategy error: ") and "stack overflow" in e
@@ -655,11 +658,12 @@ end
             return bool(e)
 
         fast = {"strategy_timeout_seconds": 1}
+        pwned = os.path.join(self.tmp, "pwned")
         small = {"memory_mb": 64}
         cases = [
             ("io.open", "function f(df) local h = io.open('/etc/passwd') return {} end", {}, security("io.open")),
             ("io.popen", "function f(df) io.popen('id') return {} end", {}, security("io.popen")),
-            ("os.execute", "function f(df) os.execute('touch /tmp/tickq-pwned') return {} end", {},
+            ("os.execute", f"function f(df) os.execute('touch {pwned}') return {{}} end", {},
              security("os.execute")),
             ("os.getenv", "function f(df) return {{ticker = 'AAA', date = '2024-01-03', v = os.getenv('HOME')}} end",
              {}, security("os.getenv")),
@@ -729,7 +733,7 @@ end
                 workers.add(res["data"]["worker_id"])
         self.assertEqual(len(workers), 1, workers)   # one worker child ran them all
         self.assertIsNone(w.proc.poll())
-        self.assertFalse(os.path.exists("/tmp/tickq-pwned"))
+        self.assertFalse(os.path.exists(pwned))
 
     def test_a_caught_time_limit_is_still_a_time_limit(self):
         """A strategy that catches the time-limit error (pcall, or resume of a

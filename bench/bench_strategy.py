@@ -1,0 +1,366 @@
+#!/usr/bin/python3
+"""bench_strategy.py — the strategy benchmark (`make bench-strategy`): job time
+of signal backtests and a screening as a client sees them, cold and warm, and
+the speed of a plain Lua loop over df columns. Prints one JSON line on stdout;
+progress goes to stderr.
+
+Cases (synthetic daily bars, `tickq data synth --symbols 500 --days 2520`, in
+a temp SQLite file):
+
+  small      backtest, 10 symbols x the last 252 days, gap_up.lua
+  large      backtest, 100 symbols x the last 504 days, gap_up.lua
+  huge       backtest, 500 symbols x all 2,520 days, gap_up.lua
+  screen500  screening of 500 symbols, momentum.lua, limit 20, lookback 252
+  loop       a strategy timing `for i = 1, df.n do ... c[i] ... end` over the
+             500 x 2,520 frame with os.clock() inside the sandbox
+
+Each case gets its own `tickq worker --workers 1` (not --burst, so its bar
+cache stays warm between jobs): "cold" is the first job of the case after
+the worker started (empty bar cache; the worker has already run one noop job,
+so it is connected and blocked on its queue), "warm" the repeats after it.
+
+Job time is what a client sees: from just before the enqueue call (the
+tickq_p1_enqueue Redis function, as `tickq enqueue` calls it; a job
+submitted this way wakes a blocked worker at once, where a task LPUSHed onto
+strategy_queue waits for the worker's 50 ms poll of that list) until a GET
+of task_result:<id> returns status completed, polled every 0.2 ms. The
+worker-side time (data.execution_time_ms) and the job record's
+enqueued/started/finished times are reported alongside.
+
+Needs REDIS_URL (scripts/with-redis provides a private server) and the tickq
+binary (--tickq PATH).
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import redis
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STRATEGIES = os.path.join(ROOT, "examples", "strategies")
+PREFIX = "tickq"
+QUEUE = "backtest"
+MAX_PAYLOAD = 1024 * 1024  # JOB_DEFAULT_MAX_PAYLOAD (src/job.h)
+
+TARGETS_MS = {"small": 5.0, "large": 20.0, "huge": 200.0, "screen500": 50.0}
+TARGET_LOOP_STEPS = 20e6
+
+# The loop strategy: times materialising df.close and then `passes` passes
+# of a max-scan over it, each with os.clock() (CPU seconds of the sandbox).
+LOOP_CODE = """
+function loop_speed(df)
+  local n = df.n
+  local t0 = os.clock()
+  local c = df.close
+  local t1 = os.clock()
+  local s = 0
+  for _ = 1, %d do
+    for i = 1, n do
+      if c[i] > s then s = c[i] end
+    end
+  end
+  local t2 = os.clock()
+  print(string.format("rows=%%d column_s=%%.6f loop_s=%%.6f max=%%.4f", n, t1 - t0, t2 - t1, s))
+  return {}
+end
+"""
+LOOP_PASSES = 5
+
+
+def log(*a):
+    print("bench_strategy:", *a, file=sys.stderr, flush=True)
+
+
+def die(msg):
+    log("FAILED:", msg)
+    sys.exit(1)
+
+
+class Bench:
+    def __init__(self, tickq, tmp, repeats):
+        self.tickq = tickq
+        self.tmp = tmp
+        self.repeats = repeats
+        url = os.environ.get("REDIS_URL")
+        if not url:
+            die("REDIS_URL is not set (run under scripts/with-redis)")
+        self.r = redis.Redis.from_url(url)
+        self.env = dict(os.environ)
+        for k in ("DATABASE_URL", "RQ_QUEUES", "TICKQ_PREFIX", "TICKQ_GROUP"):
+            self.env.pop(k, None)
+        self.env["TICKQ_DB"] = os.path.join(tmp, "bars.db")
+        self.worker = None
+        self.worker_log = None
+        self.seq = 0
+
+    # --- data and worker -------------------------------------------------
+
+    def synth(self, symbols, days):
+        t0 = time.monotonic()
+        subprocess.run([self.tickq, "data", "synth", "--symbols", str(symbols), "--days", str(days),
+                        "--seed", "1"], env=self.env, check=True, stdout=sys.stderr, stderr=sys.stderr)
+        log(f"synth {symbols} x {days} in {time.monotonic() - t0:.1f} s")
+        out = subprocess.run([self.tickq, "data", "list", "--json"], env=self.env, check=True,
+                             capture_output=True, text=True).stdout
+        rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+        self.symbols = sorted(r["symbol"] for r in rows if r["interval"] == "1d")
+        if len(self.symbols) != symbols or any(r["bars"] != days for r in rows):
+            die(f"unexpected data list: {len(self.symbols)} symbols")
+        first = rows[0]["first"]
+        # Synthetic bars are on weekdays from the first date on.
+        d = time.strptime(first, "%Y-%m-%d")
+        t = time.mktime(d) + 12 * 3600
+        dates = []
+        while len(dates) < days:
+            tm = time.localtime(t)
+            if tm.tm_wday < 5:
+                dates.append(time.strftime("%Y-%m-%d", tm))
+            t += 86400
+        if dates[-1] != rows[0]["last"]:
+            die(f"date calendar mismatch: computed last {dates[-1]}, stored {rows[0]['last']}")
+        self.dates = dates
+
+    def start_worker(self, name):
+        self.stop_worker()
+        self.r.flushall()
+        path = os.path.join(self.tmp, f"worker-{name}.log")
+        self.worker_log = open(path, "w")
+        self.worker = subprocess.Popen([self.tickq, "worker", "--workers", "1", "--queues", QUEUE,
+                                        "--log-level", "warning"], env=self.env, stdout=self.worker_log,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
+        self.worker_log_path = path
+        # Ready when it has run a job: connected, library loaded, blocked on
+        # its queue again.
+        deadline = time.monotonic() + 30
+        while True:
+            if self.worker.poll() is not None:
+                die(f"worker exited with {self.worker.returncode}:\n{self.tail()}")
+            try:
+                self.r.fcall("tickq_p1_enqueue", 0, *self.header(), "warmup-" + uuid.uuid4().hex, "noop",
+                             "{}", QUEUE, "normal", "0", "60000", "0", str(MAX_PAYLOAD),
+                             str(int(time.time() * 1e6)))
+                break
+            except redis.ResponseError as e:  # library not loaded yet
+                if time.monotonic() > deadline:
+                    die(f"worker not ready: {e}\n{self.tail()}")
+                time.sleep(0.02)
+        while self.r.hget(f"{PREFIX}:stats:{QUEUE}", "completed") is None:
+            if time.monotonic() > deadline or self.worker.poll() is not None:
+                die(f"warm-up noop job did not complete\n{self.tail()}")
+            time.sleep(0.005)
+        time.sleep(0.05)
+
+    def stop_worker(self):
+        if self.worker is None:
+            return
+        if self.worker.poll() is None:
+            self.worker.send_signal(signal.SIGTERM)
+            try:
+                self.worker.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.worker.pid, signal.SIGKILL)
+                self.worker.wait()
+        self.worker = None
+        self.worker_log.close()
+
+    def tail(self):
+        try:
+            with open(self.worker_log_path) as f:
+                return "".join(f.readlines()[-20:])
+        except OSError:
+            return ""
+
+    # --- jobs -------------------------------------------------------------
+
+    def header(self):
+        now_ms = int(time.time() * 1000)
+        iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now_ms / 1000)) + ".%03dZ" % (now_ms % 1000)
+        return [PREFIX, str(now_ms), iso, "workers", "86400", "100000", "2000", "3600000",
+                str(now_ms % 2147483647 or 1)]
+
+    def run_job(self, jtype, args):
+        """Submits one job and waits for its final result; returns
+        (client ms, result data, job record)."""
+        self.seq += 1
+        jid = f"bench-{jtype}-{self.seq}-{uuid.uuid4().hex[:8]}"
+        payload = json.dumps(args)
+        key = "task_result:" + jid
+        get = self.r.get
+        t0 = time.perf_counter()
+        reply = self.r.fcall("tickq_p1_enqueue", 0, *self.header(), jid, jtype, payload, QUEUE, "normal",
+                             "0", "600000", "0", str(MAX_PAYLOAD), str(int(time.time() * 1e6)))
+        if reply[0] != 1:
+            die(f"enqueue of {jid} created nothing: {reply}")
+        deadline = t0 + 300
+        while True:
+            raw = get(key)
+            # Cheap test before parsing: the final result is the only one
+            # that is not "running".
+            if raw is not None and b'"status":"running"' not in raw[:200]:
+                t1 = time.perf_counter()
+                break
+            if time.perf_counter() > deadline:
+                die(f"job {jid} not finished after 300 s\n{self.tail()}")
+            time.sleep(0.0002)
+        res = json.loads(raw)
+        if res.get("status") != "completed":
+            die(f"job {jid} ({jtype}) ended {res.get('status')}: {json.dumps(res)[:2000]}\n{self.tail()}")
+        rec = self.r.hmget(f"{PREFIX}:job:{jid}", "enqueued_us", "started_us", "finished_us")
+        rec = [int(v) if v else None for v in rec]
+        return (t1 - t0) * 1000.0, res["data"], rec, len(raw)
+
+    def case(self, name, jtype, args, check):
+        """Fresh worker, one cold job, `repeats` warm jobs."""
+        self.start_worker(name)
+        runs = []
+        for i in range(1 + self.repeats):
+            ms, data, rec, size = self.run_job(jtype, args)
+            check(data)
+            enq, start, fin = rec
+            runs.append({
+                "job_ms": ms,
+                "exec_ms": float(data["execution_time_ms"]),
+                # enqueue -> claimed by the worker; run (claim -> finished).
+                "wait_ms": (start - enq) / 1000.0 if enq and start else None,
+                "run_ms": (fin - start) / 1000.0 if fin and start else None,
+                "result_bytes": size,
+                "data": data,
+            })
+        self.stop_worker()
+        cold, warm = runs[0], runs[1:]
+        out = {
+            "cold_ms": round(cold["job_ms"], 2),
+            "cold_exec_ms": round(cold["exec_ms"], 2),
+            "warm_ms": round(statistics.median(r["job_ms"] for r in warm), 2),
+            "warm_p90_ms": round(pct(sorted(r["job_ms"] for r in warm), 0.9), 2),
+            "warm_min_ms": round(min(r["job_ms"] for r in warm), 2),
+            "warm_exec_ms": round(statistics.median(r["exec_ms"] for r in warm), 2),
+            "warm_wait_ms": round(statistics.median(r["wait_ms"] for r in warm), 3),
+            "warm_run_ms": round(statistics.median(r["run_ms"] for r in warm), 2),
+            "result_bytes": warm[-1]["result_bytes"],
+        }
+        log(f"{name}: cold {out['cold_ms']} ms (worker {out['cold_exec_ms']}), warm median "
+            f"{out['warm_ms']} ms p90 {out['warm_p90_ms']} min {out['warm_min_ms']} (worker "
+            f"{out['warm_exec_ms']}, enqueue->claim {out['warm_wait_ms']}, claim->finish "
+            f"{out['warm_run_ms']}), result {out['result_bytes']} bytes")
+        return out, runs
+
+
+def pct(sorted_vals, p):
+    if not sorted_vals:
+        return float("nan")
+    k = min(len(sorted_vals) - 1, max(0, int(round(p * (len(sorted_vals) - 1)))))
+    return sorted_vals[k]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tickq", default=os.path.join(ROOT, "build", "tickq"))
+    ap.add_argument("--repeats", type=int, default=10, help="warm runs per case (default 10)")
+    ap.add_argument("--only", help="comma-separated cases to run (small,large,huge,screen500,loop)")
+    opts = ap.parse_args()
+    symbols, days = 500, 2520
+    only = set(opts.only.split(",")) if opts.only else None
+    tmp = tempfile.mkdtemp(prefix="tickq-bench-strategy.")
+    b = Bench(os.path.abspath(opts.tickq), tmp, opts.repeats)
+    t_start = time.monotonic()
+    try:
+        b.synth(symbols, days)
+        gap_up = open(os.path.join(STRATEGIES, "gap_up.lua")).read()
+        momentum = open(os.path.join(STRATEGIES, "momentum.lua")).read()
+        out = {"bench": "strategy"}
+        cases = {}
+
+        def backtest(name, nsym, ndays):
+            syms = b.symbols[:nsym]
+            args = {"strategy_code": gap_up, "symbols": syms, "start_date": b.dates[-ndays],
+                    "end_date": b.dates[-1], "hold_bars": 5}
+
+            def check(data):
+                shape = data["summary"]["data_shape"][0]
+                if shape != nsym * ndays or data["summary"]["symbols_processed"] != nsym:
+                    die(f"{name}: data_shape {data['summary']['data_shape']}, expected {nsym * ndays} rows")
+            res, runs = b.case(name, "backtest", args, check)
+            res["rows"] = nsym * ndays
+            res["instances"] = runs[-1]["data"]["summary"]["total_instances"]
+            return res
+
+        if only is None or "small" in only:
+            cases["small"] = backtest("small", 10, 252)
+        if only is None or "large" in only:
+            cases["large"] = backtest("large", 100, 504)
+        if only is None or "huge" in only:
+            cases["huge"] = backtest("huge", 500, 2520)
+        if only is None or "screen500" in only:
+            args = {"strategy_code": momentum, "universe": b.symbols[:500], "limit": 20}
+
+            def check_screen(data):
+                if data["symbols_screened"] != 500 or data["data_shape"][0] != 500 * 252:
+                    die(f"screen500: screened {data['symbols_screened']}, shape {data['data_shape']}")
+            res, runs = b.case("screen500", "screening", args, check_screen)
+            res["rows"] = 500 * 252
+            res["opportunities"] = runs[-1]["data"]["opportunities"]
+            cases["screen500"] = res
+        loop = None
+        if only is None or "loop" in only:
+            args = {"strategy_code": LOOP_CODE % LOOP_PASSES, "symbols": b.symbols[:500],
+                    "start_date": b.dates[0], "end_date": b.dates[-1]}
+            parsed = []
+
+            def check_loop(data):
+                text = data.get("strategy_output", "")
+                kv = dict(f.split("=") for f in text.split() if "=" in f)
+                if int(kv.get("rows", 0)) != symbols * days:
+                    die(f"loop: unexpected output {text!r}")
+                parsed.append((int(kv["rows"]), float(kv["column_s"]), float(kv["loop_s"])))
+            res, runs = b.case("loop", "backtest", args, check_loop)
+            rates = [rows * LOOP_PASSES / loop_s for rows, _, loop_s in parsed]
+            col = [column_s * 1000 for _, column_s, _ in parsed]
+            loop = {
+                "cold_steps_per_s": round(rates[0]),
+                "warm_steps_per_s": round(statistics.median(rates[1:])),
+                "warm_max_steps_per_s": round(max(rates[1:])),
+                "column_ms": round(statistics.median(col[1:]), 2),
+                "rows": symbols * days,
+                "passes": LOOP_PASSES,
+                "job_warm_ms": res["warm_ms"],
+                "job_cold_ms": res["cold_ms"],
+            }
+            log(f"loop: {loop['warm_steps_per_s'] / 1e6:.1f} M bar-steps/s (cold {loop['cold_steps_per_s'] / 1e6:.1f} M); "
+                f"materialising df.close ({symbols * days} rows) {loop['column_ms']} ms")
+
+        for name, res in cases.items():
+            out[f"{name}_cold_ms"] = res["cold_ms"]
+            out[f"{name}_warm_ms"] = res["warm_ms"]
+        if loop:
+            out["lua_loop_steps_per_s"] = loop["warm_steps_per_s"]
+            out["lua_loop_cold_steps_per_s"] = loop["cold_steps_per_s"]
+        targets = {}
+        for name, res in cases.items():
+            targets[f"{name}_warm_ms"] = {"target": TARGETS_MS[name], "met": res["warm_ms"] <= TARGETS_MS[name]}
+        if loop:
+            targets["lua_loop_steps_per_s"] = {"target": TARGET_LOOP_STEPS,
+                                               "met": loop["warm_steps_per_s"] >= TARGET_LOOP_STEPS}
+        out["targets"] = targets
+        out["cases"] = cases
+        if loop:
+            out["loop"] = loop
+        out["repeats"] = opts.repeats
+        out["data"] = {"symbols": symbols, "days": days, "driver": "sqlite"}
+        out["seconds"] = round(time.monotonic() - t_start, 1)
+        print(json.dumps(out), flush=True)
+    finally:
+        b.stop_worker()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
