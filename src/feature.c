@@ -132,7 +132,7 @@ static double rsi_value(double gain, double loss)
     return 100.0 - 100.0 / (1.0 + gain / loss);
 }
 
-void feature_rsi(const double *close, size_t n, int N, double *out)
+static void rsi_from_start(const double *close, size_t n, int N, double *out)
 {
     size_t w = (size_t)N;
     if (n <= w) {
@@ -159,6 +159,15 @@ void feature_rsi(const double *close, size_t n, int N, double *out)
     }
 }
 
+/* Leading NaNs (an array from shift() or pct_change()) are skipped: the
+ * first window starts at the first finite value, as for sma and ema. */
+void feature_rsi(const double *close, size_t n, int N, double *out)
+{
+    size_t s = first_finite(close, n);
+    fill_nan(out, 0, s);
+    rsi_from_start(close + s, n - s, N, out + s);
+}
+
 static double true_range(const double *high, const double *low, const double *close, size_t t)
 {
     double hi = high[t] > close[t - 1] ? high[t] : close[t - 1];
@@ -166,7 +175,8 @@ static double true_range(const double *high, const double *low, const double *cl
     return hi - lo;
 }
 
-void feature_atr(const double *high, const double *low, const double *close, size_t n, int N, double *out)
+static void atr_from_start(const double *high, const double *low, const double *close, size_t n, int N,
+                           double *out)
 {
     size_t w = (size_t)N;
     if (n <= w) {
@@ -183,6 +193,17 @@ void feature_atr(const double *high, const double *low, const double *close, siz
         atr = (atr * (N - 1) + true_range(high, low, close, t)) / N;
         out[t] = atr;
     }
+}
+
+void feature_atr(const double *high, const double *low, const double *close, size_t n, int N, double *out)
+{
+    size_t s = first_finite(high, n), sl = first_finite(low, n), sc = first_finite(close, n);
+    if (sl > s)
+        s = sl;
+    if (sc > s)
+        s = sc;
+    fill_nan(out, 0, s);
+    atr_from_start(high + s, low + s, close + s, n - s, N, out + s);
 }
 
 /* Rolling mean and M2 (sum of squared deviations) of the windows of w
@@ -241,15 +262,15 @@ static void bb_emit(size_t t, double mean, double m2, void *ctx)
 
 void feature_bbands(const double *close, size_t n, int N, double *upper, double *mid, double *lower)
 {
-    size_t w = (size_t)N;
-    size_t lead = n < w - 1 ? n : w - 1;
+    size_t w = (size_t)N, s = first_finite(close, n);
+    size_t lead = n - s < w - 1 ? n : s + w - 1;
     fill_nan(upper, 0, lead);
     fill_nan(mid, 0, lead);
     fill_nan(lower, 0, lead);
-    if (n < w)
+    if (n - s < w)
         return;
     bb_ctx_t c = { upper, mid, lower, w };
-    rolling_moments(close, 0, n, w, bb_emit, &c);
+    rolling_moments(close, s, n, w, bb_emit, &c);
 }
 
 /* Sliding-window maximum (sign = 1) or minimum (sign = -1) with a deque of

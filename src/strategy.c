@@ -484,7 +484,8 @@ static int evaluate(void *arg)
         snprintf(msg, sizeof msg, "Strategy syntax error: %s", lua_tostring(L, -1));
         return fail_envelope("syntax", msg);
     }
-    if (lua_pcall(L, 0, 0, 0) != LUA_OK)
+    /* A strategy that catches its own limit error (pcall) still broke it. */
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK || e.violation[0] || e.timed_out || e.out_of_memory)
         return report_error(L, &e, "Strategy error");
     char why[600];
     if (find_entry(L, before, job->entry, why, sizeof why) != 0) {
@@ -494,7 +495,7 @@ static int evaluate(void *arg)
     }
     strategy_push_frame(L, job->frame);
     int status = lua_pcall(L, 1, 1, 0);
-    if (status != LUA_OK || e.violation[0])
+    if (status != LUA_OK || e.violation[0] || e.timed_out || e.out_of_memory)
         return report_error(L, &e, "Strategy error");
     lua_sethook(L, NULL, 0, 0);
     json_t *payload = job->mode == STRATEGY_POSITIONS ? positions_json(L, -1, job->frame->rows, why, sizeof why)
@@ -512,19 +513,27 @@ static int evaluate(void *arg)
     return write_envelope(env);
 }
 
+/* The line's first word after indentation, if it is `word` followed by a
+ * space, tab or `(`. */
+static int line_starts_with(const char *line, const char *word)
+{
+    while (*line == ' ' || *line == '\t')
+        line++;
+    size_t n = strlen(word);
+    return strncmp(line, word, n) == 0 && (line[n] == ' ' || line[n] == '\t' || line[n] == '(');
+}
+
 int strategy_is_python(const char *code)
 {
-    if (strstr(code, "function") != NULL && strstr(code, "end") != NULL)
-        return 0;
-    const char *starts[] = { "def ", "import ", "from ", "class " };
-    for (const char *line = code; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        while (*line == ' ' || *line == '\t')
-            line++;
-        for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++)
-            if (strncmp(line, starts[i], strlen(starts[i])) == 0)
-                return 1;
+    int python = 0, lua = 0;
+    for (const char *line = code; line != NULL && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        if (line_starts_with(line, "def") || line_starts_with(line, "import") || line_starts_with(line, "from") ||
+            line_starts_with(line, "class"))
+            python++;
+        else if (line_starts_with(line, "function") || line_starts_with(line, "local"))
+            lua++;
     }
-    return 0;
+    return python > 0 && lua == 0;
 }
 
 int strategy_run(const strategy_job_t *job, json_t **result, char *error, size_t errlen)

@@ -85,8 +85,14 @@ task_status_t strategy_task_args(const task_ctx_t *ctx, strategy_task_t *t, task
     if (bad || !(secs > 0))
         return task_error(out, TASK_PERMANENT, "strategy_timeout_seconds must be a number above 0");
     int64_t ms = (int64_t)(secs * 1000);
-    if (ctx->timeout_ms > 0 && ms > ctx->timeout_ms)
-        ms = ctx->timeout_ms; /* never past the job's own timeout */
+    /* Never past the job's own timeout, and a little before it, so that the
+     * strategy's clear (permanent) error wins over the worker killing the
+     * whole job (a transient timeout, retried). */
+    if (ctx->timeout_ms > 0) {
+        int64_t margin = ctx->timeout_ms / 10 < 500 ? ctx->timeout_ms / 10 : 500;
+        if (ms > ctx->timeout_ms - margin)
+            ms = ctx->timeout_ms - margin;
+    }
     t->job.time_limit_ms = ms;
     double mb = number_arg(a, "memory_mb", 512, &bad);
     if (bad || mb < 16 || mb > 65536)

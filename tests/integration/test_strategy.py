@@ -15,7 +15,7 @@ import shutil
 import statistics
 import tempfile
 
-from harness import ISO_RE, TickqTestCase, tickq, wait_for
+from harness import ISO_RE, TickqTestCase, tickq
 
 START, END = "2024-01-02", "2024-03-01"
 FINAL = ("completed", "failed", "dead")
@@ -32,8 +32,8 @@ def weekdays(first, last):
 
 
 # Bars per symbol (weekdays): AAA and BBB cover warm-up (from 2023-11-27, 26
-# bars before START), the window and a week after END; CCC stops a week before END; DDD
-# has only pre-window bars.
+# bars before START), the window and a week after END; CCC stops a week
+# before END; DDD has only pre-window bars.
 RANGES = {"AAA": ("2023-11-27", "2024-03-08"), "BBB": ("2023-11-27", "2024-03-08"),
           "CCC": ("2023-11-27", "2024-02-23"), "DDD": ("2023-11-27", "2023-12-15")}
 
@@ -64,7 +64,8 @@ def csv_text(bars):
     lines = ["symbol,date,open,high,low,close,volume"]
     for sym, rows in sorted(bars.items()):
         for b in rows:
-            lines.append(f"{sym},{b['date']},{b['open']!r},{b['high']!r},{b['low']!r},{b['close']!r},{int(b['volume'])}")
+            lines.append(f"{sym},{b['date']},{b['open']!r},{b['high']!r},{b['low']!r},{b['close']!r},"
+                         f"{int(b['volume'])}")
     return "\n".join(lines) + "\n"
 
 
@@ -85,6 +86,13 @@ def trade_return(sym, date, hold=1, bps=0, short=False, end=END):
     entry, exit_ = rows[k + 1]["open"], rows[k + hold]["close"]
     gross = entry / exit_ - 1 if short else exit_ / entry - 1
     return gross - 2 * bps / 10000
+
+
+def close(got, want, rel=1e-11):
+    """got (from JSON: None for NaN) matches want (None or NaN: undefined)."""
+    if want is None or (isinstance(want, float) and math.isnan(want)):
+        return got is None
+    return got is not None and math.isclose(got, want, rel_tol=rel, abs_tol=1e-12)
 
 
 def metrics(returns):
@@ -273,11 +281,7 @@ class TestBacktest(TickqTestCase):
         return res["data"]["error"]
 
     def assertClose(self, got, want, what="", rel=1e-11):
-        if want is None or (isinstance(want, float) and math.isnan(want)):
-            self.assertIsNone(got, what)
-            return
-        self.assertIsNotNone(got, what)
-        self.assertTrue(math.isclose(got, want, rel_tol=rel, abs_tol=1e-12), f"{what}: got {got!r}, want {want!r}")
+        self.assertTrue(close(got, want, rel), f"{what}: got {got!r}, want {want!r}")
 
     def assertMetrics(self, got, want):
         self.assertEqual(set(got), set(want))
@@ -313,9 +317,7 @@ class TestBacktest(TickqTestCase):
         self.assertEqual(s["positive_signals"], sum(1 for r in want if r is not None and r > 0))
         self.assertEqual(s["date_range"], [START, END])
         self.assertEqual(s["symbols_processed"], 3)
-        self.assertEqual(len(s["data_shape"]), 2)
-        self.assertEqual(s["data_shape"][0], len(rows))
-        self.assertIsInstance(s["data_shape"][1], int)
+        self.assertEqual(s["data_shape"], [len(rows), 14])   # the named columns, no parametric one used
         m = metrics(want)
         self.assertGreater(m["profit_factor"], 0)   # the data has winners and losers
         self.assertLess(m["win_rate"], 1)
@@ -378,6 +380,7 @@ class TestBacktest(TickqTestCase):
         for i in data["instances"]:
             self.assertClose(i["return"], trade_return(i["ticker"], i["date"]))
         self.assertEqual(data["summary"]["total_instances"], 3)
+        self.assertEqual(data["summary"]["ignored_instances"], len(outside))
         self.assertEqual(data["summary"]["data_shape"][0], len(window("AAA")) + len(window("BBB")))
         self.assertEqual(data["performance_metrics"]["trades"], 2)   # BBB on END has no exit
 
@@ -436,6 +439,8 @@ end
         data = self.ok(self.run_all(self.args(code, symbols=["AAA", "BBB", "CCC"]))[0])
         self.assertEqual([(i["ticker"], i["date"]) for i in data["instances"]],
                          [("AAA", START), ("BBB", START), ("CCC", START)])
+        # 14 named columns plus the parametric ones it used: sma_5 and high_5
+        self.assertEqual(data["summary"]["data_shape"], [sum(len(window(s)) for s in ("AAA", "BBB", "CCC")), 16])
         for inst in data["instances"]:
             rows, k = BARS[inst["ticker"]], index_of(inst["ticker"], START)
             self.assertEqual(k, 26)  # 26 bars of warm-up
@@ -497,6 +502,46 @@ end
             self.assertEqual([i["xl"] for i in insts], k_cross(c, [21.5] * len(c), True), sym + " crossover level")
         self.assertTrue(any(i["xo"] for i in data["instances"]) and any(i["xu"] for i in data["instances"]))
 
+    def test_kernels_skip_leading_nans(self):
+        """Kernels start where their input does (feature.h: leading NaNs are
+        skipped), so stdev of pct_change, or rsi and atr of shifted bars,
+        are defined once enough values exist, as sma and ema are."""
+        code = """
+function derived(df)
+  local p = pct_change(df.close, 1)
+  local sc, sh, sl = shift(df.close, 1), shift(df.high, 1), shift(df.low, 1)
+  local sma4, ema4, sd4 = sma(p, 4), ema(p, 4), stdev(p, 4)
+  local up, mid, lo = bbands(p, 4)
+  local rsi3, atr3 = rsi(sc, 3), atr(sh, sl, sc, 3)
+  local out = {}
+  for i = 1, df.n do
+    out[i] = {ticker = df.ticker[i], date = df.date[i], sma4 = sma4[i], ema4 = ema4[i], sd4 = sd4[i],
+              up = up[i], mid = mid[i], lo = lo[i], rsi3 = rsi3[i], atr3 = atr3[i]}
+  end
+  return out
+end
+"""
+        data = self.ok(self.run_all(self.args(code, symbols=["AAA", "BBB"]))[0])
+        wrong = []
+        for sym in ("AAA", "BBB"):
+            insts = [i for i in data["instances"] if i["ticker"] == sym]
+            w = [b for _, b in window(sym)]
+            self.assertEqual(len(insts), len(w))
+            c, h, l = ([b[f] for b in w] for f in ("close", "high", "low"))
+            p = k_pct_change(c, 1)[1:]   # defined from the second row
+
+            def lead(values):
+                return [NAN] + values
+            sd4, mid4 = lead(k_pstdev(p, 4)), lead(k_sma(p, 4))
+            want = {"sma4": mid4, "ema4": lead(k_ema(p, 4)), "sd4": sd4, "mid": mid4,
+                    "up": [m + 2 * s for m, s in zip(mid4, sd4)], "lo": [m - 2 * s for m, s in zip(mid4, sd4)],
+                    "rsi3": lead(k_rsi(c[:-1], 3)), "atr3": lead(k_atr(h[:-1], l[:-1], c[:-1], 3))}
+            for key, values in want.items():
+                got = [i[key] for i in insts]
+                if not all(close(g, v, 1e-9) for g, v in zip(got, values)):
+                    wrong.append(f"{sym} {key}" + (" (never defined)" if got.count(None) == len(got) else ""))
+        self.assertFalse(wrong, "kernels that do not start where their input does: " + ", ".join(wrong))
+
     def test_entry_chooses_among_several_functions(self):
         two = """
 local function helper(df, i) return {ticker = df.ticker[i], date = df.date[i]} end
@@ -549,8 +594,11 @@ end
             self.assertClose(i["return"], trade_return(i["ticker"], i["date"]))
         self.assertTrue(data["success"])
         self.assertEqual(data["summary"]["total_instances"], len(want))
-        if "strategy_output" in data:  # what it printed, kept apart from the result
-            self.assertTrue(data["strategy_output"].startswith('{"status":"completed","data":{"success":false}}\n'))
+        out = data["strategy_output"]   # what it printed, kept apart from the result, up to 64 KiB
+        self.assertTrue(out.startswith('{"status":"completed","data":{"success":false}}\n'), out[:200])
+        self.assertIn(" not utf-8\t1\tnil\ttrue\n" + "x" * 40 + "1\n", out)
+        self.assertLessEqual(len(out), 64 * 1024)
+        self.assertGreater(len(out), 60 * 1024)
 
     def test_bar_cache_sees_reimported_bars(self):
         db = os.path.join(self.tmp, "cache.db")
@@ -752,7 +800,8 @@ end
         status, w = self.burst("--workers", "8", env=self.env)
         self.assertEqual(status, 0, w.log())
         outcomes = [self.result(i) for i in ids]
-        completed = [r for r in outcomes if r["status"] == "completed"]
-        self.assertEqual(completed, [], f"{len(completed)} of {len(ids)} jobs completed past their time limit")
+        completed = [r["data"]["instances"] for r in outcomes if r["status"] == "completed"]
+        self.assertEqual(len(completed), 0, f"{len(completed)} of {len(ids)} jobs completed past their time "
+                                            f"limit, e.g. with instances {completed[:1]}")
         for r, jid in zip(outcomes, ids):
             self.assertEqual(self.error(r, jid), "Strategy exceeded time limit (0.1 s)")

@@ -394,3 +394,35 @@ TEST(feature_flat_windows_have_zero_spread)
     }
     CHECK(hv[60] > 0); /* its returns include the step at bar 50 */
 }
+
+/* Arrays from shift() or pct_change() start with NaN: rsi, atr and the
+ * Bollinger moments skip the leading NaNs like sma and ema, so the values
+ * equal those of the finite suffix. */
+TEST(feature_leading_nan_is_skipped)
+{
+    enum { n = 40, lead = 3 };
+    double c[n], h[n], l[n], a[n], b[n], up[n], mid[n], lo[n], up2[n], mid2[n], lo2[n];
+    for (int i = 0; i < n; i++) {
+        c[i] = i < lead ? NAN : 100 + 5 * sin(i * 0.7) + i * 0.1;
+        h[i] = i < lead ? NAN : c[i] + 1 + (i % 3);
+        l[i] = i < lead ? NAN : c[i] - 1 - (i % 2);
+    }
+    feature_rsi(c, n, 5, a);
+    feature_rsi(c + lead, n - lead, 5, b);
+    for (int i = 0; i < lead + 5; i++)
+        CHECK(isnan(a[i]));
+    for (int i = lead; i < n; i++)
+        CHECK((isnan(a[i]) && isnan(b[i - lead])) || a[i] == b[i - lead]);
+    CHECK(isfinite(a[n - 1]));
+    feature_atr(h, l, c, n, 4, a);
+    feature_atr(h + lead, l + lead, c + lead, n - lead, 4, b);
+    for (int i = lead; i < n; i++)
+        CHECK((isnan(a[i]) && isnan(b[i - lead])) || a[i] == b[i - lead]);
+    CHECK(isfinite(a[n - 1]));
+    feature_bbands(c, n, 6, up, mid, lo);
+    feature_bbands(c + lead, n - lead, 6, up2, mid2, lo2);
+    for (int i = 0; i < lead + 5; i++)
+        CHECK(isnan(mid[i]) && isnan(up[i]) && isnan(lo[i]));
+    for (int i = lead + 5; i < n; i++)
+        CHECK(mid[i] == mid2[i - lead] && up[i] == up2[i - lead] && lo[i] == lo2[i - lead]);
+}
