@@ -4,7 +4,8 @@
 #   make test       install deps, build, run unit + integration tests (real redis-server)
 #   make demo       install deps, build, run a short demo against a private redis-server
 #   make sanitize   ASan + UBSan build, then the whole test suite against it
-#   make bench      every benchmark (one JSON line each): bench-queue, bench-data
+#   make bench      every benchmark (one JSON line each): bench-queue, bench-data,
+#                   bench-strategy (job times of backtests and screenings, Lua loop speed)
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
@@ -28,7 +29,7 @@ UNIT_OBJ := $(patsubst tests/unit/%.c,$(BUILD)/obj/unit/%.o,$(UNIT_SRC))
 BENCH    := $(BUILD)/bench_queue
 BENCH_DATA := $(BUILD)/bench_data
 
-.PHONY: all setup test unit integration demo sanitize bench bench-queue bench-data install clean
+.PHONY: all setup test unit integration demo sanitize bench bench-queue bench-data bench-strategy install clean
 
 all: $(BUILD)/tickq
 
@@ -88,7 +89,7 @@ sanitize: setup
 	  build-san/tickq build-san/unit_tests
 	@scripts/sanitize-test build-san
 
-bench: bench-queue bench-data
+bench: bench-queue bench-data bench-strategy
 
 # Benchmarks keep stdout for their JSON line; build chatter goes to stderr.
 bench-queue:
@@ -100,6 +101,14 @@ bench-data:
 	@scripts/setup >&2
 	@$(MAKE) --no-print-directory $(BENCH_DATA) >&2
 	@scripts/with-postgres $(BENCH_DATA)
+
+# Job times as a client sees them, cold and warm, of backtests and screenings
+# run by one `tickq worker` (bench/bench_strategy.py; synthetic bars in a
+# temp SQLite file).
+bench-strategy:
+	@scripts/setup >&2
+	@$(MAKE) --no-print-directory all >&2
+	@scripts/with-redis /usr/bin/python3 bench/bench_strategy.py --tickq $(BUILD)/tickq
 
 install: $(BUILD)/tickq
 	install -d $(DESTDIR)$(PREFIX)/bin
