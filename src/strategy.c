@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "json_writer.h"
 #include "sandbox.h"
 
 #define HOOK_EVERY 10000       /* instructions between time checks */
@@ -221,97 +222,196 @@ static json_t *json_text(const char *s, size_t len)
     return v ? v : json_string("");
 }
 
-static json_t *to_json(lua_State *L, int idx, int depth, char *why, size_t whylen);
-
-static json_t *table_to_json(lua_State *L, int idx, int depth, char *why, size_t whylen)
+/* A table is written as a JSON array when it is a non-empty sequence with
+ * no other keys, else as an object (whose keys must be strings). */
+static int table_is_array(lua_State *L, int idx)
 {
-    if (depth > MAX_DEPTH) {
-        snprintf(why, whylen, "nested deeper than %d tables", MAX_DEPTH);
-        return NULL;
-    }
-    idx = lua_absindex(L, idx);
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
-    int array = n > 0;
-    if (array) { /* a sequence only if it has no other keys */
-        lua_pushnil(L);
-        lua_Integer count = 0;
-        while (lua_next(L, idx) != 0) {
-            count++;
-            lua_pop(L, 1);
-        }
-        array = count == n;
+    if (n == 0)
+        return 0;
+    lua_Integer count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        count++;
+        lua_pop(L, 1);
     }
-    json_t *out = array ? json_array() : json_object();
-    if (array) {
-        for (lua_Integer i = 1; i <= n; i++) {
-            lua_rawgeti(L, idx, i);
-            json_t *v = to_json(L, -1, depth + 1, why, whylen);
-            lua_pop(L, 1);
-            if (v == NULL) {
-                json_decref(out);
-                return NULL;
-            }
-            json_array_append_new(out, v);
-        }
-        return out;
-    }
+    return count == n;
+}
+
+int strategy_write_fields(lua_State *L, int idx, json_writer_t *w, const char *const *skip, int first,
+                          int depth, char *why, size_t whylen)
+{
+    idx = lua_absindex(L, idx);
+    int written = 0;
     lua_pushnil(L);
     while (lua_next(L, idx) != 0) {
         if (lua_type(L, -2) != LUA_TSTRING) {
             lua_pop(L, 2);
             snprintf(why, whylen, "has a key that is not a string");
-            json_decref(out);
-            return NULL;
+            return -1;
         }
-        json_t *v = to_json(L, -1, depth + 1, why, whylen);
-        if (v == NULL) {
-            lua_pop(L, 2);
-            json_decref(out);
-            return NULL;
+        size_t klen;
+        const char *key = lua_tolstring(L, -2, &klen);
+        int skipped = 0;
+        for (const char *const *k = skip; k != NULL && *k != NULL && !skipped; k++)
+            skipped = strcmp(*k, key) == 0;
+        if (!skipped) {
+            if (!first || written > 0)
+                jw_char(w, ',');
+            jw_string(w, key, klen);
+            jw_char(w, ':');
+            if (strategy_write_value(L, -1, w, depth + 1, why, whylen) != 0) {
+                lua_pop(L, 2);
+                return -1;
+            }
+            written++;
         }
-        json_object_set_new(out, lua_tostring(L, -2), v);
         lua_pop(L, 1);
     }
-    return out;
+    return written;
 }
 
-static json_t *to_json(lua_State *L, int idx, int depth, char *why, size_t whylen)
+int strategy_write_value(lua_State *L, int idx, json_writer_t *w, int depth, char *why, size_t whylen)
 {
+    idx = lua_absindex(L, idx);
     switch (lua_type(L, idx)) {
-    case LUA_TNIL: return json_null();
-    case LUA_TBOOLEAN: return json_boolean(lua_toboolean(L, idx));
+    case LUA_TNIL: jw_null(w); return 0;
+    case LUA_TBOOLEAN: jw_bool(w, lua_toboolean(L, idx)); return 0;
     case LUA_TNUMBER:
         if (lua_isinteger(L, idx))
-            return json_integer((json_int_t)lua_tointeger(L, idx));
-        return isfinite(lua_tonumber(L, idx)) ? json_real(lua_tonumber(L, idx)) : json_null();
+            jw_integer(w, (int64_t)lua_tointeger(L, idx));
+        else
+            jw_number(w, lua_tonumber(L, idx));
+        return 0;
     case LUA_TSTRING: {
         size_t len;
-        const char *s = lua_tolstring(L, idx, &len);
-        return json_text(s, len);
+        const char *str = lua_tolstring(L, idx, &len);
+        jw_string(w, str, len);
+        return 0;
     }
-    case LUA_TTABLE: return table_to_json(L, idx, depth, why, whylen);
+    case LUA_TTABLE:
+        if (depth > MAX_DEPTH) {
+            snprintf(why, whylen, "nested deeper than %d tables", MAX_DEPTH);
+            return -1;
+        }
+        if (!lua_checkstack(L, 4)) {
+            snprintf(why, whylen, "nested too deep");
+            return -1;
+        }
+        if (table_is_array(L, idx)) {
+            lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+            jw_char(w, '[');
+            for (lua_Integer i = 1; i <= n; i++) {
+                if (i > 1)
+                    jw_char(w, ',');
+                lua_rawgeti(L, idx, i);
+                int rc = strategy_write_value(L, -1, w, depth + 1, why, whylen);
+                lua_pop(L, 1);
+                if (rc != 0)
+                    return -1;
+            }
+            jw_char(w, ']');
+            return 0;
+        }
+        jw_char(w, '{');
+        if (strategy_write_fields(L, idx, w, NULL, 1, depth, why, whylen) < 0)
+            return -1;
+        jw_char(w, '}');
+        return 0;
     default:
-        snprintf(why, whylen, "holds a %s; instances hold numbers, strings, booleans and tables",
+        snprintf(why, whylen, "holds a %s; results hold numbers, strings, booleans and tables",
                  luaL_typename(L, idx));
-        return NULL;
+        return -1;
     }
+}
+
+const char *strategy_field_string(lua_State *L, int idx, const char *key)
+{
+    idx = lua_absindex(L, idx);
+    lua_pushstring(L, key);
+    lua_rawget(L, idx);
+    /* The value stays referenced by the table, so the pointer outlives the pop. */
+    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    lua_pop(L, 1);
+    return v;
+}
+
+int strategy_field_type(lua_State *L, int idx, const char *key)
+{
+    idx = lua_absindex(L, idx);
+    lua_pushstring(L, key);
+    int t = lua_rawget(L, idx);
+    lua_pop(L, 1);
+    return t;
+}
+
+double strategy_field_number(lua_State *L, int idx, const char *key)
+{
+    idx = lua_absindex(L, idx);
+    lua_pushstring(L, key);
+    lua_rawget(L, idx);
+    double v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : NAN;
+    lua_pop(L, 1);
+    return v;
+}
+
+int strategy_instances(lua_State *L, int idx, size_t *n, char *why, size_t whylen)
+{
+    if (lua_isnil(L, idx)) {
+        *n = 0; /* no signals */
+        return 0;
+    }
+    if (!lua_istable(L, idx)) {
+        snprintf(why, whylen, "the strategy returned a %s; return a list of instances", luaL_typename(L, idx));
+        return -1;
+    }
+    size_t len = lua_rawlen(L, idx);
+    if (len > MAX_INSTANCES) {
+        snprintf(why, whylen, "returned %zu instances (at most %d)", len, MAX_INSTANCES);
+        return -1;
+    }
+    *n = len;
+    return 0;
+}
+
+int strategy_instance(lua_State *L, int list, size_t i, char *why, size_t whylen)
+{
+    lua_rawgeti(L, list, (lua_Integer)i);
+    if (!lua_istable(L, -1)) {
+        snprintf(why, whylen, "instance %zu is a %s, not a table", i, luaL_typename(L, -1));
+        lua_pop(L, 1);
+        return -1;
+    }
+    if (table_is_array(L, lua_gettop(L))) {
+        snprintf(why, whylen, "instance %zu is an array, not a table of fields", i);
+        lua_pop(L, 1);
+        return -1;
+    }
+    return 0;
 }
 
 /* --- the evaluation (in the sandbox child) ----------------------------- */
 
-static int write_envelope(json_t *env)
+static void write_all(const char *text, size_t len)
 {
-    char *text = json_dumps(env, JSON_COMPACT | JSON_REAL_PRECISION(17));
-    json_decref(env);
-    if (text == NULL)
-        return 2;
-    size_t len = strlen(text), off = 0;
+    size_t off = 0;
     while (off < len) {
         ssize_t w = write(SANDBOX_RESULT_FD, text + off, len - off);
         if (w <= 0)
             break;
         off += (size_t)w;
     }
+}
+
+/* The envelope is one line of JSON; raw result text may follow it. */
+static int write_envelope(json_t *env)
+{
+    char *text = json_dumps(env, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(env);
+    if (text == NULL)
+        return 2;
+    write_all(text, strlen(text));
+    write_all("\n", 1);
     free(text);
     return 0;
 }
@@ -391,67 +491,6 @@ static int report_error(lua_State *L, eval_t *e, const char *prefix)
                          msg);
 }
 
-static json_t *positions_json(lua_State *L, int idx, size_t rows, char *why, size_t whylen)
-{
-    if (!lua_istable(L, idx)) {
-        snprintf(why, whylen, "a position strategy returns an array with one target position per df row");
-        return NULL;
-    }
-    if (lua_rawlen(L, idx) > rows) {
-        snprintf(why, whylen, "returned %zu positions for %zu df rows", (size_t)lua_rawlen(L, idx), rows);
-        return NULL;
-    }
-    json_t *out = json_array();
-    for (size_t i = 1; i <= rows; i++) {
-        lua_rawgeti(L, idx, (lua_Integer)i);
-        double v = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : NAN;
-        lua_pop(L, 1);
-        if (isfinite(v) && (v < -1 || v > 1)) {
-            json_decref(out);
-            snprintf(why, whylen, "position %zu is %g; positions go from -1 (short) to 1 (long)", i, v);
-            return NULL;
-        }
-        json_array_append_new(out, isfinite(v) ? json_real(v) : json_null());
-    }
-    return out;
-}
-
-static json_t *instances_json(lua_State *L, int idx, char *why, size_t whylen)
-{
-    if (lua_isnil(L, idx))
-        return json_array(); /* no signals */
-    if (!lua_istable(L, idx)) {
-        snprintf(why, whylen, "the strategy returned a %s; return a list of instances", luaL_typename(L, idx));
-        return NULL;
-    }
-    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
-    if (n > MAX_INSTANCES) {
-        snprintf(why, whylen, "returned %lld instances (at most %d)", (long long)n, MAX_INSTANCES);
-        return NULL;
-    }
-    json_t *out = json_array();
-    for (lua_Integer i = 1; i <= n; i++) {
-        lua_rawgeti(L, idx, i);
-        if (!lua_istable(L, -1)) {
-            snprintf(why, whylen, "instance %lld is a %s, not a table", (long long)i, luaL_typename(L, -1));
-            lua_pop(L, 1);
-            json_decref(out);
-            return NULL;
-        }
-        char inner[200] = "";
-        json_t *inst = table_to_json(L, -1, 1, inner, sizeof inner);
-        lua_pop(L, 1);
-        if (inst == NULL || !json_is_object(inst)) {
-            snprintf(why, whylen, "instance %lld %s", (long long)i, inner[0] ? inner : "is an array, not a table of fields");
-            json_decref(inst);
-            json_decref(out);
-            return NULL;
-        }
-        json_array_append_new(out, inst);
-    }
-    return out;
-}
-
 static int evaluate(void *arg)
 {
     const strategy_job_t *job = arg;
@@ -498,9 +537,16 @@ static int evaluate(void *arg)
     if (status != LUA_OK || e.violation[0] || e.timed_out || e.out_of_memory)
         return report_error(L, &e, "Strategy error");
     lua_sethook(L, NULL, 0, 0);
-    json_t *payload = job->mode == STRATEGY_POSITIONS ? positions_json(L, -1, job->frame->rows, why, sizeof why)
-                                                      : instances_json(L, -1, why, sizeof why);
-    if (payload == NULL) {
+    /* The strategy is done: the task's own code turns its result into the
+     * task's, here, so that only the result crosses the pipe. Lua must not
+     * fail from here on (an error outside pcall would abort). */
+    e.cap = SIZE_MAX;
+    lua_checkstack(L, 20);
+    json_writer_t raw;
+    jw_init(&raw);
+    json_t *data = job->finish(L, lua_gettop(L), job->finish_ctx, &raw, why, sizeof why);
+    if (data == NULL) {
+        jw_free(&raw);
         char msg[700];
         snprintf(msg, sizeof msg, "Strategy error: %s", why);
         return fail_envelope("contract", msg);
@@ -508,9 +554,14 @@ static int evaluate(void *arg)
     fflush(stdout);
     json_t *env = json_object();
     json_object_set_new(env, "ok", json_true());
-    json_object_set_new(env, job->mode == STRATEGY_POSITIONS ? "positions" : "instances", payload);
+    json_object_set_new(env, "data", data);
     json_object_set_new(env, "columns", strategy_used_columns(L));
-    return write_envelope(env);
+    json_object_set_new(env, "raw", json_boolean(raw.len > 0));
+    int rc = write_envelope(env);
+    if (rc == 0 && raw.len > 0 && !raw.failed)
+        write_all(raw.buf, raw.len);
+    jw_free(&raw);
+    return rc;
 }
 
 /* The line's first word after indentation, if it is `word` followed by a
@@ -536,9 +587,12 @@ int strategy_is_python(const char *code)
     return python > 0 && lua == 0;
 }
 
-int strategy_run(const strategy_job_t *job, json_t **result, char *error, size_t errlen)
+int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t *raw_len, char *error,
+                 size_t errlen)
 {
     *result = NULL;
+    *raw = NULL;
+    *raw_len = 0;
     sandbox_limits_t lim = { job->time_limit_ms, (int)(job->time_limit_ms / 1000) + 2 };
     sandbox_outcome_t out;
     char err[512];
@@ -555,7 +609,9 @@ int strategy_run(const strategy_job_t *job, json_t **result, char *error, size_t
         snprintf(error, errlen, "Strategy error: its result is larger than %u MiB", SANDBOX_RESULT_MAX >> 20);
     } else {
         json_error_t jerr;
-        json_t *env = out.result_len ? json_loadb(out.result, out.result_len, 0, &jerr) : NULL;
+        char *nl = out.result_len ? memchr(out.result, '\n', out.result_len) : NULL;
+        size_t head = nl ? (size_t)(nl - out.result) : out.result_len;
+        json_t *env = head ? json_loadb(out.result, head, 0, &jerr) : NULL;
         if (env == NULL) {
             if (out.term_signal)
                 snprintf(error, errlen, "Strategy crashed (signal %d)", out.term_signal);
@@ -566,6 +622,15 @@ int strategy_run(const strategy_job_t *job, json_t **result, char *error, size_t
             json_decref(env);
         } else {
             json_object_del(env, "ok");
+            if (json_is_true(json_object_get(env, "raw")) && nl != NULL) {
+                /* Hand the raw text over in the outcome's own buffer. */
+                *raw_len = out.result_len - head - 1;
+                memmove(out.result, nl + 1, *raw_len);
+                out.result[*raw_len] = '\0';
+                *raw = out.result;
+                out.result = NULL;
+            }
+            json_object_del(env, "raw");
             if (out.output_len > 0)
                 json_object_set_new(env, "output", json_text(out.output, out.output_len));
             *result = env;

@@ -6,7 +6,9 @@
  * positions aligned with df's rows (portfolio backtest). strategy_run forks
  * a sandbox child (sandbox.h) that inherits the frame's memory, runs the
  * code in a Lua state with only safe libraries, an instruction hook for the
- * time limit and a capped allocator, and sends back a JSON envelope. */
+ * time limit and a capped allocator; the task's finish step turns the
+ * strategy's return value into the task's result there, in the sandbox, and
+ * only that result comes back. */
 #ifndef TICKQ_STRATEGY_H
 #define TICKQ_STRATEGY_H
 
@@ -16,6 +18,7 @@
 
 #include "bars.h"
 #include "feature.h"
+#include "json_writer.h"
 
 /* The rows a strategy sees: of each series of `set`, [lo[i], hi[i]). The
  * feature frame covers whole series, so rolling features are warmed up by
@@ -28,31 +31,65 @@ typedef struct {
     int daily;                   /* dates as YYYY-MM-DD, else ISO 8601 */
 } strategy_frame_t;
 
-typedef enum { STRATEGY_INSTANCES, STRATEGY_POSITIONS } strategy_mode_t;
+struct lua_State;
+struct strategy_job;
 
-typedef struct {
+/* A task's own step after the strategy returned, run in the sandbox child
+ * with the return value at index `ret`: checks it and turns it into the
+ * task's result, so that only the result crosses the pipe. Returns a JSON
+ * object (the task's result fields) and may write one large JSON value into
+ * `raw` (a backtest's instances), which the worker splices into the result
+ * as text; NULL with `why` when the strategy broke its contract (reported as
+ * "Strategy error: <why>"). Lua values are read raw (no metamethods). */
+typedef json_t *(*strategy_finish_fn)(struct lua_State *L, int ret, void *ctx, json_writer_t *raw, char *why,
+                                      size_t whylen);
+
+typedef struct strategy_job {
     const char *code;
     size_t code_len;
     const char *entry;           /* NULL: the one function the code defines */
     size_t memory_bytes;
     int64_t time_limit_ms;
-    strategy_mode_t mode;
     const strategy_frame_t *frame;
+    strategy_finish_fn finish;
+    void *finish_ctx;
 } strategy_job_t;
 
-/* Runs the strategy. Returns 0 with *result: {"instances": [...]} or
- * {"positions": [...]}, plus "columns" (the feature columns it used) and
- * "output" (what it printed, if anything). Returns -1 with the message the
+/* Runs the strategy. Returns 0 with *result: {"data": <what finish
+ * returned>, "columns": [the feature columns it used], "output": "what it
+ * printed" (if anything)} and *raw (malloc'd, NUL-terminated; NULL when
+ * none) with the raw text finish wrote. Returns -1 with the message the
  * job's result should carry ("Strategy error: ...", "Strategy exceeded time
  * limit (30 s)", "Security validation failed: ..."). */
-int strategy_run(const strategy_job_t *job, json_t **result, char *error, size_t errlen);
+int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t *raw_len, char *error,
+                 size_t errlen);
 
-/* 1 when `code` looks like Python rather than Lua (def/import/from/class at
- * the start of a line, no Lua `function`). */
+/* --- for finish steps (in the sandbox child) --------------------------- */
+/* Checks a list of instances at `idx` (nil counts as empty): *n entries. */
+int strategy_instances(struct lua_State *L, int idx, size_t *n, char *why, size_t whylen);
+/* Pushes instance i (1-based) of the list at `list`; -1 with why when it is
+ * not a table of fields (nothing pushed). */
+int strategy_instance(struct lua_State *L, int list, size_t i, char *why, size_t whylen);
+/* A string field of the table at idx, or NULL (valid while the table is). */
+const char *strategy_field_string(struct lua_State *L, int idx, const char *key);
+/* A number field, or NaN. */
+double strategy_field_number(struct lua_State *L, int idx, const char *key);
+/* The Lua type of a field (LUA_TNIL when absent). */
+int strategy_field_type(struct lua_State *L, int idx, const char *key);
+/* Writes any Lua value as JSON (tables: arrays or objects of string keys,
+ * at most 8 deep). 0, or -1 with why. */
+int strategy_write_value(struct lua_State *L, int idx, json_writer_t *w, int depth, char *why, size_t whylen);
+/* Writes the `"key":value` pairs of the table at idx, except the keys in
+ * `skip` (NULL-terminated, may be NULL), each after a comma unless `first`
+ * and none written yet. Returns the number written, or -1 with why. */
+int strategy_write_fields(struct lua_State *L, int idx, json_writer_t *w, const char *const *skip, int first,
+                          int depth, char *why, size_t whylen);
+
+/* 1 when `code` looks like Python rather than Lua: some line starts with
+ * def, import, from or class, and none with function or local. */
 int strategy_is_python(const char *code);
 
 /* --- used by strategy.c and strategy_frame.c ------------------------- */
-struct lua_State;
 /* Pushes the df table for frame; records used feature columns in the
  * registry. */
 void strategy_push_frame(struct lua_State *L, const strategy_frame_t *frame);

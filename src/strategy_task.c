@@ -241,10 +241,28 @@ void strategy_task_missing(const strategy_task_t *t, char *out, size_t outlen)
         snprintf(out + used, outlen - used, " and %d more", missing - shown);
 }
 
-task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strategy_mode_t mode,
-                                json_t **result, task_out_t *out)
+/* How many parametric feature columns (sma_20, rsi_14 ...) the strategy
+ * used: with the named columns, what data_shape counts as offered to it. */
+static size_t parametric_columns(const json_t *columns)
+{
+    size_t i, n = 0;
+    json_t *c;
+    char err[600];
+    json_array_foreach(columns, i, c) {
+        const char *name = json_string_value(c);
+        size_t len = json_string_length(c);
+        if (name != NULL && len > 0 && strchr(name, '_') && isdigit((unsigned char)name[len - 1]) &&
+            feature_name_check(name, err, sizeof err) == 0)
+            n++;
+    }
+    return n;
+}
+
+task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strategy_finish_fn finish,
+                                void *finish_ctx, const char *raw_key, json_t **data, task_out_t *out)
 {
     (void)ctx;
+    *data = NULL;
     t->frame.set = t->set;
     t->frame.features = t->features;
     t->frame.lo = t->lo;
@@ -253,32 +271,37 @@ task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strat
     for (size_t i = 0; i < t->set->n; i++)
         t->frame.rows += t->hi[i] - t->lo[i];
     t->frame.daily = bar_interval_is_daily(t->interval);
-    t->job.mode = mode;
     t->job.frame = &t->frame;
+    t->job.finish = finish;
+    t->job.finish_ctx = finish_ctx;
     char msg[sizeof out->error];
-    if (strategy_run(&t->job, result, msg, sizeof msg) != 0) {
+    json_t *env;
+    char *raw;
+    size_t raw_len;
+    if (strategy_run(&t->job, &env, &raw, &raw_len, msg, sizeof msg) != 0) {
         /* Strategy problems are permanent: the same code fails the same way.
          * Only failing to start the sandbox (fork, pipes) is worth a retry. */
         task_status_t st = strncmp(msg, "Strategy could not start", 24) == 0 ? TASK_TRANSIENT : TASK_PERMANENT;
         return task_error(out, st, "%s", msg);
     }
-    bar_cache_warm(t->features, json_object_get(*result, "columns"));
-    return TASK_OK;
-}
-
-size_t strategy_task_parametric_columns(const json_t *envelope)
-{
-    size_t i, n = 0;
-    json_t *c;
-    char err[600];
-    json_array_foreach(json_object_get(envelope, "columns"), i, c) {
-        const char *name = json_string_value(c);
-        size_t len = json_string_length(c);
-        if (name != NULL && len > 0 && strchr(name, '_') && isdigit((unsigned char)name[len - 1]) &&
-            feature_name_check(name, err, sizeof err) == 0)
-            n++;
+    json_t *columns = json_object_get(env, "columns");
+    *data = json_incref(json_object_get(env, "data"));
+    json_t *shape = json_object_get(json_object_get(*data, "summary"), "data_shape");
+    if (shape == NULL)
+        shape = json_object_get(*data, "data_shape");
+    if (json_is_array(shape) && json_array_size(shape) == 2)
+        json_array_set_new(shape, 1, json_integer((json_int_t)(STRATEGY_NAMED_COLUMNS + parametric_columns(columns))));
+    json_t *printed = json_object_get(env, "output");
+    if (printed != NULL)
+        json_object_set(*data, "strategy_output", printed);
+    if (raw != NULL) {
+        out->raw = raw;
+        out->raw_len = raw_len;
+        out->raw_key = raw_key;
     }
-    return n;
+    bar_cache_warm(t->features, columns);
+    json_decref(env);
+    return TASK_OK;
 }
 
 void strategy_task_free(strategy_task_t *t)

@@ -55,15 +55,14 @@ task_status_t strategy_task_range(const task_ctx_t *ctx, strategy_task_t *t, int
 /* Lists the requested symbols with no bars at all; "" when none. */
 void strategy_task_missing(const strategy_task_t *t, char *out, size_t outlen);
 
-/* Sets the frame from the windows and runs the strategy; on success
- * *result holds the envelope and the used columns are warmed in the cache. */
-task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strategy_mode_t mode,
-                                json_t **result, task_out_t *out);
+/* Sets the frame from the windows and runs the strategy with the task's
+ * finish step (strategy.h); on success *data holds what finish returned
+ * (plus "strategy_output" when it printed), `raw_key` the raw text it
+ * wrote, if any (in out->raw), and the used columns are warmed in the
+ * cache. */
+task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strategy_finish_fn finish,
+                                void *finish_ctx, const char *raw_key, json_t **data, task_out_t *out);
 
-/* How many parametric feature columns (sma_20, rsi_14 ...) the strategy
- * used, from the envelope's "columns": with the named columns, what
- * summary.data_shape counts as offered to the strategy. */
-size_t strategy_task_parametric_columns(const json_t *envelope);
 
 void strategy_task_free(strategy_task_t *t);
 

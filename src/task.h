@@ -42,6 +42,11 @@ typedef struct {
 typedef struct {
     json_t *data;            /* owned reference; NULL means {} */
     char error[1024];
+    /* Optional: JSON text (malloc'd) stored in data under raw_key as it is,
+     * for a value too big to build as JSON and dump again. */
+    char *raw;
+    size_t raw_len;
+    const char *raw_key;
 } task_out_t;
 
 typedef task_status_t (*task_run_fn)(const task_ctx_t *ctx, task_out_t *out);

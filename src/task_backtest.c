@@ -5,7 +5,12 @@
  * (features warmed up by the history before). Each instance it returns on
  * bar t trades at the next bar's open, open[t+1], and exits at
  * close[t+hold_bars]: no look-ahead. A trade whose exit bar is missing or
- * after end_date has a null return. */
+ * after end_date has a null return.
+ *
+ * The trades are worked out in the sandbox (backtest_finish), right after
+ * the strategy returns: the instances are written once, as JSON text, with
+ * their returns, and only they and the summary cross to the worker. */
+#include <lua.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,16 +22,17 @@
 #include "task_strategy.h"
 
 typedef struct {
+    const task_ctx_t *ctx;
+    strategy_task_t *t;
     int hold;
     double commission;           /* per side, as a fraction */
     int64_t end;
-} trade_rules_t;
+    size_t processed;
+} backtest_t;
 
 /* The bar an instance points at: its series and index inside the window. */
-static int locate(const strategy_task_t *t, json_t *inst, size_t *si, size_t *ti)
+static int locate(const strategy_task_t *t, const char *ticker, const char *date, size_t *si, size_t *ti)
 {
-    const char *ticker = json_string_value(json_object_get(inst, "ticker"));
-    const char *date = json_string_value(json_object_get(inst, "date"));
     if (ticker == NULL || date == NULL)
         return -1;
     bar_series_t *s = bar_set_find(t->set, ticker);
@@ -44,14 +50,14 @@ static int locate(const strategy_task_t *t, json_t *inst, size_t *si, size_t *ti
 }
 
 /* The return of an instance's trade, or NaN when it cannot complete. */
-static double trade_return(const bar_series_t *s, size_t k, const trade_rules_t *rules, int is_short)
+static double trade_return(const bar_series_t *s, size_t k, const backtest_t *b, int is_short)
 {
-    size_t in = k + 1, out = k + (size_t)rules->hold;
-    if (out >= s->n || s->ts[out] > rules->end)
+    size_t in = k + 1, out = k + (size_t)b->hold;
+    if (out >= s->n || s->ts[out] > b->end)
         return NAN;
     double entry = s->open[in], exit = s->close[out];
     double gross = is_short ? entry / exit - 1.0 : exit / entry - 1.0;
-    return gross - 2.0 * rules->commission;
+    return gross - 2.0 * b->commission;
 }
 
 static json_t *metrics_json(const trade_stats_t *m)
@@ -68,15 +74,79 @@ static json_t *metrics_json(const trade_stats_t *m)
     return o;
 }
 
+/* In the sandbox: the instances with their returns (raw text), the summary
+ * and the metrics. */
+static json_t *backtest_finish(lua_State *L, int ret, void *ctx, json_writer_t *raw, char *why, size_t whylen)
+{
+    backtest_t *b = ctx;
+    const strategy_task_t *t = b->t;
+    size_t n;
+    if (strategy_instances(L, ret, &n, why, whylen) != 0)
+        return NULL;
+    double *returns = malloc((n ? n : 1) * sizeof *returns);
+    if (returns == NULL) {
+        snprintf(why, whylen, "out of memory for %zu instances", n);
+        return NULL;
+    }
+    static const char *const skip[] = { "return", NULL };
+    size_t trades = 0, positive = 0, kept = 0, ignored = 0;
+    jw_char(raw, '[');
+    for (size_t k = 1; k <= n; k++) {
+        if (strategy_instance(L, ret, k, why, whylen) != 0) {
+            free(returns);
+            return NULL;
+        }
+        size_t si, ti;
+        if (locate(t, strategy_field_string(L, -1, "ticker"), strategy_field_string(L, -1, "date"), &si, &ti) != 0) {
+            ignored++; /* not a bar of the window: not a signal of this backtest */
+            lua_pop(L, 1);
+            continue;
+        }
+        const char *side = strategy_field_string(L, -1, "side");
+        double r = trade_return(&t->set->series[si], ti, b, side != NULL && strcmp(side, "short") == 0);
+        if (kept++ > 0)
+            jw_char(raw, ',');
+        jw_char(raw, '{');
+        int fields = strategy_write_fields(L, -1, raw, skip, 1, 1, why, whylen);
+        lua_pop(L, 1);
+        if (fields < 0) {
+            char inner[400];
+            snprintf(inner, sizeof inner, "%s", why);
+            snprintf(why, whylen, "instance %zu %s", k, inner);
+            free(returns);
+            return NULL;
+        }
+        jw_key(raw, "return", fields == 0);
+        jw_number(raw, r);
+        jw_char(raw, '}');
+        if (isfinite(r)) {
+            returns[trades++] = r;
+            positive += r > 0;
+        }
+    }
+    jw_char(raw, ']');
+    trade_stats_t m;
+    performance_trades(returns, trades, &m);
+    free(returns);
+    const json_t *args = b->ctx->args;
+    json_t *summary = json_pack("{s:I, s:I, s:[s,s], s:I, s:[I,I]}", "total_instances", (json_int_t)kept,
+                                "positive_signals", (json_int_t)positive,
+                                "date_range", json_string_value(json_object_get(args, "start_date")),
+                                json_string_value(json_object_get(args, "end_date")),
+                                "symbols_processed", (json_int_t)b->processed, "data_shape",
+                                (json_int_t)t->frame.rows, (json_int_t)0);
+    if (ignored > 0)
+        json_object_set_new(summary, "ignored_instances", json_integer((json_int_t)ignored));
+    return json_pack("{s:b, s:s, s:o, s:o}", "success", 1, "execution_mode", "backtest", "summary", summary,
+                     "performance_metrics", metrics_json(&m));
+}
+
 task_status_t task_backtest(const task_ctx_t *ctx, task_out_t *out)
 {
     int64_t t0 = clock_mono_us();
     strategy_task_t t;
-    json_t *env = NULL;
-    double *returns = NULL;
-    int64_t start, end;
-    size_t processed = 0;
-    trade_rules_t rules = { 1, 0, 0 };
+    backtest_t b = { ctx, &t, 1, 0, 0, 0 };
+    int64_t start;
     task_status_t st = strategy_task_args(ctx, &t, out);
     if (st == TASK_OK)
         st = strategy_task_symbols(ctx, "symbols", &t, out);
@@ -85,60 +155,19 @@ task_status_t task_backtest(const task_ctx_t *ctx, task_out_t *out)
         if (!json_is_integer(hold) || json_integer_value(hold) < 1 || json_integer_value(hold) > 10000)
             st = task_error(out, TASK_PERMANENT, "hold_bars must be an integer from 1 to 10000");
         else
-            rules.hold = (int)json_integer_value(hold);
+            b.hold = (int)json_integer_value(hold);
     }
     if (st == TASK_OK)
-        st = strategy_task_bps(ctx, "commission_bps", &rules.commission, out);
+        st = strategy_task_bps(ctx, "commission_bps", &b.commission, out);
     if (st == TASK_OK)
-        st = strategy_task_range(ctx, &t, &start, &end, &processed, out);
-    if (st != TASK_OK)
-        goto done;
-    rules.end = end;
-    if ((st = strategy_task_run(ctx, &t, STRATEGY_INSTANCES, &env, out)) != TASK_OK)
-        goto done;
-
-    json_t *found = json_object_get(env, "instances");
-    size_t n = json_array_size(found), trades = 0, positive = 0, ignored = 0;
-    returns = malloc((n ? n : 1) * sizeof *returns);
-    json_t *instances = json_array();
-    for (size_t k = 0; k < n; k++) {
-        json_t *inst = json_array_get(found, k);
-        size_t si, ti;
-        if (locate(&t, inst, &si, &ti) != 0) {
-            ignored++; /* not a bar of the window: not a signal of this backtest */
-            continue;
-        }
-        const char *side = json_string_value(json_object_get(inst, "side"));
-        double r = trade_return(&t.set->series[si], ti, &rules, side != NULL && strcmp(side, "short") == 0);
-        json_object_set_new(inst, "return", json_number_or_null(r));
-        json_array_append(instances, inst);
-        if (isfinite(r)) {
-            returns[trades++] = r;
-            positive += r > 0;
-        }
+        st = strategy_task_range(ctx, &t, &start, &b.end, &b.processed, out);
+    json_t *data = NULL;
+    if (st == TASK_OK)
+        st = strategy_task_run(ctx, &t, backtest_finish, &b, "instances", &data, out);
+    if (st == TASK_OK) {
+        json_object_set_new(data, "execution_time_ms", json_real((double)(clock_mono_us() - t0) / 1000.0));
+        out->data = data;
     }
-    trade_stats_t m;
-    performance_trades(returns, trades, &m);
-    size_t offered = STRATEGY_NAMED_COLUMNS + strategy_task_parametric_columns(env);
-    json_t *summary = json_pack("{s:I, s:I, s:[s,s], s:I, s:[I,I]}", "total_instances", (json_int_t)json_array_size(instances),
-                                "positive_signals", (json_int_t)positive,
-                                "date_range", json_string_value(json_object_get(ctx->args, "start_date")),
-                                json_string_value(json_object_get(ctx->args, "end_date")),
-                                "symbols_processed", (json_int_t)processed, "data_shape", (json_int_t)t.frame.rows,
-                                (json_int_t)offered);
-    if (ignored > 0)
-        json_object_set_new(summary, "ignored_instances", json_integer((json_int_t)ignored));
-    double ms = (double)(clock_mono_us() - t0) / 1000.0;
-    out->data = json_pack("{s:b, s:s, s:o, s:o, s:o, s:f}", "success", 1, "execution_mode", "backtest",
-                          "instances", instances, "summary", summary, "performance_metrics", metrics_json(&m),
-                          "execution_time_ms", ms);
-    json_t *printed = json_object_get(env, "output");
-    if (printed != NULL)
-        json_object_set(out->data, "strategy_output", printed);
-    st = out->data ? TASK_OK : task_error(out, TASK_TRANSIENT, "out of memory building the result");
-done:
-    free(returns);
-    json_decref(env);
     strategy_task_free(&t);
     return st;
 }

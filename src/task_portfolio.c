@@ -15,6 +15,8 @@
  * metrics (performance.h, empyrical definitions). Exposure is the average,
  * over the timeline, of the gross position held after each close as a
  * fraction of equity: sum |position| x sleeve equity / total equity. */
+#include <lauxlib.h>
+#include <lua.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,16 +87,36 @@ static void close_trade(trade_log_t *log, size_t series, const sleeve_t *s, size
     json_array_append_new(log->list, tr);
 }
 
-/* Reads the positions (nil/NaN flat) into a plain array. */
-static double *positions_array(const json_t *positions, size_t rows)
+/* Reads the strategy's positions (nil, NaN or a non-number: flat) into a
+ * plain array of `rows`; NULL with why when they break the contract. */
+static double *positions_array(lua_State *L, int ret, size_t rows, char *why, size_t whylen)
 {
-    double *p = malloc((rows ? rows : 1) * sizeof *p);
-    if (p == NULL)
+    if (!lua_istable(L, ret)) {
+        snprintf(why, whylen, "a position strategy returns an array with one target position per df row, "
+                 "not a %s", luaL_typename(L, ret));
         return NULL;
+    }
+    size_t len = lua_rawlen(L, ret);
+    if (len > rows) {
+        snprintf(why, whylen, "returned %zu positions for %zu df rows", len, rows);
+        return NULL;
+    }
+    double *p = malloc((rows ? rows : 1) * sizeof *p);
+    if (p == NULL) {
+        snprintf(why, whylen, "out of memory for %zu positions", rows);
+        return NULL;
+    }
     for (size_t r = 0; r < rows; r++) {
-        json_t *v = json_array_get(positions, r);
-        double x = json_is_number(v) ? json_number_value(v) : 0.0;
-        p[r] = isfinite(x) ? x : 0.0;
+        double x = lua_rawgeti(L, ret, (lua_Integer)r + 1) == LUA_TNUMBER ? lua_tonumber(L, -1) : 0.0;
+        lua_pop(L, 1);
+        if (!isfinite(x))
+            x = 0.0;
+        if (x < -1 || x > 1) {
+            snprintf(why, whylen, "position %zu is %g; positions go from -1 (short) to 1 (long)", r + 1, x);
+            free(p);
+            return NULL;
+        }
+        p[r] = x;
     }
     return p;
 }
@@ -141,70 +163,52 @@ static json_t *metrics_json(const series_stats_t *m, double exposure, const trad
     return o;
 }
 
-task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out)
-{
-    int64_t t0 = clock_mono_us();
-    strategy_task_t t;
-    json_t *env = NULL, *curve = NULL;
-    double *pos = NULL, *value = NULL, *returns = NULL;
-    int64_t *dates = NULL;
-    sleeve_t *sleeves = NULL;
-    trade_log_t log = { &t, 0, NULL, 0, 0, 0 };
-    int64_t start, end;
-    size_t processed = 0;
-    double commission = 0, slippage = 0, capital = 100000;
-    task_status_t st = strategy_task_args(ctx, &t, out);
-    if (st == TASK_OK)
-        st = strategy_task_symbols(ctx, "symbols", &t, out);
-    json_t *cap = json_object_get(ctx->args, "initial_capital");
-    if (st == TASK_OK && cap != NULL && !json_is_null(cap)) {
-        if (!json_is_number(cap) || !(json_number_value(cap) > 0) || !isfinite(json_number_value(cap)))
-            st = task_error(out, TASK_PERMANENT, "initial_capital must be a number above 0");
-        else
-            capital = json_number_value(cap);
-    }
-    if (st == TASK_OK)
-        st = strategy_task_bps(ctx, "commission_bps", &commission, out);
-    if (st == TASK_OK)
-        st = strategy_task_bps(ctx, "slippage_bps", &slippage, out);
-    if (st == TASK_OK)
-        st = strategy_task_range(ctx, &t, &start, &end, &processed, out);
-    if (st == TASK_OK)
-        st = strategy_task_run(ctx, &t, STRATEGY_POSITIONS, &env, out);
-    if (st != TASK_OK)
-        goto done;
+typedef struct {
+    const task_ctx_t *ctx;
+    strategy_task_t *t;
+    double capital, rate;        /* rate: commission + slippage, per side */
+    size_t processed;
+} portfolio_t;
 
-    size_t rows = t.frame.rows, periods = 0, nseries = t.set->n;
-    log.daily = t.frame.daily;
-    log.list = json_array();
-    pos = positions_array(json_object_get(env, "positions"), rows);
-    dates = timeline(&t, &periods);
-    sleeves = calloc(nseries ? nseries : 1, sizeof *sleeves);
-    value = malloc((periods ? periods : 1) * sizeof *value);
-    returns = malloc((periods ? periods : 1) * sizeof *returns);
-    if (pos == NULL || dates == NULL || sleeves == NULL || value == NULL || returns == NULL) {
-        st = task_error(out, TASK_TRANSIENT, "out of memory simulating %zu rows", rows);
+/* In the sandbox: reads the positions and simulates the portfolio. */
+static json_t *portfolio_finish(lua_State *L, int ret, void *ctx, json_writer_t *raw, char *why, size_t whylen)
+{
+    (void)raw;
+    portfolio_t *pf = ctx;
+    const strategy_task_t *t = pf->t;
+    size_t rows = t->frame.rows, periods = 0, nseries = t->set->n;
+    double *pos = positions_array(L, ret, rows, why, whylen);
+    if (pos == NULL)
+        return NULL;
+    trade_log_t log = { t, t->frame.daily, json_array(), 0, 0, 0 };
+    int64_t *dates = timeline(t, &periods);
+    sleeve_t *sleeves = calloc(nseries ? nseries : 1, sizeof *sleeves);
+    double *value = malloc((periods ? periods : 1) * sizeof *value);
+    double *returns = malloc((periods ? periods : 1) * sizeof *returns);
+    json_t *data = NULL;
+    if (dates == NULL || sleeves == NULL || value == NULL || returns == NULL) {
+        snprintf(why, whylen, "out of memory simulating %zu rows", rows);
         goto done;
     }
     /* Every requested symbol has a sleeve (all have bars: unknown symbols
      * were refused), even one with no bar in the window: it stays cash. */
-    double rate = commission + slippage, sleeve_capital = capital / (double)t.nsymbols;
+    double rate = pf->rate, sleeve_capital = pf->capital / (double)t->nsymbols;
     size_t row = 0;
     double exposure_sum = 0;
     for (size_t i = 0; i < nseries; i++) {
         sleeves[i].row = row;
         sleeves[i].equity = sleeve_capital;
-        row += t.hi[i] - t.lo[i];
+        row += t->hi[i] - t->lo[i];
     }
-    double previous = capital;
+    double previous = pf->capital;
     for (size_t d = 0; d < periods; d++) {
         double total = 0, gross = 0;
         for (size_t i = 0; i < nseries; i++) {
             sleeve_t *s = &sleeves[i];
-            const bar_series_t *bs = &t.set->series[i];
-            size_t b = s->next, n = t.hi[i] - t.lo[i];
-            if (b < n && bs->ts[t.lo[i] + b] == dates[d]) {
-                size_t at = t.lo[i] + b;
+            const bar_series_t *bs = &t->set->series[i];
+            size_t b = s->next, n = t->hi[i] - t->lo[i];
+            if (b < n && bs->ts[t->lo[i] + b] == dates[d]) {
+                size_t at = t->lo[i] + b;
                 if (b > 0)
                     s->equity *= 1.0 + s->position * (bs->close[at] / bs->close[at - 1] - 1.0);
                 double target = pos[s->row + b], before = s->equity;
@@ -236,40 +240,68 @@ task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out)
     performance_series(returns, periods, &m);
     double exposure = periods ? exposure_sum / (double)periods : NAN;
 
-    curve = json_array();
+    json_t *curve = json_array();
     size_t points = periods < CURVE_MAX_POINTS ? periods : CURVE_MAX_POINTS;
     for (size_t j = 0; j < points; j++) {
         size_t d = points > 1 ? (size_t)llround((double)j * (double)(periods - 1) / (double)(points - 1)) : 0;
         json_array_append_new(curve, curve_point(log.daily, dates[d], value[d]));
     }
+    const json_t *args = pf->ctx->args;
     json_t *summary = json_pack("{s:[s,s], s:I, s:[I,I], s:f, s:f, s:I}",
-                                "date_range", json_string_value(json_object_get(ctx->args, "start_date")),
-                                json_string_value(json_object_get(ctx->args, "end_date")),
-                                "symbols_processed", (json_int_t)processed, "data_shape", (json_int_t)rows,
-                                (json_int_t)(STRATEGY_NAMED_COLUMNS + strategy_task_parametric_columns(env)),
-                                "initial_capital", capital, "final_equity", periods ? value[periods - 1] : capital,
+                                "date_range", json_string_value(json_object_get(args, "start_date")),
+                                json_string_value(json_object_get(args, "end_date")),
+                                "symbols_processed", (json_int_t)pf->processed, "data_shape", (json_int_t)rows,
+                                (json_int_t)0, "initial_capital", pf->capital,
+                                "final_equity", periods ? value[periods - 1] : pf->capital,
                                 "periods", (json_int_t)periods);
     if (log.truncated)
         json_object_set_new(summary, "trades_listed", json_integer(TRADES_MAX_LISTED));
-    double ms = (double)(clock_mono_us() - t0) / 1000.0;
-    out->data = json_pack("{s:b, s:s, s:o, s:o, s:O, s:o, s:f}", "success", 1, "execution_mode",
-                          "portfolio_backtest", "summary", summary, "performance_metrics",
-                          metrics_json(&m, exposure, &log), "trades", log.list, "equity_curve", curve,
-                          "execution_time_ms", ms);
-    curve = NULL;
-    json_t *printed = json_object_get(env, "output");
-    if (out->data != NULL && printed != NULL)
-        json_object_set(out->data, "strategy_output", printed);
-    st = out->data ? TASK_OK : task_error(out, TASK_TRANSIENT, "out of memory building the result");
+    data = json_pack("{s:b, s:s, s:o, s:o, s:O, s:o}", "success", 1, "execution_mode", "portfolio_backtest",
+                     "summary", summary, "performance_metrics", metrics_json(&m, exposure, &log),
+                     "trades", log.list, "equity_curve", curve);
+    if (data == NULL)
+        snprintf(why, whylen, "out of memory building the result");
 done:
     json_decref(log.list);
-    json_decref(curve);
     free(pos);
     free(value);
     free(returns);
     free(dates);
     free(sleeves);
-    json_decref(env);
+    return data;
+}
+
+task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out)
+{
+    int64_t t0 = clock_mono_us();
+    strategy_task_t t;
+    portfolio_t pf = { ctx, &t, 100000, 0, 0 };
+    int64_t start, end;
+    double commission = 0, slippage = 0;
+    task_status_t st = strategy_task_args(ctx, &t, out);
+    if (st == TASK_OK)
+        st = strategy_task_symbols(ctx, "symbols", &t, out);
+    json_t *cap = json_object_get(ctx->args, "initial_capital");
+    if (st == TASK_OK && cap != NULL && !json_is_null(cap)) {
+        if (!json_is_number(cap) || !(json_number_value(cap) > 0) || !isfinite(json_number_value(cap)))
+            st = task_error(out, TASK_PERMANENT, "initial_capital must be a number above 0");
+        else
+            pf.capital = json_number_value(cap);
+    }
+    if (st == TASK_OK)
+        st = strategy_task_bps(ctx, "commission_bps", &commission, out);
+    if (st == TASK_OK)
+        st = strategy_task_bps(ctx, "slippage_bps", &slippage, out);
+    pf.rate = commission + slippage;
+    if (st == TASK_OK)
+        st = strategy_task_range(ctx, &t, &start, &end, &pf.processed, out);
+    json_t *data = NULL;
+    if (st == TASK_OK)
+        st = strategy_task_run(ctx, &t, portfolio_finish, &pf, NULL, &data, out);
+    if (st == TASK_OK) {
+        json_object_set_new(data, "execution_time_ms", json_real((double)(clock_mono_us() - t0) / 1000.0));
+        out->data = data;
+    }
     strategy_task_free(&t);
     return st;
 }

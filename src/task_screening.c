@@ -8,6 +8,7 @@
  * and the top `limit` are returned. Symbols without bars are skipped and
  * listed in `missing_symbols`, so one delisted ticker does not sink a
  * screen of 500. */
+#include <lua.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +22,17 @@
 #define SCREEN_DEFAULT_LOOKBACK 252
 
 typedef struct {
-    json_t *inst;
+    int index;                   /* of the instance in the strategy's list */
     const char *ticker;
     double score;                /* NaN: unscored */
 } ranked_t;
+
+typedef struct {
+    const task_ctx_t *ctx;
+    strategy_task_t *t;
+    long limit;
+    size_t screened;
+} screening_t;
 
 static int cmp_ranked(const void *x, const void *y)
 {
@@ -34,7 +42,8 @@ static int cmp_ranked(const void *x, const void *y)
         return sb - sa;          /* scored first */
     if (sa && a->score != b->score)
         return a->score > b->score ? -1 : 1;
-    return strcmp(a->ticker, b->ticker);
+    int c = strcmp(a->ticker, b->ticker);
+    return c != 0 ? c : a->index - b->index;
 }
 
 /* An integer argument in [lo, hi], or dflt when absent. */
@@ -62,15 +71,13 @@ static json_t *missing_json(const strategy_task_t *t)
     return a;
 }
 
-/* The current opportunity of instance `inst`: its ticker is in the frame
- * and its date is that ticker's last bar in the frame. */
-static int is_current(const strategy_task_t *t, json_t *inst, const char **ticker)
+/* A current opportunity: its ticker is in the frame and its date is that
+ * ticker's last bar in the frame. */
+static int is_current(const strategy_task_t *t, const char *ticker, const char *date)
 {
-    *ticker = json_string_value(json_object_get(inst, "ticker"));
-    const char *date = json_string_value(json_object_get(inst, "date"));
-    if (*ticker == NULL || date == NULL)
+    if (ticker == NULL || date == NULL)
         return 0;
-    bar_series_t *s = bar_set_find(t->set, *ticker);
+    bar_series_t *s = bar_set_find(t->set, ticker);
     int64_t ts;
     int date_only;
     if (s == NULL || clock_parse_iso8601(date, &ts, &date_only) != 0)
@@ -79,36 +86,104 @@ static int is_current(const strategy_task_t *t, json_t *inst, const char **ticke
     return t->hi[i] > t->lo[i] && s->ts[t->hi[i] - 1] == ts;
 }
 
-/* The ranked result row: ticker, score, signal, message first, then the
- * instance's other fields, and its rank. */
-static json_t *result_row(json_t *inst, size_t rank)
+/* Writes field `key` of the table at inst, or `dflt` (JSON text) when it is
+ * absent (or, with numbers_only, not a number). */
+static int write_field_or(lua_State *L, int inst, const char *key, int numbers_only, const char *dflt,
+                          json_writer_t *w, char *why, size_t whylen)
 {
-    json_t *row = json_object();
-    json_t *score = json_object_get(inst, "score");
-    json_t *signal = json_object_get(inst, "signal");
-    json_t *message = json_object_get(inst, "message");
-    json_object_set(row, "ticker", json_object_get(inst, "ticker"));
-    json_object_set_new(row, "score", json_is_number(score) ? json_incref(score) : json_null());
-    json_object_set_new(row, "signal", signal ? json_incref(signal) : json_true());
-    json_object_set_new(row, "message", message ? json_incref(message) : json_null());
-    json_object_update_missing(row, inst);
-    json_object_set_new(row, "rank", json_integer((json_int_t)rank));
-    return row;
+    jw_key(w, key, 0);
+    lua_pushstring(L, key);
+    int type = lua_rawget(L, inst);
+    int rc = 0;
+    if (type == LUA_TNIL || (numbers_only && type != LUA_TNUMBER))
+        jw_raw(w, dflt, strlen(dflt));
+    else
+        rc = strategy_write_value(L, -1, w, 1, why, whylen);
+    lua_pop(L, 1);
+    return rc;
+}
+
+/* One ranked result: ticker, score, signal, message first, then the
+ * instance's other fields, and its rank. */
+static int write_row(lua_State *L, int inst, const char *ticker, size_t rank, json_writer_t *w, char *why,
+                     size_t whylen)
+{
+    static const char *const named[] = { "ticker", "score", "signal", "message", "rank", NULL };
+    jw_char(w, '{');
+    jw_key(w, "ticker", 1);
+    jw_string(w, ticker, strlen(ticker));
+    if (write_field_or(L, inst, "score", 1, "null", w, why, whylen) != 0 ||
+        write_field_or(L, inst, "signal", 0, "true", w, why, whylen) != 0 ||
+        write_field_or(L, inst, "message", 0, "null", w, why, whylen) != 0 ||
+        strategy_write_fields(L, inst, w, named, 0, 1, why, whylen) < 0)
+        return -1;
+    jw_key(w, "rank", 0);
+    jw_integer(w, (int64_t)rank);
+    jw_char(w, '}');
+    return 0;
+}
+
+/* In the sandbox: keeps the instances on each ticker's last bar, ranks
+ * them, writes the top `limit` (raw text) and the counts. */
+static json_t *screening_finish(lua_State *L, int ret, void *ctx, json_writer_t *raw, char *why, size_t whylen)
+{
+    screening_t *sc = ctx;
+    const strategy_task_t *t = sc->t;
+    size_t n, current = 0;
+    if (strategy_instances(L, ret, &n, why, whylen) != 0)
+        return NULL;
+    ranked_t *ranked = malloc((n ? n : 1) * sizeof *ranked);
+    if (ranked == NULL) {
+        snprintf(why, whylen, "out of memory ranking %zu instances", n);
+        return NULL;
+    }
+    for (size_t k = 1; k <= n; k++) {
+        if (strategy_instance(L, ret, k, why, whylen) != 0) {
+            free(ranked);
+            return NULL;
+        }
+        const char *ticker = strategy_field_string(L, -1, "ticker");
+        if (is_current(t, ticker, strategy_field_string(L, -1, "date")))
+            ranked[current++] = (ranked_t){ (int)k, ticker, strategy_field_number(L, -1, "score") };
+        lua_pop(L, 1);           /* a past signal is not an opportunity now */
+    }
+    qsort(ranked, current, sizeof *ranked, cmp_ranked);
+    size_t take = current < (size_t)sc->limit ? current : (size_t)sc->limit;
+    jw_char(raw, '[');
+    for (size_t k = 0; k < take; k++) {
+        if (k > 0)
+            jw_char(raw, ',');
+        lua_rawgeti(L, ret, ranked[k].index);
+        int rc = write_row(L, lua_gettop(L), ranked[k].ticker, k + 1, raw, why, whylen);
+        lua_pop(L, 1);
+        if (rc != 0) {
+            char inner[400];
+            snprintf(inner, sizeof inner, "%s", why);
+            snprintf(why, whylen, "instance %d %s", ranked[k].index, inner);
+            free(ranked);
+            return NULL;
+        }
+    }
+    jw_char(raw, ']');
+    free(ranked);
+    return json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:o, s:[I,I]}", "success", 1, "execution_mode", "screening",
+                     "universe_size", (json_int_t)t->nsymbols, "results_returned", (json_int_t)take,
+                     "opportunities", (json_int_t)current, "symbols_screened", (json_int_t)sc->screened,
+                     "missing_symbols", missing_json(t), "data_shape", (json_int_t)t->frame.rows, (json_int_t)0);
 }
 
 task_status_t task_screening(const task_ctx_t *ctx, task_out_t *out)
 {
     int64_t t0 = clock_mono_us();
     strategy_task_t t;
-    json_t *env = NULL;
-    ranked_t *ranked = NULL;
-    long limit = 0, lookback = 0;
+    screening_t sc = { ctx, &t, 0, 0 };
+    long lookback = 0;
     int64_t as_of;
     task_status_t st = strategy_task_args(ctx, &t, out);
     if (st == TASK_OK)
         st = strategy_task_symbols(ctx, "universe", &t, out);
     if (st == TASK_OK)
-        st = int_arg(ctx, "limit", SCREEN_DEFAULT_LIMIT, 1, 100000, &limit, out);
+        st = int_arg(ctx, "limit", SCREEN_DEFAULT_LIMIT, 1, 100000, &sc.limit, out);
     if (st == TASK_OK)
         st = int_arg(ctx, "lookback_bars", SCREEN_DEFAULT_LOOKBACK, 1, 100000, &lookback, out);
     if (st == TASK_OK)
@@ -117,13 +192,13 @@ task_status_t task_screening(const task_ctx_t *ctx, task_out_t *out)
         st = strategy_task_load(ctx, &t, out);
     if (st != TASK_OK)
         goto done;
-    size_t rows = 0, screened = 0;
+    size_t rows = 0;
     for (size_t i = 0; i < t.set->n; i++) {
         const bar_series_t *s = &t.set->series[i];
         t.hi[i] = strategy_upper_bound(s->ts, s->n, as_of);
         t.lo[i] = t.hi[i] > (size_t)lookback ? t.hi[i] - (size_t)lookback : 0;
         rows += t.hi[i] - t.lo[i];
-        screened += t.hi[i] > t.lo[i];
+        sc.screened += t.hi[i] > t.lo[i];
     }
     if (rows == 0) {
         char missing[600];
@@ -136,49 +211,15 @@ task_status_t task_screening(const task_ctx_t *ctx, task_out_t *out)
                             json_string_value(json_object_get(ctx->args, "as_of")));
         goto done;
     }
-    if ((st = strategy_task_run(ctx, &t, STRATEGY_INSTANCES, &env, out)) != TASK_OK)
+    json_t *data;
+    if ((st = strategy_task_run(ctx, &t, screening_finish, &sc, "ranked_results", &data, out)) != TASK_OK)
         goto done;
-
-    json_t *found = json_object_get(env, "instances");
-    size_t n = json_array_size(found), current = 0;
-    ranked = malloc((n ? n : 1) * sizeof *ranked);
-    if (ranked == NULL) {
-        st = task_error(out, TASK_TRANSIENT, "out of memory ranking %zu instances", n);
-        goto done;
-    }
-    for (size_t k = 0; k < n; k++) {
-        json_t *inst = json_array_get(found, k);
-        const char *ticker;
-        if (!is_current(&t, inst, &ticker))
-            continue;            /* a past signal: not an opportunity now */
-        json_t *score = json_object_get(inst, "score");
-        double v = json_is_number(score) ? json_number_value(score) : NAN;
-        ranked[current++] = (ranked_t){ inst, ticker, v };
-    }
-    qsort(ranked, current, sizeof *ranked, cmp_ranked);
-    size_t take = current < (size_t)limit ? current : (size_t)limit;
-    json_t *results = json_array();
-    for (size_t k = 0; k < take; k++)
-        json_array_append_new(results, result_row(ranked[k].inst, k + 1));
-
-    double ms = (double)(clock_mono_us() - t0) / 1000.0;
-    out->data = json_pack("{s:b, s:s, s:o, s:I, s:I, s:I, s:I, s:o, s:[I,I], s:f}", "success", 1,
-                          "execution_mode", "screening", "ranked_results", results,
-                          "universe_size", (json_int_t)t.nsymbols, "results_returned", (json_int_t)take,
-                          "opportunities", (json_int_t)current, "symbols_screened", (json_int_t)screened,
-                          "missing_symbols", missing_json(&t), "data_shape", (json_int_t)rows,
-                          (json_int_t)STRATEGY_NAMED_COLUMNS + (json_int_t)strategy_task_parametric_columns(env),
-                          "execution_time_ms", ms);
     json_t *as_of_arg = json_object_get(ctx->args, "as_of");
-    if (out->data != NULL && json_is_string(as_of_arg))
-        json_object_set(out->data, "as_of", as_of_arg);
-    json_t *printed = json_object_get(env, "output");
-    if (out->data != NULL && printed != NULL)
-        json_object_set(out->data, "strategy_output", printed);
-    st = out->data ? TASK_OK : task_error(out, TASK_TRANSIENT, "out of memory building the result");
+    if (json_is_string(as_of_arg))
+        json_object_set(data, "as_of", as_of_arg);
+    json_object_set_new(data, "execution_time_ms", json_real((double)(clock_mono_us() - t0) / 1000.0));
+    out->data = data;
 done:
-    free(ranked);
-    json_decref(env);
     strategy_task_free(&t);
     return st;
 }

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -136,18 +137,48 @@ static int ensure_connected(worker_ctx_t *w, int release_orphans)
 }
 
 /* The task_result JSON of a completed job, in the users' existing format. */
-static char *completed_result(json_t *data, double seconds, const char *worker_id, int64_t now_us,
+/* Replaces the quoted `token` in text (a JSON string value) with raw
+ * JSON text; returns the new text (text is freed) or NULL. */
+static char *splice_raw(char *text, const char *token, const char *raw, size_t raw_len, size_t *len)
+{
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, "\"%s\"", token);
+    char *at = strstr(text, quoted);
+    size_t n = strlen(text), q = strlen(quoted);
+    char *out = at ? malloc(n - q + raw_len + 1) : NULL;
+    if (out != NULL) {
+        size_t head = (size_t)(at - text);
+        memcpy(out, text, head);
+        memcpy(out + head, raw, raw_len);
+        memcpy(out + head + raw_len, at + q, n - head - q + 1);
+        *len = n - q + raw_len;
+    }
+    free(text);
+    return out;
+}
+
+static char *completed_result(const task_out_t *out, double seconds, const char *worker_id, int64_t now_us,
                               size_t *len)
 {
     char now[CLOCK_ISO_LEN];
     clock_iso8601(now_us, now);
-    json_t *d;
+    json_t *data = out->data, *d;
     if (data == NULL)
         d = json_object();
     else if (json_is_object(data))
         d = json_incref(data);
     else
         d = json_pack("{s:O}", "result", data);
+    /* A raw value goes in as a placeholder string that only this result
+     * can contain (random), replaced by the text after dumping. */
+    char token[48] = "";
+    if (out->raw != NULL && out->raw_key != NULL) {
+        unsigned long long r = 0;
+        if (getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r)
+            r = (unsigned long long)now_us * 6364136223846793005ULL;
+        snprintf(token, sizeof token, "tickq-raw-%016llx", r);
+        json_object_set_new(d, out->raw_key, json_string(token));
+    }
     json_object_set_new(d, "execution_time_seconds", json_real(seconds));
     json_object_set_new(d, "worker_id", json_string(worker_id));
     json_object_set_new(d, "completed_at", json_string(now));
@@ -157,6 +188,8 @@ static char *completed_result(json_t *data, double seconds, const char *worker_i
     if (s == NULL) /* only out of memory gets here */
         return NULL;
     *len = strlen(s);
+    if (token[0])
+        s = splice_raw(s, token, out->raw, out->raw_len, len);
     return s;
 }
 
@@ -194,8 +227,7 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
         log_flush();
 
     task_out_t out;
-    out.data = NULL;
-    out.error[0] = '\0';
+    memset(&out, 0, sizeof out);
     task_status_t status;
     json_error_t jerr;
     json_t *args = j->args_len <= w->cfg->max_payload ? json_loadb(j->args, j->args_len, 0, &jerr) : NULL;
@@ -226,7 +258,7 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
     o->finished_us = finished_us;
     if (status == TASK_OK) {
         o->kind = OUTCOME_OK;
-        o->payload = completed_result(out.data, seconds, w->id, finished_us, &o->payload_len);
+        o->payload = completed_result(&out, seconds, w->id, finished_us, &o->payload_len);
         if (o->payload == NULL) {
             o->kind = OUTCOME_TRANSIENT;
             o->payload = error_text("worker ran out of memory building the result", &o->payload_len);
@@ -236,6 +268,7 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
         o->payload = error_text(out.error, &o->payload_len);
     }
     json_decref(out.data);
+    free(out.raw);
     json_decref(args);
     slot_end(w->slot);
 
