@@ -15,6 +15,7 @@ typedef struct {
     char *key;                   /* the symbols, comma-joined */
     long long version;
     unsigned long long last_use;
+    uint64_t generation;         /* unique per load */
     bar_set_t set;
     feature_frame_t features;
 } entry_t;
@@ -23,6 +24,7 @@ struct bar_cache {
     entry_t e[ENTRIES];
     size_t max_rows;
     unsigned long long clock;
+    uint64_t loads;
 };
 
 bar_cache_t *bar_cache_new(size_t max_rows)
@@ -76,7 +78,8 @@ static size_t held_rows(const bar_cache_t *c)
 }
 
 int bar_cache_load(bar_cache_t *c, db_t *db, const char *interval, const char *const *symbols,
-                   size_t nsymbols, bar_set_t **set, feature_frame_t **features, char *err, size_t errlen)
+                   size_t nsymbols, bar_set_t **set, feature_frame_t **features, uint64_t *generation,
+                   char *err, size_t errlen)
 {
     long long version;
     if (db_bars_version(db, &version, err, errlen) != 0)
@@ -102,6 +105,7 @@ int bar_cache_load(bar_cache_t *c, db_t *db, const char *interval, const char *c
         hit->last_use = c->clock;
         *set = &hit->set;
         *features = &hit->features;
+        *generation = hit->generation;
         return 0;
     }
     drop(victim);
@@ -115,6 +119,7 @@ int bar_cache_load(bar_cache_t *c, db_t *db, const char *interval, const char *c
     e->key = key;
     e->version = version;
     e->last_use = c->clock;
+    e->generation = ++c->loads;
     snprintf(e->interval, sizeof e->interval, "%s", interval);
     feature_frame_init(&e->features, &e->set);
     /* Keep the total bounded: evict older entries, never the new one. */
@@ -128,6 +133,7 @@ int bar_cache_load(bar_cache_t *c, db_t *db, const char *interval, const char *c
         drop(old);
     }
     *set = &e->set;
+    *generation = e->generation;
     *features = &e->features;
     return 0;
 }

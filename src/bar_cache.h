@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bars.h"
 #include "db.h"
@@ -23,9 +24,12 @@ bar_cache_t *bar_cache_new(size_t max_rows);
 void bar_cache_free(bar_cache_t *c);
 
 /* Every stored bar of `symbols` (sorted, distinct) at `interval`, with its
- * feature frame; valid until the next call. 0, or -1 with err. */
+ * feature frame; valid until the next call. *generation identifies this
+ * load of the entry (it changes when the entry is loaded again), for
+ * caches built on top. 0, or -1 with err. */
 int bar_cache_load(bar_cache_t *c, db_t *db, const char *interval, const char *const *symbols,
-                   size_t nsymbols, bar_set_t **set, feature_frame_t **features, char *err, size_t errlen);
+                   size_t nsymbols, bar_set_t **set, feature_frame_t **features, uint64_t *generation,
+                   char *err, size_t errlen);
 
 /* Computes the named columns (a JSON array of strings) into the frame
  * last returned, for later evaluations. */

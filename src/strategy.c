@@ -491,19 +491,129 @@ static int report_error(lua_State *L, eval_t *e, const char *prefix)
                          msg);
 }
 
+/* --- the warm state ------------------------------------------------------
+ * A Lua state the worker process keeps between evaluations over the same
+ * frame (same bar cache load, same windows): the safe libraries, the
+ * kernels, and the df columns earlier strategies used, already built as Lua
+ * arrays. Each sandbox child inherits it (fork copies memory lazily) and
+ * runs the strategy in it, so repeated backtests over one universe and
+ * window (a parameter sweep) skip rebuilding their columns. No strategy code
+ * ever runs in the worker's copy: it changes only from C, before a fork,
+ * with the columns the previous run over the same frame used. */
+typedef struct {
+    lua_State *L;
+    uint64_t generation;
+    int daily;
+    size_t nseries;
+    size_t *lo, *hi;
+} frame_key_t;
+
+#define WARM_MAX_BYTES ((size_t)1 << 30)
+
+static eval_t g_eval;            /* the warm state's allocator state */
+static frame_key_t g_warm;       /* g_warm.L: NULL when there is none */
+static frame_key_t g_last;       /* the previous run's frame (L unused) */
+static json_t *g_last_columns;   /* the columns it used */
+
+static int same_frame(const frame_key_t *k, const strategy_frame_t *f)
+{
+    size_t n = f->set->n;
+    return k->lo != NULL && k->generation == f->generation && k->daily == f->daily && k->nseries == n &&
+           memcmp(k->lo, f->lo, n * sizeof *f->lo) == 0 && memcmp(k->hi, f->hi, n * sizeof *f->hi) == 0;
+}
+
+static void key_clear(frame_key_t *k)
+{
+    free(k->lo);
+    free(k->hi);
+    k->lo = k->hi = NULL;
+}
+
+static int key_set(frame_key_t *k, const strategy_frame_t *f)
+{
+    key_clear(k);
+    size_t n = f->set->n ? f->set->n : 1;
+    k->lo = malloc(n * sizeof *k->lo);
+    k->hi = malloc(n * sizeof *k->hi);
+    if (k->lo == NULL || k->hi == NULL) {
+        key_clear(k);
+        return -1;
+    }
+    memcpy(k->lo, f->lo, f->set->n * sizeof *f->lo);
+    memcpy(k->hi, f->hi, f->set->n * sizeof *f->hi);
+    k->generation = f->generation;
+    k->daily = f->daily;
+    k->nseries = f->set->n;
+    return 0;
+}
+
+/* A Lua state with the safe libraries and the kernels. */
+static lua_State *new_state(eval_t *e)
+{
+    lua_State *L = lua_newstate(capped_alloc, e);
+    if (L != NULL) {
+        open_safe_libs(L);
+        strategy_open_kernels(L);
+    }
+    return L;
+}
+
+/* Before forking: when the previous run was over this frame too, builds
+ * the columns it used into the warm state (made for this frame). */
+static void warm_prepare(const strategy_frame_t *f)
+{
+    if (g_warm.L != NULL && !same_frame(&g_warm, f)) {
+        lua_close(g_warm.L);
+        g_warm.L = NULL;
+        key_clear(&g_warm);
+    }
+    if (g_last_columns == NULL || !same_frame(&g_last, f) || g_eval.used > WARM_MAX_BYTES)
+        return;
+    if (g_warm.L == NULL) {
+        memset(&g_eval, 0, sizeof g_eval);
+        g_eval.cap = SIZE_MAX;
+        if (key_set(&g_warm, f) != 0 || (g_warm.L = new_state(&g_eval)) == NULL) {
+            key_clear(&g_warm);
+            return;
+        }
+    }
+    strategy_build_columns(g_warm.L, f, g_last_columns);
+    lua_gc(g_warm.L, LUA_GCCOLLECT);
+}
+
+/* After a run: remembers its frame and the columns it used. */
+static void warm_remember(const strategy_frame_t *f, const json_t *accessed)
+{
+    json_decref(g_last_columns);
+    g_last_columns = NULL;
+    if (key_set(&g_last, f) == 0 && accessed != NULL)
+        g_last_columns = json_incref((json_t *)accessed);
+}
+
 static int evaluate(void *arg)
 {
     const strategy_job_t *job = arg;
-    static eval_t e;
-    memset(&e, 0, sizeof e);
-    e.cap = job->memory_bytes;
-    e.job = job;
-    e.deadline_ms = clock_mono_ms() + job->time_limit_ms;
-    lua_State *L = lua_newstate(capped_alloc, &e);
-    if (L == NULL)
-        return fail_envelope("memory", "Strategy exceeded memory limit: cannot create the Lua state");
-    open_safe_libs(L);
-    strategy_open_kernels(L, job->frame);
+    static eval_t fresh;
+    eval_t *e = &fresh;
+    lua_State *L;
+    if (g_warm.L != NULL && same_frame(&g_warm, job->frame)) {
+        /* The inherited warm state: its columns count towards the limit
+         * only beyond what they already take. */
+        e = &g_eval;
+        L = g_warm.L;
+        size_t base = g_eval.used;
+        memset(&g_eval, 0, sizeof g_eval);
+        g_eval.used = base;
+        g_eval.cap = base + job->memory_bytes;
+    } else {
+        memset(&fresh, 0, sizeof fresh);
+        fresh.cap = job->memory_bytes;
+        L = new_state(&fresh);
+        if (L == NULL)
+            return fail_envelope("memory", "Strategy exceeded memory limit: cannot create the Lua state");
+    }
+    e->job = job;
+    e->deadline_ms = clock_mono_ms() + job->time_limit_ms;
     /* The globals before the strategy's code, to find what it defines. */
     lua_newtable(L);
     int before = lua_gettop(L);
@@ -524,8 +634,8 @@ static int evaluate(void *arg)
         return fail_envelope("syntax", msg);
     }
     /* A strategy that catches its own limit error (pcall) still broke it. */
-    if (lua_pcall(L, 0, 0, 0) != LUA_OK || e.violation[0] || e.timed_out || e.out_of_memory)
-        return report_error(L, &e, "Strategy error");
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK || e->violation[0] || e->timed_out || e->out_of_memory)
+        return report_error(L, e, "Strategy error");
     char why[600];
     if (find_entry(L, before, job->entry, why, sizeof why) != 0) {
         char msg[700];
@@ -534,13 +644,13 @@ static int evaluate(void *arg)
     }
     strategy_push_frame(L, job->frame);
     int status = lua_pcall(L, 1, 1, 0);
-    if (status != LUA_OK || e.violation[0] || e.timed_out || e.out_of_memory)
-        return report_error(L, &e, "Strategy error");
+    if (status != LUA_OK || e->violation[0] || e->timed_out || e->out_of_memory)
+        return report_error(L, e, "Strategy error");
     lua_sethook(L, NULL, 0, 0);
     /* The strategy is done: the task's own code turns its result into the
      * task's, here, so that only the result crosses the pipe. Lua must not
      * fail from here on (an error outside pcall would abort). */
-    e.cap = SIZE_MAX;
+    e->cap = SIZE_MAX;
     lua_checkstack(L, 20);
     json_writer_t raw;
     jw_init(&raw);
@@ -556,6 +666,7 @@ static int evaluate(void *arg)
     json_object_set_new(env, "ok", json_true());
     json_object_set_new(env, "data", data);
     json_object_set_new(env, "columns", strategy_used_columns(L));
+    json_object_set_new(env, "accessed", strategy_accessed_columns(L));
     json_object_set_new(env, "raw", json_boolean(raw.len > 0));
     int rc = write_envelope(env);
     if (rc == 0 && raw.len > 0 && !raw.failed)
@@ -595,6 +706,7 @@ int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t 
     *raw_len = 0;
     sandbox_limits_t lim = { job->time_limit_ms, (int)(job->time_limit_ms / 1000) + 2 };
     sandbox_outcome_t out;
+    warm_prepare(job->frame);
     char err[512];
     if (sandbox_run(&lim, evaluate, (void *)job, &out, err, sizeof err) != 0) {
         snprintf(error, errlen, "Strategy could not start: %s", err);
@@ -631,6 +743,8 @@ int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t 
                 out.result = NULL;
             }
             json_object_del(env, "raw");
+            warm_remember(job->frame, json_object_get(env, "accessed"));
+            json_object_del(env, "accessed");
             if (out.output_len > 0)
                 json_object_set_new(env, "output", json_text(out.output, out.output_len));
             *result = env;

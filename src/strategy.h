@@ -29,6 +29,7 @@ typedef struct {
     const size_t *lo, *hi;
     size_t rows;                 /* sum of hi - lo */
     int daily;                   /* dates as YYYY-MM-DD, else ISO 8601 */
+    uint64_t generation;         /* the bar cache load it comes from (bar_cache.h) */
 } strategy_frame_t;
 
 struct lua_State;
@@ -90,12 +91,17 @@ int strategy_write_fields(struct lua_State *L, int idx, json_writer_t *w, const 
 int strategy_is_python(const char *code);
 
 /* --- used by strategy.c and strategy_frame.c ------------------------- */
-/* Pushes the df table for frame; records used feature columns in the
- * registry. */
+/* Pushes the df table for frame (its columns materialise on first use, or
+ * come from those built before); records the columns used. */
 void strategy_push_frame(struct lua_State *L, const strategy_frame_t *frame);
 /* Registers the array kernels (sma, ema, rsi, ..., crossover) as globals. */
-void strategy_open_kernels(struct lua_State *L, const strategy_frame_t *frame);
+void strategy_open_kernels(struct lua_State *L);
 /* The feature columns df materialised, as a JSON array (new reference). */
 json_t *strategy_used_columns(struct lua_State *L);
+/* Every df column used (ticker and date too), as a JSON array. */
+json_t *strategy_accessed_columns(struct lua_State *L);
+/* Builds the named columns of frame (those not built yet) into the state,
+ * for the df of later evaluations; returns how many it built. */
+int strategy_build_columns(struct lua_State *L, const strategy_frame_t *frame, const json_t *names);
 
 #endif

@@ -20,7 +20,9 @@
 #include "strategy.h"
 
 #define FRAME_KEY "tickq.frame"
-#define COLUMNS_KEY "tickq.columns"
+#define COLUMNS_KEY "tickq.columns"   /* feature columns this evaluation used */
+#define ACCESSED_KEY "tickq.accessed" /* every df column it used, ticker and date too */
+#define BUILT_KEY "tickq.built"       /* columns built before (the warm state): name -> array */
 
 static const strategy_frame_t *frame_of(lua_State *L)
 {
@@ -86,7 +88,33 @@ static void push_dates(lua_State *L, const strategy_frame_t *f)
     lua_remove(L, cache);
 }
 
-/* df's __index: materialises a column and keeps it in df. */
+/* Pushes column `key` of the frame as a new Lua array; -1 with err for an
+ * unknown column (nothing pushed). */
+static int build_column(lua_State *L, const strategy_frame_t *f, const char *key, char *err, size_t errlen)
+{
+    if (strcmp(key, "ticker") == 0) {
+        push_tickers(L, f);
+    } else if (strcmp(key, "date") == 0) {
+        push_dates(L, f);
+    } else {
+        const double *full = feature_frame_column(f->features, key, err, errlen);
+        if (full == NULL)
+            return -1;
+        push_window(L, f, full);
+    }
+    return 0;
+}
+
+static void append_name(lua_State *L, const char *registry_key, const char *name)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, registry_key);
+    lua_pushstring(L, name);
+    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+    lua_pop(L, 1);
+}
+
+/* df's __index: materialises a column (or takes the one built before, in
+ * the warm state) and keeps it in df. */
 static int df_index(lua_State *L)
 {
     const strategy_frame_t *f = frame_of(L);
@@ -97,21 +125,25 @@ static int df_index(lua_State *L)
         lua_pushinteger(L, (lua_Integer)f->rows);
         return 1;
     }
-    if (strcmp(key, "ticker") == 0) {
-        push_tickers(L, f);
-    } else if (strcmp(key, "date") == 0) {
-        push_dates(L, f);
+    int built = 0;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, BUILT_KEY) == LUA_TTABLE) {
+        lua_pushvalue(L, 2);
+        built = lua_rawget(L, -2) == LUA_TTABLE;
+        if (built)
+            lua_remove(L, -2);
+        else
+            lua_pop(L, 2);
     } else {
-        char err[600];
-        const double *full = feature_frame_column(f->features, key, err, sizeof err);
-        if (full == NULL)
-            return luaL_error(L, "%s", err);
-        push_window(L, f, full);
-        lua_getfield(L, LUA_REGISTRYINDEX, COLUMNS_KEY);
-        lua_pushstring(L, key);
-        lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
         lua_pop(L, 1);
     }
+    if (!built) {
+        char err[600];
+        if (build_column(L, f, key, err, sizeof err) != 0)
+            return luaL_error(L, "%s", err);
+    }
+    if (strcmp(key, "ticker") != 0 && strcmp(key, "date") != 0)
+        append_name(L, COLUMNS_KEY, key);
+    append_name(L, ACCESSED_KEY, key);
     lua_pushvalue(L, 2);
     lua_pushvalue(L, -2);
     lua_rawset(L, 1);
@@ -123,10 +155,56 @@ void strategy_push_frame(lua_State *L, const strategy_frame_t *frame)
     lua_pushlightuserdata(L, (void *)frame);
     lua_setfield(L, LUA_REGISTRYINDEX, FRAME_KEY);
     lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, COLUMNS_KEY);
+    lua_newtable(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, ACCESSED_KEY);
+    lua_newtable(L);
     lua_newtable(L);
     lua_pushcfunction(L, df_index);
     lua_setfield(L, -2, "__index");
     lua_setmetatable(L, -2);
+}
+
+int strategy_build_columns(lua_State *L, const strategy_frame_t *frame, const json_t *names)
+{
+    if (lua_getfield(L, LUA_REGISTRYINDEX, BUILT_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, BUILT_KEY);
+    }
+    int built = 0;
+    size_t i;
+    json_t *name;
+    json_array_foreach(names, i, name) {
+        const char *key = json_string_value(name);
+        char err[600];
+        if (key == NULL || lua_getfield(L, -1, key) != LUA_TNIL) {
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_pop(L, 1);
+        if (build_column(L, frame, key, err, sizeof err) == 0) {
+            lua_setfield(L, -2, key);
+            built++;
+        }
+    }
+    lua_pop(L, 1);
+    return built;
+}
+
+json_t *strategy_accessed_columns(lua_State *L)
+{
+    json_t *out = json_array();
+    lua_getfield(L, LUA_REGISTRYINDEX, ACCESSED_KEY);
+    size_t n = lua_rawlen(L, -1);
+    for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, (lua_Integer)i);
+        json_array_append_new(out, json_string(lua_tostring(L, -1)));
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return out;
 }
 
 json_t *strategy_used_columns(lua_State *L)
@@ -340,12 +418,8 @@ static int k_pct_change(lua_State *L)
     return 1;
 }
 
-void strategy_open_kernels(lua_State *L, const strategy_frame_t *frame)
+void strategy_open_kernels(lua_State *L)
 {
-    lua_pushlightuserdata(L, (void *)frame);
-    lua_setfield(L, LUA_REGISTRYINDEX, FRAME_KEY);
-    lua_newtable(L);
-    lua_setfield(L, LUA_REGISTRYINDEX, COLUMNS_KEY);
     static const luaL_Reg kernels[] = {
         { "sma", k_sma }, { "ema", k_ema }, { "rsi", k_rsi }, { "stdev", k_stdev },
         { "highest", k_highest }, { "lowest", k_lowest }, { "atr", k_atr }, { "bbands", k_bbands },

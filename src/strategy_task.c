@@ -167,7 +167,7 @@ task_status_t strategy_task_load(const task_ctx_t *ctx, strategy_task_t *t, task
     if (db == NULL)
         return task_error(out, TASK_TRANSIENT, "database unavailable: %s", err);
     if (bar_cache_load(task_env_cache(ctx->env), db, t->interval, t->symbols, t->nsymbols, &t->set, &t->features,
-                       err, sizeof err) != 0)
+                       &t->frame.generation, err, sizeof err) != 0)
         return task_error(out, TASK_TRANSIENT, "cannot load bars: %s", err);
     size_t n = t->set->n ? t->set->n : 1;
     t->lo = calloc(n, sizeof *t->lo);
