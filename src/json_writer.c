@@ -138,6 +138,61 @@ void jw_string(json_writer_t *w, const char *s, size_t len)
     jw_char(w, '"');
 }
 
+/* 15 significant digits without printf for the common magnitudes (printf's
+ * exact decimal conversion dominates writing many numbers): the value is
+ * scaled by an exact power of ten and rounded to a 15-digit integer, which
+ * can differ from correct rounding only in the 15th digit. */
+static int fast_g15(double v, char *out)
+{
+    static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+                                    1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18 };
+    double a = fabs(v);
+    if (!(a >= 1e-4 && a < 1e15))
+        return -1;
+    int e10 = (int)floor(log10(a));
+    if (e10 < -4 || e10 > 14)
+        return -1;
+    uint64_t m = (uint64_t)llround(a * pow10[14 - e10]);
+    if (m >= 1000000000000000ULL) { /* rounded up to the next power of ten */
+        m /= 10;
+        e10++;
+        if (e10 > 14)
+            return -1;
+    }
+    if (m < 100000000000000ULL)
+        return -1; /* log10 landed a digit off: let printf do it */
+    char digits[16];
+    for (int i = 14; i >= 0; i--) {
+        digits[i] = (char)('0' + m % 10);
+        m /= 10;
+    }
+    int last = 14; /* drop trailing zeros */
+    while (last > 0 && digits[last] == '0')
+        last--;
+    char *p = out;
+    if (v < 0)
+        *p++ = '-';
+    if (e10 >= 0) {
+        for (int i = 0; i <= e10; i++)
+            *p++ = digits[i];
+        *p++ = '.';
+        if (last <= e10) {
+            *p++ = '0';
+        } else {
+            for (int i = e10 + 1; i <= last; i++)
+                *p++ = digits[i];
+        }
+    } else {
+        *p++ = '0';
+        *p++ = '.';
+        for (int i = 0; i < -e10 - 1; i++)
+            *p++ = '0';
+        for (int i = 0; i <= last; i++)
+            *p++ = digits[i];
+    }
+    return (int)(p - out);
+}
+
 void jw_number(json_writer_t *w, double v)
 {
     if (!isfinite(v)) {
@@ -145,9 +200,12 @@ void jw_number(json_writer_t *w, double v)
         return;
     }
     char num[40];
-    int n = snprintf(num, sizeof num, "%.15g", v);
-    if (strpbrk(num, ".eEn") == NULL) /* keep it a real: 2 -> 2.0, as jansson writes it */
-        n += snprintf(num + n, sizeof num - (size_t)n, ".0");
+    int n = fast_g15(v, num);
+    if (n < 0) {
+        n = snprintf(num, sizeof num, "%.15g", v);
+        if (strpbrk(num, ".eEn") == NULL) /* keep it a real: 2 -> 2.0, as jansson writes it */
+            n += snprintf(num + n, sizeof num - (size_t)n, ".0");
+    }
     jw_raw(w, num, (size_t)n);
 }
 

@@ -30,12 +30,15 @@ typedef struct {
     size_t processed;
 } backtest_t;
 
-/* The bar an instance points at: its series and index inside the window. */
-static int locate(const strategy_task_t *t, const char *ticker, const char *date, size_t *si, size_t *ti)
+/* The bar an instance points at: its series and index inside the window.
+ * *last remembers the previous instance's series (they come in runs). */
+static int locate(const strategy_task_t *t, const char *ticker, const char *date, bar_series_t **last, size_t *si,
+                  size_t *ti)
 {
     if (ticker == NULL || date == NULL)
         return -1;
-    bar_series_t *s = bar_set_find(t->set, ticker);
+    bar_series_t *s = *last != NULL && strcmp((*last)->symbol, ticker) == 0 ? *last : bar_set_find(t->set, ticker);
+    *last = s;
     int64_t ts;
     int date_only;
     if (s == NULL || clock_parse_iso8601(date, &ts, &date_only) != 0)
@@ -90,6 +93,7 @@ static json_t *backtest_finish(lua_State *L, int ret, void *ctx, json_writer_t *
     }
     static const char *const skip[] = { "return", NULL };
     size_t trades = 0, positive = 0, kept = 0, ignored = 0;
+    bar_series_t *last = NULL;
     jw_char(raw, '[');
     for (size_t k = 1; k <= n; k++) {
         if (strategy_instance(L, ret, k, why, whylen) != 0) {
@@ -97,7 +101,8 @@ static json_t *backtest_finish(lua_State *L, int ret, void *ctx, json_writer_t *
             return NULL;
         }
         size_t si, ti;
-        if (locate(t, strategy_field_string(L, -1, "ticker"), strategy_field_string(L, -1, "date"), &si, &ti) != 0) {
+        if (locate(t, strategy_field_string(L, -1, "ticker"), strategy_field_string(L, -1, "date"), &last, &si,
+                   &ti) != 0) {
             ignored++; /* not a bar of the window: not a signal of this backtest */
             lua_pop(L, 1);
             continue;
