@@ -1,6 +1,8 @@
 /* cmd_enqueue.c — `tickq enqueue`: validate a job and put it on its queue. */
 #include "commands.h"
 
+#include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,13 +26,21 @@ static const char usage[] =
     "  --max-retries N      retries after the first attempt (default: 3)\n"
     "  --timeout S          seconds an attempt may run (default: 3600)\n"
     "  --delay S            seconds before the job may start (default: 0)\n"
+    "  --arg-file KEY=PATH  set args[KEY] to the text of a file, e.g.\n"
+    "                       --arg-file strategy_code=examples/strategies/gap_up.lua\n"
+    "                       (repeatable)\n"
     "  --json               print {\"id\", \"created\", \"state\"} instead of the id\n"
     CLI_COMMON_HELP
     "\n"
     "Exit status: 0 enqueued (or already there), 64 bad usage, 65 bad job,\n"
     "69 Redis unavailable, 78 configuration error.\n";
 
-enum { OPT_QUEUE = OPT_FIRST_COMMAND_OPTION, OPT_PRIORITY, OPT_ID, OPT_MAX_RETRIES, OPT_TIMEOUT, OPT_DELAY };
+enum {
+    OPT_QUEUE = OPT_FIRST_COMMAND_OPTION, OPT_PRIORITY, OPT_ID, OPT_MAX_RETRIES, OPT_TIMEOUT, OPT_DELAY,
+    OPT_ARG_FILE
+};
+
+#define ARG_FILES_MAX 16
 
 static const struct option options[] = {
     { "queue", required_argument, 0, OPT_QUEUE },
@@ -39,6 +49,7 @@ static const struct option options[] = {
     { "max-retries", required_argument, 0, OPT_MAX_RETRIES },
     { "timeout", required_argument, 0, OPT_TIMEOUT },
     { "delay", required_argument, 0, OPT_DELAY },
+    { "arg-file", required_argument, 0, OPT_ARG_FILE },
     { "json", no_argument, 0, OPT_JSON },
     CLI_COMMON_OPTIONS,
     { 0, 0, 0, 0 }
@@ -81,9 +92,89 @@ static int seconds_flag(const char *flag, const char *arg, int64_t *ms)
     return 0;
 }
 
+/* Reads a whole file of at most `limit` bytes; NULL with err. */
+static char *read_file(const char *path, size_t limit, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf != NULL) {
+        if (n == cap) {
+            if (cap > limit) {
+                snprintf(err, errlen, "%s is over the payload limit of %zu bytes", path, limit);
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            char *bigger = realloc(buf, cap * 2);
+            if (bigger == NULL) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    if (buf == NULL && err[0] == '\0')
+        snprintf(err, errlen, "out of memory reading %s", path);
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+/* ARGS_JSON with each --arg-file KEY=PATH set as args[KEY]: a new JSON
+ * text (the caller frees it), or NULL with err. */
+static char *with_arg_files(const char *args, size_t args_len, const char *const *files, int n, size_t limit,
+                            char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *obj = args ? json_loadb(args, args_len, 0, &jerr) : json_object();
+    if (!json_is_object(obj)) {
+        snprintf(err, errlen, "ARGS_JSON must be a JSON object to take --arg-file values");
+        json_decref(obj);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        const char *eq = strchr(files[i], '=');
+        char key[256];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - files[i]), files[i]);
+        size_t len;
+        err[0] = '\0';
+        char *text = read_file(eq + 1, limit, &len, err, errlen);
+        if (text == NULL) {
+            json_decref(obj);
+            return NULL;
+        }
+        json_t *value = json_stringn(text, len);
+        free(text);
+        if (value == NULL) {
+            snprintf(err, errlen, "%s is not UTF-8 text", eq + 1);
+            json_decref(obj);
+            return NULL;
+        }
+        json_object_set_new(obj, key, value);
+    }
+    char *out = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    if (out == NULL)
+        snprintf(err, errlen, "out of memory");
+    return out;
+}
+
 typedef struct {
     job_spec_t spec;
     int as_json;
+    const char *arg_files[ARG_FILES_MAX];
+    int narg_files;
 } enqueue_flags_t;
 
 static int on_flag(int opt, const char *arg, void *ctx)
@@ -103,6 +194,13 @@ static int on_flag(int opt, const char *arg, void *ctx)
     case OPT_TIMEOUT: return seconds_flag("--timeout", arg, &f->spec.timeout_ms);
     case OPT_DELAY: return seconds_flag("--delay", arg, &f->spec.delay_ms);
     case OPT_JSON: f->as_json = 1; return 0;
+    case OPT_ARG_FILE:
+        if (f->narg_files == ARG_FILES_MAX)
+            return cli_fail(EX_USAGE, "at most %d --arg-file options", ARG_FILES_MAX);
+        if (strchr(arg, '=') == NULL || arg[0] == '=' || strchr(arg, '=')[1] == '\0')
+            return cli_fail(EX_USAGE, "invalid --arg-file '%s': use KEY=PATH, e.g. strategy_code=my_strategy.lua", arg);
+        f->arg_files[f->narg_files++] = arg;
+        return 0;
     default: return cli_usage_error(usage, "see the options below");
     }
 }
@@ -114,6 +212,7 @@ int cmd_enqueue(int argc, char **argv)
     static enqueue_flags_t flags;
     job_spec_init(&flags.spec);
     flags.as_json = 0;
+    flags.narg_files = 0;
     int st = cli_parse(argc, argv, options, usage, &cfg, on_flag, &flags);
     if (st != 0)
         return st == CLI_HELP ? 0 : st;
@@ -139,6 +238,18 @@ int cmd_enqueue(int argc, char **argv)
         }
     }
     st = 0;
+    if (flags.narg_files > 0) {
+        char *merged = with_arg_files(spec.args, spec.args_len, flags.arg_files, flags.narg_files, cfg.max_payload,
+                                      err, sizeof err);
+        if (merged == NULL) {
+            st = cli_fail(EX_DATAERR, "job refused: %s", err);
+            goto done;
+        }
+        free(owned);
+        owned = merged;
+        spec.args = owned;
+        spec.args_len = strlen(owned);
+    }
     if (job_spec_check(&spec, cfg.max_payload, err, sizeof err) != 0) {
         st = cli_fail(EX_DATAERR, "job refused: %s", err);
         goto done;

@@ -3,6 +3,7 @@ configuration and connectivity checks, and bad input refused at the CLI."""
 import json
 import os
 import subprocess
+import tempfile
 import time
 
 from harness import TICKQ, RedisServer, TickqTestCase, free_port, tickq
@@ -161,6 +162,29 @@ class TestBadInputAtCli(TickqTestCase):
         p = self.tickq("enqueue", "echo", "-", input='{"from": "stdin"}')
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(json.loads(self.job(p.stdout.strip())["args"]), {"from": "stdin"})
+
+    def test_arg_file_sets_a_field_from_a_file(self):
+        with tempfile.TemporaryDirectory() as d:
+            code = os.path.join(d, "s.lua")
+            text = 'function f(df)\n  return {} -- "quotes", \\ and caf\u00e9\nend\n'
+            with open(code, "w") as f:
+                f.write(text)
+            p = self.tickq("enqueue", "echo", '{"symbols": ["A"]}', "--arg-file", f"strategy_code={code}",
+                           "--arg-file", f"other={code}")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(json.loads(self.job(p.stdout.strip())["args"]),
+                             {"symbols": ["A"], "strategy_code": text, "other": text})
+            p = self.tickq("enqueue", "echo", "--arg-file", f"code={code}")  # no ARGS_JSON: {}
+            self.assertEqual(json.loads(self.job(p.stdout.strip())["args"]), {"code": text})
+            bad = os.path.join(d, "bad.lua")
+            with open(bad, "wb") as f:
+                f.write(b"\xff\xfe")
+            self.refused("echo", "--arg-file", f"code={bad}", needle="is not UTF-8 text")
+            self.refused("echo", "--arg-file", f"code={d}/missing.lua", needle="cannot read")
+            self.refused("echo", "[1]", "--arg-file", f"code={code}", needle="must be a JSON object")
+            p = self.tickq("enqueue", "echo", "--arg-file", "code")
+            self.assertEqual(p.returncode, 64)
+            self.assertIn("KEY=PATH", p.stderr)
 
 
 class TestResultCommand(TickqTestCase):
