@@ -15,7 +15,7 @@ import shutil
 import statistics
 import tempfile
 
-from harness import ISO_RE, TickqTestCase, tickq
+from harness import ISO_RE, TickqTestCase, tickq, wait_for
 
 START, END = "2024-01-02", "2024-03-01"
 FINAL = ("completed", "failed", "dead")
@@ -805,3 +805,40 @@ end
                                             f"limit, e.g. with instances {completed[:1]}")
         for r, jid in zip(outcomes, ids):
             self.assertEqual(self.error(r, jid), "Strategy exceeded time limit (0.1 s)")
+
+    def test_sandbox_dies_with_its_worker_and_the_job_is_not_lost(self):
+        """A worker child killed (SIGKILL) while a strategy runs: its sandbox
+        child dies with it (PR_SET_PDEATHSIG) instead of spinning on, and the
+        job goes through crash recovery like any other."""
+        w = self.worker("--workers", "1", "--heartbeat", "200ms", "--claim-timeout", "1s", "--retry-base", "50ms",
+                        "--grace", "1", env=self.env)
+        jid = self.enqueue("backtest", self.args("function f(df) while true do end end", symbols=["AAA"],
+                                                 strategy_timeout_seconds=60))
+        self.wait_running(jid)
+
+        def sandbox():
+            kids = w.children()
+            if not kids:
+                return None
+            try:
+                with open(f"/proc/{kids[0]}/task/{kids[0]}/children") as f:
+                    grandkids = [int(p) for p in f.read().split()]
+            except FileNotFoundError:
+                return None
+            return (kids[0], grandkids[0]) if grandkids else None
+
+        child, box = wait_for(sandbox, timeout=10, what="the sandbox process")
+        os.kill(child, 9)
+
+        def gone():
+            try:
+                with open(f"/proc/{box}/stat") as f:
+                    return f.read().split()[2] == "Z"   # a zombie until reaped: dead
+            except FileNotFoundError:
+                return True
+        wait_for(gone, timeout=5, what="the sandbox to die with its worker child")
+        # The crashed attempt is retried (transient), and the strategy's own
+        # time limit is not what ended it.
+        self.wait_state(jid, ("retrying", "queued"), timeout=10)
+        self.assertIn("Worker process died", self.job(jid).get("error", ""))
+        self.assertIsNone(w.proc.poll())
