@@ -298,6 +298,33 @@ queue_status_t queue_list_import(queue_t *q, const char *list, const char *queue
     return QUEUE_OK;
 }
 
+queue_status_t queue_lease(queue_t *q, const char *holder, int acquire, int64_t ttl_ms, int *held, char *current,
+                           size_t curlen, char *err, size_t errlen)
+{
+    static args_t a;
+    char ttl[24];
+    snprintf(ttl, sizeof ttl, "%" PRId64, ttl_ms);
+    a.n = 0;
+    args_header(&a, q);
+    args_str(&a, holder);
+    args_str(&a, acquire ? "acquire" : "release");
+    args_str(&a, ttl);
+    redisReply *r;
+    queue_status_t st = run(q, FN("lease"), 0, &a, &r, err, errlen);
+    if (st != QUEUE_OK)
+        return st;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+        snprintf(err, errlen, "unexpected reply from tickq's lease function");
+        freeReplyObject(r);
+        return QUEUE_ERR_REPLY;
+    }
+    *held = (int)rconn_reply_integer(r->element[0]);
+    if (current != NULL)
+        snprintf(current, curlen, "%s", reply_str(r->element[1]));
+    freeReplyObject(r);
+    return QUEUE_OK;
+}
+
 queue_status_t queue_enqueue_many(queue_t *q, const job_spec_t *specs, size_t n,
                                   enqueue_result_t *out, queue_status_t *st,
                                   char *err, size_t errlen)

@@ -180,6 +180,12 @@ typedef struct {
 queue_status_t queue_list_import(queue_t *q, const char *list, const char *queue, int max_entries,
                                  list_import_t *out, char *err, size_t errlen);
 
+/* The scheduler's leadership lease: acquire (or renew, when `holder` has
+ * it) for ttl_ms, or release. *held: 1 when holder has it after the call;
+ * current (may be NULL) gets the holder's id ("" when free). */
+queue_status_t queue_lease(queue_t *q, const char *holder, int acquire, int64_t ttl_ms, int *held, char *current,
+                           size_t curlen, char *err, size_t errlen);
+
 /* Writes "<prefix>:<a>" or "<prefix>:<a>:<b>" (b may be NULL). */
 void queue_key(const queue_t *q, const char *a, const char *b, char *out, size_t outlen);
 
