@@ -5,19 +5,20 @@
 #   make demo       install deps, build, run a short demo against a private redis-server
 #   make sanitize   ASan + UBSan build, then the whole test suite against it
 #   make bench      every benchmark (one JSON line each): bench-queue, bench-data,
-#                   bench-strategy (job times of backtests and screenings, Lua loop speed)
+#                   bench-strategy (job times of backtests and screenings, Lua loop speed),
+#                   bench-options (implied volatility and Greeks of 1 M contracts)
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
-PKGS    := hiredis jansson sqlite3 libpq lua5.4 libseccomp
+PKGS    := hiredis jansson sqlite3 libpq lua5.4 libseccomp inih
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 DEFS    := -D_GNU_SOURCE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lhiredis -ljansson -lsqlite3 -lpq -llua5.4 -lseccomp)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lhiredis -ljansson -lsqlite3 -lpq -llua5.4 -lseccomp -linih)
 ALL_CFLAGS = $(WARN) $(DEFS) $(CFLAGS) $(PKG_CFLAGS) -Isrc -I$(BUILD)/gen -MMD -MP
 LDLIBS  += $(PKG_LIBS) -lm
 
@@ -28,8 +29,9 @@ UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(patsubst tests/unit/%.c,$(BUILD)/obj/unit/%.o,$(UNIT_SRC))
 BENCH    := $(BUILD)/bench_queue
 BENCH_DATA := $(BUILD)/bench_data
+BENCH_OPTIONS := $(BUILD)/bench_options
 
-.PHONY: all setup test unit integration demo sanitize bench bench-queue bench-data bench-strategy install clean
+.PHONY: all setup test unit integration demo sanitize bench bench-queue bench-data bench-strategy bench-options install clean
 
 all: $(BUILD)/tickq
 
@@ -69,6 +71,9 @@ $(BENCH): $(BUILD)/obj/bench/bench_queue.o $(OBJ)
 $(BENCH_DATA): $(BUILD)/obj/bench/bench_data.o $(OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+$(BENCH_OPTIONS): $(BUILD)/obj/bench/bench_options.o $(OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
 # Tests: setup is idempotent and quick when everything is installed.
 test: setup
 	@$(MAKE) --no-print-directory all $(BUILD)/unit_tests
@@ -89,7 +94,7 @@ sanitize: setup
 	  build-san/tickq build-san/unit_tests
 	@scripts/sanitize-test build-san
 
-bench: bench-queue bench-data bench-strategy
+bench: bench-queue bench-data bench-strategy bench-options
 
 # Benchmarks keep stdout for their JSON line; build chatter goes to stderr.
 bench-queue:
@@ -101,6 +106,12 @@ bench-data:
 	@scripts/setup >&2
 	@$(MAKE) --no-print-directory $(BENCH_DATA) >&2
 	@scripts/with-postgres $(BENCH_DATA)
+
+# Implied volatility and Greeks of 1 M contracts on one core (no server).
+bench-options:
+	@scripts/setup >&2
+	@$(MAKE) --no-print-directory $(BENCH_OPTIONS) >&2
+	@$(BENCH_OPTIONS)
 
 # Job times as a client sees them, cold and warm, of backtests and screenings
 # run by one `tickq worker` (bench/bench_strategy.py; synthetic bars in a

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "db.h"
 #include "supervisor.h"
+#include "schedule.h"
 #include "task.h"
 
 static const char usage[] =
@@ -36,6 +37,9 @@ static const char usage[] =
     "  --heartbeat D        claim renewal and heartbeat interval (default: 5s)\n"
     "  --stats-interval D   interval of the worker stats log line (default: 10s)\n"
     "  --dlq-cap N          dead-letter stream length cap (default: 100000)\n"
+    "  --scheduler          also fire the recurring jobs of the schedules file (one\n"
+    "                       scheduler among all replicas fires; docs/scheduler.md)\n"
+    "  --schedules FILE     the schedules (default: $TICKQ_SCHEDULES, else schedules.ini)\n"
     "  --list-queue NAME    also take tasks LPUSHed as JSON onto this Redis list\n"
     "                       (default: strategy_queue; '' turns it off)\n"
     "  --db PATH            SQLite file for job history (default: $TICKQ_DB, else\n"
@@ -49,7 +53,7 @@ enum {
     OPT_QUEUES = OPT_FIRST_COMMAND_OPTION, OPT_WORKERS, OPT_BURST, OPT_CHECK, OPT_GROUP, OPT_GRACE,
     OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_RESULT_TTL, OPT_RETRY_BASE, OPT_RETRY_MAX,
     OPT_CLAIM_TIMEOUT, OPT_HEARTBEAT, OPT_STATS_INTERVAL, OPT_DLQ_CAP, OPT_BATCH_BUDGET, OPT_DB,
-    OPT_LIST_QUEUE
+    OPT_LIST_QUEUE, OPT_SCHEDULER, OPT_SCHEDULES
 };
 
 static const struct option options[] = {
@@ -71,6 +75,8 @@ static const struct option options[] = {
     { "batch-budget", required_argument, 0, OPT_BATCH_BUDGET },
     { "db", required_argument, 0, OPT_DB },
     { "list-queue", required_argument, 0, OPT_LIST_QUEUE },
+    { "scheduler", no_argument, 0, OPT_SCHEDULER },
+    { "schedules", required_argument, 0, OPT_SCHEDULES },
     CLI_COMMON_OPTIONS,
     { 0, 0, 0, 0 }
 };
@@ -128,6 +134,8 @@ static int on_flag(int opt, const char *arg, void *ctx)
         cfg->dlq_cap = v;
         break;
     case OPT_DB: cfg->db_path = arg; break;
+    case OPT_SCHEDULER: cfg->scheduler = 1; break;
+    case OPT_SCHEDULES: cfg->schedules_path = arg; break;
     case OPT_LIST_QUEUE:
         if (strlen(arg) >= sizeof cfg->list_queue || strpbrk(arg, " \t\r\n") != NULL)
             return cli_usage_error(usage, "--list-queue '%s' is not a valid Redis key: at most %zu characters, "
@@ -262,7 +270,20 @@ int cmd_worker(int argc, char **argv)
                  LF_I("schema", db_schema_version(db)));
     else
         log_info("using PostgreSQL", LF_S("database", db_where(db)), LF_I("schema", db_schema_version(db)));
-    st = supervisor_run(&cfg, conn, db);
+    static schedule_set_t schedules;
+    if (cfg.scheduler) {
+        const char *path = cfg.schedules_path;
+        if (path == NULL)
+            path = getenv("TICKQ_SCHEDULES") && *getenv("TICKQ_SCHEDULES") ? getenv("TICKQ_SCHEDULES") : "schedules.ini";
+        if (schedule_set_load(&schedules, path, err, sizeof err) != 0) {
+            db_close(db);
+            rconn_free(conn);
+            return cli_fail(EX_CONFIG, "%s", err);
+        }
+    }
+    st = supervisor_run(&cfg, conn, db, cfg.scheduler ? &schedules : NULL);
+    if (cfg.scheduler)
+        schedule_set_free(&schedules);
     db_close(db);
     rconn_free(conn);
     return st;

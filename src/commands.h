@@ -12,5 +12,8 @@ int cmd_dlq(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
 int cmd_tasks(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_schedule(int argc, char **argv);
+int cmd_scheduler(int argc, char **argv);
+int cmd_options(int argc, char **argv);
 
 #endif

@@ -39,6 +39,8 @@ typedef struct {
     const char *database_url;    /* DATABASE_URL: PostgreSQL; NULL: SQLite */
     const char *db_path;         /* --db, else TICKQ_DB, else var/tickq.db */
     char list_queue[200];        /* the users' LPUSH list ("" = off), default strategy_queue */
+    int scheduler;               /* worker --scheduler: also fire the schedules */
+    const char *schedules_path;  /* --schedules, else TICKQ_SCHEDULES, else schedules.ini */
 } config_t;
 
 /* Defaults, overridden by REDIS_URL, RQ_QUEUES, TICKQ_PREFIX, TICKQ_GROUP,

@@ -19,6 +19,9 @@ static const cli_command_t commands[] = {
     { "dlq", cmd_dlq, "list, retry or purge dead-letter jobs" },
     { "tasks", cmd_tasks, "list the task types this build runs" },
     { "data", cmd_data, "import, generate, list and show market data" },
+    { "scheduler", cmd_scheduler, "fire the configured recurring jobs (one leader among replicas)" },
+    { "schedule", cmd_schedule, "list the configured schedules; evaluate a cron expression" },
+    { "options", cmd_options, "option prices, Greeks and implied volatility" },
 };
 
 static void print_usage(FILE *out)

@@ -32,6 +32,7 @@
 #include "history.h"
 #include "log.h"
 #include "queue.h"
+#include "scheduler.h"
 #include "slot.h"
 #include "worker.h"
 
@@ -77,6 +78,9 @@ typedef struct {
     int64_t next_cancel_ms;
     long long settled_failures;   /* timeouts and crashes settled here */
     int64_t list_active_ms;       /* when the list import last found entries */
+    scheduler_t *scheduler;       /* worker --scheduler; NULL otherwise */
+    rconn_t *scheduler_conn;
+    int64_t next_schedule_ms;
     int64_t list_warned_ms;
     char err[1024];
 } sup_t;
@@ -615,6 +619,8 @@ static void turn(sup_t *s, int *seen_signals)
     enforce_timeouts(s, now);
     if (s->cfg->list_queue[0] && !s->stopping && !rconn_broken(s->conn))
         import_list(s, now);
+    if (s->scheduler != NULL && !s->stopping && now >= s->next_schedule_ms)
+        s->next_schedule_ms = now + scheduler_tick(s->scheduler);
     if (now >= s->next_cancel_ms && !rconn_broken(s->conn)) {
         s->next_cancel_ms = now + CANCEL_CHECK_MS;
         check_cancels(s);
@@ -648,7 +654,39 @@ static void flush_history(sup_t *s, int force)
                  LF_S("error", s->err));
 }
 
-int supervisor_run(const config_t *cfg, rconn_t *conn, db_t *db)
+/* worker --scheduler: a scheduler on a connection of its own, so that a
+ * slow Redis reply for one does not hold up the other. */
+static int start_scheduler(sup_t *s, const schedule_set_t *schedules)
+{
+    char err[1024];
+    s->scheduler_conn = rconn_open(&s->cfg->url, s->cfg->command_timeout_ms, err, sizeof err);
+    if (s->scheduler_conn == NULL) {
+        log_error("cannot connect the scheduler to Redis", LF_S("error", err));
+        return -1;
+    }
+    rconn_set_name(s->scheduler_conn, "tickq-scheduler");
+    s->scheduler = scheduler_new(schedules, s->cfg, s->scheduler_conn);
+    if (s->scheduler == NULL) {
+        rconn_free(s->scheduler_conn);
+        s->scheduler_conn = NULL;
+        return -1;
+    }
+    scheduler_banner(s->scheduler);
+    return 0;
+}
+
+static void stop_scheduler(sup_t *s)
+{
+    if (s->scheduler == NULL)
+        return;
+    scheduler_stop(s->scheduler);
+    scheduler_free(s->scheduler);
+    rconn_free(s->scheduler_conn);
+    s->scheduler = NULL;
+    s->scheduler_conn = NULL;
+}
+
+int supervisor_run(const config_t *cfg, rconn_t *conn, db_t *db, const schedule_set_t *schedules)
 {
     static sup_t s;
     memset(&s, 0, sizeof s);
@@ -698,8 +736,12 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, db_t *db)
              LF_S("group", cfg->group), LF_S("redis", where), LF_B("burst", cfg->burst),
              LF_S("list_queue", cfg->list_queue[0] ? cfg->list_queue : "(off)"), LF_S("protocol", TICKQ_PROTOCOL));
 
+    if (schedules != NULL && start_scheduler(&s, schedules) != 0)
+        return EX_UNAVAILABLE;
     int seen = 0;
     while (!s.stopping || live_children(&s) > 0) {
+        if (s.stopping)
+            stop_scheduler(&s); /* stop firing at once; another replica takes over */
         turn(&s, &seen);
         if (s.stopping && live_children(&s) == 0)
             break;
@@ -717,6 +759,7 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, db_t *db)
         history_read(s.history, s.history_fd[0]);
         flush_history(&s, 0);
     }
+    stop_scheduler(&s);
     /* Every child is gone: what they wrote is in the pipe. */
     history_read(s.history, s.history_fd[0]);
     flush_history(&s, 1);

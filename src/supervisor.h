@@ -8,10 +8,13 @@
 #include "config.h"
 #include "db.h"
 #include "rconn.h"
+#include "schedule.h"
 
 /* Runs until SIGTERM/SIGINT (or, with --burst, until the queues are drained).
  * `conn` is a prepared connection (queue_prepare done) the supervisor keeps;
- * job history goes to `db`. Returns the process exit status. */
-int supervisor_run(const config_t *cfg, rconn_t *conn, db_t *db);
+ * job history goes to `db`. With `schedules` (may be NULL) it also runs a
+ * scheduler (scheduler.h) on a connection of its own. Returns the process
+ * exit status. */
+int supervisor_run(const config_t *cfg, rconn_t *conn, db_t *db, const schedule_set_t *schedules);
 
 #endif
