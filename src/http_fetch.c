@@ -1,0 +1,114 @@
+/* http_fetch.c — HTTP GET for market-data providers (http_fetch.h). */
+#include "http_fetch.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    int too_big;
+} sink_t;
+
+static size_t on_data(char *data, size_t size, size_t nmemb, void *user)
+{
+    sink_t *s = user;
+    size_t n = size * nmemb;
+    if (s->len + n + 1 > HTTP_FETCH_MAX_BODY) {
+        s->too_big = 1;
+        return 0; /* stops the transfer */
+    }
+    if (s->len + n + 1 > s->cap) {
+        size_t cap = s->cap ? s->cap : 65536;
+        while (cap < s->len + n + 1)
+            cap *= 2;
+        char *b = realloc(s->buf, cap);
+        if (b == NULL)
+            return 0;
+        s->buf = b;
+        s->cap = cap;
+    }
+    memcpy(s->buf + s->len, data, n);
+    s->len += n;
+    s->buf[s->len] = '\0';
+    return n;
+}
+
+static void init_once(void)
+{
+    static int done;
+    if (!done) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        done = 1;
+    }
+}
+
+int http_get(const char *url, const http_fetch_opts_t *opts, char **body, size_t *len, long *status, char *err,
+             size_t errlen)
+{
+    http_fetch_opts_t o = { 10000, 2, 200 };
+    if (opts != NULL)
+        o = *opts;
+    *body = NULL;
+    *len = 0;
+    *status = 0;
+    init_once();
+    CURL *h = curl_easy_init();
+    if (h == NULL) {
+        snprintf(err, errlen, "cannot start an HTTP client");
+        return -1;
+    }
+    int rc = -1;
+    for (int attempt = 0; attempt <= o.retries; attempt++) {
+        if (attempt > 0)
+            clock_sleep_ms(o.backoff_ms << (attempt - 1), NULL);
+        sink_t s = { NULL, 0, 0, 0 };
+        char curl_err[CURL_ERROR_SIZE] = "";
+        curl_easy_reset(h);
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)o.timeout_ms);
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)o.timeout_ms);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(h, CURLOPT_USERAGENT, "tickq");
+        CURLcode cc = curl_easy_perform(h);
+        long code = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+        *status = code;
+        if (cc == CURLE_OK && code >= 200 && code < 300) {
+            if (s.buf == NULL && (s.buf = strdup("")) == NULL) {
+                snprintf(err, errlen, "out of memory reading %s", url);
+                break;
+            }
+            *body = s.buf;
+            *len = s.len;
+            rc = 0;
+            break;
+        }
+        free(s.buf);
+        if (s.too_big) {
+            snprintf(err, errlen, "%s: the response is larger than %u MiB", url, HTTP_FETCH_MAX_BODY >> 20);
+            break;
+        }
+        if (cc != CURLE_OK)
+            snprintf(err, errlen, "%s: %s (after %d attempt%s)", url, curl_err[0] ? curl_err : curl_easy_strerror(cc),
+                     attempt + 1, attempt ? "s" : "");
+        else
+            snprintf(err, errlen, "%s: HTTP status %ld (after %d attempt%s)", url, code, attempt + 1,
+                     attempt ? "s" : "");
+        int retryable = cc != CURLE_OK || code == 429 || code >= 500;
+        if (!retryable)
+            break;
+    }
+    curl_easy_cleanup(h);
+    return rc;
+}

@@ -1,0 +1,26 @@
+/* http_fetch.h — HTTP GET for market-data providers (libcurl): a whole
+ * body or an error, with a per-attempt timeout and retries with backoff
+ * for what is worth retrying (connection failures, timeouts, 429 and 5xx).
+ * Other HTTP statuses are errors at once. Bodies are capped in size. */
+#ifndef TICKQ_HTTP_FETCH_H
+#define TICKQ_HTTP_FETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HTTP_FETCH_MAX_BODY (256u * 1024 * 1024)
+
+typedef struct {
+    int64_t timeout_ms;          /* per attempt (default 10 s) */
+    int retries;                 /* extra attempts after the first (default 2) */
+    int64_t backoff_ms;          /* before retry n: backoff * 2^(n-1) (default 200 ms) */
+} http_fetch_opts_t;
+
+/* Fetches `url`. Returns 0 with *body (malloc'd, NUL-terminated, *len
+ * bytes) for a 2xx response, or -1 with err naming the URL and what went
+ * wrong; *status gets the last HTTP status (0 when none was received).
+ * opts may be NULL for the defaults. */
+int http_get(const char *url, const http_fetch_opts_t *opts, char **body, size_t *len, long *status, char *err,
+             size_t errlen);
+
+#endif
