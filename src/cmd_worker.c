@@ -248,6 +248,15 @@ int cmd_worker(int argc, char **argv)
     st = config_resolve(&cfg, 1, err, sizeof err);
     if (st != 0)
         return cli_fail(st, "%s", err);
+    /* The schedules file first: a bad one changes nothing. */
+    static schedule_set_t schedules;
+    if (cfg.scheduler) {
+        const char *path = cfg.schedules_path, *env = getenv("TICKQ_SCHEDULES");
+        if (path == NULL)
+            path = env != NULL && *env ? env : "schedules.ini";
+        if (schedule_set_load(&schedules, path, err, sizeof err) != 0)
+            return cli_fail(EX_CONFIG, "%s", err);
+    }
     rconn_t *conn;
     queue_t q;
     st = cli_connect(&cfg, &conn, &q);
@@ -270,17 +279,6 @@ int cmd_worker(int argc, char **argv)
                  LF_I("schema", db_schema_version(db)));
     else
         log_info("using PostgreSQL", LF_S("database", db_where(db)), LF_I("schema", db_schema_version(db)));
-    static schedule_set_t schedules;
-    if (cfg.scheduler) {
-        const char *path = cfg.schedules_path;
-        if (path == NULL)
-            path = getenv("TICKQ_SCHEDULES") && *getenv("TICKQ_SCHEDULES") ? getenv("TICKQ_SCHEDULES") : "schedules.ini";
-        if (schedule_set_load(&schedules, path, err, sizeof err) != 0) {
-            db_close(db);
-            rconn_free(conn);
-            return cli_fail(EX_CONFIG, "%s", err);
-        }
-    }
     st = supervisor_run(&cfg, conn, db, cfg.scheduler ? &schedules : NULL);
     if (cfg.scheduler)
         schedule_set_free(&schedules);
