@@ -203,35 +203,42 @@ class TestSchedulerFiring(SchedulerCase):
         self.assertTrue(banner[0]["next_1"].endswith("+00:00"))
 
     def test_exactly_once_with_three_schedulers_and_a_killed_leader(self):
+        """Three schedulers, one leader. A yearly schedule missed two years
+        ago runs once for this Jan 1st. The leader is killed, its state is
+        rewound, and the new leader fires the same time again: the job id is
+        the fire time, so it is still one job."""
         now = time.time()
-        self.set_last("minutely", now - 600)
-        path = self.config()
+        jan1 = time.strftime("%Y-01-01T00:00:00Z", time.gmtime(now))
+        self.set_last("yearly", now - 2 * 366 * 86400)
+        path = self.config(name="yearly", cron="0 0 1 1 *", grace="9600h")
         procs = [self.scheduler(path) for _ in range(3)]
         wait_for(lambda: self.jobs(), timeout=10, what="a job")
         time.sleep(1.0)
-        self.assertEqual(len(self.jobs()), 1)
+        self.assertEqual(self.jobs(), [f"yearly:{jan1}"])
+
+        def leaders():
+            return [p for p in procs if p.poll() is None and any(
+                x.get("msg") == "scheduler holds the lease: firing" for x in self.log_of(p))]
+        self.assertEqual(len(leaders()), 1)
+        old = leaders()[0]
         holder = self.r.get("tickq:scheduler:lease")
-        leaders = [p for p in procs if any(x.get("msg") == "scheduler holds the lease: firing"
-                                           for x in self.log_of(p))]
-        self.assertEqual(len(leaders), 1)
-        self.assertIn(f":{leaders[0].pid}.", holder)
+        self.assertIn(f":{old.pid}.", holder)
         # The leader dies without giving the lease up; another takes over
         # within the lease's TTL (1 s) plus a renewal interval.
-        leaders[0].kill()
-        leaders[0].wait()
+        self.set_last("yearly", now - 2 * 366 * 86400)
+        old.kill()
+        old.wait()
         t0 = time.time()
         wait_for(lambda: (self.r.get("tickq:scheduler:lease") or holder) != holder, timeout=5,
                  what="a new leader")
         self.assertLess(time.time() - t0, 3.0)
-        new = [p for p in procs if p is not leaders[0] and any(x.get("msg") == "scheduler holds the lease: firing"
-                                                                 for x in self.log_of(p))]
-        self.assertEqual(len(new), 1)
-        # A double fire of the same time (the new leader re-reading an old
-        # "last") still enqueues once: the job id is the fire time.
-        self.set_last("minutely", now - 600)
-        time.sleep(1.5)
-        self.assertEqual(len(self.jobs()), 1, self.jobs())
-        for p in procs[1:] + procs[:1]:
+        wait_for(lambda: len(leaders()) == 1, timeout=5, what="the new leader's log")
+        new = leaders()[0]
+        wait_for(lambda: any(x.get("msg") == "schedule fired (job already enqueued)" for x in self.log_of(new)),
+                 timeout=5, what="the double fire")
+        self.assertEqual(self.jobs(), [f"yearly:{jan1}"])
+        self.assertEqual(self.counters("sched").get("submitted"), 1)
+        for p in procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
                 self.assertEqual(p.wait(10), 0)
