@@ -28,10 +28,9 @@
  *     (the end of the gap, e.g. 03:00 on a 02:00->03:00 day), and a local
  *     time that occurs twice fires once, at its first occurrence.
  *
- * Zones come from the system tz database (/usr/share/zoneinfo, or $TZDIR):
- * the TZif file (versions 1-4) is parsed here, including the POSIX TZ rule
- * it ends with for times after its last transition, so every conversion is
- * a pure function of the loaded zone — no TZ, tzset() or global state.
+ * Zones come from the system tz database (/usr/share/zoneinfo, or $TZDIR)
+ * through tz.h, so every conversion is a pure function of the loaded zone —
+ * no TZ, tzset() or global state.
  *
  * A cron_t with a zone owns it: release it with cron_release() and do not
  * copy such a cron_t by assignment (both copies would own the zone). */
@@ -41,8 +40,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tz.h"
+
 #define CRON_EXPR_MAX 256    /* longest expression kept, with its NUL */
-#define CRON_TIME_LEN 48     /* "2026-03-09T09:30:00-04:00" plus room gcc can prove */
+#define CRON_TIME_LEN TZ_TIME_LEN /* "2026-03-09T09:30:00-04:00" plus room gcc can prove */
 #define CRON_MAX_DAYS 146097 /* cron_next searches 400 years of local days */
 
 /* cron_t.flags */
@@ -58,7 +59,7 @@
  * time the schedule names (02:30 on a day 02:30 does not exist is 150). */
 typedef int (*cron_day_fn)(void *ctx, int y, int m, int d, int *open_min, int *close_min);
 
-typedef struct cron_zone cron_zone_t; /* a loaded tz database zone */
+typedef tz_t cron_zone_t; /* a loaded tz database zone (tz.h) */
 
 typedef struct {
     uint64_t minutes;        /* bit n: minute n (0-59) */
@@ -68,19 +69,14 @@ typedef struct {
     uint8_t wdays;           /* bit n: day of week n (0 Sunday - 6 Saturday) */
     uint8_t flags;           /* CRON_DOM_STAR | CRON_DOW_STAR | CRON_CLOCK_HOURS */
     char expr[CRON_EXPR_MAX]; /* the expression as given, trimmed */
-    cron_zone_t *zone;       /* owned; NULL means UTC */
+    tz_t *zone;              /* owned; NULL means UTC */
     cron_day_fn day_fn;      /* NULL: every matching day, all day */
     void *day_ctx;
 } cron_t;
 
-/* A time broken down in the schedule's zone. */
-typedef struct {
-    int year, month, day, hour, minute, second;
-    int wday;                /* 0 Sunday - 6 Saturday */
-    int32_t utoff;           /* seconds east of UTC (New York in winter: -18000) */
-    int isdst;
-    char abbr[16];           /* "EDT", "GMT", "+0530"... */
-} cron_tm_t;
+/* A time broken down in the schedule's zone (year, month, day, hour,
+ * minute, second, wday, utoff, isdst, abbr: see tz.h). */
+typedef tz_tm_t cron_tm_t;
 
 /* Parses a five-field expression (or a macro) into *out: UTC, no day
  * filter. Returns 0, or -1 with err naming the field and value at fault;
