@@ -1,10 +1,12 @@
-/* csv_import.c — import bars from CSV: symbol,date,open,high,low,close,volume.
+/* csv_import.c — parse and validate bars from CSV, and import CSV files.
  *
- * The file is mapped and parsed in one pass; rows go to the database in
- * batches inside a single transaction, which is rolled back when a row is
- * bad (unless --skip-bad), so a file is imported whole or not at all. Every
- * bad row is counted and the first CSV_MAX_PROBLEMS are reported with their
- * line numbers. Dates must increase within a symbol; symbols may interleave. */
+ * csv_parse() validates CSV text in one pass and hands each good row to a
+ * callback: `tickq data import` (csv_import_file) batches them into the
+ * database inside a single transaction, rolled back when a row is bad
+ * (unless --skip-bad), so a file is imported whole or not at all;
+ * update_stock_data collects them in memory. Every bad row is counted and
+ * the first CSV_MAX_PROBLEMS are reported with their line numbers. Dates
+ * must increase within a symbol; symbols may interleave. */
 #include "csv_import.h"
 
 #include <errno.h>
@@ -96,22 +98,24 @@ static symbol_t *symbols_get(symbols_t *m, const char *name, size_t n)
     return e;
 }
 
+/* One csv_parse() call. `one` is the symbol of a one-symbol file (NULL
+ * for the import format); `symcol` says whether rows start with a symbol. */
 typedef struct {
-    db_t *db;
-    const csv_import_opts_t *opts;
     csv_import_report_t *rep;
     int daily;
+    const char *one;
+    int symcol;
     symbols_t symbols;
-    bar_row_t batch[BATCH_ROWS];
-    size_t nbatch;
+    csv_row_fn fn;
+    void *ctx;
     char *err;
     size_t errlen;
-} import_t;
+} parser_t;
 
-static void problem(import_t *im, size_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void problem(import_t *im, size_t line, const char *fmt, ...)
+static void problem(parser_t *ps, size_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void problem(parser_t *ps, size_t line, const char *fmt, ...)
 {
-    csv_import_report_t *r = im->rep;
+    csv_import_report_t *r = ps->rep;
     r->bad++;
     if (r->nproblems == CSV_MAX_PROBLEMS)
         return;
@@ -121,17 +125,6 @@ static void problem(import_t *im, size_t line, const char *fmt, ...)
     vsnprintf(r->problems[r->nproblems].msg, sizeof r->problems[0].msg, fmt, ap);
     va_end(ap);
     r->nproblems++;
-}
-
-static int flush(import_t *im)
-{
-    if (im->nbatch == 0)
-        return 0;
-    if (db_bars_put(im->db, im->opts->interval, im->batch, im->nbatch, im->err, im->errlen) != 0)
-        return -1;
-    im->rep->imported += im->nbatch;
-    im->nbatch = 0;
-    return 0;
 }
 
 /* The common case, plain decimals like 123.45 or 1500000: the digits as an
@@ -191,12 +184,17 @@ int csv_number(const char *s, size_t n, double *out)
 
 static const char *const column_names[7] = { "symbol", "date", "open", "high", "low", "close", "volume" };
 
-/* Validates one data line and queues it; problems are recorded. */
-static int row(import_t *im, size_t line, const char *p, const char *end)
+/* Validates one data line and hands it to the callback; problems are
+ * recorded. Returns -1 only when the callback fails or memory runs out. */
+static int row(parser_t *ps, size_t line, const char *p, const char *end)
 {
     const char *f[7];
     size_t fl[7];
-    int nf = 0;
+    int want = ps->symcol ? 7 : 6, nf = 0;
+    if (!ps->symcol) { /* the file's symbol stands in for column 0 */
+        f[nf] = ps->one;
+        fl[nf++] = strlen(ps->one);
+    }
     for (const char *q = p;;) {
         const char *c = memchr(q, ',', (size_t)(end - q));
         const char *fe = c ? c : end;
@@ -213,91 +211,100 @@ static int row(import_t *im, size_t line, const char *p, const char *end)
             break;
         q = c + 1;
     }
-    im->rep->rows++;
-    if (nf != 7) {
-        problem(im, line, "expected 7 columns (" CSV_HEADER "), found %d", nf);
+    if (!ps->symcol)
+        nf--;
+    ps->rep->rows++;
+    if (nf != want) {
+        problem(ps, line, "expected %d columns (%s), found %d", want, ps->symcol ? CSV_HEADER : CSV_SYMBOL_HEADER,
+                nf);
         return 0;
     }
     if (bar_symbol_check(f[0], fl[0]) != 0) {
-        problem(im, line, "invalid symbol '%.*s' (1-32 characters, no spaces, commas or quotes)",
+        problem(ps, line, "invalid symbol '%.*s' (1-32 characters, no spaces, commas or quotes)",
                 (int)(fl[0] > 40 ? 40 : fl[0]), f[0]);
         return 0;
     }
+    if (ps->symcol && ps->one != NULL && (strlen(ps->one) != fl[0] || memcmp(ps->one, f[0], fl[0]) != 0)) {
+        problem(ps, line, "symbol '%.*s' in a file of %s's bars", (int)fl[0], f[0], ps->one);
+        return 0;
+    }
     int64_t ts;
-    int date_ok = im->daily ? clock_parse_date(f[1], fl[1], &ts) : clock_parse_datetime(f[1], fl[1], &ts);
+    int date_ok = ps->daily ? clock_parse_date(f[1], fl[1], &ts) : clock_parse_datetime(f[1], fl[1], &ts);
     if (date_ok != 0) {
-        problem(im, line, "invalid date '%.*s' (expected %s)", (int)(fl[1] > 40 ? 40 : fl[1]), f[1],
-                im->daily ? "YYYY-MM-DD" : "YYYY-MM-DDTHH:MM:SS, UTC");
+        problem(ps, line, "invalid date '%.*s' (expected %s)", (int)(fl[1] > 40 ? 40 : fl[1]), f[1],
+                ps->daily ? "YYYY-MM-DD" : "YYYY-MM-DDTHH:MM:SS, UTC");
         return 0;
     }
     double v[5];
     for (int i = 0; i < 5; i++) {
         int st = csv_number(f[2 + i], fl[2 + i], &v[i]);
         if (st == -1) {
-            problem(im, line, "%s is not a number: '%.*s'", column_names[2 + i],
+            problem(ps, line, "%s is not a number: '%.*s'", column_names[2 + i],
                     (int)(fl[2 + i] > 40 ? 40 : fl[2 + i]), f[2 + i]);
             return 0;
         }
         if (st == -2) {
-            problem(im, line, "%s is NaN or infinite", column_names[2 + i]);
+            problem(ps, line, "%s is NaN or infinite", column_names[2 + i]);
             return 0;
         }
     }
     double open = v[0], high = v[1], low = v[2], close = v[3], volume = v[4];
     for (int i = 0; i < 4; i++) {
         if (v[i] <= 0) {
-            problem(im, line, "%s must be positive, got %.10g", column_names[2 + i], v[i]);
+            problem(ps, line, "%s must be positive, got %.10g", column_names[2 + i], v[i]);
             return 0;
         }
     }
     if (volume < 0) {
-        problem(im, line, "volume must not be negative, got %.10g", volume);
+        problem(ps, line, "volume must not be negative, got %.10g", volume);
         return 0;
     }
     if (high < fmax(open, close)) {
-        problem(im, line, "high %.10g is below max(open, close) = %.10g", high, fmax(open, close));
+        problem(ps, line, "high %.10g is below max(open, close) = %.10g", high, fmax(open, close));
         return 0;
     }
     if (low > fmin(open, close)) {
-        problem(im, line, "low %.10g is above min(open, close) = %.10g", low, fmin(open, close));
+        problem(ps, line, "low %.10g is above min(open, close) = %.10g", low, fmin(open, close));
         return 0;
     }
-    symbol_t *s = symbols_get(&im->symbols, f[0], fl[0]);
+    symbol_t *s = symbols_get(&ps->symbols, f[0], fl[0]);
     if (s == NULL) {
-        snprintf(im->err, im->errlen, "out of memory");
+        snprintf(ps->err, ps->errlen, "out of memory");
         return -1;
     }
     if (ts <= s->last_ts) {
         char d[CLOCK_DATE_LEN];
-        if (im->daily)
+        if (ps->daily)
             clock_format_date(ts, d);
         else
             clock_format_datetime(ts, d);
-        problem(im, line, "%s of %s is %s the row on line %zu; dates must increase within a symbol", d,
+        problem(ps, line, "%s of %s is %s the row on line %zu; dates must increase within a symbol", d,
                 s->name, ts == s->last_ts ? "the same date as" : "before", s->last_line);
         return 0;
     }
     s->last_ts = ts;
     s->last_line = line;
-    bar_row_t *r = &im->batch[im->nbatch++];
-    r->symbol = s->name;
-    r->ts = ts;
-    r->open = open;
-    r->high = high;
-    r->low = low;
-    r->close = close;
-    r->volume = volume;
-    return im->nbatch == BATCH_ROWS ? flush(im) : 0;
+    bar_row_t r = { s->name, ts, open, high, low, close, volume };
+    return ps->fn(ps->ctx, &r, ps->err, ps->errlen);
 }
 
-/* Parses the mapped file; -1 on a database error. */
-static int parse(import_t *im, const char *data, size_t size)
+/* Is the line p[0..n) the header `h` (any case)? */
+static int is_header(const char *p, size_t n, const char *h)
 {
+    return n == strlen(h) && strncasecmp(p, h, n) == 0;
+}
+
+int csv_parse(const char *data, size_t size, const csv_parse_opts_t *opts, csv_row_fn fn, void *ctx,
+              csv_import_report_t *report, char *err, size_t errlen)
+{
+    memset(report, 0, sizeof *report);
+    parser_t ps = { report, bar_interval_is_daily(opts->interval), opts->symbol, 1, { NULL, 0, 0 }, fn, ctx,
+                    err, errlen };
     const char *p = data, *end = data + size;
     if (size >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) /* UTF-8 byte order mark */
         p += 3;
     size_t line = 0;
-    int header = 1;
+    int header = 1, rc = 0;
     while (p < end) {
         line++;
         const char *eol = memchr(p, '\n', (size_t)(end - p));
@@ -308,19 +315,61 @@ static int parse(import_t *im, const char *data, size_t size)
             le--;
         if (header) {
             size_t n = (size_t)(le - p);
-            if (n != strlen(CSV_HEADER) || strncasecmp(p, CSV_HEADER, n) != 0) {
-                problem(im, line, "expected the header line %s", CSV_HEADER);
-                return 0;
+            if (ps.one != NULL && is_header(p, n, CSV_SYMBOL_HEADER)) {
+                ps.symcol = 0;
+            } else if (!is_header(p, n, CSV_HEADER)) {
+                if (ps.one != NULL)
+                    problem(&ps, line, "expected the header line %s (or %s)", CSV_SYMBOL_HEADER, CSV_HEADER);
+                else
+                    problem(&ps, line, "expected the header line %s", CSV_HEADER);
+                break;
             }
             header = 0;
-        } else if (le > p && row(im, line, p, le) != 0) {
-            return -1;
+        } else if (le > p && row(&ps, line, p, le) != 0) {
+            rc = -1;
+            goto done;
         }
         p = eol + 1;
     }
-    if (header)
-        problem(im, 1, "the file is empty; expected the header line %s", CSV_HEADER);
+    if (header && line == 0)
+        problem(&ps, 1, "the file is empty; expected the header line %s",
+                ps.one != NULL ? CSV_SYMBOL_HEADER : CSV_HEADER);
+    rc = fn(ctx, NULL, err, errlen); /* the end: row symbols are about to go */
+done:
+    report->symbols = ps.symbols.n;
+    symbols_free(&ps.symbols);
+    return rc;
+}
+
+/* csv_import_file's state: rows go to the database in batches. */
+typedef struct {
+    db_t *db;
+    const char *interval;
+    csv_import_report_t *rep;
+    bar_row_t batch[BATCH_ROWS];
+    size_t nbatch;
+} import_t;
+
+static int flush(import_t *im, char *err, size_t errlen)
+{
+    if (im->nbatch == 0)
+        return 0;
+    if (db_bars_put(im->db, im->interval, im->batch, im->nbatch, err, errlen) != 0)
+        return -1;
+    im->rep->imported += im->nbatch;
+    im->nbatch = 0;
     return 0;
+}
+
+/* A row's symbol lives as long as the parse: the batch is flushed at the
+ * end (r == NULL), before csv_parse returns. */
+static int import_row(void *ctx, const bar_row_t *r, char *err, size_t errlen)
+{
+    import_t *im = ctx;
+    if (r == NULL)
+        return flush(im, err, errlen);
+    im->batch[im->nbatch++] = *r;
+    return im->nbatch == BATCH_ROWS ? flush(im, err, errlen) : 0;
 }
 
 csv_import_status_t csv_import_file(db_t *db, const char *path, const csv_import_opts_t *opts,
@@ -357,22 +406,19 @@ csv_import_status_t csv_import_file(db_t *db, const char *path, const csv_import
         return CSV_FAILED;
     }
     im->db = db;
-    im->opts = opts;
+    im->interval = opts->interval;
     im->rep = report;
-    im->daily = bar_interval_is_daily(opts->interval);
-    im->err = err;
-    im->errlen = errlen;
 
     csv_import_status_t result = CSV_FAILED;
+    csv_parse_opts_t po = { opts->interval, NULL };
     if (size)
         (void)madvise((void *)data, size, MADV_SEQUENTIAL); /* a hint only */
     if (db_begin(db, err, errlen) != 0)
         goto done;
-    if (parse(im, data, size) != 0 || flush(im) != 0) {
+    if (csv_parse(data, size, &po, import_row, im, report, err, errlen) != 0) {
         db_rollback(db);
         goto done;
     }
-    report->symbols = im->symbols.n;
     if (report->bad > 0 && !opts->skip_bad) {
         db_rollback(db);
         report->imported = 0;
@@ -386,7 +432,6 @@ csv_import_status_t csv_import_file(db_t *db, const char *path, const csv_import
     }
     result = CSV_IMPORTED;
 done:
-    symbols_free(&im->symbols);
     free(im);
     if (size)
         munmap((void *)data, size);

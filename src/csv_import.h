@@ -1,5 +1,6 @@
-/* csv_import.h — import daily or intraday bars from a CSV file into the
- * database: validated, upserted, one transaction per file. */
+/* csv_import.h — bars from CSV: parse and validate CSV text (csv_parse),
+ * and import a CSV file into the database: validated, upserted, one
+ * transaction per file (csv_import_file). */
 #ifndef TICKQ_CSV_IMPORT_H
 #define TICKQ_CSV_IMPORT_H
 
@@ -8,6 +9,7 @@
 #include "db.h"
 
 #define CSV_HEADER "symbol,date,open,high,low,close,volume"
+#define CSV_SYMBOL_HEADER "date,open,high,low,close,volume" /* one symbol's file */
 #define CSV_MAX_PROBLEMS 20
 
 typedef struct {
@@ -36,6 +38,29 @@ typedef enum {
 /* Parses a CSV number field of n characters; 0 ok, -1 not a number, -2 NaN
  * or infinite. Plain decimals take a fast path that gives strtod's value. */
 int csv_number(const char *s, size_t n, double *out);
+
+/* Receives each good row of csv_parse, in file order, then NULL once at
+ * the end. row->symbol lives until csv_parse returns: copy it to keep it.
+ * Returns 0, or -1 with a message in err to stop the parse. */
+typedef int (*csv_row_fn)(void *ctx, const bar_row_t *row, char *err, size_t errlen);
+
+typedef struct {
+    const char *interval;        /* daily intervals take dates, others times */
+    /* NULL: the import format (CSV_HEADER), any symbols. A symbol: a file of
+     * that symbol's bars, header CSV_SYMBOL_HEADER, or CSV_HEADER with that
+     * symbol on every row (another symbol is a bad row). */
+    const char *symbol;
+} csv_parse_opts_t;
+
+/* Parses and validates data[0..size) with the rules of `tickq data import`
+ * (columns, numbers, no NaN or infinity, positive prices, volume >= 0,
+ * high >= max(open, close), low <= min(open, close), dates increasing within
+ * a symbol). Good rows go to fn; bad ones are counted and listed with their
+ * line numbers in *report (rows, bad, symbols, problems; imported is left
+ * to the caller). Returns 0 when the text was read through (look at
+ * report->bad), or -1 with err when fn failed or memory ran out. */
+int csv_parse(const char *data, size_t size, const csv_parse_opts_t *opts, csv_row_fn fn, void *ctx,
+              csv_import_report_t *report, char *err, size_t errlen);
 
 /* Imports `path`. Bad rows are listed with their line numbers in *report. */
 csv_import_status_t csv_import_file(db_t *db, const char *path, const csv_import_opts_t *opts,

@@ -57,6 +57,54 @@ static const migration_t migrations[] = {
       "INSERT INTO bars_version VALUES (1, 0);",
       "CREATE TABLE bars_version (id INTEGER PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL);"
       "INSERT INTO bars_version VALUES (1, 0);" },
+    { 3, "option quotes, implied volatilities, IV history, opportunity scans",
+      "CREATE TABLE option_quotes ("
+      "  symbol TEXT NOT NULL, quote_date TEXT NOT NULL, expiry TEXT NOT NULL, strike REAL NOT NULL,"
+      "  type TEXT NOT NULL CHECK (type IN ('call', 'put')), bid REAL NOT NULL, ask REAL NOT NULL, last REAL,"
+      "  volume INTEGER NOT NULL, open_interest INTEGER NOT NULL, underlying_price REAL,"
+      "  PRIMARY KEY (symbol, quote_date, expiry, strike, type)) WITHOUT ROWID;"
+      "CREATE TABLE option_iv ("
+      "  symbol TEXT NOT NULL, quote_date TEXT NOT NULL, expiry TEXT NOT NULL, strike REAL NOT NULL,"
+      "  type TEXT NOT NULL CHECK (type IN ('call', 'put')), underlying_price REAL NOT NULL, mid REAL NOT NULL,"
+      "  iv REAL NOT NULL, delta REAL NOT NULL, gamma REAL NOT NULL, theta REAL NOT NULL, vega REAL NOT NULL,"
+      "  rho REAL NOT NULL, PRIMARY KEY (symbol, quote_date, expiry, strike, type)) WITHOUT ROWID;"
+      "CREATE TABLE iv_history ("
+      "  symbol TEXT NOT NULL, date TEXT NOT NULL, atm_iv_30d REAL, atm_method TEXT NOT NULL,"
+      "  near_expiry TEXT, near_iv REAL, far_expiry TEXT, far_iv REAL, iv_rank REAL, iv_percentile REAL,"
+      "  hv_20 REAL, hv_60 REAL, underlying_price REAL, contracts INTEGER NOT NULL, solved INTEGER NOT NULL,"
+      "  skipped INTEGER NOT NULL, atm_open_interest INTEGER NOT NULL, atm_volume INTEGER NOT NULL,"
+      "  PRIMARY KEY (symbol, date)) WITHOUT ROWID;"
+      "CREATE TABLE opportunities ("
+      "  generated_at TEXT NOT NULL, side TEXT NOT NULL CHECK (side IN ('sell_premium', 'buy_premium')),"
+      "  rank INTEGER NOT NULL, symbol TEXT NOT NULL, score REAL NOT NULL, date TEXT NOT NULL,"
+      "  atm_iv_30d REAL NOT NULL, iv_rank REAL NOT NULL, iv_percentile REAL, hv_20 REAL NOT NULL, hv_60 REAL,"
+      "  atm_open_interest INTEGER NOT NULL, atm_volume INTEGER NOT NULL, PRIMARY KEY (generated_at, side, rank));"
+      "CREATE INDEX opportunities_symbol ON opportunities (symbol, generated_at);",
+      "CREATE TABLE option_quotes ("
+      "  symbol TEXT NOT NULL, quote_date DATE NOT NULL, expiry DATE NOT NULL, strike DOUBLE PRECISION NOT NULL,"
+      "  type TEXT NOT NULL CHECK (type IN ('call', 'put')), bid DOUBLE PRECISION NOT NULL,"
+      "  ask DOUBLE PRECISION NOT NULL, last DOUBLE PRECISION, volume BIGINT NOT NULL, open_interest BIGINT NOT NULL,"
+      "  underlying_price DOUBLE PRECISION, PRIMARY KEY (symbol, quote_date, expiry, strike, type));"
+      "CREATE TABLE option_iv ("
+      "  symbol TEXT NOT NULL, quote_date DATE NOT NULL, expiry DATE NOT NULL, strike DOUBLE PRECISION NOT NULL,"
+      "  type TEXT NOT NULL CHECK (type IN ('call', 'put')), underlying_price DOUBLE PRECISION NOT NULL,"
+      "  mid DOUBLE PRECISION NOT NULL, iv DOUBLE PRECISION NOT NULL, delta DOUBLE PRECISION NOT NULL,"
+      "  gamma DOUBLE PRECISION NOT NULL, theta DOUBLE PRECISION NOT NULL, vega DOUBLE PRECISION NOT NULL,"
+      "  rho DOUBLE PRECISION NOT NULL, PRIMARY KEY (symbol, quote_date, expiry, strike, type));"
+      "CREATE TABLE iv_history ("
+      "  symbol TEXT NOT NULL, date DATE NOT NULL, atm_iv_30d DOUBLE PRECISION, atm_method TEXT NOT NULL,"
+      "  near_expiry DATE, near_iv DOUBLE PRECISION, far_expiry DATE, far_iv DOUBLE PRECISION,"
+      "  iv_rank DOUBLE PRECISION, iv_percentile DOUBLE PRECISION, hv_20 DOUBLE PRECISION, hv_60 DOUBLE PRECISION,"
+      "  underlying_price DOUBLE PRECISION, contracts BIGINT NOT NULL, solved BIGINT NOT NULL,"
+      "  skipped BIGINT NOT NULL, atm_open_interest BIGINT NOT NULL, atm_volume BIGINT NOT NULL,"
+      "  PRIMARY KEY (symbol, date));"
+      "CREATE TABLE opportunities ("
+      "  generated_at TIMESTAMPTZ NOT NULL, side TEXT NOT NULL CHECK (side IN ('sell_premium', 'buy_premium')),"
+      "  rank INTEGER NOT NULL, symbol TEXT NOT NULL, score DOUBLE PRECISION NOT NULL, date DATE NOT NULL,"
+      "  atm_iv_30d DOUBLE PRECISION NOT NULL, iv_rank DOUBLE PRECISION NOT NULL, iv_percentile DOUBLE PRECISION,"
+      "  hv_20 DOUBLE PRECISION NOT NULL, hv_60 DOUBLE PRECISION, atm_open_interest BIGINT NOT NULL,"
+      "  atm_volume BIGINT NOT NULL, PRIMARY KEY (generated_at, side, rank));"
+      "CREATE INDEX opportunities_symbol ON opportunities (symbol, generated_at);" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -186,4 +234,49 @@ int db_history_put(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_
     if (nh == 0 && nr == 0)
         return 0;
     return db->driver->history_put(db, h, nh, r, nr, err, errlen);
+}
+
+int db_option_quotes_put(db_t *db, const option_quote_t *rows, size_t n, char *err, size_t errlen)
+{
+    return n == 0 ? 0 : db->driver->option_quotes_put(db, rows, n, err, errlen);
+}
+
+int db_option_quotes_get(db_t *db, const char *symbol, int64_t quote_date, option_quote_t **out, size_t *n,
+                         char *err, size_t errlen)
+{
+    return db->driver->option_quotes_get(db, symbol, quote_date, out, n, err, errlen);
+}
+
+int db_option_summary(db_t *db, option_summary_t **out, size_t *n, char *err, size_t errlen)
+{
+    return db->driver->option_summary(db, out, n, err, errlen);
+}
+
+int db_option_iv_put(db_t *db, const char *symbol, int64_t quote_date, const option_iv_row_t *rows, size_t n,
+                     char *err, size_t errlen)
+{
+    return db->driver->option_iv_put(db, symbol, quote_date, rows, n, err, errlen);
+}
+
+int db_iv_history_put(db_t *db, const iv_history_row_t *rows, size_t n, char *err, size_t errlen)
+{
+    return n == 0 ? 0 : db->driver->iv_history_put(db, rows, n, err, errlen);
+}
+
+int db_iv_history_get(db_t *db, const char *symbol, int64_t from_date, int64_t to_date, iv_history_row_t **out,
+                      size_t *n, char *err, size_t errlen)
+{
+    return db->driver->iv_history_get(db, symbol, from_date, to_date, out, n, err, errlen);
+}
+
+int db_iv_history_latest(db_t *db, int64_t on_or_before, iv_history_row_t **out, size_t *n, char *err,
+                         size_t errlen)
+{
+    return db->driver->iv_history_get(db, NULL, 0, on_or_before, out, n, err, errlen);
+}
+
+int db_opportunities_put(db_t *db, int64_t generated_us, const opportunity_row_t *rows, size_t n, char *err,
+                         size_t errlen)
+{
+    return n == 0 ? 0 : db->driver->opportunities_put(db, generated_us, rows, n, err, errlen);
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "bars.h"
+#include "option_pricing.h"
 
 #define DB_DEFAULT_PATH "var/tickq.db"
 
@@ -82,5 +83,94 @@ typedef struct {
 /* Writes history and retry records in one transaction. */
 int db_history_put(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_t *r, size_t nr,
                    char *err, size_t errlen);
+
+/* Options data (migration 3; docs/database.md). Dates are days since
+ * 1970-01-01 (clock_days_from_civil), stored as YYYY-MM-DD text in SQLite
+ * and DATE in PostgreSQL. NaN stands for SQL NULL in every double below. */
+typedef struct {
+    char symbol[BAR_SYMBOL_MAX + 1]; /* the underlying */
+    int64_t quote_date, expiry;
+    double strike;
+    option_kind_t kind;
+    double bid, ask;
+    double last;                 /* NaN: none */
+    int64_t volume, open_interest;
+    double underlying;           /* the underlying's price the chain was quoted at; NaN: none */
+} option_quote_t;
+
+/* Upserts quotes (unique on symbol + quote_date + expiry + strike + type);
+ * the caller holds the transaction (db_begin). Rows must be distinct. */
+int db_option_quotes_put(db_t *db, const option_quote_t *rows, size_t n, char *err, size_t errlen);
+
+/* The chain of `symbol` quoted on `quote_date`, by expiry, strike, call
+ * before put, into *out (malloc'd; *n may be 0). */
+int db_option_quotes_get(db_t *db, const char *symbol, int64_t quote_date, option_quote_t **out, size_t *n,
+                         char *err, size_t errlen);
+
+typedef struct {
+    char symbol[BAR_SYMBOL_MAX + 1];
+    int64_t first_date, last_date;
+    long long rows;
+} option_summary_t;
+
+/* One row per symbol with quotes, in symbol order; *out is malloc'd. */
+int db_option_summary(db_t *db, option_summary_t **out, size_t *n, char *err, size_t errlen);
+
+/* A contract's implied volatility and Greeks (theta per calendar day, vega
+ * and rho per point) at its mid price. */
+typedef struct {
+    int64_t expiry;
+    double strike;
+    option_kind_t kind;
+    double underlying, mid, iv;
+    double delta, gamma, theta, vega, rho;
+} option_iv_row_t;
+
+/* Replaces the rows of `symbol` on `quote_date` with these; the caller
+ * holds the transaction. */
+int db_option_iv_put(db_t *db, const char *symbol, int64_t quote_date, const option_iv_row_t *rows, size_t n,
+                     char *err, size_t errlen);
+
+#define IV_METHOD_MAX 15
+
+/* One symbol's day in iv_history. */
+typedef struct {
+    char symbol[BAR_SYMBOL_MAX + 1];
+    int64_t date;
+    double atm_iv_30d;           /* NaN: no expiry had a solvable ATM contract */
+    char atm_method[IV_METHOD_MAX + 1]; /* iv_analysis.h: interpolated, exact, nearest_short, ... */
+    int64_t near_expiry, far_expiry; /* 0: none */
+    double near_iv, far_iv;
+    double iv_rank, iv_percentile; /* NaN: undefined (short history, flat range) */
+    double hv_20, hv_60;
+    double underlying;
+    long long contracts, solved, skipped;
+    long long atm_open_interest, atm_volume; /* calls and puts at the ATM strikes used */
+} iv_history_row_t;
+
+/* Upserts rows (unique on symbol + date); the caller holds the transaction. */
+int db_iv_history_put(db_t *db, const iv_history_row_t *rows, size_t n, char *err, size_t errlen);
+
+/* The rows of `symbol` with from_date <= date <= to_date, in date order. */
+int db_iv_history_get(db_t *db, const char *symbol, int64_t from_date, int64_t to_date, iv_history_row_t **out,
+                      size_t *n, char *err, size_t errlen);
+
+/* Each symbol's latest row dated on or before `on_or_before`, in symbol
+ * order. */
+int db_iv_history_latest(db_t *db, int64_t on_or_before, iv_history_row_t **out, size_t *n, char *err,
+                         size_t errlen);
+
+/* One ranked entry of an opportunity scan. */
+typedef struct {
+    const char *side;            /* "sell_premium" or "buy_premium" */
+    int rank;                    /* 1 is the best of its side */
+    double score;
+    const iv_history_row_t *h;   /* the history row it was ranked from */
+} opportunity_row_t;
+
+/* Writes one scan's ranked list under generated_us (epoch microseconds);
+ * the caller holds the transaction. */
+int db_opportunities_put(db_t *db, int64_t generated_us, const opportunity_row_t *rows, size_t n, char *err,
+                         size_t errlen);
 
 #endif

@@ -22,6 +22,20 @@ typedef struct {
     int (*bars_version)(db_t *db, long long *version, char *err, size_t errlen);
     int (*history_put)(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_t *r, size_t nr,
                        char *err, size_t errlen);
+    /* Options data (migration 3). */
+    int (*option_quotes_put)(db_t *db, const option_quote_t *rows, size_t n, char *err, size_t errlen);
+    int (*option_quotes_get)(db_t *db, const char *symbol, int64_t quote_date, option_quote_t **out, size_t *n,
+                             char *err, size_t errlen);
+    int (*option_summary)(db_t *db, option_summary_t **out, size_t *n, char *err, size_t errlen);
+    int (*option_iv_put)(db_t *db, const char *symbol, int64_t quote_date, const option_iv_row_t *rows, size_t n,
+                         char *err, size_t errlen);
+    int (*iv_history_put)(db_t *db, const iv_history_row_t *rows, size_t n, char *err, size_t errlen);
+    /* Rows of `symbol` in [from_date, to_date] by date; symbol NULL: each
+     * symbol's latest row on or before to_date (from_date is ignored). */
+    int (*iv_history_get)(db_t *db, const char *symbol, int64_t from_date, int64_t to_date, iv_history_row_t **out,
+                          size_t *n, char *err, size_t errlen);
+    int (*opportunities_put)(db_t *db, int64_t generated_us, const opportunity_row_t *rows, size_t n, char *err,
+                             size_t errlen);
 } db_driver_t;
 
 struct db {

@@ -6,6 +6,7 @@
  * in pipeline mode (bounded memory, no text-to-number parsing). */
 #include <endian.h>
 #include <libpq-fe.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -444,6 +445,325 @@ fail:
     return -1;
 }
 
+/* --- options data (migration 3): writes run inside the caller's
+ * transaction; bulk ones COPY (upserts through a temporary table that is
+ * emptied on commit, as bars do); reads are text results. */
+
+static void copy_real(copy_t *c, double v, int last)
+{
+    if (isfinite(v))
+        copy_printf(c, "%.17g%c", v, last ? '\n' : '\t');
+    else
+        copy_printf(c, "\\N%c", last ? '\n' : '\t');
+}
+
+/* A date (days since 1970-01-01) as YYYY-MM-DD; 0 is NULL when null_zero. */
+static void copy_date(copy_t *c, int64_t days, int null_zero, int last)
+{
+    if (null_zero && days == 0) {
+        copy_text(c, NULL, last);
+        return;
+    }
+    char buf[CLOCK_DATE_LEN];
+    clock_format_date(days * 86400, buf);
+    copy_text(c, buf, last);
+}
+
+static double get_real(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NAN : strtod(PQgetvalue(r, row, col), NULL);
+}
+
+static long long get_int(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : atoll(PQgetvalue(r, row, col));
+}
+
+/* Runs a query with text parameters that returns rows; NULL with err. */
+static PGresult *query(db_t *db, const char *sql, int nparams, const char *const *params, const char *what,
+                       char *err, size_t errlen)
+{
+    PGresult *r = PQexecParams(C(db), sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        fail(db, err, errlen, what, PQresultErrorMessage(r));
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+static int pg_option_quotes_put(db_t *db, const option_quote_t *rows, size_t n, char *err, size_t errlen)
+{
+    if (pg_exec(db, "CREATE TEMP TABLE IF NOT EXISTS option_quotes_in (LIKE option_quotes) ON COMMIT DELETE ROWS",
+                err, errlen) != 0)
+        return -1;
+    copy_t c;
+    if (copy_start(&c, db, "COPY option_quotes_in (symbol, quote_date, expiry, strike, type, bid, ask, last, volume,"
+                           " open_interest, underlying_price) FROM STDIN", err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const option_quote_t *q = &rows[i];
+        copy_text(&c, q->symbol, 0);
+        copy_date(&c, q->quote_date, 0, 0);
+        copy_date(&c, q->expiry, 0, 0);
+        copy_real(&c, q->strike, 0);
+        copy_text(&c, option_kind_name(q->kind), 0);
+        copy_real(&c, q->bid, 0);
+        copy_real(&c, q->ask, 0);
+        copy_real(&c, q->last, 0);
+        copy_printf(&c, "%lld\t%lld\t", (long long)q->volume, (long long)q->open_interest);
+        copy_real(&c, q->underlying, 1);
+    }
+    if (copy_end(&c, err, errlen) != 0)
+        return -1;
+    return pg_exec(db,
+                   "INSERT INTO option_quotes SELECT * FROM option_quotes_in"
+                   " ON CONFLICT (symbol, quote_date, expiry, strike, type) DO UPDATE SET bid = EXCLUDED.bid,"
+                   " ask = EXCLUDED.ask, last = EXCLUDED.last, volume = EXCLUDED.volume,"
+                   " open_interest = EXCLUDED.open_interest, underlying_price = EXCLUDED.underlying_price;"
+                   " TRUNCATE option_quotes_in",
+                   err, errlen);
+}
+
+static int pg_option_quotes_get(db_t *db, const char *symbol, int64_t quote_date, option_quote_t **out, size_t *n,
+                                char *err, size_t errlen)
+{
+    *out = NULL;
+    *n = 0;
+    char date[CLOCK_DATE_LEN];
+    clock_format_date(quote_date * 86400, date);
+    const char *params[2] = { symbol, date };
+    PGresult *r = query(db,
+                        "SELECT expiry - DATE '1970-01-01', strike, type, bid, ask, last, volume, open_interest,"
+                        " underlying_price FROM option_quotes WHERE symbol = $1 AND quote_date = $2::date"
+                        " ORDER BY expiry, strike, type",
+                        2, params, "loading option quotes", err, errlen);
+    if (r == NULL)
+        return -1;
+    int rows = PQntuples(r);
+    *out = calloc(rows ? (size_t)rows : 1, sizeof **out);
+    if (*out == NULL) {
+        PQclear(r);
+        snprintf(err, errlen, "out of memory loading the option chain of %s", symbol);
+        return -1;
+    }
+    for (int i = 0; i < rows; i++) {
+        option_quote_t *q = &(*out)[i];
+        snprintf(q->symbol, sizeof q->symbol, "%s", symbol);
+        q->quote_date = quote_date;
+        q->expiry = get_int(r, i, 0);
+        q->strike = get_real(r, i, 1);
+        q->kind = strcmp(PQgetvalue(r, i, 2), "put") == 0 ? OPTION_PUT : OPTION_CALL;
+        q->bid = get_real(r, i, 3);
+        q->ask = get_real(r, i, 4);
+        q->last = get_real(r, i, 5);
+        q->volume = get_int(r, i, 6);
+        q->open_interest = get_int(r, i, 7);
+        q->underlying = get_real(r, i, 8);
+    }
+    *n = (size_t)rows;
+    PQclear(r);
+    return 0;
+}
+
+static int pg_option_summary(db_t *db, option_summary_t **out, size_t *n, char *err, size_t errlen)
+{
+    *out = NULL;
+    *n = 0;
+    PGresult *r = query(db,
+                        "SELECT symbol, MIN(quote_date) - DATE '1970-01-01', MAX(quote_date) - DATE '1970-01-01',"
+                        " COUNT(*) FROM option_quotes GROUP BY symbol ORDER BY symbol COLLATE \"C\"",
+                        0, NULL, "listing option quotes", err, errlen);
+    if (r == NULL)
+        return -1;
+    int rows = PQntuples(r);
+    *out = calloc(rows ? (size_t)rows : 1, sizeof **out);
+    if (*out == NULL) {
+        PQclear(r);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < rows; i++) {
+        option_summary_t *s = &(*out)[i];
+        snprintf(s->symbol, sizeof s->symbol, "%s", PQgetvalue(r, i, 0));
+        s->first_date = get_int(r, i, 1);
+        s->last_date = get_int(r, i, 2);
+        s->rows = get_int(r, i, 3);
+    }
+    *n = (size_t)rows;
+    PQclear(r);
+    return 0;
+}
+
+static int pg_option_iv_put(db_t *db, const char *symbol, int64_t quote_date, const option_iv_row_t *rows,
+                            size_t n, char *err, size_t errlen)
+{
+    char date[CLOCK_DATE_LEN];
+    clock_format_date(quote_date * 86400, date);
+    const char *params[2] = { symbol, date };
+    PGresult *r = query(db, "DELETE FROM option_iv WHERE symbol = $1 AND quote_date = $2::date", 2, params,
+                        "clearing implied volatilities", err, errlen);
+    if (r == NULL)
+        return -1;
+    PQclear(r);
+    if (n == 0)
+        return 0;
+    copy_t c;
+    if (copy_start(&c, db, "COPY option_iv (symbol, quote_date, expiry, strike, type, underlying_price, mid, iv,"
+                           " delta, gamma, theta, vega, rho) FROM STDIN", err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const option_iv_row_t *v = &rows[i];
+        copy_text(&c, symbol, 0);
+        copy_text(&c, date, 0);
+        copy_date(&c, v->expiry, 0, 0);
+        copy_real(&c, v->strike, 0);
+        copy_text(&c, option_kind_name(v->kind), 0);
+        copy_real(&c, v->underlying, 0);
+        copy_real(&c, v->mid, 0);
+        copy_real(&c, v->iv, 0);
+        copy_real(&c, v->delta, 0);
+        copy_real(&c, v->gamma, 0);
+        copy_real(&c, v->theta, 0);
+        copy_real(&c, v->vega, 0);
+        copy_real(&c, v->rho, 1);
+    }
+    return copy_end(&c, err, errlen);
+}
+
+#define IV_HISTORY_COLUMNS \
+    "symbol, date, atm_iv_30d, atm_method, near_expiry, near_iv, far_expiry, far_iv, iv_rank, iv_percentile," \
+    " hv_20, hv_60, underlying_price, contracts, solved, skipped, atm_open_interest, atm_volume"
+#define IV_HISTORY_SELECT \
+    "symbol, date - DATE '1970-01-01', atm_iv_30d, atm_method, near_expiry - DATE '1970-01-01', near_iv," \
+    " far_expiry - DATE '1970-01-01', far_iv, iv_rank, iv_percentile, hv_20, hv_60, underlying_price, contracts," \
+    " solved, skipped, atm_open_interest, atm_volume"
+
+static int pg_iv_history_put(db_t *db, const iv_history_row_t *rows, size_t n, char *err, size_t errlen)
+{
+    if (pg_exec(db, "CREATE TEMP TABLE IF NOT EXISTS iv_history_in (LIKE iv_history) ON COMMIT DELETE ROWS",
+                err, errlen) != 0)
+        return -1;
+    copy_t c;
+    if (copy_start(&c, db, "COPY iv_history_in (" IV_HISTORY_COLUMNS ") FROM STDIN", err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const iv_history_row_t *h = &rows[i];
+        copy_text(&c, h->symbol, 0);
+        copy_date(&c, h->date, 0, 0);
+        copy_real(&c, h->atm_iv_30d, 0);
+        copy_text(&c, h->atm_method, 0);
+        copy_date(&c, h->near_expiry, 1, 0);
+        copy_real(&c, h->near_iv, 0);
+        copy_date(&c, h->far_expiry, 1, 0);
+        copy_real(&c, h->far_iv, 0);
+        copy_real(&c, h->iv_rank, 0);
+        copy_real(&c, h->iv_percentile, 0);
+        copy_real(&c, h->hv_20, 0);
+        copy_real(&c, h->hv_60, 0);
+        copy_real(&c, h->underlying, 0);
+        copy_printf(&c, "%lld\t%lld\t%lld\t%lld\t%lld\n", h->contracts, h->solved, h->skipped,
+                    h->atm_open_interest, h->atm_volume);
+    }
+    if (copy_end(&c, err, errlen) != 0)
+        return -1;
+    return pg_exec(db,
+                   "INSERT INTO iv_history SELECT * FROM iv_history_in ON CONFLICT (symbol, date) DO UPDATE SET"
+                   " atm_iv_30d = EXCLUDED.atm_iv_30d, atm_method = EXCLUDED.atm_method,"
+                   " near_expiry = EXCLUDED.near_expiry, near_iv = EXCLUDED.near_iv,"
+                   " far_expiry = EXCLUDED.far_expiry, far_iv = EXCLUDED.far_iv, iv_rank = EXCLUDED.iv_rank,"
+                   " iv_percentile = EXCLUDED.iv_percentile, hv_20 = EXCLUDED.hv_20, hv_60 = EXCLUDED.hv_60,"
+                   " underlying_price = EXCLUDED.underlying_price, contracts = EXCLUDED.contracts,"
+                   " solved = EXCLUDED.solved, skipped = EXCLUDED.skipped,"
+                   " atm_open_interest = EXCLUDED.atm_open_interest, atm_volume = EXCLUDED.atm_volume;"
+                   " TRUNCATE iv_history_in",
+                   err, errlen);
+}
+
+static int pg_iv_history_get(db_t *db, const char *symbol, int64_t from_date, int64_t to_date,
+                             iv_history_row_t **out, size_t *n, char *err, size_t errlen)
+{
+    *out = NULL;
+    *n = 0;
+    char from[CLOCK_DATE_LEN], to[CLOCK_DATE_LEN];
+    clock_format_date(from_date * 86400, from);
+    clock_format_date(to_date * 86400, to);
+    PGresult *r;
+    if (symbol != NULL) {
+        const char *params[3] = { symbol, from, to };
+        r = query(db, "SELECT " IV_HISTORY_SELECT " FROM iv_history WHERE symbol = $1 AND date >= $2::date"
+                      " AND date <= $3::date ORDER BY date", 3, params, "loading IV history", err, errlen);
+    } else {
+        const char *params[1] = { to };
+        r = query(db, "SELECT " IV_HISTORY_SELECT " FROM (SELECT DISTINCT ON (symbol) * FROM iv_history"
+                      " WHERE date <= $1::date ORDER BY symbol, date DESC) h ORDER BY symbol COLLATE \"C\"",
+                  1, params, "loading IV history", err, errlen);
+    }
+    if (r == NULL)
+        return -1;
+    int rows = PQntuples(r);
+    *out = calloc(rows ? (size_t)rows : 1, sizeof **out);
+    if (*out == NULL) {
+        PQclear(r);
+        snprintf(err, errlen, "out of memory loading IV history");
+        return -1;
+    }
+    for (int i = 0; i < rows; i++) {
+        iv_history_row_t *h = &(*out)[i];
+        snprintf(h->symbol, sizeof h->symbol, "%s", PQgetvalue(r, i, 0));
+        h->date = get_int(r, i, 1);
+        h->atm_iv_30d = get_real(r, i, 2);
+        snprintf(h->atm_method, sizeof h->atm_method, "%s", PQgetvalue(r, i, 3));
+        h->near_expiry = get_int(r, i, 4);
+        h->near_iv = get_real(r, i, 5);
+        h->far_expiry = get_int(r, i, 6);
+        h->far_iv = get_real(r, i, 7);
+        h->iv_rank = get_real(r, i, 8);
+        h->iv_percentile = get_real(r, i, 9);
+        h->hv_20 = get_real(r, i, 10);
+        h->hv_60 = get_real(r, i, 11);
+        h->underlying = get_real(r, i, 12);
+        h->contracts = get_int(r, i, 13);
+        h->solved = get_int(r, i, 14);
+        h->skipped = get_int(r, i, 15);
+        h->atm_open_interest = get_int(r, i, 16);
+        h->atm_volume = get_int(r, i, 17);
+    }
+    *n = (size_t)rows;
+    PQclear(r);
+    return 0;
+}
+
+static int pg_opportunities_put(db_t *db, int64_t generated_us, const opportunity_row_t *rows, size_t n,
+                                char *err, size_t errlen)
+{
+    char base[CLOCK_DATE_LEN], at[CLOCK_DATE_LEN];
+    clock_format_datetime(generated_us / 1000000, base);
+    snprintf(at, sizeof at, "%.19s.%06dZ", base, (int)(generated_us % 1000000));
+    copy_t c;
+    if (copy_start(&c, db, "COPY opportunities (generated_at, side, rank, symbol, score, date, atm_iv_30d, iv_rank,"
+                           " iv_percentile, hv_20, hv_60, atm_open_interest, atm_volume) FROM STDIN",
+                   err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const opportunity_row_t *o = &rows[i];
+        copy_text(&c, at, 0);
+        copy_text(&c, o->side, 0);
+        copy_printf(&c, "%d\t", o->rank);
+        copy_text(&c, o->h->symbol, 0);
+        copy_real(&c, o->score, 0);
+        copy_date(&c, o->h->date, 0, 0);
+        copy_real(&c, o->h->atm_iv_30d, 0);
+        copy_real(&c, o->h->iv_rank, 0);
+        copy_real(&c, o->h->iv_percentile, 0);
+        copy_real(&c, o->h->hv_20, 0);
+        copy_real(&c, o->h->hv_60, 0);
+        copy_printf(&c, "%lld\t%lld\n", o->h->atm_open_interest, o->h->atm_volume);
+    }
+    return copy_end(&c, err, errlen);
+}
+
 const db_driver_t db_pg_driver = {
     "postgresql",
     pg_close,
@@ -455,4 +775,11 @@ const db_driver_t db_pg_driver = {
     pg_bars_summary,
     pg_bars_version,
     pg_history_put,
+    pg_option_quotes_put,
+    pg_option_quotes_get,
+    pg_option_summary,
+    pg_option_iv_put,
+    pg_iv_history_put,
+    pg_iv_history_get,
+    pg_opportunities_put,
 };

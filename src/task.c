@@ -10,12 +10,18 @@
 #include <string.h>
 
 #include "task_builtin.h"
+#include "task_market_data.h"
+#include "task_options.h"
 #include "task_strategy.h"
 
 static const task_def_t registry[] = {
     { "backtest", task_backtest, "signal backtest of a Lua strategy over stored bars" },
     { "portfolio_backtest", task_portfolio_backtest, "position backtest of a Lua strategy: equity curve, trades, metrics" },
     { "screening", task_screening, "ranks a universe's current opportunities by a Lua strategy's score" },
+    { "update_stock_data", task_update_stock_data, "fetches bars from a provider (csv_dir, http_csv) and upserts them, all symbols or none" },
+    { "update_options_data", task_update_options_data, "fetches option chains from a provider (csv_dir, http_csv, synthetic) and upserts them, all symbols or none" },
+    { "calculate_iv_analysis", task_calculate_iv_analysis, "implied volatility and Greeks of each contract; 30-day ATM IV, IV rank/percentile, hv_20/hv_60 per symbol and day" },
+    { "scan_opportunities", task_scan_opportunities, "ranks premium-selling and premium-buying candidates from the IV history and stores the list" },
     { "noop", task_noop, "does nothing; returns {}" },
     { "echo", task_echo, "returns its args" },
     { "sleep", task_sleep, "sleeps {\"ms\": N} milliseconds" },

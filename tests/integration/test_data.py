@@ -189,7 +189,7 @@ class DataTests:
             results = list(pool.map(lambda _: self.data("list"), range(6)))
         for p in results:
             self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(self.query("SELECT version FROM schema_migrations ORDER BY version"), [(1,), (2,)])
+        self.assertEqual(self.query("SELECT version FROM schema_migrations ORDER BY version"), [(1,), (2,), (3,)])
         for table in ("bars", "job_history", "job_retries"):
             self.assertEqual(self.query(f"SELECT COUNT(*) FROM {table}"), [(0,)])
 

@@ -1,0 +1,304 @@
+/* task_market_data.c — update_stock_data: fetch bars from a provider and
+ * upsert them, all symbols or none.
+ *
+ * Every requested symbol is fetched and validated first, with no database
+ * transaction open (fetches may take seconds; SQLite would hold its write
+ * lock all along). Only when every symbol is good are the bars written, in
+ * one transaction, so a failure anywhere leaves the database as it was. The
+ * price is memory: all the bars are held until the write, hence
+ * UPDATE_MAX_BARS. A failure that may pass (server down, timeouts, 5xx,
+ * database busy) is TASK_TRANSIENT, for the queue to retry; one that will
+ * not (bad args, no such file or URL, bad CSV) is TASK_PERMANENT. */
+#include "task_market_data.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "db.h"
+#include "market_data_provider.h"
+
+#define UPDATE_MAX_SYMBOLS 5000
+#define UPDATE_MAX_BARS 20000000     /* held in memory before the write: about 1.1 GB */
+#define UPDATE_MAX_FAILURES 10       /* stop fetching after this many bad symbols */
+#define UPDATE_PER_SYMBOL_MAX 100    /* entries of the result's per_symbol */
+
+typedef char symbol_name_t[BAR_SYMBOL_MAX + 1];
+
+typedef struct {
+    market_data_provider_t provider;
+    char interval[BAR_INTERVAL_MAX + 1];
+    int all;                     /* symbols was "all" */
+    symbol_name_t *symbols;      /* sorted, distinct */
+    size_t nsymbols;
+    md_bars_t *bars;             /* one per symbol, once fetched */
+    size_t total_bars;
+} update_t;
+
+/* The error text: failures appended as they come, cut at out->error's size. */
+typedef struct {
+    char text[sizeof ((task_out_t *)0)->error];
+    size_t len;
+} msg_t;
+
+static void msg_add(msg_t *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void msg_add(msg_t *m, const char *fmt, ...)
+{
+    if (m->len + 1 >= sizeof m->text)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(m->text + m->len, sizeof m->text - m->len, fmt, ap);
+    va_end(ap);
+    if (w > 0)
+        m->len = m->len + (size_t)w < sizeof m->text ? m->len + (size_t)w : sizeof m->text - 1;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const symbol_name_t *)a, *(const symbol_name_t *)b);
+}
+
+/* Sorts u->symbols and drops repeats. */
+static void sort_symbols(update_t *u)
+{
+    if (u->nsymbols == 0)
+        return;
+    qsort(u->symbols, u->nsymbols, sizeof *u->symbols, cmp_name);
+    size_t k = 1;
+    for (size_t i = 1; i < u->nsymbols; i++)
+        if (strcmp(u->symbols[k - 1], u->symbols[i]) != 0)
+            memmove(u->symbols[k++], u->symbols[i], sizeof *u->symbols);
+    u->nsymbols = k;
+}
+
+static task_status_t parse_interval(const task_ctx_t *ctx, update_t *u, task_out_t *out)
+{
+    json_t *v = json_object_get(ctx->args, "interval");
+    const char *iv = "1d";
+    if (v != NULL && !json_is_null(v)) {
+        if (!json_is_string(v) || bar_interval_seconds(json_string_value(v)) < 0)
+            return task_error(out, TASK_PERMANENT, "interval must be like 1d, 1h, 15m or 1wk");
+        iv = json_string_value(v);
+    }
+    snprintf(u->interval, sizeof u->interval, "%s", iv);
+    return TASK_OK;
+}
+
+static task_status_t parse_provider(const task_ctx_t *ctx, update_t *u, task_out_t *out)
+{
+    char err[512];
+    json_t *v = json_object_get(ctx->args, "provider");
+    if (v != NULL && !json_is_null(v)) {
+        if (market_data_provider_from_json(&u->provider, v, err, sizeof err) != 0)
+            return task_error(out, TASK_PERMANENT, "%s", err);
+        return TASK_OK;
+    }
+    int rc = market_data_provider_from_env(&u->provider, err, sizeof err);
+    if (rc < 0)
+        return task_error(out, TASK_PERMANENT, "the worker's market-data provider is misconfigured: %s", err);
+    if (rc > 0)
+        return task_error(out, TASK_PERMANENT, "no market-data provider: give args.provider, e.g. "
+                          "{\"type\": \"csv_dir\", \"path\": \"/data/bars\"}, or set "
+                          "TICKQ_MARKET_DATA_PROVIDER (csv_dir or http_csv) and TICKQ_MARKET_DATA_PATH or "
+                          "TICKQ_MARKET_DATA_URL on the worker");
+    return TASK_OK;
+}
+
+static task_status_t parse_symbols(const task_ctx_t *ctx, update_t *u, task_out_t *out)
+{
+    static const char *const how = "give a list like [\"AAPL\", \"MSFT\"], or \"all\" for every symbol "
+                                   "already stored";
+    json_t *v = json_object_get(ctx->args, "symbols");
+    if (v == NULL || json_is_null(v))
+        return task_error(out, TASK_PERMANENT, "missing symbols: %s", how);
+    if (json_is_string(v)) {
+        if (strcmp(json_string_value(v), "all") != 0)
+            return task_error(out, TASK_PERMANENT, "symbols is the string '%.40s': %s", json_string_value(v), how);
+        u->all = 1;
+        return TASK_OK;
+    }
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return task_error(out, TASK_PERMANENT, "symbols must be a non-empty list or \"all\": %s", how);
+    size_t n = json_array_size(v);
+    if (n > UPDATE_MAX_SYMBOLS)
+        return task_error(out, TASK_PERMANENT, "symbols has %zu entries (at most %d per job)", n, UPDATE_MAX_SYMBOLS);
+    u->symbols = malloc(n * sizeof *u->symbols);
+    if (u->symbols == NULL)
+        return task_error(out, TASK_TRANSIENT, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *s = json_array_get(v, i);
+        if (!json_is_string(s) || bar_symbol_check(json_string_value(s), json_string_length(s)) != 0)
+            return task_error(out, TASK_PERMANENT, "symbols[%zu] is not a valid symbol (1-32 characters, "
+                              "no spaces, commas, quotes, backslashes or braces)", i);
+        memcpy(u->symbols[i], json_string_value(s), json_string_length(s) + 1);
+    }
+    u->nsymbols = n;
+    sort_symbols(u);
+    return TASK_OK;
+}
+
+/* "all": the symbols stored at the interval, and for csv_dir the folder's
+ * files too. */
+static task_status_t resolve_all(update_t *u, db_t *db, task_out_t *out)
+{
+    char err[512];
+    bar_summary_t *rows = NULL;
+    size_t n = 0;
+    if (db_bars_summary(db, &rows, &n, err, sizeof err) != 0)
+        return task_error(out, TASK_TRANSIENT, "cannot list the stored symbols: %s", err);
+    u->symbols = malloc((n ? n : 1) * sizeof *u->symbols);
+    if (u->symbols == NULL) {
+        free(rows);
+        return task_error(out, TASK_TRANSIENT, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(rows[i].interval, u->interval) == 0)
+            memcpy(u->symbols[u->nsymbols++], rows[i].symbol, sizeof rows[i].symbol);
+    free(rows);
+    if (market_data_provider_list(&u->provider, &u->symbols, &u->nsymbols, err, sizeof err) != 0)
+        return task_error(out, TASK_PERMANENT, "%s", err);
+    sort_symbols(u);
+    if (u->nsymbols == 0) {
+        if (u->provider.kind == MD_CSV_DIR)
+            return task_error(out, TASK_PERMANENT, "symbols is \"all\" but there is nothing to update: the "
+                              "database has no %s bars and %s has no <SYMBOL>.csv files; give a list of symbols",
+                              u->interval, u->provider.path);
+        return task_error(out, TASK_PERMANENT, "symbols is \"all\" but there is nothing to update: the database "
+                          "has no %s bars; give a list of symbols", u->interval);
+    }
+    if (u->nsymbols > UPDATE_MAX_SYMBOLS)
+        return task_error(out, TASK_PERMANENT, "symbols is \"all\": %zu symbols, over %d per job; give lists of "
+                          "symbols in several jobs", u->nsymbols, UPDATE_MAX_SYMBOLS);
+    return TASK_OK;
+}
+
+/* Fetches every symbol, stopping at the first retryable failure (the job
+ * will run again anyway) or after UPDATE_MAX_FAILURES bad ones. Once a
+ * symbol failed nothing will be written, so later bars are dropped as they
+ * are validated. */
+static task_status_t fetch_all(const task_ctx_t *ctx, update_t *u, task_out_t *out)
+{
+    u->bars = calloc(u->nsymbols, sizeof *u->bars);
+    if (u->bars == NULL)
+        return task_error(out, TASK_TRANSIENT, "out of memory");
+    msg_t m = { "", 0 };
+    size_t failed = 0, done = 0;
+    int permanent = 0, retryable = 0;
+    for (; done < u->nsymbols && !retryable && failed < UPDATE_MAX_FAILURES; done++) {
+        if (ctx->stopping != NULL && *ctx->stopping)
+            return task_error(out, TASK_TRANSIENT, "the worker is stopping; nothing written");
+        char err[1024];
+        md_bars_t *b = &u->bars[done];
+        md_status_t st = market_data_provider_fetch(&u->provider, u->symbols[done], u->interval, b, err, sizeof err);
+        if (st == MD_OK && failed == 0 && u->total_bars + b->n > UPDATE_MAX_BARS) {
+            md_bars_free(b);
+            return task_error(out, TASK_PERMANENT, "over %d bars to hold before writing (at %s); split the "
+                              "symbols over several jobs", UPDATE_MAX_BARS, u->symbols[done]);
+        }
+        if (st == MD_OK) {
+            u->total_bars += b->n;
+            if (failed > 0)
+                md_bars_free(b);
+            continue;
+        }
+        if (failed++ == 0)
+            for (size_t i = 0; i < done; i++)
+                md_bars_free(&u->bars[i]);
+        permanent |= st == MD_BAD;
+        retryable |= st == MD_RETRYABLE;
+        msg_add(&m, "; %s: %s", u->symbols[done], err);
+    }
+    if (failed == 0)
+        return TASK_OK;
+    msg_t head = { "", 0 };
+    msg_add(&head, "nothing written: %zu of %zu symbols failed", failed, u->nsymbols);
+    if (done < u->nsymbols)
+        msg_add(&head, " (%zu not fetched: %s)", u->nsymbols - done,
+                retryable ? "stopped at a retryable failure" : "too many failures");
+    return task_error(out, permanent ? TASK_PERMANENT : TASK_TRANSIENT, "%s%s", head.text, m.text);
+}
+
+/* All the bars in one transaction. Any failure here (the database busy
+ * past its timeout, gone, full) is worth another try: the bars are good. */
+static task_status_t write_all(update_t *u, db_t *db, task_out_t *out)
+{
+    char err[512];
+    if (db_begin(db, err, sizeof err) != 0)
+        return task_error(out, TASK_TRANSIENT, "nothing written: cannot start a transaction: %s", err);
+    for (size_t i = 0; i < u->nsymbols; i++) {
+        if (db_bars_put(db, u->interval, u->bars[i].rows, u->bars[i].n, err, sizeof err) != 0) {
+            db_rollback(db);
+            return task_error(out, TASK_TRANSIENT, "nothing written: writing %s's bars failed: %s", u->symbols[i],
+                              err);
+        }
+    }
+    if (db_commit(db, err, sizeof err) != 0) {
+        db_rollback(db);
+        return task_error(out, TASK_TRANSIENT, "nothing written: commit failed: %s", err);
+    }
+    return TASK_OK;
+}
+
+static json_t *result(const update_t *u)
+{
+    int daily = bar_interval_is_daily(u->interval);
+    json_t *per = json_object();
+    for (size_t i = 0; i < u->nsymbols && i < UPDATE_PER_SYMBOL_MAX; i++) {
+        const md_bars_t *b = &u->bars[i];
+        char first[CLOCK_DATE_LEN], last[CLOCK_DATE_LEN];
+        if (daily) {
+            clock_format_date(b->rows[0].ts, first);
+            clock_format_date(b->rows[b->n - 1].ts, last);
+        } else {
+            clock_format_datetime(b->rows[0].ts, first);
+            clock_format_datetime(b->rows[b->n - 1].ts, last);
+        }
+        json_object_set_new(per, u->symbols[i],
+                            json_pack("{s:I, s:s, s:s}", "bars", (json_int_t)b->n, "first", first, "last", last));
+    }
+    json_t *data = json_pack("{s:I, s:I, s:s, s:s, s:o}", "symbols_updated", (json_int_t)u->nsymbols,
+                             "bars_written", (json_int_t)u->total_bars, "provider",
+                             market_data_provider_name(&u->provider), "interval", u->interval, "per_symbol", per);
+    if (data != NULL && u->nsymbols > UPDATE_PER_SYMBOL_MAX)
+        json_object_set_new(data, "per_symbol_omitted", json_integer((json_int_t)(u->nsymbols - UPDATE_PER_SYMBOL_MAX)));
+    return data;
+}
+
+task_status_t task_update_stock_data(const task_ctx_t *ctx, task_out_t *out)
+{
+    update_t u;
+    memset(&u, 0, sizeof u);
+    task_status_t st = parse_interval(ctx, &u, out);
+    if (st == TASK_OK)
+        st = parse_provider(ctx, &u, out);
+    if (st == TASK_OK)
+        st = parse_symbols(ctx, &u, out);
+    if (st != TASK_OK)
+        goto cleanup;
+    /* Opened before fetching: no point fetching what cannot be written. */
+    char err[512];
+    db_t *db = task_env_db(ctx->env, err, sizeof err);
+    if (db == NULL) {
+        st = task_error(out, TASK_TRANSIENT, "database unavailable: %s", err);
+        goto cleanup;
+    }
+    if (u.all && (st = resolve_all(&u, db, out)) != TASK_OK)
+        goto cleanup;
+    if ((st = fetch_all(ctx, &u, out)) != TASK_OK)
+        goto cleanup;
+    if ((st = write_all(&u, db, out)) != TASK_OK)
+        goto cleanup;
+    out->data = result(&u);
+    if (out->data == NULL)
+        st = task_error(out, TASK_TRANSIENT, "out of memory building the result (the bars were written)");
+cleanup:
+    if (u.bars != NULL)
+        for (size_t i = 0; i < u.nsymbols; i++)
+            md_bars_free(&u.bars[i]);
+    free(u.bars);
+    free(u.symbols);
+    return st;
+}

@@ -1,0 +1,410 @@
+"""test_market_data.py — the `update_stock_data` task against a real worker:
+bars fetched from a local HTTP server (Python's http.server on 127.0.0.1,
+in a thread) and from a folder of CSV files, written to a temp SQLite file.
+Good updates write every bar and are idempotent; any failing symbol (404,
+bad row, truncated CSV, empty body, timeout, cut transfer, wrong symbol)
+leaves the database unchanged for all symbols; retryable failures go back
+to the queue, bad data and bad args fail at once; "all" resolves to the
+stored symbols (and a csv_dir folder's files). One test repeats the
+all-or-nothing write on PostgreSQL."""
+import datetime
+import http.server
+import json
+import os
+import shutil
+import socketserver
+import sqlite3
+import tempfile
+import threading
+import time
+import urllib.parse
+
+from harness import TickqTestCase, postgres, tickq
+
+TYPE = "update_stock_data"
+HEADER = "date,open,high,low,close,volume"
+
+
+def make_rows(symbol, first="2024-01-02", days=5, bump=0.0):
+    """Weekday bars, deterministic per symbol; `bump` moves the last close
+    (and high) so that a changed upstream file can be told apart."""
+    base = 10.0 + sum(map(ord, symbol)) % 50
+    d, rows = datetime.date.fromisoformat(first), []
+    while len(rows) < days:
+        if d.weekday() < 5:
+            i = len(rows)
+            opn = round(base + i * 0.5, 2)
+            close = round(opn + 0.25 + (bump if i == days - 1 else 0), 2)
+            rows.append((d.isoformat(), opn, round(close + 0.5, 2), round(opn - 0.5, 2), close, 1000 + 10 * i))
+        d += datetime.timedelta(days=1)
+    return rows
+
+
+def csv_of(rows, symbol=None):
+    head = ("symbol," + HEADER) if symbol else HEADER
+    lines = [head] + [",".join(([symbol] if symbol else []) + [str(x) for x in r]) for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+class BarsHandler(http.server.BaseHTTPRequestHandler):
+    """GET /bars/<SYMBOL>.csv; the symbol picks the behaviour."""
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, status, body, length=None):
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/csv")
+        self.send_header("Content-Length", str(len(data) if length is None else length))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        srv = self.server
+        path = urllib.parse.unquote(urllib.parse.urlparse(self.path).path)
+        with srv.lock:
+            srv.hits[path] = srv.hits.get(path, 0) + 1
+            hits = srv.hits[path]
+        sym = path[len("/bars/"):-len(".csv")] if path.startswith("/bars/") and path.endswith(".csv") else ""
+        good = csv_of(make_rows(sym, bump=srv.bump.get(sym, 0.0)))
+        try:
+            if sym in ("AAA", "BBB", "CCC", "^IDX"):
+                self.send(200, good)
+            elif sym == "IMPFMT":          # the import format, symbol column
+                self.send(200, csv_of(make_rows(sym), symbol=sym))
+            elif sym == "WRONGSYM":
+                self.send(200, csv_of(make_rows(sym), symbol="OTHER"))
+            elif sym.startswith("FLAKY"):  # 500 on the first request only
+                self.send(500 if hits == 1 else 200, "oops\n" if hits == 1 else good)
+            elif sym == "DOWN":
+                self.send(500, "down\n")
+            elif sym == "SLOW":
+                time.sleep(1.5)
+                self.send(200, good)
+            elif sym == "TRUNC":           # the body stops inside the last row
+                self.send(200, good.rstrip("\n").rsplit(",", 3)[0])
+            elif sym == "BADROW":
+                lines = good.splitlines()
+                lines[2] = "2024-01-03,10,9,8,10.5,100"   # high below open
+                self.send(200, "\n".join(lines) + "\n")
+            elif sym == "EMPTY":
+                self.send(200, "")
+            elif sym == "HEADONLY":
+                self.send(200, HEADER + "\n")
+            elif sym == "CUT":             # Content-Length promises more than comes
+                self.send(200, good[:40], length=len(good))
+                self.close_connection = True
+            else:
+                self.send(404, "no such symbol\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (SLOW)
+
+
+class BarsServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), BarsHandler)
+        self.lock = threading.Lock()
+        self.hits = {}
+        self.bump = {}
+
+    def handle_error(self, request, client_address):
+        pass
+
+
+class TestUpdateStockData(TickqTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.mkdtemp(prefix="tickq-md-")
+        cls.http = BarsServer()
+        cls.http_thread = threading.Thread(target=cls.http.serve_forever, daemon=True)
+        cls.http_thread.start()
+        cls.count = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.http.shutdown()
+        cls.http.server_close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        super().tearDownClass()
+
+    def setUp(self):
+        super().setUp()
+        # A fresh database per test; no provider from the environment unless
+        # a test sets one.
+        type(self).count += 1
+        self.db = os.path.join(self.tmp, f"bars{self.count}.db")
+        self.env = {"TICKQ_DB": self.db, "DATABASE_URL": None, "TICKQ_MARKET_DATA_PROVIDER": None,
+                    "TICKQ_MARKET_DATA_PATH": None, "TICKQ_MARKET_DATA_URL": None}
+        self.http.bump.clear()
+
+    # --- helpers ---------------------------------------------------------
+    def provider(self, **kw):
+        p = {"type": "http_csv", "url": f"http://127.0.0.1:{self.http.server_port}/bars/{{symbol}}.csv",
+             "timeout_seconds": 2, "retries": 1}
+        p.update(kw)
+        return p
+
+    def run_jobs(self, *jobs, env=None, opts=("--max-retries", "0")):
+        """Enqueues the jobs' args, drains them with one burst worker;
+        returns their ids."""
+        ids = [self.enqueue(TYPE, a, *opts) for a in jobs]
+        status, w = self.burst("--workers", "1", "--retry-base", "50ms", env=env or self.env)
+        self.assertEqual(status, 0, w.log())
+        return ids
+
+    def ok(self, job_id):
+        res = self.result(job_id)
+        self.assertIsNotNone(res)
+        self.assertEqual(res["status"], "completed", json.dumps(res)[:800])
+        return res["data"]
+
+    def failed(self, job_id, permanent=True):
+        """The error of a failed job: permanent ones fail at once, retryable
+        ones (with --max-retries 0) go dead after their one attempt."""
+        res = self.result(job_id)
+        self.assertIsNotNone(res)
+        self.assertEqual(res["status"], "error", json.dumps(res)[:800])
+        self.assertEqual(self.state(job_id), "failed" if permanent else "dead", res["data"]["error"])
+        self.assertEqual(self.job(job_id)["attempts"], "1")
+        self.assertEqual([r["kind"] for r in self.retries(job_id)], [] if permanent else ["transient"])
+        return res["data"]["error"]
+
+    def bars(self):
+        if not os.path.exists(self.db):
+            return []
+        with sqlite3.connect(self.db) as c:
+            return c.execute("SELECT symbol, interval, ts, open, high, low, close, volume FROM bars"
+                             " ORDER BY symbol, interval, ts").fetchall()
+
+    def want(self, symbol, bump=0.0, interval="1d"):
+        out = []
+        for d, o, h, l, c, v in make_rows(symbol, bump=bump):
+            ts = int(datetime.datetime.fromisoformat(d).replace(tzinfo=datetime.timezone.utc).timestamp())
+            out.append((symbol, interval, ts, o, h, l, c, float(v)))
+        return out
+
+    def write_dir(self, name, files):
+        path = os.path.join(self.tmp, f"{name}{self.count}")
+        os.makedirs(path, exist_ok=True)
+        for fname, text in files.items():
+            with open(os.path.join(path, fname), "w") as f:
+                f.write(text)
+        return path
+
+    # --- http_csv --------------------------------------------------------
+    def test_http_update_writes_bars_and_is_idempotent(self):
+        args = {"symbols": ["BBB", "AAA", "FLAKY1", "^IDX", "AAA"], "provider": self.provider()}
+        (jid,) = self.run_jobs(args)
+        data = self.ok(jid)
+        self.assertEqual(data["symbols_updated"], 4)
+        self.assertEqual(data["bars_written"], 20)
+        self.assertEqual(data["provider"], "http_csv")
+        self.assertEqual(data["interval"], "1d")
+        self.assertEqual(data["per_symbol"], {s: {"bars": 5, "first": "2024-01-02", "last": "2024-01-08"}
+                                              for s in ("AAA", "BBB", "FLAKY1", "^IDX")})
+        self.assertNotIn("per_symbol_omitted", data)
+        # FLAKY1's 500 was retried inside the fetch; ^IDX went out escaped.
+        self.assertEqual(self.job(jid)["attempts"], "1")
+        self.assertEqual(self.http.hits["/bars/FLAKY1.csv"], 2)
+        want = sorted(self.want("AAA") + self.want("BBB") + self.want("FLAKY1") + self.want("^IDX"))
+        self.assertEqual(self.bars(), want)
+        listed = [json.loads(x) for x in tickq("data", "list", "--json", env=self.env).stdout.splitlines()]
+        self.assertEqual([(x["symbol"], x["bars"], x["first"], x["last"]) for x in listed],
+                         [(s, 5, "2024-01-02", "2024-01-08") for s in ("AAA", "BBB", "FLAKY1", "^IDX")])
+
+        # The same update again changes nothing; a changed upstream bar is upserted.
+        (jid,) = self.run_jobs(args)
+        self.assertEqual(self.ok(jid)["bars_written"], 20)
+        self.assertEqual(self.bars(), want)
+        self.http.bump["AAA"] = 1.0
+        (jid,) = self.run_jobs({"symbols": ["AAA"], "provider": self.provider()})
+        self.assertEqual(self.ok(jid)["symbols_updated"], 1)
+        want = sorted(self.want("AAA", bump=1.0) + self.want("BBB") + self.want("FLAKY1") + self.want("^IDX"))
+        self.assertEqual(self.bars(), want)
+
+    def test_any_failing_symbol_writes_nothing(self):
+        (jid,) = self.run_jobs({"symbols": ["AAA", "BBB"], "provider": self.provider()})
+        self.ok(jid)
+        before = self.bars()
+        self.assertEqual(len(before), 10)
+        # Had they been written, AAA would have changed and CCC appeared.
+        self.http.bump["AAA"] = 2.0
+        fast = self.provider(timeout_seconds=0.3, retries=0)
+        cases = [
+            # (bad symbol, permanent?, what the error says)
+            ("MISSING", True, "HTTP status 404"),
+            ("TRUNC", True, "1 bad row of 5: line 6: expected 6 columns (date,open,high,low,close,volume), found 3"),
+            ("BADROW", True, "line 3: high 9 is below max(open, close) = 10.5"),
+            ("EMPTY", True, "empty response"),
+            ("HEADONLY", True, "no bars, only the header line"),
+            ("WRONGSYM", True, "symbol 'OTHER' in a file of WRONGSYM's bars"),
+            ("SLOW", False, "Operation timed out"),
+            ("CUT", False, "/bars/CUT.csv"),
+        ]
+        ids = self.run_jobs(*[{"symbols": ["AAA", bad, "CCC"], "provider": fast} for bad, _, _ in cases])
+        for jid, (bad, permanent, needle) in zip(ids, cases):
+            err = self.failed(jid, permanent)
+            self.assertTrue(err.startswith("nothing written: 1 of 3 symbols failed"), err)
+            self.assertIn(f"; {bad}: http://127.0.0.1:{self.http.server_port}/bars/{bad}.csv", err)
+            self.assertIn(needle, err)
+        self.assertEqual(self.bars(), before)
+
+        # Several bad symbols are all named; what comes after a bad one is
+        # still checked.
+        (jid,) = self.run_jobs({"symbols": ["AAA", "BADROW", "CCC", "MISSING"], "provider": fast})
+        err = self.failed(jid)
+        self.assertTrue(err.startswith("nothing written: 2 of 4 symbols failed; BADROW: "), err)
+        self.assertIn("; MISSING: ", err)
+        self.assertEqual(self.bars(), before)
+
+    def test_retryable_failures_go_back_to_the_queue(self):
+        # Failing every time: retried by the queue, then dead; nothing written.
+        args = {"symbols": ["AAA", "DOWN"], "provider": self.provider(retries=0)}
+        (jid,) = self.run_jobs(args, opts=("--max-retries", "1"))
+        res = self.result(jid)
+        self.assertEqual(res["status"], "error")
+        self.assertEqual(self.state(jid), "dead")
+        self.assertEqual(self.job(jid)["attempts"], "2")
+        self.assertEqual([r["kind"] for r in self.retries(jid)], ["transient", "transient"])
+        self.assertIn("DOWN: ", res["data"]["error"])
+        self.assertIn("HTTP status 500", res["data"]["error"])
+        self.assertEqual(self.http.hits["/bars/DOWN.csv"], 2)
+        self.assertEqual(self.bars(), [])
+        # Failing once, with no retry in the fetch: the queue's retry succeeds.
+        (jid,) = self.run_jobs({"symbols": ["AAA", "FLAKY2"], "provider": self.provider(retries=0)},
+                               opts=("--max-retries", "2"))
+        self.assertEqual(self.ok(jid)["symbols_updated"], 2)
+        self.assertEqual(self.job(jid)["attempts"], "2")
+        self.assertEqual(self.bars(), sorted(self.want("AAA") + self.want("FLAKY2")))
+
+    # --- csv_dir -----------------------------------------------------------
+    def test_csv_dir_from_the_environment(self):
+        folder = self.write_dir("csv", {"AAA.csv": csv_of(make_rows("AAA")),
+                                        "IMPFMT.csv": csv_of(make_rows("IMPFMT"), symbol="IMPFMT")})
+        env = dict(self.env, TICKQ_MARKET_DATA_PROVIDER="csv_dir", TICKQ_MARKET_DATA_PATH=folder)
+        hourly = self.write_dir("hourly", {"HHH.csv": HEADER + "\n2024-01-02T14:30:00,10,11,9,10.5,100\n"
+                                                     "2024-01-02T15:30:00Z,10.5,11,10,10.8,200\n"})
+        ids = self.run_jobs({"symbols": ["AAA", "NOPE"]},
+                            {"symbols": ["AAA"], "provider": {"type": "csv_dir", "path": folder + "-gone"}},
+                            {"symbols": ["A/B"]},
+                            {"symbols": ["AAA", "IMPFMT"]},
+                            {"symbols": ["HHH"], "interval": "1h", "provider": {"type": "csv_dir", "path": hourly}},
+                            env=env)
+        err = self.failed(ids[0])
+        self.assertIn(f"NOPE: no file {folder}/NOPE.csv", err)
+        self.assertIn(f"the csv_dir folder {folder}-gone does not exist", self.failed(ids[1]))
+        self.assertIn("symbol 'A/B' cannot name a file", self.failed(ids[2]))
+        data = self.ok(ids[3])
+        self.assertEqual((data["provider"], data["symbols_updated"], data["bars_written"]), ("csv_dir", 2, 10))
+        data = self.ok(ids[4])
+        self.assertEqual(data["per_symbol"], {"HHH": {"bars": 2, "first": "2024-01-02T14:30:00Z",
+                                                      "last": "2024-01-02T15:30:00Z"}})
+        self.assertEqual([b[:3] for b in self.bars() if b[0] == "HHH"],
+                         [("HHH", "1h", 1704205800), ("HHH", "1h", 1704209400)])
+        self.assertEqual(sorted(b for b in self.bars() if b[1] == "1d"),
+                         sorted(self.want("AAA") + self.want("IMPFMT")))
+
+    # --- "all" -------------------------------------------------------------
+    def test_all_resolves_stored_symbols_and_folder_files(self):
+        # Nothing stored, nothing in the folder: an error naming both.
+        empty = self.write_dir("empty", {})
+        ids = self.run_jobs({"symbols": "all", "provider": {"type": "csv_dir", "path": empty}},
+                            {"symbols": "all", "provider": self.provider()})
+        self.assertIn(f"the database has no 1d bars and {empty} has no <SYMBOL>.csv files", self.failed(ids[0]))
+        self.assertIn("nothing to update: the database has no 1d bars", self.failed(ids[1]))
+
+        # Stored: CCC (1d) and ZZZ (1h, another interval: left alone).
+        (jid,) = self.run_jobs({"symbols": ["CCC"], "provider": self.provider()})
+        self.ok(jid)
+        hourly = self.write_dir("zzz", {"ZZZ.csv": HEADER + "\n2024-01-02T14:30:00,10,11,9,10.5,100\n"})
+        (jid,) = self.run_jobs({"symbols": ["ZZZ"], "interval": "1h", "provider": {"type": "csv_dir", "path": hourly}})
+        self.ok(jid)
+        # The folder has AAA and BBB (and files that are not symbols), not CCC:
+        # a stored symbol the provider cannot give fails the whole update.
+        files = {"AAA.csv": csv_of(make_rows("AAA")), "BBB.csv": csv_of(make_rows("BBB")),
+                 "notes.txt": "x", ".hidden.csv": "x", "bad name.csv": "x"}
+        folder = self.write_dir("all", files)
+        before = self.bars()
+        (jid,) = self.run_jobs({"symbols": "all", "provider": {"type": "csv_dir", "path": folder}})
+        self.assertIn(f"nothing written: 1 of 3 symbols failed; CCC: no file {folder}/CCC.csv", self.failed(jid))
+        self.assertEqual(self.bars(), before)
+        with open(os.path.join(folder, "CCC.csv"), "w") as f:
+            f.write(csv_of(make_rows("CCC", bump=0.5)))
+        (jid,) = self.run_jobs({"symbols": "all", "provider": {"type": "csv_dir", "path": folder}})
+        data = self.ok(jid)
+        self.assertEqual(sorted(data["per_symbol"]), ["AAA", "BBB", "CCC"])
+        self.assertEqual(sorted(b for b in self.bars() if b[1] == "1d"),
+                         sorted(self.want("AAA") + self.want("BBB") + self.want("CCC", bump=0.5)))
+        # http_csv: "all" is what is stored at the interval.
+        hits = dict(self.http.hits)
+        env = dict(self.env, TICKQ_MARKET_DATA_PROVIDER="http_csv", TICKQ_MARKET_DATA_URL=self.provider()["url"])
+        (jid,) = self.run_jobs({"symbols": "all"}, env=env)
+        data = self.ok(jid)
+        self.assertEqual(sorted(data["per_symbol"]), ["AAA", "BBB", "CCC"])
+        self.assertNotIn("/bars/ZZZ.csv", self.http.hits)
+        self.assertEqual(self.http.hits["/bars/AAA.csv"], hits.get("/bars/AAA.csv", 0) + 1)
+
+    def test_all_caps_per_symbol(self):
+        folder = self.write_dir("many", {f"S{i:03d}.csv": csv_of(make_rows(f"S{i:03d}", days=1)) for i in range(101)})
+        (jid,) = self.run_jobs({"symbols": "all", "provider": {"type": "csv_dir", "path": folder}})
+        data = self.ok(jid)
+        self.assertEqual((data["symbols_updated"], data["bars_written"]), (101, 101))
+        self.assertEqual(len(data["per_symbol"]), 100)
+        self.assertEqual(data["per_symbol_omitted"], 1)
+        self.assertEqual(len(self.bars()), 101)
+
+    # --- bad args ------------------------------------------------------------
+    def test_bad_args_fail_at_once(self):
+        p = self.provider()
+        cases = [
+            ({"symbols": "AAA", "provider": p}, "symbols is the string 'AAA': give a list like"),
+            ({"symbols": 5, "provider": p}, "symbols must be a non-empty list or \"all\""),
+            ({"symbols": [], "provider": p}, "symbols must be a non-empty list or \"all\""),
+            ({"provider": p}, "missing symbols"),
+            ({"symbols": ["AAA", "BAD SYM"], "provider": p}, "symbols[1] is not a valid symbol"),
+            ({"symbols": ["AAA"], "provider": {"type": "ftp"}}, "unknown provider type 'ftp' (use csv_dir or http_csv)"),
+            ({"symbols": ["AAA"], "provider": "csv_dir"}, "provider must be an object"),
+            ({"symbols": ["AAA"], "provider": {"type": "csv_dir"}}, "provider.path is missing"),
+            ({"symbols": ["AAA"], "provider": {"type": "http_csv", "url": "http://127.0.0.1:1/bars.csv"}},
+             "provider.url must contain {symbol}"),
+            ({"symbols": ["AAA"], "provider": {"type": "http_csv", "url": "ftp://h/{symbol}"}},
+             "provider.url must start with http:// or https://"),
+            ({"symbols": ["AAA"], "provider": dict(p, timeout=5)}, "unknown key 'timeout' in a http_csv provider"),
+            ({"symbols": ["AAA"], "provider": dict(p, retries=-1)}, "provider.retries must be an integer from 0 to 10"),
+            ({"symbols": ["AAA"], "provider": dict(p, timeout_seconds=0)}, "provider.timeout_seconds must be"),
+            ({"symbols": ["AAA"], "provider": p, "interval": "daily"}, "interval must be like 1d"),
+            ({"symbols": ["AAA"]}, "no market-data provider: give args.provider"),
+        ]
+        ids = self.run_jobs(*[a for a, _ in cases])
+        for jid, (args, needle) in zip(ids, cases):
+            self.assertIn(needle, self.failed(jid), json.dumps(args))
+        env = dict(self.env, TICKQ_MARKET_DATA_PROVIDER="s3")
+        (jid,) = self.run_jobs({"symbols": ["AAA"]}, env=env)
+        self.assertIn("TICKQ_MARKET_DATA_PROVIDER is 's3': set it to csv_dir or http_csv", self.failed(jid))
+        env = dict(self.env, TICKQ_MARKET_DATA_PROVIDER="http_csv")
+        (jid,) = self.run_jobs({"symbols": ["AAA"]}, env=env)
+        self.assertIn("TICKQ_MARKET_DATA_URL: give a URL template", self.failed(jid))
+        self.assertEqual(self.bars(), [])
+
+    # --- PostgreSQL ----------------------------------------------------------
+    def test_postgres_all_or_nothing(self):
+        url, name = postgres().new_database()
+        env = dict(self.env, DATABASE_URL=url)
+
+        def count():
+            return postgres().psql(name, "SELECT symbol, count(*) FROM bars GROUP BY symbol ORDER BY symbol").stdout
+
+        fast = self.provider(timeout_seconds=0.5, retries=0)
+        ids = self.run_jobs({"symbols": ["AAA", "BBB"], "provider": fast},
+                            {"symbols": ["AAA", "CCC", "BADROW"], "provider": fast}, env=env)
+        self.assertEqual(self.ok(ids[0])["bars_written"], 10)
+        self.assertIn("BADROW: ", self.failed(ids[1]))
+        self.assertEqual(count(), "AAA|5\nBBB|5\n")
+        (jid,) = self.run_jobs({"symbols": "all", "provider": fast}, env=env)
+        self.assertEqual(sorted(self.ok(jid)["per_symbol"]), ["AAA", "BBB"])
+        self.assertEqual(count(), "AAA|5\nBBB|5\n")

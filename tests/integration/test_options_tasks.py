@@ -1,0 +1,475 @@
+"""test_options_tasks.py — the options tasks with a real worker, on both
+drivers (SQLite and PostgreSQL): synthetic chains -> update_options_data ->
+calculate_iv_analysis (implied volatilities give the generating smile back,
+Greeks, hv_20/hv_60, the 30-day ATM IV interpolated in total variance) over
+25 days so that IV rank and percentile become defined, then
+scan_opportunities ranking a high-IV-rank symbol to sell premium and a
+low one to buy it; csv_dir and http_csv chains, where one bad row writes
+nothing; argument errors."""
+import datetime
+import functools
+import http.server
+import json
+import math
+import os
+import random
+import shutil
+import sqlite3
+import statistics
+import tempfile
+import threading
+
+from harness import TickqTestCase, postgres, tickq
+
+RATE = 0.04
+FIRST_DAY = datetime.date(2024, 1, 2)
+NBARS = 100
+NDAYS = 25            # as_of dates analysed, the last NDAYS bars
+
+
+def weekdays(first, n):
+    out, d = [], first
+    while len(out) < n:
+        if d.weekday() < 5:
+            out.append(d)
+        d += datetime.timedelta(days=1)
+    return out
+
+
+def make_bars(seed):
+    """NBARS daily bars with about 24% annual volatility."""
+    rnd = random.Random(seed)
+    price, out = 100.0, []
+    for d in weekdays(FIRST_DAY, NBARS):
+        price = round(price * math.exp(rnd.gauss(0, 0.015)), 2)
+        out.append((d.isoformat(), price))
+    return out
+
+
+BARS = {"HI": make_bars(1), "LO": make_bars(2), "AAA": make_bars(3)}
+DATES = [d for d, _ in BARS["HI"][-NDAYS:]]
+# Base volatilities: HI's climbs 5% a day, LO's falls 5% a day.
+BASE = {"HI": [0.25 * 1.05 ** k for k in range(NDAYS)], "LO": [0.40 * 0.95 ** k for k in range(NDAYS)]}
+
+
+def bars_csv():
+    lines = ["symbol,date,open,high,low,close,volume"]
+    for sym, rows in BARS.items():
+        for d, c in rows:
+            lines.append(f"{sym},{d},{c},{c},{c},{c},1000000")
+    return "\n".join(lines) + "\n"
+
+
+def hv(closes, n):
+    r = [math.log(closes[i + 1] / closes[i]) for i in range(len(closes) - 1)][-n:]
+    return math.sqrt(252) * statistics.stdev(r)
+
+
+def smile(base, years, strike, forward):
+    """option_synth_vol, as docs/options.md defines it."""
+    z = max(-4.0, min(4.0, math.log(strike / forward) / (base * math.sqrt(years))))
+    return base * (1 - 0.05 * math.log(365 * years / 30)) * (1 - 0.06 * z + 0.02 * z * z)
+
+
+def third_friday(y, m):
+    d = datetime.date(y, m, 1)
+    return d + datetime.timedelta(days=(4 - d.weekday()) % 7 + 14)
+
+
+def expiries(day, n=4):
+    out, y, m = [], day.year, day.month
+    while len(out) < n:
+        e = third_friday(y, m)
+        if e > day:
+            out.append(e)
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def rank_percentile(ivs):
+    """IV rank and percentile of the last of a daily series (all within 52 weeks)."""
+    today, past = ivs[-1], ivs[:-1]
+    if len(ivs) < 20:
+        return None, None
+    lo, hi = min(ivs), max(ivs)
+    rank = None if hi == lo else 100 * (today - lo) / (hi - lo)
+    return rank, 100 * sum(1 for x in past if x < today) / len(past)
+
+
+def chain_csv(rows, header="symbol,quote_date,expiry,strike,type,bid,ask,last,volume,open_interest,underlying_price"):
+    return header + "\n" + "\n".join(",".join(str(x) for x in r) for r in rows) + "\n"
+
+
+GOOD_AAA = [
+    ("AAA", "2024-03-01", "2024-03-15", 100, "call", 2.50, 2.60, 2.55, 10, 500, 101),
+    ("AAA", "2024-03-01", "2024-03-15", 100, "put", 1.40, 1.50, 1.45, 12, 400, 101),
+    ("AAA", "2024-03-01", "2024-04-19", 100, "call", 4.10, 4.30, 4.20, 5, 300, 101),
+    ("AAA", "2024-03-01", "2024-04-19", 100, "put", 2.80, 3.00, 2.90, 6, 200, 101),
+    ("AAA", "2024-03-01", "2024-04-19", 150, "call", 0.00, 0.05, "", 0, 0, 101),
+]
+GOOD_BBB = [
+    ("BBB", "2024-03-01", "2024-03-15", 50, "call", 1.00, 1.10, 1.05, 1, 10, 50),
+    ("BBB", "2024-03-01", "2024-03-15", 50, "put", 0.90, 1.00, 0.95, 1, 10, 50),
+]
+
+
+class OptionsTasks:
+    """Run against both drivers by the two classes at the bottom."""
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.mkdtemp(prefix="tickq-opt-")
+        path = os.path.join(self.tmp, "bars.csv")
+        with open(path, "w") as f:
+            f.write(bars_csv())
+        p = tickq("data", "import", path, env=self.env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def tearDown(self):
+        super().tearDown()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # --- helpers -------------------------------------------------------
+    def run_jobs(self, *jobs):
+        """Enqueues (type, args) pairs, drains them in order with one burst
+        worker child, returns their results."""
+        ids = [self.enqueue(t, a) for t, a in jobs]
+        status, w = self.burst("--workers", "1", env=self.env)
+        self.assertEqual(status, 0, w.log())
+        self.ids = ids
+        return [self.result(i) for i in ids]
+
+    def ok(self, res):
+        self.assertIsNotNone(res)
+        self.assertEqual(res["status"], "completed", res["data"].get("error"))
+        return res["data"]
+
+    def error(self, res, job_id):
+        """The error of a job that failed permanently (one attempt)."""
+        self.assertEqual(res["status"], "error", json.dumps(res)[:500])
+        self.assertEqual(self.state(job_id), "failed")
+        self.assertEqual(self.job(job_id)["attempts"], "1")
+        return res["data"]["error"]
+
+    def count(self, table):
+        return int(self.query(f"SELECT COUNT(*) FROM {table}")[0][0])
+
+    def write(self, name, text):
+        path = os.path.join(self.tmp, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    # --- synthetic -> IV analysis -> scan --------------------------------
+    def test_synthetic_iv_history_and_scan(self):
+        jobs = []
+        for k, day in enumerate(DATES):
+            for sym in ("HI", "LO"):
+                jobs.append(("update_options_data", {
+                    "symbols": [sym], "as_of": day,
+                    "provider": {"type": "synthetic", "vol": BASE[sym][k], "noise": 0, "round_cents": False}}))
+            jobs.append(("calculate_iv_analysis", {"symbols": ["HI", "LO", "HI"], "as_of": day}))
+        jobs.append(("scan_opportunities", {}))
+        results = [self.ok(r) for r in self.run_jobs(*jobs)]
+        updates = [r for r in results if "rows_written" in r]
+        analyses = [r for r in results if "results" in r]
+        scan = results[-1]
+
+        # update_options_data: 4 expiries x 21 strikes x call/put, at the bar's date
+        self.assertEqual(len(updates), 2 * NDAYS)
+        for u in updates:
+            self.assertEqual(u["provider"], "synthetic")
+            self.assertEqual(u["rows_written"], 168)
+            s = u["symbols"][0]
+            self.assertEqual((s["rows"], s["expiries"], s["quote_days"], s["quote_date"]), (168, 4, 1, u["as_of"]))
+        last = updates[-1]["symbols"][0]
+        self.assertEqual(last["symbol"], "LO")
+        self.assertAlmostEqual(last["base_vol"], BASE["LO"][-1], places=12)
+        self.assertAlmostEqual(last["spot"], BARS["LO"][-1][1], places=12)
+        self.assertEqual(self.count("option_quotes"), 2 * NDAYS * 168)
+
+        # calculate_iv_analysis: every contract solved (no rounding), hv as the features engine
+        series = {"HI": [], "LO": []}
+        for k, a in enumerate(analyses):
+            self.assertEqual([r["symbol"] for r in a["results"]], ["HI", "LO"])
+            self.assertEqual((a["rate"], a["dividend_yield"], a["skipped_symbols"]), (RATE, 0, []))
+            for r in a["results"]:
+                sym = r["symbol"]
+                closes = [c for d, c in BARS[sym] if d <= DATES[k]]
+                self.assertEqual(r["date"], DATES[k])
+                # deep in the money a few days out, the time value is under
+                # the price's last bit: such a mid is at the bound, skipped
+                self.assertEqual((r["contracts"], r["solved"] + r["skipped"], r["expiries"]), (168, 168, 4))
+                self.assertEqual(r["skipped"], r["skipped_reasons"]["no_arbitrage"])
+                self.assertLess(r["skipped"], 20)
+                self.assertAlmostEqual(r["hv_20"], hv(closes, 20), places=10)
+                self.assertAlmostEqual(r["hv_60"], hv(closes, 60), places=10)
+                self.assertEqual(r["underlying_price"], closes[-1])
+                self.assertEqual(r["history_days"], k + 1)
+                self.check_atm(r, BASE[sym][k])
+                series[sym].append(r["atm_iv_30d"])
+                rank, pct = rank_percentile(series[sym])
+                if k < 19:
+                    self.assertIsNone(r["iv_rank"], k)
+                    self.assertIsNone(r["iv_percentile"], k)
+                else:
+                    self.assertAlmostEqual(r["iv_rank"], rank, places=9)
+                    self.assertAlmostEqual(r["iv_percentile"], pct, places=9)
+        final = {r["symbol"]: r for r in analyses[-1]["results"]}
+        self.assertEqual((final["HI"]["iv_rank"], final["HI"]["iv_percentile"]), (100, 100))
+        self.assertEqual((final["LO"]["iv_rank"], final["LO"]["iv_percentile"]), (0, 0))
+        self.assertGreater(final["HI"]["atm_iv_30d"], final["HI"]["hv_20"])
+        self.assertLess(final["LO"]["atm_iv_30d"], final["LO"]["hv_20"])
+
+        # the stored contracts: IV = the smile the prices came from; Greeks per day and per point
+        for k in (0, NDAYS - 1):
+            self.check_contracts("HI", DATES[k], BASE["HI"][k])
+            self.check_contracts("LO", DATES[k], BASE["LO"][k])
+        solved = sum(r["solved"] for a in analyses for r in a["results"])
+        self.assertEqual(self.count("option_iv"), solved)
+        hist = self.query("SELECT symbol, COUNT(*), COUNT(iv_rank) FROM iv_history GROUP BY symbol ORDER BY symbol")
+        self.assertEqual([tuple(int(x) if i else x for i, x in enumerate(h)) for h in hist],
+                         [("HI", NDAYS, NDAYS - 19), ("LO", NDAYS, NDAYS - 19)])
+
+        # scan_opportunities: HI sells premium, LO buys it
+        self.assertEqual([(x["rank"], x["symbol"]) for x in scan["sell_premium"]], [(1, "HI")])
+        self.assertEqual([(x["rank"], x["symbol"]) for x in scan["buy_premium"]], [(1, "LO")])
+        hi, lo = scan["sell_premium"][0], scan["buy_premium"][0]
+        self.assertAlmostEqual(hi["score"], 100 + 100 * (hi["atm_iv_30d"] / hi["hv_20"] - 1), places=9)
+        self.assertAlmostEqual(lo["score"], 100 + 100 * (1 - lo["atm_iv_30d"] / lo["hv_20"]), places=9)
+        self.assertEqual((hi["date"], hi["iv_rank"]), (DATES[-1], 100))
+        self.assertGreaterEqual(hi["atm_open_interest"], 100)
+        self.assertEqual(scan["rules"]["min_iv_rank_sell"], 50)
+        self.assertEqual(scan["rules"]["max_iv_rank_buy"], 20)
+        self.assertIn("iv_rank >= 50", scan["rules"]["sell_premium"])
+        self.assertEqual(scan["symbols_scanned"], 2)
+        stored = self.query("SELECT side, rank, symbol, score FROM opportunities ORDER BY side")
+        self.assertEqual([(s, int(r), sym) for s, r, sym, _ in stored], [("buy_premium", 1, "LO"),
+                                                                         ("sell_premium", 1, "HI")])
+        self.assertAlmostEqual(float(stored[1][3]), hi["score"], places=9)
+        self.assertRegex(scan["generated_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+        # a stricter liquidity rule, a scan as of a day before rank existed,
+        # and a recalculation that replaces rather than adds rows
+        res = self.run_jobs(("scan_opportunities", {"min_open_interest": 10 ** 9}),
+                            ("scan_opportunities", {"as_of": DATES[10]}),
+                            ("calculate_iv_analysis", {"symbols": "all", "as_of": DATES[-1]}))
+        strict, early, again = (self.ok(r) for r in res)
+        self.assertEqual((strict["sell_premium"], strict["buy_premium"], strict["excluded"]["illiquid"]), ([], [], 2))
+        self.assertEqual((early["sell_premium"], early["excluded"]["no_data"], early["as_of"]), ([], 2, DATES[10]))
+        self.assertEqual([r["iv_rank"] for r in again["results"]], [100, 0])
+        self.assertEqual(self.count("option_iv"), solved)
+        self.assertEqual(self.count("iv_history"), 2 * NDAYS)
+        self.assertEqual(self.count("opportunities"), 2)
+
+    def check_atm(self, r, base):
+        """The 30-day ATM IV from the two expiries bracketing 30 days (total
+        variance), or the nearest one when all are on one side."""
+        day = datetime.date.fromisoformat(r["date"])
+        days = [(e - day).days for e in expiries(day)]
+        near = [d for d in days if d <= 30]
+        far = [d for d in days if d > 30]
+        self.assertLessEqual(abs(r["near_iv"] / base - 1), 0.25)
+        if near and near[-1] == 30:
+            self.assertEqual((r["atm_method"], r["atm_iv_30d"], r["far_expiry"]), ("exact", r["near_iv"], None))
+            self.assertEqual(r["near_expiry"], (day + datetime.timedelta(days=30)).isoformat())
+        elif near and far:
+            self.assertEqual(r["atm_method"], "interpolated")
+            t1, t2 = near[-1] / 365, far[0] / 365
+            self.assertEqual(r["near_expiry"], (day + datetime.timedelta(days=near[-1])).isoformat())
+            self.assertEqual(r["far_expiry"], (day + datetime.timedelta(days=far[0])).isoformat())
+            w1, w2 = r["near_iv"] ** 2 * t1, r["far_iv"] ** 2 * t2
+            w = w1 + (w2 - w1) * (30 / 365 - t1) / (t2 - t1)
+            self.assertAlmostEqual(r["atm_iv_30d"], math.sqrt(w / (30 / 365)), places=12)
+        else:
+            self.assertEqual(r["atm_method"], "nearest_long" if far else "nearest_short")
+            self.assertEqual(r["atm_iv_30d"], r["near_iv"])
+            self.assertIsNone(r["far_expiry"])
+
+    def check_contracts(self, sym, day, base):
+        """Every contract near the money is solved, to the smile's vol."""
+        rows = self.query("SELECT expiry, strike, type, underlying_price, mid, iv, delta, gamma, theta, vega, rho"
+                          f" FROM option_iv WHERE symbol = '{sym}' AND quote_date = '{day}' ORDER BY expiry, strike, type")
+        d0 = datetime.date.fromisoformat(day)
+        spot = float(self.query(f"SELECT MAX(underlying_price) FROM option_quotes WHERE symbol = '{sym}'"
+                                f" AND quote_date = '{day}'")[0][0])
+        near = 0
+        for exp, k in self.query(f"SELECT expiry, strike FROM option_quotes WHERE symbol = '{sym}'"
+                                 f" AND quote_date = '{day}'"):
+            t = (datetime.date.fromisoformat(exp) - d0).days / 365
+            near += abs(math.log(float(k) / (spot * math.exp(RATE * t)))) < 0.15
+        checked = 0
+        for exp, k, typ, s, mid, iv, delta, gamma, theta, vega, rho in rows:
+            k, s, iv, delta, gamma, vega = (float(x) for x in (k, s, iv, delta, gamma, vega))
+            t = (datetime.date.fromisoformat(exp) - d0).days / 365
+            fwd = s * math.exp(RATE * t)
+            self.assertGreater(gamma, 0)
+            self.assertGreater(vega, 0)
+            self.assertTrue(0 < delta < 1 if typ == "call" else -1 < delta < 0)
+            if abs(math.log(k / fwd)) < 0.15:
+                self.assertAlmostEqual(iv, smile(base, t, k, fwd), delta=1e-6, msg=f"{sym} {exp} {k} {typ}")
+                # vega per vol point: a point of vol moves the price by about vega
+                self.assertAlmostEqual(vega, s * math.sqrt(t) * math.exp(-0.5 * ((math.log(s / k) + (RATE + iv * iv / 2) * t) / (iv * math.sqrt(t))) ** 2) / math.sqrt(2 * math.pi) / 100, places=9)
+                checked += 1
+        self.assertEqual(checked, near)
+        self.assertGreater(checked, 20)
+
+    def test_rounded_chain_counts_skipped_contracts(self):
+        """Prices in cents: far out-of-the-money contracts bid 0 and are
+        skipped, not errors; the ATM IV is still about the base."""
+        res = self.run_jobs(("update_options_data", {"symbols": "all", "provider": {"type": "synthetic", "vol": 0.3,
+                                                                                  "noise": 0, "strikes": 30}}),
+                            ("calculate_iv_analysis", {"symbols": ["AAA", "ZZZ"]}))
+        up, calc = (self.ok(r) for r in res)
+        self.assertEqual([s["symbol"] for s in up["symbols"]], ["AAA", "HI", "LO"])
+        self.assertEqual(up["symbols"][0]["quote_date"], BARS["AAA"][-1][0])
+        r = calc["results"][0]
+        self.assertEqual((r["symbol"], r["date"]), ("AAA", BARS["AAA"][-1][0]))
+        self.assertGreater(r["skipped_reasons"]["zero_bid"], 0)
+        self.assertEqual(r["skipped"], sum(r["skipped_reasons"].values()))
+        self.assertEqual(r["solved"] + r["skipped"], r["contracts"])
+        self.assertAlmostEqual(r["atm_iv_30d"], 0.3, delta=0.02)
+        self.assertEqual(calc["skipped_symbols"], [{"symbol": "ZZZ", "reason":
+                                                    "no option quotes stored: run update_options_data first"}])
+        self.assertEqual(self.count("option_iv"), r["solved"])
+
+    # --- csv_dir and http_csv ------------------------------------------
+    def test_csv_dir_bad_row_writes_nothing(self):
+        folder = os.path.join(self.tmp, "chains")
+        self.write("chains/AAA_options.csv", chain_csv(GOOD_AAA))
+        bad = list(GOOD_BBB)
+        bad[1] = ("BBB", "2024-03-01", "2024-03-15", 50, "put", 1.20, 1.00, 0.95, 1, 10, 50)  # bid > ask: line 3
+        self.write("chains/BBB_options.csv", chain_csv(bad))
+        args = {"symbols": ["AAA", "BBB"], "provider": {"type": "csv_dir", "path": folder}}
+        [res] = self.run_jobs(("update_options_data", args))
+        err = self.error(res, self.ids[0])
+        self.assertIn("1 symbol failed, nothing written", err)
+        self.assertIn("BBB_options.csv:3: bid 1.2 is above ask 1", err)
+        self.assertEqual(self.count("option_quotes"), 0)
+
+        self.write("chains/BBB_options.csv", chain_csv(GOOD_BBB))
+        fixed = list(GOOD_AAA)
+        fixed[0] = ("AAA", "2024-03-01", "2024-03-15", 100, "call", 2.40, 2.60, 2.55, 10, 500, 101)
+        res = self.run_jobs(("update_options_data", args),
+                            ("update_options_data", {"symbols": "all", "provider": {"type": "csv_dir", "path": folder},
+                                                     "as_of": "2024-03-01"}),
+                            ("calculate_iv_analysis", {"symbols": ["AAA"], "as_of": "2024-03-01", "rate": 0.05}))
+        first, second, calc = (self.ok(r) for r in res)
+        self.assertEqual(first["rows_written"], 7)
+        self.assertEqual([(s["symbol"], s["rows"], s["quote_date"]) for s in first["symbols"]],
+                         [("AAA", 5, "2024-03-01"), ("BBB", 2, "2024-03-01")])
+        self.assertEqual(second["rows_written"], 7)
+        self.assertEqual(self.count("option_quotes"), 7)  # upserted, not added
+        last = self.query("SELECT last FROM option_quotes WHERE symbol = 'AAA' AND strike = 150")
+        self.assertEqual(last, [(None,)] if self.kind == "sqlite" else [("",)])
+        r = calc["results"][0]
+        self.assertEqual((r["contracts"], r["solved"], r["skipped_reasons"]["zero_bid"]), (5, 4, 1))
+        self.assertEqual(r["underlying_price"], 101)  # the chain's, not the bar close
+        self.assertEqual((r["near_expiry"], r["far_expiry"], r["atm_method"]), ("2024-03-15", "2024-04-19",
+                                                                               "interpolated"))
+        self.assertEqual((r["atm_open_interest"], r["atm_volume"]), (1400, 33))
+        self.assertEqual(calc["rate"], 0.05)
+
+        # an updated quote replaces the stored one
+        self.write("chains/AAA_options.csv", chain_csv(fixed))
+        self.ok(self.run_jobs(("update_options_data", args))[0])
+        bid = self.query("SELECT bid FROM option_quotes WHERE symbol = 'AAA' AND strike = 100 AND type = 'call'"
+                         " AND expiry = '2024-03-15'")
+        self.assertEqual(float(bid[0][0]), 2.40)
+        self.assertEqual(self.count("option_quotes"), 7)
+
+    def test_http_csv_provider(self):
+        root = os.path.join(self.tmp, "www")
+        # no quote_date column: the rows are dated as_of ({date} in the URL)
+        self.write("www/AAA/2024-03-01.csv", chain_csv(
+            [r[2:] for r in GOOD_AAA], header="expiry,strike,type,bid,ask,last,volume,open_interest,underlying_price"))
+
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=root))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{server.server_address[1]}/{{symbol}}/{{date}}.csv"
+            provider = {"type": "http_csv", "url": url, "retries": 0}
+            res = self.run_jobs(("update_options_data", {"symbols": ["AAA"], "provider": provider,
+                                                         "as_of": "2024-03-01"}),
+                                ("update_options_data", {"symbols": ["AAA", "NOPE"], "provider": provider,
+                                                         "as_of": "2024-03-01"}))
+        finally:
+            server.shutdown()
+            server.server_close()
+        good = self.ok(res[0])
+        self.assertEqual((good["provider"], good["rows_written"], good["symbols"][0]["quote_date"]),
+                         ("http_csv", 5, "2024-03-01"))
+        err = self.error(res[1], self.ids[1])
+        self.assertIn("NOPE: ", err)
+        self.assertIn("/NOPE/2024-03-01.csv: HTTP status 404", err)
+        self.assertEqual(self.count("option_quotes"), 5)
+
+    # --- argument and data errors ----------------------------------------
+    def test_errors(self):
+        res = self.run_jobs(
+            ("update_options_data", {"symbols": ["AAA"]}),
+            ("update_options_data", {"symbols": ["AAA"], "provider": {"type": "ftp"}}),
+            ("update_options_data", {"symbols": ["AAA"], "provider": {"type": "synthetic", "vol": -1}}),
+            ("update_options_data", {"symbols": "AAPL", "provider": {"type": "synthetic"}}),
+            ("update_options_data", {"symbols": ["AAA", "NOBARS"], "provider": {"type": "synthetic"}}),
+            ("update_options_data", {"symbols": ["AAA"], "provider": {"type": "synthetic"}, "as_of": "2024-13-01"}),
+            ("update_options_data", {"symbols": ["AAA"], "provider": {"type": "csv_dir", "path": self.tmp}}),
+            ("calculate_iv_analysis", {"symbols": ["AAA"]}),
+            ("calculate_iv_analysis", {"symbols": "all"}),
+            ("calculate_iv_analysis", {"symbols": ["AAA"], "rate": "4%"}),
+            ("scan_opportunities", {"limit": 0}),
+        )
+        errors = [self.error(r, i) for r, i in zip(res, self.ids)]
+        self.assertIn("missing provider", errors[0])
+        self.assertIn("provider.type 'ftp' is unknown", errors[1])
+        self.assertIn("provider.vol must be a number from 0.01 to 5", errors[2])
+        self.assertIn("symbols is the string 'AAPL'", errors[3])
+        self.assertIn("NOBARS has no daily bars", errors[4])
+        self.assertIn("nothing written", errors[4])
+        self.assertIn("as_of must be a date like 2024-03-15", errors[5])
+        self.assertIn("AAA_options.csv: No such file", errors[6])
+        self.assertIn("AAA: no option quotes stored", errors[7])
+        self.assertIn("no option quotes are stored", errors[8])
+        self.assertIn("rate must be a number", errors[9])
+        self.assertIn("limit must be a number from 1", errors[10])
+        self.assertEqual(self.count("option_quotes"), 0)
+        self.assertEqual(self.count("iv_history"), 0)
+
+
+class TestOptionsTasksSqlite(OptionsTasks, TickqTestCase):
+    kind = "sqlite"
+
+    def setUp(self):
+        self.dbdir = tempfile.mkdtemp(prefix="tickq-optdb-")
+        self.path = os.path.join(self.dbdir, "o.db")
+        self.env = {"TICKQ_DB": self.path, "DATABASE_URL": None}
+        super().setUp()
+
+    def tearDown(self):
+        super().tearDown()
+        shutil.rmtree(self.dbdir, ignore_errors=True)
+
+    def query(self, sql):
+        con = sqlite3.connect(self.path)
+        try:
+            return [tuple(r) for r in con.execute(sql).fetchall()]
+        finally:
+            con.close()
+
+
+class TestOptionsTasksPostgres(OptionsTasks, TickqTestCase):
+    kind = "postgresql"
+
+    def setUp(self):
+        url, self.dbname = postgres().new_database()
+        self.env = {"DATABASE_URL": url}
+        super().setUp()
+
+    def query(self, sql):
+        out = postgres().psql(self.dbname, sql).stdout
+        return [tuple(line.split("|")) for line in out.splitlines()]

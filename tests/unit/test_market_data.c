@@ -1,0 +1,147 @@
+/* test_market_data.c — csv_parse on one-symbol files (both headers, a
+ * foreign symbol, a truncated last line, the end call) and the provider's
+ * sources (file names, URL templates with escaped symbols), configuration
+ * from JSON. */
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "csv_import.h"
+#include "market_data_provider.h"
+#include "unit.h"
+
+typedef struct {
+    size_t rows, ends;
+    double last_close;
+    char last_symbol[BAR_SYMBOL_MAX + 1];
+} sink_t;
+
+static int sink(void *ctx, const bar_row_t *row, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    sink_t *s = ctx;
+    if (row == NULL) {
+        s->ends++;
+        return 0;
+    }
+    s->rows++;
+    s->last_close = row->close;
+    snprintf(s->last_symbol, sizeof s->last_symbol, "%s", row->symbol);
+    return 0;
+}
+
+static int parse(const char *text, const char *symbol, sink_t *s, csv_import_report_t *rep)
+{
+    memset(s, 0, sizeof *s);
+    csv_parse_opts_t opts = { "1d", symbol };
+    char err[256];
+    return csv_parse(text, strlen(text), &opts, sink, s, rep, err, sizeof err);
+}
+
+TEST(csv_parse_one_symbol_file_both_headers)
+{
+    static csv_import_report_t rep;
+    sink_t s;
+    CHECK(parse("date,open,high,low,close,volume\n2024-01-02,10,11,9,10.5,100\r\n2024-01-03,10,11,9,10.7,100",
+                "AAA", &s, &rep) == 0);
+    CHECK_INT(rep.bad, 0);
+    CHECK_INT(s.rows, 2);
+    CHECK_INT(s.ends, 1);
+    CHECK(s.last_close == 10.7);
+    CHECK_STR(s.last_symbol, "AAA");
+    CHECK(parse("Symbol,Date,Open,High,Low,Close,Volume\nAAA,2024-01-02,10,11,9,10.5,100\n", "AAA", &s, &rep) == 0);
+    CHECK_INT(rep.bad, 0);
+    CHECK_INT(s.rows, 1);
+    /* The short header is only for one-symbol files. */
+    CHECK(parse("date,open,high,low,close,volume\n2024-01-02,10,11,9,10.5,100\n", NULL, &s, &rep) == 0);
+    CHECK_INT(rep.bad, 1);
+    CHECK_INT(rep.problems[0].line, 1);
+    CHECK(strstr(rep.problems[0].msg, "expected the header line symbol,date") != NULL);
+    CHECK_INT(s.ends, 1);
+}
+
+TEST(csv_parse_one_symbol_file_problems)
+{
+    static csv_import_report_t rep;
+    sink_t s;
+    /* Another symbol, then a last line cut short (a truncated body). */
+    CHECK(parse("symbol,date,open,high,low,close,volume\nAAA,2024-01-02,10,11,9,10.5,100\n"
+                "BBB,2024-01-03,10,11,9,10.5,100\nAAA,2024-01-04,10,11",
+                "AAA", &s, &rep) == 0);
+    CHECK_INT(rep.rows, 3);
+    CHECK_INT(rep.bad, 2);
+    CHECK_INT(s.rows, 1);
+    CHECK_INT(rep.problems[0].line, 3);
+    CHECK_STR(rep.problems[0].msg, "symbol 'BBB' in a file of AAA's bars");
+    CHECK_INT(rep.problems[1].line, 4);
+    CHECK_STR(rep.problems[1].msg, "expected 7 columns (symbol,date,open,high,low,close,volume), found 4");
+    CHECK(parse("date,open,high,low,close,volume\n2024-01-02,10,11,9,10.5\n2024-01-02,10,11,9,10.5,1\n"
+                "2024-01-02,10,11,9,10.5,1\n", "AAA", &s, &rep) == 0);
+    CHECK_INT(rep.bad, 2);
+    CHECK_STR(rep.problems[0].msg, "expected 6 columns (date,open,high,low,close,volume), found 5");
+    CHECK(strstr(rep.problems[1].msg, "the same date as the row on line 3") != NULL);
+    CHECK(parse("", "AAA", &s, &rep) == 0);
+    CHECK_INT(rep.bad, 1);
+    CHECK(strstr(rep.problems[0].msg, "the file is empty; expected the header line date,open") != NULL);
+}
+
+static int stop_at_two(void *ctx, const bar_row_t *row, char *err, size_t errlen)
+{
+    size_t *n = ctx;
+    if (row != NULL && ++*n == 2) {
+        snprintf(err, errlen, "enough");
+        return -1;
+    }
+    return 0;
+}
+
+TEST(csv_parse_stops_when_the_callback_fails)
+{
+    static csv_import_report_t rep;
+    const char *text = "date,open,high,low,close,volume\n2024-01-02,10,11,9,10.5,100\n"
+                       "2024-01-03,10,11,9,10.5,100\n2024-01-04,10,11,9,10.5,100\n";
+    size_t n = 0;
+    char err[64] = "";
+    csv_parse_opts_t opts = { "1d", "AAA" };
+    CHECK(csv_parse(text, strlen(text), &opts, stop_at_two, &n, &rep, err, sizeof err) == -1);
+    CHECK_STR(err, "enough");
+    CHECK_INT(n, 2);
+}
+
+static int provider(const char *json, market_data_provider_t *p, char *err, size_t errlen)
+{
+    json_t *o = json_loads(json, 0, NULL);
+    int rc = market_data_provider_from_json(p, o, err, errlen);
+    json_decref(o);
+    return rc;
+}
+
+TEST(market_data_provider_sources)
+{
+    market_data_provider_t p;
+    char err[256], out[256];
+    CHECK(provider("{\"type\": \"http_csv\", \"url\": \"https://h/d/{symbol}.csv?i={interval}&s={symbol}\","
+                   " \"timeout_seconds\": 1.5, \"retries\": 0}", &p, err, sizeof err) == 0);
+    CHECK_INT(p.http.timeout_ms, 1500);
+    CHECK_INT(p.http.retries, 0);
+    CHECK_STR(market_data_provider_name(&p), "http_csv");
+    CHECK(market_data_provider_source(&p, "^GSPC", "1d", out, sizeof out, err, sizeof err) == 0);
+    CHECK_STR(out, "https://h/d/%5EGSPC.csv?i=1d&s=%5EGSPC");
+    CHECK(market_data_provider_source(&p, "BRK/B", "1d", out, sizeof out, err, sizeof err) == 0);
+    CHECK_STR(out, "https://h/d/BRK%2FB.csv?i=1d&s=BRK%2FB");
+    CHECK(market_data_provider_source(&p, "EURUSD=X", "1d", out, 20, err, sizeof err) == -1);
+
+    CHECK(provider("{\"type\": \"csv_dir\", \"path\": \"/data/bars/\"}", &p, err, sizeof err) == 0);
+    CHECK(market_data_provider_source(&p, "BRK.B", "1d", out, sizeof out, err, sizeof err) == 0);
+    CHECK_STR(out, "/data/bars/BRK.B.csv");
+    CHECK(market_data_provider_source(&p, "A/B", "1d", out, sizeof out, err, sizeof err) == -1);
+    CHECK(market_data_provider_source(&p, "..", "1d", out, sizeof out, err, sizeof err) == -1);
+
+    CHECK(provider("{\"type\": \"csv_dir\", \"path\": \"/x\", \"url\": \"http://h/{symbol}\"}", &p, err,
+                   sizeof err) == -1);
+    CHECK_STR(err, "unknown key 'url' in a csv_dir provider (it takes type and path)");
+    CHECK(provider("{\"type\": \"http_csv\", \"url\": \"http://h/{symbol}\", \"timeout_seconds\": \"5\"}", &p, err,
+                   sizeof err) == -1);
+    CHECK(strstr(err, "provider.timeout_seconds must be a number") != NULL);
+    CHECK(provider("[]", &p, err, sizeof err) == -1);
+}
