@@ -1,7 +1,7 @@
 /* option_chain.h — option chains in memory: quote rows, their validation,
  * the chain CSV format, and the providers update_options_data reads chains
  * from: a folder of CSV files (csv_dir), a URL template (http_csv), or
- * chains generated from the stored daily bars (synthetic).
+ * chains generated from the stored daily bars (synthetic, option_synth.h).
  *
  * A quote is valid when its strike is positive, 0 <= bid <= ask, last (if
  * any) >= 0, volume and open interest are non-negative integers, the type
@@ -16,12 +16,13 @@
 
 #include "db.h"
 #include "http_fetch.h"
+#include "option_synth.h"
 
 #define OPTION_CHAIN_MAX_PROBLEMS 10
 #define OPTION_PATH_MAX 1024
 #define OPTION_URL_MAX 2048
 
-typedef struct {
+typedef struct option_chain {
     option_quote_t *rows;
     size_t n, cap;
 } option_chain_t;
@@ -59,42 +60,6 @@ typedef struct {
  * required column missing). A repeated contract is a bad row. */
 int option_chain_parse_csv(const char *text, size_t len, const option_csv_opts_t *o, option_chain_t *out,
                            option_csv_report_t *rep, char *err, size_t errlen);
-
-/* The synthetic provider's knobs (docs/options.md, "Synthetic chains"). */
-typedef struct {
-    int expiries;                /* monthly expiries (third Fridays) after the quote date: 4 */
-    int strikes;                 /* strikes each side of the one nearest the spot: 10 */
-    double vol;                  /* the base volatility; NaN: hv_20 x vol_premium */
-    double vol_premium;          /* 1.1 */
-    double noise;                /* relative amplitude of the day's noise on the base: 0.15 */
-    double rate, div;            /* pricing rate and dividend yield: 0.04, 0 */
-    int round_cents;             /* prices and spreads in cents: 1 */
-    uint64_t seed;               /* 1 */
-} option_synth_opts_t;
-
-void option_synth_defaults(option_synth_opts_t *o);
-
-/* What a synthetic chain was generated from. */
-typedef struct {
-    int64_t quote_date;
-    double spot, hv_20, base_vol;
-} option_synth_info_t;
-
-/* The third Friday of a month, as days since 1970-01-01. */
-int64_t option_third_friday(int year, int month);
-
-/* The synthetic smile: the volatility of strike K at T years with forward
- * F, for a base volatility `base`:
- *   z = clamp(ln(K/F) / (base sqrt(T)), -4, 4)
- *   vol = base (1 - 0.05 ln(365 T / 30)) (1 - 0.06 z + 0.02 z^2). */
-double option_synth_vol(double base, double years, double strike, double forward);
-
-/* Generates the chain of `symbol` quoted at the last of its n daily bars
- * (closes and volumes in date order, ts in epoch seconds) and appends it to
- * *out. Same inputs, same chain. 0, or -1 with err. */
-int option_synth_chain(const char *symbol, const int64_t *ts, const double *close, const double *volume, size_t n,
-                       const option_synth_opts_t *o, option_chain_t *out, option_synth_info_t *info, char *err,
-                       size_t errlen);
 
 typedef enum { OPTION_CSV_DIR, OPTION_HTTP_CSV, OPTION_SYNTHETIC } option_provider_kind_t;
 

@@ -10,6 +10,7 @@
 #include "feature.h"
 #include "iv_analysis.h"
 #include "option_chain.h"
+#include "option_synth.h"
 #include "unit.h"
 
 static void check_close(const char *what, double got, double want, double tol, int line)

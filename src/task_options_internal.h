@@ -1,0 +1,64 @@
+/* task_options_internal.h — what the options task files (task_options.c,
+ * task_iv_analysis.c, task_scan.c) share: argument readers, the database
+ * handle, bar loading and JSON values; private to those files.
+ *
+ * The argument readers return TASK_OK, or the status of the error they put
+ * in out->error (TASK_PERMANENT for bad arguments, TASK_TRANSIENT when out
+ * of memory or the database is unavailable). */
+#ifndef TICKQ_TASK_OPTIONS_INTERNAL_H
+#define TICKQ_TASK_OPTIONS_INTERNAL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bars.h"
+#include "db.h"
+#include "task.h"
+
+#define OPTIONS_HISTORY_LOOKBACK_DAYS 800 /* of IV history and bars loaded: covers 252 observations and 52 weeks */
+
+typedef char sym_t[BAR_SYMBOL_MAX + 1];
+
+/* An error text built piece by piece, cut at out->error's size. */
+typedef struct {
+    char text[sizeof ((task_out_t *)0)->error];
+    size_t len;
+} msg_t;
+
+/* Appends to m; what does not fit is dropped. */
+void task_options_msg_add(msg_t *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* args[field]: a non-empty list of symbols (sorted, distinct, malloc'd into
+ * *out, the caller frees it) or "all" (*all set, *out NULL). Absent: an
+ * error when required, else all. */
+task_status_t task_options_symbols_arg(const task_ctx_t *ctx, const char *field, int required, sym_t **out,
+                                       size_t *n, int *all, task_out_t *o);
+
+/* args[field] as a date (YYYY-MM-DD) in days; absent: *day = -1. */
+task_status_t task_options_date_arg(const task_ctx_t *ctx, const char *field, int64_t *day, task_out_t *o);
+
+/* args[field] as a number in [lo, hi]; absent or null: dflt. */
+task_status_t task_options_number_arg(const task_ctx_t *ctx, const char *field, double dflt, double lo, double hi,
+                                      double *v, task_out_t *o);
+
+/* The worker's database (owned by the worker: not closed by the task). */
+task_status_t task_options_open_db(const task_ctx_t *ctx, db_t **db, task_out_t *o);
+
+/* A JSON number, or null when v is not finite. A new reference. */
+json_t *task_options_num(double v);
+
+/* A JSON date string (YYYY-MM-DD) of a day, or null when day <= 0. A new
+ * reference. */
+json_t *task_options_date_json(int64_t day);
+
+/* The daily bars of one symbol with from_day <= date <= to_day (an empty
+ * series when it has none) into *set; the caller frees it with
+ * bar_set_free. 0, or -1 with err. */
+int task_options_load_bars(db_t *db, const char *symbol, int64_t from_day, int64_t to_day, bar_set_t *set, char *err,
+                           size_t errlen);
+
+/* Ends a write that failed: rolls back, a transient error. */
+task_status_t task_options_write_failed(db_t *db, task_out_t *o, const char *what, const char *err);
+
+#endif

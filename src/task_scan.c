@@ -1,0 +1,200 @@
+/* task_scan.c — the scan_opportunities task (task_options.h,
+ * docs/options.md): ranks premium-selling and premium-buying candidates
+ * from each symbol's latest iv_history row (the rules are
+ * iv_scan_classify's, iv_analysis.h) and stores the list.
+ *
+ * The scan reads, ranks, then writes the list in one transaction: a job
+ * that fails leaves the database as it was. Rows older than max_age_days
+ * before the newest are stale and left out. */
+#include "task_options.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "db.h"
+#include "iv_analysis.h"
+#include "task_options_internal.h"
+
+#define SCAN_DEFAULT_LIMIT 50
+#define SCAN_DEFAULT_MAX_AGE 7
+
+typedef struct {
+    const iv_history_row_t *h;
+    double score;
+} candidate_t;
+
+static int cmp_candidate(const void *x, const void *y)
+{
+    const candidate_t *a = x, *b = y;
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    return strcmp(a->h->symbol, b->h->symbol);
+}
+
+static json_t *candidate_json(const candidate_t *c, int rank)
+{
+    const iv_history_row_t *h = c->h;
+    json_t *j = json_pack("{s:i, s:s, s:f, s:o}", "rank", rank, "symbol", h->symbol, "score", c->score, "date",
+                          task_options_date_json(h->date));
+    json_object_set_new(j, "atm_iv_30d", task_options_num(h->atm_iv_30d));
+    json_object_set_new(j, "iv_rank", task_options_num(h->iv_rank));
+    json_object_set_new(j, "iv_percentile", task_options_num(h->iv_percentile));
+    json_object_set_new(j, "hv_20", task_options_num(h->hv_20));
+    json_object_set_new(j, "hv_60", task_options_num(h->hv_60));
+    json_object_set_new(j, "iv_hv_ratio", task_options_num(h->atm_iv_30d / h->hv_20));
+    json_object_set_new(j, "atm_open_interest", json_integer((json_int_t)h->atm_open_interest));
+    json_object_set_new(j, "atm_volume", json_integer((json_int_t)h->atm_volume));
+    return j;
+}
+
+static json_t *rules_json(const iv_scan_rules_t *r, double max_age, double limit)
+{
+    char sell[160], buy[160], liquid[160];
+    snprintf(sell, sizeof sell, "iv_rank >= %g and atm_iv_30d > hv_20 and liquid", r->sell_min_rank);
+    snprintf(buy, sizeof buy, "iv_rank <= %g and atm_iv_30d < hv_20 and liquid", r->buy_max_rank);
+    snprintf(liquid, sizeof liquid, "atm_open_interest >= %lld and atm_volume >= %lld",
+             (long long)r->min_open_interest, (long long)r->min_volume);
+    return json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:f, s:f, s:I, s:I, s:I, s:I, s:s}", "sell_premium", sell,
+                     "buy_premium", buy, "liquid", liquid, "score", "sell_premium",
+                     "iv_rank + 100 * (atm_iv_30d / hv_20 - 1)", "buy_premium",
+                     "(100 - iv_rank) + 100 * (1 - atm_iv_30d / hv_20)", "min_iv_rank_sell", r->sell_min_rank,
+                     "max_iv_rank_buy", r->buy_max_rank, "min_open_interest", (json_int_t)r->min_open_interest,
+                     "min_volume", (json_int_t)r->min_volume, "max_age_days", (json_int_t)max_age, "limit",
+                     (json_int_t)limit, "source", "each symbol's latest iv_history row");
+}
+
+static int in_list(const sym_t *s, size_t n, const char *symbol)
+{
+    for (size_t lo = 0, hi = n; lo < hi;) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(s[mid], symbol);
+        if (c == 0)
+            return 1;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+task_status_t task_scan_opportunities(const task_ctx_t *ctx, task_out_t *out)
+{
+    sym_t *symbols = NULL;
+    size_t nsymbols = 0, nrows = 0;
+    iv_history_row_t *rows = NULL;
+    candidate_t *side[2] = { NULL, NULL };
+    opportunity_row_t *store = NULL;
+    size_t nside[2] = { 0, 0 };
+    db_t *db = NULL;
+    int all = 0;
+    int64_t as_of;
+    double min_oi, min_vol, max_age, limit;
+    iv_scan_rules_t rules;
+    iv_scan_default_rules(&rules);
+    char err[1024];
+    task_status_t st = task_options_symbols_arg(ctx, "symbols", 0, &symbols, &nsymbols, &all, out);
+    if (st == TASK_OK)
+        st = task_options_date_arg(ctx, "as_of", &as_of, out);
+    if (st == TASK_OK)
+        st = task_options_number_arg(ctx, "min_iv_rank_sell", rules.sell_min_rank, 0, 100, &rules.sell_min_rank, out);
+    if (st == TASK_OK)
+        st = task_options_number_arg(ctx, "max_iv_rank_buy", rules.buy_max_rank, 0, 100, &rules.buy_max_rank, out);
+    if (st == TASK_OK)
+        st = task_options_number_arg(ctx, "min_open_interest", (double)rules.min_open_interest, 0, 1e15, &min_oi, out);
+    if (st == TASK_OK)
+        st = task_options_number_arg(ctx, "min_volume", (double)rules.min_volume, 0, 1e15, &min_vol, out);
+    if (st == TASK_OK)
+        st = task_options_number_arg(ctx, "max_age_days", SCAN_DEFAULT_MAX_AGE, 0, 100000, &max_age, out);
+    if (st == TASK_OK)
+        st = task_options_number_arg(ctx, "limit", SCAN_DEFAULT_LIMIT, 1, 100000, &limit, out);
+    if (st == TASK_OK)
+        st = task_options_open_db(ctx, &db, out);
+    if (st != TASK_OK)
+        goto done;
+    rules.min_open_interest = (int64_t)ceil(min_oi);
+    rules.min_volume = (int64_t)ceil(min_vol);
+    max_age = floor(max_age);
+    limit = floor(limit);
+    int64_t to = as_of >= 0 ? as_of : clock_days_from_civil(9999, 12, 31);
+    if (db_iv_history_latest(db, to, &rows, &nrows, err, sizeof err) != 0) {
+        st = task_error(out, TASK_TRANSIENT, "cannot read the IV history: %s", err);
+        goto done;
+    }
+    int64_t ref = as_of;
+    for (size_t i = 0; ref < 0 && i < nrows; i++)
+        ref = rows[i].date;
+    for (size_t i = 0; i < nrows; i++)
+        ref = as_of < 0 && rows[i].date > ref ? rows[i].date : ref;
+    side[0] = malloc((nrows ? nrows : 1) * sizeof *side[0]);
+    side[1] = malloc((nrows ? nrows : 1) * sizeof *side[1]);
+    store = malloc((nrows ? nrows : 1) * sizeof *store);
+    if (side[0] == NULL || side[1] == NULL || store == NULL) {
+        st = task_error(out, TASK_TRANSIENT, "out of memory");
+        goto done;
+    }
+    size_t scanned = 0, no_data = 0, illiquid = 0, stale = 0, neither = 0;
+    for (size_t i = 0; i < nrows; i++) {
+        const iv_history_row_t *h = &rows[i];
+        if (!all && !in_list(symbols, nsymbols, h->symbol))
+            continue;
+        scanned++;
+        if (h->date < ref - (int64_t)max_age) {
+            stale++;
+            continue;
+        }
+        double score;
+        iv_scan_verdict_t v = iv_scan_classify(h, &rules, &score);
+        if (v == IV_SCAN_SELL || v == IV_SCAN_BUY)
+            side[v][nside[v]++] = (candidate_t){ h, score };
+        else if (v == IV_SCAN_NO_DATA)
+            no_data++;
+        else if (v == IV_SCAN_ILLIQUID)
+            illiquid++;
+        else
+            neither++;
+    }
+    static const char *const names[2] = { "sell_premium", "buy_premium" };
+    json_t *lists[2];
+    size_t nstore = 0;
+    for (int s = 0; s < 2; s++) {
+        qsort(side[s], nside[s], sizeof *side[s], cmp_candidate);
+        nside[s] = nside[s] < (size_t)limit ? nside[s] : (size_t)limit;
+        lists[s] = json_array();
+        for (size_t k = 0; k < nside[s]; k++) {
+            json_array_append_new(lists[s], candidate_json(&side[s][k], (int)k + 1));
+            store[nstore++] = (opportunity_row_t){ names[s], (int)k + 1, side[s][k].score, side[s][k].h };
+        }
+    }
+    int64_t now = clock_now_us();
+    if (db_begin(db, err, sizeof err) != 0) {
+        json_decref(lists[0]);
+        json_decref(lists[1]);
+        st = task_error(out, TASK_TRANSIENT, "cannot write the scan: %s; nothing written", err);
+        goto done;
+    }
+    if (db_opportunities_put(db, now, store, nstore, err, sizeof err) != 0 || db_commit(db, err, sizeof err) != 0) {
+        json_decref(lists[0]);
+        json_decref(lists[1]);
+        st = task_options_write_failed(db, out, "the scan", err);
+        goto done;
+    }
+    char base[CLOCK_DATE_LEN], iso[CLOCK_DATE_LEN];
+    clock_format_datetime(now / 1000000, base);
+    snprintf(iso, sizeof iso, "%.19s.%06dZ", base, (int)(now % 1000000)); /* as stored */
+    out->data = json_pack("{s:s, s:o, s:o, s:o, s:o, s:I, s:{s:I, s:I, s:I, s:I}}", "generated_at", iso, "as_of",
+                          task_options_date_json(ref), "sell_premium", lists[0], "buy_premium", lists[1], "rules",
+                          rules_json(&rules, max_age, limit), "symbols_scanned", (json_int_t)scanned, "excluded",
+                          "no_data", (json_int_t)no_data, "illiquid", (json_int_t)illiquid, "stale",
+                          (json_int_t)stale, "neither", (json_int_t)neither);
+done:
+    free(store);
+    free(side[0]);
+    free(side[1]);
+    free(rows);
+    free(symbols);
+    return st;
+}
