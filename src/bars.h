@@ -9,6 +9,9 @@
 #define BAR_SYMBOL_MAX 32
 #define BAR_INTERVAL_MAX 8
 
+/* A symbol as a fixed-size string. */
+typedef char bar_symbol_t[BAR_SYMBOL_MAX + 1];
+
 typedef struct {
     char symbol[BAR_SYMBOL_MAX + 1];
     size_t n, cap;

@@ -207,3 +207,25 @@ void clock_sleep_ms(int64_t ms, volatile sig_atomic_t *stop)
         req = rem;
     }
 }
+
+int clock_is_leap_year(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+int clock_days_in_month(int y, int m)
+{
+    static const int dm[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    return m == 2 && clock_is_leap_year(y) ? 29 : dm[m - 1];
+}
+
+int clock_weekday(int64_t days)
+{
+    int64_t w = (days + 4) % 7; /* 1970-01-01 was a Thursday */
+    return (int)(w < 0 ? w + 7 : w);
+}
+
+int64_t clock_floor_div(int64_t a, int64_t b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}

@@ -26,6 +26,12 @@ void clock_iso8601(int64_t us, char out[CLOCK_ISO_LEN]);
  * (empty, negative, junk after the number, overflow). */
 int clock_parse_duration(const char *s, int64_t unit_ms, int64_t *ms);
 
+/* Proleptic Gregorian calendar arithmetic. */
+int clock_is_leap_year(int y);
+int clock_days_in_month(int y, int m);      /* m 1-12 */
+int clock_weekday(int64_t days);            /* of a day since 1970-01-01: 0 Sunday .. 6 Saturday */
+int64_t clock_floor_div(int64_t a, int64_t b); /* rounds toward minus infinity (b > 0) */
+
 /* Calendar days since 1970-01-01 of a proleptic Gregorian date, and back. */
 int64_t clock_days_from_civil(int y, int m, int d);
 void clock_civil_from_days(int64_t days, int *y, int *m, int *d);

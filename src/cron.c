@@ -14,29 +14,17 @@
 #include "cron.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "clock.h"
+#include "errmsg.h"
 
 #define YEAR1_S (-62135596800LL)   /* 0001-01-01T00:00:00Z */
 #define YEAR10000_S 253402300800LL /* 10000-01-01T00:00:00Z */
 
 /* ---- calendar helpers ---------------------------------------------------- */
-
-static int is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-static int month_days(int y, int m)
-{
-    static const int dm[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    return m == 2 && is_leap(y) ? 29 : dm[m - 1];
-}
-
-static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
-
-static int weekday(int64_t days) { return (int)((days % 7 + 11) % 7); } /* 1970-01-01: Thursday */
 
 /* ---- expression parsing -------------------------------------------------- */
 
@@ -201,22 +189,11 @@ static int some_mday_exists(const cron_t *c)
     for (int m = 1; m <= 12; m++) {
         if (!(c->months >> m & 1))
             continue;
-        for (int d = 1; d <= month_days(2000, m); d++)
+        for (int d = 1; d <= clock_days_in_month(2000, m); d++)
             if (c->mdays >> d & 1)
                 return 1;
     }
     return 0;
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }
 
 int cron_parse(const char *expr, cron_t *out, char *err, size_t errlen)
@@ -236,12 +213,12 @@ int cron_parse(const char *expr, cron_t *out, char *err, size_t errlen)
     while (len > 0 && isspace((unsigned char)expr[len - 1]))
         len--;
     if (len == 0) {
-        set_err(errbuf, errlen, "empty cron expression: expected 5 fields (minute hour day-of-month "
+        errmsg_set(errbuf, errlen, "empty cron expression: expected 5 fields (minute hour day-of-month "
                                 "month day-of-week), e.g. \"*/15 9-16 * * MON-FRI\"");
         return -1;
     }
     if (len >= CRON_EXPR_MAX) {
-        set_err(errbuf, errlen, "cron expression is too long (%zu characters, at most %d)", len,
+        errmsg_set(errbuf, errlen, "cron expression is too long (%zu characters, at most %d)", len,
                 CRON_EXPR_MAX - 1);
         return -1;
     }
@@ -257,7 +234,7 @@ int cron_parse(const char *expr, cron_t *out, char *err, size_t errlen)
             if (strcasecmp(c.expr, macros[i].name) == 0)
                 body = macros[i].expr;
         if (body == NULL) {
-            set_err(errbuf, errlen, "unknown macro \"%s\" (use @yearly, @annually, @monthly, @weekly, "
+            errmsg_set(errbuf, errlen, "unknown macro \"%s\" (use @yearly, @annually, @monthly, @weekly, "
                                     "@daily, @midnight or @hourly)", c.expr);
             return -1;
         }
@@ -277,7 +254,7 @@ int cron_parse(const char *expr, cron_t *out, char *err, size_t errlen)
             p++;
     }
     if (n != F_COUNT) {
-        set_err(errbuf, errlen, "cron expression \"%s\" has %d field%s; expected 5 (minute hour "
+        errmsg_set(errbuf, errlen, "cron expression \"%s\" has %d field%s; expected 5 (minute hour "
                                 "day-of-month month day-of-week)%s", c.expr, n, n == 1 ? "" : "s",
                 n > F_COUNT ? ": seconds and years fields are not supported" : "");
         return -1;
@@ -302,7 +279,7 @@ int cron_parse(const char *expr, cron_t *out, char *err, size_t errlen)
     /* With the OR rule any weekday set makes days; with AND every (month,
      * day) pair meets every weekday within 28 years, so only this can fail. */
     if ((c.flags & (CRON_DOM_STAR | CRON_DOW_STAR)) && !some_mday_exists(&c)) {
-        set_err(errbuf, errlen, "cron expression \"%s\" never fires: no month in \"%.64s\" has a "
+        errmsg_set(errbuf, errlen, "cron expression \"%s\" never fires: no month in \"%.64s\" has a "
                                 "day \"%.64s\"", c.expr, fields[F_MONTH], fields[F_MDAY]);
         return -1;
     }
@@ -316,7 +293,7 @@ static int day_matches(const cron_t *c, int64_t days, int m, int d)
 {
     if (!(c->months >> m & 1))
         return 0;
-    int dom = c->mdays >> d & 1, dow = c->wdays >> weekday(days) & 1;
+    int dom = c->mdays >> d & 1, dow = c->wdays >> clock_weekday(days) & 1;
     if (c->flags & (CRON_DOM_STAR | CRON_DOW_STAR))
         return dom && dow;
     return dom || dow;
@@ -324,7 +301,7 @@ static int day_matches(const cron_t *c, int64_t days, int m, int d)
 
 int cron_matches_day(const cron_t *c, int y, int m, int d)
 {
-    if (m < 1 || m > 12 || d < 1 || d > month_days(y, m))
+    if (m < 1 || m > 12 || d < 1 || d > clock_days_in_month(y, m))
         return 0;
     return day_matches(c, clock_days_from_civil(y, m, d), m, d);
 }
@@ -416,13 +393,13 @@ static void scan_day(const cron_t *c, int64_t L0, int open, int close, int64_t a
 int cron_next(const cron_t *c, int64_t after, int64_t *next, char *err, size_t errlen)
 {
     if (after < YEAR1_S || after >= YEAR10000_S - 86400LL * CRON_MAX_DAYS) {
-        set_err(err, errlen, "time %lld is outside the years cron handles (1-9599)", (long long)after);
+        errmsg_set(err, errlen, "time %lld is outside the years cron handles (1-9599)", (long long)after);
         return -1;
     }
     int32_t omin, omax;
     tz_offset_range(c->zone, &omin, &omax);
     int64_t best = INT64_MAX;
-    int64_t day = floor_div(after + omin, 86400); /* the first local day that may hold a time > after */
+    int64_t day = clock_floor_div(after + omin, 86400); /* the first local day that may hold a time > after */
     for (int i = 0; i < CRON_MAX_DAYS; i++, day++) {
         int64_t L0 = day * 86400;
         if (L0 - omax >= best)
@@ -446,7 +423,7 @@ int cron_next(const cron_t *c, int64_t after, int64_t *next, char *err, size_t e
     if (best == INT64_MAX) {
         char when[CLOCK_DATE_LEN];
         clock_format_datetime(after, when);
-        set_err(err, errlen, "\"%s\" does not fire within 400 years after %s in %s%s", c->expr,
+        errmsg_set(err, errlen, "\"%s\" does not fire within 400 years after %s in %s%s", c->expr,
                 when, cron_zone_name(c),
                 c->day_fn != NULL ? " (does the day filter reject every day?)" : "");
         return -1;

@@ -280,3 +280,24 @@ int db_opportunities_put(db_t *db, int64_t generated_us, const opportunity_row_t
 {
     return n == 0 ? 0 : db->driver->opportunities_put(db, generated_us, rows, n, err, errlen);
 }
+
+int db_bars_symbols(db_t *db, const char *interval, bar_symbol_t **out, size_t *n, char *err, size_t errlen)
+{
+    bar_summary_t *rows = NULL;
+    size_t nrows = 0;
+    *out = NULL;
+    *n = 0;
+    if (db_bars_summary(db, &rows, &nrows, err, errlen) != 0)
+        return -1;
+    *out = malloc((nrows ? nrows : 1) * sizeof **out);
+    if (*out == NULL) {
+        free(rows);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < nrows; i++)
+        if (strcmp(rows[i].interval, interval) == 0)
+            memcpy((*out)[(*n)++], rows[i].symbol, sizeof rows[i].symbol);
+    free(rows);
+    return 0;
+}

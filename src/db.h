@@ -67,6 +67,10 @@ typedef struct {
 /* One row per symbol and interval, sorted; *out is malloc'd. */
 int db_bars_summary(db_t *db, bar_summary_t **out, size_t *n, char *err, size_t errlen);
 
+/* The symbols with bars at `interval`, sorted; *out is malloc'd (never
+ * NULL on success, even when *n is 0). */
+int db_bars_symbols(db_t *db, const char *interval, bar_symbol_t **out, size_t *n, char *err, size_t errlen);
+
 /* A finished job (job_history) and a failed attempt (job_retries). */
 typedef struct {
     const char *job_id, *type, *queue, *state, *worker, *error;

@@ -85,12 +85,6 @@ static const struct {
     { 11, THU, 4, "Thanksgiving Day" },
 };
 
-static int weekday(int64_t day)
-{
-    int64_t w = (day + 4) % 7; /* 1970-01-01 was a Thursday */
-    return (int)(w < 0 ? w + 7 : w);
-}
-
 /* Epoch day of y-m-d when it is a real date within the supported years. */
 static int to_day(int y, int m, int d, int64_t *day)
 {
@@ -109,10 +103,10 @@ static int64_t nth_weekday(int y, int m, int wd, int n)
 {
     if (n < 0) {
         int64_t last = clock_days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) - 1;
-        return last - (weekday(last) - wd + 7) % 7;
+        return last - (clock_weekday(last) - wd + 7) % 7;
     }
     int64_t first = clock_days_from_civil(y, m, 1);
-    return first + (wd - weekday(first) + 7) % 7 + 7 * (n - 1);
+    return first + (wd - clock_weekday(first) + 7) % 7 + 7 * (n - 1);
 }
 
 /* Easter Sunday of the Gregorian calendar: the anonymous algorithm
@@ -139,7 +133,7 @@ static const char *xnys_rule_holiday(int y, int64_t t)
         if (y < xnys_fixed[i].from_year)
             continue;
         int64_t day = clock_days_from_civil(y, xnys_fixed[i].m, xnys_fixed[i].d);
-        int wd = weekday(day);
+        int wd = clock_weekday(day);
         if (wd == SAT && !xnys_fixed[i].saturday_observed)
             continue;
         int64_t observed = wd == SAT ? day - 1 : wd == SUN ? day + 1 : day;
@@ -180,7 +174,7 @@ static const char *unscheduled_closure(const market_calendar_t *c, int y, int m,
 /* Why valid day t (= y-m-d) is a closed weekday, or NULL: trading, or a weekend. */
 static const char *holiday_name(const market_calendar_t *c, int y, int m, int d, int64_t t)
 {
-    int wd = weekday(t);
+    int wd = clock_weekday(t);
     if (wd == SAT || wd == SUN)
         return NULL;
     const char *name = xnys_rule_holiday(y, t);
@@ -189,7 +183,7 @@ static const char *holiday_name(const market_calendar_t *c, int y, int m, int d,
 
 static int trading(const market_calendar_t *c, int y, int m, int d, int64_t t)
 {
-    int wd = weekday(t);
+    int wd = clock_weekday(t);
     return wd != SAT && wd != SUN && holiday_name(c, y, m, d, t) == NULL;
 }
 

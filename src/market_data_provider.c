@@ -439,7 +439,7 @@ md_status_t market_data_provider_fetch(const market_data_provider_t *p, const ch
     return rc;
 }
 
-int market_data_provider_list(const market_data_provider_t *p, char (**names)[BAR_SYMBOL_MAX + 1], size_t *n,
+int market_data_provider_list(const market_data_provider_t *p, bar_symbol_t **names, size_t *n,
                               char *err, size_t errlen)
 {
     if (p->kind != MD_CSV_DIR)

@@ -73,7 +73,7 @@ md_status_t market_data_provider_fetch(const market_data_provider_t *p, const ch
  * names that are not valid symbols are left out), appended to *names
  * (malloc'd array of *n entries, grown as needed). http_csv: nothing.
  * Returns 0, or -1 with err when the folder cannot be read. */
-int market_data_provider_list(const market_data_provider_t *p, char (**names)[BAR_SYMBOL_MAX + 1], size_t *n,
+int market_data_provider_list(const market_data_provider_t *p, bar_symbol_t **names, size_t *n,
                               char *err, size_t errlen);
 
 #endif

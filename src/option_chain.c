@@ -696,7 +696,7 @@ option_fetch_status_t option_provider_fetch(const option_provider_t *p, const ch
     return OPTION_FETCH_OK;
 }
 
-int option_provider_list(const option_provider_t *p, char (**names)[BAR_SYMBOL_MAX + 1], size_t *n, char *err,
+int option_provider_list(const option_provider_t *p, bar_symbol_t **names, size_t *n, char *err,
                          size_t errlen)
 {
     if (p->kind != OPTION_CSV_DIR)

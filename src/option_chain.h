@@ -94,7 +94,7 @@ option_fetch_status_t option_provider_fetch(const option_provider_t *p, const ch
 
 /* csv_dir: appends the symbols of the folder's <SYMBOL>_options.csv files
  * to *names (malloc'd, grown). Others: nothing. 0, or -1 with err. */
-int option_provider_list(const option_provider_t *p, char (**names)[BAR_SYMBOL_MAX + 1], size_t *n, char *err,
+int option_provider_list(const option_provider_t *p, bar_symbol_t **names, size_t *n, char *err,
                          size_t errlen);
 
 #endif

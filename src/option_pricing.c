@@ -25,8 +25,9 @@
 #include "option_pricing.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
+
+#include "errmsg.h"
 
 #define INV_SQRT2 0.70710678118654752440
 #define INV_SQRT_2PI 0.39894228040143267794
@@ -63,50 +64,38 @@ static void terms_init(const option_t *o, terms_t *t)
     t->x = log(o->spot / o->strike) + (o->rate - o->div) * o->years;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static int check_amount(const char *name, double v, char *err, size_t errlen)
 {
     if (isfinite(v) && v >= MIN_AMOUNT && v <= MAX_AMOUNT)
         return 0;
-    set_err(err, errlen, "%s must be a positive number from 1e-100 to 1e100, got %g", name, v);
+    errmsg_set(err, errlen, "%s must be a positive number from 1e-100 to 1e100, got %g", name, v);
     return -1;
 }
 
 int option_check(const option_t *o, double vol, char *err, size_t errlen)
 {
     if (o->kind != OPTION_CALL && o->kind != OPTION_PUT) {
-        set_err(err, errlen, "type must be call or put");
+        errmsg_set(err, errlen, "type must be call or put");
         return -1;
     }
     if (check_amount("spot", o->spot, err, errlen) != 0 || check_amount("strike", o->strike, err, errlen) != 0)
         return -1;
     if (!isfinite(o->years) || o->years <= 0) {
-        set_err(err, errlen, "years must be a positive number, got %g", o->years);
+        errmsg_set(err, errlen, "years must be a positive number, got %g", o->years);
         return -1;
     }
     if (!isfinite(o->rate) || fabs(o->rate * o->years) > MAX_RATE_YEARS) {
-        set_err(err, errlen, "rate must be a finite number with |rate x years| <= %g, got %g", MAX_RATE_YEARS,
+        errmsg_set(err, errlen, "rate must be a finite number with |rate x years| <= %g, got %g", MAX_RATE_YEARS,
                 o->rate);
         return -1;
     }
     if (!isfinite(o->div) || fabs(o->div * o->years) > MAX_RATE_YEARS) {
-        set_err(err, errlen, "div must be a finite number with |div x years| <= %g, got %g", MAX_RATE_YEARS,
+        errmsg_set(err, errlen, "div must be a finite number with |div x years| <= %g, got %g", MAX_RATE_YEARS,
                 o->div);
         return -1;
     }
     if (!isnan(vol) && !(vol >= OPTION_VOL_MIN && vol <= OPTION_VOL_MAX)) {
-        set_err(err, errlen, "vol must be from %g to %g (0.2 is 20%%), got %g", OPTION_VOL_MIN, OPTION_VOL_MAX,
+        errmsg_set(err, errlen, "vol must be from %g to %g (0.2 is 20%%), got %g", OPTION_VOL_MIN, OPTION_VOL_MAX,
                 vol);
         return -1;
     }
@@ -331,14 +320,14 @@ static option_iv_status_t implied_vol(const option_t *o, const terms_t *t, doubl
                                       size_t errlen)
 {
     if (!isfinite(price) || price <= 0) {
-        set_err(err, errlen, "price must be a positive number, got %g", price);
+        errmsg_set(err, errlen, "price must be a positive number, got %g", price);
         return OPTION_IV_BAD_INPUT;
     }
     int call = o->kind == OPTION_CALL;
     double lower, upper;
     bounds_of(o, t, &lower, &upper);
     if (price <= lower) {
-        set_err(err, errlen, "no solution: price %.10g is at or below the lower no-arbitrage bound %.10g = %s",
+        errmsg_set(err, errlen, "no solution: price %.10g is at or below the lower no-arbitrage bound %.10g = %s",
                 price, lower, call ? "max(0, S e^-qT - K e^-rT)" : "max(0, K e^-rT - S e^-qT)");
         return OPTION_IV_BELOW_LOWER;
     }
@@ -349,18 +338,18 @@ static option_iv_status_t implied_vol(const option_t *o, const terms_t *t, doubl
     /* The out-of-the-money option's price over sqrt(a b); lo / sqrt(a b) = e^(x/2). */
     p.beta = (price - lower) / fmin(t->a, t->b) * p.ex;
     if (price >= upper || p.beta >= p.ex) { /* the second: within rounding of the bound */
-        set_err(err, errlen, "no solution: price %.10g is at or above the upper no-arbitrage bound %.10g = %s",
+        errmsg_set(err, errlen, "no solution: price %.10g is at or above the upper no-arbitrage bound %.10g = %s",
                 price, upper, call ? "S e^-qT" : "K e^-rT");
         return OPTION_IV_ABOVE_UPPER;
     }
     double s_lo = OPTION_VOL_MIN * t->sqrt_t, s_hi = OPTION_VOL_MAX * t->sqrt_t, s;
     if (nb_solve(&p, s_lo, s_hi, &s) < 0) {
-        set_err(err, errlen, "no solution: the solver did not converge (price %.10g)", price);
+        errmsg_set(err, errlen, "no solution: the solver did not converge (price %.10g)", price);
         return OPTION_IV_NO_CONVERGENCE;
     }
     if ((s <= s_lo * (1 + 1e-9) && nb_value(&p, s_lo) >= p.beta) ||
         (s >= s_hi * (1 - 1e-9) && nb_value(&p, s_hi) <= p.beta)) {
-        set_err(err, errlen, "no solution: the implied volatility of price %.10g is outside %g to %g", price,
+        errmsg_set(err, errlen, "no solution: the implied volatility of price %.10g is outside %g to %g", price,
                 OPTION_VOL_MIN, OPTION_VOL_MAX);
         return OPTION_IV_OUT_OF_RANGE;
     }

@@ -235,7 +235,7 @@ static const option_summary_t *find_summary(const option_summary_t *s, size_t n,
 
 task_status_t task_calculate_iv_analysis(const task_ctx_t *ctx, task_out_t *out)
 {
-    sym_t *symbols = NULL;
+    bar_symbol_t *symbols = NULL;
     size_t nsymbols = 0, nsum = 0, done_n = 0;
     option_summary_t *sum = NULL;
     analysis_t *an = NULL;

@@ -25,13 +25,12 @@
 #define UPDATE_MAX_FAILURES 10       /* stop fetching after this many bad symbols */
 #define UPDATE_PER_SYMBOL_MAX 100    /* entries of the result's per_symbol */
 
-typedef char symbol_name_t[BAR_SYMBOL_MAX + 1];
 
 typedef struct {
     market_data_provider_t provider;
     char interval[BAR_INTERVAL_MAX + 1];
     int all;                     /* symbols was "all" */
-    symbol_name_t *symbols;      /* sorted, distinct */
+    bar_symbol_t *symbols;      /* sorted, distinct */
     size_t nsymbols;
     md_bars_t *bars;             /* one per symbol, once fetched */
     size_t total_bars;
@@ -58,7 +57,7 @@ static void msg_add(msg_t *m, const char *fmt, ...)
 
 static int cmp_name(const void *a, const void *b)
 {
-    return strcmp(*(const symbol_name_t *)a, *(const symbol_name_t *)b);
+    return strcmp(*(const bar_symbol_t *)a, *(const bar_symbol_t *)b);
 }
 
 /* Sorts u->symbols and drops repeats. */
@@ -145,19 +144,8 @@ static task_status_t parse_symbols(const task_ctx_t *ctx, update_t *u, task_out_
 static task_status_t resolve_all(update_t *u, db_t *db, task_out_t *out)
 {
     char err[512];
-    bar_summary_t *rows = NULL;
-    size_t n = 0;
-    if (db_bars_summary(db, &rows, &n, err, sizeof err) != 0)
+    if (db_bars_symbols(db, u->interval, &u->symbols, &u->nsymbols, err, sizeof err) != 0)
         return task_error(out, TASK_TRANSIENT, "cannot list the stored symbols: %s", err);
-    u->symbols = malloc((n ? n : 1) * sizeof *u->symbols);
-    if (u->symbols == NULL) {
-        free(rows);
-        return task_error(out, TASK_TRANSIENT, "out of memory");
-    }
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(rows[i].interval, u->interval) == 0)
-            memcpy(u->symbols[u->nsymbols++], rows[i].symbol, sizeof rows[i].symbol);
-    free(rows);
     if (market_data_provider_list(&u->provider, &u->symbols, &u->nsymbols, err, sizeof err) != 0)
         return task_error(out, TASK_PERMANENT, "%s", err);
     sort_symbols(u);

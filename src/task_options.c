@@ -40,10 +40,10 @@ void task_options_msg_add(msg_t *m, const char *fmt, ...)
         m->len = m->len + (size_t)w < sizeof m->text ? m->len + (size_t)w : sizeof m->text - 1;
 }
 
-static int cmp_sym(const void *a, const void *b) { return strcmp(*(const sym_t *)a, *(const sym_t *)b); }
+static int cmp_sym(const void *a, const void *b) { return strcmp(*(const bar_symbol_t *)a, *(const bar_symbol_t *)b); }
 
 /* Sorts and drops repeats. */
-static size_t sort_unique(sym_t *s, size_t n)
+static size_t sort_unique(bar_symbol_t *s, size_t n)
 {
     if (n == 0)
         return 0;
@@ -57,7 +57,7 @@ static size_t sort_unique(sym_t *s, size_t n)
 
 /* args[field]: a non-empty list of symbols (sorted, distinct into *out) or
  * "all" (*all set, *out NULL). Absent: an error when required, else all. */
-task_status_t task_options_symbols_arg(const task_ctx_t *ctx, const char *field, int required, sym_t **out,
+task_status_t task_options_symbols_arg(const task_ctx_t *ctx, const char *field, int required, bar_symbol_t **out,
                                        size_t *n, int *all, task_out_t *o)
 {
     static const char *const how = "give a list like [\"AAPL\", \"MSFT\"], or \"all\"";
@@ -163,7 +163,7 @@ task_status_t task_options_write_failed(db_t *db, task_out_t *o, const char *wha
 typedef struct {
     option_provider_t provider;
     int64_t as_of;               /* -1: none */
-    sym_t *symbols;
+    bar_symbol_t *symbols;
     size_t nsymbols;
     option_chain_t chain;        /* every symbol's rows */
     size_t *first;               /* index of each symbol's first row; first[nsymbols] = chain.n */
@@ -187,19 +187,8 @@ static task_status_t resolve_all(update_t *u, db_t *db, task_out_t *o)
         if (option_provider_list(&u->provider, &u->symbols, &u->nsymbols, err, sizeof err) != 0)
             return task_error(o, TASK_PERMANENT, "%s", err);
     } else {
-        bar_summary_t *rows = NULL;
-        size_t n = 0;
-        if (db_bars_summary(db, &rows, &n, err, sizeof err) != 0)
+        if (db_bars_symbols(db, "1d", &u->symbols, &u->nsymbols, err, sizeof err) != 0)
             return task_error(o, TASK_TRANSIENT, "cannot list the stored symbols: %s", err);
-        u->symbols = malloc((n ? n : 1) * sizeof *u->symbols);
-        if (u->symbols == NULL) {
-            free(rows);
-            return task_error(o, TASK_TRANSIENT, "out of memory");
-        }
-        for (size_t i = 0; i < n; i++)
-            if (strcmp(rows[i].interval, "1d") == 0)
-                memcpy(u->symbols[u->nsymbols++], rows[i].symbol, sizeof rows[i].symbol);
-        free(rows);
     }
     u->nsymbols = sort_unique(u->symbols, u->nsymbols);
     if (u->nsymbols == 0)

@@ -18,7 +18,6 @@
 
 #define OPTIONS_HISTORY_LOOKBACK_DAYS 800 /* of IV history and bars loaded: covers 252 observations and 52 weeks */
 
-typedef char sym_t[BAR_SYMBOL_MAX + 1];
 
 /* An error text built piece by piece, cut at out->error's size. */
 typedef struct {
@@ -32,7 +31,7 @@ void task_options_msg_add(msg_t *m, const char *fmt, ...) __attribute__((format(
 /* args[field]: a non-empty list of symbols (sorted, distinct, malloc'd into
  * *out, the caller frees it) or "all" (*all set, *out NULL). Absent: an
  * error when required, else all. */
-task_status_t task_options_symbols_arg(const task_ctx_t *ctx, const char *field, int required, sym_t **out,
+task_status_t task_options_symbols_arg(const task_ctx_t *ctx, const char *field, int required, bar_symbol_t **out,
                                        size_t *n, int *all, task_out_t *o);
 
 /* args[field] as a date (YYYY-MM-DD) in days; absent: *day = -1. */

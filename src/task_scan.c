@@ -66,7 +66,7 @@ static json_t *rules_json(const iv_scan_rules_t *r, double max_age, double limit
                      (json_int_t)limit, "source", "each symbol's latest iv_history row");
 }
 
-static int in_list(const sym_t *s, size_t n, const char *symbol)
+static int in_list(const bar_symbol_t *s, size_t n, const char *symbol)
 {
     for (size_t lo = 0, hi = n; lo < hi;) {
         size_t mid = (lo + hi) / 2;
@@ -83,7 +83,7 @@ static int in_list(const sym_t *s, size_t n, const char *symbol)
 
 task_status_t task_scan_opportunities(const task_ctx_t *ctx, task_out_t *out)
 {
-    sym_t *symbols = NULL;
+    bar_symbol_t *symbols = NULL;
     size_t nsymbols = 0, nrows = 0;
     iv_history_row_t *rows = NULL;
     candidate_t *side[2] = { NULL, NULL };

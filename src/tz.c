@@ -15,42 +15,19 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "clock.h"
+#include "errmsg.h"
 
 #define ZONE_FILE_MAX (1 << 20) /* the largest real TZif file is ~4 KB */
 #define YEAR1_S (-62135596800LL)   /* 0001-01-01T00:00:00Z */
 #define YEAR10000_S 253402300800LL /* 10000-01-01T00:00:00Z */
 
 /* ---- calendar helpers ---------------------------------------------------- */
-
-static int is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-static int month_days(int y, int m)
-{
-    static const int dm[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    return m == 2 && is_leap(y) ? 29 : dm[m - 1];
-}
-
-static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
-
-static int weekday(int64_t days) { return (int)((days % 7 + 11) % 7); } /* 1970-01-01: Thursday */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- the zone ------------------------------------------------------------ */
 
@@ -223,13 +200,13 @@ static int64_t rule_local(const rule_date_t *r, int y)
 {
     int64_t jan1 = clock_days_from_civil(y, 1, 1), day;
     if (r->kind == 'J')
-        day = jan1 + r->n - 1 + (is_leap(y) && r->n >= 60);
+        day = jan1 + r->n - 1 + (clock_is_leap_year(y) && r->n >= 60);
     else if (r->kind == 'D')
         day = jan1 + r->n;
     else {
         int64_t first = clock_days_from_civil(y, r->month, 1);
-        day = first + (r->wday - weekday(first) + 7) % 7 + (int64_t)(r->week - 1) * 7;
-        while (day >= first + month_days(y, r->month))
+        day = first + (r->wday - clock_weekday(first) + 7) % 7 + (int64_t)(r->week - 1) * 7;
+        while (day >= first + clock_days_in_month(y, r->month))
             day -= 7;
     }
     return day * 86400 + r->secs;
@@ -253,7 +230,7 @@ static const ztype_t *rule_at(const posix_tz_t *r, int64_t t, int64_t *until)
     if (!r->has_dst)
         return &r->std;
     int y, m, d;
-    clock_civil_from_days(floor_div(t, 86400), &y, &m, &d);
+    clock_civil_from_days(clock_floor_div(t, 86400), &y, &m, &d);
     /* Changes of five years around t, ascending; an end sorts before a start
      * at the same instant so that all-year DST ("J1/0,J365/25") stays DST. */
     rule_event_t ev[10];
@@ -460,27 +437,27 @@ static tz_t *zone_load(const char *name, char *err, size_t errlen)
     struct stat st;
     snprintf(path, sizeof path, "%s/%s", dir, name);
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-        set_err(err, errlen, "unknown time zone \"%s\": no zone file %s (use an IANA name such as "
+        errmsg_set(err, errlen, "unknown time zone \"%s\": no zone file %s (use an IANA name such as "
                              "America/New_York, Europe/London or UTC)", name, path);
         goto fail;
     }
     if ((f = fopen(path, "rb")) == NULL) {
-        set_err(err, errlen, "time zone \"%s\": cannot open %s: %s", name, path, strerror(errno));
+        errmsg_set(err, errlen, "time zone \"%s\": cannot open %s: %s", name, path, strerror(errno));
         goto fail;
     }
     buf = malloc(ZONE_FILE_MAX);
     z = calloc(1, sizeof *z);
     if (buf == NULL || z == NULL) {
-        set_err(err, errlen, "out of memory loading time zone \"%s\"", name);
+        errmsg_set(err, errlen, "out of memory loading time zone \"%s\"", name);
         goto fail;
     }
     size_t len = fread(buf, 1, ZONE_FILE_MAX, f);
     if (ferror(f)) {
-        set_err(err, errlen, "time zone \"%s\": cannot read %s: %s", name, path, strerror(errno));
+        errmsg_set(err, errlen, "time zone \"%s\": cannot read %s: %s", name, path, strerror(errno));
         goto fail;
     }
     if (tzif_parse(z, buf, len, why, sizeof why) != 0) {
-        set_err(err, errlen, "time zone \"%s\": %s: %s", name, path, why);
+        errmsg_set(err, errlen, "time zone \"%s\": %s: %s", name, path, why);
         goto fail;
     }
     snprintf(z->name, sizeof z->name, "%s", name);
@@ -500,7 +477,7 @@ int tz_load(const char *name, tz_t **out, char *err, size_t errlen)
     tz_t *z = NULL;
     if (name != NULL && strcmp(name, "UTC") != 0) {
         if (!zone_name_ok(name)) {
-            set_err(err, errlen, "time zone \"%.128s\" is not a tz database name (use one such as "
+            errmsg_set(err, errlen, "time zone \"%.128s\" is not a tz database name (use one such as "
                                  "America/New_York, Europe/London or UTC)", name);
             return -1;
         }
@@ -576,12 +553,12 @@ void tz_local(const tz_t *z, int64_t t, tz_tm_t *out)
 {
     t = clamp_years(t);
     const ztype_t *ty = type_at(z, t);
-    int64_t local = t + ty->utoff, days = floor_div(local, 86400), secs = local - days * 86400;
+    int64_t local = t + ty->utoff, days = clock_floor_div(local, 86400), secs = local - days * 86400;
     clock_civil_from_days(days, &out->year, &out->month, &out->day);
     out->hour = (int)(secs / 3600);
     out->minute = (int)(secs / 60 % 60);
     out->second = (int)(secs % 60);
-    out->wday = weekday(days);
+    out->wday = clock_weekday(days);
     out->utoff = ty->utoff;
     out->isdst = ty->isdst;
     snprintf(out->abbr, sizeof out->abbr, "%s", ty->abbr);

@@ -1,0 +1,11 @@
+/* errmsg.h — formatting an error message into a caller's buffer, the way
+ * tickq's functions report failures (char *err, size_t errlen). */
+#ifndef TICKQ_ERRMSG_H
+#define TICKQ_ERRMSG_H
+
+#include <stddef.h>
+
+/* Like snprintf into err; does nothing when err is NULL or errlen is 0. */
+void errmsg_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif
