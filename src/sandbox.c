@@ -264,6 +264,8 @@ int sandbox_run(const sandbox_limits_t *lim, sandbox_fn fn, void *ctx, sandbox_o
     }
     fcntl(outp[0], F_SETFL, O_NONBLOCK);
     fcntl(resp[0], F_SETFL, O_NONBLOCK);
+    /* A larger result pipe: big results cross in fewer wakeups (best effort). */
+    fcntl(resp[0], F_SETPIPE_SZ, 1 << 20);
     sink_t output = { NULL, 0, 0, SANDBOX_OUTPUT_MAX, 0 }, result = { NULL, 0, 0, SANDBOX_RESULT_MAX, 0 };
     int open_out = 1, open_res = 1, killed = 0;
     while (open_out || open_res) {

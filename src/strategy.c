@@ -552,6 +552,10 @@ static lua_State *new_state(eval_t *e)
 {
     lua_State *L = lua_newstate(capped_alloc, e);
     if (L != NULL) {
+        /* Generational: a full collection makes the warm state's columns
+         * old, and the minor collections of a strategy's garbage never
+         * walk their millions of values again. */
+        lua_gc(L, LUA_GCGEN, 0, 0);
         open_safe_libs(L);
         strategy_open_kernels(L);
     }
