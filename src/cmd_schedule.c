@@ -289,6 +289,7 @@ int cmd_scheduler(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a lost Redis is an error to handle, not a death */
     scheduler_t *s = scheduler_new(&set, &cfg, conn);
     if (s == NULL) {
         rconn_free(conn);

@@ -225,6 +225,18 @@ static int run_due(scheduler_t *s, size_t i, int64_t now)
 int64_t scheduler_tick(scheduler_t *s)
 {
     int64_t mono = clock_mono_ms();
+    if (rconn_broken(s->conn)) {
+        if (s->leader)
+            log_warn("lost Redis: standing by until it is back", LF_S("scheduler", s->id));
+        s->leader = 0; /* the lease may lapse meanwhile: re-take it and re-read the state */
+        if (rconn_reconnect(s->conn, s->err, sizeof s->err) != 0) {
+            warn(s, "cannot reach Redis");
+            return MAX_WAIT_MS;
+        }
+        log_info("scheduler reconnected to Redis", LF_S("scheduler", s->id));
+        s->next_lease_ms = 0;
+        mono = clock_mono_ms();
+    }
     if (mono >= s->next_lease_ms) {
         lease(s);
         s->next_lease_ms = mono + s->set->lease_ttl_ms / 3;

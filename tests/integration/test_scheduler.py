@@ -243,6 +243,21 @@ class TestSchedulerFiring(SchedulerCase):
                 p.send_signal(signal.SIGTERM)
                 self.assertEqual(p.wait(10), 0)
 
+    def test_redis_restart_the_scheduler_reconnects_and_leads_again(self):
+        p = self.scheduler(self.config())
+        wait_for(lambda: self.r.get("tickq:scheduler:lease"), timeout=10, what="the lease")
+        self.server.stop()
+        time.sleep(1.5)
+        self.assertIsNone(p.poll())           # still running, waiting for Redis
+        self.server.start()
+        self.r = self.server.client()
+        wait_for(lambda: any(x.get("msg") == "scheduler reconnected to Redis" for x in self.log_of(p)),
+                 timeout=10, what="the reconnection")
+        holder = wait_for(lambda: self.r.get("tickq:scheduler:lease"), timeout=10, what="the lease again")
+        self.assertIn(f":{p.pid}.", holder)
+        p.send_signal(signal.SIGTERM)
+        self.assertEqual(p.wait(10), 0)
+
     def test_graceful_shutdown_gives_the_lease_up(self):
         p = self.scheduler(self.config())
         wait_for(lambda: self.r.get("tickq:scheduler:lease"), timeout=10, what="the lease")
