@@ -312,3 +312,38 @@ class TestScheduleConfig(SchedulerCase):
         p = tickq("scheduler", "--config", os.path.join(self.tmp, "missing.ini"), url=self.url)
         self.assertEqual(p.returncode, 78)
         self.assertIn("cannot read", p.stderr)
+
+
+class TestExampleSchedules(SchedulerCase):
+    def test_every_example_schedule_runs_its_task(self):
+        """The jobs examples/schedules.ini fires are valid: each task runs to
+        completion with its args (update_stock_data with a csv_dir provider
+        set in the worker's environment, as a deployment would)."""
+        import configparser
+        cp = configparser.ConfigParser(inline_comment_prefixes=("#", ";"))
+        cp.read(os.path.join(ROOT, "examples", "schedules.ini"))
+        db = os.path.join(self.tmp, "bars.db")
+        env = {"TICKQ_DB": db}
+        p = tickq("data", "synth", "--symbols", "3", "--days", "300", "--out", os.path.join(self.tmp, "all.csv"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        folder = os.path.join(self.tmp, "feed")
+        os.mkdir(folder)
+        rows = {}
+        with open(os.path.join(self.tmp, "all.csv")) as f:
+            next(f)
+            for line in f:
+                sym, rest = line.split(",", 1)
+                rows.setdefault(sym, []).append(rest)
+        for sym, lines in rows.items():
+            with open(os.path.join(folder, f"{sym}.csv"), "w") as f:
+                f.write("date,open,high,low,close,volume\n" + "".join(lines))
+        env.update({"TICKQ_MARKET_DATA_PROVIDER": "csv_dir", "TICKQ_MARKET_DATA_PATH": folder})
+        order = ["intraday_refresh", "continuous_refresh", "end_of_day", "weekend_analysis"]
+        self.assertEqual(sorted(order), sorted(s[len("schedule "):] for s in cp.sections() if s.startswith("schedule ")))
+        for name in order:
+            sec = cp[f"schedule {name}"]
+            jid = self.enqueue(sec["task"], sec.get("args", "{}"), "--queue", "examples", "--id", name)
+            status, w = self.burst("--queues", "examples", "--workers", "1", env=env)
+            self.assertEqual(status, 0, w.log())
+            res = self.result(jid)
+            self.assertEqual(res["status"], "completed", (name, res))
