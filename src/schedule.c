@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "task.h"
 
 #define XNYS_ZONE "America/New_York"
 
@@ -20,7 +21,7 @@ typedef struct {
     int in_scheduler;
     int line;                    /* lines are counted by the reader below */
     int error_line;
-    char error[600];
+    char error[1024];
     unsigned seen;               /* keys set in the current schedule (bits) */
 } loader_t;
 
@@ -234,6 +235,11 @@ static int check_schedule(loader_t *ld, schedule_t *s)
         return fail(ld, "[schedule %s] has no cron expression (cron = ...)%s", s->name, "");
     if (s->task[0] == '\0')
         return fail(ld, "[schedule %s] has no task (task = update_stock_data, ...)%s", s->name, "");
+    if (task_find(s->task) == NULL) { /* as tickq enqueue refuses it */
+        char names[400];
+        task_names(names, sizeof names);
+        return fail(ld, "unknown task type '%.64s' (this build runs: %.400s)", s->task, names);
+    }
     if (s->args == NULL && (s->args = strdup("{}")) == NULL)
         return fail(ld, "out of memory%s%s", "", "");
     if ((s->market_hours || s->has_offset) && !s->calendar)

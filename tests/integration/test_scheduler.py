@@ -300,6 +300,7 @@ class TestScheduleConfig(SchedulerCase):
             ("[schedule a]\ncron = * * * * *\ntask = echo\ncron = 1 * * * *\n", ":4: 'cron' is set twice"),
             ("[scheduler]\nlease_ttl = soon\n[schedule a]\ncron = * * * * *\ntask = echo\n", ":2: lease_ttl"),
             ("[weird]\nx = 1\n", "unknown section [weird]"),
+            ("[schedule a]\ncron = * * * * *\ntask = update_stok_data\n", "unknown task type 'update_stok_data'"),
             ("[scheduler]\n", "no schedules"),
             ("[schedule a]\ncron = * * * * *\ntask = echo\ncalendar = XNYS\ntimezone = Europe/London\n",
              "New York time"),
