@@ -94,7 +94,16 @@ int db_sqlite_open(db_t *db, const char *path, char *err, size_t errlen)
     const char *setup = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
                         " PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;";
     char *msg = NULL;
-    if (sqlite3_exec(l->conn, setup, NULL, NULL, &msg) != SQLITE_OK) {
+    /* Switching a new file to WAL takes an exclusive lock, and SQLite does
+     * not wait for it in every case (deadlock avoidance) when several
+     * processes open the same new file at once: try again for a while. */
+    int rc;
+    for (int tries = 0; (rc = sqlite3_exec(l->conn, setup, NULL, NULL, &msg)) == SQLITE_BUSY && tries < 200; tries++) {
+        sqlite3_free(msg);
+        msg = NULL;
+        clock_sleep_ms(50, NULL);
+    }
+    if (rc != SQLITE_OK) {
         snprintf(err, errlen, "cannot set up the SQLite database %s: %s (is it a database file?)", abs,
                  msg ? msg : "?");
         sqlite3_free(msg);
