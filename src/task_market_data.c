@@ -25,12 +25,11 @@
 #define UPDATE_MAX_FAILURES 10       /* stop fetching after this many bad symbols */
 #define UPDATE_PER_SYMBOL_MAX 100    /* entries of the result's per_symbol */
 
-
 typedef struct {
     market_data_provider_t provider;
     char interval[BAR_INTERVAL_MAX + 1];
     int all;                     /* symbols was "all" */
-    bar_symbol_t *symbols;      /* sorted, distinct */
+    bar_symbol_t *symbols;       /* sorted, distinct */
     size_t nsymbols;
     md_bars_t *bars;             /* one per symbol, once fetched */
     size_t total_bars;
