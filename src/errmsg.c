@@ -13,3 +13,15 @@ void errmsg_set(char *err, size_t errlen, const char *fmt, ...)
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
 }
+
+void errmsg_add(errmsg_t *m, const char *fmt, ...)
+{
+    if (m->len + 1 >= sizeof m->text)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(m->text + m->len, sizeof m->text - m->len, fmt, ap);
+    va_end(ap);
+    if (w > 0)
+        m->len = m->len + (size_t)w < sizeof m->text ? m->len + (size_t)w : sizeof m->text - 1;
+}

@@ -8,4 +8,14 @@
 /* Like snprintf into err; does nothing when err is NULL or errlen is 0. */
 void errmsg_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* A message built from parts (several failures named in one error): text
+ * is always NUL-terminated and cut at its size. */
+typedef struct {
+    char text[1024];
+    size_t len;
+} errmsg_t;
+
+/* Appends formatted text to m (nothing once it is full). */
+void errmsg_add(errmsg_t *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif

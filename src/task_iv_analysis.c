@@ -280,7 +280,7 @@ task_status_t task_calculate_iv_analysis(const task_ctx_t *ctx, task_out_t *out)
         st = task_error(out, TASK_TRANSIENT, "out of memory");
         goto done;
     }
-    msg_t why_all = { "", 0 };
+    errmsg_t why_all = { "", 0 };
     for (size_t i = 0; i < nsymbols; i++) {
         if (ctx->stopping != NULL && *ctx->stopping) {
             st = task_error(out, TASK_TRANSIENT, "the worker is stopping; nothing written");
@@ -302,7 +302,7 @@ task_status_t task_calculate_iv_analysis(const task_ctx_t *ctx, task_out_t *out)
             free(an[done_n].iv);
             memset(&an[done_n], 0, sizeof an[done_n]);
             json_array_append_new(skipped, json_pack("{s:s, s:s}", "symbol", symbols[i], "reason", why));
-            task_options_msg_add(&why_all, "%s%s: %s", why_all.len ? "; " : "", symbols[i], why);
+            errmsg_add(&why_all, "%s%s: %s", why_all.len ? "; " : "", symbols[i], why);
         }
     }
     if (done_n == 0) {

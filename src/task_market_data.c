@@ -11,13 +11,13 @@
  * not (bad args, no such file or URL, bad CSV) is TASK_PERMANENT. */
 #include "task_market_data.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
 #include "db.h"
+#include "errmsg.h"
 #include "market_data_provider.h"
 
 #define UPDATE_MAX_SYMBOLS 5000
@@ -34,25 +34,6 @@ typedef struct {
     md_bars_t *bars;             /* one per symbol, once fetched */
     size_t total_bars;
 } update_t;
-
-/* The error text: failures appended as they come, cut at out->error's size. */
-typedef struct {
-    char text[sizeof ((task_out_t *)0)->error];
-    size_t len;
-} msg_t;
-
-static void msg_add(msg_t *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void msg_add(msg_t *m, const char *fmt, ...)
-{
-    if (m->len + 1 >= sizeof m->text)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int w = vsnprintf(m->text + m->len, sizeof m->text - m->len, fmt, ap);
-    va_end(ap);
-    if (w > 0)
-        m->len = m->len + (size_t)w < sizeof m->text ? m->len + (size_t)w : sizeof m->text - 1;
-}
 
 static int cmp_name(const void *a, const void *b)
 {
@@ -171,7 +152,7 @@ static task_status_t fetch_all(const task_ctx_t *ctx, update_t *u, task_out_t *o
     u->bars = calloc(u->nsymbols, sizeof *u->bars);
     if (u->bars == NULL)
         return task_error(out, TASK_TRANSIENT, "out of memory");
-    msg_t m = { "", 0 };
+    errmsg_t m = { "", 0 };
     size_t failed = 0, done = 0;
     int permanent = 0, retryable = 0;
     for (; done < u->nsymbols && !retryable && failed < UPDATE_MAX_FAILURES; done++) {
@@ -196,14 +177,14 @@ static task_status_t fetch_all(const task_ctx_t *ctx, update_t *u, task_out_t *o
                 md_bars_free(&u->bars[i]);
         permanent |= st == MD_BAD;
         retryable |= st == MD_RETRYABLE;
-        msg_add(&m, "; %s: %s", u->symbols[done], err);
+        errmsg_add(&m, "; %s: %s", u->symbols[done], err);
     }
     if (failed == 0)
         return TASK_OK;
-    msg_t head = { "", 0 };
-    msg_add(&head, "nothing written: %zu of %zu symbols failed", failed, u->nsymbols);
+    errmsg_t head = { "", 0 };
+    errmsg_add(&head, "nothing written: %zu of %zu symbols failed", failed, u->nsymbols);
     if (done < u->nsymbols)
-        msg_add(&head, " (%zu not fetched: %s)", u->nsymbols - done,
+        errmsg_add(&head, " (%zu not fetched: %s)", u->nsymbols - done,
                 retryable ? "stopped at a retryable failure" : "too many failures");
     return task_error(out, permanent ? TASK_PERMANENT : TASK_TRANSIENT, "%s%s", head.text, m.text);
 }

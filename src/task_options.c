@@ -10,7 +10,6 @@
 #include "task_options.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,18 +26,6 @@
 #define EARLIEST_DAY (-1000000)        /* about 770 BC: before any bar */
 
 /* --- shared helpers (task_options_internal.h) ----------------------- */
-
-void task_options_msg_add(msg_t *m, const char *fmt, ...)
-{
-    if (m->len + 1 >= sizeof m->text)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int w = vsnprintf(m->text + m->len, sizeof m->text - m->len, fmt, ap);
-    va_end(ap);
-    if (w > 0)
-        m->len = m->len + (size_t)w < sizeof m->text ? m->len + (size_t)w : sizeof m->text - 1;
-}
 
 static int cmp_sym(const void *a, const void *b) { return strcmp(*(const bar_symbol_t *)a, *(const bar_symbol_t *)b); }
 
@@ -234,7 +221,7 @@ static task_status_t fetch_all(const task_ctx_t *ctx, update_t *u, db_t *db, tas
     u->info = calloc(u->nsymbols, sizeof *u->info);
     if (u->first == NULL || u->info == NULL)
         return task_error(o, TASK_TRANSIENT, "out of memory");
-    msg_t m = { "", 0 };
+    errmsg_t m = { "", 0 };
     size_t failed = 0, i = 0;
     int retryable = 0;
     for (; i < u->nsymbols && !retryable && failed < OPTIONS_MAX_FAILURES; i++) {
@@ -249,7 +236,7 @@ static task_status_t fetch_all(const task_ctx_t *ctx, update_t *u, db_t *db, tas
                                                                err, sizeof err);
         if (st != OPTION_FETCH_OK) {
             u->chain.n = u->first[i];
-            task_options_msg_add(&m, "%s%s: %s", failed ? "; " : "", u->symbols[i], err);
+            errmsg_add(&m, "%s%s: %s", failed ? "; " : "", u->symbols[i], err);
             failed++;
             retryable = st == OPTION_FETCH_RETRYABLE;
         } else if (u->chain.n > OPTIONS_MAX_ROWS) {
@@ -261,7 +248,7 @@ static task_status_t fetch_all(const task_ctx_t *ctx, update_t *u, db_t *db, tas
     if (failed == 0)
         return TASK_OK;
     if (i < u->nsymbols)
-        task_options_msg_add(&m, " (stopped after %zu of %zu symbols)", i, u->nsymbols);
+        errmsg_add(&m, " (stopped after %zu of %zu symbols)", i, u->nsymbols);
     return task_error(o, retryable ? TASK_TRANSIENT : TASK_PERMANENT, "%zu symbol%s failed, nothing written: %s",
                       failed, failed == 1 ? "" : "s", m.text);
 }

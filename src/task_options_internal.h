@@ -14,19 +14,11 @@
 
 #include "bars.h"
 #include "db.h"
+#include "errmsg.h"
 #include "task.h"
 
 #define OPTIONS_HISTORY_LOOKBACK_DAYS 800 /* of IV history and bars loaded: covers 252 observations and 52 weeks */
 
-
-/* An error text built piece by piece, cut at out->error's size. */
-typedef struct {
-    char text[sizeof ((task_out_t *)0)->error];
-    size_t len;
-} msg_t;
-
-/* Appends to m; what does not fit is dropped. */
-void task_options_msg_add(msg_t *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* args[field]: a non-empty list of symbols (sorted, distinct, malloc'd into
  * *out, the caller frees it) or "all" (*all set, *out NULL). Absent: an
