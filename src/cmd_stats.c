@@ -55,6 +55,10 @@ static void print_table(json_t *s)
     for (size_t c = 0; c < 8; c++)
         printf(" %10lld", num(json_object_get(counters, "total"), cols[c]));
     printf("\n\ndead letters: %lld\n", num(s, "dead_letter"));
+    json_t *total = json_object_get(counters, "total");
+    if (num(total, "list_imported") > 0 || num(total, "list_rejected") > 0)
+        printf("list protocol: %lld tasks taken from the list, %lld malformed ones rejected (see the worker log)\n",
+               num(total, "list_imported"), num(total, "list_rejected"));
     json_t *workers = json_object_get(s, "workers");
     printf("live workers: %zu\n", json_array_size(workers));
     json_array_foreach(workers, i, v)

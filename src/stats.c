@@ -12,7 +12,8 @@
 #include "clock.h"
 
 const char *const stats_counter_names[] = { "submitted", "completed", "failed", "timeout", "retried",
-                                            "dead", "cancelled", "failed_attempts" };
+                                            "dead", "cancelled", "failed_attempts",
+                                            "list_imported", "list_rejected" };
 const int stats_counter_count = sizeof stats_counter_names / sizeof stats_counter_names[0];
 
 static int cmp_str(const void *a, const void *b)

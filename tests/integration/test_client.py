@@ -133,6 +133,9 @@ class TestPythonClient(TickqTestCase):
         self.assertEqual(res["status"], "error")
         self.assertIn("missing strategy_code", res["data"]["error"])
         wait_for(lambda: self.counters().get("list_rejected") == 5, what="five rejections counted")
+        stats = self.tickq("stats")
+        self.assertIn("list protocol: 2 tasks taken from the list, 5 malformed ones rejected", stats.stdout)
+        self.assertEqual(json.loads(self.tickq("stats", "--json").stdout)["counters"]["total"]["list_rejected"], 5)
         logs = [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg", "").startswith("malformed task")]
         self.assertEqual(len(logs), 5, logs)
         dropped = [x for x in logs if "without a task_id" in x["msg"]]
