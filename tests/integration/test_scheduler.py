@@ -313,6 +313,14 @@ class TestScheduleConfig(SchedulerCase):
         p = tickq("scheduler", "--config", os.path.join(self.tmp, "missing.ini"), url=self.url)
         self.assertEqual(p.returncode, 78)
         self.assertIn("cannot read", p.stderr)
+        # worker --check checks the schedules file too.
+        good = os.path.join(ROOT, "examples", "schedules.ini")
+        p = tickq("worker", "--check", "--scheduler", "--schedules", good, url=self.url)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("ok   schedules: 4 in", p.stdout)
+        p = tickq("worker", "--check", "--scheduler", "--schedules", self.config(text="[scheduler]\n"), url=self.url)
+        self.assertEqual(p.returncode, 78)
+        self.assertIn("FAIL schedules:", p.stdout)
 
 
 class TestExampleSchedules(SchedulerCase):
