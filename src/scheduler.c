@@ -17,6 +17,7 @@
 #define MAX_WAIT_MS 1000         /* look again at least this often */
 #define WARN_EVERY_MS 10000
 #define CATCH_UP_MAX 1000000     /* fire times walked over after a downtime */
+#define CATCH_UP_JUMP_S (7 * 86400)
 
 struct scheduler {
     const schedule_set_t *set;
@@ -196,9 +197,16 @@ static int run_due(scheduler_t *s, size_t i, int64_t now)
     int64_t due = s->next[i];
     if (due == 0 || due > now)
         return 0;
-    /* The latest due time, and how many were missed before it. */
+    /* The latest due time, and how many were missed before it. After a
+     * long downtime the walk starts a week back when a fire time lies
+     * there (the count is then a lower bound), so a minutely schedule does
+     * not step through months of minutes. */
     int64_t latest = due, n;
     long long missed = 0;
+    if (now - due > CATCH_UP_JUMP_S && schedule_next(sc, now - CATCH_UP_JUMP_S, &n) == 0 && n <= now && n > due) {
+        latest = n;
+        missed = 1;
+    }
     while (missed < CATCH_UP_MAX && schedule_next(sc, latest, &n) == 0 && n <= now) {
         latest = n;
         missed++;

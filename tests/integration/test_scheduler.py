@@ -162,6 +162,17 @@ class TestSchedulerFiring(SchedulerCase):
         stored = int(self.r.hget("tickq:scheduler:last", "minutely"))
         self.assertEqual(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stored)), jobs[0][len("minutely:"):])
 
+    def test_long_downtime_runs_the_latest_minute_once(self):
+        now = time.time()
+        self.set_last("minutely", now - 400 * 86400)   # 576,000 minutes ago
+        self.scheduler(self.config())
+        wait_for(lambda: self.jobs(), timeout=5, what="a job")
+        time.sleep(0.3)
+        jobs = self.jobs()
+        self.assertEqual(len(jobs), 1, jobs)
+        fired_at = time.mktime(time.strptime(jobs[0][len("minutely:"):], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
+        self.assertTrue(now - 60 < fired_at <= time.time(), (now, fired_at))
+
     def test_skip_and_past_the_grace_period(self):
         now = time.time()
         # A yearly schedule last fired two years ago: its latest missed time
