@@ -144,6 +144,6 @@ void bar_cache_warm(feature_frame_t *features, const json_t *columns)
     json_t *v;
     char err[600];
     json_array_foreach(columns, i, v)
-        if (json_is_string(v))
+        if (json_is_string(v) && strcmp(json_string_value(v), "ticker") != 0 && strcmp(json_string_value(v), "date") != 0)
             feature_frame_column(features, json_string_value(v), err, sizeof err);
 }

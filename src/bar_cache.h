@@ -31,7 +31,8 @@ int bar_cache_load(bar_cache_t *c, db_t *db, const char *interval, const char *c
                    size_t nsymbols, bar_set_t **set, feature_frame_t **features, uint64_t *generation,
                    char *err, size_t errlen);
 
-/* Computes the named columns (a JSON array of strings) into the frame
+/* Computes the named feature columns (a JSON array of strings; ticker and
+ * date, which are not features, are skipped) into the frame
  * last returned, for later evaluations. */
 void bar_cache_warm(feature_frame_t *features, const json_t *columns);
 

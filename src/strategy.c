@@ -670,7 +670,6 @@ static int evaluate(void *arg)
     json_object_set_new(env, "ok", json_true());
     json_object_set_new(env, "data", data);
     json_object_set_new(env, "columns", strategy_used_columns(L));
-    json_object_set_new(env, "accessed", strategy_accessed_columns(L));
     json_object_set_new(env, "raw", json_boolean(raw.len > 0));
     int rc = write_envelope(env);
     if (rc == 0 && raw.len > 0 && !raw.failed)
@@ -747,8 +746,7 @@ int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t 
                 out.result = NULL;
             }
             json_object_del(env, "raw");
-            warm_remember(job->frame, json_object_get(env, "accessed"));
-            json_object_del(env, "accessed");
+            warm_remember(job->frame, json_object_get(env, "columns"));
             if (out.output_len > 0)
                 json_object_set_new(env, "output", json_text(out.output, out.output_len));
             *result = env;

@@ -57,7 +57,7 @@ typedef struct strategy_job {
 } strategy_job_t;
 
 /* Runs the strategy. Returns 0 with *result: {"data": <what finish
- * returned>, "columns": [the feature columns it used], "output": "what it
+ * returned>, "columns": [the df columns it used], "output": "what it
  * printed" (if anything)} and *raw (malloc'd, NUL-terminated; NULL when
  * none) with the raw text finish wrote. Returns -1 with the message the
  * job's result should carry ("Strategy error: ...", "Strategy exceeded time
@@ -96,10 +96,8 @@ int strategy_is_python(const char *code);
 void strategy_push_frame(struct lua_State *L, const strategy_frame_t *frame);
 /* Registers the array kernels (sma, ema, rsi, ..., crossover) as globals. */
 void strategy_open_kernels(struct lua_State *L);
-/* The feature columns df materialised, as a JSON array (new reference). */
+/* The df columns used (ticker and date too), as a JSON array (new reference). */
 json_t *strategy_used_columns(struct lua_State *L);
-/* Every df column used (ticker and date too), as a JSON array. */
-json_t *strategy_accessed_columns(struct lua_State *L);
 /* Builds the named columns of frame (those not built yet) into the state,
  * for the df of later evaluations; returns how many it built. */
 int strategy_build_columns(struct lua_State *L, const strategy_frame_t *frame, const json_t *names);

@@ -20,8 +20,7 @@
 #include "strategy.h"
 
 #define FRAME_KEY "tickq.frame"
-#define COLUMNS_KEY "tickq.columns"   /* feature columns this evaluation used */
-#define ACCESSED_KEY "tickq.accessed" /* every df column it used, ticker and date too */
+#define COLUMNS_KEY "tickq.columns"   /* every df column this evaluation used, ticker and date too */
 #define BUILT_KEY "tickq.built"       /* columns built before (the warm state): name -> array */
 
 static const strategy_frame_t *frame_of(lua_State *L)
@@ -141,9 +140,7 @@ static int df_index(lua_State *L)
         if (build_column(L, f, key, err, sizeof err) != 0)
             return luaL_error(L, "%s", err);
     }
-    if (strcmp(key, "ticker") != 0 && strcmp(key, "date") != 0)
-        append_name(L, COLUMNS_KEY, key);
-    append_name(L, ACCESSED_KEY, key);
+    append_name(L, COLUMNS_KEY, key);
     lua_pushvalue(L, 2);
     lua_pushvalue(L, -2);
     lua_rawset(L, 1);
@@ -156,8 +153,6 @@ void strategy_push_frame(lua_State *L, const strategy_frame_t *frame)
     lua_setfield(L, LUA_REGISTRYINDEX, FRAME_KEY);
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, COLUMNS_KEY);
-    lua_newtable(L);
-    lua_setfield(L, LUA_REGISTRYINDEX, ACCESSED_KEY);
     lua_newtable(L);
     lua_newtable(L);
     lua_pushcfunction(L, df_index);
@@ -191,20 +186,6 @@ int strategy_build_columns(lua_State *L, const strategy_frame_t *frame, const js
     }
     lua_pop(L, 1);
     return built;
-}
-
-json_t *strategy_accessed_columns(lua_State *L)
-{
-    json_t *out = json_array();
-    lua_getfield(L, LUA_REGISTRYINDEX, ACCESSED_KEY);
-    size_t n = lua_rawlen(L, -1);
-    for (size_t i = 1; i <= n; i++) {
-        lua_rawgeti(L, -1, (lua_Integer)i);
-        json_array_append_new(out, json_string(lua_tostring(L, -1)));
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    return out;
 }
 
 json_t *strategy_used_columns(lua_State *L)
