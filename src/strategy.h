@@ -96,6 +96,11 @@ int strategy_is_python(const char *code);
 void strategy_push_frame(struct lua_State *L, const strategy_frame_t *frame);
 /* Registers the array kernels (sma, ema, rsi, ..., crossover) as globals. */
 void strategy_open_kernels(struct lua_State *L);
+/* What results report as the columns offered to a strategy: the named ones
+ * (ticker, date, OHLCV, prev_close, gap_pct, return_pct, volume_ratio, macd,
+ * macd_signal, macd_hist) and the parametric ones it used (sma_20 ...). */
+#define STRATEGY_NAMED_COLUMNS 14
+size_t strategy_offered_columns(struct lua_State *L);
 /* The df columns used (ticker and date too), as a JSON array (new reference). */
 json_t *strategy_used_columns(struct lua_State *L);
 /* Builds the named columns of frame (those not built yet) into the state,

@@ -11,6 +11,7 @@
  * Kernels (sma, ema, rsi, stdev, highest, lowest, atr, bbands, crossover,
  * crossunder, shift, pct_change) take arrays aligned with df's rows and
  * restart at each ticker boundary: no value mixes two symbols. */
+#include <ctype.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <math.h>
@@ -186,6 +187,22 @@ int strategy_build_columns(lua_State *L, const strategy_frame_t *frame, const js
     }
     lua_pop(L, 1);
     return built;
+}
+
+size_t strategy_offered_columns(lua_State *L)
+{
+    size_t n = STRATEGY_NAMED_COLUMNS;
+    lua_getfield(L, LUA_REGISTRYINDEX, COLUMNS_KEY);
+    size_t used = lua_rawlen(L, -1);
+    for (size_t i = 1; i <= used; i++) {
+        lua_rawgeti(L, -1, (lua_Integer)i);
+        size_t len;
+        const char *name = lua_tolstring(L, -1, &len);
+        n += len > 0 && isdigit((unsigned char)name[len - 1]); /* sma_20: parametric; the named ones end in letters */
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return n;
 }
 
 json_t *strategy_used_columns(lua_State *L)

@@ -1,7 +1,6 @@
 /* strategy_task.c — what the strategy tasks share. */
 #include "strategy_task.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,23 +240,6 @@ void strategy_task_missing(const strategy_task_t *t, char *out, size_t outlen)
         snprintf(out + used, outlen - used, " and %d more", missing - shown);
 }
 
-/* How many parametric feature columns (sma_20, rsi_14 ...) the strategy
- * used: with the named columns, what data_shape counts as offered to it. */
-static size_t parametric_columns(const json_t *columns)
-{
-    size_t i, n = 0;
-    json_t *c;
-    char err[600];
-    json_array_foreach(columns, i, c) {
-        const char *name = json_string_value(c);
-        size_t len = json_string_length(c);
-        if (name != NULL && len > 0 && strchr(name, '_') && isdigit((unsigned char)name[len - 1]) &&
-            feature_name_check(name, err, sizeof err) == 0)
-            n++;
-    }
-    return n;
-}
-
 task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strategy_finish_fn finish,
                                 void *finish_ctx, const char *raw_key, json_t **data, task_out_t *out)
 {
@@ -286,11 +268,6 @@ task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strat
     }
     json_t *columns = json_object_get(env, "columns");
     *data = json_incref(json_object_get(env, "data"));
-    json_t *shape = json_object_get(json_object_get(*data, "summary"), "data_shape");
-    if (shape == NULL)
-        shape = json_object_get(*data, "data_shape");
-    if (json_is_array(shape) && json_array_size(shape) == 2)
-        json_array_set_new(shape, 1, json_integer((json_int_t)(STRATEGY_NAMED_COLUMNS + parametric_columns(columns))));
     json_t *printed = json_object_get(env, "output");
     if (printed != NULL)
         json_object_set(*data, "strategy_output", printed);

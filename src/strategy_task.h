@@ -11,7 +11,6 @@
 #include "task.h"
 
 #define STRATEGY_MAX_SYMBOLS 5000
-#define STRATEGY_NAMED_COLUMNS 14 /* ticker, date, OHLCV, prev_close, gap_pct, ... */
 
 typedef struct {
     strategy_job_t job;          /* code, entry, limits (mode set by the task) */

@@ -139,7 +139,7 @@ static json_t *backtest_finish(lua_State *L, int ret, void *ctx, json_writer_t *
                                 "date_range", json_string_value(json_object_get(args, "start_date")),
                                 json_string_value(json_object_get(args, "end_date")),
                                 "symbols_processed", (json_int_t)b->processed, "data_shape",
-                                (json_int_t)t->frame.rows, (json_int_t)0);
+                                (json_int_t)t->frame.rows, (json_int_t)strategy_offered_columns(L));
     if (ignored > 0)
         json_object_set_new(summary, "ignored_instances", json_integer((json_int_t)ignored));
     return json_pack("{s:b, s:s, s:o, s:o}", "success", 1, "execution_mode", "backtest", "summary", summary,

@@ -251,7 +251,7 @@ static json_t *portfolio_finish(lua_State *L, int ret, void *ctx, json_writer_t 
                                 "date_range", json_string_value(json_object_get(args, "start_date")),
                                 json_string_value(json_object_get(args, "end_date")),
                                 "symbols_processed", (json_int_t)pf->processed, "data_shape", (json_int_t)rows,
-                                (json_int_t)0, "initial_capital", pf->capital,
+                                (json_int_t)strategy_offered_columns(L), "initial_capital", pf->capital,
                                 "final_equity", periods ? value[periods - 1] : pf->capital,
                                 "periods", (json_int_t)periods);
     if (log.truncated)

@@ -169,7 +169,8 @@ static json_t *screening_finish(lua_State *L, int ret, void *ctx, json_writer_t 
     return json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:o, s:[I,I]}", "success", 1, "execution_mode", "screening",
                      "universe_size", (json_int_t)t->nsymbols, "results_returned", (json_int_t)take,
                      "opportunities", (json_int_t)current, "symbols_screened", (json_int_t)sc->screened,
-                     "missing_symbols", missing_json(t), "data_shape", (json_int_t)t->frame.rows, (json_int_t)0);
+                     "missing_symbols", missing_json(t), "data_shape", (json_int_t)t->frame.rows,
+                     (json_int_t)strategy_offered_columns(L));
 }
 
 task_status_t task_screening(const task_ctx_t *ctx, task_out_t *out)
