@@ -62,7 +62,7 @@ int http_get(const char *url, const http_fetch_opts_t *opts, char **body, size_t
         snprintf(err, errlen, "cannot start an HTTP client");
         return -1;
     }
-    int rc = -1;
+    int rc = HTTP_FETCH_TRANSIENT;
     for (int attempt = 0; attempt <= o.retries; attempt++) {
         if (attempt > 0)
             clock_sleep_ms(o.backoff_ms << (attempt - 1), NULL);
@@ -97,6 +97,7 @@ int http_get(const char *url, const http_fetch_opts_t *opts, char **body, size_t
         free(s.buf);
         if (s.too_big) {
             snprintf(err, errlen, "%s: the response is larger than %u MiB", url, HTTP_FETCH_MAX_BODY >> 20);
+            rc = HTTP_FETCH_PERMANENT;
             break;
         }
         if (cc != CURLE_OK)
@@ -105,9 +106,12 @@ int http_get(const char *url, const http_fetch_opts_t *opts, char **body, size_t
         else
             snprintf(err, errlen, "%s: HTTP status %ld (after %d attempt%s)", url, code, attempt + 1,
                      attempt ? "s" : "");
-        int retryable = cc != CURLE_OK || code == 429 || code >= 500;
-        if (!retryable)
+        int bad_url = cc == CURLE_URL_MALFORMAT || cc == CURLE_UNSUPPORTED_PROTOCOL;
+        int retryable = !bad_url && (cc != CURLE_OK || code == 429 || code >= 500);
+        if (!retryable) {
+            rc = HTTP_FETCH_PERMANENT;
             break;
+        }
     }
     curl_easy_cleanup(h);
     return rc;

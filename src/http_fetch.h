@@ -16,10 +16,14 @@ typedef struct {
     int64_t backoff_ms;          /* before retry n: backoff * 2^(n-1) (default 200 ms) */
 } http_fetch_opts_t;
 
+#define HTTP_FETCH_TRANSIENT (-1) /* may work later: no response, timeout, cut transfer, 429, 5xx */
+#define HTTP_FETCH_PERMANENT (-2) /* will not: other statuses (404...), a bad URL, a body over the cap */
+
 /* Fetches `url`. Returns 0 with *body (malloc'd, NUL-terminated, *len
- * bytes) for a 2xx response, or -1 with err naming the URL and what went
- * wrong; *status gets the last HTTP status (0 when none was received).
- * opts may be NULL for the defaults. */
+ * bytes) for a 2xx response, or HTTP_FETCH_TRANSIENT / HTTP_FETCH_PERMANENT
+ * (after the retries) with err naming the URL and what went wrong; *status
+ * gets the last HTTP status (0 when none was received). opts may be NULL
+ * for the defaults. */
 int http_get(const char *url, const http_fetch_opts_t *opts, char **body, size_t *len, long *status, char *err,
              size_t errlen);
 

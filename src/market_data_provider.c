@@ -334,17 +334,14 @@ cleanup:
     return rc;
 }
 
-/* Fetches the URL. What http_get retries (no response, a transfer cut or
- * timed out after the status line, 429, 5xx) is MD_RETRYABLE once its
- * retries are spent; other statuses (404, 403, ...) are MD_BAD. */
+/* Fetches the URL: http_get says whether a failure may pass (MD_RETRYABLE)
+ * or not (MD_BAD). */
 static md_status_t fetch_url(const market_data_provider_t *p, const char *url, char **data, size_t *len, char *err,
                              size_t errlen)
 {
     long status = 0;
-    if (http_get(url, &p->http, data, len, &status, err, errlen) == 0)
-        return MD_OK;
-    return status == 0 || (status >= 200 && status < 300) || status == 429 || status >= 500 ? MD_RETRYABLE
-                                                                                               : MD_BAD;
+    int rc = http_get(url, &p->http, data, len, &status, err, errlen);
+    return rc == 0 ? MD_OK : rc == HTTP_FETCH_PERMANENT ? MD_BAD : MD_RETRYABLE;
 }
 
 static int collect(void *ctx, const bar_row_t *row, char *err, size_t errlen)

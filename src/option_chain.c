@@ -666,8 +666,9 @@ option_fetch_status_t option_provider_fetch(const option_provider_t *p, const ch
             return OPTION_FETCH_BAD;
         }
         long status;
-        if (http_get(source, &p->http, &text, &len, &status, err, errlen) != 0)
-            return status == 0 || status == 429 || status >= 500 ? OPTION_FETCH_RETRYABLE : OPTION_FETCH_BAD;
+        int rc = http_get(source, &p->http, &text, &len, &status, err, errlen);
+        if (rc != 0)
+            return rc == HTTP_FETCH_PERMANENT ? OPTION_FETCH_BAD : OPTION_FETCH_RETRYABLE;
     } else {
         snprintf(err, errlen, "the synthetic provider generates chains from bars; it has nothing to fetch");
         return OPTION_FETCH_BAD;
