@@ -277,8 +277,10 @@ int sandbox_run(const sandbox_limits_t *lim, sandbox_fn fn, void *ctx, sandbox_o
         }
         struct pollfd p[2] = { { open_out ? outp[0] : -1, POLLIN, 0 }, { open_res ? resp[0] : -1, POLLIN, 0 } };
         int n = poll(p, 2, left > 100 ? 100 : (int)left);
-        if (n < 0 && errno != EINTR)
+        if (n < 0 && errno != EINTR) { /* cannot watch it: do not wait for it either */
+            kill(pid, SIGKILL);
             break;
+        }
         if (open_out && (p[0].revents & (POLLIN | POLLHUP | POLLERR)))
             open_out = drain(outp[0], &output);
         if (open_res && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))

@@ -665,6 +665,11 @@ static int evaluate(void *arg)
         snprintf(msg, sizeof msg, "Strategy error: %s", why);
         return fail_envelope("contract", msg);
     }
+    if (raw.failed) { /* half a result must not become a result */
+        json_decref(data);
+        jw_free(&raw);
+        return fail_envelope("memory", "Strategy error: out of memory writing its result");
+    }
     fflush(stdout);
     json_t *env = json_object();
     json_object_set_new(env, "ok", json_true());
@@ -672,7 +677,7 @@ static int evaluate(void *arg)
     json_object_set_new(env, "columns", strategy_used_columns(L));
     json_object_set_new(env, "raw", json_boolean(raw.len > 0));
     int rc = write_envelope(env);
-    if (rc == 0 && raw.len > 0 && !raw.failed)
+    if (rc == 0 && raw.len > 0)
         write_all(raw.buf, raw.len);
     jw_free(&raw);
     return rc;
@@ -713,7 +718,7 @@ int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t 
     char err[512];
     if (sandbox_run(&lim, evaluate, (void *)job, &out, err, sizeof err) != 0) {
         snprintf(error, errlen, "Strategy could not start: %s", err);
-        return -1;
+        return STRATEGY_NOT_STARTED;
     }
     int rc = -1;
     if (out.violation[0]) {

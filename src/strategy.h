@@ -61,7 +61,9 @@ typedef struct strategy_job {
  * printed" (if anything)} and *raw (malloc'd, NUL-terminated; NULL when
  * none) with the raw text finish wrote. Returns -1 with the message the
  * job's result should carry ("Strategy error: ...", "Strategy exceeded time
- * limit (30 s)", "Security validation failed: ..."). */
+ * limit (30 s)", "Security validation failed: ..."), or STRATEGY_NOT_STARTED
+ * ("Strategy could not start: ...") when no sandbox could be made. */
+#define STRATEGY_NOT_STARTED (-2) /* the sandbox could not be set up: worth a retry */
 int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t *raw_len, char *error,
                  size_t errlen);
 

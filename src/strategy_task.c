@@ -165,6 +165,8 @@ task_status_t strategy_task_load(const task_ctx_t *ctx, strategy_task_t *t, task
     db_t *db = task_env_db(ctx->env, err, sizeof err);
     if (db == NULL)
         return task_error(out, TASK_TRANSIENT, "database unavailable: %s", err);
+    if (task_env_cache(ctx->env) == NULL)
+        return task_error(out, TASK_TRANSIENT, "out of memory for the bar cache");
     if (bar_cache_load(task_env_cache(ctx->env), db, t->interval, t->symbols, t->nsymbols, &t->set, &t->features,
                        &t->frame.generation, err, sizeof err) != 0)
         return task_error(out, TASK_TRANSIENT, "cannot load bars: %s", err);
@@ -260,12 +262,9 @@ task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strat
     json_t *env;
     char *raw;
     size_t raw_len;
-    if (strategy_run(&t->job, &env, &raw, &raw_len, msg, sizeof msg) != 0) {
-        /* Strategy problems are permanent: the same code fails the same way.
-         * Only failing to start the sandbox (fork, pipes) is worth a retry. */
-        task_status_t st = strncmp(msg, "Strategy could not start", 24) == 0 ? TASK_TRANSIENT : TASK_PERMANENT;
-        return task_error(out, st, "%s", msg);
-    }
+    int rc = strategy_run(&t->job, &env, &raw, &raw_len, msg, sizeof msg);
+    if (rc != 0) /* strategy problems are permanent: the same code fails the same way */
+        return task_error(out, rc == STRATEGY_NOT_STARTED ? TASK_TRANSIENT : TASK_PERMANENT, "%s", msg);
     json_t *columns = json_object_get(env, "columns");
     *data = json_incref(json_object_get(env, "data"));
     json_t *printed = json_object_get(env, "output");

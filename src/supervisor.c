@@ -77,6 +77,8 @@ typedef struct {
     int64_t next_stats_ms;
     int64_t next_cancel_ms;
     long long settled_failures;   /* timeouts and crashes settled here */
+    int list_import;              /* the list is on and this worker serves its target */
+    int64_t next_list_ms;
     int64_t list_active_ms;       /* when the list import last found entries */
     scheduler_t *scheduler;       /* worker --scheduler; NULL otherwise */
     rconn_t *scheduler_conn;
@@ -511,6 +513,7 @@ static void log_list_rejection(const sup_t *s, char *text)
 static void import_list(sup_t *s, int64_t now)
 {
     static list_import_t got;
+    s->next_list_ms = now + TICK_MS;
     for (int round = 0; round < LIST_ROUNDS; round++) {
         if (queue_list_import(&s->q, s->cfg->list_queue, LIST_TARGET_QUEUE, LIST_BATCH, &got, s->err,
                               sizeof s->err) != QUEUE_OK) {
@@ -532,8 +535,9 @@ static void import_list(sup_t *s, int64_t now)
                       LF_I("duplicates", got.duplicates));
         }
         if (got.remaining == 0)
-            break;
+            return;
     }
+    s->next_list_ms = now; /* more than LIST_ROUNDS batches waiting: go on next turn */
 }
 
 static int burst_done(sup_t *s)
@@ -617,7 +621,9 @@ static void turn(sup_t *s, int *seen_signals)
         }
     }
     enforce_timeouts(s, now);
-    if (s->cfg->list_queue[0] && !s->stopping && !rconn_broken(s->conn))
+    /* Once a tick at most (turn also runs whenever children report jobs),
+     * and at once again while the list had more than one call takes. */
+    if (s->list_import && !s->stopping && now >= s->next_list_ms && !rconn_broken(s->conn))
         import_list(s, now);
     if (s->scheduler != NULL && !s->stopping && now >= s->next_schedule_ms)
         s->next_schedule_ms = now + scheduler_tick(s->scheduler);
@@ -654,8 +660,10 @@ static void flush_history(sup_t *s, int force)
                  LF_S("error", s->err));
 }
 
-/* worker --scheduler: a scheduler on a connection of its own, so that a
- * slow Redis reply for one does not hold up the other. */
+/* worker --scheduler: a scheduler on a connection of its own (its lease and
+ * state calls never interleave with the supervisor's). It runs in the
+ * supervisor's loop, so while Redis is unreachable its reconnect attempts
+ * take their time out of that loop as the supervisor's own do. */
 static int start_scheduler(sup_t *s, const schedule_set_t *schedules)
 {
     char err[1024];
@@ -736,6 +744,13 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, db_t *db, const schedule_
              LF_S("group", cfg->group), LF_S("redis", where), LF_B("burst", cfg->burst),
              LF_S("list_queue", cfg->list_queue[0] ? cfg->list_queue : "(off)"), LF_S("protocol", TICKQ_PROTOCOL));
 
+    /* The list feeds <LIST_TARGET_QUEUE>_normal: a worker that does not
+     * serve it leaves the list to those that do. */
+    for (int q = 0; cfg->list_queue[0] && q < cfg->queues.n; q++)
+        s.list_import |= strcmp(cfg->queues.name[q], LIST_TARGET_QUEUE "_normal") == 0;
+    if (cfg->list_queue[0] && !s.list_import)
+        log_info("not taking tasks from the list: this worker does not serve " LIST_TARGET_QUEUE "_normal",
+                 LF_S("list", cfg->list_queue));
     if (schedules != NULL && start_scheduler(&s, schedules) != 0)
         return EX_UNAVAILABLE;
     int seen = 0;

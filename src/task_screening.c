@@ -209,7 +209,7 @@ task_status_t task_screening(const task_ctx_t *ctx, task_out_t *out)
                             "tickq data import)", missing, t.interval);
         else
             st = task_error(out, TASK_PERMANENT, "no %s bars on or before as_of %s for these symbols", t.interval,
-                            json_string_value(json_object_get(ctx->args, "as_of")));
+                            as_of == INT64_MAX ? "(latest)" : json_string_value(json_object_get(ctx->args, "as_of")));
         goto done;
     }
     json_t *data;

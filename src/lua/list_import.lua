@@ -99,12 +99,16 @@ local function list_import(keys, args)
       else
         local payload = task.args == nil and '{}' or member_text(raw, 'args')
         local reply
-        reply, why = add_job(c, {
-          id = id, type = task.task_type, args = payload, queue = queue, priority = priority,
-          max_retries = args[12], timeout_ms = args[13], delay_ms = 0, max_payload = args[14],
-          now_us = args[15] })
-        if reply then
-          if reply[1] == 1 then moved = moved + 1 else duplicates = duplicates + 1 end
+        if not payload then
+          why = 'args could not be read'   -- never expected: cjson parsed them
+        else
+          reply, why = add_job(c, {
+            id = id, type = task.task_type, args = payload, queue = queue, priority = priority,
+            max_retries = args[12], timeout_ms = args[13], delay_ms = 0, max_payload = args[14],
+            now_us = args[15] })
+          if reply then
+            if reply[1] == 1 then moved = moved + 1 else duplicates = duplicates + 1 end
+          end
         end
       end
     end

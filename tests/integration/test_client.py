@@ -170,6 +170,16 @@ class TestPythonClient(TickqTestCase):
         self.assertEqual(p.returncode, 64)
         self.assertIn("--list-queue", p.stderr)
 
+    def test_worker_not_serving_backtest_leaves_the_list_alone(self):
+        tickq_client.add_task(self.r, "for-backtest", "noop", {})
+        status, w = self.burst("--queues", "other", env=self.env)
+        self.assertEqual(status, 0)
+        self.assertEqual(self.r.llen("strategy_queue"), 1)
+        self.assertIn("not taking tasks from the list", w.log())
+        status, _ = self.burst(env=self.env)
+        self.assertEqual(status, 0)
+        self.assertEqual(self.result("for-backtest")["status"], "completed")
+
     def test_no_task_lost_when_workers_are_killed(self):
         """Workers killed with SIGKILL at random moments while taking tasks
         from the list: every task still ends completed, exactly once."""
