@@ -124,6 +124,11 @@ static char *read_file(const char *path, size_t limit, size_t *len, char *err, s
         if (got == 0)
             break;
     }
+    if (buf != NULL && ferror(f)) { /* a directory, an I/O error: not an empty text */
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        free(buf);
+        buf = NULL;
+    }
     if (buf == NULL && err[0] == '\0')
         snprintf(err, errlen, "out of memory reading %s", path);
     fclose(f);

@@ -181,6 +181,7 @@ class TestBadInputAtCli(TickqTestCase):
                 f.write(b"\xff\xfe")
             self.refused("echo", "--arg-file", f"code={bad}", needle="is not UTF-8 text")
             self.refused("echo", "--arg-file", f"code={d}/missing.lua", needle="cannot read")
+            self.refused("echo", "--arg-file", f"code={d}", needle="Is a directory")
             self.refused("echo", "[1]", "--arg-file", f"code={code}", needle="must be a JSON object")
             p = self.tickq("enqueue", "echo", "--arg-file", "code")
             self.assertEqual(p.returncode, 64)
