@@ -104,18 +104,11 @@ static int digits(const char *s, int n, int *out)
     return 0;
 }
 
-static int days_in_month(int y, int m)
-{
-    static const int dm[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : dm[m - 1];
-}
-
 int clock_parse_date(const char *s, size_t len, int64_t *epoch_s)
 {
     int y, m, d;
     if (len != 10 || s[4] != '-' || s[7] != '-' || digits(s, 4, &y) || digits(s + 5, 2, &m) ||
-        digits(s + 8, 2, &d) || y < 1800 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+        digits(s + 8, 2, &d) || y < 1800 || m < 1 || m > 12 || d < 1 || d > clock_days_in_month(y, m))
         return -1;
     *epoch_s = clock_days_from_civil(y, m, d) * 86400;
     return 0;

@@ -112,14 +112,6 @@ static int on_flag(int opt, const char *arg, void *ctx)
     }
 }
 
-static const char *config_path(const schedule_flags_t *f)
-{
-    if (f->config != NULL)
-        return f->config;
-    const char *env = getenv("TICKQ_SCHEDULES");
-    return env != NULL && *env ? env : DEFAULT_CONFIG;
-}
-
 static void print_times(const schedule_t *s, int64_t from, long long n, int both)
 {
     int64_t t = from;
@@ -144,7 +136,7 @@ static int do_list(schedule_flags_t *f)
 {
     schedule_set_t set;
     char err[1024];
-    if (schedule_set_load(&set, config_path(f), err, sizeof err) != 0)
+    if (schedule_set_load(&set, schedule_file_path(f->config), err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
     int64_t now = clock_now_ms() / 1000;
     for (size_t i = 0; i < set.n; i++) {
@@ -268,7 +260,7 @@ int cmd_scheduler(int argc, char **argv)
     log_configure(cfg.log_format, cfg.log_level);
     schedule_set_t set;
     char err[1024];
-    if (schedule_set_load(&set, config_path(&f), err, sizeof err) != 0)
+    if (schedule_set_load(&set, schedule_file_path(f.config), err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
     rconn_t *conn;
     queue_t q;

@@ -165,15 +165,6 @@ static int parse_flags(int argc, char **argv, config_t *cfg)
     return 0;
 }
 
-/* --schedules, else $TICKQ_SCHEDULES, else schedules.ini. */
-static const char *schedules_path(const config_t *cfg)
-{
-    const char *env = getenv("TICKQ_SCHEDULES");
-    if (cfg->schedules_path != NULL)
-        return cfg->schedules_path;
-    return env != NULL && *env ? env : "schedules.ini";
-}
-
 /* --check: every step prints one line; the first failure decides the status. */
 static int run_check(config_t *cfg)
 {
@@ -241,11 +232,11 @@ static int run_check(config_t *cfg)
     printf("ok   task types: %s\n", names);
     if (cfg->scheduler) {
         schedule_set_t set;
-        if (schedule_set_load(&set, schedules_path(cfg), err, sizeof err) != 0) {
+        if (schedule_set_load(&set, schedule_file_path(cfg->schedules_path), err, sizeof err) != 0) {
             printf("FAIL schedules: %s\n", err);
             return EX_CONFIG;
         }
-        printf("ok   schedules: %zu in %s\n", set.n, schedules_path(cfg));
+        printf("ok   schedules: %zu in %s\n", set.n, schedule_file_path(cfg->schedules_path));
         schedule_set_free(&set);
     }
     printf("check passed\n");
@@ -268,7 +259,7 @@ int cmd_worker(int argc, char **argv)
         return cli_fail(st, "%s", err);
     /* The schedules file first: a bad one changes nothing. */
     static schedule_set_t schedules;
-    if (cfg.scheduler && schedule_set_load(&schedules, schedules_path(&cfg), err, sizeof err) != 0)
+    if (cfg.scheduler && schedule_set_load(&schedules, schedule_file_path(cfg.schedules_path), err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
     rconn_t *conn;
     queue_t q;

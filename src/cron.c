@@ -24,8 +24,6 @@
 #define YEAR1_S (-62135596800LL)   /* 0001-01-01T00:00:00Z */
 #define YEAR10000_S 253402300800LL /* 10000-01-01T00:00:00Z */
 
-/* ---- calendar helpers ---------------------------------------------------- */
-
 /* ---- expression parsing -------------------------------------------------- */
 
 static const char *const month_names[] = { "JAN", "FEB", "MAR", "APR", "MAY", "JUN",

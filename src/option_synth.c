@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "clock.h"
-#include "feature.h"
 #include "option_chain.h"
+#include "iv_analysis.h"
 
 void option_synth_defaults(option_synth_opts_t *o)
 {
@@ -100,14 +100,7 @@ int option_synth_chain(const char *symbol, const int64_t *ts, const double *clos
         snprintf(err, errlen, "%s has no daily bar with a positive close to quote options around", symbol);
         return -1;
     }
-    double *hv = malloc(n * sizeof *hv);
-    if (hv == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    feature_hv(close, n, 20, hv);
-    double hv20 = hv[n - 1];
-    free(hv);
+    double hv20 = iv_hv_last(close, n, 20);
     double adv = 0;
     size_t from = n > 20 ? n - 20 : 0;
     for (size_t i = from; i < n; i++)

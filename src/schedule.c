@@ -468,6 +468,14 @@ int schedule_set_parse(schedule_set_t *set, const char *text, const char *origin
     return 0;
 }
 
+const char *schedule_file_path(const char *given)
+{
+    const char *env = getenv("TICKQ_SCHEDULES");
+    if (given != NULL)
+        return given;
+    return env != NULL && *env ? env : "schedules.ini";
+}
+
 int schedule_set_load(schedule_set_t *set, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");

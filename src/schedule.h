@@ -50,6 +50,10 @@ typedef struct {
     market_calendar_t xnys;      /* with the configured extra closures */
 } schedule_set_t;
 
+/* The schedules file to read: `given` (a flag), else $TICKQ_SCHEDULES,
+ * else schedules.ini in the working directory. */
+const char *schedule_file_path(const char *given);
+
 /* Reads and checks a config file. 0, or -1 with err naming the file, the
  * line and what is wrong. The set must not be copied (its schedules point
  * to its calendar). */

@@ -336,15 +336,6 @@ const char *strategy_field_string(lua_State *L, int idx, const char *key)
     return v;
 }
 
-int strategy_field_type(lua_State *L, int idx, const char *key)
-{
-    idx = lua_absindex(L, idx);
-    lua_pushstring(L, key);
-    int t = lua_rawget(L, idx);
-    lua_pop(L, 1);
-    return t;
-}
-
 double strategy_field_number(lua_State *L, int idx, const char *key)
 {
     idx = lua_absindex(L, idx);

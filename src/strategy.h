@@ -77,8 +77,6 @@ int strategy_instance(struct lua_State *L, int list, size_t i, char *why, size_t
 const char *strategy_field_string(struct lua_State *L, int idx, const char *key);
 /* A number field, or NaN. */
 double strategy_field_number(struct lua_State *L, int idx, const char *key);
-/* The Lua type of a field (LUA_TNIL when absent). */
-int strategy_field_type(struct lua_State *L, int idx, const char *key);
 /* Writes any Lua value as JSON (tables: arrays or objects of string keys,
  * at most 8 deep). 0, or -1 with why. */
 int strategy_write_value(struct lua_State *L, int idx, json_writer_t *w, int depth, char *why, size_t whylen);

@@ -10,11 +10,6 @@
 #include "clock.h"
 #include "db.h"
 
-json_t *json_number_or_null(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
 size_t strategy_lower_bound(const int64_t *ts, size_t n, int64_t x)
 {
     size_t lo = 0, hi = n;

@@ -69,7 +69,5 @@ void strategy_task_free(strategy_task_t *t);
 size_t strategy_lower_bound(const int64_t *ts, size_t n, int64_t x);
 size_t strategy_upper_bound(const int64_t *ts, size_t n, int64_t x);
 
-/* A JSON number, or null for NaN and infinities. */
-json_t *json_number_or_null(double v);
 
 #endif

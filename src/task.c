@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 
 #include "task_builtin.h"
@@ -62,4 +63,9 @@ task_status_t task_error(task_out_t *out, task_status_t status, const char *fmt,
     vsnprintf(out->error, sizeof out->error, fmt, ap);
     va_end(ap);
     return status;
+}
+
+json_t *json_number_or_null(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
 }

@@ -64,6 +64,9 @@ const task_def_t *task_all(size_t *n);
 /* Writes "noop, echo, ..." (the registered names) into out. */
 void task_names(char *out, size_t outlen);
 
+/* A JSON number, or null for NaN and infinities (results never hold NaN). */
+json_t *json_number_or_null(double v);
+
 /* Helper for handlers: formats out->error and returns `status`. */
 task_status_t task_error(task_out_t *out, task_status_t status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -197,22 +197,22 @@ static json_t *analysis_json(const analysis_t *an)
 {
     const iv_history_row_t *h = &an->h;
     json_t *j = json_pack("{s:s, s:o, s:o, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I}", "symbol", h->symbol, "date",
-                          task_options_date_json(h->date), "underlying_price", task_options_num(h->underlying),
+                          task_options_date_json(h->date), "underlying_price", json_number_or_null(h->underlying),
                           "contracts", (json_int_t)h->contracts, "solved", (json_int_t)h->solved, "skipped",
                           (json_int_t)h->skipped, "skipped_reasons", "zero_bid", (json_int_t)an->zero_bid,
                           "no_arbitrage", (json_int_t)an->no_arbitrage, "unsolved", (json_int_t)an->unsolved,
                           "expiries", (json_int_t)an->nexpiries);
-    json_object_set_new(j, "atm_iv_30d", task_options_num(h->atm_iv_30d));
+    json_object_set_new(j, "atm_iv_30d", json_number_or_null(h->atm_iv_30d));
     json_object_set_new(j, "atm_method", json_string(h->atm_method));
     json_object_set_new(j, "near_expiry", task_options_date_json(h->near_expiry));
-    json_object_set_new(j, "near_iv", task_options_num(h->near_iv));
+    json_object_set_new(j, "near_iv", json_number_or_null(h->near_iv));
     json_object_set_new(j, "far_expiry", task_options_date_json(h->far_expiry));
-    json_object_set_new(j, "far_iv", task_options_num(h->far_iv));
-    json_object_set_new(j, "iv_rank", task_options_num(h->iv_rank));
-    json_object_set_new(j, "iv_percentile", task_options_num(h->iv_percentile));
+    json_object_set_new(j, "far_iv", json_number_or_null(h->far_iv));
+    json_object_set_new(j, "iv_rank", json_number_or_null(h->iv_rank));
+    json_object_set_new(j, "iv_percentile", json_number_or_null(h->iv_percentile));
     json_object_set_new(j, "history_days", json_integer((json_int_t)an->rank.history));
-    json_object_set_new(j, "hv_20", task_options_num(h->hv_20));
-    json_object_set_new(j, "hv_60", task_options_num(h->hv_60));
+    json_object_set_new(j, "hv_20", json_number_or_null(h->hv_20));
+    json_object_set_new(j, "hv_60", json_number_or_null(h->hv_60));
     json_object_set_new(j, "atm_open_interest", json_integer((json_int_t)h->atm_open_interest));
     json_object_set_new(j, "atm_volume", json_integer((json_int_t)h->atm_volume));
     return j;

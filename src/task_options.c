@@ -118,8 +118,6 @@ task_status_t task_options_open_db(const task_ctx_t *ctx, db_t **db, task_out_t 
     return *db != NULL ? TASK_OK : task_error(o, TASK_TRANSIENT, "database unavailable: %s", err);
 }
 
-json_t *task_options_num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
-
 json_t *task_options_date_json(int64_t day)
 {
     if (day <= 0)
@@ -289,9 +287,9 @@ static json_t *update_summary(const update_t *u, size_t i)
                           "quote_date", task_options_date_json(last_date), "quote_days", (json_int_t)days,
                           "expiries", (json_int_t)expiries);
     if (u->provider.kind == OPTION_SYNTHETIC) {
-        json_object_set_new(s, "spot", task_options_num(u->info[i].spot));
-        json_object_set_new(s, "hv_20", task_options_num(u->info[i].hv_20));
-        json_object_set_new(s, "base_vol", task_options_num(u->info[i].base_vol));
+        json_object_set_new(s, "spot", json_number_or_null(u->info[i].spot));
+        json_object_set_new(s, "hv_20", json_number_or_null(u->info[i].hv_20));
+        json_object_set_new(s, "base_vol", json_number_or_null(u->info[i].base_vol));
     }
     return s;
 }

@@ -36,8 +36,6 @@ task_status_t task_options_number_arg(const task_ctx_t *ctx, const char *field, 
 /* The worker's database (owned by the worker: not closed by the task). */
 task_status_t task_options_open_db(const task_ctx_t *ctx, db_t **db, task_out_t *o);
 
-/* A JSON number, or null when v is not finite. A new reference. */
-json_t *task_options_num(double v);
 
 /* A JSON date string (YYYY-MM-DD) of a day, or null when day <= 0. A new
  * reference. */

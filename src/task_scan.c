@@ -39,12 +39,12 @@ static json_t *candidate_json(const candidate_t *c, int rank)
     const iv_history_row_t *h = c->h;
     json_t *j = json_pack("{s:i, s:s, s:f, s:o}", "rank", rank, "symbol", h->symbol, "score", c->score, "date",
                           task_options_date_json(h->date));
-    json_object_set_new(j, "atm_iv_30d", task_options_num(h->atm_iv_30d));
-    json_object_set_new(j, "iv_rank", task_options_num(h->iv_rank));
-    json_object_set_new(j, "iv_percentile", task_options_num(h->iv_percentile));
-    json_object_set_new(j, "hv_20", task_options_num(h->hv_20));
-    json_object_set_new(j, "hv_60", task_options_num(h->hv_60));
-    json_object_set_new(j, "iv_hv_ratio", task_options_num(h->atm_iv_30d / h->hv_20));
+    json_object_set_new(j, "atm_iv_30d", json_number_or_null(h->atm_iv_30d));
+    json_object_set_new(j, "iv_rank", json_number_or_null(h->iv_rank));
+    json_object_set_new(j, "iv_percentile", json_number_or_null(h->iv_percentile));
+    json_object_set_new(j, "hv_20", json_number_or_null(h->hv_20));
+    json_object_set_new(j, "hv_60", json_number_or_null(h->hv_60));
+    json_object_set_new(j, "iv_hv_ratio", json_number_or_null(h->atm_iv_30d / h->hv_20));
     json_object_set_new(j, "atm_open_interest", json_integer((json_int_t)h->atm_open_interest));
     json_object_set_new(j, "atm_volume", json_integer((json_int_t)h->atm_volume));
     return j;

@@ -7,10 +7,8 @@
  * changes of five years around t). Local -> UTC inverts it: every instant
  * showing local seconds L lies in [L - off_max, L - off_min], the extreme
  * offsets of the zone, so the types in force there are tried one by one;
- * none fits in a skipped hour, two in a repeated one.
- *
- * The calendar helpers below are small enough to copy rather than share
- * (cron.c has the same four). */
+ * none fits in a skipped hour, two in a repeated one. Calendar arithmetic
+ * comes from clock.h. */
 #include "tz.h"
 
 #include <ctype.h>
@@ -26,8 +24,6 @@
 #define ZONE_FILE_MAX (1 << 20) /* the largest real TZif file is ~4 KB */
 #define YEAR1_S (-62135596800LL)   /* 0001-01-01T00:00:00Z */
 #define YEAR10000_S 253402300800LL /* 10000-01-01T00:00:00Z */
-
-/* ---- calendar helpers ---------------------------------------------------- */
 
 /* ---- the zone ------------------------------------------------------------ */
 
