@@ -246,7 +246,7 @@ task_status_t task_calculate_iv_analysis(const task_ctx_t *ctx, task_out_t *out)
     int64_t as_of;
     iv_params_t p;
     char err[1024];
-    task_status_t st = task_options_symbols_arg(ctx, "symbols", 1, &symbols, &nsymbols, &all, out);
+    task_status_t st = task_symbols_arg(ctx, "symbols", 1, OPTIONS_MAX_SYMBOLS, &symbols, &nsymbols, &all, out);
     if (st == TASK_OK)
         st = task_options_date_arg(ctx, "as_of", &as_of, out);
     if (st == TASK_OK)

@@ -19,6 +19,7 @@
 #include "db.h"
 #include "errmsg.h"
 #include "market_data_provider.h"
+#include "task_args.h"
 
 #define UPDATE_MAX_SYMBOLS 5000
 #define UPDATE_MAX_BARS 20000000     /* held in memory before the write: about 1.1 GB */
@@ -34,24 +35,6 @@ typedef struct {
     md_bars_t *bars;             /* one per symbol, once fetched */
     size_t total_bars;
 } update_t;
-
-static int cmp_name(const void *a, const void *b)
-{
-    return strcmp(*(const bar_symbol_t *)a, *(const bar_symbol_t *)b);
-}
-
-/* Sorts u->symbols and drops repeats. */
-static void sort_symbols(update_t *u)
-{
-    if (u->nsymbols == 0)
-        return;
-    qsort(u->symbols, u->nsymbols, sizeof *u->symbols, cmp_name);
-    size_t k = 1;
-    for (size_t i = 1; i < u->nsymbols; i++)
-        if (strcmp(u->symbols[k - 1], u->symbols[i]) != 0)
-            memmove(u->symbols[k++], u->symbols[i], sizeof *u->symbols);
-    u->nsymbols = k;
-}
 
 static task_status_t parse_interval(const task_ctx_t *ctx, update_t *u, task_out_t *out)
 {
@@ -88,35 +71,7 @@ static task_status_t parse_provider(const task_ctx_t *ctx, update_t *u, task_out
 
 static task_status_t parse_symbols(const task_ctx_t *ctx, update_t *u, task_out_t *out)
 {
-    static const char *const how = "give a list like [\"AAPL\", \"MSFT\"], or \"all\" for every symbol "
-                                   "already stored";
-    json_t *v = json_object_get(ctx->args, "symbols");
-    if (v == NULL || json_is_null(v))
-        return task_error(out, TASK_PERMANENT, "missing symbols: %s", how);
-    if (json_is_string(v)) {
-        if (strcmp(json_string_value(v), "all") != 0)
-            return task_error(out, TASK_PERMANENT, "symbols is the string '%.40s': %s", json_string_value(v), how);
-        u->all = 1;
-        return TASK_OK;
-    }
-    if (!json_is_array(v) || json_array_size(v) == 0)
-        return task_error(out, TASK_PERMANENT, "symbols must be a non-empty list or \"all\": %s", how);
-    size_t n = json_array_size(v);
-    if (n > UPDATE_MAX_SYMBOLS)
-        return task_error(out, TASK_PERMANENT, "symbols has %zu entries (at most %d per job)", n, UPDATE_MAX_SYMBOLS);
-    u->symbols = malloc(n * sizeof *u->symbols);
-    if (u->symbols == NULL)
-        return task_error(out, TASK_TRANSIENT, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        json_t *s = json_array_get(v, i);
-        if (!json_is_string(s) || bar_symbol_check(json_string_value(s), json_string_length(s)) != 0)
-            return task_error(out, TASK_PERMANENT, "symbols[%zu] is not a valid symbol (1-32 characters, "
-                              "no spaces, commas, quotes, backslashes or braces)", i);
-        memcpy(u->symbols[i], json_string_value(s), json_string_length(s) + 1);
-    }
-    u->nsymbols = n;
-    sort_symbols(u);
-    return TASK_OK;
+    return task_symbols_arg(ctx, "symbols", 1, UPDATE_MAX_SYMBOLS, &u->symbols, &u->nsymbols, &u->all, out);
 }
 
 /* "all": the symbols stored at the interval, and for csv_dir the folder's
@@ -128,7 +83,7 @@ static task_status_t resolve_all(update_t *u, db_t *db, task_out_t *out)
         return task_error(out, TASK_TRANSIENT, "cannot list the stored symbols: %s", err);
     if (market_data_provider_list(&u->provider, &u->symbols, &u->nsymbols, err, sizeof err) != 0)
         return task_error(out, TASK_PERMANENT, "%s", err);
-    sort_symbols(u);
+    u->nsymbols = task_symbols_sort_unique(u->symbols, u->nsymbols);
     if (u->nsymbols == 0) {
         if (u->provider.kind == MD_CSV_DIR)
             return task_error(out, TASK_PERMANENT, "symbols is \"all\" but there is nothing to update: the "

@@ -20,68 +20,11 @@
 #include "option_synth.h"
 #include "task_options_internal.h"
 
-#define OPTIONS_MAX_SYMBOLS 5000
 #define OPTIONS_MAX_ROWS 2000000      /* quotes held before the write: about 200 MB */
 #define OPTIONS_MAX_FAILURES 10       /* symbols that failed before giving up */
 #define EARLIEST_DAY (-1000000)        /* about 770 BC: before any bar */
 
 /* --- shared helpers (task_options_internal.h) ----------------------- */
-
-static int cmp_sym(const void *a, const void *b) { return strcmp(*(const bar_symbol_t *)a, *(const bar_symbol_t *)b); }
-
-/* Sorts and drops repeats. */
-static size_t sort_unique(bar_symbol_t *s, size_t n)
-{
-    if (n == 0)
-        return 0;
-    qsort(s, n, sizeof *s, cmp_sym);
-    size_t k = 1;
-    for (size_t i = 1; i < n; i++)
-        if (strcmp(s[k - 1], s[i]) != 0)
-            memmove(s[k++], s[i], sizeof *s);
-    return k;
-}
-
-/* args[field]: a non-empty list of symbols (sorted, distinct into *out) or
- * "all" (*all set, *out NULL). Absent: an error when required, else all. */
-task_status_t task_options_symbols_arg(const task_ctx_t *ctx, const char *field, int required, bar_symbol_t **out,
-                                       size_t *n, int *all, task_out_t *o)
-{
-    static const char *const how = "give a list like [\"AAPL\", \"MSFT\"], or \"all\"";
-    json_t *v = json_object_get(ctx->args, field);
-    *out = NULL;
-    *n = 0;
-    *all = 0;
-    if (v == NULL || json_is_null(v)) {
-        if (required)
-            return task_error(o, TASK_PERMANENT, "missing %s: %s", field, how);
-        *all = 1;
-        return TASK_OK;
-    }
-    if (json_is_string(v)) {
-        if (strcmp(json_string_value(v), "all") != 0)
-            return task_error(o, TASK_PERMANENT, "%s is the string '%.40s': %s", field, json_string_value(v), how);
-        *all = 1;
-        return TASK_OK;
-    }
-    if (!json_is_array(v) || json_array_size(v) == 0)
-        return task_error(o, TASK_PERMANENT, "%s must be a non-empty list or \"all\": %s", field, how);
-    size_t len = json_array_size(v);
-    if (len > OPTIONS_MAX_SYMBOLS)
-        return task_error(o, TASK_PERMANENT, "%s has %zu entries (at most %d per job)", field, len, OPTIONS_MAX_SYMBOLS);
-    *out = malloc(len * sizeof **out);
-    if (*out == NULL)
-        return task_error(o, TASK_TRANSIENT, "out of memory");
-    for (size_t i = 0; i < len; i++) {
-        json_t *s = json_array_get(v, i);
-        if (!json_is_string(s) || bar_symbol_check(json_string_value(s), json_string_length(s)) != 0)
-            return task_error(o, TASK_PERMANENT, "%s[%zu] is not a valid symbol (1-32 characters, no spaces, "
-                              "commas, quotes, backslashes or braces)", field, i);
-        memcpy((*out)[i], json_string_value(s), json_string_length(s) + 1);
-    }
-    *n = sort_unique(*out, len);
-    return TASK_OK;
-}
 
 /* args[field] as a date (YYYY-MM-DD) in days; absent: *day = -1. */
 task_status_t task_options_date_arg(const task_ctx_t *ctx, const char *field, int64_t *day, task_out_t *o)
@@ -175,7 +118,7 @@ static task_status_t resolve_all(update_t *u, db_t *db, task_out_t *o)
         if (db_bars_symbols(db, "1d", &u->symbols, &u->nsymbols, err, sizeof err) != 0)
             return task_error(o, TASK_TRANSIENT, "cannot list the stored symbols: %s", err);
     }
-    u->nsymbols = sort_unique(u->symbols, u->nsymbols);
+    u->nsymbols = task_symbols_sort_unique(u->symbols, u->nsymbols);
     if (u->nsymbols == 0)
         return task_error(o, TASK_PERMANENT, "symbols is \"all\" but there is nothing to update: %s; give a list "
                           "of symbols", u->provider.kind == OPTION_CSV_DIR ? "the folder has no <SYMBOL>_options.csv "
@@ -310,7 +253,7 @@ task_status_t task_update_options_data(const task_ctx_t *ctx, task_out_t *out)
     else if (option_provider_from_json(&u.provider, pv, err, sizeof err) != 0)
         st = task_error(out, TASK_PERMANENT, "%s", err);
     if (st == TASK_OK)
-        st = task_options_symbols_arg(ctx, "symbols", 1, &u.symbols, &u.nsymbols, &all, out);
+        st = task_symbols_arg(ctx, "symbols", 1, OPTIONS_MAX_SYMBOLS, &u.symbols, &u.nsymbols, &all, out);
     if (st == TASK_OK)
         st = task_options_date_arg(ctx, "as_of", &u.as_of, out);
     if (st == TASK_OK)

@@ -16,15 +16,11 @@
 #include "db.h"
 #include "errmsg.h"
 #include "task.h"
+#include "task_args.h"
 
+#define OPTIONS_MAX_SYMBOLS 5000        /* per job */
 #define OPTIONS_HISTORY_LOOKBACK_DAYS 800 /* of IV history and bars loaded: covers 252 observations and 52 weeks */
 
-
-/* args[field]: a non-empty list of symbols (sorted, distinct, malloc'd into
- * *out, the caller frees it) or "all" (*all set, *out NULL). Absent: an
- * error when required, else all. */
-task_status_t task_options_symbols_arg(const task_ctx_t *ctx, const char *field, int required, bar_symbol_t **out,
-                                       size_t *n, int *all, task_out_t *o);
 
 /* args[field] as a date (YYYY-MM-DD) in days; absent: *day = -1. */
 task_status_t task_options_date_arg(const task_ctx_t *ctx, const char *field, int64_t *day, task_out_t *o);

@@ -96,7 +96,7 @@ task_status_t task_scan_opportunities(const task_ctx_t *ctx, task_out_t *out)
     iv_scan_rules_t rules;
     iv_scan_default_rules(&rules);
     char err[1024];
-    task_status_t st = task_options_symbols_arg(ctx, "symbols", 0, &symbols, &nsymbols, &all, out);
+    task_status_t st = task_symbols_arg(ctx, "symbols", 0, OPTIONS_MAX_SYMBOLS, &symbols, &nsymbols, &all, out);
     if (st == TASK_OK)
         st = task_options_date_arg(ctx, "as_of", &as_of, out);
     if (st == TASK_OK)
