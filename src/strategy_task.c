@@ -88,6 +88,7 @@ task_status_t strategy_task_args(const task_ctx_t *ctx, strategy_task_t *t, task
             ms = ctx->timeout_ms - margin;
     }
     t->job.time_limit_ms = ms;
+    t->job_deadline_ms = ctx->timeout_ms > 0 ? ctx->started_ms + ctx->timeout_ms : 0;
     double mb = number_arg(a, "memory_mb", 512, &bad);
     if (bad || mb < 16 || mb > 65536)
         return task_error(out, TASK_PERMANENT, "memory_mb must be a number from 16 to 65536");
@@ -250,6 +251,14 @@ task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strat
     for (size_t i = 0; i < t->set->n; i++)
         t->frame.rows += t->hi[i] - t->lo[i];
     t->frame.daily = bar_interval_is_daily(t->interval);
+    if (t->job_deadline_ms > 0) {
+        /* Loading bars took part of the job's time: the strategy gets what
+         * is left, still stopping before the worker would kill the job. */
+        int64_t left = t->job_deadline_ms - clock_mono_ms();
+        int64_t margin = left / 10 < 500 ? left / 10 : 500;
+        if (t->job.time_limit_ms > left - margin)
+            t->job.time_limit_ms = left - margin > 1 ? left - margin : 1;
+    }
     t->job.frame = &t->frame;
     t->job.finish = finish;
     t->job.finish_ctx = finish_ctx;

@@ -36,6 +36,7 @@ typedef struct {
     const json_t *args;      /* always a JSON object */
     volatile sig_atomic_t *stopping; /* set when the worker is shutting down */
     int64_t timeout_ms;      /* the job's timeout */
+    int64_t started_ms;      /* when the attempt started (clock_mono_ms) */
     task_env_t *env;
 } task_ctx_t;
 

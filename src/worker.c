@@ -245,7 +245,7 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
         status = task_error(&out, TASK_PERMANENT, "unknown task type '%s' (this worker runs: %s)",
                             j->type, names);
     } else {
-        task_ctx_t ctx = { j->id, j->type, queue, w->id, j->attempt, args, &g_stop, j->timeout_ms, &w->env };
+        task_ctx_t ctx = { j->id, j->type, queue, w->id, j->attempt, args, &g_stop, j->timeout_ms, mono, &w->env };
         status = task->run(&ctx, &out);
     }
     int64_t finished_us = clock_now_us();

@@ -842,3 +842,16 @@ end
         self.wait_state(jid, ("retrying", "queued"), timeout=10)
         self.assertIn("Worker process died", self.job(jid).get("error", ""))
         self.assertIsNone(w.proc.poll())
+
+    def test_strategy_limit_stops_before_the_job_timeout(self):
+        """A strategy allowed 30 s in a job of 2 s ends with its own clear,
+        permanent error, before the worker would kill the job (a transient
+        timeout, retried)."""
+        jid = self.enqueue("backtest", self.args("function f(df) while true do end end", symbols=["AAA"]),
+                           "--timeout", "2")
+        status, w = self.burst("--workers", "1", env=self.env)
+        self.assertEqual(status, 0, w.log())
+        err = self.error(self.result(jid), jid)
+        self.assertTrue(err.startswith("Strategy exceeded time limit ("), err)
+        limit = float(err[len("Strategy exceeded time limit ("):].split(" ")[0])
+        self.assertLess(limit, 2.0)

@@ -37,7 +37,7 @@ TEST(task_registry_lookup)
 static task_status_t run(const char *type, const char *args_text, task_out_t *out)
 {
     json_t *args = json_loads(args_text, 0, NULL);
-    task_ctx_t ctx = { "id1", type, "backtest", "w", 1, args, NULL, 1000, NULL };
+    task_ctx_t ctx = { "id1", type, "backtest", "w", 1, args, NULL, 1000, 0, NULL };
     out->data = NULL;
     out->error[0] = '\0';
     task_status_t st = task_find(type)->run(&ctx, out);
