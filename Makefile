@@ -76,7 +76,7 @@ $(BENCH_OPTIONS): $(BUILD)/obj/bench/bench_options.o $(OBJ)
 
 # Tests: setup is idempotent and quick when everything is installed.
 test: setup
-	@$(MAKE) --no-print-directory all $(BUILD)/unit_tests
+	@$(MAKE) --no-print-directory all $(BUILD)/unit_tests $(BENCH)
 	@tests/run $(BUILD)
 
 unit: $(BUILD)/unit_tests
@@ -91,7 +91,7 @@ demo: setup
 sanitize: setup
 	@$(MAKE) --no-print-directory BUILD=build-san \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  build-san/tickq build-san/unit_tests
+	  build-san/tickq build-san/unit_tests build-san/bench_queue
 	@scripts/sanitize-test build-san
 
 bench: bench-queue bench-data bench-strategy bench-options

@@ -20,6 +20,10 @@ static int common_option(int opt, const char *arg, config_t *cfg)
         if (config_set_name(cfg->prefix, sizeof cfg->prefix, arg) != 0)
             return cli_fail(EX_USAGE, "--prefix '%s' is not a valid key prefix: use 1-63 of A-Z a-z 0-9 _ - . { }", arg);
         return 1;
+    case OPT_GROUP:
+        if (config_set_name(cfg->group, sizeof cfg->group, arg) != 0)
+            return cli_fail(EX_USAGE, "--group '%s' is not a valid name: use 1-63 of A-Z a-z 0-9 _ - .", arg);
+        return 1;
     default:
         return 0;
     }

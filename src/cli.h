@@ -1,5 +1,5 @@
 /* cli.h — what every tickq sub-command shares: the command table, usage
- * errors (exit 64), common flags (--redis-url, --prefix) and connecting to
+ * errors (exit 64), common flags (--redis-url, --prefix, --group) and connecting to
  * Redis with the documented exit statuses (78 no/bad REDIS_URL, 69 Redis
  * unreachable). */
 #ifndef TICKQ_CLI_H
@@ -15,6 +15,7 @@
 enum {
     OPT_REDIS_URL = 1000,
     OPT_PREFIX,
+    OPT_GROUP,
     OPT_JSON,
     OPT_FIRST_COMMAND_OPTION = 1100
 };
@@ -22,11 +23,13 @@ enum {
 #define CLI_COMMON_OPTIONS \
     { "redis-url", required_argument, 0, OPT_REDIS_URL }, \
     { "prefix", required_argument, 0, OPT_PREFIX }, \
+    { "group", required_argument, 0, OPT_GROUP }, \
     { "help", no_argument, 0, 'h' }
 
 #define CLI_COMMON_HELP \
     "  --redis-url URL      Redis to use (default: $REDIS_URL)\n" \
     "  --prefix P           prefix of tickq's own keys (default: $TICKQ_PREFIX or tickq)\n" \
+    "  --group NAME         consumer group of the workers (default: $TICKQ_GROUP or workers)\n" \
     "  -h, --help           this help\n"
 
 typedef struct {

@@ -26,7 +26,6 @@ static const char usage[] =
     "  --workers N          worker children (default: number of CPUs)\n"
     "  --burst              exit 0 once the queues and their pending retries are empty\n"
     "  --check              check configuration and Redis, print what was checked, exit\n"
-    "  --group NAME         consumer group (default: workers)\n"
     "  --grace S            seconds running jobs get to finish on SIGTERM (default: 30)\n"
     "  --log-format F       json (default) or logfmt\n"
     "  --log-level L        debug, info (default), warning or error\n"
@@ -50,7 +49,7 @@ static const char usage[] =
     "Exit status: 0 ok, 64 bad usage, 69 Redis unavailable, 78 configuration error.\n";
 
 enum {
-    OPT_QUEUES = OPT_FIRST_COMMAND_OPTION, OPT_WORKERS, OPT_BURST, OPT_CHECK, OPT_GROUP, OPT_GRACE,
+    OPT_QUEUES = OPT_FIRST_COMMAND_OPTION, OPT_WORKERS, OPT_BURST, OPT_CHECK, OPT_GRACE,
     OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_RESULT_TTL, OPT_RETRY_BASE, OPT_RETRY_MAX,
     OPT_CLAIM_TIMEOUT, OPT_HEARTBEAT, OPT_STATS_INTERVAL, OPT_DLQ_CAP, OPT_BATCH_BUDGET, OPT_DB,
     OPT_LIST_QUEUE, OPT_SCHEDULER, OPT_SCHEDULES
@@ -61,7 +60,6 @@ static const struct option options[] = {
     { "workers", required_argument, 0, OPT_WORKERS },
     { "burst", no_argument, 0, OPT_BURST },
     { "check", no_argument, 0, OPT_CHECK },
-    { "group", required_argument, 0, OPT_GROUP },
     { "grace", required_argument, 0, OPT_GRACE },
     { "log-format", required_argument, 0, OPT_LOG_FORMAT },
     { "log-level", required_argument, 0, OPT_LOG_LEVEL },
@@ -106,10 +104,6 @@ static int on_flag(int opt, const char *arg, void *ctx)
         break;
     case OPT_BURST: cfg->burst = 1; break;
     case OPT_CHECK: cfg->check = 1; break;
-    case OPT_GROUP:
-        if (config_set_name(cfg->group, sizeof cfg->group, arg) != 0)
-            return cli_usage_error(usage, "--group '%s' is not a valid name: use 1-63 of A-Z a-z 0-9 _ - .", arg);
-        break;
     case OPT_GRACE: st = duration_flag("--grace", arg, 0, &cfg->grace_ms); break;
     case OPT_LOG_FORMAT:
         if (log_parse_format(arg, &cfg->log_format) != 0)
@@ -177,6 +171,12 @@ static int run_check(config_t *cfg)
     queue_list_describe(&cfg->queues, queues, sizeof queues);
     printf("ok   config: queues %s; %d workers; group %s; prefix %s\n", queues, cfg->workers,
            cfg->group, cfg->prefix);
+    printf("ok   limits: grace %gs; result ttl %llds; retry base %gs, max %gs; claim timeout %gs; "
+           "heartbeat %gs; stats every %gs; dead-letter cap %lld; payload max %zu bytes\n",
+           (double)cfg->grace_ms / 1000, (long long)cfg->result_ttl_s, (double)cfg->retry_base_ms / 1000,
+           (double)cfg->retry_max_ms / 1000, (double)cfg->claim_timeout_ms / 1000,
+           (double)cfg->heartbeat_ms / 1000, (double)cfg->stats_interval_ms / 1000, (long long)cfg->dlq_cap,
+           cfg->max_payload);
     redis_url_describe(&cfg->url, where, sizeof where);
     rconn_t *c = rconn_open(&cfg->url, cfg->command_timeout_ms, err, sizeof err);
     if (c == NULL) {

@@ -437,7 +437,11 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, int his
         }
         if (batch.n == 0) {
             /* Nothing ready: block until an entry arrives (Redis hands it
-             * to exactly one blocked worker) or the next retry is due. */
+             * to exactly one blocked worker) or the next retry is due.
+             * COUNT 1: a wake-up takes one job; should entries have landed
+             * in several streams since the claim, it holds at most one per
+             * stream (run in priority order), and the next claim goes
+             * through the priority script again. */
             atomic_store(&slot->burst_idle, cfg->burst && batch.retrying == 0);
             int64_t block = cfg->burst ? 100 : 1000;
             if (batch.next_due_ms > 0) {
@@ -448,8 +452,7 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, int his
             log_flush();
             g_waiting = 1;
             if (!g_stop)
-                st = queue_claim_blocking(&w.q, &cfg->queues, w.id, batch_size(&w), block, &batch,
-                                          w.err, sizeof w.err);
+                st = queue_claim_blocking(&w.q, &cfg->queues, w.id, 1, block, &batch, w.err, sizeof w.err);
             g_waiting = 0;
             if (g_stop || st != QUEUE_OK || batch.n == 0)
                 continue;

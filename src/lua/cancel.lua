@@ -16,10 +16,10 @@ local function cancel(keys, args)
   if state == 'completed' or state == 'failed' or state == 'dead' or state == 'cancelled' then
     return { 'final', state }
   end
-  if state == 'queued' and is_pending(c, h[3], h[2]) then
+  local worker = state == 'queued' and pending_consumer(h[3], h[2])
+  if worker then
     redis.call('HSET', jk, 'cancel_requested', '1')
-    local p = redis.call('XPENDING', h[3], c.group, h[2], h[2], 1)
-    return { 'running', p[1][2] }
+    return { 'running', worker }
   end
   local physical = physical_of(c, h[3])
   redis.call('ZREM', pkey(c, 'retry', physical), id)

@@ -272,11 +272,19 @@ local function trim_acked(c, stream, ids, max_behind)
   end
 end
 
--- 1 when `entry` of `stream` is pending in the group (its job is running).
-local function is_pending(c, stream, entry)
-  if not entry or entry == '' then return false end
-  local p = redis.pcall('XPENDING', stream, c.group, entry, entry, 1)
-  return type(p) == 'table' and not p.err and #p > 0
+-- The consumer running `entry` of `stream`, or nil: the entry is pending in
+-- a consumer group. Every group on the stream counts, not only this
+-- caller's: a client using another group name than the workers must still
+-- see the job as running (and never cancel it as if it were waiting).
+local function pending_consumer(stream, entry)
+  if not entry or entry == '' then return nil end
+  local groups = redis.pcall('XINFO', 'GROUPS', stream)
+  if type(groups) ~= 'table' or groups.err then return nil end
+  for _, g in ipairs(groups) do
+    local p = redis.call('XPENDING', stream, field_of(g, 'name'), entry, entry, 1)
+    if #p > 0 then return p[1][2] end
+  end
+  return nil
 end
 
 -- Adds one job: validates it, and enqueues it unless its id exists.
@@ -317,7 +325,7 @@ local function add_job(c, j)
   local h = redis.call('HMGET', jk, 'state', 'stream', 'entry')
   if h[1] then
     local state = h[1]
-    if state == 'queued' and is_pending(c, h[2], h[3]) then state = 'running' end
+    if state == 'queued' and pending_consumer(h[2], h[3]) then state = 'running' end
     return { 0, id, state }
   end
   local physical = queue .. '_' .. priority

@@ -39,12 +39,31 @@ class TestRetries(TickqTestCase):
         res = self.result(jid)
         self.assertEqual(res["status"], "error")
         self.assertEqual(res["data"]["error"], "feed unavailable")
+        self.assertRegex(res["data"]["completed_at"], ISO_RE)
+        self.assertEqual(self.tickq("result", jid).returncode, 1)
         c = self.counters()
         self.assertEqual((c["retried"], c["dead"], c.get("completed", 0)), (3, 1, 0))
         dead = self.r.xrange("tickq:dead")
         self.assertEqual(len(dead), 1)
         self.assertEqual(dead[0][1]["job"], jid)
         self.assertEqual(dead[0][1]["attempts"], "4")
+
+    def test_backoff_has_jitter(self):
+        """Jobs failing together do not all come back at the same instant:
+        each delay lies within +-20 % of the base, and they differ."""
+        ids = [self.enqueue("fail", {"message": f"m{i}"}, "--max-retries", "1") for i in range(10)]
+        w = self.worker("--workers", "1", "--retry-base", "2s")
+        for jid in ids:
+            self.wait_state(jid, "retrying")
+        w.stop()
+        delays = []
+        for jid in ids:
+            failed_at = iso_seconds(self.retries(jid)[0]["at"])
+            delays.append(iso_seconds(self.result(jid)["data"]["next_retry_at"]) - failed_at)
+        for d in delays:
+            self.assertGreaterEqual(d, 1.6 - 0.01, delays)
+            self.assertLessEqual(d, 2.4 + 0.01, delays)
+        self.assertGreater(max(delays) - min(delays), 0.05, f"no jitter: {delays}")
 
     def test_permanent_failure_is_not_retried(self):
         jid = self.enqueue("fail", {"permanent": True, "message": "unknown symbol ZZZZ"})
@@ -54,6 +73,7 @@ class TestRetries(TickqTestCase):
         self.assertEqual(self.job(jid)["attempts"], "1")
         self.assertEqual(self.retries(jid), [])
         self.assertEqual(self.result(jid)["data"]["error"], "unknown symbol ZZZZ")
+        self.assertRegex(self.result(jid)["data"]["completed_at"], ISO_RE)
         self.assertEqual(self.r.xlen("tickq:dead"), 0)
 
     def test_retry_then_success(self):
@@ -151,4 +171,6 @@ class TestCrashingJob(TickqTestCase):
         rec = self.retries(jid)
         self.assertEqual([r["kind"] for r in rec], ["crash"] * 3)
         self.assertIn("killed by signal 9", rec[0]["error"])
+        dead = self.r.xrange("tickq:dead")
+        self.assertEqual([(d[1]["job"], d[1]["attempts"]) for d in dead], [(jid, "3")])
         self.assertEqual(self.state(ok), "completed")

@@ -1,9 +1,11 @@
-"""test_ops.py — what operators rely on: structured logs and bounded
-memory."""
+"""test_ops.py — what operators rely on: structured logs, bounded memory,
+and the queue benchmark's report (its shape, on a small run)."""
 import json
+import os
+import subprocess
 import time
 
-from harness import TickqTestCase, wait_for
+from harness import TICKQ, TickqTestCase, wait_for
 
 
 class TestLogs(TickqTestCase):
@@ -98,3 +100,21 @@ class TestBoundedMemory(TickqTestCase):
         self.assertEqual(self.tickq("cancel", long_job).returncode, 0)
         self.assertEqual(self.stream_len(), 0)
         w.stop()
+
+
+class TestQueueBenchmark(TickqTestCase):
+    def test_bench_queue_prints_one_json_line_with_every_figure(self):
+        bench = os.path.join(os.path.dirname(TICKQ), "bench_queue")
+        p = subprocess.run([bench, "--tickq", TICKQ, "--jobs", "300", "--latency-jobs", "40"],
+                           env=dict(os.environ, REDIS_URL=self.url), capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.strip().splitlines()
+        self.assertEqual(len(lines), 1, p.stdout)
+        r = json.loads(lines[0])
+        self.assertEqual((r["bench"], r["jobs"], r["workers"]), ("queue", 300, 2))
+        for k in ["enqueue_per_s", "enqueue_bulk_per_s", "process_per_s", "e2e_per_s"]:
+            self.assertGreater(r[k], 0, k)
+        for load in ["", "1k_"]:
+            p50, p99 = r[f"latency_{load}p50_ms"], r[f"latency_{load}p99_ms"]
+            self.assertGreater(p50, 0)
+            self.assertLessEqual(p50, p99)

@@ -224,6 +224,31 @@ class TestCancel(TickqTestCase):
         self.assertNotEqual(w.children(), child)
         w.stop()
 
+    def test_running_job_of_another_consumer_group(self):
+        """Workers in group g2: `stats --group g2` sees the job running, and a
+        cancel, with or without --group, kills it instead of marking a
+        running job cancelled while it goes on to complete."""
+        jid = self.enqueue("sleep", {"ms": 20000})
+        w = self.worker("--workers", "1", "--group", "g2")
+        self.wait_running(jid)
+        s = json.loads(self.tickq("stats", "--json", "--group", "g2").stdout)
+        normal = [q for q in s["queues"] if q["name"] == "backtest_normal"][0]
+        self.assertEqual((normal["ready"], normal["running"]), (0, 1))
+        self.assertEqual(self.tickq("stats", "--group", "bad group").returncode, 64)
+        p = self.tickq("cancel", jid, "--wait", "10")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.state(jid), "cancelled")
+        second = self.enqueue("sleep", {"ms": 20000})
+        self.wait_running(second)
+        p = self.tickq("cancel", second, "--group", "g2", "--wait", "10")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.state(second), "cancelled")
+        after = self.enqueue("echo", {"next": 1})
+        self.wait_state(after, "completed")
+        w.stop()
+        c = self.counters()
+        self.assertEqual((c.get("cancelled"), c.get("completed")), (2, 1))
+
 
 class TestBadInputAtWorker(TickqTestCase):
     """Input that only a worker can judge, or that skips the CLI."""
