@@ -219,14 +219,17 @@ static double e2e_rate(bench_t *b)
     return (double)b->jobs / ((double)(hi - t0) / 1e6);
 }
 
-/* Offers `rate` jobs/s one at a time; fills p50/p99 of start - enqueue in ms. */
-static void latency(bench_t *b, const char *tag, double rate, long n, double *p50, double *p99)
+/* Offers `rate` jobs/s one at a time; fills p50/p99 of start - enqueue in
+ * ms. via_list: the jobs are LPUSHed onto the users' strategy_queue list
+ * instead (the time counted from the push). */
+static void latency(bench_t *b, const char *tag, double rate, long n, int via_list, double *p50, double *p99)
 {
     if (n < 1 || n > 100000000)
         die("latency", "job count out of range");
     flush_redis(b);
     pid_t w = start_worker(b, 0);
     clock_sleep_ms(300, NULL);
+    int64_t *pushed = calloc((size_t)n, sizeof *pushed);
     int64_t t0 = clock_mono_us();
     for (long i = 0; i < n; i++) {
         int64_t due = t0 + (int64_t)((double)i * 1e6 / rate);
@@ -236,6 +239,16 @@ static void latency(bench_t *b, const char *tag, double rate, long n, double *p5
         job_spec_t s;
         char id[64];
         make_spec(&s, id, sizeof id, tag, i);
+        if (via_list) {
+            char task[160];
+            snprintf(task, sizeof task, "{\"task_id\":\"%s\",\"task_type\":\"noop\",\"args\":{}}", id);
+            pushed[i] = clock_now_us();
+            redisReply *r = rconn_cmd(b->conn, b->err, sizeof b->err, "LPUSH strategy_queue %s", task);
+            if (r == NULL || r->type != REDIS_REPLY_INTEGER)
+                die("LPUSH", b->err);
+            freeReplyObject(r);
+            continue;
+        }
         enqueue_result_t res;
         if (queue_enqueue(&b->q, &s, &res, b->err, sizeof b->err) != QUEUE_OK)
             die("enqueue", b->err);
@@ -244,6 +257,9 @@ static void latency(bench_t *b, const char *tag, double rate, long n, double *p5
     stop_worker(w);
     int64_t *enq = calloc((size_t)n, sizeof *enq), *start = calloc((size_t)n, sizeof *start);
     read_times(b, tag, n, enq, start, NULL);
+    if (via_list)
+        memcpy(enq, pushed, (size_t)n * sizeof *enq);
+    free(pushed);
     int64_t *d = calloc((size_t)n, sizeof *d);
     for (long i = 0; i < n; i++)
         d[i] = start[i] - enq[i];
@@ -290,7 +306,7 @@ int main(int argc, char **argv)
     queue_init(&b.q, b.conn);
 
 #define PHASE(name) (b.only == NULL || strcmp(b.only, name) == 0)
-    double enq = 0, bulk = 0, proc = 0, e2e = 0, p50 = 0, p99 = 0, p50k = 0, p99k = 0;
+    double enq = 0, bulk = 0, proc = 0, e2e = 0, p50 = 0, p99 = 0, p50k = 0, p99k = 0, p50l = 0, p99l = 0;
     if (PHASE("enqueue")) {
         flush_redis(&b);
         enq = enqueue_single(&b, "s", b.jobs);
@@ -302,15 +318,17 @@ int main(int argc, char **argv)
     if (PHASE("e2e"))
         e2e = e2e_rate(&b);
     if (PHASE("latency")) {
-        latency(&b, "l", 200, b.latency_jobs, &p50, &p99);
-        latency(&b, "k", 1000, b.latency_jobs * 2, &p50k, &p99k);
+        latency(&b, "l", 200, b.latency_jobs, 0, &p50, &p99);
+        latency(&b, "k", 1000, b.latency_jobs * 2, 0, &p50k, &p99k);
+        latency(&b, "q", 200, b.latency_jobs, 1, &p50l, &p99l);
     }
     flush_redis(&b);
     printf("{\"bench\":\"queue\",\"jobs\":%ld,\"workers\":%d,\"enqueue_per_s\":%.0f,"
            "\"enqueue_bulk_per_s\":%.0f,\"process_per_s\":%.0f,\"e2e_per_s\":%.0f,"
            "\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,\"latency_1k_p50_ms\":%.3f,"
-           "\"latency_1k_p99_ms\":%.3f,\"log_level\":\"%s\"}\n",
-           b.jobs, b.workers, enq, bulk, proc, e2e, p50, p99, p50k, p99k, b.log_level);
+           "\"latency_1k_p99_ms\":%.3f,\"latency_list_p50_ms\":%.3f,\"latency_list_p99_ms\":%.3f,"
+           "\"log_level\":\"%s\"}\n",
+           b.jobs, b.workers, enq, bulk, proc, e2e, p50, p99, p50k, p99k, p50l, p99l, b.log_level);
     rconn_free(b.conn);
     return 0;
 }

@@ -182,6 +182,11 @@ const char *rconn_deferred_error(rconn_t *c)
     return c->deferred_out;
 }
 
+int rconn_fd(const rconn_t *c)
+{
+    return c->ctx != NULL ? c->ctx->fd : -1;
+}
+
 int rconn_send_argv(rconn_t *c, int argc, const char **argv, const size_t *lens)
 {
     if (rconn_broken(c) || redisAppendCommandArgv(c->ctx, argc, argv, lens) != REDIS_OK)

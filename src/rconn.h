@@ -38,6 +38,9 @@ int rconn_broken(const rconn_t *c);
 /* Changes the per-command timeout (e.g. around a blocking XREAD). */
 int rconn_set_timeout(rconn_t *c, int timeout_ms);
 int rconn_timeout(const rconn_t *c);
+/* The socket, for poll() while a sent command's reply is awaited. */
+int rconn_fd(const rconn_t *c);
+
 /* The URL this connection was opened with. */
 const redis_url_t *rconn_url(const rconn_t *c);
 

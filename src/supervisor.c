@@ -30,6 +30,7 @@
 
 #include "clock.h"
 #include "history.h"
+#include "list_watch.h"
 #include "log.h"
 #include "queue.h"
 #include "scheduler.h"
@@ -80,6 +81,8 @@ typedef struct {
     int list_import;              /* the list is on and this worker serves its target */
     int64_t next_list_ms;
     int64_t list_active_ms;       /* when the list import last found entries */
+    int list_ok;                  /* the last import worked: the watch may wake it */
+    list_watch_t *list_watch;     /* wakes the import when the list gets a task */
     scheduler_t *scheduler;       /* worker --scheduler; NULL otherwise */
     rconn_t *scheduler_conn;
     int64_t next_schedule_ms;
@@ -163,6 +166,8 @@ static void spawn(sup_t *s, int i)
         close(g_pipe[1]);
         close(s->history_fd[0]);
         rconn_free(s->conn);
+        rconn_free(s->scheduler_conn);
+        list_watch_free(s->list_watch);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
             _exit(0);
@@ -517,6 +522,7 @@ static void import_list(sup_t *s, int64_t now)
     for (int round = 0; round < LIST_ROUNDS; round++) {
         if (queue_list_import(&s->q, s->cfg->list_queue, LIST_TARGET_QUEUE, LIST_BATCH, &got, s->err,
                               sizeof s->err) != QUEUE_OK) {
+            s->list_ok = 0;
             if (now - s->list_warned_ms >= LIST_WARN_EVERY_MS) {
                 s->list_warned_ms = now;
                 log_warn("cannot take tasks from the list", LF_S("list", s->cfg->list_queue),
@@ -524,6 +530,7 @@ static void import_list(sup_t *s, int64_t now)
             }
             return;
         }
+        s->list_ok = 1;
         for (size_t i = 0; i < got.nrejected && i < LIST_REJECTS_MAX; i++)
             log_list_rejection(s, got.rejected[i]);
         if (got.nrejected > LIST_REJECTS_MAX)
@@ -625,6 +632,10 @@ static void turn(sup_t *s, int *seen_signals)
      * and at once again while the list had more than one call takes. */
     if (s->list_import && !s->stopping && now >= s->next_list_ms && !rconn_broken(s->conn))
         import_list(s, now);
+    /* Woken by the watch, a task waits no tick; while imports fail, the
+     * tick alone retries them (a watch would wake at once, again and again). */
+    if (s->list_watch != NULL && !s->stopping && s->list_ok)
+        list_watch_arm(s->list_watch, now);
     if (s->scheduler != NULL && !s->stopping && now >= s->next_schedule_ms)
         s->next_schedule_ms = now + scheduler_tick(s->scheduler);
     if (now >= s->next_cancel_ms && !rconn_broken(s->conn)) {
@@ -748,6 +759,8 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, db_t *db, const schedule_
      * serve it leaves the list to those that do. */
     for (int q = 0; cfg->list_queue[0] && q < cfg->queues.n; q++)
         s.list_import |= strcmp(cfg->queues.name[q], LIST_TARGET_QUEUE "_normal") == 0;
+    if (s.list_import)
+        s.list_watch = list_watch_new(&cfg->url, cfg->list_queue, cfg->command_timeout_ms);
     if (cfg->list_queue[0] && !s.list_import)
         log_info("not taking tasks from the list: this worker does not serve " LIST_TARGET_QUEUE "_normal",
                  LF_S("list", cfg->list_queue));
@@ -765,12 +778,15 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, db_t *db, const schedule_
                       "and will be reclaimed", LF_S("worker", s.id));
             break;
         }
-        struct pollfd p[2] = { { g_pipe[0], POLLIN, 0 }, { s.history_fd[0], POLLIN, 0 } };
-        if (poll(p, 2, TICK_MS) > 0 && (p[0].revents & POLLIN)) {
+        int watch_fd = s.list_watch != NULL ? list_watch_fd(s.list_watch) : -1;
+        struct pollfd p[3] = { { g_pipe[0], POLLIN, 0 }, { s.history_fd[0], POLLIN, 0 }, { watch_fd, POLLIN, 0 } };
+        if (poll(p, 3, TICK_MS) > 0 && (p[0].revents & POLLIN)) {
             char buf[64];
             while (read(g_pipe[0], buf, sizeof buf) > 0) {
             }
         }
+        if (p[2].revents != 0 && list_watch_wake(s.list_watch))
+            s.next_list_ms = 0;
         history_read(s.history, s.history_fd[0]);
         flush_history(&s, 0);
     }
@@ -791,5 +807,6 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, db_t *db, const schedule_
     close(s.history_fd[0]);
     close(s.history_fd[1]);
     history_free(s.history);
+    list_watch_free(s.list_watch);
     return s.status;
 }

@@ -170,6 +170,30 @@ class TestPythonClient(TickqTestCase):
         self.assertEqual(p.returncode, 64)
         self.assertIn("--list-queue", p.stderr)
 
+    def watches(self):
+        return [c for c in self.r.client_list() if c["name"] == "tickq-list-watch"]
+
+    def test_a_task_wakes_the_worker_through_a_blocking_watch(self):
+        """Between imports the supervisor waits on the list itself (BLMOVE of
+        the list onto itself), so a task is taken when it arrives rather
+        than at the next tick; the wait leaves the list as it was."""
+        w = self.worker("--workers", "1", "--list-queue", "legacy_q", env=self.env)
+        watch = wait_for(lambda: self.watches(), 10, what="the list watch connection")
+        self.assertEqual(watch[0]["cmd"], "blmove")
+        self.assertIn("b", watch[0]["flags"])  # blocked, on the list
+        for i in range(3):
+            tickq_client.add_task(self.r, f"woken-{i}", "noop", {}, list_name="legacy_q")
+            wait_for(lambda: (self.result(f"woken-{i}") or {}).get("status") == "completed", 10,
+                     what=f"woken-{i} to complete")
+        wait_for(lambda: self.watches() and self.watches()[0]["cmd"] == "blmove", 10, what="the watch re-armed")
+        self.assertEqual(self.r.llen("legacy_q"), 0)
+        w.stop()
+        self.assertEqual(self.watches(), [])
+        w = self.worker("--workers", "1", "--queues", "other", env=self.env)
+        wait_for(lambda: "not taking tasks from the list" in w.log(), 10, what="the worker to start")
+        self.assertEqual(self.watches(), [])
+        w.stop()
+
     def test_worker_not_serving_backtest_leaves_the_list_alone(self):
         tickq_client.add_task(self.r, "for-backtest", "noop", {})
         status, w = self.burst("--queues", "other", env=self.env)

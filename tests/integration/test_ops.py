@@ -114,7 +114,7 @@ class TestQueueBenchmark(TickqTestCase):
         self.assertEqual((r["bench"], r["jobs"], r["workers"]), ("queue", 300, 2))
         for k in ["enqueue_per_s", "enqueue_bulk_per_s", "process_per_s", "e2e_per_s"]:
             self.assertGreater(r[k], 0, k)
-        for load in ["", "1k_"]:
+        for load in ["", "1k_", "list_"]:
             p50, p99 = r[f"latency_{load}p50_ms"], r[f"latency_{load}p99_ms"]
             self.assertGreater(p50, 0)
             self.assertLessEqual(p50, p99)
