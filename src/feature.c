@@ -55,13 +55,20 @@ void feature_return_pct(const double *close, size_t n, double *out)
         out[t] = 100.0 * (close[t] / close[t - 1] - 1.0);
 }
 
+/* The running sum keeps a rounding residue after fractional volumes have
+ * left the window, so a window of zeros (a halt) would give a tiny mean
+ * and a huge or zero ratio: counting the window's non-zero volumes makes
+ * the sum exactly 0 then, and the value NaN as documented. */
 void feature_volume_ratio(const double *volume, size_t n, double *out)
 {
     const size_t W = 20;
     fill_nan(out, 0, n < W ? n : W);
     double sum = 0;
-    for (size_t t = 0; t < n && t < W; t++)
+    size_t nonzero = 0;
+    for (size_t t = 0; t < n && t < W; t++) {
         sum += volume[t];
+        nonzero += volume[t] != 0;
+    }
     for (size_t t = W; t < n; t++) {
         if ((t - W) % RESYNC == 0 && t > W) {
             sum = 0;
@@ -69,8 +76,12 @@ void feature_volume_ratio(const double *volume, size_t n, double *out)
                 sum += volume[k];
         }
         double mean = sum / (double)W;
-        out[t] = mean > 0 ? volume[t] / mean : NAN;
+        out[t] = nonzero > 0 && mean > 0 ? volume[t] / mean : NAN;
         sum += volume[t] - volume[t - W];
+        nonzero += volume[t] != 0;
+        nonzero -= volume[t - W] != 0;
+        if (nonzero == 0)
+            sum = 0;
     }
 }
 

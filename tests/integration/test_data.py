@@ -3,10 +3,12 @@ migrations, CSV import and its validation, synthetic data, listing, loading
 with features, and the worker's job history."""
 import concurrent.futures
 import csv
+import datetime
 import io
 import json
 import math
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -24,6 +26,76 @@ BBB,2024-01-03,50.4,50.9,49.7,50,2500
 AAA,2024-01-04,11.5,11.9,11.1,11.8,900
 AAA,2024-01-05,11.7,12.2,11.6,12.1,1100
 """
+HEADER = "symbol,date,open,high,low,close,volume\n"
+
+# One bad row per validation rule: (row, what the report must say). Each
+# becomes its own test (test_rejects_<rule>), the row on line 4 of a file
+# whose other rows are good (see DataTests.assert_rejects_one_row).
+BAD_ROWS = {
+    "too_few_columns": ("AAA,2024-01-03,10,11,9,10.5",
+                        "expected 7 columns (symbol,date,open,high,low,close,volume), found 6"),
+    "too_many_columns": ("AAA,2024-01-03,10,11,9,10.5,100,7", "found 8"),
+    "unparsable_open": ("AAA,2024-01-03,ten,11,9,10.5,100", "open is not a number: 'ten'"),
+    "unparsable_high": ("AAA,2024-01-03,10,11x,9,10.5,100", "high is not a number: '11x'"),
+    "unparsable_low": ("AAA,2024-01-03,10,11,9..5,10.5,100", "low is not a number: '9..5'"),
+    "unparsable_close": ("AAA,2024-01-03,10,11,9,10.5.1,100", "close is not a number: '10.5.1'"),
+    "unparsable_volume": ("AAA,2024-01-03,10,11,9,10.5,lots", "volume is not a number: 'lots'"),
+    "empty_close": ("AAA,2024-01-03,10,11,9,,100", "close is not a number: ''"),
+    "nan_high": ("AAA,2024-01-03,10,nan,9,10.5,100", "high is NaN or infinite"),
+    "inf_close": ("AAA,2024-01-03,10,11,9,inf,100", "close is NaN or infinite"),
+    "minus_inf_open": ("AAA,2024-01-03,-inf,11,9,10.5,100", "open is NaN or infinite"),
+    "overflow_low": ("AAA,2024-01-03,10,11,1e999,10.5,100", "low is NaN or infinite"),
+    "nan_volume": ("AAA,2024-01-03,10,11,9,10.5,NaN", "volume is NaN or infinite"),
+    "inf_volume": ("AAA,2024-01-03,10,11,9,10.5,Infinity", "volume is NaN or infinite"),
+    "negative_open": ("AAA,2024-01-03,-10,11,9,10.5,100", "open must be positive, got -10"),
+    "negative_high": ("AAA,2024-01-03,10,-11,9,10.5,100", "high must be positive, got -11"),
+    "negative_low": ("AAA,2024-01-03,10,11,-9,10.5,100", "low must be positive, got -9"),
+    "negative_close": ("AAA,2024-01-03,10,11,9,-10.5,100", "close must be positive, got -10.5"),
+    "zero_close": ("AAA,2024-01-03,10,11,9,0,100", "close must be positive, got 0"),
+    "negative_volume": ("AAA,2024-01-03,10,11,9,10.5,-5", "volume must not be negative, got -5"),
+    "high_below_open": ("AAA,2024-01-03,10.8,10.6,9,10.5,100", "high 10.6 is below max(open, close) = 10.8"),
+    "high_below_close": ("AAA,2024-01-03,10,10.2,9,10.5,100", "high 10.2 is below max(open, close) = 10.5"),
+    "low_above_open": ("AAA,2024-01-03,10,11,10.2,10.5,100", "low 10.2 is above min(open, close) = 10"),
+    "low_above_close": ("AAA,2024-01-03,10.6,11,10.3,10.1,100", "low 10.3 is above min(open, close) = 10.1"),
+}
+
+# Migration 1 as it shipped (src/db.c), to build a database at schema 1.
+V1_SQLITE = (
+    "CREATE TABLE bars (symbol TEXT NOT NULL, interval TEXT NOT NULL, ts INTEGER NOT NULL,"
+    " open REAL NOT NULL, high REAL NOT NULL, low REAL NOT NULL, close REAL NOT NULL,"
+    " volume REAL NOT NULL, PRIMARY KEY (symbol, interval, ts)) WITHOUT ROWID;"
+    "CREATE TABLE job_history (seq INTEGER PRIMARY KEY, job_id TEXT NOT NULL, type TEXT NOT NULL,"
+    " queue TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL, worker TEXT, started_at TEXT,"
+    " finished_at TEXT NOT NULL, duration_ms REAL, error TEXT);"
+    "CREATE INDEX job_history_job ON job_history (job_id);"
+    "CREATE INDEX job_history_finished ON job_history (finished_at);"
+    "CREATE TABLE job_retries (seq INTEGER PRIMARY KEY, job_id TEXT NOT NULL, attempt INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, error TEXT, worker TEXT, at TEXT NOT NULL);"
+    "CREATE INDEX job_retries_job ON job_retries (job_id);"
+    "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL,"
+    " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));")
+V1_POSTGRES = (
+    "CREATE TABLE bars (symbol TEXT NOT NULL, interval TEXT NOT NULL, ts BIGINT NOT NULL,"
+    " open DOUBLE PRECISION NOT NULL, high DOUBLE PRECISION NOT NULL, low DOUBLE PRECISION NOT NULL,"
+    " close DOUBLE PRECISION NOT NULL, volume DOUBLE PRECISION NOT NULL, PRIMARY KEY (symbol, interval, ts));"
+    "CREATE TABLE job_history (seq BIGSERIAL PRIMARY KEY, job_id TEXT NOT NULL, type TEXT NOT NULL,"
+    " queue TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL, worker TEXT, started_at TIMESTAMPTZ,"
+    " finished_at TIMESTAMPTZ NOT NULL, duration_ms DOUBLE PRECISION, error TEXT);"
+    "CREATE INDEX job_history_job ON job_history (job_id);"
+    "CREATE INDEX job_history_finished ON job_history (finished_at);"
+    "CREATE TABLE job_retries (seq BIGSERIAL PRIMARY KEY, job_id TEXT NOT NULL, attempt INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, error TEXT, worker TEXT, at TIMESTAMPTZ NOT NULL);"
+    "CREATE INDEX job_retries_job ON job_retries (job_id);"
+    "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL,"
+    " applied_at TIMESTAMPTZ NOT NULL DEFAULT now());")
+V1_DATA = (
+    "INSERT INTO schema_migrations (version, description) VALUES (1, 'bars, job history, job retries');"
+    "INSERT INTO bars VALUES ('OLD', '1d', 1704153600, 10, 11, 9.5, 10.5, 1000);"  # 2024-01-02
+    "INSERT INTO job_history (job_id, type, queue, state, attempts, worker, started_at, finished_at,"
+    " duration_ms, error) VALUES ('j1', 'echo', 'backtest', 'completed', 1, 'w:1', '2024-01-02T10:00:00.000Z',"
+    " '2024-01-02T10:00:01.000Z', 1000, NULL);"
+    "INSERT INTO job_retries (job_id, attempt, kind, error, worker, at) VALUES"
+    " ('j1', 1, 'transient', 'feed down', 'w:1', '2024-01-02T09:59:00.000Z');")
 
 
 class DataTests:
@@ -194,8 +266,132 @@ class DataTests:
             self.assertEqual(self.query(f"SELECT COUNT(*) FROM {table}"), [(0,)])
 
 
+    # --- one test per validation rule (generated from BAD_ROWS below) ---
+    def assert_rejected(self, rows, line, needle):
+        """Imports HEADER + rows, where only file line `line` is bad: exit 65,
+        that line (and no other) reported with `needle`, nothing written."""
+        path = self.write("bad.csv", HEADER + "".join(r + "\n" for r in rows))
+        p = self.data("import", path)
+        self.assertEqual(p.returncode, 65, p.stderr)
+        reported = [l for l in p.stderr.splitlines() if l.startswith(path + ":")]
+        self.assertEqual(len(reported), 1, p.stderr)
+        self.assertTrue(reported[0].startswith(f"{path}:{line}: "), reported[0])
+        self.assertIn(needle, reported[0])
+        self.assertIn(f"rejected: 1 bad of {len(rows)} rows; nothing imported", p.stderr)
+        self.assertEqual(self.bars(), [])
+        self.assertEqual(self.query("SELECT version FROM bars_version"), [(0,)])
+
+    def assert_rejects_one_row(self, row, needle):
+        self.assert_rejected(["AAA,2024-01-02,10,11,9.5,10.5,1000",
+                              "BBB,2024-01-02,50,51,49,50.5,2000",
+                              row,                                   # line 4
+                              "AAA,2024-01-04,11.5,11.9,11.1,11.8,900"], 4, needle)
+
+    def test_rejects_date_before_the_symbols_previous_row(self):
+        self.assert_rejected(["AAA,2024-01-02,10,11,9.5,10.5,1000",
+                              "AAA,2024-01-04,10,11,9.5,10.5,1000",  # line 3
+                              "BBB,2024-01-01,50,51,49,50.5,2000",   # another symbol may go back
+                              "AAA,2024-01-03,10,11,9.5,10.5,1000"], 5,
+                             "2024-01-03 of AAA is before the row on line 3; dates must increase within a symbol")
+
+    def test_rejects_the_same_date_twice_within_a_symbol(self):
+        self.assert_rejected(["AAA,2024-01-02,10,11,9.5,10.5,1000",
+                              "BBB,2024-01-04,50,51,49,50.5,2000",
+                              "AAA,2024-01-04,10,11,9.5,10.5,1000",  # line 4
+                              "BBB,2024-01-05,50,51,49,50.5,2000",
+                              "AAA,2024-01-04,10.1,11,9.5,10.5,1000"], 6,
+                             "2024-01-04 of AAA is the same date as the row on line 4")
+
+    def test_skip_bad_reports_every_skipped_line(self):
+        picked = ["too_few_columns", "unparsable_volume", "inf_close", "nan_volume", "negative_high",
+                  "negative_volume", "high_below_close", "low_above_open", "zero_close"]
+        lines, good, want = [], [], {}
+        day = 2
+        for name in picked:  # a good row, then a bad one, per rule
+            g = f"AAA,2024-01-{day:02d},10,11,9,10.5,{day}"
+            lines.append(g)
+            good.append(day)
+            lines.append(BAD_ROWS[name][0].replace("2024-01-03", f"2024-01-{day + 1:02d}"))
+            want[len(lines) + 1] = BAD_ROWS[name][1]
+            day += 2
+        lines.append("AAA,2024-01-25,10,11,9,10.5,25")
+        good.append(25)
+        lines.append("AAA,2024-01-24,10,11,9,10.5,24")  # before line 20's date
+        want[len(lines) + 1] = f"2024-01-24 of AAA is before the row on line {len(lines)}"
+        path = self.write("mixed.csv", HEADER + "".join(l + "\n" for l in lines))
+        p = self.data("import", path, "--skip-bad")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(f"imported {len(good)} rows", p.stdout)
+        self.assertIn("bad rows skipped", p.stdout)
+        reported = {}
+        for l in p.stderr.splitlines():
+            if l.startswith(path + ":"):
+                num, msg = l[len(path) + 1:].split(": ", 1)
+                reported[int(num)] = msg
+        self.assertEqual(sorted(reported), sorted(want), p.stderr)
+        for num, needle in want.items():
+            self.assertIn(needle, reported[num])
+        self.assertEqual([float(r[7]) for r in self.bars()], [float(d) for d in good])
+
+    # --- the schema and the loader -------------------------------------
+    def test_migrations_upgrade_a_schema_1_database(self):
+        self.exec_sql(self.v1_sql + V1_DATA)
+        p = self.data("list", "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout),
+                         {"symbol": "OLD", "interval": "1d", "first": "2024-01-02", "last": "2024-01-02", "bars": 1})
+        self.assertEqual(self.query("SELECT version FROM schema_migrations ORDER BY version"), [(1,), (2,), (3,)])
+        self.assertEqual([float(x) for x in self.bars()[0][3:]], [10, 11, 9.5, 10.5, 1000])
+        self.assertEqual(self.query("SELECT job_id, state, worker, error FROM job_history")[0][:3],
+                         ("j1", "completed", "w:1"))
+        self.assertEqual(self.query("SELECT job_id, attempt, error FROM job_retries"), [("j1", 1, "feed down")])
+        self.assertEqual(self.query("SELECT id, version FROM bars_version"), [(1, 0)])  # migration 2
+        self.assertEqual(self.query("SELECT COUNT(*) FROM option_quotes"), [(0,)])     # migration 3
+        self.assertEqual(self.data("import", self.write("g.csv", GOOD)).returncode, 0)  # bumps bars_version
+        self.assertEqual(self.query("SELECT version FROM bars_version"), [(1,)])
+        self.assertEqual(len(self.bars()), 7)
+        self.assertEqual(self.data("list").returncode, 0)  # and again: nothing left to apply
+        self.assertEqual(self.query("SELECT COUNT(*) FROM schema_migrations"), [(3,)])
+
+    def test_show_to_is_an_inclusive_upper_bound(self):
+        self.assertEqual(self.data("import", self.write("g.csv", GOOD)).returncode, 0)
+
+        def show(*args):
+            p = self.data("show", *args)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return [(r["symbol"], r["date"], r.get("sma_2")) for r in csv.DictReader(io.StringIO(p.stdout))]
+
+        rows = show("AAA,BBB", "--to", "2024-01-04", "--columns", "close,sma_2")
+        self.assertEqual([r[:2] for r in rows], [("AAA", "2024-01-02"), ("AAA", "2024-01-03"),
+                                                 ("AAA", "2024-01-04"), ("BBB", "2024-01-02"),
+                                                 ("BBB", "2024-01-03")])
+        rows = show("AAA", "--from", "2024-01-03", "--to", "2024-01-03", "--columns", "sma_2")
+        self.assertEqual(len(rows), 1)
+        self.assertAlmostEqual(float(rows[0][2]), (10.5 + 11) / 2, places=9)  # warm-up before --from
+        self.assertEqual(show("AAA", "--to", "2024-01-01"), [])
+        text = (HEADER + "ES,2024-03-01T14:30:00,5000,5002,4999,5001,10\n"
+                "ES,2024-03-01T14:35:00,5001,5004,5000,5003,12\n"
+                "ES,2024-03-01T14:40:00,5003,5005,5002,5004,9\n")
+        self.assertEqual(self.data("import", self.write("i.csv", text), "--interval", "5m").returncode, 0)
+        rows = show("ES", "--interval", "5m", "--to", "2024-03-01T14:35:00")
+        self.assertEqual([r[1] for r in rows], ["2024-03-01T14:30:00Z", "2024-03-01T14:35:00Z"])
+        rows = show("ES", "--interval", "5m", "--to", "2024-03-01T14:34:59")
+        self.assertEqual([r[1] for r in rows], ["2024-03-01T14:30:00Z"])
+
+
+def _rejects(row, needle):
+    def test(self):
+        self.assert_rejects_one_row(row, needle)
+    return test
+
+
+for _name, (_row, _needle) in BAD_ROWS.items():
+    setattr(DataTests, f"test_rejects_{_name}", _rejects(_row, _needle))
+
+
 class TestDataSqlite(DataTests, unittest.TestCase):
     kind = "sqlite"
+    v1_sql = V1_SQLITE
 
     def setUp(self):
         super().setUp()
@@ -208,6 +404,34 @@ class TestDataSqlite(DataTests, unittest.TestCase):
             return [tuple(r) for r in con.execute(sql).fetchall()]
         finally:
             con.close()
+
+    def exec_sql(self, sql):
+        con = sqlite3.connect(self.path)
+        try:
+            con.executescript(sql)
+        finally:
+            con.close()
+
+    def journal_mode(self, path):
+        con = sqlite3.connect(path)
+        try:
+            return con.execute("PRAGMA journal_mode").fetchone()[0]
+        finally:
+            con.close()
+
+    def test_database_file_is_in_wal_mode(self):
+        self.assertEqual(self.data("list").returncode, 0)  # a new file
+        self.assertEqual(self.journal_mode(self.path), "wal")
+        old = os.path.join(self.tmp, "old.db")  # an existing file in rollback-journal mode
+        con = sqlite3.connect(old)
+        con.execute("PRAGMA journal_mode=DELETE")
+        con.execute("CREATE TABLE unrelated (x)")
+        con.commit()
+        con.close()
+        self.assertEqual(self.journal_mode(old), "delete")
+        p = tickq("data", "import", self.write("g.csv", GOOD), env={"TICKQ_DB": old, "DATABASE_URL": None})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.journal_mode(old), "wal")
 
     def test_default_path_and_db_flag(self):
         cwd = tempfile.mkdtemp(prefix="tickq-cwd-")
@@ -234,6 +458,10 @@ class TestDataSqlite(DataTests, unittest.TestCase):
 
 class TestDataPostgres(DataTests, unittest.TestCase):
     kind = "postgresql"
+    v1_sql = V1_POSTGRES
+
+    def exec_sql(self, sql):
+        postgres().psql(self.dbname, sql)
 
     def setUp(self):
         super().setUp()
@@ -258,10 +486,17 @@ class TestDataPostgres(DataTests, unittest.TestCase):
         self.assertNotIn("secret", masked.stderr)
 
 
+def ts(text):
+    """Seconds since the epoch of a stored time: SQLite's ISO 8601 text
+    (2024-01-02T10:00:00.000Z) or PostgreSQL's (2024-01-02 10:00:00.123+00)."""
+    return datetime.datetime.fromisoformat(text).timestamp()
+
+
 class HistoryTests:
     """The worker's job history, on both drivers."""
 
     def test_history_and_retry_records(self):
+        self.t0 = time.time()
         ok = self.enqueue("echo", {"a": 1})
         perm = self.enqueue("fail", {"permanent": True, "message": "bad input"})
         flaky = self.enqueue("fail", {"times": 1, "message": "feed down"}, "--max-retries", "2")
@@ -282,6 +517,28 @@ class HistoryTests:
         self.assertEqual(len(retries), 2)
         dur = self.query(f"SELECT duration_ms FROM job_history WHERE job_id = '{ok}'")[0][0]
         self.assertGreaterEqual(float(dur), 0)
+        # who ran each job and when: worker ids are the supervisor's id and a slot
+        supervisor = [x["worker"] for x in w.log_lines()
+                      if isinstance(x, dict) and x.get("msg") == "worker started"][0]
+        lo, hi = self.t0 - 1, time.time() + 1
+        times = {r[0]: r[1:] for r in self.query(
+            "SELECT job_id, worker, started_at, finished_at, duration_ms FROM job_history")}
+        for jid in (ok, perm, flaky, slow):
+            worker, started, finished, duration = times[jid]
+            self.assertRegex(worker, "^" + re.escape(supervisor) + r":\d+$")
+            self.assertTrue(lo <= ts(finished) <= hi, finished)
+            if jid != slow:  # the supervisor settles a timeout and records no start
+                self.assertTrue(lo <= ts(started) <= ts(finished), (started, finished))
+                self.assertAlmostEqual(float(duration), (ts(finished) - ts(started)) * 1000, delta=2)
+        slow_times = times[slow]
+        recs = {r[0]: r[1:] for r in self.query("SELECT job_id, error, worker, at FROM job_retries")}
+        self.assertEqual(recs[flaky][0], "feed down")
+        self.assertIn("timeout of 0.3 s", recs[slow][0])
+        for jid in (flaky, slow):
+            self.assertRegex(recs[jid][1], "^" + re.escape(supervisor) + r":\d+$")
+        # the failed first attempt ends before the second starts; the timeout when the job dies
+        self.assertTrue(lo <= ts(recs[flaky][2]) <= ts(times[flaky][1]), (recs[flaky][2], times[flaky][1]))
+        self.assertAlmostEqual(ts(recs[slow][2]), ts(slow_times[2]), delta=0.5)
 
     def test_history_flushed_on_sigterm(self):
         ids = [self.enqueue("sleep", {"ms": 100}) for _ in range(4)]
@@ -312,6 +569,24 @@ class TestHistorySqlite(HistoryTests, TickqTestCase):
             return [tuple(r) for r in con.execute(sql).fetchall()]
         finally:
             con.close()
+
+    def test_worker_without_database_settings_logs_the_default_sqlite_path(self):
+        cwd = tempfile.mkdtemp(prefix="tickq-cwd-", dir=self.tmp)
+        env = {k: v for k, v in os.environ.items() if k not in ("TICKQ_DB", "DATABASE_URL", "RQ_QUEUES")}
+        env["REDIS_URL"] = self.url
+        want = os.path.join(os.path.realpath(cwd), "var", "tickq.db")
+        p = subprocess.run([TICKQ, "worker", "--burst"], cwd=cwd, env=env, capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = [json.loads(l) for l in p.stderr.splitlines() if l.startswith("{")]
+        db = [x for x in lines if x["msg"].startswith("no DATABASE_URL: using the SQLite database")]
+        self.assertEqual(len(db), 1, p.stderr)
+        self.assertEqual(db[0]["database"], want)
+        self.assertTrue(os.path.exists(want))
+        p = subprocess.run([TICKQ, "worker", "--check"], cwd=cwd, env=env, capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn(f"ok   database: sqlite {want} (schema version 3)", p.stdout)
 
 
 class TestHistoryPostgres(HistoryTests, TickqTestCase):

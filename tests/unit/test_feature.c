@@ -291,6 +291,11 @@ TEST(feature_rolling_kernels_match_naive_on_long_series)
             want[t] += 2 * w2[t];
         snprintf(what, sizeof what, "bb_upper_%d", N);
         CHECK_SERIES(what, got, want, LONG_N);
+        naive_sma(market.c, LONG_N, N, want);
+        for (size_t t = 0; t < LONG_N; t++)
+            want[t] -= 2 * w2[t];
+        snprintf(what, sizeof what, "bb_lower_%d", N);
+        CHECK_SERIES(what, g3, want, LONG_N);
         feature_rolling_max(market.h, LONG_N, N, got);
         naive_extreme(market.h, LONG_N, N, 1, want);
         snprintf(what, sizeof what, "high_%d", N);
@@ -425,4 +430,223 @@ TEST(feature_leading_nan_is_skipped)
         CHECK(isnan(mid[i]) && isnan(up[i]) && isnan(lo[i]));
     for (int i = lead + 5; i < n; i++)
         CHECK(mid[i] == mid2[i - lead] && up[i] == up2[i - lead] && lo[i] == lo2[i - lead]);
+}
+
+/* MACD by hand: closes flat at 100 for bars 0..33, then a step to 100 + D.
+ * Both EMAs are exactly 100 until the step (their seeds are means of equal
+ * values), so macd is 0 on bars 25..33 and the signal's seed (mean of the
+ * nine macd values on bars 25..33) is 0. After the step, with k = t - 34,
+ *   ema_N[t] = 100 + D * (1 - (1 - alpha_N)^(k+1)),
+ *   macd[t]  = D * ((25/27)^(k+1) - (11/13)^(k+1)),
+ * and the signal (alpha 2/10) is 0.2 * macd[t] + 0.8 * signal[t-1].
+ * D = 35.1 makes macd[34] = 35.1 * 28/351 = 2.8, signal[34] = 0.56 (an
+ * SMA9 signal would give 2.8/9), hist[34] = 2.24. */
+TEST(feature_macd_by_hand)
+{
+    enum { n = 40 };
+    const double D = 35.1;
+    double c[n], m[n], s[n], h[n], wm[n], ws[n], wh[n];
+    for (int t = 0; t < n; t++)
+        c[t] = t < 34 ? 100 : 100 + D;
+    feature_macd(c, n, m, s, h);
+    for (int t = 0; t < n; t++) {
+        if (t < 25)
+            wm[t] = NAN;
+        else if (t < 34)
+            wm[t] = 0;
+        else
+            wm[t] = D * (pow(25.0 / 27, t - 33) - pow(11.0 / 13, t - 33));
+        if (t < 33)
+            ws[t] = NAN;
+        else if (t == 33)
+            ws[t] = 0;
+        else
+            ws[t] = 0.2 * wm[t] + 0.8 * ws[t - 1];
+        wh[t] = wm[t] - ws[t];
+    }
+    CHECK(close_enough(wm[34], 2.8) && close_enough(ws[34], 0.56) && close_enough(wh[34], 2.24));
+    CHECK(m[33] == 0 && s[33] == 0 && h[33] == 0);
+    CHECK_SERIES("macd", m, wm, n);
+    CHECK_SERIES("macd_signal", s, ws, n);
+    CHECK_SERIES("macd_hist", h, wh, n);
+}
+
+/* MACD on a 40-bar wiggle, from the definition written out here: each EMA
+ * seeded with the mean of its first N inputs. */
+TEST(feature_macd_40_bars_from_definition)
+{
+    enum { n = 40 };
+    double c[n], m[n], s[n], h[n], wm[n], ws[n];
+    for (int t = 0; t < n; t++)
+        c[t] = 50 + 3 * sin(t * 0.9) + 0.25 * t + (t % 4 == 0 ? 1.5 : 0);
+    feature_macd(c, n, m, s, h);
+    double e12 = 0, e26 = 0;
+    for (int t = 0; t < 12; t++)
+        e12 += c[t] / 12;
+    for (int t = 0; t < 26; t++)
+        e26 += c[t] / 26;
+    for (int t = 0; t < n; t++) {
+        if (t > 11)
+            e12 = (2.0 / 13) * c[t] + (11.0 / 13) * e12;
+        if (t > 25)
+            e26 = (2.0 / 27) * c[t] + (25.0 / 27) * e26;
+        wm[t] = t < 25 ? NAN : e12 - e26;
+    }
+    double sig = 0;
+    for (int t = 0; t < n; t++) {
+        if (t < 33)
+            ws[t] = NAN;
+        else if (t == 33) {
+            for (int k = 25; k <= 33; k++)
+                sig += wm[k] / 9;
+            ws[t] = sig;
+        } else
+            ws[t] = sig = 0.2 * wm[t] + 0.8 * sig;
+    }
+    CHECK_SERIES("macd", m, wm, n);
+    CHECK_SERIES("macd_signal", s, ws, n);
+    for (int t = 33; t < n; t++)
+        CHECK(close_enough(h[t], wm[t] - ws[t]));
+    for (int t = 0; t < 33; t++)
+        CHECK(isnan(h[t]));
+}
+
+TEST(feature_macd_matches_naive_on_long_series)
+{
+    make_market(&market);
+    double *e26 = w2, *sig = g2;
+    naive_ema(market.c, LONG_N, 12, want);
+    naive_ema(market.c, LONG_N, 26, e26);
+    for (size_t t = 0; t < LONG_N; t++)
+        want[t] -= e26[t]; /* NaN before bar 25 */
+    /* the signal: an EMA9 of the macd values from bar 25 on */
+    for (size_t t = 0; t < 25; t++)
+        sig[t] = NAN;
+    naive_ema(want + 25, LONG_N - 25, 9, sig + 25);
+    feature_macd(market.c, LONG_N, got, g3, w2);
+    CHECK_SERIES("macd", got, want, LONG_N);
+    CHECK_SERIES("macd_signal", g3, sig, LONG_N);
+    for (size_t t = 0; t < LONG_N; t++)
+        want[t] -= sig[t];
+    CHECK_SERIES("macd_hist", w2, want, LONG_N);
+}
+
+TEST(feature_prev_gap_return_match_naive)
+{
+    make_market(&market);
+    feature_prev(market.c, LONG_N, got);
+    want[0] = NAN;
+    for (size_t t = 1; t < LONG_N; t++)
+        want[t] = market.c[t - 1];
+    CHECK_SERIES("prev_close", got, want, LONG_N);
+    feature_gap_pct(market.o, market.c, LONG_N, got);
+    for (size_t t = 1; t < LONG_N; t++)
+        want[t] = 100 * (market.o[t] - market.c[t - 1]) / market.c[t - 1];
+    CHECK_SERIES("gap_pct", got, want, LONG_N);
+    feature_return_pct(market.c, LONG_N, got);
+    for (size_t t = 1; t < LONG_N; t++)
+        want[t] = 100 * (market.c[t] - market.c[t - 1]) / market.c[t - 1];
+    CHECK_SERIES("return_pct", got, want, LONG_N);
+}
+
+/* docs/strategies.md: volume_ratio is NaN when the mean of the 20 prior
+ * volumes is 0 (a halted symbol), and defined again as soon as one of
+ * them is not 0, also after fractional volumes left the running sum. */
+TEST(feature_volume_ratio_zero_mean_is_nan)
+{
+    enum { n = 90 };
+    double v[n], out[n];
+    for (int t = 0; t < n; t++)
+        v[t] = 0;
+    v[25] = 700;
+    feature_volume_ratio(v, n, out);
+    for (int t = 20; t <= 25; t++)
+        CHECK(isnan(out[t])); /* zero mean, also at t = 25 where v[t] > 0 */
+    CHECK(close_enough(out[26], 0)); /* 0 / (700 / 20) */
+    CHECK(close_enough(out[45], 0));
+    CHECK(isnan(out[46])); /* bar 25 left the window */
+    /* fractional volumes, then a halt of more than 20 bars */
+    for (int t = 0; t < n; t++)
+        v[t] = t < 40 ? 1234.567 * (t + 1) / 3.0 + 0.1 * (t % 3) : (t < 70 ? 0 : 3.3);
+    feature_volume_ratio(v, n, out);
+    for (int t = 60; t <= 70; t++)
+        if (!isnan(out[t]))
+            unit_fail(__FILE__, __LINE__, "volume_ratio[%d] = %.17g after 20 zero volumes, want NaN", t, out[t]);
+    CHECK(close_enough(out[71], 3.3 / (3.3 / 20)));
+    CHECK(close_enough(out[72], 3.3 / (6.6 / 20)));
+}
+
+/* Every column family fetched by name through a frame (two series of
+ * different lengths) equals its kernel called directly on each series'
+ * own input arrays, so a name mapped to the wrong kernel, input, window
+ * or output of a group is caught. Each name is asked of a fresh frame and
+ * of one shared frame (groups come from its cache). */
+TEST(feature_frame_names_map_to_their_kernels)
+{
+    make_market(&market);
+    bar_set_t set = { 0 };
+    const size_t len[2] = { 700, 450 }, from[2] = { 0, 1500 };
+    for (int i = 0; i < 2; i++) {
+        bar_series_t *s = bar_set_add(&set, i ? "BBB" : "AAA");
+        for (size_t t = from[i]; t < from[i] + len[i]; t++)
+            bar_series_push(s, (int64_t)t * 86400, market.o[t], market.h[t], market.l[t], market.c[t], market.v[t]);
+    }
+    static const char *const names[] = {
+        "open", "high", "low", "close", "volume", "sma_7", "ema_9", "rsi_14", "atr_10", "bb_lower_20",
+        "bb_upper_20", "bb_mid_20", "high_15", "low_15", "hv_21", "macd_hist", "macd_signal", "macd",
+        "prev_close", "gap_pct", "volume_ratio", "return_pct",
+    };
+    static double direct[1150], a[1150], b[1150], c[1150];
+    feature_frame_t shared;
+    feature_frame_init(&shared, &set);
+    char err[512];
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        const char *name = names[k];
+        size_t off = 0;
+        for (size_t i = 0; i < set.n; i++) {
+            const bar_series_t *s = &set.series[i];
+            size_t n = s->n;
+            double *o = direct + off;
+            if (strcmp(name, "open") == 0) memcpy(o, s->open, n * sizeof *o);
+            else if (strcmp(name, "high") == 0) memcpy(o, s->high, n * sizeof *o);
+            else if (strcmp(name, "low") == 0) memcpy(o, s->low, n * sizeof *o);
+            else if (strcmp(name, "close") == 0) memcpy(o, s->close, n * sizeof *o);
+            else if (strcmp(name, "volume") == 0) memcpy(o, s->volume, n * sizeof *o);
+            else if (strcmp(name, "sma_7") == 0) feature_sma(s->close, n, 7, o);
+            else if (strcmp(name, "ema_9") == 0) feature_ema(s->close, n, 9, o);
+            else if (strcmp(name, "rsi_14") == 0) feature_rsi(s->close, n, 14, o);
+            else if (strcmp(name, "atr_10") == 0) feature_atr(s->high, s->low, s->close, n, 10, o);
+            else if (strncmp(name, "bb_", 3) == 0) {
+                feature_bbands(s->close, n, 20, a, b, c);
+                memcpy(o, name[3] == 'u' ? a : name[3] == 'm' ? b : c, n * sizeof *o);
+            }
+            else if (strcmp(name, "high_15") == 0) feature_rolling_max(s->high, n, 15, o);
+            else if (strcmp(name, "low_15") == 0) feature_rolling_min(s->low, n, 15, o);
+            else if (strcmp(name, "hv_21") == 0) feature_hv(s->close, n, 21, o);
+            else if (strncmp(name, "macd", 4) == 0) {
+                feature_macd(s->close, n, a, b, c);
+                memcpy(o, name[4] == '\0' ? a : name[5] == 's' ? b : c, n * sizeof *o);
+            }
+            else if (strcmp(name, "prev_close") == 0) feature_prev(s->close, n, o);
+            else if (strcmp(name, "gap_pct") == 0) feature_gap_pct(s->open, s->close, n, o);
+            else if (strcmp(name, "volume_ratio") == 0) feature_volume_ratio(s->volume, n, o);
+            else if (strcmp(name, "return_pct") == 0) feature_return_pct(s->close, n, o);
+            else unit_fail(__FILE__, __LINE__, "no direct kernel for %s", name);
+            off += n;
+        }
+        feature_frame_t fresh;
+        feature_frame_init(&fresh, &set);
+        const double *g = feature_frame_column(&fresh, name, err, sizeof err);
+        const double *h = feature_frame_column(&shared, name, err, sizeof err);
+        if (g == NULL || h == NULL) {
+            unit_fail(__FILE__, __LINE__, "%s: %s", name, err);
+        } else {
+            CHECK_SERIES(name, g, direct, off);
+            CHECK_SERIES(name, h, direct, off);
+        }
+        feature_frame_free(&fresh);
+    }
+    CHECK_INT(shared.ncols, sizeof names / sizeof names[0]);
+    feature_frame_free(&shared);
+    bar_set_free(&set);
 }
