@@ -272,7 +272,7 @@ int cron_parse(const char *expr, cron_t *out, char *err, size_t errlen)
         c.flags |= CRON_DOM_STAR;
     if (fields[F_WDAY][0] == '*')
         c.flags |= CRON_DOW_STAR;
-    if (strcmp(fields[F_HOUR], "*") == 0 || strcmp(fields[F_HOUR], "*/1") == 0)
+    if (fields[F_HOUR][0] == '*') /* `*`, `*`/2, ...: Vixie cron's HR_STAR */
         c.flags |= CRON_CLOCK_HOURS;
     /* With the OR rule any weekday set makes days; with AND every (month,
      * day) pair meets every weekday within 28 years, so only this can fail. */

@@ -20,13 +20,14 @@
  *
  * Times are local wall-clock times of the schedule's zone (UTC unless
  * cron_set_zone() named one). Around DST changes it follows classic cron:
- *   - Clock-following schedules (hour field exactly `*` or `*`/1) fire
- *     whenever the wall clock shows a matching time: nothing fires in a
- *     skipped hour, and a repeated hour fires in both passes.
- *   - Every other schedule has fixed hours (lists, ranges, `*`/2): a
- *     local time that does not exist fires at the first instant after it
- *     (the end of the gap, e.g. 03:00 on a 02:00->03:00 day), and a local
- *     time that occurs twice fires once, at its first occurrence.
+ *   - Clock-following schedules (hour field starting with `*`: `*`, `*`/2,
+ *     as Vixie cron's HR_STAR) fire whenever the wall clock shows a
+ *     matching time: nothing fires in a skipped hour, and a repeated hour
+ *     fires in both passes.
+ *   - Every other schedule has fixed hours (values, lists, ranges,
+ *     0-23/2): a local time that does not exist fires at the first instant
+ *     after it (the end of the gap, e.g. 03:00 on a 02:00->03:00 day), and
+ *     a local time that occurs twice fires once, at its first occurrence.
  *
  * Zones come from the system tz database (/usr/share/zoneinfo, or $TZDIR)
  * through tz.h, so every conversion is a pure function of the loaded zone —
@@ -49,7 +50,7 @@
 /* cron_t.flags */
 #define CRON_DOM_STAR 1u     /* day-of-month field starts with `*` */
 #define CRON_DOW_STAR 2u     /* day-of-week field starts with `*` */
-#define CRON_CLOCK_HOURS 4u  /* hour field is `*` or `*`/1: follows the clock */
+#define CRON_CLOCK_HOURS 4u  /* hour field starts with `*`: follows the clock */
 
 /* Optional per-day filter, called with a local date (in the schedule's zone)
  * on which the expression matches. Return 0 to skip the day, nonzero to let

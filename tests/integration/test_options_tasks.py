@@ -4,8 +4,9 @@ calculate_iv_analysis (implied volatilities give the generating smile back,
 Greeks, hv_20/hv_60, the 30-day ATM IV interpolated in total variance) over
 25 days so that IV rank and percentile become defined, then
 scan_opportunities ranking a high-IV-rank symbol to sell premium and a
-low one to buy it; csv_dir and http_csv chains, where one bad row writes
-nothing; argument errors."""
+low one to buy it; csv_dir and http_csv chains, where one bad row, a timeout or a cut
+body writes nothing and transient failures go back to the queue; argument
+errors."""
 import datetime
 import functools
 import http.server
@@ -18,6 +19,7 @@ import sqlite3
 import statistics
 import tempfile
 import threading
+import time
 
 from harness import TickqTestCase, postgres, tickq
 
@@ -408,6 +410,119 @@ class OptionsTasks:
         self.assertIn("NOPE: ", err)
         self.assertIn("/NOPE/2024-03-01.csv: HTTP status 404", err)
         self.assertEqual(self.count("option_quotes"), 5)
+
+    def test_http_csv_failures_write_nothing_and_transient_ones_retry(self):
+        """A slow server (timeout), a 500 then OK (retried, in the fetch or
+        by the queue), a body cut inside its last row and a transfer shorter
+        than its Content-Length. Each failing job also fetched a good chain
+        for a symbol stored nowhere else: none of its rows may be written.
+        Timeouts and cut transfers are transient (back to the queue), bad
+        data is permanent."""
+        body = chain_csv([r[2:] for r in GOOD_AAA],
+                         header="expiry,strike,type,bid,ask,last,volume,open_interest,underlying_price")
+        hits, lock = {}, threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def send(self, status, text, length=None):
+                data = text.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/csv")
+                self.send_header("Content-Length", str(len(data) if length is None else length))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                sym = self.path.strip("/").split("/")[0]
+                with lock:
+                    hits[sym] = n = hits.get(sym, 0) + 1
+                try:
+                    if sym.startswith("FRESH") or sym.startswith("GOOD"):
+                        self.send(200, body)
+                    elif sym == "ZSLOW":
+                        time.sleep(1.5)
+                        self.send(200, body)
+                    elif sym.startswith("ZFLAKY"):     # 500 on the first request only
+                        self.send(500 if n == 1 else 200, "oops\n" if n == 1 else body)
+                    elif sym == "ZTRUNC":              # the body stops inside its last row
+                        self.send(200, body.rstrip("\n").rsplit(",", 3)[0])
+                    elif sym == "ZCUT":                # Content-Length promises more than comes
+                        self.send(200, body[:60], length=len(body))
+                        self.close_connection = True
+                    else:
+                        self.send(404, "no such symbol\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (ZSLOW)
+
+        class Server(http.server.ThreadingHTTPServer):
+            daemon_threads = True
+            block_on_close = False
+
+            def handle_error(self, request, client_address):
+                pass
+
+        server = Server(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/{{symbol}}/{{date}}.csv"
+
+        def job(symbols, retries=0, timeout=0.5):
+            return {"symbols": symbols, "as_of": "2024-03-01",
+                    "provider": {"type": "http_csv", "url": url, "retries": retries, "timeout_seconds": timeout}}
+
+        def run(args, max_retries):
+            jid = self.enqueue("update_options_data", args, "--max-retries", str(max_retries))
+            status, w = self.burst("--workers", "1", "--retry-base", "50ms", env=self.env)
+            self.assertEqual(status, 0, w.log())
+            return jid, self.result(jid)
+
+        def fresh_rows():
+            return self.count("option_quotes WHERE symbol LIKE 'FRESH%'")
+
+        try:
+            # Transient: each attempt times out; the queue retries once, then the job is dead.
+            jid, res = run(job(["FRESH1", "ZSLOW"], timeout=0.3), max_retries=1)
+            self.assertEqual((res["status"], self.state(jid), self.job(jid)["attempts"]), ("error", "dead", "2"))
+            self.assertEqual([r["kind"] for r in self.retries(jid)], ["transient", "transient"])
+            self.assertIn("ZSLOW: ", res["data"]["error"])
+            self.assertIn("timed out", res["data"]["error"])
+            self.assertIn("nothing written", res["data"]["error"])
+            self.assertEqual(hits["ZSLOW"], 2)
+            self.assertEqual(hits["FRESH1"], 2)       # fetched (and thrown away) on each attempt
+            self.assertEqual((fresh_rows(), self.count("option_quotes")), (0, 0))
+
+            # Transient, cut transfer: the same.
+            jid, res = run(job(["FRESH2", "ZCUT"]), max_retries=0)
+            self.assertEqual((res["status"], self.state(jid), self.job(jid)["attempts"]), ("error", "dead", "1"))
+            self.assertEqual([r["kind"] for r in self.retries(jid)], ["transient"])
+            self.assertIn("/ZCUT/2024-03-01.csv", res["data"]["error"])
+            self.assertEqual(hits["FRESH2"], 1)
+            self.assertEqual((fresh_rows(), self.count("option_quotes")), (0, 0))
+
+            # Permanent, a body cut inside its last row: fails at once, no retry.
+            jid, res = run(job(["FRESH3", "ZTRUNC"]), max_retries=3)
+            err = self.error(res, jid)
+            self.assertEqual(self.retries(jid), [])
+            self.assertIn("1 symbol failed, nothing written: ZTRUNC: 1 bad of 5 rows:", err)
+            self.assertEqual((hits["ZTRUNC"], hits["FRESH3"]), (1, 1))
+            self.assertEqual((fresh_rows(), self.count("option_quotes")), (0, 0))
+
+            # 500 then OK: retried inside the fetch (one attempt, two requests) ...
+            jid, res = run(job(["ZFLAKY1"], retries=1), max_retries=0)
+            self.assertEqual(self.ok(res)["rows_written"], 5)
+            self.assertEqual((self.job(jid)["attempts"], hits["ZFLAKY1"]), ("1", 2))
+            # ... or, with no retry in the fetch, by the queue: the first
+            # attempt writes nothing, the second writes every row once.
+            jid, res = run(job(["GOOD", "ZFLAKY2"]), max_retries=2)
+            self.assertEqual(self.ok(res)["rows_written"], 10)
+            self.assertEqual((self.job(jid)["attempts"], hits["ZFLAKY2"], hits["GOOD"]), ("2", 2, 2))
+            self.assertEqual([r["kind"] for r in self.retries(jid)], ["transient"])
+            counts = self.query("SELECT symbol, COUNT(*) FROM option_quotes GROUP BY symbol ORDER BY symbol")
+            self.assertEqual([(sym, int(n)) for sym, n in counts], [("GOOD", 5), ("ZFLAKY1", 5), ("ZFLAKY2", 5)])
+        finally:
+            server.shutdown()
+            server.server_close()
 
     # --- argument and data errors ----------------------------------------
     def test_errors(self):

@@ -10,6 +10,8 @@ import signal
 import subprocess
 import tempfile
 import time
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from harness import ROOT, TICKQ, TickqTestCase, tickq, wait_for
 
@@ -18,6 +20,24 @@ def next_times(expr, *args):
     p = tickq("schedule", "next", expr, *args)
     assert p.returncode == 0, p.stderr
     return p.stdout.split()
+
+
+def yearly_after(now, zone, month, day, hour, minute, n=3):
+    """The next n times local month-day hour:minute in zone after epoch
+    `now`, as (local ISO with offset, UTC ...Z) pairs."""
+    out, year = [], datetime.fromtimestamp(now, timezone.utc).year - 1
+    while len(out) < n:
+        t = datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(zone))
+        if t.timestamp() > now:
+            out.append((t.isoformat(), t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")))
+        year += 1
+    return out
+
+
+def fire_epoch(job_id):
+    """The fire time in a job id "<schedule>:YYYY-MM-DDTHH:MM:SSZ"."""
+    stamp = job_id.split(":", 1)[1]
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
 
 
 class TestScheduleNext(TickqTestCase):
@@ -54,6 +74,19 @@ class TestScheduleNext(TickqTestCase):
         self.assertEqual(next_times("0 * * * *", "--tz", "Europe/London", "--from", "2026-10-24T23:30:00Z",
                                     "-n", "3"),
                          ["2026-10-25T01:00:00+01:00", "2026-10-25T01:00:00+00:00", "2026-10-25T02:00:00+00:00"])
+
+    def test_hour_step_follows_the_clock(self):
+        # An hour field starting with `*` follows the clock: no fire for the
+        # skipped 02:00; 0-23/2 names the same hours as fixed ones.
+        self.assertEqual(next_times("0 */2 * * *", "--tz", "America/New_York", "--from", "2026-03-08T04:00:00Z",
+                                    "-n", "3"),
+                         ["2026-03-08T00:00:00-05:00", "2026-03-08T04:00:00-04:00", "2026-03-08T06:00:00-04:00"])
+        self.assertEqual(next_times("0 0-23/2 * * *", "--tz", "America/New_York", "--from", "2026-03-08T04:00:00Z",
+                                    "-n", "3"),
+                         ["2026-03-08T00:00:00-05:00", "2026-03-08T03:00:00-04:00", "2026-03-08T04:00:00-04:00"])
+        self.assertEqual(next_times("0 */2 * * *", "--tz", "Europe/London", "--from", "2026-10-24T22:00:00Z",
+                                    "-n", "3"),
+                         ["2026-10-25T00:00:00+01:00", "2026-10-25T02:00:00+00:00", "2026-10-25T04:00:00+00:00"])
 
     def test_market_hours_holidays_and_early_close(self):
         # Wednesday before Thanksgiving 2026, Thanksgiving (closed), the
@@ -202,16 +235,72 @@ class TestSchedulerFiring(SchedulerCase):
         self.assertEqual(self.jobs(), [])
 
     def test_first_start_fires_nothing_from_the_past(self):
-        p = self.scheduler(self.config(cron="0 0 1 1 *"))
+        """A minutely schedule with no stored state would have fired at every
+        past minute: on its first start nothing before the start is
+        enqueued, not even the minute just gone (which, taken as missed,
+        would be on time and within any grace)."""
+        t0 = time.time()
+        p = self.scheduler(self.config(cron="* * * * *"))
         wait_for(lambda: any(x.get("msg") == "scheduler holds the lease: firing" for x in self.log_of(p)),
                  timeout=10, what="the lease")
+        time.sleep(1.5)
+        for jid in self.jobs():                  # a minute may have begun meanwhile: only that one
+            self.assertGreaterEqual(fire_epoch(jid), t0, jid)
+        self.assertLessEqual(len(self.jobs()), 1)
+        self.assertGreaterEqual(int(self.r.hget("tickq:scheduler:last", "minutely")), int(t0))
+        msgs = [x.get("msg") for x in self.log_of(p)]
+        self.assertNotIn("ran a missed schedule once", msgs)
+        self.assertNotIn("skipped missed runs", msgs)
+
+    def test_banner_lists_the_next_three_fire_times(self):
+        text = ("[schedule newyear]\ncron = 0 0 1 1 *\ntask = echo\n\n"
+                "[schedule july]\ncron = 0 12 1 7 *\ntimezone = America/New_York\ntask = echo\n")
+        now = time.time()
+        p = self.scheduler(self.config(text=text))
+        banner = wait_for(lambda: [x for x in self.log_of(p) if x.get("msg") == "schedule"], timeout=10,
+                          what="the banner")
+        self.assertEqual([(b["name"], b["cron"], b["timezone"], b["task"]) for b in banner],
+                         [("newyear", "0 0 1 1 *", "UTC", "echo"), ("july", "0 12 1 7 *", "America/New_York", "echo")])
+        for b, zone, month, hour in ((banner[0], "UTC", 1, 0), (banner[1], "America/New_York", 7, 12)):
+            want = yearly_after(now, zone, month, 1, hour, 0)
+            got = [(b[f"next_{k}"], b[f"next_{k}_utc"]) for k in (1, 2, 3)]
+            self.assertEqual(got, want)
+        self.assertTrue(banner[0]["next_1"].endswith("-01-01T00:00:00+00:00"))
+        self.assertTrue(banner[1]["next_3"].endswith("-07-01T12:00:00-04:00"))
+        self.assertTrue(banner[1]["next_3_utc"].endswith("-07-01T16:00:00Z"))
+
+    def test_defaults_run_once_within_an_hour_on_backtest_normal(self):
+        """Neither misfire nor misfire_grace, queue nor priority set: a daily
+        time missed by 50 minutes runs once (run_once, grace 1 h) on
+        backtest/normal; one missed by 70 minutes is past the grace."""
+        now = time.time()
+        in_grace, past_grace = (time.gmtime(now - 50 * 60), time.gmtime(now - 70 * 60))
+        text = (f"[schedule recent]\ncron = {in_grace.tm_min} {in_grace.tm_hour} * * *\ntask = echo\n\n"
+                f"[schedule older]\ncron = {past_grace.tm_min} {past_grace.tm_hour} * * *\ntask = echo\n")
+        self.set_last("recent", now - 3 * 86400)
+        self.set_last("older", now - 3 * 86400)
+        p = self.scheduler(self.config(text=text))
+        wait_for(lambda: any(x.get("msg") == "skipped missed runs" for x in self.log_of(p)) and self.jobs(),
+                 timeout=10, what="the run and the skip")
         time.sleep(0.3)
-        self.assertEqual(self.jobs(), [])
-        self.assertIsNotNone(self.r.hget("tickq:scheduler:last", "minutely"))
-        banner = [x for x in self.log_of(p) if x.get("msg") == "schedule"]
-        self.assertEqual(len(banner), 1)
-        self.assertTrue(banner[0]["next_1_utc"].endswith("-01-01T00:00:00Z"))
-        self.assertTrue(banner[0]["next_1"].endswith("+00:00"))
+        want = time.strftime("%Y-%m-%dT%H:%M:00Z", in_grace)
+        self.assertEqual(self.jobs(), [f"recent:{want}"])
+        job = self.job(f"recent:{want}")
+        self.assertEqual((job["type"], job["queue"], job["priority"]), ("echo", "backtest", "normal"))
+        self.assertEqual(self.stream_len("backtest_normal"), 1)
+        log = self.log_of(p)
+        ran = [x for x in log if x.get("msg") == "ran a missed schedule once"]
+        self.assertEqual([x["schedule"] for x in ran], ["recent"])
+        self.assertTrue(50 * 60 <= ran[0]["late_s"] < 51 * 60, ran)
+        fired = [x for x in log if x.get("msg") == "schedule fired"]
+        self.assertEqual([(x["schedule"], x["queue"], x["job_id"]) for x in fired],
+                         [("recent", "backtest", f"recent:{want}")])
+        skipped = [x for x in log if x.get("msg") == "skipped missed runs"]
+        self.assertEqual([(x["schedule"], x["misfire"]) for x in skipped],
+                         [("older", "run_once (past the grace period)")])
+        self.assertEqual(time.strftime("%Y-%m-%dT%H:%M:00Z", time.gmtime(int(self.r.hget("tickq:scheduler:last",
+                                                                                         "older")))),
+                         time.strftime("%Y-%m-%dT%H:%M:00Z", past_grace))
 
     def test_exactly_once_with_three_schedulers_and_a_killed_leader(self):
         """Three schedulers, one leader. A yearly schedule missed two years
@@ -270,12 +359,74 @@ class TestSchedulerFiring(SchedulerCase):
         self.assertEqual(p.wait(10), 0)
 
     def test_graceful_shutdown_gives_the_lease_up(self):
-        p = self.scheduler(self.config())
-        wait_for(lambda: self.r.get("tickq:scheduler:lease"), timeout=10, what="the lease")
-        p.send_signal(signal.SIGINT)
-        self.assertEqual(p.wait(10), 0)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            p = self.scheduler(self.config())
+            wait_for(lambda: self.r.get("tickq:scheduler:lease"), timeout=10, what="the lease")
+            t0 = time.time()
+            p.send_signal(sig)
+            self.assertEqual(p.wait(10), 0)
+            self.assertLess(time.time() - t0, 2.0)
+            self.assertIsNone(self.r.get("tickq:scheduler:lease"))
+            self.assertEqual(self.log_of(p)[-1].get("msg"), "scheduler stopped")
+
+    def test_sigterm_stops_firing_at_once(self):
+        """A standby scheduler is frozen; meanwhile the lease frees up and a
+        missed run waits in its state. SIGTERM then SIGCONT: it must exit
+        without another look at the lease, so nothing fires. A fresh
+        scheduler in its place fires that run at once (the control)."""
+        self.r.set("tickq:scheduler:lease", "elsewhere:1.beef", px=60000)
+        self.set_last("minutely", time.time() - 600)
+        path = self.config()
+        p = self.scheduler(path)
+        wait_for(lambda: any(x.get("msg") == "another scheduler holds the lease: standing by"
+                             for x in self.log_of(p)), timeout=10, what="the standby")
+        p.send_signal(signal.SIGSTOP)
+        self.r.delete("tickq:scheduler:lease")
+        time.sleep(0.6)                           # past its next lease look (every ttl/3)
+        p.send_signal(signal.SIGTERM)
+        t0 = time.time()
+        p.send_signal(signal.SIGCONT)
+        self.assertEqual(p.wait(5), 0)
+        self.assertLess(time.time() - t0, 2.0)
+        time.sleep(0.2)
+        self.assertEqual(self.jobs(), [])
         self.assertIsNone(self.r.get("tickq:scheduler:lease"))
-        self.assertTrue(any(x.get("msg") == "scheduler stopped" for x in self.log_of(p)))
+        msgs = [x.get("msg") for x in self.log_of(p)]
+        self.assertNotIn("scheduler holds the lease: firing", msgs)
+        self.assertEqual(msgs[-1], "scheduler stopped")
+        q = self.scheduler(path)
+        wait_for(lambda: self.jobs(), timeout=10, what="the control's job")
+        q.send_signal(signal.SIGTERM)
+        self.assertEqual(q.wait(10), 0)
+        self.assertEqual(len(self.jobs()), 1)
+
+    def test_shutdown_wait_bounds_the_work_in_flight(self):
+        """shutdown_wait bounds each Redis call of the scheduler: with Redis
+        frozen, SIGTERM still ends the scheduler (exit 0) within about that
+        time, and a longer setting waits longer."""
+        def stop_with_frozen_redis(wait):
+            text = (f"[scheduler]\nshutdown_wait = {wait}\nlease_ttl = 1s\n\n"
+                    "[schedule minutely]\ncron = * * * * *\ntask = echo\n")
+            p = self.scheduler(self.config(text=text))
+            wait_for(lambda: self.r.get("tickq:scheduler:lease"), timeout=10, what="the lease")
+            time.sleep(0.2)
+            os.kill(self.server.proc.pid, signal.SIGSTOP)
+            try:
+                time.sleep(0.5)                   # a lease renewal is now stuck
+                t0 = time.time()
+                p.send_signal(signal.SIGTERM)
+                self.assertEqual(p.wait(20), 0)
+                took = time.time() - t0
+            finally:
+                os.kill(self.server.proc.pid, signal.SIGCONT)
+            self.assertIn("cannot release the scheduler lease; it expires by itself",
+                          [x.get("msg") for x in self.log_of(p)])
+            return took
+        short = stop_with_frozen_redis("1s")
+        self.assertLess(short, 3.5)
+        longer = stop_with_frozen_redis("3s")
+        self.assertGreater(longer, 2.5)
+        self.assertLess(longer, 9.5)
 
     def test_worker_with_scheduler_fires_and_runs_the_job(self):
         now = time.time()
@@ -290,6 +441,32 @@ class TestSchedulerFiring(SchedulerCase):
         self.assertIsNone(self.r.get("tickq:scheduler:lease"))
 
 
+class TestWorkerSchedulerShutdown(SchedulerCase):
+    def test_sigterm_stops_firing_and_lets_the_running_job_finish(self):
+        """worker --scheduler, SIGTERM while a 2 s job runs: the scheduler
+        gives the lease up at once (before the job ends), the job completes
+        within --grace, nothing more is fired, exit 0."""
+        text = ('[scheduler]\nlease_ttl = 1s\n\n[schedule sleeper]\ncron = * * * * *\ntask = sleep\n'
+                'args = {"ms": 2000}\nqueue = sched\n')
+        self.set_last("sleeper", time.time() - 600)
+        w = self.worker("--queues", "sched", "--scheduler", "--schedules", self.config(text=text), "--workers", "1",
+                        "--grace", "10")
+        jid = wait_for(lambda: self.jobs(), timeout=10, what="the fired job")[0]
+        self.wait_running(jid)
+        self.assertIsNotNone(self.r.get("tickq:scheduler:lease"))
+        t0 = time.time()
+        w.signal(signal.SIGTERM)
+        wait_for(lambda: self.r.get("tickq:scheduler:lease") is None, timeout=2, what="the lease given up")
+        self.assertNotEqual(self.state(jid), "completed")   # still running
+        self.assertEqual(w.wait(15), 0)
+        self.assertLess(time.time() - t0, 5.0)
+        self.assertEqual(self.state(jid), "completed")
+        self.assertEqual(self.result(jid)["status"], "completed")
+        self.assertEqual(self.job(jid)["attempts"], "1")
+        self.assertEqual(self.jobs(), [jid])
+        self.assertIsNone(self.r.get("tickq:scheduler:lease"))
+
+
 class TestScheduleConfig(SchedulerCase):
     def test_example_file_lists_four_schedules(self):
         p = tickq("schedule", "list", "--config", os.path.join(ROOT, "examples", "schedules.ini"))
@@ -297,6 +474,69 @@ class TestScheduleConfig(SchedulerCase):
         names = [line.split(":")[0] for line in p.stdout.splitlines() if not line.startswith(" ")]
         self.assertEqual(names, ["intraday_refresh", "end_of_day", "weekend_analysis", "continuous_refresh"])
         self.assertEqual(sum(1 for line in p.stdout.splitlines() if line.startswith("    ")), 12)
+
+    def test_list_shows_zone_utc_queue_and_priority(self):
+        text = ("[schedule newyear]\ncron = 0 0 1 1 *\ntask = echo\n\n"
+                "[schedule july]\ncron = 0 12 1 7 *\ntimezone = America/New_York\ntask = echo\nqueue = sched\n"
+                "priority = high\n\n"
+                "[schedule session]\ncron = */15 9-16 * * MON-FRI\ncalendar = XNYS\nmarket_hours = true\n"
+                "task = noop\npriority = low\n\n"
+                "[schedule eod]\ncron = 0 0 * * MON-FRI\ncalendar = XNYS\noffset_from_close = 30m\ntask = noop\n")
+        now = time.time()
+        p = tickq("schedule", "list", "--config", self.config(text=text))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        heads = [x for x in lines if not x.startswith(" ")]
+        self.assertEqual(heads, [
+            "newyear: 0 0 1 1 * (UTC) -> echo on backtest/normal",
+            "july: 0 12 1 7 * (America/New_York) -> echo on sched/high",
+            "session: */15 9-16 * * MON-FRI (America/New_York), XNYS, market hours -> noop on backtest/low",
+            "eod: 0 0 * * MON-FRI (America/New_York), XNYS, relative to the close -> noop on backtest/normal"])
+        times = {}
+        for x in lines:
+            if not x.startswith(" "):
+                name = x.split(":")[0]
+                times[name] = []
+            else:
+                self.assertRegex(x, r"^    \S+  \(\S+Z\)$")
+                local, utc = x.split()
+                times[name].append((local, utc[1:-1]))
+        self.assertEqual(times["newyear"], yearly_after(now, "UTC", 1, 1, 0, 0))
+        self.assertEqual(times["july"], yearly_after(now, "America/New_York", 7, 1, 12, 0))
+        for name in ("session", "eod"):
+            self.assertEqual(len(times[name]), 3)
+            for local, utc in times[name]:   # the UTC column is the local time's instant
+                self.assertEqual(datetime.fromisoformat(local).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                 utc)
+                hm = local[11:16]
+                if name == "eod":
+                    self.assertIn(hm, ("16:30", "13:30"))
+                else:
+                    self.assertTrue("09:30" <= hm <= "16:00" and hm[3:] in ("00", "15", "30", "45"), local)
+        # -n changes how many
+        p = tickq("schedule", "list", "--config", self.config(text=text), "-n", "5")
+        self.assertEqual(sum(1 for x in p.stdout.splitlines() if x.startswith("    ")), 20)
+
+    def test_closures_skip_those_days(self):
+        """closures = ... in [scheduler] closes the exchange on those days:
+        an XNYS schedule skips them (the same file without them is the
+        control)."""
+        got = next_times("0 12 * * *", "--calendar", "XNYS", "-n", "6")
+        days = [t[:10] for t in got]
+        base = "[schedule noon]\ncron = 0 12 * * *\ncalendar = XNYS\ntask = echo\n"
+
+        def listed(text):
+            p = tickq("schedule", "list", "--config", self.config(text=text), "-n", "3")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return [x.split()[0] for x in p.stdout.splitlines() if x.startswith("    ")]
+        self.assertEqual(listed(base), got[:3])
+        closed = f"[scheduler]\nclosures = {days[0]}, {days[2]},{days[3]}\n\n" + base
+        self.assertEqual(listed(closed), [got[1], got[4], got[5]])
+        # The scheduler's banner reads the same calendar.
+        p = self.scheduler(self.config(text=closed))
+        banner = wait_for(lambda: [x for x in self.log_of(p) if x.get("msg") == "schedule"], timeout=10,
+                          what="the banner")
+        self.assertEqual([banner[0][f"next_{k}"] for k in (1, 2, 3)], [got[1], got[4], got[5]])
 
     def test_errors_name_the_line(self):
         cases = [
@@ -310,6 +550,8 @@ class TestScheduleConfig(SchedulerCase):
              "[schedule a]\ncron = * * * * *\n", ":8: schedule 'a' is defined twice"),
             ("[schedule a]\ncron = * * * * *\ntask = echo\ncron = 1 * * * *\n", ":4: 'cron' is set twice"),
             ("[scheduler]\nlease_ttl = soon\n[schedule a]\ncron = * * * * *\ntask = echo\n", ":2: lease_ttl"),
+            ("[scheduler]\nclosures = 2027-01-04, 2027-13-01\n[schedule a]\ncron = * * * * *\ntask = echo\n",
+             ":2: closures: '2027-13-01' is not a date (YYYY-MM-DD)"),
             ("[weird]\nx = 1\n", "unknown section [weird]"),
             ("[schedule a]\ncron = * * * * *\ntask = update_stok_data\n", "unknown task type 'update_stok_data'"),
             ("[scheduler]\n", "no schedules"),

@@ -156,9 +156,21 @@ TEST(cron_parse_flags)
     CHECK(c.flags == (CRON_DOM_STAR | CRON_DOW_STAR | CRON_CLOCK_HOURS));
     c = make("0 */1 * * *", NULL);
     CHECK(c.flags & CRON_CLOCK_HOURS);
+    /* As Vixie cron: an hour field starting with `*` follows the clock,
+     * whatever its step; one naming its hours does not. */
     c = make("0 */2 * * *", NULL);
+    CHECK(c.flags == (CRON_DOM_STAR | CRON_DOW_STAR | CRON_CLOCK_HOURS));
+    c = make("0 */5 * * *", NULL);
+    CHECK(c.flags & CRON_CLOCK_HOURS);
+    c = make("@hourly", NULL);
+    CHECK(c.flags & CRON_CLOCK_HOURS);
+    c = make("@daily", NULL);
     CHECK(!(c.flags & CRON_CLOCK_HOURS));
     c = make("0 0-23 * * *", NULL);
+    CHECK(!(c.flags & CRON_CLOCK_HOURS));
+    c = make("0 0-23/2 * * *", NULL);
+    CHECK(!(c.flags & CRON_CLOCK_HOURS));
+    c = make("0 0,2,4,6,8,10,12,14,16,18,20,22 * * *", NULL);
     CHECK(!(c.flags & CRON_CLOCK_HOURS));
     c = make("*/15 9-16 * * MON-FRI", NULL);
     CHECK(c.flags == CRON_DOM_STAR);
@@ -420,6 +432,44 @@ TEST(cron_dst_london)
     c = make("*/30 * * * *", "Europe/London");
     CHECK_NEXT_LOCAL(&c, "2026-10-24T23:45:00Z", "2026-10-25T01:00:00+01:00", "2026-10-25T01:30:00+01:00",
                      "2026-10-25T01:00:00+00:00", "2026-10-25T01:30:00+00:00", "2026-10-25T02:00:00+00:00");
+    cron_release(&c);
+}
+
+TEST(cron_dst_hour_steps_follow_the_clock)
+{
+    /* `*`/2 follows the clock (hour field starting with `*`); 0-23/2 names
+     * the same hours but fixes them. New York, 2026-03-08: 02:00 EST is
+     * skipped (03:00 EDT at 07:00Z). */
+    cron_t c = make("0 */2 * * *", "America/New_York");
+    CHECK_NEXT_LOCAL(&c, "2026-03-08T04:00:00Z", "2026-03-08T00:00:00-05:00", "2026-03-08T04:00:00-04:00",
+                     "2026-03-08T06:00:00-04:00");
+    CHECK_NEXT(&c, "2026-03-08T05:00:00Z", "2026-03-08T08:00:00Z"); /* nothing at the gap's end (07:00Z) */
+    cron_release(&c);
+    c = make("30 */2 * * *", "America/New_York");
+    CHECK_NEXT_LOCAL(&c, "2026-03-08T05:00:00Z", "2026-03-08T00:30:00-05:00", "2026-03-08T04:30:00-04:00");
+    cron_release(&c);
+    c = make("0 0-23/2 * * *", "America/New_York"); /* fixed hours: 02:00 fires at 03:00 EDT */
+    CHECK_NEXT_LOCAL(&c, "2026-03-08T04:00:00Z", "2026-03-08T00:00:00-05:00", "2026-03-08T03:00:00-04:00",
+                     "2026-03-08T04:00:00-04:00");
+    cron_release(&c);
+
+    /* 2026-11-01 fall-back: 01:xx repeats; `*`/N with N > 1 never names hour
+     * 1, so the even hours go on, three UTC hours from 00:00 EDT to 02:00 EST. */
+    c = make("0 */2 * * *", "America/New_York");
+    CHECK_NEXT_LOCAL(&c, "2026-11-01T03:00:00Z", "2026-11-01T00:00:00-04:00", "2026-11-01T02:00:00-05:00",
+                     "2026-11-01T04:00:00-05:00");
+    CHECK_NEXT(&c, "2026-11-01T03:00:00Z", "2026-11-01T04:00:00Z", "2026-11-01T07:00:00Z", "2026-11-01T09:00:00Z");
+    cron_release(&c);
+
+    /* London: 01:00 GMT -> 02:00 BST on 2026-03-29 and back on 2026-10-25;
+     * `*`/2 keeps 00:00 and 02:00 local on both days. */
+    c = make("0 */2 * * *", "Europe/London");
+    CHECK_NEXT_LOCAL(&c, "2026-03-28T23:00:00Z", "2026-03-29T00:00:00+00:00", "2026-03-29T02:00:00+01:00",
+                     "2026-03-29T04:00:00+01:00");
+    CHECK_NEXT(&c, "2026-03-28T23:00:00Z", "2026-03-29T00:00:00Z", "2026-03-29T01:00:00Z", "2026-03-29T03:00:00Z");
+    CHECK_NEXT_LOCAL(&c, "2026-10-24T22:00:00Z", "2026-10-25T00:00:00+01:00", "2026-10-25T02:00:00+00:00",
+                     "2026-10-25T04:00:00+00:00");
+    CHECK_NEXT(&c, "2026-10-24T22:00:00Z", "2026-10-24T23:00:00Z", "2026-10-25T02:00:00Z", "2026-10-25T04:00:00Z");
     cron_release(&c);
 }
 
