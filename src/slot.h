@@ -22,6 +22,7 @@ typedef struct {
     char type[JOB_TYPE_MAX + 1];
     int64_t timeout_ms;
     int64_t deadline_mono_ms;
+    int64_t started_us;              /* wall clock, for the history of a killed job */
 } slot_job_t;
 
 typedef struct {

@@ -54,6 +54,7 @@ typedef struct {
     char rel_entry[40];
     char rel_job[JOB_ID_MAX + 1];
     char rel_error[300];
+    int64_t rel_started_us;       /* when the job it was running started; 0: unknown */
 } child_t;
 
 typedef struct {
@@ -196,9 +197,10 @@ static int is_final(const char *state)
 }
 
 /* History of a job the supervisor settled (a timeout, a crash, a cancel, a
- * reclaim): the failed attempt, and the job when it is finished. */
+ * reclaim): the failed attempt, and the job when it is finished.
+ * started_us is 0 when unknown (a job reclaimed from another host). */
 static void record_settled(sup_t *s, const settled_job_t *j, job_outcome_kind_t kind, const char *error,
-                           const char *worker)
+                           const char *worker, int64_t started_us)
 {
     int64_t now = clock_now_us();
     if (kind == OUTCOME_TIMEOUT || kind == OUTCOME_CRASH) {
@@ -206,7 +208,7 @@ static void record_settled(sup_t *s, const settled_job_t *j, job_outcome_kind_t 
         history_add_retry(s->history, &r);
     }
     if (is_final(j->state)) {
-        history_rec_t h = { j->id, j->type, j->queue, j->state, worker, error, j->attempts, 0, now };
+        history_rec_t h = { j->id, j->type, j->queue, j->state, worker, error, j->attempts, started_us, now };
         history_add_job(s->history, &h);
     }
 }
@@ -232,7 +234,7 @@ static void try_release(sup_t *s, int i)
     if (k->rel_entry[0] && outcome[0]) {
         if (k->rel_kind == OUTCOME_TIMEOUT || k->rel_kind == OUTCOME_CRASH)
             s->settled_failures++;
-        record_settled(s, &cur, k->rel_kind, k->rel_error, k->id);
+        record_settled(s, &cur, k->rel_kind, k->rel_error, k->id, k->rel_started_us);
         log_info("job settled after its worker stopped", LF_S("job_id", k->rel_job),
                  LF_S("reason", job_outcome_name(k->rel_kind)), LF_S("state", outcome),
                  LF_S("worker_id", k->id));
@@ -250,6 +252,7 @@ static void on_child_exit(sup_t *s, int i, int wstatus)
     k->needs_release = 1;
     k->rel_entry[0] = k->rel_job[0] = k->rel_error[0] = '\0';
     k->rel_kind = OUTCOME_SHUTDOWN;
+    k->rel_started_us = job.busy ? job.started_us : 0;
 
     char how[64];
     if (WIFSIGNALED(wstatus))
@@ -417,7 +420,7 @@ static void heartbeat(sup_t *s)
     } else if (reclaimed > 0) {
         log_warn("reclaimed jobs from a dead worker", LF_S("worker", s->id), LF_I("jobs", reclaimed));
         for (long long i = 0; i < reclaimed && (size_t)i < sizeof jobs / sizeof jobs[0]; i++)
-            record_settled(s, &jobs[i], OUTCOME_CRASH, jobs[i].error, s->id);
+            record_settled(s, &jobs[i], OUTCOME_CRASH, jobs[i].error, s->id, 0);
     }
 
     long long done, failed, retried, delay;

@@ -216,6 +216,7 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
     snprintf(sj.job_id, sizeof sj.job_id, "%s", j->id);
     snprintf(sj.type, sizeof sj.type, "%s", j->type);
     sj.timeout_ms = j->timeout_ms;
+    sj.started_us = started_us;
     sj.deadline_mono_ms = mono + j->timeout_ms;
     slot_begin(w->slot, &sj);
     int64_t delay_us = j->enqueued_us > 0 && started_us > j->enqueued_us ? started_us - j->enqueued_us : 0;
