@@ -143,8 +143,12 @@ static json_t *screening_finish(lua_State *L, int ret, void *ctx, json_writer_t 
             return NULL;
         }
         const char *ticker = strategy_field_string(L, -1, "ticker");
-        if (is_current(t, ticker, strategy_field_string(L, -1, "date")))
-            ranked[current++] = (ranked_t){ (int)k, ticker, strategy_field_number(L, -1, "score") };
+        if (is_current(t, ticker, strategy_field_string(L, -1, "date"))) {
+            /* NaN and infinities rank as no score: JSON has no such number,
+             * and a null at the top would look unscored while leading. */
+            double score = strategy_field_number(L, -1, "score");
+            ranked[current++] = (ranked_t){ (int)k, ticker, isfinite(score) ? score : NAN };
+        }
         lua_pop(L, 1);           /* a past signal is not an opportunity now */
     }
     qsort(ranked, current, sizeof *ranked, cmp_ranked);

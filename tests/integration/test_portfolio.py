@@ -10,7 +10,7 @@ import shutil
 import statistics
 import tempfile
 
-from harness import TickqTestCase, tickq, wait_for
+from harness import ISO_RE, TickqTestCase, tickq, wait_for
 
 
 def make_bars(seed, symbols, days, start_ordinal, skip=()):
@@ -247,6 +247,36 @@ class TestPortfolioBacktest(StrategyDataCase):
         self.assertEqual(first_trade == ccc[300][1], fast > slow)
         self.assertGreater(res["data"]["performance_metrics"]["trades"], 0)
 
+    def test_positions_shorter_than_df_are_flat_for_the_missing_rows(self):
+        """An array that stops early: the rows after its end are flat, so
+        the position taken is closed on the first missing row, in each
+        symbol (a second ticker's rows are all missing)."""
+        syms = ["AAA", "BBB"]
+        start, end = self.rows[20][1], self.rows[90][1]
+        n_aaa = len(self.window_rows(["AAA"], start, end))
+        n = len(self.window_rows(syms, start, end))
+        k = n_aaa // 2
+        given = [1] * (k - 10) + [-0.5] * 10    # long, then short, then (missing) flat
+        code = "local P = {" + ", ".join(repr(v) for v in given) + "}\n" \
+               "function short_array(df) local out = {} for i = 1, #P do out[i] = P[i] end return out end\n"
+        res = self.run_job("portfolio_backtest", {"strategy_code": code, "symbols": syms, "start_date": start,
+                                                  "end_date": end, "commission_bps": 3})
+        self.assertEqual(res["status"], "completed", res)
+        d = res["data"]
+        pos = given + [None] * (n - len(given))
+        dates, values, trades, exposure = simulate({s: self.by_symbol()[s] for s in syms}, (start, end), pos,
+                                                   100000.0, 3 / 1e4, len(syms))
+        self.assertEqual([p["date"] for p in d["equity_curve"]], dates)
+        for got, want in zip(d["equity_curve"], values):
+            self.assertAlmostEqual(got["equity"], want, delta=1e-6)
+        self.assertAlmostEqual(d["performance_metrics"]["exposure"], exposure, places=9)
+        aaa = [r[1] for r in self.window_rows(["AAA"], start, end)]
+        got = sorted((t["ticker"], t["side"], t["entry_date"], t["exit_date"]) for t in d["trades"])
+        self.assertEqual(got, [("AAA", "long", aaa[0], aaa[k - 10]), ("AAA", "short", aaa[k - 10], aaa[k])])
+        self.assertFalse(any(t["open"] for t in d["trades"]))
+        for t, w in zip(sorted(d["trades"], key=lambda t: t["entry_date"]), trades):
+            self.assertAlmostEqual(t["return"], w["return"], places=9)
+
     def test_bad_positions_and_args(self):
         a, b = self.rows[10][1], self.rows[40][1]
         cases = [
@@ -343,6 +373,52 @@ end"""
         self.assertEqual(res["status"], "completed", res)
         self.assertEqual(res["data"]["ranked_results"], [])
         self.assertEqual(res["data"]["results_returned"], 0)
+
+    def test_defaults_and_result_fields(self):
+        """Without limit and lookback_bars: the top 50 and the last 252 bars
+        of each ticker (DDD has only 200); the result carries its timing,
+        worker and completion time. A score that is not finite is null and
+        ranks as no score (after the scored ones)."""
+        code = """
+function s(df)
+  local out = {}
+  for i = 1, df.n do
+    if i == df.n or df.ticker[i + 1] ~= df.ticker[i] then   -- each ticker's last bar
+      for j = 1, 20 do
+        out[#out + 1] = { ticker = df.ticker[i], date = df.date[i], score = j, rows_seen = df.n, j = j }
+      end
+      if df.ticker[i] == "AAA" then
+        out[#out + 1] = { ticker = "AAA", date = df.date[i], score = 1/0, tag = "inf" }
+      end
+    end
+  end
+  return out
+end
+"""
+        res = self.run_job("screening", {"strategy_code": code, "universe": ["AAA", "BBB", "CCC", "DDD"]})
+        self.assertEqual(res["status"], "completed", res)
+        d = res["data"]
+        self.assertEqual(d["opportunities"], 81)
+        self.assertEqual(d["results_returned"], 50)
+        ranked = d["ranked_results"]
+        self.assertEqual(len(ranked), 50)
+        self.assertNotIn("inf", [r.get("tag") for r in ranked])  # no score: after the 80 scored ones
+        scores = [r["score"] for r in ranked]
+        self.assertEqual(scores, sorted(scores, reverse=True))
+        self.assertEqual(scores[:4], [20, 20, 20, 20])
+        self.assertEqual([r["ticker"] for r in ranked[:4]], ["AAA", "BBB", "CCC", "DDD"])
+        self.assertEqual({r["rows_seen"] for r in ranked}, {252 * 3 + 200})
+        self.assertEqual(d["data_shape"][0], 252 * 3 + 200)
+        self.assertIsInstance(d["execution_time_seconds"], (int, float))
+        self.assertGreaterEqual(d["execution_time_seconds"], 0)
+        self.assertLess(d["execution_time_seconds"], 60)
+        self.assertIsInstance(d["worker_id"], str)
+        self.assertTrue(d["worker_id"])
+        self.assertRegex(d["completed_at"], ISO_RE)
+        res = self.run_job("screening", {"strategy_code": code, "universe": ["AAA", "BBB", "CCC", "DDD"],
+                                         "limit": 100})
+        last = res["data"]["ranked_results"][-1]
+        self.assertEqual((last["tag"], last["score"], last["rank"]), ("inf", None, 81))
 
     def test_errors(self):
         res = self.screen("function s(df) return {} end", universe=["NOPE", "ZZZ"])

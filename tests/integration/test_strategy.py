@@ -6,11 +6,14 @@ strategy sees (window, order, warm-up of features, kernels restarting per
 ticker), the entry option, argument and strategy errors (permanent, no
 retry), and hostile strategies (forbidden names, time and memory limits,
 stack overflow, metatable tricks) each followed by a healthy job on the same
-long-running worker."""
+long-running worker; intraday bars and times with offsets; and every
+strategy of docs/strategies.md and examples/strategies/ run as a job."""
 import datetime
+import glob
 import json
 import math
 import os
+import re
 import shutil
 import statistics
 import tempfile
@@ -702,8 +705,8 @@ end
         def stack(e):
             return e.startswith("Strategy error: ") and "stack overflow" in e
 
-        def any_error(e):
-            return bool(e)
+        def exact(text):
+            return lambda e: e == text
 
         fast = {"strategy_timeout_seconds": 1}
         pwned = os.path.join(self.tmp, "pwned")
@@ -717,6 +720,20 @@ end
              {}, security("os.getenv")),
             ("os.exit", "function f(df) os.exit(0) end", {}, security("os.exit")),
             ("require", "function f(df) local m = require('io') return {} end", {}, security("require")),
+            ("require, exactly", "function f(df) require('os') return {} end", {},
+             exact("Security validation failed: require is not allowed")),
+            ("dofile", "function f(df) dofile('/etc/passwd') return {} end", {},
+             exact("Security validation failed: dofile is not allowed")),
+            ("loadfile", "function f(df) local g = loadfile('/etc/passwd') return {} end", {},
+             exact("Security validation failed: loadfile is not allowed")),
+            ("collectgarbage", "function f(df) collectgarbage('stop') return {} end", {},
+             exact("Security validation failed: collectgarbage is not allowed")),
+            ("collectgarbage count", "function f(df) local kb = collectgarbage('count') return {} end", {},
+             exact("Security validation failed: collectgarbage is not allowed")),
+            ("package.loaded", "function f(df) local io2 = package.loaded.io return {} end", {},
+             exact("Security validation failed: package.loaded is not allowed")),
+            ("package.loadlib", "function f(df) package.loadlib('libc.so.6', 'system') return {} end", {},
+             exact("Security validation failed: package.loadlib is not allowed")),
             ("load binary", "function f(df) local g = load('\\27LuaT\\0\\25\\147\\r\\n\\26\\n') return {} end", {},
              security("binary")),
             ("string.dump", "function f(df) local s = string.dump(f) return {} end", {}, security("string.dump")),
@@ -742,12 +759,14 @@ end
              stack),
             ("C recursion", "function f(df)\n  local function g(s) return (s:gsub('.', g)) end\n  return g('ab')\nend",
              {}, stack),
+            # the string metatable is locked: getmetatable gives false
             ("string metatable", "function f(df) getmetatable('').__index = function() return 'pwned' end "
-             "return {} end", {}, any_error),
+             "return {} end", {}, exact("Strategy error: strategy:1: attempt to index a boolean value")),
             ("setmetatable on a string", "function f(df) setmetatable('', {__index = function() return 1 end}) "
-             "return {} end", {}, any_error),
+             "return {} end", {},
+             exact("Strategy error: strategy:1: bad argument #1 to 'setmetatable' (table expected, got string)")),
             ("rawset on the string metatable", "function f(df) rawset(getmetatable(''), '__index', {}) return {} end",
-             {}, any_error),
+             {}, exact("Strategy error: strategy:1: bad argument #1 to 'rawset' (table expected, got boolean)")),
             ("tampered libraries", "string.format = nil\nstring.lower = nil\nipairs = nil\ntable.insert = nil\n"
              "function f(df) return {} end", {}, None),   # harmless: completes, but must not leak
         ]
@@ -855,3 +874,345 @@ end
         self.assertTrue(err.startswith("Strategy exceeded time limit ("), err)
         limit = float(err[len("Strategy exceeded time limit ("):].split(" ")[0])
         self.assertLess(limit, 2.0)
+
+    # --- values the strategy sees and returns --------------------------------
+    def test_os_time_clock_and_date_run_in_utc(self):
+        """os.time, os.clock and os.date work in the sandbox and use UTC: the
+        child sets TZ=UTC and calls tzset() before the seccomp filter, else
+        glibc would open the zone file on the first os.date and be trapped.
+        The worker runs in another zone, so that nothing is inherited from it
+        (where its zone file is the UTC one, glibc would not even reopen it)."""
+        code = """
+function clocks(df)
+  local noon = os.time({year = 2024, month = 1, day = 2, hour = 12, min = 0, sec = 0})
+  local t = os.date('*t', 0)
+  return {{ticker = 'AAA', date = '2024-01-02', epoch = os.date('%H:%M %Z', 0), noon = noon,
+           utc = os.date('!%Y-%m-%dT%H:%M:%SZ', 86400), now = os.time(), clock = os.clock(),
+           hour0 = t.hour, isdst = t.isdst, diff = os.difftime(noon, 0)}}
+end
+"""
+        before = int(datetime.datetime.now(datetime.timezone.utc).timestamp())
+        res = self.run_all(self.args(code, symbols=["AAA"]), env=dict(self.env, TZ="EST5EDT"))
+        (inst,) = self.ok(res[0])["instances"]
+        after = int(datetime.datetime.now(datetime.timezone.utc).timestamp())
+        self.assertEqual(inst["epoch"], "00:00 UTC")
+        self.assertEqual(inst["noon"], 1704196800)        # 2024-01-02T12:00:00Z: local time is UTC
+        self.assertEqual(inst["utc"], "1970-01-02T00:00:00Z")
+        self.assertEqual(inst["hour0"], 0)
+        self.assertIs(inst["isdst"], False)
+        self.assertEqual(inst["diff"], 1704196800.0)
+        self.assertTrue(before - 5 <= inst["now"] <= after + 5, inst["now"])
+        self.assertIsInstance(inst["clock"], float)
+        self.assertGreaterEqual(inst["clock"], 0)
+
+    def test_symbols_processed_counts_symbols_with_bars_in_the_window(self):
+        late = "2024-02-26"   # CCC's bars end on 2024-02-23; DDD's on 2023-12-15
+        res = self.run_all(self.args(EVERY_BAR, symbols=["AAA", "CCC", "DDD"]),
+                           self.args(EVERY_BAR, symbols=["AAA", "CCC", "DDD"], start=late),
+                           self.args(EVERY_BAR, symbols=["CCC", "DDD", "BBB"], start=late))
+        full, tail, other = (self.ok(r) for r in res)
+        self.assertEqual(full["summary"]["symbols_processed"], 2)
+        self.assertEqual(full["summary"]["data_shape"][0], len(window("AAA")) + len(window("CCC")))
+        self.assertEqual(tail["summary"]["symbols_processed"], 1)
+        self.assertEqual({i["ticker"] for i in tail["instances"]}, {"AAA"})
+        self.assertEqual(tail["summary"]["data_shape"][0], len(window("AAA", start=late)))
+        self.assertEqual(other["summary"]["symbols_processed"], 1)
+
+    def test_start_and_end_with_times_and_offsets_on_daily_bars(self):
+        """A time with an offset is converted to UTC; a time without one is
+        UTC; a date alone covers its whole day. Daily bars sit at 00:00 UTC."""
+        cases = [
+            ("2024-01-03T00:00:00+05:00", "2024-01-05T00:00:00Z", ["2024-01-03", "2024-01-04", "2024-01-05"]),
+            ("2024-01-02T23:00:00-05:00", "2024-01-05", ["2024-01-04", "2024-01-05"]),   # 2024-01-03T04:00Z
+            ("2024-01-03T00:00:00", "2024-01-04T23:59:59+01:00", ["2024-01-03", "2024-01-04"]),
+            ("2024-01-03T00:00:01", "2024-01-05T00:00:00-00:30", ["2024-01-04", "2024-01-05"]),
+        ]
+        res = self.run_all(*(self.args(EVERY_BAR, symbols=["AAA"], start=a, end=b) for a, b, _ in cases))
+        for (start, end, dates), r in zip(cases, res):
+            with self.subTest(start=start, end=end):
+                data = self.ok(r)
+                self.assertEqual([i["date"] for i in data["instances"]], dates)
+                self.assertEqual(data["summary"]["date_range"], [start, end])
+                # the last one's exit bar is after end_date; the others exit inside it
+                for i in data["instances"][:-1]:
+                    self.assertClose(i["return"], trade_return("AAA", i["date"], end="9999"))
+                self.assertIsNone(data["instances"][-1]["return"])
+
+    def test_nan_and_infinities_become_null(self):
+        code = """
+function odd(df)
+  return {{ticker = 'AAA', date = '2024-01-03', pinf = 1/0, ninf = -1/0, nan = 0/0, huge = math.huge,
+           nested = {1/0, -1/0, 0/0, 2.5}, obj = {x = -math.huge, y = 0/0, z = 1}, fine = 1.5,
+           sma = df.sma_200[1]}}
+end
+"""
+        self.run_all(self.args(code, symbols=["AAA"]))
+        raw = self.r.get(f"task_result:{self.last_ids[0]}")
+
+        def refuse(token):
+            raise AssertionError(f"{token} in the result JSON")
+        res = json.loads(raw, parse_constant=refuse)
+        (inst,) = self.ok(res)["instances"]
+        for k in ("pinf", "ninf", "nan", "huge", "sma"):
+            self.assertIn(k, inst)
+            self.assertIsNone(inst[k], k)
+        self.assertEqual(inst["nested"], [None, None, None, 2.5])
+        self.assertEqual(inst["obj"], {"x": None, "y": None, "z": 1})
+        self.assertEqual(inst["fine"], 1.5)
+
+    def test_undefined_features_are_nan_and_comparisons_are_false(self):
+        """AAA has 75 bars in all: sma_200 is undefined on every row, a NaN
+        (not nil, not 0), so both s > 0 and s <= 0 are false."""
+        code = """
+function undefined(df)
+  local s, g = df.sma_200, df.gap_pct
+  local compared, self_equal, nan, gaps = 0, 0, 0, 0
+  for i = 1, df.n do
+    if s[i] > 0 or s[i] <= 0 then compared = compared + 1 end
+    if s[i] == s[i] then self_equal = self_equal + 1 end
+    if s[i] ~= s[i] then nan = nan + 1 end
+    if g[i] > -1000 then gaps = gaps + 1 end
+  end
+  return {{ticker = df.ticker[1], date = df.date[1], compared = compared, self_equal = self_equal,
+           nan = nan, n = df.n, kind = math.type(s[1]), gaps = gaps}}
+end
+"""
+        (inst,) = self.ok(self.run_all(self.args(code, symbols=["AAA"]))[0])["instances"]
+        n = len(window("AAA"))
+        self.assertEqual(len(BARS["AAA"]), 75)
+        self.assertEqual(inst["n"], n)
+        self.assertEqual(inst["compared"], 0)
+        self.assertEqual(inst["self_equal"], 0)
+        self.assertEqual(inst["nan"], n)
+        self.assertEqual(inst["kind"], "float")
+        self.assertEqual(inst["gaps"], n)   # a defined feature compares as usual (warmed up)
+
+    def test_language_and_the_default_memory_limit(self):
+        """language "lua" is accepted, another is refused by name; without
+        memory_mb the limit is 512 MiB (a 600 MiB string is refused, and a
+        table of 1 MiB strings stops at the limit)."""
+        big = "function f(df) local s = string.rep('x', 600 * 1024 * 1024) return {} end"
+        growing = ("function f(df) local t = {} for i = 1, 4096 do t[i] = string.rep('x', 1024 * 1024 - 64) .. i "
+                   "end return {} end")
+        res = self.run_all(self.args(HEALTHY, language="lua"), self.args(HEALTHY, language="ruby"),
+                           self.args(HEALTHY, language=5), self.args(big, symbols=["AAA"]),
+                           self.args(growing, symbols=["AAA"]))
+        ids = self.last_ids
+        self.assertEqual(len(self.ok(res[0])["instances"]), 3)
+        self.assertEqual(self.error(res[1], ids[1]), "unsupported language 'ruby' (use lua)")
+        self.assertEqual(self.error(res[2], ids[2]), "language must be a string (lua)")
+        self.assertEqual(self.error(res[3], ids[3]), "Strategy exceeded memory limit (512 MiB)")
+        self.assertEqual(self.error(res[4], ids[4]), "Strategy exceeded memory limit (512 MiB)")
+
+
+# --- intraday bars ------------------------------------------------------------
+HOURS = ["14:30", "15:30", "16:30", "17:30", "18:30", "19:30", "20:30"]
+INTRADAY_DAYS = ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"]
+
+
+def make_hourly():
+    bars, prev = {}, None
+    for s, sym in enumerate(("HRA", "HRB")):
+        rows, prev = [], None
+        for k, (d, h) in enumerate((d, h) for d in INTRADAY_DAYS for h in HOURS):
+            close_ = round(100 + 10 * s + 0.3 * k + 2 * math.sin(0.9 * k + s), 4)
+            open_ = round(close_ - 0.5 if prev is None else prev * (1 + 0.004 * math.cos(1.3 * k + s)), 4)
+            rows.append({"ts": f"{d}T{h}:00", "open": open_, "high": max(open_, close_) + 0.2,
+                         "low": min(open_, close_) - 0.2, "close": close_, "volume": 100 + k})
+            prev = close_
+        bars[sym] = rows
+    return bars
+
+
+HOURLY = make_hourly()
+
+
+def utc(text):
+    """An ISO 8601 time (date alone: its start; no offset: UTC) as an aware datetime."""
+    t = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return t if t.tzinfo else t.replace(tzinfo=datetime.timezone.utc)
+
+
+class TestIntraday(TickqTestCase):
+    """1h bars: df.date is ISO 8601 UTC, the window and the trades' exit
+    bars follow start_date/end_date to the second, offsets included."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.mkdtemp(prefix="tickq-intraday-")
+        cls.env = {"TICKQ_DB": os.path.join(cls.tmp, "bars.db"), "DATABASE_URL": None}
+        path = os.path.join(cls.tmp, "hourly.csv")
+        with open(path, "w") as f:
+            f.write("symbol,date,open,high,low,close,volume\n")
+            for sym, rows in HOURLY.items():
+                for b in rows:
+                    f.write(f"{sym},{b['ts']},{b['open']!r},{b['high']!r},{b['low']!r},{b['close']!r},"
+                            f"{b['volume']}\n")
+        p = tickq("data", "import", path, "--interval", "1h", env=cls.env)
+        if p.returncode != 0:
+            raise RuntimeError(p.stderr)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        super().tearDownClass()
+
+    def run_all(self, *jobs):
+        ids = [self.enqueue("backtest", a) for a in jobs]
+        status, w = self.burst("--workers", "1", env=self.env)
+        self.assertEqual(status, 0, w.log())
+        self.last_ids = ids
+        return [self.result(i) for i in ids]
+
+    def expected(self, sym, start, end, date_only_end=False):
+        """[(date, return)] of EVERY_BAR's instances for sym over [start, end]."""
+        lo = utc(start)
+        hi = utc(end) + (datetime.timedelta(seconds=86399) if date_only_end else datetime.timedelta(0))
+        rows = HOURLY[sym]
+        times = [utc(b["ts"]) for b in rows]
+        out = []
+        for k, t in enumerate(times):
+            if lo <= t <= hi:
+                r = None
+                if k + 1 < len(rows) and times[k + 1] <= hi:
+                    r = rows[k + 1]["close"] / rows[k + 1]["open"] - 1
+                out.append((t.strftime("%Y-%m-%dT%H:%M:%SZ"), r))
+        return out
+
+    def check(self, data, sym, start, end, date_only_end=False):
+        want = self.expected(sym, start, end, date_only_end)
+        got = [i for i in data["instances"] if i["ticker"] == sym]
+        self.assertEqual([i["date"] for i in got], [d for d, _ in want])
+        for i, (d, r) in zip(got, want):
+            self.assertTrue(close(i["return"], r), f"{sym} {d}: got {i['return']!r}, want {r!r}")
+        return want
+
+    def test_intraday_dates_window_and_null_at_the_end(self):
+        res = self.run_all({"strategy_code": EVERY_BAR, "symbols": ["HRB", "HRA"], "start_date": "2024-01-03",
+                            "end_date": "2024-01-04", "interval": "1h"},
+                           {"strategy_code": EVERY_BAR, "symbols": ["HRA"], "start_date": "2024-01-03",
+                            "end_date": "2024-01-04"})
+        data = res[0]
+        self.assertEqual(data["status"], "completed", data)
+        data = data["data"]
+        for sym in ("HRA", "HRB"):
+            want = self.check(data, sym, "2024-01-03", "2024-01-04", date_only_end=True)
+            self.assertEqual(len(want), 14)   # the whole of both days
+            self.assertEqual(want[0][0], "2024-01-03T14:30:00Z")
+            self.assertEqual(want[7][0], "2024-01-04T14:30:00Z")   # the overnight trade exits next morning
+            self.assertIsNotNone(want[6][1])
+            self.assertIsNone(want[-1][1])    # 2024-01-04T20:30: the next bar is after end_date
+        for i in data["instances"]:
+            self.assertRegex(i["date"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:00Z$")
+        self.assertEqual([i["ticker"] for i in data["instances"]], ["HRA"] * 14 + ["HRB"] * 14)
+        self.assertEqual(data["summary"]["symbols_processed"], 2)
+        self.assertEqual(data["summary"]["data_shape"][0], 28)
+        self.assertEqual(data["summary"]["date_range"], ["2024-01-03", "2024-01-04"])
+        self.assertEqual(data["performance_metrics"]["trades"], 26)
+        # interval defaults to 1d: there are no daily bars of HRA
+        self.assertEqual(res[1]["status"], "error")
+        self.assertIn("unknown symbols: HRA (no 1d bars stored", res[1]["data"]["error"])
+
+    def test_times_and_offsets_select_the_right_bars(self):
+        cases = [
+            ("2024-01-03T00:00:00+05:00", "2024-01-03T15:30:00"),        # 2024-01-02T19:00Z .. 15:30Z
+            ("2024-01-03T09:30:00-05:00", "2024-01-03T11:30:00-05:00"),  # 14:30Z .. 16:30Z
+            ("2024-01-03T14:31:00Z", "2024-01-03T16:29:59Z"),
+            ("2024-01-04T20:30:00+00:00", "2024-01-05T16:00:00+01:00"),  # .. 15:00Z
+        ]
+        res = self.run_all(*({"strategy_code": EVERY_BAR, "symbols": ["HRA"], "start_date": a, "end_date": b,
+                              "interval": "1h"} for a, b in cases))
+        counts = []
+        for (start, end), r in zip(cases, res):
+            with self.subTest(start=start, end=end):
+                self.assertEqual(r["status"], "completed", r)
+                counts.append(len(self.check(r["data"], "HRA", start, end)))
+                self.assertIsNone(r["data"]["instances"][-1]["return"])
+        self.assertEqual(counts, [4, 3, 1, 2])
+        first = [i["date"] for i in res[0]["data"]["instances"]]
+        self.assertEqual(first, ["2024-01-02T19:30:00Z", "2024-01-02T20:30:00Z", "2024-01-03T14:30:00Z",
+                                 "2024-01-03T15:30:00Z"])
+
+
+# --- the documented strategies -------------------------------------------------
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+
+
+def documented_strategies():
+    """(where, kind, code) for each Lua block of docs/strategies.md that
+    defines a strategy function, and each examples/strategies/*.lua; kind is
+    "positions" for portfolio_backtest strategies, else "instances"."""
+    found, heading, block = [], "", None
+    with open(os.path.join(ROOT, "docs", "strategies.md")) as f:
+        for n, line in enumerate(f, 1):
+            if block is not None:
+                if line.startswith("```"):
+                    code = "".join(block[1])
+                    if re.search(r"^\s*function\s+\w+\s*\(\s*df\s*\)", code, re.M):
+                        kind = "positions" if "portfolio_backtest" in heading else "instances"
+                        found.append((f"docs/strategies.md:{block[0]}", kind, code))
+                    block = None
+                else:
+                    block[1].append(line)
+            elif line.startswith("```lua"):
+                block = (n, [])
+            elif line.startswith("#"):
+                heading = line
+    for path in sorted(glob.glob(os.path.join(ROOT, "examples", "strategies", "*.lua"))):
+        with open(path) as f:
+            code = f.read()
+        header = "".join(line for line in code.splitlines(True) if line.startswith("--"))
+        found.append((os.path.relpath(path, ROOT), "positions" if "portfolio_backtest" in header else "instances",
+                      code))
+    return found
+
+
+class TestDocumentedStrategies(TickqTestCase):
+    """Every strategy in docs/strategies.md and examples/strategies/ runs to
+    completion on synthetic data: a backtest and a screening for the signal
+    strategies, a portfolio_backtest for the position ones."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.mkdtemp(prefix="tickq-docs-")
+        cls.env = {"TICKQ_DB": os.path.join(cls.tmp, "bars.db"), "DATABASE_URL": None}
+        p = tickq("data", "synth", "--symbols", "8", "--days", "400", "--seed", "5", "--start", "2022-01-03",
+                  env=cls.env)
+        if p.returncode != 0:
+            raise RuntimeError(p.stderr)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        super().tearDownClass()
+
+    def test_documented_strategies_run(self):
+        found = documented_strategies()
+        names = {m for _, _, code in found for m in re.findall(r"^function\s+(\w+)\s*\(", code, re.M)}
+        self.assertTrue({"gap_up_strategy", "rsi_dip", "sma_crossover", "momentum"} <= names, names)
+        self.assertEqual(sum(where.startswith("examples/") for where, _, _ in found), 3)
+        symbols = [f"SYN{k:04d}" for k in range(1, 9)]
+        window = {"symbols": symbols, "start_date": "2023-01-03", "end_date": "2023-06-30"}
+        jobs = []
+        for where, kind, code in found:
+            if kind == "positions":
+                jobs.append((where, "portfolio_backtest", self.enqueue("portfolio_backtest",
+                                                                      dict(window, strategy_code=code))))
+            else:
+                jobs.append((where, "backtest", self.enqueue("backtest", dict(window, strategy_code=code))))
+                jobs.append((where, "screening", self.enqueue("screening", {"strategy_code": code,
+                                                                            "universe": symbols, "limit": 5})))
+        status, w = self.burst("--workers", "2", env=self.env)
+        self.assertEqual(status, 0, w.log())
+        instances = 0
+        for where, task, jid in jobs:
+            with self.subTest(strategy=where, task=task):
+                res = self.result(jid)
+                self.assertIsNotNone(res)
+                self.assertEqual(res["status"], "completed", json.dumps(res)[:400])
+                self.assertTrue(res["data"]["success"])
+                self.assertEqual(res["data"]["execution_mode"], task)
+                instances += len(res["data"].get("instances", []))
+        self.assertGreater(instances, 0)   # they find signals, not just run

@@ -1,12 +1,17 @@
 /* test_sandbox.c — the sandbox child, with native code standing in for
- * untrusted code: system calls it must not make are trapped and reported
- * by name, its descriptors are only the pipes, its output is captured apart
- * from its result, and the wall-clock limit kills it. */
+ * untrusted code: system calls it must not make (files, sockets, fork,
+ * exec, clone3) are trapped and reported by name, its rlimits and time zone
+ * are the sandbox's, its descriptors are only the pipes, its output is
+ * captured apart from its result, and the wall-clock limit kills it. */
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sandbox.h"
@@ -39,6 +44,55 @@ static int forks(void *ctx)
     if (p == 0)
         _exit(0);
     return write_result(p > 0 ? "forked" : "refused");
+}
+
+static char *const no_argv[] = { "true", NULL };
+static char *const no_envp[] = { NULL };
+
+static int execs(void *ctx)
+{
+    (void)ctx;
+    execve("/bin/true", no_argv, no_envp);
+    return write_result("refused");
+}
+
+/* Raw system calls: libc may not wrap them, and the filter must trap them
+ * whatever their arguments. */
+static int execs_at(void *ctx)
+{
+    (void)ctx;
+    long rc = syscall(SYS_execveat, AT_FDCWD, "/bin/true", no_argv, no_envp, 0);
+    return write_result(rc == 0 ? "executed" : "refused");
+}
+
+#ifndef SYS_clone3
+#define SYS_clone3 435 /* the same number on every architecture that has it */
+#endif
+
+static int clones3(void *ctx)
+{
+    (void)ctx;
+    long rc = syscall(SYS_clone3, NULL, (size_t)0);
+    return write_result(rc >= 0 ? "cloned" : "refused");
+}
+
+/* The limits the child runs under, and its time zone, as text. */
+static int reports_limits(void *ctx)
+{
+    (void)ctx;
+    static const int which[] = { RLIMIT_CPU, RLIMIT_CORE, RLIMIT_NOFILE, RLIMIT_FSIZE };
+    char buf[256] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof which / sizeof which[0]; i++) {
+        struct rlimit r;
+        if (getrlimit(which[i], &r) != 0)
+            return write_result("getrlimit failed");
+        used += (size_t)snprintf(buf + used, sizeof buf - used, "%llu/%llu ", (unsigned long long)r.rlim_cur,
+                                 (unsigned long long)r.rlim_max);
+    }
+    const char *tz = getenv("TZ");
+    snprintf(buf + used, sizeof buf - used, "TZ=%s %s/%s", tz ? tz : "(unset)", tzname[0], tzname[1]);
+    return write_result(buf);
 }
 
 static int counts_descriptors(void *ctx)
@@ -83,6 +137,46 @@ TEST(sandbox_traps_files_sockets_and_fork)
     CHECK(strcmp(o.violation, "clone") == 0 || strcmp(o.violation, "fork") == 0 ||
           strcmp(o.violation, "clone3") == 0);
     sandbox_outcome_free(&o);
+}
+
+TEST(sandbox_traps_exec_and_clone3)
+{
+    static const struct { sandbox_fn fn; const char *call; } cases[] = {
+        { execs, "execve" }, { execs_at, "execveat" }, { clones3, "clone3" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sandbox_outcome_t o;
+        run(cases[i].fn, 5000, &o);
+        CHECK_STR(o.violation, cases[i].call);
+        CHECK_INT(o.exit_code, 121); /* ended by the SIGSYS handler, not by the call returning */
+        CHECK_INT(o.result_len, 0);
+        sandbox_outcome_free(&o);
+    }
+}
+
+/* run() gives 5 CPU seconds: RLIMIT_CPU is that, with a hard limit one
+ * second above (SIGXCPU first); no core files, no file growth, and no
+ * descriptor beyond the three standard ones and the result pipe. The time
+ * zone is UTC, set before the filter so that nothing opens /etc/localtime. */
+TEST(sandbox_sets_rlimits_and_utc)
+{
+    /* The worker's own zone is something else, so an inherited one shows. */
+    const char *old = getenv("TZ");
+    char saved[128];
+    snprintf(saved, sizeof saved, "%s", old ? old : "");
+    setenv("TZ", "XYZ3", 1);
+    tzset();
+    sandbox_outcome_t o;
+    run(reports_limits, 5000, &o);
+    CHECK_STR(o.violation, "");
+    CHECK_INT(o.exit_code, 0);
+    CHECK_STR(o.result, "5/6 0/0 4/4 0/0 TZ=UTC UTC/");
+    sandbox_outcome_free(&o);
+    if (old != NULL)
+        setenv("TZ", saved, 1);
+    else
+        unsetenv("TZ");
+    tzset();
 }
 
 TEST(sandbox_keeps_only_its_pipes_and_captures_output)
