@@ -25,8 +25,9 @@ so it is connected and blocked on its queue), "warm" the repeats after it.
 
 Job time is what a client sees: from just before the enqueue call (the
 tickq_p1_enqueue Redis function, as `tickq enqueue` calls it; a job
-submitted this way wakes a blocked worker at once, where a task LPUSHed onto
-strategy_queue waits for the worker's 50 ms poll of that list) until a GET
+submitted this way wakes a blocked worker at once, and so does a task
+LPUSHed onto strategy_queue, through the supervisor's watch of that list:
+`make bench-queue` reports that path as latency_list_*) until a GET
 of task_result:<id> returns status completed, polled every 0.2 ms. The
 worker-side time (data.execution_time_ms) and the job record's
 enqueued/started/finished times are reported alongside.
