@@ -1,10 +1,13 @@
 /* http_fetch.h — HTTP GET for market-data providers (libcurl): a whole
  * body or an error, with a per-attempt timeout and retries with backoff
  * for what is worth retrying (connection failures, timeouts, 429 and 5xx).
- * Other HTTP statuses are errors at once. Bodies are capped in size. */
+ * Other HTTP statuses are errors at once. Bodies are capped in size.
+ * An optional stop flag (a worker's shutdown flag) cuts a transfer or a
+ * backoff short, so that a stopping worker does not sit out a slow server. */
 #ifndef TICKQ_HTTP_FETCH_H
 #define TICKQ_HTTP_FETCH_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,16 +17,22 @@ typedef struct {
     int64_t timeout_ms;          /* per attempt (default 10 s) */
     int retries;                 /* extra attempts after the first (default 2) */
     int64_t backoff_ms;          /* before retry n: backoff * 2^(n-1) (default 200 ms) */
+    volatile sig_atomic_t *stop; /* optional (NULL: none): once set, the fetch gives up */
 } http_fetch_opts_t;
 
 #define HTTP_FETCH_TRANSIENT (-1) /* may work later: no response, timeout, cut transfer, 429, 5xx */
 #define HTTP_FETCH_PERMANENT (-2) /* will not: other statuses (404...), a bad URL, a body over the cap */
+#define HTTP_FETCH_INTERRUPTED (-3) /* *opts->stop was set: the transfer or backoff was cut short */
 
 /* Fetches `url`. Returns 0 with *body (malloc'd, NUL-terminated, *len
  * bytes) for a 2xx response, or HTTP_FETCH_TRANSIENT / HTTP_FETCH_PERMANENT
  * (after the retries) with err naming the URL and what went wrong; *status
  * gets the last HTTP status (0 when none was received). opts may be NULL
- * for the defaults. */
+ * for the defaults. When opts->stop is set (before or during the fetch),
+ * returns HTTP_FETCH_INTERRUPTED with err "<url>: interrupted: the worker
+ * is stopping" within about 50 ms of a backoff, and as soon as libcurl
+ * wakes during a transfer: at once when the signal that set the flag
+ * interrupts this thread, else within its 1 s poll. */
 int http_get(const char *url, const http_fetch_opts_t *opts, char **body, size_t *len, long *status, char *err,
              size_t errlen);
 

@@ -335,13 +335,16 @@ cleanup:
 }
 
 /* Fetches the URL: http_get says whether a failure may pass (MD_RETRYABLE)
- * or not (MD_BAD). */
+ * or not (MD_BAD), or that http.stop cut it short (MD_STOPPED). */
 static md_status_t fetch_url(const market_data_provider_t *p, const char *url, char **data, size_t *len, char *err,
                              size_t errlen)
 {
     long status = 0;
     int rc = http_get(url, &p->http, data, len, &status, err, errlen);
-    return rc == 0 ? MD_OK : rc == HTTP_FETCH_PERMANENT ? MD_BAD : MD_RETRYABLE;
+    return rc == 0                        ? MD_OK
+           : rc == HTTP_FETCH_PERMANENT   ? MD_BAD
+           : rc == HTTP_FETCH_INTERRUPTED ? MD_STOPPED
+                                          : MD_RETRYABLE;
 }
 
 static int collect(void *ctx, const bar_row_t *row, char *err, size_t errlen)

@@ -5,7 +5,9 @@
  * date,open,high,low,close,volume (or the import format with a leading
  * symbol column holding that symbol), validated by csv_parse with the rules
  * of `tickq data import`. A failure says whether trying again later may
- * help (MD_RETRYABLE) or not (MD_BAD), so that the task can tell the queue. */
+ * help (MD_RETRYABLE) or not (MD_BAD), so that the task can tell the queue.
+ * An http_csv fetch also ends early (MD_STOPPED) once http.stop is set: the
+ * task points it at the worker's shutdown flag. */
 #ifndef TICKQ_MARKET_DATA_PROVIDER_H
 #define TICKQ_MARKET_DATA_PROVIDER_H
 
@@ -23,14 +25,15 @@ typedef enum { MD_CSV_DIR, MD_HTTP_CSV } md_kind_t;
 typedef enum {
     MD_OK = 0,
     MD_RETRYABLE,       /* may work later: server down or slow (timeouts, 429, 5xx), I/O error */
-    MD_BAD              /* will not work as it is: no such file, 404, bad CSV, bad config */
+    MD_BAD,             /* will not work as it is: no such file, 404, bad CSV, bad config */
+    MD_STOPPED          /* cut short: http.stop was set (the worker is stopping); says nothing of the symbol */
 } md_status_t;
 
 typedef struct {
     md_kind_t kind;
     char path[MD_PATH_MAX];      /* csv_dir: the folder */
     char url[MD_URL_MAX];        /* http_csv: template with {symbol} (and maybe {interval}) */
-    http_fetch_opts_t http;      /* http_csv: timeout and retries per request */
+    http_fetch_opts_t http;      /* http_csv: timeout and retries per request; stop: NULL until a task sets it */
 } market_data_provider_t;
 
 /* One symbol's bars, in date order; rows[i].symbol points at `symbol`. */

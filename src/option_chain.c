@@ -508,7 +508,7 @@ static int synth_from_json(option_synth_opts_t *s, const json_t *obj, char *err,
 int option_provider_from_json(option_provider_t *p, const json_t *obj, char *err, size_t errlen)
 {
     memset(p, 0, sizeof *p);
-    p->http = (http_fetch_opts_t){ 10000, 2, 200 };
+    p->http = (http_fetch_opts_t){ .timeout_ms = 10000, .retries = 2, .backoff_ms = 200, .stop = NULL };
     option_synth_defaults(&p->synth);
     static const char *const how = "{\"type\": \"synthetic\"}, {\"type\": \"csv_dir\", \"path\": DIR} or "
                                    "{\"type\": \"http_csv\", \"url\": \"https://host/{symbol}.csv\"}";
@@ -668,7 +668,9 @@ option_fetch_status_t option_provider_fetch(const option_provider_t *p, const ch
         long status;
         int rc = http_get(source, &p->http, &text, &len, &status, err, errlen);
         if (rc != 0)
-            return rc == HTTP_FETCH_PERMANENT ? OPTION_FETCH_BAD : OPTION_FETCH_RETRYABLE;
+            return rc == HTTP_FETCH_PERMANENT     ? OPTION_FETCH_BAD
+                   : rc == HTTP_FETCH_INTERRUPTED ? OPTION_FETCH_STOPPED
+                                                  : OPTION_FETCH_RETRYABLE;
     } else {
         snprintf(err, errlen, "the synthetic provider generates chains from bars; it has nothing to fetch");
         return OPTION_FETCH_BAD;

@@ -67,7 +67,7 @@ typedef struct {
     option_provider_kind_t kind;
     char path[OPTION_PATH_MAX];  /* csv_dir: the folder of <SYMBOL>_options.csv */
     char url[OPTION_URL_MAX];    /* http_csv: template with {symbol} and maybe {date} */
-    http_fetch_opts_t http;
+    http_fetch_opts_t http;      /* http_csv; stop: NULL until a task sets it */
     option_synth_opts_t synth;
 } option_provider_t;
 
@@ -82,7 +82,8 @@ const char *option_provider_name(const option_provider_t *p);
 typedef enum {
     OPTION_FETCH_OK = 0,
     OPTION_FETCH_RETRYABLE,      /* may work later: server down, timeouts, 429, 5xx, I/O errors */
-    OPTION_FETCH_BAD             /* will not: no such file, 404, bad rows */
+    OPTION_FETCH_BAD,            /* will not: no such file, 404, bad rows */
+    OPTION_FETCH_STOPPED         /* http_csv cut short: http.stop was set (the worker is stopping) */
 } option_fetch_status_t;
 
 /* csv_dir and http_csv: fetches and parses `symbol`'s chain, appending it

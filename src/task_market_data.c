@@ -116,6 +116,8 @@ static task_status_t fetch_all(const task_ctx_t *ctx, update_t *u, task_out_t *o
         char err[1024];
         md_bars_t *b = &u->bars[done];
         md_status_t st = market_data_provider_fetch(&u->provider, u->symbols[done], u->interval, b, err, sizeof err);
+        if (st == MD_STOPPED)
+            return task_error(out, TASK_TRANSIENT, "the worker is stopping; nothing written");
         if (st == MD_OK && failed == 0 && u->total_bars + b->n > UPDATE_MAX_BARS) {
             md_bars_free(b);
             return task_error(out, TASK_PERMANENT, "over %d bars to hold before writing (at %s); split the "
@@ -197,6 +199,9 @@ task_status_t task_update_stock_data(const task_ctx_t *ctx, task_out_t *out)
     task_status_t st = parse_interval(ctx, &u, out);
     if (st == TASK_OK)
         st = parse_provider(ctx, &u, out);
+    /* A fetch stuck on a slow server ends when the worker is told to stop,
+     * instead of holding the shutdown up for its timeouts and retries. */
+    u.provider.http.stop = ctx->stopping;
     if (st == TASK_OK)
         st = parse_symbols(ctx, &u, out);
     if (st != TASK_OK)

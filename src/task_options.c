@@ -175,6 +175,8 @@ static task_status_t fetch_all(const task_ctx_t *ctx, update_t *u, db_t *db, tas
                                        ? synth_one(u, db, i, err, sizeof err)
                                        : option_provider_fetch(&u->provider, u->symbols[i], u->as_of, &u->chain, &rep,
                                                                err, sizeof err);
+        if (st == OPTION_FETCH_STOPPED)
+            return task_error(o, TASK_TRANSIENT, "the worker is stopping; nothing written");
         if (st != OPTION_FETCH_OK) {
             u->chain.n = u->first[i];
             errmsg_add(&m, "%s%s: %s", failed ? "; " : "", u->symbols[i], err);
@@ -252,6 +254,8 @@ task_status_t task_update_options_data(const task_ctx_t *ctx, task_out_t *out)
                         "\"url\": \"https://host/options/{symbol}.csv\"}");
     else if (option_provider_from_json(&u.provider, pv, err, sizeof err) != 0)
         st = task_error(out, TASK_PERMANENT, "%s", err);
+    /* A fetch stuck on a slow server ends when the worker is told to stop. */
+    u.provider.http.stop = ctx->stopping;
     if (st == TASK_OK)
         st = task_symbols_arg(ctx, "symbols", 1, OPTIONS_MAX_SYMBOLS, &u.symbols, &u.nsymbols, &all, out);
     if (st == TASK_OK)

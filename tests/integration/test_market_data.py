@@ -5,13 +5,15 @@ Good updates write every bar and are idempotent; any failing symbol (404,
 bad row, truncated CSV, empty body, timeout, cut transfer, wrong symbol)
 leaves the database unchanged for all symbols; retryable failures go back
 to the queue, bad data and bad args fail at once; "all" resolves to the
-stored symbols (and a csv_dir folder's files). One test repeats the
+stored symbols (and a csv_dir folder's files); SIGTERM cuts a fetch stuck on
+a stalled server, or in its backoff, short. One test repeats the
 all-or-nothing write on PostgreSQL."""
 import datetime
 import http.server
 import json
 import os
 import shutil
+import signal
 import socketserver
 import sqlite3
 import tempfile
@@ -19,7 +21,7 @@ import threading
 import time
 import urllib.parse
 
-from harness import TickqTestCase, postgres, tickq
+from harness import TickqTestCase, postgres, tickq, wait_for
 
 TYPE = "update_stock_data"
 HEADER = "date,open,high,low,close,volume"
@@ -82,6 +84,9 @@ class BarsHandler(http.server.BaseHTTPRequestHandler):
             elif sym == "SLOW":
                 time.sleep(1.5)
                 self.send(200, good)
+            elif sym == "STALL":           # answers once the test lets it, else after 20 s
+                srv.unstall.wait(20)
+                self.send(200, good)
             elif sym == "TRUNC":           # the body stops inside the last row
                 self.send(200, good.rstrip("\n").rsplit(",", 3)[0])
             elif sym == "BADROW":
@@ -110,6 +115,7 @@ class BarsServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         self.lock = threading.Lock()
         self.hits = {}
         self.bump = {}
+        self.unstall = threading.Event()
 
     def handle_error(self, request, client_address):
         pass
@@ -141,6 +147,8 @@ class TestUpdateStockData(TickqTestCase):
         self.env = {"TICKQ_DB": self.db, "DATABASE_URL": None, "TICKQ_MARKET_DATA_PROVIDER": None,
                     "TICKQ_MARKET_DATA_PATH": None, "TICKQ_MARKET_DATA_URL": None}
         self.http.bump.clear()
+        self.http.unstall.clear()
+        self.addCleanup(self.http.unstall.set)
 
     # --- helpers ---------------------------------------------------------
     def provider(self, **kw):
@@ -281,6 +289,58 @@ class TestUpdateStockData(TickqTestCase):
         self.assertEqual(self.ok(jid)["symbols_updated"], 2)
         self.assertEqual(self.job(jid)["attempts"], "2")
         self.assertEqual(self.bars(), sorted(self.want("AAA") + self.want("FLAKY2")))
+
+    # --- shutdown ----------------------------------------------------------
+    def sigterm_while(self, args, under_way):
+        """Runs the job on a worker with a 10 s grace and sends SIGTERM once
+        under_way() holds. Returns (job id, seconds the worker took to exit,
+        its log)."""
+        jid = self.enqueue(TYPE, args, "--max-retries", "3")
+        w = self.worker("--workers", "1", "--grace", "10", "--retry-base", "50ms", env=self.env)
+        wait_for(under_way, 15, what="the fetch to be under way")
+        t0 = time.time()
+        w.signal(signal.SIGTERM)
+        self.assertEqual(w.wait(20), 0, w.log())
+        took = time.time() - t0
+        log = w.log()
+        self.assertNotIn("grace period over", log)
+        return jid, took, log
+
+    def assert_back_for_another_run(self, jid):
+        """Stopped, not failed: nothing written, the job queued again (or
+        retrying, with the stop as its last error), nothing left pending."""
+        self.assertEqual(self.bars(), [])
+        self.assertIn(self.state(jid), ("queued", "retrying"))
+        self.assertEqual(self.pending(), 0)
+        if self.state(jid) == "retrying":
+            self.assertEqual(self.retries(jid)[-1]["error"], "the worker is stopping; nothing written")
+
+    def test_sigterm_cuts_a_stalled_fetch_short(self):
+        # The server would answer in 20 s, the request may take 30 s and the
+        # grace is 10 s: only an aborted transfer lets the worker out early.
+        args = {"symbols": ["AAA", "STALL"], "provider": self.provider(timeout_seconds=30, retries=2)}
+        jid, took, log = self.sigterm_while(args, lambda: self.http.hits.get("/bars/STALL.csv"))
+        self.assertLess(took, 5, log)
+        self.assertEqual(self.http.hits["/bars/STALL.csv"], 1)  # not retried after the stop
+        self.assert_back_for_another_run(jid)
+        # Not lost: once the server answers, the next worker completes it.
+        self.http.unstall.set()
+        status, w = self.burst("--workers", "1", "--retry-base", "50ms", env=self.env)
+        self.assertEqual(status, 0, w.log())
+        self.assertEqual(self.ok(jid)["bars_written"], 10)
+        self.assertEqual(self.bars(), sorted(self.want("AAA") + self.want("STALL")))
+
+    def test_sigterm_cuts_the_backoff_short(self):
+        # DOWN answers 500 forever; 10 retries back off 0.2 s, 0.4 s, ... 102 s
+        # (over 200 s in all), so the fetch would outlast the 10 s grace.
+        args = {"symbols": ["DOWN"], "provider": self.provider(timeout_seconds=5, retries=10)}
+        jid, took, log = self.sigterm_while(args, lambda: self.http.hits.get("/bars/DOWN.csv", 0) >= 3)
+        hits = self.http.hits["/bars/DOWN.csv"]
+        self.assertLess(took, 5, log)
+        time.sleep(0.5)
+        self.assertEqual(self.http.hits["/bars/DOWN.csv"], hits)
+        self.assertLessEqual(hits, 4)  # at most the request under way when the signal came
+        self.assert_back_for_another_run(jid)
 
     # --- csv_dir -----------------------------------------------------------
     def test_csv_dir_from_the_environment(self):
