@@ -264,6 +264,12 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
             o->kind = OUTCOME_TRANSIENT;
             o->payload = error_text("worker ran out of memory building the result", &o->payload_len);
         }
+    } else if (status == TASK_TRANSIENT && g_stop) {
+        /* The shutdown cut it short (a task checks ctx->stopping): the job
+         * goes back to its queue and the attempt is not charged, as for a
+         * job still running when the grace period ends. */
+        o->kind = OUTCOME_SHUTDOWN;
+        o->payload = error_text(out.error, &o->payload_len);
     } else {
         o->kind = status == TASK_PERMANENT ? OUTCOME_PERMANENT : OUTCOME_TRANSIENT;
         o->payload = error_text(out.error, &o->payload_len);
@@ -273,7 +279,11 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
     json_decref(args);
     slot_end(w->slot);
 
-    if (o->kind == OUTCOME_OK) {
+    if (o->kind == OUTCOME_SHUTDOWN) {
+        log_info("job interrupted by the shutdown; back to its queue", LF_S("job_id", j->id),
+                 LF_S("type", j->type), LF_S("queue", queue), LF_I("attempt", j->attempt),
+                 LF_S("error", o->payload ? o->payload : ""));
+    } else if (o->kind == OUTCOME_OK) {
         atomic_fetch_add(&w->slot->completed, 1);
         log_info("job finished", LF_S("job_id", j->id), LF_S("type", j->type), LF_S("queue", queue),
                  LF_I("attempt", j->attempt), LF_F("duration_ms", seconds * 1000.0));
@@ -303,7 +313,7 @@ static void write_history(worker_ctx_t *w, const claimed_job_t *jobs, const job_
         if (states[i][0] == '\0')
             continue;
         const char *error = o[i].kind == OUTCOME_OK ? NULL : o[i].payload;
-        if (o[i].kind != OUTCOME_OK && o[i].kind != OUTCOME_PERMANENT) {
+        if (o[i].kind != OUTCOME_OK && o[i].kind != OUTCOME_PERMANENT && o[i].kind != OUTCOME_SHUTDOWN) {
             retry_rec_t r = { jobs[i].id, job_outcome_name(o[i].kind), error, w->id, o[i].attempt,
                               o[i].finished_us };
             history_write_retry(&w->history, &r);

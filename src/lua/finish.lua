@@ -5,7 +5,9 @@
 -- recorded by an earlier call is skipped, so a call repeated after a lost
 -- reply changes nothing. Acked entries leave the stream (trim_acked).
 -- args[10]: consumer (the worker id); then 7 per outcome from args[11]:
---   entry, job id, kind (ok|transient|permanent|timeout|crash|cancel),
+--   entry, job id, kind (ok|transient|permanent|timeout|crash|cancel|shutdown:
+--   a job the worker's shutdown interrupted goes back to its queue, its
+--   attempt not charged),
 --   payload (the task_result JSON for ok, else the error text),
 --   attempt, started_us, finished_us
 -- Returns {recorded, skipped, retried, dead, then the job's new state per
@@ -39,7 +41,9 @@ local function finish(keys, args)
       else
         local f = entry_fields(stream, entry)
         local state = ''
-        if f then
+        if f and kind == 'shutdown' then
+          state = requeue_unstarted(c, stream, f)
+        elseif f then
           redis.call('HSET', jk, 'started_us', args[i + 5], 'finished_us', args[i + 6])
           state = fail_attempt(c, stream, f, kind, payload, worker)
           if state == 'retrying' then retried = retried + 1 elseif state == 'dead' then dead = dead + 1 end
