@@ -29,7 +29,8 @@ static const char usage[] =
     "        " CSV_HEADER "\n"
     "        (dates YYYY-MM-DD; intraday intervals take YYYY-MM-DDTHH:MM:SS, UTC),\n"
     "        one transaction per file. A file with bad rows is rejected whole and its\n"
-    "        bad lines are listed, unless --skip-bad imports the rest.\n"
+    "        bad lines are listed, unless --skip-bad imports the rest. The first 20\n"
+    "        bad rows are explained; one line lists every bad line (3, 5, 7-9).\n"
     "synth   makes deterministic synthetic daily bars (SYN0001, ...): imports them,\n"
     "        or writes them as CSV with --out.\n"
     "list    symbols, intervals, first and last date, bar count.\n"
@@ -139,6 +140,23 @@ static int parse_day(const char *flag, const char *s, int64_t *ts)
     return cli_usage_error(usage, "%s '%s' is not a date (YYYY-MM-DD)", flag, s);
 }
 
+/* Every bad line of an import on one line of stderr, consecutive ones as
+ * ranges: "tickq: FILE: skipped lines: 3, 5, 7-9, 120-4000". The messages
+ * stop at CSV_MAX_PROBLEMS; this list does not, so that all can be fixed. */
+static void print_bad_lines(const char *path, const char *what, const csv_import_report_t *rep)
+{
+    if (rep->nbad_runs == 0)
+        return;
+    fprintf(stderr, "tickq: %s: %s lines: ", path, what);
+    for (size_t k = 0; k < rep->nbad_runs; k++) {
+        const struct csv_line_run *run = &rep->bad_runs[k];
+        fprintf(stderr, k ? ", %zu" : "%zu", run->first);
+        if (run->last != run->first)
+            fprintf(stderr, "-%zu", run->last);
+    }
+    fputc('\n', stderr);
+}
+
 static int do_import(data_flags_t *f, int argc, char **argv)
 {
     if (optind + 1 >= argc)
@@ -163,6 +181,8 @@ static int do_import(data_flags_t *f, int argc, char **argv)
             fprintf(stderr, "%s:%zu: %s\n", argv[i], rep.problems[k].line, rep.problems[k].msg);
         if (rep.bad > rep.nproblems)
             fprintf(stderr, "%s: ... and %zu more bad rows\n", argv[i], rep.bad - rep.nproblems);
+        print_bad_lines(argv[i], r == CSV_REJECTED ? "bad" : "skipped", &rep);
+        csv_import_report_release(&rep);
         if (r == CSV_REJECTED) {
             fprintf(stderr, "tickq: %s rejected: %zu bad of %zu rows; nothing imported "
                     "(fix the rows, or pass --skip-bad to import the others)\n", argv[i], rep.bad, rep.rows);
@@ -173,6 +193,7 @@ static int do_import(data_flags_t *f, int argc, char **argv)
                rep.imported, rep.symbols, f->interval, argv[i], secs,
                secs > 0 ? (double)rep.imported / secs : 0.0, rep.bad ? "; bad rows skipped" : "");
     }
+    csv_import_report_release(&rep);
     db_close(db);
     return status;
 }

@@ -37,13 +37,17 @@ static const char schedule_usage[] =
     "usage: tickq schedule list [--config FILE] [-n N]\n"
     "       tickq schedule next EXPR [--tz ZONE] [--calendar XNYS] [--market-hours]\n"
     "                               [--offset-from-close D] [--from ISO_TIME] [-n N]\n"
+    "                               [--config FILE]\n"
     "\n"
     "list  each schedule of FILE (default: $TICKQ_SCHEDULES, else " DEFAULT_CONFIG ")\n"
     "      with its next N fire times (default 3), in its time zone and in UTC.\n"
     "next  the next N fire times (default 5) of a cron expression (minute hour\n"
     "      day-of-month month day-of-week), one per line, ISO 8601 with offset.\n"
     "\n"
-    "  --config FILE        the schedules (INI)\n"
+    "  --config FILE        list: the schedules (INI); next: with --calendar XNYS,\n"
+    "                       the closures of FILE's [scheduler] section apply too\n"
+    "                       (FILE is checked whole; closures without --calendar\n"
+    "                       XNYS are refused)\n"
     "  --tz ZONE            IANA time zone of EXPR (default: UTC)\n"
     "  --calendar XNYS      only New York Stock Exchange trading days\n"
     "  --market-hours       only in the session, 9:30 to the close (needs --calendar)\n"
@@ -150,11 +154,34 @@ static int do_list(schedule_flags_t *f)
     return 0;
 }
 
+/* The XNYS calendar for `schedule next`: built in, plus with --config FILE
+ * the closures of FILE's [scheduler] section (the file is checked whole, as
+ * `schedule list` checks it). Its other settings (misfire_grace,
+ * shutdown_wait, lease_ttl) govern firing, not fire times. The calendar is
+ * set->xnys: free *set after use. 0, or an exit status. */
+static int next_calendar(const schedule_flags_t *f, int calendar, schedule_set_t *set)
+{
+    char err[1024];
+    memset(set, 0, sizeof *set);
+    if (f->config == NULL) {
+        if (market_calendar_init(&set->xnys, "XNYS", err, sizeof err) != 0)
+            return cli_fail(EX_SOFTWARE, "%s", err);
+        return 0;
+    }
+    if (schedule_set_load(set, f->config, err, sizeof err) != 0)
+        return cli_fail(EX_CONFIG, "%s", err);
+    if (!calendar && set->xnys.n_closures > 0) {
+        schedule_set_free(set);
+        return cli_usage_error(schedule_usage, "--config %s: its closures are XNYS closures and apply only to "
+                               "--calendar XNYS: add --calendar XNYS, or leave --config out", f->config);
+    }
+    return 0;
+}
+
 static int do_next(schedule_flags_t *f, const char *expr)
 {
     char err[600];
     schedule_t s;
-    market_calendar_t cal;
     memset(&s, 0, sizeof s);
     int calendar = 0;
     if (f->calendar != NULL) {
@@ -183,17 +210,20 @@ static int do_next(schedule_flags_t *f, const char *expr)
                                    f->offset);
         offset_s = (neg ? -ms : ms) / 1000;
     }
-    if (market_calendar_init(&cal, "XNYS", err, sizeof err) != 0)
-        return cli_fail(EX_SOFTWARE, "%s", err);
-    if (schedule_init(&s, expr, f->tz, calendar ? &cal : NULL, f->market_hours, f->offset != NULL, offset_s, err,
-                      sizeof err) != 0) {
-        market_calendar_free(&cal);
-        return cli_fail(EX_USAGE, "%s", err);
+    schedule_set_t set; /* not copied: only its calendar is used */
+    int st = next_calendar(f, calendar, &set);
+    if (st != 0)
+        return st;
+    if (schedule_init(&s, expr, f->tz, calendar ? &set.xnys : NULL, f->market_hours, f->offset != NULL, offset_s,
+                      err, sizeof err) != 0) {
+        st = cli_fail(EX_USAGE, "%s", err);
+        goto cleanup;
     }
     print_times(&s, from, f->n ? f->n : 5, 0);
     schedule_release(&s);
-    market_calendar_free(&cal);
-    return 0;
+cleanup:
+    schedule_set_free(&set);
+    return st;
 }
 
 int cmd_schedule(int argc, char **argv)

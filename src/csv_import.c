@@ -5,8 +5,10 @@
  * database inside a single transaction, rolled back when a row is bad
  * (unless --skip-bad), so a file is imported whole or not at all;
  * update_stock_data collects them in memory. Every bad row is counted and
- * the first CSV_MAX_PROBLEMS are reported with their line numbers. Dates
- * must increase within a symbol; symbols may interleave. */
+ * the first CSV_MAX_PROBLEMS are reported with their line numbers and
+ * messages; csv_import_file also keeps every bad line number (as runs of
+ * consecutive lines), so that a user can find all of them. Dates must
+ * increase within a symbol; symbols may interleave. */
 #include "csv_import.h"
 
 #include <errno.h>
@@ -110,13 +112,47 @@ typedef struct {
     void *ctx;
     char *err;
     size_t errlen;
+    int keep_lines;              /* record every bad line in rep->bad_runs */
+    int oom;                     /* recording one failed: the parse fails */
 } parser_t;
+
+/* Adds `line` to the runs; lines come in ascending order. -1 when out of
+ * memory. */
+static int add_bad_line(csv_import_report_t *r, size_t line)
+{
+    if (r->nbad_runs > 0 && r->bad_runs[r->nbad_runs - 1].last + 1 == line) {
+        r->bad_runs[r->nbad_runs - 1].last = line;
+        return 0;
+    }
+    if (r->nbad_runs == r->cap_bad_runs) {
+        size_t cap = r->cap_bad_runs ? r->cap_bad_runs * 2 : 64;
+        struct csv_line_run *runs = realloc(r->bad_runs, cap * sizeof *runs);
+        if (runs == NULL)
+            return -1;
+        r->bad_runs = runs;
+        r->cap_bad_runs = cap;
+    }
+    r->bad_runs[r->nbad_runs].first = r->bad_runs[r->nbad_runs].last = line;
+    r->nbad_runs++;
+    return 0;
+}
+
+void csv_import_report_release(csv_import_report_t *report)
+{
+    if (report == NULL)
+        return;
+    free(report->bad_runs);
+    report->bad_runs = NULL;
+    report->nbad_runs = report->cap_bad_runs = 0;
+}
 
 static void problem(parser_t *ps, size_t line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void problem(parser_t *ps, size_t line, const char *fmt, ...)
 {
     csv_import_report_t *r = ps->rep;
     r->bad++;
+    if (ps->keep_lines && add_bad_line(r, line) != 0)
+        ps->oom = 1;
     if (r->nproblems == CSV_MAX_PROBLEMS)
         return;
     r->problems[r->nproblems].line = line;
@@ -294,12 +330,14 @@ static int is_header(const char *p, size_t n, const char *h)
     return n == strlen(h) && strncasecmp(p, h, n) == 0;
 }
 
-int csv_parse(const char *data, size_t size, const csv_parse_opts_t *opts, csv_row_fn fn, void *ctx,
-              csv_import_report_t *report, char *err, size_t errlen)
+/* csv_parse, and with keep_lines every bad line in report->bad_runs (the
+ * caller releases them, even when this fails). */
+static int parse(const char *data, size_t size, const csv_parse_opts_t *opts, csv_row_fn fn, void *ctx,
+                 int keep_lines, csv_import_report_t *report, char *err, size_t errlen)
 {
     memset(report, 0, sizeof *report);
     parser_t ps = { report, bar_interval_is_daily(opts->interval), opts->symbol, 1, { NULL, 0, 0 }, fn, ctx,
-                    err, errlen };
+                    err, errlen, keep_lines, 0 };
     const char *p = data, *end = data + size;
     if (size >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) /* UTF-8 byte order mark */
         p += 3;
@@ -329,16 +367,30 @@ int csv_parse(const char *data, size_t size, const csv_parse_opts_t *opts, csv_r
             rc = -1;
             goto done;
         }
+        if (ps.oom)
+            goto oom;
         p = eol + 1;
     }
     if (header && line == 0)
         problem(&ps, 1, "the file is empty; expected the header line %s",
                 ps.one != NULL ? CSV_SYMBOL_HEADER : CSV_HEADER);
+    if (ps.oom)
+        goto oom;
     rc = fn(ctx, NULL, err, errlen); /* the end: row symbols are about to go */
+    goto done;
+oom:
+    snprintf(err, errlen, "out of memory (listing the bad lines)");
+    rc = -1;
 done:
     report->symbols = ps.symbols.n;
     symbols_free(&ps.symbols);
     return rc;
+}
+
+int csv_parse(const char *data, size_t size, const csv_parse_opts_t *opts, csv_row_fn fn, void *ctx,
+              csv_import_report_t *report, char *err, size_t errlen)
+{
+    return parse(data, size, opts, fn, ctx, 0, report, err, errlen);
 }
 
 /* csv_import_file's state: rows go to the database in batches. */
@@ -415,7 +467,7 @@ csv_import_status_t csv_import_file(db_t *db, const char *path, const csv_import
         (void)madvise((void *)data, size, MADV_SEQUENTIAL); /* a hint only */
     if (db_begin(db, err, errlen) != 0)
         goto done;
-    if (csv_parse(data, size, &po, import_row, im, report, err, errlen) != 0) {
+    if (parse(data, size, &po, import_row, im, 1, report, err, errlen) != 0) {
         db_rollback(db);
         goto done;
     }

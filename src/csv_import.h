@@ -27,6 +27,14 @@ typedef struct {
         size_t line;
         char msg[200];
     } problems[CSV_MAX_PROBLEMS];
+    /* Every bad line, as ascending runs of consecutive line numbers (lines
+     * 7, 8, 9 are one run): filled by csv_import_file only, owned by the
+     * report, released by csv_import_report_release. At most one run per
+     * bad row, so 16 bytes per bad row in the worst case. */
+    struct csv_line_run {
+        size_t first, last;
+    } *bad_runs;
+    size_t nbad_runs, cap_bad_runs;
 } csv_import_report_t;
 
 typedef enum {
@@ -62,8 +70,15 @@ typedef struct {
 int csv_parse(const char *data, size_t size, const csv_parse_opts_t *opts, csv_row_fn fn, void *ctx,
               csv_import_report_t *report, char *err, size_t errlen);
 
-/* Imports `path`. Bad rows are listed with their line numbers in *report. */
+/* Imports `path`. Bad rows are listed with their line numbers in *report:
+ * the first CSV_MAX_PROBLEMS with their messages, all of them in bad_runs.
+ * *report is overwritten: release it (csv_import_report_release) after
+ * each call, whatever the result. */
 csv_import_status_t csv_import_file(db_t *db, const char *path, const csv_import_opts_t *opts,
                                     csv_import_report_t *report, char *err, size_t errlen);
+
+/* Frees the bad line runs of a csv_import_file report and empties them;
+ * accepts NULL. */
+void csv_import_report_release(csv_import_report_t *report);
 
 #endif

@@ -115,6 +115,47 @@ class TestScheduleNext(TickqTestCase):
             self.assertEqual(p.returncode, 64, (args, p.stderr))
             self.assertIn(needle, p.stderr, args)
 
+    def test_config_closures_apply_to_next(self):
+        """--config FILE: the closures of its [scheduler] section close XNYS
+        on those days for `schedule next` too; without --config they do not,
+        a closure needs --calendar XNYS, and a missing or bad file is an
+        error (78), not ignored."""
+        tmp = tempfile.mkdtemp(prefix="tickq-sched-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+
+        def write(name, text):
+            path = os.path.join(tmp, name)
+            with open(path, "w") as f:
+                f.write(text)
+            return path
+        schedule = "[schedule a]\ncron = 0 10 * * *\ntask = echo\n"
+        # Tuesday 2026-03-10, a trading day, closed by the file.
+        closed = write("closed.ini", "[scheduler]\nlease_ttl = 5s\nclosures = 2026-03-10\n\n" + schedule)
+        args = ("0 10 * * *", "--tz", "America/New_York", "--calendar", "XNYS", "--from", "2026-03-09T00:00:00Z",
+                "-n", "3")
+        self.assertEqual(next_times(*args),
+                         ["2026-03-09T10:00:00-04:00", "2026-03-10T10:00:00-04:00", "2026-03-11T10:00:00-04:00"])
+        self.assertEqual(next_times(*args, "--config", closed),
+                         ["2026-03-09T10:00:00-04:00", "2026-03-11T10:00:00-04:00", "2026-03-12T10:00:00-04:00"])
+        # A file without closures changes nothing (its other settings govern firing only).
+        self.assertEqual(next_times(*args, "--config", write("open.ini", "[scheduler]\nmisfire_grace = 2h\n"
+                                                                          + schedule)),
+                         next_times(*args))
+        # The closures cannot apply without the calendar: refused, not ignored.
+        p = tickq("schedule", "next", "0 10 * * *", "--from", "2026-03-09T00:00:00Z", "--config", closed)
+        self.assertEqual(p.returncode, 64, p.stderr)
+        self.assertIn("add --calendar XNYS", p.stderr)
+        self.assertEqual(p.stdout, "")
+        missing = os.path.join(tmp, "missing.ini")
+        p = tickq("schedule", "next", *args, "--config", missing)
+        self.assertEqual(p.returncode, 78, p.stderr)
+        self.assertIn(f"cannot read {missing}", p.stderr)
+        self.assertEqual(p.stdout, "")
+        bad = write("bad.ini", "[scheduler]\nclosures = 2026-13-01\n\n" + schedule)
+        p = tickq("schedule", "next", *args, "--config", bad)
+        self.assertEqual(p.returncode, 78, p.stderr)
+        self.assertIn(f"{bad}:2: closures: '2026-13-01' is not a date", p.stderr)
+
 
 CONFIG = """
 [scheduler]
