@@ -3,7 +3,8 @@
  * Rolling sums and variances are updated in O(1) per value and recomputed
  * exactly from their window every `RESYNC` steps, which bounds the drift of
  * the running update (tests hold every feature to 1e-9 relative of a naive
- * computation). Rolling max/min use a monotonic deque (O(1) amortised). */
+ * computation). Rolling max/min use van Herk / Gil-Werman blocks (three
+ * comparisons per value, branch-free). */
 #include "feature.h"
 
 #include <math.h>
@@ -217,15 +218,18 @@ void feature_atr(const double *high, const double *low, const double *close, siz
     atr_from_start(high + s, low + s, close + s, n - s, N, out + s);
 }
 
-/* Rolling mean and M2 (sum of squared deviations) of the windows of w
- * values of x ending at t = start + w - 1 .. n - 1, handed to fn.
+/* Sums s1 of (x - c) and s2 of (x - c)^2 over the windows of w values of x
+ * ending at t = start + w - 1 .. n - 1, handed to fn, which derives the
+ * mean (c + s1 / w) and M2, the sum of squared deviations (s2 - s1^2 / w).
+ * It is inlined, callback included, into each feature: an indirect call
+ * per value would spill the x87 registers.
  *
- * The running sums are of (x - c) and (x - c)^2 for a shift c taken from the
- * window at each resync, kept in long double (64-bit mantissa): M2 is their
- * difference, and when a window's spread is tiny next to its level (two
- * nearly equal closes) that difference cancels most digits; eleven extra
- * bits keep the result within 1e-9 relative of a two-pass computation. */
-typedef void (*moments_fn)(size_t t, double mean, double m2, void *ctx);
+ * The shift c is taken from the window at each resync and the sums are
+ * kept in long double (64-bit mantissa): M2 is a difference, and when a
+ * window's spread is tiny next to its level (two nearly equal closes) that
+ * difference cancels most digits; eleven extra bits keep the result within
+ * 1e-9 relative of a two-pass computation. */
+typedef void (*moments_fn)(size_t t, double c, long double s1, long double s2, void *ctx);
 
 static void window_sums(const double *x, size_t from, size_t to, double c, long double *s1, long double *s2)
 {
@@ -239,14 +243,13 @@ static void window_sums(const double *x, size_t from, size_t to, double c, long 
     *s2 = b;
 }
 
-static void rolling_moments(const double *x, size_t start, size_t n, size_t w, moments_fn fn, void *ctx)
+static inline void rolling_moments(const double *x, size_t start, size_t n, size_t w, moments_fn fn, void *ctx)
 {
-    long double s1, s2, lw = (long double)w;
+    long double s1, s2;
     double c = x[start];
     window_sums(x, start, start + w, c, &s1, &s2);
     for (size_t t = start + w - 1;;) {
-        long double m2 = s2 - s1 * s1 / lw;
-        fn(t, (double)(c + s1 / lw), m2 > 0 ? (double)m2 : 0.0, ctx);
+        fn(t, c, s1, s2, ctx);
         if (++t >= n)
             break;
         if ((t - start - w) % RESYNC == RESYNC - 1) {
@@ -262,13 +265,15 @@ static void rolling_moments(const double *x, size_t start, size_t n, size_t w, m
 
 typedef struct { double *upper, *mid, *lower; size_t w; } bb_ctx_t;
 
-static void bb_emit(size_t t, double mean, double m2, void *ctx)
+static void bb_emit(size_t t, double c, long double s1, long double s2, void *ctx)
 {
-    bb_ctx_t *c = ctx;
-    double sd = sqrt(m2 / (double)c->w); /* population std */
-    c->mid[t] = mean;
-    c->upper[t] = mean + 2.0 * sd;
-    c->lower[t] = mean - 2.0 * sd;
+    bb_ctx_t *b = ctx;
+    long double lw = (long double)b->w, m2 = s2 - s1 * s1 / lw;
+    double mean = (double)(c + s1 / lw);
+    double sd = sqrt((m2 > 0 ? (double)m2 : 0.0) / (double)b->w); /* population std */
+    b->mid[t] = mean;
+    b->upper[t] = mean + 2.0 * sd;
+    b->lower[t] = mean - 2.0 * sd;
 }
 
 void feature_bbands(const double *close, size_t n, int N, double *upper, double *mid, double *lower)
@@ -284,54 +289,87 @@ void feature_bbands(const double *close, size_t n, int N, double *upper, double 
     rolling_moments(close, s, n, w, bb_emit, &c);
 }
 
-/* Sliding-window maximum (sign = 1) or minimum (sign = -1) with a deque of
- * indices whose values are monotonic. The deque lives in an array of n
- * slots: its ends only move forward, so no index ever wraps. */
-static void rolling_extreme(const double *x, size_t n, int N, double sign, double *out)
+/* The larger of a and b for a maximum, else the smaller. */
+static inline double pick(double a, double b, int max)
 {
-    size_t w = (size_t)N;
-    size_t *dq = malloc((n ? n : 1) * sizeof *dq);
-    if (dq == NULL) { /* keep going, slowly: the naive window */
-        for (size_t t = 0; t < n; t++) {
-            if (t + 1 < w) {
-                out[t] = NAN;
-                continue;
-            }
-            double e = x[t];
-            for (size_t k = t + 1 - w; k < t; k++)
-                if (sign * x[k] > sign * e)
-                    e = x[k];
-            out[t] = e;
-        }
-        return;
-    }
-    size_t head = 0, tail = 0; /* the deque is dq[head .. tail) */
-    for (size_t t = 0; t < n; t++) {
-        double v = sign * x[t];
-        while (tail > head && sign * x[dq[tail - 1]] <= v)
-            tail--;
-        dq[tail++] = t;
-        if (dq[head] + w <= t)
-            head++;
-        out[t] = t + 1 >= w ? x[dq[head]] : NAN;
-    }
-    free(dq);
+    return max ? (a > b ? a : b) : (a < b ? a : b);
 }
 
-void feature_rolling_max(const double *x, size_t n, int N, double *out) { rolling_extreme(x, n, N, 1.0, out); }
-void feature_rolling_min(const double *x, size_t n, int N, double *out) { rolling_extreme(x, n, N, -1.0, out); }
-
-typedef struct { double *out; size_t w; } hv_ctx_t;
-
-static void hv_emit(size_t t, double mean, double m2, void *ctx)
+/* Sliding-window maximum (max = 1) or minimum (max = 0), van Herk /
+ * Gil-Werman: cut x into blocks of w. A window ending at b + i inside the
+ * block starting at b (i < w - 1) is the tail of the previous block from
+ * b - w + i + 1 plus the head of this one up to b + i: its extreme is that
+ * of a suffix extreme of the previous block and a prefix extreme of this
+ * one. The backward pass over a block leaves its suffix extremes in out[]
+ * at the next block's positions, where the forward pass combines them.
+ * Three comparisons per value and no data-dependent branch, whatever the
+ * data (a monotonic deque pops unpredictably).
+ *
+ * A window holding a NaN gives NaN (a NaN-free window only ever sees its
+ * own values, so the passes are exact there; the last loop marks the
+ * rest). Leading NaNs, from shift() or pct_change(), thus give NaN until
+ * they leave the window. */
+static inline void rolling_extreme(const double *x, size_t n, int N, int max, double *out)
 {
-    (void)mean;
-    hv_ctx_t *c = ctx;
-    c->out[t + 1] = sqrt(252.0) * sqrt(m2 / (double)(c->w - 1)); /* sample std */
+    if (N < 1) {
+        fill_nan(out, 0, n);
+        return;
+    }
+    size_t w = (size_t)N;
+    for (size_t b = 0; b < n; b += w) {
+        size_t len = n - b < w ? n - b : w;
+        if (b > 0) {
+            double p = x[b];
+            for (size_t i = 0; i < len && i + 1 < w; i++) {
+                p = pick(x[b + i], p, max);
+                out[b + i] = pick(out[b + i], p, max);
+            }
+        }
+        if (len < w)
+            break;
+        /* s = extreme of x[b + j .. b + w - 1], the part of the window ending
+         * at b + w - 1 + j that lies in this block (j = 0: the block itself). */
+        size_t j = w, room = n - (b + w - 1);
+        double s = x[b + w - 1];
+        for (; j > room; j--)
+            s = pick(x[b + j - 1], s, max);
+        for (; j > 0; j--) {
+            s = pick(x[b + j - 1], s, max);
+            out[b + w - 2 + j] = s;
+        }
+    }
+    fill_nan(out, 0, n < w - 1 ? n : w - 1);
+    size_t nan_until = 0; /* windows ending before this index hold a NaN */
+    for (size_t t = 0; t < n; t++) {
+        if (isnan(x[t]))
+            nan_until = t + w;
+        if (t < nan_until)
+            out[t] = NAN;
+    }
+}
+
+void feature_rolling_max(const double *x, size_t n, int N, double *out) { rolling_extreme(x, n, N, 1, out); }
+void feature_rolling_min(const double *x, size_t n, int N, double *out) { rolling_extreme(x, n, N, 0, out); }
+
+typedef struct { double *out; long double w; double scale; } hv_ctx_t;
+
+/* w * M2 = w * s2 - s1^2 spares the x87 division per value that M2 itself
+ * would cost; scale = 252 / (w (w - 1)) turns it into the annualised sample
+ * variance, so one square root per value. */
+static void hv_emit(size_t t, double c, long double s1, long double s2, void *ctx)
+{
+    (void)c;
+    hv_ctx_t *h = ctx;
+    double wm2 = (double)(h->w * s2 - s1 * s1);
+    h->out[t + 1] = wm2 > 0 ? sqrt(wm2 * h->scale) : 0.0;
 }
 
 void feature_hv(const double *close, size_t n, int N, double *out)
 {
+    if (N < 2) { /* a sample std needs two returns */
+        fill_nan(out, 0, n);
+        return;
+    }
     size_t w = (size_t)N;
     fill_nan(out, 0, n < w ? n : w);
     if (n <= w)
@@ -345,7 +383,7 @@ void feature_hv(const double *close, size_t n, int N, double *out)
     }
     for (size_t k = 0; k + 1 < n; k++)
         r[k] = log(close[k + 1] / close[k]);
-    hv_ctx_t c = { out, w };
+    hv_ctx_t c = { out, (long double)w, 252.0 / ((double)w * (double)(w - 1)) };
     rolling_moments(r, 0, n - 1, w, hv_emit, &c);
     free(r);
 }

@@ -15,6 +15,8 @@ static int close_enough(double got, double want)
         return isnan(got);
     if (isnan(got))
         return 0;
+    if (got == want) /* also equal infinities, whose difference is NaN */
+        return 1;
     double scale = fabs(want) > 1e-6 ? fabs(want) : 1e-6;
     return fabs(got - want) <= 1e-9 * scale;
 }
@@ -430,6 +432,49 @@ TEST(feature_leading_nan_is_skipped)
         CHECK(isnan(mid[i]) && isnan(up[i]) && isnan(lo[i]));
     for (int i = lead + 5; i < n; i++)
         CHECK(mid[i] == mid2[i - lead] && up[i] == up2[i - lead] && lo[i] == lo2[i - lead]);
+}
+
+/* high_N / low_N are NaN for every window holding a NaN: leading NaNs (from
+ * shift()) until they leave the window, and NaNs inside the series too. */
+TEST(feature_extremes_nan_in_window_is_nan)
+{
+    const double x[] = { NAN, NAN, 3, 4, 1, NAN, 5, 0, 2, 7 };
+    double mx[10], mn[10];
+    feature_rolling_max(x, 10, 3, mx);
+    feature_rolling_min(x, 10, 3, mn);
+    const double wmx[] = { NAN, NAN, NAN, NAN, 4, NAN, NAN, NAN, 5, 7 };
+    const double wmn[] = { NAN, NAN, NAN, NAN, 1, NAN, NAN, NAN, 0, 0 };
+    CHECK_SERIES("high_3", mx, wmx, 10);
+    CHECK_SERIES("low_3", mn, wmn, 10);
+
+    /* Long series with scattered NaNs and infinities, windows that do and
+     * do not divide its length, and one longer than the series. */
+    enum { n = 997 };
+    static double y[n];
+    lcg_state = 777;
+    for (int t = 0; t < n; t++) {
+        double u = rnd();
+        y[t] = u < 0.004 ? NAN : u < 0.006 ? INFINITY : u < 0.008 ? -INFINITY : 100 * rnd();
+    }
+    const int windows[] = { 2, 3, 7, 20, 64, 500, 1000 };
+    for (size_t i = 0; i < sizeof windows / sizeof windows[0]; i++) {
+        int N = windows[i];
+        for (int max = 0; max < 2; max++) {
+            for (size_t t = 0; t < n; t++) {
+                double e = NAN;
+                if (t + 1 >= (size_t)N) {
+                    e = y[t];
+                    for (size_t k = t + 1 - (size_t)N; k < t && !isnan(e); k++)
+                        e = isnan(y[k]) ? NAN : max ? fmax(e, y[k]) : fmin(e, y[k]);
+                }
+                want[t] = e;
+            }
+            (max ? feature_rolling_max : feature_rolling_min)(y, n, N, got);
+            char what[32];
+            snprintf(what, sizeof what, "%s_%d", max ? "high" : "low", N);
+            CHECK_SERIES(what, got, want, n);
+        }
+    }
 }
 
 /* MACD by hand: closes flat at 100 for bars 0..33, then a step to 100 + D.
