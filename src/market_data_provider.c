@@ -1,28 +1,20 @@
 /* market_data_provider.c — where update_stock_data gets bars: csv_dir and
  * http_csv (market_data_provider.h).
  *
- * A symbol's whole file or response body is read into memory, then parsed
- * by csv_parse; nothing here touches the database. Symbols go into file
- * names as they are (so one with a '/' cannot be a csv_dir symbol) and into
- * URLs percent-encoded. */
+ * A symbol's whole file or response body is read into memory
+ * (provider_source.c), then parsed by csv_parse; nothing here touches the
+ * database. */
 #include "market_data_provider.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "csv_import.h"
 
-#define DEFAULT_TIMEOUT_MS 10000
-#define DEFAULT_RETRIES 2
-#define DEFAULT_BACKOFF_MS 200
 #define MAX_RETRIES 10
 #define MAX_TIMEOUT_S 600
 
@@ -44,9 +36,7 @@ static void defaults(market_data_provider_t *p, md_kind_t kind)
 {
     memset(p, 0, sizeof *p);
     p->kind = kind;
-    p->http.timeout_ms = DEFAULT_TIMEOUT_MS;
-    p->http.retries = DEFAULT_RETRIES;
-    p->http.backoff_ms = DEFAULT_BACKOFF_MS;
+    provider_source_http_defaults(&p->http);
 }
 
 static int set_path(market_data_provider_t *p, const char *path, const char *what, char *err, size_t errlen)
@@ -96,12 +86,11 @@ static int set_timeout(market_data_provider_t *p, double secs, const char *what,
     return 0;
 }
 
-static int set_retries(market_data_provider_t *p, long long n, const char *what, char *err, size_t errlen)
+static int set_retries(market_data_provider_t *p, int whole, long long n, const char *what, char *err,
+                       size_t errlen)
 {
-    if (n < 0 || n > MAX_RETRIES) {
-        snprintf(err, errlen, "%s must be an integer from 0 to %d", what, MAX_RETRIES);
+    if (provider_source_check_int(what, whole, n, 0, MAX_RETRIES, err, errlen) != 0)
         return -1;
-    }
     p->http.retries = (int)n;
     return 0;
 }
@@ -150,8 +139,7 @@ int market_data_provider_from_json(market_data_provider_t *p, const json_t *obj,
                             errlen) != 0)
                 return -1;
         } else if (!dir && strcmp(key, "retries") == 0) {
-            if (set_retries(p, json_is_integer(v) ? json_integer_value(v) : -1, "provider.retries", err,
-                            errlen) != 0)
+            if (set_retries(p, json_is_integer(v), json_integer_value(v), "provider.retries", err, errlen) != 0)
                 return -1;
         } else {
             snprintf(err, errlen, "unknown key '%.100s' in a %s provider (it takes %s)", key, type,
@@ -195,39 +183,8 @@ int market_data_provider_from_env(market_data_provider_t *p, char *err, size_t e
     if (r != NULL && r[0] != '\0') {
         char *end;
         long long n = strtoll(r, &end, 10);
-        if (set_retries(p, *end == '\0' ? n : -1, "TICKQ_MARKET_DATA_RETRIES", err, errlen) != 0)
+        if (set_retries(p, *end == '\0', n, "TICKQ_MARKET_DATA_RETRIES", err, errlen) != 0)
             return -1;
-    }
-    return 0;
-}
-
-/* Appends s[0..n) to out (used so far: *at); -1 when it does not fit. */
-static int put(char *out, size_t outlen, size_t *at, const char *s, size_t n)
-{
-    if (*at + n >= outlen)
-        return -1;
-    memcpy(out + *at, s, n);
-    *at += n;
-    out[*at] = '\0';
-    return 0;
-}
-
-/* Appends `s` percent-encoded: all but RFC 3986's unreserved characters,
- * so ^GSPC, BRK/B and EURUSD=X stay one path segment. */
-static int put_escaped(char *out, size_t outlen, size_t *at, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-            c == '_' || c == '~') {
-            if (put(out, outlen, at, s, 1) != 0)
-                return -1;
-        } else {
-            char e[3] = { '%', hex[c >> 4], hex[c & 15] };
-            if (put(out, outlen, at, e, 3) != 0)
-                return -1;
-        }
     }
     return 0;
 }
@@ -236,115 +193,36 @@ int market_data_provider_source(const market_data_provider_t *p, const char *sym
                                 char *out, size_t outlen, char *err, size_t errlen)
 {
     if (p->kind == MD_CSV_DIR) {
-        if (strchr(symbol, '/') != NULL || strcmp(symbol, ".") == 0 || strcmp(symbol, "..") == 0) {
+        if (!provider_source_names_file(symbol)) {
             snprintf(err, errlen, "symbol '%s' cannot name a file in a csv_dir provider", symbol);
             return -1;
         }
-        size_t n = strlen(p->path);
-        int w = snprintf(out, outlen, "%s%s%s.csv", p->path, n && p->path[n - 1] == '/' ? "" : "/", symbol);
-        if (w < 0 || (size_t)w >= outlen) {
+        if (provider_source_path(p->path, symbol, ".csv", out, outlen) != 0) {
             snprintf(err, errlen, "the path of %s's file is too long", symbol);
             return -1;
         }
         return 0;
     }
-    size_t at = 0;
-    out[0] = '\0';
-    for (const char *t = p->url; *t;) {
-        int rc;
-        if (strncmp(t, "{symbol}", 8) == 0) {
-            rc = put_escaped(out, outlen, &at, symbol);
-            t += 8;
-        } else if (strncmp(t, "{interval}", 10) == 0) {
-            rc = put_escaped(out, outlen, &at, interval);
-            t += 10;
-        } else {
-            rc = put(out, outlen, &at, t, 1);
-            t++;
-        }
-        if (rc != 0) {
-            snprintf(err, errlen, "the URL of %s is too long", symbol);
-            return -1;
-        }
+    const provider_source_var_t vars[] = { { "{symbol}", symbol }, { "{interval}", interval } };
+    if (provider_source_url(p->url, vars, 2, out, outlen) != 0) {
+        snprintf(err, errlen, "the URL of %s is too long", symbol);
+        return -1;
     }
     return 0;
 }
 
-/* Reads the whole file into *data (malloc'd). The errors that a later try
- * may not see (I/O, memory) are MD_RETRYABLE; the rest are MD_BAD. */
+/* Reads the file; a missing one is told apart from a missing folder. */
 static md_status_t read_file(const market_data_provider_t *p, const char *path, char **data, size_t *len,
                              char *err, size_t errlen)
 {
-    *data = NULL;
-    *len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        struct stat st;
-        if (e == ENOENT && (stat(p->path, &st) != 0 || !S_ISDIR(st.st_mode))) {
-            snprintf(err, errlen, "the csv_dir folder %s does not exist", p->path);
-            return MD_BAD;
-        }
-        if (e == ENOENT) {
-            snprintf(err, errlen, "no file %s", path);
-            return MD_BAD;
-        }
-        snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
-        return e == EACCES || e == ENOTDIR || e == ELOOP || e == ENAMETOOLONG ? MD_BAD : MD_RETRYABLE;
-    }
-    md_status_t rc = MD_RETRYABLE;
-    char *buf = NULL;
+    int missing;
+    md_status_t rc = (md_status_t)provider_source_read_file(path, data, len, &missing, err, errlen);
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s is not a regular file", path);
-        rc = MD_BAD;
-        goto cleanup;
-    }
-    if ((unsigned long long)st.st_size > HTTP_FETCH_MAX_BODY) {
-        snprintf(err, errlen, "%s is larger than %u MiB", path, HTTP_FETCH_MAX_BODY >> 20);
-        rc = MD_BAD;
-        goto cleanup;
-    }
-    size_t size = (size_t)st.st_size, got = 0;
-    buf = malloc(size + 1);
-    if (buf == NULL) {
-        snprintf(err, errlen, "out of memory reading %s", path);
-        goto cleanup;
-    }
-    while (got < size) {
-        ssize_t r = read(fd, buf + got, size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-            goto cleanup;
-        }
-        if (r == 0)
-            break; /* shrank while we read: parse what is there */
-        got += (size_t)r;
-    }
-    buf[got] = '\0';
-    *data = buf;
-    *len = got;
-    buf = NULL;
-    rc = MD_OK;
-cleanup:
-    free(buf);
-    close(fd);
+    if (missing && (stat(p->path, &st) != 0 || !S_ISDIR(st.st_mode)))
+        snprintf(err, errlen, "the csv_dir folder %s does not exist", p->path);
+    else if (missing)
+        snprintf(err, errlen, "no file %s", path);
     return rc;
-}
-
-/* Fetches the URL: http_get says whether a failure may pass (MD_RETRYABLE)
- * or not (MD_BAD), or that http.stop cut it short (MD_STOPPED). */
-static md_status_t fetch_url(const market_data_provider_t *p, const char *url, char **data, size_t *len, char *err,
-                             size_t errlen)
-{
-    long status = 0;
-    int rc = http_get(url, &p->http, data, len, &status, err, errlen);
-    return rc == 0                        ? MD_OK
-           : rc == HTTP_FETCH_PERMANENT   ? MD_BAD
-           : rc == HTTP_FETCH_INTERRUPTED ? MD_STOPPED
-                                          : MD_RETRYABLE;
 }
 
 static int collect(void *ctx, const bar_row_t *row, char *err, size_t errlen)
@@ -400,13 +278,14 @@ md_status_t market_data_provider_fetch(const market_data_provider_t *p, const ch
 {
     md_bars_free(out);
     snprintf(out->symbol, sizeof out->symbol, "%s", symbol);
-    char src[MD_PATH_MAX + MD_URL_MAX];
+    char src[PROVIDER_PATH_MAX + PROVIDER_URL_MAX];
     if (market_data_provider_source(p, symbol, interval, src, sizeof src, err, errlen) != 0)
         return MD_BAD;
     char *data = NULL;
     size_t len = 0;
     md_status_t rc = p->kind == MD_CSV_DIR ? read_file(p, src, &data, &len, err, errlen)
-                                           : fetch_url(p, src, &data, &len, err, errlen);
+                                           : (md_status_t)provider_source_get(src, &p->http, &data, &len, err,
+                                                                              errlen);
     if (rc != MD_OK)
         return rc;
     csv_import_report_t *rep = malloc(sizeof *rep);
@@ -442,37 +321,5 @@ md_status_t market_data_provider_fetch(const market_data_provider_t *p, const ch
 int market_data_provider_list(const market_data_provider_t *p, bar_symbol_t **names, size_t *n,
                               char *err, size_t errlen)
 {
-    if (p->kind != MD_CSV_DIR)
-        return 0;
-    DIR *d = opendir(p->path);
-    if (d == NULL) {
-        snprintf(err, errlen, "cannot list the csv_dir folder %s: %s", p->path, strerror(errno));
-        return -1;
-    }
-    int rc = 0;
-    size_t cap = *n;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (e->d_name[0] == '.' || len <= 4 || strcmp(e->d_name + len - 4, ".csv") != 0)
-            continue;
-        len -= 4;
-        if (bar_symbol_check(e->d_name, len) != 0)
-            continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 64;
-            char(*grown)[BAR_SYMBOL_MAX + 1] = realloc(*names, cap * sizeof **names);
-            if (grown == NULL) {
-                snprintf(err, errlen, "out of memory");
-                rc = -1;
-                break;
-            }
-            *names = grown;
-        }
-        memcpy((*names)[*n], e->d_name, len);
-        (*names)[*n][len] = '\0';
-        (*n)++;
-    }
-    closedir(d);
-    return rc;
+    return p->kind == MD_CSV_DIR ? provider_source_list(p->path, ".csv", names, n, err, errlen) : 0;
 }

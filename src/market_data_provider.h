@@ -16,24 +16,24 @@
 
 #include "db.h"
 #include "http_fetch.h"
-
-#define MD_PATH_MAX 1024
-#define MD_URL_MAX 2048
+#include "provider_source.h"
 
 typedef enum { MD_CSV_DIR, MD_HTTP_CSV } md_kind_t;
 
+/* The values of provider_status_t, which the fetch passes on. */
 typedef enum {
-    MD_OK = 0,
-    MD_RETRYABLE,       /* may work later: server down or slow (timeouts, 429, 5xx), I/O error */
-    MD_BAD,             /* will not work as it is: no such file, 404, bad CSV, bad config */
-    MD_STOPPED          /* cut short: http.stop was set (the worker is stopping); says nothing of the symbol */
+    MD_OK = PROVIDER_OK,
+    MD_RETRYABLE = PROVIDER_RETRYABLE, /* may work later: server down or slow (timeouts, 429, 5xx), I/O error */
+    MD_BAD = PROVIDER_BAD,             /* will not work as it is: no such file, 404, bad CSV, bad config */
+    MD_STOPPED = PROVIDER_STOPPED      /* cut short: http.stop was set (the worker is stopping); says
+                                          nothing of the symbol */
 } md_status_t;
 
 typedef struct {
     md_kind_t kind;
-    char path[MD_PATH_MAX];      /* csv_dir: the folder */
-    char url[MD_URL_MAX];        /* http_csv: template with {symbol} (and maybe {interval}) */
-    http_fetch_opts_t http;      /* http_csv: timeout and retries per request; stop: NULL until a task sets it */
+    char path[PROVIDER_PATH_MAX]; /* csv_dir: the folder */
+    char url[PROVIDER_URL_MAX];   /* http_csv: template with {symbol} (and maybe {interval}) */
+    http_fetch_opts_t http;       /* http_csv: timeout and retries per request; stop: NULL until a task sets it */
 } market_data_provider_t;
 
 /* One symbol's bars, in date order; rows[i].symbol points at `symbol`. */

@@ -16,7 +16,7 @@
 
 #include "clock.h"
 #include "db.h"
-#include "option_chain.h"
+#include "option_provider.h"
 #include "option_synth.h"
 #include "task_options_internal.h"
 
