@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,5 +198,69 @@ int provider_source_check_int(const char *what, int whole, long long v, long lon
     if (whole && v >= lo && v <= hi)
         return 0;
     snprintf(err, errlen, "%s must be an integer from %lld to %lld", what, lo, hi);
+    return -1;
+}
+
+/* 1 when `url` starts with the allowed prefix `p` at a boundary: the prefix
+ * ends with '/', or the URL goes on with '/', '?', '#' or ends there (so
+ * http://data.example never admits http://data.example.evil.com). */
+static int url_under(const char *url, const char *p, size_t n)
+{
+    if (n == 0 || strncmp(url, p, n) != 0)
+        return 0;
+    char next = url[n];
+    return p[n - 1] == '/' || next == '\0' || next == '/' || next == '?' || next == '#';
+}
+
+/* 1 when the real path of `path` is the real path of folder `p` or under it. */
+static int folder_under(const char *real, const char *p, size_t n)
+{
+    char want[PROVIDER_PATH_MAX], root[PATH_MAX];
+    if (n == 0 || n >= sizeof want)
+        return 0;
+    memcpy(want, p, n);
+    want[n] = '\0';
+    if (realpath(want, root) == NULL)
+        return 0;
+    size_t r = strlen(root);
+    return strncmp(real, root, r) == 0 && (real[r] == '\0' || real[r] == '/' || strcmp(root, "/") == 0);
+}
+
+int provider_source_allowed(const char *where, int is_url, const char *what, char *err, size_t errlen)
+{
+    const char *allow = getenv(PROVIDER_ALLOW_ENV);
+    if (allow == NULL || allow[0] == '\0')
+        return 0;
+    if (strcmp(allow, "none") == 0) {
+        snprintf(err, errlen, "%s '%.300s' is not allowed: the worker's %s=none admits no csv_dir or http_csv "
+                 "provider in job args (leave provider out to use the worker's own)", what, where,
+                 PROVIDER_ALLOW_ENV);
+        return -1;
+    }
+    char real[PATH_MAX] = "";
+    if (is_url ? strstr(where, "/..") != NULL || strstr(where, "/./") != NULL : realpath(where, real) == NULL) {
+        snprintf(err, errlen, "%s '%.300s' is not allowed: %s limits job-given providers, and this %s", what,
+                 where, PROVIDER_ALLOW_ENV, is_url ? "URL has dot segments" : "folder cannot be resolved");
+        return -1;
+    }
+    for (const char *p = allow; *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        while (n > 0 && (*p == ' ' || *p == '\t')) {
+            p++;
+            n--;
+        }
+        while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        int entry_is_url = memmem(p, n, "://", 3) != NULL;
+        if (is_url ? entry_is_url && url_under(where, p, n) : !entry_is_url && n > 0 && p[0] == '/' &&
+                                                               folder_under(real, p, n))
+            return 0;
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    snprintf(err, errlen, "%s '%.300s' is not allowed: the worker's %s admits only its listed %s", what, where,
+             PROVIDER_ALLOW_ENV, is_url ? "URL prefixes" : "folders");
     return -1;
 }

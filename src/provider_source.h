@@ -74,6 +74,18 @@ provider_status_t provider_source_get(const char *url, const http_fetch_opts_t *
 int provider_source_list(const char *folder, const char *suffix, bar_symbol_t **names, size_t *n, char *err,
                          size_t errlen);
 
+/* The worker's limit on providers given in a job's args (the environment's
+ * own provider is the operator's and never checked): a comma-separated
+ * list of folders and URL prefixes. Unset or empty: anything goes (whoever
+ * can enqueue is trusted); "none": no csv_dir or http_csv provider in args. */
+#define PROVIDER_ALLOW_ENV "TICKQ_PROVIDER_ALLOW"
+
+/* Checks a job-given csv_dir folder (is_url 0: its real path must be a
+ * listed folder or under one) or http_csv URL template (is_url 1: it must
+ * start with a listed prefix at a '/' boundary, without dot segments)
+ * against PROVIDER_ALLOW_ENV. 0, or -1 with err naming `what` and why. */
+int provider_source_allowed(const char *where, int is_url, const char *what, char *err, size_t errlen);
+
 /* A whole-number setting (`whole`: it was one) checked against [lo, hi]:
  * 0, or -1 with err "WHAT must be an integer from LO to HI". */
 int provider_source_check_int(const char *what, int whole, long long v, long long lo, long long hi, char *err,

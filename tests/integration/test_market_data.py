@@ -343,6 +343,45 @@ class TestUpdateStockData(TickqTestCase):
         self.assertLessEqual(hits, 4)  # at most the request under way when the signal came
         self.assert_back_for_another_run(jid)
 
+    def test_provider_allow_limits_job_given_providers(self):
+        """TICKQ_PROVIDER_ALLOW: a job's provider must name a listed folder
+        (or one under it) or a listed URL prefix; the environment's own
+        provider is never checked; "none" refuses every job-given one."""
+        allowed = self.write_dir("allowed", {})
+        inner = os.path.join(allowed, "inner")
+        os.makedirs(inner)
+        with open(os.path.join(inner, "AAA.csv"), "w") as f:
+            f.write(csv_of(make_rows("AAA")))
+        elsewhere = self.write_dir("elsewhere", {"AAA.csv": csv_of(make_rows("AAA"))})
+        base = f"http://127.0.0.1:{self.http.server_port}"
+        env = dict(self.env, TICKQ_PROVIDER_ALLOW=f" {allowed} , {base}/bars/ ")
+        ids = self.run_jobs({"symbols": ["AAA"], "provider": {"type": "csv_dir", "path": inner}},
+                            {"symbols": ["AAA"], "provider": {"type": "csv_dir", "path": elsewhere}},
+                            {"symbols": ["AAA"], "provider": {"type": "csv_dir", "path": inner + "/../../"
+                                                              + os.path.basename(elsewhere)}},
+                            {"symbols": ["BBB"], "provider": self.provider()},
+                            {"symbols": ["BBB"], "provider": self.provider(url=f"{base}/other/{{symbol}}.csv")},
+                            {"symbols": ["BBB"], "provider": self.provider(url=f"{base}/bars/../x/{{symbol}}.csv")},
+                            {"symbols": ["BBB"], "provider": self.provider(
+                                url=f"http://127.0.0.1:{self.http.server_port}0/bars/{{symbol}}.csv")},
+                            env=env)
+        self.assertEqual(self.ok(ids[0])["bars_written"], 5)
+        self.assertEqual(self.ok(ids[3])["bars_written"], 5)
+        for jid in ids[1:3]:
+            self.assertIn(f"is not allowed: the worker's TICKQ_PROVIDER_ALLOW admits only its listed folders",
+                          self.failed(jid))
+        for jid in (ids[4], ids[6]):
+            self.assertIn("admits only its listed URL prefixes", self.failed(jid))
+        self.assertIn("URL has dot segments", self.failed(ids[5]))
+        self.assertEqual(self.bars(), sorted(self.want("AAA") + self.want("BBB")))
+        # "none": job-given providers refused, the worker's own still used
+        env = dict(self.env, TICKQ_PROVIDER_ALLOW="none", TICKQ_MARKET_DATA_PROVIDER="csv_dir",
+                   TICKQ_MARKET_DATA_PATH=elsewhere)
+        ids = self.run_jobs({"symbols": ["AAA"], "provider": {"type": "csv_dir", "path": inner}},
+                            {"symbols": ["AAA"]}, env=env)
+        self.assertIn("TICKQ_PROVIDER_ALLOW=none admits no csv_dir or http_csv provider", self.failed(ids[0]))
+        self.assertEqual(self.ok(ids[1])["bars_written"], 5)
+
     # --- csv_dir -----------------------------------------------------------
     def test_csv_dir_from_the_environment(self):
         folder = self.write_dir("csv", {"AAA.csv": csv_of(make_rows("AAA")),

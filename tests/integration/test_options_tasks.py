@@ -555,6 +555,25 @@ class OptionsTasks:
         self.assertEqual(self.count("option_quotes"), 0)
         self.assertEqual(self.count("iv_history"), 0)
 
+    def test_provider_allow_limits_job_given_providers(self):
+        """TICKQ_PROVIDER_ALLOW checks option providers given in job args too;
+        the synthetic one reads nothing and is always allowed."""
+        allowed = tempfile.mkdtemp(prefix="allowed-", dir=self.tmp)
+        self.env = dict(self.env, TICKQ_PROVIDER_ALLOW=f"{allowed},https://data.example/options/")
+        res = self.run_jobs(
+            ("update_options_data", {"symbols": ["AAA"], "provider": {"type": "csv_dir", "path": self.tmp}}),
+            ("update_options_data", {"symbols": ["AAA"], "provider": {
+                "type": "http_csv", "url": "https://data.example.evil/options/{symbol}.csv"}}),
+            ("update_options_data", {"symbols": ["AAA"], "provider": {"type": "csv_dir", "path": allowed}}),
+            ("update_options_data", {"symbols": ["AAA"], "provider": {"type": "synthetic"}}),
+        )
+        errors = [self.error(r, i) for r, i in zip(res[:3], self.ids)]
+        self.assertIn("provider.path", errors[0])
+        self.assertIn("admits only its listed folders", errors[0])
+        self.assertIn("admits only its listed URL prefixes", errors[1])
+        self.assertIn("AAA_options.csv: No such file", errors[2])  # allowed: read, and missing
+        self.ok(res[3])
+
 
 class TestOptionsTasksSqlite(OptionsTasks, TickqTestCase):
     kind = "sqlite"
