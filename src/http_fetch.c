@@ -90,7 +90,7 @@ static void setup(CURL *h, const char *url, const http_fetch_opts_t *o, sink_t *
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)o->timeout_ms);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, o->no_redirects ? 0L : 1L);
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_USERAGENT, "tickq");
@@ -104,7 +104,7 @@ static void setup(CURL *h, const char *url, const http_fetch_opts_t *o, sink_t *
 int http_get(const char *url, const http_fetch_opts_t *opts, char **body, size_t *len, long *status, char *err,
              size_t errlen)
 {
-    http_fetch_opts_t o = { .timeout_ms = 10000, .retries = 2, .backoff_ms = 200, .stop = NULL };
+    http_fetch_opts_t o = { .timeout_ms = 10000, .retries = 2, .backoff_ms = 200, .stop = NULL, .no_redirects = 0 };
     if (opts != NULL)
         o = *opts;
     *body = NULL;

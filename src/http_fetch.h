@@ -18,6 +18,7 @@ typedef struct {
     int retries;                 /* extra attempts after the first (default 2) */
     int64_t backoff_ms;          /* before retry n: backoff * 2^(n-1) (default 200 ms) */
     volatile sig_atomic_t *stop; /* optional (NULL: none): once set, the fetch gives up */
+    int no_redirects;            /* a 3xx is an error (its target was not vetted), not followed */
 } http_fetch_opts_t;
 
 #define HTTP_FETCH_TRANSIENT (-1) /* may work later: no response, timeout, cut transfer, 429, 5xx */

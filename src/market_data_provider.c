@@ -151,8 +151,8 @@ int market_data_provider_from_json(market_data_provider_t *p, const json_t *obj,
         return set_path(p, NULL, "provider.path is missing", err, errlen);
     if (!dir && p->url[0] == '\0')
         return set_url(p, NULL, "provider.url is missing", err, errlen);
-    return dir ? provider_source_allowed(p->path, 0, "provider.path", err, errlen)
-               : provider_source_allowed(p->url, 1, "provider.url", err, errlen);
+    return dir ? provider_source_allowed(p->path, NULL, "provider.path", err, errlen)
+               : provider_source_allowed(p->url, &p->http, "provider.url", err, errlen);
 }
 
 int market_data_provider_from_env(market_data_provider_t *p, char *err, size_t errlen)

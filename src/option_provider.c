@@ -122,7 +122,7 @@ int option_provider_from_json(option_provider_t *p, const json_t *obj, char *err
             return -1;
         }
         snprintf(p->path, sizeof p->path, "%s", path);
-        return provider_source_allowed(p->path, 0, "provider.path", err, errlen);
+        return provider_source_allowed(p->path, NULL, "provider.path", err, errlen);
     }
     if (strcmp(type, "http_csv") == 0) {
         static const char *const keys[] = { "type", "url", "timeout_seconds", "retries", NULL };
@@ -143,7 +143,7 @@ int option_provider_from_json(option_provider_t *p, const json_t *obj, char *err
         snprintf(p->url, sizeof p->url, "%s", url);
         p->http.timeout_ms = (int64_t)(timeout * 1000);
         p->http.retries = (int)retries;
-        return provider_source_allowed(p->url, 1, "provider.url", err, errlen);
+        return provider_source_allowed(p->url, &p->http, "provider.url", err, errlen);
     }
     snprintf(err, errlen, "provider.type '%.40s' is unknown: %s", type, how);
     return -1;

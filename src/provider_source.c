@@ -18,7 +18,8 @@
 
 void provider_source_http_defaults(http_fetch_opts_t *http)
 {
-    *http = (http_fetch_opts_t){ .timeout_ms = 10000, .retries = 2, .backoff_ms = 200, .stop = NULL };
+    *http = (http_fetch_opts_t){ .timeout_ms = 10000, .retries = 2, .backoff_ms = 200, .stop = NULL,
+                                 .no_redirects = 0 };
 }
 
 int provider_source_names_file(const char *symbol)
@@ -226,11 +227,15 @@ static int folder_under(const char *real, const char *p, size_t n)
     return strncmp(real, root, r) == 0 && (real[r] == '\0' || real[r] == '/' || strcmp(root, "/") == 0);
 }
 
-int provider_source_allowed(const char *where, int is_url, const char *what, char *err, size_t errlen)
+int provider_source_allowed(const char *where, http_fetch_opts_t *http, const char *what, char *err,
+                            size_t errlen)
 {
     const char *allow = getenv(PROVIDER_ALLOW_ENV);
     if (allow == NULL || allow[0] == '\0')
         return 0;
+    int is_url = http != NULL;
+    if (is_url)
+        http->no_redirects = 1;
     if (strcmp(allow, "none") == 0) {
         snprintf(err, errlen, "%s '%.300s' is not allowed: the worker's %s=none admits no csv_dir or http_csv "
                  "provider in job args (leave provider out to use the worker's own)", what, where,

@@ -80,11 +80,14 @@ int provider_source_list(const char *folder, const char *suffix, bar_symbol_t **
  * can enqueue is trusted); "none": no csv_dir or http_csv provider in args. */
 #define PROVIDER_ALLOW_ENV "TICKQ_PROVIDER_ALLOW"
 
-/* Checks a job-given csv_dir folder (is_url 0: its real path must be a
- * listed folder or under one) or http_csv URL template (is_url 1: it must
- * start with a listed prefix at a '/' boundary, without dot segments)
- * against PROVIDER_ALLOW_ENV. 0, or -1 with err naming `what` and why. */
-int provider_source_allowed(const char *where, int is_url, const char *what, char *err, size_t errlen);
+/* Checks a job-given csv_dir folder (http NULL: its real path must be a
+ * listed folder or under one) or http_csv URL template (with its settings
+ * in *http: it must start with a listed prefix at a '/' boundary, without
+ * dot segments, and redirects are then not followed, since their targets
+ * were not vetted) against PROVIDER_ALLOW_ENV. 0, or -1 with err naming
+ * `what` and why. */
+int provider_source_allowed(const char *where, http_fetch_opts_t *http, const char *what, char *err,
+                            size_t errlen);
 
 /* A whole-number setting (`whole`: it was one) checked against [lo, hi]:
  * 0, or -1 with err "WHAT must be an integer from LO to HI". */

@@ -68,6 +68,12 @@ class BarsHandler(http.server.BaseHTTPRequestHandler):
         with srv.lock:
             srv.hits[path] = srv.hits.get(path, 0) + 1
             hits = srv.hits[path]
+        if path.startswith("/moved/"):     # a redirect to the same file under /bars/
+            self.send_response(302)
+            self.send_header("Location", "/bars/" + path[len("/moved/"):])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         sym = path[len("/bars/"):-len(".csv")] if path.startswith("/bars/") and path.endswith(".csv") else ""
         good = csv_of(make_rows(sym, bump=srv.bump.get(sym, 0.0)))
         try:
@@ -374,6 +380,13 @@ class TestUpdateStockData(TickqTestCase):
             self.assertIn("admits only its listed URL prefixes", self.failed(jid))
         self.assertIn("URL has dot segments", self.failed(ids[5]))
         self.assertEqual(self.bars(), sorted(self.want("AAA") + self.want("BBB")))
+        # redirects: followed when nothing is limited; under a limit their
+        # targets are not vetted, so a 3xx is an error
+        moved = {"symbols": ["CCC"], "provider": self.provider(url=f"{base}/moved/{{symbol}}.csv")}
+        ids = self.run_jobs(moved, env=dict(self.env, TICKQ_PROVIDER_ALLOW=f"{base}/moved/"))
+        self.assertIn("HTTP status 302", self.failed(ids[0]))
+        ids = self.run_jobs(moved)
+        self.assertEqual(self.ok(ids[0])["bars_written"], 5)
         # "none": job-given providers refused, the worker's own still used
         env = dict(self.env, TICKQ_PROVIDER_ALLOW="none", TICKQ_MARKET_DATA_PROVIDER="csv_dir",
                    TICKQ_MARKET_DATA_PATH=elsewhere)
