@@ -23,19 +23,44 @@ int64_t clock_now_ms(void) { return clock_read_us(CLOCK_REALTIME) / 1000; }
 int64_t clock_mono_us(void) { return clock_read_us(CLOCK_MONOTONIC); }
 int64_t clock_mono_ms(void) { return clock_read_us(CLOCK_MONOTONIC) / 1000; }
 
+/* Writes v as exactly `width` decimal digits (v >= 0). */
+static char *put_digits(char *p, int v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + width;
+}
+
+/* Every log line and history row carries one or two of these: digits by
+ * hand, since snprintf and gmtime_r cost more than the rest of a line. */
 void clock_iso8601(int64_t us, char out[CLOCK_ISO_LEN])
 {
-    time_t secs = (time_t)(us / 1000000);
-    int millis = (int)((us % 1000000) / 1000);
-    if (us < 0 && us % 1000000 != 0) { /* floor toward the past */
-        secs -= 1;
-        millis = (int)((us % 1000000 + 1000000) / 1000);
+    int64_t ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000); /* floor toward the past */
+    int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+    int64_t in_day = ms - days * 86400000;
+    int y, m, d;
+    clock_civil_from_days(days, &y, &m, &d);
+    if (y < 0 || y > 9999) { /* outside what four digits hold: say so rather than wrap */
+        snprintf(out, CLOCK_ISO_LEN, "%s", y < 0 ? "0000-01-01T00:00:00.000Z" : "9999-12-31T23:59:59.999Z");
+        return;
     }
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    snprintf(out, CLOCK_ISO_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+    char *p = put_digits(out, y, 4);
+    *p++ = '-';
+    p = put_digits(p, m, 2);
+    *p++ = '-';
+    p = put_digits(p, d, 2);
+    *p++ = 'T';
+    p = put_digits(p, (int)(in_day / 3600000), 2);
+    *p++ = ':';
+    p = put_digits(p, (int)(in_day / 60000 % 60), 2);
+    *p++ = ':';
+    p = put_digits(p, (int)(in_day / 1000 % 60), 2);
+    *p++ = '.';
+    p = put_digits(p, (int)(in_day % 1000), 3);
+    *p++ = 'Z';
+    *p = '\0';
 }
 
 int clock_parse_duration(const char *s, int64_t unit_ms, int64_t *ms)

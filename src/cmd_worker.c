@@ -43,6 +43,7 @@ static const char usage[] =
     "                       (default: strategy_queue; '' turns it off)\n"
     "  --db PATH            SQLite file for job history (default: $TICKQ_DB, else\n"
     "                       var/tickq.db); DATABASE_URL=postgresql://... uses PostgreSQL\n"
+    "  --no-history         record no job history in the database (tasks still use it)\n"
     CLI_COMMON_HELP
     "\n"
     "Durations take a unit (500ms, 2s, 5m, 1h); a bare number means seconds.\n"
@@ -52,7 +53,7 @@ enum {
     OPT_QUEUES = OPT_FIRST_COMMAND_OPTION, OPT_WORKERS, OPT_BURST, OPT_CHECK, OPT_GRACE,
     OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_RESULT_TTL, OPT_RETRY_BASE, OPT_RETRY_MAX,
     OPT_CLAIM_TIMEOUT, OPT_HEARTBEAT, OPT_STATS_INTERVAL, OPT_DLQ_CAP, OPT_BATCH_BUDGET, OPT_DB,
-    OPT_LIST_QUEUE, OPT_SCHEDULER, OPT_SCHEDULES
+    OPT_LIST_QUEUE, OPT_SCHEDULER, OPT_SCHEDULES, OPT_NO_HISTORY
 };
 
 static const struct option options[] = {
@@ -74,6 +75,7 @@ static const struct option options[] = {
     { "db", required_argument, 0, OPT_DB },
     { "list-queue", required_argument, 0, OPT_LIST_QUEUE },
     { "scheduler", no_argument, 0, OPT_SCHEDULER },
+    { "no-history", no_argument, 0, OPT_NO_HISTORY },
     { "schedules", required_argument, 0, OPT_SCHEDULES },
     CLI_COMMON_OPTIONS,
     { 0, 0, 0, 0 }
@@ -129,6 +131,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
         break;
     case OPT_DB: cfg->db_path = arg; break;
     case OPT_SCHEDULER: cfg->scheduler = 1; break;
+    case OPT_NO_HISTORY: cfg->history = 0; break;
     case OPT_SCHEDULES: cfg->schedules_path = arg; break;
     case OPT_LIST_QUEUE:
         if (strlen(arg) >= sizeof cfg->list_queue || strpbrk(arg, " \t\r\n") != NULL)

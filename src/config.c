@@ -31,6 +31,7 @@ int config_init(config_t *c, char *err, size_t errlen)
     strcpy(c->group, "workers");
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     c->workers = cpus > 0 ? (int)cpus : 1;
+    c->history = 1;
     c->grace_ms = 30000;
     c->log_format = LOG_FORMAT_JSON;
     c->log_level = LOG_INFO;

@@ -22,6 +22,7 @@ typedef struct {
     queue_list_t queues;         /* parsed by config_resolve */
     int workers;
     int burst;
+    int history;                 /* record job history in the database (--no-history: 0) */
     int check;
     int64_t grace_ms;
     log_format_t log_format;

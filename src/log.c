@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,22 @@ static char g_out[PIPE_BUF];
 static size_t g_out_len;
 
 static const char *const level_names[] = { "debug", "info", "warning", "error" };
+
+/* getpid() is a system call per line otherwise; a forked child drops the
+ * parent's value (pthread_atfork), so every process logs its own pid. */
+static pid_t g_pid;
+static void forget_pid(void) { g_pid = 0; }
+static pid_t log_pid(void)
+{
+    static int hooked;
+    if (!hooked) {
+        hooked = 1;
+        pthread_atfork(NULL, NULL, forget_pid);
+    }
+    if (g_pid == 0)
+        g_pid = getpid();
+    return g_pid;
+}
 
 void log_configure(log_format_t format, log_level_t level)
 {
@@ -153,11 +170,11 @@ static void format_line(sb_t *b, log_level_t level, const char *msg, va_list ap)
     if (json) {
         sb_printf(b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts, level_names[level]);
         sb_json_string(b, msg);
-        sb_printf(b, ",\"pid\":%d", (int)getpid());
+        sb_printf(b, ",\"pid\":%d", (int)log_pid());
     } else {
         sb_printf(b, "ts=%s level=%s msg=", ts, level_names[level]);
         sb_logfmt_value(b, msg);
-        sb_printf(b, " pid=%d", (int)getpid());
+        sb_printf(b, " pid=%d", (int)log_pid());
     }
     for (;;) {
         log_field_t f = va_arg(ap, log_field_t);

@@ -202,6 +202,8 @@ static int is_final(const char *state)
 static void record_settled(sup_t *s, const settled_job_t *j, job_outcome_kind_t kind, const char *error,
                            const char *worker, int64_t started_us)
 {
+    if (!s->cfg->history)
+        return;
     int64_t now = clock_now_us();
     if (kind == OUTCOME_TIMEOUT || kind == OUTCOME_CRASH) {
         retry_rec_t r = { j->id, job_outcome_name(kind), error, worker, j->attempts, now };
@@ -756,7 +758,8 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, db_t *db, const schedule_
     redis_url_describe(&cfg->url, where, sizeof where);
     log_info("worker started", LF_S("worker", s.id), LF_S("queues", queues), LF_I("workers", s.n),
              LF_S("group", cfg->group), LF_S("redis", where), LF_B("burst", cfg->burst),
-             LF_S("list_queue", cfg->list_queue[0] ? cfg->list_queue : "(off)"), LF_S("protocol", TICKQ_PROTOCOL));
+             LF_S("list_queue", cfg->list_queue[0] ? cfg->list_queue : "(off)"), LF_B("history", cfg->history),
+             LF_S("protocol", TICKQ_PROTOCOL));
 
     /* The list feeds <LIST_TARGET_QUEUE>_normal: a worker that does not
      * serve it leaves the list to those that do. */

@@ -309,6 +309,8 @@ static int is_final(const char *state)
 static void write_history(worker_ctx_t *w, const claimed_job_t *jobs, const job_outcome_t *o, size_t n,
                           char (*states)[JOB_STATE_MAX])
 {
+    if (!w->cfg->history)
+        return;
     for (size_t i = 0; i < n; i++) {
         if (states[i][0] == '\0')
             continue;

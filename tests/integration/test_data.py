@@ -584,6 +584,18 @@ class HistoryTests:
         self.assertTrue(lo <= ts(recs[flaky][2]) <= ts(times[flaky][1]), (recs[flaky][2], times[flaky][1]))
         self.assertAlmostEqual(ts(recs[slow][2]), ts(slow_times[2]), delta=0.5)
 
+    def test_no_history_records_nothing_and_runs_the_same(self):
+        ok = self.enqueue("echo", {"a": 1})
+        flaky = self.enqueue("fail", {"times": 1, "message": "feed down"}, "--max-retries", "2")
+        slow = self.enqueue("sleep", {"ms": 5000}, "--timeout", "0.3", "--max-retries", "0")
+        status, w = self.burst("--workers", "2", "--retry-base", "20ms", "--no-history", env=self.env)
+        self.assertEqual(status, 0, w.log())
+        self.assertEqual([self.state(j) for j in (ok, flaky, slow)], ["completed", "completed", "dead"])
+        self.assertIn(self.query("SELECT count(*) FROM job_history")[0][0], (0, "0"))
+        self.assertIn(self.query("SELECT count(*) FROM job_retries")[0][0], (0, "0"))
+        started = [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg") == "worker started"][0]
+        self.assertIs(started["history"], False)
+
     def test_history_flushed_on_sigterm(self):
         ids = [self.enqueue("sleep", {"ms": 100}) for _ in range(4)]
         w = self.worker("--workers", "2", env=self.env)

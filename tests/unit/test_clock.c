@@ -2,6 +2,9 @@
 #include "clock.h"
 #include "unit.h"
 
+#include <stdio.h>
+#include <time.h>
+
 TEST(iso8601_known_instants)
 {
     char out[CLOCK_ISO_LEN];
@@ -48,4 +51,30 @@ TEST(duration_refusals)
     CHECK(clock_parse_duration("inf", 1000, &ms) == -1);
     CHECK(clock_parse_duration("1e300", 1000, &ms) == -1);
     CHECK(clock_parse_duration(NULL, 1000, &ms) == -1);
+}
+
+/* The hand-written formatter against gmtime_r + snprintf over random
+ * instants from 1970 to 9999 (and a few before the epoch). */
+TEST(clock_iso8601_matches_gmtime)
+{
+    unsigned long long x = 88172645463325252ULL;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int64_t us = (int64_t)(x % 253402300800000000ULL) - (i % 10 == 0 ? 100000000000000LL : 0);
+        char got[CLOCK_ISO_LEN], want[CLOCK_ISO_LEN];
+        clock_iso8601(us, got);
+        int64_t ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000);
+        time_t secs = (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
+        int millis = (int)(ms - (int64_t)secs * 1000);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+        if (strcmp(got, want) != 0) {
+            CHECK_STR(got, want);
+            break;
+        }
+    }
 }
