@@ -286,10 +286,12 @@ int cmd_worker(int argc, char **argv)
                  LF_I("schema", db_schema_version(db)));
     else
         log_info("using PostgreSQL", LF_S("database", db_where(db)), LF_I("schema", db_schema_version(db)));
-    st = supervisor_run(&cfg, conn, db, cfg.scheduler ? &schedules : NULL);
+    /* Opened to check, migrate and say which database this is; the history
+     * process and the tasks use connections of their own. */
+    db_close(db);
+    st = supervisor_run(&cfg, conn, cfg.scheduler ? &schedules : NULL);
     if (cfg.scheduler)
         schedule_set_free(&schedules);
-    db_close(db);
     rconn_free(conn);
     return st;
 }

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -133,6 +134,8 @@ history_t *history_new(db_t *db)
     return h;
 }
 
+void history_set_db(history_t *h, db_t *db) { h->db = db; }
+
 void history_free(history_t *h)
 {
     if (h == NULL)
@@ -206,7 +209,7 @@ static size_t keep_whole(history_t *h, const char *data, size_t len)
     return off;
 }
 
-void history_read(history_t *h, int fd)
+int history_read(history_t *h, int fd)
 {
     static char chunk[64 * 1024];
     for (;;) {
@@ -216,25 +219,13 @@ void history_read(history_t *h, int fd)
         if (n <= 0) {
             if (n < 0 && errno == EINTR)
                 continue;
-            return;
+            return n == 0 ? 0 : 1;
         }
         size_t total = have + (size_t)n;
         size_t used = keep_whole(h, chunk, total);
         h->carry_len = total - used;
         memcpy(h->carry, chunk + used, h->carry_len);
     }
-}
-
-void history_add_job(history_t *h, const history_rec_t *r)
-{
-    char rec[PIPE_BUF];
-    keep(h, rec, encode_job(rec, r), 1);
-}
-
-void history_add_retry(history_t *h, const retry_rec_t *r)
-{
-    char rec[PIPE_BUF];
-    keep(h, rec, encode_retry(rec, r), 1);
 }
 
 /* The i-th NUL-terminated string after a record's header. */
@@ -248,6 +239,10 @@ static const char *field(const char *rec, int i)
 
 int history_flush(history_t *h, char *err, size_t errlen)
 {
+    if (h->db == NULL && h->len > 0) {
+        snprintf(err, errlen, "no database connection");
+        return -1;
+    }
     static history_rec_t jobs[FLUSH_CHUNK];
     static retry_rec_t retries[FLUSH_CHUNK];
     size_t off = 0;

@@ -1,11 +1,12 @@
 /* history.h — job history written behind the hot path.
  *
- * Worker children describe every finished job and every failed attempt in
- * small records sent over a pipe (each write is whole records of at most
- * PIPE_BUF bytes, so writes from several children never interleave). The
- * supervisor collects them and writes them to the database in batches, one
- * transaction each. A child killed at any point loses nothing it had
- * written; what a kill -9 of the supervisor loses is its unflushed batch. */
+ * Worker children (and the supervisor, for jobs it settles) describe every
+ * finished job and every failed attempt in small records sent over a pipe
+ * (each write is whole records of at most PIPE_BUF bytes, so writes from
+ * several processes never interleave). The history process
+ * (history_process.h) collects them and writes them to the database in
+ * batches, one transaction each. A process killed at any point loses
+ * nothing it had written into the pipe. */
 #ifndef TICKQ_HISTORY_H
 #define TICKQ_HISTORY_H
 
@@ -28,19 +29,21 @@ void history_write_retry(history_writer_t *w, const retry_rec_t *r);
 /* Sends what is buffered (blocks while the pipe is full). */
 void history_writer_flush(history_writer_t *w);
 
-/* --- supervisor side ------------------------------------------------ */
+/* --- reader side (the history process) ------------------------------ */
 
 typedef struct history history_t;
 
 /* Creates the pipe (read end non-blocking, 1 MiB when the system allows). */
 int history_pipe(int fds[2]);
 
+/* db may be NULL until a connection is made (history_set_db); records are
+ * kept meanwhile. */
 history_t *history_new(db_t *db);
+void history_set_db(history_t *h, db_t *db);
 void history_free(history_t *h);
-/* Reads what the children sent (non-blocking). */
-void history_read(history_t *h, int fd);
-void history_add_job(history_t *h, const history_rec_t *r);
-void history_add_retry(history_t *h, const retry_rec_t *r);
+/* Reads what the writers sent (non-blocking). Returns 0 once every write
+ * end is closed (end of file), else 1. */
+int history_read(history_t *h, int fd);
 /* Records waiting for the database. */
 size_t history_pending(const history_t *h);
 /* Writes the waiting records; on failure keeps them for the next try

@@ -30,6 +30,7 @@
 
 #include "clock.h"
 #include "history.h"
+#include "history_process.h"
 #include "list_watch.h"
 #include "log.h"
 #include "queue.h"
@@ -60,10 +61,10 @@ typedef struct {
 typedef struct {
     const config_t *cfg;
     rconn_t *conn;
-    db_t *db;
-    history_t *history;
-    int history_fd[2];          /* children write, the supervisor reads */
-    int64_t next_history_ms;
+    int history_fd[2];          /* workers and the supervisor write, the history process reads */
+    history_writer_t history;   /* the supervisor's own records (jobs it settled) */
+    pid_t history_pid;          /* the history process; 0: not running */
+    int64_t history_restart_ms;
     queue_t q;
     slot_t *board;
     child_t *kids;
@@ -165,14 +166,15 @@ static void spawn(sup_t *s, int i)
          * alone (closing it could write to a socket or file they share). */
         close(g_pipe[0]);
         close(g_pipe[1]);
-        close(s->history_fd[0]);
+        if (s->history_fd[0] >= 0)
+            close(s->history_fd[0]);
         rconn_free(s->conn);
         rconn_free(s->scheduler_conn);
         list_watch_free(s->list_watch);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
             _exit(0);
-        _exit(worker_run(s->cfg, &s->board[i], k->id, s->history_fd[1]));
+        _exit(worker_run(s->cfg, &s->board[i], k->id, s->cfg->history ? s->history_fd[1] : -1));
     }
     k->pid = pid;
     k->spawned_ms = clock_mono_ms();
@@ -207,12 +209,13 @@ static void record_settled(sup_t *s, const settled_job_t *j, job_outcome_kind_t 
     int64_t now = clock_now_us();
     if (kind == OUTCOME_TIMEOUT || kind == OUTCOME_CRASH) {
         retry_rec_t r = { j->id, job_outcome_name(kind), error, worker, j->attempts, now };
-        history_add_retry(s->history, &r);
+        history_write_retry(&s->history, &r);
     }
     if (is_final(j->state)) {
         history_rec_t h = { j->id, j->type, j->queue, j->state, worker, error, j->attempts, started_us, now };
-        history_add_job(s->history, &h);
+        history_write_job(&s->history, &h);
     }
+    history_writer_flush(&s->history);
 }
 
 /* Settles a dead child's leftovers; on success the slot may be refilled. */
@@ -308,11 +311,32 @@ static void on_child_exit(sup_t *s, int i, int wstatus)
     try_release(s, i);
 }
 
+/* The history process (history_process.h): started before the workers,
+ * again if it dies while the pipe is open. */
+static void start_history(sup_t *s)
+{
+    s->history_pid = history_process_start(s->cfg, s->history_fd[0]);
+    if (s->history_pid < 0) {
+        log_error("cannot start the job history process; trying again", LF_S("error", strerror(errno)));
+        s->history_pid = 0;
+        s->history_restart_ms = clock_mono_ms() + 1000;
+    }
+}
+
 static void reap(sup_t *s)
 {
     int wstatus;
     pid_t pid;
     while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0) {
+        if (pid == s->history_pid) {
+            /* Not while the pipe is open: it ends only after every writer. */
+            s->history_pid = 0;
+            s->history_restart_ms = clock_mono_ms() + 1000;
+            log_error("the job history process stopped; starting another",
+                      LF_S("how", WIFSIGNALED(wstatus) ? "killed by a signal" : "exited"),
+                      LF_I("status", WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : WEXITSTATUS(wstatus)));
+            continue;
+        }
         for (int i = 0; i < s->n; i++) {
             if (s->kids[i].pid == pid) {
                 on_child_exit(s, i, wstatus);
@@ -633,6 +657,8 @@ static void turn(sup_t *s, int *seen_signals)
         }
     }
     enforce_timeouts(s, now);
+    if (s->cfg->history && s->history_pid == 0 && s->history_fd[1] >= 0 && now >= s->history_restart_ms)
+        start_history(s);
     /* Once a tick at most (turn also runs whenever children report jobs),
      * and at once again while the list had more than one call takes. */
     if (s->list_import && !s->stopping && now >= s->next_list_ms && !rconn_broken(s->conn))
@@ -660,21 +686,6 @@ static void turn(sup_t *s, int *seen_signals)
         begin_stop(s, "burst: queues are empty");
 }
 
-#define HISTORY_FLUSH_MS 250
-#define HISTORY_FLUSH_RECORDS 2000
-
-/* Writes the collected job history when enough is waiting, or at `force`. */
-static void flush_history(sup_t *s, int force)
-{
-    int64_t now = clock_mono_ms();
-    size_t pending = history_pending(s->history);
-    if (pending == 0 || (!force && pending < HISTORY_FLUSH_RECORDS && now < s->next_history_ms))
-        return;
-    s->next_history_ms = now + HISTORY_FLUSH_MS;
-    if (history_flush(s->history, s->err, sizeof s->err) != 0)
-        log_warn("cannot write job history yet; keeping it", LF_I("records", history_pending(s->history)),
-                 LF_S("error", s->err));
-}
 
 /* worker --scheduler: a scheduler on a connection of its own (its lease and
  * state calls never interleave with the supervisor's). It runs in the
@@ -710,18 +721,54 @@ static void stop_scheduler(sup_t *s)
     s->scheduler_conn = NULL;
 }
 
-int supervisor_run(const config_t *cfg, rconn_t *conn, db_t *db, const schedule_set_t *schedules)
+#define HISTORY_DRAIN_MS 30000
+
+/* Every worker is gone: closing the last write end lets the history
+ * process write what the pipe still holds and exit. */
+static void stop_history(sup_t *s)
+{
+    if (!s->cfg->history)
+        return;
+    history_writer_flush(&s->history);
+    close(s->history_fd[1]);
+    s->history_fd[1] = -1;
+    history_writer_init(&s->history, -1);
+    if (s->history_pid == 0)
+        start_history(s); /* it died just before: one more to drain the pipe */
+    int64_t give_up = clock_mono_ms() + HISTORY_DRAIN_MS;
+    while (s->history_pid > 0) {
+        int wstatus;
+        pid_t pid = waitpid(s->history_pid, &wstatus, WNOHANG);
+        if (pid == s->history_pid || (pid < 0 && errno != EINTR)) {
+            if (pid == s->history_pid && !(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0))
+                log_error("the job history process did not write everything (see its log line above)");
+            s->history_pid = 0;
+        } else if (clock_mono_ms() > give_up) {
+            log_error("the job history process did not finish in time; stopping it",
+                      LF_I("waited_ms", HISTORY_DRAIN_MS));
+            kill(s->history_pid, SIGKILL);
+            waitpid(s->history_pid, NULL, 0);
+            s->history_pid = 0;
+        } else {
+            clock_sleep_ms(10, NULL);
+        }
+    }
+}
+
+int supervisor_run(const config_t *cfg, rconn_t *conn, const schedule_set_t *schedules)
 {
     static sup_t s;
     memset(&s, 0, sizeof s);
     s.cfg = cfg;
     s.conn = conn;
-    s.db = db;
-    s.history = history_new(db);
-    if (s.history == NULL || history_pipe(s.history_fd) != 0) {
+    s.history_fd[0] = s.history_fd[1] = -1;
+    if (cfg->history && history_pipe(s.history_fd) != 0) {
         log_error("cannot set up the job history pipe", LF_S("error", strerror(errno)));
         return EX_OSERR;
     }
+    history_writer_init(&s.history, s.history_fd[1]);
+    if (cfg->history)
+        start_history(&s);
     s.n = cfg->workers;
     queue_init(&s.q, conn);
     config_apply(cfg, &s.q);
@@ -785,24 +832,18 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, db_t *db, const schedule_
             break;
         }
         int watch_fd = s.list_watch != NULL ? list_watch_fd(s.list_watch) : -1;
-        struct pollfd p[3] = { { g_pipe[0], POLLIN, 0 }, { s.history_fd[0], POLLIN, 0 }, { watch_fd, POLLIN, 0 } };
-        if (poll(p, 3, TICK_MS) > 0 && (p[0].revents & POLLIN)) {
+        struct pollfd p[2] = { { g_pipe[0], POLLIN, 0 }, { watch_fd, POLLIN, 0 } };
+        if (poll(p, 2, TICK_MS) > 0 && (p[0].revents & POLLIN)) {
             char buf[64];
             while (read(g_pipe[0], buf, sizeof buf) > 0) {
             }
         }
-        if (p[2].revents != 0 && list_watch_wake(s.list_watch))
+        if (p[1].revents != 0 && list_watch_wake(s.list_watch))
             s.next_list_ms = 0;
-        history_read(s.history, s.history_fd[0]);
-        flush_history(&s, 0);
     }
     stop_scheduler(&s);
     /* Every child is gone: what they wrote is in the pipe. */
-    history_read(s.history, s.history_fd[0]);
-    flush_history(&s, 1);
-    if (history_pending(s.history) > 0 || history_dropped(s.history) > 0)
-        log_error("job history not written", LF_I("records", history_pending(s.history)),
-                  LF_I("dropped", (long long)history_dropped(s.history)), LF_S("error", s.err));
+    stop_history(&s);
     log_stats(&s);
     retire(&s);
     log_info("worker stopped", LF_S("worker", s.id), LF_I("status", s.status));
@@ -810,9 +851,8 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, db_t *db, const schedule_
     free(s.kids);
     close(g_pipe[0]);
     close(g_pipe[1]);
-    close(s.history_fd[0]);
-    close(s.history_fd[1]);
-    history_free(s.history);
+    if (s.history_fd[0] >= 0)
+        close(s.history_fd[0]);
     list_watch_free(s.list_watch);
     return s.status;
 }

@@ -151,6 +151,24 @@ def postgres():
     return _postgres
 
 
+def comm(pid):
+    """A process's name (/proc/PID/comm), or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def gone(pid):
+    """True once a process has exited (a zombie nobody reaped counts)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
 def tickq(*args, url=None, env=None, input=None, timeout=60):
     """Runs the tickq CLI; returns CompletedProcess with text stdout/stderr."""
     e = dict(os.environ)
@@ -170,7 +188,7 @@ def tickq(*args, url=None, env=None, input=None, timeout=60):
 class Worker:
     """A running `tickq worker`; its log (stderr) goes to a file we can read."""
 
-    def __init__(self, url, *args, env=None, logdir=None):
+    def __init__(self, url, *args, env=None, logdir=None, new_group=False):
         e = dict(os.environ)
         e.pop("RQ_QUEUES", None)
         e["REDIS_URL"] = url
@@ -182,18 +200,25 @@ class Worker:
         fd, self.log_path = tempfile.mkstemp(prefix="worker-", suffix=".log", dir=logdir)
         self.log_file = os.fdopen(fd, "w")
         self.proc = subprocess.Popen([TICKQ, "worker"] + [str(a) for a in args], env=e,
-                                     stdout=self.log_file, stderr=self.log_file)
+                                     stdout=self.log_file, stderr=self.log_file, start_new_session=new_group)
 
     @property
     def pid(self):
         return self.proc.pid
 
-    def children(self):
+    def all_children(self):
         try:
             with open(f"/proc/{self.pid}/task/{self.pid}/children") as f:
                 return [int(p) for p in f.read().split()]
         except FileNotFoundError:
             return []
+
+    def children(self):
+        """The worker children (not the job history process)."""
+        return [p for p in self.all_children() if comm(p) not in ("tickq-history", None)]
+
+    def history_process(self):
+        return [p for p in self.all_children() if comm(p) == "tickq-history"]
 
     def signal(self, sig):
         self.proc.send_signal(sig)
@@ -285,8 +310,8 @@ class TickqTestCase(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         return p.stdout.strip()
 
-    def worker(self, *args, env=None):
-        w = Worker(self.url, *args, env=env)
+    def worker(self, *args, env=None, new_group=False):
+        w = Worker(self.url, *args, env=env, new_group=new_group)
         self.workers.append(w)
         return w
 

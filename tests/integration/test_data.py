@@ -10,13 +10,14 @@ import math
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import tempfile
 import time
 import unittest
 
-from harness import TICKQ, TickqTestCase, free_port, postgres, tickq
+from harness import TICKQ, TickqTestCase, free_port, gone, postgres, tickq, wait_for
 
 GOOD = """symbol,date,open,high,low,close,volume
 AAA,2024-01-02,10,11,9.5,10.5,1000
@@ -595,6 +596,63 @@ class HistoryTests:
         self.assertIn(self.query("SELECT count(*) FROM job_retries")[0][0], (0, "0"))
         started = [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg") == "worker started"][0]
         self.assertIs(started["history"], False)
+
+    def count_history(self):
+        return int(self.query("SELECT count(*) FROM job_history")[0][0])
+
+    def test_history_process_survives_a_kill_9_of_the_supervisor(self):
+        """History is written by a process of its own (tickq-history, at a
+        lower CPU priority): when the supervisor is killed with -9 right
+        after its jobs finished, that process still writes every record that
+        reached the pipe, then exits."""
+        ids = [self.enqueue("echo", {"i": i}) for i in range(60)]
+        w = self.worker("--workers", "2", env=self.env)
+        recorder = wait_for(lambda: w.history_process(), 10, what="the history process")[0]
+        self.assertEqual(os.getpriority(os.PRIO_PROCESS, recorder), 10)
+        self.assertEqual(len(w.children()), 2)
+        for jid in ids:
+            self.wait_state(jid, "completed")
+        w.proc.kill()
+        w.proc.wait()
+        wait_for(lambda: gone(recorder), 15, what="the history process to end")
+        got = {r[0] for r in self.query("SELECT job_id FROM job_history")}
+        self.assertEqual(got, set(ids))
+
+    def test_a_killed_history_process_is_replaced_and_nothing_after_is_lost(self):
+        first = [self.enqueue("echo", {"i": i}) for i in range(5)]
+        w = self.worker("--workers", "1", env=self.env)
+        for jid in first:
+            self.wait_state(jid, "completed")
+        old = wait_for(lambda: w.history_process(), 10, what="the history process")[0]
+        wait_for(lambda: self.count_history() == 5, 10, what="the first records written")
+        os.kill(old, signal.SIGKILL)
+        new = wait_for(lambda: [p for p in w.history_process() if p != old], 10, what="a new history process")
+        self.assertEqual(len(new), 1)
+        later = [self.enqueue("echo", {"i": i}) for i in range(5)]
+        for jid in later:
+            self.wait_state(jid, "completed")
+        w.stop()
+        self.assertEqual(w.proc.returncode, 0)
+        self.assertEqual({r[0] for r in self.query("SELECT job_id FROM job_history")}, set(first + later))
+        self.assertIn("the job history process stopped; starting another", w.log())
+
+    def test_ctrl_c_to_the_process_group_loses_no_history(self):
+        """Ctrl-C reaches every process of the group; the history process
+        ignores it and writes what the workers sent before they stopped."""
+        ids = [self.enqueue("sleep", {"ms": 50}) for _ in range(8)]
+        w = self.worker("--workers", "2", env=self.env, new_group=True)
+        for jid in ids:
+            self.wait_state(jid, "completed")
+        os.killpg(w.pid, signal.SIGINT)
+        self.assertEqual(w.wait(30), 0)
+        self.assertEqual({r[0] for r in self.query("SELECT job_id FROM job_history")}, set(ids))
+
+    def test_no_history_process_without_history(self):
+        w = self.worker("--workers", "1", "--no-history", env=self.env)
+        wait_for(lambda: len(w.children()) == 1, 10, what="the worker child")
+        time.sleep(0.2)
+        self.assertEqual(w.history_process(), [])
+        w.stop()
 
     def test_history_flushed_on_sigterm(self):
         ids = [self.enqueue("sleep", {"ms": 100}) for _ in range(4)]
