@@ -44,6 +44,8 @@ static const char usage[] =
     "  --db PATH            SQLite file for job history (default: $TICKQ_DB, else\n"
     "                       var/tickq.db); DATABASE_URL=postgresql://... uses PostgreSQL\n"
     "  --no-history         record no job history in the database (tasks still use it)\n"
+    "  --history-days N     delete job history older than N days, hourly (default: 90;\n"
+    "                       0 keeps it for ever)\n"
     CLI_COMMON_HELP
     "\n"
     "Durations take a unit (500ms, 2s, 5m, 1h); a bare number means seconds.\n"
@@ -53,7 +55,7 @@ enum {
     OPT_QUEUES = OPT_FIRST_COMMAND_OPTION, OPT_WORKERS, OPT_BURST, OPT_CHECK, OPT_GRACE,
     OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_RESULT_TTL, OPT_RETRY_BASE, OPT_RETRY_MAX,
     OPT_CLAIM_TIMEOUT, OPT_HEARTBEAT, OPT_STATS_INTERVAL, OPT_DLQ_CAP, OPT_BATCH_BUDGET, OPT_DB,
-    OPT_LIST_QUEUE, OPT_SCHEDULER, OPT_SCHEDULES, OPT_NO_HISTORY
+    OPT_LIST_QUEUE, OPT_SCHEDULER, OPT_SCHEDULES, OPT_NO_HISTORY, OPT_HISTORY_DAYS
 };
 
 static const struct option options[] = {
@@ -76,6 +78,7 @@ static const struct option options[] = {
     { "list-queue", required_argument, 0, OPT_LIST_QUEUE },
     { "scheduler", no_argument, 0, OPT_SCHEDULER },
     { "no-history", no_argument, 0, OPT_NO_HISTORY },
+    { "history-days", required_argument, 0, OPT_HISTORY_DAYS },
     { "schedules", required_argument, 0, OPT_SCHEDULES },
     CLI_COMMON_OPTIONS,
     { 0, 0, 0, 0 }
@@ -132,6 +135,11 @@ static int on_flag(int opt, const char *arg, void *ctx)
     case OPT_DB: cfg->db_path = arg; break;
     case OPT_SCHEDULER: cfg->scheduler = 1; break;
     case OPT_NO_HISTORY: cfg->history = 0; break;
+    case OPT_HISTORY_DAYS:
+        if (cli_parse_int(arg, 0, 36500, &v) != 0)
+            return cli_usage_error(usage, "--history-days '%s' is not a number of days from 0 to 36500", arg);
+        cfg->history_days = (int)v;
+        break;
     case OPT_SCHEDULES: cfg->schedules_path = arg; break;
     case OPT_LIST_QUEUE:
         if (strlen(arg) >= sizeof cfg->list_queue || strpbrk(arg, " \t\r\n") != NULL)

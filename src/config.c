@@ -32,6 +32,7 @@ int config_init(config_t *c, char *err, size_t errlen)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     c->workers = cpus > 0 ? (int)cpus : 1;
     c->history = 1;
+    c->history_days = 90;
     c->grace_ms = 30000;
     c->log_format = LOG_FORMAT_JSON;
     c->log_level = LOG_INFO;

@@ -23,6 +23,7 @@ typedef struct {
     int workers;
     int burst;
     int history;                 /* record job history in the database (--no-history: 0) */
+    int history_days;            /* history older than this is deleted; 0: kept for ever */
     int check;
     int64_t grace_ms;
     log_format_t log_format;

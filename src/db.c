@@ -7,6 +7,8 @@
  * so two workers starting at once apply them exactly once. */
 #include "db.h"
 
+#include "clock.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +228,23 @@ int db_bars_get(db_t *db, const char *interval, const char *const *symbols, size
 int db_bars_summary(db_t *db, bar_summary_t **out, size_t *n, char *err, size_t errlen)
 {
     return db->driver->bars_summary(db, out, n, err, errlen);
+}
+
+int db_history_prune(db_t *db, int64_t before_us, char *err, size_t errlen)
+{
+    /* The same text on both drivers: SQLite stores ISO 8601 text, which
+     * sorts as time does; PostgreSQL reads the literal as a timestamptz. */
+    char cutoff[CLOCK_ISO_LEN], sql[256 + 2 * CLOCK_ISO_LEN];
+    clock_iso8601(before_us, cutoff);
+    snprintf(sql, sizeof sql,
+             "BEGIN; DELETE FROM job_history WHERE finished_at < '%s'; DELETE FROM job_retries WHERE at < '%s'; "
+             "COMMIT",
+             cutoff, cutoff);
+    if (db->driver->exec(db, sql, err, errlen) != 0) {
+        db->driver->exec(db, "ROLLBACK", NULL, 0);
+        return -1;
+    }
+    return 0;
 }
 
 int db_history_put(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_t *r, size_t nr,

@@ -84,6 +84,10 @@ typedef struct {
     int64_t at_us;
 } retry_rec_t;
 
+/* Deletes history and retry records from before `before_us` (epoch
+ * microseconds), in one transaction. */
+int db_history_prune(db_t *db, int64_t before_us, char *err, size_t errlen);
+
 /* Writes history and retry records in one transaction. */
 int db_history_put(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_t *r, size_t nr,
                    char *err, size_t errlen);

@@ -23,12 +23,14 @@
 #define WARN_EVERY_MS 10000
 #define LAST_FLUSH_TRIES_MS 10000 /* at the end, how long a database that is down gets */
 #define READ_FD 3
+#define PRUNE_EVERY_MS (3600 * 1000)
 
 typedef struct {
     const config_t *cfg;
     history_t *h;
     db_t *db;
     int64_t next_connect_ms;
+    int64_t next_prune_ms;       /* 0: at the first connection */
     int64_t warned_ms;
     char err[1024];
 } recorder_t;
@@ -42,23 +44,32 @@ static void warn(recorder_t *r, const char *msg)
     log_warn(msg, LF_I("records", (long long)history_pending(r->h)), LF_S("error", r->err));
 }
 
-/* Writes what is waiting; connects first when there is no connection. */
+/* The database connection, opened on first need (and again after a
+ * failure to open, at most once a second). 0, or -1. */
+static int connect_db(recorder_t *r)
+{
+    if (r->db != NULL)
+        return 0;
+    int64_t now = clock_mono_ms();
+    if (now < r->next_connect_ms)
+        return -1;
+    r->next_connect_ms = now + CONNECT_EVERY_MS;
+    if (db_open(r->cfg->database_url, r->cfg->db_path, &r->db, r->err, sizeof r->err) != 0) {
+        r->db = NULL;
+        warn(r, "cannot open the database for job history yet; keeping it");
+        return -1;
+    }
+    history_set_db(r->h, r->db);
+    return 0;
+}
+
+/* Writes what is waiting. 0, or -1 (kept for the next try). */
 static int flush(recorder_t *r)
 {
     if (history_pending(r->h) == 0)
         return 0;
-    if (r->db == NULL) {
-        int64_t now = clock_mono_ms();
-        if (now < r->next_connect_ms)
-            return -1;
-        r->next_connect_ms = now + CONNECT_EVERY_MS;
-        if (db_open(r->cfg->database_url, r->cfg->db_path, &r->db, r->err, sizeof r->err) != 0) {
-            r->db = NULL;
-            warn(r, "cannot open the database for job history yet; keeping it");
-            return -1;
-        }
-        history_set_db(r->h, r->db);
-    }
+    if (connect_db(r) != 0)
+        return -1;
     if (history_flush(r->h, r->err, sizeof r->err) != 0) {
         warn(r, "cannot write job history yet; keeping it");
         return -1;
@@ -66,11 +77,25 @@ static int flush(recorder_t *r)
     return 0;
 }
 
+/* Retention: history older than --history-days goes, hourly. */
+static void prune(recorder_t *r)
+{
+    int64_t now = clock_mono_ms();
+    if (r->cfg->history_days <= 0 || now < r->next_prune_ms || connect_db(r) != 0)
+        return;
+    r->next_prune_ms = now + PRUNE_EVERY_MS;
+    int64_t before = clock_now_us() - (int64_t)r->cfg->history_days * 86400 * 1000000;
+    if (db_history_prune(r->db, before, r->err, sizeof r->err) != 0)
+        log_warn("cannot delete old job history; trying again in an hour", LF_I("days", r->cfg->history_days),
+                 LF_S("error", r->err));
+}
+
 static int run(const config_t *cfg)
 {
-    recorder_t r = { cfg, history_new(NULL), NULL, 0, 0, "" };
+    recorder_t r = { cfg, history_new(NULL), NULL, 0, 0, 0, "" };
     if (r.h == NULL)
         return 1;
+    prune(&r);
     int64_t next_flush = clock_mono_ms() + FLUSH_MS;
     for (int open = 1; open;) {
         int64_t wait = next_flush - clock_mono_ms();
@@ -80,6 +105,7 @@ static int run(const config_t *cfg)
         open = history_read(r.h, READ_FD);
         if (history_pending(r.h) >= FLUSH_RECORDS || clock_mono_ms() >= next_flush) {
             flush(&r);
+            prune(&r);
             next_flush = clock_mono_ms() + FLUSH_MS;
         }
     }

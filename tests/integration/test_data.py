@@ -647,6 +647,28 @@ class HistoryTests:
         self.assertEqual(w.wait(30), 0)
         self.assertEqual({r[0] for r in self.query("SELECT job_id FROM job_history")}, set(ids))
 
+    def test_history_older_than_history_days_is_deleted(self):
+        """Retention: at start (then hourly) the history process deletes
+        history and retry records older than --history-days (default 90);
+        0 keeps everything."""
+        self.burst("--workers", "1", env=self.env)  # creates the schema
+        old = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - 100 * 86400))
+        recent = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - 80 * 86400))
+        for jid, at in (("old", old), ("recent", recent)):
+            self.exec_sql(f"INSERT INTO job_history (job_id, type, queue, state, attempts, finished_at) "
+                          f"VALUES ('{jid}', 'echo', 'backtest', 'completed', 1, '{at}');"
+                          f"INSERT INTO job_retries (job_id, attempt, kind, at) VALUES ('{jid}', 1, 'transient', '{at}');")
+        status, _ = self.burst("--workers", "1", "--history-days", "0", env=self.env)
+        self.assertEqual(status, 0)
+        self.assertEqual(sorted(r[0] for r in self.query("SELECT job_id FROM job_history")), ["old", "recent"])
+        status, _ = self.burst("--workers", "1", env=self.env)
+        self.assertEqual(status, 0)
+        self.assertEqual([r[0] for r in self.query("SELECT job_id FROM job_history")], ["recent"])
+        self.assertEqual([r[0] for r in self.query("SELECT job_id FROM job_retries")], ["recent"])
+        status, _ = self.burst("--workers", "1", "--history-days", "30", env=self.env)
+        self.assertEqual(self.query("SELECT job_id FROM job_history"), [])
+        self.assertEqual(self.tickq("worker", "--check", "--history-days", "-1").returncode, 64)
+
     def test_no_history_process_without_history(self):
         w = self.worker("--workers", "1", "--no-history", env=self.env)
         wait_for(lambda: len(w.children()) == 1, 10, what="the worker child")
@@ -684,6 +706,13 @@ class TestHistorySqlite(HistoryTests, TickqTestCase):
         finally:
             con.close()
 
+    def exec_sql(self, sql):
+        con = sqlite3.connect(self.path)
+        try:
+            con.executescript(sql)
+        finally:
+            con.close()
+
     def test_worker_without_database_settings_logs_the_default_sqlite_path(self):
         cwd = tempfile.mkdtemp(prefix="tickq-cwd-", dir=self.tmp)
         env = {k: v for k, v in os.environ.items() if k not in ("TICKQ_DB", "DATABASE_URL", "RQ_QUEUES")}
@@ -712,6 +741,9 @@ class TestHistoryPostgres(HistoryTests, TickqTestCase):
 
     def query(self, sql):
         return TestDataPostgres.query(self, sql)
+
+    def exec_sql(self, sql):
+        TestDataPostgres.exec_sql(self, sql)
 
     def test_worker_exits_69_when_database_url_is_unreachable(self):
         p = self.tickq("worker", "--burst", env={"DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/x"})
