@@ -182,12 +182,19 @@ static int run_check(config_t *cfg)
     queue_list_describe(&cfg->queues, queues, sizeof queues);
     printf("ok   config: queues %s; %d workers; group %s; prefix %s\n", queues, cfg->workers,
            cfg->group, cfg->prefix);
+    char history[64];
+    if (!cfg->history)
+        snprintf(history, sizeof history, "off");
+    else if (cfg->history_days > 0)
+        snprintf(history, sizeof history, "kept %d days", cfg->history_days);
+    else
+        snprintf(history, sizeof history, "kept for ever");
     printf("ok   limits: grace %gs; result ttl %llds; retry base %gs, max %gs; claim timeout %gs; "
-           "heartbeat %gs; stats every %gs; dead-letter cap %lld; payload max %zu bytes\n",
+           "heartbeat %gs; stats every %gs; dead-letter cap %lld; payload max %zu bytes; job history %s\n",
            (double)cfg->grace_ms / 1000, (long long)cfg->result_ttl_s, (double)cfg->retry_base_ms / 1000,
            (double)cfg->retry_max_ms / 1000, (double)cfg->claim_timeout_ms / 1000,
            (double)cfg->heartbeat_ms / 1000, (double)cfg->stats_interval_ms / 1000, (long long)cfg->dlq_cap,
-           cfg->max_payload);
+           cfg->max_payload, history);
     redis_url_describe(&cfg->url, where, sizeof where);
     rconn_t *c = rconn_open(&cfg->url, cfg->command_timeout_ms, err, sizeof err);
     if (c == NULL) {
