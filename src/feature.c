@@ -289,6 +289,44 @@ void feature_bbands(const double *close, size_t n, int N, double *upper, double 
     rolling_moments(close, s, n, w, bb_emit, &c);
 }
 
+typedef struct { double *out; long double w; } stdev_ctx_t;
+
+static void stdev_emit(size_t t, double c, long double s1, long double s2, void *ctx)
+{
+    (void)c;
+    stdev_ctx_t *d = ctx;
+    long double m2 = s2 - s1 * s1 / d->w;
+    d->out[t] = m2 > 0 ? sqrt((double)(m2 / d->w)) : 0.0; /* population std */
+}
+
+/* Windows up to this size are summed exactly (two passes) at every value:
+ * a short window's spread is the one most often tiny next to its level,
+ * where the running sums' M2 loses digits (a two-close stdev at 1e-9), and
+ * its cost (2 N per value) stays below the running sums' bookkeeping. */
+#define STDEV_EXACT_MAX 64
+
+void feature_stdev(const double *x, size_t n, int N, double *out)
+{
+    size_t w = (size_t)N, s = first_finite(x, n);
+    fill_nan(out, 0, n - s < w - 1 ? n : s + w - 1);
+    if (n - s < w)
+        return;
+    if (w > STDEV_EXACT_MAX) {
+        stdev_ctx_t c = { out, (long double)w };
+        rolling_moments(x, s, n, w, stdev_emit, &c);
+        return;
+    }
+    for (size_t t = s + w - 1; t < n; t++) {
+        long double sum = 0, m2 = 0;
+        for (size_t k = t + 1 - w; k <= t; k++)
+            sum += x[k];
+        long double mean = sum / (long double)w;
+        for (size_t k = t + 1 - w; k <= t; k++)
+            m2 += ((long double)x[k] - mean) * ((long double)x[k] - mean);
+        out[t] = sqrt((double)(m2 / (long double)w));
+    }
+}
+
 /* The larger of a and b for a maximum, else the smaller. */
 static inline double pick(double a, double b, int max)
 {

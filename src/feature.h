@@ -30,6 +30,9 @@ void feature_ema(const double *x, size_t n, int N, double *out);
 void feature_rsi(const double *close, size_t n, int N, double *out);
 void feature_atr(const double *high, const double *low, const double *close, size_t n, int N, double *out);
 void feature_bbands(const double *close, size_t n, int N, double *upper, double *mid, double *lower);
+/* Population standard deviation of the last N values (the strategies'
+ * stdev kernel; bb_*_N use the same moments). */
+void feature_stdev(const double *x, size_t n, int N, double *out);
 void feature_rolling_max(const double *x, size_t n, int N, double *out);
 void feature_rolling_min(const double *x, size_t n, int N, double *out);
 void feature_hv(const double *close, size_t n, int N, double *out);

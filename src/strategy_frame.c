@@ -271,7 +271,6 @@ static int rolling(lua_State *L, rolling_t kind, const char *fn)
     int N = window_arg(L, 2, fn);
     double *x = read_array(L, 1, f, fn);
     double *out = buffer(L, f->rows);
-    double *tmp = kind == K_STDEV ? buffer(L, 2 * f->rows) : NULL;
     size_t off = 0;
     for (size_t i = 0; i < f->set->n; i++) {
         size_t n = f->hi[i] - f->lo[i];
@@ -282,11 +281,7 @@ static int rolling(lua_State *L, rolling_t kind, const char *fn)
         case K_RSI: feature_rsi(a, n, N, o); break;
         case K_HIGHEST: feature_rolling_max(a, n, N, o); break;
         case K_LOWEST: feature_rolling_min(a, n, N, o); break;
-        case K_STDEV:
-            feature_bbands(a, n, N, tmp, o, tmp + f->rows);
-            for (size_t t = 0; t < n; t++)
-                o[t] = (tmp[t] - o[t]) / 2.0; /* (upper - mid) / 2 */
-            break;
+        case K_STDEV: feature_stdev(a, n, N, o); break;
         }
         off += n;
     }

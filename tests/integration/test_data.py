@@ -609,7 +609,7 @@ class HistoryTests:
         w = self.worker("--workers", "2", env=self.env)
         recorder = wait_for(lambda: w.history_process(), 10, what="the history process")[0]
         self.assertEqual(os.getpriority(os.PRIO_PROCESS, recorder), 10)
-        self.assertEqual(len(w.children()), 2)
+        wait_for(lambda: len(w.children()) == 2, 10, what="the two worker children")  # besides it
         for jid in ids:
             self.wait_state(jid, "completed")
         w.proc.kill()

@@ -298,6 +298,9 @@ TEST(feature_rolling_kernels_match_naive_on_long_series)
             want[t] -= 2 * w2[t];
         snprintf(what, sizeof what, "bb_lower_%d", N);
         CHECK_SERIES(what, g3, want, LONG_N);
+        feature_stdev(market.c, LONG_N, N, got);
+        snprintf(what, sizeof what, "stdev_%d", N);
+        CHECK_SERIES(what, got, w2, LONG_N);
         feature_rolling_max(market.h, LONG_N, N, got);
         naive_extreme(market.h, LONG_N, N, 1, want);
         snprintf(what, sizeof what, "high_%d", N);
@@ -695,3 +698,4 @@ TEST(feature_frame_names_map_to_their_kernels)
     feature_frame_free(&shared);
     bar_set_free(&set);
 }
+
