@@ -700,18 +700,10 @@ class TestHistorySqlite(HistoryTests, TickqTestCase):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def query(self, sql):
-        con = sqlite3.connect(self.path)
-        try:
-            return [tuple(r) for r in con.execute(sql).fetchall()]
-        finally:
-            con.close()
+        return TestDataSqlite.query(self, sql)
 
     def exec_sql(self, sql):
-        con = sqlite3.connect(self.path)
-        try:
-            con.executescript(sql)
-        finally:
-            con.close()
+        TestDataSqlite.exec_sql(self, sql)
 
     def test_worker_without_database_settings_logs_the_default_sqlite_path(self):
         cwd = tempfile.mkdtemp(prefix="tickq-cwd-", dir=self.tmp)
