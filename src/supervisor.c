@@ -736,13 +736,19 @@ static void stop_history(sup_t *s)
     if (s->history_pid == 0)
         start_history(s); /* it died just before: one more to drain the pipe */
     int64_t give_up = clock_mono_ms() + HISTORY_DRAIN_MS;
+    int restarts = 0;
     while (s->history_pid > 0) {
         int wstatus;
         pid_t pid = waitpid(s->history_pid, &wstatus, WNOHANG);
         if (pid == s->history_pid || (pid < 0 && errno != EINTR)) {
-            if (pid == s->history_pid && !(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0))
-                log_error("the job history process did not write everything (see its log line above)");
             s->history_pid = 0;
+            if (pid > 0 && WIFSIGNALED(wstatus) && restarts++ < 3) {
+                /* Killed on its way: the pipe may still hold records. */
+                log_error("the job history process stopped before the end; starting another to drain the pipe");
+                start_history(s);
+            } else if (pid > 0 && !(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)) {
+                log_error("the job history process did not write everything (see its log line above)");
+            }
         } else if (clock_mono_ms() > give_up) {
             log_error("the job history process did not finish in time; stopping it",
                       LF_I("waited_ms", HISTORY_DRAIN_MS));
