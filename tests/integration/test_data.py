@@ -636,6 +636,26 @@ class HistoryTests:
         self.assertEqual({r[0] for r in self.query("SELECT job_id FROM job_history")}, set(first + later))
         self.assertIn("the job history process stopped; starting another", w.log())
 
+    def test_a_history_process_killed_while_draining_is_replaced(self):
+        """At shutdown the supervisor waits for the history process to drain
+        the pipe; killed on the way, it is replaced by one that drains the
+        rest. (Frozen with SIGSTOP while the jobs run, so their records wait
+        in the pipe.)"""
+        w = self.worker("--workers", "1", env=self.env)
+        recorder = wait_for(lambda: w.history_process(), 10, what="the history process")[0]
+        os.kill(recorder, signal.SIGSTOP)
+        ids = [self.enqueue("echo", {"i": i}) for i in range(20)]
+        for jid in ids:
+            self.wait_state(jid, "completed")
+        w.signal(signal.SIGTERM)
+        wait_for(lambda: w.children() == [], 10, what="the worker children to stop")
+        time.sleep(0.3)  # the supervisor now waits for the frozen history process
+        self.assertIsNone(w.proc.poll())
+        os.kill(recorder, signal.SIGKILL)
+        self.assertEqual(w.wait(30), 0)
+        self.assertIn("starting another to drain the pipe", w.log())
+        self.assertEqual({r[0] for r in self.query("SELECT job_id FROM job_history")}, set(ids))
+
     def test_ctrl_c_to_the_process_group_loses_no_history(self):
         """Ctrl-C reaches every process of the group; the history process
         ignores it and writes what the workers sent before they stopped."""
