@@ -26,7 +26,8 @@ static const cli_command_t commands[] = {
 
 static void print_usage(FILE *out)
 {
-    fprintf(out, "usage: tickq COMMAND [options]   (tickq COMMAND --help for details)\n\ncommands:\n");
+    fprintf(out, "usage: tickq [--redis-url URL] [--prefix P] [--group NAME] COMMAND [options]\n"
+                 "       (tickq COMMAND --help for details)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "  %-10s %s\n", "version", "print the version and protocol");
@@ -35,8 +36,37 @@ static void print_usage(FILE *out)
                  "TICKQ_SCHEDULES.\n");
 }
 
+/* The flags every command shares may also come before the command
+ * (`tickq --redis-url URL stats`): they are moved behind it, where the
+ * command's own parser reads them. Returns argc, with argv reordered in
+ * place; a flag missing its value is left for the command to refuse. */
+static int shared_flags_first(int argc, char **argv)
+{
+    static const char *const with_value[] = { "--redis-url", "--prefix", "--group" };
+    int at = 1;
+    while (at < argc && argv[at][0] == '-') {
+        int n = 0;
+        for (size_t i = 0; i < sizeof with_value / sizeof with_value[0]; i++) {
+            size_t len = strlen(with_value[i]);
+            if (strncmp(argv[at], with_value[i], len) == 0)
+                n = argv[at][len] == '=' ? 1 : argv[at][len] == '\0' && at + 1 < argc ? 2 : 0;
+        }
+        if (n == 0)
+            break;
+        at += n;
+    }
+    if (at == 1 || at >= argc)
+        return argc;
+    /* argv[1 .. at) are shared flags, argv[at] the command: rotate it first. */
+    char *command = argv[at];
+    memmove(argv + 2, argv + 1, (size_t)(at - 1) * sizeof *argv);
+    argv[1] = command;
+    return argc;
+}
+
 int main(int argc, char **argv)
 {
+    argc = shared_flags_first(argc, argv);
     if (argc < 2) {
         print_usage(stderr);
         return EX_USAGE;

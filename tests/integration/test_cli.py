@@ -12,6 +12,17 @@ COMMANDS = ["worker", "enqueue", "result", "job", "cancel", "stats", "dlq", "tas
 
 
 class TestUsage(TickqTestCase):
+    def test_shared_flags_may_come_before_the_command(self):
+        jid = self.enqueue("echo", {})
+        p = tickq("--redis-url", self.url, "--group=workers", "stats", "--json", env={"REDIS_URL": None})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["counters"]["backtest"]["submitted"], 1)
+        p = tickq("--prefix", "tickq", "--redis-url", self.url, "job", jid, env={"REDIS_URL": None})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(jid, p.stdout)
+        self.assertEqual(tickq("--redis-url", self.url, "--bogus", "stats").returncode, 64)
+        self.assertEqual(tickq("--redis-url").returncode, 64)
+
     def test_help_on_every_command(self):
         for cmd in COMMANDS:
             p = tickq(cmd, "--help")
