@@ -101,12 +101,16 @@ static void setup(CURL *h, const char *url, const http_fetch_opts_t *o, sink_t *
     }
 }
 
+http_fetch_opts_t http_fetch_defaults(void)
+{
+    return (http_fetch_opts_t){ .timeout_ms = 10000, .retries = 2, .backoff_ms = 200, .stop = NULL,
+                                .no_redirects = 0 };
+}
+
 int http_get(const char *url, const http_fetch_opts_t *opts, char **body, size_t *len, long *status, char *err,
              size_t errlen)
 {
-    http_fetch_opts_t o = { .timeout_ms = 10000, .retries = 2, .backoff_ms = 200, .stop = NULL, .no_redirects = 0 };
-    if (opts != NULL)
-        o = *opts;
+    http_fetch_opts_t o = opts != NULL ? *opts : http_fetch_defaults();
     *body = NULL;
     *len = 0;
     *status = 0;

@@ -25,6 +25,10 @@ typedef struct {
 #define HTTP_FETCH_PERMANENT (-2) /* will not: other statuses (404...), a bad URL, a body over the cap */
 #define HTTP_FETCH_INTERRUPTED (-3) /* *opts->stop was set: the transfer or backoff was cut short */
 
+/* The defaults: 10 s per attempt, 2 retries, 200 ms backoff, no stop
+ * flag, redirects followed. */
+http_fetch_opts_t http_fetch_defaults(void);
+
 /* Fetches `url`. Returns 0 with *body (malloc'd, NUL-terminated, *len
  * bytes) for a 2xx response, or HTTP_FETCH_TRANSIENT / HTTP_FETCH_PERMANENT
  * (after the retries) with err naming the URL and what went wrong; *status

@@ -36,7 +36,7 @@ static void defaults(market_data_provider_t *p, md_kind_t kind)
 {
     memset(p, 0, sizeof *p);
     p->kind = kind;
-    provider_source_http_defaults(&p->http);
+    p->http = http_fetch_defaults();
 }
 
 static int set_path(market_data_provider_t *p, const char *path, const char *what, char *err, size_t errlen)

@@ -94,7 +94,7 @@ static int synth_from_json(option_synth_opts_t *s, const json_t *obj, char *err,
 int option_provider_from_json(option_provider_t *p, const json_t *obj, char *err, size_t errlen)
 {
     memset(p, 0, sizeof *p);
-    provider_source_http_defaults(&p->http);
+    p->http = http_fetch_defaults();
     option_synth_defaults(&p->synth);
     static const char *const how = "{\"type\": \"synthetic\"}, {\"type\": \"csv_dir\", \"path\": DIR} or "
                                    "{\"type\": \"http_csv\", \"url\": \"https://host/{symbol}.csv\"}";

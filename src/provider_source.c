@@ -16,12 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-void provider_source_http_defaults(http_fetch_opts_t *http)
-{
-    *http = (http_fetch_opts_t){ .timeout_ms = 10000, .retries = 2, .backoff_ms = 200, .stop = NULL,
-                                 .no_redirects = 0 };
-}
-
 int provider_source_names_file(const char *symbol)
 {
     return strchr(symbol, '/') == NULL && strcmp(symbol, ".") != 0 && strcmp(symbol, "..") != 0;

@@ -27,10 +27,6 @@ typedef enum {
     PROVIDER_STOPPED     /* an HTTP fetch cut short: http.stop was set (the worker is stopping) */
 } provider_status_t;
 
-/* The HTTP settings a provider starts from: 10 s per attempt, 2 retries,
- * 200 ms backoff, no stop flag. */
-void provider_source_http_defaults(http_fetch_opts_t *http);
-
 /* 1 when `symbol` can name a file in a folder: no '/', not "." or "..". */
 int provider_source_names_file(const char *symbol);
 
