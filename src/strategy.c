@@ -572,8 +572,11 @@ static void warm_prepare(const strategy_frame_t *f)
             return;
         }
     }
-    strategy_build_columns(g_warm.L, f, g_last_columns);
-    lua_gc(g_warm.L, LUA_GCCOLLECT);
+    /* Collected only after building: an unchanged warm state has nothing
+     * to free, and a full pass over millions of values before every fork
+     * would cost more than the fork. */
+    if (strategy_build_columns(g_warm.L, f, g_last_columns) > 0)
+        lua_gc(g_warm.L, LUA_GCCOLLECT);
 }
 
 /* After a run: remembers its frame and the columns it used. */
@@ -729,7 +732,14 @@ int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t 
             else
                 snprintf(error, errlen, "Strategy ended without a result (exit status %d)", out.exit_code);
         } else if (!json_is_true(json_object_get(env, "ok"))) {
-            snprintf(error, errlen, "%s", json_string_value(json_object_get(env, "message")));
+            /* kind "internal": the sandbox itself failed (no seccomp
+             * filter), not the strategy, so the job is worth a retry. */
+            const char *kind = json_string_value(json_object_get(env, "kind"));
+            int internal = kind != NULL && strcmp(kind, "internal") == 0;
+            snprintf(error, errlen, "%s%s", internal ? "Strategy could not start: " : "",
+                     json_string_value(json_object_get(env, "message")));
+            if (internal)
+                rc = STRATEGY_NOT_STARTED;
             json_decref(env);
         } else {
             json_object_del(env, "ok");
