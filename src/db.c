@@ -195,13 +195,36 @@ const char *db_kind_name(const db_t *db) { return db->driver->name; }
 const char *db_where(const db_t *db) { return db->where; }
 int db_schema_version(const db_t *db) { return db->version; }
 
-int db_begin(db_t *db, char *err, size_t errlen)
+/* Workers cache loaded bars by this version: any change moves it, once
+ * per transaction (on PostgreSQL its row lock is held until the commit,
+ * so one bump per put would serialise every writer on it for longer). */
+static int bump_bars_version(db_t *db, char *err, size_t errlen)
 {
-    return db->driver->exec(db, db->kind == DB_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", err, errlen);
+    return db->driver->exec(db, "UPDATE bars_version SET version = version + 1 WHERE id = 1", err, errlen);
 }
 
-int db_commit(db_t *db, char *err, size_t errlen) { return db->driver->exec(db, "COMMIT", err, errlen); }
-void db_rollback(db_t *db) { db->driver->exec(db, "ROLLBACK", NULL, 0); }
+int db_begin(db_t *db, char *err, size_t errlen)
+{
+    if (db->driver->exec(db, db->kind == DB_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN", err, errlen) != 0)
+        return -1;
+    db->in_transaction = 1;
+    db->bars_changed = 0;
+    return 0;
+}
+
+int db_commit(db_t *db, char *err, size_t errlen)
+{
+    if (db->bars_changed && bump_bars_version(db, err, errlen) != 0)
+        return -1; /* the caller rolls back */
+    db->in_transaction = db->bars_changed = 0;
+    return db->driver->exec(db, "COMMIT", err, errlen);
+}
+
+void db_rollback(db_t *db)
+{
+    db->in_transaction = db->bars_changed = 0;
+    db->driver->exec(db, "ROLLBACK", NULL, 0);
+}
 
 int db_bars_put(db_t *db, const char *interval, const bar_row_t *rows, size_t n, char *err, size_t errlen)
 {
@@ -209,8 +232,11 @@ int db_bars_put(db_t *db, const char *interval, const bar_row_t *rows, size_t n,
         return 0;
     if (db->driver->bars_put(db, interval, rows, n, err, errlen) != 0)
         return -1;
-    /* Workers cache loaded bars by this version: any change moves it. */
-    return db->driver->exec(db, "UPDATE bars_version SET version = version + 1 WHERE id = 1", err, errlen);
+    if (db->in_transaction) {
+        db->bars_changed = 1;
+        return 0;
+    }
+    return bump_bars_version(db, err, errlen);
 }
 
 int db_bars_version(db_t *db, long long *version, char *err, size_t errlen)

@@ -43,6 +43,8 @@ struct db {
     db_kind_t kind;
     char where[4096];
     int version;
+    int in_transaction;         /* between db_begin and db_commit/db_rollback */
+    int bars_changed;           /* bars were put in it: bump bars_version at commit */
     void *impl;                 /* the driver's connection state */
 };
 

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <ini.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -25,10 +26,15 @@ typedef struct {
     unsigned seen;               /* keys set in the current schedule (bits) */
 } loader_t;
 
-static int fail(loader_t *ld, const char *fmt, const char *a, const char *b)
+/* Records the first error (with its line); returns 0 for inih's handler. */
+static int fail(loader_t *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(loader_t *ld, const char *fmt, ...)
 {
     if (ld->error[0] == '\0') {
-        snprintf(ld->error, sizeof ld->error, fmt, a, b);
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(ld->error, sizeof ld->error, fmt, ap);
+        va_end(ap);
         ld->error_line = ld->line;
     }
     return 0;
@@ -77,7 +83,7 @@ static int scheduler_key(loader_t *ld, const char *key, const char *v)
         if (clock_parse_duration(v, 1000, &ms) != 0)
             return fail(ld, "%s = %s is not a duration (e.g. 30s, 5m, 1h)", key, v);
         if (strcmp(key, "lease_ttl") == 0 && ms < 300)
-            return fail(ld, "lease_ttl = %s is too short (at least 300ms)%s", v, "");
+            return fail(ld, "lease_ttl = %s is too short (at least 300ms)", v);
         *(strcmp(key, "misfire_grace") == 0 ? &set->misfire_grace_ms
           : strcmp(key, "shutdown_wait") == 0 ? &set->shutdown_wait_ms : &set->lease_ttl_ms) = ms;
         return 1;
@@ -85,19 +91,19 @@ static int scheduler_key(loader_t *ld, const char *key, const char *v)
     if (strcmp(key, "closures") == 0) { /* XNYS closures the exchange announced */
         char *copy = strdup(v), *save = NULL;
         if (copy == NULL)
-            return fail(ld, "out of memory%s%s", "", "");
+            return fail(ld, "out of memory");
         int ok = 1;
         for (char *tok = strtok_r(copy, ", ", &save); tok && ok; tok = strtok_r(NULL, ", ", &save)) {
             int64_t epoch;
             char err[200];
             int y, m, d;
             if (clock_parse_date(tok, strlen(tok), &epoch) != 0) {
-                fail(ld, "closures: '%s' is not a date (YYYY-MM-DD)%s", tok, "");
+                fail(ld, "closures: '%s' is not a date (YYYY-MM-DD)", tok);
                 ok = 0;
             } else {
                 clock_civil_from_days(epoch / 86400, &y, &m, &d);
                 if (market_calendar_add_closure(&set->xnys, y, m, d, err, sizeof err) != 0) {
-                    fail(ld, "closures: %s%s", err, "");
+                    fail(ld, "closures: %s", err);
                     ok = 0;
                 }
             }
@@ -129,32 +135,32 @@ static int schedule_key(loader_t *ld, const char *key, const char *v)
     switch (k) {
     case 0:
         if (strlen(v) >= sizeof s->expr)
-            return fail(ld, "cron expression '%s' is too long%s", v, "");
+            return fail(ld, "cron expression '%s' is too long", v);
         snprintf(s->expr, sizeof s->expr, "%s", v);
         return 1;
     case 1:
         if (strlen(v) >= sizeof s->zone)
-            return fail(ld, "timezone '%s' is too long%s", v, "");
+            return fail(ld, "timezone '%s' is too long", v);
         snprintf(s->zone, sizeof s->zone, "%s", v);
         return 1;
     case 2:
         if (strcasecmp(v, "XNYS") != 0 && strcasecmp(v, "none") != 0)
-            return fail(ld, "calendar '%s' is unknown (known: XNYS)%s", v, "");
+            return fail(ld, "calendar '%s' is unknown (known: XNYS)", v);
         s->calendar = strcasecmp(v, "XNYS") == 0;
         return 1;
     case 3:
         if (parse_bool(v, &s->market_hours) != 0)
-            return fail(ld, "market_hours = %s: use true or false%s", v, "");
+            return fail(ld, "market_hours = %s: use true or false", v);
         return 1;
     case 4:
         if (parse_signed_duration(v, &ms) != 0 || ms % 60000 != 0)
-            return fail(ld, "offset_from_close = %s: use whole minutes, e.g. 30m or -15m%s", v, "");
+            return fail(ld, "offset_from_close = %s: use whole minutes, e.g. 30m or -15m", v);
         s->has_offset = 1;
         s->offset_from_close_s = ms / 1000;
         return 1;
     case 5:
         if (!valid_name(v))
-            return fail(ld, "task '%s' is not a task type name%s", v, "");
+            return fail(ld, "task '%s' is not a task type name", v);
         snprintf(s->task, sizeof s->task, "%s", v);
         return 1;
     case 6: {
@@ -163,32 +169,32 @@ static int schedule_key(loader_t *ld, const char *key, const char *v)
         int ok = json_is_object(j);
         json_decref(j);
         if (!ok)
-            return fail(ld, "args must be a JSON object on one line, got: %.200s%s", v, "");
+            return fail(ld, "args must be a JSON object on one line, got: %.200s", v);
         free(s->args);
         s->args = strdup(v);
         return s->args != NULL;
     }
     case 7:
         if (!valid_name(v) || strlen(v) >= sizeof s->queue)
-            return fail(ld, "queue '%s' is not a valid queue name%s", v, "");
+            return fail(ld, "queue '%s' is not a valid queue name", v);
         snprintf(s->queue, sizeof s->queue, "%s", v);
         return 1;
     case 8:
         if (strcmp(v, "high") != 0 && strcmp(v, "normal") != 0 && strcmp(v, "low") != 0)
-            return fail(ld, "priority '%s': use high, normal or low%s", v, "");
+            return fail(ld, "priority '%s': use high, normal or low", v);
         snprintf(s->priority, sizeof s->priority, "%s", v);
         return 1;
     case 9: {
         errno = 0;
         long n = strtol(v, &end, 10);
         if (errno || *end || end == v || n < 0 || n > 100)
-            return fail(ld, "max_retries = %s: use an integer from 0 to 100%s", v, "");
+            return fail(ld, "max_retries = %s: use an integer from 0 to 100", v);
         s->max_retries = (int)n;
         return 1;
     }
     case 10:
         if (clock_parse_duration(v, 1000, &ms) != 0 || ms <= 0)
-            return fail(ld, "timeout = %s is not a duration (e.g. 600, 10m)%s", v, "");
+            return fail(ld, "timeout = %s is not a duration (e.g. 600, 10m)", v);
         s->timeout_ms = ms;
         return 1;
     default:
@@ -197,7 +203,7 @@ static int schedule_key(loader_t *ld, const char *key, const char *v)
         else if (strcmp(v, "skip") == 0)
             s->misfire = MISFIRE_SKIP;
         else
-            return fail(ld, "misfire = %s: use run_once or skip%s", v, "");
+            return fail(ld, "misfire = %s: use run_once or skip", v);
         return 1;
     }
 }
@@ -232,20 +238,20 @@ static int check_schedule(loader_t *ld, schedule_t *s)
 {
     char err[400];
     if (s->expr[0] == '\0')
-        return fail(ld, "[schedule %s] has no cron expression (cron = ...)%s", s->name, "");
+        return fail(ld, "[schedule %s] has no cron expression (cron = ...)", s->name);
     if (s->task[0] == '\0')
-        return fail(ld, "[schedule %s] has no task (task = update_stock_data, ...)%s", s->name, "");
+        return fail(ld, "[schedule %s] has no task (task = update_stock_data, ...)", s->name);
     if (task_find(s->task) == NULL) { /* as tickq enqueue refuses it */
         char names[400];
         task_names(names, sizeof names);
         return fail(ld, "unknown task type '%.64s' (this build runs: %.400s)", s->task, names);
     }
     if (s->args == NULL && (s->args = strdup("{}")) == NULL)
-        return fail(ld, "out of memory%s%s", "", "");
+        return fail(ld, "out of memory");
     if ((s->market_hours || s->has_offset) && !s->calendar)
-        return fail(ld, "[schedule %s]: market_hours and offset_from_close need calendar = XNYS%s", s->name, "");
+        return fail(ld, "[schedule %s]: market_hours and offset_from_close need calendar = XNYS", s->name);
     if (s->market_hours && s->has_offset)
-        return fail(ld, "[schedule %s]: use market_hours or offset_from_close, not both%s", s->name, "");
+        return fail(ld, "[schedule %s]: use market_hours or offset_from_close, not both", s->name);
     if (schedule_init(s, s->expr, s->zone[0] ? s->zone : NULL, s->calendar ? &ld->set->xnys : NULL, s->market_hours,
                       s->has_offset, s->offset_from_close_s, err, sizeof err) != 0)
         return fail(ld, "[schedule %s]: %s", s->name, err);
@@ -261,17 +267,17 @@ static int on_key(void *user, const char *section, const char *key, const char *
     int is_scheduler = strcmp(section, "scheduler") == 0;
     const char *name = strncmp(section, "schedule ", 9) == 0 ? section + 9 : NULL;
     if (!is_scheduler && name == NULL)
-        return fail(ld, "unknown section [%s]: use [scheduler] or [schedule NAME]%s", section, "");
+        return fail(ld, "unknown section [%s]: use [scheduler] or [schedule NAME]", section);
     if (name != NULL && (ld->cur == NULL || strcmp(ld->cur->name, name) != 0)) {
         if (!finish_schedule(ld))
             return 0;
         if (!valid_name(name))
-            return fail(ld, "schedule name '%s': use 1-64 of A-Z a-z 0-9 _ - .%s", name, "");
+            return fail(ld, "schedule name '%s': use 1-64 of A-Z a-z 0-9 _ - .", name);
         for (size_t i = 0; i < set->n; i++)
             if (strcmp(set->items[i].name, name) == 0)
-                return fail(ld, "schedule '%s' is defined twice%s", name, "");
+                return fail(ld, "schedule '%s' is defined twice", name);
         if (set->n == SCHEDULES_MAX)
-            return fail(ld, "more than %s schedules%s", "256", "");
+            return fail(ld, "more than %d schedules", SCHEDULES_MAX);
         schedule_t *s = &set->items[set->n++];
         schedule_defaults(s);
         snprintf(s->name, sizeof s->name, "%s", name);
@@ -501,6 +507,12 @@ int schedule_set_load(schedule_set_t *set, const char *path, char *err, size_t e
         len += got;
         if (got == 0)
             break;
+    }
+    if (ferror(f)) { /* a directory, an I/O error: not an empty file */
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        free(text);
+        fclose(f);
+        return -1;
     }
     fclose(f);
     text[len] = '\0';
