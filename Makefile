@@ -82,6 +82,11 @@ test: setup
 unit: $(BUILD)/unit_tests
 	@$(BUILD)/unit_tests
 
+# The integration tests alone, as tests/run runs them (bench_queue too: test_ops runs it).
+integration: all $(BENCH)
+	@py=/usr/bin/python3; [ -x "$$py" ] || py=python3; \
+	  TICKQ_BIN="$(abspath $(BUILD))/tickq" "$$py" tests/integration/run.py
+
 demo: setup
 	@$(MAKE) --no-print-directory all
 	@scripts/demo $(BUILD)/tickq

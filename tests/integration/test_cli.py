@@ -6,7 +6,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import TICKQ, RedisServer, TickqTestCase, free_port, tickq
+from harness import TICKQ, TickqTestCase, free_port, tickq
 
 COMMANDS = ["worker", "enqueue", "result", "job", "cancel", "stats", "dlq", "tasks"]
 

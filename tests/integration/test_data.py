@@ -6,7 +6,6 @@ import csv
 import datetime
 import io
 import json
-import math
 import os
 import re
 import shutil
@@ -397,6 +396,19 @@ class DataTests:
         self.assertEqual(self.data("list").returncode, 0)  # and again: nothing left to apply
         self.assertEqual(self.query("SELECT COUNT(*) FROM schema_migrations"), [(3,)])
 
+    def test_bars_version_moves_once_per_write(self):
+        """Workers' bar caches key on bars_version: one import or synth (one
+        transaction, many batches of rows) moves it by exactly one."""
+        p = self.data("synth", "--symbols", "12", "--days", "1000", "--seed", "3")  # 12,000 rows
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.query("SELECT version FROM bars_version"), [(1,)])
+        self.assertEqual(len(self.bars()), 12000)
+        out = self.write("s.csv", "")
+        self.assertEqual(self.data("synth", "--symbols", "12", "--days", "1000", "--seed", "4", "--out", out)
+                         .returncode, 0)
+        self.assertEqual(self.data("import", out).returncode, 0)
+        self.assertEqual(self.query("SELECT version FROM bars_version"), [(2,)])
+
     def test_show_to_is_an_inclusive_upper_bound(self):
         self.assertEqual(self.data("import", self.write("g.csv", GOOD)).returncode, 0)
 
@@ -691,9 +703,14 @@ class HistoryTests:
 
     def test_no_history_process_without_history(self):
         w = self.worker("--workers", "1", "--no-history", env=self.env)
+        started = wait_for(lambda: [x for x in w.log_lines()
+                                    if isinstance(x, dict) and x.get("msg") == "worker started"],
+                           10, what="the worker started line")
+        self.assertIs(started[0]["history"], False)
+        # The history process would be started before the worker children.
         wait_for(lambda: len(w.children()) == 1, 10, what="the worker child")
-        time.sleep(0.2)
         self.assertEqual(w.history_process(), [])
+        self.assertEqual(w.all_children(), w.children())   # nor any other child, named or not yet
         w.stop()
 
     def test_history_flushed_on_sigterm(self):

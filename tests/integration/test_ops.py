@@ -111,10 +111,19 @@ class TestQueueBenchmark(TickqTestCase):
         lines = p.stdout.strip().splitlines()
         self.assertEqual(len(lines), 1, p.stdout)
         r = json.loads(lines[0])
+        self.assertEqual(set(r), {"bench", "jobs", "workers", "enqueue_per_s", "enqueue_bulk_per_s", "process_per_s",
+                                  "e2e_per_s", "latency_p50_ms", "latency_p99_ms", "latency_1k_p50_ms",
+                                  "latency_1k_p99_ms", "latency_list_p50_ms", "latency_list_p99_ms",
+                                  "process_no_history_per_s", "history_cost_pct", "log_level"})
         self.assertEqual((r["bench"], r["jobs"], r["workers"]), ("queue", 300, 2))
-        for k in ["enqueue_per_s", "enqueue_bulk_per_s", "process_per_s", "e2e_per_s"]:
+        for k in ["enqueue_per_s", "enqueue_bulk_per_s", "process_per_s", "e2e_per_s", "process_no_history_per_s"]:
             self.assertGreater(r[k], 0, k)
         for load in ["", "1k_", "list_"]:
-            p50, p99 = r[f"latency_{load}p50_ms"], r[f"latency_{load}p99_ms"]
-            self.assertGreater(p50, 0)
-            self.assertLessEqual(p50, p99)
+            for q in ["p50", "p99"]:
+                self.assertGreater(r[f"latency_{load}{q}_ms"], 0, f"latency_{load}{q}_ms")
+        # history_cost_pct is what history costs the processing rate (the
+        # rates are printed rounded to 1/s, the percentage to 0.1).
+        on, off = r["process_per_s"], r["process_no_history_per_s"]
+        self.assertAlmostEqual(r["history_cost_pct"], 100 * (1 - on / off),
+                               delta=0.05 + 100 * (0.5 / off + 0.5 * on / off ** 2) + 1e-9)
+        self.assertEqual(r["log_level"], "info")

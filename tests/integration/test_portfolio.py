@@ -2,7 +2,6 @@
 against independent computations in Python: a position simulator with costs
 over the union of the symbols' dates, the empyrical metric definitions, and
 the screening's ranking rule."""
-import json
 import math
 import os
 import random
@@ -10,7 +9,7 @@ import shutil
 import statistics
 import tempfile
 
-from harness import ISO_RE, TickqTestCase, tickq, wait_for
+from harness import ISO_RE, TickqTestCase, tickq
 
 
 def make_bars(seed, symbols, days, start_ordinal, skip=()):
