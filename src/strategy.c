@@ -755,6 +755,8 @@ int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t 
             warm_remember(job->frame, json_object_get(env, "columns"));
             if (out.output_len > 0)
                 json_object_set_new(env, "output", json_text(out.output, out.output_len));
+            if (out.output_truncated)
+                json_object_set_new(env, "output_truncated", json_true());
             *result = env;
             rc = 0;
         }

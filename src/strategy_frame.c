@@ -322,9 +322,10 @@ static int k_bbands(lua_State *L)
     size_t off = 0;
     for (size_t i = 0; i < f->set->n; i++) {
         size_t n = f->hi[i] - f->lo[i];
-        feature_bbands(x + off, n, N, up + off, mid + off, lo + off);
-        for (size_t t = off; t < off + n; t++) { /* rescale from 2 to k deviations */
-            double sd = (up[t] - mid[t]) / 2.0;
+        feature_sma(x + off, n, N, mid + off);
+        feature_stdev(x + off, n, N, up + off); /* the deviation, then the band */
+        for (size_t t = off; t < off + n; t++) {
+            double sd = up[t];
             up[t] = mid[t] + k * sd;
             lo[t] = mid[t] - k * sd;
         }

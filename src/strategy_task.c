@@ -78,17 +78,7 @@ task_status_t strategy_task_args(const task_ctx_t *ctx, strategy_task_t *t, task
     double secs = number_arg(a, "strategy_timeout_seconds", 30, &bad);
     if (bad || !(secs > 0))
         return task_error(out, TASK_PERMANENT, "strategy_timeout_seconds must be a number above 0");
-    int64_t ms = (int64_t)(secs * 1000);
-    /* Never past the job's own timeout, and a little before it, so that the
-     * strategy's clear (permanent) error wins over the worker killing the
-     * whole job (a transient timeout, retried). */
-    if (ctx->timeout_ms > 0) {
-        int64_t margin = ctx->timeout_ms / 10 < 500 ? ctx->timeout_ms / 10 : 500;
-        if (ms > ctx->timeout_ms - margin)
-            ms = ctx->timeout_ms - margin;
-    }
-    t->job.time_limit_ms = ms;
-    t->job_deadline_ms = ctx->timeout_ms > 0 ? ctx->started_ms + ctx->timeout_ms : 0;
+    t->job.time_limit_ms = (int64_t)(secs * 1000); /* clamped to the job's time left at the run */
     double mb = number_arg(a, "memory_mb", 512, &bad);
     if (bad || mb < 16 || mb > 65536)
         return task_error(out, TASK_PERMANENT, "memory_mb must be a number from 16 to 65536");
@@ -241,7 +231,6 @@ void strategy_task_missing(const strategy_task_t *t, char *out, size_t outlen)
 task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strategy_finish_fn finish,
                                 void *finish_ctx, const char *raw_key, json_t **data, task_out_t *out)
 {
-    (void)ctx;
     *data = NULL;
     t->frame.set = t->set;
     t->frame.features = t->features;
@@ -251,10 +240,12 @@ task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strat
     for (size_t i = 0; i < t->set->n; i++)
         t->frame.rows += t->hi[i] - t->lo[i];
     t->frame.daily = bar_interval_is_daily(t->interval);
-    if (t->job_deadline_ms > 0) {
-        /* Loading bars took part of the job's time: the strategy gets what
-         * is left, still stopping before the worker would kill the job. */
-        int64_t left = t->job_deadline_ms - clock_mono_ms();
+    if (ctx->timeout_ms > 0) {
+        /* Never past the job's own timeout, and a little before it, so that
+         * the strategy's clear (permanent) error wins over the worker
+         * killing the whole job (a transient timeout, retried). Loading
+         * bars took part of the job's time: the strategy gets what is left. */
+        int64_t left = ctx->started_ms + ctx->timeout_ms - clock_mono_ms();
         int64_t margin = left / 10 < 500 ? left / 10 : 500;
         if (t->job.time_limit_ms > left - margin)
             t->job.time_limit_ms = left - margin > 1 ? left - margin : 1;
@@ -274,6 +265,8 @@ task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strat
     json_t *printed = json_object_get(env, "output");
     if (printed != NULL)
         json_object_set(*data, "strategy_output", printed);
+    if (json_is_true(json_object_get(env, "output_truncated")))
+        json_object_set_new(*data, "strategy_output_truncated", json_true());
     if (raw != NULL) {
         out->raw = raw;
         out->raw_len = raw_len;

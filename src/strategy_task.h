@@ -21,7 +21,6 @@ typedef struct {
     feature_frame_t *features;
     size_t *lo, *hi;             /* the window of each series */
     strategy_frame_t frame;
-    int64_t job_deadline_ms;     /* the job's timeout (clock_mono_ms); 0: none */
 } strategy_task_t;
 
 /* Reads strategy_code, language, entry, strategy_timeout_seconds

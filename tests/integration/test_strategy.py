@@ -602,6 +602,10 @@ end
         self.assertIn(" not utf-8\t1\tnil\ttrue\n" + "x" * 40 + "1\n", out)
         self.assertLessEqual(len(out), 64 * 1024)
         self.assertGreater(len(out), 60 * 1024)
+        self.assertIs(data["strategy_output_truncated"], True)  # 3,000 lines of 44 bytes did not fit
+        quiet = self.ok(self.run_all(self.args("function q(df) print('hi') return {} end"))[0])
+        self.assertEqual(quiet["strategy_output"], "hi\n")
+        self.assertNotIn("strategy_output_truncated", quiet)
 
     def test_bar_cache_sees_reimported_bars(self):
         db = os.path.join(self.tmp, "cache.db")
