@@ -1,8 +1,12 @@
 /* queue_names.c — logical and physical queue names, and worker queue lists. */
 #include "queue_names.h"
 
+#include "clock.h"
+
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 const char *const queue_priorities[3] = { "high", "normal", "low" };
 
@@ -133,4 +137,16 @@ void queue_list_describe(const queue_list_t *l, char *out, size_t outlen)
             break;
         used += (size_t)w;
     }
+}
+
+void queue_instance_id(char *out, size_t cap)
+{
+    char host[128];
+    if (gethostname(host, sizeof host) != 0)
+        strcpy(host, "localhost");
+    host[sizeof host - 1] = '\0';
+    unsigned short tag = 0;
+    if (getrandom(&tag, sizeof tag, GRND_NONBLOCK) != sizeof tag)
+        tag = (unsigned short)(clock_now_us() & 0xffff);
+    snprintf(out, cap, "%s:%d.%04x", host, (int)getpid(), tag);
 }

@@ -1,4 +1,5 @@
-/* queue_names.h — logical and physical queue names, and worker queue lists.
+/* queue_names.h — logical and physical queue names, worker queue lists, and
+ * the ids that name a process's Redis consumers and leases.
  *
  * A logical queue ("backtest") has three physical queues, one per priority:
  * backtest_high, backtest_normal, backtest_low. Each physical queue is one
@@ -41,5 +42,11 @@ int queue_list_parse(const char *spec, const char *prefix, queue_list_t *out,
                      char *err, size_t errlen);
 /* Writes the list as "a_high,a_normal,..." for logs. */
 void queue_list_describe(const queue_list_t *l, char *out, size_t outlen);
+
+/* "<host>:<pid>.<tag>", the id of this process among all on one Redis
+ * (consumer names and lease holders derive from it). host:pid alone can
+ * repeat across hosts (containers often run tickq as PID 1 under one host
+ * name), so a random 16-bit tag keeps it unique. */
+void queue_instance_id(char *out, size_t cap);
 
 #endif

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -47,14 +46,7 @@ scheduler_t *scheduler_new(const schedule_set_t *set, const config_t *cfg, rconn
     s->conn = conn;
     queue_init(&s->q, conn);
     config_apply(cfg, &s->q);
-    char host[128];
-    if (gethostname(host, sizeof host) != 0)
-        strcpy(host, "localhost");
-    host[sizeof host - 1] = '\0';
-    unsigned short tag = 0;
-    if (getrandom(&tag, sizeof tag, GRND_NONBLOCK) != sizeof tag)
-        tag = (unsigned short)(clock_now_us() & 0xffff);
-    snprintf(s->id, sizeof s->id, "%s:%d.%04x", host, (int)getpid(), tag);
+    queue_instance_id(s->id, sizeof s->id);
     return s;
 }
 

@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/random.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -781,13 +780,7 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, const schedule_set_t *sch
     if (gethostname(s.host, sizeof s.host) != 0)
         strcpy(s.host, "localhost");
     s.host[sizeof s.host - 1] = '\0';
-    /* host:pid alone can repeat across hosts (containers often run the
-     * worker as PID 1 under one host name); a random tag keeps consumer
-     * names, which own claimed jobs, unique. */
-    unsigned short tag = 0;
-    if (getrandom(&tag, sizeof tag, GRND_NONBLOCK) != sizeof tag)
-        tag = (unsigned short)(clock_now_us() & 0xffff);
-    snprintf(s.id, sizeof s.id, "%s:%d.%04x", s.host, (int)getpid(), tag);
+    queue_instance_id(s.id, sizeof s.id);
     char name[200];
     snprintf(name, sizeof name, "tickq-supervisor:%s", s.id);
     rconn_set_name(conn, name);
