@@ -175,6 +175,22 @@ static char *with_arg_files(const char *args, size_t args_len, const char *const
     return out;
 }
 
+/* The job's args against the task's table (job_spec_check has made sure
+ * they are a JSON object). */
+static int check_args(const task_def_t *task, const job_spec_t *spec, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *args = spec->args != NULL ? json_loadb(spec->args, spec->args_len, 0, &jerr) : json_object();
+    if (!json_is_object(args)) {
+        snprintf(err, errlen, "args must be a JSON object");
+        json_decref(args);
+        return -1;
+    }
+    int rc = task_check(task, args, TASK_CHECK_CLIENT, err, errlen);
+    json_decref(args);
+    return rc;
+}
+
 typedef struct {
     job_spec_t spec;
     int as_json;
@@ -259,10 +275,15 @@ int cmd_enqueue(int argc, char **argv)
         st = cli_fail(EX_DATAERR, "job refused: %s", err);
         goto done;
     }
-    if (task_find(spec.type) == NULL) {
+    const task_def_t *task = task_find(spec.type);
+    if (task == NULL) {
         char names[512];
         task_names(names, sizeof names);
         st = cli_fail(EX_DATAERR, "job refused: unknown task type '%s' (known: %s)", spec.type, names);
+        goto done;
+    }
+    if (check_args(task, &spec, err, sizeof err) != 0) {
+        st = cli_fail(EX_DATAERR, "job refused: %s", err);
         goto done;
     }
     rconn_t *conn;

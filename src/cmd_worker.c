@@ -254,8 +254,20 @@ static int run_check(config_t *cfg)
             printf("FAIL schedules: %s\n", err);
             return EX_CONFIG;
         }
-        printf("ok   schedules: %zu in %s\n", set.n, schedule_file_path(cfg->schedules_path));
+        int bad = 0;
+        for (size_t i = 0; i < set.n; i++) {
+            if (schedule_check_args(&set.items[i], TASK_CHECK_WORKER, err, sizeof err) != 0) {
+                printf("FAIL schedule %s: its task %s would fail at every run: %s\n", set.items[i].name,
+                       set.items[i].task, err);
+                bad++;
+            }
+        }
+        if (bad == 0)
+            printf("ok   schedules: %zu in %s, their task args checked\n", set.n,
+                   schedule_file_path(cfg->schedules_path));
         schedule_set_free(&set);
+        if (bad > 0)
+            return EX_CONFIG;
     }
     printf("check passed\n");
     return 0;

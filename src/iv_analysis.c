@@ -140,10 +140,10 @@ double iv_hv_last(const double *close, size_t n, int N)
 
 void iv_scan_default_rules(iv_scan_rules_t *r)
 {
-    r->sell_min_rank = 50;
-    r->buy_max_rank = 20;
-    r->min_open_interest = 100;
-    r->min_volume = 10;
+    r->sell_min_rank = IV_SCAN_SELL_MIN_RANK;
+    r->buy_max_rank = IV_SCAN_BUY_MAX_RANK;
+    r->min_open_interest = IV_SCAN_MIN_OPEN_INTEREST;
+    r->min_volume = IV_SCAN_MIN_VOLUME;
 }
 
 iv_scan_verdict_t iv_scan_classify(const iv_history_row_t *h, const iv_scan_rules_t *r, double *score)

@@ -80,12 +80,17 @@ void iv_rank_percentile(int64_t today, double iv, const int64_t *dates, const do
  * fewer than N + 1 closes. */
 double iv_hv_last(const double *close, size_t n, int N);
 
-/* The opportunity rules (docs/options.md, "Opportunity scan"). */
+/* The opportunity rules (docs/options.md, "Opportunity scan") and their
+ * defaults. */
+#define IV_SCAN_SELL_MIN_RANK 50
+#define IV_SCAN_BUY_MAX_RANK 20
+#define IV_SCAN_MIN_OPEN_INTEREST 100
+#define IV_SCAN_MIN_VOLUME 10
 typedef struct {
-    double sell_min_rank;        /* 50 */
-    double buy_max_rank;         /* 20 */
-    int64_t min_open_interest;   /* 100 */
-    int64_t min_volume;          /* 10 */
+    double sell_min_rank;
+    double buy_max_rank;
+    int64_t min_open_interest;
+    int64_t min_volume;
 } iv_scan_rules_t;
 
 typedef enum {

@@ -234,6 +234,21 @@ static int finish_schedule(loader_t *ld)
     return ok;
 }
 
+int schedule_check_args(const schedule_t *s, task_check_where_t where, char *err, size_t errlen)
+{
+    const task_def_t *task = task_find(s->task);
+    json_t *args = json_loads(s->args, 0, NULL);
+    int rc = -1;
+    if (task == NULL)
+        snprintf(err, errlen, "unknown task type '%.64s'", s->task);
+    else if (!json_is_object(args))
+        snprintf(err, errlen, "args must be a JSON object");
+    else if (task_check(task, args, where, err, errlen) == 0)
+        rc = 0;
+    json_decref(args);
+    return rc;
+}
+
 static int check_schedule(loader_t *ld, schedule_t *s)
 {
     char err[400];
@@ -248,6 +263,8 @@ static int check_schedule(loader_t *ld, schedule_t *s)
     }
     if (s->args == NULL && (s->args = strdup("{}")) == NULL)
         return fail(ld, "out of memory");
+    if (schedule_check_args(s, TASK_CHECK_CLIENT, err, sizeof err) != 0)
+        return fail(ld, "[schedule %s]: %s", s->name, err);
     if ((s->market_hours || s->has_offset) && !s->calendar)
         return fail(ld, "[schedule %s]: market_hours and offset_from_close need calendar = XNYS", s->name);
     if (s->market_hours && s->has_offset)

@@ -15,6 +15,7 @@
 
 #include "cron.h"
 #include "market_calendar.h"
+#include "task.h"
 
 #define SCHEDULE_NAME_MAX 64
 #define SCHEDULES_MAX 256
@@ -61,6 +62,11 @@ int schedule_set_load(schedule_set_t *set, const char *path, char *err, size_t e
 /* The same from a string (tests, `schedule next`); `origin` names it in errors. */
 int schedule_set_parse(schedule_set_t *set, const char *text, const char *origin, char *err, size_t errlen);
 void schedule_set_free(schedule_set_t *set);
+
+/* Checks a schedule's task args against the task's table and its own
+ * check (task.h), as a client (the loader does) or for the worker that will
+ * run it (worker --check --scheduler). 0, or -1 with err. */
+int schedule_check_args(const schedule_t *s, task_check_where_t where, char *err, size_t errlen);
 
 /* Sets up a schedule's fire times from its parts: expr in zone (NULL: UTC,
  * or America/New_York with a calendar), limited to cal's trading days (cal

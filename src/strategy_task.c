@@ -36,62 +36,41 @@ size_t strategy_upper_bound(const int64_t *ts, size_t n, int64_t x)
     return lo;
 }
 
-static double number_arg(const json_t *args, const char *field, double dflt, int *bad)
-{
-    json_t *v = json_object_get(args, field);
-    if (v == NULL || json_is_null(v))
-        return dflt;
-    if (!json_is_number(v)) {
-        *bad = 1;
-        return dflt;
-    }
-    return json_number_value(v);
-}
-
 task_status_t strategy_task_args(const task_ctx_t *ctx, strategy_task_t *t, task_out_t *out)
 {
     memset(t, 0, sizeof *t);
-    const json_t *a = ctx->args;
-    json_t *code = json_object_get(a, "strategy_code");
-    if (!json_is_string(code) || json_string_length(code) == 0)
-        return task_error(out, TASK_PERMANENT, "missing strategy_code: give the strategy's Lua source as a string");
+    const json_t *code = json_object_get(ctx->args, "strategy_code");
     t->job.code = json_string_value(code);
     t->job.code_len = json_string_length(code);
-    json_t *lang = json_object_get(a, "language");
-    if (lang != NULL && !json_is_null(lang)) {
-        if (!json_is_string(lang))
-            return task_error(out, TASK_PERMANENT, "language must be a string (lua)");
-        if (strcmp(json_string_value(lang), "python") == 0)
-            return task_error(out, TASK_PERMANENT, "Python strategies are not supported yet");
-        if (strcmp(json_string_value(lang), "lua") != 0)
-            return task_error(out, TASK_PERMANENT, "unsupported language '%s' (use lua)", json_string_value(lang));
-    } else if (strategy_is_python(t->job.code)) {
+    const char *lang = task_arg_string(ctx, "language");
+    if (lang != NULL ? strcmp(lang, "python") == 0 : strategy_is_python(t->job.code))
         return task_error(out, TASK_PERMANENT, "Python strategies are not supported yet");
-    }
-    json_t *entry = json_object_get(a, "entry");
-    if (entry != NULL && !json_is_null(entry)) {
-        if (!json_is_string(entry) || json_string_length(entry) == 0)
-            return task_error(out, TASK_PERMANENT, "entry must be the name of a function the strategy defines");
-        t->job.entry = json_string_value(entry);
-    }
-    int bad = 0;
-    double secs = number_arg(a, "strategy_timeout_seconds", 30, &bad);
-    if (bad || !(secs > 0))
-        return task_error(out, TASK_PERMANENT, "strategy_timeout_seconds must be a number above 0");
-    t->job.time_limit_ms = (int64_t)(secs * 1000); /* clamped to the job's time left at the run */
-    double mb = number_arg(a, "memory_mb", 512, &bad);
-    if (bad || mb < 16 || mb > 65536)
-        return task_error(out, TASK_PERMANENT, "memory_mb must be a number from 16 to 65536");
-    t->job.memory_bytes = (size_t)mb << 20;
-    json_t *interval = json_object_get(a, "interval");
-    const char *iv = "1d";
-    if (interval != NULL && !json_is_null(interval)) {
-        if (!json_is_string(interval) || bar_interval_seconds(json_string_value(interval)) < 0)
-            return task_error(out, TASK_PERMANENT, "interval must be like 1d, 1h, 15m or 1wk");
-        iv = json_string_value(interval);
-    }
-    snprintf(t->interval, sizeof t->interval, "%s", iv);
+    t->job.entry = task_arg_string(ctx, "entry");
+    /* Clamped to the job's time left at the run. */
+    t->job.time_limit_ms = (int64_t)(task_arg_number(ctx, "strategy_timeout_seconds") * 1000);
+    t->job.memory_bytes = (size_t)task_arg_int(ctx, "memory_mb") << 20;
+    snprintf(t->interval, sizeof t->interval, "%s", task_arg_string(ctx, "interval"));
     return TASK_OK;
+}
+
+int strategy_window_check(const json_t *args, task_check_where_t where, char *err, size_t errlen)
+{
+    (void)where;
+    int64_t start, end;
+    int date_only;
+    const char *first = json_string_value(json_object_get(args, "start_date"));
+    const char *last = json_string_value(json_object_get(args, "end_date"));
+    if (clock_parse_iso8601(first, &start, &date_only) != 0)
+        return -1; /* the table refuses it first */
+    if (clock_parse_iso8601(last, &end, &date_only) != 0)
+        return -1;
+    if (date_only)
+        end += 86399;
+    if (start > end) {
+        snprintf(err, errlen, "start_date %s is after end_date %s", first, last);
+        return -1;
+    }
+    return 0;
 }
 
 static int cmp_str(const void *x, const void *y)
@@ -101,21 +80,13 @@ static int cmp_str(const void *x, const void *y)
 
 task_status_t strategy_task_symbols(const task_ctx_t *ctx, const char *field, strategy_task_t *t, task_out_t *out)
 {
-    json_t *list = json_object_get(ctx->args, field);
-    if (!json_is_array(list) || json_array_size(list) == 0)
-        return task_error(out, TASK_PERMANENT, "%s must be a non-empty list of symbols, e.g. [\"AAPL\", \"MSFT\"]", field);
+    const json_t *list = json_object_get(ctx->args, field);
     size_t n = json_array_size(list);
-    if (n > STRATEGY_MAX_SYMBOLS)
-        return task_error(out, TASK_PERMANENT, "%s has %zu symbols (at most %d)", field, n, STRATEGY_MAX_SYMBOLS);
-    t->symbols = malloc(n * sizeof *t->symbols);
+    t->symbols = malloc((n ? n : 1) * sizeof *t->symbols);
     if (t->symbols == NULL)
         return task_error(out, TASK_TRANSIENT, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        json_t *s = json_array_get(list, i);
-        if (!json_is_string(s) || bar_symbol_check(json_string_value(s), json_string_length(s)) != 0)
-            return task_error(out, TASK_PERMANENT, "%s[%zu] is not a valid symbol", field, i);
-        t->symbols[i] = json_string_value(s);
-    }
+    for (size_t i = 0; i < n; i++)
+        t->symbols[i] = json_string_value(json_array_get(list, i));
     qsort(t->symbols, n, sizeof *t->symbols, cmp_str);
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
@@ -125,24 +96,14 @@ task_status_t strategy_task_symbols(const task_ctx_t *ctx, const char *field, st
     return TASK_OK;
 }
 
-task_status_t strategy_task_time(const task_ctx_t *ctx, const char *field, int required, int end_of_day,
-                                 int64_t dflt, int64_t *ts, task_out_t *out)
+int64_t strategy_task_time(const task_ctx_t *ctx, const char *field, int end_of_day, int64_t dflt)
 {
-    json_t *v = json_object_get(ctx->args, field);
-    if (v == NULL || json_is_null(v)) {
-        if (required)
-            return task_error(out, TASK_PERMANENT, "missing %s (an ISO 8601 date like 2024-01-31)", field);
-        *ts = dflt;
-        return TASK_OK;
-    }
+    const char *v = task_arg_string(ctx, field);
+    int64_t ts;
     int date_only;
-    if (!json_is_string(v) || clock_parse_iso8601(json_string_value(v), ts, &date_only) != 0)
-        return task_error(out, TASK_PERMANENT, "%s must be an ISO 8601 date or time (2024-01-31, "
-                          "2024-01-31T15:30:00Z), got %s", field,
-                          json_is_string(v) ? json_string_value(v) : "a non-string");
-    if (date_only && end_of_day)
-        *ts += 86399;
-    return TASK_OK;
+    if (v == NULL || clock_parse_iso8601(v, &ts, &date_only) != 0)
+        return dflt;
+    return date_only && end_of_day ? ts + 86399 : ts;
 }
 
 task_status_t strategy_task_load(const task_ctx_t *ctx, strategy_task_t *t, task_out_t *out)
@@ -164,30 +125,19 @@ task_status_t strategy_task_load(const task_ctx_t *ctx, strategy_task_t *t, task
     return TASK_OK;
 }
 
-task_status_t strategy_task_bps(const task_ctx_t *ctx, const char *field, double *fraction, task_out_t *out)
+double strategy_task_bps(const task_ctx_t *ctx, const char *field)
 {
-    json_t *v = json_object_get(ctx->args, field);
-    *fraction = 0;
-    if (v == NULL || json_is_null(v))
-        return TASK_OK;
-    if (!json_is_number(v) || !(json_number_value(v) >= 0) || json_number_value(v) > 10000)
-        return task_error(out, TASK_PERMANENT, "%s must be a number of basis points from 0 to 10000", field);
-    *fraction = json_number_value(v) / 10000.0;
-    return TASK_OK;
+    return task_arg_number(ctx, field) / 10000.0;
 }
 
 task_status_t strategy_task_range(const task_ctx_t *ctx, strategy_task_t *t, int64_t *start, int64_t *end,
                                   size_t *processed, task_out_t *out)
 {
-    const char *first = json_string_value(json_object_get(ctx->args, "start_date"));
-    const char *last = json_string_value(json_object_get(ctx->args, "end_date"));
-    task_status_t st = strategy_task_time(ctx, "start_date", 1, 0, 0, start, out);
-    if (st == TASK_OK)
-        st = strategy_task_time(ctx, "end_date", 1, 1, 0, end, out);
-    if (st != TASK_OK)
-        return st;
-    if (*start > *end)
-        return task_error(out, TASK_PERMANENT, "start_date %s is after end_date %s", first, last);
+    const char *first = task_arg_string(ctx, "start_date");
+    const char *last = task_arg_string(ctx, "end_date");
+    *start = strategy_task_time(ctx, "start_date", 0, 0);
+    *end = strategy_task_time(ctx, "end_date", 1, 0);
+    task_status_t st;
     if ((st = strategy_task_load(ctx, t, out)) != TASK_OK)
         return st;
     char missing[600];

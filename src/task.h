@@ -1,8 +1,16 @@
 /* task.h — the task registry: every job type a worker can run, by name.
  *
- * A handler gets the job's parsed args and returns TASK_OK with a JSON object
- * in out->data (stored under "data" in task_result), or an error status with
- * a message in out->error. Later task families register in task.c's table. */
+ * A task is a task_def_t, defined next to its code: its name, its handler,
+ * a one-line summary, the table of the arguments it takes (task_schema.h)
+ * and an optional check of what a table cannot say (one argument against
+ * another, the worker's environment). The worker checks a job's args with
+ * task_check before the handler runs, so a handler only sees args of the
+ * declared names, types and ranges; it reads them with task_arg_*(), which
+ * supply the declared defaults.
+ *
+ * A handler returns TASK_OK with a JSON object in out->data (stored under
+ * "data" in task_result), or an error status with a message in out->error.
+ * Task families register in task.c's table. */
 #ifndef TICKQ_TASK_H
 #define TICKQ_TASK_H
 
@@ -10,6 +18,8 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stddef.h>
+
+#include "task_schema.h"
 
 typedef enum {
     TASK_OK = 0,
@@ -27,6 +37,8 @@ typedef struct task_env task_env_t;
 struct db *task_env_db(task_env_t *env, char *err, size_t errlen);
 struct bar_cache *task_env_cache(task_env_t *env);
 
+struct task_def;
+
 typedef struct {
     const char *job_id;
     const char *type;
@@ -38,6 +50,7 @@ typedef struct {
     int64_t timeout_ms;      /* the job's timeout */
     int64_t started_ms;      /* when the attempt started (clock_mono_ms) */
     task_env_t *env;
+    const struct task_def *task; /* the task being run (its argument table) */
 } task_ctx_t;
 
 typedef struct {
@@ -52,16 +65,53 @@ typedef struct {
 
 typedef task_status_t (*task_run_fn)(const task_ctx_t *ctx, task_out_t *out);
 
-typedef struct {
+/* Where a task's args are being checked: by a client submitting the job
+ * (tickq enqueue, a schedule's config) or on behalf of the worker that will
+ * run it (the worker itself, worker --check), whose environment (provider
+ * settings, TICKQ_PROVIDER_ALLOW) then counts too. */
+typedef enum { TASK_CHECK_CLIENT, TASK_CHECK_WORKER } task_check_where_t;
+
+/* A task's own check of args that passed its table: 0, or -1 with err. */
+typedef int (*task_check_fn)(const json_t *args, task_check_where_t where, char *err, size_t errlen);
+
+typedef struct task_def {
     const char *name;
     task_run_fn run;
     const char *summary;     /* one line for `tickq tasks` and error messages */
+    const task_arg_t *args;  /* the arguments it takes; NULL: any object (echo) */
+    task_check_fn check;     /* NULL: the table says it all */
 } task_def_t;
 
-/* The handler registered for `name`, or NULL. */
+/* The task registered as `name`, or NULL. */
 const task_def_t *task_find(const char *name);
 /* The registry, for listings: *n gets the number of entries. */
-const task_def_t *task_all(size_t *n);
+const task_def_t *const *task_all(size_t *n);
+
+/* Checks a job's args (a JSON object) against the task's table, then its
+ * own check. 0, or -1 with every problem named in err. */
+int task_check(const task_def_t *task, const json_t *args, task_check_where_t where, char *err, size_t errlen);
+
+/* The job's arguments by name, with the table's defaults (task_schema.h). */
+static inline int task_arg_given(const task_ctx_t *ctx, const char *name)
+{
+    return task_schema_given(ctx->args, name);
+}
+static inline int task_arg_bool(const task_ctx_t *ctx, const char *name)
+{
+    return task_schema_bool(ctx->task->args, ctx->args, name);
+}
+static inline int64_t task_arg_int(const task_ctx_t *ctx, const char *name)
+{
+    return task_schema_int(ctx->task->args, ctx->args, name);
+}
+static inline double task_arg_number(const task_ctx_t *ctx, const char *name)
+{
+    return task_schema_number(ctx->task->args, ctx->args, name);
+}
+static inline const char *task_arg_string(const task_ctx_t *ctx, const char *name)
+{
+    return task_schema_string(ctx->task->args, ctx->args, name);
+}
 /* Writes "noop, echo, ..." (the registered names) into out. */
 void task_names(char *out, size_t outlen);
 

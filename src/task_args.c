@@ -1,10 +1,30 @@
-/* task_args.c — task arguments several task families read alike. */
+/* task_args.c — the argument kinds the data and strategy tasks share. */
 #include "task_args.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmsg.h"
+
 static int cmp_sym(const void *a, const void *b) { return strcmp(*(const bar_symbol_t *)a, *(const bar_symbol_t *)b); }
+
+int task_symbol_check(const char *what, const json_t *v, char *err, size_t errlen)
+{
+    if (bar_symbol_check(json_string_value(v), json_string_length(v)) == 0)
+        return 0;
+    errmsg_set(err, errlen, "%s is not a valid symbol (1-32 characters, no spaces, commas, quotes, backslashes or "
+               "braces), got \"%.40s\"", what, json_string_value(v));
+    return -1;
+}
+
+int task_interval_check(const char *what, const json_t *v, char *err, size_t errlen)
+{
+    if (bar_interval_seconds(json_string_value(v)) >= 0)
+        return 0;
+    errmsg_set(err, errlen, "%s must be like 1d, 1h, 15m or 1wk, got \"%.40s\"", what, json_string_value(v));
+    return -1;
+}
 
 size_t task_symbols_sort_unique(bar_symbol_t *s, size_t n)
 {
@@ -18,41 +38,21 @@ size_t task_symbols_sort_unique(bar_symbol_t *s, size_t n)
     return k;
 }
 
-task_status_t task_symbols_arg(const task_ctx_t *ctx, const char *field, int required, size_t max,
-                               bar_symbol_t **out, size_t *n, int *all, task_out_t *o)
+task_status_t task_symbols_arg(const task_ctx_t *ctx, const char *field, bar_symbol_t **out, size_t *n, int *all,
+                               task_out_t *o)
 {
-    static const char *const how = "give a list like [\"AAPL\", \"MSFT\"], or \"all\"";
-    json_t *v = json_object_get(ctx->args, field);
+    const json_t *v = json_object_get(ctx->args, field);
     *out = NULL;
     *n = 0;
-    *all = 0;
-    if (v == NULL || json_is_null(v)) {
-        if (required)
-            return task_error(o, TASK_PERMANENT, "missing %s: %s", field, how);
-        *all = 1;
+    *all = !json_is_array(v);
+    if (*all)
         return TASK_OK;
-    }
-    if (json_is_string(v)) {
-        if (strcmp(json_string_value(v), "all") != 0)
-            return task_error(o, TASK_PERMANENT, "%s is the string '%.40s': %s", field, json_string_value(v), how);
-        *all = 1;
-        return TASK_OK;
-    }
-    if (!json_is_array(v) || json_array_size(v) == 0)
-        return task_error(o, TASK_PERMANENT, "%s must be a non-empty list or \"all\": %s", field, how);
     size_t len = json_array_size(v);
-    if (len > max)
-        return task_error(o, TASK_PERMANENT, "%s has %zu entries (at most %zu per job)", field, len, max);
-    *out = malloc(len * sizeof **out);
+    *out = malloc((len ? len : 1) * sizeof **out);
     if (*out == NULL)
         return task_error(o, TASK_TRANSIENT, "out of memory");
-    for (size_t i = 0; i < len; i++) {
-        json_t *s = json_array_get(v, i);
-        if (!json_is_string(s) || bar_symbol_check(json_string_value(s), json_string_length(s)) != 0)
-            return task_error(o, TASK_PERMANENT, "%s[%zu] is not a valid symbol (1-32 characters, no spaces, "
-                              "commas, quotes, backslashes or braces)", field, i);
-        memcpy((*out)[i], json_string_value(s), json_string_length(s) + 1);
-    }
+    for (size_t i = 0; i < len; i++)
+        snprintf((*out)[i], sizeof (*out)[i], "%s", json_string_value(json_array_get(v, i)));
     *n = task_symbols_sort_unique(*out, len);
     return TASK_OK;
 }

@@ -1,5 +1,6 @@
-/* task_args.h — task arguments several task families read alike: the
- * symbols a data task works on, a list or "all". */
+/* task_args.h — the argument kinds the data and strategy tasks share: the
+ * checks their tables use for symbols and bar intervals (task_schema.h),
+ * and reading a list of symbols or "all". */
 #ifndef TICKQ_TASK_ARGS_H
 #define TICKQ_TASK_ARGS_H
 
@@ -8,13 +9,22 @@
 #include "bars.h"
 #include "task.h"
 
+/* Table checks (task_arg_check_fn): a valid symbol (bars.h), a bar
+ * interval like 1d, 1h, 15m or 1wk. */
+int task_symbol_check(const char *what, const json_t *v, char *err, size_t errlen);
+int task_interval_check(const char *what, const json_t *v, char *err, size_t errlen);
+
+/* A table entry for a list of symbols or "all", of at most `max`. */
+#define TASK_SYMBOLS_OR_ALL_ARG(flags_, max_, default_doc_, doc_)                                              \
+    { .name = "symbols", .type = TASK_ARG_LIST, .flags = (flags_) | TASK_ARG_OR_ALL, .min = 1, .max = (max_),  \
+      .type_doc = "symbols", .check = task_symbol_check, .default_doc = (default_doc_), .doc = (doc_) }
+
 /* Sorts symbols and drops repeats; returns how many are left. */
 size_t task_symbols_sort_unique(bar_symbol_t *s, size_t n);
 
-/* args[field]: a non-empty list of at most `max` symbols (sorted, distinct,
- * malloc'd into *out; the caller frees it) or "all" (*all set, *out NULL).
- * Absent: an error when required, else all. */
-task_status_t task_symbols_arg(const task_ctx_t *ctx, const char *field, int required, size_t max,
-                               bar_symbol_t **out, size_t *n, int *all, task_out_t *o);
+/* The checked args[field]: a list of symbols (sorted, distinct, malloc'd
+ * into *out; the caller frees it) or "all" or absent (*all set, *out NULL). */
+task_status_t task_symbols_arg(const task_ctx_t *ctx, const char *field, bar_symbol_t **out, size_t *n, int *all,
+                               task_out_t *o);
 
 #endif

@@ -155,15 +155,8 @@ task_status_t task_backtest(const task_ctx_t *ctx, task_out_t *out)
     task_status_t st = strategy_task_args(ctx, &t, out);
     if (st == TASK_OK)
         st = strategy_task_symbols(ctx, "symbols", &t, out);
-    json_t *hold = json_object_get(ctx->args, "hold_bars");
-    if (st == TASK_OK && hold != NULL && !json_is_null(hold)) {
-        if (!json_is_integer(hold) || json_integer_value(hold) < 1 || json_integer_value(hold) > 10000)
-            st = task_error(out, TASK_PERMANENT, "hold_bars must be an integer from 1 to 10000");
-        else
-            b.hold = (int)json_integer_value(hold);
-    }
-    if (st == TASK_OK)
-        st = strategy_task_bps(ctx, "commission_bps", &b.commission, out);
+    b.hold = (int)task_arg_int(ctx, "hold_bars");
+    b.commission = strategy_task_bps(ctx, "commission_bps");
     if (st == TASK_OK)
         st = strategy_task_range(ctx, &t, &start, &b.end, &b.processed, out);
     json_t *data = NULL;
@@ -176,3 +169,19 @@ task_status_t task_backtest(const task_ctx_t *ctx, task_out_t *out)
     strategy_task_free(&t);
     return st;
 }
+
+static const task_arg_t backtest_args[] = {
+    STRATEGY_CODE_ARG,
+    { .name = "symbols", .type = TASK_ARG_LIST, .flags = TASK_ARG_REQUIRED, .min = 1, .max = STRATEGY_MAX_SYMBOLS,
+      .type_doc = "symbols", .check = task_symbol_check, .doc = "the symbols whose bars df holds" },
+    STRATEGY_WINDOW_ARGS,
+    { .name = "hold_bars", .type = TASK_ARG_INT, .min = 1, .max = 10000, .num = 1,
+      .doc = "bars a trade lasts: in at the next bar's open, out at the close hold_bars bars after the signal" },
+    { .name = "commission_bps", .type = TASK_ARG_NUMBER, .min = 0, .max = 10000, .num = 0,
+      .doc = "cost per side, in basis points of the trade's value" },
+    STRATEGY_OPTION_ARGS,
+    { .name = NULL }
+};
+
+const task_def_t task_def_backtest = { "backtest", task_backtest, "signal backtest of a Lua strategy over stored bars",
+                                       backtest_args, strategy_window_check };

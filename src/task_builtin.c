@@ -22,11 +22,7 @@ task_status_t task_echo(const task_ctx_t *ctx, task_out_t *out)
 
 task_status_t task_sleep(const task_ctx_t *ctx, task_out_t *out)
 {
-    json_t *ms = json_object_get(ctx->args, "ms");
-    if (!json_is_integer(ms) || json_integer_value(ms) < 0 || json_integer_value(ms) > 86400000)
-        return task_error(out, TASK_PERMANENT,
-                          "sleep needs args {\"ms\": N} with N an integer from 0 to 86400000");
-    int64_t total = json_integer_value(ms);
+    int64_t total = task_arg_int(ctx, "ms");
     /* Sleep through signals: a graceful shutdown lets running jobs finish. */
     clock_sleep_ms(total, NULL);
     out->data = json_pack("{s:I}", "slept_ms", (json_int_t)total);
@@ -35,23 +31,46 @@ task_status_t task_sleep(const task_ctx_t *ctx, task_out_t *out)
 
 task_status_t task_fail(const task_ctx_t *ctx, task_out_t *out)
 {
-    if (json_is_true(json_object_get(ctx->args, "crash"))) {
+    if (task_arg_bool(ctx, "crash")) {
         /* Simulates a worker killed mid-job (OOM killer, kill -9). */
         raise(SIGKILL);
     }
-    json_t *times = json_object_get(ctx->args, "times");
-    if (times != NULL) {
-        if (!json_is_integer(times) || json_integer_value(times) < 0)
-            return task_error(out, TASK_PERMANENT, "fail: \"times\" must be a non-negative integer");
-        if (ctx->attempt > json_integer_value(times)) {
-            out->data = json_pack("{s:I, s:i}", "failed_attempts", (json_int_t)json_integer_value(times),
-                                  "succeeded_on_attempt", ctx->attempt);
+    if (task_arg_given(ctx, "times")) {
+        int64_t times = task_arg_int(ctx, "times");
+        if (ctx->attempt > times) {
+            out->data = json_pack("{s:I, s:i}", "failed_attempts", (json_int_t)times, "succeeded_on_attempt",
+                                  ctx->attempt);
             return TASK_OK;
         }
     }
-    json_t *msg = json_object_get(ctx->args, "message");
-    const char *text = json_is_string(msg) ? json_string_value(msg) : "failed on purpose (fail task)";
-    task_status_t status = json_is_true(json_object_get(ctx->args, "permanent")) ? TASK_PERMANENT
-                                                                                  : TASK_TRANSIENT;
-    return task_error(out, status, "%s", text);
+    task_status_t status = task_arg_bool(ctx, "permanent") ? TASK_PERMANENT : TASK_TRANSIENT;
+    return task_error(out, status, "%s", task_arg_string(ctx, "message"));
 }
+
+static const task_arg_t no_args[] = { { .name = NULL } };
+
+static const task_arg_t sleep_args[] = {
+    { .name = "ms", .type = TASK_ARG_INT, .flags = TASK_ARG_REQUIRED, .min = 0, .max = 86400000,
+      .doc = "milliseconds to sleep (through signals: a graceful shutdown lets it finish)" },
+    { .name = NULL }
+};
+
+static const task_arg_t fail_args[] = {
+    { .name = "permanent", .type = TASK_ARG_BOOL, .num = 0,
+      .doc = "fail permanently (no retry) rather than transiently" },
+    { .name = "times", .type = TASK_ARG_INT, .min = 0, .max = 1000000, .default_doc = "every attempt fails",
+      .doc = "fail only the first N attempts, then complete" },
+    { .name = "message", .type = TASK_ARG_STRING, .str = "failed on purpose (fail task)",
+      .doc = "the error message" },
+    { .name = "crash", .type = TASK_ARG_BOOL, .num = 0,
+      .doc = "kill the worker process running it (SIGKILL), as the OOM killer would" },
+    { .name = NULL }
+};
+
+const task_def_t task_def_noop = { "noop", task_noop, "does nothing; returns {}", no_args, NULL };
+const task_def_t task_def_echo = { "echo", task_echo, "returns its args (any JSON object)", NULL, NULL };
+const task_def_t task_def_sleep = { "sleep", task_sleep, "sleeps {\"ms\": N} milliseconds", sleep_args, NULL };
+const task_def_t task_def_fail = {
+    "fail", task_fail, "fails (transient; {\"permanent\": true}, {\"times\": N}: only the first N attempts, "
+    "{\"crash\": true}: kills its worker process)", fail_args, NULL
+};

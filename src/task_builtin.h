@@ -9,4 +9,6 @@ task_status_t task_echo(const task_ctx_t *ctx, task_out_t *out);
 task_status_t task_sleep(const task_ctx_t *ctx, task_out_t *out);
 task_status_t task_fail(const task_ctx_t *ctx, task_out_t *out);
 
+extern const task_def_t task_def_noop, task_def_echo, task_def_sleep, task_def_fail;
+
 #endif

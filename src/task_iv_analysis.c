@@ -243,16 +243,12 @@ task_status_t task_calculate_iv_analysis(const task_ctx_t *ctx, task_out_t *out)
     db_t *db = NULL;
     json_t *skipped = json_array();
     int all = 0;
-    int64_t as_of;
     iv_params_t p;
     char err[1024];
-    task_status_t st = task_symbols_arg(ctx, "symbols", 1, OPTIONS_MAX_SYMBOLS, &symbols, &nsymbols, &all, out);
-    if (st == TASK_OK)
-        st = task_options_date_arg(ctx, "as_of", &as_of, out);
-    if (st == TASK_OK)
-        st = task_options_number_arg(ctx, "rate", 0.04, -0.5, 1, &p.rate, out);
-    if (st == TASK_OK)
-        st = task_options_number_arg(ctx, "dividend_yield", 0, -0.5, 1, &p.div, out);
+    int64_t as_of = task_options_day_arg(ctx, "as_of");
+    p.rate = task_arg_number(ctx, "rate");
+    p.div = task_arg_number(ctx, "dividend_yield");
+    task_status_t st = task_symbols_arg(ctx, "symbols", &symbols, &nsymbols, &all, out);
     if (st == TASK_OK)
         st = task_options_open_db(ctx, &db, out);
     if (st == TASK_OK && db_option_summary(db, &sum, &nsum, err, sizeof err) != 0)
@@ -338,3 +334,21 @@ done:
     json_decref(skipped);
     return st;
 }
+
+static const task_arg_t iv_args[] = {
+    TASK_SYMBOLS_OR_ALL_ARG(TASK_ARG_REQUIRED, OPTIONS_MAX_SYMBOLS, NULL,
+                            "the symbols to analyse; \"all\": every symbol with stored option quotes"),
+    { .name = "as_of", .type = TASK_ARG_DATE, .default_doc = "each symbol's latest quote date",
+      .doc = "the quote date whose chain is analysed" },
+    { .name = "rate", .type = TASK_ARG_NUMBER, .min = -0.5, .max = 1, .num = 0.04,
+      .doc = "the risk-free rate, continuously compounded (0.04 = 4 %)" },
+    { .name = "dividend_yield", .type = TASK_ARG_NUMBER, .min = -0.5, .max = 1, .num = 0,
+      .doc = "the continuous dividend yield" },
+    { .name = NULL }
+};
+
+const task_def_t task_def_calculate_iv_analysis = {
+    "calculate_iv_analysis", task_calculate_iv_analysis,
+    "implied volatility and Greeks of each contract; 30-day ATM IV, IV rank/percentile, hv_20/hv_60 per symbol and day",
+    iv_args, NULL
+};

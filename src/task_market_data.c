@@ -36,42 +36,40 @@ typedef struct {
     size_t total_bars;
 } update_t;
 
-static task_status_t parse_interval(const task_ctx_t *ctx, update_t *u, task_out_t *out)
+/* The provider: args.provider, or the worker's environment. */
+static int read_provider(const json_t *args, market_data_provider_t *p, char *err, size_t errlen)
 {
-    json_t *v = json_object_get(ctx->args, "interval");
-    const char *iv = "1d";
-    if (v != NULL && !json_is_null(v)) {
-        if (!json_is_string(v) || bar_interval_seconds(json_string_value(v)) < 0)
-            return task_error(out, TASK_PERMANENT, "interval must be like 1d, 1h, 15m or 1wk");
-        iv = json_string_value(v);
-    }
-    snprintf(u->interval, sizeof u->interval, "%s", iv);
-    return TASK_OK;
-}
-
-static task_status_t parse_provider(const task_ctx_t *ctx, update_t *u, task_out_t *out)
-{
-    char err[512];
-    json_t *v = json_object_get(ctx->args, "provider");
-    if (v != NULL && !json_is_null(v)) {
-        if (market_data_provider_from_json(&u->provider, v, err, sizeof err) != 0)
-            return task_error(out, TASK_PERMANENT, "%s", err);
-        return TASK_OK;
-    }
-    int rc = market_data_provider_from_env(&u->provider, err, sizeof err);
+    char why[512];
+    const json_t *v = json_object_get(args, "provider");
+    if (v != NULL && !json_is_null(v))
+        return market_data_provider_from_json(p, v, err, errlen);
+    int rc = market_data_provider_from_env(p, why, sizeof why);
     if (rc < 0)
-        return task_error(out, TASK_PERMANENT, "the worker's market-data provider is misconfigured: %s", err);
-    if (rc > 0)
-        return task_error(out, TASK_PERMANENT, "no market-data provider: give args.provider, e.g. "
-                          "{\"type\": \"csv_dir\", \"path\": \"/data/bars\"}, or set "
-                          "TICKQ_MARKET_DATA_PROVIDER (csv_dir or http_csv) and TICKQ_MARKET_DATA_PATH or "
-                          "TICKQ_MARKET_DATA_URL on the worker");
-    return TASK_OK;
+        snprintf(err, errlen, "the worker's market-data provider is misconfigured: %s", why);
+    else if (rc > 0)
+        snprintf(err, errlen, "no market-data provider: give args.provider, e.g. "
+                 "{\"type\": \"csv_dir\", \"path\": \"/data/bars\"}, or set "
+                 "TICKQ_MARKET_DATA_PROVIDER (csv_dir or http_csv) and TICKQ_MARKET_DATA_PATH or "
+                 "TICKQ_MARKET_DATA_URL on the worker");
+    return rc == 0 ? 0 : -1;
 }
 
-static task_status_t parse_symbols(const task_ctx_t *ctx, update_t *u, task_out_t *out)
+/* Table check of args.provider. */
+static int provider_check(const char *what, const json_t *v, char *err, size_t errlen)
 {
-    return task_symbols_arg(ctx, "symbols", 1, UPDATE_MAX_SYMBOLS, &u->symbols, &u->nsymbols, &u->all, out);
+    (void)what;
+    market_data_provider_t p;
+    return market_data_provider_from_json(&p, v, err, errlen);
+}
+
+/* Task check: without args.provider, the worker's environment must name
+ * one (known only on the worker's side). */
+static int update_check(const json_t *args, task_check_where_t where, char *err, size_t errlen)
+{
+    market_data_provider_t p;
+    if (where == TASK_CHECK_CLIENT && !task_schema_given(args, "provider"))
+        return 0;
+    return read_provider(args, &p, err, errlen);
 }
 
 /* "all": the symbols stored at the interval, and for csv_dir the folder's
@@ -196,18 +194,19 @@ task_status_t task_update_stock_data(const task_ctx_t *ctx, task_out_t *out)
 {
     update_t u;
     memset(&u, 0, sizeof u);
-    task_status_t st = parse_interval(ctx, &u, out);
-    if (st == TASK_OK)
-        st = parse_provider(ctx, &u, out);
+    char err[512];
+    snprintf(u.interval, sizeof u.interval, "%s", task_arg_string(ctx, "interval"));
+    task_status_t st = TASK_OK;
+    if (read_provider(ctx->args, &u.provider, err, sizeof err) != 0)
+        st = task_error(out, TASK_PERMANENT, "%s", err);
     /* A fetch stuck on a slow server ends when the worker is told to stop,
      * instead of holding the shutdown up for its timeouts and retries. */
     u.provider.http.stop = ctx->stopping;
     if (st == TASK_OK)
-        st = parse_symbols(ctx, &u, out);
+        st = task_symbols_arg(ctx, "symbols", &u.symbols, &u.nsymbols, &u.all, out);
     if (st != TASK_OK)
         goto cleanup;
     /* Opened before fetching: no point fetching what cannot be written. */
-    char err[512];
     db_t *db = task_env_db(ctx->env, err, sizeof err);
     if (db == NULL) {
         st = task_error(out, TASK_TRANSIENT, "database unavailable: %s", err);
@@ -230,3 +229,22 @@ cleanup:
     free(u.symbols);
     return st;
 }
+
+static const task_arg_t update_args[] = {
+    TASK_SYMBOLS_OR_ALL_ARG(TASK_ARG_REQUIRED, UPDATE_MAX_SYMBOLS, NULL,
+                            "the symbols to update; \"all\": those stored at the interval (and, for csv_dir, "
+                            "the folder's files)"),
+    { .name = "provider", .type = TASK_ARG_OBJECT, .check = provider_check,
+      .default_doc = "the worker's TICKQ_MARKET_DATA_* environment",
+      .doc = "where bars come from: {\"type\": \"csv_dir\", \"path\": DIR} or {\"type\": \"http_csv\", "
+             "\"url\": TEMPLATE, ...} (docs/market_data.md)" },
+    { .name = "interval", .type = TASK_ARG_STRING, .str = "1d", .type_doc = "bar interval",
+      .check = task_interval_check, .doc = "the bars' interval: 1d, 1wk, 1h, 15m, ..." },
+    { .name = NULL }
+};
+
+const task_def_t task_def_update_stock_data = {
+    "update_stock_data", task_update_stock_data,
+    "fetches bars from a provider (csv_dir, http_csv) and upserts them, all symbols or none", update_args,
+    update_check
+};

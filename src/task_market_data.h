@@ -11,4 +11,6 @@
  * fails (docs/market_data.md). */
 task_status_t task_update_stock_data(const task_ctx_t *ctx, task_out_t *out);
 
+extern const task_def_t task_def_update_stock_data;
+
 #endif

@@ -26,32 +26,13 @@
 
 /* --- shared helpers (task_options_internal.h) ----------------------- */
 
-/* args[field] as a date (YYYY-MM-DD) in days; absent: *day = -1. */
-task_status_t task_options_date_arg(const task_ctx_t *ctx, const char *field, int64_t *day, task_out_t *o)
+int64_t task_options_day_arg(const task_ctx_t *ctx, const char *field)
 {
-    json_t *v = json_object_get(ctx->args, field);
+    const char *v = task_arg_string(ctx, field);
     int64_t ts;
-    *day = -1;
-    if (v == NULL || json_is_null(v))
-        return TASK_OK;
-    if (!json_is_string(v) || clock_parse_date(json_string_value(v), json_string_length(v), &ts) != 0)
-        return task_error(o, TASK_PERMANENT, "%s must be a date like 2024-03-15, got %s", field,
-                          json_is_string(v) ? json_string_value(v) : "a non-string");
-    *day = ts / 86400;
-    return TASK_OK;
-}
-
-task_status_t task_options_number_arg(const task_ctx_t *ctx, const char *field, double dflt, double lo, double hi,
-                                      double *v, task_out_t *o)
-{
-    json_t *j = json_object_get(ctx->args, field);
-    *v = dflt;
-    if (j == NULL || json_is_null(j))
-        return TASK_OK;
-    if (!json_is_number(j) || !(json_number_value(j) >= lo && json_number_value(j) <= hi))
-        return task_error(o, TASK_PERMANENT, "%s must be a number from %g to %g", field, lo, hi);
-    *v = json_number_value(j);
-    return TASK_OK;
+    if (v == NULL || clock_parse_date(v, strlen(v), &ts) != 0)
+        return -1;
+    return ts / 86400;
 }
 
 task_status_t task_options_open_db(const task_ctx_t *ctx, db_t **db, task_out_t *o)
@@ -247,19 +228,13 @@ task_status_t task_update_options_data(const task_ctx_t *ctx, task_out_t *out)
     char err[1024];
     int all = 0;
     task_status_t st = TASK_OK;
-    json_t *pv = json_object_get(ctx->args, "provider");
-    if (pv == NULL || json_is_null(pv))
-        st = task_error(out, TASK_PERMANENT, "missing provider: give e.g. {\"type\": \"synthetic\"}, "
-                        "{\"type\": \"csv_dir\", \"path\": \"/data/options\"} or {\"type\": \"http_csv\", "
-                        "\"url\": \"https://host/options/{symbol}.csv\"}");
-    else if (option_provider_from_json(&u.provider, pv, err, sizeof err) != 0)
+    if (option_provider_from_json(&u.provider, json_object_get(ctx->args, "provider"), err, sizeof err) != 0)
         st = task_error(out, TASK_PERMANENT, "%s", err);
     /* A fetch stuck on a slow server ends when the worker is told to stop. */
     u.provider.http.stop = ctx->stopping;
+    u.as_of = task_options_day_arg(ctx, "as_of");
     if (st == TASK_OK)
-        st = task_symbols_arg(ctx, "symbols", 1, OPTIONS_MAX_SYMBOLS, &u.symbols, &u.nsymbols, &all, out);
-    if (st == TASK_OK)
-        st = task_options_date_arg(ctx, "as_of", &u.as_of, out);
+        st = task_symbols_arg(ctx, "symbols", &u.symbols, &u.nsymbols, &all, out);
     if (st == TASK_OK)
         st = task_options_open_db(ctx, &db, out);
     if (st == TASK_OK && all)
@@ -287,3 +262,29 @@ done:
     update_free(&u);
     return st;
 }
+
+/* Table check of args.provider. */
+static int provider_check(const char *what, const json_t *v, char *err, size_t errlen)
+{
+    (void)what;
+    option_provider_t p;
+    return option_provider_from_json(&p, v, err, errlen);
+}
+
+static const task_arg_t update_args[] = {
+    TASK_SYMBOLS_OR_ALL_ARG(TASK_ARG_REQUIRED, OPTIONS_MAX_SYMBOLS, NULL,
+                            "the symbols to update; \"all\": the folder's <SYMBOL>_options.csv files (csv_dir), "
+                            "else every symbol with daily bars"),
+    { .name = "provider", .type = TASK_ARG_OBJECT, .flags = TASK_ARG_REQUIRED, .check = provider_check,
+      .doc = "where chains come from: {\"type\": \"synthetic\"}, {\"type\": \"csv_dir\", \"path\": DIR} or "
+             "{\"type\": \"http_csv\", \"url\": TEMPLATE} (docs/options.md)" },
+    { .name = "as_of", .type = TASK_ARG_DATE, .default_doc = "every quote date the provider gives",
+      .doc = "keep only the chains quoted on this day (synthetic: quote on the last bar up to it)" },
+    { .name = NULL }
+};
+
+const task_def_t task_def_update_options_data = {
+    "update_options_data", task_update_options_data,
+    "fetches option chains from a provider (csv_dir, http_csv, synthetic) and upserts them, all symbols or none",
+    update_args, NULL
+};

@@ -16,4 +16,6 @@ task_status_t task_update_options_data(const task_ctx_t *ctx, task_out_t *out);
 task_status_t task_calculate_iv_analysis(const task_ctx_t *ctx, task_out_t *out);
 task_status_t task_scan_opportunities(const task_ctx_t *ctx, task_out_t *out);
 
+extern const task_def_t task_def_update_options_data, task_def_calculate_iv_analysis, task_def_scan_opportunities;
+
 #endif

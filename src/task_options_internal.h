@@ -22,12 +22,9 @@
 #define OPTIONS_HISTORY_LOOKBACK_DAYS 800 /* of IV history and bars loaded: covers 252 observations and 52 weeks */
 
 
-/* args[field] as a date (YYYY-MM-DD) in days; absent: *day = -1. */
-task_status_t task_options_date_arg(const task_ctx_t *ctx, const char *field, int64_t *day, task_out_t *o);
-
-/* args[field] as a number in [lo, hi]; absent or null: dflt. */
-task_status_t task_options_number_arg(const task_ctx_t *ctx, const char *field, double dflt, double lo, double hi,
-                                      double *v, task_out_t *o);
+/* A checked date argument (YYYY-MM-DD) in days since 1970-01-01; -1 when
+ * absent. */
+int64_t task_options_day_arg(const task_ctx_t *ctx, const char *field);
 
 /* The worker's database (owned by the worker: not closed by the task). */
 task_status_t task_options_open_db(const task_ctx_t *ctx, db_t **db, task_out_t *o);

@@ -277,22 +277,11 @@ task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out)
     strategy_task_t t;
     portfolio_t pf = { ctx, &t, 100000, 0, 0 };
     int64_t start, end;
-    double commission = 0, slippage = 0;
     task_status_t st = strategy_task_args(ctx, &t, out);
     if (st == TASK_OK)
         st = strategy_task_symbols(ctx, "symbols", &t, out);
-    json_t *cap = json_object_get(ctx->args, "initial_capital");
-    if (st == TASK_OK && cap != NULL && !json_is_null(cap)) {
-        if (!json_is_number(cap) || !(json_number_value(cap) > 0) || !isfinite(json_number_value(cap)))
-            st = task_error(out, TASK_PERMANENT, "initial_capital must be a number above 0");
-        else
-            pf.capital = json_number_value(cap);
-    }
-    if (st == TASK_OK)
-        st = strategy_task_bps(ctx, "commission_bps", &commission, out);
-    if (st == TASK_OK)
-        st = strategy_task_bps(ctx, "slippage_bps", &slippage, out);
-    pf.rate = commission + slippage;
+    pf.capital = task_arg_number(ctx, "initial_capital");
+    pf.rate = strategy_task_bps(ctx, "commission_bps") + strategy_task_bps(ctx, "slippage_bps");
     if (st == TASK_OK)
         st = strategy_task_range(ctx, &t, &start, &end, &pf.processed, out);
     json_t *data = NULL;
@@ -305,3 +294,24 @@ task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out)
     strategy_task_free(&t);
     return st;
 }
+
+static const task_arg_t portfolio_args[] = {
+    STRATEGY_CODE_ARG,
+    { .name = "symbols", .type = TASK_ARG_LIST, .flags = TASK_ARG_REQUIRED, .min = 1, .max = STRATEGY_MAX_SYMBOLS,
+      .type_doc = "symbols", .check = task_symbol_check,
+      .doc = "the symbols whose bars df holds; each gets an equal sleeve of the capital" },
+    STRATEGY_WINDOW_ARGS,
+    { .name = "initial_capital", .type = TASK_ARG_NUMBER, .flags = TASK_ARG_ABOVE_MIN, .min = 0, .max = 1e15,
+      .num = 100000, .doc = "the starting equity, split equally across the symbols" },
+    { .name = "commission_bps", .type = TASK_ARG_NUMBER, .min = 0, .max = 10000, .num = 0,
+      .doc = "cost per side, in basis points of the traded notional" },
+    { .name = "slippage_bps", .type = TASK_ARG_NUMBER, .min = 0, .max = 10000, .num = 0,
+      .doc = "slippage per side, in basis points of the traded notional" },
+    STRATEGY_OPTION_ARGS,
+    { .name = NULL }
+};
+
+const task_def_t task_def_portfolio_backtest = {
+    "portfolio_backtest", task_portfolio_backtest,
+    "position backtest of a Lua strategy: equity curve, trades, metrics", portfolio_args, strategy_window_check
+};

@@ -18,8 +18,6 @@
 #include "iv_analysis.h"
 #include "task_options_internal.h"
 
-#define SCAN_DEFAULT_LIMIT 50
-#define SCAN_DEFAULT_MAX_AGE 7
 
 typedef struct {
     const iv_history_row_t *h;
@@ -50,7 +48,7 @@ static json_t *candidate_json(const candidate_t *c, int rank)
     return j;
 }
 
-static json_t *rules_json(const iv_scan_rules_t *r, double max_age, double limit)
+static json_t *rules_json(const iv_scan_rules_t *r, int64_t max_age, int64_t limit)
 {
     char sell[160], buy[160], liquid[160];
     snprintf(sell, sizeof sell, "iv_rank >= %g and atm_iv_30d > hv_20 and liquid", r->sell_min_rank);
@@ -91,34 +89,20 @@ task_status_t task_scan_opportunities(const task_ctx_t *ctx, task_out_t *out)
     size_t nside[2] = { 0, 0 };
     db_t *db = NULL;
     int all = 0;
-    int64_t as_of;
-    double min_oi, min_vol, max_age, limit;
-    iv_scan_rules_t rules;
-    iv_scan_default_rules(&rules);
+    iv_scan_rules_t rules = {
+        .sell_min_rank = task_arg_number(ctx, "min_iv_rank_sell"),
+        .buy_max_rank = task_arg_number(ctx, "max_iv_rank_buy"),
+        .min_open_interest = task_arg_int(ctx, "min_open_interest"),
+        .min_volume = task_arg_int(ctx, "min_volume"),
+    };
+    int64_t max_age = task_arg_int(ctx, "max_age_days"), limit = task_arg_int(ctx, "limit");
+    int64_t as_of = task_options_day_arg(ctx, "as_of");
     char err[1024];
-    task_status_t st = task_symbols_arg(ctx, "symbols", 0, OPTIONS_MAX_SYMBOLS, &symbols, &nsymbols, &all, out);
-    if (st == TASK_OK)
-        st = task_options_date_arg(ctx, "as_of", &as_of, out);
-    if (st == TASK_OK)
-        st = task_options_number_arg(ctx, "min_iv_rank_sell", rules.sell_min_rank, 0, 100, &rules.sell_min_rank, out);
-    if (st == TASK_OK)
-        st = task_options_number_arg(ctx, "max_iv_rank_buy", rules.buy_max_rank, 0, 100, &rules.buy_max_rank, out);
-    if (st == TASK_OK)
-        st = task_options_number_arg(ctx, "min_open_interest", (double)rules.min_open_interest, 0, 1e15, &min_oi, out);
-    if (st == TASK_OK)
-        st = task_options_number_arg(ctx, "min_volume", (double)rules.min_volume, 0, 1e15, &min_vol, out);
-    if (st == TASK_OK)
-        st = task_options_number_arg(ctx, "max_age_days", SCAN_DEFAULT_MAX_AGE, 0, 100000, &max_age, out);
-    if (st == TASK_OK)
-        st = task_options_number_arg(ctx, "limit", SCAN_DEFAULT_LIMIT, 1, 100000, &limit, out);
+    task_status_t st = task_symbols_arg(ctx, "symbols", &symbols, &nsymbols, &all, out);
     if (st == TASK_OK)
         st = task_options_open_db(ctx, &db, out);
     if (st != TASK_OK)
         goto done;
-    rules.min_open_interest = (int64_t)ceil(min_oi);
-    rules.min_volume = (int64_t)ceil(min_vol);
-    max_age = floor(max_age);
-    limit = floor(limit);
     int64_t to = as_of >= 0 ? as_of : clock_days_from_civil(9999, 12, 31);
     if (db_iv_history_latest(db, to, &rows, &nrows, err, sizeof err) != 0) {
         st = task_error(out, TASK_TRANSIENT, "cannot read the IV history: %s", err);
@@ -198,3 +182,27 @@ done:
     free(symbols);
     return st;
 }
+
+static const task_arg_t scan_args[] = {
+    TASK_SYMBOLS_OR_ALL_ARG(0, OPTIONS_MAX_SYMBOLS, "all", "limits the scan to these symbols"),
+    { .name = "as_of", .type = TASK_ARG_DATE, .default_doc = "the newest IV history row's date",
+      .doc = "scan each symbol's latest iv_history row on or before this day" },
+    { .name = "min_iv_rank_sell", .type = TASK_ARG_NUMBER, .min = 0, .max = 100, .num = IV_SCAN_SELL_MIN_RANK,
+      .doc = "sell_premium needs iv_rank >= this" },
+    { .name = "max_iv_rank_buy", .type = TASK_ARG_NUMBER, .min = 0, .max = 100, .num = IV_SCAN_BUY_MAX_RANK,
+      .doc = "buy_premium needs iv_rank <= this" },
+    { .name = "min_open_interest", .type = TASK_ARG_INT, .min = 0, .max = 1e15, .num = IV_SCAN_MIN_OPEN_INTEREST,
+      .doc = "liquid: the ATM open interest is at least this" },
+    { .name = "min_volume", .type = TASK_ARG_INT, .min = 0, .max = 1e15, .num = IV_SCAN_MIN_VOLUME,
+      .doc = "liquid: the ATM volume is at least this" },
+    { .name = "max_age_days", .type = TASK_ARG_INT, .min = 0, .max = 100000, .num = 7,
+      .doc = "rows older than this many days before the scan's date are stale and left out" },
+    { .name = "limit", .type = TASK_ARG_INT, .min = 1, .max = 100000, .num = 50,
+      .doc = "how many symbols each list keeps" },
+    { .name = NULL }
+};
+
+const task_def_t task_def_scan_opportunities = {
+    "scan_opportunities", task_scan_opportunities,
+    "ranks premium-selling and premium-buying candidates from the IV history and stores the list", scan_args, NULL
+};

@@ -18,9 +18,6 @@
 #include "strategy_task.h"
 #include "task_strategy.h"
 
-#define SCREEN_DEFAULT_LIMIT 50
-#define SCREEN_DEFAULT_LOOKBACK 252
-
 typedef struct {
     int index;                   /* of the instance in the strategy's list */
     const char *ticker;
@@ -44,21 +41,6 @@ static int cmp_ranked(const void *x, const void *y)
         return a->score > b->score ? -1 : 1;
     int c = strcmp(a->ticker, b->ticker);
     return c != 0 ? c : a->index - b->index;
-}
-
-/* An integer argument in [lo, hi], or dflt when absent. */
-static task_status_t int_arg(const task_ctx_t *ctx, const char *field, long dflt, long lo, long hi, long *v,
-                             task_out_t *out)
-{
-    json_t *j = json_object_get(ctx->args, field);
-    if (j == NULL || json_is_null(j)) {
-        *v = dflt;
-        return TASK_OK;
-    }
-    if (!json_is_integer(j) || json_integer_value(j) < lo || json_integer_value(j) > hi)
-        return task_error(out, TASK_PERMANENT, "%s must be an integer from %ld to %ld", field, lo, hi);
-    *v = (long)json_integer_value(j);
-    return TASK_OK;
 }
 
 /* The missing symbols as a JSON array (new reference). */
@@ -182,17 +164,12 @@ task_status_t task_screening(const task_ctx_t *ctx, task_out_t *out)
     int64_t t0 = clock_mono_us();
     strategy_task_t t;
     screening_t sc = { ctx, &t, 0, 0 };
-    long lookback = 0;
-    int64_t as_of;
     task_status_t st = strategy_task_args(ctx, &t, out);
     if (st == TASK_OK)
         st = strategy_task_symbols(ctx, "universe", &t, out);
-    if (st == TASK_OK)
-        st = int_arg(ctx, "limit", SCREEN_DEFAULT_LIMIT, 1, 100000, &sc.limit, out);
-    if (st == TASK_OK)
-        st = int_arg(ctx, "lookback_bars", SCREEN_DEFAULT_LOOKBACK, 1, 100000, &lookback, out);
-    if (st == TASK_OK)
-        st = strategy_task_time(ctx, "as_of", 0, 1, INT64_MAX, &as_of, out);
+    sc.limit = (long)task_arg_int(ctx, "limit");
+    long lookback = (long)task_arg_int(ctx, "lookback_bars");
+    int64_t as_of = strategy_task_time(ctx, "as_of", 1, INT64_MAX);
     if (st == TASK_OK)
         st = strategy_task_load(ctx, &t, out);
     if (st != TASK_OK)
@@ -228,3 +205,22 @@ done:
     strategy_task_free(&t);
     return st;
 }
+
+static const task_arg_t screening_args[] = {
+    STRATEGY_CODE_ARG,
+    { .name = "universe", .type = TASK_ARG_LIST, .flags = TASK_ARG_REQUIRED, .min = 1, .max = STRATEGY_MAX_SYMBOLS,
+      .type_doc = "symbols", .check = task_symbol_check,
+      .doc = "the symbols to screen; those without bars are listed in missing_symbols" },
+    { .name = "limit", .type = TASK_ARG_INT, .min = 1, .max = 100000, .num = 50,
+      .doc = "how many ranked results to return" },
+    { .name = "as_of", .type = TASK_ARG_TIME, .default_doc = "each ticker's latest bar",
+      .doc = "screen as of this time: each ticker's last bar on or before it (a date alone: its whole day)" },
+    { .name = "lookback_bars", .type = TASK_ARG_INT, .min = 1, .max = 100000, .num = 252,
+      .doc = "bars of each ticker in df, up to as_of" },
+    STRATEGY_OPTION_ARGS,
+    { .name = NULL }
+};
+
+const task_def_t task_def_screening = { "screening", task_screening,
+                                        "ranks a universe's current opportunities by a Lua strategy's score",
+                                        screening_args, NULL };

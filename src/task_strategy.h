@@ -9,4 +9,6 @@ task_status_t task_backtest(const task_ctx_t *ctx, task_out_t *out);
 task_status_t task_screening(const task_ctx_t *ctx, task_out_t *out);
 task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out);
 
+extern const task_def_t task_def_backtest, task_def_screening, task_def_portfolio_backtest;
+
 #endif

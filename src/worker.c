@@ -245,8 +245,11 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
         task_names(names, sizeof names);
         status = task_error(&out, TASK_PERMANENT, "unknown task type '%s' (this worker runs: %s)",
                             j->type, names);
+    } else if (task_check(task, args, TASK_CHECK_WORKER, out.error, sizeof out.error) != 0) {
+        status = TASK_PERMANENT;
     } else {
-        task_ctx_t ctx = { j->id, j->type, queue, w->id, j->attempt, args, &g_stop, j->timeout_ms, mono, &w->env };
+        task_ctx_t ctx = { j->id, j->type, queue, w->id, j->attempt, args, &g_stop, j->timeout_ms, mono, &w->env,
+                           task };
         status = task->run(&ctx, &out);
     }
     int64_t finished_us = clock_now_us();

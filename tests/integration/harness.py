@@ -310,6 +310,18 @@ class TickqTestCase(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         return p.stdout.strip()
 
+    def submit(self, jtype, args, job_id=None, max_retries=3, timeout_ms=3600000, queue="backtest",
+               priority="normal"):
+        """Enqueues through the Redis function, as any client may, without
+        the argument check `tickq enqueue` makes: for tests of what the
+        worker itself refuses. Returns the job id."""
+        job_id = job_id or f"raw-{time.time_ns()}"
+        payload = args if isinstance(args, str) else json.dumps(args)
+        reply = self.fcall("enqueue", [], job_id, jtype, payload, queue, priority, str(max_retries),
+                           str(timeout_ms), "0", "1048576", str(time.time_ns() // 1000))
+        self.assertEqual(reply[0], 1, reply)
+        return job_id
+
     def worker(self, *args, env=None, new_group=False):
         w = Worker(self.url, *args, env=env, new_group=new_group)
         self.workers.append(w)

@@ -90,7 +90,8 @@ class TestRetries(TickqTestCase):
 
 class TestDeadLetterCli(TickqTestCase):
     def kill_jobs(self, n):
-        ids = [self.enqueue("fail", {"i": i}, "--max-retries", "0", "--id", f"d{i}") for i in range(n)]
+        ids = [self.enqueue("fail", {"message": f"boom {i}"}, "--max-retries", "0", "--id", f"d{i}")
+               for i in range(n)]
         status, _ = self.burst("--workers", "1")
         self.assertEqual(status, 0)
         return ids
@@ -128,7 +129,7 @@ class TestDeadLetterCli(TickqTestCase):
         self.assertEqual(self.tickq("dlq", "retry", "d0").returncode, 0)
         job = self.job("d0")
         self.assertEqual(job["type"], "fail")
-        self.assertEqual(json.loads(job["args"]), {"i": 0})
+        self.assertEqual(json.loads(job["args"]), {"message": "boom 0"})
 
     def test_dead_letter_cap(self):
         ids = [self.enqueue("fail", {}, "--max-retries", "0") for _ in range(250)]

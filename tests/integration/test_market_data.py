@@ -163,10 +163,14 @@ class TestUpdateStockData(TickqTestCase):
         p.update(kw)
         return p
 
-    def run_jobs(self, *jobs, env=None, opts=("--max-retries", "0")):
-        """Enqueues the jobs' args, drains them with one burst worker;
+    def run_jobs(self, *jobs, env=None, opts=("--max-retries", "0"), unchecked=False):
+        """Enqueues the jobs' args (unchecked: through the Redis function,
+        past the CLI's argument check), drains them with one burst worker;
         returns their ids."""
-        ids = [self.enqueue(TYPE, a, *opts) for a in jobs]
+        if unchecked:
+            ids = [self.submit(TYPE, a, max_retries=0) for a in jobs]
+        else:
+            ids = [self.enqueue(TYPE, a, *opts) for a in jobs]
         status, w = self.burst("--workers", "1", "--retry-base", "50ms", env=env or self.env)
         self.assertEqual(status, 0, w.log())
         return ids
@@ -494,9 +498,17 @@ class TestUpdateStockData(TickqTestCase):
             ({"symbols": ["AAA"], "provider": dict(p, retries=-1)}, "provider.retries must be an integer from 0 to 10"),
             ({"symbols": ["AAA"], "provider": dict(p, timeout_seconds=0)}, "provider.timeout_seconds must be"),
             ({"symbols": ["AAA"], "provider": p, "interval": "daily"}, "interval must be like 1d"),
-            ({"symbols": ["AAA"]}, "no market-data provider: give args.provider"),
         ]
-        ids = self.run_jobs(*[a for a, _ in cases])
+        # `tickq enqueue` refuses each, naming the problem...
+        for args, needle in cases:
+            p = self.tickq("enqueue", TYPE, json.dumps(args))
+            self.assertEqual(p.returncode, 65, json.dumps(args))
+            self.assertIn(needle, p.stderr, json.dumps(args))
+        # ...and so does the worker, whichever way a job came in. A job
+        # without a provider is only known to be bad on the worker, whose
+        # environment names none.
+        cases.append(({"symbols": ["AAA"]}, "no market-data provider: give args.provider"))
+        ids = self.run_jobs(*[a for a, _ in cases], unchecked=True)
         for jid, (args, needle) in zip(ids, cases):
             self.assertIn(needle, self.failed(jid), json.dumps(args))
         env = dict(self.env, TICKQ_MARKET_DATA_PROVIDER="s3")

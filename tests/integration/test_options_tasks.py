@@ -132,10 +132,11 @@ class OptionsTasks:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     # --- helpers -------------------------------------------------------
-    def run_jobs(self, *jobs):
-        """Enqueues (type, args) pairs, drains them in order with one burst
+    def run_jobs(self, *jobs, unchecked=False):
+        """Enqueues (type, args) pairs (unchecked: through the Redis function,
+        past the CLI's argument check), drains them in order with one burst
         worker child, returns their results."""
-        ids = [self.enqueue(t, a) for t, a in jobs]
+        ids = [self.submit(t, a) if unchecked else self.enqueue(t, a) for t, a in jobs]
         status, w = self.burst("--workers", "1", env=self.env)
         self.assertEqual(status, 0, w.log())
         self.ids = ids
@@ -529,7 +530,7 @@ class OptionsTasks:
 
     # --- argument and data errors ----------------------------------------
     def test_errors(self):
-        res = self.run_jobs(
+        jobs = (
             ("update_options_data", {"symbols": ["AAA"]}),
             ("update_options_data", {"symbols": ["AAA"], "provider": {"type": "ftp"}}),
             ("update_options_data", {"symbols": ["AAA"], "provider": {"type": "synthetic", "vol": -1}}),
@@ -542,7 +543,15 @@ class OptionsTasks:
             ("calculate_iv_analysis", {"symbols": ["AAA"], "rate": "4%"}),
             ("scan_opportunities", {"limit": 0}),
         )
+        bad_args = (0, 1, 2, 3, 5, 9, 10)     # refused by their tables; the rest fail on the data
+        for k in bad_args:
+            p = self.tickq("enqueue", jobs[k][0], json.dumps(jobs[k][1]))
+            self.assertEqual(p.returncode, 65, json.dumps(jobs[k]))
+        res = self.run_jobs(*jobs, unchecked=True)
         errors = [self.error(r, i) for r, i in zip(res, self.ids)]
+        for k in bad_args:
+            p = self.tickq("enqueue", jobs[k][0], json.dumps(jobs[k][1]))
+            self.assertIn(errors[k], p.stderr)     # the same message either way
         self.assertIn("missing provider", errors[0])
         self.assertIn("provider.type 'ftp' is unknown", errors[1])
         self.assertIn("provider.vol must be a number from 0.01 to 5", errors[2])
@@ -554,7 +563,7 @@ class OptionsTasks:
         self.assertIn("AAA: no option quotes stored", errors[7])
         self.assertIn("no option quotes are stored", errors[8])
         self.assertIn("rate must be a number", errors[9])
-        self.assertIn("limit must be a number from 1", errors[10])
+        self.assertIn("limit must be an integer from 1 to 100000, got 0", errors[10])
         self.assertEqual(self.count("option_quotes"), 0)
         self.assertEqual(self.count("iv_history"), 0)
 

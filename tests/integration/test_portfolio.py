@@ -2,6 +2,7 @@
 against independent computations in Python: a position simulator with costs
 over the union of the symbols' dates, the empyrical metric definitions, and
 the screening's ranking rule."""
+import json
 import math
 import os
 import random
@@ -130,8 +131,10 @@ class StrategyDataCase(TickqTestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
         super().tearDownClass()
 
-    def run_job(self, jtype, args):
-        jid = self.enqueue(jtype, args)
+    def run_job(self, jtype, args, unchecked=False):
+        """Runs one job; unchecked: enqueued through the Redis function, past
+        the CLI's argument check (for what the worker itself refuses)."""
+        jid = self.submit(jtype, args) if unchecked else self.enqueue(jtype, args)
         status, w = self.burst("--workers", "1", env=self.env)
         self.assertEqual(status, 0, w.log())
         res = self.result(jid)
@@ -290,7 +293,11 @@ class TestPortfolioBacktest(StrategyDataCase):
         for extra, words in cases:
             args = {"symbols": ["AAA"], "start_date": a, "end_date": b}
             args.update(extra)
-            jid = self.enqueue("portfolio_backtest", args)
+            if "initial_capital" in extra or "slippage_bps" in extra:   # refused by the table at once
+                p = self.tickq("enqueue", "portfolio_backtest", json.dumps(args))
+                self.assertEqual(p.returncode, 65, extra)
+                self.assertIn(words, p.stderr)
+            jid = self.submit("portfolio_backtest", args)
             status, _ = self.burst("--workers", "1", env=self.env)
             res = self.result(jid)
             self.assertEqual(res["status"], "error", (extra, res))
@@ -302,10 +309,10 @@ class TestScreening(StrategyDataCase):
     # Four tickers; DDD stops trading early (its last bar is older).
     rows = make_bars(5, ["AAA", "BBB", "CCC"], 300, 738886) + make_bars(6, ["DDD"], 200, 738886)
 
-    def screen(self, code, **args):
+    def screen(self, code, unchecked=False, **args):
         a = {"strategy_code": code, "universe": ["AAA", "BBB", "CCC", "DDD"], "limit": 10}
         a.update(args)
-        return self.run_job("screening", a)
+        return self.run_job("screening", a, unchecked=unchecked)
 
     SCORE_BY_TICKER = """
 function s(df)
@@ -423,13 +430,13 @@ end
         res = self.screen("function s(df) return {} end", universe=["NOPE", "ZZZ"])
         self.assertEqual(res["status"], "error")
         self.assertIn("unknown symbols: NOPE, ZZZ", res["data"]["error"])
-        res = self.screen("function s(df) return {} end", limit=0)
+        res = self.screen("function s(df) return {} end", limit=0, unchecked=True)
         self.assertEqual(res["status"], "error")
-        self.assertIn("limit must be an integer", res["data"]["error"])
+        self.assertIn("limit must be an integer from 1 to 100000, got 0", res["data"]["error"])
         res = self.screen("function s(df) return {} end", as_of="2001-01-01")
         self.assertEqual(res["status"], "error")
         self.assertIn("no 1d bars on or before as_of 2001-01-01", res["data"]["error"])
-        res = self.screen("function s(df) return {} end", universe=[])
+        res = self.screen("function s(df) return {} end", universe=[], unchecked=True)
         self.assertEqual(res["status"], "error")
         self.assertIn("universe must be a non-empty list", res["data"]["error"])
         res = self.screen("def s(df):\n  return []\n")

@@ -279,11 +279,11 @@ class TestBadInputAtWorker(TickqTestCase):
         self.assertEqual(self.state(ok), "completed")
 
     def test_bad_args_for_a_task_fail_permanently(self):
-        jid = self.enqueue("sleep", {"ms": "soon"})
+        jid = self.submit("sleep", {"ms": "soon"})
         status, _ = self.burst("--workers", "1")
         self.assertEqual(status, 0)
         self.assertEqual(self.state(jid), "failed")
-        self.assertIn("sleep needs args", self.result(jid)["data"]["error"])
+        self.assertIn("ms must be an integer from 0 to 86400000, got \"soon\"", self.result(jid)["data"]["error"])
 
 
 class TestStats(TickqTestCase):

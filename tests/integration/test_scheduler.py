@@ -633,9 +633,16 @@ class TestScheduleConfig(SchedulerCase):
         p = tickq("schedule", "list", "--config", self.tmp)  # a directory is not an empty file
         self.assertEqual(p.returncode, 78)
         self.assertIn(f"cannot read {self.tmp}: Is a directory", p.stderr)
-        # worker --check checks the schedules file too.
+        # worker --check checks the schedules file too, and each schedule's
+        # task args as this worker would run them: the example's market-data
+        # schedules take their provider from the worker's environment.
         good = os.path.join(ROOT, "examples", "schedules.ini")
-        p = tickq("worker", "--check", "--scheduler", "--schedules", good, url=self.url)
+        no_provider = {"TICKQ_MARKET_DATA_PROVIDER": None, "TICKQ_MARKET_DATA_PATH": None}
+        p = tickq("worker", "--check", "--scheduler", "--schedules", good, url=self.url, env=no_provider)
+        self.assertEqual(p.returncode, 78, p.stdout + p.stderr)
+        self.assertIn("FAIL schedule intraday_refresh: its task update_stock_data would fail at every run", p.stdout)
+        provider = {"TICKQ_MARKET_DATA_PROVIDER": "csv_dir", "TICKQ_MARKET_DATA_PATH": self.tmp}
+        p = tickq("worker", "--check", "--scheduler", "--schedules", good, url=self.url, env=provider)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn("ok   schedules: 4 in", p.stdout)
         p = tickq("worker", "--check", "--scheduler", "--schedules", self.config(text="[scheduler]\n"), url=self.url)

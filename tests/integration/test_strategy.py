@@ -260,10 +260,11 @@ class TestBacktest(TickqTestCase):
         a.update(kw)
         return a
 
-    def run_all(self, *jobs, env=None):
-        """Enqueues the jobs' args, drains them with one burst worker child,
+    def run_all(self, *jobs, env=None, unchecked=False):
+        """Enqueues the jobs' args (unchecked: through the Redis function, past
+        the CLI's argument check), drains them with one burst worker child,
         returns their task_result JSONs in order."""
-        ids = [self.enqueue("backtest", a) for a in jobs]
+        ids = [self.submit("backtest", a) if unchecked else self.enqueue("backtest", a) for a in jobs]
         status, w = self.burst("--workers", "1", env=env or self.env)
         self.assertEqual(status, 0, w.log())
         self.last_ids = ids
@@ -663,11 +664,20 @@ end
             (self.args(EVERY_BAR, hold_bars=0), lambda e: "hold_bars" in e),
             (self.args(EVERY_BAR, commission_bps=-1), lambda e: "commission_bps" in e),
         ]
-        res = self.run_all(*(a for a, _ in cases))
+        res = self.run_all(*(a for a, _ in cases), unchecked=True)
         for (a, check), r, jid in zip(cases, res, self.last_ids):
             with self.subTest(args=json.dumps(a)[:160]):
                 err = self.error(r, jid)
                 self.assertTrue(check(err), err)
+        # What the task's table refuses, `tickq enqueue` refuses too, with the
+        # worker's words.
+        for (a, check), r in list(zip(cases, res))[4:]:
+            p = self.tickq("enqueue", "backtest", json.dumps(a))
+            if p.returncode == 0:
+                self.assertEqual(r["data"]["error"], PYTHON_ERROR)    # a run-time refusal
+            else:
+                self.assertEqual(p.returncode, 65)
+                self.assertIn(r["data"]["error"], p.stderr)
 
     def test_strategy_errors_are_permanent_and_name_the_line(self):
         syntax = "function f(df)\n  local x = 1\n  local y = = 2\n  return {}\nend\n"
@@ -1000,11 +1010,11 @@ end
                    "end return {} end")
         res = self.run_all(self.args(HEALTHY, language="lua"), self.args(HEALTHY, language="ruby"),
                            self.args(HEALTHY, language=5), self.args(big, symbols=["AAA"]),
-                           self.args(growing, symbols=["AAA"]))
+                           self.args(growing, symbols=["AAA"]), unchecked=True)
         ids = self.last_ids
         self.assertEqual(len(self.ok(res[0])["instances"]), 3)
-        self.assertEqual(self.error(res[1], ids[1]), "unsupported language 'ruby' (use lua)")
-        self.assertEqual(self.error(res[2], ids[2]), "language must be a string (lua)")
+        self.assertEqual(self.error(res[1], ids[1]), "language must be one of lua, python, got \"ruby\"")
+        self.assertEqual(self.error(res[2], ids[2]), "language must be one of lua, python, got 5")
         self.assertEqual(self.error(res[3], ids[3]), "Strategy exceeded memory limit (512 MiB)")
         self.assertEqual(self.error(res[4], ids[4]), "Strategy exceeded memory limit (512 MiB)")
 

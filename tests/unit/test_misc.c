@@ -37,10 +37,13 @@ TEST(task_registry_lookup)
 static task_status_t run(const char *type, const char *args_text, task_out_t *out)
 {
     json_t *args = json_loads(args_text, 0, NULL);
-    task_ctx_t ctx = { "id1", type, "backtest", "w", 1, args, NULL, 1000, 0, NULL };
+    task_ctx_t ctx = { "id1", type, "backtest", "w", 1, args, NULL, 1000, 0, NULL, task_find(type) };
     out->data = NULL;
     out->error[0] = '\0';
-    task_status_t st = task_find(type)->run(&ctx, out);
+    /* As the worker runs a job: its args checked against the task's table first. */
+    task_status_t st = task_check(task_find(type), args, TASK_CHECK_WORKER, out->error, sizeof out->error) != 0
+                           ? TASK_PERMANENT
+                           : task_find(type)->run(&ctx, out);
     json_decref(args);
     return st;
 }
