@@ -255,6 +255,7 @@ static int run_check(config_t *cfg)
             return EX_CONFIG;
         }
         printf("ok   schedules: %zu in %s\n", set.n, schedule_file_path(cfg->schedules_path));
+        schedule_set_print_warnings(&set, schedule_file_path(cfg->schedules_path));
         schedule_set_free(&set);
     }
     printf("check passed\n");
