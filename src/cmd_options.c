@@ -107,7 +107,7 @@ static int check_fraction(int which, const char *arg, double v, int percent)
 
 static int parse_number(options_flags_t *f, int which, const char *arg)
 {
-    char num[64];
+    char num[256];
     size_t len = strlen(arg);
     int percent = len > 0 && arg[len - 1] == '%';
     if (percent && !takes_percent(which))
