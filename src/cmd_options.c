@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
 
 #include "cli.h"
@@ -15,23 +16,26 @@
 #include "option_pricing.h"
 
 static const char usage[] =
-    "usage: tickq options greeks --type call|put --spot S --strike K --years T --rate R\n"
-    "                            [--div Q] --vol V [--json]\n"
-    "       tickq options iv --type call|put --price P --spot S --strike K --years T\n"
-    "                        --rate R [--div Q] [--json]\n"
+    "usage: tickq options greeks --type call|put --spot S --strike K (--years T | --days D)\n"
+    "                            --rate R [--div Q] --vol V [--json]\n"
+    "       tickq options iv --type call|put --price P --spot S --strike K\n"
+    "                        (--years T | --days D) --rate R [--div Q] [--json]\n"
     "\n"
     "European options under Black-Scholes-Merton with a continuous dividend yield.\n"
     "greeks  prints the price and the Greeks at volatility V.\n"
     "iv      prints the implied volatility of price P, or why it has none (a price\n"
     "        at or outside the no-arbitrage bounds) with exit status 1.\n"
     "\n"
-    "  --type call|put      the option's type\n"
+    "  --type call|put      the option's type (also c or p, any case)\n"
     "  --spot S             the underlying's price now\n"
     "  --strike K           the strike\n"
-    "  --years T            time to expiry in years (calendar days / 365)\n"
-    "  --rate R             risk-free rate, continuously compounded (0.05 is 5%)\n"
-    "  --div Q              continuous dividend yield (default 0)\n"
-    "  --vol V              greeks: annual volatility (0.2 is 20%)\n"
+    "  --years T            time to expiry in years\n"
+    "  --days D             or: time to expiry in calendar days (T = D / 365)\n"
+    "  --rate R             risk-free rate, continuously compounded: a fraction (0.05)\n"
+    "                       or a percent (5%), from -100% to 100%\n"
+    "  --div Q              continuous dividend yield, as --rate (default 0)\n"
+    "  --vol V              greeks: annual volatility, a fraction (0.2) or a percent\n"
+    "                       (20%), at most 5 (500%)\n"
     "  --price P            iv: the option's price\n"
     "  --json               one JSON object instead of a table\n"
     "  -h, --help           this help\n"
@@ -43,7 +47,8 @@ static const char usage[] =
     "Exit status: 0 ok, 1 no implied volatility (iv), 64 bad usage.\n";
 
 enum {
-    OPT_TYPE = OPT_FIRST_COMMAND_OPTION, OPT_SPOT, OPT_STRIKE, OPT_YEARS, OPT_RATE, OPT_DIV, OPT_VOL, OPT_PRICE
+    OPT_TYPE = OPT_FIRST_COMMAND_OPTION, OPT_SPOT, OPT_STRIKE, OPT_YEARS, OPT_DAYS, OPT_RATE, OPT_DIV, OPT_VOL,
+    OPT_PRICE
 };
 
 static const struct option options[] = {
@@ -51,6 +56,7 @@ static const struct option options[] = {
     { "spot", required_argument, 0, OPT_SPOT },
     { "strike", required_argument, 0, OPT_STRIKE },
     { "years", required_argument, 0, OPT_YEARS },
+    { "days", required_argument, 0, OPT_DAYS },
     { "rate", required_argument, 0, OPT_RATE },
     { "div", required_argument, 0, OPT_DIV },
     { "vol", required_argument, 0, OPT_VOL },
@@ -61,9 +67,18 @@ static const struct option options[] = {
 };
 
 /* Each numeric flag: its value and whether it was given. */
-enum { F_SPOT, F_STRIKE, F_YEARS, F_RATE, F_DIV, F_VOL, F_PRICE, F_COUNT };
+enum { F_SPOT, F_STRIKE, F_YEARS, F_DAYS, F_RATE, F_DIV, F_VOL, F_PRICE, F_COUNT };
 
-static const char *const flag_names[F_COUNT] = { "spot", "strike", "years", "rate", "div", "vol", "price" };
+static const char *const flag_names[F_COUNT] = { "spot", "strike", "years", "days", "rate", "div", "vol", "price" };
+
+/* The rates and the volatility are fractions a year (0.05, 0.20). They may
+ * be written as percents ("5%", "20%"), and a value too large to be a
+ * sensible fraction is refused: "--vol 20" is a user meaning 20 %, who
+ * would otherwise get prices at 2,000 %. */
+#define VOL_MAX_FRACTION 5.0  /* 500 % */
+#define RATE_MAX_FRACTION 1.0 /* +-100 %, for --rate and --div */
+
+static int takes_percent(int which) { return which == F_RATE || which == F_DIV || which == F_VOL; }
 
 typedef struct {
     int have_type, as_json;
@@ -72,15 +87,64 @@ typedef struct {
     int given[F_COUNT];
 } options_flags_t;
 
+/* A fraction flag's value against its limit: 0, or 64 naming the flag, what
+ * the value would mean and how to write what was probably meant. */
+static int check_fraction(int which, const char *arg, double v, int percent)
+{
+    double limit = which == F_VOL ? VOL_MAX_FRACTION : RATE_MAX_FRACTION;
+    const char *what = which == F_VOL ? "volatility" : which == F_RATE ? "the rate" : "the dividend yield";
+    if (which == F_VOL ? v <= limit : fabs(v) <= limit)
+        return 0;
+    const char *sign = which == F_VOL ? "" : "+-", *beyond = which == F_VOL ? "above" : "beyond";
+    if (percent)
+        return cli_usage_error(usage, "--%s '%s' is %s the %s%g%% tickq accepts for %s", flag_names[which], arg,
+                               beyond, sign, 100 * limit, what);
+    return cli_usage_error(usage, "--%s '%s' would be %g%% a year: %s is a fraction, so %s%% is --%s %g or --%s %s%% "
+                           "(%s %s%g, i.e. %s%g%%, is refused)", flag_names[which], arg, 100 * v, what, arg,
+                           flag_names[which], v / 100, flag_names[which], arg, beyond, sign, limit, sign,
+                           100 * limit);
+}
+
 static int parse_number(options_flags_t *f, int which, const char *arg)
 {
+    char num[256];
+    size_t len = strlen(arg);
+    int percent = len > 0 && arg[len - 1] == '%';
+    if (percent && !takes_percent(which))
+        return cli_usage_error(usage, "--%s '%s': only --vol, --rate and --div take a percent", flag_names[which],
+                               arg);
+    if (percent)
+        len--;
+    if (len == 0 || len >= sizeof num)
+        return cli_usage_error(usage, "--%s '%s' is not a number", flag_names[which], arg);
+    memcpy(num, arg, len);
+    num[len] = '\0';
     char *end;
     errno = 0;
-    double v = strtod(arg, &end);
-    if (*arg == '\0' || *end != '\0' || errno == ERANGE || !isfinite(v))
+    double v = strtod(num, &end);
+    if (*end != '\0' || errno == ERANGE || !isfinite(v))
         return cli_usage_error(usage, "--%s '%s' is not a number", flag_names[which], arg);
+    if (percent)
+        v /= 100.0;
+    if (takes_percent(which)) {
+        int st = check_fraction(which, arg, v, percent);
+        if (st != 0)
+            return st;
+    }
     f->value[which] = v;
     f->given[which] = 1;
+    return 0;
+}
+
+/* call, put, c or p, in any case (as option chain files write them). */
+static int parse_type(const char *arg, option_kind_t *kind)
+{
+    if (strcasecmp(arg, "call") == 0 || strcasecmp(arg, "c") == 0)
+        *kind = OPTION_CALL;
+    else if (strcasecmp(arg, "put") == 0 || strcasecmp(arg, "p") == 0)
+        *kind = OPTION_PUT;
+    else
+        return -1;
     return 0;
 }
 
@@ -89,17 +153,14 @@ static int on_flag(int opt, const char *arg, void *ctx)
     options_flags_t *f = ctx;
     switch (opt) {
     case OPT_TYPE:
-        if (strcmp(arg, "call") == 0)
-            f->kind = OPTION_CALL;
-        else if (strcmp(arg, "put") == 0)
-            f->kind = OPTION_PUT;
-        else
-            return cli_usage_error(usage, "--type '%s' is not an option type: use call or put", arg);
+        if (parse_type(arg, &f->kind) != 0)
+            return cli_usage_error(usage, "--type '%s' is not an option type: use call or put (or c, p)", arg);
         f->have_type = 1;
         return 0;
     case OPT_SPOT: return parse_number(f, F_SPOT, arg);
     case OPT_STRIKE: return parse_number(f, F_STRIKE, arg);
     case OPT_YEARS: return parse_number(f, F_YEARS, arg);
+    case OPT_DAYS: return parse_number(f, F_DAYS, arg);
     case OPT_RATE: return parse_number(f, F_RATE, arg);
     case OPT_DIV: return parse_number(f, F_DIV, arg);
     case OPT_VOL: return parse_number(f, F_VOL, arg);
@@ -117,9 +178,17 @@ static int contract_from_flags(const options_flags_t *f, const char *action, int
     if (!f->have_type)
         return cli_usage_error(usage, "%s needs --type call|put", action);
     static const int required[] = { F_SPOT, F_STRIKE, F_YEARS, F_RATE };
-    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
+        if (required[i] == F_YEARS && (f->given[F_YEARS] || f->given[F_DAYS]))
+            continue;
         if (!f->given[required[i]])
-            return cli_usage_error(usage, "%s needs --%s", action, flag_names[required[i]]);
+            return cli_usage_error(usage, "%s needs --%s%s", action, flag_names[required[i]],
+                                   required[i] == F_YEARS ? " T or --days D" : "");
+    }
+    if (f->given[F_YEARS] && f->given[F_DAYS])
+        return cli_usage_error(usage, "give --years or --days, not both (--days D is --years D/365)");
+    if (f->given[F_DAYS] && !(f->value[F_DAYS] > 0))
+        return cli_usage_error(usage, "--days must be a positive number of calendar days, got %g", f->value[F_DAYS]);
     if (!f->given[need])
         return cli_usage_error(usage, "%s needs --%s", action, flag_names[need]);
     if (f->given[other])
@@ -127,7 +196,7 @@ static int contract_from_flags(const options_flags_t *f, const char *action, int
     o->kind = f->kind;
     o->spot = f->value[F_SPOT];
     o->strike = f->value[F_STRIKE];
-    o->years = f->value[F_YEARS];
+    o->years = f->given[F_DAYS] ? f->value[F_DAYS] / 365.0 : f->value[F_YEARS];
     o->rate = f->value[F_RATE];
     o->div = f->value[F_DIV]; /* 0 unless given */
     char err[256];

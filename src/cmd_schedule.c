@@ -48,7 +48,9 @@ static const char schedule_usage[] =
     "                       the closures of FILE's [scheduler] section apply too\n"
     "                       (FILE is checked whole; closures without --calendar\n"
     "                       XNYS are refused)\n"
-    "  --tz ZONE            IANA time zone of EXPR (default: UTC)\n"
+    "  --tz ZONE            IANA time zone of EXPR (default: UTC); a fixed offset\n"
+    "                       without DST (EST, Etc/GMT+5) works but warns: use\n"
+    "                       America/New_York\n"
     "  --calendar XNYS      only New York Stock Exchange trading days\n"
     "  --market-hours       only in the session, 9:30 to the close (needs --calendar)\n"
     "  --offset-from-close D  once per trading day at the close plus D (e.g. 30m)\n"
@@ -142,6 +144,7 @@ static int do_list(schedule_flags_t *f)
     char err[1024];
     if (schedule_set_load(&set, schedule_file_path(f->config), err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
+    schedule_set_print_warnings(&set, schedule_file_path(f->config));
     int64_t now = clock_now_ms() / 1000;
     for (size_t i = 0; i < set.n; i++) {
         const schedule_t *s = &set.items[i];
@@ -170,6 +173,7 @@ static int next_calendar(const schedule_flags_t *f, int calendar, schedule_set_t
     }
     if (schedule_set_load(set, f->config, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
+    schedule_set_print_warnings(set, f->config);
     if (!calendar && set->xnys.n_closures > 0) {
         schedule_set_free(set);
         return cli_usage_error(schedule_usage, "--config %s: its closures are XNYS closures and apply only to "
@@ -219,6 +223,8 @@ static int do_next(schedule_flags_t *f, const char *expr)
         st = cli_fail(EX_USAGE, "%s", err);
         goto cleanup;
     }
+    if (schedule_zone_warning(&s, err, sizeof err))
+        fprintf(stderr, "tickq: warning: --tz: %s\n", err);
     print_times(&s, from, f->n ? f->n : 5, 0);
     schedule_release(&s);
 cleanup:

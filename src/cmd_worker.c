@@ -254,6 +254,7 @@ static int run_check(config_t *cfg)
             printf("FAIL schedules: %s\n", err);
             return EX_CONFIG;
         }
+        schedule_set_print_warnings(&set, schedule_file_path(cfg->schedules_path));
         int bad = 0;
         for (size_t i = 0; i < set.n; i++) {
             if (schedule_check_args(&set.items[i], TASK_CHECK_WORKER, err, sizeof err) != 0) {

@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "task.h"
+#include "tz.h"
 
 #define XNYS_ZONE "America/New_York"
 
@@ -142,6 +143,7 @@ static int schedule_key(loader_t *ld, const char *key, const char *v)
         if (strlen(v) >= sizeof s->zone)
             return fail(ld, "timezone '%s' is too long", v);
         snprintf(s->zone, sizeof s->zone, "%s", v);
+        s->zone_line = ld->line;
         return 1;
     case 2:
         if (strcasecmp(v, "XNYS") != 0 && strcasecmp(v, "none") != 0)
@@ -401,6 +403,26 @@ int schedule_init(schedule_t *s, const char *expr, const char *zone, const marke
 void schedule_release(schedule_t *s)
 {
     cron_release(&s->cron);
+}
+
+int schedule_zone_warning(const schedule_t *s, char *msg, size_t msglen)
+{
+    return tz_fixed_offset_warning(s->zone, msg, msglen);
+}
+
+size_t schedule_set_print_warnings(const schedule_set_t *set, const char *origin)
+{
+    size_t n = 0;
+    char msg[400];
+    for (size_t i = 0; i < set->n; i++) {
+        const schedule_t *s = &set->items[i];
+        if (schedule_zone_warning(s, msg, sizeof msg)) {
+            fprintf(stderr, "tickq: warning: %s:%d: [schedule %s]: %s\n", origin, s->zone_line ? s->zone_line : s->line,
+                    s->name, msg);
+            n++;
+        }
+    }
+    return n;
 }
 
 int schedule_next(const schedule_t *s, int64_t after, int64_t *next)

@@ -40,6 +40,7 @@ typedef struct {
     int64_t timeout_ms;          /* 0: the default */
     misfire_t misfire;
     int line;                    /* where its section starts, for messages */
+    int zone_line;               /* where its timezone is set; 0: not set */
 } schedule_t;
 
 typedef struct {
@@ -77,6 +78,15 @@ int schedule_check_args(const schedule_t *s, task_check_where_t where, char *err
 int schedule_init(schedule_t *s, const char *expr, const char *zone, const market_calendar_t *cal,
                   int market_hours, int has_offset, int64_t offset_s, char *err, size_t errlen);
 void schedule_release(schedule_t *s);
+
+/* A warning about s that is not an error: its zone is a fixed offset
+ * without daylight-saving time (EST, Etc/GMT+5: tz_fixed_offset_warning).
+ * Returns 1 with the message in msg, else 0. */
+int schedule_zone_warning(const schedule_t *s, char *msg, size_t msglen);
+
+/* Prints the warnings of a loaded set on stderr, one line each:
+ * "tickq: warning: ORIGIN:LINE: [schedule NAME]: ...". Returns how many. */
+size_t schedule_set_print_warnings(const schedule_set_t *set, const char *origin);
 
 /* The first fire time strictly after `after` (epoch seconds): 0, or -1 when
  * there is none within the search horizon. */

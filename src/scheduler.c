@@ -77,6 +77,10 @@ void scheduler_banner(const scheduler_t *s)
                  LF_S("task", sc->task), LF_S("next_1", local[0]), LF_S("next_1_utc", utc[0]),
                  LF_S("next_2", local[1]), LF_S("next_2_utc", utc[1]), LF_S("next_3", local[2]),
                  LF_S("next_3_utc", utc[2]));
+        char why[400];
+        if (schedule_zone_warning(sc, why, sizeof why))
+            log_warn("schedule's time zone has no daylight-saving time", LF_S("schedule", sc->name),
+                     LF_S("timezone", sc->zone), LF_S("warning", why));
     }
 }
 

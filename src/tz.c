@@ -486,6 +486,54 @@ int tz_load(const char *name, tz_t **out, char *err, size_t errlen)
 
 const char *tz_name(const tz_t *z) { return z != NULL ? z->name : "UTC"; }
 
+/* ---- fixed-offset zones -------------------------------------------------- */
+
+/* The zone to suggest for a fixed offset of utoff_h hours east of UTC, or
+ * NULL: the US zones, where the markets tickq schedules for are. */
+static const char *zone_for_offset(int utoff_h)
+{
+    switch (utoff_h) {
+    case -5: return "America/New_York (New York, the US markets)";
+    case -6: return "America/Chicago";
+    case -7: return "America/Denver (or America/Phoenix if no daylight-saving time is intended)";
+    case -8: return "America/Los_Angeles";
+    case -9: return "America/Anchorage";
+    case -10: return "Pacific/Honolulu";
+    default: return NULL;
+    }
+}
+
+int tz_fixed_offset_warning(const char *name, char *msg, size_t msglen)
+{
+    if (name == NULL)
+        return 0;
+    const char *n = strncmp(name, "posix/", 6) == 0 ? name + 6 : name;
+    int hours; /* east of UTC */
+    const char *etc = strncmp(n, "Etc/", 4) == 0 ? n + 4 : n;
+    if (strcmp(n, "EST") == 0)
+        hours = -5;
+    else if (strcmp(n, "MST") == 0)
+        hours = -7;
+    else if (strcmp(n, "HST") == 0)
+        hours = -10;
+    else if (strncmp(etc, "GMT", 3) == 0 && (etc[3] == '+' || etc[3] == '-') && isdigit((unsigned char)etc[4]) &&
+             (etc[5] == '\0' || (isdigit((unsigned char)etc[5]) && etc[6] == '\0'))) {
+        int v = atoi(etc + 4);
+        if (v == 0 || v > 14)
+            return 0; /* GMT+0 is UTC; beyond 14 no such zone exists */
+        hours = etc[3] == '+' ? -v : v; /* POSIX signs: Etc/GMT+5 is UTC-05:00 */
+    } else {
+        return 0;
+    }
+    const char *use = zone_for_offset(hours);
+    errmsg_set(msg, msglen, "time zone %s is a fixed offset, UTC%c%02d:00 all year, with no daylight-saving time%s: "
+               "use %s", name, hours < 0 ? '-' : '+', hours < 0 ? -hours : hours,
+               etc != n || strncmp(n, "GMT", 3) == 0 ? " (Etc/GMT signs are inverted)" : "",
+               use != NULL ? use : "the zone of the place, Region/City (America/New_York, Europe/London, "
+               "Asia/Tokyo), which follows its daylight-saving time");
+    return 1;
+}
+
 void tz_offset_range(const tz_t *z, int32_t *min, int32_t *max)
 {
     *min = z != NULL ? z->off_min : 0;

@@ -43,6 +43,19 @@ int tz_load(const char *name, tz_t **out, char *err, size_t errlen);
 /* Releases a zone; z may be NULL. */
 void tz_free(tz_t *z);
 
+/* Whether zone name `name` is a fixed offset without daylight-saving time
+ * that is almost always a mistake for a market schedule: the legacy
+ * abbreviation zones EST, MST and HST, and Etc/GMT+N / Etc/GMT-N (N from 1
+ * to 14; also without "Etc/" and under "posix/"). EST is New York's winter
+ * offset all year: an hour off the market from March to November. UTC and
+ * its aliases (Etc/GMT, Etc/GMT+0, GMT, Zulu...) are deliberate and pass, as
+ * do region names (Asia/Tokyo, America/Phoenix) whatever their DST, and
+ * EST5EDT-style zones, which have DST. Returns 1 with a warning in msg that
+ * names the zone, its offset and the zone to use instead ("EST" ->
+ * America/New_York); else 0 with msg untouched. The rule is by name only,
+ * the same on every tz database version. */
+int tz_fixed_offset_warning(const char *name, char *msg, size_t msglen);
+
 /* The name the zone was loaded by: "UTC" for NULL. */
 const char *tz_name(const tz_t *z);
 

@@ -112,6 +112,7 @@ static int ensure_connected(worker_ctx_t *w, int release_orphans)
         int ok = w->conn ? rconn_reconnect(w->conn, w->err, sizeof w->err) == 0
                          : (w->conn = rconn_open(&w->cfg->url, w->cfg->command_timeout_ms,
                                                  w->err, sizeof w->err)) != NULL;
+        const char *trouble = "Redis unavailable, retrying";
         if (ok) {
             if (!reconnecting) {
                 char name[200];
@@ -120,16 +121,20 @@ static int ensure_connected(worker_ctx_t *w, int release_orphans)
             }
             w->q.conn = w->conn;
             long long requeued = 0;
-            if (reconnecting && release_orphans &&
-                queue_release(&w->q, &w->cfg->queues, w->id, NULL, OUTCOME_SHUTDOWN, "",
-                              &requeued, NULL, w->err, sizeof w->err) != QUEUE_OK)
-                continue;
-            if (reconnecting)
-                log_info("reconnected to Redis", LF_S("worker_id", w->id), LF_I("requeued", requeued));
-            return 0;
+            /* Redis may answer and still refuse the release (OOM, BUSY, a
+             * read-only replica): that backs off like a failed connect,
+             * rather than reconnecting at once in a silent loop. */
+            if (!(reconnecting && release_orphans) ||
+                queue_release(&w->q, &w->cfg->queues, w->id, NULL, OUTCOME_SHUTDOWN, "", &requeued, NULL,
+                              w->err, sizeof w->err) == QUEUE_OK) {
+                if (reconnecting)
+                    log_info("reconnected to Redis", LF_S("worker_id", w->id), LF_I("requeued", requeued));
+                return 0;
+            }
+            trouble = "reconnected to Redis but cannot return the lost connection's jobs to the queue, retrying";
         }
         if (attempt == 0 || attempt % 20 == 0)
-            log_warn("Redis unavailable, retrying", LF_S("worker_id", w->id), LF_S("error", w->err));
+            log_warn(trouble, LF_S("worker_id", w->id), LF_S("error", w->err), LF_I("attempt", attempt + 1));
         clock_sleep_ms(backoff, &g_stop);
         backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
     }

@@ -139,12 +139,102 @@ class TestUsage(unittest.TestCase):
         self.assertIn("--rate 'inf'", self.usage_error("greeks", *PUT, "--rate", "inf", "--vol", "0.2"))
         self.assertIn("--vol", self.usage_error("greeks", *PUT))
         self.assertIn("--vol", self.usage_error("greeks", *PUT, "--vol", "0"))
-        self.assertIn("--vol", self.usage_error("greeks", *PUT, "--vol", "20%"))
+        self.assertIn("--vol '0.2x'", self.usage_error("greeks", *PUT, "--vol", "0.2x"))
         self.assertIn("--price", self.usage_error("greeks", *PUT, "--vol", "0.2", "--price", "3"))
         self.assertIn("--price", self.usage_error("iv", *PUT))
         self.assertIn("--price", self.usage_error("iv", *PUT, "--price", "-1"))
         self.assertIn("--vol", self.usage_error("iv", *PUT, "--price", "3", "--vol", "0.2"))
         self.assertIn("'extra'", self.usage_error("iv", "extra", *PUT, "--price", "3"))
+
+
+class TestUnitsAndSpellings(unittest.TestCase):
+    """A vol or rate written as a percent where a fraction belongs is refused
+    with the fix, not priced at 100 times the volatility; `20%`, `--type c`
+    and `--days D` are accepted."""
+
+    def run_json(self, *args):
+        p = options(*args, "--json")
+        self.assertEqual(p.returncode, 0, (args, p.stderr))
+        return json.loads(p.stdout)
+
+    def refused(self, *args):
+        p = options(*args)
+        self.assertEqual(p.returncode, 64, (args, p.stdout, p.stderr))
+        self.assertEqual(p.stdout, "")
+        return p.stderr.splitlines()[0]
+
+    def test_vol_above_five_is_refused_with_the_fraction_hint(self):
+        msg = self.refused("greeks", *PUT, "--vol", "20")
+        self.assertIn("--vol '20' would be 2000% a year", msg)
+        self.assertIn("volatility is a fraction", msg)
+        self.assertIn("--vol 0.2 or --vol 20%", msg)
+        self.assertIn("above 5", msg)
+        self.assertIn("--vol '600%' is above the 500%", self.refused("greeks", *PUT, "--vol", "600%"))
+        self.refused("greeks", *PUT, "--vol", "5.000001")
+        self.refused("greeks", *PUT, "--vol", "500.1%")
+        # 5 (500 %) itself is the largest accepted.
+        self.assertEqual(self.run_json("greeks", *PUT, "--vol", "5"), self.run_json("greeks", *PUT, "--vol", "500%"))
+
+    def test_percent_vol_rate_and_div_are_divided_by_100(self):
+        fraction = self.run_json("greeks", *PUT, "--vol", "0.20")
+        self.assertEqual(self.run_json("greeks", *PUT, "--vol", "20%"), fraction)
+        pct = ["--type", "put", "--spot", "100", "--strike", "95", "--years", "0.5", "--rate", "10%", "--div", "5%"]
+        self.assertEqual(self.run_json("greeks", *pct, "--vol", "20%"), fraction)
+        self.assertEqual(self.run_json("iv", *pct, "--price", "2.4648"),
+                         self.run_json("iv", *PUT, "--price", "2.4648"))
+        self.assertEqual(self.run_json("greeks", *PUT, "--vol", "0.5%"), self.run_json("greeks", *PUT, "--vol", "0.005"))
+
+    def test_rate_and_div_beyond_100_percent_are_refused(self):
+        base = ["--type", "put", "--spot", "100", "--strike", "95", "--years", "0.5", "--vol", "0.2"]
+        msg = self.refused("greeks", *base, "--rate", "5")
+        self.assertIn("--rate '5' would be 500% a year", msg)
+        self.assertIn("--rate 0.05 or --rate 5%", msg)
+        self.assertIn("--div -0.02 or --div -2%", self.refused("greeks", *base, "--rate", "0", "--div", "-2"))
+        self.assertIn("--rate '150%' is beyond the +-100%", self.refused("greeks", *base, "--rate", "150%"))
+        self.assertIn("--rate '5'", self.refused("iv", *base[:-2], "--price", "3", "--rate", "5"))
+        # +-1 itself is accepted, and so are negative rates.
+        self.run_json("greeks", *base, "--rate", "1")
+        self.run_json("greeks", *base, "--rate", "-100%")
+        self.run_json("greeks", *base, "--rate", "-0.5%", "--div", "1")
+
+    def test_percent_only_where_a_fraction_belongs(self):
+        for flag in ("--spot", "--strike", "--years", "--days"):
+            args = {"--spot": "100", "--strike": "95", "--years": "0.5", "--days": "30"}
+            args[flag] = "5%"
+            if flag == "--days":
+                del args["--years"]
+            flat = [x for kv in args.items() for x in kv]
+            msg = self.refused("greeks", "--type", "put", *flat, "--rate", "0", "--vol", "0.2")
+            self.assertIn(f"{flag} '5%': only --vol, --rate and --div take a percent", msg)
+        self.assertIn("--price '5%'", self.refused("iv", *PUT, "--price", "5%"))
+        self.assertIn("--vol '%'", self.refused("greeks", *PUT, "--vol", "%"))
+
+    def test_type_c_and_p_in_any_case(self):
+        call = ["--spot", "60", "--strike", "65", "--years", "0.25", "--rate", "0.08", "--vol", "0.30"]
+        want = self.run_json("greeks", "--type", "call", *call)
+        for t in ("c", "C", "Call", "CALL"):
+            self.assertEqual(self.run_json("greeks", "--type", t, *call), want, t)
+        want = self.run_json("greeks", "--type", "put", *call)
+        self.assertNotEqual(want, self.run_json("greeks", "--type", "call", *call))
+        for t in ("p", "P", "Put"):
+            self.assertEqual(self.run_json("greeks", "--type", t, *call), want, t)
+        self.assertIn("--type 'cp'", self.refused("greeks", "--type", "cp", *call))
+
+    def test_days_are_calendar_days_over_365(self):
+        rest = ["--type", "put", "--spot", "100", "--strike", "95", "--rate", "0.10", "--div", "0.05", "--vol", "0.2"]
+        self.assertEqual(self.run_json("greeks", *rest, "--days", "182.5"),
+                         self.run_json("greeks", *rest, "--years", "0.5"))
+        self.assertEqual(self.run_json("greeks", *rest, "--days", "30"),
+                         self.run_json("greeks", *rest, "--years", repr(30 / 365)))
+        p = options("greeks", *rest, "--days", "73")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("T=0.2 ", p.stdout)
+        self.assertIn("--years or --days, not both", self.refused("greeks", *rest, "--days", "30", "--years", "0.5"))
+        self.assertIn("--days must be a positive number", self.refused("greeks", *rest, "--days", "0"))
+        self.assertIn("--days must be a positive number", self.refused("greeks", *rest, "--days", "-3"))
+        self.assertIn("needs --years T or --days D", self.refused("greeks", *rest))
+        iv = ["--type", "put", "--spot", "100", "--strike", "95", "--rate", "0.10", "--price", "2.4648"]
+        self.assertEqual(self.run_json("iv", *iv, "--days", "182.5"), self.run_json("iv", *iv, "--years", "0.5"))
 
 
 if __name__ == "__main__":

@@ -158,6 +158,42 @@ class TestRedisTrouble(TickqTestCase):
         self.assertEqual(self.retries(jid), [])
         self.assertEqual(self.pending(), 0)
 
+    def test_release_refused_on_reconnect_backs_off_and_logs(self):
+        """A reconnect whose release of the lost connection's jobs Redis
+        refuses (OOM here: maxmemory 1, noeviction) backs off and logs a
+        warning naming the error, instead of reconnecting in a silent loop;
+        once Redis accepts writes again the worker carries on."""
+        w = self.worker("--workers", "1")
+        first = self.enqueue("echo", {"n": 1})
+        self.wait_state(first, "completed")
+        self.addCleanup(lambda: self.server.client().config_set("maxmemory", "0"))
+        self.r.config_set("maxmemory-policy", "noeviction")
+        self.r.config_set("maxmemory", "1")
+        ids = [c["id"] for c in self.r.client_list() if c["name"].startswith("tickq-worker:")]
+        self.assertEqual(len(ids), 1, self.r.client_list())
+        self.r.execute_command("CLIENT", "KILL", "SKIPME", "yes", "ID", ids[0])
+
+        def warnings():
+            return [x for x in w.log_lines() if isinstance(x, dict) and x.get("level") == "warning"
+                    and "cannot return the lost connection's jobs" in x["msg"]]
+        first_warning = wait_for(warnings, timeout=10, what="the release warning")[0]
+        self.assertIn("OOM", first_warning["error"])
+        # Over the next two seconds: a handful of reconnects (backoff from
+        # 100 ms doubling), not thousands.
+        before = self.r.info("stats")["total_connections_received"]
+        time.sleep(2.0)
+        reconnects = self.r.info("stats")["total_connections_received"] - before
+        self.assertLessEqual(reconnects, 30)
+        self.assertLessEqual(len(warnings()), 3)   # one per 20 attempts
+        def reconnected():
+            return [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg") == "reconnected to Redis"]
+        self.assertEqual(reconnected(), [])
+        self.r.config_set("maxmemory", "0")
+        wait_for(reconnected, timeout=15, what="the reconnect")
+        second = self.enqueue("echo", {"n": 2})
+        self.wait_state(second, "completed", timeout=15)
+        self.assertEqual(w.proc.poll(), None)
+
     def test_worker_survives_redis_restart(self):
         w = self.worker("--workers", "1", "--heartbeat", "200ms")
         first = self.enqueue("echo", {"n": 1})

@@ -650,6 +650,88 @@ class TestScheduleConfig(SchedulerCase):
         self.assertIn("FAIL schedules:", p.stdout)
 
 
+ZONE_WARNING = "schedule's time zone has no daylight-saving time"
+
+
+class TestFixedOffsetZones(SchedulerCase):
+    """A fixed-offset zone without DST (EST, MST, HST, Etc/GMT+5) is valid
+    but almost always a mistake for a market schedule: wherever a zone is
+    given, tickq warns and names the zone to use, and still does what it
+    was told (EST stays UTC-05:00 in July)."""
+
+    def test_schedule_next_tz_warns_and_names_the_zone(self):
+        cases = {
+            "EST": ("2026-07-01T09:00:00-05:00", ["UTC-05:00 all year", "use America/New_York"]),
+            "MST": ("2026-07-01T09:00:00-07:00", ["use America/Denver", "America/Phoenix"]),
+            "HST": ("2026-07-01T09:00:00-10:00", ["use Pacific/Honolulu"]),
+            "Etc/GMT+5": ("2026-07-01T09:00:00-05:00", ["UTC-05:00", "signs are inverted", "use America/New_York"]),
+            "Etc/GMT-9": ("2026-07-01T09:00:00+09:00", ["UTC+09:00", "Region/City"]),
+        }
+        for zone, (first, needles) in cases.items():
+            p = tickq("schedule", "next", "0 9 * * *", "--tz", zone, "--from", "2026-07-01T00:00:00Z", "-n", "1")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(p.stdout, first + "\n")
+            lines = p.stderr.splitlines()
+            self.assertEqual(len(lines), 1, p.stderr)
+            self.assertTrue(lines[0].startswith(f"tickq: warning: --tz: time zone {zone} is a fixed offset"), lines)
+            self.assertIn("no daylight-saving time", lines[0])
+            for needle in needles:
+                self.assertIn(needle, lines[0])
+        for zone, first in (("America/New_York", "2026-07-01T09:00:00-04:00"), ("UTC", "2026-07-01T09:00:00+00:00"),
+                            ("Etc/GMT", "2026-07-01T09:00:00+00:00"), ("EST5EDT", "2026-07-01T09:00:00-04:00"),
+                            ("America/Phoenix", "2026-07-01T09:00:00-07:00")):
+            p = tickq("schedule", "next", "0 9 * * *", "--tz", zone, "--from", "2026-07-01T00:00:00Z", "-n", "1")
+            self.assertEqual((p.returncode, p.stdout, p.stderr), (0, first + "\n", ""), zone)
+
+    TEXT = ("[scheduler]\nlease_ttl = 1s\n\n"
+            "[schedule ny]\ncron = 0 9 * * *\ntimezone = America/New_York\ntask = echo\nqueue = sched\n\n"
+            "[schedule est]\ncron = 0 9 * * *\ntask = echo\nqueue = sched\ntimezone = EST\n\n"
+            "[schedule gmt5]\ncron = 0 9 * * *\ntimezone = Etc/GMT+5\ntask = echo\nqueue = sched\n")
+
+    def test_schedule_list_and_worker_check_warn_with_file_line_and_schedule(self):
+        path = self.config(name="zones", text=self.TEXT)
+        want = [f"tickq: warning: {path}:14: [schedule est]: time zone EST is a fixed offset",
+                f"tickq: warning: {path}:18: [schedule gmt5]: time zone Etc/GMT+5 is a fixed offset"]
+        p = tickq("schedule", "list", "--config", path, "-n", "1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual([x[:len(w)] for x, w in zip(p.stderr.splitlines(), want)], want, p.stderr)
+        self.assertEqual(len(p.stderr.splitlines()), 2, p.stderr)
+        self.assertIn("use America/New_York", p.stderr)
+        self.assertIn("est: 0 9 * * * (EST)", p.stdout)   # still listed: a warning, not an error
+        # schedule next --config checks the file whole, warnings included.
+        p = tickq("schedule", "next", "0 9 * * *", "--calendar", "XNYS", "--config", path, "-n", "1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(p.stderr.splitlines()), 2, p.stderr)
+        p = tickq("worker", "--check", "--scheduler", "--schedules", path, url=self.url)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("ok   schedules: 3 in", p.stdout)
+        self.assertEqual([x[:len(w)] for x, w in zip(p.stderr.splitlines(), want)], want, p.stderr)
+        # The example file and a region zone warn about nothing.
+        for quiet in (os.path.join(ROOT, "examples", "schedules.ini"),
+                      self.config(name="quiet", text=self.TEXT.replace("EST", "America/New_York")
+                                  .replace("Etc/GMT+5", "UTC"))):
+            p = tickq("schedule", "list", "--config", quiet)
+            self.assertEqual((p.returncode, p.stderr), (0, ""), quiet)
+
+    def warnings_in(self, lines):
+        return [x for x in lines if isinstance(x, dict) and x.get("msg") == ZONE_WARNING]
+
+    def test_scheduler_and_worker_scheduler_log_a_warning(self):
+        path = self.config(name="zones", text=self.TEXT)
+        p = self.scheduler(path)
+        got = wait_for(lambda: len(self.warnings_in(self.log_of(p))) == 2 and self.warnings_in(self.log_of(p)),
+                       timeout=10, what="the zone warnings")
+        self.assertEqual([(x["level"], x["schedule"], x["timezone"]) for x in got],
+                         [("warning", "est", "EST"), ("warning", "gmt5", "Etc/GMT+5")])
+        self.assertIn("use America/New_York", got[0]["warning"])
+        p.send_signal(signal.SIGTERM)
+        self.assertEqual(p.wait(15), 0)
+        w = self.worker("--queues", "sched", "--scheduler", "--schedules", path, "--workers", "1")
+        got = wait_for(lambda: len(self.warnings_in(w.log_lines())) == 2 and self.warnings_in(w.log_lines()),
+                       timeout=10, what="the worker's zone warnings")
+        self.assertEqual([x["schedule"] for x in got], ["est", "gmt5"])
+
+
 class TestExampleSchedules(SchedulerCase):
     def test_every_example_schedule_runs_its_task(self):
         """The jobs examples/schedules.ini fires are valid: each task runs to

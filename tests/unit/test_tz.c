@@ -310,3 +310,51 @@ TEST(tz_load_tzif_versions)
     rmdir(path);
     rmdir(dir);
 }
+
+/* Fixed-offset zones without DST warn, naming the zone to use; UTC, its
+ * aliases, region zones and EST5EDT-style zones (which have DST) do not. */
+TEST(tz_fixed_offset_warning)
+{
+    char msg[400];
+    struct { const char *name, *offset, *use; } warned[] = {
+        { "EST", "UTC-05:00", "use America/New_York" },
+        { "MST", "UTC-07:00", "use America/Denver (or America/Phoenix" },
+        { "HST", "UTC-10:00", "use Pacific/Honolulu" },
+        { "Etc/GMT+5", "UTC-05:00", "use America/New_York" },
+        { "Etc/GMT+6", "UTC-06:00", "use America/Chicago" },
+        { "Etc/GMT+8", "UTC-08:00", "use America/Los_Angeles" },
+        { "Etc/GMT-1", "UTC+01:00", "Region/City" },
+        { "Etc/GMT-14", "UTC+14:00", "Region/City" },
+        { "Etc/GMT+12", "UTC-12:00", "Region/City" },
+        { "posix/EST", "UTC-05:00", "use America/New_York" },
+        { "posix/Etc/GMT+5", "UTC-05:00", "use America/New_York" },
+    };
+    for (size_t i = 0; i < sizeof warned / sizeof warned[0]; i++) {
+        msg[0] = '\0';
+        CHECK_INT(tz_fixed_offset_warning(warned[i].name, msg, sizeof msg), 1);
+        CHECK(strstr(msg, warned[i].name) != NULL);
+        CHECK(strstr(msg, warned[i].offset) != NULL);
+        CHECK(strstr(msg, "no daylight-saving time") != NULL);
+        if (strstr(msg, warned[i].use) == NULL)
+            unit_fail(__FILE__, __LINE__, "%s: \"%s\" does not say \"%s\"", warned[i].name, msg, warned[i].use);
+    }
+    CHECK(strstr((tz_fixed_offset_warning("Etc/GMT+5", msg, sizeof msg), msg), "signs are inverted") != NULL);
+    const char *quiet[] = { "UTC", "Etc/UTC", "GMT", "Etc/GMT", "GMT+0", "GMT-0", "GMT0", "Etc/GMT+0", "Etc/GMT-0",
+                            "Zulu", "Universal", "America/New_York", "America/Phoenix", "Asia/Tokyo",
+                            "Pacific/Honolulu", "EST5EDT", "CST6CDT", "MST7MDT", "PST8PDT", "US/Eastern", "ESTX",
+                            "Etc/GMT+15", "Etc/GMT+5x", "Etc/GMT+", "Etc/GMT+123", "Europe/EST", "" };
+    for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++) {
+        strcpy(msg, "untouched");
+        CHECK_INT(tz_fixed_offset_warning(quiet[i], msg, sizeof msg), 0);
+        CHECK_STR(msg, "untouched");
+    }
+    CHECK_INT(tz_fixed_offset_warning(NULL, msg, sizeof msg), 0);
+    /* Every warned name is a zone that loads: the warning is not an error. */
+    tz_t *z = NULL;
+    char err[400];
+    for (size_t i = 0; i < sizeof warned / sizeof warned[0]; i++) {
+        CHECK_INT(tz_load(warned[i].name, &z, err, sizeof err), 0);
+        tz_free(z);
+        z = NULL;
+    }
+}
