@@ -82,28 +82,33 @@ size_t text_table_width(const text_table_t *t, size_t col)
     return col < t->ncols ? t->width[col] : 0;
 }
 
-static void pad(FILE *out, size_t n)
+/* Blanks are held back until text follows them, so no line ends in blanks
+ * (an empty last cell, a left-aligned last column). */
+static void emit(FILE *out, size_t *blanks, const char *s)
 {
-    while (n-- > 0)
+    if (*s == '\0')
+        return;
+    for (; *blanks > 0; (*blanks)--)
         fputc(' ', out);
+    fputs(s, out);
 }
 
 void text_table_print(const text_table_t *t, FILE *out, const char *indent)
 {
     for (size_t i = 0; i < t->nrows; i++) {
+        size_t blanks = 0;
         if (indent != NULL)
             fputs(indent, out);
         for (size_t c = 0; c < t->ncols; c++) {
             const char *s = t->rows[i][c];
             size_t gap = t->width[c] - text_width(s);
-            int last = c + 1 == t->ncols;
             if (c > 0)
-                fputs("  ", out);
+                blanks += 2;
             if (t->align[c] == 'r')
-                pad(out, gap);
-            fputs(s, out);
-            if (t->align[c] != 'r' && !last)
-                pad(out, gap);
+                blanks += gap;
+            emit(out, &blanks, s);
+            if (t->align[c] != 'r')
+                blanks += gap;
         }
         fputc('\n', out);
     }

@@ -3,8 +3,8 @@
  * column is as wide as its widest cell, so a long queue name or task type
  * never pushes the columns after it out of line.
  *
- * Widths count characters (UTF-8 sequences), not bytes. The last column is
- * not padded, so lines carry no trailing blanks. */
+ * Widths count characters (UTF-8 sequences), not bytes. No line ends in
+ * blanks (the last column is not padded, empty cells add none). */
 #ifndef TICKQ_TEXT_TABLE_H
 #define TICKQ_TEXT_TABLE_H
 
