@@ -330,6 +330,30 @@ class TestEnqueueExistingId(TickqTestCase):
         self.assertEqual(self.job("e-4")["run"], "3")
 
 
+class TestRunsInReplies(TickqTestCase):
+    def test_reclaim_and_release_report_the_run(self):
+        """What the supervisor settles (a dead host's job, a dead child's job)
+        carries its run, appended where an older supervisor ignores it."""
+        self.assertEqual(self.tickq("enqueue", "echo", "{}", "--id", "rc-1").returncode, 0)
+        self.assertEqual(self.burst("--workers", "1")[0], 0)
+        p = self.tickq("enqueue", "echo", "{}", "--id", "rc-1", "--replace", "--max-retries", "0")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        stream = "tickq:queue:backtest_normal"
+        claimed = self.fcall("claim", [stream], "gone-host:1.abcd:0", "1")
+        self.assertEqual(claimed[2], "rc-1")
+        reply = self.fcall("reclaim", [stream], "me:1.abcd", "0", "worker lost")
+        self.assertEqual(reply[:2], [1, 0])
+        self.assertEqual(reply[2:8], ["rc-1", "echo", "backtest", "dead", 1, "worker lost"])
+        self.assertEqual(reply[8:], [[2]])                 # one trailing element: the runs
+        self.assertEqual(self.retries("rc-1")[0]["run"], 2)
+
+        p = self.tickq("enqueue", "echo", "{}", "--id", "rc-1", "--replace")
+        self.assertEqual(json.loads(self.tickq("job", "rc-1").stdout)["run"], 3)
+        claimed = self.fcall("claim", [stream], "child:1.abcd:0", "1")
+        reply = self.fcall("release", [stream], "child:1.abcd:0", claimed[1], "crash", "child died")
+        self.assertEqual(reply, [0, "retrying", "rc-1", "echo", "backtest", 1, 3])
+
+
 class TestRejectedEntries(AlignmentMixin, TickqTestCase):
     BAD_JSON = '{"task_id": "x1", "task_type": "echo", "args": {"a": 1,}}'
 
