@@ -8,8 +8,8 @@
 -- Returns {requeued, new state of the current job ('' if it was not pending),
 -- and for the current job: id, type, queue, attempts, then its run number
 -- only when it is above 1} (a supervisor from before runs existed expects
--- exactly six elements, and never sees a run above 1 come from its own
--- enqueues).
+-- exactly six elements: it reads every first run as before, and misses only
+-- the history and log line of a re-run it settles).
 local function release(keys, args)
   local c = context(args)
   local consumer, current, kind, err = args[10], args[11], args[12], args[13]
