@@ -8,6 +8,7 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "text_table.h"
 
 static const char usage[] =
     "usage: tickq dlq list [--limit N] [--json]\n"
@@ -17,7 +18,8 @@ static const char usage[] =
     "\n"
     "Jobs whose retries are spent land in the dead-letter stream. `retry` puts one\n"
     "back on its queue as a fresh job (attempts 0, same id); `retry-all` does it for\n"
-    "every dead job; `purge` deletes the dead-letter stream.\n"
+    "every dead job; `purge` deletes the dead-letter stream. A retried job runs as its\n"
+    "id's next run (RUN + 1). `list` sizes its columns to the longest value.\n"
     "\n"
     "  --limit N            list at most N entries, newest first (default: 20)\n"
     "  --json               list as JSON lines\n"
@@ -42,33 +44,48 @@ static const char *field(const redisReply *fields, const char *name)
     return "";
 }
 
+static void print_json_line(json_t *o)
+{
+    char *text = json_dumps(o, JSON_COMPACT);
+    if (text)
+        printf("%s\n", text);
+    free(text);
+}
+
 static int dlq_list(queue_t *q, const char *key, long long limit, int as_json)
 {
     char err[1024];
     redisReply *r = rconn_cmd(q->conn, err, sizeof err, "XREVRANGE %s + - COUNT %lld", key, limit);
     if (r == NULL)
         return cli_fail(EX_UNAVAILABLE, "%s", err);
-    if (!as_json)
-        printf("%-24s %-38s %-10s %-14s %8s  %s\n", "FAILED_AT", "JOB", "TYPE", "QUEUE", "ATTEMPTS", "ERROR");
-    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+    static const char *const head[] = { "FAILED_AT", "JOB", "RUN", "TYPE", "QUEUE", "ATTEMPTS", "ERROR" };
+    text_table_t *t = as_json ? NULL : text_table_new(7, "llrllrl");
+    int st = 0;
+    if (!as_json && (t == NULL || text_table_add(t, head) != 0))
+        st = cli_fail(EX_OSERR, "out of memory listing the dead letters");
+    for (size_t i = 0; st == 0 && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
         const redisReply *f = r->element[i]->element[1];
         if (as_json) {
             json_t *o = json_object();
             json_object_set_new(o, "entry", json_string(r->element[i]->element[0]->str));
             for (size_t j = 0; j + 1 < f->elements; j += 2)
                 json_object_set_new(o, f->element[j]->str, json_string(f->element[j + 1]->str));
-            char *text = json_dumps(o, JSON_COMPACT);
-            if (text)
-                printf("%s\n", text);
-            free(text);
+            print_json_line(o);
             json_decref(o);
         } else {
-            printf("%-24s %-38s %-10s %-14s %8s  %s\n", field(f, "failed_at"), field(f, "job"), field(f, "type"),
-                   field(f, "queue"), field(f, "attempts"), field(f, "error"));
+            /* An entry from before runs were counted is a first run. */
+            const char *run = *field(f, "run") ? field(f, "run") : "1";
+            const char *row[] = { field(f, "failed_at"), field(f, "job"), run, field(f, "type"), field(f, "queue"),
+                                  field(f, "attempts"), field(f, "error") };
+            if (text_table_add(t, row) != 0)
+                st = cli_fail(EX_OSERR, "out of memory listing the dead letters");
         }
     }
+    if (st == 0 && t != NULL)
+        text_table_print(t, stdout, NULL);
+    text_table_free(t);
     freeReplyObject(r);
-    return 0;
+    return st;
 }
 
 /* The dead-letter entry of job `id`: from the job record, else by scanning. */

@@ -17,28 +17,36 @@ static const char usage[] =
     "usage: tickq enqueue TYPE [ARGS_JSON] [options]\n"
     "\n"
     "Enqueues one job and prints its id. ARGS_JSON is a JSON object (default {});\n"
-    "'-' reads it from standard input. An --id that already exists enqueues nothing\n"
-    "and prints the existing job's id.\n"
+    "'-' reads it from standard input. An --id that already exists enqueues nothing:\n"
+    "it prints the id, says on stderr that the job exists and its state, and exits 4.\n"
     "\n"
     "  --queue Q            logical queue (default: backtest)\n"
     "  --priority P         high, normal (default) or low\n"
     "  --id ID              job id (default: a new UUID)\n"
+    "  --replace            with --id: a job of that id that has finished (completed,\n"
+    "                       failed, dead, cancelled) runs again as its next run\n"
+    "                       (attempts from 0, run number + 1, its result replaced);\n"
+    "                       one still waiting or running is not replaced (exit 4)\n"
     "  --max-retries N      retries after the first attempt (default: 3)\n"
     "  --timeout S          seconds an attempt may run (default: 3600)\n"
     "  --delay S            seconds before the job may start (default: 0)\n"
     "  --arg-file KEY=PATH  set args[KEY] to the text of a file, e.g.\n"
     "                       --arg-file strategy_code=examples/strategies/gap_up.lua\n"
     "                       (repeatable)\n"
-    "  --json               print {\"id\", \"created\", \"state\"} instead of the id\n"
+    "  --json               print {\"id\", \"created\", \"state\", \"run\"} instead of the id\n"
+    "                       (with \"replaced\": the state the run before ended in)\n"
     CLI_COMMON_HELP
     "\n"
-    "Exit status: 0 enqueued (or already there), 64 bad usage, 65 bad job,\n"
-    "69 Redis unavailable, 78 configuration error.\n";
+    "Exit status: 0 enqueued, 4 the id exists (nothing enqueued), 64 bad usage,\n"
+    "65 bad job, 69 Redis unavailable, 78 configuration error.\n";
 
 enum {
     OPT_QUEUE = OPT_FIRST_COMMAND_OPTION, OPT_PRIORITY, OPT_ID, OPT_MAX_RETRIES, OPT_TIMEOUT, OPT_DELAY,
-    OPT_ARG_FILE
+    OPT_ARG_FILE, OPT_REPLACE
 };
+
+/* Exit status when the id exists and nothing was enqueued. */
+#define EXIT_EXISTS 4
 
 #define ARG_FILES_MAX 16
 
@@ -46,6 +54,7 @@ static const struct option options[] = {
     { "queue", required_argument, 0, OPT_QUEUE },
     { "priority", required_argument, 0, OPT_PRIORITY },
     { "id", required_argument, 0, OPT_ID },
+    { "replace", no_argument, 0, OPT_REPLACE },
     { "max-retries", required_argument, 0, OPT_MAX_RETRIES },
     { "timeout", required_argument, 0, OPT_TIMEOUT },
     { "delay", required_argument, 0, OPT_DELAY },
@@ -206,6 +215,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
     case OPT_QUEUE: f->spec.queue = arg; return 0;
     case OPT_PRIORITY: f->spec.priority = arg; return 0;
     case OPT_ID: f->spec.id = arg; return 0;
+    case OPT_REPLACE: f->spec.replace = 1; return 0;
     case OPT_MAX_RETRIES:
         if (cli_parse_int(arg, 0, JOB_MAX_RETRIES_LIMIT, &v) != 0)
             return cli_fail(EX_DATAERR, "invalid --max-retries '%s': use an integer from 0 to %d",
@@ -224,6 +234,45 @@ static int on_flag(int opt, const char *arg, void *ctx)
         return 0;
     default: return cli_usage_error(usage, "see the options below");
     }
+}
+
+/* Prints what the enqueue did; returns the exit status: 0 enqueued (a new
+ * job or a new run), EXIT_EXISTS when the id exists and nothing was. */
+static int report(const job_spec_t *spec, const enqueue_result_t *res, int as_json)
+{
+    int run = res->run > 0 ? res->run : 1;
+    if (as_json) {
+        json_t *o = json_pack("{s:s, s:b, s:s, s:i}", "id", res->id, "created", res->created, "state", res->state,
+                              "run", run);
+        if (res->created && res->previous[0])
+            json_object_set_new(o, "replaced", json_string(res->previous));
+        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        if (text)
+            printf("%s\n", text);
+        free(text);
+        json_decref(o);
+    } else {
+        printf("%s\n", res->id);
+    }
+    if (res->created) {
+        if (res->previous[0])
+            fprintf(stderr, "tickq: job %s had ended %s; run %d enqueued (attempts from 0, its result replaced)\n",
+                    res->id, res->previous, run);
+        return 0;
+    }
+    int final = strcmp(res->state, "completed") == 0 || strcmp(res->state, "failed") == 0 ||
+                strcmp(res->state, "dead") == 0 || strcmp(res->state, "cancelled") == 0;
+    if (spec->replace && !final)
+        fprintf(stderr, "tickq: job %s is still %s (run %d); not replaced: --replace runs again only a job "
+                "that has finished (completed, failed, dead or cancelled); `tickq cancel %s` first to stop it\n",
+                res->id, res->state, run, res->id);
+    else if (spec->replace)  /* finished, yet not replaced: an older function library answered */
+        fprintf(stderr, "tickq: job %s already exists (state %s) and Redis runs a tickq library without "
+                "--replace: upgrade every tickq process; nothing enqueued\n", res->id, res->state);
+    else
+        fprintf(stderr, "tickq: job %s already exists (state %s, run %d); nothing enqueued%s\n", res->id,
+                res->state, run, final ? " (--replace runs it again)" : "");
+    return EXIT_EXISTS;
 }
 
 int cmd_enqueue(int argc, char **argv)
@@ -245,6 +294,8 @@ int cmd_enqueue(int argc, char **argv)
                         "tickq enqueue echo '{\"x\": 1}' (see tickq tasks)");
     if (rest > 2)
         return cli_usage_error(usage, "unexpected argument '%s' (quote ARGS_JSON as one argument)", argv[optind + 2]);
+    if (spec.replace && spec.id == NULL)
+        return cli_usage_error(usage, "--replace needs --id ID: it runs an existing job again");
     spec.type = argv[optind];
     char *owned = NULL;
     if (rest == 2) {
@@ -299,12 +350,8 @@ int cmd_enqueue(int argc, char **argv)
         st = cli_fail(EX_CONFIG, "%s", err);
     } else if (qs != QUEUE_OK) {
         st = cli_fail(EX_UNAVAILABLE, "cannot enqueue: %s", err);
-    } else if (as_json) {
-        printf("{\"id\":\"%s\",\"created\":%s,\"state\":\"%s\"}\n", res.id, res.created ? "true" : "false", res.state);
     } else {
-        if (!res.created)
-            fprintf(stderr, "tickq: job %s already exists (state %s); nothing enqueued\n", res.id, res.state);
-        printf("%s\n", res.id);
+        st = report(&spec, &res, as_json);
     }
 done:
     free(owned);

@@ -1,5 +1,7 @@
-/* cmd_job.c — `tickq job`: show a job's record (state, attempts, worker,
- * timestamps, error) and its retry history as JSON. */
+/* cmd_job.c — `tickq job`: show a job's record (state, run, attempts,
+ * worker, timestamps, error) and its retry history as JSON, its fields in
+ * one fixed order (field_order below, documented in docs/cli.md) whatever
+ * order the record's hash holds them in. */
 #include "commands.h"
 
 #include <jansson.h>
@@ -14,7 +16,10 @@
 static const char usage[] =
     "usage: tickq job ID\n"
     "\n"
-    "Prints the job's record and retry history as JSON.\n"
+    "Prints the job's record and retry history as JSON, its fields always in the\n"
+    "same order (id, type, state, run, attempts, ...: docs/cli.md lists it); `run`\n"
+    "counts the runs of this id (1 for the first; a finished job enqueued again with\n"
+    "--replace, or pushed again on the list, runs as run 2, ...).\n"
     "\n"
     CLI_COMMON_HELP
     "\n"
@@ -26,7 +31,7 @@ static const struct option options[] = { CLI_COMMON_OPTIONS, { 0, 0, 0, 0 } };
 static json_t *field_value(const char *name, const char *value)
 {
     static const char *const numeric[] = { "attempts", "max_retries", "timeout_ms", "enqueued_us",
-                                           "started_us", "finished_us" };
+                                           "started_us", "finished_us", "run" };
     for (size_t i = 0; i < sizeof numeric / sizeof numeric[0]; i++)
         if (strcmp(name, numeric[i]) == 0)
             return json_integer(strtoll(value, NULL, 10));
@@ -36,6 +41,33 @@ static json_t *field_value(const char *name, const char *value)
             return v;
     }
     return json_string(value);
+}
+
+/* The order `tickq job` prints fields in: who and where first, then what
+ * went wrong, then when, then the job's input and the stored details.
+ * Fields not listed (none today) follow in the record's order. */
+static const char *const field_order[] = {
+    "id", "type", "state", "run", "attempts", "max_retries", "queue", "priority", "worker", "running_for_ms",
+    "error", "next_retry_at", "created_at", "scheduled_for", "enqueued_at", "started_at", "finished_at",
+    "timeout_seconds", "args", "timeout_ms", "enqueued_us", "started_us", "finished_us", "stream", "entry",
+    "dead_entry", "cancel_requested", "retries",
+};
+
+/* A new object with job's fields in field_order, then any others. */
+static json_t *in_order(json_t *job)
+{
+    json_t *out = json_object();
+    for (size_t i = 0; i < sizeof field_order / sizeof field_order[0]; i++) {
+        json_t *v = json_object_get(job, field_order[i]);
+        if (v != NULL)
+            json_object_set(out, field_order[i], v);
+    }
+    const char *name;
+    json_t *v;
+    json_object_foreach(job, name, v)
+        if (json_object_get(out, name) == NULL)
+            json_object_set(out, name, v);
+    return out;
 }
 
 int cmd_job(int argc, char **argv)
@@ -70,6 +102,9 @@ int cmd_job(int argc, char **argv)
         json_t *job = json_object();
         for (size_t i = 0; i + 1 < h->elements; i += 2)
             json_object_set_new(job, h->element[i]->str, field_value(h->element[i]->str, h->element[i + 1]->str));
+        /* A record from before runs were counted is its id's first run. */
+        if (json_object_get(job, "run") == NULL)
+            json_object_set_new(job, "run", json_integer(1));
         json_t *retries = json_array();
         for (size_t i = 0; l->type == REDIS_REPLY_ARRAY && i < l->elements; i++) {
             json_t *v = json_loads(l->element[i]->str, 0, NULL);
@@ -104,6 +139,9 @@ int cmd_job(int argc, char **argv)
             }
             freeReplyObject(p);
         }
+        json_t *ordered = in_order(job);
+        json_decref(job);
+        job = ordered;
         char *text = json_dumps(job, JSON_INDENT(2));
         if (text)
             printf("%s\n", text);

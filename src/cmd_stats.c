@@ -10,12 +10,15 @@
 
 #include "cli.h"
 #include "stats.h"
+#include "text_table.h"
 
 static const char usage[] =
     "usage: tickq stats [--json]\n"
     "\n"
     "Shows queue depths (ready, running, delayed, retrying), counters per queue and\n"
-    "in total, the dead-letter count and the live workers.\n"
+    "in total, the dead-letter count, re-runs of finished jobs, the users' list\n"
+    "protocol (tasks taken, duplicates, rejected entries kept: tickq rejected) and\n"
+    "the live workers. Columns are as wide as their longest name.\n"
     "\n"
     "  --json               print one JSON object\n"
     CLI_COMMON_HELP;
@@ -28,37 +31,74 @@ static const struct option options[] = {
 
 static long long num(json_t *o, const char *k) { return (long long)json_integer_value(json_object_get(o, k)); }
 
-static void print_table(json_t *s)
+/* Adds a row of a name and numbers to t. 0, or -1 (out of memory). */
+static int number_row(text_table_t *t, const char *name, json_t *o, const char *const *fields, size_t n)
 {
+    char nums[TEXT_TABLE_MAX_COLS][24];
+    const char *cells[TEXT_TABLE_MAX_COLS];
+    cells[0] = name;
+    for (size_t c = 0; c < n; c++) {
+        snprintf(nums[c], sizeof nums[c], "%lld", num(o, fields[c]));
+        cells[c + 1] = nums[c];
+    }
+    return text_table_add(t, cells);
+}
+
+/* The depths and counters tables, their columns as wide as their longest
+ * name or number. 0, or -1 (out of memory). */
+static int print_tables(json_t *s)
+{
+    static const char *const depth_fields[] = { "ready", "running", "delayed", "retrying" };
+    static const char *const depth_head[] = { "QUEUE", "READY", "RUNNING", "DELAYED", "RETRYING" };
+    static const char *const counter_fields[] = { "submitted", "completed", "failed", "timeout", "retried",
+                                                  "dead", "cancelled", "active" };
+    static const char *const counter_head[] = { "COUNTERS", "submitted", "completed", "failed", "timeout",
+                                                "retried", "dead", "cancelled", "active" };
+    text_table_t *depths = text_table_new(5, "lrrrr"), *counters = text_table_new(9, "lrrrrrrrr");
+    int rc = -1;
+    if (depths == NULL || counters == NULL || text_table_add(depths, depth_head) != 0 ||
+        text_table_add(counters, counter_head) != 0)
+        goto cleanup;
     size_t i;
     json_t *v;
-    printf("%-32s %9s %9s %9s %9s\n", "QUEUE", "READY", "RUNNING", "DELAYED", "RETRYING");
     json_array_foreach(json_object_get(s, "queues"), i, v)
-        printf("%-32s %9lld %9lld %9lld %9lld\n", json_string_value(json_object_get(v, "name")),
-               num(v, "ready"), num(v, "running"), num(v, "delayed"), num(v, "retrying"));
-    printf("\n%-20s", "COUNTERS");
-    const char *cols[] = { "submitted", "completed", "failed", "timeout", "retried", "dead", "cancelled", "active" };
-    for (size_t c = 0; c < 8; c++)
-        printf(" %10s", cols[c]);
-    printf("\n");
+        if (number_row(depths, json_string_value(json_object_get(v, "name")), v, depth_fields, 4) != 0)
+            goto cleanup;
     const char *name;
-    json_t *counters = json_object_get(s, "counters");
-    json_object_foreach(counters, name, v) {
-        if (strcmp(name, "total") == 0)
-            continue;
-        printf("%-20s", name);
-        for (size_t c = 0; c < 8; c++)
-            printf(" %10lld", num(v, cols[c]));
-        printf("\n");
-    }
-    printf("%-20s", "total");
-    for (size_t c = 0; c < 8; c++)
-        printf(" %10lld", num(json_object_get(counters, "total"), cols[c]));
-    printf("\n\ndead letters: %lld\n", num(s, "dead_letter"));
-    json_t *total = json_object_get(counters, "total");
-    if (num(total, "list_imported") > 0 || num(total, "list_rejected") > 0)
-        printf("list protocol: %lld tasks taken from the list, %lld malformed ones rejected (see the worker log)\n",
+    json_t *all = json_object_get(s, "counters");
+    json_object_foreach(all, name, v)
+        if (strcmp(name, "total") != 0 && number_row(counters, name, v, counter_fields, 8) != 0)
+            goto cleanup;
+    if (number_row(counters, "total", json_object_get(all, "total"), counter_fields, 8) != 0)
+        goto cleanup;
+    text_table_print(depths, stdout, NULL);
+    printf("\n");
+    text_table_print(counters, stdout, NULL);
+    rc = 0;
+cleanup:
+    text_table_free(depths);
+    text_table_free(counters);
+    return rc;
+}
+
+static int print_text(json_t *s)
+{
+    if (print_tables(s) != 0)
+        return -1;
+    size_t i;
+    json_t *v;
+    json_t *total = json_object_get(json_object_get(s, "counters"), "total");
+    printf("\ndead letters: %lld\n", num(s, "dead_letter"));
+    if (num(total, "reruns") > 0)
+        printf("re-runs of finished jobs (--replace, the list, dlq retry): %lld\n", num(total, "reruns"));
+    if (num(total, "list_imported") > 0 || num(total, "list_rejected") > 0 || num(total, "list_duplicates") > 0) {
+        printf("list protocol: %lld tasks taken from the list, %lld malformed ones rejected\n",
                num(total, "list_imported"), num(total, "list_rejected"));
+        printf("  duplicates (task_id still waiting or running, not run again): %lld\n",
+               num(total, "list_duplicates"));
+    }
+    if (num(s, "rejected") > 0 || num(total, "list_rejected") > 0)
+        printf("rejected list entries kept: %lld (see tickq rejected)\n", num(s, "rejected"));
     json_t *workers = json_object_get(s, "workers");
     printf("live workers: %zu\n", json_array_size(workers));
     json_array_foreach(workers, i, v)
@@ -66,6 +106,7 @@ static void print_table(json_t *s)
                json_string_value(json_object_get(v, "id")), json_string_value(json_object_get(v, "queues")),
                num(v, "workers"), num(v, "busy"), num(v, "completed"), num(v, "failed"),
                json_string_value(json_object_get(v, "started_at")));
+    return 0;
 }
 
 static int on_flag(int opt, const char *arg, void *as_json)
@@ -99,8 +140,9 @@ int cmd_stats(int argc, char **argv)
         if (text)
             printf("%s\n", text);
         free(text);
-    } else {
-        print_table(s);
+    } else if (print_text(s) != 0) {
+        json_decref(s);
+        return cli_fail(EX_OSERR, "out of memory printing stats");
     }
     json_decref(s);
     return 0;

@@ -9,6 +9,7 @@ int cmd_result(int argc, char **argv);
 int cmd_job(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_dlq(int argc, char **argv);
+int cmd_rejected(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
 int cmd_tasks(int argc, char **argv);
 int cmd_data(int argc, char **argv);

@@ -107,6 +107,13 @@ static const migration_t migrations[] = {
       "  hv_20 DOUBLE PRECISION NOT NULL, hv_60 DOUBLE PRECISION, atm_open_interest BIGINT NOT NULL,"
       "  atm_volume BIGINT NOT NULL, PRIMARY KEY (generated_at, side, rank));"
       "CREATE INDEX opportunities_symbol ON opportunities (symbol, generated_at);" },
+    /* Rows stay keyed by seq, so every run of an id keeps its rows; rows
+     * written before runs existed are run 1. */
+    { 4, "job run numbers",
+      "ALTER TABLE job_history ADD COLUMN run INTEGER NOT NULL DEFAULT 1;"
+      "ALTER TABLE job_retries ADD COLUMN run INTEGER NOT NULL DEFAULT 1;",
+      "ALTER TABLE job_history ADD COLUMN run INTEGER NOT NULL DEFAULT 1;"
+      "ALTER TABLE job_retries ADD COLUMN run INTEGER NOT NULL DEFAULT 1;" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

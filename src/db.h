@@ -71,17 +71,22 @@ int db_bars_summary(db_t *db, bar_summary_t **out, size_t *n, char *err, size_t 
  * NULL on success, even when *n is 0). */
 int db_bars_symbols(db_t *db, const char *interval, bar_symbol_t **out, size_t *n, char *err, size_t errlen);
 
-/* A finished job (job_history) and a failed attempt (job_retries). */
+/* A finished job (job_history) and a failed attempt (job_retries). `run`
+ * is the job's run number (1 for its first run; a finished id enqueued
+ * again runs as run 2, ...), so the rows of several runs of one id are
+ * told apart (migration 4). */
 typedef struct {
     const char *job_id, *type, *queue, *state, *worker, *error;
     int attempts;
     int64_t started_us, finished_us; /* 0: unknown */
+    int run;
 } history_rec_t;
 
 typedef struct {
     const char *job_id, *kind, *error, *worker;
     int attempt;
     int64_t at_us;
+    int run;
 } retry_rec_t;
 
 /* Deletes history and retry records from before `before_us` (epoch

@@ -404,7 +404,7 @@ static int pg_history_put(db_t *db, const history_rec_t *h, size_t nh, const ret
     copy_t c;
     if (nh > 0) {
         if (copy_start(&c, db, "COPY job_history (job_id, type, queue, state, attempts, worker, started_at,"
-                               " finished_at, duration_ms, error) FROM STDIN", err, errlen) != 0)
+                               " finished_at, duration_ms, error, run) FROM STDIN", err, errlen) != 0)
             goto fail;
         for (size_t i = 0; i < nh; i++) {
             copy_text(&c, h[i].job_id, 0);
@@ -419,13 +419,14 @@ static int pg_history_put(db_t *db, const history_rec_t *h, size_t nh, const ret
                 copy_printf(&c, "%.3f\t", (double)(h[i].finished_us - h[i].started_us) / 1000.0);
             else
                 copy_printf(&c, "\\N\t");
-            copy_text(&c, h[i].error, 1);
+            copy_text(&c, h[i].error, 0);
+            copy_printf(&c, "%d\n", h[i].run > 0 ? h[i].run : 1);
         }
         if (copy_end(&c, err, errlen) != 0)
             goto fail;
     }
     if (nr > 0) {
-        if (copy_start(&c, db, "COPY job_retries (job_id, attempt, kind, error, worker, at) FROM STDIN",
+        if (copy_start(&c, db, "COPY job_retries (job_id, attempt, kind, error, worker, at, run) FROM STDIN",
                        err, errlen) != 0)
             goto fail;
         for (size_t i = 0; i < nr; i++) {
@@ -434,7 +435,8 @@ static int pg_history_put(db_t *db, const history_rec_t *h, size_t nh, const ret
             copy_text(&c, r[i].kind, 0);
             copy_text(&c, r[i].error, 0);
             copy_text(&c, r[i].worker, 0);
-            copy_time(&c, r[i].at_us > 0 ? r[i].at_us : clock_now_us(), 1);
+            copy_time(&c, r[i].at_us > 0 ? r[i].at_us : clock_now_us(), 0);
+            copy_printf(&c, "%d\n", r[i].run > 0 ? r[i].run : 1);
         }
         if (copy_end(&c, err, errlen) != 0)
             goto fail;

@@ -2,7 +2,7 @@
  *
  * A record on the wire and in the supervisor's buffer:
  *   u16 size, u8 kind ('J' job, 'R' retry), u8 0, i32 attempt(s),
- *   i64 started_us (J) or at_us (R), i64 finished_us (J),
+ *   i64 started_us (J) or at_us (R), i64 finished_us (J), i32 run,
  *   then NUL-terminated strings: J: job_id type queue state worker error,
  *   R: job_id kind error worker.
  * The supervisor keeps records in this form until it flushes them, then
@@ -17,13 +17,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define HEADER 24
+#define HEADER 28
 #define ERROR_MAX 1024
 #define FLUSH_CHUNK 4096                /* records per database transaction */
 #define MAX_BUFFERED (64u * 1024 * 1024) /* bytes kept while the database is down */
 
 /* Encodes a record into out (PIPE_BUF bytes); returns its size. */
-static size_t encode(char *out, char kind, int attempts, int64_t t1, int64_t t2,
+static size_t encode(char *out, char kind, int attempts, int64_t t1, int64_t t2, int run,
                      const char *const *strs, int nstrs)
 {
     size_t len = HEADER;
@@ -40,26 +40,27 @@ static size_t encode(char *out, char kind, int attempts, int64_t t1, int64_t t2,
         out[len++] = '\0';
     }
     uint16_t size = (uint16_t)len;
-    int32_t a = attempts;
+    int32_t a = attempts, n = run > 0 ? run : 1;
     memcpy(out, &size, 2);
     out[2] = kind;
     out[3] = 0;
     memcpy(out + 4, &a, 4);
     memcpy(out + 8, &t1, 8);
     memcpy(out + 16, &t2, 8);
+    memcpy(out + 24, &n, 4);
     return len;
 }
 
 static size_t encode_job(char *out, const history_rec_t *r)
 {
     const char *s[6] = { r->job_id, r->type, r->queue, r->state, r->worker, r->error };
-    return encode(out, 'J', r->attempts, r->started_us, r->finished_us, s, 6);
+    return encode(out, 'J', r->attempts, r->started_us, r->finished_us, r->run, s, 6);
 }
 
 static size_t encode_retry(char *out, const retry_rec_t *r)
 {
     const char *s[4] = { r->job_id, r->kind, r->error, r->worker };
-    return encode(out, 'R', r->attempt, r->at_us, 0, s, 4);
+    return encode(out, 'R', r->attempt, r->at_us, 0, r->run, s, 4);
 }
 
 /* --- worker child side ---------------------------------------------- */
@@ -250,11 +251,12 @@ int history_flush(history_t *h, char *err, size_t errlen)
         size_t nj = 0, nr = 0, start = off, records = 0;
         while (off < h->len && nj < FLUSH_CHUNK && nr < FLUSH_CHUNK) {
             const char *rec = h->buf + off;
-            int32_t attempts;
+            int32_t attempts, run;
             int64_t t1, t2;
             memcpy(&attempts, rec + 4, 4);
             memcpy(&t1, rec + 8, 8);
             memcpy(&t2, rec + 16, 8);
+            memcpy(&run, rec + 24, 4);
             if (rec[2] == 'J') {
                 history_rec_t *j = &jobs[nj++];
                 j->job_id = field(rec, 0);
@@ -266,6 +268,7 @@ int history_flush(history_t *h, char *err, size_t errlen)
                 j->attempts = attempts;
                 j->started_us = t1;
                 j->finished_us = t2;
+                j->run = run;
             } else {
                 retry_rec_t *r = &retries[nr++];
                 r->job_id = field(rec, 0);
@@ -274,6 +277,7 @@ int history_flush(history_t *h, char *err, size_t errlen)
                 r->worker = field(rec, 3);
                 r->attempt = attempts;
                 r->at_us = t1;
+                r->run = run;
             }
             off += size_of(rec);
             records++;

@@ -27,6 +27,7 @@ typedef struct {
     int max_retries;       /* a job runs at most 1 + max_retries times */
     int64_t timeout_ms;    /* per attempt */
     int64_t delay_ms;      /* first run no earlier than now + delay */
+    int replace;           /* 1: an id whose job has finished runs again (its next run) */
 } job_spec_t;
 
 /* How an attempt ended; the Redis scripts decide the job's next state. */

@@ -17,6 +17,7 @@ static const cli_command_t commands[] = {
     { "cancel", cmd_cancel, "cancel a waiting or running job" },
     { "stats", cmd_stats, "queue depths, counters and live workers" },
     { "dlq", cmd_dlq, "list, retry or purge dead-letter jobs" },
+    { "rejected", cmd_rejected, "list or purge the list entries that could not be used" },
     { "tasks", cmd_tasks, "list the task types this build runs" },
     { "data", cmd_data, "import, generate, list and show market data" },
     { "scheduler", cmd_scheduler, "fire the configured recurring jobs (one leader among replicas)" },

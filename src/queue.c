@@ -208,7 +208,7 @@ queue_status_t queue_prepare(queue_t *q, const queue_list_t *streams, char *err,
 /* Enqueue arguments for one job; numbers live in `num`. */
 typedef struct {
     char id[UUID_STR_LEN > JOB_ID_MAX + 1 ? UUID_STR_LEN : JOB_ID_MAX + 1];
-    char num[5][24];
+    char num[6][24];
 } enqueue_buf_t;
 
 static void enqueue_args(queue_t *q, const job_spec_t *s, args_t *a, enqueue_buf_t *b)
@@ -222,6 +222,7 @@ static void enqueue_args(queue_t *q, const job_spec_t *s, args_t *a, enqueue_buf
     snprintf(b->num[2], sizeof b->num[2], "%" PRId64, s->delay_ms);
     snprintf(b->num[3], sizeof b->num[3], "%zu", q->max_payload);
     snprintf(b->num[4], sizeof b->num[4], "%" PRId64, clock_now_us());
+    snprintf(b->num[5], sizeof b->num[5], "%d", s->replace ? 1 : 0);
     a->n = 0;
     args_header(a, q);
     args_str(a, b->id);
@@ -229,7 +230,7 @@ static void enqueue_args(queue_t *q, const job_spec_t *s, args_t *a, enqueue_buf
     args_add(a, s->args ? s->args : "", s->args ? s->args_len : 0);
     args_str(a, s->queue ? s->queue : "");
     args_str(a, s->priority ? s->priority : "");
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         args_str(a, b->num[i]);
 }
 
@@ -237,13 +238,17 @@ static queue_status_t enqueue_reply(const redisReply *r, enqueue_result_t *out, 
 {
     if (r->type == REDIS_REPLY_ERROR)
         return script_error(r, "enqueue", err, errlen);
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
+    /* {created, id, state[, run, previous state]}: a library from before
+     * runs existed answers with the first three. */
+    if (r->type != REDIS_REPLY_ARRAY || (r->elements != 3 && r->elements != 5)) {
         snprintf(err, errlen, "unexpected reply from tickq's enqueue script");
         return QUEUE_ERR_REPLY;
     }
     out->created = (int)rconn_reply_integer(r->element[0]);
     snprintf(out->id, sizeof out->id, "%s", reply_str(r->element[1]));
     snprintf(out->state, sizeof out->state, "%s", reply_str(r->element[2]));
+    out->run = r->elements == 5 ? (int)rconn_reply_integer(r->element[3]) : 0;
+    snprintf(out->previous, sizeof out->previous, "%s", r->elements == 5 ? reply_str(r->element[4]) : "");
     return QUEUE_OK;
 }
 
@@ -261,12 +266,72 @@ queue_status_t queue_enqueue(queue_t *q, const job_spec_t *spec, enqueue_result_
     return st;
 }
 
+void list_import_clear(list_import_t *li)
+{
+    if (li->reply)
+        freeReplyObject(li->reply);
+    li->reply = NULL;
+    li->nevents = 0;
+}
+
+/* An event of a list import's reply: {kind, task_id, ...}. 0, or -1. */
+static int list_event(redisReply *e, list_event_t *ev)
+{
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 4)
+        return -1;
+    const char *kind = reply_str(e->element[0]);
+    ev->task_id = reply_str(e->element[1]);
+    ev->a = ev->b = ev->c = "";
+    ev->run = 0;
+    if (strcmp(kind, "rerun") == 0) {
+        ev->kind = LIST_RERUN;
+        ev->run = rconn_reply_integer(e->element[2]);
+        ev->a = reply_str(e->element[3]);
+        return 0;
+    }
+    if (e->elements < 5)
+        return -1;
+    ev->a = reply_str(e->element[2]);
+    ev->b = reply_str(e->element[3]);
+    ev->c = reply_str(e->element[4]);
+    if (strcmp(kind, "rejected") == 0)
+        ev->kind = LIST_REJECTED;
+    else if (strcmp(kind, "duplicate") == 0)
+        ev->kind = LIST_DUPLICATE;
+    else
+        return -1;
+    return 0;
+}
+
+/* A rejection as a library from before reply format 2 writes it,
+ * "task_id\treason\tentry start", split in place. */
+static void list_old_rejection(redisReply *e, list_event_t *ev)
+{
+    char *text = e->type == REDIS_REPLY_STRING ? e->str : (char *)"";
+    char *why = strchr(text, '\t'), *entry = NULL;
+    if (why != NULL) {
+        *why++ = '\0';
+        entry = strchr(why, '\t');
+        if (entry != NULL)
+            *entry++ = '\0';
+    }
+    ev->kind = LIST_REJECTED;
+    ev->task_id = text;
+    ev->a = why ? why : "";
+    ev->b = entry ? entry : "";
+    ev->c = "";
+    ev->run = 0;
+}
+
 queue_status_t queue_list_import(queue_t *q, const char *list, const char *queue, int max_entries,
                                  list_import_t *out, char *err, size_t errlen)
 {
     static args_t a;
     char num[5][24];
+    list_import_clear(out);
     memset(out, 0, sizeof *out);
+    if (max_entries > LIST_BATCH_MAX)
+        max_entries = LIST_BATCH_MAX;
     snprintf(num[0], sizeof num[0], "%d", JOB_DEFAULT_MAX_RETRIES);
     snprintf(num[1], sizeof num[1], "%lld", (long long)JOB_DEFAULT_TIMEOUT_MS);
     snprintf(num[2], sizeof num[2], "%zu", q->max_payload);
@@ -279,6 +344,7 @@ queue_status_t queue_list_import(queue_t *q, const char *list, const char *queue
     args_str(&a, "normal");
     for (int i = 0; i < 5; i++)
         args_str(&a, num[i]);
+    args_str(&a, "2"); /* reply format: events as arrays */
     redisReply *r;
     queue_status_t st = run(q, FN("list_import"), 1, &a, &r, err, errlen);
     if (st != QUEUE_OK)
@@ -288,13 +354,24 @@ queue_status_t queue_list_import(queue_t *q, const char *list, const char *queue
         freeReplyObject(r);
         return QUEUE_ERR_REPLY;
     }
+    out->reply = r;
     out->moved = rconn_reply_integer(r->element[0]);
     out->duplicates = rconn_reply_integer(r->element[1]);
     out->remaining = rconn_reply_integer(r->element[2]);
-    out->nrejected = r->elements - 3;
-    for (size_t i = 3; i < r->elements && i - 3 < LIST_REJECTS_MAX; i++)
-        snprintf(out->rejected[i - 3], sizeof out->rejected[i - 3], "%s", reply_str(r->element[i]));
-    freeReplyObject(r);
+    /* Format 2 has the re-run count at [3]; an older library (mixed
+     * versions during an upgrade) has only rejection strings from [3]. */
+    int format2 = r->elements >= 4 && r->element[3]->type == REDIS_REPLY_INTEGER;
+    size_t first = format2 ? 4 : 3;
+    if (format2)
+        out->reruns = r->element[3]->integer;
+    for (size_t i = first; i < r->elements && out->nevents < LIST_BATCH_MAX; i++) {
+        list_event_t *ev = &out->events[out->nevents];
+        if (!format2)
+            list_old_rejection(r->element[i], ev);
+        else if (list_event(r->element[i], ev) != 0)
+            continue;
+        out->nevents++;
+    }
     return QUEUE_OK;
 }
 
@@ -523,7 +600,7 @@ queue_status_t queue_send_started(queue_t *q, const claim_batch_t *b, const char
 }
 
 queue_status_t queue_finish(queue_t *q, const char *stream_key, const char *worker_id,
-                            const job_outcome_t *o, size_t n, finish_tally_t *tally,
+                            job_outcome_t *o, size_t n, finish_tally_t *tally,
                             char (*states)[JOB_STATE_MAX], char *err, size_t errlen)
 {
     static args_t a;
@@ -562,6 +639,13 @@ queue_status_t queue_finish(queue_t *q, const char *stream_key, const char *work
             const char *state = r->type == REDIS_REPLY_ARRAY && 4 + i < r->elements ? reply_str(r->element[4 + i]) : "";
             snprintf(states[done + i], JOB_STATE_MAX, "%s", state);
         }
+        /* The runs follow the states (absent from a library from before
+         * runs existed: those jobs are all first runs). */
+        for (size_t i = 0; i < chunk; i++) {
+            size_t at = 4 + chunk + i;
+            long long run = r->type == REDIS_REPLY_ARRAY && at < r->elements ? rconn_reply_integer(r->element[at]) : 1;
+            o[done + i].run = run > 0 ? (int)run : 1;
+        }
         freeReplyObject(r);
         done += chunk;
     }
@@ -575,6 +659,7 @@ static void settled(redisReply **e, settled_job_t *out)
     snprintf(out->queue, sizeof out->queue, "%s", reply_str(e[2]));
     snprintf(out->state, sizeof out->state, "%s", reply_str(e[3]));
     out->attempts = (int)rconn_reply_integer(e[4]);
+    out->run = 1;
 }
 
 queue_status_t queue_release(queue_t *q, const queue_list_t *streams, const char *consumer,
@@ -594,7 +679,8 @@ queue_status_t queue_release(queue_t *q, const queue_list_t *streams, const char
     queue_status_t st = run(q, FN("release"), streams->n, &a, &r, err, errlen);
     if (st != QUEUE_OK)
         return st;
-    int ok = r->type == REDIS_REPLY_ARRAY && r->elements == 6;
+    /* requeued, state, id, type, queue, attempts, and the run when above 1 */
+    int ok = r->type == REDIS_REPLY_ARRAY && (r->elements == 6 || r->elements == 7);
     if (requeued)
         *requeued = ok ? rconn_reply_integer(r->element[0]) : 0;
     if (current != NULL) {
@@ -603,6 +689,8 @@ queue_status_t queue_release(queue_t *q, const queue_list_t *streams, const char
             /* reply: requeued, state, id, type, queue, attempts */
             redisReply *e[5] = { r->element[2], r->element[3], r->element[4], r->element[1], r->element[5] };
             settled(e, current);
+            if (r->elements == 7 && rconn_reply_integer(r->element[6]) > 0)
+                current->run = (int)rconn_reply_integer(r->element[6]);
         }
     }
     freeReplyObject(r);
@@ -629,10 +717,15 @@ queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char
     if (st != QUEUE_OK)
         return st;
     size_t n = r->type == REDIS_REPLY_ARRAY && r->elements >= 2 ? (r->elements - 2) / 6 : 0;
-    /* per job: id, type, queue, state, attempts, error */
+    /* per job: id, type, queue, state, attempts, error; then one array of
+     * their runs (absent from a library from before runs existed) */
+    const redisReply *runs = n > 0 && r->elements == 2 + n * 6 + 1 ? r->element[r->elements - 1] : NULL;
     for (size_t i = 0; jobs != NULL && i < n && i < max; i++) {
         settled(r->element + 2 + i * 6, &jobs[i]);
         snprintf(jobs[i].error, sizeof jobs[i].error, "%s", reply_str(r->element[2 + i * 6 + 5]));
+        if (runs != NULL && runs->type == REDIS_REPLY_ARRAY && i < runs->elements &&
+            rconn_reply_integer(runs->element[i]) > 0)
+            jobs[i].run = (int)rconn_reply_integer(runs->element[i]);
     }
     if (reclaimed)
         *reclaimed = (long long)n;

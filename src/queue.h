@@ -44,13 +44,24 @@ void queue_init(queue_t *q, rconn_t *conn);
  * and loads every script. */
 queue_status_t queue_prepare(queue_t *q, const queue_list_t *streams, char *err, size_t errlen);
 
+#define JOB_STATE_MAX 16
+
 typedef struct {
     char id[JOB_ID_MAX + 1];
-    int created;             /* 0: the id existed; nothing was enqueued */
-    char state[16];          /* the job's state after the call */
+    int created;             /* 1: enqueued (a new job, or a new run when
+                              * spec->replace and the job had finished);
+                              * 0: the id exists; nothing was enqueued */
+    char state[JOB_STATE_MAX];    /* the job's state after the call */
+    int run;                 /* the job's run number (1 for a first run);
+                              * 0 when Redis runs an older library */
+    char previous[JOB_STATE_MAX]; /* a new run: how the run before ended */
 } enqueue_result_t;
 
-/* Enqueues one job (spec->id NULL: a UUID is generated). */
+/* Enqueues one job (spec->id NULL: a UUID is generated). An id that exists
+ * enqueues nothing (created 0, with the existing job's state), unless
+ * spec->replace and the job has finished: then it runs again as its next
+ * run (attempts 0, run + 1, its result, retry list and dead-letter entry
+ * removed). Atomic (src/lua/common.lua, add_job). */
 queue_status_t queue_enqueue(queue_t *q, const job_spec_t *spec, enqueue_result_t *out,
                              char *err, size_t errlen);
 /* Enqueues n jobs in one pipeline; out[i] and status per job in st[i]. */
@@ -105,9 +116,9 @@ typedef struct {
     int attempt;
     int64_t started_us;
     int64_t finished_us;
+    int run;                 /* set by queue_finish: the job's run number
+                              * (1 when Redis runs an older library) */
 } job_outcome_t;
-
-#define JOB_STATE_MAX 16
 
 typedef struct {
     long long recorded;      /* outcomes that took effect */
@@ -118,10 +129,10 @@ typedef struct {
 
 /* Records a batch of outcomes from one stream; adds to *tally (may be NULL)
  * and, when states is not NULL, writes each job's new state ("completed",
- * "retrying", ... or "" when skipped) to states[i]. Safe to call again with
- * the same outcomes after a lost reply. */
+ * "retrying", ... or "" when skipped) to states[i]; sets each o[i].run.
+ * Safe to call again with the same outcomes after a lost reply. */
 queue_status_t queue_finish(queue_t *q, const char *stream_key, const char *worker_id,
-                            const job_outcome_t *o, size_t n, finish_tally_t *tally,
+                            job_outcome_t *o, size_t n, finish_tally_t *tally,
                             char (*states)[JOB_STATE_MAX], char *err, size_t errlen);
 
 /* What release and reclaim did to a job. */
@@ -131,6 +142,7 @@ typedef struct {
     char queue[QUEUE_NAME_MAX + 1];
     char state[JOB_STATE_MAX];   /* "" when nothing happened to it */
     int attempts;
+    int run;                     /* its run number (1 when Redis runs an older library) */
     char error[200];             /* reclaim: why the attempt failed */
 } settled_job_t;
 
@@ -164,21 +176,42 @@ queue_status_t queue_cancel(queue_t *q, const char *id, cancel_status_t *result,
 queue_status_t queue_dlq_retry(queue_t *q, const char *const *entries, size_t n,
                                long long *requeued, char *err, size_t errlen);
 
-#define LIST_REJECTS_MAX 16
+#define LIST_BATCH_MAX 100
 
-/* What one list import did (the users' LPUSH protocol, docs/protocol.md). */
+/* One thing a list import reports (docs/protocol.md, the users' list
+ * protocol). Strings point into the import's reply. */
+typedef enum {
+    LIST_REJECTED,   /* a = error, b = start of the entry, c = rejected stream id */
+    LIST_DUPLICATE,  /* a = state, b = start of the existing job's args, c = start of the entry */
+    LIST_RERUN       /* a = state the run before ended in; run = the new run */
+} list_event_kind_t;
+
 typedef struct {
-    long long moved;             /* new jobs */
-    long long duplicates;        /* task ids that already were jobs */
+    list_event_kind_t kind;
+    const char *task_id;         /* "" for a rejected entry without a usable one */
+    const char *a, *b, *c;
+    long long run;
+} list_event_t;
+
+/* What one list import did. */
+typedef struct {
+    redisReply *reply;           /* owns the events' strings */
+    long long moved;             /* jobs enqueued (new ones and re-runs) */
+    long long duplicates;        /* task ids of jobs still waiting or running */
+    long long reruns;            /* task ids of finished jobs, run again */
     long long remaining;         /* entries still in the list */
-    size_t nrejected;            /* malformed entries (the first few kept below) */
-    char rejected[LIST_REJECTS_MAX][400]; /* "task_id\treason\tentry start" */
+    size_t nevents;
+    list_event_t events[LIST_BATCH_MAX]; /* one per entry at most */
 } list_import_t;
 
-/* Moves up to max_entries tasks from the plain list `list` into
- * <queue>_normal, atomically (task_id becomes the job id). */
+/* Moves up to max_entries (at most LIST_BATCH_MAX) tasks from the plain list
+ * `list` into <queue>_normal, atomically (task_id becomes the job id; a
+ * finished one runs again); keeps rejected entries in <prefix>:rejected.
+ * Free *out's reply with list_import_clear (also done by the next call). */
 queue_status_t queue_list_import(queue_t *q, const char *list, const char *queue, int max_entries,
                                  list_import_t *out, char *err, size_t errlen);
+/* Frees the import's reply; accepts a zeroed struct. */
+void list_import_clear(list_import_t *li);
 
 /* The scheduler's leadership lease: acquire (or renew, when `holder` has
  * it) for ttl_ms, or release. *held: 1 when holder has it after the call;

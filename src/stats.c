@@ -12,8 +12,8 @@
 #include "clock.h"
 
 const char *const stats_counter_names[] = { "submitted", "completed", "failed", "timeout", "retried",
-                                            "dead", "cancelled", "failed_attempts",
-                                            "list_imported", "list_rejected" };
+                                            "dead", "cancelled", "failed_attempts", "reruns",
+                                            "list_imported", "list_rejected", "list_duplicates" };
 const int stats_counter_count = sizeof stats_counter_names / sizeof stats_counter_names[0];
 
 static int cmp_str(const void *a, const void *b)
@@ -186,6 +186,11 @@ json_t *stats_collect(queue_t *q, char *err, size_t errlen)
     if (r == NULL)
         goto fail;
     json_object_set_new(root, "dead_letter", json_integer(rconn_reply_integer(r)));
+    freeReplyObject(r);
+    queue_key(q, "rejected", NULL, key, sizeof key);
+    if ((r = rconn_cmd(q->conn, err, errlen, "XLEN %s", key)) == NULL)
+        goto fail;
+    json_object_set_new(root, "rejected", json_integer(rconn_reply_integer(r)));
     freeReplyObject(r);
     json_t *workers = live_workers(q, err, errlen);
     if (workers == NULL)

@@ -15,7 +15,8 @@ extern const int stats_counter_count;
  *   {"queues": [{"name", "queue", "priority", "ready", "running", "delayed",
  *                "retrying"}...],
  *    "counters": {"<queue>": {...}, "total": {sums}},   (plus "active")
- *    "dead_letter": N, "workers": [heartbeat objects...]}
+ *    "dead_letter": N, "rejected": N (entries kept in <prefix>:rejected),
+ *    "workers": [heartbeat objects...]}
  * Returns a new reference, or NULL with err. Workers whose heartbeat
  * expired are dropped from the registry on the way. */
 json_t *stats_collect(queue_t *q, char *err, size_t errlen);

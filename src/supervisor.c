@@ -207,11 +207,11 @@ static void record_settled(sup_t *s, const settled_job_t *j, job_outcome_kind_t 
         return;
     int64_t now = clock_now_us();
     if (kind == OUTCOME_TIMEOUT || kind == OUTCOME_CRASH) {
-        retry_rec_t r = { j->id, job_outcome_name(kind), error, worker, j->attempts, now };
+        retry_rec_t r = { j->id, job_outcome_name(kind), error, worker, j->attempts, now, j->run };
         history_write_retry(&s->history, &r);
     }
     if (is_final(j->state)) {
-        history_rec_t h = { j->id, j->type, j->queue, j->state, worker, error, j->attempts, started_us, now };
+        history_rec_t h = { j->id, j->type, j->queue, j->state, worker, error, j->attempts, started_us, now, j->run };
         history_write_job(&s->history, &h);
     }
     history_writer_flush(&s->history);
@@ -521,26 +521,36 @@ static void begin_stop(sup_t *s, const char *why)
 /* The users' protocol: tasks LPUSHed onto a plain list become native jobs
  * of this queue (its normal level), atomically (queue_list_import). */
 #define LIST_TARGET_QUEUE "backtest"
-#define LIST_BATCH 100
+#define LIST_BATCH LIST_BATCH_MAX
 #define LIST_ROUNDS 10
 #define LIST_WARN_EVERY_MS 10000
 #define LIST_BURST_HOLD_MS 500
 
-static void log_list_rejection(const sup_t *s, char *text)
+/* What a list import reported, one log line each: rejected entries and
+ * duplicates at warning level, re-runs of finished ids at info level. */
+static void log_list_event(const sup_t *s, const list_event_t *e)
 {
-    char *why = strchr(text, '\t'), *entry = NULL;
-    if (why != NULL) {
-        *why++ = '\0';
-        entry = strchr(why, '\t');
-        if (entry != NULL)
-            *entry++ = '\0';
+    const char *list = s->cfg->list_queue;
+    switch (e->kind) {
+    case LIST_REJECTED:
+        if (e->task_id[0])
+            log_warn("malformed task in the list: error result written, entry kept (tickq rejected)",
+                     LF_S("list", list), LF_S("task_id", e->task_id), LF_S("error", e->a), LF_S("entry", e->b),
+                     LF_S("rejected_id", e->c));
+        else
+            log_warn("malformed task in the list without a task_id: entry kept (tickq rejected)",
+                     LF_S("list", list), LF_S("error", e->a), LF_S("entry", e->b), LF_S("rejected_id", e->c));
+        break;
+    case LIST_DUPLICATE:
+        log_warn("duplicate task in the list: its task_id is still waiting or running, not run again",
+                 LF_S("list", list), LF_S("task_id", e->task_id), LF_S("state", e->a), LF_S("job_args", e->b),
+                 LF_S("entry", e->c));
+        break;
+    case LIST_RERUN:
+        log_info("finished task pushed again: running it again", LF_S("list", list), LF_S("task_id", e->task_id),
+                 LF_I("run", e->run), LF_S("previous_state", e->a));
+        break;
     }
-    if (text[0])
-        log_warn("malformed task in the list: error result written", LF_S("list", s->cfg->list_queue),
-                 LF_S("task_id", text), LF_S("reason", why ? why : "?"), LF_S("entry", entry ? entry : ""));
-    else
-        log_warn("malformed task in the list without a task_id: dropped", LF_S("list", s->cfg->list_queue),
-                 LF_S("reason", why ? why : "?"), LF_S("entry", entry ? entry : ""));
 }
 
 static void import_list(sup_t *s, int64_t now)
@@ -559,17 +569,16 @@ static void import_list(sup_t *s, int64_t now)
             return;
         }
         s->list_ok = 1;
-        for (size_t i = 0; i < got.nrejected && i < LIST_REJECTS_MAX; i++)
-            log_list_rejection(s, got.rejected[i]);
-        if (got.nrejected > LIST_REJECTS_MAX)
-            log_warn("more malformed tasks in the list", LF_S("list", s->cfg->list_queue),
-                     LF_I("not_shown", (long long)(got.nrejected - LIST_REJECTS_MAX)));
-        if (got.moved > 0 || got.duplicates > 0 || got.nrejected > 0) {
+        for (size_t i = 0; i < got.nevents; i++)
+            log_list_event(s, &got.events[i]);
+        if (got.moved > 0 || got.duplicates > 0 || got.nevents > 0) {
             s->list_active_ms = now;
             log_debug("took tasks from the list", LF_S("list", s->cfg->list_queue), LF_I("jobs", got.moved),
-                      LF_I("duplicates", got.duplicates));
+                      LF_I("reruns", got.reruns), LF_I("duplicates", got.duplicates));
         }
-        if (got.remaining == 0)
+        long long remaining = got.remaining;
+        list_import_clear(&got);
+        if (remaining == 0)
             return;
     }
     s->next_list_ms = now; /* more than LIST_ROUNDS batches waiting: go on next turn */

@@ -325,12 +325,12 @@ static void write_history(worker_ctx_t *w, const claimed_job_t *jobs, const job_
         const char *error = o[i].kind == OUTCOME_OK ? NULL : o[i].payload;
         if (o[i].kind != OUTCOME_OK && o[i].kind != OUTCOME_PERMANENT && o[i].kind != OUTCOME_SHUTDOWN) {
             retry_rec_t r = { jobs[i].id, job_outcome_name(o[i].kind), error, w->id, o[i].attempt,
-                              o[i].finished_us };
+                              o[i].finished_us, o[i].run };
             history_write_retry(&w->history, &r);
         }
         if (is_final(states[i])) {
             history_rec_t h = { jobs[i].id, jobs[i].type, w->logical[jobs[i].stream_index], states[i], w->id,
-                                error, o[i].attempt, o[i].started_us, o[i].finished_us };
+                                error, o[i].attempt, o[i].started_us, o[i].finished_us, o[i].run };
             history_write_job(&w->history, &h);
         }
     }

@@ -3,8 +3,12 @@
 Speaks the protocol the users' clients already use: a task is a JSON object
 LPUSHed onto the ``strategy_queue`` list, and its result appears at
 ``task_result:<task_id>``. tickq workers move each task from the list into
-their own queue atomically, so a task survives a worker dying at any point,
-and a task pushed twice (same task_id) runs once.
+their own queue atomically, so a task survives a worker dying at any point.
+A task pushed again while its first push is still waiting or running (same
+task_id) runs once (the worker logs the duplicate); pushed again after it
+finished, it runs again and its new result replaces the old one (read the
+result only after the worker took the new push: until then the old one is
+still there).
 
     import redis, tickq_client
     r = redis.Redis(decode_responses=True)

@@ -20,8 +20,21 @@
 -- costs no extra lookups: job, type, args, attempts (runs so far),
 -- max_retries, timeout_ms, enqueued_us. The job hash is the record; a job
 -- being run is one whose entry is pending in the consumer group.
+--
+-- A job id is unique: adding an id that exists enqueues nothing and reports
+-- the existing job's state, unless the caller asks to run a finished job
+-- (completed, failed, dead, cancelled) again. That re-run is a new run of
+-- the id: the record's `run` goes up by one (a record without it is run 1),
+-- attempts start at 0, and the previous run's result, retry list and
+-- dead-letter entry are removed (the job history database keeps every run).
 
 local PROTOCOL = '1'
+
+-- The states a job ends in; only a job in one of them can run again.
+local FINAL = { completed = true, failed = true, dead = true, cancelled = true }
+
+-- A record without `run` (written before runs were counted) is run 1.
+local function run_of(v) return tonumber(v) or 1 end
 
 local function context(args)
   -- ttl and dlq_cap stay strings: they only go back into commands, and
@@ -159,31 +172,33 @@ end
 
 -- A claimed job that never started goes back to the tail of its stream,
 -- unchanged (its attempt was never counted). `f` are its entry's fields.
+-- Returns the job's state and its run number (0 when the record is gone).
 local function requeue_unstarted(c, stream, f)
   local id = f.job
   local jk = job_key(c, id)
-  local h = redis.call('HMGET', jk, 'cancel_requested', 'queue')
-  if h[2] == false then return 'missing' end
+  local h = redis.call('HMGET', jk, 'cancel_requested', 'queue', 'run')
+  if h[2] == false then return 'missing', 0 end
   if h[1] == '1' then
     finish_cancelled(c, id, h[2])
-    return 'cancelled'
+    return 'cancelled', run_of(h[3])
   end
   add_entry(c, stream, id, f.type, f.args, f.attempts, f.max_retries, f.timeout_ms, f.enqueued_us)
   if tonumber(f.attempts) == 0 then redis.call('DEL', result_key(id)) end
-  return 'queued'
+  return 'queued', run_of(h[3])
 end
 
 -- A failed attempt of the job in entry fields `f` (attempts counts the runs
 -- before this one). Permanent errors end the job in `failed`; transient ones
 -- (including timeouts and crashes) are retried after exponential backoff with
 -- +-20 % jitter, or go to the dead-letter stream once retries are spent.
--- Returns the job's new state.
+-- Returns the job's new state and its run number (0 when the record is gone).
 local function fail_attempt(c, stream, f, kind, err, worker)
   local id = f.job
   local jk = job_key(c, id)
-  local h = redis.call('HMGET', jk, 'cancel_requested', 'queue', 'priority', 'created_at')
+  local h = redis.call('HMGET', jk, 'cancel_requested', 'queue', 'priority', 'created_at', 'run')
   local queue = h[2]
-  if not queue then return 'missing' end
+  if not queue then return 'missing', 0 end
+  local run = run_of(h[5])
   local attempts = tonumber(f.attempts) + 1
   local max_retries = tonumber(f.max_retries)
   count(c, queue, 'failed_attempts')
@@ -191,18 +206,18 @@ local function fail_attempt(c, stream, f, kind, err, worker)
   redis.call('HSET', jk, 'attempts', attempts, 'worker', worker)
   if h[1] == '1' or kind == 'cancel' then
     finish_cancelled(c, id, queue)
-    return 'cancelled'
+    return 'cancelled', run
   end
   if kind == 'permanent' then
     redis.call('HSET', jk, 'state', 'failed', 'error', err, 'finished_at', c.now_iso)
     set_result(c, id, 'error', { error = err, completed_at = c.now_iso, attempt = attempts, worker_id = worker })
     expire_job(c, id)
     count(c, queue, 'failed')
-    return 'failed'
+    return 'failed', run
   end
   local rk = pkey(c, 'retries', id)
   redis.call('RPUSH', rk, cjson.encode({ attempt = attempts, kind = kind, error = err,
-    at = c.now_iso, worker_id = worker }))
+    at = c.now_iso, worker_id = worker, run = run }))
   if attempts <= max_retries then
     local delay = c.base * 2 ^ (attempts - 1)
     if delay > c.max then delay = c.max end
@@ -215,17 +230,17 @@ local function fail_attempt(c, stream, f, kind, err, worker)
     set_result(c, id, 'running', { attempt = attempts, last_error = err, next_retry_at = due_iso,
       worker_id = worker })
     count(c, queue, 'retried')
-    return 'retrying'
+    return 'retrying', run
   end
   local dead = redis.call('XADD', pkey(c, 'dead'), 'MAXLEN', '~', c.dlq_cap, '*',
     'job', id, 'type', f.type, 'args', f.args, 'queue', queue, 'priority', h[3],
     'max_retries', max_retries, 'timeout_ms', f.timeout_ms, 'created_at', h[4] or '',
-    'attempts', attempts, 'error', err, 'failed_at', c.now_iso)
+    'attempts', attempts, 'error', err, 'failed_at', c.now_iso, 'run', run)
   redis.call('HSET', jk, 'state', 'dead', 'error', err, 'finished_at', c.now_iso, 'dead_entry', dead)
   set_result(c, id, 'error', { error = err, completed_at = c.now_iso, attempts = attempts, dead = true })
   expire_job(c, id)
   count(c, queue, 'dead')
-  return 'dead'
+  return 'dead', run
 end
 
 -- Stream ids "ms-seq" as two numbers, for ordering.
@@ -289,9 +304,13 @@ end
 
 -- Adds one job: validates it, and enqueues it unless its id exists.
 -- j: id, type, args (JSON text), queue, priority, max_retries and
--- timeout_ms (strings), delay_ms, max_payload, now_us.
--- Returns {1, id, 'queued'} for a new job, {0, id, state} for an existing
--- one, or nil and the reason the job is invalid.
+-- timeout_ms (strings), delay_ms, max_payload, now_us, and replace (true:
+-- an id whose job has finished runs again, as its next run).
+-- Returns a table {created (1 or 0), id, state, run, previous}: created 1
+-- with state 'queued' for a new job or a new run (previous: the state the
+-- run before ended in, else ''); created 0 with the existing job's state
+-- ('running' for a queued job whose entry is pending) and run when the id
+-- exists and was not replaced. Or nil and the reason the job is invalid.
 local function add_job(c, j)
   local id, jtype, payload, queue, priority = j.id, j.type, j.args, j.queue, j.priority
   local max_retries, timeout_ms = tonumber(j.max_retries), tonumber(j.timeout_ms)
@@ -322,11 +341,20 @@ local function add_job(c, j)
   if delay_ms < 0 then return nil, 'delay must not be negative' end
 
   local jk = job_key(c, id)
-  local h = redis.call('HMGET', jk, 'state', 'stream', 'entry')
+  local h = redis.call('HMGET', jk, 'state', 'stream', 'entry', 'run', 'dead_entry')
+  local run, previous = 1, ''
   if h[1] then
     local state = h[1]
-    if state == 'queued' and pending_consumer(h[2], h[3]) then state = 'running' end
-    return { 0, id, state }
+    if not (j.replace and FINAL[state]) then
+      if state == 'queued' and pending_consumer(h[2], h[3]) then state = 'running' end
+      return { 0, id, state, run_of(h[4]), '' }
+    end
+    -- A new run of a finished job. What described the run before goes;
+    -- the job history database keeps it.
+    run, previous = run_of(h[4]) + 1, state
+    if h[5] and h[5] ~= '' then redis.call('XDEL', pkey(c, 'dead'), h[5]) end
+    redis.call('DEL', jk, pkey(c, 'retries', id), result_key(id))
+    count(c, queue, 'reruns')
   end
   local physical = queue .. '_' .. priority
   local stream = c.queue_prefix .. physical
@@ -341,8 +369,8 @@ local function add_job(c, j)
   redis.call('HSET', jk, 'id', id, 'type', jtype, 'args', payload, 'queue', queue,
     'priority', priority, 'max_retries', j.max_retries, 'timeout_ms', j.timeout_ms,
     'attempts', '0', 'created_at', c.now_iso, 'enqueued_us', now_us, 'stream', stream,
-    'state', 'queued', 'entry', entry, 'scheduled_for', scheduled)
+    'state', 'queued', 'entry', entry, 'scheduled_for', scheduled, 'run', run)
   redis.call('SADD', pkey(c, 'queues'), physical)
   count(c, queue, 'submitted')
-  return { 1, id, 'queued' }
+  return { 1, id, 'queued', run, previous }
 end

@@ -1,20 +1,30 @@
 
 -- tickq_p1_enqueue: enqueue one job atomically. An id that already exists
--- returns the existing job and enqueues nothing.
+-- returns the existing job and enqueues nothing, unless `replace` is 1 and
+-- the job has finished: then it runs again, as its next run (add_job).
 -- args[10..]: id, type, args, queue, priority, max_retries, timeout_ms,
---             delay_ms, max_payload, now_us
--- Returns {1, id, 'queued'} for a new job, {0, id, state} for an existing
--- one, or an error reply "TICKQ_INVALID <message>".
+--             delay_ms, max_payload, now_us, [replace: 0 or 1]
+-- Returns {1, id, 'queued'} for a new job (or a new run), {0, id, state}
+-- for an existing one, or an error reply "TICKQ_INVALID <message>". A
+-- caller that passes `replace` (0 or 1) gets two more elements: the run
+-- number and the state the run before ended in ('' unless replaced).
+-- Callers from before runs existed pass no `replace` and get the three
+-- elements they know.
 local function enqueue(keys, args)
   local c = context(args)
   local perr = protocol_error(c)
   if perr then return perr end
+  local replace = args[20]
+  if replace ~= nil and replace ~= '0' and replace ~= '1' then
+    return redis.error_reply('TICKQ_INVALID replace must be 0 or 1, not ' .. replace)
+  end
   local reply, why = add_job(c, {
     id = args[10], type = args[11], args = args[12], queue = args[13], priority = args[14],
     max_retries = args[15], timeout_ms = args[16], delay_ms = args[17], max_payload = args[18],
-    now_us = args[19] })
+    now_us = args[19], replace = replace == '1' })
   if not reply then return redis.error_reply('TICKQ_INVALID ' .. why) end
   flush_counters(c)
+  if replace == nil then return { reply[1], reply[2], reply[3] } end
   return reply
 end
 redis.register_function('tickq_p1_enqueue', enqueue)

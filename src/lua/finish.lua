@@ -11,7 +11,9 @@
 --   payload (the task_result JSON for ok, else the error text),
 --   attempt, started_us, finished_us
 -- Returns {recorded, skipped, retried, dead, then the job's new state per
--- outcome in order ('' for a skipped one)}.
+-- outcome in order ('' for a skipped one), then its run number per outcome
+-- (0 for a skipped one)}. Callers from before runs existed read the states
+-- and ignore what follows.
 local function finish(keys, args)
   local c = context(args)
   local stream, worker = keys[1], args[10]
@@ -23,7 +25,7 @@ local function finish(keys, args)
   end
   local done, n = {}, 0
   local skipped, retried, dead = 0, 0, 0
-  local out = { 0, 0, 0, 0 }
+  local out, runs = { 0, 0, 0, 0 }, {}
   for i = 11, #args, 7 do
     local entry, id, kind, payload = args[i], args[i + 1], args[i + 2], args[i + 3]
     if pending[entry] then
@@ -33,6 +35,7 @@ local function finish(keys, args)
         local attempt = args[i + 4]
         redis.call('HSET', jk, 'state', 'completed', 'attempts', attempt, 'worker', worker,
           'started_us', args[i + 5], 'finished_us', args[i + 6])
+        runs[#runs + 1] = run_of(redis.call('HGET', jk, 'run'))
         redis.call('EXPIRE', jk, c.ttl)
         if attempt ~= '1' then redis.call('EXPIRE', pkey(c, 'retries', id), c.ttl) end
         redis.call('SET', result_key(id), payload, 'EX', c.ttl)
@@ -40,21 +43,23 @@ local function finish(keys, args)
         out[#out + 1] = 'completed'
       else
         local f = entry_fields(stream, entry)
-        local state = ''
+        local state, run = '', 0
         if f and kind == 'shutdown' then
-          state = requeue_unstarted(c, stream, f)
+          state, run = requeue_unstarted(c, stream, f)
         elseif f then
           redis.call('HSET', jk, 'started_us', args[i + 5], 'finished_us', args[i + 6])
-          state = fail_attempt(c, stream, f, kind, payload, worker)
+          state, run = fail_attempt(c, stream, f, kind, payload, worker)
           if state == 'retrying' then retried = retried + 1 elseif state == 'dead' then dead = dead + 1 end
         end
         out[#out + 1] = state
+        runs[#runs + 1] = run
       end
       n = n + 1
       done[n] = entry
     else
       skipped = skipped + 1
       out[#out + 1] = ''
+      runs[#runs + 1] = 0
     end
   end
   if n > 0 then
@@ -63,6 +68,7 @@ local function finish(keys, args)
   end
   flush_counters(c)
   out[1], out[2], out[3], out[4] = n, skipped, retried, dead
+  for _, run in ipairs(runs) do out[#out + 1] = run end
   return out
 end
 redis.register_function('tickq_p1_finish', finish)

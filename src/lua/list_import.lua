@@ -3,18 +3,41 @@
 -- LPUSH '{"task_id": ..., "task_type": ..., "args": {...}}' onto a plain
 -- list (default strategy_queue); this moves entries from the list's tail
 -- (oldest first) into a native queue, atomically, so a task is never lost
--- between the two: task_id becomes the job id (a task pushed twice runs
--- once) and from then on it has every guarantee of a native job. The args
--- text is kept byte for byte (re-encoding would round numbers).
+-- between the two: task_id becomes the job id and from then on it has every
+-- guarantee of a native job. The args text is kept byte for byte
+-- (re-encoding would round numbers).
 --
--- A malformed entry that carries a usable task_id gets an error result at
--- task_result:<task_id>; one without is dropped and reported to the caller,
--- which logs it. Both count as list_rejected in the target queue's stats.
+-- A task_id whose job has finished (completed, failed, dead, cancelled)
+-- runs again, as that id's next run (add_job with replace): the users' old
+-- worker ran whatever it popped. A task_id whose job is still waiting or
+-- running is a duplicate: not run again, counted as list_duplicates and
+-- reported to the caller, which logs it with both payloads.
+--
+-- An entry that cannot be used (not JSON, not an object, no usable
+-- task_id, a bad task_type or args) is kept in the capped stream
+-- <prefix>:rejected with the list's name, the error (a JSON parse error
+-- names its line and column), the start of the entry and when; one with a
+-- usable task_id also gets an error result at task_result:<task_id> (unless
+-- that id is a job). Each counts as list_rejected in the target queue's
+-- stats and is reported to the caller, which logs it.
 -- keys[1]: the list
 -- args[10..]: queue, priority, max_retries, timeout_ms, max_payload,
---             now_us, max_entries
--- Returns {moved, duplicates, left in list, rejection...}; a rejection is
--- "<task_id or empty>\t<reason>\t<start of the entry>".
+--             now_us, max_entries, [reply format: 2]
+-- Returns, for reply format 2:
+--   {moved, duplicates, left in list, reruns, then one array per event:
+--    {'rejected', task_id or '', error, start of the entry, rejected stream id}
+--    {'duplicate', task_id, state, start of the job's args, start of the entry}
+--    {'rerun', task_id, run, state the run before ended in}}
+-- and for callers from before format 2 (no argument):
+--   {moved, duplicates, left in list, rejection...}, a rejection being
+--   "<task_id or empty>\t<reason>\t<start of the entry>".
+
+-- The rejected-entries stream keeps about this many entries (XADD MAXLEN ~),
+-- each with at most REJECTED_ENTRY_MAX bytes of the entry; logs and replies
+-- carry its first LOG_ENTRY_MAX bytes.
+local REJECTED_CAP = 1000
+local REJECTED_ENTRY_MAX = 4096
+local LOG_ENTRY_MAX = 200
 
 -- JSON scanning over text cjson has already accepted: positions of values.
 local function skip_ws(s, i) return string.find(s, '[^ \t\r\n]', i) end
@@ -73,43 +96,133 @@ local function usable_id(id)
   return type(id) == 'string' and id ~= '' and #id <= 128 and not string.find(id, '[%c ]')
 end
 
+-- The first n bytes of s, cut back to a UTF-8 character boundary.
+local function utf8_head(s, n)
+  if #s <= n then return s end
+  local i = n
+  while i > 0 do
+    local b = string.byte(s, i + 1)
+    if b < 0x80 or b >= 0xC0 then break end
+    i = i - 1
+  end
+  return string.sub(s, 1, i)
+end
+
+-- cjson names tokens by their C names; say what they are.
+local JSON_TOKENS = {
+  T_OBJ_BEGIN = "'{'", T_OBJ_END = "'}'", T_ARR_BEGIN = "'['", T_ARR_END = "']'",
+  T_STRING = 'a string', T_NUMBER = 'a number', T_BOOLEAN = 'true or false', T_NULL = 'null',
+  T_COLON = "':'", T_COMMA = "','", T_END = 'the end of the entry', T_WHITESPACE = 'whitespace',
+  T_ERROR = 'an error', T_UNKNOWN = 'an unknown token',
+}
+
+-- A cjson decode error of text s as "invalid JSON at column C: <what>,
+-- near <text>" ("line L, column C (character N)" when s has several
+-- lines), and N, the 1-based byte position cjson reports ("... at
+-- character N"; columns count bytes too).
+local function json_error(s, msg)
+  msg = tostring(msg)
+  local what, pos = string.match(msg, '(%u[^:]-) at character (%d+)')
+  if not pos then return 'invalid JSON: ' .. msg, nil end
+  pos = tonumber(pos)
+  what = string.gsub(what, 'T_[%u_]+', JSON_TOKENS)
+  what = string.lower(string.sub(what, 1, 1)) .. string.sub(what, 2)
+  local line, col = 1, pos
+  for nl in string.gmatch(string.sub(s, 1, pos - 1), '()\n') do
+    line, col = line + 1, pos - nl
+  end
+  local where = 'column ' .. col
+  if string.find(s, '\n', 1, true) then
+    where = 'line ' .. line .. ', column ' .. col .. ' (character ' .. pos .. ')'
+  end
+  local near = ''
+  if pos <= #s then near = ', near ' .. cjson.encode(utf8_head(string.sub(s, pos), 20)) end
+  return 'invalid JSON at ' .. where .. ': ' .. what .. near, pos
+end
+
+-- What kind of JSON value decoded text is, for "not an object" errors.
+local function json_kind(v)
+  if type(v) == 'table' then return 'an array' end
+  if type(v) == 'string' then return 'a string' end
+  if type(v) == 'number' then return 'a number' end
+  if type(v) == 'boolean' then return 'a boolean' end
+  return 'null'
+end
+
+-- Checks one entry. Returns the decoded task, or nil, the error, the task_id
+-- when it is usable and the parse position (JSON errors only).
+local function check_entry(raw)
+  local ok, task = pcall(cjson.decode, raw)
+  if not ok then
+    local why, pos = json_error(raw, task)
+    return nil, why, nil, pos
+  end
+  local first = skip_ws(raw, 1)
+  if type(task) ~= 'table' or string.sub(raw, first, first) ~= '{' then
+    return nil, 'entry is ' .. json_kind(task) .. ', not a JSON object {"task_id": ..., "task_type": ..., "args": {...}}'
+  end
+  if task.task_id == nil then
+    return nil, 'task_id is missing: every entry needs "task_id", a string of 1-128 characters without spaces'
+  end
+  if not usable_id(task.task_id) then
+    return nil, 'task_id must be a string of 1-128 characters without spaces (got ' ..
+      (type(task.task_id) == 'string' and cjson.encode(utf8_head(task.task_id, 40)) or type(task.task_id)) .. ')'
+  end
+  local id = task.task_id
+  if type(task.task_type) ~= 'string' then
+    return nil, 'task_type must be a string such as "backtest" or "screening"', id
+  end
+  if task.args ~= nil and type(task.args) ~= 'table' then
+    return nil, 'args must be a JSON object', id
+  end
+  return task
+end
+
+-- Keeps a rejected entry in <prefix>:rejected; returns its stream id.
+local function keep_rejected(c, list, queue, id, why, pos, raw)
+  local kept = utf8_head(raw, REJECTED_ENTRY_MAX)
+  return redis.call('XADD', pkey(c, 'rejected'), 'MAXLEN', '~', REJECTED_CAP, '*',
+    'at', c.now_iso, 'list', list, 'queue', queue, 'task_id', id or '', 'error', why,
+    'position', pos and tostring(pos) or '', 'entry', kept, 'entry_bytes', #raw,
+    'truncated', #kept < #raw and '1' or '0')
+end
+
 local function list_import(keys, args)
   local c = context(args)
   local perr = protocol_error(c)
   if perr then return perr end
   local list, queue, priority = keys[1], args[10], args[11]
   local limit = tonumber(args[16]) or 100
-  local moved, duplicates, rejected = 0, 0, {}
+  local detailed = args[17] == '2'
+  local moved, duplicates, reruns, events, old_rejections = 0, 0, 0, {}, {}
   for _ = 1, limit do
     local raw = redis.call('RPOP', list)
     if not raw then break end
-    local ok, task = pcall(cjson.decode, raw)
-    local first = skip_ws(raw, 1)
-    local id, why
-    if not ok or type(task) ~= 'table' or not first or string.sub(raw, first, first) ~= '{' then
-      why = 'entry is not a JSON object'
-    elseif not usable_id(task.task_id) then
-      why = 'task_id must be a string of 1-128 characters without spaces'
-    else
+    local task, why, id, pos = check_entry(raw)
+    if task then
       id = task.task_id
-      if type(task.task_type) ~= 'string' then
-        why = 'task_type must be a string such as "backtest" or "screening"'
-      elseif task.args ~= nil and type(task.args) ~= 'table' then
-        why = 'args must be a JSON object'
+      local payload = task.args == nil and '{}' or member_text(raw, 'args')
+      local reply
+      if not payload then
+        why = 'args could not be read'   -- never expected: cjson parsed them
       else
-        local payload = task.args == nil and '{}' or member_text(raw, 'args')
-        local reply
-        if not payload then
-          why = 'args could not be read'   -- never expected: cjson parsed them
-        else
-          reply, why = add_job(c, {
-            id = id, type = task.task_type, args = payload, queue = queue, priority = priority,
-            max_retries = args[12], timeout_ms = args[13], delay_ms = 0, max_payload = args[14],
-            now_us = args[15] })
-          if reply then
-            if reply[1] == 1 then moved = moved + 1 else duplicates = duplicates + 1 end
-          end
+        reply, why = add_job(c, {
+          id = id, type = task.task_type, args = payload, queue = queue, priority = priority,
+          max_retries = args[12], timeout_ms = args[13], delay_ms = 0, max_payload = args[14],
+          now_us = args[15], replace = true })
+      end
+      if reply and reply[1] == 1 then
+        moved = moved + 1
+        if reply[4] > 1 then
+          reruns = reruns + 1
+          events[#events + 1] = { 'rerun', id, reply[4], reply[5] }
         end
+      elseif reply then
+        duplicates = duplicates + 1
+        count(c, queue, 'list_duplicates')
+        local existing = redis.call('HGET', job_key(c, id), 'args') or ''
+        events[#events + 1] = { 'duplicate', id, reply[3], utf8_head(existing, LOG_ENTRY_MAX),
+          utf8_head(raw, LOG_ENTRY_MAX) }
       end
     end
     if why then
@@ -117,13 +230,21 @@ local function list_import(keys, args)
       if id and redis.call('EXISTS', job_key(c, id)) == 0 then
         set_result(c, id, 'error', { error = 'invalid task: ' .. why, completed_at = c.now_iso })
       end
-      rejected[#rejected + 1] = (id or '') .. '\t' .. why .. '\t' .. string.sub(raw, 1, 200)
+      local kept = keep_rejected(c, list, queue, id, why, pos, raw)
+      local start = utf8_head(raw, LOG_ENTRY_MAX)
+      events[#events + 1] = { 'rejected', id or '', why, start, kept }
+      old_rejections[#old_rejections + 1] = (id or '') .. '\t' .. why .. '\t' .. start
     end
   end
   if moved > 0 then count(c, queue, 'list_imported', moved) end
   flush_counters(c)
   local reply = { moved, duplicates, redis.call('LLEN', list) }
-  for _, r in ipairs(rejected) do reply[#reply + 1] = r end
+  if detailed then
+    reply[4] = reruns
+    for _, e in ipairs(events) do reply[#reply + 1] = e end
+  else
+    for _, r in ipairs(old_rejections) do reply[#reply + 1] = r end
+  end
   return reply
 end
 redis.register_function('tickq_p1_list_import', list_import)

@@ -7,12 +7,14 @@
 -- grow with every restart.
 -- keys: streams. args[10..]: reclaimer consumer name, min idle ms, error text
 -- Returns {jobs reclaimed, consumers removed, then per job: id, type, queue,
--- new state, attempts, error}.
+-- new state, attempts, error, then (when a job was reclaimed) one array of
+-- the jobs' run numbers} (one trailing element, so a supervisor from before
+-- runs existed, which counts six elements per job, reads the same jobs).
 local function reclaim(keys, args)
   local c = context(args)
   local reclaimer, min_idle, err = args[10], tonumber(args[11]), args[12]
   local reclaimed, removed = 0, 0
-  local out = { 0, 0 }
+  local out, runs = { 0, 0 }, {}
   for _, stream in ipairs(keys) do
     local r = redis.pcall('XAUTOCLAIM', stream, c.group, reclaimer, min_idle, '0-0', 'COUNT', 100)
     if type(r) == 'table' and not r.err then
@@ -21,7 +23,8 @@ local function reclaim(keys, args)
           local f = {}
           for i = 1, #e[2], 2 do f[e[2][i]] = e[2][i + 1] end
           if f.job then
-            local state = fail_attempt(c, stream, f, 'crash', err, reclaimer)
+            local state, run = fail_attempt(c, stream, f, 'crash', err, reclaimer)
+            runs[#runs + 1] = run
             local h = redis.call('HMGET', job_key(c, f.job), 'queue', 'attempts')
             local n = #out
             out[n + 1], out[n + 2], out[n + 3] = f.job, f.type, h[1] or ''
@@ -45,6 +48,7 @@ local function reclaim(keys, args)
   end
   flush_counters(c)
   out[1], out[2] = reclaimed, removed
+  if #runs > 0 then out[#out + 1] = runs end
   return out
 end
 redis.register_function('tickq_p1_reclaim', reclaim)

@@ -6,12 +6,15 @@
 -- unchanged. keys: the streams it consumed.
 -- args[10..]: consumer, current entry ('' if none), kind, error text
 -- Returns {requeued, new state of the current job ('' if it was not pending),
--- and for the current job: id, type, queue, attempts}.
+-- and for the current job: id, type, queue, attempts, then its run number
+-- only when it is above 1} (a supervisor from before runs existed expects
+-- exactly six elements: it reads every first run as before, and misses only
+-- the history and log line of a re-run it settles).
 local function release(keys, args)
   local c = context(args)
   local consumer, current, kind, err = args[10], args[11], args[12], args[13]
   local requeued, outcome = 0, ''
-  local cur = { '', '', '', 0 }
+  local cur, cur_run = { '', '', '', 0 }, 0
   for _, stream in ipairs(keys) do
     local pending = redis.pcall('XPENDING', stream, c.group, '-', '+', 100000, consumer)
     if type(pending) == 'table' and not pending.err then
@@ -19,17 +22,18 @@ local function release(keys, args)
         local entry = p[1]
         local f = entry_fields(stream, entry)
         if f then
-          local state
+          local state, run
           if entry == current and kind ~= 'shutdown' then
-            state = fail_attempt(c, stream, f, kind, err, consumer)
+            state, run = fail_attempt(c, stream, f, kind, err, consumer)
           else
-            state = requeue_unstarted(c, stream, f)
+            state, run = requeue_unstarted(c, stream, f)
             if entry ~= current then requeued = requeued + 1 end
           end
           if entry == current then
             outcome = state
             local h = redis.call('HMGET', job_key(c, f.job), 'queue', 'attempts')
             cur = { f.job, f.type, h[1] or '', tonumber(h[2]) or 0 }
+            cur_run = run
           end
         end
         redis.call('XACK', stream, c.group, entry)
@@ -39,6 +43,7 @@ local function release(keys, args)
     end
   end
   flush_counters(c)
+  if cur_run > 1 then return { requeued, outcome, cur[1], cur[2], cur[3], cur[4], cur_run } end
   return { requeued, outcome, cur[1], cur[2], cur[3], cur[4] }
 end
 redis.register_function('tickq_p1_release', release)

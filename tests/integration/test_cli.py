@@ -8,7 +8,7 @@ import time
 
 from harness import TICKQ, TickqTestCase, free_port, tickq
 
-COMMANDS = ["worker", "enqueue", "result", "job", "cancel", "stats", "dlq", "tasks"]
+COMMANDS = ["worker", "enqueue", "result", "job", "cancel", "stats", "dlq", "rejected", "tasks"]
 
 
 class TestUsage(TickqTestCase):
@@ -34,7 +34,7 @@ class TestUsage(TickqTestCase):
             self.assertIn(cmd, p.stdout)
 
     def test_wrong_flag_prints_usage_and_exits_64(self):
-        for cmd in ["worker", "enqueue", "result", "job", "cancel", "stats", "dlq"]:
+        for cmd in ["worker", "enqueue", "result", "job", "cancel", "stats", "dlq", "rejected"]:
             p = self.tickq(cmd, "--no-such-flag")
             self.assertEqual(p.returncode, 64, cmd)
             self.assertIn("usage: tickq " + cmd, p.stderr, cmd)

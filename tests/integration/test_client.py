@@ -109,6 +109,7 @@ class TestPythonClient(TickqTestCase):
         self.assertEqual(c.get("submitted"), 1)
         self.assertEqual(c.get("list_imported"), 1)
         self.assertEqual(c.get("completed"), 1)
+        self.assertEqual(c.get("list_duplicates"), 2)   # counted, not silent
         self.assertEqual(self.job("dup-1")["attempts"], "1")
         self.assertEqual(w.proc.poll(), None)
 
@@ -143,6 +144,7 @@ class TestPythonClient(TickqTestCase):
         dropped = [x for x in logs if "without a task_id" in x["msg"]]
         self.assertEqual(len(dropped), 3)
         self.assertTrue(any(x["entry"] == "not json at all" for x in dropped))
+        self.assertEqual(self.r.xlen("tickq:rejected"), 5)   # every one kept for `tickq rejected`
         self.assertIsNone(w.proc.poll())
 
     def test_list_is_taken_oldest_first(self):

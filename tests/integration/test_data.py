@@ -263,7 +263,7 @@ class DataTests:
             results = list(pool.map(lambda _: self.data("list"), range(6)))
         for p in results:
             self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(self.query("SELECT version FROM schema_migrations ORDER BY version"), [(1,), (2,), (3,)])
+        self.assertEqual(self.query("SELECT version FROM schema_migrations ORDER BY version"), [(1,), (2,), (3,), (4,)])
         for table in ("bars", "job_history", "job_retries"):
             self.assertEqual(self.query(f"SELECT COUNT(*) FROM {table}"), [(0,)])
 
@@ -383,7 +383,7 @@ class DataTests:
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(json.loads(p.stdout),
                          {"symbol": "OLD", "interval": "1d", "first": "2024-01-02", "last": "2024-01-02", "bars": 1})
-        self.assertEqual(self.query("SELECT version FROM schema_migrations ORDER BY version"), [(1,), (2,), (3,)])
+        self.assertEqual(self.query("SELECT version FROM schema_migrations ORDER BY version"), [(1,), (2,), (3,), (4,)])
         self.assertEqual([float(x) for x in self.bars()[0][3:]], [10, 11, 9.5, 10.5, 1000])
         self.assertEqual(self.query("SELECT job_id, state, worker, error FROM job_history")[0][:3],
                          ("j1", "completed", "w:1"))
@@ -394,7 +394,7 @@ class DataTests:
         self.assertEqual(self.query("SELECT version FROM bars_version"), [(1,)])
         self.assertEqual(len(self.bars()), 7)
         self.assertEqual(self.data("list").returncode, 0)  # and again: nothing left to apply
-        self.assertEqual(self.query("SELECT COUNT(*) FROM schema_migrations"), [(3,)])
+        self.assertEqual(self.query("SELECT COUNT(*) FROM schema_migrations"), [(4,)])
 
     def test_bars_version_moves_once_per_write(self):
         """Workers' bar caches key on bars_version: one import or synth (one
@@ -758,7 +758,7 @@ class TestHistorySqlite(HistoryTests, TickqTestCase):
         p = subprocess.run([TICKQ, "worker", "--check"], cwd=cwd, env=env, capture_output=True, text=True,
                            timeout=60)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.assertIn(f"ok   database: sqlite {want} (schema version 3)", p.stdout)
+        self.assertIn(f"ok   database: sqlite {want} (schema version 4)", p.stdout)
 
 
 class TestHistoryPostgres(HistoryTests, TickqTestCase):

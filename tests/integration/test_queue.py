@@ -67,16 +67,17 @@ class TestPriority(TickqTestCase):
 class TestJobsAndResults(TickqTestCase):
     def test_duplicate_id_returns_existing_job(self):
         first = self.tickq("enqueue", "echo", '{"n": 1}', "--id", "job-42", "--json")
-        self.assertEqual(json.loads(first.stdout), {"id": "job-42", "created": True, "state": "queued"})
+        self.assertEqual(json.loads(first.stdout), {"id": "job-42", "created": True, "state": "queued", "run": 1})
         again = self.tickq("enqueue", "echo", '{"n": 2}', "--id", "job-42")
-        self.assertEqual(again.returncode, 0)
+        self.assertEqual(again.returncode, 4)   # the id exists: nothing enqueued
         self.assertEqual(again.stdout.strip(), "job-42")
-        self.assertIn("already exists", again.stderr)
+        self.assertIn("already exists (state queued", again.stderr)
         self.assertEqual(self.ready(), 1)
         self.assertEqual(json.loads(self.job("job-42")["args"]), {"n": 1})
         self.assertEqual(self.counters()["submitted"], 1)
         self.burst("--workers", "1")
         again = self.tickq("enqueue", "echo", "{}", "--id", "job-42", "--json")
+        self.assertEqual(again.returncode, 4)
         self.assertEqual(json.loads(again.stdout)["state"], "completed")
         self.assertEqual(self.ready(), 0)
 
