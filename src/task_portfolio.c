@@ -110,29 +110,37 @@ static double *positions_array(lua_State *L, int ret, size_t rows, char *why, si
         snprintf(why, whylen, "returned %zu positions for %zu df rows", len, rows);
         return NULL;
     }
+    /* Every key must be a row. Of string keys, the first in name order is
+     * named (Lua's own order differs from run to run). */
+    const char *field = NULL;
+    int bad = 0;
     lua_pushnil(L);
     while (lua_next(L, ret) != 0) {
         lua_pop(L, 1);
         int isnum;
         lua_Integer key = lua_tointegerx(L, -1, &isnum);
-        if (lua_type(L, -1) != LUA_TNUMBER || !isnum || key < 1 || (lua_Unsigned)key > rows) {
-            char shown[48];
-            if (lua_type(L, -1) == LUA_TSTRING) {
-                strategy_quote(lua_tostring(L, -1), shown, sizeof shown);
-                snprintf(why, whylen, "the positions have a field '%s': a position strategy returns an array "
-                         "with one number per df row (a signal strategy's instance? did you mean task backtest?)",
-                         shown);
-            }
-            else if (lua_type(L, -1) == LUA_TNUMBER)
+        int type = lua_type(L, -1);
+        if (type == LUA_TSTRING && (field == NULL || strcmp(lua_tostring(L, -1), field) < 0))
+            field = lua_tostring(L, -1); /* the key stays referenced by the table */
+        else if (!bad && type != LUA_TSTRING &&
+                 (type != LUA_TNUMBER || !isnum || key < 1 || (lua_Unsigned)key > rows)) {
+            bad = 1;
+            if (type == LUA_TNUMBER)
                 snprintf(why, whylen, "the positions have a key %g, which is not a df row (1 to %zu)",
                          lua_tonumber(L, -1), rows);
             else
                 snprintf(why, whylen, "the positions have a %s key, which is not a df row (1 to %zu)",
                          luaL_typename(L, -1), rows);
-            lua_pop(L, 1);
-            return NULL;
         }
     }
+    if (field != NULL) {
+        char shown[48];
+        strategy_quote(field, shown, sizeof shown);
+        snprintf(why, whylen, "the positions have a field '%s': a position strategy returns an array with one "
+                 "number per df row (a signal strategy's instance? did you mean task backtest?)", shown);
+    }
+    if (field != NULL || bad)
+        return NULL;
     double *p = malloc((rows ? rows : 1) * sizeof *p);
     if (p == NULL) {
         snprintf(why, whylen, "out of memory for %zu positions", rows);
