@@ -2,7 +2,8 @@
  *
  * A handler gets the job's parsed args and returns TASK_OK with a JSON object
  * in out->data (stored under "data" in task_result), or an error status with
- * a message in out->error (and optional out->details). Later task families register in task.c's table. */
+ * a message in out->error (and optional out->details). Later task families
+ * register in task.c's table. */
 #ifndef TICKQ_TASK_H
 #define TICKQ_TASK_H
 

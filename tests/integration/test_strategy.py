@@ -16,9 +16,10 @@ import os
 import re
 import shutil
 import statistics
+import subprocess
 import tempfile
 
-from harness import ISO_RE, TickqTestCase, tickq, wait_for
+from harness import ISO_RE, TICKQ, TickqTestCase, tickq, wait_for
 
 START, END = "2024-01-02", "2024-03-01"
 FINAL = ("completed", "failed", "dead")
@@ -1448,16 +1449,19 @@ class TestDocumentedStrategies(TickqTestCase):
         window = {"symbols": symbols, "start_date": "2023-01-03", "end_date": "2023-06-30"}
         jobs = []
         for where, kind, code in found:
+            # what we document has no look-ahead
             if kind == "positions":
                 jobs.append((where, "portfolio_backtest", self.enqueue("portfolio_backtest",
-                                                                      dict(window, strategy_code=code))))
+                                                                      dict(window, strategy_code=code,
+                                                                           check_lookahead=True))))
             else:
-                jobs.append((where, "backtest", self.enqueue("backtest", dict(window, strategy_code=code))))
+                jobs.append((where, "backtest", self.enqueue("backtest", dict(window, strategy_code=code,
+                                                                              check_lookahead=True))))
                 jobs.append((where, "screening", self.enqueue("screening", {"strategy_code": code,
                                                                             "universe": symbols, "limit": 5})))
         status, w = self.burst("--workers", "2", env=self.env)
         self.assertEqual(status, 0, w.log())
-        instances = 0
+        instances = checks = 0
         for where, task, jid in jobs:
             with self.subTest(strategy=where, task=task):
                 res = self.result(jid)
@@ -1466,4 +1470,38 @@ class TestDocumentedStrategies(TickqTestCase):
                 self.assertTrue(res["data"]["success"])
                 self.assertEqual(res["data"]["execution_mode"], task)
                 instances += len(res["data"].get("instances", []))
+                if task != "screening":
+                    la = res["data"]["lookahead"]
+                    self.assertEqual((la["violations"], la["violations_total"]), ([], 0))
+                    checks += la["checked"]
         self.assertGreater(instances, 0)   # they find signals, not just run
+        self.assertGreater(checks, 0)
+
+
+class TestStrategyBenchmark(TickqTestCase):
+    def test_bench_strategy_prints_one_json_line_with_every_figure(self):
+        """make bench-strategy's report, on a small universe: every case,
+        the look-ahead check's cost among them."""
+        bench = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "bench_strategy.py")
+        p = subprocess.run(["/usr/bin/python3", bench, "--tickq", TICKQ, "--symbols", "12", "--days", "300",
+                            "--repeats", "1"], env=dict(os.environ, REDIS_URL=self.url), capture_output=True,
+                           text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        lines = p.stdout.strip().splitlines()
+        self.assertEqual(len(lines), 1, p.stdout)
+        r = json.loads(lines[0])
+        cases = ["small", "large", "huge", "large_lookahead", "screen500", "screen500_gapup"]
+        self.assertEqual(set(r), {"bench", "lookahead_checked", "lookahead_cost_x", "lua_loop_steps_per_s",
+                                  "lua_loop_cold_steps_per_s", "targets", "cases", "loop", "repeats", "data",
+                                  "seconds"} | {f"{c}_{k}" for c in cases for k in ("cold_ms", "warm_ms")})
+        self.assertEqual(r["bench"], "strategy")
+        self.assertEqual(set(r["cases"]), set(cases))
+        self.assertEqual(set(r["targets"]), {f"{c}_warm_ms" for c in cases if c != "large_lookahead"}
+                         | {"lua_loop_steps_per_s"})
+        self.assertEqual(r["data"], {"symbols": 12, "days": 300, "driver": "sqlite"})
+        self.assertEqual(r["lookahead_checked"], r["cases"]["large_lookahead"]["checked"])
+        self.assertGreater(r["lookahead_checked"], 0)
+        self.assertLessEqual(r["lookahead_checked"], 20)
+        self.assertEqual(r["lookahead_cost_x"], round(r["large_lookahead_warm_ms"] / r["large_warm_ms"], 2))
+        self.assertGreater(r["cases"]["large_lookahead"]["lookahead_exec_ms"], 0)
+
