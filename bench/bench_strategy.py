@@ -16,7 +16,8 @@ a temp SQLite file):
              last bar are opportunities)
   screen500_gapup  the same screening with gap_up.lua (about 2,000 instances)
   loop       a strategy timing `for i = 1, df.n do ... c[i] ... end` over the
-             500 x 2,520 frame with os.clock() inside the sandbox
+             500 x 2,520 frame with os.clock() inside the sandbox (5 passes;
+             more over a smaller frame, at least 5 M steps)
   large_lookahead  the large backtest with "check_lookahead": true (the
              strategy re-run on the data cut at up to 20 of its signal
              dates); lookahead_cost_x is its warm job time over the large
@@ -85,6 +86,7 @@ function loop_speed(df)
 end
 """
 LOOP_PASSES = 5
+LOOP_MIN_STEPS = 5_000_000   # a smaller frame (--symbols, --days) gets more passes: os.clock() must see the loop
 
 
 def log(*a):
@@ -356,7 +358,8 @@ def main():
             cases["screen500_gapup"] = screening("screen500_gapup", gap_up)
         loop = None
         if only is None or "loop" in only:
-            args = {"strategy_code": LOOP_CODE % LOOP_PASSES, "symbols": b.symbols[:500],
+            passes = max(LOOP_PASSES, -(-LOOP_MIN_STEPS // (symbols * days)))
+            args = {"strategy_code": LOOP_CODE % passes, "symbols": b.symbols[:500],
                     "start_date": b.dates[0], "end_date": b.dates[-1]}
             parsed = []
 
@@ -367,7 +370,9 @@ def main():
                     die(f"loop: unexpected output {text!r}")
                 parsed.append((int(kv["rows"]), float(kv["column_s"]), float(kv["loop_s"])))
             res, runs = b.case("loop", "backtest", args, check_loop)
-            rates = [rows * LOOP_PASSES / loop_s for rows, _, loop_s in parsed]
+            if min(loop_s for _, _, loop_s in parsed) <= 0:
+                die(f"loop: os.clock() saw no time pass over {passes} passes: {parsed}")
+            rates = [rows * passes / loop_s for rows, _, loop_s in parsed]
             col = [column_s * 1000 for _, column_s, _ in parsed]
             loop = {
                 "cold_steps_per_s": round(rates[0]),
@@ -375,7 +380,7 @@ def main():
                 "warm_max_steps_per_s": round(max(rates[1:])),
                 "column_ms": round(statistics.median(col[1:]), 2),
                 "rows": symbols * days,
-                "passes": LOOP_PASSES,
+                "passes": passes,
                 "job_warm_ms": res["warm_ms"],
                 "job_cold_ms": res["cold_ms"],
             }

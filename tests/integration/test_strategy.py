@@ -1504,4 +1504,5 @@ class TestStrategyBenchmark(TickqTestCase):
         self.assertLessEqual(r["lookahead_checked"], 20)
         self.assertEqual(r["lookahead_cost_x"], round(r["large_lookahead_warm_ms"] / r["large_warm_ms"], 2))
         self.assertGreater(r["cases"]["large_lookahead"]["lookahead_exec_ms"], 0)
+        self.assertGreater(r["lua_loop_steps_per_s"], 0)
 
