@@ -4,10 +4,13 @@ commission, short side, null returns at the end of the window, entry at the
 next bar's open), the performance metrics and summary, the data frame the
 strategy sees (window, order, warm-up of features, kernels restarting per
 ticker), the entry option, argument and strategy errors (permanent, no
-retry), and hostile strategies (forbidden names, time and memory limits,
-stack overflow, metatable tricks) each followed by a healthy job on the same
-long-running worker; intraday bars and times with offsets; and every
-strategy of docs/strategies.md and examples/strategies/ run as a job."""
+retry), results that are checked rather than filtered (malformed instances,
+nil, print output in error results), the look-ahead check, and hostile
+strategies (forbidden names, time and memory limits, stack overflow,
+metatable tricks) each followed by a healthy job on the same long-running
+worker; intraday bars and times with offsets; every strategy of
+docs/strategies.md and examples/strategies/ run as a job; and the shape of
+make bench-strategy's report."""
 import datetime
 import glob
 import json
