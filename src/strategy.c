@@ -349,8 +349,9 @@ double strategy_field_number(lua_State *L, int idx, const char *key)
 int strategy_instances(lua_State *L, int idx, size_t *n, char *why, size_t whylen)
 {
     if (lua_isnil(L, idx)) {
-        *n = 0; /* no signals */
-        return 0;
+        snprintf(why, whylen, "the strategy returned nothing (nil): did it forget 'return instances'? "
+                 "(return {} for no signals)");
+        return -1;
     }
     if (!lua_istable(L, idx)) {
         snprintf(why, whylen, "the strategy returned a %s; return a list of instances", luaL_typename(L, idx));
@@ -378,6 +379,90 @@ int strategy_instance(lua_State *L, int list, size_t i, char *why, size_t whylen
         lua_pop(L, 1);
         return -1;
     }
+    return 0;
+}
+
+void strategy_quote(const char *s, char *out, size_t outlen)
+{
+    size_t k = 0;
+    for (; s[k] != '\0' && k < 40 && k + 1 < outlen; k++)
+        out[k] = s[k] >= 0x20 && s[k] < 0x7f ? s[k] : '?';
+    out[k] = '\0';
+    if (s[k] != '\0' && k + 4 < outlen)
+        memcpy(out + k, "...", 4);
+}
+
+static int cmp_cstr(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* The string keys of the table at idx, sorted (Lua's own order differs
+ * from run to run), as "date, signal, symbol". */
+static void describe_keys(lua_State *L, int idx, char *out, size_t outlen)
+{
+    const char *keys[24];
+    size_t n = 0, more = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        if (lua_type(L, -2) == LUA_TSTRING && n < sizeof keys / sizeof keys[0])
+            keys[n++] = lua_tostring(L, -2); /* the key stays referenced by the table */
+        else
+            more++;
+        lua_pop(L, 1);
+    }
+    qsort(keys, n, sizeof keys[0], cmp_cstr);
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && used + 1 < outlen; i++) {
+        char key[48];
+        strategy_quote(keys[i], key, sizeof key);
+        used += (size_t)snprintf(out + used, outlen - used, "%s%s", i ? ", " : "", key);
+    }
+    if (more > 0 && used + 1 < outlen)
+        snprintf(out + used, outlen - used, "%s%zu other key%s", n ? " and " : "", more, more == 1 ? "" : "s");
+    else if (n == 0)
+        snprintf(out, outlen, "no fields");
+}
+
+int strategy_instance_where(lua_State *L, int idx, size_t i, const char **ticker, int64_t *ts, char *why,
+                            size_t whylen)
+{
+    static const char *const keys[2] = { "ticker", "date" };
+    static const char *const hints[2] = { "a symbol such as df.ticker[i]", "an ISO 8601 date such as df.date[i]" };
+    const char *value[2];
+    idx = lua_absindex(L, idx);
+    for (int j = 0; j < 2; j++) {
+        lua_pushstring(L, keys[j]);
+        int type = lua_rawget(L, idx);
+        if (type == LUA_TNIL) {
+            lua_pop(L, 1);
+            char has[400];
+            describe_keys(L, idx, has, sizeof has);
+            snprintf(why, whylen, "instance %zu has no '%s' (it has: %s)", i, keys[j], has);
+            return -1;
+        }
+        if (type != LUA_TSTRING) {
+            snprintf(why, whylen, "instance %zu: '%s' is a %s, not a string (%s)", i, keys[j],
+                     lua_typename(L, type), hints[j]);
+            lua_pop(L, 1);
+            return -1;
+        }
+        value[j] = lua_tostring(L, -1); /* referenced by the table */
+        lua_pop(L, 1);
+    }
+    int date_only;
+    char shown[48];
+    if (value[0][0] == '\0') {
+        snprintf(why, whylen, "instance %zu: 'ticker' is an empty string (%s)", i, hints[0]);
+        return -1;
+    }
+    if (clock_parse_iso8601(value[1], ts, &date_only) != 0) {
+        strategy_quote(value[1], shown, sizeof shown);
+        snprintf(why, whylen, "instance %zu: 'date' is \"%s\", not %s", i, shown, hints[1]);
+        return -1;
+    }
+    *ticker = value[0];
     return 0;
 }
 
@@ -700,6 +785,16 @@ int strategy_is_python(const char *code)
     return python > 0 && lua == 0;
 }
 
+/* What the child printed, as the run's {"output", "output_truncated"}
+ * fields of `into`. */
+static void add_output(json_t *into, const sandbox_outcome_t *out)
+{
+    if (out->output_len > 0)
+        json_object_set_new(into, "output", json_text(out->output, out->output_len));
+    if (out->output_truncated)
+        json_object_set_new(into, "output_truncated", json_true());
+}
+
 int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t *raw_len, char *error,
                  size_t errlen)
 {
@@ -708,7 +803,8 @@ int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t 
     *raw_len = 0;
     sandbox_limits_t lim = { job->time_limit_ms, (int)(job->time_limit_ms / 1000) + 2 };
     sandbox_outcome_t out;
-    warm_prepare(job->frame);
+    if (!job->cold)
+        warm_prepare(job->frame);
     char err[512];
     if (sandbox_run(&lim, evaluate, (void *)job, &out, err, sizeof err) != 0) {
         snprintf(error, errlen, "Strategy could not start: %s", err);
@@ -719,6 +815,7 @@ int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t 
         snprintf(error, errlen, "Security validation failed: attempted system call %s", out.violation);
     } else if (out.timed_out) {
         snprintf(error, errlen, "Strategy exceeded time limit (%g s)", (double)job->time_limit_ms / 1000.0);
+        rc = STRATEGY_LIMIT;
     } else if (out.result_truncated) {
         snprintf(error, errlen, "Strategy error: its result is larger than %u MiB", SANDBOX_RESULT_MAX >> 20);
     } else {
@@ -740,6 +837,8 @@ int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t 
                      json_string_value(json_object_get(env, "message")));
             if (internal)
                 rc = STRATEGY_NOT_STARTED;
+            else if (kind != NULL && (strcmp(kind, "timeout") == 0 || strcmp(kind, "memory") == 0))
+                rc = STRATEGY_LIMIT;
             json_decref(env);
         } else {
             json_object_del(env, "ok");
@@ -752,14 +851,17 @@ int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t 
                 out.result = NULL;
             }
             json_object_del(env, "raw");
-            warm_remember(job->frame, json_object_get(env, "columns"));
-            if (out.output_len > 0)
-                json_object_set_new(env, "output", json_text(out.output, out.output_len));
-            if (out.output_truncated)
-                json_object_set_new(env, "output_truncated", json_true());
+            if (!job->cold)
+                warm_remember(job->frame, json_object_get(env, "columns"));
+            add_output(env, &out);
             *result = env;
             rc = 0;
         }
+    }
+    if (rc != 0 && (out.output_len > 0 || out.output_truncated)) {
+        /* What it printed before failing: that is when it is needed. */
+        *result = json_object();
+        add_output(*result, &out);
     }
     sandbox_outcome_free(&out);
     return rc;

@@ -54,25 +54,43 @@ typedef struct strategy_job {
     const strategy_frame_t *frame;
     strategy_finish_fn finish;
     void *finish_ctx;
+    int cold;                    /* 1: run in a fresh Lua state and leave the warm one (for the full
+                                  * frame) as it is: a look-ahead re-run on a cut frame */
 } strategy_job_t;
 
 /* Runs the strategy. Returns 0 with *result: {"data": <what finish
  * returned>, "columns": [the df columns it used], "output": "what it
- * printed" (if anything)} and *raw (malloc'd, NUL-terminated; NULL when
- * none) with the raw text finish wrote. Returns -1 with the message the
- * job's result should carry ("Strategy error: ...", "Strategy exceeded time
- * limit (30 s)", "Security validation failed: ..."), or STRATEGY_NOT_STARTED
- * ("Strategy could not start: ...") when no sandbox could be made. */
+ * printed" (if anything), "output_truncated": true (when it printed more
+ * than SANDBOX_OUTPUT_MAX)} and *raw (malloc'd, NUL-terminated; NULL when
+ * none) with the raw text finish wrote. On failure returns the error's kind
+ * with the message the job's result should carry and, in *result, what it
+ * printed before it failed ({"output", "output_truncated"}; NULL when it
+ * printed nothing): -1 for the strategy's own error ("Strategy error: ...",
+ * "Security validation failed: ...", a crash), STRATEGY_LIMIT ("Strategy
+ * exceeded time limit (30 s)", "... memory limit ..."), or
+ * STRATEGY_NOT_STARTED ("Strategy could not start: ...") when no sandbox
+ * could be made. */
 #define STRATEGY_NOT_STARTED (-2) /* the sandbox could not be set up: worth a retry */
+#define STRATEGY_LIMIT (-3)       /* it ran out of its time or memory */
 int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t *raw_len, char *error,
                  size_t errlen);
 
 /* --- for finish steps (in the sandbox child) --------------------------- */
-/* Checks a list of instances at `idx` (nil counts as empty): *n entries. */
+/* Checks a list of instances at `idx`: *n entries. nil (a strategy that
+ * forgot its `return`) is an error; an empty list is no signals. */
 int strategy_instances(struct lua_State *L, int idx, size_t *n, char *why, size_t whylen);
 /* Pushes instance i (1-based) of the list at `list`; -1 with why when it is
  * not a table of fields (nothing pushed). */
 int strategy_instance(struct lua_State *L, int list, size_t i, char *why, size_t whylen);
+/* Where instance i (the table at idx) points: its `ticker` (a non-empty
+ * string, valid while the table is) and its `date` (an ISO 8601 string, as
+ * epoch seconds). -1 with why naming the instance and the key when either
+ * is missing or malformed ("instance 3 has no 'ticker' (it has: date,
+ * signal, symbol)"): a malformed signal is an error, never a signal that is
+ * quietly dropped. Whether the place is a bar of the frame is the task's
+ * question. */
+int strategy_instance_where(struct lua_State *L, int idx, size_t i, const char **ticker, int64_t *ts, char *why,
+                            size_t whylen);
 /* A string field of the table at idx, or NULL (valid while the table is). */
 const char *strategy_field_string(struct lua_State *L, int idx, const char *key);
 /* A number field, or NaN. */
@@ -85,6 +103,10 @@ int strategy_write_value(struct lua_State *L, int idx, json_writer_t *w, int dep
  * and none written yet. Returns the number written, or -1 with why. */
 int strategy_write_fields(struct lua_State *L, int idx, json_writer_t *w, const char *const *skip, int first,
                           int depth, char *why, size_t whylen);
+
+/* A string the strategy made, for an error message: its first 40 bytes,
+ * printable ASCII only (others as '?'), "..." when cut; outlen >= 48. */
+void strategy_quote(const char *s, char *out, size_t outlen);
 
 /* 1 when `code` looks like Python rather than Lua: some line starts with
  * def, import, from or class, and none with function or local. */

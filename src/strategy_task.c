@@ -178,10 +178,9 @@ void strategy_task_missing(const strategy_task_t *t, char *out, size_t outlen)
         snprintf(out + used, outlen - used, " and %d more", missing - shown);
 }
 
-task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strategy_finish_fn finish,
-                                void *finish_ctx, const char *raw_key, json_t **data, task_out_t *out)
+int strategy_task_eval(const task_ctx_t *ctx, strategy_task_t *t, strategy_finish_fn finish, void *finish_ctx,
+                       json_t **result, char **raw, size_t *raw_len, char *error, size_t errlen)
 {
-    *data = NULL;
     t->frame.set = t->set;
     t->frame.features = t->features;
     t->frame.lo = t->lo;
@@ -194,7 +193,8 @@ task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strat
         /* Never past the job's own timeout, and a little before it, so that
          * the strategy's clear (permanent) error wins over the worker
          * killing the whole job (a transient timeout, retried). Loading
-         * bars took part of the job's time: the strategy gets what is left. */
+         * bars (and earlier runs: a look-ahead check re-runs it) took part
+         * of the job's time: the strategy gets what is left. */
         int64_t left = ctx->started_ms + ctx->timeout_ms - clock_mono_ms();
         int64_t margin = left / 10 < 500 ? left / 10 : 500;
         if (t->job.time_limit_ms > left - margin)
@@ -203,13 +203,30 @@ task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strat
     t->job.frame = &t->frame;
     t->job.finish = finish;
     t->job.finish_ctx = finish_ctx;
+    return strategy_run(&t->job, result, raw, raw_len, error, errlen);
+}
+
+task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strategy_finish_fn finish,
+                                void *finish_ctx, const char *raw_key, json_t **data, task_out_t *out)
+{
+    *data = NULL;
     char msg[sizeof out->error];
     json_t *env;
     char *raw;
     size_t raw_len;
-    int rc = strategy_run(&t->job, &env, &raw, &raw_len, msg, sizeof msg);
-    if (rc != 0) /* strategy problems are permanent: the same code fails the same way */
+    int rc = strategy_task_eval(ctx, t, finish, finish_ctx, &env, &raw, &raw_len, msg, sizeof msg);
+    if (rc != 0) { /* strategy problems are permanent: the same code fails the same way */
+        if (env != NULL) { /* what it printed goes into the error result too */
+            out->details = json_object();
+            json_t *printed = json_object_get(env, "output");
+            if (printed != NULL)
+                json_object_set(out->details, "strategy_output", printed);
+            if (json_is_true(json_object_get(env, "output_truncated")))
+                json_object_set_new(out->details, "strategy_output_truncated", json_true());
+            json_decref(env);
+        }
         return task_error(out, rc == STRATEGY_NOT_STARTED ? TASK_TRANSIENT : TASK_PERMANENT, "%s", msg);
+    }
     json_t *columns = json_object_get(env, "columns");
     *data = json_incref(json_object_get(env, "data"));
     json_t *printed = json_object_get(env, "output");

@@ -80,11 +80,17 @@ task_status_t strategy_task_range(const task_ctx_t *ctx, strategy_task_t *t, int
 /* Lists the requested symbols with no bars at all; "" when none. */
 void strategy_task_missing(const strategy_task_t *t, char *out, size_t outlen);
 
-/* Sets the frame from the windows and runs the strategy with the task's
- * finish step (strategy.h); on success *data holds what finish returned
- * (plus "strategy_output" when it printed), `raw_key` the raw text it
- * wrote, if any (in out->raw), and the used columns are warmed in the
- * cache. */
+/* Sets the frame from the windows (lo, hi), clamps the strategy's time
+ * limit to what is left of the job's time, and runs it with `finish`:
+ * strategy_run's return value and outputs (strategy.h). */
+int strategy_task_eval(const task_ctx_t *ctx, strategy_task_t *t, strategy_finish_fn finish, void *finish_ctx,
+                       json_t **result, char **raw, size_t *raw_len, char *error, size_t errlen);
+
+/* Runs the strategy with the task's finish step (strategy_task_eval); on
+ * success *data holds what finish returned (plus "strategy_output" when it
+ * printed), `raw_key` the raw text it wrote, if any (in out->raw), and the
+ * used columns are warmed in the cache. On failure out->error has the
+ * message and out->details what it printed ("strategy_output"). */
 task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strategy_finish_fn finish,
                                 void *finish_ctx, const char *raw_key, json_t **data, task_out_t *out);
 

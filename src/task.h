@@ -9,8 +9,8 @@
  * supply the declared defaults.
  *
  * A handler returns TASK_OK with a JSON object in out->data (stored under
- * "data" in task_result), or an error status with a message in out->error.
- * Task families register in task.c's table. */
+ * "data" in task_result), or an error status with a message in out->error
+ * (and optional out->details). Task families register in task.c's table. */
 #ifndef TICKQ_TASK_H
 #define TICKQ_TASK_H
 
@@ -61,6 +61,10 @@ typedef struct {
     char *raw;
     size_t raw_len;
     const char *raw_key;
+    /* Optional, on an error: a JSON object (owned reference) of fields
+     * added to the error result's data beside "error" (a strategy's
+     * "strategy_output"); fields the queue writes itself win. */
+    json_t *details;
 } task_out_t;
 
 typedef task_status_t (*task_run_fn)(const task_ctx_t *ctx, task_out_t *out);

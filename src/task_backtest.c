@@ -18,6 +18,7 @@
 
 #include "clock.h"
 #include "performance.h"
+#include "strategy_lookahead.h"
 #include "strategy_task.h"
 #include "task_strategy.h"
 
@@ -30,19 +31,17 @@ typedef struct {
     size_t processed;
 } backtest_t;
 
-/* The bar an instance points at: its series and index inside the window.
+/* The bar a well-formed instance (ticker, time) points at: its series and
+ * index inside the window. -1 when there is none: a ticker not requested,
+ * or a time that is not a bar of that ticker in [start_date, end_date].
  * *last remembers the previous instance's series (they come in runs). */
-static int locate(const strategy_task_t *t, const char *ticker, const char *date, bar_series_t **last, size_t *si,
+static int locate(const strategy_task_t *t, const char *ticker, int64_t ts, bar_series_t **last, size_t *si,
                   size_t *ti)
 {
-    if (ticker == NULL || date == NULL)
-        return -1;
     bar_series_t *s = *last != NULL && strcmp((*last)->symbol, ticker) == 0 ? *last : bar_set_find(t->set, ticker);
-    *last = s;
-    int64_t ts;
-    int date_only;
-    if (s == NULL || clock_parse_iso8601(date, &ts, &date_only) != 0)
+    if (s == NULL)
         return -1;
+    *last = s;
     size_t i = (size_t)(s - t->set->series);
     size_t k = strategy_lower_bound(s->ts, s->n, ts);
     if (k >= s->n || s->ts[k] != ts || k < t->lo[i] || k >= t->hi[i])
@@ -92,7 +91,7 @@ static json_t *backtest_finish(lua_State *L, int ret, void *ctx, json_writer_t *
         return NULL;
     }
     static const char *const skip[] = { "return", NULL };
-    size_t trades = 0, positive = 0, kept = 0, ignored = 0;
+    size_t trades = 0, winning = 0, kept = 0, ignored = 0;
     bar_series_t *last = NULL;
     jw_char(raw, '[');
     for (size_t k = 1; k <= n; k++) {
@@ -101,9 +100,15 @@ static json_t *backtest_finish(lua_State *L, int ret, void *ctx, json_writer_t *
             return NULL;
         }
         size_t si, ti;
-        if (locate(t, strategy_field_string(L, -1, "ticker"), strategy_field_string(L, -1, "date"), &last, &si,
-                   &ti) != 0) {
-            ignored++; /* not a bar of the window: not a signal of this backtest */
+        const char *ticker;
+        int64_t ts;
+        if (strategy_instance_where(L, -1, k, &ticker, &ts, why, whylen) != 0) {
+            lua_pop(L, 1); /* malformed: an error, never an ignored signal */
+            free(returns);
+            return NULL;
+        }
+        if (locate(t, ticker, ts, &last, &si, &ti) != 0) {
+            ignored++; /* well-formed, but not a bar of the window: not a signal of this backtest */
             lua_pop(L, 1);
             continue;
         }
@@ -126,7 +131,7 @@ static json_t *backtest_finish(lua_State *L, int ret, void *ctx, json_writer_t *
         jw_char(raw, '}');
         if (isfinite(r)) {
             returns[trades++] = r;
-            positive += r > 0;
+            winning += r > 0;
         }
     }
     jw_char(raw, ']');
@@ -134,14 +139,15 @@ static json_t *backtest_finish(lua_State *L, int ret, void *ctx, json_writer_t *
     performance_trades(returns, trades, &m);
     free(returns);
     const json_t *args = b->ctx->args;
-    json_t *summary = json_pack("{s:I, s:I, s:[s,s], s:I, s:[I,I]}", "total_instances", (json_int_t)kept,
-                                "positive_signals", (json_int_t)positive,
+    /* winning_trades: trades with a return above 0. positive_signals is
+     * the same number under the name the users' clients already read. */
+    json_t *summary = json_pack("{s:I, s:I, s:I, s:I, s:[s,s], s:I, s:[I,I]}", "total_instances",
+                                (json_int_t)kept, "ignored_instances", (json_int_t)ignored,
+                                "winning_trades", (json_int_t)winning, "positive_signals", (json_int_t)winning,
                                 "date_range", json_string_value(json_object_get(args, "start_date")),
                                 json_string_value(json_object_get(args, "end_date")),
                                 "symbols_processed", (json_int_t)b->processed, "data_shape",
                                 (json_int_t)t->frame.rows, (json_int_t)strategy_offered_columns(L));
-    if (ignored > 0)
-        json_object_set_new(summary, "ignored_instances", json_integer((json_int_t)ignored));
     return json_pack("{s:b, s:s, s:o, s:o}", "success", 1, "execution_mode", "backtest", "summary", summary,
                      "performance_metrics", metrics_json(&m));
 }
@@ -159,9 +165,19 @@ task_status_t task_backtest(const task_ctx_t *ctx, task_out_t *out)
     b.commission = strategy_task_bps(ctx, "commission_bps");
     if (st == TASK_OK)
         st = strategy_task_range(ctx, &t, &start, &b.end, &b.processed, out);
+    int lookahead = task_arg_bool(ctx, "check_lookahead");
     json_t *data = NULL;
     if (st == TASK_OK)
         st = strategy_task_run(ctx, &t, backtest_finish, &b, "instances", &data, out);
+    if (st == TASK_OK && lookahead) {
+        json_t *report;
+        st = strategy_lookahead(ctx, &t, LOOKAHEAD_INSTANCES, backtest_finish, &b, out->raw, out->raw_len,
+                                &report, out);
+        if (st == TASK_OK)
+            json_object_set_new(data, "lookahead", report);
+    }
+    if (st != TASK_OK)
+        json_decref(data);
     if (st == TASK_OK) {
         json_object_set_new(data, "execution_time_ms", json_real((double)(clock_mono_us() - t0) / 1000.0));
         out->data = data;
@@ -179,6 +195,9 @@ static const task_arg_t backtest_args[] = {
       .doc = "bars a trade lasts: in at the next bar's open, out at the close hold_bars bars after the signal" },
     { .name = "commission_bps", .type = TASK_ARG_NUMBER, .min = 0, .max = 10000, .num = 0,
       .doc = "cost per side, in basis points of the trade's value" },
+    { .name = "check_lookahead", .type = TASK_ARG_BOOL, .num = 0,
+      .doc = "re-run the strategy on data cut at up to 20 signal dates and report the signals that change "
+             "(lookahead in the result)" },
     STRATEGY_OPTION_ARGS,
     { .name = NULL }
 };

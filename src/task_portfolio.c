@@ -24,6 +24,7 @@
 
 #include "clock.h"
 #include "performance.h"
+#include "strategy_lookahead.h"
 #include "strategy_task.h"
 #include "task_strategy.h"
 
@@ -87,10 +88,18 @@ static void close_trade(trade_log_t *log, size_t series, const sleeve_t *s, size
     json_array_append_new(log->list, tr);
 }
 
-/* Reads the strategy's positions (nil, NaN or a non-number: flat) into a
- * plain array of `rows`; NULL with why when they break the contract. */
+/* Reads the strategy's positions into a plain array of `rows` (a missing
+ * row, nil or NaN: flat); NULL with why when they break the contract: not
+ * an array (nil: a forgotten return), a key that is not a row, a value that
+ * is not a number (a table: the list of instances of a signal strategy),
+ * or a number outside [-1, 1]. */
 static double *positions_array(lua_State *L, int ret, size_t rows, char *why, size_t whylen)
 {
+    if (lua_isnil(L, ret)) {
+        snprintf(why, whylen, "the strategy returned nothing (nil): did it forget 'return positions'? "
+                 "(one number per df row)");
+        return NULL;
+    }
     if (!lua_istable(L, ret)) {
         snprintf(why, whylen, "a position strategy returns an array with one target position per df row, "
                  "not a %s", luaL_typename(L, ret));
@@ -101,17 +110,64 @@ static double *positions_array(lua_State *L, int ret, size_t rows, char *why, si
         snprintf(why, whylen, "returned %zu positions for %zu df rows", len, rows);
         return NULL;
     }
+    /* Every key must be a row. Of string keys, the first in name order is
+     * named (Lua's own order differs from run to run). */
+    const char *field = NULL;
+    int bad = 0;
+    lua_pushnil(L);
+    while (lua_next(L, ret) != 0) {
+        lua_pop(L, 1);
+        int isnum;
+        lua_Integer key = lua_tointegerx(L, -1, &isnum);
+        int type = lua_type(L, -1);
+        if (type == LUA_TSTRING && (field == NULL || strcmp(lua_tostring(L, -1), field) < 0))
+            field = lua_tostring(L, -1); /* the key stays referenced by the table */
+        else if (!bad && type != LUA_TSTRING &&
+                 (type != LUA_TNUMBER || !isnum || key < 1 || (lua_Unsigned)key > rows)) {
+            bad = 1;
+            if (type == LUA_TNUMBER)
+                snprintf(why, whylen, "the positions have a key %g, which is not a df row (1 to %zu)",
+                         lua_tonumber(L, -1), rows);
+            else
+                snprintf(why, whylen, "the positions have a %s key, which is not a df row (1 to %zu)",
+                         luaL_typename(L, -1), rows);
+        }
+    }
+    if (field != NULL) {
+        char shown[48];
+        strategy_quote(field, shown, sizeof shown);
+        snprintf(why, whylen, "the positions have a field '%s': a position strategy returns an array with one "
+                 "number per df row (a signal strategy's instance? did you mean task backtest?)", shown);
+    }
+    if (field != NULL || bad)
+        return NULL;
     double *p = malloc((rows ? rows : 1) * sizeof *p);
     if (p == NULL) {
         snprintf(why, whylen, "out of memory for %zu positions", rows);
         return NULL;
     }
     for (size_t r = 0; r < rows; r++) {
-        double x = lua_rawgeti(L, ret, (lua_Integer)r + 1) == LUA_TNUMBER ? lua_tonumber(L, -1) : 0.0;
+        int type = lua_rawgeti(L, ret, (lua_Integer)r + 1);
+        double x = type == LUA_TNUMBER ? lua_tonumber(L, -1) : 0.0;
+        char shown[48];
+        if (type == LUA_TTABLE) {
+            snprintf(why, whylen, "position %zu is a table (an instance?): portfolio_backtest needs one number "
+                     "per df row; did you mean task backtest?", r + 1);
+        } else if (type == LUA_TSTRING) {
+            strategy_quote(lua_tostring(L, -1), shown, sizeof shown);
+            snprintf(why, whylen, "position %zu is a string (\"%s\"), not a number: positions are numbers "
+                     "from -1 to 1 (nil or NaN: flat)", r + 1, shown);
+        } else if (type != LUA_TNUMBER && type != LUA_TNIL)
+            snprintf(why, whylen, "position %zu is a %s, not a number: positions are numbers from -1 to 1 "
+                     "(nil or NaN: flat)", r + 1, luaL_typename(L, -1));
         lua_pop(L, 1);
-        if (!isfinite(x))
+        if (type != LUA_TNUMBER && type != LUA_TNIL) {
+            free(p);
+            return NULL;
+        }
+        if (isnan(x))
             x = 0.0;
-        if (x < -1 || x > 1) {
+        if (!(x >= -1 && x <= 1)) {
             snprintf(why, whylen, "position %zu is %g; positions go from -1 (short) to 1 (long)", r + 1, x);
             free(p);
             return NULL;
@@ -168,18 +224,27 @@ typedef struct {
     strategy_task_t *t;
     double capital, rate;        /* rate: commission + slippage, per side */
     size_t processed;
+    int write_positions;         /* also write the positions as raw text (for the look-ahead check) */
 } portfolio_t;
 
 /* In the sandbox: reads the positions and simulates the portfolio. */
 static json_t *portfolio_finish(lua_State *L, int ret, void *ctx, json_writer_t *raw, char *why, size_t whylen)
 {
-    (void)raw;
     portfolio_t *pf = ctx;
     const strategy_task_t *t = pf->t;
     size_t rows = t->frame.rows, periods = 0, nseries = t->set->n;
     double *pos = positions_array(L, ret, rows, why, whylen);
     if (pos == NULL)
         return NULL;
+    if (pf->write_positions) { /* exact: the check compares them with == */
+        jw_char(raw, '[');
+        for (size_t r = 0; r < rows; r++) {
+            char num[32];
+            int len = snprintf(num, sizeof num, "%s%.17g", r ? "," : "", pos[r]);
+            jw_raw(raw, num, (size_t)len);
+        }
+        jw_char(raw, ']');
+    }
     trade_log_t log = { t, t->frame.daily, json_array(), 0, 0, 0 };
     int64_t *dates = timeline(t, &periods);
     sleeve_t *sleeves = calloc(nseries ? nseries : 1, sizeof *sleeves);
@@ -275,7 +340,7 @@ task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out)
 {
     int64_t t0 = clock_mono_us();
     strategy_task_t t;
-    portfolio_t pf = { ctx, &t, 100000, 0, 0 };
+    portfolio_t pf = { ctx, &t, 100000, 0, 0, 0 };
     int64_t start, end;
     task_status_t st = strategy_task_args(ctx, &t, out);
     if (st == TASK_OK)
@@ -284,9 +349,24 @@ task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out)
     pf.rate = strategy_task_bps(ctx, "commission_bps") + strategy_task_bps(ctx, "slippage_bps");
     if (st == TASK_OK)
         st = strategy_task_range(ctx, &t, &start, &end, &pf.processed, out);
+    pf.write_positions = task_arg_bool(ctx, "check_lookahead");
     json_t *data = NULL;
     if (st == TASK_OK)
         st = strategy_task_run(ctx, &t, portfolio_finish, &pf, NULL, &data, out);
+    if (st == TASK_OK && pf.write_positions) {
+        /* The positions (raw text, never part of the result) against those
+         * of runs on cut data. */
+        json_t *report;
+        st = strategy_lookahead(ctx, &t, LOOKAHEAD_POSITIONS, portfolio_finish, &pf, out->raw ? out->raw : "[]",
+                                out->raw_len, &report, out);
+        if (st == TASK_OK)
+            json_object_set_new(data, "lookahead", report);
+    }
+    free(out->raw);
+    out->raw = NULL;
+    out->raw_len = 0;
+    if (st != TASK_OK)
+        json_decref(data);
     if (st == TASK_OK) {
         json_object_set_new(data, "execution_time_ms", json_real((double)(clock_mono_us() - t0) / 1000.0));
         out->data = data;
@@ -307,6 +387,9 @@ static const task_arg_t portfolio_args[] = {
       .doc = "cost per side, in basis points of the traded notional" },
     { .name = "slippage_bps", .type = TASK_ARG_NUMBER, .min = 0, .max = 10000, .num = 0,
       .doc = "slippage per side, in basis points of the traded notional" },
+    { .name = "check_lookahead", .type = TASK_ARG_BOOL, .num = 0,
+      .doc = "re-run the strategy on data cut at up to 20 dates where a position changes and report the "
+             "positions that change (lookahead in the result)" },
     STRATEGY_OPTION_ARGS,
     { .name = NULL }
 };

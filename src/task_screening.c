@@ -5,7 +5,8 @@
  * (features computed from all stored history, as in a backtest). Instances
  * dated on a ticker's last bar are its current opportunities; they are ranked
  * by `score` (descending; unscored ones after the scored, then by ticker)
- * and the top `limit` are returned. Symbols without bars are skipped and
+ * and the top `limit` are returned. An instance without a well-formed
+ * ticker and date is an error, as in a backtest. Symbols without bars are skipped and
  * listed in `missing_symbols`, so one delisted ticker does not sink a
  * screen of 500. */
 #include <lua.h>
@@ -53,16 +54,14 @@ static json_t *missing_json(const strategy_task_t *t)
     return a;
 }
 
-/* A current opportunity: its ticker is in the frame and its date is that
- * ticker's last bar in the frame. */
-static int is_current(const strategy_task_t *t, const char *ticker, const char *date)
+/* A current opportunity: a well-formed instance (ticker, time) whose
+ * ticker is in the frame and whose time is that ticker's last bar in the
+ * frame. Anything else (an earlier bar, a ticker not screened) is a past
+ * signal, not an opportunity now. */
+static int is_current(const strategy_task_t *t, const char *ticker, int64_t ts)
 {
-    if (ticker == NULL || date == NULL)
-        return 0;
     bar_series_t *s = bar_set_find(t->set, ticker);
-    int64_t ts;
-    int date_only;
-    if (s == NULL || clock_parse_iso8601(date, &ts, &date_only) != 0)
+    if (s == NULL)
         return 0;
     size_t i = (size_t)(s - t->set->series);
     return t->hi[i] > t->lo[i] && s->ts[t->hi[i] - 1] == ts;
@@ -124,8 +123,14 @@ static json_t *screening_finish(lua_State *L, int ret, void *ctx, json_writer_t 
             free(ranked);
             return NULL;
         }
-        const char *ticker = strategy_field_string(L, -1, "ticker");
-        if (is_current(t, ticker, strategy_field_string(L, -1, "date"))) {
+        const char *ticker;
+        int64_t ts;
+        if (strategy_instance_where(L, -1, k, &ticker, &ts, why, whylen) != 0) {
+            lua_pop(L, 1); /* malformed: an error, as in a backtest */
+            free(ranked);
+            return NULL;
+        }
+        if (is_current(t, ticker, ts)) {
             /* NaN and infinities rank as no score: JSON has no such number,
              * and a null at the top would look unscored while leading. */
             double score = strategy_field_number(L, -1, "score");

@@ -205,6 +205,30 @@ static char *error_text(const char *msg, size_t *len)
     return s;
 }
 
+/* A failed attempt's payload: the error text, then, when the task gave
+ * details, a NUL byte and their JSON (finish.lua merges them into the
+ * error result's data). Every C reader of the payload (log, history) sees
+ * only the text; a library from before details stores them in the error
+ * text instead, so a mixed-version upgrade loses nothing. */
+static char *error_payload(const task_out_t *out, size_t *len)
+{
+    char *text = error_text(out->error, len);
+    char *json = text && json_is_object(out->details) && json_object_size(out->details) > 0
+                     ? json_dumps(out->details, JSON_COMPACT | JSON_ENSURE_ASCII)
+                     : NULL;
+    if (json == NULL)
+        return text;
+    size_t jlen = strlen(json);
+    char *both = realloc(text, *len + 1 + jlen + 1);
+    if (both != NULL) {
+        memcpy(both + *len + 1, json, jlen + 1); /* both[*len] is the text's NUL */
+        *len += 1 + jlen;
+        text = both;
+    }
+    free(json);
+    return text;
+}
+
 /* Runs one claimed job and fills *o; o->payload is malloc'd. `alone` says
  * the job may be slow (a batch of one): its start line is written at once,
  * so that it survives the process being killed at the job's timeout. */
@@ -280,9 +304,10 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
         o->payload = error_text(out.error, &o->payload_len);
     } else {
         o->kind = status == TASK_PERMANENT ? OUTCOME_PERMANENT : OUTCOME_TRANSIENT;
-        o->payload = error_text(out.error, &o->payload_len);
+        o->payload = error_payload(&out, &o->payload_len);
     }
     json_decref(out.data);
+    json_decref(out.details);
     free(out.raw);
     json_decref(args);
     slot_end(w->slot);

@@ -62,7 +62,8 @@ def add_backtest_task(redis_client, task_id, strategy_code, symbols, start_date,
     """Queues a signal backtest of `strategy_code` (Lua) over `symbols` from
     start_date to end_date (ISO 8601 dates). Options go into the task's args
     as they are: hold_bars, commission_bps, interval, entry,
-    strategy_timeout_seconds, memory_mb; list_name picks another list."""
+    strategy_timeout_seconds, memory_mb, check_lookahead; list_name picks
+    another list."""
     list_name = options.pop("list_name", LIST_NAME)
     args = {"strategy_code": strategy_code, "symbols": list(symbols), "start_date": start_date,
             "end_date": end_date}
@@ -82,7 +83,8 @@ def add_screening_task(redis_client, task_id, strategy_code, universe, limit, **
 
 def add_portfolio_backtest_task(redis_client, task_id, strategy_code, symbols, start_date, end_date, **options):
     """Queues a position backtest. Options: initial_capital, commission_bps,
-    slippage_bps, interval, entry, strategy_timeout_seconds, memory_mb."""
+    slippage_bps, interval, entry, strategy_timeout_seconds, memory_mb,
+    check_lookahead."""
     list_name = options.pop("list_name", LIST_NAME)
     args = {"strategy_code": strategy_code, "symbols": list(symbols), "start_date": start_date,
             "end_date": end_date}

@@ -187,12 +187,36 @@ local function requeue_unstarted(c, stream, f)
   return 'queued', run_of(h[3])
 end
 
+-- A failed attempt's payload from finish: the error text, then optionally a
+-- NUL byte and a JSON object of details (a strategy's printed output).
+-- Returns the text and the details (a table, or nil when there are none or
+-- they do not decode: the error itself is never lost over them).
+local function split_details(payload)
+  local nul = string.find(payload, '\0', 1, true)
+  if not nul then return payload, nil end
+  local ok, details = pcall(cjson.decode, string.sub(payload, nul + 1))
+  if not ok or type(details) ~= 'table' then details = nil end
+  return string.sub(payload, 1, nul - 1), details
+end
+
+-- The data of a final error result: `fields`, plus the attempt's details
+-- (a key of `fields` wins over a detail of the same name).
+local function with_details(fields, details)
+  if details then
+    for k, v in pairs(details) do
+      if fields[k] == nil then fields[k] = v end
+    end
+  end
+  return fields
+end
+
 -- A failed attempt of the job in entry fields `f` (attempts counts the runs
 -- before this one). Permanent errors end the job in `failed`; transient ones
 -- (including timeouts and crashes) are retried after exponential backoff with
 -- +-20 % jitter, or go to the dead-letter stream once retries are spent.
+-- `details` (a table, may be nil) go into a final error result's data.
 -- Returns the job's new state and its run number (0 when the record is gone).
-local function fail_attempt(c, stream, f, kind, err, worker)
+local function fail_attempt(c, stream, f, kind, err, worker, details)
   local id = f.job
   local jk = job_key(c, id)
   local h = redis.call('HMGET', jk, 'cancel_requested', 'queue', 'priority', 'created_at', 'run')
@@ -210,7 +234,8 @@ local function fail_attempt(c, stream, f, kind, err, worker)
   end
   if kind == 'permanent' then
     redis.call('HSET', jk, 'state', 'failed', 'error', err, 'finished_at', c.now_iso)
-    set_result(c, id, 'error', { error = err, completed_at = c.now_iso, attempt = attempts, worker_id = worker })
+    set_result(c, id, 'error', with_details({ error = err, completed_at = c.now_iso, attempt = attempts,
+      worker_id = worker }, details))
     expire_job(c, id)
     count(c, queue, 'failed')
     return 'failed', run
@@ -237,7 +262,8 @@ local function fail_attempt(c, stream, f, kind, err, worker)
     'max_retries', max_retries, 'timeout_ms', f.timeout_ms, 'created_at', h[4] or '',
     'attempts', attempts, 'error', err, 'failed_at', c.now_iso, 'run', run)
   redis.call('HSET', jk, 'state', 'dead', 'error', err, 'finished_at', c.now_iso, 'dead_entry', dead)
-  set_result(c, id, 'error', { error = err, completed_at = c.now_iso, attempts = attempts, dead = true })
+  set_result(c, id, 'error', with_details({ error = err, completed_at = c.now_iso, attempts = attempts,
+    dead = true }, details))
   expire_job(c, id)
   count(c, queue, 'dead')
   return 'dead', run

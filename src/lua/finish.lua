@@ -8,7 +8,9 @@
 --   entry, job id, kind (ok|transient|permanent|timeout|crash|cancel|shutdown:
 --   a job the worker's shutdown interrupted goes back to its queue, its
 --   attempt not charged),
---   payload (the task_result JSON for ok, else the error text),
+--   payload (the task_result JSON for ok, else the error text, optionally
+--   followed by a NUL byte and a JSON object of details that go into the
+--   error result's data: split_details),
 --   attempt, started_us, finished_us
 -- Returns {recorded, skipped, retried, dead, then the job's new state per
 -- outcome in order ('' for a skipped one), then its run number per outcome
@@ -48,7 +50,8 @@ local function finish(keys, args)
           state, run = requeue_unstarted(c, stream, f)
         elseif f then
           redis.call('HSET', jk, 'started_us', args[i + 5], 'finished_us', args[i + 6])
-          state, run = fail_attempt(c, stream, f, kind, payload, worker)
+          local err, details = split_details(payload)
+          state, run = fail_attempt(c, stream, f, kind, err, worker, details)
           if state == 'retrying' then retried = retried + 1 elseif state == 'dead' then dead = dead + 1 end
         end
         out[#out + 1] = state

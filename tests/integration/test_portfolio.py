@@ -289,6 +289,30 @@ class TestPortfolioBacktest(StrategyDataCase):
             ({"strategy_code": "function f(df) return {} end", "initial_capital": -5}, "initial_capital"),
             ({"strategy_code": "function f(df) return {} end", "slippage_bps": "x"}, "slippage_bps"),
             ({"strategy_code": "function f(df) return {} end", "symbols": ["ZZZ"]}, "unknown symbols: ZZZ"),
+            # not numbers: refused, not taken as flat (only nil and NaN are flat)
+            ({"strategy_code": "function f(df) local out = {} for i = 1, df.n do "
+              "out[i] = {ticker = df.ticker[i], date = df.date[i]} end return out end"},
+             "Strategy error: position 1 is a table (an instance?): portfolio_backtest needs one number per df "
+             "row; did you mean task backtest?"),
+            ({"strategy_code": "function f(df) return {1, 0, '1'} end"},
+             "Strategy error: position 3 is a string (\"1\"), not a number: positions are numbers from -1 to 1 "
+             "(nil or NaN: flat)"),
+            ({"strategy_code": "function f(df) return {0, true} end"},
+             "Strategy error: position 2 is a boolean, not a number"),
+            ({"strategy_code": "function f(df) return {1/0} end"}, "position 1 is inf; positions go from -1"),
+            ({"strategy_code": "function f(df) return {ticker = 'AAA', date = df.date[1], signal = true} end"},
+             "Strategy error: the positions have a field 'date': a position strategy returns an array with one "
+             "number per df row (a signal strategy's instance? did you mean task backtest?)"),
+            ({"strategy_code": "function f(df) return {[0] = 1} end"}, "the positions have a key 0, which is not "
+             "a df row (1 to "),
+            ({"strategy_code": "function f(df) return {[1.5] = 1} end"}, "the positions have a key 1.5"),
+            ({"strategy_code": "function f(df) return nil end"},
+             "Strategy error: the strategy returned nothing (nil): did it forget 'return positions'? "
+             "(one number per df row)"),
+            ({"strategy_code": "function f(df) local p = {} for i = 1, df.n do p[i] = 0 end end"},
+             "returned nothing (nil)"),
+            ({"strategy_code": "function f(df) return {} end", "check_lookahead": "true"},
+             "check_lookahead must be true or false"),
         ]
         for extra, words in cases:
             args = {"symbols": ["AAA"], "start_date": a, "end_date": b}
@@ -303,6 +327,86 @@ class TestPortfolioBacktest(StrategyDataCase):
             self.assertEqual(res["status"], "error", (extra, res))
             self.assertIn(words, res["data"]["error"], extra)
             self.assertEqual(self.job(jid)["attempts"], "1")  # permanent: no retry
+
+
+    def test_print_output_comes_back_when_the_strategy_fails(self):
+        a, b = self.rows[10][1], self.rows[40][1]
+        res = self.run_job("portfolio_backtest", {"strategy_code": "function f(df) print('sized', df.n) "
+                                                  "return {{}} end", "symbols": ["AAA"], "start_date": a,
+                                                  "end_date": b})
+        self.assertEqual(res["status"], "error", res)
+        self.assertIn("position 1 is a table", res["data"]["error"])
+        self.assertEqual(res["data"]["strategy_output"], "sized\t%d\n" % len(self.window_rows(["AAA"], a, b)))
+
+    PEEK = """
+function peek(df)
+  local pos, t, c = {}, df.ticker, df.close
+  for i = 1, df.n do
+    if i < df.n and t[i + 1] == t[i] and c[i + 1] > c[i] then pos[i] = 1 else pos[i] = 0 end
+  end
+  return pos
+end
+"""
+
+    def test_lookahead_check_compares_positions(self):
+        """Positions up to each cut must be those of the full run: a
+        strategy that looks at the next close is flagged at the cut date of
+        each symbol it was long on; the sma_crossover example is clean.
+        Cuts are a sample of the dates where a position changes."""
+        syms = ["AAA", "BBB"]
+        start, end = self.rows[20][1], self.rows[110][1]
+        args = {"symbols": syms, "start_date": start, "end_date": end, "check_lookahead": True}
+        peek = self.run_job("portfolio_backtest", dict(args, strategy_code=self.PEEK))
+        again = self.run_job("portfolio_backtest", dict(args, strategy_code=self.PEEK))
+        plain = self.run_job("portfolio_backtest", {k: v for k, v in dict(args, strategy_code=self.PEEK).items()
+                                                    if k != "check_lookahead"})
+        self.assertEqual(peek["status"], "completed", peek)
+        la = peek["data"]["lookahead"]
+        # the full run's positions, worked out here
+        pos, changes = {}, set()
+        for sym in syms:
+            bars = self.window_rows([sym], start, end)
+            previous = 0
+            for k, r in enumerate(bars):
+                p = 1 if k + 1 < len(bars) and bars[k + 1][5] > r[5] else 0
+                pos[(sym, r[1])] = p
+                if p != previous:
+                    changes.add(r[1])
+                previous = p
+        last = max(r[1] for r in self.window_rows(syms, start, end))
+        d = sorted(x for x in changes if x < last)
+        cuts = d if len(d) <= 20 else [d[(j * (len(d) - 1) + 9) // 19] for j in range(20)]
+        self.assertEqual(la["cut_dates"], cuts)
+        self.assertEqual(la["checked"], len(cuts))
+        self.assertEqual(again["data"]["lookahead"]["cut_dates"], cuts)
+        # cut at D, a symbol's last bar up to D has no next bar any more: if
+        # it was long there (its next close is higher), it is flat now (BBB
+        # misses two of AAA's dates, so its last bar may be before D)
+        want = []
+        for c in cuts:
+            for sym in syms:
+                bars = self.window_rows([sym], start, end)
+                upto = [r[1] for r in bars if r[1] <= c]
+                if upto and len(upto) < len(bars) and pos[(sym, upto[-1])] == 1:
+                    want.append((c, sym, upto[-1], "changed", "position", 1.0, 0.0))
+        want.sort()
+        got = sorted((v["cut_date"], v["ticker"], v["date"], v["what"], v["field"], v["full"], v["cut"])
+                     for v in la["violations"])
+        self.assertEqual(got, want)
+        self.assertEqual(la["violations_total"], len(want))
+        self.assertGreater(len(want), 0)
+        for k in ("summary", "performance_metrics", "trades", "equity_curve"):
+            self.assertEqual(peek["data"][k], plain["data"][k], k)
+        self.assertNotIn("lookahead", plain["data"])
+        code = open(os.path.join(os.path.dirname(__file__), "..", "..", "examples", "strategies",
+                                 "sma_crossover.lua")).read()
+        clean = self.run_job("portfolio_backtest", {"strategy_code": code, "symbols": ["CCC"],
+                                                    "start_date": self.rows[700][1], "end_date": self.rows[1000][1],
+                                                    "check_lookahead": True})
+        self.assertEqual(clean["status"], "completed", clean)
+        la = clean["data"]["lookahead"]
+        self.assertGreater(la["checked"], 0)
+        self.assertEqual((la["violations"], la["violations_total"]), ([], 0))
 
 
 class TestScreening(StrategyDataCase):
@@ -425,6 +529,29 @@ end
                                          "limit": 100})
         last = res["data"]["ranked_results"][-1]
         self.assertEqual((last["tag"], last["score"], last["rank"]), ("inf", None, 81))
+
+    def test_malformed_instances_and_nil_are_errors(self):
+        """As in a backtest: a signal without a well-formed ticker or date
+        is an error naming it (not an empty screen), and so is nil; what
+        the strategy printed comes back with the error."""
+        cases = [
+            ("function s(df) local out = {} for i = 1, df.n do out[i] = {symbol = df.ticker[i], date = df.date[i], "
+             "score = 1} end return out end", "Strategy error: instance 1 has no 'ticker' (it has: date, score, "
+             "symbol)"),
+            ("function s(df) return {{ticker = df.ticker[df.n], day = df.date[df.n]}} end",
+             "Strategy error: instance 1 has no 'date' (it has: day, ticker)"),
+            ("function s(df) return {{ticker = df.ticker[df.n], date = 20240105}} end",
+             "Strategy error: instance 1: 'date' is a number, not a string (an ISO 8601 date such as df.date[i])"),
+            ("function s(df) print('screened', df.n) end",
+             "Strategy error: the strategy returned nothing (nil): did it forget 'return instances'? "
+             "(return {} for no signals)"),
+        ]
+        for code, want in cases:
+            with self.subTest(code=code):
+                res = self.screen(code, lookback_bars=5)
+                self.assertEqual(res["status"], "error", res)
+                self.assertEqual(res["data"]["error"], want)
+        self.assertEqual(res["data"]["strategy_output"], "screened\t20\n")
 
     def test_errors(self):
         res = self.screen("function s(df) return {} end", universe=["NOPE", "ZZZ"])

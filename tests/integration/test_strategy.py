@@ -4,10 +4,13 @@ commission, short side, null returns at the end of the window, entry at the
 next bar's open), the performance metrics and summary, the data frame the
 strategy sees (window, order, warm-up of features, kernels restarting per
 ticker), the entry option, argument and strategy errors (permanent, no
-retry), and hostile strategies (forbidden names, time and memory limits,
-stack overflow, metatable tricks) each followed by a healthy job on the same
-long-running worker; intraday bars and times with offsets; and every
-strategy of docs/strategies.md and examples/strategies/ run as a job."""
+retry), results that are checked rather than filtered (malformed instances,
+nil, print output in error results), the look-ahead check, and hostile
+strategies (forbidden names, time and memory limits, stack overflow,
+metatable tricks) each followed by a healthy job on the same long-running
+worker; intraday bars and times with offsets; every strategy of
+docs/strategies.md and examples/strategies/ run as a job; and the shape of
+make bench-strategy's report."""
 import datetime
 import glob
 import json
@@ -16,9 +19,10 @@ import os
 import re
 import shutil
 import statistics
+import subprocess
 import tempfile
 
-from harness import ISO_RE, TickqTestCase, tickq, wait_for
+from harness import ISO_RE, TICKQ, TickqTestCase, tickq, wait_for
 
 START, END = "2024-01-02", "2024-03-01"
 FINAL = ("completed", "failed", "dead")
@@ -318,7 +322,11 @@ class TestBacktest(TickqTestCase):
         self.assertEqual(sum(r is None for r in want), 3)
         s = data["summary"]
         self.assertEqual(s["total_instances"], len(rows))
-        self.assertEqual(s["positive_signals"], sum(1 for r in want if r is not None and r > 0))
+        self.assertEqual(s["ignored_instances"], 0)
+        # winning_trades: the trades with a return above 0; positive_signals
+        # is the same number under the name the users' clients read
+        self.assertEqual(s["winning_trades"], sum(1 for r in want if r is not None and r > 0))
+        self.assertEqual(s["positive_signals"], s["winning_trades"])
         self.assertEqual(s["date_range"], [START, END])
         self.assertEqual(s["symbols_processed"], 3)
         self.assertEqual(s["data_shape"], [len(rows), 14])   # the named columns, no parametric one used
@@ -384,7 +392,7 @@ class TestBacktest(TickqTestCase):
         for i in data["instances"]:
             self.assertClose(i["return"], trade_return(i["ticker"], i["date"]))
         self.assertEqual(data["summary"]["total_instances"], 3)
-        self.assertEqual(data["summary"]["ignored_instances"], len(outside))
+        self.assertEqual(data["summary"]["ignored_instances"], len(outside))   # well-formed, not a bar of the window
         self.assertEqual(data["summary"]["data_shape"][0], len(window("AAA")) + len(window("BBB")))
         self.assertEqual(data["performance_metrics"]["trades"], 2)   # BBB on END has no exit
 
@@ -394,29 +402,31 @@ class TestBacktest(TickqTestCase):
         losers = [k for k, r in r1.items() if r is not None and r < 0][:4]
         self.assertEqual((len(winners), len(losers)), (5, 4))
         empty = "function nothing(df) return {} end"
-        none = "function nothing(df) return nil end"
         one_day = self.args(EVERY_BAR, start="2024-02-01", end="2024-02-01")
         res = self.run_all(self.args(picks_code(winners), symbols=["AAA", "BBB"]),
                            self.args(picks_code(losers), symbols=["AAA", "BBB"]),
-                           self.args(empty), self.args(none), one_day)
-        win, lose, e1, e2, day = (self.ok(r) for r in res)
+                           self.args(empty), one_day)
+        win, lose, e1, day = (self.ok(r) for r in res)
         m = win["performance_metrics"]
         self.assertIsNone(m["profit_factor"])         # no losses: undefined
         self.assertEqual(m["win_rate"], 1.0)
         self.assertMetrics(m, metrics([r1[k] for k in winners]))
         self.assertEqual(win["summary"]["positive_signals"], 5)
+        self.assertEqual(win["summary"]["winning_trades"], 5)
         m = lose["performance_metrics"]
         self.assertEqual(m["profit_factor"], 0.0)      # no gains
         self.assertEqual(m["win_rate"], 0.0)
         self.assertMetrics(m, metrics([r1[k] for k in losers]))
         self.assertEqual(lose["summary"]["positive_signals"], 0)
+        self.assertEqual(lose["summary"]["winning_trades"], 0)
         no_trades = {"trades": 0, "total_return": None, "avg_return": None, "win_rate": None,
                      "median_return": None, "best": None, "worst": None, "profit_factor": None}
-        for data in (e1, e2):
+        for data in (e1,):   # an empty list is no signals (nil is an error: test_returning_nothing_is_an_error)
             self.assertEqual(data["instances"], [])
             self.assertEqual(data["performance_metrics"], no_trades)
             self.assertEqual(data["summary"]["total_instances"], 0)
             self.assertEqual(data["summary"]["positive_signals"], 0)
+            self.assertEqual(data["summary"]["winning_trades"], 0)
             self.assertEqual(data["summary"]["data_shape"][0], sum(len(window(s)) for s in ("AAA", "BBB", "CCC")))
         # a one-day window: three instances, none can exit inside it
         self.assertEqual([(i["ticker"], i["date"], i["return"]) for i in day["instances"]],
@@ -704,6 +714,250 @@ end
             with self.subTest(code=code):
                 err = self.error(r, jid)
                 self.assertTrue(check(err), err)
+
+    def test_malformed_instances_are_errors_naming_the_instance_and_key(self):
+        """A signal without a well-formed ticker or date is the strategy's
+        error, naming the instance and the key; it is never counted among
+        the ignored instances (those are well-formed signals that are not a
+        bar of the window: test_instances_outside_the_window_are_not_signals)."""
+        ok = "{ticker = 'AAA', date = '2024-01-03'}"
+
+        def returning(*insts):
+            return "function f(df) return {" + ", ".join(insts) + "} end"
+        cases = [
+            (returning("{symbol = 'AAA', date = '2024-01-03', signal = true}"),
+             "Strategy error: instance 1 has no 'ticker' (it has: date, signal, symbol)"),
+            (returning(ok, ok, "{ticker = 'AAA'}"), "Strategy error: instance 3 has no 'date' (it has: ticker)"),
+            (returning(ok, "{}"), "Strategy error: instance 2 has no 'ticker' (it has: no fields)"),
+            (returning("{ticker = 42, date = '2024-01-03'}"),
+             "Strategy error: instance 1: 'ticker' is a number, not a string (a symbol such as df.ticker[i])"),
+            (returning("{ticker = '', date = '2024-01-03'}"),
+             "Strategy error: instance 1: 'ticker' is an empty string (a symbol such as df.ticker[i])"),
+            (returning(ok, "{ticker = 'AAA', date = '2024-13-45'}"),
+             "Strategy error: instance 2: 'date' is \"2024-13-45\", not an ISO 8601 date such as df.date[i]"),
+            (returning("{ticker = 'AAA', date = '03/01/2024'}"),
+             "Strategy error: instance 1: 'date' is \"03/01/2024\", not an ISO 8601 date such as df.date[i]"),
+            (returning("{ticker = 'AAA', date = os.time()}"),
+             "Strategy error: instance 1: 'date' is a number, not a string (an ISO 8601 date such as df.date[i])"),
+            ("function f(df) return {{ticker = df.ticker[1], date = df.date}} end",
+             "Strategy error: instance 1: 'date' is a table, not a string (an ISO 8601 date such as df.date[i])"),
+        ]
+        res = self.run_all(*(self.args(code, symbols=["AAA"]) for code, _ in cases))
+        for (code, want), r, jid in zip(cases, res, self.last_ids):
+            with self.subTest(code=code):
+                self.assertEqual(self.error(r, jid), want)
+
+    def test_returning_nothing_is_an_error(self):
+        """nil (a forgotten `return`) is an error saying so; {} is no signals."""
+        want = "Strategy error: the strategy returned nothing (nil): did it forget 'return instances'? " \
+               "(return {} for no signals)"
+        forgot = "function f(df)\n  local out = {}\n  out[1] = {ticker = df.ticker[1], date = df.date[1]}\nend\n"
+        res = self.run_all(self.args("function f(df) return nil end"), self.args(forgot),
+                           self.args("function f(df) return {} end"))
+        for r, jid in zip(res[:2], self.last_ids):
+            self.assertEqual(self.error(r, jid), want)
+        self.assertEqual(self.ok(res[2])["instances"], [])
+
+    def test_print_output_comes_back_when_the_strategy_fails(self):
+        """What the strategy printed is in the error result's data as
+        strategy_output (the error text itself stays as it was, in the
+        result and the job record), whatever ended it."""
+        flood = "function f(df) for i = 1, 3000 do print(string.rep('z', 40)) end error('gave up') end"
+        cases = [
+            ("runtime", "function f(df)\n  print('rows', df.n)\n  local t = nil\n  return t.x\nend\n", {},
+             lambda e: e.startswith("Strategy error: strategy:4:"), "rows\t%d\n" % len(window("AAA"))),
+            ("contract", "function f(df) print('one signal') return {{symbol = 'AAA', date = '2024-01-03'}} end", {},
+             lambda e: "instance 1 has no 'ticker'" in e, "one signal\n"),
+            ("nil", "function f(df) print('forgot to return') end", {},
+             lambda e: "returned nothing (nil)" in e, "forgot to return\n"),
+            ("time", "function f(df) print('spinning') while true do end end", {"strategy_timeout_seconds": 1},
+             lambda e: e == "Strategy exceeded time limit (1 s)", "spinning\n"),
+            ("memory", "function f(df) print('growing') local t = {} for i = 1, 1e9 do t[i] = {i} end end",
+             {"memory_mb": 64}, lambda e: e == "Strategy exceeded memory limit (64 MiB)", "growing\n"),
+            ("flood", flood, {}, lambda e: "gave up" in e, None),
+        ]
+        res = self.run_all(*(self.args(code, symbols=["AAA"], **extra) for _, code, extra, _, _ in cases))
+        for (name, _, _, check, printed), r, jid in zip(cases, res, self.last_ids):
+            with self.subTest(case=name):
+                err = self.error(r, jid)
+                self.assertTrue(check(err), err)
+                self.assertEqual(self.job(jid)["error"], err)   # the record holds the error text alone
+                out = r["data"]["strategy_output"]
+                if printed is not None:
+                    self.assertEqual(out, printed)
+                    self.assertNotIn("strategy_output_truncated", r["data"])
+                else:   # the first 64 KiB of it
+                    self.assertEqual(out, (("z" * 40 + "\n") * 3000)[:len(out)])
+                    self.assertGreater(len(out), 60 * 1024)
+                    self.assertLessEqual(len(out), 64 * 1024)
+                    self.assertIs(r["data"]["strategy_output_truncated"], True)
+        # a failure that printed nothing has no strategy_output
+        quiet = self.run_all(self.args("function f(df) error('quiet') end", symbols=["AAA"]))[0]
+        self.assertNotIn("strategy_output", quiet["data"])
+
+    # --- the look-ahead check ------------------------------------------------
+    PEEK = """
+function peek(df)
+  local out = {}
+  local t, c = df.ticker, df.close
+  for i = 1, df.n - 1 do
+    if t[i + 1] == t[i] and c[i + 1] > c[i] then   -- tomorrow's close: look-ahead
+      out[#out + 1] = {ticker = t[i], date = df.date[i], close = c[i]}
+    end
+  end
+  return out
+end
+"""
+
+    CLEAN = """
+function clean(df)
+  local out = {}
+  local c = df.close
+  local s5, r3, prev, hi3 = sma(c, 5), rsi(c, 3), shift(c, 1), highest(df.high, 3)
+  local up, mid, lo = bbands(c, 4)
+  local cross = crossover(c, s5)
+  for i = 1, df.n do
+    if c[i] > s5[i] or cross[i] then
+      out[#out + 1] = {ticker = df.ticker[i], date = df.date[i], sma_5 = df.sma_5[i], k_sma = s5[i], rsi = r3[i],
+                       prev = prev[i], hi3 = hi3[i], up = up[i], gap = df.gap_pct[i], vr = df.volume_ratio[i],
+                       macd = df.macd[i], tag = {df.ticker[i], c[i]}}
+    end
+  end
+  return out
+end
+"""
+
+    @staticmethod
+    def expected_cuts(dates, end):
+        """The documented sample: the sorted distinct signal dates before
+        the frame's last date, at most 20, evenly spaced (integer
+        arithmetic), first and last included."""
+        d = sorted({x for x in dates if x < end})
+        if len(d) <= 20:
+            return d
+        return [d[(j * (len(d) - 1) + 9) // 19] for j in range(20)]
+
+    def test_lookahead_check_names_the_signals_that_peek(self):
+        syms = ("AAA", "BBB", "CCC")
+        res = self.run_all(self.args(self.PEEK, check_lookahead=True), self.args(self.PEEK, check_lookahead=True),
+                           self.args(self.PEEK))
+        first, second, plain = (self.ok(r) for r in res)
+        self.assertNotIn("lookahead", plain)
+        # the full run: every bar whose next close (in the window) is higher
+        signals = {}
+        for sym in syms:
+            w = window(sym)
+            for (k, b), (_, nxt) in zip(w, w[1:]):
+                if nxt["close"] > b["close"]:
+                    signals[(sym, b["date"])] = nxt
+        self.assertEqual({(i["ticker"], i["date"]) for i in first["instances"]}, set(signals))
+        cuts = self.expected_cuts([d for _, d in signals], END)
+        self.assertEqual(len(cuts), 20)
+        la = first["lookahead"]
+        self.assertEqual(set(la), {"checked", "cut_dates", "violations", "violations_total", "execution_time_ms"})
+        self.assertEqual(la["checked"], 20)
+        self.assertEqual(la["cut_dates"], cuts)
+        self.assertEqual(second["lookahead"]["cut_dates"], cuts)   # the same sample on every run
+        # Cut at D, the signal on D itself disappears (tomorrow is not in
+        # the data any more); every earlier signal stays as it was.
+        want = sorted((d, sym, d, "missing") for d in cuts for sym in syms if (sym, d) in signals)
+        got = sorted((v["cut_date"], v["ticker"], v["date"], v["what"]) for v in la["violations"])
+        self.assertEqual(got, want)
+        self.assertEqual(la["violations_total"], len(want))
+        self.assertEqual(second["lookahead"]["violations"], la["violations"])
+        # the backtest itself is the same with or without the check
+        self.assertEqual(first["instances"], plain["instances"])
+        self.assertEqual(first["summary"], plain["summary"])
+
+    def test_lookahead_check_passes_a_clean_strategy(self):
+        """Features, kernels (sma, rsi, shift, highest, bbands, crossover)
+        and nested fields: nothing changes when later bars are removed."""
+        data = self.ok(self.run_all(self.args(self.CLEAN, check_lookahead=True))[0])
+        self.assertGreater(len(data["instances"]), 40)
+        la = data["lookahead"]
+        self.assertEqual(la["checked"], 20)
+        self.assertEqual(la["violations"], [])
+        self.assertEqual(la["violations_total"], 0)
+        dates = [i["date"] for i in data["instances"]]
+        self.assertEqual(la["cut_dates"], self.expected_cuts(dates, END))
+
+    def test_a_cut_hides_every_later_bar_from_the_strategy(self):
+        """df.n, the length of a column and of a kernel's array are those of
+        the cut frame: a strategy that reports them is flagged at every cut,
+        with the full and the cut values. Violations are listed up to 100
+        and all counted."""
+        codes = ["function f(df) local out = {} for i = 1, df.n do out[i] = {ticker = df.ticker[i], "
+                 "date = df.date[i], n = %s} end return out end" % n
+                 for n in ("df.n", "#df.close", "#sma(df.close, 2)", "#df.sma_20")]
+        res = self.run_all(*(self.args(code, check_lookahead=True) for code in codes))
+        dates = sorted({b["date"] for s in ("AAA", "BBB", "CCC") for _, b in window(s)})
+        cuts = self.expected_cuts(dates, END)
+        rows = sum(len(window(s)) for s in ("AAA", "BBB", "CCC"))
+        want = []
+        for d in cuts:
+            cut_rows = sum(1 for s in ("AAA", "BBB", "CCC") for _, b in window(s) if b["date"] <= d)
+            want += [(d, s, b["date"], "changed", "n", rows, cut_rows)
+                     for s in ("AAA", "BBB", "CCC") for _, b in window(s) if b["date"] <= d]
+        for code, r in zip(codes, res):
+            with self.subTest(code=code):
+                la = self.ok(r)["lookahead"]
+                self.assertEqual(la["cut_dates"], cuts)
+                self.assertEqual(la["violations_total"], len(want))
+                self.assertGreater(len(want), 100)
+                self.assertEqual(len(la["violations"]), 100)
+                got = [(v["cut_date"], v["ticker"], v["date"], v["what"], v["field"], v["full"], v["cut"])
+                       for v in la["violations"]]
+                self.assertEqual(got, want[:100])   # in cut order, then ticker and date
+
+    def test_lookahead_errors_and_arguments(self):
+        """A strategy that fails on the cut data (it indexes past the end of
+        the cut window) is a violation naming the error; a check_lookahead
+        that is not a boolean is refused."""
+        code = """
+function f(df)
+  local out, last = {}, df.date[df.n]
+  for i = 1, df.n do
+    if df.date[i] == '2024-02-01' then out[#out + 1] = {ticker = df.ticker[i], date = df.date[i]} end
+  end
+  if last < '2024-03-01' then error('needs the whole window, has ' .. last) end
+  return out
+end
+"""
+        res = self.run_all(self.args(code, symbols=["AAA", "BBB"], check_lookahead=True),
+                           self.args(EVERY_BAR, check_lookahead="yes"),
+                           self.args(EVERY_BAR, check_lookahead=1), unchecked=True)
+        la = self.ok(res[0])["lookahead"]
+        self.assertEqual(la["cut_dates"], ["2024-02-01"])
+        self.assertEqual(la["violations"], [{"cut_date": "2024-02-01", "what": "error", "error":
+                                             "Strategy error: strategy:7: needs the whole window, has 2024-02-01"}])
+        self.assertEqual(la["violations_total"], 1)
+        self.assertEqual(self.error(res[1], self.last_ids[1]), "check_lookahead must be true or false, got \"yes\"")
+        self.assertEqual(self.error(res[2], self.last_ids[2]), "check_lookahead must be true or false, got 1")
+        # The screening has no look-ahead check: the argument is refused there.
+        p = self.tickq("enqueue", "screening", json.dumps({"strategy_code": EVERY_BAR, "universe": ["AAA"],
+                                                           "check_lookahead": True}))
+        self.assertEqual(p.returncode, 65)
+        self.assertIn("unknown argument 'check_lookahead' (screening takes:", p.stderr)
+
+    def test_lookahead_runs_share_the_jobs_time(self):
+        """Each re-run counts against the job's timeout: a check that cannot
+        finish in it fails with a clear, permanent error (not a killed job)."""
+        slow = """
+function f(df)
+  local t0 = os.clock()
+  while os.clock() - t0 < 0.4 do end
+  local out = {}
+  for i = 1, df.n do out[i] = {ticker = df.ticker[i], date = df.date[i]} end
+  return out
+end
+"""
+        jid = self.enqueue("backtest", self.args(slow, symbols=["AAA"], check_lookahead=True), "--timeout", "3")
+        status, w = self.burst("--workers", "1", env=self.env)
+        self.assertEqual(status, 0, w.log())
+        err = self.error(self.result(jid), jid)
+        self.assertTrue(err.startswith("look-ahead check: the re-run on the data cut at "), err)
+        self.assertIn("Strategy exceeded time limit", err)
+        self.assertIn("within the job's timeout (3 s)", err)
 
     # --- the sandbox ---------------------------------------------------------
     def test_hostile_strategies_then_a_healthy_job_on_the_same_worker(self):
@@ -1211,16 +1465,19 @@ class TestDocumentedStrategies(TickqTestCase):
         window = {"symbols": symbols, "start_date": "2023-01-03", "end_date": "2023-06-30"}
         jobs = []
         for where, kind, code in found:
+            # what we document has no look-ahead
             if kind == "positions":
                 jobs.append((where, "portfolio_backtest", self.enqueue("portfolio_backtest",
-                                                                      dict(window, strategy_code=code))))
+                                                                      dict(window, strategy_code=code,
+                                                                           check_lookahead=True))))
             else:
-                jobs.append((where, "backtest", self.enqueue("backtest", dict(window, strategy_code=code))))
+                jobs.append((where, "backtest", self.enqueue("backtest", dict(window, strategy_code=code,
+                                                                              check_lookahead=True))))
                 jobs.append((where, "screening", self.enqueue("screening", {"strategy_code": code,
                                                                             "universe": symbols, "limit": 5})))
         status, w = self.burst("--workers", "2", env=self.env)
         self.assertEqual(status, 0, w.log())
-        instances = 0
+        instances = checks = 0
         for where, task, jid in jobs:
             with self.subTest(strategy=where, task=task):
                 res = self.result(jid)
@@ -1229,4 +1486,39 @@ class TestDocumentedStrategies(TickqTestCase):
                 self.assertTrue(res["data"]["success"])
                 self.assertEqual(res["data"]["execution_mode"], task)
                 instances += len(res["data"].get("instances", []))
+                if task != "screening":
+                    la = res["data"]["lookahead"]
+                    self.assertEqual((la["violations"], la["violations_total"]), ([], 0))
+                    checks += la["checked"]
         self.assertGreater(instances, 0)   # they find signals, not just run
+        self.assertGreater(checks, 0)
+
+
+class TestStrategyBenchmark(TickqTestCase):
+    def test_bench_strategy_prints_one_json_line_with_every_figure(self):
+        """make bench-strategy's report, on a small universe: every case,
+        the look-ahead check's cost among them."""
+        bench = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "bench_strategy.py")
+        p = subprocess.run(["/usr/bin/python3", bench, "--tickq", TICKQ, "--symbols", "12", "--days", "300",
+                            "--repeats", "1"], env=dict(os.environ, REDIS_URL=self.url), capture_output=True,
+                           text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        lines = p.stdout.strip().splitlines()
+        self.assertEqual(len(lines), 1, p.stdout)
+        r = json.loads(lines[0])
+        cases = ["small", "large", "huge", "large_lookahead", "screen500", "screen500_gapup"]
+        self.assertEqual(set(r), {"bench", "lookahead_checked", "lookahead_cost_x", "lua_loop_steps_per_s",
+                                  "lua_loop_cold_steps_per_s", "targets", "cases", "loop", "repeats", "data",
+                                  "seconds"} | {f"{c}_{k}" for c in cases for k in ("cold_ms", "warm_ms")})
+        self.assertEqual(r["bench"], "strategy")
+        self.assertEqual(set(r["cases"]), set(cases))
+        self.assertEqual(set(r["targets"]), {f"{c}_warm_ms" for c in cases if c != "large_lookahead"}
+                         | {"lua_loop_steps_per_s"})
+        self.assertEqual(r["data"], {"symbols": 12, "days": 300, "driver": "sqlite"})
+        self.assertEqual(r["lookahead_checked"], r["cases"]["large_lookahead"]["checked"])
+        self.assertGreater(r["lookahead_checked"], 0)
+        self.assertLessEqual(r["lookahead_checked"], 20)
+        self.assertEqual(r["lookahead_cost_x"], round(r["large_lookahead_warm_ms"] / r["large_warm_ms"], 2))
+        self.assertGreater(r["cases"]["large_lookahead"]["lookahead_exec_ms"], 0)
+        self.assertGreater(r["lua_loop_steps_per_s"], 0)
+
