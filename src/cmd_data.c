@@ -242,8 +242,8 @@ static void print_nothing(const char *path, const csv_import_report_t *rep)
     if (rep->rows == 0)
         fprintf(stderr, "tickq: %s: nothing imported: the file has a header line but no rows\n", path);
     else
-        fprintf(stderr, "tickq: %s: nothing imported: all %zu rows are bad (listed above), so --skip-bad "
-                "skipped every one\n", path, rep->rows);
+        fprintf(stderr, "tickq: %s: nothing imported: every row is bad (%zu of %zu, listed above), so "
+                "--skip-bad skipped them all\n", path, rep->bad, rep->rows);
 }
 
 static int do_import(data_flags_t *f, int argc, char **argv)
@@ -469,6 +469,7 @@ static int report_missing(const data_flags_t *f, const db_t *db, char **symbols,
     int missing = 0;
     for (int k = 0; k < ns; k++) {
         char others[256] = "";
+        const char *first = NULL;
         int have = 0;
         for (size_t i = 0; i < nsum && !have; i++) {
             if (strcmp(sum[i].symbol, symbols[k]) != 0)
@@ -477,14 +478,14 @@ static int report_missing(const data_flags_t *f, const db_t *db, char **symbols,
                 have = 1;
             else
                 snprintf(others + strlen(others), sizeof others - strlen(others), "%s%s", others[0] ? ", " : "",
-                         sum[i].interval);
+                         first = first ? first : sum[i].interval);
         }
         if (have)
             continue;
         missing++;
-        if (others[0]) {
-            fprintf(stderr, "tickq: no %s bars of %s in the database; it has bars at %s (pass --interval)\n",
-                    f->interval, symbols[k], others);
+        if (first != NULL) {
+            fprintf(stderr, "tickq: no %s bars of %s in the database; it has bars at %s (pass --interval %s)\n",
+                    f->interval, symbols[k], others, first);
             continue;
         }
         size_t idx[5];
