@@ -8,7 +8,13 @@
  * the first CSV_MAX_PROBLEMS are reported with their line numbers and
  * messages; csv_import_file also keeps every bad line number (as runs of
  * consecutive lines), so that a user can find all of them. Dates must
- * increase within a symbol; symbols may interleave. */
+ * increase within a symbol; symbols may interleave.
+ *
+ * The header line sets the file's layout once (read_header: a symbol
+ * column or not, an adj close column or not; csv_import.h lists what is
+ * accepted); each row is then split into fields and read by position, so
+ * the variants cost nothing per row. A header that is not understood stops
+ * the parse: no row of the file is read, whatever --skip-bad says. */
 #include "csv_import.h"
 
 #include <errno.h>
