@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "numfmt.h"
 
 #define BATCH_ROWS 8192
 
@@ -114,6 +115,7 @@ typedef struct {
     csv_import_report_t *rep;
     int daily;
     const char *one;
+    size_t onelen;
     int symcol, adj, ncols;
     char columns[64];            /* e.g. "date,open,high,low,close,adj close,volume" */
     symbols_t symbols;
@@ -260,7 +262,7 @@ static int row(parser_t *ps, size_t line, const char *p, const char *end)
         return 0;
     }
     const char *sym = ps->one;
-    size_t symlen = ps->one ? strlen(ps->one) : 0;
+    size_t symlen = ps->onelen;
     int k = 0; /* the date's column */
     if (ps->symcol) {
         sym = f[0];
@@ -272,7 +274,7 @@ static int row(parser_t *ps, size_t line, const char *p, const char *end)
                 (int)(symlen > 40 ? 40 : symlen), sym);
         return 0;
     }
-    if (ps->symcol && ps->one != NULL && (strlen(ps->one) != symlen || memcmp(ps->one, sym, symlen) != 0)) {
+    if (ps->symcol && ps->one != NULL && (ps->onelen != symlen || memcmp(ps->one, sym, symlen) != 0)) {
         problem(ps, line, "symbol '%.*s' in a file of %s's bars", (int)symlen, sym, ps->one);
         return 0;
     }
@@ -297,22 +299,29 @@ static int row(parser_t *ps, size_t line, const char *p, const char *end)
         }
     }
     double open = v[0], high = v[1], low = v[2], close = v[3], volume = v[4];
+    char a[NUMFMT_MAX], b[NUMFMT_MAX]; /* every digit: 100 vs 100.0000000005 must not read "100 < 100" */
     for (int i = 0; i < 4; i++) {
         if (v[i] <= 0) {
-            problem(ps, line, "%s must be positive, got %.10g", value_names[i], v[i]);
+            numfmt_shortest(v[i], a);
+            problem(ps, line, "%s must be positive, got %s", value_names[i], a);
             return 0;
         }
     }
     if (volume < 0) {
-        problem(ps, line, "volume must not be negative, got %.10g", volume);
+        numfmt_shortest(volume, a);
+        problem(ps, line, "volume must not be negative, got %s", a);
         return 0;
     }
     if (high < fmax(open, close)) {
-        problem(ps, line, "high %.10g is below max(open, close) = %.10g", high, fmax(open, close));
+        numfmt_shortest(high, a);
+        numfmt_shortest(fmax(open, close), b);
+        problem(ps, line, "high %s is below max(open, close) = %s", a, b);
         return 0;
     }
     if (low > fmin(open, close)) {
-        problem(ps, line, "low %.10g is above min(open, close) = %.10g", low, fmin(open, close));
+        numfmt_shortest(low, a);
+        numfmt_shortest(fmin(open, close), b);
+        problem(ps, line, "low %s is above min(open, close) = %s", a, b);
         return 0;
     }
     symbol_t *s = symbols_get(&ps->symbols, sym, symlen);
@@ -410,6 +419,7 @@ static int parse(const char *data, size_t size, const csv_parse_opts_t *opts, cs
     ps.rep = report;
     ps.daily = bar_interval_is_daily(opts->interval);
     ps.one = opts->symbol;
+    ps.onelen = opts->symbol ? strlen(opts->symbol) : 0;
     ps.fn = fn;
     ps.ctx = ctx;
     ps.err = err;

@@ -57,6 +57,9 @@ BAD_ROWS = {
     "high_below_close": ("AAA,2024-01-03,10,10.2,9,10.5,100", "high 10.2 is below max(open, close) = 10.5"),
     "low_above_open": ("AAA,2024-01-03,10,11,10.2,10.5,100", "low 10.2 is above min(open, close) = 10"),
     "low_above_close": ("AAA,2024-01-03,10.6,11,10.3,10.1,100", "low 10.3 is above min(open, close) = 10.1"),
+    # every digit, not ten: "high 100 is below max(open, close) = 100" would say nothing
+    "high_below_close_by_5e_10": ("AAA,2024-01-03,100,100.0000000005,99,100.000000001,100",
+                                  "high 100.0000000005 is below max(open, close) = 100.000000001"),
 }
 
 # Migration 1 as it shipped (src/db.c), to build a database at schema 1.
