@@ -209,6 +209,10 @@ static int open_db(const config_t *cfg, db_t **db, int quiet)
         return cli_fail(st, "%s", err);
     if (!quiet)
         fprintf(stderr, "tickq: database: %s %s\n", db_kind_name(*db), db_where(*db));
+    char old[DB_WHERE_MAX];
+    if (db_old_default(cfg->database_url, cfg->db_path, old, sizeof old))
+        fprintf(stderr, "tickq: warning: %s is not the default database any more (it is %s): to use that "
+                "file, set TICKQ_DB=%s, or move it\n", old, db_where(*db), old);
     return 0;
 }
 

@@ -280,6 +280,20 @@ int db_locate(const char *database_url, const char *sqlite_path, db_location_t *
     return 0;
 }
 
+int db_old_default(const char *database_url, const char *sqlite_path, char *out, size_t outlen)
+{
+    struct stat st;
+    if ((database_url != NULL && *database_url) || sqlite_path != NULL || stat(DB_OLD_DEFAULT_PATH, &st) != 0 ||
+        !S_ISREG(st.st_mode))
+        return 0;
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof cwd) == NULL)
+        snprintf(out, outlen, "%s", DB_OLD_DEFAULT_PATH);
+    else
+        snprintf(out, outlen, "%s/%s", cwd, DB_OLD_DEFAULT_PATH);
+    return 1;
+}
+
 void db_describe(const char *database_url, const char *sqlite_path, char *out, size_t outlen)
 {
     db_location_t loc;

@@ -39,6 +39,14 @@ typedef struct {
  * too long path. */
 int db_locate(const char *database_url, const char *sqlite_path, db_location_t *loc, char *err, size_t errlen);
 
+/* The file that was the default before it moved under XDG_DATA_HOME:
+ * var/tickq.db in the current folder. When the default is in use (no
+ * database_url, no sqlite_path) and that file exists, writes its absolute
+ * path to out and returns 1 (its data is not in the default database: the
+ * caller warns); else 0. */
+#define DB_OLD_DEFAULT_PATH "var/tickq.db"
+int db_old_default(const char *database_url, const char *sqlite_path, char *out, size_t outlen);
+
 /* db_locate's `where` for a log line, or why it cannot be placed. */
 void db_describe(const char *database_url, const char *sqlite_path, char *out, size_t outlen);
 

@@ -715,6 +715,18 @@ class TestDataSqlite(DataTests, unittest.TestCase):
         p = self.run_in(b, env, "data", "list", "--json")
         self.assertEqual(json.loads(p.stdout.splitlines()[0])["symbol"], "AAA")
         self.assertIn(f"tickq: database: sqlite {want}\n", p.stderr)
+        self.assertNotIn("warning", p.stderr)
+        # a folder with the old default (var/tickq.db) gets a warning, and the new default
+        c = os.path.join(self.tmp, "c")
+        os.makedirs(os.path.join(c, "var"))
+        open(os.path.join(c, "var", "tickq.db"), "w").close()
+        old = os.path.join(os.path.realpath(c), "var", "tickq.db")
+        p = self.run_in(c, env, "data", "list")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.splitlines()[0], f"database: sqlite {want}")
+        self.assertIn(f"tickq: warning: {old} is not the default database any more (it is {want}): to use "
+                      f"that file, set TICKQ_DB={old}, or move it\n", p.stderr)
+        self.assertNotIn("warning", self.run_in(c, {**env, "TICKQ_DB": old}, "data", "list").stderr)
 
     def test_default_path_under_xdg_data_home(self):
         xdg = os.path.join(self.tmp, "xdg", "data")  # missing: created
@@ -1082,6 +1094,17 @@ class TestHistorySqlite(HistoryTests, TickqTestCase):
         self.assertEqual(started[0]["database"], want)
         self.assertTrue(os.path.exists(want))
         self.assertEqual(os.listdir(cwd), [])  # no var/tickq.db where it ran
+        self.assertEqual([x for x in lines if x.get("level") == "warning"], [])
+        os.makedirs(os.path.join(cwd, "var"))
+        open(os.path.join(cwd, "var", "tickq.db"), "w").close()  # the old default
+        p = subprocess.run([TICKQ, "worker", "--burst"], cwd=cwd, env=env, capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        warned = [json.loads(l) for l in p.stderr.splitlines()
+                  if l.startswith("{") and "not the default database any more" in l]
+        self.assertEqual(len(warned), 1, p.stderr)
+        self.assertEqual((warned[0]["file"], warned[0]["database"]),
+                         (os.path.join(os.path.realpath(cwd), "var", "tickq.db"), want))
         p = subprocess.run([TICKQ, "worker", "--check"], cwd=cwd, env=env, capture_output=True, text=True,
                            timeout=60)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
