@@ -82,7 +82,7 @@ static void bench_driver(const char *url, const char *path, const char *csv, dri
     char err[1024];
     if (db_open(url, path, &db, err, sizeof err) != 0)
         die("open", err);
-    csv_import_opts_t opts = { "1d", 0 };
+    csv_import_opts_t opts = { "1d", 0, NULL };
     static csv_import_report_t rep;
     int64_t t0 = clock_mono_us();
     if (csv_import_file(db, csv, &opts, &rep, err, sizeof err) != CSV_IMPORTED)

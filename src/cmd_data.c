@@ -13,34 +13,46 @@
 
 #include "cli.h"
 #include "clock.h"
+#include "close_match.h"
 #include "csv_import.h"
 #include "db.h"
 #include "feature.h"
+#include "numfmt.h"
 #include "synth.h"
 
 static const char usage[] =
-    "usage: tickq data import FILE.csv... [--interval 1d] [--skip-bad]\n"
+    "usage: tickq data import FILE.csv... [--interval 1d] [--skip-bad] [--symbol SYM]\n"
     "       tickq data synth --symbols N --days D [--seed S] [--start DATE] [--out FILE.csv]\n"
     "       tickq data list [--json]\n"
     "       tickq data show SYMBOL[,SYMBOL...] [--interval 1d] [--from DATE] [--to DATE]\n"
-    "                       [--columns open,close,gap_pct,sma_20,...]\n"
+    "                       [--columns open,close,gap_pct,sma_20,...] [--format csv|json|table]\n"
     "\n"
     "import  upserts bars from CSV files with the header\n"
     "        " CSV_HEADER "\n"
-    "        (dates YYYY-MM-DD; intraday intervals take YYYY-MM-DDTHH:MM:SS, UTC),\n"
-    "        one transaction per file. A file with bad rows is rejected whole and its\n"
-    "        bad lines are listed, unless --skip-bad imports the rest. The first 20\n"
-    "        bad rows are explained; one line lists every bad line (3, 5, 7-9).\n"
+    "        (any case; ticker for symbol; an adj close column before volume is\n"
+    "        skipped: close is the file's close). A file of one symbol's bars without\n"
+    "        a symbol column, such as Yahoo's Date,Open,High,Low,Close,Adj Close,Volume,\n"
+    "        needs --symbol SYM. Dates YYYY-MM-DD; intraday intervals take\n"
+    "        YYYY-MM-DDTHH:MM:SS, UTC. One transaction per file. A file with bad rows is\n"
+    "        rejected whole and its bad lines are listed, unless --skip-bad imports the\n"
+    "        rest. The first 20 bad rows are explained; one line lists every bad line\n"
+    "        (3, 5, 7-9). A file with no row to import (only a header, or every row\n"
+    "        bad with --skip-bad) is an error.\n"
     "synth   makes deterministic synthetic daily bars (SYN0001, ...): imports them,\n"
     "        or writes them as CSV with --out.\n"
-    "list    symbols, intervals, first and last date, bar count.\n"
-    "show    prints bars and features as CSV; features use all the history before\n"
-    "        --from (undefined values are empty).\n"
+    "list    the database in use, then symbols, intervals, first and last date, bar count.\n"
+    "show    prints bars and features; features use all the history before --from\n"
+    "        (undefined values are empty, null in JSON). Numbers have the fewest digits\n"
+    "        that read back as the same double. Symbols are case-sensitive: one with no\n"
+    "        bars at the interval is an error naming close matches.\n"
     "\n"
-    "  --db PATH            SQLite file (default: $TICKQ_DB, else var/tickq.db);\n"
+    "  --db PATH            SQLite file (default: $TICKQ_DB, else\n"
+    "                       $XDG_DATA_HOME/tickq/tickq.db or ~/.local/share/tickq/tickq.db);\n"
     "                       DATABASE_URL=postgresql://... selects PostgreSQL instead\n"
-    "  --interval I         1d (default), 1wk, 1h, 30m, 15m, 5m, 1m ...\n"
+    "  --interval I         import, show: 1d (default), 1wk, 1h, 30m, 15m, 5m, 1m ...\n"
     "  --skip-bad           import: keep the good rows of a file with bad ones\n"
+    "  --symbol SYM         import: the symbol of one-symbol files (no symbol column;\n"
+    "                       a symbol column must then hold SYM on every row)\n"
     "  --symbols N          synth: how many symbols\n"
     "  --days D             synth: trading days per symbol (Monday to Friday)\n"
     "  --seed S             synth: random seed (default 1)\n"
@@ -48,21 +60,26 @@ static const char usage[] =
     "  --out FILE           synth: write CSV instead of importing\n"
     "  --from/--to DATE     show: the rows to print\n"
     "  --columns LIST       show: columns (default open,high,low,close,volume)\n"
+    "  --format F           show: csv (default), json (one object per line) or table\n"
     "  --json               list: one JSON object per line\n"
     "  -h, --help           this help\n"
     "\n"
-    "Exit status: 0 ok, 64 bad usage, 65 a file with bad rows was rejected,\n"
-    "66 input file missing, 69 database unavailable, 73 cannot create the SQLite file.\n";
+    "Exit status: 0 ok, 3 show: a symbol has no bars at the interval, 64 bad usage,\n"
+    "65 a file was rejected or had nothing to import, 66 input file missing,\n"
+    "69 database unavailable, 73 cannot create the SQLite file (or its folder does\n"
+    "not exist: only the default's folders are created), 78 no place for the\n"
+    "default database (HOME unset) or DATABASE_URL not PostgreSQL.\n";
 
 enum {
     OPT_DB = OPT_FIRST_COMMAND_OPTION, OPT_INTERVAL, OPT_SKIP_BAD, OPT_SYMBOLS, OPT_DAYS, OPT_SEED,
-    OPT_START, OPT_OUT, OPT_FROM, OPT_TO, OPT_COLUMNS
+    OPT_START, OPT_OUT, OPT_FROM, OPT_TO, OPT_COLUMNS, OPT_SYMBOL, OPT_FORMAT
 };
 
 static const struct option options[] = {
     { "db", required_argument, 0, OPT_DB },
     { "interval", required_argument, 0, OPT_INTERVAL },
     { "skip-bad", no_argument, 0, OPT_SKIP_BAD },
+    { "symbol", required_argument, 0, OPT_SYMBOL },
     { "symbols", required_argument, 0, OPT_SYMBOLS },
     { "days", required_argument, 0, OPT_DAYS },
     { "seed", required_argument, 0, OPT_SEED },
@@ -71,10 +88,32 @@ static const struct option options[] = {
     { "from", required_argument, 0, OPT_FROM },
     { "to", required_argument, 0, OPT_TO },
     { "columns", required_argument, 0, OPT_COLUMNS },
+    { "format", required_argument, 0, OPT_FORMAT },
     { "json", no_argument, 0, OPT_JSON },
     { "help", no_argument, 0, 'h' },
     { 0, 0, 0, 0 }
 };
+
+/* The actions, as bits: which ones each flag means something to. */
+enum { A_IMPORT = 1, A_SYNTH = 2, A_LIST = 4, A_SHOW = 8 };
+
+static const struct {
+    int opt;
+    const char *name;
+    int actions;
+} flag_actions[] = {
+    { OPT_INTERVAL, "--interval", A_IMPORT | A_SHOW }, { OPT_SKIP_BAD, "--skip-bad", A_IMPORT },
+    { OPT_SYMBOL, "--symbol", A_IMPORT },              { OPT_SYMBOLS, "--symbols", A_SYNTH },
+    { OPT_DAYS, "--days", A_SYNTH },                   { OPT_SEED, "--seed", A_SYNTH },
+    { OPT_START, "--start", A_SYNTH },                 { OPT_OUT, "--out", A_SYNTH },
+    { OPT_FROM, "--from", A_SHOW },                    { OPT_TO, "--to", A_SHOW },
+    { OPT_COLUMNS, "--columns", A_SHOW },              { OPT_FORMAT, "--format", A_SHOW },
+    { OPT_JSON, "--json", A_LIST },
+};
+
+#define N_FLAG_ACTIONS (sizeof flag_actions / sizeof flag_actions[0])
+
+typedef enum { SHOW_CSV, SHOW_JSON, SHOW_TABLE } show_format_t;
 
 typedef struct {
     config_t *cfg;
@@ -82,12 +121,17 @@ typedef struct {
     int skip_bad, as_json;
     long long symbols, days;
     unsigned long long seed;
-    const char *start, *out, *from, *to, *columns;
+    const char *start, *out, *from, *to, *columns, *symbol;
+    show_format_t format;
+    unsigned given;              /* bit i: flag_actions[i] was given */
 } data_flags_t;
 
 static int on_flag(int opt, const char *arg, void *ctx)
 {
     data_flags_t *f = ctx;
+    for (size_t i = 0; i < N_FLAG_ACTIONS; i++)
+        if (flag_actions[i].opt == opt)
+            f->given |= 1u << i;
     switch (opt) {
     case OPT_DB: f->cfg->db_path = arg; return 0;
     case OPT_INTERVAL:
@@ -96,6 +140,12 @@ static int on_flag(int opt, const char *arg, void *ctx)
         f->interval = arg;
         return 0;
     case OPT_SKIP_BAD: f->skip_bad = 1; return 0;
+    case OPT_SYMBOL:
+        if (bar_symbol_check(arg, strlen(arg)) != 0)
+            return cli_usage_error(usage, "--symbol '%s' is not a symbol (1-32 characters, no spaces, commas "
+                                   "or quotes)", arg);
+        f->symbol = arg;
+        return 0;
     case OPT_SYMBOLS:
         if (cli_parse_int(arg, 1, 100000, &f->symbols) != 0)
             return cli_usage_error(usage, "--symbols '%s' is not a number from 1 to 100000", arg);
@@ -117,19 +167,52 @@ static int on_flag(int opt, const char *arg, void *ctx)
     case OPT_FROM: f->from = arg; return 0;
     case OPT_TO: f->to = arg; return 0;
     case OPT_COLUMNS: f->columns = arg; return 0;
+    case OPT_FORMAT:
+        if (strcmp(arg, "csv") == 0)
+            f->format = SHOW_CSV;
+        else if (strcmp(arg, "json") == 0)
+            f->format = SHOW_JSON;
+        else if (strcmp(arg, "table") == 0)
+            f->format = SHOW_TABLE;
+        else
+            return cli_usage_error(usage, "--format '%s' is unknown: use csv, json or table", arg);
+        return 0;
     case OPT_JSON: f->as_json = 1; return 0;
     default: return cli_usage_error(usage, "see the options below");
     }
 }
 
-/* Opens the database and says where it is (stderr, so stdout stays data). */
-static int open_db(const config_t *cfg, db_t **db)
+/* A flag given to an action it means nothing to is refused, not ignored. */
+static int check_flags(const data_flags_t *f, const char *action, int bit)
+{
+    for (size_t i = 0; i < N_FLAG_ACTIONS; i++) {
+        if (!(f->given & (1u << i)) || (flag_actions[i].actions & bit))
+            continue;
+        char where[64] = "";
+        static const char *const names[] = { "import", "synth", "list", "show" };
+        for (int a = 0; a < 4; a++)
+            if (flag_actions[i].actions & (1 << a))
+                snprintf(where + strlen(where), sizeof where - strlen(where), "%s%s", where[0] ? ", " : "",
+                         names[a]);
+        return cli_usage_error(usage, "%s is for %s, not %s", flag_actions[i].name, where, action);
+    }
+    return 0;
+}
+
+/* Opens the database and says where it is: on stderr, so that stdout
+ * stays data, unless `quiet` (the caller prints it itself). */
+static int open_db(const config_t *cfg, db_t **db, int quiet)
 {
     char err[1024];
     int st = db_open(cfg->database_url, cfg->db_path, db, err, sizeof err);
     if (st != 0)
         return cli_fail(st, "%s", err);
-    fprintf(stderr, "tickq: database: %s %s\n", db_kind_name(*db), db_where(*db));
+    if (!quiet)
+        fprintf(stderr, "tickq: database: %s %s\n", db_kind_name(*db), db_where(*db));
+    char old[DB_WHERE_MAX];
+    if (db_old_default(cfg->database_url, cfg->db_path, old, sizeof old))
+        fprintf(stderr, "tickq: warning: %s is not the default database any more (it is %s): to use that "
+                "file, set TICKQ_DB=%s, or move it\n", old, db_where(*db), old);
     return 0;
 }
 
@@ -157,15 +240,25 @@ static void print_bad_lines(const char *path, const char *what, const csv_import
     fputc('\n', stderr);
 }
 
+/* Why a file gave nothing to import (CSV_NOTHING), on stderr. */
+static void print_nothing(const char *path, const csv_import_report_t *rep)
+{
+    if (rep->rows == 0)
+        fprintf(stderr, "tickq: %s: nothing imported: the file has a header line but no rows\n", path);
+    else
+        fprintf(stderr, "tickq: %s: nothing imported: every row is bad (%zu of %zu, listed above), so "
+                "--skip-bad skipped them all\n", path, rep->bad, rep->rows);
+}
+
 static int do_import(data_flags_t *f, int argc, char **argv)
 {
     if (optind + 1 >= argc)
         return cli_usage_error(usage, "import needs at least one CSV file");
     db_t *db;
-    int st = open_db(f->cfg, &db);
+    int st = open_db(f->cfg, &db, 0);
     if (st != 0)
         return st;
-    csv_import_opts_t opts = { f->interval, f->skip_bad };
+    csv_import_opts_t opts = { f->interval, f->skip_bad, f->symbol };
     static csv_import_report_t rep;
     char err[1024];
     int status = 0;
@@ -181,17 +274,28 @@ static int do_import(data_flags_t *f, int argc, char **argv)
             fprintf(stderr, "%s:%zu: %s\n", argv[i], rep.problems[k].line, rep.problems[k].msg);
         if (rep.bad > rep.nproblems)
             fprintf(stderr, "%s: ... and %zu more bad rows\n", argv[i], rep.bad - rep.nproblems);
-        print_bad_lines(argv[i], r == CSV_REJECTED ? "bad" : "skipped", &rep);
+        print_bad_lines(argv[i], r == CSV_IMPORTED || r == CSV_NOTHING ? "skipped" : "bad", &rep);
         csv_import_report_release(&rep);
         if (r == CSV_REJECTED) {
-            fprintf(stderr, "tickq: %s rejected: %zu bad of %zu rows; nothing imported "
-                    "(fix the rows, or pass --skip-bad to import the others)\n", argv[i], rep.bad, rep.rows);
+            if (rep.header_bad)
+                fprintf(stderr, "tickq: %s rejected: no usable header line; nothing imported\n", argv[i]);
+            else
+                fprintf(stderr, "tickq: %s rejected: %zu bad of %zu rows; nothing imported "
+                        "(fix the rows, or pass --skip-bad to import the others)\n", argv[i], rep.bad, rep.rows);
+            status = EX_DATAERR;
+            continue;
+        }
+        if (r == CSV_NOTHING) {
+            print_nothing(argv[i], &rep);
             status = EX_DATAERR;
             continue;
         }
         printf("imported %zu rows (%zu symbols, interval %s) from %s in %.2f s (%.0f rows/s)%s\n",
                rep.imported, rep.symbols, f->interval, argv[i], secs,
                secs > 0 ? (double)rep.imported / secs : 0.0, rep.bad ? "; bad rows skipped" : "");
+        if (rep.adj_close)
+            printf("note: %s: its adj close column was not imported; close is the file's close column "
+                   "(not adjusted for splits or dividends)\n", argv[i]);
     }
     csv_import_report_release(&rep);
     db_close(db);
@@ -253,7 +357,7 @@ static int do_synth(data_flags_t *f, int argc)
         printf("wrote %zu rows (%d symbols x %d days) to %s\n", sink.rows, o.symbols, o.days, f->out);
         return 0;
     }
-    if ((st = open_db(f->cfg, &sink.db)) != 0)
+    if ((st = open_db(f->cfg, &sink.db, 0)) != 0)
         return st;
     if (db_begin(sink.db, sink.err, sizeof sink.err) != 0 || synth_generate(&o, synth_to_db, &sink) != 0 ||
         db_commit(sink.db, sink.err, sizeof sink.err) != 0) {
@@ -276,12 +380,23 @@ static void format_ts(const char *interval, int64_t ts, char out[CLOCK_DATE_LEN]
         clock_format_datetime(ts, out);
 }
 
+static int digits(long long v)
+{
+    int n = 1;
+    for (; v >= 10; v /= 10)
+        n++;
+    return n;
+}
+
+/* The database in use, then one row per symbol and interval; the table's
+ * columns are as wide as their widest value. With --json, one object per
+ * line on stdout and the database on stderr. */
 static int do_list(data_flags_t *f, int argc)
 {
     if (optind + 1 != argc)
         return cli_usage_error(usage, "list takes no arguments");
     db_t *db;
-    int st = open_db(f->cfg, &db);
+    int st = open_db(f->cfg, &db, !f->as_json);
     if (st != 0)
         return st;
     bar_summary_t *rows;
@@ -291,8 +406,25 @@ static int do_list(data_flags_t *f, int argc)
         db_close(db);
         return cli_fail(EX_UNAVAILABLE, "%s", err);
     }
-    if (!f->as_json)
-        printf("%-12s %-8s %-20s %-20s %10s\n", "SYMBOL", "INTERVAL", "FIRST", "LAST", "BARS");
+    int wsym = 6, wint = 8, wdate = 5, wbars = 4;
+    for (size_t i = 0; !f->as_json && i < n; i++) {
+        char d[CLOCK_DATE_LEN];
+        format_ts(rows[i].interval, rows[i].last_ts, d); /* first and last have the same width */
+        int ls = (int)strlen(rows[i].symbol), li = (int)strlen(rows[i].interval), lb = digits(rows[i].count);
+        int ld = (int)strlen(d);
+        wsym = ls > wsym ? ls : wsym;
+        wint = li > wint ? li : wint;
+        wdate = ld > wdate ? ld : wdate;
+        wbars = lb > wbars ? lb : wbars;
+    }
+    if (!f->as_json) {
+        printf("database: %s %s\n", db_kind_name(db), db_where(db));
+        if (n == 0)
+            printf("no bars yet: tickq data import FILE.csv (or tickq data synth) adds some\n");
+        else
+            printf("%-*s  %-*s  %-*s  %-*s  %*s\n", wsym, "SYMBOL", wint, "INTERVAL", wdate, "FIRST", wdate, "LAST",
+                   wbars, "BARS");
+    }
     for (size_t i = 0; i < n; i++) {
         char a[CLOCK_DATE_LEN], b[CLOCK_DATE_LEN];
         format_ts(rows[i].interval, rows[i].first_ts, a);
@@ -301,7 +433,8 @@ static int do_list(data_flags_t *f, int argc)
             printf("{\"symbol\":\"%s\",\"interval\":\"%s\",\"first\":\"%s\",\"last\":\"%s\",\"bars\":%lld}\n",
                    rows[i].symbol, rows[i].interval, a, b, rows[i].count);
         else
-            printf("%-12s %-8s %-20s %-20s %10lld\n", rows[i].symbol, rows[i].interval, a, b, rows[i].count);
+            printf("%-*s  %-*s  %-*s  %-*s  %*lld\n", wsym, rows[i].symbol, wint, rows[i].interval, wdate, a, wdate,
+                   b, wbars, rows[i].count);
     }
     free(rows);
     db_close(db);
@@ -325,6 +458,147 @@ static int split(char *s, char **out, int max)
     return n;
 }
 
+/* Says, on stderr, for each requested symbol without bars at `interval`,
+ * what the database has instead: the symbol at other intervals, or the
+ * close matches among its symbols (case first: symbols are
+ * case-sensitive). Returns how many were missing. */
+static int report_missing(const data_flags_t *f, const db_t *db, char **symbols, int ns, const bar_summary_t *sum,
+                          size_t nsum)
+{
+    const char **names = malloc((nsum ? nsum : 1) * sizeof *names);
+    size_t nnames = 0;
+    for (size_t i = 0; names != NULL && i < nsum; i++) /* distinct: the summary is sorted by symbol */
+        if (nnames == 0 || strcmp(names[nnames - 1], sum[i].symbol) != 0)
+            names[nnames++] = sum[i].symbol;
+    int missing = 0;
+    for (int k = 0; k < ns; k++) {
+        char others[256] = "";
+        const char *first = NULL;
+        int have = 0;
+        for (size_t i = 0; i < nsum && !have; i++) {
+            if (strcmp(sum[i].symbol, symbols[k]) != 0)
+                continue;
+            if (strcmp(sum[i].interval, f->interval) == 0)
+                have = 1;
+            else
+                snprintf(others + strlen(others), sizeof others - strlen(others), "%s%s", others[0] ? ", " : "",
+                         first = first ? first : sum[i].interval);
+        }
+        if (have)
+            continue;
+        missing++;
+        if (first != NULL) {
+            fprintf(stderr, "tickq: no %s bars of %s in the database; it has bars at %s (pass --interval %s)\n",
+                    f->interval, symbols[k], others, first);
+            continue;
+        }
+        size_t idx[5];
+        size_t nm = names ? close_match_find(symbols[k], names, nnames, idx, 5) : 0;
+        fprintf(stderr, "tickq: unknown symbol '%s': the database (%s %s) has no bars of it; ", symbols[k],
+                db_kind_name(db), db_where(db));
+        if (nm == 0) {
+            fprintf(stderr, "no symbol is close to it (tickq data list shows them all)\n");
+            continue;
+        }
+        fprintf(stderr, "symbols are case-sensitive: did you mean ");
+        for (size_t m = 0; m < nm; m++)
+            fprintf(stderr, "%s%s", m == 0 ? "" : m + 1 == nm ? " or " : ", ", names[idx[m]]);
+        fprintf(stderr, "?\n");
+    }
+    free(names);
+    return missing;
+}
+
+/* What show prints: the loaded bars, their feature columns, the rows from
+ * `from` on. */
+typedef struct {
+    const bar_set_t *set;
+    const char *interval;
+    int64_t from;
+    int nc;
+    char **names;
+    const double *const *cols;
+} show_rows_t;
+
+/* One value as show prints it: the shortest text that reads back exactly,
+ * or "" when undefined. */
+static int format_value(double v, char out[NUMFMT_MAX])
+{
+    if (!isfinite(v)) {
+        out[0] = '\0';
+        return 0;
+    }
+    return numfmt_shortest(v, out);
+}
+
+/* Prints the rows (a pass with print 0 only measures the table's widths
+ * into w: symbol, date, then each column). */
+static void show_pass(const show_rows_t *r, show_format_t format, int print, int *w)
+{
+    size_t row = 0;
+    for (size_t s = 0; s < r->set->n; s++) {
+        const bar_series_t *series = &r->set->series[s];
+        for (size_t t = 0; t < series->n; t++, row++) {
+            if (series->ts[t] < r->from)
+                continue;
+            char d[CLOCK_DATE_LEN], num[NUMFMT_MAX];
+            format_ts(r->interval, series->ts[t], d);
+            if (!print) {
+                int ls = (int)strlen(series->symbol), ld = (int)strlen(d);
+                w[0] = ls > w[0] ? ls : w[0];
+                w[1] = ld > w[1] ? ld : w[1];
+                for (int i = 0; i < r->nc; i++) {
+                    int n = format_value(r->cols[i][row], num);
+                    w[2 + i] = n > w[2 + i] ? n : w[2 + i];
+                }
+                continue;
+            }
+            if (format == SHOW_JSON)
+                printf("{\"symbol\":\"%s\",\"date\":\"%s\"", series->symbol, d);
+            else if (format == SHOW_TABLE)
+                printf("%-*s  %-*s", w[0], series->symbol, w[1], d);
+            else
+                printf("%s,%s", series->symbol, d);
+            for (int i = 0; i < r->nc; i++) {
+                int n = format_value(r->cols[i][row], num);
+                if (format == SHOW_JSON)
+                    printf(",\"%s\":%s", r->names[i], n ? num : "null");
+                else if (format == SHOW_TABLE)
+                    printf("  %*s", w[2 + i], num);
+                else
+                    printf(",%s", num);
+            }
+            fputs(format == SHOW_JSON ? "}\n" : "\n", stdout);
+        }
+    }
+}
+
+static int show_print(const show_rows_t *r, show_format_t format)
+{
+    int *w = calloc((size_t)r->nc + 2, sizeof *w);
+    if (w == NULL)
+        return cli_fail(EX_OSERR, "out of memory");
+    if (format == SHOW_TABLE) {
+        w[0] = (int)strlen("symbol");
+        w[1] = (int)strlen("date");
+        for (int i = 0; i < r->nc; i++)
+            w[2 + i] = (int)strlen(r->names[i]);
+        show_pass(r, format, 0, w);
+        printf("%-*s  %-*s", w[0], "symbol", w[1], "date");
+        for (int i = 0; i < r->nc; i++)
+            printf("  %*s", w[2 + i], r->names[i]);
+        printf("\n");
+    } else if (format == SHOW_CSV) {
+        printf("symbol,date");
+        for (int i = 0; i < r->nc; i++)
+            printf(",%s", r->names[i]);
+        printf("\n");
+    }
+    show_pass(r, format, 1, w);
+    free(w);
+    return 0;
+}
+
 static int do_show(data_flags_t *f, int argc, char **argv)
 {
     if (optind + 2 != argc)
@@ -344,6 +618,11 @@ static int do_show(data_flags_t *f, int argc, char **argv)
         if (feature_name_check(columns[i], err, sizeof err) != 0)
             return cli_usage_error(usage, "%s", err);
     qsort(symbols, (size_t)ns, sizeof symbols[0], cmp_str);
+    int distinct = 0; /* db_bars_get takes each symbol once */
+    for (int i = 0; i < ns; i++)
+        if (distinct == 0 || strcmp(symbols[distinct - 1], symbols[i]) != 0)
+            symbols[distinct++] = symbols[i];
+    ns = distinct;
     int64_t from = INT64_MIN, to = INT64_MAX;
     int st;
     if (f->from && (st = parse_day("--from", f->from, &from)) != 0)
@@ -353,8 +632,20 @@ static int do_show(data_flags_t *f, int argc, char **argv)
     if (f->to && bar_interval_is_daily(f->interval) && strlen(f->to) == 10)
         to += 86399; /* a date alone covers that whole day */
     db_t *db;
-    if ((st = open_db(f->cfg, &db)) != 0)
+    if ((st = open_db(f->cfg, &db, 0)) != 0)
         return st;
+    bar_summary_t *sum;
+    size_t nsum;
+    if (db_bars_summary(db, &sum, &nsum, err, sizeof err) != 0) {
+        db_close(db);
+        return cli_fail(EX_UNAVAILABLE, "%s", err);
+    }
+    int missing = report_missing(f, db, symbols, ns, sum, nsum);
+    free(sum);
+    if (missing > 0) {
+        db_close(db);
+        return 3; /* not found, as `tickq result` and `tickq job` */
+    }
     bar_set_t set = { 0 };
     /* Everything up to --to: the rows before --from warm up the features. */
     if (db_bars_get(db, f->interval, (const char *const *)symbols, (size_t)ns, INT64_MIN, to, &set, err,
@@ -373,35 +664,11 @@ static int do_show(data_flags_t *f, int argc, char **argv)
             return cli_fail(EX_SOFTWARE, "%s", err);
         }
     }
-    printf("symbol,date");
-    for (int i = 0; i < nc; i++)
-        printf(",%s", columns[i]);
-    printf("\n");
-    size_t row = 0;
-    for (size_t s = 0; s < set.n; s++) {
-        const bar_series_t *series = &set.series[s];
-        for (size_t t = 0; t < series->n; t++, row++) {
-            if (series->ts[t] < from)
-                continue;
-            char d[CLOCK_DATE_LEN];
-            format_ts(f->interval, series->ts[t], d);
-            printf("%s,%s", series->symbol, d);
-            for (int i = 0; i < nc; i++) {
-                double v = cols[i][row];
-                if (isfinite(v))
-                    printf(",%.10g", v);
-                else
-                    printf(",");
-            }
-            printf("\n");
-        }
-    }
-    for (int i = 0; i < ns; i++)
-        if (bar_set_find(&set, symbols[i]) == NULL)
-            fprintf(stderr, "tickq: no %s bars of %s in the database\n", f->interval, symbols[i]);
+    show_rows_t rows = { &set, f->interval, from, nc, columns, cols };
+    st = show_print(&rows, f->format);
     feature_frame_free(&frame);
     bar_set_free(&set);
-    return 0;
+    return st;
 }
 
 int cmd_data(int argc, char **argv)
@@ -418,13 +685,18 @@ int cmd_data(int argc, char **argv)
     if (optind >= argc)
         return cli_usage_error(usage, "missing action: import, synth, list or show");
     const char *action = argv[optind];
-    if (strcmp(action, "import") == 0)
-        return do_import(&f, argc, argv);
-    if (strcmp(action, "synth") == 0)
-        return do_synth(&f, argc);
-    if (strcmp(action, "list") == 0)
-        return do_list(&f, argc);
-    if (strcmp(action, "show") == 0)
-        return do_show(&f, argc, argv);
-    return cli_usage_error(usage, "unknown action '%s': use import, synth, list or show", action);
+    int bit = strcmp(action, "import") == 0 ? A_IMPORT : strcmp(action, "synth") == 0 ? A_SYNTH
+            : strcmp(action, "list") == 0   ? A_LIST
+            : strcmp(action, "show") == 0   ? A_SHOW
+                                            : 0;
+    if (bit == 0)
+        return cli_usage_error(usage, "unknown action '%s': use import, synth, list or show", action);
+    if ((st = check_flags(&f, action, bit)) != 0)
+        return st;
+    switch (bit) {
+    case A_IMPORT: return do_import(&f, argc, argv);
+    case A_SYNTH: return do_synth(&f, argc);
+    case A_LIST: return do_list(&f, argc);
+    default: return do_show(&f, argc, argv);
+    }
 }

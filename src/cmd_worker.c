@@ -308,6 +308,10 @@ int cmd_worker(int argc, char **argv)
         rconn_free(conn);
         return cli_fail(st, "%s", err);
     }
+    char old[DB_WHERE_MAX];
+    if (db_old_default(cfg.database_url, cfg.db_path, old, sizeof old))
+        log_warn("var/tickq.db in the current folder is not the default database any more: to use it, set "
+                 "TICKQ_DB to it, or move it", LF_S("file", old), LF_S("database", db_where(db)));
     if (db_kind(db) == DB_SQLITE)
         log_info("no DATABASE_URL: using the SQLite database (one host only; set "
                  "DATABASE_URL=postgresql://... for several worker hosts)", LF_S("database", db_where(db)),

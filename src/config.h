@@ -39,7 +39,7 @@ typedef struct {
     int64_t batch_budget_us;     /* work a child claims at once (adaptive batches) */
     int command_timeout_ms;
     const char *database_url;    /* DATABASE_URL: PostgreSQL; NULL: SQLite */
-    const char *db_path;         /* --db, else TICKQ_DB, else var/tickq.db */
+    const char *db_path;         /* --db, else TICKQ_DB; NULL: the default file (db.h, db_locate) */
     char list_queue[200];        /* the users' LPUSH list ("" = off), default strategy_queue */
     int scheduler;               /* worker --scheduler: also fire the schedules */
     const char *schedules_path;  /* --schedules, else TICKQ_SCHEDULES, else schedules.ini */

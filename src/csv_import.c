@@ -8,7 +8,13 @@
  * the first CSV_MAX_PROBLEMS are reported with their line numbers and
  * messages; csv_import_file also keeps every bad line number (as runs of
  * consecutive lines), so that a user can find all of them. Dates must
- * increase within a symbol; symbols may interleave. */
+ * increase within a symbol; symbols may interleave.
+ *
+ * The header line sets the file's layout once (read_header: a symbol
+ * column or not, an adj close column or not; csv_import.h lists what is
+ * accepted); each row is then split into fields and read by position, so
+ * the variants cost nothing per row. A header that is not understood stops
+ * the parse: no row of the file is read, whatever --skip-bad says. */
 #include "csv_import.h"
 
 #include <errno.h>
@@ -23,6 +29,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "numfmt.h"
 
 #define BATCH_ROWS 8192
 
@@ -101,12 +108,16 @@ static symbol_t *symbols_get(symbols_t *m, const char *name, size_t n)
 }
 
 /* One csv_parse() call. `one` is the symbol of a one-symbol file (NULL
- * for the import format); `symcol` says whether rows start with a symbol. */
+ * for the import format); the header sets the layout: whether rows start
+ * with a symbol (symcol), whether an adj close column sits before volume
+ * (adj), the column count and their canonical names for messages. */
 typedef struct {
     csv_import_report_t *rep;
     int daily;
     const char *one;
-    int symcol;
+    size_t onelen;
+    int symcol, adj, ncols;
+    char columns[64];            /* e.g. "date,open,high,low,close,adj close,volume" */
     symbols_t symbols;
     csv_row_fn fn;
     void *ctx;
@@ -218,23 +229,21 @@ int csv_number(const char *s, size_t n, double *out)
     return 0;
 }
 
-static const char *const column_names[7] = { "symbol", "date", "open", "high", "low", "close", "volume" };
+static const char *const value_names[5] = { "open", "high", "low", "close", "volume" };
+
+#define MAX_FIELDS 8             /* symbol, date, open, high, low, close, adj close, volume */
 
 /* Validates one data line and hands it to the callback; problems are
  * recorded. Returns -1 only when the callback fails or memory runs out. */
 static int row(parser_t *ps, size_t line, const char *p, const char *end)
 {
-    const char *f[7];
-    size_t fl[7];
-    int want = ps->symcol ? 7 : 6, nf = 0;
-    if (!ps->symcol) { /* the file's symbol stands in for column 0 */
-        f[nf] = ps->one;
-        fl[nf++] = strlen(ps->one);
-    }
+    const char *f[MAX_FIELDS + 1];
+    size_t fl[MAX_FIELDS + 1];
+    int nf = 0;
     for (const char *q = p;;) {
         const char *c = memchr(q, ',', (size_t)(end - q));
         const char *fe = c ? c : end;
-        if (nf < 7) {
+        if (nf <= MAX_FIELDS) {
             f[nf] = q;
             fl[nf] = (size_t)(fe - q);
             if (fl[nf] >= 2 && q[0] == '"' && fe[-1] == '"') { /* "AAPL" */
@@ -247,63 +256,75 @@ static int row(parser_t *ps, size_t line, const char *p, const char *end)
             break;
         q = c + 1;
     }
-    if (!ps->symcol)
-        nf--;
     ps->rep->rows++;
-    if (nf != want) {
-        problem(ps, line, "expected %d columns (%s), found %d", want, ps->symcol ? CSV_HEADER : CSV_SYMBOL_HEADER,
-                nf);
+    if (nf != ps->ncols) {
+        problem(ps, line, "expected %d columns (%s), found %d", ps->ncols, ps->columns, nf);
         return 0;
     }
-    if (bar_symbol_check(f[0], fl[0]) != 0) {
+    const char *sym = ps->one;
+    size_t symlen = ps->onelen;
+    int k = 0; /* the date's column */
+    if (ps->symcol) {
+        sym = f[0];
+        symlen = fl[0];
+        k = 1;
+    }
+    if (bar_symbol_check(sym, symlen) != 0) {
         problem(ps, line, "invalid symbol '%.*s' (1-32 characters, no spaces, commas or quotes)",
-                (int)(fl[0] > 40 ? 40 : fl[0]), f[0]);
+                (int)(symlen > 40 ? 40 : symlen), sym);
         return 0;
     }
-    if (ps->symcol && ps->one != NULL && (strlen(ps->one) != fl[0] || memcmp(ps->one, f[0], fl[0]) != 0)) {
-        problem(ps, line, "symbol '%.*s' in a file of %s's bars", (int)fl[0], f[0], ps->one);
+    if (ps->symcol && ps->one != NULL && (ps->onelen != symlen || memcmp(ps->one, sym, symlen) != 0)) {
+        problem(ps, line, "symbol '%.*s' in a file of %s's bars", (int)symlen, sym, ps->one);
         return 0;
     }
     int64_t ts;
-    int date_ok = ps->daily ? clock_parse_date(f[1], fl[1], &ts) : clock_parse_datetime(f[1], fl[1], &ts);
+    int date_ok = ps->daily ? clock_parse_date(f[k], fl[k], &ts) : clock_parse_datetime(f[k], fl[k], &ts);
     if (date_ok != 0) {
-        problem(ps, line, "invalid date '%.*s' (expected %s)", (int)(fl[1] > 40 ? 40 : fl[1]), f[1],
+        problem(ps, line, "invalid date '%.*s' (expected %s)", (int)(fl[k] > 40 ? 40 : fl[k]), f[k],
                 ps->daily ? "YYYY-MM-DD" : "YYYY-MM-DDTHH:MM:SS, UTC");
         return 0;
     }
     double v[5];
     for (int i = 0; i < 5; i++) {
-        int st = csv_number(f[2 + i], fl[2 + i], &v[i]);
+        int c = k + 1 + i + (i == 4 ? ps->adj : 0); /* adj close is skipped: not read, not checked */
+        int st = csv_number(f[c], fl[c], &v[i]);
         if (st == -1) {
-            problem(ps, line, "%s is not a number: '%.*s'", column_names[2 + i],
-                    (int)(fl[2 + i] > 40 ? 40 : fl[2 + i]), f[2 + i]);
+            problem(ps, line, "%s is not a number: '%.*s'", value_names[i], (int)(fl[c] > 40 ? 40 : fl[c]), f[c]);
             return 0;
         }
         if (st == -2) {
-            problem(ps, line, "%s is NaN or infinite", column_names[2 + i]);
+            problem(ps, line, "%s is NaN or infinite", value_names[i]);
             return 0;
         }
     }
     double open = v[0], high = v[1], low = v[2], close = v[3], volume = v[4];
+    char a[NUMFMT_MAX], b[NUMFMT_MAX]; /* every digit: 100 vs 100.0000000005 must not read "100 < 100" */
     for (int i = 0; i < 4; i++) {
         if (v[i] <= 0) {
-            problem(ps, line, "%s must be positive, got %.10g", column_names[2 + i], v[i]);
+            numfmt_shortest(v[i], a);
+            problem(ps, line, "%s must be positive, got %s", value_names[i], a);
             return 0;
         }
     }
     if (volume < 0) {
-        problem(ps, line, "volume must not be negative, got %.10g", volume);
+        numfmt_shortest(volume, a);
+        problem(ps, line, "volume must not be negative, got %s", a);
         return 0;
     }
     if (high < fmax(open, close)) {
-        problem(ps, line, "high %.10g is below max(open, close) = %.10g", high, fmax(open, close));
+        numfmt_shortest(high, a);
+        numfmt_shortest(fmax(open, close), b);
+        problem(ps, line, "high %s is below max(open, close) = %s", a, b);
         return 0;
     }
     if (low > fmin(open, close)) {
-        problem(ps, line, "low %.10g is above min(open, close) = %.10g", low, fmin(open, close));
+        numfmt_shortest(low, a);
+        numfmt_shortest(fmin(open, close), b);
+        problem(ps, line, "low %s is above min(open, close) = %s", a, b);
         return 0;
     }
-    symbol_t *s = symbols_get(&ps->symbols, f[0], fl[0]);
+    symbol_t *s = symbols_get(&ps->symbols, sym, symlen);
     if (s == NULL) {
         snprintf(ps->err, ps->errlen, "out of memory");
         return -1;
@@ -324,10 +345,67 @@ static int row(parser_t *ps, size_t line, const char *p, const char *end)
     return ps->fn(ps->ctx, &r, ps->err, ps->errlen);
 }
 
-/* Is the line p[0..n) the header `h` (any case)? */
-static int is_header(const char *p, size_t n, const char *h)
+/* Is the header field p[0..n) the column name `name` (any case)? */
+static int is_name(const char *p, size_t n, const char *name)
 {
-    return n == strlen(h) && strncasecmp(p, h, n) == 0;
+    return n == strlen(name) && strncasecmp(p, name, n) == 0;
+}
+
+/* Reads the header line p[0..n) into the parser's layout. Returns 0, or
+ * -1 with why[] saying which column differs from what. */
+static int read_header(parser_t *ps, const char *p, size_t n, char *why, size_t whylen)
+{
+    static const char *const prices[5] = { "date", "open", "high", "low", "close" };
+    const char *f[MAX_FIELDS + 1];
+    size_t fl[MAX_FIELDS + 1];
+    int nf = 0;
+    for (const char *q = p, *end = p + n; nf <= MAX_FIELDS;) {
+        const char *c = memchr(q, ',', (size_t)(end - q));
+        f[nf] = q;
+        fl[nf++] = (size_t)((c ? c : end) - q);
+        if (c == NULL)
+            break;
+        q = c + 1;
+    }
+    int k = 0;
+    ps->symcol = nf > 0 && (is_name(f[0], fl[0], "symbol") || is_name(f[0], fl[0], "ticker"));
+    k += ps->symcol;
+    for (int i = 0; i < 5; i++, k++) {
+        if (k == nf) {
+            snprintf(why, whylen, "it ends after column %d, where '%s' was expected", k, prices[i]);
+            return -1;
+        }
+        if (!is_name(f[k], fl[k], prices[i])) {
+            snprintf(why, whylen, "column %d is '%.*s' where '%s' was expected%s", k + 1,
+                     (int)(fl[k] > 30 ? 30 : fl[k]), f[k], prices[i],
+                     k == 0 ? " (or 'symbol' or 'ticker' before it)" : "");
+            return -1;
+        }
+    }
+    ps->adj = k < nf && is_name(f[k], fl[k], "adj close");
+    k += ps->adj;
+    if (k == nf || !is_name(f[k], fl[k], "volume")) {
+        if (k == nf)
+            snprintf(why, whylen, "it ends after column %d, where 'volume' was expected", k);
+        else
+            snprintf(why, whylen, "column %d is '%.*s' where 'volume'%s was expected", k + 1,
+                     (int)(fl[k] > 30 ? 30 : fl[k]), f[k], ps->adj ? "" : " (or 'adj close')");
+        return -1;
+    }
+    if (++k < nf) {
+        snprintf(why, whylen, "column %d ('%.*s') comes after volume, the last column", k + 1,
+                 (int)(fl[k] > 30 ? 30 : fl[k]), f[k]);
+        return -1;
+    }
+    ps->ncols = k;
+    snprintf(ps->columns, sizeof ps->columns, "%sdate,open,high,low,close,%svolume", ps->symcol ? "symbol," : "",
+             ps->adj ? "adj close," : "");
+    if (!ps->symcol && ps->one == NULL) {
+        snprintf(why, whylen, "the file has no symbol column, so it holds one symbol's bars: give the symbol "
+                 "(tickq data import --symbol SYM)");
+        return -1;
+    }
+    return 0;
 }
 
 /* csv_parse, and with keep_lines every bad line in report->bad_runs (the
@@ -336,8 +414,17 @@ static int parse(const char *data, size_t size, const csv_parse_opts_t *opts, cs
                  int keep_lines, csv_import_report_t *report, char *err, size_t errlen)
 {
     memset(report, 0, sizeof *report);
-    parser_t ps = { report, bar_interval_is_daily(opts->interval), opts->symbol, 1, { NULL, 0, 0 }, fn, ctx,
-                    err, errlen, keep_lines, 0 };
+    parser_t ps;
+    memset(&ps, 0, sizeof ps);
+    ps.rep = report;
+    ps.daily = bar_interval_is_daily(opts->interval);
+    ps.one = opts->symbol;
+    ps.onelen = opts->symbol ? strlen(opts->symbol) : 0;
+    ps.fn = fn;
+    ps.ctx = ctx;
+    ps.err = err;
+    ps.errlen = errlen;
+    ps.keep_lines = keep_lines;
     const char *p = data, *end = data + size;
     if (size >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) /* UTF-8 byte order mark */
         p += 3;
@@ -353,15 +440,15 @@ static int parse(const char *data, size_t size, const csv_parse_opts_t *opts, cs
             le--;
         if (header) {
             size_t n = (size_t)(le - p);
-            if (ps.one != NULL && is_header(p, n, CSV_SYMBOL_HEADER)) {
-                ps.symcol = 0;
-            } else if (!is_header(p, n, CSV_HEADER)) {
-                if (ps.one != NULL)
-                    problem(&ps, line, "expected the header line %s (or %s)", CSV_SYMBOL_HEADER, CSV_HEADER);
-                else
-                    problem(&ps, line, "expected the header line %s", CSV_HEADER);
+            char why[160];
+            if (read_header(&ps, p, n, why, sizeof why) != 0) {
+                report->header_bad = 1;
+                problem(&ps, line, "expected the header line %s, found '%.*s%s': %s",
+                        ps.one != NULL ? CSV_SYMBOL_HEADER : CSV_HEADER, (int)(n > 80 ? 80 : n), p,
+                        n > 80 ? "..." : "", why);
                 break;
             }
+            report->adj_close = ps.adj;
             header = 0;
         } else if (le > p && row(&ps, line, p, le) != 0) {
             rc = -1;
@@ -371,9 +458,11 @@ static int parse(const char *data, size_t size, const csv_parse_opts_t *opts, cs
             goto oom;
         p = eol + 1;
     }
-    if (header && line == 0)
+    if (header && line == 0) {
+        report->header_bad = 1;
         problem(&ps, 1, "the file is empty; expected the header line %s",
                 ps.one != NULL ? CSV_SYMBOL_HEADER : CSV_HEADER);
+    }
     if (ps.oom)
         goto oom;
     rc = fn(ctx, NULL, err, errlen); /* the end: row symbols are about to go */
@@ -462,7 +551,7 @@ csv_import_status_t csv_import_file(db_t *db, const char *path, const csv_import
     im->rep = report;
 
     csv_import_status_t result = CSV_FAILED;
-    csv_parse_opts_t po = { opts->interval, NULL };
+    csv_parse_opts_t po = { opts->interval, opts->symbol };
     if (size)
         (void)madvise((void *)data, size, MADV_SEQUENTIAL); /* a hint only */
     if (db_begin(db, err, errlen) != 0)
@@ -471,10 +560,15 @@ csv_import_status_t csv_import_file(db_t *db, const char *path, const csv_import
         db_rollback(db);
         goto done;
     }
-    if (report->bad > 0 && !opts->skip_bad) {
+    if (report->header_bad || (report->bad > 0 && !opts->skip_bad)) {
         db_rollback(db);
         report->imported = 0;
         result = CSV_REJECTED;
+        goto done;
+    }
+    if (report->imported == 0) { /* no rows, or --skip-bad skipped them all */
+        db_rollback(db);
+        result = CSV_NOTHING;
         goto done;
     }
     if (db_commit(db, err, errlen) != 0) {

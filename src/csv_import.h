@@ -8,6 +8,12 @@
 
 #include "db.h"
 
+/* The header line, compared column by column in any case. Accepted too:
+ * `ticker` for `symbol`; an `adj close` column between close and volume
+ * (Yahoo's files), skipped: close is the file's close column; and for a
+ * file of one symbol's bars, given its symbol, no symbol column
+ * (CSV_SYMBOL_HEADER). So Yahoo's Date,Open,High,Low,Close,Adj Close,Volume
+ * is a one-symbol file. Columns come in this order. */
 #define CSV_HEADER "symbol,date,open,high,low,close,volume"
 #define CSV_SYMBOL_HEADER "date,open,high,low,close,volume" /* one symbol's file */
 #define CSV_MAX_PROBLEMS 20
@@ -15,17 +21,20 @@
 typedef struct {
     const char *interval;        /* "1d" unless told otherwise */
     int skip_bad;                /* import the good rows when some are bad */
+    const char *symbol;          /* NULL, or the symbol of a one-symbol file (csv_parse_opts_t) */
 } csv_import_opts_t;
 
 typedef struct {
     size_t rows;                 /* data rows read */
     size_t imported;             /* rows written */
-    size_t bad;                  /* rows refused */
+    size_t bad;                  /* rows refused, and a bad header line (header_bad) */
     size_t symbols;
+    int header_bad;              /* no usable header line (or an empty file): no row was read */
+    int adj_close;               /* the file has an adj close column, which was skipped */
     size_t nproblems;            /* the first CSV_MAX_PROBLEMS bad rows */
     struct {
         size_t line;
-        char msg[200];
+        char msg[320];
     } problems[CSV_MAX_PROBLEMS];
     /* Every bad line, as ascending runs of consecutive line numbers (lines
      * 7, 8, 9 are one run): filled by csv_import_file only, owned by the
@@ -39,7 +48,8 @@ typedef struct {
 
 typedef enum {
     CSV_IMPORTED = 0,            /* written (with --skip-bad, maybe some rows skipped) */
-    CSV_REJECTED = 1,            /* bad rows and no --skip-bad: nothing written */
+    CSV_REJECTED = 1,            /* a bad header, or bad rows and no --skip-bad: nothing written */
+    CSV_NOTHING = 2,             /* no row to write: none after the header, or (--skip-bad) all bad */
     CSV_FAILED = -1              /* could not read the file or write the database: err */
 } csv_import_status_t;
 
@@ -54,9 +64,10 @@ typedef int (*csv_row_fn)(void *ctx, const bar_row_t *row, char *err, size_t err
 
 typedef struct {
     const char *interval;        /* daily intervals take dates, others times */
-    /* NULL: the import format (CSV_HEADER), any symbols. A symbol: a file of
-     * that symbol's bars, header CSV_SYMBOL_HEADER, or CSV_HEADER with that
-     * symbol on every row (another symbol is a bad row). */
+    /* NULL: a symbol column (CSV_HEADER), any symbols; a file without one
+     * is refused (its header needs the symbol). A symbol: a file of that
+     * symbol's bars, without a symbol column (CSV_SYMBOL_HEADER), or with
+     * one holding that symbol on every row (another symbol is a bad row). */
     const char *symbol;
 } csv_parse_opts_t;
 
@@ -70,7 +81,8 @@ typedef struct {
 int csv_parse(const char *data, size_t size, const csv_parse_opts_t *opts, csv_row_fn fn, void *ctx,
               csv_import_report_t *report, char *err, size_t errlen);
 
-/* Imports `path`. Bad rows are listed with their line numbers in *report:
+/* Imports `path` (a one-symbol file when opts->symbol is set, as in
+ * csv_parse). Bad rows are listed with their line numbers in *report:
  * the first CSV_MAX_PROBLEMS with their messages, all of them in bad_runs.
  * *report is overwritten: release it (csv_import_report_release) after
  * each call, whatever the result. */

@@ -1,5 +1,12 @@
-/* db.c — tickq's database: opening the right driver and running the
- * versioned migrations.
+/* db.c — tickq's database: where it is, opening the right driver and
+ * running the versioned migrations.
+ *
+ * Where (db_locate): DATABASE_URL, else the SQLite file given (--db,
+ * TICKQ_DB), else the default under the XDG data folder. Every command and
+ * log line names it by the same absolute path (or masked URL), so that two
+ * commands run from different folders visibly use the same file. Only the
+ * default's folders are created: a typo in an explicit path must not
+ * create an empty database somewhere else.
  *
  * Migrations are numbered; each has one SQL text per dialect. db_open
  * applies the missing ones in one transaction holding a lock (SQLite: the
@@ -9,10 +16,14 @@
 
 #include "clock.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "db_driver.h"
 
@@ -152,29 +163,227 @@ fail:
     return -1;
 }
 
+/* The URL with the password replaced by ***. */
+static void mask_url(const char *url, char *out, size_t outlen)
+{
+    const char *scheme = strstr(url, "://");
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
+    if (scheme == NULL || at == NULL || (slash != NULL && slash < at)) {
+        snprintf(out, outlen, "%s", url);
+        return;
+    }
+    const char *colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
+    if (colon == NULL) {
+        snprintf(out, outlen, "%s", url);
+        return;
+    }
+    snprintf(out, outlen, "%.*s:***%s", (int)(colon - url), url, at);
+}
+
+/* The folder holding the default file: $XDG_DATA_HOME/tickq or
+ * $HOME/.local/share/tickq, into out. Returns 0, or EX_CONFIG with err. */
+static int default_path(char *out, size_t outlen, char *err, size_t errlen)
+{
+    static const char fix[] = "set TICKQ_DB=/path/to/tickq.db (or pass --db PATH), "
+                              "or DATABASE_URL=postgresql://... for PostgreSQL";
+    const char *xdg = getenv("XDG_DATA_HOME");
+    int n;
+    if (xdg != NULL && *xdg) {
+        /* The XDG spec ignores a relative value; tickq refuses it rather
+         * than put the database somewhere the user did not expect. */
+        if (xdg[0] != '/') {
+            snprintf(err, errlen, "XDG_DATA_HOME='%s' is not an absolute path, so the default database "
+                     "($XDG_DATA_HOME/" DB_DEFAULT_SUBPATH ") has no place: make it absolute, unset it, or %s",
+                     xdg, fix);
+            return EX_CONFIG;
+        }
+        n = snprintf(out, outlen, "%s/" DB_DEFAULT_SUBPATH, xdg);
+    } else {
+        const char *home = getenv("HOME");
+        if (home == NULL || *home == '\0') {
+            snprintf(err, errlen, "HOME is not set, so the default database ($HOME/.local/share/"
+                     DB_DEFAULT_SUBPATH ") has no place: %s", fix);
+            return EX_CONFIG;
+        }
+        if (home[0] != '/') {
+            snprintf(err, errlen, "HOME='%s' is not an absolute path, so the default database "
+                     "($HOME/.local/share/" DB_DEFAULT_SUBPATH ") has no place: %s", home, fix);
+            return EX_CONFIG;
+        }
+        n = snprintf(out, outlen, "%s/.local/share/" DB_DEFAULT_SUBPATH, home);
+    }
+    if (n < 0 || (size_t)n >= outlen || (size_t)n >= PATH_MAX) {
+        snprintf(err, errlen, "the default database path under %s is too long: %s",
+                 xdg && *xdg ? "XDG_DATA_HOME" : "HOME", fix);
+        return EX_CONFIG;
+    }
+    return 0;
+}
+
+/* Resolves the folder of the absolute path in loc->where (symbolic links,
+ * `.` and `..`) when it exists; leaves it as it is otherwise. */
+static void resolve_folder(db_location_t *loc)
+{
+    char *slash = strrchr(loc->where, '/');
+    char dir[PATH_MAX], real[PATH_MAX];
+    size_t dlen = (size_t)(slash - loc->where);
+    if (dlen == 0 || dlen >= sizeof dir)
+        return; /* a file in / */
+    memcpy(dir, loc->where, dlen);
+    dir[dlen] = '\0';
+    if (realpath(dir, real) == NULL)
+        return;
+    char joined[DB_WHERE_MAX];
+    int n = snprintf(joined, sizeof joined, "%s/%s", strcmp(real, "/") == 0 ? "" : real, slash + 1);
+    if (n > 0 && (size_t)n < sizeof joined && (size_t)n < PATH_MAX)
+        memcpy(loc->where, joined, (size_t)n + 1);
+}
+
+int db_locate(const char *database_url, const char *sqlite_path, db_location_t *loc, char *err, size_t errlen)
+{
+    memset(loc, 0, sizeof *loc);
+    if (database_url != NULL && *database_url) {
+        if (strncmp(database_url, "postgresql://", 13) != 0 && strncmp(database_url, "postgres://", 11) != 0) {
+            snprintf(err, errlen, "DATABASE_URL must be a PostgreSQL URL (postgresql://user:password@host:5432/db); "
+                     "unset it to use the SQLite file");
+            return EX_CONFIG;
+        }
+        loc->kind = DB_POSTGRES;
+        mask_url(database_url, loc->where, sizeof loc->where);
+        return 0;
+    }
+    loc->kind = DB_SQLITE;
+    char path[DB_WHERE_MAX];
+    if (sqlite_path == NULL) {
+        int st = default_path(path, sizeof path, err, errlen);
+        if (st != 0)
+            return st;
+        loc->is_default = 1;
+    } else if (*sqlite_path == '\0') {
+        snprintf(err, errlen, "the SQLite database path is empty: give a file (--db PATH or TICKQ_DB)");
+        return EX_CANTCREAT;
+    } else if (snprintf(path, sizeof path, "%s", sqlite_path) >= (int)sizeof path) {
+        snprintf(err, errlen, "the database path is too long: %.200s...", sqlite_path);
+        return EX_CANTCREAT;
+    }
+    int n;
+    if (path[0] == '/') {
+        n = snprintf(loc->where, sizeof loc->where, "%s", path);
+    } else {
+        char cwd[PATH_MAX];
+        if (getcwd(cwd, sizeof cwd) == NULL) {
+            snprintf(err, errlen, "cannot resolve the database path %s against the current folder: %s", path,
+                     strerror(errno));
+            return EX_CANTCREAT;
+        }
+        n = snprintf(loc->where, sizeof loc->where, "%s/%s", cwd, path);
+    }
+    if (n < 0 || (size_t)n >= sizeof loc->where || (size_t)n >= PATH_MAX) {
+        snprintf(err, errlen, "the database path is too long: %.200s...", path);
+        return EX_CANTCREAT;
+    }
+    resolve_folder(loc);
+    return 0;
+}
+
+int db_old_default(const char *database_url, const char *sqlite_path, char *out, size_t outlen)
+{
+    struct stat st;
+    if ((database_url != NULL && *database_url) || sqlite_path != NULL || stat(DB_OLD_DEFAULT_PATH, &st) != 0 ||
+        !S_ISREG(st.st_mode))
+        return 0;
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof cwd) == NULL)
+        snprintf(out, outlen, "%s", DB_OLD_DEFAULT_PATH);
+    else
+        snprintf(out, outlen, "%s/%s", cwd, DB_OLD_DEFAULT_PATH);
+    return 1;
+}
+
+void db_describe(const char *database_url, const char *sqlite_path, char *out, size_t outlen)
+{
+    db_location_t loc;
+    char err[1024];
+    if (db_locate(database_url, sqlite_path, &loc, err, sizeof err) == 0)
+        snprintf(out, outlen, "%s", loc.where);
+    else
+        snprintf(out, outlen, "(none: %s)", err);
+}
+
+/* Creates the default file's missing folders, mode 0700 (as the XDG spec
+ * asks); folders that exist are left as they are. 0, or -1 with err. */
+static int make_default_folders(const char *path, char *err, size_t errlen)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot create the folder %s for the default database %s: %s "
+                     "(set TICKQ_DB=/path/to/tickq.db to put it elsewhere)", buf, path, strerror(errno));
+            return -1;
+        }
+        *p = '/';
+    }
+    return 0;
+}
+
+/* An explicit path's folder must exist: tickq never creates it. 0, or -1
+ * with err naming the folder. */
+static int check_folder(const char *path, char *err, size_t errlen)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[PATH_MAX];
+    size_t dlen = (size_t)(slash - path);
+    if (dlen == 0)
+        return 0; /* / */
+    memcpy(dir, path, dlen);
+    dir[dlen] = '\0';
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    int e = errno;
+    if (stat(dir, &st) == 0 || e == ENOTDIR)
+        snprintf(err, errlen, "the folder %s of the database %s is not a folder: choose another path "
+                 "(--db PATH or TICKQ_DB)", dir, path);
+    else if (e == ENOENT)
+        snprintf(err, errlen, "the folder %s of the database %s does not exist: create it (mkdir -p %s) or "
+                 "choose another path (--db PATH or TICKQ_DB); tickq creates folders only for its default "
+                 "database", dir, path, dir);
+    else
+        snprintf(err, errlen, "cannot use the folder %s of the database %s: %s", dir, path, strerror(e));
+    return -1;
+}
+
 int db_open(const char *database_url, const char *sqlite_path, db_t **out, char *err, size_t errlen)
 {
     *out = NULL;
+    db_location_t loc;
+    int st = db_locate(database_url, sqlite_path, &loc, err, errlen);
+    if (st != 0)
+        return st;
+    if (loc.kind == DB_SQLITE) {
+        if (loc.is_default ? make_default_folders(loc.where, err, errlen) != 0
+                           : check_folder(loc.where, err, errlen) != 0)
+            return EX_CANTCREAT;
+        resolve_folder(&loc); /* the default's folder exists now */
+    }
     db_t *db = calloc(1, sizeof *db);
     if (db == NULL) {
         snprintf(err, errlen, "out of memory");
         return EX_OSERR;
     }
-    int st;
-    if (database_url != NULL && *database_url) {
-        if (strncmp(database_url, "postgresql://", 13) != 0 && strncmp(database_url, "postgres://", 11) != 0) {
-            snprintf(err, errlen, "DATABASE_URL must be a PostgreSQL URL (postgresql://user:password@host:5432/db); "
-                     "unset it to use the SQLite file");
-            free(db);
-            return EX_CONFIG;
-        }
-        db->kind = DB_POSTGRES;
+    memcpy(db->where, loc.where, sizeof db->where);
+    db->kind = loc.kind;
+    if (loc.kind == DB_POSTGRES) {
         db->driver = &db_pg_driver;
         st = db_pg_open(db, database_url, err, errlen) == 0 ? 0 : EX_UNAVAILABLE;
     } else {
-        db->kind = DB_SQLITE;
         db->driver = &db_sqlite_driver;
-        st = db_sqlite_open(db, sqlite_path ? sqlite_path : DB_DEFAULT_PATH, err, errlen) == 0 ? 0 : EX_CANTCREAT;
+        st = db_sqlite_open(db, db->where, err, errlen) == 0 ? 0 : EX_CANTCREAT;
     }
     if (st != 0) {
         free(db);

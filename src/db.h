@@ -12,18 +12,51 @@
 #include "bars.h"
 #include "option_pricing.h"
 
-#define DB_DEFAULT_PATH "var/tickq.db"
+/* The default SQLite file, which does not depend on the current directory:
+ * $XDG_DATA_HOME/tickq/tickq.db, or $HOME/.local/share/tickq/tickq.db when
+ * XDG_DATA_HOME is unset (the XDG base directory layout). Its folders are
+ * created on first use (mode 0700); an explicit path's never are. */
+#define DB_DEFAULT_SUBPATH "tickq/tickq.db"
+#define DB_WHERE_MAX 4096
 
 typedef struct db db_t;
 typedef enum { DB_SQLITE, DB_POSTGRES } db_kind_t;
 
-/* Opens and migrates the database: PostgreSQL when database_url is a
- * postgresql:// or postgres:// URL, else the SQLite file at sqlite_path
- * (NULL: DB_DEFAULT_PATH; its directory is created). Returns 0 with *out,
- * or an exit status with err: 78 (EX_CONFIG) for a URL that is not
- * PostgreSQL, 69 (EX_UNAVAILABLE) when the server cannot be reached,
- * 73 (EX_CANTCREAT) when the SQLite file cannot be opened, 70 when a
- * migration fails. */
+/* Where db_open opens a database. */
+typedef struct {
+    db_kind_t kind;
+    int is_default;              /* the default SQLite file (sqlite_path NULL) */
+    char where[DB_WHERE_MAX];    /* the absolute SQLite path, or the URL with its password masked */
+} db_location_t;
+
+/* Where db_open(database_url, sqlite_path) opens, without opening or
+ * creating anything: PostgreSQL when database_url is set, else the SQLite
+ * file sqlite_path (relative to the current directory), else the default
+ * above. The SQLite path is absolute, its folder resolved (symbolic links,
+ * `..`) when it exists. Returns 0, or an exit status with err: 78
+ * (EX_CONFIG) for a URL that is not PostgreSQL, or no usable HOME /
+ * XDG_DATA_HOME for the default; 73 (EX_CANTCREAT) for an empty or
+ * too long path. */
+int db_locate(const char *database_url, const char *sqlite_path, db_location_t *loc, char *err, size_t errlen);
+
+/* The file that was the default before it moved under XDG_DATA_HOME:
+ * var/tickq.db in the current folder. When the default is in use (no
+ * database_url, no sqlite_path) and that file exists, writes its absolute
+ * path to out and returns 1 (its data is not in the default database: the
+ * caller warns); else 0. */
+#define DB_OLD_DEFAULT_PATH "var/tickq.db"
+int db_old_default(const char *database_url, const char *sqlite_path, char *out, size_t outlen);
+
+/* db_locate's `where` for a log line, or why it cannot be placed. */
+void db_describe(const char *database_url, const char *sqlite_path, char *out, size_t outlen);
+
+/* Opens and migrates the database db_locate names. The default SQLite
+ * file's folders are created; an explicit path's folder must exist.
+ * Returns 0 with *out, or an exit status with err: db_locate's, 69
+ * (EX_UNAVAILABLE) when PostgreSQL cannot be reached, 73 (EX_CANTCREAT)
+ * when the SQLite file or the default's folder cannot be created or
+ * opened, or an explicit path's folder does not exist (the message names
+ * it), 70 when a migration fails. */
 int db_open(const char *database_url, const char *sqlite_path, db_t **out, char *err, size_t errlen);
 void db_close(db_t *db);
 

@@ -41,14 +41,15 @@ typedef struct {
 struct db {
     const db_driver_t *driver;
     db_kind_t kind;
-    char where[4096];
+    char where[DB_WHERE_MAX];    /* db_locate's: set by db_open before the driver opens */
     int version;
     int in_transaction;         /* between db_begin and db_commit/db_rollback */
     int bars_changed;           /* bars were put in it: bump bars_version at commit */
     void *impl;                 /* the driver's connection state */
 };
 
-/* Driver constructors: fill db->impl and db->where. */
+/* Driver constructors: fill db->impl (db->where is set; SQLite's path is
+ * absolute and its folder exists). */
 int db_sqlite_open(db_t *db, const char *path, char *err, size_t errlen);
 int db_pg_open(db_t *db, const char *url, char *err, size_t errlen);
 

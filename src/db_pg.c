@@ -39,27 +39,8 @@ static int fail(db_t *db, char *err, size_t errlen, const char *what, const char
     return -1;
 }
 
-/* The URL with the password replaced by ***. */
-static void mask_url(const char *url, char *out, size_t outlen)
-{
-    const char *scheme = strstr(url, "://");
-    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-    const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
-    if (scheme == NULL || at == NULL || (slash != NULL && slash < at)) {
-        snprintf(out, outlen, "%s", url);
-        return;
-    }
-    const char *colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
-    if (colon == NULL) {
-        snprintf(out, outlen, "%s", url);
-        return;
-    }
-    snprintf(out, outlen, "%.*s:***%s", (int)(colon - url), url, at);
-}
-
 int db_pg_open(db_t *db, const char *url, char *err, size_t errlen)
 {
-    mask_url(url, db->where, sizeof db->where);
     const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
     const char *vals[] = { url, "5", "tickq", NULL };
     PGconn *conn = PQconnectdbParams(keys, vals, 1);

@@ -2,15 +2,11 @@
  * single host. Writers wait up to 10 s for the write lock (busy timeout);
  * prepared statements are kept for the hot paths (bar upserts, loads,
  * history). */
-#include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "clock.h"
 #include "db_driver.h"
@@ -33,47 +29,8 @@ static int fail(db_t *db, char *err, size_t errlen, const char *what)
     return -1;
 }
 
-/* Creates the directories leading to `path` (like mkdir -p of its dirname). */
-static int make_parent_dirs(const char *path)
+int db_sqlite_open(db_t *db, const char *abs, char *err, size_t errlen)
 {
-    char buf[PATH_MAX];
-    if (strlen(path) >= sizeof buf)
-        return -1;
-    strcpy(buf, path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return 0;
-}
-
-int db_sqlite_open(db_t *db, const char *path, char *err, size_t errlen)
-{
-    char abs[2 * PATH_MAX + 2];
-    if (path[0] == '/') {
-        snprintf(abs, sizeof abs, "%s", path);
-    } else {
-        char cwd[PATH_MAX];
-        if (getcwd(cwd, sizeof cwd) == NULL) {
-            snprintf(err, errlen, "cannot resolve the database path %s: %s", path, strerror(errno));
-            return -1;
-        }
-        snprintf(abs, sizeof abs, "%s/%s", cwd, path);
-    }
-    size_t len = strlen(abs);
-    if (len >= sizeof db->where || len >= PATH_MAX) {
-        snprintf(err, errlen, "the database path is too long: %s", path);
-        return -1;
-    }
-    memcpy(db->where, abs, len + 1);
-    if (make_parent_dirs(abs) != 0) {
-        snprintf(err, errlen, "cannot create the directory of the database %s: %s", abs, strerror(errno));
-        return -1;
-    }
     lite_t *l = calloc(1, sizeof *l);
     if (l == NULL) {
         snprintf(err, errlen, "out of memory");

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "db.h"
 #include "job.h"
 #include "log.h"
 #include "queue.h"
@@ -61,7 +62,10 @@ void scheduler_free(scheduler_t *s)
 void scheduler_banner(const scheduler_t *s)
 {
     int64_t now = clock_now_ms() / 1000;
-    log_info("scheduler started", LF_S("scheduler", s->id), LF_I("schedules", (long long)s->set->n));
+    char database[DB_WHERE_MAX + 1100];
+    db_describe(s->cfg->database_url, s->cfg->db_path, database, sizeof database);
+    log_info("scheduler started", LF_S("scheduler", s->id), LF_I("schedules", (long long)s->set->n),
+             LF_S("database", database));
     for (size_t i = 0; i < s->set->n; i++) {
         const schedule_t *sc = &s->set->items[i];
         char local[3][64], utc[3][64];

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "db.h"
 #include "history.h"
 #include "history_process.h"
 #include "list_watch.h"
@@ -808,11 +809,12 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, const schedule_set_t *sch
     for (int i = 0; i < s.n; i++)
         snprintf(s.kids[i].id, sizeof s.kids[i].id, "%s:%d", s.id, i);
 
-    char queues[2048], where[4400];
+    char queues[2048], where[4400], database[DB_WHERE_MAX + 1100];
     queue_list_describe(&cfg->queues, queues, sizeof queues);
     redis_url_describe(&cfg->url, where, sizeof where);
+    db_describe(cfg->database_url, cfg->db_path, database, sizeof database);
     log_info("worker started", LF_S("worker", s.id), LF_S("queues", queues), LF_I("workers", s.n),
-             LF_S("group", cfg->group), LF_S("redis", where), LF_B("burst", cfg->burst),
+             LF_S("group", cfg->group), LF_S("redis", where), LF_S("database", database), LF_B("burst", cfg->burst),
              LF_S("list_queue", cfg->list_queue[0] ? cfg->list_queue : "(off)"), LF_B("history", cfg->history),
              LF_S("protocol", TICKQ_PROTOCOL));
 

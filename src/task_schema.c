@@ -2,7 +2,6 @@
  * descriptions from one table per task (task_schema.h). */
 #include "task_schema.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include <strings.h>
 
 #include "clock.h"
+#include "close_match.h"
 #include "errmsg.h"
 
 #define SUGGEST_MAX_DISTANCE 3
@@ -20,37 +20,6 @@ const task_arg_t *task_schema_find(const task_arg_t *table, const char *name)
         if (strcmp(a->name, name) == 0)
             return a;
     return NULL;
-}
-
-/* Edit distance with adjacent transpositions (optimal string alignment),
- * case-insensitive: "hold_bar" is 1 from "hold_bars", "comission" 1 from
- * "commission". Names are short; longer strings are not compared. */
-static int distance(const char *a, const char *b)
-{
-    enum { MAXLEN = 64 };
-    size_t n = strlen(a), m = strlen(b);
-    if (n >= MAXLEN || m >= MAXLEN)
-        return 1000;
-    static int d[MAXLEN + 1][MAXLEN + 1];
-    for (size_t i = 0; i <= n; i++)
-        d[i][0] = (int)i;
-    for (size_t j = 0; j <= m; j++)
-        d[0][j] = (int)j;
-    for (size_t i = 1; i <= n; i++) {
-        for (size_t j = 1; j <= m; j++) {
-            int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-            int best = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < best)
-                best = d[i][j - 1] + 1;
-            if (d[i - 1][j - 1] + cost < best)
-                best = d[i - 1][j - 1] + cost;
-            if (i > 1 && j > 1 && tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 2]) &&
-                tolower((unsigned char)a[i - 2]) == tolower((unsigned char)b[j - 1]) && d[i - 2][j - 2] + 1 < best)
-                best = d[i - 2][j - 2] + 1;
-            d[i][j] = best;
-        }
-    }
-    return d[n][m];
 }
 
 const char *task_schema_suggest(const task_arg_t *table, const char *key)
@@ -66,7 +35,8 @@ const char *task_schema_suggest(const task_arg_t *table, const char *key)
         allowed = SUGGEST_MAX_DISTANCE;
     size_t klen = strlen(key);
     for (const task_arg_t *a = table; a != NULL && a->name != NULL; a++) {
-        int d = distance(key, a->name);
+        size_t dist = close_match_distance(key, a->name);
+        int d = dist > 1000 ? 1000 : (int)dist;
         /* One a prefix of the other ("lookback" for "lookback_bars"): a
          * guess, after any closer one. */
         size_t alen = strlen(a->name), shorter = klen < alen ? klen : alen;

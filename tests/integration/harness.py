@@ -23,6 +23,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SCRATCH = tempfile.mkdtemp(prefix="tickq-it-db-")
 atexit.register(shutil.rmtree, SCRATCH, True)
 os.environ.setdefault("TICKQ_DB", os.path.join(SCRATCH, "tickq.db"))
+# A test that drops TICKQ_DB gets the default database, which lives under
+# XDG_DATA_HOME: never the real home's.
+os.environ["XDG_DATA_HOME"] = os.path.join(SCRATCH, "xdg-data")
 os.environ.pop("DATABASE_URL", None)
 TICKQ = os.path.abspath(os.environ.get("TICKQ_BIN", os.path.join(ROOT, "build", "tickq")))
 ISO_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

@@ -57,6 +57,9 @@ BAD_ROWS = {
     "high_below_close": ("AAA,2024-01-03,10,10.2,9,10.5,100", "high 10.2 is below max(open, close) = 10.5"),
     "low_above_open": ("AAA,2024-01-03,10,11,10.2,10.5,100", "low 10.2 is above min(open, close) = 10"),
     "low_above_close": ("AAA,2024-01-03,10.6,11,10.3,10.1,100", "low 10.3 is above min(open, close) = 10.1"),
+    # every digit, not ten: "high 100 is below max(open, close) = 100" would say nothing
+    "high_below_close_by_5e_10": ("AAA,2024-01-03,100,100.0000000005,99,100.000000001,100",
+                                  "high 100.0000000005 is below max(open, close) = 100.000000001"),
 }
 
 # Migration 1 as it shipped (src/db.c), to build a database at schema 1.
@@ -254,9 +257,10 @@ class DataTests:
         p = self.data("show", "AAA", "--columns", "sma_1")
         self.assertEqual(p.returncode, 64)
         self.assertIn("unknown column 'sma_1'", p.stderr)
-        p = self.data("show", "ZZZ")
-        self.assertEqual(p.returncode, 0)
-        self.assertIn("no 1d bars of ZZZ", p.stderr)
+        p = self.data("show", "ZZZ")  # unknown: an error (exit 3, "not found"), not an empty table
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("tickq: unknown symbol 'ZZZ'", p.stderr)
+        self.assertEqual(p.stdout, "")
 
     def test_migrations_run_once_even_when_started_together(self):
         with concurrent.futures.ThreadPoolExecutor(6) as pool:
@@ -376,6 +380,183 @@ class DataTests:
         self.assertEqual(sorted(int(float(r[7])) for r in self.bars()),
                          [n for n in range(2, 66) if n not in bad])
 
+    # --- header variants, nothing imported, show and list ---------------
+    def test_header_variants_are_accepted(self):
+        rows = "{s}2024-01-02,10,11,9.5,10.5,1000\n{s}2024-01-03,10.6,11.2,10.4,11,1500\n"
+        variants = {
+            "CASE1": "Symbol,Date,Open,High,Low,Close,Volume",
+            "CASE2": "SYMBOL,DATE,OPEN,HIGH,LOW,CLOSE,VOLUME",
+            "TICK1": "ticker,date,open,high,low,close,volume",
+            "TICK2": "Ticker,Date,Open,High,Low,Close,Volume",
+        }
+        for sym, header in variants.items():
+            p = self.data("import", self.write(f"{sym}.csv", header + "\n" + rows.format(s=sym + ",")))
+            self.assertEqual(p.returncode, 0, (header, p.stderr))
+            self.assertIn("imported 2 rows (1 symbols", p.stdout)
+            self.assertNotIn("note:", p.stdout)
+        # adj close beside a symbol column: skipped, close is Close
+        p = self.data("import", self.write("adj.csv", "Symbol,Date,Open,High,Low,Close,Adj Close,Volume\n"
+                                           "ADJ,2024-01-02,10,11,9.5,10.5,9.1,1000\n"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(f"note: {self.tmp}/adj.csv: its adj close column was not imported; close is the file's "
+                      "close column", p.stdout)
+        got = {r[0]: r for r in self.bars()}
+        self.assertEqual(sorted(got), ["ADJ", "CASE1", "CASE2", "TICK1", "TICK2"])
+        self.assertEqual([float(x) for x in got["ADJ"][3:]], [10, 11, 9.5, 10.5, 1000])
+
+    def test_yahoo_files_need_symbol(self):
+        yahoo = ("Date,Open,High,Low,Close,Adj Close,Volume\n"
+                 "2024-01-02,187.15,188.44,183.89,185.64,184.94,82488700\n"
+                 "2024-01-03,184.22,185.88,183.43,184.25,183.56,58414500\n")
+        path = self.write("AAPL.csv", yahoo)
+        p = self.data("import", path)
+        self.assertEqual(p.returncode, 65, p.stderr)
+        self.assertIn(f"{path}:1: expected the header line symbol,date,open,high,low,close,volume, found "
+                      "'Date,Open,High,Low,Close,Adj Close,Volume': the file has no symbol column", p.stderr)
+        self.assertIn("--symbol SYM", p.stderr)
+        self.assertIn(f"tickq: {path} rejected: no usable header line; nothing imported", p.stderr)
+        self.assertEqual(self.bars(), [])
+        p = self.data("import", path, "--symbol", "AAPL")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("imported 2 rows (1 symbols, interval 1d)", p.stdout)
+        self.assertIn(f"note: {path}: its adj close column was not imported; close is the file's close column "
+                      "(not adjusted for splits or dividends)", p.stdout)
+        self.assertEqual([(r[0], float(r[6]), float(r[7])) for r in self.bars()],
+                         [("AAPL", 185.64, 82488700.0), ("AAPL", 184.25, 58414500.0)])
+        # without adj close
+        p = self.data("import", self.write("m.csv", "date,open,high,low,close,volume\n"
+                                           "2024-01-02,10,11,9,10.5,100\n"), "--symbol", "MSFT")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("note:", p.stdout)
+        # --symbol with a symbol column: every row must hold that symbol
+        p = self.data("import", self.write("g.csv", GOOD), "--symbol", "AAA")
+        self.assertEqual(p.returncode, 65)
+        self.assertIn("g.csv:3: symbol 'BBB' in a file of AAA's bars", p.stderr)
+        p = self.data("import", self.write("g.csv", GOOD), "--symbol", "bad sym")
+        self.assertEqual(p.returncode, 64)
+        self.assertIn("--symbol 'bad sym' is not a symbol", p.stderr)
+        p = self.data("list", "--symbol", "AAA")
+        self.assertEqual(p.returncode, 64)
+        self.assertIn("--symbol is for import, not list", p.stderr)
+
+    def test_wrong_header_names_the_expected_and_the_found_header(self):
+        path = self.write("w.csv", "Symbol,Date,Open,High,Low,Last,Volume\nAAA,2024-01-02,1,1,1,1,1\n")
+        for extra in ((), ("--skip-bad",)):
+            p = self.data("import", path, *extra)
+            self.assertEqual(p.returncode, 65, p.stderr)
+            self.assertIn(f"{path}:1: expected the header line symbol,date,open,high,low,close,volume, found "
+                          "'Symbol,Date,Open,High,Low,Last,Volume': column 6 is 'Last' where 'close' was expected\n",
+                          p.stderr)
+            self.assertIn("rejected: no usable header line; nothing imported", p.stderr)
+        self.assertEqual(self.bars(), [])
+
+    def test_nothing_imported_is_an_error(self):
+        bad = self.write("bad.csv", HEADER + "AAA,2024-01-02,10,9,9.5,10.5,1000\nAAA,2024-01-03,x,11,9,10,5\n")
+        p = self.data("import", bad, "--skip-bad")
+        self.assertEqual(p.returncode, 65, p.stderr)
+        self.assertIn(f"{bad}:2: high 9 is below max(open, close) = 10.5", p.stderr)
+        self.assertIn(f"tickq: {bad}: skipped lines: 2-3", p.stderr)
+        self.assertIn(f"tickq: {bad}: nothing imported: every row is bad (2 of 2, listed above), so --skip-bad "
+                      "skipped them all", p.stderr)
+        self.assertNotIn("imported", p.stdout)
+        empty = self.write("h.csv", HEADER)
+        for extra in ((), ("--skip-bad",)):
+            p = self.data("import", empty, *extra)
+            self.assertEqual(p.returncode, 65, p.stderr)
+            self.assertIn(f"tickq: {empty}: nothing imported: the file has a header line but no rows", p.stderr)
+        # one file with nothing among good ones: the good ones are imported, the exit says not all was
+        p = self.data("import", self.write("g.csv", GOOD), bad, "--skip-bad")
+        self.assertEqual(p.returncode, 65)
+        self.assertIn("imported 6 rows", p.stdout)
+        self.assertEqual(len(self.bars()), 6)
+        self.assertEqual(self.query("SELECT version FROM bars_version"), [(1,)])
+
+    def test_show_unknown_symbols_give_hints(self):
+        self.assertEqual(self.data("import", self.write("g.csv", GOOD.replace("AAA", "AAPL"))).returncode, 0)
+        text = HEADER + "ES,2024-03-01T14:30:00,5000,5002,4999,5001,10\n"
+        self.assertEqual(self.data("import", self.write("i.csv", text), "--interval", "5m").returncode, 0)
+        p = self.data("show", "aapl")
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertEqual(p.stdout, "")
+        self.assertRegex(p.stderr, r"tickq: unknown symbol 'aapl': the database \(" + self.kind +
+                         r" [^)]+\) has no bars of it; symbols are case-sensitive: did you mean AAPL\?\n")
+        p = self.data("show", "APPL,BBB,BB")  # one good, two misspelt: nothing is printed
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertEqual(p.stdout, "")
+        self.assertIn("unknown symbol 'APPL'", p.stderr)
+        self.assertIn("did you mean AAPL?", p.stderr)
+        self.assertIn("unknown symbol 'BB'", p.stderr)
+        self.assertIn("did you mean BBB?", p.stderr)
+        p = self.data("show", "NOTHINGLIKEIT")
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("no symbol is close to it (tickq data list shows them all)", p.stderr)
+        p = self.data("show", "ES")
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("tickq: no 1d bars of ES in the database; it has bars at 5m (pass --interval 5m)\n", p.stderr)
+        self.assertEqual(self.data("show", "ES", "--interval", "5m").returncode, 0)
+
+    def test_show_prints_full_precision_in_every_format(self):
+        text = (HEADER + "PREC,2024-01-02,100,100.000000002,99.9999999,100.0000000005,1000\n"
+                "PREC,2024-01-03,100.0000000005,100.1,100,100.00000000000003,0.1\n"
+                "PREC,2024-01-04,0.30000000000000004,0.31,0.2999,0.3,12345678901234567\n")
+        self.assertEqual(self.data("import", self.write("p.csv", text)).returncode, 0)
+        stored = [tuple(float(x) for x in r[3:]) for r in self.bars()]
+        self.assertEqual(stored[0][3], 100.0000000005)
+        cols = ["open", "high", "low", "close", "volume"]
+        p = self.data("show", "PREC")  # csv, the default
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = list(csv.DictReader(io.StringIO(p.stdout)))
+        self.assertEqual([tuple(float(r[c]) for c in cols) for r in rows], stored)  # exact, not approximately
+        self.assertEqual(rows[0]["close"], "100.0000000005")   # %.10g printed 100
+        self.assertEqual(rows[1]["close"], "100.00000000000003")
+        self.assertEqual(rows[2]["open"], "0.30000000000000004")
+        self.assertEqual(rows[0]["open"], "100")
+        self.assertEqual(rows[2]["volume"], "12345678901234568")
+        self.assertEqual(p.stdout, self.data("show", "PREC", "--format", "csv").stdout)
+        p = self.data("show", "PREC", "--format", "json", "--columns", "close,prev_close,volume")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        objs = [json.loads(l) for l in p.stdout.splitlines()]
+        self.assertEqual(objs[0], {"symbol": "PREC", "date": "2024-01-02", "close": 100.0000000005,
+                                   "prev_close": None, "volume": 1000})
+        self.assertEqual([o["close"] for o in objs], [s[3] for s in stored])
+        self.assertEqual(objs[2]["prev_close"], stored[1][3])
+        self.assertIn('"close":100.0000000005,', p.stdout)
+        p = self.data("show", "PREC", "--format", "table", "--columns", "close,prev_close")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertEqual(lines[0].split(), ["symbol", "date", "close", "prev_close"])
+        self.assertEqual(len({len(l) for l in lines}), 1, lines)   # every line as wide: columns align
+        self.assertEqual(lines[1].split(), ["PREC", "2024-01-02", "100.0000000005"])
+        self.assertEqual(lines[3].split(), ["PREC", "2024-01-04", "0.3", "100.00000000000003"])
+        self.assertEqual(lines[0].index("close") + len("close"), lines[1].index("100.0000000005") + 14)
+        p = self.data("show", "PREC", "--format", "xml")
+        self.assertEqual(p.returncode, 64)
+        self.assertIn("--format 'xml' is unknown: use csv, json or table", p.stderr)
+
+    def test_list_prints_the_database_and_aligns_long_names(self):
+        p = self.data("list")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.splitlines()[0], f"database: {self.kind} {self.where_listed()}")
+        self.assertIn("no bars yet", p.stdout)
+        text = (HEADER + "A,2024-03-01T14:30:00,5000,5002,4999,5001,10\n"
+                "A_VERY_LONG_SYMBOL_NAME.XX,2024-03-01T14:30:00,5000,5002,4999,5001,10\n")
+        self.assertEqual(self.data("import", self.write("i.csv", text), "--interval", "15m").returncode, 0)
+        self.assertEqual(self.data("import", self.write("g.csv", GOOD), "--interval", "1wk").returncode, 0)
+        p = self.data("list")
+        lines = p.stdout.splitlines()
+        self.assertEqual(lines[0], f"database: {self.kind} {self.where_listed()}")
+        table = lines[1:]
+        self.assertEqual(len(table), 5)
+        self.assertEqual(table[0].split(), ["SYMBOL", "INTERVAL", "FIRST", "LAST", "BARS"])
+        for name in ("INTERVAL", "FIRST", "LAST"):  # each column starts where its title does
+            at = table[0].index(name)
+            for row in table[1:]:
+                self.assertNotEqual(row[at], " ", (name, row))
+                self.assertEqual(row[at - 2:at], "  ", (name, row))
+        self.assertEqual({len(l) for l in table}, {len(table[0])})  # BARS right-aligned to the same edge
+        self.assertIn("A_VERY_LONG_SYMBOL_NAME.XX  15m", p.stdout)
+        self.assertIn("2024-03-01T14:30:00Z", p.stdout)
+
     # --- the schema and the loader -------------------------------------
     def test_migrations_upgrade_a_schema_1_database(self):
         self.exec_sql(self.v1_sql + V1_DATA)
@@ -475,6 +656,9 @@ class TestDataSqlite(DataTests, unittest.TestCase):
         finally:
             con.close()
 
+    def where_listed(self):
+        return os.path.realpath(self.path)
+
     def test_database_file_is_in_wal_mode(self):
         self.assertEqual(self.data("list").returncode, 0)  # a new file
         self.assertEqual(self.journal_mode(self.path), "wal")
@@ -489,21 +673,131 @@ class TestDataSqlite(DataTests, unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(self.journal_mode(old), "wal")
 
-    def test_default_path_and_db_flag(self):
-        cwd = tempfile.mkdtemp(prefix="tickq-cwd-")
-        try:
-            p = subprocess.run([TICKQ,
-                                "data", "list"], cwd=cwd, capture_output=True, text=True,
-                               env={k: v for k, v in os.environ.items() if k not in ("TICKQ_DB", "DATABASE_URL")})
-            self.assertEqual(p.returncode, 0, p.stderr)
-            self.assertIn(os.path.join(os.path.realpath(cwd), "var", "tickq.db"), p.stderr)
-            self.assertTrue(os.path.exists(os.path.join(cwd, "var", "tickq.db")))
-            other = os.path.join(self.tmp, "other.db")
-            p = tickq("data", "list", "--db", other, env=self.env)
-            self.assertIn(other, p.stderr)
-            self.assertTrue(os.path.exists(other))
-        finally:
-            shutil.rmtree(cwd, ignore_errors=True)
+    def home_env(self, **extra):
+        """The environment of a user with no database settings, whose HOME
+        is a fresh temp folder (never the real one)."""
+        home = os.path.join(self.tmp, "home")
+        os.makedirs(home, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if k not in ("TICKQ_DB", "DATABASE_URL", "XDG_DATA_HOME")}
+        env["HOME"] = home
+        env.update(extra)
+        return home, env
+
+    def run_in(self, cwd, env, *args):
+        return subprocess.run([TICKQ, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+
+    def test_default_path_does_not_depend_on_the_current_folder(self):
+        """With no TICKQ_DB the database is ~/.local/share/tickq/tickq.db
+        (XDG), whatever the current folder: an import from one folder is
+        listed from another, and no folder gets a var/tickq.db."""
+        home, env = self.home_env()
+        want = os.path.join(os.path.realpath(home), ".local", "share", "tickq", "tickq.db")
+        a, b = os.path.join(self.tmp, "a"), os.path.join(self.tmp, "b")
+        os.makedirs(a)
+        os.makedirs(b)
+        with open(os.path.join(a, "g.csv"), "w") as f:
+            f.write(GOOD)
+        p = self.run_in(a, env, "data", "import", "g.csv")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(f"tickq: database: sqlite {want}\n", p.stderr)
+        p = self.run_in(b, env, "data", "list")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertEqual(lines[0], f"database: sqlite {want}")
+        self.assertEqual([l.split()[0] for l in lines[2:]], ["AAA", "BBB"])
+        self.assertEqual(sorted(os.listdir(a)), ["g.csv"])
+        self.assertEqual(os.listdir(b), [])
+        self.assertTrue(os.path.exists(want))
+        # the folders tickq created are private (XDG: 0700)
+        for d in (os.path.join(home, ".local"), os.path.join(home, ".local", "share"), os.path.dirname(want)):
+            self.assertEqual(os.stat(d).st_mode & 0o777, 0o700, d)
+        # --json keeps stdout for the rows; the database goes to stderr
+        p = self.run_in(b, env, "data", "list", "--json")
+        self.assertEqual(json.loads(p.stdout.splitlines()[0])["symbol"], "AAA")
+        self.assertIn(f"tickq: database: sqlite {want}\n", p.stderr)
+        self.assertNotIn("warning", p.stderr)
+        # a folder with the old default (var/tickq.db) gets a warning, and the new default
+        c = os.path.join(self.tmp, "c")
+        os.makedirs(os.path.join(c, "var"))
+        open(os.path.join(c, "var", "tickq.db"), "w").close()
+        old = os.path.join(os.path.realpath(c), "var", "tickq.db")
+        p = self.run_in(c, env, "data", "list")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.splitlines()[0], f"database: sqlite {want}")
+        self.assertIn(f"tickq: warning: {old} is not the default database any more (it is {want}): to use "
+                      f"that file, set TICKQ_DB={old}, or move it\n", p.stderr)
+        self.assertNotIn("warning", self.run_in(c, {**env, "TICKQ_DB": old}, "data", "list").stderr)
+
+    def test_default_path_under_xdg_data_home(self):
+        xdg = os.path.join(self.tmp, "xdg", "data")  # missing: created
+        home, env = self.home_env(XDG_DATA_HOME=xdg)
+        p = self.run_in(self.tmp, env, "data", "list")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        want = os.path.join(os.path.realpath(self.tmp), "xdg", "data", "tickq", "tickq.db")
+        self.assertEqual(p.stdout.splitlines()[0], f"database: sqlite {want}")
+        self.assertTrue(os.path.exists(want))
+        self.assertFalse(os.path.exists(os.path.join(home, ".local")))
+        self.assertEqual(os.stat(os.path.dirname(want)).st_mode & 0o777, 0o700)
+
+    def test_default_path_needs_an_absolute_home(self):
+        cases = [({"HOME": None}, "HOME is not set"),
+                 ({"HOME": ""}, "HOME is not set"),
+                 ({"HOME": "relative/home"}, "HOME='relative/home' is not an absolute path"),
+                 ({"XDG_DATA_HOME": "rel"}, "XDG_DATA_HOME='rel' is not an absolute path")]
+        for extra, needle in cases:
+            _, env = self.home_env()
+            for k, v in extra.items():
+                if v is None:
+                    env.pop(k)
+                else:
+                    env[k] = v
+            for args in (("data", "list"), ("data", "import", "x.csv")):
+                p = self.run_in(self.tmp, env, *args)
+                self.assertEqual(p.returncode, 78, (extra, p.stderr))
+                self.assertIn(needle, p.stderr)
+                self.assertIn("set TICKQ_DB=/path/to/tickq.db", p.stderr)
+            self.assertEqual(sorted(os.listdir(self.tmp)), ["home"])  # nothing created anywhere
+        _, env = self.home_env(HOME="relative/home")  # an explicit path needs no HOME
+        env["TICKQ_DB"] = os.path.join(self.tmp, "explicit.db")
+        self.assertEqual(self.run_in(self.tmp, env, "data", "list").returncode, 0)
+
+    def test_explicit_path_in_a_missing_folder_exits_73_and_creates_nothing(self):
+        missing = os.path.join(self.tmp, "missing", "sub")
+        path = os.path.join(missing, "t.db")
+        for args, env in ((("data", "list"), {"TICKQ_DB": path}),
+                          (("data", "import", self.write("g.csv", GOOD)), {"TICKQ_DB": path}),
+                          (("data", "list", "--db", path), {}),
+                          (("data", "synth", "--symbols", "1", "--days", "5", "--db", path), {})):
+            p = tickq(*args, env={**self.env, **env})
+            self.assertEqual(p.returncode, 73, p.stderr)
+            self.assertIn(f"the folder {missing} of the database {path} does not exist", p.stderr)
+            self.assertIn(f"mkdir -p {missing}", p.stderr)
+            self.assertFalse(os.path.exists(os.path.join(self.tmp, "missing")))
+        # a relative path is relative to the current folder, and named absolute
+        p = subprocess.run([TICKQ, "data", "list"], cwd=self.tmp, capture_output=True, text=True,
+                           env={**os.environ, "TICKQ_DB": "nope/t.db"})
+        self.assertEqual(p.returncode, 73)
+        self.assertIn(f"the folder {os.path.realpath(self.tmp)}/nope of the database", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "nope")))
+        # a file where the folder should be
+        afile = self.write("afile", "x")
+        p = tickq("data", "list", env={"TICKQ_DB": os.path.join(afile, "t.db"), "DATABASE_URL": None})
+        self.assertEqual(p.returncode, 73)
+        self.assertIn(f"the folder {afile} of the database {afile}/t.db is not a folder", p.stderr)
+
+    def test_db_flag_and_a_relative_path_are_named_absolute(self):
+        other = os.path.join(self.tmp, "other.db")
+        p = tickq("data", "list", "--db", other, env=self.env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.splitlines()[0], f"database: sqlite {os.path.realpath(other)}")
+        self.assertTrue(os.path.exists(other))
+        sub = os.path.join(self.tmp, "sub")
+        os.makedirs(sub)
+        p = subprocess.run([TICKQ, "data", "list"], cwd=sub, capture_output=True, text=True,
+                           env={**os.environ, "TICKQ_DB": "../rel.db"})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.splitlines()[0], f"database: sqlite {os.path.realpath(self.tmp)}/rel.db")
+        self.assertTrue(os.path.exists(os.path.join(self.tmp, "rel.db")))
 
     def test_unusable_database_file(self):
         path = self.write("notadb", "this is not a database" * 100)
@@ -530,6 +824,17 @@ class TestDataPostgres(DataTests, unittest.TestCase):
         for line in out.splitlines():
             rows.append(tuple(int(x) if x.lstrip("-").isdigit() else x for x in line.split("|")))
         return rows
+
+    def where_listed(self):
+        return self.url
+
+    def test_list_masks_the_password(self):
+        url = self.url.replace("postgresql://postgres@", "postgresql://postgres:s3cret@")  # trust: ignored
+        p = tickq("data", "list", env={"DATABASE_URL": url})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.splitlines()[0],
+                         "database: postgresql " + self.url.replace("postgres@", "postgres:***@"))
+        self.assertNotIn("s3cret", p.stdout + p.stderr)
 
     def test_unreachable_or_wrong_database_url(self):
         p = tickq("data", "list", env={"DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/x"})
@@ -596,6 +901,34 @@ class HistoryTests:
         # the failed first attempt ends before the second starts; the timeout when the job dies
         self.assertTrue(lo <= ts(recs[flaky][2]) <= ts(times[flaky][1]), (recs[flaky][2], times[flaky][1]))
         self.assertAlmostEqual(ts(recs[slow][2]), ts(slow_times[2]), delta=0.5)
+
+    def test_start_lines_name_the_database(self):
+        """The worker's and the scheduler's start lines say which database
+        they use: the absolute SQLite path or the masked DATABASE_URL."""
+        status, w = self.burst("--workers", "1", env=self.env)
+        self.assertEqual(status, 0, w.log())
+        started = [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg") == "worker started"]
+        self.assertEqual(started[0]["database"], self.where)
+        tmp = tempfile.mkdtemp(prefix="tickq-sched-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        ini = os.path.join(tmp, "s.ini")
+        with open(ini, "w") as f:
+            f.write("[schedule yearly]\ncron = 0 0 1 1 *\ntask = echo\nargs = {}\n")
+        log = open(os.path.join(tmp, "scheduler.log"), "w+")
+        self.addCleanup(log.close)
+        env = {k: v for k, v in os.environ.items() if k not in ("TICKQ_DB", "DATABASE_URL")}
+        env.update(self.env, REDIS_URL=self.url)
+        p = subprocess.Popen([TICKQ, "scheduler", "--config", ini], env=env, stdout=log, stderr=log)
+        try:
+            def started_line():
+                with open(log.name) as f:
+                    return [json.loads(l) for l in f.read().splitlines()
+                            if l.startswith("{") and json.loads(l).get("msg") == "scheduler started"]
+            line = wait_for(started_line, 10, what="the scheduler's start line")[0]
+            self.assertEqual(line["database"], self.where)
+        finally:
+            p.terminate()
+            p.wait(20)
 
     def test_no_history_records_nothing_and_runs_the_same(self):
         ok = self.enqueue("echo", {"a": 1})
@@ -730,7 +1063,7 @@ class TestHistorySqlite(HistoryTests, TickqTestCase):
         self.tmp = tempfile.mkdtemp(prefix="tickq-hist-")
         self.path = os.path.join(self.tmp, "h.db")
         self.env = {"TICKQ_DB": self.path}
-        self.where = self.path
+        self.where = os.path.realpath(self.path)
 
     def tearDown(self):
         super().tearDown()
@@ -744,9 +1077,12 @@ class TestHistorySqlite(HistoryTests, TickqTestCase):
 
     def test_worker_without_database_settings_logs_the_default_sqlite_path(self):
         cwd = tempfile.mkdtemp(prefix="tickq-cwd-", dir=self.tmp)
-        env = {k: v for k, v in os.environ.items() if k not in ("TICKQ_DB", "DATABASE_URL", "RQ_QUEUES")}
+        home = tempfile.mkdtemp(prefix="tickq-home-", dir=self.tmp)
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("TICKQ_DB", "DATABASE_URL", "RQ_QUEUES", "XDG_DATA_HOME")}
         env["REDIS_URL"] = self.url
-        want = os.path.join(os.path.realpath(cwd), "var", "tickq.db")
+        env["HOME"] = home
+        want = os.path.join(os.path.realpath(home), ".local", "share", "tickq", "tickq.db")
         p = subprocess.run([TICKQ, "worker", "--burst"], cwd=cwd, env=env, capture_output=True, text=True,
                            timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -754,11 +1090,39 @@ class TestHistorySqlite(HistoryTests, TickqTestCase):
         db = [x for x in lines if x["msg"].startswith("no DATABASE_URL: using the SQLite database")]
         self.assertEqual(len(db), 1, p.stderr)
         self.assertEqual(db[0]["database"], want)
+        started = [x for x in lines if x["msg"] == "worker started"]
+        self.assertEqual(started[0]["database"], want)
         self.assertTrue(os.path.exists(want))
+        self.assertEqual(os.listdir(cwd), [])  # no var/tickq.db where it ran
+        self.assertEqual([x for x in lines if x.get("level") == "warning"], [])
+        os.makedirs(os.path.join(cwd, "var"))
+        open(os.path.join(cwd, "var", "tickq.db"), "w").close()  # the old default
+        p = subprocess.run([TICKQ, "worker", "--burst"], cwd=cwd, env=env, capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        warned = [json.loads(l) for l in p.stderr.splitlines()
+                  if l.startswith("{") and "not the default database any more" in l]
+        self.assertEqual(len(warned), 1, p.stderr)
+        self.assertEqual((warned[0]["file"], warned[0]["database"]),
+                         (os.path.join(os.path.realpath(cwd), "var", "tickq.db"), want))
         p = subprocess.run([TICKQ, "worker", "--check"], cwd=cwd, env=env, capture_output=True, text=True,
                            timeout=60)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn(f"ok   database: sqlite {want} (schema version 4)", p.stdout)
+
+
+    def test_worker_refuses_a_database_in_a_missing_folder(self):
+        missing = os.path.join(os.path.realpath(self.tmp), "missing")
+        path = os.path.join(missing, "h.db")
+        jid = self.enqueue("echo", {"a": 1})
+        p = self.tickq("worker", "--burst", env={"TICKQ_DB": path})
+        self.assertEqual(p.returncode, 73, p.stderr)
+        self.assertIn(f"the folder {missing} of the database {path} does not exist", p.stderr)
+        self.assertEqual(self.job(jid)["state"], "queued")  # nothing ran
+        p = self.tickq("worker", "--check", env={"TICKQ_DB": path})
+        self.assertEqual(p.returncode, 73)
+        self.assertIn(f"FAIL database: the folder {missing} of the database {path} does not exist", p.stdout)
+        self.assertFalse(os.path.exists(missing))
 
 
 class TestHistoryPostgres(HistoryTests, TickqTestCase):
@@ -773,6 +1137,14 @@ class TestHistoryPostgres(HistoryTests, TickqTestCase):
 
     def exec_sql(self, sql):
         TestDataPostgres.exec_sql(self, sql)
+
+    def test_worker_start_line_masks_the_password(self):
+        url = self.where.replace("postgresql://postgres@", "postgresql://postgres:s3cret@")  # trust: ignored
+        status, w = self.burst("--workers", "1", env={"DATABASE_URL": url})
+        self.assertEqual(status, 0, w.log())
+        started = [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg") == "worker started"]
+        self.assertEqual(started[0]["database"], url.replace(":s3cret@", ":***@"))
+        self.assertNotIn("s3cret", w.log())
 
     def test_worker_exits_69_when_database_url_is_unreachable(self):
         p = self.tickq("worker", "--burst", env={"DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/x"})

@@ -123,3 +123,128 @@ TEST(synth_same_seed_same_bars)
     synth_symbol(41, 50000, name);
     CHECK_STR(name, "SYN00042");
 }
+
+/* csv_parse's header line: the variants it accepts and what it says about
+ * the ones it does not. */
+typedef struct {
+    size_t rows, ends;
+    double close, volume;
+    char symbol[BAR_SYMBOL_MAX + 1];
+} header_sink_t;
+
+static int header_sink(void *ctx, const bar_row_t *row, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    header_sink_t *s = ctx;
+    if (row == NULL) {
+        s->ends++;
+        return 0;
+    }
+    s->rows++;
+    s->close = row->close;
+    s->volume = row->volume;
+    snprintf(s->symbol, sizeof s->symbol, "%s", row->symbol);
+    return 0;
+}
+
+static int parse_csv(const char *text, const char *symbol, header_sink_t *s, csv_import_report_t *rep)
+{
+    memset(s, 0, sizeof *s);
+    csv_parse_opts_t opts = { "1d", symbol };
+    char err[256];
+    return csv_parse(text, strlen(text), &opts, header_sink, s, rep, err, sizeof err);
+}
+
+TEST(csv_header_variants)
+{
+    static csv_import_report_t rep;
+    header_sink_t s;
+    static const char *const multi[] = {
+        "symbol,date,open,high,low,close,volume\n", "Symbol,Date,Open,High,Low,Close,Volume\n",
+        "SYMBOL,DATE,OPEN,HIGH,LOW,CLOSE,VOLUME\n", "ticker,date,open,high,low,close,volume\n",
+        "Ticker,Date,Open,High,Low,Close,Volume\r\n", "\xEF\xBB\xBFSymbol,Date,Open,High,Low,Close,Volume\n",
+    };
+    for (size_t i = 0; i < sizeof multi / sizeof multi[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "%sAAA,2024-01-02,10,11,9,10.5,100\n", multi[i]);
+        CHECK(parse_csv(text, NULL, &s, &rep) == 0);
+        if (rep.bad != 0 || s.rows != 1)
+            unit_fail(__FILE__, __LINE__, "header %zu refused: %s", i, rep.nproblems ? rep.problems[0].msg : "");
+        CHECK_STR(s.symbol, "AAA");
+        CHECK(!rep.adj_close && !rep.header_bad);
+    }
+    /* Yahoo's one-symbol file: close is Close, Adj Close is skipped (even
+     * when it is not a number). */
+    CHECK(parse_csv("Date,Open,High,Low,Close,Adj Close,Volume\n2024-01-02,10,11,9,10.5,9.87,100\n"
+                    "2024-01-03,10,11,9,10.7,n/a,200\n", "AAA", &s, &rep) == 0);
+    CHECK_INT(rep.bad, 0);
+    CHECK_INT(s.rows, 2);
+    CHECK(s.close == 10.7 && s.volume == 200);
+    CHECK_STR(s.symbol, "AAA");
+    CHECK(rep.adj_close);
+    /* adj close with a symbol column too */
+    CHECK(parse_csv("symbol,date,open,high,low,close,adj close,volume\nBBB,2024-01-02,10,11,9,10.5,9.87,100\n",
+                    NULL, &s, &rep) == 0);
+    CHECK_INT(rep.bad, 0);
+    CHECK(s.close == 10.5 && s.volume == 100 && rep.adj_close);
+    CHECK_STR(s.symbol, "BBB");
+    /* a row that lost a column names the file's layout */
+    CHECK(parse_csv("Date,Open,High,Low,Close,Adj Close,Volume\n2024-01-02,10,11,9,10.5,100\n", "AAA", &s,
+                    &rep) == 0);
+    CHECK_INT(rep.bad, 1);
+    CHECK_STR(rep.problems[0].msg, "expected 7 columns (date,open,high,low,close,adj close,volume), found 6");
+}
+
+TEST(csv_header_refusals_name_the_expected_and_the_found_header)
+{
+    static csv_import_report_t rep;
+    header_sink_t s;
+    static const struct {
+        const char *header, *symbol, *msg;
+    } cases[] = {
+        { "ticker,date,o,h,l,c,v", NULL,
+          "expected the header line symbol,date,open,high,low,close,volume, found 'ticker,date,o,h,l,c,v': "
+          "column 3 is 'o' where 'open' was expected" },
+        { "Date,Open,High,Low,Close,Adj Close,Volume", NULL,
+          "expected the header line symbol,date,open,high,low,close,volume, found "
+          "'Date,Open,High,Low,Close,Adj Close,Volume': the file has no symbol column, so it holds one "
+          "symbol's bars: give the symbol (tickq data import --symbol SYM)" },
+        { "sym,date,open,high,low,close,volume", NULL,
+          "expected the header line symbol,date,open,high,low,close,volume, found "
+          "'sym,date,open,high,low,close,volume': column 1 is 'sym' where 'date' was expected (or 'symbol' or "
+          "'ticker' before it)" },
+        { "symbol,date,open,high", NULL,
+          "expected the header line symbol,date,open,high,low,close,volume, found 'symbol,date,open,high': "
+          "it ends after column 4, where 'low' was expected" },
+        { "symbol,date,open,high,low,close", NULL,
+          "expected the header line symbol,date,open,high,low,close,volume, found "
+          "'symbol,date,open,high,low,close': it ends after column 6, where 'volume' was expected" },
+        { "date,open,high,low,close,vol", "AAA",
+          "expected the header line date,open,high,low,close,volume, found 'date,open,high,low,close,vol': "
+          "column 6 is 'vol' where 'volume' (or 'adj close') was expected" },
+        { "date,open,high,low,close,volume,dividends", "AAA",
+          "expected the header line date,open,high,low,close,volume, found "
+          "'date,open,high,low,close,volume,dividends': column 7 ('dividends') comes after volume, the last "
+          "column" },
+        { "\"symbol\",\"date\",\"open\",\"high\",\"low\",\"close\",\"volume\"", NULL,
+          "expected the header line symbol,date,open,high,low,close,volume, found "
+          "'\"symbol\",\"date\",\"open\",\"high\",\"low\",\"close\",\"volume\"': column 1 is '\"symbol\"' where "
+          "'date' was expected (or 'symbol' or 'ticker' before it)" },
+        { "symbol, date,open,high,low,close,volume", NULL,
+          "expected the header line symbol,date,open,high,low,close,volume, found "
+          "'symbol, date,open,high,low,close,volume': column 2 is ' date' where 'date' was expected" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "%s\n2024-01-02,10,11,9,10.5,100\n", cases[i].header);
+        CHECK(parse_csv(text, cases[i].symbol, &s, &rep) == 0);
+        CHECK_INT(rep.bad, 1);
+        CHECK_INT(rep.rows, 0); /* nothing after a bad header is read */
+        CHECK_INT(s.rows, 0);
+        CHECK_INT(s.ends, 1);
+        CHECK(rep.header_bad);
+        CHECK_INT(rep.problems[0].line, 1);
+        CHECK_STR(rep.problems[0].msg, cases[i].msg);
+    }
+}

@@ -1,0 +1,18 @@
+/* numfmt.h — numbers as text that reads back exactly: the shortest decimal
+ * a double rounds back to, for output that must not hide digits (tickq
+ * data show). */
+#ifndef TICKQ_NUMFMT_H
+#define TICKQ_NUMFMT_H
+
+/* Room for any result: "-1.2345678901234567e-308" and its NUL. */
+#define NUMFMT_MAX 32
+
+/* Writes into out the fewest significant digits (1 to 17) that strtod
+ * reads back as exactly v, and returns the text's length. 17 digits always
+ * do, so every finite double round-trips; NaN and infinities give "nan",
+ * "inf", "-inf". Plain notation for exponents from -4 to 16, else
+ * d.ddde±XX, like %g: 0.1 -> "0.1", 10 -> "10", 100.0000000005 ->
+ * "100.0000000005", 0.00001 -> "1e-05", 1e21 -> "1e+21". */
+int numfmt_shortest(double v, char out[NUMFMT_MAX]);
+
+#endif

@@ -1,0 +1,157 @@
+/* test_numfmt.c — numfmt_shortest (the fewest digits that read back as the
+ * same double, against a plain search of every precision) and close_match
+ * (edit distances, "did you mean" picks). */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "close_match.h"
+#include "numfmt.h"
+#include "unit.h"
+
+static const char *fmt(double v)
+{
+    static char out[NUMFMT_MAX];
+    int n = numfmt_shortest(v, out);
+    if (n != (int)strlen(out))
+        return "(length differs)";
+    return out;
+}
+
+TEST(numfmt_known_values)
+{
+    CHECK_STR(fmt(0.1), "0.1");
+    CHECK_STR(fmt(10), "10");
+    CHECK_STR(fmt(100), "100");
+    CHECK_STR(fmt(2.5), "2.5");
+    CHECK_STR(fmt(-2.5), "-2.5");
+    CHECK_STR(fmt(0), "0");
+    CHECK_STR(fmt(-0.0), "-0");
+    CHECK_STR(fmt(100.0000000005), "100.0000000005");
+    CHECK_STR(fmt(100.000000001), "100.000000001"); /* %.10g prints both as 100 */
+    CHECK_STR(fmt(0.1 + 0.2), "0.30000000000000004");
+    CHECK_STR(fmt(1.0 / 3), "0.3333333333333333");
+    CHECK_STR(fmt(258.3752), "258.3752");
+    CHECK_STR(fmt(0.0001), "0.0001");
+    CHECK_STR(fmt(0.00012345), "0.00012345");
+    CHECK_STR(fmt(0.00001), "1e-05");
+    CHECK_STR(fmt(1.5e-7), "1.5e-07");
+    CHECK_STR(fmt(1e16), "10000000000000000");
+    CHECK_STR(fmt(1e17), "1e+17");
+    CHECK_STR(fmt(1.2345678901234568e17), "1.2345678901234568e+17");
+    CHECK_STR(fmt(1e21), "1e+21");
+    CHECK_STR(fmt(123456789012.5), "123456789012.5");
+    CHECK_STR(fmt(5e-324), "5e-324");
+    CHECK_STR(fmt(DBL_MAX), "1.7976931348623157e+308");
+    CHECK_STR(fmt(-DBL_MIN), "-2.2250738585072014e-308");
+    CHECK_STR(fmt(NAN), "nan");
+    CHECK_STR(fmt(INFINITY), "inf");
+    CHECK_STR(fmt(-INFINITY), "-inf");
+}
+
+/* Significant digits of numfmt's text: the mantissa without sign, point,
+ * leading and trailing zeros ("100" has 1, "0.00012345" has 5). */
+static int significant(const char *s)
+{
+    char d[40];
+    int n = 0;
+    for (; *s && *s != 'e'; s++)
+        if (*s >= '0' && *s <= '9')
+            d[n++] = *s;
+    int a = 0;
+    while (a < n - 1 && d[a] == '0')
+        a++;
+    while (n - 1 > a && d[n - 1] == '0')
+        n--;
+    return n - a;
+}
+
+/* The reference: the first precision from 1 up whose %.*g reads back. */
+static int shortest_by_search(double v)
+{
+    char buf[64];
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, v);
+        if (strtod(buf, NULL) == v)
+            return p;
+    }
+    return 99;
+}
+
+static uint64_t next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+TEST(numfmt_reads_back_with_the_fewest_digits)
+{
+    uint64_t seed = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < 300000; i++) {
+        double v;
+        uint64_t r = next(&seed);
+        switch (i % 3) {
+        case 0: /* any bit pattern */
+            memcpy(&v, &r, sizeof v);
+            if (!isfinite(v))
+                continue;
+            break;
+        case 1: /* prices: a few decimals, as CSV files have them */
+            v = (double)(r % 100000000) / 10000.0;
+            break;
+        default: /* results of arithmetic on prices */
+            v = (double)(r % 1000000) / 100.0 * 1.0000001 / 3.0;
+            break;
+        }
+        char out[NUMFMT_MAX];
+        numfmt_shortest(v, out);
+        double back = strtod(out, NULL);
+        if (back != v || signbit(back) != signbit(v)) {
+            unit_fail(__FILE__, __LINE__, "%.17g printed as '%s' reads back as %.17g", v, out, back);
+            return;
+        }
+        int want = shortest_by_search(v), got = significant(out);
+        if (got != want) {
+            unit_fail(__FILE__, __LINE__, "%.17g printed as '%s': %d digits, the search finds %d", v, out, got,
+                      want);
+            return;
+        }
+    }
+}
+
+TEST(close_match_distance_ignores_case_and_counts_swaps_once)
+{
+    CHECK_INT(close_match_distance("aapl", "AAPL"), 0);
+    CHECK_INT(close_match_distance("APPL", "AAPL"), 1);
+    CHECK_INT(close_match_distance("AAPL", "AAPLX"), 1);
+    CHECK_INT(close_match_distance("MSFT", "MFST"), 1); /* two neighbours swapped */
+    CHECK_INT(close_match_distance("hold_bar", "hold_bars"), 1);
+    CHECK_INT(close_match_distance("", "ABC"), 3);
+    CHECK_INT(close_match_distance("SPY", "QQQ"), 3);
+    char long_name[80];
+    memset(long_name, 'A', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    CHECK(close_match_distance(long_name, "A") == (size_t)-1);
+}
+
+TEST(close_match_find_orders_by_distance_then_names)
+{
+    const char *names[] = { "AAPL", "AAP", "MSFT", "aapl", "APL", "GOOG", "BRK.B" };
+    size_t idx[16];
+    size_t n = close_match_find("aapl", names, 7, idx, 16);
+    /* AAPL (case only), then distance 1: AAP, APL; never itself */
+    CHECK_INT(n, 3);
+    CHECK_STR(names[idx[0]], "AAPL");
+    CHECK_STR(names[idx[1]], "AAP");
+    CHECK_STR(names[idx[2]], "APL");
+    CHECK_INT(close_match_find("aapl", names, 7, idx, 1), 1);
+    CHECK_STR(names[idx[0]], "AAPL");
+    CHECK_INT(close_match_find("XYZW", names, 7, idx, 16), 0);
+    CHECK_INT(close_match_find("brk.a", names, 7, idx, 16), 1); /* 5 letters: distance up to 2 */
+    CHECK_STR(names[idx[0]], "BRK.B");
+    CHECK_INT(close_match_find("QQ", names, 7, idx, 16), 0);     /* short words: distance 1 only */
+}
