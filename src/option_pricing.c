@@ -21,7 +21,9 @@
  * quartic rate, is below 1e-15 relative. Every step stays inside a bracket
  * that each evaluation narrows, with bisection as the fallback, so it
  * always ends. N(x) is computed from erfc, which keeps its relative
- * precision deep in the lower tail. */
+ * precision deep in the lower tail; far out of the money (both |d| > 3)
+ * the time value, a difference of two such tails, comes from Mills' ratio
+ * instead (cdf_init), in pricing and in the solver alike. */
 #include "option_pricing.h"
 
 #include <math.h>
