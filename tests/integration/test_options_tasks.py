@@ -4,9 +4,10 @@ calculate_iv_analysis (implied volatilities give the generating smile back,
 Greeks, hv_20/hv_60, the 30-day ATM IV interpolated in total variance) over
 25 days so that IV rank and percentile become defined, then
 scan_opportunities ranking a high-IV-rank symbol to sell premium and a
-low one to buy it; csv_dir and http_csv chains, where one bad row, a timeout or a cut
-body writes nothing and transient failures go back to the queue; argument
-errors."""
+low one to buy it; IV percentile and hv over a sparse (weekly, 45-day)
+history, by count of observations, not by calendar window; csv_dir and
+http_csv chains, where one bad row, a timeout or a cut body writes nothing
+and transient failures go back to the queue; argument errors."""
 import datetime
 import functools
 import http.server

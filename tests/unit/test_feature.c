@@ -561,9 +561,9 @@ TEST(feature_hv_exact_to_the_ulp)
 TEST(feature_nan_inside_spoils_only_its_windows)
 {
     enum { n = 600 };
-    static double c[n], sd[n], up[n], mid[n], lo[n], sma[n], hv[n];
+    static double c[REAL_N], sd[n], up[n], mid[n], lo[n], sma[n], hv[n];
     static _Float128 q[n];
-    make_real_closes(c); /* the first 600: the random walk in cents */
+    make_real_closes(c); /* the first 600 of them: the random walk in cents */
     c[100] = NAN;
     c[300] = INFINITY;
     c[301] = -INFINITY;
