@@ -1,6 +1,8 @@
 /* bench_data.c — the data benchmark (`make bench-data`): CSV import speed,
  * bar loading time for 100 symbols x 504 days and 500 x 2,520 days on both
- * drivers, and feature kernel speed. Prints one JSON line.
+ * drivers, and feature kernel speed (feature_values_per_s over the ten
+ * frame kernels; stdev_20, the strategies' kernel, apart). Prints one JSON
+ * line.
  *
  * SQLite runs in a temp file; PostgreSQL needs DATABASE_URL (scripts/
  * with-postgres provides a private server). Loads are timed as the median
@@ -94,7 +96,7 @@ static void bench_driver(const char *url, const char *path, const char *csv, dri
 }
 
 /* Values per second of one kernel over every series of the set. */
-typedef enum { K_SMA, K_EMA, K_RSI, K_ATR, K_BB, K_HIGH, K_HV, K_MACD, K_GAP, K_VOLRATIO } kernel_t;
+typedef enum { K_SMA, K_EMA, K_RSI, K_ATR, K_BB, K_HIGH, K_HV, K_MACD, K_GAP, K_VOLRATIO, K_STDEV } kernel_t;
 
 static double kernel_rate(const bar_set_t *set, kernel_t k, double *out1, double *out2, double *out3)
 {
@@ -115,6 +117,7 @@ static double kernel_rate(const bar_set_t *set, kernel_t k, double *out1, double
             case K_MACD: feature_macd(s->close, n, out1, out2, out3); values += 3 * n; break;
             case K_GAP: feature_gap_pct(s->open, s->close, n, out1); values += n; break;
             case K_VOLRATIO: feature_volume_ratio(s->volume, n, out1); values += n; break;
+            case K_STDEV: feature_stdev(s->close, n, 20, out1); values += n; break;
             }
         }
     }
@@ -178,6 +181,8 @@ int main(void)
     printf("\"feature_values_per_s\":%.0f", total_values / total_seconds);
     for (int k = 0; k < 10; k++)
         printf(",\"%s_per_s\":%.0f", kname[k], rates[k]);
+    /* the strategies' stdev kernel (the bands' spread alone), outside the total */
+    printf(",\"stdev_20_per_s\":%.0f", kernel_rate(&set, K_STDEV, o1, o2, o3));
     printf(",\"loaded_rows_check\":[%zu,%zu]}\n", lite.small_rows, lite.large_rows);
     free(o1);
     free(o2);

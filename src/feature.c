@@ -1,10 +1,11 @@
 /* feature.c — technical features of bar series.
  *
- * Rolling sums and variances are updated in O(1) per value and recomputed
- * exactly from their window every `RESYNC` steps, which bounds the drift of
- * the running update (tests hold every feature to 1e-9 relative of a naive
- * computation). Rolling max/min use van Herk / Gil-Werman blocks (three
- * comparisons per value, branch-free). */
+ * Rolling sums are updated in O(1) per value and recomputed exactly from
+ * their window every `RESYNC` steps, which bounds the drift of the running
+ * update (tests hold every feature to 1e-9 relative of a naive
+ * computation). Rolling variances (bands, stdev, hv) are exact to the last
+ * few ulps: see "rolling variance" below. Rolling max/min use van Herk /
+ * Gil-Werman blocks (three comparisons per value, branch-free). */
 #include "feature.h"
 
 #include <math.h>
@@ -104,15 +105,24 @@ static int first_window(const double *x, size_t n, size_t w, double *out, size_t
     return 0;
 }
 
+/* A value that is not finite (a NaN inside a Lua array) spoils the running
+ * sum for good, so the first window after it left is summed afresh: it
+ * only spoils the windows that hold it. */
 void feature_sma(const double *x, size_t n, int N, double *out)
 {
-    size_t s, w = (size_t)N;
+    size_t s, w = (size_t)N, bad_until = 0; /* windows ending before bad_until hold a value that is not finite */
     double sum;
     if (first_window(x, n, w, out, &s, &sum) != 0)
         return;
+    if (!isfinite(sum))
+        for (size_t k = s; k < s + w; k++)
+            if (!isfinite(x[k]))
+                bad_until = k + w;
     out[s + w - 1] = sum / (double)w;
     for (size_t t = s + w; t < n; t++) {
-        if ((t - s - w) % RESYNC == RESYNC - 1) {
+        if (!isfinite(x[t]))
+            bad_until = t + w;
+        if ((t - s - w) % RESYNC == RESYNC - 1 || t == bad_until) {
             sum = 0;
             for (size_t k = t + 1 - w; k <= t; k++)
                 sum += x[k];
@@ -218,113 +228,140 @@ void feature_atr(const double *high, const double *low, const double *close, siz
     atr_from_start(high + s, low + s, close + s, n - s, N, out + s);
 }
 
-/* Sums s1 of (x - c) and s2 of (x - c)^2 over the windows of w values of x
- * ending at t = start + w - 1 .. n - 1, handed to fn, which derives the
- * mean (c + s1 / w) and M2, the sum of squared deviations (s2 - s1^2 / w).
- * It is inlined, callback included, into each feature: an indirect call
- * per value would spill the x87 registers.
+/* --- rolling variance -------------------------------------------------
  *
- * The shift c is taken from the window at each resync and the sums are
- * kept in long double (64-bit mantissa): M2 is a difference, and when a
- * window's spread is tiny next to its level (two nearly equal closes) that
- * difference cancels most digits; eleven extra bits keep the result within
- * 1e-9 relative of a two-pass computation. */
-typedef void (*moments_fn)(size_t t, double c, long double s1, long double s2, void *ctx);
+ * bb_*_N, stdev and hv_N need M2, the sum of squared deviations of each
+ * window from its mean, to the last few ulps, also where it is tiny next
+ * to the window's level (a flat or nearly flat window, or one after a jump).
+ *
+ * (1) An exact window is computed in two passes: its mean c, then the sums
+ *     s1 of d = x - c and s2 of d^2 in long double (64-bit mantissa, eps_ld
+ *     = 5.4e-20); w M2 = w s2 - s1^2, where s1 (about 0) only corrects the
+ *     rounding of c. A flat window is taken about its value: d = 0, M2 = 0.
+ * (2) From there s1 and s2 are updated in O(1) per value, the value in
+ *     minus the value out, both still about c. An update rounds by at most
+ *     about 3 eps_ld times s2 before or after it, so M2 drifts by at most
+ *     about 9 eps_ld D, where D, `drift`, is the sum of s2 at (1) and
+ *     after each update since.
+ * (3) When D exceeds M2_BUDGET M2 the window is recomputed (1). So M2 is
+ *     always within about (9 M2_BUDGET + w) eps_ld ~ 5e-16 relative, a
+ *     standard deviation within 2 ulps (its product and square root add
+ *     one). D grows by about M2 per value while the level stays near c,
+ *     and faster when it moves away (s2 = M2 + (mean - c)^2 w) or when a
+ *     jump leaves the window (M2 falls): the window is recomputed every
+ *     few hundred values in calm series, at once after a jump, at a cost
+ *     of 2 w values each time.
+ * (4) Runs of finite values are taken one by one: a window holding a value
+ *     that is not finite gives NaN, and only those windows do. */
 
-static void window_sums(const double *x, size_t from, size_t to, double c, long double *s1, long double *s2)
+#define M2_BUDGET 1024
+
+/* (1): the mean of x[from .. from + w - 1], rounded, and the sums about it. */
+static long double window_exact(const double *x, size_t from, size_t w, long double *s1, long double *s2)
 {
-    long double a = 0, b = 0;
-    for (size_t k = from; k < to; k++) {
-        long double d = (long double)x[k] - c;
+    long double sum = 0, a = 0, b = 0;
+    int flat = 1;
+    for (size_t k = from; k < from + w; k++) {
+        sum += x[k];
+        flat &= x[k] == x[from];
+    }
+    if (flat) {
+        *s1 = *s2 = 0;
+        return x[from];
+    }
+    long double c = (double)(sum / (long double)w);
+    for (size_t k = from; k < from + w; k++) {
+        long double d = x[k] - c;
         a += d;
         b += d * d;
     }
     *s1 = a;
     *s2 = b;
+    return c;
 }
 
-static inline void rolling_moments(const double *x, size_t start, size_t n, size_t w, moments_fn fn, void *ctx)
+/* What rolling_spread writes for each window: the population standard
+ * deviation sqrt(M2 / w); the Bollinger bands mid +- 2 of it; or hv's
+ * annualised sample standard deviation sqrt(252 M2 / (w - 1)). */
+typedef enum { SPREAD_STD, SPREAD_BANDS, SPREAD_HV } spread_t;
+
+/* (2)-(3) over a run of n >= w finite values: the kind's value of each
+ * window ending at t = w - 1 .. n - 1 into out[t] (bands: upper in out[t],
+ * lower[t], around mid[t]). */
+static inline void spread_run(const double *x, size_t n, size_t w, spread_t kind, double *out, const double *mid,
+                              double *lower)
 {
-    long double s1, s2;
-    double c = x[start];
-    window_sums(x, start, start + w, c, &s1, &s2);
-    for (size_t t = start + w - 1;;) {
-        fn(t, c, s1, s2, ctx);
+    /* value = sqrt(w M2 scale): w M2 = w s2 - s1^2 and a product spare two
+     * divisions per value, for half an ulp */
+    double scale = kind == SPREAD_HV ? 252.0 / ((double)w * (double)(w - 1)) : 1.0 / ((double)w * (double)w);
+    long double lw = (long double)w, s1, s2;
+    long double c = window_exact(x, 0, w, &s1, &s2), drift = s2;
+    for (size_t t = w - 1;;) {
+        long double wm2 = lw * s2 - s1 * s1;
+        if (wm2 * M2_BUDGET < lw * drift) {
+            c = window_exact(x, t + 1 - w, w, &s1, &s2);
+            drift = s2;
+            wm2 = lw * s2 - s1 * s1;
+        }
+        double m = (double)wm2, v = sqrt((m > 0 ? m : 0.0) * scale);
+        if (kind == SPREAD_BANDS) {
+            out[t] = mid[t] + 2.0 * v;
+            lower[t] = mid[t] - 2.0 * v;
+        } else {
+            out[t] = v;
+        }
         if (++t >= n)
             break;
-        if ((t - start - w) % RESYNC == RESYNC - 1) {
-            c = x[t + 1 - w];
-            window_sums(x, t + 1 - w, t + 1, c, &s1, &s2);
-        } else {
-            long double in = (long double)x[t] - c, out = (long double)x[t - w] - c;
-            s1 += in - out;
-            s2 += in * in - out * out;
-        }
+        long double in = x[t] - c, gone = x[t - w] - c;
+        s1 += in - gone;
+        s2 += in * in - gone * gone;
+        drift += s2;
     }
 }
 
-typedef struct { double *upper, *mid, *lower; size_t w; } bb_ctx_t;
-
-static void bb_emit(size_t t, double c, long double s1, long double s2, void *ctx)
+/* For each window of w values of x ending at t = w - 1 .. n - 1, the kind's
+ * value into out[t] (and lower[t] for the bands), NaN before and for a
+ * window holding a value that is not finite (4). Inlined into each caller
+ * with its kind. */
+static inline void rolling_spread(const double *x, size_t n, size_t w, spread_t kind, double *out,
+                                  const double *mid, double *lower)
 {
-    bb_ctx_t *b = ctx;
-    long double lw = (long double)b->w, m2 = s2 - s1 * s1 / lw;
-    double mean = (double)(c + s1 / lw);
-    double sd = sqrt((m2 > 0 ? (double)m2 : 0.0) / (double)b->w); /* population std */
-    b->mid[t] = mean;
-    b->upper[t] = mean + 2.0 * sd;
-    b->lower[t] = mean - 2.0 * sd;
+    size_t done = 0; /* out[0 .. done) is written */
+    for (size_t a = 0; a < n;) {
+        size_t b = a;
+        while (b < n && isfinite(x[b]))
+            b++;
+        if (b - a >= w) {
+            fill_nan(out, done, a + w - 1);
+            if (kind == SPREAD_BANDS)
+                fill_nan(lower, done, a + w - 1);
+            spread_run(x + a, b - a, w, kind, out + a, kind == SPREAD_BANDS ? mid + a : NULL,
+                       kind == SPREAD_BANDS ? lower + a : NULL);
+            done = b;
+        }
+        a = b + 1;
+    }
+    fill_nan(out, done, n);
+    if (kind == SPREAD_BANDS)
+        fill_nan(lower, done, n);
 }
 
+/* The bands are bb_mid_N (sma_N, bit for bit) +- 2 standard deviations:
+ * exactly the mid where the window is flat. */
 void feature_bbands(const double *close, size_t n, int N, double *upper, double *mid, double *lower)
 {
-    size_t w = (size_t)N, s = first_finite(close, n);
-    size_t lead = n - s < w - 1 ? n : s + w - 1;
-    fill_nan(upper, 0, lead);
-    fill_nan(mid, 0, lead);
-    fill_nan(lower, 0, lead);
-    if (n - s < w)
-        return;
-    bb_ctx_t c = { upper, mid, lower, w };
-    rolling_moments(close, s, n, w, bb_emit, &c);
+    size_t s = first_finite(close, n);
+    feature_sma(close, n, N, mid);
+    fill_nan(upper, 0, s);
+    fill_nan(lower, 0, s);
+    rolling_spread(close + s, n - s, (size_t)N, SPREAD_BANDS, upper + s, mid + s, lower + s);
 }
-
-typedef struct { double *out; long double w; } stdev_ctx_t;
-
-static void stdev_emit(size_t t, double c, long double s1, long double s2, void *ctx)
-{
-    (void)c;
-    stdev_ctx_t *d = ctx;
-    long double m2 = s2 - s1 * s1 / d->w;
-    d->out[t] = m2 > 0 ? sqrt((double)(m2 / d->w)) : 0.0; /* population std */
-}
-
-/* Windows up to this size are summed exactly (two passes) at every value:
- * a short window's spread is the one most often tiny next to its level,
- * where the running sums' M2 loses digits (a two-close stdev at 1e-9), and
- * its cost (2 N per value) stays below the running sums' bookkeeping. */
-#define STDEV_EXACT_MAX 64
 
 void feature_stdev(const double *x, size_t n, int N, double *out)
 {
-    size_t w = (size_t)N, s = first_finite(x, n);
-    fill_nan(out, 0, n - s < w - 1 ? n : s + w - 1);
-    if (n - s < w)
-        return;
-    if (w > STDEV_EXACT_MAX) {
-        stdev_ctx_t c = { out, (long double)w };
-        rolling_moments(x, s, n, w, stdev_emit, &c);
-        return;
-    }
-    for (size_t t = s + w - 1; t < n; t++) {
-        long double sum = 0, m2 = 0;
-        for (size_t k = t + 1 - w; k <= t; k++)
-            sum += x[k];
-        long double mean = sum / (long double)w;
-        for (size_t k = t + 1 - w; k <= t; k++)
-            m2 += ((long double)x[k] - mean) * ((long double)x[k] - mean);
-        out[t] = sqrt((double)(m2 / (long double)w));
-    }
+    size_t s = first_finite(x, n);
+    fill_nan(out, 0, s);
+    rolling_spread(x + s, n - s, (size_t)N, SPREAD_STD, out + s, NULL, NULL);
 }
 
 /* The larger of a and b for a maximum, else the smaller. */
@@ -389,19 +426,12 @@ static inline void rolling_extreme(const double *x, size_t n, int N, int max, do
 void feature_rolling_max(const double *x, size_t n, int N, double *out) { rolling_extreme(x, n, N, 1, out); }
 void feature_rolling_min(const double *x, size_t n, int N, double *out) { rolling_extreme(x, n, N, 0, out); }
 
-typedef struct { double *out; long double w; double scale; } hv_ctx_t;
-
-/* w * M2 = w * s2 - s1^2 spares the x87 division per value that M2 itself
- * would cost; scale = 252 / (w (w - 1)) turns it into the annualised sample
- * variance, so one square root per value. */
-static void hv_emit(size_t t, double c, long double s1, long double s2, void *ctx)
-{
-    (void)c;
-    hv_ctx_t *h = ctx;
-    double wm2 = (double)(h->w * s2 - s1 * s1);
-    h->out[t + 1] = wm2 > 0 ? sqrt(wm2 * h->scale) : 0.0;
-}
-
+/* Log returns to an ulp or two: a move below 50% as log1p of the relative
+ * change, where the difference of two nearby closes is exact (log of the
+ * ratio would carry the ratio's rounding, 1e-16, into a return of 1e-4,
+ * 1e-12 relative); a larger one as log of the ratio (where 1 + the change
+ * would cancel). The window of returns ending at r[t-1] gives the value at
+ * bar t, hence out + 1. */
 void feature_hv(const double *close, size_t n, int N, double *out)
 {
     if (N < 2) { /* a sample std needs two returns */
@@ -412,17 +442,16 @@ void feature_hv(const double *close, size_t n, int N, double *out)
     fill_nan(out, 0, n < w ? n : w);
     if (n <= w)
         return;
-    /* Log returns r[k] = ln(close[k+1] / close[k]), k = 0..n-2; the value at
-     * bar t uses r[t-N .. t-1], that is the window ending at r[t-1]. */
     double *r = malloc((n - 1) * sizeof *r);
     if (r == NULL) {
         fill_nan(out, 0, n);
         return;
     }
-    for (size_t k = 0; k + 1 < n; k++)
-        r[k] = log(close[k + 1] / close[k]);
-    hv_ctx_t c = { out, (long double)w, 252.0 / ((double)w * (double)(w - 1)) };
-    rolling_moments(r, 0, n - 1, w, hv_emit, &c);
+    for (size_t k = 0; k + 1 < n; k++) {
+        double change = (close[k + 1] - close[k]) / close[k];
+        r[k] = fabs(change) < 0.5 ? log1p(change) : log(close[k + 1] / close[k]);
+    }
+    rolling_spread(r, n - 1, w, SPREAD_HV, out + 1, NULL, NULL);
     free(r);
 }
 

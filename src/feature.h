@@ -29,12 +29,18 @@ void feature_sma(const double *x, size_t n, int N, double *out);
 void feature_ema(const double *x, size_t n, int N, double *out);
 void feature_rsi(const double *close, size_t n, int N, double *out);
 void feature_atr(const double *high, const double *low, const double *close, size_t n, int N, double *out);
+/* bb_mid_N is sma_N bit for bit, bb_upper_N and bb_lower_N add and
+ * subtract twice feature_stdev's value. */
 void feature_bbands(const double *close, size_t n, int N, double *upper, double *mid, double *lower);
 /* Population standard deviation of the last N values (the strategies'
- * stdev kernel; bb_*_N use the same moments). */
+ * stdev kernel), exact to a few ulps, 0 on a flat window; NaN for a window
+ * holding a value that is not finite. */
 void feature_stdev(const double *x, size_t n, int N, double *out);
 void feature_rolling_max(const double *x, size_t n, int N, double *out);
 void feature_rolling_min(const double *x, size_t n, int N, double *out);
+/* sqrt(252) x the sample standard deviation of the last N log returns
+ * (N + 1 closes), exact to a few ulps: TTR's volatility(n = N + 1,
+ * calc = "close", N = 252). */
 void feature_hv(const double *close, size_t n, int N, double *out);
 void feature_macd(const double *close, size_t n, double *macd, double *signal, double *hist);
 

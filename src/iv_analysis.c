@@ -119,7 +119,10 @@ void iv_rank_percentile(int64_t today, double iv, const int64_t *dates, const do
     out->history = in_window;
     out->low = lo;
     out->high = hi;
-    if (in_window >= IV_MIN_HISTORY && hi - lo > 1e-12 * hi)
+    /* Null only when every IV of the window is the same number: rank is
+     * the formula on the stored IVs, however close high and low are (their
+     * difference is exact), as a user recomputing it from iv_history gets. */
+    if (in_window >= IV_MIN_HISTORY && hi > lo)
         out->rank = 100.0 * (iv - lo) / (hi - lo);
     if (past + 1 >= IV_MIN_HISTORY)
         out->percentile = 100.0 * (double)below / (double)past;

@@ -21,7 +21,9 @@
  * quartic rate, is below 1e-15 relative. Every step stays inside a bracket
  * that each evaluation narrows, with bisection as the fallback, so it
  * always ends. N(x) is computed from erfc, which keeps its relative
- * precision deep in the lower tail. */
+ * precision deep in the lower tail; far out of the money (both |d| > 3)
+ * the time value, a difference of two such tails, comes from Mills' ratio
+ * instead (cdf_init), in pricing and in the solver alike. */
 #include "option_pricing.h"
 
 #include <math.h>
@@ -32,6 +34,8 @@
 #define INV_SQRT2 0.70710678118654752440
 #define INV_SQRT_2PI 0.39894228040143267794
 #define SQRT_2PI 2.50662827463100050242
+#define SQRT_PI_OVER_2 1.25331413731550025121
+#define MILLS_FROM 3.0 /* both |d| beyond this: the out-of-the-money value from Mills' ratio */
 #define MAX_RATE_YEARS 500.0 /* |rT|, |qT| beyond this: discount factors leave the doubles */
 #define MAX_AMOUNT 1e100
 #define MIN_AMOUNT 1e-100
@@ -47,6 +51,35 @@ static double norm_cdf(double x)
 static double norm_pdf(double x)
 {
     return INV_SQRT_2PI * exp(-0.5 * x * x);
+}
+
+/* e^(u^2) to about an ulp, for 0 <= u < 27: exp(u * u) would magnify the
+ * rounding of u * u by u^2, so u^2 is split into hi^2, exact (hi has 24
+ * bits), and the rest y = (u - hi)(u + hi), below 2^-23 u^2 < 1e-4, whose
+ * exponential four terms of its series give to the last bit. */
+static double exp_square(double u)
+{
+    double hi = (double)(float)u, y = (u - hi) * (u + hi);
+    return exp(hi * hi) * (1.0 + y * (1.0 + y * (0.5 + y * (1.0 / 6.0 + y * (1.0 / 24.0)))));
+}
+
+/* Mills' ratio R(z) = N(-z) / n(z) for z >= 0, to a few ulps: sqrt(pi/2)
+ * erfcx(z / sqrt 2), where erfcx(u) = e^(u^2) erfc(u). erfc and e^(u^2)
+ * each magnify the rounding of u by 2 u^2, but their product does not:
+ * R is as well conditioned as 1/z. Where erfc would underflow (z > 36.8)
+ * the asymptotic series 1/z (1 - 1/z^2 + 3/z^4 - ...) is exact to the last
+ * bit with nine terms. */
+static double mills(double z)
+{
+    double u = z * INV_SQRT2;
+    if (u < 26.0)
+        return SQRT_PI_OVER_2 * erfc(u) * exp_square(u);
+    double iz2 = 1.0 / (z * z), term = 1.0, sum = 1.0;
+    for (int k = 1; k <= 9; k++) {
+        term *= -(2.0 * k - 1.0) * iz2;
+        sum += term;
+    }
+    return sum / z;
 }
 
 /* What every formula shares; x = ln(a/b) = ln(S/K) + (r - q)T. */
@@ -126,7 +159,17 @@ void option_bounds(const option_t *o, double *lower, double *upper)
 }
 
 /* N(d1) and N(d2), each computed directly in whichever tail keeps its
- * precision: for the out-of-the-money side, that is the small value. */
+ * precision: for the out-of-the-money side, that is the small value.
+ *
+ * The out-of-the-money value a N(d1) - b N(d2) (a call; the put's mirrors
+ * it) is a difference of two tails. Far out, each tail carries a relative
+ * error of d^2 eps from the rounding of d, which the difference magnifies
+ * by |d| / (vol sqrt T): a 1e-232 put lost 6 digits. Beyond |d| =
+ * MILLS_FROM on both sides it is computed as
+ *   a n(d1) (R(z_lo) - R(z_hi)),  z = |x| / s -+ s / 2,  s = vol sqrt T,
+ * where a n(d1) = sqrt(a b) n(x/s) e^(-s^2/8) carries the magnitude and
+ * Mills' ratio R (well conditioned) the difference: the value is then as
+ * exact as its inputs allow (a few ulps times its condition number). */
 typedef struct {
     double inv_s;          /* 1 / (vol sqrt(T)) */
     double d1, d2, n1, n2; /* n1 = N(d1), n2 = N(d2) */
@@ -152,6 +195,11 @@ static void cdf_init(const terms_t *t, double vol, cdf_t *c)
         c->n1 = 1.0 - c->m1;
         c->n2 = 1.0 - c->m2;
         c->otm = t->b * c->m2 - t->a * c->m1;
+    }
+    double h = fabs(t->x) * c->inv_s, half = 0.5 * s;
+    if (h - half > MILLS_FROM) {
+        double scale = sqrt(t->a) * sqrt(t->b) * INV_SQRT_2PI * exp(-0.5 * (h * h + half * half));
+        c->otm = scale * (mills(h - half) - mills(h + half));
     }
     if (c->otm < 0) /* cancellation at the last bit */
         c->otm = 0;
@@ -221,10 +269,26 @@ typedef struct {
     double x, ex, iex, beta; /* iex = 1/ex; beta is the target value */
 } normalised_t;
 
+/* b(x, s) into *b and db/ds (the normalised vega) into *v, with inv_s =
+ * 1/s; far out, as cdf_init, from Mills' ratio: b = v (R(z_lo) - R(z_hi)). */
+static inline void nb_eval(const normalised_t *p, double s, double inv_s, double *b, double *v)
+{
+    double h = -p->x * inv_s, half = 0.5 * s;
+    if (h - half > MILLS_FROM) {
+        *v = INV_SQRT_2PI * exp(-0.5 * (h * h + half * half));
+        *b = *v * (mills(h - half) - mills(h + half));
+        return;
+    }
+    double d1 = half - h;
+    *b = p->ex * norm_cdf(d1) - p->iex * norm_cdf(d1 - s);
+    *v = p->ex * norm_pdf(d1);
+}
+
 static double nb_value(const normalised_t *p, double s)
 {
-    double d1 = p->x / s + 0.5 * s;
-    return p->ex * norm_cdf(d1) - p->iex * norm_cdf(d1 - s);
+    double b, v;
+    nb_eval(p, s, 1.0 / s, &b, &v);
+    return b;
 }
 
 /* A starting point: Corrado and Miller's extension of Brenner and
@@ -265,9 +329,8 @@ static int nb_solve(const normalised_t *p, double lo, double hi, double *s_out)
     if (!(s > lo && s < hi))
         s = s < hi ? sqrt(lo * hi) : 0.5 * (lo + hi);
     for (int it = 0; it < MAX_STEPS; it++) {
-        double inv_s = 1.0 / s;
-        double d1 = x * inv_s + 0.5 * s;
-        double bs = p->ex * norm_cdf(d1) - p->iex * norm_cdf(d1 - s);
+        double inv_s = 1.0 / s, bs, v; /* v = db/ds */
+        nb_eval(p, s, inv_s, &bs, &v);
         if (bs == p->beta) {
             *s_out = s;
             return it + 1;
@@ -276,7 +339,6 @@ static int nb_solve(const normalised_t *p, double lo, double hi, double *s_out)
             lo = s;
         else
             hi = s;
-        double v = p->ex * norm_pdf(d1);   /* db/ds */
         double h = x2 * inv_s * inv_s * inv_s - 0.25 * s;  /* (d2b/ds2) / (db/ds) */
         double h1 = -3.0 * x2 * inv_s * inv_s * inv_s * inv_s - 0.25; /* dh/ds */
         double step = NAN;

@@ -23,6 +23,8 @@
 #include "task_options_internal.h"
 
 #define SPOT_MAX_AGE_DAYS 7           /* a bar close this old may still price a chain without underlying_price */
+#define HV_SHORT 20                   /* hv_20 */
+#define HV_LONG 60                    /* hv_60: its N + 1 closes are the bars read */
 
 typedef struct {
     double rate, div;
@@ -47,8 +49,8 @@ static double spot_and_hv(const bar_set_t *set, int64_t day, iv_history_row_t *h
     if (set->n == 0 || set->series[0].n == 0)
         return NAN;
     const bar_series_t *s = &set->series[0];
-    h->hv_20 = iv_hv_last(s->close, s->n, 20);
-    h->hv_60 = iv_hv_last(s->close, s->n, 60);
+    h->hv_20 = iv_hv_last(s->close, s->n, HV_SHORT);
+    h->hv_60 = iv_hv_last(s->close, s->n, HV_LONG);
     return s->ts[s->n - 1] / 86400 >= day - SPOT_MAX_AGE_DAYS ? s->close[s->n - 1] : NAN;
 }
 
@@ -84,6 +86,43 @@ static void solve_expiry(const option_quote_t *q, size_t a, size_t b, double fal
     }
 }
 
+/* The IV history of `symbol` before `day` (by date) that rank and
+ * percentile need: the 52 weeks before it, and the previous
+ * IV_PERCENTILE_WINDOW observations (rows with an IV) however sparse:
+ * when the first OPTIONS_HISTORY_LOOKBACK_DAYS hold fewer, the older rows
+ * are read too. 0, or -1 with err. */
+static int load_iv_history(db_t *db, const char *symbol, int64_t day, iv_history_row_t **out, size_t *n, char *err,
+                           size_t errlen)
+{
+    int64_t from = day - OPTIONS_HISTORY_LOOKBACK_DAYS;
+    if (db_iv_history_get(db, symbol, from, day - 1, out, n, err, errlen) != 0)
+        return -1;
+    size_t observations = 0;
+    for (size_t k = 0; k < *n; k++)
+        observations += isfinite((*out)[k].atm_iv_30d) != 0;
+    if (observations >= IV_PERCENTILE_WINDOW)
+        return 0;
+    iv_history_row_t *older = NULL, *all;
+    size_t nolder = 0;
+    if (db_iv_history_get(db, symbol, OPTIONS_EARLIEST_DAY, from - 1, &older, &nolder, err, errlen) != 0)
+        return -1;
+    if (nolder == 0) {
+        free(older);
+        return 0;
+    }
+    if ((all = realloc(older, (nolder + *n) * sizeof *all)) == NULL) {
+        free(older);
+        snprintf(err, errlen, "out of memory reading the IV history of %s", symbol);
+        return -1;
+    }
+    if (*n > 0)
+        memcpy(all + nolder, *out, *n * sizeof *all);
+    free(*out);
+    *out = all;
+    *n += nolder;
+    return 0;
+}
+
 /* Analyses `symbol` on `day`. TASK_OK; TASK_PERMANENT with *why when the
  * symbol cannot be analysed (no chain, no price); TASK_TRANSIENT with
  * out->error on a database failure. */
@@ -106,9 +145,8 @@ static task_status_t analyse(db_t *db, const char *symbol, int64_t day, const iv
     clock_format_date(day * 86400, dstr);
 
     if (db_option_quotes_get(db, symbol, day, &q, &n, err, sizeof err) != 0 ||
-        task_options_load_bars(db, symbol, day - OPTIONS_HISTORY_LOOKBACK_DAYS, day, &set, err, sizeof err) != 0 ||
-        db_iv_history_get(db, symbol, day - OPTIONS_HISTORY_LOOKBACK_DAYS, day - 1, &past, &npast, err,
-                          sizeof err) != 0) {
+        task_options_load_last_bars(db, symbol, day, HV_LONG + 1, &set, err, sizeof err) != 0 ||
+        load_iv_history(db, symbol, day, &past, &npast, err, sizeof err) != 0) {
         st = task_error(o, TASK_TRANSIENT, "cannot read the data of %s: %s", symbol, err);
         goto done;
     }

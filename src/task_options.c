@@ -22,7 +22,7 @@
 
 #define OPTIONS_MAX_ROWS 2000000      /* quotes held before the write: about 200 MB */
 #define OPTIONS_MAX_FAILURES 10       /* symbols that failed before giving up */
-#define EARLIEST_DAY (-1000000)        /* about 770 BC: before any bar */
+#define SYNTH_MIN_BARS 21             /* hv_20 and the 20-day average volume of a synthetic chain */
 
 /* --- shared helpers (task_options_internal.h) ----------------------- */
 
@@ -59,6 +59,17 @@ int task_options_load_bars(db_t *db, const char *symbol, int64_t from_day, int64
     const char *syms[1] = { symbol };
     memset(set, 0, sizeof *set);
     return db_bars_get(db, "1d", syms, 1, from_day * 86400, to_day * 86400 + 86399, set, err, errlen);
+}
+
+int task_options_load_last_bars(db_t *db, const char *symbol, int64_t to_day, size_t min_bars, bar_set_t *set,
+                                char *err, size_t errlen)
+{
+    if (task_options_load_bars(db, symbol, to_day - OPTIONS_HISTORY_LOOKBACK_DAYS, to_day, set, err, errlen) != 0)
+        return -1;
+    if (bar_set_rows(set) >= min_bars)
+        return 0;
+    bar_set_free(set);
+    return task_options_load_bars(db, symbol, OPTIONS_EARLIEST_DAY, to_day, set, err, errlen);
 }
 
 /* Ends a write that failed: rolls back, a transient error. */
@@ -115,8 +126,8 @@ static option_fetch_status_t synth_one(update_t *u, db_t *db, size_t i, char *er
 {
     bar_set_t set;
     int64_t to = u->as_of >= 0 ? u->as_of : clock_days_from_civil(9999, 12, 31);
-    int64_t from = u->as_of >= 0 ? to - OPTIONS_HISTORY_LOOKBACK_DAYS : EARLIEST_DAY;
-    if (task_options_load_bars(db, u->symbols[i], from, to, &set, err, errlen) != 0)
+    if ((u->as_of >= 0 ? task_options_load_last_bars(db, u->symbols[i], to, SYNTH_MIN_BARS, &set, err, errlen)
+                       : task_options_load_bars(db, u->symbols[i], OPTIONS_EARLIEST_DAY, to, &set, err, errlen)) != 0)
         return OPTION_FETCH_RETRYABLE;
     option_fetch_status_t st = OPTION_FETCH_OK;
     if (set.n == 0) {

@@ -19,7 +19,13 @@
 #include "task_args.h"
 
 #define OPTIONS_MAX_SYMBOLS 5000        /* per job */
-#define OPTIONS_HISTORY_LOOKBACK_DAYS 800 /* of IV history and bars loaded: covers 252 observations and 52 weeks */
+/* Bars and IV history are read over this many days first: 52 weeks, and
+ * 252 observations or 61 bars of a daily history. A sparser history is
+ * read back to OPTIONS_EARLIEST_DAY, so that a definition by count ("the
+ * previous 252 observations", "the last 20 returns") holds however sparse
+ * the history is. */
+#define OPTIONS_HISTORY_LOOKBACK_DAYS 800
+#define OPTIONS_EARLIEST_DAY (-719162)  /* 0001-01-01: before any stored row */
 
 
 /* A checked date argument (YYYY-MM-DD) in days since 1970-01-01; -1 when
@@ -39,6 +45,12 @@ json_t *task_options_date_json(int64_t day);
  * bar_set_free. 0, or -1 with err. */
 int task_options_load_bars(db_t *db, const char *symbol, int64_t from_day, int64_t to_day, bar_set_t *set, char *err,
                            size_t errlen);
+
+/* The daily bars of one symbol up to to_day that hold its last min_bars
+ * bars: those of the OPTIONS_HISTORY_LOOKBACK_DAYS before, or all of them
+ * when those are fewer. As task_options_load_bars. */
+int task_options_load_last_bars(db_t *db, const char *symbol, int64_t to_day, size_t min_bars, bar_set_t *set,
+                                char *err, size_t errlen);
 
 /* Ends a write that failed: rolls back, a transient error. */
 task_status_t task_options_write_failed(db_t *db, task_out_t *o, const char *what, const char *err);

@@ -4,9 +4,10 @@ calculate_iv_analysis (implied volatilities give the generating smile back,
 Greeks, hv_20/hv_60, the 30-day ATM IV interpolated in total variance) over
 25 days so that IV rank and percentile become defined, then
 scan_opportunities ranking a high-IV-rank symbol to sell premium and a
-low one to buy it; csv_dir and http_csv chains, where one bad row, a timeout or a cut
-body writes nothing and transient failures go back to the queue; argument
-errors."""
+low one to buy it; IV percentile and hv over a sparse (weekly, 45-day)
+history, by count of observations, not by calendar window; csv_dir and
+http_csv chains, where one bad row, a timeout or a cut body writes nothing
+and transient failures go back to the queue; argument errors."""
 import datetime
 import functools
 import http.server
@@ -265,6 +266,56 @@ class OptionsTasks:
         self.assertEqual(self.count("option_iv"), solved)
         self.assertEqual(self.count("iv_history"), 2 * NDAYS)
         self.assertEqual(self.count("opportunities"), 2)
+
+    # --- sparse histories: definitions by count, not by calendar ----------
+    def test_percentile_and_hv_over_a_sparse_history(self):
+        """IV percentile compares today's IV with the previous 252 stored
+        observations however sparse, and hv_N uses the last N returns of the
+        stored bars however far apart (docs/options.md). A weekly IV history
+        of 300 rows (almost six years: 114 rows in the last 800 days), bars
+        45 days apart (18 in the last 800 days), analysed on the last bar.
+        Of the last 252 rows 77 are below today's IV (0.10 against 0.90; the
+        synthetic chain's IV is near 0.35): 77/252 = 30.56, where an 800-day
+        window gave 27/114 = 23.68. Rank is over the 52 weeks: 52 rows and
+        today."""
+        day = datetime.date(2024, 5, 20)
+        rnd = random.Random(7)
+        price, bars = 80.0, []
+        for j in range(99, -1, -1):
+            price = round(price * math.exp(rnd.gauss(0, 0.02)), 2)
+            bars.append(((day - datetime.timedelta(days=45 * j)).isoformat(), price))
+        path = self.write("sparse.csv", "symbol,date,open,high,low,close,volume\n" + "".join(
+            f"SPARSE,{d},{c},{c},{c},{c},1000000\n" for d, c in bars))
+        p = tickq("data", "import", path, env=self.env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = []
+        for k in range(1, 301):  # k weeks before the day
+            below = k > 252 or (k <= 27 if k <= 114 else k <= 114 + 50)
+            d = (day - datetime.timedelta(days=7 * k)).isoformat()
+            rows.append(f"('SPARSE', '{d}', {0.10 if below else 0.90}, 'interpolated', 0, 0, 0, 0, 0)")
+        self.execute("INSERT INTO iv_history (symbol, date, atm_iv_30d, atm_method, contracts, solved, skipped,"
+                     " atm_open_interest, atm_volume) VALUES " + ", ".join(rows))
+
+        provider = {"type": "synthetic", "noise": 0, "round_cents": False}
+        up, calc = (self.ok(r) for r in self.run_jobs(
+            ("update_options_data", {"symbols": ["SPARSE"], "as_of": day.isoformat(), "provider": provider}),
+            ("calculate_iv_analysis", {"symbols": ["SPARSE"], "as_of": day.isoformat()})))
+        closes = [c for _, c in bars]
+        s = up["symbols"][0]
+        self.assertAlmostEqual(s["hv_20"], hv(closes, 20), places=10)   # the last 21 bars span 900 days
+        self.assertAlmostEqual(s["base_vol"], 1.1 * s["hv_20"], places=12)
+        r = calc["results"][0]
+        self.assertEqual((r["symbol"], r["date"], r["history_days"]), ("SPARSE", day.isoformat(), 53))
+        self.assertAlmostEqual(r["hv_20"], hv(closes, 20), places=10)
+        self.assertAlmostEqual(r["hv_60"], hv(closes, 60), places=10)
+        self.assertTrue(0.10 < r["atm_iv_30d"] < 0.90, r["atm_iv_30d"])
+        self.assertEqual(r["iv_percentile"], float("%.15g" % (100 * 77 / 252)))
+        self.assertAlmostEqual(r["iv_rank"], 100 * (r["atm_iv_30d"] - 0.10) / (0.90 - 0.10), places=10)
+        [(iv, rank, pct)] = self.query("SELECT atm_iv_30d, iv_rank, iv_percentile FROM iv_history"
+                                       f" WHERE symbol = 'SPARSE' AND date = '{day.isoformat()}'")
+        iv, rank, pct = float(iv), float(rank), float(pct)
+        self.assertEqual(pct, 100 * 77 / 252)                          # stored to the last bit
+        self.assertEqual(rank, 100 * (iv - 0.10) / (0.90 - 0.10))
 
     def check_atm(self, r, base):
         """The 30-day ATM IV from the two expiries bracketing 30 days (total
@@ -607,6 +658,14 @@ class TestOptionsTasksSqlite(OptionsTasks, TickqTestCase):
         finally:
             con.close()
 
+    def execute(self, sql):
+        con = sqlite3.connect(self.path)
+        try:
+            con.execute(sql)
+            con.commit()
+        finally:
+            con.close()
+
 
 class TestOptionsTasksPostgres(OptionsTasks, TickqTestCase):
     kind = "postgresql"
@@ -619,3 +678,6 @@ class TestOptionsTasksPostgres(OptionsTasks, TickqTestCase):
     def query(self, sql):
         out = postgres().psql(self.dbname, sql).stdout
         return [tuple(line.split("|")) for line in out.splitlines()]
+
+    def execute(self, sql):
+        postgres().psql(self.dbname, sql)

@@ -1,6 +1,7 @@
 /* test_feature.c — every feature against values worked out by hand on tiny
  * inputs, and against a second, naive implementation (each window computed
  * from scratch) on long random inputs, to 1e-9 relative. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -403,6 +404,261 @@ TEST(feature_flat_windows_have_zero_spread)
         CHECK(hv[t] == 0);
     }
     CHECK(hv[60] > 0); /* its returns include the step at bar 50 */
+}
+
+/* --- the rolling variance, exact to the ulp ---------------------------- */
+
+/* Real-looking closes of REAL_N bars, in segments: a random walk near
+ * 258 in cents (two equal closes are common), a flat run at 258.3752, a
+ * nearly flat run (a 1e-9 relative wiggle), a level shift to three times
+ * the level, prices near 1e6 in cents, and prices near 0.5 in 1e-4. */
+#define REAL_N 3000
+
+static void make_real_closes(double *c)
+{
+    lcg_state = 4242;
+    double p = 258.3752;
+    for (int t = 0; t < REAL_N; t++) {
+        if (t < 1000)
+            p = round(p * exp(0.004 * (rnd() - 0.5)) * 100) / 100;
+        else if (t < 1200)
+            p = 258.3752;
+        else if (t < 1400)
+            p = 258.3752 * (1 + 1e-9 * (2 * rnd() - 1));
+        else if (t < 2000)
+            p = round((t == 1400 ? 3 * 258.3752 : p * exp(0.01 * (rnd() - 0.5))) * 100) / 100;
+        else if (t < 2600)
+            p = round((t == 2000 ? 1e6 : p * exp(0.002 * (rnd() - 0.5))) * 100) / 100;
+        else
+            p = round((t == 2600 ? 0.5 : p * exp(0.02 * (rnd() - 0.5))) * 1e4) / 1e4;
+        c[t] = p;
+    }
+}
+
+/* sqrt(M2 / div) of x[from .. from + w - 1] in binary128, two passes;
+ * NaN when the window holds a value that is not finite. */
+static _Float128 quad_spread(const _Float128 *x, size_t from, size_t w, _Float128 div)
+{
+    _Float128 sum = 0, m2 = 0;
+    for (size_t k = from; k < from + w; k++) {
+        if (!(x[k] == x[k]) || x[k] - x[k] != 0)
+            return NAN;
+        sum += x[k];
+    }
+    _Float128 mean = sum / w;
+    for (size_t k = from; k < from + w; k++)
+        m2 += (x[k] - mean) * (x[k] - mean);
+    return sqrtf128(m2 / div);
+}
+
+/* value within ulps units in the last place of exact (binary128); 0
+ * exactly where exact is 0, NaN where exact is NaN. The worst seen, in
+ * ulps, into *worst. */
+static int within_ulps(double value, _Float128 exact, double ulps, double *worst)
+{
+    if (exact != exact)
+        return isnan(value);
+    if (exact == 0)
+        return value == 0;
+    double e = fabs((double)exact), ulp = nextafter(e, INFINITY) - e;
+    double err = (double)fabsf128((_Float128)value - exact) / ulp;
+    if (err > *worst)
+        *worst = err;
+    return err <= ulps;
+}
+
+static const int spread_windows[] = { 2, 3, 5, 20, 64, 200, 1000 };
+
+/* docs/strategies.md, "Accuracy": stdev and the bands' spread are within 2
+ * ulps of sqrt(M2 / N) computed in binary128 (113 bits), 0 on a flat
+ * window, where the bands are exactly the mid; the bands are the mid +- 2
+ * stdev, bit for bit. The running long-double sums this replaces put
+ * bb_upper_2 of two equal closes of 258.3752 at 258.3752001, and a 5-bar
+ * flat window's spread at 1e-7. */
+TEST(feature_stdev_and_bands_exact_to_the_ulp)
+{
+    static double c[REAL_N], sd[REAL_N], up[REAL_N], mid[REAL_N], lo[REAL_N], sma[REAL_N];
+    static _Float128 q[REAL_N];
+    make_real_closes(c);
+    for (int t = 0; t < REAL_N; t++)
+        q[t] = c[t];
+    double worst = 0;
+    int flat = 0;
+    for (size_t i = 0; i < sizeof spread_windows / sizeof spread_windows[0]; i++) {
+        size_t w = (size_t)spread_windows[i];
+        feature_stdev(c, REAL_N, (int)w, sd);
+        feature_bbands(c, REAL_N, (int)w, up, mid, lo);
+        feature_sma(c, REAL_N, (int)w, sma);
+        CHECK(memcmp(mid, sma, sizeof mid) == 0);
+        for (size_t t = 0; t < REAL_N; t++) {
+            _Float128 ref = t + 1 < w ? (_Float128)NAN : quad_spread(q, t + 1 - w, w, (_Float128)w);
+            if (!within_ulps(sd[t], ref, 2, &worst)) {
+                unit_fail(__FILE__, __LINE__, "stdev_%zu[%zu] = %.17g, ref %.17g", w, t, sd[t], (double)ref);
+                break;
+            }
+            if (t + 1 < w)
+                continue;
+            flat += ref == 0;
+            if (up[t] != mid[t] + 2.0 * sd[t] || lo[t] != mid[t] - 2.0 * sd[t]) {
+                unit_fail(__FILE__, __LINE__, "bb_%zu[%zu]: %.17g %.17g %.17g is not mid +- 2 stdev (%.17g)", w, t,
+                          up[t], mid[t], lo[t], sd[t]);
+                break;
+            }
+        }
+    }
+    CHECK(worst <= 2);
+    CHECK(flat > 400); /* flat windows were met: the run at 258.3752 and equal closes in cents */
+    /* the report's case: two equal closes */
+    const double two[] = { 250, 258.3752, 258.3752 };
+    double u2[3], m2[3], l2[3];
+    feature_bbands(two, 3, 2, u2, m2, l2);
+    CHECK(u2[2] == 258.3752 && m2[2] == 258.3752 && l2[2] == 258.3752);
+}
+
+/* hv_N against sqrt(252 M2 / (N - 1)) of the exact log returns
+ * (binary128): within 3 ulps, plus what the returns' own rounding (an ulp
+ * or two each: log1p of the exact difference of two closes) can move it,
+ * 2 eps sum |r_k| |r_k - mean| / M2 relative, which is large only where
+ * the returns are nearly equal. The old log of the ratio and running sums
+ * had hv_2 off by 1e-9. */
+TEST(feature_hv_exact_to_the_ulp)
+{
+    static double c[REAL_N], hv[REAL_N];
+    static _Float128 r[REAL_N];
+    make_real_closes(c);
+    for (int t = 1; t < REAL_N; t++)
+        r[t - 1] = logf128((_Float128)c[t] / c[t - 1]);
+    double worst = 0;
+    for (size_t i = 0; i < sizeof spread_windows / sizeof spread_windows[0]; i++) {
+        size_t w = (size_t)spread_windows[i];
+        feature_hv(c, REAL_N, (int)w, hv);
+        for (size_t t = 0; t < REAL_N; t++) {
+            _Float128 ref = t < w ? (_Float128)NAN : quad_spread(r, t - w, w, (_Float128)(w - 1) / 252);
+            double allowance = 0;
+            if (t >= w && ref > 0) {
+                _Float128 mean = 0, m2 = 0, lever = 0;
+                for (size_t k = t - w; k < t; k++)
+                    mean += r[k] / w;
+                for (size_t k = t - w; k < t; k++) {
+                    m2 += (r[k] - mean) * (r[k] - mean);
+                    lever += fabsf128(r[k]) * fabsf128(r[k] - mean);
+                }
+                allowance = (double)(2 * DBL_EPSILON * lever / m2);
+            }
+            double ulps = 3 + allowance / DBL_EPSILON * 2; /* relative allowance in ulps (ulp >= eps / 2 relative) */
+            if (!within_ulps(hv[t], ref, ulps, &worst)) {
+                unit_fail(__FILE__, __LINE__, "hv_%zu[%zu] = %.17g, ref %.17g (allowed %.1f ulps)", w, t, hv[t],
+                          (double)ref, ulps);
+                break;
+            }
+        }
+    }
+}
+
+/* A value that is not finite inside a series (a Lua array) makes NaN of
+ * the windows that hold it, and only those: the running sums used to stay
+ * NaN until their next resync, 4,096 bars on. */
+TEST(feature_nan_inside_spoils_only_its_windows)
+{
+    enum { n = 600 };
+    static double c[REAL_N], sd[n], up[n], mid[n], lo[n], sma[n], hv[n];
+    static _Float128 q[n];
+    make_real_closes(c); /* the first 600 of them: the random walk in cents */
+    c[100] = NAN;
+    c[300] = INFINITY;
+    c[301] = -INFINITY;
+    for (int t = 0; t < n; t++)
+        q[t] = c[t];
+    const int windows[] = { 2, 5, 20 };
+    for (size_t i = 0; i < 3; i++) {
+        size_t w = (size_t)windows[i];
+        feature_stdev(c, n, (int)w, sd);
+        feature_bbands(c, n, (int)w, up, mid, lo);
+        feature_sma(c, n, (int)w, sma);
+        feature_hv(c, n, (int)w, hv);
+        double worst = 0;
+        for (size_t t = w - 1; t < n; t++) {
+            int holds = (t >= 100 && t < 100 + w) || (t >= 300 && t < 301 + w);
+            _Float128 ref = quad_spread(q, t + 1 - w, w, (_Float128)w);
+            if (!within_ulps(sd[t], ref, 2, &worst) || holds != isnan(sd[t]) || holds != isnan(up[t]) ||
+                holds != isnan(lo[t]) || holds != !isfinite(sma[t])) {
+                unit_fail(__FILE__, __LINE__, "N=%zu t=%zu: stdev %.17g (ref %.17g), bands %g %g %g, sma %g", w, t,
+                          sd[t], (double)ref, up[t], mid[t], lo[t], sma[t]);
+                break;
+            }
+            double s = 0;
+            for (size_t k = t + 1 - w; k <= t && !holds; k++)
+                s += c[k];
+            if (!holds && !close_enough(sma[t], s / (double)w)) {
+                unit_fail(__FILE__, __LINE__, "sma_%zu[%zu] = %.17g, ref %.17g", w, t, sma[t], s / (double)w);
+                break;
+            }
+            /* hv's returns: ln(c[k+1] / c[k]) for k = t - w .. t - 1 */
+            int hv_holds = t >= w && ((t > 99 && t <= 100 + w) || (t > 299 && t <= 301 + w));
+            if (t >= w && hv_holds != isnan(hv[t])) {
+                unit_fail(__FILE__, __LINE__, "hv_%zu[%zu] = %g", w, t, hv[t]);
+                break;
+            }
+        }
+    }
+}
+
+/* docs/strategies.md: bb_mid_N is sma_N, bit for bit, from the kernels and
+ * through a frame's columns. */
+TEST(feature_bb_mid_is_sma_bit_for_bit)
+{
+    make_market(&market);
+    const int windows[] = { 2, 5, 20, 50, 200, 1000 };
+    for (size_t i = 0; i < sizeof windows / sizeof windows[0]; i++) {
+        feature_bbands(market.c, LONG_N, windows[i], got, g2, g3);
+        feature_sma(market.c, LONG_N, windows[i], want);
+        if (memcmp(g2, want, sizeof want) != 0)
+            unit_fail(__FILE__, __LINE__, "bb_mid_%d differs from sma_%d", windows[i], windows[i]);
+    }
+    bar_set_t set = { 0 };
+    bar_series_t *s = bar_set_add(&set, "AAA");
+    for (size_t t = 0; t < 2000; t++)
+        bar_series_push(s, (int64_t)t * 86400, market.o[t], market.h[t], market.l[t], market.c[t], market.v[t]);
+    feature_frame_t f;
+    feature_frame_init(&f, &set);
+    char err[256];
+    const double *m = feature_frame_column(&f, "bb_mid_20", err, sizeof err);
+    const double *a = feature_frame_column(&f, "sma_20", err, sizeof err);
+    CHECK(m != NULL && a != NULL && memcmp(m, a, 2000 * sizeof *m) == 0);
+    feature_frame_free(&f);
+    bar_set_free(&set);
+}
+
+/* docs/strategies.md: hv_N uses N returns, TTR's volatility(n) n - 1, so
+ * hv_N is volatility(close, n = N + 1, calc = "close", N = 252), written
+ * out here as TTR computes it: sqrt(N) * runSD(ROC(close), n - 1), ROC
+ * the log return (type "continuous"), runSD the sample standard deviation;
+ * its first value is at bar n - 1 = N. (This pins the documentation: the
+ * kernel always used N returns.) */
+TEST(feature_hv_is_ttr_volatility_of_n_plus_1)
+{
+    make_market(&market);
+    const int windows[] = { 2, 10, 20, 60 };
+    for (size_t i = 0; i < sizeof windows / sizeof windows[0]; i++) {
+        int N = windows[i], n = N + 1; /* TTR's n */
+        feature_hv(market.c, 500, N, got);
+        for (int t = 0; t < 500; t++) {
+            double ttr = NAN;
+            if (t >= n - 1) { /* runSD over the n - 1 returns ending at t */
+                double m = 0, q = 0;
+                for (int k = t - (n - 1) + 1; k <= t; k++)
+                    m += log(market.c[k] / market.c[k - 1]);
+                m /= n - 1;
+                for (int k = t - (n - 1) + 1; k <= t; k++)
+                    q += (log(market.c[k] / market.c[k - 1]) - m) * (log(market.c[k] / market.c[k - 1]) - m);
+                ttr = sqrt(252.0) * sqrt(q / (n - 2));
+            }
+            if (!close_enough(got[t], ttr)) {
+                unit_fail(__FILE__, __LINE__, "hv_%d[%d] = %.17g, TTR volatility(n = %d) %.17g", N, t, got[t], n, ttr);
+                break;
+            }
+        }
+    }
 }
 
 /* Arrays from shift() or pct_change() start with NaN: rsi, atr and the

@@ -165,6 +165,56 @@ TEST(iv_rank_null_when_high_equals_low)
     CHECK_CLOSE("a new high ranks 100", r.rank, 100, 1e-12);
 }
 
+/* docs/options.md: rank is null only when high = low, every IV of the 52
+ * weeks the same number. However close they are otherwise, rank is the
+ * formula on the stored IVs (their difference is exact): high and low 4
+ * ulps apart (9e-16 relative) with today's IV half way rank exactly 50, and
+ * 1e-13 apart with today's at the high, 100. (The code used to return null
+ * whenever high - low <= 1e-12 high, which the docs did not say.) */
+TEST(iv_rank_exact_however_close_high_and_low)
+{
+    int64_t t = day("2024-06-03"), dates[40];
+    double ivs[40];
+    history(t, 40, dates);
+    const double ulp = ldexp(1, -54); /* of 0.25 */
+    for (int i = 0; i < 40; i++)
+        ivs[i] = 0.25;
+    ivs[30] = 0.25 + 4 * ulp;
+    iv_rank_t r;
+    iv_rank_percentile(t, 0.25 + 2 * ulp, dates, ivs, 40, &r);
+    CHECK(r.rank == 50);
+    CHECK(r.low == 0.25 && r.high == 0.25 + 4 * ulp);
+    CHECK_CLOSE("percentile: 39 of 40 below", r.percentile, 100.0 * 39 / 40, 0);
+    ivs[30] = 0.25;
+    iv_rank_percentile(t, 0.25 * (1 + 1e-13), dates, ivs, 40, &r);
+    CHECK(r.rank == 100);
+    iv_rank_percentile(t, 0.25 * (1 - 1e-13), dates, ivs, 40, &r);
+    CHECK(r.rank == 0);
+}
+
+/* The previous 252 observations however sparse: 300 weekly rows over
+ * almost six years, of which the last 252 hold 77 below today's IV (27 of
+ * them in the last 800 days, the 114 rows a calendar window would see) and
+ * the 48 older ones are all below. 77/252, not 27/114 nor 125/300. The
+ * task reads the history by this count (task_iv_analysis.c; the
+ * integration test checks it end to end). */
+TEST(iv_percentile_counts_observations_not_days)
+{
+    enum { N = 300 };
+    int64_t t = day("2024-06-03"), dates[N];
+    double ivs[N];
+    for (int k = 1; k <= N; k++) { /* row N - k is k weeks ago */
+        dates[N - k] = t - 7 * k;
+        int below = k > 252 || (k <= 114 ? k <= 27 : k <= 114 + 50);
+        ivs[N - k] = below ? 0.10 : 0.90;
+    }
+    iv_rank_t r;
+    iv_rank_percentile(t, 0.30, dates, ivs, N, &r);
+    CHECK(r.percentile == 100.0 * 77 / 252);
+    CHECK_INT(r.history, 53); /* 52 weeks of weekly rows, and today */
+    CHECK(r.rank == 100.0 * (0.30 - 0.10) / (0.90 - 0.10));
+}
+
 TEST(iv_rank_percentile_windows)
 {
     /* 400 daily rows: the 52-week window keeps dates after today - 365,

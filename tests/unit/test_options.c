@@ -395,3 +395,144 @@ TEST(options_check_names_the_field)
     CHECK_STR(option_kind_name(OPTION_PUT), "put");
     CHECK_STR(option_iv_status_str(OPTION_IV_BELOW_LOWER), "price at or below the lower no-arbitrage bound");
 }
+
+/* --- relative precision far out of the money ------------------------- */
+
+/* The reference: the same closed forms in binary128 (113-bit) arithmetic,
+ * whose rounding (1e-34) is far below a double's. g = price, delta, gamma,
+ * theta, vega, rho of a contract p = S, K, T, r, q, vol. */
+typedef _Float128 quad_t;
+
+static quad_t quad_cdf(quad_t x)
+{
+    return erfcf128(-x / sqrtf128(2)) / 2;
+}
+
+static quad_t quad_pdf(quad_t x)
+{
+    return expf128(-x * x / 2) / sqrtf128(2 * M_PIf128);
+}
+
+static void quad_greeks(int call, const quad_t p[6], quad_t g[6])
+{
+    quad_t S = p[0], K = p[1], T = p[2], r = p[3], q = p[4], v = p[5];
+    quad_t a = S * expf128(-q * T), b = K * expf128(-r * T), s = v * sqrtf128(T);
+    quad_t d1 = (logf128(S / K) + (r - q + v * v / 2) * T) / s, d2 = d1 - s;
+    quad_t decay = -a * quad_pdf(d1) * v / (2 * sqrtf128(T));
+    g[2] = expf128(-q * T) * quad_pdf(d1) / (S * s);
+    g[4] = a * quad_pdf(d1) * sqrtf128(T);
+    if (call) {
+        g[0] = a * quad_cdf(d1) - b * quad_cdf(d2);
+        g[1] = expf128(-q * T) * quad_cdf(d1);
+        g[3] = decay - r * b * quad_cdf(d2) + q * a * quad_cdf(d1);
+        g[5] = K * T * expf128(-r * T) * quad_cdf(d2);
+    } else {
+        g[0] = b * quad_cdf(-d2) - a * quad_cdf(-d1);
+        g[1] = -expf128(-q * T) * quad_cdf(-d1);
+        g[3] = decay + r * b * quad_cdf(-d2) - q * a * quad_cdf(-d1);
+        g[5] = -K * T * expf128(-r * T) * quad_cdf(-d2);
+    }
+}
+
+/* docs/options.md, "Accuracy": a price or Greek is exact for inputs off by
+ * a few ulps, so its relative error is at most 4 eps (1 + kappa), kappa the
+ * value's condition number, sum over the inputs p of |p dV/dp / V| (here by
+ * central differences in binary128). Far out of the money a N(d1) - b N(d2)
+ * cancelled two tails, each off by d^2 eps: a 1e-232 put lost 6 digits, 200
+ * times over this bound; both tails beyond |d| = 3 now come from Mills'
+ * ratio. Out-of-the-money contracts from 1 hour to 3 years, vol 1% to
+ * 150%, prices down to 1e-290. */
+TEST(options_far_out_of_the_money_keeps_relative_precision)
+{
+    static const double strikes[] = { 30, 50, 60, 70, 80, 90, 95, 105, 110, 120, 140, 160, 200, 300, 1000 };
+    static const double years[] = { 1.0 / (365 * 24), 1.0 / 365, 7.0 / 365, 0.1, 0.5, 1, 3 };
+    static const double vols[] = { 0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8, 1.5 };
+    static const double rates[] = { 0, 0.05 }, divs[] = { 0, 0.03 };
+    static const char *const names[6] = { "price", "delta", "gamma", "theta", "vega", "rho" };
+    int checked = 0, below_1e100 = 0;
+    for (size_t a = 0; a < NELEM(strikes); a++)
+        for (size_t b = 0; b < NELEM(years); b++)
+            for (size_t c = 0; c < NELEM(vols); c++)
+                for (size_t d = 0; d < NELEM(rates); d++)
+                    for (size_t e = 0; e < NELEM(divs); e++) {
+                        double K = strikes[a], T = years[b], r = rates[d], q = divs[e], vol = vols[c];
+                        int call = K > 100 * exp((r - q) * T); /* the out-of-the-money one */
+                        quad_t p[6] = { 100, K, T, r, q, vol }, want[6], kappa[6] = { 0 };
+                        quad_greeks(call, p, want);
+                        if (!(want[0] > (quad_t)1e-290))
+                            continue; /* below the doubles' normal range */
+                        for (int i = 0; i < 6; i++) {
+                            if (p[i] == 0)
+                                continue;
+                            quad_t up[6], down[6], gu[6], gd[6], h = p[i] * (quad_t)1e-12;
+                            memcpy(up, p, sizeof up);
+                            memcpy(down, p, sizeof down);
+                            up[i] += h;
+                            down[i] -= h;
+                            quad_greeks(call, up, gu);
+                            quad_greeks(call, down, gd);
+                            for (int m = 0; m < 6; m++)
+                                kappa[m] += fabsf128(p[i] * (gu[m] - gd[m]) / (2 * h) / want[m]);
+                        }
+                        option_t o = contract(call ? OPTION_CALL : OPTION_PUT, 100, K, T, r, q);
+                        option_greeks_t g;
+                        option_greeks(&o, vol, &g);
+                        const double got[6] = { g.price, g.delta, g.gamma, g.theta, g.vega, g.rho };
+                        for (int m = 0; m < 6; m++) {
+                            double rel = (double)fabsf128(((quad_t)got[m] - want[m]) / want[m]);
+                            double bound = 4 * DBL_EPSILON * (1 + (double)kappa[m]);
+                            if (!(rel <= bound))
+                                unit_fail(__FILE__, __LINE__, "%s %s S=100 K=%g T=%g r=%g q=%g vol=%g = %.17g, want "
+                                          "%.17g: relative error %.3g, bound %.3g (kappa %.3g)", option_kind_name(o.kind),
+                                          names[m], K, T, r, q, vol, got[m], (double)want[m], rel, bound,
+                                          (double)kappa[m]);
+                        }
+                        checked++;
+                        below_1e100 += want[0] < (quad_t)1e-100;
+                    }
+    CHECK_INT(checked, 2287);
+    CHECK_INT(below_1e100, 257);
+}
+
+/* Values from mpmath at 60 digits: the put of the report, worth 3.1e-232,
+ * whose price's condition number is about 1e4 (one ulp of S moves it by
+ * 1e-12), a 1e-246 call and a 2e-207 put. The old difference of tails
+ * gave 3.14152623441e-232 (1e-9 off). The implied volatility of the exact
+ * price comes back to 1e-13. The inputs are the doubles the C code gets
+ * (mpf(0.0149), not mpf("0.0149")); the Greeks follow the table of
+ * docs/options.md:
+ *
+ *   from mpmath import mp, mpf, erfc, sqrt, exp, log; mp.dps = 60
+ *   N = lambda x: erfc(-x / sqrt(2)) / 2
+ *   S, K, T, r, q, v = map(mpf, (100.0, 90.0, 0.05, 0.05, 0.0, 0.0149))
+ *   s = v * sqrt(T); d1 = (log(S / K) + (r - q + v * v / 2) * T) / s; d2 = d1 - s
+ *   put = K * exp(-r * T) * N(-d2) - S * exp(-q * T) * N(-d1) */
+TEST(options_far_out_of_the_money_matches_mpmath)
+{
+    static const struct {
+        option_kind_t kind;
+        double S, K, T, r, q, vol;
+        double want[6]; /* price, delta, gamma, theta, vega, rho */
+    } cases[] = {
+        { OPTION_PUT, 100, 90, 0.05, 0.05, 0, 0.0149,
+          { 3.141526237646405331239e-232, -3.058186454631526933315e-230, 2.974538642943451798455e-228,
+            -3.148961590236614103837e-228, 2.216031288992871720294e-227, -1.529250303627645871815e-229 } },
+        { OPTION_CALL, 50, 62, 0.1, 0.04, 0, 0.02,
+          { 1.422610519250263480971e-246, 1.504476864701669754372e-244, 1.589333364228564387779e-242,
+            -8.24750528966238621634e-243, 7.946666821142822545447e-242, 7.520961712989098925874e-244 } },
+        { OPTION_PUT, 100, 60, 0.05, 0.05, 0, 0.075,
+          { 1.975104811824519818719e-207, -3.611561219224707263893e-206, 6.600493574449358639219e-205,
+            -1.838321136193699319958e-203, 2.475185090418509535507e-203, -1.806768162018265992152e-205 } },
+    };
+    for (size_t i = 0; i < NELEM(cases); i++) {
+        option_t o = contract(cases[i].kind, cases[i].S, cases[i].K, cases[i].T, cases[i].r, cases[i].q);
+        option_greeks_t g;
+        option_greeks(&o, cases[i].vol, &g);
+        const double got[6] = { g.price, g.delta, g.gamma, g.theta, g.vega, g.rho };
+        for (int m = 0; m < 6; m++)
+            CHECK_CLOSE("far out of the money", got[m], cases[i].want[m], 5e-12 * fabs(cases[i].want[m]));
+        double iv = NAN;
+        CHECK_INT(option_implied_vol(&o, cases[i].want[0], &iv, NULL, 0), OPTION_IV_OK);
+        CHECK_CLOSE("iv far out of the money", iv, cases[i].vol, 1e-13 * cases[i].vol);
+    }
+}
