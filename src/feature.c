@@ -163,9 +163,14 @@ static void rsi_from_start(const double *close, size_t n, int N, double *out)
     }
     fill_nan(out, 0, w);
     double gain = 0, loss = 0;
+    /* A change that is not finite (a NaN inside a Lua array) makes both
+     * averages NaN: Wilder's smoothing carries it forward, as ema does,
+     * rather than counting the change as 0. */
     for (size_t t = 1; t <= w; t++) {
         double d = close[t] - close[t - 1];
-        if (d > 0)
+        if (!isfinite(d))
+            gain = loss = NAN;
+        else if (d > 0)
             gain += d;
         else
             loss -= d;
@@ -175,8 +180,11 @@ static void rsi_from_start(const double *close, size_t n, int N, double *out)
     out[w] = rsi_value(gain, loss);
     for (size_t t = w + 1; t < n; t++) {
         double d = close[t] - close[t - 1];
-        gain = (gain * (N - 1) + (d > 0 ? d : 0)) / N;
-        loss = (loss * (N - 1) + (d < 0 ? -d : 0)) / N;
+        double up = d > 0 ? d : 0, down = d < 0 ? -d : 0;
+        if (!isfinite(d))
+            up = down = NAN;
+        gain = (gain * (N - 1) + up) / N;
+        loss = (loss * (N - 1) + down) / N;
         out[t] = rsi_value(gain, loss);
     }
 }

@@ -955,3 +955,35 @@ TEST(feature_frame_names_map_to_their_kernels)
     bar_set_free(&set);
 }
 
+
+/* rsi carries its past forward (Wilder's smoothing): a change that is not
+ * finite makes every later value NaN, as for ema, instead of counting as no
+ * change. */
+TEST(feature_rsi_stays_nan_after_a_value_that_is_not_finite)
+{
+    enum { n = 80 };
+    double c[n], out[n], clean[n];
+    for (int t = 0; t < n; t++)
+        c[t] = 100 + 5 * sin(t * 0.3) + t * 0.1;
+    feature_rsi(c, n, 14, clean);
+    for (int bad = 0; bad < 2; bad++) {
+        double x[n];
+        memcpy(x, c, sizeof x);
+        x[40] = bad ? INFINITY : NAN;
+        feature_rsi(x, n, 14, out);
+        for (int t = 14; t < 40; t++)
+            CHECK(out[t] == clean[t]);
+        for (int t = 40; t < n; t++)
+            if (!isnan(out[t])) {
+                unit_fail(__FILE__, __LINE__, "rsi[%d] = %g after a %s at 40", t, out[t], bad ? "inf" : "NaN");
+                break;
+            }
+    }
+    /* Inside the first window too. */
+    double x[n];
+    memcpy(x, c, sizeof x);
+    x[5] = NAN;
+    feature_rsi(x, n, 14, out);
+    for (int t = 0; t < n; t++)
+        CHECK(isnan(out[t]));
+}
