@@ -4,6 +4,7 @@
 #include "clock.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,4 +133,21 @@ int cli_connect(config_t *cfg, rconn_t **conn, queue_t *q)
     queue_init(q, c);
     config_apply(cfg, q);
     return 0;
+}
+
+const char *cli_entry_field(const redisReply *fields, const char *name)
+{
+    for (size_t i = 0; i + 1 < fields->elements; i += 2)
+        if (strcmp(fields->element[i]->str, name) == 0)
+            return fields->element[i + 1]->str;
+    return "";
+}
+
+void cli_print_json_line(json_t *o)
+{
+    char *text = json_dumps(o, JSON_COMPACT);
+    if (text != NULL)
+        printf("%s\n", text);
+    free(text);
+    json_decref(o);
 }

@@ -6,6 +6,7 @@
 #define TICKQ_CLI_H
 
 #include <getopt.h>
+#include <jansson.h>
 
 #include "config.h"
 #include "queue.h"
@@ -70,5 +71,12 @@ int cli_connect(config_t *cfg, rconn_t **conn, queue_t *q);
 
 /* Parses a non-negative integer flag value; -1 when it is not one. */
 int cli_parse_int(const char *s, long long min, long long max, long long *out);
+
+/* The value of `name` in a stream entry's field list (name, value, ...), or
+ * "" when it has none. */
+const char *cli_entry_field(const redisReply *fields, const char *name);
+
+/* Prints o as one line of compact JSON and releases it (listings' --json). */
+void cli_print_json_line(json_t *o);
 
 #endif

@@ -36,22 +36,6 @@ static const struct option options[] = {
     { 0, 0, 0, 0 }
 };
 
-static const char *field(const redisReply *fields, const char *name)
-{
-    for (size_t i = 0; i + 1 < fields->elements; i += 2)
-        if (strcmp(fields->element[i]->str, name) == 0)
-            return fields->element[i + 1]->str;
-    return "";
-}
-
-static void print_json_line(json_t *o)
-{
-    char *text = json_dumps(o, JSON_COMPACT);
-    if (text)
-        printf("%s\n", text);
-    free(text);
-}
-
 static int dlq_list(queue_t *q, const char *key, long long limit, int as_json)
 {
     char err[1024];
@@ -70,19 +54,19 @@ static int dlq_list(queue_t *q, const char *key, long long limit, int as_json)
             json_object_set_new(o, "entry", json_string(r->element[i]->element[0]->str));
             for (size_t j = 0; j + 1 < f->elements; j += 2)
                 json_object_set_new(o, f->element[j]->str, json_string(f->element[j + 1]->str));
-            print_json_line(o);
-            json_decref(o);
+            cli_print_json_line(o);
         } else {
             /* An entry from before runs were counted is a first run. */
-            const char *run = *field(f, "run") ? field(f, "run") : "1";
-            const char *row[] = { field(f, "failed_at"), field(f, "job"), run, field(f, "type"), field(f, "queue"),
-                                  field(f, "attempts"), field(f, "error") };
+            const char *run = *cli_entry_field(f, "run") ? cli_entry_field(f, "run") : "1";
+            const char *row[] = { cli_entry_field(f, "failed_at"), cli_entry_field(f, "job"), run,
+                                  cli_entry_field(f, "type"), cli_entry_field(f, "queue"),
+                                  cli_entry_field(f, "attempts"), cli_entry_field(f, "error") };
             if (text_table_add(t, row) != 0)
                 st = cli_fail(EX_OSERR, "out of memory listing the dead letters");
         }
     }
     if (st == 0 && t != NULL)
-        text_table_print(t, stdout, NULL);
+        text_table_print(t, stdout);
     text_table_free(t);
     freeReplyObject(r);
     return st;
@@ -97,7 +81,7 @@ static int find_entry(queue_t *q, const char *key, const char *id, char *entry, 
     if (r && r->type == REDIS_REPLY_STRING) {
         redisReply *e = rconn_cmd(q->conn, err, sizeof err, "XRANGE %s %s %s", key, r->str, r->str);
         int found = e && e->type == REDIS_REPLY_ARRAY && e->elements == 1 &&
-                    strcmp(field(e->element[0]->element[1], "job"), id) == 0;
+                    strcmp(cli_entry_field(e->element[0]->element[1], "job"), id) == 0;
         if (found)
             snprintf(entry, cap, "%s", r->str);
         freeReplyObject(e);
@@ -115,7 +99,7 @@ static int find_entry(queue_t *q, const char *key, const char *id, char *entry, 
             return -1;
         }
         for (size_t i = 0; i < r->elements; i++) {
-            if (strcmp(field(r->element[i]->element[1], "job"), id) == 0) {
+            if (strcmp(cli_entry_field(r->element[i]->element[1], "job"), id) == 0) {
                 snprintf(entry, cap, "%s", r->element[i]->element[0]->str);
                 freeReplyObject(r);
                 return 0;

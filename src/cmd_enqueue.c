@@ -240,7 +240,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
  * job or a new run), EXIT_EXISTS when the id exists and nothing was. */
 static int report(const job_spec_t *spec, const enqueue_result_t *res, int as_json)
 {
-    int run = res->run > 0 ? res->run : 1;
+    int run = res->run;
     if (as_json) {
         json_t *o = json_pack("{s:s, s:b, s:s, s:i}", "id", res->id, "created", res->created, "state", res->state,
                               "run", run);
@@ -260,9 +260,7 @@ static int report(const job_spec_t *spec, const enqueue_result_t *res, int as_js
                     res->id, res->previous, run);
         return 0;
     }
-    int final = strcmp(res->state, "completed") == 0 || strcmp(res->state, "failed") == 0 ||
-                strcmp(res->state, "dead") == 0 || strcmp(res->state, "cancelled") == 0;
-    if (spec->replace && !final)
+    if (spec->replace && !job_state_is_final(res->state))
         fprintf(stderr, "tickq: job %s is still %s (run %d); not replaced: --replace runs again only a job "
                 "that has finished (completed, failed, dead or cancelled); `tickq cancel %s` first to stop it\n",
                 res->id, res->state, run, res->id);
@@ -271,7 +269,7 @@ static int report(const job_spec_t *spec, const enqueue_result_t *res, int as_js
                 "--replace: upgrade every tickq process; nothing enqueued\n", res->id, res->state);
     else
         fprintf(stderr, "tickq: job %s already exists (state %s, run %d); nothing enqueued%s\n", res->id,
-                res->state, run, final ? " (--replace runs it again)" : "");
+                res->state, run, job_state_is_final(res->state) ? " (--replace runs it again)" : "");
     return EXIT_EXISTS;
 }
 

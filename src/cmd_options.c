@@ -115,17 +115,19 @@ static int parse_number(options_flags_t *f, int which, const char *arg)
                                arg);
     if (percent)
         len--;
-    if (len == 0 || len >= sizeof num)
+    if (len == 0 || len + 3 >= sizeof num || (percent && strpbrk(arg, "eE") != NULL))
         return cli_usage_error(usage, "--%s '%s' is not a number", flag_names[which], arg);
     memcpy(num, arg, len);
     num[len] = '\0';
+    /* 1.1% is read as 1.1e-2, rounded once: the same double as 0.011
+     * (dividing 1.1 by 100 would round twice, an ulp off). */
+    if (percent)
+        memcpy(num + len, "e-2", 4);
     char *end;
     errno = 0;
     double v = strtod(num, &end);
     if (*end != '\0' || errno == ERANGE || !isfinite(v))
         return cli_usage_error(usage, "--%s '%s' is not a number", flag_names[which], arg);
-    if (percent)
-        v /= 100.0;
     if (takes_percent(which)) {
         int st = check_fraction(which, arg, v, percent);
         if (st != 0)

@@ -61,34 +61,20 @@ static int on_flag(int opt, const char *arg, void *ctx)
     return 0;
 }
 
-static const char *field(const redisReply *fields, const char *name)
-{
-    for (size_t i = 0; i + 1 < fields->elements; i += 2)
-        if (strcmp(fields->element[i]->str, name) == 0)
-            return fields->element[i + 1]->str;
-    return "";
-}
-
-/* The start of an entry on one line: control characters as \n, \t, \r or
- * \xNN, at most SHOWN_CHARS characters, "..." when there is more. */
-static void one_line(const char *s, int more, char *out, size_t cap)
+/* The start of an entry: at most SHOWN_CHARS characters, "..." when there
+ * is more (the table shows control characters escaped). */
+static void entry_start(const char *s, int more, char *out, size_t cap)
 {
     size_t n = 0, chars = 0;
-    for (; *s && n + 8 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
-        if ((c & 0xC0) != 0x80 && chars++ == SHOWN_CHARS) {
+    for (; *s && n + 4 < cap; s++) {
+        if (((unsigned char)*s & 0xC0) != 0x80 && chars++ == SHOWN_CHARS) {
             more = 1;
             break;
         }
-        if (c == '\n' || c == '\t' || c == '\r')
-            n += (size_t)snprintf(out + n, cap - n, "\\%c", c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
-        else if (c < 0x20 || c == 0x7f)
-            n += (size_t)snprintf(out + n, cap - n, "\\x%02x", c);
-        else
-            out[n++] = (char)c;
+        out[n++] = *s;
     }
     out[n] = '\0';
-    if (more && n + 4 <= cap)
+    if (more)
         memcpy(out + n, "...", 4);
 }
 
@@ -120,26 +106,22 @@ static void print_json(const redisReply *e)
     const redisReply *f = e->element[1];
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(e->element[0]->str));
-    json_object_set_new(o, "at", json_string(field(f, "at")));
-    json_object_set_new(o, "list", json_string(field(f, "list")));
-    json_object_set_new(o, "queue", json_string(field(f, "queue")));
-    const char *id = field(f, "task_id");
+    json_object_set_new(o, "at", json_string(cli_entry_field(f, "at")));
+    json_object_set_new(o, "list", json_string(cli_entry_field(f, "list")));
+    json_object_set_new(o, "queue", json_string(cli_entry_field(f, "queue")));
+    const char *id = cli_entry_field(f, "task_id");
     json_object_set_new(o, "task_id", *id ? json_string(id) : json_null());
-    json_object_set_new(o, "error", json_string(field(f, "error")));
-    const char *pos = field(f, "position");
+    json_object_set_new(o, "error", json_string(cli_entry_field(f, "error")));
+    const char *pos = cli_entry_field(f, "position");
     json_object_set_new(o, "position", *pos ? json_integer(atoll(pos)) : json_null());
     const redisReply *entry = NULL;
     for (size_t i = 0; i + 1 < f->elements; i += 2)
         if (strcmp(f->element[i]->str, "entry") == 0)
             entry = f->element[i + 1];
     json_object_set_new(o, "entry", entry ? entry_string(entry->str, entry->len) : json_string(""));
-    json_object_set_new(o, "entry_bytes", json_integer(atoll(field(f, "entry_bytes"))));
-    json_object_set_new(o, "truncated", json_boolean(strcmp(field(f, "truncated"), "1") == 0));
-    char *text = json_dumps(o, JSON_COMPACT);
-    if (text)
-        printf("%s\n", text);
-    free(text);
-    json_decref(o);
+    json_object_set_new(o, "entry_bytes", json_integer(atoll(cli_entry_field(f, "entry_bytes"))));
+    json_object_set_new(o, "truncated", json_boolean(strcmp(cli_entry_field(f, "truncated"), "1") == 0));
+    cli_print_json_line(o);
 }
 
 static int list(queue_t *q, const char *key, long long count, int as_json)
@@ -162,9 +144,9 @@ static int list(queue_t *q, const char *key, long long count, int as_json)
         }
         const redisReply *f = e->element[1];
         char start[SHOWN_CHARS * 4 + 8];
-        one_line(field(f, "entry"), strcmp(field(f, "truncated"), "1") == 0, start, sizeof start);
-        const char *id = field(f, "task_id");
-        const char *row[] = { field(f, "at"), field(f, "list"), *id ? id : "-", field(f, "error"), start };
+        entry_start(cli_entry_field(f, "entry"), strcmp(cli_entry_field(f, "truncated"), "1") == 0, start, sizeof start);
+        const char *id = cli_entry_field(f, "task_id");
+        const char *row[] = { cli_entry_field(f, "at"), cli_entry_field(f, "list"), *id ? id : "-", cli_entry_field(f, "error"), start };
         if (text_table_add(t, row) != 0)
             st = cli_fail(EX_OSERR, "out of memory listing the rejected entries");
     }
@@ -172,7 +154,7 @@ static int list(queue_t *q, const char *key, long long count, int as_json)
         if (n == 0)
             printf("no rejected list entries\n");
         else
-            text_table_print(t, stdout, NULL);
+            text_table_print(t, stdout);
     }
     text_table_free(t);
     freeReplyObject(r);

@@ -71,9 +71,9 @@ static int print_tables(json_t *s)
             goto cleanup;
     if (number_row(counters, "total", json_object_get(all, "total"), counter_fields, 8) != 0)
         goto cleanup;
-    text_table_print(depths, stdout, NULL);
+    text_table_print(depths, stdout);
     printf("\n");
-    text_table_print(counters, stdout, NULL);
+    text_table_print(counters, stdout);
     rc = 0;
 cleanup:
     text_table_free(depths);

@@ -362,7 +362,12 @@ static int read_header(parser_t *ps, const char *p, size_t n, char *why, size_t 
     for (const char *q = p, *end = p + n; nf <= MAX_FIELDS;) {
         const char *c = memchr(q, ',', (size_t)(end - q));
         f[nf] = q;
-        fl[nf++] = (size_t)((c ? c : end) - q);
+        fl[nf] = (size_t)((c ? c : end) - q);
+        if (fl[nf] >= 2 && f[nf][0] == '"' && f[nf][fl[nf] - 1] == '"') { /* "symbol", as rows may quote too */
+            f[nf]++;
+            fl[nf] -= 2;
+        }
+        nf++;
         if (c == NULL)
             break;
         q = c + 1;

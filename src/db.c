@@ -218,6 +218,16 @@ static int default_path(char *out, size_t outlen, char *err, size_t errlen)
                  xdg && *xdg ? "XDG_DATA_HOME" : "HOME", fix);
         return EX_CONFIG;
     }
+    /* The folders below are made on first use (XDG_DATA_HOME too, as the
+     * XDG spec asks), but never a home: a HOME that is not there is a
+     * misconfigured account, not a place to grow a tree of folders. */
+    struct stat st;
+    const char *home = getenv("HOME");
+    if (!(xdg != NULL && *xdg) && (stat(home, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        snprintf(err, errlen, "HOME=%s is not an existing folder, so the default database has no place: %s", home,
+                 fix);
+        return EX_CONFIG;
+    }
     return 0;
 }
 

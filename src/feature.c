@@ -3,7 +3,8 @@
  * Rolling sums are updated in O(1) per value and recomputed exactly from
  * their window every `RESYNC` steps, which bounds the drift of the running
  * update (tests hold every feature to 1e-9 relative of a naive
- * computation). Rolling variances (bands, stdev, hv) are exact to the last
+ * computation); sma's sum is compensated (within an ulp or so of exact) and
+ * a window of equal values is that value exactly. Rolling variances (bands, stdev, hv) are exact to the last
  * few ulps: see "rolling variance" below. Rolling max/min use van Herk /
  * Gil-Werman blocks (three comparisons per value, branch-free). */
 #include "feature.h"
@@ -87,10 +88,22 @@ void feature_volume_ratio(const double *volume, size_t n, double *out)
     }
 }
 
+/* Adds v to the compensated sum s + c (Neumaier): c keeps what rounding
+ * each addition lost, so s + c stays within an ulp or so of the exact sum
+ * however many values came and went (a level drop from 1e6 to 0.5 leaves
+ * no residue behind). */
+static inline void csum_add(double *s, double *c, double v)
+{
+    double t = *s + v;
+    *c += fabs(*s) >= fabs(v) ? (*s - t) + v : (v - t) + *s;
+    *s = t;
+}
+
 /* The start shared by SMA and EMA: skips leading NaNs, fills the bars
  * before the first full window with NaN and returns the first window's
- * start in *s and its sum in *sum; -1 (all NaN) when no window fits. */
-static int first_window(const double *x, size_t n, size_t w, double *out, size_t *s, double *sum)
+ * start in *s and its compensated sum in *sum, *comp; -1 (all NaN) when no
+ * window fits. */
+static int first_window(const double *x, size_t n, size_t w, double *out, size_t *s, double *sum, double *comp)
 {
     *s = first_finite(x, n);
     if (*s + w > n) {
@@ -98,48 +111,56 @@ static int first_window(const double *x, size_t n, size_t w, double *out, size_t
         return -1;
     }
     fill_nan(out, 0, *s + w - 1);
-    double total = 0;
+    *sum = 0;
+    *comp = 0;
     for (size_t k = *s; k < *s + w; k++)
-        total += x[k];
-    *sum = total;
+        csum_add(sum, comp, x[k]);
     return 0;
 }
 
-/* A value that is not finite (a NaN inside a Lua array) spoils the running
+/* The mean of each window from a compensated running sum, summed afresh
+ * every RESYNC bars. A window of N equal values is that value exactly (a
+ * flat market: the mean of N equal closes, however its sum rounds). A
+ * value that is not finite (a NaN inside a Lua array) spoils the running
  * sum for good, so the first window after it left is summed afresh: it
  * only spoils the windows that hold it. */
 void feature_sma(const double *x, size_t n, int N, double *out)
 {
     size_t s, w = (size_t)N, bad_until = 0; /* windows ending before bad_until hold a value that is not finite */
-    double sum;
-    if (first_window(x, n, w, out, &s, &sum) != 0)
+    double sum, comp;
+    if (first_window(x, n, w, out, &s, &sum, &comp) != 0)
         return;
+    size_t equal = 1; /* values up to t equal to x[t], in a row */
+    for (size_t k = s + 1; k < s + w; k++)
+        equal = x[k] == x[k - 1] ? equal + 1 : 1;
     if (!isfinite(sum))
         for (size_t k = s; k < s + w; k++)
             if (!isfinite(x[k]))
                 bad_until = k + w;
-    out[s + w - 1] = sum / (double)w;
+    out[s + w - 1] = equal >= w ? x[s + w - 1] : (sum + comp) / (double)w;
     for (size_t t = s + w; t < n; t++) {
         if (!isfinite(x[t]))
             bad_until = t + w;
+        equal = x[t] == x[t - 1] ? equal + 1 : 1;
         if ((t - s - w) % RESYNC == RESYNC - 1 || t == bad_until) {
-            sum = 0;
+            sum = comp = 0;
             for (size_t k = t + 1 - w; k <= t; k++)
-                sum += x[k];
+                csum_add(&sum, &comp, x[k]);
         } else {
-            sum += x[t] - x[t - w];
+            csum_add(&sum, &comp, x[t]);
+            csum_add(&sum, &comp, -x[t - w]);
         }
-        out[t] = sum / (double)w;
+        out[t] = equal >= w ? x[t] : (sum + comp) / (double)w;
     }
 }
 
 void feature_ema(const double *x, size_t n, int N, double *out)
 {
     size_t s, w = (size_t)N;
-    double sum;
-    if (first_window(x, n, w, out, &s, &sum) != 0)
+    double sum, comp;
+    if (first_window(x, n, w, out, &s, &sum, &comp) != 0)
         return;
-    double alpha = 2.0 / (N + 1.0), ema = sum / (double)w;
+    double alpha = 2.0 / (N + 1.0), ema = (sum + comp) / (double)w;
     out[s + w - 1] = ema;
     for (size_t t = s + w; t < n; t++) {
         ema = alpha * x[t] + (1.0 - alpha) * ema;

@@ -116,3 +116,9 @@ int job_spec_check(const job_spec_t *s, size_t max_payload, char *err, size_t er
     }
     return 0;
 }
+
+int job_state_is_final(const char *state)
+{
+    return strcmp(state, "completed") == 0 || strcmp(state, "failed") == 0 || strcmp(state, "dead") == 0 ||
+           strcmp(state, "cancelled") == 0;
+}

@@ -44,6 +44,11 @@ typedef enum {
 /* The name the Redis scripts use for an outcome kind. */
 const char *job_outcome_name(job_outcome_kind_t kind);
 
+/* 1 for the states a job ends in (completed, failed, dead, cancelled): the
+ * only ones a job can run again from (docs/protocol.md; FINAL in
+ * src/lua/common.lua is the same list). */
+int job_state_is_final(const char *state);
+
 /* Fills the defaults: queue "backtest", priority normal, 3 retries, 1 h. */
 void job_spec_init(job_spec_t *spec);
 

@@ -30,6 +30,7 @@
 #include <stdio.h>
 
 #include "errmsg.h"
+#include "numfmt.h"
 
 #define INV_SQRT2 0.70710678118654752440
 #define INV_SQRT_2PI 0.39894228040143267794
@@ -388,9 +389,14 @@ static option_iv_status_t implied_vol(const option_t *o, const terms_t *t, doubl
     int call = o->kind == OPTION_CALL;
     double lower, upper;
     bounds_of(o, t, &lower, &upper);
+    /* Prices and bounds in every digit: "price 10 is at or below the bound
+     * 10" would hide the 1e-11 that tells them apart. */
+    char shown[NUMFMT_MAX], bound[NUMFMT_MAX];
     if (price <= lower) {
-        errmsg_set(err, errlen, "no solution: price %.10g is at or below the lower no-arbitrage bound %.10g = %s",
-                price, lower, call ? "max(0, S e^-qT - K e^-rT)" : "max(0, K e^-rT - S e^-qT)");
+        numfmt_shortest(price, shown);
+        numfmt_shortest(lower, bound);
+        errmsg_set(err, errlen, "no solution: price %s is at or below the lower no-arbitrage bound %s = %s", shown,
+                   bound, call ? "max(0, S e^-qT - K e^-rT)" : "max(0, K e^-rT - S e^-qT)");
         return OPTION_IV_BELOW_LOWER;
     }
     normalised_t p;
@@ -400,19 +406,23 @@ static option_iv_status_t implied_vol(const option_t *o, const terms_t *t, doubl
     /* The out-of-the-money option's price over sqrt(a b); lo / sqrt(a b) = e^(x/2). */
     p.beta = (price - lower) / fmin(t->a, t->b) * p.ex;
     if (price >= upper || p.beta >= p.ex) { /* the second: within rounding of the bound */
-        errmsg_set(err, errlen, "no solution: price %.10g is at or above the upper no-arbitrage bound %.10g = %s",
-                price, upper, call ? "S e^-qT" : "K e^-rT");
+        numfmt_shortest(price, shown);
+        numfmt_shortest(upper, bound);
+        errmsg_set(err, errlen, "no solution: price %s is at or above the upper no-arbitrage bound %s = %s", shown,
+                   bound, call ? "S e^-qT" : "K e^-rT");
         return OPTION_IV_ABOVE_UPPER;
     }
     double s_lo = OPTION_VOL_MIN * t->sqrt_t, s_hi = OPTION_VOL_MAX * t->sqrt_t, s;
     if (nb_solve(&p, s_lo, s_hi, &s) < 0) {
-        errmsg_set(err, errlen, "no solution: the solver did not converge (price %.10g)", price);
+        numfmt_shortest(price, shown);
+        errmsg_set(err, errlen, "no solution: the solver did not converge (price %s)", shown);
         return OPTION_IV_NO_CONVERGENCE;
     }
     if ((s <= s_lo * (1 + 1e-9) && nb_value(&p, s_lo) >= p.beta) ||
         (s >= s_hi * (1 - 1e-9) && nb_value(&p, s_hi) <= p.beta)) {
-        errmsg_set(err, errlen, "no solution: the implied volatility of price %.10g is outside %g to %g", price,
-                OPTION_VOL_MIN, OPTION_VOL_MAX);
+        numfmt_shortest(price, shown);
+        errmsg_set(err, errlen, "no solution: the implied volatility of price %s is outside %g to %g", shown,
+                   OPTION_VOL_MIN, OPTION_VOL_MAX);
         return OPTION_IV_OUT_OF_RANGE;
     }
     *vol = s / t->sqrt_t;

@@ -247,7 +247,7 @@ static queue_status_t enqueue_reply(const redisReply *r, enqueue_result_t *out, 
     out->created = (int)rconn_reply_integer(r->element[0]);
     snprintf(out->id, sizeof out->id, "%s", reply_str(r->element[1]));
     snprintf(out->state, sizeof out->state, "%s", reply_str(r->element[2]));
-    out->run = r->elements == 5 ? (int)rconn_reply_integer(r->element[3]) : 0;
+    out->run = r->elements == 5 ? (int)rconn_reply_integer(r->element[3]) : 1; /* an older library: run 1 */
     snprintf(out->previous, sizeof out->previous, "%s", r->elements == 5 ? reply_str(r->element[4]) : "");
     return QUEUE_OK;
 }

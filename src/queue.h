@@ -52,8 +52,8 @@ typedef struct {
                               * spec->replace and the job had finished);
                               * 0: the id exists; nothing was enqueued */
     char state[JOB_STATE_MAX];    /* the job's state after the call */
-    int run;                 /* the job's run number (1 for a first run);
-                              * 0 when Redis runs an older library */
+    int run;                 /* the job's run number (1 for a first run,
+                              * and when Redis runs an older library) */
     char previous[JOB_STATE_MAX]; /* a new run: how the run before ended */
 } enqueue_result_t;
 

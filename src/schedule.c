@@ -253,7 +253,7 @@ int schedule_check_args(const schedule_t *s, task_check_where_t where, char *err
 
 static int check_schedule(loader_t *ld, schedule_t *s)
 {
-    char err[400];
+    char err[1024];
     if (s->expr[0] == '\0')
         return fail(ld, "[schedule %s] has no cron expression (cron = ...)", s->name);
     if (s->task[0] == '\0')

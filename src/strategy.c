@@ -205,9 +205,7 @@ static void open_safe_libs(lua_State *L)
 
 /* --- results ---------------------------------------------------------- */
 
-/* A JSON string of bytes that may not be UTF-8 (a strategy can build any
- * string): invalid bytes become '?'. */
-static json_t *json_text(const char *s, size_t len)
+json_t *strategy_json_text(const char *s, size_t len)
 {
     json_t *v = json_stringn(s, len);
     if (v != NULL)
@@ -790,7 +788,7 @@ int strategy_is_python(const char *code)
 static void add_output(json_t *into, const sandbox_outcome_t *out)
 {
     if (out->output_len > 0)
-        json_object_set_new(into, "output", json_text(out->output, out->output_len));
+        json_object_set_new(into, "output", strategy_json_text(out->output, out->output_len));
     if (out->output_truncated)
         json_object_set_new(into, "output_truncated", json_true());
 }
@@ -815,7 +813,7 @@ int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t 
         snprintf(error, errlen, "Security validation failed: attempted system call %s", out.violation);
     } else if (out.timed_out) {
         snprintf(error, errlen, "Strategy exceeded time limit (%g s)", (double)job->time_limit_ms / 1000.0);
-        rc = STRATEGY_LIMIT;
+        rc = STRATEGY_TIME_LIMIT;
     } else if (out.result_truncated) {
         snprintf(error, errlen, "Strategy error: its result is larger than %u MiB", SANDBOX_RESULT_MAX >> 20);
     } else {
@@ -837,8 +835,10 @@ int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t 
                      json_string_value(json_object_get(env, "message")));
             if (internal)
                 rc = STRATEGY_NOT_STARTED;
-            else if (kind != NULL && (strcmp(kind, "timeout") == 0 || strcmp(kind, "memory") == 0))
-                rc = STRATEGY_LIMIT;
+            else if (kind != NULL && strcmp(kind, "timeout") == 0)
+                rc = STRATEGY_TIME_LIMIT;
+            else if (kind != NULL && strcmp(kind, "memory") == 0)
+                rc = STRATEGY_MEMORY_LIMIT;
             json_decref(env);
         } else {
             json_object_del(env, "ok");

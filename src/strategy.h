@@ -66,12 +66,14 @@ typedef struct strategy_job {
  * with the message the job's result should carry and, in *result, what it
  * printed before it failed ({"output", "output_truncated"}; NULL when it
  * printed nothing): -1 for the strategy's own error ("Strategy error: ...",
- * "Security validation failed: ...", a crash), STRATEGY_LIMIT ("Strategy
- * exceeded time limit (30 s)", "... memory limit ..."), or
+ * "Security validation failed: ...", a crash), STRATEGY_TIME_LIMIT
+ * ("Strategy exceeded time limit (30 s)"), STRATEGY_MEMORY_LIMIT ("...
+ * memory limit (512 MiB)"), or
  * STRATEGY_NOT_STARTED ("Strategy could not start: ...") when no sandbox
  * could be made. */
 #define STRATEGY_NOT_STARTED (-2) /* the sandbox could not be set up: worth a retry */
-#define STRATEGY_LIMIT (-3)       /* it ran out of its time or memory */
+#define STRATEGY_TIME_LIMIT (-3)   /* it ran out of its time */
+#define STRATEGY_MEMORY_LIMIT (-4) /* it ran out of its memory */
 int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t *raw_len, char *error,
                  size_t errlen);
 
@@ -107,6 +109,11 @@ int strategy_write_fields(struct lua_State *L, int idx, json_writer_t *w, const 
 /* A string the strategy made, for an error message: its first 40 bytes,
  * printable ASCII only (others as '?'), "..." when cut; outlen >= 48. */
 void strategy_quote(const char *s, char *out, size_t outlen);
+
+/* A JSON string (new reference) of bytes that may not be UTF-8 (what a
+ * strategy printed, its error message): when they are not, every byte from
+ * 0x80 up (and NUL) becomes '?'. Never NULL but out of memory. */
+json_t *strategy_json_text(const char *s, size_t len);
 
 /* 1 when `code` looks like Python rather than Lua: some line starts with
  * def, import, from or class, and none with function or local. */

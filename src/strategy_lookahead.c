@@ -8,9 +8,12 @@
  *     runs go through exactly the checks the full run did. A backtest
  *     instance is compared without its "return", which the backtest adds
  *     from the bars after the signal by design (the trade exits later).
- * (4) The cut dates come only from the full run's signals, sorted and
- *     sampled with integer arithmetic: the same signals give the same cuts
- *     on every run and every machine. */
+ * (4) Half the cut dates come from the full run's signals (or position
+ *     changes), where a signal that needed later bars disappears, and half
+ *     from the frame's other dates, where a signal that later bars
+ *     suppressed appears; each group sorted and sampled with integer
+ *     arithmetic: the same run gives the same cuts on every run and every
+ *     machine. */
 #include "strategy_lookahead.h"
 
 #include <stdio.h>
@@ -45,21 +48,6 @@ static void format_ts(int daily, int64_t ts, char out[CLOCK_DATE_LEN])
         clock_format_date(ts, out);
     else
         clock_format_datetime(ts, out);
-}
-
-/* A JSON string of an error message that may hold bytes that are not
- * UTF-8 (a strategy's error("...")): those become '?'. */
-static json_t *message_json(const char *msg)
-{
-    json_t *v = json_string(msg);
-    if (v != NULL)
-        return v;
-    char copy[1024];
-    size_t k = 0;
-    for (; msg[k] != '\0' && k + 1 < sizeof copy; k++)
-        copy[k] = (unsigned char)msg[k] < 0x80 ? msg[k] : '?';
-    copy[k] = '\0';
-    return json_string(copy);
 }
 
 /* --- the signals ---------------------------------------------------------- */
@@ -172,24 +160,50 @@ static int64_t frame_end(const strategy_task_t *t)
     return end;
 }
 
-/* Sorts ts[0..n) and keeps its distinct values; writes up to
- * LOOKAHEAD_MAX_CUTS of them, evenly spaced, the first and the last
- * included, into cuts. Returns how many. */
-static size_t sample_cuts(int64_t *ts, size_t n, int64_t *cuts)
+/* Sorts ts[0..n) and keeps its distinct values; returns how many. */
+static size_t sort_unique(int64_t *ts, size_t n)
 {
     qsort(ts, n, sizeof *ts, cmp_i64);
     size_t m = 0;
     for (size_t k = 0; k < n; k++)
         if (m == 0 || ts[m - 1] != ts[k])
             ts[m++] = ts[k];
-    if (m <= LOOKAHEAD_MAX_CUTS) {
-        memcpy(cuts, ts, m * sizeof *ts);
-        return m;
+    return m;
+}
+
+/* Writes up to k of the n sorted distinct ts, evenly spaced, the first and
+ * the last included (of n > k, those at index (j(n-1) + (k-1) div 2) div
+ * (k-1), j = 0..k-1), into out. Returns how many. */
+static size_t sample_even(const int64_t *ts, size_t n, size_t k, int64_t *out)
+{
+    if (n <= k) {
+        memcpy(out, ts, n * sizeof *ts);
+        return n;
     }
-    const size_t last = LOOKAHEAD_MAX_CUTS - 1;
-    for (size_t j = 0; j <= last; j++)
-        cuts[j] = ts[(j * (m - 1) + last / 2) / last]; /* m > 20: distinct, increasing */
-    return LOOKAHEAD_MAX_CUTS;
+    if (k == 1) {
+        out[0] = ts[(n - 1) / 2];
+        return 1;
+    }
+    for (size_t j = 0; j < k; j++)
+        out[j] = ts[(j * (n - 1) + (k - 1) / 2) / (k - 1)]; /* n > k: distinct, increasing */
+    return k;
+}
+
+/* The cut dates, sorted, at most LOOKAHEAD_MAX_CUTS: half among the marked
+ * dates (the full run's signals, or its position changes) and half among
+ * the frame's other dates, where a signal that later bars suppressed would
+ * appear; a group with fewer dates leaves its share to the other. Both
+ * arrays are sorted and made distinct in place. */
+static size_t sample_cuts(int64_t *marked, size_t nmarked, int64_t *other, size_t nother, int64_t *cuts)
+{
+    size_t m = sort_unique(marked, nmarked), o = sort_unique(other, nother);
+    size_t take_m = m < LOOKAHEAD_MAX_CUTS / 2 ? m : LOOKAHEAD_MAX_CUTS / 2;
+    size_t take_o = o < LOOKAHEAD_MAX_CUTS - take_m ? o : LOOKAHEAD_MAX_CUTS - take_m;
+    take_m = m < LOOKAHEAD_MAX_CUTS - take_o ? m : LOOKAHEAD_MAX_CUTS - take_o;
+    size_t n = sample_even(marked, m, take_m, cuts);
+    n += sample_even(other, o, take_o, cuts + n);
+    qsort(cuts, n, sizeof *cuts, cmp_i64);
+    return n;
 }
 
 /* --- comparing -------------------------------------------------------------- */
@@ -332,36 +346,54 @@ static void compare_positions(violations_t *vs, const char *cut_date, const stra
 
 /* --- the check ------------------------------------------------------------ */
 
-/* The candidate cut dates: the full run's signal dates (instances), or
- * the dates where a position changes (positions), before the frame's end.
- * *n gets how many; NULL when out of memory. */
-static int64_t *candidates(const strategy_task_t *t, lookahead_kind_t kind, const signals_t *fs, const double *fpos,
-                           size_t *n)
+/* The candidate cut dates before the frame's end, in two groups: *marked,
+ * the full run's signal dates (instances) or the dates where a position
+ * changes (positions); *other, the frame's other bar dates. Each may hold
+ * repeats. 0, or -1 when out of memory. */
+static int candidates(const strategy_task_t *t, lookahead_kind_t kind, const signals_t *fs, const double *fpos,
+                      int64_t **marked, size_t *nmarked, int64_t **other, size_t *nother)
 {
     int64_t end = frame_end(t);
-    size_t cap = kind == LOOKAHEAD_INSTANCES ? fs->n : t->frame.rows;
-    int64_t *c = malloc((cap ? cap : 1) * sizeof *c);
-    *n = 0;
-    if (c == NULL)
-        return NULL;
-    if (kind == LOOKAHEAD_INSTANCES) {
-        for (size_t k = 0; k < fs->n; k++) {
-            int64_t ts = t->set->series[fs->v[k].series].ts[fs->v[k].bar];
-            if (ts < end)
-                c[(*n)++] = ts;
-        }
-        return c;
+    size_t rows = t->frame.rows ? t->frame.rows : 1, m = 0, o = 0, row = 0;
+    int64_t *mk = malloc((kind == LOOKAHEAD_INSTANCES ? fs->n + 1 : rows) * sizeof *mk);
+    int64_t *ot = malloc(rows * sizeof *ot);
+    if (mk == NULL || ot == NULL) {
+        free(mk);
+        free(ot);
+        return -1;
     }
-    size_t row = 0;
+    for (size_t k = 0; kind == LOOKAHEAD_INSTANCES && k < fs->n; k++) {
+        int64_t ts = t->set->series[fs->v[k].series].ts[fs->v[k].bar];
+        if (ts < end)
+            mk[m++] = ts;
+    }
     for (size_t i = 0; i < t->set->n; i++) {
         double previous = 0;
         for (size_t b = t->lo[i]; b < t->hi[i]; b++, row++) {
-            if (fpos[row] != previous && t->set->series[i].ts[b] < end)
-                c[(*n)++] = t->set->series[i].ts[b];
-            previous = fpos[row];
+            int64_t ts = t->set->series[i].ts[b];
+            if (ts >= end)
+                continue;
+            if (kind == LOOKAHEAD_POSITIONS && fpos[row] != previous)
+                mk[m++] = ts;
+            else
+                ot[o++] = ts;
+            if (kind == LOOKAHEAD_POSITIONS)
+                previous = fpos[row];
         }
     }
-    return c;
+    /* A date marked anywhere is not an "other" date: drop those. */
+    size_t um = sort_unique(mk, m), uo = sort_unique(ot, o), keep = 0;
+    for (size_t k = 0, j = 0; k < uo; k++) {
+        while (j < um && mk[j] < ot[k])
+            j++;
+        if (j == um || mk[j] != ot[k])
+            ot[keep++] = ot[k];
+    }
+    *marked = mk;
+    *nmarked = um;
+    *other = ot;
+    *nother = keep;
+    return 0;
 }
 
 /* Runs the strategy on the frame cut at `cut` (t->hi lowered); compares
@@ -392,7 +424,14 @@ static task_status_t check_cut(const task_ctx_t *ctx, strategy_task_t *t, lookah
         vs->total++;
         if (json_array_size(vs->listed) < LOOKAHEAD_MAX_LISTED)
             json_array_append_new(vs->listed, json_pack("{s:s, s:s, s:o}", "cut_date", cut_date, "what", "error",
-                                                        "error", message_json(msg)));
+                                                        "error", strategy_json_text(msg, strlen(msg))));
+    } else if (rc == STRATEGY_MEMORY_LIMIT) {
+        /* A cut run starts from a fresh Lua state: the columns it builds
+         * count against memory_mb, where the full run may have found them
+         * built. */
+        st = task_error(out, TASK_PERMANENT, "look-ahead check: the re-run on the data cut at %s (%zu of %zu) "
+                        "failed: %s; each re-run builds its columns afresh within memory_mb: raise memory_mb, "
+                        "or drop check_lookahead", cut_date, index + 1, ncuts, msg);
     } else if (rc != 0) {
         st = task_error(out, rc == STRATEGY_NOT_STARTED ? TASK_TRANSIENT : TASK_PERMANENT,
                         "look-ahead check: the re-run on the data cut at %s (%zu of %zu) failed: %s; the check "
@@ -423,11 +462,11 @@ task_status_t strategy_lookahead(const task_ctx_t *ctx, strategy_task_t *t, look
                                  json_t **report, task_out_t *out)
 {
     int64_t t0 = clock_mono_us();
-    size_t nseries = t->set->n, rows = t->frame.rows, ncand = 0, checked = 0;
+    size_t nseries = t->set->n, rows = t->frame.rows, ncand = 0, nother = 0, checked = 0;
     size_t *full_hi = malloc((nseries ? nseries : 1) * sizeof *full_hi);
     signals_t fs = { NULL, NULL, 0 };
     double *fpos = NULL;
-    int64_t *cand = NULL, cuts[LOOKAHEAD_MAX_CUTS];
+    int64_t *cand = NULL, *other = NULL, cuts[LOOKAHEAD_MAX_CUTS];
     violations_t vs = { t, bar_interval_is_daily(t->interval), json_array(), 0 };
     json_t *cut_dates = json_array();
     char err[300];
@@ -443,11 +482,11 @@ task_status_t strategy_lookahead(const task_ctx_t *ctx, strategy_task_t *t, look
         st = task_error(out, TASK_PERMANENT, "look-ahead check: %s", err);
         goto cleanup;
     }
-    if ((cand = candidates(t, kind, &fs, fpos, &ncand)) == NULL) {
+    if (candidates(t, kind, &fs, fpos, &cand, &ncand, &other, &nother) != 0) {
         st = task_error(out, TASK_TRANSIENT, "out of memory for the look-ahead check");
         goto cleanup;
     }
-    size_t ncuts = sample_cuts(cand, ncand, cuts);
+    size_t ncuts = sample_cuts(cand, ncand, other, nother, cuts);
     for (size_t c = 0; c < ncuts && st == TASK_OK; c++) {
         if (ctx->stopping != NULL && *ctx->stopping) {
             st = task_error(out, TASK_TRANSIENT, "the worker is stopping: look-ahead check interrupted");
@@ -472,6 +511,7 @@ cleanup:
     signals_free(&fs);
     free(fpos);
     free(cand);
+    free(other);
     json_decref(vs.listed);
     json_decref(cut_dates);
     return st;

@@ -192,12 +192,6 @@ static int reconnect(sup_t *s)
     return -1;
 }
 
-static int is_final(const char *state)
-{
-    return strcmp(state, "completed") == 0 || strcmp(state, "failed") == 0 || strcmp(state, "dead") == 0 ||
-           strcmp(state, "cancelled") == 0;
-}
-
 /* History of a job the supervisor settled (a timeout, a crash, a cancel, a
  * reclaim): the failed attempt, and the job when it is finished.
  * started_us is 0 when unknown (a job reclaimed from another host). */
@@ -211,7 +205,7 @@ static void record_settled(sup_t *s, const settled_job_t *j, job_outcome_kind_t 
         retry_rec_t r = { j->id, job_outcome_name(kind), error, worker, j->attempts, now, j->run };
         history_write_retry(&s->history, &r);
     }
-    if (is_final(j->state)) {
+    if (job_state_is_final(j->state)) {
         history_rec_t h = { j->id, j->type, j->queue, j->state, worker, error, j->attempts, started_us, now, j->run };
         history_write_job(&s->history, &h);
     }

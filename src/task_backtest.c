@@ -196,8 +196,8 @@ static const task_arg_t backtest_args[] = {
     { .name = "commission_bps", .type = TASK_ARG_NUMBER, .min = 0, .max = 10000, .num = 0,
       .doc = "cost per side, in basis points of the trade's value" },
     { .name = "check_lookahead", .type = TASK_ARG_BOOL, .num = 0,
-      .doc = "re-run the strategy on data cut at up to 20 signal dates and report the signals that change "
-             "(lookahead in the result)" },
+      .doc = "re-run the strategy on data cut at up to 20 dates (signal dates and others) and report the "
+             "signals that change (lookahead in the result)" },
     STRATEGY_OPTION_ARGS,
     { .name = NULL }
 };

@@ -376,7 +376,7 @@ done:
 static const task_arg_t iv_args[] = {
     TASK_SYMBOLS_OR_ALL_ARG(TASK_ARG_REQUIRED, OPTIONS_MAX_SYMBOLS, NULL,
                             "the symbols to analyse; \"all\": every symbol with stored option quotes"),
-    { .name = "as_of", .type = TASK_ARG_DATE, .default_doc = "each symbol's latest quote date",
+    { .name = "as_of", .type = TASK_ARG_DATE, OPTIONS_DATE_RANGE, .default_doc = "each symbol's latest quote date",
       .doc = "the quote date whose chain is analysed" },
     { .name = "rate", .type = TASK_ARG_NUMBER, .min = -0.5, .max = 1, .num = 0.04,
       .doc = "the risk-free rate, continuously compounded (0.04 = 4 %)" },

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "clock.h"
 #include "db.h"
@@ -67,9 +68,18 @@ static int provider_check(const char *what, const json_t *v, char *err, size_t e
 static int update_check(const json_t *args, task_check_where_t where, char *err, size_t errlen)
 {
     market_data_provider_t p;
+    struct stat st;
     if (where == TASK_CHECK_CLIENT && !task_schema_given(args, "provider"))
         return 0;
-    return read_provider(args, &p, err, errlen);
+    if (read_provider(args, &p, err, errlen) != 0)
+        return -1;
+    /* The folder is the worker's: a missing one fails every run (as the
+     * fetch would, permanently). A client may not see the same disk. */
+    if (where == TASK_CHECK_WORKER && p.kind == MD_CSV_DIR && (stat(p.path, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        snprintf(err, errlen, "the csv_dir folder %s does not exist", p.path);
+        return -1;
+    }
+    return 0;
 }
 
 /* "all": the symbols stored at the interval, and for csv_dir the folder's

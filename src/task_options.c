@@ -289,7 +289,7 @@ static const task_arg_t update_args[] = {
     { .name = "provider", .type = TASK_ARG_OBJECT, .flags = TASK_ARG_REQUIRED, .check = provider_check,
       .doc = "where chains come from: {\"type\": \"synthetic\"}, {\"type\": \"csv_dir\", \"path\": DIR} or "
              "{\"type\": \"http_csv\", \"url\": TEMPLATE} (docs/options.md)" },
-    { .name = "as_of", .type = TASK_ARG_DATE, .default_doc = "every quote date the provider gives",
+    { .name = "as_of", .type = TASK_ARG_DATE, OPTIONS_DATE_RANGE, .default_doc = "every quote date the provider gives",
       .doc = "keep only the chains quoted on this day (synthetic: quote on the last bar up to it)" },
     { .name = NULL }
 };

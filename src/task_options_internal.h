@@ -28,8 +28,13 @@
 #define OPTIONS_EARLIEST_DAY (-719162)  /* 0001-01-01: before any stored row */
 
 
-/* A checked date argument (YYYY-MM-DD) in days since 1970-01-01; -1 when
- * absent. */
+/* The range of the options tasks' date arguments, in days: from 1970-01-01
+ * (day 0; before it, days would be negative, which these tasks take for
+ * "absent") to 9999-12-31. */
+#define OPTIONS_DATE_RANGE .min = 0, .max = 2932896
+
+/* A checked date argument (YYYY-MM-DD, in OPTIONS_DATE_RANGE) in days since
+ * 1970-01-01; -1 when absent. */
 int64_t task_options_day_arg(const task_ctx_t *ctx, const char *field);
 
 /* The worker's database (owned by the worker: not closed by the task). */

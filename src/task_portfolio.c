@@ -388,8 +388,8 @@ static const task_arg_t portfolio_args[] = {
     { .name = "slippage_bps", .type = TASK_ARG_NUMBER, .min = 0, .max = 10000, .num = 0,
       .doc = "slippage per side, in basis points of the traded notional" },
     { .name = "check_lookahead", .type = TASK_ARG_BOOL, .num = 0,
-      .doc = "re-run the strategy on data cut at up to 20 dates where a position changes and report the "
-             "positions that change (lookahead in the result)" },
+      .doc = "re-run the strategy on data cut at up to 20 dates (where a position changes, and others) and "
+             "report the positions that change (lookahead in the result)" },
     STRATEGY_OPTION_ARGS,
     { .name = NULL }
 };

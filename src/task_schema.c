@@ -12,8 +12,6 @@
 #include "close_match.h"
 #include "errmsg.h"
 
-#define SUGGEST_MAX_DISTANCE 3
-
 const task_arg_t *task_schema_find(const task_arg_t *table, const char *name)
 {
     for (const task_arg_t *a = table; a != NULL && a->name != NULL; a++)
@@ -24,30 +22,21 @@ const task_arg_t *task_schema_find(const task_arg_t *table, const char *name)
 
 const char *task_schema_suggest(const task_arg_t *table, const char *key)
 {
-    const char *best = NULL;
-    int best_d = 1000;
-    /* A third of the key's length, at least 1 and at most 3: "symbol" for
-     * "symbols", not "limit" for "lmao". */
-    int allowed = (int)strlen(key) / 3;
-    if (allowed < 1)
-        allowed = 1;
-    if (allowed > SUGGEST_MAX_DISTANCE)
-        allowed = SUGGEST_MAX_DISTANCE;
+    const char *names[64] = { NULL };
+    size_t n = 0, best = 0;
+    for (const task_arg_t *a = table; a != NULL && a->name != NULL && n < 64; a++)
+        names[n++] = a->name;
+    if (close_match_find(key, names, n, &best, 1) == 1)
+        return names[best];
+    /* One a prefix of the other, 4 characters at least ("lookback" for
+     * "lookback_bars"): a guess when no name is close. */
     size_t klen = strlen(key);
-    for (const task_arg_t *a = table; a != NULL && a->name != NULL; a++) {
-        size_t dist = close_match_distance(key, a->name);
-        int d = dist > 1000 ? 1000 : (int)dist;
-        /* One a prefix of the other ("lookback" for "lookback_bars"): a
-         * guess, after any closer one. */
-        size_t alen = strlen(a->name), shorter = klen < alen ? klen : alen;
-        if (d > allowed && shorter >= 4 && strncasecmp(key, a->name, shorter) == 0)
-            d = allowed;
-        if (d <= allowed && d < best_d) {
-            best = a->name;
-            best_d = d;
-        }
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i]), shorter = klen < len ? klen : len;
+        if (shorter >= 4 && strncasecmp(key, names[i], shorter) == 0)
+            return names[i];
     }
-    return best;
+    return NULL;
 }
 
 /* The value as compact JSON, cut to fit (for "got ..."). */
@@ -113,7 +102,16 @@ void task_schema_type_text(const task_arg_t *a, char *out, size_t outlen)
             snprintf(out, outlen, "a non-empty string");
         break;
     case TASK_ARG_ENUM: snprintf(out, outlen, "one of %s", a->choices); break;
-    case TASK_ARG_DATE: snprintf(out, outlen, "a date like 2024-03-15"); break;
+    case TASK_ARG_DATE:
+        if (a->max > 0) {
+            char lo[CLOCK_DATE_LEN], hi[CLOCK_DATE_LEN];
+            clock_format_date((int64_t)a->min * 86400, lo);
+            clock_format_date((int64_t)a->max * 86400, hi);
+            snprintf(out, outlen, "a date like 2024-03-15, from %s to %s", lo, hi);
+        } else {
+            snprintf(out, outlen, "a date like 2024-03-15");
+        }
+        break;
     case TASK_ARG_TIME:
         snprintf(out, outlen, "an ISO 8601 date or time (2024-01-31, 2024-01-31T15:30:00Z; no offset means UTC)");
         break;
@@ -142,7 +140,16 @@ void task_schema_type_doc(const task_arg_t *a, char *out, size_t outlen)
             snprintf(out, outlen, "string");
         break;
     case TASK_ARG_ENUM: snprintf(out, outlen, "one of %s", a->choices); break;
-    case TASK_ARG_DATE: snprintf(out, outlen, "date (YYYY-MM-DD)"); break;
+    case TASK_ARG_DATE:
+        if (a->max > 0) {
+            char lo[CLOCK_DATE_LEN], hi[CLOCK_DATE_LEN];
+            clock_format_date((int64_t)a->min * 86400, lo);
+            clock_format_date((int64_t)a->max * 86400, hi);
+            snprintf(out, outlen, "date (YYYY-MM-DD) from %s to %s", lo, hi);
+        } else {
+            snprintf(out, outlen, "date (YYYY-MM-DD)");
+        }
+        break;
     case TASK_ARG_TIME: snprintf(out, outlen, "ISO 8601 date or time"); break;
     case TASK_ARG_LIST:
         snprintf(out, outlen, "list of 1 to %.15g %s%s", a->max, type_noun(a),
@@ -203,7 +210,8 @@ static int check_value(const task_arg_t *a, const json_t *v, char *err, size_t e
     }
     case TASK_ARG_DATE: {
         int64_t ts;
-        ok = json_is_string(v) && clock_parse_date(json_string_value(v), json_string_length(v), &ts) == 0;
+        ok = json_is_string(v) && clock_parse_date(json_string_value(v), json_string_length(v), &ts) == 0 &&
+             (a->max <= 0 || (ts / 86400 >= a->min && ts / 86400 <= a->max));
         break;
     }
     case TASK_ARG_TIME: {
@@ -271,41 +279,47 @@ static void add_accepted(errmsg_t *m, const char *task, const task_arg_t *table)
 int task_schema_check(const char *task, const task_arg_t *table, const json_t *args, char *err, size_t errlen)
 {
     errmsg_t m = { "", 0 };
-    int problems = 0, unknown = 0;
+    int problems = 0;
     const char *key;
     json_t *v;
+    /* Unknown keys first (the likeliest slip: a typo), with the accepted
+     * names once after them. */
     json_object_foreach((json_t *)args, key, v) {
         if (task_schema_find(table, key) != NULL)
             continue;
         const char *close = task_schema_suggest(table, key);
-        char shown[80];
-        snprintf(shown, sizeof shown, "%s", key);
-        if (strlen(key) >= sizeof shown)
-            snprintf(shown + sizeof shown - 4, 4, "...");
+        errmsg_add(&m, "%sunknown argument '%.60s%s'", problems ? "; " : "", key, strlen(key) > 60 ? "..." : "");
         if (close != NULL)
-            errmsg_add(&m, "%sunknown argument '%s' (did you mean '%s'?)", problems ? "; " : "", shown, close);
-        else
-            errmsg_add(&m, "%sunknown argument '%s'", problems ? "; " : "", shown);
+            errmsg_add(&m, " (did you mean '%s'?)", close);
         problems++;
-        unknown++;
     }
+    if (problems > 0)
+        add_accepted(&m, task, table);
+    /* Then values of the wrong type or out of range. */
+    const task_arg_t *missing[64];
+    size_t nmissing = 0;
     for (const task_arg_t *a = table; a != NULL && a->name != NULL; a++) {
         v = json_object_get(args, a->name);
-        char one[1024] = "";
         if (v == NULL || json_is_null(v)) {
-            if (!(a->flags & TASK_ARG_REQUIRED))
-                continue;
-            char type[256];
-            task_schema_type_text(a, type, sizeof type);
-            snprintf(one, sizeof one, "missing %s: %s (%s)", a->name, a->doc, type);
-        } else if (check_value(a, v, one, sizeof one) == 0) {
+            if ((a->flags & TASK_ARG_REQUIRED) && nmissing < sizeof missing / sizeof missing[0])
+                missing[nmissing++] = a;
             continue;
         }
+        char one[1024];
+        if (check_value(a, v, one, sizeof one) == 0)
+            continue;
         errmsg_add(&m, "%s%s", problems ? "; " : "", one);
         problems++;
     }
-    if (unknown > 0)
-        add_accepted(&m, task, table);
+    /* Then what is missing: one with what it is, several by name. */
+    if (nmissing == 1)
+        errmsg_add(&m, "%smissing %s: %s", problems ? "; " : "", missing[0]->name, missing[0]->doc);
+    for (size_t i = 0; nmissing > 1 && i < nmissing; i++)
+        errmsg_add(&m, "%s%s", i == 0 ? (problems ? "; missing " : "missing ") : i + 1 < nmissing ? ", " : " and ",
+                   missing[i]->name);
+    if (nmissing > 1)
+        errmsg_add(&m, " (tickq tasks %s says what each is)", task);
+    problems += nmissing > 0;
     if (problems == 0)
         return 0;
     errmsg_set(err, errlen, "%s", m.text);

@@ -31,7 +31,7 @@ typedef enum {
     TASK_ARG_NUMBER,   /* any JSON number in [min, max] */
     TASK_ARG_STRING,   /* a non-empty string of at most max bytes (0: no limit) */
     TASK_ARG_ENUM,     /* one of `choices` */
-    TASK_ARG_DATE,     /* "YYYY-MM-DD" */
+    TASK_ARG_DATE,     /* "YYYY-MM-DD"; with max > 0, days since 1970-01-01 in [min, max] */
     TASK_ARG_TIME,     /* ISO 8601 date or date and time (clock_parse_iso8601) */
     TASK_ARG_LIST,     /* a list of strings, [min, max] entries; TASK_ARG_OR_ALL also takes "all" */
     TASK_ARG_OBJECT    /* a JSON object, checked by `check` */

@@ -46,6 +46,40 @@ static size_t text_width(const char *s)
     return n;
 }
 
+/* Bytes a cell takes on one line: control characters become \n, \t, \r
+ * or \xNN (a multi-line error must not break the rows). */
+static size_t escaped_len(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        n += c == '\n' || c == '\t' || c == '\r' ? 2 : c < 0x20 || c == 0x7f ? 4 : 1;
+    }
+    return n;
+}
+
+/* Copies s to out, escaped; returns the byte after it (its NUL written). */
+static char *escape_into(char *out, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\n' || c == '\t' || c == '\r') {
+            *out++ = '\\';
+            *out++ = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+        } else if (c < 0x20 || c == 0x7f) {
+            *out++ = '\\';
+            *out++ = 'x';
+            *out++ = hex[c >> 4];
+            *out++ = hex[c & 15];
+        } else {
+            *out++ = (char)c;
+        }
+    }
+    *out++ = '\0';
+    return out;
+}
+
 int text_table_add(text_table_t *t, const char *const *cells)
 {
     if (t->nrows == t->cap) {
@@ -58,28 +92,20 @@ int text_table_add(text_table_t *t, const char *const *cells)
     }
     size_t bytes = t->ncols * sizeof(char *);
     for (size_t c = 0; c < t->ncols; c++)
-        bytes += strlen(cells[c] ? cells[c] : "") + 1;
+        bytes += escaped_len(cells[c] ? cells[c] : "") + 1;
     char **row = malloc(bytes);
     if (row == NULL)
         return -1;
     char *text = (char *)(row + t->ncols);
     for (size_t c = 0; c < t->ncols; c++) {
-        const char *s = cells[c] ? cells[c] : "";
-        size_t n = strlen(s) + 1;
-        memcpy(text, s, n);
         row[c] = text;
-        text += n;
-        size_t w = text_width(s);
+        text = escape_into(text, cells[c] ? cells[c] : "");
+        size_t w = text_width(row[c]);
         if (w > t->width[c])
             t->width[c] = w;
     }
     t->rows[t->nrows++] = row;
     return 0;
-}
-
-size_t text_table_width(const text_table_t *t, size_t col)
-{
-    return col < t->ncols ? t->width[col] : 0;
 }
 
 /* Blanks are held back until text follows them, so no line ends in blanks
@@ -93,12 +119,10 @@ static void emit(FILE *out, size_t *blanks, const char *s)
     fputs(s, out);
 }
 
-void text_table_print(const text_table_t *t, FILE *out, const char *indent)
+void text_table_print(const text_table_t *t, FILE *out)
 {
     for (size_t i = 0; i < t->nrows; i++) {
         size_t blanks = 0;
-        if (indent != NULL)
-            fputs(indent, out);
         for (size_t c = 0; c < t->ncols; c++) {
             const char *s = t->rows[i][c];
             size_t gap = t->width[c] - text_width(s);

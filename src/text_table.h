@@ -3,8 +3,9 @@
  * column is as wide as its widest cell, so a long queue name or task type
  * never pushes the columns after it out of line.
  *
- * Widths count characters (UTF-8 sequences), not bytes. No line ends in
- * blanks (the last column is not padded, empty cells add none). */
+ * Widths count characters (UTF-8 sequences), not bytes. A cell is one line:
+ * control characters in it are shown escaped (\n, \t, \r, \xNN). No line
+ * ends in blanks (the last column is not padded, empty cells add none). */
 #ifndef TICKQ_TEXT_TABLE_H
 #define TICKQ_TEXT_TABLE_H
 
@@ -26,11 +27,7 @@ void text_table_free(text_table_t *t);
  * out of memory (the table is unchanged). */
 int text_table_add(text_table_t *t, const char *const *cells);
 
-/* The width of column col after the rows added so far. */
-size_t text_table_width(const text_table_t *t, size_t col);
-
-/* Prints every row, each line starting with `indent` (may be NULL);
- * columns are separated by two spaces. */
-void text_table_print(const text_table_t *t, FILE *out, const char *indent);
+/* Prints every row; columns are separated by two spaces. */
+void text_table_print(const text_table_t *t, FILE *out);
 
 #endif

@@ -213,17 +213,17 @@ static char *error_text(const char *msg, size_t *len)
 static char *error_payload(const task_out_t *out, size_t *len)
 {
     char *text = error_text(out->error, len);
-    char *json = text && json_is_object(out->details) && json_object_size(out->details) > 0
-                     ? json_dumps(out->details, JSON_COMPACT | JSON_ENSURE_ASCII)
-                     : NULL;
-    if (json == NULL)
-        return text;
-    size_t jlen = strlen(json);
-    char *both = realloc(text, *len + 1 + jlen + 1);
+    int has_details = text && json_is_object(out->details) && json_object_size(out->details) > 0;
+    char *json = has_details ? json_dumps(out->details, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    char *both = json ? realloc(text, *len + 1 + strlen(json) + 1) : NULL;
     if (both != NULL) {
+        size_t jlen = strlen(json);
         memcpy(both + *len + 1, json, jlen + 1); /* both[*len] is the text's NUL */
         *len += 1 + jlen;
         text = both;
+    } else if (has_details) {
+        log_warn("out of memory adding the error's details (strategy_output) to the result: kept the error only",
+                 LF_S("error", text));
     }
     free(json);
     return text;
@@ -329,12 +329,6 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
     }
 }
 
-static int is_final(const char *state)
-{
-    return strcmp(state, "completed") == 0 || strcmp(state, "failed") == 0 || strcmp(state, "dead") == 0 ||
-           strcmp(state, "cancelled") == 0;
-}
-
 /* Sends the job history of recorded outcomes to the supervisor: a retry
  * record per failed transient attempt, a job record per finished job. It is
  * written out at once: the next job may be the one this process is killed
@@ -353,7 +347,7 @@ static void write_history(worker_ctx_t *w, const claimed_job_t *jobs, const job_
                               o[i].finished_us, o[i].run };
             history_write_retry(&w->history, &r);
         }
-        if (is_final(states[i])) {
+        if (job_state_is_final(states[i])) {
             history_rec_t h = { jobs[i].id, jobs[i].type, w->logical[jobs[i].stream_index], states[i], w->id,
                                 error, o[i].attempt, o[i].started_us, o[i].finished_us, o[i].run };
             history_write_job(&w->history, &h);

@@ -6,9 +6,12 @@ LPUSHed onto the ``strategy_queue`` list, and its result appears at
 their own queue atomically, so a task survives a worker dying at any point.
 A task pushed again while its first push is still waiting or running (same
 task_id) runs once (the worker logs the duplicate); pushed again after it
-finished, it runs again and its new result replaces the old one (read the
-result only after the worker took the new push: until then the old one is
-still there).
+finished, it runs again and its new result replaces the old one. add_task
+removes the id's previous result in the same transaction as the push, so
+wait_for_result never returns the previous run's result for a new push.
+
+The arguments each task takes, with types, ranges and defaults, are printed
+by ``tickq tasks TYPE`` (``--json`` for programs); unknown keys are refused.
 
     import redis, tickq_client
     r = redis.Redis(decode_responses=True)
@@ -54,16 +57,21 @@ def add_task(redis_client, task_id, task_type, args, list_name=LIST_NAME):
     if not isinstance(args, dict):
         raise ValueError("args must be a dict")
     entry = json.dumps({"task_id": task_id, "task_type": task_type, "args": args}, allow_nan=False)
-    redis_client.lpush(list_name, entry)
+    # One transaction: a poller never sees the previous run's result after
+    # this push (a re-run of a finished id replaces it; a duplicate of a
+    # waiting or running one gets that job's result when it ends).
+    pipe = redis_client.pipeline(transaction=True)
+    pipe.delete(RESULT_PREFIX + task_id)
+    pipe.lpush(list_name, entry)
+    pipe.execute()
     return task_id
 
 
 def add_backtest_task(redis_client, task_id, strategy_code, symbols, start_date, end_date, **options):
     """Queues a signal backtest of `strategy_code` (Lua) over `symbols` from
     start_date to end_date (ISO 8601 dates). Options go into the task's args
-    as they are: hold_bars, commission_bps, interval, entry,
-    strategy_timeout_seconds, memory_mb, check_lookahead; list_name picks
-    another list."""
+    as they are (`tickq tasks backtest` lists them); list_name picks another
+    list."""
     list_name = options.pop("list_name", LIST_NAME)
     args = {"strategy_code": strategy_code, "symbols": list(symbols), "start_date": start_date,
             "end_date": end_date}
@@ -73,8 +81,8 @@ def add_backtest_task(redis_client, task_id, strategy_code, symbols, start_date,
 
 def add_screening_task(redis_client, task_id, strategy_code, universe, limit, **options):
     """Queues a screening of `universe` that returns the top `limit`
-    opportunities by score. Options: as_of, lookback_bars, interval, entry,
-    strategy_timeout_seconds, memory_mb; list_name picks another list."""
+    opportunities by score. Options go into the task's args as they are
+    (`tickq tasks screening` lists them); list_name picks another list."""
     list_name = options.pop("list_name", LIST_NAME)
     args = {"strategy_code": strategy_code, "universe": list(universe), "limit": limit}
     args.update(options)
@@ -82,9 +90,9 @@ def add_screening_task(redis_client, task_id, strategy_code, universe, limit, **
 
 
 def add_portfolio_backtest_task(redis_client, task_id, strategy_code, symbols, start_date, end_date, **options):
-    """Queues a position backtest. Options: initial_capital, commission_bps,
-    slippage_bps, interval, entry, strategy_timeout_seconds, memory_mb,
-    check_lookahead."""
+    """Queues a position backtest. Options go into the task's args as they
+    are (`tickq tasks portfolio_backtest` lists them); list_name picks
+    another list."""
     list_name = options.pop("list_name", LIST_NAME)
     args = {"strategy_code": strategy_code, "symbols": list(symbols), "start_date": start_date,
             "end_date": end_date}

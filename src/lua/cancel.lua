@@ -13,9 +13,7 @@ local function cancel(keys, args)
   local h = redis.call('HMGET', jk, 'state', 'entry', 'stream', 'queue')
   local state = h[1]
   if not state then return { 'missing' } end
-  if state == 'completed' or state == 'failed' or state == 'dead' or state == 'cancelled' then
-    return { 'final', state }
-  end
+  if FINAL[state] then return { 'final', state } end
   local worker = state == 'queued' and pending_consumer(h[3], h[2])
   if worker then
     redis.call('HSET', jk, 'cancel_requested', '1')

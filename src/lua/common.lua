@@ -30,7 +30,8 @@
 
 local PROTOCOL = '1'
 
--- The states a job ends in; only a job in one of them can run again.
+-- The states a job ends in; only a job in one of them can run again (the C
+-- side's job_state_is_final holds the same list).
 local FINAL = { completed = true, failed = true, dead = true, cancelled = true }
 
 -- A record without `run` (written before runs were counted) is run 1.

@@ -142,7 +142,7 @@ end
 
 -- What kind of JSON value decoded text is, for "not an object" errors.
 local function json_kind(v)
-  if type(v) == 'table' then return 'an array' end
+  if type(v) == 'table' then return (next(v) == nil or v[1] ~= nil) and 'an array' or 'an object' end
   if type(v) == 'string' then return 'a string' end
   if type(v) == 'number' then return 'a number' end
   if type(v) == 'boolean' then return 'a boolean' end
@@ -166,7 +166,7 @@ local function check_entry(raw)
   end
   if not usable_id(task.task_id) then
     return nil, 'task_id must be a string of 1-128 characters without spaces (got ' ..
-      (type(task.task_id) == 'string' and cjson.encode(utf8_head(task.task_id, 40)) or type(task.task_id)) .. ')'
+      (type(task.task_id) == 'string' and cjson.encode(utf8_head(task.task_id, 40)) or json_kind(task.task_id)) .. ')'
   end
   local id = task.task_id
   if type(task.task_type) ~= 'string' then
@@ -176,6 +176,25 @@ local function check_entry(raw)
     return nil, 'args must be a JSON object', id
   end
   return task
+end
+
+-- Answers a rejected entry that has a usable task_id at task_result:<id>,
+-- where its client polls. An id whose job is still waiting or running keeps
+-- that job's result. A finished job's id records the rejection as its next
+-- run, failed, so that the record and the result agree and the client never
+-- reads the previous run's result as the answer to this push.
+local function answer_rejected(c, id, why)
+  local jk = job_key(c, id)
+  local h = redis.call('HMGET', jk, 'state', 'run')
+  if h[1] and not FINAL[h[1]] then return end
+  local err = 'invalid task: ' .. why
+  if h[1] then
+    redis.call('DEL', pkey(c, 'retries', id))
+    redis.call('HSET', jk, 'state', 'failed', 'run', run_of(h[2]) + 1, 'attempts', 0, 'error', err,
+      'finished_at', c.now_iso)
+    expire_job(c, id)
+  end
+  set_result(c, id, 'error', { error = err, completed_at = c.now_iso })
 end
 
 -- Keeps a rejected entry in <prefix>:rejected; returns its stream id.
@@ -227,13 +246,11 @@ local function list_import(keys, args)
     end
     if why then
       count(c, queue, 'list_rejected')
-      if id and redis.call('EXISTS', job_key(c, id)) == 0 then
-        set_result(c, id, 'error', { error = 'invalid task: ' .. why, completed_at = c.now_iso })
-      end
+      if id then answer_rejected(c, id, why) end
       local kept = keep_rejected(c, list, queue, id, why, pos, raw)
       local start = utf8_head(raw, LOG_ENTRY_MAX)
       events[#events + 1] = { 'rejected', id or '', why, start, kept }
-      old_rejections[#old_rejections + 1] = (id or '') .. '\t' .. why .. '\t' .. start
+      if not detailed then old_rejections[#old_rejections + 1] = (id or '') .. '\t' .. why .. '\t' .. start end
     end
   end
   if moved > 0 then count(c, queue, 'list_imported', moved) end

@@ -405,3 +405,19 @@ class TickqTestCase(unittest.TestCase):
                 raise
             self.load_library()
             return self.r.fcall(f"tickq_p1_{name}", len(keys), *keys, *header, *args)
+
+
+def sample_cuts(marked, dates):
+    """The look-ahead check's cut dates (docs/strategies.md, "Cuts"): of the
+    marked dates and the other dates, half each, evenly spaced."""
+    def even(d, k):
+        if len(d) <= k:
+            return d
+        if k == 1:
+            return [d[(len(d) - 1) // 2]]
+        return [d[(j * (len(d) - 1) + (k - 1) // 2) // (k - 1)] for j in range(k)]
+    m, o = sorted(marked), sorted(set(dates) - set(marked))
+    take_m = min(len(m), 10)
+    take_o = min(len(o), 20 - take_m)
+    take_m = min(len(m), 20 - take_o)
+    return sorted(even(m, take_m) + even(o, take_o))

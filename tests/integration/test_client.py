@@ -94,6 +94,17 @@ class TestPythonClient(TickqTestCase):
             tickq_client.wait_for_result(self.r, "never", timeout=0.2)
         self.assertEqual(self.r.llen("strategy_queue"), 0)
 
+    def test_a_finished_task_id_pushed_again_waits_for_its_new_result(self):
+        """add_task of a finished id, then wait_for_result, returns the new
+        run's result, never the previous one (which stays until the worker
+        imports the push, unless the client removes it with the push)."""
+        self.start_worker()
+        for n in range(5):
+            tickq_client.add_task(self.r, "again", "echo", {"n": n})
+            res = tickq_client.wait_for_result(self.r, "again", timeout=20)
+            self.assertEqual((res["status"], res["data"]["n"]), ("completed", n))
+        self.assertEqual(self.job("again")["run"], "5")
+
     def test_duplicate_task_id_runs_once(self):
         for _ in range(3):
             tickq_client.add_task(self.r, "dup-1", "echo", {"n": 1})

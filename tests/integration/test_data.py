@@ -192,11 +192,15 @@ class DataTests:
         p = self.data("import", os.path.join(self.tmp, "nope.csv"))
         self.assertEqual(p.returncode, 66)
         self.assertIn("cannot open", p.stderr)
-        quoted = '"symbol","date","open","high","low","close","volume"\n'
-        self.assertEqual(self.data("import", self.write("q.csv", quoted)).returncode, 65)
         crlf = GOOD.replace("\n", "\r\n")
         self.assertEqual(self.data("import", self.write("crlf.csv", crlf)).returncode, 0)
         self.assertEqual(len(self.bars()), 6)
+        # A quoted header (pandas QUOTE_ALL, some broker exports) reads as its rows do.
+        quoted = ('"symbol","date","open","high","low","close","volume"\n'
+                  '"QQQ","2024-01-02","10","11","9","10.5","100"\n')
+        p = self.data("import", self.write("q.csv", quoted))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual([b[0] for b in self.bars()].count("QQQ"), 1)
 
     def test_intraday_interval(self):
         text = ("symbol,date,open,high,low,close,volume\n"
@@ -743,7 +747,9 @@ class TestDataSqlite(DataTests, unittest.TestCase):
         cases = [({"HOME": None}, "HOME is not set"),
                  ({"HOME": ""}, "HOME is not set"),
                  ({"HOME": "relative/home"}, "HOME='relative/home' is not an absolute path"),
-                 ({"XDG_DATA_HOME": "rel"}, "XDG_DATA_HOME='rel' is not an absolute path")]
+                 ({"XDG_DATA_HOME": "rel"}, "XDG_DATA_HOME='rel' is not an absolute path"),
+                 # a base that does not exist grows no tree of folders
+                 ({"HOME": os.path.join(self.tmp, "nohome")}, f"HOME={self.tmp}/nohome is not an existing folder")]
         for extra, needle in cases:
             _, env = self.home_env()
             for k, v in extra.items():

@@ -362,6 +362,39 @@ class TestRejectedEntries(AlignmentMixin, TickqTestCase):
         return self.fcall("list_import", [list_name], "backtest", "normal", "3", "3600000", "1048576",
                           str(int(time.time() * 1e6)), "100", "2")
 
+    def test_a_bad_push_of_a_finished_id_answers_at_its_result(self):
+        """A finished id pushed again with an entry that cannot run: the
+        poller must not read the previous run's result as the answer. The
+        rejection is recorded as the id's next run, failed; a job still
+        waiting keeps its own record and result."""
+        push(self.r, "fin", "echo", {"x": 1})
+        self.import_list()
+        status, w = self.burst("--workers", "1")
+        self.assertEqual(status, 0, w.log())
+        self.assertEqual(self.result("fin")["status"], "completed")
+        self.r.lpush(LIST, json.dumps({"task_id": "fin", "task_type": 5, "args": {}}))
+        push(self.r, "wait", "echo", {})
+        self.import_list()
+        self.r.lpush(LIST, json.dumps({"task_id": "wait", "task_type": "echo", "args": [1]}))
+        self.import_list()
+        res = self.result("fin")
+        self.assertEqual(res["status"], "error", res)
+        self.assertIn("invalid task: task_type must be a string", res["data"]["error"])
+        job = self.job("fin")
+        self.assertEqual((job["state"], job["run"], job["attempts"]), ("failed", "2", "0"))
+        self.assertIn("task_type must be a string", job["error"])
+        self.assertEqual(self.state("wait"), "queued")
+        self.assertEqual(self.result("wait"), None)      # still waiting: no result written over it
+        self.assertEqual(self.r.xlen("tickq:rejected"), 2)
+
+    def test_a_null_task_id_is_named_null(self):
+        self.r.lpush(LIST, json.dumps({"task_id": None, "task_type": "echo"}))
+        self.r.lpush(LIST, json.dumps({"task_id": {"a": 1}, "task_type": "echo"}))
+        self.import_list()
+        errors = [e[1]["error"] for e in self.r.xrange("tickq:rejected")]
+        self.assertIn("(got null)", errors[0])
+        self.assertIn("(got an object)", errors[1])
+
     def test_rejected_entries_are_kept_listed_and_counted(self):
         self.r.lpush(LIST, self.BAD_JSON)                                      # parse error at character 56
         self.r.lpush(LIST, json.dumps({"task_type": "echo", "args": {}}))         # no task_id

@@ -106,6 +106,12 @@ class TestImpliedVol(unittest.TestCase):
         p = options("iv", *PUT, "--price", "95")
         self.assertEqual(p.returncode, 1)
         self.assertIn("K e^-rT", p.stderr)
+        # Every digit of the price and the bound: "10 is at or below 10"
+        # would hide what tells them apart.
+        p = options("iv", "--type", "call", "--spot", "100", "--strike", "90", "--years", "0.5", "--rate", "0",
+                    "--price", "9.99999999999")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("price 9.99999999999 is at or below the lower no-arbitrage bound 10 =", p.stderr)
 
 
 class TestUsage(unittest.TestCase):

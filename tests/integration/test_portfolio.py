@@ -10,7 +10,7 @@ import shutil
 import statistics
 import tempfile
 
-from harness import ISO_RE, TickqTestCase, tickq
+from harness import ISO_RE, TickqTestCase, sample_cuts, tickq
 
 
 def make_bars(seed, symbols, days, start_ordinal, skip=()):
@@ -374,8 +374,8 @@ end
                     changes.add(r[1])
                 previous = p
         last = max(r[1] for r in self.window_rows(syms, start, end))
-        d = sorted(x for x in changes if x < last)
-        cuts = d if len(d) <= 20 else [d[(j * (len(d) - 1) + 9) // 19] for j in range(20)]
+        cuts = sample_cuts({x for x in changes if x < last},
+                           {r[1] for r in self.window_rows(syms, start, end) if r[1] < last})
         self.assertEqual(la["cut_dates"], cuts)
         self.assertEqual(la["checked"], len(cuts))
         self.assertEqual(again["data"]["lookahead"]["cut_dates"], cuts)

@@ -22,7 +22,7 @@ import statistics
 import subprocess
 import tempfile
 
-from harness import ISO_RE, TICKQ, TickqTestCase, tickq, wait_for
+from harness import ISO_RE, TICKQ, TickqTestCase, sample_cuts, tickq, wait_for
 
 START, END = "2024-01-02", "2024-03-01"
 FINAL = ("completed", "failed", "dead")
@@ -828,14 +828,13 @@ end
 """
 
     @staticmethod
-    def expected_cuts(dates, end):
-        """The documented sample: the sorted distinct signal dates before
-        the frame's last date, at most 20, evenly spaced (integer
-        arithmetic), first and last included."""
-        d = sorted({x for x in dates if x < end})
-        if len(d) <= 20:
-            return d
-        return [d[(j * (len(d) - 1) + 9) // 19] for j in range(20)]
+    def expected_cuts(signal_dates, end, symbols=("AAA", "BBB", "CCC")):
+        """The documented sample, before the frame's last date: up to 10 of
+        the distinct signal dates and up to 10 of the frame's other dates (a
+        half with fewer leaves its share to the other), each evenly spaced
+        with integer arithmetic, first and last included; sorted."""
+        return sample_cuts({x for x in signal_dates if x < end},
+                           {b["date"] for s in symbols for _, b in window(s) if b["date"] < end})
 
     def test_lookahead_check_names_the_signals_that_peek(self):
         syms = ("AAA", "BBB", "CCC")
@@ -880,6 +879,39 @@ end
         self.assertEqual(la["violations_total"], 0)
         dates = [i["date"] for i in data["instances"]]
         self.assertEqual(la["cut_dates"], self.expected_cuts(dates, END))
+
+    SUPPRESS = """
+function suppress(df)
+  local out = {}
+  local t, c = df.ticker, df.close
+  for i = 1, df.n do
+    -- tomorrow's close drops the losers; the last bar has no tomorrow
+    local nxt = (i < df.n and t[i + 1] == t[i]) and c[i + 1] or nil
+    if not (nxt and nxt < c[i]) then out[#out + 1] = {ticker = t[i], date = df.date[i]} end
+  end
+  return out
+end
+"""
+
+    def test_lookahead_check_finds_signals_that_later_bars_suppressed(self):
+        """The opposite cheat: the future filters losing signals out. At a
+        signal date nothing changes when the later bars go (the guard lets
+        the last bar through); at a date the future suppressed, the cut run
+        has a signal the full run does not. One symbol, so no other ticker's
+        dates can find it by chance."""
+        data = self.ok(self.run_all(self.args(self.SUPPRESS, symbols=["AAA"], check_lookahead=True))[0])
+        w = [b for _, b in window("AAA")]
+        suppressed = {a["date"] for a, b in zip(w, w[1:]) if b["close"] < a["close"]}
+        kept = {b["date"] for b in w} - suppressed
+        self.assertEqual({i["date"] for i in data["instances"]}, kept)
+        self.assertTrue(suppressed)
+        la = data["lookahead"]
+        cuts = self.expected_cuts(kept, END, symbols=("AAA",))
+        self.assertEqual(la["cut_dates"], cuts)
+        want = sorted((d, "AAA", d, "extra") for d in cuts if d in suppressed)
+        self.assertTrue(want)
+        self.assertEqual(sorted((v["cut_date"], v["ticker"], v["date"], v["what"]) for v in la["violations"]), want)
+        self.assertEqual(la["violations_total"], len(want))
 
     def test_a_cut_hides_every_later_bar_from_the_strategy(self):
         """df.n, the length of a column and of a kernel's array are those of
@@ -927,10 +959,15 @@ end
                            self.args(EVERY_BAR, check_lookahead="yes"),
                            self.args(EVERY_BAR, check_lookahead=1), unchecked=True)
         la = self.ok(res[0])["lookahead"]
-        self.assertEqual(la["cut_dates"], ["2024-02-01"])
-        self.assertEqual(la["violations"], [{"cut_date": "2024-02-01", "what": "error", "error":
-                                             "Strategy error: strategy:7: needs the whole window, has 2024-02-01"}])
-        self.assertEqual(la["violations_total"], 1)
+        cuts = self.expected_cuts(["2024-02-01"], END, symbols=("AAA", "BBB"))
+        self.assertEqual(la["cut_dates"], cuts)
+        self.assertIn("2024-02-01", cuts)
+        # Every cut before March fails: the data it needs is gone.
+        want = [{"cut_date": d, "what": "error", "error": f"Strategy error: strategy:7: needs the whole window, "
+                 f"has {max(b['date'] for s in ('AAA', 'BBB') for _, b in window(s) if b['date'] <= d)}"}
+                for d in cuts if d < "2024-03-01"]
+        self.assertEqual(la["violations"], want)
+        self.assertEqual(la["violations_total"], len(want))
         self.assertEqual(self.error(res[1], self.last_ids[1]), "check_lookahead must be true or false, got \"yes\"")
         self.assertEqual(self.error(res[2], self.last_ids[2]), "check_lookahead must be true or false, got 1")
         # The screening has no look-ahead check: the argument is refused there.
@@ -938,6 +975,23 @@ end
                                                            "check_lookahead": True}))
         self.assertEqual(p.returncode, 65)
         self.assertIn("unknown argument 'check_lookahead' (screening takes:", p.stderr)
+
+    def test_lookahead_memory_failure_names_memory_mb(self):
+        """A cut run that runs out of memory says so and names memory_mb
+        (not the timeout): each cut run builds its columns afresh."""
+        code = """
+function f(df)
+  if df.date[df.n] < '2024-03-01' then local s = string.rep('x', 100 * 1024 * 1024) end
+  local out = {}
+  for i = 1, df.n do out[i] = {ticker = df.ticker[i], date = df.date[i]} end
+  return out
+end
+"""
+        (res,) = self.run_all(self.args(code, symbols=["AAA"], check_lookahead=True, memory_mb=64))
+        err = self.error(res, self.last_ids[0])
+        self.assertTrue(err.startswith("look-ahead check: the re-run on the data cut at "), err)
+        self.assertIn("Strategy exceeded memory limit (64 MiB); each re-run builds its columns afresh within "
+                      "memory_mb: raise memory_mb, or drop check_lookahead", err)
 
     def test_lookahead_runs_share_the_jobs_time(self):
         """Each re-run counts against the job's timeout: a check that cannot

@@ -182,7 +182,13 @@ class TestScheduleArgs(TickqTestCase):
                       "no market-data provider", p.stdout)
         folder = tempfile.mkdtemp(prefix="tickq-bars-")
         self.addCleanup(shutil.rmtree, folder, True)
-        env.update({"TICKQ_MARKET_DATA_PROVIDER": "csv_dir", "TICKQ_MARKET_DATA_PATH": folder})
+        # A provider whose folder is not there (a typo) fails every run too.
+        env.update({"TICKQ_MARKET_DATA_PROVIDER": "csv_dir", "TICKQ_MARKET_DATA_PATH": folder + "/typo"})
+        p = self.tickq("worker", "--check", "--scheduler", "--schedules", path, env=env)
+        self.assertEqual(p.returncode, 78, p.stdout + p.stderr)
+        self.assertIn(f"FAIL schedule eod: its task update_stock_data would fail at every run: "
+                      f"the csv_dir folder {folder}/typo does not exist", p.stdout)
+        env["TICKQ_MARKET_DATA_PATH"] = folder
         p = self.tickq("worker", "--check", "--scheduler", "--schedules", path, env=env)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn("ok   schedules: 1 in", p.stdout)

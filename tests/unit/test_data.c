@@ -164,6 +164,7 @@ TEST(csv_header_variants)
         "symbol,date,open,high,low,close,volume\n", "Symbol,Date,Open,High,Low,Close,Volume\n",
         "SYMBOL,DATE,OPEN,HIGH,LOW,CLOSE,VOLUME\n", "ticker,date,open,high,low,close,volume\n",
         "Ticker,Date,Open,High,Low,Close,Volume\r\n", "\xEF\xBB\xBFSymbol,Date,Open,High,Low,Close,Volume\n",
+        "\"symbol\",\"date\",\"open\",\"high\",\"low\",\"close\",\"volume\"\n", /* quoted, as rows may be */
     };
     for (size_t i = 0; i < sizeof multi / sizeof multi[0]; i++) {
         char text[256];
@@ -227,10 +228,10 @@ TEST(csv_header_refusals_name_the_expected_and_the_found_header)
           "expected the header line date,open,high,low,close,volume, found "
           "'date,open,high,low,close,volume,dividends': column 7 ('dividends') comes after volume, the last "
           "column" },
-        { "\"symbol\",\"date\",\"open\",\"high\",\"low\",\"close\",\"volume\"", NULL,
+        { "\"symbol\",\"date\",\"open\",\"high\",\"low\",\"close\",\"vol\"", NULL,
           "expected the header line symbol,date,open,high,low,close,volume, found "
-          "'\"symbol\",\"date\",\"open\",\"high\",\"low\",\"close\",\"volume\"': column 1 is '\"symbol\"' where "
-          "'date' was expected (or 'symbol' or 'ticker' before it)" },
+          "'\"symbol\",\"date\",\"open\",\"high\",\"low\",\"close\",\"vol\"': column 7 is 'vol' where "
+          "'volume' (or 'adj close') was expected" },
         { "symbol, date,open,high,low,close,volume", NULL,
           "expected the header line symbol,date,open,high,low,close,volume, found "
           "'symbol, date,open,high,low,close,volume': column 2 is ' date' where 'date' was expected" },

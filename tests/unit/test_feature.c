@@ -987,3 +987,50 @@ TEST(feature_rsi_stays_nan_after_a_value_that_is_not_finite)
     for (int t = 0; t < n; t++)
         CHECK(isnan(out[t]));
 }
+
+/* sma_N (and so bb_mid_N and, on flat windows, both bands): within an ulp
+ * or so of the exact mean (binary128) on the real-looking closes, whose
+ * level drops from 1e6 to 0.5 (a plain running sum kept 3e-9 relative of
+ * the 1e6 bars behind); a window of N equal closes is that close exactly,
+ * whatever came before it. */
+TEST(feature_sma_exact_and_flat_windows_are_the_close)
+{
+    static double c[REAL_N], sma[REAL_N], up[REAL_N], mid[REAL_N], lo[REAL_N];
+    make_real_closes(c);
+    for (size_t i = 0; i < sizeof spread_windows / sizeof spread_windows[0]; i++) {
+        size_t w = (size_t)spread_windows[i];
+        feature_sma(c, REAL_N, (int)w, sma);
+        double worst = 0;
+        for (size_t t = w - 1; t < REAL_N; t++) {
+            _Float128 sum = 0;
+            int flat = 1;
+            for (size_t k = t + 1 - w; k <= t; k++) {
+                sum += c[k];
+                flat &= c[k] == c[t];
+            }
+            /* The exact mean rounded to a double is what 0.5 ulp allows;
+             * the running sum may add one more. */
+            if (flat ? sma[t] != c[t] : !within_ulps(sma[t], sum / w, 1.5, &worst)) {
+                unit_fail(__FILE__, __LINE__, "sma_%zu[%zu] = %.17g, exact %.17g%s", w, t, sma[t],
+                          (double)(sum / w), flat ? " (a flat window)" : "");
+                break;
+            }
+        }
+    }
+    /* Flat windows after other values, every prefix and window: both bands
+     * and the mid are the close itself. */
+    const double tail[] = { 262.01, 258.3752, 258.3752, 258.3752, 258.3752, 258.3752 };
+    for (size_t prefix = 0; prefix < 40; prefix++) {
+        double x[64];
+        for (size_t k = 0; k < prefix; k++)
+            x[k] = 100 + 0.37 * (double)k + 0.01 * (double)(k % 7);
+        memcpy(x + prefix, tail, sizeof tail);
+        size_t n = prefix + sizeof tail / sizeof tail[0];
+        for (int w = 2; w <= 5; w++) {
+            feature_bbands(x, n, w, up, mid, lo);
+            if (up[n - 1] != 258.3752 || mid[n - 1] != 258.3752 || lo[n - 1] != 258.3752)
+                unit_fail(__FILE__, __LINE__, "prefix %zu, N=%d: bands %.17g %.17g %.17g, not 258.3752", prefix, w,
+                          up[n - 1], mid[n - 1], lo[n - 1]);
+        }
+    }
+}

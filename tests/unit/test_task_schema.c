@@ -91,9 +91,12 @@ TEST(schema_types_ranges_and_required)
               "start_date 2024-02-01 is after end_date 2024-01-02");
     /* Several problems are named together. */
     const char *e = check("scan_opportunities", "{\"limit\": 0, \"min_volume\": 1.5, \"as_of\": \"May 1\"}");
-    CHECK(contains(e, "as_of must be a date like 2024-03-15, got \"May 1\""));
+    CHECK(contains(e, "as_of must be a date like 2024-03-15, from 1970-01-01 to 9999-12-31, got \"May 1\""));
     CHECK(contains(e, "min_volume must be an integer from 0 to 1e15, got 1.5"));
     CHECK(contains(e, "limit must be an integer from 1 to 100000, got 0"));
+    /* Before 1970 an options date would read as "absent": refused instead. */
+    CHECK_STR(check("calculate_iv_analysis", "{\"symbols\": [\"AAA\"], \"as_of\": \"1969-12-31\"}"),
+              "as_of must be a date like 2024-03-15, from 1970-01-01 to 9999-12-31, got \"1969-12-31\"");
     /* null is absent; "all" where a list or "all" is taken. */
     CHECK_STR(check("scan_opportunities", "{\"limit\": null, \"symbols\": \"all\"}"), "");
     CHECK_STR(check("calculate_iv_analysis", "{\"symbols\": \"everything\"}"),
@@ -155,4 +158,16 @@ TEST(schema_lint_finds_broken_tables)
     CHECK(task_schema_lint(out_of_range, err, sizeof err) != 0);
     const task_arg_t no_doc[] = { { .name = "b", .type = TASK_ARG_BOOL }, { .name = NULL } };
     CHECK(task_schema_lint(no_doc, err, sizeof err) != 0);
+}
+
+TEST(schema_message_order_unknown_then_values_then_missing)
+{
+    /* The accepted names follow the unknown keys, not the last problem. */
+    CHECK_STR(check("screening", "{\"limt\": 5, \"lookback_bars\": 0}"),
+              "unknown argument 'limt' (did you mean 'limit'?) (screening takes: strategy_code, universe, limit, "
+              "as_of, lookback_bars, interval, language, entry, strategy_timeout_seconds, memory_mb); "
+              "lookback_bars must be an integer from 1 to 100000, got 0; "
+              "missing strategy_code and universe (tickq tasks screening says what each is)");
+    CHECK_STR(check("sleep", "{}"), "missing ms: milliseconds to sleep (through signals: a graceful shutdown lets it "
+                                    "finish)");
 }
