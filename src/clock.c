@@ -247,3 +247,11 @@ int64_t clock_floor_div(int64_t a, int64_t b)
 {
     return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
+
+void clock_format_bar(int daily, int64_t epoch_s, char out[CLOCK_DATE_LEN])
+{
+    if (daily)
+        clock_format_date(epoch_s, out);
+    else
+        clock_format_datetime(epoch_s, out);
+}

@@ -372,13 +372,6 @@ static int do_synth(data_flags_t *f, int argc)
     return 0;
 }
 
-static void format_ts(const char *interval, int64_t ts, char out[CLOCK_DATE_LEN])
-{
-    if (bar_interval_is_daily(interval))
-        clock_format_date(ts, out);
-    else
-        clock_format_datetime(ts, out);
-}
 
 static int digits(long long v)
 {
@@ -409,7 +402,8 @@ static int do_list(data_flags_t *f, int argc)
     int wsym = 6, wint = 8, wdate = 5, wbars = 4;
     for (size_t i = 0; !f->as_json && i < n; i++) {
         char d[CLOCK_DATE_LEN];
-        format_ts(rows[i].interval, rows[i].last_ts, d); /* first and last have the same width */
+        /* first and last have the same width */
+        clock_format_bar(bar_interval_is_daily(rows[i].interval), rows[i].last_ts, d);
         int ls = (int)strlen(rows[i].symbol), li = (int)strlen(rows[i].interval), lb = digits(rows[i].count);
         int ld = (int)strlen(d);
         wsym = ls > wsym ? ls : wsym;
@@ -427,8 +421,8 @@ static int do_list(data_flags_t *f, int argc)
     }
     for (size_t i = 0; i < n; i++) {
         char a[CLOCK_DATE_LEN], b[CLOCK_DATE_LEN];
-        format_ts(rows[i].interval, rows[i].first_ts, a);
-        format_ts(rows[i].interval, rows[i].last_ts, b);
+        clock_format_bar(bar_interval_is_daily(rows[i].interval), rows[i].first_ts, a);
+        clock_format_bar(bar_interval_is_daily(rows[i].interval), rows[i].last_ts, b);
         if (f->as_json)
             printf("{\"symbol\":\"%s\",\"interval\":\"%s\",\"first\":\"%s\",\"last\":\"%s\",\"bars\":%lld}\n",
                    rows[i].symbol, rows[i].interval, a, b, rows[i].count);
@@ -542,7 +536,7 @@ static void show_pass(const show_rows_t *r, show_format_t format, int print, int
             if (series->ts[t] < r->from)
                 continue;
             char d[CLOCK_DATE_LEN], num[NUMFMT_MAX];
-            format_ts(r->interval, series->ts[t], d);
+            clock_format_bar(bar_interval_is_daily(r->interval), series->ts[t], d);
             if (!print) {
                 int ls = (int)strlen(series->symbol), ld = (int)strlen(d);
                 w[0] = ls > w[0] ? ls : w[0];

@@ -233,12 +233,11 @@ static const char *const value_names[5] = { "open", "high", "low", "close", "vol
 
 #define MAX_FIELDS 8             /* symbol, date, open, high, low, close, adj close, volume */
 
-/* Validates one data line and hands it to the callback; problems are
- * recorded. Returns -1 only when the callback fails or memory runs out. */
-static int row(parser_t *ps, size_t line, const char *p, const char *end)
+/* Splits the line [p, end) at commas into f/fl (at most MAX_FIELDS + 1 kept;
+ * a field in double quotes, "AAPL", without them: headers and rows alike).
+ * Returns how many fields the line has, kept or not. */
+static int split_fields(const char *p, const char *end, const char **f, size_t *fl)
 {
-    const char *f[MAX_FIELDS + 1];
-    size_t fl[MAX_FIELDS + 1];
     int nf = 0;
     for (const char *q = p;;) {
         const char *c = memchr(q, ',', (size_t)(end - q));
@@ -246,16 +245,25 @@ static int row(parser_t *ps, size_t line, const char *p, const char *end)
         if (nf <= MAX_FIELDS) {
             f[nf] = q;
             fl[nf] = (size_t)(fe - q);
-            if (fl[nf] >= 2 && q[0] == '"' && fe[-1] == '"') { /* "AAPL" */
+            if (fl[nf] >= 2 && q[0] == '"' && fe[-1] == '"') {
                 f[nf]++;
                 fl[nf] -= 2;
             }
         }
         nf++;
         if (c == NULL)
-            break;
+            return nf;
         q = c + 1;
     }
+}
+
+/* Validates one data line and hands it to the callback; problems are
+ * recorded. Returns -1 only when the callback fails or memory runs out. */
+static int row(parser_t *ps, size_t line, const char *p, const char *end)
+{
+    const char *f[MAX_FIELDS + 1];
+    size_t fl[MAX_FIELDS + 1];
+    int nf = split_fields(p, end, f, fl);
     ps->rep->rows++;
     if (nf != ps->ncols) {
         problem(ps, line, "expected %d columns (%s), found %d", ps->ncols, ps->columns, nf);
@@ -331,10 +339,7 @@ static int row(parser_t *ps, size_t line, const char *p, const char *end)
     }
     if (ts <= s->last_ts) {
         char d[CLOCK_DATE_LEN];
-        if (ps->daily)
-            clock_format_date(ts, d);
-        else
-            clock_format_datetime(ts, d);
+        clock_format_bar(ps->daily, ts, d);
         problem(ps, line, "%s of %s is %s the row on line %zu; dates must increase within a symbol", d,
                 s->name, ts == s->last_ts ? "the same date as" : "before", s->last_line);
         return 0;
@@ -358,20 +363,9 @@ static int read_header(parser_t *ps, const char *p, size_t n, char *why, size_t 
     static const char *const prices[5] = { "date", "open", "high", "low", "close" };
     const char *f[MAX_FIELDS + 1];
     size_t fl[MAX_FIELDS + 1];
-    int nf = 0;
-    for (const char *q = p, *end = p + n; nf <= MAX_FIELDS;) {
-        const char *c = memchr(q, ',', (size_t)(end - q));
-        f[nf] = q;
-        fl[nf] = (size_t)((c ? c : end) - q);
-        if (fl[nf] >= 2 && f[nf][0] == '"' && f[nf][fl[nf] - 1] == '"') { /* "symbol", as rows may quote too */
-            f[nf]++;
-            fl[nf] -= 2;
-        }
-        nf++;
-        if (c == NULL)
-            break;
-        q = c + 1;
-    }
+    int nf = split_fields(p, p + n, f, fl);
+    if (nf > MAX_FIELDS + 1)
+        nf = MAX_FIELDS + 1; /* the first ones tell what is wrong */
     int k = 0;
     ps->symcol = nf > 0 && (is_name(f[0], fl[0], "symbol") || is_name(f[0], fl[0], "ticker"));
     k += ps->symcol;

@@ -74,10 +74,7 @@ static void push_dates(lua_State *L, const strategy_frame_t *f)
             if (lua_rawgeti(L, cache, s->ts[t]) == LUA_TNIL) {
                 lua_pop(L, 1);
                 char d[CLOCK_DATE_LEN];
-                if (f->daily)
-                    clock_format_date(s->ts[t], d);
-                else
-                    clock_format_datetime(s->ts[t], d);
+                clock_format_bar(f->daily, s->ts[t], d);
                 lua_pushstring(L, d);
                 lua_pushvalue(L, -1);
                 lua_rawseti(L, cache, s->ts[t]);

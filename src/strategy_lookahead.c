@@ -42,14 +42,6 @@ typedef struct {
     size_t total;
 } violations_t;
 
-static void format_ts(int daily, int64_t ts, char out[CLOCK_DATE_LEN])
-{
-    if (daily)
-        clock_format_date(ts, out);
-    else
-        clock_format_datetime(ts, out);
-}
-
 /* --- the signals ---------------------------------------------------------- */
 
 static int cmp_place(const signal_t *a, const signal_t *b)
@@ -217,7 +209,7 @@ static void add_violation(violations_t *vs, const char *cut_date, size_t series,
         return;
     const bar_series_t *s = &vs->t->set->series[series];
     char date[CLOCK_DATE_LEN];
-    format_ts(vs->daily, s->ts[bar], date);
+    clock_format_bar(vs->daily, s->ts[bar], date);
     json_t *v = json_pack("{s:s, s:s, s:s, s:s}", "cut_date", cut_date, "ticker", s->symbol, "date", date,
                           "what", what);
     if (v != NULL && field != NULL) {
@@ -409,7 +401,7 @@ static task_status_t check_cut(const task_ctx_t *ctx, strategy_task_t *t, lookah
         t->hi[i] = k < t->lo[i] ? t->lo[i] : k > full_hi[i] ? full_hi[i] : k;
     }
     char cut_date[CLOCK_DATE_LEN], msg[sizeof out->error - 300], err[300];
-    format_ts(vs->daily, cut, cut_date);
+    clock_format_bar(vs->daily, cut, cut_date);
     json_array_append_new(cut_dates, json_string(cut_date));
     json_t *env;
     char *raw;

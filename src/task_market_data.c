@@ -182,13 +182,8 @@ static json_t *result(const update_t *u)
     for (size_t i = 0; i < u->nsymbols && i < UPDATE_PER_SYMBOL_MAX; i++) {
         const md_bars_t *b = &u->bars[i];
         char first[CLOCK_DATE_LEN], last[CLOCK_DATE_LEN];
-        if (daily) {
-            clock_format_date(b->rows[0].ts, first);
-            clock_format_date(b->rows[b->n - 1].ts, last);
-        } else {
-            clock_format_datetime(b->rows[0].ts, first);
-            clock_format_datetime(b->rows[b->n - 1].ts, last);
-        }
+        clock_format_bar(daily, b->rows[0].ts, first);
+        clock_format_bar(daily, b->rows[b->n - 1].ts, last);
         json_object_set_new(per, u->symbols[i],
                             json_pack("{s:I, s:s, s:s}", "bars", (json_int_t)b->n, "first", first, "last", last));
     }

@@ -55,14 +55,6 @@ static int cmp_i64(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-static void format_ts(int daily, int64_t ts, char out[CLOCK_DATE_LEN])
-{
-    if (daily)
-        clock_format_date(ts, out);
-    else
-        clock_format_datetime(ts, out);
-}
-
 /* Ends the sleeve's open trade at window bar `bar` with equity `exit_equity`
  * (after its exit cost); open_at_end marks one still held at the end. */
 static void close_trade(trade_log_t *log, size_t series, const sleeve_t *s, size_t bar, double exit_equity,
@@ -78,8 +70,8 @@ static void close_trade(trade_log_t *log, size_t series, const sleeve_t *s, size
     const bar_series_t *bs = &log->t->set->series[series];
     size_t lo = log->t->lo[series];
     char entry[CLOCK_DATE_LEN], exit_at[CLOCK_DATE_LEN];
-    format_ts(log->daily, bs->ts[lo + s->trade_bar], entry);
-    format_ts(log->daily, bs->ts[lo + bar], exit_at);
+    clock_format_bar(log->daily, bs->ts[lo + s->trade_bar], entry);
+    clock_format_bar(log->daily, bs->ts[lo + bar], exit_at);
     json_t *tr = json_pack("{s:s, s:s, s:f, s:s, s:s?, s:I, s:o, s:o, s:b}", "ticker", bs->symbol,
                            "side", s->trade_size > 0 ? "long" : "short", "size", fabs(s->trade_size),
                            "entry_date", entry, "exit_date", open_at_end ? NULL : exit_at,
@@ -199,7 +191,7 @@ static int64_t *timeline(const strategy_task_t *t, size_t *n)
 static json_t *curve_point(int daily, int64_t ts, double equity)
 {
     char d[CLOCK_DATE_LEN];
-    format_ts(daily, ts, d);
+    clock_format_bar(daily, ts, d);
     return json_pack("{s:s, s:o}", "date", d, "equity", json_number_or_null(equity));
 }
 
