@@ -88,6 +88,10 @@ redis.register_function('tickq_p1_claim', claim)
 -- tickq_p1_started: write the running result of jobs a worker claimed with a
 -- blocking XREADGROUP (the idle path, which wakes exactly one worker per new
 -- entry and claims it in the same round trip).
+-- The worker sends it without waiting for the reply, so Redis may run it
+-- late (a connection the worker gave up on, after it recorded the outcome
+-- on another): only a job whose record still says queued (as a running
+-- job's does) gets the running result, never a finished or retrying one.
 -- args[10]: consumer; then per job: id, attempt.
 -- Returns the number of results written.
 local function started(keys, args)
@@ -98,8 +102,10 @@ local function started(keys, args)
   local tail = ',"worker_id":' .. cjson.encode(worker_of(args[10])) .. '},"updated_at":"' .. c.now_iso .. '"}'
   local n = 0
   for i = 11, #args, 2 do
-    redis.call('SET', result_key(args[i]), head .. args[i + 1] .. tail, 'EX', c.ttl)
-    n = n + 1
+    if redis.call('HGET', job_key(c, args[i]), 'state') == 'queued' then
+      redis.call('SET', result_key(args[i]), head .. args[i + 1] .. tail, 'EX', c.ttl)
+      n = n + 1
+    end
   end
   return n
 end

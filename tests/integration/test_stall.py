@@ -111,3 +111,25 @@ class TestStalledConnection(TickqTestCase):
         worker_id = self.result(jid)["data"]["worker_id"]
         self.assertEqual(self.consumers(), [worker_id + "#1"])
         wait_for(lambda: self.pending() == 0, 5, what="nothing pending")
+
+    def test_late_running_result_never_hides_the_outcome(self):
+        """An idle child takes a job in its blocking read and writes the
+        job's running result without waiting for the reply; that write sits
+        in a stalled connection, the child gives up on it, reconnects and
+        records the outcome. When Redis runs the late write, the completed
+        result stays (it used to go back to `running` for the result TTL)."""
+        started = self.proxy.hold_next(b"\r\ntickq_p1_started\r\n")
+        w = self.proxied_worker()
+
+        def blocked():
+            return [c for c in self.r.client_list() if c["name"].startswith("tickq-worker:")
+                    and c["cmd"] == "xreadgroup" and "b" in c["flags"]]
+        wait_for(blocked, 15, what="the child blocked in XREADGROUP")
+        jid = self.enqueue("echo", {"n": 3})
+        self.assertTrue(started.wait(15), "the child never wrote a running result")
+        self.wait_state(jid, "completed", timeout=COMMAND_TIMEOUT_S + 15)
+        reply = started.flush_and_close()
+        self.assertEqual(self.result(jid)["status"], "completed")
+        self.assertEqual(reply, b":0\r\n")                     # the late write ran and wrote nothing
+        self.assertEqual(len(self.starts(w, jid)), 1)
+        self.assertNotIn("outcomes skipped", w.log())
