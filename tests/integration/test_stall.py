@@ -133,3 +133,56 @@ class TestStalledConnection(TickqTestCase):
         self.assertEqual(reply, b":0\r\n")                     # the late write ran and wrote nothing
         self.assertEqual(len(self.starts(w, jid)), 1)
         self.assertNotIn("outcomes skipped", w.log())
+
+
+class TestConsumerGenerations(TickqTestCase):
+    """touch and release on consumer names with generations, called as the
+    supervisor calls them (docs/protocol.md, "Worker and consumer names")."""
+
+    def claim_for(self, consumer):
+        jid = self.submit("echo", {"for": consumer})
+        reply = self.fcall("claim", STREAMS, consumer, "1")
+        self.assertEqual(reply[2], jid)
+        return jid, reply[1]
+
+    def holders(self):
+        return {c["name"]: c["pending"] for c in self.r.xinfo_consumers(STREAMS[1], "workers")}
+
+    def test_touch_renews_the_current_name_releases_older_never_newer(self):
+        old, _ = self.claim_for("h:1.abcd:0#1")        # a claim run late for a name the child left
+        cur, cur_entry = self.claim_for("h:1.abcd:0#2")
+        new, _ = self.claim_for("h:1.abcd:0#3")        # the child moved on after the supervisor read #2
+        other, _ = self.claim_for("h:1.abcd:1#1")      # another slot's current name, not passed
+        time.sleep(0.05)
+        reply = self.fcall("touch", STREAMS, "h:1.abcd:0#2")
+        self.assertEqual(reply, [1, 1, old])
+        self.assertEqual(self.holders(), {"h:1.abcd:0#2": 1, "h:1.abcd:0#3": 1, "h:1.abcd:1#1": 1})
+        self.assertEqual(self.state(old), "queued")
+        self.assertEqual(self.job(old)["attempts"], "0")       # never started: not charged
+        self.assertIsNone(self.result(old))                    # its running result went with the claim
+        self.assertEqual(self.ready(), 1)
+        (p,) = self.r.xpending_range(STREAMS[1], "workers", cur_entry, cur_entry, 1)
+        self.assertLess(p["time_since_delivered"], 50)         # renewed
+        self.assertEqual(self.result(new)["status"], "running")
+        self.assertEqual(self.result(other)["data"]["worker_id"], "h:1.abcd:1")
+
+    def test_release_settles_the_last_name_and_every_older_one(self):
+        old, _ = self.claim_for("h:1.abcd:0#4")
+        cur, cur_entry = self.claim_for("h:1.abcd:0#5")
+        other, _ = self.claim_for("h:1.abcd:1#9")
+        reply = self.fcall("release", STREAMS, "h:1.abcd:0#5", cur_entry, "crash", "died")
+        self.assertEqual(reply[:2], [1, "retrying"])
+        self.assertEqual(self.holders(), {"h:1.abcd:1#9": 1})
+        self.assertEqual(self.state(old), "queued")
+        self.assertEqual(self.job(old)["attempts"], "0")
+        job = self.job(cur)
+        self.assertEqual((job["attempts"], job["worker"]), ("1", "h:1.abcd:0"))
+        (rec,) = self.retries(cur)
+        self.assertEqual((rec["kind"], rec["worker_id"]), ("crash", "h:1.abcd:0"))
+
+    def test_names_without_a_generation_are_renewed_as_before(self):
+        jid, _ = self.claim_for("oldhost:7.beef:0")
+        self.claim_for("oldhost:7.beef:0#1")  # not a generation of a name given with one
+        self.assertEqual(self.fcall("touch", STREAMS, "oldhost:7.beef:0"), [1, 0])
+        self.assertEqual(self.holders(), {"oldhost:7.beef:0": 1, "oldhost:7.beef:0#1": 1})
+        self.assertEqual(self.result(jid)["data"]["worker_id"], "oldhost:7.beef:0")
