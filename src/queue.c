@@ -734,8 +734,10 @@ queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char
 }
 
 queue_status_t queue_touch(queue_t *q, const queue_list_t *streams, const char *const *consumers,
-                           size_t n, char *err, size_t errlen)
+                           size_t n, touch_result_t *out, char *err, size_t errlen)
 {
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
     if (n == 0)
         return QUEUE_OK;
     static args_t a;
@@ -746,9 +748,20 @@ queue_status_t queue_touch(queue_t *q, const queue_list_t *streams, const char *
         args_str(&a, consumers[i]);
     redisReply *r;
     queue_status_t st = run(q, FN("touch"), streams->n, &a, &r, err, errlen);
-    if (st == QUEUE_OK)
-        freeReplyObject(r);
-    return st;
+    if (st != QUEUE_OK)
+        return st;
+    /* {renewed, released, job id...}; a library from before generations
+     * answers with the renewed count alone. */
+    if (out != NULL && r->type == REDIS_REPLY_INTEGER) {
+        out->renewed = r->integer;
+    } else if (out != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
+        out->renewed = rconn_reply_integer(r->element[0]);
+        out->released = rconn_reply_integer(r->element[1]);
+        for (size_t i = 2; i < r->elements && out->nids < TOUCH_IDS_MAX; i++)
+            snprintf(out->ids[out->nids++], sizeof out->ids[0], "%s", reply_str(r->element[i]));
+    }
+    freeReplyObject(r);
+    return QUEUE_OK;
 }
 
 queue_status_t queue_cancel(queue_t *q, const char *id, cancel_status_t *result,

@@ -147,7 +147,10 @@ typedef struct {
 } settled_job_t;
 
 /* Settles what `consumer` left pending: `current_entry` (may be NULL) gets
- * `kind` with `error`, the rest goes back to its queues. *current (may be
+ * `kind` with `error`, the rest goes back to its queues. A consumer name with
+ * a generation (queue_consumer_name) also settles the worker's older
+ * generations the same way (their entries back to their queues), and those
+ * consumers and this one are deleted from the groups. *current (may be
  * NULL) describes the current job afterwards (state "" if it was not
  * pending any more). */
 queue_status_t queue_release(queue_t *q, const queue_list_t *streams, const char *consumer,
@@ -161,9 +164,20 @@ queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char
                              int64_t min_idle_ms, settled_job_t *jobs, size_t max,
                              long long *reclaimed, char *err, size_t errlen);
 
-/* Renews the claims of the given consumers. */
+/* What a touch did. */
+#define TOUCH_IDS_MAX 16
+typedef struct {
+    long long renewed;           /* entries whose claim was renewed */
+    long long released;          /* entries of older consumer generations, back in their queues */
+    size_t nids;                 /* the first TOUCH_IDS_MAX of those jobs' ids */
+    char ids[TOUCH_IDS_MAX][JOB_ID_MAX + 1];
+} touch_result_t;
+
+/* Renews the claims of the given consumers, and hands back to their queues
+ * (attempt not charged) the entries of older generations of the same
+ * workers, deleting those consumers (src/lua/touch.lua). *out may be NULL. */
 queue_status_t queue_touch(queue_t *q, const queue_list_t *streams, const char *const *consumers,
-                           size_t n, char *err, size_t errlen);
+                           size_t n, touch_result_t *out, char *err, size_t errlen);
 
 typedef enum { CANCEL_DONE, CANCEL_RUNNING, CANCEL_FINAL, CANCEL_MISSING } cancel_status_t;
 

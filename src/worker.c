@@ -11,7 +11,16 @@
  *
  * Crash safety does not depend on this process: anything it claimed stays
  * pending in the consumer group until finish.lua acks it, and the supervisor
- * settles whatever a dead child left pending (release.lua). */
+ * settles whatever a dead child left pending (release.lua).
+ *
+ * The child consumes as "<worker id>#<generation>" (queue_consumer_name).
+ * Invariant: the generation changes only while the child holds nothing
+ * (a reconnect before a claim), and is published in the slot before any
+ * call under it. A call sent on a connection the child gave up on may still
+ * run in Redis later; if it claims, it claims for the old generation, which
+ * the supervisor's heartbeat hands back to the queue (touch.lua). A
+ * reconnect while outcomes are being recorded keeps the name: finish.lua
+ * records only entries pending for it. */
 #include "worker.h"
 
 #include <errno.h>
@@ -70,7 +79,8 @@ bar_cache_t *task_env_cache(task_env_t *env)
 typedef struct {
     const config_t *cfg;
     slot_t *slot;
-    const char *id;
+    const char *id;              /* the worker id, stable per slot */
+    char consumer[QUEUE_CONSUMER_MAX]; /* id#generation: the name claims use */
     task_env_t env;
     history_writer_t history;
     rconn_t *conn;
@@ -97,16 +107,28 @@ static void install_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* Takes the slot's next consumer generation, published before use. */
+static void next_consumer(worker_ctx_t *w)
+{
+    queue_consumer_name(w->id, slot_next_generation(w->slot), w->consumer, sizeof w->consumer);
+}
+
 /* Connects, retrying with backoff until it works or a stop is requested.
- * With `release_orphans`, a reconnect also returns to the queue whatever the
- * lost connection may have claimed without this process seeing the reply
- * (pass 0 when outcomes of claimed jobs are about to be recorded: those
- * entries must stay pending). Returns 0, or -1 when stopping. */
+ * With `release_orphans` (the child holds nothing), a reconnect also takes a
+ * new consumer generation and returns to the queue whatever the lost
+ * connection may have claimed under the old one without this process seeing
+ * the reply; what it claims later still, the heartbeat returns. Pass 0 when
+ * outcomes of claimed jobs are about to be recorded: those entries must stay
+ * pending for this name. Returns 0, or -1 when stopping. */
 static int ensure_connected(worker_ctx_t *w, int release_orphans)
 {
     if (w->conn != NULL && !rconn_broken(w->conn))
         return 0;
     int reconnecting = w->conn != NULL;
+    char lost[QUEUE_CONSUMER_MAX];
+    snprintf(lost, sizeof lost, "%s", w->consumer);
+    if (reconnecting && release_orphans)
+        next_consumer(w);
     int64_t backoff = 100;
     for (int attempt = 0; !g_stop; attempt++) {
         int ok = w->conn ? rconn_reconnect(w->conn, w->err, sizeof w->err) == 0
@@ -125,10 +147,11 @@ static int ensure_connected(worker_ctx_t *w, int release_orphans)
              * read-only replica): that backs off like a failed connect,
              * rather than reconnecting at once in a silent loop. */
             if (!(reconnecting && release_orphans) ||
-                queue_release(&w->q, &w->cfg->queues, w->id, NULL, OUTCOME_SHUTDOWN, "", &requeued, NULL,
+                queue_release(&w->q, &w->cfg->queues, lost, NULL, OUTCOME_SHUTDOWN, "", &requeued, NULL,
                               w->err, sizeof w->err) == QUEUE_OK) {
                 if (reconnecting)
-                    log_info("reconnected to Redis", LF_S("worker_id", w->id), LF_I("requeued", requeued));
+                    log_info("reconnected to Redis", LF_S("worker_id", w->id), LF_S("consumer", w->consumer),
+                             LF_I("requeued", requeued));
                 return 0;
             }
             trouble = "reconnected to Redis but cannot return the lost connection's jobs to the queue, retrying";
@@ -367,7 +390,8 @@ static void record(worker_ctx_t *w, const claimed_job_t *jobs, job_outcome_t *o,
     const char *stream_key = w->cfg->queues.key[jobs[0].stream_index];
     for (;;) {
         finish_tally_t tally = { 0, 0, 0, 0 };
-        queue_status_t st = queue_finish(&w->q, stream_key, w->id, o, n, &tally, states, w->err, sizeof w->err);
+        queue_status_t st = queue_finish(&w->q, stream_key, w->consumer, o, n, &tally, states, w->err,
+                                         sizeof w->err);
         if (st == QUEUE_OK) {
             atomic_fetch_add(&w->slot->retried, tally.retried);
             if (tally.skipped > 0)
@@ -446,6 +470,7 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, int his
     w.cfg = cfg;
     w.slot = slot;
     w.id = worker_id;
+    next_consumer(&w);
     w.env.cfg = cfg;
     history_writer_init(&w.history, history_fd);
     queue_init(&w.q, NULL);
@@ -462,7 +487,8 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, int his
     while (!g_stop) {
         if (ensure_connected(&w, 1) != 0)
             break;
-        queue_status_t st = queue_claim(&w.q, &cfg->queues, w.id, batch_size(&w), &batch, w.err, sizeof w.err);
+        queue_status_t st = queue_claim(&w.q, &cfg->queues, w.consumer, batch_size(&w), &batch, w.err,
+                                        sizeof w.err);
         if (st == QUEUE_ERR_PROTOCOL) {
             log_error("stopping: protocol mismatch", LF_S("worker_id", w.id), LF_S("error", w.err));
             status = EX_CONFIG;
@@ -492,11 +518,11 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, int his
             log_flush();
             g_waiting = 1;
             if (!g_stop)
-                st = queue_claim_blocking(&w.q, &cfg->queues, w.id, 1, block, &batch, w.err, sizeof w.err);
+                st = queue_claim_blocking(&w.q, &cfg->queues, w.consumer, 1, block, &batch, w.err, sizeof w.err);
             g_waiting = 0;
             if (g_stop || st != QUEUE_OK || batch.n == 0)
                 continue;
-            queue_send_started(&w.q, &batch, w.id);
+            queue_send_started(&w.q, &batch, w.consumer);
         }
         atomic_store(&slot->burst_idle, 0);
         run_batch(&w, &batch);
