@@ -6,7 +6,8 @@
  * a stub that records a security violation: io, os (but time, clock, date),
  * package/require, debug, dofile/loadfile, load of binary chunks,
  * string.dump, collectgarbage. A violation is reported even if the strategy
- * catches the error. The string metatable is locked. An instruction-count
+ * catches the error. The string metatable is locked; tostring, print and
+ * string.format show no heap address (strategy_tostring.c). An instruction-count
  * hook enforces the time limit (the parent also kills at the wall limit), a
  * capped allocator the memory limit. */
 #include "strategy.h"
@@ -201,6 +202,7 @@ static void open_safe_libs(lua_State *L)
         lua_pop(L, 1);
     }
     lua_pop(L, 2);
+    strategy_open_tostring(L);
 }
 
 /* --- results ---------------------------------------------------------- */

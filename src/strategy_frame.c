@@ -15,14 +15,17 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "clock.h"
+#include "numfmt.h"
 #include "strategy.h"
 
 #define FRAME_KEY "tickq.frame"
 #define COLUMNS_KEY "tickq.columns"   /* every df column this evaluation used, ticker and date too */
 #define BUILT_KEY "tickq.built"       /* columns built before (the warm state): name -> array */
+#define SHIFT_MAX 100000              /* the largest k of shift and pct_change */
 
 static const strategy_frame_t *frame_of(lua_State *L)
 {
@@ -251,12 +254,36 @@ static void push_array(lua_State *L, const double *x, size_t n)
     }
 }
 
+/* Whole-number argument `arg` of kernel `fn` (`what`: "the window"), from
+ * lo to hi; when absent, `dflt` (-1: it is required). Anything else is an
+ * error showing the value as given: sma(x, 1e12) says "got 1000000000000",
+ * never what a cast to int made of it. */
+static lua_Integer whole_arg(lua_State *L, int arg, lua_Integer lo, lua_Integer hi, lua_Integer dflt,
+                             const char *fn, const char *what)
+{
+    if (dflt >= 0 && lua_isnoneornil(L, arg))
+        return dflt;
+    int whole = 0;
+    lua_Integer n = lua_tointegerx(L, arg, &whole);
+    if (whole && n >= lo && n <= hi)
+        return n;
+    char shown[NUMFMT_MAX + 48];
+    int type = lua_type(L, arg);
+    if (type == LUA_TNUMBER && lua_isinteger(L, arg))
+        snprintf(shown, sizeof shown, "%lld", (long long)lua_tointeger(L, arg));
+    else if (type == LUA_TNUMBER)
+        numfmt_shortest(lua_tonumber(L, arg), shown);
+    else if (type == LUA_TSTRING)
+        snprintf(shown, sizeof shown, "the string \"%.32s\"", lua_tostring(L, arg));
+    else
+        snprintf(shown, sizeof shown, "%s", type == LUA_TNONE ? "nothing" : luaL_typename(L, arg));
+    return luaL_error(L, "%s: %s must be a whole number from %I to %I, got %s", fn, what, (LUAI_UACINT)lo,
+                      (LUAI_UACINT)hi, shown);
+}
+
 static int window_arg(lua_State *L, int arg, const char *fn)
 {
-    lua_Integer N = luaL_checkinteger(L, arg);
-    if (N < FEATURE_N_MIN || N > FEATURE_N_MAX)
-        return luaL_error(L, "%s: the window must be from %d to %d, got %d", fn, FEATURE_N_MIN, FEATURE_N_MAX, (int)N);
-    return (int)N;
+    return (int)whole_arg(L, arg, FEATURE_N_MIN, FEATURE_N_MAX, -1, fn, "the window");
 }
 
 typedef enum { K_SMA, K_EMA, K_RSI, K_STDEV, K_HIGHEST, K_LOWEST } rolling_t;
@@ -370,9 +397,7 @@ static int k_crossunder(lua_State *L) { return crossing(L, 0, "crossunder"); }
 static int k_shift(lua_State *L)
 {
     const strategy_frame_t *f = frame_of(L);
-    lua_Integer k = luaL_optinteger(L, 2, 1);
-    if (k < 0 || k > 100000)
-        return luaL_error(L, "shift: k must be from 0 to 100000");
+    lua_Integer k = whole_arg(L, 2, 0, SHIFT_MAX, 1, "shift", "k");
     double *x = read_array(L, 1, f, "shift");
     lua_createtable(L, (int)f->rows, 0);
     size_t off = 0;
@@ -391,9 +416,7 @@ static int k_shift(lua_State *L)
 static int k_pct_change(lua_State *L)
 {
     const strategy_frame_t *f = frame_of(L);
-    lua_Integer k = luaL_optinteger(L, 2, 1);
-    if (k < 1 || k > 100000)
-        return luaL_error(L, "pct_change: k must be from 1 to 100000");
+    lua_Integer k = whole_arg(L, 2, 1, SHIFT_MAX, 1, "pct_change", "k");
     double *x = read_array(L, 1, f, "pct_change");
     lua_createtable(L, (int)f->rows, 0);
     size_t off = 0;

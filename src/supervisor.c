@@ -559,6 +559,7 @@ static void begin_stop(sup_t *s, const char *why)
 #define LIST_BATCH LIST_BATCH_MAX
 #define LIST_ROUNDS 10
 #define LIST_WARN_EVERY_MS 10000
+#define LIST_OOM_RETRY_MS 1000
 #define LIST_BURST_HOLD_MS 500
 
 /* What a list import reported, one log line each: rejected entries and
@@ -593,9 +594,12 @@ static void import_list(sup_t *s, int64_t now)
     static list_import_t got;
     s->next_list_ms = now + TICK_MS;
     for (int round = 0; round < LIST_ROUNDS; round++) {
-        if (queue_list_import(&s->q, s->cfg->list_queue, LIST_TARGET_QUEUE, LIST_BATCH, &got, s->err,
-                              sizeof s->err) != QUEUE_OK) {
+        queue_status_t st = queue_list_import(&s->q, s->cfg->list_queue, LIST_TARGET_QUEUE, LIST_BATCH, &got,
+                                              s->err, sizeof s->err);
+        if (st != QUEUE_OK) {
             s->list_ok = 0;
+            if (st == QUEUE_ERR_OOM) /* not every tick: it will not pass soon, and each refusal asks INFO too */
+                s->next_list_ms = now + LIST_OOM_RETRY_MS;
             if (now - s->list_warned_ms >= LIST_WARN_EVERY_MS) {
                 s->list_warned_ms = now;
                 log_warn("cannot take tasks from the list", LF_S("list", s->cfg->list_queue),

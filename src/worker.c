@@ -42,6 +42,10 @@
 #include "queue.h"
 #include "task.h"
 
+#define RECORD_BACKOFF_MIN_MS 100   /* first wait after Redis refused to record outcomes */
+#define RECORD_BACKOFF_MAX_MS 5000  /* the longest, reached after six refusals */
+#define RECORD_WARN_EVERY_MS 30000  /* one warning per refusal spell, repeated this often */
+
 static volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_waiting; /* blocked with no claimed job */
 
@@ -379,32 +383,84 @@ static void write_history(worker_ctx_t *w, const claimed_job_t *jobs, const job_
     history_writer_flush(&w->history);
 }
 
+/* After a finish call that skipped outcomes (their entries were no longer
+ * pending): when the call repeated one whose reply was lost (`repeated`),
+ * an outcome the job's record shows recorded by this worker was applied by
+ * that earlier call, late (Redis paused past the command timeout, say):
+ * said at info level, its state filled in so that its history is written.
+ * The others were truly reclaimed meanwhile: a warning. */
+static void report_skipped(worker_ctx_t *w, job_outcome_t *o, size_t n, char (*states)[JOB_STATE_MAX],
+                           int repeated)
+{
+    long long earlier = 0, reclaimed = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (states[i][0] != '\0')
+            continue;
+        int applied = 0;
+        if (repeated && queue_finish_applied(&w->q, w->id, &o[i], &applied, states[i], w->err,
+                                             sizeof w->err) != QUEUE_OK)
+            log_warn("cannot read a skipped job's record", LF_S("worker_id", w->id), LF_S("job_id", o[i].id),
+                     LF_S("error", w->err));
+        if (applied)
+            earlier++;
+        else
+            reclaimed++;
+    }
+    if (earlier > 0)
+        log_info("outcomes already recorded by the earlier call (its reply was lost)", LF_S("worker_id", w->id),
+                 LF_I("outcomes", earlier));
+    if (reclaimed > 0)
+        log_warn("outcomes skipped: their entries were reclaimed meanwhile", LF_S("worker_id", w->id),
+                 LF_I("skipped", reclaimed));
+}
+
 /* Records outcomes, retrying through reconnects (finish.lua is idempotent).
- * Gives up only when stopping: the entries then stay pending and are settled
- * by the supervisor or reclaimed, so the jobs run again rather than vanish. */
+ * A refusal (Redis out of memory, or another error reply) is retried after
+ * a growing delay (RECORD_BACKOFF_MIN_MS doubling up to _MAX_MS), and
+ * warned about at most every RECORD_WARN_EVERY_MS: the outcomes are held
+ * here until Redis accepts them. Gives up only when stopping: the entries
+ * then stay pending and are settled by the supervisor or reclaimed, so the
+ * jobs run again rather than vanish. */
 static void record(worker_ctx_t *w, const claimed_job_t *jobs, job_outcome_t *o, size_t n)
 {
     if (n == 0)
         return;
     static char states[CLAIM_MAX][JOB_STATE_MAX];
     const char *stream_key = w->cfg->queues.key[jobs[0].stream_index];
-    for (;;) {
+    int64_t backoff = RECORD_BACKOFF_MIN_MS, refused_since = -1, warned = -1;
+    for (int calls = 1;; calls++) {
         finish_tally_t tally = { 0, 0, 0, 0 };
         queue_status_t st = queue_finish(&w->q, stream_key, w->consumer, o, n, &tally, states, w->err,
                                          sizeof w->err);
         if (st == QUEUE_OK) {
+            if (refused_since >= 0)
+                log_info("job outcomes recorded: Redis accepts writes again", LF_S("worker_id", w->id),
+                         LF_I("outcomes", (long long)n), LF_I("held_ms", clock_mono_ms() - refused_since));
             atomic_fetch_add(&w->slot->retried, tally.retried);
             if (tally.skipped > 0)
-                log_warn("outcomes skipped: their entries were reclaimed meanwhile",
-                         LF_S("worker_id", w->id), LF_I("skipped", tally.skipped));
+                report_skipped(w, o, n, states, calls > 1);
             write_history(w, jobs, o, n, states);
             return;
         }
-        log_warn("cannot record job outcomes, retrying", LF_S("worker_id", w->id), LF_S("error", w->err));
-        if (st != QUEUE_ERR_IO)
-            clock_sleep_ms(1000, &g_stop);
-        if (g_stop && st != QUEUE_ERR_IO)
-            return;
+        int64_t now = clock_mono_ms();
+        if (st == QUEUE_ERR_IO) {
+            log_warn("cannot record job outcomes, retrying", LF_S("worker_id", w->id), LF_S("error", w->err));
+        } else {
+            if (refused_since < 0)
+                refused_since = now;
+            if (warned < 0 || now - warned >= RECORD_WARN_EVERY_MS) {
+                warned = now;
+                log_warn(st == QUEUE_ERR_OOM ? "Redis is out of memory: cannot record job outcomes; holding them "
+                                               "and retrying"
+                                             : "Redis refuses to record job outcomes; holding them and retrying",
+                         LF_S("worker_id", w->id), LF_I("outcomes", (long long)n),
+                         LF_I("held_ms", now - refused_since), LF_I("retry_ms", backoff), LF_S("error", w->err));
+            }
+            clock_sleep_ms(backoff, &g_stop);
+            backoff = backoff * 2 > RECORD_BACKOFF_MAX_MS ? RECORD_BACKOFF_MAX_MS : backoff * 2;
+            if (g_stop)
+                return;
+        }
         if (ensure_connected(w, 0) != 0)
             return;
     }
