@@ -559,7 +559,7 @@ static int find_entry(lua_State *L, int before, const char *entry, char *why, si
         snprintf(why, whylen, "the strategy defines no function '%s'", entry);
         return -1;
     }
-    char names[512] = "";
+    char names[512] = "", replaced[256] = "";
     int found = 0;
     lua_pushglobaltable(L);
     lua_pushnil(L);
@@ -573,6 +573,9 @@ static int find_entry(lua_State *L, int before, const char *entry, char *why, si
                 }
                 size_t used = strlen(names);
                 snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", lua_tostring(L, -3));
+            } else if (!lua_rawequal(L, -1, -2)) { /* a builtin it replaced (function sma(df)) */
+                size_t used = strlen(replaced);
+                snprintf(replaced + used, sizeof replaced - used, "%s%s", used ? ", " : "", lua_tostring(L, -3));
             }
             lua_pop(L, 1);
         }
@@ -583,7 +586,10 @@ static int find_entry(lua_State *L, int before, const char *entry, char *why, si
         lua_getfield(L, LUA_REGISTRYINDEX, "tickq.entry");
         return 0;
     }
-    if (found == 0)
+    if (found == 0 && replaced[0])
+        snprintf(why, whylen, "the strategy defines no function of its own: its %s replace%s a builtin; give the "
+                 "strategy another name, or name it with \"entry\"", replaced, strchr(replaced, ',') ? "" : "s");
+    else if (found == 0)
         snprintf(why, whylen, "the strategy defines no function: define one, e.g. function my_strategy(df) ... end");
     else
         snprintf(why, whylen, "the strategy defines several functions (%s): name the one to run with \"entry\"", names);
@@ -754,14 +760,15 @@ static int evaluate(void *arg)
     }
     e->job = job;
     e->deadline_ms = clock_mono_ms() + job->time_limit_ms;
-    /* The globals before the strategy's code, to find what it defines. */
+    /* The globals before the strategy's code (name -> value), to find what
+     * it defines. */
     lua_newtable(L);
     int before = lua_gettop(L);
     lua_pushglobaltable(L);
     lua_pushnil(L);
     while (lua_next(L, -2) != 0) {
         lua_pushvalue(L, -2);
-        lua_pushboolean(L, 1);
+        lua_pushvalue(L, -2);
         lua_rawset(L, before);
         lua_pop(L, 1);
     }
