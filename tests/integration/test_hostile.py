@@ -19,9 +19,9 @@ class TestHostileCatalogue(TickqTestCase):
         self.assertGreaterEqual(len(entries), 30)
         self.assertTrue(refs)
         listed = {e["file"] for e in entries}
-        for lang in ("lua",):
+        for lang in ("lua", "python"):
             folder = os.path.join(hostile.HERE, lang)
-            on_disk = {f"{lang}/{f}" for f in os.listdir(folder)}
+            on_disk = {f"{lang}/{f}" for f in os.listdir(folder)} if os.path.isdir(folder) else set()
             self.assertEqual(on_disk - listed, set(), "files in tests/hostile/ that catalogue.json does not list")
         for e in entries:
             self.assertIn(e["language"], ("lua", "python"), e["name"])
