@@ -21,7 +21,8 @@
 #include "strategy.h"
 
 #define FRAME_KEY "tickq.frame"
-#define COLUMNS_KEY "tickq.columns"   /* every df column this evaluation used, ticker and date too */
+#define COLUMNS_KEY "tickq.columns"   /* every df column this evaluation used, ticker and date too: an
+                                       * array of names, each also a key (name -> true) */
 #define BUILT_KEY "tickq.built"       /* columns built before (the warm state): name -> array */
 
 /* The frame of this evaluation. There is none while the code is loaded
@@ -106,9 +107,8 @@ static int build_column(lua_State *L, const strategy_frame_t *f, const char *key
     return 0;
 }
 
-/* Records a df column as used, once: the list is an array of names, and
- * each name is also a key (a strategy may drop a column and read it again,
- * a million times). */
+/* Records a df column as used, once (a strategy may drop a column and read
+ * it again, a million times). */
 static void record_column(lua_State *L, const char *name)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, COLUMNS_KEY);
