@@ -4,6 +4,7 @@
 #   make test       install deps, build, run unit + integration tests (real redis-server)
 #   make demo       install deps, build, run a short demo against a private redis-server
 #   make sanitize   ASan + UBSan build, then the whole test suite against it
+#   make hostile    the hostile strategy catalogue (tests/hostile/) alone, one line per entry
 #   make bench      every benchmark (one JSON line each): bench-queue, bench-data,
 #                   bench-strategy (job times of backtests and screenings, Lua loop speed),
 #                   bench-options (implied volatility and Greeks of 1 M contracts)
@@ -31,7 +32,7 @@ BENCH    := $(BUILD)/bench_queue
 BENCH_DATA := $(BUILD)/bench_data
 BENCH_OPTIONS := $(BUILD)/bench_options
 
-.PHONY: all setup test unit integration demo sanitize bench bench-queue bench-data bench-strategy bench-options install clean
+.PHONY: all setup test unit integration demo sanitize hostile bench bench-queue bench-data bench-strategy bench-options install clean
 
 all: $(BUILD)/tickq
 
@@ -98,6 +99,12 @@ sanitize: setup
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  build-san/tickq build-san/unit_tests build-san/bench_queue
 	@scripts/sanitize-test build-san
+
+# The hostile strategy catalogue (also part of `make test`).
+hostile: setup
+	@$(MAKE) --no-print-directory all
+	@py=/usr/bin/python3; [ -x "$$py" ] || py=python3; \
+	  "$$py" tests/hostile/run.py --tickq $(BUILD)/tickq
 
 bench: bench-queue bench-data bench-strategy bench-options
 

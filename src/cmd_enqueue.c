@@ -169,6 +169,14 @@ static char *with_arg_files(const char *args, size_t args_len, const char *const
             json_decref(obj);
             return NULL;
         }
+        const char *nul = memchr(text, '\0', len);
+        if (nul != NULL) {
+            snprintf(err, errlen, "%s holds a NUL byte (byte %zu): --arg-file takes text", eq + 1,
+                     (size_t)(nul - text) + 1);
+            free(text);
+            json_decref(obj);
+            return NULL;
+        }
         json_t *value = json_stringn(text, len);
         free(text);
         if (value == NULL) {

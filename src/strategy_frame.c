@@ -23,15 +23,20 @@
 #include "strategy.h"
 
 #define FRAME_KEY "tickq.frame"
-#define COLUMNS_KEY "tickq.columns"   /* every df column this evaluation used, ticker and date too */
+#define COLUMNS_KEY "tickq.columns"   /* every df column this evaluation used, ticker and date too: an
+                                       * array of names, each also a key (name -> true) */
 #define BUILT_KEY "tickq.built"       /* columns built before (the warm state): name -> array */
 #define SHIFT_MAX 100000              /* the largest k of shift and pct_change */
 
-static const strategy_frame_t *frame_of(lua_State *L)
+/* The frame of this evaluation. There is none while the code is loaded
+ * (its top level runs before df exists): `fn` is then an error. */
+static const strategy_frame_t *frame_of(lua_State *L, const char *fn)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, FRAME_KEY);
     const strategy_frame_t *f = lua_touserdata(L, -1);
     lua_pop(L, 1);
+    if (f == NULL)
+        luaL_error(L, "%s works on df's rows: call it inside the strategy function, not when the code is loaded", fn);
     return f;
 }
 
@@ -105,19 +110,26 @@ static int build_column(lua_State *L, const strategy_frame_t *f, const char *key
     return 0;
 }
 
-static void append_name(lua_State *L, const char *registry_key, const char *name)
+/* Records a df column as used, once (a strategy may drop a column and read
+ * it again, a million times). */
+static void record_column(lua_State *L, const char *name)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, registry_key);
-    lua_pushstring(L, name);
-    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
-    lua_pop(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, COLUMNS_KEY);
+    if (lua_getfield(L, -1, name) == LUA_TNIL) {
+        lua_pushstring(L, name);
+        lua_rawseti(L, -3, (lua_Integer)lua_rawlen(L, -3) + 1);
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -3, name);
+    }
+    lua_pop(L, 2);
 }
 
 /* df's __index: materialises a column (or takes the one built before, in
  * the warm state) and keeps it in df. */
 static int df_index(lua_State *L)
 {
-    const strategy_frame_t *f = frame_of(L);
+    const strategy_frame_t *f = frame_of(L, "df");
+    luaL_checktype(L, 1, LUA_TTABLE); /* called as getmetatable(df).__index(x, k) */
     const char *key = lua_tostring(L, 2);
     if (key == NULL)
         return luaL_error(L, "df has columns named by strings (df.close), not by %s", luaL_typename(L, 2));
@@ -141,7 +153,7 @@ static int df_index(lua_State *L)
         if (build_column(L, f, key, err, sizeof err) != 0)
             return luaL_error(L, "%s", err);
     }
-    append_name(L, COLUMNS_KEY, key);
+    record_column(L, key);
     lua_pushvalue(L, 2);
     lua_pushvalue(L, -2);
     lua_rawset(L, 1);
@@ -291,7 +303,7 @@ typedef enum { K_SMA, K_EMA, K_RSI, K_STDEV, K_HIGHEST, K_LOWEST } rolling_t;
 /* x -> kernel(x, N), per ticker segment. */
 static int rolling(lua_State *L, rolling_t kind, const char *fn)
 {
-    const strategy_frame_t *f = frame_of(L);
+    const strategy_frame_t *f = frame_of(L, fn);
     int N = window_arg(L, 2, fn);
     double *x = read_array(L, 1, f, fn);
     double *out = buffer(L, f->rows);
@@ -322,7 +334,7 @@ static int k_lowest(lua_State *L) { return rolling(L, K_LOWEST, "lowest"); }
 
 static int k_atr(lua_State *L)
 {
-    const strategy_frame_t *f = frame_of(L);
+    const strategy_frame_t *f = frame_of(L, "atr");
     int N = window_arg(L, 4, "atr");
     double *h = read_array(L, 1, f, "atr"), *l = read_array(L, 2, f, "atr"), *c = read_array(L, 3, f, "atr");
     double *out = buffer(L, f->rows);
@@ -338,7 +350,7 @@ static int k_atr(lua_State *L)
 
 static int k_bbands(lua_State *L)
 {
-    const strategy_frame_t *f = frame_of(L);
+    const strategy_frame_t *f = frame_of(L, "bbands");
     int N = window_arg(L, 2, "bbands");
     double k = luaL_optnumber(L, 3, 2.0);
     double *x = read_array(L, 1, f, "bbands");
@@ -364,7 +376,7 @@ static int k_bbands(lua_State *L)
 /* crossover(a, b): a crosses above b at this bar (b an array or a number). */
 static int crossing(lua_State *L, int above, const char *fn)
 {
-    const strategy_frame_t *f = frame_of(L);
+    const strategy_frame_t *f = frame_of(L, fn);
     double *a = read_array(L, 1, f, fn), *b = NULL;
     double level = 0;
     if (lua_isnumber(L, 2))
@@ -396,7 +408,7 @@ static int k_crossunder(lua_State *L) { return crossing(L, 0, "crossunder"); }
 /* shift(x, k): the value k rows earlier within the same ticker (NaN first). */
 static int k_shift(lua_State *L)
 {
-    const strategy_frame_t *f = frame_of(L);
+    const strategy_frame_t *f = frame_of(L, "shift");
     lua_Integer k = whole_arg(L, 2, 0, SHIFT_MAX, 1, "shift", "k");
     double *x = read_array(L, 1, f, "shift");
     lua_createtable(L, (int)f->rows, 0);
@@ -415,7 +427,7 @@ static int k_shift(lua_State *L)
 /* pct_change(x, k): 100 * (x[t] / x[t-k] - 1) within the same ticker. */
 static int k_pct_change(lua_State *L)
 {
-    const strategy_frame_t *f = frame_of(L);
+    const strategy_frame_t *f = frame_of(L, "pct_change");
     lua_Integer k = whole_arg(L, 2, 1, SHIFT_MAX, 1, "pct_change", "k");
     double *x = read_array(L, 1, f, "pct_change");
     lua_createtable(L, (int)f->rows, 0);

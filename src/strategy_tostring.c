@@ -109,6 +109,29 @@ static int safe_print(lua_State *L)
     return 0;
 }
 
+/* Raises the original format's error (on top) as if the strategy had
+ * called it directly: called from C, it names itself '?' and gives no
+ * position, so the caller's position is added and the name put back (an
+ * argument number is one less for a method call, ("%d"):format(), as Lua
+ * counts it). */
+static int format_error(lua_State *L)
+{
+    const char *msg = lua_tostring(L, -1);
+    if (msg == NULL || lua_type(L, -1) != LUA_TSTRING)
+        return lua_error(L);
+    lua_Debug ar;
+    int method = lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) && ar.namewhat != NULL &&
+                 strcmp(ar.namewhat, "method") == 0;
+    int n = 0, off = 0;
+    luaL_where(L, 1);
+    if (sscanf(msg, "bad argument #%d to '?'%n", &n, &off) == 1 && off > 0)
+        lua_pushfstring(L, "bad argument #%d to 'format'%s", method ? n - 1 : n, msg + off);
+    else
+        lua_pushvalue(L, -2);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
 /* string.format: each %s of a value Lua would name by address gets the
  * value's name instead, and each %p the value's identity (push_identity,
  * __tostring aside, as %p is in Lua) or "(null)" for any other value; the
@@ -155,7 +178,8 @@ static int safe_format(lua_State *L)
     }
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
-    lua_call(L, top, 1);
+    if (lua_pcall(L, top, 1, 0) != LUA_OK)
+        return format_error(L);
     return 1;
 }
 

@@ -38,6 +38,7 @@
 #include "bar_cache.h"
 #include "db.h"
 #include "history.h"
+#include "job.h"
 #include "log.h"
 #include "queue.h"
 #include "task.h"
@@ -293,7 +294,9 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
         status = task_error(&out, TASK_PERMANENT, "args are %zu bytes, over the payload limit of %zu bytes",
                             j->args_len, w->cfg->max_payload);
     } else if (args == NULL) {
-        status = task_error(&out, TASK_PERMANENT, "args are not valid JSON: %s", jerr.text);
+        char why[300];
+        job_args_json_error(&jerr, why, sizeof why);
+        status = task_error(&out, TASK_PERMANENT, "%s", why);
     } else if (!json_is_object(args)) {
         status = task_error(&out, TASK_PERMANENT, "args must be a JSON object");
     } else if (task == NULL) {
