@@ -757,11 +757,10 @@ static void warm_close(void)
 
 /* Builds the planned columns (plan[i]: an estimate of its bytes, 0 for a
  * column not to build) under the cap, the collector stopped so that each
- * column's bytes are exactly what its build took. Returns how many it
- * built; stops at the first the cap refuses. */
-static size_t warm_build(const strategy_frame_t *f, const size_t *plan, size_t n)
+ * column's bytes are exactly what its build took; stops at the first the
+ * cap refuses. */
+static void warm_build(const strategy_frame_t *f, const size_t *plan, size_t n)
 {
-    size_t built = 0;
     lua_gc(g_warm.L, LUA_GCSTOP);
     g_eval.cap = WARM_BYTES;
     for (size_t i = 0; i < n; i++) {
@@ -776,11 +775,9 @@ static size_t warm_build(const strategy_frame_t *f, const size_t *plan, size_t n
             strategy_drop_column(g_warm.L, name); /* kept only with its ledger entry */
             break;
         }
-        built++;
     }
     g_eval.cap = SIZE_MAX; /* nothing else runs in this state but the collector */
     lua_gc(g_warm.L, LUA_GCRESTART);
-    return built;
 }
 
 /* Before forking: when the previous run was over this frame too, builds
@@ -836,7 +833,9 @@ static void warm_prepare(const strategy_frame_t *f)
      * fork would cost more than the fork. */
     if (evicted)
         lua_gc(g_warm.L, LUA_GCCOLLECT);
-    if (warm_build(f, plan, n) > 0 || evicted)
+    if (npl > 0)
+        warm_build(f, plan, n);
+    if (npl > 0 || evicted)
         lua_gc(g_warm.L, LUA_GCCOLLECT);
     free(plan);
     if (f->features->bound > 0) /* a feature column larger than its bound, computed for a build, goes */
