@@ -781,6 +781,18 @@ void feature_frame_bound(feature_frame_t *f, size_t bound)
         feature_frame_shrink(f, bound);
 }
 
+int feature_frame_fits(feature_frame_t *f, const char *name)
+{
+    kind_t kind;
+    int N;
+    if (find(f, name) != NULL)
+        return 1;
+    if (strlen(name) > FEATURE_NAME_MAX || parse_name(name, &kind, &N) != 0)
+        return 0;
+    char n1[FEATURE_NAME_MAX + 1], n2[FEATURE_NAME_MAX + 1], n3[FEATURE_NAME_MAX + 1];
+    return kind == F_BASE || f->bound == 0 || group_names(name, kind, N, n1, n2, n3) * column_bytes(f) <= f->bound;
+}
+
 size_t feature_frame_warm(feature_frame_t *f, const char *const *names, size_t n, size_t max_new)
 {
     uint64_t since = f->clock + 1; /* what is used from here on is among names */

@@ -97,6 +97,12 @@ void feature_frame_bound(feature_frame_t *f, size_t bound);
  * `bytes` (the bound stays as it is). */
 void feature_frame_shrink(feature_frame_t *f, size_t bytes);
 
+/* 1 when the frame holds column `name`, or could compute it within its
+ * bound (with the columns computed along with it; always, unbounded or a
+ * base column); 0 when those alone would pass the bound, or for a name
+ * that is no column. */
+int feature_frame_fits(feature_frame_t *f, const char *name);
+
 /* Keeps `names` (n names; those that are no column, such as ticker, are
  * skipped) ready for later use: marks the ones held as just used, then
  * computes those not held, in order, at most `max_new` of them, each only

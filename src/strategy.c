@@ -820,6 +820,10 @@ static void warm_prepare(const strategy_frame_t *f)
             dup = strcmp(name, json_string_value(json_array_get(g_last_columns, picked[k]))) == 0;
         if (dup)
             continue;
+        /* Not a column whose feature values alone pass their bound (a
+         * universe of millions of bars): building it would hold them. */
+        if (strcmp(name, "ticker") != 0 && strcmp(name, "date") != 0 && !feature_frame_fits(f->features, name))
+            continue;
         size_t need = warm_estimate(f, name);
         if (ledger_room(g_warm.L, need, planned, npl, &evicted) != 0)
             continue;
@@ -838,8 +842,6 @@ static void warm_prepare(const strategy_frame_t *f)
     if (npl > 0 || evicted)
         lua_gc(g_warm.L, LUA_GCCOLLECT);
     free(plan);
-    if (f->features->bound > 0) /* a feature column larger than its bound, computed for a build, goes */
-        feature_frame_shrink(f->features, f->features->bound);
 }
 
 /* After a run: remembers its frame and the columns it used. */

@@ -441,6 +441,8 @@ TEST(feature_frame_bound_evicts_least_recently_used)
      * needs it) and goes at the next column computed. */
     feature_frame_bound(&f, col);
     CHECK_INT(f.held, col);
+    CHECK(feature_frame_fits(&f, "sma_3") && feature_frame_fits(&f, "rsi_8") && feature_frame_fits(&f, "open"));
+    CHECK(!feature_frame_fits(&f, "bb_upper_7") && !feature_frame_fits(&f, "sma_1"));
     const double *up = feature_frame_column(&f, "bb_upper_7", err, sizeof err);
     CHECK(up != NULL && memcmp(up, feature_frame_column(&fresh, "bb_upper_7", err, sizeof err), col) == 0);
     CHECK_INT(f.held, 3 * col);
