@@ -9,8 +9,8 @@
  * inherits this memory) finds them ready.
  *
  * The computed columns of all entries take at most BAR_CACHE_FEATURE_BYTES
- * (feature.h, bounded frames): the entry just loaded may fill what the
- * others hold, and they hold at most half of it. */
+ * (feature.h, bounded frames): the entry in use may fill what the others
+ * leave, and they keep at most half of it. */
 #ifndef TICKQ_BAR_CACHE_H
 #define TICKQ_BAR_CACHE_H
 
