@@ -1,8 +1,10 @@
 /* bar_cache.c — a worker child's cache of loaded bars and their features.
  * A handful of entries, least recently used evicted first, bounded by the
- * total number of bars held. */
+ * total number of bars held; their computed feature columns share one
+ * bound in bytes (share_features). */
 #include "bar_cache.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +79,30 @@ static size_t held_rows(const bar_cache_t *c)
     return n;
 }
 
+/* Gives the entry in use the room the others leave of the features'
+ * bound, after shrinking the others (the least recently used first) to at
+ * most half of it: all computed columns together stay within the bound. */
+static void share_features(bar_cache_t *c, entry_t *cur)
+{
+    size_t others = 0;
+    for (int i = 0; i < ENTRIES; i++)
+        if (c->e[i].used && &c->e[i] != cur)
+            others += c->e[i].features.held;
+    while (others > BAR_CACHE_FEATURE_BYTES / 2) {
+        entry_t *old = NULL;
+        for (int i = 0; i < ENTRIES; i++) {
+            entry_t *e = &c->e[i];
+            if (e->used && e != cur && e->features.held > 0 && (old == NULL || e->last_use < old->last_use))
+                old = e;
+        }
+        assert(old != NULL); /* others > 0: some entry holds columns */
+        size_t before = old->features.held, excess = others - BAR_CACHE_FEATURE_BYTES / 2;
+        feature_frame_shrink(&old->features, before > excess ? before - excess : 0);
+        others -= before - old->features.held;
+    }
+    feature_frame_bound(&cur->features, BAR_CACHE_FEATURE_BYTES - others);
+}
+
 int bar_cache_load(bar_cache_t *c, db_t *db, const char *interval, const char *const *symbols,
                    size_t nsymbols, bar_set_t **set, feature_frame_t **features, uint64_t *generation,
                    char *err, size_t errlen)
@@ -103,6 +129,7 @@ int bar_cache_load(bar_cache_t *c, db_t *db, const char *interval, const char *c
     if (hit != NULL) {
         free(key);
         hit->last_use = c->clock;
+        share_features(c, hit);
         *set = &hit->set;
         *features = &hit->features;
         *generation = hit->generation;
@@ -132,18 +159,22 @@ int bar_cache_load(bar_cache_t *c, db_t *db, const char *interval, const char *c
             break;
         drop(old);
     }
+    share_features(c, e);
     *set = &e->set;
     *generation = e->generation;
     *features = &e->features;
     return 0;
 }
 
-void bar_cache_warm(feature_frame_t *features, const json_t *columns)
+void bar_cache_warm(feature_frame_t *features, const json_t *columns, size_t max_new)
 {
-    size_t i;
-    json_t *v;
-    char err[600];
-    json_array_foreach(columns, i, v)
-        if (json_is_string(v) && strcmp(json_string_value(v), "ticker") != 0 && strcmp(json_string_value(v), "date") != 0)
-            feature_frame_column(features, json_string_value(v), err, sizeof err);
+    size_t n = json_array_size(columns), k = 0;
+    const char **names = malloc((n ? n : 1) * sizeof *names);
+    if (names == NULL)
+        return; /* nothing warmed: computed on use, as before */
+    for (size_t i = 0; i < n; i++)
+        if (json_is_string(json_array_get(columns, i)))
+            names[k++] = json_string_value(json_array_get(columns, i));
+    feature_frame_warm(features, names, k, max_new);
+    free(names);
 }

@@ -6,7 +6,11 @@
  * a feature at bar t depends only on bars up to t, whole-history frames
  * serve any date window. Columns a strategy used are computed into the
  * cached frame afterwards, so the next evaluation (a forked sandbox, which
- * inherits this memory) finds them ready. */
+ * inherits this memory) finds them ready.
+ *
+ * The computed columns of all entries take at most BAR_CACHE_FEATURE_BYTES
+ * (feature.h, bounded frames): the entry in use may fill what the others
+ * leave, and they keep at most half of it. */
 #ifndef TICKQ_BAR_CACHE_H
 #define TICKQ_BAR_CACHE_H
 
@@ -17,6 +21,8 @@
 #include "bars.h"
 #include "db.h"
 #include "feature.h"
+
+#define BAR_CACHE_FEATURE_BYTES ((size_t)64 << 20)
 
 typedef struct bar_cache bar_cache_t;
 
@@ -31,9 +37,10 @@ int bar_cache_load(bar_cache_t *c, db_t *db, const char *interval, const char *c
                    size_t nsymbols, bar_set_t **set, feature_frame_t **features, uint64_t *generation,
                    char *err, size_t errlen);
 
-/* Computes the named feature columns (a JSON array of strings; ticker and
- * date, which are not features, are skipped) into the frame
- * last returned, for later evaluations. */
-void bar_cache_warm(feature_frame_t *features, const json_t *columns);
+/* Keeps the named feature columns (a JSON array of strings; ticker and
+ * date, which are not features, are skipped) in the frame last returned,
+ * for later evaluations: computes at most `max_new` of those it lacks,
+ * within its bound (feature_frame_warm). */
+void bar_cache_warm(feature_frame_t *features, const json_t *columns, size_t max_new);
 
 #endif

@@ -568,7 +568,10 @@ int feature_name_check(const char *name, char *err, size_t errlen)
     return -1;
 }
 
-/* --- frames ----------------------------------------------------------- */
+/* --- frames -----------------------------------------------------------
+ * Columns computed together (a group: the three bands of one N, the three
+ * MACD columns) are registered together, adjacent, and evicted together;
+ * the group id is the clock at their computation, 0 for base columns. */
 
 void feature_frame_init(feature_frame_t *f, const bar_set_t *set)
 {
@@ -584,18 +587,80 @@ void feature_frame_free(feature_frame_t *f)
     free(f->cols);
     f->cols = NULL;
     f->ncols = f->cap = 0;
+    f->held = 0;
 }
 
-static double *find(feature_frame_t *f, const char *name)
+static size_t column_bytes(const feature_frame_t *f)
+{
+    return (f->n ? f->n : 1) * sizeof(double);
+}
+
+static feature_column_t *find(feature_frame_t *f, const char *name)
 {
     for (size_t i = 0; i < f->ncols; i++)
         if (strcmp(f->cols[i].name, name) == 0)
-            return f->cols[i].values;
+            return &f->cols[i];
     return NULL;
 }
 
-/* A new column named `name`, registered with the frame; NULL when OOM. */
-static double *add(feature_frame_t *f, const char *name)
+/* Marks column i, and the rest of its group, as just used. */
+static void touch(feature_frame_t *f, size_t i)
+{
+    uint64_t now = ++f->clock, g = f->cols[i].group;
+    f->cols[i].last_use = now;
+    for (size_t k = i; g != 0 && k > 0 && f->cols[k - 1].group == g; k--)
+        f->cols[k - 1].last_use = now;
+    for (size_t k = i + 1; g != 0 && k < f->ncols && f->cols[k].group == g; k++)
+        f->cols[k].last_use = now;
+}
+
+/* Frees the columns of group g; the others keep their order. */
+static void drop_group(feature_frame_t *f, uint64_t g)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < f->ncols; i++) {
+        if (f->cols[i].group == g) {
+            free(f->cols[i].values);
+            f->held -= column_bytes(f);
+        } else {
+            f->cols[k++] = f->cols[i];
+        }
+    }
+    f->ncols = k;
+}
+
+/* Evicts the least recently used groups of computed columns, of those not
+ * used since `since`, until `k` more columns fit within `limit` bytes and
+ * FEATURE_KEEP_COLUMNS; 0 when they do, -1 when they cannot: then, unless
+ * `anyway`, nothing was evicted. O(columns) per eviction. */
+static int make_room(feature_frame_t *f, size_t k, size_t limit, uint64_t since, int anyway)
+{
+    size_t cb = column_bytes(f), free_bytes = 0, free_cols = 0;
+    for (size_t i = 0; !anyway && i < f->ncols; i++) {
+        if (f->cols[i].group != 0 && f->cols[i].last_use < since) {
+            free_bytes += cb;
+            free_cols++;
+        }
+    }
+    if (!anyway && (f->held - free_bytes + k * cb > limit || f->held / cb - free_cols + k > FEATURE_KEEP_COLUMNS))
+        return -1;
+    while (f->held + k * cb > limit || f->held / cb + k > FEATURE_KEEP_COLUMNS) {
+        const feature_column_t *old = NULL;
+        for (size_t i = 0; i < f->ncols; i++) {
+            const feature_column_t *c = &f->cols[i];
+            if (c->group != 0 && c->last_use < since && (old == NULL || c->last_use < old->last_use))
+                old = c;
+        }
+        if (old == NULL)
+            return -1;
+        drop_group(f, old->group);
+    }
+    return 0;
+}
+
+/* A new column named `name` in `group`, registered with the frame; NULL
+ * when OOM. */
+static double *add(feature_frame_t *f, const char *name, uint64_t group)
 {
     if (f->ncols == f->cap) {
         size_t cap = f->cap ? f->cap * 2 : 8;
@@ -605,12 +670,16 @@ static double *add(feature_frame_t *f, const char *name)
         f->cols = p;
         f->cap = cap;
     }
-    double *v = malloc((f->n ? f->n : 1) * sizeof *v);
+    double *v = malloc(column_bytes(f));
     if (v == NULL)
         return NULL;
     feature_column_t *c = &f->cols[f->ncols++];
     snprintf(c->name, sizeof c->name, "%s", name);
     c->values = v;
+    c->last_use = f->clock;
+    c->group = group;
+    if (group != 0)
+        f->held += column_bytes(f);
     return v;
 }
 
@@ -623,33 +692,54 @@ static const double *base_of(const bar_series_t *s, const char *name)
     return s->close;
 }
 
+/* The names of the columns computed along with `name` (itself among them)
+ * into n1, n2, n3 (n2, n3 empty when alone); returns how many. */
+static size_t group_names(const char *name, kind_t kind, int N, char n1[FEATURE_NAME_MAX + 1],
+                          char n2[FEATURE_NAME_MAX + 1], char n3[FEATURE_NAME_MAX + 1])
+{
+    if (kind >= F_BB_UPPER && kind <= F_BB_LOWER) {
+        snprintf(n1, FEATURE_NAME_MAX + 1, "bb_upper_%d", N);
+        snprintf(n2, FEATURE_NAME_MAX + 1, "bb_mid_%d", N);
+        snprintf(n3, FEATURE_NAME_MAX + 1, "bb_lower_%d", N);
+        return 3;
+    }
+    if (kind >= F_MACD && kind <= F_MACD_HIST) {
+        snprintf(n1, FEATURE_NAME_MAX + 1, "macd");
+        snprintf(n2, FEATURE_NAME_MAX + 1, "macd_signal");
+        snprintf(n3, FEATURE_NAME_MAX + 1, "macd_hist");
+        return 3;
+    }
+    snprintf(n1, FEATURE_NAME_MAX + 1, "%s", name);
+    n2[0] = n3[0] = '\0';
+    return 1;
+}
+
 const double *feature_frame_column(feature_frame_t *f, const char *name, char *err, size_t errlen)
 {
-    double *have = find(f, name);
-    if (have != NULL)
-        return have;
+    feature_column_t *have = find(f, name);
+    if (have != NULL) {
+        touch(f, (size_t)(have - f->cols));
+        return have->values;
+    }
     kind_t kind;
     int N;
     if (strlen(name) > FEATURE_NAME_MAX || parse_name(name, &kind, &N) != 0) {
         feature_name_check(name, err, errlen);
         return NULL;
     }
-    /* Columns computed together are registered together. */
     char n1[FEATURE_NAME_MAX + 1], n2[FEATURE_NAME_MAX + 1], n3[FEATURE_NAME_MAX + 1];
+    size_t k = group_names(name, kind, N, n1, n2, n3);
+    uint64_t group = kind == F_BASE ? 0 : ++f->clock;
+    /* Room first, so the frame never holds the new columns and the ones
+     * they replace at once; computed even when they alone pass the bound
+     * (invariant 1): the caller needs them. */
+    if (group != 0 && f->bound > 0)
+        make_room(f, k, f->bound, UINT64_MAX, 1);
     double *a, *b = NULL, *c = NULL;
-    if (kind >= F_BB_UPPER && kind <= F_BB_LOWER) {
-        snprintf(n1, sizeof n1, "bb_upper_%d", N);
-        snprintf(n2, sizeof n2, "bb_mid_%d", N);
-        snprintf(n3, sizeof n3, "bb_lower_%d", N);
-    } else if (kind >= F_MACD && kind <= F_MACD_HIST) {
-        snprintf(n1, sizeof n1, "macd");
-        snprintf(n2, sizeof n2, "macd_signal");
-        snprintf(n3, sizeof n3, "macd_hist");
-    } else {
-        snprintf(n1, sizeof n1, "%s", name);
-        n2[0] = n3[0] = '\0';
-    }
-    if ((a = add(f, n1)) == NULL || (n2[0] && (b = add(f, n2)) == NULL) || (n3[0] && (c = add(f, n3)) == NULL)) {
+    if ((a = add(f, n1, group)) == NULL || (n2[0] && (b = add(f, n2, group)) == NULL) ||
+        (n3[0] && (c = add(f, n3, group)) == NULL)) {
+        if (group != 0)
+            drop_group(f, group); /* no column without its values */
         snprintf(err, errlen, "out of memory computing %s", name);
         return NULL;
     }
@@ -676,5 +766,54 @@ const double *feature_frame_column(feature_frame_t *f, const char *name, char *e
         }
         off += n;
     }
-    return find(f, name);
+    return find(f, name)->values;
+}
+
+void feature_frame_shrink(feature_frame_t *f, size_t bytes)
+{
+    make_room(f, 0, bytes, UINT64_MAX, 1);
+}
+
+void feature_frame_bound(feature_frame_t *f, size_t bound)
+{
+    f->bound = bound;
+    if (bound > 0)
+        feature_frame_shrink(f, bound);
+}
+
+int feature_frame_fits(feature_frame_t *f, const char *name)
+{
+    kind_t kind;
+    int N;
+    if (find(f, name) != NULL)
+        return 1;
+    if (strlen(name) > FEATURE_NAME_MAX || parse_name(name, &kind, &N) != 0)
+        return 0;
+    char n1[FEATURE_NAME_MAX + 1], n2[FEATURE_NAME_MAX + 1], n3[FEATURE_NAME_MAX + 1];
+    return kind == F_BASE || f->bound == 0 || group_names(name, kind, N, n1, n2, n3) * column_bytes(f) <= f->bound;
+}
+
+size_t feature_frame_warm(feature_frame_t *f, const char *const *names, size_t n, size_t max_new)
+{
+    uint64_t since = f->clock + 1; /* what is used from here on is among names */
+    for (size_t i = 0; i < n; i++) {
+        feature_column_t *c = find(f, names[i]);
+        if (c != NULL)
+            touch(f, (size_t)(c - f->cols));
+    }
+    size_t added = 0;
+    for (size_t i = 0; i < n && added < max_new; i++) {
+        kind_t kind;
+        int N;
+        if (find(f, names[i]) != NULL || strlen(names[i]) > FEATURE_NAME_MAX || parse_name(names[i], &kind, &N) != 0)
+            continue;
+        char n1[FEATURE_NAME_MAX + 1], n2[FEATURE_NAME_MAX + 1], n3[FEATURE_NAME_MAX + 1];
+        size_t k = group_names(names[i], kind, N, n1, n2, n3);
+        if (kind != F_BASE && f->bound > 0 && make_room(f, k, f->bound, since, 0) != 0)
+            continue;
+        char err[600];
+        if (feature_frame_column(f, names[i], err, sizeof err) != NULL)
+            added++;
+    }
+    return added;
 }

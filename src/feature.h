@@ -13,12 +13,14 @@
 #define TICKQ_FEATURE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bars.h"
 
 #define FEATURE_N_MIN 2
 #define FEATURE_N_MAX 1000
 #define FEATURE_NAME_MAX 32
+#define FEATURE_KEEP_COLUMNS 1024
 
 /* Kernels: x, high, low, close are inputs of length n; out has length n. */
 void feature_prev(const double *x, size_t n, double *out);
@@ -53,21 +55,59 @@ int feature_name_check(const char *name, char *err, size_t errlen);
 typedef struct {
     char name[FEATURE_NAME_MAX + 1];
     double *values;
+    uint64_t last_use;           /* the frame's clock when last asked for */
+    uint64_t group;              /* shared by the columns computed together (bb_*_N, macd*) */
 } feature_column_t;
 
+/* A frame can be bounded (feature_frame_bound): then the columns it
+ * computes (all but open, high, low, close and volume, which are copies of
+ * the bars and stay) take at most `bound` bytes, 8 a row each, and are at
+ * most FEATURE_KEEP_COLUMNS (lookups are linear in them). A column
+ * that would pass the bound is made room for first, by evicting the least
+ * recently used computed columns (with the columns computed along with
+ * them); an evicted column is computed again when asked for, to the same
+ * values. Invariants: (1) held <= bound (and the computed columns are at
+ * most FEATURE_KEEP_COLUMNS), or the frame holds one group of
+ * computed columns, larger than the bound on its own, computed by the last
+ * feature_frame_column; (2) base columns are never evicted. */
 typedef struct {
     const bar_set_t *set;        /* borrowed */
     size_t n;                    /* rows over all series */
     size_t ncols, cap;
     feature_column_t *cols;      /* computed (or copied) so far */
+    size_t bound;                /* 0: unbounded */
+    size_t held;                 /* bytes of the computed columns */
+    uint64_t clock;              /* ticks at each use of a column */
 } feature_frame_t;
 
 void feature_frame_init(feature_frame_t *f, const bar_set_t *set);
 void feature_frame_free(feature_frame_t *f);
 
 /* The column `name` over all rows (series after series), computed on first
- * use and kept; owned by the frame. NULL with err for an unknown name or
- * when out of memory. */
+ * use and kept; owned by the frame. In a bounded frame, valid until the
+ * next call on the frame (which may evict it). NULL with err for an
+ * unknown name or when out of memory. */
 const double *feature_frame_column(feature_frame_t *f, const char *name, char *err, size_t errlen);
+
+/* Bounds the bytes of computed columns (0: unbounded), evicting the least
+ * recently used down to it now. */
+void feature_frame_bound(feature_frame_t *f, size_t bound);
+
+/* Evicts least recently used computed columns until they take at most
+ * `bytes` (the bound stays as it is). */
+void feature_frame_shrink(feature_frame_t *f, size_t bytes);
+
+/* 1 when the frame holds column `name`, or could compute it within its
+ * bound (with the columns computed along with it; always, unbounded or a
+ * base column); 0 when those alone would pass the bound, or for a name
+ * that is no column. */
+int feature_frame_fits(feature_frame_t *f, const char *name);
+
+/* Keeps `names` (n names; those that are no column, such as ticker, are
+ * skipped) ready for later use: marks the ones held as just used, then
+ * computes those not held, in order, at most `max_new` of them, each only
+ * when it fits within the bound by evicting columns not among `names`.
+ * Returns how many it computed. */
+size_t feature_frame_warm(feature_frame_t *f, const char *const *names, size_t n, size_t max_new);
 
 #endif

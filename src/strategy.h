@@ -136,8 +136,15 @@ void strategy_open_tostring(struct lua_State *L);
 size_t strategy_offered_columns(struct lua_State *L);
 /* The df columns used (ticker and date too), as a JSON array (new reference). */
 json_t *strategy_used_columns(struct lua_State *L);
-/* Builds the named columns of frame (those not built yet) into the state,
- * for the df of later evaluations; returns how many it built. */
-int strategy_build_columns(struct lua_State *L, const strategy_frame_t *frame, const json_t *names);
+/* Builds column `name` of frame into the state, for the df of later
+ * evaluations, in a protected call: 0, or -1 when it is no column or the
+ * state's allocator refused (nothing built). */
+int strategy_build_column(struct lua_State *L, const strategy_frame_t *frame, const char *name);
+/* Forgets a column built before (garbage for the next collection). */
+void strategy_drop_column(struct lua_State *L, const char *name);
+/* Columns one run may add to the warm state (strategy.c) and to the bar
+ * cache's frame (bar_cache_warm): a strategy that reads thousands of
+ * columns adds its first ones, the rest are computed when used. */
+#define STRATEGY_WARM_COLUMNS 32
 
 #endif

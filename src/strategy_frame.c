@@ -173,32 +173,48 @@ void strategy_push_frame(lua_State *L, const strategy_frame_t *frame)
     lua_setmetatable(L, -2);
 }
 
-int strategy_build_columns(lua_State *L, const strategy_frame_t *frame, const json_t *names)
+typedef struct {
+    const strategy_frame_t *frame;
+    const char *name;
+} build_arg_t;
+
+/* Under lua_pcall: builds one column into the built table (made on first
+ * use). */
+static int build_protected(lua_State *L)
 {
+    const build_arg_t *a = lua_touserdata(L, 1);
     if (lua_getfield(L, LUA_REGISTRYINDEX, BUILT_KEY) != LUA_TTABLE) {
         lua_pop(L, 1);
         lua_newtable(L);
         lua_pushvalue(L, -1);
         lua_setfield(L, LUA_REGISTRYINDEX, BUILT_KEY);
     }
-    int built = 0;
-    size_t i;
-    json_t *name;
-    json_array_foreach(names, i, name) {
-        const char *key = json_string_value(name);
-        char err[600];
-        if (key == NULL || lua_getfield(L, -1, key) != LUA_TNIL) {
-            lua_pop(L, 1);
-            continue;
-        }
+    char err[600];
+    if (build_column(L, a->frame, a->name, err, sizeof err) != 0)
+        return luaL_error(L, "%s", err);
+    lua_setfield(L, -2, a->name);
+    return 0;
+}
+
+int strategy_build_column(lua_State *L, const strategy_frame_t *frame, const char *name)
+{
+    build_arg_t a = { frame, name };
+    lua_pushcfunction(L, build_protected);
+    lua_pushlightuserdata(L, &a);
+    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
         lua_pop(L, 1);
-        if (build_column(L, frame, key, err, sizeof err) == 0) {
-            lua_setfield(L, -2, key);
-            built++;
-        }
+        return -1;
+    }
+    return 0;
+}
+
+void strategy_drop_column(lua_State *L, const char *name)
+{
+    if (lua_getfield(L, LUA_REGISTRYINDEX, BUILT_KEY) == LUA_TTABLE) {
+        lua_pushnil(L);
+        lua_setfield(L, -2, name);
     }
     lua_pop(L, 1);
-    return built;
 }
 
 size_t strategy_offered_columns(lua_State *L)

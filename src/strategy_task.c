@@ -240,7 +240,7 @@ task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strat
         out->raw_len = raw_len;
         out->raw_key = raw_key;
     }
-    bar_cache_warm(t->features, columns);
+    bar_cache_warm(t->features, columns, STRATEGY_WARM_COLUMNS);
     json_decref(env);
     return TASK_OK;
 }

@@ -392,6 +392,98 @@ TEST(feature_frame_never_mixes_symbols)
     bar_set_free(&set);
 }
 
+/* Whether the frame holds a column named `name`. */
+static int frame_holds(const feature_frame_t *f, const char *name)
+{
+    for (size_t i = 0; i < f->ncols; i++)
+        if (strcmp(f->cols[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+TEST(feature_frame_bound_evicts_least_recently_used)
+{
+    bar_set_t set = { 0 };
+    bar_series_t *a = bar_set_add(&set, "AAA");
+    for (int t = 0; t < 100; t++)
+        bar_series_push(a, t * 86400, 10 + t % 7, 11 + t % 5, 9 + t % 3, 10 + t % 11, 100 + t);
+    const size_t col = 100 * sizeof(double);
+    feature_frame_t f, fresh;
+    feature_frame_init(&f, &set);
+    feature_frame_init(&fresh, &set);
+    char err[512];
+    feature_frame_bound(&f, 3 * col);
+    const double *s2 = feature_frame_column(&f, "sma_2", err, sizeof err);
+    CHECK(feature_frame_column(&f, "sma_3", err, sizeof err) != NULL);
+    CHECK(feature_frame_column(&f, "sma_4", err, sizeof err) != NULL);
+    CHECK_INT(f.held, 3 * col);
+    CHECK(feature_frame_column(&f, "sma_2", err, sizeof err) == s2); /* held, and now the most recent */
+    CHECK(feature_frame_column(&f, "sma_5", err, sizeof err) != NULL);
+    CHECK_INT(f.held, 3 * col);
+    CHECK(!frame_holds(&f, "sma_3") && frame_holds(&f, "sma_2") && frame_holds(&f, "sma_4"));
+    /* base columns are copies of the bars: not counted, never evicted */
+    CHECK(feature_frame_column(&f, "close", err, sizeof err) != NULL);
+    CHECK_INT(f.held, 3 * col);
+    /* the three bands come and go together */
+    CHECK(feature_frame_column(&f, "bb_mid_5", err, sizeof err) != NULL);
+    CHECK_INT(f.held, 3 * col);
+    CHECK(frame_holds(&f, "bb_upper_5") && frame_holds(&f, "bb_lower_5") && frame_holds(&f, "close"));
+    CHECK(!frame_holds(&f, "sma_2") && !frame_holds(&f, "sma_4") && !frame_holds(&f, "sma_5"));
+    CHECK(feature_frame_column(&f, "sma_9", err, sizeof err) != NULL); /* the group goes whole */
+    CHECK_INT(f.held, col);
+    CHECK(!frame_holds(&f, "bb_upper_5") && !frame_holds(&f, "bb_mid_5") && !frame_holds(&f, "bb_lower_5"));
+    /* an evicted column comes back with the same values */
+    const double *again = feature_frame_column(&f, "sma_3", err, sizeof err);
+    const double *ref = feature_frame_column(&fresh, "sma_3", err, sizeof err);
+    CHECK(again != NULL && ref != NULL && memcmp(again, ref, col) == 0);
+
+    /* A group larger than the bound on its own is computed (the caller
+     * needs it) and goes at the next column computed. */
+    feature_frame_bound(&f, col);
+    CHECK_INT(f.held, col);
+    CHECK(feature_frame_fits(&f, "sma_3") && feature_frame_fits(&f, "rsi_8") && feature_frame_fits(&f, "open"));
+    CHECK(!feature_frame_fits(&f, "bb_upper_7") && !feature_frame_fits(&f, "sma_1"));
+    const double *up = feature_frame_column(&f, "bb_upper_7", err, sizeof err);
+    CHECK(up != NULL && memcmp(up, feature_frame_column(&fresh, "bb_upper_7", err, sizeof err), col) == 0);
+    CHECK_INT(f.held, 3 * col);
+    CHECK(feature_frame_column(&f, "ema_3", err, sizeof err) != NULL);
+    CHECK_INT(f.held, col);
+
+    /* Warming: held names are marked used, at most max_new are computed,
+     * and only by evicting columns that are not among the names. */
+    feature_frame_bound(&f, 3 * col);
+    CHECK(feature_frame_column(&f, "sma_2", err, sizeof err) != NULL);
+    CHECK(feature_frame_column(&f, "sma_3", err, sizeof err) != NULL); /* held: ema_3, sma_2, sma_3 */
+    const char *names[] = { "ema_3", "ticker", "sma_6", "sma_7", "sma_8" };
+    CHECK_INT(feature_frame_warm(&f, names, 5, 2), 2);
+    CHECK(frame_holds(&f, "ema_3") && frame_holds(&f, "sma_6") && frame_holds(&f, "sma_7"));
+    CHECK(!frame_holds(&f, "sma_8") && !frame_holds(&f, "sma_2") && !frame_holds(&f, "sma_3"));
+    const char *full[] = { "ema_3", "sma_6", "sma_7", "rsi_5" };
+    CHECK_INT(feature_frame_warm(&f, full, 4, 32), 0); /* no room but the names' own */
+    CHECK(!frame_holds(&f, "rsi_5") && frame_holds(&f, "ema_3"));
+    const char *bands[] = { "sma_6", "sma_7", "bb_mid_9" }; /* three columns: no room even without ema_3 */
+    CHECK_INT(feature_frame_warm(&f, bands, 3, 32), 0);
+    CHECK(frame_holds(&f, "ema_3") && !frame_holds(&f, "bb_mid_9")); /* nothing evicted in vain */
+
+    /* However large the bound, at most FEATURE_KEEP_COLUMNS are kept. */
+    feature_frame_bound(&f, (size_t)1 << 30);
+    char name[FEATURE_NAME_MAX + 1];
+    for (int n = 2; n <= 1000; n++) {
+        snprintf(name, sizeof name, "sma_%d", n);
+        CHECK(feature_frame_column(&f, name, err, sizeof err) != NULL);
+        snprintf(name, sizeof name, "ema_%d", n);
+        CHECK(feature_frame_column(&f, name, err, sizeof err) != NULL);
+    }
+    CHECK_INT(f.held, FEATURE_KEEP_COLUMNS * col);
+    CHECK(frame_holds(&f, "ema_1000") && !frame_holds(&f, "sma_2"));
+    feature_frame_shrink(&f, 0);
+    CHECK_INT(f.held, 0);
+    CHECK_INT(f.ncols, 1); /* close */
+    feature_frame_free(&f);
+    feature_frame_free(&fresh);
+    bar_set_free(&set);
+}
+
 TEST(feature_flat_windows_have_zero_spread)
 {
     double x[400], up[400], mid[400], lo[400], hv[400];
