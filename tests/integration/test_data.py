@@ -954,8 +954,8 @@ class HistoryTests:
     def test_history_process_survives_a_kill_9_of_the_supervisor(self):
         """History is written by a process of its own (tickq-history, at a
         lower CPU priority): when the supervisor is killed with -9 right
-        after its jobs finished, that process still writes every record that
-        reached the pipe, then exits."""
+        after its jobs finished, that process still writes every row of the
+        history stream, then exits."""
         ids = [self.enqueue("echo", {"i": i}) for i in range(60)]
         w = self.worker("--workers", "2", env=self.env)
         recorder = wait_for(lambda: w.history_process(), 10, what="the history process")[0]
@@ -989,9 +989,9 @@ class HistoryTests:
 
     def test_a_history_process_killed_while_draining_is_replaced(self):
         """At shutdown the supervisor waits for the history process to drain
-        the pipe; killed on the way, it is replaced by one that drains the
-        rest. (Frozen with SIGSTOP while the jobs run, so their records wait
-        in the pipe.)"""
+        the history stream; killed on the way, it is replaced by one that
+        drains the rest. (Frozen with SIGSTOP while the jobs run, so their
+        rows wait in the stream.)"""
         w = self.worker("--workers", "1", env=self.env)
         recorder = wait_for(lambda: w.history_process(), 10, what="the history process")[0]
         os.kill(recorder, signal.SIGSTOP)
@@ -1004,7 +1004,7 @@ class HistoryTests:
         self.assertIsNone(w.proc.poll())
         os.kill(recorder, signal.SIGKILL)
         self.assertEqual(w.wait(30), 0)
-        self.assertIn("starting another to drain the pipe", w.log())
+        self.assertIn("starting another to drain the stream", w.log())
         self.assertEqual({r[0] for r in self.query("SELECT job_id FROM job_history")}, set(ids))
 
     def test_ctrl_c_to_the_process_group_loses_no_history(self):
@@ -1114,7 +1114,7 @@ class TestHistorySqlite(HistoryTests, TickqTestCase):
         p = subprocess.run([TICKQ, "worker", "--check"], cwd=cwd, env=env, capture_output=True, text=True,
                            timeout=60)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.assertIn(f"ok   database: sqlite {want} (schema version 4)", p.stdout)
+        self.assertIn(f"ok   database: sqlite {want} (schema version 5)", p.stdout)
 
 
     def test_worker_refuses_a_database_in_a_missing_folder(self):
