@@ -182,17 +182,22 @@ static void housekeeping(recorder_t *r)
 }
 
 /* Reads into the batch: first what was delivered to us before, then new
- * entries (waiting up to block_ms when the batch is empty). Returns the
- * number of entries read, 0, or -1 (Redis is gone). */
+ * entries (waiting up to block_ms when the batch is empty). Our pending
+ * entries are read from the start of our pending list each time, so only
+ * into an empty batch: those of the batch leave the list when it is
+ * acknowledged, and the next read returns the next ones. Returns the number
+ * of entries read, 0, or -1 (Redis is gone). */
 static int take(recorder_t *r, int64_t block_ms)
 {
     int n;
     if (!r->own_done) {
+        if (history_batch_entries(r->batch) > 0)
+            return 0;
         n = history_read(r->conn, r->stream, r->consumer, HISTORY_READ_OWN, READ_COUNT, 0, r->batch, r->err,
                          sizeof r->err);
-        if (n == 0)
+        if (n >= 0 && n < READ_COUNT)
             r->own_done = 1;
-        else
+        if (n != 0)
             return n;
     }
     n = history_read(r->conn, r->stream, r->consumer, HISTORY_READ_NEW, READ_COUNT,

@@ -9,9 +9,10 @@
 local function history_ack(keys, args)
   local stream, group = keys[1], args[10]
   if #args < 11 then return 0 end
-  local rows = 0
+  local rows, seen = 0, {}
   for i = 11, #args do
-    local e = redis.call('XRANGE', stream, args[i], args[i])
+    local e = not seen[args[i]] and redis.call('XRANGE', stream, args[i], args[i]) or {}
+    seen[args[i]] = true
     if #e > 0 then rows = rows + #e[1][2] / 2 end
   end
   redis.call('XACK', stream, group, unpack(args, 11))

@@ -16,7 +16,7 @@ import tempfile
 import time
 
 from harness import TickqTestCase, gone, postgres, wait_for
-from test_data import TestDataPostgres, TestDataSqlite
+import test_data   # its query helpers (not its classes: the loader would run them here too)
 
 FINAL = ("completed", "failed", "dead", "cancelled")
 
@@ -183,9 +183,10 @@ class HistoryStreamTests:
     # --- idempotency -----------------------------------------------------
     def test_rows_read_again_after_a_kill_between_commit_and_ack_are_written_once(self):
         """The history process is killed after its commit and before its
-        acknowledgement (its ack held by CLIENT PAUSE WRITE; the database
-        held locked by the test until then): the next history process reads
-        the same entries again and the database keeps one row per job."""
+        acknowledgement (its ack held by CLIENT PAUSE WRITE and dropped with
+        its connection; the database held locked by the test until then):
+        the next history process reads the same entries again and the
+        database keeps one row per job and attempt."""
         w = self.worker("--workers", "1", "--retry-base", "20ms", env=self.env)
         stream = self.stream_of(w)
         recorder = self.recorder_reading(w, stream)
@@ -204,6 +205,11 @@ class HistoryStreamTests:
             wait_for(lambda: self.count("job_history") == 6, 10, what="the rows committed")
             self.assertGreater(self.r.xpending(stream, "history")["pending"], 0)   # not acknowledged
             os.kill(recorder, signal.SIGKILL)
+            # Its ack may have reached Redis, held by the pause: drop it with
+            # its connection.
+            for c in self.r.client_list():
+                if c["name"].startswith("tickq-history:"):
+                    self.r.client_kill_filter(_id=c["id"])
         finally:
             self.r.execute_command("CLIENT", "UNPAUSE")
         wait_for(lambda: [p for p in w.history_process() if p != recorder], 10, what="a new history process")
@@ -292,7 +298,7 @@ class TestHistoryStreamSqlite(HistoryStreamTests, TickqTestCase):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def query(self, sql):
-        return TestDataSqlite.query(self, sql)
+        return test_data.TestDataSqlite.query(self, sql)
 
     def count(self, table):
         return self.query(f"SELECT COUNT(*) FROM {table}")[0][0]
@@ -318,7 +324,7 @@ class TestHistoryStreamPostgres(HistoryStreamTests, TickqTestCase):
         self.env = {"DATABASE_URL": db_url}
 
     def query(self, sql):
-        return TestDataPostgres.query(self, sql)
+        return test_data.TestDataPostgres.query(self, sql)
 
     def count(self, table):
         return int(self.query(f"SELECT COUNT(*) FROM {table}")[0][0])
