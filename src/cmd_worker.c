@@ -305,9 +305,6 @@ int cmd_worker(int argc, char **argv)
     st = config_resolve(&cfg, 1, err, sizeof err);
     if (st != 0)
         return cli_fail(st, "%s", err);
-    if (cfg.history && (st = history_stream_key(cfg.prefix, cfg.database_url, cfg.db_path, cfg.history_stream,
-                                                sizeof cfg.history_stream, NULL, 0, err, sizeof err)) != 0)
-        return cli_fail(st, "%s", err);
     /* The schedules file first: a bad one changes nothing. */
     static schedule_set_t schedules;
     if (cfg.scheduler && schedule_set_load(&schedules, schedule_file_path(cfg.schedules_path), err, sizeof err) != 0)
@@ -339,8 +336,14 @@ int cmd_worker(int argc, char **argv)
     else
         log_info("using PostgreSQL", LF_S("database", db_where(db)), LF_I("schema", db_schema_version(db)));
     /* Opened to check, migrate and say which database this is; the history
-     * process and the tasks use connections of their own. */
+     * process and the tasks use connections of their own. The default
+     * file's folders exist now, so its path is the resolved one. */
     db_close(db);
+    if (cfg.history && (st = history_stream_key(cfg.prefix, cfg.database_url, cfg.db_path, cfg.history_stream,
+                                                sizeof cfg.history_stream, NULL, 0, err, sizeof err)) != 0) {
+        rconn_free(conn);
+        return cli_fail(st, "%s", err);
+    }
     st = supervisor_run(&cfg, conn, cfg.scheduler ? &schedules : NULL);
     if (cfg.scheduler)
         schedule_set_free(&schedules);

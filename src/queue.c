@@ -634,7 +634,7 @@ queue_status_t queue_finish(queue_t *q, const char *stream_key, const char *work
         /* With a history stream, this library appends the number of rows;
          * a library from before the stream (an older tickq process loaded
          * it) does not, and wrote none: load ours again. */
-        if (q->history[0] && r->type == REDIS_REPLY_ARRAY && r->elements == 4 + 2 * chunk) {
+        if (q->history[0] && r->type == REDIS_REPLY_ARRAY && r->elements < 4 + 2 * chunk + 1) {
             library.loaded = 0;
             if (tally != NULL)
                 tally->unrecorded += rconn_reply_integer(r->element[0]);

@@ -178,23 +178,27 @@ local HISTORY_ERROR_MAX = 1024
 local CANCELLED = 'Job cancelled'
 
 local function history_on(c, stream)
-  if stream and stream ~= '' then c.history, c.rows = stream, {} end
+  if stream and stream ~= '' then c.history, c.rows, c.nrows = stream, {}, 0 end
 end
 
+-- (One concatenation per row: measurably cheaper than a table.concat.)
 local function history_job(c, id, run, created, attempts, state, jtype, queue, worker, started_us, finished_us, err)
   if not c.history then return end
-  local rows = c.rows
-  rows[#rows + 1] = 'job'
-  rows[#rows + 1] = table.concat({ id, run, created or '', attempts, state, jtype or '', queue or '', worker or '',
-    started_us or '', finished_us or now_us(c), utf8_head(err or '', HISTORY_ERROR_MAX) }, '\0')
+  local rows, n = c.rows, c.nrows
+  rows[n + 1] = 'job'
+  rows[n + 2] = id .. '\0' .. run .. '\0' .. (created or '') .. '\0' .. attempts .. '\0' .. state .. '\0' ..
+    (jtype or '') .. '\0' .. (queue or '') .. '\0' .. (worker or '') .. '\0' .. (started_us or '') .. '\0' ..
+    (finished_us or now_us(c)) .. '\0' .. (err and utf8_head(err, HISTORY_ERROR_MAX) or '')
+  c.nrows = n + 2
 end
 
 local function history_retry(c, id, run, created, attempt, kind, worker, at_us, err)
   if not c.history then return end
-  local rows = c.rows
-  rows[#rows + 1] = 'retry'
-  rows[#rows + 1] = table.concat({ id, run, created or '', attempt, kind, worker or '', at_us or now_us(c),
-    utf8_head(err or '', HISTORY_ERROR_MAX) }, '\0')
+  local rows, n = c.rows, c.nrows
+  rows[n + 1] = 'retry'
+  rows[n + 2] = id .. '\0' .. run .. '\0' .. (created or '') .. '\0' .. attempt .. '\0' .. kind .. '\0' ..
+    (worker or '') .. '\0' .. (at_us or now_us(c)) .. '\0' .. (err and utf8_head(err, HISTORY_ERROR_MAX) or '')
+  c.nrows = n + 2
 end
 
 -- The backlog: <stream>:state counts in `waiting` the rows appended and not
@@ -237,8 +241,8 @@ end
 -- 1,000 rows: unpack's limit); returns how many.
 local function flush_history(c)
   local rows = c.rows
-  if not c.history or #rows == 0 then return 0 end
-  local n = #rows / 2
+  if not c.history or c.nrows == 0 then return 0 end
+  local n = c.nrows / 2
   local state = c.history .. ':state'
   local h = redis.call('HMGET', state, 'waiting', 'cap')
   local waiting, cap = tonumber(h[1]) or 0, tonumber(h[2])
@@ -247,7 +251,7 @@ local function flush_history(c)
     redis.call('XADD', c.history, '*', unpack(rows, i, math.min(i + 1999, #rows)))
   end
   redis.call('HINCRBY', state, 'waiting', n)
-  c.rows = {}
+  c.rows, c.nrows = {}, 0
   return n
 end
 
