@@ -274,6 +274,32 @@ class HistoryStreamTests:
         self.assertEqual(p.returncode, 0, p.stdout)
         self.assertRegex(p.stdout, r"ok   job history: Redis stream tickq:history:[0-9a-f]{16}, backlog up to 20 rows\n")
 
+    # --- a library from before the stream --------------------------------
+    def test_a_worker_reloads_its_library_when_an_older_one_recorded_no_history(self):
+        """During an upgrade an older tickq process may load its library,
+        which writes no history rows: the worker sees the row count missing
+        from finish's reply, logs the jobs concerned and loads its own
+        library again, so the next jobs have their rows."""
+        w = self.worker("--workers", "1", env=self.env)
+        self.recorder_reading(w, self.stream_of(w))
+        first = self.enqueue("echo", {"i": 1})
+        self.wait_state(first, "completed")
+        lua = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "src", "lua")
+        files = ["common.lua"] + sorted(f for f in os.listdir(lua) if f.endswith(".lua") and f != "common.lua")
+        code = "".join(open(os.path.join(lua, f)).read() for f in files)
+        older = code.replace("  history_on(c, keys[2])\n", "", 1).replace("  if c.history then out[#out + 1] = rows end\n", "", 1)
+        self.assertNotEqual(older, code)
+        self.r.function_load(older, replace=True)
+        second = self.submit("echo", {"i": 2})   # not `tickq enqueue`: it would load the current library
+        self.wait_state(second, "completed")
+        third = self.submit("echo", {"i": 3})
+        self.wait_state(third, "completed")
+        self.assertEqual(w.stop(), 0)
+        warned = [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg", "").startswith(
+            "job history not recorded: Redis ran an older tickq function library")]
+        self.assertEqual([x["jobs"] for x in warned], [1])
+        self.assertEqual(sorted(r[0] for r in self.query("SELECT job_id FROM job_history")), sorted([first, third]))
+
     # --- off -------------------------------------------------------------
     def test_no_history_writes_no_stream(self):
         ids = [self.enqueue("echo", {"a": 1}),
