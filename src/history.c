@@ -130,7 +130,8 @@ struct history_batch {
     redisReply **replies;
     size_t nreplies, capreplies;
     const char **ids;
-    size_t nids, capids;
+    int *counts;                 /* rows of ids[i] as the stream counts them: fields / 2 */
+    size_t nids, capids, capcounts;
     history_rec_t *jobs;
     size_t njobs, capjobs;
     retry_rec_t *retries;
@@ -154,6 +155,7 @@ void history_batch_free(history_batch_t *b)
     history_batch_clear(b);
     free(b->replies);
     free(b->ids);
+    free(b->counts);
     free(b->jobs);
     free(b->retries);
     free(b);
@@ -247,11 +249,13 @@ static int add_entries(history_batch_t *b, const redisReply *entries)
     for (size_t i = 0; entries->type == REDIS_REPLY_ARRAY && i < entries->elements; i++) {
         const redisReply *e = entries->element[i];
         if (e->type != REDIS_REPLY_ARRAY || e->elements < 1 || e->element[0]->type != REDIS_REPLY_STRING ||
-            room((void **)&b->ids, &b->capids, b->nids, sizeof *b->ids) != 0)
+            room((void **)&b->ids, &b->capids, b->nids, sizeof *b->ids) != 0 ||
+            room((void **)&b->counts, &b->capcounts, b->nids, sizeof *b->counts) != 0)
             continue;
+        const redisReply *f = e->elements > 1 ? e->element[1] : NULL;
+        b->counts[b->nids] = f != NULL && f->type == REDIS_REPLY_ARRAY ? (int)(f->elements / 2) : 0;
         b->ids[b->nids++] = e->element[0]->str;
         n++;
-        const redisReply *f = e->elements > 1 ? e->element[1] : NULL;
         for (size_t k = 0; f != NULL && f->type == REDIS_REPLY_ARRAY && k + 1 < f->elements; k += 2)
             add_row(b, f->element[k], f->element[k + 1]);
     }
@@ -362,7 +366,8 @@ int history_batch_write(db_t *db, const history_batch_t *b, char *err, size_t er
 
 int history_batch_ack(queue_t *q, const char *stream, history_batch_t *b, char *err, size_t errlen)
 {
-    if (b->nids > 0 && queue_history_ack(q, stream, HISTORY_GROUP, b->ids, b->nids, NULL, err, errlen) != QUEUE_OK)
+    if (b->nids > 0 &&
+        queue_history_ack(q, stream, HISTORY_GROUP, b->ids, b->counts, b->nids, NULL, err, errlen) != QUEUE_OK)
         return -1;
     history_batch_clear(b);
     return 0;

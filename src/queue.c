@@ -762,19 +762,23 @@ queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char
 }
 
 queue_status_t queue_history_ack(queue_t *q, const char *stream, const char *group, const char *const *entries,
-                                 size_t n, long long *rows, char *err, size_t errlen)
+                                 const int *counts, size_t n, long long *rows, char *err, size_t errlen)
 {
     static args_t a;
+    static char nums[400][16];
     if (rows != NULL)
         *rows = 0;
     for (size_t done = 0; done < n;) {
-        size_t chunk = n - done < 500 ? n - done : 500;
+        size_t chunk = n - done < 400 ? n - done : 400;
         a.n = 0;
         args_str(&a, stream);
         args_header(&a, q);
         args_str(&a, group);
-        for (size_t i = 0; i < chunk; i++)
+        for (size_t i = 0; i < chunk; i++) {
+            snprintf(nums[i], sizeof nums[i], "%d", counts[done + i]);
             args_str(&a, entries[done + i]);
+            args_str(&a, nums[i]);
+        }
         redisReply *r;
         queue_status_t st = run(q, FN("history_ack"), 1, &a, &r, err, errlen);
         if (st != QUEUE_OK)

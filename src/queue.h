@@ -175,9 +175,10 @@ queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char
 
 /* A history process wrote the rows of these entries of history stream
  * `stream` (history.h): acknowledges them in `group`, deletes them and takes
- * their rows off the stream's backlog; *rows (may be NULL) gets how many. */
+ * their rows (counts[i] for entries[i]: its fields / 2) off the stream's
+ * backlog; *rows (may be NULL) gets how many. */
 queue_status_t queue_history_ack(queue_t *q, const char *stream, const char *group, const char *const *entries,
-                                 size_t n, long long *rows, char *err, size_t errlen);
+                                 const int *counts, size_t n, long long *rows, char *err, size_t errlen);
 
 /* Renews the claims of the given consumers. */
 queue_status_t queue_touch(queue_t *q, const queue_list_t *streams, const char *const *consumers,
