@@ -4,7 +4,9 @@
  * history: history_cost_pct is what the database's write-behind costs),
  * end-to-end rate with producer and workers together, and enqueue-to-start
  * latency at a fixed offered rate, also through the users' strategy_queue
- * list. Prints one JSON line.
+ * list. With the processing rate, the Redis CPU time per job (INFO cpu
+ * around the worker's run, over the job count), with and without history.
+ * Prints one JSON line.
  *
  * Needs REDIS_URL (scripts/with-redis provides a private server) and the
  * tickq binary (--tickq PATH). Completion and start times are read back from
@@ -179,15 +181,34 @@ static void span(const int64_t *v, long n, int64_t *lo, int64_t *hi)
     }
 }
 
+/* The CPU time of Redis's main thread so far, in microseconds (INFO cpu:
+ * CPU time, not wall time, so a busy host inflates it less than commandstats'
+ * usec, which also counts a script's commands twice). */
+static double redis_cpu_us(bench_t *b)
+{
+    redisReply *r = rconn_cmd(b->conn, b->err, sizeof b->err, "INFO cpu");
+    if (r == NULL || r->type != REDIS_REPLY_STRING)
+        die("INFO cpu", b->err);
+    const char *u = strstr(r->str, "used_cpu_user_main_thread:"), *s = strstr(r->str, "used_cpu_sys_main_thread:");
+    if (u == NULL || s == NULL)
+        die("INFO cpu", "no used_cpu_*_main_thread (Redis 6.2 or later has them)");
+    double total = (strtod(u + 26, NULL) + strtod(s + 25, NULL)) * 1e6;
+    freeReplyObject(r);
+    return total;
+}
+
 /* history 0: the worker records no job history (--no-history), to measure
- * what the database's write-behind costs the queue. */
-static double process_rate(bench_t *b, int history)
+ * what the database's write-behind costs the queue. *redis_us gets the
+ * Redis CPU time per job. */
+static double process_rate(bench_t *b, int history, double *redis_us)
 {
     flush_redis(b);
     enqueue_bulk(b, "p", b->jobs);
+    double cpu0 = redis_cpu_us(b);
     pid_t w = start_worker(b, 1, history);
     if (wait_worker(w) != 0)
         die("worker", "tickq worker --burst failed");
+    *redis_us = (redis_cpu_us(b) - cpu0) / (double)b->jobs;
     int64_t *fin = calloc((size_t)b->jobs, sizeof *fin);
     read_times(b, "p", b->jobs, NULL, NULL, fin);
     int64_t lo, hi;
@@ -323,15 +344,18 @@ int main(int argc, char **argv)
         flush_redis(&b);
         bulk = enqueue_bulk(&b, "b", b.jobs);
     }
-    double proc_no_history = 0, history_cost = 0;
+    double proc_no_history = 0, history_cost = 0, redis_us = 0, redis_us_off = 0;
     if (PHASE("process")) {
         /* With and without job history, interleaved: the VM's drift hits both. */
-        double on = process_rate(&b, 1), off = process_rate(&b, 0);
-        on += process_rate(&b, 1);
-        off += process_rate(&b, 0);
+        double us[4];
+        double on = process_rate(&b, 1, &us[0]), off = process_rate(&b, 0, &us[1]);
+        on += process_rate(&b, 1, &us[2]);
+        off += process_rate(&b, 0, &us[3]);
         proc = on / 2;
         proc_no_history = off / 2;
         history_cost = 100.0 * (1.0 - on / off);
+        redis_us = (us[0] + us[2]) / 2;
+        redis_us_off = (us[1] + us[3]) / 2;
     }
     if (PHASE("e2e"))
         e2e = e2e_rate(&b);
@@ -345,9 +369,10 @@ int main(int argc, char **argv)
            "\"enqueue_bulk_per_s\":%.0f,\"process_per_s\":%.0f,\"e2e_per_s\":%.0f,"
            "\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,\"latency_1k_p50_ms\":%.3f,"
            "\"latency_1k_p99_ms\":%.3f,\"latency_list_p50_ms\":%.3f,\"latency_list_p99_ms\":%.3f,"
-           "\"process_no_history_per_s\":%.0f,\"history_cost_pct\":%.1f,\"log_level\":\"%s\"}\n",
+           "\"process_no_history_per_s\":%.0f,\"history_cost_pct\":%.1f,\"redis_us_per_job\":%.2f,"
+           "\"redis_us_per_job_no_history\":%.2f,\"log_level\":\"%s\"}\n",
            b.jobs, b.workers, enq, bulk, proc, e2e, p50, p99, p50k, p99k, p50l, p99l, proc_no_history,
-           history_cost, b.log_level);
+           history_cost, redis_us, redis_us_off, b.log_level);
     rconn_free(b.conn);
     return 0;
 }

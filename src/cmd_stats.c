@@ -17,7 +17,8 @@ static const char usage[] =
     "\n"
     "Shows queue depths (ready, running, delayed, retrying), counters per queue and\n"
     "in total, the dead-letter count, re-runs of finished jobs, the users' list\n"
-    "protocol (tasks taken, duplicates, rejected entries kept: tickq rejected) and\n"
+    "protocol (tasks taken, duplicates, rejected entries kept: tickq rejected), the\n"
+    "job history waiting in Redis and dropped (history_dropped) per database, and\n"
     "the live workers. Columns are as wide as their longest name.\n"
     "\n"
     "  --json               print one JSON object\n"
@@ -99,6 +100,10 @@ static int print_text(json_t *s)
     }
     if (num(s, "rejected") > 0 || num(total, "list_rejected") > 0)
         printf("rejected list entries kept: %lld (see tickq rejected)\n", num(s, "rejected"));
+    json_array_foreach(json_object_get(s, "history"), i, v)
+        printf("job history of %s: %lld rows waiting in Redis, %lld dropped (history_dropped; backlog up to "
+               "%lld rows)\n", json_string_value(json_object_get(v, "database")), num(v, "waiting"),
+               num(v, "history_dropped"), num(v, "cap"));
     json_t *workers = json_object_get(s, "workers");
     printf("live workers: %zu\n", json_array_size(workers));
     json_array_foreach(workers, i, v)

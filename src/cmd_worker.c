@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "log.h"
 #include "db.h"
+#include "history.h"
 #include "supervisor.h"
 #include "schedule.h"
 #include "task.h"
@@ -46,6 +47,9 @@ static const char usage[] =
     "  --no-history         record no job history in the database (tasks still use it)\n"
     "  --history-days N     delete job history older than N days, hourly (default: 90;\n"
     "                       0 keeps it for ever)\n"
+    "  --history-backlog N  rows of job history Redis keeps while the database is behind\n"
+    "                       or down (default: 1000000); beyond, the oldest are dropped\n"
+    "                       and counted (tickq stats: history_dropped)\n"
     CLI_COMMON_HELP
     "\n"
     "Durations take a unit (500ms, 2s, 5m, 1h); a bare number means seconds.\n"
@@ -56,7 +60,7 @@ enum {
     OPT_QUEUES = OPT_FIRST_COMMAND_OPTION, OPT_WORKERS, OPT_BURST, OPT_CHECK, OPT_GRACE,
     OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_RESULT_TTL, OPT_RETRY_BASE, OPT_RETRY_MAX,
     OPT_CLAIM_TIMEOUT, OPT_HEARTBEAT, OPT_STATS_INTERVAL, OPT_DLQ_CAP, OPT_BATCH_BUDGET, OPT_DB,
-    OPT_LIST_QUEUE, OPT_SCHEDULER, OPT_SCHEDULES, OPT_NO_HISTORY, OPT_HISTORY_DAYS
+    OPT_LIST_QUEUE, OPT_SCHEDULER, OPT_SCHEDULES, OPT_NO_HISTORY, OPT_HISTORY_DAYS, OPT_HISTORY_BACKLOG
 };
 
 static const struct option options[] = {
@@ -80,6 +84,7 @@ static const struct option options[] = {
     { "scheduler", no_argument, 0, OPT_SCHEDULER },
     { "no-history", no_argument, 0, OPT_NO_HISTORY },
     { "history-days", required_argument, 0, OPT_HISTORY_DAYS },
+    { "history-backlog", required_argument, 0, OPT_HISTORY_BACKLOG },
     { "schedules", required_argument, 0, OPT_SCHEDULES },
     CLI_COMMON_OPTIONS,
     { 0, 0, 0, 0 }
@@ -140,6 +145,12 @@ static int on_flag(int opt, const char *arg, void *ctx)
         if (cli_parse_int(arg, 0, 36500, &v) != 0)
             return cli_usage_error(usage, "--history-days '%s' is not a number of days from 0 to 36500", arg);
         cfg->history_days = (int)v;
+        break;
+    case OPT_HISTORY_BACKLOG:
+        if (cli_parse_int(arg, 1, 1000000000, &v) != 0)
+            return cli_usage_error(usage, "--history-backlog '%s' is not a number of rows from 1 to 1000000000",
+                                   arg);
+        cfg->history_backlog = v;
         break;
     case OPT_SCHEDULES: cfg->schedules_path = arg; break;
     case OPT_LIST_QUEUE:
@@ -246,6 +257,12 @@ static int run_check(config_t *cfg)
     }
     printf("ok   database: %s %s (schema version %d)\n", db_kind_name(db), db_where(db), db_schema_version(db));
     db_close(db);
+    if (cfg->history) {
+        char stream[HISTORY_KEY_MAX];
+        if (history_stream_key(cfg->prefix, cfg->database_url, cfg->db_path, stream, sizeof stream, NULL, 0, err,
+                               sizeof err) == 0)
+            printf("ok   job history: Redis stream %s, backlog up to %lld rows\n", stream, cfg->history_backlog);
+    }
     char names[512];
     task_names(names, sizeof names);
     printf("ok   task types: %s\n", names);
@@ -320,8 +337,14 @@ int cmd_worker(int argc, char **argv)
     else
         log_info("using PostgreSQL", LF_S("database", db_where(db)), LF_I("schema", db_schema_version(db)));
     /* Opened to check, migrate and say which database this is; the history
-     * process and the tasks use connections of their own. */
+     * process and the tasks use connections of their own. The default
+     * file's folders exist now, so its path is the resolved one. */
     db_close(db);
+    if (cfg.history && (st = history_stream_key(cfg.prefix, cfg.database_url, cfg.db_path, cfg.history_stream,
+                                                sizeof cfg.history_stream, NULL, 0, err, sizeof err)) != 0) {
+        rconn_free(conn);
+        return cli_fail(st, "%s", err);
+    }
     st = supervisor_run(&cfg, conn, cfg.scheduler ? &schedules : NULL);
     if (cfg.scheduler)
         schedule_set_free(&schedules);

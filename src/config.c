@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "history.h"
 
 int config_set_name(char *dst, size_t cap, const char *value)
 {
@@ -33,6 +34,7 @@ int config_init(config_t *c, char *err, size_t errlen)
     c->workers = cpus > 0 ? (int)cpus : 1;
     c->history = 1;
     c->history_days = 90;
+    c->history_backlog = HISTORY_BACKLOG_DEFAULT;
     c->grace_ms = 30000;
     c->log_format = LOG_FORMAT_JSON;
     c->log_level = LOG_INFO;
@@ -114,4 +116,5 @@ void config_apply(const config_t *c, queue_t *q)
     q->retry_base_ms = c->retry_base_ms;
     q->retry_max_ms = c->retry_max_ms;
     q->max_payload = c->max_payload;
+    snprintf(q->history, sizeof q->history, "%s", c->history ? c->history_stream : "");
 }

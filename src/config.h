@@ -24,6 +24,8 @@ typedef struct {
     int burst;
     int history;                 /* record job history in the database (--no-history: 0) */
     int history_days;            /* history older than this is deleted; 0: kept for ever */
+    long long history_backlog;   /* rows Redis keeps waiting for the history process (--history-backlog) */
+    char history_stream[128];    /* the database's job history stream (history.h); set by `tickq worker` */
     int check;
     int64_t grace_ms;
     log_format_t log_format;

@@ -125,6 +125,22 @@ static const migration_t migrations[] = {
       "ALTER TABLE job_retries ADD COLUMN run INTEGER NOT NULL DEFAULT 1;",
       "ALTER TABLE job_history ADD COLUMN run INTEGER NOT NULL DEFAULT 1;"
       "ALTER TABLE job_retries ADD COLUMN run INTEGER NOT NULL DEFAULT 1;" },
+    /* Job history comes from a Redis stream that may deliver an entry twice
+     * (a history process killed after its commit, before its ack): a row
+     * is written once, keyed by job, run and attempt. created_at (the job
+     * record's) tells apart runs of an id reused after its record expired,
+     * whose run numbers start at 1 again. Rows from before have no
+     * created_at: NULLs are distinct in a unique index, so they never
+     * conflict. */
+    { 5, "job history written once per job run and attempt",
+      "ALTER TABLE job_history ADD COLUMN created_at TEXT;"
+      "ALTER TABLE job_retries ADD COLUMN created_at TEXT;"
+      "CREATE UNIQUE INDEX job_history_once ON job_history (job_id, run, created_at, attempts);"
+      "CREATE UNIQUE INDEX job_retries_once ON job_retries (job_id, run, created_at, attempt);",
+      "ALTER TABLE job_history ADD COLUMN created_at TIMESTAMPTZ;"
+      "ALTER TABLE job_retries ADD COLUMN created_at TIMESTAMPTZ;"
+      "CREATE UNIQUE INDEX job_history_once ON job_history (job_id, run, created_at, attempts);"
+      "CREATE UNIQUE INDEX job_retries_once ON job_retries (job_id, run, created_at, attempt);" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

@@ -107,12 +107,16 @@ int db_bars_symbols(db_t *db, const char *interval, bar_symbol_t **out, size_t *
 /* A finished job (job_history) and a failed attempt (job_retries). `run`
  * is the job's run number (1 for its first run; a finished id enqueued
  * again runs as run 2, ...), so the rows of several runs of one id are
- * told apart (migration 4). */
+ * told apart (migration 4); created_at is the job record's (ISO 8601, NULL
+ * or "": unknown), which tells apart runs of an id reused after its record
+ * expired. A row is written once: one that exists (same job, run,
+ * created_at and attempt) is left as it is (migration 5). */
 typedef struct {
     const char *job_id, *type, *queue, *state, *worker, *error;
     int attempts;
     int64_t started_us, finished_us; /* 0: unknown */
     int run;
+    const char *created_at;
 } history_rec_t;
 
 typedef struct {
@@ -120,13 +124,15 @@ typedef struct {
     int attempt;
     int64_t at_us;
     int run;
+    const char *created_at;
 } retry_rec_t;
 
 /* Deletes history and retry records from before `before_us` (epoch
  * microseconds), in one transaction. */
 int db_history_prune(db_t *db, int64_t before_us, char *err, size_t errlen);
 
-/* Writes history and retry records in one transaction. */
+/* Writes history and retry records in one transaction; records already
+ * there are skipped. */
 int db_history_put(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_t *r, size_t nr,
                    char *err, size_t errlen);
 

@@ -377,15 +377,29 @@ static int pg_bars_version(db_t *db, long long *version, char *err, size_t errle
     return ok ? 0 : -1;
 }
 
+#define HISTORY_COLUMNS "job_id, type, queue, state, attempts, worker, started_at, finished_at, duration_ms, error, run," \
+                        " created_at"
+#define RETRY_COLUMNS "job_id, attempt, kind, error, worker, at, run, created_at"
+
+/* Rows go through temporary tables (emptied at commit), so that a row
+ * already written (the same job, run, created_at and attempt) is skipped:
+ * COPY itself cannot skip. */
 static int pg_history_put(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_t *r, size_t nr,
                           char *err, size_t errlen)
 {
     if (pg_exec(db, "BEGIN", err, errlen) != 0)
         return -1;
+    if (pg_exec(db, "CREATE TEMP TABLE IF NOT EXISTS job_history_in (job_id TEXT, type TEXT, queue TEXT,"
+                    " state TEXT, attempts INTEGER, worker TEXT, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,"
+                    " duration_ms DOUBLE PRECISION, error TEXT, run INTEGER, created_at TIMESTAMPTZ)"
+                    " ON COMMIT DELETE ROWS;"
+                    "CREATE TEMP TABLE IF NOT EXISTS job_retries_in (job_id TEXT, attempt INTEGER, kind TEXT,"
+                    " error TEXT, worker TEXT, at TIMESTAMPTZ, run INTEGER, created_at TIMESTAMPTZ)"
+                    " ON COMMIT DELETE ROWS", err, errlen) != 0)
+        goto fail;
     copy_t c;
     if (nh > 0) {
-        if (copy_start(&c, db, "COPY job_history (job_id, type, queue, state, attempts, worker, started_at,"
-                               " finished_at, duration_ms, error, run) FROM STDIN", err, errlen) != 0)
+        if (copy_start(&c, db, "COPY job_history_in (" HISTORY_COLUMNS ") FROM STDIN", err, errlen) != 0)
             goto fail;
         for (size_t i = 0; i < nh; i++) {
             copy_text(&c, h[i].job_id, 0);
@@ -401,14 +415,16 @@ static int pg_history_put(db_t *db, const history_rec_t *h, size_t nh, const ret
             else
                 copy_printf(&c, "\\N\t");
             copy_text(&c, h[i].error, 0);
-            copy_printf(&c, "%d\n", h[i].run > 0 ? h[i].run : 1);
+            copy_printf(&c, "%d\t", h[i].run > 0 ? h[i].run : 1);
+            copy_text(&c, h[i].created_at, 1);
         }
-        if (copy_end(&c, err, errlen) != 0)
+        if (copy_end(&c, err, errlen) != 0 ||
+            pg_exec(db, "INSERT INTO job_history (" HISTORY_COLUMNS ") SELECT " HISTORY_COLUMNS
+                        " FROM job_history_in ON CONFLICT DO NOTHING", err, errlen) != 0)
             goto fail;
     }
     if (nr > 0) {
-        if (copy_start(&c, db, "COPY job_retries (job_id, attempt, kind, error, worker, at, run) FROM STDIN",
-                       err, errlen) != 0)
+        if (copy_start(&c, db, "COPY job_retries_in (" RETRY_COLUMNS ") FROM STDIN", err, errlen) != 0)
             goto fail;
         for (size_t i = 0; i < nr; i++) {
             copy_text(&c, r[i].job_id, 0);
@@ -417,9 +433,12 @@ static int pg_history_put(db_t *db, const history_rec_t *h, size_t nh, const ret
             copy_text(&c, r[i].error, 0);
             copy_text(&c, r[i].worker, 0);
             copy_time(&c, r[i].at_us > 0 ? r[i].at_us : clock_now_us(), 0);
-            copy_printf(&c, "%d\n", r[i].run > 0 ? r[i].run : 1);
+            copy_printf(&c, "%d\t", r[i].run > 0 ? r[i].run : 1);
+            copy_text(&c, r[i].created_at, 1);
         }
-        if (copy_end(&c, err, errlen) != 0)
+        if (copy_end(&c, err, errlen) != 0 ||
+            pg_exec(db, "INSERT INTO job_retries (" RETRY_COLUMNS ") SELECT " RETRY_COLUMNS
+                        " FROM job_retries_in ON CONFLICT DO NOTHING", err, errlen) != 0)
             goto fail;
     }
     return pg_exec(db, "COMMIT", err, errlen);

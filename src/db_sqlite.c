@@ -265,11 +265,12 @@ static int lite_history_put(db_t *db, const history_rec_t *h, size_t nh, const r
     lite_t *l = L(db);
     if (prepare(db, &l->put_history,
                 "INSERT INTO job_history (job_id, type, queue, state, attempts, worker, started_at,"
-                " finished_at, duration_ms, error, run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                " finished_at, duration_ms, error, run, created_at)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT DO NOTHING",
                 err, errlen) != 0 ||
         prepare(db, &l->put_retry,
-                "INSERT INTO job_retries (job_id, attempt, kind, error, worker, at, run)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", err, errlen) != 0)
+                "INSERT INTO job_retries (job_id, attempt, kind, error, worker, at, run, created_at)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING", err, errlen) != 0)
         return -1;
     if (lite_exec(db, "BEGIN IMMEDIATE", err, errlen) != 0)
         return -1;
@@ -290,6 +291,7 @@ static int lite_history_put(db_t *db, const history_rec_t *h, size_t nh, const r
             sqlite3_bind_null(st, 9);
         bind_text_or_null(st, 10, h[i].error);
         sqlite3_bind_int(st, 11, h[i].run > 0 ? h[i].run : 1);
+        bind_text_or_null(st, 12, h[i].created_at);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
@@ -304,6 +306,7 @@ static int lite_history_put(db_t *db, const history_rec_t *h, size_t nh, const r
         bind_text_or_null(st, 5, r[i].worker);
         bind_time(st, 6, r[i].at_us > 0 ? r[i].at_us : clock_now_us(), t1);
         sqlite3_bind_int(st, 7, r[i].run > 0 ? r[i].run : 1);
+        bind_text_or_null(st, 8, r[i].created_at);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)

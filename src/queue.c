@@ -659,6 +659,8 @@ queue_status_t queue_finish(queue_t *q, const char *stream_key, const char *work
         size_t chunk = n - done < CLAIM_MAX ? n - done : CLAIM_MAX;
         a.n = 0;
         args_str(&a, stream_key);
+        if (q->history[0])
+            args_str(&a, q->history);
         args_header(&a, q);
         args_str(&a, worker_id);
         for (size_t i = 0; i < chunk; i++) {
@@ -675,9 +677,17 @@ queue_status_t queue_finish(queue_t *q, const char *stream_key, const char *work
             args_str(&a, nums[i][2]);
         }
         redisReply *r;
-        queue_status_t st = run(q, FN("finish"), 1, &a, &r, err, errlen);
+        queue_status_t st = run(q, FN("finish"), q->history[0] ? 2 : 1, &a, &r, err, errlen);
         if (st != QUEUE_OK)
             return st;
+        /* With a history stream, this library appends the number of rows;
+         * a library from before the stream (an older tickq process loaded
+         * it) does not, and wrote none: load ours again. */
+        if (q->history[0] && r->type == REDIS_REPLY_ARRAY && r->elements < 4 + 2 * chunk + 1) {
+            library.loaded = 0;
+            if (tally != NULL)
+                tally->unrecorded += rconn_reply_integer(r->element[0]);
+        }
         if (tally != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 4) {
             tally->recorded += rconn_reply_integer(r->element[0]);
             tally->skipped += rconn_reply_integer(r->element[1]);
@@ -743,7 +753,19 @@ queue_status_t queue_release(queue_t *q, const queue_list_t *streams, const char
                              const char *error, long long *requeued, settled_job_t *current,
                              char *err, size_t errlen)
 {
+    return queue_release_started(q, streams, consumer, current_entry, kind, error, 0, requeued, current, err,
+                                 errlen);
+}
+
+queue_status_t queue_release_started(queue_t *q, const queue_list_t *streams, const char *consumer,
+                                     const char *current_entry, job_outcome_kind_t kind, const char *error,
+                                     int64_t started_us, long long *requeued, settled_job_t *current,
+                                     char *err, size_t errlen)
+{
     static args_t a;
+    char started[24] = "";
+    if (started_us > 0)
+        snprintf(started, sizeof started, "%" PRId64, started_us);
     a.n = 0;
     args_streams(&a, streams);
     args_header(&a, q);
@@ -751,6 +773,10 @@ queue_status_t queue_release(queue_t *q, const queue_list_t *streams, const char
     args_str(&a, current_entry ? current_entry : "");
     args_str(&a, job_outcome_name(kind));
     args_str(&a, error ? error : "");
+    if (q->history[0]) {
+        args_str(&a, started);
+        args_str(&a, q->history);
+    }
     redisReply *r;
     queue_status_t st = run(q, FN("release"), streams->n, &a, &r, err, errlen);
     if (st != QUEUE_OK)
@@ -788,6 +814,8 @@ queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char
     args_str(&a, reclaimer);
     args_str(&a, idle);
     args_str(&a, msg);
+    if (q->history[0])
+        args_str(&a, q->history);
     redisReply *r;
     queue_status_t st = run(q, FN("reclaim"), streams->n, &a, &r, err, errlen);
     if (st != QUEUE_OK)
@@ -806,6 +834,36 @@ queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char
     if (reclaimed)
         *reclaimed = (long long)n;
     freeReplyObject(r);
+    return QUEUE_OK;
+}
+
+queue_status_t queue_history_ack(queue_t *q, const char *stream, const char *group, const char *const *entries,
+                                 const int *counts, size_t n, long long *rows, char *err, size_t errlen)
+{
+    static args_t a;
+    static char nums[400][16];
+    if (rows != NULL)
+        *rows = 0;
+    for (size_t done = 0; done < n;) {
+        size_t chunk = n - done < 400 ? n - done : 400;
+        a.n = 0;
+        args_str(&a, stream);
+        args_header(&a, q);
+        args_str(&a, group);
+        for (size_t i = 0; i < chunk; i++) {
+            snprintf(nums[i], sizeof nums[i], "%d", counts[done + i]);
+            args_str(&a, entries[done + i]);
+            args_str(&a, nums[i]);
+        }
+        redisReply *r;
+        queue_status_t st = run(q, FN("history_ack"), 1, &a, &r, err, errlen);
+        if (st != QUEUE_OK)
+            return st;
+        if (rows != NULL)
+            *rows += rconn_reply_integer(r);
+        freeReplyObject(r);
+        done += chunk;
+    }
     return QUEUE_OK;
 }
 

@@ -35,6 +35,8 @@ typedef struct {
     int64_t retry_base_ms;
     int64_t retry_max_ms;
     size_t max_payload;
+    char history[128];       /* the job history stream finish, release and
+                              * reclaim append rows to (history.h); "": off */
 } queue_t;
 
 /* Defaults: prefix "tickq", group "workers", TTL 24 h, DLQ cap 100,000,
@@ -128,6 +130,10 @@ typedef struct {
                               * earlier call whose reply was lost (queue_finish_applied) */
     long long retried;       /* failures scheduled for a retry */
     long long dead;          /* failures moved to the dead-letter stream */
+    long long unrecorded;    /* outcomes recorded without their history rows:
+                              * Redis ran a library from before the history
+                              * stream (loaded by an older tickq process);
+                              * the next call loads this one again */
 } finish_tally_t;
 
 /* Records a batch of outcomes from one stream; adds to *tally (may be NULL)
@@ -169,12 +175,25 @@ queue_status_t queue_release(queue_t *q, const queue_list_t *streams, const char
                              const char *current_entry, job_outcome_kind_t kind,
                              const char *error, long long *requeued, settled_job_t *current,
                              char *err, size_t errlen);
+/* queue_release, also saying when the current job started (epoch µs; 0:
+ * unknown), for its job history row. */
+queue_status_t queue_release_started(queue_t *q, const queue_list_t *streams, const char *consumer,
+                                     const char *current_entry, job_outcome_kind_t kind, const char *error,
+                                     int64_t started_us, long long *requeued, settled_job_t *current,
+                                     char *err, size_t errlen);
 
 /* Reclaims entries idle for more than min_idle_ms (dead workers); fills up
  * to `max` of them into jobs (may be NULL) and their count into *reclaimed. */
 queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char *reclaimer,
                              int64_t min_idle_ms, settled_job_t *jobs, size_t max,
                              long long *reclaimed, char *err, size_t errlen);
+
+/* A history process wrote the rows of these entries of history stream
+ * `stream` (history.h): acknowledges them in `group`, deletes them and takes
+ * their rows (counts[i] for entries[i]: its fields / 2) off the stream's
+ * backlog; *rows (may be NULL) gets how many. */
+queue_status_t queue_history_ack(queue_t *q, const char *stream, const char *group, const char *const *entries,
+                                 const int *counts, size_t n, long long *rows, char *err, size_t errlen);
 
 /* What a touch did. */
 #define TOUCH_IDS_MAX 16

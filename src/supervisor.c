@@ -70,8 +70,8 @@ typedef struct {
 typedef struct {
     const config_t *cfg;
     rconn_t *conn;
-    int history_fd[2];          /* workers and the supervisor write, the history process reads */
-    history_writer_t history;   /* the supervisor's own records (jobs it settled) */
+    int history_fd[2];          /* the history process's lifetime: it reads, we hold the write end */
+    char history_consumer[200]; /* the history process's consumer name */
     pid_t history_pid;          /* the history process; 0: not running */
     int64_t history_restart_ms;
     queue_t q;
@@ -176,15 +176,16 @@ static void spawn(sup_t *s, int i)
          * alone (closing it could write to a socket or file they share). */
         close(g_pipe[0]);
         close(g_pipe[1]);
-        if (s->history_fd[0] >= 0)
-            close(s->history_fd[0]);
+        for (int e = 0; e < 2; e++)
+            if (s->history_fd[e] >= 0)
+                close(s->history_fd[e]);
         rconn_free(s->conn);
         rconn_free(s->scheduler_conn);
         list_watch_free(s->list_watch);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
             _exit(0);
-        _exit(worker_run(s->cfg, &s->board[i], k->id, s->cfg->history ? s->history_fd[1] : -1));
+        _exit(worker_run(s->cfg, &s->board[i], k->id));
     }
     k->pid = pid;
     k->spawned_ms = clock_mono_ms();
@@ -202,26 +203,6 @@ static int reconnect(sup_t *s)
     return -1;
 }
 
-/* History of a job the supervisor settled (a timeout, a crash, a cancel, a
- * reclaim): the failed attempt, and the job when it is finished.
- * started_us is 0 when unknown (a job reclaimed from another host). */
-static void record_settled(sup_t *s, const settled_job_t *j, job_outcome_kind_t kind, const char *error,
-                           const char *worker, int64_t started_us)
-{
-    if (!s->cfg->history)
-        return;
-    int64_t now = clock_now_us();
-    if (kind == OUTCOME_TIMEOUT || kind == OUTCOME_CRASH) {
-        retry_rec_t r = { j->id, job_outcome_name(kind), error, worker, j->attempts, now, j->run };
-        history_write_retry(&s->history, &r);
-    }
-    if (job_state_is_final(j->state)) {
-        history_rec_t h = { j->id, j->type, j->queue, j->state, worker, error, j->attempts, started_us, now, j->run };
-        history_write_job(&s->history, &h);
-    }
-    history_writer_flush(&s->history);
-}
-
 /* Settles a dead child's leftovers; on success the slot may be refilled. */
 static void try_release(sup_t *s, int i)
 {
@@ -230,9 +211,11 @@ static void try_release(sup_t *s, int i)
         return;
     long long requeued = 0;
     settled_job_t cur;
-    queue_status_t st = queue_release(&s->q, &s->cfg->queues, k->rel_consumer,
-                                      k->rel_entry[0] ? k->rel_entry : NULL, k->rel_kind,
-                                      k->rel_error, &requeued, &cur, s->err, sizeof s->err);
+    /* The job history of what it settles is written in the same call. */
+    queue_status_t st = queue_release_started(&s->q, &s->cfg->queues, k->rel_consumer,
+                                              k->rel_entry[0] ? k->rel_entry : NULL, k->rel_kind,
+                                              k->rel_error, k->rel_started_us, &requeued, &cur, s->err,
+                                              sizeof s->err);
     const char *outcome = cur.state;
     if (st != QUEUE_OK) {
         log_warn("cannot settle a stopped child's jobs yet, will retry", LF_S("worker_id", k->id),
@@ -243,7 +226,6 @@ static void try_release(sup_t *s, int i)
     if (k->rel_entry[0] && outcome[0]) {
         if (k->rel_kind == OUTCOME_TIMEOUT || k->rel_kind == OUTCOME_CRASH)
             s->settled_failures++;
-        record_settled(s, &cur, k->rel_kind, k->rel_error, k->id, k->rel_started_us);
         log_info("job settled after its worker stopped", LF_S("job_id", k->rel_job),
                  LF_S("reason", job_outcome_name(k->rel_kind)), LF_S("state", outcome),
                  LF_S("worker_id", k->id));
@@ -319,10 +301,10 @@ static void on_child_exit(sup_t *s, int i, int wstatus)
 }
 
 /* The history process (history_process.h): started before the workers,
- * again if it dies while the pipe is open. */
+ * again if it dies while the supervisor runs. */
 static void start_history(sup_t *s)
 {
-    s->history_pid = history_process_start(s->cfg, s->history_fd[0]);
+    s->history_pid = history_process_start(s->cfg, s->history_fd[0], s->history_consumer);
     if (s->history_pid < 0) {
         log_error("cannot start the job history process; trying again", LF_S("error", strerror(errno)));
         s->history_pid = 0;
@@ -336,7 +318,7 @@ static void reap(sup_t *s)
     pid_t pid;
     while ((pid = waitpid(-1, &wstatus, WNOHANG)) > 0) {
         if (pid == s->history_pid) {
-            /* Not while the pipe is open: it ends only after every writer. */
+            /* Not while we run: it ends only after us. */
             s->history_pid = 0;
             s->history_restart_ms = clock_mono_ms() + 1000;
             log_error("the job history process stopped; starting another",
@@ -479,8 +461,6 @@ static void heartbeat(sup_t *s)
         log_warn("cannot reclaim jobs of dead workers", LF_S("worker", s->id), LF_S("error", s->err));
     } else if (reclaimed > 0) {
         log_warn("reclaimed jobs from a dead worker", LF_S("worker", s->id), LF_I("jobs", reclaimed));
-        for (long long i = 0; i < reclaimed && (size_t)i < sizeof jobs / sizeof jobs[0]; i++)
-            record_settled(s, &jobs[i], OUTCOME_CRASH, jobs[i].error, s->id, 0);
     }
 
     long long done, failed, retried, delay;
@@ -772,18 +752,17 @@ static void stop_scheduler(sup_t *s)
 
 #define HISTORY_DRAIN_MS 30000
 
-/* Every worker is gone: closing the last write end lets the history
- * process write what the pipe still holds and exit. */
+/* Every worker is gone, and what they and we settled is in the history
+ * stream: closing the pipe's write end lets the history process write what
+ * the stream holds and exit. */
 static void stop_history(sup_t *s)
 {
     if (!s->cfg->history)
         return;
-    history_writer_flush(&s->history);
     close(s->history_fd[1]);
     s->history_fd[1] = -1;
-    history_writer_init(&s->history, -1);
     if (s->history_pid == 0)
-        start_history(s); /* it died just before: one more to drain the pipe */
+        start_history(s); /* it died just before: one more to drain the stream */
     int64_t give_up = clock_mono_ms() + HISTORY_DRAIN_MS;
     int restarts = 0;
     while (s->history_pid > 0) {
@@ -792,8 +771,8 @@ static void stop_history(sup_t *s)
         if (pid == s->history_pid || (pid < 0 && errno != EINTR)) {
             s->history_pid = 0;
             if (pid > 0 && WIFSIGNALED(wstatus) && restarts++ < 3) {
-                /* Killed on its way: the pipe may still hold records. */
-                log_error("the job history process stopped before the end; starting another to drain the pipe");
+                /* Killed on its way: the stream may still hold rows. */
+                log_error("the job history process stopped before the end; starting another to drain the stream");
                 start_history(s);
             } else if (pid > 0 && !(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0)) {
                 log_error("the job history process did not write everything (see its log line above)");
@@ -817,13 +796,6 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, const schedule_set_t *sch
     s.cfg = cfg;
     s.conn = conn;
     s.history_fd[0] = s.history_fd[1] = -1;
-    if (cfg->history && history_pipe(s.history_fd) != 0) {
-        log_error("cannot set up the job history pipe", LF_S("error", strerror(errno)));
-        return EX_OSERR;
-    }
-    history_writer_init(&s.history, s.history_fd[1]);
-    if (cfg->history)
-        start_history(&s);
     s.n = cfg->workers;
     queue_init(&s.q, conn);
     config_apply(cfg, &s.q);
@@ -831,6 +803,24 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, const schedule_set_t *sch
         strcpy(s.host, "localhost");
     s.host[sizeof s.host - 1] = '\0';
     queue_instance_id(s.id, sizeof s.id);
+    if (cfg->history) {
+        /* The backlog cap is in Redis before any row is: the children start
+         * after this. */
+        char where[DB_WHERE_MAX + 300], key[HISTORY_KEY_MAX];
+        if (history_stream_key(cfg->prefix, cfg->database_url, cfg->db_path, key, sizeof key, where, sizeof where,
+                               s.err, sizeof s.err) != 0 ||
+            history_register(conn, cfg->prefix, cfg->history_stream, cfg->history_backlog, where, s.err,
+                             sizeof s.err) != 0) {
+            log_error("cannot set up the job history stream", LF_S("error", s.err));
+            return EX_UNAVAILABLE;
+        }
+        if (pipe2(s.history_fd, O_CLOEXEC) != 0) {
+            log_error("cannot set up the job history process's pipe", LF_S("error", strerror(errno)));
+            return EX_OSERR;
+        }
+        snprintf(s.history_consumer, sizeof s.history_consumer, "%s:history", s.id);
+        start_history(&s);
+    }
     char name[200];
     snprintf(name, sizeof name, "tickq-supervisor:%s", s.id);
     rconn_set_name(conn, name);
@@ -857,6 +847,7 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, const schedule_set_t *sch
     log_info("worker started", LF_S("worker", s.id), LF_S("queues", queues), LF_I("workers", s.n),
              LF_S("group", cfg->group), LF_S("redis", where), LF_S("database", database), LF_B("burst", cfg->burst),
              LF_S("list_queue", cfg->list_queue[0] ? cfg->list_queue : "(off)"), LF_B("history", cfg->history),
+             LF_S("history_stream", cfg->history ? cfg->history_stream : ""),
              LF_S("protocol", TICKQ_PROTOCOL));
 
     /* The list feeds <LIST_TARGET_QUEUE>_normal: a worker that does not
@@ -893,7 +884,7 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, const schedule_set_t *sch
             s.next_list_ms = 0;
     }
     stop_scheduler(&s);
-    /* Every child is gone: what they wrote is in the pipe. */
+    /* Every child is gone: what they finished is in the history stream. */
     stop_history(&s);
     log_stats(&s);
     retire(&s);

@@ -37,7 +37,6 @@
 #include "clock.h"
 #include "bar_cache.h"
 #include "db.h"
-#include "history.h"
 #include "job.h"
 #include "log.h"
 #include "queue.h"
@@ -87,7 +86,6 @@ typedef struct {
     const char *id;              /* the worker id, stable per slot */
     char consumer[QUEUE_CONSUMER_MAX]; /* id#generation: the name claims use */
     task_env_t env;
-    history_writer_t history;
     rconn_t *conn;
     queue_t q;
     char logical[QUEUE_LIST_MAX][QUEUE_NAME_MAX + 1];
@@ -359,38 +357,11 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
     }
 }
 
-/* Sends the job history of recorded outcomes to the supervisor: a retry
- * record per failed transient attempt, a job record per finished job. It is
- * written out at once: the next job may be the one this process is killed
- * in (a timeout), and history still buffered here would die with it. */
-static void write_history(worker_ctx_t *w, const claimed_job_t *jobs, const job_outcome_t *o, size_t n,
-                          char (*states)[JOB_STATE_MAX])
-{
-    if (!w->cfg->history)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        if (states[i][0] == '\0')
-            continue;
-        const char *error = o[i].kind == OUTCOME_OK ? NULL : o[i].payload;
-        if (o[i].kind != OUTCOME_OK && o[i].kind != OUTCOME_PERMANENT && o[i].kind != OUTCOME_SHUTDOWN) {
-            retry_rec_t r = { jobs[i].id, job_outcome_name(o[i].kind), error, w->id, o[i].attempt,
-                              o[i].finished_us, o[i].run };
-            history_write_retry(&w->history, &r);
-        }
-        if (job_state_is_final(states[i])) {
-            history_rec_t h = { jobs[i].id, jobs[i].type, w->logical[jobs[i].stream_index], states[i], w->id,
-                                error, o[i].attempt, o[i].started_us, o[i].finished_us, o[i].run };
-            history_write_job(&w->history, &h);
-        }
-    }
-    history_writer_flush(&w->history);
-}
-
 /* After a finish call that skipped outcomes (their entries were no longer
  * pending): when the call repeated one whose reply was lost (`repeated`),
  * an outcome the job's record shows recorded by this worker was applied by
- * that earlier call, late (Redis paused past the command timeout, say):
- * said at info level, its state filled in so that its history is written.
+ * that earlier call, late (Redis paused past the command timeout, say),
+ * its history rows with it: said at info level.
  * The others were truly reclaimed meanwhile: a warning. */
 static void report_skipped(worker_ctx_t *w, job_outcome_t *o, size_t n, char (*states)[JOB_STATE_MAX],
                            int repeated)
@@ -418,21 +389,23 @@ static void report_skipped(worker_ctx_t *w, job_outcome_t *o, size_t n, char (*s
 }
 
 /* Records outcomes, retrying through reconnects (finish.lua is idempotent).
- * A refusal (Redis out of memory, or another error reply) is retried after
- * a growing delay (RECORD_BACKOFF_MIN_MS doubling up to _MAX_MS), and
- * warned about at most every RECORD_WARN_EVERY_MS: the outcomes are held
- * here until Redis accepts them. Gives up only when stopping: the entries
- * then stay pending and are settled by the supervisor or reclaimed, so the
- * jobs run again rather than vanish. */
+ * Their job history is written in the same call (q.history): nothing of it
+ * is left to this process once the call returns. A refusal (Redis out of
+ * memory, or another error reply) is retried after a growing delay
+ * (RECORD_BACKOFF_MIN_MS doubling up to _MAX_MS), and warned about at most
+ * every RECORD_WARN_EVERY_MS: the outcomes are held here until Redis
+ * accepts them. Gives up only when stopping: the entries then stay pending
+ * and are settled by the supervisor or reclaimed, so the jobs run again
+ * rather than vanish. */
 static void record(worker_ctx_t *w, const claimed_job_t *jobs, job_outcome_t *o, size_t n)
 {
     if (n == 0)
         return;
-    static char states[CLAIM_MAX][JOB_STATE_MAX];
     const char *stream_key = w->cfg->queues.key[jobs[0].stream_index];
+    static char states[CLAIM_MAX][JOB_STATE_MAX];
     int64_t backoff = RECORD_BACKOFF_MIN_MS, refused_since = -1, warned = -1;
     for (int calls = 1;; calls++) {
-        finish_tally_t tally = { 0, 0, 0, 0 };
+        finish_tally_t tally = { 0, 0, 0, 0, 0 };
         queue_status_t st = queue_finish(&w->q, stream_key, w->consumer, o, n, &tally, states, w->err,
                                          sizeof w->err);
         if (st == QUEUE_OK) {
@@ -442,7 +415,10 @@ static void record(worker_ctx_t *w, const claimed_job_t *jobs, job_outcome_t *o,
             atomic_fetch_add(&w->slot->retried, tally.retried);
             if (tally.skipped > 0)
                 report_skipped(w, o, n, states, calls > 1);
-            write_history(w, jobs, o, n, states);
+            if (tally.unrecorded > 0)
+                log_warn("job history not recorded: Redis ran an older tickq function library (an older tickq "
+                         "process loaded it); loading this one again", LF_S("worker_id", w->id),
+                         LF_I("jobs", tally.unrecorded));
             return;
         }
         int64_t now = clock_mono_ms();
@@ -520,7 +496,7 @@ static int batch_size(const worker_ctx_t *w)
     return n < 1 ? 1 : n > CLAIM_MAX ? CLAIM_MAX : (int)n;
 }
 
-int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, int history_fd)
+int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id)
 {
     install_signals();
     log_set_buffered(1);
@@ -531,7 +507,6 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, int his
     w.id = worker_id;
     next_consumer(&w);
     w.env.cfg = cfg;
-    history_writer_init(&w.history, history_fd);
     queue_init(&w.q, NULL);
     config_apply(cfg, &w.q);
     for (int i = 0; i < cfg->queues.n; i++) {

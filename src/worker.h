@@ -8,8 +8,9 @@
 
 /* Runs in a freshly forked child until SIGTERM/SIGINT (or, in burst mode,
  * until the supervisor stops it). `worker_id` is also its consumer name;
- * job history goes to `history_fd` (history.h). Returns the exit status: 0,
- * or 78 (EX_CONFIG) when Redis holds another protocol version. */
-int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, int history_fd);
+ * the job history of what it records goes to the history stream in the same
+ * Redis calls (history.h). Returns the exit status: 0, or 78 (EX_CONFIG)
+ * when Redis holds another protocol version. */
+int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id);
 
 #endif

@@ -132,6 +132,130 @@ local function entry_fields(stream, entry)
   return t
 end
 
+-- Stream ids "ms-seq" as two numbers, for ordering.
+local function parse_id(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local function id_less(a, b)
+  local am, as = parse_id(a)
+  local bm, bs = parse_id(b)
+  return am < bm or (am == bm and as < bs)
+end
+
+-- The first n bytes of s, cut back to a UTF-8 character boundary.
+local function utf8_head(s, n)
+  if #s <= n then return s end
+  local i = n
+  while i > 0 do
+    local b = string.byte(s, i + 1)
+    if b < 0x80 or b >= 0xC0 then break end
+    i = i - 1
+  end
+  return string.sub(s, 1, i)
+end
+
+local function now_us(c) return string.format('%.0f', c.now * 1000) end
+
+-- Job history (docs/database.md, "Job history"). Every function that
+-- finishes attempts (finish, release, reclaim) collects their rows here and
+-- appends them to the caller's history stream at the end of the same call,
+-- in one XADD (flush_history): a row exists exactly when Redis recorded
+-- what it describes, so no process killed after the call can lose it. The
+-- stream is the one of the caller's database, <prefix>:history:<database
+-- id>; a caller that gives none (--no-history, or a tickq from before the
+-- stream) gets no rows. Rows:
+--   job    the end of a run (completed, failed, dead, cancelled): one per run
+--   retry  a failed attempt recorded in <prefix>:retries:<id>: one per record
+-- An entry's fields are 'job' or 'retry', each value one row, its columns
+-- separated by NUL bytes (ids, names, numbers and times hold none; an error
+-- is the text before any NUL: split_details), the error last:
+--   job    id, run, created_at, attempts, state, type, queue, worker, started_us, finished_us, error
+--   retry  id, run, created_at, attempt, kind, worker, at_us, error
+-- created_at is the record's (it tells runs of a reused id apart in the
+-- database); times are epoch microseconds, '' when unknown.
+local HISTORY_ERROR_MAX = 1024
+local CANCELLED = 'Job cancelled'
+
+local function history_on(c, stream)
+  if stream and stream ~= '' then c.history, c.rows, c.nrows = stream, {}, 0 end
+end
+
+-- (One concatenation per row: cheaper in Redis's CPU than a table per row.)
+local function history_job(c, id, run, created, attempts, state, jtype, queue, worker, started_us, finished_us, err)
+  if not c.history then return end
+  local rows, n = c.rows, c.nrows
+  rows[n + 1] = 'job'
+  rows[n + 2] = id .. '\0' .. run .. '\0' .. (created or '') .. '\0' .. attempts .. '\0' .. state .. '\0' ..
+    (jtype or '') .. '\0' .. (queue or '') .. '\0' .. (worker or '') .. '\0' .. (started_us or '') .. '\0' ..
+    (finished_us or now_us(c)) .. '\0' .. (err and utf8_head(err, HISTORY_ERROR_MAX) or '')
+  c.nrows = n + 2
+end
+
+local function history_retry(c, id, run, created, attempt, kind, worker, at_us, err)
+  if not c.history then return end
+  local rows, n = c.rows, c.nrows
+  rows[n + 1] = 'retry'
+  rows[n + 2] = id .. '\0' .. run .. '\0' .. (created or '') .. '\0' .. attempt .. '\0' .. kind .. '\0' ..
+    (worker or '') .. '\0' .. (at_us or now_us(c)) .. '\0' .. (err and utf8_head(err, HISTORY_ERROR_MAX) or '')
+  c.nrows = n + 2
+end
+
+-- The backlog: <stream>:state counts in `waiting` the rows appended and not
+-- yet acknowledged by a history process (tickq_p1_history_ack). Past `cap`
+-- rows (written there by the supervisors: --history-backlog) the oldest rows
+-- that no history process has read yet are deleted and counted in
+-- `dropped`, whole entries at a time (so a few rows more than the excess
+-- may go). (XADD MAXLEN would trim unread entries without a trace; and
+-- entries a history process holds, delivered but not yet acknowledged, are
+-- being written just now: they are neither dropped nor counted.)
+local function history_drop(c, state, excess)
+  if redis.call('XLEN', c.history) == 0 then
+    redis.call('HSET', state, 'waiting', 0) -- the stream is gone (deleted by hand): nothing waits
+    return
+  end
+  local last
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', c.history)) do
+    local id = field_of(g, 'last-delivered-id')
+    if last == nil or id_less(id, last) then last = id end
+  end
+  local from, dropped = last and '(' .. last or '-', 0
+  while dropped < excess do
+    local es = redis.call('XRANGE', c.history, from, '+', 'COUNT', 100)
+    if #es == 0 then break end
+    local ids = {}
+    for _, e in ipairs(es) do
+      if dropped >= excess then break end
+      ids[#ids + 1] = e[1]
+      dropped = dropped + #e[2] / 2
+      from = '(' .. e[1]
+    end
+    redis.call('XDEL', c.history, unpack(ids))
+  end
+  if dropped > 0 then
+    redis.call('HINCRBY', state, 'dropped', dropped)
+    redis.call('HINCRBY', state, 'waiting', -dropped)
+  end
+end
+
+-- Appends the collected rows (one XADD, unless a call settles more than
+-- 1,000 rows: unpack's limit); returns how many.
+local function flush_history(c)
+  local rows = c.rows
+  if not c.history or c.nrows == 0 then return 0 end
+  local n = c.nrows / 2
+  local state = c.history .. ':state'
+  local h = redis.call('HMGET', state, 'waiting', 'cap')
+  local waiting, cap = tonumber(h[1]) or 0, tonumber(h[2])
+  if cap and waiting + n > cap then history_drop(c, state, waiting + n - cap) end
+  for i = 1, #rows, 2000 do
+    redis.call('XADD', c.history, '*', unpack(rows, i, math.min(i + 1999, #rows)))
+  end
+  redis.call('HINCRBY', state, 'waiting', n)
+  c.rows, c.nrows = {}, 0
+  return n
+end
+
 -- Appends a ready entry for job `id` to `stream` and records it.
 local function add_entry(c, stream, id, jtype, args, attempts, max_retries, timeout_ms, enqueued_us)
   local entry = redis.call('XADD', stream, '*', 'job', id, 'type', jtype, 'args', args,
@@ -160,8 +284,8 @@ local function expire_job(c, id)
 end
 
 local function finish_cancelled(c, id, queue)
-  redis.call('HSET', job_key(c, id), 'state', 'cancelled', 'finished_at', c.now_iso, 'error', 'Job cancelled')
-  set_result(c, id, 'error', { error = 'Job cancelled', cancelled = true, completed_at = c.now_iso })
+  redis.call('HSET', job_key(c, id), 'state', 'cancelled', 'finished_at', c.now_iso, 'error', CANCELLED)
+  set_result(c, id, 'error', { error = CANCELLED, cancelled = true, completed_at = c.now_iso })
   expire_job(c, id)
   count(c, queue, 'cancelled')
 end
@@ -172,15 +296,17 @@ local function queue_of(c, id)
 end
 
 -- A claimed job that never started goes back to the tail of its stream,
--- unchanged (its attempt was never counted). `f` are its entry's fields.
+-- unchanged (its attempt was never counted), unless it was cancelled
+-- meanwhile. `f` are its entry's fields; `worker` had claimed it.
 -- Returns the job's state and its run number (0 when the record is gone).
-local function requeue_unstarted(c, stream, f)
+local function requeue_unstarted(c, stream, f, worker)
   local id = f.job
   local jk = job_key(c, id)
-  local h = redis.call('HMGET', jk, 'cancel_requested', 'queue', 'run')
+  local h = redis.call('HMGET', jk, 'cancel_requested', 'queue', 'run', 'created_at')
   if h[2] == false then return 'missing', 0 end
   if h[1] == '1' then
     finish_cancelled(c, id, h[2])
+    history_job(c, id, run_of(h[3]), h[4], f.attempts, 'cancelled', f.type, h[2], worker, nil, nil, CANCELLED)
     return 'cancelled', run_of(h[3])
   end
   add_entry(c, stream, id, f.type, f.args, f.attempts, f.max_retries, f.timeout_ms, f.enqueued_us)
@@ -216,8 +342,10 @@ end
 -- (including timeouts and crashes) are retried after exponential backoff with
 -- +-20 % jitter, or go to the dead-letter stream once retries are spent.
 -- `details` (a table, may be nil) go into a final error result's data.
+-- started_us and finished_us (epoch µs, may be nil: unknown, and now) are
+-- the attempt's, for its history rows.
 -- Returns the job's new state and its run number (0 when the record is gone).
-local function fail_attempt(c, stream, f, kind, err, worker, details)
+local function fail_attempt(c, stream, f, kind, err, worker, details, started_us, finished_us)
   local id = f.job
   local jk = job_key(c, id)
   local h = redis.call('HMGET', jk, 'cancel_requested', 'queue', 'priority', 'created_at', 'run')
@@ -229,9 +357,13 @@ local function fail_attempt(c, stream, f, kind, err, worker, details)
   count(c, queue, 'failed_attempts')
   if kind == 'timeout' then count(c, queue, 'timeout') end
   redis.call('HSET', jk, 'attempts', attempts, 'worker', worker)
+  local function ended(state, why)
+    history_job(c, id, run, h[4], attempts, state, f.type, queue, worker, started_us, finished_us, why)
+    return state, run
+  end
   if h[1] == '1' or kind == 'cancel' then
     finish_cancelled(c, id, queue)
-    return 'cancelled', run
+    return ended('cancelled', CANCELLED)
   end
   if kind == 'permanent' then
     redis.call('HSET', jk, 'state', 'failed', 'error', err, 'finished_at', c.now_iso)
@@ -239,11 +371,12 @@ local function fail_attempt(c, stream, f, kind, err, worker, details)
       worker_id = worker }, details))
     expire_job(c, id)
     count(c, queue, 'failed')
-    return 'failed', run
+    return ended('failed', err)
   end
   local rk = pkey(c, 'retries', id)
   redis.call('RPUSH', rk, cjson.encode({ attempt = attempts, kind = kind, error = err,
     at = c.now_iso, worker_id = worker, run = run }))
+  history_retry(c, id, run, h[4], attempts, kind, worker, finished_us, err)
   if attempts <= max_retries then
     local delay = c.base * 2 ^ (attempts - 1)
     if delay > c.max then delay = c.max end
@@ -267,18 +400,7 @@ local function fail_attempt(c, stream, f, kind, err, worker, details)
     dead = true }, details))
   expire_job(c, id)
   count(c, queue, 'dead')
-  return 'dead', run
-end
-
--- Stream ids "ms-seq" as two numbers, for ordering.
-local function parse_id(id)
-  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
-  return tonumber(ms), tonumber(seq)
-end
-local function id_less(a, b)
-  local am, as = parse_id(a)
-  local bm, bs = parse_id(b)
-  return am < bm or (am == bm and as < bs)
+  return ended('dead', err)
 end
 
 -- Acked entries in front of a stream can go once no group still needs them:

@@ -4,6 +4,8 @@
 -- consumer count: one reclaimed meanwhile (the worker looked dead) or already
 -- recorded by an earlier call is skipped, so a call repeated after a lost
 -- reply changes nothing. Acked entries leave the stream (trim_acked).
+-- keys[2] (optional): the history stream the attempts' rows go to
+-- (flush_history); without it, history is off.
 -- args[10]: consumer (recorded as its worker id, worker_of); then 7 per
 -- outcome from args[11]:
 --   entry, job id, kind (ok|transient|permanent|timeout|crash|cancel|shutdown:
@@ -15,13 +17,15 @@
 --   attempt, started_us, finished_us
 -- Returns {recorded, skipped, retried, dead, then the job's new state per
 -- outcome in order ('' for a skipped one), then its run number per outcome
--- (0 for a skipped one)}. Callers from before runs existed read the states
--- and ignore what follows.
+-- (0 for a skipped one), then, when keys[2] was given, the number of history
+-- rows appended}. Callers from before runs existed read the states and
+-- ignore what follows.
 local function finish(keys, args)
   local c = context(args)
   local stream, consumer = keys[1], args[10]
   local worker = worker_of(consumer)
   local queue = logical_of(physical_of(c, stream))
+  history_on(c, keys[2])
   local pending = {}
   local p = redis.pcall('XPENDING', stream, c.group, '-', '+', 100000, consumer)
   if type(p) == 'table' and not p.err then
@@ -39,7 +43,10 @@ local function finish(keys, args)
         local attempt = args[i + 4]
         redis.call('HSET', jk, 'state', 'completed', 'attempts', attempt, 'worker', worker,
           'started_us', args[i + 5], 'finished_us', args[i + 6])
-        runs[#runs + 1] = run_of(redis.call('HGET', jk, 'run'))
+        local h = redis.call('HMGET', jk, 'run', 'type', 'created_at')
+        local run = run_of(h[1])
+        runs[#runs + 1] = run
+        history_job(c, id, run, h[3], attempt, 'completed', h[2], queue, worker, args[i + 5], args[i + 6])
         redis.call('EXPIRE', jk, c.ttl)
         if attempt ~= '1' then redis.call('EXPIRE', pkey(c, 'retries', id), c.ttl) end
         redis.call('SET', result_key(id), payload, 'EX', c.ttl)
@@ -49,11 +56,11 @@ local function finish(keys, args)
         local f = entry_fields(stream, entry)
         local state, run = '', 0
         if f and kind == 'shutdown' then
-          state, run = requeue_unstarted(c, stream, f)
+          state, run = requeue_unstarted(c, stream, f, worker)
         elseif f then
           redis.call('HSET', jk, 'started_us', args[i + 5], 'finished_us', args[i + 6])
           local err, details = split_details(payload)
-          state, run = fail_attempt(c, stream, f, kind, err, worker, details)
+          state, run = fail_attempt(c, stream, f, kind, err, worker, details, args[i + 5], args[i + 6])
           if state == 'retrying' then retried = retried + 1 elseif state == 'dead' then dead = dead + 1 end
         end
         out[#out + 1] = state
@@ -72,8 +79,10 @@ local function finish(keys, args)
     trim_acked(c, stream, done, 1000)
   end
   flush_counters(c)
+  local rows = flush_history(c)
   out[1], out[2], out[3], out[4] = n, skipped, retried, dead
   for _, run in ipairs(runs) do out[#out + 1] = run end
+  if c.history then out[#out + 1] = rows end
   return out
 end
 redis.register_function('tickq_p1_finish', finish)

@@ -96,18 +96,6 @@ local function usable_id(id)
   return type(id) == 'string' and id ~= '' and #id <= 128 and not string.find(id, '[%c ]')
 end
 
--- The first n bytes of s, cut back to a UTF-8 character boundary.
-local function utf8_head(s, n)
-  if #s <= n then return s end
-  local i = n
-  while i > 0 do
-    local b = string.byte(s, i + 1)
-    if b < 0x80 or b >= 0xC0 then break end
-    i = i - 1
-  end
-  return string.sub(s, 1, i)
-end
-
 -- cjson names tokens by their C names; say what they are.
 local JSON_TOKENS = {
   T_OBJ_BEGIN = "'{'", T_OBJ_END = "'}'", T_ARR_BEGIN = "'['", T_ARR_END = "']'",

@@ -5,7 +5,8 @@
 -- tickq_p1_touch); each counts as a crashed attempt. Consumers with nothing
 -- pending that have been idle as long are deleted, so the group does not
 -- grow with every restart.
--- keys: streams. args[10..]: reclaimer consumer name, min idle ms, error text
+-- keys: streams. args[10..]: reclaimer consumer name, min idle ms, error
+-- text, and optionally the history stream the rows go to (flush_history)
 -- Returns {jobs reclaimed, consumers removed, then per job: id, type, queue,
 -- new state, attempts, error, then (when a job was reclaimed) one array of
 -- the jobs' run numbers} (one trailing element, so a supervisor from before
@@ -13,6 +14,7 @@
 local function reclaim(keys, args)
   local c = context(args)
   local reclaimer, min_idle, err = args[10], tonumber(args[11]), args[12]
+  history_on(c, args[13])
   local reclaimed, removed = 0, 0
   local out, runs = { 0, 0 }, {}
   for _, stream in ipairs(keys) do
@@ -47,6 +49,7 @@ local function reclaim(keys, args)
     end
   end
   flush_counters(c)
+  flush_history(c)
   out[1], out[2] = reclaimed, removed
   if #runs > 0 then out[#out + 1] = runs end
   return out

@@ -8,7 +8,9 @@
 -- of the same worker go back to their queues too (claims it gave up on, run
 -- late by Redis), and every one of these consumers is deleted once it holds
 -- nothing. Outcomes name the worker id. keys: the streams it consumed.
--- args[10..]: consumer, current entry ('' if none), kind, error text
+-- args[10..]: consumer, current entry ('' if none), kind, error text, and
+-- optionally when the current job started (epoch µs, '' unknown) and the
+-- history stream the rows go to (flush_history; absent or '': history off)
 -- Returns {requeued, new state of the current job ('' if it was not pending),
 -- and for the current job: id, type, queue, attempts, then its run number
 -- only when it is above 1} (a supervisor from before runs existed expects
@@ -18,6 +20,8 @@ local function release(keys, args)
   local c = context(args)
   local consumer, current, kind, err = args[10], args[11], args[12], args[13]
   local worker, gen = consumer_parts(consumer)
+  local started = args[14] ~= '' and args[14] or nil
+  history_on(c, args[15])
   local requeued, outcome = 0, ''
   local cur, cur_run = { '', '', '', 0 }, 0
   for _, stream in ipairs(keys) do
@@ -29,9 +33,9 @@ local function release(keys, args)
         if f then
           local state, run
           if entry == current and kind ~= 'shutdown' then
-            state, run = fail_attempt(c, stream, f, kind, err, worker)
+            state, run = fail_attempt(c, stream, f, kind, err, worker, nil, started)
           else
-            state, run = requeue_unstarted(c, stream, f)
+            state, run = requeue_unstarted(c, stream, f, worker)
             if entry ~= current then requeued = requeued + 1 end
           end
           if entry == current then
@@ -53,6 +57,7 @@ local function release(keys, args)
     end
   end
   flush_counters(c)
+  flush_history(c)
   if cur_run > 1 then return { requeued, outcome, cur[1], cur[2], cur[3], cur[4], cur_run } end
   return { requeued, outcome, cur[1], cur[2], cur[3], cur[4] }
 end

@@ -271,7 +271,7 @@ class DataTests:
             results = list(pool.map(lambda _: self.data("list"), range(6)))
         for p in results:
             self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(self.query("SELECT version FROM schema_migrations ORDER BY version"), [(1,), (2,), (3,), (4,)])
+        self.assertEqual(self.query("SELECT version FROM schema_migrations ORDER BY version"), [(1,), (2,), (3,), (4,), (5,)])
         for table in ("bars", "job_history", "job_retries"):
             self.assertEqual(self.query(f"SELECT COUNT(*) FROM {table}"), [(0,)])
 
@@ -568,7 +568,7 @@ class DataTests:
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(json.loads(p.stdout),
                          {"symbol": "OLD", "interval": "1d", "first": "2024-01-02", "last": "2024-01-02", "bars": 1})
-        self.assertEqual(self.query("SELECT version FROM schema_migrations ORDER BY version"), [(1,), (2,), (3,), (4,)])
+        self.assertEqual(self.query("SELECT version FROM schema_migrations ORDER BY version"), [(1,), (2,), (3,), (4,), (5,)])
         self.assertEqual([float(x) for x in self.bars()[0][3:]], [10, 11, 9.5, 10.5, 1000])
         self.assertEqual(self.query("SELECT job_id, state, worker, error FROM job_history")[0][:3],
                          ("j1", "completed", "w:1"))
@@ -579,7 +579,7 @@ class DataTests:
         self.assertEqual(self.query("SELECT version FROM bars_version"), [(1,)])
         self.assertEqual(len(self.bars()), 7)
         self.assertEqual(self.data("list").returncode, 0)  # and again: nothing left to apply
-        self.assertEqual(self.query("SELECT COUNT(*) FROM schema_migrations"), [(4,)])
+        self.assertEqual(self.query("SELECT COUNT(*) FROM schema_migrations"), [(5,)])
 
     def test_bars_version_moves_once_per_write(self):
         """Workers' bar caches key on bars_version: one import or synth (one
@@ -954,8 +954,8 @@ class HistoryTests:
     def test_history_process_survives_a_kill_9_of_the_supervisor(self):
         """History is written by a process of its own (tickq-history, at a
         lower CPU priority): when the supervisor is killed with -9 right
-        after its jobs finished, that process still writes every record that
-        reached the pipe, then exits."""
+        after its jobs finished, that process still writes every row of the
+        history stream, then exits."""
         ids = [self.enqueue("echo", {"i": i}) for i in range(60)]
         w = self.worker("--workers", "2", env=self.env)
         recorder = wait_for(lambda: w.history_process(), 10, what="the history process")[0]
@@ -989,9 +989,9 @@ class HistoryTests:
 
     def test_a_history_process_killed_while_draining_is_replaced(self):
         """At shutdown the supervisor waits for the history process to drain
-        the pipe; killed on the way, it is replaced by one that drains the
-        rest. (Frozen with SIGSTOP while the jobs run, so their records wait
-        in the pipe.)"""
+        the history stream; killed on the way, it is replaced by one that
+        drains the rest. (Frozen with SIGSTOP while the jobs run, so their
+        rows wait in the stream.)"""
         w = self.worker("--workers", "1", env=self.env)
         recorder = wait_for(lambda: w.history_process(), 10, what="the history process")[0]
         os.kill(recorder, signal.SIGSTOP)
@@ -1004,7 +1004,7 @@ class HistoryTests:
         self.assertIsNone(w.proc.poll())
         os.kill(recorder, signal.SIGKILL)
         self.assertEqual(w.wait(30), 0)
-        self.assertIn("starting another to drain the pipe", w.log())
+        self.assertIn("starting another to drain the stream", w.log())
         self.assertEqual({r[0] for r in self.query("SELECT job_id FROM job_history")}, set(ids))
 
     def test_ctrl_c_to_the_process_group_loses_no_history(self):
@@ -1114,7 +1114,7 @@ class TestHistorySqlite(HistoryTests, TickqTestCase):
         p = subprocess.run([TICKQ, "worker", "--check"], cwd=cwd, env=env, capture_output=True, text=True,
                            timeout=60)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.assertIn(f"ok   database: sqlite {want} (schema version 4)", p.stdout)
+        self.assertIn(f"ok   database: sqlite {want} (schema version 5)", p.stdout)
 
 
     def test_worker_refuses_a_database_in_a_missing_folder(self):

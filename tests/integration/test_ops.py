@@ -114,7 +114,8 @@ class TestQueueBenchmark(TickqTestCase):
         self.assertEqual(set(r), {"bench", "jobs", "workers", "enqueue_per_s", "enqueue_bulk_per_s", "process_per_s",
                                   "e2e_per_s", "latency_p50_ms", "latency_p99_ms", "latency_1k_p50_ms",
                                   "latency_1k_p99_ms", "latency_list_p50_ms", "latency_list_p99_ms",
-                                  "process_no_history_per_s", "history_cost_pct", "log_level"})
+                                  "process_no_history_per_s", "history_cost_pct", "redis_us_per_job",
+                                  "redis_us_per_job_no_history", "log_level"})
         self.assertEqual((r["bench"], r["jobs"], r["workers"]), ("queue", 300, 2))
         for k in ["enqueue_per_s", "enqueue_bulk_per_s", "process_per_s", "e2e_per_s", "process_no_history_per_s"]:
             self.assertGreater(r[k], 0, k)
@@ -127,3 +128,7 @@ class TestQueueBenchmark(TickqTestCase):
         self.assertAlmostEqual(r["history_cost_pct"], 100 * (1 - on / off),
                                delta=0.05 + 100 * (0.5 / off + 0.5 * on / off ** 2) + 1e-9)
         self.assertEqual(r["log_level"], "info")
+        # Redis's CPU per job, measured around each run (not compared with
+        # each other: that would be a timing claim).
+        self.assertGreater(r["redis_us_per_job"], 0)
+        self.assertGreater(r["redis_us_per_job_no_history"], 0)

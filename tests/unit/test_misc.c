@@ -1,9 +1,11 @@
 /* test_misc.c — UUIDs, the task registry and built-in handlers, the slot
- * board's sequence lock, and log line formatting. */
+ * board's sequence lock, log line formatting, and which database a job
+ * history stream belongs to. */
 #include <fcntl.h>
 #include <jansson.h>
 #include <unistd.h>
 
+#include "history.h"
 #include "log.h"
 #include "slot.h"
 #include "task.h"
@@ -151,4 +153,26 @@ TEST(log_logfmt_quotes)
     CHECK(strstr(buf, " job_id=abc ") != NULL);
     CHECK(strstr(buf, " error=\"two words\"") != NULL);
     CHECK(strstr(buf, " attempt=3\n") != NULL);
+}
+
+/* The identity that names a database's history stream: a SQLite file is
+ * its host's; a PostgreSQL URL names its server, unless that is this host
+ * (no host, or a loopback one). */
+TEST(history_identity_of_databases)
+{
+    char id[512];
+    history_identity(DB_SQLITE, "/data/tickq.db", "hostA", id, sizeof id);
+    CHECK_STR(id, "sqlite:hostA:/data/tickq.db");
+    history_identity(DB_POSTGRES, "postgresql://u:***@db.example:5432/tickq", "hostA", id, sizeof id);
+    CHECK_STR(id, "postgresql://u:***@db.example:5432/tickq");
+    history_identity(DB_POSTGRES, "postgresql://db.example/tickq", "hostA", id, sizeof id);
+    CHECK_STR(id, "postgresql://db.example/tickq");
+    static const char *const local[] = { "postgresql:///tickq?host=/run/postgresql", "postgresql://u@localhost/t",
+                                         "postgres://u:***@127.0.0.1:5432/t", "postgresql://[::1]:5432/t" };
+    for (size_t i = 0; i < sizeof local / sizeof local[0]; i++) {
+        char want[512];
+        snprintf(want, sizeof want, "%s@hostA", local[i]);
+        history_identity(DB_POSTGRES, local[i], "hostA", id, sizeof id);
+        CHECK_STR(id, want);
+    }
 }
