@@ -15,8 +15,12 @@ ran_twice <= kills. The exit status is 1 when any scenario failed.
 
     tests/chaos/chaos.py [--scale S] [--tickq PATH] [SCENARIO...]
 
---scale (or CHAOS_SCALE; default 1: about 5 minutes in all) multiplies
-durations and job counts; `make test` runs 0.2. Progress goes to stderr;
+--scale (or CHAOS_SCALE; default 1: about 4 minutes in all) multiplies
+durations and job counts; `make test` runs 0.2 (test_chaos.py). Two more
+scenarios run only when named, redis_kill_rdb and redis_kill_none: they
+measure what Redis without an AOF loses when killed (docs/operations.md),
+and fail only on stuck jobs or workers that do not carry on. Progress goes
+to stderr;
 CHAOS_KEEP=1 keeps each scenario's folder (logs, database), which a failed
 scenario always keeps. The disk-full scenario needs root (it mounts a
 tmpfs); without it the line says "skipped".
@@ -51,6 +55,7 @@ from chaoslib import (FINAL, Enqueuer, Fleet, Outcome, Producer, RedisServer, hi
 
 SCENARIOS = ["kill_storm", "redis_kill_everysec", "redis_kill_always", "proxy_stall", "maxmemory_flood",
              "disk_full"]
+MEASURES = ["redis_kill_rdb", "redis_kill_none"]  # what the other persistence settings lose; on request only
 
 
 def scaled(scale, value, minimum):
@@ -130,18 +135,30 @@ def kill_storm(out, scale, tmp, stack):
 
 
 # --- 2. Redis SIGKILLed and restarted from its AOF ----------------------------
-def redis_kill(fsync):
+PERSISTENCE = {"everysec": ["--appendonly", "yes", "--appendfsync", "everysec"],
+               "always": ["--appendonly", "yes", "--appendfsync", "always"],
+               "rdb": ["--save", "5 1"],  # a snapshot every 5 s (when anything changed)
+               "none": []}                # harness's default: no AOF, no snapshots
+
+
+def redis_kill(mode):
     def scenario(out, scale, tmp, stack):
         """Workers run no-op, echo and 1-3 ms sleep jobs enqueued at 1,000/s
-        while Redis (appendonly yes, appendfsync `fsync`) is SIGKILLed and
+        while Redis (appendonly yes, appendfsync `mode`) is SIGKILLed and
         restarted from its AOF a few times. A SIGKILL keeps what Redis
         wrote to the page cache, so nothing should be lost: only a power
         loss tests fsync. An enqueue whose reply never came back is sent
-        again with the same id once Redis is back (Producer)."""
+        again with the same id once Redis is back (Producer).
+
+        With mode rdb (a snapshot every 5 s) or none, not run by default,
+        the same measures what those settings lose: the line has
+        "expected_loss" and fails only when a job Redis still holds is
+        stuck or the workers do not carry on."""
         rng = random.Random(22)
         kills = scaled(scale, 3, 1)
         rate = 1000
-        server = RedisServer(args=["--appendonly", "yes", "--appendfsync", fsync])
+        expect_loss = mode in ("rdb", "none")
+        server = RedisServer(args=PERSISTENCE[mode])
         stack.callback(server.close)
         db = os.path.join(tmp, "history.db")
         fleet = Fleet(server.url, 2, ["--workers", 2, "--retry-base", "100ms", "--heartbeat", "1s"],
@@ -159,7 +176,7 @@ def redis_kill(fsync):
         producer = Producer(server.client, make, rate=rate, max_retries=10)
         producer.start()
         stack.callback(producer.stop)
-        lost_at_kill, recovery = [], []
+        lost_at_kill, lost_before, recovery = [], set(), []
         time.sleep(2)
         for k in range(kills):
             time.sleep(rng.uniform(2.0, 4.0))
@@ -170,17 +187,18 @@ def redis_kill(fsync):
             server.start()
             t_up = time.time()
             r = server.client()
-            gone_now = job_states(r, before)
-            lost_at_kill.append(sum(1 for s, _, _ in gone_now.values() if s is None))
-            c0 = sum(int(v) for v in [r.hget("tickq:stats:backtest", "completed") or 0])
+            missing = {j for j, (s, _, _) in job_states(r, before).items() if s is None}
+            lost_at_kill.append(len(missing - lost_before))
+            lost_before |= missing
+            c0 = int(r.hget("tickq:stats:backtest", "completed") or 0)
             try:
                 wait_for(lambda: int(r.hget("tickq:stats:backtest", "completed") or 0) > c0, 30,
                          what="workers to complete jobs after the restart")
                 recovery.append(round(time.time() - t_up, 2))
             except AssertionError:
                 recovery.append(None)
-            log(f"redis_kill_{fsync}: kill {k + 1}/{kills}: {len(before)} accepted before, "
-                f"{lost_at_kill[-1]} missing after the restart; workers completing again after {recovery[-1]} s")
+            log(f"redis_kill_{mode}: kill {k + 1}/{kills}: {len(before)} accepted before, "
+                f"{lost_at_kill[-1]} more missing after the restart; workers completing again after {recovery[-1]} s")
         time.sleep(1)
         producer.stop()
         r = server.client()
@@ -197,14 +215,20 @@ def redis_kill(fsync):
         starts = fleet.starts()
         out["ran_twice"] = sum(1 for j in accepted if starts[j] > 1 or states[j][2] > 1)
         out["kills"] = kills
-        out["params"] = {"appendfsync": fsync, "rate": rate, "supervisors": 2, "workers": 2}
+        out["params"] = {"persistence": mode, "redis_args": PERSISTENCE[mode], "rate": rate, "supervisors": 2,
+                         "workers": 2}
         out.history_from(db, states)
-        out.standard_checks()
+        if expect_loss:
+            out["expected_loss"] = True
+            if out["stuck"]:
+                out.fail(f"{out['stuck']} jobs stuck")
+        else:
+            out.standard_checks()
         if out["workers_alive"] != 2:
             out.fail("a supervisor exited while Redis restarted")
         if None in recovery:
             out.fail("workers did not complete jobs within 30 s of a restart")
-    scenario.__name__ = f"redis_kill_{fsync}"
+    scenario.__name__ = f"redis_kill_{mode}"
     return scenario
 
 
@@ -222,7 +246,7 @@ def proxy_stall(out, scale, tmp, stack):
     except ImportError as e:
         out.fail(f"tests/tools/tcp_proxy.py is missing ({e}); it comes from branch i11-stall")
         return
-    rounds = scaled(scale, 3, 1)
+    rounds = scaled(scale, 6, 1)
     stall_s = 10.0
     server = RedisServer(tcp=True)
     stack.callback(server.close)
@@ -464,7 +488,8 @@ def unmount(mnt):
 
 
 FUNCTIONS = {"kill_storm": kill_storm, "redis_kill_everysec": redis_kill("everysec"),
-             "redis_kill_always": redis_kill("always"), "proxy_stall": proxy_stall,
+             "redis_kill_always": redis_kill("always"), "redis_kill_rdb": redis_kill("rdb"),
+             "redis_kill_none": redis_kill("none"), "proxy_stall": proxy_stall,
              "maxmemory_flood": maxmemory_flood, "disk_full": disk_full}
 
 
@@ -492,13 +517,13 @@ def main():
     ap.add_argument("--scale", type=float, default=float(os.environ.get("CHAOS_SCALE", "1")))
     ap.add_argument("--tickq", help="the binary (default: $TICKQ_BIN, else build/tickq)")
     ap.add_argument("scenarios", nargs="*", metavar="SCENARIO",
-                    help="any of: " + ", ".join(SCENARIOS) + " (default: all)")
+                    help="any of: " + ", ".join(SCENARIOS + MEASURES) + " (default: all but the last two)")
     a = ap.parse_args()
     if a.scale <= 0:
         ap.error(f"--scale must be above 0, got {a.scale}")
     for name in a.scenarios:
-        if name not in SCENARIOS:
-            ap.error(f"unknown scenario {name!r}: choose from {', '.join(SCENARIOS)}")
+        if name not in SCENARIOS + MEASURES:
+            ap.error(f"unknown scenario {name!r}: choose from {', '.join(SCENARIOS + MEASURES)}")
     if a.tickq:
         chaoslib.use_binary(a.tickq)
     ok = True
