@@ -5,7 +5,7 @@
 #   make demo       install deps, build, run a short demo against a private redis-server
 #   make sanitize   ASan + UBSan build, then the whole test suite against it
 #   make chaos      faults against the built binary, one JSON line per scenario
-#                   (tests/chaos/chaos.py; CHAOS_SCALE, default 1: about 5 minutes)
+#                   (tests/chaos/chaos.py; CHAOS_SCALE, default 1: about 4 minutes)
 #   make soak       steady mixed load, memory and keys flat (SOAK_SECONDS, default 600)
 #   make bench      every benchmark (one JSON line each): bench-queue, bench-data,
 #                   bench-strategy (job times of backtests and screenings, Lua loop speed),

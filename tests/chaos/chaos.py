@@ -41,6 +41,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -236,17 +237,27 @@ def redis_kill(mode):
 def proxy_stall(out, scale, tmp, stack):
     """Two supervisors reach Redis through a TCP proxy (tests/tools/
     tcp_proxy.py) while a producer enqueues 300 jobs/s straight to Redis.
-    Each round: 3 s of load, then the proxy stalls every connection for 10 s
-    (longer than the workers' 5 s command timeout) and then, in turn,
-    resumes; drops and resumes; or resumes and drops 0.2 s later. Stuck is
-    measured with the workers running, 50 s after the last round (the
-    default claim timeout is 30 s)."""
+    Each round: 3 s of load, then one of these, in turn (the late claim
+    last):
+    - late claim: the proxy holds the next claim call a worker child sends
+      (that connection only) for 10 s, longer than the child's 5 s command
+      timeout, so the child gives up and goes on over a new connection;
+      then 1,000 jobs are enqueued at once and Redis gets the held call
+      after all, and the connection ends (the stale call of a stalled
+      network);
+    - stall, resume: every connection, current and new, stalls both ways
+      for 10 s, then everything held goes through;
+    - stall, drop, resume: the same, but the connections are dropped and
+      what was held is lost;
+    - stall, resume, drop: resumed, then dropped 0.2 s later.
+    Stuck is measured with the workers running, 50 s after the last round
+    (the default claim timeout is 30 s)."""
     try:
         from tcp_proxy import TcpProxy
     except ImportError as e:
         out.fail(f"tests/tools/tcp_proxy.py is missing ({e}); it comes from branch i11-stall")
         return
-    rounds = scaled(scale, 6, 1)
+    rounds = scaled(scale, 8, 2)
     stall_s = 10.0
     server = RedisServer(tcp=True)
     stack.callback(server.close)
@@ -264,33 +275,51 @@ def proxy_stall(out, scale, tmp, stack):
     producer = Producer(server.client, make, rate=300, max_retries=10)
     producer.start()
     stack.callback(producer.stop)
+    # The late claim goes last: a later stall would make its worker
+    # reconnect, which returns what its name holds, the late claim's jobs too.
     variants = ["stall, resume", "stall, drop, resume", "stall, resume, drop"]
-    done = []
+    done, burst = [], []
     for k in range(rounds):
         time.sleep(3)
-        v = variants[k % len(variants)]
-        held = proxy.connections()
-        proxy.stall()
-        time.sleep(stall_s)
-        if v == "stall, resume":
-            proxy.resume()
-        elif v == "stall, drop, resume":
-            proxy.drop()
-            proxy.resume()
+        v = variants[k % len(variants)] if k < rounds - 1 else "late claim"
+        entry = {"round": v, "connections": proxy.connections()}
+        if v == "late claim":
+            hold = proxy.hold_next(b"tickq_p1_claim")
+            if not hold.wait(10):
+                hold.release()
+                entry["caught"] = False
+            else:
+                time.sleep(stall_s)
+                # A backlog, so that the late claim finds jobs to take.
+                created, _ = Enqueuer(server.client()).submit(
+                    [(f"stall-burst-{k}-{i}", "noop", {}) for i in range(1000)])
+                burst += created
+                reply = hold.flush_and_close(10)
+                entry["late_claimed"] = sorted({x.decode() for x in re.findall(rb"stall-[0-9a-z-]+", reply)})
         else:
-            proxy.resume()
-            time.sleep(0.2)
-            proxy.drop()
-        done.append({"round": v, "connections": held})
-        log(f"proxy_stall: round {k + 1}/{rounds}: {v} ({held} connections)")
+            proxy.stall()
+            time.sleep(stall_s)
+            if v == "stall, resume":
+                proxy.resume()
+            elif v == "stall, drop, resume":
+                proxy.drop()
+                proxy.resume()
+            else:
+                proxy.resume()
+                time.sleep(0.2)
+                proxy.drop()
+        done.append(entry)
+        log(f"proxy_stall: round {k + 1}/{rounds}: {entry}")
     time.sleep(3)
     producer.stop()
     r = server.client()
-    accepted = producer.snapshot()
+    accepted = producer.snapshot() + burst
     states = wait_final(r, accepted, 30 + 20)
     out.jobs_from(states, accepted)
     out["stuck_jobs"] = stuck_details(r, states)
     out["rounds"] = done
+    late = [j for e in done for j in e.get("late_claimed", [])]
+    out["late_claimed_states"] = {j: states[j][0] if j in states else job_states(r, [j])[j][0] for j in late}
     out["outcomes_skipped"] = fleet.outcomes_skipped()
     out["workers_alive"] = sum(1 for w in fleet.live if w.proc.poll() is None)
     fleet.stop()
