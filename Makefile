@@ -7,6 +7,7 @@
 #   make chaos      faults against the built binary, one JSON line per scenario
 #                   (tests/chaos/chaos.py; CHAOS_SCALE, default 1: about 4 minutes)
 #   make soak       steady mixed load, memory and keys flat (SOAK_SECONDS, default 600)
+#   make hostile    the hostile strategy catalogue (tests/hostile/) alone, one line per entry
 #   make bench      every benchmark (one JSON line each): bench-queue, bench-data,
 #                   bench-strategy (job times of backtests and screenings, Lua loop speed),
 #                   bench-options (implied volatility and Greeks of 1 M contracts)
@@ -34,7 +35,7 @@ BENCH    := $(BUILD)/bench_queue
 BENCH_DATA := $(BUILD)/bench_data
 BENCH_OPTIONS := $(BUILD)/bench_options
 
-.PHONY: all setup test unit integration demo sanitize chaos soak bench bench-queue bench-data bench-strategy bench-options install clean
+.PHONY: all setup test unit integration demo sanitize hostile chaos soak bench bench-queue bench-data bench-strategy bench-options install clean
 
 all: $(BUILD)/tickq
 
@@ -117,6 +118,12 @@ soak:
 	@$(MAKE) --no-print-directory all >&2
 	@py=/usr/bin/python3; [ -x "$$py" ] || py=python3; \
 	  "$$py" tests/chaos/soak.py --tickq "$(BUILD)/tickq"
+
+# The hostile strategy catalogue (also part of `make test`).
+hostile: setup
+	@$(MAKE) --no-print-directory all
+	@py=/usr/bin/python3; [ -x "$$py" ] || py=python3; \
+	  "$$py" tests/hostile/run.py --tickq $(BUILD)/tickq
 
 bench: bench-queue bench-data bench-strategy bench-options
 

@@ -107,7 +107,17 @@ int bar_symbol_check(const char *s, size_t len)
 {
     if (len == 0 || len > BAR_SYMBOL_MAX)
         return -1;
-    for (size_t i = 0; i < len; i++) {
+    size_t seg = 0; /* where the current '/'-separated part starts */
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || s[i] == '/') {
+            /* "." or ".." between slashes would climb out of a provider's
+             * folder or URL path once the symbol is put there. */
+            size_t n = i - seg;
+            if ((n == 1 || n == 2) && s[seg] == '.' && s[i - 1] == '.')
+                return -1;
+            seg = i + 1;
+            continue;
+        }
         unsigned char c = (unsigned char)s[i];
         if (c <= ' ' || c >= 0x7f || c == ',' || c == '"' || c == '\'' || c == '\\' || c == '{' || c == '}')
             return -1;

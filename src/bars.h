@@ -41,8 +41,13 @@ void bar_set_free(bar_set_t *set);
 size_t bar_set_rows(const bar_set_t *set);
 
 /* 0 when `s` is a valid symbol: 1-32 printable characters, no space or
- * comma, quote, backslash or brace (BRK.B, ^GSPC, EURUSD=X are fine). */
+ * comma, quote, backslash or brace, and no "." or ".." between slashes
+ * (BRK.B, BRK/B, ^GSPC, EURUSD=X are fine; "..", "../x", "A/./B" are not:
+ * a provider puts the symbol into a path or URL). The rule of imports, task
+ * args and every provider. */
 int bar_symbol_check(const char *s, size_t len);
+/* The rule in words, for messages: "... (BAR_SYMBOL_RULE)". */
+#define BAR_SYMBOL_RULE "1-32 characters, no spaces, commas, quotes, backslashes or braces, no . or .. between slashes"
 
 /* Intervals: a count and a unit, m (minutes), h, d, wk. Returns the bar
  * length in seconds, or -1 for anything else. Daily and longer intervals

@@ -110,6 +110,16 @@ int cli_parse_int(const char *s, long long min, long long max, long long *out)
     return 0;
 }
 
+int cli_queue_exit(queue_status_t st)
+{
+    switch (st) {
+    case QUEUE_ERR_OOM: return EX_TEMPFAIL;
+    case QUEUE_ERR_PROTOCOL: return EX_CONFIG;
+    case QUEUE_ERR_INVALID: return EX_DATAERR;
+    default: return EX_UNAVAILABLE;
+    }
+}
+
 int cli_connect(config_t *cfg, rconn_t **conn, queue_t *q)
 {
     char err[1024];

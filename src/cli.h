@@ -1,7 +1,7 @@
 /* cli.h — what every tickq sub-command shares: the command table, usage
  * errors (exit 64), common flags (--redis-url, --prefix, --group) and connecting to
  * Redis with the documented exit statuses (78 no/bad REDIS_URL, 69 Redis
- * unreachable). */
+ * unreachable, 75 Redis out of memory: cli_queue_exit). */
 #ifndef TICKQ_CLI_H
 #define TICKQ_CLI_H
 
@@ -64,6 +64,12 @@ int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((form
 
 /* Prints an error "tickq: message" to stderr and returns `status`. */
 int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The exit status of a failed queue call, one mapping for every command:
+ * 75 (EX_TEMPFAIL) when Redis refused to write for lack of memory (try
+ * again later), 78 for another tickq protocol version, 65 for a refused
+ * job, else 69 (Redis unavailable or answering with an error). */
+int cli_queue_exit(queue_status_t st);
 
 /* Resolves the config, connects and PINGs. Returns 0 with *conn set and *q
  * ready (queue_init + config_apply), or the exit status after printing why. */

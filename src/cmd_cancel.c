@@ -20,7 +20,8 @@ static const char usage[] =
     CLI_COMMON_HELP
     "\n"
     "Exit status: 0 cancelled, 1 already finished, 2 still running after --wait,\n"
-    "3 not found, 64 bad usage, 69 Redis unavailable, 78 configuration error.\n";
+    "3 not found, 64 bad usage, 69 Redis unavailable, 75 Redis out of memory (try\n"
+    "again later), 78 configuration error.\n";
 
 enum { OPT_WAIT = OPT_FIRST_COMMAND_OPTION };
 
@@ -53,9 +54,10 @@ int cmd_cancel(int argc, char **argv)
         return st;
     cancel_status_t res;
     char state[24];
-    if (queue_cancel(&q, id, &res, state, err, sizeof err) != QUEUE_OK) {
+    queue_status_t qs = queue_cancel(&q, id, &res, state, err, sizeof err);
+    if (qs != QUEUE_OK) {
         rconn_free(conn);
-        return cli_fail(EX_UNAVAILABLE, "cannot cancel: %s", err);
+        return cli_fail(cli_queue_exit(qs), "cannot cancel: %s", err);
     }
     int code;
     if (res == CANCEL_DONE) {

@@ -142,8 +142,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
     case OPT_SKIP_BAD: f->skip_bad = 1; return 0;
     case OPT_SYMBOL:
         if (bar_symbol_check(arg, strlen(arg)) != 0)
-            return cli_usage_error(usage, "--symbol '%s' is not a symbol (1-32 characters, no spaces, commas "
-                                   "or quotes)", arg);
+            return cli_usage_error(usage, "--symbol '%s' is not a symbol (" BAR_SYMBOL_RULE ")", arg);
         f->symbol = arg;
         return 0;
     case OPT_SYMBOLS:
@@ -607,7 +606,7 @@ static int do_show(data_flags_t *f, int argc, char **argv)
     char err[1024];
     for (int i = 0; i < ns; i++)
         if (bar_symbol_check(symbols[i], strlen(symbols[i])) != 0)
-            return cli_usage_error(usage, "invalid symbol '%s'", symbols[i]);
+            return cli_usage_error(usage, "invalid symbol '%s' (" BAR_SYMBOL_RULE ")", symbols[i]);
     for (int i = 0; i < nc; i++)
         if (feature_name_check(columns[i], err, sizeof err) != 0)
             return cli_usage_error(usage, "%s", err);

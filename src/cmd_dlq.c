@@ -25,7 +25,8 @@ static const char usage[] =
     "  --json               list as JSON lines\n"
     CLI_COMMON_HELP
     "\n"
-    "Exit status: 0 ok, 3 no such dead job, 64 bad usage, 69 Redis unavailable.\n";
+    "Exit status: 0 ok, 3 no such dead job, 64 bad usage, 69 Redis unavailable,\n"
+    "75 Redis out of memory (try again later).\n";
 
 enum { OPT_LIMIT = OPT_FIRST_COMMAND_OPTION };
 
@@ -117,8 +118,9 @@ static int dlq_retry_one(queue_t *q, const char *key, const char *id)
         return cli_fail(3, "no dead job %s in the dead-letter stream", id);
     const char *entries[1] = { entry };
     long long requeued = 0;
-    if (queue_dlq_retry(q, entries, 1, &requeued, err, sizeof err) != QUEUE_OK)
-        return cli_fail(EX_UNAVAILABLE, "cannot retry: %s", err);
+    queue_status_t st = queue_dlq_retry(q, entries, 1, &requeued, err, sizeof err);
+    if (st != QUEUE_OK)
+        return cli_fail(cli_queue_exit(st), "cannot retry: %s", err);
     if (requeued == 0)
         return cli_fail(1, "job %s was enqueued again meanwhile; dropped its dead-letter entry", id);
     printf("requeued %s\n", id);
@@ -145,7 +147,7 @@ static int dlq_retry_all(queue_t *q, const char *key)
         queue_status_t st = queue_dlq_retry(q, entries, n, &requeued, err, sizeof err);
         freeReplyObject(r);
         if (st != QUEUE_OK)
-            return cli_fail(EX_UNAVAILABLE, "cannot retry: %s (%lld requeued so far)", err, total);
+            return cli_fail(cli_queue_exit(st), "cannot retry: %s (%lld requeued so far)", err, total);
         total += requeued;
     }
     printf("requeued %lld jobs\n", total);

@@ -38,7 +38,8 @@ static const char usage[] =
     CLI_COMMON_HELP
     "\n"
     "Exit status: 0 enqueued, 4 the id exists (nothing enqueued), 64 bad usage,\n"
-    "65 bad job, 69 Redis unavailable, 78 configuration error.\n";
+    "65 bad job, 69 Redis unavailable, 75 Redis out of memory (try again later),\n"
+    "78 configuration error.\n";
 
 enum {
     OPT_QUEUE = OPT_FIRST_COMMAND_OPTION, OPT_PRIORITY, OPT_ID, OPT_MAX_RETRIES, OPT_TIMEOUT, OPT_DELAY,
@@ -165,6 +166,14 @@ static char *with_arg_files(const char *args, size_t args_len, const char *const
         err[0] = '\0';
         char *text = read_file(eq + 1, limit, &len, err, errlen);
         if (text == NULL) {
+            json_decref(obj);
+            return NULL;
+        }
+        const char *nul = memchr(text, '\0', len);
+        if (nul != NULL) {
+            snprintf(err, errlen, "%s holds a NUL byte (byte %zu): --arg-file takes text", eq + 1,
+                     (size_t)(nul - text) + 1);
+            free(text);
             json_decref(obj);
             return NULL;
         }
@@ -343,11 +352,11 @@ int cmd_enqueue(int argc, char **argv)
     queue_status_t qs = queue_enqueue(&q, &spec, &res, err, sizeof err);
     rconn_free(conn);
     if (qs == QUEUE_ERR_INVALID) {
-        st = cli_fail(EX_DATAERR, "job refused: %s", err);
+        st = cli_fail(cli_queue_exit(qs), "job refused: %s", err);
     } else if (qs == QUEUE_ERR_PROTOCOL) {
-        st = cli_fail(EX_CONFIG, "%s", err);
+        st = cli_fail(cli_queue_exit(qs), "%s", err);
     } else if (qs != QUEUE_OK) {
-        st = cli_fail(EX_UNAVAILABLE, "cannot enqueue: %s", err);
+        st = cli_fail(cli_queue_exit(qs), "cannot enqueue: %s", err);
     } else {
         st = report(&spec, &res, as_json);
     }

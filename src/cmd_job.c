@@ -134,7 +134,9 @@ int cmd_job(int argc, char **argv)
             redisReply *p = rconn_cmd(conn, err, sizeof err, "XPENDING %s %s %s %s 1", stream, q.group, entry, entry);
             if (p && p->type == REDIS_REPLY_ARRAY && p->elements == 1 && p->element[0]->elements >= 4) {
                 json_object_set_new(job, "state", json_string("running"));
-                json_object_set_new(job, "worker", json_string(p->element[0]->element[1]->str));
+                char worker[QUEUE_CONSUMER_MAX];
+                queue_consumer_worker(p->element[0]->element[1]->str, worker, sizeof worker);
+                json_object_set_new(job, "worker", json_string(worker));
                 json_object_set_new(job, "running_for_ms", json_integer(p->element[0]->element[2]->integer));
             }
             freeReplyObject(p);

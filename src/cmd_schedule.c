@@ -31,7 +31,8 @@ static const char scheduler_usage[] =
     "  --log-level L        debug, info (default), warning or error\n"
     CLI_COMMON_HELP
     "\n"
-    "Exit status: 0 stopped, 64 bad usage, 69 Redis unavailable, 78 bad config.\n";
+    "Exit status: 0 stopped, 64 bad usage, 69 Redis unavailable, 75 Redis out of\n"
+    "memory (try again later), 78 bad config.\n";
 
 static const char schedule_usage[] =
     "usage: tickq schedule list [--config FILE] [-n N]\n"
@@ -305,10 +306,11 @@ int cmd_scheduler(int argc, char **argv)
         schedule_set_free(&set);
         return st;
     }
-    if (queue_prepare(&q, NULL, err, sizeof err) != QUEUE_OK) {
+    queue_status_t qs = queue_prepare(&q, NULL, err, sizeof err);
+    if (qs != QUEUE_OK) {
         rconn_free(conn);
         schedule_set_free(&set);
-        return cli_fail(EX_UNAVAILABLE, "cannot prepare Redis: %s", err);
+        return cli_fail(cli_queue_exit(qs), "cannot prepare Redis: %s", err);
     }
     rconn_set_name(conn, "tickq-scheduler");
     struct sigaction sa;

@@ -49,7 +49,8 @@ static const char usage[] =
     CLI_COMMON_HELP
     "\n"
     "Durations take a unit (500ms, 2s, 5m, 1h); a bare number means seconds.\n"
-    "Exit status: 0 ok, 64 bad usage, 69 Redis unavailable, 78 configuration error.\n";
+    "Exit status: 0 ok, 64 bad usage, 69 Redis unavailable, 75 Redis out of memory\n"
+    "(try again later), 78 configuration error.\n";
 
 enum {
     OPT_QUEUES = OPT_FIRST_COMMAND_OPTION, OPT_WORKERS, OPT_BURST, OPT_CHECK, OPT_GRACE,
@@ -300,7 +301,7 @@ int cmd_worker(int argc, char **argv)
     queue_status_t qs = queue_prepare(&q, &cfg.queues, err, sizeof err);
     if (qs != QUEUE_OK) {
         rconn_free(conn);
-        return cli_fail(qs == QUEUE_ERR_PROTOCOL ? EX_CONFIG : EX_UNAVAILABLE, "%s", err);
+        return cli_fail(cli_queue_exit(qs), "%s", err);
     }
     db_t *db;
     st = db_open(cfg.database_url, cfg.db_path, &db, err, sizeof err);

@@ -278,7 +278,7 @@ static int row(parser_t *ps, size_t line, const char *p, const char *end)
         k = 1;
     }
     if (bar_symbol_check(sym, symlen) != 0) {
-        problem(ps, line, "invalid symbol '%.*s' (1-32 characters, no spaces, commas or quotes)",
+        problem(ps, line, "invalid symbol '%.*s' (" BAR_SYMBOL_RULE ")",
                 (int)(symlen > 40 ? 40 : symlen), sym);
         return 0;
     }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "clock.h"
 
@@ -90,8 +91,7 @@ static void setup(CURL *h, const char *url, const http_fetch_opts_t *o, sink_t *
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)o->timeout_ms);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, o->no_redirects ? 0L : 1L);
-    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* followed by fetch_once, each target vetted */
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_USERAGENT, "tickq");
     if (o->stop != NULL) {
@@ -104,7 +104,89 @@ static void setup(CURL *h, const char *url, const http_fetch_opts_t *o, sink_t *
 http_fetch_opts_t http_fetch_defaults(void)
 {
     return (http_fetch_opts_t){ .timeout_ms = 10000, .retries = 2, .backoff_ms = 200, .stop = NULL,
-                                .no_redirects = 0 };
+                                .redirect_ok = NULL };
+}
+
+/* The URL's scheme, host and port (the scheme's default when none is
+ * given), each freed with curl_free; 0, or -1 when it does not parse. */
+static int origin_of(const char *url, char **scheme, char **host, char **port)
+{
+    *scheme = *host = *port = NULL;
+    CURLU *u = curl_url();
+    int ok = u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+             curl_url_get(u, CURLUPART_SCHEME, scheme, 0) == CURLUE_OK &&
+             curl_url_get(u, CURLUPART_HOST, host, 0) == CURLUE_OK &&
+             curl_url_get(u, CURLUPART_PORT, port, CURLU_DEFAULT_PORT) == CURLUE_OK;
+    curl_url_cleanup(u);
+    return ok ? 0 : -1;
+}
+
+int http_same_origin(const char *a, const char *b)
+{
+    char *as, *ah, *ap, *bs, *bh, *bp;
+    int oa = origin_of(a, &as, &ah, &ap), ob = origin_of(b, &bs, &bh, &bp);
+    int same = oa == 0 && ob == 0 && strcasecmp(as, bs) == 0 && strcasecmp(ah, bh) == 0 && strcmp(ap, bp) == 0;
+    curl_free(as);
+    curl_free(ah);
+    curl_free(ap);
+    curl_free(bs);
+    curl_free(bh);
+    curl_free(bp);
+    return same;
+}
+
+/* The default redirect rule: the same origin only. */
+static int same_origin_only(const char *from, const char *to, char *why, size_t whylen)
+{
+    if (http_same_origin(from, to))
+        return 1;
+    snprintf(why, whylen, "only redirects to the same scheme, host and port are followed");
+    return 0;
+}
+
+/* One attempt: GETs `url` into *s, following redirects whose targets
+ * o->redirect_ok admits (at most HTTP_FETCH_MAX_REDIRECTS). Returns the
+ * last transfer's code, with its status in *code and the URL it fetched in
+ * *final (malloc'd, NULL when out of memory); *refused is set (err says
+ * why) when a redirect was not followed. */
+static CURLcode fetch_once(CURL *h, const char *url, const http_fetch_opts_t *o, sink_t *s, char *curl_err,
+                           long *code, char **final, int *refused, char *err, size_t errlen)
+{
+    *refused = 0;
+    *code = 0;
+    char *cur = strdup(url);
+    CURLcode cc = CURLE_OUT_OF_MEMORY;
+    for (int hops = 0; cur != NULL; hops++) {
+        setup(h, cur, o, s, curl_err);
+        cc = curl_easy_perform(h);
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, code);
+        char *to = NULL;
+        if (cc != CURLE_OK || *code < 300 || *code >= 400 ||
+            curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &to) != CURLE_OK || to == NULL)
+            break;
+        char why[300] = "";
+        int (*ok)(const char *, const char *, char *, size_t) = o->redirect_ok ? o->redirect_ok : same_origin_only;
+        if (hops == HTTP_FETCH_MAX_REDIRECTS) {
+            snprintf(err, errlen, "%s: more than %d redirects (the last to %.500s)", url, HTTP_FETCH_MAX_REDIRECTS,
+                     to);
+            *refused = 1;
+            break;
+        }
+        if (!ok(cur, to, why, sizeof why)) {
+            snprintf(err, errlen, "%s: redirect to %.500s refused: %s", url, to, why);
+            *refused = 1;
+            break;
+        }
+        char *next = strdup(to); /* `to` belongs to the handle: copied before it is reused */
+        free(cur);
+        cur = next;
+        free(s->buf);
+        *s = (sink_t){ NULL, 0, 0, 0 };
+        if (cur == NULL)
+            cc = CURLE_OUT_OF_MEMORY;
+    }
+    *final = cur;
+    return cc;
 }
 
 int http_get(const char *url, const http_fetch_opts_t *opts, char **body, size_t *len, long *status, char *err,
@@ -128,12 +210,13 @@ int http_get(const char *url, const http_fetch_opts_t *opts, char **body, size_t
         }
         sink_t s = { NULL, 0, 0, 0 };
         char curl_err[CURL_ERROR_SIZE] = "";
-        setup(h, url, &o, &s, curl_err);
-        CURLcode cc = curl_easy_perform(h);
         long code = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+        char *final = NULL;
+        int refused = 0;
+        CURLcode cc = fetch_once(h, url, &o, &s, curl_err, &code, &final, &refused, err, errlen);
         *status = code;
-        if (cc == CURLE_OK && code >= 200 && code < 300) {
+        if (!refused && cc == CURLE_OK && code >= 200 && code < 300) {
+            free(final);
             if (s.buf == NULL && (s.buf = strdup("")) == NULL) {
                 snprintf(err, errlen, "out of memory reading %s", url);
                 break;
@@ -144,6 +227,17 @@ int http_get(const char *url, const http_fetch_opts_t *opts, char **body, size_t
             break;
         }
         free(s.buf);
+        /* Messages name the URL asked for, and where a redirect led. */
+        char where[1200];
+        if (final != NULL && strcmp(final, url) != 0)
+            snprintf(where, sizeof where, "%s (redirected to %.500s)", url, final);
+        else
+            snprintf(where, sizeof where, "%s", url);
+        free(final);
+        if (refused && !stopped(&o)) {
+            rc = HTTP_FETCH_PERMANENT;
+            break;
+        }
         /* A stop during a failed attempt is what gets reported: the failure
          * may be the abort itself, and the job's next run sees any other. */
         if (stopped(&o)) {
@@ -151,15 +245,15 @@ int http_get(const char *url, const http_fetch_opts_t *opts, char **body, size_t
             break;
         }
         if (s.too_big) {
-            snprintf(err, errlen, "%s: the response is larger than %u MiB", url, HTTP_FETCH_MAX_BODY >> 20);
+            snprintf(err, errlen, "%s: the response is larger than %u MiB", where, HTTP_FETCH_MAX_BODY >> 20);
             rc = HTTP_FETCH_PERMANENT;
             break;
         }
         if (cc != CURLE_OK)
-            snprintf(err, errlen, "%s: %s (after %d attempt%s)", url, curl_err[0] ? curl_err : curl_easy_strerror(cc),
-                     attempt + 1, attempt ? "s" : "");
+            snprintf(err, errlen, "%s: %s (after %d attempt%s)", where,
+                     curl_err[0] ? curl_err : curl_easy_strerror(cc), attempt + 1, attempt ? "s" : "");
         else
-            snprintf(err, errlen, "%s: HTTP status %ld (after %d attempt%s)", url, code, attempt + 1,
+            snprintf(err, errlen, "%s: HTTP status %ld (after %d attempt%s)", where, code, attempt + 1,
                      attempt ? "s" : "");
         int bad_url = cc == CURLE_URL_MALFORMAT || cc == CURLE_UNSUPPORTED_PROTOCOL;
         int retryable = !bad_url && (cc != CURLE_OK || code == 429 || code >= 500);

@@ -66,6 +66,16 @@ static int type_check(const char *type, char *err, size_t errlen)
     return 0;
 }
 
+void job_args_json_error(const json_error_t *jerr, char *err, size_t errlen)
+{
+    if (json_error_code(jerr) == json_error_null_character)
+        snprintf(err, errlen, "args hold a NUL character (\\u0000, line %d, column %d): tickq takes text without "
+                 "NUL", jerr->line, jerr->column);
+    else
+        snprintf(err, errlen, "args are not valid JSON: %s (line %d, column %d)", jerr->text, jerr->line,
+                 jerr->column);
+}
+
 static int args_check(const char *args, size_t len, size_t max_payload, char *err, size_t errlen)
 {
     if (len > max_payload) {
@@ -75,8 +85,7 @@ static int args_check(const char *args, size_t len, size_t max_payload, char *er
     json_error_t jerr;
     json_t *v = json_loadb(args, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (v == NULL) {
-        snprintf(err, errlen, "args are not valid JSON: %s (line %d, column %d)",
-                 jerr.text, jerr.line, jerr.column);
+        job_args_json_error(&jerr, err, errlen);
         return -1;
     }
     const char *kind = json_is_object(v) ? NULL : json_is_array(v) ? "an array" : "a scalar";

@@ -3,6 +3,7 @@
 #ifndef TICKQ_JOB_H
 #define TICKQ_JOB_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +57,11 @@ void job_spec_init(job_spec_t *spec);
  * object within max_payload bytes), queue name, priority, retries, timeout,
  * delay. Returns 0, or -1 with a message naming the bad field and the rule. */
 int job_spec_check(const job_spec_t *spec, size_t max_payload, char *err, size_t errlen);
+
+/* Why args that jansson could not load are refused: "args are not valid
+ * JSON: ... (line L, column C)", or, for a NUL character (\u0000: valid
+ * JSON, which tickq does not take), a message saying so. */
+void job_args_json_error(const json_error_t *jerr, char *err, size_t errlen);
 
 
 #endif

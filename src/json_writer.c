@@ -35,6 +35,10 @@ static int reserve(json_writer_t *w, size_t more)
 {
     if (w->failed)
         return -1;
+    if (w->max > 0 && more > w->max - w->len) {
+        w->failed = w->over = 1;
+        return -1;
+    }
     if (w->len + more <= w->cap)
         return 0;
     size_t cap = w->cap ? w->cap : 4096;

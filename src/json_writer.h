@@ -5,7 +5,8 @@
  * the worker splices it into the result without parsing it again. Numbers
  * are written as the worker's results are (15 significant digits; NaN and
  * infinities as null); strings are escaped, with bytes that are not UTF-8
- * replaced by '?'. An allocation failure sets `failed` and stops writing. */
+ * replaced by '?'. An allocation failure sets `failed` and stops writing;
+ * so does text past `max` (when not 0), which sets `over` too. */
 #ifndef TICKQ_JSON_WRITER_H
 #define TICKQ_JSON_WRITER_H
 
@@ -15,7 +16,9 @@
 typedef struct {
     char *buf;
     size_t len, cap;
+    size_t max;                  /* 0: no limit */
     int failed;
+    int over;                    /* stopped at max */
 } json_writer_t;
 
 void jw_init(json_writer_t *w);

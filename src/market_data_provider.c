@@ -36,7 +36,7 @@ static void defaults(market_data_provider_t *p, md_kind_t kind)
 {
     memset(p, 0, sizeof *p);
     p->kind = kind;
-    p->http = http_fetch_defaults();
+    p->http = provider_source_http_defaults();
 }
 
 static int set_path(market_data_provider_t *p, const char *path, const char *what, char *err, size_t errlen)
@@ -193,6 +193,8 @@ int market_data_provider_from_env(market_data_provider_t *p, char *err, size_t e
 int market_data_provider_source(const market_data_provider_t *p, const char *symbol, const char *interval,
                                 char *out, size_t outlen, char *err, size_t errlen)
 {
+    if (provider_source_symbol_check(symbol, err, errlen) != 0)
+        return -1;
     if (p->kind == MD_CSV_DIR) {
         if (!provider_source_names_file(symbol)) {
             snprintf(err, errlen, "symbol '%s' cannot name a file in a csv_dir provider", symbol);
@@ -205,8 +207,9 @@ int market_data_provider_source(const market_data_provider_t *p, const char *sym
         return 0;
     }
     const provider_source_var_t vars[] = { { "{symbol}", symbol }, { "{interval}", interval } };
-    if (provider_source_url(p->url, vars, 2, out, outlen) != 0) {
-        snprintf(err, errlen, "the URL of %s is too long", symbol);
+    char why[200];
+    if (provider_source_url(p->url, vars, 2, out, outlen, why, sizeof why) != 0) {
+        snprintf(err, errlen, "cannot make the URL of %s: %s", symbol, why);
         return -1;
     }
     return 0;

@@ -94,7 +94,7 @@ static int synth_from_json(option_synth_opts_t *s, const json_t *obj, char *err,
 int option_provider_from_json(option_provider_t *p, const json_t *obj, char *err, size_t errlen)
 {
     memset(p, 0, sizeof *p);
-    p->http = http_fetch_defaults();
+    p->http = provider_source_http_defaults();
     option_synth_defaults(&p->synth);
     static const char *const how = "{\"type\": \"synthetic\"}, {\"type\": \"csv_dir\", \"path\": DIR} or "
                                    "{\"type\": \"http_csv\", \"url\": \"https://host/{symbol}.csv\"}";
@@ -158,6 +158,8 @@ option_fetch_status_t option_provider_fetch(const option_provider_t *p, const ch
     size_t len = 0;
     int64_t today = clock_now_us() / 1000000 / 86400;
     provider_status_t st;
+    if (p->kind != OPTION_SYNTHETIC && provider_source_symbol_check(symbol, err, errlen) != 0)
+        return OPTION_FETCH_BAD;
     if (p->kind == OPTION_CSV_DIR) {
         int missing;
         if (!provider_source_names_file(symbol)) {
@@ -173,8 +175,9 @@ option_fetch_status_t option_provider_fetch(const option_provider_t *p, const ch
         char day[CLOCK_DATE_LEN];
         clock_format_date((as_of >= 0 ? as_of : today) * 86400, day);
         const provider_source_var_t vars[] = { { "{symbol}", symbol }, { "{date}", day } };
-        if (provider_source_url(p->url, vars, 2, source, sizeof source) != 0) {
-            snprintf(err, errlen, "the URL for %s is too long", symbol);
+        char why[200];
+        if (provider_source_url(p->url, vars, 2, source, sizeof source, why, sizeof why) != 0) {
+            snprintf(err, errlen, "cannot make the URL for %s: %s", symbol, why);
             return OPTION_FETCH_BAD;
         }
         st = provider_source_get(source, &p->http, &text, &len, err, errlen);

@@ -3,7 +3,19 @@
  *
  * A symbol's whole file or response body is read into memory; parsing is
  * the provider's. Symbols go into file names as they are (so one with a '/'
- * cannot name a file) and into URLs percent-encoded. */
+ * cannot name a file) and into URLs percent-encoded.
+ *
+ * What keeps a provider where it was pointed:
+ * (1) every symbol passes bar_symbol_check (the rule of imports: no "." or
+ *     ".." between slashes) before it goes into a path or URL, and no value
+ *     put into a URL decodes (%2e, %2f, %5c, %25, any case, however deeply
+ *     nested) into a dot segment;
+ * (2) under TICKQ_PROVIDER_ALLOW, a job's URL template, decoded the same
+ *     way, has no dot segment and starts with a listed prefix; a job's
+ *     folder resolves under a listed one;
+ * (3) a redirect is followed only to the same origin (scheme, host, port)
+ *     or to a URL the allow list admits; a job's URL under a limit only to
+ *     the latter. */
 #include "provider_source.h"
 
 #include <dirent.h>
@@ -15,6 +27,81 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#define DECODE_ROUNDS 4 /* %25 nested deeper than this is refused, not decoded */
+
+int provider_source_symbol_check(const char *symbol, char *err, size_t errlen)
+{
+    if (bar_symbol_check(symbol, strlen(symbol)) == 0)
+        return 0;
+    snprintf(err, errlen, "'%.40s' is not a valid symbol (" BAR_SYMBOL_RULE "): no path or URL is made of it",
+             symbol);
+    return -1;
+}
+
+/* Decodes in place the escapes that can hide a dot segment or a slash:
+ * %2e, %2f, %5c and %25 (any case), round after round, so that %252e and
+ * .%2e are caught like "..". 0, or -1 when still changing after
+ * DECODE_ROUNDS rounds. Other escapes stay as they are. */
+static int decode_hidden(char *s)
+{
+    for (int round = 0; round < DECODE_ROUNDS; round++) {
+        int changed = 0;
+        char *w = s;
+        for (const char *r = s; *r;) {
+            char c = 0;
+            if (r[0] == '%' && r[1] != '\0' && r[2] != '\0') {
+                char hi = r[1], lo = (char)(r[2] | 0x20);
+                c = hi == '2' && lo == 'e' ? '.' : hi == '2' && lo == 'f' ? '/' : hi == '5' && lo == 'c' ? '\\'
+                    : hi == '2' && r[2] == '5' ? '%' : 0;
+            }
+            if (c != 0) {
+                *w++ = c;
+                r += 3;
+                changed = 1;
+            } else {
+                *w++ = *r++;
+            }
+        }
+        *w = '\0';
+        if (!changed)
+            return 0;
+    }
+    return -1;
+}
+
+/* 1 when `s` (decoded by decode_hidden; a backslash counts as a slash) has
+ * a "." or ".." part between any of `seps`, or hides one too deep to tell;
+ * `s` is at most PROVIDER_URL_MAX long. */
+static int climbs(const char *s, const char *seps)
+{
+    char buf[PROVIDER_URL_MAX];
+    size_t n = strlen(s);
+    if (n >= sizeof buf)
+        return 1;
+    memcpy(buf, s, n + 1);
+    if (decode_hidden(buf) != 0)
+        return 1;
+    for (char *p = buf; *p; p++)
+        if (*p == '\\')
+            *p = '/';
+    for (const char *part = buf;;) {
+        size_t len = strcspn(part, seps);
+        if ((len == 1 || len == 2) && part[0] == '.' && part[len - 1] == '.')
+            return 1;
+        if (part[len] == '\0')
+            return 0;
+        part += len + 1;
+    }
+}
+
+int provider_source_url_climbs(const char *url)
+{
+    const char *at = strstr(url, "://");
+    at = at != NULL ? at + 3 : url;
+    const char *path = at + strcspn(at, "/\\?#"); /* after the host: what a server maps to files */
+    return climbs(path, "/?#&=;");
+}
 
 int provider_source_names_file(const char *symbol)
 {
@@ -59,12 +146,19 @@ static int put_escaped(char *out, size_t outlen, size_t *at, const char *s)
 }
 
 int provider_source_url(const char *tmpl, const provider_source_var_t *vars, size_t nvars, char *out,
-                        size_t outlen)
+                        size_t outlen, char *err, size_t errlen)
 {
     size_t at = 0;
     if (outlen == 0)
         return -1;
     out[0] = '\0';
+    for (size_t i = 0; i < nvars; i++) {
+        if (climbs(vars[i].value, "/")) {
+            snprintf(err, errlen, "%s '%.40s' would make a dot segment in the URL once a server decodes it",
+                     vars[i].name, vars[i].value);
+            return -1;
+        }
+    }
     for (const char *t = tmpl; *t;) {
         const provider_source_var_t *v = NULL;
         for (size_t i = 0; i < nvars && v == NULL; i++)
@@ -78,8 +172,10 @@ int provider_source_url(const char *tmpl, const provider_source_var_t *vars, siz
             rc = put(out, outlen, &at, t, 1);
             t++;
         }
-        if (rc != 0)
+        if (rc != 0) {
+            snprintf(err, errlen, "the URL is longer than %zu characters", outlen - 1);
             return -1;
+        }
     }
     return 0;
 }
@@ -221,27 +317,10 @@ static int folder_under(const char *real, const char *p, size_t n)
     return strncmp(real, root, r) == 0 && (real[r] == '\0' || real[r] == '/' || strcmp(root, "/") == 0);
 }
 
-int provider_source_allowed(const char *where, http_fetch_opts_t *http, const char *what, char *err,
-                            size_t errlen)
+/* 1 when an entry of the allow list `allow` admits the URL (is_url) or the
+ * real path of a folder. */
+static int listed(const char *allow, const char *where, int is_url)
 {
-    const char *allow = getenv(PROVIDER_ALLOW_ENV);
-    if (allow == NULL || allow[0] == '\0')
-        return 0;
-    int is_url = http != NULL;
-    if (is_url)
-        http->no_redirects = 1;
-    if (strcmp(allow, "none") == 0) {
-        snprintf(err, errlen, "%s '%.300s' is not allowed: the worker's %s=none admits no csv_dir or http_csv "
-                 "provider in job args (leave provider out to use the worker's own)", what, where,
-                 PROVIDER_ALLOW_ENV);
-        return -1;
-    }
-    char real[PATH_MAX] = "";
-    if (is_url ? strstr(where, "/..") != NULL || strstr(where, "/./") != NULL : realpath(where, real) == NULL) {
-        snprintf(err, errlen, "%s '%.300s' is not allowed: %s limits job-given providers, and this %s", what,
-                 where, PROVIDER_ALLOW_ENV, is_url ? "URL has dot segments" : "folder cannot be resolved");
-        return -1;
-    }
     for (const char *p = allow; *p;) {
         const char *end = strchr(p, ',');
         size_t n = end ? (size_t)(end - p) : strlen(p);
@@ -252,13 +331,78 @@ int provider_source_allowed(const char *where, http_fetch_opts_t *http, const ch
         while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
             n--;
         int entry_is_url = memmem(p, n, "://", 3) != NULL;
-        if (is_url ? entry_is_url && url_under(where, p, n) : !entry_is_url && n > 0 && p[0] == '/' &&
-                                                               folder_under(real, p, n))
-            return 0;
+        if (is_url ? entry_is_url && url_under(where, p, n)
+                   : !entry_is_url && n > 0 && p[0] == '/' && folder_under(where, p, n))
+            return 1;
         if (end == NULL)
             break;
         p = end + 1;
     }
+    return 0;
+}
+
+/* 1 when the worker's allow list names URL prefixes and admits `url`. */
+static int url_listed(const char *url)
+{
+    const char *allow = getenv(PROVIDER_ALLOW_ENV);
+    return allow != NULL && allow[0] != '\0' && strcmp(allow, "none") != 0 && !provider_source_url_climbs(url) &&
+           listed(allow, url, 1);
+}
+
+/* The redirect rule of a job's URL under a limit: only where the list admits. */
+static int redirect_limited(const char *from, const char *to, char *why, size_t whylen)
+{
+    (void)from;
+    if (url_listed(to))
+        return 1;
+    snprintf(why, whylen, "the job's provider is limited by the worker's %s, and the target is not under one of "
+             "its URL prefixes", PROVIDER_ALLOW_ENV);
+    return 0;
+}
+
+/* The redirect rule of every other provider URL: the same origin, or a URL
+ * the operator listed. */
+static int redirect_same_origin(const char *from, const char *to, char *why, size_t whylen)
+{
+    if (http_same_origin(from, to) || url_listed(to))
+        return 1;
+    snprintf(why, whylen, "it leaves the origin (scheme, host and port) of %.300s; the worker's %s may list it to "
+             "allow it", from, PROVIDER_ALLOW_ENV);
+    return 0;
+}
+
+http_fetch_opts_t provider_source_http_defaults(void)
+{
+    http_fetch_opts_t o = http_fetch_defaults();
+    o.redirect_ok = redirect_same_origin;
+    return o;
+}
+
+int provider_source_allowed(const char *where, http_fetch_opts_t *http, const char *what, char *err,
+                            size_t errlen)
+{
+    const char *allow = getenv(PROVIDER_ALLOW_ENV);
+    if (allow == NULL || allow[0] == '\0')
+        return 0;
+    int is_url = http != NULL;
+    if (is_url)
+        http->redirect_ok = redirect_limited;
+    if (strcmp(allow, "none") == 0) {
+        snprintf(err, errlen, "%s '%.300s' is not allowed: the worker's %s=none admits no csv_dir or http_csv "
+                 "provider in job args (leave provider out to use the worker's own)", what, where,
+                 PROVIDER_ALLOW_ENV);
+        return -1;
+    }
+    char real[PATH_MAX] = "";
+    if (is_url ? provider_source_url_climbs(where) : realpath(where, real) == NULL) {
+        snprintf(err, errlen, "%s '%.300s' is not allowed: %s limits job-given providers, and this %s", what,
+                 where, PROVIDER_ALLOW_ENV,
+                 is_url ? "URL has dot segments (once %2e, %2f, %5c and %25 are decoded)"
+                        : "folder cannot be resolved");
+        return -1;
+    }
+    if (listed(allow, is_url ? where : real, is_url))
+        return 0;
     snprintf(err, errlen, "%s '%.300s' is not allowed: the worker's %s admits only its listed %s", what, where,
              PROVIDER_ALLOW_ENV, is_url ? "URL prefixes" : "folders");
     return -1;

@@ -27,6 +27,11 @@ typedef enum {
     PROVIDER_STOPPED     /* an HTTP fetch cut short: http.stop was set (the worker is stopping) */
 } provider_status_t;
 
+/* 0 when `symbol` passes the symbol rule of imports (bar_symbol_check), or
+ * -1 with err naming it: every provider checks a symbol so before putting
+ * it into a path or URL. */
+int provider_source_symbol_check(const char *symbol, char *err, size_t errlen);
+
 /* 1 when `symbol` can name a file in a folder: no '/', not "." or "..". */
 int provider_source_names_file(const char *symbol);
 
@@ -44,9 +49,20 @@ typedef struct {
 /* The template with every placeholder replaced by its value, percent-
  * encoded (all but RFC 3986's unreserved characters, so ^GSPC, BRK/B and
  * EURUSD=X stay one path segment); other text is copied as it is. 0, or -1
- * when the result does not fit in out. */
+ * with err when the result does not fit in out, or when a value would make
+ * a dot segment once a server decodes it ("%2e%2e", "a/.."). */
 int provider_source_url(const char *tmpl, const provider_source_var_t *vars, size_t nvars, char *out,
-                        size_t outlen);
+                        size_t outlen, char *err, size_t errlen);
+
+/* 1 when the URL's path or query has a "." or ".." segment once %2e, %2f,
+ * %5c and %25 (any case, nested) are decoded and a backslash is read as a
+ * slash, as servers may: "/ok/%2e%2e/x", "/ok/.%2E/x", "/ok%2f..%2fx". */
+int provider_source_url_climbs(const char *url);
+
+/* http_fetch_defaults, with the providers' redirect rule: a redirect is
+ * followed to the same origin (scheme, host, port), or to a URL under a
+ * prefix of PROVIDER_ALLOW_ENV (the operator allows more by listing it). */
+http_fetch_opts_t provider_source_http_defaults(void);
 
 /* Reads the whole file into *data (malloc'd, NUL-terminated, *len bytes;
  * the caller frees it). A missing file is PROVIDER_BAD with *missing set
@@ -79,9 +95,9 @@ int provider_source_list(const char *folder, const char *suffix, bar_symbol_t **
 /* Checks a job-given csv_dir folder (http NULL: its real path must be a
  * listed folder or under one) or http_csv URL template (with its settings
  * in *http: it must start with a listed prefix at a '/' boundary, without
- * dot segments, and redirects are then not followed, since their targets
- * were not vetted) against PROVIDER_ALLOW_ENV. 0, or -1 with err naming
- * `what` and why. */
+ * dot segments (provider_source_url_climbs), and a redirect is then
+ * followed only to a URL the list admits, whatever its origin) against
+ * PROVIDER_ALLOW_ENV. 0, or -1 with err naming `what` and why. */
 int provider_source_allowed(const char *where, http_fetch_opts_t *http, const char *what, char *err,
                             size_t errlen);
 

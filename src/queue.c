@@ -130,10 +130,30 @@ static const char *reply_str(const redisReply *r)
     return "";
 }
 
-/* Maps a script error reply to a status and a message without its prefix. */
-static queue_status_t script_error(const redisReply *r, const char *fname, char *err, size_t errlen)
+/* QUEUE_ERR_OOM with its message: what Redis refused, its memory figures
+ * (rconn_describe_memory) and what to do. Every OOM status comes from here. */
+static queue_status_t out_of_memory(queue_t *q, const char *what, const char *said, char *err, size_t errlen)
+{
+    char mem[300];
+    rconn_describe_memory(q->conn, mem, sizeof mem);
+    snprintf(err, errlen, "Redis is out of memory and refuses writes (%s): %s was not done; free memory in Redis "
+             "or raise its maxmemory, then try again (Redis said: %s)", mem, what, said);
+    return QUEUE_ERR_OOM;
+}
+
+/* Maps an error reply to a status and a message: an OOM refusal (out_of_memory;
+ * with q NULL, in the middle of a pipeline where no other command may be
+ * sent, only Redis's words), a script's TICKQ_INVALID or TICKQ_PROTOCOL
+ * (without the prefix), or QUEUE_ERR_REPLY naming `fname`. */
+static queue_status_t script_error(queue_t *q, const redisReply *r, const char *fname, char *err, size_t errlen)
 {
     const char *msg = r->str ? r->str : "";
+    if (rconn_reply_is_oom(r) && q != NULL)
+        return out_of_memory(q, fname, msg, err, errlen);
+    if (rconn_reply_is_oom(r)) {
+        snprintf(err, errlen, "%s", msg);
+        return QUEUE_ERR_OOM;
+    }
     if (strncmp(msg, "TICKQ_INVALID ", 14) == 0) {
         snprintf(err, errlen, "%s", msg + 14);
         return QUEUE_ERR_INVALID;
@@ -155,11 +175,26 @@ static queue_status_t run(queue_t *q, const char *fname, int nkeys, args_t *a, r
     if (r == NULL)
         return rconn_broken(q->conn) ? QUEUE_ERR_IO : QUEUE_ERR_REPLY;
     if (r->type == REDIS_REPLY_ERROR) {
-        queue_status_t st = script_error(r, fname, err, errlen);
+        queue_status_t st = script_error(q, r, fname, err, errlen);
         freeReplyObject(r);
         return st;
     }
     *out = r;
+    return QUEUE_OK;
+}
+
+/* Loads the function library: QUEUE_OK, QUEUE_ERR_OOM, or the I/O or
+ * reply error. */
+static queue_status_t load_library(queue_t *q, char *err, size_t errlen)
+{
+    char said[600];
+    int rc = rconn_library_load(q->conn, &library, said, sizeof said);
+    if (rc == RCONN_OOM)
+        return out_of_memory(q, "FUNCTION LOAD", said, err, errlen);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s", said);
+        return rconn_broken(q->conn) ? QUEUE_ERR_IO : QUEUE_ERR_REPLY;
+    }
     return QUEUE_OK;
 }
 
@@ -177,9 +212,13 @@ queue_status_t queue_prepare(queue_t *q, const queue_list_t *streams, char *err,
         return QUEUE_ERR_PROTOCOL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        snprintf(err, errlen, "Redis refused SET %s: %s", key, r->str);
+        char what[300];
+        snprintf(what, sizeof what, "SET %s", key);
+        queue_status_t st = rconn_reply_is_oom(r) ? out_of_memory(q, what, r->str, err, errlen) : QUEUE_ERR_REPLY;
+        if (st == QUEUE_ERR_REPLY)
+            snprintf(err, errlen, "Redis refused SET %s: %s", key, r->str);
         freeReplyObject(r);
-        return QUEUE_ERR_REPLY;
+        return st;
     }
     freeReplyObject(r);
 
@@ -190,19 +229,20 @@ queue_status_t queue_prepare(queue_t *q, const queue_list_t *streams, char *err,
         if (r == NULL)
             return QUEUE_ERR_IO;
         int bad = r->type == REDIS_REPLY_ERROR && !rconn_reply_is_error(r, "BUSYGROUP");
-        if (bad)
+        queue_status_t st = QUEUE_ERR_REPLY;
+        if (bad && rconn_reply_is_oom(r))
+            st = out_of_memory(q, "XGROUP CREATE", r->str, err, errlen);
+        else if (bad)
             snprintf(err, errlen, "cannot create consumer group %s on %s: %s", q->group, streams->key[i], r->str);
         freeReplyObject(r);
         if (bad)
-            return QUEUE_ERR_REPLY;
+            return st;
         r = rconn_cmd(q->conn, err, errlen, "SADD %s %s", queues_key, streams->name[i]);
         if (r == NULL)
             return QUEUE_ERR_IO;
         freeReplyObject(r);
     }
-    if (rconn_library_load(q->conn, &library, err, errlen) != 0)
-        return rconn_broken(q->conn) ? QUEUE_ERR_IO : QUEUE_ERR_REPLY;
-    return QUEUE_OK;
+    return load_library(q, err, errlen);
 }
 
 /* Enqueue arguments for one job; numbers live in `num`. */
@@ -234,10 +274,11 @@ static void enqueue_args(queue_t *q, const job_spec_t *s, args_t *a, enqueue_buf
         args_str(a, b->num[i]);
 }
 
-static queue_status_t enqueue_reply(const redisReply *r, enqueue_result_t *out, char *err, size_t errlen)
+static queue_status_t enqueue_reply(queue_t *q, const redisReply *r, enqueue_result_t *out, char *err,
+                                    size_t errlen)
 {
     if (r->type == REDIS_REPLY_ERROR)
-        return script_error(r, "enqueue", err, errlen);
+        return script_error(q, r, "enqueue", err, errlen);
     /* {created, id, state[, run, previous state]}: a library from before
      * runs existed answers with the first three. */
     if (r->type != REDIS_REPLY_ARRAY || (r->elements != 3 && r->elements != 5)) {
@@ -261,7 +302,7 @@ queue_status_t queue_enqueue(queue_t *q, const job_spec_t *spec, enqueue_result_
     redisReply *r = rconn_fcall(q->conn, &library, FN("enqueue"), 0, a.n, a.v, a.len, err, errlen);
     if (r == NULL)
         return rconn_broken(q->conn) ? QUEUE_ERR_IO : QUEUE_ERR_REPLY;
-    queue_status_t st = enqueue_reply(r, out, err, errlen);
+    queue_status_t st = enqueue_reply(q, r, out, err, errlen);
     freeReplyObject(r);
     return st;
 }
@@ -406,8 +447,11 @@ queue_status_t queue_enqueue_many(queue_t *q, const job_spec_t *specs, size_t n,
                                   enqueue_result_t *out, queue_status_t *st,
                                   char *err, size_t errlen)
 {
-    if (!library.loaded && rconn_library_load(q->conn, &library, err, errlen) != 0)
-        return rconn_broken(q->conn) ? QUEUE_ERR_IO : QUEUE_ERR_REPLY;
+    if (!library.loaded) {
+        queue_status_t st0 = load_library(q, err, errlen);
+        if (st0 != QUEUE_OK)
+            return st0;
+    }
     static args_t a;
     for (size_t i = 0; i < n; i++) {
         enqueue_buf_t b;
@@ -432,12 +476,17 @@ queue_status_t queue_enqueue_many(queue_t *q, const job_spec_t *specs, size_t n,
                 return QUEUE_ERR_IO;
         }
         char one_err[512];
-        st[i] = enqueue_reply(r, &out[i], one_err, sizeof one_err);
+        st[i] = enqueue_reply(NULL, r, &out[i], one_err, sizeof one_err);
         if (st[i] != QUEUE_OK && result == QUEUE_OK) {
             result = st[i];
             snprintf(err, errlen, "job %zu: %s", i + 1, one_err);
         }
         freeReplyObject(r);
+    }
+    if (result == QUEUE_ERR_OOM) { /* every reply read: the memory figures may be asked for now */
+        char said[600];
+        snprintf(said, sizeof said, "%s", err);
+        return out_of_memory(q, "enqueue", said, err, errlen);
     }
     return result;
 }
@@ -652,6 +701,33 @@ queue_status_t queue_finish(queue_t *q, const char *stream_key, const char *work
     return QUEUE_OK;
 }
 
+queue_status_t queue_finish_applied(queue_t *q, const char *worker, job_outcome_t *o, int *applied,
+                                    char state[JOB_STATE_MAX], char *err, size_t errlen)
+{
+    char key[256], finished[24], attempt[16];
+    *applied = 0;
+    queue_key(q, "job", o->id, key, sizeof key);
+    redisReply *r = rconn_cmd(q->conn, err, errlen, "HMGET %s state attempts worker finished_us run", key);
+    if (r == NULL)
+        return QUEUE_ERR_IO;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 5) {
+        snprintf(err, errlen, "HMGET %s: %s", key, r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        freeReplyObject(r);
+        return QUEUE_ERR_REPLY;
+    }
+    snprintf(finished, sizeof finished, "%" PRId64, o->finished_us);
+    snprintf(attempt, sizeof attempt, "%d", o->attempt);
+    *applied = strcmp(reply_str(r->element[1]), attempt) == 0 && strcmp(reply_str(r->element[2]), worker) == 0 &&
+               strcmp(reply_str(r->element[3]), finished) == 0;
+    if (*applied) {
+        snprintf(state, JOB_STATE_MAX, "%s", reply_str(r->element[0]));
+        long long run = rconn_reply_integer(r->element[4]);
+        o->run = run > 0 ? (int)run : 1;
+    }
+    freeReplyObject(r);
+    return QUEUE_OK;
+}
+
 static void settled(redisReply **e, settled_job_t *out)
 {
     snprintf(out->id, sizeof out->id, "%s", reply_str(e[0]));
@@ -734,8 +810,10 @@ queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char
 }
 
 queue_status_t queue_touch(queue_t *q, const queue_list_t *streams, const char *const *consumers,
-                           size_t n, char *err, size_t errlen)
+                           size_t n, touch_result_t *out, char *err, size_t errlen)
 {
+    if (out != NULL)
+        memset(out, 0, sizeof *out);
     if (n == 0)
         return QUEUE_OK;
     static args_t a;
@@ -746,9 +824,20 @@ queue_status_t queue_touch(queue_t *q, const queue_list_t *streams, const char *
         args_str(&a, consumers[i]);
     redisReply *r;
     queue_status_t st = run(q, FN("touch"), streams->n, &a, &r, err, errlen);
-    if (st == QUEUE_OK)
-        freeReplyObject(r);
-    return st;
+    if (st != QUEUE_OK)
+        return st;
+    /* {renewed, released, job id...}; a library from before generations
+     * answers with the renewed count alone. */
+    if (out != NULL && r->type == REDIS_REPLY_INTEGER) {
+        out->renewed = r->integer;
+    } else if (out != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
+        out->renewed = rconn_reply_integer(r->element[0]);
+        out->released = rconn_reply_integer(r->element[1]);
+        for (size_t i = 2; i < r->elements && out->nids < TOUCH_IDS_MAX; i++)
+            snprintf(out->ids[out->nids++], sizeof out->ids[0], "%s", reply_str(r->element[i]));
+    }
+    freeReplyObject(r);
+    return QUEUE_OK;
 }
 
 queue_status_t queue_cancel(queue_t *q, const char *id, cancel_status_t *result,

@@ -21,7 +21,9 @@ typedef enum {
     QUEUE_ERR_IO = -1,       /* connection lost or timed out: reconnect */
     QUEUE_ERR_INVALID = -2,  /* the job was refused: bad input */
     QUEUE_ERR_PROTOCOL = -3, /* Redis holds another tickq protocol version */
-    QUEUE_ERR_REPLY = -4     /* Redis answered with an error or a surprise */
+    QUEUE_ERR_REPLY = -4,    /* Redis answered with an error or a surprise */
+    QUEUE_ERR_OOM = -5       /* Redis refused to write: out of memory (maxmemory); nothing was done,
+                              * the message gives its memory figures; try again later */
 } queue_status_t;
 
 typedef struct {
@@ -122,7 +124,8 @@ typedef struct {
 
 typedef struct {
     long long recorded;      /* outcomes that took effect */
-    long long skipped;       /* entries no longer pending (reclaimed meanwhile) */
+    long long skipped;       /* entries no longer pending: reclaimed meanwhile, or recorded by an
+                              * earlier call whose reply was lost (queue_finish_applied) */
     long long retried;       /* failures scheduled for a retry */
     long long dead;          /* failures moved to the dead-letter stream */
 } finish_tally_t;
@@ -134,6 +137,15 @@ typedef struct {
 queue_status_t queue_finish(queue_t *q, const char *stream_key, const char *worker_id,
                             job_outcome_t *o, size_t n, finish_tally_t *tally,
                             char (*states)[JOB_STATE_MAX], char *err, size_t errlen);
+
+/* After a repeated finish call skipped an outcome: whether the job's record
+ * shows that very attempt recorded by `worker` (its attempts, worker and
+ * finished_us are the outcome's), i.e. an earlier call was applied though
+ * its reply was lost, rather than the entry reclaimed meanwhile. Sets
+ * *applied (1 or 0); when 1, the record's state and run go to state and
+ * o->run. */
+queue_status_t queue_finish_applied(queue_t *q, const char *worker, job_outcome_t *o, int *applied,
+                                    char state[JOB_STATE_MAX], char *err, size_t errlen);
 
 /* What release and reclaim did to a job. */
 typedef struct {
@@ -147,7 +159,10 @@ typedef struct {
 } settled_job_t;
 
 /* Settles what `consumer` left pending: `current_entry` (may be NULL) gets
- * `kind` with `error`, the rest goes back to its queues. *current (may be
+ * `kind` with `error`, the rest goes back to its queues. A consumer name with
+ * a generation (queue_consumer_name) also settles the worker's older
+ * generations the same way (their entries back to their queues), and those
+ * consumers and this one are deleted from the groups. *current (may be
  * NULL) describes the current job afterwards (state "" if it was not
  * pending any more). */
 queue_status_t queue_release(queue_t *q, const queue_list_t *streams, const char *consumer,
@@ -161,9 +176,20 @@ queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char
                              int64_t min_idle_ms, settled_job_t *jobs, size_t max,
                              long long *reclaimed, char *err, size_t errlen);
 
-/* Renews the claims of the given consumers. */
+/* What a touch did. */
+#define TOUCH_IDS_MAX 16
+typedef struct {
+    long long renewed;           /* entries whose claim was renewed */
+    long long released;          /* entries of older consumer generations, back in their queues */
+    size_t nids;                 /* the first TOUCH_IDS_MAX of those jobs' ids */
+    char ids[TOUCH_IDS_MAX][JOB_ID_MAX + 1];
+} touch_result_t;
+
+/* Renews the claims of the given consumers, and hands back to their queues
+ * (attempt not charged) the entries of older generations of the same
+ * workers, deleting those consumers (src/lua/touch.lua). *out may be NULL. */
 queue_status_t queue_touch(queue_t *q, const queue_list_t *streams, const char *const *consumers,
-                           size_t n, char *err, size_t errlen);
+                           size_t n, touch_result_t *out, char *err, size_t errlen);
 
 typedef enum { CANCEL_DONE, CANCEL_RUNNING, CANCEL_FINAL, CANCEL_MISSING } cancel_status_t;
 

@@ -150,3 +150,19 @@ void queue_instance_id(char *out, size_t cap)
         tag = (unsigned short)(clock_now_us() & 0xffff);
     snprintf(out, cap, "%s:%d.%04x", host, (int)getpid(), tag);
 }
+
+void queue_consumer_name(const char *worker_id, unsigned long generation, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s%c%lu", worker_id, QUEUE_CONSUMER_SEP, generation);
+}
+
+void queue_consumer_worker(const char *consumer, char *out, size_t cap)
+{
+    size_t n = strlen(consumer);
+    const char *sep = strrchr(consumer, QUEUE_CONSUMER_SEP);
+    int generation = sep != NULL && sep > consumer && sep[1] != '\0' &&
+                     strspn(sep + 1, "0123456789") == strlen(sep + 1);
+    if (generation)
+        n = (size_t)(sep - consumer);
+    snprintf(out, cap, "%.*s", (int)n, consumer);
+}

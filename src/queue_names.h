@@ -49,4 +49,18 @@ void queue_list_describe(const queue_list_t *l, char *out, size_t outlen);
  * name), so a random 16-bit tag keeps it unique. */
 void queue_instance_id(char *out, size_t cap);
 
+/* A worker child's consumer name: "<worker id>#<generation>", the worker id
+ * being "<instance id>:<slot>" (so it never ends in '#' and digits). A child
+ * takes a new generation whenever it reconnects holding nothing, so a call
+ * sent on a connection it gave up on lands, should Redis run it late, on a
+ * name that no live child renews (slot.h). What Redis records as the worker
+ * (job records, results, retries) is the worker id: src/lua/common.lua's
+ * consumer_parts splits names by the same rule. */
+#define QUEUE_CONSUMER_SEP '#'
+#define QUEUE_CONSUMER_MAX 224
+void queue_consumer_name(const char *worker_id, unsigned long generation, char *out, size_t cap);
+/* The worker id of a consumer name; a name without a generation (another
+ * tickq version's, a foreign client's) is its own worker id. */
+void queue_consumer_worker(const char *consumer, char *out, size_t cap);
+
 #endif

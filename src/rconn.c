@@ -273,20 +273,83 @@ int rconn_reply_is_error(const redisReply *r, const char *prefix)
            strncmp(r->str, prefix, strlen(prefix)) == 0;
 }
 
-int rconn_library_load(rconn_t *c, rlibrary_t *lib, char *err, size_t errlen)
+int rconn_reply_is_oom(const redisReply *r)
+{
+    return rconn_reply_is_error(r, "OOM ");
+}
+
+/* The value of `field` in INFO text ("field:value\r\n") into out; 0 or -1. */
+static int info_field(const char *info, const char *field, char *out, size_t outlen)
+{
+    size_t n = strlen(field);
+    for (const char *p = info; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, field, n) == 0 && p[n] == ':') {
+            size_t len = strcspn(p + n + 1, "\r\n");
+            snprintf(out, outlen, "%.*s", (int)len, p + n + 1);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* CONFIG GET `name` into out; 0, or -1 when refused or absent. */
+static int config_value(rconn_t *c, const char *name, char *out, size_t outlen)
+{
+    char err[256];
+    redisReply *r = rconn_cmd(c, err, sizeof err, "CONFIG GET %s", name);
+    int ok = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+             r->element[1]->str != NULL;
+    if (ok)
+        snprintf(out, outlen, "%s", r->element[1]->str);
+    freeReplyObject(r);
+    return ok ? 0 : -1;
+}
+
+void rconn_describe_memory(rconn_t *c, char *out, size_t outlen)
+{
+    char err[256], used[64] = "", max[64] = "", policy[64] = "";
+    redisReply *r = rconn_cmd(c, err, sizeof err, "INFO memory");
+    if (r != NULL && r->type == REDIS_REPLY_STRING &&
+        info_field(r->str, "used_memory_human", used, sizeof used) == 0 &&
+        info_field(r->str, "maxmemory_human", max, sizeof max) == 0 &&
+        info_field(r->str, "maxmemory_policy", policy, sizeof policy) == 0) {
+        freeReplyObject(r);
+        snprintf(out, outlen, "used memory %s, maxmemory %s, maxmemory-policy %s", used, max, policy);
+        return;
+    }
+    freeReplyObject(r);
+    /* INFO may be denied to this user (ACL) while CONFIG GET is not, or both. */
+    if (config_value(c, "maxmemory", max, sizeof max) == 0 &&
+        config_value(c, "maxmemory-policy", policy, sizeof policy) == 0) {
+        snprintf(out, outlen, "maxmemory %s bytes, maxmemory-policy %s; used memory unknown (INFO is not "
+                 "allowed for this Redis user)", max, policy);
+        return;
+    }
+    snprintf(out, outlen, "memory figures unknown: INFO and CONFIG GET are not allowed for this Redis user");
+}
+
+/* FUNCTION LOAD REPLACE: NULL on an I/O error (err), else Redis's reply. */
+static redisReply *library_load_reply(rconn_t *c, rlibrary_t *lib, char *err, size_t errlen)
 {
     const char *argv[4] = { "FUNCTION", "LOAD", "REPLACE", lib->code };
     redisReply *r = rconn_argv(c, 4, argv, NULL, err, errlen);
+    if (r != NULL && r->type != REDIS_REPLY_ERROR)
+        lib->loaded = 1;
+    return r;
+}
+
+int rconn_library_load(rconn_t *c, rlibrary_t *lib, char *err, size_t errlen)
+{
+    redisReply *r = library_load_reply(c, lib, err, errlen);
     if (r == NULL)
         return -1;
+    int rc = 0;
     if (r->type == REDIS_REPLY_ERROR) {
         snprintf(err, errlen, "Redis refused tickq's function library %s: %s", lib->name, r->str);
-        freeReplyObject(r);
-        return -1;
+        rc = rconn_reply_is_oom(r) ? RCONN_OOM : -1;
     }
     freeReplyObject(r);
-    lib->loaded = 1;
-    return 0;
+    return rc;
 }
 
 /* Builds "FCALL fname nkeys args..." into caller arrays of size argc + 3. */
@@ -341,8 +404,12 @@ redisReply *rconn_fcall(rconn_t *c, rlibrary_t *lib, const char *fname, int nkey
         snprintf(err, errlen, "too many arguments for %s (%d)", fname, argc);
         return NULL;
     }
-    if (!lib->loaded && rconn_library_load(c, lib, err, errlen) != 0)
-        return NULL;
+    if (!lib->loaded) {
+        redisReply *r = library_load_reply(c, lib, err, errlen);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR)
+            return r; /* a refused load answers for the call */
+        freeReplyObject(r);
+    }
     const char *av[MAX_SCRIPT_ARGS];
     size_t al[MAX_SCRIPT_ARGS];
     char nbuf[16];
@@ -350,8 +417,10 @@ redisReply *rconn_fcall(rconn_t *c, rlibrary_t *lib, const char *fname, int nkey
     redisReply *r = rconn_argv(c, argc + 3, av, al, err, errlen);
     if (function_missing(r)) {
         freeReplyObject(r);
-        if (rconn_library_load(c, lib, err, errlen) != 0)
-            return NULL;
+        r = library_load_reply(c, lib, err, errlen);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR)
+            return r;
+        freeReplyObject(r);
         r = rconn_argv(c, argc + 3, av, al, err, errlen);
     }
     return r;

@@ -66,11 +66,14 @@ redisReply *rconn_read(rconn_t *c, char *err, size_t errlen);
 
 /* Calls function `fname` of `lib` with nkeys keys and the rest as args,
  * loading the library first when needed (and again after "Function not
- * found"). */
+ * found"). When Redis refuses the load, its error reply is returned as the
+ * call's. */
 redisReply *rconn_fcall(rconn_t *c, rlibrary_t *lib, const char *fname, int nkeys, int argc,
                         const char **argv, const size_t *lens, char *err, size_t errlen);
-/* Loads (replaces) the library on the server; 0 or -1 with err. */
+/* Loads (replaces) the library on the server; 0, or -1 with err, or
+ * RCONN_OOM with err when Redis refused it for lack of memory. */
 int rconn_library_load(rconn_t *c, rlibrary_t *lib, char *err, size_t errlen);
+#define RCONN_OOM (-2)
 /* Appends an FCALL to the pipeline (load the library first). */
 int rconn_append_fcall(rconn_t *c, const char *fname, int nkeys, int argc,
                        const char **argv, const size_t *lens);
@@ -83,5 +86,15 @@ long long rconn_reply_integer(const redisReply *r);
 
 /* 1 when reply is an error reply whose text starts with `prefix`. */
 int rconn_reply_is_error(const redisReply *r, const char *prefix);
+
+/* 1 when reply is Redis's refusal of a write for lack of memory ("OOM
+ * command not allowed when used memory > 'maxmemory'"): the one test of it. */
+int rconn_reply_is_oom(const redisReply *r);
+
+/* Redis's memory for a message: "used memory 2.05M, maxmemory 2.00M,
+ * maxmemory-policy noeviction" from INFO memory; when this user may not
+ * run INFO, maxmemory and its policy from CONFIG GET; when neither, says
+ * so. Costs a round trip or two: for error paths. */
+void rconn_describe_memory(rconn_t *c, char *out, size_t outlen);
 
 #endif

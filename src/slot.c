@@ -35,6 +35,19 @@ static void write_job(slot_t *s, const slot_job_t *job)
 void slot_begin(slot_t *s, const slot_job_t *job) { write_job(s, job); }
 void slot_end(slot_t *s) { write_job(s, NULL); }
 
+unsigned long slot_next_generation(slot_t *s)
+{
+    /* The child is the only writer while it lives, so load + store is enough. */
+    unsigned long gen = atomic_load_explicit(&s->consumer_gen, memory_order_acquire) + 1;
+    atomic_store_explicit(&s->consumer_gen, gen, memory_order_release);
+    return gen;
+}
+
+unsigned long slot_generation(slot_t *s)
+{
+    return atomic_load_explicit(&s->consumer_gen, memory_order_acquire);
+}
+
 void slot_read(slot_t *s, slot_job_t *out)
 {
     for (int tries = 0; tries < 1000; tries++) {

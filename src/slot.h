@@ -5,7 +5,15 @@
  * timeouts, act on cancels, settle a dead child's job and log statistics.
  * The job fields are guarded by a sequence lock: the child is the only
  * writer, the supervisor retries a read that raced a write. A child killed in
- * the middle of a write leaves the sequence odd, which reads as "no job". */
+ * the middle of a write leaves the sequence odd, which reads as "no job".
+ *
+ * The slot also carries the generation of the child's consumer name
+ * ("<worker id>#<generation>", queue_consumer_name). It only grows, across
+ * the slot's children too: a child takes the next one when it starts and
+ * whenever it reconnects holding nothing, and stores it here before it sends
+ * any call under that name. Entries pending for an older generation belong
+ * to nobody (a stale call landed late), and the supervisor's heartbeat hands
+ * them back to their queues. */
 #ifndef TICKQ_SLOT_H
 #define TICKQ_SLOT_H
 
@@ -33,6 +41,7 @@ typedef struct {
     _Atomic long long failed;        /* failed attempts */
     _Atomic long long retried;
     _Atomic long long last_delay_us; /* queue delay of the last job started */
+    _Atomic unsigned long consumer_gen; /* 0 until the slot's first child starts */
 } slot_t;
 
 /* Maps n zeroed slots shared with future children; NULL on failure. */
@@ -43,9 +52,16 @@ void slot_board_free(slot_t *board, int n);
 void slot_begin(slot_t *s, const slot_job_t *job);
 void slot_end(slot_t *s);
 
+/* Child side: takes the slot's next consumer generation and publishes it
+ * (before the caller sends anything under it); returns it. */
+unsigned long slot_next_generation(slot_t *s);
+/* Supervisor side: the generation the slot's child last published. */
+unsigned long slot_generation(slot_t *s);
+
 /* Supervisor side: a consistent copy of the current job (busy 0 if none). */
 void slot_read(slot_t *s, slot_job_t *out);
-/* Supervisor side: clears the job fields before a new child takes the slot. */
+/* Supervisor side: clears the job fields before a new child takes the slot
+ * (the consumer generation stays: the next child goes on from it). */
 void slot_reset_job(slot_t *s);
 
 #endif

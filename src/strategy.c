@@ -6,7 +6,8 @@
  * a stub that records a security violation: io, os (but time, clock, date),
  * package/require, debug, dofile/loadfile, load of binary chunks,
  * string.dump, collectgarbage. A violation is reported even if the strategy
- * catches the error. The string metatable is locked. An instruction-count
+ * catches the error. The string metatable is locked; tostring, print and
+ * string.format show no heap address (strategy_tostring.c). An instruction-count
  * hook enforces the time limit (the parent also kills at the wall limit), a
  * capped allocator the memory limit. */
 #include "strategy.h"
@@ -31,7 +32,9 @@
 /* State of one evaluation, reachable from the Lua state's allocator. */
 typedef struct {
     size_t used, cap;
-    int out_of_memory;
+    int out_of_memory;           /* an allocation was refused for good */
+    void *refused_ptr;           /* the last refusal, while Lua may still retry it */
+    size_t refused_size;         /* (0: none pending) */
     int64_t deadline_ms;
     int timed_out;
     char violation[160];
@@ -55,14 +58,35 @@ static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         e->used -= osize;
         return NULL;
     }
-    if (nsize > osize && e->used + (nsize - osize) > e->cap) {
+    /* Lua retries a refused allocation once, after an emergency collection
+     * of the garbage: a refusal is out of memory unless the next request is
+     * that retry and it fits. */
+    int retry = e->refused_size != 0 && ptr == e->refused_ptr && nsize == e->refused_size;
+    if (e->refused_size != 0 && !retry)
         e->out_of_memory = 1;
+    e->refused_size = 0;
+    if (nsize > osize && e->used + (nsize - osize) > e->cap) {
+        if (retry)
+            e->out_of_memory = 1;
+        else {
+            e->refused_ptr = ptr;
+            e->refused_size = nsize;
+        }
         return NULL;
     }
     void *p = realloc(ptr, nsize);
     if (p != NULL)
         e->used = e->used - osize + nsize;
     return p;
+}
+
+/* 1 when the strategy ran out of memory: a refusal stood, or the last one
+ * still does (it was never retried). */
+static int out_of_memory(eval_t *e)
+{
+    if (e->refused_size != 0)
+        e->out_of_memory = 1;
+    return e->out_of_memory;
 }
 
 static void time_hook(lua_State *L, lua_Debug *ar)
@@ -201,6 +225,7 @@ static void open_safe_libs(lua_State *L)
         lua_pop(L, 1);
     }
     lua_pop(L, 2);
+    strategy_open_tostring(L);
 }
 
 /* --- results ---------------------------------------------------------- */
@@ -490,10 +515,39 @@ static int write_envelope(json_t *env)
     return 0;
 }
 
+/* The message may quote the strategy's own bytes (an error() text, a token
+ * of a syntax error), which need not be UTF-8: as JSON text they must not
+ * fail, or the run would end without saying why. */
 static int fail_envelope(const char *kind, const char *message)
 {
     fflush(stdout);
-    return write_envelope(json_pack("{s:b, s:s, s:s}", "ok", 0, "kind", kind, "message", message));
+    return write_envelope(json_pack("{s:b, s:s, s:o}", "ok", 0, "kind", kind, "message",
+                                    strategy_json_text(message, strlen(message))));
+}
+
+/* The error of a result over SANDBOX_RESULT_MAX, whichever side finds it. */
+static void result_too_large(char *out, size_t outlen)
+{
+    snprintf(out, outlen, "Strategy error: its result is larger than %u MiB", SANDBOX_RESULT_MAX >> 20);
+}
+
+/* Lua writes where an error happened first and what happened last
+ * ("strategy:3: strategy:3: ... C stack overflow"): a message too long for a
+ * job's error keeps both ends, cut at character boundaries. */
+#define MESSAGE_MAX 900
+static void clip_message(const char *m, char *out, size_t outlen)
+{
+    size_t len = strlen(m);
+    if (len <= MESSAGE_MAX) {
+        snprintf(out, outlen, "%s", m);
+        return;
+    }
+    size_t head = MESSAGE_MAX / 3, tail = len - MESSAGE_MAX / 2;
+    while (head > 0 && ((unsigned char)m[head] & 0xC0) == 0x80)
+        head--;
+    while (tail < len && ((unsigned char)m[tail] & 0xC0) == 0x80)
+        tail++;
+    snprintf(out, outlen, "%.*s [... %zu bytes ...] %s", (int)head, m, tail - head, m + tail);
 }
 
 /* Names of the global functions the code defined (not in `before`). */
@@ -507,7 +561,7 @@ static int find_entry(lua_State *L, int before, const char *entry, char *why, si
         snprintf(why, whylen, "the strategy defines no function '%s'", entry);
         return -1;
     }
-    char names[512] = "";
+    char names[512] = "", replaced[256] = "";
     int found = 0;
     lua_pushglobaltable(L);
     lua_pushnil(L);
@@ -521,6 +575,9 @@ static int find_entry(lua_State *L, int before, const char *entry, char *why, si
                 }
                 size_t used = strlen(names);
                 snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", lua_tostring(L, -3));
+            } else if (!lua_rawequal(L, -1, -2)) { /* a builtin it replaced (function sma(df)) */
+                size_t used = strlen(replaced);
+                snprintf(replaced + used, sizeof replaced - used, "%s%s", used ? ", " : "", lua_tostring(L, -3));
             }
             lua_pop(L, 1);
         }
@@ -531,7 +588,10 @@ static int find_entry(lua_State *L, int before, const char *entry, char *why, si
         lua_getfield(L, LUA_REGISTRYINDEX, "tickq.entry");
         return 0;
     }
-    if (found == 0)
+    if (found == 0 && replaced[0])
+        snprintf(why, whylen, "the strategy defines no function of its own: its %s replace%s a builtin; give the "
+                 "strategy another name, or name it with \"entry\"", replaced, strchr(replaced, ',') ? "" : "s");
+    else if (found == 0)
         snprintf(why, whylen, "the strategy defines no function: define one, e.g. function my_strategy(df) ... end");
     else
         snprintf(why, whylen, "the strategy defines several functions (%s): name the one to run with \"entry\"", names);
@@ -550,8 +610,11 @@ static int size_error(lua_State *L)
 /* Classifies a failed pcall: time, memory, security, or a plain error. */
 static int report_error(lua_State *L, eval_t *e, const char *prefix)
 {
-    char msg[1200];
-    if (size_error(L))
+    char msg[1200], text[MESSAGE_MAX + 64];
+    /* No finalizer of the strategy's may run any more (reading the error
+     * may allocate, and a collection would call them). */
+    lua_gc(L, LUA_GCSTOP);
+    if (size_error(L) || out_of_memory(e))
         e->out_of_memory = 1;
     if (e->violation[0])
         snprintf(msg, sizeof msg, "Security validation failed: %s", e->violation);
@@ -559,8 +622,12 @@ static int report_error(lua_State *L, eval_t *e, const char *prefix)
         snprintf(msg, sizeof msg, "Strategy exceeded time limit (%g s)", (double)e->job->time_limit_ms / 1000.0);
     else if (e->out_of_memory)
         snprintf(msg, sizeof msg, "Strategy exceeded memory limit (%zu MiB)", e->job->memory_bytes >> 20);
-    else
-        snprintf(msg, sizeof msg, "%s: %s", prefix, lua_isstring(L, -1) ? lua_tostring(L, -1) : "(error object is not a string)");
+    else if (lua_isstring(L, -1)) {
+        clip_message(lua_tostring(L, -1), text, sizeof text);
+        snprintf(msg, sizeof msg, "%s: %s", prefix, text);
+    } else {
+        snprintf(msg, sizeof msg, "%s: (error object is a %s value)", prefix, luaL_typename(L, -1));
+    }
     return fail_envelope(e->violation[0] ? "security" : e->timed_out ? "timeout" : e->out_of_memory ? "memory" : "error",
                          msg);
 }
@@ -695,14 +762,15 @@ static int evaluate(void *arg)
     }
     e->job = job;
     e->deadline_ms = clock_mono_ms() + job->time_limit_ms;
-    /* The globals before the strategy's code, to find what it defines. */
+    /* The globals before the strategy's code (name -> value), to find what
+     * it defines. */
     lua_newtable(L);
     int before = lua_gettop(L);
     lua_pushglobaltable(L);
     lua_pushnil(L);
     while (lua_next(L, -2) != 0) {
         lua_pushvalue(L, -2);
-        lua_pushboolean(L, 1);
+        lua_pushvalue(L, -2);
         lua_rawset(L, before);
         lua_pop(L, 1);
     }
@@ -710,12 +778,13 @@ static int evaluate(void *arg)
     lua_sethook(L, time_hook, LUA_MASKCOUNT, HOOK_EVERY);
 
     if (luaL_loadbufferx(L, job->code, job->code_len, "=strategy", "t") != LUA_OK) {
-        char msg[1200];
-        snprintf(msg, sizeof msg, "Strategy syntax error: %s", lua_tostring(L, -1));
+        char msg[1200], text[MESSAGE_MAX + 64];
+        clip_message(lua_tostring(L, -1), text, sizeof text);
+        snprintf(msg, sizeof msg, "Strategy syntax error: %s", text);
         return fail_envelope("syntax", msg);
     }
     /* A strategy that catches its own limit error (pcall) still broke it. */
-    if (lua_pcall(L, 0, 0, 0) != LUA_OK || e->violation[0] || e->timed_out || e->out_of_memory)
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK || e->violation[0] || e->timed_out || out_of_memory(e))
         return report_error(L, e, "Strategy error");
     char why[600];
     if (find_entry(L, before, job->entry, why, sizeof why) != 0) {
@@ -725,21 +794,34 @@ static int evaluate(void *arg)
     }
     strategy_push_frame(L, job->frame);
     int status = lua_pcall(L, 1, 1, 0);
-    if (status != LUA_OK || e->violation[0] || e->timed_out || e->out_of_memory)
+    if (status != LUA_OK || e->violation[0] || e->timed_out || out_of_memory(e))
         return report_error(L, e, "Strategy error");
     lua_sethook(L, NULL, 0, 0);
     /* The strategy is done: the task's own code turns its result into the
      * task's, here, so that only the result crosses the pipe. Lua must not
-     * fail from here on (an error outside pcall would abort). */
+     * fail from here on (an error outside pcall would abort). No collection
+     * either: it would run the strategy's finalizers (__gc) without its
+     * limits, and they could change the result while it is read. The raw
+     * text is bounded as the pipe's reader bounds it: a result can be far
+     * bigger as text than in Lua (one string in a million instances). */
+    lua_gc(L, LUA_GCSTOP);
     e->cap = SIZE_MAX;
     lua_checkstack(L, 20);
     json_writer_t raw;
     jw_init(&raw);
+    raw.max = SANDBOX_RESULT_MAX;
     json_t *data = job->finish(L, lua_gettop(L), job->finish_ctx, &raw, why, sizeof why);
     if (data == NULL) {
         jw_free(&raw);
         char msg[700];
         snprintf(msg, sizeof msg, "Strategy error: %s", why);
+        return fail_envelope("contract", msg);
+    }
+    if (raw.over) {
+        json_decref(data);
+        jw_free(&raw);
+        char msg[100];
+        result_too_large(msg, sizeof msg);
         return fail_envelope("contract", msg);
     }
     if (raw.failed) { /* half a result must not become a result */
@@ -815,7 +897,7 @@ int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t 
         snprintf(error, errlen, "Strategy exceeded time limit (%g s)", (double)job->time_limit_ms / 1000.0);
         rc = STRATEGY_TIME_LIMIT;
     } else if (out.result_truncated) {
-        snprintf(error, errlen, "Strategy error: its result is larger than %u MiB", SANDBOX_RESULT_MAX >> 20);
+        result_too_large(error, errlen);
     } else {
         json_error_t jerr;
         char *nl = out.result_len ? memchr(out.result, '\n', out.result_len) : NULL;

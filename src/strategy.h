@@ -125,6 +125,10 @@ int strategy_is_python(const char *code);
 void strategy_push_frame(struct lua_State *L, const strategy_frame_t *frame);
 /* Registers the array kernels (sma, ema, rsi, ..., crossover) as globals. */
 void strategy_open_kernels(struct lua_State *L);
+/* Replaces tostring, print and string.format with versions that name
+ * tables, functions, coroutines and userdata without their address
+ * ("table: #1"; strategy_tostring.c). */
+void strategy_open_tostring(struct lua_State *L);
 /* What results report as the columns offered to a strategy: the named ones
  * (ticker, date, OHLCV, prev_close, gap_pct, return_pct, volume_ratio, macd,
  * macd_signal, macd_hist) and the parametric ones it used (sma_20 ...). */

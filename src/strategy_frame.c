@@ -15,20 +15,28 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "clock.h"
+#include "numfmt.h"
 #include "strategy.h"
 
 #define FRAME_KEY "tickq.frame"
-#define COLUMNS_KEY "tickq.columns"   /* every df column this evaluation used, ticker and date too */
+#define COLUMNS_KEY "tickq.columns"   /* every df column this evaluation used, ticker and date too: an
+                                       * array of names, each also a key (name -> true) */
 #define BUILT_KEY "tickq.built"       /* columns built before (the warm state): name -> array */
+#define SHIFT_MAX 100000              /* the largest k of shift and pct_change */
 
-static const strategy_frame_t *frame_of(lua_State *L)
+/* The frame of this evaluation. There is none while the code is loaded
+ * (its top level runs before df exists): `fn` is then an error. */
+static const strategy_frame_t *frame_of(lua_State *L, const char *fn)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, FRAME_KEY);
     const strategy_frame_t *f = lua_touserdata(L, -1);
     lua_pop(L, 1);
+    if (f == NULL)
+        luaL_error(L, "%s works on df's rows: call it inside the strategy function, not when the code is loaded", fn);
     return f;
 }
 
@@ -102,19 +110,26 @@ static int build_column(lua_State *L, const strategy_frame_t *f, const char *key
     return 0;
 }
 
-static void append_name(lua_State *L, const char *registry_key, const char *name)
+/* Records a df column as used, once (a strategy may drop a column and read
+ * it again, a million times). */
+static void record_column(lua_State *L, const char *name)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, registry_key);
-    lua_pushstring(L, name);
-    lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
-    lua_pop(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, COLUMNS_KEY);
+    if (lua_getfield(L, -1, name) == LUA_TNIL) {
+        lua_pushstring(L, name);
+        lua_rawseti(L, -3, (lua_Integer)lua_rawlen(L, -3) + 1);
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -3, name);
+    }
+    lua_pop(L, 2);
 }
 
 /* df's __index: materialises a column (or takes the one built before, in
  * the warm state) and keeps it in df. */
 static int df_index(lua_State *L)
 {
-    const strategy_frame_t *f = frame_of(L);
+    const strategy_frame_t *f = frame_of(L, "df");
+    luaL_checktype(L, 1, LUA_TTABLE); /* called as getmetatable(df).__index(x, k) */
     const char *key = lua_tostring(L, 2);
     if (key == NULL)
         return luaL_error(L, "df has columns named by strings (df.close), not by %s", luaL_typename(L, 2));
@@ -138,7 +153,7 @@ static int df_index(lua_State *L)
         if (build_column(L, f, key, err, sizeof err) != 0)
             return luaL_error(L, "%s", err);
     }
-    append_name(L, COLUMNS_KEY, key);
+    record_column(L, key);
     lua_pushvalue(L, 2);
     lua_pushvalue(L, -2);
     lua_rawset(L, 1);
@@ -251,12 +266,36 @@ static void push_array(lua_State *L, const double *x, size_t n)
     }
 }
 
+/* Whole-number argument `arg` of kernel `fn` (`what`: "the window"), from
+ * lo to hi; when absent, `dflt` (-1: it is required). Anything else is an
+ * error showing the value as given: sma(x, 1e12) says "got 1000000000000",
+ * never what a cast to int made of it. */
+static lua_Integer whole_arg(lua_State *L, int arg, lua_Integer lo, lua_Integer hi, lua_Integer dflt,
+                             const char *fn, const char *what)
+{
+    if (dflt >= 0 && lua_isnoneornil(L, arg))
+        return dflt;
+    int whole = 0;
+    lua_Integer n = lua_tointegerx(L, arg, &whole);
+    if (whole && n >= lo && n <= hi)
+        return n;
+    char shown[NUMFMT_MAX + 48];
+    int type = lua_type(L, arg);
+    if (type == LUA_TNUMBER && lua_isinteger(L, arg))
+        snprintf(shown, sizeof shown, "%lld", (long long)lua_tointeger(L, arg));
+    else if (type == LUA_TNUMBER)
+        numfmt_shortest(lua_tonumber(L, arg), shown);
+    else if (type == LUA_TSTRING)
+        snprintf(shown, sizeof shown, "the string \"%.32s\"", lua_tostring(L, arg));
+    else
+        snprintf(shown, sizeof shown, "%s", type == LUA_TNONE ? "nothing" : luaL_typename(L, arg));
+    return luaL_error(L, "%s: %s must be a whole number from %I to %I, got %s", fn, what, (LUAI_UACINT)lo,
+                      (LUAI_UACINT)hi, shown);
+}
+
 static int window_arg(lua_State *L, int arg, const char *fn)
 {
-    lua_Integer N = luaL_checkinteger(L, arg);
-    if (N < FEATURE_N_MIN || N > FEATURE_N_MAX)
-        return luaL_error(L, "%s: the window must be from %d to %d, got %d", fn, FEATURE_N_MIN, FEATURE_N_MAX, (int)N);
-    return (int)N;
+    return (int)whole_arg(L, arg, FEATURE_N_MIN, FEATURE_N_MAX, -1, fn, "the window");
 }
 
 typedef enum { K_SMA, K_EMA, K_RSI, K_STDEV, K_HIGHEST, K_LOWEST } rolling_t;
@@ -264,7 +303,7 @@ typedef enum { K_SMA, K_EMA, K_RSI, K_STDEV, K_HIGHEST, K_LOWEST } rolling_t;
 /* x -> kernel(x, N), per ticker segment. */
 static int rolling(lua_State *L, rolling_t kind, const char *fn)
 {
-    const strategy_frame_t *f = frame_of(L);
+    const strategy_frame_t *f = frame_of(L, fn);
     int N = window_arg(L, 2, fn);
     double *x = read_array(L, 1, f, fn);
     double *out = buffer(L, f->rows);
@@ -295,7 +334,7 @@ static int k_lowest(lua_State *L) { return rolling(L, K_LOWEST, "lowest"); }
 
 static int k_atr(lua_State *L)
 {
-    const strategy_frame_t *f = frame_of(L);
+    const strategy_frame_t *f = frame_of(L, "atr");
     int N = window_arg(L, 4, "atr");
     double *h = read_array(L, 1, f, "atr"), *l = read_array(L, 2, f, "atr"), *c = read_array(L, 3, f, "atr");
     double *out = buffer(L, f->rows);
@@ -311,7 +350,7 @@ static int k_atr(lua_State *L)
 
 static int k_bbands(lua_State *L)
 {
-    const strategy_frame_t *f = frame_of(L);
+    const strategy_frame_t *f = frame_of(L, "bbands");
     int N = window_arg(L, 2, "bbands");
     double k = luaL_optnumber(L, 3, 2.0);
     double *x = read_array(L, 1, f, "bbands");
@@ -337,7 +376,7 @@ static int k_bbands(lua_State *L)
 /* crossover(a, b): a crosses above b at this bar (b an array or a number). */
 static int crossing(lua_State *L, int above, const char *fn)
 {
-    const strategy_frame_t *f = frame_of(L);
+    const strategy_frame_t *f = frame_of(L, fn);
     double *a = read_array(L, 1, f, fn), *b = NULL;
     double level = 0;
     if (lua_isnumber(L, 2))
@@ -369,10 +408,8 @@ static int k_crossunder(lua_State *L) { return crossing(L, 0, "crossunder"); }
 /* shift(x, k): the value k rows earlier within the same ticker (NaN first). */
 static int k_shift(lua_State *L)
 {
-    const strategy_frame_t *f = frame_of(L);
-    lua_Integer k = luaL_optinteger(L, 2, 1);
-    if (k < 0 || k > 100000)
-        return luaL_error(L, "shift: k must be from 0 to 100000");
+    const strategy_frame_t *f = frame_of(L, "shift");
+    lua_Integer k = whole_arg(L, 2, 0, SHIFT_MAX, 1, "shift", "k");
     double *x = read_array(L, 1, f, "shift");
     lua_createtable(L, (int)f->rows, 0);
     size_t off = 0;
@@ -390,10 +427,8 @@ static int k_shift(lua_State *L)
 /* pct_change(x, k): 100 * (x[t] / x[t-k] - 1) within the same ticker. */
 static int k_pct_change(lua_State *L)
 {
-    const strategy_frame_t *f = frame_of(L);
-    lua_Integer k = luaL_optinteger(L, 2, 1);
-    if (k < 1 || k > 100000)
-        return luaL_error(L, "pct_change: k must be from 1 to 100000");
+    const strategy_frame_t *f = frame_of(L, "pct_change");
+    lua_Integer k = whole_arg(L, 2, 1, SHIFT_MAX, 1, "pct_change", "k");
     double *x = read_array(L, 1, f, "pct_change");
     lua_createtable(L, (int)f->rows, 0);
     size_t off = 0;

@@ -424,6 +424,13 @@ static task_status_t check_cut(const task_ctx_t *ctx, strategy_task_t *t, lookah
         st = task_error(out, TASK_PERMANENT, "look-ahead check: the re-run on the data cut at %s (%zu of %zu) "
                         "failed: %s; each re-run builds its columns afresh within memory_mb: raise memory_mb, "
                         "or drop check_lookahead", cut_date, index + 1, ncuts, msg);
+    } else if (rc == STRATEGY_TIME_LIMIT && t->job.time_limit_ms >= t->time_limit_asked_ms) {
+        /* Its own limit ran out, not the job's time: raising the job's
+         * timeout would not help. */
+        st = task_error(out, TASK_PERMANENT, "look-ahead check: the re-run on the data cut at %s (%zu of %zu) "
+                        "failed: %s, its strategy_timeout_seconds (the run on the whole window ended within "
+                        "it): raise strategy_timeout_seconds, or drop check_lookahead", cut_date, index + 1, ncuts,
+                        msg);
     } else if (rc != 0) {
         st = task_error(out, rc == STRATEGY_NOT_STARTED ? TASK_TRANSIENT : TASK_PERMANENT,
                         "look-ahead check: the re-run on the data cut at %s (%zu of %zu) failed: %s; the check "

@@ -48,6 +48,7 @@ task_status_t strategy_task_args(const task_ctx_t *ctx, strategy_task_t *t, task
     t->job.entry = task_arg_string(ctx, "entry");
     /* Clamped to the job's time left at the run. */
     t->job.time_limit_ms = (int64_t)(task_arg_number(ctx, "strategy_timeout_seconds") * 1000);
+    t->time_limit_asked_ms = t->job.time_limit_ms;
     t->job.memory_bytes = (size_t)task_arg_int(ctx, "memory_mb") << 20;
     snprintf(t->interval, sizeof t->interval, "%s", task_arg_string(ctx, "interval"));
     return TASK_OK;

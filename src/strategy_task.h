@@ -15,6 +15,7 @@
 
 typedef struct {
     strategy_job_t job;          /* code, entry, limits (mode set by the task) */
+    int64_t time_limit_asked_ms; /* strategy_timeout_seconds, before the job's time left cuts job.time_limit_ms */
     char interval[BAR_INTERVAL_MAX + 1];
     const char **symbols;        /* sorted, distinct; point into args */
     size_t nsymbols;

@@ -7,6 +7,14 @@
  * reclaims entries of dead workers elsewhere (reclaim.lua) and publishes
  * itself under <prefix>:worker:<id>.
  *
+ * Claims are renewed by consumer name, and a child's name carries a
+ * generation (worker.c, slot.h): the heartbeat renews only the generation
+ * each live child last published, and in the same call hands back to their
+ * queues the entries of its older generations, which no child runs (a claim
+ * the child gave up on that Redis ran late). So an entry pending for a
+ * consumer that is not running it goes back within a heartbeat, and is never
+ * renewed past the one after the child moved on.
+ *
  * Shutdown: the first SIGTERM/SIGINT stops fetching (children finish their
  * current job and exit); after --grace seconds, or at a second signal, the
  * remaining children are killed and their jobs go back to their queues with
@@ -45,12 +53,13 @@ typedef enum { KILL_NONE, KILL_TIMEOUT, KILL_CANCEL, KILL_SHUTDOWN } kill_reason
 
 typedef struct {
     pid_t pid;                    /* 0: no process in this slot */
-    char id[192];                 /* worker id = consumer name, stable per slot */
+    char id[192];                 /* worker id, stable per slot; consumer names add #<generation> */
     int64_t spawned_ms;
     int64_t respawn_at_ms;        /* crash-loop backoff */
     kill_reason_t kill_reason;
     char kill_entry[40];          /* the job entry the kill was aimed at */
     int needs_release;            /* dead, and its leftovers not yet settled */
+    char rel_consumer[QUEUE_CONSUMER_MAX]; /* its last consumer name (older ones go with it) */
     job_outcome_kind_t rel_kind;
     char rel_entry[40];
     char rel_job[JOB_ID_MAX + 1];
@@ -80,6 +89,7 @@ typedef struct {
     int64_t next_stats_ms;
     int64_t next_cancel_ms;
     long long settled_failures;   /* timeouts and crashes settled here */
+    char (*consumer_names)[QUEUE_CONSUMER_MAX]; /* the heartbeat's scratch, one per slot */
     int list_import;              /* the list is on and this worker serves its target */
     int64_t next_list_ms;
     int64_t list_active_ms;       /* when the list import last found entries */
@@ -220,7 +230,7 @@ static void try_release(sup_t *s, int i)
         return;
     long long requeued = 0;
     settled_job_t cur;
-    queue_status_t st = queue_release(&s->q, &s->cfg->queues, k->id,
+    queue_status_t st = queue_release(&s->q, &s->cfg->queues, k->rel_consumer,
                                       k->rel_entry[0] ? k->rel_entry : NULL, k->rel_kind,
                                       k->rel_error, &requeued, &cur, s->err, sizeof s->err);
     const char *outcome = cur.state;
@@ -249,6 +259,9 @@ static void on_child_exit(sup_t *s, int i, int wstatus)
     slot_read(&s->board[i], &job);
     k->pid = 0;
     k->needs_release = 1;
+    /* Read after its exit: no newer generation can follow in this slot
+     * until the release is done (only then is the slot refilled). */
+    queue_consumer_name(k->id, slot_generation(&s->board[i]), k->rel_consumer, sizeof k->rel_consumer);
     k->rel_entry[0] = k->rel_job[0] = k->rel_error[0] = '\0';
     k->rel_kind = OUTCOME_SHUTDOWN;
     k->rel_started_us = job.busy ? job.started_us : 0;
@@ -421,17 +434,44 @@ static void totals(sup_t *s, long long *done, long long *failed, long long *retr
     *failed += s->settled_failures;
 }
 
+/* Entries claimed for a consumer generation no child uses any more (a late
+ * call of a connection its child gave up on) went back to their queues. */
+static void log_released(const sup_t *s, const touch_result_t *t)
+{
+    char ids[TOUCH_IDS_MAX * (JOB_ID_MAX + 2) + 8] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < t->nids && used < sizeof ids; i++)
+        used += (size_t)snprintf(ids + used, sizeof ids - used, "%s%s", i ? "," : "", t->ids[i]);
+    if (t->released > (long long)t->nids && used < sizeof ids)
+        snprintf(ids + used, sizeof ids - used, ",...");
+    log_warn("jobs claimed for a worker's old consumer name returned to their queues (a call Redis ran after "
+             "the worker had given up on its connection)", LF_S("worker", s->id), LF_I("jobs", t->released),
+             LF_S("job_ids", ids));
+}
+
 static void heartbeat(sup_t *s)
 {
     if (reconnect(s) != 0)
         return;
+    /* Each live child's current consumer name, as it published it: the
+     * child may take a newer one before the call runs, which the call then
+     * leaves alone (it renews this one and releases only older ones). */
+    char (*names)[QUEUE_CONSUMER_MAX] = s->consumer_names;
     const char *consumers[s->n];
     int live = 0;
-    for (int i = 0; i < s->n; i++)
-        if (s->kids[i].pid > 0)
-            consumers[live++] = s->kids[i].id;
-    if (queue_touch(&s->q, &s->cfg->queues, consumers, (size_t)live, s->err, sizeof s->err) != QUEUE_OK)
+    for (int i = 0; i < s->n; i++) {
+        unsigned long gen = slot_generation(&s->board[i]);
+        if (s->kids[i].pid <= 0 || gen == 0)
+            continue; /* gen 0: its first child has not started claiming */
+        queue_consumer_name(s->kids[i].id, gen, names[live], sizeof names[live]);
+        consumers[live] = names[live];
+        live++;
+    }
+    touch_result_t touched;
+    if (queue_touch(&s->q, &s->cfg->queues, consumers, (size_t)live, &touched, s->err, sizeof s->err) != QUEUE_OK)
         log_warn("cannot renew claims", LF_S("worker", s->id), LF_S("error", s->err));
+    else if (touched.released > 0)
+        log_released(s, &touched);
     long long reclaimed = 0;
     static settled_job_t jobs[QUEUE_LIST_MAX * 100];
     if (queue_reclaim(&s->q, &s->cfg->queues, s->id, s->cfg->claim_timeout_ms, jobs,
@@ -519,6 +559,7 @@ static void begin_stop(sup_t *s, const char *why)
 #define LIST_BATCH LIST_BATCH_MAX
 #define LIST_ROUNDS 10
 #define LIST_WARN_EVERY_MS 10000
+#define LIST_OOM_RETRY_MS 1000
 #define LIST_BURST_HOLD_MS 500
 
 /* What a list import reported, one log line each: rejected entries and
@@ -553,9 +594,12 @@ static void import_list(sup_t *s, int64_t now)
     static list_import_t got;
     s->next_list_ms = now + TICK_MS;
     for (int round = 0; round < LIST_ROUNDS; round++) {
-        if (queue_list_import(&s->q, s->cfg->list_queue, LIST_TARGET_QUEUE, LIST_BATCH, &got, s->err,
-                              sizeof s->err) != QUEUE_OK) {
+        queue_status_t st = queue_list_import(&s->q, s->cfg->list_queue, LIST_TARGET_QUEUE, LIST_BATCH, &got,
+                                              s->err, sizeof s->err);
+        if (st != QUEUE_OK) {
             s->list_ok = 0;
+            if (st == QUEUE_ERR_OOM) /* not every tick: it will not pass soon, and each refusal asks INFO too */
+                s->next_list_ms = now + LIST_OOM_RETRY_MS;
             if (now - s->list_warned_ms >= LIST_WARN_EVERY_MS) {
                 s->list_warned_ms = now;
                 log_warn("cannot take tasks from the list", LF_S("list", s->cfg->list_queue),
@@ -590,26 +634,28 @@ static int burst_done(sup_t *s)
     return 1;
 }
 
-/* Deletes this worker's consumers from the groups (they hold nothing now)
- * and its heartbeat, so neither accumulates across restarts. */
+/* Deletes this worker's consumers from the groups, every generation of
+ * each slot's, and its heartbeat, so neither accumulates across restarts.
+ * Every child is gone and settled: what a consumer still holds is a late
+ * claim nobody runs, and goes back to its queue (release.lua). A slot whose
+ * release failed keeps its consumers for the reclaim. */
 static void retire(sup_t *s)
 {
     if (reconnect(s) != 0)
         return;
-    for (int q = 0; q < s->cfg->queues.n; q++) {
-        for (int i = 0; i < s->n; i++) {
-            if (s->kids[i].needs_release)
-                continue;
-            redisReply *r = rconn_cmd(s->conn, s->err, sizeof s->err, "XPENDING %s %s - + 1 %s",
-                                      s->cfg->queues.key[q], s->cfg->group, s->kids[i].id);
-            int empty = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 0;
-            freeReplyObject(r);
-            if (!empty)
-                continue;
-            r = rconn_cmd(s->conn, s->err, sizeof s->err, "XGROUP DELCONSUMER %s %s %s",
-                          s->cfg->queues.key[q], s->cfg->group, s->kids[i].id);
-            freeReplyObject(r);
-        }
+    for (int i = 0; i < s->n; i++) {
+        unsigned long gen = slot_generation(&s->board[i]);
+        if (s->kids[i].needs_release || gen == 0)
+            continue;
+        char consumer[QUEUE_CONSUMER_MAX];
+        long long requeued = 0;
+        queue_consumer_name(s->kids[i].id, gen, consumer, sizeof consumer);
+        if (queue_release(&s->q, &s->cfg->queues, consumer, NULL, OUTCOME_SHUTDOWN, "", &requeued, NULL, s->err,
+                          sizeof s->err) != QUEUE_OK)
+            log_warn("cannot delete a child's consumers", LF_S("worker_id", s->kids[i].id), LF_S("error", s->err));
+        else if (requeued > 0)
+            log_warn("jobs claimed for a stopped child's old consumer name returned to their queues",
+                     LF_S("worker_id", s->kids[i].id), LF_I("jobs", requeued));
     }
     char key[256], set[256];
     queue_key(&s->q, "worker", s->id, key, sizeof key);
@@ -796,7 +842,8 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, const schedule_set_t *sch
     }
     s.board = slot_board_new(s.n);
     s.kids = calloc((size_t)s.n, sizeof *s.kids);
-    if (s.board == NULL || s.kids == NULL) {
+    s.consumer_names = calloc((size_t)s.n, sizeof *s.consumer_names);
+    if (s.board == NULL || s.kids == NULL || s.consumer_names == NULL) {
         log_error("cannot allocate worker slots", LF_I("workers", s.n));
         return EX_OSERR;
     }
@@ -853,6 +900,7 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, const schedule_set_t *sch
     log_info("worker stopped", LF_S("worker", s.id), LF_I("status", s.status));
     slot_board_free(s.board, s.n);
     free(s.kids);
+    free(s.consumer_names);
     close(g_pipe[0]);
     close(g_pipe[1]);
     if (s.history_fd[0] >= 0)

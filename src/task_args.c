@@ -13,8 +13,8 @@ int task_symbol_check(const char *what, const json_t *v, char *err, size_t errle
 {
     if (bar_symbol_check(json_string_value(v), json_string_length(v)) == 0)
         return 0;
-    errmsg_set(err, errlen, "%s is not a valid symbol (1-32 characters, no spaces, commas, quotes, backslashes or "
-               "braces), got \"%.40s\"", what, json_string_value(v));
+    errmsg_set(err, errlen, "%s is not a valid symbol (" BAR_SYMBOL_RULE "), got \"%.40s\"", what,
+               json_string_value(v));
     return -1;
 }
 

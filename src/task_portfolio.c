@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "numfmt.h"
 #include "performance.h"
 #include "strategy_lookahead.h"
 #include "strategy_task.h"
@@ -117,9 +118,12 @@ static double *positions_array(lua_State *L, int ret, size_t rows, char *why, si
         else if (!bad && type != LUA_TSTRING &&
                  (type != LUA_TNUMBER || !isnum || key < 1 || (lua_Unsigned)key > rows)) {
             bad = 1;
-            if (type == LUA_TNUMBER)
-                snprintf(why, whylen, "the positions have a key %g, which is not a df row (1 to %zu)",
-                         lua_tonumber(L, -1), rows);
+            if (type == LUA_TNUMBER) {
+                char shown[NUMFMT_MAX];
+                numfmt_shortest(lua_tonumber(L, -1), shown);
+                snprintf(why, whylen, "the positions have a key %s, which is not a df row (1 to %zu)", shown,
+                         rows);
+            }
             else
                 snprintf(why, whylen, "the positions have a %s key, which is not a df row (1 to %zu)",
                          luaL_typename(L, -1), rows);

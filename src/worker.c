@@ -11,7 +11,16 @@
  *
  * Crash safety does not depend on this process: anything it claimed stays
  * pending in the consumer group until finish.lua acks it, and the supervisor
- * settles whatever a dead child left pending (release.lua). */
+ * settles whatever a dead child left pending (release.lua).
+ *
+ * The child consumes as "<worker id>#<generation>" (queue_consumer_name).
+ * Invariant: the generation changes only while the child holds nothing
+ * (a reconnect before a claim), and is published in the slot before any
+ * call under it. A call sent on a connection the child gave up on may still
+ * run in Redis later; if it claims, it claims for the old generation, which
+ * the supervisor's heartbeat hands back to the queue (touch.lua). A
+ * reconnect while outcomes are being recorded keeps the name: finish.lua
+ * records only entries pending for it. */
 #include "worker.h"
 
 #include <errno.h>
@@ -29,9 +38,14 @@
 #include "bar_cache.h"
 #include "db.h"
 #include "history.h"
+#include "job.h"
 #include "log.h"
 #include "queue.h"
 #include "task.h"
+
+#define RECORD_BACKOFF_MIN_MS 100   /* first wait after Redis refused to record outcomes */
+#define RECORD_BACKOFF_MAX_MS 5000  /* the longest, reached after six refusals */
+#define RECORD_WARN_EVERY_MS 30000  /* one warning per refusal spell, repeated this often */
 
 static volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_waiting; /* blocked with no claimed job */
@@ -70,7 +84,8 @@ bar_cache_t *task_env_cache(task_env_t *env)
 typedef struct {
     const config_t *cfg;
     slot_t *slot;
-    const char *id;
+    const char *id;              /* the worker id, stable per slot */
+    char consumer[QUEUE_CONSUMER_MAX]; /* id#generation: the name claims use */
     task_env_t env;
     history_writer_t history;
     rconn_t *conn;
@@ -97,16 +112,28 @@ static void install_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* Takes the slot's next consumer generation, published before use. */
+static void next_consumer(worker_ctx_t *w)
+{
+    queue_consumer_name(w->id, slot_next_generation(w->slot), w->consumer, sizeof w->consumer);
+}
+
 /* Connects, retrying with backoff until it works or a stop is requested.
- * With `release_orphans`, a reconnect also returns to the queue whatever the
- * lost connection may have claimed without this process seeing the reply
- * (pass 0 when outcomes of claimed jobs are about to be recorded: those
- * entries must stay pending). Returns 0, or -1 when stopping. */
+ * With `release_orphans` (the child holds nothing), a reconnect also takes a
+ * new consumer generation and returns to the queue whatever the lost
+ * connection may have claimed under the old one without this process seeing
+ * the reply; what it claims later still, the heartbeat returns. Pass 0 when
+ * outcomes of claimed jobs are about to be recorded: those entries must stay
+ * pending for this name. Returns 0, or -1 when stopping. */
 static int ensure_connected(worker_ctx_t *w, int release_orphans)
 {
     if (w->conn != NULL && !rconn_broken(w->conn))
         return 0;
     int reconnecting = w->conn != NULL;
+    char lost[QUEUE_CONSUMER_MAX];
+    snprintf(lost, sizeof lost, "%s", w->consumer);
+    if (reconnecting && release_orphans)
+        next_consumer(w);
     int64_t backoff = 100;
     for (int attempt = 0; !g_stop; attempt++) {
         int ok = w->conn ? rconn_reconnect(w->conn, w->err, sizeof w->err) == 0
@@ -125,10 +152,11 @@ static int ensure_connected(worker_ctx_t *w, int release_orphans)
              * read-only replica): that backs off like a failed connect,
              * rather than reconnecting at once in a silent loop. */
             if (!(reconnecting && release_orphans) ||
-                queue_release(&w->q, &w->cfg->queues, w->id, NULL, OUTCOME_SHUTDOWN, "", &requeued, NULL,
+                queue_release(&w->q, &w->cfg->queues, lost, NULL, OUTCOME_SHUTDOWN, "", &requeued, NULL,
                               w->err, sizeof w->err) == QUEUE_OK) {
                 if (reconnecting)
-                    log_info("reconnected to Redis", LF_S("worker_id", w->id), LF_I("requeued", requeued));
+                    log_info("reconnected to Redis", LF_S("worker_id", w->id), LF_S("consumer", w->consumer),
+                             LF_I("requeued", requeued));
                 return 0;
             }
             trouble = "reconnected to Redis but cannot return the lost connection's jobs to the queue, retrying";
@@ -266,7 +294,9 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
         status = task_error(&out, TASK_PERMANENT, "args are %zu bytes, over the payload limit of %zu bytes",
                             j->args_len, w->cfg->max_payload);
     } else if (args == NULL) {
-        status = task_error(&out, TASK_PERMANENT, "args are not valid JSON: %s", jerr.text);
+        char why[300];
+        job_args_json_error(&jerr, why, sizeof why);
+        status = task_error(&out, TASK_PERMANENT, "%s", why);
     } else if (!json_is_object(args)) {
         status = task_error(&out, TASK_PERMANENT, "args must be a JSON object");
     } else if (task == NULL) {
@@ -356,31 +386,84 @@ static void write_history(worker_ctx_t *w, const claimed_job_t *jobs, const job_
     history_writer_flush(&w->history);
 }
 
+/* After a finish call that skipped outcomes (their entries were no longer
+ * pending): when the call repeated one whose reply was lost (`repeated`),
+ * an outcome the job's record shows recorded by this worker was applied by
+ * that earlier call, late (Redis paused past the command timeout, say):
+ * said at info level, its state filled in so that its history is written.
+ * The others were truly reclaimed meanwhile: a warning. */
+static void report_skipped(worker_ctx_t *w, job_outcome_t *o, size_t n, char (*states)[JOB_STATE_MAX],
+                           int repeated)
+{
+    long long earlier = 0, reclaimed = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (states[i][0] != '\0')
+            continue;
+        int applied = 0;
+        if (repeated && queue_finish_applied(&w->q, w->id, &o[i], &applied, states[i], w->err,
+                                             sizeof w->err) != QUEUE_OK)
+            log_warn("cannot read a skipped job's record", LF_S("worker_id", w->id), LF_S("job_id", o[i].id),
+                     LF_S("error", w->err));
+        if (applied)
+            earlier++;
+        else
+            reclaimed++;
+    }
+    if (earlier > 0)
+        log_info("outcomes already recorded by the earlier call (its reply was lost)", LF_S("worker_id", w->id),
+                 LF_I("outcomes", earlier));
+    if (reclaimed > 0)
+        log_warn("outcomes skipped: their entries were reclaimed meanwhile", LF_S("worker_id", w->id),
+                 LF_I("skipped", reclaimed));
+}
+
 /* Records outcomes, retrying through reconnects (finish.lua is idempotent).
- * Gives up only when stopping: the entries then stay pending and are settled
- * by the supervisor or reclaimed, so the jobs run again rather than vanish. */
+ * A refusal (Redis out of memory, or another error reply) is retried after
+ * a growing delay (RECORD_BACKOFF_MIN_MS doubling up to _MAX_MS), and
+ * warned about at most every RECORD_WARN_EVERY_MS: the outcomes are held
+ * here until Redis accepts them. Gives up only when stopping: the entries
+ * then stay pending and are settled by the supervisor or reclaimed, so the
+ * jobs run again rather than vanish. */
 static void record(worker_ctx_t *w, const claimed_job_t *jobs, job_outcome_t *o, size_t n)
 {
     if (n == 0)
         return;
     static char states[CLAIM_MAX][JOB_STATE_MAX];
     const char *stream_key = w->cfg->queues.key[jobs[0].stream_index];
-    for (;;) {
+    int64_t backoff = RECORD_BACKOFF_MIN_MS, refused_since = -1, warned = -1;
+    for (int calls = 1;; calls++) {
         finish_tally_t tally = { 0, 0, 0, 0 };
-        queue_status_t st = queue_finish(&w->q, stream_key, w->id, o, n, &tally, states, w->err, sizeof w->err);
+        queue_status_t st = queue_finish(&w->q, stream_key, w->consumer, o, n, &tally, states, w->err,
+                                         sizeof w->err);
         if (st == QUEUE_OK) {
+            if (refused_since >= 0)
+                log_info("job outcomes recorded: Redis accepts writes again", LF_S("worker_id", w->id),
+                         LF_I("outcomes", (long long)n), LF_I("held_ms", clock_mono_ms() - refused_since));
             atomic_fetch_add(&w->slot->retried, tally.retried);
             if (tally.skipped > 0)
-                log_warn("outcomes skipped: their entries were reclaimed meanwhile",
-                         LF_S("worker_id", w->id), LF_I("skipped", tally.skipped));
+                report_skipped(w, o, n, states, calls > 1);
             write_history(w, jobs, o, n, states);
             return;
         }
-        log_warn("cannot record job outcomes, retrying", LF_S("worker_id", w->id), LF_S("error", w->err));
-        if (st != QUEUE_ERR_IO)
-            clock_sleep_ms(1000, &g_stop);
-        if (g_stop && st != QUEUE_ERR_IO)
-            return;
+        int64_t now = clock_mono_ms();
+        if (st == QUEUE_ERR_IO) {
+            log_warn("cannot record job outcomes, retrying", LF_S("worker_id", w->id), LF_S("error", w->err));
+        } else {
+            if (refused_since < 0)
+                refused_since = now;
+            if (warned < 0 || now - warned >= RECORD_WARN_EVERY_MS) {
+                warned = now;
+                log_warn(st == QUEUE_ERR_OOM ? "Redis is out of memory: cannot record job outcomes; holding them "
+                                               "and retrying"
+                                             : "Redis refuses to record job outcomes; holding them and retrying",
+                         LF_S("worker_id", w->id), LF_I("outcomes", (long long)n),
+                         LF_I("held_ms", now - refused_since), LF_I("retry_ms", backoff), LF_S("error", w->err));
+            }
+            clock_sleep_ms(backoff, &g_stop);
+            backoff = backoff * 2 > RECORD_BACKOFF_MAX_MS ? RECORD_BACKOFF_MAX_MS : backoff * 2;
+            if (g_stop)
+                return;
+        }
         if (ensure_connected(w, 0) != 0)
             return;
     }
@@ -446,6 +529,7 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, int his
     w.cfg = cfg;
     w.slot = slot;
     w.id = worker_id;
+    next_consumer(&w);
     w.env.cfg = cfg;
     history_writer_init(&w.history, history_fd);
     queue_init(&w.q, NULL);
@@ -462,7 +546,8 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, int his
     while (!g_stop) {
         if (ensure_connected(&w, 1) != 0)
             break;
-        queue_status_t st = queue_claim(&w.q, &cfg->queues, w.id, batch_size(&w), &batch, w.err, sizeof w.err);
+        queue_status_t st = queue_claim(&w.q, &cfg->queues, w.consumer, batch_size(&w), &batch, w.err,
+                                        sizeof w.err);
         if (st == QUEUE_ERR_PROTOCOL) {
             log_error("stopping: protocol mismatch", LF_S("worker_id", w.id), LF_S("error", w.err));
             status = EX_CONFIG;
@@ -492,11 +577,11 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, int his
             log_flush();
             g_waiting = 1;
             if (!g_stop)
-                st = queue_claim_blocking(&w.q, &cfg->queues, w.id, 1, block, &batch, w.err, sizeof w.err);
+                st = queue_claim_blocking(&w.q, &cfg->queues, w.consumer, 1, block, &batch, w.err, sizeof w.err);
             g_waiting = 0;
             if (g_stop || st != QUEUE_OK || batch.n == 0)
                 continue;
-            queue_send_started(&w.q, &batch, w.id);
+            queue_send_started(&w.q, &batch, w.consumer);
         }
         atomic_store(&slot->burst_idle, 0);
         run_batch(&w, &batch);

@@ -17,7 +17,7 @@ local function cancel(keys, args)
   local worker = state == 'queued' and pending_consumer(h[3], h[2])
   if worker then
     redis.call('HSET', jk, 'cancel_requested', '1')
-    return { 'running', worker }
+    return { 'running', worker_of(worker) }
   end
   local physical = physical_of(c, h[3])
   redis.call('ZREM', pkey(c, 'retry', physical), id)

@@ -3,7 +3,7 @@
 -- order. Due retries and delayed jobs are promoted first; then the streams
 -- (keys, in the worker's order) are read one at a time and the batch comes
 -- from the first non-empty one. Each claimed job's task_result says running.
--- args[10..]: consumer, count
+-- args[10..]: consumer, count (results name the consumer's worker id, worker_of)
 -- Returns {stream_index, then per job: entry, id, type, args, attempt,
 --          max_retries, timeout_ms, enqueued_us}, or when nothing is ready
 -- {0, next_due_ms (-1: none), retries_waiting}; the caller then blocks in
@@ -39,7 +39,7 @@ local function claim(keys, args)
   for _, stream in ipairs(keys) do promote(c, stream) end
 
   local running_head = '{"status":"running","data":{"attempt":'
-  local running_tail = ',"worker_id":' .. cjson.encode(consumer) .. '},"updated_at":"' .. c.now_iso .. '"}'
+  local running_tail = ',"worker_id":' .. cjson.encode(worker_of(consumer)) .. '},"updated_at":"' .. c.now_iso .. '"}'
   for index, stream in ipairs(keys) do
     local entries = read_group(c, stream, consumer, want)
     if entries then
@@ -88,6 +88,10 @@ redis.register_function('tickq_p1_claim', claim)
 -- tickq_p1_started: write the running result of jobs a worker claimed with a
 -- blocking XREADGROUP (the idle path, which wakes exactly one worker per new
 -- entry and claims it in the same round trip).
+-- The worker sends it without waiting for the reply, so Redis may run it
+-- late (a connection the worker gave up on, after it recorded the outcome
+-- on another): only a job whose record still says queued (as a running
+-- job's does) gets the running result, never a finished or retrying one.
 -- args[10]: consumer; then per job: id, attempt.
 -- Returns the number of results written.
 local function started(keys, args)
@@ -95,11 +99,13 @@ local function started(keys, args)
   local perr = protocol_error(c)
   if perr then return perr end
   local head = '{"status":"running","data":{"attempt":'
-  local tail = ',"worker_id":' .. cjson.encode(args[10]) .. '},"updated_at":"' .. c.now_iso .. '"}'
+  local tail = ',"worker_id":' .. cjson.encode(worker_of(args[10])) .. '},"updated_at":"' .. c.now_iso .. '"}'
   local n = 0
   for i = 11, #args, 2 do
-    redis.call('SET', result_key(args[i]), head .. args[i + 1] .. tail, 'EX', c.ttl)
-    n = n + 1
+    if redis.call('HGET', job_key(c, args[i]), 'state') == 'queued' then
+      redis.call('SET', result_key(args[i]), head .. args[i + 1] .. tail, 'EX', c.ttl)
+      n = n + 1
+    end
   end
   return n
 end

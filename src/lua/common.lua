@@ -314,6 +314,60 @@ local function trim_acked(c, stream, ids, max_behind)
   end
 end
 
+-- Worker children consume as "<worker id>#<generation>" (docs/protocol.md,
+-- "Worker and consumer names"; src/queue_names.h builds the names by the
+-- same rule). The generation changes whenever a child reconnects holding
+-- nothing, so a call it sent on the connection it gave up on, if Redis runs
+-- it late, claims for a name no live child uses. Records and results name
+-- the worker id. Returns the worker id and the generation (a number), or
+-- the name and nil for a name without one (another tickq version's).
+local function consumer_parts(name)
+  local id, gen = string.match(name, '^(.+)#(%d+)$')
+  if id then return id, tonumber(gen) end
+  return name, nil
+end
+local function worker_of(consumer) return (consumer_parts(consumer)) end
+
+-- The consumers of `stream`'s group that are older generations of the
+-- workers in `current` (worker id -> the generation it consumes as now).
+-- Never a newer generation: the caller's view may be behind the child's.
+local function older_generations(c, stream, current)
+  local names = {}
+  local cs = redis.pcall('XINFO', 'CONSUMERS', stream, c.group)
+  if type(cs) ~= 'table' or cs.err then return names end
+  for _, info in ipairs(cs) do
+    local name = field_of(info, 'name')
+    local id, gen = consumer_parts(name)
+    if gen and current[id] and gen < current[id] then names[#names + 1] = name end
+  end
+  return names
+end
+
+-- Hands back everything the consumers `names` hold in `stream`: each entry
+-- goes back to its queue unstarted (its attempt not charged: nobody ran
+-- it), then the consumers are deleted (DELCONSUMER only now: it would drop
+-- entries still pending). Appends the jobs' ids to `jobs`; returns how many.
+local function release_consumers(c, stream, names, jobs)
+  local n = 0
+  for _, name in ipairs(names) do
+    local pending = redis.pcall('XPENDING', stream, c.group, '-', '+', 100000, name)
+    if type(pending) ~= 'table' or pending.err then return n end -- no group here
+    for _, p in ipairs(pending) do
+      local f = entry_fields(stream, p[1])
+      if f then
+        requeue_unstarted(c, stream, f)
+        jobs[#jobs + 1] = f.job
+        n = n + 1
+      end
+      redis.call('XACK', stream, c.group, p[1])
+      redis.call('XDEL', stream, p[1])
+    end
+    redis.call('XGROUP', 'DELCONSUMER', stream, c.group, name)
+  end
+  if n > 0 then trim_acked(c, stream, {}, 1000) end
+  return n
+end
+
 -- The consumer running `entry` of `stream`, or nil: the entry is pending in
 -- a consumer group. Every group on the stream counts, not only this
 -- caller's: a client using another group name than the workers must still

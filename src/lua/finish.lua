@@ -4,7 +4,8 @@
 -- consumer count: one reclaimed meanwhile (the worker looked dead) or already
 -- recorded by an earlier call is skipped, so a call repeated after a lost
 -- reply changes nothing. Acked entries leave the stream (trim_acked).
--- args[10]: consumer (the worker id); then 7 per outcome from args[11]:
+-- args[10]: consumer (recorded as its worker id, worker_of); then 7 per
+-- outcome from args[11]:
 --   entry, job id, kind (ok|transient|permanent|timeout|crash|cancel|shutdown:
 --   a job the worker's shutdown interrupted goes back to its queue, its
 --   attempt not charged),
@@ -18,10 +19,11 @@
 -- and ignore what follows.
 local function finish(keys, args)
   local c = context(args)
-  local stream, worker = keys[1], args[10]
+  local stream, consumer = keys[1], args[10]
+  local worker = worker_of(consumer)
   local queue = logical_of(physical_of(c, stream))
   local pending = {}
-  local p = redis.pcall('XPENDING', stream, c.group, '-', '+', 100000, worker)
+  local p = redis.pcall('XPENDING', stream, c.group, '-', '+', 100000, consumer)
   if type(p) == 'table' and not p.err then
     for _, e in ipairs(p) do pending[e[1]] = true end
   end

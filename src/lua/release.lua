@@ -3,7 +3,11 @@
 -- stopped (exited, crashed, was killed at a timeout, on a cancel or at the
 -- end of a shutdown grace period). The entry it was running gets `kind`;
 -- every other entry it had claimed but not started goes back to its queue
--- unchanged. keys: the streams it consumed.
+-- unchanged. A consumer named with a generation ("<worker id>#<generation>",
+-- consumer_parts) is the process's last name: entries of older generations
+-- of the same worker go back to their queues too (claims it gave up on, run
+-- late by Redis), and every one of these consumers is deleted once it holds
+-- nothing. Outcomes name the worker id. keys: the streams it consumed.
 -- args[10..]: consumer, current entry ('' if none), kind, error text
 -- Returns {requeued, new state of the current job ('' if it was not pending),
 -- and for the current job: id, type, queue, attempts, then its run number
@@ -13,6 +17,7 @@
 local function release(keys, args)
   local c = context(args)
   local consumer, current, kind, err = args[10], args[11], args[12], args[13]
+  local worker, gen = consumer_parts(consumer)
   local requeued, outcome = 0, ''
   local cur, cur_run = { '', '', '', 0 }, 0
   for _, stream in ipairs(keys) do
@@ -24,7 +29,7 @@ local function release(keys, args)
         if f then
           local state, run
           if entry == current and kind ~= 'shutdown' then
-            state, run = fail_attempt(c, stream, f, kind, err, consumer)
+            state, run = fail_attempt(c, stream, f, kind, err, worker)
           else
             state, run = requeue_unstarted(c, stream, f)
             if entry ~= current then requeued = requeued + 1 end
@@ -40,6 +45,11 @@ local function release(keys, args)
         redis.call('XDEL', stream, entry)
       end
       if #pending > 0 then trim_acked(c, stream, {}, 1000) end
+    end
+    if gen then
+      local names = older_generations(c, stream, { [worker] = gen })
+      names[#names + 1] = consumer
+      requeued = requeued + release_consumers(c, stream, names, {})
     end
   end
   flush_counters(c)

@@ -1,12 +1,23 @@
 
 -- tickq_p1_touch: renew a live worker's claims by resetting the idle time of
 -- every entry its consumers hold, so tickq_p1_reclaim never mistakes a long
--- job for a dead worker.
+-- job for a dead worker. A consumer named with a generation ("<worker
+-- id>#<generation>", consumer_parts) is the child's current name: entries
+-- pending for an older generation of the same worker belong to no one (a
+-- claim the child gave up on, run late by Redis) and go back to their
+-- queues at once, their attempt not charged, and those consumers are
+-- deleted; never a newer generation than the one given.
 -- keys: streams. args[10..]: consumer names.
--- Returns the number of entries renewed.
+-- Returns {renewed, released, then the ids of the jobs released} (a
+-- supervisor from before generations ignores the reply).
 local function touch(keys, args)
   local c = context(args)
-  local renewed = 0
+  local renewed, released, jobs = 0, 0, {}
+  local current = {}
+  for i = 10, #args do
+    local id, gen = consumer_parts(args[i])
+    if gen then current[id] = gen end
+  end
   for _, stream in ipairs(keys) do
     for i = 10, #args do
       local pending = redis.pcall('XPENDING', stream, c.group, '-', '+', 100000, args[i])
@@ -17,7 +28,13 @@ local function touch(keys, args)
         renewed = renewed + #ids
       end
     end
+    if next(current) then
+      released = released + release_consumers(c, stream, older_generations(c, stream, current), jobs)
+    end
   end
-  return renewed
+  flush_counters(c)
+  local out = { renewed, released }
+  for _, id in ipairs(jobs) do out[#out + 1] = id end
+  return out
 end
 redis.register_function('tickq_p1_touch', touch)

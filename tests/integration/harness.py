@@ -281,6 +281,26 @@ def fcall_header(now_ms=None, result_ttl=86400):
     return ["tickq", str(now_ms), iso, "workers", str(result_ttl), "100000", "2000", "3600000", "12345"]
 
 
+def fill_until_oom(r, headroom=1 << 20):
+    """Caps Redis at the memory it uses plus `headroom` (policy noeviction)
+    and writes filler keys until it refuses a write for lack of memory
+    (OOM); then pins maxmemory a little under what it uses, so that a
+    client buffer freed later cannot let a write through. Returns the
+    number of filler keys. Undo with r.config_set("maxmemory", 0)."""
+    r.config_set("maxmemory-policy", "noeviction")
+    r.config_set("maxmemory", int(r.info("memory")["used_memory"]) + headroom)
+    value = "x" * 65536
+    for i in range(100000):
+        try:
+            r.set(f"filler:{i}", value)
+        except redis.ResponseError as e:
+            if "maxmemory" not in str(e):
+                raise
+            r.config_set("maxmemory", int(r.info("memory")["used_memory"]) - (256 << 10))
+            return i
+    raise AssertionError("Redis never refused a write")
+
+
 def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
     deadline = time.time() + timeout
     while True:

@@ -2,11 +2,12 @@
 configuration and connectivity checks, and bad input refused at the CLI."""
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
 
-from harness import TICKQ, TickqTestCase, free_port, tickq
+from harness import TICKQ, TickqTestCase, fill_until_oom, free_port, tickq
 
 COMMANDS = ["worker", "enqueue", "result", "job", "cancel", "stats", "dlq", "rejected", "tasks"]
 
@@ -114,6 +115,56 @@ class TestConnectivity(TickqTestCase):
         p = self.tickq("worker", "--check", "--queues", "bad name")
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("bad name", p.stdout)
+
+
+class TestOutOfMemory(TickqTestCase):
+    """A Redis at maxmemory (noeviction) refuses writes with OOM: every
+    command that writes says so, with the memory figures, and exits 75
+    (EX_TEMPFAIL: try again later), not 69 (unavailable)."""
+
+    MEMORY = (r"used memory [0-9.]+[BKMG], maxmemory [0-9.]+[BKMG], maxmemory-policy noeviction")
+
+    def tearDown(self):
+        self.r.config_set("maxmemory", 0)
+        super().tearDown()
+
+    def test_writing_commands_exit_75_naming_the_memory(self):
+        queued = self.enqueue("echo", {"a": 1})
+        dead = self.enqueue("fail", {"message": "x"}, "--max-retries", "0")
+        status, _ = self.burst("--workers", "1", "--queues", "backtest_normal")
+        self.assertEqual(status, 0)
+        self.assertEqual(self.state(dead), "dead")
+        queued = self.enqueue("echo", {"a": 2}, "--delay", "3600")
+        fill_until_oom(self.r)
+        refused = re.compile(r"^tickq: (cannot enqueue|cannot cancel|cannot retry|)[: ]*Redis is out of memory and "
+                             r"refuses writes \(" + self.MEMORY + r"\): [A-Za-z_0-9: ]+ was not done; free memory "
+                             r"in Redis or raise its maxmemory, then try again \(Redis said: OOM command not allowed "
+                             r"when used memory > 'maxmemory'\.\)")
+        for args in (("enqueue", "echo", '{"a": 3}'), ("cancel", queued), ("dlq", "retry", dead),
+                     ("worker", "--burst", "--workers", "1")):
+            p = self.tickq(*args, timeout=30)
+            self.assertEqual(p.returncode, 75, (args, p.stderr))
+            self.assertRegex(p.stderr, refused, args)
+        self.assertEqual(self.state(queued), "queued")
+        self.assertEqual(self.state(dead), "dead")
+        # A Redis user that may not run INFO gets maxmemory from CONFIG GET;
+        # one that may run neither is told the figures are unknown.
+        self.r.acl_setuser("noinfo", enabled=True, passwords=["+pw"], keys=["*"], channels=["*"],
+                           commands=["+@all", "-info"])
+        self.r.acl_setuser("neither", enabled=True, passwords=["+pw"], keys=["*"], channels=["*"],
+                           commands=["+@all", "-info", "-config"])
+        for user, figures in (("noinfo", r"\(maxmemory [0-9]+ bytes, maxmemory-policy noeviction; used memory "
+                                         r"unknown \(INFO is not allowed for this Redis user\)\)"),
+                              ("neither", r"\(memory figures unknown: INFO and CONFIG GET are not allowed for this "
+                                          r"Redis user\)")):
+            p = self.tickq("enqueue", "echo", '{"a": 4}', url=f"unix://{user}:pw@{self.server.sock}")
+            self.assertEqual(p.returncode, 75, p.stderr)
+            self.assertRegex(p.stderr, r"cannot enqueue: Redis is out of memory and refuses writes " + figures)
+        # Memory freed: the same commands work again.
+        self.r.config_set("maxmemory", 0)
+        self.enqueue("echo", {"a": 5})
+        self.assertEqual(self.tickq("cancel", queued).returncode, 0)
+        self.assertEqual(self.tickq("dlq", "retry", dead).returncode, 0)
 
 
 class TestUrlForms(TickqTestCase):

@@ -1,10 +1,12 @@
 """test_failures.py — transient and permanent failures: retries with
-exponential backoff, the dead-letter stream and its CLI, timeouts, and jobs
-that keep killing their worker."""
+exponential backoff, the dead-letter stream and its CLI, timeouts, jobs
+that keep killing their worker, a Redis out of memory while a worker holds
+outcomes, and a Redis pause that makes a finish call land late."""
 import json
+import threading
 import time
 
-from harness import ISO_RE, TickqTestCase, wait_for
+from harness import ISO_RE, TickqTestCase, fill_until_oom, wait_for
 
 
 def iso_seconds(s):
@@ -175,3 +177,83 @@ class TestCrashingJob(TickqTestCase):
         dead = self.r.xrange("tickq:dead")
         self.assertEqual([(d[1]["job"], d[1]["attempts"]) for d in dead], [(jid, "3")])
         self.assertEqual(self.state(ok), "completed")
+
+
+def log_records(worker, msg):
+    return [x for x in worker.log_lines() if isinstance(x, dict) and x["msg"] == msg]
+
+
+class TestOutOfMemory(TickqTestCase):
+    def tearDown(self):
+        self.r.config_set("maxmemory", 0)
+        super().tearDown()
+
+    def fcalls(self):
+        """FCALLs Redis ran or refused (rejected_calls: the OOM refusals)."""
+        stat = self.r.info("commandstats").get("cmdstat_fcall", {})
+        return int(stat.get("calls", 0)) + int(stat.get("rejected_calls", 0))
+
+    def test_a_worker_holds_its_outcomes_until_redis_accepts_them(self):
+        """A worker whose finish call Redis refuses for lack of memory says
+        so once (naming OOM and the memory figures), backs off rather than
+        spinning, keeps the outcome, and records it once memory is freed:
+        the job completes exactly once."""
+        jid = self.enqueue("sleep", {"ms": 1500})
+        w = self.worker("--workers", "1")
+        self.wait_running(jid)
+        fill_until_oom(self.r)
+        warned = "Redis is out of memory: cannot record job outcomes; holding them and retrying"
+        wait_for(lambda: log_records(w, warned), timeout=15, what="the out-of-memory warning")
+        calls = self.fcalls()
+        time.sleep(4)  # the outcome is held: not recorded, not dropped, not retried in a loop
+        # the child backs off (0.1 s doubling to 5 s), the supervisor tries the list once a second and
+        # renews claims at its heartbeat: a few calls, not a loop
+        self.assertLessEqual(self.fcalls() - calls, 16)
+        self.assertEqual(self.state(jid), "queued")  # a running job's record: its outcome is not in
+        self.assertEqual(self.result(jid)["status"], "running")
+        self.assertEqual(self.pending(), 1)
+        (warning,) = log_records(w, warned)  # one warning for the spell (repeated every 30 s at most)
+        self.assertEqual(warning["level"], "warning")
+        self.assertEqual(warning["outcomes"], 1)
+        self.assertRegex(warning["error"], r"^Redis is out of memory and refuses writes \(used memory [0-9.]+[BKMG], "
+                         r"maxmemory [0-9.]+[BKMG], maxmemory-policy noeviction\): tickq_p1_finish was not done")
+        self.r.config_set("maxmemory", 0)
+        self.wait_state(jid, "completed", timeout=15)
+        wait_for(lambda: log_records(w, "job outcomes recorded: Redis accepts writes again"), timeout=10)
+        self.assertEqual(self.result(jid)["status"], "completed")
+        self.assertEqual(self.job(jid)["attempts"], "1")
+        self.assertEqual(self.counters().get("completed"), 1)
+        self.assertEqual(len([x for x in log_records(w, "job started") if x["job_id"] == jid]), 1)
+        self.assertEqual(self.pending(), 0)
+
+
+class TestRedisPause(TickqTestCase):
+    redis_args = ("--enable-debug-command", "yes")
+
+    def test_a_finish_applied_late_is_not_called_reclaimed(self):
+        """Redis paused (DEBUG SLEEP) past the worker's 5 s command timeout
+        while a finish call waited in its socket: the call was applied when
+        Redis woke, and the retry over a new connection found the entry
+        acked. The worker says the earlier call recorded it (info), not that
+        the entry was reclaimed (warning); the job completed once."""
+        jid = self.enqueue("sleep", {"ms": 1500})
+        w = self.worker("--workers", "1")
+        self.wait_running(jid)
+        sleeper = self.server.client(socket_timeout=None)
+        pause = threading.Thread(target=sleeper.execute_command, args=("DEBUG", "SLEEP", "7"))
+        pause.start()
+        try:
+            # the job finishes during the pause; its finish call times out at 5 s
+            self.wait_state(jid, "completed", timeout=30)
+            earlier = "outcomes already recorded by the earlier call (its reply was lost)"
+            wait_for(lambda: log_records(w, earlier), timeout=20, what="the worker's note on the lost reply")
+        finally:
+            pause.join(30)
+            sleeper.close()
+        (note,) = log_records(w, earlier)
+        self.assertEqual((note["level"], note["outcomes"]), ("info", 1))
+        self.assertEqual(log_records(w, "outcomes skipped: their entries were reclaimed meanwhile"), [])
+        self.assertTrue(log_records(w, "cannot record job outcomes, retrying"), w.log())  # the first call timed out
+        self.assertEqual(self.job(jid)["attempts"], "1")
+        self.assertEqual(self.counters().get("completed"), 1)
+        self.assertEqual(self.result(jid)["status"], "completed")

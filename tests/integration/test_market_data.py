@@ -62,6 +62,12 @@ class BarsHandler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def redirect(self, location):
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def do_GET(self):
         srv = self.server
         path = urllib.parse.unquote(urllib.parse.urlparse(self.path).path)
@@ -69,10 +75,11 @@ class BarsHandler(http.server.BaseHTTPRequestHandler):
             srv.hits[path] = srv.hits.get(path, 0) + 1
             hits = srv.hits[path]
         if path.startswith("/moved/"):     # a redirect to the same file under /bars/
-            self.send_response(302)
-            self.send_header("Location", "/bars/" + path[len("/moved/"):])
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            self.redirect("/bars/" + path[len("/moved/"):])
+            return
+        if path.startswith("/away/"):      # /away/PORT/X: a redirect to /bars/X on another port
+            port, rest = path[len("/away/"):].split("/", 1)
+            self.redirect(f"http://127.0.0.1:{port}/bars/{rest}")
             return
         sym = path[len("/bars/"):-len(".csv")] if path.startswith("/bars/") and path.endswith(".csv") else ""
         good = csv_of(make_rows(sym, bump=srv.bump.get(sym, 0.0)))
@@ -378,6 +385,15 @@ class TestUpdateStockData(TickqTestCase):
                             {"symbols": ["BBB"], "provider": self.provider(
                                 url=f"http://127.0.0.1:{self.http.server_port}0/bars/{{symbol}}.csv")},
                             env=env)
+        # dot segments hidden by percent-encoding (and backslashes) count too
+        hidden = ["%2e%2e", "%2E%2E", ".%2e", "%2e.", "%252e%252e", "..%5c", "%2e%2e%2fx"]
+        hid = self.run_jobs(*({"symbols": ["BBB"], "provider": self.provider(
+            url=f"{base}/bars/{h}/secret/{{symbol}}.csv")} for h in hidden), env=env)
+        for h, jid in zip(hidden, hid):
+            self.assertIn(f"provider.url '{base}/bars/{h}/secret/{{symbol}}.csv' is not allowed: "
+                          "TICKQ_PROVIDER_ALLOW limits job-given providers, and this URL has dot segments",
+                          self.failed(jid), h)
+        self.assertFalse([k for k in self.http.hits if "secret" in k], self.http.hits)
         self.assertEqual(self.ok(ids[0])["bars_written"], 5)
         self.assertEqual(self.ok(ids[3])["bars_written"], 5)
         for jid in ids[1:3]:
@@ -387,11 +403,17 @@ class TestUpdateStockData(TickqTestCase):
             self.assertIn("admits only its listed URL prefixes", self.failed(jid))
         self.assertIn("URL has dot segments", self.failed(ids[5]))
         self.assertEqual(self.bars(), sorted(self.want("AAA") + self.want("BBB")))
-        # redirects: followed when nothing is limited; under a limit their
-        # targets are not vetted, so a 3xx is an error
+        # redirects: to the same origin when nothing is limited; under a
+        # limit only to a listed URL prefix
         moved = {"symbols": ["CCC"], "provider": self.provider(url=f"{base}/moved/{{symbol}}.csv")}
+        fetched = self.http.hits.get("/bars/CCC.csv", 0)
         ids = self.run_jobs(moved, env=dict(self.env, TICKQ_PROVIDER_ALLOW=f"{base}/moved/"))
-        self.assertIn("HTTP status 302", self.failed(ids[0]))
+        self.assertIn(f"{base}/moved/CCC.csv: redirect to {base}/bars/CCC.csv refused: the job's provider is "
+                      "limited by the worker's TICKQ_PROVIDER_ALLOW, and the target is not under one of its URL "
+                      "prefixes", self.failed(ids[0]))
+        self.assertEqual(self.http.hits.get("/bars/CCC.csv", 0), fetched)
+        ids = self.run_jobs(moved, env=dict(self.env, TICKQ_PROVIDER_ALLOW=f"{base}/moved/,{base}/bars/"))
+        self.assertEqual(self.ok(ids[0])["bars_written"], 5)
         ids = self.run_jobs(moved)
         self.assertEqual(self.ok(ids[0])["bars_written"], 5)
         # "none": job-given providers refused, the worker's own still used
@@ -401,6 +423,68 @@ class TestUpdateStockData(TickqTestCase):
                             {"symbols": ["AAA"]}, env=env)
         self.assertIn("TICKQ_PROVIDER_ALLOW=none admits no csv_dir or http_csv provider", self.failed(ids[0]))
         self.assertEqual(self.ok(ids[1])["bars_written"], 5)
+
+    def test_redirects_to_another_origin_are_refused_unless_listed(self):
+        """Without an allow list a redirect is followed to the same scheme,
+        host and port only: one to another port is refused, naming its
+        target, for a job's provider and the worker's own alike. Listing the
+        target in TICKQ_PROVIDER_ALLOW allows it."""
+        other = BarsServer()
+        threading.Thread(target=other.serve_forever, daemon=True).start()
+        self.addCleanup(other.server_close)
+        self.addCleanup(other.shutdown)
+        base, there = f"http://127.0.0.1:{self.http.server_port}", f"http://127.0.0.1:{other.server_port}"
+        away = f"{base}/away/{other.server_port}/{{symbol}}.csv"
+        refused = (f"{base}/away/{other.server_port}/AAA.csv: redirect to {there}/bars/AAA.csv refused: it leaves "
+                   f"the origin (scheme, host and port) of {base}/away/{other.server_port}/AAA.csv; the worker's "
+                   "TICKQ_PROVIDER_ALLOW may list it to allow it")
+        env_own = dict(self.env, TICKQ_MARKET_DATA_PROVIDER="http_csv", TICKQ_MARKET_DATA_URL=away)
+        ids = self.run_jobs({"symbols": ["AAA"], "provider": self.provider(url=away)})
+        ids += self.run_jobs({"symbols": ["AAA"]}, env=env_own)
+        for jid in ids:
+            self.assertIn(refused, self.failed(jid))
+        self.assertEqual(other.hits, {})
+        self.assertEqual(self.bars(), [])
+        # listed: followed (a job's provider must be under the list too)
+        listed = f"{base}/away/,{there}/bars/"
+        ids = self.run_jobs({"symbols": ["AAA"], "provider": self.provider(url=away)},
+                            env=dict(self.env, TICKQ_PROVIDER_ALLOW=listed))
+        ids += self.run_jobs({"symbols": ["BBB"]}, env=dict(env_own, TICKQ_PROVIDER_ALLOW=f"{there}/bars/"))
+        for jid in ids:
+            self.assertEqual(self.ok(jid)["bars_written"], 5)
+        self.assertEqual(other.hits, {"/bars/AAA.csv": 1, "/bars/BBB.csv": 1})
+        self.assertEqual(self.bars(), sorted(self.want("AAA") + self.want("BBB")))
+
+    def test_symbols_that_climb_out_never_reach_a_provider(self):
+        """Every provider checks a symbol with the rule of imports before
+        putting it into a path or URL: "../secret/x" was fetched as
+        /bars/..%2Fsecret%2Fx.csv and its bars stored under that name."""
+        p = self.provider()
+        bad = ["../secret/x", "..", "A/./B", "A/.."]
+        for sym in bad:
+            r = self.tickq("enqueue", TYPE, json.dumps({"symbols": ["AAA", sym], "provider": p}))
+            self.assertEqual(r.returncode, 65, sym)
+            self.assertIn(f'symbols[1] is not a valid symbol (1-32 characters, no spaces, commas, quotes, '
+                          f'backslashes or braces, no . or .. between slashes), got "{sym}"', r.stderr)
+        folder = self.write_dir("csv", {"AAA.csv": csv_of(make_rows("AAA"))})
+        ids = self.run_jobs(*({"symbols": [sym], "provider": p} for sym in bad),
+                            {"symbols": ["../secret/x"], "provider": {"type": "csv_dir", "path": folder}},
+                            unchecked=True)
+        for jid in ids:
+            self.assertIn("is not a valid symbol", self.failed(jid))
+        # A name stored before the rule (the database is written to here
+        # directly) is refused by the provider when "all" brings it back.
+        (jid,) = self.run_jobs({"symbols": ["AAA"], "provider": p})
+        self.ok(jid)
+        with sqlite3.connect(self.db) as c:
+            c.execute("INSERT INTO bars SELECT '../secret/x', interval, ts, open, high, low, close, volume"
+                      " FROM bars WHERE symbol = 'AAA'")
+        for provider in (p, {"type": "csv_dir", "path": folder}):
+            (jid,) = self.run_jobs({"symbols": "all", "provider": provider})
+            self.assertIn("../secret/x: '../secret/x' is not a valid symbol (1-32 characters, no spaces, commas, "
+                          "quotes, backslashes or braces, no . or .. between slashes): no path or URL is made of it",
+                          self.failed(jid))
+        self.assertFalse([k for k in self.http.hits if "secret" in k], self.http.hits)
 
     # --- csv_dir -----------------------------------------------------------
     def test_csv_dir_from_the_environment(self):
@@ -487,6 +571,7 @@ class TestUpdateStockData(TickqTestCase):
             ({"symbols": [], "provider": p}, "symbols must be a non-empty list or \"all\""),
             ({"provider": p}, "missing symbols"),
             ({"symbols": ["AAA", "BAD SYM"], "provider": p}, "symbols[1] is not a valid symbol"),
+            ({"symbols": ["AAA", "../secret/x"], "provider": p}, "symbols[1] is not a valid symbol"),
             ({"symbols": ["AAA"], "provider": {"type": "ftp"}}, "unknown provider type 'ftp' (use csv_dir or http_csv)"),
             ({"symbols": ["AAA"], "provider": "csv_dir"}, "provider must be an object"),
             ({"symbols": ["AAA"], "provider": {"type": "csv_dir"}}, "provider.path is missing"),

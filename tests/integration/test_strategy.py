@@ -618,6 +618,62 @@ end
         self.assertEqual(quiet["strategy_output"], "hi\n")
         self.assertNotIn("strategy_output_truncated", quiet)
 
+    def test_no_heap_address_reaches_a_strategy(self):
+        """tostring, print and string.format's %s and %p name tables,
+        functions and coroutines as "table: #1" (numbered in order of first
+        naming, stable for the evaluation), never by address; __tostring and
+        __name still count (docs/strategies.md)."""
+        code = """
+function names(df)
+  local t, u, f = {}, {}, function() end
+  local co = coroutine.create(function() end)
+  local named = setmetatable({}, {__name = "Basket"})
+  local shown = setmetatable({}, {__tostring = function() return "my table" end})
+  print(tostring(t), tostring(u), tostring(t), tostring(f), tostring(print), tostring(co))
+  print(t, f, co, sma, df, io, os, string, named, shown, coroutine.running())
+  print(string.format("%s|%p|%-12s|%12p|%p|%p|%p", t, t, f, u, 42, "text", nil))
+  print(("%s %p"):format(named, shown), string.format("%%p %d", 7))
+  return {}
+end
+"""
+        data = self.ok(self.run_all(self.args(code, symbols=["AAA"]))[0])
+        out = data["strategy_output"]
+        self.assertNotIn("0x", out)
+        self.assertIsNone(re.search(r"[0-9a-fA-F]{8,}", out), out)
+        self.assertEqual(out.splitlines(), [
+            "table: #1\ttable: #2\ttable: #1\tfunction: #3\tfunction: builtin #4\tthread: #5",
+            "table: #1\tfunction: #3\tthread: #5\tfunction: builtin #6\ttable: #7\ttable: #8\ttable: #9"
+            "\ttable: #10\tBasket: #11\tmy table\tthread: #12\ttrue",
+            "table: #1|table: #1|function: #3|   table: #2|(null)|(null)|(null)",
+            "Basket: #11 table: #13\t%p 7",
+        ])
+
+    def test_kernel_arguments_show_the_number_given(self):
+        """A kernel's window or k out of range, a fraction or not a number
+        is refused with the value as given (1e12 used to read
+        -727379968)."""
+        cases = [
+            ("sma(df.close, 1e12)", "sma: the window must be a whole number from 2 to 1000, got 1000000000000"),
+            ("ema(df.close, 2.5)", "ema: the window must be a whole number from 2 to 1000, got 2.5"),
+            ("rsi(df.close, -4294967296)", "rsi: the window must be a whole number from 2 to 1000, "
+             "got -4294967296"),
+            ("atr(df.high, df.low, df.close, 1001)", "atr: the window must be a whole number from 2 to 1000, "
+             "got 1001"),
+            ("bbands(df.close, 'x')", "bbands: the window must be a whole number from 2 to 1000, "
+             "got the string \"x\""),
+            ("highest(df.close)", "highest: the window must be a whole number from 2 to 1000, got nothing"),
+            ("shift(df.close, 1e300)", "shift: k must be a whole number from 0 to 100000, got 1e+300"),
+            ("pct_change(df.close, 0)", "pct_change: k must be a whole number from 1 to 100000, got 0"),
+            ("lowest(df.close, {})", "lowest: the window must be a whole number from 2 to 1000, got table"),
+        ]
+        res = self.run_all(*(self.args(f"function f(df)\n  local x = {call}\n  return {{}}\nend\n",
+                                        symbols=["AAA"]) for call, _ in cases))
+        for (call, want), r, jid in zip(cases, res, self.last_ids):
+            with self.subTest(call=call):
+                self.assertEqual(self.error(r, jid), "Strategy error: strategy:2: " + want)
+        ok = "function f(df)\n  local a, b = sma(df.close, 3.0), shift(df.close)\n  return {}\nend\n"
+        self.ok(self.run_all(self.args(ok, symbols=["AAA"]))[0])
+
     def test_bar_cache_sees_reimported_bars(self):
         db = os.path.join(self.tmp, "cache.db")
         env = {"TICKQ_DB": db, "DATABASE_URL": None}

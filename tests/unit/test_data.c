@@ -84,6 +84,18 @@ TEST(symbols_and_intervals)
     CHECK(bar_symbol_check("A,B", 3) == -1);
     CHECK(bar_symbol_check("", 0) == -1);
     CHECK(bar_symbol_check("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456", 33) == -1);
+    /* no "." or ".." between slashes: a provider puts the symbol into a
+     * path or URL */
+    CHECK(bar_symbol_check("BRK/B", 5) == 0);
+    CHECK(bar_symbol_check(".DJI", 4) == 0);
+    CHECK(bar_symbol_check("...", 3) == 0);
+    CHECK(bar_symbol_check("A/..B", 5) == 0);
+    CHECK(bar_symbol_check("..", 2) == -1);
+    CHECK(bar_symbol_check(".", 1) == -1);
+    CHECK(bar_symbol_check("../secret/x", 11) == -1);
+    CHECK(bar_symbol_check("A/./B", 5) == -1);
+    CHECK(bar_symbol_check("A/..", 4) == -1);
+    CHECK(bar_symbol_check("A/../B", 6) == -1);
     CHECK_INT(bar_interval_seconds("1d"), 86400);
     CHECK_INT(bar_interval_seconds("15m"), 900);
     CHECK_INT(bar_interval_seconds("1wk"), 604800);

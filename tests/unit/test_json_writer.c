@@ -64,3 +64,26 @@ TEST(json_writer_strings_escape_and_repair_utf8)
     json_decref(v);
     free(text);
 }
+
+/* A writer with a maximum stops at it: what fits is kept, nothing after,
+ * and `over` says why it failed. */
+TEST(json_writer_stops_at_its_maximum)
+{
+    json_writer_t w;
+    jw_init(&w);
+    w.max = 8;
+    jw_raw(&w, "[1,2,3", 6);
+    jw_char(&w, ',');
+    CHECK(!w.failed && !w.over);
+    jw_string(&w, "abc", 3); /* "abc" needs 5 more bytes: over */
+    CHECK(w.failed && w.over);
+    CHECK_INT(w.len, 7);
+    jw_char(&w, ']');
+    CHECK_INT(w.len, 7);
+    jw_free(&w);
+    jw_init(&w); /* no maximum by default */
+    for (int i = 0; i < 100000; i++)
+        jw_char(&w, 'x');
+    CHECK(!w.failed && !w.over && w.len == 100000);
+    jw_free(&w);
+}

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 
 #include "csv_import.h"
+#include "http_fetch.h"
 #include "market_data_provider.h"
+#include "option_provider.h"
 #include "unit.h"
 
 typedef struct {
@@ -130,12 +132,23 @@ TEST(market_data_provider_sources)
     CHECK(market_data_provider_source(&p, "BRK/B", "1d", out, sizeof out, err, sizeof err) == 0);
     CHECK_STR(out, "https://h/d/BRK%2FB.csv?i=1d&s=BRK%2FB");
     CHECK(market_data_provider_source(&p, "EURUSD=X", "1d", out, 20, err, sizeof err) == -1);
+    CHECK_STR(err, "cannot make the URL of EURUSD=X: the URL is longer than 19 characters");
+    /* the symbol rule of imports, for URLs too */
+    CHECK(market_data_provider_source(&p, "../secret/x", "1d", out, sizeof out, err, sizeof err) == -1);
+    CHECK_STR(err, "'../secret/x' is not a valid symbol (" BAR_SYMBOL_RULE "): no path or URL is made of it");
+    CHECK(market_data_provider_source(&p, "%2e%2E", "1d", out, sizeof out, err, sizeof err) == -1);
+    CHECK_STR(err, "cannot make the URL of %2e%2E: {symbol} '%2e%2E' would make a dot segment in the URL once a "
+                   "server decodes it");
+    CHECK(market_data_provider_source(&p, "A%252F%252e.", "1d", out, sizeof out, err, sizeof err) == -1);
+    CHECK(market_data_provider_source(&p, "A%2e", "1d", out, sizeof out, err, sizeof err) == 0);
 
     CHECK(provider("{\"type\": \"csv_dir\", \"path\": \"/data/bars/\"}", &p, err, sizeof err) == 0);
     CHECK(market_data_provider_source(&p, "BRK.B", "1d", out, sizeof out, err, sizeof err) == 0);
     CHECK_STR(out, "/data/bars/BRK.B.csv");
     CHECK(market_data_provider_source(&p, "A/B", "1d", out, sizeof out, err, sizeof err) == -1);
     CHECK(market_data_provider_source(&p, "..", "1d", out, sizeof out, err, sizeof err) == -1);
+    CHECK(market_data_provider_source(&p, "A\\B", "1d", out, sizeof out, err, sizeof err) == -1);
+    CHECK_STR(err, "'A\\B' is not a valid symbol (" BAR_SYMBOL_RULE "): no path or URL is made of it");
 
     CHECK(provider("{\"type\": \"csv_dir\", \"path\": \"/x\", \"url\": \"http://h/{symbol}\"}", &p, err,
                    sizeof err) == -1);
@@ -144,4 +157,53 @@ TEST(market_data_provider_sources)
                    sizeof err) == -1);
     CHECK(strstr(err, "provider.timeout_seconds must be a number") != NULL);
     CHECK(provider("[]", &p, err, sizeof err) == -1);
+}
+
+TEST(provider_urls_that_climb)
+{
+    /* dot segments, however they are spelt, in the path and query */
+    CHECK(!provider_source_url_climbs("http://host/ok/{symbol}.csv"));
+    CHECK(!provider_source_url_climbs("http://host/ok/a..b/...csv?x=1.2"));
+    CHECK(!provider_source_url_climbs("http://host/ok/%41%2e%2ex"));
+    CHECK(provider_source_url_climbs("http://host/ok/../x"));
+    CHECK(provider_source_url_climbs("http://host/ok/%2e%2e/secret/{symbol}.csv"));
+    CHECK(provider_source_url_climbs("http://host/ok/%2E%2E/secret/{symbol}.csv"));
+    CHECK(provider_source_url_climbs("http://host/ok/.%2e/secret"));
+    CHECK(provider_source_url_climbs("http://host/ok/%2e./secret"));
+    CHECK(provider_source_url_climbs("http://host/ok%2f..%2fsecret"));
+    CHECK(provider_source_url_climbs("http://host/ok%2F%2E%2E%2Fsecret"));
+    CHECK(provider_source_url_climbs("http://host/ok%5c..%5csecret"));
+    CHECK(provider_source_url_climbs("http://host/ok\\..\\secret"));
+    CHECK(provider_source_url_climbs("http://host/ok/%252e%252e/secret"));
+    CHECK(provider_source_url_climbs("http://host/ok/%25252e%25252e/secret"));
+    CHECK(provider_source_url_climbs("http://host/ok/%2525252525252e/x")); /* too deep to tell: refused */
+    CHECK(provider_source_url_climbs("http://host/ok/./x"));
+    CHECK(provider_source_url_climbs("http://host/ok/x?file=../y"));
+    CHECK(provider_source_url_climbs("http://host/ok/.."));
+    CHECK(!provider_source_url_climbs("http://..host/ok/x")); /* the host is not a path */
+
+    CHECK(http_same_origin("http://h:80/a", "http://H/b?x"));
+    CHECK(http_same_origin("https://h/a", "https://h:443/z"));
+    CHECK(!http_same_origin("http://h/a", "https://h/a"));
+    CHECK(!http_same_origin("http://h:8080/a", "http://h:8081/a"));
+    CHECK(!http_same_origin("http://h/a", "http://h.evil/a"));
+    CHECK(!http_same_origin("http://h/a", "not a url"));
+}
+
+TEST(option_provider_symbols_follow_the_symbol_rule)
+{
+    static option_provider_t p;
+    option_chain_t chain;
+    memset(&chain, 0, sizeof chain);
+    static option_csv_report_t rep;
+    char err[256];
+    json_t *o = json_loads("{\"type\": \"http_csv\", \"url\": \"http://127.0.0.1:9/o/{symbol}.csv\"}", 0, NULL);
+    CHECK(option_provider_from_json(&p, o, err, sizeof err) == 0);
+    json_decref(o);
+    CHECK(option_provider_fetch(&p, "../secret/x", -1, &chain, &rep, err, sizeof err) == OPTION_FETCH_BAD);
+    CHECK_STR(err, "'../secret/x' is not a valid symbol (" BAR_SYMBOL_RULE "): no path or URL is made of it");
+    CHECK(option_provider_fetch(&p, "%2e%2e", -1, &chain, &rep, err, sizeof err) == OPTION_FETCH_BAD);
+    CHECK(strstr(err, "would make a dot segment") != NULL);
+    CHECK_INT(chain.n, 0);
+    option_chain_free(&chain);
 }

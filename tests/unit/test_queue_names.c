@@ -56,3 +56,24 @@ TEST(queue_name_rules)
     CHECK(queue_priority_check("normal") == 0);
     CHECK(queue_priority_check("urgent") == -1);
 }
+
+TEST(consumer_names_carry_a_generation_records_the_worker_id)
+{
+    char name[QUEUE_CONSUMER_MAX], worker[QUEUE_CONSUMER_MAX];
+    queue_consumer_name("host-1:42.9f3a:0", 7, name, sizeof name);
+    CHECK_STR(name, "host-1:42.9f3a:0#7");
+    queue_consumer_worker(name, worker, sizeof worker);
+    CHECK_STR(worker, "host-1:42.9f3a:0");
+    /* Names without a generation (another tickq version's) are their own
+     * worker id; so is anything whose tail is not all digits. */
+    queue_consumer_worker("host:42.9f3a:0", worker, sizeof worker);
+    CHECK_STR(worker, "host:42.9f3a:0");
+    queue_consumer_worker("odd#host:1.0000:2#x", worker, sizeof worker);
+    CHECK_STR(worker, "odd#host:1.0000:2#x");
+    queue_consumer_worker("odd#host:1.0000:2#12", worker, sizeof worker);
+    CHECK_STR(worker, "odd#host:1.0000:2");
+    queue_consumer_worker("#5", worker, sizeof worker);
+    CHECK_STR(worker, "#5");
+    queue_consumer_worker("trailing#", worker, sizeof worker);
+    CHECK_STR(worker, "trailing#");
+}

@@ -1,0 +1,2 @@
+-- goto a label that does not exist.
+function f(df) goto nowhere return {} end

@@ -1,0 +1,2 @@
+// JavaScript, not Lua.
+function f(df) { return []; }

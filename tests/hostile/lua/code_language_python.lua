@@ -1,0 +1,2 @@
+-- Lua code sent with "language": "python".
+function f(df) return {} end

@@ -1,0 +1,5 @@
+-- More locals than a function may have.
+function f(df)
+  @LOCALS@
+  return {}
+end

@@ -1,0 +1,2 @@
+-- Indexes df with a table.
+function f(df) return {df[{}]} end

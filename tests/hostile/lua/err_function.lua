@@ -1,0 +1,2 @@
+-- error() with a function.
+function f(df) error(print) end

@@ -1,0 +1,2 @@
+-- Runs a shell command.
+function f(df) os.execute("touch /tmp/tickq-hostile-pwned") return {} end

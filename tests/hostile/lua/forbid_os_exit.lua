@@ -1,0 +1,2 @@
+-- Ends the process.
+function f(df) os.exit(0) end

@@ -1,0 +1,2 @@
+-- Deletes a file.
+function f(df) os.remove("/tmp/x") return {} end

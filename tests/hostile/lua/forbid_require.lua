@@ -1,0 +1,2 @@
+-- Loads a module.
+function f(df) local m = require("io") return {} end

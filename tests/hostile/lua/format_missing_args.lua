@@ -1,0 +1,2 @@
+-- A thousand conversions, no arguments.
+function f(df) return {string.rep("%d", 1000):format()} end

@@ -1,0 +1,4 @@
+-- Endless tail calls: the stack never grows.
+function f(df)
+  return f(df)
+end

@@ -1,0 +1,3 @@
+-- A busy loop in the chunk itself, before any function is called.
+while true do end
+function f(df) return {} end

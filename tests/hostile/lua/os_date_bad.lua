@@ -1,0 +1,2 @@
+-- os.date with a conversion strftime does not have.
+function f(df) return {os.date("%Ez")} end

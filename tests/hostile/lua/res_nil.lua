@@ -1,0 +1,2 @@
+-- Returns nothing.
+function f(df) local out = {} end

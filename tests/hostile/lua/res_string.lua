@@ -1,0 +1,2 @@
+-- Returns a string instead of a list.
+function f(df) return "instances" end
