@@ -57,6 +57,7 @@ from chaoslib import (FINAL, Enqueuer, Fleet, Outcome, Producer, RedisServer, hi
 SCENARIOS = ["kill_storm", "redis_kill_everysec", "redis_kill_always", "proxy_stall", "maxmemory_flood",
              "disk_full"]
 MEASURES = ["redis_kill_rdb", "redis_kill_none"]  # what the other persistence settings lose; on request only
+OPTIONS = {"aof_tmpfs": False}
 
 
 def scaled(scale, value, minimum):
@@ -124,7 +125,7 @@ def kill_storm(out, scale, tmp, stack):
     starts = fleet.starts()
     out["ran_twice"] = sum(1 for j in accepted if starts[j] > 1 or states[j][2] > 1)
     out["kills"] = child_kills + died_with_sup
-    out["outcomes_skipped"] = fleet.outcomes_skipped()
+    out["outcomes_skipped"], out["outcomes_applied_late"] = fleet.outcomes_skipped()
     out["child_kills"], out["supervisor_kills"], out["children_died_with_supervisor"] = \
         child_kills, sup_kills, died_with_sup
     out["params"] = {"supervisors": n_sup, "workers": n_children, "seconds": seconds,
@@ -147,9 +148,16 @@ def redis_kill(mode):
         """Workers run no-op, echo and 1-3 ms sleep jobs enqueued at 1,000/s
         while Redis (appendonly yes, appendfsync `mode`) is SIGKILLed and
         restarted from its AOF a few times. A SIGKILL keeps what Redis
-        wrote to the page cache, so nothing should be lost: only a power
-        loss tests fsync. An enqueue whose reply never came back is sent
-        again with the same id once Redis is back (Producer).
+        wrote to the page cache: only a power loss tests fsync. But with
+        everysec Redis does not write while a background fsync is still
+        running (up to 2 s), and answers meanwhile: a SIGKILL then loses
+        what it held back, and an acknowledged outcome lost that way makes
+        its job run again (ran_twice above kills). The line shows the AOF's
+        state just before each kill (aof_at_kill). --aof-tmpfs puts Redis's
+        files on /dev/shm, where fsync takes no time, so no write is held
+        back: `make test` runs everysec that way. An enqueue whose reply
+        never came back is sent again with the same id once Redis is back
+        (Producer).
 
         With mode rdb (a snapshot every 5 s) or none, not run by default,
         the same measures what those settings lose: the line has
@@ -159,7 +167,12 @@ def redis_kill(mode):
         kills = scaled(scale, 3, 1)
         rate = 1000
         expect_loss = mode in ("rdb", "none")
-        server = RedisServer(args=PERSISTENCE[mode])
+        redis_args = list(PERSISTENCE[mode])
+        if OPTIONS["aof_tmpfs"]:
+            files = tempfile.mkdtemp(prefix="tickq-chaos-aof-", dir="/dev/shm")
+            stack.callback(shutil.rmtree, files, True)
+            redis_args += ["--dir", files]
+        server = RedisServer(args=redis_args)
         stack.callback(server.close)
         db = os.path.join(tmp, "history.db")
         fleet = Fleet(server.url, 2, ["--workers", 2, "--retry-base", "100ms", "--heartbeat", "1s"],
@@ -177,11 +190,15 @@ def redis_kill(mode):
         producer = Producer(server.client, make, rate=rate, max_retries=10)
         producer.start()
         stack.callback(producer.stop)
-        lost_at_kill, lost_before, recovery = [], set(), []
+        lost_at_kill, lost_before, recovery, aof_at_kill = [], set(), [], []
         time.sleep(2)
         for k in range(kills):
             time.sleep(rng.uniform(2.0, 4.0))
             before = producer.snapshot()
+            if mode in ("everysec", "always"):
+                info = server.client().info("persistence")
+                aof_at_kill.append({k: info.get(k) for k in ("aof_pending_bio_fsync", "aof_buffer_length",
+                                                            "aof_delayed_fsync")})
             server.proc.kill()
             server.proc.wait()
             time.sleep(0.5)
@@ -210,14 +227,16 @@ def redis_kill(mode):
         out["enqueues_resent"], out["resent_found_existing"] = producer.resent, producer.found_existing
         out["lost_at_each_kill"] = lost_at_kill
         out["workers_resumed_after_s"] = recovery
-        out["outcomes_skipped"] = fleet.outcomes_skipped()
+        if aof_at_kill:
+            out["aof_at_kill"] = aof_at_kill
+        out["outcomes_skipped"], out["outcomes_applied_late"] = fleet.outcomes_skipped()
         out["workers_alive"] = sum(1 for w in fleet.live if w.proc.poll() is None)
         fleet.stop()
         starts = fleet.starts()
         out["ran_twice"] = sum(1 for j in accepted if starts[j] > 1 or states[j][2] > 1)
         out["kills"] = kills
         out["params"] = {"persistence": mode, "redis_args": PERSISTENCE[mode], "rate": rate, "supervisors": 2,
-                         "workers": 2}
+                         "workers": 2, "redis_files": "tmpfs" if OPTIONS["aof_tmpfs"] else "disk"}
         out.history_from(db, states)
         if expect_loss:
             out["expected_loss"] = True
@@ -320,7 +339,7 @@ def proxy_stall(out, scale, tmp, stack):
     out["rounds"] = done
     late = [j for e in done for j in e.get("late_claimed", [])]
     out["late_claimed_states"] = {j: states[j][0] if j in states else job_states(r, [j])[j][0] for j in late}
-    out["outcomes_skipped"] = fleet.outcomes_skipped()
+    out["outcomes_skipped"], out["outcomes_applied_late"] = fleet.outcomes_skipped()
     out["workers_alive"] = sum(1 for w in fleet.live if w.proc.poll() is None)
     fleet.stop()
     starts = fleet.starts()
@@ -339,10 +358,11 @@ def maxmemory_flood(out, scale, tmp, stack):
     occupy both workers; echo jobs with 16 KB args (about 32 KB each in
     Redis: the record and the stream entry) are enqueued through the
     function, pipelined, until Redis refuses them, then `tickq enqueue` is
-    tried a few more times to see how it refuses (the exit status, the
-    message). The sleeps end while memory is still full: their workers
-    cannot record the outcomes and must keep them, nor claim the echo jobs.
-    Then maxmemory is lifted, and every accepted job must complete."""
+    tried a few more times: it must refuse with exit 75 (temporary
+    failure; the line keeps its message). The sleeps end while memory is
+    still full: their workers cannot record the outcomes and must hold them
+    (and say so), nor claim the echo jobs. Then maxmemory is lifted, the
+    held outcomes must be recorded, and every accepted job must complete."""
     probes = scaled(scale, 20, 5)
     server = RedisServer(args=["--maxmemory", "16mb", "--maxmemory-policy", "noeviction"])
     stack.callback(server.close)
@@ -404,6 +424,8 @@ def maxmemory_flood(out, scale, tmp, stack):
     out["worker_oom_first"] = (oom_logs[0].get("msg", "") + ": " + str(oom_logs[0].get("error", ""))[:200]
                                if oom_logs else None)
     out["enqueue_after_freeing"] = after.returncode
+    out["outcomes_held_warnings"] = len(fleet.messages("cannot record job outcomes; holding them"))
+    out["outcomes_recorded_after"] = [x.get("held_ms") for x in fleet.messages("Redis accepts writes again")]
     out["workers_alive"] = sum(1 for w in fleet.live if w.proc.poll() is None)
     fleet.stop()
     starts = fleet.starts()
@@ -413,8 +435,10 @@ def maxmemory_flood(out, scale, tmp, stack):
     out.standard_checks()
     if not flood_refused or not codes:
         out.fail("Redis never refused an enqueue")
-    if set(codes) - {"69", "75"}:
-        out.fail(f"tickq enqueue refused with exit status {codes}, not 69 or 75")
+    if set(codes) != {"75"}:
+        out.fail(f"tickq enqueue refused with exit status {codes}, not 75 (temporary failure)")
+    if not out["outcomes_held_warnings"] or not out["outcomes_recorded_after"]:
+        out.fail("the workers did not say they held outcomes while Redis was out of memory and recorded them after")
     if present:
         out.fail(f"{present} refused enqueues exist in Redis")
     if after.returncode != 0 or states["oom-after"][0] != "completed":
@@ -545,6 +569,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scale", type=float, default=float(os.environ.get("CHAOS_SCALE", "1")))
     ap.add_argument("--tickq", help="the binary (default: $TICKQ_BIN, else build/tickq)")
+    ap.add_argument("--aof-tmpfs", action="store_true",
+                    help="Redis's files on /dev/shm in the redis_kill scenarios (fsync takes no time)")
     ap.add_argument("scenarios", nargs="*", metavar="SCENARIO",
                     help="any of: " + ", ".join(SCENARIOS + MEASURES) + " (default: all but the last two)")
     a = ap.parse_args()
@@ -555,6 +581,7 @@ def main():
             ap.error(f"unknown scenario {name!r}: choose from {', '.join(SCENARIOS + MEASURES)}")
     if a.tickq:
         chaoslib.use_binary(a.tickq)
+    OPTIONS["aof_tmpfs"] = a.aof_tmpfs
     ok = True
     for name in a.scenarios or SCENARIOS:
         ok = run(name, a.scale) and ok

@@ -237,10 +237,12 @@ class Fleet:
         return [x for x in self.log_lines() if needle in x.get("msg", "")]
 
     def outcomes_skipped(self):
-        """Outcomes a child found already settled when it recorded them (its
-        "outcomes skipped" warnings): such a child writes no history for
-        them."""
-        return sum(int(x.get("skipped", 0)) for x in self.messages("outcomes skipped"))
+        """Outcomes a child found already settled when it recorded them:
+        (reclaimed meanwhile: its "outcomes skipped" warnings, for which it
+        writes no history; applied by an earlier call whose reply was lost:
+        "outcomes already recorded by the earlier call")."""
+        return (sum(int(x.get("skipped", 0)) for x in self.messages("outcomes skipped")),
+                sum(int(x.get("outcomes", 0)) for x in self.messages("outcomes already recorded")))
 
 
 def job_states(r, ids):
