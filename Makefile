@@ -4,6 +4,9 @@
 #   make test       install deps, build, run unit + integration tests (real redis-server)
 #   make demo       install deps, build, run a short demo against a private redis-server
 #   make sanitize   ASan + UBSan build, then the whole test suite against it
+#   make chaos      faults against the built binary, one JSON line per scenario
+#                   (tests/chaos/chaos.py; CHAOS_SCALE, default 1: about 4 minutes)
+#   make soak       steady mixed load, memory and keys flat (SOAK_SECONDS, default 600)
 #   make hostile    the hostile strategy catalogue (tests/hostile/) alone, one line per entry
 #   make bench      every benchmark (one JSON line each): bench-queue, bench-data,
 #                   bench-strategy (job times of backtests and screenings, Lua loop speed),
@@ -32,7 +35,7 @@ BENCH    := $(BUILD)/bench_queue
 BENCH_DATA := $(BUILD)/bench_data
 BENCH_OPTIONS := $(BUILD)/bench_options
 
-.PHONY: all setup test unit integration demo sanitize hostile bench bench-queue bench-data bench-strategy bench-options install clean
+.PHONY: all setup test unit integration demo sanitize hostile chaos soak bench bench-queue bench-data bench-strategy bench-options install clean
 
 all: $(BUILD)/tickq
 
@@ -99,6 +102,22 @@ sanitize: setup
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  build-san/tickq build-san/unit_tests build-san/bench_queue
 	@scripts/sanitize-test build-san
+
+# Chaos and soak (docs/operations.md): their own redis-servers on private
+# sockets and loopback ports; the JSON lines go to stdout, progress to stderr.
+# `make test` runs the chaos scenarios at scale 0.2 (test_chaos.py).
+# SCENARIOS="kill_storm disk_full" runs some of them.
+chaos:
+	@scripts/setup >&2
+	@$(MAKE) --no-print-directory all >&2
+	@py=/usr/bin/python3; [ -x "$$py" ] || py=python3; \
+	  "$$py" tests/chaos/chaos.py --tickq "$(BUILD)/tickq" $(SCENARIOS)
+
+soak:
+	@scripts/setup >&2
+	@$(MAKE) --no-print-directory all >&2
+	@py=/usr/bin/python3; [ -x "$$py" ] || py=python3; \
+	  "$$py" tests/chaos/soak.py --tickq "$(BUILD)/tickq"
 
 # The hostile strategy catalogue (also part of `make test`).
 hostile: setup

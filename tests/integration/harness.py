@@ -261,6 +261,26 @@ class Worker:
         os.unlink(self.log_path)
 
 
+def load_library(r):
+    """Loads tickq's function library into the Redis of client r, as the
+    binary does (common.lua first)."""
+    lua = os.path.join(ROOT, "src", "lua")
+    files = ["common.lua"] + sorted(f for f in os.listdir(lua) if f.endswith(".lua") and f != "common.lua")
+    code = ""
+    for name in files:
+        with open(os.path.join(lua, name)) as f:
+            code += f.read()
+    r.function_load(code, replace=True)
+
+
+def fcall_header(now_ms=None, result_ttl=86400):
+    """The argument header every tickq library function takes
+    (docs/protocol.md, "Functions"): prefix, now, group, limits, seed."""
+    now_ms = now_ms or int(time.time() * 1000)
+    iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now_ms / 1000)) + ".%03dZ" % (now_ms % 1000)
+    return ["tickq", str(now_ms), iso, "workers", str(result_ttl), "100000", "2000", "3600000", "12345"]
+
+
 def fill_until_oom(r, headroom=1 << 20):
     """Caps Redis at the memory it uses plus `headroom` (policy noeviction)
     and writes filler keys until it refuses a write for lack of memory
@@ -407,17 +427,11 @@ class TickqTestCase(unittest.TestCase):
             return 0
 
     def load_library(self):
-        """Loads tickq's function library as the binary does (common.lua first)."""
-        lua = os.path.join(ROOT, "src", "lua")
-        files = ["common.lua"] + sorted(f for f in os.listdir(lua) if f.endswith(".lua") and f != "common.lua")
-        code = "".join(open(os.path.join(lua, f)).read() for f in files)
-        self.r.function_load(code, replace=True)
+        load_library(self.r)
 
     def fcall(self, name, keys, *args, now_ms=None):
         """Calls a tickq library function with the standard argument header."""
-        now_ms = now_ms or int(time.time() * 1000)
-        iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now_ms / 1000)) + ".%03dZ" % (now_ms % 1000)
-        header = ["tickq", str(now_ms), iso, "workers", "86400", "100000", "2000", "3600000", "12345"]
+        header = fcall_header(now_ms)
         try:
             return self.r.fcall(f"tickq_p1_{name}", len(keys), *keys, *header, *args)
         except redis.ResponseError as e:
