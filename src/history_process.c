@@ -121,7 +121,7 @@ static int redis_up(recorder_t *r)
     rconn_set_name(r->conn, name);
     queue_init(&r->q, r->conn);
     config_apply(r->cfg, &r->q);
-    r->own_done = history_batch_entries(r->batch) > 0; /* a held batch goes first */
+    r->own_done = 0; /* re-read what the lost connection was given (take: after a held batch) */
     r->next_register_ms = 0;
     return 0;
 }
