@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -190,6 +191,29 @@ static void safe_os(lua_State *L)
     lua_pop(L, 1);
 }
 
+/* math.randomseed with no reply: Lua 5.4 returns the two seed parts, and
+ * called without arguments one of them is the state's heap address. */
+static int safe_randomseed(lua_State *L)
+{
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 0);
+    return 0;
+}
+
+/* Seeds math.random for one run (each sandbox is a fork of one state, whose
+ * generator Lua seeded from the time and that state's address: every warm
+ * run would draw the same numbers). */
+static void seed_random(lua_State *L, const uint64_t seed[2])
+{
+    lua_getglobal(L, "math");
+    lua_getfield(L, -1, "randomseed");
+    lua_pushinteger(L, (lua_Integer)seed[0]);
+    lua_pushinteger(L, (lua_Integer)seed[1]);
+    lua_call(L, 2, 0);
+    lua_pop(L, 1);
+}
+
 static void open_safe_libs(lua_State *L)
 {
     static const luaL_Reg libs[] = {
@@ -202,6 +226,11 @@ static void open_safe_libs(lua_State *L)
         lua_pop(L, 1);
     }
     safe_os(L);
+    lua_getglobal(L, "math");
+    lua_getfield(L, -1, "randomseed");
+    lua_pushcclosure(L, safe_randomseed, 1);
+    lua_setfield(L, -2, "randomseed");
+    lua_pop(L, 1);
     lua_pushglobaltable(L);
     int g = lua_gettop(L);
     set_forbidden_function(L, g, "dofile", "dofile");
@@ -683,6 +712,7 @@ static struct {
     uint64_t runs;
 } g_ledger;
 
+static uint64_t g_run_seed[2];    /* math.random's seed for the next run (seed_random) */
 static eval_t g_eval;            /* the warm state's allocator state */
 static frame_key_t g_warm;       /* g_warm.L: NULL when there is none */
 static frame_key_t g_last;       /* the previous run's frame (L unused) */
@@ -943,6 +973,7 @@ static int evaluate(void *arg)
             return fail_envelope("memory", "Strategy exceeded memory limit: cannot create the Lua state");
     }
     e->job = job;
+    seed_random(L, g_run_seed);
     e->deadline_ms = clock_mono_ms() + job->time_limit_ms;
     /* The globals before the strategy's code (name -> value), to find what
      * it defines. */
@@ -1067,6 +1098,10 @@ int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t 
     sandbox_outcome_t out;
     if (!job->cold)
         warm_prepare(job->frame);
+    if (getrandom(g_run_seed, sizeof g_run_seed, GRND_NONBLOCK) != (ssize_t)sizeof g_run_seed) {
+        g_run_seed[0] = (uint64_t)clock_now_us();
+        g_run_seed[1] = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL;
+    }
     char err[512];
     if (sandbox_run(&lim, evaluate, (void *)job, &out, err, sizeof err) != 0) {
         snprintf(error, errlen, "Strategy could not start: %s", err);

@@ -40,10 +40,13 @@ static const strategy_frame_t *frame_of(lua_State *L, const char *fn)
     return f;
 }
 
-/* Pushes a new array with the window rows of a full-length column. */
-static void push_window(lua_State *L, const strategy_frame_t *f, const double *full)
+/* Fills the array on top (made with room for the window's rows) with the
+ * window rows of a full-length column. Only lua_pushnumber and lua_rawseti
+ * into that room: neither can run a collection step, so no finalizer runs
+ * (and asks for other columns, which may evict this one) while `full` is
+ * read. */
+static void fill_window(lua_State *L, const strategy_frame_t *f, const double *full)
 {
-    lua_createtable(L, (int)f->rows, 0);
     lua_Integer row = 1;
     size_t off = 0;
     for (size_t i = 0; i < f->set->n; i++) {
@@ -102,10 +105,14 @@ static int build_column(lua_State *L, const strategy_frame_t *f, const char *key
     } else if (strcmp(key, "date") == 0) {
         push_dates(L, f);
     } else {
+        /* The array first: making it may run finalizers (see fill_window). */
+        lua_createtable(L, (int)f->rows, 0);
         const double *full = feature_frame_column(f->features, key, err, errlen);
-        if (full == NULL)
+        if (full == NULL) {
+            lua_pop(L, 1);
             return -1;
-        push_window(L, f, full);
+        }
+        fill_window(L, f, full);
     }
     return 0;
 }

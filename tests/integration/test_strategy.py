@@ -648,6 +648,87 @@ end
             "Basket: #11 table: #13\t%p 7",
         ])
 
+    def test_random_reveals_no_address_and_differs_per_run(self):
+        """math.randomseed returns nothing (Lua 5.4 returns the seed, which
+        without arguments holds the state's address), and math.random is
+        seeded afresh in every run: warm runs on one worker child (forks of
+        one state) used to draw the same numbers."""
+        code = """
+function draws(df)
+  print(select('#', math.randomseed()), select('#', math.randomseed(7)))
+  math.randomseed(42)
+  local fixed = math.random(0)
+  print(fixed)
+  return {}
+end
+function fresh(df)
+  print(math.random(0), math.random(1, 1000000))
+  return {}
+end
+"""
+        seeded = self.ok(self.run_all(self.args(code, symbols=["AAA"], entry="draws"))[0])["strategy_output"]
+        lines = seeded.splitlines()
+        self.assertEqual(lines[0], "0\t0")
+        again = self.ok(self.run_all(self.args(code, symbols=["AAA"], entry="draws"))[0])["strategy_output"]
+        self.assertEqual(again.splitlines()[1], lines[1], "math.randomseed(42) is deterministic")
+        outs = [self.ok(r)["strategy_output"] for r in self.run_all(*[self.args(code, symbols=["AAA"],
+                                                                               entry="fresh")
+                                                                     for _ in range(4)])]
+        self.assertEqual(len(set(outs)), 4, outs)
+
+    def test_a_finalizer_reading_columns_while_one_is_built_changes_nothing(self):
+        """A __gc finalizer that runs while df builds a column, and reads
+        over a thousand other columns (evicting the one being built from the
+        bounded feature frame), must not change the column's values: the
+        column used to be read after its memory was freed and reused (a
+        reviewer's probe, found ema_56 row 30 = nan)."""
+        code = r'''
+function probe(df)
+  local idx = getmetatable(df).__index
+  local names = {}
+  for _, fam in ipairs({"sma_", "ema_", "rsi_", "atr_"}) do
+    for i = 2, 1000 do names[#names + 1] = fam .. i end
+  end
+  local pos, armed, fired = 1, false, 0
+  local function sweep()
+    for k = 1, 1100 do
+      idx({}, names[pos]); pos = pos % #names + 1
+    end
+  end
+  local function arm()
+    setmetatable({}, {__gc = function() if armed then armed = false; fired = fired + 1; sweep() end end})
+  end
+  local bad, tries = 0, 0
+  local first
+  for j = 1, 3000 do
+    for k = 1, 20 do arm() end
+    local nm = names[pos]; pos = pos % #names + 1
+    local arg = {}
+    armed = true
+    local col = idx(arg, nm)
+    armed = false
+    tries = tries + 1
+    local again = idx({}, nm)
+    for r = 1, df.n do
+      local a, b = col[r], again[r]
+      if not (a == b or (a ~= a and b ~= b)) then
+        bad = bad + 1
+        if not first then first = string.format("%s row %d: got %a (%.17g) want %a", nm, r, a, a, b) end
+      end
+    end
+    if bad > 0 then break end
+  end
+  print("fired", fired, "tries", tries, "bad", bad, first)
+  return {}
+end
+'''
+        data = self.ok(self.run_all(self.args(code, symbols=["AAA", "BBB", "CCC", "DDD"], memory_mb=512,
+                                              strategy_timeout_seconds=120))[0])
+        out = data["strategy_output"].split()
+        self.assertEqual(out[0:2], ["fired", out[1]])
+        self.assertGreater(int(out[1]), 0, "the finalizer never ran: the test proves nothing")
+        self.assertEqual(out[4:6], ["bad", "0"], data["strategy_output"])
+
     def test_kernel_arguments_show_the_number_given(self):
         """A kernel's window or k out of range, a fraction or not a number
         is refused with the value as given (1e12 used to read
