@@ -8,8 +8,9 @@
  * What keeps a provider where it was pointed:
  * (1) every symbol passes bar_symbol_check (the rule of imports: no "." or
  *     ".." between slashes) before it goes into a path or URL, and no value
- *     put into a URL decodes (%2e, %2f, %5c, %25, any case, however deeply
- *     nested) into a dot segment;
+ *     put into a URL decodes (every %XX escape, up to DECODE_ROUNDS times;
+ *     NUL, overlong-UTF-8 and %u escapes refused) into a dot segment
+ *     between any of URL_SEPARATORS;
  * (2) under TICKQ_PROVIDER_ALLOW, a job's URL template, decoded the same
  *     way, has no dot segment and starts with a listed prefix; a job's
  *     folder resolves under a listed one;
@@ -29,6 +30,9 @@
 #include <unistd.h>
 
 #define DECODE_ROUNDS 4 /* %25 nested deeper than this is refused, not decoded */
+/* What ends a path segment for some server: a value between two of these
+ * may not be "." or "..". */
+#define URL_SEPARATORS "/?#&=;"
 
 int provider_source_symbol_check(const char *symbol, char *err, size_t errlen)
 {
@@ -39,24 +43,33 @@ int provider_source_symbol_check(const char *symbol, char *err, size_t errlen)
     return -1;
 }
 
-/* Decodes in place the escapes that can hide a dot segment or a slash:
- * %2e, %2f, %5c and %25 (any case), round after round, so that %252e and
- * .%2e are caught like "..". 0, or -1 when still changing after
- * DECODE_ROUNDS rounds. Other escapes stay as they are. */
+static int hex_value(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                                                                        : -1;
+}
+
+/* Decodes in place every %XX escape, round after round (a server, or a
+ * proxy in front of it, may decode more than once), so that %2e%2e,
+ * %252e, %2%65 and .%2e are all caught like "..". Refuses (-1) what cannot
+ * be told apart from a dot segment or a path end: an escape of NUL, of the
+ * bytes 0xC0 and 0xC1 (only ever the start of an overlong UTF-8 form, such
+ * as %c0%ae for "."), a %u escape, and text still changing after
+ * DECODE_ROUNDS rounds. 0 otherwise. */
 static int decode_hidden(char *s)
 {
     for (int round = 0; round < DECODE_ROUNDS; round++) {
         int changed = 0;
         char *w = s;
         for (const char *r = s; *r;) {
-            char c = 0;
-            if (r[0] == '%' && r[1] != '\0' && r[2] != '\0') {
-                char hi = r[1], lo = (char)(r[2] | 0x20);
-                c = hi == '2' && lo == 'e' ? '.' : hi == '2' && lo == 'f' ? '/' : hi == '5' && lo == 'c' ? '\\'
-                    : hi == '2' && r[2] == '5' ? '%' : 0;
-            }
-            if (c != 0) {
-                *w++ = c;
+            if (r[0] == '%' && (r[1] == 'u' || r[1] == 'U'))
+                return -1;
+            int hi = r[0] == '%' ? hex_value(r[1]) : -1, lo = hi >= 0 ? hex_value(r[2]) : -1;
+            if (lo >= 0) {
+                int c = hi * 16 + lo;
+                if (c == 0 || c == 0xC0 || c == 0xC1)
+                    return -1;
+                *w++ = (char)c;
                 r += 3;
                 changed = 1;
             } else {
@@ -100,7 +113,7 @@ int provider_source_url_climbs(const char *url)
     const char *at = strstr(url, "://");
     at = at != NULL ? at + 3 : url;
     const char *path = at + strcspn(at, "/\\?#"); /* after the host: what a server maps to files */
-    return climbs(path, "/?#&=;");
+    return climbs(path, URL_SEPARATORS);
 }
 
 int provider_source_names_file(const char *symbol)
@@ -153,7 +166,7 @@ int provider_source_url(const char *tmpl, const provider_source_var_t *vars, siz
         return -1;
     out[0] = '\0';
     for (size_t i = 0; i < nvars; i++) {
-        if (climbs(vars[i].value, "/")) {
+        if (climbs(vars[i].value, URL_SEPARATORS)) {
             snprintf(err, errlen, "%s '%.40s' would make a dot segment in the URL once a server decodes it",
                      vars[i].name, vars[i].value);
             return -1;

@@ -54,9 +54,11 @@ typedef struct {
 int provider_source_url(const char *tmpl, const provider_source_var_t *vars, size_t nvars, char *out,
                         size_t outlen, char *err, size_t errlen);
 
-/* 1 when the URL's path or query has a "." or ".." segment once %2e, %2f,
- * %5c and %25 (any case, nested) are decoded and a backslash is read as a
- * slash, as servers may: "/ok/%2e%2e/x", "/ok/.%2E/x", "/ok%2f..%2fx". */
+/* 1 when the URL's path or query has a "." or ".." segment once every %XX
+ * escape is decoded (repeatedly, as servers and proxies may) and a
+ * backslash is read as a slash: "/ok/%2e%2e/x", "/ok/.%2E/x",
+ * "/ok%2f..%2fx", "/ok/..;/x"; also 1 for what cannot be told apart (NUL,
+ * overlong UTF-8 and %u escapes; nesting too deep). */
 int provider_source_url_climbs(const char *url);
 
 /* http_fetch_defaults, with the providers' redirect rule: a redirect is

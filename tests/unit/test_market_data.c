@@ -181,6 +181,25 @@ TEST(provider_urls_that_climb)
     CHECK(provider_source_url_climbs("http://host/ok/x?file=../y"));
     CHECK(provider_source_url_climbs("http://host/ok/.."));
     CHECK(!provider_source_url_climbs("http://..host/ok/x")); /* the host is not a path */
+    /* escapes of the escape's own digits, NUL and path-parameter ends,
+     * overlong UTF-8 and %u forms (a reviewer's list) */
+    CHECK(provider_source_url_climbs("http://host/ok/%2%65%2%65/secret"));
+    CHECK(provider_source_url_climbs("http://host/ok/%%32%65%%32%65/secret"));
+    CHECK(provider_source_url_climbs("http://host/ok/..%00/x"));
+    CHECK(provider_source_url_climbs("http://host/ok/%2e%2e%00/x"));
+    CHECK(provider_source_url_climbs("http://host/ok/%2e%2e%3b/x"));
+    CHECK(provider_source_url_climbs("http://host/ok/..;/x"));
+    CHECK(provider_source_url_climbs("http://host/ok/%c0%ae%c0%ae/x"));
+    CHECK(provider_source_url_climbs("http://host/ok/%u002e%u002e/x"));
+    CHECK(!provider_source_url_climbs("http://host/ok/%E2%82%AC/{symbol}.csv")); /* UTF-8 stays fine */
+    {
+        char url[256], err[256];
+        provider_source_var_t bad = { "{symbol}", "..;" }, good = { "{symbol}", "ES=F" };
+        CHECK(provider_source_url("http://h/ok/{symbol}.csv", &bad, 1, url, sizeof url, err, sizeof err) != 0);
+        CHECK(strstr(err, "..;") != NULL);
+        CHECK(provider_source_url("http://h/ok/{symbol}.csv", &good, 1, url, sizeof url, err, sizeof err) == 0);
+        CHECK(strcmp(url, "http://h/ok/ES%3DF.csv") == 0);
+    }
 
     CHECK(http_same_origin("http://h:80/a", "http://H/b?x"));
     CHECK(http_same_origin("https://h/a", "https://h:443/z"));
