@@ -518,6 +518,7 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id)
 
     static claim_batch_t batch;
     int status = 0;
+    int64_t oom_backoff = RECORD_BACKOFF_MIN_MS, oom_warned = -1; /* claims refused for lack of memory */
     while (!g_stop) {
         if (ensure_connected(&w, 1) != 0)
             break;
@@ -528,6 +529,20 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id)
             status = EX_CONFIG;
             break;
         }
+        if (st == QUEUE_ERR_OOM) {
+            /* Nothing to hold: wait, growing, and say so once a spell. */
+            int64_t now = clock_mono_ms();
+            if (oom_warned < 0 || now - oom_warned >= RECORD_WARN_EVERY_MS) {
+                oom_warned = now;
+                log_warn("Redis is out of memory: cannot claim jobs; retrying", LF_S("worker_id", w.id),
+                         LF_I("retry_ms", oom_backoff), LF_S("error", w.err));
+            }
+            clock_sleep_ms(oom_backoff, &g_stop);
+            oom_backoff = oom_backoff * 2 > RECORD_BACKOFF_MAX_MS ? RECORD_BACKOFF_MAX_MS : oom_backoff * 2;
+            continue;
+        }
+        oom_backoff = RECORD_BACKOFF_MIN_MS;
+        oom_warned = -1;
         if (st != QUEUE_OK) {
             if (st != QUEUE_ERR_IO) {
                 log_error("claim failed", LF_S("worker_id", w.id), LF_S("error", w.err));

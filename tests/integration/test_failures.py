@@ -226,6 +226,22 @@ class TestOutOfMemory(TickqTestCase):
         self.assertEqual(len([x for x in log_records(w, "job started") if x["job_id"] == jid]), 1)
         self.assertEqual(self.pending(), 0)
 
+    def test_an_idle_worker_backs_off_while_redis_refuses_claims(self):
+        """Claims refused for lack of memory: one warning for the spell (it
+        used to log an error every second per child, each with an INFO
+        call), a growing wait, and jobs claimed again once memory is freed."""
+        w = self.worker("--workers", "2")
+        wait_for(lambda: len(w.children()) == 2, what="the children")
+        fill_until_oom(self.r)
+        warned = "Redis is out of memory: cannot claim jobs; retrying"
+        wait_for(lambda: len(log_records(w, warned)) == 2, timeout=15, what="a warning per child")
+        time.sleep(4)
+        self.assertEqual(len(log_records(w, warned)), 2)  # once a spell per child
+        self.assertEqual(log_records(w, "claim failed"), [])
+        self.r.config_set("maxmemory", 0)
+        jid = self.enqueue("noop")
+        self.wait_state(jid, "completed", timeout=15)
+
 
 class TestRedisPause(TickqTestCase):
     redis_args = ("--enable-debug-command", "yes")
