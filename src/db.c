@@ -437,6 +437,11 @@ const char *db_kind_name(const db_t *db) { return db->driver->name; }
 const char *db_where(const db_t *db) { return db->where; }
 int db_schema_version(const db_t *db) { return db->version; }
 
+int db_small_cache(db_t *db, char *err, size_t errlen)
+{
+    return db->kind == DB_SQLITE ? db->driver->exec(db, "PRAGMA cache_size=-256", err, errlen) : 0;
+}
+
 /* Workers cache loaded bars by this version: any change moves it, once
  * per transaction (on PostgreSQL its row lock is held until the commit,
  * so one bump per put would serialise every writer on it for longer). */

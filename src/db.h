@@ -61,6 +61,12 @@ int db_open(const char *database_url, const char *sqlite_path, db_t **out, char 
 void db_close(db_t *db);
 
 db_kind_t db_kind(const db_t *db);
+
+/* Keeps a SQLite connection's page cache small (256 KiB),
+ * for a long-lived process that only appends (the job history): the 64 MiB
+ * every connection gets for imports would fill over hours and stay. No-op
+ * for PostgreSQL. 0, or -1 with err. */
+int db_small_cache(db_t *db, char *err, size_t errlen);
 /* "sqlite" or "postgresql". */
 const char *db_kind_name(const db_t *db);
 /* The absolute SQLite path, or the URL with its password masked. */

@@ -141,6 +141,8 @@ static int db_up(recorder_t *r)
         warn(r, "cannot open the database for job history yet; it waits in Redis");
         return -1;
     }
+    if (db_small_cache(r->db, r->err, sizeof r->err) != 0)
+        warn(r, "cannot make the history database's page cache small; going on with the large one");
     return 0;
 }
 
