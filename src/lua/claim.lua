@@ -46,9 +46,7 @@ local function claim(keys, args)
       local out, n = { index }, 1
       for _, e in ipairs(entries) do
         local f = e[2]
-        -- add_entry writes the fields in a fixed order; anything else was
-        -- XADDed by a foreign client and is not a job: drop it.
-        if #f ~= 14 or f[1] ~= 'job' or f[13] ~= 'enqueued_us' then
+        if not is_job(f) then
           redis.call('XACK', stream, c.group, e[1])
           redis.call('XDEL', stream, e[1])
         else

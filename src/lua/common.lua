@@ -123,10 +123,28 @@ local function field_of(fields, name)
   return nil
 end
 
--- The fields of a stream entry as a table, or nil when the entry is gone.
+-- The fields of a stream entry as a table, or nil when the entry is gone
+-- (queue streams: job_fields).
 local function entry_fields(stream, entry)
   local r = redis.call('XRANGE', stream, entry, entry)
   if #r == 0 then return nil end
+  local f, t = r[1][2], {}
+  for i = 1, #f, 2 do t[f[i]] = f[i + 1] end
+  return t
+end
+
+-- add_entry writes a job's fields in a fixed order (f: an entry's raw
+-- field list); an entry with anything else was XADDed by a foreign client
+-- and is not a job: whoever meets it acks and deletes it, nothing more.
+local function is_job(f)
+  return #f == 14 and f[1] == 'job' and f[13] == 'enqueued_us'
+end
+
+-- The fields of a job's entry in a queue stream as a table, or nil when the
+-- entry is gone or is not a job (is_job).
+local function job_fields(stream, entry)
+  local r = redis.call('XRANGE', stream, entry, entry)
+  if #r == 0 or not is_job(r[1][2]) then return nil end
   local f, t = r[1][2], {}
   for i = 1, #f, 2 do t[f[i]] = f[i + 1] end
   return t
@@ -468,14 +486,15 @@ end
 -- Hands back everything the consumers `names` hold in `stream`: each entry
 -- goes back to its queue unstarted (its attempt not charged: nobody ran
 -- it), then the consumers are deleted (DELCONSUMER only now: it would drop
--- entries still pending). Appends the jobs' ids to `jobs`; returns how many.
+-- entries still pending). An entry that is not a job (is_job: a late
+-- blocking read took a foreign client's entry) is only acked and deleted. Appends the jobs' ids to `jobs`; returns how many.
 local function release_consumers(c, stream, names, jobs)
   local n = 0
   for _, name in ipairs(names) do
     local pending = redis.pcall('XPENDING', stream, c.group, '-', '+', 100000, name)
     if type(pending) ~= 'table' or pending.err then return n end -- no group here
     for _, p in ipairs(pending) do
-      local f = entry_fields(stream, p[1])
+      local f = job_fields(stream, p[1])
       if f then
         requeue_unstarted(c, stream, f)
         jobs[#jobs + 1] = f.job

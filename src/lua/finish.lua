@@ -53,7 +53,7 @@ local function finish(keys, args)
         count(c, queue, 'completed')
         out[#out + 1] = 'completed'
       else
-        local f = entry_fields(stream, entry)
+        local f = job_fields(stream, entry)
         local state, run = '', 0
         if f and kind == 'shutdown' then
           state, run = requeue_unstarted(c, stream, f, worker)

@@ -4,7 +4,8 @@
 -- that stopped renewing its claims (live supervisors renew them with
 -- tickq_p1_touch); each counts as a crashed attempt. Consumers with nothing
 -- pending that have been idle as long are deleted, so the group does not
--- grow with every restart.
+-- grow with every restart. An entry that is not a job (is_job) is acked
+-- and deleted.
 -- keys: streams. args[10..]: reclaimer consumer name, min idle ms, error
 -- text, and optionally the history stream the rows go to (flush_history)
 -- Returns {jobs reclaimed, consumers removed, then per job: id, type, queue,
@@ -24,7 +25,7 @@ local function reclaim(keys, args)
         if type(e) == 'table' and type(e[2]) == 'table' then
           local f = {}
           for i = 1, #e[2], 2 do f[e[2][i]] = e[2][i + 1] end
-          if f.job then
+          if is_job(e[2]) then
             local state, run = fail_attempt(c, stream, f, 'crash', err, reclaimer)
             runs[#runs + 1] = run
             local h = redis.call('HMGET', job_key(c, f.job), 'queue', 'attempts')

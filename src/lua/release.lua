@@ -7,7 +7,8 @@
 -- consumer_parts) is the process's last name: entries of older generations
 -- of the same worker go back to their queues too (claims it gave up on, run
 -- late by Redis), and every one of these consumers is deleted once it holds
--- nothing. Outcomes name the worker id. keys: the streams it consumed.
+-- nothing. Outcomes name the worker id. An entry that is not a job
+-- (is_job) is acked and deleted. keys: the streams it consumed.
 -- args[10..]: consumer, current entry ('' if none), kind, error text, and
 -- optionally when the current job started (epoch µs, '' unknown) and the
 -- history stream the rows go to (flush_history; absent or '': history off)
@@ -29,7 +30,7 @@ local function release(keys, args)
     if type(pending) == 'table' and not pending.err then
       for _, p in ipairs(pending) do
         local entry = p[1]
-        local f = entry_fields(stream, entry)
+        local f = job_fields(stream, entry)
         if f then
           local state, run
           if entry == current and kind ~= 'shutdown' then

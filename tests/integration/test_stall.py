@@ -186,3 +186,48 @@ class TestConsumerGenerations(TickqTestCase):
         self.assertEqual(self.fcall("touch", STREAMS, "oldhost:7.beef:0"), [1, 0])
         self.assertEqual(self.holders(), {"oldhost:7.beef:0": 1, "oldhost:7.beef:0#1": 1})
         self.assertEqual(self.result(jid)["data"]["worker_id"], "oldhost:7.beef:0")
+
+    def foreign_entry_held_by(self, consumer, **fields):
+        """Something another client XADDed to the queue stream, taken by a
+        late blocking XREADGROUP of `consumer` (the C side drops such an
+        entry when it reads the reply; a connection given up on never does)."""
+        entry = self.r.xadd(STREAMS[1], fields or {"hello": "world"})
+        got = self.r.xreadgroup("workers", consumer, {STREAMS[1]: ">"}, count=1)
+        self.assertEqual(got[0][1][0][0], entry)
+        return entry
+
+    def test_touch_drops_a_foreign_entry_an_old_generation_holds(self):
+        """A non-job entry pending for an older generation is acked and
+        deleted; the heartbeat still renews the current name's claims
+        (it failed on the missing job id and renewed nothing after it)."""
+        cur, cur_entry = self.claim_for("h:1.abcd:0#2")
+        foreign = self.foreign_entry_held_by("h:1.abcd:0#1")
+        reply = self.fcall("touch", STREAMS, "h:1.abcd:0#2")
+        self.assertEqual(reply, [1, 0])
+        self.assertEqual(self.holders(), {"h:1.abcd:0#2": 1})
+        self.assertEqual(self.r.xrange(STREAMS[1], foreign, foreign), [])
+        self.assertEqual(self.state(cur), "queued")
+        self.assertEqual(self.result(cur)["status"], "running")
+
+    def test_release_drops_foreign_entries_of_every_generation(self):
+        cur, cur_entry = self.claim_for("h:1.abcd:0#2")
+        old = self.foreign_entry_held_by("h:1.abcd:0#1")
+        own = self.foreign_entry_held_by("h:1.abcd:0#2", job=cur, type="echo")   # a job field, not a job entry
+        reply = self.fcall("release", STREAMS, "h:1.abcd:0#2", cur_entry, "crash", "died")
+        self.assertEqual(reply[:3], [0, "retrying", cur])
+        self.assertEqual(self.holders(), {})
+        for e in (old, own):
+            self.assertEqual(self.r.xrange(STREAMS[1], e, e), [])
+        self.assertEqual(self.job(cur)["attempts"], "1")
+        self.assertEqual(len(self.retries(cur)), 1)
+
+    def test_reclaim_drops_a_foreign_entry(self):
+        jid = self.submit("echo", {})
+        self.fcall("claim", STREAMS, "h:1.abcd:0#1", "1")
+        foreign = self.foreign_entry_held_by("h:1.abcd:0#1", job=jid)
+        time.sleep(0.05)
+        reply = self.fcall("reclaim", STREAMS, "sup", "10", "lost")
+        self.assertEqual(reply[0], 1)                       # the job, not the foreign entry
+        self.assertEqual(reply[2:4], [jid, "echo"])
+        self.assertEqual(self.r.xrange(STREAMS[1], foreign, foreign), [])
+        self.assertEqual(self.job(jid)["attempts"], "1")
