@@ -35,8 +35,12 @@ typedef struct {
     int64_t retry_base_ms;
     int64_t retry_max_ms;
     size_t max_payload;
-    char history[128];       /* the job history stream finish, release and
-                              * reclaim append rows to (history.h); "": off */
+    char history[128];       /* the job history stream finish, release,
+                              * reclaim and touch append rows to (history.h); "": off */
+    long long unrecorded;    /* jobs release, reclaim or touch settled without
+                              * their history rows: Redis ran a library from
+                              * before the history stream (the next call loads
+                              * this one again); the caller logs and zeroes it */
 } queue_t;
 
 /* Defaults: prefix "tickq", group "workers", TTL 24 h, DLQ cap 100,000,
@@ -202,11 +206,17 @@ typedef struct {
     long long released;          /* entries of older consumer generations, back in their queues */
     size_t nids;                 /* the first TOUCH_IDS_MAX of those jobs' ids */
     char ids[TOUCH_IDS_MAX][JOB_ID_MAX + 1];
+    long long cancelled;         /* entries of older generations whose job was
+                                  * cancelled meanwhile: it ended cancelled */
+    size_t ncancelled;           /* the first TOUCH_IDS_MAX of those jobs' ids */
+    char cancelled_ids[TOUCH_IDS_MAX][JOB_ID_MAX + 1];
 } touch_result_t;
 
 /* Renews the claims of the given consumers, and hands back to their queues
  * (attempt not charged) the entries of older generations of the same
- * workers, deleting those consumers (src/lua/touch.lua). *out may be NULL. */
+ * workers, or ends them cancelled when a cancel was requested, deleting
+ * those consumers (src/lua/touch.lua). The cancels' history rows go to
+ * q->history in the same call. *out may be NULL. */
 queue_status_t queue_touch(queue_t *q, const queue_list_t *streams, const char *const *consumers,
                            size_t n, touch_result_t *out, char *err, size_t errlen);
 

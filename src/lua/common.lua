@@ -485,28 +485,36 @@ end
 
 -- Hands back everything the consumers `names` hold in `stream`: each entry
 -- goes back to its queue unstarted (its attempt not charged: nobody ran
--- it), then the consumers are deleted (DELCONSUMER only now: it would drop
--- entries still pending). An entry that is not a job (is_job: a late
--- blocking read took a foreign client's entry) is only acked and deleted. Appends the jobs' ids to `jobs`; returns how many.
-local function release_consumers(c, stream, names, jobs)
-  local n = 0
+-- it), or ends cancelled when a cancel was requested meanwhile (its history
+-- row names the consumer's worker id), then the consumers are deleted
+-- (DELCONSUMER only now: it would drop entries still pending). An entry
+-- that is not a job (is_job: a late blocking read took a foreign client's
+-- entry) is only acked and deleted. Appends the ids of the jobs requeued
+-- to `jobs` and of those cancelled to `cancelled` (either may be nil);
+-- returns how many of each.
+local function release_consumers(c, stream, names, jobs, cancelled)
+  local n, nc = 0, 0
   for _, name in ipairs(names) do
     local pending = redis.pcall('XPENDING', stream, c.group, '-', '+', 100000, name)
-    if type(pending) ~= 'table' or pending.err then return n end -- no group here
+    if type(pending) ~= 'table' or pending.err then return n, nc end -- no group here
     for _, p in ipairs(pending) do
       local f = job_fields(stream, p[1])
       if f then
-        requeue_unstarted(c, stream, f)
-        jobs[#jobs + 1] = f.job
-        n = n + 1
+        if requeue_unstarted(c, stream, f, worker_of(name)) == 'cancelled' then
+          nc = nc + 1
+          if cancelled then cancelled[#cancelled + 1] = f.job end
+        else
+          n = n + 1
+          if jobs then jobs[#jobs + 1] = f.job end
+        end
       end
       redis.call('XACK', stream, c.group, p[1])
       redis.call('XDEL', stream, p[1])
     end
     redis.call('XGROUP', 'DELCONSUMER', stream, c.group, name)
   end
-  if n > 0 then trim_acked(c, stream, {}, 1000) end
-  return n
+  if n + nc > 0 then trim_acked(c, stream, {}, 1000) end
+  return n, nc
 end
 
 -- The consumer running `entry` of `stream`, or nil: the entry is pending in

@@ -16,7 +16,11 @@
 -- and for the current job: id, type, queue, attempts, then its run number
 -- only when it is above 1} (a supervisor from before runs existed expects
 -- exactly six elements: it reads every first run as before, and misses only
--- the history and log line of a re-run it settles).
+-- the history and log line of a re-run it settles); when a history stream
+-- was given (only callers from after the stream give one), always the run
+-- number (0 when no job was current) and then the number of history rows
+-- appended: eight elements, so the caller can tell a library from before
+-- the stream, which writes no rows.
 local function release(keys, args)
   local c = context(args)
   local consumer, current, kind, err = args[10], args[11], args[12], args[13]
@@ -54,11 +58,13 @@ local function release(keys, args)
     if gen then
       local names = older_generations(c, stream, { [worker] = gen })
       names[#names + 1] = consumer
-      requeued = requeued + release_consumers(c, stream, names, {})
+      local n, nc = release_consumers(c, stream, names)
+      requeued = requeued + n + nc
     end
   end
   flush_counters(c)
-  flush_history(c)
+  local rows = flush_history(c)
+  if c.history then return { requeued, outcome, cur[1], cur[2], cur[3], cur[4], cur_run, rows } end
   if cur_run > 1 then return { requeued, outcome, cur[1], cur[2], cur[3], cur[4], cur_run } end
   return { requeued, outcome, cur[1], cur[2], cur[3], cur[4] }
 end

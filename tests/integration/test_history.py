@@ -300,6 +300,32 @@ class HistoryStreamTests:
         self.assertEqual([x["jobs"] for x in warned], [1])
         self.assertEqual(sorted(r[0] for r in self.query("SELECT job_id FROM job_history")), sorted([first, third]))
 
+    def test_the_supervisor_warns_and_reloads_when_an_older_library_settled_a_job_without_history(self):
+        """release (and reclaim, touch) append their row count when given a
+        history stream; a library from before the stream answers without
+        it: the supervisor logs the job whose rows are missing and loads
+        its own library again, so later rows are written."""
+        w = self.worker("--workers", "1", "--retry-base", "20ms", env=self.env)
+        self.recorder_reading(w, self.stream_of(w))
+        lua = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "src", "lua")
+        files = ["common.lua"] + sorted(f for f in os.listdir(lua) if f.endswith(".lua") and f != "common.lua")
+        code = "".join(open(os.path.join(lua, f)).read() for f in files)
+        older = code.replace("  history_on(c, args[15])\n", "", 1)   # release without history
+        self.assertNotEqual(older, code)
+        jid = self.enqueue("sleep", {"ms": 1500}, "--max-retries", "1")
+        self.wait_running(jid)
+        self.r.function_load(older, replace=True)
+        (child,) = w.children()
+        os.kill(child, signal.SIGKILL)
+        self.wait_state(jid, "completed", timeout=20)   # the crash retried, then the run completed
+        self.assertEqual(w.stop(), 0)
+        warned = [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg", "").startswith(
+            "job history not recorded: Redis ran an older tickq function library")]
+        self.assertEqual([x["jobs"] for x in warned], [1])
+        self.assertEqual(self.query(f"SELECT state FROM job_history WHERE job_id = '{jid}'"), [("completed",)])
+        self.assertEqual(self.count("job_retries"), 0)   # the crash's row: lost, and said so
+        self.assertEqual(len(self.retries(jid)), 1)
+
     # --- off -------------------------------------------------------------
     def test_no_history_writes_no_stream(self):
         ids = [self.enqueue("echo", {"a": 1}),

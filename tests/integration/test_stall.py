@@ -155,7 +155,7 @@ class TestConsumerGenerations(TickqTestCase):
         other, _ = self.claim_for("h:1.abcd:1#1")      # another slot's current name, not passed
         time.sleep(0.05)
         reply = self.fcall("touch", STREAMS, "h:1.abcd:0#2")
-        self.assertEqual(reply, [1, 1, old])
+        self.assertEqual(reply, [1, 1, old, []])
         self.assertEqual(self.holders(), {"h:1.abcd:0#2": 1, "h:1.abcd:0#3": 1, "h:1.abcd:1#1": 1})
         self.assertEqual(self.state(old), "queued")
         self.assertEqual(self.job(old)["attempts"], "0")       # never started: not charged
@@ -183,7 +183,7 @@ class TestConsumerGenerations(TickqTestCase):
     def test_names_without_a_generation_are_renewed_as_before(self):
         jid, _ = self.claim_for("oldhost:7.beef:0")
         self.claim_for("oldhost:7.beef:0#1")  # not a generation of a name given with one
-        self.assertEqual(self.fcall("touch", STREAMS, "oldhost:7.beef:0"), [1, 0])
+        self.assertEqual(self.fcall("touch", STREAMS, "oldhost:7.beef:0"), [1, 0, []])
         self.assertEqual(self.holders(), {"oldhost:7.beef:0": 1, "oldhost:7.beef:0#1": 1})
         self.assertEqual(self.result(jid)["data"]["worker_id"], "oldhost:7.beef:0")
 
@@ -203,7 +203,7 @@ class TestConsumerGenerations(TickqTestCase):
         cur, cur_entry = self.claim_for("h:1.abcd:0#2")
         foreign = self.foreign_entry_held_by("h:1.abcd:0#1")
         reply = self.fcall("touch", STREAMS, "h:1.abcd:0#2")
-        self.assertEqual(reply, [1, 0])
+        self.assertEqual(reply, [1, 0, []])
         self.assertEqual(self.holders(), {"h:1.abcd:0#2": 1})
         self.assertEqual(self.r.xrange(STREAMS[1], foreign, foreign), [])
         self.assertEqual(self.state(cur), "queued")
@@ -231,3 +231,60 @@ class TestConsumerGenerations(TickqTestCase):
         self.assertEqual(reply[2:4], [jid, "echo"])
         self.assertEqual(self.r.xrange(STREAMS[1], foreign, foreign), [])
         self.assertEqual(self.job(jid)["attempts"], "1")
+
+    HISTORY = "tickq:history:0123456789abcdef"
+
+    def history_rows(self):
+        """The rows appended to HISTORY, as (kind, columns)."""
+        return [(k, v.split("\0")) for _, fields in self.r.xrange(self.HISTORY) for k, v in fields.items()]
+
+    def test_touch_ends_a_cancelled_old_claim_and_writes_its_history_row(self):
+        """A cancel requested while a claim an old generation holds waits:
+        touch ends the job cancelled, reports it apart from the jobs it
+        returned to their queues, and appends its history row naming the
+        worker id (it wrote none: touch had no history stream)."""
+        old, _ = self.claim_for("h:1.abcd:0#1")
+        back, _ = self.claim_for("h:1.abcd:0#1")
+        self.assertEqual(self.fcall("cancel", [], old), ["running", "h:1.abcd:0"])
+        reply = self.fcall("touch", STREAMS + [self.HISTORY], "h:1.abcd:0#2")
+        self.assertEqual(reply, [0, 1, back, [old], 1])
+        self.assertEqual((self.state(old), self.state(back)), ("cancelled", "queued"))
+        ((kind, row),) = self.history_rows()
+        self.assertEqual((kind, row[0], row[4], row[7]), ("job", old, "cancelled", "h:1.abcd:0"))
+        self.assertEqual(self.r.hget(self.HISTORY + ":state", "waiting"), "1")
+        # Without a history stream (--no-history): no row, the same reply
+        # but the row count.
+        self.r.delete(self.HISTORY)
+        self.assertEqual(self.fcall("claim", STREAMS, "h:1.abcd:0#2", "1")[2], back)
+        self.fcall("cancel", [], back)
+        self.assertEqual(self.fcall("touch", STREAMS, "h:1.abcd:0#3"), [0, 0, [back]])
+        self.assertEqual(self.r.xlen(self.HISTORY), 0)
+
+    def test_release_and_reclaim_append_their_row_count_with_a_history_stream(self):
+        """So that the caller can tell a library from before the stream
+        (which writes no rows and answers without the count)."""
+        cur, cur_entry = self.claim_for("h:1.abcd:0#1")
+        reply = self.fcall("release", STREAMS, "h:1.abcd:0#1", cur_entry, "crash", "died", "", self.HISTORY)
+        self.assertEqual(reply, [0, "retrying", cur, "echo", "backtest", 1, 1, 1])   # run 1, one retry row
+        self.assertEqual(self.fcall("release", STREAMS, "h:1.abcd:0#1", "", "shutdown", "", "", self.HISTORY),
+                         [0, "", "", "", "", 0, 0, 0])
+        self.assertEqual(self.fcall("release", STREAMS, "h:1.abcd:0#1", "", "shutdown", ""),
+                         [0, "", "", "", "", 0])                                  # as before without one
+        self.r.delete(f"tickq:retry:backtest_normal")
+        jid, _ = self.claim_for("h:1.abcd:0#2")
+        time.sleep(0.05)
+        reply = self.fcall("reclaim", STREAMS, "sup", "10", "lost", self.HISTORY)
+        self.assertEqual(reply[0], 1)
+        self.assertEqual(reply[-2:], [[1], 1])
+        self.assertEqual(self.fcall("reclaim", STREAMS, "sup", "10", "lost", self.HISTORY), [0, 0, [], 0])
+
+    def test_reclaim_records_the_worker_that_held_the_job(self):
+        jid, _ = self.claim_for("h:1.abcd:3#7")
+        time.sleep(0.05)
+        reply = self.fcall("reclaim", STREAMS, "otherhost:9.beef", "10", "lost", self.HISTORY)
+        self.assertEqual(reply[2:6], [jid, "echo", "backtest", "retrying"])
+        self.assertEqual(self.job(jid)["worker"], "h:1.abcd:3")
+        self.assertEqual(self.retries(jid)[0]["worker_id"], "h:1.abcd:3")
+        ((kind, row),) = self.history_rows()
+        self.assertEqual((kind, row[0], row[5]), ("retry", jid, "h:1.abcd:3"))
+        self.assertEqual(self.result(jid)["data"]["worker_id"], "h:1.abcd:3")
