@@ -315,12 +315,15 @@ end
 
 -- A claimed job that never started goes back to the tail of its stream,
 -- unchanged (its attempt was never counted), unless it was cancelled
--- meanwhile. `f` are its entry's fields; `worker` had claimed it.
+-- meanwhile. `f` are its entry's fields; `worker` had claimed it. The
+-- running result its claim wrote goes: a first attempt has none again, a
+-- retry gets back the result its failed attempt left (fail_attempt, without
+-- the due time: it is due now).
 -- Returns the job's state and its run number (0 when the record is gone).
 local function requeue_unstarted(c, stream, f, worker)
   local id = f.job
   local jk = job_key(c, id)
-  local h = redis.call('HMGET', jk, 'cancel_requested', 'queue', 'run', 'created_at')
+  local h = redis.call('HMGET', jk, 'cancel_requested', 'queue', 'run', 'created_at', 'error', 'worker')
   if h[2] == false then return 'missing', 0 end
   if h[1] == '1' then
     finish_cancelled(c, id, h[2])
@@ -328,7 +331,12 @@ local function requeue_unstarted(c, stream, f, worker)
     return 'cancelled', run_of(h[3])
   end
   add_entry(c, stream, id, f.type, f.args, f.attempts, f.max_retries, f.timeout_ms, f.enqueued_us)
-  if tonumber(f.attempts) == 0 then redis.call('DEL', result_key(id)) end
+  local attempts = tonumber(f.attempts)
+  if attempts == 0 then
+    redis.call('DEL', result_key(id))
+  else
+    set_result(c, id, 'running', { attempt = attempts, last_error = h[5] or nil, worker_id = h[6] or nil })
+  end
   return 'queued', run_of(h[3])
 end
 

@@ -288,3 +288,32 @@ class TestConsumerGenerations(TickqTestCase):
         ((kind, row),) = self.history_rows()
         self.assertEqual((kind, row[0], row[5]), ("retry", jid, "h:1.abcd:3"))
         self.assertEqual(self.result(jid)["data"]["worker_id"], "h:1.abcd:3")
+
+    def test_a_late_started_call_writes_nothing_for_a_job_released_meanwhile(self):
+        """The job went back to its queue (state queued again): a late
+        `started` of the name that had claimed it must not say it runs."""
+        jid, _ = self.claim_for("h:1.abcd:0#1")
+        self.assertEqual(self.fcall("touch", STREAMS, "h:1.abcd:0#2"), [0, 1, jid, []])
+        self.assertIsNone(self.result(jid))
+        self.assertEqual(self.fcall("started", [], "h:1.abcd:0#1", jid, "1"), 0)
+        self.assertIsNone(self.result(jid))
+        # Claimed again, by another name: still only its holder's call writes.
+        self.assertEqual(self.fcall("claim", STREAMS, "h:1.abcd:0#2", "1")[2], jid)
+        self.assertEqual(self.fcall("started", [], "h:1.abcd:0#1", jid, "1"), 0)
+        self.assertEqual(self.fcall("started", [], "h:1.abcd:0#2", jid, "1"), 1)
+        self.assertEqual(self.result(jid)["data"]["worker_id"], "h:1.abcd:0")
+
+    def test_a_retry_handed_back_unstarted_keeps_its_retry_result(self):
+        """A retry claimed and handed back before it started: its result
+        tells of the failed attempt again, not of a running one."""
+        jid, entry = self.claim_for("h:1.abcd:0#1")
+        self.assertEqual(self.fcall("release", STREAMS, "h:1.abcd:0#1", entry, "transient", "boom")[1], "retrying")
+        before = self.result(jid)
+        reply = self.fcall("claim", STREAMS, "h:1.abcd:0#2", "1", now_ms=int(time.time() * 1000) + 7200_000)
+        self.assertEqual((reply[2], reply[5]), (jid, "2"))
+        self.assertEqual(self.result(jid)["data"], {"attempt": 2, "worker_id": "h:1.abcd:0"})
+        self.assertEqual(self.fcall("touch", STREAMS, "h:1.abcd:0#3"), [0, 1, jid, []])
+        res = self.result(jid)
+        self.assertEqual(res["status"], before["status"])
+        self.assertEqual(res["data"], {"attempt": 1, "last_error": "boom", "worker_id": "h:1.abcd:0"})
+        self.assertEqual(self.state(jid), "queued")
