@@ -238,6 +238,33 @@ class HistoryStreamTests:
         self.assertEqual(self.query("SELECT run, state FROM job_history WHERE job_id = 'reused'"),
                          [(1, "completed"), (1, "completed")])
 
+    def test_rows_without_created_at_are_written_once(self):
+        """A row whose job record had no created_at (a dead-letter entry
+        from before it was kept, say) is still written once when its entry
+        is delivered twice: unknown is stored as a value, not as NULL (NULLs
+        never conflict in a unique index)."""
+        w = self.worker("--workers", "1", env=self.env)
+        stream = self.stream_of(w)
+        recorder = self.recorder_reading(w, stream)
+        os.kill(recorder, signal.SIGSTOP)   # both entries in one batch, and again in the next
+        now = time.time_ns() // 1000
+        job = "\0".join(["nocreated", "1", "", "2", "dead", "echo", "backtest", "h:1.abcd:0", str(now - 1000),
+                         str(now), "boom"])
+        retry = "\0".join(["nocreated", "1", "", "2", "transient", "h:1.abcd:0", str(now), "boom"])
+        for _ in range(2):
+            self.r.xadd(stream, {"job": job, "retry": retry})
+        self.r.hincrby(f"{stream}:state", "waiting", 4)
+        os.kill(recorder, signal.SIGCONT)
+        wait_for(lambda: self.r.xlen(stream) == 0, 10, what="the entries written")
+        self.r.xadd(stream, {"job": job, "retry": retry})   # delivered again later
+        self.r.hincrby(f"{stream}:state", "waiting", 2)
+        wait_for(lambda: self.r.xlen(stream) == 0, 10, what="the entry written")
+        self.assertEqual(w.stop(), 0)
+        self.assertEqual(self.query("SELECT job_id, run, attempts, state FROM job_history"),
+                         [("nocreated", 1, 2, "dead")])
+        self.assertEqual(self.query("SELECT job_id, run, attempt, kind FROM job_retries"),
+                         [("nocreated", 1, 2, "transient")])
+
     # --- the backlog cap -------------------------------------------------
     def test_a_full_backlog_drops_the_oldest_unread_rows_and_counts_them(self):
         w = self.worker("--workers", "1", "--history-backlog", "5", env=self.env)
