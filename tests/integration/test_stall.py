@@ -317,3 +317,21 @@ class TestConsumerGenerations(TickqTestCase):
         self.assertEqual(res["status"], before["status"])
         self.assertEqual(res["data"], {"attempt": 1, "last_error": "boom", "worker_id": "h:1.abcd:0"})
         self.assertEqual(self.state(jid), "queued")
+
+    def test_finish_never_recreates_a_record_that_is_gone(self):
+        """A completed job whose record went while it ran (deleted by hand,
+        evicted): its result is written for the client that waits for it,
+        the entry leaves the group, but no partial record is made (it would
+        hold neither queue nor type, and expire) and no history row, whose
+        created_at and run nobody knows; its state says `missing`, as a
+        failure's does."""
+        jid, entry = self.claim_for("h:1.abcd:0#1")
+        self.r.delete(f"tickq:job:{jid}")
+        now = str(time.time_ns() // 1000)
+        reply = self.fcall("finish", [STREAMS[1], self.HISTORY], "h:1.abcd:0#1",
+                           entry, jid, "ok", '{"status":"completed","data":{}}', "1", now, now)
+        self.assertEqual(reply, [1, 0, 0, 0, "missing", 0, 0])
+        self.assertEqual(self.r.exists(f"tickq:job:{jid}"), 0)
+        self.assertEqual(self.result(jid)["status"], "completed")
+        self.assertEqual(self.history_rows(), [])
+        self.assertEqual(self.pending(), 0)
