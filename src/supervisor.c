@@ -911,10 +911,13 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, const schedule_set_t *sch
             s.next_list_ms = 0;
     }
     stop_scheduler(&s);
+    log_stats(&s);
+    /* retire's releases may still append rows (a claim Redis ran late for
+     * an old generation, cancelled meanwhile): before the history process
+     * drains the stream. */
+    retire(&s);
     /* Every child is gone: what they finished is in the history stream. */
     stop_history(&s);
-    log_stats(&s);
-    retire(&s);
     log_info("worker stopped", LF_S("worker", s.id), LF_I("status", s.status));
     slot_board_free(s.board, s.n);
     free(s.kids);
