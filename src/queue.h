@@ -151,7 +151,8 @@ queue_status_t queue_finish(queue_t *q, const char *stream_key, const char *work
 /* After a repeated finish call skipped an outcome: whether the job's record
  * shows that very attempt recorded by `worker` (its attempts, worker and
  * finished_us are the outcome's), i.e. an earlier call was applied though
- * its reply was lost, rather than the entry reclaimed meanwhile. Sets
+ * its reply was lost, rather than the entry reclaimed meanwhile (never for
+ * a shutdown outcome, which writes none of these: leave those out). Sets
  * *applied (1 or 0); when 1, the record's state and run go to state and
  * o->run. */
 queue_status_t queue_finish_applied(queue_t *q, const char *worker, job_outcome_t *o, int *applied,

@@ -112,6 +112,27 @@ class TestStalledConnection(TickqTestCase):
         self.assertEqual(self.consumers(), [worker_id + "#1"])
         wait_for(lambda: self.pending() == 0, 5, what="nothing pending")
 
+    def test_a_finish_run_before_its_retry_is_known_as_recorded(self):
+        """The held finish reaches Redis and runs, but the child's
+        connection drops before the reply: the child reconnects and sends it
+        again, which skips the outcome (no longer pending); the child sees
+        in the job's record that its earlier call recorded it."""
+        stalled = self.proxy.hold_next(FINISH)
+        w = self.proxied_worker()
+        jid = self.enqueue("echo", {"n": 4})
+        self.assertTrue(stalled.wait(15), "the child never recorded")
+        reply = stalled.flush_and_close()     # Redis ran it; the child never gets the reply
+        self.assertTrue(reply.startswith(b"*"), reply)
+        self.assertEqual(self.state(jid), "completed")
+        wait_for(lambda: "outcomes already recorded by the earlier call" in w.log(), 15,
+                 what="the child to see its earlier call applied")
+        log = w.log()
+        self.assertIn("reconnected to Redis", log)
+        self.assertNotIn("outcomes skipped", log)
+        self.assertEqual(self.job(jid)["attempts"], "1")
+        self.assertEqual(len(self.starts(w, jid)), 1)
+        self.assertEqual(self.counters()["completed"], 1)
+
     def test_late_running_result_never_hides_the_outcome(self):
         """An idle child takes a job in its blocking read and writes the
         job's running result without waiting for the reply; that write sits
