@@ -131,7 +131,8 @@ static const migration_t migrations[] = {
      * record's) tells apart runs of an id reused after its record expired,
      * whose run numbers start at 1 again. Rows from before have no
      * created_at: NULLs are distinct in a unique index, so they never
-     * conflict. */
+     * conflict. Rows written since never store NULL: an unknown created_at
+     * is "" (SQLite) or -infinity (PostgreSQL), so they do conflict. */
     { 5, "job history written once per job run and attempt",
       "ALTER TABLE job_history ADD COLUMN created_at TEXT;"
       "ALTER TABLE job_retries ADD COLUMN created_at TEXT;"

@@ -383,7 +383,9 @@ static int pg_bars_version(db_t *db, long long *version, char *err, size_t errle
 
 /* Rows go through temporary tables (emptied at commit), so that a row
  * already written (the same job, run, created_at and attempt) is skipped:
- * COPY itself cannot skip. */
+ * COPY itself cannot skip. An unknown created_at is stored as -infinity,
+ * never NULL, which never conflicts in a unique index (rows from before
+ * migration 5 keep NULL). */
 static int pg_history_put(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_t *r, size_t nr,
                           char *err, size_t errlen)
 {
@@ -416,7 +418,7 @@ static int pg_history_put(db_t *db, const history_rec_t *h, size_t nh, const ret
                 copy_printf(&c, "\\N\t");
             copy_text(&c, h[i].error, 0);
             copy_printf(&c, "%d\t", h[i].run > 0 ? h[i].run : 1);
-            copy_text(&c, h[i].created_at, 1);
+            copy_text(&c, h[i].created_at != NULL && h[i].created_at[0] ? h[i].created_at : "-infinity", 1);
         }
         if (copy_end(&c, err, errlen) != 0 ||
             pg_exec(db, "INSERT INTO job_history (" HISTORY_COLUMNS ") SELECT " HISTORY_COLUMNS
@@ -434,7 +436,7 @@ static int pg_history_put(db_t *db, const history_rec_t *h, size_t nh, const ret
             copy_text(&c, r[i].worker, 0);
             copy_time(&c, r[i].at_us > 0 ? r[i].at_us : clock_now_us(), 0);
             copy_printf(&c, "%d\t", r[i].run > 0 ? r[i].run : 1);
-            copy_text(&c, r[i].created_at, 1);
+            copy_text(&c, r[i].created_at != NULL && r[i].created_at[0] ? r[i].created_at : "-infinity", 1);
         }
         if (copy_end(&c, err, errlen) != 0 ||
             pg_exec(db, "INSERT INTO job_retries (" RETRY_COLUMNS ") SELECT " RETRY_COLUMNS

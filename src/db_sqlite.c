@@ -259,6 +259,10 @@ static void bind_time(sqlite3_stmt *st, int i, int64_t us, char buf[CLOCK_ISO_LE
     }
 }
 
+/* created_at is part of the rows' unique key (migration 5): a row whose job
+ * record had none stores "" (SQLite) or -infinity (PostgreSQL), never NULL,
+ * which never conflicts in a unique index, so that a row delivered twice is
+ * written once. NULL stays for rows written before migration 5. */
 static int lite_history_put(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_t *r, size_t nr,
                             char *err, size_t errlen)
 {
@@ -291,7 +295,7 @@ static int lite_history_put(db_t *db, const history_rec_t *h, size_t nh, const r
             sqlite3_bind_null(st, 9);
         bind_text_or_null(st, 10, h[i].error);
         sqlite3_bind_int(st, 11, h[i].run > 0 ? h[i].run : 1);
-        bind_text_or_null(st, 12, h[i].created_at);
+        sqlite3_bind_text(st, 12, h[i].created_at ? h[i].created_at : "", -1, SQLITE_STATIC);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
@@ -306,7 +310,7 @@ static int lite_history_put(db_t *db, const history_rec_t *h, size_t nh, const r
         bind_text_or_null(st, 5, r[i].worker);
         bind_time(st, 6, r[i].at_us > 0 ? r[i].at_us : clock_now_us(), t1);
         sqlite3_bind_int(st, 7, r[i].run > 0 ? r[i].run : 1);
-        bind_text_or_null(st, 8, r[i].created_at);
+        sqlite3_bind_text(st, 8, r[i].created_at ? r[i].created_at : "", -1, SQLITE_STATIC);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)

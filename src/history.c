@@ -197,16 +197,18 @@ static int columns(const char *s, size_t len, const char **col, int max)
 
 static int64_t micros(const char *s) { return *s ? strtoll(s, NULL, 10) : 0; }
 
-/* Adds a row; 0, or -1 when it is not a tickq row (counted). */
+/* Adds a row; 0, -1 when it is not a tickq row (counted), or -2 when
+ * memory ran out. */
 static int add_row(history_batch_t *b, const redisReply *name, const redisReply *value)
 {
     const char *col[JOB_COLUMNS];
     if (name->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING)
         goto bad;
     if (strcmp(name->str, "job") == 0) {
-        if (columns(value->str, value->len, col, JOB_COLUMNS) != JOB_COLUMNS || !*col[0] || !*col[4] ||
-            room((void **)&b->jobs, &b->capjobs, b->njobs, sizeof *b->jobs) != 0)
+        if (columns(value->str, value->len, col, JOB_COLUMNS) != JOB_COLUMNS || !*col[0] || !*col[4])
             goto bad;
+        if (room((void **)&b->jobs, &b->capjobs, b->njobs, sizeof *b->jobs) != 0)
+            return -2;
         history_rec_t *h = &b->jobs[b->njobs++];
         h->job_id = col[0];
         h->run = atoi(col[1]);
@@ -222,9 +224,10 @@ static int add_row(history_batch_t *b, const redisReply *name, const redisReply 
         return 0;
     }
     if (strcmp(name->str, "retry") == 0) {
-        if (columns(value->str, value->len, col, RETRY_COLUMNS) != RETRY_COLUMNS || !*col[0] || !*col[4] ||
-            room((void **)&b->retries, &b->capretries, b->nretries, sizeof *b->retries) != 0)
+        if (columns(value->str, value->len, col, RETRY_COLUMNS) != RETRY_COLUMNS || !*col[0] || !*col[4])
             goto bad;
+        if (room((void **)&b->retries, &b->capretries, b->nretries, sizeof *b->retries) != 0)
+            return -2;
         retry_rec_t *r = &b->retries[b->nretries++];
         r->job_id = col[0];
         r->run = atoi(col[1]);
@@ -242,35 +245,54 @@ bad:
 }
 
 /* Adds the entries of an array of [id, fields] (fields nil: an entry deleted
- * after its delivery, acknowledged with no rows). Returns how many. */
+ * after its delivery, acknowledged with no rows). Returns how many, or -1
+ * when memory ran out (the batch then holds part of them: take_reply). */
 static int add_entries(history_batch_t *b, const redisReply *entries)
 {
     int n = 0;
     for (size_t i = 0; entries->type == REDIS_REPLY_ARRAY && i < entries->elements; i++) {
         const redisReply *e = entries->element[i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements < 1 || e->element[0]->type != REDIS_REPLY_STRING ||
-            room((void **)&b->ids, &b->capids, b->nids, sizeof *b->ids) != 0 ||
-            room((void **)&b->counts, &b->capcounts, b->nids, sizeof *b->counts) != 0)
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 1 || e->element[0]->type != REDIS_REPLY_STRING)
             continue;
+        if (room((void **)&b->ids, &b->capids, b->nids, sizeof *b->ids) != 0 ||
+            room((void **)&b->counts, &b->capcounts, b->nids, sizeof *b->counts) != 0)
+            return -1;
         const redisReply *f = e->elements > 1 ? e->element[1] : NULL;
         b->counts[b->nids] = f != NULL && f->type == REDIS_REPLY_ARRAY ? (int)(f->elements / 2) : 0;
         b->ids[b->nids++] = e->element[0]->str;
         n++;
         for (size_t k = 0; f != NULL && f->type == REDIS_REPLY_ARRAY && k + 1 < f->elements; k += 2)
-            add_row(b, f->element[k], f->element[k + 1]);
+            if (add_row(b, f->element[k], f->element[k + 1]) == -2)
+                return -1;
     }
     return n;
 }
 
-/* Keeps r in the batch (its strings are the rows'); frees it on failure. */
-static int keep(history_batch_t *b, redisReply *r)
+/* Adds the entries of reply r (`entries` inside it) and keeps r in the batch
+ * (its strings are the rows'), or frees it when it adds none. When memory
+ * runs out, everything this read added is taken back before r is freed (no
+ * pointer into it is left, and no entry of it is acknowledged: they stay
+ * pending for us and are read again) and -1 is returned. */
+static int take_reply(history_batch_t *b, redisReply *r, const redisReply *entries, char *err, size_t errlen)
 {
-    if (room((void **)&b->replies, &b->capreplies, b->nreplies, sizeof *b->replies) != 0) {
+    size_t nids = b->nids, njobs = b->njobs, nretries = b->nretries;
+    unsigned long long malformed = b->malformed;
+    int got = 0;
+    if (room((void **)&b->replies, &b->capreplies, b->nreplies, sizeof *b->replies) != 0 ||
+        (got = add_entries(b, entries)) < 0) {
+        b->nids = nids;
+        b->njobs = njobs;
+        b->nretries = nretries;
+        b->malformed = malformed;
         freeReplyObject(r);
+        snprintf(err, errlen, "out of memory reading the job history stream");
         return -1;
     }
-    b->replies[b->nreplies++] = r;
-    return 0;
+    if (got == 0)
+        freeReplyObject(r);
+    else
+        b->replies[b->nreplies++] = r;
+    return got;
 }
 
 int history_read(rconn_t *c, const char *stream, const char *consumer, history_read_t what, int count,
@@ -294,19 +316,11 @@ int history_read(rconn_t *c, const char *stream, const char *consumer, history_r
         freeReplyObject(r);
         return -1;
     }
-    int got = 0;
     if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 && r->element[0]->type == REDIS_REPLY_ARRAY &&
         r->element[0]->elements == 2)
-        got = add_entries(b, r->element[0]->element[1]);
-    if (got == 0) {
-        freeReplyObject(r);
-        return 0;
-    }
-    if (keep(b, r) != 0) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    return got;
+        return take_reply(b, r, r->element[0]->element[1], err, errlen);
+    freeReplyObject(r);
+    return 0;
 }
 
 /* Deletes consumers (not `self`) holding nothing, idle for min_idle_ms. */
@@ -350,10 +364,12 @@ int history_claim_idle(rconn_t *c, const char *stream, const char *consumer, int
     }
     /* next cursor, entries, ids of entries deleted meanwhile (dropped from
      * the pending list by Redis itself) */
-    int got = r->type == REDIS_REPLY_ARRAY && r->elements >= 2 ? add_entries(b, r->element[1]) : 0;
-    if (got == 0)
+    int got = 0;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2)
+        got = take_reply(b, r, r->element[1], err, errlen);
+    else
         freeReplyObject(r);
-    else if (keep(b, r) != 0)
+    if (got < 0)
         return -1;
     delete_idle_consumers(c, stream, consumer, min_idle_ms);
     return got;

@@ -179,6 +179,8 @@ static void housekeeping(recorder_t *r)
         if (n > 0)
             log_info("took over job history a stopped history process had read", LF_S("stream", r->stream),
                      LF_I("entries", n));
+        else if (n < 0)
+            r->own_done = 0; /* what it took over (ours now) is read again */
     }
     prune(r);
 }
@@ -204,6 +206,8 @@ static int take(recorder_t *r, int64_t block_ms)
     }
     n = history_read(r->conn, r->stream, r->consumer, HISTORY_READ_NEW, READ_COUNT,
                      history_batch_entries(r->batch) == 0 ? block_ms : 0, r->batch, r->err, sizeof r->err);
+    if (n < 0)
+        r->own_done = 0; /* entries delivered to us but not kept (a lost reply, no memory): read them again */
     if (n < 0 && !rconn_broken(r->conn))
         warn(r, "cannot read the job history stream");
     unsigned long long bad = history_batch_malformed(r->batch);

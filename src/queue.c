@@ -781,8 +781,18 @@ queue_status_t queue_release_started(queue_t *q, const queue_list_t *streams, co
     queue_status_t st = run(q, FN("release"), streams->n, &a, &r, err, errlen);
     if (st != QUEUE_OK)
         return st;
-    /* requeued, state, id, type, queue, attempts, and the run when above 1 */
-    int ok = r->type == REDIS_REPLY_ARRAY && (r->elements == 6 || r->elements == 7);
+    /* requeued, state, id, type, queue, attempts, and the run when above 1;
+     * with a history stream, the run always and the rows appended. */
+    int ok = r->type == REDIS_REPLY_ARRAY && r->elements >= 6 && r->elements <= 8;
+    if (ok && q->history[0] && r->elements != 8) {
+        /* A library from before the stream wrote no rows: load ours again.
+         * The current job's outcome would have had one (a requeued job
+         * has none). */
+        library.loaded = 0;
+        const char *state = reply_str(r->element[1]);
+        if (state[0] && strcmp(state, "queued") != 0)
+            q->unrecorded++;
+    }
     if (requeued)
         *requeued = ok ? rconn_reply_integer(r->element[0]) : 0;
     if (current != NULL) {
@@ -823,7 +833,14 @@ queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char
     size_t n = r->type == REDIS_REPLY_ARRAY && r->elements >= 2 ? (r->elements - 2) / 6 : 0;
     /* per job: id, type, queue, state, attempts, error; then one array of
      * their runs (absent from a library from before runs existed) */
-    const redisReply *runs = n > 0 && r->elements == 2 + n * 6 + 1 ? r->element[r->elements - 1] : NULL;
+    const redisReply *runs = n > 0 && r->elements > 2 + n * 6 ? r->element[2 + n * 6] : NULL;
+    /* With a history stream the rows appended come last; a library from
+     * before the stream wrote none: load ours again. */
+    if (q->history[0] && r->type == REDIS_REPLY_ARRAY &&
+        !(r->elements == 2 + n * 6 + 2 && r->element[r->elements - 1]->type == REDIS_REPLY_INTEGER)) {
+        library.loaded = 0;
+        q->unrecorded += (long long)n;
+    }
     for (size_t i = 0; jobs != NULL && i < n && i < max; i++) {
         settled(r->element + 2 + i * 6, &jobs[i]);
         snprintf(jobs[i].error, sizeof jobs[i].error, "%s", reply_str(r->element[2 + i * 6 + 5]));
@@ -877,23 +894,45 @@ queue_status_t queue_touch(queue_t *q, const queue_list_t *streams, const char *
     static args_t a;
     a.n = 0;
     args_streams(&a, streams);
+    if (q->history[0])
+        args_str(&a, q->history); /* the last key; touch.lua tells it by its name */
     args_header(&a, q);
     for (size_t i = 0; i < n; i++)
         args_str(&a, consumers[i]);
     redisReply *r;
-    queue_status_t st = run(q, FN("touch"), streams->n, &a, &r, err, errlen);
+    queue_status_t st = run(q, FN("touch"), streams->n + (q->history[0] ? 1 : 0), &a, &r, err, errlen);
     if (st != QUEUE_OK)
         return st;
-    /* {renewed, released, job id...}; a library from before generations
-     * answers with the renewed count alone. */
-    if (out != NULL && r->type == REDIS_REPLY_INTEGER) {
-        out->renewed = r->integer;
-    } else if (out != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
-        out->renewed = rconn_reply_integer(r->element[0]);
-        out->released = rconn_reply_integer(r->element[1]);
-        for (size_t i = 2; i < r->elements && out->nids < TOUCH_IDS_MAX; i++)
-            snprintf(out->ids[out->nids++], sizeof out->ids[0], "%s", reply_str(r->element[i]));
+    /* {renewed, released, job id..., {cancelled job id...}[, rows]}; a
+     * library from before generations answers with the renewed count
+     * alone, one from before the history stream without the cancels (it
+     * counts them as released) and the rows. */
+    touch_result_t t;
+    memset(&t, 0, sizeof t);
+    int rows = 0;
+    if (r->type == REDIS_REPLY_INTEGER) {
+        t.renewed = r->integer;
+    } else if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
+        t.renewed = rconn_reply_integer(r->element[0]);
+        t.released = rconn_reply_integer(r->element[1]);
+        for (size_t i = 2; i < r->elements; i++) {
+            const redisReply *e = r->element[i];
+            if (e->type == REDIS_REPLY_ARRAY) {
+                t.cancelled = (long long)e->elements;
+                for (size_t j = 0; j < e->elements && t.ncancelled < TOUCH_IDS_MAX; j++)
+                    snprintf(t.cancelled_ids[t.ncancelled++], sizeof t.cancelled_ids[0], "%s",
+                             reply_str(e->element[j]));
+            } else if (e->type == REDIS_REPLY_INTEGER) {
+                rows = 1;
+            } else if (t.nids < TOUCH_IDS_MAX) {
+                snprintf(t.ids[t.nids++], sizeof t.ids[0], "%s", reply_str(e));
+            }
+        }
     }
+    if (q->history[0] && !rows)
+        library.loaded = 0; /* from before the stream: its cancels (counted as released) wrote no rows */
+    if (out != NULL)
+        *out = t;
     freeReplyObject(r);
     return QUEUE_OK;
 }

@@ -35,8 +35,12 @@ typedef struct {
     int64_t retry_base_ms;
     int64_t retry_max_ms;
     size_t max_payload;
-    char history[128];       /* the job history stream finish, release and
-                              * reclaim append rows to (history.h); "": off */
+    char history[128];       /* the job history stream finish, release,
+                              * reclaim and touch append rows to (history.h); "": off */
+    long long unrecorded;    /* jobs release, reclaim or touch settled without
+                              * their history rows: Redis ran a library from
+                              * before the history stream (the next call loads
+                              * this one again); the caller logs and zeroes it */
 } queue_t;
 
 /* Defaults: prefix "tickq", group "workers", TTL 24 h, DLQ cap 100,000,
@@ -147,7 +151,8 @@ queue_status_t queue_finish(queue_t *q, const char *stream_key, const char *work
 /* After a repeated finish call skipped an outcome: whether the job's record
  * shows that very attempt recorded by `worker` (its attempts, worker and
  * finished_us are the outcome's), i.e. an earlier call was applied though
- * its reply was lost, rather than the entry reclaimed meanwhile. Sets
+ * its reply was lost, rather than the entry reclaimed meanwhile (never for
+ * a shutdown outcome, which writes none of these: leave those out). Sets
  * *applied (1 or 0); when 1, the record's state and run go to state and
  * o->run. */
 queue_status_t queue_finish_applied(queue_t *q, const char *worker, job_outcome_t *o, int *applied,
@@ -202,11 +207,17 @@ typedef struct {
     long long released;          /* entries of older consumer generations, back in their queues */
     size_t nids;                 /* the first TOUCH_IDS_MAX of those jobs' ids */
     char ids[TOUCH_IDS_MAX][JOB_ID_MAX + 1];
+    long long cancelled;         /* entries of older generations whose job was
+                                  * cancelled meanwhile: it ended cancelled */
+    size_t ncancelled;           /* the first TOUCH_IDS_MAX of those jobs' ids */
+    char cancelled_ids[TOUCH_IDS_MAX][JOB_ID_MAX + 1];
 } touch_result_t;
 
 /* Renews the claims of the given consumers, and hands back to their queues
  * (attempt not charged) the entries of older generations of the same
- * workers, deleting those consumers (src/lua/touch.lua). *out may be NULL. */
+ * workers, or ends them cancelled when a cancel was requested, deleting
+ * those consumers (src/lua/touch.lua). The cancels' history rows go to
+ * q->history in the same call. *out may be NULL. */
 queue_status_t queue_touch(queue_t *q, const queue_list_t *streams, const char *const *consumers,
                            size_t n, touch_result_t *out, char *err, size_t errlen);
 

@@ -203,6 +203,17 @@ static int reconnect(sup_t *s)
     return -1;
 }
 
+/* Jobs release, reclaim or touch settled while Redis ran a library from
+ * before the history stream have no history rows (queue.h, unrecorded). */
+static void log_unrecorded(sup_t *s)
+{
+    if (s->q.unrecorded == 0)
+        return;
+    log_warn("job history not recorded: Redis ran an older tickq function library (an older tickq process "
+             "loaded it); loading this one again", LF_S("worker", s->id), LF_I("jobs", s->q.unrecorded));
+    s->q.unrecorded = 0;
+}
+
 /* Settles a dead child's leftovers; on success the slot may be refilled. */
 static void try_release(sup_t *s, int i)
 {
@@ -232,6 +243,7 @@ static void try_release(sup_t *s, int i)
     }
     if (requeued > 0)
         log_info("claimed jobs returned to their queues", LF_S("worker_id", k->id), LF_I("jobs", requeued));
+    log_unrecorded(s);
 }
 
 static void on_child_exit(sup_t *s, int i, int wstatus)
@@ -418,18 +430,32 @@ static void totals(sup_t *s, long long *done, long long *failed, long long *retr
 
 /* Entries claimed for a consumer generation no child uses any more (a late
  * call of a connection its child gave up on) went back to their queues. */
+static void join_ids(char *out, size_t outlen, const char (*ids)[JOB_ID_MAX + 1], size_t n, long long total)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && used < outlen; i++)
+        used += (size_t)snprintf(out + used, outlen - used, "%s%s", i ? "," : "", ids[i]);
+    if (total > (long long)n && used < outlen)
+        snprintf(out + used, outlen - used, ",...");
+}
+
 static void log_released(const sup_t *s, const touch_result_t *t)
 {
-    char ids[TOUCH_IDS_MAX * (JOB_ID_MAX + 2) + 8] = "";
-    size_t used = 0;
-    for (size_t i = 0; i < t->nids && used < sizeof ids; i++)
-        used += (size_t)snprintf(ids + used, sizeof ids - used, "%s%s", i ? "," : "", t->ids[i]);
-    if (t->released > (long long)t->nids && used < sizeof ids)
-        snprintf(ids + used, sizeof ids - used, ",...");
-    log_warn("jobs claimed for a worker's old consumer name returned to their queues (a call Redis ran after "
-             "the worker had given up on its connection)", LF_S("worker", s->id), LF_I("jobs", t->released),
-             LF_S("job_ids", ids));
+    char ids[TOUCH_IDS_MAX * (JOB_ID_MAX + 2) + 8];
+    if (t->released > 0) {
+        join_ids(ids, sizeof ids, t->ids, t->nids, t->released);
+        log_warn("jobs claimed for a worker's old consumer name returned to their queues (a call Redis ran after "
+                 "the worker had given up on its connection)", LF_S("worker", s->id), LF_I("jobs", t->released),
+                 LF_S("job_ids", ids));
+    }
+    if (t->cancelled > 0) {
+        join_ids(ids, sizeof ids, t->cancelled_ids, t->ncancelled, t->cancelled);
+        log_info("jobs claimed for a worker's old consumer name and cancelled meanwhile ended cancelled",
+                 LF_S("worker", s->id), LF_I("jobs", t->cancelled), LF_S("job_ids", ids));
+    }
 }
+
 
 static void heartbeat(sup_t *s)
 {
@@ -452,7 +478,7 @@ static void heartbeat(sup_t *s)
     touch_result_t touched;
     if (queue_touch(&s->q, &s->cfg->queues, consumers, (size_t)live, &touched, s->err, sizeof s->err) != QUEUE_OK)
         log_warn("cannot renew claims", LF_S("worker", s->id), LF_S("error", s->err));
-    else if (touched.released > 0)
+    else if (touched.released > 0 || touched.cancelled > 0)
         log_released(s, &touched);
     long long reclaimed = 0;
     static settled_job_t jobs[QUEUE_LIST_MAX * 100];
@@ -462,6 +488,7 @@ static void heartbeat(sup_t *s)
     } else if (reclaimed > 0) {
         log_warn("reclaimed jobs from a dead worker", LF_S("worker", s->id), LF_I("jobs", reclaimed));
     }
+    log_unrecorded(s);
 
     long long done, failed, retried, delay;
     int busy;
@@ -884,10 +911,13 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, const schedule_set_t *sch
             s.next_list_ms = 0;
     }
     stop_scheduler(&s);
+    log_stats(&s);
+    /* retire's releases may still append rows (a claim Redis ran late for
+     * an old generation, cancelled meanwhile): before the history process
+     * drains the stream. */
+    retire(&s);
     /* Every child is gone: what they finished is in the history stream. */
     stop_history(&s);
-    log_stats(&s);
-    retire(&s);
     log_info("worker stopped", LF_S("worker", s.id), LF_I("status", s.status));
     slot_board_free(s.board, s.n);
     free(s.kids);

@@ -370,6 +370,12 @@ static void report_skipped(worker_ctx_t *w, job_outcome_t *o, size_t n, char (*s
     for (size_t i = 0; i < n; i++) {
         if (states[i][0] != '\0')
             continue;
+        /* A shutdown outcome records no attempt, worker nor finish time
+         * (the job only goes back to its queue), so its record cannot show
+         * it applied: nothing to tell, either way it is not this worker's
+         * to run any more. */
+        if (o[i].kind == OUTCOME_SHUTDOWN)
+            continue;
         int applied = 0;
         if (repeated && queue_finish_applied(&w->q, w->id, &o[i], &applied, states[i], w->err,
                                              sizeof w->err) != QUEUE_OK)

@@ -46,9 +46,7 @@ local function claim(keys, args)
       local out, n = { index }, 1
       for _, e in ipairs(entries) do
         local f = e[2]
-        -- add_entry writes the fields in a fixed order; anything else was
-        -- XADDed by a foreign client and is not a job: drop it.
-        if #f ~= 14 or f[1] ~= 'job' or f[13] ~= 'enqueued_us' then
+        if not is_job(f) then
           redis.call('XACK', stream, c.group, e[1])
           redis.call('XDEL', stream, e[1])
         else
@@ -91,7 +89,9 @@ redis.register_function('tickq_p1_claim', claim)
 -- The worker sends it without waiting for the reply, so Redis may run it
 -- late (a connection the worker gave up on, after it recorded the outcome
 -- on another): only a job whose record still says queued (as a running
--- job's does) gets the running result, never a finished or retrying one.
+-- job's does) and whose entry is still pending for this consumer gets the
+-- running result, never a finished or retrying one, nor one handed back to
+-- its queue meanwhile (touch, release) or claimed by another name.
 -- args[10]: consumer; then per job: id, attempt.
 -- Returns the number of results written.
 local function started(keys, args)
@@ -102,7 +102,10 @@ local function started(keys, args)
   local tail = ',"worker_id":' .. cjson.encode(worker_of(args[10])) .. '},"updated_at":"' .. c.now_iso .. '"}'
   local n = 0
   for i = 11, #args, 2 do
-    if redis.call('HGET', job_key(c, args[i]), 'state') == 'queued' then
+    local h = redis.call('HMGET', job_key(c, args[i]), 'state', 'stream', 'entry')
+    local p = h[1] == 'queued' and h[3] and h[3] ~= '' and
+      redis.pcall('XPENDING', h[2], c.group, h[3], h[3], 1, args[10])
+    if type(p) == 'table' and not p.err and #p > 0 then
       redis.call('SET', result_key(args[i]), head .. args[i + 1] .. tail, 'EX', c.ttl)
       n = n + 1
     end

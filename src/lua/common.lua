@@ -123,10 +123,28 @@ local function field_of(fields, name)
   return nil
 end
 
--- The fields of a stream entry as a table, or nil when the entry is gone.
+-- The fields of a stream entry as a table, or nil when the entry is gone
+-- (queue streams: job_fields).
 local function entry_fields(stream, entry)
   local r = redis.call('XRANGE', stream, entry, entry)
   if #r == 0 then return nil end
+  local f, t = r[1][2], {}
+  for i = 1, #f, 2 do t[f[i]] = f[i + 1] end
+  return t
+end
+
+-- add_entry writes a job's fields in a fixed order (f: an entry's raw
+-- field list); an entry with anything else was XADDed by a foreign client
+-- and is not a job: whoever meets it acks and deletes it, nothing more.
+local function is_job(f)
+  return #f == 14 and f[1] == 'job' and f[13] == 'enqueued_us'
+end
+
+-- The fields of a job's entry in a queue stream as a table, or nil when the
+-- entry is gone or is not a job (is_job).
+local function job_fields(stream, entry)
+  local r = redis.call('XRANGE', stream, entry, entry)
+  if #r == 0 or not is_job(r[1][2]) then return nil end
   local f, t = r[1][2], {}
   for i = 1, #f, 2 do t[f[i]] = f[i + 1] end
   return t
@@ -297,12 +315,15 @@ end
 
 -- A claimed job that never started goes back to the tail of its stream,
 -- unchanged (its attempt was never counted), unless it was cancelled
--- meanwhile. `f` are its entry's fields; `worker` had claimed it.
+-- meanwhile. `f` are its entry's fields; `worker` had claimed it. The
+-- running result its claim wrote goes: a first attempt has none again, a
+-- retry gets back the result its failed attempt left (fail_attempt, without
+-- the due time: it is due now).
 -- Returns the job's state and its run number (0 when the record is gone).
 local function requeue_unstarted(c, stream, f, worker)
   local id = f.job
   local jk = job_key(c, id)
-  local h = redis.call('HMGET', jk, 'cancel_requested', 'queue', 'run', 'created_at')
+  local h = redis.call('HMGET', jk, 'cancel_requested', 'queue', 'run', 'created_at', 'error', 'worker')
   if h[2] == false then return 'missing', 0 end
   if h[1] == '1' then
     finish_cancelled(c, id, h[2])
@@ -310,7 +331,12 @@ local function requeue_unstarted(c, stream, f, worker)
     return 'cancelled', run_of(h[3])
   end
   add_entry(c, stream, id, f.type, f.args, f.attempts, f.max_retries, f.timeout_ms, f.enqueued_us)
-  if tonumber(f.attempts) == 0 then redis.call('DEL', result_key(id)) end
+  local attempts = tonumber(f.attempts)
+  if attempts == 0 then
+    redis.call('DEL', result_key(id))
+  else
+    set_result(c, id, 'running', { attempt = attempts, last_error = h[5] or nil, worker_id = h[6] or nil })
+  end
   return 'queued', run_of(h[3])
 end
 
@@ -467,27 +493,36 @@ end
 
 -- Hands back everything the consumers `names` hold in `stream`: each entry
 -- goes back to its queue unstarted (its attempt not charged: nobody ran
--- it), then the consumers are deleted (DELCONSUMER only now: it would drop
--- entries still pending). Appends the jobs' ids to `jobs`; returns how many.
-local function release_consumers(c, stream, names, jobs)
-  local n = 0
+-- it), or ends cancelled when a cancel was requested meanwhile (its history
+-- row names the consumer's worker id), then the consumers are deleted
+-- (DELCONSUMER only now: it would drop entries still pending). An entry
+-- that is not a job (is_job: a late blocking read took a foreign client's
+-- entry) is only acked and deleted. Appends the ids of the jobs requeued
+-- to `jobs` and of those cancelled to `cancelled` (either may be nil);
+-- returns how many of each.
+local function release_consumers(c, stream, names, jobs, cancelled)
+  local n, nc = 0, 0
   for _, name in ipairs(names) do
     local pending = redis.pcall('XPENDING', stream, c.group, '-', '+', 100000, name)
-    if type(pending) ~= 'table' or pending.err then return n end -- no group here
+    if type(pending) ~= 'table' or pending.err then return n, nc end -- no group here
     for _, p in ipairs(pending) do
-      local f = entry_fields(stream, p[1])
+      local f = job_fields(stream, p[1])
       if f then
-        requeue_unstarted(c, stream, f)
-        jobs[#jobs + 1] = f.job
-        n = n + 1
+        if requeue_unstarted(c, stream, f, worker_of(name)) == 'cancelled' then
+          nc = nc + 1
+          if cancelled then cancelled[#cancelled + 1] = f.job end
+        else
+          n = n + 1
+          if jobs then jobs[#jobs + 1] = f.job end
+        end
       end
       redis.call('XACK', stream, c.group, p[1])
       redis.call('XDEL', stream, p[1])
     end
     redis.call('XGROUP', 'DELCONSUMER', stream, c.group, name)
   end
-  if n > 0 then trim_acked(c, stream, {}, 1000) end
-  return n
+  if n + nc > 0 then trim_acked(c, stream, {}, 1000) end
+  return n, nc
 end
 
 -- The consumer running `entry` of `stream`, or nil: the entry is pending in

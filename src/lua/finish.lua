@@ -16,7 +16,8 @@
 --   error result's data: split_details),
 --   attempt, started_us, finished_us
 -- Returns {recorded, skipped, retried, dead, then the job's new state per
--- outcome in order ('' for a skipped one), then its run number per outcome
+-- outcome in order ('' for a skipped one, 'missing' for one whose job
+-- record is gone: a completed job's result is still written), then its run number per outcome
 -- (0 for a skipped one), then, when keys[2] was given, the number of history
 -- rows appended}. Callers from before runs existed read the states and
 -- ignore what follows.
@@ -39,7 +40,16 @@ local function finish(keys, args)
     if pending[entry] then
       pending[entry] = nil
       local jk = job_key(c, id)
-      if kind == 'ok' then
+      if kind == 'ok' and redis.call('HEXISTS', jk, 'queue') == 0 then
+        -- The record went while the job ran (deleted by hand, evicted):
+        -- the result the client waits for is written, but no partial
+        -- record (neither queue nor type) and no history row (its run and
+        -- created_at are unknown), as fail_attempt does for a missing one.
+        redis.call('SET', result_key(id), payload, 'EX', c.ttl)
+        count(c, queue, 'completed')
+        out[#out + 1] = 'missing'
+        runs[#runs + 1] = 0
+      elseif kind == 'ok' then
         local attempt = args[i + 4]
         redis.call('HSET', jk, 'state', 'completed', 'attempts', attempt, 'worker', worker,
           'started_us', args[i + 5], 'finished_us', args[i + 6])
@@ -53,7 +63,7 @@ local function finish(keys, args)
         count(c, queue, 'completed')
         out[#out + 1] = 'completed'
       else
-        local f = entry_fields(stream, entry)
+        local f = job_fields(stream, entry)
         local state, run = '', 0
         if f and kind == 'shutdown' then
           state, run = requeue_unstarted(c, stream, f, worker)

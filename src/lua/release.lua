@@ -7,7 +7,8 @@
 -- consumer_parts) is the process's last name: entries of older generations
 -- of the same worker go back to their queues too (claims it gave up on, run
 -- late by Redis), and every one of these consumers is deleted once it holds
--- nothing. Outcomes name the worker id. keys: the streams it consumed.
+-- nothing. Outcomes name the worker id. An entry that is not a job
+-- (is_job) is acked and deleted. keys: the streams it consumed.
 -- args[10..]: consumer, current entry ('' if none), kind, error text, and
 -- optionally when the current job started (epoch µs, '' unknown) and the
 -- history stream the rows go to (flush_history; absent or '': history off)
@@ -15,7 +16,11 @@
 -- and for the current job: id, type, queue, attempts, then its run number
 -- only when it is above 1} (a supervisor from before runs existed expects
 -- exactly six elements: it reads every first run as before, and misses only
--- the history and log line of a re-run it settles).
+-- the history and log line of a re-run it settles); when a history stream
+-- was given (only callers from after the stream give one), always the run
+-- number (0 when no job was current) and then the number of history rows
+-- appended: eight elements, so the caller can tell a library from before
+-- the stream, which writes no rows.
 local function release(keys, args)
   local c = context(args)
   local consumer, current, kind, err = args[10], args[11], args[12], args[13]
@@ -29,7 +34,7 @@ local function release(keys, args)
     if type(pending) == 'table' and not pending.err then
       for _, p in ipairs(pending) do
         local entry = p[1]
-        local f = entry_fields(stream, entry)
+        local f = job_fields(stream, entry)
         if f then
           local state, run
           if entry == current and kind ~= 'shutdown' then
@@ -53,11 +58,13 @@ local function release(keys, args)
     if gen then
       local names = older_generations(c, stream, { [worker] = gen })
       names[#names + 1] = consumer
-      requeued = requeued + release_consumers(c, stream, names, {})
+      local n, nc = release_consumers(c, stream, names)
+      requeued = requeued + n + nc
     end
   end
   flush_counters(c)
-  flush_history(c)
+  local rows = flush_history(c)
+  if c.history then return { requeued, outcome, cur[1], cur[2], cur[3], cur[4], cur_run, rows } end
   if cur_run > 1 then return { requeued, outcome, cur[1], cur[2], cur[3], cur[4], cur_run } end
   return { requeued, outcome, cur[1], cur[2], cur[3], cur[4] }
 end

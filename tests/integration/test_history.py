@@ -238,6 +238,33 @@ class HistoryStreamTests:
         self.assertEqual(self.query("SELECT run, state FROM job_history WHERE job_id = 'reused'"),
                          [(1, "completed"), (1, "completed")])
 
+    def test_rows_without_created_at_are_written_once(self):
+        """A row whose job record had no created_at (a dead-letter entry
+        from before it was kept, say) is still written once when its entry
+        is delivered twice: unknown is stored as a value, not as NULL (NULLs
+        never conflict in a unique index)."""
+        w = self.worker("--workers", "1", env=self.env)
+        stream = self.stream_of(w)
+        recorder = self.recorder_reading(w, stream)
+        os.kill(recorder, signal.SIGSTOP)   # both entries in one batch, and again in the next
+        now = time.time_ns() // 1000
+        job = "\0".join(["nocreated", "1", "", "2", "dead", "echo", "backtest", "h:1.abcd:0", str(now - 1000),
+                         str(now), "boom"])
+        retry = "\0".join(["nocreated", "1", "", "2", "transient", "h:1.abcd:0", str(now), "boom"])
+        for _ in range(2):
+            self.r.xadd(stream, {"job": job, "retry": retry})
+        self.r.hincrby(f"{stream}:state", "waiting", 4)
+        os.kill(recorder, signal.SIGCONT)
+        wait_for(lambda: self.r.xlen(stream) == 0, 10, what="the entries written")
+        self.r.xadd(stream, {"job": job, "retry": retry})   # delivered again later
+        self.r.hincrby(f"{stream}:state", "waiting", 2)
+        wait_for(lambda: self.r.xlen(stream) == 0, 10, what="the entry written")
+        self.assertEqual(w.stop(), 0)
+        self.assertEqual(self.query("SELECT job_id, run, attempts, state FROM job_history"),
+                         [("nocreated", 1, 2, "dead")])
+        self.assertEqual(self.query("SELECT job_id, run, attempt, kind FROM job_retries"),
+                         [("nocreated", 1, 2, "transient")])
+
     # --- the backlog cap -------------------------------------------------
     def test_a_full_backlog_drops_the_oldest_unread_rows_and_counts_them(self):
         w = self.worker("--workers", "1", "--history-backlog", "5", env=self.env)
@@ -299,6 +326,32 @@ class HistoryStreamTests:
             "job history not recorded: Redis ran an older tickq function library")]
         self.assertEqual([x["jobs"] for x in warned], [1])
         self.assertEqual(sorted(r[0] for r in self.query("SELECT job_id FROM job_history")), sorted([first, third]))
+
+    def test_the_supervisor_warns_and_reloads_when_an_older_library_settled_a_job_without_history(self):
+        """release (and reclaim, touch) append their row count when given a
+        history stream; a library from before the stream answers without
+        it: the supervisor logs the job whose rows are missing and loads
+        its own library again, so later rows are written."""
+        w = self.worker("--workers", "1", "--retry-base", "20ms", env=self.env)
+        self.recorder_reading(w, self.stream_of(w))
+        lua = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "src", "lua")
+        files = ["common.lua"] + sorted(f for f in os.listdir(lua) if f.endswith(".lua") and f != "common.lua")
+        code = "".join(open(os.path.join(lua, f)).read() for f in files)
+        older = code.replace("  history_on(c, args[15])\n", "", 1)   # release without history
+        self.assertNotEqual(older, code)
+        jid = self.enqueue("sleep", {"ms": 1500}, "--max-retries", "1")
+        self.wait_running(jid)
+        self.r.function_load(older, replace=True)
+        (child,) = w.children()
+        os.kill(child, signal.SIGKILL)
+        self.wait_state(jid, "completed", timeout=20)   # the crash retried, then the run completed
+        self.assertEqual(w.stop(), 0)
+        warned = [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg", "").startswith(
+            "job history not recorded: Redis ran an older tickq function library")]
+        self.assertEqual([x["jobs"] for x in warned], [1])
+        self.assertEqual(self.query(f"SELECT state FROM job_history WHERE job_id = '{jid}'"), [("completed",)])
+        self.assertEqual(self.count("job_retries"), 0)   # the crash's row: lost, and said so
+        self.assertEqual(len(self.retries(jid)), 1)
 
     # --- off -------------------------------------------------------------
     def test_no_history_writes_no_stream(self):

@@ -112,6 +112,27 @@ class TestStalledConnection(TickqTestCase):
         self.assertEqual(self.consumers(), [worker_id + "#1"])
         wait_for(lambda: self.pending() == 0, 5, what="nothing pending")
 
+    def test_a_finish_run_before_its_retry_is_known_as_recorded(self):
+        """The held finish reaches Redis and runs, but the child's
+        connection drops before the reply: the child reconnects and sends it
+        again, which skips the outcome (no longer pending); the child sees
+        in the job's record that its earlier call recorded it."""
+        stalled = self.proxy.hold_next(FINISH)
+        w = self.proxied_worker()
+        jid = self.enqueue("echo", {"n": 4})
+        self.assertTrue(stalled.wait(15), "the child never recorded")
+        reply = stalled.flush_and_close()     # Redis ran it; the child never gets the reply
+        self.assertTrue(reply.startswith(b"*"), reply)
+        self.assertEqual(self.state(jid), "completed")
+        wait_for(lambda: "outcomes already recorded by the earlier call" in w.log(), 15,
+                 what="the child to see its earlier call applied")
+        log = w.log()
+        self.assertIn("reconnected to Redis", log)
+        self.assertNotIn("outcomes skipped", log)
+        self.assertEqual(self.job(jid)["attempts"], "1")
+        self.assertEqual(len(self.starts(w, jid)), 1)
+        self.assertEqual(self.counters()["completed"], 1)
+
     def test_late_running_result_never_hides_the_outcome(self):
         """An idle child takes a job in its blocking read and writes the
         job's running result without waiting for the reply; that write sits
@@ -153,16 +174,19 @@ class TestConsumerGenerations(TickqTestCase):
         cur, cur_entry = self.claim_for("h:1.abcd:0#2")
         new, _ = self.claim_for("h:1.abcd:0#3")        # the child moved on after the supervisor read #2
         other, _ = self.claim_for("h:1.abcd:1#1")      # another slot's current name, not passed
-        time.sleep(0.05)
+        time.sleep(0.3)
+        (idle,) = self.r.xpending_range(STREAMS[1], "workers", cur_entry, cur_entry, 1)
         reply = self.fcall("touch", STREAMS, "h:1.abcd:0#2")
-        self.assertEqual(reply, [1, 1, old])
+        self.assertEqual(reply, [1, 1, old, []])
         self.assertEqual(self.holders(), {"h:1.abcd:0#2": 1, "h:1.abcd:0#3": 1, "h:1.abcd:1#1": 1})
         self.assertEqual(self.state(old), "queued")
         self.assertEqual(self.job(old)["attempts"], "0")       # never started: not charged
         self.assertIsNone(self.result(old))                    # its running result went with the claim
         self.assertEqual(self.ready(), 1)
         (p,) = self.r.xpending_range(STREAMS[1], "workers", cur_entry, cur_entry, 1)
-        self.assertLess(p["time_since_delivered"], 50)         # renewed
+        # Renewed: idle for less than before the touch (not a bound in ms,
+        # which a loaded machine may pass between the two calls).
+        self.assertLess(p["time_since_delivered"], idle["time_since_delivered"])
         self.assertEqual(self.result(new)["status"], "running")
         self.assertEqual(self.result(other)["data"]["worker_id"], "h:1.abcd:1")
 
@@ -183,6 +207,155 @@ class TestConsumerGenerations(TickqTestCase):
     def test_names_without_a_generation_are_renewed_as_before(self):
         jid, _ = self.claim_for("oldhost:7.beef:0")
         self.claim_for("oldhost:7.beef:0#1")  # not a generation of a name given with one
-        self.assertEqual(self.fcall("touch", STREAMS, "oldhost:7.beef:0"), [1, 0])
+        self.assertEqual(self.fcall("touch", STREAMS, "oldhost:7.beef:0"), [1, 0, []])
         self.assertEqual(self.holders(), {"oldhost:7.beef:0": 1, "oldhost:7.beef:0#1": 1})
         self.assertEqual(self.result(jid)["data"]["worker_id"], "oldhost:7.beef:0")
+
+    def foreign_entry_held_by(self, consumer, **fields):
+        """Something another client XADDed to the queue stream, taken by a
+        late blocking XREADGROUP of `consumer` (the C side drops such an
+        entry when it reads the reply; a connection given up on never does)."""
+        entry = self.r.xadd(STREAMS[1], fields or {"hello": "world"})
+        got = self.r.xreadgroup("workers", consumer, {STREAMS[1]: ">"}, count=1)
+        self.assertEqual(got[0][1][0][0], entry)
+        return entry
+
+    def test_touch_drops_a_foreign_entry_an_old_generation_holds(self):
+        """A non-job entry pending for an older generation is acked and
+        deleted; the heartbeat still renews the current name's claims
+        (it failed on the missing job id and renewed nothing after it)."""
+        cur, cur_entry = self.claim_for("h:1.abcd:0#2")
+        foreign = self.foreign_entry_held_by("h:1.abcd:0#1")
+        reply = self.fcall("touch", STREAMS, "h:1.abcd:0#2")
+        self.assertEqual(reply, [1, 0, []])
+        self.assertEqual(self.holders(), {"h:1.abcd:0#2": 1})
+        self.assertEqual(self.r.xrange(STREAMS[1], foreign, foreign), [])
+        self.assertEqual(self.state(cur), "queued")
+        self.assertEqual(self.result(cur)["status"], "running")
+
+    def test_release_drops_foreign_entries_of_every_generation(self):
+        cur, cur_entry = self.claim_for("h:1.abcd:0#2")
+        old = self.foreign_entry_held_by("h:1.abcd:0#1")
+        own = self.foreign_entry_held_by("h:1.abcd:0#2", job=cur, type="echo")   # a job field, not a job entry
+        reply = self.fcall("release", STREAMS, "h:1.abcd:0#2", cur_entry, "crash", "died")
+        self.assertEqual(reply[:3], [0, "retrying", cur])
+        self.assertEqual(self.holders(), {})
+        for e in (old, own):
+            self.assertEqual(self.r.xrange(STREAMS[1], e, e), [])
+        self.assertEqual(self.job(cur)["attempts"], "1")
+        self.assertEqual(len(self.retries(cur)), 1)
+
+    def test_reclaim_drops_a_foreign_entry(self):
+        jid = self.submit("echo", {})
+        self.fcall("claim", STREAMS, "h:1.abcd:0#1", "1")
+        foreign = self.foreign_entry_held_by("h:1.abcd:0#1", job=jid)
+        time.sleep(0.05)
+        reply = self.fcall("reclaim", STREAMS, "sup", "10", "lost")
+        self.assertEqual(reply[0], 1)                       # the job, not the foreign entry
+        self.assertEqual(reply[2:4], [jid, "echo"])
+        self.assertEqual(self.r.xrange(STREAMS[1], foreign, foreign), [])
+        self.assertEqual(self.job(jid)["attempts"], "1")
+
+    HISTORY = "tickq:history:0123456789abcdef"
+
+    def history_rows(self):
+        """The rows appended to HISTORY, as (kind, columns)."""
+        return [(k, v.split("\0")) for _, fields in self.r.xrange(self.HISTORY) for k, v in fields.items()]
+
+    def test_touch_ends_a_cancelled_old_claim_and_writes_its_history_row(self):
+        """A cancel requested while a claim an old generation holds waits:
+        touch ends the job cancelled, reports it apart from the jobs it
+        returned to their queues, and appends its history row naming the
+        worker id (it wrote none: touch had no history stream)."""
+        old, _ = self.claim_for("h:1.abcd:0#1")
+        back, _ = self.claim_for("h:1.abcd:0#1")
+        self.assertEqual(self.fcall("cancel", [], old), ["running", "h:1.abcd:0"])
+        reply = self.fcall("touch", STREAMS + [self.HISTORY], "h:1.abcd:0#2")
+        self.assertEqual(reply, [0, 1, back, [old], 1])
+        self.assertEqual((self.state(old), self.state(back)), ("cancelled", "queued"))
+        ((kind, row),) = self.history_rows()
+        self.assertEqual((kind, row[0], row[4], row[7]), ("job", old, "cancelled", "h:1.abcd:0"))
+        self.assertEqual(self.r.hget(self.HISTORY + ":state", "waiting"), "1")
+        # Without a history stream (--no-history): no row, the same reply
+        # but the row count.
+        self.r.delete(self.HISTORY)
+        self.assertEqual(self.fcall("claim", STREAMS, "h:1.abcd:0#2", "1")[2], back)
+        self.fcall("cancel", [], back)
+        self.assertEqual(self.fcall("touch", STREAMS, "h:1.abcd:0#3"), [0, 0, [back]])
+        self.assertEqual(self.r.xlen(self.HISTORY), 0)
+
+    def test_release_and_reclaim_append_their_row_count_with_a_history_stream(self):
+        """So that the caller can tell a library from before the stream
+        (which writes no rows and answers without the count)."""
+        cur, cur_entry = self.claim_for("h:1.abcd:0#1")
+        reply = self.fcall("release", STREAMS, "h:1.abcd:0#1", cur_entry, "crash", "died", "", self.HISTORY)
+        self.assertEqual(reply, [0, "retrying", cur, "echo", "backtest", 1, 1, 1])   # run 1, one retry row
+        self.assertEqual(self.fcall("release", STREAMS, "h:1.abcd:0#1", "", "shutdown", "", "", self.HISTORY),
+                         [0, "", "", "", "", 0, 0, 0])
+        self.assertEqual(self.fcall("release", STREAMS, "h:1.abcd:0#1", "", "shutdown", ""),
+                         [0, "", "", "", "", 0])                                  # as before without one
+        self.r.delete(f"tickq:retry:backtest_normal")
+        jid, _ = self.claim_for("h:1.abcd:0#2")
+        time.sleep(0.05)
+        reply = self.fcall("reclaim", STREAMS, "sup", "10", "lost", self.HISTORY)
+        self.assertEqual(reply[0], 1)
+        self.assertEqual(reply[-2:], [[1], 1])
+        self.assertEqual(self.fcall("reclaim", STREAMS, "sup", "10", "lost", self.HISTORY), [0, 0, [], 0])
+
+    def test_reclaim_records_the_worker_that_held_the_job(self):
+        jid, _ = self.claim_for("h:1.abcd:3#7")
+        time.sleep(0.05)
+        reply = self.fcall("reclaim", STREAMS, "otherhost:9.beef", "10", "lost", self.HISTORY)
+        self.assertEqual(reply[2:6], [jid, "echo", "backtest", "retrying"])
+        self.assertEqual(self.job(jid)["worker"], "h:1.abcd:3")
+        self.assertEqual(self.retries(jid)[0]["worker_id"], "h:1.abcd:3")
+        ((kind, row),) = self.history_rows()
+        self.assertEqual((kind, row[0], row[5]), ("retry", jid, "h:1.abcd:3"))
+        self.assertEqual(self.result(jid)["data"]["worker_id"], "h:1.abcd:3")
+
+    def test_a_late_started_call_writes_nothing_for_a_job_released_meanwhile(self):
+        """The job went back to its queue (state queued again): a late
+        `started` of the name that had claimed it must not say it runs."""
+        jid, _ = self.claim_for("h:1.abcd:0#1")
+        self.assertEqual(self.fcall("touch", STREAMS, "h:1.abcd:0#2"), [0, 1, jid, []])
+        self.assertIsNone(self.result(jid))
+        self.assertEqual(self.fcall("started", [], "h:1.abcd:0#1", jid, "1"), 0)
+        self.assertIsNone(self.result(jid))
+        # Claimed again, by another name: still only its holder's call writes.
+        self.assertEqual(self.fcall("claim", STREAMS, "h:1.abcd:0#2", "1")[2], jid)
+        self.assertEqual(self.fcall("started", [], "h:1.abcd:0#1", jid, "1"), 0)
+        self.assertEqual(self.fcall("started", [], "h:1.abcd:0#2", jid, "1"), 1)
+        self.assertEqual(self.result(jid)["data"]["worker_id"], "h:1.abcd:0")
+
+    def test_a_retry_handed_back_unstarted_keeps_its_retry_result(self):
+        """A retry claimed and handed back before it started: its result
+        tells of the failed attempt again, not of a running one."""
+        jid, entry = self.claim_for("h:1.abcd:0#1")
+        self.assertEqual(self.fcall("release", STREAMS, "h:1.abcd:0#1", entry, "transient", "boom")[1], "retrying")
+        before = self.result(jid)
+        reply = self.fcall("claim", STREAMS, "h:1.abcd:0#2", "1", now_ms=int(time.time() * 1000) + 7200_000)
+        self.assertEqual((reply[2], reply[5]), (jid, "2"))
+        self.assertEqual(self.result(jid)["data"], {"attempt": 2, "worker_id": "h:1.abcd:0"})
+        self.assertEqual(self.fcall("touch", STREAMS, "h:1.abcd:0#3"), [0, 1, jid, []])
+        res = self.result(jid)
+        self.assertEqual(res["status"], before["status"])
+        self.assertEqual(res["data"], {"attempt": 1, "last_error": "boom", "worker_id": "h:1.abcd:0"})
+        self.assertEqual(self.state(jid), "queued")
+
+    def test_finish_never_recreates_a_record_that_is_gone(self):
+        """A completed job whose record went while it ran (deleted by hand,
+        evicted): its result is written for the client that waits for it,
+        the entry leaves the group, but no partial record is made (it would
+        hold neither queue nor type, and expire) and no history row, whose
+        created_at and run nobody knows; its state says `missing`, as a
+        failure's does."""
+        jid, entry = self.claim_for("h:1.abcd:0#1")
+        self.r.delete(f"tickq:job:{jid}")
+        now = str(time.time_ns() // 1000)
+        reply = self.fcall("finish", [STREAMS[1], self.HISTORY], "h:1.abcd:0#1",
+                           entry, jid, "ok", '{"status":"completed","data":{}}', "1", now, now)
+        self.assertEqual(reply, [1, 0, 0, 0, "missing", 0, 0])
+        self.assertEqual(self.r.exists(f"tickq:job:{jid}"), 0)
+        self.assertEqual(self.result(jid)["status"], "completed")
+        self.assertEqual(self.history_rows(), [])
+        self.assertEqual(self.pending(), 0)
