@@ -4,6 +4,7 @@
 #   make test       install deps, build, run unit + integration tests (real redis-server)
 #   make demo       install deps, build, run a short demo against a private redis-server
 #   make sanitize   ASan + UBSan build, then the whole test suite against it
+#   make fuzz       libFuzzer targets (fuzz/, clang), FUZZ_SECONDS (60) each; one JSON line each
 #   make bench      every benchmark (one JSON line each): bench-queue, bench-data,
 #                   bench-strategy (job times of backtests and screenings, Lua loop speed),
 #                   bench-options (implied volatility and Greeks of 1 M contracts)
@@ -31,7 +32,7 @@ BENCH    := $(BUILD)/bench_queue
 BENCH_DATA := $(BUILD)/bench_data
 BENCH_OPTIONS := $(BUILD)/bench_options
 
-.PHONY: all setup test unit integration demo sanitize bench bench-queue bench-data bench-strategy bench-options install clean
+.PHONY: all setup test unit integration demo sanitize fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options install clean
 
 all: $(BUILD)/tickq
 
@@ -99,6 +100,34 @@ sanitize: setup
 	  build-san/tickq build-san/unit_tests build-san/bench_queue
 	@scripts/sanitize-test build-san
 
+# libFuzzer targets (fuzz/README.md): built with clang in their own
+# directory, the project's objects with -fsanitize=fuzzer-no-link,address,
+# undefined, each target linked with -fsanitize=fuzzer. Each runs for
+# FUZZ_SECONDS over a copy of its corpus (FUZZ_JOBS at a time), against a
+# private redis-server (list_import needs one); any crash fails.
+FUZZ_BUILD   := build-fuzz
+FUZZ_TARGETS ?= $(patsubst fuzz/%.c,%,$(wildcard fuzz/*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 1
+FUZZ_CFLAGS  := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+$(BUILD)/obj/fuzz/%.o: fuzz/%.c fuzz/fuzz.h | $(BUILD)/gen/lua_scripts.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+.PRECIOUS: $(BUILD)/obj/fuzz/%.o
+$(BUILD)/fuzz/%: $(BUILD)/obj/fuzz/%.o $(OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+fuzz-build:
+	@scripts/setup --fuzz >&2
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang CFLAGS="$(FUZZ_CFLAGS)" \
+	  $(addprefix $(FUZZ_BUILD)/fuzz/,$(FUZZ_TARGETS)) >&2
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) scripts/with-redis scripts/fuzz $(FUZZ_BUILD) $(FUZZ_TARGETS)
+
 bench: bench-queue bench-data bench-strategy bench-options
 
 # Benchmarks keep stdout for their JSON line; build chatter goes to stderr.
@@ -131,6 +160,6 @@ install: $(BUILD)/tickq
 	install -m 0755 $(BUILD)/tickq $(DESTDIR)$(PREFIX)/bin/tickq
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d)
