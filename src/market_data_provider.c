@@ -205,11 +205,13 @@ int market_data_provider_source(const market_data_provider_t *p, const char *sym
         return 0;
     }
     const provider_source_var_t vars[] = { { "{symbol}", symbol }, { "{interval}", interval } };
-    if (provider_source_url(p->url, vars, 2, out, outlen) != 0) {
+    int rc = provider_source_url(p->url, vars, 2, out, outlen);
+    if (rc == PROVIDER_URL_DOT_SEGMENT)
+        snprintf(err, errlen, "symbol '%s' cannot go into a URL: as a path segment it would name another "
+                 "path than the provider's template", symbol);
+    else if (rc != 0)
         snprintf(err, errlen, "the URL of %s is too long", symbol);
-        return -1;
-    }
-    return 0;
+    return rc == 0 ? 0 : -1;
 }
 
 /* Reads the file; a missing one is told apart from a missing folder. */

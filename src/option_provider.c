@@ -173,8 +173,13 @@ option_fetch_status_t option_provider_fetch(const option_provider_t *p, const ch
         char day[CLOCK_DATE_LEN];
         clock_format_date((as_of >= 0 ? as_of : today) * 86400, day);
         const provider_source_var_t vars[] = { { "{symbol}", symbol }, { "{date}", day } };
-        if (provider_source_url(p->url, vars, 2, source, sizeof source) != 0) {
-            snprintf(err, errlen, "the URL for %s is too long", symbol);
+        int rc = provider_source_url(p->url, vars, 2, source, sizeof source);
+        if (rc != 0) {
+            if (rc == PROVIDER_URL_DOT_SEGMENT)
+                snprintf(err, errlen, "symbol '%s' cannot go into a URL: as a path segment it would name another "
+                         "path than the provider's template", symbol);
+            else
+                snprintf(err, errlen, "the URL for %s is too long", symbol);
             return OPTION_FETCH_BAD;
         }
         st = provider_source_get(source, &p->http, &text, &len, err, errlen);

@@ -71,6 +71,10 @@ int provider_source_url(const char *tmpl, const provider_source_var_t *vars, siz
             if (strncmp(t, vars[i].name, strlen(vars[i].name)) == 0)
                 v = &vars[i];
         int rc;
+        if (v != NULL && (strcmp(v->value, ".") == 0 || strcmp(v->value, "..") == 0)) {
+            out[0] = '\0';
+            return PROVIDER_URL_DOT_SEGMENT;
+        }
         if (v != NULL) {
             rc = put_escaped(out, outlen, &at, v->value);
             t += strlen(v->name);

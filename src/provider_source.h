@@ -43,8 +43,12 @@ typedef struct {
 
 /* The template with every placeholder replaced by its value, percent-
  * encoded (all but RFC 3986's unreserved characters, so ^GSPC, BRK/B and
- * EURUSD=X stay one path segment); other text is copied as it is. 0, or -1
- * when the result does not fit in out. */
+ * EURUSD=X stay one path segment); other text is copied as it is. 0; -1
+ * when the result does not fit in out; PROVIDER_URL_DOT_SEGMENT when a
+ * value is "." or "..", which in a path is a dot segment that clients and
+ * servers resolve (bars/../x is x): the URL would name another path than
+ * its template, the one TICKQ_PROVIDER_ALLOW admitted. */
+#define PROVIDER_URL_DOT_SEGMENT (-2)
 int provider_source_url(const char *tmpl, const provider_source_var_t *vars, size_t nvars, char *out,
                         size_t outlen);
 
