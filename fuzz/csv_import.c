@@ -4,8 +4,7 @@
  * Input: one options byte, then the CSV text. Options: bit 0 a one-symbol
  * file (symbol "AAPL"), bits 1-2 the interval (1d, 1h, 15m, 1wk), bit 3
  * also import the text as a file (csv_import_file into a SQLite database
- * in a temp folder, in /dev/shm when there is one, one per run), bit 4
- * --skip-bad.
+ * in a temp folder, fuzz_temp_folder, one per run), bit 4 --skip-bad.
  *
  * Properties of csv_parse (from memory): it reads the text through; every
  * row it hands on is valid (a symbol, the file's one when given, positive
@@ -21,7 +20,6 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "bars.h"
 #include "csv_import.h"
@@ -169,11 +167,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    /* In memory when the machine has /dev/shm: a commit's fsync costs
-     * nothing there, and the file system is not what is being tested. */
-    snprintf(folder, sizeof folder, "%s/tickq-fuzz-csv.XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-    if (mkdtemp(folder) == NULL)
-        fuzz_fail("cannot make a temp folder");
+    fuzz_temp_folder(folder, "csv");
     snprintf(csv_path, sizeof csv_path, "%s/bars.csv", folder);
     char path[128], err[1024];
     snprintf(path, sizeof path, "%s/tickq.db", folder);

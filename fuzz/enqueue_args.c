@@ -21,7 +21,6 @@
 #include <string.h>
 #include <getopt.h>
 #include <sysexits.h>
-#include <unistd.h>
 
 #include "commands.h"
 #include "fuzz.h"
@@ -50,9 +49,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     unsetenv("REDIS_URL");
     unsetenv("TICKQ_PROVIDER_ALLOW");
     unsetenv("TICKQ_MARKET_DATA_PROVIDER");
-    snprintf(folder, sizeof folder, "%s/tickq-fuzz-args.XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-    if (mkdtemp(folder) == NULL)
-        fuzz_fail("cannot make a temp folder");
+    fuzz_temp_folder(folder, "args");
     atexit(remove_folder);
     if (freopen("/dev/null", "r", stdin) == NULL) /* ARGS_JSON '-' reads an empty text */
         fuzz_fail("cannot read /dev/null");

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FUZZ_SEP "\n--\n"
 
@@ -66,6 +67,20 @@ static inline size_t fuzz_split(const uint8_t *data, size_t size, const char *se
     part[n] = p;
     len[n++] = (size_t)(end - p);
     return n;
+}
+
+/* Makes a temp folder "<base>/tickq-fuzz-<name>.XXXXXX" into out (64
+ * bytes): base is $FUZZ_TMPDIR (scripts/fuzz sets it inside its own work
+ * folder, which goes even when a target crashes), else /dev/shm when there
+ * is one (files in memory: an fsync costs nothing, and the file system is
+ * not what is tested), else /tmp. The caller removes it at exit. */
+static inline void fuzz_temp_folder(char out[64], const char *name)
+{
+    const char *base = getenv("FUZZ_TMPDIR");
+    if (base == NULL || *base == '\0')
+        base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    if (snprintf(out, 64, "%s/tickq-fuzz-%s.XXXXXX", base, name) >= 64 || mkdtemp(out) == NULL)
+        fuzz_fail("cannot make a temp folder under %s", base);
 }
 
 /* Sends the project's own stdout and stderr output (usage texts, error

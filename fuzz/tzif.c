@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "fuzz.h"
 #include "tz.h"
@@ -36,9 +35,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    snprintf(folder, sizeof folder, "%s/tickq-fuzz-tz.XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-    if (mkdtemp(folder) == NULL)
-        fuzz_fail("cannot make a temp folder");
+    fuzz_temp_folder(folder, "tz");
     char sub[128];
     snprintf(sub, sizeof sub, "%s/Fuzz", folder);
     if (mkdir(sub, 0700) != 0)
