@@ -8,6 +8,7 @@
 #                   (tests/chaos/chaos.py; CHAOS_SCALE, default 1: about 4 minutes)
 #   make soak       steady mixed load, memory and keys flat (SOAK_SECONDS, default 600)
 #   make hostile    the hostile strategy catalogue (tests/hostile/) alone, one line per entry
+#   make fuzz       libFuzzer targets (fuzz/, clang), FUZZ_SECONDS (60) each; one JSON line each
 #   make bench      every benchmark (one JSON line each): bench-queue, bench-data,
 #                   bench-strategy (job times of backtests and screenings, Lua loop speed),
 #                   bench-options (implied volatility and Greeks of 1 M contracts)
@@ -35,7 +36,7 @@ BENCH    := $(BUILD)/bench_queue
 BENCH_DATA := $(BUILD)/bench_data
 BENCH_OPTIONS := $(BUILD)/bench_options
 
-.PHONY: all setup test unit integration demo sanitize hostile chaos soak bench bench-queue bench-data bench-strategy bench-options install clean
+.PHONY: all setup test unit integration demo sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options install clean
 
 all: $(BUILD)/tickq
 
@@ -125,6 +126,34 @@ hostile: setup
 	@py=/usr/bin/python3; [ -x "$$py" ] || py=python3; \
 	  "$$py" tests/hostile/run.py --tickq $(BUILD)/tickq
 
+# libFuzzer targets (fuzz/README.md): built with clang in their own
+# directory, the project's objects with -fsanitize=fuzzer-no-link,address,
+# undefined, each target linked with -fsanitize=fuzzer. Each runs for
+# FUZZ_SECONDS over a copy of its corpus (FUZZ_JOBS at a time), against a
+# private redis-server (list_import needs one); any crash fails.
+FUZZ_BUILD   := build-fuzz
+FUZZ_TARGETS ?= $(patsubst fuzz/%.c,%,$(wildcard fuzz/*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 1
+FUZZ_CFLAGS  := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+$(BUILD)/obj/fuzz/%.o: fuzz/%.c fuzz/fuzz.h | $(BUILD)/gen/lua_scripts.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+.PRECIOUS: $(BUILD)/obj/fuzz/%.o
+$(BUILD)/fuzz/%: $(BUILD)/obj/fuzz/%.o $(OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+fuzz-build:
+	@scripts/setup --fuzz >&2
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang CFLAGS="$(FUZZ_CFLAGS)" \
+	  $(addprefix $(FUZZ_BUILD)/fuzz/,$(FUZZ_TARGETS)) >&2
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) scripts/with-redis scripts/fuzz $(FUZZ_BUILD) $(FUZZ_TARGETS)
+
 bench: bench-queue bench-data bench-strategy bench-options
 
 # Benchmarks keep stdout for their JSON line; build chatter goes to stderr.
@@ -157,6 +186,6 @@ install: $(BUILD)/tickq
 	install -m 0755 $(BUILD)/tickq $(DESTDIR)$(PREFIX)/bin/tickq
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/obj/*/*.d)

@@ -21,9 +21,6 @@
 #include "clock.h"
 #include "errmsg.h"
 
-#define YEAR1_S (-62135596800LL)   /* 0001-01-01T00:00:00Z */
-#define YEAR10000_S 253402300800LL /* 10000-01-01T00:00:00Z */
-
 /* ---- expression parsing -------------------------------------------------- */
 
 static const char *const month_names[] = { "JAN", "FEB", "MAR", "APR", "MAY", "JUN",
@@ -390,8 +387,11 @@ static void scan_day(const cron_t *c, int64_t L0, int open, int close, int64_t a
 
 int cron_next(const cron_t *c, int64_t after, int64_t *next, char *err, size_t errlen)
 {
-    if (after < YEAR1_S || after >= YEAR10000_S - 86400LL * CRON_MAX_DAYS) {
-        errmsg_set(err, errlen, "time %lld is outside the years cron handles (1-9599)", (long long)after);
+    /* From the first instant the zone shows exactly (a time found before
+     * it would be broken down as another), to 400 years before the last. */
+    if (after < TZ_FIRST_S || after >= TZ_LAST_S - 86400LL * CRON_MAX_DAYS) {
+        errmsg_set(err, errlen, "time %lld is outside the years cron handles (0001-01-03 to 9599-12-30)",
+                   (long long)after);
         return -1;
     }
     int32_t omin, omax;

@@ -103,8 +103,8 @@ void cron_release(cron_t *c);
 /* Sets *next to the first fire time strictly after `after` (both epoch
  * seconds). Returns 0, or -1 with err when nothing fires within 400 years
  * (the Gregorian cycle: only a day filter can cause that, since cron_parse
- * refuses expressions that never fire) or `after` is outside years
- * 1-9599. Cost: O(days searched) plus, on matching days, up to one zone
+ * refuses expressions that never fire) or `after` is outside
+ * [TZ_FIRST_S, TZ_LAST_S - 400 years) (0001-01-03 to 9599-12-30). Cost: O(days searched) plus, on matching days, up to one zone
  * lookup per matching minute: about a microsecond for usual schedules, tens
  * of microseconds for "0 0 29 2 *"; an all-rejecting day filter costs one
  * call per matching day of 400 years. */
@@ -116,7 +116,7 @@ int cron_matches_day(const cron_t *c, int y, int m, int d);
 int cron_matches(const cron_t *c, int y, int m, int d, int h, int mi);
 
 /* Breaks epoch seconds t down in the schedule's zone (t is clamped to
- * years 1-9999). */
+ * [TZ_FIRST_S, TZ_LAST_S], tz.h). */
 void cron_local(const cron_t *c, int64_t t, cron_tm_t *out);
 
 /* Instants at which the schedule's zone shows local y-m-d h:mi:00. Returns

@@ -180,22 +180,92 @@ fail:
     return -1;
 }
 
-/* The URL with the password replaced by ***. */
+/* Appends s[0..n) to out (used so far: *at), cut to fit; out stays a string. */
+static void put(char *out, size_t outlen, size_t *at, const char *s, size_t n)
+{
+    if (*at + 1 >= outlen)
+        return;
+    if (n > outlen - 1 - *at)
+        n = outlen - 1 - *at;
+    memcpy(out + *at, s, n);
+    *at += n;
+    out[*at] = '\0';
+}
+
+static int hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* 1 when the URL query parameter name s[0..n), percent-decoded as libpq
+ * decodes it, is one whose value is a secret (password, sslpassword). */
+static int secret_param(const char *s, size_t n)
+{
+    char name[16];
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if (c == '%' && i + 2 < n && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
+            c = hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]);
+            i += 2;
+        }
+        if (len + 1 >= sizeof name)
+            return 0;
+        name[len++] = (char)c;
+    }
+    name[len] = '\0';
+    return strcmp(name, "password") == 0 || strcmp(name, "sslpassword") == 0;
+}
+
+/* The URL with its secrets replaced by ***, as libpq finds them: the
+ * password of the user info (before an '@' that comes before any '/') and
+ * the values of the query parameters password and sslpassword. Cut to fit. */
 static void mask_url(const char *url, char *out, size_t outlen)
 {
+    size_t at = 0;
+    out[0] = '\0';
     const char *scheme = strstr(url, "://");
-    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-    const char *slash = scheme ? strchr(scheme + 3, '/') : NULL;
-    if (scheme == NULL || at == NULL || (slash != NULL && slash < at)) {
-        snprintf(out, outlen, "%s", url);
+    if (scheme == NULL) {
+        put(out, outlen, &at, url, strlen(url));
         return;
     }
-    const char *colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
-    if (colon == NULL) {
-        snprintf(out, outlen, "%s", url);
+    const char *copied = url, *rest = scheme + 3;
+    size_t auth = strcspn(rest, "@/");
+    if (rest[auth] == '@') {
+        const char *colon = memchr(rest, ':', auth);
+        if (colon != NULL) {
+            put(out, outlen, &at, copied, (size_t)(colon + 1 - copied));
+            put(out, outlen, &at, "***", 3);
+            copied = rest + auth;
+        }
+        rest += auth + 1;
+    }
+    const char *query = strchr(rest, '?');
+    if (query == NULL) {
+        put(out, outlen, &at, copied, strlen(copied));
         return;
     }
-    snprintf(out, outlen, "%.*s:***%s", (int)(colon - url), url, at);
+    put(out, outlen, &at, copied, (size_t)(query + 1 - copied));
+    for (const char *q = query + 1;; ) {
+        size_t n = strcspn(q, "&");
+        const char *eq = memchr(q, '=', n);
+        if (eq != NULL && secret_param(q, (size_t)(eq - q))) {
+            put(out, outlen, &at, q, (size_t)(eq + 1 - q));
+            put(out, outlen, &at, "***", 3);
+        } else {
+            put(out, outlen, &at, q, n);
+        }
+        if (q[n] == '\0')
+            break;
+        put(out, outlen, &at, "&", 1);
+        q += n + 1;
+    }
 }
 
 /* The folder holding the default file: $XDG_DATA_HOME/tickq or

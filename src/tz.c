@@ -22,8 +22,6 @@
 #include "errmsg.h"
 
 #define ZONE_FILE_MAX (1 << 20) /* the largest real TZif file is ~4 KB */
-#define YEAR1_S (-62135596800LL)   /* 0001-01-01T00:00:00Z */
-#define YEAR10000_S 253402300800LL /* 10000-01-01T00:00:00Z */
 
 /* ---- the zone ------------------------------------------------------------ */
 
@@ -544,14 +542,14 @@ void tz_offset_range(const tz_t *z, int32_t *min, int32_t *max)
 
 static const ztype_t utc_type = { 0, 0, "UTC" };
 
-/* t clamped to years 1-9999, which keeps the calendar arithmetic of
- * rule_at() and tz_local() far from overflow. */
+/* t clamped to [TZ_FIRST_S, TZ_LAST_S], which keeps the calendar
+ * arithmetic of rule_at() and tz_local() far from overflow. */
 static int64_t clamp_years(int64_t t)
 {
-    if (t < YEAR1_S + 2 * 86400)
-        return YEAR1_S + 2 * 86400;
-    if (t > YEAR10000_S - 2 * 86400)
-        return YEAR10000_S - 2 * 86400;
+    if (t < TZ_FIRST_S)
+        return TZ_FIRST_S;
+    if (t > TZ_LAST_S)
+        return TZ_LAST_S;
     return t;
 }
 

@@ -22,6 +22,12 @@
 #define TZ_ABBR_MAX 16  /* longest abbreviation ("EDT", "+0530"), with its NUL */
 #define TZ_TIME_LEN 48  /* "2026-03-09T09:30:00-04:00" plus room gcc can prove */
 
+/* The instants this module shows exactly: 0001-01-03T00:00:00Z to
+ * 9999-12-30T00:00:00Z, two days inside years 1-9999 so that local times
+ * stay inside them too. Functions clamp other instants to this range. */
+#define TZ_FIRST_S (-62135596800LL + 2 * 86400)
+#define TZ_LAST_S (253402300800LL - 2 * 86400)
+
 typedef struct tz tz_t; /* a loaded tz database zone */
 
 /* A time broken down in a zone. */
@@ -59,15 +65,15 @@ int tz_fixed_offset_warning(const char *name, char *msg, size_t msglen);
 /* The name the zone was loaded by: "UTC" for NULL. */
 const char *tz_name(const tz_t *z);
 
-/* Seconds east of UTC that z shows at instant t (t is clamped to years
- * 1-9999). */
+/* Seconds east of UTC that z shows at instant t (t is clamped to
+ * [TZ_FIRST_S, TZ_LAST_S]). */
 int32_t tz_offset_at(const tz_t *z, int64_t t);
 
 /* The smallest and largest offsets z ever shows (0 and 0 for UTC): every
  * instant with local seconds L lies in [L - *max, L - *min]. */
 void tz_offset_range(const tz_t *z, int32_t *min, int32_t *max);
 
-/* Breaks instant t down in z (t is clamped to years 1-9999). */
+/* Breaks instant t down in z (t is clamped to [TZ_FIRST_S, TZ_LAST_S]). */
 void tz_local(const tz_t *z, int64_t t, tz_tm_t *out);
 
 /* Instants at which z shows local y-m-d h:mi:00. Returns 1 or 2 (two in a

@@ -350,6 +350,30 @@ TEST(cron_next_refuses_out_of_range_times)
     CHECK_INT(tm.year, 1);
 }
 
+/* Found by fuzz/cron (fuzz/corpus/cron/apia_year_1): from the first second
+ * of year 1 the next time lay in the two days where the zone functions
+ * clamp instants, so it was broken down and shown as another time (in
+ * Apia, whose LMT offset has seconds, as 12:33:04 for 12:45). */
+TEST(cron_next_only_where_times_show_exactly)
+{
+    cron_t c = make("*/15 * * * *", "Pacific/Apia");
+    int64_t next;
+    char err[256];
+    cron_tm_t tm;
+    if (cron_next(&c, -62135596800LL, &next, err, sizeof err) == 0) { /* 0001-01-01T00:00:00Z */
+        cron_local(&c, next, &tm);
+        CHECK_INT(tm.second, 0);
+        CHECK_INT(tm.minute % 15, 0);
+    } else {
+        CHECK(strstr(err, "outside the years") != NULL);
+    }
+    CHECK(cron_next(&c, -62135596800LL + 2 * 86400, &next, err, sizeof err) == 0); /* 0001-01-03 */
+    cron_local(&c, next, &tm);
+    CHECK_INT(tm.second, 0);
+    CHECK_INT(tm.minute % 15, 0);
+    cron_release(&c);
+}
+
 /* ---- DST in America/New_York and Europe/London ----------------------------- */
 
 TEST(cron_dst_new_york_spring_forward)

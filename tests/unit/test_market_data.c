@@ -226,3 +226,23 @@ TEST(option_provider_symbols_follow_the_symbol_rule)
     CHECK_INT(chain.n, 0);
     option_chain_free(&chain);
 }
+
+/* Found by fuzz/provider_url (fuzz/corpus/provider_url/dot_dot_symbol): a
+ * template under a TICKQ_PROVIDER_ALLOW prefix took the valid symbol ".."
+ * as a path segment, and curl (as any server) resolves it: the worker
+ * fetched https://data.example/daily.csv, outside the admitted
+ * https://data.example/bars/. */
+TEST(market_data_provider_symbol_is_never_a_dot_segment)
+{
+    market_data_provider_t p;
+    char err[256] = "", out[256];
+    CHECK(provider("{\"type\": \"http_csv\", \"url\": \"https://data.example/bars/{symbol}/daily.csv\"}", &p,
+                   err, sizeof err) == 0);
+    CHECK(market_data_provider_source(&p, "..", "1d", out, sizeof out, err, sizeof err) == -1);
+    CHECK(strstr(err, "'..' is not a valid symbol") != NULL);
+    CHECK(market_data_provider_source(&p, ".", "1d", out, sizeof out, err, sizeof err) == -1);
+    CHECK(market_data_provider_source(&p, "...", "1d", out, sizeof out, err, sizeof err) == 0);
+    CHECK_STR(out, "https://data.example/bars/.../daily.csv");
+    CHECK(market_data_provider_source(&p, "BRK.B", "1d", out, sizeof out, err, sizeof err) == 0);
+    CHECK_STR(out, "https://data.example/bars/BRK.B/daily.csv");
+}
