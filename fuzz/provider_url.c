@@ -97,9 +97,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_fail("a URL refused without a message");
 
     const provider_source_var_t vars[] = { { "{symbol}", symbol }, { "{interval}", "1d" } };
-    char url[PROVIDER_URL_MAX];
+    char url[PROVIDER_URL_MAX], why[256] = "";
     int built = bar_symbol_check(symbol, strlen(symbol)) == 0 &&
-                provider_source_url(tmpl, vars, 2, url, sizeof url) == 0;
+                provider_source_url(tmpl, vars, 2, url, sizeof url, why, sizeof why) == 0;
+    if (!built && bar_symbol_check(symbol, strlen(symbol)) == 0 && why[0] == '\0')
+        fuzz_fail("a URL not made, without a message");
     if (admitted && built && allow[0] != '\0' && strcmp(allow, "none") != 0 && strstr(tmpl, "{symbol}") != NULL) {
         char *fetched = curl_normal(url);
         char *template_url = curl_normal(tmpl);
