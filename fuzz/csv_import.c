@@ -157,10 +157,7 @@ static void check_import(const uint8_t *text, size_t len, const csv_parse_opts_t
 static void cleanup(void)
 {
     db_close(db);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", folder);
-    if (system(cmd) != 0)
-        fprintf(stderr, "fuzz: could not remove %s\n", folder);
+    fuzz_remove_temp_folder(folder);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

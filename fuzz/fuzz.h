@@ -83,6 +83,15 @@ static inline void fuzz_temp_folder(char out[64], const char *name)
         fuzz_fail("cannot make a temp folder under %s", base);
 }
 
+/* Removes a folder fuzz_temp_folder made, with what is in it (at exit). */
+static inline void fuzz_remove_temp_folder(const char *folder)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", folder);
+    if (system(cmd) != 0)
+        fprintf(fuzz_report ? fuzz_report : stderr, "fuzz: could not remove %s\n", folder);
+}
+
 /* Sends the project's own stdout and stderr output (usage texts, error
  * messages) to /dev/null: libFuzzer and the sanitizers write to fd 2 and
  * their own streams, which stay. */

@@ -23,13 +23,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 static char folder[64];
 static char zone_path[128];
 
-static void remove_folder(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", folder);
-    if (system(cmd) != 0)
-        fprintf(stderr, "fuzz: could not remove %s\n", folder);
-}
+static void remove_folder(void) { fuzz_remove_temp_folder(folder); }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -42,9 +42,39 @@
 #include "queue.h"
 #include "task.h"
 
-#define RECORD_BACKOFF_MIN_MS 100   /* first wait after Redis refused to record outcomes */
-#define RECORD_BACKOFF_MAX_MS 5000  /* the longest, reached after six refusals */
-#define RECORD_WARN_EVERY_MS 30000  /* one warning per refusal spell, repeated this often */
+#define REFUSED_WAIT_MIN_MS 100    /* first wait after Redis refused a write (out of memory, ...) */
+#define REFUSED_WAIT_MAX_MS 5000   /* the longest, reached after six refusals */
+#define REFUSED_WARN_EVERY_MS 30000 /* one warning per refusal spell, repeated this often */
+
+/* A spell of refusals from Redis (recording outcomes, claiming): the wait
+ * before the next try grows, and a warning is due once a spell and then
+ * every REFUSED_WARN_EVERY_MS. Zeroed = no spell. */
+typedef struct {
+    int64_t since_ms;   /* mono time of the first refusal; 0: none */
+    int64_t warned_ms;  /* of the last warning; 0: none this spell */
+    int64_t wait_ms;    /* before the next try */
+} refusals_t;
+
+/* Notes a refusal; 1 when a warning is due now. */
+static int refusal_noted(refusals_t *r)
+{
+    int64_t now = clock_mono_ms();
+    if (r->since_ms == 0) {
+        r->since_ms = now;
+        r->wait_ms = REFUSED_WAIT_MIN_MS;
+    }
+    if (r->warned_ms != 0 && now - r->warned_ms < REFUSED_WARN_EVERY_MS)
+        return 0;
+    r->warned_ms = now;
+    return 1;
+}
+
+/* Waits before the next try (cut short by a stop), and doubles the wait. */
+static void refusal_wait(refusals_t *r, volatile sig_atomic_t *stop)
+{
+    clock_sleep_ms(r->wait_ms, stop);
+    r->wait_ms = r->wait_ms * 2 > REFUSED_WAIT_MAX_MS ? REFUSED_WAIT_MAX_MS : r->wait_ms * 2;
+}
 
 static volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_waiting; /* blocked with no claimed job */
@@ -397,10 +427,9 @@ static void report_skipped(worker_ctx_t *w, job_outcome_t *o, size_t n, char (*s
 /* Records outcomes, retrying through reconnects (finish.lua is idempotent).
  * Their job history is written in the same call (q.history): nothing of it
  * is left to this process once the call returns. A refusal (Redis out of
- * memory, or another error reply) is retried after a growing delay
- * (RECORD_BACKOFF_MIN_MS doubling up to _MAX_MS), and warned about at most
- * every RECORD_WARN_EVERY_MS: the outcomes are held here until Redis
- * accepts them. Gives up only when stopping: the entries then stay pending
+ * memory, or another error reply) is retried after a growing delay and
+ * warned about once a spell (refusals_t): the outcomes are held here until
+ * Redis accepts them. Gives up only when stopping: the entries then stay pending
  * and are settled by the supervisor or reclaimed, so the jobs run again
  * rather than vanish. */
 static void record(worker_ctx_t *w, const claimed_job_t *jobs, job_outcome_t *o, size_t n)
@@ -409,15 +438,15 @@ static void record(worker_ctx_t *w, const claimed_job_t *jobs, job_outcome_t *o,
         return;
     const char *stream_key = w->cfg->queues.key[jobs[0].stream_index];
     static char states[CLAIM_MAX][JOB_STATE_MAX];
-    int64_t backoff = RECORD_BACKOFF_MIN_MS, refused_since = -1, warned = -1;
+    refusals_t refused = { 0, 0, 0 };
     for (int calls = 1;; calls++) {
         finish_tally_t tally = { 0, 0, 0, 0, 0 };
         queue_status_t st = queue_finish(&w->q, stream_key, w->consumer, o, n, &tally, states, w->err,
                                          sizeof w->err);
         if (st == QUEUE_OK) {
-            if (refused_since >= 0)
+            if (refused.since_ms != 0)
                 log_info("job outcomes recorded: Redis accepts writes again", LF_S("worker_id", w->id),
-                         LF_I("outcomes", (long long)n), LF_I("held_ms", clock_mono_ms() - refused_since));
+                         LF_I("outcomes", (long long)n), LF_I("held_ms", clock_mono_ms() - refused.since_ms));
             atomic_fetch_add(&w->slot->retried, tally.retried);
             if (tally.skipped > 0)
                 report_skipped(w, o, n, states, calls > 1);
@@ -427,22 +456,17 @@ static void record(worker_ctx_t *w, const claimed_job_t *jobs, job_outcome_t *o,
                          LF_I("jobs", tally.unrecorded));
             return;
         }
-        int64_t now = clock_mono_ms();
         if (st == QUEUE_ERR_IO) {
             log_warn("cannot record job outcomes, retrying", LF_S("worker_id", w->id), LF_S("error", w->err));
         } else {
-            if (refused_since < 0)
-                refused_since = now;
-            if (warned < 0 || now - warned >= RECORD_WARN_EVERY_MS) {
-                warned = now;
+            if (refusal_noted(&refused))
                 log_warn(st == QUEUE_ERR_OOM ? "Redis is out of memory: cannot record job outcomes; holding them "
                                                "and retrying"
                                              : "Redis refuses to record job outcomes; holding them and retrying",
                          LF_S("worker_id", w->id), LF_I("outcomes", (long long)n),
-                         LF_I("held_ms", now - refused_since), LF_I("retry_ms", backoff), LF_S("error", w->err));
-            }
-            clock_sleep_ms(backoff, &g_stop);
-            backoff = backoff * 2 > RECORD_BACKOFF_MAX_MS ? RECORD_BACKOFF_MAX_MS : backoff * 2;
+                         LF_I("held_ms", clock_mono_ms() - refused.since_ms), LF_I("retry_ms", refused.wait_ms),
+                         LF_S("error", w->err));
+            refusal_wait(&refused, &g_stop);
             if (g_stop)
                 return;
         }
@@ -524,7 +548,7 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id)
 
     static claim_batch_t batch;
     int status = 0;
-    int64_t oom_backoff = RECORD_BACKOFF_MIN_MS, oom_warned = -1; /* claims refused for lack of memory */
+    refusals_t claims_refused = { 0, 0, 0 }; /* for lack of memory */
     while (!g_stop) {
         if (ensure_connected(&w, 1) != 0)
             break;
@@ -537,18 +561,13 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id)
         }
         if (st == QUEUE_ERR_OOM) {
             /* Nothing to hold: wait, growing, and say so once a spell. */
-            int64_t now = clock_mono_ms();
-            if (oom_warned < 0 || now - oom_warned >= RECORD_WARN_EVERY_MS) {
-                oom_warned = now;
+            if (refusal_noted(&claims_refused))
                 log_warn("Redis is out of memory: cannot claim jobs; retrying", LF_S("worker_id", w.id),
-                         LF_I("retry_ms", oom_backoff), LF_S("error", w.err));
-            }
-            clock_sleep_ms(oom_backoff, &g_stop);
-            oom_backoff = oom_backoff * 2 > RECORD_BACKOFF_MAX_MS ? RECORD_BACKOFF_MAX_MS : oom_backoff * 2;
+                         LF_I("retry_ms", claims_refused.wait_ms), LF_S("error", w.err));
+            refusal_wait(&claims_refused, &g_stop);
             continue;
         }
-        oom_backoff = RECORD_BACKOFF_MIN_MS;
-        oom_warned = -1;
+        claims_refused = (refusals_t){ 0, 0, 0 };
         if (st != QUEUE_OK) {
             if (st != QUEUE_ERR_IO) {
                 log_error("claim failed", LF_S("worker_id", w.id), LF_S("error", w.err));
