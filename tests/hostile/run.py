@@ -38,6 +38,8 @@ import redis   # Debian's python3-redis
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from harness import RedisServer  # noqa: E402  (its servers: unix socket, no persistence)
 CATALOGUE = os.path.join(HERE, "catalogue.json")
 LANGUAGES = ("lua",)          # languages the worker runs; entries in others are skipped
 STATES = ("completed", "failed", "refused", "rejected")
@@ -135,30 +137,13 @@ def sanitized(binary):
 
 
 class Redis:
-    """A private redis-server on a unix socket, or the one at `url`."""
+    """A private redis-server (the integration harness's), or the one at `url`."""
 
     def __init__(self, url=None):
-        self.dir = None
-        self.proc = None
-        if not url:
-            self.dir = tempfile.mkdtemp(prefix="tickq-hostile-redis-")
-            sock = os.path.join(self.dir, "redis.sock")
-            self.proc = subprocess.Popen(
-                ["redis-server", "--port", "0", "--unixsocket", sock, "--unixsocketperm", "700", "--save", "",
-                 "--appendonly", "no", "--dir", self.dir, "--logfile", os.path.join(self.dir, "redis.log")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            url = "unix://" + sock
-        self.url = url
-        self.r = redis.Redis.from_url(url)
-        deadline = time.time() + 10
-        while True:
-            try:
-                self.r.ping()
-                break
-            except redis.ConnectionError:
-                if time.time() > deadline:
-                    raise RuntimeError("redis-server did not start")
-                time.sleep(0.05)
+        self.server = None if url else RedisServer()
+        self.url = url or self.server.url
+        self.r = redis.Redis.from_url(self.url)
+        self.r.ping()
 
     def hgetall(self, key):
         return {k.decode(): v.decode("utf-8", "replace") for k, v in self.r.hgetall(key).items()}
@@ -169,15 +154,8 @@ class Redis:
 
     def close(self):
         self.r.close()
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
+        if self.server is not None:
+            self.server.close()
 
 
 class Run:
