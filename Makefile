@@ -28,7 +28,7 @@ ALL_CFLAGS = $(WARN) $(DEFS) $(CFLAGS) $(PKG_CFLAGS) -Isrc -I$(BUILD)/gen -MMD -
 LDLIBS  += $(PKG_LIBS) -lm
 
 LUA_SRC  := $(filter-out src/lua/common.lua,$(wildcard src/lua/*.lua))
-SRC      := $(filter-out src/main.c,$(wildcard src/*.c))
+SRC      := $(filter-out src/cmd/main.c,$(wildcard src/*/*.c))
 OBJ      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC)) $(BUILD)/obj/lua_scripts.o
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(patsubst tests/unit/%.c,$(BUILD)/obj/unit/%.o,$(UNIT_SRC))
@@ -43,7 +43,7 @@ all: $(BUILD)/tickq
 setup:
 	@scripts/setup
 
-$(BUILD)/tickq: $(BUILD)/obj/main.o $(OBJ)
+$(BUILD)/tickq: $(BUILD)/obj/cmd/main.o $(OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/obj/%.o: src/%.c | $(BUILD)/gen/lua_scripts.h

@@ -13,12 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bars.h"
-#include "clock.h"
-#include "csv_import.h"
-#include "db.h"
-#include "feature.h"
-#include "synth.h"
+#include "data/bars.h"
+#include "core/clock.h"
+#include "data/csv_import.h"
+#include "data/db.h"
+#include "data/feature.h"
+#include "data/synth.h"
 
 #define SYMBOLS 500
 #define DAYS 2520

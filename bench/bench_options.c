@@ -16,8 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "clock.h"
-#include "option_pricing.h"
+#include "core/clock.h"
+#include "options/option_pricing.h"
 
 #define CONTRACTS 1000000
 #define PASSES 5

@@ -22,11 +22,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "job.h"
-#include "queue.h"
-#include "rconn.h"
-#include "redis_url.h"
+#include "core/clock.h"
+#include "core/job.h"
+#include "core/queue.h"
+#include "core/rconn.h"
+#include "core/redis_url.h"
 
 #define BULK 1000
 

@@ -15,10 +15,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "clock.h"
-#include "cron.h"
+#include "core/clock.h"
+#include "sched/cron.h"
 #include "fuzz.h"
-#include "tz.h"
+#include "sched/tz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

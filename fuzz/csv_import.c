@@ -21,9 +21,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "bars.h"
-#include "csv_import.h"
-#include "db.h"
+#include "data/bars.h"
+#include "data/csv_import.h"
+#include "data/db.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "db.h"
+#include "data/db.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -22,9 +22,9 @@
 #include <getopt.h>
 #include <sysexits.h>
 
-#include "commands.h"
+#include "cmd/commands.h"
 #include "fuzz.h"
-#include "task.h"
+#include "core/task.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -35,9 +35,9 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "queue.h"
-#include "rconn.h"
-#include "redis_url.h"
+#include "core/queue.h"
+#include "core/rconn.h"
+#include "core/redis_url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

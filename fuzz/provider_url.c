@@ -18,10 +18,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "bars.h"
+#include "data/bars.h"
 #include "fuzz.h"
-#include "http_fetch.h"
-#include "provider_source.h"
+#include "data/http_fetch.h"
+#include "data/provider_source.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

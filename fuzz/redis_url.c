@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "redis_url.h"
+#include "core/redis_url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

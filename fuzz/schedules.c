@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "schedule.h"
+#include "sched/schedule.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 
 #include "fuzz.h"
-#include "tz.h"
+#include "sched/tz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

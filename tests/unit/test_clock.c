@@ -1,5 +1,5 @@
 /* test_clock.c — ISO 8601 timestamps and duration strings. */
-#include "clock.h"
+#include "core/clock.h"
 #include "unit.h"
 
 #include <stdio.h>

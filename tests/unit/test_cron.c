@@ -4,8 +4,8 @@
  * themselves: test_tz.c). */
 #include <stdint.h>
 
-#include "clock.h"
-#include "cron.h"
+#include "core/clock.h"
+#include "sched/cron.h"
 #include "unit.h"
 
 static int64_t utc(const char *iso)

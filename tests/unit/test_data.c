@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "bars.h"
-#include "clock.h"
-#include "csv_import.h"
-#include "synth.h"
+#include "data/bars.h"
+#include "core/clock.h"
+#include "data/csv_import.h"
+#include "data/synth.h"
 #include "unit.h"
 
 TEST(csv_number_fast_path_matches_strtod)

@@ -1,5 +1,5 @@
 /* test_db.c — where the database is (db_locate): the masked DATABASE_URL. */
-#include "db.h"
+#include "data/db.h"
 #include "unit.h"
 
 static void masked(const char *url, const char *want)

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "feature.h"
+#include "data/feature.h"
 #include "unit.h"
 
 #define LONG_N 6000

@@ -6,11 +6,11 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "clock.h"
-#include "feature.h"
-#include "iv_analysis.h"
-#include "option_chain.h"
-#include "option_synth.h"
+#include "core/clock.h"
+#include "data/feature.h"
+#include "options/iv_analysis.h"
+#include "options/option_chain.h"
+#include "options/option_synth.h"
 #include "unit.h"
 
 static void check_close(const char *what, double got, double want, double tol, int line)

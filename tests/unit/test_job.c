@@ -1,5 +1,5 @@
 /* test_job.c — the checks a new job must pass. */
-#include "job.h"
+#include "core/job.h"
 #include "unit.h"
 
 static void refused(job_spec_t *s, const char *needle, int line)

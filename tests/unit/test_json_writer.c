@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "json_writer.h"
+#include "core/json_writer.h"
 #include "unit.h"
 
 static char *written(double v)

@@ -1,6 +1,6 @@
 /* test_market_calendar.c — the XNYS calendar against NYSE's published calendars. */
-#include "clock.h"
-#include "market_calendar.h"
+#include "core/clock.h"
+#include "sched/market_calendar.h"
 #include "unit.h"
 
 typedef struct {

@@ -5,10 +5,10 @@
 #include <jansson.h>
 #include <stdlib.h>
 
-#include "csv_import.h"
-#include "http_fetch.h"
-#include "market_data_provider.h"
-#include "option_provider.h"
+#include "data/csv_import.h"
+#include "data/http_fetch.h"
+#include "data/market_data_provider.h"
+#include "options/option_provider.h"
 #include "unit.h"
 
 typedef struct {

@@ -5,12 +5,12 @@
 #include <jansson.h>
 #include <unistd.h>
 
-#include "history.h"
-#include "log.h"
-#include "slot.h"
-#include "task.h"
+#include "data/history.h"
+#include "core/log.h"
+#include "core/slot.h"
+#include "core/task.h"
 #include "unit.h"
-#include "uuid.h"
+#include "core/uuid.h"
 
 TEST(uuid_v4_format_and_uniqueness)
 {

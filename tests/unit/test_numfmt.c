@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "close_match.h"
-#include "numfmt.h"
+#include "core/close_match.h"
+#include "core/numfmt.h"
 #include "unit.h"
 
 static const char *fmt(double v)

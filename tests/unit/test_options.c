@@ -6,7 +6,7 @@
 #include <float.h>
 #include <math.h>
 
-#include "option_pricing.h"
+#include "options/option_pricing.h"
 #include "unit.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -2,7 +2,7 @@
  * against values worked out by hand. */
 #include <math.h>
 
-#include "performance.h"
+#include "strategy/performance.h"
 #include "unit.h"
 
 #define NEAR(a, b) (fabs((a) - (b)) < 1e-12 * (1 + fabs(b)))

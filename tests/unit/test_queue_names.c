@@ -1,5 +1,5 @@
 /* test_queue_names.c — queue names and worker queue lists. */
-#include "queue_names.h"
+#include "core/queue_names.h"
 #include "unit.h"
 
 TEST(queue_list_default_expands_three_levels)

@@ -1,5 +1,5 @@
 /* test_redis_url.c — the Redis URL parser. */
-#include "redis_url.h"
+#include "core/redis_url.h"
 #include "unit.h"
 
 static redis_url_t parse_ok(const char *s)

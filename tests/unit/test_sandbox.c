@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sandbox.h"
+#include "strategy/sandbox.h"
 #include "unit.h"
 
 static int write_result(const char *s)

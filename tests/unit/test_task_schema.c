@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "task.h"
+#include "core/task.h"
 #include "unit.h"
 
 /* Checks args (JSON text) for a registered task; returns the error text

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "text_table.h"
+#include "cmd/text_table.h"
 #include "unit.h"
 
 /* Prints t into a string (the caller frees it). */

@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "tz.h"
+#include "core/clock.h"
+#include "sched/tz.h"
 #include "unit.h"
 
 static int64_t utc(const char *iso)

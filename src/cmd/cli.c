@@ -1,0 +1,163 @@
+/* cli.c — what every tickq sub-command shares. */
+#include "cmd/cli.h"
+
+#include "core/clock.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+static int common_option(int opt, const char *arg, config_t *cfg)
+{
+    switch (opt) {
+    case OPT_REDIS_URL:
+        cfg->redis_url = arg;
+        return 1;
+    case OPT_PREFIX:
+        if (config_set_name(cfg->prefix, sizeof cfg->prefix, arg) != 0)
+            return cli_fail(EX_USAGE, "--prefix '%s' is not a valid key prefix: use 1-63 of A-Z a-z 0-9 _ - . { }", arg);
+        return 1;
+    case OPT_GROUP:
+        if (config_set_name(cfg->group, sizeof cfg->group, arg) != 0)
+            return cli_fail(EX_USAGE, "--group '%s' is not a valid name: use 1-63 of A-Z a-z 0-9 _ - .", arg);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int cli_parse(int argc, char **argv, const struct option *options, const char *usage,
+              config_t *cfg, cli_flag_fn on_flag, void *ctx)
+{
+    char err[1024];
+    if (config_init(cfg, err, sizeof err) != 0)
+        return cli_fail(EX_CONFIG, "%s", err);
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        int common = common_option(opt, optarg, cfg);
+        if (common == 1)
+            continue;
+        if (common > 1)
+            return common;
+        if (opt == 'h') {
+            fputs(usage, stdout);
+            return CLI_HELP;
+        }
+        if (opt == '?' || on_flag == NULL)
+            return cli_usage_error(usage, "see the options below");
+        int st = on_flag(opt, optarg, ctx);
+        if (st != 0)
+            return st;
+    }
+    return 0;
+}
+
+int cli_one_arg(int argc, char **argv, const char *usage, const char *what, const char **out)
+{
+    if (argc - optind < 1)
+        return cli_usage_error(usage, "missing %s", what);
+    if (argc - optind > 1)
+        return cli_usage_error(usage, "expected one %s, got '%s' too", what, argv[optind + 1]);
+    *out = argv[optind];
+    return 0;
+}
+
+int cli_seconds(const char *usage, const char *flag, const char *arg, int64_t *ms)
+{
+    if (clock_parse_duration(arg, 1000, ms) != 0)
+        return cli_usage_error(usage, "%s '%s' is not a number of seconds (e.g. 10, 0.5, 2m)", flag, arg);
+    return 0;
+}
+
+int cli_usage_error(const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("tickq: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs("\n\n", stderr);
+    fputs(usage, stderr);
+    va_end(ap);
+    return EX_USAGE;
+}
+
+int cli_fail(int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("tickq: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return status;
+}
+
+int cli_parse_int(const char *s, long long min, long long max, long long *out)
+{
+    if (s == NULL || *s == '\0')
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_queue_exit(queue_status_t st)
+{
+    switch (st) {
+    case QUEUE_ERR_OOM: return EX_TEMPFAIL;
+    case QUEUE_ERR_PROTOCOL: return EX_CONFIG;
+    case QUEUE_ERR_INVALID: return EX_DATAERR;
+    default: return EX_UNAVAILABLE;
+    }
+}
+
+int cli_connect(config_t *cfg, rconn_t **conn, queue_t *q)
+{
+    char err[1024];
+    int st = config_resolve(cfg, 1, err, sizeof err);
+    if (st != 0)
+        return cli_fail(st, "%s", err);
+    rconn_t *c = rconn_open(&cfg->url, cfg->command_timeout_ms, err, sizeof err);
+    if (c == NULL)
+        return cli_fail(EX_UNAVAILABLE, "%s", err);
+    redisReply *r = rconn_cmd(c, err, sizeof err, "PING");
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        char where[4400];
+        redis_url_describe(&cfg->url, where, sizeof where);
+        cli_fail(EX_UNAVAILABLE, "Redis at %s does not answer PING: %s", where, r ? r->str : err);
+        freeReplyObject(r);
+        rconn_free(c);
+        return EX_UNAVAILABLE;
+    }
+    freeReplyObject(r);
+    *conn = c;
+    queue_init(q, c);
+    config_apply(cfg, q);
+    return 0;
+}
+
+const char *cli_entry_field(const redisReply *fields, const char *name)
+{
+    for (size_t i = 0; i + 1 < fields->elements; i += 2)
+        if (strcmp(fields->element[i]->str, name) == 0)
+            return fields->element[i + 1]->str;
+    return "";
+}
+
+void cli_print_json_line(json_t *o)
+{
+    char *text = json_dumps(o, JSON_COMPACT);
+    if (text != NULL)
+        printf("%s\n", text);
+    free(text);
+    json_decref(o);
+}

@@ -1,0 +1,88 @@
+/* cli.h — what every tickq sub-command shares: the command table, usage
+ * errors (exit 64), common flags (--redis-url, --prefix, --group) and connecting to
+ * Redis with the documented exit statuses (78 no/bad REDIS_URL, 69 Redis
+ * unreachable, 75 Redis out of memory: cli_queue_exit). */
+#ifndef TICKQ_CLI_H
+#define TICKQ_CLI_H
+
+#include <getopt.h>
+#include <jansson.h>
+
+#include "core/config.h"
+#include "core/queue.h"
+#include "core/rconn.h"
+
+/* Long-option codes shared by all commands (above any short option). */
+enum {
+    OPT_REDIS_URL = 1000,
+    OPT_PREFIX,
+    OPT_GROUP,
+    OPT_JSON,
+    OPT_FIRST_COMMAND_OPTION = 1100
+};
+
+#define CLI_COMMON_OPTIONS \
+    { "redis-url", required_argument, 0, OPT_REDIS_URL }, \
+    { "prefix", required_argument, 0, OPT_PREFIX }, \
+    { "group", required_argument, 0, OPT_GROUP }, \
+    { "help", no_argument, 0, 'h' }
+
+#define CLI_COMMON_HELP \
+    "  --redis-url URL      Redis to use (default: $REDIS_URL)\n" \
+    "  --prefix P           prefix of tickq's own keys (default: $TICKQ_PREFIX or tickq)\n" \
+    "  --group NAME         consumer group of the workers (default: $TICKQ_GROUP or workers)\n" \
+    "  -h, --help           this help\n"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} cli_command_t;
+
+/* A command's own flag: called for each option that is not a common one.
+ * Returns 0, or an exit status (usually from cli_usage_error). */
+typedef int (*cli_flag_fn)(int opt, const char *arg, void *ctx);
+
+#define CLI_HELP (-1)
+
+/* Loads the environment settings into *cfg, then parses argv: the common
+ * flags, --help (prints the usage and returns CLI_HELP), unknown flags
+ * (usage, 64) and the command's own flags through on_flag (may be NULL).
+ * Returns 0 with the positional arguments at argv[optind..], CLI_HELP, or
+ * an exit status. */
+int cli_parse(int argc, char **argv, const struct option *options, const char *usage,
+              config_t *cfg, cli_flag_fn on_flag, void *ctx);
+
+/* Exactly one positional argument (`what`, e.g. "job ID"): 0 and *out, or 64. */
+int cli_one_arg(int argc, char **argv, const char *usage, const char *what, const char **out);
+
+/* Parses a --wait style flag in seconds (fractions and units allowed). */
+int cli_seconds(const char *usage, const char *flag, const char *arg, int64_t *ms);
+
+/* Prints "tickq CMD: message" and the usage to stderr; returns 64. */
+int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints an error "tickq: message" to stderr and returns `status`. */
+int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The exit status of a failed queue call, one mapping for every command:
+ * 75 (EX_TEMPFAIL) when Redis refused to write for lack of memory (try
+ * again later), 78 for another tickq protocol version, 65 for a refused
+ * job, else 69 (Redis unavailable or answering with an error). */
+int cli_queue_exit(queue_status_t st);
+
+/* Resolves the config, connects and PINGs. Returns 0 with *conn set and *q
+ * ready (queue_init + config_apply), or the exit status after printing why. */
+int cli_connect(config_t *cfg, rconn_t **conn, queue_t *q);
+
+/* Parses a non-negative integer flag value; -1 when it is not one. */
+int cli_parse_int(const char *s, long long min, long long max, long long *out);
+
+/* The value of `name` in a stream entry's field list (name, value, ...), or
+ * "" when it has none. */
+const char *cli_entry_field(const redisReply *fields, const char *name);
+
+/* Prints o as one line of compact JSON and releases it (listings' --json). */
+void cli_print_json_line(json_t *o);
+
+#endif

@@ -1,0 +1,366 @@
+/* cmd_enqueue.c — `tickq enqueue`: validate a job and put it on its queue. */
+#include "cmd/commands.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cmd/cli.h"
+#include "core/clock.h"
+#include "core/job.h"
+#include "core/task.h"
+
+static const char usage[] =
+    "usage: tickq enqueue TYPE [ARGS_JSON] [options]\n"
+    "\n"
+    "Enqueues one job and prints its id. ARGS_JSON is a JSON object (default {});\n"
+    "'-' reads it from standard input. An --id that already exists enqueues nothing:\n"
+    "it prints the id, says on stderr that the job exists and its state, and exits 4.\n"
+    "\n"
+    "  --queue Q            logical queue (default: backtest)\n"
+    "  --priority P         high, normal (default) or low\n"
+    "  --id ID              job id (default: a new UUID)\n"
+    "  --replace            with --id: a job of that id that has finished (completed,\n"
+    "                       failed, dead, cancelled) runs again as its next run\n"
+    "                       (attempts from 0, run number + 1, its result replaced);\n"
+    "                       one still waiting or running is not replaced (exit 4)\n"
+    "  --max-retries N      retries after the first attempt (default: 3)\n"
+    "  --timeout S          seconds an attempt may run (default: 3600)\n"
+    "  --delay S            seconds before the job may start (default: 0)\n"
+    "  --arg-file KEY=PATH  set args[KEY] to the text of a file, e.g.\n"
+    "                       --arg-file strategy_code=examples/strategies/gap_up.lua\n"
+    "                       (repeatable)\n"
+    "  --json               print {\"id\", \"created\", \"state\", \"run\"} instead of the id\n"
+    "                       (with \"replaced\": the state the run before ended in)\n"
+    CLI_COMMON_HELP
+    "\n"
+    "Exit status: 0 enqueued, 4 the id exists (nothing enqueued), 64 bad usage,\n"
+    "65 bad job, 69 Redis unavailable, 75 Redis out of memory (try again later),\n"
+    "78 configuration error.\n";
+
+enum {
+    OPT_QUEUE = OPT_FIRST_COMMAND_OPTION, OPT_PRIORITY, OPT_ID, OPT_MAX_RETRIES, OPT_TIMEOUT, OPT_DELAY,
+    OPT_ARG_FILE, OPT_REPLACE
+};
+
+/* Exit status when the id exists and nothing was enqueued. */
+#define EXIT_EXISTS 4
+
+#define ARG_FILES_MAX 16
+
+static const struct option options[] = {
+    { "queue", required_argument, 0, OPT_QUEUE },
+    { "priority", required_argument, 0, OPT_PRIORITY },
+    { "id", required_argument, 0, OPT_ID },
+    { "replace", no_argument, 0, OPT_REPLACE },
+    { "max-retries", required_argument, 0, OPT_MAX_RETRIES },
+    { "timeout", required_argument, 0, OPT_TIMEOUT },
+    { "delay", required_argument, 0, OPT_DELAY },
+    { "arg-file", required_argument, 0, OPT_ARG_FILE },
+    { "json", no_argument, 0, OPT_JSON },
+    CLI_COMMON_OPTIONS,
+    { 0, 0, 0, 0 }
+};
+
+static char *read_stdin(size_t limit, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf != NULL) {
+        if (n + 1 >= cap) {
+            if (cap > limit + 2) /* enough to know it is over the limit */
+                break;
+            char *bigger = realloc(buf, cap * 2);
+            if (bigger == NULL) {
+                free(buf);
+                return NULL;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, stdin);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    if (buf)
+        buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* Seconds (fractions allowed) or a duration with a unit, for --timeout/--delay. */
+static int seconds_flag(const char *flag, const char *arg, int64_t *ms)
+{
+    if (arg[0] == '-')
+        return cli_fail(EX_DATAERR, "invalid %s '%s': it must not be negative", flag, arg);
+    if (clock_parse_duration(arg, 1000, ms) != 0)
+        return cli_fail(EX_DATAERR, "invalid %s '%s': give seconds (e.g. 30 or 0.5) or a duration (500ms, 5m)", flag, arg);
+    return 0;
+}
+
+/* Reads a whole file of at most `limit` bytes; NULL with err. */
+static char *read_file(const char *path, size_t limit, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf != NULL) {
+        if (n == cap) {
+            if (cap > limit) {
+                snprintf(err, errlen, "%s is over the payload limit of %zu bytes", path, limit);
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            char *bigger = realloc(buf, cap * 2);
+            if (bigger == NULL) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = bigger;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    if (buf != NULL && ferror(f)) { /* a directory, an I/O error: not an empty text */
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        free(buf);
+        buf = NULL;
+    }
+    if (buf == NULL && err[0] == '\0')
+        snprintf(err, errlen, "out of memory reading %s", path);
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+/* ARGS_JSON with each --arg-file KEY=PATH set as args[KEY]: a new JSON
+ * text (the caller frees it), or NULL with err. */
+static char *with_arg_files(const char *args, size_t args_len, const char *const *files, int n, size_t limit,
+                            char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *obj = args ? json_loadb(args, args_len, 0, &jerr) : json_object();
+    if (!json_is_object(obj)) {
+        snprintf(err, errlen, "ARGS_JSON must be a JSON object to take --arg-file values");
+        json_decref(obj);
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        const char *eq = strchr(files[i], '=');
+        char key[256];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - files[i]), files[i]);
+        size_t len;
+        err[0] = '\0';
+        char *text = read_file(eq + 1, limit, &len, err, errlen);
+        if (text == NULL) {
+            json_decref(obj);
+            return NULL;
+        }
+        const char *nul = memchr(text, '\0', len);
+        if (nul != NULL) {
+            snprintf(err, errlen, "%s holds a NUL byte (byte %zu): --arg-file takes text", eq + 1,
+                     (size_t)(nul - text) + 1);
+            free(text);
+            json_decref(obj);
+            return NULL;
+        }
+        json_t *value = json_stringn(text, len);
+        free(text);
+        if (value == NULL) {
+            snprintf(err, errlen, "%s is not UTF-8 text", eq + 1);
+            json_decref(obj);
+            return NULL;
+        }
+        json_object_set_new(obj, key, value);
+    }
+    char *out = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    if (out == NULL)
+        snprintf(err, errlen, "out of memory");
+    return out;
+}
+
+/* The job's args against the task's table (job_spec_check has made sure
+ * they are a JSON object). */
+static int check_args(const task_def_t *task, const job_spec_t *spec, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *args = spec->args != NULL ? json_loadb(spec->args, spec->args_len, 0, &jerr) : json_object();
+    if (!json_is_object(args)) {
+        snprintf(err, errlen, "args must be a JSON object");
+        json_decref(args);
+        return -1;
+    }
+    int rc = task_check(task, args, TASK_CHECK_CLIENT, err, errlen);
+    json_decref(args);
+    return rc;
+}
+
+typedef struct {
+    job_spec_t spec;
+    int as_json;
+    const char *arg_files[ARG_FILES_MAX];
+    int narg_files;
+} enqueue_flags_t;
+
+static int on_flag(int opt, const char *arg, void *ctx)
+{
+    enqueue_flags_t *f = ctx;
+    long long v;
+    switch (opt) {
+    case OPT_QUEUE: f->spec.queue = arg; return 0;
+    case OPT_PRIORITY: f->spec.priority = arg; return 0;
+    case OPT_ID: f->spec.id = arg; return 0;
+    case OPT_REPLACE: f->spec.replace = 1; return 0;
+    case OPT_MAX_RETRIES:
+        if (cli_parse_int(arg, 0, JOB_MAX_RETRIES_LIMIT, &v) != 0)
+            return cli_fail(EX_DATAERR, "invalid --max-retries '%s': use an integer from 0 to %d",
+                            arg, JOB_MAX_RETRIES_LIMIT);
+        f->spec.max_retries = (int)v;
+        return 0;
+    case OPT_TIMEOUT: return seconds_flag("--timeout", arg, &f->spec.timeout_ms);
+    case OPT_DELAY: return seconds_flag("--delay", arg, &f->spec.delay_ms);
+    case OPT_JSON: f->as_json = 1; return 0;
+    case OPT_ARG_FILE:
+        if (f->narg_files == ARG_FILES_MAX)
+            return cli_fail(EX_USAGE, "at most %d --arg-file options", ARG_FILES_MAX);
+        if (strchr(arg, '=') == NULL || arg[0] == '=' || strchr(arg, '=')[1] == '\0')
+            return cli_fail(EX_USAGE, "invalid --arg-file '%s': use KEY=PATH, e.g. strategy_code=my_strategy.lua", arg);
+        f->arg_files[f->narg_files++] = arg;
+        return 0;
+    default: return cli_usage_error(usage, "see the options below");
+    }
+}
+
+/* Prints what the enqueue did; returns the exit status: 0 enqueued (a new
+ * job or a new run), EXIT_EXISTS when the id exists and nothing was. */
+static int report(const job_spec_t *spec, const enqueue_result_t *res, int as_json)
+{
+    int run = res->run;
+    if (as_json) {
+        json_t *o = json_pack("{s:s, s:b, s:s, s:i}", "id", res->id, "created", res->created, "state", res->state,
+                              "run", run);
+        if (res->created && res->previous[0])
+            json_object_set_new(o, "replaced", json_string(res->previous));
+        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        if (text)
+            printf("%s\n", text);
+        free(text);
+        json_decref(o);
+    } else {
+        printf("%s\n", res->id);
+    }
+    if (res->created) {
+        if (res->previous[0])
+            fprintf(stderr, "tickq: job %s had ended %s; run %d enqueued (attempts from 0, its result replaced)\n",
+                    res->id, res->previous, run);
+        return 0;
+    }
+    if (spec->replace && !job_state_is_final(res->state))
+        fprintf(stderr, "tickq: job %s is still %s (run %d); not replaced: --replace runs again only a job "
+                "that has finished (completed, failed, dead or cancelled); `tickq cancel %s` first to stop it\n",
+                res->id, res->state, run, res->id);
+    else if (spec->replace)  /* finished, yet not replaced: an older function library answered */
+        fprintf(stderr, "tickq: job %s already exists (state %s) and Redis runs a tickq library without "
+                "--replace: upgrade every tickq process; nothing enqueued\n", res->id, res->state);
+    else
+        fprintf(stderr, "tickq: job %s already exists (state %s, run %d); nothing enqueued%s\n", res->id,
+                res->state, run, job_state_is_final(res->state) ? " (--replace runs it again)" : "");
+    return EXIT_EXISTS;
+}
+
+int cmd_enqueue(int argc, char **argv)
+{
+    static config_t cfg;
+    char err[1024];
+    static enqueue_flags_t flags;
+    job_spec_init(&flags.spec);
+    flags.as_json = 0;
+    flags.narg_files = 0;
+    int st = cli_parse(argc, argv, options, usage, &cfg, on_flag, &flags);
+    if (st != 0)
+        return st == CLI_HELP ? 0 : st;
+    job_spec_t spec = flags.spec;
+    int as_json = flags.as_json;
+    int rest = argc - optind;
+    if (rest < 1)
+        return cli_fail(EX_DATAERR, "missing task type: `tickq enqueue TYPE [ARGS_JSON]`, e.g. "
+                        "tickq enqueue echo '{\"x\": 1}' (see tickq tasks)");
+    if (rest > 2)
+        return cli_usage_error(usage, "unexpected argument '%s' (quote ARGS_JSON as one argument)", argv[optind + 2]);
+    if (spec.replace && spec.id == NULL)
+        return cli_usage_error(usage, "--replace needs --id ID: it runs an existing job again");
+    spec.type = argv[optind];
+    char *owned = NULL;
+    if (rest == 2) {
+        if (strcmp(argv[optind + 1], "-") == 0) {
+            owned = read_stdin(cfg.max_payload, &spec.args_len);
+            if (owned == NULL)
+                return cli_fail(EX_OSERR, "cannot read ARGS_JSON from standard input");
+            spec.args = owned;
+        } else {
+            spec.args = argv[optind + 1];
+            spec.args_len = strlen(spec.args);
+        }
+    }
+    st = 0;
+    if (flags.narg_files > 0) {
+        char *merged = with_arg_files(spec.args, spec.args_len, flags.arg_files, flags.narg_files, cfg.max_payload,
+                                      err, sizeof err);
+        if (merged == NULL) {
+            st = cli_fail(EX_DATAERR, "job refused: %s", err);
+            goto done;
+        }
+        free(owned);
+        owned = merged;
+        spec.args = owned;
+        spec.args_len = strlen(owned);
+    }
+    if (job_spec_check(&spec, cfg.max_payload, err, sizeof err) != 0) {
+        st = cli_fail(EX_DATAERR, "job refused: %s", err);
+        goto done;
+    }
+    const task_def_t *task = task_find(spec.type);
+    if (task == NULL) {
+        char names[512];
+        task_names(names, sizeof names);
+        st = cli_fail(EX_DATAERR, "job refused: unknown task type '%s' (known: %s)", spec.type, names);
+        goto done;
+    }
+    if (check_args(task, &spec, err, sizeof err) != 0) {
+        st = cli_fail(EX_DATAERR, "job refused: %s", err);
+        goto done;
+    }
+    rconn_t *conn;
+    queue_t q;
+    if ((st = cli_connect(&cfg, &conn, &q)) != 0)
+        goto done;
+    enqueue_result_t res;
+    queue_status_t qs = queue_enqueue(&q, &spec, &res, err, sizeof err);
+    rconn_free(conn);
+    if (qs == QUEUE_ERR_INVALID) {
+        st = cli_fail(cli_queue_exit(qs), "job refused: %s", err);
+    } else if (qs == QUEUE_ERR_PROTOCOL) {
+        st = cli_fail(cli_queue_exit(qs), "%s", err);
+    } else if (qs != QUEUE_OK) {
+        st = cli_fail(cli_queue_exit(qs), "cannot enqueue: %s", err);
+    } else {
+        st = report(&spec, &res, as_json);
+    }
+done:
+    free(owned);
+    return st;
+}

@@ -1,0 +1,353 @@
+/* cmd_worker.c — `tickq worker`: check the configuration, then run the
+ * supervisor and its worker children (or only check, with --check). */
+#include "cmd/commands.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cmd/cli.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "data/db.h"
+#include "data/history.h"
+#include "core/supervisor.h"
+#include "sched/schedule.h"
+#include "core/task.h"
+
+static const char usage[] =
+    "usage: tickq worker [options]\n"
+    "\n"
+    "Runs a supervisor that forks N worker children; each runs one job at a time.\n"
+    "\n"
+    "  --queues LIST        queues in strict priority order, comma-separated; a bare\n"
+    "                       name expands to NAME_high,NAME_normal,NAME_low\n"
+    "                       (default: $RQ_QUEUES, else backtest)\n"
+    "  --workers N          worker children (default: number of CPUs)\n"
+    "  --burst              exit 0 once the queues and their pending retries are empty\n"
+    "  --check              check configuration and Redis, print what was checked, exit\n"
+    "  --grace S            seconds running jobs get to finish on SIGTERM (default: 30)\n"
+    "  --log-format F       json (default) or logfmt\n"
+    "  --log-level L        debug, info (default), warning or error\n"
+    "  --result-ttl S       seconds results and job records are kept (default: 86400)\n"
+    "  --retry-base D       first retry delay, doubling per attempt (default: 2s)\n"
+    "  --retry-max D        longest retry delay (default: 1h)\n"
+    "  --claim-timeout D    claims not renewed this long belong to a dead worker (default: 30s)\n"
+    "  --heartbeat D        claim renewal and heartbeat interval (default: 5s)\n"
+    "  --stats-interval D   interval of the worker stats log line (default: 10s)\n"
+    "  --dlq-cap N          dead-letter stream length cap (default: 100000)\n"
+    "  --scheduler          also fire the recurring jobs of the schedules file (one\n"
+    "                       scheduler among all replicas fires; docs/scheduler.md)\n"
+    "  --schedules FILE     the schedules (default: $TICKQ_SCHEDULES, else schedules.ini)\n"
+    "  --list-queue NAME    also take tasks LPUSHed as JSON onto this Redis list\n"
+    "                       (default: strategy_queue; '' turns it off)\n"
+    "  --db PATH            SQLite file for job history (default: $TICKQ_DB, else\n"
+    "                       var/tickq.db); DATABASE_URL=postgresql://... uses PostgreSQL\n"
+    "  --no-history         record no job history in the database (tasks still use it)\n"
+    "  --history-days N     delete job history older than N days, hourly (default: 90;\n"
+    "                       0 keeps it for ever)\n"
+    "  --history-backlog N  rows of job history Redis keeps while the database is behind\n"
+    "                       or down (default: 1000000); beyond, the oldest are dropped\n"
+    "                       and counted (tickq stats: history_dropped)\n"
+    CLI_COMMON_HELP
+    "\n"
+    "Durations take a unit (500ms, 2s, 5m, 1h); a bare number means seconds.\n"
+    "Exit status: 0 ok, 64 bad usage, 69 Redis unavailable, 75 Redis out of memory\n"
+    "(try again later), 78 configuration error.\n";
+
+enum {
+    OPT_QUEUES = OPT_FIRST_COMMAND_OPTION, OPT_WORKERS, OPT_BURST, OPT_CHECK, OPT_GRACE,
+    OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_RESULT_TTL, OPT_RETRY_BASE, OPT_RETRY_MAX,
+    OPT_CLAIM_TIMEOUT, OPT_HEARTBEAT, OPT_STATS_INTERVAL, OPT_DLQ_CAP, OPT_BATCH_BUDGET, OPT_DB,
+    OPT_LIST_QUEUE, OPT_SCHEDULER, OPT_SCHEDULES, OPT_NO_HISTORY, OPT_HISTORY_DAYS, OPT_HISTORY_BACKLOG
+};
+
+static const struct option options[] = {
+    { "queues", required_argument, 0, OPT_QUEUES },
+    { "workers", required_argument, 0, OPT_WORKERS },
+    { "burst", no_argument, 0, OPT_BURST },
+    { "check", no_argument, 0, OPT_CHECK },
+    { "grace", required_argument, 0, OPT_GRACE },
+    { "log-format", required_argument, 0, OPT_LOG_FORMAT },
+    { "log-level", required_argument, 0, OPT_LOG_LEVEL },
+    { "result-ttl", required_argument, 0, OPT_RESULT_TTL },
+    { "retry-base", required_argument, 0, OPT_RETRY_BASE },
+    { "retry-max", required_argument, 0, OPT_RETRY_MAX },
+    { "claim-timeout", required_argument, 0, OPT_CLAIM_TIMEOUT },
+    { "heartbeat", required_argument, 0, OPT_HEARTBEAT },
+    { "stats-interval", required_argument, 0, OPT_STATS_INTERVAL },
+    { "dlq-cap", required_argument, 0, OPT_DLQ_CAP },
+    { "batch-budget", required_argument, 0, OPT_BATCH_BUDGET },
+    { "db", required_argument, 0, OPT_DB },
+    { "list-queue", required_argument, 0, OPT_LIST_QUEUE },
+    { "scheduler", no_argument, 0, OPT_SCHEDULER },
+    { "no-history", no_argument, 0, OPT_NO_HISTORY },
+    { "history-days", required_argument, 0, OPT_HISTORY_DAYS },
+    { "history-backlog", required_argument, 0, OPT_HISTORY_BACKLOG },
+    { "schedules", required_argument, 0, OPT_SCHEDULES },
+    CLI_COMMON_OPTIONS,
+    { 0, 0, 0, 0 }
+};
+
+static int duration_flag(const char *flag, const char *arg, int64_t min_ms, int64_t *out)
+{
+    int64_t ms;
+    if (clock_parse_duration(arg, 1000, &ms) != 0 || ms < min_ms)
+        return cli_usage_error(usage, "%s '%s' is not a duration of at least %lld ms (e.g. 30, 500ms, 2s, 5m)",
+                               flag, arg, (long long)min_ms);
+    *out = ms;
+    return 0;
+}
+
+static int on_flag(int opt, const char *arg, void *ctx)
+{
+    config_t *cfg = ctx;
+    long long v;
+    int64_t ms = 0;
+    int st = 0;
+    switch (opt) {
+    case OPT_QUEUES: cfg->queues_spec = arg; break;
+    case OPT_WORKERS:
+        if (cli_parse_int(arg, 1, 256, &v) != 0)
+            return cli_usage_error(usage, "--workers '%s' is not a number from 1 to 256", arg);
+        cfg->workers = (int)v;
+        break;
+    case OPT_BURST: cfg->burst = 1; break;
+    case OPT_CHECK: cfg->check = 1; break;
+    case OPT_GRACE: st = duration_flag("--grace", arg, 0, &cfg->grace_ms); break;
+    case OPT_LOG_FORMAT:
+        if (log_parse_format(arg, &cfg->log_format) != 0)
+            return cli_usage_error(usage, "--log-format '%s' is unknown: use json or logfmt", arg);
+        break;
+    case OPT_LOG_LEVEL:
+        if (log_parse_level(arg, &cfg->log_level) != 0)
+            return cli_usage_error(usage, "--log-level '%s' is unknown: use debug, info, warning or error", arg);
+        break;
+    case OPT_RESULT_TTL:
+        if ((st = duration_flag("--result-ttl", arg, 1000, &ms)) == 0)
+            cfg->result_ttl_s = ms / 1000;
+        break;
+    case OPT_RETRY_BASE: st = duration_flag("--retry-base", arg, 1, &cfg->retry_base_ms); break;
+    case OPT_RETRY_MAX: st = duration_flag("--retry-max", arg, 1, &cfg->retry_max_ms); break;
+    case OPT_CLAIM_TIMEOUT: st = duration_flag("--claim-timeout", arg, 100, &cfg->claim_timeout_ms); break;
+    case OPT_HEARTBEAT: st = duration_flag("--heartbeat", arg, 50, &cfg->heartbeat_ms); break;
+    case OPT_STATS_INTERVAL: st = duration_flag("--stats-interval", arg, 100, &cfg->stats_interval_ms); break;
+    case OPT_DLQ_CAP:
+        if (cli_parse_int(arg, 1, 1000000000, &v) != 0)
+            return cli_usage_error(usage, "--dlq-cap '%s' is not a positive number", arg);
+        cfg->dlq_cap = v;
+        break;
+    case OPT_DB: cfg->db_path = arg; break;
+    case OPT_SCHEDULER: cfg->scheduler = 1; break;
+    case OPT_NO_HISTORY: cfg->history = 0; break;
+    case OPT_HISTORY_DAYS:
+        if (cli_parse_int(arg, 0, 36500, &v) != 0)
+            return cli_usage_error(usage, "--history-days '%s' is not a number of days from 0 to 36500", arg);
+        cfg->history_days = (int)v;
+        break;
+    case OPT_HISTORY_BACKLOG:
+        if (cli_parse_int(arg, 1, 1000000000, &v) != 0)
+            return cli_usage_error(usage, "--history-backlog '%s' is not a number of rows from 1 to 1000000000",
+                                   arg);
+        cfg->history_backlog = v;
+        break;
+    case OPT_SCHEDULES: cfg->schedules_path = arg; break;
+    case OPT_LIST_QUEUE:
+        if (strlen(arg) >= sizeof cfg->list_queue || strpbrk(arg, " \t\r\n") != NULL)
+            return cli_usage_error(usage, "--list-queue '%s' is not a valid Redis key: at most %zu characters, "
+                                   "no spaces", arg, sizeof cfg->list_queue - 1);
+        snprintf(cfg->list_queue, sizeof cfg->list_queue, "%s", arg);
+        break;
+    case OPT_BATCH_BUDGET:
+        if ((st = duration_flag("--batch-budget", arg, 0, &ms)) == 0)
+            cfg->batch_budget_us = ms * 1000;
+        break;
+    default:
+        return cli_usage_error(usage, "see the options below");
+    }
+    return st;
+}
+
+static int parse_flags(int argc, char **argv, config_t *cfg)
+{
+    int st = cli_parse(argc, argv, options, usage, cfg, on_flag, cfg);
+    if (st != 0)
+        return st;
+    if (optind < argc)
+        return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
+    if (cfg->heartbeat_ms * 2 > cfg->claim_timeout_ms)
+        return cli_usage_error(usage, "--heartbeat must be at most half of --claim-timeout, or live "
+                               "workers would lose their claims");
+    return 0;
+}
+
+/* --check: every step prints one line; the first failure decides the status. */
+static int run_check(config_t *cfg)
+{
+    char err[1024], where[4400], queues[2048];
+    int st = config_resolve(cfg, 1, err, sizeof err);
+    if (st != 0) {
+        printf("FAIL config: %s\n", err);
+        return st;
+    }
+    queue_list_describe(&cfg->queues, queues, sizeof queues);
+    printf("ok   config: queues %s; %d workers; group %s; prefix %s\n", queues, cfg->workers,
+           cfg->group, cfg->prefix);
+    char history[64];
+    if (!cfg->history)
+        snprintf(history, sizeof history, "off");
+    else if (cfg->history_days > 0)
+        snprintf(history, sizeof history, "kept %d days", cfg->history_days);
+    else
+        snprintf(history, sizeof history, "kept for ever");
+    printf("ok   limits: grace %gs; result ttl %llds; retry base %gs, max %gs; claim timeout %gs; "
+           "heartbeat %gs; stats every %gs; dead-letter cap %lld; payload max %zu bytes; job history %s\n",
+           (double)cfg->grace_ms / 1000, (long long)cfg->result_ttl_s, (double)cfg->retry_base_ms / 1000,
+           (double)cfg->retry_max_ms / 1000, (double)cfg->claim_timeout_ms / 1000,
+           (double)cfg->heartbeat_ms / 1000, (double)cfg->stats_interval_ms / 1000, (long long)cfg->dlq_cap,
+           cfg->max_payload, history);
+    redis_url_describe(&cfg->url, where, sizeof where);
+    rconn_t *c = rconn_open(&cfg->url, cfg->command_timeout_ms, err, sizeof err);
+    if (c == NULL) {
+        printf("FAIL redis: %s\n", err);
+        return EX_UNAVAILABLE;
+    }
+    redisReply *r = rconn_cmd(c, err, sizeof err, "INFO server");
+    if (r == NULL || r->type != REDIS_REPLY_STRING) {
+        printf("FAIL redis: %s does not answer: %s\n", where, r && r->str ? r->str : err);
+        freeReplyObject(r);
+        rconn_free(c);
+        return EX_UNAVAILABLE;
+    }
+    char version[32] = "?";
+    const char *v = strstr(r->str, "redis_version:");
+    if (v)
+        sscanf(v + 14, "%31[0-9.]", version);
+    freeReplyObject(r);
+    int major = atoi(version);
+    if (major < 7) {
+        printf("FAIL redis: %s runs Redis %s; tickq needs Redis 7 or later\n", where, version);
+        rconn_free(c);
+        return EX_UNAVAILABLE;
+    }
+    printf("ok   redis: %s answers (Redis %s)\n", where, version);
+
+    queue_t q;
+    queue_init(&q, c);
+    config_apply(cfg, &q);
+    char key[256];
+    queue_key(&q, "protocol", NULL, key, sizeof key);
+    r = rconn_cmd(c, err, sizeof err, "GET %s", key);
+    if (r && r->type == REDIS_REPLY_STRING && strcmp(r->str, TICKQ_PROTOCOL) != 0) {
+        printf("FAIL protocol: Redis holds tickq protocol %s, this tickq speaks %s\n", r->str, TICKQ_PROTOCOL);
+        freeReplyObject(r);
+        rconn_free(c);
+        return EX_CONFIG;
+    }
+    printf("ok   protocol: %s (%s)\n", TICKQ_PROTOCOL,
+           r && r->type == REDIS_REPLY_STRING ? "matches Redis" : "Redis has none yet");
+    freeReplyObject(r);
+    rconn_free(c);
+    db_t *db;
+    int dst = db_open(cfg->database_url, cfg->db_path, &db, err, sizeof err);
+    if (dst != 0) {
+        printf("FAIL database: %s\n", err);
+        return dst;
+    }
+    printf("ok   database: %s %s (schema version %d)\n", db_kind_name(db), db_where(db), db_schema_version(db));
+    db_close(db);
+    if (cfg->history) {
+        char stream[HISTORY_KEY_MAX];
+        if (history_stream_key(cfg->prefix, cfg->database_url, cfg->db_path, stream, sizeof stream, NULL, 0, err,
+                               sizeof err) == 0)
+            printf("ok   job history: Redis stream %s, backlog up to %lld rows\n", stream, cfg->history_backlog);
+    }
+    char names[512];
+    task_names(names, sizeof names);
+    printf("ok   task types: %s\n", names);
+    if (cfg->scheduler) {
+        schedule_set_t set;
+        if (schedule_set_load(&set, schedule_file_path(cfg->schedules_path), err, sizeof err) != 0) {
+            printf("FAIL schedules: %s\n", err);
+            return EX_CONFIG;
+        }
+        schedule_set_print_warnings(&set, schedule_file_path(cfg->schedules_path));
+        int bad = 0;
+        for (size_t i = 0; i < set.n; i++) {
+            if (schedule_check_args(&set.items[i], TASK_CHECK_WORKER, err, sizeof err) != 0) {
+                printf("FAIL schedule %s: its task %s would fail at every run: %s\n", set.items[i].name,
+                       set.items[i].task, err);
+                bad++;
+            }
+        }
+        if (bad == 0)
+            printf("ok   schedules: %zu in %s, their task args checked\n", set.n,
+                   schedule_file_path(cfg->schedules_path));
+        schedule_set_free(&set);
+        if (bad > 0)
+            return EX_CONFIG;
+    }
+    printf("check passed\n");
+    return 0;
+}
+
+int cmd_worker(int argc, char **argv)
+{
+    static config_t cfg;
+    char err[1024];
+    int st = parse_flags(argc, argv, &cfg);
+    if (st != 0)
+        return st == CLI_HELP ? 0 : st;
+    if (cfg.check)
+        return run_check(&cfg);
+
+    log_configure(cfg.log_format, cfg.log_level);
+    st = config_resolve(&cfg, 1, err, sizeof err);
+    if (st != 0)
+        return cli_fail(st, "%s", err);
+    /* The schedules file first: a bad one changes nothing. */
+    static schedule_set_t schedules;
+    if (cfg.scheduler && schedule_set_load(&schedules, schedule_file_path(cfg.schedules_path), err, sizeof err) != 0)
+        return cli_fail(EX_CONFIG, "%s", err);
+    rconn_t *conn;
+    queue_t q;
+    st = cli_connect(&cfg, &conn, &q);
+    if (st != 0)
+        return st;
+    queue_status_t qs = queue_prepare(&q, &cfg.queues, err, sizeof err);
+    if (qs != QUEUE_OK) {
+        rconn_free(conn);
+        return cli_fail(cli_queue_exit(qs), "%s", err);
+    }
+    db_t *db;
+    st = db_open(cfg.database_url, cfg.db_path, &db, err, sizeof err);
+    if (st != 0) {
+        rconn_free(conn);
+        return cli_fail(st, "%s", err);
+    }
+    char old[DB_WHERE_MAX];
+    if (db_old_default(cfg.database_url, cfg.db_path, old, sizeof old))
+        log_warn("var/tickq.db in the current folder is not the default database any more: to use it, set "
+                 "TICKQ_DB to it, or move it", LF_S("file", old), LF_S("database", db_where(db)));
+    if (db_kind(db) == DB_SQLITE)
+        log_info("no DATABASE_URL: using the SQLite database (one host only; set "
+                 "DATABASE_URL=postgresql://... for several worker hosts)", LF_S("database", db_where(db)),
+                 LF_I("schema", db_schema_version(db)));
+    else
+        log_info("using PostgreSQL", LF_S("database", db_where(db)), LF_I("schema", db_schema_version(db)));
+    /* Opened to check, migrate and say which database this is; the history
+     * process and the tasks use connections of their own. The default
+     * file's folders exist now, so its path is the resolved one. */
+    db_close(db);
+    if (cfg.history && (st = history_stream_key(cfg.prefix, cfg.database_url, cfg.db_path, cfg.history_stream,
+                                                sizeof cfg.history_stream, NULL, 0, err, sizeof err)) != 0) {
+        rconn_free(conn);
+        return cli_fail(st, "%s", err);
+    }
+    st = supervisor_run(&cfg, conn, cfg.scheduler ? &schedules : NULL);
+    if (cfg.scheduler)
+        schedule_set_free(&schedules);
+    rconn_free(conn);
+    return st;
+}

@@ -1,0 +1,90 @@
+/* main.c — the `tickq` command: dispatches to its sub-commands. */
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cmd/cli.h"
+#include "cmd/commands.h"
+#include "core/queue.h"
+
+#define TICKQ_VERSION "0.1.0"
+
+static const cli_command_t commands[] = {
+    { "worker", cmd_worker, "run a supervisor and its worker children" },
+    { "enqueue", cmd_enqueue, "put a job on a queue and print its id" },
+    { "result", cmd_result, "print a job's task_result (optionally wait for it)" },
+    { "job", cmd_job, "print a job's record and retry history" },
+    { "cancel", cmd_cancel, "cancel a waiting or running job" },
+    { "stats", cmd_stats, "queue depths, counters and live workers" },
+    { "dlq", cmd_dlq, "list, retry or purge dead-letter jobs" },
+    { "rejected", cmd_rejected, "list or purge the list entries that could not be used" },
+    { "tasks", cmd_tasks, "list the task types this build runs" },
+    { "data", cmd_data, "import, generate, list and show market data" },
+    { "scheduler", cmd_scheduler, "fire the configured recurring jobs (one leader among replicas)" },
+    { "schedule", cmd_schedule, "list the configured schedules; evaluate a cron expression" },
+    { "options", cmd_options, "option prices, Greeks and implied volatility" },
+};
+
+static void print_usage(FILE *out)
+{
+    fprintf(out, "usage: tickq [--redis-url URL] [--prefix P] [--group NAME] COMMAND [options]\n"
+                 "       (tickq COMMAND --help for details)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-10s %s\n", "version", "print the version and protocol");
+    fprintf(out, "\nEnvironment: REDIS_URL (required for queue commands), RQ_QUEUES, TICKQ_PREFIX,\n"
+                 "TICKQ_GROUP, TICKQ_LOG_FORMAT, TICKQ_LOG_LEVEL, TICKQ_RESULT_TTL, DATABASE_URL, TICKQ_DB,\n"
+                 "TICKQ_SCHEDULES.\n");
+}
+
+/* The flags every command shares may also come before the command
+ * (`tickq --redis-url URL stats`): they are moved behind it, where the
+ * command's own parser reads them. Returns argc, with argv reordered in
+ * place; a flag missing its value is left for the command to refuse. */
+static int shared_flags_first(int argc, char **argv)
+{
+    static const char *const with_value[] = { "--redis-url", "--prefix", "--group" };
+    int at = 1;
+    while (at < argc && argv[at][0] == '-') {
+        int n = 0;
+        for (size_t i = 0; i < sizeof with_value / sizeof with_value[0]; i++) {
+            size_t len = strlen(with_value[i]);
+            if (strncmp(argv[at], with_value[i], len) == 0)
+                n = argv[at][len] == '=' ? 1 : argv[at][len] == '\0' && at + 1 < argc ? 2 : 0;
+        }
+        if (n == 0)
+            break;
+        at += n;
+    }
+    if (at == 1 || at >= argc)
+        return argc;
+    /* argv[1 .. at) are shared flags, argv[at] the command: rotate it first. */
+    char *command = argv[at];
+    memmove(argv + 2, argv + 1, (size_t)(at - 1) * sizeof *argv);
+    argv[1] = command;
+    return argc;
+}
+
+int main(int argc, char **argv)
+{
+    argc = shared_flags_first(argc, argv);
+    if (argc < 2) {
+        print_usage(stderr);
+        return EX_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
+        print_usage(stdout);
+        return 0;
+    }
+    if (strcmp(name, "version") == 0 || strcmp(name, "--version") == 0) {
+        printf("tickq %s (protocol %s)\n", TICKQ_VERSION, TICKQ_PROTOCOL);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "tickq: unknown command '%s'\n\n", name);
+    print_usage(stderr);
+    return EX_USAGE;
+}

@@ -1,0 +1,66 @@
+/* config.h — settings shared by tickq's commands, from flags and environment.
+ *
+ * Precedence: command-line flag, then environment variable, then default.
+ * REDIS_URL and RQ_QUEUES keep the names the users' current workers read. */
+#ifndef TICKQ_CONFIG_H
+#define TICKQ_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/log.h"
+#include "core/queue.h"
+#include "core/queue_names.h"
+#include "core/redis_url.h"
+
+typedef struct {
+    const char *redis_url;       /* NULL: not given */
+    redis_url_t url;             /* parsed by config_resolve */
+    char prefix[64];
+    char group[64];
+    const char *queues_spec;     /* --queues, else RQ_QUEUES, else default */
+    queue_list_t queues;         /* parsed by config_resolve */
+    int workers;
+    int burst;
+    int history;                 /* record job history in the database (--no-history: 0) */
+    int history_days;            /* history older than this is deleted; 0: kept for ever */
+    long long history_backlog;   /* rows Redis keeps waiting for the history process (--history-backlog) */
+    char history_stream[128];    /* the database's job history stream (history.h); set by `tickq worker` */
+    int check;
+    int64_t grace_ms;
+    log_format_t log_format;
+    log_level_t log_level;
+    int64_t result_ttl_s;
+    int64_t retry_base_ms;
+    int64_t retry_max_ms;
+    int64_t claim_timeout_ms;
+    int64_t heartbeat_ms;
+    int64_t stats_interval_ms;
+    int64_t dlq_cap;
+    size_t max_payload;
+    int64_t batch_budget_us;     /* work a child claims at once (adaptive batches) */
+    int command_timeout_ms;
+    const char *database_url;    /* DATABASE_URL: PostgreSQL; NULL: SQLite */
+    const char *db_path;         /* --db, else TICKQ_DB; NULL: the default file (db.h, db_locate) */
+    char list_queue[200];        /* the users' LPUSH list ("" = off), default strategy_queue */
+    int scheduler;               /* worker --scheduler: also fire the schedules */
+    const char *schedules_path;  /* --schedules, else TICKQ_SCHEDULES, else schedules.ini */
+} config_t;
+
+/* Defaults, overridden by REDIS_URL, RQ_QUEUES, TICKQ_PREFIX, TICKQ_GROUP,
+ * TICKQ_LOG_FORMAT, TICKQ_LOG_LEVEL, TICKQ_RESULT_TTL, DATABASE_URL,
+ * TICKQ_DB. Returns 0, or -1 with err when an environment value is
+ * malformed. */
+int config_init(config_t *c, char *err, size_t errlen);
+
+/* Parses the Redis URL (when `need_redis`) and the queue list. Returns 0,
+ * or an exit status (78, EX_CONFIG) with err filled. */
+int config_resolve(config_t *c, int need_redis, char *err, size_t errlen);
+
+/* Copies the queue settings (prefix, group, TTL, backoff...) into q. */
+void config_apply(const config_t *c, queue_t *q);
+
+/* Sets a string field from a flag; -1 when too long. */
+int config_set_name(char *dst, size_t cap, const char *value);
+
+#endif

@@ -1,0 +1,133 @@
+/* job.c — job fields, defaults and the checks a new job must pass. */
+#include "core/job.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *job_outcome_name(job_outcome_kind_t kind)
+{
+    switch (kind) {
+    case OUTCOME_OK: return "ok";
+    case OUTCOME_TRANSIENT: return "transient";
+    case OUTCOME_PERMANENT: return "permanent";
+    case OUTCOME_TIMEOUT: return "timeout";
+    case OUTCOME_CRASH: return "crash";
+    case OUTCOME_CANCEL: return "cancel";
+    case OUTCOME_SHUTDOWN: return "shutdown";
+    }
+    return "transient";
+}
+
+void job_spec_init(job_spec_t *spec)
+{
+    memset(spec, 0, sizeof *spec);
+    spec->args = "{}";
+    spec->args_len = 2;
+    spec->queue = QUEUE_DEFAULT;
+    spec->priority = "normal";
+    spec->max_retries = JOB_DEFAULT_MAX_RETRIES;
+    spec->timeout_ms = JOB_DEFAULT_TIMEOUT_MS;
+}
+
+static int job_id_check(const char *id, char *err, size_t errlen)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > JOB_ID_MAX) {
+        snprintf(err, errlen, "invalid job id: use 1-%d characters", JOB_ID_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)id[i];
+        if (c <= 0x20 || c == 0x7f) {
+            snprintf(err, errlen, "invalid job id '%s': spaces and control characters are not allowed", id);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int type_check(const char *type, char *err, size_t errlen)
+{
+    if (type == NULL || *type == '\0') {
+        snprintf(err, errlen, "missing task type: give one, e.g. `tickq enqueue echo '{\"x\":1}'`");
+        return -1;
+    }
+    size_t n = strlen(type);
+    for (size_t i = 0; i < n; i++) {
+        char c = type[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.') || n > JOB_TYPE_MAX) {
+            snprintf(err, errlen, "invalid task type '%s': use 1-%d characters from A-Z a-z 0-9 _ - .",
+                     type, JOB_TYPE_MAX);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void job_args_json_error(const json_error_t *jerr, char *err, size_t errlen)
+{
+    if (json_error_code(jerr) == json_error_null_character)
+        snprintf(err, errlen, "args hold a NUL character (\\u0000, line %d, column %d): tickq takes text without "
+                 "NUL", jerr->line, jerr->column);
+    else
+        snprintf(err, errlen, "args are not valid JSON: %s (line %d, column %d)", jerr->text, jerr->line,
+                 jerr->column);
+}
+
+static int args_check(const char *args, size_t len, size_t max_payload, char *err, size_t errlen)
+{
+    if (len > max_payload) {
+        snprintf(err, errlen, "args are %zu bytes, over the payload limit of %zu bytes", len, max_payload);
+        return -1;
+    }
+    json_error_t jerr;
+    json_t *v = json_loadb(args, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (v == NULL) {
+        job_args_json_error(&jerr, err, errlen);
+        return -1;
+    }
+    const char *kind = json_is_object(v) ? NULL : json_is_array(v) ? "an array" : "a scalar";
+    json_decref(v);
+    if (kind != NULL) {
+        snprintf(err, errlen, "args must be a JSON object like {\"symbol\": \"AAPL\"}, not %s", kind);
+        return -1;
+    }
+    return 0;
+}
+
+int job_spec_check(const job_spec_t *s, size_t max_payload, char *err, size_t errlen)
+{
+    if (s->id != NULL && job_id_check(s->id, err, errlen) != 0)
+        return -1;
+    if (type_check(s->type, err, errlen) != 0)
+        return -1;
+    if (args_check(s->args, s->args_len, max_payload, err, errlen) != 0)
+        return -1;
+    if (queue_name_check(s->queue, err, errlen) != 0)
+        return -1;
+    if (queue_priority_check(s->priority) != 0) {
+        snprintf(err, errlen, "invalid priority '%s': use high, normal or low", s->priority);
+        return -1;
+    }
+    if (s->max_retries < 0 || s->max_retries > JOB_MAX_RETRIES_LIMIT) {
+        snprintf(err, errlen, "invalid max_retries %d: use 0-%d", s->max_retries, JOB_MAX_RETRIES_LIMIT);
+        return -1;
+    }
+    if (s->timeout_ms <= 0 || s->timeout_ms > JOB_MAX_TIMEOUT_MS) {
+        snprintf(err, errlen, "invalid timeout: it must be more than 0 and at most 7 days (604800 s)");
+        return -1;
+    }
+    if (s->delay_ms < 0 || s->delay_ms > 365 * 86400 * 1000LL) {
+        snprintf(err, errlen, "invalid delay: use 0 to 1 year");
+        return -1;
+    }
+    return 0;
+}
+
+int job_state_is_final(const char *state)
+{
+    return strcmp(state, "completed") == 0 || strcmp(state, "failed") == 0 || strcmp(state, "dead") == 0 ||
+           strcmp(state, "cancelled") == 0;
+}

@@ -1,0 +1,67 @@
+/* job.h — what a job is: its fields and defaults, the checks a new job must
+ * pass before it is enqueued, and the kinds of outcome an attempt can have. */
+#ifndef TICKQ_JOB_H
+#define TICKQ_JOB_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/queue_names.h"
+
+#define JOB_ID_MAX 128
+#define JOB_TYPE_MAX 64
+#define JOB_DEFAULT_MAX_RETRIES 3
+#define JOB_MAX_RETRIES_LIMIT 100
+#define JOB_DEFAULT_TIMEOUT_MS (3600 * 1000LL)
+#define JOB_MAX_TIMEOUT_MS (7 * 86400 * 1000LL)
+#define JOB_DEFAULT_MAX_PAYLOAD (1024 * 1024)
+
+/* A job as a producer describes it. Strings are borrowed. */
+typedef struct {
+    const char *id;        /* NULL: a UUID v4 is generated at enqueue */
+    const char *type;
+    const char *args;      /* a JSON object as text */
+    size_t args_len;
+    const char *queue;     /* logical queue */
+    const char *priority;  /* high | normal | low */
+    int max_retries;       /* a job runs at most 1 + max_retries times */
+    int64_t timeout_ms;    /* per attempt */
+    int64_t delay_ms;      /* first run no earlier than now + delay */
+    int replace;           /* 1: an id whose job has finished runs again (its next run) */
+} job_spec_t;
+
+/* How an attempt ended; the Redis scripts decide the job's next state. */
+typedef enum {
+    OUTCOME_OK,        /* completed */
+    OUTCOME_TRANSIENT, /* retry with backoff, or dead when retries are spent */
+    OUTCOME_PERMANENT, /* failed at once: bad input, unknown type */
+    OUTCOME_TIMEOUT,   /* killed at its timeout: transient */
+    OUTCOME_CRASH,     /* its worker process died: transient */
+    OUTCOME_CANCEL,    /* cancelled while running */
+    OUTCOME_SHUTDOWN   /* stopped by a shutdown: back to its queue, attempt not charged */
+} job_outcome_kind_t;
+
+/* The name the Redis scripts use for an outcome kind. */
+const char *job_outcome_name(job_outcome_kind_t kind);
+
+/* 1 for the states a job ends in (completed, failed, dead, cancelled): the
+ * only ones a job can run again from (docs/protocol.md; FINAL in
+ * src/lua/common.lua is the same list). */
+int job_state_is_final(const char *state);
+
+/* Fills the defaults: queue "backtest", priority normal, 3 retries, 1 h. */
+void job_spec_init(job_spec_t *spec);
+
+/* Checks everything a worker would otherwise trip over: id, type, args (a JSON
+ * object within max_payload bytes), queue name, priority, retries, timeout,
+ * delay. Returns 0, or -1 with a message naming the bad field and the rule. */
+int job_spec_check(const job_spec_t *spec, size_t max_payload, char *err, size_t errlen);
+
+/* Why args that jansson could not load are refused: "args are not valid
+ * JSON: ... (line L, column C)", or, for a NUL character (\u0000: valid
+ * JSON, which tickq does not take), a message saying so. */
+void job_args_json_error(const json_error_t *jerr, char *err, size_t errlen);
+
+
+#endif

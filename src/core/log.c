@@ -1,0 +1,228 @@
+/* log.c — structured log lines (JSON lines or logfmt) on stderr.
+ *
+ * Lines are built in a stack buffer and appended to a process-wide output
+ * buffer; a worker child flushes it once per batch, so logging every job costs
+ * one write() per batch rather than one per line. Lines are never split across
+ * two write() calls. */
+#include "core/log.h"
+
+#include "core/clock.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LINE_MAX_BYTES 8192
+
+static log_format_t g_format = LOG_FORMAT_JSON;
+static log_level_t g_level = LOG_INFO;
+static int g_buffered;
+static char g_out[PIPE_BUF];
+static size_t g_out_len;
+
+static const char *const level_names[] = { "debug", "info", "warning", "error" };
+
+/* getpid() is a system call per line otherwise; a forked child drops the
+ * parent's value (pthread_atfork), so every process logs its own pid. */
+static pid_t g_pid;
+static void forget_pid(void) { g_pid = 0; }
+static pid_t log_pid(void)
+{
+    static int hooked;
+    if (!hooked) {
+        hooked = 1;
+        pthread_atfork(NULL, NULL, forget_pid);
+    }
+    if (g_pid == 0)
+        g_pid = getpid();
+    return g_pid;
+}
+
+void log_configure(log_format_t format, log_level_t level)
+{
+    g_format = format;
+    g_level = level;
+}
+
+int log_parse_format(const char *s, log_format_t *out)
+{
+    if (strcmp(s, "json") == 0) { *out = LOG_FORMAT_JSON; return 0; }
+    if (strcmp(s, "logfmt") == 0) { *out = LOG_FORMAT_LOGFMT; return 0; }
+    return -1;
+}
+
+int log_parse_level(const char *s, log_level_t *out)
+{
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(s, level_names[i]) == 0) { *out = (log_level_t)i; return 0; }
+    }
+    if (strcmp(s, "warn") == 0) { *out = LOG_WARN; return 0; }
+    return -1;
+}
+
+static void write_all(const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return; /* stderr is gone: nothing sensible left to do */
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+void log_flush(void)
+{
+    if (g_out_len > 0)
+        write_all(g_out, g_out_len);
+    g_out_len = 0;
+}
+
+void log_set_buffered(int on)
+{
+    if (!on)
+        log_flush();
+    g_buffered = on;
+}
+
+/* A tiny append-only string builder over a fixed buffer; overflow truncates. */
+typedef struct { char *p; size_t len, cap; } sb_t;
+
+static void sb_put(sb_t *b, const char *s, size_t n)
+{
+    if (b->len + n > b->cap)
+        n = b->cap - b->len;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static void sb_puts(sb_t *b, const char *s) { sb_put(b, s, strlen(s)); }
+
+static void sb_printf(sb_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sb_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        b->len += ((size_t)n < b->cap - b->len) ? (size_t)n : b->cap - b->len - 1;
+}
+
+static void sb_json_string(sb_t *b, const char *s)
+{
+    sb_put(b, "\"", 1);
+    for (const unsigned char *c = (const unsigned char *)(s ? s : ""); *c; c++) {
+        switch (*c) {
+        case '"': sb_put(b, "\\\"", 2); break;
+        case '\\': sb_put(b, "\\\\", 2); break;
+        case '\n': sb_put(b, "\\n", 2); break;
+        case '\r': sb_put(b, "\\r", 2); break;
+        case '\t': sb_put(b, "\\t", 2); break;
+        default:
+            if (*c < 0x20)
+                sb_printf(b, "\\u%04x", *c);
+            else
+                sb_put(b, (const char *)c, 1);
+        }
+    }
+    sb_put(b, "\"", 1);
+}
+
+static void sb_logfmt_value(sb_t *b, const char *s)
+{
+    s = s ? s : "";
+    int quote = (*s == '\0');
+    for (const char *c = s; *c && !quote; c++)
+        quote = (*c == ' ' || *c == '=' || *c == '"' || (unsigned char)*c < 0x20);
+    if (!quote) {
+        sb_puts(b, s);
+        return;
+    }
+    sb_json_string(b, s); /* JSON escaping is what logfmt parsers accept */
+}
+
+static void sb_number(sb_t *b, const log_field_t *f)
+{
+    if (f->type == 'i')
+        sb_printf(b, "%lld", f->v.i);
+    else if (f->type == 'b')
+        sb_puts(b, f->v.i ? "true" : "false");
+    else if (isfinite(f->v.d))
+        sb_printf(b, "%.6g", f->v.d);
+    else
+        sb_puts(b, "null");
+}
+
+static void format_line(sb_t *b, log_level_t level, const char *msg, va_list ap)
+{
+    char ts[CLOCK_ISO_LEN];
+    clock_iso8601(clock_now_us(), ts);
+    int json = (g_format == LOG_FORMAT_JSON);
+    if (json) {
+        sb_printf(b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts, level_names[level]);
+        sb_json_string(b, msg);
+        sb_printf(b, ",\"pid\":%d", (int)log_pid());
+    } else {
+        sb_printf(b, "ts=%s level=%s msg=", ts, level_names[level]);
+        sb_logfmt_value(b, msg);
+        sb_printf(b, " pid=%d", (int)log_pid());
+    }
+    for (;;) {
+        log_field_t f = va_arg(ap, log_field_t);
+        if (f.key == NULL)
+            break;
+        if (json) {
+            sb_put(b, ",", 1);
+            sb_json_string(b, f.key);
+            sb_put(b, ":", 1);
+            if (f.type == 's')
+                sb_json_string(b, f.v.s);
+            else
+                sb_number(b, &f);
+        } else {
+            sb_put(b, " ", 1);
+            sb_puts(b, f.key);
+            sb_put(b, "=", 1);
+            if (f.type == 's')
+                sb_logfmt_value(b, f.v.s);
+            else
+                sb_number(b, &f);
+        }
+    }
+    if (json)
+        sb_put(b, "}", 1);
+    if (b->len == b->cap) /* truncated: keep the line a line */
+        b->len--;
+    sb_put(b, "\n", 1);
+}
+
+void log_emit(log_level_t level, const char *msg, ...)
+{
+    if (level < g_level)
+        return;
+    char line[LINE_MAX_BYTES];
+    sb_t b = { line, 0, sizeof line };
+    va_list ap;
+    va_start(ap, msg);
+    format_line(&b, level, msg, ap);
+    va_end(ap);
+
+    if (!g_buffered || level >= LOG_WARN || b.len > sizeof g_out) {
+        log_flush();
+        write_all(line, b.len);
+        return;
+    }
+    if (g_out_len + b.len > sizeof g_out)
+        log_flush();
+    memcpy(g_out + g_out_len, line, b.len);
+    g_out_len += b.len;
+}

@@ -1,0 +1,250 @@
+/* stats.c — a snapshot of the queues, read with a handful of commands.
+ * Cost is O(queues + workers); nothing here scans jobs. "active" is derived
+ * from the consumer groups' pending counts rather than stored, so it cannot
+ * drift when a worker dies; totals are the sums of the per-queue counters. */
+#include "core/stats.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "data/history.h"
+
+const char *const stats_counter_names[] = { "submitted", "completed", "failed", "timeout", "retried",
+                                            "dead", "cancelled", "failed_attempts", "reruns",
+                                            "list_imported", "list_rejected", "list_duplicates" };
+const int stats_counter_count = sizeof stats_counter_names / sizeof stats_counter_names[0];
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static json_t *counters_of(queue_t *q, const char *queue, char *err, size_t errlen)
+{
+    char key[256];
+    queue_key(q, "stats", queue, key, sizeof key);
+    redisReply *r = rconn_cmd(q->conn, err, errlen, "HGETALL %s", key);
+    if (r == NULL)
+        return NULL;
+    json_t *c = json_object();
+    for (int i = 0; i < stats_counter_count; i++)
+        json_object_set_new(c, stats_counter_names[i], json_integer(0));
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
+        json_object_set_new(c, r->element[i]->str, json_integer(rconn_reply_integer(r->element[i + 1])));
+    freeReplyObject(r);
+    return c;
+}
+
+/* One physical queue's depths. */
+/* Our group's entry in an XINFO GROUPS reply, or NULL. */
+static const redisReply *group_info(const redisReply *groups, const char *group)
+{
+    for (size_t i = 0; groups->type == REDIS_REPLY_ARRAY && i < groups->elements; i++) {
+        const redisReply *g = groups->element[i];
+        for (size_t j = 0; g->type == REDIS_REPLY_ARRAY && j + 1 < g->elements; j += 2)
+            if (strcmp(g->element[j]->str, "name") == 0 && strcmp(g->element[j + 1]->str, group) == 0)
+                return g;
+    }
+    return NULL;
+}
+
+static const redisReply *group_field(const redisReply *g, const char *name)
+{
+    for (size_t j = 0; j + 1 < g->elements; j += 2)
+        if (strcmp(g->element[j]->str, name) == 0)
+            return g->element[j + 1];
+    return NULL;
+}
+
+/* One physical queue's depths. Acked entries may linger in a stream until
+ * the node holding them is trimmed, so "ready" is the group's lag (entries
+ * not yet delivered) rather than the stream length; when Redis cannot tell
+ * the lag (after deletions ahead of the group), it falls back to
+ * length - pending, which may count up to one node of acked entries. */
+static json_t *queue_depths(queue_t *q, const char *physical, long long *pending_out,
+                            char *err, size_t errlen)
+{
+    char stream[QUEUE_KEY_MAX], delayed[256], retry[256];
+    queue_stream_key(q->prefix, physical, stream);
+    queue_key(q, "delayed", physical, delayed, sizeof delayed);
+    queue_key(q, "retry", physical, retry, sizeof retry);
+    const char *cmds[4][3] = {
+        { "XLEN", stream, NULL },
+        { "XINFO", "GROUPS", stream },
+        { "ZCARD", delayed, NULL },
+        { "ZCARD", retry, NULL },
+    };
+    int argcs[4] = { 2, 3, 2, 2 };
+    for (int i = 0; i < 4; i++)
+        rconn_append_argv(q->conn, argcs[i], cmds[i], NULL);
+    redisReply *r[4] = { NULL, NULL, NULL, NULL };
+    for (int i = 0; i < 4; i++) {
+        r[i] = rconn_read(q->conn, err, errlen);
+        if (r[i] == NULL) {
+            for (int k = 0; k < i; k++)
+                freeReplyObject(r[k]);
+            return NULL;
+        }
+    }
+    long long length = rconn_reply_integer(r[0]), pending = 0, ready = length;
+    const redisReply *g = group_info(r[1], q->group);
+    if (g != NULL) {
+        const redisReply *p = group_field(g, "pending"), *lag = group_field(g, "lag");
+        pending = rconn_reply_integer(p);
+        ready = lag != NULL && lag->type == REDIS_REPLY_INTEGER ? lag->integer : length - pending;
+    }
+    long long delayed_n = rconn_reply_integer(r[2]), retrying = rconn_reply_integer(r[3]);
+    for (int i = 0; i < 4; i++)
+        freeReplyObject(r[i]);
+    *pending_out = pending;
+    char logical[QUEUE_PHYS_MAX];
+    snprintf(logical, sizeof logical, "%s", physical);
+    char *us = strrchr(logical, '_');
+    const char *priority = us ? us + 1 : "";
+    if (us)
+        *us = '\0';
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "name", physical, "queue", logical,
+                     "priority", priority, "ready", (json_int_t)ready, "running", (json_int_t)pending,
+                     "delayed", (json_int_t)delayed_n, "retrying", (json_int_t)retrying);
+}
+
+static json_t *live_workers(queue_t *q, char *err, size_t errlen)
+{
+    char set[256];
+    queue_key(q, "workers", NULL, set, sizeof set);
+    redisReply *ids = rconn_cmd(q->conn, err, errlen, "ZRANGE %s 0 -1", set);
+    if (ids == NULL)
+        return NULL;
+    json_t *out = json_array();
+    for (size_t i = 0; ids->type == REDIS_REPLY_ARRAY && i < ids->elements; i++) {
+        char key[300];
+        queue_key(q, "worker", ids->element[i]->str, key, sizeof key);
+        redisReply *r = rconn_cmd(q->conn, err, errlen, "GET %s", key);
+        if (r == NULL) {
+            json_decref(out);
+            freeReplyObject(ids);
+            return NULL;
+        }
+        json_t *w = r->type == REDIS_REPLY_STRING ? json_loads(r->str, 0, NULL) : NULL;
+        if (w != NULL)
+            json_array_append_new(out, w);
+        else /* heartbeat expired: that worker is gone */
+            freeReplyObject(rconn_cmd(q->conn, err, errlen, "ZREM %s %s", set, ids->element[i]->str));
+        freeReplyObject(r);
+    }
+    freeReplyObject(ids);
+    return out;
+}
+
+/* The job history streams (history.h): per database, rows waiting for a
+ * history process and rows dropped when the backlog passed its cap; their
+ * total dropped into *dropped. */
+static json_t *history_streams(queue_t *q, long long *dropped, char *err, size_t errlen)
+{
+    char key[256];
+    history_streams_key(q->prefix, key, sizeof key);
+    redisReply *names = rconn_cmd(q->conn, err, errlen, "SMEMBERS %s", key);
+    if (names == NULL)
+        return NULL;
+    json_t *out = json_array();
+    *dropped = 0;
+    for (size_t i = 0; names->type == REDIS_REPLY_ARRAY && i < names->elements; i++) {
+        char state[HISTORY_KEY_MAX + 16];
+        history_state_key(names->element[i]->str, state, sizeof state);
+        redisReply *r = rconn_cmd(q->conn, err, errlen, "HMGET %s database waiting dropped cap", state);
+        if (r == NULL) {
+            json_decref(out);
+            freeReplyObject(names);
+            return NULL;
+        }
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 4) {
+            long long d = rconn_reply_integer(r->element[2]);
+            *dropped += d;
+            json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:I, s:I}", "stream", names->element[i]->str,
+                                                 "database", r->element[0]->str ? r->element[0]->str : "",
+                                                 "waiting", (json_int_t)rconn_reply_integer(r->element[1]),
+                                                 "history_dropped", (json_int_t)d,
+                                                 "cap", (json_int_t)rconn_reply_integer(r->element[3])));
+        }
+        freeReplyObject(r);
+    }
+    freeReplyObject(names);
+    return out;
+}
+
+json_t *stats_collect(queue_t *q, char *err, size_t errlen)
+{
+    char key[256];
+    queue_key(q, "queues", NULL, key, sizeof key);
+    redisReply *names = rconn_cmd(q->conn, err, errlen, "SMEMBERS %s", key);
+    if (names == NULL)
+        return NULL;
+    size_t n = names->type == REDIS_REPLY_ARRAY ? names->elements : 0;
+    const char **sorted = calloc(n + 1, sizeof *sorted);
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = names->element[i]->str;
+    qsort(sorted, n, sizeof *sorted, cmp_str);
+
+    json_t *root = json_object(), *queues = json_array(), *counters = json_object();
+    json_object_set_new(root, "queues", queues);
+    json_object_set_new(root, "counters", counters);
+    json_t *total = json_object();
+    json_object_set_new(counters, "total", total);
+    for (int i = 0; i < stats_counter_count; i++)
+        json_object_set_new(total, stats_counter_names[i], json_integer(0));
+    for (size_t i = 0; i < n; i++) {
+        long long pending = 0;
+        json_t *d = queue_depths(q, sorted[i], &pending, err, errlen);
+        if (d == NULL)
+            goto fail;
+        json_array_append_new(queues, d);
+        const char *logical = json_string_value(json_object_get(d, "queue"));
+        json_t *c = json_object_get(counters, logical);
+        if (c == NULL) {
+            if ((c = counters_of(q, logical, err, errlen)) == NULL)
+                goto fail;
+            json_object_set_new(counters, logical, c);
+            json_object_set_new(c, "active", json_integer(0));
+            const char *field;
+            json_t *v;
+            json_object_foreach(c, field, v)
+                json_object_set_new(total, field, json_integer(json_integer_value(json_object_get(total, field)) +
+                                                               json_integer_value(v)));
+        }
+        json_object_set_new(c, "active", json_integer(json_integer_value(json_object_get(c, "active")) + pending));
+        json_object_set_new(total, "active", json_integer(json_integer_value(json_object_get(total, "active")) + pending));
+    }
+
+    queue_key(q, "dead", NULL, key, sizeof key);
+    redisReply *r = rconn_cmd(q->conn, err, errlen, "XLEN %s", key);
+    if (r == NULL)
+        goto fail;
+    json_object_set_new(root, "dead_letter", json_integer(rconn_reply_integer(r)));
+    freeReplyObject(r);
+    queue_key(q, "rejected", NULL, key, sizeof key);
+    if ((r = rconn_cmd(q->conn, err, errlen, "XLEN %s", key)) == NULL)
+        goto fail;
+    json_object_set_new(root, "rejected", json_integer(rconn_reply_integer(r)));
+    freeReplyObject(r);
+    json_t *workers = live_workers(q, err, errlen);
+    if (workers == NULL)
+        goto fail;
+    json_object_set_new(root, "workers", workers);
+    long long dropped = 0;
+    json_t *history = history_streams(q, &dropped, err, errlen);
+    if (history == NULL)
+        goto fail;
+    json_object_set_new(root, "history", history);
+    json_object_set_new(root, "history_dropped", json_integer(dropped));
+    free(sorted);
+    freeReplyObject(names);
+    return root;
+fail:
+    free(sorted);
+    freeReplyObject(names);
+    json_decref(root);
+    return NULL;
+}

@@ -1,0 +1,129 @@
+/* task.h — the task registry: every job type a worker can run, by name.
+ *
+ * A task is a task_def_t, defined next to its code: its name, its handler,
+ * a one-line summary, the table of the arguments it takes (task_schema.h)
+ * and an optional check of what a table cannot say (one argument against
+ * another, the worker's environment). The worker checks a job's args with
+ * task_check before the handler runs, so a handler only sees args of the
+ * declared names, types and ranges; it reads them with task_arg_*(), which
+ * supply the declared defaults.
+ *
+ * A handler returns TASK_OK with a JSON object in out->data (stored under
+ * "data" in task_result), or an error status with a message in out->error
+ * (and optional out->details). Task families register in task.c's table. */
+#ifndef TICKQ_TASK_H
+#define TICKQ_TASK_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#include "core/task_schema.h"
+
+typedef enum {
+    TASK_OK = 0,
+    TASK_TRANSIENT, /* worth retrying: a network hiccup, a busy resource */
+    TASK_PERMANENT  /* retrying cannot help: bad input */
+} task_status_t;
+
+struct db;
+struct bar_cache;
+
+/* What a worker offers its tasks beyond the job: the database (opened on
+ * first use, so tasks that need none pay nothing) and a cache of bars. */
+typedef struct task_env task_env_t;
+/* The worker child's database connection, or NULL with err. */
+struct db *task_env_db(task_env_t *env, char *err, size_t errlen);
+struct bar_cache *task_env_cache(task_env_t *env);
+
+struct task_def;
+
+typedef struct {
+    const char *job_id;
+    const char *type;
+    const char *queue;       /* logical queue */
+    const char *worker_id;
+    int attempt;             /* 1 on the first run */
+    const json_t *args;      /* always a JSON object */
+    volatile sig_atomic_t *stopping; /* set when the worker is shutting down */
+    int64_t timeout_ms;      /* the job's timeout */
+    int64_t started_ms;      /* when the attempt started (clock_mono_ms) */
+    task_env_t *env;
+    const struct task_def *task; /* the task being run (its argument table) */
+} task_ctx_t;
+
+typedef struct {
+    json_t *data;            /* owned reference; NULL means {} */
+    char error[1024];
+    /* Optional: JSON text (malloc'd) stored in data under raw_key as it is,
+     * for a value too big to build as JSON and dump again. */
+    char *raw;
+    size_t raw_len;
+    const char *raw_key;
+    /* Optional, on an error: a JSON object (owned reference) of fields
+     * added to the error result's data beside "error" (a strategy's
+     * "strategy_output"); fields the queue writes itself win. */
+    json_t *details;
+} task_out_t;
+
+typedef task_status_t (*task_run_fn)(const task_ctx_t *ctx, task_out_t *out);
+
+/* Where a task's args are being checked: by a client submitting the job
+ * (tickq enqueue, a schedule's config) or on behalf of the worker that will
+ * run it (the worker itself, worker --check), whose environment (provider
+ * settings, TICKQ_PROVIDER_ALLOW) then counts too. */
+typedef enum { TASK_CHECK_CLIENT, TASK_CHECK_WORKER } task_check_where_t;
+
+/* A task's own check of args that passed its table: 0, or -1 with err. */
+typedef int (*task_check_fn)(const json_t *args, task_check_where_t where, char *err, size_t errlen);
+
+typedef struct task_def {
+    const char *name;
+    task_run_fn run;
+    const char *summary;     /* one line for `tickq tasks` and error messages */
+    const task_arg_t *args;  /* the arguments it takes; NULL: any object (echo) */
+    task_check_fn check;     /* NULL: the table says it all */
+} task_def_t;
+
+/* The task registered as `name`, or NULL. */
+const task_def_t *task_find(const char *name);
+/* The registry, for listings: *n gets the number of entries. */
+const task_def_t *const *task_all(size_t *n);
+
+/* Checks a job's args (a JSON object) against the task's table, then its
+ * own check. 0, or -1 with every problem named in err. */
+int task_check(const task_def_t *task, const json_t *args, task_check_where_t where, char *err, size_t errlen);
+
+/* The job's arguments by name, with the table's defaults (task_schema.h). */
+static inline int task_arg_given(const task_ctx_t *ctx, const char *name)
+{
+    return task_schema_given(ctx->args, name);
+}
+static inline int task_arg_bool(const task_ctx_t *ctx, const char *name)
+{
+    return task_schema_bool(ctx->task->args, ctx->args, name);
+}
+static inline int64_t task_arg_int(const task_ctx_t *ctx, const char *name)
+{
+    return task_schema_int(ctx->task->args, ctx->args, name);
+}
+static inline double task_arg_number(const task_ctx_t *ctx, const char *name)
+{
+    return task_schema_number(ctx->task->args, ctx->args, name);
+}
+static inline const char *task_arg_string(const task_ctx_t *ctx, const char *name)
+{
+    return task_schema_string(ctx->task->args, ctx->args, name);
+}
+/* Writes "noop, echo, ..." (the registered names) into out. */
+void task_names(char *out, size_t outlen);
+
+/* A JSON number, or null for NaN and infinities (results never hold NaN). */
+json_t *json_number_or_null(double v);
+
+/* Helper for handlers: formats out->error and returns `status`. */
+task_status_t task_error(task_out_t *out, task_status_t status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,76 @@
+/* task_builtin.c — the built-in task types for operations and tests:
+ * noop, echo, sleep and fail. */
+#include "core/task_builtin.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+
+task_status_t task_noop(const task_ctx_t *ctx, task_out_t *out)
+{
+    (void)ctx;
+    (void)out;
+    return TASK_OK;
+}
+
+task_status_t task_echo(const task_ctx_t *ctx, task_out_t *out)
+{
+    out->data = json_deep_copy(ctx->args);
+    return TASK_OK;
+}
+
+task_status_t task_sleep(const task_ctx_t *ctx, task_out_t *out)
+{
+    int64_t total = task_arg_int(ctx, "ms");
+    /* Sleep through signals: a graceful shutdown lets running jobs finish. */
+    clock_sleep_ms(total, NULL);
+    out->data = json_pack("{s:I}", "slept_ms", (json_int_t)total);
+    return TASK_OK;
+}
+
+task_status_t task_fail(const task_ctx_t *ctx, task_out_t *out)
+{
+    if (task_arg_bool(ctx, "crash")) {
+        /* Simulates a worker killed mid-job (OOM killer, kill -9). */
+        raise(SIGKILL);
+    }
+    if (task_arg_given(ctx, "times")) {
+        int64_t times = task_arg_int(ctx, "times");
+        if (ctx->attempt > times) {
+            out->data = json_pack("{s:I, s:i}", "failed_attempts", (json_int_t)times, "succeeded_on_attempt",
+                                  ctx->attempt);
+            return TASK_OK;
+        }
+    }
+    task_status_t status = task_arg_bool(ctx, "permanent") ? TASK_PERMANENT : TASK_TRANSIENT;
+    return task_error(out, status, "%s", task_arg_string(ctx, "message"));
+}
+
+static const task_arg_t no_args[] = { { .name = NULL } };
+
+static const task_arg_t sleep_args[] = {
+    { .name = "ms", .type = TASK_ARG_INT, .flags = TASK_ARG_REQUIRED, .min = 0, .max = 86400000,
+      .doc = "milliseconds to sleep (through signals: a graceful shutdown lets it finish)" },
+    { .name = NULL }
+};
+
+static const task_arg_t fail_args[] = {
+    { .name = "permanent", .type = TASK_ARG_BOOL, .num = 0,
+      .doc = "fail permanently (no retry) rather than transiently" },
+    { .name = "times", .type = TASK_ARG_INT, .min = 0, .max = 1000000, .default_doc = "every attempt fails",
+      .doc = "fail only the first N attempts, then complete" },
+    { .name = "message", .type = TASK_ARG_STRING, .str = "failed on purpose (fail task)",
+      .doc = "the error message" },
+    { .name = "crash", .type = TASK_ARG_BOOL, .num = 0,
+      .doc = "kill the worker process running it (SIGKILL), as the OOM killer would" },
+    { .name = NULL }
+};
+
+const task_def_t task_def_noop = { "noop", task_noop, "does nothing; returns {}", no_args, NULL };
+const task_def_t task_def_echo = { "echo", task_echo, "returns its args (any JSON object)", NULL, NULL };
+const task_def_t task_def_sleep = { "sleep", task_sleep, "sleeps {\"ms\": N} milliseconds", sleep_args, NULL };
+const task_def_t task_def_fail = {
+    "fail", task_fail, "fails (transient; {\"permanent\": true}, {\"times\": N}: only the first N attempts, "
+    "{\"crash\": true}: kills its worker process)", fail_args, NULL
+};

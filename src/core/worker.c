@@ -1,0 +1,620 @@
+/* worker.c — a worker child: claims jobs, runs their handlers, records the
+ * outcomes.
+ *
+ * The loop: claim a batch from the first non-empty queue (claim.lua), run
+ * each job, record the batch's outcomes in one call (finish.lua), repeat;
+ * with nothing to do, block on XREAD until a stream grows or a retry is due.
+ * Batches are sized from the observed job duration so that a child never
+ * holds more than about `batch_budget_us` of work it has not started (fast
+ * jobs come in batches of up to 100, slow ones one at a time), which keeps
+ * priority order and crash recovery tight while making no-op jobs cheap.
+ *
+ * Crash safety does not depend on this process: anything it claimed stays
+ * pending in the consumer group until finish.lua acks it, and the supervisor
+ * settles whatever a dead child left pending (release.lua).
+ *
+ * The child consumes as "<worker id>#<generation>" (queue_consumer_name).
+ * Invariant: the generation changes only while the child holds nothing
+ * (a reconnect before a claim), and is published in the slot before any
+ * call under it. A call sent on a connection the child gave up on may still
+ * run in Redis later; if it claims, it claims for the old generation, which
+ * the supervisor's heartbeat hands back to the queue (touch.lua). A
+ * reconnect while outcomes are being recorded keeps the name: finish.lua
+ * records only entries pending for it. */
+#include "core/worker.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "data/bar_cache.h"
+#include "data/db.h"
+#include "core/job.h"
+#include "core/log.h"
+#include "core/queue.h"
+#include "core/task.h"
+
+#define REFUSED_WAIT_MIN_MS 100    /* first wait after Redis refused a write (out of memory, ...) */
+#define REFUSED_WAIT_MAX_MS 5000   /* the longest, reached after six refusals */
+#define REFUSED_WARN_EVERY_MS 30000 /* one warning per refusal spell, repeated this often */
+
+/* A spell of refusals from Redis (recording outcomes, claiming): the wait
+ * before the next try grows, and a warning is due once a spell and then
+ * every REFUSED_WARN_EVERY_MS. Zeroed = no spell. */
+typedef struct {
+    int64_t since_ms;   /* mono time of the first refusal; 0: none */
+    int64_t warned_ms;  /* of the last warning; 0: none this spell */
+    int64_t wait_ms;    /* before the next try */
+} refusals_t;
+
+/* Notes a refusal; 1 when a warning is due now. */
+static int refusal_noted(refusals_t *r)
+{
+    int64_t now = clock_mono_ms();
+    if (r->since_ms == 0) {
+        r->since_ms = now;
+        r->wait_ms = REFUSED_WAIT_MIN_MS;
+    }
+    if (r->warned_ms != 0 && now - r->warned_ms < REFUSED_WARN_EVERY_MS)
+        return 0;
+    r->warned_ms = now;
+    return 1;
+}
+
+/* Waits before the next try (cut short by a stop), and doubles the wait. */
+static void refusal_wait(refusals_t *r, volatile sig_atomic_t *stop)
+{
+    clock_sleep_ms(r->wait_ms, stop);
+    r->wait_ms = r->wait_ms * 2 > REFUSED_WAIT_MAX_MS ? REFUSED_WAIT_MAX_MS : r->wait_ms * 2;
+}
+
+static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_waiting; /* blocked with no claimed job */
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+    if (g_waiting)
+        _exit(0); /* holding nothing: leave at once */
+}
+
+struct task_env {
+    const config_t *cfg;
+    db_t *db;                    /* opened on first use */
+    bar_cache_t *cache;
+};
+
+db_t *task_env_db(task_env_t *env, char *err, size_t errlen)
+{
+    if (env->db == NULL) {
+        int st = db_open(env->cfg->database_url, env->cfg->db_path, &env->db, err, errlen);
+        if (st != 0)
+            env->db = NULL;
+    }
+    return env->db;
+}
+
+bar_cache_t *task_env_cache(task_env_t *env)
+{
+    if (env->cache == NULL)
+        env->cache = bar_cache_new(20u * 1000 * 1000);
+    return env->cache;
+}
+
+typedef struct {
+    const config_t *cfg;
+    slot_t *slot;
+    const char *id;              /* the worker id, stable per slot */
+    char consumer[QUEUE_CONSUMER_MAX]; /* id#generation: the name claims use */
+    task_env_t env;
+    rconn_t *conn;
+    queue_t q;
+    char logical[QUEUE_LIST_MAX][QUEUE_NAME_MAX + 1];
+    double ewma_us[QUEUE_LIST_MAX];  /* observed time per job, per stream */
+    char err[1024];
+} worker_ctx_t;
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGCHLD, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Takes the slot's next consumer generation, published before use. */
+static void next_consumer(worker_ctx_t *w)
+{
+    queue_consumer_name(w->id, slot_next_generation(w->slot), w->consumer, sizeof w->consumer);
+}
+
+/* Connects, retrying with backoff until it works or a stop is requested.
+ * With `release_orphans` (the child holds nothing), a reconnect also takes a
+ * new consumer generation and returns to the queue whatever the lost
+ * connection may have claimed under the old one without this process seeing
+ * the reply; what it claims later still, the heartbeat returns. Pass 0 when
+ * outcomes of claimed jobs are about to be recorded: those entries must stay
+ * pending for this name. Returns 0, or -1 when stopping. */
+static int ensure_connected(worker_ctx_t *w, int release_orphans)
+{
+    if (w->conn != NULL && !rconn_broken(w->conn))
+        return 0;
+    int reconnecting = w->conn != NULL;
+    char lost[QUEUE_CONSUMER_MAX];
+    snprintf(lost, sizeof lost, "%s", w->consumer);
+    if (reconnecting && release_orphans)
+        next_consumer(w);
+    int64_t backoff = 100;
+    for (int attempt = 0; !g_stop; attempt++) {
+        int ok = w->conn ? rconn_reconnect(w->conn, w->err, sizeof w->err) == 0
+                         : (w->conn = rconn_open(&w->cfg->url, w->cfg->command_timeout_ms,
+                                                 w->err, sizeof w->err)) != NULL;
+        const char *trouble = "Redis unavailable, retrying";
+        if (ok) {
+            if (!reconnecting) {
+                char name[200];
+                snprintf(name, sizeof name, "tickq-worker:%s", w->id);
+                rconn_set_name(w->conn, name);
+            }
+            w->q.conn = w->conn;
+            long long requeued = 0;
+            /* Redis may answer and still refuse the release (OOM, BUSY, a
+             * read-only replica): that backs off like a failed connect,
+             * rather than reconnecting at once in a silent loop. */
+            if (!(reconnecting && release_orphans) ||
+                queue_release(&w->q, &w->cfg->queues, lost, NULL, OUTCOME_SHUTDOWN, "", &requeued, NULL,
+                              w->err, sizeof w->err) == QUEUE_OK) {
+                if (reconnecting)
+                    log_info("reconnected to Redis", LF_S("worker_id", w->id), LF_S("consumer", w->consumer),
+                             LF_I("requeued", requeued));
+                return 0;
+            }
+            trouble = "reconnected to Redis but cannot return the lost connection's jobs to the queue, retrying";
+        }
+        if (attempt == 0 || attempt % 20 == 0)
+            log_warn(trouble, LF_S("worker_id", w->id), LF_S("error", w->err), LF_I("attempt", attempt + 1));
+        clock_sleep_ms(backoff, &g_stop);
+        backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+    }
+    return -1;
+}
+
+/* The task_result JSON of a completed job, in the users' existing format. */
+/* Replaces the quoted `token` in text (a JSON string value) with raw
+ * JSON text; returns the new text (text is freed) or NULL. */
+static char *splice_raw(char *text, const char *token, const char *raw, size_t raw_len, size_t *len)
+{
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, "\"%s\"", token);
+    char *at = strstr(text, quoted);
+    size_t n = strlen(text), q = strlen(quoted);
+    char *out = at ? malloc(n - q + raw_len + 1) : NULL;
+    if (out != NULL) {
+        size_t head = (size_t)(at - text);
+        memcpy(out, text, head);
+        memcpy(out + head, raw, raw_len);
+        memcpy(out + head + raw_len, at + q, n - head - q + 1);
+        *len = n - q + raw_len;
+    }
+    free(text);
+    return out;
+}
+
+static char *completed_result(const task_out_t *out, double seconds, const char *worker_id, int64_t now_us,
+                              size_t *len)
+{
+    char now[CLOCK_ISO_LEN];
+    clock_iso8601(now_us, now);
+    json_t *data = out->data, *d;
+    if (data == NULL)
+        d = json_object();
+    else if (json_is_object(data))
+        d = json_incref(data);
+    else
+        d = json_pack("{s:O}", "result", data);
+    /* A raw value goes in as a placeholder string that only this result
+     * can contain (random), replaced by the text after dumping. */
+    char token[48] = "";
+    if (out->raw != NULL && out->raw_key != NULL) {
+        unsigned long long r = 0;
+        if (getrandom(&r, sizeof r, GRND_NONBLOCK) != sizeof r)
+            r = (unsigned long long)now_us * 6364136223846793005ULL;
+        snprintf(token, sizeof token, "tickq-raw-%016llx", r);
+        json_object_set_new(d, out->raw_key, json_string(token));
+    }
+    json_object_set_new(d, "execution_time_seconds", json_real(seconds));
+    json_object_set_new(d, "worker_id", json_string(worker_id));
+    json_object_set_new(d, "completed_at", json_string(now));
+    json_t *root = json_pack("{s:s, s:o, s:s}", "status", "completed", "data", d, "updated_at", now);
+    char *s = root ? json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(root);
+    if (s == NULL) /* only out of memory gets here */
+        return NULL;
+    *len = strlen(s);
+    if (token[0])
+        s = splice_raw(s, token, out->raw, out->raw_len, len);
+    return s;
+}
+
+static char *error_text(const char *msg, size_t *len)
+{
+    char *s = strdup(msg && *msg ? msg : "task failed without a message");
+    *len = s ? strlen(s) : 0;
+    return s;
+}
+
+/* A failed attempt's payload: the error text, then, when the task gave
+ * details, a NUL byte and their JSON (finish.lua merges them into the
+ * error result's data). Every C reader of the payload (log, history) sees
+ * only the text; a library from before details stores them in the error
+ * text instead, so a mixed-version upgrade loses nothing. */
+static char *error_payload(const task_out_t *out, size_t *len)
+{
+    char *text = error_text(out->error, len);
+    int has_details = text && json_is_object(out->details) && json_object_size(out->details) > 0;
+    char *json = has_details ? json_dumps(out->details, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    char *both = json ? realloc(text, *len + 1 + strlen(json) + 1) : NULL;
+    if (both != NULL) {
+        size_t jlen = strlen(json);
+        memcpy(both + *len + 1, json, jlen + 1); /* both[*len] is the text's NUL */
+        *len += 1 + jlen;
+        text = both;
+    } else if (has_details) {
+        log_warn("out of memory adding the error's details (strategy_output) to the result: kept the error only",
+                 LF_S("error", text));
+    }
+    free(json);
+    return text;
+}
+
+/* Runs one claimed job and fills *o; o->payload is malloc'd. `alone` says
+ * the job may be slow (a batch of one): its start line is written at once,
+ * so that it survives the process being killed at the job's timeout. */
+static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outcome_t *o)
+{
+    int stream_index = j->stream_index;
+    const char *queue = w->logical[stream_index];
+    int64_t started_us = clock_now_us();
+    int64_t mono = clock_mono_ms();
+    slot_job_t sj;
+    memset(&sj, 0, sizeof sj);
+    sj.busy = 1;
+    snprintf(sj.entry, sizeof sj.entry, "%s", j->entry);
+    snprintf(sj.job_id, sizeof sj.job_id, "%s", j->id);
+    snprintf(sj.type, sizeof sj.type, "%s", j->type);
+    sj.timeout_ms = j->timeout_ms;
+    sj.started_us = started_us;
+    sj.deadline_mono_ms = mono + j->timeout_ms;
+    slot_begin(w->slot, &sj);
+    int64_t delay_us = j->enqueued_us > 0 && started_us > j->enqueued_us ? started_us - j->enqueued_us : 0;
+    atomic_store(&w->slot->last_delay_us, delay_us);
+
+    log_info("job started", LF_S("job_id", j->id), LF_S("type", j->type), LF_S("queue", queue),
+             LF_I("attempt", j->attempt), LF_F("queue_delay_ms", (double)delay_us / 1000.0));
+    if (alone)
+        log_flush();
+
+    task_out_t out;
+    memset(&out, 0, sizeof out);
+    task_status_t status;
+    json_error_t jerr;
+    json_t *args = j->args_len <= w->cfg->max_payload ? json_loadb(j->args, j->args_len, 0, &jerr) : NULL;
+    const task_def_t *task = task_find(j->type);
+    if (j->args_len > w->cfg->max_payload) {
+        status = task_error(&out, TASK_PERMANENT, "args are %zu bytes, over the payload limit of %zu bytes",
+                            j->args_len, w->cfg->max_payload);
+    } else if (args == NULL) {
+        char why[300];
+        job_args_json_error(&jerr, why, sizeof why);
+        status = task_error(&out, TASK_PERMANENT, "%s", why);
+    } else if (!json_is_object(args)) {
+        status = task_error(&out, TASK_PERMANENT, "args must be a JSON object");
+    } else if (task == NULL) {
+        char names[512];
+        task_names(names, sizeof names);
+        status = task_error(&out, TASK_PERMANENT, "unknown task type '%s' (this worker runs: %s)",
+                            j->type, names);
+    } else if (task_check(task, args, TASK_CHECK_WORKER, out.error, sizeof out.error) != 0) {
+        status = TASK_PERMANENT;
+    } else {
+        task_ctx_t ctx = { j->id, j->type, queue, w->id, j->attempt, args, &g_stop, j->timeout_ms, mono, &w->env,
+                           task };
+        status = task->run(&ctx, &out);
+    }
+    int64_t finished_us = clock_now_us();
+    double seconds = (double)(finished_us - started_us) / 1e6;
+
+    o->entry = j->entry;
+    o->id = j->id;
+    o->attempt = j->attempt;
+    o->started_us = started_us;
+    o->finished_us = finished_us;
+    if (status == TASK_OK) {
+        o->kind = OUTCOME_OK;
+        o->payload = completed_result(&out, seconds, w->id, finished_us, &o->payload_len);
+        if (o->payload == NULL) {
+            o->kind = OUTCOME_TRANSIENT;
+            o->payload = error_text("worker ran out of memory building the result", &o->payload_len);
+        }
+    } else if (status == TASK_TRANSIENT && g_stop) {
+        /* The shutdown cut it short (a task checks ctx->stopping): the job
+         * goes back to its queue and the attempt is not charged, as for a
+         * job still running when the grace period ends. */
+        o->kind = OUTCOME_SHUTDOWN;
+        o->payload = error_text(out.error, &o->payload_len);
+    } else {
+        o->kind = status == TASK_PERMANENT ? OUTCOME_PERMANENT : OUTCOME_TRANSIENT;
+        o->payload = error_payload(&out, &o->payload_len);
+    }
+    json_decref(out.data);
+    json_decref(out.details);
+    free(out.raw);
+    json_decref(args);
+    slot_end(w->slot);
+
+    if (o->kind == OUTCOME_SHUTDOWN) {
+        log_info("job interrupted by the shutdown; back to its queue", LF_S("job_id", j->id),
+                 LF_S("type", j->type), LF_S("queue", queue), LF_I("attempt", j->attempt),
+                 LF_S("error", o->payload ? o->payload : ""));
+    } else if (o->kind == OUTCOME_OK) {
+        atomic_fetch_add(&w->slot->completed, 1);
+        log_info("job finished", LF_S("job_id", j->id), LF_S("type", j->type), LF_S("queue", queue),
+                 LF_I("attempt", j->attempt), LF_F("duration_ms", seconds * 1000.0));
+    } else {
+        atomic_fetch_add(&w->slot->failed, 1);
+        log_warn("job failed", LF_S("job_id", j->id), LF_S("type", j->type), LF_S("queue", queue),
+                 LF_I("attempt", j->attempt), LF_F("duration_ms", seconds * 1000.0),
+                 LF_B("permanent", o->kind == OUTCOME_PERMANENT),
+                 LF_S("error", o->payload ? o->payload : ""));
+    }
+}
+
+/* After a finish call that skipped outcomes (their entries were no longer
+ * pending): when the call repeated one whose reply was lost (`repeated`),
+ * an outcome the job's record shows recorded by this worker was applied by
+ * that earlier call, late (Redis paused past the command timeout, say),
+ * its history rows with it: said at info level.
+ * The others were truly reclaimed meanwhile: a warning. */
+static void report_skipped(worker_ctx_t *w, job_outcome_t *o, size_t n, char (*states)[JOB_STATE_MAX],
+                           int repeated)
+{
+    long long earlier = 0, reclaimed = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (states[i][0] != '\0')
+            continue;
+        /* A shutdown outcome records no attempt, worker nor finish time
+         * (the job only goes back to its queue), so its record cannot show
+         * it applied: nothing to tell, either way it is not this worker's
+         * to run any more. */
+        if (o[i].kind == OUTCOME_SHUTDOWN)
+            continue;
+        int applied = 0;
+        if (repeated && queue_finish_applied(&w->q, w->id, &o[i], &applied, states[i], w->err,
+                                             sizeof w->err) != QUEUE_OK)
+            log_warn("cannot read a skipped job's record", LF_S("worker_id", w->id), LF_S("job_id", o[i].id),
+                     LF_S("error", w->err));
+        if (applied)
+            earlier++;
+        else
+            reclaimed++;
+    }
+    if (earlier > 0)
+        log_info("outcomes already recorded by the earlier call (its reply was lost)", LF_S("worker_id", w->id),
+                 LF_I("outcomes", earlier));
+    if (reclaimed > 0)
+        log_warn("outcomes skipped: their entries were reclaimed meanwhile", LF_S("worker_id", w->id),
+                 LF_I("skipped", reclaimed));
+}
+
+/* Records outcomes, retrying through reconnects (finish.lua is idempotent).
+ * Their job history is written in the same call (q.history): nothing of it
+ * is left to this process once the call returns. A refusal (Redis out of
+ * memory, or another error reply) is retried after a growing delay and
+ * warned about once a spell (refusals_t): the outcomes are held here until
+ * Redis accepts them. Gives up only when stopping: the entries then stay pending
+ * and are settled by the supervisor or reclaimed, so the jobs run again
+ * rather than vanish. */
+static void record(worker_ctx_t *w, const claimed_job_t *jobs, job_outcome_t *o, size_t n)
+{
+    if (n == 0)
+        return;
+    const char *stream_key = w->cfg->queues.key[jobs[0].stream_index];
+    static char states[CLAIM_MAX][JOB_STATE_MAX];
+    refusals_t refused = { 0, 0, 0 };
+    for (int calls = 1;; calls++) {
+        finish_tally_t tally = { 0, 0, 0, 0, 0 };
+        queue_status_t st = queue_finish(&w->q, stream_key, w->consumer, o, n, &tally, states, w->err,
+                                         sizeof w->err);
+        if (st == QUEUE_OK) {
+            if (refused.since_ms != 0)
+                log_info("job outcomes recorded: Redis accepts writes again", LF_S("worker_id", w->id),
+                         LF_I("outcomes", (long long)n), LF_I("held_ms", clock_mono_ms() - refused.since_ms));
+            atomic_fetch_add(&w->slot->retried, tally.retried);
+            if (tally.skipped > 0)
+                report_skipped(w, o, n, states, calls > 1);
+            if (tally.unrecorded > 0)
+                log_warn("job history not recorded: Redis ran an older tickq function library (an older tickq "
+                         "process loaded it); loading this one again", LF_S("worker_id", w->id),
+                         LF_I("jobs", tally.unrecorded));
+            return;
+        }
+        if (st == QUEUE_ERR_IO) {
+            log_warn("cannot record job outcomes, retrying", LF_S("worker_id", w->id), LF_S("error", w->err));
+        } else {
+            if (refusal_noted(&refused))
+                log_warn(st == QUEUE_ERR_OOM ? "Redis is out of memory: cannot record job outcomes; holding them "
+                                               "and retrying"
+                                             : "Redis refuses to record job outcomes; holding them and retrying",
+                         LF_S("worker_id", w->id), LF_I("outcomes", (long long)n),
+                         LF_I("held_ms", clock_mono_ms() - refused.since_ms), LF_I("retry_ms", refused.wait_ms),
+                         LF_S("error", w->err));
+            refusal_wait(&refused, &g_stop);
+            if (g_stop)
+                return;
+        }
+        if (ensure_connected(w, 0) != 0)
+            return;
+    }
+}
+
+/* Records outcomes [from, to) of a batch; they come from one stream. */
+static void record_range(worker_ctx_t *w, const claim_batch_t *b, job_outcome_t *out, size_t from, size_t to)
+{
+    if (to > from)
+        record(w, b->jobs + from, out + from, to - from);
+}
+
+static void run_batch(worker_ctx_t *w, const claim_batch_t *b)
+{
+    static job_outcome_t out[CLAIM_MAX];
+    size_t done = 0, recorded = 0;
+    int64_t start = clock_mono_us();
+    for (; done < b->n && !g_stop; done++) {
+        const claimed_job_t *j = &b->jobs[done];
+        /* Record what is done before a job that may be slow: one of another
+         * type, or any job once the batch has run past its budget. Outcomes
+         * are recorded per stream. */
+        int may_be_slow = done == 0 ? b->n == 1
+                                    : strcmp(j->type, b->jobs[done - 1].type) != 0 ||
+                                      clock_mono_us() - start > w->cfg->batch_budget_us;
+        int new_stream = done > 0 && j->stream_index != b->jobs[done - 1].stream_index;
+        if (done > recorded && (may_be_slow || new_stream)) {
+            record_range(w, b, out, recorded, done);
+            recorded = done;
+        }
+        run_job(w, j, may_be_slow, &out[done]);
+    }
+    record_range(w, b, out, recorded, done);
+    for (size_t i = 0; i < done; i++)
+        free((char *)out[i].payload);
+    if (done > 0) {
+        double per_job = (double)(clock_mono_us() - start) / (double)done;
+        double *e = &w->ewma_us[b->jobs[0].stream_index];
+        *e = *e > 0 ? 0.7 * *e + 0.3 * per_job : per_job;
+    }
+}
+
+static int batch_size(const worker_ctx_t *w)
+{
+    /* Claims across streams share one estimate: the stream is unknown
+     * until the claim returns. Take the slowest seen, to stay safe. */
+    double worst = 0;
+    for (int i = 0; i < w->cfg->queues.n; i++)
+        if (w->ewma_us[i] > worst)
+            worst = w->ewma_us[i];
+    if (worst <= 0)
+        return 1;
+    double n = (double)w->cfg->batch_budget_us / worst;
+    return n < 1 ? 1 : n > CLAIM_MAX ? CLAIM_MAX : (int)n;
+}
+
+int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id)
+{
+    install_signals();
+    log_set_buffered(1);
+    static worker_ctx_t w;
+    memset(&w, 0, sizeof w);
+    w.cfg = cfg;
+    w.slot = slot;
+    w.id = worker_id;
+    next_consumer(&w);
+    w.env.cfg = cfg;
+    queue_init(&w.q, NULL);
+    config_apply(cfg, &w.q);
+    for (int i = 0; i < cfg->queues.n; i++) {
+        snprintf(w.logical[i], sizeof w.logical[i], "%s", cfg->queues.name[i]);
+        char *us = strrchr(w.logical[i], '_');
+        if (us)
+            *us = '\0';
+    }
+
+    static claim_batch_t batch;
+    int status = 0;
+    refusals_t claims_refused = { 0, 0, 0 }; /* for lack of memory */
+    while (!g_stop) {
+        if (ensure_connected(&w, 1) != 0)
+            break;
+        queue_status_t st = queue_claim(&w.q, &cfg->queues, w.consumer, batch_size(&w), &batch, w.err,
+                                        sizeof w.err);
+        if (st == QUEUE_ERR_PROTOCOL) {
+            log_error("stopping: protocol mismatch", LF_S("worker_id", w.id), LF_S("error", w.err));
+            status = EX_CONFIG;
+            break;
+        }
+        if (st == QUEUE_ERR_OOM) {
+            /* Nothing to hold: wait, growing, and say so once a spell. */
+            if (refusal_noted(&claims_refused))
+                log_warn("Redis is out of memory: cannot claim jobs; retrying", LF_S("worker_id", w.id),
+                         LF_I("retry_ms", claims_refused.wait_ms), LF_S("error", w.err));
+            refusal_wait(&claims_refused, &g_stop);
+            continue;
+        }
+        claims_refused = (refusals_t){ 0, 0, 0 };
+        if (st != QUEUE_OK) {
+            if (st != QUEUE_ERR_IO) {
+                log_error("claim failed", LF_S("worker_id", w.id), LF_S("error", w.err));
+                clock_sleep_ms(1000, &g_stop);
+            }
+            continue;
+        }
+        if (batch.n == 0) {
+            /* Nothing ready: block until an entry arrives (Redis hands it
+             * to exactly one blocked worker) or the next retry is due.
+             * COUNT 1: a wake-up takes one job; should entries have landed
+             * in several streams since the claim, it holds at most one per
+             * stream (run in priority order), and the next claim goes
+             * through the priority script again. */
+            atomic_store(&slot->burst_idle, cfg->burst && batch.retrying == 0);
+            int64_t block = cfg->burst ? 100 : 1000;
+            if (batch.next_due_ms > 0) {
+                int64_t until = batch.next_due_ms - clock_now_ms();
+                if (until < block)
+                    block = until < 1 ? 1 : until;
+            }
+            log_flush();
+            g_waiting = 1;
+            if (!g_stop)
+                st = queue_claim_blocking(&w.q, &cfg->queues, w.consumer, 1, block, &batch, w.err, sizeof w.err);
+            g_waiting = 0;
+            if (g_stop || st != QUEUE_OK || batch.n == 0)
+                continue;
+            queue_send_started(&w.q, &batch, w.consumer);
+        }
+        atomic_store(&slot->burst_idle, 0);
+        run_batch(&w, &batch);
+        claim_batch_clear(&batch);
+        log_flush();
+        const char *refused = rconn_deferred_error(w.conn);
+        if (refused != NULL && strncmp(refused, "TICKQ_PROTOCOL ", 15) == 0) {
+            log_error("stopping: protocol mismatch", LF_S("worker_id", w.id), LF_S("error", refused + 15));
+            status = EX_CONFIG;
+            break;
+        } else if (refused != NULL) {
+            log_warn("Redis refused a running-result write", LF_S("worker_id", w.id), LF_S("error", refused));
+        }
+    }
+    claim_batch_clear(&batch);
+    log_flush();
+    rconn_free(w.conn);
+    bar_cache_free(w.env.cache);
+    db_close(w.env.db);
+    return status;
+}

@@ -1,0 +1,116 @@
+/* history.h — job history: from the Redis history stream to the database.
+ *
+ * The Redis functions that finish attempts (finish, release, reclaim)
+ * append the rows of what they recorded to the history stream of the
+ * caller's database, in the same atomic call (src/lua/common.lua,
+ * flush_history). History processes (history_process.h) read the stream in
+ * a consumer group, write the rows to the database, and only then
+ * acknowledge and delete the entries (tickq_p1_history_ack). So:
+ *
+ *   (1) a row is in the stream exactly when Redis recorded what it
+ *       describes: no process killed after the call can lose it;
+ *   (2) an entry leaves the stream only once its rows are committed, or
+ *       when the stream's backlog passes its cap (the rows are then counted
+ *       as dropped, never lost silently);
+ *   (3) an entry delivered twice (a history process killed after its commit,
+ *       before its acknowledgement) writes nothing twice: the database keeps
+ *       one row per job, run and attempt (db.h, migration 5).
+ *
+ * One stream per database: a host with its own SQLite file reads only the
+ * rows of its own workers; hosts sharing a PostgreSQL database share its
+ * stream, each entry going to one of their history processes. */
+#ifndef TICKQ_HISTORY_H
+#define TICKQ_HISTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/db.h"
+#include "core/queue.h"
+#include "core/rconn.h"
+
+#define HISTORY_GROUP "history"   /* the history processes' consumer group */
+#define HISTORY_KEY_MAX 128
+#define HISTORY_BACKLOG_DEFAULT 1000000 /* rows (--history-backlog) */
+
+/* The identity of a database, which names its stream: SQLite "sqlite:" +
+ * host + ":" + the absolute path; PostgreSQL the URL with its password
+ * masked (db_locate's `where`), with "@" + host in front when the URL names
+ * no host or a loopback one (then it is this host's server). */
+void history_identity(db_kind_t kind, const char *where, const char *host, char *out, size_t outlen);
+
+/* The history stream of the database that db_open(database_url,
+ * sqlite_path) opens: <prefix>:history:<16 hex digits of a hash of its
+ * identity>. `where` (may be NULL) gets db_locate's description. Returns 0,
+ * or db_locate's exit status with err. */
+int history_stream_key(const char *prefix, const char *database_url, const char *sqlite_path, char *out,
+                       size_t outlen, char *where, size_t wherelen, char *err, size_t errlen);
+
+/* <stream>:state, the stream's backlog counters: `waiting` (rows appended,
+ * not yet acknowledged), `dropped` (rows deleted unwritten because the
+ * backlog passed `cap`), `cap`, and `database` (which one it is). */
+void history_state_key(const char *stream, char *out, size_t outlen);
+
+/* The set of every history stream (<prefix>:histories), for tickq stats. */
+void history_streams_key(const char *prefix, char *out, size_t outlen);
+
+/* Records the stream's backlog cap and database in Redis and registers the
+ * stream; creates the consumer group. 0, or -1 with err. */
+int history_register(rconn_t *c, const char *prefix, const char *stream, long long cap, const char *where,
+                     char *err, size_t errlen);
+
+/* The rows dropped so far from `stream` (its state's `dropped`); -1 with err
+ * when Redis does not answer. */
+long long history_dropped(rconn_t *c, const char *stream, char *err, size_t errlen);
+
+/* --- reading the stream (the history process) ----------------------- */
+
+/* Entries read from the stream and their rows, which point into the
+ * replies the batch keeps until it is cleared. */
+typedef struct history_batch history_batch_t;
+
+history_batch_t *history_batch_new(void);
+void history_batch_free(history_batch_t *b);
+void history_batch_clear(history_batch_t *b);
+size_t history_batch_entries(const history_batch_t *b);
+size_t history_batch_rows(const history_batch_t *b);
+/* Rows that could not be decoded (not written by tickq) so far. */
+unsigned long long history_batch_malformed(const history_batch_t *b);
+
+typedef enum {
+    HISTORY_READ_OWN,   /* entries delivered to `consumer` and not acknowledged */
+    HISTORY_READ_NEW,   /* entries never delivered */
+} history_read_t;
+
+/* Reads up to `count` entries into b (blocking up to block_ms for new ones;
+ * 0: not at all). Returns the number read, or -1 with err (an I/O error:
+ * reconnect). */
+int history_read(rconn_t *c, const char *stream, const char *consumer, history_read_t what, int count,
+                 int64_t block_ms, history_batch_t *b, char *err, size_t errlen);
+
+/* Takes over entries delivered to other consumers and not acknowledged for
+ * min_idle_ms (their history process died) into b, and deletes consumers
+ * that hold nothing and have been idle as long. Returns the number of
+ * entries taken, or -1 with err. */
+int history_claim_idle(rconn_t *c, const char *stream, const char *consumer, int64_t min_idle_ms, int count,
+                       history_batch_t *b, char *err, size_t errlen);
+
+/* Writes the batch's rows in one transaction (rows already written are
+ * skipped). 0, or -1 with err (the batch is kept). */
+int history_batch_write(db_t *db, const history_batch_t *b, char *err, size_t errlen);
+
+/* Acknowledges the batch's entries (after history_batch_write) and clears
+ * it. 0, or -1 with err (the batch is kept). */
+int history_batch_ack(queue_t *q, const char *stream, history_batch_t *b, char *err, size_t errlen);
+
+/* The id of the stream's newest entry into out ("" when it is empty).
+ * 0, or -1 with err. */
+int history_last_id(rconn_t *c, const char *stream, char *out, size_t outlen, char *err, size_t errlen);
+
+/* 1 when the batch holds an entry with an id at or after `id`. */
+int history_batch_reaches(const history_batch_t *b, const char *id);
+
+/* Deletes `consumer` from the group when it holds no entry. */
+void history_retire(rconn_t *c, const char *stream, const char *consumer);
+
+#endif

@@ -1,0 +1,574 @@
+/* schedule.c — schedules from the scheduler's config file, and their fire
+ * times (schedule.h). */
+#include "sched/schedule.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <ini.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/task.h"
+#include "sched/tz.h"
+
+#define XNYS_ZONE "America/New_York"
+
+typedef struct {
+    schedule_set_t *set;
+    schedule_t *cur;             /* the section being read; NULL in [scheduler] */
+    int in_scheduler;
+    int line;                    /* lines are counted by the reader below */
+    int error_line;
+    char error[1024];
+    unsigned seen;               /* keys set in the current schedule (bits) */
+} loader_t;
+
+/* Records the first error (with its line); returns 0 for inih's handler. */
+static int fail(loader_t *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(loader_t *ld, const char *fmt, ...)
+{
+    if (ld->error[0] == '\0') {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(ld->error, sizeof ld->error, fmt, ap);
+        va_end(ap);
+        ld->error_line = ld->line;
+    }
+    return 0;
+}
+
+static int valid_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > SCHEDULE_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.')
+            return 0;
+    return 1;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+    if (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 || strcmp(v, "1") == 0)
+        *out = 1;
+    else if (strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 || strcmp(v, "0") == 0)
+        *out = 0;
+    else
+        return -1;
+    return 0;
+}
+
+/* A duration with an optional sign ("30m", "-15m", "90s"), in ms. */
+static int parse_signed_duration(const char *v, int64_t *ms)
+{
+    int neg = v[0] == '-';
+    if (v[0] == '-' || v[0] == '+')
+        v++;
+    if (clock_parse_duration(v, 1000, ms) != 0)
+        return -1;
+    if (neg)
+        *ms = -*ms;
+    return 0;
+}
+
+static int scheduler_key(loader_t *ld, const char *key, const char *v)
+{
+    schedule_set_t *set = ld->set;
+    int64_t ms;
+    if (strcmp(key, "misfire_grace") == 0 || strcmp(key, "shutdown_wait") == 0 || strcmp(key, "lease_ttl") == 0) {
+        if (clock_parse_duration(v, 1000, &ms) != 0)
+            return fail(ld, "%s = %s is not a duration (e.g. 30s, 5m, 1h)", key, v);
+        if (strcmp(key, "lease_ttl") == 0 && ms < 300)
+            return fail(ld, "lease_ttl = %s is too short (at least 300ms)", v);
+        *(strcmp(key, "misfire_grace") == 0 ? &set->misfire_grace_ms
+          : strcmp(key, "shutdown_wait") == 0 ? &set->shutdown_wait_ms : &set->lease_ttl_ms) = ms;
+        return 1;
+    }
+    if (strcmp(key, "closures") == 0) { /* XNYS closures the exchange announced */
+        char *copy = strdup(v), *save = NULL;
+        if (copy == NULL)
+            return fail(ld, "out of memory");
+        int ok = 1;
+        for (char *tok = strtok_r(copy, ", ", &save); tok && ok; tok = strtok_r(NULL, ", ", &save)) {
+            int64_t epoch;
+            char err[200];
+            int y, m, d;
+            if (clock_parse_date(tok, strlen(tok), &epoch) != 0) {
+                fail(ld, "closures: '%s' is not a date (YYYY-MM-DD)", tok);
+                ok = 0;
+            } else {
+                clock_civil_from_days(epoch / 86400, &y, &m, &d);
+                if (market_calendar_add_closure(&set->xnys, y, m, d, err, sizeof err) != 0) {
+                    fail(ld, "closures: %s", err);
+                    ok = 0;
+                }
+            }
+        }
+        free(copy);
+        return ok;
+    }
+    return fail(ld, "unknown setting '%s' in [scheduler] (known: misfire_grace, shutdown_wait, lease_ttl, "
+                "closures)%s", key, "");
+}
+
+static int schedule_key(loader_t *ld, const char *key, const char *v)
+{
+    schedule_t *s = ld->cur;
+    static const char *const keys[] = { "cron", "timezone", "calendar", "market_hours", "offset_from_close",
+                                        "task", "args", "queue", "priority", "max_retries", "timeout", "misfire",
+                                        NULL };
+    int k = 0;
+    while (keys[k] != NULL && strcmp(keys[k], key) != 0)
+        k++;
+    if (keys[k] == NULL)
+        return fail(ld, "unknown key '%s' in [schedule %s] (known: cron, timezone, calendar, market_hours, "
+                    "offset_from_close, task, args, queue, priority, max_retries, timeout, misfire)", key, s->name);
+    if (ld->seen & (1u << k))
+        return fail(ld, "'%s' is set twice in [schedule %s]", key, s->name);
+    ld->seen |= 1u << k;
+    int64_t ms;
+    char *end;
+    switch (k) {
+    case 0:
+        if (strlen(v) >= sizeof s->expr)
+            return fail(ld, "cron expression '%s' is too long", v);
+        snprintf(s->expr, sizeof s->expr, "%s", v);
+        return 1;
+    case 1:
+        if (strlen(v) >= sizeof s->zone)
+            return fail(ld, "timezone '%s' is too long", v);
+        snprintf(s->zone, sizeof s->zone, "%s", v);
+        s->zone_line = ld->line;
+        return 1;
+    case 2:
+        if (strcasecmp(v, "XNYS") != 0 && strcasecmp(v, "none") != 0)
+            return fail(ld, "calendar '%s' is unknown (known: XNYS)", v);
+        s->calendar = strcasecmp(v, "XNYS") == 0;
+        return 1;
+    case 3:
+        if (parse_bool(v, &s->market_hours) != 0)
+            return fail(ld, "market_hours = %s: use true or false", v);
+        return 1;
+    case 4:
+        if (parse_signed_duration(v, &ms) != 0 || ms % 60000 != 0)
+            return fail(ld, "offset_from_close = %s: use whole minutes, e.g. 30m or -15m", v);
+        s->has_offset = 1;
+        s->offset_from_close_s = ms / 1000;
+        return 1;
+    case 5:
+        if (!valid_name(v))
+            return fail(ld, "task '%s' is not a task type name", v);
+        snprintf(s->task, sizeof s->task, "%s", v);
+        return 1;
+    case 6: {
+        json_error_t jerr;
+        json_t *j = json_loads(v, 0, &jerr);
+        int ok = json_is_object(j);
+        json_decref(j);
+        if (!ok)
+            return fail(ld, "args must be a JSON object on one line, got: %.200s", v);
+        free(s->args);
+        s->args = strdup(v);
+        return s->args != NULL;
+    }
+    case 7:
+        if (!valid_name(v) || strlen(v) >= sizeof s->queue)
+            return fail(ld, "queue '%s' is not a valid queue name", v);
+        snprintf(s->queue, sizeof s->queue, "%s", v);
+        return 1;
+    case 8:
+        if (strcmp(v, "high") != 0 && strcmp(v, "normal") != 0 && strcmp(v, "low") != 0)
+            return fail(ld, "priority '%s': use high, normal or low", v);
+        snprintf(s->priority, sizeof s->priority, "%s", v);
+        return 1;
+    case 9: {
+        errno = 0;
+        long n = strtol(v, &end, 10);
+        if (errno || *end || end == v || n < 0 || n > 100)
+            return fail(ld, "max_retries = %s: use an integer from 0 to 100", v);
+        s->max_retries = (int)n;
+        return 1;
+    }
+    case 10:
+        if (clock_parse_duration(v, 1000, &ms) != 0 || ms <= 0)
+            return fail(ld, "timeout = %s is not a duration (e.g. 600, 10m)", v);
+        s->timeout_ms = ms;
+        return 1;
+    default:
+        if (strcmp(v, "run_once") == 0)
+            s->misfire = MISFIRE_RUN_ONCE;
+        else if (strcmp(v, "skip") == 0)
+            s->misfire = MISFIRE_SKIP;
+        else
+            return fail(ld, "misfire = %s: use run_once or skip", v);
+        return 1;
+    }
+}
+
+static void schedule_defaults(schedule_t *s)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->queue, sizeof s->queue, "backtest");
+    snprintf(s->priority, sizeof s->priority, "normal");
+    s->max_retries = -1;
+    s->misfire = MISFIRE_RUN_ONCE;
+}
+
+static int check_schedule(loader_t *ld, schedule_t *s);
+
+/* Checks the schedule read last (errors name its section's line) and sets
+ * up its fire times. */
+static int finish_schedule(loader_t *ld)
+{
+    schedule_t *s = ld->cur;
+    if (s == NULL)
+        return 1;
+    ld->cur = NULL;
+    int line = ld->line;
+    ld->line = s->line;
+    int ok = check_schedule(ld, s);
+    ld->line = line;
+    return ok;
+}
+
+int schedule_check_args(const schedule_t *s, task_check_where_t where, char *err, size_t errlen)
+{
+    const task_def_t *task = task_find(s->task);
+    json_t *args = json_loads(s->args, 0, NULL);
+    int rc = -1;
+    if (task == NULL)
+        snprintf(err, errlen, "unknown task type '%.64s'", s->task);
+    else if (!json_is_object(args))
+        snprintf(err, errlen, "args must be a JSON object");
+    else if (task_check(task, args, where, err, errlen) == 0)
+        rc = 0;
+    json_decref(args);
+    return rc;
+}
+
+static int check_schedule(loader_t *ld, schedule_t *s)
+{
+    char err[1024];
+    if (s->expr[0] == '\0')
+        return fail(ld, "[schedule %s] has no cron expression (cron = ...)", s->name);
+    if (s->task[0] == '\0')
+        return fail(ld, "[schedule %s] has no task (task = update_stock_data, ...)", s->name);
+    if (task_find(s->task) == NULL) { /* as tickq enqueue refuses it */
+        char names[400];
+        task_names(names, sizeof names);
+        return fail(ld, "unknown task type '%.64s' (this build runs: %.400s)", s->task, names);
+    }
+    if (s->args == NULL && (s->args = strdup("{}")) == NULL)
+        return fail(ld, "out of memory");
+    if (schedule_check_args(s, TASK_CHECK_CLIENT, err, sizeof err) != 0)
+        return fail(ld, "[schedule %s]: %s", s->name, err);
+    if ((s->market_hours || s->has_offset) && !s->calendar)
+        return fail(ld, "[schedule %s]: market_hours and offset_from_close need calendar = XNYS", s->name);
+    if (s->market_hours && s->has_offset)
+        return fail(ld, "[schedule %s]: use market_hours or offset_from_close, not both", s->name);
+    if (schedule_init(s, s->expr, s->zone[0] ? s->zone : NULL, s->calendar ? &ld->set->xnys : NULL, s->market_hours,
+                      s->has_offset, s->offset_from_close_s, err, sizeof err) != 0)
+        return fail(ld, "[schedule %s]: %s", s->name, err);
+    return 1;
+}
+
+static int on_key(void *user, const char *section, const char *key, const char *value)
+{
+    loader_t *ld = user;
+    schedule_set_t *set = ld->set;
+    if (ld->error[0])
+        return 0;
+    int is_scheduler = strcmp(section, "scheduler") == 0;
+    const char *name = strncmp(section, "schedule ", 9) == 0 ? section + 9 : NULL;
+    if (!is_scheduler && name == NULL)
+        return fail(ld, "unknown section [%s]: use [scheduler] or [schedule NAME]", section);
+    if (name != NULL && (ld->cur == NULL || strcmp(ld->cur->name, name) != 0)) {
+        if (!finish_schedule(ld))
+            return 0;
+        if (!valid_name(name))
+            return fail(ld, "schedule name '%s': use 1-64 of A-Z a-z 0-9 _ - .", name);
+        for (size_t i = 0; i < set->n; i++)
+            if (strcmp(set->items[i].name, name) == 0)
+                return fail(ld, "schedule '%s' is defined twice", name);
+        if (set->n == SCHEDULES_MAX)
+            return fail(ld, "more than %d schedules", SCHEDULES_MAX);
+        schedule_t *s = &set->items[set->n++];
+        schedule_defaults(s);
+        snprintf(s->name, sizeof s->name, "%s", name);
+        s->line = ld->line;
+        ld->cur = s;
+        ld->seen = 0;
+    } else if (is_scheduler && ld->cur != NULL) {
+        if (!finish_schedule(ld))
+            return 0;
+    }
+    return is_scheduler ? scheduler_key(ld, key, value) : schedule_key(ld, key, value);
+}
+
+/* --- fire times ---------------------------------------------------------- */
+
+/* The cron day filter of a calendar schedule: trading days only; the
+ * session or the close plus the offset as the window. */
+static int trading_day(void *ctx, int y, int m, int d, int *open_min, int *close_min)
+{
+    const schedule_t *s = ctx;
+    int open, close;
+    if (market_session(s->cal, y, m, d, &open, &close) != 0)
+        return 0;
+    if (s->has_offset) {
+        *open_min = *close_min = close + (int)(s->offset_from_close_s / 60);
+    } else if (s->market_hours) {
+        *open_min = open;
+        *close_min = close;
+    }
+    return 1;
+}
+
+/* With offset_from_close the expression only chooses days: its minute and
+ * hour fields give way to every minute, narrowed to one by the filter. */
+static int day_fields_only(const char *expr, char *out, size_t outlen, char *err, size_t errlen)
+{
+    char f[5][64];
+    if (expr[0] == '@') {
+        snprintf(out, outlen, "* * * * *");
+        return 0;
+    }
+    if (sscanf(expr, "%63s %63s %63s %63s %63s", f[0], f[1], f[2], f[3], f[4]) != 5) {
+        snprintf(err, errlen, "cron expression \"%s\" needs five fields", expr);
+        return -1;
+    }
+    snprintf(out, outlen, "* * %s %s %s", f[2], f[3], f[4]);
+    return 0;
+}
+
+int schedule_init(schedule_t *s, const char *expr, const char *zone, const market_calendar_t *cal,
+                  int market_hours, int has_offset, int64_t offset_s, char *err, size_t errlen)
+{
+    if (zone == NULL && cal != NULL)
+        zone = XNYS_ZONE;
+    if (cal != NULL && strcmp(zone, XNYS_ZONE) != 0) {
+        snprintf(err, errlen, "calendar XNYS keeps New York time: use timezone = %s (or leave it out)", XNYS_ZONE);
+        return -1;
+    }
+    if ((market_hours || has_offset) && cal == NULL) {
+        snprintf(err, errlen, "market hours and offset from close need the XNYS calendar");
+        return -1;
+    }
+    if (has_offset && (offset_s % 60 != 0 || offset_s / 60 < -MARKET_EARLY_CLOSE_MIN ||
+                       offset_s / 60 > 1439 - MARKET_CLOSE_MIN)) {
+        snprintf(err, errlen, "offset from close must keep the fire time on the trading day: whole minutes from "
+                 "-13h (before a 13:00 close) to +7h59m (after a 16:00 close)");
+        return -1;
+    }
+    if (strlen(expr) >= sizeof s->expr) {
+        snprintf(err, errlen, "cron expression is too long");
+        return -1;
+    }
+    char fields[CRON_EXPR_MAX];
+    const char *used = expr;
+    if (has_offset) {
+        cron_t check; /* the whole expression must still be valid */
+        memset(&check, 0, sizeof check);
+        if (cron_parse(expr, &check, err, errlen) != 0)
+            return -1;
+        if (day_fields_only(expr, fields, sizeof fields, err, errlen) != 0)
+            return -1;
+        used = fields;
+    }
+    memset(&s->cron, 0, sizeof s->cron);
+    if (cron_parse(used, &s->cron, err, errlen) != 0)
+        return -1;
+    if (cron_set_zone(&s->cron, zone, err, errlen) != 0) {
+        cron_release(&s->cron);
+        return -1;
+    }
+    if (s->expr != expr)
+        snprintf(s->expr, sizeof s->expr, "%s", expr);
+    snprintf(s->zone, sizeof s->zone, "%s", cron_zone_name(&s->cron));
+    s->cal = cal;
+    s->calendar = cal != NULL;
+    s->market_hours = market_hours;
+    s->has_offset = has_offset;
+    s->offset_from_close_s = offset_s;
+    if (cal != NULL)
+        cron_set_day_filter(&s->cron, trading_day, s);
+    return 0;
+}
+
+void schedule_release(schedule_t *s)
+{
+    cron_release(&s->cron);
+}
+
+int schedule_zone_warning(const schedule_t *s, char *msg, size_t msglen)
+{
+    return tz_fixed_offset_warning(s->zone, msg, msglen);
+}
+
+size_t schedule_set_print_warnings(const schedule_set_t *set, const char *origin)
+{
+    size_t n = 0;
+    char msg[400];
+    for (size_t i = 0; i < set->n; i++) {
+        const schedule_t *s = &set->items[i];
+        if (schedule_zone_warning(s, msg, sizeof msg)) {
+            fprintf(stderr, "tickq: warning: %s:%d: [schedule %s]: %s\n", origin, s->zone_line ? s->zone_line : s->line,
+                    s->name, msg);
+            n++;
+        }
+    }
+    return n;
+}
+
+int schedule_next(const schedule_t *s, int64_t after, int64_t *next)
+{
+    char err[200];
+    return cron_next(&s->cron, after, next, err, sizeof err);
+}
+
+void schedule_format_local(const schedule_t *s, int64_t t, char *out, size_t outlen)
+{
+    char buf[CRON_TIME_LEN];
+    cron_format_time(&s->cron, t, buf);
+    snprintf(out, outlen, "%s", buf);
+}
+
+void schedule_format_utc(int64_t t, char *out, size_t outlen)
+{
+    char buf[CLOCK_DATE_LEN];
+    clock_format_datetime(t, buf);
+    snprintf(out, outlen, "%s", buf);
+}
+
+/* inih reads lines through this, so that errors can name their line. */
+typedef struct {
+    const char *p;
+    loader_t *ld;
+    int mid_line;                /* the last chunk did not end a line */
+} reader_t;
+
+static char *read_line(char *str, int num, void *stream)
+{
+    reader_t *r = stream;
+    if (*r->p == '\0')
+        return NULL;
+    const char *nl = strchr(r->p, '\n');
+    size_t len = nl ? (size_t)(nl - r->p) + 1 : strlen(r->p);
+    if (len > (size_t)num - 1)
+        len = (size_t)num - 1;
+    memcpy(str, r->p, len);
+    str[len] = '\0';
+    r->p += len;
+    if (!r->mid_line)
+        r->ld->line++;
+    r->mid_line = len == 0 || str[len - 1] != '\n';
+    return str;
+}
+
+int schedule_set_parse(schedule_set_t *set, const char *text, const char *origin, char *err, size_t errlen)
+{
+    memset(set, 0, sizeof *set);
+    set->misfire_grace_ms = 3600 * 1000;
+    set->shutdown_wait_ms = 5000;
+    set->lease_ttl_ms = 5000;
+    char cerr[200];
+    set->items = calloc(SCHEDULES_MAX, sizeof *set->items);
+    if (set->items == NULL || market_calendar_init(&set->xnys, "XNYS", cerr, sizeof cerr) != 0) {
+        snprintf(err, errlen, "%s: out of memory", origin);
+        schedule_set_free(set);
+        return -1;
+    }
+    loader_t ld;
+    memset(&ld, 0, sizeof ld);
+    ld.set = set;
+    reader_t rd = { text, &ld, 0 };
+    /* Long lines (JSON args) are fine; " #" or " ;" starts a comment. */
+    ini_use_stack = false;
+    ini_allow_realloc = true;
+    ini_max_line = 1 << 20;
+    ini_allow_inline_comments = true;
+    ini_inline_comment_prefixes = (char *)";#";
+    int rc = ini_parse_stream(read_line, &rd, on_key, &ld);
+    if (rc == 0 && ld.error[0] == '\0')
+        finish_schedule(&ld);
+    if (ld.error[0] != '\0' || rc != 0) {
+        if (ld.error[0] != '\0')
+            snprintf(err, errlen, "%s:%d: %s", origin, ld.error_line, ld.error);
+        else
+            snprintf(err, errlen, "%s:%d: not a setting (write key = value, [scheduler] or [schedule NAME])",
+                     origin, rc > 0 ? rc : ld.line);
+        schedule_set_free(set);
+        return -1;
+    }
+    if (set->n == 0) {
+        snprintf(err, errlen, "%s: no schedules ([schedule NAME] sections)", origin);
+        schedule_set_free(set);
+        return -1;
+    }
+    return 0;
+}
+
+const char *schedule_file_path(const char *given)
+{
+    const char *env = getenv("TICKQ_SCHEDULES");
+    if (given != NULL)
+        return given;
+    return env != NULL && *env ? env : "schedules.ini";
+}
+
+int schedule_set_load(schedule_set_t *set, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *text = NULL;
+    size_t cap = 0, len = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            char *t = realloc(text, cap);
+            if (t == NULL) {
+                free(text);
+                fclose(f);
+                snprintf(err, errlen, "%s: out of memory", path);
+                return -1;
+            }
+            text = t;
+        }
+        size_t got = fread(text + len, 1, cap - len - 1, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f)) { /* a directory, an I/O error: not an empty file */
+        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        free(text);
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    text[len] = '\0';
+    int rc = schedule_set_parse(set, text, path, err, errlen);
+    free(text);
+    return rc;
+}
+
+void schedule_set_free(schedule_set_t *set)
+{
+    if (set->items != NULL)
+        for (size_t i = 0; i < set->n; i++) {
+            free(set->items[i].args);
+            schedule_release(&set->items[i]);
+        }
+    free(set->items);
+    market_calendar_free(&set->xnys);
+    set->items = NULL;
+    set->n = 0;
+}

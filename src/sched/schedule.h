@@ -1,0 +1,99 @@
+/* schedule.h — recurring jobs as the scheduler's config file defines them,
+ * and their fire times.
+ *
+ * The config file is INI (libinih): a [scheduler] section for the settings
+ * and one [schedule NAME] section per schedule (docs/scheduler.md). A
+ * schedule's fire times are a cron expression in its time zone, optionally
+ * limited to an exchange's trading days (calendar = XNYS) and its session
+ * (market_hours = true), or, with offset_from_close, once per trading day at
+ * the day's close plus the offset. */
+#ifndef TICKQ_SCHEDULE_H
+#define TICKQ_SCHEDULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sched/cron.h"
+#include "sched/market_calendar.h"
+#include "core/task.h"
+
+#define SCHEDULE_NAME_MAX 64
+#define SCHEDULES_MAX 256
+
+typedef enum { MISFIRE_RUN_ONCE, MISFIRE_SKIP } misfire_t;
+
+typedef struct {
+    char name[SCHEDULE_NAME_MAX + 1];
+    char expr[128];
+    char zone[64];
+    cron_t cron;                 /* with a day filter for the calendar */
+    const market_calendar_t *cal;/* the set's XNYS calendar, when limited to it */
+    int calendar;                /* limited to XNYS trading days */
+    int market_hours;            /* ... and to the session, open to close */
+    int has_offset;
+    int64_t offset_from_close_s; /* fires at close + offset (may be negative) */
+    char task[65];
+    char *args;                  /* JSON object text */
+    char queue[101];
+    char priority[8];
+    int max_retries;             /* -1: the default */
+    int64_t timeout_ms;          /* 0: the default */
+    misfire_t misfire;
+    int line;                    /* where its section starts, for messages */
+    int zone_line;               /* where its timezone is set; 0: not set */
+} schedule_t;
+
+typedef struct {
+    schedule_t *items;
+    size_t n;
+    int64_t misfire_grace_ms;    /* run_once: how late a missed time may still run (default 1 h) */
+    int64_t shutdown_wait_ms;    /* wait for running work on SIGTERM (default 5 s) */
+    int64_t lease_ttl_ms;        /* leadership lease (default 5 s) */
+    market_calendar_t xnys;      /* with the configured extra closures */
+} schedule_set_t;
+
+/* The schedules file to read: `given` (a flag), else $TICKQ_SCHEDULES,
+ * else schedules.ini in the working directory. */
+const char *schedule_file_path(const char *given);
+
+/* Reads and checks a config file. 0, or -1 with err naming the file, the
+ * line and what is wrong. The set must not be copied (its schedules point
+ * to its calendar). */
+int schedule_set_load(schedule_set_t *set, const char *path, char *err, size_t errlen);
+/* The same from a string (tests, `schedule next`); `origin` names it in errors. */
+int schedule_set_parse(schedule_set_t *set, const char *text, const char *origin, char *err, size_t errlen);
+void schedule_set_free(schedule_set_t *set);
+
+/* Checks a schedule's task args against the task's table and its own
+ * check (task.h), as a client (the loader does) or for the worker that will
+ * run it (worker --check --scheduler). 0, or -1 with err. */
+int schedule_check_args(const schedule_t *s, task_check_where_t where, char *err, size_t errlen);
+
+/* Sets up a schedule's fire times from its parts: expr in zone (NULL: UTC,
+ * or America/New_York with a calendar), limited to cal's trading days (cal
+ * may be NULL) and, with market_hours, to the session; with has_offset,
+ * once per trading day at the close plus offset_s (the expression's day
+ * fields choose the days). s must stay where it is (its cron filter points
+ * to it). 0, or -1 with err. */
+int schedule_init(schedule_t *s, const char *expr, const char *zone, const market_calendar_t *cal,
+                  int market_hours, int has_offset, int64_t offset_s, char *err, size_t errlen);
+void schedule_release(schedule_t *s);
+
+/* A warning about s that is not an error: its zone is a fixed offset
+ * without daylight-saving time (EST, Etc/GMT+5: tz_fixed_offset_warning).
+ * Returns 1 with the message in msg, else 0. */
+int schedule_zone_warning(const schedule_t *s, char *msg, size_t msglen);
+
+/* Prints the warnings of a loaded set on stderr, one line each:
+ * "tickq: warning: ORIGIN:LINE: [schedule NAME]: ...". Returns how many. */
+size_t schedule_set_print_warnings(const schedule_set_t *set, const char *origin);
+
+/* The first fire time strictly after `after` (epoch seconds): 0, or -1 when
+ * there is none within the search horizon. */
+int schedule_next(const schedule_t *s, int64_t after, int64_t *next);
+
+/* "2026-03-09T09:30:00-04:00" (the schedule's zone) and "...Z" (UTC). */
+void schedule_format_local(const schedule_t *s, int64_t t, char *out, size_t outlen);
+void schedule_format_utc(int64_t t, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,396 @@
+/* task_portfolio.c — the `portfolio_backtest` task: a position backtest.
+ *
+ * The strategy returns one target position per df row, from -1 (fully
+ * short) to 1 (fully long) of that ticker's sleeve; nil or NaN is flat.
+ * initial_capital is split equally across the requested symbols. A position
+ * decided on the close of bar t earns the ticker's return from close t to
+ * close t+1; changing it costs (commission + slippage) on the traded
+ * notional, |new - old| x sleeve equity, charged at that close. Positions
+ * are fractions of the sleeve's current equity, so an unchanged position
+ * rebalances for free. Nothing is liquidated at the end: a trade still open
+ * is marked to the last close.
+ *
+ * The portfolio's equity is the sum of its sleeves on the union of the
+ * symbols' bar dates; its returns, starting from initial_capital, give the
+ * metrics (performance.h, empyrical definitions). Exposure is the average,
+ * over the timeline, of the gross position held after each close as a
+ * fraction of equity: sum |position| x sleeve equity / total equity. */
+#include <lauxlib.h>
+#include <lua.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/numfmt.h"
+#include "strategy/performance.h"
+#include "strategy/strategy_lookahead.h"
+#include "strategy/strategy_task.h"
+#include "strategy/task_strategy.h"
+
+#define CURVE_MAX_POINTS 1000
+#define TRADES_MAX_LISTED 10000
+
+typedef struct {
+    size_t row;                  /* the sleeve's first row in df */
+    size_t next;                 /* next window bar to process (0-based in the window) */
+    double equity;
+    double position;             /* held since the last processed close */
+    double trade_start;          /* sleeve equity when the open trade began */
+    size_t trade_bar;            /* window bar of its entry */
+    double trade_size;
+} sleeve_t;
+
+typedef struct {
+    const strategy_task_t *t;
+    int daily;
+    json_t *list;                /* listed trades */
+    size_t count, wins;
+    int truncated;
+} trade_log_t;
+
+static int cmp_i64(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Ends the sleeve's open trade at window bar `bar` with equity `exit_equity`
+ * (after its exit cost); open_at_end marks one still held at the end. */
+static void close_trade(trade_log_t *log, size_t series, const sleeve_t *s, size_t bar, double exit_equity,
+                        int open_at_end)
+{
+    double r = exit_equity / s->trade_start - 1.0;
+    log->count++;
+    log->wins += r > 0;
+    if (json_array_size(log->list) >= TRADES_MAX_LISTED) {
+        log->truncated = 1;
+        return;
+    }
+    const bar_series_t *bs = &log->t->set->series[series];
+    size_t lo = log->t->lo[series];
+    char entry[CLOCK_DATE_LEN], exit_at[CLOCK_DATE_LEN];
+    clock_format_bar(log->daily, bs->ts[lo + s->trade_bar], entry);
+    clock_format_bar(log->daily, bs->ts[lo + bar], exit_at);
+    json_t *tr = json_pack("{s:s, s:s, s:f, s:s, s:s?, s:I, s:o, s:o, s:b}", "ticker", bs->symbol,
+                           "side", s->trade_size > 0 ? "long" : "short", "size", fabs(s->trade_size),
+                           "entry_date", entry, "exit_date", open_at_end ? NULL : exit_at,
+                           "bars", (json_int_t)(bar - s->trade_bar), "return", json_number_or_null(r),
+                           "pnl", json_number_or_null(exit_equity - s->trade_start), "open", open_at_end);
+    json_array_append_new(log->list, tr);
+}
+
+/* Reads the strategy's positions into a plain array of `rows` (a missing
+ * row, nil or NaN: flat); NULL with why when they break the contract: not
+ * an array (nil: a forgotten return), a key that is not a row, a value that
+ * is not a number (a table: the list of instances of a signal strategy),
+ * or a number outside [-1, 1]. */
+static double *positions_array(lua_State *L, int ret, size_t rows, char *why, size_t whylen)
+{
+    if (lua_isnil(L, ret)) {
+        snprintf(why, whylen, "the strategy returned nothing (nil): did it forget 'return positions'? "
+                 "(one number per df row)");
+        return NULL;
+    }
+    if (!lua_istable(L, ret)) {
+        snprintf(why, whylen, "a position strategy returns an array with one target position per df row, "
+                 "not a %s", luaL_typename(L, ret));
+        return NULL;
+    }
+    size_t len = lua_rawlen(L, ret);
+    if (len > rows) {
+        snprintf(why, whylen, "returned %zu positions for %zu df rows", len, rows);
+        return NULL;
+    }
+    /* Every key must be a row. Of string keys, the first in name order is
+     * named (Lua's own order differs from run to run). */
+    const char *field = NULL;
+    int bad = 0;
+    lua_pushnil(L);
+    while (lua_next(L, ret) != 0) {
+        lua_pop(L, 1);
+        int isnum;
+        lua_Integer key = lua_tointegerx(L, -1, &isnum);
+        int type = lua_type(L, -1);
+        if (type == LUA_TSTRING && (field == NULL || strcmp(lua_tostring(L, -1), field) < 0))
+            field = lua_tostring(L, -1); /* the key stays referenced by the table */
+        else if (!bad && type != LUA_TSTRING &&
+                 (type != LUA_TNUMBER || !isnum || key < 1 || (lua_Unsigned)key > rows)) {
+            bad = 1;
+            if (type == LUA_TNUMBER) {
+                char shown[NUMFMT_MAX];
+                numfmt_shortest(lua_tonumber(L, -1), shown);
+                snprintf(why, whylen, "the positions have a key %s, which is not a df row (1 to %zu)", shown,
+                         rows);
+            }
+            else
+                snprintf(why, whylen, "the positions have a %s key, which is not a df row (1 to %zu)",
+                         luaL_typename(L, -1), rows);
+        }
+    }
+    if (field != NULL) {
+        char shown[48];
+        strategy_quote(field, shown, sizeof shown);
+        snprintf(why, whylen, "the positions have a field '%s': a position strategy returns an array with one "
+                 "number per df row (a signal strategy's instance? did you mean task backtest?)", shown);
+    }
+    if (field != NULL || bad)
+        return NULL;
+    double *p = malloc((rows ? rows : 1) * sizeof *p);
+    if (p == NULL) {
+        snprintf(why, whylen, "out of memory for %zu positions", rows);
+        return NULL;
+    }
+    for (size_t r = 0; r < rows; r++) {
+        int type = lua_rawgeti(L, ret, (lua_Integer)r + 1);
+        double x = type == LUA_TNUMBER ? lua_tonumber(L, -1) : 0.0;
+        char shown[48];
+        if (type == LUA_TTABLE) {
+            snprintf(why, whylen, "position %zu is a table (an instance?): portfolio_backtest needs one number "
+                     "per df row; did you mean task backtest?", r + 1);
+        } else if (type == LUA_TSTRING) {
+            strategy_quote(lua_tostring(L, -1), shown, sizeof shown);
+            snprintf(why, whylen, "position %zu is a string (\"%s\"), not a number: positions are numbers "
+                     "from -1 to 1 (nil or NaN: flat)", r + 1, shown);
+        } else if (type != LUA_TNUMBER && type != LUA_TNIL)
+            snprintf(why, whylen, "position %zu is a %s, not a number: positions are numbers from -1 to 1 "
+                     "(nil or NaN: flat)", r + 1, luaL_typename(L, -1));
+        lua_pop(L, 1);
+        if (type != LUA_TNUMBER && type != LUA_TNIL) {
+            free(p);
+            return NULL;
+        }
+        if (isnan(x))
+            x = 0.0;
+        if (!(x >= -1 && x <= 1)) {
+            snprintf(why, whylen, "position %zu is %g; positions go from -1 (short) to 1 (long)", r + 1, x);
+            free(p);
+            return NULL;
+        }
+        p[r] = x;
+    }
+    return p;
+}
+
+/* The sorted distinct dates of every window: the portfolio's timeline. */
+static int64_t *timeline(const strategy_task_t *t, size_t *n)
+{
+    int64_t *ts = malloc((t->frame.rows ? t->frame.rows : 1) * sizeof *ts);
+    if (ts == NULL)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < t->set->n; i++)
+        for (size_t b = t->lo[i]; b < t->hi[i]; b++)
+            ts[k++] = t->set->series[i].ts[b];
+    qsort(ts, k, sizeof *ts, cmp_i64);
+    size_t u = 0;
+    for (size_t j = 0; j < k; j++)
+        if (u == 0 || ts[u - 1] != ts[j])
+            ts[u++] = ts[j];
+    *n = u;
+    return ts;
+}
+
+static json_t *curve_point(int daily, int64_t ts, double equity)
+{
+    char d[CLOCK_DATE_LEN];
+    clock_format_bar(daily, ts, d);
+    return json_pack("{s:s, s:o}", "date", d, "equity", json_number_or_null(equity));
+}
+
+static json_t *metrics_json(const series_stats_t *m, double exposure, const trade_log_t *log)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "total_return", json_number_or_null(m->total_return));
+    json_object_set_new(o, "cagr", json_number_or_null(m->cagr));
+    json_object_set_new(o, "annual_volatility", json_number_or_null(m->annual_volatility));
+    json_object_set_new(o, "sharpe", json_number_or_null(m->sharpe));
+    json_object_set_new(o, "sortino", json_number_or_null(m->sortino));
+    json_object_set_new(o, "max_drawdown", json_number_or_null(m->max_drawdown));
+    json_object_set_new(o, "calmar", json_number_or_null(m->calmar));
+    json_object_set_new(o, "exposure", json_number_or_null(exposure));
+    json_object_set_new(o, "trades", json_integer((json_int_t)log->count));
+    json_object_set_new(o, "win_rate", log->count ? json_real((double)log->wins / (double)log->count) : json_null());
+    return o;
+}
+
+typedef struct {
+    const task_ctx_t *ctx;
+    strategy_task_t *t;
+    double capital, rate;        /* rate: commission + slippage, per side */
+    size_t processed;
+    int write_positions;         /* also write the positions as raw text (for the look-ahead check) */
+} portfolio_t;
+
+/* In the sandbox: reads the positions and simulates the portfolio. */
+static json_t *portfolio_finish(lua_State *L, int ret, void *ctx, json_writer_t *raw, char *why, size_t whylen)
+{
+    portfolio_t *pf = ctx;
+    const strategy_task_t *t = pf->t;
+    size_t rows = t->frame.rows, periods = 0, nseries = t->set->n;
+    double *pos = positions_array(L, ret, rows, why, whylen);
+    if (pos == NULL)
+        return NULL;
+    if (pf->write_positions) { /* exact: the check compares them with == */
+        jw_char(raw, '[');
+        for (size_t r = 0; r < rows; r++) {
+            char num[32];
+            int len = snprintf(num, sizeof num, "%s%.17g", r ? "," : "", pos[r]);
+            jw_raw(raw, num, (size_t)len);
+        }
+        jw_char(raw, ']');
+    }
+    trade_log_t log = { t, t->frame.daily, json_array(), 0, 0, 0 };
+    int64_t *dates = timeline(t, &periods);
+    sleeve_t *sleeves = calloc(nseries ? nseries : 1, sizeof *sleeves);
+    double *value = malloc((periods ? periods : 1) * sizeof *value);
+    double *returns = malloc((periods ? periods : 1) * sizeof *returns);
+    json_t *data = NULL;
+    if (dates == NULL || sleeves == NULL || value == NULL || returns == NULL) {
+        snprintf(why, whylen, "out of memory simulating %zu rows", rows);
+        goto done;
+    }
+    /* Every requested symbol has a sleeve (all have bars: unknown symbols
+     * were refused), even one with no bar in the window: it stays cash. */
+    double rate = pf->rate, sleeve_capital = pf->capital / (double)t->nsymbols;
+    size_t row = 0;
+    double exposure_sum = 0;
+    for (size_t i = 0; i < nseries; i++) {
+        sleeves[i].row = row;
+        sleeves[i].equity = sleeve_capital;
+        row += t->hi[i] - t->lo[i];
+    }
+    double previous = pf->capital;
+    for (size_t d = 0; d < periods; d++) {
+        double total = 0, gross = 0;
+        for (size_t i = 0; i < nseries; i++) {
+            sleeve_t *s = &sleeves[i];
+            const bar_series_t *bs = &t->set->series[i];
+            size_t b = s->next, n = t->hi[i] - t->lo[i];
+            if (b < n && bs->ts[t->lo[i] + b] == dates[d]) {
+                size_t at = t->lo[i] + b;
+                if (b > 0)
+                    s->equity *= 1.0 + s->position * (bs->close[at] / bs->close[at - 1] - 1.0);
+                double target = pos[s->row + b], before = s->equity;
+                double cost = fabs(target - s->position) * before * rate;
+                int exits = s->position != 0 && (target == 0 || (target > 0) != (s->position > 0));
+                int enters = target != 0 && (s->position == 0 || (target > 0) != (s->position > 0));
+                if (exits)
+                    close_trade(&log, i, s, b, before - fabs(s->position) * before * rate, 0);
+                if (enters) {
+                    s->trade_start = exits ? before - fabs(s->position) * before * rate : before;
+                    s->trade_bar = b;
+                    s->trade_size = target;
+                }
+                s->equity = before - cost;
+                s->position = target;
+                s->next = b + 1;
+                if (s->next == n && s->position != 0)
+                    close_trade(&log, i, s, b, s->equity, 1);
+            }
+            gross += fabs(s->position) * s->equity;
+            total += s->equity;
+        }
+        exposure_sum += total > 0 ? gross / total : 0;
+        value[d] = total;
+        returns[d] = total / previous - 1.0;
+        previous = total;
+    }
+    series_stats_t m;
+    performance_series(returns, periods, &m);
+    double exposure = periods ? exposure_sum / (double)periods : NAN;
+
+    json_t *curve = json_array();
+    size_t points = periods < CURVE_MAX_POINTS ? periods : CURVE_MAX_POINTS;
+    for (size_t j = 0; j < points; j++) {
+        size_t d = points > 1 ? (size_t)llround((double)j * (double)(periods - 1) / (double)(points - 1)) : 0;
+        json_array_append_new(curve, curve_point(log.daily, dates[d], value[d]));
+    }
+    const json_t *args = pf->ctx->args;
+    json_t *summary = json_pack("{s:[s,s], s:I, s:[I,I], s:f, s:f, s:I}",
+                                "date_range", json_string_value(json_object_get(args, "start_date")),
+                                json_string_value(json_object_get(args, "end_date")),
+                                "symbols_processed", (json_int_t)pf->processed, "data_shape", (json_int_t)rows,
+                                (json_int_t)strategy_offered_columns(L), "initial_capital", pf->capital,
+                                "final_equity", periods ? value[periods - 1] : pf->capital,
+                                "periods", (json_int_t)periods);
+    if (log.truncated)
+        json_object_set_new(summary, "trades_listed", json_integer(TRADES_MAX_LISTED));
+    data = json_pack("{s:b, s:s, s:o, s:o, s:O, s:o}", "success", 1, "execution_mode", "portfolio_backtest",
+                     "summary", summary, "performance_metrics", metrics_json(&m, exposure, &log),
+                     "trades", log.list, "equity_curve", curve);
+    if (data == NULL)
+        snprintf(why, whylen, "out of memory building the result");
+done:
+    json_decref(log.list);
+    free(pos);
+    free(value);
+    free(returns);
+    free(dates);
+    free(sleeves);
+    return data;
+}
+
+task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out)
+{
+    int64_t t0 = clock_mono_us();
+    strategy_task_t t;
+    portfolio_t pf = { ctx, &t, 100000, 0, 0, 0 };
+    int64_t start, end;
+    task_status_t st = strategy_task_args(ctx, &t, out);
+    if (st == TASK_OK)
+        st = strategy_task_symbols(ctx, "symbols", &t, out);
+    pf.capital = task_arg_number(ctx, "initial_capital");
+    pf.rate = strategy_task_bps(ctx, "commission_bps") + strategy_task_bps(ctx, "slippage_bps");
+    if (st == TASK_OK)
+        st = strategy_task_range(ctx, &t, &start, &end, &pf.processed, out);
+    pf.write_positions = task_arg_bool(ctx, "check_lookahead");
+    json_t *data = NULL;
+    if (st == TASK_OK)
+        st = strategy_task_run(ctx, &t, portfolio_finish, &pf, NULL, &data, out);
+    if (st == TASK_OK && pf.write_positions) {
+        /* The positions (raw text, never part of the result) against those
+         * of runs on cut data. */
+        json_t *report;
+        st = strategy_lookahead(ctx, &t, LOOKAHEAD_POSITIONS, portfolio_finish, &pf, out->raw ? out->raw : "[]",
+                                out->raw_len, &report, out);
+        if (st == TASK_OK)
+            json_object_set_new(data, "lookahead", report);
+    }
+    free(out->raw);
+    out->raw = NULL;
+    out->raw_len = 0;
+    if (st != TASK_OK)
+        json_decref(data);
+    if (st == TASK_OK) {
+        json_object_set_new(data, "execution_time_ms", json_real((double)(clock_mono_us() - t0) / 1000.0));
+        out->data = data;
+    }
+    strategy_task_free(&t);
+    return st;
+}
+
+static const task_arg_t portfolio_args[] = {
+    STRATEGY_CODE_ARG,
+    { .name = "symbols", .type = TASK_ARG_LIST, .flags = TASK_ARG_REQUIRED, .min = 1, .max = STRATEGY_MAX_SYMBOLS,
+      .type_doc = "symbols", .check = task_symbol_check,
+      .doc = "the symbols whose bars df holds; each gets an equal sleeve of the capital" },
+    STRATEGY_WINDOW_ARGS,
+    { .name = "initial_capital", .type = TASK_ARG_NUMBER, .flags = TASK_ARG_ABOVE_MIN, .min = 0, .max = 1e15,
+      .num = 100000, .doc = "the starting equity, split equally across the symbols" },
+    { .name = "commission_bps", .type = TASK_ARG_NUMBER, .min = 0, .max = 10000, .num = 0,
+      .doc = "cost per side, in basis points of the traded notional" },
+    { .name = "slippage_bps", .type = TASK_ARG_NUMBER, .min = 0, .max = 10000, .num = 0,
+      .doc = "slippage per side, in basis points of the traded notional" },
+    { .name = "check_lookahead", .type = TASK_ARG_BOOL, .num = 0,
+      .doc = "re-run the strategy on data cut at up to 20 dates (where a position changes, and others) and "
+             "report the positions that change (lookahead in the result)" },
+    STRATEGY_OPTION_ARGS,
+    { .name = NULL }
+};
+
+const task_def_t task_def_portfolio_backtest = {
+    "portfolio_backtest", task_portfolio_backtest,
+    "position backtest of a Lua strategy: equity curve, trades, metrics", portfolio_args, strategy_window_check
+};

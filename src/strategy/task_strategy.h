@@ -1,0 +1,14 @@
+/* task_strategy.h — the strategy task types: backtest (signal backtest),
+ * portfolio_backtest (position backtest) and screening. */
+#ifndef TICKQ_TASK_STRATEGY_H
+#define TICKQ_TASK_STRATEGY_H
+
+#include "core/task.h"
+
+task_status_t task_backtest(const task_ctx_t *ctx, task_out_t *out);
+task_status_t task_screening(const task_ctx_t *ctx, task_out_t *out);
+task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out);
+
+extern const task_def_t task_def_backtest, task_def_screening, task_def_portfolio_backtest;
+
+#endif
