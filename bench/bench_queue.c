@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/config.h"
 #include "core/job.h"
 #include "core/queue.h"
 #include "core/rconn.h"
@@ -334,7 +335,10 @@ int main(int argc, char **argv)
         die("REDIS_URL", url ? b.err : "not set (run through scripts/with-redis)");
     if ((b.conn = rconn_open(&u, 30000, b.err, sizeof b.err)) == NULL)
         die("connect", b.err);
+    config_t defaults; /* the queue's settings as a worker's without flags or environment */
+    config_defaults(&defaults);
     queue_init(&b.q, b.conn);
+    config_apply(&defaults, &b.q);
 
 #define PHASE(name) (b.only == NULL || strcmp(b.only, name) == 0)
     double enq = 0, bulk = 0, proc = 0, e2e = 0, p50 = 0, p99 = 0, p50k = 0, p99k = 0, p50l = 0, p99l = 0;

@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "core/config.h"
 #include "core/queue.h"
 #include "core/rconn.h"
 #include "core/redis_url.h"
@@ -139,7 +140,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         fuzz_fail("list_import flushes its Redis database before each input, and %s holds %lld keys: give it "
                   "an empty one (make fuzz starts a private redis-server)", url, r->integer);
     freeReplyObject(r);
+    config_t defaults; /* the queue's settings without flags or environment */
+    config_defaults(&defaults);
     queue_init(&q, conn);
+    config_apply(&defaults, &q);
     return 0;
 }
 

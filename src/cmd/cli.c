@@ -123,9 +123,8 @@ int cli_queue_exit(queue_status_t st)
 int cli_connect(config_t *cfg, rconn_t **conn, queue_t *q)
 {
     char err[1024];
-    int st = config_resolve(cfg, 1, err, sizeof err);
-    if (st != 0)
-        return cli_fail(st, "%s", err);
+    if (config_resolve(cfg, 1, err, sizeof err) != 0)
+        return cli_fail(EX_CONFIG, "%s", err);
     rconn_t *c = rconn_open(&cfg->url, cfg->command_timeout_ms, err, sizeof err);
     if (c == NULL)
         return cli_fail(EX_UNAVAILABLE, "%s", err);

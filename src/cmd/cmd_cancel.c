@@ -81,7 +81,7 @@ int cmd_cancel(int argc, char **argv)
             if (strcmp(now, "cancelled") == 0) {
                 printf("cancelled %s (it was running)\n", id);
                 code = 0;
-            } else if (strcmp(now, "completed") == 0 || strcmp(now, "failed") == 0 || strcmp(now, "dead") == 0) {
+            } else if (job_state_is_final(now)) {
                 fprintf(stderr, "tickq: job %s finished as %s before it could be cancelled\n", id, now);
                 code = 1;
             }

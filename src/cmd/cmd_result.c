@@ -63,7 +63,7 @@ int cmd_result(int argc, char **argv)
         return st;
     int64_t deadline = clock_mono_ms() + wait_ms;
     char key[300];
-    snprintf(key, sizeof key, "task_result:%s", id);
+    queue_result_key(id, key, sizeof key);
     int code = 3;
     for (;;) {
         redisReply *r = rconn_cmd(conn, err, sizeof err, "GET %s", key);

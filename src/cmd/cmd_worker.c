@@ -186,10 +186,9 @@ static int parse_flags(int argc, char **argv, config_t *cfg)
 static int run_check(config_t *cfg)
 {
     char err[1024], where[4400], queues[2048];
-    int st = config_resolve(cfg, 1, err, sizeof err);
-    if (st != 0) {
+    if (config_resolve(cfg, 1, err, sizeof err) != 0) {
         printf("FAIL config: %s\n", err);
-        return st;
+        return EX_CONFIG;
     }
     queue_list_describe(&cfg->queues, queues, sizeof queues);
     printf("ok   config: queues %s; %d workers; group %s; prefix %s\n", queues, cfg->workers,
@@ -303,9 +302,8 @@ int cmd_worker(int argc, char **argv)
         return run_check(&cfg);
 
     log_configure(cfg.log_format, cfg.log_level);
-    st = config_resolve(&cfg, 1, err, sizeof err);
-    if (st != 0)
-        return cli_fail(st, "%s", err);
+    if (config_resolve(&cfg, 1, err, sizeof err) != 0)
+        return cli_fail(EX_CONFIG, "%s", err);
     /* The schedules file first: a bad one changes nothing. */
     static schedule_set_t schedules;
     if (cfg.scheduler && schedule_set_load(&schedules, schedule_file_path(cfg.schedules_path), err, sizeof err) != 0)

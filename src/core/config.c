@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/queue.h"
 #include "data/history.h"
 
 int config_set_name(char *dst, size_t cap, const char *value)
@@ -25,7 +25,7 @@ int config_set_name(char *dst, size_t cap, const char *value)
     return 0;
 }
 
-int config_init(config_t *c, char *err, size_t errlen)
+void config_defaults(config_t *c)
 {
     memset(c, 0, sizeof *c);
     strcpy(c->prefix, "tickq");
@@ -49,7 +49,11 @@ int config_init(config_t *c, char *err, size_t errlen)
     c->batch_budget_us = 2000;
     c->command_timeout_ms = 5000;
     strcpy(c->list_queue, "strategy_queue");
+}
 
+int config_init(config_t *c, char *err, size_t errlen)
+{
+    config_defaults(c);
     const char *v;
     if ((v = getenv("REDIS_URL")) != NULL && *v)
         c->redis_url = v;
@@ -91,23 +95,23 @@ int config_resolve(config_t *c, int need_redis, char *err, size_t errlen)
         if (c->redis_url == NULL) {
             snprintf(err, errlen, "REDIS_URL is not set: export REDIS_URL=redis://host:6379/0 "
                      "(or unix:///path/to/redis.sock), or pass --redis-url URL");
-            return EX_CONFIG;
+            return -1;
         }
         char why[600];
         if (redis_url_parse(c->redis_url, &c->url, why, sizeof why) != 0) {
             snprintf(err, errlen, "bad Redis URL: %s", why);
-            return EX_CONFIG;
+            return -1;
         }
     }
     char why[600];
     if (queue_list_parse(c->queues_spec, c->prefix, &c->queues, why, sizeof why) != 0) {
         snprintf(err, errlen, "bad queue list: %s", why);
-        return EX_CONFIG;
+        return -1;
     }
     return 0;
 }
 
-void config_apply(const config_t *c, queue_t *q)
+void config_apply(const config_t *c, struct queue *q)
 {
     snprintf(q->prefix, sizeof q->prefix, "%s", c->prefix);
     snprintf(q->group, sizeof q->group, "%s", c->group);

@@ -9,7 +9,6 @@
 #include <stdint.h>
 
 #include "core/log.h"
-#include "core/queue.h"
 #include "core/queue_names.h"
 #include "core/redis_url.h"
 
@@ -47,18 +46,23 @@ typedef struct {
     const char *schedules_path;  /* --schedules, else TICKQ_SCHEDULES, else schedules.ini */
 } config_t;
 
-/* Defaults, overridden by REDIS_URL, RQ_QUEUES, TICKQ_PREFIX, TICKQ_GROUP,
+/* The defaults alone, without the environment: every setting's default
+ * lives here (queue_init sets none). */
+void config_defaults(config_t *c);
+
+/* config_defaults, overridden by REDIS_URL, RQ_QUEUES, TICKQ_PREFIX, TICKQ_GROUP,
  * TICKQ_LOG_FORMAT, TICKQ_LOG_LEVEL, TICKQ_RESULT_TTL, DATABASE_URL,
  * TICKQ_DB. Returns 0, or -1 with err when an environment value is
  * malformed. */
 int config_init(config_t *c, char *err, size_t errlen);
 
 /* Parses the Redis URL (when `need_redis`) and the queue list. Returns 0,
- * or an exit status (78, EX_CONFIG) with err filled. */
+ * or -1 with err filled (a command exits with EX_CONFIG). */
 int config_resolve(config_t *c, int need_redis, char *err, size_t errlen);
 
 /* Copies the queue settings (prefix, group, TTL, backoff...) into q. */
-void config_apply(const config_t *c, queue_t *q);
+struct queue; /* queue_t, core/queue.h */
+void config_apply(const config_t *c, struct queue *q);
 
 /* Sets a string field from a flag; -1 when too long. */
 int config_set_name(char *dst, size_t cap, const char *value);

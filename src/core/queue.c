@@ -6,6 +6,7 @@
  * with its result written. See docs/protocol.md for keys and transitions. */
 #include "core/queue.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,23 +20,48 @@
 
 #define HEADER_ARGS 9
 #define MAX_ARGS 1024
+_Static_assert(MAX_ARGS + 3 <= RCONN_FCALL_ARGS_MAX, "an argument vector fits in one FCALL");
 
 static rlibrary_t library = { "tickq_p" TICKQ_PROTOCOL, lua_library, 0 };
 
 /* Function names carry the protocol version, like the library's name. */
 #define FN(name) "tickq_p" TICKQ_PROTOCOL "_" name
 
+/* The errors a tickq function answers with, told apart by the start of
+ * their text (and Redis's own refusal for lack of memory): the one table
+ * of them, read by script_error and queue_error_status. */
+static const struct {
+    const char *prefix;
+    queue_status_t status;
+    int keeps_prefix;        /* 1: the message is the whole text */
+} reply_errors[] = {
+    /* enqueue.lua: the job was refused; the reason follows */
+    { "TICKQ_INVALID ", QUEUE_ERR_INVALID, 0 },
+    /* common.lua, protocol_error: Redis holds another protocol version */
+    { "TICKQ_PROTOCOL ", QUEUE_ERR_PROTOCOL, 0 },
+    /* Redis: over its maxmemory, the call wrote nothing (rconn_reply_is_oom) */
+    { "OOM ", QUEUE_ERR_OOM, 1 },
+};
+
+queue_status_t queue_error_status(const char *said, const char **message)
+{
+    for (size_t i = 0; i < sizeof reply_errors / sizeof reply_errors[0]; i++) {
+        size_t n = strlen(reply_errors[i].prefix);
+        if (strncmp(said, reply_errors[i].prefix, n) == 0) {
+            if (message != NULL)
+                *message = reply_errors[i].keeps_prefix ? said : said + n;
+            return reply_errors[i].status;
+        }
+    }
+    if (message != NULL)
+        *message = said;
+    return QUEUE_ERR_REPLY;
+}
+
 void queue_init(queue_t *q, rconn_t *conn)
 {
     memset(q, 0, sizeof *q);
     q->conn = conn;
-    strcpy(q->prefix, "tickq");
-    strcpy(q->group, "workers");
-    q->result_ttl_s = 86400;
-    q->dlq_cap = 100000;
-    q->retry_base_ms = 2000;
-    q->retry_max_ms = 3600 * 1000;
-    q->max_payload = JOB_DEFAULT_MAX_PAYLOAD;
 }
 
 void queue_key(const queue_t *q, const char *a, const char *b, char *out, size_t outlen)
@@ -44,6 +70,11 @@ void queue_key(const queue_t *q, const char *a, const char *b, char *out, size_t
         snprintf(out, outlen, "%s:%s:%s", q->prefix, a, b);
     else
         snprintf(out, outlen, "%s:%s", q->prefix, a);
+}
+
+void queue_result_key(const char *id, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "task_result:%s", id);
 }
 
 /* A per-process random seed for backoff jitter, reseeded after fork. */
@@ -91,7 +122,9 @@ static void header_fill(const queue_t *q, header_t *h)
     h->argv[8] = h->num[5];
 }
 
-/* Argument vector builder: keys, then the header, then script arguments. */
+/* Argument vector builder: keys, then the header, then a function's own
+ * arguments. Each call builds one on its stack; the _Static_asserts beside
+ * the callers show that their largest vector fits in MAX_ARGS. */
 typedef struct {
     int n;
     const char *v[MAX_ARGS];
@@ -101,11 +134,10 @@ typedef struct {
 
 static void args_add(args_t *a, const char *s, size_t len)
 {
-    if (a->n < MAX_ARGS) {
-        a->v[a->n] = s;
-        a->len[a->n] = len;
-        a->n++;
-    }
+    assert(a->n < MAX_ARGS && "an argument vector never drops an argument");
+    a->v[a->n] = s;
+    a->len[a->n] = len;
+    a->n++;
 }
 
 static void args_str(args_t *a, const char *s) { args_add(a, s, strlen(s)); }
@@ -141,29 +173,21 @@ static queue_status_t out_of_memory(queue_t *q, const char *what, const char *sa
     return QUEUE_ERR_OOM;
 }
 
-/* Maps an error reply to a status and a message: an OOM refusal (out_of_memory;
- * with q NULL, in the middle of a pipeline where no other command may be
- * sent, only Redis's words), a script's TICKQ_INVALID or TICKQ_PROTOCOL
- * (without the prefix), or QUEUE_ERR_REPLY naming `fname`. */
+/* Maps an error reply to a status and a message (reply_errors): an OOM
+ * refusal (out_of_memory; with q NULL, in the middle of a pipeline where no
+ * other command may be sent, only Redis's words), a script's TICKQ_INVALID
+ * or TICKQ_PROTOCOL (without the prefix), or QUEUE_ERR_REPLY naming `fname`. */
 static queue_status_t script_error(queue_t *q, const redisReply *r, const char *fname, char *err, size_t errlen)
 {
-    const char *msg = r->str ? r->str : "";
-    if (rconn_reply_is_oom(r) && q != NULL)
-        return out_of_memory(q, fname, msg, err, errlen);
-    if (rconn_reply_is_oom(r)) {
-        snprintf(err, errlen, "%s", msg);
-        return QUEUE_ERR_OOM;
-    }
-    if (strncmp(msg, "TICKQ_INVALID ", 14) == 0) {
-        snprintf(err, errlen, "%s", msg + 14);
-        return QUEUE_ERR_INVALID;
-    }
-    if (strncmp(msg, "TICKQ_PROTOCOL ", 15) == 0) {
-        snprintf(err, errlen, "%s", msg + 15);
-        return QUEUE_ERR_PROTOCOL;
-    }
-    snprintf(err, errlen, "Redis error in %s: %s", fname, msg);
-    return QUEUE_ERR_REPLY;
+    const char *said = r->str ? r->str : "", *message;
+    queue_status_t st = queue_error_status(said, &message);
+    if (st == QUEUE_ERR_OOM && q != NULL)
+        return out_of_memory(q, fname, said, err, errlen);
+    if (st == QUEUE_ERR_REPLY)
+        snprintf(err, errlen, "Redis error in %s: %s", fname, said);
+    else
+        snprintf(err, errlen, "%s", message);
+    return st;
 }
 
 /* Calls a library function; on QUEUE_OK *out holds a non-error reply to free. */
@@ -296,7 +320,7 @@ static queue_status_t enqueue_reply(queue_t *q, const redisReply *r, enqueue_res
 queue_status_t queue_enqueue(queue_t *q, const job_spec_t *spec, enqueue_result_t *out,
                              char *err, size_t errlen)
 {
-    static args_t a;
+    args_t a;
     enqueue_buf_t b;
     enqueue_args(q, spec, &a, &b);
     redisReply *r = rconn_fcall(q->conn, &library, FN("enqueue"), 0, a.n, a.v, a.len, err, errlen);
@@ -367,7 +391,7 @@ static void list_old_rejection(redisReply *e, list_event_t *ev)
 queue_status_t queue_list_import(queue_t *q, const char *list, const char *queue, int max_entries,
                                  list_import_t *out, char *err, size_t errlen)
 {
-    static args_t a;
+    args_t a;
     char num[5][24];
     list_import_clear(out);
     memset(out, 0, sizeof *out);
@@ -419,7 +443,7 @@ queue_status_t queue_list_import(queue_t *q, const char *list, const char *queue
 queue_status_t queue_lease(queue_t *q, const char *holder, int acquire, int64_t ttl_ms, int *held, char *current,
                            size_t curlen, char *err, size_t errlen)
 {
-    static args_t a;
+    args_t a;
     char ttl[24];
     snprintf(ttl, sizeof ttl, "%" PRId64, ttl_ms);
     a.n = 0;
@@ -452,7 +476,7 @@ queue_status_t queue_enqueue_many(queue_t *q, const job_spec_t *specs, size_t n,
         if (st0 != QUEUE_OK)
             return st0;
     }
-    static args_t a;
+    args_t a;
     for (size_t i = 0; i < n; i++) {
         enqueue_buf_t b;
         enqueue_args(q, &specs[i], &a, &b);
@@ -499,7 +523,34 @@ void claim_batch_clear(claim_batch_t *b)
     b->n = 0;
 }
 
-#define CLAIM_FIELDS 8
+/* A job's stream entry: these fields in this order, as add_entry
+ * (src/lua/common.lua) writes them; an entry with anything else is not a
+ * job. Claim's reply gives the same values in the same order after each
+ * entry id, with the attempt (attempts + 1) for attempts. */
+enum { ENTRY_JOB, ENTRY_TYPE, ENTRY_ARGS, ENTRY_ATTEMPTS, ENTRY_MAX_RETRIES, ENTRY_TIMEOUT_MS, ENTRY_ENQUEUED_US,
+       ENTRY_FIELDS };
+static const char *const entry_field_names[ENTRY_FIELDS] = { "job", "type", "args", "attempts", "max_retries",
+                                                             "timeout_ms", "enqueued_us" };
+#define CLAIM_FIELDS (1 + ENTRY_FIELDS)
+
+/* Fills a claimed job from its entry id and its values in entry order;
+ * `attempt_added` is what turns the value at ENTRY_ATTEMPTS into the attempt. */
+static void claimed_fill(claimed_job_t *cj, int stream_index, const redisReply *entry, redisReply *const *v,
+                         int attempt_added)
+{
+    cj->stream_index = stream_index;
+    cj->entry = reply_str(entry);
+    cj->id = reply_str(v[ENTRY_JOB]);
+    cj->type = reply_str(v[ENTRY_TYPE]);
+    cj->args = reply_str(v[ENTRY_ARGS]);
+    cj->args_len = v[ENTRY_ARGS]->type == REDIS_REPLY_STRING ? v[ENTRY_ARGS]->len : 0;
+    cj->attempt = (int)rconn_reply_integer(v[ENTRY_ATTEMPTS]) + attempt_added;
+    cj->max_retries = (int)rconn_reply_integer(v[ENTRY_MAX_RETRIES]);
+    cj->timeout_ms = rconn_reply_integer(v[ENTRY_TIMEOUT_MS]);
+    cj->enqueued_us = rconn_reply_integer(v[ENTRY_ENQUEUED_US]);
+}
+
+_Static_assert(QUEUE_LIST_MAX + HEADER_ARGS + 2 <= MAX_ARGS, "claim: every stream of a queue list");
 
 queue_status_t queue_claim(queue_t *q, const queue_list_t *streams, const char *consumer,
                            int count, claim_batch_t *out, char *err, size_t errlen)
@@ -509,7 +560,7 @@ queue_status_t queue_claim(queue_t *q, const queue_list_t *streams, const char *
         count = 1;
     if (count > CLAIM_MAX)
         count = CLAIM_MAX;
-    static args_t a;
+    args_t a;
     char cnt[16];
     snprintf(cnt, sizeof cnt, "%d", count);
     a.n = 0;
@@ -536,54 +587,37 @@ queue_status_t queue_claim(queue_t *q, const queue_list_t *streams, const char *
     size_t jobs = (r->elements - 1) / CLAIM_FIELDS;
     for (size_t j = 0; j < jobs && j < CLAIM_MAX; j++) {
         redisReply **e = r->element + 1 + j * CLAIM_FIELDS;
-        claimed_job_t *cj = &out->jobs[j];
-        cj->stream_index = (int)index - 1;
-        cj->entry = reply_str(e[0]);
-        cj->id = reply_str(e[1]);
-        cj->type = reply_str(e[2]);
-        cj->args = reply_str(e[3]);
-        cj->args_len = e[3]->type == REDIS_REPLY_STRING ? e[3]->len : 0;
-        cj->attempt = (int)rconn_reply_integer(e[4]);
-        cj->max_retries = (int)rconn_reply_integer(e[5]);
-        cj->timeout_ms = rconn_reply_integer(e[6]);
-        cj->enqueued_us = rconn_reply_integer(e[7]);
+        claimed_fill(&out->jobs[j], (int)index - 1, e[0], e + 1, 0);
     }
     out->n = jobs;
     return QUEUE_OK;
 }
 
-/* The fields of a stream entry as add_entry (src/lua/common.lua) writes them. */
-static const char *const entry_names[7] = { "job", "type", "args", "attempts", "max_retries",
-                                            "timeout_ms", "enqueued_us" };
-
+/* A job from a stream entry as XREADGROUP returns it: 0, or -1 when the
+ * entry is not a job (entry_field_names). */
 static int entry_to_job(const redisReply *e, int stream_index, claimed_job_t *cj)
 {
     if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[1]->type != REDIS_REPLY_ARRAY ||
-        e->element[1]->elements != 14)
+        e->element[1]->elements != 2 * ENTRY_FIELDS)
         return -1;
-    redisReply **f = e->element[1]->element;
-    for (int i = 0; i < 7; i++)
-        if (f[2 * i]->type != REDIS_REPLY_STRING || strcmp(f[2 * i]->str, entry_names[i]) != 0)
+    redisReply **f = e->element[1]->element, *values[ENTRY_FIELDS];
+    for (int i = 0; i < ENTRY_FIELDS; i++) {
+        if (f[2 * i]->type != REDIS_REPLY_STRING || strcmp(f[2 * i]->str, entry_field_names[i]) != 0)
             return -1;
-    cj->stream_index = stream_index;
-    cj->entry = reply_str(e->element[0]);
-    cj->id = f[1]->str;
-    cj->type = f[3]->str;
-    cj->args = f[5]->str;
-    cj->args_len = f[5]->len;
-    cj->attempt = (int)rconn_reply_integer(f[7]) + 1;
-    cj->max_retries = (int)rconn_reply_integer(f[9]);
-    cj->timeout_ms = rconn_reply_integer(f[11]);
-    cj->enqueued_us = rconn_reply_integer(f[13]);
+        values[i] = f[2 * i + 1];
+    }
+    claimed_fill(cj, stream_index, e->element[0], values, 1);
     return 0;
 }
+
+_Static_assert(9 + 2 * QUEUE_LIST_MAX <= MAX_ARGS, "XREADGROUP: every stream of a queue list");
 
 queue_status_t queue_claim_blocking(queue_t *q, const queue_list_t *streams, const char *consumer,
                                     int count, int64_t block_ms, claim_batch_t *out,
                                     char *err, size_t errlen)
 {
     claim_batch_clear(out);
-    static args_t a;
+    args_t a;
     char block[24], cnt[16];
     snprintf(block, sizeof block, "%" PRId64, block_ms < 1 ? 1 : block_ms);
     snprintf(cnt, sizeof cnt, "%d", count < 1 ? 1 : count > CLAIM_MAX ? CLAIM_MAX : count);
@@ -633,10 +667,13 @@ queue_status_t queue_claim_blocking(queue_t *q, const queue_list_t *streams, con
     return QUEUE_OK;
 }
 
+_Static_assert(HEADER_ARGS + 1 + 2 * CLAIM_MAX <= MAX_ARGS, "started: a whole batch in one call");
+
 queue_status_t queue_send_started(queue_t *q, const claim_batch_t *b, const char *consumer)
 {
-    static args_t a;
-    static char attempts[CLAIM_MAX][16];
+    args_t a;
+    char attempts[CLAIM_MAX][16];
+    assert(b->n <= CLAIM_MAX);
     a.n = 0;
     args_header(&a, q);
     args_str(&a, consumer);
@@ -648,12 +685,14 @@ queue_status_t queue_send_started(queue_t *q, const claim_batch_t *b, const char
     return rconn_send_fcall(q->conn, FN("started"), 0, a.n, a.v, a.len) == 0 ? QUEUE_OK : QUEUE_ERR_IO;
 }
 
+_Static_assert(2 + HEADER_ARGS + 1 + 7 * CLAIM_MAX <= MAX_ARGS, "finish: CLAIM_MAX outcomes a call");
+
 queue_status_t queue_finish(queue_t *q, const char *stream_key, const char *worker_id,
                             job_outcome_t *o, size_t n, finish_tally_t *tally,
                             char (*states)[JOB_STATE_MAX], char *err, size_t errlen)
 {
-    static args_t a;
-    static char nums[CLAIM_MAX][3][24];
+    args_t a;
+    char nums[CLAIM_MAX][3][24];
     size_t done = 0;
     while (done < n) {
         size_t chunk = n - done < CLAIM_MAX ? n - done : CLAIM_MAX;
@@ -757,12 +796,14 @@ queue_status_t queue_release(queue_t *q, const queue_list_t *streams, const char
                                  errlen);
 }
 
+_Static_assert(QUEUE_LIST_MAX + HEADER_ARGS + 6 <= MAX_ARGS, "release: every stream of a queue list");
+
 queue_status_t queue_release_started(queue_t *q, const queue_list_t *streams, const char *consumer,
                                      const char *current_entry, job_outcome_kind_t kind, const char *error,
                                      int64_t started_us, long long *requeued, settled_job_t *current,
                                      char *err, size_t errlen)
 {
-    static args_t a;
+    args_t a;
     char started[24] = "";
     if (started_us > 0)
         snprintf(started, sizeof started, "%" PRId64, started_us);
@@ -809,11 +850,13 @@ queue_status_t queue_release_started(queue_t *q, const queue_list_t *streams, co
     return QUEUE_OK;
 }
 
+_Static_assert(QUEUE_LIST_MAX + HEADER_ARGS + 4 <= MAX_ARGS, "reclaim: every stream of a queue list");
+
 queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char *reclaimer,
                              int64_t min_idle_ms, settled_job_t *jobs, size_t max,
                              long long *reclaimed, char *err, size_t errlen)
 {
-    static args_t a;
+    args_t a;
     char idle[24], msg[160];
     snprintf(idle, sizeof idle, "%" PRId64, min_idle_ms);
     snprintf(msg, sizeof msg, "Worker lost: its claim was not renewed for %.1f s (worker process or host died)",
@@ -854,15 +897,18 @@ queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char
     return QUEUE_OK;
 }
 
+#define HISTORY_ACK_CHUNK 400
+_Static_assert(1 + HEADER_ARGS + 1 + 2 * HISTORY_ACK_CHUNK <= MAX_ARGS, "history_ack: a chunk a call");
+
 queue_status_t queue_history_ack(queue_t *q, const char *stream, const char *group, const char *const *entries,
                                  const int *counts, size_t n, long long *rows, char *err, size_t errlen)
 {
-    static args_t a;
-    static char nums[400][16];
+    args_t a;
+    char nums[HISTORY_ACK_CHUNK][16];
     if (rows != NULL)
         *rows = 0;
     for (size_t done = 0; done < n;) {
-        size_t chunk = n - done < 400 ? n - done : 400;
+        size_t chunk = n - done < HISTORY_ACK_CHUNK ? n - done : HISTORY_ACK_CHUNK;
         a.n = 0;
         args_str(&a, stream);
         args_header(&a, q);
@@ -884,6 +930,8 @@ queue_status_t queue_history_ack(queue_t *q, const char *stream, const char *gro
     return QUEUE_OK;
 }
 
+_Static_assert(QUEUE_LIST_MAX + 1 + HEADER_ARGS + TOUCH_CONSUMERS_MAX <= MAX_ARGS, "touch: every consumer in one call");
+
 queue_status_t queue_touch(queue_t *q, const queue_list_t *streams, const char *const *consumers,
                            size_t n, touch_result_t *out, char *err, size_t errlen)
 {
@@ -891,7 +939,8 @@ queue_status_t queue_touch(queue_t *q, const queue_list_t *streams, const char *
         memset(out, 0, sizeof *out);
     if (n == 0)
         return QUEUE_OK;
-    static args_t a;
+    assert(n <= TOUCH_CONSUMERS_MAX && "touch renews at most TOUCH_CONSUMERS_MAX consumers a call");
+    args_t a;
     a.n = 0;
     args_streams(&a, streams);
     if (q->history[0])
@@ -940,7 +989,7 @@ queue_status_t queue_touch(queue_t *q, const queue_list_t *streams, const char *
 queue_status_t queue_cancel(queue_t *q, const char *id, cancel_status_t *result,
                             char state[24], char *err, size_t errlen)
 {
-    static args_t a;
+    args_t a;
     a.n = 0;
     args_header(&a, q);
     args_str(&a, id);
@@ -963,14 +1012,35 @@ queue_status_t queue_cancel(queue_t *q, const char *id, cancel_status_t *result,
     return QUEUE_OK;
 }
 
+int queue_cancel_requested_send(queue_t *q, const char *id)
+{
+    char key[QUEUE_JOB_KEY_MAX];
+    queue_key(q, "job", id, key, sizeof key);
+    const char *argv[3] = { "HGET", key, "cancel_requested" };
+    return rconn_append_argv(q->conn, 3, argv, NULL);
+}
+
+int queue_cancel_requested_read(queue_t *q, char *err, size_t errlen)
+{
+    redisReply *r = rconn_read(q->conn, err, errlen);
+    if (r == NULL)
+        return -1;
+    int asked = r->type == REDIS_REPLY_STRING && strcmp(r->str, "1") == 0;
+    freeReplyObject(r);
+    return asked;
+}
+
+#define DLQ_RETRY_CHUNK 500
+_Static_assert(HEADER_ARGS + DLQ_RETRY_CHUNK <= MAX_ARGS, "dlq_retry: a chunk a call");
+
 queue_status_t queue_dlq_retry(queue_t *q, const char *const *entries, size_t n,
                                long long *requeued, char *err, size_t errlen)
 {
-    static args_t a;
+    args_t a;
     *requeued = 0;
     size_t done = 0;
     while (done < n) {
-        size_t chunk = n - done < 500 ? n - done : 500;
+        size_t chunk = n - done < DLQ_RETRY_CHUNK ? n - done : DLQ_RETRY_CHUNK;
         a.n = 0;
         args_header(&a, q);
         for (size_t i = 0; i < chunk; i++)

@@ -15,6 +15,7 @@
 
 #define TICKQ_PROTOCOL "1"
 #define CLAIM_MAX 100
+#define QUEUE_JOB_KEY_MAX (64 + 5 + JOB_ID_MAX + 1) /* "<prefix>:job:<id>" */
 
 typedef enum {
     QUEUE_OK = 0,
@@ -26,7 +27,15 @@ typedef enum {
                               * the message gives its memory figures; try again later */
 } queue_status_t;
 
-typedef struct {
+/* The status an error reply's text stands for: QUEUE_ERR_INVALID for
+ * "TICKQ_INVALID ...", QUEUE_ERR_PROTOCOL for "TICKQ_PROTOCOL ...",
+ * QUEUE_ERR_OOM for Redis's "OOM ...", else QUEUE_ERR_REPLY (queue.c,
+ * reply_errors, is the one list). *message (may be NULL) gets the text
+ * without the TICKQ_ prefix, pointing into `said`. For a reply read outside
+ * this module, such as a sent call's (rconn_deferred_error). */
+queue_status_t queue_error_status(const char *said, const char **message);
+
+typedef struct queue {
     rconn_t *conn;           /* borrowed */
     char prefix[64];
     char group[64];
@@ -43,8 +52,8 @@ typedef struct {
                               * this one again); the caller logs and zeroes it */
 } queue_t;
 
-/* Defaults: prefix "tickq", group "workers", TTL 24 h, DLQ cap 100,000,
- * backoff 2 s doubling up to 1 h, payload limit 1 MiB. */
+/* Zeroes q and borrows conn; the settings come from the configuration
+ * (config_apply: its defaults are the only ones). */
 void queue_init(queue_t *q, rconn_t *conn);
 
 /* Checks the protocol version stored in Redis (recording ours on a fresh
@@ -187,8 +196,12 @@ queue_status_t queue_release_started(queue_t *q, const queue_list_t *streams, co
                                      int64_t started_us, long long *requeued, settled_job_t *current,
                                      char *err, size_t errlen);
 
-/* Reclaims entries idle for more than min_idle_ms (dead workers); fills up
- * to `max` of them into jobs (may be NULL) and their count into *reclaimed. */
+/* Reclaims entries idle for more than min_idle_ms (dead workers): at most
+ * QUEUE_RECLAIM_BATCH per stream a call (RECLAIM_BATCH in src/lua/reclaim.lua),
+ * so QUEUE_RECLAIM_MAX for a whole queue list. Fills up to `max` of them
+ * into jobs (may be NULL) and their count into *reclaimed. */
+#define QUEUE_RECLAIM_BATCH 100
+#define QUEUE_RECLAIM_MAX (QUEUE_LIST_MAX * QUEUE_RECLAIM_BATCH)
 queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char *reclaimer,
                              int64_t min_idle_ms, settled_job_t *jobs, size_t max,
                              long long *reclaimed, char *err, size_t errlen);
@@ -213,7 +226,11 @@ typedef struct {
     char cancelled_ids[TOUCH_IDS_MAX][JOB_ID_MAX + 1];
 } touch_result_t;
 
-/* Renews the claims of the given consumers, and hands back to their queues
+/* The most consumers one touch renews (a supervisor's children: --workers
+ * allows 256). */
+#define TOUCH_CONSUMERS_MAX 512
+
+/* Renews the claims of the given consumers (at most TOUCH_CONSUMERS_MAX), and hands back to their queues
  * (attempt not charged) the entries of older generations of the same
  * workers, or ends them cancelled when a cancel was requested, deleting
  * those consumers (src/lua/touch.lua). The cancels' history rows go to
@@ -226,6 +243,13 @@ typedef enum { CANCEL_DONE, CANCEL_RUNNING, CANCEL_FINAL, CANCEL_MISSING } cance
 /* Cancels a job; *state gets the final state for CANCEL_FINAL. */
 queue_status_t queue_cancel(queue_t *q, const char *id, cancel_status_t *result,
                             char state[24], char *err, size_t errlen);
+
+/* Whether a cancel was asked for job `id` (queue_cancel on a running job),
+ * pipelined: queue_cancel_requested_send appends the question to q's
+ * connection (0, or -1), queue_cancel_requested_read reads the answers in
+ * the same order: 1 asked, 0 not, -1 with err when the connection failed. */
+int queue_cancel_requested_send(queue_t *q, const char *id);
+int queue_cancel_requested_read(queue_t *q, char *err, size_t errlen);
 
 /* Moves the given dead-letter entries back to their queues; *requeued gets
  * how many jobs were requeued. */
@@ -277,5 +301,8 @@ queue_status_t queue_lease(queue_t *q, const char *holder, int acquire, int64_t 
 
 /* Writes "<prefix>:<a>" or "<prefix>:<a>:<b>" (b may be NULL). */
 void queue_key(const queue_t *q, const char *a, const char *b, char *out, size_t outlen);
+/* Writes the key of job `id`'s result, "task_result:<id>" (no prefix: the
+ * users' existing clients read it there). */
+void queue_result_key(const char *id, char *out, size_t outlen);
 
 #endif

@@ -63,6 +63,14 @@ void queue_physical(const char *queue, const char *priority, char out[QUEUE_PHYS
     snprintf(out, QUEUE_PHYS_MAX, "%s_%s", queue, priority);
 }
 
+const char *queue_logical(const char *physical, char *out, size_t cap)
+{
+    const char *us = strrchr(physical, '_');
+    size_t n = us != NULL ? (size_t)(us - physical) : strlen(physical);
+    snprintf(out, cap, "%.*s", (int)n, physical);
+    return us != NULL ? us + 1 : "";
+}
+
 void queue_stream_key(const char *prefix, const char *physical, char out[QUEUE_KEY_MAX])
 {
     snprintf(out, QUEUE_KEY_MAX, "%s:queue:%s", prefix, physical);

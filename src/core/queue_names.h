@@ -31,6 +31,10 @@ int queue_name_check(const char *name, char *err, size_t errlen);
 int queue_priority_check(const char *p);
 /* Writes "<queue>_<priority>". */
 void queue_physical(const char *queue, const char *priority, char out[QUEUE_PHYS_MAX]);
+/* Writes the logical queue of a physical one, the name before its last
+ * '_' ("backtest_high": "backtest"; the whole name when it has none), to
+ * out; returns the priority after that '_' (into `physical`; "" for none). */
+const char *queue_logical(const char *physical, char *out, size_t cap);
 /* Writes "<prefix>:queue:<physical>". */
 void queue_stream_key(const char *prefix, const char *physical, char out[QUEUE_KEY_MAX]);
 

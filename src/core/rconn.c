@@ -8,8 +8,6 @@
 #include <string.h>
 #include <sys/time.h>
 
-#define MAX_SCRIPT_ARGS 4096
-
 struct rconn {
     redisContext *ctx;
     redis_url_t url;
@@ -370,10 +368,10 @@ static void fcall_argv(const char *fname, int nkeys, int argc, const char **argv
 static int write_fcall(rconn_t *c, int send, const char *fname, int nkeys, int argc,
                        const char **argv, const size_t *lens)
 {
-    if (argc + 3 > MAX_SCRIPT_ARGS)
+    if (argc + 3 > RCONN_FCALL_ARGS_MAX)
         return -1;
-    const char *av[MAX_SCRIPT_ARGS];
-    size_t al[MAX_SCRIPT_ARGS];
+    const char *av[RCONN_FCALL_ARGS_MAX];
+    size_t al[RCONN_FCALL_ARGS_MAX];
     char nbuf[16];
     fcall_argv(fname, nkeys, argc, argv, lens, av, al, nbuf);
     return send ? rconn_send_argv(c, argc + 3, av, al) : rconn_append_argv(c, argc + 3, av, al);
@@ -400,7 +398,7 @@ static int function_missing(const redisReply *r)
 redisReply *rconn_fcall(rconn_t *c, rlibrary_t *lib, const char *fname, int nkeys, int argc,
                         const char **argv, const size_t *lens, char *err, size_t errlen)
 {
-    if (argc + 3 > MAX_SCRIPT_ARGS) {
+    if (argc + 3 > RCONN_FCALL_ARGS_MAX) {
         snprintf(err, errlen, "too many arguments for %s (%d)", fname, argc);
         return NULL;
     }
@@ -410,8 +408,8 @@ redisReply *rconn_fcall(rconn_t *c, rlibrary_t *lib, const char *fname, int nkey
             return r; /* a refused load answers for the call */
         freeReplyObject(r);
     }
-    const char *av[MAX_SCRIPT_ARGS];
-    size_t al[MAX_SCRIPT_ARGS];
+    const char *av[RCONN_FCALL_ARGS_MAX];
+    size_t al[RCONN_FCALL_ARGS_MAX];
     char nbuf[16];
     fcall_argv(fname, nkeys, argc, argv, lens, av, al, nbuf);
     redisReply *r = rconn_argv(c, argc + 3, av, al, err, errlen);

@@ -64,6 +64,10 @@ const char *rconn_deferred_error(rconn_t *c);
 int rconn_append_argv(rconn_t *c, int argc, const char **argv, const size_t *lens);
 redisReply *rconn_read(rconn_t *c, char *err, size_t errlen);
 
+/* The most arguments an FCALL may carry, its name and key count included:
+ * rconn_fcall, rconn_append_fcall and rconn_send_fcall refuse more. */
+#define RCONN_FCALL_ARGS_MAX 4096
+
 /* Calls function `fname` of `lib` with nkeys keys and the rest as args,
  * loading the library first when needed (and again after "Function not
  * found"). When Redis refuses the load, its error reply is returned as the

@@ -101,11 +101,7 @@ static json_t *queue_depths(queue_t *q, const char *physical, long long *pending
         freeReplyObject(r[i]);
     *pending_out = pending;
     char logical[QUEUE_PHYS_MAX];
-    snprintf(logical, sizeof logical, "%s", physical);
-    char *us = strrchr(logical, '_');
-    const char *priority = us ? us + 1 : "";
-    if (us)
-        *us = '\0';
+    const char *priority = queue_logical(physical, logical, sizeof logical);
     return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "name", physical, "queue", logical,
                      "priority", priority, "ready", (json_int_t)ready, "running", (json_int_t)pending,
                      "delayed", (json_int_t)delayed_n, "retrying", (json_int_t)retrying);

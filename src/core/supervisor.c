@@ -384,10 +384,7 @@ static void check_cancels(sup_t *s)
         slot_read(&s->board[i], &jobs[i]);
         if (!jobs[i].busy)
             continue;
-        char key[256];
-        queue_key(&s->q, "job", jobs[i].job_id, key, sizeof key);
-        const char *argv[3] = { "HGET", key, "cancel_requested" };
-        if (rconn_append_argv(s->conn, 3, argv, NULL) != 0)
+        if (queue_cancel_requested_send(&s->q, jobs[i].job_id) != 0)
             return;
         asked++;
     }
@@ -395,15 +392,14 @@ static void check_cancels(sup_t *s)
         if (!jobs[i].busy)
             continue;
         asked--;
-        redisReply *r = rconn_read(s->conn, s->err, sizeof s->err);
-        if (r == NULL)
+        int cancelled = queue_cancel_requested_read(&s->q, s->err, sizeof s->err);
+        if (cancelled < 0)
             return;
-        if (r->type == REDIS_REPLY_STRING && strcmp(r->str, "1") == 0) {
+        if (cancelled) {
             log_info("job cancelled; killing its worker child", LF_S("job_id", jobs[i].job_id),
                      LF_S("worker_id", s->kids[i].id));
             kill_child(s, i, KILL_CANCEL, jobs[i].entry);
         }
-        freeReplyObject(r);
     }
 }
 
@@ -481,7 +477,7 @@ static void heartbeat(sup_t *s)
     else if (touched.released > 0 || touched.cancelled > 0)
         log_released(s, &touched);
     long long reclaimed = 0;
-    static settled_job_t jobs[QUEUE_LIST_MAX * 100];
+    static settled_job_t jobs[QUEUE_RECLAIM_MAX];
     if (queue_reclaim(&s->q, &s->cfg->queues, s->id, s->cfg->claim_timeout_ms, jobs,
                       sizeof jobs / sizeof jobs[0], &reclaimed, s->err, sizeof s->err) != QUEUE_OK) {
         log_warn("cannot reclaim jobs of dead workers", LF_S("worker", s->id), LF_S("error", s->err));

@@ -539,12 +539,8 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id)
     w.env.cfg = cfg;
     queue_init(&w.q, NULL);
     config_apply(cfg, &w.q);
-    for (int i = 0; i < cfg->queues.n; i++) {
-        snprintf(w.logical[i], sizeof w.logical[i], "%s", cfg->queues.name[i]);
-        char *us = strrchr(w.logical[i], '_');
-        if (us)
-            *us = '\0';
-    }
+    for (int i = 0; i < cfg->queues.n; i++)
+        queue_logical(cfg->queues.name[i], w.logical[i], sizeof w.logical[i]);
 
     static claim_batch_t batch;
     int status = 0;
@@ -602,9 +598,9 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id)
         run_batch(&w, &batch);
         claim_batch_clear(&batch);
         log_flush();
-        const char *refused = rconn_deferred_error(w.conn);
-        if (refused != NULL && strncmp(refused, "TICKQ_PROTOCOL ", 15) == 0) {
-            log_error("stopping: protocol mismatch", LF_S("worker_id", w.id), LF_S("error", refused + 15));
+        const char *refused = rconn_deferred_error(w.conn), *why = NULL;
+        if (refused != NULL && queue_error_status(refused, &why) == QUEUE_ERR_PROTOCOL) {
+            log_error("stopping: protocol mismatch", LF_S("worker_id", w.id), LF_S("error", why));
             status = EX_CONFIG;
             break;
         } else if (refused != NULL) {

@@ -45,21 +45,21 @@ local function claim(keys, args)
     if entries then
       local out, n = { index }, 1
       for _, e in ipairs(entries) do
-        local f = e[2]
-        if not is_job(f) then
+        local j = job_of(e[2])
+        if not j then
           redis.call('XACK', stream, c.group, e[1])
           redis.call('XDEL', stream, e[1])
         else
-          local id, attempt = f[2], tostring(tonumber(f[8]) + 1)
-          redis.call('SET', result_key(id), running_head .. attempt .. running_tail, 'EX', c.ttl)
+          local attempt = tostring(tonumber(j.attempts) + 1)
+          redis.call('SET', result_key(j.job), running_head .. attempt .. running_tail, 'EX', c.ttl)
           out[n + 1] = e[1]
-          out[n + 2] = id
-          out[n + 3] = f[4]
-          out[n + 4] = f[6]
+          out[n + 2] = j.job
+          out[n + 3] = j.type
+          out[n + 4] = j.args
           out[n + 5] = attempt
-          out[n + 6] = f[10]
-          out[n + 7] = f[12]
-          out[n + 8] = f[14]
+          out[n + 6] = j.max_retries
+          out[n + 7] = j.timeout_ms
+          out[n + 8] = j.enqueued_us
           n = n + 8
         end
       end

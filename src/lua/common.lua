@@ -55,8 +55,15 @@ local function pkey(c, a, b)
 end
 local function job_key(c, id) return c.prefix .. ':job:' .. id end
 local function result_key(id) return 'task_result:' .. id end
+-- Queue names (src/core/queue_names.h: the same rules): a logical queue
+-- has one physical queue per priority, "<queue>_<priority>", each a stream
+-- "<prefix>:queue:<physical>". These three are the only places that know.
 local function physical_of(c, stream) return string.sub(stream, #c.queue_prefix + 1) end
 local function logical_of(physical) return (string.gsub(physical, '_[a-z]+$', '')) end
+local function stream_of(c, queue, priority)
+  local physical = queue .. '_' .. priority
+  return physical, c.queue_prefix .. physical
+end
 
 -- A uniform number in [0, 1) for backoff jitter.
 local function rand(c)
@@ -133,21 +140,30 @@ local function entry_fields(stream, entry)
   return t
 end
 
--- add_entry writes a job's fields in a fixed order (f: an entry's raw
--- field list); an entry with anything else was XADDed by a foreign client
--- and is not a job: whoever meets it acks and deletes it, nothing more.
-local function is_job(f)
-  return #f == 14 and f[1] == 'job' and f[13] == 'enqueued_us'
+-- A job's stream entry: these fields in this order, written by add_entry
+-- and read by job_of only (src/core/queue.c, entry_field_names, is the same
+-- list). An entry with anything else was XADDed by a foreign client and is
+-- not a job: whoever meets it acks and deletes it, nothing more.
+local ENTRY_FIELDS = { 'job', 'type', 'args', 'attempts', 'max_retries', 'timeout_ms', 'enqueued_us' }
+
+-- A job entry's raw field list `f` as a table by field name, or nil when
+-- the entry is not a job.
+local function job_of(f)
+  if #f ~= 2 * #ENTRY_FIELDS then return nil end
+  local e = {}
+  for i, name in ipairs(ENTRY_FIELDS) do
+    if f[2 * i - 1] ~= name then return nil end
+    e[name] = f[2 * i]
+  end
+  return e
 end
 
--- The fields of a job's entry in a queue stream as a table, or nil when the
--- entry is gone or is not a job (is_job).
+-- A job's entry in a queue stream as a table (job_of), or nil when the
+-- entry is gone or is not a job.
 local function job_fields(stream, entry)
   local r = redis.call('XRANGE', stream, entry, entry)
-  if #r == 0 or not is_job(r[1][2]) then return nil end
-  local f, t = r[1][2], {}
-  for i = 1, #f, 2 do t[f[i]] = f[i + 1] end
-  return t
+  if #r == 0 then return nil end
+  return job_of(r[1][2])
 end
 
 -- Stream ids "ms-seq" as two numbers, for ordering.
@@ -274,12 +290,15 @@ local function flush_history(c)
   return n
 end
 
--- Appends a ready entry for job `id` to `stream` and records it.
-local function add_entry(c, stream, id, jtype, args, attempts, max_retries, timeout_ms, enqueued_us)
-  local entry = redis.call('XADD', stream, '*', 'job', id, 'type', jtype, 'args', args,
-    'attempts', attempts, 'max_retries', max_retries, 'timeout_ms', timeout_ms,
-    'enqueued_us', enqueued_us)
-  redis.call('HSET', job_key(c, id), 'state', 'queued', 'entry', entry)
+-- Appends a ready entry for job `e` (a table by ENTRY_FIELDS, as job_of
+-- gives) to `stream` and records it: the job's state is queued, its entry
+-- this one. `record` (may be nil) lists more fields and values of the
+-- job's record, written in the same HSET.
+local function add_entry(c, stream, e, record)
+  local entry = redis.call('XADD', stream, '*', 'job', e.job, 'type', e.type, 'args', e.args,
+    'attempts', e.attempts, 'max_retries', e.max_retries, 'timeout_ms', e.timeout_ms,
+    'enqueued_us', e.enqueued_us)
+  redis.call('HSET', job_key(c, e.job), 'state', 'queued', 'entry', entry, unpack(record or {}))
   return entry
 end
 
@@ -287,7 +306,8 @@ end
 local function add_entry_from_record(c, stream, id)
   local h = redis.call('HMGET', job_key(c, id), 'type', 'args', 'attempts', 'max_retries', 'timeout_ms')
   if not h[1] then return nil end
-  return add_entry(c, stream, id, h[1], h[2], h[3], h[4], h[5], string.format('%.0f', c.now * 1000))
+  return add_entry(c, stream, { job = id, type = h[1], args = h[2], attempts = h[3], max_retries = h[4],
+    timeout_ms = h[5], enqueued_us = now_us(c) })
 end
 
 local function set_result(c, id, status, data)
@@ -330,7 +350,7 @@ local function requeue_unstarted(c, stream, f, worker)
     history_job(c, id, run_of(h[3]), h[4], f.attempts, 'cancelled', f.type, h[2], worker, nil, nil, CANCELLED)
     return 'cancelled', run_of(h[3])
   end
-  add_entry(c, stream, id, f.type, f.args, f.attempts, f.max_retries, f.timeout_ms, f.enqueued_us)
+  add_entry(c, stream, f)
   local attempts = tonumber(f.attempts)
   if attempts == 0 then
     redis.call('DEL', result_key(id))
@@ -496,7 +516,7 @@ end
 -- it), or ends cancelled when a cancel was requested meanwhile (its history
 -- row names the consumer's worker id), then the consumers are deleted
 -- (DELCONSUMER only now: it would drop entries still pending). An entry
--- that is not a job (is_job: a late blocking read took a foreign client's
+-- that is not a job (job_of: a late blocking read took a foreign client's
 -- entry) is only acked and deleted. Appends the ids of the jobs requeued
 -- to `jobs` and of those cancelled to `cancelled` (either may be nil);
 -- returns how many of each.
@@ -594,20 +614,19 @@ local function add_job(c, j)
     redis.call('DEL', jk, pkey(c, 'retries', id), result_key(id))
     count(c, queue, 'reruns')
   end
-  local physical = queue .. '_' .. priority
-  local stream = c.queue_prefix .. physical
-  local entry, scheduled = '', ''
-  if delay_ms > 0 then
-    redis.call('ZADD', pkey(c, 'delayed', physical), c.now + delay_ms, id)
-    scheduled = iso(c.now + delay_ms)
-  else
-    entry = redis.call('XADD', stream, '*', 'job', id, 'type', jtype, 'args', payload,
-      'attempts', '0', 'max_retries', j.max_retries, 'timeout_ms', j.timeout_ms, 'enqueued_us', now_us)
-  end
-  redis.call('HSET', jk, 'id', id, 'type', jtype, 'args', payload, 'queue', queue,
+  local physical, stream = stream_of(c, queue, priority)
+  local scheduled = delay_ms > 0 and iso(c.now + delay_ms) or ''
+  local record = { 'id', id, 'type', jtype, 'args', payload, 'queue', queue,
     'priority', priority, 'max_retries', j.max_retries, 'timeout_ms', j.timeout_ms,
     'attempts', '0', 'created_at', c.now_iso, 'enqueued_us', now_us, 'stream', stream,
-    'state', 'queued', 'entry', entry, 'scheduled_for', scheduled, 'run', run)
+    'scheduled_for', scheduled, 'run', run }
+  if delay_ms > 0 then
+    redis.call('ZADD', pkey(c, 'delayed', physical), c.now + delay_ms, id)
+    redis.call('HSET', jk, 'state', 'queued', 'entry', '', unpack(record))
+  else
+    add_entry(c, stream, { job = id, type = jtype, args = payload, attempts = '0', max_retries = j.max_retries,
+      timeout_ms = j.timeout_ms, enqueued_us = now_us }, record)
+  end
   redis.call('SADD', pkey(c, 'queues'), physical)
   count(c, queue, 'submitted')
   return { 1, id, 'queued', run, previous }

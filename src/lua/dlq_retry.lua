@@ -18,8 +18,7 @@ local function dlq_retry(keys, args)
       local state = h[1]
       if not state or state == 'dead' then
         local run = run_of(h[2] or f.run) + 1
-        local physical = f.queue .. '_' .. f.priority
-        local stream = c.queue_prefix .. physical
+        local physical, stream = stream_of(c, f.queue, f.priority)
         redis.call('DEL', jk, pkey(c, 'retries', id), result_key(id))
         redis.call('HSET', jk, 'id', id, 'type', f.type, 'args', f.args, 'queue', f.queue,
           'priority', f.priority, 'max_retries', f.max_retries, 'timeout_ms', f.timeout_ms,

@@ -1,11 +1,15 @@
 
+-- Entries taken back per stream and call (src/core/queue.h,
+-- QUEUE_RECLAIM_BATCH: the caller's room for them).
+local RECLAIM_BATCH = 100
+
 -- tickq_p1_reclaim: take back jobs from dead workers. Entries idle in the
 -- group's pending list for longer than the claim timeout belong to a worker
 -- that stopped renewing its claims (live supervisors renew them with
 -- tickq_p1_touch); each counts as a crashed attempt of the worker that
 -- held it (worker_of its consumer; the reclaimer when the owner is unknown). Consumers with nothing
 -- pending that have been idle as long are deleted, so the group does not
--- grow with every restart. An entry that is not a job (is_job) is acked
+-- grow with every restart. An entry that is not a job (job_of) is acked
 -- and deleted.
 -- keys: streams. args[10..]: reclaimer consumer name, min idle ms, error
 -- text, and optionally the history stream the rows go to (flush_history)
@@ -26,17 +30,16 @@ local function reclaim(keys, args)
   for _, stream in ipairs(keys) do
     -- The owners first: XAUTOCLAIM makes the entries the reclaimer's.
     local owners = {}
-    local p = redis.pcall('XPENDING', stream, c.group, 'IDLE', min_idle, '-', '+', 100)
+    local p = redis.pcall('XPENDING', stream, c.group, 'IDLE', min_idle, '-', '+', RECLAIM_BATCH)
     if type(p) == 'table' and not p.err then
       for _, e in ipairs(p) do owners[e[1]] = e[2] end
     end
-    local r = redis.pcall('XAUTOCLAIM', stream, c.group, reclaimer, min_idle, '0-0', 'COUNT', 100)
+    local r = redis.pcall('XAUTOCLAIM', stream, c.group, reclaimer, min_idle, '0-0', 'COUNT', RECLAIM_BATCH)
     if type(r) == 'table' and not r.err then
       for _, e in ipairs(r[2]) do
         if type(e) == 'table' and type(e[2]) == 'table' then
-          local f = {}
-          for i = 1, #e[2], 2 do f[e[2][i]] = e[2][i + 1] end
-          if is_job(e[2]) then
+          local f = job_of(e[2])
+          if f then
             local owner = owners[e[1]]
             local state, run = fail_attempt(c, stream, f, 'crash', err, owner and worker_of(owner) or reclaimer)
             runs[#runs + 1] = run

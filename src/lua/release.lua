@@ -8,7 +8,7 @@
 -- of the same worker go back to their queues too (claims it gave up on, run
 -- late by Redis), and every one of these consumers is deleted once it holds
 -- nothing. Outcomes name the worker id. An entry that is not a job
--- (is_job) is acked and deleted. keys: the streams it consumed.
+-- (job_of) is acked and deleted. keys: the streams it consumed.
 -- args[10..]: consumer, current entry ('' if none), kind, error text, and
 -- optionally when the current job started (epoch µs, '' unknown) and the
 -- history stream the rows go to (flush_history; absent or '': history off)

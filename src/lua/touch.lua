@@ -19,7 +19,7 @@
 local function touch(keys, args)
   local c = context(args)
   local streams = keys
-  local hist = c.prefix .. ':history:'
+  local hist = pkey(c, 'history', '')
   if #keys > 0 and string.sub(keys[#keys], 1, #hist) == hist then
     history_on(c, keys[#keys])
     streams = { unpack(keys, 1, #keys - 1) }
