@@ -395,8 +395,7 @@ queue_status_t queue_list_import(queue_t *q, const char *list, const char *queue
     char num[5][24];
     list_import_clear(out);
     memset(out, 0, sizeof *out);
-    if (max_entries > LIST_BATCH_MAX)
-        max_entries = LIST_BATCH_MAX;
+    assert(max_entries >= 1 && max_entries <= LIST_BATCH_MAX);
     snprintf(num[0], sizeof num[0], "%d", JOB_DEFAULT_MAX_RETRIES);
     snprintf(num[1], sizeof num[1], "%lld", (long long)JOB_DEFAULT_TIMEOUT_MS);
     snprintf(num[2], sizeof num[2], "%zu", q->max_payload);
@@ -556,10 +555,7 @@ queue_status_t queue_claim(queue_t *q, const queue_list_t *streams, const char *
                            int count, claim_batch_t *out, char *err, size_t errlen)
 {
     claim_batch_clear(out);
-    if (count < 1)
-        count = 1;
-    if (count > CLAIM_MAX)
-        count = CLAIM_MAX;
+    assert(count >= 1 && count <= CLAIM_MAX);
     args_t a;
     char cnt[16];
     snprintf(cnt, sizeof cnt, "%d", count);
@@ -620,7 +616,8 @@ queue_status_t queue_claim_blocking(queue_t *q, const queue_list_t *streams, con
     args_t a;
     char block[24], cnt[16];
     snprintf(block, sizeof block, "%" PRId64, block_ms < 1 ? 1 : block_ms);
-    snprintf(cnt, sizeof cnt, "%d", count < 1 ? 1 : count > CLAIM_MAX ? CLAIM_MAX : count);
+    assert(count >= 1 && count <= CLAIM_MAX);
+    snprintf(cnt, sizeof cnt, "%d", count);
     const char *head[] = { "XREADGROUP", "GROUP", q->group, consumer, "COUNT", cnt, "BLOCK", block, "STREAMS" };
     a.n = 0;
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
@@ -987,7 +984,7 @@ queue_status_t queue_touch(queue_t *q, const queue_list_t *streams, const char *
 }
 
 queue_status_t queue_cancel(queue_t *q, const char *id, cancel_status_t *result,
-                            char state[24], char *err, size_t errlen)
+                            char state[JOB_STATE_MAX], char *err, size_t errlen)
 {
     args_t a;
     a.n = 0;
@@ -999,7 +996,7 @@ queue_status_t queue_cancel(queue_t *q, const char *id, cancel_status_t *result,
         return st;
     const char *what = r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? reply_str(r->element[0]) : "";
     const char *detail = r->type == REDIS_REPLY_ARRAY && r->elements > 1 ? reply_str(r->element[1]) : "";
-    snprintf(state, 24, "%s", detail);
+    snprintf(state, JOB_STATE_MAX, "%s", detail);
     if (strcmp(what, "cancelled") == 0)
         *result = CANCEL_DONE;
     else if (strcmp(what, "running") == 0)

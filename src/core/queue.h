@@ -107,7 +107,7 @@ typedef struct {
     long long retrying;      /* empty claim: retries waiting on these queues */
 } claim_batch_t;
 
-/* Claims up to `count` jobs (strict priority, one stream per batch). */
+/* Claims up to `count` (1 to CLAIM_MAX) jobs (strict priority, one stream per batch). */
 queue_status_t queue_claim(queue_t *q, const queue_list_t *streams, const char *consumer,
                            int count, claim_batch_t *out, char *err, size_t errlen);
 /* Frees the batch's reply; the batch may be reused. Accepts a zeroed batch. */
@@ -242,7 +242,7 @@ typedef enum { CANCEL_DONE, CANCEL_RUNNING, CANCEL_FINAL, CANCEL_MISSING } cance
 
 /* Cancels a job; *state gets the final state for CANCEL_FINAL. */
 queue_status_t queue_cancel(queue_t *q, const char *id, cancel_status_t *result,
-                            char state[24], char *err, size_t errlen);
+                            char state[JOB_STATE_MAX], char *err, size_t errlen);
 
 /* Whether a cancel was asked for job `id` (queue_cancel on a running job),
  * pipelined: queue_cancel_requested_send appends the question to q's
@@ -284,7 +284,7 @@ typedef struct {
     list_event_t events[LIST_BATCH_MAX]; /* one per entry at most */
 } list_import_t;
 
-/* Moves up to max_entries (at most LIST_BATCH_MAX) tasks from the plain list
+/* Moves up to max_entries (1 to LIST_BATCH_MAX) tasks from the plain list
  * `list` into <queue>_normal, atomically (task_id becomes the job id; a
  * finished one runs again); keeps rejected entries in <prefix>:rejected.
  * Free *out's reply with list_import_clear (also done by the next call). */

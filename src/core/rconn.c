@@ -141,7 +141,6 @@ int rconn_reconnect(rconn_t *c, char *err, size_t errlen)
 
 int rconn_broken(const rconn_t *c) { return c->broken || c->ctx == NULL; }
 int rconn_timeout(const rconn_t *c) { return c->timeout_ms; }
-const redis_url_t *rconn_url(const rconn_t *c) { return &c->url; }
 
 int rconn_set_timeout(rconn_t *c, int timeout_ms)
 {

@@ -41,9 +41,6 @@ int rconn_timeout(const rconn_t *c);
 /* The socket, for poll() while a sent command's reply is awaited. */
 int rconn_fd(const rconn_t *c);
 
-/* The URL this connection was opened with. */
-const redis_url_t *rconn_url(const rconn_t *c);
-
 /* Runs one command given as argv; lens may be NULL for C strings. */
 redisReply *rconn_argv(rconn_t *c, int argc, const char **argv, const size_t *lens,
                        char *err, size_t errlen);
