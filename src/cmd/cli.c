@@ -2,6 +2,7 @@
 #include "cmd/cli.h"
 
 #include "core/clock.h"
+#include "core/config_file.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -14,6 +15,9 @@
 static int common_option(int opt, const char *arg, config_t *cfg)
 {
     switch (opt) {
+    case OPT_CONFIG_FILE:
+        cfg->config_path = arg;
+        return 1;
     case OPT_REDIS_URL:
         cfg->redis_url = arg;
         return 1;
@@ -54,6 +58,15 @@ int cli_parse(int argc, char **argv, const struct option *options, const char *u
         if (st != 0)
             return st;
     }
+    return cli_check_config_file(cfg->config_path, &cfg->config_path);
+}
+
+int cli_check_config_file(const char *given, const char **named)
+{
+    char err[1024];
+    *named = config_file_named(given);
+    if (*named != NULL && config_file_check(*named, err, sizeof err) != 0)
+        return cli_fail(EX_CONFIG, "%s", err);
     return 0;
 }
 
