@@ -96,6 +96,7 @@ char *config_file_read(const char *path, char *err, size_t errlen)
 typedef struct {
     const char *p;
     int line;
+    int section_line;            /* of the last section header read */
     int mid_line;                /* the last chunk did not end a line */
     config_file_key_fn on_key;
     void *user;
@@ -113,8 +114,14 @@ static char *read_line(char *str, int num, void *stream)
     memcpy(str, r->p, len);
     str[len] = '\0';
     r->p += len;
-    if (!r->mid_line)
+    if (!r->mid_line) {
         r->line++;
+        const char *c = str;
+        while (*c == ' ' || *c == '\t')
+            c++;
+        if (*c == '[') /* as inih reads a section header */
+            r->section_line = r->line;
+    }
     r->mid_line = len == 0 || str[len - 1] != '\n';
     return str;
 }
@@ -122,12 +129,12 @@ static char *read_line(char *str, int num, void *stream)
 static int on_ini_key(void *user, const char *section, const char *key, const char *value)
 {
     reader_t *r = user;
-    return r->on_key(r->user, section, key, value, r->line);
+    return r->on_key(r->user, section, key, value, r->line, r->section_line);
 }
 
 int config_file_parse(const char *text, config_file_key_fn on_key, void *user)
 {
-    reader_t rd = { text, 0, 0, on_key, user };
+    reader_t rd = { text, 0, 0, 0, on_key, user };
     /* Long lines (JSON args) are fine; " #" or " ;" starts a comment. */
     ini_use_stack = false;
     ini_allow_realloc = true;
@@ -145,15 +152,17 @@ typedef struct {
     int failed;
 } check_t;
 
-static int check_key(void *user, const char *section, const char *key, const char *value, int line)
+static int check_key(void *user, const char *section, const char *key, const char *value, int line,
+                     int section_line)
 {
     check_t *c = user;
     const char *name;
     (void)key;
     (void)value;
+    (void)line;
     if (c->failed || config_file_section(section, &name) != CONFIG_SECTION_UNKNOWN)
         return !c->failed;
-    snprintf(c->err, c->errlen, "%s:%d: unknown section [%s] (known: %s)", c->path, line, section,
+    snprintf(c->err, c->errlen, "%s:%d: unknown section [%s] (known: %s)", c->path, section_line, section,
              CONFIG_FILE_KNOWN_SECTIONS);
     c->failed = 1;
     return 0;

@@ -42,9 +42,11 @@ const char *config_file_path(const char *given);
  * NULL with err ("cannot read FILE: ..."). */
 char *config_file_read(const char *path, char *err, size_t errlen);
 
-/* Called for each `key = value` with its section's header text and the
- * line it is on; returns nonzero to go on, 0 on an error it recorded. */
-typedef int (*config_file_key_fn)(void *user, const char *section, const char *key, const char *value, int line);
+/* Called for each `key = value` with its section's header text, the line
+ * the key is on and the line of the section's header (for messages about
+ * the section); returns nonzero to go on, 0 on an error it recorded. */
+typedef int (*config_file_key_fn)(void *user, const char *section, const char *key, const char *value, int line,
+                                  int section_line);
 
 /* Parses INI text: `#` or `;` after a space starts a comment; lines may be
  * long (JSON args). Returns 0; the line of the first line that is not a

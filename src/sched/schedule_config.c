@@ -259,7 +259,8 @@ static int check_schedule(loader_t *ld, schedule_t *s)
 
 /* A key of any section: [scheduler] and [schedule NAME] are read, the
  * other known kinds skipped (other readers own them), unknown kinds refused. */
-static int on_key(void *user, const char *section, const char *key, const char *value, int line)
+static int on_key(void *user, const char *section, const char *key, const char *value, int line,
+                  int section_line)
 {
     loader_t *ld = user;
     schedule_config_t *set = ld->set;
@@ -269,8 +270,10 @@ static int on_key(void *user, const char *section, const char *key, const char *
     const char *name;
     config_section_t kind = config_file_section(section, &name);
     int is_scheduler = kind == CONFIG_SECTION_SCHEDULER;
-    if (kind == CONFIG_SECTION_UNKNOWN)
+    if (kind == CONFIG_SECTION_UNKNOWN) {
+        ld->line = section_line;
         return fail(ld, "unknown section [%s] (known: %s)", section, CONFIG_FILE_KNOWN_SECTIONS);
+    }
     if (kind != CONFIG_SECTION_SCHEDULER && kind != CONFIG_SECTION_SCHEDULE)
         return finish_schedule(ld); /* [handler NAME], [pool NAME]: not ours */
     if (name != NULL && (ld->cur == NULL || strcmp(ld->cur->name, name) != 0)) {
