@@ -14,6 +14,7 @@
 
 #include "fuzz.h"
 #include "cmd/schedule_check.h"
+#include "cmd/tasks_all.h"
 #include "sched/schedule_config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -23,6 +24,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
+    tasks_register_all();
     fuzz_quiet_stdio(); /* the warnings' lines */
     return 0;
 }

@@ -5,6 +5,7 @@
 
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "cmd/tasks_all.h"
 #include "core/queue.h"
 
 #define TICKQ_VERSION "0.1.0"
@@ -67,6 +68,7 @@ static int shared_flags_first(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    tasks_register_all();
     argc = shared_flags_first(argc, argv);
     if (argc < 2) {
         print_usage(stderr);
