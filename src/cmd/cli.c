@@ -70,7 +70,8 @@ int cli_check_config_file(const char *given, const char **named)
     return 0;
 }
 
-int cli_one_arg(int argc, char **argv, const char *usage, const char *what, const char **out)
+/* Exactly one positional argument (`what`, e.g. "job ID"): 0 and *out, or 64. */
+static int cli_one_arg(int argc, char **argv, const char *usage, const char *what, const char **out)
 {
     if (argc - optind < 1)
         return cli_usage_error(usage, "missing %s", what);
@@ -78,6 +79,21 @@ int cli_one_arg(int argc, char **argv, const char *usage, const char *what, cons
         return cli_usage_error(usage, "expected one %s, got '%s' too", what, argv[optind + 1]);
     *out = argv[optind];
     return 0;
+}
+
+int cli_open(int argc, char **argv, const cli_spec_t *spec, config_t *cfg, const char **arg, rconn_t **conn,
+             queue_t *q)
+{
+    int st = cli_parse(argc, argv, spec->options, spec->usage, cfg, spec->on_flag, spec->ctx);
+    if (st != 0)
+        return st;
+    if (spec->arg_name != NULL)
+        st = cli_one_arg(argc, argv, spec->usage, spec->arg_name, arg);
+    else if (optind < argc)
+        st = cli_usage_error(spec->usage, "unexpected argument '%s'", argv[optind]);
+    if (st != 0)
+        return st;
+    return cli_connect(cfg, conn, q);
 }
 
 int cli_seconds(const char *usage, const char *flag, const char *arg, int64_t *ms)

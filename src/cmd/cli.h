@@ -65,13 +65,25 @@ typedef int (*cli_flag_fn)(int opt, const char *arg, void *ctx);
 int cli_parse(int argc, char **argv, const struct option *options, const char *usage,
               config_t *cfg, cli_flag_fn on_flag, void *ctx);
 
+/* What a command that talks to Redis opens with (cli_open). */
+typedef struct {
+    const struct option *options;
+    const char *usage;
+    cli_flag_fn on_flag;         /* the command's own flags; may be NULL */
+    void *ctx;                   /* on_flag's */
+    const char *arg_name;        /* exactly one positional argument ("job ID"); NULL: none */
+} cli_spec_t;
+
+/* The opening of such a command: cli_parse, then its positional argument
+ * (into *arg, when spec->arg_name) or none, then cli_connect. Returns 0
+ * with *conn and *q ready, CLI_HELP, or an exit status after printing why. */
+int cli_open(int argc, char **argv, const cli_spec_t *spec, config_t *cfg, const char **arg, rconn_t **conn,
+             queue_t *q);
+
 /* Checks the configuration file the user named (config_file_named(given):
  * --config, else $TICKQ_CONFIG) and returns it in *named (NULL: none), for
  * a command whatever sections it reads: 0, or 78 after printing why. */
 int cli_check_config_file(const char *given, const char **named);
-
-/* Exactly one positional argument (`what`, e.g. "job ID"): 0 and *out, or 64. */
-int cli_one_arg(int argc, char **argv, const char *usage, const char *what, const char **out);
 
 /* Parses a --wait style flag in seconds (fractions and units allowed). */
 int cli_seconds(const char *usage, const char *flag, const char *arg, int64_t *ms);
