@@ -747,7 +747,7 @@ static void turn(sup_t *s, int *seen_signals)
  * state calls never interleave with the supervisor's). It runs in the
  * supervisor's loop, so while Redis is unreachable its reconnect attempts
  * take their time out of that loop as the supervisor's own do. */
-static int start_scheduler(sup_t *s, const schedule_set_t *schedules)
+static int start_scheduler(sup_t *s, const schedule_config_t *schedules)
 {
     char err[1024];
     s->scheduler_conn = rconn_open(&s->cfg->url, s->cfg->command_timeout_ms, err, sizeof err);
@@ -816,7 +816,7 @@ static void stop_history(sup_t *s)
     }
 }
 
-int supervisor_run(const config_t *cfg, rconn_t *conn, const schedule_set_t *schedules)
+int supervisor_run(const config_t *cfg, rconn_t *conn, const schedule_config_t *schedules)
 {
     static sup_t s;
     memset(&s, 0, sizeof s);

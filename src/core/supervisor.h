@@ -8,7 +8,7 @@
 
 #include "core/config.h"
 #include "core/rconn.h"
-#include "sched/schedule.h"
+#include "sched/schedule_config.h"
 
 /* Runs until SIGTERM/SIGINT (or, with --burst, until the queues are drained).
  * `conn` is a prepared connection (queue_prepare done) the supervisor keeps;
@@ -16,6 +16,6 @@
  * (unless cfg->history is 0). With `schedules` (may be NULL) it also runs a
  * scheduler (scheduler.h) on a connection of its own. Returns the process
  * exit status. */
-int supervisor_run(const config_t *cfg, rconn_t *conn, const schedule_set_t *schedules);
+int supervisor_run(const config_t *cfg, rconn_t *conn, const schedule_config_t *schedules);
 
 #endif
