@@ -9,20 +9,16 @@ history, by count of observations, not by calendar window; csv_dir and
 http_csv chains, where one bad row, a timeout or a cut body writes nothing
 and transient failures go back to the queue; argument errors."""
 import datetime
-import functools
-import http.server
 import json
 import math
 import os
 import random
 import shutil
-import sqlite3
 import statistics
 import tempfile
-import threading
-import time
 
-from harness import TickqTestCase, postgres, tickq
+from harness import (FakeHttpServer, Reply, TickqTestCase, bars_csv, postgres, serve_folder, sqlite_exec, sqlite_rows,
+                     temp_sqlite, tickq, write_bars_csv)
 
 RATE = 0.04
 FIRST_DAY = datetime.date(2024, 1, 2)
@@ -55,12 +51,8 @@ DATES = [d for d, _ in BARS["HI"][-NDAYS:]]
 BASE = {"HI": [0.25 * 1.05 ** k for k in range(NDAYS)], "LO": [0.40 * 0.95 ** k for k in range(NDAYS)]}
 
 
-def bars_csv():
-    lines = ["symbol,date,open,high,low,close,volume"]
-    for sym, rows in BARS.items():
-        for d, c in rows:
-            lines.append(f"{sym},{d},{c},{c},{c},{c},1000000")
-    return "\n".join(lines) + "\n"
+def all_bars_rows():
+    return [(sym, d, c, c, c, c, 1000000) for sym, rows in BARS.items() for d, c in rows]
 
 
 def hv(closes, n):
@@ -122,9 +114,7 @@ class OptionsTasks:
     def setUp(self):
         super().setUp()
         self.tmp = tempfile.mkdtemp(prefix="tickq-opt-")
-        path = os.path.join(self.tmp, "bars.csv")
-        with open(path, "w") as f:
-            f.write(bars_csv())
+        path = write_bars_csv(os.path.join(self.tmp, "bars.csv"), all_bars_rows())
         p = tickq("data", "import", path, env=self.env)
         self.assertEqual(p.returncode, 0, p.stderr)
 
@@ -284,8 +274,7 @@ class OptionsTasks:
         for j in range(99, -1, -1):
             price = round(price * math.exp(rnd.gauss(0, 0.02)), 2)
             bars.append(((day - datetime.timedelta(days=45 * j)).isoformat(), price))
-        path = self.write("sparse.csv", "symbol,date,open,high,low,close,volume\n" + "".join(
-            f"SPARSE,{d},{c},{c},{c},{c},1000000\n" for d, c in bars))
+        path = self.write("sparse.csv", bars_csv([("SPARSE", d, c, c, c, c, 1000000) for d, c in bars]))
         p = tickq("data", "import", path, env=self.env)
         self.assertEqual(p.returncode, 0, p.stderr)
         rows = []
@@ -439,22 +428,14 @@ class OptionsTasks:
         self.write("www/AAA/2024-03-01.csv", chain_csv(
             [r[2:] for r in GOOD_AAA], header="expiry,strike,type,bid,ask,last,volume,open_interest,underlying_price"))
 
-        class Quiet(http.server.SimpleHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=root))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            url = f"http://127.0.0.1:{server.server_address[1]}/{{symbol}}/{{date}}.csv"
-            provider = {"type": "http_csv", "url": url, "retries": 0}
-            res = self.run_jobs(("update_options_data", {"symbols": ["AAA"], "provider": provider,
-                                                         "as_of": "2024-03-01"}),
-                                ("update_options_data", {"symbols": ["AAA", "NOPE"], "provider": provider,
-                                                         "as_of": "2024-03-01"}))
-        finally:
-            server.shutdown()
-            server.server_close()
+        server = FakeHttpServer(serve_folder(root))
+        self.addCleanup(server.close)
+        url = server.url("/{symbol}/{date}.csv")
+        provider = {"type": "http_csv", "url": url, "retries": 0}
+        res = self.run_jobs(("update_options_data", {"symbols": ["AAA"], "provider": provider,
+                                                     "as_of": "2024-03-01"}),
+                            ("update_options_data", {"symbols": ["AAA", "NOPE"], "provider": provider,
+                                                     "as_of": "2024-03-01"}))
         good = self.ok(res[0])
         self.assertEqual((good["provider"], good["rows_written"], good["symbols"][0]["quote_date"]),
                          ("http_csv", 5, "2024-03-01"))
@@ -472,52 +453,27 @@ class OptionsTasks:
         data is permanent."""
         body = chain_csv([r[2:] for r in GOOD_AAA],
                          header="expiry,strike,type,bid,ask,last,volume,open_interest,underlying_price")
-        hits, lock = {}, threading.Lock()
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
+        def respond(path, n):
+            sym = path.strip("/").split("/")[0]
+            if sym.startswith("FRESH") or sym.startswith("GOOD"):
+                return Reply(200, body)
+            if sym == "ZSLOW":
+                return Reply(200, body, delay=1.5)
+            if sym.startswith("ZFLAKY"):     # 500 on the first request only
+                return Reply(500, "oops\n") if n == 1 else Reply(200, body)
+            if sym == "ZTRUNC":              # the body stops inside its last row
+                return Reply(200, body.rstrip("\n").rsplit(",", 3)[0])
+            if sym == "ZCUT":                # Content-Length promises more than comes
+                return Reply(200, body[:60], length=len(body))
+            return Reply(404, "no such symbol\n")
 
-            def send(self, status, text, length=None):
-                data = text.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/csv")
-                self.send_header("Content-Length", str(len(data) if length is None else length))
-                self.end_headers()
-                self.wfile.write(data)
+        server = FakeHttpServer(respond)
+        self.addCleanup(server.close)
+        url = server.url("/{symbol}/{date}.csv")
 
-            def do_GET(self):
-                sym = self.path.strip("/").split("/")[0]
-                with lock:
-                    hits[sym] = n = hits.get(sym, 0) + 1
-                try:
-                    if sym.startswith("FRESH") or sym.startswith("GOOD"):
-                        self.send(200, body)
-                    elif sym == "ZSLOW":
-                        time.sleep(1.5)
-                        self.send(200, body)
-                    elif sym.startswith("ZFLAKY"):     # 500 on the first request only
-                        self.send(500 if n == 1 else 200, "oops\n" if n == 1 else body)
-                    elif sym == "ZTRUNC":              # the body stops inside its last row
-                        self.send(200, body.rstrip("\n").rsplit(",", 3)[0])
-                    elif sym == "ZCUT":                # Content-Length promises more than comes
-                        self.send(200, body[:60], length=len(body))
-                        self.close_connection = True
-                    else:
-                        self.send(404, "no such symbol\n")
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (ZSLOW)
-
-        class Server(http.server.ThreadingHTTPServer):
-            daemon_threads = True
-            block_on_close = False
-
-            def handle_error(self, request, client_address):
-                pass
-
-        server = Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{server.server_address[1]}/{{symbol}}/{{date}}.csv"
+        def hits(sym):
+            return server.hits.get(f"/{sym}/2024-03-01.csv", 0)
 
         def job(symbols, retries=0, timeout=0.5):
             return {"symbols": symbols, "as_of": "2024-03-01",
@@ -532,52 +488,48 @@ class OptionsTasks:
         def fresh_rows():
             return self.count("option_quotes WHERE symbol LIKE 'FRESH%'")
 
-        try:
-            # Transient: each attempt times out; the queue retries once, then the job is dead.
-            jid, res = run(job(["FRESH1", "ZSLOW"], timeout=0.3), max_retries=1)
-            self.assertEqual((res["status"], self.state(jid), self.job(jid)["attempts"]), ("error", "dead", "2"))
-            self.assertEqual([r["kind"] for r in self.retries(jid)], ["transient", "transient"])
-            self.assertIn("ZSLOW: ", res["data"]["error"])
-            self.assertIn("timed out", res["data"]["error"])
-            self.assertIn("nothing written", res["data"]["error"])
-            self.assertEqual(hits["ZSLOW"], 2)
-            self.assertEqual(hits["FRESH1"], 2)       # fetched (and thrown away) on each attempt
-            self.assertEqual((fresh_rows(), self.count("option_quotes")), (0, 0))
+        # Transient: each attempt times out; the queue retries once, then the job is dead.
+        jid, res = run(job(["FRESH1", "ZSLOW"], timeout=0.3), max_retries=1)
+        self.assertEqual((res["status"], self.state(jid), self.job(jid)["attempts"]), ("error", "dead", "2"))
+        self.assertEqual([r["kind"] for r in self.retries(jid)], ["transient", "transient"])
+        self.assertIn("ZSLOW: ", res["data"]["error"])
+        self.assertIn("timed out", res["data"]["error"])
+        self.assertIn("nothing written", res["data"]["error"])
+        self.assertEqual(hits("ZSLOW"), 2)
+        self.assertEqual(hits("FRESH1"), 2)       # fetched (and thrown away) on each attempt
+        self.assertEqual((fresh_rows(), self.count("option_quotes")), (0, 0))
 
-            # Transient, cut transfer: the same.
-            jid, res = run(job(["FRESH2", "ZCUT"]), max_retries=0)
-            self.assertEqual((res["status"], self.state(jid), self.job(jid)["attempts"]), ("error", "dead", "1"))
-            self.assertEqual([r["kind"] for r in self.retries(jid)], ["transient"])
-            cut = len(body.encode()) - len(body[:60].encode())   # what the Content-Length promised beyond
-            self.assertEqual(res["data"]["error"],
-                             f"1 symbol failed, nothing written: ZCUT: {url.format(symbol='ZCUT', date='2024-03-01')}: "
-                             f"transfer closed with {cut} bytes remaining to read (after 1 attempt)")
-            self.assertEqual(hits["FRESH2"], 1)
-            self.assertEqual((fresh_rows(), self.count("option_quotes")), (0, 0))
+        # Transient, cut transfer: the same.
+        jid, res = run(job(["FRESH2", "ZCUT"]), max_retries=0)
+        self.assertEqual((res["status"], self.state(jid), self.job(jid)["attempts"]), ("error", "dead", "1"))
+        self.assertEqual([r["kind"] for r in self.retries(jid)], ["transient"])
+        cut = len(body.encode()) - len(body[:60].encode())   # what the Content-Length promised beyond
+        self.assertEqual(res["data"]["error"],
+                         f"1 symbol failed, nothing written: ZCUT: {url.format(symbol='ZCUT', date='2024-03-01')}: "
+                         f"transfer closed with {cut} bytes remaining to read (after 1 attempt)")
+        self.assertEqual(hits("FRESH2"), 1)
+        self.assertEqual((fresh_rows(), self.count("option_quotes")), (0, 0))
 
-            # Permanent, a body cut inside its last row: fails at once, no retry.
-            jid, res = run(job(["FRESH3", "ZTRUNC"]), max_retries=3)
-            err = self.error(res, jid)
-            self.assertEqual(self.retries(jid), [])
-            self.assertIn("1 symbol failed, nothing written: ZTRUNC: 1 bad of 5 rows:", err)
-            self.assertEqual((hits["ZTRUNC"], hits["FRESH3"]), (1, 1))
-            self.assertEqual((fresh_rows(), self.count("option_quotes")), (0, 0))
+        # Permanent, a body cut inside its last row: fails at once, no retry.
+        jid, res = run(job(["FRESH3", "ZTRUNC"]), max_retries=3)
+        err = self.error(res, jid)
+        self.assertEqual(self.retries(jid), [])
+        self.assertIn("1 symbol failed, nothing written: ZTRUNC: 1 bad of 5 rows:", err)
+        self.assertEqual((hits("ZTRUNC"), hits("FRESH3")), (1, 1))
+        self.assertEqual((fresh_rows(), self.count("option_quotes")), (0, 0))
 
-            # 500 then OK: retried inside the fetch (one attempt, two requests) ...
-            jid, res = run(job(["ZFLAKY1"], retries=1), max_retries=0)
-            self.assertEqual(self.ok(res)["rows_written"], 5)
-            self.assertEqual((self.job(jid)["attempts"], hits["ZFLAKY1"]), ("1", 2))
-            # ... or, with no retry in the fetch, by the queue: the first
-            # attempt writes nothing, the second writes every row once.
-            jid, res = run(job(["GOOD", "ZFLAKY2"]), max_retries=2)
-            self.assertEqual(self.ok(res)["rows_written"], 10)
-            self.assertEqual((self.job(jid)["attempts"], hits["ZFLAKY2"], hits["GOOD"]), ("2", 2, 2))
-            self.assertEqual([r["kind"] for r in self.retries(jid)], ["transient"])
-            counts = self.query("SELECT symbol, COUNT(*) FROM option_quotes GROUP BY symbol ORDER BY symbol")
-            self.assertEqual([(sym, int(n)) for sym, n in counts], [("GOOD", 5), ("ZFLAKY1", 5), ("ZFLAKY2", 5)])
-        finally:
-            server.shutdown()
-            server.server_close()
+        # 500 then OK: retried inside the fetch (one attempt, two requests) ...
+        jid, res = run(job(["ZFLAKY1"], retries=1), max_retries=0)
+        self.assertEqual(self.ok(res)["rows_written"], 5)
+        self.assertEqual((self.job(jid)["attempts"], hits("ZFLAKY1")), ("1", 2))
+        # ... or, with no retry in the fetch, by the queue: the first
+        # attempt writes nothing, the second writes every row once.
+        jid, res = run(job(["GOOD", "ZFLAKY2"]), max_retries=2)
+        self.assertEqual(self.ok(res)["rows_written"], 10)
+        self.assertEqual((self.job(jid)["attempts"], hits("ZFLAKY2"), hits("GOOD")), ("2", 2, 2))
+        self.assertEqual([r["kind"] for r in self.retries(jid)], ["transient"])
+        counts = self.query("SELECT symbol, COUNT(*) FROM option_quotes GROUP BY symbol ORDER BY symbol")
+        self.assertEqual([(sym, int(n)) for sym, n in counts], [("GOOD", 5), ("ZFLAKY1", 5), ("ZFLAKY2", 5)])
 
     # --- argument and data errors ----------------------------------------
     def test_errors(self):
@@ -642,29 +594,14 @@ class TestOptionsTasksSqlite(OptionsTasks, TickqTestCase):
     kind = "sqlite"
 
     def setUp(self):
-        self.dbdir = tempfile.mkdtemp(prefix="tickq-optdb-")
-        self.path = os.path.join(self.dbdir, "o.db")
-        self.env = {"TICKQ_DB": self.path, "DATABASE_URL": None}
+        self.path, self.env = temp_sqlite(self, "tickq-optdb-", "o.db")
         super().setUp()
 
-    def tearDown(self):
-        super().tearDown()
-        shutil.rmtree(self.dbdir, ignore_errors=True)
-
     def query(self, sql):
-        con = sqlite3.connect(self.path)
-        try:
-            return [tuple(r) for r in con.execute(sql).fetchall()]
-        finally:
-            con.close()
+        return sqlite_rows(self.path, sql)
 
     def execute(self, sql):
-        con = sqlite3.connect(self.path)
-        try:
-            con.execute(sql)
-            con.commit()
-        finally:
-            con.close()
+        sqlite_exec(self.path, sql)
 
 
 class TestOptionsTasksPostgres(OptionsTasks, TickqTestCase):
@@ -676,8 +613,7 @@ class TestOptionsTasksPostgres(OptionsTasks, TickqTestCase):
         super().setUp()
 
     def query(self, sql):
-        out = postgres().psql(self.dbname, sql).stdout
-        return [tuple(line.split("|")) for line in out.splitlines()]
+        return postgres().rows(self.dbname, sql, numbers=False)
 
     def execute(self, sql):
         postgres().psql(self.dbname, sql)
