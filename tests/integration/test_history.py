@@ -8,15 +8,12 @@ SQLite and on PostgreSQL."""
 import json
 import os
 import random
-import shutil
 import signal
 import sqlite3
 import subprocess
-import tempfile
 import time
 
-from harness import TickqTestCase, gone, postgres, wait_for
-import test_data   # its query helpers (not its classes: the loader would run them here too)
+from harness import TickqTestCase, gone, postgres, sqlite_rows, temp_sqlite, wait_for
 
 FINAL = ("completed", "failed", "dead", "cancelled")
 
@@ -368,16 +365,10 @@ class HistoryStreamTests:
 class TestHistoryStreamSqlite(HistoryStreamTests, TickqTestCase):
     def setUp(self):
         super().setUp()
-        self.tmp = tempfile.mkdtemp(prefix="tickq-hs-")
-        self.path = os.path.join(self.tmp, "h.db")
-        self.env = {"TICKQ_DB": self.path, "DATABASE_URL": None}
-
-    def tearDown(self):
-        super().tearDown()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.path, self.env = temp_sqlite(self, "tickq-hs-")
 
     def query(self, sql):
-        return test_data.TestDataSqlite.query(self, sql)
+        return sqlite_rows(self.path, sql)
 
     def count(self, table):
         return self.query(f"SELECT COUNT(*) FROM {table}")[0][0]
@@ -403,7 +394,7 @@ class TestHistoryStreamPostgres(HistoryStreamTests, TickqTestCase):
         self.env = {"DATABASE_URL": db_url}
 
     def query(self, sql):
-        return test_data.TestDataPostgres.query(self, sql)
+        return postgres().rows(self.dbname, sql)
 
     def count(self, table):
         return int(self.query(f"SELECT COUNT(*) FROM {table}")[0][0])

@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from harness import ROOT, TICKQ, TickqTestCase, tickq, wait_for
+from harness import ROOT, TICKQ, TickqTestCase, tickq, wait_for, write_bars_csv
 
 
 def next_times(expr, *args):
@@ -750,11 +750,10 @@ class TestExampleSchedules(SchedulerCase):
         with open(os.path.join(self.tmp, "all.csv")) as f:
             next(f)
             for line in f:
-                sym, rest = line.split(",", 1)
+                sym, *rest = line.rstrip("\n").split(",")
                 rows.setdefault(sym, []).append(rest)
-        for sym, lines in rows.items():
-            with open(os.path.join(folder, f"{sym}.csv"), "w") as f:
-                f.write("date,open,high,low,close,volume\n" + "".join(lines))
+        for sym, bars in rows.items():
+            write_bars_csv(os.path.join(folder, f"{sym}.csv"), bars, with_symbol=False)
         env.update({"TICKQ_MARKET_DATA_PROVIDER": "csv_dir", "TICKQ_MARKET_DATA_PATH": folder})
         order = ["intraday_refresh", "continuous_refresh", "end_of_day", "weekend_analysis"]
         self.assertEqual(sorted(order), sorted(s[len("schedule "):] for s in cp.sections() if s.startswith("schedule ")))
