@@ -458,6 +458,9 @@ def fill_until_oom(r, headroom=1 << 20):
 
 
 def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
+    """Polls predicate() until it returns a true value, and returns that;
+    after `timeout` seconds fails the test, naming `what` was awaited. Use
+    it, not time.sleep, wherever a test waits for a state."""
     deadline = time.time() + timeout
     while True:
         value = predicate()

@@ -989,7 +989,7 @@ class HistoryTests:
             self.wait_state(jid, "completed")
         w.signal(signal.SIGTERM)
         wait_for(lambda: w.children() == [], 10, what="the worker children to stop")
-        time.sleep(0.3)  # the supervisor now waits for the frozen history process
+        time.sleep(0.3)  # time passes: the supervisor waits for the frozen history process, it does not exit
         self.assertIsNone(w.proc.poll())
         os.kill(recorder, signal.SIGKILL)
         self.assertEqual(w.wait(30), 0)
@@ -1055,7 +1055,8 @@ class HistoryTests:
 class TestHistorySqlite(HistoryTests, TickqTestCase):
     def setUp(self):
         super().setUp()
-        self.path, self.env = temp_sqlite(self, "tickq-hist-")
+        self.path, _ = temp_sqlite(self, "tickq-hist-")
+        self.env = {"TICKQ_DB": self.path}   # whole: some tests hand it to subprocess.run as it is
         self.tmp = os.path.dirname(self.path)
         self.where = os.path.realpath(self.path)
 

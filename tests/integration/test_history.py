@@ -75,7 +75,7 @@ class HistoryStreamTests:
                 last, since = n, time.time()
             elif time.time() - since > stall:
                 return n
-            time.sleep(0.05)
+            time.sleep(0.05)  # polling: the stall is told by time without progress, not by a state
         self.fail("jobs neither finished nor stalled")
 
     def expected_rows(self, ids):
@@ -150,7 +150,7 @@ class HistoryStreamTests:
         deadline = time.time() + 180
         while self.final_count(ids) < len(ids):
             self.assertLess(time.time(), deadline, "the jobs did not finish under the kill storm")
-            time.sleep(0.2)
+            time.sleep(0.2)  # polling; the loop also restarts the workers once, midway
             if not restarted and self.final_count(ids) > len(ids) * 0.4:
                 w.proc.kill()          # the supervisor: its children die with it
                 w.proc.wait()
@@ -227,7 +227,7 @@ class HistoryStreamTests:
         status, _ = self.burst("--workers", "1", env=self.env)
         self.assertEqual(status, 0)
         self.r.delete("tickq:job:reused", "task_result:reused")   # as if its TTL had passed
-        time.sleep(0.01)
+        time.sleep(0.01)  # the second run's created_at (ms) differs from the first's
         p = self.tickq("enqueue", "echo", "{}", "--id", "reused")
         self.assertEqual(p.returncode, 0, p.stderr)
         status, _ = self.burst("--workers", "1", env=self.env)

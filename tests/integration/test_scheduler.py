@@ -237,7 +237,7 @@ class TestSchedulerFiring(SchedulerCase):
         self.set_last("minutely", now - 600)   # ten minutes of missed runs
         p = self.scheduler(self.config(cron=every_minute_but_the_next_few(now)))
         wait_for(lambda: self.jobs(), timeout=10, what="a job")
-        time.sleep(0.5)
+        time.sleep(0.5)  # time passes: no second job may follow
         jobs = self.jobs()
         self.assertEqual(len(jobs), 1, jobs)
         self.assertTrue(jobs[0].startswith("minutely:"))
@@ -257,7 +257,7 @@ class TestSchedulerFiring(SchedulerCase):
         self.set_last("minutely", now - 400 * 86400)   # some 547,000 fire times ago
         self.scheduler(self.config(cron=every_minute_but_the_next_few(now)))
         wait_for(lambda: self.jobs(), timeout=5, what="a job")
-        time.sleep(0.3)
+        time.sleep(0.3)  # time passes: no second job may follow
         jobs = self.jobs()
         self.assertEqual(len(jobs), 1, jobs)
         self.assertEqual(fire_epoch(jobs[0]), now // 60 * 60)   # the latest minute
@@ -473,7 +473,7 @@ class TestSchedulerFiring(SchedulerCase):
                     "[schedule minutely]\ncron = * * * * *\ntask = echo\n")
             p = self.scheduler(self.config(text=text))
             wait_for(lambda: self.r.get("tickq:scheduler:lease"), timeout=10, what="the lease")
-            time.sleep(0.2)
+            time.sleep(0.2)                       # the scheduler goes on from taking the lease into its loop
             os.kill(self.server.proc.pid, signal.SIGSTOP)
             try:
                 time.sleep(0.5)                   # a lease renewal is now stuck
