@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "data/bars.h"
-#include "options/option_pricing.h"
+#include "data/option_kind.h"
 
 /* The default SQLite file, which does not depend on the current directory:
  * $XDG_DATA_HOME/tickq/tickq.db, or $HOME/.local/share/tickq/tickq.db when

@@ -558,7 +558,7 @@ static int pg_option_quotes_get(db_t *db, const char *symbol, int64_t quote_date
         q->quote_date = quote_date;
         q->expiry = get_int(r, i, 0);
         q->strike = get_real(r, i, 1);
-        q->kind = strcmp(PQgetvalue(r, i, 2), "put") == 0 ? OPTION_PUT : OPTION_CALL;
+        q->kind = option_kind_stored(PQgetvalue(r, i, 2));
         q->bid = get_real(r, i, 3);
         q->ask = get_real(r, i, 4);
         q->last = get_real(r, i, 5);

@@ -457,7 +457,7 @@ static int lite_option_quotes_get(db_t *db, const char *symbol, int64_t quote_da
         q->expiry = column_date(st, 0);
         q->strike = sqlite3_column_double(st, 1);
         const char *type = (const char *)sqlite3_column_text(st, 2);
-        q->kind = type != NULL && strcmp(type, "put") == 0 ? OPTION_PUT : OPTION_CALL;
+        q->kind = option_kind_stored(type);
         q->bid = sqlite3_column_double(st, 3);
         q->ask = sqlite3_column_double(st, 4);
         q->last = column_real_or_nan(st, 5);

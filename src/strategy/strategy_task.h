@@ -9,7 +9,7 @@
 #include "data/bars.h"
 #include "strategy/strategy.h"
 #include "core/task.h"
-#include "core/task_args.h"
+#include "data/task_args.h"
 
 #define STRATEGY_MAX_SYMBOLS 5000
 
