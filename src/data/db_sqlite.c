@@ -20,12 +20,12 @@ typedef struct {
     sqlite3_stmt *put_retry;
 } lite_t;
 
-static lite_t *L(db_t *db) { return db->impl; }
+static lite_t *lite_of(db_t *db) { return db->impl; }
 
 static int fail(db_t *db, char *err, size_t errlen, const char *what)
 {
     if (err != NULL)
-        snprintf(err, errlen, "SQLite %s (%s): %s", what, db->where, sqlite3_errmsg(L(db)->conn));
+        snprintf(err, errlen, "SQLite %s (%s): %s", what, db->where, sqlite3_errmsg(lite_of(db)->conn));
     return -1;
 }
 
@@ -74,7 +74,7 @@ int db_sqlite_open(db_t *db, const char *abs, char *err, size_t errlen)
 
 static void lite_close(db_t *db)
 {
-    lite_t *l = L(db);
+    lite_t *l = lite_of(db);
     sqlite3_finalize(l->version);
     sqlite3_finalize(l->put_bar);
     sqlite3_finalize(l->get_bars);
@@ -88,7 +88,7 @@ static void lite_close(db_t *db)
 static int lite_exec(db_t *db, const char *sql, char *err, size_t errlen)
 {
     char *msg = NULL;
-    if (sqlite3_exec(L(db)->conn, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    if (sqlite3_exec(lite_of(db)->conn, sql, NULL, NULL, &msg) != SQLITE_OK) {
         if (err != NULL)
             snprintf(err, errlen, "SQLite (%s): %s", db->where, msg ? msg : "error");
         sqlite3_free(msg);
@@ -109,7 +109,7 @@ static int lite_applied_version(db_t *db, int *version, char *err, size_t errlen
                       " (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))", err, errlen) != 0)
         return -1;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(L(db)->conn, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(lite_of(db)->conn, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &st, NULL) != SQLITE_OK)
         return fail(db, err, errlen, "reading the schema version");
     int rc = sqlite3_step(st);
     *version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
@@ -121,14 +121,14 @@ static int prepare(db_t *db, sqlite3_stmt **st, const char *sql, char *err, size
 {
     if (*st != NULL)
         return 0;
-    if (sqlite3_prepare_v3(L(db)->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v3(lite_of(db)->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
         return fail(db, err, errlen, "preparing a statement");
     return 0;
 }
 
 static int lite_bars_put(db_t *db, const char *interval, const bar_row_t *rows, size_t n, char *err, size_t errlen)
 {
-    lite_t *l = L(db);
+    lite_t *l = lite_of(db);
     if (prepare(db, &l->put_bar,
                 "INSERT INTO bars (symbol, interval, ts, open, high, low, close, volume)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
@@ -158,7 +158,7 @@ static int lite_bars_put(db_t *db, const char *interval, const bar_row_t *rows, 
 static int lite_bars_get(db_t *db, const char *interval, const char *const *symbols, size_t nsymbols,
                          int64_t from_ts, int64_t to_ts, bar_set_t *out, char *err, size_t errlen)
 {
-    lite_t *l = L(db);
+    lite_t *l = lite_of(db);
     if (prepare(db, &l->get_bars,
                 "SELECT ts, open, high, low, close, volume FROM bars"
                 " WHERE symbol = ?1 AND interval = ?2 AND ts >= ?3 AND ts <= ?4 ORDER BY ts",
@@ -199,7 +199,7 @@ static int lite_bars_summary(db_t *db, bar_summary_t **out, size_t *n, char *err
     sqlite3_stmt *st;
     *out = NULL;
     *n = 0;
-    if (sqlite3_prepare_v2(L(db)->conn,
+    if (sqlite3_prepare_v2(lite_of(db)->conn,
                            "SELECT symbol, interval, MIN(ts), MAX(ts), COUNT(*) FROM bars"
                            " GROUP BY symbol, interval ORDER BY symbol, interval", -1, &st, NULL) != SQLITE_OK)
         return fail(db, err, errlen, "listing bars");
@@ -232,7 +232,7 @@ static int lite_bars_summary(db_t *db, bar_summary_t **out, size_t *n, char *err
 
 static int lite_bars_version(db_t *db, long long *version, char *err, size_t errlen)
 {
-    lite_t *l = L(db);
+    lite_t *l = lite_of(db);
     if (prepare(db, &l->version, "SELECT version FROM bars_version WHERE id = 1", err, errlen) != 0)
         return -1;
     int rc = sqlite3_step(l->version);
@@ -266,7 +266,7 @@ static void bind_time(sqlite3_stmt *st, int i, int64_t us, char buf[CLOCK_ISO_LE
 static int lite_history_put(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_t *r, size_t nr,
                             char *err, size_t errlen)
 {
-    lite_t *l = L(db);
+    lite_t *l = lite_of(db);
     if (prepare(db, &l->put_history,
                 "INSERT INTO job_history (job_id, type, queue, state, attempts, worker, started_at,"
                 " finished_at, duration_ms, error, run, created_at)"
@@ -328,7 +328,7 @@ fail:
 
 static int lite_prepare_once(db_t *db, sqlite3_stmt **st, const char *sql, char *err, size_t errlen)
 {
-    if (sqlite3_prepare_v2(L(db)->conn, sql, -1, st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(lite_of(db)->conn, sql, -1, st, NULL) != SQLITE_OK) {
         *st = NULL;
         return fail(db, err, errlen, "preparing a statement");
     }

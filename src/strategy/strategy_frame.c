@@ -20,7 +20,8 @@
 
 #include "core/clock.h"
 #include "core/numfmt.h"
-#include "strategy/strategy.h"
+#include "strategy/strategy_internal.h"
+#include "strategy/strategy_result.h"
 
 #define FRAME_KEY "tickq.frame"
 #define COLUMNS_KEY "tickq.columns"   /* every df column this evaluation used, ticker and date too: an

@@ -14,7 +14,7 @@
 #define STRATEGY_MAX_SYMBOLS 5000
 
 typedef struct {
-    strategy_job_t job;          /* code, entry, limits (mode set by the task) */
+    strategy_job_t job;          /* code, entry point, limits (mode set by the task) */
     int64_t time_limit_asked_ms; /* strategy_timeout_seconds, before the job's time left cuts job.time_limit_ms */
     char interval[BAR_INTERVAL_MAX + 1];
     const char **symbols;        /* sorted, distinct; point into args */
@@ -85,7 +85,8 @@ void strategy_task_missing(const strategy_task_t *t, char *out, size_t outlen);
  * limit to what is left of the job's time, and runs it with `finish`:
  * strategy_run's return value and outputs (strategy.h). */
 int strategy_task_eval(const task_ctx_t *ctx, strategy_task_t *t, strategy_finish_fn finish, void *finish_ctx,
-                       json_t **result, char **raw, size_t *raw_len, char *error, size_t errlen);
+                       json_t **result, char **raw, size_t *raw_len, strategy_failure_t *failure, char *error,
+                       size_t errlen);
 
 /* Runs the strategy with the task's finish step (strategy_task_eval); on
  * success *data holds what finish returned (plus "strategy_output" when it

@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "strategy/performance.h"
 #include "strategy/strategy_lookahead.h"
+#include "strategy/strategy_result.h"
 #include "strategy/strategy_task.h"
 #include "strategy/task_strategy.h"
 
@@ -57,8 +58,8 @@ static double trade_return(const bar_series_t *s, size_t k, const backtest_t *b,
     size_t in = k + 1, out = k + (size_t)b->hold;
     if (out >= s->n || s->ts[out] > b->end)
         return NAN;
-    double entry = s->open[in], exit = s->close[out];
-    double gross = is_short ? entry / exit - 1.0 : exit / entry - 1.0;
+    double entry_price = s->open[in], exit_price = s->close[out];
+    double gross = is_short ? entry_price / exit_price - 1.0 : exit_price / entry_price - 1.0;
     return gross - 2.0 * b->commission;
 }
 
