@@ -334,6 +334,19 @@ static int pg_bars_get(db_t *db, const char *interval, const char *const *symbol
     return 0;
 }
 
+/* An array of one element per row of r (at least one), zeroed; NULL with
+ * `oom` in err and r cleared when there is no room. */
+static void *rows_alloc(PGresult *r, size_t size, const char *oom, char *err, size_t errlen)
+{
+    int rows = PQntuples(r);
+    void *p = calloc(rows ? (size_t)rows : 1, size);
+    if (p == NULL) {
+        PQclear(r);
+        snprintf(err, errlen, "%s", oom);
+    }
+    return p;
+}
+
 static int pg_bars_summary(db_t *db, bar_summary_t **out, size_t *n, char *err, size_t errlen)
 {
     *out = NULL;
@@ -345,13 +358,9 @@ static int pg_bars_summary(db_t *db, bar_summary_t **out, size_t *n, char *err, 
         PQclear(r);
         return -1;
     }
-    size_t rows = (size_t)PQntuples(r);
-    *out = calloc(rows ? rows : 1, sizeof **out);
-    if (*out == NULL) {
-        PQclear(r);
-        snprintf(err, errlen, "out of memory");
+    if ((*out = rows_alloc(r, sizeof **out, "out of memory", err, errlen)) == NULL)
         return -1;
-    }
+    size_t rows = (size_t)PQntuples(r);
     for (size_t i = 0; i < rows; i++) {
         bar_summary_t *s = &(*out)[i];
         snprintf(s->symbol, sizeof s->symbol, "%s", PQgetvalue(r, (int)i, 0));
@@ -545,13 +554,11 @@ static int pg_option_quotes_get(db_t *db, const char *symbol, int64_t quote_date
                         2, params, "loading option quotes", err, errlen);
     if (r == NULL)
         return -1;
-    int rows = PQntuples(r);
-    *out = calloc(rows ? (size_t)rows : 1, sizeof **out);
-    if (*out == NULL) {
-        PQclear(r);
-        snprintf(err, errlen, "out of memory loading the option chain of %s", symbol);
+    char oom[128];
+    snprintf(oom, sizeof oom, "out of memory loading the option chain of %s", symbol);
+    if ((*out = rows_alloc(r, sizeof **out, oom, err, errlen)) == NULL)
         return -1;
-    }
+    int rows = PQntuples(r);
     for (int i = 0; i < rows; i++) {
         option_quote_t *q = &(*out)[i];
         snprintf(q->symbol, sizeof q->symbol, "%s", symbol);
@@ -581,13 +588,9 @@ static int pg_option_summary(db_t *db, option_summary_t **out, size_t *n, char *
                         0, NULL, "listing option quotes", err, errlen);
     if (r == NULL)
         return -1;
-    int rows = PQntuples(r);
-    *out = calloc(rows ? (size_t)rows : 1, sizeof **out);
-    if (*out == NULL) {
-        PQclear(r);
-        snprintf(err, errlen, "out of memory");
+    if ((*out = rows_alloc(r, sizeof **out, "out of memory", err, errlen)) == NULL)
         return -1;
-    }
+    int rows = PQntuples(r);
     for (int i = 0; i < rows; i++) {
         option_summary_t *s = &(*out)[i];
         snprintf(s->symbol, sizeof s->symbol, "%s", PQgetvalue(r, i, 0));
@@ -706,13 +709,9 @@ static int pg_iv_history_get(db_t *db, const char *symbol, int64_t from_date, in
     }
     if (r == NULL)
         return -1;
-    int rows = PQntuples(r);
-    *out = calloc(rows ? (size_t)rows : 1, sizeof **out);
-    if (*out == NULL) {
-        PQclear(r);
-        snprintf(err, errlen, "out of memory loading IV history");
+    if ((*out = rows_alloc(r, sizeof **out, "out of memory loading IV history", err, errlen)) == NULL)
         return -1;
-    }
+    int rows = PQntuples(r);
     for (int i = 0; i < rows; i++) {
         iv_history_row_t *h = &(*out)[i];
         snprintf(h->symbol, sizeof h->symbol, "%s", PQgetvalue(r, i, 0));
