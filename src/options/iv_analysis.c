@@ -128,14 +128,6 @@ void iv_rank_percentile(int64_t today, double iv, const int64_t *dates, const do
         out->percentile = 100.0 * (double)below / (double)past;
 }
 
-void iv_scan_default_rules(iv_scan_rules_t *r)
-{
-    r->sell_min_rank = IV_SCAN_SELL_MIN_RANK;
-    r->buy_max_rank = IV_SCAN_BUY_MAX_RANK;
-    r->min_open_interest = IV_SCAN_MIN_OPEN_INTEREST;
-    r->min_volume = IV_SCAN_MIN_VOLUME;
-}
-
 iv_scan_verdict_t iv_scan_classify(const iv_history_row_t *h, const iv_scan_rules_t *r, double *score)
 {
     *score = NAN;

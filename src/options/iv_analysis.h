@@ -96,8 +96,6 @@ typedef enum {
     IV_SCAN_ILLIQUID             /* a side's rule holds but the ATM strikes are too thin */
 } iv_scan_verdict_t;
 
-void iv_scan_default_rules(iv_scan_rules_t *r);
-
 /* Which side a history row ranks on, and its score there:
  *   sell: iv_rank >= sell_min_rank and iv > hv_20; score = iv_rank + 100 (iv / hv_20 - 1)
  *   buy:  iv_rank <= buy_max_rank and iv < hv_20; score = (100 - iv_rank) + 100 (1 - iv / hv_20)

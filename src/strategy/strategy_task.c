@@ -254,3 +254,15 @@ void strategy_task_free(strategy_task_t *t)
     t->symbols = NULL;
     t->lo = t->hi = NULL;
 }
+
+task_status_t strategy_task_done(strategy_task_t *t, task_status_t st, json_t *data, int64_t t0, task_out_t *out)
+{
+    if (st == TASK_OK) {
+        json_object_set_new(data, "execution_time_ms", json_real((double)(clock_mono_us() - t0) / 1000.0));
+        out->data = data;
+    } else {
+        json_decref(data);
+    }
+    strategy_task_free(t);
+    return st;
+}

@@ -99,6 +99,11 @@ task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strat
 
 void strategy_task_free(strategy_task_t *t);
 
+/* The end of a strategy task: on TASK_OK, `data` (taken) with its
+ * "execution_time_ms" since t0 (clock_mono_us) becomes out->data, else it
+ * is dropped; frees t and returns st. */
+task_status_t strategy_task_done(strategy_task_t *t, task_status_t st, json_t *data, int64_t t0, task_out_t *out);
+
 /* Index of the first ts >= x (lower) or > x (upper) in a sorted array. */
 size_t strategy_lower_bound(const int64_t *ts, size_t n, int64_t x);
 size_t strategy_upper_bound(const int64_t *ts, size_t n, int64_t x);

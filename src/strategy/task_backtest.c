@@ -177,14 +177,7 @@ task_status_t task_backtest(const task_ctx_t *ctx, task_out_t *out)
         if (st == TASK_OK)
             json_object_set_new(data, "lookahead", report);
     }
-    if (st != TASK_OK)
-        json_decref(data);
-    if (st == TASK_OK) {
-        json_object_set_new(data, "execution_time_ms", json_real((double)(clock_mono_us() - t0) / 1000.0));
-        out->data = data;
-    }
-    strategy_task_free(&t);
-    return st;
+    return strategy_task_done(&t, st, data, t0, out);
 }
 
 static const task_arg_t backtest_args[] = {

@@ -298,6 +298,16 @@ static iv_history_row_t hrow(double iv, double rank, double hv, long long oi, lo
     return h;
 }
 
+/* The rules at their defaults (IV_SCAN_*), as the scan task's arguments
+ * give them when none is set. */
+static void iv_scan_default_rules(iv_scan_rules_t *r)
+{
+    r->sell_min_rank = IV_SCAN_SELL_MIN_RANK;
+    r->buy_max_rank = IV_SCAN_BUY_MAX_RANK;
+    r->min_open_interest = IV_SCAN_MIN_OPEN_INTEREST;
+    r->min_volume = IV_SCAN_MIN_VOLUME;
+}
+
 TEST(iv_scan_rules)
 {
     iv_scan_rules_t r;
