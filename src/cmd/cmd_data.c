@@ -12,6 +12,7 @@
 #include <sysexits.h>
 
 #include "cmd/cli.h"
+#include "cmd/db_exit.h"
 #include "core/clock.h"
 #include "core/close_match.h"
 #include "data/csv_import.h"
@@ -206,9 +207,9 @@ static int check_flags(const data_flags_t *f, const char *action, int bit)
 static int open_db(const config_t *cfg, db_t **db, int quiet)
 {
     char err[1024];
-    int st = db_open(cfg->database_url, cfg->db_path, db, err, sizeof err);
-    if (st != 0)
-        return cli_fail(st, "%s", err);
+    db_failure_t failure;
+    if (db_open(cfg->database_url, cfg->db_path, db, &failure, err, sizeof err) != 0)
+        return cli_fail(db_exit_status(failure), "%s", err);
     if (!quiet)
         fprintf(stderr, "tickq: database: %s %s\n", db_kind_name(*db), db_where(*db));
     char old[DB_WHERE_MAX];

@@ -8,6 +8,7 @@
 #include <sysexits.h>
 
 #include "cmd/cli.h"
+#include "cmd/db_exit.h"
 #include "cmd/schedule_check.h"
 #include "core/clock.h"
 #include "core/config_file.h"
@@ -254,10 +255,10 @@ static int run_check(config_t *cfg)
     freeReplyObject(r);
     rconn_free(c);
     db_t *db;
-    int dst = db_open(cfg->database_url, cfg->db_path, &db, err, sizeof err);
-    if (dst != 0) {
+    db_failure_t failure;
+    if (db_open(cfg->database_url, cfg->db_path, &db, &failure, err, sizeof err) != 0) {
         printf("FAIL database: %s\n", err);
-        return dst;
+        return db_exit_status(failure);
     }
     printf("ok   database: %s %s (schema version %d)\n", db_kind_name(db), db_where(db), db_schema_version(db));
     db_close(db);
@@ -338,10 +339,10 @@ int cmd_worker(int argc, char **argv)
         return cli_fail(cli_queue_exit(qs), "%s", err);
     }
     db_t *db;
-    st = db_open(cfg.database_url, cfg.db_path, &db, err, sizeof err);
-    if (st != 0) {
+    db_failure_t failure;
+    if (db_open(cfg.database_url, cfg.db_path, &db, &failure, err, sizeof err) != 0) {
         rconn_free(conn);
-        return cli_fail(st, "%s", err);
+        return cli_fail(db_exit_status(failure), "%s", err);
     }
     char old[DB_WHERE_MAX];
     if (db_old_default(cfg.database_url, cfg.db_path, old, sizeof old))

@@ -96,7 +96,7 @@ struct task_env {
 db_t *task_env_db(task_env_t *env, char *err, size_t errlen)
 {
     if (env->db == NULL) {
-        int st = db_open(env->cfg->database_url, env->cfg->db_path, &env->db, err, errlen);
+        int st = db_open(env->cfg->database_url, env->cfg->db_path, &env->db, NULL, err, errlen);
         if (st != 0)
             env->db = NULL;
     }

@@ -20,7 +20,7 @@
 #include "data/db.h"
 #include "core/errmsg.h"
 #include "data/market_data_provider.h"
-#include "core/task_args.h"
+#include "data/task_args.h"
 
 #define UPDATE_MAX_SYMBOLS 5000
 #define UPDATE_MAX_BARS 20000000     /* held in memory before the write: about 1.1 GB */
