@@ -20,6 +20,7 @@
 #include "data/db.h"
 #include "core/errmsg.h"
 #include "data/market_data_provider.h"
+#include "data/task_env_data.h"
 #include "core/task_args.h"
 
 #define UPDATE_MAX_SYMBOLS 5000
