@@ -312,11 +312,10 @@ static int run_check(config_t *cfg)
  * database and a bar cache. Returns the exit status. */
 static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_set_t *schedules)
 {
-    static supervisor_plan_t plan;
     char id[160], database[DB_WHERE_MAX + 1100];
     queue_instance_id(id, sizeof id);
     db_describe(cfg->database_url, cfg->db_path, database, sizeof database);
-    plan = (supervisor_plan_t){ .id = id, .database = database, .task_env = &task_env_data };
+    supervisor_plan_t plan = { .id = id, .database = database, .task_env = &task_env_data };
     int st = 0;
     worker_history_t *history = NULL;
     worker_scheduler_t *scheduler = NULL;

@@ -17,6 +17,7 @@
  * history stream). */
 #include "core/supervisor.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -564,6 +565,7 @@ static void companions_stopping(sup_t *s)
 
 int supervisor_run(const config_t *cfg, rconn_t *conn, const supervisor_plan_t *plan)
 {
+    assert(plan->ncompanions >= 0 && plan->ncompanions <= SUPERVISOR_COMPANIONS_MAX);
     static sup_t s;
     memset(&s, 0, sizeof s);
     s.cfg = cfg;
