@@ -62,13 +62,15 @@ static const char usage[] =
     "  --columns LIST       show: columns (default open,high,low,close,volume)\n"
     "  --format F           show: csv (default), json (one object per line) or table\n"
     "  --json               list: one JSON object per line\n"
+    CLI_CONFIG_HELP
     "  -h, --help           this help\n"
     "\n"
     "Exit status: 0 ok, 3 show: a symbol has no bars at the interval, 64 bad usage,\n"
     "65 a file was rejected or had nothing to import, 66 input file missing,\n"
     "69 database unavailable, 73 cannot create the SQLite file (or its folder does\n"
     "not exist: only the default's folders are created), 78 no place for the\n"
-    "default database (HOME unset) or DATABASE_URL not PostgreSQL.\n";
+    "default database (HOME unset), DATABASE_URL not PostgreSQL, or a bad --config\n"
+    "file.\n";
 
 enum {
     OPT_DB = OPT_FIRST_COMMAND_OPTION, OPT_INTERVAL, OPT_SKIP_BAD, OPT_SYMBOLS, OPT_DAYS, OPT_SEED,
@@ -90,6 +92,7 @@ static const struct option options[] = {
     { "columns", required_argument, 0, OPT_COLUMNS },
     { "format", required_argument, 0, OPT_FORMAT },
     { "json", no_argument, 0, OPT_JSON },
+    CLI_CONFIG_OPTION,
     { "help", no_argument, 0, 'h' },
     { 0, 0, 0, 0 }
 };

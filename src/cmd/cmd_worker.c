@@ -10,13 +10,15 @@
 #include "cmd/cli.h"
 #include "cmd/worker_history.h"
 #include "cmd/worker_scheduler.h"
+#include "cmd/schedule_check.h"
 #include "core/clock.h"
+#include "core/config_file.h"
 #include "core/log.h"
 #include "data/db.h"
 #include "data/history.h"
 #include "data/task_env_data.h"
 #include "core/supervisor.h"
-#include "sched/schedule.h"
+#include "sched/schedule_config.h"
 #include "core/task.h"
 
 static const char usage[] =
@@ -40,9 +42,11 @@ static const char usage[] =
     "  --heartbeat D        claim renewal and heartbeat interval (default: 5s)\n"
     "  --stats-interval D   interval of the worker stats log line (default: 10s)\n"
     "  --dlq-cap N          dead-letter stream length cap (default: 100000)\n"
-    "  --scheduler          also fire the recurring jobs of the schedules file (one\n"
-    "                       scheduler among all replicas fires; docs/scheduler.md)\n"
-    "  --schedules FILE     the schedules (default: $TICKQ_SCHEDULES, else schedules.ini)\n"
+    "  --scheduler          also fire the recurring jobs of the configuration file's\n"
+    "                       schedules (default file: $TICKQ_CONFIG, else\n"
+    "                       $TICKQ_SCHEDULES, else schedules.ini; one scheduler among\n"
+    "                       all replicas fires; docs/scheduler.md)\n"
+    "  --schedules FILE     deprecated: the old name of --config FILE\n"
     "  --list-queue NAME    also take tasks LPUSHed as JSON onto this Redis list\n"
     "                       (default: strategy_queue; '' turns it off)\n"
     "  --list-target QUEUE  the queue the list's tasks join, at normal priority; only\n"
@@ -160,7 +164,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
                                    arg);
         cfg->history_backlog = v;
         break;
-    case OPT_SCHEDULES: cfg->schedules_path = arg; break;
+    case OPT_SCHEDULES: cfg->config_path = cfg->schedules_path = arg; break;
     case OPT_LIST_QUEUE:
         if (strlen(arg) >= sizeof cfg->list_queue || strpbrk(arg, " \t\r\n") != NULL)
             return cli_usage_error(usage, "--list-queue '%s' is not a valid Redis key: at most %zu characters, "
@@ -282,12 +286,13 @@ static int run_check(config_t *cfg)
     task_names(names, sizeof names);
     printf("ok   task types: %s\n", names);
     if (cfg->scheduler) {
-        schedule_set_t set;
-        if (schedule_set_load(&set, schedule_file_path(cfg->schedules_path), err, sizeof err) != 0) {
+        schedule_config_t set;
+        const char *path = config_file_path(cfg->config_path);
+        if (schedule_config_load(&set, path, schedule_check_task, err, sizeof err) != 0) {
             printf("FAIL schedules: %s\n", err);
             return EX_CONFIG;
         }
-        schedule_set_print_warnings(&set, schedule_file_path(cfg->schedules_path));
+        schedule_config_print_warnings(&set, path);
         int bad = 0;
         for (size_t i = 0; i < set.n; i++) {
             if (schedule_check_args(&set.items[i], TASK_CHECK_WORKER, err, sizeof err) != 0) {
@@ -297,9 +302,8 @@ static int run_check(config_t *cfg)
             }
         }
         if (bad == 0)
-            printf("ok   schedules: %zu in %s, their task args checked\n", set.n,
-                   schedule_file_path(cfg->schedules_path));
-        schedule_set_free(&set);
+            printf("ok   schedules: %zu in %s, their task args checked\n", set.n, path);
+        schedule_config_free(&set);
         if (bad > 0)
             return EX_CONFIG;
     }
@@ -310,7 +314,7 @@ static int run_check(config_t *cfg)
 /* The supervisor, with the job history process (unless --no-history) and,
  * given `schedules`, a scheduler beside it; its children's tasks get the
  * database and a bar cache. Returns the exit status. */
-static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_set_t *schedules)
+static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_config_t *schedules)
 {
     char id[160], database[DB_WHERE_MAX + 1100];
     queue_instance_id(id, sizeof id);
@@ -338,6 +342,14 @@ static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_set
     return st;
 }
 
+/* --schedules still works, and says what replaces it. */
+static void warn_deprecated_flags(const config_t *cfg)
+{
+    if (cfg->schedules_path != NULL)
+        log_warn("--schedules is deprecated: use --config FILE (the same file)",
+                 LF_S("config", cfg->config_path));
+}
+
 int cmd_worker(int argc, char **argv)
 {
     static config_t cfg;
@@ -345,16 +357,21 @@ int cmd_worker(int argc, char **argv)
     int st = parse_flags(argc, argv, &cfg);
     if (st != 0)
         return st == CLI_HELP ? 0 : st;
-    if (cfg.check)
-        return run_check(&cfg);
+    if (cfg.check) {
+        st = run_check(&cfg);
+        warn_deprecated_flags(&cfg);
+        return st;
+    }
 
     log_configure(cfg.log_format, cfg.log_level);
+    warn_deprecated_flags(&cfg);
     st = config_resolve(&cfg, 1, err, sizeof err);
     if (st != 0)
         return cli_fail(st, "%s", err);
     /* The schedules file first: a bad one changes nothing. */
-    static schedule_set_t schedules;
-    if (cfg.scheduler && schedule_set_load(&schedules, schedule_file_path(cfg.schedules_path), err, sizeof err) != 0)
+    static schedule_config_t schedules;
+    if (cfg.scheduler &&
+        schedule_config_load(&schedules, config_file_path(cfg.config_path), schedule_check_task, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
     rconn_t *conn;
     queue_t q;
@@ -393,7 +410,7 @@ int cmd_worker(int argc, char **argv)
     }
     st = run_supervisor(&cfg, conn, cfg.scheduler ? &schedules : NULL);
     if (cfg.scheduler)
-        schedule_set_free(&schedules);
+        schedule_config_free(&schedules);
     rconn_free(conn);
     return st;
 }

@@ -8,13 +8,13 @@
 
 struct worker_scheduler {
     const config_t *cfg;
-    const schedule_set_t *schedules;
+    const schedule_config_t *schedules;
     scheduler_t *scheduler;       /* NULL: not started, or stopped */
     rconn_t *conn;
     int64_t next_tick_ms;
 };
 
-worker_scheduler_t *worker_scheduler_new(const config_t *cfg, const schedule_set_t *schedules)
+worker_scheduler_t *worker_scheduler_new(const config_t *cfg, const schedule_config_t *schedules)
 {
     worker_scheduler_t *w = calloc(1, sizeof *w);
     if (w != NULL) {

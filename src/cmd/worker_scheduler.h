@@ -12,13 +12,13 @@
 
 #include "core/config.h"
 #include "core/supervisor.h"
-#include "sched/schedule.h"
+#include "sched/schedule_config.h"
 
 typedef struct worker_scheduler worker_scheduler_t;
 
 /* A scheduler of `schedules` (not owned, outlives it) for cfg, not yet
  * connected (the supervisor starts it); NULL when out of memory. */
-worker_scheduler_t *worker_scheduler_new(const config_t *cfg, const schedule_set_t *schedules);
+worker_scheduler_t *worker_scheduler_new(const config_t *cfg, const schedule_config_t *schedules);
 
 /* Its hooks for the supervisor (the plan's companions). */
 supervisor_companion_t worker_scheduler_companion(worker_scheduler_t *w);

@@ -45,7 +45,8 @@ typedef struct {
     char list_queue[200];        /* the users' LPUSH list ("" = off), default strategy_queue */
     char list_target[QUEUE_NAME_MAX + 1]; /* the logical queue the list feeds (its normal level), default backtest */
     int scheduler;               /* worker --scheduler: also fire the schedules */
-    const char *schedules_path;  /* --schedules, else TICKQ_SCHEDULES, else schedules.ini */
+    const char *config_path;     /* --config, else TICKQ_CONFIG (core/config_file.h); NULL: not named */
+    const char *schedules_path;  /* worker --schedules, the deprecated alias of --config: warned about */
 } config_t;
 
 /* Defaults, overridden by REDIS_URL, RQ_QUEUES, TICKQ_PREFIX, TICKQ_GROUP,

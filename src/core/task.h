@@ -10,7 +10,12 @@
  *
  * A handler returns TASK_OK with a JSON object in out->data (stored under
  * "data" in task_result), or an error status with a message in out->error
- * (and optional out->details). Task families register in task.c's table. */
+ * (and optional out->details).
+ *
+ * The registry knows no task family: each domain exports its family's
+ * table (task_family_t) and the composition above them registers them in
+ * the order `tickq tasks` lists (cmd/tasks_all.h), before any task is
+ * looked up. */
 #ifndef TICKQ_TASK_H
 #define TICKQ_TASK_H
 
@@ -76,6 +81,20 @@ typedef struct task_def {
     const task_arg_t *args;  /* the arguments it takes; NULL: any object (echo) */
     task_check_fn check;     /* NULL: the table says it all */
 } task_def_t;
+
+/* A task family: the tasks one domain offers, in listing order. */
+typedef struct {
+    const task_def_t *const *defs;
+    size_t n;
+} task_family_t;
+
+/* A family's initializer from its array of task_def_t pointers. */
+#define TASK_FAMILY(defs) { (defs), sizeof (defs) / sizeof (defs)[0] }
+
+/* Adds a family's tasks after those registered before. The names must be
+ * new and the registry has room for TASKS_MAX (both asserted). */
+#define TASKS_MAX 64
+void task_register(const task_family_t *family);
 
 /* The task registered as `name`, or NULL. */
 const task_def_t *task_find(const char *name);

@@ -254,3 +254,7 @@ const task_def_t task_def_update_stock_data = {
     "fetches bars from a provider (csv_dir, http_csv) and upserts them, all symbols or none", update_args,
     update_check
 };
+
+static const task_def_t *const market_data_tasks[] = { &task_def_update_stock_data };
+
+const task_family_t task_family_market_data = TASK_FAMILY(market_data_tasks);
