@@ -9,12 +9,15 @@
 
 #include "cmd/cli.h"
 #include "cmd/db_exit.h"
+#include "cmd/worker_history.h"
+#include "cmd/worker_scheduler.h"
 #include "cmd/schedule_check.h"
 #include "core/clock.h"
 #include "core/config_file.h"
 #include "core/log.h"
 #include "data/db.h"
 #include "data/history.h"
+#include "data/task_env_data.h"
 #include "core/supervisor.h"
 #include "sched/schedule_config.h"
 #include "core/task.h"
@@ -47,6 +50,9 @@ static const char usage[] =
     "  --schedules FILE     deprecated: the old name of --config FILE\n"
     "  --list-queue NAME    also take tasks LPUSHed as JSON onto this Redis list\n"
     "                       (default: strategy_queue; '' turns it off)\n"
+    "  --list-target QUEUE  the queue the list's tasks join, at normal priority; only\n"
+    "                       workers serving QUEUE_normal take them (default:\n"
+    "                       $TICKQ_LIST_TARGET, else backtest)\n"
     "  --db PATH            SQLite file for job history (default: $TICKQ_DB, else\n"
     "                       var/tickq.db); DATABASE_URL=postgresql://... uses PostgreSQL\n"
     "  --no-history         record no job history in the database (tasks still use it)\n"
@@ -65,7 +71,8 @@ enum {
     OPT_QUEUES = OPT_FIRST_COMMAND_OPTION, OPT_WORKERS, OPT_BURST, OPT_CHECK, OPT_GRACE,
     OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_RESULT_TTL, OPT_RETRY_BASE, OPT_RETRY_MAX,
     OPT_CLAIM_TIMEOUT, OPT_HEARTBEAT, OPT_STATS_INTERVAL, OPT_DLQ_CAP, OPT_BATCH_BUDGET, OPT_DB,
-    OPT_LIST_QUEUE, OPT_SCHEDULER, OPT_SCHEDULES, OPT_NO_HISTORY, OPT_HISTORY_DAYS, OPT_HISTORY_BACKLOG
+    OPT_LIST_QUEUE, OPT_SCHEDULER, OPT_SCHEDULES, OPT_NO_HISTORY, OPT_HISTORY_DAYS, OPT_HISTORY_BACKLOG,
+    OPT_LIST_TARGET
 };
 
 static const struct option options[] = {
@@ -86,6 +93,7 @@ static const struct option options[] = {
     { "batch-budget", required_argument, 0, OPT_BATCH_BUDGET },
     { "db", required_argument, 0, OPT_DB },
     { "list-queue", required_argument, 0, OPT_LIST_QUEUE },
+    { "list-target", required_argument, 0, OPT_LIST_TARGET },
     { "scheduler", no_argument, 0, OPT_SCHEDULER },
     { "no-history", no_argument, 0, OPT_NO_HISTORY },
     { "history-days", required_argument, 0, OPT_HISTORY_DAYS },
@@ -164,6 +172,13 @@ static int on_flag(int opt, const char *arg, void *ctx)
                                    "no spaces", arg, sizeof cfg->list_queue - 1);
         snprintf(cfg->list_queue, sizeof cfg->list_queue, "%s", arg);
         break;
+    case OPT_LIST_TARGET: {
+        char why[400];
+        if (queue_name_check(arg, why, sizeof why) != 0)
+            return cli_usage_error(usage, "--list-target: %s", why);
+        snprintf(cfg->list_target, sizeof cfg->list_target, "%s", arg);
+        break;
+    }
     case OPT_BATCH_BUDGET:
         if ((st = duration_flag("--batch-budget", arg, 0, &ms)) == 0)
             cfg->batch_budget_us = ms * 1000;
@@ -297,6 +312,37 @@ static int run_check(config_t *cfg)
     return 0;
 }
 
+/* The supervisor, with the job history process (unless --no-history) and,
+ * given `schedules`, a scheduler beside it; its children's tasks get the
+ * database and a bar cache. Returns the exit status. */
+static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_config_t *schedules)
+{
+    char id[160], database[DB_WHERE_MAX + 1100];
+    queue_instance_id(id, sizeof id);
+    db_describe(cfg->database_url, cfg->db_path, database, sizeof database);
+    supervisor_plan_t plan = { .id = id, .database = database, .task_env = &task_env_data };
+    int st = 0;
+    worker_history_t *history = NULL;
+    worker_scheduler_t *scheduler = NULL;
+    if (cfg->history) {
+        if ((history = worker_history_start(cfg, conn, id, &st)) == NULL)
+            return st;
+        plan.companions[plan.ncompanions++] = worker_history_companion(history);
+    }
+    if (schedules != NULL) {
+        if ((scheduler = worker_scheduler_new(cfg, schedules)) == NULL) {
+            log_error("cannot set up the scheduler: out of memory");
+            worker_history_free(history);
+            return EX_OSERR;
+        }
+        plan.companions[plan.ncompanions++] = worker_scheduler_companion(scheduler);
+    }
+    st = supervisor_run(cfg, conn, &plan);
+    worker_scheduler_free(scheduler);
+    worker_history_free(history);
+    return st;
+}
+
 /* --schedules still works, and says what replaces it. */
 static void warn_deprecated_flags(const config_t *cfg)
 {
@@ -363,7 +409,7 @@ int cmd_worker(int argc, char **argv)
         rconn_free(conn);
         return cli_fail(st, "%s", err);
     }
-    st = supervisor_run(&cfg, conn, cfg.scheduler ? &schedules : NULL);
+    st = run_supervisor(&cfg, conn, cfg.scheduler ? &schedules : NULL);
     if (cfg.scheduler)
         schedule_config_free(&schedules);
     rconn_free(conn);

@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "core/task_env.h"
 #include "core/task_schema.h"
 
 typedef enum {
@@ -31,16 +32,6 @@ typedef enum {
     TASK_TRANSIENT, /* worth retrying: a network hiccup, a busy resource */
     TASK_PERMANENT  /* retrying cannot help: bad input */
 } task_status_t;
-
-struct db;
-struct bar_cache;
-
-/* What a worker offers its tasks beyond the job: the database (opened on
- * first use, so tasks that need none pay nothing) and a cache of bars. */
-typedef struct task_env task_env_t;
-/* The worker child's database connection, or NULL with err. */
-struct db *task_env_db(task_env_t *env, char *err, size_t errlen);
-struct bar_cache *task_env_cache(task_env_t *env);
 
 struct task_def;
 
@@ -54,7 +45,7 @@ typedef struct {
     volatile sig_atomic_t *stopping; /* set when the worker is shutting down */
     int64_t timeout_ms;      /* the job's timeout */
     int64_t started_ms;      /* when the attempt started (clock_mono_ms) */
-    task_env_t *env;
+    task_env_t *env;         /* what the worker offers beyond the job (task_env.h) */
     const struct task_def *task; /* the task being run (its argument table) */
 } task_ctx_t;
 

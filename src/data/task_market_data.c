@@ -21,6 +21,7 @@
 #include "core/errmsg.h"
 #include "data/market_data_provider.h"
 #include "data/task_args.h"
+#include "data/task_env_data.h"
 
 #define UPDATE_MAX_SYMBOLS 5000
 #define UPDATE_MAX_BARS 20000000     /* held in memory before the write: about 1.1 GB */

@@ -16,6 +16,7 @@
 
 #include "core/clock.h"
 #include "data/db.h"
+#include "data/task_env_data.h"
 #include "options/option_provider.h"
 #include "options/option_synth.h"
 #include "options/task_options_internal.h"

@@ -9,6 +9,7 @@
 #include "data/bar_cache.h"
 #include "core/clock.h"
 #include "data/db.h"
+#include "data/task_env_data.h"
 
 size_t strategy_lower_bound(const int64_t *ts, size_t n, int64_t x)
 {
