@@ -82,7 +82,7 @@ static void bench_driver(const char *url, const char *path, const char *csv, dri
 {
     db_t *db;
     char err[1024];
-    if (db_open(url, path, &db, err, sizeof err) != 0)
+    if (db_open(url, path, &db, NULL, err, sizeof err) != 0)
         die("open", err);
     csv_import_opts_t opts = { "1d", 0, NULL };
     static csv_import_report_t rep;
@@ -150,7 +150,7 @@ int main(void)
     /* Features over the large set, loaded from SQLite. */
     db_t *db;
     char err[1024];
-    if (db_open(NULL, sqlite_path, &db, err, sizeof err) != 0)
+    if (db_open(NULL, sqlite_path, &db, NULL, err, sizeof err) != 0)
         die("open", err);
     static char names[SYMBOLS][BAR_SYMBOL_MAX + 1];
     static const char *syms[SYMBOLS];

@@ -168,7 +168,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(csv_path, sizeof csv_path, "%s/bars.csv", folder);
     char path[128], err[1024];
     snprintf(path, sizeof path, "%s/tickq.db", folder);
-    if (db_open(NULL, path, &db, err, sizeof err) != 0)
+    if (db_open(NULL, path, &db, NULL, err, sizeof err) != 0)
         fuzz_fail("cannot open %s: %s", path, err);
     atexit(cleanup);
     return 0;

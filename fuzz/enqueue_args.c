@@ -23,6 +23,7 @@
 #include <sysexits.h>
 
 #include "cmd/commands.h"
+#include "cmd/tasks_all.h"
 #include "fuzz.h"
 #include "core/task.h"
 
@@ -43,6 +44,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     unsetenv("REDIS_URL");
     unsetenv("TICKQ_PROVIDER_ALLOW");
     unsetenv("TICKQ_MARKET_DATA_PROVIDER");
+    tasks_register_all();
     fuzz_temp_folder(folder, "args");
     atexit(remove_folder);
     if (freopen("/dev/null", "r", stdin) == NULL) /* ARGS_JSON '-' reads an empty text */

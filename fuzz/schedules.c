@@ -1,4 +1,4 @@
-/* schedules.c — fuzz target: the scheduler's config file (src/schedule.c:
+/* schedules.c — fuzz target: the schedule config (src/sched/schedule_config.c:
  * INI through libinih, the [scheduler] settings, each [schedule NAME]'s
  * keys, its cron expression, zone, XNYS calendar and session, offset from
  * the close, task and args), as `tickq scheduler` and `tickq schedule`
@@ -13,7 +13,9 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "sched/schedule.h"
+#include "cmd/schedule_check.h"
+#include "cmd/tasks_all.h"
+#include "sched/schedule_config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -22,6 +24,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
+    tasks_register_all();
     fuzz_quiet_stdio(); /* the warnings' lines */
     return 0;
 }
@@ -46,9 +49,9 @@ static void check_next(const schedule_t *s, int64_t after)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = fuzz_strndup(data, size);
-    schedule_set_t set;
+    schedule_config_t set;
     char err[2048] = "";
-    if (schedule_set_parse(&set, text, "fuzz.ini", err, sizeof err) != 0) {
+    if (schedule_config_parse(&set, text, "fuzz.ini", schedule_check_task, err, sizeof err) != 0) {
         if (strncmp(err, "fuzz.ini", 8) != 0)
             fuzz_fail("refused with a message that does not name the file: '%s'", err);
         free(text);
@@ -67,8 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_next(s, 1772953199);   /* 2026-03-08T06:59:59Z, the eve of New York's DST */
         check_next(s, 1798761599);   /* 2026-12-31T23:59:59Z */
     }
-    (void)schedule_set_print_warnings(&set, "fuzz.ini");
-    schedule_set_free(&set);
+    (void)schedule_config_print_warnings(&set, "fuzz.ini");
+    schedule_config_free(&set);
     free(text);
     return 0;
 }

@@ -2,6 +2,7 @@
 #include "cmd/cli.h"
 
 #include "core/clock.h"
+#include "core/config_file.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -14,6 +15,9 @@
 static int common_option(int opt, const char *arg, config_t *cfg)
 {
     switch (opt) {
+    case OPT_CONFIG_FILE:
+        cfg->config_path = arg;
+        return 1;
     case OPT_REDIS_URL:
         cfg->redis_url = arg;
         return 1;
@@ -54,10 +58,20 @@ int cli_parse(int argc, char **argv, const struct option *options, const char *u
         if (st != 0)
             return st;
     }
+    return cli_check_config_file(cfg->config_path, &cfg->config_path);
+}
+
+int cli_check_config_file(const char *given, const char **named)
+{
+    char err[1024];
+    *named = config_file_named(given);
+    if (*named != NULL && config_file_check(*named, err, sizeof err) != 0)
+        return cli_fail(EX_CONFIG, "%s", err);
     return 0;
 }
 
-int cli_one_arg(int argc, char **argv, const char *usage, const char *what, const char **out)
+/* Exactly one positional argument (`what`, e.g. "job ID"): 0 and *out, or 64. */
+static int cli_one_arg(int argc, char **argv, const char *usage, const char *what, const char **out)
 {
     if (argc - optind < 1)
         return cli_usage_error(usage, "missing %s", what);
@@ -65,6 +79,21 @@ int cli_one_arg(int argc, char **argv, const char *usage, const char *what, cons
         return cli_usage_error(usage, "expected one %s, got '%s' too", what, argv[optind + 1]);
     *out = argv[optind];
     return 0;
+}
+
+int cli_open(int argc, char **argv, const cli_spec_t *spec, config_t *cfg, const char **arg, rconn_t **conn,
+             queue_t *q)
+{
+    int st = cli_parse(argc, argv, spec->options, spec->usage, cfg, spec->on_flag, spec->ctx);
+    if (st != 0)
+        return st;
+    if (spec->arg_name != NULL)
+        st = cli_one_arg(argc, argv, spec->usage, spec->arg_name, arg);
+    else if (optind < argc)
+        st = cli_usage_error(spec->usage, "unexpected argument '%s'", argv[optind]);
+    if (st != 0)
+        return st;
+    return cli_connect(cfg, conn, q);
 }
 
 int cli_seconds(const char *usage, const char *flag, const char *arg, int64_t *ms)

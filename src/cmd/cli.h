@@ -1,5 +1,5 @@
 /* cli.h — what every tickq sub-command shares: the command table, usage
- * errors (exit 64), common flags (--redis-url, --prefix, --group) and connecting to
+ * errors (exit 64), common flags (--redis-url, --prefix, --group, --config) and connecting to
  * Redis with the documented exit statuses (78 no/bad REDIS_URL, 69 Redis
  * unreachable, 75 Redis out of memory: cli_queue_exit). */
 #ifndef TICKQ_CLI_H
@@ -18,16 +18,26 @@ enum {
     OPT_PREFIX,
     OPT_GROUP,
     OPT_JSON,
+    OPT_CONFIG_FILE,
     OPT_FIRST_COMMAND_OPTION = 1100
 };
 
+/* --config FILE (core/config_file.h): every command takes it. */
+#define CLI_CONFIG_OPTION { "config", required_argument, 0, OPT_CONFIG_FILE }
+
+#define CLI_CONFIG_HELP \
+    "  --config FILE        tickq's configuration file (default: $TICKQ_CONFIG);\n" \
+    "                       a named file is checked whole (docs/cli.md)\n"
+
 #define CLI_COMMON_OPTIONS \
+    CLI_CONFIG_OPTION, \
     { "redis-url", required_argument, 0, OPT_REDIS_URL }, \
     { "prefix", required_argument, 0, OPT_PREFIX }, \
     { "group", required_argument, 0, OPT_GROUP }, \
     { "help", no_argument, 0, 'h' }
 
 #define CLI_COMMON_HELP \
+    CLI_CONFIG_HELP \
     "  --redis-url URL      Redis to use (default: $REDIS_URL)\n" \
     "  --prefix P           prefix of tickq's own keys (default: $TICKQ_PREFIX or tickq)\n" \
     "  --group NAME         consumer group of the workers (default: $TICKQ_GROUP or workers)\n" \
@@ -48,13 +58,32 @@ typedef int (*cli_flag_fn)(int opt, const char *arg, void *ctx);
 /* Loads the environment settings into *cfg, then parses argv: the common
  * flags, --help (prints the usage and returns CLI_HELP), unknown flags
  * (usage, 64) and the command's own flags through on_flag (may be NULL).
- * Returns 0 with the positional arguments at argv[optind..], CLI_HELP, or
- * an exit status. */
+ * Then cfg->config_path is the file the user named (--config, else
+ * $TICKQ_CONFIG, else NULL), checked (cli_check_config_file). Returns 0
+ * with the positional arguments at argv[optind..], CLI_HELP, or an exit
+ * status. */
 int cli_parse(int argc, char **argv, const struct option *options, const char *usage,
               config_t *cfg, cli_flag_fn on_flag, void *ctx);
 
-/* Exactly one positional argument (`what`, e.g. "job ID"): 0 and *out, or 64. */
-int cli_one_arg(int argc, char **argv, const char *usage, const char *what, const char **out);
+/* What a command that talks to Redis opens with (cli_open). */
+typedef struct {
+    const struct option *options;
+    const char *usage;
+    cli_flag_fn on_flag;         /* the command's own flags; may be NULL */
+    void *ctx;                   /* on_flag's */
+    const char *arg_name;        /* exactly one positional argument ("job ID"); NULL: none */
+} cli_spec_t;
+
+/* The opening of such a command: cli_parse, then its positional argument
+ * (into *arg, when spec->arg_name) or none, then cli_connect. Returns 0
+ * with *conn and *q ready, CLI_HELP, or an exit status after printing why. */
+int cli_open(int argc, char **argv, const cli_spec_t *spec, config_t *cfg, const char **arg, rconn_t **conn,
+             queue_t *q);
+
+/* Checks the configuration file the user named (config_file_named(given):
+ * --config, else $TICKQ_CONFIG) and returns it in *named (NULL: none), for
+ * a command whatever sections it reads: 0, or 78 after printing why. */
+int cli_check_config_file(const char *given, const char **named);
 
 /* Parses a --wait style flag in seconds (fractions and units allowed). */
 int cli_seconds(const char *usage, const char *flag, const char *arg, int64_t *ms);

@@ -12,6 +12,7 @@
 #include <sysexits.h>
 
 #include "cmd/cli.h"
+#include "cmd/db_exit.h"
 #include "core/clock.h"
 #include "core/close_match.h"
 #include "data/csv_import.h"
@@ -62,13 +63,15 @@ static const char usage[] =
     "  --columns LIST       show: columns (default open,high,low,close,volume)\n"
     "  --format F           show: csv (default), json (one object per line) or table\n"
     "  --json               list: one JSON object per line\n"
+    CLI_CONFIG_HELP
     "  -h, --help           this help\n"
     "\n"
     "Exit status: 0 ok, 3 show: a symbol has no bars at the interval, 64 bad usage,\n"
     "65 a file was rejected or had nothing to import, 66 input file missing,\n"
     "69 database unavailable, 73 cannot create the SQLite file (or its folder does\n"
     "not exist: only the default's folders are created), 78 no place for the\n"
-    "default database (HOME unset) or DATABASE_URL not PostgreSQL.\n";
+    "default database (HOME unset), DATABASE_URL not PostgreSQL, or a bad --config\n"
+    "file.\n";
 
 enum {
     OPT_DB = OPT_FIRST_COMMAND_OPTION, OPT_INTERVAL, OPT_SKIP_BAD, OPT_SYMBOLS, OPT_DAYS, OPT_SEED,
@@ -90,6 +93,7 @@ static const struct option options[] = {
     { "columns", required_argument, 0, OPT_COLUMNS },
     { "format", required_argument, 0, OPT_FORMAT },
     { "json", no_argument, 0, OPT_JSON },
+    CLI_CONFIG_OPTION,
     { "help", no_argument, 0, 'h' },
     { 0, 0, 0, 0 }
 };
@@ -203,9 +207,9 @@ static int check_flags(const data_flags_t *f, const char *action, int bit)
 static int open_db(const config_t *cfg, db_t **db, int quiet)
 {
     char err[1024];
-    int st = db_open(cfg->database_url, cfg->db_path, db, err, sizeof err);
-    if (st != 0)
-        return cli_fail(st, "%s", err);
+    db_failure_t failure;
+    if (db_open(cfg->database_url, cfg->db_path, db, &failure, err, sizeof err) != 0)
+        return cli_fail(db_exit_status(failure), "%s", err);
     if (!quiet)
         fprintf(stderr, "tickq: database: %s %s\n", db_kind_name(*db), db_where(*db));
     char old[DB_WHERE_MAX];

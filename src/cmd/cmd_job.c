@@ -74,16 +74,13 @@ int cmd_job(int argc, char **argv)
 {
     static config_t cfg;
     char err[1024];
+    const cli_spec_t spec = { options, usage, NULL, NULL, "job ID" };
     const char *id;
-    int st = cli_parse(argc, argv, options, usage, &cfg, NULL, NULL);
-    if (st == 0)
-        st = cli_one_arg(argc, argv, usage, "job ID", &id);
-    if (st != 0)
-        return st == CLI_HELP ? 0 : st;
     rconn_t *conn;
     queue_t q;
-    if ((st = cli_connect(&cfg, &conn, &q)) != 0)
-        return st;
+    int st = cli_open(argc, argv, &spec, &cfg, &id, &conn, &q);
+    if (st != 0)
+        return st == CLI_HELP ? 0 : st;
     char key[300], rkey[300];
     queue_key(&q, "job", id, key, sizeof key);
     queue_key(&q, "retries", id, rkey, sizeof rkey);

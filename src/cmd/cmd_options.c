@@ -38,13 +38,15 @@ static const char usage[] =
     "                       (20%), at most 5 (500%)\n"
     "  --price P            iv: the option's price\n"
     "  --json               one JSON object instead of a table\n"
+    CLI_CONFIG_HELP
     "  -h, --help           this help\n"
     "\n"
     "Theta is per year and per calendar day (/365), vega per 1.00 of volatility\n"
     "and per point (/100), rho per 1.00 of rate and per point (/100).\n"
     "See docs/options.md.\n"
     "\n"
-    "Exit status: 0 ok, 1 no implied volatility (iv), 64 bad usage.\n";
+    "Exit status: 0 ok, 1 no implied volatility (iv), 64 bad usage, 78 a bad --config\n"
+    "file.\n";
 
 enum {
     OPT_TYPE = OPT_FIRST_COMMAND_OPTION, OPT_SPOT, OPT_STRIKE, OPT_YEARS, OPT_DAYS, OPT_RATE, OPT_DIV, OPT_VOL,
@@ -62,6 +64,7 @@ static const struct option options[] = {
     { "vol", required_argument, 0, OPT_VOL },
     { "price", required_argument, 0, OPT_PRICE },
     { "json", no_argument, 0, OPT_JSON },
+    CLI_CONFIG_OPTION,
     { "help", no_argument, 0, 'h' },
     { 0, 0, 0, 0 }
 };

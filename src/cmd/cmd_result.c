@@ -51,16 +51,13 @@ int cmd_result(int argc, char **argv)
     static config_t cfg;
     char err[1024];
     int64_t wait_ms = 0;
+    const cli_spec_t spec = { options, usage, on_flag, &wait_ms, "job ID" };
     const char *id;
-    int st = cli_parse(argc, argv, options, usage, &cfg, on_flag, &wait_ms);
-    if (st == 0)
-        st = cli_one_arg(argc, argv, usage, "job ID", &id);
-    if (st != 0)
-        return st == CLI_HELP ? 0 : st;
     rconn_t *conn;
     queue_t q;
-    if ((st = cli_connect(&cfg, &conn, &q)) != 0)
-        return st;
+    int st = cli_open(argc, argv, &spec, &cfg, &id, &conn, &q);
+    if (st != 0)
+        return st == CLI_HELP ? 0 : st;
     int64_t deadline = clock_mono_ms() + wait_ms;
     char key[300];
     queue_result_key(id, key, sizeof key);

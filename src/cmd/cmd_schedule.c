@@ -11,22 +11,25 @@
 #include "cmd/cli.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "cmd/schedule_check.h"
+#include "core/config_file.h"
 #include "core/queue.h"
-#include "sched/schedule.h"
+#include "sched/schedule_config.h"
 #include "sched/scheduler.h"
 
-#define DEFAULT_CONFIG "schedules.ini"
+/* Where the schedules are when no file is named (config_file_path). */
+#define DEFAULT_FILES "$TICKQ_CONFIG, else $TICKQ_SCHEDULES, else schedules.ini"
 
 static const char scheduler_usage[] =
     "usage: tickq scheduler [--config FILE] [--log-format json|logfmt] [--log-level L]\n"
     "\n"
-    "Fires the schedules of FILE (default: $TICKQ_SCHEDULES, else " DEFAULT_CONFIG "):\n"
-    "each firing enqueues one job with the id <schedule>:<fire time in UTC>. Several\n"
+    "Fires the schedules of the configuration file, --config FILE (default:\n"
+    DEFAULT_FILES "): each firing\n"
+    "enqueues one job with the id <schedule>:<fire time in UTC>. Several\n"
     "schedulers may run; the one holding the lease in Redis fires, the others take\n"
     "over within seconds when it dies. SIGTERM or SIGINT: stop firing, give up the\n"
     "lease, exit 0. See docs/scheduler.md for the file format.\n"
     "\n"
-    "  --config FILE        the schedules (INI)\n"
     "  --log-format F       json (default) or logfmt\n"
     "  --log-level L        debug, info (default), warning or error\n"
     CLI_COMMON_HELP
@@ -40,15 +43,16 @@ static const char schedule_usage[] =
     "                               [--offset-from-close D] [--from ISO_TIME] [-n N]\n"
     "                               [--config FILE]\n"
     "\n"
-    "list  each schedule of FILE (default: $TICKQ_SCHEDULES, else " DEFAULT_CONFIG ")\n"
+    "list  each schedule of the configuration file (default: " DEFAULT_FILES ")\n"
     "      with its next N fire times (default 3), in its time zone and in UTC.\n"
     "next  the next N fire times (default 5) of a cron expression (minute hour\n"
     "      day-of-month month day-of-week), one per line, ISO 8601 with offset.\n"
     "\n"
-    "  --config FILE        list: the schedules (INI); next: with --calendar XNYS,\n"
-    "                       the closures of FILE's [scheduler] section apply too\n"
-    "                       (FILE is checked whole; closures without --calendar\n"
-    "                       XNYS are refused)\n"
+    "  --config FILE        tickq's configuration file (default: $TICKQ_CONFIG)\n"
+    "                       list: its schedules; next: with --calendar XNYS, the\n"
+    "                       closures of its [scheduler] section apply too (FILE is\n"
+    "                       checked whole; with --config, closures without\n"
+    "                       --calendar XNYS are refused)\n"
     "  --tz ZONE            IANA time zone of EXPR (default: UTC); a fixed offset\n"
     "                       without DST (EST, Etc/GMT+5) works but warns: use\n"
     "                       America/New_York\n"
@@ -59,7 +63,7 @@ static const char schedule_usage[] =
     "  -n N                 how many fire times\n"
     "  -h, --help           this help\n";
 
-enum { OPT_CONFIG = OPT_FIRST_COMMAND_OPTION, OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_TZ, OPT_CALENDAR,
+enum { OPT_LOG_FORMAT = OPT_FIRST_COMMAND_OPTION, OPT_LOG_LEVEL, OPT_TZ, OPT_CALENDAR,
        OPT_MARKET_HOURS, OPT_OFFSET, OPT_FROM };
 
 typedef struct {
@@ -74,7 +78,6 @@ typedef struct {
 } schedule_flags_t;
 
 static const struct option scheduler_options[] = {
-    { "config", required_argument, 0, OPT_CONFIG },
     { "log-format", required_argument, 0, OPT_LOG_FORMAT },
     { "log-level", required_argument, 0, OPT_LOG_LEVEL },
     CLI_COMMON_OPTIONS,
@@ -82,7 +85,7 @@ static const struct option scheduler_options[] = {
 };
 
 static const struct option schedule_options[] = {
-    { "config", required_argument, 0, OPT_CONFIG },
+    CLI_CONFIG_OPTION,
     { "tz", required_argument, 0, OPT_TZ },
     { "calendar", required_argument, 0, OPT_CALENDAR },
     { "market-hours", no_argument, 0, OPT_MARKET_HOURS },
@@ -96,7 +99,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
 {
     schedule_flags_t *f = ctx;
     switch (opt) {
-    case OPT_CONFIG: f->config = arg; return 0;
+    case OPT_CONFIG_FILE: f->config = arg; return 0;
     case OPT_TZ: f->tz = arg; return 0;
     case OPT_CALENDAR: f->calendar = arg; return 0;
     case OPT_MARKET_HOURS: f->market_hours = 1; return 0;
@@ -141,11 +144,12 @@ static void print_times(const schedule_t *s, int64_t from, long long n, int both
 
 static int do_list(schedule_flags_t *f)
 {
-    schedule_set_t set;
+    schedule_config_t set;
     char err[1024];
-    if (schedule_set_load(&set, schedule_file_path(f->config), err, sizeof err) != 0)
+    const char *path = config_file_path(f->config);
+    if (schedule_config_load(&set, path, schedule_check_task, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
-    schedule_set_print_warnings(&set, schedule_file_path(f->config));
+    schedule_config_print_warnings(&set, path);
     int64_t now = clock_now_ms() / 1000;
     for (size_t i = 0; i < set.n; i++) {
         const schedule_t *s = &set.items[i];
@@ -154,29 +158,32 @@ static int do_list(schedule_flags_t *f)
                s->queue, s->priority);
         print_times(s, now, f->n ? f->n : 3, 1);
     }
-    schedule_set_free(&set);
+    schedule_config_free(&set);
     return 0;
 }
 
 /* The XNYS calendar for `schedule next`: built in, plus with --config FILE
- * the closures of FILE's [scheduler] section (the file is checked whole, as
- * `schedule list` checks it). Its other settings (misfire_grace,
- * shutdown_wait, lease_ttl) govern firing, not fire times. The calendar is
- * set->xnys: free *set after use. 0, or an exit status. */
-static int next_calendar(const schedule_flags_t *f, int calendar, schedule_set_t *set)
+ * (or $TICKQ_CONFIG) the closures of FILE's [scheduler] section (the file
+ * is checked whole, as `schedule list` checks it). Its other settings
+ * (misfire_grace, shutdown_wait, lease_ttl) govern firing, not fire times.
+ * The calendar is set->xnys: free *set after use. 0, or an exit status. */
+static int next_calendar(const schedule_flags_t *f, int calendar, schedule_config_t *set)
 {
     char err[1024];
+    const char *path = config_file_named(f->config);
     memset(set, 0, sizeof *set);
-    if (f->config == NULL) {
+    if (path == NULL) {
         if (market_calendar_init(&set->xnys, "XNYS", err, sizeof err) != 0)
             return cli_fail(EX_SOFTWARE, "%s", err);
         return 0;
     }
-    if (schedule_set_load(set, f->config, err, sizeof err) != 0)
+    if (schedule_config_load(set, path, schedule_check_task, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
-    schedule_set_print_warnings(set, f->config);
-    if (!calendar && set->xnys.n_closures > 0) {
-        schedule_set_free(set);
+    schedule_config_print_warnings(set, path);
+    /* A file named in the environment applies where it can; one named on
+     * the command line and unable to apply is refused, not ignored. */
+    if (!calendar && f->config != NULL && set->xnys.n_closures > 0) {
+        schedule_config_free(set);
         return cli_usage_error(schedule_usage, "--config %s: its closures are XNYS closures and apply only to "
                                "--calendar XNYS: add --calendar XNYS, or leave --config out", f->config);
     }
@@ -215,7 +222,7 @@ static int do_next(schedule_flags_t *f, const char *expr)
                                    f->offset);
         offset_s = (neg ? -ms : ms) / 1000;
     }
-    schedule_set_t set; /* not copied: only its calendar is used */
+    schedule_config_t set; /* not copied: only its calendar is used */
     int st = next_calendar(f, calendar, &set);
     if (st != 0)
         return st;
@@ -229,7 +236,7 @@ static int do_next(schedule_flags_t *f, const char *expr)
     print_times(&s, from, f->n ? f->n : 5, 0);
     schedule_release(&s);
 cleanup:
-    schedule_set_free(&set);
+    schedule_config_free(&set);
     return st;
 }
 
@@ -295,21 +302,21 @@ int cmd_scheduler(int argc, char **argv)
     if (optind < argc)
         return cli_usage_error(scheduler_usage, "unexpected argument '%s'", argv[optind]);
     log_configure(cfg.log_format, cfg.log_level);
-    schedule_set_t set;
+    schedule_config_t set;
     char err[1024];
-    if (schedule_set_load(&set, schedule_file_path(f.config), err, sizeof err) != 0)
+    if (schedule_config_load(&set, config_file_path(cfg.config_path), schedule_check_task, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
     rconn_t *conn;
     queue_t q;
     cfg.command_timeout_ms = (int)(set.shutdown_wait_ms < 1000 ? 1000 : set.shutdown_wait_ms);
     if ((st = cli_connect(&cfg, &conn, &q)) != 0) {
-        schedule_set_free(&set);
+        schedule_config_free(&set);
         return st;
     }
     queue_status_t qs = queue_prepare(&q, NULL, err, sizeof err);
     if (qs != QUEUE_OK) {
         rconn_free(conn);
-        schedule_set_free(&set);
+        schedule_config_free(&set);
         return cli_fail(cli_queue_exit(qs), "cannot prepare Redis: %s", err);
     }
     rconn_set_name(conn, "tickq-scheduler");
@@ -323,7 +330,7 @@ int cmd_scheduler(int argc, char **argv)
     scheduler_t *s = scheduler_new(&set, &cfg, conn);
     if (s == NULL) {
         rconn_free(conn);
-        schedule_set_free(&set);
+        schedule_config_free(&set);
         return cli_fail(EX_OSERR, "out of memory");
     }
     scheduler_run(s, &g_stop);
@@ -331,6 +338,6 @@ int cmd_scheduler(int argc, char **argv)
     log_flush();
     scheduler_free(s);
     rconn_free(conn);
-    schedule_set_free(&set);
+    schedule_config_free(&set);
     return 0;
 }

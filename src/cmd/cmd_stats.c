@@ -127,15 +127,12 @@ int cmd_stats(int argc, char **argv)
     static config_t cfg;
     char err[1024];
     int as_json = 0;
-    int st = cli_parse(argc, argv, options, usage, &cfg, on_flag, &as_json);
-    if (st == 0 && optind < argc)
-        st = cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
-    if (st != 0)
-        return st == CLI_HELP ? 0 : st;
+    const cli_spec_t spec = { options, usage, on_flag, &as_json, NULL };
     rconn_t *conn;
     queue_t q;
-    if ((st = cli_connect(&cfg, &conn, &q)) != 0)
-        return st;
+    int st = cli_open(argc, argv, &spec, &cfg, NULL, &conn, &q);
+    if (st != 0)
+        return st == CLI_HELP ? 0 : st;
     json_t *s = stats_collect(&q, err, sizeof err);
     rconn_free(conn);
     if (s == NULL)

@@ -22,8 +22,9 @@ static const char usage[] =
     "                       arguments\n"
     "  --markdown           TYPE's arguments as a Markdown table (the docs' tables\n"
     "                       are this output)\n"
+    CLI_CONFIG_HELP
     "\n"
-    "Exit status: 0 listed, 64 bad usage or unknown TYPE.\n";
+    "Exit status: 0 listed, 64 bad usage or unknown TYPE, 78 a bad --config file.\n";
 
 enum { FORMAT_TEXT, FORMAT_JSON, FORMAT_MARKDOWN };
 
@@ -122,7 +123,7 @@ static void print_text(const task_def_t *t)
 int cmd_tasks(int argc, char **argv)
 {
     int format = FORMAT_TEXT;
-    const char *type = NULL;
+    const char *type = NULL, *config = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(usage, stdout);
@@ -131,6 +132,12 @@ int cmd_tasks(int argc, char **argv)
             format = FORMAT_JSON;
         } else if (strcmp(argv[i], "--markdown") == 0) {
             format = FORMAT_MARKDOWN;
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            config = argv[i] + 9;
+        } else if (strcmp(argv[i], "--config") == 0) {
+            if (++i == argc)
+                return cli_usage_error(usage, "--config needs a FILE");
+            config = argv[i];
         } else if (argv[i][0] == '-') {
             return cli_usage_error(usage, "unknown option '%s'", argv[i]);
         } else if (type != NULL) {
@@ -139,6 +146,9 @@ int cmd_tasks(int argc, char **argv)
             type = argv[i];
         }
     }
+    int st = cli_check_config_file(config, &config);
+    if (st != 0)
+        return st;
     if (type == NULL) {
         if (format == FORMAT_MARKDOWN)
             return cli_usage_error(usage, "--markdown needs a TYPE");

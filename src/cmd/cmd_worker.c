@@ -8,12 +8,18 @@
 #include <sysexits.h>
 
 #include "cmd/cli.h"
+#include "cmd/db_exit.h"
+#include "cmd/worker_history.h"
+#include "cmd/worker_scheduler.h"
+#include "cmd/schedule_check.h"
 #include "core/clock.h"
+#include "core/config_file.h"
 #include "core/log.h"
 #include "data/db.h"
 #include "data/history.h"
+#include "data/task_env_data.h"
 #include "core/supervisor.h"
-#include "sched/schedule.h"
+#include "sched/schedule_config.h"
 #include "core/task.h"
 
 static const char usage[] =
@@ -37,11 +43,16 @@ static const char usage[] =
     "  --heartbeat D        claim renewal and heartbeat interval (default: 5s)\n"
     "  --stats-interval D   interval of the worker stats log line (default: 10s)\n"
     "  --dlq-cap N          dead-letter stream length cap (default: 100000)\n"
-    "  --scheduler          also fire the recurring jobs of the schedules file (one\n"
-    "                       scheduler among all replicas fires; docs/scheduler.md)\n"
-    "  --schedules FILE     the schedules (default: $TICKQ_SCHEDULES, else schedules.ini)\n"
+    "  --scheduler          also fire the recurring jobs of the configuration file's\n"
+    "                       schedules (default file: $TICKQ_CONFIG, else\n"
+    "                       $TICKQ_SCHEDULES, else schedules.ini; one scheduler among\n"
+    "                       all replicas fires; docs/scheduler.md)\n"
+    "  --schedules FILE     deprecated: the old name of --config FILE\n"
     "  --list-queue NAME    also take tasks LPUSHed as JSON onto this Redis list\n"
     "                       (default: strategy_queue; '' turns it off)\n"
+    "  --list-target QUEUE  the queue the list's tasks join, at normal priority; only\n"
+    "                       workers serving QUEUE_normal take them (default:\n"
+    "                       $TICKQ_LIST_TARGET, else backtest)\n"
     "  --db PATH            SQLite file for job history (default: $TICKQ_DB, else\n"
     "                       var/tickq.db); DATABASE_URL=postgresql://... uses PostgreSQL\n"
     "  --no-history         record no job history in the database (tasks still use it)\n"
@@ -60,7 +71,8 @@ enum {
     OPT_QUEUES = OPT_FIRST_COMMAND_OPTION, OPT_WORKERS, OPT_BURST, OPT_CHECK, OPT_GRACE,
     OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_RESULT_TTL, OPT_RETRY_BASE, OPT_RETRY_MAX,
     OPT_CLAIM_TIMEOUT, OPT_HEARTBEAT, OPT_STATS_INTERVAL, OPT_DLQ_CAP, OPT_BATCH_BUDGET, OPT_DB,
-    OPT_LIST_QUEUE, OPT_SCHEDULER, OPT_SCHEDULES, OPT_NO_HISTORY, OPT_HISTORY_DAYS, OPT_HISTORY_BACKLOG
+    OPT_LIST_QUEUE, OPT_SCHEDULER, OPT_SCHEDULES, OPT_NO_HISTORY, OPT_HISTORY_DAYS, OPT_HISTORY_BACKLOG,
+    OPT_LIST_TARGET
 };
 
 static const struct option options[] = {
@@ -81,6 +93,7 @@ static const struct option options[] = {
     { "batch-budget", required_argument, 0, OPT_BATCH_BUDGET },
     { "db", required_argument, 0, OPT_DB },
     { "list-queue", required_argument, 0, OPT_LIST_QUEUE },
+    { "list-target", required_argument, 0, OPT_LIST_TARGET },
     { "scheduler", no_argument, 0, OPT_SCHEDULER },
     { "no-history", no_argument, 0, OPT_NO_HISTORY },
     { "history-days", required_argument, 0, OPT_HISTORY_DAYS },
@@ -152,13 +165,20 @@ static int on_flag(int opt, const char *arg, void *ctx)
                                    arg);
         cfg->history_backlog = v;
         break;
-    case OPT_SCHEDULES: cfg->schedules_path = arg; break;
+    case OPT_SCHEDULES: cfg->config_path = cfg->schedules_path = arg; break;
     case OPT_LIST_QUEUE:
         if (strlen(arg) >= sizeof cfg->list_queue || strpbrk(arg, " \t\r\n") != NULL)
             return cli_usage_error(usage, "--list-queue '%s' is not a valid Redis key: at most %zu characters, "
                                    "no spaces", arg, sizeof cfg->list_queue - 1);
         snprintf(cfg->list_queue, sizeof cfg->list_queue, "%s", arg);
         break;
+    case OPT_LIST_TARGET: {
+        char why[400];
+        if (queue_name_check(arg, why, sizeof why) != 0)
+            return cli_usage_error(usage, "--list-target: %s", why);
+        snprintf(cfg->list_target, sizeof cfg->list_target, "%s", arg);
+        break;
+    }
     case OPT_BATCH_BUDGET:
         if ((st = duration_flag("--batch-budget", arg, 0, &ms)) == 0)
             cfg->batch_budget_us = ms * 1000;
@@ -249,10 +269,10 @@ static int run_check(config_t *cfg)
     freeReplyObject(r);
     rconn_free(c);
     db_t *db;
-    int dst = db_open(cfg->database_url, cfg->db_path, &db, err, sizeof err);
-    if (dst != 0) {
+    db_failure_t failure;
+    if (db_open(cfg->database_url, cfg->db_path, &db, &failure, err, sizeof err) != 0) {
         printf("FAIL database: %s\n", err);
-        return dst;
+        return db_exit_status(failure);
     }
     printf("ok   database: %s %s (schema version %d)\n", db_kind_name(db), db_where(db), db_schema_version(db));
     db_close(db);
@@ -266,12 +286,13 @@ static int run_check(config_t *cfg)
     task_names(names, sizeof names);
     printf("ok   task types: %s\n", names);
     if (cfg->scheduler) {
-        schedule_set_t set;
-        if (schedule_set_load(&set, schedule_file_path(cfg->schedules_path), err, sizeof err) != 0) {
+        schedule_config_t set;
+        const char *path = config_file_path(cfg->config_path);
+        if (schedule_config_load(&set, path, schedule_check_task, err, sizeof err) != 0) {
             printf("FAIL schedules: %s\n", err);
             return EX_CONFIG;
         }
-        schedule_set_print_warnings(&set, schedule_file_path(cfg->schedules_path));
+        schedule_config_print_warnings(&set, path);
         int bad = 0;
         for (size_t i = 0; i < set.n; i++) {
             if (schedule_check_args(&set.items[i], TASK_CHECK_WORKER, err, sizeof err) != 0) {
@@ -281,14 +302,52 @@ static int run_check(config_t *cfg)
             }
         }
         if (bad == 0)
-            printf("ok   schedules: %zu in %s, their task args checked\n", set.n,
-                   schedule_file_path(cfg->schedules_path));
-        schedule_set_free(&set);
+            printf("ok   schedules: %zu in %s, their task args checked\n", set.n, path);
+        schedule_config_free(&set);
         if (bad > 0)
             return EX_CONFIG;
     }
     printf("check passed\n");
     return 0;
+}
+
+/* The supervisor, with the job history process (unless --no-history) and,
+ * given `schedules`, a scheduler beside it; its children's tasks get the
+ * database and a bar cache. Returns the exit status. */
+static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_config_t *schedules)
+{
+    char id[160], database[DB_WHERE_MAX + 1100];
+    queue_instance_id(id, sizeof id);
+    db_describe(cfg->database_url, cfg->db_path, database, sizeof database);
+    supervisor_plan_t plan = { .id = id, .database = database, .task_env = &task_env_data };
+    int st = 0;
+    worker_history_t *history = NULL;
+    worker_scheduler_t *scheduler = NULL;
+    if (cfg->history) {
+        if ((history = worker_history_start(cfg, conn, id, &st)) == NULL)
+            return st;
+        plan.companions[plan.ncompanions++] = worker_history_companion(history);
+    }
+    if (schedules != NULL) {
+        if ((scheduler = worker_scheduler_new(cfg, schedules)) == NULL) {
+            log_error("cannot set up the scheduler: out of memory");
+            worker_history_free(history);
+            return EX_OSERR;
+        }
+        plan.companions[plan.ncompanions++] = worker_scheduler_companion(scheduler);
+    }
+    st = supervisor_run(cfg, conn, &plan);
+    worker_scheduler_free(scheduler);
+    worker_history_free(history);
+    return st;
+}
+
+/* --schedules still works, and says what replaces it. */
+static void warn_deprecated_flags(const config_t *cfg)
+{
+    if (cfg->schedules_path != NULL)
+        log_warn("--schedules is deprecated: use --config FILE (the same file)",
+                 LF_S("config", cfg->config_path));
 }
 
 int cmd_worker(int argc, char **argv)
@@ -298,15 +357,20 @@ int cmd_worker(int argc, char **argv)
     int st = parse_flags(argc, argv, &cfg);
     if (st != 0)
         return st == CLI_HELP ? 0 : st;
-    if (cfg.check)
-        return run_check(&cfg);
+    if (cfg.check) {
+        st = run_check(&cfg);
+        warn_deprecated_flags(&cfg);
+        return st;
+    }
 
     log_configure(cfg.log_format, cfg.log_level);
+    warn_deprecated_flags(&cfg);
     if (config_resolve(&cfg, 1, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
     /* The schedules file first: a bad one changes nothing. */
-    static schedule_set_t schedules;
-    if (cfg.scheduler && schedule_set_load(&schedules, schedule_file_path(cfg.schedules_path), err, sizeof err) != 0)
+    static schedule_config_t schedules;
+    if (cfg.scheduler &&
+        schedule_config_load(&schedules, config_file_path(cfg.config_path), schedule_check_task, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
     rconn_t *conn;
     queue_t q;
@@ -319,10 +383,10 @@ int cmd_worker(int argc, char **argv)
         return cli_fail(cli_queue_exit(qs), "%s", err);
     }
     db_t *db;
-    st = db_open(cfg.database_url, cfg.db_path, &db, err, sizeof err);
-    if (st != 0) {
+    db_failure_t failure;
+    if (db_open(cfg.database_url, cfg.db_path, &db, &failure, err, sizeof err) != 0) {
         rconn_free(conn);
-        return cli_fail(st, "%s", err);
+        return cli_fail(db_exit_status(failure), "%s", err);
     }
     char old[DB_WHERE_MAX];
     if (db_old_default(cfg.database_url, cfg.db_path, old, sizeof old))
@@ -343,9 +407,9 @@ int cmd_worker(int argc, char **argv)
         rconn_free(conn);
         return cli_fail(st, "%s", err);
     }
-    st = supervisor_run(&cfg, conn, cfg.scheduler ? &schedules : NULL);
+    st = run_supervisor(&cfg, conn, cfg.scheduler ? &schedules : NULL);
     if (cfg.scheduler)
-        schedule_set_free(&schedules);
+        schedule_config_free(&schedules);
     rconn_free(conn);
     return st;
 }

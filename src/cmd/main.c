@@ -5,6 +5,7 @@
 
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "cmd/tasks_all.h"
 #include "core/queue.h"
 
 #define TICKQ_VERSION "0.1.0"
@@ -27,14 +28,14 @@ static const cli_command_t commands[] = {
 
 static void print_usage(FILE *out)
 {
-    fprintf(out, "usage: tickq [--redis-url URL] [--prefix P] [--group NAME] COMMAND [options]\n"
+    fprintf(out, "usage: tickq [--redis-url URL] [--prefix P] [--group NAME] [--config FILE] COMMAND [options]\n"
                  "       (tickq COMMAND --help for details)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "  %-10s %s\n", "version", "print the version and protocol");
     fprintf(out, "\nEnvironment: REDIS_URL (required for queue commands), RQ_QUEUES, TICKQ_PREFIX,\n"
                  "TICKQ_GROUP, TICKQ_LOG_FORMAT, TICKQ_LOG_LEVEL, TICKQ_RESULT_TTL, DATABASE_URL, TICKQ_DB,\n"
-                 "TICKQ_SCHEDULES.\n");
+                 "TICKQ_CONFIG (the configuration file; TICKQ_SCHEDULES, its old name, for the schedules).\n");
 }
 
 /* The flags every command shares may also come before the command
@@ -43,7 +44,7 @@ static void print_usage(FILE *out)
  * place; a flag missing its value is left for the command to refuse. */
 static int shared_flags_first(int argc, char **argv)
 {
-    static const char *const with_value[] = { "--redis-url", "--prefix", "--group" };
+    static const char *const with_value[] = { "--redis-url", "--prefix", "--group", "--config" };
     int at = 1;
     while (at < argc && argv[at][0] == '-') {
         int n = 0;
@@ -67,6 +68,7 @@ static int shared_flags_first(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    tasks_register_all();
     argc = shared_flags_first(argc, argv);
     if (argc < 2) {
         print_usage(stderr);

@@ -8,7 +8,6 @@
 
 #include "core/clock.h"
 #include "core/queue.h"
-#include "data/history.h"
 
 int config_set_name(char *dst, size_t cap, const char *value)
 {
@@ -34,7 +33,7 @@ void config_defaults(config_t *c)
     c->workers = cpus > 0 ? (int)cpus : 1;
     c->history = 1;
     c->history_days = 90;
-    c->history_backlog = HISTORY_BACKLOG_DEFAULT;
+    c->history_backlog = 1000000; /* rows (--history-backlog) */
     c->grace_ms = 30000;
     c->log_format = LOG_FORMAT_JSON;
     c->log_level = LOG_INFO;
@@ -49,6 +48,7 @@ void config_defaults(config_t *c)
     c->batch_budget_us = 2000;
     c->command_timeout_ms = 5000;
     strcpy(c->list_queue, "strategy_queue");
+    strcpy(c->list_target, "backtest");
 }
 
 int config_init(config_t *c, char *err, size_t errlen)
@@ -77,6 +77,14 @@ int config_init(config_t *c, char *err, size_t errlen)
     if ((v = getenv("TICKQ_LOG_LEVEL")) != NULL && *v && log_parse_level(v, &c->log_level) != 0) {
         snprintf(err, errlen, "TICKQ_LOG_LEVEL='%s' is unknown: use debug, info, warning or error", v);
         return -1;
+    }
+    if ((v = getenv("TICKQ_LIST_TARGET")) != NULL && *v) {
+        char why[400];
+        if (queue_name_check(v, why, sizeof why) != 0) {
+            snprintf(err, errlen, "TICKQ_LIST_TARGET: %s", why);
+            return -1;
+        }
+        snprintf(c->list_target, sizeof c->list_target, "%s", v);
     }
     if ((v = getenv("TICKQ_RESULT_TTL")) != NULL && *v) {
         int64_t ms;

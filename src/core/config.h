@@ -42,8 +42,10 @@ typedef struct {
     const char *database_url;    /* DATABASE_URL: PostgreSQL; NULL: SQLite */
     const char *db_path;         /* --db, else TICKQ_DB; NULL: the default file (db.h, db_locate) */
     char list_queue[200];        /* the users' LPUSH list ("" = off), default strategy_queue */
+    char list_target[QUEUE_NAME_MAX + 1]; /* the logical queue the list feeds (its normal level), default backtest */
     int scheduler;               /* worker --scheduler: also fire the schedules */
-    const char *schedules_path;  /* --schedules, else TICKQ_SCHEDULES, else schedules.ini */
+    const char *config_path;     /* --config, else TICKQ_CONFIG (core/config_file.h); NULL: not named */
+    const char *schedules_path;  /* worker --schedules, the deprecated alias of --config: warned about */
 } config_t;
 
 /* The defaults alone, without the environment: every setting's default
@@ -52,8 +54,8 @@ void config_defaults(config_t *c);
 
 /* config_defaults, overridden by REDIS_URL, RQ_QUEUES, TICKQ_PREFIX, TICKQ_GROUP,
  * TICKQ_LOG_FORMAT, TICKQ_LOG_LEVEL, TICKQ_RESULT_TTL, DATABASE_URL,
- * TICKQ_DB. Returns 0, or -1 with err when an environment value is
- * malformed. */
+ * TICKQ_DB, TICKQ_LIST_TARGET. Returns 0, or -1 with err when an environment
+ * value is malformed. */
 int config_init(config_t *c, char *err, size_t errlen);
 
 /* Parses the Redis URL (when `need_redis`) and the queue list. Returns 0,

@@ -196,12 +196,14 @@ queue_status_t queue_release_started(queue_t *q, const queue_list_t *streams, co
                                      int64_t started_us, long long *requeued, settled_job_t *current,
                                      char *err, size_t errlen);
 
-/* Reclaims entries idle for more than min_idle_ms (dead workers): at most
- * QUEUE_RECLAIM_BATCH per stream a call (RECLAIM_BATCH in src/lua/reclaim.lua),
- * so QUEUE_RECLAIM_MAX for a whole queue list. Fills up to `max` of them
- * into jobs (may be NULL) and their count into *reclaimed. */
+/* Entries one reclaim call takes back per stream at most (reclaim.lua's
+ * XPENDING and XAUTOCLAIM COUNT; tests/unit/test_lua_caps.c holds the two
+ * to it): QUEUE_LIST_MAX * QUEUE_RECLAIM_BATCH jobs hold every job one call
+ * over a worker's queues can reclaim. */
 #define QUEUE_RECLAIM_BATCH 100
-#define QUEUE_RECLAIM_MAX (QUEUE_LIST_MAX * QUEUE_RECLAIM_BATCH)
+
+/* Reclaims entries idle for more than min_idle_ms (dead workers); fills up
+ * to `max` of them into jobs (may be NULL) and their count into *reclaimed. */
 queue_status_t queue_reclaim(queue_t *q, const queue_list_t *streams, const char *reclaimer,
                              int64_t min_idle_ms, settled_job_t *jobs, size_t max,
                              long long *reclaimed, char *err, size_t errlen);

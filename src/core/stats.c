@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/clock.h"
-#include "data/history.h"
+#include "core/history_keys.h"
 
 const char *const stats_counter_names[] = { "submitted", "completed", "failed", "timeout", "retried",
                                             "dead", "cancelled", "failed_attempts", "reruns",

@@ -1,40 +1,34 @@
 /* task.c — the task registry: every job type a worker can run, by name.
  *
  * To add a task family: write its handlers, argument tables and task_def_t
- * values in their own file and add one line per type to `registry` below.
- * Names are looked up linearly: the table is small and the lookup is
- * nothing next to a Redis round trip. */
+ * values in their own files, export the family's table (task_family_t) and
+ * register it in cmd/tasks_all.c. Names are looked up linearly: the table
+ * is small and the lookup is nothing next to a Redis round trip. The
+ * registry is filled once at start, before any command or process looks a
+ * task up, and only read after. */
 #include "core/task.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <math.h>
 #include <string.h>
 
-#include "core/task_builtin.h"
-#include "data/task_market_data.h"
-#include "options/task_options.h"
-#include "strategy/task_strategy.h"
+static const task_def_t *registry[TASKS_MAX];
+static size_t registry_n;
 
-static const task_def_t *const registry[] = {
-    &task_def_backtest,
-    &task_def_portfolio_backtest,
-    &task_def_screening,
-    &task_def_update_stock_data,
-    &task_def_update_options_data,
-    &task_def_calculate_iv_analysis,
-    &task_def_scan_opportunities,
-    &task_def_noop,
-    &task_def_echo,
-    &task_def_sleep,
-    &task_def_fail,
-};
-
-#define REGISTRY_SIZE (sizeof registry / sizeof registry[0])
+void task_register(const task_family_t *family)
+{
+    for (size_t i = 0; i < family->n; i++) {
+        assert(registry_n < TASKS_MAX && "raise TASKS_MAX");
+        assert(task_find(family->defs[i]->name) == NULL && "a task name registered twice");
+        registry[registry_n++] = family->defs[i];
+    }
+}
 
 const task_def_t *task_find(const char *name)
 {
-    for (size_t i = 0; i < REGISTRY_SIZE; i++)
+    for (size_t i = 0; i < registry_n; i++)
         if (strcmp(registry[i]->name, name) == 0)
             return registry[i];
     return NULL;
@@ -42,7 +36,7 @@ const task_def_t *task_find(const char *name)
 
 const task_def_t *const *task_all(size_t *n)
 {
-    *n = REGISTRY_SIZE;
+    *n = registry_n;
     return registry;
 }
 
@@ -57,7 +51,7 @@ void task_names(char *out, size_t outlen)
 {
     size_t used = 0;
     out[0] = '\0';
-    for (size_t i = 0; i < REGISTRY_SIZE && used + 1 < outlen; i++) {
+    for (size_t i = 0; i < registry_n && used + 1 < outlen; i++) {
         int w = snprintf(out + used, outlen - used, "%s%s", i ? ", " : "", registry[i]->name);
         if (w < 0)
             break;

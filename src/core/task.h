@@ -10,7 +10,12 @@
  *
  * A handler returns TASK_OK with a JSON object in out->data (stored under
  * "data" in task_result), or an error status with a message in out->error
- * (and optional out->details). Task families register in task.c's table. */
+ * (and optional out->details).
+ *
+ * The registry knows no task family: each domain exports its family's
+ * table (task_family_t) and the composition above them registers them in
+ * the order `tickq tasks` lists (cmd/tasks_all.h), before any task is
+ * looked up. */
 #ifndef TICKQ_TASK_H
 #define TICKQ_TASK_H
 
@@ -19,6 +24,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "core/task_env.h"
 #include "core/task_schema.h"
 
 typedef enum {
@@ -26,16 +32,6 @@ typedef enum {
     TASK_TRANSIENT, /* worth retrying: a network hiccup, a busy resource */
     TASK_PERMANENT  /* retrying cannot help: bad input */
 } task_status_t;
-
-struct db;
-struct bar_cache;
-
-/* What a worker offers its tasks beyond the job: the database (opened on
- * first use, so tasks that need none pay nothing) and a cache of bars. */
-typedef struct task_env task_env_t;
-/* The worker child's database connection, or NULL with err. */
-struct db *task_env_db(task_env_t *env, char *err, size_t errlen);
-struct bar_cache *task_env_cache(task_env_t *env);
 
 struct task_def;
 
@@ -49,7 +45,7 @@ typedef struct {
     volatile sig_atomic_t *stopping; /* set when the worker is shutting down */
     int64_t timeout_ms;      /* the job's timeout */
     int64_t started_ms;      /* when the attempt started (clock_mono_ms) */
-    task_env_t *env;
+    task_env_t *env;         /* what the worker offers beyond the job (task_env.h) */
     const struct task_def *task; /* the task being run (its argument table) */
 } task_ctx_t;
 
@@ -85,6 +81,20 @@ typedef struct task_def {
     const task_arg_t *args;  /* the arguments it takes; NULL: any object (echo) */
     task_check_fn check;     /* NULL: the table says it all */
 } task_def_t;
+
+/* A task family: the tasks one domain offers, in listing order. */
+typedef struct {
+    const task_def_t *const *defs;
+    size_t n;
+} task_family_t;
+
+/* A family's initializer from its array of task_def_t pointers. */
+#define TASK_FAMILY(defs) { (defs), sizeof (defs) / sizeof (defs)[0] }
+
+/* Adds a family's tasks after those registered before. The names must be
+ * new and the registry has room for TASKS_MAX (both asserted). */
+#define TASKS_MAX 64
+void task_register(const task_family_t *family);
 
 /* The task registered as `name`, or NULL. */
 const task_def_t *task_find(const char *name);

@@ -74,3 +74,7 @@ const task_def_t task_def_fail = {
     "fail", task_fail, "fails (transient; {\"permanent\": true}, {\"times\": N}: only the first N attempts, "
     "{\"crash\": true}: kills its worker process)", fail_args, NULL
 };
+
+static const task_def_t *const builtin_tasks[] = { &task_def_noop, &task_def_echo, &task_def_sleep, &task_def_fail };
+
+const task_family_t task_family_builtin = TASK_FAMILY(builtin_tasks);

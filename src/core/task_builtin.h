@@ -11,4 +11,7 @@ task_status_t task_fail(const task_ctx_t *ctx, task_out_t *out);
 
 extern const task_def_t task_def_noop, task_def_echo, task_def_sleep, task_def_fail;
 
+/* The four, for the task registry (task.h). */
+extern const task_family_t task_family_builtin;
+
 #endif

@@ -35,46 +35,11 @@
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "data/bar_cache.h"
-#include "data/db.h"
 #include "core/job.h"
 #include "core/log.h"
 #include "core/queue.h"
+#include "core/refusals.h"
 #include "core/task.h"
-
-#define REFUSED_WAIT_MIN_MS 100    /* first wait after Redis refused a write (out of memory, ...) */
-#define REFUSED_WAIT_MAX_MS 5000   /* the longest, reached after six refusals */
-#define REFUSED_WARN_EVERY_MS 30000 /* one warning per refusal spell, repeated this often */
-
-/* A spell of refusals from Redis (recording outcomes, claiming): the wait
- * before the next try grows, and a warning is due once a spell and then
- * every REFUSED_WARN_EVERY_MS. Zeroed = no spell. */
-typedef struct {
-    int64_t since_ms;   /* mono time of the first refusal; 0: none */
-    int64_t warned_ms;  /* of the last warning; 0: none this spell */
-    int64_t wait_ms;    /* before the next try */
-} refusals_t;
-
-/* Notes a refusal; 1 when a warning is due now. */
-static int refusal_noted(refusals_t *r)
-{
-    int64_t now = clock_mono_ms();
-    if (r->since_ms == 0) {
-        r->since_ms = now;
-        r->wait_ms = REFUSED_WAIT_MIN_MS;
-    }
-    if (r->warned_ms != 0 && now - r->warned_ms < REFUSED_WARN_EVERY_MS)
-        return 0;
-    r->warned_ms = now;
-    return 1;
-}
-
-/* Waits before the next try (cut short by a stop), and doubles the wait. */
-static void refusal_wait(refusals_t *r, volatile sig_atomic_t *stop)
-{
-    clock_sleep_ms(r->wait_ms, stop);
-    r->wait_ms = r->wait_ms * 2 > REFUSED_WAIT_MAX_MS ? REFUSED_WAIT_MAX_MS : r->wait_ms * 2;
-}
 
 static volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_waiting; /* blocked with no claimed job */
@@ -87,35 +52,12 @@ static void on_stop_signal(int sig)
         _exit(0); /* holding nothing: leave at once */
 }
 
-struct task_env {
-    const config_t *cfg;
-    db_t *db;                    /* opened on first use */
-    bar_cache_t *cache;
-};
-
-db_t *task_env_db(task_env_t *env, char *err, size_t errlen)
-{
-    if (env->db == NULL) {
-        int st = db_open(env->cfg->database_url, env->cfg->db_path, &env->db, err, errlen);
-        if (st != 0)
-            env->db = NULL;
-    }
-    return env->db;
-}
-
-bar_cache_t *task_env_cache(task_env_t *env)
-{
-    if (env->cache == NULL)
-        env->cache = bar_cache_new(20u * 1000 * 1000);
-    return env->cache;
-}
-
 typedef struct {
     const config_t *cfg;
     slot_t *slot;
     const char *id;              /* the worker id, stable per slot */
     char consumer[QUEUE_CONSUMER_MAX]; /* id#generation: the name claims use */
-    task_env_t env;
+    task_env_t *env;             /* the tasks' environment (task_env.h) */
     rconn_t *conn;
     queue_t q;
     char logical[QUEUE_LIST_MAX][QUEUE_NAME_MAX + 1];
@@ -335,7 +277,7 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
     } else if (task_check(task, args, TASK_CHECK_WORKER, out.error, sizeof out.error) != 0) {
         status = TASK_PERMANENT;
     } else {
-        task_ctx_t ctx = { j->id, j->type, queue, w->id, j->attempt, args, &g_stop, j->timeout_ms, mono, &w->env,
+        task_ctx_t ctx = { j->id, j->type, queue, w->id, j->attempt, args, &g_stop, j->timeout_ms, mono, w->env,
                            task };
         status = task->run(&ctx, &out);
     }
@@ -526,7 +468,7 @@ static int batch_size(const worker_ctx_t *w)
     return n < 1 ? 1 : n > CLAIM_MAX ? CLAIM_MAX : (int)n;
 }
 
-int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id)
+int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, const task_env_provider_t *envs)
 {
     install_signals();
     log_set_buffered(1);
@@ -535,8 +477,12 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id)
     w.cfg = cfg;
     w.slot = slot;
     w.id = worker_id;
+    w.env = envs->open(cfg);
+    if (w.env == NULL) {
+        log_error("cannot start a worker child: out of memory", LF_S("worker_id", worker_id));
+        return EX_OSERR;
+    }
     next_consumer(&w);
-    w.env.cfg = cfg;
     queue_init(&w.q, NULL);
     config_apply(cfg, &w.q);
     for (int i = 0; i < cfg->queues.n; i++)
@@ -610,7 +556,6 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id)
     claim_batch_clear(&batch);
     log_flush();
     rconn_free(w.conn);
-    bar_cache_free(w.env.cache);
-    db_close(w.env.db);
+    envs->close(w.env);
     return status;
 }

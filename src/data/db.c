@@ -455,40 +455,51 @@ static int check_folder(const char *path, char *err, size_t errlen)
     return -1;
 }
 
-int db_open(const char *database_url, const char *sqlite_path, db_t **out, char *err, size_t errlen)
+int db_open(const char *database_url, const char *sqlite_path, db_t **out, db_failure_t *failure, char *err,
+            size_t errlen)
 {
+    db_failure_t why;
+    if (failure == NULL)
+        failure = &why;
     *out = NULL;
     db_location_t loc;
     int st = db_locate(database_url, sqlite_path, &loc, err, errlen);
-    if (st != 0)
-        return st;
+    if (st != 0) {
+        *failure = st == EX_CONFIG ? DB_FAILURE_CONFIG : DB_FAILURE_CANNOT_CREATE;
+        return -1;
+    }
     if (loc.kind == DB_SQLITE) {
         if (loc.is_default ? make_default_folders(loc.where, err, errlen) != 0
-                           : check_folder(loc.where, err, errlen) != 0)
-            return EX_CANTCREAT;
+                           : check_folder(loc.where, err, errlen) != 0) {
+            *failure = DB_FAILURE_CANNOT_CREATE;
+            return -1;
+        }
         resolve_folder(&loc); /* the default's folder exists now */
     }
     db_t *db = calloc(1, sizeof *db);
     if (db == NULL) {
         snprintf(err, errlen, "out of memory");
-        return EX_OSERR;
+        *failure = DB_FAILURE_OUT_OF_MEMORY;
+        return -1;
     }
     memcpy(db->where, loc.where, sizeof db->where);
     db->kind = loc.kind;
     if (loc.kind == DB_POSTGRES) {
         db->driver = &db_pg_driver;
-        st = db_pg_open(db, database_url, err, errlen) == 0 ? 0 : EX_UNAVAILABLE;
+        st = db_pg_open(db, database_url, err, errlen);
     } else {
         db->driver = &db_sqlite_driver;
-        st = db_sqlite_open(db, db->where, err, errlen) == 0 ? 0 : EX_CANTCREAT;
+        st = db_sqlite_open(db, db->where, err, errlen);
     }
     if (st != 0) {
+        *failure = loc.kind == DB_POSTGRES ? DB_FAILURE_UNAVAILABLE : DB_FAILURE_CANNOT_CREATE;
         free(db);
-        return st;
+        return -1;
     }
     if (migrate(db, err, errlen) != 0) {
         db_close(db);
-        return EX_SOFTWARE;
+        *failure = DB_FAILURE_MIGRATION;
+        return -1;
     }
     *out = db;
     return 0;

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "data/bars.h"
-#include "options/option_pricing.h"
+#include "data/option_kind.h"
 
 /* The default SQLite file, which does not depend on the current directory:
  * $XDG_DATA_HOME/tickq/tickq.db, or $HOME/.local/share/tickq/tickq.db when
@@ -50,14 +50,23 @@ int db_old_default(const char *database_url, const char *sqlite_path, char *out,
 /* db_locate's `where` for a log line, or why it cannot be placed. */
 void db_describe(const char *database_url, const char *sqlite_path, char *out, size_t outlen);
 
+/* Why db_open failed, for a command to turn into its exit status. */
+typedef enum {
+    DB_FAILURE_CONFIG,           /* db_locate's 78 (EX_CONFIG): a URL that is not PostgreSQL, no usable
+                                  * HOME / XDG_DATA_HOME */
+    DB_FAILURE_CANNOT_CREATE,    /* the SQLite file or the default's folder cannot be created or opened,
+                                  * an explicit path's folder does not exist, an empty or too long path */
+    DB_FAILURE_UNAVAILABLE,      /* PostgreSQL cannot be reached */
+    DB_FAILURE_MIGRATION,        /* a migration failed */
+    DB_FAILURE_OUT_OF_MEMORY
+} db_failure_t;
+
 /* Opens and migrates the database db_locate names. The default SQLite
  * file's folders are created; an explicit path's folder must exist.
- * Returns 0 with *out, or an exit status with err: db_locate's, 69
- * (EX_UNAVAILABLE) when PostgreSQL cannot be reached, 73 (EX_CANTCREAT)
- * when the SQLite file or the default's folder cannot be created or
- * opened, or an explicit path's folder does not exist (the message names
- * it), 70 when a migration fails. */
-int db_open(const char *database_url, const char *sqlite_path, db_t **out, char *err, size_t errlen);
+ * Returns 0 with *out, or -1 with err (the message names the place) and,
+ * unless failure is NULL, why in *failure. */
+int db_open(const char *database_url, const char *sqlite_path, db_t **out, db_failure_t *failure, char *err,
+            size_t errlen);
 void db_close(db_t *db);
 
 db_kind_t db_kind(const db_t *db);

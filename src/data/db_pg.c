@@ -24,13 +24,13 @@ typedef struct {
     int prepared_get;            /* tickq_bars_get is prepared */
 } pg_t;
 
-static PGconn *C(db_t *db) { return ((pg_t *)db->impl)->conn; }
+static PGconn *conn_of(db_t *db) { return ((pg_t *)db->impl)->conn; }
 
 static int fail(db_t *db, char *err, size_t errlen, const char *what, const char *detail)
 {
     if (err != NULL) {
         char msg[512];
-        snprintf(msg, sizeof msg, "%s", detail ? detail : PQerrorMessage(C(db)));
+        snprintf(msg, sizeof msg, "%s", detail ? detail : PQerrorMessage(conn_of(db)));
         size_t n = strlen(msg);
         while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
             msg[--n] = '\0';
@@ -69,14 +69,14 @@ int db_pg_open(db_t *db, const char *url, char *err, size_t errlen)
 
 static void pg_close(db_t *db)
 {
-    PQfinish(C(db));
+    PQfinish(conn_of(db));
     free(db->impl);
     db->impl = NULL;
 }
 
 static int pg_exec(db_t *db, const char *sql, char *err, size_t errlen)
 {
-    PGresult *r = PQexec(C(db), sql);
+    PGresult *r = PQexec(conn_of(db), sql);
     ExecStatusType st = PQresultStatus(r);
     int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
     if (!ok)
@@ -97,7 +97,7 @@ static int pg_applied_version(db_t *db, int *version, char *err, size_t errlen)
                     " description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
                 err, errlen) != 0)
         return -1;
-    PGresult *r = PQexec(C(db), "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    PGresult *r = PQexec(conn_of(db), "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
     int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
     if (ok)
         *version = atoi(PQgetvalue(r, 0, 0));
@@ -119,7 +119,7 @@ static int copy_start(copy_t *c, db_t *db, const char *sql, char *err, size_t er
 {
     memset(c, 0, sizeof *c);
     c->db = db;
-    PGresult *r = PQexec(C(db), sql);
+    PGresult *r = PQexec(conn_of(db), sql);
     int ok = PQresultStatus(r) == PGRES_COPY_IN;
     if (!ok)
         fail(db, err, errlen, "COPY failed", PQresultErrorMessage(r));
@@ -128,8 +128,8 @@ static int copy_start(copy_t *c, db_t *db, const char *sql, char *err, size_t er
         return -1;
     c->buf = malloc(COPY_BUFFER);
     if (c->buf == NULL) {
-        PQputCopyEnd(C(db), "out of memory");
-        PQclear(PQgetResult(C(db)));
+        PQputCopyEnd(conn_of(db), "out of memory");
+        PQclear(PQgetResult(conn_of(db)));
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -138,7 +138,7 @@ static int copy_start(copy_t *c, db_t *db, const char *sql, char *err, size_t er
 
 static void copy_flush(copy_t *c)
 {
-    if (c->len > 0 && !c->failed && PQputCopyData(C(c->db), c->buf, (int)c->len) != 1)
+    if (c->len > 0 && !c->failed && PQputCopyData(conn_of(c->db), c->buf, (int)c->len) != 1)
         c->failed = 1;
     c->len = 0;
 }
@@ -197,14 +197,14 @@ static int copy_end(copy_t *c, char *err, size_t errlen)
     copy_flush(c);
     free(c->buf);
     c->buf = NULL;
-    if (PQputCopyEnd(C(c->db), c->failed ? "tickq could not send the rows" : NULL) != 1)
+    if (PQputCopyEnd(conn_of(c->db), c->failed ? "tickq could not send the rows" : NULL) != 1)
         return fail(c->db, err, errlen, "COPY failed", NULL);
-    PGresult *r = PQgetResult(C(c->db));
+    PGresult *r = PQgetResult(conn_of(c->db));
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
         fail(c->db, err, errlen, "COPY failed", PQresultErrorMessage(r));
     PQclear(r);
-    while ((r = PQgetResult(C(c->db))) != NULL)
+    while ((r = PQgetResult(conn_of(c->db))) != NULL)
         PQclear(r);
     return ok ? 0 : -1;
 }
@@ -275,7 +275,7 @@ static int take_rows(PGresult *r, const char *symbol, bar_set_t *out)
 static int load_chunk(db_t *db, const char *interval, const char *const *symbols, size_t n,
                       const char *from, const char *to, bar_set_t *out, char *err, size_t errlen)
 {
-    PGconn *c = C(db);
+    PGconn *c = conn_of(db);
     if (PQenterPipelineMode(c) != 1)
         return fail(db, err, errlen, "loading bars", NULL);
     for (size_t i = 0; i < n; i++) {
@@ -311,7 +311,7 @@ static int pg_bars_get(db_t *db, const char *interval, const char *const *symbol
 {
     pg_t *p = db->impl;
     if (!p->prepared_get) {
-        PGresult *r = PQprepare(C(db), "tickq_bars_get",
+        PGresult *r = PQprepare(conn_of(db), "tickq_bars_get",
                                 "SELECT ts, open, high, low, close, volume FROM bars"
                                 " WHERE symbol = $1 AND interval = $2 AND ts >= $3::bigint AND ts <= $4::bigint"
                                 " ORDER BY ts", 4, NULL);
@@ -334,24 +334,33 @@ static int pg_bars_get(db_t *db, const char *interval, const char *const *symbol
     return 0;
 }
 
+/* An array of one element per row of r (at least one), zeroed; NULL with
+ * `oom` in err and r cleared when there is no room. */
+static void *rows_alloc(PGresult *r, size_t size, const char *oom, char *err, size_t errlen)
+{
+    int rows = PQntuples(r);
+    void *p = calloc(rows ? (size_t)rows : 1, size);
+    if (p == NULL) {
+        PQclear(r);
+        snprintf(err, errlen, "%s", oom);
+    }
+    return p;
+}
+
 static int pg_bars_summary(db_t *db, bar_summary_t **out, size_t *n, char *err, size_t errlen)
 {
     *out = NULL;
     *n = 0;
-    PGresult *r = PQexec(C(db), "SELECT symbol, interval, MIN(ts), MAX(ts), COUNT(*) FROM bars"
+    PGresult *r = PQexec(conn_of(db), "SELECT symbol, interval, MIN(ts), MAX(ts), COUNT(*) FROM bars"
                                 " GROUP BY symbol, interval ORDER BY symbol COLLATE \"C\", interval COLLATE \"C\"");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         fail(db, err, errlen, "listing bars", PQresultErrorMessage(r));
         PQclear(r);
         return -1;
     }
-    size_t rows = (size_t)PQntuples(r);
-    *out = calloc(rows ? rows : 1, sizeof **out);
-    if (*out == NULL) {
-        PQclear(r);
-        snprintf(err, errlen, "out of memory");
+    if ((*out = rows_alloc(r, sizeof **out, "out of memory", err, errlen)) == NULL)
         return -1;
-    }
+    size_t rows = (size_t)PQntuples(r);
     for (size_t i = 0; i < rows; i++) {
         bar_summary_t *s = &(*out)[i];
         snprintf(s->symbol, sizeof s->symbol, "%s", PQgetvalue(r, (int)i, 0));
@@ -367,7 +376,7 @@ static int pg_bars_summary(db_t *db, bar_summary_t **out, size_t *n, char *err, 
 
 static int pg_bars_version(db_t *db, long long *version, char *err, size_t errlen)
 {
-    PGresult *r = PQexec(C(db), "SELECT version FROM bars_version WHERE id = 1");
+    PGresult *r = PQexec(conn_of(db), "SELECT version FROM bars_version WHERE id = 1");
     int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
     if (ok)
         *version = atoll(PQgetvalue(r, 0, 0));
@@ -487,7 +496,7 @@ static long long get_int(PGresult *r, int row, int col)
 static PGresult *query(db_t *db, const char *sql, int nparams, const char *const *params, const char *what,
                        char *err, size_t errlen)
 {
-    PGresult *r = PQexecParams(C(db), sql, nparams, NULL, params, NULL, NULL, 0);
+    PGresult *r = PQexecParams(conn_of(db), sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         fail(db, err, errlen, what, PQresultErrorMessage(r));
@@ -545,20 +554,18 @@ static int pg_option_quotes_get(db_t *db, const char *symbol, int64_t quote_date
                         2, params, "loading option quotes", err, errlen);
     if (r == NULL)
         return -1;
-    int rows = PQntuples(r);
-    *out = calloc(rows ? (size_t)rows : 1, sizeof **out);
-    if (*out == NULL) {
-        PQclear(r);
-        snprintf(err, errlen, "out of memory loading the option chain of %s", symbol);
+    char oom[128];
+    snprintf(oom, sizeof oom, "out of memory loading the option chain of %s", symbol);
+    if ((*out = rows_alloc(r, sizeof **out, oom, err, errlen)) == NULL)
         return -1;
-    }
+    int rows = PQntuples(r);
     for (int i = 0; i < rows; i++) {
         option_quote_t *q = &(*out)[i];
         snprintf(q->symbol, sizeof q->symbol, "%s", symbol);
         q->quote_date = quote_date;
         q->expiry = get_int(r, i, 0);
         q->strike = get_real(r, i, 1);
-        q->kind = strcmp(PQgetvalue(r, i, 2), "put") == 0 ? OPTION_PUT : OPTION_CALL;
+        q->kind = option_kind_stored(PQgetvalue(r, i, 2));
         q->bid = get_real(r, i, 3);
         q->ask = get_real(r, i, 4);
         q->last = get_real(r, i, 5);
@@ -581,13 +588,9 @@ static int pg_option_summary(db_t *db, option_summary_t **out, size_t *n, char *
                         0, NULL, "listing option quotes", err, errlen);
     if (r == NULL)
         return -1;
-    int rows = PQntuples(r);
-    *out = calloc(rows ? (size_t)rows : 1, sizeof **out);
-    if (*out == NULL) {
-        PQclear(r);
-        snprintf(err, errlen, "out of memory");
+    if ((*out = rows_alloc(r, sizeof **out, "out of memory", err, errlen)) == NULL)
         return -1;
-    }
+    int rows = PQntuples(r);
     for (int i = 0; i < rows; i++) {
         option_summary_t *s = &(*out)[i];
         snprintf(s->symbol, sizeof s->symbol, "%s", PQgetvalue(r, i, 0));
@@ -706,13 +709,9 @@ static int pg_iv_history_get(db_t *db, const char *symbol, int64_t from_date, in
     }
     if (r == NULL)
         return -1;
-    int rows = PQntuples(r);
-    *out = calloc(rows ? (size_t)rows : 1, sizeof **out);
-    if (*out == NULL) {
-        PQclear(r);
-        snprintf(err, errlen, "out of memory loading IV history");
+    if ((*out = rows_alloc(r, sizeof **out, "out of memory loading IV history", err, errlen)) == NULL)
         return -1;
-    }
+    int rows = PQntuples(r);
     for (int i = 0; i < rows; i++) {
         iv_history_row_t *h = &(*out)[i];
         snprintf(h->symbol, sizeof h->symbol, "%s", PQgetvalue(r, i, 0));

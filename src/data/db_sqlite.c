@@ -20,12 +20,41 @@ typedef struct {
     sqlite3_stmt *put_retry;
 } lite_t;
 
-static lite_t *L(db_t *db) { return db->impl; }
+static lite_t *lite_of(db_t *db) { return db->impl; }
 
 static int fail(db_t *db, char *err, size_t errlen, const char *what)
 {
     if (err != NULL)
-        snprintf(err, errlen, "SQLite %s (%s): %s", what, db->where, sqlite3_errmsg(L(db)->conn));
+        snprintf(err, errlen, "SQLite %s (%s): %s", what, db->where, sqlite3_errmsg(lite_of(db)->conn));
+    return -1;
+}
+
+/* Runs a prepared statement for one row and resets it for the next:
+ * 0, or -1 when the step failed (the connection holds the error). */
+static int step_row(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The end of a query read into a growing array (*out, *n), rc the last
+ * step's: finalizes the statement; 0 when every row was read, else -1 with
+ * `oom` (a row was left, there was no room for it) or the error of `what`,
+ * and the array freed. */
+static int rows_end(db_t *db, sqlite3_stmt *st, int rc, void **out, size_t *n, const char *oom, const char *what,
+                    char *err, size_t errlen)
+{
+    if (rc == SQLITE_ROW)
+        snprintf(err, errlen, "%s", oom);
+    else if (rc != SQLITE_DONE)
+        fail(db, err, errlen, what);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    free(*out);
+    *out = NULL;
+    *n = 0;
     return -1;
 }
 
@@ -74,7 +103,7 @@ int db_sqlite_open(db_t *db, const char *abs, char *err, size_t errlen)
 
 static void lite_close(db_t *db)
 {
-    lite_t *l = L(db);
+    lite_t *l = lite_of(db);
     sqlite3_finalize(l->version);
     sqlite3_finalize(l->put_bar);
     sqlite3_finalize(l->get_bars);
@@ -88,7 +117,7 @@ static void lite_close(db_t *db)
 static int lite_exec(db_t *db, const char *sql, char *err, size_t errlen)
 {
     char *msg = NULL;
-    if (sqlite3_exec(L(db)->conn, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    if (sqlite3_exec(lite_of(db)->conn, sql, NULL, NULL, &msg) != SQLITE_OK) {
         if (err != NULL)
             snprintf(err, errlen, "SQLite (%s): %s", db->where, msg ? msg : "error");
         sqlite3_free(msg);
@@ -109,7 +138,7 @@ static int lite_applied_version(db_t *db, int *version, char *err, size_t errlen
                       " (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))", err, errlen) != 0)
         return -1;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(L(db)->conn, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(lite_of(db)->conn, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &st, NULL) != SQLITE_OK)
         return fail(db, err, errlen, "reading the schema version");
     int rc = sqlite3_step(st);
     *version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
@@ -121,14 +150,14 @@ static int prepare(db_t *db, sqlite3_stmt **st, const char *sql, char *err, size
 {
     if (*st != NULL)
         return 0;
-    if (sqlite3_prepare_v3(L(db)->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v3(lite_of(db)->conn, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
         return fail(db, err, errlen, "preparing a statement");
     return 0;
 }
 
 static int lite_bars_put(db_t *db, const char *interval, const bar_row_t *rows, size_t n, char *err, size_t errlen)
 {
-    lite_t *l = L(db);
+    lite_t *l = lite_of(db);
     if (prepare(db, &l->put_bar,
                 "INSERT INTO bars (symbol, interval, ts, open, high, low, close, volume)"
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
@@ -147,9 +176,7 @@ static int lite_bars_put(db_t *db, const char *interval, const bar_row_t *rows, 
         sqlite3_bind_double(st, 6, r->low);
         sqlite3_bind_double(st, 7, r->close);
         sqlite3_bind_double(st, 8, r->volume);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
+        if (step_row(st) != 0)
             return fail(db, err, errlen, "writing bars");
     }
     return 0;
@@ -158,7 +185,7 @@ static int lite_bars_put(db_t *db, const char *interval, const bar_row_t *rows, 
 static int lite_bars_get(db_t *db, const char *interval, const char *const *symbols, size_t nsymbols,
                          int64_t from_ts, int64_t to_ts, bar_set_t *out, char *err, size_t errlen)
 {
-    lite_t *l = L(db);
+    lite_t *l = lite_of(db);
     if (prepare(db, &l->get_bars,
                 "SELECT ts, open, high, low, close, volume FROM bars"
                 " WHERE symbol = ?1 AND interval = ?2 AND ts >= ?3 AND ts <= ?4 ORDER BY ts",
@@ -199,7 +226,7 @@ static int lite_bars_summary(db_t *db, bar_summary_t **out, size_t *n, char *err
     sqlite3_stmt *st;
     *out = NULL;
     *n = 0;
-    if (sqlite3_prepare_v2(L(db)->conn,
+    if (sqlite3_prepare_v2(lite_of(db)->conn,
                            "SELECT symbol, interval, MIN(ts), MAX(ts), COUNT(*) FROM bars"
                            " GROUP BY symbol, interval ORDER BY symbol, interval", -1, &st, NULL) != SQLITE_OK)
         return fail(db, err, errlen, "listing bars");
@@ -232,7 +259,7 @@ static int lite_bars_summary(db_t *db, bar_summary_t **out, size_t *n, char *err
 
 static int lite_bars_version(db_t *db, long long *version, char *err, size_t errlen)
 {
-    lite_t *l = L(db);
+    lite_t *l = lite_of(db);
     if (prepare(db, &l->version, "SELECT version FROM bars_version WHERE id = 1", err, errlen) != 0)
         return -1;
     int rc = sqlite3_step(l->version);
@@ -266,7 +293,7 @@ static void bind_time(sqlite3_stmt *st, int i, int64_t us, char buf[CLOCK_ISO_LE
 static int lite_history_put(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_t *r, size_t nr,
                             char *err, size_t errlen)
 {
-    lite_t *l = L(db);
+    lite_t *l = lite_of(db);
     if (prepare(db, &l->put_history,
                 "INSERT INTO job_history (job_id, type, queue, state, attempts, worker, started_at,"
                 " finished_at, duration_ms, error, run, created_at)"
@@ -296,9 +323,7 @@ static int lite_history_put(db_t *db, const history_rec_t *h, size_t nh, const r
         bind_text_or_null(st, 10, h[i].error);
         sqlite3_bind_int(st, 11, h[i].run > 0 ? h[i].run : 1);
         sqlite3_bind_text(st, 12, h[i].created_at ? h[i].created_at : "", -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
+        if (step_row(st) != 0)
             goto fail;
     }
     for (size_t i = 0; i < nr; i++) {
@@ -311,9 +336,7 @@ static int lite_history_put(db_t *db, const history_rec_t *h, size_t nh, const r
         bind_time(st, 6, r[i].at_us > 0 ? r[i].at_us : clock_now_us(), t1);
         sqlite3_bind_int(st, 7, r[i].run > 0 ? r[i].run : 1);
         sqlite3_bind_text(st, 8, r[i].created_at ? r[i].created_at : "", -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
+        if (step_row(st) != 0)
             goto fail;
     }
     return lite_exec(db, "COMMIT", err, errlen);
@@ -328,7 +351,7 @@ fail:
 
 static int lite_prepare_once(db_t *db, sqlite3_stmt **st, const char *sql, char *err, size_t errlen)
 {
-    if (sqlite3_prepare_v2(L(db)->conn, sql, -1, st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(lite_of(db)->conn, sql, -1, st, NULL) != SQLITE_OK) {
         *st = NULL;
         return fail(db, err, errlen, "preparing a statement");
     }
@@ -420,9 +443,7 @@ static int lite_option_quotes_put(db_t *db, const option_quote_t *rows, size_t n
         sqlite3_bind_int64(st, 9, q->volume);
         sqlite3_bind_int64(st, 10, q->open_interest);
         bind_real_or_null(st, 11, q->underlying);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
+        if (step_row(st) != 0) {
             fail(db, err, errlen, "writing option quotes");
             sqlite3_finalize(st);
             return -1;
@@ -457,7 +478,7 @@ static int lite_option_quotes_get(db_t *db, const char *symbol, int64_t quote_da
         q->expiry = column_date(st, 0);
         q->strike = sqlite3_column_double(st, 1);
         const char *type = (const char *)sqlite3_column_text(st, 2);
-        q->kind = type != NULL && strcmp(type, "put") == 0 ? OPTION_PUT : OPTION_CALL;
+        q->kind = option_kind_stored(type);
         q->bid = sqlite3_column_double(st, 3);
         q->ask = sqlite3_column_double(st, 4);
         q->last = column_real_or_nan(st, 5);
@@ -465,19 +486,9 @@ static int lite_option_quotes_get(db_t *db, const char *symbol, int64_t quote_da
         q->open_interest = sqlite3_column_int64(st, 7);
         q->underlying = column_real_or_nan(st, 8);
     }
-    if (rc != SQLITE_DONE) {
-        if (rc == SQLITE_ROW)
-            snprintf(err, errlen, "out of memory loading the option chain of %s", symbol);
-        else
-            fail(db, err, errlen, "loading option quotes");
-        sqlite3_finalize(st);
-        free(*out);
-        *out = NULL;
-        *n = 0;
-        return -1;
-    }
-    sqlite3_finalize(st);
-    return 0;
+    char oom[128];
+    snprintf(oom, sizeof oom, "out of memory loading the option chain of %s", symbol);
+    return rows_end(db, st, rc, (void **)out, n, oom, "loading option quotes", err, errlen);
 }
 
 static int lite_option_summary(db_t *db, option_summary_t **out, size_t *n, char *err, size_t errlen)
@@ -500,19 +511,8 @@ static int lite_option_summary(db_t *db, option_summary_t **out, size_t *n, char
         s->last_date = column_date(st, 2);
         s->rows = sqlite3_column_int64(st, 3);
     }
-    if (rc != SQLITE_DONE) {
-        if (rc == SQLITE_ROW)
-            snprintf(err, errlen, "out of memory listing option quotes");
-        else
-            fail(db, err, errlen, "listing option quotes");
-        sqlite3_finalize(st);
-        free(*out);
-        *out = NULL;
-        *n = 0;
-        return -1;
-    }
-    sqlite3_finalize(st);
-    return 0;
+    return rows_end(db, st, rc, (void **)out, n, "out of memory listing option quotes", "listing option quotes",
+                    err, errlen);
 }
 
 static int lite_option_iv_put(db_t *db, const char *symbol, int64_t quote_date, const option_iv_row_t *rows,
@@ -547,9 +547,7 @@ static int lite_option_iv_put(db_t *db, const char *symbol, int64_t quote_date, 
         sqlite3_bind_double(st, 11, r->theta);
         sqlite3_bind_double(st, 12, r->vega);
         sqlite3_bind_double(st, 13, r->rho);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
+        if (step_row(st) != 0) {
             fail(db, err, errlen, "writing implied volatilities");
             sqlite3_finalize(st);
             return -1;
@@ -598,9 +596,7 @@ static int lite_iv_history_put(db_t *db, const iv_history_row_t *rows, size_t n,
         sqlite3_bind_int64(st, 16, h->skipped);
         sqlite3_bind_int64(st, 17, h->atm_open_interest);
         sqlite3_bind_int64(st, 18, h->atm_volume);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
+        if (step_row(st) != 0) {
             fail(db, err, errlen, "writing IV history");
             sqlite3_finalize(st);
             return -1;
@@ -653,19 +649,8 @@ static int lite_iv_history_get(db_t *db, const char *symbol, int64_t from_date, 
         h->atm_open_interest = sqlite3_column_int64(st, 16);
         h->atm_volume = sqlite3_column_int64(st, 17);
     }
-    if (rc != SQLITE_DONE) {
-        if (rc == SQLITE_ROW)
-            snprintf(err, errlen, "out of memory loading IV history");
-        else
-            fail(db, err, errlen, "loading IV history");
-        sqlite3_finalize(st);
-        free(*out);
-        *out = NULL;
-        *n = 0;
-        return -1;
-    }
-    sqlite3_finalize(st);
-    return 0;
+    return rows_end(db, st, rc, (void **)out, n, "out of memory loading IV history", "loading IV history", err,
+                    errlen);
 }
 
 /* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" of epoch microseconds. */
@@ -702,9 +687,7 @@ static int lite_opportunities_put(db_t *db, int64_t generated_us, const opportun
         bind_real_or_null(st, 11, o->h->hv_60);
         sqlite3_bind_int64(st, 12, o->h->atm_open_interest);
         sqlite3_bind_int64(st, 13, o->h->atm_volume);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
+        if (step_row(st) != 0) {
             fail(db, err, errlen, "writing opportunities");
             sqlite3_finalize(st);
             return -1;

@@ -484,6 +484,19 @@ void feature_hv(const double *close, size_t n, int N, double *out)
     free(r);
 }
 
+double feature_hv_last(const double *close, size_t n, int N)
+{
+    if (n <= (size_t)N)
+        return NAN;
+    /* Only the last N + 1 closes matter. */
+    const double *tail = close + (n - (size_t)N - 1);
+    double out[FEATURE_N_MAX + 1];
+    if (N > FEATURE_N_MAX)
+        return NAN;
+    feature_hv(tail, (size_t)N + 1, N, out);
+    return out[N];
+}
+
 void feature_macd(const double *close, size_t n, double *macd, double *signal, double *hist)
 {
     double *slow = malloc((n ? n : 1) * sizeof *slow);

@@ -44,6 +44,9 @@ void feature_rolling_min(const double *x, size_t n, int N, double *out);
  * (N + 1 closes), exact to a few ulps: TTR's volatility(n = N + 1,
  * calc = "close", N = 252). */
 void feature_hv(const double *close, size_t n, int N, double *out);
+/* feature_hv at the last of n closes only; NaN with fewer than N + 1
+ * closes (or N past FEATURE_N_MAX). */
+double feature_hv_last(const double *close, size_t n, int N);
 void feature_macd(const double *close, size_t n, double *macd, double *signal, double *hist);
 
 /* 0 when `name` is a column a frame can give: open, high, low, close,

@@ -73,16 +73,6 @@ int history_stream_key(const char *prefix, const char *database_url, const char 
     return 0;
 }
 
-void history_state_key(const char *stream, char *out, size_t outlen)
-{
-    snprintf(out, outlen, "%s:state", stream);
-}
-
-void history_streams_key(const char *prefix, char *out, size_t outlen)
-{
-    snprintf(out, outlen, "%s:histories", prefix);
-}
-
 /* Runs a command whose reply only needs checking; 0, or -1 with err. */
 static int command(rconn_t *c, char *err, size_t errlen, int argc, const char **argv, const char *allowed)
 {

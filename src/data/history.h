@@ -26,12 +26,9 @@
 #include <stdint.h>
 
 #include "data/db.h"
+#include "core/history_keys.h"
 #include "core/queue.h"
 #include "core/rconn.h"
-
-#define HISTORY_GROUP "history"   /* the history processes' consumer group */
-#define HISTORY_KEY_MAX 128
-#define HISTORY_BACKLOG_DEFAULT 1000000 /* rows (--history-backlog) */
 
 /* The identity of a database, which names its stream: SQLite "sqlite:" +
  * host + ":" + the absolute path; PostgreSQL the URL with its password
@@ -45,14 +42,6 @@ void history_identity(db_kind_t kind, const char *where, const char *host, char 
  * or db_locate's exit status with err. */
 int history_stream_key(const char *prefix, const char *database_url, const char *sqlite_path, char *out,
                        size_t outlen, char *where, size_t wherelen, char *err, size_t errlen);
-
-/* <stream>:state, the stream's backlog counters: `waiting` (rows appended,
- * not yet acknowledged), `dropped` (rows deleted unwritten because the
- * backlog passed `cap`), `cap`, and `database` (which one it is). */
-void history_state_key(const char *stream, char *out, size_t outlen);
-
-/* The set of every history stream (<prefix>:histories), for tickq stats. */
-void history_streams_key(const char *prefix, char *out, size_t outlen);
 
 /* Records the stream's backlog cap and database in Redis and registers the
  * stream; creates the consumer group. 0, or -1 with err. */

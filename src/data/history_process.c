@@ -136,7 +136,7 @@ static int db_up(recorder_t *r)
     if (now < r->next_db_ms)
         return -1;
     r->next_db_ms = now + CONNECT_EVERY_MS;
-    if (db_open(r->cfg->database_url, r->cfg->db_path, &r->db, r->err, sizeof r->err) != 0) {
+    if (db_open(r->cfg->database_url, r->cfg->db_path, &r->db, NULL, r->err, sizeof r->err) != 0) {
         r->db = NULL;
         warn(r, "cannot open the database for job history yet; it waits in Redis");
         return -1;

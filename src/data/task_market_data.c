@@ -20,7 +20,8 @@
 #include "data/db.h"
 #include "core/errmsg.h"
 #include "data/market_data_provider.h"
-#include "core/task_args.h"
+#include "data/task_args.h"
+#include "data/task_env_data.h"
 
 #define UPDATE_MAX_SYMBOLS 5000
 #define UPDATE_MAX_BARS 20000000     /* held in memory before the write: about 1.1 GB */
@@ -253,3 +254,7 @@ const task_def_t task_def_update_stock_data = {
     "fetches bars from a provider (csv_dir, http_csv) and upserts them, all symbols or none", update_args,
     update_check
 };
+
+static const task_def_t *const market_data_tasks[] = { &task_def_update_stock_data };
+
+const task_family_t task_family_market_data = TASK_FAMILY(market_data_tasks);

@@ -13,4 +13,7 @@ task_status_t task_update_stock_data(const task_ctx_t *ctx, task_out_t *out);
 
 extern const task_def_t task_def_update_stock_data;
 
+/* The market-data tasks, for the task registry (core/task.h). */
+extern const task_family_t task_family_market_data;
+
 #endif

@@ -1,8 +1,4 @@
 
--- Entries taken back per stream and call (src/core/queue.h,
--- QUEUE_RECLAIM_BATCH: the caller's room for them).
-local RECLAIM_BATCH = 100
-
 -- tickq_p1_reclaim: take back jobs from dead workers. Entries idle in the
 -- group's pending list for longer than the claim timeout belong to a worker
 -- that stopped renewing its claims (live supervisors renew them with
@@ -30,11 +26,11 @@ local function reclaim(keys, args)
   for _, stream in ipairs(keys) do
     -- The owners first: XAUTOCLAIM makes the entries the reclaimer's.
     local owners = {}
-    local p = redis.pcall('XPENDING', stream, c.group, 'IDLE', min_idle, '-', '+', RECLAIM_BATCH)
+    local p = redis.pcall('XPENDING', stream, c.group, 'IDLE', min_idle, '-', '+', 100)
     if type(p) == 'table' and not p.err then
       for _, e in ipairs(p) do owners[e[1]] = e[2] end
     end
-    local r = redis.pcall('XAUTOCLAIM', stream, c.group, reclaimer, min_idle, '0-0', 'COUNT', RECLAIM_BATCH)
+    local r = redis.pcall('XAUTOCLAIM', stream, c.group, reclaimer, min_idle, '0-0', 'COUNT', 100)
     if type(r) == 'table' and not r.err then
       for _, e in ipairs(r[2]) do
         if type(e) == 'table' and type(e[2]) == 'table' then

@@ -128,27 +128,6 @@ void iv_rank_percentile(int64_t today, double iv, const int64_t *dates, const do
         out->percentile = 100.0 * (double)below / (double)past;
 }
 
-double iv_hv_last(const double *close, size_t n, int N)
-{
-    if (n <= (size_t)N)
-        return NAN;
-    /* Only the last N + 1 closes matter. */
-    const double *tail = close + (n - (size_t)N - 1);
-    double out[FEATURE_N_MAX + 1];
-    if (N > FEATURE_N_MAX)
-        return NAN;
-    feature_hv(tail, (size_t)N + 1, N, out);
-    return out[N];
-}
-
-void iv_scan_default_rules(iv_scan_rules_t *r)
-{
-    r->sell_min_rank = IV_SCAN_SELL_MIN_RANK;
-    r->buy_max_rank = IV_SCAN_BUY_MAX_RANK;
-    r->min_open_interest = IV_SCAN_MIN_OPEN_INTEREST;
-    r->min_volume = IV_SCAN_MIN_VOLUME;
-}
-
 iv_scan_verdict_t iv_scan_classify(const iv_history_row_t *h, const iv_scan_rules_t *r, double *score)
 {
     *score = NAN;

@@ -75,11 +75,6 @@ typedef struct {
  *   percentile = 100 x share of the previous 252 observations below iv. */
 void iv_rank_percentile(int64_t today, double iv, const int64_t *dates, const double *ivs, size_t n, iv_rank_t *out);
 
-/* Historical volatility at the last of n closes: sqrt(252) x the sample
- * standard deviation of the last N log returns (feature_hv); NaN with
- * fewer than N + 1 closes. */
-double iv_hv_last(const double *close, size_t n, int N);
-
 /* The opportunity rules (docs/options.md, "Opportunity scan") and their
  * defaults. */
 #define IV_SCAN_SELL_MIN_RANK 50
@@ -100,8 +95,6 @@ typedef enum {
     IV_SCAN_NO_DATA,             /* no 30-day IV, IV rank or hv_20 */
     IV_SCAN_ILLIQUID             /* a side's rule holds but the ATM strikes are too thin */
 } iv_scan_verdict_t;
-
-void iv_scan_default_rules(iv_scan_rules_t *r);
 
 /* Which side a history row ranks on, and its score there:
  *   sell: iv_rank >= sell_min_rank and iv > hv_20; score = iv_rank + 100 (iv / hv_20 - 1)

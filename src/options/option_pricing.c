@@ -136,11 +136,6 @@ int option_check(const option_t *o, double vol, char *err, size_t errlen)
     return 0;
 }
 
-const char *option_kind_name(option_kind_t kind)
-{
-    return kind == OPTION_CALL ? "call" : "put";
-}
-
 static void bounds_of(const option_t *o, const terms_t *t, double *lower, double *upper)
 {
     if (o->kind == OPTION_CALL) {

@@ -11,11 +11,11 @@
 
 #include <stddef.h>
 
+#include "data/option_kind.h"
+
 /* The implied volatilities the solver searches. */
 #define OPTION_VOL_MIN 1e-9
 #define OPTION_VOL_MAX 100.0
-
-typedef enum { OPTION_CALL, OPTION_PUT } option_kind_t;
 
 typedef struct {
     option_kind_t kind;
@@ -73,8 +73,5 @@ option_iv_status_t option_implied_vol_greeks(const option_t *o, double price, do
 
 /* A short description of a status ("price at or below the lower bound"). */
 const char *option_iv_status_str(option_iv_status_t st);
-
-/* "call" or "put". */
-const char *option_kind_name(option_kind_t kind);
 
 #endif

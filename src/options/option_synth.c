@@ -14,8 +14,9 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "data/feature.h"
 #include "options/option_chain.h"
-#include "options/iv_analysis.h"
+#include "options/option_pricing.h"
 
 void option_synth_defaults(option_synth_opts_t *o)
 {
@@ -100,7 +101,7 @@ int option_synth_chain(const char *symbol, const int64_t *ts, const double *clos
         snprintf(err, errlen, "%s has no daily bar with a positive close to quote options around", symbol);
         return -1;
     }
-    double hv20 = iv_hv_last(close, n, 20);
+    double hv20 = feature_hv_last(close, n, 20);
     double adv = 0;
     size_t from = n > 20 ? n - 20 : 0;
     for (size_t i = from; i < n; i++)

@@ -18,6 +18,7 @@
 
 #include "core/clock.h"
 #include "data/db.h"
+#include "data/feature.h"
 #include "options/iv_analysis.h"
 #include "options/option_pricing.h"
 #include "options/task_options_internal.h"
@@ -49,8 +50,8 @@ static double spot_and_hv(const bar_set_t *set, int64_t day, iv_history_row_t *h
     if (set->n == 0 || set->series[0].n == 0)
         return NAN;
     const bar_series_t *s = &set->series[0];
-    h->hv_20 = iv_hv_last(s->close, s->n, HV_SHORT);
-    h->hv_60 = iv_hv_last(s->close, s->n, HV_LONG);
+    h->hv_20 = feature_hv_last(s->close, s->n, HV_SHORT);
+    h->hv_60 = feature_hv_last(s->close, s->n, HV_LONG);
     return s->ts[s->n - 1] / 86400 >= day - SPOT_MAX_AGE_DAYS ? s->close[s->n - 1] : NAN;
 }
 

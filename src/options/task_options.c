@@ -16,6 +16,7 @@
 
 #include "core/clock.h"
 #include "data/db.h"
+#include "data/task_env_data.h"
 #include "options/option_provider.h"
 #include "options/option_synth.h"
 #include "options/task_options_internal.h"
@@ -299,3 +300,11 @@ const task_def_t task_def_update_options_data = {
     "fetches option chains from a provider (csv_dir, http_csv, synthetic) and upserts them, all symbols or none",
     update_args, NULL
 };
+
+static const task_def_t *const options_tasks[] = {
+    &task_def_update_options_data,
+    &task_def_calculate_iv_analysis,
+    &task_def_scan_opportunities,
+};
+
+const task_family_t task_family_options = TASK_FAMILY(options_tasks);

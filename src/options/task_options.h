@@ -18,4 +18,7 @@ task_status_t task_scan_opportunities(const task_ctx_t *ctx, task_out_t *out);
 
 extern const task_def_t task_def_update_options_data, task_def_calculate_iv_analysis, task_def_scan_opportunities;
 
+/* The three, for the task registry (core/task.h). */
+extern const task_family_t task_family_options;
+
 #endif

@@ -16,7 +16,7 @@
 #include "data/db.h"
 #include "core/errmsg.h"
 #include "core/task.h"
-#include "core/task_args.h"
+#include "data/task_args.h"
 
 #define OPTIONS_MAX_SYMBOLS 5000        /* per job */
 /* Bars and IV history are read over this many days first: 52 weeks, and

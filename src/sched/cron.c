@@ -337,11 +337,6 @@ void cron_release(cron_t *c)
 
 void cron_local(const cron_t *c, int64_t t, cron_tm_t *out) { tz_local(c->zone, t, out); }
 
-int cron_from_local(const cron_t *c, int y, int m, int d, int h, int mi, int64_t out[2])
-{
-    return tz_from_local(c->zone, y, m, d, h, mi, out);
-}
-
 void cron_format_time(const cron_t *c, int64_t t, char out[CRON_TIME_LEN]) { tz_format_time(c->zone, t, out); }
 
 /* ---- the next fire time ------------------------------------------------ */

@@ -119,11 +119,6 @@ int cron_matches(const cron_t *c, int y, int m, int d, int h, int mi);
  * [TZ_FIRST_S, TZ_LAST_S], tz.h). */
 void cron_local(const cron_t *c, int64_t t, cron_tm_t *out);
 
-/* Instants at which the schedule's zone shows local y-m-d h:mi:00. Returns
- * 1 or 2 (two in a repeated hour, earlier first) with out filled; or 0 when
- * that local time is skipped, with out[0] the first instant after the gap. */
-int cron_from_local(const cron_t *c, int y, int m, int d, int h, int mi, int64_t out[2]);
-
 /* Writes t as ISO 8601 local time with the zone's offset,
  * "2026-03-09T09:30:00-04:00" ("+00:00" for UTC). For the UTC form
  * "2026-03-09T13:30:00Z" use clock_format_datetime(). */

@@ -20,7 +20,7 @@
 #define CATCH_UP_JUMP_S (7 * 86400)
 
 struct scheduler {
-    const schedule_set_t *set;
+    const schedule_config_t *set;
     const config_t *cfg;
     rconn_t *conn;
     queue_t q;
@@ -32,7 +32,7 @@ struct scheduler {
     char err[1024];
 };
 
-scheduler_t *scheduler_new(const schedule_set_t *set, const config_t *cfg, rconn_t *conn)
+scheduler_t *scheduler_new(const schedule_config_t *set, const config_t *cfg, rconn_t *conn)
 {
     scheduler_t *s = calloc(1, sizeof *s);
     if (s == NULL)

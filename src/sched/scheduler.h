@@ -17,13 +17,13 @@
 
 #include "core/config.h"
 #include "core/rconn.h"
-#include "sched/schedule.h"
+#include "sched/schedule_config.h"
 
 typedef struct scheduler scheduler_t;
 
 /* A scheduler over `set` (which it does not own) on its own connection
  * (`conn`, prepared, owned by the caller). */
-scheduler_t *scheduler_new(const schedule_set_t *set, const config_t *cfg, rconn_t *conn);
+scheduler_t *scheduler_new(const schedule_config_t *set, const config_t *cfg, rconn_t *conn);
 void scheduler_free(scheduler_t *s);
 
 /* Logs the banner: each schedule and its next three fire times. */

@@ -20,7 +20,8 @@
 
 #include "core/clock.h"
 #include "core/numfmt.h"
-#include "strategy/strategy.h"
+#include "strategy/strategy_internal.h"
+#include "strategy/strategy_result.h"
 
 #define FRAME_KEY "tickq.frame"
 #define COLUMNS_KEY "tickq.columns"   /* every df column this evaluation used, ticker and date too: an
@@ -428,37 +429,24 @@ static int crossing(lua_State *L, int above, const char *fn)
 static int k_crossover(lua_State *L) { return crossing(L, 1, "crossover"); }
 static int k_crossunder(lua_State *L) { return crossing(L, 0, "crossunder"); }
 
-/* shift(x, k): the value k rows earlier within the same ticker (NaN first). */
-static int k_shift(lua_State *L)
+/* x[t - k] within the same ticker (NaN for the first k rows), or with
+ * `percent` the change from it, 100 * (x[t] / x[t-k] - 1): the kernels
+ * shift and pct_change. */
+static int lagged(lua_State *L, const char *name, lua_Integer min_k, int percent)
 {
-    const strategy_frame_t *f = frame_of(L, "shift");
-    lua_Integer k = whole_arg(L, 2, 0, SHIFT_MAX, 1, "shift", "k");
-    double *x = read_array(L, 1, f, "shift");
+    const strategy_frame_t *f = frame_of(L, name);
+    lua_Integer k = whole_arg(L, 2, min_k, SHIFT_MAX, 1, name, "k");
+    double *x = read_array(L, 1, f, name);
     lua_createtable(L, (int)f->rows, 0);
     size_t off = 0;
     for (size_t i = 0; i < f->set->n; i++) {
         size_t n = f->hi[i] - f->lo[i];
         for (size_t t = 0; t < n; t++) {
-            lua_pushnumber(L, t >= (size_t)k ? x[off + t - (size_t)k] : NAN);
-            lua_rawseti(L, -2, (lua_Integer)(off + t) + 1);
-        }
-        off += n;
-    }
-    return 1;
-}
-
-/* pct_change(x, k): 100 * (x[t] / x[t-k] - 1) within the same ticker. */
-static int k_pct_change(lua_State *L)
-{
-    const strategy_frame_t *f = frame_of(L, "pct_change");
-    lua_Integer k = whole_arg(L, 2, 1, SHIFT_MAX, 1, "pct_change", "k");
-    double *x = read_array(L, 1, f, "pct_change");
-    lua_createtable(L, (int)f->rows, 0);
-    size_t off = 0;
-    for (size_t i = 0; i < f->set->n; i++) {
-        size_t n = f->hi[i] - f->lo[i];
-        for (size_t t = 0; t < n; t++) {
-            double v = t >= (size_t)k ? 100.0 * (x[off + t] / x[off + t - (size_t)k] - 1.0) : NAN;
+            double v = NAN;
+            if (t >= (size_t)k) {
+                double earlier = x[off + t - (size_t)k];
+                v = percent ? 100.0 * (x[off + t] / earlier - 1.0) : earlier;
+            }
             lua_pushnumber(L, v);
             lua_rawseti(L, -2, (lua_Integer)(off + t) + 1);
         }
@@ -466,6 +454,11 @@ static int k_pct_change(lua_State *L)
     }
     return 1;
 }
+
+/* shift(x, k): the value k rows earlier within the same ticker (NaN first). */
+static int k_shift(lua_State *L) { return lagged(L, "shift", 0, 0); }
+/* pct_change(x, k): 100 * (x[t] / x[t-k] - 1) within the same ticker. */
+static int k_pct_change(lua_State *L) { return lagged(L, "pct_change", 1, 1); }
 
 void strategy_open_kernels(lua_State *L)
 {

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "strategy/strategy_result.h"
 
 /* A signal: where it is (series, window bar), its order in its run, and
  * what it says (a backtest instance's fields). */
@@ -406,25 +407,26 @@ static task_status_t check_cut(const task_ctx_t *ctx, strategy_task_t *t, lookah
     json_t *env;
     char *raw;
     size_t raw_len;
+    strategy_failure_t failure;
     t->job.cold = 1;
-    int rc = strategy_task_eval(ctx, t, finish, finish_ctx, &env, &raw, &raw_len, msg, sizeof msg);
+    int rc = strategy_task_eval(ctx, t, finish, finish_ctx, &env, &raw, &raw_len, &failure, msg, sizeof msg);
     t->job.cold = 0;
     json_decref(env); /* its summary and what it printed: only the signals count here */
     task_status_t st = TASK_OK;
-    if (rc == -1) {
+    if (rc != 0 && failure == STRATEGY_FAILED) {
         /* It ran on the whole window and fails on a part of it. */
         vs->total++;
         if (json_array_size(vs->listed) < LOOKAHEAD_MAX_LISTED)
             json_array_append_new(vs->listed, json_pack("{s:s, s:s, s:o}", "cut_date", cut_date, "what", "error",
                                                         "error", strategy_json_text(msg, strlen(msg))));
-    } else if (rc == STRATEGY_MEMORY_LIMIT) {
+    } else if (rc != 0 && failure == STRATEGY_MEMORY_LIMIT) {
         /* A cut run starts from a fresh Lua state: the columns it builds
          * count against memory_mb, where the full run may have found them
          * built. */
         st = task_error(out, TASK_PERMANENT, "look-ahead check: the re-run on the data cut at %s (%zu of %zu) "
                         "failed: %s; each re-run builds its columns afresh within memory_mb: raise memory_mb, "
                         "or drop check_lookahead", cut_date, index + 1, ncuts, msg);
-    } else if (rc == STRATEGY_TIME_LIMIT && t->job.time_limit_ms >= t->time_limit_asked_ms) {
+    } else if (rc != 0 && failure == STRATEGY_TIME_LIMIT && t->job.time_limit_ms >= t->time_limit_asked_ms) {
         /* Its own limit ran out, not the job's time: raising the job's
          * timeout would not help. */
         st = task_error(out, TASK_PERMANENT, "look-ahead check: the re-run on the data cut at %s (%zu of %zu) "
@@ -432,7 +434,7 @@ static task_status_t check_cut(const task_ctx_t *ctx, strategy_task_t *t, lookah
                         "it): raise strategy_timeout_seconds, or drop check_lookahead", cut_date, index + 1, ncuts,
                         msg);
     } else if (rc != 0) {
-        st = task_error(out, rc == STRATEGY_NOT_STARTED ? TASK_TRANSIENT : TASK_PERMANENT,
+        st = task_error(out, failure == STRATEGY_NOT_STARTED ? TASK_TRANSIENT : TASK_PERMANENT,
                         "look-ahead check: the re-run on the data cut at %s (%zu of %zu) failed: %s; the check "
                         "re-runs the strategy up to %d times within the job's timeout (%g s): raise the "
                         "timeout, or drop check_lookahead", cut_date, index + 1, ncuts, msg, LOOKAHEAD_MAX_CUTS,

@@ -9,6 +9,7 @@
 #include "data/bar_cache.h"
 #include "core/clock.h"
 #include "data/db.h"
+#include "data/task_env_data.h"
 
 size_t strategy_lower_bound(const int64_t *ts, size_t n, int64_t x)
 {
@@ -45,7 +46,7 @@ task_status_t strategy_task_args(const task_ctx_t *ctx, strategy_task_t *t, task
     const char *lang = task_arg_string(ctx, "language");
     if (lang != NULL ? strcmp(lang, "python") == 0 : strategy_is_python(t->job.code))
         return task_error(out, TASK_PERMANENT, "Python strategies are not supported yet");
-    t->job.entry = task_arg_string(ctx, "entry");
+    t->job.entry_point = task_arg_string(ctx, "entry");
     /* Clamped to the job's time left at the run. */
     t->job.time_limit_ms = (int64_t)(task_arg_number(ctx, "strategy_timeout_seconds") * 1000);
     t->time_limit_asked_ms = t->job.time_limit_ms;
@@ -180,7 +181,8 @@ void strategy_task_missing(const strategy_task_t *t, char *out, size_t outlen)
 }
 
 int strategy_task_eval(const task_ctx_t *ctx, strategy_task_t *t, strategy_finish_fn finish, void *finish_ctx,
-                       json_t **result, char **raw, size_t *raw_len, char *error, size_t errlen)
+                       json_t **result, char **raw, size_t *raw_len, strategy_failure_t *failure, char *error,
+                       size_t errlen)
 {
     t->frame.set = t->set;
     t->frame.features = t->features;
@@ -204,7 +206,7 @@ int strategy_task_eval(const task_ctx_t *ctx, strategy_task_t *t, strategy_finis
     t->job.frame = &t->frame;
     t->job.finish = finish;
     t->job.finish_ctx = finish_ctx;
-    return strategy_run(&t->job, result, raw, raw_len, error, errlen);
+    return strategy_run(&t->job, result, raw, raw_len, failure, error, errlen);
 }
 
 task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strategy_finish_fn finish,
@@ -215,8 +217,8 @@ task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strat
     json_t *env;
     char *raw;
     size_t raw_len;
-    int rc = strategy_task_eval(ctx, t, finish, finish_ctx, &env, &raw, &raw_len, msg, sizeof msg);
-    if (rc != 0) { /* strategy problems are permanent: the same code fails the same way */
+    strategy_failure_t failure;
+    if (strategy_task_eval(ctx, t, finish, finish_ctx, &env, &raw, &raw_len, &failure, msg, sizeof msg) != 0) { /* strategy problems are permanent: the same code fails the same way */
         if (env != NULL) { /* what it printed goes into the error result too */
             out->details = json_object();
             json_t *printed = json_object_get(env, "output");
@@ -226,7 +228,7 @@ task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strat
                 json_object_set_new(out->details, "strategy_output_truncated", json_true());
             json_decref(env);
         }
-        return task_error(out, rc == STRATEGY_NOT_STARTED ? TASK_TRANSIENT : TASK_PERMANENT, "%s", msg);
+        return task_error(out, failure == STRATEGY_NOT_STARTED ? TASK_TRANSIENT : TASK_PERMANENT, "%s", msg);
     }
     json_t *columns = json_object_get(env, "columns");
     *data = json_incref(json_object_get(env, "data"));
@@ -252,4 +254,16 @@ void strategy_task_free(strategy_task_t *t)
     free(t->hi);
     t->symbols = NULL;
     t->lo = t->hi = NULL;
+}
+
+task_status_t strategy_task_done(strategy_task_t *t, task_status_t st, json_t *data, int64_t t0, task_out_t *out)
+{
+    if (st == TASK_OK) {
+        json_object_set_new(data, "execution_time_ms", json_real((double)(clock_mono_us() - t0) / 1000.0));
+        out->data = data;
+    } else {
+        json_decref(data);
+    }
+    strategy_task_free(t);
+    return st;
 }

@@ -9,12 +9,12 @@
 #include "data/bars.h"
 #include "strategy/strategy.h"
 #include "core/task.h"
-#include "core/task_args.h"
+#include "data/task_args.h"
 
 #define STRATEGY_MAX_SYMBOLS 5000
 
 typedef struct {
-    strategy_job_t job;          /* code, entry, limits (mode set by the task) */
+    strategy_job_t job;          /* code, entry point, limits (mode set by the task) */
     int64_t time_limit_asked_ms; /* strategy_timeout_seconds, before the job's time left cuts job.time_limit_ms */
     char interval[BAR_INTERVAL_MAX + 1];
     const char **symbols;        /* sorted, distinct; point into args */
@@ -85,7 +85,8 @@ void strategy_task_missing(const strategy_task_t *t, char *out, size_t outlen);
  * limit to what is left of the job's time, and runs it with `finish`:
  * strategy_run's return value and outputs (strategy.h). */
 int strategy_task_eval(const task_ctx_t *ctx, strategy_task_t *t, strategy_finish_fn finish, void *finish_ctx,
-                       json_t **result, char **raw, size_t *raw_len, char *error, size_t errlen);
+                       json_t **result, char **raw, size_t *raw_len, strategy_failure_t *failure, char *error,
+                       size_t errlen);
 
 /* Runs the strategy with the task's finish step (strategy_task_eval); on
  * success *data holds what finish returned (plus "strategy_output" when it
@@ -97,6 +98,11 @@ task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strat
 
 
 void strategy_task_free(strategy_task_t *t);
+
+/* The end of a strategy task: on TASK_OK, `data` (taken) with its
+ * "execution_time_ms" since t0 (clock_mono_us) becomes out->data, else it
+ * is dropped; frees t and returns st. */
+task_status_t strategy_task_done(strategy_task_t *t, task_status_t st, json_t *data, int64_t t0, task_out_t *out);
 
 /* Index of the first ts >= x (lower) or > x (upper) in a sorted array. */
 size_t strategy_lower_bound(const int64_t *ts, size_t n, int64_t x);

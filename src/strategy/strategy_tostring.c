@@ -21,7 +21,7 @@
 #include <lua.h>
 #include <string.h>
 
-#include "strategy/strategy.h"
+#include "strategy/strategy_internal.h"
 
 #define NAMES_KEY "tickq.names" /* value -> its number; [0] = numbers given */
 

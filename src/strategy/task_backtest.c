@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "strategy/performance.h"
 #include "strategy/strategy_lookahead.h"
+#include "strategy/strategy_result.h"
 #include "strategy/strategy_task.h"
 #include "strategy/task_strategy.h"
 
@@ -57,8 +58,8 @@ static double trade_return(const bar_series_t *s, size_t k, const backtest_t *b,
     size_t in = k + 1, out = k + (size_t)b->hold;
     if (out >= s->n || s->ts[out] > b->end)
         return NAN;
-    double entry = s->open[in], exit = s->close[out];
-    double gross = is_short ? entry / exit - 1.0 : exit / entry - 1.0;
+    double entry_price = s->open[in], exit_price = s->close[out];
+    double gross = is_short ? entry_price / exit_price - 1.0 : exit_price / entry_price - 1.0;
     return gross - 2.0 * b->commission;
 }
 
@@ -176,14 +177,7 @@ task_status_t task_backtest(const task_ctx_t *ctx, task_out_t *out)
         if (st == TASK_OK)
             json_object_set_new(data, "lookahead", report);
     }
-    if (st != TASK_OK)
-        json_decref(data);
-    if (st == TASK_OK) {
-        json_object_set_new(data, "execution_time_ms", json_real((double)(clock_mono_us() - t0) / 1000.0));
-        out->data = data;
-    }
-    strategy_task_free(&t);
-    return st;
+    return strategy_task_done(&t, st, data, t0, out);
 }
 
 static const task_arg_t backtest_args[] = {

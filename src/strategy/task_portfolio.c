@@ -26,6 +26,7 @@
 #include "core/numfmt.h"
 #include "strategy/performance.h"
 #include "strategy/strategy_lookahead.h"
+#include "strategy/strategy_result.h"
 #include "strategy/strategy_task.h"
 #include "strategy/task_strategy.h"
 
@@ -70,12 +71,12 @@ static void close_trade(trade_log_t *log, size_t series, const sleeve_t *s, size
     }
     const bar_series_t *bs = &log->t->set->series[series];
     size_t lo = log->t->lo[series];
-    char entry[CLOCK_DATE_LEN], exit_at[CLOCK_DATE_LEN];
-    clock_format_bar(log->daily, bs->ts[lo + s->trade_bar], entry);
+    char entry_date[CLOCK_DATE_LEN], exit_at[CLOCK_DATE_LEN];
+    clock_format_bar(log->daily, bs->ts[lo + s->trade_bar], entry_date);
     clock_format_bar(log->daily, bs->ts[lo + bar], exit_at);
     json_t *tr = json_pack("{s:s, s:s, s:f, s:s, s:s?, s:I, s:o, s:o, s:b}", "ticker", bs->symbol,
                            "side", s->trade_size > 0 ? "long" : "short", "size", fabs(s->trade_size),
-                           "entry_date", entry, "exit_date", open_at_end ? NULL : exit_at,
+                           "entry_date", entry_date, "exit_date", open_at_end ? NULL : exit_at,
                            "bars", (json_int_t)(bar - s->trade_bar), "return", json_number_or_null(r),
                            "pnl", json_number_or_null(exit_equity - s->trade_start), "open", open_at_end);
     json_array_append_new(log->list, tr);
@@ -361,14 +362,7 @@ task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out)
     free(out->raw);
     out->raw = NULL;
     out->raw_len = 0;
-    if (st != TASK_OK)
-        json_decref(data);
-    if (st == TASK_OK) {
-        json_object_set_new(data, "execution_time_ms", json_real((double)(clock_mono_us() - t0) / 1000.0));
-        out->data = data;
-    }
-    strategy_task_free(&t);
-    return st;
+    return strategy_task_done(&t, st, data, t0, out);
 }
 
 static const task_arg_t portfolio_args[] = {

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "strategy/strategy_result.h"
 #include "strategy/strategy_task.h"
 #include "strategy/task_strategy.h"
 

@@ -11,4 +11,7 @@ task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out);
 
 extern const task_def_t task_def_backtest, task_def_screening, task_def_portfolio_backtest;
 
+/* The three, for the task registry (core/task.h). */
+extern const task_family_t task_family_strategy;
+
 #endif

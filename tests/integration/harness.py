@@ -1,8 +1,11 @@
 """harness.py — what the integration tests share: a private redis-server per
 test class (unix socket, optionally TCP), the tickq binary, worker processes,
-and polling helpers. Every server and worker is stopped in tearDown, so a
-failing test leaves nothing running."""
+a fake HTTP server, the databases (a temp SQLite file, the run's PostgreSQL),
+bar files, and polling helpers. Every server and worker is stopped in
+tearDown, so a failing test leaves nothing running."""
 import atexit
+import dataclasses
+import http.server
 import json
 import os
 import pwd
@@ -10,10 +13,13 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
+import urllib.parse
 
 import redis
 
@@ -125,11 +131,19 @@ class PostgresServer:
                               capture_output=True, text=True, check=check)
 
     def new_database(self):
-        """A fresh, empty database; returns its URL."""
+        """A fresh, empty database; returns its URL and its name."""
         self.count += 1
         name = f"t{os.getpid()}_{self.count}"
         self.psql("postgres", f"CREATE DATABASE {name}")
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}", name
+
+    def rows(self, db, sql, numbers=True):
+        """The rows a query returns, as tuples of text (numbers=True: cells
+        that are whole numbers become ints, as SQLite would return them)."""
+        out = self.psql(db, sql).stdout
+        if not numbers:
+            return [tuple(line.split("|")) for line in out.splitlines()]
+        return [tuple(int(x) if x.lstrip("-").isdigit() else x for x in line.split("|")) for line in out.splitlines()]
 
     def stop(self):
         if self.proc.poll() is None:
@@ -152,6 +166,148 @@ def postgres():
         _postgres = PostgresServer()
         atexit.register(_postgres.stop)
     return _postgres
+
+
+def sqlite_rows(path, sql):
+    """The rows a query on the SQLite file at path returns, as tuples."""
+    con = sqlite3.connect(path)
+    try:
+        return [tuple(r) for r in con.execute(sql).fetchall()]
+    finally:
+        con.close()
+
+
+def sqlite_exec(path, sql):
+    """Runs SQL statements (a script) on the SQLite file at path, committed."""
+    con = sqlite3.connect(path)
+    try:
+        con.executescript(sql)
+    finally:
+        con.close()
+
+
+def temp_sqlite(test, prefix="tickq-db-", name="h.db"):
+    """A fresh SQLite file in a temp folder that goes when `test` ends;
+    returns its path and the environment that points tickq at it."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    test.addCleanup(shutil.rmtree, folder, True)
+    path = os.path.join(folder, name)
+    return path, {"TICKQ_DB": path, "DATABASE_URL": None}
+
+
+BAR_HEADER = "date,open,high,low,close,volume"
+
+
+def bars_csv(rows, with_symbol=True):
+    """The text of a bar file: the header line, with the symbol column (the
+    import format) or without it (a provider's file of one symbol's bars),
+    then one line per row, a tuple in the header's column order."""
+    header = ("symbol," if with_symbol else "") + BAR_HEADER
+    return "\n".join([header] + [",".join(str(x) for x in row) for row in rows]) + "\n"
+
+
+def write_bars_csv(path, rows, with_symbol=True):
+    """Writes bars_csv(rows) to path; returns path."""
+    with open(path, "w") as f:
+        f.write(bars_csv(rows, with_symbol))
+    return path
+
+
+@dataclasses.dataclass
+class Reply:
+    """What FakeHttpServer answers to one GET: a status and a text body
+    (sent as text/csv). length: the Content-Length to claim instead of the
+    body's (the connection closes after the body, so a longer one is a cut
+    transfer). location: a redirect's target. delay: seconds to wait before
+    answering, cut short once the server's `release` event is set."""
+    status: int = 200
+    body: str = ""
+    length: int = None
+    location: str = None
+    delay: float = 0.0
+
+    @classmethod
+    def redirect(cls, location):
+        return cls(302, location=location)
+
+
+class FakeHttpServer:
+    """A fake HTTP server on 127.0.0.1 (a thread per request) for the tests
+    of providers: `respond(path, hits)` picks the Reply for a GET of path
+    (percent-decoded, without the query) that is its hits-th request.
+    `hits` counts the requests per path. Stop it with close()."""
+
+    def __init__(self, respond):
+        self.respond = respond
+        self.hits = {}
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+        self.httpd = _FakeHttpd(self)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def url(self, path=""):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def count(self, path):
+        """A thread-safe count of one path's requests."""
+        with self.lock:
+            self.hits[path] = self.hits.get(path, 0) + 1
+            return self.hits[path]
+
+    def close(self):
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def serve_folder(root):
+    """A FakeHttpServer `respond` serving the files under root (404 else)."""
+    def respond(path, hits):
+        file = os.path.join(root, path.lstrip("/"))
+        if not os.path.isfile(file):
+            return Reply(404, "no such file\n")
+        with open(file) as f:
+            return Reply(200, f.read())
+    return respond
+
+
+class _FakeHttpHandler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        fake = self.server.fake
+        path = urllib.parse.unquote(urllib.parse.urlparse(self.path).path)
+        reply = fake.respond(path, fake.count(path))
+        if reply.delay:
+            fake.release.wait(reply.delay)
+        data = reply.body.encode()
+        try:
+            self.send_response(reply.status)
+            if reply.location is not None:
+                self.send_header("Location", reply.location)
+            else:
+                self.send_header("Content-Type", "text/csv")
+            self.send_header("Content-Length", str(len(data) if reply.length is None else reply.length))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout)
+        if reply.length is not None:
+            self.close_connection = True
+
+
+class _FakeHttpd(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, fake):
+        self.fake = fake
+        super().__init__(("127.0.0.1", 0), _FakeHttpHandler)
+
+    def handle_error(self, request, client_address):
+        pass
 
 
 def comm(pid):
@@ -302,6 +458,9 @@ def fill_until_oom(r, headroom=1 << 20):
 
 
 def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
+    """Polls predicate() until it returns a true value, and returns that;
+    after `timeout` seconds fails the test, naming `what` was awaited. Use
+    it, not time.sleep, wherever a test waits for a state."""
     deadline = time.time() + timeout
     while True:
         value = predicate()

@@ -35,6 +35,13 @@ class LineResult(unittest.TextTestResult):
         self._line("FAIL", test)
         self.stream.write(self._exc_info_to_string(err, test) + "\n")
 
+    def addSubTest(self, test, subtest, err):
+        """A failing step (subTest) is named on its own FAIL line."""
+        unittest.TestResult.addSubTest(self, test, subtest, err)
+        if err is not None:
+            self._line("FAIL", subtest)
+            self.stream.write(self._exc_info_to_string(err, subtest) + "\n")
+
     def addSkip(self, test, reason):
         unittest.TestResult.addSkip(self, test, reason)
         self._line("skip", test)

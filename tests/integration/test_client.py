@@ -230,7 +230,7 @@ class TestPythonClient(TickqTestCase):
                 tickq_client.add_task(self.r, f"k-{pushed}", "sleep", {"ms": rng.choice((0, 5, 10))})
                 pushed += 1
             w = self.start_worker("--log-level", "warning", "--retry-base", "20ms")
-            time.sleep(rng.uniform(0.05, 0.3))
+            time.sleep(rng.uniform(0.05, 0.3))  # a random moment into the work to kill the worker at
             kids = w.children()
             w.proc.send_signal(signal.SIGKILL)
             w.proc.wait(10)

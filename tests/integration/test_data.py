@@ -16,7 +16,8 @@ import tempfile
 import time
 import unittest
 
-from harness import TICKQ, TickqTestCase, free_port, gone, postgres, tickq, wait_for
+from harness import (TICKQ, TickqTestCase, free_port, gone, postgres, sqlite_exec, sqlite_rows, temp_sqlite, tickq,
+                     wait_for)
 
 GOOD = """symbol,date,open,high,low,close,volume
 AAA,2024-01-02,10,11,9.5,10.5,1000
@@ -640,18 +641,10 @@ class TestDataSqlite(DataTests, unittest.TestCase):
         self.env = {"TICKQ_DB": self.path, "DATABASE_URL": None}
 
     def query(self, sql):
-        con = sqlite3.connect(self.path)
-        try:
-            return [tuple(r) for r in con.execute(sql).fetchall()]
-        finally:
-            con.close()
+        return sqlite_rows(self.path, sql)
 
     def exec_sql(self, sql):
-        con = sqlite3.connect(self.path)
-        try:
-            con.executescript(sql)
-        finally:
-            con.close()
+        sqlite_exec(self.path, sql)
 
     def journal_mode(self, path):
         con = sqlite3.connect(path)
@@ -825,11 +818,7 @@ class TestDataPostgres(DataTests, unittest.TestCase):
         self.env = {"DATABASE_URL": self.url}
 
     def query(self, sql):
-        out = postgres().psql(self.dbname, sql).stdout
-        rows = []
-        for line in out.splitlines():
-            rows.append(tuple(int(x) if x.lstrip("-").isdigit() else x for x in line.split("|")))
-        return rows
+        return postgres().rows(self.dbname, sql)
 
     def where_listed(self):
         return self.url
@@ -1000,7 +989,7 @@ class HistoryTests:
             self.wait_state(jid, "completed")
         w.signal(signal.SIGTERM)
         wait_for(lambda: w.children() == [], 10, what="the worker children to stop")
-        time.sleep(0.3)  # the supervisor now waits for the frozen history process
+        time.sleep(0.3)  # time passes: the supervisor waits for the frozen history process, it does not exit
         self.assertIsNone(w.proc.poll())
         os.kill(recorder, signal.SIGKILL)
         self.assertEqual(w.wait(30), 0)
@@ -1066,20 +1055,16 @@ class HistoryTests:
 class TestHistorySqlite(HistoryTests, TickqTestCase):
     def setUp(self):
         super().setUp()
-        self.tmp = tempfile.mkdtemp(prefix="tickq-hist-")
-        self.path = os.path.join(self.tmp, "h.db")
-        self.env = {"TICKQ_DB": self.path}
+        self.path, _ = temp_sqlite(self, "tickq-hist-")
+        self.env = {"TICKQ_DB": self.path}   # whole: some tests hand it to subprocess.run as it is
+        self.tmp = os.path.dirname(self.path)
         self.where = os.path.realpath(self.path)
 
-    def tearDown(self):
-        super().tearDown()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
     def query(self, sql):
-        return TestDataSqlite.query(self, sql)
+        return sqlite_rows(self.path, sql)
 
     def exec_sql(self, sql):
-        TestDataSqlite.exec_sql(self, sql)
+        sqlite_exec(self.path, sql)
 
     def test_worker_without_database_settings_logs_the_default_sqlite_path(self):
         cwd = tempfile.mkdtemp(prefix="tickq-cwd-", dir=self.tmp)
@@ -1139,10 +1124,10 @@ class TestHistoryPostgres(HistoryTests, TickqTestCase):
         self.where = url
 
     def query(self, sql):
-        return TestDataPostgres.query(self, sql)
+        return postgres().rows(self.dbname, sql)
 
     def exec_sql(self, sql):
-        TestDataPostgres.exec_sql(self, sql)
+        postgres().psql(self.dbname, sql)
 
     def test_worker_start_line_masks_the_password(self):
         url = self.where.replace("postgresql://postgres@", "postgresql://postgres:s3cret@")  # trust: ignored

@@ -235,7 +235,7 @@ class TestOutOfMemory(TickqTestCase):
         fill_until_oom(self.r)
         warned = "Redis is out of memory: cannot claim jobs; retrying"
         wait_for(lambda: len(log_records(w, warned)) == 2, timeout=15, what="a warning per child")
-        time.sleep(4)
+        time.sleep(4)  # time passes: no further warning may come in the same spell
         self.assertEqual(len(log_records(w, warned)), 2)  # once a spell per child
         self.assertEqual(log_records(w, "claim failed"), [])
         self.r.config_set("maxmemory", 0)

@@ -8,15 +8,12 @@ SQLite and on PostgreSQL."""
 import json
 import os
 import random
-import shutil
 import signal
 import sqlite3
 import subprocess
-import tempfile
 import time
 
-from harness import TickqTestCase, gone, postgres, wait_for
-import test_data   # its query helpers (not its classes: the loader would run them here too)
+from harness import TickqTestCase, gone, postgres, sqlite_rows, temp_sqlite, wait_for
 
 FINAL = ("completed", "failed", "dead", "cancelled")
 
@@ -78,7 +75,7 @@ class HistoryStreamTests:
                 last, since = n, time.time()
             elif time.time() - since > stall:
                 return n
-            time.sleep(0.05)
+            time.sleep(0.05)  # polling: the stall is told by time without progress, not by a state
         self.fail("jobs neither finished nor stalled")
 
     def expected_rows(self, ids):
@@ -153,7 +150,7 @@ class HistoryStreamTests:
         deadline = time.time() + 180
         while self.final_count(ids) < len(ids):
             self.assertLess(time.time(), deadline, "the jobs did not finish under the kill storm")
-            time.sleep(0.2)
+            time.sleep(0.2)  # polling; the loop also restarts the workers once, midway
             if not restarted and self.final_count(ids) > len(ids) * 0.4:
                 w.proc.kill()          # the supervisor: its children die with it
                 w.proc.wait()
@@ -230,7 +227,7 @@ class HistoryStreamTests:
         status, _ = self.burst("--workers", "1", env=self.env)
         self.assertEqual(status, 0)
         self.r.delete("tickq:job:reused", "task_result:reused")   # as if its TTL had passed
-        time.sleep(0.01)
+        time.sleep(0.01)  # the second run's created_at (ms) differs from the first's
         p = self.tickq("enqueue", "echo", "{}", "--id", "reused")
         self.assertEqual(p.returncode, 0, p.stderr)
         status, _ = self.burst("--workers", "1", env=self.env)
@@ -368,16 +365,10 @@ class HistoryStreamTests:
 class TestHistoryStreamSqlite(HistoryStreamTests, TickqTestCase):
     def setUp(self):
         super().setUp()
-        self.tmp = tempfile.mkdtemp(prefix="tickq-hs-")
-        self.path = os.path.join(self.tmp, "h.db")
-        self.env = {"TICKQ_DB": self.path, "DATABASE_URL": None}
-
-    def tearDown(self):
-        super().tearDown()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.path, self.env = temp_sqlite(self, "tickq-hs-")
 
     def query(self, sql):
-        return test_data.TestDataSqlite.query(self, sql)
+        return sqlite_rows(self.path, sql)
 
     def count(self, table):
         return self.query(f"SELECT COUNT(*) FROM {table}")[0][0]
@@ -403,7 +394,7 @@ class TestHistoryStreamPostgres(HistoryStreamTests, TickqTestCase):
         self.env = {"DATABASE_URL": db_url}
 
     def query(self, sql):
-        return test_data.TestDataPostgres.query(self, sql)
+        return postgres().rows(self.dbname, sql)
 
     def count(self, table):
         return int(self.query(f"SELECT COUNT(*) FROM {table}")[0][0])

@@ -10,12 +10,9 @@ names."""
 import json
 import os
 import re
-import shutil
-import sqlite3
-import tempfile
 import time
 
-from harness import ROOT, TickqTestCase, postgres, wait_for
+from harness import ROOT, TickqTestCase, postgres, sqlite_exec, sqlite_rows, temp_sqlite, wait_for
 
 LIST = "strategy_queue"
 
@@ -188,25 +185,15 @@ class HistoryRuns:
 class TestHistoryRunsSqlite(HistoryRuns, TickqTestCase):
     def setUp(self):
         super().setUp()
-        self.tmp = tempfile.mkdtemp(prefix="tickq-ids-")
-        self.path = os.path.join(self.tmp, "h.db")
-        self.env = {"TICKQ_DB": self.path, "DATABASE_URL": None}
-
-    def tearDown(self):
-        super().tearDown()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.path, self.env = temp_sqlite(self, "tickq-ids-")
 
     def query(self, sql):
-        con = sqlite3.connect(self.path)
-        try:
-            return [tuple(r) for r in con.execute(sql).fetchall()]
-        finally:
-            con.close()
+        return sqlite_rows(self.path, sql)
 
     def test_migration_keeps_old_rows_as_run_1(self):
         """A database from before run numbers: its rows become run 1."""
-        con = sqlite3.connect(self.path)
-        con.executescript(
+        sqlite_exec(
+            self.path,
             "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL,"
             " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')));"
             "CREATE TABLE job_history (seq INTEGER PRIMARY KEY, job_id TEXT NOT NULL, type TEXT NOT NULL,"
@@ -221,7 +208,6 @@ class TestHistoryRunsSqlite(HistoryRuns, TickqTestCase):
             "INSERT INTO job_history (job_id, type, queue, state, attempts, finished_at)"
             " VALUES ('old', 'echo', 'backtest', 'completed', 1, '2024-01-02T00:00:00.000Z');"
             "INSERT INTO job_retries (job_id, attempt, kind, at) VALUES ('old', 1, 'transient', '2024-01-02T00:00:00.000Z');")
-        con.close()
         p = self.tickq("worker", "--check", env=self.env)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertEqual(self.query("SELECT job_id, run FROM job_history"), [("old", 1)])
@@ -235,8 +221,7 @@ class TestHistoryRunsPostgres(HistoryRuns, TickqTestCase):
         self.env = {"DATABASE_URL": url}
 
     def query(self, sql):
-        out = postgres().psql(self.dbname, sql).stdout
-        return [tuple(int(x) if x.lstrip("-").isdigit() else x for x in line.split("|")) for line in out.splitlines()]
+        return postgres().rows(self.dbname, sql)
 
     def test_migration_keeps_old_rows_as_run_1(self):
         postgres().psql(self.dbname,

@@ -1,6 +1,6 @@
 """test_market_data.py — the `update_stock_data` task against a real worker:
-bars fetched from a local HTTP server (Python's http.server on 127.0.0.1,
-in a thread) and from a folder of CSV files, written to a temp SQLite file.
+bars fetched from the harness's FakeHttpServer (127.0.0.1, in a thread)
+and from a folder of CSV files, written to a temp SQLite file.
 Good updates write every bar and are idempotent; any failing symbol (404,
 bad row, truncated CSV, empty body, timeout, cut transfer, wrong symbol)
 leaves the database unchanged for all symbols; retryable failures go back
@@ -9,22 +9,17 @@ stored symbols (and a csv_dir folder's files); SIGTERM cuts a fetch stuck on
 a stalled server, or in its backoff, short. One test repeats the
 all-or-nothing write on PostgreSQL."""
 import datetime
-import http.server
 import json
 import os
 import shutil
 import signal
-import socketserver
-import sqlite3
 import tempfile
-import threading
 import time
-import urllib.parse
 
-from harness import TickqTestCase, postgres, tickq, wait_for
+from harness import (BAR_HEADER, FakeHttpServer, Reply, TickqTestCase, bars_csv, postgres, sqlite_exec, sqlite_rows,
+                     tickq, wait_for)
 
 TYPE = "update_stock_data"
-HEADER = "date,open,high,low,close,volume"
 
 
 def make_rows(symbol, first="2024-01-02", days=5, bump=0.0):
@@ -43,95 +38,49 @@ def make_rows(symbol, first="2024-01-02", days=5, bump=0.0):
 
 
 def csv_of(rows, symbol=None):
-    head = ("symbol," + HEADER) if symbol else HEADER
-    lines = [head] + [",".join(([symbol] if symbol else []) + [str(x) for x in r]) for r in rows]
-    return "\n".join(lines) + "\n"
+    """A bar file of rows; with a symbol, in the import format (symbol column)."""
+    if symbol:
+        return bars_csv([(symbol,) + r for r in rows])
+    return bars_csv(rows, with_symbol=False)
 
 
-class BarsHandler(http.server.BaseHTTPRequestHandler):
-    """GET /bars/<SYMBOL>.csv; the symbol picks the behaviour."""
-
-    def log_message(self, *args):
-        pass
-
-    def send(self, status, body, length=None):
-        data = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "text/csv")
-        self.send_header("Content-Length", str(len(data) if length is None else length))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def redirect(self, location):
-        self.send_response(302)
-        self.send_header("Location", location)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def do_GET(self):
-        srv = self.server
-        path = urllib.parse.unquote(urllib.parse.urlparse(self.path).path)
-        with srv.lock:
-            srv.hits[path] = srv.hits.get(path, 0) + 1
-            hits = srv.hits[path]
-        if path.startswith("/moved/"):     # a redirect to the same file under /bars/
-            self.redirect("/bars/" + path[len("/moved/"):])
-            return
-        if path.startswith("/away/"):      # /away/PORT/X: a redirect to /bars/X on another port
-            port, rest = path[len("/away/"):].split("/", 1)
-            self.redirect(f"http://127.0.0.1:{port}/bars/{rest}")
-            return
-        sym = path[len("/bars/"):-len(".csv")] if path.startswith("/bars/") and path.endswith(".csv") else ""
-        good = csv_of(make_rows(sym, bump=srv.bump.get(sym, 0.0)))
-        try:
-            if sym in ("AAA", "BBB", "CCC", "^IDX"):
-                self.send(200, good)
-            elif sym == "IMPFMT":          # the import format, symbol column
-                self.send(200, csv_of(make_rows(sym), symbol=sym))
-            elif sym == "WRONGSYM":
-                self.send(200, csv_of(make_rows(sym), symbol="OTHER"))
-            elif sym.startswith("FLAKY"):  # 500 on the first request only
-                self.send(500 if hits == 1 else 200, "oops\n" if hits == 1 else good)
-            elif sym == "DOWN":
-                self.send(500, "down\n")
-            elif sym == "SLOW":
-                time.sleep(1.5)
-                self.send(200, good)
-            elif sym == "STALL":           # answers once the test lets it, else after 20 s
-                srv.unstall.wait(20)
-                self.send(200, good)
-            elif sym == "TRUNC":           # the body stops inside the last row
-                self.send(200, good.rstrip("\n").rsplit(",", 3)[0])
-            elif sym == "BADROW":
-                lines = good.splitlines()
-                lines[2] = "2024-01-03,10,9,8,10.5,100"   # high below open
-                self.send(200, "\n".join(lines) + "\n")
-            elif sym == "EMPTY":
-                self.send(200, "")
-            elif sym == "HEADONLY":
-                self.send(200, HEADER + "\n")
-            elif sym == "CUT":             # Content-Length promises more than comes
-                self.send(200, good[:40], length=len(good))
-                self.close_connection = True
-            else:
-                self.send(404, "no such symbol\n")
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (SLOW)
-
-
-class BarsServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), BarsHandler)
-        self.lock = threading.Lock()
-        self.hits = {}
-        self.bump = {}
-        self.unstall = threading.Event()
-
-    def handle_error(self, request, client_address):
-        pass
+def bars_reply(path, hits, bump):
+    """The fake provider: GET /bars/<SYMBOL>.csv, where the symbol picks the
+    behaviour; bump[symbol] moves its last close (see make_rows)."""
+    if path.startswith("/moved/"):     # a redirect to the same file under /bars/
+        return Reply.redirect("/bars/" + path[len("/moved/"):])
+    if path.startswith("/away/"):      # /away/PORT/X: a redirect to /bars/X on another port
+        port, rest = path[len("/away/"):].split("/", 1)
+        return Reply.redirect(f"http://127.0.0.1:{port}/bars/{rest}")
+    sym = path[len("/bars/"):-len(".csv")] if path.startswith("/bars/") and path.endswith(".csv") else ""
+    good = csv_of(make_rows(sym, bump=bump.get(sym, 0.0)))
+    if sym in ("AAA", "BBB", "CCC", "^IDX"):
+        return Reply(200, good)
+    if sym == "IMPFMT":                # the import format, symbol column
+        return Reply(200, csv_of(make_rows(sym), symbol=sym))
+    if sym == "WRONGSYM":
+        return Reply(200, csv_of(make_rows(sym), symbol="OTHER"))
+    if sym.startswith("FLAKY"):        # 500 on the first request only
+        return Reply(500, "oops\n") if hits == 1 else Reply(200, good)
+    if sym == "DOWN":
+        return Reply(500, "down\n")
+    if sym == "SLOW":
+        return Reply(200, good, delay=1.5)
+    if sym == "STALL":                 # answers once the test releases it, else after 20 s
+        return Reply(200, good, delay=20)
+    if sym == "TRUNC":                 # the body stops inside the last row
+        return Reply(200, good.rstrip("\n").rsplit(",", 3)[0])
+    if sym == "BADROW":
+        lines = good.splitlines()
+        lines[2] = "2024-01-03,10,9,8,10.5,100"   # high below open
+        return Reply(200, "\n".join(lines) + "\n")
+    if sym == "EMPTY":
+        return Reply(200, "")
+    if sym == "HEADONLY":
+        return Reply(200, BAR_HEADER + "\n")
+    if sym == "CUT":                   # Content-Length promises more than comes
+        return Reply(200, good[:40], length=len(good))
+    return Reply(404, "no such symbol\n")
 
 
 class TestUpdateStockData(TickqTestCase):
@@ -139,15 +88,13 @@ class TestUpdateStockData(TickqTestCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.tmp = tempfile.mkdtemp(prefix="tickq-md-")
-        cls.http = BarsServer()
-        cls.http_thread = threading.Thread(target=cls.http.serve_forever, daemon=True)
-        cls.http_thread.start()
+        cls.bump = {}
+        cls.http = FakeHttpServer(lambda path, hits: bars_reply(path, hits, cls.bump))
         cls.count = 0
 
     @classmethod
     def tearDownClass(cls):
-        cls.http.shutdown()
-        cls.http.server_close()
+        cls.http.close()
         shutil.rmtree(cls.tmp, ignore_errors=True)
         super().tearDownClass()
 
@@ -159,13 +106,13 @@ class TestUpdateStockData(TickqTestCase):
         self.db = os.path.join(self.tmp, f"bars{self.count}.db")
         self.env = {"TICKQ_DB": self.db, "DATABASE_URL": None, "TICKQ_MARKET_DATA_PROVIDER": None,
                     "TICKQ_MARKET_DATA_PATH": None, "TICKQ_MARKET_DATA_URL": None}
-        self.http.bump.clear()
-        self.http.unstall.clear()
-        self.addCleanup(self.http.unstall.set)
+        self.bump.clear()
+        self.http.release.clear()
+        self.addCleanup(self.http.release.set)
 
     # --- helpers ---------------------------------------------------------
     def provider(self, **kw):
-        p = {"type": "http_csv", "url": f"http://127.0.0.1:{self.http.server_port}/bars/{{symbol}}.csv",
+        p = {"type": "http_csv", "url": f"http://127.0.0.1:{self.http.port}/bars/{{symbol}}.csv",
              "timeout_seconds": 2, "retries": 1}
         p.update(kw)
         return p
@@ -202,9 +149,8 @@ class TestUpdateStockData(TickqTestCase):
     def bars(self):
         if not os.path.exists(self.db):
             return []
-        with sqlite3.connect(self.db) as c:
-            return c.execute("SELECT symbol, interval, ts, open, high, low, close, volume FROM bars"
-                             " ORDER BY symbol, interval, ts").fetchall()
+        return sqlite_rows(self.db, "SELECT symbol, interval, ts, open, high, low, close, volume FROM bars"
+                                    " ORDER BY symbol, interval, ts")
 
     def want(self, symbol, bump=0.0, interval="1d"):
         out = []
@@ -246,7 +192,7 @@ class TestUpdateStockData(TickqTestCase):
         (jid,) = self.run_jobs(args)
         self.assertEqual(self.ok(jid)["bars_written"], 20)
         self.assertEqual(self.bars(), want)
-        self.http.bump["AAA"] = 1.0
+        self.bump["AAA"] = 1.0
         (jid,) = self.run_jobs({"symbols": ["AAA"], "provider": self.provider()})
         self.assertEqual(self.ok(jid)["symbols_updated"], 1)
         want = sorted(self.want("AAA", bump=1.0) + self.want("BBB") + self.want("FLAKY1") + self.want("^IDX"))
@@ -258,7 +204,7 @@ class TestUpdateStockData(TickqTestCase):
         before = self.bars()
         self.assertEqual(len(before), 10)
         # Had they been written, AAA would have changed and CCC appeared.
-        self.http.bump["AAA"] = 2.0
+        self.bump["AAA"] = 2.0
         fast = self.provider(timeout_seconds=0.3, retries=0)
         cases = [
             # (bad symbol, permanent?, what the error says)
@@ -278,7 +224,7 @@ class TestUpdateStockData(TickqTestCase):
         for jid, (bad, permanent, needle) in zip(ids, cases):
             err = self.failed(jid, permanent)
             self.assertTrue(err.startswith("nothing written: 1 of 3 symbols failed"), err)
-            self.assertIn(f"; {bad}: http://127.0.0.1:{self.http.server_port}/bars/{bad}.csv", err)
+            self.assertIn(f"; {bad}: http://127.0.0.1:{self.http.port}/bars/{bad}.csv", err)
             self.assertIn(needle, err)
         self.assertEqual(self.bars(), before)
 
@@ -345,7 +291,7 @@ class TestUpdateStockData(TickqTestCase):
         self.assertEqual(self.http.hits["/bars/STALL.csv"], 1)  # not retried after the stop
         self.assert_back_for_another_run(jid)
         # Not lost: once the server answers, the next worker completes it.
-        self.http.unstall.set()
+        self.http.release.set()
         status, w = self.burst("--workers", "1", "--retry-base", "50ms", env=self.env)
         self.assertEqual(status, 0, w.log())
         self.assertEqual(self.ok(jid)["bars_written"], 10)
@@ -373,7 +319,7 @@ class TestUpdateStockData(TickqTestCase):
         with open(os.path.join(inner, "AAA.csv"), "w") as f:
             f.write(csv_of(make_rows("AAA")))
         elsewhere = self.write_dir("elsewhere", {"AAA.csv": csv_of(make_rows("AAA"))})
-        base = f"http://127.0.0.1:{self.http.server_port}"
+        base = f"http://127.0.0.1:{self.http.port}"
         env = dict(self.env, TICKQ_PROVIDER_ALLOW=f" {allowed} , {base}/bars/ ")
         ids = self.run_jobs({"symbols": ["AAA"], "provider": {"type": "csv_dir", "path": inner}},
                             {"symbols": ["AAA"], "provider": {"type": "csv_dir", "path": elsewhere}},
@@ -383,7 +329,7 @@ class TestUpdateStockData(TickqTestCase):
                             {"symbols": ["BBB"], "provider": self.provider(url=f"{base}/other/{{symbol}}.csv")},
                             {"symbols": ["BBB"], "provider": self.provider(url=f"{base}/bars/../x/{{symbol}}.csv")},
                             {"symbols": ["BBB"], "provider": self.provider(
-                                url=f"http://127.0.0.1:{self.http.server_port}0/bars/{{symbol}}.csv")},
+                                url=f"http://127.0.0.1:{self.http.port}0/bars/{{symbol}}.csv")},
                             env=env)
         # dot segments hidden by percent-encoding (and backslashes) count too
         hidden = ["%2e%2e", "%2E%2E", ".%2e", "%2e.", "%252e%252e", "..%5c", "%2e%2e%2fx"]
@@ -429,14 +375,12 @@ class TestUpdateStockData(TickqTestCase):
         host and port only: one to another port is refused, naming its
         target, for a job's provider and the worker's own alike. Listing the
         target in TICKQ_PROVIDER_ALLOW allows it."""
-        other = BarsServer()
-        threading.Thread(target=other.serve_forever, daemon=True).start()
-        self.addCleanup(other.server_close)
-        self.addCleanup(other.shutdown)
-        base, there = f"http://127.0.0.1:{self.http.server_port}", f"http://127.0.0.1:{other.server_port}"
-        away = f"{base}/away/{other.server_port}/{{symbol}}.csv"
-        refused = (f"{base}/away/{other.server_port}/AAA.csv: redirect to {there}/bars/AAA.csv refused: it leaves "
-                   f"the origin (scheme, host and port) of {base}/away/{other.server_port}/AAA.csv; the worker's "
+        other = FakeHttpServer(lambda path, hits: bars_reply(path, hits, {}))
+        self.addCleanup(other.close)
+        base, there = self.http.url(), other.url()
+        away = f"{base}/away/{other.port}/{{symbol}}.csv"
+        refused = (f"{base}/away/{other.port}/AAA.csv: redirect to {there}/bars/AAA.csv refused: it leaves "
+                   f"the origin (scheme, host and port) of {base}/away/{other.port}/AAA.csv; the worker's "
                    "TICKQ_PROVIDER_ALLOW may list it to allow it")
         env_own = dict(self.env, TICKQ_MARKET_DATA_PROVIDER="http_csv", TICKQ_MARKET_DATA_URL=away)
         ids = self.run_jobs({"symbols": ["AAA"], "provider": self.provider(url=away)})
@@ -476,9 +420,8 @@ class TestUpdateStockData(TickqTestCase):
         # directly) is refused by the provider when "all" brings it back.
         (jid,) = self.run_jobs({"symbols": ["AAA"], "provider": p})
         self.ok(jid)
-        with sqlite3.connect(self.db) as c:
-            c.execute("INSERT INTO bars SELECT '../secret/x', interval, ts, open, high, low, close, volume"
-                      " FROM bars WHERE symbol = 'AAA'")
+        sqlite_exec(self.db, "INSERT INTO bars SELECT '../secret/x', interval, ts, open, high, low, close, volume"
+                             " FROM bars WHERE symbol = 'AAA'")
         for provider in (p, {"type": "csv_dir", "path": folder}):
             (jid,) = self.run_jobs({"symbols": "all", "provider": provider})
             self.assertIn("../secret/x: '../secret/x' is not a valid symbol (1-32 characters, no spaces, commas, "
@@ -491,7 +434,7 @@ class TestUpdateStockData(TickqTestCase):
         folder = self.write_dir("csv", {"AAA.csv": csv_of(make_rows("AAA")),
                                         "IMPFMT.csv": csv_of(make_rows("IMPFMT"), symbol="IMPFMT")})
         env = dict(self.env, TICKQ_MARKET_DATA_PROVIDER="csv_dir", TICKQ_MARKET_DATA_PATH=folder)
-        hourly = self.write_dir("hourly", {"HHH.csv": HEADER + "\n2024-01-02T14:30:00,10,11,9,10.5,100\n"
+        hourly = self.write_dir("hourly", {"HHH.csv": BAR_HEADER + "\n2024-01-02T14:30:00,10,11,9,10.5,100\n"
                                                      "2024-01-02T15:30:00Z,10.5,11,10,10.8,200\n"})
         ids = self.run_jobs({"symbols": ["AAA", "NOPE"]},
                             {"symbols": ["AAA"], "provider": {"type": "csv_dir", "path": folder + "-gone"}},
@@ -525,7 +468,7 @@ class TestUpdateStockData(TickqTestCase):
         # Stored: CCC (1d) and ZZZ (1h, another interval: left alone).
         (jid,) = self.run_jobs({"symbols": ["CCC"], "provider": self.provider()})
         self.ok(jid)
-        hourly = self.write_dir("zzz", {"ZZZ.csv": HEADER + "\n2024-01-02T14:30:00,10,11,9,10.5,100\n"})
+        hourly = self.write_dir("zzz", {"ZZZ.csv": BAR_HEADER + "\n2024-01-02T14:30:00,10,11,9,10.5,100\n"})
         (jid,) = self.run_jobs({"symbols": ["ZZZ"], "interval": "1h", "provider": {"type": "csv_dir", "path": hourly}})
         self.ok(jid)
         # The folder has AAA and BBB (and files that are not symbols), not CCC:

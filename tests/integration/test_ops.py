@@ -66,7 +66,7 @@ class TestBoundedMemory(TickqTestCase):
         pipe.execute()
         status, _ = self.burst("--workers", "2", "--result-ttl", "1", "--log-level", "warning")
         self.assertEqual(status, 0)
-        time.sleep(1.5)
+        time.sleep(1.5)  # the 1 s result TTL passes (expired keys go only when touched, below)
         for key in self.r.scan_iter(count=1000):  # touching expired keys reclaims them
             self.r.type(key)
         return self.r.info("memory")["used_memory"]

@@ -9,20 +9,16 @@ history, by count of observations, not by calendar window; csv_dir and
 http_csv chains, where one bad row, a timeout or a cut body writes nothing
 and transient failures go back to the queue; argument errors."""
 import datetime
-import functools
-import http.server
 import json
 import math
 import os
 import random
 import shutil
-import sqlite3
 import statistics
 import tempfile
-import threading
-import time
 
-from harness import TickqTestCase, postgres, tickq
+from harness import (FakeHttpServer, Reply, TickqTestCase, bars_csv, postgres, serve_folder, sqlite_exec, sqlite_rows,
+                     temp_sqlite, tickq, write_bars_csv)
 
 RATE = 0.04
 FIRST_DAY = datetime.date(2024, 1, 2)
@@ -55,12 +51,8 @@ DATES = [d for d, _ in BARS["HI"][-NDAYS:]]
 BASE = {"HI": [0.25 * 1.05 ** k for k in range(NDAYS)], "LO": [0.40 * 0.95 ** k for k in range(NDAYS)]}
 
 
-def bars_csv():
-    lines = ["symbol,date,open,high,low,close,volume"]
-    for sym, rows in BARS.items():
-        for d, c in rows:
-            lines.append(f"{sym},{d},{c},{c},{c},{c},1000000")
-    return "\n".join(lines) + "\n"
+def all_bars_rows():
+    return [(sym, d, c, c, c, c, 1000000) for sym, rows in BARS.items() for d, c in rows]
 
 
 def hv(closes, n):
@@ -122,9 +114,7 @@ class OptionsTasks:
     def setUp(self):
         super().setUp()
         self.tmp = tempfile.mkdtemp(prefix="tickq-opt-")
-        path = os.path.join(self.tmp, "bars.csv")
-        with open(path, "w") as f:
-            f.write(bars_csv())
+        path = write_bars_csv(os.path.join(self.tmp, "bars.csv"), all_bars_rows())
         p = tickq("data", "import", path, env=self.env)
         self.assertEqual(p.returncode, 0, p.stderr)
 
@@ -180,92 +170,98 @@ class OptionsTasks:
         analyses = [r for r in results if "results" in r]
         scan = results[-1]
 
-        # update_options_data: 4 expiries x 21 strikes x call/put, at the bar's date
-        self.assertEqual(len(updates), 2 * NDAYS)
-        for u in updates:
-            self.assertEqual(u["provider"], "synthetic")
-            self.assertEqual(u["rows_written"], 168)
-            s = u["symbols"][0]
-            self.assertEqual((s["rows"], s["expiries"], s["quote_days"], s["quote_date"]), (168, 4, 1, u["as_of"]))
-        last = updates[-1]["symbols"][0]
-        self.assertEqual(last["symbol"], "LO")
-        self.assertAlmostEqual(last["base_vol"], BASE["LO"][-1], places=12)
-        self.assertAlmostEqual(last["spot"], BARS["LO"][-1][1], places=12)
-        self.assertEqual(self.count("option_quotes"), 2 * NDAYS * 168)
+        with self.subTest("update_options_data"):
+            # update_options_data: 4 expiries x 21 strikes x call/put, at the bar's date
+            self.assertEqual(len(updates), 2 * NDAYS)
+            for u in updates:
+                self.assertEqual(u["provider"], "synthetic")
+                self.assertEqual(u["rows_written"], 168)
+                s = u["symbols"][0]
+                self.assertEqual((s["rows"], s["expiries"], s["quote_days"], s["quote_date"]), (168, 4, 1, u["as_of"]))
+            last = updates[-1]["symbols"][0]
+            self.assertEqual(last["symbol"], "LO")
+            self.assertAlmostEqual(last["base_vol"], BASE["LO"][-1], places=12)
+            self.assertAlmostEqual(last["spot"], BARS["LO"][-1][1], places=12)
+            self.assertEqual(self.count("option_quotes"), 2 * NDAYS * 168)
 
-        # calculate_iv_analysis: every contract solved (no rounding), hv as the features engine
-        series = {"HI": [], "LO": []}
-        for k, a in enumerate(analyses):
-            self.assertEqual([r["symbol"] for r in a["results"]], ["HI", "LO"])
-            self.assertEqual((a["rate"], a["dividend_yield"], a["skipped_symbols"]), (RATE, 0, []))
-            for r in a["results"]:
-                sym = r["symbol"]
-                closes = [c for d, c in BARS[sym] if d <= DATES[k]]
-                self.assertEqual(r["date"], DATES[k])
-                # deep in the money a few days out, the time value is under
-                # the price's last bit: such a mid is at the bound, skipped
-                self.assertEqual((r["contracts"], r["solved"] + r["skipped"], r["expiries"]), (168, 168, 4))
-                self.assertEqual(r["skipped"], r["skipped_reasons"]["no_arbitrage"])
-                self.assertLess(r["skipped"], 20)
-                self.assertAlmostEqual(r["hv_20"], hv(closes, 20), places=10)
-                self.assertAlmostEqual(r["hv_60"], hv(closes, 60), places=10)
-                self.assertEqual(r["underlying_price"], closes[-1])
-                self.assertEqual(r["history_days"], k + 1)
-                self.check_atm(r, BASE[sym][k])
-                series[sym].append(r["atm_iv_30d"])
-                rank, pct = rank_percentile(series[sym])
-                if k < 19:
-                    self.assertIsNone(r["iv_rank"], k)
-                    self.assertIsNone(r["iv_percentile"], k)
-                else:
-                    self.assertAlmostEqual(r["iv_rank"], rank, places=9)
-                    self.assertAlmostEqual(r["iv_percentile"], pct, places=9)
-        final = {r["symbol"]: r for r in analyses[-1]["results"]}
-        self.assertEqual((final["HI"]["iv_rank"], final["HI"]["iv_percentile"]), (100, 100))
-        self.assertEqual((final["LO"]["iv_rank"], final["LO"]["iv_percentile"]), (0, 0))
-        self.assertGreater(final["HI"]["atm_iv_30d"], final["HI"]["hv_20"])
-        self.assertLess(final["LO"]["atm_iv_30d"], final["LO"]["hv_20"])
+        with self.subTest("calculate_iv_analysis"):
+            # calculate_iv_analysis: every contract solved (no rounding), hv as the features engine
+            series = {"HI": [], "LO": []}
+            for k, a in enumerate(analyses):
+                self.assertEqual([r["symbol"] for r in a["results"]], ["HI", "LO"])
+                self.assertEqual((a["rate"], a["dividend_yield"], a["skipped_symbols"]), (RATE, 0, []))
+                for r in a["results"]:
+                    sym = r["symbol"]
+                    closes = [c for d, c in BARS[sym] if d <= DATES[k]]
+                    self.assertEqual(r["date"], DATES[k])
+                    # deep in the money a few days out, the time value is under
+                    # the price's last bit: such a mid is at the bound, skipped
+                    self.assertEqual((r["contracts"], r["solved"] + r["skipped"], r["expiries"]), (168, 168, 4))
+                    self.assertEqual(r["skipped"], r["skipped_reasons"]["no_arbitrage"])
+                    self.assertLess(r["skipped"], 20)
+                    self.assertAlmostEqual(r["hv_20"], hv(closes, 20), places=10)
+                    self.assertAlmostEqual(r["hv_60"], hv(closes, 60), places=10)
+                    self.assertEqual(r["underlying_price"], closes[-1])
+                    self.assertEqual(r["history_days"], k + 1)
+                    self.check_atm(r, BASE[sym][k])
+                    series[sym].append(r["atm_iv_30d"])
+                    rank, pct = rank_percentile(series[sym])
+                    if k < 19:
+                        self.assertIsNone(r["iv_rank"], k)
+                        self.assertIsNone(r["iv_percentile"], k)
+                    else:
+                        self.assertAlmostEqual(r["iv_rank"], rank, places=9)
+                        self.assertAlmostEqual(r["iv_percentile"], pct, places=9)
+            final = {r["symbol"]: r for r in analyses[-1]["results"]}
+            self.assertEqual((final["HI"]["iv_rank"], final["HI"]["iv_percentile"]), (100, 100))
+            self.assertEqual((final["LO"]["iv_rank"], final["LO"]["iv_percentile"]), (0, 0))
+            self.assertGreater(final["HI"]["atm_iv_30d"], final["HI"]["hv_20"])
+            self.assertLess(final["LO"]["atm_iv_30d"], final["LO"]["hv_20"])
 
-        # the stored contracts: IV = the smile the prices came from; Greeks per day and per point
-        for k in (0, NDAYS - 1):
-            self.check_contracts("HI", DATES[k], BASE["HI"][k])
-            self.check_contracts("LO", DATES[k], BASE["LO"][k])
-        solved = sum(r["solved"] for a in analyses for r in a["results"])
-        self.assertEqual(self.count("option_iv"), solved)
-        hist = self.query("SELECT symbol, COUNT(*), COUNT(iv_rank) FROM iv_history GROUP BY symbol ORDER BY symbol")
-        self.assertEqual([tuple(int(x) if i else x for i, x in enumerate(h)) for h in hist],
-                         [("HI", NDAYS, NDAYS - 19), ("LO", NDAYS, NDAYS - 19)])
+        with self.subTest("stored contracts"):
+            # the stored contracts: IV = the smile the prices came from; Greeks per day and per point
+            for k in (0, NDAYS - 1):
+                self.check_contracts("HI", DATES[k], BASE["HI"][k])
+                self.check_contracts("LO", DATES[k], BASE["LO"][k])
+            solved = sum(r["solved"] for a in analyses for r in a["results"])
+            self.assertEqual(self.count("option_iv"), solved)
+            hist = self.query("SELECT symbol, COUNT(*), COUNT(iv_rank) FROM iv_history GROUP BY symbol ORDER BY symbol")
+            self.assertEqual([tuple(int(x) if i else x for i, x in enumerate(h)) for h in hist],
+                             [("HI", NDAYS, NDAYS - 19), ("LO", NDAYS, NDAYS - 19)])
 
-        # scan_opportunities: HI sells premium, LO buys it
-        self.assertEqual([(x["rank"], x["symbol"]) for x in scan["sell_premium"]], [(1, "HI")])
-        self.assertEqual([(x["rank"], x["symbol"]) for x in scan["buy_premium"]], [(1, "LO")])
-        hi, lo = scan["sell_premium"][0], scan["buy_premium"][0]
-        self.assertAlmostEqual(hi["score"], 100 + 100 * (hi["atm_iv_30d"] / hi["hv_20"] - 1), places=9)
-        self.assertAlmostEqual(lo["score"], 100 + 100 * (1 - lo["atm_iv_30d"] / lo["hv_20"]), places=9)
-        self.assertEqual((hi["date"], hi["iv_rank"]), (DATES[-1], 100))
-        self.assertGreaterEqual(hi["atm_open_interest"], 100)
-        self.assertEqual(scan["rules"]["min_iv_rank_sell"], 50)
-        self.assertEqual(scan["rules"]["max_iv_rank_buy"], 20)
-        self.assertIn("iv_rank >= 50", scan["rules"]["sell_premium"])
-        self.assertEqual(scan["symbols_scanned"], 2)
-        stored = self.query("SELECT side, rank, symbol, score FROM opportunities ORDER BY side")
-        self.assertEqual([(s, int(r), sym) for s, r, sym, _ in stored], [("buy_premium", 1, "LO"),
-                                                                         ("sell_premium", 1, "HI")])
-        self.assertAlmostEqual(float(stored[1][3]), hi["score"], places=9)
-        self.assertRegex(scan["generated_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+        with self.subTest("scan_opportunities"):
+            # scan_opportunities: HI sells premium, LO buys it
+            self.assertEqual([(x["rank"], x["symbol"]) for x in scan["sell_premium"]], [(1, "HI")])
+            self.assertEqual([(x["rank"], x["symbol"]) for x in scan["buy_premium"]], [(1, "LO")])
+            hi, lo = scan["sell_premium"][0], scan["buy_premium"][0]
+            self.assertAlmostEqual(hi["score"], 100 + 100 * (hi["atm_iv_30d"] / hi["hv_20"] - 1), places=9)
+            self.assertAlmostEqual(lo["score"], 100 + 100 * (1 - lo["atm_iv_30d"] / lo["hv_20"]), places=9)
+            self.assertEqual((hi["date"], hi["iv_rank"]), (DATES[-1], 100))
+            self.assertGreaterEqual(hi["atm_open_interest"], 100)
+            self.assertEqual(scan["rules"]["min_iv_rank_sell"], 50)
+            self.assertEqual(scan["rules"]["max_iv_rank_buy"], 20)
+            self.assertIn("iv_rank >= 50", scan["rules"]["sell_premium"])
+            self.assertEqual(scan["symbols_scanned"], 2)
+            stored = self.query("SELECT side, rank, symbol, score FROM opportunities ORDER BY side")
+            self.assertEqual([(s, int(r), sym) for s, r, sym, _ in stored], [("buy_premium", 1, "LO"),
+                                                                             ("sell_premium", 1, "HI")])
+            self.assertAlmostEqual(float(stored[1][3]), hi["score"], places=9)
+            self.assertRegex(scan["generated_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
-        # a stricter liquidity rule, a scan as of a day before rank existed,
-        # and a recalculation that replaces rather than adds rows
-        res = self.run_jobs(("scan_opportunities", {"min_open_interest": 10 ** 9}),
-                            ("scan_opportunities", {"as_of": DATES[10]}),
-                            ("calculate_iv_analysis", {"symbols": "all", "as_of": DATES[-1]}))
-        strict, early, again = (self.ok(r) for r in res)
-        self.assertEqual((strict["sell_premium"], strict["buy_premium"], strict["excluded"]["illiquid"]), ([], [], 2))
-        self.assertEqual((early["sell_premium"], early["excluded"]["no_data"], early["as_of"]), ([], 2, DATES[10]))
-        self.assertEqual([r["iv_rank"] for r in again["results"]], [100, 0])
-        self.assertEqual(self.count("option_iv"), solved)
-        self.assertEqual(self.count("iv_history"), 2 * NDAYS)
-        self.assertEqual(self.count("opportunities"), 2)
+        with self.subTest("strict scan, early scan, recalculation"):
+            # a stricter liquidity rule, a scan as of a day before rank existed,
+            # and a recalculation that replaces rather than adds rows
+            res = self.run_jobs(("scan_opportunities", {"min_open_interest": 10 ** 9}),
+                                ("scan_opportunities", {"as_of": DATES[10]}),
+                                ("calculate_iv_analysis", {"symbols": "all", "as_of": DATES[-1]}))
+            strict, early, again = (self.ok(r) for r in res)
+            self.assertEqual((strict["sell_premium"], strict["buy_premium"], strict["excluded"]["illiquid"]),
+                             ([], [], 2))
+            self.assertEqual((early["sell_premium"], early["excluded"]["no_data"], early["as_of"]), ([], 2, DATES[10]))
+            self.assertEqual([r["iv_rank"] for r in again["results"]], [100, 0])
+            self.assertEqual(self.count("option_iv"), solved)
+            self.assertEqual(self.count("iv_history"), 2 * NDAYS)
+            self.assertEqual(self.count("opportunities"), 2)
 
     # --- sparse histories: definitions by count, not by calendar ----------
     def test_percentile_and_hv_over_a_sparse_history(self):
@@ -284,8 +280,7 @@ class OptionsTasks:
         for j in range(99, -1, -1):
             price = round(price * math.exp(rnd.gauss(0, 0.02)), 2)
             bars.append(((day - datetime.timedelta(days=45 * j)).isoformat(), price))
-        path = self.write("sparse.csv", "symbol,date,open,high,low,close,volume\n" + "".join(
-            f"SPARSE,{d},{c},{c},{c},{c},1000000\n" for d, c in bars))
+        path = self.write("sparse.csv", bars_csv([("SPARSE", d, c, c, c, c, 1000000) for d, c in bars]))
         p = tickq("data", "import", path, env=self.env)
         self.assertEqual(p.returncode, 0, p.stderr)
         rows = []
@@ -439,22 +434,14 @@ class OptionsTasks:
         self.write("www/AAA/2024-03-01.csv", chain_csv(
             [r[2:] for r in GOOD_AAA], header="expiry,strike,type,bid,ask,last,volume,open_interest,underlying_price"))
 
-        class Quiet(http.server.SimpleHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=root))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            url = f"http://127.0.0.1:{server.server_address[1]}/{{symbol}}/{{date}}.csv"
-            provider = {"type": "http_csv", "url": url, "retries": 0}
-            res = self.run_jobs(("update_options_data", {"symbols": ["AAA"], "provider": provider,
-                                                         "as_of": "2024-03-01"}),
-                                ("update_options_data", {"symbols": ["AAA", "NOPE"], "provider": provider,
-                                                         "as_of": "2024-03-01"}))
-        finally:
-            server.shutdown()
-            server.server_close()
+        server = FakeHttpServer(serve_folder(root))
+        self.addCleanup(server.close)
+        url = server.url("/{symbol}/{date}.csv")
+        provider = {"type": "http_csv", "url": url, "retries": 0}
+        res = self.run_jobs(("update_options_data", {"symbols": ["AAA"], "provider": provider,
+                                                     "as_of": "2024-03-01"}),
+                            ("update_options_data", {"symbols": ["AAA", "NOPE"], "provider": provider,
+                                                     "as_of": "2024-03-01"}))
         good = self.ok(res[0])
         self.assertEqual((good["provider"], good["rows_written"], good["symbols"][0]["quote_date"]),
                          ("http_csv", 5, "2024-03-01"))
@@ -472,52 +459,27 @@ class OptionsTasks:
         data is permanent."""
         body = chain_csv([r[2:] for r in GOOD_AAA],
                          header="expiry,strike,type,bid,ask,last,volume,open_interest,underlying_price")
-        hits, lock = {}, threading.Lock()
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
+        def respond(path, n):
+            sym = path.strip("/").split("/")[0]
+            if sym.startswith("FRESH") or sym.startswith("GOOD"):
+                return Reply(200, body)
+            if sym == "ZSLOW":
+                return Reply(200, body, delay=1.5)
+            if sym.startswith("ZFLAKY"):     # 500 on the first request only
+                return Reply(500, "oops\n") if n == 1 else Reply(200, body)
+            if sym == "ZTRUNC":              # the body stops inside its last row
+                return Reply(200, body.rstrip("\n").rsplit(",", 3)[0])
+            if sym == "ZCUT":                # Content-Length promises more than comes
+                return Reply(200, body[:60], length=len(body))
+            return Reply(404, "no such symbol\n")
 
-            def send(self, status, text, length=None):
-                data = text.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/csv")
-                self.send_header("Content-Length", str(len(data) if length is None else length))
-                self.end_headers()
-                self.wfile.write(data)
+        server = FakeHttpServer(respond)
+        self.addCleanup(server.close)
+        url = server.url("/{symbol}/{date}.csv")
 
-            def do_GET(self):
-                sym = self.path.strip("/").split("/")[0]
-                with lock:
-                    hits[sym] = n = hits.get(sym, 0) + 1
-                try:
-                    if sym.startswith("FRESH") or sym.startswith("GOOD"):
-                        self.send(200, body)
-                    elif sym == "ZSLOW":
-                        time.sleep(1.5)
-                        self.send(200, body)
-                    elif sym.startswith("ZFLAKY"):     # 500 on the first request only
-                        self.send(500 if n == 1 else 200, "oops\n" if n == 1 else body)
-                    elif sym == "ZTRUNC":              # the body stops inside its last row
-                        self.send(200, body.rstrip("\n").rsplit(",", 3)[0])
-                    elif sym == "ZCUT":                # Content-Length promises more than comes
-                        self.send(200, body[:60], length=len(body))
-                        self.close_connection = True
-                    else:
-                        self.send(404, "no such symbol\n")
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (ZSLOW)
-
-        class Server(http.server.ThreadingHTTPServer):
-            daemon_threads = True
-            block_on_close = False
-
-            def handle_error(self, request, client_address):
-                pass
-
-        server = Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{server.server_address[1]}/{{symbol}}/{{date}}.csv"
+        def hits(sym):
+            return server.hits.get(f"/{sym}/2024-03-01.csv", 0)
 
         def job(symbols, retries=0, timeout=0.5):
             return {"symbols": symbols, "as_of": "2024-03-01",
@@ -532,7 +494,7 @@ class OptionsTasks:
         def fresh_rows():
             return self.count("option_quotes WHERE symbol LIKE 'FRESH%'")
 
-        try:
+        with self.subTest("timeout: transient"):
             # Transient: each attempt times out; the queue retries once, then the job is dead.
             jid, res = run(job(["FRESH1", "ZSLOW"], timeout=0.3), max_retries=1)
             self.assertEqual((res["status"], self.state(jid), self.job(jid)["attempts"]), ("error", "dead", "2"))
@@ -540,10 +502,11 @@ class OptionsTasks:
             self.assertIn("ZSLOW: ", res["data"]["error"])
             self.assertIn("timed out", res["data"]["error"])
             self.assertIn("nothing written", res["data"]["error"])
-            self.assertEqual(hits["ZSLOW"], 2)
-            self.assertEqual(hits["FRESH1"], 2)       # fetched (and thrown away) on each attempt
+            self.assertEqual(hits("ZSLOW"), 2)
+            self.assertEqual(hits("FRESH1"), 2)       # fetched (and thrown away) on each attempt
             self.assertEqual((fresh_rows(), self.count("option_quotes")), (0, 0))
 
+        with self.subTest("cut transfer: transient"):
             # Transient, cut transfer: the same.
             jid, res = run(job(["FRESH2", "ZCUT"]), max_retries=0)
             self.assertEqual((res["status"], self.state(jid), self.job(jid)["attempts"]), ("error", "dead", "1"))
@@ -552,32 +515,31 @@ class OptionsTasks:
             self.assertEqual(res["data"]["error"],
                              f"1 symbol failed, nothing written: ZCUT: {url.format(symbol='ZCUT', date='2024-03-01')}: "
                              f"transfer closed with {cut} bytes remaining to read (after 1 attempt)")
-            self.assertEqual(hits["FRESH2"], 1)
+            self.assertEqual(hits("FRESH2"), 1)
             self.assertEqual((fresh_rows(), self.count("option_quotes")), (0, 0))
 
+        with self.subTest("body cut in a row: permanent"):
             # Permanent, a body cut inside its last row: fails at once, no retry.
             jid, res = run(job(["FRESH3", "ZTRUNC"]), max_retries=3)
             err = self.error(res, jid)
             self.assertEqual(self.retries(jid), [])
             self.assertIn("1 symbol failed, nothing written: ZTRUNC: 1 bad of 5 rows:", err)
-            self.assertEqual((hits["ZTRUNC"], hits["FRESH3"]), (1, 1))
+            self.assertEqual((hits("ZTRUNC"), hits("FRESH3")), (1, 1))
             self.assertEqual((fresh_rows(), self.count("option_quotes")), (0, 0))
 
+        with self.subTest("500 then OK: retried"):
             # 500 then OK: retried inside the fetch (one attempt, two requests) ...
             jid, res = run(job(["ZFLAKY1"], retries=1), max_retries=0)
             self.assertEqual(self.ok(res)["rows_written"], 5)
-            self.assertEqual((self.job(jid)["attempts"], hits["ZFLAKY1"]), ("1", 2))
+            self.assertEqual((self.job(jid)["attempts"], hits("ZFLAKY1")), ("1", 2))
             # ... or, with no retry in the fetch, by the queue: the first
             # attempt writes nothing, the second writes every row once.
             jid, res = run(job(["GOOD", "ZFLAKY2"]), max_retries=2)
             self.assertEqual(self.ok(res)["rows_written"], 10)
-            self.assertEqual((self.job(jid)["attempts"], hits["ZFLAKY2"], hits["GOOD"]), ("2", 2, 2))
+            self.assertEqual((self.job(jid)["attempts"], hits("ZFLAKY2"), hits("GOOD")), ("2", 2, 2))
             self.assertEqual([r["kind"] for r in self.retries(jid)], ["transient"])
             counts = self.query("SELECT symbol, COUNT(*) FROM option_quotes GROUP BY symbol ORDER BY symbol")
             self.assertEqual([(sym, int(n)) for sym, n in counts], [("GOOD", 5), ("ZFLAKY1", 5), ("ZFLAKY2", 5)])
-        finally:
-            server.shutdown()
-            server.server_close()
 
     # --- argument and data errors ----------------------------------------
     def test_errors(self):
@@ -642,29 +604,14 @@ class TestOptionsTasksSqlite(OptionsTasks, TickqTestCase):
     kind = "sqlite"
 
     def setUp(self):
-        self.dbdir = tempfile.mkdtemp(prefix="tickq-optdb-")
-        self.path = os.path.join(self.dbdir, "o.db")
-        self.env = {"TICKQ_DB": self.path, "DATABASE_URL": None}
+        self.path, self.env = temp_sqlite(self, "tickq-optdb-", "o.db")
         super().setUp()
 
-    def tearDown(self):
-        super().tearDown()
-        shutil.rmtree(self.dbdir, ignore_errors=True)
-
     def query(self, sql):
-        con = sqlite3.connect(self.path)
-        try:
-            return [tuple(r) for r in con.execute(sql).fetchall()]
-        finally:
-            con.close()
+        return sqlite_rows(self.path, sql)
 
     def execute(self, sql):
-        con = sqlite3.connect(self.path)
-        try:
-            con.execute(sql)
-            con.commit()
-        finally:
-            con.close()
+        sqlite_exec(self.path, sql)
 
 
 class TestOptionsTasksPostgres(OptionsTasks, TickqTestCase):
@@ -676,8 +623,7 @@ class TestOptionsTasksPostgres(OptionsTasks, TickqTestCase):
         super().setUp()
 
     def query(self, sql):
-        out = postgres().psql(self.dbname, sql).stdout
-        return [tuple(line.split("|")) for line in out.splitlines()]
+        return postgres().rows(self.dbname, sql, numbers=False)
 
     def execute(self, sql):
         postgres().psql(self.dbname, sql)

@@ -10,7 +10,7 @@ import shutil
 import statistics
 import tempfile
 
-from harness import ISO_RE, TickqTestCase, sample_cuts, tickq
+from harness import ISO_RE, TickqTestCase, sample_cuts, tickq, write_bars_csv
 
 
 def make_bars(seed, symbols, days, start_ordinal, skip=()):
@@ -35,13 +35,6 @@ def make_bars(seed, symbols, days, start_ordinal, skip=()):
                 k += 1
             d += datetime.timedelta(days=1)
     return rows
-
-
-def write_csv(path, rows):
-    with open(path, "w") as f:
-        f.write("symbol,date,open,high,low,close,volume\n")
-        for r in rows:
-            f.write(",".join(str(x) for x in r) + "\n")
 
 
 def lua_positions(values):
@@ -122,7 +115,7 @@ class StrategyDataCase(TickqTestCase):
         cls.tmp = tempfile.mkdtemp(prefix="tickq-pf-")
         cls.env = {"TICKQ_DB": os.path.join(cls.tmp, "bars.db")}
         path = os.path.join(cls.tmp, "bars.csv")
-        write_csv(path, cls.rows)
+        write_bars_csv(path, cls.rows)
         p = tickq("data", "import", path, env=cls.env)
         assert p.returncode == 0, p.stderr + p.stdout
 

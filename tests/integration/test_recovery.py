@@ -100,7 +100,7 @@ class TestShutdown(TickqTestCase):
         self.wait_running(jid)
         t0 = time.time()
         w.signal(signal.SIGTERM)
-        time.sleep(0.3)
+        wait_for(lambda: "shutting down" in w.log(), 5, what="the worker to begin its graceful stop")
         w.signal(signal.SIGINT)
         self.assertEqual(w.wait(10), 0)
         self.assertLess(time.time() - t0, 3)
@@ -110,7 +110,7 @@ class TestShutdown(TickqTestCase):
     def test_idle_worker_stops_at_once_on_ctrl_c(self):
         w = self.worker("--workers", "2")
         wait_for(lambda: len(w.children()) == 2, 5, what="children")
-        time.sleep(0.3)
+        time.sleep(0.3)  # the children settle into their idle wait, which leaves no trace in Redis to wait on
         t0 = time.time()
         w.signal(signal.SIGINT)
         self.assertEqual(w.wait(10), 0)
@@ -181,7 +181,7 @@ class TestRedisTrouble(TickqTestCase):
         # Over the next two seconds: a handful of reconnects (backoff from
         # 100 ms doubling), not thousands.
         before = self.r.info("stats")["total_connections_received"]
-        time.sleep(2.0)
+        time.sleep(2.0)  # the time over which reconnects are counted
         reconnects = self.r.info("stats")["total_connections_received"] - before
         self.assertLessEqual(reconnects, 30)
         self.assertLessEqual(len(warnings()), 3)   # one per 20 attempts
@@ -199,7 +199,7 @@ class TestRedisTrouble(TickqTestCase):
         first = self.enqueue("echo", {"n": 1})
         self.wait_state(first, "completed")
         self.server.stop()
-        time.sleep(1.0)
+        time.sleep(1.0)  # Redis stays down a while: the worker must ride it out
         self.server.start()
         self.r = self.server.client()
         second = self.enqueue("echo", {"n": 2})

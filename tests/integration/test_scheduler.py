@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from harness import ROOT, TICKQ, TickqTestCase, tickq, wait_for
+from harness import ROOT, TICKQ, TickqTestCase, tickq, wait_for, write_bars_csv
 
 
 def next_times(expr, *args):
@@ -237,7 +237,7 @@ class TestSchedulerFiring(SchedulerCase):
         self.set_last("minutely", now - 600)   # ten minutes of missed runs
         p = self.scheduler(self.config(cron=every_minute_but_the_next_few(now)))
         wait_for(lambda: self.jobs(), timeout=10, what="a job")
-        time.sleep(0.5)
+        time.sleep(0.5)  # time passes: no second job may follow
         jobs = self.jobs()
         self.assertEqual(len(jobs), 1, jobs)
         self.assertTrue(jobs[0].startswith("minutely:"))
@@ -257,7 +257,7 @@ class TestSchedulerFiring(SchedulerCase):
         self.set_last("minutely", now - 400 * 86400)   # some 547,000 fire times ago
         self.scheduler(self.config(cron=every_minute_but_the_next_few(now)))
         wait_for(lambda: self.jobs(), timeout=5, what="a job")
-        time.sleep(0.3)
+        time.sleep(0.3)  # time passes: no second job may follow
         jobs = self.jobs()
         self.assertEqual(len(jobs), 1, jobs)
         self.assertEqual(fire_epoch(jobs[0]), now // 60 * 60)   # the latest minute
@@ -473,7 +473,7 @@ class TestSchedulerFiring(SchedulerCase):
                     "[schedule minutely]\ncron = * * * * *\ntask = echo\n")
             p = self.scheduler(self.config(text=text))
             wait_for(lambda: self.r.get("tickq:scheduler:lease"), timeout=10, what="the lease")
-            time.sleep(0.2)
+            time.sleep(0.2)                       # the scheduler goes on from taking the lease into its loop
             os.kill(self.server.proc.pid, signal.SIGSTOP)
             try:
                 time.sleep(0.5)                   # a lease renewal is now stuck
@@ -750,11 +750,10 @@ class TestExampleSchedules(SchedulerCase):
         with open(os.path.join(self.tmp, "all.csv")) as f:
             next(f)
             for line in f:
-                sym, rest = line.split(",", 1)
+                sym, *rest = line.rstrip("\n").split(",")
                 rows.setdefault(sym, []).append(rest)
-        for sym, lines in rows.items():
-            with open(os.path.join(folder, f"{sym}.csv"), "w") as f:
-                f.write("date,open,high,low,close,volume\n" + "".join(lines))
+        for sym, bars in rows.items():
+            write_bars_csv(os.path.join(folder, f"{sym}.csv"), bars, with_symbol=False)
         env.update({"TICKQ_MARKET_DATA_PROVIDER": "csv_dir", "TICKQ_MARKET_DATA_PATH": folder})
         order = ["intraday_refresh", "continuous_refresh", "end_of_day", "weekend_analysis"]
         self.assertEqual(sorted(order), sorted(s[len("schedule "):] for s in cp.sections() if s.startswith("schedule ")))

@@ -174,7 +174,7 @@ class TestConsumerGenerations(TickqTestCase):
         cur, cur_entry = self.claim_for("h:1.abcd:0#2")
         new, _ = self.claim_for("h:1.abcd:0#3")        # the child moved on after the supervisor read #2
         other, _ = self.claim_for("h:1.abcd:1#1")      # another slot's current name, not passed
-        time.sleep(0.3)
+        time.sleep(0.3)                                # idle time accrues, for the touch to reset
         (idle,) = self.r.xpending_range(STREAMS[1], "workers", cur_entry, cur_entry, 1)
         reply = self.fcall("touch", STREAMS, "h:1.abcd:0#2")
         self.assertEqual(reply, [1, 1, old, []])
@@ -249,7 +249,7 @@ class TestConsumerGenerations(TickqTestCase):
         jid = self.submit("echo", {})
         self.fcall("claim", STREAMS, "h:1.abcd:0#1", "1")
         foreign = self.foreign_entry_held_by("h:1.abcd:0#1", job=jid)
-        time.sleep(0.05)
+        time.sleep(0.05)  # the entries idle past reclaim's minimum (10 ms)
         reply = self.fcall("reclaim", STREAMS, "sup", "10", "lost")
         self.assertEqual(reply[0], 1)                       # the job, not the foreign entry
         self.assertEqual(reply[2:4], [jid, "echo"])
@@ -296,7 +296,7 @@ class TestConsumerGenerations(TickqTestCase):
                          [0, "", "", "", "", 0])                                  # as before without one
         self.r.delete(f"tickq:retry:backtest_normal")
         jid, _ = self.claim_for("h:1.abcd:0#2")
-        time.sleep(0.05)
+        time.sleep(0.05)  # the entry idles past reclaim's minimum (10 ms)
         reply = self.fcall("reclaim", STREAMS, "sup", "10", "lost", self.HISTORY)
         self.assertEqual(reply[0], 1)
         self.assertEqual(reply[-2:], [[1], 1])
@@ -304,7 +304,7 @@ class TestConsumerGenerations(TickqTestCase):
 
     def test_reclaim_records_the_worker_that_held_the_job(self):
         jid, _ = self.claim_for("h:1.abcd:3#7")
-        time.sleep(0.05)
+        time.sleep(0.05)  # the entry idles past reclaim's minimum (10 ms)
         reply = self.fcall("reclaim", STREAMS, "otherhost:9.beef", "10", "lost", self.HISTORY)
         self.assertEqual(reply[2:6], [jid, "echo", "backtest", "retrying"])
         self.assertEqual(self.job(jid)["worker"], "h:1.abcd:3")

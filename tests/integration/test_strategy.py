@@ -22,7 +22,7 @@ import statistics
 import subprocess
 import tempfile
 
-from harness import ISO_RE, TICKQ, TickqTestCase, sample_cuts, tickq, wait_for
+from harness import ISO_RE, TICKQ, TickqTestCase, sample_cuts, tickq, wait_for, write_bars_csv
 
 START, END = "2024-01-02", "2024-03-01"
 FINAL = ("completed", "failed", "dead")
@@ -67,13 +67,10 @@ def make_bars():
 BARS = make_bars()
 
 
-def csv_text(bars):
-    lines = ["symbol,date,open,high,low,close,volume"]
-    for sym, rows in sorted(bars.items()):
-        for b in rows:
-            lines.append(f"{sym},{b['date']},{b['open']!r},{b['high']!r},{b['low']!r},{b['close']!r},"
-                         f"{int(b['volume'])}")
-    return "\n".join(lines) + "\n"
+def bar_rows(bars):
+    """The rows of an import file of bars (symbol -> list of bar dicts)."""
+    return [(sym, b["date"], b["open"], b["high"], b["low"], b["close"], int(b["volume"]))
+            for sym, rows in sorted(bars.items()) for b in rows]
 
 
 def window(sym, start=START, end=END):
@@ -246,9 +243,7 @@ class TestBacktest(TickqTestCase):
         cls.tmp = tempfile.mkdtemp(prefix="tickq-strategy-")
         cls.db = os.path.join(cls.tmp, "bars.db")
         cls.env = {"TICKQ_DB": cls.db, "DATABASE_URL": None}
-        path = os.path.join(cls.tmp, "bars.csv")
-        with open(path, "w") as f:
-            f.write(csv_text(BARS))
+        path = write_bars_csv(os.path.join(cls.tmp, "bars.csv"), bar_rows(BARS))
         p = tickq("data", "import", path, env=cls.env)
         if p.returncode != 0:
             raise RuntimeError(p.stderr)
@@ -758,13 +753,10 @@ end
     def test_bar_cache_sees_reimported_bars(self):
         db = os.path.join(self.tmp, "cache.db")
         env = {"TICKQ_DB": db, "DATABASE_URL": None}
-        text = ("symbol,date,open,high,low,close,volume\n"
-                "XYZ,2024-01-02,10,11,9,10.5,100\n"
-                "XYZ,2024-01-03,10.5,12,10,11,100\n"
-                "XYZ,2024-01-04,11,12,10,11.5,100\n")
-        path = os.path.join(self.tmp, "cache.csv")
-        with open(path, "w") as f:
-            f.write(text)
+        rows = [("XYZ", "2024-01-02", 10, 11, 9, 10.5, 100),
+                ("XYZ", "2024-01-03", 10.5, 12, 10, 11, 100),
+                ("XYZ", "2024-01-04", 11, 12, 10, 11.5, 100)]
+        path = write_bars_csv(os.path.join(self.tmp, "cache.csv"), rows)
         self.assertEqual(tickq("data", "import", path, env=env).returncode, 0)
         code = ("function f(df) local out = {} for i = 1, df.n do "
                 "out[i] = {ticker = df.ticker[i], date = df.date[i], close = df.close[i], sma_2 = df.sma_2[i]} "
@@ -773,8 +765,8 @@ end
         w = self.worker("--workers", "1", env=env)
         first = self.enqueue("backtest", args)
         self.wait_state(first, FINAL)
-        with open(path, "w") as f:
-            f.write(text.replace("2024-01-03,10.5,12,10,11,100", "2024-01-03,10.5,13,10,12.5,100"))
+        rows[1] = ("XYZ", "2024-01-03", 10.5, 13, 10, 12.5, 100)
+        write_bars_csv(path, rows)
         self.assertEqual(tickq("data", "import", path, env=env).returncode, 0)
         second = self.enqueue("backtest", args)
         self.wait_state(second, FINAL)
@@ -1501,13 +1493,9 @@ class TestIntraday(TickqTestCase):
         super().setUpClass()
         cls.tmp = tempfile.mkdtemp(prefix="tickq-intraday-")
         cls.env = {"TICKQ_DB": os.path.join(cls.tmp, "bars.db"), "DATABASE_URL": None}
-        path = os.path.join(cls.tmp, "hourly.csv")
-        with open(path, "w") as f:
-            f.write("symbol,date,open,high,low,close,volume\n")
-            for sym, rows in HOURLY.items():
-                for b in rows:
-                    f.write(f"{sym},{b['ts']},{b['open']!r},{b['high']!r},{b['low']!r},{b['close']!r},"
-                            f"{b['volume']}\n")
+        path = write_bars_csv(os.path.join(cls.tmp, "hourly.csv"),
+                              [(sym, b["ts"], b["open"], b["high"], b["low"], b["close"], b["volume"])
+                               for sym, rows in HOURLY.items() for b in rows])
         p = tickq("data", "import", path, "--interval", "1h", env=cls.env)
         if p.returncode != 0:
             raise RuntimeError(p.stderr)

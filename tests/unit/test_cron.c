@@ -593,7 +593,8 @@ TEST(cron_set_zone_keeps_its_zone_on_failure)
     CHECK_STR(cron_zone_name(&c), "UTC");
 }
 
-/* cron_local, cron_from_local and cron_format_time work in the schedule's zone. */
+/* cron_local and cron_format_time work in the schedule's zone, as does
+ * tz_from_local given that zone. */
 TEST(cron_local_time_in_the_schedules_zone)
 {
     char out[CRON_TIME_LEN];
@@ -606,9 +607,9 @@ TEST(cron_local_time_in_the_schedules_zone)
     CHECK(tm.isdst == 1 && tm.utoff == -4 * 3600 && tm.wday == 0);
     CHECK_STR(tm.abbr, "EDT");
     int64_t t[2];
-    CHECK_INT(cron_from_local(&c, 2026, 3, 8, 2, 30, t), 0); /* skipped */
+    CHECK_INT(tz_from_local(c.zone, 2026, 3, 8, 2, 30, t), 0); /* skipped */
     CHECK_INT(t[0], utc("2026-03-08T07:00:00Z"));
-    CHECK_INT(cron_from_local(&c, 2026, 11, 1, 1, 30, t), 2); /* repeated */
+    CHECK_INT(tz_from_local(c.zone, 2026, 11, 1, 1, 30, t), 2); /* repeated */
     CHECK_INT(t[0], utc("2026-11-01T05:30:00Z"));
     CHECK_INT(t[1], utc("2026-11-01T06:30:00Z"));
     cron_release(&c);
@@ -619,6 +620,6 @@ TEST(cron_local_time_in_the_schedules_zone)
     cron_local(&c, -1, &tm);
     CHECK(tm.year == 1969 && tm.month == 12 && tm.day == 31 && tm.hour == 23 && tm.second == 59);
     CHECK_STR(tm.abbr, "UTC");
-    CHECK_INT(cron_from_local(&c, 2026, 3, 8, 2, 30, t), 1);
+    CHECK_INT(tz_from_local(c.zone, 2026, 3, 8, 2, 30, t), 1);
     CHECK_INT(t[0], utc("2026-03-08T02:30:00Z"));
 }

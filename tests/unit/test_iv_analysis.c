@@ -10,6 +10,7 @@
 #include "data/feature.h"
 #include "options/iv_analysis.h"
 #include "options/option_chain.h"
+#include "options/option_pricing.h"
 #include "options/option_synth.h"
 #include "unit.h"
 
@@ -268,9 +269,9 @@ TEST(iv_hv_matches_the_features_engine)
         close[i] = p;
     }
     feature_hv(close, 80, 20, hv);
-    CHECK_CLOSE("hv_20", iv_hv_last(close, 80, 20), hv[79], 1e-12);
+    CHECK_CLOSE("hv_20", feature_hv_last(close, 80, 20), hv[79], 1e-12);
     feature_hv(close, 80, 60, hv);
-    CHECK_CLOSE("hv_60", iv_hv_last(close, 80, 60), hv[79], 1e-12);
+    CHECK_CLOSE("hv_60", feature_hv_last(close, 80, 60), hv[79], 1e-12);
     /* By definition: sqrt(252) x the sample std of the last 20 log returns. */
     double m = 0, s = 0, r[20];
     for (int i = 0; i < 20; i++) {
@@ -279,9 +280,9 @@ TEST(iv_hv_matches_the_features_engine)
     }
     for (int i = 0; i < 20; i++)
         s += (r[i] - m) * (r[i] - m) / 19;
-    CHECK_CLOSE("hv_20 by hand", iv_hv_last(close, 80, 20), sqrt(252 * s), 1e-12);
-    CHECK(isnan(iv_hv_last(close, 20, 20)));
-    CHECK(!isnan(iv_hv_last(close, 21, 20)));
+    CHECK_CLOSE("hv_20 by hand", feature_hv_last(close, 80, 20), sqrt(252 * s), 1e-12);
+    CHECK(isnan(feature_hv_last(close, 20, 20)));
+    CHECK(!isnan(feature_hv_last(close, 21, 20)));
 }
 
 static iv_history_row_t hrow(double iv, double rank, double hv, long long oi, long long vol)
@@ -295,6 +296,16 @@ static iv_history_row_t hrow(double iv, double rank, double hv, long long oi, lo
     h.atm_open_interest = oi;
     h.atm_volume = vol;
     return h;
+}
+
+/* The rules at their defaults (IV_SCAN_*), as the scan task's arguments
+ * give them when none is set. */
+static void iv_scan_default_rules(iv_scan_rules_t *r)
+{
+    r->sell_min_rank = IV_SCAN_SELL_MIN_RANK;
+    r->buy_max_rank = IV_SCAN_BUY_MAX_RANK;
+    r->min_open_interest = IV_SCAN_MIN_OPEN_INTEREST;
+    r->min_volume = IV_SCAN_MIN_VOLUME;
 }
 
 TEST(iv_scan_rules)

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
+#include "cmd/tasks_all.h"
 #include "unit.h"
 
 #define MAX_TESTS 512
@@ -34,6 +35,7 @@ int main(int argc, char **argv)
 {
     const char *only = argc > 1 ? argv[1] : NULL;
     int passed = 0, failed = 0;
+    tasks_register_all();
     for (int i = 0; i < n_tests; i++) {
         if (only && strstr(tests[i].name, only) == NULL)
             continue;

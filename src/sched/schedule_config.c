@@ -1,27 +1,27 @@
-/* schedule.c — schedules from the scheduler's config file, and their fire
- * times (schedule.h). */
-#include "sched/schedule.h"
+/* schedule_config.c — the schedule config: the [scheduler] and
+ * [schedule NAME] sections of the configuration file, and the schedules'
+ * fire times (schedule_config.h). */
+#include "sched/schedule_config.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
-#include <ini.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/clock.h"
-#include "core/task.h"
+#include "core/config_file.h"
 #include "sched/tz.h"
 
 #define XNYS_ZONE "America/New_York"
 
 typedef struct {
-    schedule_set_t *set;
-    schedule_t *cur;             /* the section being read; NULL in [scheduler] */
-    int in_scheduler;
-    int line;                    /* lines are counted by the reader below */
+    schedule_config_t *set;
+    schedule_t *cur;             /* the section being read; NULL in another */
+    schedule_task_check_fn check_task;
+    int line;                    /* of the key being read (config_file_parse) */
     int error_line;
     char error[1024];
     unsigned seen;               /* keys set in the current schedule (bits) */
@@ -78,7 +78,7 @@ static int parse_signed_duration(const char *v, int64_t *ms)
 
 static int scheduler_key(loader_t *ld, const char *key, const char *v)
 {
-    schedule_set_t *set = ld->set;
+    schedule_config_t *set = ld->set;
     int64_t ms;
     if (strcmp(key, "misfire_grace") == 0 || strcmp(key, "shutdown_wait") == 0 || strcmp(key, "lease_ttl") == 0) {
         if (clock_parse_duration(v, 1000, &ms) != 0)
@@ -236,21 +236,6 @@ static int finish_schedule(loader_t *ld)
     return ok;
 }
 
-int schedule_check_args(const schedule_t *s, task_check_where_t where, char *err, size_t errlen)
-{
-    const task_def_t *task = task_find(s->task);
-    json_t *args = json_loads(s->args, 0, NULL);
-    int rc = -1;
-    if (task == NULL)
-        snprintf(err, errlen, "unknown task type '%.64s'", s->task);
-    else if (!json_is_object(args))
-        snprintf(err, errlen, "args must be a JSON object");
-    else if (task_check(task, args, where, err, errlen) == 0)
-        rc = 0;
-    json_decref(args);
-    return rc;
-}
-
 static int check_schedule(loader_t *ld, schedule_t *s)
 {
     char err[1024];
@@ -258,15 +243,10 @@ static int check_schedule(loader_t *ld, schedule_t *s)
         return fail(ld, "[schedule %s] has no cron expression (cron = ...)", s->name);
     if (s->task[0] == '\0')
         return fail(ld, "[schedule %s] has no task (task = update_stock_data, ...)", s->name);
-    if (task_find(s->task) == NULL) { /* as tickq enqueue refuses it */
-        char names[400];
-        task_names(names, sizeof names);
-        return fail(ld, "unknown task type '%.64s' (this build runs: %.400s)", s->task, names);
-    }
     if (s->args == NULL && (s->args = strdup("{}")) == NULL)
         return fail(ld, "out of memory");
-    if (schedule_check_args(s, TASK_CHECK_CLIENT, err, sizeof err) != 0)
-        return fail(ld, "[schedule %s]: %s", s->name, err);
+    if (ld->check_task != NULL && ld->check_task(s, err, sizeof err) != 0)
+        return fail(ld, "%s", err);
     if ((s->market_hours || s->has_offset) && !s->calendar)
         return fail(ld, "[schedule %s]: market_hours and offset_from_close need calendar = XNYS", s->name);
     if (s->market_hours && s->has_offset)
@@ -277,16 +257,25 @@ static int check_schedule(loader_t *ld, schedule_t *s)
     return 1;
 }
 
-static int on_key(void *user, const char *section, const char *key, const char *value)
+/* A key of any section: [scheduler] and [schedule NAME] are read, the
+ * other known kinds skipped (other readers own them), unknown kinds refused. */
+static int on_key(void *user, const char *section, const char *key, const char *value, int line,
+                  int section_line)
 {
     loader_t *ld = user;
-    schedule_set_t *set = ld->set;
+    schedule_config_t *set = ld->set;
     if (ld->error[0])
         return 0;
-    int is_scheduler = strcmp(section, "scheduler") == 0;
-    const char *name = strncmp(section, "schedule ", 9) == 0 ? section + 9 : NULL;
-    if (!is_scheduler && name == NULL)
-        return fail(ld, "unknown section [%s]: use [scheduler] or [schedule NAME]", section);
+    ld->line = line;
+    const char *name;
+    config_section_t kind = config_file_section(section, &name);
+    int is_scheduler = kind == CONFIG_SECTION_SCHEDULER;
+    if (kind == CONFIG_SECTION_UNKNOWN) {
+        ld->line = section_line;
+        return fail(ld, "unknown section [%s] (known: %s)", section, CONFIG_FILE_KNOWN_SECTIONS);
+    }
+    if (kind != CONFIG_SECTION_SCHEDULER && kind != CONFIG_SECTION_SCHEDULE)
+        return finish_schedule(ld); /* [handler NAME], [pool NAME]: not ours */
     if (name != NULL && (ld->cur == NULL || strcmp(ld->cur->name, name) != 0)) {
         if (!finish_schedule(ld))
             return 0;
@@ -410,7 +399,7 @@ int schedule_zone_warning(const schedule_t *s, char *msg, size_t msglen)
     return tz_fixed_offset_warning(s->zone, msg, msglen);
 }
 
-size_t schedule_set_print_warnings(const schedule_set_t *set, const char *origin)
+size_t schedule_config_print_warnings(const schedule_config_t *set, const char *origin)
 {
     size_t n = 0;
     char msg[400];
@@ -445,32 +434,8 @@ void schedule_format_utc(int64_t t, char *out, size_t outlen)
     snprintf(out, outlen, "%s", buf);
 }
 
-/* inih reads lines through this, so that errors can name their line. */
-typedef struct {
-    const char *p;
-    loader_t *ld;
-    int mid_line;                /* the last chunk did not end a line */
-} reader_t;
-
-static char *read_line(char *str, int num, void *stream)
-{
-    reader_t *r = stream;
-    if (*r->p == '\0')
-        return NULL;
-    const char *nl = strchr(r->p, '\n');
-    size_t len = nl ? (size_t)(nl - r->p) + 1 : strlen(r->p);
-    if (len > (size_t)num - 1)
-        len = (size_t)num - 1;
-    memcpy(str, r->p, len);
-    str[len] = '\0';
-    r->p += len;
-    if (!r->mid_line)
-        r->ld->line++;
-    r->mid_line = len == 0 || str[len - 1] != '\n';
-    return str;
-}
-
-int schedule_set_parse(schedule_set_t *set, const char *text, const char *origin, char *err, size_t errlen)
+int schedule_config_parse(schedule_config_t *set, const char *text, const char *origin,
+                          schedule_task_check_fn check_task, char *err, size_t errlen)
 {
     memset(set, 0, sizeof *set);
     set->misfire_grace_ms = 3600 * 1000;
@@ -480,20 +445,14 @@ int schedule_set_parse(schedule_set_t *set, const char *text, const char *origin
     set->items = calloc(SCHEDULES_MAX, sizeof *set->items);
     if (set->items == NULL || market_calendar_init(&set->xnys, "XNYS", cerr, sizeof cerr) != 0) {
         snprintf(err, errlen, "%s: out of memory", origin);
-        schedule_set_free(set);
+        schedule_config_free(set);
         return -1;
     }
     loader_t ld;
     memset(&ld, 0, sizeof ld);
     ld.set = set;
-    reader_t rd = { text, &ld, 0 };
-    /* Long lines (JSON args) are fine; " #" or " ;" starts a comment. */
-    ini_use_stack = false;
-    ini_allow_realloc = true;
-    ini_max_line = 1 << 20;
-    ini_allow_inline_comments = true;
-    ini_inline_comment_prefixes = (char *)";#";
-    int rc = ini_parse_stream(read_line, &rd, on_key, &ld);
+    ld.check_task = check_task;
+    int rc = config_file_parse(text, on_key, &ld);
     if (rc == 0 && ld.error[0] == '\0')
         finish_schedule(&ld);
     if (ld.error[0] != '\0' || rc != 0) {
@@ -502,65 +461,29 @@ int schedule_set_parse(schedule_set_t *set, const char *text, const char *origin
         else
             snprintf(err, errlen, "%s:%d: not a setting (write key = value, [scheduler] or [schedule NAME])",
                      origin, rc > 0 ? rc : ld.line);
-        schedule_set_free(set);
+        schedule_config_free(set);
         return -1;
     }
     if (set->n == 0) {
         snprintf(err, errlen, "%s: no schedules ([schedule NAME] sections)", origin);
-        schedule_set_free(set);
+        schedule_config_free(set);
         return -1;
     }
     return 0;
 }
 
-const char *schedule_file_path(const char *given)
+int schedule_config_load(schedule_config_t *set, const char *path, schedule_task_check_fn check_task, char *err,
+                         size_t errlen)
 {
-    const char *env = getenv("TICKQ_SCHEDULES");
-    if (given != NULL)
-        return given;
-    return env != NULL && *env ? env : "schedules.ini";
-}
-
-int schedule_set_load(schedule_set_t *set, const char *path, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+    char *text = config_file_read(path, err, errlen);
+    if (text == NULL)
         return -1;
-    }
-    char *text = NULL;
-    size_t cap = 0, len = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            char *t = realloc(text, cap);
-            if (t == NULL) {
-                free(text);
-                fclose(f);
-                snprintf(err, errlen, "%s: out of memory", path);
-                return -1;
-            }
-            text = t;
-        }
-        size_t got = fread(text + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) { /* a directory, an I/O error: not an empty file */
-        snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        free(text);
-        fclose(f);
-        return -1;
-    }
-    fclose(f);
-    text[len] = '\0';
-    int rc = schedule_set_parse(set, text, path, err, errlen);
+    int rc = schedule_config_parse(set, text, path, check_task, err, errlen);
     free(text);
     return rc;
 }
 
-void schedule_set_free(schedule_set_t *set)
+void schedule_config_free(schedule_config_t *set)
 {
     if (set->items != NULL)
         for (size_t i = 0; i < set->n; i++) {

@@ -1,21 +1,22 @@
-/* schedule.h — recurring jobs as the scheduler's config file defines them,
- * and their fire times.
+/* schedule_config.h — the schedule config: the recurring jobs the
+ * configuration file defines, the scheduler's settings, and their fire times.
+ * (The process that fires them is the scheduler, scheduler.h.)
  *
- * The config file is INI (libinih): a [scheduler] section for the settings
- * and one [schedule NAME] section per schedule (docs/scheduler.md). A
+ * The configuration file is INI (core/config_file.h): this reader takes its
+ * [scheduler] section for the settings and one [schedule NAME] section per
+ * schedule (docs/scheduler.md), and skips the sections other readers own. A
  * schedule's fire times are a cron expression in its time zone, optionally
  * limited to an exchange's trading days (calendar = XNYS) and its session
  * (market_hours = true), or, with offset_from_close, once per trading day at
  * the day's close plus the offset. */
-#ifndef TICKQ_SCHEDULE_H
-#define TICKQ_SCHEDULE_H
+#ifndef TICKQ_SCHEDULE_CONFIG_H
+#define TICKQ_SCHEDULE_CONFIG_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "sched/cron.h"
 #include "sched/market_calendar.h"
-#include "core/task.h"
 
 #define SCHEDULE_NAME_MAX 64
 #define SCHEDULES_MAX 256
@@ -50,24 +51,24 @@ typedef struct {
     int64_t shutdown_wait_ms;    /* wait for running work on SIGTERM (default 5 s) */
     int64_t lease_ttl_ms;        /* leadership lease (default 5 s) */
     market_calendar_t xnys;      /* with the configured extra closures */
-} schedule_set_t;
+} schedule_config_t;
 
-/* The schedules file to read: `given` (a flag), else $TICKQ_SCHEDULES,
- * else schedules.ini in the working directory. */
-const char *schedule_file_path(const char *given);
+/* Checks a schedule's task and args (the reader knows no tasks: the
+ * command that loads the file passes the check, cmd/schedule_check.h).
+ * Called once per schedule, after its cron and task are known to be set and
+ * its args default to "{}"; 0, or -1 with the whole message in err. */
+typedef int (*schedule_task_check_fn)(const schedule_t *s, char *err, size_t errlen);
 
-/* Reads and checks a config file. 0, or -1 with err naming the file, the
- * line and what is wrong. The set must not be copied (its schedules point
- * to its calendar). */
-int schedule_set_load(schedule_set_t *set, const char *path, char *err, size_t errlen);
-/* The same from a string (tests, `schedule next`); `origin` names it in errors. */
-int schedule_set_parse(schedule_set_t *set, const char *text, const char *origin, char *err, size_t errlen);
-void schedule_set_free(schedule_set_t *set);
-
-/* Checks a schedule's task args against the task's table and its own
- * check (task.h), as a client (the loader does) or for the worker that will
- * run it (worker --check --scheduler). 0, or -1 with err. */
-int schedule_check_args(const schedule_t *s, task_check_where_t where, char *err, size_t errlen);
+/* Reads and checks a configuration file's [scheduler] and [schedule NAME]
+ * sections, each schedule's task through check_task (NULL: not checked).
+ * 0, or -1 with err naming the file, the line and what is wrong. The set
+ * must not be copied (its schedules point to its calendar). */
+int schedule_config_load(schedule_config_t *set, const char *path, schedule_task_check_fn check_task, char *err,
+                         size_t errlen);
+/* The same from a string (fuzzing); `origin` names it in errors. */
+int schedule_config_parse(schedule_config_t *set, const char *text, const char *origin,
+                          schedule_task_check_fn check_task, char *err, size_t errlen);
+void schedule_config_free(schedule_config_t *set);
 
 /* Sets up a schedule's fire times from its parts: expr in zone (NULL: UTC,
  * or America/New_York with a calendar), limited to cal's trading days (cal
@@ -86,7 +87,7 @@ int schedule_zone_warning(const schedule_t *s, char *msg, size_t msglen);
 
 /* Prints the warnings of a loaded set on stderr, one line each:
  * "tickq: warning: ORIGIN:LINE: [schedule NAME]: ...". Returns how many. */
-size_t schedule_set_print_warnings(const schedule_set_t *set, const char *origin);
+size_t schedule_config_print_warnings(const schedule_config_t *set, const char *origin);
 
 /* The first fire time strictly after `after` (epoch seconds): 0, or -1 when
  * there is none within the search horizon. */

@@ -1,5 +1,5 @@
 /* task_args.c — the argument kinds the data and strategy tasks share. */
-#include "core/task_args.h"
+#include "data/task_args.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,0 +1,11 @@
+/* task_strategy.c — the strategy task family's table, for the task
+ * registry (task_strategy.h). */
+#include "strategy/task_strategy.h"
+
+static const task_def_t *const strategy_tasks[] = {
+    &task_def_backtest,
+    &task_def_portfolio_backtest,
+    &task_def_screening,
+};
+
+const task_family_t task_family_strategy = TASK_FAMILY(strategy_tasks);
