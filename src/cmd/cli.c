@@ -81,19 +81,32 @@ static int cli_one_arg(int argc, char **argv, const char *usage, const char *wha
     return 0;
 }
 
-int cli_open(int argc, char **argv, const cli_spec_t *spec, config_t *cfg, const char **arg, rconn_t **conn,
-             queue_t *q)
+int cli_open(int argc, char **argv, const cli_spec_t *spec, cli_session_t *cli)
 {
-    int st = cli_parse(argc, argv, spec->options, spec->usage, cfg, spec->on_flag, spec->ctx);
+    memset(cli, 0, sizeof *cli);
+    int st = cli_parse(argc, argv, spec->options, spec->usage, &cli->cfg, spec->on_flag, spec->ctx);
     if (st != 0)
         return st;
     if (spec->arg_name != NULL)
-        st = cli_one_arg(argc, argv, spec->usage, spec->arg_name, arg);
+        st = cli_one_arg(argc, argv, spec->usage, spec->arg_name, &cli->arg);
     else if (optind < argc)
         st = cli_usage_error(spec->usage, "unexpected argument '%s'", argv[optind]);
     if (st != 0)
         return st;
-    return cli_connect(cfg, conn, q);
+    return cli_connect(&cli->cfg, &cli->conn, &cli->q);
+}
+
+void cli_close(cli_session_t *cli)
+{
+    rconn_free(cli->conn);
+    cli->conn = NULL;
+}
+
+int cli_wait_flag(int opt, const char *arg, void *wait)
+{
+    (void)opt; /* --wait is the only one */
+    cli_wait_t *w = wait;
+    return cli_seconds(w->usage, "--wait", arg, &w->ms);
 }
 
 int cli_seconds(const char *usage, const char *flag, const char *arg, int64_t *ms)

@@ -74,11 +74,31 @@ typedef struct {
     const char *arg_name;        /* exactly one positional argument ("job ID"); NULL: none */
 } cli_spec_t;
 
+/* A command's session with Redis, opened by cli_open: its configuration,
+ * its positional argument, the connection and the queue over it. */
+typedef struct {
+    config_t cfg;
+    const char *arg;             /* the positional argument (spec->arg_name); NULL: none */
+    rconn_t *conn;
+    queue_t q;
+} cli_session_t;
+
 /* The opening of such a command: cli_parse, then its positional argument
- * (into *arg, when spec->arg_name) or none, then cli_connect. Returns 0
- * with *conn and *q ready, CLI_HELP, or an exit status after printing why. */
-int cli_open(int argc, char **argv, const cli_spec_t *spec, config_t *cfg, const char **arg, rconn_t **conn,
-             queue_t *q);
+ * (into cli->arg, when spec->arg_name) or none, then cli_connect. Returns 0
+ * with cli->conn and cli->q ready (cli_close ends it), CLI_HELP, or an exit
+ * status after printing why (nothing to close). */
+int cli_open(int argc, char **argv, const cli_spec_t *spec, cli_session_t *cli);
+
+/* Closes cli_open's connection. */
+void cli_close(cli_session_t *cli);
+
+/* The on_flag of a command whose only flag is --wait SECONDS (ctx: a
+ * cli_wait_t holding the command's usage and its default wait). */
+typedef struct {
+    const char *usage;
+    int64_t ms;
+} cli_wait_t;
+int cli_wait_flag(int opt, const char *arg, void *wait);
 
 /* Checks the configuration file the user named (config_file_named(given):
  * --config, else $TICKQ_CONFIG) and returns it in *named (NULL: none), for

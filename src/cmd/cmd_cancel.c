@@ -31,55 +31,46 @@ static const struct option options[] = {
     { 0, 0, 0, 0 }
 };
 
-static int on_flag(int opt, const char *arg, void *wait_ms)
-{
-    (void)opt; /* --wait is the only one */
-    return cli_seconds(usage, "--wait", arg, wait_ms);
-}
-
 int cmd_cancel(int argc, char **argv)
 {
-    static config_t cfg;
     char err[1024];
-    int64_t wait_ms = 10000;
-    const cli_spec_t spec = { options, usage, on_flag, &wait_ms, "job ID" };
-    const char *id;
-    rconn_t *conn;
-    queue_t q;
-    int st = cli_open(argc, argv, &spec, &cfg, &id, &conn, &q);
+    cli_wait_t wait = { usage, 10000 };
+    const cli_spec_t spec = { options, usage, cli_wait_flag, &wait, "job ID" };
+    cli_session_t cli;
+    int st = cli_open(argc, argv, &spec, &cli);
     if (st != 0)
         return st == CLI_HELP ? 0 : st;
     cancel_status_t res;
     char state[24];
-    queue_status_t qs = queue_cancel(&q, id, &res, state, err, sizeof err);
+    queue_status_t qs = queue_cancel(&cli.q, cli.arg, &res, state, err, sizeof err);
     if (qs != QUEUE_OK) {
-        rconn_free(conn);
+        cli_close(&cli);
         return cli_fail(cli_queue_exit(qs), "cannot cancel: %s", err);
     }
     int code;
     if (res == CANCEL_DONE) {
-        printf("cancelled %s\n", id);
+        printf("cancelled %s\n", cli.arg);
         code = 0;
     } else if (res == CANCEL_MISSING) {
-        fprintf(stderr, "tickq: no job %s (unknown id, or its record expired)\n", id);
+        fprintf(stderr, "tickq: no job %s (unknown id, or its record expired)\n", cli.arg);
         code = 3;
     } else if (res == CANCEL_FINAL) {
-        fprintf(stderr, "tickq: job %s already finished (state %s); nothing to cancel\n", id, state);
+        fprintf(stderr, "tickq: job %s already finished (state %s); nothing to cancel\n", cli.arg, state);
         code = 1;
     } else {
         /* Running: its supervisor sees the flag within a fraction of a second. */
         char key[300];
-        queue_key(&q, "job", id, key, sizeof key);
-        int64_t deadline = clock_mono_ms() + wait_ms;
+        queue_key(&cli.q, "job", cli.arg, key, sizeof key);
+        int64_t deadline = clock_mono_ms() + wait.ms;
         code = 2;
         for (;;) {
-            redisReply *r = rconn_cmd(conn, err, sizeof err, "HGET %s state", key);
+            redisReply *r = rconn_cmd(cli.conn, err, sizeof err, "HGET %s state", key);
             const char *now = r && r->type == REDIS_REPLY_STRING ? r->str : "";
             if (strcmp(now, "cancelled") == 0) {
-                printf("cancelled %s (it was running)\n", id);
+                printf("cancelled %s (it was running)\n", cli.arg);
                 code = 0;
             } else if (job_state_is_final(now)) {
-                fprintf(stderr, "tickq: job %s finished as %s before it could be cancelled\n", id, now);
+                fprintf(stderr, "tickq: job %s finished as %s before it could be cancelled\n", cli.arg, now);
                 code = 1;
             }
             freeReplyObject(r);
@@ -89,8 +80,8 @@ int cmd_cancel(int argc, char **argv)
         }
         if (code == 2)
             fprintf(stderr, "tickq: cancel requested for running job %s; its worker has not "
-                    "stopped it yet (a dead worker's job is settled within the claim timeout)\n", id);
+                    "stopped it yet (a dead worker's job is settled within the claim timeout)\n", cli.arg);
     }
-    rconn_free(conn);
+    cli_close(&cli);
     return code;
 }

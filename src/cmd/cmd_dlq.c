@@ -173,7 +173,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
 
 int cmd_dlq(int argc, char **argv)
 {
-    static config_t cfg;
+    config_t cfg;
     char err[1024];
     list_flags_t flags = { 20, 0 };
     int st = cli_parse(argc, argv, options, usage, &cfg, on_flag, &flags);

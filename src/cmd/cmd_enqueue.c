@@ -284,7 +284,7 @@ static int report(const job_spec_t *spec, const enqueue_result_t *res, int as_js
 
 int cmd_enqueue(int argc, char **argv)
 {
-    static config_t cfg;
+    config_t cfg;
     char err[1024];
     static enqueue_flags_t flags;
     job_spec_init(&flags.spec);

@@ -72,34 +72,31 @@ static json_t *in_order(json_t *job)
 
 int cmd_job(int argc, char **argv)
 {
-    static config_t cfg;
     char err[1024];
     const cli_spec_t spec = { options, usage, NULL, NULL, "job ID" };
-    const char *id;
-    rconn_t *conn;
-    queue_t q;
-    int st = cli_open(argc, argv, &spec, &cfg, &id, &conn, &q);
+    cli_session_t cli;
+    int st = cli_open(argc, argv, &spec, &cli);
     if (st != 0)
         return st == CLI_HELP ? 0 : st;
     char key[300], rkey[300];
-    queue_key(&q, "job", id, key, sizeof key);
-    queue_key(&q, "retries", id, rkey, sizeof rkey);
-    redisReply *h = rconn_cmd(conn, err, sizeof err, "HGETALL %s", key);
-    redisReply *l = h ? rconn_cmd(conn, err, sizeof err, "LRANGE %s 0 -1", rkey) : NULL;
+    queue_key(&cli.q, "job", cli.arg, key, sizeof key);
+    queue_key(&cli.q, "retries", cli.arg, rkey, sizeof rkey);
+    redisReply *h = rconn_cmd(cli.conn, err, sizeof err, "HGETALL %s", key);
+    redisReply *l = h ? rconn_cmd(cli.conn, err, sizeof err, "LRANGE %s 0 -1", rkey) : NULL;
     if (h == NULL || l == NULL) {
         freeReplyObject(h);
-        rconn_free(conn);
+        cli_close(&cli);
         return cli_fail(EX_UNAVAILABLE, "%s", err);
     }
     int code = 0;
     if (h->type != REDIS_REPLY_ARRAY || h->elements == 0) {
-        fprintf(stderr, "tickq: no job %s (unknown id, or its record expired)\n", id);
+        fprintf(stderr, "tickq: no job %s (unknown id, or its record expired)\n", cli.arg);
         code = 3;
     } else {
         json_t *job = json_object();
         for (size_t i = 0; i + 1 < h->elements; i += 2)
             json_object_set_new(job, h->element[i]->str, field_value(h->element[i]->str, h->element[i + 1]->str));
-        /* A record from before runs were counted is its id's first run. */
+        /* A record from before runs were counted is its cli.arg's first run. */
         if (json_object_get(job, "run") == NULL)
             json_object_set_new(job, "run", json_integer(1));
         json_t *retries = json_array();
@@ -128,7 +125,7 @@ int cmd_job(int argc, char **argv)
         const char *stream = json_string_value(json_object_get(job, "stream"));
         const char *entry = json_string_value(json_object_get(job, "entry"));
         if (state && strcmp(state, "queued") == 0 && stream && entry && *entry) {
-            redisReply *p = rconn_cmd(conn, err, sizeof err, "XPENDING %s %s %s %s 1", stream, q.group, entry, entry);
+            redisReply *p = rconn_cmd(cli.conn, err, sizeof err, "XPENDING %s %s %s %s 1", stream, cli.q.group, entry, entry);
             if (p && p->type == REDIS_REPLY_ARRAY && p->elements == 1 && p->element[0]->elements >= 4) {
                 json_object_set_new(job, "state", json_string("running"));
                 char worker[QUEUE_CONSUMER_MAX];
@@ -149,6 +146,6 @@ int cmd_job(int argc, char **argv)
     }
     freeReplyObject(h);
     freeReplyObject(l);
-    rconn_free(conn);
+    cli_close(&cli);
     return code;
 }

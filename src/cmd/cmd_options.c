@@ -285,7 +285,7 @@ static int do_iv(const options_flags_t *f)
 
 int cmd_options(int argc, char **argv)
 {
-    static config_t cfg;
+    config_t cfg;
     options_flags_t f;
     memset(&f, 0, sizeof f);
     int st = cli_parse(argc, argv, options, usage, &cfg, on_flag, &f);

@@ -178,7 +178,7 @@ static int purge(queue_t *q, const char *key)
 
 int cmd_rejected(int argc, char **argv)
 {
-    static config_t cfg;
+    config_t cfg;
     rejected_flags_t flags = { 20, 0 };
     int st = cli_parse(argc, argv, options, usage, &cfg, on_flag, &flags);
     if (st != 0)

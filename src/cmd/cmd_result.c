@@ -40,32 +40,23 @@ static int status_of(const char *text)
     return r;
 }
 
-static int on_flag(int opt, const char *arg, void *wait_ms)
-{
-    (void)opt; /* --wait is the only one */
-    return cli_seconds(usage, "--wait", arg, wait_ms);
-}
-
 int cmd_result(int argc, char **argv)
 {
-    static config_t cfg;
     char err[1024];
-    int64_t wait_ms = 0;
-    const cli_spec_t spec = { options, usage, on_flag, &wait_ms, "job ID" };
-    const char *id;
-    rconn_t *conn;
-    queue_t q;
-    int st = cli_open(argc, argv, &spec, &cfg, &id, &conn, &q);
+    cli_wait_t wait = { usage, 0 };
+    const cli_spec_t spec = { options, usage, cli_wait_flag, &wait, "job ID" };
+    cli_session_t cli;
+    int st = cli_open(argc, argv, &spec, &cli);
     if (st != 0)
         return st == CLI_HELP ? 0 : st;
-    int64_t deadline = clock_mono_ms() + wait_ms;
+    int64_t deadline = clock_mono_ms() + wait.ms;
     char key[300];
-    queue_result_key(id, key, sizeof key);
+    queue_result_key(cli.arg, key, sizeof key);
     int code = 3;
     for (;;) {
-        redisReply *r = rconn_cmd(conn, err, sizeof err, "GET %s", key);
+        redisReply *r = rconn_cmd(cli.conn, err, sizeof err, "GET %s", key);
         if (r == NULL) {
-            rconn_free(conn);
+            cli_close(&cli);
             return cli_fail(EX_UNAVAILABLE, "%s", err);
         }
         int status = r->type == REDIS_REPLY_STRING ? status_of(r->str) : -2;
@@ -74,7 +65,7 @@ int cmd_result(int argc, char **argv)
             if (r->type == REDIS_REPLY_STRING)
                 printf("%s\n", r->str);
             else
-                fprintf(stderr, "tickq: no result for job %s (unknown id, not started yet, or expired)\n", id);
+                fprintf(stderr, "tickq: no result for job %s (unknown id, not started yet, or expired)\n", cli.arg);
             code = status == 0 ? 0 : status == 1 ? 1 : 3;
             freeReplyObject(r);
             break;
@@ -82,6 +73,6 @@ int cmd_result(int argc, char **argv)
         freeReplyObject(r);
         clock_sleep_ms(50, NULL);
     }
-    rconn_free(conn);
+    cli_close(&cli);
     return code;
 }

@@ -124,17 +124,15 @@ static int on_flag(int opt, const char *arg, void *as_json)
 
 int cmd_stats(int argc, char **argv)
 {
-    static config_t cfg;
     char err[1024];
     int as_json = 0;
     const cli_spec_t spec = { options, usage, on_flag, &as_json, NULL };
-    rconn_t *conn;
-    queue_t q;
-    int st = cli_open(argc, argv, &spec, &cfg, NULL, &conn, &q);
+    cli_session_t cli;
+    int st = cli_open(argc, argv, &spec, &cli);
     if (st != 0)
         return st == CLI_HELP ? 0 : st;
-    json_t *s = stats_collect(&q, err, sizeof err);
-    rconn_free(conn);
+    json_t *s = stats_collect(&cli.q, err, sizeof err);
+    cli_close(&cli);
     if (s == NULL)
         return cli_fail(EX_UNAVAILABLE, "cannot read stats: %s", err);
     if (as_json) {
