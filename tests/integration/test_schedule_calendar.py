@@ -11,7 +11,7 @@ import unittest
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from harness import tickq
+from harness import ROOT, tickq
 
 NO_CONFIG = {"TICKQ_CONFIG": None}
 
@@ -130,6 +130,21 @@ class TestTradingDaysAround(unittest.TestCase):
         self.assertEqual(line_value(out, "previous trading day"), "none since 2000")
         self.assertEqual(line_value(out, "next trading day"), "2000-01-04")
         self.assertIsNone(calendar_json("--from", "2000-01-03", "--days", "1")["previous_trading_day"])
+
+
+class TestCalendarDocs(unittest.TestCase):
+    def test_the_example_in_docs_scheduler_md_is_the_output(self):
+        """docs/scheduler.md's example, run as written, prints what it shows."""
+        with open(os.path.join(ROOT, "docs", "scheduler.md")) as f:
+            text = f.read()
+        start = text.index("    $ tickq schedule calendar ")
+        block = []
+        for line in text[start:].splitlines():
+            if not line.startswith("    "):
+                break
+            block.append(line[4:])
+        args = block[0].split()[4:]  # after "$ tickq schedule calendar"
+        self.assertEqual(calendar(*args), "\n".join(block[1:]) + "\n")
 
 
 class TestCalendarJson(unittest.TestCase):
