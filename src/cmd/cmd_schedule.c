@@ -314,7 +314,7 @@ static int calendar_day(const market_calendar_t *cal, int64_t t, calendar_day_t 
     if (market_is_holiday(cal, y, m, d, &out->name) != 1)
         return 0; /* a weekend */
     /* market_calendar.h: closures are named "unscheduled closure (...)". */
-    static const char closure_prefix[] = "unscheduled closure";
+    const char closure_prefix[] = "unscheduled closure";
     out->kind = strncmp(out->name, closure_prefix, sizeof closure_prefix - 1) == 0 ? DAY_CLOSURE : DAY_HOLIDAY;
     return 1;
 }
@@ -382,7 +382,7 @@ static int print_calendar_json(const market_calendar_t *cal, const calendar_view
 static int print_calendar_text(const market_calendar_t *cal, const calendar_view_t *v)
 {
     text_table_t *table = text_table_new(4, "llll");
-    static const char *const head[] = { "DATE", "DAY", "STATUS", "DETAIL" };
+    const char *const head[] = { "DATE", "DAY", "STATUS", "DETAIL" };
     if (table == NULL || text_table_add(table, head) != 0) {
         text_table_free(table);
         return cli_fail(EX_OSERR, "out of memory");
