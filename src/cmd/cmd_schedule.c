@@ -1,7 +1,9 @@
 /* cmd_schedule.c — `tickq scheduler` (fire the configured schedules) and
- * `tickq schedule list | next` (look at fire times without Redis). */
+ * `tickq schedule list | next | calendar` (look at fire times and at the
+ * XNYS calendar without Redis). */
 #include "cmd/commands.h"
 
+#include <assert.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include <sysexits.h>
 
 #include "cmd/cli.h"
+#include "cmd/text_table.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "cmd/schedule_check.h"
@@ -16,6 +19,7 @@
 #include "core/queue.h"
 #include "sched/schedule_config.h"
 #include "sched/scheduler.h"
+#include "sched/tz.h"
 
 /* Where the schedules are when no file is named (config_file_path). */
 #define DEFAULT_FILES "$TICKQ_CONFIG, else $TICKQ_SCHEDULES, else schedules.ini"
@@ -42,29 +46,44 @@ static const char schedule_usage[] =
     "       tickq schedule next EXPR [--tz ZONE] [--calendar XNYS] [--market-hours]\n"
     "                               [--offset-from-close D] [--from ISO_TIME] [-n N]\n"
     "                               [--config FILE]\n"
+    "       tickq schedule calendar [--from YYYY-MM-DD] [--days N] [--config FILE]\n"
+    "                               [--json]\n"
     "\n"
     "list  each schedule of the configuration file (default: " DEFAULT_FILES ")\n"
     "      with its next N fire times (default 3), in its time zone and in UTC.\n"
     "next  the next N fire times (default 5) of a cron expression (minute hour\n"
     "      day-of-month month day-of-week), one per line, ISO 8601 with offset.\n"
+    "calendar  the XNYS days of N days (default 14) from a date (default: today\n"
+    "      in New York) that are not full trading days: holidays, closures and\n"
+    "      early closes on weekdays (weekends are not listed); then the next and\n"
+    "      the previous trading day and, without --from, whether it is open now.\n"
     "\n"
     "  --config FILE        tickq's configuration file (default: $TICKQ_CONFIG)\n"
     "                       list: its schedules; next: with --calendar XNYS, the\n"
     "                       closures of its [scheduler] section apply too (FILE is\n"
     "                       checked whole; with --config, closures without\n"
-    "                       --calendar XNYS are refused)\n"
+    "                       --calendar XNYS are refused); calendar: those closures\n"
+    "                       are listed\n"
     "  --tz ZONE            IANA time zone of EXPR (default: UTC); a fixed offset\n"
     "                       without DST (EST, Etc/GMT+5) works but warns: use\n"
     "                       America/New_York\n"
     "  --calendar XNYS      only New York Stock Exchange trading days\n"
     "  --market-hours       only in the session, 9:30 to the close (needs --calendar)\n"
     "  --offset-from-close D  once per trading day at the close plus D (e.g. 30m)\n"
-    "  --from ISO_TIME      start after this time (default: now)\n"
+    "  --from ISO_TIME      next: start after this time (default: now);\n"
+    "                       calendar: a date, YYYY-MM-DD, New York's (default: today)\n"
     "  -n N                 how many fire times\n"
+    "  --days N             calendar: how many days, 1 to 3660 (default 14)\n"
+    "  --json               calendar: print one JSON object\n"
     "  -h, --help           this help\n";
 
+/* `schedule calendar --days`: its range (ten years and a few days) and default. */
+#define CALENDAR_DAYS_MIN 1
+#define CALENDAR_DAYS_MAX 3660
+#define CALENDAR_DAYS_DEFAULT 14
+
 enum { OPT_LOG_FORMAT = OPT_FIRST_COMMAND_OPTION, OPT_LOG_LEVEL, OPT_TZ, OPT_CALENDAR,
-       OPT_MARKET_HOURS, OPT_OFFSET, OPT_FROM };
+       OPT_MARKET_HOURS, OPT_OFFSET, OPT_FROM, OPT_DAYS };
 
 typedef struct {
     const char *config;
@@ -74,6 +93,8 @@ typedef struct {
     const char *offset;
     const char *from;
     long long n;
+    long long days;   /* calendar: 0 means the default */
+    int json;
     config_t *cfg;
 } schedule_flags_t;
 
@@ -91,6 +112,8 @@ static const struct option schedule_options[] = {
     { "market-hours", no_argument, 0, OPT_MARKET_HOURS },
     { "offset-from-close", required_argument, 0, OPT_OFFSET },
     { "from", required_argument, 0, OPT_FROM },
+    { "days", required_argument, 0, OPT_DAYS },
+    { "json", no_argument, 0, OPT_JSON },
     { "help", no_argument, 0, 'h' },
     { 0, 0, 0, 0 }
 };
@@ -105,6 +128,12 @@ static int on_flag(int opt, const char *arg, void *ctx)
     case OPT_MARKET_HOURS: f->market_hours = 1; return 0;
     case OPT_OFFSET: f->offset = arg; return 0;
     case OPT_FROM: f->from = arg; return 0;
+    case OPT_JSON: f->json = 1; return 0;
+    case OPT_DAYS:
+        if (cli_parse_int(arg, CALENDAR_DAYS_MIN, CALENDAR_DAYS_MAX, &f->days) != 0)
+            return cli_usage_error(schedule_usage, "--days '%s' is not a number from %d to %d", arg,
+                                   CALENDAR_DAYS_MIN, CALENDAR_DAYS_MAX);
+        return 0;
     case 'n':
         if (cli_parse_int(arg, 1, 10000, &f->n) != 0)
             return cli_usage_error(schedule_usage, "-n '%s' is not a number from 1 to 10000", arg);
@@ -240,6 +269,208 @@ cleanup:
     return st;
 }
 
+/* `schedule calendar`: the XNYS days from --from that are not full trading
+ * days, and the trading days around --from. Dates are New York's; a date
+ * is an epoch day (clock_days_from_civil) while walking, y-m-d when asking
+ * the calendar. */
+
+typedef enum { DAY_HOLIDAY, DAY_CLOSURE, DAY_EARLY_CLOSE } calendar_day_kind_t;
+
+/* A listed day: a full-day closure (name says why) or an early close. */
+typedef struct {
+    char date[32];
+    const char *weekday;
+    calendar_day_kind_t kind;
+    const char *name;  /* holiday or closure; NULL for an early close */
+    char close[16];    /* the session's close, "13:00"; "" when closed */
+} calendar_day_t;
+
+static const char *const weekday_names[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+
+static void format_ymd(int y, int m, int d, char out[32])
+{
+    snprintf(out, 32, "%04d-%02d-%02d", y, m, d);
+}
+
+/* Fills *out for epoch day t when it is a weekday other than a full
+ * trading day; 0 (nothing to list) for full trading days and weekends. */
+static int calendar_day(const market_calendar_t *cal, int64_t t, calendar_day_t *out)
+{
+    int y, m, d;
+    clock_civil_from_days(t, &y, &m, &d);
+    memset(out, 0, sizeof *out);
+    format_ymd(y, m, d, out->date);
+    out->weekday = weekday_names[clock_weekday(t)];
+    int trading = market_is_trading_day(cal, y, m, d);
+    assert(trading >= 0); /* the range was checked against the calendar's years */
+    if (trading) {
+        int open_min, close_min;
+        if (market_is_early_close(cal, y, m, d) != 1 || market_session(cal, y, m, d, &open_min, &close_min) != 0)
+            return 0;
+        out->kind = DAY_EARLY_CLOSE;
+        snprintf(out->close, sizeof out->close, "%02d:%02d", close_min / 60, close_min % 60);
+        return 1;
+    }
+    if (market_is_holiday(cal, y, m, d, &out->name) != 1)
+        return 0; /* a weekend */
+    /* market_calendar.h: closures are named "unscheduled closure (...)". */
+    const char closure_prefix[] = "unscheduled closure";
+    out->kind = strncmp(out->name, closure_prefix, sizeof closure_prefix - 1) == 0 ? DAY_CLOSURE : DAY_HOLIDAY;
+    return 1;
+}
+
+/* The trading day after (dir > 0) or before y-m-d as "YYYY-MM-DD", or ""
+ * when it would fall outside the calendar's years. */
+static void trading_day_near(const market_calendar_t *cal, int y, int m, int d, int dir, char out[32])
+{
+    int found = dir > 0 ? market_next_trading_day(cal, &y, &m, &d) : market_previous_trading_day(cal, &y, &m, &d);
+    out[0] = '\0';
+    if (found == 0)
+        format_ymd(y, m, d, out);
+}
+
+/* What `schedule calendar` shows, computed before it is printed. */
+typedef struct {
+    int64_t first, last;          /* epoch days, both included */
+    char from[32], to[32];
+    char next[32], previous[32];  /* "" when outside the calendar's years */
+    int has_now;                  /* no --from: the market now */
+    int open_now;
+    char now[TZ_TIME_LEN];        /* New York time */
+} calendar_view_t;
+
+static const char *const kind_text[] = { "holiday", "closure", "early close" };
+static const char *const kind_json[] = { "holiday", "closure", "early_close" };
+
+static json_t *date_or_null(const char *date)
+{
+    return date[0] != '\0' ? json_string(date) : json_null();
+}
+
+static int print_calendar_json(const market_calendar_t *cal, const calendar_view_t *v)
+{
+    json_t *days = json_array();
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:o}", "calendar", cal->name, "from", v->from, "to",
+                          v->to, "days", (json_int_t)(v->last - v->first + 1), "closures_and_early_closes", days,
+                          "next_trading_day", date_or_null(v->next), "previous_trading_day",
+                          date_or_null(v->previous));
+    if (o == NULL)
+        return cli_fail(EX_OSERR, "out of memory");
+    for (int64_t t = v->first; t <= v->last; t++) {
+        calendar_day_t day;
+        if (!calendar_day(cal, t, &day))
+            continue;
+        json_t *row = json_pack("{s:s, s:s, s:s}", "date", day.date, "weekday", day.weekday, "kind",
+                                kind_json[day.kind]);
+        if (row != NULL && day.name != NULL)
+            json_object_set_new(row, "name", json_string(day.name));
+        if (row != NULL && day.close[0] != '\0')
+            json_object_set_new(row, "close", json_string(day.close));
+        if (row == NULL || json_array_append_new(days, row) != 0) {
+            json_decref(o);
+            return cli_fail(EX_OSERR, "out of memory");
+        }
+    }
+    if (v->has_now) {
+        json_object_set_new(o, "now", json_string(v->now));
+        json_object_set_new(o, "open_now", json_boolean(v->open_now));
+    }
+    cli_print_json_line(o);
+    return 0;
+}
+
+static int print_calendar_text(const market_calendar_t *cal, const calendar_view_t *v)
+{
+    text_table_t *table = text_table_new(4, "llll");
+    const char *const head[] = { "DATE", "DAY", "STATUS", "DETAIL" };
+    if (table == NULL || text_table_add(table, head) != 0) {
+        text_table_free(table);
+        return cli_fail(EX_OSERR, "out of memory");
+    }
+    size_t listed = 0;
+    for (int64_t t = v->first; t <= v->last; t++) {
+        calendar_day_t day;
+        if (!calendar_day(cal, t, &day))
+            continue;
+        char detail[32];
+        snprintf(detail, sizeof detail, "closes at %s", day.close);
+        const char *cells[] = { day.date, day.weekday, kind_text[day.kind], day.name != NULL ? day.name : detail };
+        if (text_table_add(table, cells) != 0) {
+            text_table_free(table);
+            return cli_fail(EX_OSERR, "out of memory");
+        }
+        listed++;
+    }
+    printf("%s, %s to %s: holidays, closures and early closes (weekends not listed)\n", cal->name, v->from, v->to);
+    if (listed > 0)
+        text_table_print(table, stdout);
+    else
+        printf("none: every weekday is a full trading day\n");
+    text_table_free(table);
+    printf("next trading day: %s\n", v->next[0] != '\0' ? v->next : "none before 10000");
+    printf("previous trading day: %s\n", v->previous[0] != '\0' ? v->previous : "none since 2000");
+    if (v->has_now)
+        printf("market now: %s (New York time %s)\n", v->open_now ? "open" : "closed", v->now);
+    return 0;
+}
+
+/* The first day from --from, else today in New York (with the market's
+ * state now). 0, or an exit status after printing why. */
+static int calendar_start(const schedule_flags_t *f, const market_calendar_t *cal, calendar_view_t *v)
+{
+    if (f->from != NULL) {
+        int64_t epoch_s;
+        if (clock_parse_date(f->from, strlen(f->from), &epoch_s) != 0)
+            return cli_usage_error(schedule_usage, "--from '%s' is not a date: write it as YYYY-MM-DD (2026-11-20)",
+                                   f->from);
+        v->first = clock_floor_div(epoch_s, 86400);
+        return 0;
+    }
+    char err[512];
+    tz_t *new_york = NULL;
+    if (tz_load("America/New_York", &new_york, err, sizeof err) != 0)
+        return cli_fail(EX_CONFIG, "today in New York: %s", err);
+    int64_t now = clock_now_ms() / 1000;
+    tz_tm_t tm;
+    tz_local(new_york, now, &tm);
+    tz_format_time(new_york, now, v->now);
+    tz_free(new_york);
+    v->first = clock_days_from_civil(tm.year, tm.month, tm.day);
+    v->has_now = 1;
+    v->open_now = market_is_open(cal, tm.year, tm.month, tm.day, tm.hour * 60 + tm.minute) == 1;
+    return 0;
+}
+
+static int do_calendar(const schedule_flags_t *f)
+{
+    calendar_view_t v;
+    memset(&v, 0, sizeof v);
+    schedule_config_t set; /* not copied: only its calendar is used */
+    int st = next_calendar(f, 1, &set);
+    if (st != 0)
+        return st;
+    const market_calendar_t *cal = &set.xnys;
+    if ((st = calendar_start(f, cal, &v)) != 0)
+        goto cleanup;
+    v.last = v.first + (f->days ? f->days : CALENDAR_DAYS_DEFAULT) - 1;
+    int y, m, d, last_y, last_m, last_d;
+    clock_civil_from_days(v.first, &y, &m, &d);
+    clock_civil_from_days(v.last, &last_y, &last_m, &last_d);
+    format_ymd(y, m, d, v.from);
+    format_ymd(last_y, last_m, last_d, v.to);
+    if (y < MARKET_YEAR_MIN || last_y > MARKET_YEAR_MAX) {
+        st = cli_usage_error(schedule_usage, "--from %s --days %lld: the %s calendar covers %d-01-01 to %d-12-31 only",
+                             v.from, (long long)(v.last - v.first + 1), cal->name, MARKET_YEAR_MIN, MARKET_YEAR_MAX);
+        goto cleanup;
+    }
+    trading_day_near(cal, y, m, d, 1, v.next);
+    trading_day_near(cal, y, m, d, -1, v.previous);
+    st = f->json ? print_calendar_json(cal, &v) : print_calendar_text(cal, &v);
+cleanup:
+    schedule_config_free(&set);
+    return st;
+}
+
 int cmd_schedule(int argc, char **argv)
 {
     static config_t cfg;
@@ -264,8 +495,21 @@ int cmd_schedule(int argc, char **argv)
             return st;
     }
     if (optind >= argc)
-        return cli_usage_error(schedule_usage, "missing action: list or next");
+        return cli_usage_error(schedule_usage, "missing action: list, next or calendar");
     const char *action = argv[optind];
+    if (strcmp(action, "calendar") == 0) {
+        if (f.tz != NULL || f.calendar != NULL || f.market_hours || f.offset != NULL || f.n != 0)
+            return cli_usage_error(schedule_usage, "schedule calendar takes --from, --days, --config and --json "
+                                   "(the calendar is XNYS): leave out --tz, --calendar, --market-hours, "
+                                   "--offset-from-close and -n");
+        if (optind + 1 < argc)
+            return cli_usage_error(schedule_usage, "unexpected argument '%s'", argv[optind + 1]);
+        return do_calendar(&f);
+    }
+    int listing = strcmp(action, "list") == 0 || strcmp(action, "next") == 0;
+    if (listing && (f.days != 0 || f.json))
+        return cli_usage_error(schedule_usage, "--days and --json belong to schedule calendar, not to schedule %s",
+                               action);
     if (strcmp(action, "list") == 0) {
         if (optind + 1 < argc)
             return cli_usage_error(schedule_usage, "unexpected argument '%s'", argv[optind + 1]);
@@ -279,7 +523,7 @@ int cmd_schedule(int argc, char **argv)
                                    argv[optind + 2]);
         return do_next(&f, argv[optind + 1]);
     }
-    return cli_usage_error(schedule_usage, "unknown action '%s': use list or next", action);
+    return cli_usage_error(schedule_usage, "unknown action '%s': use list, next or calendar", action);
 }
 
 static volatile sig_atomic_t g_stop;

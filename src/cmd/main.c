@@ -22,7 +22,7 @@ static const cli_command_t commands[] = {
     { "tasks", cmd_tasks, "list the task types this build runs" },
     { "data", cmd_data, "import, generate, list and show market data" },
     { "scheduler", cmd_scheduler, "fire the configured recurring jobs (one leader among replicas)" },
-    { "schedule", cmd_schedule, "list the configured schedules; evaluate a cron expression" },
+    { "schedule", cmd_schedule, "list the configured schedules; evaluate a cron expression; show the market calendar" },
     { "options", cmd_options, "option prices, Greeks and implied volatility" },
 };
 

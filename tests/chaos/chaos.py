@@ -43,7 +43,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -53,6 +52,7 @@ import traceback
 import chaoslib
 from chaoslib import (FINAL, Enqueuer, Fleet, Outcome, Producer, RedisServer, history_count, job_states, log,
                       stuck_details, tickq, wait_final, wait_for)
+from harness import kill_one  # noqa: E402 (on the path chaoslib sets)
 
 SCENARIOS = ["kill_storm", "redis_kill_everysec", "redis_kill_always", "proxy_stall", "maxmemory_flood",
              "disk_full"]
@@ -105,13 +105,7 @@ def kill_storm(out, scale, tmp, stack):
             sup_kills += 1
             restarts.append(now + rng.uniform(0.2, 1.0))
             continue
-        kids = w.children()
-        if kids:
-            try:
-                os.kill(rng.choice(kids), signal.SIGKILL)
-                child_kills += 1
-            except ProcessLookupError:
-                pass
+        child_kills += kill_one(w.children(), rng)
         fleet.note_history()
     for _ in restarts:
         fleet.start()

@@ -457,6 +457,18 @@ def fill_until_oom(r, headroom=1 << 20):
     raise AssertionError("Redis never refused a write")
 
 
+def kill_one(pids, rng):
+    """SIGKILLs one of pids, chosen by rng (random.Random); True when it was
+    still there to kill, False when it was gone or pids is empty."""
+    if not pids:
+        return False
+    try:
+        os.kill(rng.choice(pids), signal.SIGKILL)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
     """Polls predicate() until it returns a true value, and returns that;
     after `timeout` seconds fails the test, naming `what` was awaited. Use
@@ -535,6 +547,30 @@ class TickqTestCase(unittest.TestCase):
         status = w.wait(timeout)
         return status, w
 
+    def drain(self, jobs, env=None, unchecked=False):
+        """Enqueues (type, args) pairs (unchecked: through the Redis function,
+        past the CLI's argument check), drains them in order with one burst
+        worker child; returns (their ids, their task_result JSONs)."""
+        ids = [self.submit(t, a) if unchecked else self.enqueue(t, a) for t, a in jobs]
+        status, w = self.burst("--workers", "1", env=env)
+        self.assertEqual(status, 0, w.log())
+        return ids, [self.result(i) for i in ids]
+
+    def completed_data(self, res):
+        """The data of a task_result that completed."""
+        self.assertIsNotNone(res)
+        self.assertEqual(res["status"], "completed", res["data"].get("error"))
+        return res["data"]
+
+    def permanent_error(self, res, job_id):
+        """The error of a job that failed permanently: one attempt, no retry."""
+        self.assertIsNotNone(res)
+        self.assertEqual(res["status"], "error", json.dumps(res)[:500])
+        self.assertEqual(self.state(job_id), "failed")
+        self.assertEqual(self.job(job_id)["attempts"], "1")
+        self.assertEqual(self.retries(job_id), [])
+        return res["data"]["error"]
+
     def result(self, job_id):
         raw = self.r.get(f"task_result:{job_id}")
         return json.loads(raw) if raw else None
@@ -598,6 +634,28 @@ class TickqTestCase(unittest.TestCase):
                 raise
             self.load_library()
             return self.r.fcall(f"tickq_p1_{name}", len(keys), *keys, *header, *args)
+
+
+class SynthBarsTestCase(TickqTestCase):
+    """A TickqTestCase with a class-wide SQLite database of synthetic bars
+    (`tickq data synth SYNTH_ARGS`) named by cls.env's TICKQ_DB, in a temp
+    folder (cls.tmp) removed after the class."""
+
+    SYNTH_ARGS = ("--symbols", "2", "--days", "300")
+    TMP_PREFIX = "tickq-synth-"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.mkdtemp(prefix=cls.TMP_PREFIX)
+        cls.env = {"TICKQ_DB": os.path.join(cls.tmp, "bars.db")}
+        p = tickq("data", "synth", *cls.SYNTH_ARGS, env=cls.env)
+        assert p.returncode == 0, p.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        super().tearDownClass()
 
 
 def sample_cuts(marked, dates):

@@ -8,11 +8,9 @@ import os
 import random
 import signal
 import sys
-import tempfile
-import shutil
 import time
 
-from harness import ROOT, TickqTestCase, tickq, wait_for
+from harness import ROOT, SynthBarsTestCase, wait_for
 
 sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
 import tickq_client  # noqa: E402
@@ -31,19 +29,9 @@ end
 """
 
 
-class TestPythonClient(TickqTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.tmp = tempfile.mkdtemp(prefix="tickq-client-")
-        cls.env = {"TICKQ_DB": os.path.join(cls.tmp, "bars.db")}
-        p = tickq("data", "synth", "--symbols", "6", "--days", "300", "--seed", "11", env=cls.env)
-        assert p.returncode == 0, p.stderr
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-        super().tearDownClass()
+class TestPythonClient(SynthBarsTestCase):
+    SYNTH_ARGS = ("--symbols", "6", "--days", "300", "--seed", "11")
+    TMP_PREFIX = "tickq-client-"
 
     def start_worker(self, *args):
         return self.worker("--workers", "2", "--heartbeat", "200ms", "--claim-timeout", "1s", *args, env=self.env)

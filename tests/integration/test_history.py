@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import time
 
-from harness import TickqTestCase, gone, postgres, sqlite_rows, temp_sqlite, wait_for
+from harness import TickqTestCase, gone, kill_one, postgres, sqlite_rows, temp_sqlite, wait_for
 
 FINAL = ("completed", "failed", "dead", "cancelled")
 
@@ -163,12 +163,7 @@ class HistoryStreamTests:
             for pid in w.children():
                 seen.setdefault(pid, now)
             old = [pid for pid in w.children() if now - seen[pid] >= 1.0]
-            if old:
-                try:
-                    os.kill(rnd.choice(old), signal.SIGKILL)
-                    kills += 1
-                except ProcessLookupError:
-                    pass
+            kills += kill_one(old, rnd)
         self.assertTrue(restarted)
         self.assertGreaterEqual(kills, 10)
         self.assertEqual(w.stop(60), 0, w.log()[-3000:])

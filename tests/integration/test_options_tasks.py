@@ -124,26 +124,10 @@ class OptionsTasks:
 
     # --- helpers -------------------------------------------------------
     def run_jobs(self, *jobs, unchecked=False):
-        """Enqueues (type, args) pairs (unchecked: through the Redis function,
-        past the CLI's argument check), drains them in order with one burst
-        worker child, returns their results."""
-        ids = [self.submit(t, a) if unchecked else self.enqueue(t, a) for t, a in jobs]
-        status, w = self.burst("--workers", "1", env=self.env)
-        self.assertEqual(status, 0, w.log())
-        self.ids = ids
-        return [self.result(i) for i in ids]
-
-    def ok(self, res):
-        self.assertIsNotNone(res)
-        self.assertEqual(res["status"], "completed", res["data"].get("error"))
-        return res["data"]
-
-    def error(self, res, job_id):
-        """The error of a job that failed permanently (one attempt)."""
-        self.assertEqual(res["status"], "error", json.dumps(res)[:500])
-        self.assertEqual(self.state(job_id), "failed")
-        self.assertEqual(self.job(job_id)["attempts"], "1")
-        return res["data"]["error"]
+        """The results of (type, args) pairs drained in order (harness drain);
+        their ids in self.ids."""
+        self.ids, results = self.drain(jobs, env=self.env, unchecked=unchecked)
+        return results
 
     def count(self, table):
         return int(self.query(f"SELECT COUNT(*) FROM {table}")[0][0])
@@ -165,7 +149,7 @@ class OptionsTasks:
                     "provider": {"type": "synthetic", "vol": BASE[sym][k], "noise": 0, "round_cents": False}}))
             jobs.append(("calculate_iv_analysis", {"symbols": ["HI", "LO", "HI"], "as_of": day}))
         jobs.append(("scan_opportunities", {}))
-        results = [self.ok(r) for r in self.run_jobs(*jobs)]
+        results = [self.completed_data(r) for r in self.run_jobs(*jobs)]
         updates = [r for r in results if "rows_written" in r]
         analyses = [r for r in results if "results" in r]
         scan = results[-1]
@@ -254,7 +238,7 @@ class OptionsTasks:
             res = self.run_jobs(("scan_opportunities", {"min_open_interest": 10 ** 9}),
                                 ("scan_opportunities", {"as_of": DATES[10]}),
                                 ("calculate_iv_analysis", {"symbols": "all", "as_of": DATES[-1]}))
-            strict, early, again = (self.ok(r) for r in res)
+            strict, early, again = (self.completed_data(r) for r in res)
             self.assertEqual((strict["sell_premium"], strict["buy_premium"], strict["excluded"]["illiquid"]),
                              ([], [], 2))
             self.assertEqual((early["sell_premium"], early["excluded"]["no_data"], early["as_of"]), ([], 2, DATES[10]))
@@ -292,7 +276,7 @@ class OptionsTasks:
                      " atm_open_interest, atm_volume) VALUES " + ", ".join(rows))
 
         provider = {"type": "synthetic", "noise": 0, "round_cents": False}
-        up, calc = (self.ok(r) for r in self.run_jobs(
+        up, calc = (self.completed_data(r) for r in self.run_jobs(
             ("update_options_data", {"symbols": ["SPARSE"], "as_of": day.isoformat(), "provider": provider}),
             ("calculate_iv_analysis", {"symbols": ["SPARSE"], "as_of": day.isoformat()})))
         closes = [c for _, c in bars]
@@ -370,7 +354,7 @@ class OptionsTasks:
         res = self.run_jobs(("update_options_data", {"symbols": "all", "provider": {"type": "synthetic", "vol": 0.3,
                                                                                   "noise": 0, "strikes": 30}}),
                             ("calculate_iv_analysis", {"symbols": ["AAA", "ZZZ"]}))
-        up, calc = (self.ok(r) for r in res)
+        up, calc = (self.completed_data(r) for r in res)
         self.assertEqual([s["symbol"] for s in up["symbols"]], ["AAA", "HI", "LO"])
         self.assertEqual(up["symbols"][0]["quote_date"], BARS["AAA"][-1][0])
         r = calc["results"][0]
@@ -392,7 +376,7 @@ class OptionsTasks:
         self.write("chains/BBB_options.csv", chain_csv(bad))
         args = {"symbols": ["AAA", "BBB"], "provider": {"type": "csv_dir", "path": folder}}
         [res] = self.run_jobs(("update_options_data", args))
-        err = self.error(res, self.ids[0])
+        err = self.permanent_error(res, self.ids[0])
         self.assertIn("1 symbol failed, nothing written", err)
         self.assertIn("BBB_options.csv:3: bid 1.2 is above ask 1", err)
         self.assertEqual(self.count("option_quotes"), 0)
@@ -404,7 +388,7 @@ class OptionsTasks:
                             ("update_options_data", {"symbols": "all", "provider": {"type": "csv_dir", "path": folder},
                                                      "as_of": "2024-03-01"}),
                             ("calculate_iv_analysis", {"symbols": ["AAA"], "as_of": "2024-03-01", "rate": 0.05}))
-        first, second, calc = (self.ok(r) for r in res)
+        first, second, calc = (self.completed_data(r) for r in res)
         self.assertEqual(first["rows_written"], 7)
         self.assertEqual([(s["symbol"], s["rows"], s["quote_date"]) for s in first["symbols"]],
                          [("AAA", 5, "2024-03-01"), ("BBB", 2, "2024-03-01")])
@@ -422,7 +406,7 @@ class OptionsTasks:
 
         # an updated quote replaces the stored one
         self.write("chains/AAA_options.csv", chain_csv(fixed))
-        self.ok(self.run_jobs(("update_options_data", args))[0])
+        self.completed_data(self.run_jobs(("update_options_data", args))[0])
         bid = self.query("SELECT bid FROM option_quotes WHERE symbol = 'AAA' AND strike = 100 AND type = 'call'"
                          " AND expiry = '2024-03-15'")
         self.assertEqual(float(bid[0][0]), 2.40)
@@ -442,10 +426,10 @@ class OptionsTasks:
                                                      "as_of": "2024-03-01"}),
                             ("update_options_data", {"symbols": ["AAA", "NOPE"], "provider": provider,
                                                      "as_of": "2024-03-01"}))
-        good = self.ok(res[0])
+        good = self.completed_data(res[0])
         self.assertEqual((good["provider"], good["rows_written"], good["symbols"][0]["quote_date"]),
                          ("http_csv", 5, "2024-03-01"))
-        err = self.error(res[1], self.ids[1])
+        err = self.permanent_error(res[1], self.ids[1])
         self.assertIn("NOPE: ", err)
         self.assertIn("/NOPE/2024-03-01.csv: HTTP status 404", err)
         self.assertEqual(self.count("option_quotes"), 5)
@@ -521,7 +505,7 @@ class OptionsTasks:
         with self.subTest("body cut in a row: permanent"):
             # Permanent, a body cut inside its last row: fails at once, no retry.
             jid, res = run(job(["FRESH3", "ZTRUNC"]), max_retries=3)
-            err = self.error(res, jid)
+            err = self.permanent_error(res, jid)
             self.assertEqual(self.retries(jid), [])
             self.assertIn("1 symbol failed, nothing written: ZTRUNC: 1 bad of 5 rows:", err)
             self.assertEqual((hits("ZTRUNC"), hits("FRESH3")), (1, 1))
@@ -530,12 +514,12 @@ class OptionsTasks:
         with self.subTest("500 then OK: retried"):
             # 500 then OK: retried inside the fetch (one attempt, two requests) ...
             jid, res = run(job(["ZFLAKY1"], retries=1), max_retries=0)
-            self.assertEqual(self.ok(res)["rows_written"], 5)
+            self.assertEqual(self.completed_data(res)["rows_written"], 5)
             self.assertEqual((self.job(jid)["attempts"], hits("ZFLAKY1")), ("1", 2))
             # ... or, with no retry in the fetch, by the queue: the first
             # attempt writes nothing, the second writes every row once.
             jid, res = run(job(["GOOD", "ZFLAKY2"]), max_retries=2)
-            self.assertEqual(self.ok(res)["rows_written"], 10)
+            self.assertEqual(self.completed_data(res)["rows_written"], 10)
             self.assertEqual((self.job(jid)["attempts"], hits("ZFLAKY2"), hits("GOOD")), ("2", 2, 2))
             self.assertEqual([r["kind"] for r in self.retries(jid)], ["transient"])
             counts = self.query("SELECT symbol, COUNT(*) FROM option_quotes GROUP BY symbol ORDER BY symbol")
@@ -561,7 +545,7 @@ class OptionsTasks:
             p = self.tickq("enqueue", jobs[k][0], json.dumps(jobs[k][1]))
             self.assertEqual(p.returncode, 65, json.dumps(jobs[k]))
         res = self.run_jobs(*jobs, unchecked=True)
-        errors = [self.error(r, i) for r, i in zip(res, self.ids)]
+        errors = [self.permanent_error(r, i) for r, i in zip(res, self.ids)]
         for k in bad_args:
             p = self.tickq("enqueue", jobs[k][0], json.dumps(jobs[k][1]))
             self.assertIn(errors[k], p.stderr)     # the same message either way
@@ -592,12 +576,12 @@ class OptionsTasks:
             ("update_options_data", {"symbols": ["AAA"], "provider": {"type": "csv_dir", "path": allowed}}),
             ("update_options_data", {"symbols": ["AAA"], "provider": {"type": "synthetic"}}),
         )
-        errors = [self.error(r, i) for r, i in zip(res[:3], self.ids)]
+        errors = [self.permanent_error(r, i) for r, i in zip(res[:3], self.ids)]
         self.assertIn("provider.path", errors[0])
         self.assertIn("admits only its listed folders", errors[0])
         self.assertIn("admits only its listed URL prefixes", errors[1])
         self.assertIn("AAA_options.csv: No such file", errors[2])  # allowed: read, and missing
-        self.ok(res[3])
+        self.completed_data(res[3])
 
 
 class TestOptionsTasksSqlite(OptionsTasks, TickqTestCase):

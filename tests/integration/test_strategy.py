@@ -260,28 +260,11 @@ class TestBacktest(TickqTestCase):
         return a
 
     def run_all(self, *jobs, env=None, unchecked=False):
-        """Enqueues the jobs' args (unchecked: through the Redis function, past
-        the CLI's argument check), drains them with one burst worker child,
-        returns their task_result JSONs in order."""
-        ids = [self.submit("backtest", a) if unchecked else self.enqueue("backtest", a) for a in jobs]
-        status, w = self.burst("--workers", "1", env=env or self.env)
-        self.assertEqual(status, 0, w.log())
-        self.last_ids = ids
-        return [self.result(i) for i in ids]
-
-    def ok(self, res):
-        self.assertIsNotNone(res)
-        self.assertEqual(res["status"], "completed", res["data"].get("error"))
-        return res["data"]
-
-    def error(self, res, job_id):
-        """The error of a failed job, checked to be permanent (one attempt)."""
-        self.assertIsNotNone(res)
-        self.assertEqual(res["status"], "error", json.dumps(res)[:500])
-        self.assertEqual(self.state(job_id), "failed")
-        self.assertEqual(self.job(job_id)["attempts"], "1")
-        self.assertEqual(self.retries(job_id), [])
-        return res["data"]["error"]
+        """The task_result JSONs of backtests of the jobs' args drained in
+        order (harness drain); their ids in self.last_ids."""
+        self.last_ids, results = self.drain([("backtest", a) for a in jobs], env=env or self.env,
+                                            unchecked=unchecked)
+        return results
 
     def assertClose(self, got, want, what="", rel=1e-11):
         self.assertTrue(close(got, want, rel), f"{what}: got {got!r}, want {want!r}")
@@ -295,7 +278,7 @@ class TestBacktest(TickqTestCase):
 
     # --- returns, metrics, summary ---------------------------------------
     def test_every_bar_hold_1_returns_metrics_and_summary(self):
-        data = self.ok(self.run_all(self.args(EVERY_BAR, symbols=["CCC", "BBB", "AAA", "AAA"]))[0])
+        data = self.completed_data(self.run_all(self.args(EVERY_BAR, symbols=["CCC", "BBB", "AAA", "AAA"]))[0])
         self.assertTrue(data["success"])
         self.assertEqual(data["execution_mode"], "backtest")
         rows = [(sym, k, b) for sym in ("AAA", "BBB", "CCC") for k, b in window(sym)]
@@ -337,7 +320,7 @@ class TestBacktest(TickqTestCase):
     def test_hold_3_commission_and_short_side(self):
         res = self.run_all(self.args(SIDED, hold_bars=3, commission_bps=10),
                            self.args(SIDED, hold_bars=3))
-        with_fee, no_fee = (self.ok(r) for r in res)
+        with_fee, no_fee = (self.completed_data(r) for r in res)
         for data, bps in ((with_fee, 10), (no_fee, 0)):
             want = []
             for inst in data["instances"]:
@@ -365,7 +348,7 @@ class TestBacktest(TickqTestCase):
 
     def test_entry_is_the_next_bars_open(self):
         day = "2024-01-10"
-        data = self.ok(self.run_all(self.args(picks_code([("AAA", day)]), symbols=["AAA"]))[0])
+        data = self.completed_data(self.run_all(self.args(picks_code([("AAA", day)]), symbols=["AAA"]))[0])
         (inst,) = data["instances"]
         k = index_of("AAA", day)
         t, t1 = BARS["AAA"][k], BARS["AAA"][k + 1]
@@ -381,7 +364,7 @@ class TestBacktest(TickqTestCase):
                    ("ZZZ", "2024-01-03"),   # not a requested symbol
                    ("DDD", "2023-12-15"),   # requested, but its bars end before the window
                    ("CCC", "2024-01-03")]   # stored, but not requested
-        data = self.ok(self.run_all(self.args(picks_code(outside[:3] + inside + outside[3:]),
+        data = self.completed_data(self.run_all(self.args(picks_code(outside[:3] + inside + outside[3:]),
                                               symbols=["AAA", "BBB", "DDD"]))[0])
         self.assertEqual([(i["ticker"], i["date"]) for i in data["instances"]], inside)
         for i in data["instances"]:
@@ -401,7 +384,7 @@ class TestBacktest(TickqTestCase):
         res = self.run_all(self.args(picks_code(winners), symbols=["AAA", "BBB"]),
                            self.args(picks_code(losers), symbols=["AAA", "BBB"]),
                            self.args(empty), one_day)
-        win, lose, e1, day = (self.ok(r) for r in res)
+        win, lose, e1, day = (self.completed_data(r) for r in res)
         m = win["performance_metrics"]
         self.assertIsNone(m["profit_factor"])         # no losses: undefined
         self.assertEqual(m["win_rate"], 1.0)
@@ -445,7 +428,7 @@ function first_rows(df)
   return out
 end
 """
-        data = self.ok(self.run_all(self.args(code, symbols=["AAA", "BBB", "CCC"]))[0])
+        data = self.completed_data(self.run_all(self.args(code, symbols=["AAA", "BBB", "CCC"]))[0])
         self.assertEqual([(i["ticker"], i["date"]) for i in data["instances"]],
                          [("AAA", START), ("BBB", START), ("CCC", START)])
         # 14 named columns plus the parametric ones it used: sma_5 and high_5
@@ -485,7 +468,7 @@ function kernels(df)
   return out
 end
 """
-        data = self.ok(self.run_all(self.args(code))[0])
+        data = self.completed_data(self.run_all(self.args(code))[0])
         got = {}
         for inst in data["instances"]:
             got.setdefault(inst["ticker"], []).append(inst)
@@ -530,7 +513,7 @@ function derived(df)
   return out
 end
 """
-        data = self.ok(self.run_all(self.args(code, symbols=["AAA", "BBB"]))[0])
+        data = self.completed_data(self.run_all(self.args(code, symbols=["AAA", "BBB"]))[0])
         wrong = []
         for sym in ("AAA", "BBB"):
             insts = [i for i in data["instances"] if i["ticker"] == sym]
@@ -568,20 +551,20 @@ function only(df) return {helper(df, scale)} end
                            self.args(two, symbols=["AAA"], entry="nope"),
                            self.args(one, symbols=["AAA"]))
         ids = self.last_ids
-        err = self.error(res[0], ids[0])
+        err = self.permanent_error(res[0], ids[0])
         self.assertTrue(err.startswith("Strategy error: "), err)
         self.assertIn("first_row", err)
         self.assertIn("last_row", err)
         self.assertIn("entry", err)
-        first = self.ok(res[1])["instances"]
+        first = self.completed_data(res[1])["instances"]
         self.assertEqual([(i["ticker"], i["date"]) for i in first], [("AAA", START)])
         self.assertClose(first[0]["return"], trade_return("AAA", START))
-        last = self.ok(res[2])["instances"]
+        last = self.completed_data(res[2])["instances"]
         self.assertEqual([(i["ticker"], i["date"], i["return"]) for i in last], [("AAA", END, None)])
-        err = self.error(res[3], ids[3])
+        err = self.permanent_error(res[3], ids[3])
         self.assertTrue(err.startswith("Strategy error: "), err)
         self.assertIn("nope", err)
-        only = self.ok(res[4])["instances"]
+        only = self.completed_data(res[4])["instances"]
         self.assertEqual([(i["ticker"], i["date"], i["via"]) for i in only], [("AAA", "2024-01-03", "helper")])
 
     def test_print_does_not_corrupt_the_result(self):
@@ -596,7 +579,7 @@ function noisy(df)
   return out
 end
 """
-        data = self.ok(self.run_all(self.args(code, symbols=["AAA", "BBB"]))[0])
+        data = self.completed_data(self.run_all(self.args(code, symbols=["AAA", "BBB"]))[0])
         want = [(s, b["date"]) for s in ("AAA", "BBB") for _, b in window(s)]
         self.assertEqual([(i["ticker"], i["date"]) for i in data["instances"]], want)
         for i in data["instances"]:
@@ -609,7 +592,7 @@ end
         self.assertLessEqual(len(out), 64 * 1024)
         self.assertGreater(len(out), 60 * 1024)
         self.assertIs(data["strategy_output_truncated"], True)  # 3,000 lines of 44 bytes did not fit
-        quiet = self.ok(self.run_all(self.args("function q(df) print('hi') return {} end"))[0])
+        quiet = self.completed_data(self.run_all(self.args("function q(df) print('hi') return {} end"))[0])
         self.assertEqual(quiet["strategy_output"], "hi\n")
         self.assertNotIn("strategy_output_truncated", quiet)
 
@@ -631,7 +614,7 @@ function names(df)
   return {}
 end
 """
-        data = self.ok(self.run_all(self.args(code, symbols=["AAA"]))[0])
+        data = self.completed_data(self.run_all(self.args(code, symbols=["AAA"]))[0])
         out = data["strategy_output"]
         self.assertNotIn("0x", out)
         self.assertIsNone(re.search(r"[0-9a-fA-F]{8,}", out), out)
@@ -661,12 +644,12 @@ function fresh(df)
   return {}
 end
 """
-        seeded = self.ok(self.run_all(self.args(code, symbols=["AAA"], entry="draws"))[0])["strategy_output"]
+        seeded = self.completed_data(self.run_all(self.args(code, symbols=["AAA"], entry="draws"))[0])["strategy_output"]
         lines = seeded.splitlines()
         self.assertEqual(lines[0], "0\t0")
-        again = self.ok(self.run_all(self.args(code, symbols=["AAA"], entry="draws"))[0])["strategy_output"]
+        again = self.completed_data(self.run_all(self.args(code, symbols=["AAA"], entry="draws"))[0])["strategy_output"]
         self.assertEqual(again.splitlines()[1], lines[1], "math.randomseed(42) is deterministic")
-        outs = [self.ok(r)["strategy_output"] for r in self.run_all(*[self.args(code, symbols=["AAA"],
+        outs = [self.completed_data(r)["strategy_output"] for r in self.run_all(*[self.args(code, symbols=["AAA"],
                                                                                entry="fresh")
                                                                      for _ in range(4)])]
         self.assertEqual(len(set(outs)), 4, outs)
@@ -717,7 +700,7 @@ function probe(df)
   return {}
 end
 '''
-        data = self.ok(self.run_all(self.args(code, symbols=["AAA", "BBB", "CCC", "DDD"], memory_mb=512,
+        data = self.completed_data(self.run_all(self.args(code, symbols=["AAA", "BBB", "CCC", "DDD"], memory_mb=512,
                                               strategy_timeout_seconds=120))[0])
         out = data["strategy_output"].split()
         self.assertEqual(out[0:2], ["fired", out[1]])
@@ -746,9 +729,9 @@ end
                                         symbols=["AAA"]) for call, _ in cases))
         for (call, want), r, jid in zip(cases, res, self.last_ids):
             with self.subTest(call=call):
-                self.assertEqual(self.error(r, jid), "Strategy error: strategy:2: " + want)
+                self.assertEqual(self.permanent_error(r, jid), "Strategy error: strategy:2: " + want)
         ok = "function f(df)\n  local a, b = sma(df.close, 3.0), shift(df.close)\n  return {}\nend\n"
-        self.ok(self.run_all(self.args(ok, symbols=["AAA"]))[0])
+        self.completed_data(self.run_all(self.args(ok, symbols=["AAA"]))[0])
 
     def test_bar_cache_sees_reimported_bars(self):
         db = os.path.join(self.tmp, "cache.db")
@@ -770,7 +753,7 @@ end
         self.assertEqual(tickq("data", "import", path, env=env).returncode, 0)
         second = self.enqueue("backtest", args)
         self.wait_state(second, FINAL)
-        a, b = self.ok(self.result(first)), self.ok(self.result(second))
+        a, b = self.completed_data(self.result(first)), self.completed_data(self.result(second))
         self.assertEqual([i["close"] for i in a["instances"]], [10.5, 11, 11.5])
         self.assertEqual([i["close"] for i in b["instances"]], [10.5, 12.5, 11.5])
         self.assertClose(b["instances"][1]["sma_2"], (10.5 + 12.5) / 2)
@@ -806,7 +789,7 @@ end
         res = self.run_all(*(a for a, _ in cases), unchecked=True)
         for (a, check), r, jid in zip(cases, res, self.last_ids):
             with self.subTest(args=json.dumps(a)[:160]):
-                err = self.error(r, jid)
+                err = self.permanent_error(r, jid)
                 self.assertTrue(check(err), err)
         # What the task's table refuses, `tickq enqueue` refuses too, with the
         # worker's words.
@@ -841,7 +824,7 @@ end
         res = self.run_all(*(self.args(code, symbols=["AAA"]) for code, _ in cases))
         for (code, check), r, jid in zip(cases, res, self.last_ids):
             with self.subTest(code=code):
-                err = self.error(r, jid)
+                err = self.permanent_error(r, jid)
                 self.assertTrue(check(err), err)
 
     def test_malformed_instances_are_errors_naming_the_instance_and_key(self):
@@ -874,7 +857,7 @@ end
         res = self.run_all(*(self.args(code, symbols=["AAA"]) for code, _ in cases))
         for (code, want), r, jid in zip(cases, res, self.last_ids):
             with self.subTest(code=code):
-                self.assertEqual(self.error(r, jid), want)
+                self.assertEqual(self.permanent_error(r, jid), want)
 
     def test_returning_nothing_is_an_error(self):
         """nil (a forgotten `return`) is an error saying so; {} is no signals."""
@@ -884,8 +867,8 @@ end
         res = self.run_all(self.args("function f(df) return nil end"), self.args(forgot),
                            self.args("function f(df) return {} end"))
         for r, jid in zip(res[:2], self.last_ids):
-            self.assertEqual(self.error(r, jid), want)
-        self.assertEqual(self.ok(res[2])["instances"], [])
+            self.assertEqual(self.permanent_error(r, jid), want)
+        self.assertEqual(self.completed_data(res[2])["instances"], [])
 
     def test_print_output_comes_back_when_the_strategy_fails(self):
         """What the strategy printed is in the error result's data as
@@ -908,7 +891,7 @@ end
         res = self.run_all(*(self.args(code, symbols=["AAA"], **extra) for _, code, extra, _, _ in cases))
         for (name, _, _, check, printed), r, jid in zip(cases, res, self.last_ids):
             with self.subTest(case=name):
-                err = self.error(r, jid)
+                err = self.permanent_error(r, jid)
                 self.assertTrue(check(err), err)
                 self.assertEqual(self.job(jid)["error"], err)   # the record holds the error text alone
                 out = r["data"]["strategy_output"]
@@ -969,7 +952,7 @@ end
         syms = ("AAA", "BBB", "CCC")
         res = self.run_all(self.args(self.PEEK, check_lookahead=True), self.args(self.PEEK, check_lookahead=True),
                            self.args(self.PEEK))
-        first, second, plain = (self.ok(r) for r in res)
+        first, second, plain = (self.completed_data(r) for r in res)
         self.assertNotIn("lookahead", plain)
         # the full run: every bar whose next close (in the window) is higher
         signals = {}
@@ -1000,7 +983,7 @@ end
     def test_lookahead_check_passes_a_clean_strategy(self):
         """Features, kernels (sma, rsi, shift, highest, bbands, crossover)
         and nested fields: nothing changes when later bars are removed."""
-        data = self.ok(self.run_all(self.args(self.CLEAN, check_lookahead=True))[0])
+        data = self.completed_data(self.run_all(self.args(self.CLEAN, check_lookahead=True))[0])
         self.assertGreater(len(data["instances"]), 40)
         la = data["lookahead"]
         self.assertEqual(la["checked"], 20)
@@ -1028,7 +1011,7 @@ end
         the last bar through); at a date the future suppressed, the cut run
         has a signal the full run does not. One symbol, so no other ticker's
         dates can find it by chance."""
-        data = self.ok(self.run_all(self.args(self.SUPPRESS, symbols=["AAA"], check_lookahead=True))[0])
+        data = self.completed_data(self.run_all(self.args(self.SUPPRESS, symbols=["AAA"], check_lookahead=True))[0])
         w = [b for _, b in window("AAA")]
         suppressed = {a["date"] for a, b in zip(w, w[1:]) if b["close"] < a["close"]}
         kept = {b["date"] for b in w} - suppressed
@@ -1061,7 +1044,7 @@ end
                      for s in ("AAA", "BBB", "CCC") for _, b in window(s) if b["date"] <= d]
         for code, r in zip(codes, res):
             with self.subTest(code=code):
-                la = self.ok(r)["lookahead"]
+                la = self.completed_data(r)["lookahead"]
                 self.assertEqual(la["cut_dates"], cuts)
                 self.assertEqual(la["violations_total"], len(want))
                 self.assertGreater(len(want), 100)
@@ -1087,7 +1070,7 @@ end
         res = self.run_all(self.args(code, symbols=["AAA", "BBB"], check_lookahead=True),
                            self.args(EVERY_BAR, check_lookahead="yes"),
                            self.args(EVERY_BAR, check_lookahead=1), unchecked=True)
-        la = self.ok(res[0])["lookahead"]
+        la = self.completed_data(res[0])["lookahead"]
         cuts = self.expected_cuts(["2024-02-01"], END, symbols=("AAA", "BBB"))
         self.assertEqual(la["cut_dates"], cuts)
         self.assertIn("2024-02-01", cuts)
@@ -1097,8 +1080,8 @@ end
                 for d in cuts if d < "2024-03-01"]
         self.assertEqual(la["violations"], want)
         self.assertEqual(la["violations_total"], len(want))
-        self.assertEqual(self.error(res[1], self.last_ids[1]), "check_lookahead must be true or false, got \"yes\"")
-        self.assertEqual(self.error(res[2], self.last_ids[2]), "check_lookahead must be true or false, got 1")
+        self.assertEqual(self.permanent_error(res[1], self.last_ids[1]), "check_lookahead must be true or false, got \"yes\"")
+        self.assertEqual(self.permanent_error(res[2], self.last_ids[2]), "check_lookahead must be true or false, got 1")
         # The screening has no look-ahead check: the argument is refused there.
         p = self.tickq("enqueue", "screening", json.dumps({"strategy_code": EVERY_BAR, "universe": ["AAA"],
                                                            "check_lookahead": True}))
@@ -1117,7 +1100,7 @@ function f(df)
 end
 """
         (res,) = self.run_all(self.args(code, symbols=["AAA"], check_lookahead=True, memory_mb=64))
-        err = self.error(res, self.last_ids[0])
+        err = self.permanent_error(res, self.last_ids[0])
         self.assertTrue(err.startswith("look-ahead check: the re-run on the data cut at "), err)
         self.assertIn("Strategy exceeded memory limit (64 MiB); each re-run builds its columns afresh within "
                       "memory_mb: raise memory_mb, or drop check_lookahead", err)
@@ -1137,7 +1120,7 @@ end
         jid = self.enqueue("backtest", self.args(slow, symbols=["AAA"], check_lookahead=True), "--timeout", "3")
         status, w = self.burst("--workers", "1", env=self.env)
         self.assertEqual(status, 0, w.log())
-        err = self.error(self.result(jid), jid)
+        err = self.permanent_error(self.result(jid), jid)
         self.assertTrue(err.startswith("look-ahead check: the re-run on the data cut at "), err)
         self.assertIn("Strategy exceeded time limit", err)
         self.assertIn("within the job's timeout (3 s)", err)
@@ -1237,11 +1220,11 @@ end
                 self.wait_state(good, FINAL, timeout=30)
                 res = self.result(bad)
                 if check is None:
-                    self.ok(res)
+                    self.completed_data(res)
                 else:
-                    err = self.error(res, bad)
+                    err = self.permanent_error(res, bad)
                     self.assertTrue(check(err), err)
-                data = self.ok(self.result(good))
+                data = self.completed_data(self.result(good))
                 self.assertEqual(len(data["instances"]), 3)
                 for inst, exp in zip(data["instances"], want):
                     self.assertEqual({k: inst[k] for k in ("ticker", "date", "tag")},
@@ -1274,7 +1257,7 @@ end
         self.assertEqual(len(completed), 0, f"{len(completed)} of {len(ids)} jobs completed past their time "
                                             f"limit, e.g. with instances {completed[:1]}")
         for r, jid in zip(outcomes, ids):
-            self.assertEqual(self.error(r, jid), "Strategy exceeded time limit (0.1 s)")
+            self.assertEqual(self.permanent_error(r, jid), "Strategy exceeded time limit (0.1 s)")
 
     def test_sandbox_dies_with_its_worker_and_the_job_is_not_lost(self):
         """A worker child killed (SIGKILL) while a strategy runs: its sandbox
@@ -1321,7 +1304,7 @@ end
                            "--timeout", "2")
         status, w = self.burst("--workers", "1", env=self.env)
         self.assertEqual(status, 0, w.log())
-        err = self.error(self.result(jid), jid)
+        err = self.permanent_error(self.result(jid), jid)
         self.assertTrue(err.startswith("Strategy exceeded time limit ("), err)
         limit = float(err[len("Strategy exceeded time limit ("):].split(" ")[0])
         self.assertLess(limit, 2.0)
@@ -1344,7 +1327,7 @@ end
 """
         before = int(datetime.datetime.now(datetime.timezone.utc).timestamp())
         res = self.run_all(self.args(code, symbols=["AAA"]), env=dict(self.env, TZ="EST5EDT"))
-        (inst,) = self.ok(res[0])["instances"]
+        (inst,) = self.completed_data(res[0])["instances"]
         after = int(datetime.datetime.now(datetime.timezone.utc).timestamp())
         self.assertEqual(inst["epoch"], "00:00 UTC")
         self.assertEqual(inst["noon"], 1704196800)        # 2024-01-02T12:00:00Z: local time is UTC
@@ -1361,7 +1344,7 @@ end
         res = self.run_all(self.args(EVERY_BAR, symbols=["AAA", "CCC", "DDD"]),
                            self.args(EVERY_BAR, symbols=["AAA", "CCC", "DDD"], start=late),
                            self.args(EVERY_BAR, symbols=["CCC", "DDD", "BBB"], start=late))
-        full, tail, other = (self.ok(r) for r in res)
+        full, tail, other = (self.completed_data(r) for r in res)
         self.assertEqual(full["summary"]["symbols_processed"], 2)
         self.assertEqual(full["summary"]["data_shape"][0], len(window("AAA")) + len(window("CCC")))
         self.assertEqual(tail["summary"]["symbols_processed"], 1)
@@ -1381,7 +1364,7 @@ end
         res = self.run_all(*(self.args(EVERY_BAR, symbols=["AAA"], start=a, end=b) for a, b, _ in cases))
         for (start, end, dates), r in zip(cases, res):
             with self.subTest(start=start, end=end):
-                data = self.ok(r)
+                data = self.completed_data(r)
                 self.assertEqual([i["date"] for i in data["instances"]], dates)
                 self.assertEqual(data["summary"]["date_range"], [start, end])
                 # the last one's exit bar is after end_date; the others exit inside it
@@ -1403,7 +1386,7 @@ end
         def refuse(token):
             raise AssertionError(f"{token} in the result JSON")
         res = json.loads(raw, parse_constant=refuse)
-        (inst,) = self.ok(res)["instances"]
+        (inst,) = self.completed_data(res)["instances"]
         for k in ("pinf", "ninf", "nan", "huge", "sma"):
             self.assertIn(k, inst)
             self.assertIsNone(inst[k], k)
@@ -1428,7 +1411,7 @@ function undefined(df)
            nan = nan, n = df.n, kind = math.type(s[1]), gaps = gaps}}
 end
 """
-        (inst,) = self.ok(self.run_all(self.args(code, symbols=["AAA"]))[0])["instances"]
+        (inst,) = self.completed_data(self.run_all(self.args(code, symbols=["AAA"]))[0])["instances"]
         n = len(window("AAA"))
         self.assertEqual(len(BARS["AAA"]), 75)
         self.assertEqual(inst["n"], n)
@@ -1449,11 +1432,11 @@ end
                            self.args(HEALTHY, language=5), self.args(big, symbols=["AAA"]),
                            self.args(growing, symbols=["AAA"]), unchecked=True)
         ids = self.last_ids
-        self.assertEqual(len(self.ok(res[0])["instances"]), 3)
-        self.assertEqual(self.error(res[1], ids[1]), "language must be one of lua, python, got \"ruby\"")
-        self.assertEqual(self.error(res[2], ids[2]), "language must be one of lua, python, got 5")
-        self.assertEqual(self.error(res[3], ids[3]), "Strategy exceeded memory limit (512 MiB)")
-        self.assertEqual(self.error(res[4], ids[4]), "Strategy exceeded memory limit (512 MiB)")
+        self.assertEqual(len(self.completed_data(res[0])["instances"]), 3)
+        self.assertEqual(self.permanent_error(res[1], ids[1]), "language must be one of lua, python, got \"ruby\"")
+        self.assertEqual(self.permanent_error(res[2], ids[2]), "language must be one of lua, python, got 5")
+        self.assertEqual(self.permanent_error(res[3], ids[3]), "Strategy exceeded memory limit (512 MiB)")
+        self.assertEqual(self.permanent_error(res[4], ids[4]), "Strategy exceeded memory limit (512 MiB)")
 
 
 # --- intraday bars ------------------------------------------------------------

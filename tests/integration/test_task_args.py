@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 
-from harness import ROOT, TICKQ, TickqTestCase, tickq
+from harness import ROOT, TICKQ, SynthBarsTestCase, TickqTestCase, tickq
 
 sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
 import tickq_client  # noqa: E402
@@ -35,19 +35,9 @@ def backtest_args(**extra):
     return args
 
 
-class TestTaskArgs(TickqTestCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.tmp = tempfile.mkdtemp(prefix="tickq-args-")
-        cls.env = {"TICKQ_DB": os.path.join(cls.tmp, "bars.db")}
-        p = tickq("data", "synth", "--symbols", "2", "--days", "300", "--seed", "3", env=cls.env)
-        assert p.returncode == 0, p.stderr
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-        super().tearDownClass()
+class TestTaskArgs(SynthBarsTestCase):
+    SYNTH_ARGS = ("--symbols", "2", "--days", "300", "--seed", "3")
+    TMP_PREFIX = "tickq-args-"
 
     def refused(self, jtype, args):
         p = self.tickq("enqueue", jtype, json.dumps(args))
