@@ -41,7 +41,7 @@ static void check_url(const char *url)
 {
     db_location_t loc;
     char err[1024] = "";
-    int st = db_locate(url, NULL, &loc, err, sizeof err);
+    int st = db_locate(url, NULL, &loc, NULL, err, sizeof err);
     int pg = strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0;
     if (!pg) {
         if (url[0] != '\0' && (st == 0 || err[0] == '\0'))
@@ -68,7 +68,7 @@ static void check_path(const char *path)
 {
     db_location_t loc;
     char err[1024] = "";
-    if (db_locate(NULL, path, &loc, err, sizeof err) != 0) {
+    if (db_locate(NULL, path, &loc, NULL, err, sizeof err) != 0) {
         if (err[0] == '\0')
             fuzz_fail("a SQLite path was refused without a message");
         return;

@@ -278,8 +278,8 @@ static int run_check(config_t *cfg)
     db_close(db);
     if (cfg->history) {
         char stream[HISTORY_KEY_MAX];
-        if (history_stream_key(cfg->prefix, cfg->database_url, cfg->db_path, stream, sizeof stream, NULL, 0, err,
-                               sizeof err) == 0)
+        if (history_stream_key(cfg->prefix, cfg->database_url, cfg->db_path, stream, sizeof stream, NULL, 0, NULL,
+                               err, sizeof err) == 0)
             printf("ok   job history: Redis stream %s, backlog up to %lld rows\n", stream, cfg->history_backlog);
     }
     char names[512];
@@ -402,10 +402,10 @@ int cmd_worker(int argc, char **argv)
      * process and the tasks use connections of their own. The default
      * file's folders exist now, so its path is the resolved one. */
     db_close(db);
-    if (cfg.history && (st = history_stream_key(cfg.prefix, cfg.database_url, cfg.db_path, cfg.history_stream,
-                                                sizeof cfg.history_stream, NULL, 0, err, sizeof err)) != 0) {
+    if (cfg.history && history_stream_key(cfg.prefix, cfg.database_url, cfg.db_path, cfg.history_stream,
+                                          sizeof cfg.history_stream, NULL, 0, &failure, err, sizeof err) != 0) {
         rconn_free(conn);
-        return cli_fail(st, "%s", err);
+        return cli_fail(db_exit_status(failure), "%s", err);
     }
     st = run_supervisor(&cfg, conn, cfg.scheduler ? &schedules : NULL);
     if (cfg.scheduler)

@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sysexits.h>
 #include <unistd.h>
 
 #include "data/db_driver.h"
@@ -269,7 +268,8 @@ static void mask_url(const char *url, char *out, size_t outlen)
 }
 
 /* The folder holding the default file: $XDG_DATA_HOME/tickq or
- * $HOME/.local/share/tickq, into out. Returns 0, or EX_CONFIG with err. */
+ * $HOME/.local/share/tickq, into out. Returns 0, or -1 with err (a
+ * DB_FAILURE_CONFIG: nothing the user set places it). */
 static int default_path(char *out, size_t outlen, char *err, size_t errlen)
 {
     static const char fix[] = "set TICKQ_DB=/path/to/tickq.db (or pass --db PATH), "
@@ -283,7 +283,7 @@ static int default_path(char *out, size_t outlen, char *err, size_t errlen)
             snprintf(err, errlen, "XDG_DATA_HOME='%s' is not an absolute path, so the default database "
                      "($XDG_DATA_HOME/" DB_DEFAULT_SUBPATH ") has no place: make it absolute, unset it, or %s",
                      xdg, fix);
-            return EX_CONFIG;
+            return -1;
         }
         n = snprintf(out, outlen, "%s/" DB_DEFAULT_SUBPATH, xdg);
     } else {
@@ -291,19 +291,19 @@ static int default_path(char *out, size_t outlen, char *err, size_t errlen)
         if (home == NULL || *home == '\0') {
             snprintf(err, errlen, "HOME is not set, so the default database ($HOME/.local/share/"
                      DB_DEFAULT_SUBPATH ") has no place: %s", fix);
-            return EX_CONFIG;
+            return -1;
         }
         if (home[0] != '/') {
             snprintf(err, errlen, "HOME='%s' is not an absolute path, so the default database "
                      "($HOME/.local/share/" DB_DEFAULT_SUBPATH ") has no place: %s", home, fix);
-            return EX_CONFIG;
+            return -1;
         }
         n = snprintf(out, outlen, "%s/.local/share/" DB_DEFAULT_SUBPATH, home);
     }
     if (n < 0 || (size_t)n >= outlen || (size_t)n >= PATH_MAX) {
         snprintf(err, errlen, "the default database path under %s is too long: %s",
                  xdg && *xdg ? "XDG_DATA_HOME" : "HOME", fix);
-        return EX_CONFIG;
+        return -1;
     }
     /* The folders below are made on first use (XDG_DATA_HOME too, as the
      * XDG spec asks), but never a home: a HOME that is not there is a
@@ -313,7 +313,7 @@ static int default_path(char *out, size_t outlen, char *err, size_t errlen)
     if (!(xdg != NULL && *xdg) && (stat(home, &st) != 0 || !S_ISDIR(st.st_mode))) {
         snprintf(err, errlen, "HOME=%s is not an existing folder, so the default database has no place: %s", home,
                  fix);
-        return EX_CONFIG;
+        return -1;
     }
     return 0;
 }
@@ -337,14 +337,19 @@ static void resolve_folder(db_location_t *loc)
         memcpy(loc->where, joined, (size_t)n + 1);
 }
 
-int db_locate(const char *database_url, const char *sqlite_path, db_location_t *loc, char *err, size_t errlen)
+int db_locate(const char *database_url, const char *sqlite_path, db_location_t *loc, db_failure_t *failure,
+              char *err, size_t errlen)
 {
+    db_failure_t why;
+    if (failure == NULL)
+        failure = &why;
     memset(loc, 0, sizeof *loc);
     if (database_url != NULL && *database_url) {
         if (strncmp(database_url, "postgresql://", 13) != 0 && strncmp(database_url, "postgres://", 11) != 0) {
             snprintf(err, errlen, "DATABASE_URL must be a PostgreSQL URL (postgresql://user:password@host:5432/db); "
                      "unset it to use the SQLite file");
-            return EX_CONFIG;
+            *failure = DB_FAILURE_CONFIG;
+            return -1;
         }
         loc->kind = DB_POSTGRES;
         mask_url(database_url, loc->where, sizeof loc->where);
@@ -353,16 +358,19 @@ int db_locate(const char *database_url, const char *sqlite_path, db_location_t *
     loc->kind = DB_SQLITE;
     char path[DB_WHERE_MAX];
     if (sqlite_path == NULL) {
-        int st = default_path(path, sizeof path, err, errlen);
-        if (st != 0)
-            return st;
+        if (default_path(path, sizeof path, err, errlen) != 0) {
+            *failure = DB_FAILURE_CONFIG;
+            return -1;
+        }
         loc->is_default = 1;
     } else if (*sqlite_path == '\0') {
         snprintf(err, errlen, "the SQLite database path is empty: give a file (--db PATH or TICKQ_DB)");
-        return EX_CANTCREAT;
+        *failure = DB_FAILURE_CANNOT_CREATE;
+        return -1;
     } else if (snprintf(path, sizeof path, "%s", sqlite_path) >= (int)sizeof path) {
         snprintf(err, errlen, "the database path is too long: %.200s...", sqlite_path);
-        return EX_CANTCREAT;
+        *failure = DB_FAILURE_CANNOT_CREATE;
+        return -1;
     }
     int n;
     if (path[0] == '/') {
@@ -372,13 +380,15 @@ int db_locate(const char *database_url, const char *sqlite_path, db_location_t *
         if (getcwd(cwd, sizeof cwd) == NULL) {
             snprintf(err, errlen, "cannot resolve the database path %s against the current folder: %s", path,
                      strerror(errno));
-            return EX_CANTCREAT;
+            *failure = DB_FAILURE_CANNOT_CREATE;
+            return -1;
         }
         n = snprintf(loc->where, sizeof loc->where, "%s/%s", cwd, path);
     }
     if (n < 0 || (size_t)n >= sizeof loc->where || (size_t)n >= PATH_MAX) {
         snprintf(err, errlen, "the database path is too long: %.200s...", path);
-        return EX_CANTCREAT;
+        *failure = DB_FAILURE_CANNOT_CREATE;
+        return -1;
     }
     resolve_folder(loc);
     return 0;
@@ -402,7 +412,7 @@ void db_describe(const char *database_url, const char *sqlite_path, char *out, s
 {
     db_location_t loc;
     char err[1024];
-    if (db_locate(database_url, sqlite_path, &loc, err, sizeof err) == 0)
+    if (db_locate(database_url, sqlite_path, &loc, NULL, err, sizeof err) == 0)
         snprintf(out, outlen, "%s", loc.where);
     else
         snprintf(out, outlen, "(none: %s)", err);
@@ -463,11 +473,8 @@ int db_open(const char *database_url, const char *sqlite_path, db_t **out, db_fa
         failure = &why;
     *out = NULL;
     db_location_t loc;
-    int st = db_locate(database_url, sqlite_path, &loc, err, errlen);
-    if (st != 0) {
-        *failure = st == EX_CONFIG ? DB_FAILURE_CONFIG : DB_FAILURE_CANNOT_CREATE;
+    if (db_locate(database_url, sqlite_path, &loc, failure, err, errlen) != 0)
         return -1;
-    }
     if (loc.kind == DB_SQLITE) {
         if (loc.is_default ? make_default_folders(loc.where, err, errlen) != 0
                            : check_folder(loc.where, err, errlen) != 0) {
@@ -484,6 +491,7 @@ int db_open(const char *database_url, const char *sqlite_path, db_t **out, db_fa
     }
     memcpy(db->where, loc.where, sizeof db->where);
     db->kind = loc.kind;
+    int st;
     if (loc.kind == DB_POSTGRES) {
         db->driver = &db_pg_driver;
         st = db_pg_open(db, database_url, err, errlen);

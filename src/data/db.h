@@ -29,15 +29,27 @@ typedef struct {
     char where[DB_WHERE_MAX];    /* the absolute SQLite path, or the URL with its password masked */
 } db_location_t;
 
+/* Why db_locate or db_open failed, for a command to turn into its exit
+ * status (cmd/db_exit.h). */
+typedef enum {
+    DB_FAILURE_CONFIG,           /* a URL that is not PostgreSQL, no usable HOME / XDG_DATA_HOME */
+    DB_FAILURE_CANNOT_CREATE,    /* the SQLite file or the default's folder cannot be created or opened,
+                                  * an explicit path's folder does not exist, an empty or too long path */
+    DB_FAILURE_UNAVAILABLE,      /* PostgreSQL cannot be reached */
+    DB_FAILURE_MIGRATION,        /* a migration failed */
+    DB_FAILURE_OUT_OF_MEMORY
+} db_failure_t;
+
 /* Where db_open(database_url, sqlite_path) opens, without opening or
  * creating anything: PostgreSQL when database_url is set, else the SQLite
  * file sqlite_path (relative to the current directory), else the default
  * above. The SQLite path is absolute, its folder resolved (symbolic links,
- * `..`) when it exists. Returns 0, or an exit status with err: 78
- * (EX_CONFIG) for a URL that is not PostgreSQL, or no usable HOME /
- * XDG_DATA_HOME for the default; 73 (EX_CANTCREAT) for an empty or
- * too long path. */
-int db_locate(const char *database_url, const char *sqlite_path, db_location_t *loc, char *err, size_t errlen);
+ * `..`) when it exists. Returns 0, or -1 with err and, unless failure is
+ * NULL, why in *failure: DB_FAILURE_CONFIG for a URL that is not
+ * PostgreSQL, or no usable HOME / XDG_DATA_HOME for the default;
+ * DB_FAILURE_CANNOT_CREATE for an empty or too long path. */
+int db_locate(const char *database_url, const char *sqlite_path, db_location_t *loc, db_failure_t *failure,
+              char *err, size_t errlen);
 
 /* The file that was the default before it moved under XDG_DATA_HOME:
  * var/tickq.db in the current folder. When the default is in use (no
@@ -49,17 +61,6 @@ int db_old_default(const char *database_url, const char *sqlite_path, char *out,
 
 /* db_locate's `where` for a log line, or why it cannot be placed. */
 void db_describe(const char *database_url, const char *sqlite_path, char *out, size_t outlen);
-
-/* Why db_open failed, for a command to turn into its exit status. */
-typedef enum {
-    DB_FAILURE_CONFIG,           /* db_locate's 78 (EX_CONFIG): a URL that is not PostgreSQL, no usable
-                                  * HOME / XDG_DATA_HOME */
-    DB_FAILURE_CANNOT_CREATE,    /* the SQLite file or the default's folder cannot be created or opened,
-                                  * an explicit path's folder does not exist, an empty or too long path */
-    DB_FAILURE_UNAVAILABLE,      /* PostgreSQL cannot be reached */
-    DB_FAILURE_MIGRATION,        /* a migration failed */
-    DB_FAILURE_OUT_OF_MEMORY
-} db_failure_t;
 
 /* Opens and migrates the database db_locate names. The default SQLite
  * file's folders are created; an explicit path's folder must exist.

@@ -56,12 +56,12 @@ static uint64_t fnv1a(const char *s)
 }
 
 int history_stream_key(const char *prefix, const char *database_url, const char *sqlite_path, char *out,
-                       size_t outlen, char *where, size_t wherelen, char *err, size_t errlen)
+                       size_t outlen, char *where, size_t wherelen, db_failure_t *failure, char *err,
+                       size_t errlen)
 {
     db_location_t loc;
-    int st = db_locate(database_url, sqlite_path, &loc, err, errlen);
-    if (st != 0)
-        return st;
+    if (db_locate(database_url, sqlite_path, &loc, failure, err, errlen) != 0)
+        return -1;
     char host[256], id[DB_WHERE_MAX + 300];
     if (gethostname(host, sizeof host) != 0)
         snprintf(host, sizeof host, "localhost");

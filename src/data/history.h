@@ -39,9 +39,11 @@ void history_identity(db_kind_t kind, const char *where, const char *host, char 
 /* The history stream of the database that db_open(database_url,
  * sqlite_path) opens: <prefix>:history:<16 hex digits of a hash of its
  * identity>. `where` (may be NULL) gets db_locate's description. Returns 0,
- * or db_locate's exit status with err. */
+ * or -1 with err and, unless failure is NULL, db_locate's failure in
+ * *failure. */
 int history_stream_key(const char *prefix, const char *database_url, const char *sqlite_path, char *out,
-                       size_t outlen, char *where, size_t wherelen, char *err, size_t errlen);
+                       size_t outlen, char *where, size_t wherelen, db_failure_t *failure, char *err,
+                       size_t errlen);
 
 /* Records the stream's backlog cap and database in Redis and registers the
  * stream; creates the consumer group. 0, or -1 with err. */

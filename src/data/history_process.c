@@ -291,7 +291,7 @@ static int run(const config_t *cfg, const char *consumer)
     char key[HISTORY_KEY_MAX];
     if (r.batch == NULL ||
         history_stream_key(cfg->prefix, cfg->database_url, cfg->db_path, key, sizeof key, r.where, sizeof r.where,
-                           r.err, sizeof r.err) != 0) {
+                           NULL, r.err, sizeof r.err) != 0) {
         log_error("cannot start the job history process", LF_S("error", r.batch ? r.err : "out of memory"));
         return 1;
     }

@@ -67,6 +67,10 @@ local function finish(keys, args)
         local state, run = '', 0
         if f and kind == 'shutdown' then
           state, run = requeue_unstarted(c, stream, f, worker)
+        elseif f and redis.call('HEXISTS', jk, 'queue') == 0 then
+          -- The record went while the job ran: nothing is written to it
+          -- (no partial record), as for `ok` above.
+          state = 'missing'
         elseif f then
           redis.call('HSET', jk, 'started_us', args[i + 5], 'finished_us', args[i + 6])
           local err, details = split_details(payload)

@@ -467,7 +467,9 @@ class TestProtocolDocument(TickqTestCase):
             ("f-transient", "transient", 3, None, "retrying"),
             ("f-transient-missing", "transient", 3, "delete", "missing"),
             ("f-timeout-dead", "timeout", 0, None, "dead"),
+            ("f-timeout-missing", "timeout", 3, "delete", "missing"),
             ("f-crash-cancel", "crash", 3, "cancel", "cancelled"),
+            ("f-crash-missing", "crash", 3, "delete", "missing"),
             ("f-permanent", "permanent", 3, None, "failed"),
             ("f-permanent-cancel", "permanent", 3, "cancel", "cancelled"),
             ("f-permanent-missing", "permanent", 3, "delete", "missing"),
@@ -501,6 +503,10 @@ class TestProtocolDocument(TickqTestCase):
         self.assertEqual(r[:4], [n - 1, 1, states.count("retrying"), states.count("dead")])
         for state, run in zip(states, runs):
             self.assertEqual(run, 0 if state in ("", "missing") else 1)
+        # A record gone stays gone: finish writes no partial one.
+        for job_id, kind, _, change, _ in cases:
+            if change == "delete":
+                self.assertEqual(self.r.exists(f"{PREFIX}:job:{job_id}"), 0, f"{kind}: {job_id} written")
         self.assertGreater(r[-1], 0)
         # Every row of the table: each kind exercised, each state met.
         for kinds, documented in self.state_rows:

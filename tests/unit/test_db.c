@@ -6,7 +6,7 @@ static void masked(const char *url, const char *want)
 {
     db_location_t loc;
     char err[512] = "";
-    if (db_locate(url, NULL, &loc, err, sizeof err) != 0) {
+    if (db_locate(url, NULL, &loc, NULL, err, sizeof err) != 0) {
         unit_fail(__FILE__, __LINE__, "'%s' should be accepted, got: %s", url, err);
         return;
     }
