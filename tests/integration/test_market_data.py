@@ -109,6 +109,7 @@ class TestUpdateStockData(TickqTestCase):
         self.bump.clear()
         self.http.release.clear()
         self.addCleanup(self.http.release.set)
+        self.addCleanup(self.http.check)   # a reply that raised fails this test, not the class
 
     # --- helpers ---------------------------------------------------------
     def provider(self, **kw):
