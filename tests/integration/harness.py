@@ -221,12 +221,15 @@ class Reply:
     (sent as text/csv). length: the Content-Length to claim instead of the
     body's (the connection closes after the body, so a longer one is a cut
     transfer). location: a redirect's target. delay: seconds to wait before
-    answering, cut short once the server's `release` event is set."""
+    answering (a slow server), whatever happens meanwhile. hold: at most
+    this many seconds to wait before answering, cut short once the server's
+    `release` event is set (a stalled server the test lets go)."""
     status: int = 200
     body: str = ""
     length: int = None
     location: str = None
     delay: float = 0.0
+    hold: float = 0.0
 
     @classmethod
     def redirect(cls, location):
@@ -306,7 +309,9 @@ class _FakeHttpHandler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if reply.delay:
-            fake.release.wait(reply.delay)
+            time.sleep(reply.delay)   # time that must pass: the slow server's answer time
+        if reply.hold:
+            fake.release.wait(reply.hold)
         try:
             self.send_response(reply.status)
             if reply.location is not None:
