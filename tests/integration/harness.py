@@ -217,15 +217,15 @@ def write_bars_csv(path, rows, with_symbol=True):
 
 @dataclasses.dataclass
 class Reply:
-    """What FakeHttpServer answers to one GET: a status and a text body
-    (sent as text/csv). length: the Content-Length to claim instead of the
+    """What FakeHttpServer answers to one GET: a status and a body, text
+    (sent UTF-8) or bytes (sent as they are), as text/csv. length: the Content-Length to claim instead of the
     body's (the connection closes after the body, so a longer one is a cut
     transfer). location: a redirect's target. delay: seconds to wait before
     answering (a slow server), whatever happens meanwhile. hold: at most
     this many seconds to wait before answering, cut short once the server's
     `release` event is set (a stalled server the test lets go)."""
     status: int = 200
-    body: str = ""
+    body: str | bytes = ""
     length: int = None
     location: str = None
     delay: float = 0.0
@@ -284,12 +284,13 @@ class FakeHttpServer:
 
 
 def serve_folder(root):
-    """A FakeHttpServer `respond` serving the files under root (404 else)."""
+    """A FakeHttpServer `respond` serving the files under root byte for
+    byte (404 else)."""
     def respond(path, hits):
         file = os.path.join(root, path.lstrip("/"))
         if not os.path.isfile(file):
             return Reply(404, "no such file\n")
-        with open(file) as f:
+        with open(file, "rb") as f:
             return Reply(200, f.read())
     return respond
 
@@ -303,7 +304,7 @@ class _FakeHttpHandler(http.server.BaseHTTPRequestHandler):
         path = urllib.parse.unquote(urllib.parse.urlparse(self.path).path)
         try:
             reply = fake.respond(path, fake.count(path))
-            data = reply.body.encode()
+            data = reply.body if isinstance(reply.body, bytes) else reply.body.encode()
         except Exception:
             fake.record_error()  # no answer: the connection closes
             self.close_connection = True
