@@ -15,9 +15,11 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+import traceback
 import unittest
 import urllib.parse
 
@@ -215,16 +217,19 @@ def write_bars_csv(path, rows, with_symbol=True):
 
 @dataclasses.dataclass
 class Reply:
-    """What FakeHttpServer answers to one GET: a status and a text body
-    (sent as text/csv). length: the Content-Length to claim instead of the
+    """What FakeHttpServer answers to one GET: a status and a body, text
+    (sent UTF-8) or bytes (sent as they are), as text/csv. length: the Content-Length to claim instead of the
     body's (the connection closes after the body, so a longer one is a cut
     transfer). location: a redirect's target. delay: seconds to wait before
-    answering, cut short once the server's `release` event is set."""
+    answering (a slow server), whatever happens meanwhile. hold: at most
+    this many seconds to wait before answering, cut short once the server's
+    `release` event is set (a stalled server the test lets go)."""
     status: int = 200
-    body: str = ""
+    body: str | bytes = ""
     length: int = None
     location: str = None
     delay: float = 0.0
+    hold: float = 0.0
 
     @classmethod
     def redirect(cls, location):
@@ -235,13 +240,17 @@ class FakeHttpServer:
     """A fake HTTP server on 127.0.0.1 (a thread per request) for the tests
     of providers: `respond(path, hits)` picks the Reply for a GET of path
     (percent-decoded, without the query) that is its hits-th request.
-    `hits` counts the requests per path. Stop it with close()."""
+    `hits` counts the requests per path. An exception in `respond` (or
+    anywhere in the server but a client hanging up) is not a dropped
+    connection: it goes to `errors`, and check() (also run by close())
+    fails the test naming it. Stop it with close()."""
 
     def __init__(self, respond):
         self.respond = respond
         self.hits = {}
         self.release = threading.Event()
         self.lock = threading.Lock()
+        self.errors = []
         self.httpd = _FakeHttpd(self)
         self.port = self.httpd.server_address[1]
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
@@ -255,19 +264,33 @@ class FakeHttpServer:
             self.hits[path] = self.hits.get(path, 0) + 1
             return self.hits[path]
 
+    def record_error(self):
+        """Keeps the exception being handled (for check())."""
+        with self.lock:
+            self.errors.append(traceback.format_exc())
+
+    def check(self):
+        """Fails (AssertionError) when the server raised since the last check."""
+        with self.lock:
+            errors, self.errors = self.errors, []
+        if errors:
+            raise AssertionError("the fake HTTP server raised:\n" + "\n".join(errors))
+
     def close(self):
         self.release.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+        self.check()
 
 
 def serve_folder(root):
-    """A FakeHttpServer `respond` serving the files under root (404 else)."""
+    """A FakeHttpServer `respond` serving the files under root byte for
+    byte (404 else)."""
     def respond(path, hits):
         file = os.path.join(root, path.lstrip("/"))
         if not os.path.isfile(file):
             return Reply(404, "no such file\n")
-        with open(file) as f:
+        with open(file, "rb") as f:
             return Reply(200, f.read())
     return respond
 
@@ -279,10 +302,17 @@ class _FakeHttpHandler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         fake = self.server.fake
         path = urllib.parse.unquote(urllib.parse.urlparse(self.path).path)
-        reply = fake.respond(path, fake.count(path))
+        try:
+            reply = fake.respond(path, fake.count(path))
+            data = reply.body if isinstance(reply.body, bytes) else reply.body.encode()
+        except Exception:
+            fake.record_error()  # no answer: the connection closes
+            self.close_connection = True
+            return
         if reply.delay:
-            fake.release.wait(reply.delay)
-        data = reply.body.encode()
+            time.sleep(reply.delay)   # time that must pass: the slow server's answer time
+        if reply.hold:
+            fake.release.wait(reply.hold)
         try:
             self.send_response(reply.status)
             if reply.location is not None:
@@ -307,7 +337,9 @@ class _FakeHttpd(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _FakeHttpHandler)
 
     def handle_error(self, request, client_address):
-        pass
+        """A client hanging up is no error of the server; anything else is."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            self.fake.record_error()
 
 
 def comm(pid):

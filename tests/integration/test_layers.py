@@ -1,7 +1,8 @@
 """test_layers.py — scripts/check-layers, the include rule of src/
 (docs/hacking.md, "Layers"): it passes on the tree as it is, and on a copy
 of the tree with one wrong-way include planted it fails naming the file,
-the line and the edge. tests/run runs the check itself before the tests."""
+the line and the edge, also in a nested folder; a file directly in src/
+fails. tests/run runs the check itself before the tests."""
 import os
 import shutil
 import subprocess
@@ -90,6 +91,31 @@ class TestLayers(unittest.TestCase):
         code, out = check(self.tmp)
         self.assertEqual(code, 1, out)
         self.assertIn("src/misc/x.c: folder src/misc/ has no layer", out)
+
+    def test_a_file_directly_in_src_fails(self):
+        with open(os.path.join(self.tmp, "src", "stray.c"), "w") as f:
+            f.write('#include "core/log.h"\n')
+        code, out = check(self.tmp)
+        self.assertEqual(code, 1, out)
+        self.assertIn("src/stray.c: a file directly in src/ has no layer", out)
+
+    def test_a_nested_folder_is_part_of_its_top_folder(self):
+        """src/core/x/ is core/: a wrong-way include there fails like one in
+        core/, its own and downward includes pass, and an include without
+        its folder is told its nested folder."""
+        nested = os.path.join(self.tmp, "src", "core", "x")
+        os.mkdir(nested)
+        with open(os.path.join(nested, "ok.h"), "w") as f:
+            f.write('#include "core/log.h"\n#include "core/x/ok.h"\n')
+        code, out = check(self.tmp)
+        self.assertEqual(code, 0, out)
+        with open(os.path.join(nested, "up.c"), "w") as f:
+            f.write('#include "core/x/ok.h"\n#include "data/db.h"\n#include "ok.h"\n')
+        code, out = check(self.tmp)
+        self.assertEqual(code, 1, out)
+        self.assertIn('src/core/x/up.c:2: core/ includes "data/db.h": data/ is not below core/', out)
+        self.assertIn('src/core/x/up.c:3: includes "ok.h" without its folder (write "core/x/ok.h")', out)
+        self.assertNotIn("ok.h:", out)
 
     def test_downward_and_own_folder_includes_pass(self):
         self.plant("cmd/cmd_job.c", "options/option_pricing.h")

@@ -67,7 +67,7 @@ def bars_reply(path, hits, bump):
     if sym == "SLOW":
         return Reply(200, good, delay=1.5)
     if sym == "STALL":                 # answers once the test releases it, else after 20 s
-        return Reply(200, good, delay=20)
+        return Reply(200, good, hold=20)
     if sym == "TRUNC":                 # the body stops inside the last row
         return Reply(200, good.rstrip("\n").rsplit(",", 3)[0])
     if sym == "BADROW":
@@ -109,6 +109,7 @@ class TestUpdateStockData(TickqTestCase):
         self.bump.clear()
         self.http.release.clear()
         self.addCleanup(self.http.release.set)
+        self.addCleanup(self.http.check)   # a reply that raised fails this test, not the class
 
     # --- helpers ---------------------------------------------------------
     def provider(self, **kw):
