@@ -245,19 +245,6 @@ void option_greeks(const option_t *o, double vol, option_greeks_t *g)
     greeks_at(o, &t, vol, g);
 }
 
-const char *option_iv_status_str(option_iv_status_t st)
-{
-    switch (st) {
-    case OPTION_IV_OK: return "ok";
-    case OPTION_IV_BAD_INPUT: return "bad input";
-    case OPTION_IV_BELOW_LOWER: return "price at or below the lower no-arbitrage bound";
-    case OPTION_IV_ABOVE_UPPER: return "price at or above the upper no-arbitrage bound";
-    case OPTION_IV_OUT_OF_RANGE: return "implied volatility outside the range searched";
-    case OPTION_IV_NO_CONVERGENCE: return "the solver did not converge";
-    }
-    return "unknown status";
-}
-
 /* --- the solver, in normalised form ----------------------------------- */
 
 /* Black's normalised out-of-the-money call: x <= 0, ex = e^(x/2). */

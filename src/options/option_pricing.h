@@ -71,7 +71,4 @@ option_iv_status_t option_implied_vol(const option_t *o, double price, double *v
 option_iv_status_t option_implied_vol_greeks(const option_t *o, double price, double *vol, option_greeks_t *g,
                                              char *err, size_t errlen);
 
-/* A short description of a status ("price at or below the lower bound"). */
-const char *option_iv_status_str(option_iv_status_t st);
-
 #endif
