@@ -122,8 +122,8 @@ static int on_flag(int opt, const char *arg, void *ctx)
     switch (opt) {
     case OPT_QUEUES: cfg->queues_spec = arg; break;
     case OPT_WORKERS:
-        if (cli_parse_int(arg, 1, 256, &v) != 0)
-            return cli_usage_error(usage, "--workers '%s' is not a number from 1 to 256", arg);
+        if (cli_parse_int(arg, 1, WORKERS_MAX, &v) != 0)
+            return cli_usage_error(usage, "--workers '%s' is not a number from 1 to %d", arg, WORKERS_MAX);
         cfg->workers = (int)v;
         break;
     case OPT_BURST: cfg->burst = 1; break;

@@ -24,13 +24,19 @@ int config_set_name(char *dst, size_t cap, const char *value)
     return 0;
 }
 
+int config_default_workers(long cpus)
+{
+    if (cpus < 1)
+        return 1;
+    return cpus > WORKERS_MAX ? WORKERS_MAX : (int)cpus;
+}
+
 void config_defaults(config_t *c)
 {
     memset(c, 0, sizeof *c);
     strcpy(c->prefix, "tickq");
     strcpy(c->group, "workers");
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    c->workers = cpus > 0 ? (int)cpus : 1;
+    c->workers = config_default_workers(sysconf(_SC_NPROCESSORS_ONLN));
     c->history = 1;
     c->history_days = 90;
     c->history_backlog = 1000000; /* rows (--history-backlog) */

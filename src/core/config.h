@@ -12,6 +12,11 @@
 #include "core/queue_names.h"
 #include "core/redis_url.h"
 
+/* The most worker children one supervisor runs (--workers; the default,
+ * the number of online CPUs, is clamped to it). Each child is one consumer
+ * its heartbeat renews, so TOUCH_CONSUMERS_MAX (queue.h) must hold it. */
+#define WORKERS_MAX 256
+
 typedef struct {
     const char *redis_url;       /* NULL: not given */
     redis_url_t url;             /* parsed by config_resolve */
@@ -51,6 +56,10 @@ typedef struct {
 /* The defaults alone, without the environment: every setting's default
  * lives here (queue_init sets none). */
 void config_defaults(config_t *c);
+
+/* The default number of worker children for `cpus` online CPUs (sysconf's
+ * answer, -1 when unknown): cpus, at least 1 and at most WORKERS_MAX. */
+int config_default_workers(long cpus);
 
 /* config_defaults, overridden by REDIS_URL, RQ_QUEUES, TICKQ_PREFIX, TICKQ_GROUP,
  * TICKQ_LOG_FORMAT, TICKQ_LOG_LEVEL, TICKQ_RESULT_TTL, DATABASE_URL,

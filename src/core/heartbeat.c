@@ -39,6 +39,9 @@ static void log_released(const char *id, const touch_result_t *t)
     }
 }
 
+/* One renewal names every child of a supervisor. */
+_Static_assert(TOUCH_CONSUMERS_MAX >= WORKERS_MAX, "queue_touch must take a consumer per worker child");
+
 void heartbeat_renew(queue_t *q, const config_t *cfg, const char *id, const char *const *consumers, size_t n)
 {
     char err[1024];

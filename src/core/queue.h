@@ -228,8 +228,8 @@ typedef struct {
     char cancelled_ids[TOUCH_IDS_MAX][JOB_ID_MAX + 1];
 } touch_result_t;
 
-/* The most consumers one touch renews (a supervisor's children: --workers
- * allows 256). */
+/* The most consumers one touch renews (a supervisor's children, at most
+ * WORKERS_MAX: heartbeat.c holds the two together). */
 #define TOUCH_CONSUMERS_MAX 512
 
 /* Renews the claims of the given consumers (at most TOUCH_CONSUMERS_MAX), and hands back to their queues
