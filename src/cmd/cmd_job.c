@@ -79,8 +79,8 @@ int cmd_job(int argc, char **argv)
     if (st != 0)
         return st == CLI_HELP ? 0 : st;
     char key[300], rkey[300];
-    queue_key(&cli.q, "job", cli.arg, key, sizeof key);
-    queue_key(&cli.q, "retries", cli.arg, rkey, sizeof rkey);
+    queue_job_key(&cli.q, cli.arg, key, sizeof key);
+    queue_retries_key(&cli.q, cli.arg, rkey, sizeof rkey);
     redisReply *h = rconn_cmd(cli.conn, err, sizeof err, "HGETALL %s", key);
     redisReply *l = h ? rconn_cmd(cli.conn, err, sizeof err, "LRANGE %s 0 -1", rkey) : NULL;
     if (h == NULL || l == NULL) {

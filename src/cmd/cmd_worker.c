@@ -256,7 +256,7 @@ static int run_check(config_t *cfg)
     queue_init(&q, c);
     config_apply(cfg, &q);
     char key[256];
-    queue_key(&q, "protocol", NULL, key, sizeof key);
+    queue_protocol_key(&q, key, sizeof key);
     r = rconn_cmd(c, err, sizeof err, "GET %s", key);
     if (r && r->type == REDIS_REPLY_STRING && strcmp(r->str, TICKQ_PROTOCOL) != 0) {
         printf("FAIL protocol: Redis holds tickq protocol %s, this tickq speaks %s\n", r->str, TICKQ_PROTOCOL);

@@ -87,8 +87,8 @@ void heartbeat_publish(queue_t *q, const config_t *cfg, const heartbeat_info_t *
     if (text == NULL)
         return;
     char key[256], set[256], ttl[24], score[24];
-    queue_key(q, "worker", info->id, key, sizeof key);
-    queue_key(q, "workers", NULL, set, sizeof set);
+    queue_worker_key(q, info->id, key, sizeof key);
+    queue_workers_key(q, set, sizeof set);
     snprintf(ttl, sizeof ttl, "%" PRId64, cfg->heartbeat_ms * 3 / 1000 + 2);
     snprintf(score, sizeof score, "%" PRId64, clock_now_ms());
     /* Registry entries of workers gone for long are dropped here, so the
@@ -113,8 +113,8 @@ void heartbeat_publish(queue_t *q, const config_t *cfg, const heartbeat_info_t *
 void heartbeat_withdraw(queue_t *q, const char *id)
 {
     char err[1024], key[256], set[256];
-    queue_key(q, "worker", id, key, sizeof key);
-    queue_key(q, "workers", NULL, set, sizeof set);
+    queue_worker_key(q, id, key, sizeof key);
+    queue_workers_key(q, set, sizeof set);
     freeReplyObject(rconn_cmd(q->conn, err, sizeof err, "DEL %s", key));
     freeReplyObject(rconn_cmd(q->conn, err, sizeof err, "ZREM %s %s", set, id));
 }

@@ -64,12 +64,74 @@ void queue_init(queue_t *q, rconn_t *conn)
     q->conn = conn;
 }
 
-void queue_key(const queue_t *q, const char *a, const char *b, char *out, size_t outlen)
+/* Writes "<prefix>:<a>" or "<prefix>:<a>:<b>" (b may be NULL): the one
+ * shape of every key below. */
+static void queue_key(const queue_t *q, const char *a, const char *b, char *out, size_t outlen)
 {
     if (b)
         snprintf(out, outlen, "%s:%s:%s", q->prefix, a, b);
     else
         snprintf(out, outlen, "%s:%s", q->prefix, a);
+}
+
+void queue_protocol_key(const queue_t *q, char *out, size_t outlen)
+{
+    queue_key(q, "protocol", NULL, out, outlen);
+}
+
+void queue_queues_key(const queue_t *q, char *out, size_t outlen)
+{
+    queue_key(q, "queues", NULL, out, outlen);
+}
+
+void queue_job_key(const queue_t *q, const char *id, char *out, size_t outlen)
+{
+    queue_key(q, "job", id, out, outlen);
+}
+
+void queue_retries_key(const queue_t *q, const char *id, char *out, size_t outlen)
+{
+    queue_key(q, "retries", id, out, outlen);
+}
+
+void queue_delayed_key(const queue_t *q, const char *physical, char *out, size_t outlen)
+{
+    queue_key(q, "delayed", physical, out, outlen);
+}
+
+void queue_retry_key(const queue_t *q, const char *physical, char *out, size_t outlen)
+{
+    queue_key(q, "retry", physical, out, outlen);
+}
+
+void queue_stats_key(const queue_t *q, const char *logical, char *out, size_t outlen)
+{
+    queue_key(q, "stats", logical, out, outlen);
+}
+
+void queue_dead_key(const queue_t *q, char *out, size_t outlen)
+{
+    queue_key(q, "dead", NULL, out, outlen);
+}
+
+void queue_rejected_key(const queue_t *q, char *out, size_t outlen)
+{
+    queue_key(q, "rejected", NULL, out, outlen);
+}
+
+void queue_workers_key(const queue_t *q, char *out, size_t outlen)
+{
+    queue_key(q, "workers", NULL, out, outlen);
+}
+
+void queue_worker_key(const queue_t *q, const char *id, char *out, size_t outlen)
+{
+    queue_key(q, "worker", id, out, outlen);
+}
+
+void queue_scheduler_last_key(const queue_t *q, char *out, size_t outlen)
+{
+    queue_key(q, "scheduler", "last", out, outlen);
 }
 
 void queue_result_key(const char *id, char *out, size_t outlen)
@@ -225,7 +287,7 @@ static queue_status_t load_library(queue_t *q, char *err, size_t errlen)
 queue_status_t queue_prepare(queue_t *q, const queue_list_t *streams, char *err, size_t errlen)
 {
     char key[256];
-    queue_key(q, "protocol", NULL, key, sizeof key);
+    queue_protocol_key(q, key, sizeof key);
     redisReply *r = rconn_cmd(q->conn, err, errlen, "SET %s %s NX GET", key, TICKQ_PROTOCOL);
     if (r == NULL)
         return QUEUE_ERR_IO;
@@ -247,7 +309,7 @@ queue_status_t queue_prepare(queue_t *q, const queue_list_t *streams, char *err,
     freeReplyObject(r);
 
     char queues_key[256];
-    queue_key(q, "queues", NULL, queues_key, sizeof queues_key);
+    queue_queues_key(q, queues_key, sizeof queues_key);
     for (int i = 0; streams != NULL && i < streams->n; i++) {
         r = rconn_cmd(q->conn, err, errlen, "XGROUP CREATE %s %s 0 MKSTREAM", streams->key[i], q->group);
         if (r == NULL)
@@ -752,7 +814,7 @@ queue_status_t queue_finish_applied(queue_t *q, const char *worker, job_outcome_
 {
     char key[256], finished[24], attempt[16];
     *applied = 0;
-    queue_key(q, "job", o->id, key, sizeof key);
+    queue_job_key(q, o->id, key, sizeof key);
     redisReply *r = rconn_cmd(q->conn, err, errlen, "HMGET %s state attempts worker finished_us run", key);
     if (r == NULL)
         return QUEUE_ERR_IO;
@@ -1012,9 +1074,29 @@ queue_status_t queue_cancel(queue_t *q, const char *id, cancel_status_t *result,
 int queue_cancel_requested_send(queue_t *q, const char *id)
 {
     char key[QUEUE_JOB_KEY_MAX];
-    queue_key(q, "job", id, key, sizeof key);
+    queue_job_key(q, id, key, sizeof key);
     const char *argv[3] = { "HGET", key, "cancel_requested" };
     return rconn_append_argv(q->conn, 3, argv, NULL);
+}
+
+queue_status_t queue_job_state(queue_t *q, const char *id, char state[JOB_STATE_MAX], char *err, size_t errlen)
+{
+    char key[QUEUE_JOB_KEY_MAX];
+    state[0] = '\0';
+    queue_job_key(q, id, key, sizeof key);
+    const char *argv[3] = { "HGET", key, "state" };
+    redisReply *r = rconn_argv(q->conn, 3, argv, NULL, err, errlen);
+    if (r == NULL)
+        return QUEUE_ERR_IO;
+    queue_status_t st = QUEUE_OK;
+    if (r->type == REDIS_REPLY_STRING) {
+        snprintf(state, JOB_STATE_MAX, "%s", r->str);
+    } else if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "HGET %s state: %s", key, r->str);
+        st = QUEUE_ERR_REPLY;
+    }
+    freeReplyObject(r);
+    return st;
 }
 
 int queue_cancel_requested_read(queue_t *q, char *err, size_t errlen)

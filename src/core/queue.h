@@ -301,8 +301,26 @@ void list_import_clear(list_import_t *li);
 queue_status_t queue_lease(queue_t *q, const char *holder, int acquire, int64_t ttl_ms, int *held, char *current,
                            size_t curlen, char *err, size_t errlen);
 
-/* Writes "<prefix>:<a>" or "<prefix>:<a>:<b>" (b may be NULL). */
-void queue_key(const queue_t *q, const char *a, const char *b, char *out, size_t outlen);
+/* The Redis keys of the protocol (docs/protocol.md, the key table), each
+ * written once here under q->prefix into out (outlen bytes). */
+void queue_protocol_key(const queue_t *q, char *out, size_t outlen);         /* <prefix>:protocol */
+void queue_queues_key(const queue_t *q, char *out, size_t outlen);           /* <prefix>:queues */
+void queue_job_key(const queue_t *q, const char *id, char *out, size_t outlen);     /* <prefix>:job:<id> */
+void queue_retries_key(const queue_t *q, const char *id, char *out, size_t outlen); /* <prefix>:retries:<id> */
+/* <prefix>:delayed:<physical> and <prefix>:retry:<physical> */
+void queue_delayed_key(const queue_t *q, const char *physical, char *out, size_t outlen);
+void queue_retry_key(const queue_t *q, const char *physical, char *out, size_t outlen);
+void queue_stats_key(const queue_t *q, const char *logical, char *out, size_t outlen); /* <prefix>:stats:<queue> */
+void queue_dead_key(const queue_t *q, char *out, size_t outlen);             /* <prefix>:dead */
+void queue_rejected_key(const queue_t *q, char *out, size_t outlen);         /* <prefix>:rejected */
+void queue_workers_key(const queue_t *q, char *out, size_t outlen);          /* <prefix>:workers */
+void queue_worker_key(const queue_t *q, const char *id, char *out, size_t outlen);  /* <prefix>:worker:<id> */
+void queue_scheduler_last_key(const queue_t *q, char *out, size_t outlen);   /* <prefix>:scheduler:last */
+
+/* Job `id`'s state into state ("" when it has no record, or on failure):
+ * QUEUE_OK, QUEUE_ERR_IO when the connection failed, QUEUE_ERR_REPLY when
+ * Redis answered with an error. */
+queue_status_t queue_job_state(queue_t *q, const char *id, char state[JOB_STATE_MAX], char *err, size_t errlen);
 /* Writes the key of job `id`'s result, "task_result:<id>" (no prefix: the
  * users' existing clients read it there). */
 void queue_result_key(const char *id, char *out, size_t outlen);
