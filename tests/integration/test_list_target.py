@@ -44,3 +44,18 @@ class TestListTarget(TickqTestCase):
         p = self.tickq("worker", "--check", env={"TICKQ_LIST_TARGET": "has space"})
         self.assertEqual(p.returncode, 78)
         self.assertIn("TICKQ_LIST_TARGET", p.stdout + p.stderr)
+
+    def test_a_bad_list_target_stops_only_the_worker(self):
+        """Only the worker reads TICKQ_LIST_TARGET: the other commands run
+        as they did before it existed."""
+        env = {"TICKQ_LIST_TARGET": "has space"}
+        p = self.tickq("enqueue", "noop", "{}", "--id", "despite-bad-target", env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.tickq("stats", env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("TICKQ_LIST_TARGET", p.stderr)
+        p = self.tickq("job", "despite-bad-target", env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        status, w = self.burst("--workers", "1", env=env)
+        self.assertEqual(status, 78)
+        self.assertIn("TICKQ_LIST_TARGET", w.log())
