@@ -408,25 +408,29 @@ static int list_event(redisReply *e, list_event_t *ev)
         return -1;
     const char *kind = reply_str(e->element[0]);
     ev->task_id = reply_str(e->element[1]);
-    ev->a = ev->b = ev->c = "";
+    ev->error = ev->state = ev->job_args = ev->list_item = ev->rejected_id = "";
     ev->run = 0;
     if (strcmp(kind, "rerun") == 0) {
         ev->kind = LIST_RERUN;
         ev->run = rconn_reply_integer(e->element[2]);
-        ev->a = reply_str(e->element[3]);
+        ev->state = reply_str(e->element[3]);
         return 0;
     }
     if (e->elements < 5)
         return -1;
-    ev->a = reply_str(e->element[2]);
-    ev->b = reply_str(e->element[3]);
-    ev->c = reply_str(e->element[4]);
-    if (strcmp(kind, "rejected") == 0)
+    if (strcmp(kind, "rejected") == 0) {
         ev->kind = LIST_REJECTED;
-    else if (strcmp(kind, "duplicate") == 0)
+        ev->error = reply_str(e->element[2]);
+        ev->list_item = reply_str(e->element[3]);
+        ev->rejected_id = reply_str(e->element[4]);
+    } else if (strcmp(kind, "duplicate") == 0) {
         ev->kind = LIST_DUPLICATE;
-    else
+        ev->state = reply_str(e->element[2]);
+        ev->job_args = reply_str(e->element[3]);
+        ev->list_item = reply_str(e->element[4]);
+    } else {
         return -1;
+    }
     return 0;
 }
 
@@ -435,18 +439,18 @@ static int list_event(redisReply *e, list_event_t *ev)
 static void list_old_rejection(redisReply *e, list_event_t *ev)
 {
     char *text = e->type == REDIS_REPLY_STRING ? e->str : (char *)"";
-    char *why = strchr(text, '\t'), *entry = NULL;
+    char *why = strchr(text, '\t'), *item = NULL;
     if (why != NULL) {
         *why++ = '\0';
-        entry = strchr(why, '\t');
-        if (entry != NULL)
-            *entry++ = '\0';
+        item = strchr(why, '\t');
+        if (item != NULL)
+            *item++ = '\0';
     }
     ev->kind = LIST_REJECTED;
     ev->task_id = text;
-    ev->a = why ? why : "";
-    ev->b = entry ? entry : "";
-    ev->c = "";
+    ev->error = why ? why : "";
+    ev->list_item = item ? item : "";
+    ev->state = ev->job_args = ev->rejected_id = "";
     ev->run = 0;
 }
 

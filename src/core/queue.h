@@ -263,16 +263,22 @@ queue_status_t queue_dlq_retry(queue_t *q, const char *const *entries, size_t n,
 /* One thing a list import reports (docs/protocol.md, the users' list
  * protocol). Strings point into the import's reply. */
 typedef enum {
-    LIST_REJECTED,   /* a = error, b = start of the entry, c = rejected stream id */
-    LIST_DUPLICATE,  /* a = state, b = start of the existing job's args, c = start of the entry */
-    LIST_RERUN       /* a = state the run before ended in; run = the new run */
+    LIST_REJECTED,   /* error, list_item, rejected_id */
+    LIST_DUPLICATE,  /* state, job_args, list_item */
+    LIST_RERUN       /* state, run */
 } list_event_kind_t;
 
+/* A field a kind does not use is "" (run: 0). */
 typedef struct {
     list_event_kind_t kind;
     const char *task_id;         /* "" for a rejected entry without a usable one */
-    const char *a, *b, *c;
-    long long run;
+    const char *error;           /* rejected: why */
+    const char *state;           /* duplicate: the existing job's state; rerun: how the run before ended */
+    const char *job_args;        /* duplicate: the start of the existing job's args */
+    const char *list_item;       /* rejected, duplicate: the start of what the client pushed on the list
+                                  * (logged under the key "entry") */
+    const char *rejected_id;     /* rejected: its stream id in <prefix>:rejected */
+    long long run;               /* rerun: the new run */
 } list_event_t;
 
 /* What one list import did. */

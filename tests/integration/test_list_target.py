@@ -30,7 +30,8 @@ class TestListTarget(TickqTestCase):
         env = {"TICKQ_LIST_TARGET": "reports"}
         status, w = self.burst("--workers", "1", env=env)
         self.assertEqual(status, 0)
-        self.assertIn("not taking tasks from the list: this worker does not serve reports_normal", w.log())
+        self.assertIn("not taking tasks from the list: this worker does not serve its target queue", w.log())
+        self.assertIn('"target":"reports_normal"', w.log())
         self.assertEqual(self.r.llen("strategy_queue"), 1)
         status, _ = self.burst("--workers", "1", "--queues", "reports", env=env)
         self.assertEqual(status, 0)
