@@ -96,7 +96,7 @@ int cmd_job(int argc, char **argv)
         json_t *job = json_object();
         for (size_t i = 0; i + 1 < h->elements; i += 2)
             json_object_set_new(job, h->element[i]->str, field_value(h->element[i]->str, h->element[i + 1]->str));
-        /* A record from before runs were counted is its cli.arg's first run. */
+        /* A record from before runs were counted is its id's first run. */
         if (json_object_get(job, "run") == NULL)
             json_object_set_new(job, "run", json_integer(1));
         json_t *retries = json_array();
