@@ -594,8 +594,9 @@ void claim_batch_clear(claim_batch_t *b)
  * entry id, with the attempt (attempts + 1) for attempts. */
 enum { ENTRY_JOB, ENTRY_TYPE, ENTRY_ARGS, ENTRY_ATTEMPTS, ENTRY_MAX_RETRIES, ENTRY_TIMEOUT_MS, ENTRY_ENQUEUED_US,
        ENTRY_FIELDS };
-static const char *const entry_field_names[ENTRY_FIELDS] = { "job", "type", "args", "attempts", "max_retries",
-                                                             "timeout_ms", "enqueued_us" };
+_Static_assert(ENTRY_FIELDS == QUEUE_ENTRY_FIELD_COUNT, "one stream entry layout");
+const char *const queue_entry_field_names[QUEUE_ENTRY_FIELD_COUNT] = { "job", "type", "args", "attempts",
+                                                                      "max_retries", "timeout_ms", "enqueued_us" };
 #define CLAIM_FIELDS (1 + ENTRY_FIELDS)
 
 /* Fills a claimed job from its entry id and its values in entry order;
@@ -656,7 +657,7 @@ queue_status_t queue_claim(queue_t *q, const queue_list_t *streams, const char *
 }
 
 /* A job from a stream entry as XREADGROUP returns it: 0, or -1 when the
- * entry is not a job (entry_field_names). */
+ * entry is not a job (queue_entry_field_names). */
 static int entry_to_job(const redisReply *e, int stream_index, claimed_job_t *cj)
 {
     if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[1]->type != REDIS_REPLY_ARRAY ||
@@ -664,7 +665,7 @@ static int entry_to_job(const redisReply *e, int stream_index, claimed_job_t *cj
         return -1;
     redisReply **f = e->element[1]->element, *values[ENTRY_FIELDS];
     for (int i = 0; i < ENTRY_FIELDS; i++) {
-        if (f[2 * i]->type != REDIS_REPLY_STRING || strcmp(f[2 * i]->str, entry_field_names[i]) != 0)
+        if (f[2 * i]->type != REDIS_REPLY_STRING || strcmp(f[2 * i]->str, queue_entry_field_names[i]) != 0)
             return -1;
         values[i] = f[2 * i + 1];
     }

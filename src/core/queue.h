@@ -17,6 +17,12 @@
 #define CLAIM_MAX 100
 #define QUEUE_JOB_KEY_MAX (64 + 5 + JOB_ID_MAX + 1) /* "<prefix>:job:<id>" */
 
+/* A job's stream entry: these fields, in this order. src/lua/common.lua's
+ * ENTRY_FIELDS is the same list (tests/unit/test_lua_caps.c holds the two
+ * together). */
+#define QUEUE_ENTRY_FIELD_COUNT 7
+extern const char *const queue_entry_field_names[QUEUE_ENTRY_FIELD_COUNT];
+
 typedef enum {
     QUEUE_OK = 0,
     QUEUE_ERR_IO = -1,       /* connection lost or timed out: reconnect */
