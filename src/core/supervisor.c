@@ -275,7 +275,7 @@ static void on_child_exit(sup_t *s, int i, int wstatus)
     else
         log_debug("worker child stopped", LF_S("worker_id", k->id), LF_S("how", how));
 
-    if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == EX_CONFIG && !s->stopping) {
+    if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == WORKER_EXIT_PROTOCOL && !s->stopping) {
         log_error("a worker child cannot run with this Redis; stopping", LF_S("worker", s->id));
         s->status = EX_CONFIG;
         s->stopping = 1;
