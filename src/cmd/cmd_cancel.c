@@ -59,13 +59,11 @@ int cmd_cancel(int argc, char **argv)
         code = 1;
     } else {
         /* Running: its supervisor sees the flag within a fraction of a second. */
-        char key[300];
-        queue_key(&cli.q, "job", cli.arg, key, sizeof key);
         int64_t deadline = clock_mono_ms() + wait.ms;
         code = 2;
         for (;;) {
-            redisReply *r = rconn_cmd(cli.conn, err, sizeof err, "HGET %s state", key);
-            const char *now = r && r->type == REDIS_REPLY_STRING ? r->str : "";
+            char now[JOB_STATE_MAX];
+            queue_status_t read = queue_job_state(&cli.q, cli.arg, now, err, sizeof err);
             if (strcmp(now, "cancelled") == 0) {
                 printf("cancelled %s (it was running)\n", cli.arg);
                 code = 0;
@@ -73,8 +71,7 @@ int cmd_cancel(int argc, char **argv)
                 fprintf(stderr, "tickq: job %s finished as %s before it could be cancelled\n", cli.arg, now);
                 code = 1;
             }
-            freeReplyObject(r);
-            if (code != 2 || r == NULL || clock_mono_ms() >= deadline)
+            if (code != 2 || read == QUEUE_ERR_IO || clock_mono_ms() >= deadline)
                 break;
             clock_sleep_ms(50, NULL);
         }

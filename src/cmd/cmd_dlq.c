@@ -77,7 +77,7 @@ static int dlq_list(queue_t *q, const char *key, long long limit, int as_json)
 static int find_entry(queue_t *q, const char *key, const char *id, char *entry, size_t cap)
 {
     char err[1024], jkey[300];
-    queue_key(q, "job", id, jkey, sizeof jkey);
+    queue_job_key(q, id, jkey, sizeof jkey);
     redisReply *r = rconn_cmd(q->conn, err, sizeof err, "HGET %s dead_entry", jkey);
     if (r && r->type == REDIS_REPLY_STRING) {
         redisReply *e = rconn_cmd(q->conn, err, sizeof err, "XRANGE %s %s %s", key, r->str, r->str);
@@ -197,7 +197,7 @@ int cmd_dlq(int argc, char **argv)
     if ((st = cli_connect(&cfg, &conn, &q)) != 0)
         return st;
     char key[256];
-    queue_key(&q, "dead", NULL, key, sizeof key);
+    queue_dead_key(&q, key, sizeof key);
     if (strcmp(action, "list") == 0) {
         st = dlq_list(&q, key, limit, as_json);
     } else if (strcmp(action, "retry") == 0) {

@@ -79,8 +79,8 @@ int cmd_job(int argc, char **argv)
     if (st != 0)
         return st == CLI_HELP ? 0 : st;
     char key[300], rkey[300];
-    queue_key(&cli.q, "job", cli.arg, key, sizeof key);
-    queue_key(&cli.q, "retries", cli.arg, rkey, sizeof rkey);
+    queue_job_key(&cli.q, cli.arg, key, sizeof key);
+    queue_retries_key(&cli.q, cli.arg, rkey, sizeof rkey);
     redisReply *h = rconn_cmd(cli.conn, err, sizeof err, "HGETALL %s", key);
     redisReply *l = h ? rconn_cmd(cli.conn, err, sizeof err, "LRANGE %s 0 -1", rkey) : NULL;
     if (h == NULL || l == NULL) {
@@ -96,7 +96,7 @@ int cmd_job(int argc, char **argv)
         json_t *job = json_object();
         for (size_t i = 0; i + 1 < h->elements; i += 2)
             json_object_set_new(job, h->element[i]->str, field_value(h->element[i]->str, h->element[i + 1]->str));
-        /* A record from before runs were counted is its cli.arg's first run. */
+        /* A record from before runs were counted is its id's first run. */
         if (json_object_get(job, "run") == NULL)
             json_object_set_new(job, "run", json_integer(1));
         json_t *retries = json_array();

@@ -193,7 +193,7 @@ int cmd_rejected(int argc, char **argv)
     if ((st = cli_connect(&cfg, &conn, &q)) != 0)
         return st;
     char key[256];
-    queue_key(&q, "rejected", NULL, key, sizeof key);
+    queue_rejected_key(&q, key, sizeof key);
     st = purging ? purge(&q, key) : list(&q, key, flags.count, flags.as_json);
     rconn_free(conn);
     return st;

@@ -473,7 +473,7 @@ cleanup:
 
 int cmd_schedule(int argc, char **argv)
 {
-    static config_t cfg;
+    config_t cfg;
     schedule_flags_t f;
     memset(&f, 0, sizeof f);
     f.cfg = &cfg;
@@ -536,7 +536,7 @@ static void on_signal(int sig)
 
 int cmd_scheduler(int argc, char **argv)
 {
-    static config_t cfg;
+    config_t cfg;
     schedule_flags_t f;
     memset(&f, 0, sizeof f);
     f.cfg = &cfg;

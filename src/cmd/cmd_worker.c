@@ -122,8 +122,8 @@ static int on_flag(int opt, const char *arg, void *ctx)
     switch (opt) {
     case OPT_QUEUES: cfg->queues_spec = arg; break;
     case OPT_WORKERS:
-        if (cli_parse_int(arg, 1, 256, &v) != 0)
-            return cli_usage_error(usage, "--workers '%s' is not a number from 1 to 256", arg);
+        if (cli_parse_int(arg, 1, WORKERS_MAX, &v) != 0)
+            return cli_usage_error(usage, "--workers '%s' is not a number from 1 to %d", arg, WORKERS_MAX);
         cfg->workers = (int)v;
         break;
     case OPT_BURST: cfg->burst = 1; break;
@@ -176,7 +176,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
         char why[400];
         if (queue_name_check(arg, why, sizeof why) != 0)
             return cli_usage_error(usage, "--list-target: %s", why);
-        snprintf(cfg->list_target, sizeof cfg->list_target, "%s", arg);
+        cfg->list_target_spec = arg;
         break;
     }
     case OPT_BATCH_BUDGET:
@@ -206,7 +206,7 @@ static int parse_flags(int argc, char **argv, config_t *cfg)
 static int run_check(config_t *cfg)
 {
     char err[1024], where[4400], queues[2048];
-    if (config_resolve(cfg, 1, err, sizeof err) != 0) {
+    if (config_resolve(cfg, 1, err, sizeof err) != 0 || config_resolve_list_target(cfg, err, sizeof err) != 0) {
         printf("FAIL config: %s\n", err);
         return EX_CONFIG;
     }
@@ -256,7 +256,7 @@ static int run_check(config_t *cfg)
     queue_init(&q, c);
     config_apply(cfg, &q);
     char key[256];
-    queue_key(&q, "protocol", NULL, key, sizeof key);
+    queue_protocol_key(&q, key, sizeof key);
     r = rconn_cmd(c, err, sizeof err, "GET %s", key);
     if (r && r->type == REDIS_REPLY_STRING && strcmp(r->str, TICKQ_PROTOCOL) != 0) {
         printf("FAIL protocol: Redis holds tickq protocol %s, this tickq speaks %s\n", r->str, TICKQ_PROTOCOL);
@@ -365,7 +365,7 @@ int cmd_worker(int argc, char **argv)
 
     log_configure(cfg.log_format, cfg.log_level);
     warn_deprecated_flags(&cfg);
-    if (config_resolve(&cfg, 1, err, sizeof err) != 0)
+    if (config_resolve(&cfg, 1, err, sizeof err) != 0 || config_resolve_list_target(&cfg, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
     /* The schedules file first: a bad one changes nothing. */
     static schedule_config_t schedules;

@@ -35,7 +35,8 @@ static void print_usage(FILE *out)
     fprintf(out, "  %-10s %s\n", "version", "print the version and protocol");
     fprintf(out, "\nEnvironment: REDIS_URL (required for queue commands), RQ_QUEUES, TICKQ_PREFIX,\n"
                  "TICKQ_GROUP, TICKQ_LOG_FORMAT, TICKQ_LOG_LEVEL, TICKQ_RESULT_TTL, DATABASE_URL, TICKQ_DB,\n"
-                 "TICKQ_CONFIG (the configuration file; TICKQ_SCHEDULES, its old name, for the schedules).\n");
+                 "TICKQ_LIST_TARGET (worker), TICKQ_CONFIG (the configuration file; TICKQ_SCHEDULES, its\n"
+                 "old name, for the schedules).\n");
 }
 
 /* The flags every command shares may also come before the command

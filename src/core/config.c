@@ -24,13 +24,19 @@ int config_set_name(char *dst, size_t cap, const char *value)
     return 0;
 }
 
+int config_default_workers(long cpus)
+{
+    if (cpus < 1)
+        return 1;
+    return cpus > WORKERS_MAX ? WORKERS_MAX : (int)cpus;
+}
+
 void config_defaults(config_t *c)
 {
     memset(c, 0, sizeof *c);
     strcpy(c->prefix, "tickq");
     strcpy(c->group, "workers");
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    c->workers = cpus > 0 ? (int)cpus : 1;
+    c->workers = config_default_workers(sysconf(_SC_NPROCESSORS_ONLN));
     c->history = 1;
     c->history_days = 90;
     c->history_backlog = 1000000; /* rows (--history-backlog) */
@@ -48,7 +54,7 @@ void config_defaults(config_t *c)
     c->batch_budget_us = 2000;
     c->command_timeout_ms = 5000;
     strcpy(c->list_queue, "strategy_queue");
-    strcpy(c->list_target, "backtest");
+    strcpy(c->list_target, QUEUE_DEFAULT);
 }
 
 int config_init(config_t *c, char *err, size_t errlen)
@@ -78,14 +84,8 @@ int config_init(config_t *c, char *err, size_t errlen)
         snprintf(err, errlen, "TICKQ_LOG_LEVEL='%s' is unknown: use debug, info, warning or error", v);
         return -1;
     }
-    if ((v = getenv("TICKQ_LIST_TARGET")) != NULL && *v) {
-        char why[400];
-        if (queue_name_check(v, why, sizeof why) != 0) {
-            snprintf(err, errlen, "TICKQ_LIST_TARGET: %s", why);
-            return -1;
-        }
-        snprintf(c->list_target, sizeof c->list_target, "%s", v);
-    }
+    if ((v = getenv("TICKQ_LIST_TARGET")) != NULL && *v)
+        c->list_target_spec = v;
     if ((v = getenv("TICKQ_RESULT_TTL")) != NULL && *v) {
         int64_t ms;
         if (clock_parse_duration(v, 1000, &ms) != 0 || ms < 1000) {
@@ -116,6 +116,19 @@ int config_resolve(config_t *c, int need_redis, char *err, size_t errlen)
         snprintf(err, errlen, "bad queue list: %s", why);
         return -1;
     }
+    return 0;
+}
+
+int config_resolve_list_target(config_t *c, char *err, size_t errlen)
+{
+    if (c->list_target_spec == NULL)
+        return 0;
+    char why[400];
+    if (queue_name_check(c->list_target_spec, why, sizeof why) != 0) {
+        snprintf(err, errlen, "TICKQ_LIST_TARGET: %s", why);
+        return -1;
+    }
+    snprintf(c->list_target, sizeof c->list_target, "%s", c->list_target_spec);
     return 0;
 }
 

@@ -12,6 +12,11 @@
 #include "core/queue_names.h"
 #include "core/redis_url.h"
 
+/* The most worker children one supervisor runs (--workers; the default,
+ * the number of online CPUs, is clamped to it). Each child is one consumer
+ * its heartbeat renews, so TOUCH_CONSUMERS_MAX (queue.h) must hold it. */
+#define WORKERS_MAX 256
+
 typedef struct {
     const char *redis_url;       /* NULL: not given */
     redis_url_t url;             /* parsed by config_resolve */
@@ -42,7 +47,9 @@ typedef struct {
     const char *database_url;    /* DATABASE_URL: PostgreSQL; NULL: SQLite */
     const char *db_path;         /* --db, else TICKQ_DB; NULL: the default file (db.h, db_locate) */
     char list_queue[200];        /* the users' LPUSH list ("" = off), default strategy_queue */
-    char list_target[QUEUE_NAME_MAX + 1]; /* the logical queue the list feeds (its normal level), default backtest */
+    const char *list_target_spec; /* --list-target (checked as given), else TICKQ_LIST_TARGET; NULL: the default */
+    char list_target[QUEUE_NAME_MAX + 1]; /* the logical queue the list feeds (its normal level), default QUEUE_DEFAULT;
+                                           * set by config_resolve_list_target */
     int scheduler;               /* worker --scheduler: also fire the schedules */
     const char *config_path;     /* --config, else TICKQ_CONFIG (core/config_file.h); NULL: not named */
     const char *schedules_path;  /* worker --schedules, the deprecated alias of --config: warned about */
@@ -52,15 +59,26 @@ typedef struct {
  * lives here (queue_init sets none). */
 void config_defaults(config_t *c);
 
+/* The default number of worker children for `cpus` online CPUs (sysconf's
+ * answer, -1 when unknown): cpus, at least 1 and at most WORKERS_MAX. */
+int config_default_workers(long cpus);
+
 /* config_defaults, overridden by REDIS_URL, RQ_QUEUES, TICKQ_PREFIX, TICKQ_GROUP,
  * TICKQ_LOG_FORMAT, TICKQ_LOG_LEVEL, TICKQ_RESULT_TTL, DATABASE_URL,
- * TICKQ_DB, TICKQ_LIST_TARGET. Returns 0, or -1 with err when an environment
- * value is malformed. */
+ * TICKQ_DB, TICKQ_LIST_TARGET (kept as given: only the worker reads it,
+ * config_resolve_list_target). Returns 0, or -1 with err when an
+ * environment value is malformed. */
 int config_init(config_t *c, char *err, size_t errlen);
 
 /* Parses the Redis URL (when `need_redis`) and the queue list. Returns 0,
  * or -1 with err filled (a command exits with EX_CONFIG). */
 int config_resolve(config_t *c, int need_redis, char *err, size_t errlen);
+
+/* The worker's list target: list_target_spec, when given, checked into
+ * list_target. Returns 0, or -1 with err (the worker exits with EX_CONFIG);
+ * other commands never look at it, so a bad TICKQ_LIST_TARGET stops only
+ * the worker. */
+int config_resolve_list_target(config_t *c, char *err, size_t errlen);
 
 /* Copies the queue settings (prefix, group, TTL, backoff...) into q. */
 struct queue; /* queue_t, core/queue.h */

@@ -1,7 +1,6 @@
 /* heartbeat.c — the supervisor's heartbeat (heartbeat.h). */
 #include "core/heartbeat.h"
 
-#include <assert.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -39,6 +38,9 @@ static void log_released(const char *id, const touch_result_t *t)
     }
 }
 
+/* One renewal names every child of a supervisor. */
+_Static_assert(TOUCH_CONSUMERS_MAX >= WORKERS_MAX, "queue_touch must take a consumer per worker child");
+
 void heartbeat_renew(queue_t *q, const config_t *cfg, const char *id, const char *const *consumers, size_t n)
 {
     char err[1024];
@@ -58,8 +60,13 @@ void heartbeat_reclaim(queue_t *q, const config_t *cfg, const char *id)
         log_warn("cannot reclaim jobs of dead workers", LF_S("worker", id), LF_S("error", err));
         return;
     }
-    /* One call takes at most a batch per stream (reclaim.lua). */
-    assert(reclaimed <= (long long)cfg->queues.n * QUEUE_RECLAIM_BATCH);
+    /* One call takes at most a batch per stream (reclaim.lua). More is
+     * Redis running another library: said, not asserted, since an abort
+     * here would kill every running job. */
+    long long most = (long long)cfg->queues.n * QUEUE_RECLAIM_BATCH;
+    if (reclaimed > most)
+        log_warn("reclaim reported more jobs than one call takes (another tickq library in Redis?)",
+                 LF_S("worker", id), LF_I("jobs", reclaimed), LF_I("most", most));
     if (reclaimed > 0)
         log_warn("reclaimed jobs from a dead worker", LF_S("worker", id), LF_I("jobs", reclaimed));
 }
@@ -80,8 +87,8 @@ void heartbeat_publish(queue_t *q, const config_t *cfg, const heartbeat_info_t *
     if (text == NULL)
         return;
     char key[256], set[256], ttl[24], score[24];
-    queue_key(q, "worker", info->id, key, sizeof key);
-    queue_key(q, "workers", NULL, set, sizeof set);
+    queue_worker_key(q, info->id, key, sizeof key);
+    queue_workers_key(q, set, sizeof set);
     snprintf(ttl, sizeof ttl, "%" PRId64, cfg->heartbeat_ms * 3 / 1000 + 2);
     snprintf(score, sizeof score, "%" PRId64, clock_now_ms());
     /* Registry entries of workers gone for long are dropped here, so the
@@ -106,8 +113,8 @@ void heartbeat_publish(queue_t *q, const config_t *cfg, const heartbeat_info_t *
 void heartbeat_withdraw(queue_t *q, const char *id)
 {
     char err[1024], key[256], set[256];
-    queue_key(q, "worker", id, key, sizeof key);
-    queue_key(q, "workers", NULL, set, sizeof set);
+    queue_worker_key(q, id, key, sizeof key);
+    queue_workers_key(q, set, sizeof set);
     freeReplyObject(rconn_cmd(q->conn, err, sizeof err, "DEL %s", key));
     freeReplyObject(rconn_cmd(q->conn, err, sizeof err, "ZREM %s %s", set, id));
 }

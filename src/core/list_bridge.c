@@ -35,9 +35,8 @@ list_bridge_t *list_bridge_new(const config_t *cfg)
     for (int q = 0; q < cfg->queues.n; q++)
         serves |= strcmp(cfg->queues.name[q], target) == 0;
     if (!serves) {
-        char why[QUEUE_PHYS_MAX + 80];
-        snprintf(why, sizeof why, "not taking tasks from the list: this worker does not serve %s", target);
-        log_info(why, LF_S("list", cfg->list_queue));
+        log_info("not taking tasks from the list: this worker does not serve its target queue",
+                 LF_S("list", cfg->list_queue), LF_S("target", target));
         return NULL;
     }
     list_bridge_t *b = calloc(1, sizeof *b);
@@ -67,20 +66,21 @@ static void log_list_event(const list_bridge_t *b, const list_event_t *e)
     case LIST_REJECTED:
         if (e->task_id[0])
             log_warn("malformed task in the list: error result written, entry kept (tickq rejected)",
-                     LF_S("list", list), LF_S("task_id", e->task_id), LF_S("error", e->a), LF_S("entry", e->b),
-                     LF_S("rejected_id", e->c));
+                     LF_S("list", list), LF_S("task_id", e->task_id), LF_S("error", e->error),
+                     LF_S("entry", e->list_item), LF_S("rejected_id", e->rejected_id));
         else
             log_warn("malformed task in the list without a task_id: entry kept (tickq rejected)",
-                     LF_S("list", list), LF_S("error", e->a), LF_S("entry", e->b), LF_S("rejected_id", e->c));
+                     LF_S("list", list), LF_S("error", e->error), LF_S("entry", e->list_item),
+                     LF_S("rejected_id", e->rejected_id));
         break;
     case LIST_DUPLICATE:
         log_warn("duplicate task in the list: its task_id is still waiting or running, not run again",
-                 LF_S("list", list), LF_S("task_id", e->task_id), LF_S("state", e->a), LF_S("job_args", e->b),
-                 LF_S("entry", e->c));
+                 LF_S("list", list), LF_S("task_id", e->task_id), LF_S("state", e->state),
+                 LF_S("job_args", e->job_args), LF_S("entry", e->list_item));
         break;
     case LIST_RERUN:
         log_info("finished task pushed again: running it again", LF_S("list", list), LF_S("task_id", e->task_id),
-                 LF_I("run", e->run), LF_S("previous_state", e->a));
+                 LF_I("run", e->run), LF_S("previous_state", e->state));
         break;
     }
 }

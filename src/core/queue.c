@@ -64,12 +64,74 @@ void queue_init(queue_t *q, rconn_t *conn)
     q->conn = conn;
 }
 
-void queue_key(const queue_t *q, const char *a, const char *b, char *out, size_t outlen)
+/* Writes "<prefix>:<a>" or "<prefix>:<a>:<b>" (b may be NULL): the one
+ * shape of every key below. */
+static void queue_key(const queue_t *q, const char *a, const char *b, char *out, size_t outlen)
 {
     if (b)
         snprintf(out, outlen, "%s:%s:%s", q->prefix, a, b);
     else
         snprintf(out, outlen, "%s:%s", q->prefix, a);
+}
+
+void queue_protocol_key(const queue_t *q, char *out, size_t outlen)
+{
+    queue_key(q, "protocol", NULL, out, outlen);
+}
+
+void queue_queues_key(const queue_t *q, char *out, size_t outlen)
+{
+    queue_key(q, "queues", NULL, out, outlen);
+}
+
+void queue_job_key(const queue_t *q, const char *id, char *out, size_t outlen)
+{
+    queue_key(q, "job", id, out, outlen);
+}
+
+void queue_retries_key(const queue_t *q, const char *id, char *out, size_t outlen)
+{
+    queue_key(q, "retries", id, out, outlen);
+}
+
+void queue_delayed_key(const queue_t *q, const char *physical, char *out, size_t outlen)
+{
+    queue_key(q, "delayed", physical, out, outlen);
+}
+
+void queue_retry_key(const queue_t *q, const char *physical, char *out, size_t outlen)
+{
+    queue_key(q, "retry", physical, out, outlen);
+}
+
+void queue_stats_key(const queue_t *q, const char *logical, char *out, size_t outlen)
+{
+    queue_key(q, "stats", logical, out, outlen);
+}
+
+void queue_dead_key(const queue_t *q, char *out, size_t outlen)
+{
+    queue_key(q, "dead", NULL, out, outlen);
+}
+
+void queue_rejected_key(const queue_t *q, char *out, size_t outlen)
+{
+    queue_key(q, "rejected", NULL, out, outlen);
+}
+
+void queue_workers_key(const queue_t *q, char *out, size_t outlen)
+{
+    queue_key(q, "workers", NULL, out, outlen);
+}
+
+void queue_worker_key(const queue_t *q, const char *id, char *out, size_t outlen)
+{
+    queue_key(q, "worker", id, out, outlen);
+}
+
+void queue_scheduler_last_key(const queue_t *q, char *out, size_t outlen)
+{
+    queue_key(q, "scheduler", "last", out, outlen);
 }
 
 void queue_result_key(const char *id, char *out, size_t outlen)
@@ -225,7 +287,7 @@ static queue_status_t load_library(queue_t *q, char *err, size_t errlen)
 queue_status_t queue_prepare(queue_t *q, const queue_list_t *streams, char *err, size_t errlen)
 {
     char key[256];
-    queue_key(q, "protocol", NULL, key, sizeof key);
+    queue_protocol_key(q, key, sizeof key);
     redisReply *r = rconn_cmd(q->conn, err, errlen, "SET %s %s NX GET", key, TICKQ_PROTOCOL);
     if (r == NULL)
         return QUEUE_ERR_IO;
@@ -247,7 +309,7 @@ queue_status_t queue_prepare(queue_t *q, const queue_list_t *streams, char *err,
     freeReplyObject(r);
 
     char queues_key[256];
-    queue_key(q, "queues", NULL, queues_key, sizeof queues_key);
+    queue_queues_key(q, queues_key, sizeof queues_key);
     for (int i = 0; streams != NULL && i < streams->n; i++) {
         r = rconn_cmd(q->conn, err, errlen, "XGROUP CREATE %s %s 0 MKSTREAM", streams->key[i], q->group);
         if (r == NULL)
@@ -346,25 +408,29 @@ static int list_event(redisReply *e, list_event_t *ev)
         return -1;
     const char *kind = reply_str(e->element[0]);
     ev->task_id = reply_str(e->element[1]);
-    ev->a = ev->b = ev->c = "";
+    ev->error = ev->state = ev->job_args = ev->list_item = ev->rejected_id = "";
     ev->run = 0;
     if (strcmp(kind, "rerun") == 0) {
         ev->kind = LIST_RERUN;
         ev->run = rconn_reply_integer(e->element[2]);
-        ev->a = reply_str(e->element[3]);
+        ev->state = reply_str(e->element[3]);
         return 0;
     }
     if (e->elements < 5)
         return -1;
-    ev->a = reply_str(e->element[2]);
-    ev->b = reply_str(e->element[3]);
-    ev->c = reply_str(e->element[4]);
-    if (strcmp(kind, "rejected") == 0)
+    if (strcmp(kind, "rejected") == 0) {
         ev->kind = LIST_REJECTED;
-    else if (strcmp(kind, "duplicate") == 0)
+        ev->error = reply_str(e->element[2]);
+        ev->list_item = reply_str(e->element[3]);
+        ev->rejected_id = reply_str(e->element[4]);
+    } else if (strcmp(kind, "duplicate") == 0) {
         ev->kind = LIST_DUPLICATE;
-    else
+        ev->state = reply_str(e->element[2]);
+        ev->job_args = reply_str(e->element[3]);
+        ev->list_item = reply_str(e->element[4]);
+    } else {
         return -1;
+    }
     return 0;
 }
 
@@ -373,18 +439,18 @@ static int list_event(redisReply *e, list_event_t *ev)
 static void list_old_rejection(redisReply *e, list_event_t *ev)
 {
     char *text = e->type == REDIS_REPLY_STRING ? e->str : (char *)"";
-    char *why = strchr(text, '\t'), *entry = NULL;
+    char *why = strchr(text, '\t'), *item = NULL;
     if (why != NULL) {
         *why++ = '\0';
-        entry = strchr(why, '\t');
-        if (entry != NULL)
-            *entry++ = '\0';
+        item = strchr(why, '\t');
+        if (item != NULL)
+            *item++ = '\0';
     }
     ev->kind = LIST_REJECTED;
     ev->task_id = text;
-    ev->a = why ? why : "";
-    ev->b = entry ? entry : "";
-    ev->c = "";
+    ev->error = why ? why : "";
+    ev->list_item = item ? item : "";
+    ev->state = ev->job_args = ev->rejected_id = "";
     ev->run = 0;
 }
 
@@ -528,8 +594,9 @@ void claim_batch_clear(claim_batch_t *b)
  * entry id, with the attempt (attempts + 1) for attempts. */
 enum { ENTRY_JOB, ENTRY_TYPE, ENTRY_ARGS, ENTRY_ATTEMPTS, ENTRY_MAX_RETRIES, ENTRY_TIMEOUT_MS, ENTRY_ENQUEUED_US,
        ENTRY_FIELDS };
-static const char *const entry_field_names[ENTRY_FIELDS] = { "job", "type", "args", "attempts", "max_retries",
-                                                             "timeout_ms", "enqueued_us" };
+_Static_assert(ENTRY_FIELDS == QUEUE_ENTRY_FIELD_COUNT, "one stream entry layout");
+const char *const queue_entry_field_names[QUEUE_ENTRY_FIELD_COUNT] = { "job", "type", "args", "attempts",
+                                                                      "max_retries", "timeout_ms", "enqueued_us" };
 #define CLAIM_FIELDS (1 + ENTRY_FIELDS)
 
 /* Fills a claimed job from its entry id and its values in entry order;
@@ -590,7 +657,7 @@ queue_status_t queue_claim(queue_t *q, const queue_list_t *streams, const char *
 }
 
 /* A job from a stream entry as XREADGROUP returns it: 0, or -1 when the
- * entry is not a job (entry_field_names). */
+ * entry is not a job (queue_entry_field_names). */
 static int entry_to_job(const redisReply *e, int stream_index, claimed_job_t *cj)
 {
     if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[1]->type != REDIS_REPLY_ARRAY ||
@@ -598,7 +665,7 @@ static int entry_to_job(const redisReply *e, int stream_index, claimed_job_t *cj
         return -1;
     redisReply **f = e->element[1]->element, *values[ENTRY_FIELDS];
     for (int i = 0; i < ENTRY_FIELDS; i++) {
-        if (f[2 * i]->type != REDIS_REPLY_STRING || strcmp(f[2 * i]->str, entry_field_names[i]) != 0)
+        if (f[2 * i]->type != REDIS_REPLY_STRING || strcmp(f[2 * i]->str, queue_entry_field_names[i]) != 0)
             return -1;
         values[i] = f[2 * i + 1];
     }
@@ -752,7 +819,7 @@ queue_status_t queue_finish_applied(queue_t *q, const char *worker, job_outcome_
 {
     char key[256], finished[24], attempt[16];
     *applied = 0;
-    queue_key(q, "job", o->id, key, sizeof key);
+    queue_job_key(q, o->id, key, sizeof key);
     redisReply *r = rconn_cmd(q->conn, err, errlen, "HMGET %s state attempts worker finished_us run", key);
     if (r == NULL)
         return QUEUE_ERR_IO;
@@ -1012,9 +1079,29 @@ queue_status_t queue_cancel(queue_t *q, const char *id, cancel_status_t *result,
 int queue_cancel_requested_send(queue_t *q, const char *id)
 {
     char key[QUEUE_JOB_KEY_MAX];
-    queue_key(q, "job", id, key, sizeof key);
+    queue_job_key(q, id, key, sizeof key);
     const char *argv[3] = { "HGET", key, "cancel_requested" };
     return rconn_append_argv(q->conn, 3, argv, NULL);
+}
+
+queue_status_t queue_job_state(queue_t *q, const char *id, char state[JOB_STATE_MAX], char *err, size_t errlen)
+{
+    char key[QUEUE_JOB_KEY_MAX];
+    state[0] = '\0';
+    queue_job_key(q, id, key, sizeof key);
+    const char *argv[3] = { "HGET", key, "state" };
+    redisReply *r = rconn_argv(q->conn, 3, argv, NULL, err, errlen);
+    if (r == NULL)
+        return QUEUE_ERR_IO;
+    queue_status_t st = QUEUE_OK;
+    if (r->type == REDIS_REPLY_STRING) {
+        snprintf(state, JOB_STATE_MAX, "%s", r->str);
+    } else if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "HGET %s state: %s", key, r->str);
+        st = QUEUE_ERR_REPLY;
+    }
+    freeReplyObject(r);
+    return st;
 }
 
 int queue_cancel_requested_read(queue_t *q, char *err, size_t errlen)

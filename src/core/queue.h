@@ -17,6 +17,12 @@
 #define CLAIM_MAX 100
 #define QUEUE_JOB_KEY_MAX (64 + 5 + JOB_ID_MAX + 1) /* "<prefix>:job:<id>" */
 
+/* A job's stream entry: these fields, in this order. src/lua/common.lua's
+ * ENTRY_FIELDS is the same list (tests/unit/test_lua_caps.c holds the two
+ * together). */
+#define QUEUE_ENTRY_FIELD_COUNT 7
+extern const char *const queue_entry_field_names[QUEUE_ENTRY_FIELD_COUNT];
+
 typedef enum {
     QUEUE_OK = 0,
     QUEUE_ERR_IO = -1,       /* connection lost or timed out: reconnect */
@@ -228,8 +234,8 @@ typedef struct {
     char cancelled_ids[TOUCH_IDS_MAX][JOB_ID_MAX + 1];
 } touch_result_t;
 
-/* The most consumers one touch renews (a supervisor's children: --workers
- * allows 256). */
+/* The most consumers one touch renews (a supervisor's children, at most
+ * WORKERS_MAX: heartbeat.c holds the two together). */
 #define TOUCH_CONSUMERS_MAX 512
 
 /* Renews the claims of the given consumers (at most TOUCH_CONSUMERS_MAX), and hands back to their queues
@@ -263,16 +269,22 @@ queue_status_t queue_dlq_retry(queue_t *q, const char *const *entries, size_t n,
 /* One thing a list import reports (docs/protocol.md, the users' list
  * protocol). Strings point into the import's reply. */
 typedef enum {
-    LIST_REJECTED,   /* a = error, b = start of the entry, c = rejected stream id */
-    LIST_DUPLICATE,  /* a = state, b = start of the existing job's args, c = start of the entry */
-    LIST_RERUN       /* a = state the run before ended in; run = the new run */
+    LIST_REJECTED,   /* error, list_item, rejected_id */
+    LIST_DUPLICATE,  /* state, job_args, list_item */
+    LIST_RERUN       /* state, run */
 } list_event_kind_t;
 
+/* A field a kind does not use is "" (run: 0). */
 typedef struct {
     list_event_kind_t kind;
     const char *task_id;         /* "" for a rejected entry without a usable one */
-    const char *a, *b, *c;
-    long long run;
+    const char *error;           /* rejected: why */
+    const char *state;           /* duplicate: the existing job's state; rerun: how the run before ended */
+    const char *job_args;        /* duplicate: the start of the existing job's args */
+    const char *list_item;       /* rejected, duplicate: the start of what the client pushed on the list
+                                  * (logged under the key "entry") */
+    const char *rejected_id;     /* rejected: its stream id in <prefix>:rejected */
+    long long run;               /* rerun: the new run */
 } list_event_t;
 
 /* What one list import did. */
@@ -301,8 +313,26 @@ void list_import_clear(list_import_t *li);
 queue_status_t queue_lease(queue_t *q, const char *holder, int acquire, int64_t ttl_ms, int *held, char *current,
                            size_t curlen, char *err, size_t errlen);
 
-/* Writes "<prefix>:<a>" or "<prefix>:<a>:<b>" (b may be NULL). */
-void queue_key(const queue_t *q, const char *a, const char *b, char *out, size_t outlen);
+/* The Redis keys of the protocol (docs/protocol.md, the key table), each
+ * written once here under q->prefix into out (outlen bytes). */
+void queue_protocol_key(const queue_t *q, char *out, size_t outlen);         /* <prefix>:protocol */
+void queue_queues_key(const queue_t *q, char *out, size_t outlen);           /* <prefix>:queues */
+void queue_job_key(const queue_t *q, const char *id, char *out, size_t outlen);     /* <prefix>:job:<id> */
+void queue_retries_key(const queue_t *q, const char *id, char *out, size_t outlen); /* <prefix>:retries:<id> */
+/* <prefix>:delayed:<physical> and <prefix>:retry:<physical> */
+void queue_delayed_key(const queue_t *q, const char *physical, char *out, size_t outlen);
+void queue_retry_key(const queue_t *q, const char *physical, char *out, size_t outlen);
+void queue_stats_key(const queue_t *q, const char *logical, char *out, size_t outlen); /* <prefix>:stats:<queue> */
+void queue_dead_key(const queue_t *q, char *out, size_t outlen);             /* <prefix>:dead */
+void queue_rejected_key(const queue_t *q, char *out, size_t outlen);         /* <prefix>:rejected */
+void queue_workers_key(const queue_t *q, char *out, size_t outlen);          /* <prefix>:workers */
+void queue_worker_key(const queue_t *q, const char *id, char *out, size_t outlen);  /* <prefix>:worker:<id> */
+void queue_scheduler_last_key(const queue_t *q, char *out, size_t outlen);   /* <prefix>:scheduler:last */
+
+/* Job `id`'s state into state ("" when it has no record, or on failure):
+ * QUEUE_OK, QUEUE_ERR_IO when the connection failed, QUEUE_ERR_REPLY when
+ * Redis answered with an error. */
+queue_status_t queue_job_state(queue_t *q, const char *id, char state[JOB_STATE_MAX], char *err, size_t errlen);
 /* Writes the key of job `id`'s result, "task_result:<id>" (no prefix: the
  * users' existing clients read it there). */
 void queue_result_key(const char *id, char *out, size_t outlen);

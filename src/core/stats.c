@@ -25,7 +25,7 @@ static int cmp_str(const void *a, const void *b)
 static json_t *counters_of(queue_t *q, const char *queue, char *err, size_t errlen)
 {
     char key[256];
-    queue_key(q, "stats", queue, key, sizeof key);
+    queue_stats_key(q, queue, key, sizeof key);
     redisReply *r = rconn_cmd(q->conn, err, errlen, "HGETALL %s", key);
     if (r == NULL)
         return NULL;
@@ -69,8 +69,8 @@ static json_t *queue_depths(queue_t *q, const char *physical, long long *pending
 {
     char stream[QUEUE_KEY_MAX], delayed[256], retry[256];
     queue_stream_key(q->prefix, physical, stream);
-    queue_key(q, "delayed", physical, delayed, sizeof delayed);
-    queue_key(q, "retry", physical, retry, sizeof retry);
+    queue_delayed_key(q, physical, delayed, sizeof delayed);
+    queue_retry_key(q, physical, retry, sizeof retry);
     const char *cmds[4][3] = {
         { "XLEN", stream, NULL },
         { "XINFO", "GROUPS", stream },
@@ -110,14 +110,14 @@ static json_t *queue_depths(queue_t *q, const char *physical, long long *pending
 static json_t *live_workers(queue_t *q, char *err, size_t errlen)
 {
     char set[256];
-    queue_key(q, "workers", NULL, set, sizeof set);
+    queue_workers_key(q, set, sizeof set);
     redisReply *ids = rconn_cmd(q->conn, err, errlen, "ZRANGE %s 0 -1", set);
     if (ids == NULL)
         return NULL;
     json_t *out = json_array();
     for (size_t i = 0; ids->type == REDIS_REPLY_ARRAY && i < ids->elements; i++) {
         char key[300];
-        queue_key(q, "worker", ids->element[i]->str, key, sizeof key);
+        queue_worker_key(q, ids->element[i]->str, key, sizeof key);
         redisReply *r = rconn_cmd(q->conn, err, errlen, "GET %s", key);
         if (r == NULL) {
             json_decref(out);
@@ -174,7 +174,7 @@ static json_t *history_streams(queue_t *q, long long *dropped, char *err, size_t
 json_t *stats_collect(queue_t *q, char *err, size_t errlen)
 {
     char key[256];
-    queue_key(q, "queues", NULL, key, sizeof key);
+    queue_queues_key(q, key, sizeof key);
     redisReply *names = rconn_cmd(q->conn, err, errlen, "SMEMBERS %s", key);
     if (names == NULL)
         return NULL;
@@ -214,13 +214,13 @@ json_t *stats_collect(queue_t *q, char *err, size_t errlen)
         json_object_set_new(total, "active", json_integer(json_integer_value(json_object_get(total, "active")) + pending));
     }
 
-    queue_key(q, "dead", NULL, key, sizeof key);
+    queue_dead_key(q, key, sizeof key);
     redisReply *r = rconn_cmd(q->conn, err, errlen, "XLEN %s", key);
     if (r == NULL)
         goto fail;
     json_object_set_new(root, "dead_letter", json_integer(rconn_reply_integer(r)));
     freeReplyObject(r);
-    queue_key(q, "rejected", NULL, key, sizeof key);
+    queue_rejected_key(q, key, sizeof key);
     if ((r = rconn_cmd(q->conn, err, errlen, "XLEN %s", key)) == NULL)
         goto fail;
     json_object_set_new(root, "rejected", json_integer(rconn_reply_integer(r)));

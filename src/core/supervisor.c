@@ -275,7 +275,7 @@ static void on_child_exit(sup_t *s, int i, int wstatus)
     else
         log_debug("worker child stopped", LF_S("worker_id", k->id), LF_S("how", how));
 
-    if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == EX_CONFIG && !s->stopping) {
+    if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == WORKER_EXIT_PROTOCOL && !s->stopping) {
         log_error("a worker child cannot run with this Redis; stopping", LF_S("worker", s->id));
         s->status = EX_CONFIG;
         s->stopping = 1;
@@ -581,14 +581,15 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, const supervisor_plan_t *
 
     if (install_signals() != 0) {
         log_error("cannot create the signal pipe", LF_S("error", strerror(errno)));
-        return EX_OSERR;
+        return EX_OSERR; /* nothing to release yet */
     }
     s.board = slot_board_new(s.n);
     s.kids = calloc((size_t)s.n, sizeof *s.kids);
     s.consumer_names = calloc((size_t)s.n, sizeof *s.consumer_names);
     if (s.board == NULL || s.kids == NULL || s.consumer_names == NULL) {
         log_error("cannot allocate worker slots", LF_I("workers", s.n));
-        return EX_OSERR;
+        s.status = EX_OSERR;
+        goto out;
     }
     for (int i = 0; i < s.n; i++)
         snprintf(s.kids[i].id, sizeof s.kids[i].id, "%s:%d", s.id, i);
@@ -604,8 +605,10 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, const supervisor_plan_t *
 
     s.list = list_bridge_new(cfg);
     for (int c = 0; c < plan->ncompanions; c++)
-        if (plan->companions[c].start != NULL && plan->companions[c].start(plan->companions[c].ctx) != 0)
-            return EX_UNAVAILABLE;
+        if (plan->companions[c].start != NULL && plan->companions[c].start(plan->companions[c].ctx) != 0) {
+            s.status = EX_UNAVAILABLE;
+            goto out;
+        }
     int seen = 0;
     while (!s.stopping || live_children(&s) > 0) {
         if (s.stopping)
@@ -639,6 +642,7 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, const supervisor_plan_t *
         if (plan->companions[c].finish != NULL)
             plan->companions[c].finish(plan->companions[c].ctx);
     log_info("worker stopped", LF_S("worker", s.id), LF_I("status", s.status));
+out:
     slot_board_free(s.board, s.n);
     free(s.kids);
     free(s.consumer_names);

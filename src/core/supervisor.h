@@ -5,7 +5,12 @@
  *
  * What else runs beside it — the job history process, the scheduler — plugs
  * in from above as a companion: the supervisor knows them only by the hooks
- * below, called at fixed points of its life. */
+ * below, called at fixed points of its life.
+ *
+ * supervisor_run is a process body, not a function of the 0 / -1
+ * convention: it runs the whole `tickq worker` process, and what it returns
+ * is that process's exit status (sysexits), which the command passes on
+ * (docs/hacking.md). */
 #ifndef TICKQ_SUPERVISOR_H
 #define TICKQ_SUPERVISOR_H
 
@@ -53,7 +58,9 @@ typedef struct {
 
 /* Runs until SIGTERM/SIGINT (or, with --burst, until the queues are drained).
  * `conn` is a prepared connection (queue_prepare done) the supervisor keeps.
- * Returns the process exit status. */
+ * Returns the process's exit status: 0; 78 (EX_CONFIG) when a child found
+ * another protocol version in Redis (WORKER_EXIT_PROTOCOL); 69
+ * (EX_UNAVAILABLE) when a companion cannot start; 71 (EX_OSERR). */
 int supervisor_run(const config_t *cfg, rconn_t *conn, const supervisor_plan_t *plan);
 
 #endif

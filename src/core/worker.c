@@ -498,7 +498,7 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, const t
                                         sizeof w.err);
         if (st == QUEUE_ERR_PROTOCOL) {
             log_error("stopping: protocol mismatch", LF_S("worker_id", w.id), LF_S("error", w.err));
-            status = EX_CONFIG;
+            status = WORKER_EXIT_PROTOCOL;
             break;
         }
         if (st == QUEUE_ERR_OOM) {
@@ -547,7 +547,7 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, const t
         const char *refused = rconn_deferred_error(w.conn), *why = NULL;
         if (refused != NULL && queue_error_status(refused, &why) == QUEUE_ERR_PROTOCOL) {
             log_error("stopping: protocol mismatch", LF_S("worker_id", w.id), LF_S("error", why));
-            status = EX_CONFIG;
+            status = WORKER_EXIT_PROTOCOL;
             break;
         } else if (refused != NULL) {
             log_warn("Redis refused a running-result write", LF_S("worker_id", w.id), LF_S("error", refused));

@@ -141,8 +141,8 @@ local function entry_fields(stream, entry)
 end
 
 -- A job's stream entry: these fields in this order, written by add_entry
--- and read by job_of only (src/core/queue.c, entry_field_names, is the same
--- list). An entry with anything else was XADDed by a foreign client and is
+-- and read by job_of only (src/core/queue.c, queue_entry_field_names, is the
+-- same list; tests/unit/test_lua_caps.c holds the two together). An entry with anything else was XADDed by a foreign client and is
 -- not a job: whoever meets it acks and deletes it, nothing more.
 local ENTRY_FIELDS = { 'job', 'type', 'args', 'attempts', 'max_retries', 'timeout_ms', 'enqueued_us' }
 
@@ -295,9 +295,14 @@ end
 -- this one. `record` (may be nil) lists more fields and values of the
 -- job's record, written in the same HSET.
 local function add_entry(c, stream, e, record)
-  local entry = redis.call('XADD', stream, '*', 'job', e.job, 'type', e.type, 'args', e.args,
-    'attempts', e.attempts, 'max_retries', e.max_retries, 'timeout_ms', e.timeout_ms,
-    'enqueued_us', e.enqueued_us)
+  local xadd = { stream, '*' }
+  for i, name in ipairs(ENTRY_FIELDS) do
+    local v = e[name]
+    if v == nil then error('add_entry: the entry has no ' .. name) end
+    xadd[2 * i + 1] = name
+    xadd[2 * i + 2] = v
+  end
+  local entry = redis.call('XADD', unpack(xadd))
   redis.call('HSET', job_key(c, e.job), 'state', 'queued', 'entry', entry, unpack(record or {}))
   return entry
 end

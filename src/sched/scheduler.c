@@ -102,7 +102,7 @@ static void warn(scheduler_t *s, const char *msg)
 static int load_state(scheduler_t *s)
 {
     char key[256];
-    queue_key(&s->q, "scheduler", "last", key, sizeof key);
+    queue_scheduler_last_key(&s->q, key, sizeof key);
     int64_t now = clock_now_ms() / 1000;
     for (size_t i = 0; i < s->set->n; i++) {
         const schedule_t *sc = &s->set->items[i];
@@ -184,7 +184,7 @@ static int fire(scheduler_t *s, const schedule_t *sc, int64_t t, long long misse
 static void record(scheduler_t *s, const schedule_t *sc, int64_t t)
 {
     char key[256], v[24];
-    queue_key(&s->q, "scheduler", "last", key, sizeof key);
+    queue_scheduler_last_key(&s->q, key, sizeof key);
     snprintf(v, sizeof v, "%" PRId64, t);
     freeReplyObject(rconn_cmd(s->conn, s->err, sizeof s->err, "HSET %s %s %s", key, sc->name, v));
 }

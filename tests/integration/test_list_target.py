@@ -30,7 +30,8 @@ class TestListTarget(TickqTestCase):
         env = {"TICKQ_LIST_TARGET": "reports"}
         status, w = self.burst("--workers", "1", env=env)
         self.assertEqual(status, 0)
-        self.assertIn("not taking tasks from the list: this worker does not serve reports_normal", w.log())
+        self.assertIn("not taking tasks from the list: this worker does not serve its target queue", w.log())
+        self.assertIn('"target":"reports_normal"', w.log())
         self.assertEqual(self.r.llen("strategy_queue"), 1)
         status, _ = self.burst("--workers", "1", "--queues", "reports", env=env)
         self.assertEqual(status, 0)
@@ -44,3 +45,18 @@ class TestListTarget(TickqTestCase):
         p = self.tickq("worker", "--check", env={"TICKQ_LIST_TARGET": "has space"})
         self.assertEqual(p.returncode, 78)
         self.assertIn("TICKQ_LIST_TARGET", p.stdout + p.stderr)
+
+    def test_a_bad_list_target_stops_only_the_worker(self):
+        """Only the worker reads TICKQ_LIST_TARGET: the other commands run
+        as they did before it existed."""
+        env = {"TICKQ_LIST_TARGET": "has space"}
+        p = self.tickq("enqueue", "noop", "{}", "--id", "despite-bad-target", env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.tickq("stats", env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("TICKQ_LIST_TARGET", p.stderr)
+        p = self.tickq("job", "despite-bad-target", env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        status, w = self.burst("--workers", "1", env=env)
+        self.assertEqual(status, 78)
+        self.assertIn("TICKQ_LIST_TARGET", w.log())

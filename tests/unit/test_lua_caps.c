@@ -23,3 +23,33 @@ TEST(reclaim_batch_is_queue_reclaim_batch)
     CHECK_INT(number_after("redis.pcall('XAUTOCLAIM', stream, c.group, reclaimer, min_idle, '0-0', 'COUNT', "),
               QUEUE_RECLAIM_BATCH);
 }
+
+/* The Lua ENTRY_FIELDS list, name by name, into names (at most max);
+ * returns how many, or -1 when the list is not found. */
+static int lua_entry_fields(char names[][32], int max)
+{
+    const char *at = strstr(lua_library, "local ENTRY_FIELDS = {");
+    if (at == NULL)
+        return -1;
+    const char *end = strchr(at, '}');
+    int n = 0;
+    for (const char *p = strchr(at, '\''); p != NULL && p < end && n < max; p = strchr(p, '\'')) {
+        const char *close = strchr(p + 1, '\'');
+        if (close == NULL || close > end || close - p - 1 >= 32)
+            return -1;
+        snprintf(names[n++], 32, "%.*s", (int)(close - p - 1), p + 1);
+        p = close + 1;
+    }
+    return n;
+}
+
+TEST(lua_entry_fields_are_queue_entry_field_names)
+{
+    char names[QUEUE_ENTRY_FIELD_COUNT + 4][32];
+    int n = lua_entry_fields(names, QUEUE_ENTRY_FIELD_COUNT + 4);
+    CHECK_INT(n, QUEUE_ENTRY_FIELD_COUNT);
+    for (int i = 0; i < n && i < QUEUE_ENTRY_FIELD_COUNT; i++)
+        CHECK_STR(names[i], queue_entry_field_names[i]);
+    /* add_entry writes them from the list, not by hand. */
+    CHECK(strstr(lua_library, "redis.call('XADD', stream, '*', 'job'") == NULL);
+}

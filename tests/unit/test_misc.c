@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <unistd.h>
 
+#include "core/config.h"
 #include "data/history.h"
 #include "core/log.h"
 #include "core/slot.h"
@@ -22,6 +23,21 @@ TEST(uuid_v4_format_and_uniqueness)
     CHECK(a[14] == '4');
     CHECK(strchr("89ab", a[19]) != NULL);
     CHECK(strcmp(a, b) != 0);
+}
+
+/* The default --workers follows the CPUs, but never past what a heartbeat
+ * renews in one call. */
+TEST(config_default_workers_clamped)
+{
+    CHECK_INT(config_default_workers(-1), 1);
+    CHECK_INT(config_default_workers(0), 1);
+    CHECK_INT(config_default_workers(8), 8);
+    CHECK_INT(config_default_workers(WORKERS_MAX), WORKERS_MAX);
+    CHECK_INT(config_default_workers(WORKERS_MAX + 1), WORKERS_MAX);
+    CHECK_INT(config_default_workers(4096), WORKERS_MAX);
+    config_t c;
+    config_defaults(&c);
+    CHECK(c.workers >= 1 && c.workers <= WORKERS_MAX);
 }
 
 TEST(task_registry_lookup)
