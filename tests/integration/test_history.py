@@ -192,7 +192,7 @@ class HistoryStreamTests:
             os.kill(recorder, signal.SIGCONT)
             wait_for(lambda: self.r.xpending(stream, "history")["pending"] == self.r.xlen(stream), 10,
                      what="the history process to read every entry")
-            self.r.execute_command("CLIENT", "PAUSE", "5000", "WRITE")
+            self.r.execute_command("CLIENT", "PAUSE", "30000", "WRITE")   # lifted below (UNPAUSE); long enough for a loaded machine
         try:
             wait_for(lambda: self.count("job_history") == 6, 10, what="the rows committed")
             self.assertGreater(self.r.xpending(stream, "history")["pending"], 0)   # not acknowledged
