@@ -262,7 +262,8 @@ static int do_import(data_flags_t *f, int argc, char **argv)
     if (st != 0)
         return st;
     csv_import_opts_t opts = { f->interval, f->skip_bad, f->symbol };
-    static csv_import_report_t rep;
+    csv_import_report_t rep;
+    memset(&rep, 0, sizeof rep);
     char err[1024];
     int status = 0;
     for (int i = optind + 1; i < argc; i++) {
@@ -600,8 +601,8 @@ static int do_show(data_flags_t *f, int argc, char **argv)
 {
     if (optind + 2 != argc)
         return cli_usage_error(usage, "show needs one SYMBOL (or a comma list)");
-    static char symbuf[8192], colbuf[4096];
-    static char *symbols[512], *columns[128];
+    char symbuf[8192], colbuf[4096];
+    char *symbols[512], *columns[128];
     snprintf(symbuf, sizeof symbuf, "%s", argv[optind + 1]);
     snprintf(colbuf, sizeof colbuf, "%s", f->columns ? f->columns : "open,high,low,close,volume");
     int ns = split(symbuf, symbols, 512), nc = split(colbuf, columns, 128);
@@ -670,7 +671,8 @@ static int do_show(data_flags_t *f, int argc, char **argv)
 
 int cmd_data(int argc, char **argv)
 {
-    static config_t cfg;
+    config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
     data_flags_t f;
     memset(&f, 0, sizeof f);
     f.cfg = &cfg;

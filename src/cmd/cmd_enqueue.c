@@ -286,7 +286,8 @@ int cmd_enqueue(int argc, char **argv)
 {
     config_t cfg;
     char err[1024];
-    static enqueue_flags_t flags;
+    enqueue_flags_t flags;
+    memset(&flags, 0, sizeof flags);
     job_spec_init(&flags.spec);
     flags.as_json = 0;
     flags.narg_files = 0;

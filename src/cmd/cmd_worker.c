@@ -352,7 +352,8 @@ static void warn_deprecated_flags(const config_t *cfg)
 
 int cmd_worker(int argc, char **argv)
 {
-    static config_t cfg;
+    config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
     char err[1024];
     int st = parse_flags(argc, argv, &cfg);
     if (st != 0)
@@ -368,7 +369,8 @@ int cmd_worker(int argc, char **argv)
     if (config_resolve(&cfg, 1, err, sizeof err) != 0 || config_resolve_list_target(&cfg, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
     /* The schedules file first: a bad one changes nothing. */
-    static schedule_config_t schedules;
+    schedule_config_t schedules;
+    memset(&schedules, 0, sizeof schedules);
     if (cfg.scheduler &&
         schedule_config_load(&schedules, config_file_path(cfg.config_path), schedule_check_task, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);

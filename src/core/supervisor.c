@@ -562,7 +562,7 @@ static void companions_stopping(sup_t *s)
 int supervisor_run(const config_t *cfg, rconn_t *conn, const supervisor_plan_t *plan)
 {
     assert(plan->ncompanions >= 0 && plan->ncompanions <= SUPERVISOR_COMPANIONS_MAX);
-    static sup_t s;
+    sup_t s;
     memset(&s, 0, sizeof s);
     s.cfg = cfg;
     s.conn = conn;

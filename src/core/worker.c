@@ -379,7 +379,7 @@ static void record(worker_ctx_t *w, const claimed_job_t *jobs, job_outcome_t *o,
     if (n == 0)
         return;
     const char *stream_key = w->cfg->queues.key[jobs[0].stream_index];
-    static char states[CLAIM_MAX][JOB_STATE_MAX];
+    char states[CLAIM_MAX][JOB_STATE_MAX];
     refusals_t refused = { 0, 0, 0 };
     for (int calls = 1;; calls++) {
         finish_tally_t tally = { 0, 0, 0, 0, 0 };
@@ -426,7 +426,7 @@ static void record_range(worker_ctx_t *w, const claim_batch_t *b, job_outcome_t 
 
 static void run_batch(worker_ctx_t *w, const claim_batch_t *b)
 {
-    static job_outcome_t out[CLAIM_MAX];
+    job_outcome_t out[CLAIM_MAX];
     size_t done = 0, recorded = 0;
     int64_t start = clock_mono_us();
     for (; done < b->n && !g_stop; done++) {

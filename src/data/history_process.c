@@ -281,7 +281,7 @@ static int drain(recorder_t *r)
 
 static int run(const config_t *cfg, const char *consumer)
 {
-    static recorder_t r;
+    recorder_t r;
     memset(&r, 0, sizeof r);
     r.cfg = cfg;
     r.consumer = consumer;
