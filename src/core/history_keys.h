@@ -8,6 +8,7 @@
 #define TICKQ_HISTORY_KEYS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define HISTORY_GROUP "history"   /* the history processes' consumer group */
 #define HISTORY_KEY_MAX 128       /* a history stream's key, with its NUL */
@@ -16,6 +17,10 @@
  * not yet acknowledged), `dropped` (rows deleted unwritten because the
  * backlog passed `cap`), `cap`, and `database` (which one it is). */
 void history_state_key(const char *stream, char *out, size_t outlen);
+
+/* A database's history stream, <prefix>:history:<16 hex digits of the
+ * database's identity hash> (data/history.h, history_stream_key). */
+void history_stream_name(const char *prefix, uint64_t identity_hash, char *out, size_t outlen);
 
 /* The set of every history stream (<prefix>:histories), for tickq stats. */
 void history_streams_key(const char *prefix, char *out, size_t outlen);

@@ -67,7 +67,7 @@ int history_stream_key(const char *prefix, const char *database_url, const char 
         snprintf(host, sizeof host, "localhost");
     host[sizeof host - 1] = '\0';
     history_identity(loc.kind, loc.where, host, id, sizeof id);
-    snprintf(out, outlen, "%s:history:%016" PRIx64, prefix, fnv1a(id));
+    history_stream_name(prefix, fnv1a(id), out, outlen);
     if (where != NULL)
         snprintf(where, wherelen, "%s", loc.kind == DB_SQLITE ? id + 7 : loc.where); /* host:path, or the URL */
     return 0;
