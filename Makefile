@@ -36,7 +36,7 @@ BENCH    := $(BUILD)/bench_queue
 BENCH_DATA := $(BUILD)/bench_data
 BENCH_OPTIONS := $(BUILD)/bench_options
 
-.PHONY: all setup test unit integration demo sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options install clean
+.PHONY: all setup test fuzz-syntax unit integration demo sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options install clean
 
 all: $(BUILD)/tickq
 
@@ -81,8 +81,13 @@ $(BENCH_OPTIONS): $(BUILD)/obj/bench/bench_options.o $(OBJ)
 
 # Tests: setup is idempotent and quick when everything is installed.
 test: setup
-	@$(MAKE) --no-print-directory all $(BUILD)/unit_tests $(BENCH)
+	@$(MAKE) --no-print-directory all $(BUILD)/unit_tests $(BENCH) fuzz-syntax
 	@tests/run $(BUILD)
+
+# The fuzz targets compile against today's API (make fuzz builds them with
+# clang and libFuzzer; this catches a rename in src/ that they missed).
+fuzz-syntax: | $(BUILD)/gen/lua_scripts.h
+	@$(CC) $(WARN) $(DEFS) $(PKG_CFLAGS) -Isrc -I$(BUILD)/gen -fsyntax-only $(wildcard fuzz/*.c)
 
 unit: $(BUILD)/unit_tests
 	@$(BUILD)/unit_tests

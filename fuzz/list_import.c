@@ -176,22 +176,22 @@ static size_t check_events(const list_import_t *li, size_t pushed)
         switch (e->kind) {
         case LIST_REJECTED:
             rejected++;
-            if (e->a[0] == '\0' || e->c[0] == '\0')
-                fuzz_fail("a rejection without its error or kept copy: '%s' '%s'", e->a, e->c);
-            count_outcome("rejected", e->a);
+            if (e->error[0] == '\0' || e->rejected_id[0] == '\0')
+                fuzz_fail("a rejection without its error or kept copy: '%s' '%s'", e->error, e->rejected_id);
+            count_outcome("rejected", e->error);
             count_outcome(e->task_id[0] ? "rejected with id" : "rejected without id", "");
             break;
         case LIST_DUPLICATE:
             duplicates++;
-            if (e->task_id[0] == '\0' || e->a[0] == '\0')
+            if (e->task_id[0] == '\0' || e->state[0] == '\0')
                 fuzz_fail("a duplicate without its id or state");
-            count_outcome("duplicate", e->a);
+            count_outcome("duplicate", e->state);
             break;
         case LIST_RERUN:
             reruns++;
             if (e->task_id[0] == '\0' || e->run < 2)
                 fuzz_fail("a re-run of '%s' as run %lld", e->task_id, e->run);
-            count_outcome("rerun", e->a);
+            count_outcome("rerun", e->state);
             break;
         }
     }
