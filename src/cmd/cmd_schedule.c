@@ -278,7 +278,7 @@ typedef enum { DAY_HOLIDAY, DAY_CLOSURE, DAY_EARLY_CLOSE } calendar_day_kind_t;
 
 /* A listed day: a full-day closure (name says why) or an early close. */
 typedef struct {
-    char date[32];
+    char date[CLOCK_DATE_LEN];
     const char *weekday;
     calendar_day_kind_t kind;
     const char *name;  /* holiday or closure; NULL for an early close */
@@ -287,11 +287,6 @@ typedef struct {
 
 static const char *const weekday_names[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 
-static void format_ymd(int y, int m, int d, char out[32])
-{
-    snprintf(out, 32, "%04d-%02d-%02d", y, m, d);
-}
-
 /* Fills *out for epoch day t when it is a weekday other than a full
  * trading day; 0 (nothing to list) for full trading days and weekends. */
 static int calendar_day(const market_calendar_t *cal, int64_t t, calendar_day_t *out)
@@ -299,7 +294,7 @@ static int calendar_day(const market_calendar_t *cal, int64_t t, calendar_day_t 
     int y, m, d;
     clock_civil_from_days(t, &y, &m, &d);
     memset(out, 0, sizeof *out);
-    format_ymd(y, m, d, out->date);
+    clock_format_date(t * 86400, out->date);
     out->weekday = weekday_names[clock_weekday(t)];
     int trading = market_is_trading_day(cal, y, m, d);
     assert(trading >= 0); /* the range was checked against the calendar's years */
@@ -321,19 +316,19 @@ static int calendar_day(const market_calendar_t *cal, int64_t t, calendar_day_t 
 
 /* The trading day after (dir > 0) or before y-m-d as "YYYY-MM-DD", or ""
  * when it would fall outside the calendar's years. */
-static void trading_day_near(const market_calendar_t *cal, int y, int m, int d, int dir, char out[32])
+static void trading_day_near(const market_calendar_t *cal, int y, int m, int d, int dir, char out[CLOCK_DATE_LEN])
 {
     int found = dir > 0 ? market_next_trading_day(cal, &y, &m, &d) : market_previous_trading_day(cal, &y, &m, &d);
     out[0] = '\0';
     if (found == 0)
-        format_ymd(y, m, d, out);
+        clock_format_date(clock_days_from_civil(y, m, d) * 86400, out);
 }
 
 /* What `schedule calendar` shows, computed before it is printed. */
 typedef struct {
     int64_t first, last;          /* epoch days, both included */
-    char from[32], to[32];
-    char next[32], previous[32];  /* "" when outside the calendar's years */
+    char from[CLOCK_DATE_LEN], to[CLOCK_DATE_LEN];
+    char next[CLOCK_DATE_LEN], previous[CLOCK_DATE_LEN];  /* "" when outside the calendar's years */
     int has_now;                  /* no --from: the market now */
     int open_now;
     char now[TZ_TIME_LEN];        /* New York time */
@@ -456,8 +451,8 @@ static int do_calendar(const schedule_flags_t *f)
     int y, m, d, last_y, last_m, last_d;
     clock_civil_from_days(v.first, &y, &m, &d);
     clock_civil_from_days(v.last, &last_y, &last_m, &last_d);
-    format_ymd(y, m, d, v.from);
-    format_ymd(last_y, last_m, last_d, v.to);
+    clock_format_date(v.first * 86400, v.from);
+    clock_format_date(v.last * 86400, v.to);
     if (y < MARKET_YEAR_MIN || last_y > MARKET_YEAR_MAX) {
         st = cli_usage_error(schedule_usage, "--from %s --days %lld: the %s calendar covers %d-01-01 to %d-12-31 only",
                              v.from, (long long)(v.last - v.first + 1), cal->name, MARKET_YEAR_MIN, MARKET_YEAR_MAX);
