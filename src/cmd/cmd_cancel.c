@@ -41,7 +41,7 @@ int cmd_cancel(int argc, char **argv)
     if (st != 0)
         return st == CLI_HELP ? 0 : st;
     cancel_status_t res;
-    char state[24];
+    char state[JOB_STATE_MAX];
     queue_status_t qs = queue_cancel(&cli.q, cli.arg, &res, state, err, sizeof err);
     if (qs != QUEUE_OK) {
         cli_close(&cli);

@@ -311,10 +311,13 @@ static int run_check(config_t *cfg)
     return 0;
 }
 
-/* The supervisor, with the job history process (unless --no-history) and,
- * given `schedules`, a scheduler beside it; its children's tasks get the
- * database and a bar cache. Returns the exit status. */
-static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_config_t *schedules)
+/* The supervisor, with the job history process (unless --no-history:
+ * cfg->history_stream is the database's stream, `history_where` the
+ * database as the stream records it) and, given `schedules`, a scheduler
+ * beside it; its children's tasks get the database and a bar cache.
+ * Returns the exit status. */
+static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_config_t *schedules,
+                          const char *history_where)
 {
     char id[160], database[DB_WHERE_MAX + 1100];
     queue_instance_id(id, sizeof id);
@@ -324,7 +327,7 @@ static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_con
     worker_history_t *history = NULL;
     worker_scheduler_t *scheduler = NULL;
     if (cfg->history) {
-        if ((history = worker_history_start(cfg, conn, id, &st)) == NULL)
+        if ((history = worker_history_start(cfg, conn, id, history_where, &st)) == NULL)
             return st;
         plan.companions[plan.ncompanions++] = worker_history_companion(history);
     }
@@ -404,12 +407,14 @@ int cmd_worker(int argc, char **argv)
      * process and the tasks use connections of their own. The default
      * file's folders exist now, so its path is the resolved one. */
     db_close(db);
+    char history_where[DB_WHERE_MAX + 300] = "";
     if (cfg.history && history_stream_key(cfg.prefix, cfg.database_url, cfg.db_path, cfg.history_stream,
-                                          sizeof cfg.history_stream, NULL, 0, &failure, err, sizeof err) != 0) {
+                                          sizeof cfg.history_stream, history_where, sizeof history_where, &failure,
+                                          err, sizeof err) != 0) {
         rconn_free(conn);
         return cli_fail(db_exit_status(failure), "%s", err);
     }
-    st = run_supervisor(&cfg, conn, cfg.scheduler ? &schedules : NULL);
+    st = run_supervisor(&cfg, conn, cfg.scheduler ? &schedules : NULL, history_where);
     if (cfg.scheduler)
         schedule_config_free(&schedules);
     rconn_free(conn);

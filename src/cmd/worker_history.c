@@ -41,12 +41,10 @@ static void start(worker_history_t *h)
 }
 
 worker_history_t *worker_history_start(const config_t *cfg, rconn_t *conn, const char *supervisor_id,
-                                       int *status)
+                                       const char *where, int *status)
 {
-    char err[1024], where[DB_WHERE_MAX + 300], key[HISTORY_KEY_MAX];
-    if (history_stream_key(cfg->prefix, cfg->database_url, cfg->db_path, key, sizeof key, where, sizeof where, NULL,
-                           err, sizeof err) != 0 ||
-        history_register(conn, cfg->prefix, cfg->history_stream, cfg->history_backlog, where, err,
+    char err[1024];
+    if (history_register(conn, cfg->prefix, cfg->history_stream, cfg->history_backlog, where, err,
                          sizeof err) != 0) {
         log_error("cannot set up the job history stream", LF_S("error", err));
         *status = EX_UNAVAILABLE;

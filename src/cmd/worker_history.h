@@ -17,13 +17,14 @@
 
 typedef struct worker_history worker_history_t;
 
-/* Registers cfg's history stream on `conn` (its backlog cap is in Redis
- * before any row is) and starts the history process as consumer
+/* Registers cfg's history stream (cfg->history_stream, of the database
+ * `where` describes: history_stream_key) on `conn` (its backlog cap is in
+ * Redis before any row is) and starts the history process as consumer
  * "<supervisor_id>:history". NULL, with the failure logged and *status
  * set to the exit status (69 when Redis refuses, 71 without a pipe or
  * memory). */
 worker_history_t *worker_history_start(const config_t *cfg, rconn_t *conn, const char *supervisor_id,
-                                       int *status);
+                                       const char *where, int *status);
 
 /* Its hooks for the supervisor (the plan's companions). */
 supervisor_companion_t worker_history_companion(worker_history_t *h);

@@ -472,7 +472,7 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, const t
 {
     install_signals();
     log_set_buffered(1);
-    static worker_ctx_t w;
+    worker_ctx_t w;
     memset(&w, 0, sizeof w);
     w.cfg = cfg;
     w.slot = slot;
@@ -488,7 +488,8 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, const t
     for (int i = 0; i < cfg->queues.n; i++)
         queue_logical(cfg->queues.name[i], w.logical[i], sizeof w.logical[i]);
 
-    static claim_batch_t batch;
+    claim_batch_t batch;
+    memset(&batch, 0, sizeof batch);
     int status = 0;
     refusals_t claims_refused = { 0, 0, 0 }; /* for lack of memory */
     while (!g_stop) {

@@ -169,6 +169,7 @@ task_status_t task_screening(const task_ctx_t *ctx, task_out_t *out)
 {
     int64_t t0 = clock_mono_us();
     strategy_task_t t;
+    json_t *data = NULL;
     screening_t sc = { ctx, &t, 0, 0 };
     task_status_t st = strategy_task_args(ctx, &t, out);
     if (st == TASK_OK)
@@ -199,17 +200,13 @@ task_status_t task_screening(const task_ctx_t *ctx, task_out_t *out)
                             as_of == INT64_MAX ? "(latest)" : json_string_value(json_object_get(ctx->args, "as_of")));
         goto done;
     }
-    json_t *data;
     if ((st = strategy_task_run(ctx, &t, screening_finish, &sc, "ranked_results", &data, out)) != TASK_OK)
         goto done;
     json_t *as_of_arg = json_object_get(ctx->args, "as_of");
     if (json_is_string(as_of_arg))
         json_object_set(data, "as_of", as_of_arg);
-    json_object_set_new(data, "execution_time_ms", json_real((double)(clock_mono_us() - t0) / 1000.0));
-    out->data = data;
 done:
-    strategy_task_free(&t);
-    return st;
+    return strategy_task_done(&t, st, data, t0, out);
 }
 
 static const task_arg_t screening_args[] = {
