@@ -472,8 +472,9 @@ def fcall_header(now_ms=None, result_ttl=86400):
 def fill_until_oom(r, headroom=1 << 20):
     """Caps Redis at the memory it uses plus `headroom` (policy noeviction)
     and writes filler keys until it refuses a write for lack of memory
-    (OOM); then pins maxmemory a little under what it uses, so that a
-    client buffer freed later cannot let a write through. Returns the
+    (OOM); then pins maxmemory `headroom` under what it uses, so that
+    client buffers freed later (a worker's, the test's own) cannot let a
+    write through. Returns the
     number of filler keys. Undo with r.config_set("maxmemory", 0)."""
     r.config_set("maxmemory-policy", "noeviction")
     r.config_set("maxmemory", int(r.info("memory")["used_memory"]) + headroom)
@@ -484,7 +485,7 @@ def fill_until_oom(r, headroom=1 << 20):
         except redis.ResponseError as e:
             if "maxmemory" not in str(e):
                 raise
-            r.config_set("maxmemory", int(r.info("memory")["used_memory"]) - (256 << 10))
+            r.config_set("maxmemory", int(r.info("memory")["used_memory"]) - headroom)
             return i
     raise AssertionError("Redis never refused a write")
 
