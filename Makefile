@@ -17,13 +17,13 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
-PKGS    := hiredis jansson sqlite3 libpq lua5.4 libseccomp inih libcurl
+PKGS    := hiredis jansson sqlite3 libpq lua5.4 libseccomp inih libcurl python3-embed
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 DEFS    := -D_GNU_SOURCE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lhiredis -ljansson -lsqlite3 -lpq -llua5.4 -lseccomp -linih -lcurl)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lhiredis -ljansson -lsqlite3 -lpq -llua5.4 -lseccomp -linih -lcurl -lpython3.11)
 ALL_CFLAGS = $(WARN) $(DEFS) $(CFLAGS) $(PKG_CFLAGS) -Isrc -I$(BUILD)/gen -MMD -MP
 LDLIBS  += $(PKG_LIBS) -lm
 
@@ -54,6 +54,13 @@ $(BUILD)/obj/%.o: src/%.c | $(BUILD)/gen/lua_scripts.h
 $(BUILD)/gen/lua_scripts.c $(BUILD)/gen/lua_scripts.h &: scripts/embed-lua src/lua/common.lua $(LUA_SRC)
 	@mkdir -p $(BUILD)/gen
 	scripts/embed-lua $(BUILD)/gen src/lua/common.lua $(LUA_SRC)
+
+# The Python strategy runner, compiled into the Python host.
+$(BUILD)/gen/python_runner.h: scripts/embed-text src/strategy/python_runner.py
+	@mkdir -p $(BUILD)/gen
+	scripts/embed-text $@ python_runner_source src/strategy/python_runner.py
+
+$(BUILD)/obj/strategy/python_host.o: $(BUILD)/gen/python_runner.h
 
 $(BUILD)/obj/lua_scripts.o: $(BUILD)/gen/lua_scripts.c
 	@mkdir -p $(dir $@)

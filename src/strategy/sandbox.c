@@ -4,6 +4,8 @@
  * /dev/null) is done before the seccomp filter; descriptors are closed and
  * limits set before the untrusted code runs; the child leaves with _exit so
  * that nothing inherited (stdio buffers, atexit handlers of the worker) runs.
+ * In the Python profile Landlock comes before seccomp (its calls would be
+ * trapped after) and RLIMIT_AS is set from the address space at the fork.
  * Trapped system calls arrive as SIGSYS; the handler records the call in a
  * page shared with the parent and exits. */
 #include "strategy/sandbox.h"
@@ -26,6 +28,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "strategy/landlock.h"
 
 #define EXIT_VIOLATION 121
 
@@ -46,7 +49,8 @@ static void on_sigsys(int sig, siginfo_t *info, void *uctx)
 }
 
 /* System calls strategy code never needs. Everything else (memory,
- * reading and writing the descriptors it has, time, exit) stays allowed. */
+ * reading and writing the descriptors it has, time, exit) stays allowed.
+ * The first two are allowed read-only in the Python profile. */
 static const char *const denied[] = {
     "open", "openat", "openat2", "creat", "open_by_handle_at", "name_to_handle_at",
     "socket", "socketpair", "connect", "accept", "accept4", "bind", "listen",
@@ -63,38 +67,78 @@ static const char *const denied[] = {
     "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
     "inotify_init", "inotify_init1", "fanotify_init", "pidfd_open", "pidfd_getfd",
 };
+#define READ_ONLY_OPENS 2        /* denied[0..1]: open, openat */
 
-/* The filter is compiled once per process (libseccomp takes about half a
- * millisecond to build it) and installed in each child with prctl. */
-static struct sock_fprog g_filter;
+/* Also trapped in the Python profile: signals to other processes and
+ * timers (a Python strategy reaches them through os and signal; a Lua one
+ * cannot). */
+static const char *const denied_python[] = {
+    "kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal",
+    "alarm", "setitimer", "timer_create",
+};
 
-static int compile_filter(void)
+/* Flags that make an open more than a read. */
+static const unsigned long write_flags[] = { O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND, __O_TMPFILE };
+
+static int deny_all(scmp_filter_ctx ctx, const char *const *names, size_t n, size_t from)
 {
-    if (g_filter.filter != NULL)
+    int rc = 0;
+    for (size_t i = from; i < n && rc == 0; i++) {
+        int nr = seccomp_syscall_resolve_name(names[i]);
+        if (nr != __NR_SCMP_ERROR) /* else not on this architecture */
+            rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, nr, 0);
+    }
+    return rc;
+}
+
+/* open and openat, trapped when their flags (argument `arg`) ask for more
+ * than reading: one rule per flag, as the rules of a call are or-ed. */
+static int deny_writing_opens(scmp_filter_ctx ctx)
+{
+    int rc = 0;
+    for (size_t i = 0; i < sizeof write_flags / sizeof write_flags[0] && rc == 0; i++) {
+        unsigned long f = write_flags[i];
+        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(open), 1, SCMP_A1(SCMP_CMP_MASKED_EQ, f, f));
+        if (rc == 0)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(openat), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, f, f));
+    }
+    return rc;
+}
+
+/* The filters are compiled once per process (libseccomp takes about half a
+ * millisecond to build one) and installed in each child with prctl:
+ * [0] Lua's, [1] Python's. */
+#define FILTER_PROG_MAX 4096
+static struct sock_fprog g_filter[2];
+static struct sock_filter g_prog[2][FILTER_PROG_MAX];
+
+static int compile_filter(int python)
+{
+    if (g_filter[python].filter != NULL)
         return 0;
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (ctx == NULL)
         return -1;
-    int rc = 0;
-    for (size_t i = 0; i < sizeof denied / sizeof denied[0] && rc == 0; i++) {
-        int nr = seccomp_syscall_resolve_name(denied[i]);
-        if (nr != __NR_SCMP_ERROR) /* else not on this architecture */
-            rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, nr, 0);
-    }
+    size_t n = sizeof denied / sizeof denied[0];
+    int rc = deny_all(ctx, denied, n, python ? READ_ONLY_OPENS : 0);
+    if (rc == 0 && python)
+        rc = deny_all(ctx, denied_python, sizeof denied_python / sizeof denied_python[0], 0);
+    if (rc == 0 && python)
+        rc = deny_writing_opens(ctx);
     /* libseccomp exports the program to a descriptor: a pipe will do, it
      * is a few hundred bytes. */
     int fds[2] = { -1, -1 };
     if (rc == 0 && pipe2(fds, O_CLOEXEC) == 0 && seccomp_export_bpf(ctx, fds[1]) == 0) {
         close(fds[1]);
         fds[1] = -1;
-        static struct sock_filter prog[4096];
-        size_t got = 0;
+        struct sock_filter *prog = g_prog[python];
+        size_t got = 0, max = sizeof g_prog[python];
         ssize_t r;
-        while (got < sizeof prog && (r = read(fds[0], (char *)prog + got, sizeof prog - got)) > 0)
+        while (got < max && (r = read(fds[0], (char *)prog + got, max - got)) > 0)
             got += (size_t)r;
-        if (got > 0 && got % sizeof prog[0] == 0 && got < sizeof prog) {
-            g_filter.len = (unsigned short)(got / sizeof prog[0]);
-            g_filter.filter = prog;
+        if (got > 0 && got % sizeof prog[0] == 0 && got < max) {
+            g_filter[python].len = (unsigned short)(got / sizeof prog[0]);
+            g_filter[python].filter = prog;
         }
     }
     if (fds[0] >= 0)
@@ -102,14 +146,14 @@ static int compile_filter(void)
     if (fds[1] >= 0)
         close(fds[1]);
     seccomp_release(ctx);
-    return g_filter.filter != NULL ? 0 : -1;
+    return g_filter[python].filter != NULL ? 0 : -1;
 }
 
-static int install_filter(void)
+static int install_filter(int python)
 {
-    if (g_filter.filter == NULL)
+    if (g_filter[python].filter == NULL)
         return -1;
-    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &g_filter, 0, 0) == 0 ? 0 : -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &g_filter[python], 0, 0) == 0 ? 0 : -1;
 }
 
 static void set_limit(int resource, rlim_t soft, rlim_t hard)
@@ -119,8 +163,42 @@ static void set_limit(int resource, rlim_t soft, rlim_t hard)
 }
 
 /* The child: lock down, run, leave. Never returns. */
+/* The child's address space in bytes (VmSize), from /proc: 0 if unknown. */
+static size_t address_space(void)
+{
+    FILE *f = fopen("/proc/self/statm", "re");
+    unsigned long pages = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%lu", &pages) != 1)
+            pages = 0;
+        fclose(f);
+    }
+    return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Under AddressSanitizer the address space is terabytes of shadow: no
+ * RLIMIT_AS there (the memory cases are reported as skipped, as for Lua). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANDBOX_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANDBOX_ASAN 1
+#endif
+#endif
+
+static void refuse_internal(const char *why)
+{
+    char msg[600];
+    int n = snprintf(msg, sizeof msg, "{\"ok\":false,\"kind\":\"internal\",\"message\":\"%s\"}", why);
+    ssize_t w = write(SANDBOX_RESULT_FD, msg, n > 0 && (size_t)n < sizeof msg ? (size_t)n : 0);
+    (void)w;
+    _exit(1);
+}
+
+/* The child: lock down, run, leave. Never returns. */
 static void child(const sandbox_limits_t *lim, sandbox_fn fn, void *ctx, int out_w, int res_w, pid_t parent)
 {
+    int python = lim->read_dirs != NULL;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(1);
@@ -130,16 +208,30 @@ static void child(const sandbox_limits_t *lim, sandbox_fn fn, void *ctx, int out
     dup2(out_w, 1);
     dup2(out_w, 2);
     dup2(res_w, SANDBOX_RESULT_FD);
-    /* Only 0-3 survive: no Redis, database or log descriptor of the worker. */
-    if (close_range(SANDBOX_RESULT_FD + 1, ~0U, 0) != 0) {
-        for (int fd = SANDBOX_RESULT_FD + 1; fd < 65536; fd++)
+    /* keep_fd is never 1-3 (those are the caller's stdio and its own
+     * descriptors opened before it). */
+    int last = SANDBOX_RESULT_FD;
+    if (lim->keep_fd > 0 && dup2(lim->keep_fd, SANDBOX_KEEP_FD) == SANDBOX_KEEP_FD)
+        last = SANDBOX_KEEP_FD;
+    /* Only these survive: no Redis, database or log descriptor of the worker. */
+    if (close_range((unsigned)last + 1, ~0U, 0) != 0) {
+        for (int fd = last + 1; fd < 65536; fd++)
             close(fd);
     }
     set_limit(RLIMIT_CORE, 0, 0);
     set_limit(RLIMIT_FSIZE, 0, 0);
-    set_limit(RLIMIT_NOFILE, SANDBOX_RESULT_FD + 1, SANDBOX_RESULT_FD + 1);
+    /* Python reads its lazily imported modules' files: a few at a time. */
+    rlim_t nofile = python ? 64 : (rlim_t)last + 1;
+    set_limit(RLIMIT_NOFILE, nofile, nofile);
     if (lim->cpu_seconds > 0)
         set_limit(RLIMIT_CPU, (rlim_t)lim->cpu_seconds, (rlim_t)lim->cpu_seconds + 1);
+#ifndef SANDBOX_ASAN
+    if (lim->address_space_extra > 0) {
+        size_t now = address_space();
+        rlim_t as = now > 0 ? (rlim_t)(now + lim->address_space_extra) : RLIM_INFINITY;
+        set_limit(RLIMIT_AS, as, as);
+    }
+#endif
     setenv("TZ", "UTC", 1);
     tzset();
 
@@ -158,12 +250,13 @@ static void child(const sandbox_limits_t *lim, sandbox_fn fn, void *ctx, int out
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
 
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || install_filter() != 0) {
-        static const char msg[] = "{\"ok\":false,\"kind\":\"internal\",\"message\":\"cannot install the seccomp filter\"}";
-        ssize_t w = write(SANDBOX_RESULT_FD, msg, sizeof msg - 1);
-        (void)w;
-        _exit(1);
-    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        refuse_internal("cannot set no_new_privs");
+    char err[300];
+    if (python && landlock_read_only(lim->read_dirs, err, sizeof err) != 0)
+        refuse_internal("cannot confine file access with Landlock");
+    if (install_filter(python) != 0)
+        refuse_internal("cannot install the seccomp filter");
     _exit(fn(ctx));
 }
 
@@ -219,7 +312,7 @@ int sandbox_run(const sandbox_limits_t *lim, sandbox_fn fn, void *ctx, sandbox_o
 {
     memset(out, 0, sizeof *out);
     out->exit_code = -1;
-    if (compile_filter() != 0) {
+    if (compile_filter(lim->read_dirs != NULL) != 0) {
         snprintf(err, errlen, "cannot build the seccomp filter");
         return -1;
     }

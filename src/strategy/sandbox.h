@@ -5,7 +5,10 @@
  * has rlimits (CPU seconds, no core files, no new descriptors, no file
  * writes) and a seccomp filter that traps what untrusted code never needs:
  * opening files, sockets, exec, fork/clone, ptrace, filesystem changes. A
- * trapped system call ends the child and is reported by name. The parent
+ * trapped system call ends the child and is reported by name. The Python
+ * profile (read_dirs) lets the child open files read-only, only below the
+ * given folders (Landlock, landlock.h), where Python's lazily imported
+ * modules live, and also traps signals to other processes and timers. The parent
  * reads both pipes and kills the child at the wall-clock limit. */
 #ifndef TICKQ_SANDBOX_H
 #define TICKQ_SANDBOX_H
@@ -17,9 +20,17 @@
 #define SANDBOX_OUTPUT_MAX (64 * 1024)
 #define SANDBOX_RESULT_MAX (256u * 1024 * 1024)
 
+/* A descriptor the child keeps (sandbox_limits_t.keep_fd) arrives as this. */
+#define SANDBOX_KEEP_FD 4
+
 typedef struct {
     int64_t wall_ms;             /* killed after this long */
     int cpu_seconds;             /* RLIMIT_CPU (a backstop for the wall limit) */
+    /* The Python profile (all zero for Lua's, which opens no file at all): */
+    const char *const *read_dirs; /* NULL-terminated: files under these may be opened read-only (Landlock),
+                                   * nothing else; NULL: opening any file is trapped */
+    size_t address_space_extra;  /* > 0: RLIMIT_AS at the child's address space + this (not under ASan) */
+    int keep_fd;                 /* > 0: kept open in the child as SANDBOX_KEEP_FD (0 is never one) */
 } sandbox_limits_t;
 
 typedef struct {

@@ -22,6 +22,8 @@
 #include "core/json_writer.h"
 #include "strategy/sandbox.h"
 #include "strategy/strategy_internal.h"
+#include "strategy/strategy_json.h"
+#include "strategy/strategy_python.h"
 #include "strategy/strategy_result.h"
 
 static uint64_t g_run_seed[2];    /* math.random's seed for the next run (strategy_state_seed) */
@@ -170,6 +172,55 @@ static int report_error(lua_State *L, strategy_eval_t *e, const char *prefix)
 }
 
 
+/* The strategy's value is at the top of L: the task's own code turns it
+ * into the task's result, here, so that only the result crosses the pipe.
+ * Lua must not fail from here on (an error outside pcall would abort). No
+ * collection either: it would run the strategy's finalizers (__gc) without
+ * its limits, and they could change the result while it is read. The raw
+ * text is bounded as the pipe's reader bounds it: a result can be far
+ * bigger as text than in Lua (one string in a million instances). */
+static int finish_and_reply(lua_State *L, strategy_eval_t *e, const strategy_job_t *job)
+{
+    char why[600];
+    lua_sethook(L, NULL, 0, 0);
+    lua_gc(L, LUA_GCSTOP);
+    e->cap = SIZE_MAX;
+    lua_checkstack(L, 20);
+    json_writer_t raw;
+    jw_init(&raw);
+    raw.max = SANDBOX_RESULT_MAX;
+    json_t *data = job->finish(L, lua_gettop(L), job->finish_ctx, &raw, why, sizeof why);
+    if (data == NULL) {
+        jw_free(&raw);
+        char msg[700];
+        snprintf(msg, sizeof msg, "Strategy error: %s", why);
+        return fail_envelope("contract", msg);
+    }
+    if (raw.over) {
+        json_decref(data);
+        jw_free(&raw);
+        char msg[100];
+        result_too_large(msg, sizeof msg);
+        return fail_envelope("contract", msg);
+    }
+    if (raw.failed) { /* half a result must not become a result */
+        json_decref(data);
+        jw_free(&raw);
+        return fail_envelope("memory", "Strategy error: out of memory writing its result");
+    }
+    fflush(stdout);
+    json_t *env = json_object();
+    json_object_set_new(env, "ok", json_true());
+    json_object_set_new(env, "data", data);
+    json_object_set_new(env, "columns", strategy_used_columns(L));
+    json_object_set_new(env, "raw", json_boolean(raw.len > 0));
+    int rc = write_envelope(env);
+    if (rc == 0 && raw.len > 0)
+        write_all(raw.buf, raw.len);
+    jw_free(&raw);
+    return rc;
+}
+
 static int evaluate(void *arg)
 {
     const strategy_job_t *job = arg;
@@ -221,50 +272,39 @@ static int evaluate(void *arg)
     int status = lua_pcall(L, 1, 1, 0);
     if (status != LUA_OK || e->violation[0] || e->timed_out || strategy_eval_out_of_memory(e))
         return report_error(L, e, "Strategy error");
-    lua_sethook(L, NULL, 0, 0);
-    /* The strategy is done: the task's own code turns its result into the
-     * task's, here, so that only the result crosses the pipe. Lua must not
-     * fail from here on (an error outside pcall would abort). No collection
-     * either: it would run the strategy's finalizers (__gc) without its
-     * limits, and they could change the result while it is read. The raw
-     * text is bounded as the pipe's reader bounds it: a result can be far
-     * bigger as text than in Lua (one string in a million instances). */
-    lua_gc(L, LUA_GCSTOP);
-    e->cap = SIZE_MAX;
-    lua_checkstack(L, 20);
-    json_writer_t raw;
-    jw_init(&raw);
-    raw.max = SANDBOX_RESULT_MAX;
-    json_t *data = job->finish(L, lua_gettop(L), job->finish_ctx, &raw, why, sizeof why);
-    if (data == NULL) {
-        jw_free(&raw);
-        char msg[700];
-        snprintf(msg, sizeof msg, "Strategy error: %s", why);
-        return fail_envelope("contract", msg);
+    return finish_and_reply(L, e, job);
+}
+
+/* A Python strategy's value, as the JSON text its evaluation wrote, for a
+ * Lua sandbox child to read back and finish (evaluate_decoded). */
+typedef struct {
+    const strategy_job_t *job;
+    const char *text;
+    size_t len;
+    const json_t *columns;
+} decoded_t;
+
+static int evaluate_decoded(void *arg)
+{
+    const decoded_t *d = arg;
+    strategy_eval_t e; /* the child leaves (_exit) before this frame ends */
+    memset(&e, 0, sizeof e);
+    e.cap = d->job->memory_bytes;
+    e.job = d->job;
+    lua_State *L = strategy_state_new(&e);
+    if (L == NULL)
+        return fail_envelope("memory", "Strategy exceeded memory limit: cannot create the Lua state");
+    strategy_set_used_columns(L, d->columns);
+    char why[300];
+    if (strategy_json_push(L, d->text, d->len, why, sizeof why) != 0) {
+        char msg[400];
+        if (strcmp(why, "out of memory") == 0)
+            snprintf(msg, sizeof msg, "Strategy exceeded memory limit (%zu MiB)", d->job->memory_bytes >> 20);
+        else
+            snprintf(msg, sizeof msg, "Strategy error: %s", why);
+        return fail_envelope(strcmp(why, "out of memory") == 0 ? "memory" : "contract", msg);
     }
-    if (raw.over) {
-        json_decref(data);
-        jw_free(&raw);
-        char msg[100];
-        result_too_large(msg, sizeof msg);
-        return fail_envelope("contract", msg);
-    }
-    if (raw.failed) { /* half a result must not become a result */
-        json_decref(data);
-        jw_free(&raw);
-        return fail_envelope("memory", "Strategy error: out of memory writing its result");
-    }
-    fflush(stdout);
-    json_t *env = json_object();
-    json_object_set_new(env, "ok", json_true());
-    json_object_set_new(env, "data", data);
-    json_object_set_new(env, "columns", strategy_used_columns(L));
-    json_object_set_new(env, "raw", json_boolean(raw.len > 0));
-    int rc = write_envelope(env);
-    if (rc == 0 && raw.len > 0)
-        write_all(raw.buf, raw.len);
-    jw_free(&raw);
-    return rc;
+    return finish_and_reply(L, &e, d->job);
 }
 
 /* The line's first word after indentation, if it is `word` followed by a
@@ -300,15 +340,95 @@ static void add_output(json_t *into, const sandbox_outcome_t *out)
         json_object_set_new(into, "output_truncated", json_true());
 }
 
-int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t *raw_len,
-                 strategy_failure_t *failure, char *error, size_t errlen)
+/* A trapped system call of a Python strategy, in words (the guard names
+ * most attempts before they reach the kernel; these are the rest). */
+static const char *violation_words(const char *call)
+{
+    static const struct {
+        const char *call, *words;
+    } known[] = {
+        { "clone", "starting a thread or process" }, { "clone3", "starting a thread or process" },
+        { "fork", "starting a process" }, { "vfork", "starting a process" },
+        { "execve", "starting a program" }, { "execveat", "starting a program" },
+        { "socket", "network access" }, { "connect", "network access" },
+        { "kill", "sending a signal" }, { "tkill", "sending a signal" }, { "tgkill", "sending a signal" },
+        { "alarm", "a timer signal (signal.alarm)" }, { "setitimer", "a timer signal" },
+        { "timer_create", "a timer signal" }, { "open", "writing a file" }, { "openat", "writing a file" },
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(known[i].call, call) == 0)
+            return known[i].words;
+    return NULL;
+}
+
+/* Reads a sandbox child's outcome: 0 with *env (its envelope, "ok" true)
+ * and *raw; else -1 with the failure, as strategy_run reports it. */
+static int interpret(const strategy_job_t *job, sandbox_outcome_t *out, json_t **result, char **raw,
+                     size_t *raw_len, strategy_failure_t *failure, char *error, size_t errlen)
 {
     *result = NULL;
-    *failure = STRATEGY_FAILED;
-    *raw = NULL;
-    *raw_len = 0;
-    sandbox_limits_t lim = { job->time_limit_ms, (int)(job->time_limit_ms / 1000) + 2 };
-    sandbox_outcome_t out;
+    if (out->violation[0]) {
+        const char *words = job->python ? violation_words(out->violation) : NULL;
+        if (words != NULL)
+            snprintf(error, errlen, "Security validation failed: %s (system call %s)", words, out->violation);
+        else
+            snprintf(error, errlen, "Security validation failed: attempted system call %s", out->violation);
+        return -1;
+    }
+    if (out->timed_out) {
+        snprintf(error, errlen, "Strategy exceeded time limit (%g s)", (double)job->time_limit_ms / 1000.0);
+        *failure = STRATEGY_TIME_LIMIT;
+        return -1;
+    }
+    if (out->result_truncated) {
+        result_too_large(error, errlen);
+        return -1;
+    }
+    json_error_t jerr;
+    char *nl = out->result_len ? memchr(out->result, '\n', out->result_len) : NULL;
+    size_t head = nl ? (size_t)(nl - out->result) : out->result_len;
+    json_t *env = head ? json_loadb(out->result, head, 0, &jerr) : NULL;
+    if (env == NULL) {
+        if (out->term_signal)
+            snprintf(error, errlen, "Strategy crashed (signal %d)", out->term_signal);
+        else
+            snprintf(error, errlen, "Strategy ended without a result (exit status %d)", out->exit_code);
+        return -1;
+    }
+    if (!json_is_true(json_object_get(env, "ok"))) {
+        /* kind "internal": the sandbox itself failed (no seccomp
+         * filter), not the strategy, so the job is worth a retry. */
+        const char *kind = json_string_value(json_object_get(env, "kind"));
+        int internal = kind != NULL && strcmp(kind, "internal") == 0;
+        snprintf(error, errlen, "%s%s", internal ? "Strategy could not start: " : "",
+                 json_string_value(json_object_get(env, "message")));
+        if (internal)
+            *failure = STRATEGY_NOT_STARTED;
+        else if (kind != NULL && strcmp(kind, "timeout") == 0)
+            *failure = STRATEGY_TIME_LIMIT;
+        else if (kind != NULL && strcmp(kind, "memory") == 0)
+            *failure = STRATEGY_MEMORY_LIMIT;
+        json_decref(env);
+        return -1;
+    }
+    json_object_del(env, "ok");
+    if (json_is_true(json_object_get(env, "raw")) && nl != NULL) {
+        /* Hand the raw text over in the outcome's own buffer. */
+        *raw_len = out->result_len - head - 1;
+        memmove(out->result, nl + 1, *raw_len);
+        out->result[*raw_len] = '\0';
+        *raw = out->result;
+        out->result = NULL;
+    }
+    json_object_del(env, "raw");
+    *result = env;
+    return 0;
+}
+
+static int run_lua(const strategy_job_t *job, sandbox_outcome_t *out, json_t **result, char **raw, size_t *raw_len,
+                   strategy_failure_t *failure, char *error, size_t errlen)
+{
+    sandbox_limits_t lim = { .wall_ms = job->time_limit_ms, .cpu_seconds = (int)(job->time_limit_ms / 1000) + 2 };
     if (!job->cold)
         strategy_warm_prepare(job->frame);
     if (getrandom(g_run_seed, sizeof g_run_seed, GRND_NONBLOCK) != (ssize_t)sizeof g_run_seed) {
@@ -316,66 +436,73 @@ int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t 
         g_run_seed[1] = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL;
     }
     char err[512];
-    if (sandbox_run(&lim, evaluate, (void *)job, &out, err, sizeof err) != 0) {
+    if (sandbox_run(&lim, evaluate, (void *)job, out, err, sizeof err) != 0) {
+        snprintf(error, errlen, "Strategy could not start: %s", err);
+        *failure = STRATEGY_NOT_STARTED;
+        return -2;
+    }
+    int rc = interpret(job, out, result, raw, raw_len, failure, error, errlen);
+    if (rc == 0 && !job->cold)
+        strategy_warm_remember(job->frame, json_object_get(*result, "columns"));
+    return rc;
+}
+
+/* The Python strategy runs in the host; its value, as JSON text, is
+ * finished in a Lua sandbox child. *out is the Python run's outcome (what
+ * it printed), whichever step fails. */
+static int run_python(const strategy_job_t *job, sandbox_outcome_t *out, json_t **result, char **raw,
+                      size_t *raw_len, strategy_failure_t *failure, char *error, size_t errlen)
+{
+    char err[700];
+    if (strategy_python_eval(job, out, failure, err, sizeof err) != 0) {
+        if (*failure == STRATEGY_NOT_STARTED)
+            snprintf(error, errlen, "Strategy could not start: %s", err);
+        else
+            snprintf(error, errlen, "%s", err);
+        return -2;
+    }
+    *failure = STRATEGY_FAILED;
+    json_t *value;
+    char *text = NULL;
+    size_t len = 0;
+    if (interpret(job, out, &value, &text, &len, failure, error, errlen) != 0)
+        return -1;
+    decoded_t d = { job, text != NULL ? text : "null", text != NULL ? len : 4, json_object_get(value, "columns") };
+    sandbox_limits_t lim = { .wall_ms = job->time_limit_ms, .cpu_seconds = (int)(job->time_limit_ms / 1000) + 2 };
+    sandbox_outcome_t fin;
+    int rc = sandbox_run(&lim, evaluate_decoded, &d, &fin, err, sizeof err);
+    free(text);
+    json_decref(value);
+    if (rc != 0) {
         snprintf(error, errlen, "Strategy could not start: %s", err);
         *failure = STRATEGY_NOT_STARTED;
         return -1;
     }
-    int rc = -1;
-    if (out.violation[0]) {
-        snprintf(error, errlen, "Security validation failed: attempted system call %s", out.violation);
-    } else if (out.timed_out) {
-        snprintf(error, errlen, "Strategy exceeded time limit (%g s)", (double)job->time_limit_ms / 1000.0);
-        *failure = STRATEGY_TIME_LIMIT;
-    } else if (out.result_truncated) {
-        result_too_large(error, errlen);
-    } else {
-        json_error_t jerr;
-        char *nl = out.result_len ? memchr(out.result, '\n', out.result_len) : NULL;
-        size_t head = nl ? (size_t)(nl - out.result) : out.result_len;
-        json_t *env = head ? json_loadb(out.result, head, 0, &jerr) : NULL;
-        if (env == NULL) {
-            if (out.term_signal)
-                snprintf(error, errlen, "Strategy crashed (signal %d)", out.term_signal);
-            else
-                snprintf(error, errlen, "Strategy ended without a result (exit status %d)", out.exit_code);
-        } else if (!json_is_true(json_object_get(env, "ok"))) {
-            /* kind "internal": the sandbox itself failed (no seccomp
-             * filter), not the strategy, so the job is worth a retry. */
-            const char *kind = json_string_value(json_object_get(env, "kind"));
-            int internal = kind != NULL && strcmp(kind, "internal") == 0;
-            snprintf(error, errlen, "%s%s", internal ? "Strategy could not start: " : "",
-                     json_string_value(json_object_get(env, "message")));
-            if (internal)
-                *failure = STRATEGY_NOT_STARTED;
-            else if (kind != NULL && strcmp(kind, "timeout") == 0)
-                *failure = STRATEGY_TIME_LIMIT;
-            else if (kind != NULL && strcmp(kind, "memory") == 0)
-                *failure = STRATEGY_MEMORY_LIMIT;
-            json_decref(env);
-        } else {
-            json_object_del(env, "ok");
-            if (json_is_true(json_object_get(env, "raw")) && nl != NULL) {
-                /* Hand the raw text over in the outcome's own buffer. */
-                *raw_len = out.result_len - head - 1;
-                memmove(out.result, nl + 1, *raw_len);
-                out.result[*raw_len] = '\0';
-                *raw = out.result;
-                out.result = NULL;
-            }
-            json_object_del(env, "raw");
-            if (!job->cold)
-                strategy_warm_remember(job->frame, json_object_get(env, "columns"));
-            add_output(env, &out);
-            *result = env;
-            rc = 0;
-        }
-    }
-    if (rc != 0 && (out.output_len > 0 || out.output_truncated)) {
+    rc = interpret(job, &fin, result, raw, raw_len, failure, error, errlen);
+    sandbox_outcome_free(&fin);
+    return rc;
+}
+
+int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t *raw_len,
+                 strategy_failure_t *failure, char *error, size_t errlen)
+{
+    *result = NULL;
+    *failure = STRATEGY_FAILED;
+    *raw = NULL;
+    *raw_len = 0;
+    sandbox_outcome_t out;
+    memset(&out, 0, sizeof out);
+    int rc = job->python ? run_python(job, &out, result, raw, raw_len, failure, error, errlen)
+                         : run_lua(job, &out, result, raw, raw_len, failure, error, errlen);
+    if (rc == -2)
+        return -1; /* it never ran: nothing printed */
+    if (rc == 0) {
+        add_output(*result, &out);
+    } else if (out.output_len > 0 || out.output_truncated) {
         /* What it printed before failing: that is when it is needed. */
         *result = json_object();
         add_output(*result, &out);
     }
     sandbox_outcome_free(&out);
-    return rc;
+    return rc == 0 ? 0 : -1;
 }

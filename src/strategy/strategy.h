@@ -1,4 +1,4 @@
-/* strategy.h — user strategies in Lua 5.4, evaluated in a sandbox.
+/* strategy.h — user strategies in Lua 5.4 or Python, evaluated in a sandbox.
  *
  * A strategy is Lua source defining a function that takes a data frame `df`
  * (all requested symbols' rows, sorted by ticker then date) and returns
@@ -8,7 +8,10 @@
  * code in a Lua state with only safe libraries, an instruction hook for the
  * time limit and a capped allocator; the task's finish step turns the
  * strategy's return value into the task's result there, in the sandbox, and
- * only that result comes back. */
+ * only that result comes back. A Python strategy runs in a child of the
+ * worker's Python host (strategy_python.h) and returns its value as JSON,
+ * which a Lua sandbox child reads back (strategy_json.h) to meet the same
+ * finish step. */
 #ifndef TICKQ_STRATEGY_H
 #define TICKQ_STRATEGY_H
 
@@ -54,6 +57,8 @@ typedef struct strategy_job {
     const strategy_frame_t *frame;
     strategy_finish_fn finish;
     void *finish_ctx;
+    int python;                  /* the code is Python (strategy_python.h), else Lua */
+    int positions;               /* it returns positions (portfolio_backtest), else instances */
     int cold;                    /* 1: run in a fresh Lua state and leave the warm one (for the full
                                   * frame) as it is: a look-ahead re-run on a cut frame */
 } strategy_job_t;
@@ -79,8 +84,8 @@ typedef enum {
 int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t *raw_len,
                  strategy_failure_t *failure, char *error, size_t errlen);
 
-/* 1 when `code` looks like Python rather than Lua: some line starts with
- * def, import, from or class, and none with function or local. */
+/* 1 when `code` is taken for Python when the task does not say: some line
+ * starts with def, import, from or class, and none with function or local. */
 int strategy_is_python(const char *code);
 
 /* Columns one run may add to the warm state (strategy_warm.c) and to the bar

@@ -168,6 +168,19 @@ static int df_index(lua_State *L)
     return 1;
 }
 
+void strategy_set_used_columns(lua_State *L, const json_t *columns)
+{
+    lua_createtable(L, (int)json_array_size(columns), 0);
+    for (size_t i = 0; i < json_array_size(columns); i++) {
+        const char *name = json_string_value(json_array_get(columns, i));
+        if (name != NULL) {
+            lua_pushstring(L, name);
+            lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+        }
+    }
+    lua_setfield(L, LUA_REGISTRYINDEX, COLUMNS_KEY);
+}
+
 void strategy_push_frame(lua_State *L, const strategy_frame_t *frame)
 {
     lua_pushlightuserdata(L, (void *)frame);

@@ -65,6 +65,9 @@ void strategy_open_kernels(lua_State *L);
  * tables, functions, coroutines and userdata without their address
  * ("table: #1"; strategy_tostring.c). */
 void strategy_open_tostring(lua_State *L);
+/* Records `columns` (a JSON array of names) as the df columns used, for a
+ * state that ran no Lua strategy (a Python strategy's result, read back). */
+void strategy_set_used_columns(lua_State *L, const json_t *columns);
 /* The df columns used (ticker and date too), as a JSON array (new reference). */
 json_t *strategy_used_columns(lua_State *L);
 /* Builds column `name` of frame into the state, for the df of later

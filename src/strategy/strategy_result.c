@@ -80,9 +80,30 @@ int strategy_write_fields(lua_State *L, int idx, json_writer_t *w, const char *c
     return written;
 }
 
+static const char g_null = 0; /* its address is the null value */
+
+void strategy_push_null(lua_State *L)
+{
+    lua_pushlightuserdata(L, (void *)&g_null);
+}
+
+int strategy_is_null(lua_State *L, int idx)
+{
+    return lua_type(L, idx) == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx) == &g_null;
+}
+
+const char *strategy_typename(lua_State *L, int idx)
+{
+    return strategy_is_null(L, idx) ? "None" : luaL_typename(L, idx);
+}
+
 int strategy_write_value(lua_State *L, int idx, json_writer_t *w, int depth, char *why, size_t whylen)
 {
     idx = lua_absindex(L, idx);
+    if (strategy_is_null(L, idx)) {
+        jw_null(w);
+        return 0;
+    }
     switch (lua_type(L, idx)) {
     case LUA_TNIL: jw_null(w); return 0;
     case LUA_TBOOLEAN: jw_bool(w, lua_toboolean(L, idx)); return 0;
@@ -129,7 +150,7 @@ int strategy_write_value(lua_State *L, int idx, json_writer_t *w, int depth, cha
         return 0;
     default:
         snprintf(why, whylen, "holds a %s; results hold numbers, strings, booleans and tables",
-                 luaL_typename(L, idx));
+                 strategy_typename(L, idx));
         return -1;
     }
 }
@@ -163,7 +184,7 @@ int strategy_instances(lua_State *L, int idx, size_t *n, char *why, size_t whyle
         return -1;
     }
     if (!lua_istable(L, idx)) {
-        snprintf(why, whylen, "the strategy returned a %s; return a list of instances", luaL_typename(L, idx));
+        snprintf(why, whylen, "the strategy returned a %s; return a list of instances", strategy_typename(L, idx));
         return -1;
     }
     size_t len = lua_rawlen(L, idx);
@@ -179,7 +200,7 @@ int strategy_instance(lua_State *L, int list, size_t i, char *why, size_t whylen
 {
     lua_rawgeti(L, list, (lua_Integer)i);
     if (!lua_istable(L, -1)) {
-        snprintf(why, whylen, "instance %zu is a %s, not a table", i, luaL_typename(L, -1));
+        snprintf(why, whylen, "instance %zu is a %s, not a table", i, strategy_typename(L, -1));
         lua_pop(L, 1);
         return -1;
     }
@@ -253,7 +274,7 @@ int strategy_instance_where(lua_State *L, int idx, size_t i, const char **ticker
         }
         if (type != LUA_TSTRING) {
             snprintf(why, whylen, "instance %zu: '%s' is a %s, not a string (%s)", i, keys[j],
-                     lua_typename(L, type), hints[j]);
+                     strategy_typename(L, -1), hints[j]);
             lua_pop(L, 1);
             return -1;
         }

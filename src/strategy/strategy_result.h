@@ -42,6 +42,14 @@ int strategy_write_value(struct lua_State *L, int idx, json_writer_t *w, int dep
 int strategy_write_fields(struct lua_State *L, int idx, json_writer_t *w, const char *const *skip, int first,
                           int depth, char *why, size_t whylen);
 
+/* A JSON null in a result read back from text (strategy_json.h): a value
+ * no Lua strategy can make, written as null, described as None. */
+void strategy_push_null(struct lua_State *L);
+int strategy_is_null(struct lua_State *L, int idx);
+/* The type of the value at idx for a message: luaL_typename's, "None" for
+ * the null above. */
+const char *strategy_typename(struct lua_State *L, int idx);
+
 /* A string the strategy made, for an error message: its first 40 bytes,
  * printable ASCII only (others as '?'), "..." when cut; outlen >= 48. */
 void strategy_quote(const char *s, char *out, size_t outlen);

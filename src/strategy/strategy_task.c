@@ -44,13 +44,15 @@ task_status_t strategy_task_args(const task_ctx_t *ctx, strategy_task_t *t, task
     t->job.code = json_string_value(code);
     t->job.code_len = json_string_length(code);
     const char *lang = task_arg_string(ctx, "language");
-    if (lang != NULL ? strcmp(lang, "python") == 0 : strategy_is_python(t->job.code))
-        return task_error(out, TASK_PERMANENT, "Python strategies are not supported yet");
+    t->job.python = lang != NULL ? strcmp(lang, "python") == 0 : strategy_is_python(t->job.code);
     t->job.entry_point = task_arg_string(ctx, "entry");
     /* Clamped to the job's time left at the run. */
     t->job.time_limit_ms = (int64_t)(task_arg_number(ctx, "strategy_timeout_seconds") * 1000);
     t->time_limit_asked_ms = t->job.time_limit_ms;
     t->job.memory_bytes = (size_t)task_arg_int(ctx, "memory_mb") << 20;
+    if (t->job.python && task_arg_int(ctx, "memory_mb") < STRATEGY_PYTHON_MIN_MB)
+        return task_error(out, TASK_PERMANENT, "memory_mb %lld is too small for a Python strategy: at least %d",
+                          (long long)task_arg_int(ctx, "memory_mb"), STRATEGY_PYTHON_MIN_MB);
     snprintf(t->interval, sizeof t->interval, "%s", task_arg_string(ctx, "interval"));
     return TASK_OK;
 }

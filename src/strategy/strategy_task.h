@@ -12,6 +12,7 @@
 #include "data/task_args.h"
 
 #define STRATEGY_MAX_SYMBOLS 5000
+#define STRATEGY_PYTHON_MIN_MB 64     /* memory_mb's least for a Python strategy */
 
 typedef struct {
     strategy_job_t job;          /* code, entry point, limits (mode set by the task) */
@@ -29,7 +30,7 @@ typedef struct {
  * the options last (task_schema.h). */
 #define STRATEGY_CODE_ARG                                                                                      \
     { .name = "strategy_code", .type = TASK_ARG_STRING, .flags = TASK_ARG_REQUIRED,                            \
-      .doc = "the strategy's source: Lua defining one function that takes df (docs/strategies.md)" }
+      .doc = "the strategy's source: Lua or Python defining one function that takes df (docs/strategies.md)" }
 #define STRATEGY_WINDOW_ARGS                                                                                   \
     { .name = "start_date", .type = TASK_ARG_TIME, .flags = TASK_ARG_REQUIRED,                                 \
       .doc = "the window's first bar time (a date alone: from 00:00 UTC)" },                                   \
@@ -40,14 +41,15 @@ typedef struct {
       .check = task_interval_check, .doc = "the bars' interval: 1d, 1wk, 1h, 15m, ... (as stored)" },          \
     { .name = "language", .type = TASK_ARG_ENUM, .choices = "lua, python",                                     \
       .default_doc = "detected from the code",                                                                 \
-      .doc = "the strategy's language (Python strategies are not supported yet)" },                            \
+      .doc = "the strategy's language: code with a line starting def, import, from or class and none "          \
+             "starting function or local is Python" },                            \
     { .name = "entry", .type = TASK_ARG_STRING, .default_doc = "the one function the code defines",            \
       .doc = "the name of the function to call" },                                                             \
     { .name = "strategy_timeout_seconds", .type = TASK_ARG_NUMBER, .flags = TASK_ARG_ABOVE_MIN, .min = 0,     \
       .max = 86400, .num = 30,                                                                                 \
       .doc = "the strategy's time limit; cut to what is left of the job's own timeout" },                     \
     { .name = "memory_mb", .type = TASK_ARG_INT, .min = 16, .max = 65536, .num = 512,                         \
-      .doc = "the sandbox's memory limit, in MiB" }
+      .doc = "the sandbox's memory limit, in MiB (Python: at least 64, beyond the warm interpreter and df)" }
 
 /* Reads strategy_code, language, entry, strategy_timeout_seconds (clamped
  * to the job's timeout at the run), memory_mb and interval, as checked by

@@ -96,7 +96,7 @@ static double *positions_array(lua_State *L, int ret, size_t rows, char *why, si
     }
     if (!lua_istable(L, ret)) {
         snprintf(why, whylen, "a position strategy returns an array with one target position per df row, "
-                 "not a %s", luaL_typename(L, ret));
+                 "not a %s", strategy_typename(L, ret));
         return NULL;
     }
     size_t len = lua_rawlen(L, ret);
@@ -127,7 +127,7 @@ static double *positions_array(lua_State *L, int ret, size_t rows, char *why, si
             }
             else
                 snprintf(why, whylen, "the positions have a %s key, which is not a df row (1 to %zu)",
-                         luaL_typename(L, -1), rows);
+                         strategy_typename(L, -1), rows);
         }
     }
     if (field != NULL) {
@@ -145,6 +145,8 @@ static double *positions_array(lua_State *L, int ret, size_t rows, char *why, si
     }
     for (size_t r = 0; r < rows; r++) {
         int type = lua_rawgeti(L, ret, (lua_Integer)r + 1);
+        if (strategy_is_null(L, -1))
+            type = LUA_TNIL; /* a Python strategy's None: flat, as nil */
         double x = type == LUA_TNUMBER ? lua_tonumber(L, -1) : 0.0;
         char shown[48];
         if (type == LUA_TTABLE) {
@@ -156,7 +158,7 @@ static double *positions_array(lua_State *L, int ret, size_t rows, char *why, si
                      "from -1 to 1 (nil or NaN: flat)", r + 1, shown);
         } else if (type != LUA_TNUMBER && type != LUA_TNIL)
             snprintf(why, whylen, "position %zu is a %s, not a number: positions are numbers from -1 to 1 "
-                     "(nil or NaN: flat)", r + 1, luaL_typename(L, -1));
+                     "(nil or NaN: flat)", r + 1, strategy_typename(L, -1));
         lua_pop(L, 1);
         if (type != LUA_TNUMBER && type != LUA_TNIL) {
             free(p);
@@ -340,6 +342,7 @@ task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out)
     portfolio_t pf = { ctx, &t, 100000, 0, 0, 0 };
     int64_t start, end;
     task_status_t st = strategy_task_args(ctx, &t, out);
+    t.job.positions = 1;
     if (st == TASK_OK)
         st = strategy_task_symbols(ctx, "symbols", &t, out);
     pf.capital = task_arg_number(ctx, "initial_capital");

@@ -1,0 +1,343 @@
+/* python_host.c — the Python host (python_host.h): start CPython warm,
+ * serve the worker's frame and evaluations, one sandboxed fork each.
+ *
+ * Startup: the guard hook first (python_guard.h), the `_tickq` module
+ * (python_frame.h), an isolated interpreter (no environment variables, no
+ * user site, no bytecode written), numpy and pandas imported and warmed up,
+ * the runner (python_runner.py, compiled into the binary) loaded as
+ * `tickq_runner`; then READY. An evaluation forks through sandbox_run with
+ * the Python profile: the child reads the code from the memfd the worker
+ * sent, arms the guard and calls tickq_runner.evaluate; its envelope and
+ * what it printed come back through the sandbox's pipes, and the host
+ * relays them to the worker as one OUTCOME. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "strategy/python_host.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "python_runner.h"
+#include "strategy/python_frame.h"
+#include "strategy/python_guard.h"
+#include "strategy/python_wire.h"
+#include "strategy/sandbox.h"
+
+#define READ_DIRS_MAX 32
+
+static PyObject *g_runner;              /* the tickq_runner module */
+static PyObject *g_df;                  /* the frame's df, made for the current window */
+static char *g_read_dirs[READ_DIRS_MAX + 1];
+
+static void python_error_text(char *err, size_t errlen)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyObject *text = value != NULL ? PyObject_Str(value) : NULL;
+    const char *s = text != NULL ? PyUnicode_AsUTF8(text) : NULL;
+    snprintf(err, errlen, "%s: %s", type != NULL ? ((PyTypeObject *)type)->tp_name : "error", s ? s : "?");
+    PyErr_Clear();
+    Py_XDECREF(text);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+}
+
+/* The folders Python reads its modules from: sys.path's, as given and
+ * resolved (the guard compares names, Landlock the files behind them). */
+static int find_read_dirs(char *err, size_t errlen)
+{
+    PyObject *globals = PyDict_New();
+    PyObject *dirs = globals != NULL
+                         ? PyRun_String("sorted({p for q in __import__('sys').path if __import__('os').path.isdir(q) "
+                                        "for p in (q, __import__('os').path.realpath(q))})",
+                                        Py_eval_input, globals, globals)
+                         : NULL;
+    Py_XDECREF(globals);
+    if (dirs == NULL || !PyList_Check(dirs)) {
+        python_error_text(err, errlen);
+        Py_XDECREF(dirs);
+        return -1;
+    }
+    size_t n = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(dirs) && n < READ_DIRS_MAX; i++) {
+        const char *d = PyUnicode_AsUTF8(PyList_GET_ITEM(dirs, i));
+        if (d != NULL && d[0] == '/')
+            g_read_dirs[n++] = strdup(d);
+        PyErr_Clear();
+    }
+    g_read_dirs[n] = NULL;
+    Py_DECREF(dirs);
+    return 0;
+}
+
+static int start_python(char *err, size_t errlen)
+{
+    if (python_guard_install() != 0 || PyImport_AppendInittab("_tickq", python_frame_module_init) != 0) {
+        snprintf(err, errlen, "cannot prepare the interpreter");
+        return -1;
+    }
+    PyConfig config;
+    PyConfig_InitIsolatedConfig(&config);
+    config.install_signal_handlers = 0;
+    config.write_bytecode = 0;
+    config.site_import = 1; /* Debian's dist-packages, where numpy and pandas live */
+    PyStatus st = Py_InitializeFromConfig(&config);
+    PyConfig_Clear(&config);
+    if (PyStatus_Exception(st)) {
+        snprintf(err, errlen, "cannot start Python: %s", st.err_msg ? st.err_msg : "?");
+        return -1;
+    }
+    PyObject *code = Py_CompileString(python_runner_source, "python_runner.py", Py_file_input);
+    g_runner = code != NULL ? PyImport_ExecCodeModule("tickq_runner", code) : NULL;
+    Py_XDECREF(code);
+    if (g_runner == NULL) {
+        python_error_text(err, errlen);
+        return -1;
+    }
+    PyObject *warm = PyObject_CallMethod(g_runner, "warm_up", NULL);
+    if (warm == NULL) {
+        python_error_text(err, errlen);
+        return -1;
+    }
+    Py_DECREF(warm);
+    return find_read_dirs(err, errlen);
+}
+
+/* --- one evaluation ------------------------------------------------------ */
+
+typedef struct {
+    const pywire_eval_t *eval;
+} eval_ctx_t;
+
+static void write_all(int fd, const char *text, size_t len)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+}
+
+static int envelope(json_t *env, const char *raw, size_t raw_len)
+{
+    char *text = env != NULL ? json_dumps(env, JSON_COMPACT) : NULL;
+    json_decref(env);
+    if (text == NULL)
+        return 2;
+    write_all(SANDBOX_RESULT_FD, text, strlen(text));
+    write_all(SANDBOX_RESULT_FD, "\n", 1);
+    free(text);
+    if (raw != NULL)
+        write_all(SANDBOX_RESULT_FD, raw, raw_len);
+    return 0;
+}
+
+static int fail(const char *kind, const char *message)
+{
+    return envelope(json_pack("{s:b, s:s, s:s}", "ok", 0, "kind", kind, "message", message), NULL, 0);
+}
+
+/* The code the worker put in the memfd: "entry\0code". */
+static char *read_code(size_t *len)
+{
+    struct stat sb;
+    if (fstat(SANDBOX_KEEP_FD, &sb) != 0 || sb.st_size < 1)
+        return NULL;
+    char *buf = malloc((size_t)sb.st_size + 1);
+    size_t got = 0;
+    while (buf != NULL && got < (size_t)sb.st_size) {
+        ssize_t r = pread(SANDBOX_KEEP_FD, buf + got, (size_t)sb.st_size - got, (off_t)got);
+        if (r <= 0) {
+            free(buf);
+            return NULL;
+        }
+        got += (size_t)r;
+    }
+    close(SANDBOX_KEEP_FD);
+    if (buf != NULL)
+        buf[got] = '\0';
+    *len = got;
+    return buf;
+}
+
+/* The evaluation child's body, after the sandbox's lockdown. */
+static int evaluate(void *arg)
+{
+    const eval_ctx_t *ctx = arg;
+    PyOS_AfterFork_Child();
+    size_t len;
+    char *buf = read_code(&len);
+    if (buf == NULL)
+        return fail("internal", "cannot read the strategy's code");
+    size_t entry_len = strnlen(buf, len);
+    if (entry_len == len)
+        return fail("internal", "malformed strategy code message");
+    PyObject *code = PyBytes_FromStringAndSize(buf + entry_len + 1, (Py_ssize_t)(len - entry_len - 1));
+    PyObject *entry = entry_len > 0 ? PyUnicode_DecodeUTF8(buf, (Py_ssize_t)entry_len, "replace") : Py_NewRef(Py_None);
+    free(buf);
+    const char *mode = ctx->eval->mode == PYWIRE_MODE_POSITIONS ? "positions" : "instances";
+    python_guard_arm((const char *const *)g_read_dirs);
+    PyObject *ret = code != NULL && entry != NULL
+                        ? PyObject_CallMethod(g_runner, "evaluate", "OOsO", code, entry, mode, g_df)
+                        : NULL;
+    Py_XDECREF(code);
+    Py_XDECREF(entry);
+    char memory[120];
+    snprintf(memory, sizeof memory, "Strategy exceeded memory limit (%llu MiB)",
+             (unsigned long long)(ctx->eval->memory_bytes >> 20));
+    if (ret == NULL) {
+        if (PyErr_ExceptionMatches(PyExc_MemoryError))
+            return fail("memory", memory);
+        char err[400], msg[500];
+        python_error_text(err, sizeof err);
+        snprintf(msg, sizeof msg, "the strategy runner failed: %s", err);
+        return fail("internal", msg);
+    }
+    const char *kind = PyTuple_Check(ret) && PyTuple_GET_SIZE(ret) == 3 ? PyUnicode_AsUTF8(PyTuple_GET_ITEM(ret, 0))
+                                                                        : NULL;
+    if (kind == NULL) {
+        PyErr_Clear();
+        return fail("internal", "the strategy runner answered something else than (kind, text, columns)");
+    }
+    Py_ssize_t text_len = 0;
+    const char *text = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(ret, 1), &text_len);
+    if (text == NULL) {
+        int oom = PyErr_ExceptionMatches(PyExc_MemoryError);
+        PyErr_Clear();
+        return oom ? fail("memory", memory) : fail("internal", "the strategy runner's text is not UTF-8");
+    }
+    if (strcmp(kind, "memory") == 0)
+        return fail("memory", memory);
+    if (strcmp(kind, "ok") != 0)
+        return fail(kind, text);
+    json_t *columns = json_array();
+    PyObject *cols = PyTuple_GET_ITEM(ret, 2);
+    for (Py_ssize_t i = 0; PyList_Check(cols) && i < PyList_GET_SIZE(cols); i++) {
+        const char *name = PyUnicode_AsUTF8(PyList_GET_ITEM(cols, i));
+        if (name != NULL)
+            json_array_append_new(columns, json_string(name));
+        PyErr_Clear();
+    }
+    return envelope(json_pack("{s:b, s:o, s:b}", "ok", 1, "columns", columns, "raw", 1), text, (size_t)text_len);
+}
+
+static int reply_outcome(int sock, const sandbox_outcome_t *out)
+{
+    pywire_outcome_t o;
+    memset(&o, 0, sizeof o);
+    o.exit_code = out->exit_code;
+    o.term_signal = out->term_signal;
+    o.timed_out = out->timed_out;
+    o.result_truncated = out->result_truncated;
+    o.output_truncated = out->output_truncated;
+    o.elapsed_ms = out->elapsed_ms;
+    o.result_len = out->result_len;
+    o.output_len = out->output_len;
+    snprintf(o.violation, sizeof o.violation, "%s", out->violation);
+    struct iovec iov[3] = { { &o, sizeof o }, { out->result, out->result_len }, { out->output, out->output_len } };
+    return pywire_send(sock, PYWIRE_OUTCOME, iov, 3, -1);
+}
+
+/* An outcome the host itself writes: the evaluation could not start. */
+static int reply_internal(int sock, const char *why)
+{
+    char result[600];
+    json_t *env = json_pack("{s:b, s:s, s:s}", "ok", 0, "kind", "internal", "message", why);
+    char *text = env != NULL ? json_dumps(env, JSON_COMPACT) : NULL;
+    json_decref(env);
+    snprintf(result, sizeof result, "%s\n", text != NULL ? text : "");
+    free(text);
+    sandbox_outcome_t out;
+    memset(&out, 0, sizeof out);
+    out.result = result;
+    out.result_len = strlen(result);
+    out.output = (char *)"";
+    return reply_outcome(sock, &out);
+}
+
+static int run_eval(int sock, const char *payload, size_t len, int code_fd)
+{
+    pywire_eval_t e;
+    if (len != sizeof e || code_fd < 0)
+        return reply_internal(sock, "malformed evaluation request");
+    memcpy(&e, payload, sizeof e);
+    if (g_df == NULL) {
+        PyObject *df = PyObject_CallMethod(g_runner, "make_frame", NULL);
+        if (df == NULL) {
+            char err[400], msg[500];
+            python_error_text(err, sizeof err);
+            snprintf(msg, sizeof msg, "cannot build df: %s", err);
+            return reply_internal(sock, msg);
+        }
+        g_df = df;
+    }
+    sandbox_limits_t lim = {
+        .wall_ms = e.time_limit_ms,
+        .cpu_seconds = (int)(e.time_limit_ms / 1000) + 2,
+        .read_dirs = (const char *const *)g_read_dirs,
+        .address_space_extra = (size_t)e.memory_bytes,
+        .keep_fd = code_fd,
+    };
+    eval_ctx_t ctx = { &e };
+    sandbox_outcome_t out;
+    char err[300];
+    PyOS_BeforeFork();
+    int rc = sandbox_run(&lim, evaluate, &ctx, &out, err, sizeof err);
+    PyOS_AfterFork_Parent();
+    if (rc != 0)
+        return reply_internal(sock, err);
+    rc = reply_outcome(sock, &out);
+    sandbox_outcome_free(&out);
+    return rc;
+}
+
+int python_host_main(void)
+{
+    int sock = PYTHON_HOST_FD;
+    signal(SIGINT, SIG_IGN); /* the worker decides when the host ends (its socket closes) */
+    signal(SIGPIPE, SIG_IGN);
+    char err[600] = "";
+    int ok = start_python(err, sizeof err) == 0;
+    struct iovec ready = { err, ok ? 0 : strlen(err) };
+    if (pywire_send(sock, PYWIRE_READY, &ready, 1, -1) != 0 || !ok)
+        return ok ? 1 : 69; /* EX_UNAVAILABLE */
+    for (;;) {
+        uint32_t type;
+        char *payload;
+        uint64_t len;
+        int fd = -1;
+        if (pywire_recv(sock, &type, &payload, &len, &fd, -1) != 0)
+            return errno == EPIPE ? 0 : 1;
+        int rc = 0;
+        if (type == PYWIRE_BARS) {
+            Py_CLEAR(g_df);
+            rc = python_frame_set_bars(payload, (size_t)len, err, sizeof err);
+            payload = NULL; /* owned by the frame */
+        } else if (type == PYWIRE_WINDOW) {
+            Py_CLEAR(g_df);
+            rc = python_frame_set_window(payload, (size_t)len, err, sizeof err);
+        } else if (type == PYWIRE_EVAL) {
+            rc = run_eval(sock, payload, (size_t)len, fd);
+        } else {
+            snprintf(err, sizeof err, "unknown message %u", type);
+            rc = -1;
+        }
+        free(payload);
+        if (fd >= 0)
+            close(fd);
+        if (rc != 0) {
+            fprintf(stderr, "tickq python-host: %s\n", err);
+            return 1;
+        }
+    }
+}
