@@ -12,6 +12,7 @@
 #include "cmd/worker_history.h"
 #include "cmd/worker_scheduler.h"
 #include "cmd/schedule_check.h"
+#include "strategy/strategy_python.h"
 #include "core/clock.h"
 #include "core/config_file.h"
 #include "core/log.h"
@@ -285,6 +286,13 @@ static int run_check(config_t *cfg)
     char names[512];
     task_names(names, sizeof names);
     printf("ok   task types: %s\n", names);
+    /* Lua strategies run anyway: a worker without Python is a warning. */
+    char python[700];
+    if (strategy_python_probe(python, sizeof python) == 0)
+        printf("ok   python strategies: %s\n", python);
+    else
+        printf("warn python strategies: unavailable: %s\n", python);
+    strategy_python_stop();
     if (cfg->scheduler) {
         schedule_config_t set;
         const char *path = config_file_path(cfg->config_path);

@@ -78,7 +78,7 @@ int main(int argc, char **argv)
     }
     const char *name = argv[1];
     if (strcmp(name, "python-host") == 0 && argc == 2)
-        return python_host_main(); /* started by a worker (strategy_python.c), never by hand */
+        python_host_main(); /* started by a worker (strategy_python.c), never by hand */
     if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
         print_usage(stdout);
         return 0;

@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "data/feature.h"
+#include "strategy/python_guard.h"
 #include "strategy/sandbox.h"
 
 static struct {
@@ -288,12 +289,25 @@ static PyObject *mod_output(PyObject *self, PyObject *arg)
     return PyLong_FromSsize_t(len);
 }
 
+/* What the runner refuses before the kernel would (a thread start: glibc
+ * blocks signals around clone, so the seccomp trap would kill the child
+ * without a word). */
+static PyObject *mod_violation(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    const char *what = PyUnicode_Check(arg) ? PyUnicode_AsUTF8(arg) : NULL;
+    if (what == NULL || python_guard_violation(what) != 0)
+        PyErr_SetString(PyExc_RuntimeError, "not available in a strategy");
+    return NULL;
+}
+
 static PyMethodDef mod_methods[] = {
     { "column", mod_column, METH_O, "column(name) -> bytearray of float64: a df column over the window's rows" },
     { "is_feature", mod_is_feature, METH_O, "is_feature(name) -> bool: a column df can give" },
     { "tickers", mod_tickers, METH_NOARGS, "tickers() -> list of str, one per row" },
     { "dates", mod_dates, METH_NOARGS, "dates() -> list of str, one per row" },
     { "output", mod_output, METH_O, "output(text): what the strategy prints" },
+    { "violation", mod_violation, METH_O, "violation(what): ends the evaluation with a security error" },
     { NULL, NULL, 0, NULL },
 };
 

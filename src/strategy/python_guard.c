@@ -16,7 +16,7 @@
 static const char *const *g_read_dirs; /* NULL: not armed */
 
 /* Ends the evaluation with "Security validation failed: <what>". */
-static void violation(const char *what)
+static _Noreturn void violation(const char *what)
 {
     char msg[600];
     snprintf(msg, sizeof msg, "Security validation failed: %s", what);
@@ -148,4 +148,11 @@ int python_guard_install(void)
 void python_guard_arm(const char *const *read_dirs)
 {
     g_read_dirs = read_dirs;
+}
+
+int python_guard_violation(const char *what)
+{
+    if (g_read_dirs == NULL)
+        return -1;
+    violation(what);
 }

@@ -18,4 +18,8 @@ int python_guard_install(void);
  * here on files may be read below `read_dirs` (NULL-terminated) only. */
 void python_guard_arm(const char *const *read_dirs);
 
+/* Armed: ends the evaluation with "Security validation failed: <what>"
+ * (never returns). Not armed: returns -1 and does nothing. */
+int python_guard_violation(const char *what);
+
 #endif

@@ -102,6 +102,15 @@ static int start_python(char *err, size_t errlen)
         python_error_text(err, errlen);
         return -1;
     }
+    /* Threads: refused by name before the kernel traps them silently. */
+    if (PyRun_SimpleString("import _thread, threading, _tickq\n"
+                           "def _no_thread(*args, **kwargs):\n"
+                           "    _tickq.violation('starting a thread (threading)')\n"
+                           "_thread.start_new_thread = threading._start_new_thread = _no_thread\n"
+                           "del _no_thread\n") != 0) {
+        snprintf(err, errlen, "cannot guard thread starts");
+        return -1;
+    }
     PyObject *warm = PyObject_CallMethod(g_runner, "warm_up", NULL);
     if (warm == NULL) {
         python_error_text(err, errlen);
@@ -301,14 +310,22 @@ static int run_eval(int sock, const char *payload, size_t len, int code_fd)
     return rc;
 }
 
-int python_host_main(void)
+static int serve(void)
 {
     int sock = PYTHON_HOST_FD;
     signal(SIGINT, SIG_IGN); /* the worker decides when the host ends (its socket closes) */
     signal(SIGPIPE, SIG_IGN);
     char err[600] = "";
     int ok = start_python(err, sizeof err) == 0;
-    struct iovec ready = { err, ok ? 0 : strlen(err) };
+    if (ok) {
+        const char *versions = NULL;
+        PyObject *v = PyObject_CallMethod(g_runner, "versions", NULL);
+        versions = v != NULL ? PyUnicode_AsUTF8(v) : NULL;
+        snprintf(err, sizeof err, "+%s", versions != NULL ? versions : "");
+        PyErr_Clear();
+        Py_XDECREF(v);
+    }
+    struct iovec ready = { err, strlen(err) };
     if (pywire_send(sock, PYWIRE_READY, &ready, 1, -1) != 0 || !ok)
         return ok ? 1 : 69; /* EX_UNAVAILABLE */
     for (;;) {
@@ -340,4 +357,11 @@ int python_host_main(void)
             return 1;
         }
     }
+}
+
+void python_host_main(void)
+{
+    /* No interpreter teardown, no atexit handler (a sanitizer's leak check
+     * would count the interpreter's memory): the process just ends. */
+    _exit(serve());
 }

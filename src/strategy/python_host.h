@@ -14,8 +14,8 @@
 /* The descriptor of the host's socket to its worker. */
 #define PYTHON_HOST_FD 3
 
-/* The host's main loop, on PYTHON_HOST_FD; returns its exit status when
- * the worker closes the socket (or at a protocol error). */
-int python_host_main(void);
+/* The host's main loop, on PYTHON_HOST_FD, until the worker closes the
+ * socket (or a protocol error); never returns (it leaves with _exit). */
+_Noreturn void python_host_main(void);
 
 #endif

@@ -10,6 +10,11 @@ NAMED_COLUMNS = ["ticker", "date", "open", "high", "low", "close", "volume", "pr
 def warm_up():
     pass
 
+def versions():
+    import platform
+    return f"Python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}"
+
+
 def make_frame():
     cols = {"ticker": _tickq.tickers(), "date": _tickq.dates()}
     for n in NAMED_COLUMNS[2:]:

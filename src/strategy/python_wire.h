@@ -2,7 +2,8 @@
  * (python_host.h) over their socket: a fixed header, a payload, and at most
  * one descriptor passed along (SCM_RIGHTS).
  *
- *   host -> worker  READY    ""  (or why Python cannot run here)
+ *   host -> worker  READY    "+" and the versions ("Python 3.11.2, numpy ..."),
+ *                            or why Python cannot run here
  *   worker -> host  BARS     the bars (python_bars_* layout, python_frame.h)
  *   worker -> host  WINDOW   lo and hi of each series (2 x nseries uint64)
  *   worker -> host  EVAL     pywire_eval_t, with a memfd holding

@@ -163,6 +163,17 @@ static void set_limit(int resource, rlim_t soft, rlim_t hard)
 }
 
 /* The child: lock down, run, leave. Never returns. */
+/* Under AddressSanitizer the address space is terabytes of shadow: no
+ * RLIMIT_AS there (the memory cases are reported as skipped, as for Lua). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANDBOX_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANDBOX_ASAN 1
+#endif
+#endif
+
+#ifndef SANDBOX_ASAN
 /* The child's address space in bytes (VmSize), from /proc: 0 if unknown. */
 static size_t address_space(void)
 {
@@ -175,15 +186,6 @@ static size_t address_space(void)
     }
     return (size_t)pages * (size_t)sysconf(_SC_PAGESIZE);
 }
-
-/* Under AddressSanitizer the address space is terabytes of shadow: no
- * RLIMIT_AS there (the memory cases are reported as skipped, as for Lua). */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANDBOX_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANDBOX_ASAN 1
-#endif
 #endif
 
 static void refuse_internal(const char *why)

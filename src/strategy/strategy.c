@@ -12,6 +12,7 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,6 +374,12 @@ static int interpret(const strategy_job_t *job, sandbox_outcome_t *out, json_t *
             snprintf(error, errlen, "Security validation failed: %s (system call %s)", words, out->violation);
         else
             snprintf(error, errlen, "Security validation failed: attempted system call %s", out->violation);
+        return -1;
+    }
+    if (job->python && out->term_signal == SIGSYS) {
+        /* Trapped while signals were blocked (glibc blocks them around
+         * clone), so the handler never named the call. */
+        snprintf(error, errlen, "Security validation failed: a forbidden system call (SIGSYS)");
         return -1;
     }
     if (out->timed_out) {

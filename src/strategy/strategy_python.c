@@ -32,12 +32,13 @@
 static struct {
     pid_t pid;
     int sock;
+    char versions[200];          /* what it runs: "Python 3.11.2, numpy 1.24.2, pandas 1.5.3" */
     const bar_set_t *set;        /* the bars it holds */
     uint64_t generation;
     size_t bars;
     size_t nseries;
     uint64_t *window;            /* the window it holds: lo[nseries] then hi[nseries]; NULL: none */
-} g_host = { 0, -1, NULL, 0, 0, 0, NULL };
+} g_host = { .pid = 0, .sock = -1 };
 
 int strategy_python_available(char *why, size_t whylen)
 {
@@ -47,6 +48,19 @@ int strategy_python_available(char *why, size_t whylen)
              "security modules) to confine their file access, and this kernel has none; tickq never runs them "
              "under a weaker sandbox: run this strategy in Lua, or its worker on a kernel with Landlock");
     return -1;
+}
+
+static int host_start(char *err, size_t errlen);
+
+int strategy_python_probe(char *info, size_t infolen)
+{
+    if (strategy_python_available(info, infolen) != 0)
+        return -1;
+    if (g_host.pid <= 0 && host_start(info, infolen) != 0)
+        return -1;
+    snprintf(info, infolen, "%s; sandbox: seccomp, Landlock ABI %d, memory and time limits", g_host.versions,
+             landlock_abi());
+    return 0;
 }
 
 void strategy_python_stop(void)
@@ -133,12 +147,13 @@ static int host_start(char *err, size_t errlen)
         strategy_python_stop();
         return -1;
     }
-    if (type != PYWIRE_READY || len > 0) {
-        snprintf(err, errlen, "Python cannot run here: %s", len > 0 ? payload : "unexpected first message");
+    if (type != PYWIRE_READY || len == 0 || payload[0] != '+') {
+        snprintf(err, errlen, "Python cannot run here: %s", type == PYWIRE_READY ? payload : "unexpected first message");
         free(payload);
         strategy_python_stop();
         return -1;
     }
+    snprintf(g_host.versions, sizeof g_host.versions, "%s", payload + 1);
     free(payload);
     return 0;
 }

@@ -22,6 +22,11 @@ int strategy_python_available(char *why, size_t whylen);
 int strategy_python_eval(const strategy_job_t *job, sandbox_outcome_t *out, strategy_failure_t *failure, char *err,
                          size_t errlen);
 
+/* Starts the host (when it is not running) and describes what it runs, for
+ * `worker --check`: 0 with info ("Python 3.11.2, numpy 1.24.2, pandas
+ * 1.5.3; sandbox: ..."), or -1 with why not. */
+int strategy_python_probe(char *info, size_t infolen);
+
 /* Stops the host (at the worker child's exit; a new one starts on demand). */
 void strategy_python_stop(void);
 
