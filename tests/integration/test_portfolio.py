@@ -559,6 +559,6 @@ end
         res = self.screen("function s(df) return {} end", universe=[], unchecked=True)
         self.assertEqual(res["status"], "error")
         self.assertIn("universe must be a non-empty list", res["data"]["error"])
-        res = self.screen("def s(df):\n  return []\n")
-        self.assertEqual(res["status"], "error")
-        self.assertEqual(res["data"]["error"], "Python strategies are not supported yet")
+        res = self.screen("def s(df):\n  return []\n")   # Python, detected: no signals
+        self.assertEqual(res["status"], "completed", res["data"].get("error"))
+        self.assertEqual(res["data"]["ranked_results"], [])
