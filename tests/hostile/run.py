@@ -10,13 +10,18 @@ What one run does (README.md in this folder says more):
      results are the baseline;
   3. one long-running worker with 2 children, and a stream of no-op and sleep
      jobs enqueued beside the catalogue for the whole run (the load);
-  4. every entry as a job, each followed by a reference job, all enqueued at
-     once so both children interleave them;
+  4. every entry as a job, each followed by a reference job in the entry's
+     language, all enqueued at once so both children interleave them;
   5. the checks: every entry ended in its expected state, with its expected
      error, within its time bound, in one attempt (strategy failures are
      permanent); every reference job's result is identical to the baseline
-     (nothing leaked through the warm state); the load completed; no worker
-     child died and the supervisor is still up.
+     (nothing leaked through the warm state or the Python host), and each
+     child ran one in the entry's language after each entry; the load
+     completed; no worker child died and the supervisor is still up.
+
+Entries that rely on the evaluation's address-space limit (Python's memory
+limit), which an AddressSanitizer build does not set, say why in
+`skip_sanitized`: against such a build they are listed as skipped.
 
 Prints one line per entry (name, state, seconds, head of the error) and a
 summary; exits 1 when anything did not match. tests/integration/test_hostile.py
@@ -41,12 +46,16 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from harness import RedisServer  # noqa: E402  (its servers: unix socket, no persistence)
 CATALOGUE = os.path.join(HERE, "catalogue.json")
-LANGUAGES = ("lua",)          # languages the worker runs; entries in others are skipped
+LANGUAGES = ("lua", "python")  # languages the worker runs; entries in others are skipped
+EXTENSIONS = {"lua": "lua", "python": "py"}
 STATES = ("completed", "failed", "refused", "rejected")
 FINAL = ("completed", "failed", "dead", "cancelled")
 # Result fields that differ from run to run by design.
 VOLATILE = ("worker_id", "completed_at", "execution_time_ms", "execution_time_seconds")
-ENTRY_KEYS = {"name", "file", "language", "task", "args", "expand", "submit", "entry", "expect"}
+ENTRY_KEYS = {"name", "file", "language", "task", "args", "expand", "submit", "entry", "expect", "skip_sanitized"}
+REFERENCE_KEYS = {"name", "file", "prelude", "language", "task", "args"}
+# Values a file may ask for with an `expand` marker ({"@MARKER@": "redis_url"}).
+RUN_VALUES = ("redis_url",)
 EXPECT_KEYS = {"state", "error", "seconds", "output", "output_truncated", "result"}
 # A safety net: no process of the worker may map more than this, so that a
 # defect in a memory limit fails an entry instead of starving the machine.
@@ -76,9 +85,10 @@ def load_catalogue(path=CATALOGUE):
         e.setdefault("language", d["language"])
         e.setdefault("task", d["task"])
         e.setdefault("submit", "cli")
-        e.setdefault("file", f"{e['language']}/{e['name']}.{ {'lua': 'lua', 'python': 'py'}[e['language']] }")
+        e.setdefault("file", f"{e['language']}/{e['name']}.{EXTENSIONS[e['language']]}")
         args = dict(d["args"][e["task"]])
         args.update(d["limits"])
+        args.update(d.get("language_limits", {}).get(e["language"], {}))
         args.update(e.get("args", {}))
         e["args"] = args
         x = dict(e["expect"])
@@ -93,28 +103,56 @@ def load_catalogue(path=CATALOGUE):
         for k in ("error", "output", "result"):
             if x.get(k) is not None:
                 re.compile(x[k])
+        if e["language"] == "python" and "memory limit" in (x.get("error") or "") and not e.get("skip_sanitized"):
+            raise CatalogueError(f"{e['name']}: a Python memory-limit entry needs skip_sanitized (no address-space "
+                                 f"limit under AddressSanitizer)")
+        for marker, how in e.get("expand", {}).items():
+            if isinstance(how, str) and how not in RUN_VALUES:
+                raise CatalogueError(f"{e['name']}: expand {marker}: {how!r} is not one of {RUN_VALUES}")
         e["expect"] = x
         if not os.path.exists(os.path.join(HERE, e["file"])):
             raise CatalogueError(f"{e['name']}: no file {e['file']}")
         entries.append(e)
     refs = []
     for r in cat["reference"]:
+        unknown = set(r) - REFERENCE_KEYS
+        if unknown:
+            raise CatalogueError(f"reference {r.get('name')}: unknown keys {sorted(unknown)}")
         r = dict(r)
+        r.setdefault("language", d["language"])
         args = dict(d["args"][r["task"]])
         args.update(r.get("args", {}))
+        args["language"] = r["language"]
         r["args"] = args
         refs.append(r)
+    missing = {e["language"] for e in entries} - {r["language"] for r in refs}
+    if missing:
+        raise CatalogueError(f"no reference job in {sorted(missing)}: each entry is followed by one in its language")
     return cat, entries, refs
 
 
-def code_of(e):
+def code_of(e, values=None):
     """The entry's code: its file, with each marker of `expand` replaced by its
-    text repeated (very long code is made, not stored). Bytes: a file may hold
-    bytes that are not UTF-8 on purpose."""
+    text repeated (very long code is made, not stored: [text, times]) or by a
+    value of the run (a name of RUN_VALUES, from `values`: the Redis URL a
+    strategy tries to reach). Bytes: a file may hold bytes that are not UTF-8
+    on purpose."""
     with open(os.path.join(HERE, e["file"]), "rb") as f:
         code = f.read()
-    for marker, (text, times) in e.get("expand", {}).items():
-        code = code.replace(marker.encode(), text.encode() * times)
+    for marker, how in e.get("expand", {}).items():
+        text = (values or {}).get(how, "") if isinstance(how, str) else how[0] * how[1]
+        code = code.replace(marker.encode(), text.encode())
+    return code
+
+
+def reference_code(r):
+    """A reference job's code: its prelude (code it shares with the other
+    references of its language), then its file."""
+    code = b""
+    for path in (r.get("prelude"), r["file"]):
+        if path:
+            with open(os.path.join(HERE, path), "rb") as f:
+                code += f.read()
     return code
 
 
@@ -173,6 +211,7 @@ class Run:
         self.env.update({"REDIS_URL": self.redis.url, "TICKQ_DB": os.path.join(self.tmp, "bars.db"),
                          "TICKQ_PREFIX": prefix})
         self.workers = []
+        self.base_problems = []
         self.seq = 0
         self.sanitized = sanitized(self.tickq)
 
@@ -280,12 +319,12 @@ class Run:
             raise RuntimeError(p.stderr.decode())
 
     def baseline(self, refs):
-        """Each reference job's canonical result on a fresh worker."""
+        """Each reference job's canonical result on a fresh worker, None for
+        one that failed there (a problem of the run, self.base_problems: the
+        entries are still run and checked)."""
         ids = {}
         for r in refs:
-            with open(os.path.join(HERE, r["file"]), "rb") as f:
-                code = f.read()
-            jid, why = self.enqueue(r["task"], r["args"], code)
+            jid, why = self.enqueue(r["task"], r["args"], reference_code(r))
             if jid is None:
                 raise RuntimeError(f"reference {r['name']} refused: {why}")
             ids[r["name"]] = jid
@@ -297,15 +336,32 @@ class Run:
         for name, jid in ids.items():
             res = self.redis.get_json(f"task_result:{jid}")
             if res is None or res["status"] != "completed":
-                raise RuntimeError(f"reference {name} did not complete on a fresh worker: {res}")
-            base[name] = canonical(res["data"])
+                self.base_problems.append(f"reference {name} did not complete on a fresh worker: "
+                                          f"{json.dumps(res)[:300]}")
+                base[name] = None
+            else:
+                base[name] = canonical(res["data"])
         return base
 
     def run(self, entries, refs, load=True):
         """Runs the entries; returns (outcomes, problems of the run as a whole)."""
         self.prepare()
         base = self.baseline(refs)
-        codes = {r["name"]: open(os.path.join(HERE, r["file"]), "rb").read() for r in refs}
+        codes = {r["name"]: reference_code(r) for r in refs}
+        by_language = {}
+        for r in refs:
+            by_language.setdefault(r["language"], []).append(r)
+        turn = {lang: 0 for lang in by_language}
+
+        def next_reference(lang):
+            """Enqueues the next reference job of `lang` (they take turns)."""
+            r = by_language[lang][turn[lang] % len(by_language[lang])]
+            turn[lang] += 1
+            rid, why = self.enqueue(r["task"], r["args"], codes[r["name"]])
+            if rid is None:
+                raise RuntimeError(f"reference {r['name']} refused: {why}")
+            ref_jobs.append((r["name"], lang, rid))
+            return rid
         worker, wlog = self.start_worker("--workers", "2", "--list-queue", "strategy_queue")
         deadline = time.time() + 15
         while len(self.children(worker.pid)) < 2 and time.time() < deadline:
@@ -329,46 +385,46 @@ class Run:
             t.start()
 
         jobs, ref_jobs = [], []
-        for i, e in enumerate(entries):
+        values = {"redis_url": self.redis.url}
+        for e in entries:
             a = dict(e["args"])
             a.setdefault("language", e["language"])   # null: detected from the code
             if e.get("entry"):
                 a["entry"] = e["entry"]
-            jid, refused = self.enqueue(e["task"], a, code_of(e), submit=e["submit"])
+            jid, refused = self.enqueue(e["task"], a, code_of(e, values), submit=e["submit"])
             jobs.append((e, jid, refused))
-            r = refs[i % len(refs)]
-            rid, why = self.enqueue(r["task"], r["args"], codes[r["name"]])
-            if rid is None:
-                raise RuntimeError(f"reference {r['name']} refused: {why}")
-            ref_jobs.append((r["name"], rid))
-        ids = [j for _, j, _ in jobs if j] + [r for _, r in ref_jobs]
+            next_reference(e["language"])
+        ids = [j for _, j, _ in jobs if j] + [r for _, _, r in ref_jobs]
         budget = 30 + sum(e["expect"]["seconds"] for e in entries) * (3 if self.sanitized else 1) / 2
         stuck = self.wait_final(ids, budget)
-        # More references until each child that ran an entry has run one
-        # after its last entry (which child takes a job is up to them).
+        # More references until each child that ran an entry has run one in
+        # the entry's language after its last such entry (which child takes
+        # a job is up to them).
         last = {}
-        for _, jid, _ in jobs:
+        for e, jid, _ in jobs:
             job = self.job(jid) if jid else {}
             if job.get("worker") and job.get("finished_us"):
-                last[job["worker"]] = max(last.get(job["worker"], 0), int(job["finished_us"]))
+                key = (job["worker"], e["language"])
+                last[key] = max(last.get(key, 0), int(job["finished_us"]))
         for k in range(40):
-            runs = [self.job(rid) for _, rid in ref_jobs]
-            if all(any(r.get("worker") == w and int(r.get("started_us") or 0) > t for r in runs)
-                   for w, t in last.items()):
+            runs = [(lang, self.job(rid)) for _, lang, rid in ref_jobs]
+            behind = [(w, lang) for (w, lang), t in last.items()
+                      if not any(rl == lang and r.get("worker") == w and int(r.get("started_us") or 0) > t
+                                 for rl, r in runs)]
+            if not behind:
                 break
-            r = refs[k % len(refs)]
-            rid, why = self.enqueue(r["task"], r["args"], codes[r["name"]])
-            ref_jobs.append((r["name"], rid))
-            stuck |= self.wait_final([rid], 30)
+            stuck |= self.wait_final([next_reference(behind[k % len(behind)][1])], 30)
         stop.set()
         if load:
             t.join(10)
         stuck |= self.wait_final(load_ids, 30)
 
         outcomes = [self.outcome(e, jid, refused, stuck) for e, jid, refused in jobs]
-        problems = []
-        for name, rid in ref_jobs:
+        problems = list(self.base_problems)
+        for name, _, rid in ref_jobs:
             res = self.redis.get_json(f"task_result:{rid}")
+            if base[name] is None:
+                continue  # failed on the fresh worker too: one problem, above
             if rid in stuck:
                 problems.append(f"reference job {rid} ({name}) did not finish")
             elif res is None or res["status"] != "completed":
@@ -376,14 +432,15 @@ class Run:
             elif canonical(res["data"]) != base[name]:
                 problems.append(f"reference job {rid} ({name}) differs from the fresh worker's result "
                                 f"(state leaked?): {canonical(res['data'])[:300]}")
-        # Each entry's worker child ran a reference job after it.
-        ref_runs = [self.job(rid) for _, rid in ref_jobs]
+        # Each entry's worker child ran a reference job in its language after it.
+        ref_runs = [(lang, self.job(rid)) for _, lang, rid in ref_jobs]
         for e, jid, _ in jobs:
             job = self.job(jid) if jid else {}
             if job.get("worker") and job.get("finished_us") and not any(
-                    r.get("worker") == job["worker"] and int(r.get("started_us") or 0) > int(job["finished_us"])
-                    for r in ref_runs):
-                problems.append(f"no reference job ran after {e['name']} on its worker child {job['worker']}")
+                    lang == e["language"] and r.get("worker") == job["worker"]
+                    and int(r.get("started_us") or 0) > int(job["finished_us"]) for lang, r in ref_runs):
+                problems.append(f"no {e['language']} reference job ran after {e['name']} on its worker child "
+                                f"{job['worker']}")
         for jid in load_ids:
             st = self.job(jid).get("state")
             if st != "completed":
@@ -453,18 +510,35 @@ def head(text, n=100):
     return text if len(text) <= n else text[:n - 3] + "..."
 
 
+def skip_reason(e, is_sanitized):
+    """Why an entry is not run against this binary, or None."""
+    if e["language"] not in LANGUAGES:
+        return f"{e['language']}: language not supported yet"
+    if is_sanitized and e.get("skip_sanitized"):
+        return "AddressSanitizer build: " + e["skip_sanitized"]
+    return None
+
+
 def run_catalogue(tickq, redis_url=None, only=None, load=True, log=print):
     """Runs the catalogue (entries whose name matches `only`, a regex); returns
-    (outcomes, problems). Prints one line per entry with `log`."""
+    (outcomes, problems). Prints one line per entry with `log`, and one per
+    entry skipped (a language the worker does not run, or an entry that needs
+    what an AddressSanitizer build lacks)."""
     cat, entries, refs = load_catalogue()
-    skipped = [e for e in entries if e["language"] not in LANGUAGES]
-    entries = [e for e in entries if e["language"] in LANGUAGES and (not only or re.search(only, e["name"]))]
+    entries = [e for e in entries if not only or re.search(only, e["name"])]
+    is_sanitized = sanitized(tickq)
+    skipped = [(e, skip_reason(e, is_sanitized)) for e in entries if skip_reason(e, is_sanitized)]
+    entries = [e for e in entries if not skip_reason(e, is_sanitized)]
+    languages = {e["language"] for e in entries} or {"lua"}
+    refs = [r for r in refs if r["language"] in languages]
     r = Run(tickq, redis_url, log=log)
     t0 = time.time()
     try:
         outcomes, problems = r.run(entries, refs, load=load)
     finally:
         r.close()
+    for e, why in skipped:
+        log(f"skip {e['name']:28} {why}")
     for o in outcomes:
         secs = "-" if o["seconds"] is None else f"{o['seconds']:.2f}"
         log(f"{'ok' if not o['problems'] else 'FAIL':4} {o['name']:28} {o['state'] or '-':10} {secs:>6}  "
@@ -475,7 +549,7 @@ def run_catalogue(tickq, redis_url=None, only=None, load=True, log=print):
         log(f"FAIL run: {p}")
     bad = sum(1 for o in outcomes if o["problems"])
     log(f"hostile: {len(outcomes) - bad} of {len(outcomes)} entries as expected, {len(skipped)} skipped "
-        f"(language not supported yet); {r.reference_jobs} reference jobs, {r.load_jobs} load jobs, "
+        f"(listed above); {r.reference_jobs} reference jobs, {r.load_jobs} load jobs, "
         f"{len(problems)} run problems; {time.time() - t0:.1f} s")
     return outcomes, problems
 

@@ -1,0 +1,3 @@
+# A syntax error: the list is never closed.
+def strategy(df):
+    return [

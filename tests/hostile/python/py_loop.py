@@ -1,0 +1,4 @@
+# Loops forever.
+def strategy(df):
+    while True:
+        pass

@@ -1,0 +1,3 @@
+# Returns a list of 10 million elements that are not instances.
+def strategy(df):
+    return [0] * 10**7
