@@ -2,8 +2,10 @@
 `make test`: every entry runs as a job through a real worker with two
 children, under a stream of load jobs, and must end as catalogue.json says
 (state, error, time bound, one attempt); a reference job after each must give
-the same result as on a fresh worker; no worker child may die. The catalogue
-itself is checked too: well-formed, every file listed, at least 30 entries."""
+the same result as on a fresh worker (a Lua one after a Lua entry, a Python
+one after a Python entry); no worker child may die. The catalogue itself is
+checked too: well-formed, every file listed, at least 30 entries, the Python
+entries' memory cases skipped under AddressSanitizer."""
 import os
 import sys
 
@@ -27,6 +29,27 @@ class TestHostileCatalogue(TickqTestCase):
             self.assertIn(e["language"], ("lua", "python"), e["name"])
             if e["expect"]["state"] != "completed":
                 self.assertTrue(e["expect"]["error"], e["name"])
+            if e["language"] == "python":
+                self.assertTrue(e["name"].startswith("py_"), e["name"])
+                with open(os.path.join(hostile.HERE, e["file"]), encoding="utf-8") as f:
+                    self.assertTrue(f.read().startswith("# "), f"{e['file']}: no comment saying what it attempts")
+        # Each language's entries are followed by a reference job in it.
+        self.assertEqual({r["language"] for r in refs}, {"lua", "python"})
+        for r in refs:
+            for path in (r.get("prelude"), r["file"]):
+                if path:
+                    self.assertTrue(os.path.exists(os.path.join(hostile.HERE, path)), path)
+
+    def test_python_memory_entries_are_skipped_under_a_sanitizer(self):
+        """An AddressSanitizer build sets no address-space limit: the Python
+        entries that need it are skipped there, and only those."""
+        _, entries, _ = hostile.load_catalogue()
+        needs = [e["name"] for e in entries if hostile.skip_reason(e, True)]
+        self.assertIn("py_mem_spaces", needs)
+        self.assertEqual([e["name"] for e in entries if hostile.skip_reason(e, False)], [])
+        for e in entries:
+            if e["language"] == "python" and "memory limit" in (e["expect"].get("error") or ""):
+                self.assertIn(e["name"], needs)
 
     def test_every_entry_ends_as_expected_and_nothing_leaks(self):
         lines = []
