@@ -26,7 +26,7 @@ import secrets
 import subprocess
 import time
 
-from harness import TICKQ, SynthBarsTestCase, wait_for
+from harness import TICKQ, SynthBarsTestCase, tickq, wait_for
 
 FINAL = ("completed", "failed", "dead")
 WINDOW = {"symbols": ["SYN0001", "SYN0002"], "start_date": "2000-01-01", "end_date": "2100-01-01"}
@@ -73,6 +73,11 @@ def environment(pid):
         return [v.split(b"=", 1)[0].decode() for v in f.read().split(b"\0") if v]
 
 
+# Regions larger than this are skipped: none of the host's own is near it,
+# and an AddressSanitizer build reserves terabytes (its shadow memory).
+REGION_MAX = 1 << 30
+
+
 def memory_holds(pid, needles):
     """Which of needles (bytes) are anywhere in the readable memory of pid,
     read through /proc/PID/mem, and how many bytes were read."""
@@ -85,6 +90,8 @@ def memory_holds(pid, needles):
             if r[1][0] != "r" or (len(r) > 5 and r[5] in ("[vvar]", "[vsyscall]")):
                 continue
             lo, hi = (int(x, 16) for x in r[0].split("-"))
+            if hi - lo > REGION_MAX:
+                continue
             pos, tail = lo, b""
             while pos < hi:
                 n = min(hi - pos, 8 << 20)
@@ -233,6 +240,25 @@ class TestMemorySecrecy(PythonSandboxCase):
         a = self.completed(self.python_job(A_CODE.format(code_marker=code_marker, entry=entry), entry=entry))
         self.assertEqual(a["instances"][0]["note"], len(code_marker))
         self.probe_after(w, [PASSWORD, code_marker, entry])
+
+    def test_the_previous_jobs_symbols_are_not_left_behind(self):
+        """Job A's symbols (arguments) reach the Python host as its frame's
+        bars and tickers; once job B's frame replaced them, nothing of them
+        may stay for B's evaluation child to read."""
+        symbol = "ZQ" + secrets.token_hex(5).upper()
+        csv = os.path.join(self.tmp, "unique.csv")
+        p = tickq("data", "synth", "--symbols", "1", "--days", "300", "--seed", "5", "--out", csv, env=self.env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(csv) as f:
+            text = f.read().replace("SYN0001", symbol)
+        with open(csv, "w") as f:
+            f.write(text)
+        p = tickq("data", "import", csv, env=self.env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        w, _ = self.one_child_worker()
+        a = self.completed(self.python_job("def mine(df):\n    return []\n", symbols=[symbol]))
+        self.assertEqual(a["summary"]["symbols_processed"], 1)
+        self.probe_after(w, [symbol])
 
     def test_the_previous_jobs_result_and_output_are_not_left_behind(self):
         """What job A printed and returned crossed the Python host (the
