@@ -348,6 +348,7 @@ class Run:
         self.prepare()
         base = self.baseline(refs)
         codes = {r["name"]: reference_code(r) for r in refs}
+        jobs, ref_jobs = [], []      # (entry, id, why refused), (reference name, language, id)
         by_language = {}
         for r in refs:
             by_language.setdefault(r["language"], []).append(r)
@@ -384,7 +385,6 @@ class Run:
         if load:
             t.start()
 
-        jobs, ref_jobs = [], []
         values = {"redis_url": self.redis.url}
         for e in entries:
             a = dict(e["args"])
