@@ -204,16 +204,16 @@ static void child(const sandbox_limits_t *lim, sandbox_fn fn, void *ctx, int out
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(1);
+    /* Out of the way first: keep_fd may be any of 0-4. */
+    int keep = lim->keep_fd > 0 ? fcntl(lim->keep_fd, F_DUPFD, 10) : -1;
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0)
         dup2(devnull, 0);
     dup2(out_w, 1);
     dup2(out_w, 2);
     dup2(res_w, SANDBOX_RESULT_FD);
-    /* keep_fd is never 1-3 (those are the caller's stdio and its own
-     * descriptors opened before it). */
     int last = SANDBOX_RESULT_FD;
-    if (lim->keep_fd > 0 && dup2(lim->keep_fd, SANDBOX_KEEP_FD) == SANDBOX_KEEP_FD)
+    if (keep >= 0 && dup2(keep, SANDBOX_KEEP_FD) == SANDBOX_KEEP_FD)
         last = SANDBOX_KEEP_FD;
     /* Only these survive: no Redis, database or log descriptor of the worker. */
     if (close_range((unsigned)last + 1, ~0U, 0) != 0) {

@@ -120,7 +120,7 @@ static int spins(void *ctx)
 
 static void run(sandbox_fn fn, int64_t wall_ms, sandbox_outcome_t *out)
 {
-    sandbox_limits_t lim = { wall_ms, 5 };
+    sandbox_limits_t lim = { .wall_ms = wall_ms, .cpu_seconds = 5 };
     char err[256];
     CHECK_INT(sandbox_run(&lim, fn, NULL, out, err, sizeof err), 0);
 }
