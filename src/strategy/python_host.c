@@ -315,6 +315,8 @@ static int serve(void)
     int sock = PYTHON_HOST_FD;
     signal(SIGINT, SIG_IGN); /* the worker decides when the host ends (its socket closes) */
     signal(SIGPIPE, SIG_IGN);
+    if (chdir("/") != 0) /* relative names resolve outside the readable folders */
+        return 1;
     char err[600] = "";
     int ok = start_python(err, sizeof err) == 0;
     if (ok) {
