@@ -779,7 +779,7 @@ end
             # Python (detected, or named): a DataFrame is not a list of instances
             (self.args(py_def), lambda e: e.startswith("Strategy error: the strategy returned a DataFrame")),
             (self.args(py_doc), lambda e: e.startswith("Strategy error: the strategy returned a DataFrame")),
-            (self.args(EVERY_BAR, language="python"), lambda e: e.startswith("Strategy syntax error: line 1: ")),
+            (self.args(EVERY_BAR, language="python"), lambda e: e == "Strategy syntax error: line 2: invalid syntax"),
             (self.args(EVERY_BAR, symbols=[]), lambda e: "symbols" in e),
             (self.args(EVERY_BAR, hold_bars=0), lambda e: "hold_bars" in e),
             (self.args(EVERY_BAR, commission_bps=-1), lambda e: "commission_bps" in e),
