@@ -22,8 +22,12 @@ a temp SQLite file):
              (USERS_EXAMPLE below, byte for byte as they send it)
   py_large   the same over 100 symbols x 504 days
   py_empty   backtest of `def empty(df): return []` over 100 x 504: the
-             fixed cost of a Python evaluation (fork of the warm host,
-             df handed over, result read back)
+             fixed cost of a Python evaluation, jobs back to back as in
+             every case (the host forks each evaluation's child ahead, after
+             the previous reply; a job that comes sooner waits for that fork,
+             which costs milliseconds for a process holding pandas)
+  py_empty_spaced  the same with 50 ms between a job's result and the next
+             job: the fixed cost when the child was forked ahead in time
   py_screen500  screening of 500 symbols with momentum.py (vectorised pandas)
   plain_python  the users' example in this (plain python3) process, on the
              same 100 x 504 DataFrame a Python strategy gets (fetched once
@@ -75,7 +79,7 @@ QUEUE = "backtest"
 MAX_PAYLOAD = 1024 * 1024  # JOB_DEFAULT_MAX_PAYLOAD (src/job.h)
 
 TARGETS_MS = {"small": 5.0, "large": 20.0, "huge": 200.0, "screen500": 50.0, "screen500_gapup": 50.0,
-              "py_empty": 5.0}
+              "py_empty": 5.0, "py_empty_spaced": 5.0}
 TARGET_PLAIN_X = 2.0         # py_large warm job time within 2x plain python3's time for the same code
 
 # The users' own example (issue 13), byte for byte.
@@ -272,11 +276,14 @@ class Bench:
         rec = [int(v) if v else None for v in rec] + [int(w1 * 1e6)]
         return (t1 - t0) * 1000.0, res["data"], rec, len(raw)
 
-    def case(self, name, jtype, args, check):
-        """Fresh worker, one cold job, `repeats` warm jobs."""
+    def case(self, name, jtype, args, check, pause_s=0.0):
+        """Fresh worker, one cold job, `repeats` warm jobs (each `pause_s`
+        after the previous one finished)."""
         self.start_worker(name)
         runs = []
         for i in range(1 + self.repeats):
+            if i > 0 and pause_s:
+                time.sleep(pause_s)
             ms, data, rec, size = self.run_job(jtype, args)
             check(data)
             enq, start, fin, seen = rec
@@ -375,7 +382,7 @@ def main():
         out = {"bench": "strategy"}
         cases = {}
 
-        def backtest(name, nsym, ndays, code=None, **extra):
+        def backtest(name, nsym, ndays, code=None, pause_s=0.0, **extra):
             nsym, ndays = min(nsym, symbols), min(ndays, days)
             syms = b.symbols[:nsym]
             args = {"strategy_code": code or gap_up, "symbols": syms, "start_date": b.dates[-ndays],
@@ -389,7 +396,7 @@ def main():
                 la = data.get("lookahead")
                 if extra.get("check_lookahead") and (la is None or la["violations_total"] != 0):
                     die(f"{name}: gap_up.lua is clean, but the look-ahead check says {json.dumps(la)[:500]}")
-            res, runs = b.case(name, "backtest", args, check)
+            res, runs = b.case(name, "backtest", args, check, pause_s)
             res["rows"] = nsym * ndays
             res["instances"] = runs[-1]["data"]["summary"]["total_instances"]
             if extra.get("check_lookahead"):
@@ -412,6 +419,8 @@ def main():
             cases["py_large"] = backtest("py_large", 100, 504, code=USERS_EXAMPLE)
         if only is None or "py_empty" in only:
             cases["py_empty"] = backtest("py_empty", 100, 504, code=EMPTY_PY)
+        if only is None or "py_empty_spaced" in only:
+            cases["py_empty_spaced"] = backtest("py_empty_spaced", 100, 504, code=EMPTY_PY, pause_s=0.05)
         plain = None
         if only is None or "plain_python" in only:
             plain = plain_python(b, min(100, symbols), min(504, days), opts.repeats)

@@ -1667,7 +1667,7 @@ class TestStrategyBenchmark(TickqTestCase):
         self.assertEqual(len(lines), 1, p.stdout)
         r = json.loads(lines[0])
         cases = ["small", "large", "huge", "large_lookahead", "screen500", "screen500_gapup", "py_small", "py_large",
-                 "py_empty", "py_screen500"]
+                 "py_empty", "py_empty_spaced", "py_screen500"]
         self.assertEqual(set(r), {"bench", "lookahead_checked", "lookahead_cost_x", "lua_loop_steps_per_s",
                                   "lua_loop_cold_steps_per_s", "targets", "cases", "loop", "repeats", "data",
                                   "seconds", "plain_python_ms", "plain_python", "py_large_vs_plain_x",
@@ -1675,7 +1675,7 @@ class TestStrategyBenchmark(TickqTestCase):
                          | {f"{c}_{k}" for c in cases for k in ("cold_ms", "warm_ms")})
         self.assertEqual(r["bench"], "strategy")
         self.assertEqual(set(r["cases"]), set(cases))
-        targeted = {"small", "large", "huge", "screen500", "screen500_gapup", "py_empty"}
+        targeted = {"small", "large", "huge", "screen500", "screen500_gapup", "py_empty", "py_empty_spaced"}
         self.assertEqual(set(r["targets"]), {f"{c}_warm_ms" for c in targeted}
                          | {"lua_loop_steps_per_s", "py_large_vs_plain_x"})
         # the baseline ran the users' example on the same frame py_large's strategy got
