@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -394,6 +395,7 @@ static int run_eval(int sock, const char *payload, size_t len, int code_fd)
 static int serve(void)
 {
     int sock = PYTHON_HOST_FD;
+    prctl(PR_SET_NAME, "tickq-python"); /* in ps and top, beside tickq-history */
     signal(SIGINT, SIG_IGN); /* the worker decides when the host ends (its socket closes) */
     signal(SIGPIPE, SIG_IGN);
     if (chdir("/") != 0) /* relative names resolve outside the readable folders */

@@ -199,7 +199,9 @@ static _Noreturn void refuse_internal(const char *why)
 
 #define SANDBOX_GO_FD 5        /* a spare child's socket, while it waits */
 
+#ifndef SANDBOX_ASAN
 static size_t g_address_space;  /* the child's, taken before Landlock hides /proc */
+#endif
 
 /* Lockdown, first part: all that the run's own limits do not change, so
  * that a spare child (sandbox_spare_fork) does it before its request
