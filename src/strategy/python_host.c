@@ -395,6 +395,12 @@ static int run_eval(int sock, const char *payload, size_t len, int code_fd)
 static int serve(void)
 {
     int sock = PYTHON_HOST_FD;
+    struct stat sb;
+    if (fstat(sock, &sb) != 0 || !S_ISSOCK(sb.st_mode)) {
+        fprintf(stderr, "tickq python-host: not for use by hand: a worker starts it, with its socket as "
+                        "descriptor %d\n", PYTHON_HOST_FD);
+        return 64; /* EX_USAGE */
+    }
     prctl(PR_SET_NAME, "tickq-python"); /* in ps and top, beside tickq-history */
     signal(SIGINT, SIG_IGN); /* the worker decides when the host ends (its socket closes) */
     signal(SIGPIPE, SIG_IGN);
