@@ -73,6 +73,11 @@ $(BUILD)/obj/unit/%.o: tests/unit/%.c | $(BUILD)/gen/lua_scripts.h
 $(BUILD)/unit_tests: $(UNIT_OBJ) $(OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
+# A test tool: a command run as on a kernel without Landlock.
+$(BUILD)/without_landlock: tests/tools/without_landlock.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(DEFS) $(CFLAGS) -o $@ $< $(LDFLAGS) -lseccomp
+
 $(BUILD)/obj/bench/%.o: bench/%.c | $(BUILD)/gen/lua_scripts.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -88,7 +93,7 @@ $(BENCH_OPTIONS): $(BUILD)/obj/bench/bench_options.o $(OBJ)
 
 # Tests: setup is idempotent and quick when everything is installed.
 test: setup
-	@$(MAKE) --no-print-directory all $(BUILD)/unit_tests $(BENCH) fuzz-syntax
+	@$(MAKE) --no-print-directory all $(BUILD)/unit_tests $(BENCH) $(BUILD)/without_landlock fuzz-syntax
 	@tests/run $(BUILD)
 
 # The fuzz targets compile against today's API (make fuzz builds them with
@@ -113,7 +118,7 @@ demo: setup
 sanitize: setup
 	@$(MAKE) --no-print-directory BUILD=build-san \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  build-san/tickq build-san/unit_tests build-san/bench_queue
+	  build-san/tickq build-san/unit_tests build-san/bench_queue build-san/without_landlock
 	@scripts/sanitize-test build-san
 
 # Chaos and soak (docs/operations.md): their own redis-servers on private

@@ -18,6 +18,21 @@ a temp SQLite file):
   loop       a strategy timing `for i = 1, df.n do ... c[i] ... end` over the
              500 x 2,520 frame with os.clock() inside the sandbox (5 passes;
              more over a smaller frame, at least 5 M steps)
+  py_small   backtest, 10 symbols x 252 days, the users' pandas example
+             (USERS_EXAMPLE below, byte for byte as they send it)
+  py_large   the same over 100 symbols x 504 days
+  py_empty   backtest of `def empty(df): return []` over 100 x 504: the
+             fixed cost of a Python evaluation, jobs back to back as in
+             every case (the host forks each evaluation's child ahead, after
+             the previous reply; a job that comes sooner waits for that fork,
+             which costs milliseconds for a process holding pandas)
+  py_empty_spaced  the same with 50 ms between a job's result and the next
+             job: the fixed cost when the child was forked ahead in time
+  py_screen500  screening of 500 symbols with momentum.py (vectorised pandas)
+  plain_python  the users' example in this (plain python3) process, on the
+             same 100 x 504 DataFrame a Python strategy gets (fetched once
+             from tickq by a strategy that returns every row): the baseline
+             py_large is measured against ("within 2x")
   large_lookahead  the large backtest with "check_lookahead": true (the
              strategy re-run on the data cut at up to 20 of its signal
              dates); lookahead_cost_x is its warm job time over the large
@@ -63,7 +78,33 @@ PREFIX = "tickq"
 QUEUE = "backtest"
 MAX_PAYLOAD = 1024 * 1024  # JOB_DEFAULT_MAX_PAYLOAD (src/job.h)
 
-TARGETS_MS = {"small": 5.0, "large": 20.0, "huge": 200.0, "screen500": 50.0, "screen500_gapup": 50.0}
+TARGETS_MS = {"small": 5.0, "large": 20.0, "huge": 200.0, "screen500": 50.0, "screen500_gapup": 50.0,
+              "py_empty": 5.0, "py_empty_spaced": 5.0}
+TARGET_PLAIN_X = 2.0         # py_large warm job time within 2x plain python3's time for the same code
+
+# The users' own example (issue 13), byte for byte.
+USERS_EXAMPLE = """def gap_up_strategy(df):
+    instances = []
+    df_filtered = df[(df['gap_pct'] > 3.0) & (df['volume_ratio'] > 1.5)]
+
+    for _, row in df_filtered.iterrows():
+        instances.append({
+            'ticker': row['ticker'],
+            'date': str(row['date']),
+            'signal': True,
+            'gap_percent': row['gap_pct'],
+            'message': f"{row['ticker']} gapped up {row['gap_pct']:.1f}%"
+        })
+
+    return instances
+"""
+EMPTY_PY = "def empty(df):\n    return []\n"
+# Every row of df as an instance (its named columns), for the baseline.
+DUMP_PY = """def dump(df):
+    return df.to_dict('records')
+"""
+NAMED_COLUMNS = ["ticker", "date", "open", "high", "low", "close", "volume", "prev_close", "gap_pct",
+                 "return_pct", "volume_ratio", "macd", "macd_signal", "macd_hist"]
 TARGET_LOOP_STEPS = 20e6
 
 # The loop strategy: times materialising df.close and then `passes` passes
@@ -235,11 +276,14 @@ class Bench:
         rec = [int(v) if v else None for v in rec] + [int(w1 * 1e6)]
         return (t1 - t0) * 1000.0, res["data"], rec, len(raw)
 
-    def case(self, name, jtype, args, check):
-        """Fresh worker, one cold job, `repeats` warm jobs."""
+    def case(self, name, jtype, args, check, pause_s=0.0):
+        """Fresh worker, one cold job, `repeats` warm jobs (each `pause_s`
+        after the previous one finished)."""
         self.start_worker(name)
         runs = []
         for i in range(1 + self.repeats):
+            if i > 0 and pause_s:
+                time.sleep(pause_s)
             ms, data, rec, size = self.run_job(jtype, args)
             check(data)
             enq, start, fin, seen = rec
@@ -278,6 +322,36 @@ class Bench:
         return out, runs
 
 
+def plain_python(b, nsym, ndays, repeats):
+    """The users' example in this process, on the DataFrame a Python strategy
+    gets over nsym x ndays (fetched from tickq, every row as an instance)."""
+    import pandas as pd
+    b.start_worker("plain_python")
+    args = {"strategy_code": DUMP_PY, "symbols": b.symbols[:nsym], "start_date": b.dates[-ndays],
+            "end_date": b.dates[-1]}
+    _, data, _, _ = b.run_job("backtest", args)
+    b.stop_worker()
+    rows = data["instances"]
+    if len(rows) != nsym * ndays:
+        die(f"plain_python: fetched {len(rows)} rows, expected {nsym * ndays}")
+    df = pd.DataFrame({c: [r.get(c) for r in rows] for c in NAMED_COLUMNS})
+    for c in NAMED_COLUMNS[2:]:
+        df[c] = df[c].astype("float64")   # null (NaN) -> NaN
+    ns = {}
+    exec(compile(USERS_EXAMPLE, "users_example", "exec"), ns)
+    fn = ns["gap_up_strategy"]
+    times, found = [], None
+    for _ in range(1 + repeats):
+        t0 = time.perf_counter()
+        found = fn(df)
+        times.append((time.perf_counter() - t0) * 1000.0)
+    out = {"median_ms": round(statistics.median(times[1:]), 2), "first_ms": round(times[0], 2),
+           "rows": len(df), "instances": len(found)}
+    log(f"plain_python: users' example on {len(df)} rows in {out['median_ms']} ms (first {out['first_ms']}), "
+        f"{out['instances']} instances")
+    return out
+
+
 def pct(sorted_vals, p):
     if not sorted_vals:
         return float("nan")
@@ -308,10 +382,10 @@ def main():
         out = {"bench": "strategy"}
         cases = {}
 
-        def backtest(name, nsym, ndays, **extra):
+        def backtest(name, nsym, ndays, code=None, pause_s=0.0, **extra):
             nsym, ndays = min(nsym, symbols), min(ndays, days)
             syms = b.symbols[:nsym]
-            args = {"strategy_code": gap_up, "symbols": syms, "start_date": b.dates[-ndays],
+            args = {"strategy_code": code or gap_up, "symbols": syms, "start_date": b.dates[-ndays],
                     "end_date": b.dates[-1], "hold_bars": 5}
             args.update(extra)
 
@@ -322,7 +396,7 @@ def main():
                 la = data.get("lookahead")
                 if extra.get("check_lookahead") and (la is None or la["violations_total"] != 0):
                     die(f"{name}: gap_up.lua is clean, but the look-ahead check says {json.dumps(la)[:500]}")
-            res, runs = b.case(name, "backtest", args, check)
+            res, runs = b.case(name, "backtest", args, check, pause_s)
             res["rows"] = nsym * ndays
             res["instances"] = runs[-1]["data"]["summary"]["total_instances"]
             if extra.get("check_lookahead"):
@@ -339,6 +413,17 @@ def main():
             cases["huge"] = backtest("huge", 500, 2520)
         if only is None or "large_lookahead" in only:
             cases["large_lookahead"] = backtest("large_lookahead", 100, 504, check_lookahead=True)
+        if only is None or "py_small" in only:
+            cases["py_small"] = backtest("py_small", 10, 252, code=USERS_EXAMPLE)
+        if only is None or "py_large" in only:
+            cases["py_large"] = backtest("py_large", 100, 504, code=USERS_EXAMPLE)
+        if only is None or "py_empty" in only:
+            cases["py_empty"] = backtest("py_empty", 100, 504, code=EMPTY_PY)
+        if only is None or "py_empty_spaced" in only:
+            cases["py_empty_spaced"] = backtest("py_empty_spaced", 100, 504, code=EMPTY_PY, pause_s=0.05)
+        plain = None
+        if only is None or "plain_python" in only:
+            plain = plain_python(b, min(100, symbols), min(504, days), opts.repeats)
 
         def screening(name, code):
             nsym, lookback = min(500, symbols), min(252, days)
@@ -356,6 +441,9 @@ def main():
             cases["screen500"] = screening("screen500", momentum)
         if only is None or "screen500_gapup" in only:
             cases["screen500_gapup"] = screening("screen500_gapup", gap_up)
+        if only is None or "py_screen500" in only:
+            cases["py_screen500"] = screening("py_screen500",
+                                              open(os.path.join(STRATEGIES, "momentum.py")).read())
         loop = None
         if only is None or "loop" in only:
             passes = max(LOOP_PASSES, -(-LOOP_MIN_STEPS // (symbols * days)))
@@ -397,6 +485,14 @@ def main():
                 out["lookahead_cost_x"] = round(cases["large_lookahead"]["warm_ms"] / cases["large"]["warm_ms"], 2)
                 log(f"look-ahead check: {out['lookahead_checked']} cuts, {out['lookahead_cost_x']}x the large "
                     f"backtest's job time ({cases['large_lookahead']['warm_ms']} ms vs {cases['large']['warm_ms']} ms)")
+        if plain is not None:
+            out["plain_python_ms"] = plain["median_ms"]
+            out["plain_python"] = plain
+            if "py_large" in cases:
+                out["py_large_vs_plain_x"] = round(cases["py_large"]["warm_ms"] / plain["median_ms"], 2)
+                out["py_large_exec_vs_plain_x"] = round(cases["py_large"]["warm_exec_ms"] / plain["median_ms"], 2)
+                log(f"py_large: warm job {cases['py_large']['warm_ms']} ms (worker {cases['py_large']['warm_exec_ms']}"
+                    f" ms) vs plain python3 {plain['median_ms']} ms: {out['py_large_vs_plain_x']}x")
         if loop:
             out["lua_loop_steps_per_s"] = loop["warm_steps_per_s"]
             out["lua_loop_cold_steps_per_s"] = loop["cold_steps_per_s"]
@@ -405,6 +501,8 @@ def main():
             if name not in TARGETS_MS:   # the look-ahead check: its cost is reported, not targeted
                 continue
             targets[f"{name}_warm_ms"] = {"target": TARGETS_MS[name], "met": res["warm_ms"] <= TARGETS_MS[name]}
+        if "py_large_vs_plain_x" in out:
+            targets["py_large_vs_plain_x"] = {"target": TARGET_PLAIN_X, "met": out["py_large_vs_plain_x"] <= TARGET_PLAIN_X}
         if loop:
             targets["lua_loop_steps_per_s"] = {"target": TARGET_LOOP_STEPS,
                                                "met": loop["warm_steps_per_s"] >= TARGET_LOOP_STEPS}

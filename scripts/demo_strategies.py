@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """demo_strategies.py TICKQ LIST — the strategy half of `make demo`.
 
-Submits a signal backtest, a screening and a portfolio backtest the way the
+Submits a signal backtest (in Lua and in Python, the users' pandas way), a
+screening and a portfolio backtest the way the
 users' clients do (LPUSH onto a list, through clients/python/tickq_client),
 runs `tickq worker --burst` to take and run them, and prints the results.
 Expects REDIS_URL (unix://...) and TICKQ_DB with synthetic bars imported."""
@@ -28,11 +29,14 @@ def read(name):
 
 
 gap_up, momentum, crossover = read("gap_up.lua"), read("momentum.lua"), read("sma_crossover.lua")
+gap_up_py = read("gap_up.py")  # the pandas twin of gap_up.lua
 symbols = [f"SYN{i:04d}" for i in range(1, 51)]
 run = str(int(time.time()))
 ids = {
     "backtest": tickq_client.add_backtest_task(r, f"demo-{run}-backtest", gap_up, symbols, "2021-01-01",
                                                "2022-12-31", hold_bars=3, commission_bps=2, list_name=list_name),
+    "python": tickq_client.add_backtest_task(r, f"demo-{run}-python", gap_up_py, symbols, "2021-01-01",
+                                             "2022-12-31", hold_bars=3, commission_bps=2, list_name=list_name),
     "screening": tickq_client.add_screening_task(r, f"demo-{run}-screening", momentum, symbols, 5,
                                                  lookback_bars=60, list_name=list_name),
     "portfolio": tickq_client.add_portfolio_backtest_task(r, f"demo-{run}-portfolio", crossover, symbols[:10],
@@ -40,7 +44,7 @@ ids = {
                                                           commission_bps=1, slippage_bps=2,
                                                           list_name=list_name),
 }
-print(f"demo: pushed a backtest, a screening and a portfolio backtest onto the list {list_name}")
+print(f"demo: pushed a backtest (Lua and Python), a screening and a portfolio backtest onto the list {list_name}")
 print("      (as the users' clients do: LPUSH {task_id, task_type, args}); running tickq worker --burst")
 with open(log_path, "a") as log:
     subprocess.run([tickq, "worker", "--queues", "backtest", "--workers", "2", "--burst",
@@ -72,6 +76,15 @@ print(f"  avg return {pct(m['avg_return'])}, median {pct(m['median_return'])}, b
       f"worst {pct(m['worst'])}, profit factor {num(m['profit_factor'])}")
 for inst in bt["instances"][:3]:
     print(f"    {inst['date']} {inst['message']:<45} return {pct(inst['return'])}")
+
+py = results["python"]["data"]
+same = py["instances"] == bt["instances"] and py["performance_metrics"] == m
+print()
+print(f"the same backtest in Python (gap_up.py, pandas, sandboxed): {py['execution_time_ms']:.1f} ms in the worker "
+      f"(its first Python job starts the worker's warm interpreter), {py['summary']['total_instances']} signals; "
+      f"instances and metrics identical to gap_up.lua's: {'yes' if same else 'NO'}")
+if not same:
+    sys.exit(1)
 
 sc = results["screening"]["data"]
 print()

@@ -78,6 +78,8 @@ static void check_open(PyObject *args)
     }
     if (path != NULL && PyLong_Check(path))
         return; /* a descriptor it already has */
+    if (strcmp(text, "<strategy>") == 0)
+        return; /* Python looking for the source of a syntax error: let the kernel refuse it quietly */
     if (!readable(text)) {
         snprintf(what, sizeof what, "open('%s')", text);
         violation(what);

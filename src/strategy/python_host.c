@@ -5,11 +5,13 @@
  * (python_frame.h), an isolated interpreter (no environment variables, no
  * user site, no bytecode written), numpy and pandas imported and warmed up,
  * the runner (python_runner.py, compiled into the binary) loaded as
- * `tickq_runner`; then READY. An evaluation forks through sandbox_run with
- * the Python profile: the child reads the code from the memfd the worker
- * sent, arms the guard and calls tickq_runner.evaluate; its envelope and
- * what it printed come back through the sandbox's pipes, and the host
- * relays them to the worker as one OUTCOME. */
+ * `tickq_runner`; then READY. An evaluation runs in a sandbox child with
+ * the Python profile, forked ahead over the current df (sandbox_spare_*:
+ * the fork and its page faults cost a few milliseconds on a process this
+ * large, paid between jobs): the child reads the code from the memfd the
+ * worker sent, arms the guard and calls tickq_runner.evaluate; its
+ * envelope and what it printed come back through the sandbox's pipes, and
+ * the host relays them to the worker as one OUTCOME. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,7 +36,9 @@
 #define READ_DIRS_MAX 32
 
 static PyObject *g_runner;              /* the tickq_runner module */
+static PyObject *g_globals;             /* a namespace for the host's own one-liners */
 static PyObject *g_df;                  /* the frame's df, made for the current window */
+static sandbox_spare_t *g_spare;        /* the next evaluation's child, forked over g_df */
 static char *g_read_dirs[READ_DIRS_MAX + 1];
 
 static void python_error_text(char *err, size_t errlen)
@@ -111,6 +116,11 @@ static int start_python(char *err, size_t errlen)
         snprintf(err, errlen, "cannot guard thread starts");
         return -1;
     }
+    g_globals = PyDict_New();
+    if (g_globals == NULL || PyDict_SetItemString(g_globals, "__builtins__", PyEval_GetBuiltins()) != 0) {
+        python_error_text(err, errlen);
+        return -1;
+    }
     PyObject *warm = PyObject_CallMethod(g_runner, "warm_up", NULL);
     if (warm == NULL) {
         python_error_text(err, errlen);
@@ -121,10 +131,6 @@ static int start_python(char *err, size_t errlen)
 }
 
 /* --- one evaluation ------------------------------------------------------ */
-
-typedef struct {
-    const pywire_eval_t *eval;
-} eval_ctx_t;
 
 static void write_all(int fd, const char *text, size_t len)
 {
@@ -137,6 +143,8 @@ static void write_all(int fd, const char *text, size_t len)
     }
 }
 
+/* Writes the envelope (and the raw text after it), then closes the pipes:
+ * the host sees the evaluation end now, not when the process is gone. */
 static int envelope(json_t *env, const char *raw, size_t raw_len)
 {
     char *text = env != NULL ? json_dumps(env, JSON_COMPACT) : NULL;
@@ -148,6 +156,9 @@ static int envelope(json_t *env, const char *raw, size_t raw_len)
     free(text);
     if (raw != NULL)
         write_all(SANDBOX_RESULT_FD, raw, raw_len);
+    close(1);
+    close(2);
+    close(SANDBOX_RESULT_FD);
     return 0;
 }
 
@@ -180,10 +191,13 @@ static char *read_code(size_t *len)
 }
 
 /* The evaluation child's body, after the sandbox's lockdown. */
-static int evaluate(void *arg)
+static int evaluate(void *arg, const char *request, size_t request_len)
 {
-    const eval_ctx_t *ctx = arg;
-    PyOS_AfterFork_Child();
+    (void)arg;
+    pywire_eval_t eval;
+    if (request_len != sizeof eval)
+        return fail("internal", "malformed evaluation request");
+    memcpy(&eval, request, sizeof eval);
     size_t len;
     char *buf = read_code(&len);
     if (buf == NULL)
@@ -194,7 +208,7 @@ static int evaluate(void *arg)
     PyObject *code = PyBytes_FromStringAndSize(buf + entry_len + 1, (Py_ssize_t)(len - entry_len - 1));
     PyObject *entry = entry_len > 0 ? PyUnicode_DecodeUTF8(buf, (Py_ssize_t)entry_len, "replace") : Py_NewRef(Py_None);
     free(buf);
-    const char *mode = ctx->eval->mode == PYWIRE_MODE_POSITIONS ? "positions" : "instances";
+    const char *mode = eval.mode == PYWIRE_MODE_POSITIONS ? "positions" : "instances";
     python_guard_arm((const char *const *)g_read_dirs);
     PyObject *ret = code != NULL && entry != NULL
                         ? PyObject_CallMethod(g_runner, "evaluate", "OOsO", code, entry, mode, g_df)
@@ -203,7 +217,7 @@ static int evaluate(void *arg)
     Py_XDECREF(entry);
     char memory[120];
     snprintf(memory, sizeof memory, "Strategy exceeded memory limit (%llu MiB)",
-             (unsigned long long)(ctx->eval->memory_bytes >> 20));
+             (unsigned long long)(eval.memory_bytes >> 20));
     if (ret == NULL) {
         if (PyErr_ExceptionMatches(PyExc_MemoryError))
             return fail("memory", memory);
@@ -274,6 +288,56 @@ static int reply_internal(int sock, const char *why)
     return reply_outcome(sock, &out);
 }
 
+/* Children of finished evaluations, killed, still to reap. */
+#define ZOMBIES_MAX 64
+static pid_t g_zombies[ZOMBIES_MAX];
+static size_t g_nzombies;
+
+static void reap_zombies(int wait)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < g_nzombies; i++)
+        if (!sandbox_reap(g_zombies[i], wait))
+            g_zombies[kept++] = g_zombies[i];
+    g_nzombies = kept;
+}
+
+static void release(sandbox_spare_t *sp)
+{
+    pid_t pid = sandbox_spare_release(sp);
+    if (pid <= 0)
+        return;
+    if (g_nzombies == ZOMBIES_MAX)
+        reap_zombies(1);
+    g_zombies[g_nzombies++] = pid;
+}
+
+static void after_fork(void)
+{
+    PyOS_AfterFork_Child();
+}
+
+/* Forks the evaluation child for the next request over the current df,
+ * after a reply: its cost is not the next job's unless that job comes
+ * before the fork is done. */
+static void spare_ready(void)
+{
+    if (g_spare != NULL || g_df == NULL)
+        return;
+    char err[300];
+    PyOS_BeforeFork();
+    if (sandbox_spare_fork(&g_spare, (const char *const *)g_read_dirs, after_fork, evaluate, NULL, err, sizeof err) != 0)
+        g_spare = NULL; /* tried again at the request, which reports it */
+    PyOS_AfterFork_Parent();
+}
+
+/* Ends the spare: a new frame makes it stale. */
+static void spare_forget(void)
+{
+    release(g_spare);
+    g_spare = NULL;
+}
+
 static int run_eval(int sock, const char *payload, size_t len, int code_fd)
 {
     pywire_eval_t e;
@@ -289,7 +353,20 @@ static int run_eval(int sock, const char *payload, size_t len, int code_fd)
             return reply_internal(sock, msg);
         }
         g_df = df;
+        /* What the host holds now is what every evaluation inherits: out
+         * of the collector's sight, or a collection in an evaluation would
+         * walk (and so copy) every page of it. */
+        PyObject *frozen = PyRun_String("__import__('gc').collect(); __import__('gc').freeze()", Py_single_input,
+                                        g_globals, g_globals);
+        if (frozen == NULL)
+            PyErr_Clear();
+        Py_XDECREF(frozen);
     }
+    spare_ready();
+    sandbox_spare_t *sp = g_spare;
+    g_spare = NULL;
+    if (sp == NULL)
+        return reply_internal(sock, "cannot fork the evaluation");
     sandbox_limits_t lim = {
         .wall_ms = e.time_limit_ms,
         .cpu_seconds = (int)(e.time_limit_ms / 1000) + 2,
@@ -297,24 +374,38 @@ static int run_eval(int sock, const char *payload, size_t len, int code_fd)
         .address_space_extra = (size_t)e.memory_bytes,
         .keep_fd = code_fd,
     };
-    eval_ctx_t ctx = { &e };
-    sandbox_outcome_t out;
     char err[300];
-    PyOS_BeforeFork();
-    int rc = sandbox_run(&lim, evaluate, &ctx, &out, err, sizeof err);
-    PyOS_AfterFork_Parent();
-    if (rc != 0)
+    if (sandbox_spare_start(sp, &lim, payload, len, err, sizeof err) != 0) {
+        release(sp);
         return reply_internal(sock, err);
-    rc = reply_outcome(sock, &out);
+    }
+    sandbox_outcome_t out;
+    sandbox_spare_wait(sp, &out);
+    int rc = reply_outcome(sock, &out);
     sandbox_outcome_free(&out);
+    release(sp);
+    reap_zombies(0);
+    /* The next one now, after the reply: forking a process this large
+     * takes milliseconds (~8 ms for pandas and a 50,000-row df on a 2-core
+     * VM), which would delay this reply if done while the child runs. */
+    spare_ready();
     return rc;
 }
 
 static int serve(void)
 {
     int sock = PYTHON_HOST_FD;
+    struct stat sb;
+    if (fstat(sock, &sb) != 0 || !S_ISSOCK(sb.st_mode)) {
+        fprintf(stderr, "tickq python-host: not for use by hand: a worker starts it, with its socket as "
+                        "descriptor %d\n", PYTHON_HOST_FD);
+        return 64; /* EX_USAGE */
+    }
+    prctl(PR_SET_NAME, "tickq-python"); /* in ps and top, beside tickq-history */
     signal(SIGINT, SIG_IGN); /* the worker decides when the host ends (its socket closes) */
     signal(SIGPIPE, SIG_IGN);
+    if (chdir("/") != 0) /* relative names resolve outside the readable folders */
+        return 1;
     char err[600] = "";
     int ok = start_python(err, sizeof err) == 0;
     if (ok) {
@@ -337,10 +428,12 @@ static int serve(void)
             return errno == EPIPE ? 0 : 1;
         int rc = 0;
         if (type == PYWIRE_BARS) {
+            spare_forget();
             Py_CLEAR(g_df);
             rc = python_frame_set_bars(payload, (size_t)len, err, sizeof err);
             payload = NULL; /* owned by the frame */
         } else if (type == PYWIRE_WINDOW) {
+            spare_forget();
             Py_CLEAR(g_df);
             rc = python_frame_set_window(payload, (size_t)len, err, sizeof err);
         } else if (type == PYWIRE_EVAL) {

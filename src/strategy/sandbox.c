@@ -23,6 +23,7 @@
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -162,7 +163,6 @@ static void set_limit(int resource, rlim_t soft, rlim_t hard)
     setrlimit(resource, &r);
 }
 
-/* The child: lock down, run, leave. Never returns. */
 /* Under AddressSanitizer the address space is terabytes of shadow: no
  * RLIMIT_AS there (the memory cases are reported as skipped, as for Lua). */
 #if defined(__SANITIZE_ADDRESS__)
@@ -188,7 +188,7 @@ static size_t address_space(void)
 }
 #endif
 
-static void refuse_internal(const char *why)
+static _Noreturn void refuse_internal(const char *why)
 {
     char msg[600];
     int n = snprintf(msg, sizeof msg, "{\"ok\":false,\"kind\":\"internal\",\"message\":\"%s\"}", why);
@@ -197,24 +197,37 @@ static void refuse_internal(const char *why)
     _exit(1);
 }
 
-/* The child: lock down, run, leave. Never returns. */
-static void child(const sandbox_limits_t *lim, sandbox_fn fn, void *ctx, int out_w, int res_w, pid_t parent)
+#define SANDBOX_GO_FD 5        /* a spare child's socket, while it waits */
+
+#ifndef SANDBOX_ASAN
+static size_t g_address_space;  /* the child's, taken before Landlock hides /proc */
+#endif
+
+/* Lockdown, first part: all that the run's own limits do not change, so
+ * that a spare child (sandbox_spare_fork) does it before its request
+ * comes. Leaves descriptors 0-3 (and keep_fd as SANDBOX_KEEP_FD, go as
+ * SANDBOX_GO_FD, when given), no core files, no file writes, UTC, default
+ * signals, no_new_privs and, for Python (read_dirs), Landlock. Returns the
+ * highest descriptor kept. */
+static int lockdown_prepare(const char *const *read_dirs, int out_w, int res_w, pid_t parent, int keep_fd, int go)
 {
-    int python = lim->read_dirs != NULL;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(1);
+    /* Out of the way first: keep_fd and go may be any of 0-5. */
+    int keep = keep_fd > 0 ? fcntl(keep_fd, F_DUPFD, 10) : -1;
+    int go_high = go > 0 ? fcntl(go, F_DUPFD, 10) : -1;
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0)
         dup2(devnull, 0);
     dup2(out_w, 1);
     dup2(out_w, 2);
     dup2(res_w, SANDBOX_RESULT_FD);
-    /* keep_fd is never 1-3 (those are the caller's stdio and its own
-     * descriptors opened before it). */
     int last = SANDBOX_RESULT_FD;
-    if (lim->keep_fd > 0 && dup2(lim->keep_fd, SANDBOX_KEEP_FD) == SANDBOX_KEEP_FD)
+    if (keep >= 0 && dup2(keep, SANDBOX_KEEP_FD) == SANDBOX_KEEP_FD)
         last = SANDBOX_KEEP_FD;
+    if (go_high >= 0 && dup2(go_high, SANDBOX_GO_FD) == SANDBOX_GO_FD)
+        last = SANDBOX_GO_FD;
     /* Only these survive: no Redis, database or log descriptor of the worker. */
     if (close_range((unsigned)last + 1, ~0U, 0) != 0) {
         for (int fd = last + 1; fd < 65536; fd++)
@@ -222,17 +235,8 @@ static void child(const sandbox_limits_t *lim, sandbox_fn fn, void *ctx, int out
     }
     set_limit(RLIMIT_CORE, 0, 0);
     set_limit(RLIMIT_FSIZE, 0, 0);
-    /* Python reads its lazily imported modules' files: a few at a time. */
-    rlim_t nofile = python ? 64 : (rlim_t)last + 1;
-    set_limit(RLIMIT_NOFILE, nofile, nofile);
-    if (lim->cpu_seconds > 0)
-        set_limit(RLIMIT_CPU, (rlim_t)lim->cpu_seconds, (rlim_t)lim->cpu_seconds + 1);
 #ifndef SANDBOX_ASAN
-    if (lim->address_space_extra > 0) {
-        size_t now = address_space();
-        rlim_t as = now > 0 ? (rlim_t)(now + lim->address_space_extra) : RLIM_INFINITY;
-        set_limit(RLIMIT_AS, as, as);
-    }
+    g_address_space = read_dirs != NULL ? address_space() : 0;
 #endif
     setenv("TZ", "UTC", 1);
     tzset();
@@ -255,10 +259,34 @@ static void child(const sandbox_limits_t *lim, sandbox_fn fn, void *ctx, int out
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         refuse_internal("cannot set no_new_privs");
     char err[300];
-    if (python && landlock_read_only(lim->read_dirs, err, sizeof err) != 0)
+    if (read_dirs != NULL && landlock_read_only(read_dirs, err, sizeof err) != 0)
         refuse_internal("cannot confine file access with Landlock");
+    return last;
+}
+
+/* Lockdown, second part: the run's limits, then the filter. */
+static void lockdown_finish(const sandbox_limits_t *lim, int python, int last)
+{
+    /* Python reads its lazily imported modules' files: a few at a time. */
+    rlim_t nofile = python ? 64 : (rlim_t)last + 1;
+    set_limit(RLIMIT_NOFILE, nofile, nofile);
+    if (lim->cpu_seconds > 0)
+        set_limit(RLIMIT_CPU, (rlim_t)lim->cpu_seconds, (rlim_t)lim->cpu_seconds + 1);
+#ifndef SANDBOX_ASAN
+    if (lim->address_space_extra > 0) {
+        rlim_t as = g_address_space > 0 ? (rlim_t)(g_address_space + lim->address_space_extra) : RLIM_INFINITY;
+        set_limit(RLIMIT_AS, as, as);
+    }
+#endif
     if (install_filter(python) != 0)
         refuse_internal("cannot install the seccomp filter");
+}
+
+/* The child of sandbox_run: lock down, run, leave. */
+static _Noreturn void child(const sandbox_limits_t *lim, sandbox_fn fn, void *ctx, int out_w, int res_w, pid_t parent)
+{
+    int last = lockdown_prepare(lim->read_dirs, out_w, res_w, parent, lim->keep_fd, -1);
+    lockdown_finish(lim, lim->read_dirs != NULL, last);
     _exit(fn(ctx));
 }
 
@@ -309,12 +337,32 @@ static int drain(int fd, sink_t *s)
     }
 }
 
-int sandbox_run(const sandbox_limits_t *lim, sandbox_fn fn, void *ctx, sandbox_outcome_t *out,
-                char *err, size_t errlen)
+/* A sandbox child being set up or run: its pipes and status page. */
+typedef struct {
+    pid_t pid;
+    int out_r, out_w, res_r, res_w;
+    shared_t *shared;
+} proc_t;
+
+static void proc_close(proc_t *p)
 {
-    memset(out, 0, sizeof *out);
-    out->exit_code = -1;
-    if (compile_filter(lim->read_dirs != NULL) != 0) {
+    int *fds[4] = { &p->out_r, &p->out_w, &p->res_r, &p->res_w };
+    for (int i = 0; i < 4; i++) {
+        if (*fds[i] >= 0)
+            close(*fds[i]);
+        *fds[i] = -1;
+    }
+    if (p->shared != NULL)
+        munmap(p->shared, sizeof *p->shared);
+    p->shared = NULL;
+}
+
+/* The pipes and the status page of a child about to be forked. */
+static int proc_open(proc_t *p, int python, char *err, size_t errlen)
+{
+    memset(p, 0, sizeof *p);
+    p->out_r = p->out_w = p->res_r = p->res_w = -1;
+    if (compile_filter(python) != 0) {
         snprintf(err, errlen, "cannot build the seccomp filter");
         return -1;
     }
@@ -323,91 +371,323 @@ int sandbox_run(const sandbox_limits_t *lim, sandbox_fn fn, void *ctx, sandbox_o
         snprintf(err, errlen, "cannot create the sandbox pipes: %s", strerror(errno));
         return -1;
     }
+    p->out_r = outp[0];
+    p->out_w = outp[1];
     if (pipe2(resp, O_CLOEXEC) != 0) {
         snprintf(err, errlen, "cannot create the sandbox pipes: %s", strerror(errno));
-        close(outp[0]);
-        close(outp[1]);
+        proc_close(p);
         return -1;
     }
-    shared_t *shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (shared == MAP_FAILED) {
+    p->res_r = resp[0];
+    p->res_w = resp[1];
+    p->shared = mmap(NULL, sizeof *p->shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p->shared == MAP_FAILED) {
+        p->shared = NULL;
         snprintf(err, errlen, "cannot map the sandbox status page: %s", strerror(errno));
-        close(outp[0]);
-        close(outp[1]);
-        close(resp[0]);
-        close(resp[1]);
+        proc_close(p);
         return -1;
     }
-    shared->syscall_nr = -1;
-    int64_t start = clock_mono_ms();
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        g_shared = shared;
-        close(outp[0]);
-        close(resp[0]);
-        child(lim, fn, ctx, outp[1], resp[1], parent);
-    }
-    close(outp[1]);
-    close(resp[1]);
-    if (pid < 0) {
-        snprintf(err, errlen, "cannot fork the sandbox: %s", strerror(errno));
-        close(outp[0]);
-        close(resp[0]);
-        munmap(shared, sizeof *shared);
-        return -1;
-    }
-    fcntl(outp[0], F_SETFL, O_NONBLOCK);
-    fcntl(resp[0], F_SETFL, O_NONBLOCK);
+    p->shared->syscall_nr = -1;
+    return 0;
+}
+
+/* In the parent, after the fork: its ends of the pipes only. */
+static void proc_forked(proc_t *p)
+{
+    close(p->out_w);
+    close(p->res_w);
+    p->out_w = p->res_w = -1;
+    fcntl(p->out_r, F_SETFL, O_NONBLOCK);
+    fcntl(p->res_r, F_SETFL, O_NONBLOCK);
     /* A larger result pipe: big results cross in fewer wakeups (best effort). */
-    fcntl(resp[0], F_SETPIPE_SZ, 1 << 20);
+    fcntl(p->res_r, F_SETPIPE_SZ, 1 << 20);
+}
+
+/* Reads the child's pipes until both close or the wall limit, then its
+ * status. early: a child that closed both pipes after writing a result
+ * has finished (a process with a large address space takes milliseconds
+ * to end): it is killed for certain and left for sandbox_reap, and its
+ * status taken as a clean exit, or a trapped call if its page says so. */
+static void proc_watch(proc_t *p, const sandbox_limits_t *lim, int64_t start, int early, sandbox_outcome_t *out)
+{
     sink_t output = { NULL, 0, 0, SANDBOX_OUTPUT_MAX, 0 }, result = { NULL, 0, 0, SANDBOX_RESULT_MAX, 0 };
     int open_out = 1, open_res = 1, killed = 0;
     while (open_out || open_res) {
         int64_t left = lim->wall_ms - (clock_mono_ms() - start);
         if (left <= 0) {
-            kill(pid, SIGKILL);
+            kill(p->pid, SIGKILL);
             killed = 1;
             break;
         }
-        struct pollfd p[2] = { { open_out ? outp[0] : -1, POLLIN, 0 }, { open_res ? resp[0] : -1, POLLIN, 0 } };
-        int n = poll(p, 2, left > 100 ? 100 : (int)left);
+        struct pollfd fds[2] = { { open_out ? p->out_r : -1, POLLIN, 0 }, { open_res ? p->res_r : -1, POLLIN, 0 } };
+        int n = poll(fds, 2, left > 100 ? 100 : (int)left);
         if (n < 0 && errno != EINTR) { /* cannot watch it: do not wait for it either */
-            kill(pid, SIGKILL);
+            kill(p->pid, SIGKILL);
             break;
         }
-        if (open_out && (p[0].revents & (POLLIN | POLLHUP | POLLERR)))
-            open_out = drain(outp[0], &output);
-        if (open_res && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
-            open_res = drain(resp[0], &result);
+        if (open_out && (fds[0].revents & (POLLIN | POLLHUP | POLLERR)))
+            open_out = drain(p->out_r, &output);
+        if (open_res && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
+            open_res = drain(p->res_r, &result);
     }
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    if (early && !killed && !open_out && !open_res && result.len > 0 && waitpid(p->pid, &status, WNOHANG) == 0) {
+        kill(p->pid, SIGKILL); /* reaped later (sandbox_reap) */
+        status = p->shared->syscall_nr >= 0 ? EXIT_VIOLATION << 8 : 0;
+    } else {
+        while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        p->pid = 0;
     }
     /* Whatever arrived after the last poll. */
-    drain(outp[0], &output);
-    drain(resp[0], &result);
-    close(outp[0]);
-    close(resp[0]);
+    drain(p->out_r, &output);
+    drain(p->res_r, &result);
     out->elapsed_ms = clock_mono_ms() - start;
     if (WIFEXITED(status))
         out->exit_code = WEXITSTATUS(status);
     if (WIFSIGNALED(status))
         out->term_signal = WTERMSIG(status);
     out->timed_out = killed || out->term_signal == SIGXCPU;
-    if (out->exit_code == EXIT_VIOLATION && shared->syscall_nr >= 0) {
-        char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, shared->syscall_nr);
+    if (out->exit_code == EXIT_VIOLATION && p->shared->syscall_nr >= 0) {
+        char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, p->shared->syscall_nr);
         snprintf(out->violation, sizeof out->violation, "%s", name ? name : "a forbidden system call");
         free(name);
     }
-    munmap(shared, sizeof *shared);
     out->result = result.buf ? result.buf : strdup("");
     out->result_len = result.len;
     out->result_truncated = result.truncated;
     out->output = output.buf ? output.buf : strdup("");
     out->output_len = output.len;
     out->output_truncated = output.truncated;
+}
+
+int sandbox_run(const sandbox_limits_t *lim, sandbox_fn fn, void *ctx, sandbox_outcome_t *out,
+                char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->exit_code = -1;
+    proc_t p;
+    if (proc_open(&p, lim->read_dirs != NULL, err, errlen) != 0)
+        return -1;
+    int64_t start = clock_mono_ms();
+    pid_t parent = getpid();
+    p.pid = fork();
+    if (p.pid == 0) {
+        g_shared = p.shared;
+        close(p.out_r);
+        close(p.res_r);
+        child(lim, fn, ctx, p.out_w, p.res_w, parent);
+    }
+    if (p.pid < 0) {
+        snprintf(err, errlen, "cannot fork the sandbox: %s", strerror(errno));
+        proc_close(&p);
+        return -1;
+    }
+    proc_forked(&p);
+    proc_watch(&p, lim, start, 0, out);
+    proc_close(&p);
     return 0;
+}
+
+/* --- a child forked ahead ------------------------------------------------ */
+
+/* What the parent sends a spare child to start it. */
+typedef struct {
+    sandbox_limits_t lim;        /* read_dirs points into the parent's memory, which the child shares */
+    uint64_t request_len;
+} go_t;
+
+struct sandbox_spare {
+    proc_t proc;                 /* proc.pid: the child, 0 once reaped */
+    int go;                      /* the parent's end of the socket the child waits on */
+    sandbox_limits_t lim;        /* of its run, from sandbox_spare_start */
+    int64_t start;
+};
+
+/* The spare child's request, received with its limits. */
+typedef struct {
+    sandbox_request_fn fn;
+    void *ctx;
+    char *request;
+    size_t len;
+} spare_call_t;
+
+
+/* The spare child: locks down what it can, waits for its limits and
+ * request (the parent gone or the socket closed: leaves), then finishes
+ * the lockdown and runs. */
+static _Noreturn void spare_child(const char *const *read_dirs, int go, const proc_t *p, sandbox_request_fn fn,
+                                  void *ctx, pid_t parent)
+{
+    g_shared = p->shared;
+    int last = lockdown_prepare(read_dirs, p->out_w, p->res_w, parent, -1, go);
+    go = SANDBOX_GO_FD;
+    go_t g;
+    int fd = -1;
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct iovec v = { &g, sizeof g };
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &v;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    ssize_t r;
+    while ((r = recvmsg(go, &msg, MSG_WAITALL)) < 0 && errno == EINTR) {
+    }
+    if (r != (ssize_t)sizeof g)
+        _exit(0);
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+            memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    if (fd >= 0 && fd != SANDBOX_KEEP_FD) {
+        if (dup2(fd, SANDBOX_KEEP_FD) != SANDBOX_KEEP_FD)
+            _exit(1);
+        close(fd);
+    }
+    spare_call_t call = { fn, ctx, malloc(g.request_len + 1), (size_t)g.request_len };
+    size_t got = 0;
+    while (call.request != NULL && got < g.request_len) {
+        r = read(go, call.request + got, g.request_len - got);
+        if (r <= 0 && errno != EINTR)
+            _exit(0);
+        if (r > 0)
+            got += (size_t)r;
+    }
+    if (call.request == NULL)
+        _exit(1);
+    call.request[got] = '\0';
+    close(go);
+    lockdown_finish(&g.lim, read_dirs != NULL, last > SANDBOX_KEEP_FD ? last : SANDBOX_KEEP_FD);
+    _exit(fn(ctx, call.request, call.len));
+}
+
+int sandbox_spare_fork(sandbox_spare_t **out, const char *const *read_dirs, void (*forked)(void),
+                       sandbox_request_fn fn, void *ctx, char *err, size_t errlen)
+{
+    *out = NULL;
+    sandbox_spare_t *sp = calloc(1, sizeof *sp);
+    if (sp == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (proc_open(&sp->proc, read_dirs != NULL, err, errlen) != 0) {
+        free(sp);
+        return -1;
+    }
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        snprintf(err, errlen, "cannot create the sandbox's socket: %s", strerror(errno));
+        proc_close(&sp->proc);
+        free(sp);
+        return -1;
+    }
+    pid_t parent = getpid();
+    sp->proc.pid = fork();
+    if (sp->proc.pid == 0) {
+        close(sv[0]);
+        close(sp->proc.out_r);
+        close(sp->proc.res_r);
+        if (forked != NULL)
+            forked();
+        spare_child(read_dirs, sv[1], &sp->proc, fn, ctx, parent);
+    }
+    close(sv[1]);
+    if (sp->proc.pid < 0) {
+        snprintf(err, errlen, "cannot fork the sandbox: %s", strerror(errno));
+        close(sv[0]);
+        proc_close(&sp->proc);
+        free(sp);
+        return -1;
+    }
+    sp->go = sv[0];
+    proc_forked(&sp->proc);
+    *out = sp;
+    return 0;
+}
+
+int sandbox_spare_start(sandbox_spare_t *sp, const sandbox_limits_t *lim, const char *request, size_t len, char *err,
+                        size_t errlen)
+{
+    go_t g = { *lim, len };
+    sp->lim = *lim;
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct iovec v = { &g, sizeof g };
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &v;
+    msg.msg_iovlen = 1;
+    if (lim->keep_fd > 0) {
+        memset(&control, 0, sizeof control);
+        msg.msg_control = control.buf;
+        msg.msg_controllen = sizeof control.buf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &lim->keep_fd, sizeof(int));
+    }
+    sp->start = clock_mono_ms();
+    ssize_t w;
+    while ((w = sendmsg(sp->go, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+    }
+    size_t off = 0;
+    while (w == (ssize_t)sizeof g && off < len) {
+        ssize_t k = send(sp->go, request + off, len - off, MSG_NOSIGNAL);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            w = -1;
+            break;
+        }
+        off += (size_t)k;
+    }
+    close(sp->go);
+    sp->go = -1;
+    if (w != (ssize_t)sizeof g) {
+        snprintf(err, errlen, "cannot start the sandbox child: %s", strerror(errno));
+        kill(sp->proc.pid, SIGKILL);
+        while (waitpid(sp->proc.pid, NULL, 0) < 0 && errno == EINTR) {
+        }
+        sp->proc.pid = 0;
+        return -1;
+    }
+    return 0;
+}
+
+void sandbox_spare_wait(sandbox_spare_t *sp, sandbox_outcome_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->exit_code = -1;
+    proc_watch(&sp->proc, &sp->lim, sp->start, 1, out);
+}
+
+pid_t sandbox_spare_release(sandbox_spare_t *sp)
+{
+    if (sp == NULL)
+        return 0;
+    if (sp->go >= 0)
+        close(sp->go); /* an unused spare leaves when its socket closes */
+    pid_t pid = sp->proc.pid;
+    if (pid > 0)
+        kill(pid, SIGKILL);
+    proc_close(&sp->proc);
+    free(sp);
+    return pid > 0 ? pid : 0;
+}
+
+int sandbox_reap(pid_t pid, int wait)
+{
+    int rc;
+    while ((rc = waitpid(pid, NULL, wait ? 0 : WNOHANG)) < 0 && errno == EINTR) {
+    }
+    return rc == 0 ? 0 : 1; /* reaped, or not ours any more */
 }
 
 void sandbox_outcome_free(sandbox_outcome_t *out)

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define SANDBOX_RESULT_FD 3
 #define SANDBOX_OUTPUT_MAX (64 * 1024)
@@ -56,5 +57,34 @@ typedef int (*sandbox_fn)(void *ctx);
 int sandbox_run(const sandbox_limits_t *limits, sandbox_fn fn, void *ctx, sandbox_outcome_t *out,
                 char *err, size_t errlen);
 void sandbox_outcome_free(sandbox_outcome_t *out);
+
+/* A sandbox child forked ahead of its run: it waits, before any lockdown,
+ * for its limits and a request, so that the fork and the child's first
+ * page faults are paid before the request comes (the Python host keeps one
+ * ready). Its run ends as soon as it has closed its pipes after a result
+ * (a process with a large address space takes milliseconds to go away):
+ * it is then killed for certain and left to sandbox_reap. */
+typedef struct sandbox_spare sandbox_spare_t;
+typedef int (*sandbox_request_fn)(void *ctx, const char *request, size_t len);
+
+/* Forks the child, which calls forked() (may be NULL) at once, locks
+ * itself down as far as it can without the run's limits (the profile:
+ * read_dirs as sandbox_limits_t's, Python's when not NULL), and calls
+ * fn(ctx, request, len) after the rest of the lockdown. 0, or -1 with err. */
+int sandbox_spare_fork(sandbox_spare_t **sp, const char *const *read_dirs, void (*forked)(void),
+                       sandbox_request_fn fn, void *ctx, char *err, size_t errlen);
+/* Starts the spare with these limits (keep_fd passed along; read_dirs is
+ * the spare's own, from its fork) and request. A spare runs once. 0, or
+ * -1 with err (the child is gone). */
+int sandbox_spare_start(sandbox_spare_t *sp, const sandbox_limits_t *lim, const char *request, size_t len, char *err,
+                        size_t errlen);
+/* Its outcome, as sandbox_run's. */
+void sandbox_spare_wait(sandbox_spare_t *sp, sandbox_outcome_t *out);
+/* Frees the spare (an unused one ends); returns the pid still to reap
+ * with sandbox_reap, 0 when none. NULL is fine. */
+pid_t sandbox_spare_release(sandbox_spare_t *sp);
+/* Reaps pid: 1 when it is gone (or was not a child), 0 when it has not
+ * ended yet (wait 0). */
+int sandbox_reap(pid_t pid, int wait);
 
 #endif

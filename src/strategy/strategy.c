@@ -174,41 +174,50 @@ static int report_error(lua_State *L, strategy_eval_t *e, const char *prefix)
 
 
 /* The strategy's value is at the top of L: the task's own code turns it
- * into the task's result, here, so that only the result crosses the pipe.
- * Lua must not fail from here on (an error outside pcall would abort). No
- * collection either: it would run the strategy's finalizers (__gc) without
- * its limits, and they could change the result while it is read. The raw
- * text is bounded as the pipe's reader bounds it: a result can be far
- * bigger as text than in Lua (one string in a million instances). */
-static int finish_and_reply(lua_State *L, strategy_eval_t *e, const strategy_job_t *job)
+ * into the task's result. Lua must not fail from here on (an error outside
+ * pcall would abort). No collection either: it would run the strategy's
+ * finalizers (__gc) without its limits, and they could change the result
+ * while it is read. The raw text is bounded as the pipe's reader bounds
+ * it: a result can be far bigger as text than in Lua (one string in a
+ * million instances). 0 with *data and raw; -1 with *kind and msg. */
+static int finish_value(lua_State *L, strategy_eval_t *e, const strategy_job_t *job, json_t **data,
+                        json_writer_t *raw, const char **kind, char *msg, size_t msglen)
 {
     char why[600];
     lua_sethook(L, NULL, 0, 0);
     lua_gc(L, LUA_GCSTOP);
     e->cap = SIZE_MAX;
     lua_checkstack(L, 20);
+    jw_init(raw);
+    raw->max = SANDBOX_RESULT_MAX;
+    *kind = "contract";
+    *data = job->finish(L, lua_gettop(L), job->finish_ctx, raw, why, sizeof why);
+    if (*data == NULL) {
+        snprintf(msg, msglen, "Strategy error: %s", why);
+    } else if (raw->over) {
+        result_too_large(msg, msglen);
+    } else if (raw->failed) { /* half a result must not become a result */
+        *kind = "memory";
+        snprintf(msg, msglen, "Strategy error: out of memory writing its result");
+    } else {
+        return 0;
+    }
+    json_decref(*data);
+    *data = NULL;
+    jw_free(raw);
+    return -1;
+}
+
+/* In the sandbox child: finishes and replies, so that only the result
+ * crosses the pipe. */
+static int finish_and_reply(lua_State *L, strategy_eval_t *e, const strategy_job_t *job)
+{
+    json_t *data;
     json_writer_t raw;
-    jw_init(&raw);
-    raw.max = SANDBOX_RESULT_MAX;
-    json_t *data = job->finish(L, lua_gettop(L), job->finish_ctx, &raw, why, sizeof why);
-    if (data == NULL) {
-        jw_free(&raw);
-        char msg[700];
-        snprintf(msg, sizeof msg, "Strategy error: %s", why);
-        return fail_envelope("contract", msg);
-    }
-    if (raw.over) {
-        json_decref(data);
-        jw_free(&raw);
-        char msg[100];
-        result_too_large(msg, sizeof msg);
-        return fail_envelope("contract", msg);
-    }
-    if (raw.failed) { /* half a result must not become a result */
-        json_decref(data);
-        jw_free(&raw);
-        return fail_envelope("memory", "Strategy error: out of memory writing its result");
-    }
+    const char *kind;
+    char msg[700];
+    if (finish_value(L, e, job, &data, &raw, &kind, msg, sizeof msg) != 0)
+        return fail_envelope(kind, msg);
     fflush(stdout);
     json_t *env = json_object();
     json_object_set_new(env, "ok", json_true());
@@ -276,36 +285,94 @@ static int evaluate(void *arg)
     return finish_and_reply(L, e, job);
 }
 
-/* A Python strategy's value, as the JSON text its evaluation wrote, for a
- * Lua sandbox child to read back and finish (evaluate_decoded). */
+/* A Python strategy's value, as the JSON text its evaluation wrote, read
+ * back and finished in the worker (finish_python): plain data through
+ * tickq's own reader, into a Lua state capped at memory_mb, in a protected
+ * call (fuzz/ has the reader). */
 typedef struct {
     const strategy_job_t *job;
+    strategy_eval_t *e;
     const char *text;
     size_t len;
-    const json_t *columns;
+    json_t *data;                /* out */
+    json_writer_t raw;           /* out */
+    const char *kind;            /* out, on failure */
+    char msg[700];
 } decoded_t;
 
-static int evaluate_decoded(void *arg)
+static int finish_decoded(lua_State *L)
 {
-    const decoded_t *d = arg;
-    strategy_eval_t e; /* the child leaves (_exit) before this frame ends */
-    memset(&e, 0, sizeof e);
-    e.cap = d->job->memory_bytes;
-    e.job = d->job;
-    lua_State *L = strategy_state_new(&e);
-    if (L == NULL)
-        return fail_envelope("memory", "Strategy exceeded memory limit: cannot create the Lua state");
-    strategy_set_used_columns(L, d->columns);
+    decoded_t *d = lua_touserdata(L, 1);
+    lua_settop(L, 0);
     char why[300];
     if (strategy_json_push(L, d->text, d->len, why, sizeof why) != 0) {
-        char msg[400];
-        if (strcmp(why, "out of memory") == 0)
-            snprintf(msg, sizeof msg, "Strategy exceeded memory limit (%zu MiB)", d->job->memory_bytes >> 20);
-        else
-            snprintf(msg, sizeof msg, "Strategy error: %s", why);
-        return fail_envelope(strcmp(why, "out of memory") == 0 ? "memory" : "contract", msg);
+        if (strcmp(why, "out of memory") == 0) {
+            d->kind = "memory";
+            snprintf(d->msg, sizeof d->msg, "Strategy exceeded memory limit (%zu MiB)", d->job->memory_bytes >> 20);
+        } else {
+            d->kind = "contract";
+            snprintf(d->msg, sizeof d->msg, "Strategy error: %s", why);
+        }
+        lua_pushboolean(L, 0);
+        return 1;
     }
-    return finish_and_reply(L, &e, d->job);
+    lua_pushboolean(L, finish_value(L, d->e, d->job, &d->data, &d->raw, &d->kind, d->msg, sizeof d->msg) == 0);
+    return 1;
+}
+
+/* Finishes a Python strategy's value (text): 0 with *result ({"data",
+ * "columns"}) and *raw; -1 with the failure, as strategy_run reports it. */
+static int finish_python(const strategy_job_t *job, const char *text, size_t len, const json_t *columns,
+                         json_t **result, char **raw, size_t *raw_len, strategy_failure_t *failure, char *error,
+                         size_t errlen)
+{
+    strategy_eval_t e;
+    memset(&e, 0, sizeof e);
+    e.cap = job->memory_bytes;
+    e.job = job;
+    lua_State *L = strategy_state_new(&e);
+    if (L == NULL) {
+        snprintf(error, errlen, "Strategy exceeded memory limit (%zu MiB)", job->memory_bytes >> 20);
+        *failure = STRATEGY_MEMORY_LIMIT;
+        return -1;
+    }
+    strategy_set_used_columns(L, columns);
+    decoded_t *d = calloc(1, sizeof *d);
+    if (d == NULL) {
+        lua_close(L);
+        snprintf(error, errlen, "Strategy could not start: out of memory");
+        *failure = STRATEGY_NOT_STARTED;
+        return -1;
+    }
+    d->job = job;
+    d->e = &e;
+    d->text = text;
+    d->len = len;
+    d->kind = "contract";
+    lua_pushcfunction(L, finish_decoded);
+    lua_pushlightuserdata(L, d);
+    int status = lua_pcall(L, 1, 1, 0);
+    int ok = status == LUA_OK && lua_toboolean(L, -1);
+    int rc = -1;
+    if (ok) {
+        *result = json_object();
+        json_object_set_new(*result, "data", d->data);
+        json_object_set_new(*result, "columns", strategy_used_columns(L));
+        if (d->raw.len > 0)
+            *raw = jw_take(&d->raw, raw_len);
+        rc = 0;
+    } else if (status != LUA_OK) { /* the state's allocator refused, mid-way */
+        snprintf(error, errlen, "Strategy exceeded memory limit (%zu MiB)", job->memory_bytes >> 20);
+        *failure = STRATEGY_MEMORY_LIMIT;
+    } else {
+        snprintf(error, errlen, "%s", d->msg);
+        if (strcmp(d->kind, "memory") == 0)
+            *failure = STRATEGY_MEMORY_LIMIT;
+    }
+    jw_free(&d->raw);
+    free(d);
+    lua_close(L);
+    return rc;
 }
 
 /* The line's first word after indentation, if it is `word` followed by a
@@ -455,8 +522,8 @@ static int run_lua(const strategy_job_t *job, sandbox_outcome_t *out, json_t **r
 }
 
 /* The Python strategy runs in the host; its value, as JSON text, is
- * finished in a Lua sandbox child. *out is the Python run's outcome (what
- * it printed), whichever step fails. */
+ * finished here (finish_python). *out is the Python run's outcome (what it
+ * printed), whichever step fails. */
 static int run_python(const strategy_job_t *job, sandbox_outcome_t *out, json_t **result, char **raw,
                       size_t *raw_len, strategy_failure_t *failure, char *error, size_t errlen)
 {
@@ -474,19 +541,10 @@ static int run_python(const strategy_job_t *job, sandbox_outcome_t *out, json_t 
     size_t len = 0;
     if (interpret(job, out, &value, &text, &len, failure, error, errlen) != 0)
         return -1;
-    decoded_t d = { job, text != NULL ? text : "null", text != NULL ? len : 4, json_object_get(value, "columns") };
-    sandbox_limits_t lim = { .wall_ms = job->time_limit_ms, .cpu_seconds = (int)(job->time_limit_ms / 1000) + 2 };
-    sandbox_outcome_t fin;
-    int rc = sandbox_run(&lim, evaluate_decoded, &d, &fin, err, sizeof err);
+    int rc = finish_python(job, text != NULL ? text : "null", text != NULL ? len : 4, json_object_get(value, "columns"),
+                           result, raw, raw_len, failure, error, errlen);
     free(text);
     json_decref(value);
-    if (rc != 0) {
-        snprintf(error, errlen, "Strategy could not start: %s", err);
-        *failure = STRATEGY_NOT_STARTED;
-        return -1;
-    }
-    rc = interpret(job, &fin, result, raw, raw_len, failure, error, errlen);
-    sandbox_outcome_free(&fin);
     return rc;
 }
 

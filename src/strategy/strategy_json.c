@@ -118,7 +118,7 @@ static void read_string(lua_State *L, reader_t *r)
         case 'r': luaL_addchar(&b, '\r'); break;
         case 't': luaL_addchar(&b, '\t'); break;
         case 'u': {
-            unsigned cp, lo;
+            unsigned cp = 0, lo = 0;
             if (r->end - r->p < 4 || hex4(r->p, &cp) != 0)
                 fail(L, r, "bad \\u escape");
             r->p += 4;

@@ -779,7 +779,7 @@ end
             # Python (detected, or named): a DataFrame is not a list of instances
             (self.args(py_def), lambda e: e.startswith("Strategy error: the strategy returned a DataFrame")),
             (self.args(py_doc), lambda e: e.startswith("Strategy error: the strategy returned a DataFrame")),
-            (self.args(EVERY_BAR, language="python"), lambda e: e.startswith("Strategy syntax error: line 1: ")),
+            (self.args(EVERY_BAR, language="python"), lambda e: e == "Strategy syntax error: line 2: invalid syntax"),
             (self.args(EVERY_BAR, symbols=[]), lambda e: "symbols" in e),
             (self.args(EVERY_BAR, hold_bars=0), lambda e: "hold_bars" in e),
             (self.args(EVERY_BAR, commission_bps=-1), lambda e: "commission_bps" in e),
@@ -1666,14 +1666,21 @@ class TestStrategyBenchmark(TickqTestCase):
         lines = p.stdout.strip().splitlines()
         self.assertEqual(len(lines), 1, p.stdout)
         r = json.loads(lines[0])
-        cases = ["small", "large", "huge", "large_lookahead", "screen500", "screen500_gapup"]
+        cases = ["small", "large", "huge", "large_lookahead", "screen500", "screen500_gapup", "py_small", "py_large",
+                 "py_empty", "py_empty_spaced", "py_screen500"]
         self.assertEqual(set(r), {"bench", "lookahead_checked", "lookahead_cost_x", "lua_loop_steps_per_s",
                                   "lua_loop_cold_steps_per_s", "targets", "cases", "loop", "repeats", "data",
-                                  "seconds"} | {f"{c}_{k}" for c in cases for k in ("cold_ms", "warm_ms")})
+                                  "seconds", "plain_python_ms", "plain_python", "py_large_vs_plain_x",
+                                  "py_large_exec_vs_plain_x"}
+                         | {f"{c}_{k}" for c in cases for k in ("cold_ms", "warm_ms")})
         self.assertEqual(r["bench"], "strategy")
         self.assertEqual(set(r["cases"]), set(cases))
-        self.assertEqual(set(r["targets"]), {f"{c}_warm_ms" for c in cases if c != "large_lookahead"}
-                         | {"lua_loop_steps_per_s"})
+        targeted = {"small", "large", "huge", "screen500", "screen500_gapup", "py_empty", "py_empty_spaced"}
+        self.assertEqual(set(r["targets"]), {f"{c}_warm_ms" for c in targeted}
+                         | {"lua_loop_steps_per_s", "py_large_vs_plain_x"})
+        # the baseline ran the users' example on the same frame py_large's strategy got
+        self.assertEqual(r["plain_python"]["instances"], r["cases"]["py_large"]["instances"])
+        self.assertEqual(r["py_large_vs_plain_x"], round(r["py_large_warm_ms"] / r["plain_python_ms"], 2))
         self.assertEqual(r["data"], {"symbols": 12, "days": 300, "driver": "sqlite"})
         self.assertEqual(r["lookahead_checked"], r["cases"]["large_lookahead"]["checked"])
         self.assertGreater(r["lookahead_checked"], 0)

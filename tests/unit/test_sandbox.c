@@ -3,11 +3,13 @@
  * exec, clone3) are trapped and reported by name, its rlimits and time zone
  * are the sandbox's, its descriptors are only the pipes, its output is
  * captured apart from its result, and the wall-clock limit kills it. */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -118,7 +120,7 @@ static int spins(void *ctx)
 
 static void run(sandbox_fn fn, int64_t wall_ms, sandbox_outcome_t *out)
 {
-    sandbox_limits_t lim = { wall_ms, 5 };
+    sandbox_limits_t lim = { .wall_ms = wall_ms, .cpu_seconds = 5 };
     char err[256];
     CHECK_INT(sandbox_run(&lim, fn, NULL, out, err, sizeof err), 0);
 }
@@ -170,7 +172,7 @@ TEST(sandbox_sets_rlimits_and_utc)
     run(reports_limits, 5000, &o);
     CHECK_STR(o.violation, "");
     CHECK_INT(o.exit_code, 0);
-    CHECK_STR(o.result, "5/6 0/0 4/4 0/0 TZ=UTC UTC/");
+    CHECK_STR(o.result, "5/6 0/0 4/4 0/0 TZ=UTC UTC/UTC");
     sandbox_outcome_free(&o);
     if (old != NULL)
         setenv("TZ", saved, 1);
@@ -199,4 +201,94 @@ TEST(sandbox_kills_at_the_wall_limit)
     CHECK(o.timed_out);
     CHECK(o.elapsed_ms >= 150 && o.elapsed_ms < 3000);
     sandbox_outcome_free(&o);
+}
+
+/* --- the Python profile ------------------------------------------------- */
+
+static const char *const read_dirs[] = { "/usr/share/zoneinfo", NULL };
+
+/* Reads a file below the readable folder, then tries one outside it. */
+static int reads_inside_only(void *ctx)
+{
+    (void)ctx;
+    char buf[64];
+    int in = open("/usr/share/zoneinfo/UTC", O_RDONLY);
+    int out = open("/etc/hostname", O_RDONLY);
+    snprintf(buf, sizeof buf, "inside=%s outside=%s", in >= 0 ? "read" : "refused",
+             out >= 0 ? "read" : errno == EACCES ? "EACCES" : "other");
+    return write_result(buf);
+}
+
+static int opens_for_writing(void *ctx)
+{
+    (void)ctx;
+    int fd = open("/usr/share/zoneinfo/UTC", O_WRONLY);
+    return write_result(fd >= 0 ? "opened" : "refused");
+}
+
+static int signals_another_process(void *ctx)
+{
+    (void)ctx;
+    int rc = kill(getppid(), 0);
+    return write_result(rc == 0 ? "signalled" : "refused");
+}
+
+/* Reads the kept descriptor, then allocates past the address-space cap. */
+static int reads_kept_fd_and_allocates(void *ctx)
+{
+    size_t extra = *(const size_t *)ctx;
+    char buf[64] = "";
+    ssize_t n = pread(SANDBOX_KEEP_FD, buf, sizeof buf - 1, 0);
+    char *big = malloc(2 * extra);
+    char msg[160];
+    snprintf(msg, sizeof msg, "kept=%.*s big=%s", n > 0 ? (int)n : 0, buf, big != NULL ? "allocated" : "refused");
+    free(big);
+    return write_result(msg);
+}
+
+static void run_python(sandbox_fn fn, void *ctx, int keep_fd, size_t extra, sandbox_outcome_t *out)
+{
+    char err[256];
+    sandbox_limits_t lim = { .wall_ms = 5000, .cpu_seconds = 5, .read_dirs = read_dirs,
+                             .address_space_extra = extra, .keep_fd = keep_fd };
+    CHECK_INT(sandbox_run(&lim, fn, ctx, out, err, sizeof err), 0);
+}
+
+TEST(sandbox_python_profile_reads_only_below_its_folders)
+{
+    sandbox_outcome_t o;
+    run_python(reads_inside_only, NULL, 0, 0, &o);
+    CHECK_STR(o.violation, "");
+    CHECK_STR(o.result, "inside=read outside=EACCES");
+    sandbox_outcome_free(&o);
+    run_python(opens_for_writing, NULL, 0, 0, &o);
+    CHECK_STR(o.violation, "openat");
+    sandbox_outcome_free(&o);
+    run_python(signals_another_process, NULL, 0, 0, &o);
+    CHECK_STR(o.violation, "kill");
+    sandbox_outcome_free(&o);
+    /* Lua's profile opens nothing at all. */
+    sandbox_limits_t lim = { .wall_ms = 5000, .cpu_seconds = 5 };
+    char err[256];
+    CHECK_INT(sandbox_run(&lim, reads_inside_only, NULL, &o, err, sizeof err), 0);
+    CHECK_STR(o.violation, "openat");
+    sandbox_outcome_free(&o);
+}
+
+TEST(sandbox_python_profile_keeps_its_fd_and_caps_the_address_space)
+{
+    int fd = memfd_create("unit", MFD_CLOEXEC);
+    CHECK(fd >= 0);
+    CHECK_INT(write(fd, "code", 4), 4);
+    size_t extra = (size_t)64 << 20;
+    sandbox_outcome_t o;
+    run_python(reads_kept_fd_and_allocates, &extra, fd, extra, &o);
+    CHECK_STR(o.violation, "");
+#if defined(__SANITIZE_ADDRESS__)
+    CHECK_STR(o.result, "kept=code big=allocated"); /* no RLIMIT_AS under ASan */
+#else
+    CHECK_STR(o.result, "kept=code big=refused");
+#endif
+    sandbox_outcome_free(&o);
+    close(fd);
 }

@@ -1,0 +1,125 @@
+"""test_python_strategy.py — Python strategies as an operator meets them:
+`worker --check` says whether they can run; on a kernel without Landlock
+they are refused with a clear error while Lua strategies run; memory_mb
+below 64 is refused for Python; what a strategy printed comes back also
+when it fails, cut at 64 KiB and flagged; the worker child's Python host
+runs with an empty environment, and a host that is killed (between jobs
+or during one) is started again without losing a job.
+
+The strategy contract itself (conversions, errors, lazy columns) is
+tests/python/; the documented strategies and the users' example are
+test_strategy_python_docs.py; hostile strategies tests/hostile/."""
+import json
+import os
+import signal
+import subprocess
+
+from harness import TICKQ, SynthBarsTestCase, comm, tickq, wait_for
+
+WITHOUT_LANDLOCK = os.path.join(os.path.dirname(TICKQ), "without_landlock")
+SYMBOLS = ["SYN0001", "SYN0002"]
+WINDOW = {"symbols": SYMBOLS, "start_date": "2020-03-02", "end_date": "2020-12-31"}
+PY_EMPTY = "def empty(df):\n    return []\n"
+LUA_EMPTY = "function empty(df) return {} end\n"
+NO_LANDLOCK = ("Python strategies need Landlock (Linux 5.13 or later, with landlock among the active security "
+               "modules) to confine their file access, and this kernel has none; tickq never runs them under a "
+               "weaker sandbox: run this strategy in Lua, or its worker on a kernel with Landlock")
+
+
+def python_hosts(worker):
+    """The Python hosts under a worker: (pid, its parent worker child)."""
+    out = []
+    for child in worker.children():
+        try:
+            with open(f"/proc/{child}/task/{child}/children") as f:
+                grand = [int(p) for p in f.read().split()]
+        except FileNotFoundError:
+            continue
+        out += [(p, child) for p in grand if comm(p) == "tickq-python"]
+    return out
+
+
+class TestPythonStrategy(SynthBarsTestCase):
+    SYNTH_ARGS = ("--symbols", "2", "--days", "300", "--start", "2020-01-01")
+
+    def backtest(self, code, **extra):
+        return dict(WINDOW, strategy_code=code, **extra)
+
+    def test_check_reports_python_and_its_sandbox(self):
+        p = self.tickq("worker", "--check", env=self.env)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        line = [x for x in p.stdout.splitlines() if "python strategies" in x]
+        self.assertEqual(len(line), 1, p.stdout)
+        self.assertRegex(line[0], r"^ok   python strategies: Python 3\.\d+\.\d+, numpy \S+, pandas \S+; sandbox: "
+                                  r"seccomp, Landlock ABI \d+, memory and time limits$")
+
+    def test_without_landlock_python_is_refused_and_lua_runs(self):
+        self.assertTrue(os.access(WITHOUT_LANDLOCK, os.X_OK), "build the test tool: make build/without_landlock")
+        env = dict(os.environ, REDIS_URL=self.url, **self.env)
+        p = subprocess.run([WITHOUT_LANDLOCK, TICKQ, "worker", "--check"], env=env, capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)   # a warning: Lua strategies still run
+        self.assertIn(f"warn python strategies: unavailable: {NO_LANDLOCK}\n", p.stdout)
+        py = self.enqueue("backtest", self.backtest(PY_EMPTY))
+        lua = self.enqueue("backtest", self.backtest(LUA_EMPTY))
+        w = subprocess.run([WITHOUT_LANDLOCK, TICKQ, "worker", "--burst", "--workers", "1"], env=env,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(w.returncode, 0, w.stderr[-2000:])
+        self.assertEqual(self.permanent_error(self.result(py), py), NO_LANDLOCK)
+        self.assertEqual(self.completed_data(self.result(lua))["summary"]["total_instances"], 0)
+
+    def test_memory_mb_below_64_is_refused_for_python_only(self):
+        ids, res = self.drain([("backtest", self.backtest(PY_EMPTY, memory_mb=32)),
+                               ("backtest", self.backtest(LUA_EMPTY, memory_mb=32)),
+                               ("backtest", self.backtest(PY_EMPTY, memory_mb=64))], env=self.env)
+        self.assertEqual(self.permanent_error(res[0], ids[0]),
+                         "memory_mb 32 is too small for a Python strategy: at least 64")
+        self.completed_data(res[1])
+        self.completed_data(res[2])
+
+    def test_printed_output_comes_back_also_on_failure_and_is_cut(self):
+        fails = "def s(df):\n    print('rows', len(df))\n    print('about to fail')\n    return df['no_such_column']\n"
+        floods = "def s(df):\n    for _ in range(1000):\n        print('x' * 100_000)\n    return []\n"
+        quiet = PY_EMPTY
+        ids, res = self.drain([("backtest", self.backtest(fails)), ("backtest", self.backtest(floods)),
+                               ("backtest", self.backtest(quiet))], env=self.env)
+        err = self.permanent_error(res[0], ids[0])
+        self.assertEqual(err, "Strategy error: KeyError: 'no_such_column' (line 4)")
+        self.assertRegex(res[0]["data"]["strategy_output"], r"^rows \d+\nabout to fail\n$")
+        data = self.completed_data(res[1])
+        self.assertEqual(len(data["strategy_output"]), 65536)
+        self.assertEqual(set(data["strategy_output"]), {"x"})
+        self.assertIs(data["strategy_output_truncated"], True)
+        self.assertNotIn("strategy_output", self.completed_data(res[2]))
+
+    def test_the_host_has_an_empty_environment_and_comes_back_when_killed(self):
+        env = dict(self.env, TICKQ_SECRET_PROBE="do-not-leak")
+        w = self.worker("--workers", "1", env=env)
+        first = self.enqueue("backtest", self.backtest(PY_EMPTY))
+        self.wait_state(first, "completed", timeout=60)
+        hosts = wait_for(lambda: python_hosts(w), what="the Python host")
+        self.assertEqual(len(hosts), 1, hosts)
+        host, child = hosts[0]
+        with open(f"/proc/{host}/environ", "rb") as f:
+            names = sorted(v.split(b"=", 1)[0].decode() for v in f.read().split(b"\0") if v)
+        self.assertEqual(names, ["LANG", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "OMP_NUM_THREADS",
+                                 "OPENBLAS_NUM_THREADS", "PATH", "TZ", "VECLIB_MAXIMUM_THREADS"]
+                         + sorted(k for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS") if k in os.environ))
+        # Killed between jobs: the next Python job starts a new one.
+        os.kill(host, signal.SIGKILL)
+        second = self.enqueue("backtest", self.backtest(PY_EMPTY))
+        self.wait_state(second, "completed", timeout=60)
+        again = wait_for(lambda: [h for h, _ in python_hosts(w) if h != host], what="a new Python host")
+        # Killed during a job: the attempt fails as a sandbox that could not
+        # run (transient), and the retry completes on a new host.
+        busy = "import time\ndef s(df):\n    t = time.time()\n    while time.time() < t + 1.5:\n        pass\n    return []\n"
+        third = self.enqueue("backtest", self.backtest(busy), "--max-retries", "2")
+        self.wait_running(third, timeout=30)
+        os.kill(again[0], signal.SIGKILL)
+        self.wait_state(third, "completed", timeout=90)
+        self.assertEqual(self.job(third)["attempts"], "2")
+        retry = self.retries(third)
+        self.assertEqual(len(retry), 1, retry)
+        self.assertRegex(retry[0]["error"], r"^Strategy could not start: the Python host ended")
+        self.assertEqual([c for c in w.children()], [child])   # the same worker child throughout
+        self.assertIsNone(w.proc.poll())
