@@ -204,28 +204,36 @@ class TestMemorySecrecy(PythonSandboxCase):
 
     def probe_after(self, w, targets):
         """Runs job B on worker w's child; while it spins, reads the memory of
-        every python-host process (the host, B's evaluation child) for
-        targets, and checks their environments; then B walks its objects for
-        them. Fails naming where a target was found."""
+        every python-host process (the host, B's evaluation child, any other
+        child such as one forked ahead for the next evaluation) for targets,
+        and checks their environments; then B walks its objects for them.
+        Fails naming where a target was found."""
         control = "control" + secrets.token_hex(12)
+        needles = [t.encode() for t in targets]
+        t0 = time.monotonic()     # B spins from a little later
         b_id = self.python_job(B_CODE.format(control=control, spin=self.SPIN,
                                              reversed_targets=[t[::-1] for t in targets]))
-        hosts = wait_for(lambda: (lambda h: h if any(h.values()) else None)(python_hosts(w.pid)),
-                         timeout=30, what="job B's evaluation child")
-        t0 = time.monotonic()
-        needles = [t.encode() for t in targets]
-        for host, kids in hosts.items():
-            for pid in [host] + kids:
-                role = "the Python host" if pid == host else "B's evaluation child"
-                with self.subTest(pid=pid, role=role):
-                    names = environment(pid)
-                    self.assertEqual([n for n in names if re.search(r"REDIS|DATABASE|TICKQ|PG", n)], [], names)
-                    found, read = memory_holds(pid, needles + [control.encode()])
-                    self.assertGreater(read, 50 << 20, "too little memory read: not the warm interpreter?")
-                    if pid != host:   # the scanner sees what is there: B's own code is
-                        self.assertIn(control.encode(), found, "the positive control was not found")
-                    self.assertEqual(sorted(t for t in targets if t.encode() in found), [],
-                                     f"found in the memory of {role}")
+
+        def b_child():
+            """B's evaluation child, once it holds B's code (the positive
+            control: the scanner sees what is there), and the host."""
+            for host, kids in python_hosts(w.pid).items():
+                for kid in kids:
+                    if control.encode() in memory_holds(kid, [control.encode()])[0]:
+                        return host, kid
+            return None
+        host, b_pid = wait_for(b_child, timeout=30, interval=0.2, what="job B's evaluation child")
+        self.assertLess(time.monotonic() - t0, self.SPIN / 2, "B's evaluation child took too long to show up")
+        # Every python-host process: the host, B's child, a spare forked ahead.
+        for pid in [host] + python_hosts(w.pid).get(host, []):
+            role = {host: "the Python host", b_pid: "B's evaluation child"}.get(pid, "another evaluation child")
+            with self.subTest(pid=pid, role=role):
+                names = environment(pid)
+                self.assertEqual([n for n in names if re.search(r"REDIS|DATABASE|TICKQ|PG", n)], [], names)
+                found, read = memory_holds(pid, needles)
+                self.assertGreater(read, 50 << 20, "too little memory read: not the warm interpreter?")
+                self.assertEqual(sorted(t for t in targets if t.encode() in found), [],
+                                 f"found in the memory of {role}")
         self.assertLess(time.monotonic() - t0, self.SPIN - 1,
                         "the scan outlasted B's spin: B may have built its targets already")
         b = self.completed(b_id)
