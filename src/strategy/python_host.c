@@ -5,13 +5,16 @@
  * (python_frame.h), an isolated interpreter (no environment variables, no
  * user site, no bytecode written), numpy and pandas imported and warmed up,
  * the runner (python_runner.py, compiled into the binary) loaded as
- * `tickq_runner`; then READY. An evaluation runs in a sandbox child with
- * the Python profile, forked ahead over the current df (sandbox_spare_*:
- * the fork and its page faults cost a few milliseconds on a process this
- * large, paid between jobs): the child reads the code from the memfd the
- * worker sent, arms the guard and calls tickq_runner.evaluate; its
- * envelope and what it printed come back through the sandbox's pipes, and
- * the host relays them to the worker as one OUTCOME. */
+ * `tickq_runner`; then READY. Each frame (BARS) is served by a child of
+ * the host (serve_frame), which holds it and its df and ends when the next
+ * frame comes, so that the host's own memory never holds a job's data. An
+ * evaluation runs in a sandbox child of that one with the Python profile,
+ * forked ahead over the current df (sandbox_spare_*: the fork and its page
+ * faults cost milliseconds for a process this large, paid between jobs):
+ * the child reads the code from the memfd the worker sent, arms the guard
+ * and calls tickq_runner.evaluate; its envelope and what it printed come
+ * back through the sandbox's pipes, cleared from memory once relayed to
+ * the worker as one OUTCOME. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
@@ -25,6 +28,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "python_runner.h"
@@ -196,15 +200,15 @@ static int evaluate(void *arg, const char *request, size_t request_len)
     (void)arg;
     pywire_eval_t eval;
     if (request_len != sizeof eval)
-        return fail("internal", "malformed evaluation request");
+        sandbox_setup_failed("malformed evaluation request");
     memcpy(&eval, request, sizeof eval);
     size_t len;
     char *buf = read_code(&len);
     if (buf == NULL)
-        return fail("internal", "cannot read the strategy's code");
+        sandbox_setup_failed("cannot read the strategy's code");
     size_t entry_len = strnlen(buf, len);
     if (entry_len == len)
-        return fail("internal", "malformed strategy code message");
+        sandbox_setup_failed("malformed strategy code message");
     PyObject *code = PyBytes_FromStringAndSize(buf + entry_len + 1, (Py_ssize_t)(len - entry_len - 1));
     PyObject *entry = entry_len > 0 ? PyUnicode_DecodeUTF8(buf, (Py_ssize_t)entry_len, "replace") : Py_NewRef(Py_None);
     free(buf);
@@ -223,21 +227,21 @@ static int evaluate(void *arg, const char *request, size_t request_len)
             return fail("memory", memory);
         char err[400], msg[500];
         python_error_text(err, sizeof err);
-        snprintf(msg, sizeof msg, "the strategy runner failed: %s", err);
-        return fail("internal", msg);
+        snprintf(msg, sizeof msg, "Strategy error: the strategy runner failed: %s", err);
+        return fail("error", msg);
     }
     const char *kind = PyTuple_Check(ret) && PyTuple_GET_SIZE(ret) == 3 ? PyUnicode_AsUTF8(PyTuple_GET_ITEM(ret, 0))
                                                                         : NULL;
     if (kind == NULL) {
         PyErr_Clear();
-        return fail("internal", "the strategy runner answered something else than (kind, text, columns)");
+        return fail("error", "Strategy error: the strategy runner answered something else than (kind, text, columns)");
     }
     Py_ssize_t text_len = 0;
     const char *text = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(ret, 1), &text_len);
     if (text == NULL) {
         int oom = PyErr_ExceptionMatches(PyExc_MemoryError);
         PyErr_Clear();
-        return oom ? fail("memory", memory) : fail("internal", "the strategy runner's text is not UTF-8");
+        return oom ? fail("memory", memory) : fail("error", "Strategy error: the strategy runner's text is not UTF-8");
     }
     if (strcmp(kind, "memory") == 0)
         return fail("memory", memory);
@@ -263,6 +267,7 @@ static int reply_outcome(int sock, const sandbox_outcome_t *out)
     o.timed_out = out->timed_out;
     o.result_truncated = out->result_truncated;
     o.output_truncated = out->output_truncated;
+    o.setup_failed = out->setup_failed;
     o.elapsed_ms = out->elapsed_ms;
     o.result_len = out->result_len;
     o.output_len = out->output_len;
@@ -282,10 +287,23 @@ static int reply_internal(int sock, const char *why)
     free(text);
     sandbox_outcome_t out;
     memset(&out, 0, sizeof out);
+    out.setup_failed = 1;
     out.result = result;
     out.result_len = strlen(result);
     out.output = (char *)"";
     return reply_outcome(sock, &out);
+}
+
+/* What the process holds now is what every evaluation inherits: out of
+ * the collector's sight, or a collection in an evaluation would walk (and
+ * so copy) every page of it. */
+static void freeze_objects(void)
+{
+    PyObject *frozen = PyRun_String("__import__('gc').collect(); __import__('gc').freeze()", Py_single_input,
+                                    g_globals, g_globals);
+    if (frozen == NULL)
+        PyErr_Clear();
+    Py_XDECREF(frozen);
 }
 
 /* Children of finished evaluations, killed, still to reap. */
@@ -353,14 +371,7 @@ static int run_eval(int sock, const char *payload, size_t len, int code_fd)
             return reply_internal(sock, msg);
         }
         g_df = df;
-        /* What the host holds now is what every evaluation inherits: out
-         * of the collector's sight, or a collection in an evaluation would
-         * walk (and so copy) every page of it. */
-        PyObject *frozen = PyRun_String("__import__('gc').collect(); __import__('gc').freeze()", Py_single_input,
-                                        g_globals, g_globals);
-        if (frozen == NULL)
-            PyErr_Clear();
-        Py_XDECREF(frozen);
+        freeze_objects();
     }
     spare_ready();
     sandbox_spare_t *sp = g_spare;
@@ -392,6 +403,56 @@ static int run_eval(int sock, const char *payload, size_t len, int code_fd)
     return rc;
 }
 
+/* A frame's process: takes the BARS waiting on the socket, then serves
+ * windows and evaluations over it until the next BARS (left unread for the
+ * host: FRAME_REPLACED) or the end of the socket (0). */
+#define FRAME_REPLACED 10
+
+static int serve_frame(int sock)
+{
+    char err[600] = "";
+    int have_bars = 0;
+    for (;;) {
+        uint32_t type;
+        if (have_bars) {
+            if (pywire_peek(sock, &type, -1) != 0)
+                return errno == EPIPE ? 0 : 1;
+            if (type == PYWIRE_BARS) {
+                spare_forget();
+                reap_zombies(1);
+                return FRAME_REPLACED;
+            }
+        }
+        char *payload;
+        uint64_t len;
+        int fd = -1;
+        if (pywire_recv(sock, &type, &payload, &len, &fd, -1) != 0)
+            return errno == EPIPE ? 0 : 1;
+        int rc = 0;
+        if (type == PYWIRE_BARS) {
+            rc = python_frame_set_bars(payload, (size_t)len, err, sizeof err);
+            payload = NULL; /* owned by the frame */
+            have_bars = 1;
+        } else if (type == PYWIRE_WINDOW) {
+            spare_forget();
+            Py_CLEAR(g_df);
+            rc = python_frame_set_window(payload, (size_t)len, err, sizeof err);
+        } else if (type == PYWIRE_EVAL) {
+            rc = run_eval(sock, payload, (size_t)len, fd);
+        } else {
+            snprintf(err, sizeof err, "unknown message %u", type);
+            rc = -1;
+        }
+        free(payload);
+        if (fd >= 0)
+            close(fd);
+        if (rc != 0) {
+            fprintf(stderr, "tickq python-host: %s\n", err);
+            return 1;
+        }
+    }
+}
+
 static int serve(void)
 {
     int sock = PYTHON_HOST_FD;
@@ -419,36 +480,36 @@ static int serve(void)
     struct iovec ready = { err, strlen(err) };
     if (pywire_send(sock, PYWIRE_READY, &ready, 1, -1) != 0 || !ok)
         return ok ? 1 : 69; /* EX_UNAVAILABLE */
+    freeze_objects();
+    /* Each frame is served by a child of this process (serve_frame), which
+     * ends when the next frame comes: the host itself never reads a frame,
+     * a job's data or its result, so none of it is in the memory the next
+     * frame's evaluations are forked from. */
     for (;;) {
         uint32_t type;
-        char *payload;
-        uint64_t len;
-        int fd = -1;
-        if (pywire_recv(sock, &type, &payload, &len, &fd, -1) != 0)
+        if (pywire_peek(sock, &type, -1) != 0)
             return errno == EPIPE ? 0 : 1;
-        int rc = 0;
-        if (type == PYWIRE_BARS) {
-            spare_forget();
-            Py_CLEAR(g_df);
-            rc = python_frame_set_bars(payload, (size_t)len, err, sizeof err);
-            payload = NULL; /* owned by the frame */
-        } else if (type == PYWIRE_WINDOW) {
-            spare_forget();
-            Py_CLEAR(g_df);
-            rc = python_frame_set_window(payload, (size_t)len, err, sizeof err);
-        } else if (type == PYWIRE_EVAL) {
-            rc = run_eval(sock, payload, (size_t)len, fd);
-        } else {
-            snprintf(err, sizeof err, "unknown message %u", type);
-            rc = -1;
-        }
-        free(payload);
-        if (fd >= 0)
-            close(fd);
-        if (rc != 0) {
-            fprintf(stderr, "tickq python-host: %s\n", err);
+        if (type != PYWIRE_BARS) {
+            fprintf(stderr, "tickq python-host: message %u before any frame\n", type);
             return 1;
         }
+        PyOS_BeforeFork();
+        pid_t pid = fork();
+        if (pid == 0) {
+            PyOS_AfterFork_Child();
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            _exit(serve_frame(sock));
+        }
+        PyOS_AfterFork_Parent();
+        if (pid < 0) {
+            fprintf(stderr, "tickq python-host: cannot fork for a frame: %s\n", strerror(errno));
+            return 1;
+        }
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != FRAME_REPLACED)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
     }
 }
 

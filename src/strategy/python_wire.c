@@ -176,3 +176,25 @@ fail:
     }
     return -1;
 }
+
+int pywire_peek(int sock, uint32_t *type, int64_t deadline_ms)
+{
+    header_t h;
+    for (;;) {
+        if (wait_readable(sock, deadline_ms) != 0)
+            return -1;
+        ssize_t r = recv(sock, &h, sizeof h, MSG_PEEK | MSG_WAITALL);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0) {
+            errno = EPIPE;
+            return -1;
+        }
+        if ((size_t)r == sizeof h) {
+            *type = h.type;
+            return 0;
+        }
+    }
+}

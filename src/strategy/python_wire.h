@@ -36,7 +36,7 @@ typedef struct {
 
 typedef struct {
     int32_t exit_code, term_signal, timed_out;
-    int32_t result_truncated, output_truncated, reserved;
+    int32_t result_truncated, output_truncated, setup_failed;
     int64_t elapsed_ms;
     uint64_t result_len, output_len;
     char violation[64];
@@ -53,5 +53,9 @@ int pywire_send(int sock, uint32_t type, const struct iovec *iov, int iovcnt, in
  * (ETIMEDOUT past the deadline, EPIPE at the end of the stream, EPROTO for
  * a malformed message). */
 int pywire_recv(int sock, uint32_t *type, char **payload, uint64_t *len, int *fd, int64_t deadline_ms);
+
+/* The type of the next message, left unread (its header whole). 0, or -1
+ * with errno as pywire_recv's. */
+int pywire_peek(int sock, uint32_t *type, int64_t deadline_ms);
 
 #endif

@@ -19,11 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,9 +35,12 @@
 
 #define EXIT_VIOLATION 121
 
-/* Shared between parent and child: the number of a trapped system call. */
+/* Shared between parent and child: the number of a trapped system call,
+ * and whether the sandbox itself failed (said before the untrusted code
+ * ran: what that code writes to its result pipe cannot claim it). */
 typedef struct {
     volatile int syscall_nr;
+    volatile int setup_failed;
 } shared_t;
 
 static shared_t *g_shared;
@@ -70,12 +75,13 @@ static const char *const denied[] = {
 };
 #define READ_ONLY_OPENS 2        /* denied[0..1]: open, openat */
 
-/* Also trapped in the Python profile: signals to other processes and
- * timers (a Python strategy reaches them through os and signal; a Lua one
- * cannot). */
+/* Also trapped in the Python profile: signals to other processes, timers
+ * and limits (a Python strategy reaches them through os, signal and
+ * resource; a Lua one cannot). */
 static const char *const denied_python[] = {
     "kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal",
-    "alarm", "setitimer", "timer_create",
+    "alarm", "setitimer", "timer_create", "setrlimit", "setpriority", "sched_setscheduler",
+    "sched_setparam", "sched_setattr",
 };
 
 /* Flags that make an open more than a read. */
@@ -89,6 +95,17 @@ static int deny_all(scmp_filter_ctx ctx, const char *const *names, size_t n, siz
         if (nr != __NR_SCMP_ERROR) /* else not on this architecture */
             rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, nr, 0);
     }
+    return rc;
+}
+
+/* prlimit64 setting a limit (getrlimit reads through it, with no new
+ * limit), and a handler for SIGSYS (which would silence the trap). */
+static int deny_python_conditional(scmp_filter_ctx ctx)
+{
+    int rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(prlimit64), 1, SCMP_A2(SCMP_CMP_NE, 0));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(rt_sigaction), 2, SCMP_A0(SCMP_CMP_EQ, SIGSYS),
+                              SCMP_A1(SCMP_CMP_NE, 0));
     return rc;
 }
 
@@ -126,6 +143,8 @@ static int compile_filter(int python)
         rc = deny_all(ctx, denied_python, sizeof denied_python / sizeof denied_python[0], 0);
     if (rc == 0 && python)
         rc = deny_writing_opens(ctx);
+    if (rc == 0 && python)
+        rc = deny_python_conditional(ctx);
     /* libseccomp exports the program to a descriptor: a pipe will do, it
      * is a few hundred bytes. */
     int fds[2] = { -1, -1 };
@@ -191,6 +210,8 @@ static size_t address_space(void)
 static _Noreturn void refuse_internal(const char *why)
 {
     char msg[600];
+    if (g_shared != NULL)
+        g_shared->setup_failed = 1;
     int n = snprintf(msg, sizeof msg, "{\"ok\":false,\"kind\":\"internal\",\"message\":\"%s\"}", why);
     ssize_t w = write(SANDBOX_RESULT_FD, msg, n > 0 && (size_t)n < sizeof msg ? (size_t)n : 0);
     (void)w;
@@ -261,6 +282,13 @@ static int lockdown_prepare(const char *const *read_dirs, int out_w, int res_w, 
     char err[300];
     if (read_dirs != NULL && landlock_read_only(read_dirs, err, sizeof err) != 0)
         refuse_internal("cannot confine file access with Landlock");
+    /* No capability either (a worker run as root has them all): limits
+     * cannot be raised, priorities not taken, whatever the filter lets by. */
+    struct __user_cap_header_struct caps_header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
+    memset(caps, 0, sizeof caps);
+    if (syscall(SYS_capset, &caps_header, caps) != 0)
+        refuse_internal("cannot drop capabilities");
     return last;
 }
 
@@ -308,10 +336,18 @@ static void sink_add(sink_t *s, const char *data, size_t n)
         size_t cap = s->cap ? s->cap : 4096;
         while (cap < s->len + n + 1)
             cap *= 2;
-        char *p = realloc(s->buf, cap);
+        /* Not realloc: the old block is cleared before it is freed (a
+         * Python host forks its next evaluation from its own memory, which
+         * must not hold this one's result). */
+        char *p = malloc(cap);
         if (p == NULL) {
             s->truncated = 1;
             return;
+        }
+        if (s->buf != NULL) {
+            memcpy(p, s->buf, s->len);
+            explicit_bzero(s->buf, s->len);
+            free(s->buf);
         }
         s->buf = p;
         s->cap = cap;
@@ -325,16 +361,20 @@ static void sink_add(sink_t *s, const char *data, size_t n)
 static int drain(int fd, sink_t *s)
 {
     char chunk[65536];
+    size_t used = 0;
+    int more;
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof chunk);
         if (n > 0) {
             sink_add(s, chunk, (size_t)n);
+            used = used > (size_t)n ? used : (size_t)n;
             continue;
         }
-        if (n == 0)
-            return 0;
-        return errno == EINTR || errno == EAGAIN ? 1 : 0;
+        more = n < 0 && (errno == EINTR || errno == EAGAIN);
+        break;
     }
+    explicit_bzero(chunk, used); /* (as sink_add's old blocks) */
+    return more;
 }
 
 /* A sandbox child being set up or run: its pipes and status page. */
@@ -448,6 +488,7 @@ static void proc_watch(proc_t *p, const sandbox_limits_t *lim, int64_t start, in
     if (WIFSIGNALED(status))
         out->term_signal = WTERMSIG(status);
     out->timed_out = killed || out->term_signal == SIGXCPU;
+    out->setup_failed = p->shared->setup_failed;
     if (out->exit_code == EXIT_VIOLATION && p->shared->syscall_nr >= 0) {
         char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, p->shared->syscall_nr);
         snprintf(out->violation, sizeof out->violation, "%s", name ? name : "a forbidden system call");
@@ -690,8 +731,17 @@ int sandbox_reap(pid_t pid, int wait)
     return rc == 0 ? 0 : 1; /* reaped, or not ours any more */
 }
 
+void sandbox_setup_failed(const char *why)
+{
+    refuse_internal(why);
+}
+
 void sandbox_outcome_free(sandbox_outcome_t *out)
 {
+    if (out->result != NULL)
+        explicit_bzero(out->result, out->result_len);
+    if (out->output != NULL)
+        explicit_bzero(out->output, out->output_len);
     free(out->result);
     free(out->output);
     out->result = out->output = NULL;

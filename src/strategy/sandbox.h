@@ -38,6 +38,8 @@ typedef struct {
     int exit_code;               /* the child's exit status, -1 if killed */
     int term_signal;             /* the signal that ended it, 0 if none */
     int timed_out;               /* killed at the wall limit (or by RLIMIT_CPU) */
+    int setup_failed;            /* the sandbox itself failed, before the untrusted code ran (its
+                                  * result holds an "internal" envelope: worth a retry) */
     char violation[64];          /* the trapped system call, "" if none */
     char *result;                /* what the child wrote to fd 3 (NUL-terminated) */
     size_t result_len;
@@ -57,6 +59,11 @@ typedef int (*sandbox_fn)(void *ctx);
 int sandbox_run(const sandbox_limits_t *limits, sandbox_fn fn, void *ctx, sandbox_outcome_t *out,
                 char *err, size_t errlen);
 void sandbox_outcome_free(sandbox_outcome_t *out);
+
+/* In a child, before the untrusted code runs: ends it with an "internal"
+ * envelope ({"ok": false, "kind": "internal", "message": why}; why is
+ * tickq's own text, no quotes) and setup_failed set. */
+_Noreturn void sandbox_setup_failed(const char *why);
 
 /* A sandbox child forked ahead of its run: it waits, before any lockdown,
  * for its limits and a request, so that the fork and the child's first

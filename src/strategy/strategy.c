@@ -470,15 +470,25 @@ static int interpret(const strategy_job_t *job, sandbox_outcome_t *out, json_t *
         return -1;
     }
     if (!json_is_true(json_object_get(env, "ok"))) {
-        /* kind "internal": the sandbox itself failed (no seccomp
-         * filter), not the strategy, so the job is worth a retry. */
+        /* kind "internal": the sandbox itself failed (no seccomp filter),
+         * not the strategy, so the job is worth a retry; believed only
+         * when the sandbox said so before the untrusted code ran (a Python
+         * strategy can write to its result pipe). A Python strategy's time
+         * limit is the host's to say (timed_out), never its envelope's. */
         const char *kind = json_string_value(json_object_get(env, "kind"));
-        int internal = kind != NULL && strcmp(kind, "internal") == 0;
-        snprintf(error, errlen, "%s%s", internal ? "Strategy could not start: " : "",
-                 json_string_value(json_object_get(env, "message")));
+        const char *message = json_string_value(json_object_get(env, "message"));
+        int internal = kind != NULL && strcmp(kind, "internal") == 0 && out->setup_failed;
+        if (message == NULL || message[0] == '\0')
+            snprintf(error, errlen, "Strategy ended without a result (exit status %d)", out->exit_code);
+        else if (internal)
+            snprintf(error, errlen, "Strategy could not start: %s", message);
+        else if (strncmp(message, "Strategy ", 9) == 0 || strncmp(message, "Security validation failed: ", 28) == 0)
+            snprintf(error, errlen, "%s", message);
+        else
+            snprintf(error, errlen, "Strategy error: %s", message);
         if (internal)
             *failure = STRATEGY_NOT_STARTED;
-        else if (kind != NULL && strcmp(kind, "timeout") == 0)
+        else if (kind != NULL && strcmp(kind, "timeout") == 0 && !job->python)
             *failure = STRATEGY_TIME_LIMIT;
         else if (kind != NULL && strcmp(kind, "memory") == 0)
             *failure = STRATEGY_MEMORY_LIMIT;

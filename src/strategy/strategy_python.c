@@ -264,6 +264,7 @@ static int read_outcome(sandbox_outcome_t *out, int64_t deadline, char *err, siz
     out->timed_out = o.timed_out;
     out->result_truncated = o.result_truncated;
     out->output_truncated = o.output_truncated;
+    out->setup_failed = o.setup_failed;
     out->elapsed_ms = o.elapsed_ms;
     snprintf(out->violation, sizeof out->violation, "%.*s", (int)sizeof o.violation - 1, o.violation);
     out->result = malloc((size_t)o.result_len + 1);

@@ -58,13 +58,19 @@ def children(pid):
 
 def python_hosts(worker_pid):
     """The `tickq python-host` processes under a worker (the hosts, each a
-    child of a worker child), with their children (evaluation children):
-    {host pid: [child pids]}."""
+    child of a worker child), with all their descendants (the frame's
+    process, its evaluation children): {host pid: [descendant pids]}."""
+    def descendants(pid):
+        out = []
+        for c in children(pid):
+            if cmdline(c)[:2] == [b"tickq", b"python-host"]:
+                out += [c] + descendants(c)
+        return out
     hosts = {}
     for kid in children(worker_pid):
         for pid in children(kid):
             if cmdline(pid)[:2] == [b"tickq", b"python-host"]:
-                hosts[pid] = [c for c in children(pid) if cmdline(c)[:2] == [b"tickq", b"python-host"]]
+                hosts[pid] = descendants(pid)
     return hosts
 
 
@@ -224,9 +230,10 @@ class TestMemorySecrecy(PythonSandboxCase):
             return None
         host, b_pid = wait_for(b_child, timeout=30, interval=0.2, what="job B's evaluation child")
         self.assertLess(time.monotonic() - t0, self.SPIN / 2, "B's evaluation child took too long to show up")
-        # Every python-host process: the host, B's child, a spare forked ahead.
+        # Every python-host process: the host, the frame's process, B's
+        # child, a spare forked ahead.
         for pid in [host] + python_hosts(w.pid).get(host, []):
-            role = {host: "the Python host", b_pid: "B's evaluation child"}.get(pid, "another evaluation child")
+            role = {host: "the Python host", b_pid: "B's evaluation child"}.get(pid, "another python-host process")
             with self.subTest(pid=pid, role=role):
                 names = environment(pid)
                 self.assertEqual([n for n in names if re.search(r"REDIS|DATABASE|TICKQ|PG", n)], [], names)
