@@ -62,6 +62,10 @@ $(BUILD)/gen/python_runner.h: scripts/embed-text src/strategy/python_runner.py
 
 $(BUILD)/obj/strategy/python_host.o: $(BUILD)/gen/python_runner.h
 
+# numpy's C API (its data-memory handler), for the Python host's memory accounting.
+NUMPY_INCLUDE = $(shell /usr/bin/python3 -c 'import numpy; print(numpy.get_include())' 2>/dev/null)
+$(BUILD)/obj/strategy/python_memory.o: ALL_CFLAGS += -I$(NUMPY_INCLUDE)
+
 $(BUILD)/obj/lua_scripts.o: $(BUILD)/gen/lua_scripts.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<

@@ -34,6 +34,7 @@
 #include "python_runner.h"
 #include "strategy/python_frame.h"
 #include "strategy/python_guard.h"
+#include "strategy/python_memory.h"
 #include "strategy/python_wire.h"
 #include "strategy/sandbox.h"
 
@@ -131,6 +132,8 @@ static int start_python(char *err, size_t errlen)
         return -1;
     }
     Py_DECREF(warm);
+    if (python_memory_install(err, errlen) != 0)
+        return -1;
     return find_read_dirs(err, errlen);
 }
 
@@ -149,12 +152,19 @@ static void write_all(int fd, const char *text, size_t len)
 
 /* Writes the envelope (and the raw text after it), then closes the pipes:
  * the host sees the evaluation end now, not when the process is gone. */
+static char g_memory_envelope[256];     /* the evaluation's memory failure, written without allocating */
+
 static int envelope(json_t *env, const char *raw, size_t raw_len)
 {
     char *text = env != NULL ? json_dumps(env, JSON_COMPACT) : NULL;
     json_decref(env);
-    if (text == NULL)
-        return 2;
+    if (text == NULL) { /* out of memory at the end: say so without allocating */
+        write_all(SANDBOX_RESULT_FD, g_memory_envelope, strlen(g_memory_envelope));
+        close(1);
+        close(2);
+        close(SANDBOX_RESULT_FD);
+        return 0;
+    }
     write_all(SANDBOX_RESULT_FD, text, strlen(text));
     write_all(SANDBOX_RESULT_FD, "\n", 1);
     free(text);
@@ -202,6 +212,11 @@ static int evaluate(void *arg, const char *request, size_t request_len)
     if (request_len != sizeof eval)
         sandbox_setup_failed("malformed evaluation request");
     memcpy(&eval, request, sizeof eval);
+    char memory[120];
+    snprintf(memory, sizeof memory, "Strategy exceeded memory limit (%llu MiB)",
+             (unsigned long long)(eval.memory_bytes >> 20));
+    snprintf(g_memory_envelope, sizeof g_memory_envelope, "{\"ok\":false,\"kind\":\"memory\",\"message\":\"%s\"}\n",
+             memory);
     size_t len;
     char *buf = read_code(&len);
     if (buf == NULL)
@@ -213,15 +228,18 @@ static int evaluate(void *arg, const char *request, size_t request_len)
     PyObject *entry = entry_len > 0 ? PyUnicode_DecodeUTF8(buf, (Py_ssize_t)entry_len, "replace") : Py_NewRef(Py_None);
     free(buf);
     const char *mode = eval.mode == PYWIRE_MODE_POSITIONS ? "positions" : "instances";
+    python_memory_reset();
     python_guard_arm((const char *const *)g_read_dirs);
     PyObject *ret = code != NULL && entry != NULL
                         ? PyObject_CallMethod(g_runner, "evaluate", "OOsO", code, entry, mode, g_df)
                         : NULL;
     Py_XDECREF(code);
     Py_XDECREF(entry);
-    char memory[120];
-    snprintf(memory, sizeof memory, "Strategy exceeded memory limit (%llu MiB)",
-             (unsigned long long)(eval.memory_bytes >> 20));
+    /* A strategy that ran out of memory broke its limit, whether it caught
+     * the MemoryError or Python lost it on the way (3.11 can fail a frame
+     * push with "error return without exception set"). */
+    if (python_memory_failed())
+        return fail("memory", memory);
     if (ret == NULL) {
         if (PyErr_ExceptionMatches(PyExc_MemoryError))
             return fail("memory", memory);

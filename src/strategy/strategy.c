@@ -429,6 +429,17 @@ static const char *violation_words(const char *call)
     return NULL;
 }
 
+/* The kinds a Python evaluation's envelope may give (the runner's and the
+ * guard's): any other was written by the strategy itself. */
+static int python_kind(const char *kind)
+{
+    static const char *const kinds[] = { "syntax", "error", "contract", "memory", "security" };
+    for (size_t i = 0; kind != NULL && i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(kind, kinds[i]) == 0)
+            return 1;
+    return 0;
+}
+
 /* Reads a sandbox child's outcome: 0 with *env (its envelope, "ok" true)
  * and *raw; else -1 with the failure, as strategy_run reports it. */
 static int interpret(const strategy_job_t *job, sandbox_outcome_t *out, json_t **result, char **raw,
@@ -482,7 +493,8 @@ static int interpret(const strategy_job_t *job, sandbox_outcome_t *out, json_t *
             snprintf(error, errlen, "Strategy ended without a result (exit status %d)", out->exit_code);
         else if (internal)
             snprintf(error, errlen, "Strategy could not start: %s", message);
-        else if (strncmp(message, "Strategy ", 9) == 0 || strncmp(message, "Security validation failed: ", 28) == 0)
+        else if ((strncmp(message, "Strategy ", 9) == 0 || strncmp(message, "Security validation failed: ", 28) == 0)
+                 && !(job->python && !python_kind(kind)))
             snprintf(error, errlen, "%s", message);
         else
             snprintf(error, errlen, "Strategy error: %s", message);

@@ -174,12 +174,18 @@ static void read_value(lua_State *L, reader_t *r, int depth);
 
 static void read_array(lua_State *L, reader_t *r, int depth)
 {
-    lua_newtable(L);
     skip_space(r);
     if (r->p < r->end && *r->p == ']') {
         r->p++;
+        /* Nested, an empty table would be written back as {}; the list the
+         * strategy returned stays a table (its finish step reads it). */
+        if (depth > 0)
+            strategy_push_empty_list(L);
+        else
+            lua_newtable(L);
         return;
     }
+    lua_newtable(L);
     for (lua_Integer i = 1;; i++) {
         read_value(L, r, depth + 1);
         lua_rawseti(L, -2, i);

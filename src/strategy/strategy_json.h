@@ -2,9 +2,10 @@
  * value, so that a Python strategy's result meets the same finish step as a
  * Lua one's (strategy.h). Objects become tables of string keys, arrays
  * sequences; null becomes strategy_push_null's value (nil would leave holes
- * in arrays and drop keys); the tokens NaN, Infinity and -Infinity (which
- * Python's json writes for float values) become those numbers, as a Lua
- * strategy's would be. */
+ * in arrays and drop keys) and an empty array below the top
+ * strategy_push_empty_list's (an empty table is written back as {}); the
+ * tokens NaN, Infinity and -Infinity (which Python's json writes for float
+ * values) become those numbers, as a Lua strategy's would be. */
 #ifndef TICKQ_STRATEGY_JSON_H
 #define TICKQ_STRATEGY_JSON_H
 

@@ -80,7 +80,8 @@ int strategy_write_fields(lua_State *L, int idx, json_writer_t *w, const char *c
     return written;
 }
 
-static const char g_null = 0; /* its address is the null value */
+static const char g_null = 0;       /* its address is the null value */
+static const char g_empty_list = 0; /* and this one's the empty list */
 
 void strategy_push_null(lua_State *L)
 {
@@ -92,9 +93,19 @@ int strategy_is_null(lua_State *L, int idx)
     return lua_type(L, idx) == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx) == &g_null;
 }
 
+void strategy_push_empty_list(lua_State *L)
+{
+    lua_pushlightuserdata(L, (void *)&g_empty_list);
+}
+
+int strategy_is_empty_list(lua_State *L, int idx)
+{
+    return lua_type(L, idx) == LUA_TLIGHTUSERDATA && lua_touserdata(L, idx) == &g_empty_list;
+}
+
 const char *strategy_typename(lua_State *L, int idx)
 {
-    return strategy_is_null(L, idx) ? "None" : luaL_typename(L, idx);
+    return strategy_is_null(L, idx) ? "None" : strategy_is_empty_list(L, idx) ? "list" : luaL_typename(L, idx);
 }
 
 int strategy_write_value(lua_State *L, int idx, json_writer_t *w, int depth, char *why, size_t whylen)
@@ -102,6 +113,10 @@ int strategy_write_value(lua_State *L, int idx, json_writer_t *w, int depth, cha
     idx = lua_absindex(L, idx);
     if (strategy_is_null(L, idx)) {
         jw_null(w);
+        return 0;
+    }
+    if (strategy_is_empty_list(L, idx)) {
+        jw_raw(w, "[]", 2);
         return 0;
     }
     switch (lua_type(L, idx)) {

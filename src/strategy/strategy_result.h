@@ -46,8 +46,11 @@ int strategy_write_fields(struct lua_State *L, int idx, json_writer_t *w, const 
  * no Lua strategy can make, written as null, described as None. */
 void strategy_push_null(struct lua_State *L);
 int strategy_is_null(struct lua_State *L, int idx);
+/* Likewise an empty list inside a value read back from text: written as []. */
+void strategy_push_empty_list(struct lua_State *L);
+int strategy_is_empty_list(struct lua_State *L, int idx);
 /* The type of the value at idx for a message: luaL_typename's, "None" for
- * the null above. */
+ * the null above, "list" for the empty list. */
 const char *strategy_typename(struct lua_State *L, int idx);
 
 /* A string the strategy made, for an error message: its first 40 bytes,
