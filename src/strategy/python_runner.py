@@ -14,9 +14,9 @@ Invariants:
      runs out of memory.
  (2) A feature column is only ever computed over df's own rows: derived
      frames (filters, copies) are plain DataFrames, and a StrategyFrame
-     whose rows were changed in place (no longer RangeIndex 0..rows-1)
-     refuses to compute one. (A frame sorted in place and then renumbered
-     with reset_index(inplace=True) cannot be told apart; that is left.)
+     whose rows were changed in place (its index no longer 0..rows-1, or
+     its ticker and date no longer those of its rows: a sort with
+     ignore_index=True, a reset_index after a sort) refuses to compute one.
  (3) The converter walks the result once, stops at the first value it
      refuses (a hostile 10-million-element list fails at element 1) and
      never goes deeper than MAX_DEPTH containers (a cycle fails there).
@@ -91,19 +91,18 @@ class StrategyFrame(pd.DataFrame):
     def loc(self):
         return _FeatureLoc(self, super().loc)
 
-    def _add_features(self, names):
+    def _add_features(self, names, untouched=False):
         """Computes and appends the feature columns among `names` that df
         does not hold; True when it added any. Raises KeyError when df's
-        rows were changed in place (see invariant 2)."""
+        rows were changed in place (see invariant 2); `untouched`: df is
+        as make_frame built it (no strategy code ran on it yet)."""
         columns = self.columns
         missing = [n for n in names if isinstance(n, str) and n not in columns and _tickq.is_feature(n)]
         if not missing:
             return False
-        index = self.index
-        if not (type(index) is pd.RangeIndex and index.start == 0 and index.step == 1
-                and index.stop == self._tickq_rows):
+        if not untouched and not self._rows_are_the_frames():
             raise KeyError(f"{missing[0]!r} cannot be computed: df's rows were changed in place "
-                           f"(inplace=True); read {missing[0]!r} before that")
+                           f"(inplace=True, or its ticker or date column); read {missing[0]!r} before that")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PerformanceWarning)  # one block per column: that is fine here
             for name in dict.fromkeys(missing):
@@ -111,6 +110,20 @@ class StrategyFrame(pd.DataFrame):
                 if name not in self._tickq_added:
                     self._tickq_added.append(name)
         return True
+
+
+    def _rows_are_the_frames(self):
+        """True when df still has the rows make_frame gave it, in order."""
+        index = self.index
+        if not (type(index) is pd.RangeIndex and index.start == 0 and index.step == 1
+                and index.stop == self._tickq_rows):
+            return False
+        tickers, dates = self._tickq_places
+        try:
+            return (np.array_equal(pd.DataFrame.__getitem__(self, "ticker").to_numpy(), tickers)
+                    and np.array_equal(pd.DataFrame.__getitem__(self, "date").to_numpy(), dates))
+        except (KeyError, ValueError, TypeError):  # a column dropped or of another shape
+            return False
 
 
 class _FeatureLoc:
@@ -159,6 +172,7 @@ def make_frame():
         data[name] = np.frombuffer(_tickq.column(name), dtype=np.float64)
     frame = StrategyFrame(data, columns=NAMED_COLUMNS)
     object.__setattr__(frame, "_tickq_rows", len(data["ticker"]))
+    object.__setattr__(frame, "_tickq_places", (data["ticker"], data["date"]))  # what its rows are
     object.__setattr__(frame, "_tickq_added", [])  # parametric columns, in the order added
     return frame
 
@@ -254,7 +268,7 @@ def _evaluate(code, entry, mode, df):
         return ("syntax", "Strategy syntax error: the code is nested too deeply", [])
 
     try:
-        df._add_features(dict.fromkeys(_LITERAL_COLUMN.findall(text)))  # in order of first appearance
+        df._add_features(dict.fromkeys(_LITERAL_COLUMN.findall(text)), untouched=True)  # in order of first appearance
         scope = {"__name__": "strategy", "__builtins__": builtins}
         exec(compiled, scope)
         function = _entry_point(scope, entry)
@@ -294,7 +308,7 @@ def _entry_point(scope, entry):
     found = {}  # id -> first name, so that `run = my_strategy` counts once
     for name, value in scope.items():
         if (isinstance(value, types.FunctionType) and value.__code__.co_filename == STRATEGY_FILE
-                and "." not in value.__qualname__):
+                and "." not in value.__qualname__ and value.__name__ != "<lambda>"):
             found.setdefault(id(value), (name, value))
     if not found:
         raise _Contract("the strategy defines no function: define one, e.g. def my_strategy(df): ...")
@@ -466,16 +480,17 @@ def _refuse_infinite(positions):
     """An infinite position is an error, as in Lua (NaN is flat, and the
     JSON writer would make inf a null: flat too, silently)."""
     values = positions.to_numpy() if isinstance(positions, pd.Series) else positions
-    if isinstance(values, np.ndarray):
-        if values.dtype.kind != "f":
-            return
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
         bad = np.flatnonzero(np.isinf(values))
         if bad.size:
             raise _Contract(f"position {int(bad[0]) + 1} is {values[bad[0]]}; positions go from -1 (short) "
                             f"to 1 (long)")
         return
+    if isinstance(values, np.ndarray) and values.dtype.kind != "O":
+        return  # integers, booleans: finite
     for i, v in enumerate(values, 1):
-        if isinstance(v, (float, np.floating)) and (v == _INF or v == -_INF):
+        if ((isinstance(v, (float, np.floating)) and (v == _INF or v == -_INF))
+                or (isinstance(v, decimal.Decimal) and v.is_infinite())):
             raise _Contract(f"position {i} is {float(v)}; positions go from -1 (short) to 1 (long)")
 
 
@@ -528,10 +543,12 @@ def _other(v, depth):
             raise _Refused(": a datetime64 outside the years 1 to 9999 is not a JSON value")
         return _datetime_text(moment)
     if isinstance(v, decimal.Decimal):
-        if v.is_nan():
+        if v.is_nan() or v.is_infinite():
             return None
         f = float(v)
-        return f if f - f == 0.0 else None
+        if f - f != 0.0:
+            raise _Refused(f": a Decimal beyond a float's range ({_SHORT.repr(v)}) is not a JSON number")
+        return f
     if isinstance(v, collections.abc.Mapping):
         return _mapping(v, depth + 1)
     if isinstance(v, (list, tuple)):
@@ -628,7 +645,7 @@ def _array(a, depth):
     if kind in "biU":
         return a.tolist()
     if kind == "u":
-        if a.size and a.max() > _INT_MAX:
+        if a.size and int(a.max()) > _INT_MAX:
             refused = _Refused(f": an integer beyond 64 bits ({int(a.max())}) is not a JSON value")
             refused.path.append(int(np.argmax(a > _INT_MAX)) + 1)
             raise refused

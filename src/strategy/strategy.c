@@ -186,7 +186,10 @@ static int finish_value(lua_State *L, strategy_eval_t *e, const strategy_job_t *
     char why[600];
     lua_sethook(L, NULL, 0, 0);
     lua_gc(L, LUA_GCSTOP);
-    e->cap = SIZE_MAX;
+    /* The finish step's own allocations: a Lua strategy's in its sandbox
+     * child, unbounded; a Python strategy's result is finished in the
+     * worker (finish_python), so bounded there, by as much again. */
+    e->cap = job->python ? e->used + job->memory_bytes : SIZE_MAX;
     lua_checkstack(L, 20);
     jw_init(raw);
     raw->max = SANDBOX_RESULT_MAX;

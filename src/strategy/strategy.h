@@ -10,7 +10,8 @@
  * strategy's return value into the task's result there, in the sandbox, and
  * only that result comes back. A Python strategy runs in a child of the
  * worker's Python host (strategy_python.h) and returns its value as JSON,
- * which a Lua sandbox child reads back (strategy_json.h) to meet the same
+ * which the worker reads back into a Lua state capped at the strategy's
+ * memory_mb (strategy_json.h), in a protected call, to meet the same
  * finish step. */
 #ifndef TICKQ_STRATEGY_H
 #define TICKQ_STRATEGY_H

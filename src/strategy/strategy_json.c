@@ -4,6 +4,7 @@
 #include "strategy/strategy_json.h"
 
 #include <lauxlib.h>
+#include <errno.h>
 #include <limits.h>
 #include <lua.h>
 #include <math.h>
@@ -158,8 +159,9 @@ static void read_number(lua_State *L, reader_t *r)
     num[n] = '\0';
     char *stop;
     if (!real) {
+        errno = 0;
         long long v = strtoll(num, &stop, 10);
-        if (*stop == '\0' && v != LLONG_MAX && v != LLONG_MIN) {
+        if (*stop == '\0' && errno != ERANGE) { /* INT64_MIN and INT64_MAX included */
             lua_pushinteger(L, (lua_Integer)v);
             return;
         }

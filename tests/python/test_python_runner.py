@@ -221,6 +221,19 @@ class LazyColumnTest(RunnerCase):
             df["sma_7"]
         self.assertEqual(fake.calls, [])
 
+    def test_rows_reordered_with_a_fresh_index_refuse_a_column(self):
+        for change in ("df.sort_values('close', inplace=True, ignore_index=True)",
+                       "df.sort_values('close', inplace=True); df.reset_index(drop=True, inplace=True)",
+                       "df.drop(columns=['date'], inplace=True)",
+                       "df['ticker'] = 'X'"):
+            with self.subTest(change=change):
+                df = runner.make_frame()
+                del fake.calls[:]
+                exec(change, {"df": df})
+                with self.assertRaisesRegex(KeyError, "changed in place"):
+                    df["sma_7"]
+                self.assertEqual(fake.calls, [])
+
     def test_in_place_changes_that_keep_the_rows_are_fine(self):
         df = self.df
         df.fillna(0.0, inplace=True)
@@ -306,6 +319,9 @@ class EntryPointTest(RunnerCase):
 
     def test_the_one_function(self):
         self.assertEqual(self.ok("def only(df):\n    return [{'a': 1}]\n"), [{"a": 1}])
+
+    def test_a_top_level_lambda_is_no_strategy(self):
+        self.assertEqual(self.ok("score = lambda r: r\ndef only(df):\n    return [{'a': score(1)}]\n"), [{"a": 1}])
 
     def test_no_function(self):
         self.fails("x = 1\n", "contract",
@@ -568,6 +584,24 @@ class ConversionTest(RunnerCase):
 
 # --- positions -----------------------------------------------------------------------------
 
+class EdgeValueTest(RunnerCase):
+    """Values at the edges of what JSON and the C side can hold."""
+
+    def test_an_unsigned_array_just_past_int64_is_refused(self):
+        self.assertEqual(self.returns("[{'x': np.array([2**63], dtype=np.uint64)}]"),
+                         ("contract", "Strategy error: instance 1 key 'x'[1]: an integer beyond 64 bits "
+                                      "(9223372036854775808) is not a JSON value", []))
+
+    def test_int64_limits_cross_as_integers(self):
+        kind, text, _ = self.returns("[{'max': 2**63 - 1, 'min': -2**63}]")
+        self.assertEqual((kind, json.loads(text)), ("ok", [{"max": 2**63 - 1, "min": -2**63}]))
+
+    def test_a_decimal_beyond_a_float_is_refused(self):
+        self.assertEqual(self.returns("[{'x': decimal.Decimal('1e400')}]"),
+                         ("contract", "Strategy error: instance 1 key 'x': a Decimal beyond a float's range "
+                                      "(Decimal('1E+400')) is not a JSON number", []))
+
+
 class PositionsTest(RunnerCase):
     def positions(self, expression, preamble=""):
         code = f"import numpy as np\nimport pandas as pd\n{preamble}\ndef strategy(df):\n    return {expression}\n"
@@ -581,6 +615,18 @@ class PositionsTest(RunnerCase):
         self.assertEqual((kind, text, columns), ("ok", "[" + ",".join(["0.5"] * 120) + "]", NAMED))
         kind, text, _ = self.positions("[None, float('nan'), True, 2, np.int64(-1), {'a': 1}] + [0] * 114")
         self.assertEqual(json.loads(text), [None, None, True, 2, -1, {"a": 1}] + [0] * 114)
+
+    def test_an_infinite_position_is_an_error_whatever_holds_it(self):
+        for holder in ("[0.0] * 5 + [float('inf')] + [0.0] * 114",
+                       "np.array([0.0] * 5 + [float('-inf')] + [0.0] * 114, dtype=object)",
+                       "pd.Series([0.0] * 5 + [float('inf')] + [0.0] * 114, dtype='Float64')",
+                       "[0] * 5 + [__import__('decimal').Decimal('Infinity')] + [0] * 114",
+                       "np.array([0.0] * 5 + [np.inf] + [0.0] * 114)"):
+            with self.subTest(holder=holder):
+                kind, text, _ = self.positions(holder)
+                self.assertEqual(kind, "contract", text)
+                self.assertRegex(text, r"^Strategy error: position 6 is -?inf; positions go from -1 \(short\) to 1 "
+                                       r"\(long\)$")
 
     def test_an_array(self):
         kind, text, _ = self.positions("np.where(df.close > df.open, 1.0, np.nan)")

@@ -6,6 +6,7 @@
 #include <lua.h>
 #include <lualib.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "strategy/strategy_json.h"
@@ -62,8 +63,8 @@ TEST(strategy_json_reads_numbers_and_text_exactly)
 {
     lua_State *L = luaL_newstate();
     char why[200];
-    CHECK_INT(push(L, "[NaN, Infinity, -Infinity, -0.1, 1e3, 9223372036854775806, 9223372036854775808, -12]", why,
-                   sizeof why), 0);
+    CHECK_INT(push(L, "[NaN, Infinity, -Infinity, -0.1, 1e3, 9223372036854775807, 9223372036854775808, -12, "
+                      "-9223372036854775808]", why, sizeof why), 0);
     lua_rawgeti(L, -1, 1);
     CHECK(isnan(lua_tonumber(L, -1)));
     lua_rawgeti(L, -2, 2);
@@ -75,11 +76,13 @@ TEST(strategy_json_reads_numbers_and_text_exactly)
     lua_rawgeti(L, -5, 5);
     CHECK(!lua_isinteger(L, -1) && lua_tonumber(L, -1) == 1000.0);
     lua_rawgeti(L, -6, 6);
-    CHECK(lua_isinteger(L, -1) && lua_tointeger(L, -1) == 9223372036854775806LL);
+    CHECK(lua_isinteger(L, -1) && lua_tointeger(L, -1) == INT64_MAX);
     lua_rawgeti(L, -7, 7); /* past int64: a real */
     CHECK(!lua_isinteger(L, -1));
     lua_rawgeti(L, -8, 8);
     CHECK(lua_isinteger(L, -1) && lua_tointeger(L, -1) == -12);
+    lua_rawgeti(L, -9, 9);
+    CHECK(lua_isinteger(L, -1) && lua_tointeger(L, -1) == INT64_MIN);
     lua_settop(L, 0);
     CHECK_INT(push(L, "\"a\\\"b\\\\c\\/d\\n\\u00e9\\ud83d\\ude00\\ud800x\"", why, sizeof why), 0);
     CHECK_STR(lua_tostring(L, -1), "a\"b\\c/d\n\xc3\xa9\xf0\x9f\x98\x80\xef\xbf\xbdx");
