@@ -39,7 +39,8 @@ static _Noreturn void violation(const char *what)
 /* 1 when path is below one of the readable folders. */
 static int readable(const char *path)
 {
-    if (path[0] != '/' || strstr(path, "/../") != NULL)
+    size_t len = strlen(path);
+    if (path[0] != '/' || strstr(path, "/../") != NULL || (len >= 3 && strcmp(path + len - 3, "/..") == 0))
         return 0;
     for (size_t i = 0; g_read_dirs[i] != NULL; i++) {
         size_t n = strlen(g_read_dirs[i]);

@@ -77,7 +77,13 @@ static int find_read_dirs(char *err, size_t errlen)
         return -1;
     }
     size_t n = 0;
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(dirs) && n < READ_DIRS_MAX; i++) {
+    if (PyList_GET_SIZE(dirs) > READ_DIRS_MAX) {
+        snprintf(err, errlen, "Python's path has %zd folders, more than the sandbox's %d", PyList_GET_SIZE(dirs),
+                 READ_DIRS_MAX);
+        Py_DECREF(dirs);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(dirs); i++) {
         const char *d = PyUnicode_AsUTF8(PyList_GET_ITEM(dirs, i));
         if (d != NULL && d[0] == '/')
             g_read_dirs[n++] = strdup(d);
@@ -229,6 +235,7 @@ static int evaluate(void *arg, const char *request, size_t request_len)
     free(buf);
     const char *mode = eval.mode == PYWIRE_MODE_POSITIONS ? "positions" : "instances";
     python_memory_reset();
+    sandbox_setup_done();
     python_guard_arm((const char *const *)g_read_dirs);
     PyObject *ret = code != NULL && entry != NULL
                         ? PyObject_CallMethod(g_runner, "evaluate", "OOsO", code, entry, mode, g_df)
@@ -374,11 +381,15 @@ static void spare_forget(void)
     g_spare = NULL;
 }
 
+/* Takes code_fd (closes it). */
 static int run_eval(int sock, const char *payload, size_t len, int code_fd)
 {
     pywire_eval_t e;
-    if (len != sizeof e || code_fd < 0)
+    if (len != sizeof e || code_fd < 0) {
+        if (code_fd >= 0)
+            close(code_fd);
         return reply_internal(sock, "malformed evaluation request");
+    }
     memcpy(&e, payload, sizeof e);
     if (g_df == NULL) {
         PyObject *df = PyObject_CallMethod(g_runner, "make_frame", NULL);
@@ -386,6 +397,7 @@ static int run_eval(int sock, const char *payload, size_t len, int code_fd)
             char err[400], msg[500];
             python_error_text(err, sizeof err);
             snprintf(msg, sizeof msg, "cannot build df: %s", err);
+            close(code_fd);
             return reply_internal(sock, msg);
         }
         g_df = df;
@@ -394,8 +406,10 @@ static int run_eval(int sock, const char *payload, size_t len, int code_fd)
     spare_ready();
     sandbox_spare_t *sp = g_spare;
     g_spare = NULL;
-    if (sp == NULL)
+    if (sp == NULL) {
+        close(code_fd);
         return reply_internal(sock, "cannot fork the evaluation");
+    }
     sandbox_limits_t lim = {
         .wall_ms = e.time_limit_ms,
         .cpu_seconds = (int)(e.time_limit_ms / 1000) + 2,
@@ -404,7 +418,9 @@ static int run_eval(int sock, const char *payload, size_t len, int code_fd)
         .keep_fd = code_fd,
     };
     char err[300];
-    if (sandbox_spare_start(sp, &lim, payload, len, err, sizeof err) != 0) {
+    int started = sandbox_spare_start(sp, &lim, payload, len, err, sizeof err);
+    close(code_fd); /* the child has it: the next spare must not inherit it */
+    if (started != 0) {
         release(sp);
         return reply_internal(sock, err);
     }
@@ -457,6 +473,7 @@ static int serve_frame(int sock)
             rc = python_frame_set_window(payload, (size_t)len, err, sizeof err);
         } else if (type == PYWIRE_EVAL) {
             rc = run_eval(sock, payload, (size_t)len, fd);
+            fd = -1; /* run_eval's */
         } else {
             snprintf(err, sizeof err, "unknown message %u", type);
             rc = -1;

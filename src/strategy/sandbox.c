@@ -24,6 +24,7 @@
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -36,14 +37,20 @@
 #define EXIT_VIOLATION 121
 
 /* Shared between parent and child: the number of a trapped system call,
- * and whether the sandbox itself failed (said before the untrusted code
- * ran: what that code writes to its result pipe cannot claim it). */
+ * and whether the sandbox itself failed. The second lives on a page of its
+ * own, which the child unmaps before the untrusted code runs
+ * (sandbox_setup_done): no code of the strategy's can claim a failure of
+ * the sandbox's (worth a retry), however it reaches its own memory. */
 typedef struct {
     volatile int syscall_nr;
-    volatile int setup_failed;
 } shared_t;
 
+typedef struct {
+    volatile int failed;
+} setup_page_t;
+
 static shared_t *g_shared;
+static setup_page_t *g_setup;   /* in the child, until sandbox_setup_done */
 
 static void on_sigsys(int sig, siginfo_t *info, void *uctx)
 {
@@ -55,10 +62,9 @@ static void on_sigsys(int sig, siginfo_t *info, void *uctx)
 }
 
 /* System calls strategy code never needs. Everything else (memory,
- * reading and writing the descriptors it has, time, exit) stays allowed.
- * The first two are allowed read-only in the Python profile. */
+ * reading and writing the descriptors it has, time, exit) stays allowed. */
 static const char *const denied[] = {
-    "open", "openat", "openat2", "creat", "open_by_handle_at", "name_to_handle_at",
+    "openat2", "creat", "open_by_handle_at", "name_to_handle_at",
     "socket", "socketpair", "connect", "accept", "accept4", "bind", "listen",
     "sendto", "sendmsg", "sendmmsg", "recvfrom", "recvmsg", "recvmmsg",
     "execve", "execveat", "fork", "vfork", "clone", "clone3",
@@ -72,25 +78,40 @@ static const char *const denied[] = {
     "keyctl", "add_key", "request_key", "quotactl", "acct", "personality",
     "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
     "inotify_init", "inotify_init1", "fanotify_init", "pidfd_open", "pidfd_getfd",
+    /* System V IPC and message queues: state that outlives the process,
+     * memory outside its limits */
+    "shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop", "semctl",
+    "msgget", "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive",
+    "mq_notify", "mq_getsetattr",
 };
-#define READ_ONLY_OPENS 2        /* denied[0..1]: open, openat */
 
-/* Also trapped in the Python profile: signals to other processes, timers
- * and limits (a Python strategy reaches them through os, signal and
- * resource; a Lua one cannot). */
+/* Opening a file: trapped in Lua's profile; in Python's only for writing
+ * (deny_writing_opens), Landlock deciding where it may read. */
+static const char *const denied_open[] = { "open", "openat" };
+
+/* Also trapped in the Python profile: signals to other processes, timers,
+ * limits, priorities and placement of other processes (a Python strategy
+ * reaches them through os, signal and resource; a Lua one cannot). */
 static const char *const denied_python[] = {
     "kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal",
     "alarm", "setitimer", "timer_create", "setrlimit", "setpriority", "sched_setscheduler",
-    "sched_setparam", "sched_setattr",
+    "sched_setparam", "sched_setattr", "sched_setaffinity", "ioprio_set", "migrate_pages", "move_pages",
+    "get_robust_list", "syslog",
 };
+
+/* fcntl and ioctl commands that make the kernel signal a process chosen
+ * by the caller (F_SETOWN and its kin, O_ASYNC) or type into a terminal:
+ * a strategy could end its whole process group with SIGIO. */
+static const unsigned long denied_fcntl[] = { F_SETOWN, F_SETOWN_EX, F_SETSIG, F_SETLEASE, F_NOTIFY };
+static const unsigned long denied_ioctl[] = { FIOSETOWN, SIOCSPGRP, FIOASYNC, TIOCSPGRP, TIOCSTI };
 
 /* Flags that make an open more than a read. */
 static const unsigned long write_flags[] = { O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND, __O_TMPFILE };
 
-static int deny_all(scmp_filter_ctx ctx, const char *const *names, size_t n, size_t from)
+static int deny_all(scmp_filter_ctx ctx, const char *const *names, size_t n)
 {
     int rc = 0;
-    for (size_t i = from; i < n && rc == 0; i++) {
+    for (size_t i = 0; i < n && rc == 0; i++) {
         int nr = seccomp_syscall_resolve_name(names[i]);
         if (nr != __NR_SCMP_ERROR) /* else not on this architecture */
             rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, nr, 0);
@@ -99,13 +120,21 @@ static int deny_all(scmp_filter_ctx ctx, const char *const *names, size_t n, siz
 }
 
 /* prlimit64 setting a limit (getrlimit reads through it, with no new
- * limit), and a handler for SIGSYS (which would silence the trap). */
+ * limit), a handler for SIGSYS (which would silence the trap), and the
+ * fcntl and ioctl commands above. */
 static int deny_python_conditional(scmp_filter_ctx ctx)
 {
     int rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(prlimit64), 1, SCMP_A2(SCMP_CMP_NE, 0));
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(rt_sigaction), 2, SCMP_A0(SCMP_CMP_EQ, SIGSYS),
                               SCMP_A1(SCMP_CMP_NE, 0));
+    for (size_t i = 0; i < sizeof denied_fcntl / sizeof denied_fcntl[0] && rc == 0; i++)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, denied_fcntl[i]));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(fcntl), 2, SCMP_A1(SCMP_CMP_EQ, F_SETFL),
+                              SCMP_A2(SCMP_CMP_MASKED_EQ, O_ASYNC, O_ASYNC));
+    for (size_t i = 0; i < sizeof denied_ioctl / sizeof denied_ioctl[0] && rc == 0; i++)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, denied_ioctl[i]));
     return rc;
 }
 
@@ -137,10 +166,11 @@ static int compile_filter(int python)
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
     if (ctx == NULL)
         return -1;
-    size_t n = sizeof denied / sizeof denied[0];
-    int rc = deny_all(ctx, denied, n, python ? READ_ONLY_OPENS : 0);
+    int rc = deny_all(ctx, denied, sizeof denied / sizeof denied[0]);
+    if (rc == 0 && !python)
+        rc = deny_all(ctx, denied_open, sizeof denied_open / sizeof denied_open[0]);
     if (rc == 0 && python)
-        rc = deny_all(ctx, denied_python, sizeof denied_python / sizeof denied_python[0], 0);
+        rc = deny_all(ctx, denied_python, sizeof denied_python / sizeof denied_python[0]);
     if (rc == 0 && python)
         rc = deny_writing_opens(ctx);
     if (rc == 0 && python)
@@ -210,8 +240,8 @@ static size_t address_space(void)
 static _Noreturn void refuse_internal(const char *why)
 {
     char msg[600];
-    if (g_shared != NULL)
-        g_shared->setup_failed = 1;
+    if (g_setup != NULL)
+        g_setup->failed = 1;
     int n = snprintf(msg, sizeof msg, "{\"ok\":false,\"kind\":\"internal\",\"message\":\"%s\"}", why);
     ssize_t w = write(SANDBOX_RESULT_FD, msg, n > 0 && (size_t)n < sizeof msg ? (size_t)n : 0);
     (void)w;
@@ -247,6 +277,8 @@ static int lockdown_prepare(const char *const *read_dirs, int out_w, int res_w, 
     int last = SANDBOX_RESULT_FD;
     if (keep >= 0 && dup2(keep, SANDBOX_KEEP_FD) == SANDBOX_KEEP_FD)
         last = SANDBOX_KEEP_FD;
+    else
+        close(SANDBOX_KEEP_FD); /* whatever the parent had there (a spare gets its keep_fd later) */
     if (go_high >= 0 && dup2(go_high, SANDBOX_GO_FD) == SANDBOX_GO_FD)
         last = SANDBOX_GO_FD;
     /* Only these survive: no Redis, database or log descriptor of the worker. */
@@ -258,7 +290,13 @@ static int lockdown_prepare(const char *const *read_dirs, int out_w, int res_w, 
     set_limit(RLIMIT_FSIZE, 0, 0);
 #ifndef SANDBOX_ASAN
     g_address_space = read_dirs != NULL ? address_space() : 0;
+    if (read_dirs != NULL && g_address_space == 0)
+        refuse_internal("cannot read the address space size (the memory limit's base)");
 #endif
+    /* A session of its own (Python): nothing of the worker's process group
+     * is addressed through it. */
+    if (read_dirs != NULL)
+        setsid();
     setenv("TZ", "UTC", 1);
     tzset();
 
@@ -302,7 +340,11 @@ static void lockdown_finish(const sandbox_limits_t *lim, int python, int last)
         set_limit(RLIMIT_CPU, (rlim_t)lim->cpu_seconds, (rlim_t)lim->cpu_seconds + 1);
 #ifndef SANDBOX_ASAN
     if (lim->address_space_extra > 0) {
-        rlim_t as = g_address_space > 0 ? (rlim_t)(g_address_space + lim->address_space_extra) : RLIM_INFINITY;
+        if (g_address_space == 0)
+            g_address_space = address_space(); /* (sandbox_run's Lua children never read it) */
+        if (g_address_space == 0)
+            refuse_internal("cannot read the address space size (the memory limit's base)");
+        rlim_t as = (rlim_t)(g_address_space + lim->address_space_extra);
         set_limit(RLIMIT_AS, as, as);
     }
 #endif
@@ -382,6 +424,7 @@ typedef struct {
     pid_t pid;
     int out_r, out_w, res_r, res_w;
     shared_t *shared;
+    setup_page_t *setup;
 } proc_t;
 
 static void proc_close(proc_t *p)
@@ -394,7 +437,10 @@ static void proc_close(proc_t *p)
     }
     if (p->shared != NULL)
         munmap(p->shared, sizeof *p->shared);
+    if (p->setup != NULL)
+        munmap(p->setup, sizeof *p->setup);
     p->shared = NULL;
+    p->setup = NULL;
 }
 
 /* The pipes and the status page of a child about to be forked. */
@@ -428,6 +474,14 @@ static int proc_open(proc_t *p, int python, char *err, size_t errlen)
         return -1;
     }
     p->shared->syscall_nr = -1;
+    p->setup = mmap(NULL, sizeof *p->setup, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p->setup == MAP_FAILED) {
+        p->setup = NULL;
+        snprintf(err, errlen, "cannot map the sandbox status page: %s", strerror(errno));
+        proc_close(p);
+        return -1;
+    }
+    p->setup->failed = 0;
     return 0;
 }
 
@@ -471,12 +525,14 @@ static void proc_watch(proc_t *p, const sandbox_limits_t *lim, int64_t start, in
             open_res = drain(p->res_r, &result);
     }
     int status = 0;
-    if (early && !killed && !open_out && !open_res && result.len > 0 && waitpid(p->pid, &status, WNOHANG) == 0) {
-        kill(p->pid, SIGKILL); /* reaped later (sandbox_reap) */
+    int ended_early = early && !killed && !open_out && !open_res && result.len > 0;
+    pid_t done;
+    while ((done = waitpid(p->pid, &status, ended_early ? WNOHANG : 0)) < 0 && errno == EINTR) {
+    }
+    if (done == 0) { /* ended early, still going away: killed for certain, reaped later (sandbox_reap) */
+        kill(p->pid, SIGKILL);
         status = p->shared->syscall_nr >= 0 ? EXIT_VIOLATION << 8 : 0;
     } else {
-        while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR) {
-        }
         p->pid = 0;
     }
     /* Whatever arrived after the last poll. */
@@ -488,7 +544,7 @@ static void proc_watch(proc_t *p, const sandbox_limits_t *lim, int64_t start, in
     if (WIFSIGNALED(status))
         out->term_signal = WTERMSIG(status);
     out->timed_out = killed || out->term_signal == SIGXCPU;
-    out->setup_failed = p->shared->setup_failed;
+    out->setup_failed = p->setup->failed;
     if (out->exit_code == EXIT_VIOLATION && p->shared->syscall_nr >= 0) {
         char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, p->shared->syscall_nr);
         snprintf(out->violation, sizeof out->violation, "%s", name ? name : "a forbidden system call");
@@ -515,6 +571,7 @@ int sandbox_run(const sandbox_limits_t *lim, sandbox_fn fn, void *ctx, sandbox_o
     p.pid = fork();
     if (p.pid == 0) {
         g_shared = p.shared;
+        g_setup = p.setup;
         close(p.out_r);
         close(p.res_r);
         child(lim, fn, ctx, p.out_w, p.res_w, parent);
@@ -545,13 +602,6 @@ struct sandbox_spare {
     int64_t start;
 };
 
-/* The spare child's request, received with its limits. */
-typedef struct {
-    sandbox_request_fn fn;
-    void *ctx;
-    char *request;
-    size_t len;
-} spare_call_t;
 
 
 /* The spare child: locks down what it can, waits for its limits and
@@ -561,6 +611,7 @@ static _Noreturn void spare_child(const char *const *read_dirs, int go, const pr
                                   void *ctx, pid_t parent)
 {
     g_shared = p->shared;
+    g_setup = p->setup;
     int last = lockdown_prepare(read_dirs, p->out_w, p->res_w, parent, -1, go);
     go = SANDBOX_GO_FD;
     go_t g;
@@ -579,31 +630,33 @@ static _Noreturn void spare_child(const char *const *read_dirs, int go, const pr
     ssize_t r;
     while ((r = recvmsg(go, &msg, MSG_WAITALL)) < 0 && errno == EINTR) {
     }
+    if (r == 0)
+        _exit(0); /* the parent closed the socket: this spare is not needed */
     if (r != (ssize_t)sizeof g)
-        _exit(0);
+        refuse_internal("cannot read the sandbox's request");
     for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
             memcpy(&fd, CMSG_DATA(c), sizeof fd);
     if (fd >= 0 && fd != SANDBOX_KEEP_FD) {
         if (dup2(fd, SANDBOX_KEEP_FD) != SANDBOX_KEEP_FD)
-            _exit(1);
+            refuse_internal("cannot keep the sandbox's descriptor");
         close(fd);
     }
-    spare_call_t call = { fn, ctx, malloc(g.request_len + 1), (size_t)g.request_len };
+    char *request = malloc(g.request_len + 1);
+    if (request == NULL)
+        refuse_internal("out of memory for the sandbox's request");
     size_t got = 0;
-    while (call.request != NULL && got < g.request_len) {
-        r = read(go, call.request + got, g.request_len - got);
-        if (r <= 0 && errno != EINTR)
-            _exit(0);
+    while (got < g.request_len) {
+        r = read(go, request + got, g.request_len - got);
+        if (r == 0 || (r < 0 && errno != EINTR))
+            refuse_internal("cannot read the sandbox's request");
         if (r > 0)
             got += (size_t)r;
     }
-    if (call.request == NULL)
-        _exit(1);
-    call.request[got] = '\0';
+    request[got] = '\0';
     close(go);
     lockdown_finish(&g.lim, read_dirs != NULL, last > SANDBOX_KEEP_FD ? last : SANDBOX_KEEP_FD);
-    _exit(fn(ctx, call.request, call.len));
+    _exit(fn(ctx, request, got));
 }
 
 int sandbox_spare_fork(sandbox_spare_t **out, const char *const *read_dirs, void (*forked)(void),
@@ -734,6 +787,13 @@ int sandbox_reap(pid_t pid, int wait)
 void sandbox_setup_failed(const char *why)
 {
     refuse_internal(why);
+}
+
+void sandbox_setup_done(void)
+{
+    if (g_setup != NULL)
+        munmap((void *)g_setup, sizeof *g_setup);
+    g_setup = NULL;
 }
 
 void sandbox_outcome_free(sandbox_outcome_t *out)

@@ -64,6 +64,9 @@ void sandbox_outcome_free(sandbox_outcome_t *out);
  * envelope ({"ok": false, "kind": "internal", "message": why}; why is
  * tickq's own text, no quotes) and setup_failed set. */
 _Noreturn void sandbox_setup_failed(const char *why);
+/* In a child, right before the untrusted code runs: from here on nothing
+ * can set setup_failed (its page is gone). */
+void sandbox_setup_done(void);
 
 /* A sandbox child forked ahead of its run: it waits, before any lockdown,
  * for its limits and a request, so that the fork and the child's first

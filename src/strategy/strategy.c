@@ -21,11 +21,16 @@
 
 #include "core/clock.h"
 #include "core/json_writer.h"
+#include "data/feature.h"
 #include "strategy/sandbox.h"
 #include "strategy/strategy_internal.h"
 #include "strategy/strategy_json.h"
 #include "strategy/strategy_python.h"
 #include "strategy/strategy_result.h"
+
+/* The first line of a Python evaluation's reply (its envelope) is at most
+ * this long: the columns df had and a few fields. */
+#define PYTHON_ENVELOPE_MAX (64 * 1024)
 
 static uint64_t g_run_seed[2];    /* math.random's seed for the next run (strategy_state_seed) */
 
@@ -265,7 +270,7 @@ static int evaluate(void *arg)
     }
     lua_pop(L, 1);
     strategy_state_watch_time(L);
-
+    sandbox_setup_done();
     if (luaL_loadbufferx(L, job->code, job->code_len, "=strategy", "t") != LUA_OK) {
         char msg[1200], text[MESSAGE_MAX + 64];
         clip_message(lua_tostring(L, -1), text, sizeof text);
@@ -297,16 +302,44 @@ typedef struct {
     strategy_eval_t *e;
     const char *text;
     size_t len;
+    const json_t *columns;       /* df's columns, as strategy_columns_checked keeps them */
     json_t *data;                /* out */
     json_writer_t raw;           /* out */
     const char *kind;            /* out, on failure */
     char msg[700];
 } decoded_t;
 
+/* The columns a Python evaluation says df had, as they may count (the
+ * result's data_shape, the worker's warm columns): names of df's columns
+ * only, each once, at most FEATURE_KEEP_COLUMNS (its reply is the
+ * strategy's to forge). NULL when out of memory. */
+static json_t *columns_checked(const json_t *columns)
+{
+    json_t *kept = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(columns, i, v) {
+        const char *name = json_string_value(v);
+        char why[200];
+        if (kept == NULL || json_array_size(kept) >= FEATURE_KEEP_COLUMNS)
+            break;
+        if (name == NULL || (strcmp(name, "ticker") != 0 && strcmp(name, "date") != 0 &&
+                             feature_name_check(name, why, sizeof why) != 0))
+            continue;
+        int seen = 0;
+        for (size_t k = 0; k < json_array_size(kept) && !seen; k++)
+            seen = strcmp(json_string_value(json_array_get(kept, k)), name) == 0;
+        if (!seen)
+            json_array_append_new(kept, json_string(name));
+    }
+    return kept;
+}
+
 static int finish_decoded(lua_State *L)
 {
     decoded_t *d = lua_touserdata(L, 1);
     lua_settop(L, 0);
+    strategy_set_used_columns(L, d->columns);
     char why[300];
     if (strategy_json_push(L, d->text, d->len, why, sizeof why) != 0) {
         if (strcmp(why, "out of memory") == 0) {
@@ -339,9 +372,11 @@ static int finish_python(const strategy_job_t *job, const char *text, size_t len
         *failure = STRATEGY_MEMORY_LIMIT;
         return -1;
     }
-    strategy_set_used_columns(L, columns);
+    json_t *kept = columns_checked(columns);
     decoded_t *d = calloc(1, sizeof *d);
-    if (d == NULL) {
+    if (d == NULL || kept == NULL) {
+        free(d);
+        json_decref(kept);
         lua_close(L);
         snprintf(error, errlen, "Strategy could not start: out of memory");
         *failure = STRATEGY_NOT_STARTED;
@@ -351,6 +386,7 @@ static int finish_python(const strategy_job_t *job, const char *text, size_t len
     d->e = &e;
     d->text = text;
     d->len = len;
+    d->columns = kept;
     d->kind = "contract";
     lua_pushcfunction(L, finish_decoded);
     lua_pushlightuserdata(L, d);
@@ -374,6 +410,7 @@ static int finish_python(const strategy_job_t *job, const char *text, size_t len
     }
     jw_free(&d->raw);
     free(d);
+    json_decref(kept);
     lua_close(L);
     return rc;
 }
@@ -475,6 +512,11 @@ static int interpret(const strategy_job_t *job, sandbox_outcome_t *out, json_t *
     json_error_t jerr;
     char *nl = out->result_len ? memchr(out->result, '\n', out->result_len) : NULL;
     size_t head = nl ? (size_t)(nl - out->result) : out->result_len;
+    if (job->python && head > PYTHON_ENVELOPE_MAX) { /* only a strategy writing its result pipe makes one */
+        snprintf(error, errlen, "Strategy error: its reply's first line is larger than %d KiB",
+                 PYTHON_ENVELOPE_MAX >> 10);
+        return -1;
+    }
     json_t *env = head ? json_loadb(out->result, head, 0, &jerr) : NULL;
     if (env == NULL) {
         if (out->term_signal)

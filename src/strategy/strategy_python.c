@@ -118,7 +118,9 @@ static int host_start(char *err, size_t errlen)
             dup2(devnull, 0);
             dup2(devnull, 1);
         }
-        if (dup2(sv[1], PYTHON_HOST_FD) != PYTHON_HOST_FD)
+        if (sv[1] == PYTHON_HOST_FD)
+            fcntl(PYTHON_HOST_FD, F_SETFD, 0); /* already there: dup2 would keep its close-on-exec */
+        else if (dup2(sv[1], PYTHON_HOST_FD) != PYTHON_HOST_FD)
             _exit(1);
         if (close_range(PYTHON_HOST_FD + 1, ~0U, 0) != 0)
             for (int fd = PYTHON_HOST_FD + 1; fd < 65536; fd++)
@@ -267,21 +269,21 @@ static int read_outcome(sandbox_outcome_t *out, int64_t deadline, char *err, siz
     out->setup_failed = o.setup_failed;
     out->elapsed_ms = o.elapsed_ms;
     snprintf(out->violation, sizeof out->violation, "%.*s", (int)sizeof o.violation - 1, o.violation);
-    out->result = malloc((size_t)o.result_len + 1);
+    /* The result stays where it arrived (it can be 256 MiB): moved to the
+     * payload's start; the output (at most 64 KiB) gets its own copy. */
     out->output = malloc((size_t)o.output_len + 1);
-    if (out->result == NULL || out->output == NULL) {
+    if (out->output == NULL) {
         free(payload);
-        sandbox_outcome_free(out);
-        snprintf(err, errlen, "out of memory for the strategy's result");
+        snprintf(err, errlen, "out of memory for the strategy's output");
         return -1;
     }
-    memcpy(out->result, payload + sizeof o, (size_t)o.result_len);
-    out->result[o.result_len] = '\0';
-    out->result_len = (size_t)o.result_len;
     memcpy(out->output, payload + sizeof o + o.result_len, (size_t)o.output_len);
     out->output[o.output_len] = '\0';
     out->output_len = (size_t)o.output_len;
-    free(payload);
+    memmove(payload, payload + sizeof o, (size_t)o.result_len);
+    payload[o.result_len] = '\0';
+    out->result = payload;
+    out->result_len = (size_t)o.result_len;
     return 0;
 }
 
