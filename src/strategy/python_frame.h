@@ -1,7 +1,6 @@
 /* python_frame.h — the frame a Python host holds: the bars the worker sent
- * (BARS), the window of each series (WINDOW), their feature columns, and
- * the `_tickq` module through which the runner (python_runner.py) builds
- * df from them.
+ * (BARS), the window of each series (WINDOW) and their feature columns,
+ * which the `_tickq` module (python_module.h) gives the runner.
  *
  * The BARS payload: a python_bars_head_t, nseries python_bars_series_t,
  * then per series its ts (int64), open, high, low, close and volume
@@ -38,8 +37,15 @@ int python_frame_set_bars(char *payload, size_t len, char *err, size_t errlen);
 int python_frame_set_window(const char *payload, size_t len, char *err, size_t errlen);
 /* Rows of the window (df's length). */
 size_t python_frame_rows(void);
-
-/* The `_tickq` module's init function (PyImport_AppendInittab). */
-struct _object *python_frame_module_init(void);
+/* The series, in df's order: series i's symbol, bar times and window
+ * [lo, hi) (valid until the next BARS or WINDOW). */
+size_t python_frame_series_count(void);
+void python_frame_series(size_t i, const char **symbol, const int64_t **ts, size_t *lo, size_t *hi);
+/* 1: dates as YYYY-MM-DD, else ISO 8601 times. */
+int python_frame_daily(void);
+/* Writes column `name` (a feature_name_check name) over the window's rows
+ * into out (python_frame_rows() values). 0, or -1 with err (out of
+ * memory). */
+int python_frame_column(const char *name, double *out, char *err, size_t errlen);
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/fdio.h"
 #include "strategy/sandbox.h"
 
 static const char *const *g_read_dirs; /* NULL: not armed */
@@ -22,17 +23,8 @@ static _Noreturn void violation(const char *what)
     snprintf(msg, sizeof msg, "Security validation failed: %s", what);
     json_t *env = json_pack("{s:b, s:s, s:s}", "ok", 0, "kind", "security", "message", msg);
     char *text = env != NULL ? json_dumps(env, JSON_COMPACT) : NULL;
-    if (text != NULL) {
-        size_t len = strlen(text), off = 0;
-        while (off < len) {
-            ssize_t w = write(SANDBOX_RESULT_FD, text + off, len - off);
-            if (w <= 0)
-                break;
-            off += (size_t)w;
-        }
-        ssize_t w = write(SANDBOX_RESULT_FD, "\n", 1);
-        (void)w;
-    }
+    if (text != NULL && fdio_write_all(SANDBOX_RESULT_FD, text, strlen(text)) == 0)
+        (void)fdio_write_all(SANDBOX_RESULT_FD, "\n", 1);
     _exit(0);
 }
 

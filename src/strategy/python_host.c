@@ -31,10 +31,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/fdio.h"
 #include "python_runner.h"
 #include "strategy/python_frame.h"
 #include "strategy/python_guard.h"
 #include "strategy/python_memory.h"
+#include "strategy/python_module.h"
 #include "strategy/python_wire.h"
 #include "strategy/sandbox.h"
 
@@ -96,7 +98,7 @@ static int find_read_dirs(char *err, size_t errlen)
 
 static int start_python(char *err, size_t errlen)
 {
-    if (python_guard_install() != 0 || PyImport_AppendInittab("_tickq", python_frame_module_init) != 0) {
+    if (python_guard_install() != 0 || PyImport_AppendInittab("_tickq", python_module_init) != 0) {
         snprintf(err, errlen, "cannot prepare the interpreter");
         return -1;
     }
@@ -145,21 +147,16 @@ static int start_python(char *err, size_t errlen)
 
 /* --- one evaluation ------------------------------------------------------ */
 
+/* (A failed write to the result pipe: the host sees no result, and says so.) */
 static void write_all(int fd, const char *text, size_t len)
 {
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
+    (void)fdio_write_all(fd, text, len);
 }
+
+static char g_memory_envelope[256];     /* the evaluation's memory failure, written without allocating */
 
 /* Writes the envelope (and the raw text after it), then closes the pipes:
  * the host sees the evaluation end now, not when the process is gone. */
-static char g_memory_envelope[256];     /* the evaluation's memory failure, written without allocating */
-
 static int envelope(json_t *env, const char *raw, size_t raw_len)
 {
     char *text = env != NULL ? json_dumps(env, JSON_COMPACT) : NULL;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/fdio.h"
 
 typedef struct {
     uint32_t type;
@@ -32,33 +33,11 @@ int pywire_send(int sock, uint32_t type, const struct iovec *iov, int iovcnt, in
         parts[i + 1] = iov[i];
         h.len += iov[i].iov_len;
     }
-    int n = iovcnt + 1, at = 0;
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
-    int first = 1;
+    int n = iovcnt + 1, at = 0, first = 1;
     while (at < n) {
-        struct msghdr msg;
-        memset(&msg, 0, sizeof msg);
-        msg.msg_iov = parts + at;
-        msg.msg_iovlen = (size_t)(n - at);
-        if (first && pass_fd >= 0) {
-            memset(&control, 0, sizeof control);
-            msg.msg_control = control.buf;
-            msg.msg_controllen = sizeof control.buf;
-            struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-            c->cmsg_level = SOL_SOCKET;
-            c->cmsg_type = SCM_RIGHTS;
-            c->cmsg_len = CMSG_LEN(sizeof(int));
-            memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-        }
-        ssize_t w = sendmsg(sock, &msg, MSG_NOSIGNAL);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
+        ssize_t w = fdio_send_with_fd(sock, parts + at, n - at, first ? pass_fd : -1);
+        if (w < 0)
             return -1;
-        }
         first = 0;
         size_t done = (size_t)w;
         while (at < n && done >= parts[at].iov_len)
@@ -100,32 +79,11 @@ static int read_exact(int sock, void *buf, size_t len, int *fd, int64_t deadline
     while (got < len) {
         if (wait_readable(sock, deadline_ms) != 0)
             return -1;
-        struct iovec v = { (char *)buf + got, len - got };
-        union {
-            char buf[CMSG_SPACE(sizeof(int))];
-            struct cmsghdr align;
-        } control;
-        struct msghdr msg;
-        memset(&msg, 0, sizeof msg);
-        msg.msg_iov = &v;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.buf;
-        msg.msg_controllen = sizeof control.buf;
-        ssize_t r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+        ssize_t r = fdio_recv_with_fd(sock, (char *)buf + got, len - got, 0, fd);
         if (r < 0) {
-            if (errno == EINTR || errno == EAGAIN)
+            if (errno == EAGAIN)
                 continue;
             return -1;
-        }
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-                int passed;
-                memcpy(&passed, CMSG_DATA(c), sizeof passed);
-                if (fd != NULL && *fd < 0)
-                    *fd = passed;
-                else
-                    close(passed);
-            }
         }
         if (r == 0) {
             errno = EPIPE;

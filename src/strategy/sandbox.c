@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/fdio.h"
 #include "strategy/landlock.h"
 
 #define EXIT_VIOLATION 121
@@ -591,7 +592,7 @@ int sandbox_run(const sandbox_limits_t *lim, sandbox_fn fn, void *ctx, sandbox_o
 
 /* What the parent sends a spare child to start it. */
 typedef struct {
-    sandbox_limits_t lim;        /* read_dirs points into the parent's memory, which the child shares */
+    sandbox_limits_t lim;        /* (read_dirs unused: the spare's profile is fixed at its fork) */
     uint64_t request_len;
 } go_t;
 
@@ -616,27 +617,11 @@ static _Noreturn void spare_child(const char *const *read_dirs, int go, const pr
     go = SANDBOX_GO_FD;
     go_t g;
     int fd = -1;
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
-    struct iovec v = { &g, sizeof g };
-    struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = &v;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.buf;
-    msg.msg_controllen = sizeof control.buf;
-    ssize_t r;
-    while ((r = recvmsg(go, &msg, MSG_WAITALL)) < 0 && errno == EINTR) {
-    }
+    ssize_t r = fdio_recv_with_fd(go, &g, sizeof g, MSG_WAITALL, &fd);
     if (r == 0)
         _exit(0); /* the parent closed the socket: this spare is not needed */
     if (r != (ssize_t)sizeof g)
         refuse_internal("cannot read the sandbox's request");
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-            memcpy(&fd, CMSG_DATA(c), sizeof fd);
     if (fd >= 0 && fd != SANDBOX_KEEP_FD) {
         if (dup2(fd, SANDBOX_KEEP_FD) != SANDBOX_KEEP_FD)
             refuse_internal("cannot keep the sandbox's descriptor");
@@ -708,29 +693,9 @@ int sandbox_spare_start(sandbox_spare_t *sp, const sandbox_limits_t *lim, const 
 {
     go_t g = { *lim, len };
     sp->lim = *lim;
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
     struct iovec v = { &g, sizeof g };
-    struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = &v;
-    msg.msg_iovlen = 1;
-    if (lim->keep_fd > 0) {
-        memset(&control, 0, sizeof control);
-        msg.msg_control = control.buf;
-        msg.msg_controllen = sizeof control.buf;
-        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &lim->keep_fd, sizeof(int));
-    }
     sp->start = clock_mono_ms();
-    ssize_t w;
-    while ((w = sendmsg(sp->go, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
-    }
+    ssize_t w = fdio_send_with_fd(sp->go, &v, 1, lim->keep_fd > 0 ? lim->keep_fd : -1);
     size_t off = 0;
     while (w == (ssize_t)sizeof g && off < len) {
         ssize_t k = send(sp->go, request + off, len - off, MSG_NOSIGNAL);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/fdio.h"
 #include "core/json_writer.h"
 #include "data/feature.h"
 #include "strategy/sandbox.h"
@@ -34,15 +35,11 @@
 
 static uint64_t g_run_seed[2];    /* math.random's seed for the next run (strategy_state_seed) */
 
+/* What the child writes to its result pipe (a failed write: the parent
+ * sees no result, and says so). */
 static void write_all(const char *text, size_t len)
 {
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(SANDBOX_RESULT_FD, text + off, len - off);
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
+    (void)fdio_write_all(SANDBOX_RESULT_FD, text, len);
 }
 
 /* The envelope is one line of JSON; raw result text may follow it. */

@@ -27,7 +27,8 @@ int strategy_python_eval(const strategy_job_t *job, sandbox_outcome_t *out, stra
  * 1.5.3; sandbox: ..."), or -1 with why not. */
 int strategy_python_probe(char *info, size_t infolen);
 
-/* Stops the host (at the worker child's exit; a new one starts on demand). */
+/* Stops the host and reaps it (worker --check; a worker child's host ends
+ * with it, by its parent-death signal). A new one starts on demand. */
 void strategy_python_stop(void);
 
 #endif
