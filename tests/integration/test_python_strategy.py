@@ -102,9 +102,10 @@ class TestPythonStrategy(SynthBarsTestCase):
         host, child = hosts[0]
         with open(f"/proc/{host}/environ", "rb") as f:
             names = sorted(v.split(b"=", 1)[0].decode() for v in f.read().split(b"\0") if v)
-        self.assertEqual(names, ["LANG", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "OMP_NUM_THREADS",
-                                 "OPENBLAS_NUM_THREADS", "PATH", "TZ", "VECLIB_MAXIMUM_THREADS"]
-                         + sorted(k for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS") if k in os.environ))
+        self.assertEqual(names, sorted(["LANG", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "OMP_NUM_THREADS",
+                                        "OPENBLAS_NUM_THREADS", "PATH", "TZ", "VECLIB_MAXIMUM_THREADS"]
+                                       + [k for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
+                                          if k in os.environ]))
         # Killed between jobs: the next Python job starts a new one.
         os.kill(host, signal.SIGKILL)
         second = self.enqueue("backtest", self.backtest(PY_EMPTY))
