@@ -39,6 +39,7 @@
 #include "strategy/python_module.h"
 #include "strategy/python_wire.h"
 #include "strategy/sandbox.h"
+#include "strategy/strategy.h"
 
 #define READ_DIRS_MAX 32
 
@@ -216,8 +217,7 @@ static int evaluate(void *arg, const char *request, size_t request_len)
         sandbox_setup_failed("malformed evaluation request");
     memcpy(&eval, request, sizeof eval);
     char memory[120];
-    snprintf(memory, sizeof memory, "Strategy exceeded memory limit (%llu MiB)",
-             (unsigned long long)(eval.memory_bytes >> 20));
+    strategy_memory_limit_message((size_t)eval.memory_bytes, memory, sizeof memory);
     snprintf(g_memory_envelope, sizeof g_memory_envelope, "{\"ok\":false,\"kind\":\"memory\",\"message\":\"%s\"}\n",
              memory);
     size_t len;

@@ -163,7 +163,7 @@ static int report_error(lua_State *L, strategy_eval_t *e, const char *prefix)
     else if (e->timed_out)
         snprintf(msg, sizeof msg, "Strategy exceeded time limit (%g s)", (double)e->job->time_limit_ms / 1000.0);
     else if (e->out_of_memory)
-        snprintf(msg, sizeof msg, "Strategy exceeded memory limit (%zu MiB)", e->job->memory_bytes >> 20);
+        strategy_memory_limit_message(e->job->memory_bytes, msg, sizeof msg);
     else if (lua_isstring(L, -1)) {
         clip_message(lua_tostring(L, -1), text, sizeof text);
         snprintf(msg, sizeof msg, "%s: %s", prefix, text);
@@ -341,7 +341,7 @@ static int finish_decoded(lua_State *L)
     if (strategy_json_push(L, d->text, d->len, why, sizeof why) != 0) {
         if (strcmp(why, "out of memory") == 0) {
             d->kind = "memory";
-            snprintf(d->msg, sizeof d->msg, "Strategy exceeded memory limit (%zu MiB)", d->job->memory_bytes >> 20);
+            strategy_memory_limit_message(d->job->memory_bytes, d->msg, sizeof d->msg);
         } else {
             d->kind = "contract";
             snprintf(d->msg, sizeof d->msg, "Strategy error: %s", why);
@@ -365,7 +365,7 @@ static int finish_python(const strategy_job_t *job, const char *text, size_t len
     e.job = job;
     lua_State *L = strategy_state_new(&e);
     if (L == NULL) {
-        snprintf(error, errlen, "Strategy exceeded memory limit (%zu MiB)", job->memory_bytes >> 20);
+        strategy_memory_limit_message(job->memory_bytes, error, errlen);
         *failure = STRATEGY_MEMORY_LIMIT;
         return -1;
     }
@@ -398,7 +398,7 @@ static int finish_python(const strategy_job_t *job, const char *text, size_t len
             *raw = jw_take(&d->raw, raw_len);
         rc = 0;
     } else if (status != LUA_OK) { /* the state's allocator refused, mid-way */
-        snprintf(error, errlen, "Strategy exceeded memory limit (%zu MiB)", job->memory_bytes >> 20);
+        strategy_memory_limit_message(job->memory_bytes, error, errlen);
         *failure = STRATEGY_MEMORY_LIMIT;
     } else {
         snprintf(error, errlen, "%s", d->msg);
@@ -410,6 +410,11 @@ static int finish_python(const strategy_job_t *job, const char *text, size_t len
     json_decref(kept);
     lua_close(L);
     return rc;
+}
+
+void strategy_memory_limit_message(size_t memory_bytes, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "Strategy exceeded memory limit (%zu MiB)", memory_bytes >> 20);
 }
 
 /* The line's first word after indentation, if it is `word` followed by a

@@ -85,6 +85,10 @@ typedef enum {
 int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t *raw_len,
                  strategy_failure_t *failure, char *error, size_t errlen);
 
+/* The error of a strategy past its memory_mb: "Strategy exceeded memory
+ * limit (512 MiB)" (both languages, wherever it is found out). */
+void strategy_memory_limit_message(size_t memory_bytes, char *out, size_t outlen);
+
 /* 1 when `code` is taken for Python when the task does not say: some line
  * starts with def, import, from or class, and none with function or local. */
 int strategy_is_python(const char *code);
