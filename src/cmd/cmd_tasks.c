@@ -8,6 +8,7 @@
 #include <sysexits.h>
 
 #include "cmd/cli.h"
+#include "cmd/handler_setup.h"
 #include "core/task.h"
 
 static const char usage[] =
@@ -149,6 +150,9 @@ int cmd_tasks(int argc, char **argv)
     int st = cli_check_config_file(config, &config);
     if (st != 0)
         return st;
+    char err[1024];
+    if (handler_setup(config, err, sizeof err) != 0)
+        return cli_fail(EX_CONFIG, "%s", err);
     if (type == NULL) {
         if (format == FORMAT_MARKDOWN)
             return cli_usage_error(usage, "--markdown needs a TYPE");

@@ -9,6 +9,7 @@
 
 #include "cmd/cli.h"
 #include "cmd/db_exit.h"
+#include "cmd/handler_setup.h"
 #include "cmd/worker_history.h"
 #include "cmd/worker_scheduler.h"
 #include "cmd/schedule_check.h"
@@ -21,6 +22,7 @@
 #include "data/task_env_data.h"
 #include "core/supervisor.h"
 #include "sched/schedule_config.h"
+#include "handlers/handler_tasks.h"
 #include "core/task.h"
 
 static const char usage[] =
@@ -207,7 +209,8 @@ static int parse_flags(int argc, char **argv, config_t *cfg)
 static int run_check(config_t *cfg)
 {
     char err[1024], where[4400], queues[2048];
-    if (config_resolve(cfg, 1, err, sizeof err) != 0 || config_resolve_list_target(cfg, err, sizeof err) != 0) {
+    if (config_resolve(cfg, 1, err, sizeof err) != 0 || config_resolve_list_target(cfg, err, sizeof err) != 0 ||
+        handler_setup(cfg->config_path, err, sizeof err) != 0) {
         printf("FAIL config: %s\n", err);
         return EX_CONFIG;
     }
@@ -353,6 +356,20 @@ static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_con
     return st;
 }
 
+/* The handler types this worker serves join the set producers accept
+ * (queue_types_add). */
+static queue_status_t announce_handler_types(queue_t *q, char *err, size_t errlen)
+{
+    const handler_set_t *set = handler_tasks_set();
+    for (size_t i = 0; set != NULL && i < set->n; i++) {
+        queue_status_t st = queue_types_add(q, (const char *const *)set->items[i].types, set->items[i].ntypes, err,
+                                            errlen);
+        if (st != QUEUE_OK)
+            return st;
+    }
+    return QUEUE_OK;
+}
+
 /* --schedules still works, and says what replaces it. */
 static void warn_deprecated_flags(const config_t *cfg)
 {
@@ -377,7 +394,8 @@ int cmd_worker(int argc, char **argv)
 
     log_configure(cfg.log_format, cfg.log_level);
     warn_deprecated_flags(&cfg);
-    if (config_resolve(&cfg, 1, err, sizeof err) != 0 || config_resolve_list_target(&cfg, err, sizeof err) != 0)
+    if (config_resolve(&cfg, 1, err, sizeof err) != 0 || config_resolve_list_target(&cfg, err, sizeof err) != 0 ||
+        handler_setup(cfg.config_path, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
     /* The schedules file first: a bad one changes nothing. */
     schedule_config_t schedules;
@@ -391,6 +409,8 @@ int cmd_worker(int argc, char **argv)
     if (st != 0)
         return st;
     queue_status_t qs = queue_prepare(&q, &cfg.queues, err, sizeof err);
+    if (qs == QUEUE_OK)
+        qs = announce_handler_types(&q, err, sizeof err);
     if (qs != QUEUE_OK) {
         rconn_free(conn);
         return cli_fail(cli_queue_exit(qs), "%s", err);

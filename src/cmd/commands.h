@@ -12,6 +12,7 @@ int cmd_dlq(int argc, char **argv);
 int cmd_rejected(int argc, char **argv);
 int cmd_cancel(int argc, char **argv);
 int cmd_tasks(int argc, char **argv);
+int cmd_types(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
 int cmd_scheduler(int argc, char **argv);

@@ -21,6 +21,7 @@ static const cli_command_t commands[] = {
     { "dlq", cmd_dlq, "list, retry or purge dead-letter jobs" },
     { "rejected", cmd_rejected, "list or purge the list entries that could not be used" },
     { "tasks", cmd_tasks, "list the task types this build runs" },
+    { "types", cmd_types, "list or add the task types producers accept beyond the built-in ones" },
     { "data", cmd_data, "import, generate, list and show market data" },
     { "scheduler", cmd_scheduler, "fire the configured recurring jobs (one leader among replicas)" },
     { "schedule", cmd_schedule, "list the configured schedules; evaluate a cron expression; show the market calendar" },

@@ -84,6 +84,47 @@ void queue_queues_key(const queue_t *q, char *out, size_t outlen)
     queue_key(q, "queues", NULL, out, outlen);
 }
 
+void queue_types_key(const queue_t *q, char *out, size_t outlen)
+{
+    queue_key(q, "types", NULL, out, outlen);
+}
+
+queue_status_t queue_types_add(queue_t *q, const char *const *names, size_t n, char *err, size_t errlen)
+{
+    char key[256];
+    queue_types_key(q, key, sizeof key);
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r = rconn_cmd(q->conn, err, errlen, "SADD %s %s", key, names[i]);
+        queue_status_t st = r == NULL ? QUEUE_ERR_IO : r->type == REDIS_REPLY_ERROR ? queue_error_status(r->str, NULL)
+                                                                                     : QUEUE_OK;
+        if (r != NULL && r->type == REDIS_REPLY_ERROR)
+            snprintf(err, errlen, "%s", r->str);
+        freeReplyObject(r);
+        if (st != QUEUE_OK)
+            return st;
+    }
+    return QUEUE_OK;
+}
+
+queue_status_t queue_type_known(queue_t *q, const char *name, int *known, char *err, size_t errlen)
+{
+    char key[256];
+    queue_types_key(q, key, sizeof key);
+    *known = 0;
+    redisReply *r = rconn_cmd(q->conn, err, errlen, "SISMEMBER %s %s", key, name);
+    if (r == NULL)
+        return QUEUE_ERR_IO;
+    queue_status_t st = QUEUE_OK;
+    if (r->type == REDIS_REPLY_INTEGER)
+        *known = r->integer == 1;
+    else {
+        snprintf(err, errlen, "%s", r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply to SISMEMBER");
+        st = r->type == REDIS_REPLY_ERROR ? queue_error_status(r->str, NULL) : QUEUE_ERR_IO;
+    }
+    freeReplyObject(r);
+    return st;
+}
+
 void queue_job_key(const queue_t *q, const char *id, char *out, size_t outlen)
 {
     queue_key(q, "job", id, out, outlen);
@@ -747,6 +788,23 @@ queue_status_t queue_send_started(queue_t *q, const claim_batch_t *b, const char
         args_str(&a, attempts[i]);
     }
     return rconn_send_fcall(q->conn, FN("started"), 0, a.n, a.v, a.len) == 0 ? QUEUE_OK : QUEUE_ERR_IO;
+}
+
+queue_status_t queue_send_progress(queue_t *q, const char *consumer, const char *id, int attempt, double fraction,
+                                   const char *message)
+{
+    args_t a;
+    char att[16], frac[32];
+    snprintf(att, sizeof att, "%d", attempt);
+    snprintf(frac, sizeof frac, "%.6g", fraction);
+    a.n = 0;
+    args_header(&a, q);
+    args_str(&a, consumer);
+    args_str(&a, id);
+    args_str(&a, att);
+    args_str(&a, frac);
+    args_str(&a, message);
+    return rconn_send_fcall(q->conn, FN("progress"), 0, a.n, a.v, a.len) == 0 ? QUEUE_OK : QUEUE_ERR_IO;
 }
 
 _Static_assert(2 + HEADER_ARGS + 1 + 7 * CLAIM_MAX <= MAX_ARGS, "finish: CLAIM_MAX outcomes a call");

@@ -87,6 +87,14 @@ typedef struct {
  * removed). Atomic (src/lua/common.lua, add_job). */
 queue_status_t queue_enqueue(queue_t *q, const job_spec_t *spec, enqueue_result_t *out,
                              char *err, size_t errlen);
+/* The task types producers accept beyond the ones compiled into them: a
+ * Redis set, filled by workers (the handler types they serve) and by
+ * `tickq types add`, never pruned, so that a producer that starts before
+ * any worker, or while the workers are scaled to zero, still enqueues. */
+queue_status_t queue_types_add(queue_t *q, const char *const *names, size_t n, char *err, size_t errlen);
+/* *known gets 1 when name is in the set. */
+queue_status_t queue_type_known(queue_t *q, const char *name, int *known, char *err, size_t errlen);
+
 /* Enqueues n jobs in one pipeline; out[i] and status per job in st[i]. */
 queue_status_t queue_enqueue_many(queue_t *q, const job_spec_t *specs, size_t n,
                                   enqueue_result_t *out, queue_status_t *st,
@@ -129,6 +137,11 @@ queue_status_t queue_claim_blocking(queue_t *q, const queue_list_t *streams, con
 /* Writes the running results of a blocking claim's jobs without waiting for
  * the reply (rconn_deferred_error() reports a refusal later). */
 queue_status_t queue_send_started(queue_t *q, const claim_batch_t *b, const char *consumer);
+/* Sends (without waiting for the reply: rconn_deferred_error) a running
+ * job's progress, fraction 0 to 1 and a message, for its running result
+ * and its record. */
+queue_status_t queue_send_progress(queue_t *q, const char *consumer, const char *id, int attempt, double fraction,
+                                   const char *message);
 
 typedef struct {
     const char *entry;
@@ -317,6 +330,7 @@ queue_status_t queue_lease(queue_t *q, const char *holder, int acquire, int64_t 
  * written once here under q->prefix into out (outlen bytes). */
 void queue_protocol_key(const queue_t *q, char *out, size_t outlen);         /* <prefix>:protocol */
 void queue_queues_key(const queue_t *q, char *out, size_t outlen);           /* <prefix>:queues */
+void queue_types_key(const queue_t *q, char *out, size_t outlen);            /* <prefix>:types */
 void queue_job_key(const queue_t *q, const char *id, char *out, size_t outlen);     /* <prefix>:job:<id> */
 void queue_retries_key(const queue_t *q, const char *id, char *out, size_t outlen); /* <prefix>:retries:<id> */
 /* <prefix>:delayed:<physical> and <prefix>:retry:<physical> */

@@ -29,7 +29,10 @@ typedef struct {
     char job_id[JOB_ID_MAX + 1];
     char type[JOB_TYPE_MAX + 1];
     int64_t timeout_ms;
-    int64_t deadline_mono_ms;
+    int64_t deadline_mono_ms;        /* when the supervisor kills the child */
+    int stops_itself;                /* the task stops itself at its deadline and on a
+                                      * cancel (task_def_t.stops_within_ms): the
+                                      * supervisor leaves cancels to the child */
     int64_t started_us;              /* wall clock, for the history of a killed job */
 } slot_job_t;
 

@@ -345,6 +345,8 @@ static void check_cancels(sup_t *s)
         if (s->kids[i].pid <= 0 || s->kids[i].kill_reason != KILL_NONE)
             continue;
         slot_read(&s->board[i], &jobs[i]);
+        if (jobs[i].stops_itself) /* the child asks and stops it (a handler job) */
+            jobs[i].busy = 0;
         if (!jobs[i].busy)
             continue;
         if (queue_cancel_requested_send(&s->q, jobs[i].job_id) != 0)

@@ -16,14 +16,33 @@
 
 static const task_def_t *registry[TASKS_MAX];
 static size_t registry_n;
+#define FAMILIES_MAX 16
+static const task_family_t *families[FAMILIES_MAX];
+static size_t families_n;
 
 void task_register(const task_family_t *family)
 {
+    assert(families_n < FAMILIES_MAX && "raise FAMILIES_MAX");
+    families[families_n++] = family;
     for (size_t i = 0; i < family->n; i++) {
         assert(registry_n < TASKS_MAX && "raise TASKS_MAX");
         assert(task_find(family->defs[i]->name) == NULL && "a task name registered twice");
         registry[registry_n++] = family->defs[i];
     }
+}
+
+void task_families_child_start(void)
+{
+    for (size_t i = 0; i < families_n; i++)
+        if (families[i]->child_start != NULL)
+            families[i]->child_start();
+}
+
+void task_families_child_stop(void)
+{
+    for (size_t i = 0; i < families_n; i++)
+        if (families[i]->child_stop != NULL)
+            families[i]->child_stop();
 }
 
 const task_def_t *task_find(const char *name)

@@ -30,8 +30,24 @@
 typedef enum {
     TASK_OK = 0,
     TASK_TRANSIENT, /* worth retrying: a network hiccup, a busy resource */
-    TASK_PERMANENT  /* retrying cannot help: bad input */
+    TASK_PERMANENT, /* retrying cannot help: bad input */
+    /* For a task that stops itself (task_def_t.stops_within_ms): */
+    TASK_TIMEOUT,   /* stopped at the job's deadline: a timeout, retried */
+    TASK_CANCELLED, /* stopped because the job was cancelled */
+    TASK_CRASHED    /* the process running it died: a crashed attempt, retried */
 } task_status_t;
+
+/* What the worker offers a running task beyond its job. */
+typedef struct {
+    void *user;
+    /* Reports progress (fraction 0 to 1, a message or ""): shown in the
+     * job's running result; call as often as you like, the worker writes at
+     * most a few a second. */
+    void (*progress)(void *user, double fraction, const char *message);
+    /* Has the job been cancelled (tickq cancel)? One Redis round trip:
+     * poll it a few times a second at most. */
+    int (*cancel_requested)(void *user);
+} task_hooks_t;
 
 struct task_def;
 
@@ -41,12 +57,14 @@ typedef struct {
     const char *queue;       /* logical queue */
     const char *worker_id;
     int attempt;             /* 1 on the first run */
+    int max_retries;         /* retries the job may get */
     const json_t *args;      /* always a JSON object */
     volatile sig_atomic_t *stopping; /* set when the worker is shutting down */
     int64_t timeout_ms;      /* the job's timeout */
     int64_t started_ms;      /* when the attempt started (clock_mono_ms) */
     task_env_t *env;         /* what the worker offers beyond the job (task_env.h) */
     const struct task_def *task; /* the task being run (its argument table) */
+    const task_hooks_t *hooks;   /* progress and cancel (never NULL) */
 } task_ctx_t;
 
 typedef struct {
@@ -80,21 +98,36 @@ typedef struct task_def {
     const char *summary;     /* one line for `tickq tasks` and error messages */
     const task_arg_t *args;  /* the arguments it takes; NULL: any object (echo) */
     task_check_fn check;     /* NULL: the table says it all */
+    /* 0: the supervisor kills the worker child at the job's deadline and on
+     * a cancel. > 0: the task stops itself then (a handler job: it polls
+     * ctx->hooks->cancel_requested and returns TASK_TIMEOUT or
+     * TASK_CANCELLED), within this long after the deadline; the
+     * supervisor kills the child only if it has not. */
+    int64_t stops_within_ms;
 } task_def_t;
 
 /* A task family: the tasks one domain offers, in listing order. */
 typedef struct {
     const task_def_t *const *defs;
     size_t n;
+    /* Optional: called in each worker child when it starts and when it
+     * stops (a handler family starts and stops its processes). */
+    void (*child_start)(void);
+    void (*child_stop)(void);
 } task_family_t;
 
 /* A family's initializer from its array of task_def_t pointers. */
-#define TASK_FAMILY(defs) { (defs), sizeof (defs) / sizeof (defs)[0] }
+#define TASK_FAMILY(defs) { (defs), sizeof (defs) / sizeof (defs)[0], NULL, NULL }
 
 /* Adds a family's tasks after those registered before. The names must be
  * new and the registry has room for TASKS_MAX (both asserted). */
-#define TASKS_MAX 64
+#define TASKS_MAX 512
 void task_register(const task_family_t *family);
+
+/* Calls each family's child_start (in a worker child that starts), or
+ * child_stop (one that stops), in registration order. */
+void task_families_child_start(void);
+void task_families_child_stop(void);
 
 /* The task registered as `name`, or NULL. */
 const task_def_t *task_find(const char *name);

@@ -230,12 +230,54 @@ static char *error_payload(const task_out_t *out, size_t *len)
 /* Runs one claimed job and fills *o; o->payload is malloc'd. `alone` says
  * the job may be slow (a batch of one): its start line is written at once,
  * so that it survives the process being killed at the job's timeout. */
+/* The hooks a running job gets (task_hooks_t): its progress, written at
+ * most every PROGRESS_EVERY_MS (the latest waits for the next chance: a
+ * later report or a cancel poll), and its cancel flag. */
+#define PROGRESS_EVERY_MS 250
+
+typedef struct {
+    worker_ctx_t *w;
+    const claimed_job_t *job;
+    int64_t written_ms;          /* when progress was last written */
+    int pending;                 /* a report not written yet */
+    double fraction;
+    char message[512];
+} job_hooks_t;
+
+static void flush_progress(job_hooks_t *h, int64_t now)
+{
+    if (!h->pending || now - h->written_ms < PROGRESS_EVERY_MS || rconn_broken(h->w->conn))
+        return;
+    queue_send_progress(&h->w->q, h->w->consumer, h->job->id, h->job->attempt, h->fraction, h->message);
+    h->written_ms = now;
+    h->pending = 0;
+}
+
+static void on_progress(void *user, double fraction, const char *message)
+{
+    job_hooks_t *h = user;
+    h->fraction = fraction;
+    snprintf(h->message, sizeof h->message, "%s", message ? message : "");
+    h->pending = 1;
+    flush_progress(h, clock_mono_ms());
+}
+
+static int on_cancel_requested(void *user)
+{
+    job_hooks_t *h = user;
+    flush_progress(h, clock_mono_ms());
+    if (rconn_broken(h->w->conn) || queue_cancel_requested_send(&h->w->q, h->job->id) != 0)
+        return 0;
+    return queue_cancel_requested_read(&h->w->q, h->w->err, sizeof h->w->err) == 1;
+}
+
 static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outcome_t *o)
 {
     int stream_index = j->stream_index;
     const char *queue = w->logical[stream_index];
     int64_t started_us = clock_now_us();
     int64_t mono = clock_mono_ms();
+    const task_def_t *task = task_find(j->type);
     slot_job_t sj;
     memset(&sj, 0, sizeof sj);
     sj.busy = 1;
@@ -245,6 +287,11 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
     sj.timeout_ms = j->timeout_ms;
     sj.started_us = started_us;
     sj.deadline_mono_ms = mono + j->timeout_ms;
+    if (task != NULL && task->stops_within_ms > 0) {
+        /* It stops itself: the kill is only a backstop, a little later. */
+        sj.stops_itself = 1;
+        sj.deadline_mono_ms += task->stops_within_ms + 2000;
+    }
     slot_begin(w->slot, &sj);
     int64_t delay_us = j->enqueued_us > 0 && started_us > j->enqueued_us ? started_us - j->enqueued_us : 0;
     atomic_store(&w->slot->last_delay_us, delay_us);
@@ -259,7 +306,6 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
     task_status_t status;
     json_error_t jerr;
     json_t *args = j->args_len <= w->cfg->max_payload ? json_loadb(j->args, j->args_len, 0, &jerr) : NULL;
-    const task_def_t *task = task_find(j->type);
     if (j->args_len > w->cfg->max_payload) {
         status = task_error(&out, TASK_PERMANENT, "args are %zu bytes, over the payload limit of %zu bytes",
                             j->args_len, w->cfg->max_payload);
@@ -277,8 +323,12 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
     } else if (task_check(task, args, TASK_CHECK_WORKER, out.error, sizeof out.error) != 0) {
         status = TASK_PERMANENT;
     } else {
-        task_ctx_t ctx = { j->id, j->type, queue, w->id, j->attempt, args, &g_stop, j->timeout_ms, mono, w->env,
-                           task };
+        job_hooks_t hooks = { w, j, 0, 0, 0, "" };
+        const task_hooks_t offer = { &hooks, on_progress, on_cancel_requested };
+        task_ctx_t ctx = { .job_id = j->id, .type = j->type, .queue = queue, .worker_id = w->id,
+                           .attempt = j->attempt, .max_retries = j->max_retries, .args = args, .stopping = &g_stop,
+                           .timeout_ms = j->timeout_ms, .started_ms = mono, .env = w->env, .task = task,
+                           .hooks = &offer };
         status = task->run(&ctx, &out);
     }
     int64_t finished_us = clock_now_us();
@@ -303,7 +353,11 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
         o->kind = OUTCOME_SHUTDOWN;
         o->payload = error_text(out.error, &o->payload_len);
     } else {
-        o->kind = status == TASK_PERMANENT ? OUTCOME_PERMANENT : OUTCOME_TRANSIENT;
+        o->kind = status == TASK_PERMANENT ? OUTCOME_PERMANENT
+                  : status == TASK_TIMEOUT ? OUTCOME_TIMEOUT
+                  : status == TASK_CANCELLED ? OUTCOME_CANCEL
+                  : status == TASK_CRASHED ? OUTCOME_CRASH
+                  : OUTCOME_TRANSIENT;
         o->payload = error_payload(&out, &o->payload_len);
     }
     json_decref(out.data);
@@ -324,7 +378,7 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
         atomic_fetch_add(&w->slot->failed, 1);
         log_warn("job failed", LF_S("job_id", j->id), LF_S("type", j->type), LF_S("queue", queue),
                  LF_I("attempt", j->attempt), LF_F("duration_ms", seconds * 1000.0),
-                 LF_B("permanent", o->kind == OUTCOME_PERMANENT),
+                 LF_B("permanent", o->kind == OUTCOME_PERMANENT), LF_S("kind", job_outcome_name(o->kind)),
                  LF_S("error", o->payload ? o->payload : ""));
     }
 }
@@ -483,6 +537,7 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, const t
         return EX_OSERR;
     }
     next_consumer(&w);
+    task_families_child_start();
     queue_init(&w.q, NULL);
     config_apply(cfg, &w.q);
     for (int i = 0; i < cfg->queues.n; i++)
@@ -555,6 +610,7 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, const t
         }
     }
     claim_batch_clear(&batch);
+    task_families_child_stop();
     log_flush();
     rconn_free(w.conn);
     envs->close(w.env);

@@ -113,3 +113,29 @@ local function started(keys, args)
   return n
 end
 redis.register_function('tickq_p1_started', started)
+
+-- tickq_p1_progress: a running job's progress (a handler reported it),
+-- shown in its running result and its record (progress, progress_message).
+-- Sent without waiting for the reply, as started: written only while the
+-- job's record says queued and its entry is pending for this consumer.
+-- args[10]: consumer, args[11]: id, args[12]: attempt, args[13]: fraction
+-- (a JSON number), args[14]: message. Returns 1 when written, else 0.
+local function progress(keys, args)
+  local c = context(args)
+  local perr = protocol_error(c)
+  if perr then return perr end
+  local consumer, id = args[10], args[11]
+  local jk = job_key(c, id)
+  local h = redis.call('HMGET', jk, 'state', 'stream', 'entry')
+  local p = h[1] == 'queued' and h[3] and h[3] ~= '' and
+    redis.pcall('XPENDING', h[2], c.group, h[3], h[3], 1, consumer)
+  if type(p) ~= 'table' or p.err or #p == 0 then return 0 end
+  local fraction = tonumber(args[13])
+  if not fraction then return 0 end
+  redis.call('HSET', jk, 'progress', args[13], 'progress_message', args[14])
+  redis.call('SET', result_key(id), '{"status":"running","data":{"attempt":' .. args[12] ..
+    ',"worker_id":' .. cjson.encode(worker_of(consumer)) .. ',"progress":' .. args[13] ..
+    ',"progress_message":' .. cjson.encode(args[14]) .. '},"updated_at":"' .. c.now_iso .. '"}', 'EX', c.ttl)
+  return 1
+end
+redis.register_function('tickq_p1_progress', progress)

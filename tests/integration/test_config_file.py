@@ -18,7 +18,7 @@ SCHEDULE = ("[scheduler]\nlease_ttl = 1s\n\n"
             "[schedule minutely]\ncron = * * * * *\ntask = echo\nargs = {\"from\": \"config\"}\nqueue = sched\n")
 
 # Sections another reader owns, before, between and after the schedules.
-OTHERS = ("[handler resize]\ncommand = python3 resize.py\ntimeout = 30s\n\n"
+OTHERS = ("[handler resize]\ncommand = python3 resize.py\ntypes = resize_image\ncancel_grace = 3s\n\n"
           "[pool gpu]\nworkers = 2\nqueues = render\n\n")
 
 UNKNOWN = "[weird thing]\nx = 1\n"

@@ -55,7 +55,7 @@ TEST(task_registry_lookup)
 static task_status_t run(const char *type, const char *args_text, task_out_t *out)
 {
     json_t *args = json_loads(args_text, 0, NULL);
-    task_ctx_t ctx = { "id1", type, "backtest", "w", 1, args, NULL, 1000, 0, NULL, task_find(type) };
+    task_ctx_t ctx = { .job_id = "id1", .type = type, .queue = "backtest", .worker_id = "w", .attempt = 1, .args = args, .timeout_ms = 1000, .task = task_find(type) };
     out->data = NULL;
     out->error[0] = '\0';
     /* As the worker runs a job: its args checked against the task's table first. */

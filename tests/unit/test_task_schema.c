@@ -111,7 +111,7 @@ TEST(schema_defaults_come_from_the_table)
 {
     json_t *args = json_pack("{s:s, s:n}", "strategy_code", "x", "hold_bars");
     const task_def_t *bt = task_find("backtest");
-    task_ctx_t ctx = { "id", "backtest", "q", "w", 1, args, NULL, 1000, 0, NULL, bt };
+    task_ctx_t ctx = { .job_id = "id", .type = "backtest", .queue = "q", .worker_id = "w", .attempt = 1, .args = args, .timeout_ms = 1000, .task = bt };
     CHECK_INT(task_arg_int(&ctx, "hold_bars"), 1);
     CHECK(task_arg_number(&ctx, "commission_bps") == 0);
     CHECK(task_arg_number(&ctx, "strategy_timeout_seconds") == 30);

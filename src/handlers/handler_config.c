@@ -1,0 +1,247 @@
+/* handler_config.c — reading and checking [handler NAME] sections
+ * (handler_config.h). */
+#include "handlers/handler_config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/config_file.h"
+#include "core/job.h"
+
+#define DEFAULT_CANCEL_GRACE_MS 2000
+#define DEFAULT_START_TIMEOUT_MS 30000
+
+typedef struct {
+    handler_set_t *set;
+    const char *path;
+    handler_builtin_fn builtin;
+    char *err;
+    size_t errlen;
+    int failed;
+} reader_t;
+
+static int fail(reader_t *r, int line, const char *fmt, const char *a, const char *b)
+{
+    char msg[600];
+    snprintf(msg, sizeof msg, fmt, a, b);
+    snprintf(r->err, r->errlen, "%s:%d: %s", r->path, line, msg);
+    r->failed = 1;
+    return 0;
+}
+
+/* Names of handlers and types: letters, digits, '_', '-', '.'. */
+static int name_ok(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
+            return 0;
+    return 1;
+}
+
+static handler_def_t *section_handler(reader_t *r, const char *name, int section_line)
+{
+    handler_set_t *set = r->set;
+    for (size_t i = 0; i < set->n; i++)
+        if (strcmp(set->items[i].name, name) == 0) {
+            if (set->items[i].line != section_line) {
+                snprintf(r->err, r->errlen, "%s:%d: [handler %s] appears twice (first at line %d)", r->path,
+                         section_line, name, set->items[i].line);
+                r->failed = 1;
+                return NULL;
+            }
+            return &set->items[i];
+        }
+    if (!name_ok(name, HANDLER_NAME_MAX)) {
+        fail(r, section_line, "[handler %s]: a handler name is 1 to 64 letters, digits, '_', '-' or '.'%s", name,
+             "");
+        return NULL;
+    }
+    handler_def_t *grown = realloc(set->items, (set->n + 1) * sizeof *grown);
+    if (grown == NULL) {
+        fail(r, section_line, "out of memory%s%s", "", "");
+        return NULL;
+    }
+    set->items = grown;
+    handler_def_t *h = &set->items[set->n++];
+    memset(h, 0, sizeof *h);
+    snprintf(h->name, sizeof h->name, "%s", name);
+    h->cancel_grace_ms = DEFAULT_CANCEL_GRACE_MS;
+    h->start_timeout_ms = DEFAULT_START_TIMEOUT_MS;
+    h->line = section_line;
+    return h;
+}
+
+static int add_types(reader_t *r, handler_def_t *h, const char *value, int line)
+{
+    char *copy = strdup(value), *save = NULL;
+    if (copy == NULL)
+        return fail(r, line, "out of memory%s%s", "", "");
+    for (char *t = strtok_r(copy, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+        while (isspace((unsigned char)*t))
+            t++;
+        char *end = t + strlen(t);
+        while (end > t && isspace((unsigned char)end[-1]))
+            *--end = '\0';
+        if (!name_ok(t, JOB_TYPE_MAX)) {
+            fail(r, line, "types: '%s' is not a task type name (1 to 64 letters, digits, '_', '-' or '.')%s", t,
+                 "");
+            break;
+        }
+        if (r->builtin != NULL && r->builtin(t)) {
+            fail(r, line, "types: '%s' is a task built into tickq; a handler cannot serve it%s", t, "");
+            break;
+        }
+        for (size_t i = 0; i < r->set->n && !r->failed; i++)
+            for (size_t k = 0; k < r->set->items[i].ntypes; k++)
+                if (strcmp(r->set->items[i].types[k], t) == 0) {
+                    snprintf(r->err, r->errlen, "%s:%d: types: '%s' is served by [handler %s] already", r->path,
+                             line, t, r->set->items[i].name);
+                    r->failed = 1;
+                    break;
+                }
+        if (r->failed)
+            break;
+        if (h->ntypes == HANDLER_TYPES_MAX) {
+            fail(r, line, "types: more than 64 types in one handler%s%s", "", "");
+            break;
+        }
+        if ((h->types[h->ntypes] = strdup(t)) == NULL) {
+            fail(r, line, "out of memory%s%s", "", "");
+            break;
+        }
+        h->ntypes++;
+    }
+    free(copy);
+    return !r->failed;
+}
+
+static int duration(reader_t *r, const char *key, const char *value, int line, int64_t min_ms, int64_t *out)
+{
+    int64_t ms;
+    if (clock_parse_duration(value, 1000, &ms) != 0 || ms < min_ms) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s = %s is not a duration of at least %lld ms (e.g. 2s, 500ms)", key, value,
+                 (long long)min_ms);
+        return fail(r, line, "%s%s", msg, "");
+    }
+    *out = ms;
+    return 1;
+}
+
+static int on_key(void *user, const char *section, const char *key, const char *value, int line,
+                  int section_line)
+{
+    reader_t *r = user;
+    const char *name;
+    config_section_t kind = config_file_section(section, &name);
+    if (r->failed)
+        return 0;
+    if (kind == CONFIG_SECTION_UNKNOWN) {
+        snprintf(r->err, r->errlen, "%s:%d: unknown section [%s] (known: %s)", r->path, section_line, section,
+                 CONFIG_FILE_KNOWN_SECTIONS);
+        r->failed = 1;
+        return 0;
+    }
+    if (kind != CONFIG_SECTION_HANDLER)
+        return 1;
+    handler_def_t *h = section_handler(r, name, section_line);
+    if (h == NULL)
+        return 0;
+    if (strcmp(key, "command") == 0) {
+        if (h->command != NULL)
+            return fail(r, line, "[handler %s]: command is given twice%s", h->name, "");
+        if (value[0] == '\0')
+            return fail(r, line, "[handler %s]: command is empty%s", h->name, "");
+        if ((h->command = strdup(value)) == NULL)
+            return fail(r, line, "out of memory%s%s", "", "");
+        return 1;
+    }
+    if (strcmp(key, "types") == 0) {
+        if (h->ntypes > 0)
+            return fail(r, line, "[handler %s]: types is given twice%s", h->name, "");
+        return add_types(r, h, value, line);
+    }
+    if (strcmp(key, "cancel_grace") == 0)
+        return duration(r, key, value, line, 0, &h->cancel_grace_ms);
+    if (strcmp(key, "start_timeout") == 0)
+        return duration(r, key, value, line, 100, &h->start_timeout_ms);
+    return fail(r, line, "[handler %s]: unknown key '%s' (known: command, types, cancel_grace, start_timeout)",
+                h->name, key);
+}
+
+int handler_config_parse(handler_set_t *set, const char *text, const char *path, handler_builtin_fn builtin,
+                         char *err, size_t errlen)
+{
+    memset(set, 0, sizeof *set);
+    reader_t r = { set, path, builtin, err, errlen, 0 };
+    int rc = config_file_parse(text, on_key, &r);
+    if (!r.failed && rc > 0)
+        fail(&r, rc, "not a setting (write key = value or [section])%s%s", "", "");
+    else if (!r.failed && rc < 0)
+        fail(&r, 0, "out of memory%s%s", "", "");
+    for (size_t i = 0; i < set->n && !r.failed; i++) {
+        if (set->items[i].command == NULL)
+            fail(&r, set->items[i].line, "[handler %s] has no command%s", set->items[i].name, "");
+        else if (set->items[i].ntypes == 0)
+            fail(&r, set->items[i].line, "[handler %s] has no types (the task types it serves)%s",
+                 set->items[i].name, "");
+    }
+    if (!r.failed && (set->path = strdup(path)) == NULL)
+        fail(&r, 0, "out of memory%s%s", "", "");
+    if (r.failed) {
+        handler_config_free(set);
+        return -1;
+    }
+    return 0;
+}
+
+int handler_config_load(handler_set_t *set, const char *path, handler_builtin_fn builtin, char *err,
+                        size_t errlen)
+{
+    memset(set, 0, sizeof *set);
+    char *text = config_file_read(path, err, errlen);
+    if (text == NULL)
+        return -1;
+    int rc = handler_config_parse(set, text, path, builtin, err, errlen);
+    free(text);
+    return rc;
+}
+
+void handler_config_free(handler_set_t *set)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        free(set->items[i].command);
+        for (size_t k = 0; k < set->items[i].ntypes; k++)
+            free(set->items[i].types[k]);
+    }
+    free(set->items);
+    free(set->path);
+    memset(set, 0, sizeof *set);
+}
+
+const handler_def_t *handler_config_for_type(const handler_set_t *set, const char *type)
+{
+    for (size_t i = 0; i < set->n; i++)
+        for (size_t k = 0; k < set->items[i].ntypes; k++)
+            if (strcmp(set->items[i].types[k], type) == 0)
+                return &set->items[i];
+    return NULL;
+}
+
+void handler_types_text(const handler_def_t *h, char *out, size_t outlen)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t k = 0; k < h->ntypes && used < outlen; k++) {
+        int n = snprintf(out + used, outlen - used, "%s%s", k ? ", " : "", h->types[k]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}

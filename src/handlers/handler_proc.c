@@ -1,0 +1,636 @@
+/* handler_proc.c — a handler process: its start, its pipes, one job at a
+ * time, its end (handler_proc.h). */
+#include "handlers/handler_proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+
+#define LINE_MAX_BYTES (64u << 20)   /* a message line: 64 MiB */
+#define OUTPUT_LINE_MAX 4096         /* a log line of the handler's output */
+#define STDERR_TAIL 1024
+#define CANCEL_POLL_MS 200
+#define EXIT_WAIT_MS 1000
+
+/* Bytes read from one of the handler's pipes, split into lines. */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} linebuf_t;
+
+struct handler_proc {
+    const handler_def_t *def;
+    pid_t pid;                   /* 0: not running */
+    int req_fd, rep_fd, out_fd, err_fd;
+    linebuf_t rep, out, errout;
+    char tail[STDERR_TAIL + 1];  /* the last bytes of its stderr */
+    handler_hello_t hello;
+    const char *job_id;          /* the running job, for log lines */
+};
+
+handler_proc_t *handler_proc_new(const handler_def_t *def)
+{
+    handler_proc_t *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    p->def = def;
+    p->req_fd = p->rep_fd = p->out_fd = p->err_fd = -1;
+    return p;
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+/* Where the Python runtime shipped with tickq lives: clients/python beside
+ * the folder of the tickq binary's folder (build/tickq), when it is there. */
+static void shipped_python_path(char *out, size_t outlen)
+{
+    char exe[PATH_MAX], probe[PATH_MAX + 64];
+    out[0] = '\0';
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    for (int up = 0; up < 2; up++) {
+        char *slash = strrchr(exe, '/');
+        if (slash == NULL)
+            return;
+        *slash = '\0';
+        snprintf(probe, sizeof probe, "%s/clients/python/tickq/__init__.py", exe);
+        if (access(probe, R_OK) == 0) {
+            probe[strlen(probe) - strlen("/tickq/__init__.py")] = '\0';
+            snprintf(out, outlen, "%s", probe);
+            return;
+        }
+    }
+}
+
+/* In the new process: fds 0-4 in place, nothing else open, signals as a
+ * fresh process has them, then the command. Never returns. */
+static void exec_handler(const handler_proc_t *p, int fds[5], const char *pythonpath)
+{
+    int high[5];
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    for (int i = 0; i < 5; i++)
+        high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10);
+    for (int i = 0; i < 5; i++)
+        if (high[i] < 0 || dup2(high[i], i) != i)
+            _exit(127);
+    close_range(5, ~0U, 0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++)
+        sigaction(sig, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    setenv("TICKQ_HANDLER", p->def->name, 1);
+    if (getenv("PYTHONUNBUFFERED") == NULL)
+        setenv("PYTHONUNBUFFERED", "1", 1);
+    if (pythonpath[0]) {
+        const char *old = getenv("PYTHONPATH");
+        char joined[PATH_MAX * 4];
+        if (old != NULL && *old)
+            snprintf(joined, sizeof joined, "%s:%s", old, pythonpath);
+        else
+            snprintf(joined, sizeof joined, "%s", pythonpath);
+        setenv("PYTHONPATH", joined, 1);
+    }
+    size_t n = strlen(p->def->command) + 6;
+    char *line = malloc(n);
+    if (line != NULL) {
+        snprintf(line, n, "exec %s", p->def->command);
+        execl("/bin/sh", "sh", "-c", line, (char *)NULL);
+    }
+    dprintf(2, "tickq: cannot run /bin/sh for handler %s: %s\n", p->def->name, strerror(errno));
+    _exit(127);
+}
+
+static int spawn(handler_proc_t *p, char *err, size_t errlen)
+{
+    int req[2] = { -1, -1 }, rep[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    char pythonpath[PATH_MAX];
+    shipped_python_path(pythonpath, sizeof pythonpath);
+    if (devnull < 0 || pipe2(req, O_CLOEXEC) != 0 || pipe2(rep, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 ||
+        pipe2(errp, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "cannot make the pipes of handler %s: %s", p->def->name, strerror(errno));
+        goto fail;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "cannot start handler %s: fork: %s", p->def->name, strerror(errno));
+        goto fail;
+    }
+    if (pid == 0) {
+        int fds[5] = { devnull, out[1], errp[1], req[0], rep[1] };
+        exec_handler(p, fds, pythonpath);
+    }
+    close(devnull);
+    close(req[0]);
+    close(rep[1]);
+    close(out[1]);
+    close(errp[1]);
+    p->pid = pid;
+    p->req_fd = req[1];
+    p->rep_fd = rep[0];
+    p->out_fd = out[0];
+    p->err_fd = errp[0];
+    int fds[4] = { p->req_fd, p->rep_fd, p->out_fd, p->err_fd };
+    for (int i = 0; i < 4; i++)
+        fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+    p->rep.len = p->out.len = p->errout.len = 0;
+    p->tail[0] = '\0';
+    return 0;
+fail:
+    if (devnull >= 0)
+        close(devnull);
+    int all[8] = { req[0], req[1], rep[0], rep[1], out[0], out[1], errp[0], errp[1] };
+    for (int i = 0; i < 8; i++)
+        if (all[i] >= 0)
+            close(all[i]);
+    return -1;
+}
+
+/* Reaps the process (killing its group first when `kill_group`, or when it
+ * has not exited within EXIT_WAIT_MS) and describes how it ended. */
+static void reap(handler_proc_t *p, int kill_group, char *how, size_t howlen)
+{
+    int status = 0;
+    snprintf(how, howlen, "ended");
+    if (p->pid <= 0)
+        return;
+    if (kill_group)
+        killpg(p->pid, SIGKILL);
+    int64_t until = clock_mono_ms() + EXIT_WAIT_MS;
+    pid_t got;
+    while ((got = waitpid(p->pid, &status, WNOHANG)) == 0 && clock_mono_ms() < until)
+        clock_sleep_ms(5, NULL);
+    if (got == 0) {
+        killpg(p->pid, SIGKILL);
+        while ((got = waitpid(p->pid, &status, 0)) < 0 && errno == EINTR) {
+        }
+    } else {
+        killpg(p->pid, SIGKILL); /* whatever it left behind in its group */
+    }
+    if (got == p->pid && WIFEXITED(status))
+        snprintf(how, howlen, "exit status %d", WEXITSTATUS(status));
+    else if (got == p->pid && WIFSIGNALED(status))
+        snprintf(how, howlen, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    p->pid = 0;
+    close_fd(&p->req_fd);
+    close_fd(&p->rep_fd);
+    close_fd(&p->out_fd);
+    close_fd(&p->err_fd);
+    handler_hello_clear(&p->hello);
+}
+
+void handler_proc_free(handler_proc_t *p)
+{
+    if (p == NULL)
+        return;
+    if (p->pid > 0) {
+        char how[128];
+        close_fd(&p->req_fd); /* end of requests: it should exit */
+        reap(p, 0, how, sizeof how);
+    }
+    free(p->rep.buf);
+    free(p->out.buf);
+    free(p->errout.buf);
+    free(p);
+}
+
+const handler_hello_t *handler_proc_hello(const handler_proc_t *p)
+{
+    return p->pid > 0 && p->hello.types != NULL ? &p->hello : NULL;
+}
+
+static int buf_reserve(linebuf_t *b, size_t more)
+{
+    if (b->len + more <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 65536;
+    while (cap < b->len + more)
+        cap *= 2;
+    char *grown = realloc(b->buf, cap);
+    if (grown == NULL)
+        return -1;
+    b->buf = grown;
+    b->cap = cap;
+    return 0;
+}
+
+/* Reads what is there; returns 1 at end of file, -1 on error, else 0. */
+static int fill(int fd, linebuf_t *b)
+{
+    for (;;) {
+        if (buf_reserve(b, 65536) != 0)
+            return -1;
+        ssize_t n = read(fd, b->buf + b->len, b->cap - b->len);
+        if (n > 0) {
+            b->len += (size_t)n;
+            if (n < 65536)
+                return 0;
+            continue;
+        }
+        if (n == 0)
+            return 1;
+        return errno == EAGAIN || errno == EINTR ? 0 : -1;
+    }
+}
+
+static void keep_tail(handler_proc_t *p, const char *s, size_t n)
+{
+    size_t have = strlen(p->tail);
+    if (n >= STDERR_TAIL) {
+        memcpy(p->tail, s + n - STDERR_TAIL, STDERR_TAIL);
+        p->tail[STDERR_TAIL] = '\0';
+        return;
+    }
+    if (have + n > STDERR_TAIL) {
+        size_t drop = have + n - STDERR_TAIL;
+        memmove(p->tail, p->tail + drop, have - drop + 1);
+        have -= drop;
+    }
+    memcpy(p->tail + have, s, n);
+    p->tail[have + n] = '\0';
+}
+
+/* Logs the complete lines of the handler's stdout or stderr (all of it at
+ * end of file), keeping the tail of stderr for error messages. */
+static void log_output(handler_proc_t *p, linebuf_t *b, const char *stream, int all)
+{
+    size_t start = 0;
+    for (;;) {
+        char *nl = memchr(b->buf + start, '\n', b->len - start);
+        size_t end = nl ? (size_t)(nl - b->buf) : b->len;
+        if (nl == NULL && !all && end - start < OUTPUT_LINE_MAX)
+            break;
+        if (end - start > OUTPUT_LINE_MAX)
+            end = start + OUTPUT_LINE_MAX;
+        if (end == start && nl == NULL)
+            break;
+        char line[OUTPUT_LINE_MAX + 1];
+        memcpy(line, b->buf + start, end - start);
+        line[end - start] = '\0';
+        if (b == &p->errout) {
+            keep_tail(p, line, end - start);
+            keep_tail(p, "\n", 1);
+        }
+        log_info("handler output", LF_S("handler", p->def->name), LF_S("stream", stream),
+                 LF_S("job_id", p->job_id ? p->job_id : ""), LF_S("line", line));
+        start = nl && (size_t)(nl - b->buf) == end ? end + 1 : end;
+    }
+    memmove(b->buf, b->buf + start, b->len - start);
+    b->len -= start;
+}
+
+static void pump_output(handler_proc_t *p, short out_ev, short err_ev)
+{
+    if (p->out_fd >= 0 && out_ev) {
+        int eof = fill(p->out_fd, &p->out);
+        log_output(p, &p->out, "stdout", eof != 0);
+        if (eof != 0)
+            close_fd(&p->out_fd);
+    }
+    if (p->err_fd >= 0 && err_ev) {
+        int eof = fill(p->err_fd, &p->errout);
+        log_output(p, &p->errout, "stderr", eof != 0);
+        if (eof != 0)
+            close_fd(&p->err_fd);
+    }
+}
+
+/* The tail of stderr as a message suffix ("; stderr: ..."), or "". */
+static void stderr_suffix(handler_proc_t *p, char *out, size_t outlen)
+{
+    pump_output(p, POLLIN, POLLIN);
+    size_t n = strlen(p->tail);
+    while (n > 0 && (p->tail[n - 1] == '\n' || p->tail[n - 1] == ' '))
+        p->tail[--n] = '\0';
+    if (n == 0)
+        snprintf(out, outlen, "; its stderr was empty");
+    else
+        snprintf(out, outlen, "; the end of its stderr: %s", p->tail);
+}
+
+/* The first bytes of a bad line, for a message: printable ASCII, the rest escaped. */
+static void first_bytes(const char *s, size_t n, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && i < 120 && o + 5 < outlen; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7f)
+            out[o++] = (char)c;
+        else
+            o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+    }
+    out[o] = '\0';
+    if (n > 120 && o + 4 < outlen)
+        snprintf(out + o, outlen - o, "...");
+}
+
+/* The next complete line of the reply pipe: 1 with *line and *len (valid until
+ * the next read), 0 when none is complete, -1 when a line runs past the limit. */
+static int next_line(linebuf_t *b, size_t *consumed, const char **line, size_t *len)
+{
+    char *nl = memchr(b->buf + *consumed, '\n', b->len - *consumed);
+    if (nl == NULL)
+        return b->len - *consumed > LINE_MAX_BYTES ? -1 : 0;
+    *line = b->buf + *consumed;
+    *len = (size_t)(nl - *line);
+    *consumed += *len + 1;
+    return 1;
+}
+
+static void drop_consumed(linebuf_t *b, size_t consumed)
+{
+    memmove(b->buf, b->buf + consumed, b->len - consumed);
+    b->len -= consumed;
+}
+
+static void fail_process(handler_proc_t *p, int kill_group, const char *what, char *err, size_t errlen)
+{
+    char how[160], tail[STDERR_TAIL + 64];
+    reap(p, kill_group, how, sizeof how);
+    stderr_suffix(p, tail, sizeof tail);
+    snprintf(err, errlen, "handler %s %s (%s)%s", p->def->name, what, how, tail);
+    p->tail[0] = '\0';
+}
+
+int handler_proc_start(handler_proc_t *p, char *err, size_t errlen)
+{
+    if (p->pid > 0)
+        return 0;
+    if (spawn(p, err, errlen) != 0)
+        return -1;
+    int64_t until = clock_mono_ms() + p->def->start_timeout_ms;
+    size_t consumed = 0;
+    for (;;) {
+        const char *line;
+        size_t len;
+        int got = next_line(&p->rep, &consumed, &line, &len);
+        if (got == 1) {
+            char why[400], bytes[512];
+            if (handler_wire_hello(line, len, &p->hello, why, sizeof why) == 0) {
+                drop_consumed(&p->rep, consumed);
+                log_info("handler started", LF_S("handler", p->def->name), LF_I("handler_pid", p->pid),
+                         LF_I("max_jobs", p->hello.max_jobs));
+                return 0;
+            }
+            first_bytes(line, len, bytes, sizeof bytes);
+            char what[1100];
+            snprintf(what, sizeof what, "sent a malformed announcement: %s; its first bytes: %s", why, bytes);
+            fail_process(p, 1, what, err, errlen);
+            return -1;
+        }
+        int64_t left = until - clock_mono_ms();
+        if (got < 0 || left <= 0) {
+            fail_process(p, 1, got < 0 ? "sent an announcement line over 64 MiB" :
+                         "did not announce its types within its start_timeout", err, errlen);
+            return -1;
+        }
+        struct pollfd fds[3] = { { p->rep_fd, POLLIN, 0 }, { p->out_fd, POLLIN, 0 }, { p->err_fd, POLLIN, 0 } };
+        if (poll(fds, 3, left > 1000 ? 1000 : (int)left) < 0 && errno != EINTR) {
+            fail_process(p, 1, "could not be watched (poll failed)", err, errlen);
+            return -1;
+        }
+        pump_output(p, fds[1].revents, fds[2].revents);
+        if (fds[0].revents) {
+            int eof = fill(p->rep_fd, &p->rep);
+            if (eof != 0) {
+                fail_process(p, 0, "exited before it announced its types", err, errlen);
+                return -1;
+            }
+        }
+    }
+}
+
+/* Whether the running handler announced `type`. */
+static int announced(const handler_proc_t *p, const char *type)
+{
+    for (size_t i = 0; i < json_array_size(p->hello.types); i++)
+        if (strcmp(json_string_value(json_array_get(p->hello.types, i)), type) == 0)
+            return 1;
+    return 0;
+}
+
+static void announced_text(const handler_proc_t *p, char *out, size_t outlen)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < json_array_size(p->hello.types) && used < outlen; i++) {
+        int n = snprintf(out + used, outlen - used, "%s%s", i ? ", " : "",
+                         json_string_value(json_array_get(p->hello.types, i)));
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* A job on its way: the bytes not yet written to the handler. */
+typedef struct {
+    char *data;
+    size_t len, off;
+} outbox_t;
+
+static int outbox_add(outbox_t *o, char *line, size_t len)
+{
+    if (line == NULL)
+        return -1;
+    if (o->off == o->len) {
+        free(o->data);
+        o->data = line;
+        o->len = len;
+        o->off = 0;
+        return 0;
+    }
+    char *joined = realloc(o->data, o->len + len);
+    if (joined == NULL) {
+        free(line);
+        return -1;
+    }
+    memcpy(joined + o->len, line, len);
+    free(line);
+    o->data = joined;
+    o->len += len;
+    return 0;
+}
+
+/* Writes what the pipe takes; -1 when the handler closed it. */
+static int outbox_flush(handler_proc_t *p, outbox_t *o)
+{
+    while (o->off < o->len) {
+        ssize_t n = write(p->req_fd, o->data + o->off, o->len - o->off);
+        if (n > 0) {
+            o->off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return 0;
+        return -1;
+    }
+    return 0;
+}
+
+typedef enum { PHASE_RUNNING, PHASE_CANCELLING } phase_t;
+
+handler_outcome_t handler_proc_run(handler_proc_t *p, const handler_request_t *job, int64_t deadline_mono_ms,
+                                   const task_hooks_t *hooks, json_t **data, char *err, size_t errlen)
+{
+    *data = NULL;
+    char why[1200];
+    if (handler_proc_start(p, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s", why);
+        return HANDLER_CRASHED;
+    }
+    if (!announced(p, job->type)) {
+        char list[800];
+        announced_text(p, list, sizeof list);
+        snprintf(err, errlen, "handler %s does not serve task type '%s' (it announced: %s); fix its code or the "
+                 "types of [handler %s]", p->def->name, job->type, list, p->def->name);
+        return HANDLER_FAIL;
+    }
+    outbox_t box = { NULL, 0, 0 };
+    size_t len = 0;
+    char *request = handler_wire_request(job, &len);
+    if (outbox_add(&box, request, len) != 0) {
+        snprintf(err, errlen, "out of memory building the request for handler %s", p->def->name);
+        return HANDLER_CRASHED;
+    }
+    p->job_id = job->id;
+    phase_t phase = PHASE_RUNNING;
+    char stopped_why[80] = "";
+    handler_outcome_t reason = HANDLER_TIMEOUT, outcome = HANDLER_CRASHED;
+    int64_t grace_end = 0, next_poll = clock_mono_ms() + CANCEL_POLL_MS;
+    size_t consumed = 0;
+    int done = 0;
+    while (!done) {
+        /* Every complete line first. */
+        const char *line;
+        size_t llen;
+        int got;
+        while (!done && (got = next_line(&p->rep, &consumed, &line, &llen)) == 1) {
+            handler_msg_t m;
+            char bad[400] = "", bytes[512];
+            if (handler_wire_message(line, llen, &m, bad, sizeof bad) == 0 && strcmp(m.id, job->id) != 0)
+                snprintf(bad, sizeof bad, "a message for job %s, which it is not running", m.id);
+            if (bad[0]) {
+                first_bytes(line, llen, bytes, sizeof bytes);
+                snprintf(why, sizeof why, "sent a malformed message: %s; its first bytes: %s", bad, bytes);
+                handler_msg_clear(&m);
+                fail_process(p, 1, why, err, errlen);
+                outcome = HANDLER_CRASHED;
+                done = 1;
+                break;
+            }
+            if (m.kind == HANDLER_MSG_PROGRESS) {
+                if (phase == PHASE_RUNNING && hooks && hooks->progress)
+                    hooks->progress(hooks->user, m.fraction, m.message);
+            } else if (phase == PHASE_CANCELLING) {
+                snprintf(err, errlen, "%s; handler %s stopped it (it replied %s%s%s)", stopped_why, p->def->name,
+                         m.kind == HANDLER_MSG_RESULT ? "with a result, discarded" : "an error: ",
+                         m.kind == HANDLER_MSG_ERROR ? m.error : "", "");
+                outcome = reason;
+                done = 1;
+            } else if (m.kind == HANDLER_MSG_RESULT) {
+                *data = json_incref(m.data);
+                outcome = HANDLER_DONE;
+                done = 1;
+            } else {
+                snprintf(err, errlen, "%s", m.error[0] ? m.error : "the handler failed the job without a message");
+                outcome = m.retry ? HANDLER_RETRY : HANDLER_FAIL;
+                done = 1;
+            }
+            handler_msg_clear(&m);
+        }
+        if (p->pid > 0)
+            drop_consumed(&p->rep, consumed);
+        else
+            p->rep.len = 0; /* killed: what it said is void */
+        consumed = 0;
+        if (done)
+            break;
+        if (got < 0) {
+            fail_process(p, 1, "sent a message line over 64 MiB", err, errlen);
+            break;
+        }
+        int64_t now = clock_mono_ms();
+        if (phase == PHASE_RUNNING && (now >= deadline_mono_ms ||
+                                       (now >= next_poll && hooks && hooks->cancel_requested &&
+                                        hooks->cancel_requested(hooks->user)))) {
+            reason = now >= deadline_mono_ms ? HANDLER_TIMEOUT : HANDLER_CANCELLED;
+            char *cancel = handler_wire_cancel(job->id, reason == HANDLER_TIMEOUT ? "timeout" : "cancel", &len);
+            if (outbox_add(&box, cancel, len) != 0)
+                grace_end = now; /* out of memory: no message, straight to the kill */
+            else
+                grace_end = now + p->def->cancel_grace_ms;
+            phase = PHASE_CANCELLING;
+            if (reason == HANDLER_TIMEOUT)
+                snprintf(stopped_why, sizeof stopped_why, "Job exceeded its timeout of %.3g s",
+                         (double)job->timeout_ms / 1000.0);
+            else
+                snprintf(stopped_why, sizeof stopped_why, "Job cancelled");
+            log_info(reason == HANDLER_TIMEOUT ? "job timed out; cancel sent to its handler"
+                                               : "job cancelled; cancel sent to its handler",
+                     LF_S("job_id", job->id), LF_S("handler", p->def->name),
+                     LF_F("cancel_grace_s", (double)p->def->cancel_grace_ms / 1000.0));
+        }
+        if (phase == PHASE_RUNNING && now >= next_poll)
+            next_poll = now + CANCEL_POLL_MS;
+        if (phase == PHASE_CANCELLING && now >= grace_end) {
+            char what[300];
+            snprintf(what, sizeof what, "did not stop the job within its cancel_grace of %.3g s and was killed",
+                     (double)p->def->cancel_grace_ms / 1000.0);
+            fail_process(p, 1, what, why, sizeof why);
+            snprintf(err, errlen, "%s; %s", stopped_why, why);
+            outcome = reason;
+            break;
+        }
+        if (box.off < box.len && outbox_flush(p, &box) != 0) {
+            /* It closed its requests: it is ending; its exit says why. */
+            box.off = box.len;
+        }
+        int64_t wake = phase == PHASE_RUNNING ? (deadline_mono_ms < next_poll ? deadline_mono_ms : next_poll)
+                                              : grace_end;
+        int64_t wait = wake - clock_mono_ms();
+        struct pollfd fds[4] = { { p->rep_fd, POLLIN, 0 }, { p->out_fd, POLLIN, 0 }, { p->err_fd, POLLIN, 0 },
+                                 { box.off < box.len ? p->req_fd : -1, POLLOUT, 0 } };
+        if (poll(fds, 4, wait < 0 ? 0 : wait > 1000 ? 1000 : (int)wait) < 0 && errno != EINTR) {
+            fail_process(p, 1, "could not be watched (poll failed)", err, errlen);
+            break;
+        }
+        pump_output(p, fds[1].revents, fds[2].revents);
+        if (fds[0].revents) {
+            int eof = fill(p->rep_fd, &p->rep);
+            if (eof < 0) {
+                fail_process(p, 1, "could not be read (out of memory?)", err, errlen);
+                break;
+            }
+            if (eof > 0 && memchr(p->rep.buf, '\n', p->rep.len) == NULL) {
+                fail_process(p, 0, "died while running the job", err, errlen);
+                break;
+            }
+        }
+    }
+    free(box.data);
+    p->job_id = NULL;
+    return outcome;
+}

@@ -1,0 +1,53 @@
+/* handler_proc.h — one handler process: started, fed one job at a time over
+ * its pipes, stopped (docs/handlers.md).
+ *
+ * A worker child owns its handler processes. handler_proc_run starts the
+ * process when it is not running (and waits for its announcement), sends
+ * the job, relays the handler's progress and output, and returns the
+ * reply. At the job's deadline, or when the owner reports a cancel, it
+ * sends a cancel message; a handler that has not replied within its
+ * cancel_grace is killed with its whole process group. A handler that
+ * dies, or says anything malformed, is killed and started again for the
+ * next job. Its stdout and stderr become log lines tagged with the
+ * handler's name and the running job's id. */
+#ifndef TICKQ_HANDLER_PROC_H
+#define TICKQ_HANDLER_PROC_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "handlers/handler_config.h"
+#include "core/task.h"
+#include "handlers/handler_wire.h"
+
+typedef struct handler_proc handler_proc_t;
+
+typedef enum {
+    HANDLER_DONE,        /* a result: *data */
+    HANDLER_RETRY,       /* the handler's error, retry true */
+    HANDLER_FAIL,        /* the handler's error, retry false; or a type it does not serve */
+    HANDLER_TIMEOUT,     /* the deadline passed */
+    HANDLER_CANCELLED,   /* cancelled by the owner */
+    HANDLER_CRASHED      /* it died, did not start, or said something malformed */
+} handler_outcome_t;
+
+handler_proc_t *handler_proc_new(const handler_def_t *def);
+/* Closes its requests (the handler should exit), waits up to a second, then
+ * kills its process group. Accepts NULL. */
+void handler_proc_free(handler_proc_t *p);
+
+/* Starts the process unless it runs, and waits for its announcement.
+ * 0, or -1 with err (the process is then not running). */
+int handler_proc_start(handler_proc_t *p, char *err, size_t errlen);
+/* The announcement of the running process (NULL when not running). */
+const handler_hello_t *handler_proc_hello(const handler_proc_t *p);
+
+/* Runs one job (starting the process first when needed); deadline_mono_ms
+ * is on clock_mono_ms(). hooks (may be NULL) get its progress, and are
+ * asked about a cancel every 200 ms. On HANDLER_DONE *data gets the result (owned);
+ * otherwise err says what happened. */
+handler_outcome_t handler_proc_run(handler_proc_t *p, const handler_request_t *job, int64_t deadline_mono_ms,
+                                   const task_hooks_t *hooks, json_t **data, char *err, size_t errlen);
+
+#endif

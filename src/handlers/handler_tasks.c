@@ -1,0 +1,104 @@
+/* handler_tasks.c — handler types in the task registry (handler_tasks.h). */
+#include "handlers/handler_tasks.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/task.h"
+#include "handlers/handler_proc.h"
+
+static const handler_set_t *g_set;
+static task_def_t *g_defs;
+static const task_def_t **g_def_ptrs;
+static char (*g_summaries)[160];
+static task_family_t g_family;
+static handler_proc_t **g_procs;   /* per handler, in a worker child */
+
+static task_status_t run_handler_job(const task_ctx_t *ctx, task_out_t *out)
+{
+    const handler_def_t *h = handler_config_for_type(g_set, ctx->type);
+    if (h == NULL || g_procs == NULL) /* registered, so neither happens */
+        return task_error(out, TASK_PERMANENT, "no handler serves task type '%s'", ctx->type);
+    handler_proc_t *p = g_procs[h - g_set->items];
+    handler_request_t req = {
+        .id = ctx->job_id, .type = ctx->type, .queue = ctx->queue, .args = ctx->args,
+        .attempt = ctx->attempt, .max_retries = ctx->max_retries, .timeout_ms = ctx->timeout_ms,
+        .deadline_ms = clock_now_ms() + (ctx->started_ms + ctx->timeout_ms - clock_mono_ms()),
+    };
+    json_t *data = NULL;
+    handler_outcome_t oc = handler_proc_run(p, &req, ctx->started_ms + ctx->timeout_ms, ctx->hooks, &data,
+                                            out->error, sizeof out->error);
+    switch (oc) {
+    case HANDLER_DONE: out->data = data; return TASK_OK;
+    case HANDLER_RETRY: return TASK_TRANSIENT;
+    case HANDLER_FAIL: return TASK_PERMANENT;
+    case HANDLER_TIMEOUT: return TASK_TIMEOUT;
+    case HANDLER_CANCELLED: return TASK_CANCELLED;
+    case HANDLER_CRASHED: break;
+    }
+    return TASK_CRASHED;
+}
+
+/* In a worker child: every handler started now, so the first job finds it
+ * warm; one that cannot start is tried again by its next job. */
+static void child_start(void)
+{
+    g_procs = calloc(g_set->n, sizeof *g_procs);
+    for (size_t i = 0; g_procs != NULL && i < g_set->n; i++) {
+        char err[1200];
+        if ((g_procs[i] = handler_proc_new(&g_set->items[i])) == NULL)
+            log_error("cannot set up a handler: out of memory", LF_S("handler", g_set->items[i].name));
+        else if (handler_proc_start(g_procs[i], err, sizeof err) != 0)
+            log_warn("handler did not start; its next job tries again", LF_S("handler", g_set->items[i].name),
+                     LF_S("error", err));
+    }
+    if (g_procs == NULL)
+        log_error("cannot set up the handlers: out of memory");
+}
+
+static void child_stop(void)
+{
+    for (size_t i = 0; g_procs != NULL && i < g_set->n; i++)
+        handler_proc_free(g_procs[i]);
+    free(g_procs);
+    g_procs = NULL;
+}
+
+int handler_tasks_register(const handler_set_t *set)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < set->n; i++)
+        n += set->items[i].ntypes;
+    g_defs = calloc(n ? n : 1, sizeof *g_defs);
+    g_def_ptrs = calloc(n ? n : 1, sizeof *g_def_ptrs);
+    g_summaries = calloc(n ? n : 1, sizeof *g_summaries);
+    if (g_defs == NULL || g_def_ptrs == NULL || g_summaries == NULL)
+        return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < set->n; i++)
+        for (size_t t = 0; t < set->items[i].ntypes; t++, k++) {
+            snprintf(g_summaries[k], sizeof g_summaries[k], "served by [handler %s] (its own code; args unchecked)",
+                     set->items[i].name);
+            g_defs[k] = (task_def_t){ .name = set->items[i].types[t], .run = run_handler_job,
+                                      .summary = g_summaries[k], .args = NULL, .check = NULL,
+                                      .stops_within_ms = set->items[i].cancel_grace_ms + 1000 };
+            g_def_ptrs[k] = &g_defs[k];
+        }
+    g_set = set;
+    g_family = (task_family_t){ g_def_ptrs, n, child_start, child_stop };
+    task_register(&g_family);
+    return 0;
+}
+
+const handler_set_t *handler_tasks_set(void)
+{
+    return g_set;
+}
+
+int handler_tasks_serves(const char *name)
+{
+    return g_set != NULL && handler_config_for_type(g_set, name) != NULL;
+}

@@ -1,0 +1,20 @@
+/* handler_tasks.h — the handler types as tasks of the registry: a job of
+ * one runs on its handler process (handler_proc.h), which each worker child
+ * starts when it starts and stops when it stops. */
+#ifndef TICKQ_HANDLER_TASKS_H
+#define TICKQ_HANDLER_TASKS_H
+
+#include "handlers/handler_config.h"
+
+/* Registers every type of set as a task (after the built-in ones). The set
+ * is kept, not copied: it must live as long as the process. Call it once.
+ * 0, or -1 when out of memory. */
+int handler_tasks_register(const handler_set_t *set);
+
+/* The set registered, or NULL. */
+const handler_set_t *handler_tasks_set(void);
+
+/* Whether `name` is a handler type registered here. */
+int handler_tasks_serves(const char *name);
+
+#endif

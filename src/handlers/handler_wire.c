@@ -1,0 +1,206 @@
+/* handler_wire.c — encoding and strict decoding of handler messages
+ * (handler_wire.h). */
+#include "handlers/handler_wire.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Parses one line into an object; its "msg" in *kind. */
+static json_t *parse_line(const char *line, size_t len, const char **kind, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (o == NULL) {
+        snprintf(err, errlen, "not JSON (%s at column %d)", jerr.text, jerr.column);
+        return NULL;
+    }
+    if (!json_is_object(o)) {
+        snprintf(err, errlen, "not a JSON object");
+        json_decref(o);
+        return NULL;
+    }
+    json_t *m = json_object_get(o, "msg");
+    if (!json_is_string(m)) {
+        snprintf(err, errlen, "no \"msg\" string naming the message's kind");
+        json_decref(o);
+        return NULL;
+    }
+    *kind = json_string_value(m);
+    return o;
+}
+
+/* Every key of o is one of the NULL-terminated `known`. */
+static int keys_known(json_t *o, const char *const *known, const char *kind, char *err, size_t errlen)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v) {
+        int ok = 0;
+        for (const char *const *k = known; *k && !ok; k++)
+            ok = strcmp(*k, key) == 0;
+        if (!ok) {
+            char list[200] = "";
+            for (const char *const *k = known; *k; k++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k == known ? "" : ", ", *k);
+            snprintf(err, errlen, "unknown key '%s' in a \"%s\" message (known: %s)", key, kind, list);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int handler_wire_hello(const char *line, size_t len, handler_hello_t *out, char *err, size_t errlen)
+{
+    static const char *const known[] = { "msg", "protocol", "types", "max_jobs", NULL };
+    memset(out, 0, sizeof *out);
+    const char *kind;
+    json_t *o = parse_line(line, len, &kind, err, errlen);
+    if (o == NULL)
+        return -1;
+    int rc = -1;
+    json_t *p = json_object_get(o, "protocol"), *t = json_object_get(o, "types"), *mj = json_object_get(o, "max_jobs");
+    if (strcmp(kind, "hello") != 0)
+        snprintf(err, errlen, "the first message must be \"hello\" (the announcement), not \"%.40s\"", kind);
+    else if (keys_known(o, known, "hello", err, errlen) != 0)
+        ;
+    else if (!json_is_integer(p) || json_integer_value(p) != HANDLER_PROTOCOL)
+        snprintf(err, errlen, "\"protocol\" must be %d (this tickq speaks handler protocol %d)", HANDLER_PROTOCOL,
+                 HANDLER_PROTOCOL);
+    else if (!json_is_array(t) || json_array_size(t) == 0)
+        snprintf(err, errlen, "\"types\" must be a non-empty list of task type names");
+    else if (mj != NULL && (!json_is_integer(mj) || json_integer_value(mj) < 1 ||
+                            json_integer_value(mj) > HANDLER_MAX_JOBS_LIMIT))
+        snprintf(err, errlen, "\"max_jobs\" must be a whole number from 1 to %d", HANDLER_MAX_JOBS_LIMIT);
+    else
+        rc = 0;
+    for (size_t i = 0; rc == 0 && i < json_array_size(t); i++)
+        if (!json_is_string(json_array_get(t, i)) || json_string_length(json_array_get(t, i)) == 0) {
+            snprintf(err, errlen, "\"types\" must hold only non-empty strings (item %zu is not one)", i);
+            rc = -1;
+        }
+    if (rc == 0) {
+        out->types = json_incref(t);
+        out->max_jobs = mj ? (int)json_integer_value(mj) : 1;
+    }
+    json_decref(o);
+    return rc;
+}
+
+void handler_hello_clear(handler_hello_t *h)
+{
+    json_decref(h->types);
+    h->types = NULL;
+}
+
+static int take_id(json_t *o, handler_msg_t *out, const char *kind, char *err, size_t errlen)
+{
+    json_t *id = json_object_get(o, "id");
+    if (!json_is_string(id) || json_string_length(id) == 0 || json_string_length(id) >= sizeof out->id) {
+        snprintf(err, errlen, "a \"%s\" message needs the job's \"id\"", kind);
+        return -1;
+    }
+    snprintf(out->id, sizeof out->id, "%s", json_string_value(id));
+    return 0;
+}
+
+int handler_wire_message(const char *line, size_t len, handler_msg_t *out, char *err, size_t errlen)
+{
+    static const char *const progress_keys[] = { "msg", "id", "fraction", "message", NULL };
+    static const char *const result_keys[] = { "msg", "id", "data", NULL };
+    static const char *const error_keys[] = { "msg", "id", "error", "retry", NULL };
+    memset(out, 0, sizeof *out);
+    const char *kind;
+    json_t *o = parse_line(line, len, &kind, err, errlen);
+    if (o == NULL)
+        return -1;
+    int rc = -1;
+    if (strcmp(kind, "progress") == 0) {
+        json_t *f = json_object_get(o, "fraction"), *m = json_object_get(o, "message");
+        out->kind = HANDLER_MSG_PROGRESS;
+        if (keys_known(o, progress_keys, kind, err, errlen) != 0 || take_id(o, out, kind, err, errlen) != 0)
+            ;
+        else if (!json_is_number(f) || !(json_number_value(f) >= 0.0 && json_number_value(f) <= 1.0))
+            snprintf(err, errlen, "a \"progress\" message needs a \"fraction\" from 0 to 1");
+        else if (m != NULL && !json_is_null(m) && !json_is_string(m))
+            snprintf(err, errlen, "a \"progress\" message's \"message\" must be a string");
+        else {
+            out->fraction = json_number_value(f);
+            snprintf(out->message, sizeof out->message, "%s", json_is_string(m) ? json_string_value(m) : "");
+            rc = 0;
+        }
+    } else if (strcmp(kind, "result") == 0) {
+        out->kind = HANDLER_MSG_RESULT;
+        json_t *d = json_object_get(o, "data");
+        if (keys_known(o, result_keys, kind, err, errlen) != 0 || take_id(o, out, kind, err, errlen) != 0)
+            ;
+        else if (d == NULL)
+            snprintf(err, errlen, "a \"result\" message needs \"data\" (use null for none)");
+        else {
+            out->data = json_incref(d);
+            rc = 0;
+        }
+    } else if (strcmp(kind, "error") == 0) {
+        out->kind = HANDLER_MSG_ERROR;
+        json_t *e = json_object_get(o, "error"), *r = json_object_get(o, "retry");
+        if (keys_known(o, error_keys, kind, err, errlen) != 0 || take_id(o, out, kind, err, errlen) != 0)
+            ;
+        else if (!json_is_string(e))
+            snprintf(err, errlen, "an \"error\" message needs \"error\", a string saying what went wrong");
+        else if (!json_is_boolean(r))
+            snprintf(err, errlen, "an \"error\" message needs \"retry\": true (transient) or false (permanent)");
+        else if ((out->error = strdup(json_string_value(e))) == NULL)
+            snprintf(err, errlen, "out of memory");
+        else {
+            out->retry = json_is_true(r);
+            rc = 0;
+        }
+    } else {
+        snprintf(err, errlen, "unknown message kind \"%.40s\" (known: progress, result, error)", kind);
+    }
+    json_decref(o);
+    if (rc != 0)
+        handler_msg_clear(out);
+    return rc;
+}
+
+void handler_msg_clear(handler_msg_t *m)
+{
+    json_decref(m->data);
+    free(m->error);
+    m->data = NULL;
+    m->error = NULL;
+}
+
+static char *dump_line(json_t *o, size_t *len)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    json_decref(o);
+    if (s == NULL)
+        return NULL;
+    size_t n = strlen(s);
+    char *line = realloc(s, n + 2);
+    if (line == NULL) {
+        free(s);
+        return NULL;
+    }
+    line[n] = '\n';
+    line[n + 1] = '\0';
+    *len = n + 1;
+    return line;
+}
+
+char *handler_wire_request(const handler_request_t *r, size_t *len)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:O, s:i, s:i, s:s, s:I, s:I}", "msg", "job", "id", r->id, "type",
+                          r->type, "args", r->args, "attempt", r->attempt, "max_retries", r->max_retries, "queue",
+                          r->queue, "timeout_ms", (json_int_t)r->timeout_ms, "deadline_ms",
+                          (json_int_t)r->deadline_ms);
+    return dump_line(o, len);
+}
+
+char *handler_wire_cancel(const char *id, const char *reason, size_t *len)
+{
+    return dump_line(json_pack("{s:s, s:s, s:s}", "msg", "cancel", "id", id, "reason", reason), len);
+}

@@ -1,0 +1,62 @@
+/* handler_wire.h — the messages between tickq and a handler process: one
+ * JSON object per line, its kind in "msg" (docs/handlers.md, "The wire
+ * format").
+ *
+ * Decoding is strict: a key the kind does not have, a missing or mistyped
+ * field is an error naming it, never skipped, so that a handler that
+ * misunderstands the protocol is stopped at its first wrong message. */
+#ifndef TICKQ_HANDLER_WIRE_H
+#define TICKQ_HANDLER_WIRE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HANDLER_PROTOCOL 1
+#define HANDLER_MAX_JOBS_LIMIT 1000
+
+/* The announcement, the first message of a handler. */
+typedef struct {
+    json_t *types;               /* array of strings (owned reference) */
+    int max_jobs;
+} handler_hello_t;
+
+typedef enum { HANDLER_MSG_PROGRESS, HANDLER_MSG_RESULT, HANDLER_MSG_ERROR } handler_msg_kind_t;
+
+/* A message about a job. */
+typedef struct {
+    handler_msg_kind_t kind;
+    char id[80];
+    double fraction;             /* progress */
+    char message[512];           /* progress ("" when none); error text for an error */
+    json_t *data;                /* result (owned reference) */
+    int retry;                   /* error */
+    char *error;                 /* error text (malloc'd) */
+} handler_msg_t;
+
+/* A job request for the handler. */
+typedef struct {
+    const char *id;
+    const char *type;
+    const char *queue;
+    const json_t *args;
+    int attempt;
+    int max_retries;
+    int64_t timeout_ms;
+    int64_t deadline_ms;         /* wall clock, Unix epoch ms */
+} handler_request_t;
+
+/* Decodes the announcement. 0, or -1 with err. */
+int handler_wire_hello(const char *line, size_t len, handler_hello_t *out, char *err, size_t errlen);
+void handler_hello_clear(handler_hello_t *h);
+
+/* Decodes a job's message. 0, or -1 with err. */
+int handler_wire_message(const char *line, size_t len, handler_msg_t *out, char *err, size_t errlen);
+void handler_msg_clear(handler_msg_t *m);
+
+/* The request line for a job, '\n' included (malloc'd), or NULL out of memory. */
+char *handler_wire_request(const handler_request_t *r, size_t *len);
+/* The cancel line for a job; reason is "timeout" or "cancel". */
+char *handler_wire_cancel(const char *id, const char *reason, size_t *len);
+
+#endif
