@@ -11,7 +11,8 @@
 #   make fuzz       libFuzzer targets (fuzz/, clang), FUZZ_SECONDS (60) each; one JSON line each
 #   make bench      every benchmark (one JSON line each): bench-queue, bench-data,
 #                   bench-strategy (job times of backtests and screenings, Lua loop speed),
-#                   bench-options (implied volatility and Greeks of 1 M contracts)
+#                   bench-options (implied volatility and Greeks of 1 M contracts),
+#                   bench-handlers (no-op jobs through a Python handler vs built-in noop)
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
@@ -36,7 +37,7 @@ BENCH    := $(BUILD)/bench_queue
 BENCH_DATA := $(BUILD)/bench_data
 BENCH_OPTIONS := $(BUILD)/bench_options
 
-.PHONY: all setup test fuzz-syntax unit integration demo sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options install clean
+.PHONY: all setup test fuzz-syntax unit integration demo sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options bench-handlers install clean
 
 all: $(BUILD)/tickq
 
@@ -175,7 +176,7 @@ fuzz-build:
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) scripts/with-redis scripts/fuzz $(FUZZ_BUILD) $(FUZZ_TARGETS)
 
-bench: bench-queue bench-data bench-strategy bench-options
+bench: bench-queue bench-data bench-strategy bench-options bench-handlers
 
 # Benchmarks keep stdout for their JSON line; build chatter goes to stderr.
 bench-queue:
@@ -201,6 +202,13 @@ bench-strategy:
 	@scripts/setup >&2
 	@$(MAKE) --no-print-directory all >&2
 	@scripts/with-redis /usr/bin/python3 bench/bench_strategy.py --tickq $(BUILD)/tickq
+
+# No-op jobs through a Python handler against the built-in noop: jobs/s with
+# 2 workers, latency at 200 jobs/s, the overhead per job (bench/bench_handlers.py).
+bench-handlers:
+	@scripts/setup >&2
+	@$(MAKE) --no-print-directory all $(BENCH) >&2
+	@scripts/with-redis /usr/bin/python3 bench/bench_handlers.py --tickq $(BUILD)/tickq --bench-queue $(BENCH)
 
 install: $(BUILD)/tickq
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -38,6 +38,8 @@ typedef struct {
     long latency_jobs;
     const char *log_level;
     const char *only;        /* run one phase (enqueue, process, e2e, latency) */
+    const char *type;        /* the jobs' task type (default noop) */
+    const char *config;      /* the workers' --config FILE (handlers), or NULL */
     rconn_t *conn;
     queue_t q;
     char err[1024];
@@ -57,12 +59,14 @@ static void flush_redis(bench_t *b)
     freeReplyObject(r);
 }
 
+static const char *g_type = "noop";
+
 static void make_spec(job_spec_t *s, char *id, size_t cap, const char *tag, long i)
 {
     job_spec_init(s);
     snprintf(id, cap, "%s-%ld", tag, i);
     s->id = id;
-    s->type = "noop";
+    s->type = g_type;
 }
 
 static double enqueue_single(bench_t *b, const char *tag, long n)
@@ -106,8 +110,12 @@ static pid_t start_worker(bench_t *b, int burst, int history)
         int null = open("/dev/null", O_WRONLY);
         dup2(null, 1);
         dup2(null, 2);
-        const char *argv[9] = { b->tickq, "worker", "--workers", workers, "--log-level", b->log_level };
+        const char *argv[11] = { b->tickq, "worker", "--workers", workers, "--log-level", b->log_level };
         int argc = 6;
+        if (b->config != NULL) {
+            argv[argc++] = "--config";
+            argv[argc++] = b->config;
+        }
         if (!history)
             argv[argc++] = "--no-history";
         if (burst)
@@ -254,7 +262,8 @@ static double e2e_rate(bench_t *b)
 /* Offers `rate` jobs/s one at a time; fills p50/p99 of start - enqueue in
  * ms. via_list: the jobs are LPUSHed onto the users' strategy_queue list
  * instead (the time counted from the push). */
-static void latency(bench_t *b, const char *tag, double rate, long n, int via_list, double *p50, double *p99)
+static void latency(bench_t *b, const char *tag, double rate, long n, int via_list, double *p50, double *p99,
+                    double *done50, double *done99)
 {
     if (n < 1 || n > 100000000)
         die("latency", "job count out of range");
@@ -273,7 +282,7 @@ static void latency(bench_t *b, const char *tag, double rate, long n, int via_li
         make_spec(&s, id, sizeof id, tag, i);
         if (via_list) {
             char task[160];
-            snprintf(task, sizeof task, "{\"task_id\":\"%s\",\"task_type\":\"noop\",\"args\":{}}", id);
+            snprintf(task, sizeof task, "{\"task_id\":\"%s\",\"task_type\":\"%s\",\"args\":{}}", id, g_type);
             pushed[i] = clock_now_us();
             redisReply *r = rconn_cmd(b->conn, b->err, sizeof b->err, "LPUSH strategy_queue %s", task);
             if (r == NULL || r->type != REDIS_REPLY_INTEGER)
@@ -288,7 +297,8 @@ static void latency(bench_t *b, const char *tag, double rate, long n, int via_li
     wait_completed(b, n);
     stop_worker(w);
     int64_t *enq = calloc((size_t)n, sizeof *enq), *start = calloc((size_t)n, sizeof *start);
-    read_times(b, tag, n, enq, start, NULL);
+    int64_t *fin = calloc((size_t)n, sizeof *fin);
+    read_times(b, tag, n, enq, start, fin);
     if (via_list)
         memcpy(enq, pushed, (size_t)n * sizeof *enq);
     free(pushed);
@@ -298,6 +308,12 @@ static void latency(bench_t *b, const char *tag, double rate, long n, int via_li
     qsort(d, (size_t)n, sizeof *d, cmp_i64);
     *p50 = (double)d[n / 2] / 1000.0;
     *p99 = (double)d[(long)((double)n * 0.99)] / 1000.0;
+    for (long i = 0; i < n; i++)
+        d[i] = fin[i] - enq[i];
+    qsort(d, (size_t)n, sizeof *d, cmp_i64);
+    *done50 = (double)d[n / 2] / 1000.0;
+    *done99 = (double)d[(long)((double)n * 0.99)] / 1000.0;
+    free(fin);
     free(enq);
     free(start);
     free(d);
@@ -318,9 +334,12 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--latency-jobs") == 0 && i + 1 < argc) b.latency_jobs = atol(argv[++i]);
         else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) b.log_level = argv[++i];
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) b.only = argv[++i];
+        else if (strcmp(argv[i], "--type") == 0 && i + 1 < argc) b.type = argv[++i];
+        else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) b.config = argv[++i];
         else {
             fprintf(stderr, "usage: bench_queue [--tickq PATH] [--jobs N] [--workers N] "
-                            "[--latency-jobs N] [--log-level L] [--only enqueue|process|e2e|latency]\n");
+                            "[--latency-jobs N] [--log-level L] [--only enqueue|process|e2e|latency]\n"
+                            "       [--type TYPE] [--config FILE]\n");
             return 64;
         }
     }
@@ -329,6 +348,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_queue: --jobs must be 2..1e8, --latency-jobs 1..1e7, --workers >= 1\n");
         return 64;
     }
+    if (b.type != NULL)
+        g_type = b.type;
     const char *url = getenv("REDIS_URL");
     redis_url_t u;
     if (url == NULL || redis_url_parse(url, &u, b.err, sizeof b.err) != 0)
@@ -342,6 +363,7 @@ int main(int argc, char **argv)
 
 #define PHASE(name) (b.only == NULL || strcmp(b.only, name) == 0)
     double enq = 0, bulk = 0, proc = 0, e2e = 0, p50 = 0, p99 = 0, p50k = 0, p99k = 0, p50l = 0, p99l = 0;
+    double d50 = 0, d99 = 0, d50k = 0, d99k = 0, d50l = 0, d99l = 0;
     if (PHASE("enqueue")) {
         flush_redis(&b);
         enq = enqueue_single(&b, "s", b.jobs);
@@ -364,9 +386,9 @@ int main(int argc, char **argv)
     if (PHASE("e2e"))
         e2e = e2e_rate(&b);
     if (PHASE("latency")) {
-        latency(&b, "l", 200, b.latency_jobs, 0, &p50, &p99);
-        latency(&b, "k", 1000, b.latency_jobs * 2, 0, &p50k, &p99k);
-        latency(&b, "q", 200, b.latency_jobs, 1, &p50l, &p99l);
+        latency(&b, "l", 200, b.latency_jobs, 0, &p50, &p99, &d50, &d99);
+        latency(&b, "k", 1000, b.latency_jobs * 2, 0, &p50k, &p99k, &d50k, &d99k);
+        latency(&b, "q", 200, b.latency_jobs, 1, &p50l, &p99l, &d50l, &d99l);
     }
     flush_redis(&b);
     printf("{\"bench\":\"queue\",\"jobs\":%ld,\"workers\":%d,\"enqueue_per_s\":%.0f,"
@@ -374,9 +396,10 @@ int main(int argc, char **argv)
            "\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,\"latency_1k_p50_ms\":%.3f,"
            "\"latency_1k_p99_ms\":%.3f,\"latency_list_p50_ms\":%.3f,\"latency_list_p99_ms\":%.3f,"
            "\"process_no_history_per_s\":%.0f,\"history_cost_pct\":%.1f,\"redis_us_per_job\":%.2f,"
-           "\"redis_us_per_job_no_history\":%.2f,\"log_level\":\"%s\"}\n",
+           "\"redis_us_per_job_no_history\":%.2f,\"log_level\":\"%s\",\"type\":\"%s\","
+           "\"done_latency_p50_ms\":%.3f,\"done_latency_p99_ms\":%.3f}\n",
            b.jobs, b.workers, enq, bulk, proc, e2e, p50, p99, p50k, p99k, p50l, p99l, proc_no_history,
-           history_cost, redis_us, redis_us_off, b.log_level);
+           history_cost, redis_us, redis_us_off, b.log_level, g_type, d50, d99);
     rconn_free(b.conn);
     return 0;
 }
