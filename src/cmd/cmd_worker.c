@@ -205,6 +205,11 @@ static int parse_flags(int argc, char **argv, config_t *cfg)
     return 0;
 }
 
+static void say_handler(int ok, const char *name, const char *what)
+{
+    printf("%s handler %s: %s\n", ok ? "ok  " : "FAIL", name, what);
+}
+
 /* --check: every step prints one line; the first failure decides the status. */
 static int run_check(config_t *cfg)
 {
@@ -286,9 +291,11 @@ static int run_check(config_t *cfg)
                                err, sizeof err) == 0)
             printf("ok   job history: Redis stream %s, backlog up to %lld rows\n", stream, cfg->history_backlog);
     }
-    char names[512];
+    char names[4096];
     task_names(names, sizeof names);
     printf("ok   task types: %s\n", names);
+    if (handler_tasks_check(say_handler) > 0)
+        return EX_CONFIG;
     /* Lua strategies run anyway: a worker without Python is a warning. */
     char python[700];
     if (strategy_python_probe(python, sizeof python) == 0)

@@ -445,6 +445,21 @@ static void announced_text(const handler_proc_t *p, char *out, size_t outlen)
     }
 }
 
+int handler_proc_check_types(const handler_proc_t *p, char *err, size_t errlen)
+{
+    char missing[800] = "", list[800];
+    for (size_t i = 0; i < p->def->ntypes; i++)
+        if (!announced(p, p->def->types[i]))
+            snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s", missing[0] ? ", " : "",
+                     p->def->types[i]);
+    if (missing[0] == '\0')
+        return 0;
+    announced_text(p, list, sizeof list);
+    snprintf(err, errlen, "handler %s does not announce %s, which [handler %s] lists (it announced: %s)",
+             p->def->name, missing, p->def->name, list);
+    return -1;
+}
+
 /* A job on its way: the bytes not yet written to the handler. */
 typedef struct {
     char *data;

@@ -43,6 +43,10 @@ int handler_proc_start(handler_proc_t *p, char *err, size_t errlen);
 /* The announcement of the running process (NULL when not running). */
 const handler_hello_t *handler_proc_hello(const handler_proc_t *p);
 
+/* Checks the running handler's announcement against its section's types:
+ * 0, or -1 with err naming the types it did not announce. */
+int handler_proc_check_types(const handler_proc_t *p, char *err, size_t errlen);
+
 /* Runs one job (starting the process first when needed); deadline_mono_ms
  * is on clock_mono_ms(). hooks (may be NULL) get its progress, and are
  * asked about a cancel every 200 ms. On HANDLER_DONE *data gets the result (owned);

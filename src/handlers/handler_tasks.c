@@ -54,6 +54,8 @@ static void child_start(void)
         else if (handler_proc_start(g_procs[i], err, sizeof err) != 0)
             log_warn("handler did not start; its next job tries again", LF_S("handler", g_set->items[i].name),
                      LF_S("error", err));
+        else if (handler_proc_check_types(g_procs[i], err, sizeof err) != 0)
+            log_warn("handler does not serve every type its section lists: their jobs fail", LF_S("error", err));
     }
     if (g_procs == NULL)
         log_error("cannot set up the handlers: out of memory");
@@ -91,6 +93,32 @@ int handler_tasks_register(const handler_set_t *set)
     g_family = (task_family_t){ g_def_ptrs, n, child_start, child_stop };
     task_register(&g_family);
     return 0;
+}
+
+int handler_tasks_check(void (*say)(int ok, const char *name, const char *what))
+{
+    int bad = 0;
+    for (size_t i = 0; g_set != NULL && i < g_set->n; i++) {
+        const handler_def_t *h = &g_set->items[i];
+        handler_proc_t *p = handler_proc_new(h);
+        char err[1200], types[800], what[1300];
+        if (p == NULL) {
+            say(0, h->name, "out of memory");
+            bad++;
+            continue;
+        }
+        if (handler_proc_start(p, err, sizeof err) != 0 || handler_proc_check_types(p, err, sizeof err) != 0) {
+            say(0, h->name, err);
+            bad++;
+        } else {
+            handler_types_text(h, types, sizeof types);
+            snprintf(what, sizeof what, "started and announced %s (max_jobs %d)", types,
+                     handler_proc_hello(p)->max_jobs);
+            say(1, h->name, what);
+        }
+        handler_proc_free(p);
+    }
+    return bad;
 }
 
 const handler_set_t *handler_tasks_set(void)

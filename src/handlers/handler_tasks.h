@@ -11,6 +11,10 @@
  * 0, or -1 when out of memory. */
 int handler_tasks_register(const handler_set_t *set);
 
+/* For worker --check: starts each handler, checks its announcement, stops
+ * it; say() gets one line per handler. Returns the number that failed. */
+int handler_tasks_check(void (*say)(int ok, const char *name, const char *what));
+
 /* The set registered, or NULL. */
 const handler_set_t *handler_tasks_set(void);
 
