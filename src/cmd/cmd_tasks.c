@@ -151,7 +151,7 @@ int cmd_tasks(int argc, char **argv)
     if (st != 0)
         return st;
     char err[1024];
-    if (handler_setup(config, err, sizeof err) != 0)
+    if (handler_setup(config, NULL, NULL, 0, 0, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
     if (type == NULL) {
         if (format == FORMAT_MARKDOWN)

@@ -50,6 +50,8 @@ static const char usage[] =
     "                       schedules (default file: $TICKQ_CONFIG, else\n"
     "                       $TICKQ_SCHEDULES, else schedules.ini; one scheduler among\n"
     "                       all replicas fires; docs/scheduler.md)\n"
+    "  --pool NAME          run the [pool NAME] of the configuration file: its queues,\n"
+    "                       workers, task types and handlers (flags win over it)\n"
     "  --schedules FILE     deprecated: the old name of --config FILE\n"
     "  --list-queue NAME    also take tasks LPUSHed as JSON onto this Redis list\n"
     "                       (default: strategy_queue; '' turns it off)\n"
@@ -75,7 +77,7 @@ enum {
     OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_RESULT_TTL, OPT_RETRY_BASE, OPT_RETRY_MAX,
     OPT_CLAIM_TIMEOUT, OPT_HEARTBEAT, OPT_STATS_INTERVAL, OPT_DLQ_CAP, OPT_BATCH_BUDGET, OPT_DB,
     OPT_LIST_QUEUE, OPT_SCHEDULER, OPT_SCHEDULES, OPT_NO_HISTORY, OPT_HISTORY_DAYS, OPT_HISTORY_BACKLOG,
-    OPT_LIST_TARGET
+    OPT_LIST_TARGET, OPT_POOL
 };
 
 static const struct option options[] = {
@@ -102,6 +104,7 @@ static const struct option options[] = {
     { "history-days", required_argument, 0, OPT_HISTORY_DAYS },
     { "history-backlog", required_argument, 0, OPT_HISTORY_BACKLOG },
     { "schedules", required_argument, 0, OPT_SCHEDULES },
+    { "pool", required_argument, 0, OPT_POOL },
     CLI_COMMON_OPTIONS,
     { 0, 0, 0, 0 }
 };
@@ -116,6 +119,10 @@ static int duration_flag(const char *flag, const char *arg, int64_t min_ms, int6
     return 0;
 }
 
+/* worker --pool NAME, and which of the pool's settings flags override. */
+static const char *g_pool;
+static int g_queues_flag, g_workers_flag;
+
 static int on_flag(int opt, const char *arg, void *ctx)
 {
     config_t *cfg = ctx;
@@ -123,11 +130,13 @@ static int on_flag(int opt, const char *arg, void *ctx)
     int64_t ms = 0;
     int st = 0;
     switch (opt) {
-    case OPT_QUEUES: cfg->queues_spec = arg; break;
+    case OPT_QUEUES: cfg->queues_spec = arg; g_queues_flag = 1; break;
+    case OPT_POOL: g_pool = arg; break;
     case OPT_WORKERS:
         if (cli_parse_int(arg, 1, WORKERS_MAX, &v) != 0)
             return cli_usage_error(usage, "--workers '%s' is not a number from 1 to %d", arg, WORKERS_MAX);
         cfg->workers = (int)v;
+        g_workers_flag = 1;
         break;
     case OPT_BURST: cfg->burst = 1; break;
     case OPT_CHECK: cfg->check = 1; break;
@@ -214,14 +223,16 @@ static void say_handler(int ok, const char *name, const char *what)
 static int run_check(config_t *cfg)
 {
     char err[1024], where[4400], queues[2048];
-    if (config_resolve(cfg, 1, err, sizeof err) != 0 || config_resolve_list_target(cfg, err, sizeof err) != 0 ||
-        handler_setup(cfg->config_path, err, sizeof err) != 0) {
+    if (handler_setup(cfg->config_path, g_pool, cfg, g_queues_flag, g_workers_flag, err, sizeof err) != 0 ||
+        config_resolve(cfg, 1, err, sizeof err) != 0 || config_resolve_list_target(cfg, err, sizeof err) != 0) {
         printf("FAIL config: %s\n", err);
         return EX_CONFIG;
     }
     queue_list_describe(&cfg->queues, queues, sizeof queues);
     printf("ok   config: queues %s; %d workers; group %s; prefix %s\n", queues, cfg->workers,
            cfg->group, cfg->prefix);
+    if (cfg->pool != NULL)
+        printf("ok   pool %s: runs %s\n", cfg->pool, cfg->pool_types);
     char history[64];
     if (!cfg->history)
         snprintf(history, sizeof history, "off");
@@ -401,8 +412,8 @@ int cmd_worker(int argc, char **argv)
 
     log_configure(cfg.log_format, cfg.log_level);
     warn_deprecated_flags(&cfg);
-    if (config_resolve(&cfg, 1, err, sizeof err) != 0 || config_resolve_list_target(&cfg, err, sizeof err) != 0 ||
-        handler_setup(cfg.config_path, err, sizeof err) != 0)
+    if (handler_setup(cfg.config_path, g_pool, &cfg, g_queues_flag, g_workers_flag, err, sizeof err) != 0 ||
+        config_resolve(&cfg, 1, err, sizeof err) != 0 || config_resolve_list_target(&cfg, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
     /* The schedules file first: a bad one changes nothing. */
     schedule_config_t schedules;

@@ -1,13 +1,20 @@
-/* handler_setup.h — the configuration file's handlers, read and registered
- * as tasks for a command that runs or lists them (worker, tasks). */
+/* handler_setup.h — the configuration file's handlers and pools, read and
+ * registered for a command that runs or lists them (worker, tasks). */
 #ifndef TICKQ_HANDLER_SETUP_H
 #define TICKQ_HANDLER_SETUP_H
 
 #include <stddef.h>
 
-/* Reads the [handler NAME] sections of `path` (NULL: no file named, no
- * handlers) and registers their types after the built-in tasks. Call once,
- * after tasks_register_all. 0, or -1 with err naming the file and line. */
-int handler_setup(const char *path, char *err, size_t errlen);
+#include "core/config.h"
+
+/* Reads the [handler NAME] and [pool NAME] sections of `path` (NULL: no
+ * file named, no handlers) and registers the handlers' types after the
+ * built-in tasks: with `pool` (worker --pool NAME), only that pool's
+ * handlers, and cfg (when not NULL) gets the pool's settings: its queues
+ * and workers unless given as flags (queues_flag, workers_flag), its types.
+ * Call once, after tasks_register_all. 0, or -1 with err naming the file
+ * and line. */
+int handler_setup(const char *path, const char *pool, config_t *cfg, int queues_flag, int workers_flag, char *err,
+                  size_t errlen);
 
 #endif

@@ -53,6 +53,12 @@ typedef struct {
     int scheduler;               /* worker --scheduler: also fire the schedules */
     const char *config_path;     /* --config, else TICKQ_CONFIG (core/config_file.h); NULL: not named */
     const char *schedules_path;  /* worker --schedules, the deprecated alias of --config: warned about */
+    /* worker --pool NAME: a job of a type the pool does not run fails at
+     * once, naming the pool and pool_types (the types it runs). NULL: every
+     * registered task runs. */
+    const char *pool;
+    int (*pool_serves)(const char *type);
+    const char *pool_types;
 } config_t;
 
 /* The defaults alone, without the environment: every setting's default

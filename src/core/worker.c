@@ -315,6 +315,9 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
         status = task_error(&out, TASK_PERMANENT, "%s", why);
     } else if (!json_is_object(args)) {
         status = task_error(&out, TASK_PERMANENT, "args must be a JSON object");
+    } else if (w->cfg->pool != NULL && !w->cfg->pool_serves(j->type)) {
+        status = task_error(&out, TASK_PERMANENT, "task type %s is not served by pool %s (serves: %s)", j->type,
+                            w->cfg->pool, w->cfg->pool_types);
     } else if (task == NULL) {
         char names[512];
         task_names(names, sizeof names);
