@@ -2,16 +2,19 @@
  * supervisor and its worker children (or only check, with --check). */
 #include "cmd/commands.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "cmd/cli.h"
 #include "cmd/db_exit.h"
 #include "cmd/handler_setup.h"
 #include "cmd/worker_history.h"
 #include "cmd/worker_scheduler.h"
+#include "cmd/worker_watch.h"
 #include "cmd/schedule_check.h"
 #include "strategy/strategy_python.h"
 #include "core/clock.h"
@@ -52,6 +55,10 @@ static const char usage[] =
     "                       all replicas fires; docs/scheduler.md)\n"
     "  --pool NAME          run the [pool NAME] of the configuration file: its queues,\n"
     "                       workers, task types and handlers (flags win over it)\n"
+    "  --watch PATH         a file or folder (repeat for more): when one changes, the\n"
+    "                       configuration file is read again and each child is replaced\n"
+    "                       after its current job, with new handler processes; a\n"
+    "                       configuration that does not read is refused (logged)\n"
     "  --schedules FILE     deprecated: the old name of --config FILE\n"
     "  --list-queue NAME    also take tasks LPUSHed as JSON onto this Redis list\n"
     "                       (default: strategy_queue; '' turns it off)\n"
@@ -77,7 +84,7 @@ enum {
     OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_RESULT_TTL, OPT_RETRY_BASE, OPT_RETRY_MAX,
     OPT_CLAIM_TIMEOUT, OPT_HEARTBEAT, OPT_STATS_INTERVAL, OPT_DLQ_CAP, OPT_BATCH_BUDGET, OPT_DB,
     OPT_LIST_QUEUE, OPT_SCHEDULER, OPT_SCHEDULES, OPT_NO_HISTORY, OPT_HISTORY_DAYS, OPT_HISTORY_BACKLOG,
-    OPT_LIST_TARGET, OPT_POOL
+    OPT_LIST_TARGET, OPT_POOL, OPT_WATCH
 };
 
 static const struct option options[] = {
@@ -105,6 +112,7 @@ static const struct option options[] = {
     { "history-backlog", required_argument, 0, OPT_HISTORY_BACKLOG },
     { "schedules", required_argument, 0, OPT_SCHEDULES },
     { "pool", required_argument, 0, OPT_POOL },
+    { "watch", required_argument, 0, OPT_WATCH },
     CLI_COMMON_OPTIONS,
     { 0, 0, 0, 0 }
 };
@@ -122,6 +130,9 @@ static int duration_flag(const char *flag, const char *arg, int64_t min_ms, int6
 /* worker --pool NAME, and which of the pool's settings flags override. */
 static const char *g_pool;
 static int g_queues_flag, g_workers_flag;
+/* worker --watch PATH, repeated. */
+static const char *g_watch[WATCH_PATHS_MAX];
+static size_t g_nwatch;
 
 static int on_flag(int opt, const char *arg, void *ctx)
 {
@@ -132,6 +143,13 @@ static int on_flag(int opt, const char *arg, void *ctx)
     switch (opt) {
     case OPT_QUEUES: cfg->queues_spec = arg; g_queues_flag = 1; break;
     case OPT_POOL: g_pool = arg; break;
+    case OPT_WATCH:
+        if (g_nwatch == WATCH_PATHS_MAX)
+            return cli_usage_error(usage, "--watch: at most %d paths", WATCH_PATHS_MAX);
+        if (access(arg, F_OK) != 0)
+            return cli_usage_error(usage, "--watch %s: %s", arg, strerror(errno));
+        g_watch[g_nwatch++] = arg;
+        break;
     case OPT_WORKERS:
         if (cli_parse_int(arg, 1, WORKERS_MAX, &v) != 0)
             return cli_usage_error(usage, "--workers '%s' is not a number from 1 to %d", arg, WORKERS_MAX);
@@ -368,7 +386,19 @@ static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_con
         }
         plan.companions[plan.ncompanions++] = worker_scheduler_companion(scheduler);
     }
+    worker_watch_t *watch = NULL;
+    if (g_nwatch > 0) {
+        char err[1024];
+        if ((watch = worker_watch_new(g_watch, g_nwatch, err, sizeof err)) == NULL) {
+            log_error("cannot watch the files", LF_S("error", err));
+            worker_scheduler_free(scheduler);
+            worker_history_free(history);
+            return EX_CONFIG;
+        }
+        plan.companions[plan.ncompanions++] = worker_watch_companion(watch);
+    }
     st = supervisor_run(cfg, conn, &plan);
+    worker_watch_free(watch);
     worker_scheduler_free(scheduler);
     worker_history_free(history);
     return st;

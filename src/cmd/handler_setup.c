@@ -6,17 +6,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/task.h"
 #include "handlers/handler_config.h"
 #include "handlers/handler_tasks.h"
 #include "handlers/pool_config.h"
 
-/* They live as long as the process: the registry points into them. */
-static handler_set_t g_handlers;
-static handler_set_t g_pool_handlers; /* the pool's, sharing g_handlers' strings */
-static pool_set_t g_pools;
-static const pool_def_t *g_pool;
-static char g_pool_types[4096];
+/* What one reading of the file gave. */
+typedef struct {
+    handler_set_t handlers;
+    handler_set_t pool_handlers; /* the pool's, sharing handlers' strings */
+    pool_set_t pools;
+    const pool_def_t *pool;      /* worker --pool's, or NULL */
+} setup_t;
+
+/* The one in use lives as long as it is: the registry points into it. */
+static setup_t g_setup;
+static char g_path[4096], g_pool_name[HANDLER_NAME_MAX + 1];
+static int g_have_pool;
+static char g_pool_types[4096], g_pool_queues[4096];
 
 static int is_builtin(const char *type)
 {
@@ -25,42 +33,67 @@ static int is_builtin(const char *type)
 
 static int pool_serves_type(const char *type)
 {
-    return pool_serves(&g_pools, g_pool, type);
+    return pool_serves(&g_setup.pools, g_setup.pool, type);
 }
 
-static int use_pool(const char *path, const char *name, config_t *cfg, int queues_flag, int workers_flag, char *err,
-                    size_t errlen)
+static void setup_free(setup_t *s)
 {
-    if (pool_config_load(&g_pools, path, &g_handlers, is_builtin, WORKERS_MAX, err, errlen) != 0)
+    free(s->pool_handlers.items);
+    pool_config_free(&s->pools);
+    handler_config_free(&s->handlers);
+    memset(s, 0, sizeof *s);
+}
+
+/* Reads path into s (zeroed first): its handlers, its pools (checked even
+ * when none is run), and with `pool` that pool and its handlers. */
+static int setup_read(setup_t *s, const char *path, const char *pool, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    if (handler_config_load(&s->handlers, path, is_builtin, err, errlen) != 0)
         return -1;
-    if ((g_pool = pool_config_find(&g_pools, name)) == NULL) {
+    if (pool_config_load(&s->pools, path, &s->handlers, is_builtin, WORKERS_MAX, err, errlen) != 0) {
+        setup_free(s);
+        return -1;
+    }
+    if (pool == NULL)
+        return 0;
+    if ((s->pool = pool_config_find(&s->pools, pool)) == NULL) {
         char names[1024] = "";
-        for (size_t i = 0; i < g_pools.n; i++)
+        for (size_t i = 0; i < s->pools.n; i++)
             snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
-                     g_pools.items[i].name);
-        snprintf(err, errlen, "--pool %s: %s has no [pool %s] (%s%s)", name, path, name,
-                 g_pools.n ? "its pools: " : "it defines no pool", names);
+                     s->pools.items[i].name);
+        snprintf(err, errlen, "--pool %s: %s has no [pool %s] (%s%s)", pool, path, pool,
+                 s->pools.n ? "its pools: " : "it defines no pool", names);
+        setup_free(s);
         return -1;
     }
-    g_pool_handlers.items = calloc(g_pool->nhandlers ? g_pool->nhandlers : 1, sizeof *g_pool_handlers.items);
-    if (g_pool_handlers.items == NULL) {
+    s->pool_handlers.items = calloc(s->pool->nhandlers ? s->pool->nhandlers : 1, sizeof *s->pool_handlers.items);
+    if (s->pool_handlers.items == NULL) {
         snprintf(err, errlen, "out of memory");
+        setup_free(s);
         return -1;
     }
-    for (size_t i = 0; i < g_handlers.n; i++)
-        if (pool_uses_handler(g_pool, g_handlers.items[i].name))
-            g_pool_handlers.items[g_pool_handlers.n++] = g_handlers.items[i];
-    g_pool_handlers.path = g_handlers.path;
-    pool_types_text(&g_pools, g_pool, g_pool_types, sizeof g_pool_types);
-    if (cfg != NULL) {
-        if (!queues_flag)
-            cfg->queues_spec = g_pool->queues;
-        if (!workers_flag && g_pool->workers > 0)
-            cfg->workers = g_pool->workers;
-        cfg->pool = g_pool->name;
-        cfg->pool_serves = pool_serves_type;
-        cfg->pool_types = g_pool_types;
+    for (size_t i = 0; i < s->handlers.n; i++)
+        if (pool_uses_handler(s->pool, s->handlers.items[i].name))
+            s->pool_handlers.items[s->pool_handlers.n++] = s->handlers.items[i];
+    return 0;
+}
+
+/* Makes what s says the one in use and registers it (the old one freed);
+ * on failure nothing changes and s is still the caller's. */
+static int setup_use(setup_t *s, char *err, size_t errlen)
+{
+    setup_t old = g_setup;
+    g_setup = *s; /* registered from its home: the registry keeps the pointer */
+    const handler_set_t *used = g_setup.pool != NULL ? &g_setup.pool_handlers : &g_setup.handlers;
+    if ((used->n > 0 || handler_tasks_set() != NULL) && handler_tasks_register(used) != 0) {
+        g_setup = old;
+        snprintf(err, errlen, "out of memory registering the handlers of %s", g_path);
+        return -1;
     }
+    setup_free(&old);
+    if (g_setup.pool != NULL)
+        pool_types_text(&g_setup.pools, g_setup.pool, g_pool_types, sizeof g_pool_types);
     return 0;
 }
 
@@ -75,23 +108,50 @@ int handler_setup(const char *path, const char *pool, config_t *cfg, int queues_
         }
         return 0;
     }
-    if (handler_config_load(&g_handlers, path, is_builtin, err, errlen) != 0)
+    snprintf(g_path, sizeof g_path, "%s", path);
+    setup_t s;
+    if (setup_read(&s, path, pool, err, errlen) != 0)
         return -1;
-    const handler_set_t *used = &g_handlers;
-    if (pool != NULL) {
-        if (use_pool(path, pool, cfg, queues_flag, workers_flag, err, errlen) != 0)
-            return -1;
-        used = &g_pool_handlers;
-    } else {
-        /* Pools are checked even when none is run: a bad one is found now. */
-        pool_set_t check;
-        if (pool_config_load(&check, path, &g_handlers, is_builtin, WORKERS_MAX, err, errlen) != 0)
-            return -1;
-        pool_config_free(&check);
+    if (setup_use(&s, err, errlen) != 0) {
+        setup_free(&s);
+        return -1;
     }
-    if (used->n > 0 && handler_tasks_register(used) != 0) {
-        snprintf(err, errlen, "out of memory registering the handlers of %s", path);
+    if (pool != NULL) {
+        g_have_pool = 1;
+        snprintf(g_pool_name, sizeof g_pool_name, "%s", pool);
+        if (cfg != NULL) {
+            snprintf(g_pool_queues, sizeof g_pool_queues, "%s", g_setup.pool->queues);
+            if (!queues_flag)
+                cfg->queues_spec = g_pool_queues;
+            if (!workers_flag && g_setup.pool->workers > 0)
+                cfg->workers = g_setup.pool->workers;
+            cfg->pool = g_pool_name;
+            cfg->pool_serves = pool_serves_type;
+            cfg->pool_types = g_pool_types;
+        }
+    }
+    return 0;
+}
+
+int handler_setup_reload(char *err, size_t errlen)
+{
+    if (g_path[0] == '\0')
+        return 0; /* no file: nothing to read, the children are replaced all the same */
+    setup_t s;
+    if (setup_read(&s, g_path, g_have_pool ? g_pool_name : NULL, err, errlen) != 0)
+        return -1;
+    if (s.pool != NULL && g_setup.pool != NULL &&
+        (strcmp(s.pool->queues, g_setup.pool->queues) != 0 || s.pool->workers != g_setup.pool->workers))
+        log_warn("reload: the pool's queues and workers change only when the worker restarts",
+                 LF_S("pool", g_pool_name), LF_S("config", g_path));
+    if (setup_use(&s, err, errlen) != 0) {
+        setup_free(&s);
         return -1;
     }
     return 0;
+}
+
+const char *handler_setup_path(void)
+{
+    return g_path[0] ? g_path : NULL;
 }

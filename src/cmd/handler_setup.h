@@ -17,4 +17,14 @@
 int handler_setup(const char *path, const char *pool, config_t *cfg, int queues_flag, int workers_flag, char *err,
                   size_t errlen);
 
+/* A reload (worker --watch): reads the same file again, for the same pool.
+ * When it is good, its handlers replace the registered ones (new worker
+ * children get them; the pool's queues and workers change only at a
+ * restart, warned about); when it is not, nothing changes. 0, or -1 with
+ * err. */
+int handler_setup_reload(char *err, size_t errlen);
+
+/* The file handler_setup read, or NULL. */
+const char *handler_setup_path(void);
+
 #endif

@@ -142,6 +142,7 @@ static void spawn(sup_t *s, int i)
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
     sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGUSR1); /* a reload's: the child's handler is not in place yet */
     sigprocmask(SIG_BLOCK, &stop, &old);
     pid_t pid = fork();
     if (pid != 0)
@@ -318,6 +319,22 @@ static void kill_child(sup_t *s, int i, kill_reason_t why, const char *entry)
     k->kill_reason = why;
     snprintf(k->kill_entry, sizeof k->kill_entry, "%s", entry ? entry : "");
     kill(k->pid, SIGKILL);
+}
+
+/* A reload: each child stops once its current job is done (SIGUSR1; one
+ * waiting for work stops at once) and exits 0, and is replaced at once by
+ * a child forked from what the supervisor holds now. Jobs it had claimed
+ * and not started go back to their queues, uncharged (release). */
+static void recycle_children(sup_t *s)
+{
+    int n = 0;
+    for (int i = 0; i < s->n; i++)
+        if (s->kids[i].pid > 0 && s->kids[i].kill_reason == KILL_NONE) {
+            kill(s->kids[i].pid, SIGUSR1);
+            n++;
+        }
+    log_info("reload: each worker child is replaced once its current job is done", LF_S("worker", s->id),
+             LF_I("children", n));
 }
 
 static void enforce_timeouts(sup_t *s, int64_t now)
@@ -536,6 +553,10 @@ static void turn(sup_t *s, int *seen_signals)
     for (int c = 0; c < s->plan->ncompanions; c++)
         if (s->plan->companions[c].tick != NULL)
             s->plan->companions[c].tick(s->plan->companions[c].ctx, now, s->stopping);
+    for (int c = 0; c < s->plan->ncompanions && !s->stopping; c++)
+        if (s->plan->companions[c].wants_recycle != NULL &&
+            s->plan->companions[c].wants_recycle(s->plan->companions[c].ctx))
+            recycle_children(s);
     if (now >= s->next_cancel_ms && !rconn_broken(s->conn)) {
         s->next_cancel_ms = now + CANCEL_CHECK_MS;
         check_cancels(s);

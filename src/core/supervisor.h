@@ -43,6 +43,10 @@ typedef struct {
     /* Every child is gone and settled, consumers and heartbeat retired: the
      * companion's last work before the supervisor exits. */
     void (*finish)(void *ctx);
+    /* After each tick: 1 asks that every worker child be replaced once it
+     * has finished its current job (a reload: the companion changed what
+     * new children get); asked again only after it returned 0. */
+    int (*wants_recycle)(void *ctx);
 } supervisor_companion_t;
 
 #define SUPERVISOR_COMPANIONS_MAX 4

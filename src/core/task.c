@@ -31,6 +31,24 @@ void task_register(const task_family_t *family)
     }
 }
 
+void task_unregister(const task_family_t *family)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < registry_n; i++) {
+        int ours = 0;
+        for (size_t k = 0; k < family->n && !ours; k++)
+            ours = registry[i] == family->defs[k];
+        if (!ours)
+            registry[kept++] = registry[i];
+    }
+    registry_n = kept;
+    kept = 0;
+    for (size_t i = 0; i < families_n; i++)
+        if (families[i] != family)
+            families[kept++] = families[i];
+    families_n = kept;
+}
+
 void task_families_child_start(void)
 {
     for (size_t i = 0; i < families_n; i++)

@@ -124,6 +124,10 @@ typedef struct {
 #define TASKS_MAX 512
 void task_register(const task_family_t *family);
 
+/* Removes a family registered before (a reload replaces the handler
+ * family); the others keep their order. */
+void task_unregister(const task_family_t *family);
+
 /* Calls each family's child_start (in a worker child that starts), or
  * child_stop (one that stops), in registration order. */
 void task_families_child_start(void);

@@ -42,12 +42,15 @@
 #include "core/task.h"
 
 static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_recycle; /* a reload: stop after the current job (SIGUSR1) */
 static volatile sig_atomic_t g_waiting; /* blocked with no claimed job */
 
 static void on_stop_signal(int sig)
 {
-    (void)sig;
-    g_stop = 1;
+    if (sig == SIGUSR1)
+        g_recycle = 1; /* running jobs are not told: they finish */
+    else
+        g_stop = 1;
     if (g_waiting)
         _exit(0); /* holding nothing: leave at once */
 }
@@ -73,6 +76,7 @@ static void install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
     sa.sa_handler = SIG_DFL;
@@ -486,7 +490,7 @@ static void run_batch(worker_ctx_t *w, const claim_batch_t *b)
     job_outcome_t out[CLAIM_MAX];
     size_t done = 0, recorded = 0;
     int64_t start = clock_mono_us();
-    for (; done < b->n && !g_stop; done++) {
+    for (; done < b->n && !g_stop && !g_recycle; done++) {
         const claimed_job_t *j = &b->jobs[done];
         /* Record what is done before a job that may be slow: one of another
          * type, or any job once the batch has run past its budget. Outcomes
@@ -550,7 +554,7 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, const t
     memset(&batch, 0, sizeof batch);
     int status = 0;
     refusals_t claims_refused = { 0, 0, 0 }; /* for lack of memory */
-    while (!g_stop) {
+    while (!g_stop && !g_recycle) {
         if (ensure_connected(&w, 1) != 0)
             break;
         queue_status_t st = queue_claim(&w.q, &cfg->queues, w.consumer, batch_size(&w), &batch, w.err,
@@ -592,7 +596,7 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, const t
             }
             log_flush();
             g_waiting = 1;
-            if (!g_stop)
+            if (!g_stop && !g_recycle)
                 st = queue_claim_blocking(&w.q, &cfg->queues, w.consumer, 1, block, &batch, w.err, sizeof w.err);
             g_waiting = 0;
             if (g_stop || st != QUEUE_OK || batch.n == 0)

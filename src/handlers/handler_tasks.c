@@ -74,11 +74,24 @@ int handler_tasks_register(const handler_set_t *set)
     size_t n = 0;
     for (size_t i = 0; i < set->n; i++)
         n += set->items[i].ntypes;
-    g_defs = calloc(n ? n : 1, sizeof *g_defs);
-    g_def_ptrs = calloc(n ? n : 1, sizeof *g_def_ptrs);
-    g_summaries = calloc(n ? n : 1, sizeof *g_summaries);
-    if (g_defs == NULL || g_def_ptrs == NULL || g_summaries == NULL)
+    task_def_t *defs = calloc(n ? n : 1, sizeof *defs);
+    const task_def_t **ptrs = calloc(n ? n : 1, sizeof *ptrs);
+    char (*summaries)[160] = calloc(n ? n : 1, sizeof *summaries);
+    if (defs == NULL || ptrs == NULL || summaries == NULL) {
+        free(defs);
+        free(ptrs);
+        free(summaries);
         return -1;
+    }
+    if (g_set != NULL) { /* a reload: the old ones go */
+        task_unregister(&g_family);
+        free(g_defs);
+        free(g_def_ptrs);
+        free(g_summaries);
+    }
+    g_defs = defs;
+    g_def_ptrs = ptrs;
+    g_summaries = summaries;
     size_t k = 0;
     for (size_t i = 0; i < set->n; i++)
         for (size_t t = 0; t < set->items[i].ntypes; t++, k++) {

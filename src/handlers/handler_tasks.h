@@ -7,8 +7,10 @@
 #include "handlers/handler_config.h"
 
 /* Registers every type of set as a task (after the built-in ones). The set
- * is kept, not copied: it must live as long as the process. Call it once.
- * 0, or -1 when out of memory. */
+ * is kept, not copied: it must live as long as it is registered. Called
+ * again (a reload, in the supervisor between children: a worker child keeps
+ * what it was forked with), the new types replace the old, and the old set
+ * may be freed after. 0, or -1 when out of memory (the old ones stay). */
 int handler_tasks_register(const handler_set_t *set);
 
 /* For worker --check: starts each handler, checks its announcement, stops
