@@ -1,0 +1,386 @@
+"""tickq.client — enqueue native tickq jobs from Python and wait for them.
+
+`Client.enqueue` does what `tickq enqueue` does, without a process: it
+checks the job as the CLI does (src/core/job.c, job_spec_check) and calls
+the same Redis function, `FCALL tickq_p1_enqueue 0 <header> <job>`, with
+the same argument header (src/lua/common.lua; src/core/queue.c,
+header_fill and enqueue_args): key prefix, now (epoch ms), now (ISO 8601),
+consumer group, result TTL, dead-letter cap, retry backoff base and cap,
+a random seed; then id, type, args, queue, priority, max_retries,
+timeout_ms, delay_ms, max_payload, now_us, replace. The prefix and group
+come from TICKQ_PREFIX and TICKQ_GROUP (defaults tickq and workers), the
+result TTL from TICKQ_RESULT_TTL, like every tickq command.
+
+Unlike the CLI it does not check the task type against the types tickq
+knows, nor the args against the task's argument table (the worker refuses
+a bad job when it takes it, with an error result). Needs the redis package
+(Debian: python3-redis) and a Redis where a tickq process has loaded its
+function library once (any worker, or one `tickq enqueue`).
+
+    from tickq import Client, TaskFailed
+    c = Client()                                   # $REDIS_URL
+    job = c.enqueue("generate_report", {"day": "2026-12-03"}, queue="reports", timeout=600)
+    try:
+        data = c.wait(job, timeout=900, on_progress=lambda f, m: print(f"{f:.0%} {m or ''}"))
+    except TaskFailed as e:
+        print(e.status, e.error)                   # failed, dead or cancelled
+"""
+import json
+import math
+import numbers
+import os
+import random
+import re
+import time
+import uuid
+
+from tickq import runtime
+from tickq_client import RESULT_PREFIX, TaskTimeout, get_task_result
+
+PROTOCOL = "1"
+LIBRARY = "tickq_p" + PROTOCOL
+ENQUEUE_FUNCTION = LIBRARY + "_enqueue"
+
+# The C side's defaults and limits (src/core/config.c, job.h, queue_names.h).
+DEFAULT_PREFIX = "tickq"
+DEFAULT_GROUP = "workers"
+DEFAULT_QUEUE = "backtest"
+PRIORITIES = ("high", "normal", "low")
+DEFAULT_MAX_RETRIES = 3
+MAX_RETRIES_LIMIT = 100
+DEFAULT_TIMEOUT_S = 3600
+MAX_TIMEOUT_MS = 7 * 86400 * 1000
+MAX_DELAY_MS = 365 * 86400 * 1000
+MAX_PAYLOAD = 1024 * 1024
+RESULT_TTL_S = 86400
+DLQ_CAP = 100000
+RETRY_BASE_MS = 2000
+RETRY_MAX_MS = 3600 * 1000
+JOB_ID_MAX = 128
+QUEUE_NAME_MAX = 100
+SETTING_NAME_MAX = 63
+
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+_SETTING_CHARS = _NAME_CHARS | frozenset("{}")
+_DURATION = re.compile(r"([0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)(ms|s|m|h)?")
+_DURATION_UNITS = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000}
+_ENQUEUE_OPTIONS = ("queue", "priority", "id", "max_retries", "timeout", "delay", "replace")
+
+builtin_type = type  # enqueue's first parameter is called type, as in `tickq enqueue TYPE`
+
+__all__ = ["Client", "TaskFailed", "TaskTimeout", "JobExists", "settings_from_env"]
+
+
+class TaskFailed(Exception):
+    """The job ended without a result: `status` is failed (a permanent
+    error), dead (retries spent) or cancelled; `error` its error text and
+    `data` the whole data of its result."""
+
+    def __init__(self, task_id, error, status, data=None):
+        super().__init__(f"job {task_id} {status}: {error}")
+        self.task_id = task_id
+        self.error = error
+        self.status = status
+        self.data = data if data is not None else {}
+
+
+class JobExists(Exception):
+    """enqueue(id=...) of an id that exists: nothing was enqueued. `state`
+    is the existing job's (queued, running, retrying, or a final state when
+    replace was not asked), `run` its run number."""
+
+    def __init__(self, task_id, state, run, replace):
+        final = state in ("completed", "failed", "dead", "cancelled")
+        if replace and not final:
+            why = (f"job {task_id} is still {state} (run {run}); not replaced: replace=True runs again only a job "
+                   "that has finished (completed, failed, dead or cancelled); cancel it first to stop it")
+        elif replace:  # finished, yet not replaced: an older function library answered
+            why = (f"job {task_id} already exists (state {state}) and Redis runs a tickq library without "
+                   "replace: upgrade every tickq process; nothing enqueued")
+        else:
+            why = (f"job {task_id} already exists (state {state}, run {run}); nothing enqueued"
+                   + (" (replace=True runs it again)" if final else ""))
+        super().__init__(why)
+        self.task_id = task_id
+        self.state = state
+        self.run = run
+
+
+# --- settings -------------------------------------------------------------------
+
+def _setting_name(value, what):
+    if not (0 < len(value) <= SETTING_NAME_MAX) or not _SETTING_CHARS.issuperset(value):
+        raise ValueError(f"{what}={value!r} is not valid: use 1-{SETTING_NAME_MAX} of A-Z a-z 0-9 _ - . {{ }}")
+    return value
+
+
+def parse_duration_ms(text, unit_ms):
+    """A duration as tickq reads one (src/core/clock.c, clock_parse_duration):
+    a number of `unit_ms`, or with a unit ms, s, m, h. Raises ValueError."""
+    m = _DURATION.fullmatch(text)
+    if m is None:
+        raise ValueError(f"{text!r} is not a duration (e.g. 30, 0.5, 500ms, 5m, 24h)")
+    total = float(m.group(1)) * (_DURATION_UNITS[m.group(2)] if m.group(2) else unit_ms)
+    if not math.isfinite(total) or total > 9.0e15:
+        raise ValueError(f"{text!r} is not a duration (e.g. 30, 0.5, 500ms, 5m, 24h)")
+    return math.floor(total + 0.5)
+
+
+def settings_from_env(environ=None):
+    """{"prefix", "group", "result_ttl_s"} from TICKQ_PREFIX, TICKQ_GROUP
+    and TICKQ_RESULT_TTL, as tickq's commands read them."""
+    env = os.environ if environ is None else environ
+    prefix = env.get("TICKQ_PREFIX") or DEFAULT_PREFIX
+    group = env.get("TICKQ_GROUP") or DEFAULT_GROUP
+    ttl = RESULT_TTL_S
+    if env.get("TICKQ_RESULT_TTL"):
+        v = env["TICKQ_RESULT_TTL"]
+        try:
+            ms = parse_duration_ms(v, 1000)
+        except ValueError:
+            ms = 0
+        if ms < 1000:
+            raise ValueError(f"TICKQ_RESULT_TTL='{v}' is not a duration of at least 1 s (e.g. 86400 or 24h)")
+        ttl = ms // 1000
+    return {"prefix": _setting_name(prefix, "TICKQ_PREFIX"), "group": _setting_name(group, "TICKQ_GROUP"),
+            "result_ttl_s": ttl}
+
+
+def iso8601_ms(us):
+    """Epoch microseconds as "2026-01-15T10:30:00.123Z" (src/core/clock.c)."""
+    ms = us // 1000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + ".%03dZ" % (ms % 1000)
+
+
+# --- checks: the CLI's (src/core/job.c, job_spec_check) -----------------------
+
+def _check_id(task_id):
+    if not isinstance(task_id, str):
+        raise ValueError(f"invalid job id: a string, not {type(task_id).__name__}")
+    n = len(task_id.encode("utf-8", "surrogatepass"))
+    if n == 0 or n > JOB_ID_MAX:
+        raise ValueError(f"invalid job id: use 1-{JOB_ID_MAX} characters")
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in task_id):
+        raise ValueError(f"invalid job id {task_id!r}: spaces and control characters are not allowed")
+
+
+def _check_queue(queue):
+    if (not isinstance(queue, str) or not 0 < len(queue) <= QUEUE_NAME_MAX
+            or not _NAME_CHARS.issuperset(queue)):
+        raise ValueError(f"invalid queue name {queue!r}: use 1-{QUEUE_NAME_MAX} characters from A-Z a-z 0-9 _ - .")
+    for p in PRIORITIES:
+        if len(queue) > len(p) + 1 and queue.endswith("_" + p):
+            raise ValueError(f"invalid queue name {queue!r}: a queue name may not end in _high, _normal or _low "
+                             "(those are its priority levels; pass priority= instead)")
+
+
+def _seconds_ms(value, what, default_s):
+    if value is None:
+        value = default_s
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"invalid {what} {value!r}: give seconds as a number (e.g. 30 or 0.5)")
+    if value < 0:
+        raise ValueError(f"invalid {what} {value!r}: it must not be negative")
+    return math.floor(value * 1000 + 0.5)
+
+
+def _args_json(args):
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        raise ValueError(f"args must be a dict (a JSON object like {{\"symbol\": \"AAPL\"}}), "
+                         f"not {type(args).__name__}")
+    try:
+        text = json.dumps(args, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as e:
+        raise ValueError(f"args are not JSON: {type(e).__name__}: {e}") from None
+    if len(text) > MAX_PAYLOAD:
+        raise ValueError(f"args are {len(text)} bytes, over the payload limit of {MAX_PAYLOAD} bytes")
+    return text
+
+
+def _text(v):
+    return v.decode("utf-8") if isinstance(v, bytes) else v
+
+
+def _failed_status(data):
+    if data.get("dead") is True:
+        return "dead"
+    if data.get("cancelled") is True:
+        return "cancelled"
+    return "failed"
+
+
+class Client:
+    """A producer of native tickq jobs. `redis_url`: a URL
+    (redis://host:6379/0, unix:///path/redis.sock?db=N), a redis.Redis
+    client, or None for $REDIS_URL. `prefix` and `group` override
+    TICKQ_PREFIX and TICKQ_GROUP, as --prefix and --group do."""
+
+    def __init__(self, redis_url=None, *, prefix=None, group=None):
+        settings = settings_from_env()
+        self.prefix = _setting_name(prefix, "prefix") if prefix is not None else settings["prefix"]
+        self.group = _setting_name(group, "group") if group is not None else settings["group"]
+        self.result_ttl_s = settings["result_ttl_s"]
+        try:
+            import redis
+        except ImportError:
+            raise RuntimeError("tickq.Client needs the redis package: apt-get install python3-redis "
+                               "(or pip install redis)") from None
+        self._response_error = redis.exceptions.ResponseError
+        if redis_url is None:
+            redis_url = os.environ.get("REDIS_URL") or None
+            if redis_url is None:
+                raise ValueError("REDIS_URL is not set: export REDIS_URL=redis://host:6379/0 "
+                                 "(or unix:///path/to/redis.sock), or pass Client(redis_url=...)")
+        if isinstance(redis_url, str):
+            try:
+                self.redis = redis.Redis.from_url(redis_url)
+            except ValueError as e:
+                raise ValueError(f"bad Redis URL {redis_url!r}: {e}") from None
+        elif callable(getattr(redis_url, "execute_command", None)):
+            self.redis = redis_url
+        else:
+            raise TypeError(f"redis_url must be a URL string, a redis.Redis client or None, not "
+                            f"{type(redis_url).__name__}")
+
+    # -- enqueue --
+
+    def _header(self, now_us):
+        """The argument header of every tickq function (src/lua/common.lua)."""
+        return [self.prefix, str(now_us // 1000), iso8601_ms(now_us), self.group, str(self.result_ttl_s),
+                str(DLQ_CAP), str(RETRY_BASE_MS), str(RETRY_MAX_MS), str(random.randrange(2147483647))]
+
+    def enqueue_command(self, type, args=None, *, queue=DEFAULT_QUEUE, priority="normal", id=None,
+                        max_retries=None, timeout=None, delay=None, replace=False, **unknown):
+        """The checked FCALL that enqueue() sends, as a list of arguments
+        (for a pipeline or a test). Raises ValueError for a job tickq would
+        refuse."""
+        if unknown:
+            raise ValueError(f"unknown enqueue option{'s' if len(unknown) > 1 else ''} "
+                             f"{', '.join(sorted(unknown))} (known: {', '.join(_ENQUEUE_OPTIONS)})")
+        if not isinstance(type, str):
+            raise ValueError(f"the task type must be a string, not {builtin_type(type).__name__}")
+        runtime.check_type_name(type)
+        args_text = _args_json(args)
+        if not isinstance(replace, bool):
+            raise ValueError(f"replace must be True or False, not {replace!r}")
+        if replace and id is None:
+            raise ValueError("replace=True needs id=...: it runs an existing job again")
+        if id is not None:
+            _check_id(id)
+        else:
+            id = str(uuid.uuid4())
+        _check_queue(queue)
+        if priority not in PRIORITIES:
+            raise ValueError(f"invalid priority {priority!r}: use high, normal or low")
+        if max_retries is None:
+            max_retries = DEFAULT_MAX_RETRIES
+        if (isinstance(max_retries, bool) or not isinstance(max_retries, int)
+                or not 0 <= max_retries <= MAX_RETRIES_LIMIT):
+            raise ValueError(f"invalid max_retries {max_retries!r}: use an integer from 0 to {MAX_RETRIES_LIMIT}")
+        timeout_ms = _seconds_ms(timeout, "timeout", DEFAULT_TIMEOUT_S)
+        if not 0 < timeout_ms <= MAX_TIMEOUT_MS:
+            raise ValueError("invalid timeout: it must be more than 0 and at most 7 days (604800 s)")
+        delay_ms = _seconds_ms(delay, "delay", 0)
+        if delay_ms > MAX_DELAY_MS:
+            raise ValueError("invalid delay: use 0 to 1 year")
+        now_us = time.time_ns() // 1000
+        return (["FCALL", ENQUEUE_FUNCTION, "0"] + self._header(now_us)
+                + [id, type, args_text, queue, priority, str(max_retries), str(timeout_ms), str(delay_ms),
+                   str(MAX_PAYLOAD), str(time.time_ns() // 1000), "1" if replace else "0"])
+
+    def enqueue(self, type, args=None, **options):
+        """Enqueues one job as `tickq enqueue` does and returns its id.
+        Options: queue (default backtest), priority (high, normal, low),
+        id (default a new UUID), max_retries (default 3), timeout (seconds,
+        default 3600), delay (seconds), replace (with id: run a finished job
+        again). Raises ValueError for a job tickq refuses (the reason
+        follows "job refused: " as the CLI says it), JobExists when the id
+        exists and nothing was enqueued, RuntimeError when Redis cannot
+        take it (out of memory, another tickq protocol, no library)."""
+        cmd = self.enqueue_command(type, args, **options)
+        try:
+            reply = self.redis.execute_command(*cmd)
+        except self._response_error as e:
+            raise self._refusal(e) from None
+        return self._created(reply, cmd[-1] == "1")
+
+    def _refusal(self, e):
+        said = str(e)
+        if said.startswith("TICKQ_INVALID "):
+            return ValueError("job refused: " + said[len("TICKQ_INVALID "):])
+        if said.startswith("TICKQ_PROTOCOL "):
+            return RuntimeError(said[len("TICKQ_PROTOCOL "):])
+        if said.startswith("OOM "):
+            return RuntimeError("Redis is out of memory and refuses writes: the job was not enqueued; free memory "
+                                f"in Redis or raise its maxmemory, then try again (Redis said: {said})")
+        if "Function not found" in said:
+            return RuntimeError(f"Redis has no tickq function library {LIBRARY} (Redis said: {said}): a tickq "
+                                "process loads it when it first uses this Redis; start a worker, or run "
+                                "`tickq enqueue` once, against it, then try again")
+        return e
+
+    @staticmethod
+    def _created(reply, replace):
+        """The job id from enqueue's reply {created, id, state, run, previous}."""
+        if not isinstance(reply, (list, tuple)) or len(reply) not in (3, 5):
+            raise RuntimeError(f"unexpected reply from {ENQUEUE_FUNCTION}: {reply!r}")
+        created, task_id, state = int(reply[0]), _text(reply[1]), _text(reply[2])
+        run = int(reply[3]) if len(reply) == 5 else 1
+        if created != 1:
+            raise JobExists(task_id, state, run, replace)
+        return task_id
+
+    # -- results --
+
+    def result(self, task_id):
+        """task_result:<id> parsed ({"status", "data", "updated_at"}), or
+        None while no worker has started the job (or after it expired)."""
+        return get_task_result(self.redis, task_id)
+
+    def wait(self, task_id, timeout=300.0, on_progress=None, poll_interval=0.05):
+        """Polls the job's result until it is final. Returns the result's
+        data when completed; raises TaskFailed (status failed, dead or
+        cancelled) when it ended otherwise, TaskTimeout after `timeout`
+        seconds. While the job runs, each new progress it reports calls
+        on_progress(fraction, message) (message may be None)."""
+        if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not timeout >= 0:
+            raise ValueError(f"invalid timeout {timeout!r}: give seconds, 0 or more")
+        deadline = time.monotonic() + timeout
+        last_progress = None
+        while True:
+            res = self.result(task_id)
+            status = res.get("status") if isinstance(res, dict) else None
+            data = res.get("data") if isinstance(res, dict) else None
+            if status == "completed":
+                return data
+            if status == "error":
+                data = data if isinstance(data, dict) else {}
+                raise TaskFailed(task_id, data.get("error", ""), _failed_status(data), data)
+            if status == "running":
+                progress = data.get("progress") if isinstance(data, dict) else None
+                if on_progress is not None and progress is not None and progress != last_progress:
+                    last_progress = progress
+                    on_progress(*_progress_of(task_id, progress))
+            elif res is not None:
+                raise ValueError(f"{RESULT_PREFIX}{task_id} holds a result this client does not understand "
+                                 f"(status {status!r}): {res!r}")
+            if time.monotonic() >= deadline:
+                e = TaskTimeout(f"task {task_id} not finished after {timeout} s (last status: {status})")
+                e.task_id, e.status = task_id, status
+                raise e
+            time.sleep(poll_interval)
+
+
+
+def _progress_of(task_id, progress):
+    """(fraction, message) from a running result's data.progress, which
+    holds the handler's last progress message: {"fraction", "message"?}."""
+    if isinstance(progress, dict) and set(progress) <= {"fraction", "message"}:
+        f, m = progress.get("fraction"), progress.get("message")
+        if (isinstance(f, (int, float)) and not isinstance(f, bool) and 0 <= f <= 1
+                and (m is None or isinstance(m, str))):
+            return f, m
+    raise ValueError(f"{RESULT_PREFIX}{task_id} holds a progress this client does not understand: {progress!r} "
+                     "(expected {\"fraction\": 0..1, \"message\": text})")
