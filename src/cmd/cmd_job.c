@@ -48,7 +48,7 @@ static json_t *field_value(const char *name, const char *value)
  * Fields not listed (none today) follow in the record's order. */
 static const char *const field_order[] = {
     "id", "type", "state", "run", "attempts", "max_retries", "queue", "priority", "worker", "running_for_ms",
-    "error", "next_retry_at", "created_at", "scheduled_for", "enqueued_at", "started_at", "finished_at",
+    "progress", "progress_message", "error", "next_retry_at", "created_at", "scheduled_for", "enqueued_at", "started_at", "finished_at",
     "timeout_seconds", "args", "timeout_ms", "enqueued_us", "started_us", "finished_us", "stream", "entry",
     "dead_entry", "cancel_requested", "retries",
 };

@@ -408,6 +408,8 @@ local function fail_attempt(c, stream, f, kind, err, worker, details, started_us
   count(c, queue, 'failed_attempts')
   if kind == 'timeout' then count(c, queue, 'timeout') end
   redis.call('HSET', jk, 'attempts', attempts, 'worker', worker)
+  -- A handler's progress belonged to the attempt that failed.
+  redis.call('HDEL', jk, 'progress', 'progress_message')
   local function ended(state, why)
     history_job(c, id, run, h[4], attempts, state, f.type, queue, worker, started_us, finished_us, why)
     return state, run

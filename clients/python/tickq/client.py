@@ -359,10 +359,10 @@ class Client:
                 data = data if isinstance(data, dict) else {}
                 raise TaskFailed(task_id, data.get("error", ""), _failed_status(data), data)
             if status == "running":
-                progress = data.get("progress") if isinstance(data, dict) else None
-                if on_progress is not None and progress is not None and progress != last_progress:
+                progress = (data.get("progress"), data.get("progress_message")) if isinstance(data, dict) else None
+                if on_progress is not None and progress and progress[0] is not None and progress != last_progress:
                     last_progress = progress
-                    on_progress(*_progress_of(task_id, progress))
+                    on_progress(*_progress_of(task_id, *progress))
             elif res is not None:
                 raise ValueError(f"{RESULT_PREFIX}{task_id} holds a result this client does not understand "
                                  f"(status {status!r}): {res!r}")
@@ -374,13 +374,12 @@ class Client:
 
 
 
-def _progress_of(task_id, progress):
-    """(fraction, message) from a running result's data.progress, which
-    holds the handler's last progress message: {"fraction", "message"?}."""
-    if isinstance(progress, dict) and set(progress) <= {"fraction", "message"}:
-        f, m = progress.get("fraction"), progress.get("message")
-        if (isinstance(f, (int, float)) and not isinstance(f, bool) and 0 <= f <= 1
-                and (m is None or isinstance(m, str))):
-            return f, m
-    raise ValueError(f"{RESULT_PREFIX}{task_id} holds a progress this client does not understand: {progress!r} "
-                     "(expected {\"fraction\": 0..1, \"message\": text})")
+def _progress_of(task_id, fraction, message):
+    """(fraction, message) from a running result's data.progress (0 to 1)
+    and data.progress_message (text; "" or absent: none), the handler's
+    last progress."""
+    if (isinstance(fraction, (int, float)) and not isinstance(fraction, bool) and 0 <= fraction <= 1
+            and (message is None or isinstance(message, str))):
+        return fraction, message or None
+    raise ValueError(f"{RESULT_PREFIX}{task_id} holds a progress this client does not understand: "
+                     f"progress={fraction!r}, progress_message={message!r} (expected a number from 0 to 1 and text)")
