@@ -35,6 +35,8 @@ static json_t *field_value(const char *name, const char *value)
     for (size_t i = 0; i < sizeof numeric / sizeof numeric[0]; i++)
         if (strcmp(name, numeric[i]) == 0)
             return json_integer(strtoll(value, NULL, 10));
+    if (strcmp(name, "progress") == 0) /* a fraction from 0 to 1, written by tickq_p1_progress */
+        return json_real(strtod(value, NULL));
     if (strcmp(name, "args") == 0) {
         json_t *v = json_loads(value, 0, NULL);
         if (v)

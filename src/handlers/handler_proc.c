@@ -375,8 +375,35 @@ static void fail_process(handler_proc_t *p, int kill_group, const char *what, ch
     p->tail[0] = '\0';
 }
 
+/* A handler that ended between jobs is reaped here, so that the next job
+ * starts a new one rather than being charged for a process that never saw
+ * it. */
+static void reap_if_ended(handler_proc_t *p)
+{
+    int status;
+    if (p->pid <= 0 || waitpid(p->pid, &status, WNOHANG) != p->pid)
+        return;
+    char how[128];
+    if (WIFSIGNALED(status))
+        snprintf(how, sizeof how, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else
+        snprintf(how, sizeof how, "exit status %d", WEXITSTATUS(status));
+    pump_output(p, POLLIN, POLLIN);
+    log_warn("handler ended between jobs; starting it again", LF_S("handler", p->def->name), LF_S("how", how));
+    killpg(p->pid, SIGKILL); /* whatever it left behind in its group */
+    p->pid = 0;
+    close_fd(&p->req_fd);
+    close_fd(&p->rep_fd);
+    close_fd(&p->out_fd);
+    close_fd(&p->err_fd);
+    handler_hello_clear(&p->hello);
+    p->rep.len = 0;
+    p->tail[0] = '\0';
+}
+
 int handler_proc_start(handler_proc_t *p, char *err, size_t errlen)
 {
+    reap_if_ended(p);
     if (p->pid > 0)
         return 0;
     if (spawn(p, err, errlen) != 0)
@@ -517,10 +544,11 @@ handler_outcome_t handler_proc_run(handler_proc_t *p, const handler_request_t *j
         return HANDLER_CRASHED;
     }
     if (!announced(p, job->type)) {
-        char list[800];
+        char list[800], listed[800];
         announced_text(p, list, sizeof list);
-        snprintf(err, errlen, "handler %s does not serve task type '%s' (it announced: %s); fix its code or the "
-                 "types of [handler %s]", p->def->name, job->type, list, p->def->name);
+        handler_types_text(p->def, listed, sizeof listed);
+        snprintf(err, errlen, "handler %s does not serve task type '%s' (it announced: %s; [handler %s] lists: %s); "
+                 "fix its code or the section", p->def->name, job->type, list, p->def->name, listed);
         return HANDLER_FAIL;
     }
     outbox_t box = { NULL, 0, 0 };
