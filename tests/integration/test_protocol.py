@@ -457,6 +457,24 @@ class TestProtocolDocument(TickqTestCase):
                     self.with_protocol("2", lambda: self.call("started", [], "w:0#1", "s1", "1")))
         self.assert_all_shapes_met("started")
 
+    def test_progress(self):
+        self.add_jobs("p1")
+        self.r.xgroup_create(NORMAL, "workers", "0", mkstream=True)
+        self.r.xreadgroup("workers", "w:0#1", {NORMAL: ">"}, count=10)
+        r = self.expect("progress", "written", self.call("progress", [], "w:0#1", "p1", "1", "0.25", "a quarter"))
+        self.assertEqual(r, 1)
+        res = json.loads(self.r.get("task_result:p1"))
+        self.assertEqual((res["status"], res["data"]["progress"], res["data"]["progress_message"]),
+                         ("running", 0.25, "a quarter"))
+        self.assertEqual(self.r.hmget(f"{PREFIX}:job:p1", "progress", "progress_message"), ["0.25", "a quarter"])
+        # Not pending for that consumer, or not a number: nothing written.
+        self.expect("progress", "skipped", self.call("progress", [], "w:0#2", "p1", "1", "0.5", "half"))
+        self.expect("progress", "skipped", self.call("progress", [], "w:0#1", "p1", "1", "lots", "x"))
+        self.assertEqual(self.r.hget(f"{PREFIX}:job:p1", "progress"), "0.25")
+        self.expect("progress", "protocol",
+                    self.with_protocol("2", lambda: self.call("progress", [], "w:0#1", "p1", "1", "0.5", "")))
+        self.assert_all_shapes_met("progress")
+
     def test_finish(self):
         """One call with every outcome kind and every state the document's
         table lists for it; then one without a history stream."""
