@@ -37,6 +37,7 @@ struct handler_proc {
     char tail[STDERR_TAIL + 1];  /* the last bytes of its stderr */
     handler_hello_t hello;
     const char *job_id;          /* the running job, for log lines */
+    char prev_id[80];            /* the job before: its late progress is dropped */
 };
 
 handler_proc_t *handler_proc_new(const handler_def_t *def)
@@ -573,7 +574,12 @@ handler_outcome_t handler_proc_run(handler_proc_t *p, const handler_request_t *j
         while (!done && (got = next_line(&p->rep, &consumed, &line, &llen)) == 1) {
             handler_msg_t m;
             char bad[400] = "", bytes[512];
-            if (handler_wire_message(line, llen, &m, bad, sizeof bad) == 0 && strcmp(m.id, job->id) != 0)
+            int parsed = handler_wire_message(line, llen, &m, bad, sizeof bad) == 0;
+            if (parsed && m.kind == HANDLER_MSG_PROGRESS && p->prev_id[0] && strcmp(m.id, p->prev_id) == 0) {
+                handler_msg_clear(&m); /* sent as the job before ended: too late to show */
+                continue;
+            }
+            if (parsed && strcmp(m.id, job->id) != 0)
                 snprintf(bad, sizeof bad, "a message for job %s, which it is not running", m.id);
             if (bad[0]) {
                 first_bytes(line, llen, bytes, sizeof bytes);
@@ -675,5 +681,6 @@ handler_outcome_t handler_proc_run(handler_proc_t *p, const handler_request_t *j
     }
     free(box.data);
     p->job_id = NULL;
+    snprintf(p->prev_id, sizeof p->prev_id, "%s", job->id);
     return outcome;
 }

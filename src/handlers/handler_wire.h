@@ -28,7 +28,7 @@ typedef struct {
     handler_msg_kind_t kind;
     char id[80];
     double fraction;             /* progress */
-    char message[512];           /* progress ("" when none); error text for an error */
+    char message[512];           /* progress ("" when none) */
     json_t *data;                /* result (owned reference) */
     int retry;                   /* error */
     char *error;                 /* error text (malloc'd) */
