@@ -1,0 +1,251 @@
+"""test_handler_python.py — Python task code run by tickq for real, through
+the shipped runtime (`python3 -m tickq.handler MODULE`, modules in
+tests/integration/handler_apps): a plain and an async def task, Retry then
+success, Fail, an uncaught exception (its name and line in the error),
+progress seen by Client.wait(on_progress=...); the Python client's
+enqueue and wait (TaskFailed, TaskTimeout); `tickq tasks --config`; the
+users' Streams QueueManager as a handler command, its submit_task and
+get_metrics; and a handler's announced max_jobs in `worker --check`."""
+import asyncio
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+from harness import ROOT, TickqTestCase, wait_for
+
+sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
+import tickq  # noqa: E402
+from tickq.streams import QueueManager  # noqa: E402
+
+APPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "handler_apps")
+PY = sys.executable
+# No bytecode written into the source tree by the handlers.
+ENV = {"PYTHONPATH": APPS, "PYTHONDONTWRITEBYTECODE": "1", "TICKQ_CONFIG": None}
+APP_TYPES = "greet, async_sum, flaky, refuse, boom, progress_wait, hold"
+
+
+def source_line(module, text):
+    """The number of the line of handler_apps/MODULE.py that holds `text`."""
+    with open(os.path.join(APPS, module + ".py")) as f:
+        lines = [i for i, line in enumerate(f, 1) if text in line]
+    assert len(lines) == 1, (module, text, lines)
+    return lines[0]
+
+
+class HandlerCase(TickqTestCase):
+    """Each test gets a temp folder and a config with [handler apps]."""
+
+    COMMAND = f"{PY} -m tickq.handler app_tasks"
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.mkdtemp(prefix="tickq-pyhandler-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.config = self.write(f"[handler apps]\ncommand = {self.COMMAND}\ntypes = {APP_TYPES}\n")
+
+    def write(self, text, name="tickq.ini"):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def serve(self, *args):
+        """A worker of one child serving the config's handlers; returns once
+        its handler has announced its types (so producers accept them)."""
+        w = self.worker("--config", self.config, "--workers", "1", "--retry-base", "100ms", *args, env=ENV)
+        wait_for(lambda: "handler started" in w.log(), 20, what="the handler's announcement")
+        return w
+
+    def final(self, jid, timeout=20):
+        return self.wait_state(jid, ("completed", "failed", "dead"), timeout)
+
+
+class TestPythonTasks(HandlerCase):
+    def test_plain_and_async_tasks_return_their_results(self):
+        self.serve()
+        greet = self.enqueue("greet", {"name": "ada"})
+        total = self.enqueue("async_sum", {"numbers": [1, 2, 3.5]})
+        self.final(greet)
+        self.final(total)
+        data = self.completed_data(self.result(greet))
+        self.assertEqual((data["hello"], data["attempt"], data["queue"], data["id"]), ("ada", 1, "backtest", greet))
+        data = self.completed_data(self.result(total))
+        self.assertEqual((data["sum"], data["id"]), (6.5, total))
+        for jid in (greet, total):
+            self.assertEqual(self.job(jid)["attempts"], "1")
+
+    def test_retry_then_success_on_attempt_two(self):
+        self.serve()
+        jid = self.enqueue("flaky", {}, "--max-retries", "3")
+        self.final(jid)
+        self.assertEqual(self.completed_data(self.result(jid))["attempt"], 2)
+        self.assertEqual(self.job(jid)["attempts"], "2")
+        rec = self.retries(jid)
+        self.assertEqual([(r["attempt"], r["kind"], r["error"]) for r in rec],
+                         [(1, "transient", "not yet: the feed is warming up")])
+
+    def test_fail_fails_at_once(self):
+        self.serve()
+        jid = self.enqueue("refuse", {}, "--max-retries", "5")
+        self.final(jid)
+        self.assertEqual(self.permanent_error(self.result(jid), jid), "bad input: no symbol")
+
+    def test_an_uncaught_exception_is_transient_with_its_name_and_line(self):
+        w = self.serve()
+        jid = self.enqueue("boom", {"key": "zz"}, "--max-retries", "1")
+        self.final(jid)
+        self.assertEqual(self.state(jid), "dead")
+        self.assertEqual(self.job(jid)["attempts"], "2")
+        line = source_line("app_tasks", 'return table[args["key"]]')
+        where = f"{os.path.join(APPS, 'app_tasks.py')}:{line} in boom"
+        rec = self.retries(jid)
+        self.assertEqual([(r["attempt"], r["kind"]) for r in rec], [(1, "transient"), (2, "transient")])
+        for r in rec:
+            self.assertEqual(r["error"], f"KeyError: 'zz' (at {where})")
+        res = self.result(jid)
+        self.assertEqual(res["status"], "error")
+        self.assertEqual(res["data"]["error"], f"KeyError: 'zz' (at {where})")
+        # The traceback went to the log, tagged with the job.
+        lines = [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg") == "handler output"
+                 and x.get("job_id") == jid]
+        self.assertTrue(any(x["line"].startswith("KeyError") for x in lines), lines)
+
+    def test_progress_reaches_client_wait(self):
+        self.serve()
+        client = tickq.Client(self.url)
+        marker = os.path.join(self.tmp, "seen-progress")
+        jid = client.enqueue("progress_wait", {"marker": marker})
+        seen = []
+
+        def on_progress(fraction, message):
+            seen.append((fraction, message))
+            # The task holds until this file exists: it is still running
+            # when the client sees its progress, whatever the timing.
+            open(marker, "w").close()
+
+        try:
+            data = client.wait(jid, timeout=30, on_progress=on_progress)
+        finally:
+            open(marker, "w").close()   # a failed test does not leave the job holding its worker
+        self.assertEqual(data["saw_marker"], True)
+        self.assertEqual(seen, [(0.5, "half way")])
+        self.assertEqual(self.job(jid)["attempts"], "1")
+
+    def test_tasks_config_lists_the_handler_types(self):
+        p = tickq_cli(self, "tasks", "--config", self.config)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        listed = {line.split()[0]: line.split(None, 1)[1] for line in p.stdout.splitlines()
+                  if line and not line.startswith("`")}
+        for t in APP_TYPES.split(", "):
+            self.assertEqual(listed.get(t), "served by [handler apps] (its own code; args unchecked)", t)
+        self.assertIn("echo", listed)      # the built-in ones beside them
+        p = tickq_cli(self, "tasks", "--config", self.config, "greet")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout, "greet: served by [handler apps] (its own code; args unchecked)\n\n"
+                                   "Takes any JSON object as its args.\n")
+        p = tickq_cli(self, "tasks", "--json", "--config", self.config, "greet")
+        self.assertEqual(json.loads(p.stdout)["any_args"], True)
+        # Without the file, greet is no task tickq knows.
+        p = tickq_cli(self, "tasks", "greet")
+        self.assertEqual(p.returncode, 64, p.stdout)
+        self.assertIn("unknown task type 'greet'", p.stderr)
+
+
+def tickq_cli(test, *args):
+    return test.tickq(*args, env=ENV)
+
+
+class TestClient(HandlerCase):
+    def test_enqueue_and_wait_round_trip(self):
+        self.serve("--queues", "backtest,pyq")
+        client = tickq.Client(self.url)
+        jid = client.enqueue("greet", {"name": "client"}, queue="pyq", priority="high", max_retries=0, timeout=30)
+        data = client.wait(jid, timeout=30)
+        self.assertEqual((data["hello"], data["queue"], data["id"]), ("client", "pyq", jid))
+        job = self.job(jid)
+        self.assertEqual((job["queue"], job["priority"], job["max_retries"], job["timeout_ms"]),
+                         ("pyq", "high", "0", "30000"))
+        self.assertEqual(job["stream"], "tickq:queue:pyq_high")
+
+    def test_wait_raises_task_failed_for_a_fail(self):
+        self.serve()
+        client = tickq.Client(self.url)
+        jid = client.enqueue("refuse", {}, max_retries=3)
+        with self.assertRaises(tickq.TaskFailed) as caught:
+            client.wait(jid, timeout=30)
+        e = caught.exception
+        self.assertEqual((e.task_id, e.status, e.error), (jid, "failed", "bad input: no symbol"))
+        self.assertEqual(self.job(jid)["attempts"], "1")
+
+    def test_wait_raises_task_timeout_when_it_ends_before_the_job(self):
+        self.serve()
+        client = tickq.Client(self.url)
+        marker = os.path.join(self.tmp, "let-go")
+        jid = client.enqueue("hold", {"marker": marker})
+        try:
+            self.wait_running(jid)
+            with self.assertRaises(tickq.TaskTimeout) as caught:
+                client.wait(jid, timeout=0.2)
+            self.assertEqual(caught.exception.task_id, jid)
+            self.assertEqual(caught.exception.status, "running")
+            # The job itself goes on, and a later wait gets its result.
+            self.assertEqual(self.result(jid)["status"], "running")
+        finally:
+            open(marker, "w").close()   # a failed test does not leave the job holding its worker
+        self.assertEqual(client.wait(jid, timeout=30)["held"], True)
+        self.assertEqual(self.job(jid)["attempts"], "1")
+
+
+class TestStreamsFacade(HandlerCase):
+    COMMAND = f"{PY} -m streams_worker"
+
+    def setUp(self):
+        super().setUp()
+        self.config = self.write(f"[handler streams]\ncommand = {self.COMMAND}\ntypes = my_task_type\n")
+
+    def test_register_handler_and_submit_task(self):
+        self.serve("--queues", "streams")
+        qm = QueueManager(redis_url=self.url, queue="streams")
+
+        async def submit_all():
+            ids = []
+            for n in range(5):
+                ids.append(await qm.submit_task(task_type="my_task_type", payload={"n": n}, priority=8,
+                                                max_retries=3, timeout_seconds=60))
+            ids.append(await qm.submit_task(task_type="my_task_type", payload={"n": 99, "fail": True}, priority=2,
+                                            max_retries=3, timeout_seconds=60))
+            return ids
+
+        ids = asyncio.run(submit_all())
+        self.assertEqual(len(set(ids)), 6)
+        for jid in ids:
+            self.final(jid)
+        for n, jid in enumerate(ids[:5]):
+            self.assertEqual(self.completed_data(self.result(jid))["doubled"], 2 * n)
+            job = self.job(jid)
+            self.assertEqual((job["type"], job["queue"], job["priority"], job["max_retries"], job["timeout_ms"],
+                              job["attempts"]), ("my_task_type", "streams", "high", "3", "60000", "1"))
+        self.assertEqual(self.permanent_error(self.result(ids[5]), ids[5]), "refused 99")
+        self.assertEqual(self.job(ids[5])["priority"], "low")
+        metrics = qm.get_metrics()
+        self.assertEqual(metrics, {"tasks_submitted": 6, "tasks_completed": 5, "tasks_failed": 1,
+                                   "tasks_timeout": 0, "active_tasks": 0})
+
+
+class TestMaxJobs(HandlerCase):
+    COMMAND = f"{PY} -m tickq.handler --max-jobs 4 app_tasks"
+
+    def test_check_shows_the_announced_max_jobs(self):
+        p = self.tickq("worker", "--check", "--config", self.config, env=ENV)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn(f"ok   handler apps: started and announced {APP_TYPES} (max_jobs 4)\n", p.stdout)
+        # And the handler serves jobs so.
+        self.serve()
+        ids = [self.enqueue("greet", {"name": str(n)}) for n in range(4)] + [self.enqueue("async_sum",
+                                                                                          {"numbers": [2, 2]})]
+        for jid in ids:
+            self.final(jid)
+        self.assertEqual([self.completed_data(self.result(j)).get("hello") for j in ids[:4]], ["0", "1", "2", "3"])
+        self.assertEqual(self.completed_data(self.result(ids[4]))["sum"], 4)
