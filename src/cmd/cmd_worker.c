@@ -232,9 +232,17 @@ static int parse_flags(int argc, char **argv, config_t *cfg)
     return 0;
 }
 
+/* One line each: a stderr tail's line breaks become " | ". */
 static void say_handler(int ok, const char *name, const char *what)
 {
-    printf("%s handler %s: %s\n", ok ? "ok  " : "FAIL", name, what);
+    printf("%s handler %s: ", ok ? "ok  " : "FAIL", name);
+    for (const char *c = what; *c; c++) {
+        if (*c == '\n')
+            fputs(c[1] ? " | " : "", stdout);
+        else
+            putchar(*c);
+    }
+    putchar('\n');
 }
 
 /* --check: every step prints one line; the first failure decides the status. */
@@ -358,6 +366,29 @@ static int run_check(config_t *cfg)
     return 0;
 }
 
+/* The handler types this worker serves join the set producers accept
+ * (queue_types_add). */
+static queue_status_t announce_handler_types(queue_t *q, char *err, size_t errlen)
+{
+    const handler_set_t *set = handler_tasks_set();
+    for (size_t i = 0; set != NULL && i < set->n; i++) {
+        queue_status_t st = queue_types_add(q, (const char *const *)set->items[i].types, set->items[i].ntypes, err,
+                                            errlen);
+        if (st != QUEUE_OK)
+            return st;
+    }
+    return QUEUE_OK;
+}
+
+/* After a reload: the handler types it serves now join the set (a failure
+ * is logged: producers refuse the new types until a worker announces them). */
+static void announce_after_reload(void *ctx)
+{
+    char err[1024];
+    if (announce_handler_types(ctx, err, sizeof err) != QUEUE_OK)
+        log_warn("reload: cannot announce the handler types to producers", LF_S("error", err));
+}
+
 /* The supervisor, with the job history process (unless --no-history:
  * cfg->history_stream is the database's stream, `history_where` the
  * database as the stream records it) and, given `schedules`, a scheduler
@@ -387,9 +418,12 @@ static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_con
         plan.companions[plan.ncompanions++] = worker_scheduler_companion(scheduler);
     }
     worker_watch_t *watch = NULL;
+    queue_t q;
+    queue_init(&q, conn);
+    config_apply(cfg, &q);
     if (g_nwatch > 0) {
         char err[1024];
-        if ((watch = worker_watch_new(g_watch, g_nwatch, err, sizeof err)) == NULL) {
+        if ((watch = worker_watch_new(g_watch, g_nwatch, announce_after_reload, &q, err, sizeof err)) == NULL) {
             log_error("cannot watch the files", LF_S("error", err));
             worker_scheduler_free(scheduler);
             worker_history_free(history);
@@ -402,20 +436,6 @@ static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_con
     worker_scheduler_free(scheduler);
     worker_history_free(history);
     return st;
-}
-
-/* The handler types this worker serves join the set producers accept
- * (queue_types_add). */
-static queue_status_t announce_handler_types(queue_t *q, char *err, size_t errlen)
-{
-    const handler_set_t *set = handler_tasks_set();
-    for (size_t i = 0; set != NULL && i < set->n; i++) {
-        queue_status_t st = queue_types_add(q, (const char *const *)set->items[i].types, set->items[i].ntypes, err,
-                                            errlen);
-        if (st != QUEUE_OK)
-            return st;
-    }
-    return QUEUE_OK;
 }
 
 /* --schedules still works, and says what replaces it. */

@@ -85,9 +85,11 @@ static int setup_use(setup_t *s, char *err, size_t errlen)
 {
     setup_t old = g_setup;
     g_setup = *s; /* registered from its home: the registry keeps the pointer */
+    g_setup.pools.handlers = &g_setup.handlers; /* the pools were checked against s's */
     const handler_set_t *used = g_setup.pool != NULL ? &g_setup.pool_handlers : &g_setup.handlers;
     if ((used->n > 0 || handler_tasks_set() != NULL) && handler_tasks_register(used) != 0) {
         g_setup = old;
+        s->pools.handlers = &s->handlers;
         snprintf(err, errlen, "out of memory registering the handlers of %s", g_path);
         return -1;
     }

@@ -29,9 +29,12 @@ struct worker_watch {
     int64_t due_ms;              /* a change seen: reload at this time; 0: none */
     char changed[PATH_MAX];
     int recycle;                 /* a reload is ready: children to be replaced */
+    worker_watch_reloaded_fn reloaded;
+    void *reloaded_ctx;
 };
 
-worker_watch_t *worker_watch_new(const char *const *paths, size_t n, char *err, size_t errlen)
+worker_watch_t *worker_watch_new(const char *const *paths, size_t n, worker_watch_reloaded_fn reloaded, void *ctx,
+                                 char *err, size_t errlen)
 {
     worker_watch_t *w = calloc(1, sizeof *w);
     if (w == NULL || n > WATCH_PATHS_MAX) {
@@ -39,6 +42,8 @@ worker_watch_t *worker_watch_new(const char *const *paths, size_t n, char *err, 
         free(w);
         return NULL;
     }
+    w->reloaded = reloaded;
+    w->reloaded_ctx = ctx;
     if ((w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
         snprintf(err, errlen, "--watch: inotify: %s", strerror(errno));
         free(w);
@@ -127,6 +132,8 @@ static void on_tick(void *ctx, int64_t now_ms, int stopping)
     }
     log_info("reload: configuration read again", LF_S("changed", w->changed),
              LF_S("config", handler_setup_path() ? handler_setup_path() : ""));
+    if (w->reloaded != NULL)
+        w->reloaded(w->reloaded_ctx);
     w->recycle = 1;
 }
 

@@ -15,9 +15,14 @@
 
 typedef struct worker_watch worker_watch_t;
 
+/* Called after a reload that read well (in the supervisor's loop): the
+ * worker announces the handler types it serves now. */
+typedef void (*worker_watch_reloaded_fn)(void *ctx);
+
 /* Watches paths (files or folders that exist). NULL with err when one
  * cannot be watched. */
-worker_watch_t *worker_watch_new(const char *const *paths, size_t n, char *err, size_t errlen);
+worker_watch_t *worker_watch_new(const char *const *paths, size_t n, worker_watch_reloaded_fn reloaded, void *ctx,
+                                 char *err, size_t errlen);
 void worker_watch_free(worker_watch_t *w);
 supervisor_companion_t worker_watch_companion(worker_watch_t *w);
 

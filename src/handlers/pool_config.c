@@ -111,8 +111,10 @@ static int on_key(void *user, const char *section, const char *key, const char *
     if (strcmp(key, "queues") == 0) {
         queue_list_t list; /* checked with the default prefix: the worker parses it again with its own */
         char why[400];
-        if (p->queues != NULL)
-            return fail(r, line, "queues is given twice");
+        if (p->queues != NULL) {
+            snprintf(msg, sizeof msg, "[pool %s]: queues is given twice", p->name);
+            return fail(r, line, msg);
+        }
         if (queue_list_parse(value, "tickq", &list, why, sizeof why) != 0) {
             snprintf(msg, sizeof msg, "[pool %s]: queues: %s", p->name, why);
             return fail(r, line, msg);
@@ -133,9 +135,12 @@ static int on_key(void *user, const char *section, const char *key, const char *
         return 1;
     }
     if (strcmp(key, "handlers") == 0) {
-        if (p->nhandlers > 0)
-            return fail(r, line, "handlers is given twice");
-        if (!split_list(r, "handlers", value, line, p->handlers, HANDLER_TYPES_MAX, &p->nhandlers))
+        if (p->nhandlers > 0) {
+            snprintf(msg, sizeof msg, "[pool %s]: handlers is given twice", p->name);
+            return fail(r, line, msg);
+        }
+        snprintf(msg, sizeof msg, "[pool %s]: handlers", p->name);
+        if (!split_list(r, msg, value, line, p->handlers, HANDLER_TYPES_MAX, &p->nhandlers))
             return 0;
         for (size_t i = 0; i < p->nhandlers; i++) {
             int found = 0;
@@ -150,9 +155,13 @@ static int on_key(void *user, const char *section, const char *key, const char *
         return 1;
     }
     if (strcmp(key, "types") == 0) {
-        if (p->ntypes > 0)
-            return fail(r, line, "types is given twice");
-        return split_list(r, "types", value, line, p->types, POOL_TYPES_MAX, &p->ntypes);
+        if (p->ntypes > 0) {
+            snprintf(msg, sizeof msg, "[pool %s]: types is given twice", p->name);
+            return fail(r, line, msg);
+        }
+        p->types_line = line;
+        snprintf(msg, sizeof msg, "[pool %s]: types", p->name);
+        return split_list(r, msg, value, line, p->types, POOL_TYPES_MAX, &p->ntypes);
     }
     if (strcmp(key, "job_timeout") == 0) {
         snprintf(msg, sizeof msg, "[pool %s]: job_timeout is not supported yet: give each job its timeout "
@@ -192,7 +201,7 @@ int pool_config_parse(pool_set_t *set, const char *text, const char *path, const
                          "handlers%s%s", p->name, p->types[t], h ? " (it is [handler " : "", h ? h->name : "");
                 if (h)
                     snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "]: add it to handlers)");
-                fail(&r, p->line, msg);
+                fail(&r, p->types_line, msg);
             }
         }
     }

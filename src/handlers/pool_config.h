@@ -24,6 +24,7 @@ typedef struct {
                                   * built-in one and its handlers' types */
     size_t ntypes;
     int line;
+    int types_line;              /* of its types key */
 } pool_def_t;
 
 typedef struct {

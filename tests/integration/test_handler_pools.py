@@ -190,7 +190,7 @@ class TestPoolConfigErrors(PoolCase):
              ":11: [pool main]: workers = two is not a number from 1 to 256"),
             ("[pool main]\nqueues = main\n\n[pool main]\nqueues = other\n",
              ":12: [pool main] appears twice (first at line 9)"),
-            ("[pool main]\nqueues = main\nhandlers =\n", ":11: handlers is empty"),
+            ("[pool main]\nqueues = main\nhandlers =\n", ":11: [pool main]: handlers is empty"),
         ]
         for i, (pool, said) in enumerate(cases):
             with self.subTest(said=said):
