@@ -11,6 +11,7 @@
 #include <sysexits.h>
 
 #include "cmd/cli.h"
+#include "cmd/handler_setup.h"
 #include "cmd/text_table.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -176,7 +177,8 @@ static int do_list(schedule_flags_t *f)
     schedule_config_t set;
     char err[1024];
     const char *path = config_file_path(f->config);
-    if (schedule_config_load(&set, path, schedule_check_task, err, sizeof err) != 0)
+    if (handler_setup(path, NULL, NULL, 0, 0, err, sizeof err) != 0 ||
+        schedule_config_load(&set, path, schedule_check_task, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
     schedule_config_print_warnings(&set, path);
     int64_t now = clock_now_ms() / 1000;
@@ -206,7 +208,8 @@ static int next_calendar(const schedule_flags_t *f, int calendar, schedule_confi
             return cli_fail(EX_SOFTWARE, "%s", err);
         return 0;
     }
-    if (schedule_config_load(set, path, schedule_check_task, err, sizeof err) != 0)
+    if (handler_setup(path, NULL, NULL, 0, 0, err, sizeof err) != 0 ||
+        schedule_config_load(set, path, schedule_check_task, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
     schedule_config_print_warnings(set, path);
     /* A file named in the environment applies where it can; one named on
@@ -543,7 +546,9 @@ int cmd_scheduler(int argc, char **argv)
     log_configure(cfg.log_format, cfg.log_level);
     schedule_config_t set;
     char err[1024];
-    if (schedule_config_load(&set, config_file_path(cfg.config_path), schedule_check_task, err, sizeof err) != 0)
+    /* A schedule may fire a handler type of the same file. */
+    if (handler_setup(config_file_path(cfg.config_path), NULL, NULL, 0, 0, err, sizeof err) != 0 ||
+        schedule_config_load(&set, config_file_path(cfg.config_path), schedule_check_task, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
     rconn_t *conn;
     queue_t q;

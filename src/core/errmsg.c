@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 void errmsg_set(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -24,4 +25,18 @@ void errmsg_add(errmsg_t *m, const char *fmt, ...)
     va_end(ap);
     if (w > 0)
         m->len = m->len + (size_t)w < sizeof m->text ? m->len + (size_t)w : sizeof m->text - 1;
+}
+
+void errmsg_utf8_trim(char *s)
+{
+    size_t n = strlen(s), lead = n;
+    /* Back over at most 3 continuation bytes to the sequence's lead byte. */
+    while (lead > 0 && n - lead < 4 && ((unsigned char)s[lead - 1] & 0xC0) == 0x80)
+        lead--;
+    if (lead == 0)
+        return;
+    unsigned char c = (unsigned char)s[lead - 1];
+    size_t want = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (c >= 0x80 && n - (lead - 1) < want)
+        s[lead - 1] = '\0';
 }

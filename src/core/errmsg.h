@@ -8,6 +8,10 @@
 /* Like snprintf into err; does nothing when err is NULL or errlen is 0. */
 void errmsg_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Cuts a trailing UTF-8 character that a fixed-size copy left incomplete,
+ * so that a truncated text stays valid UTF-8. */
+void errmsg_utf8_trim(char *s);
+
 /* A message built from parts (several failures named in one error): text
  * is always NUL-terminated and cut at its size. */
 typedef struct {

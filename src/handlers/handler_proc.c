@@ -560,6 +560,7 @@ handler_outcome_t handler_proc_run(handler_proc_t *p, const handler_request_t *j
         return HANDLER_CRASHED;
     }
     p->job_id = job->id;
+    p->tail[0] = '\0'; /* a crash quotes what it wrote for this job */
     phase_t phase = PHASE_RUNNING;
     char stopped_why[80] = "";
     handler_outcome_t reason = HANDLER_TIMEOUT, outcome = HANDLER_CRASHED;

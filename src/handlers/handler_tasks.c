@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/errmsg.h"
 #include "core/log.h"
 #include "core/task.h"
 #include "handlers/handler_proc.h"
@@ -31,6 +32,7 @@ static task_status_t run_handler_job(const task_ctx_t *ctx, task_out_t *out)
     json_t *data = NULL;
     handler_outcome_t oc = handler_proc_run(p, &req, ctx->started_ms + ctx->timeout_ms, ctx->hooks, &data,
                                             out->error, sizeof out->error);
+    errmsg_utf8_trim(out->error); /* a long error cut to the buffer */
     switch (oc) {
     case HANDLER_DONE: out->data = data; return TASK_OK;
     case HANDLER_RETRY: return TASK_TRANSIENT;

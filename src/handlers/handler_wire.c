@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/errmsg.h"
+
 /* Parses one line into an object; its "msg" in *kind. */
 static json_t *parse_line(const char *line, size_t len, const char **kind, char *err, size_t errlen)
 {
@@ -128,6 +130,7 @@ int handler_wire_message(const char *line, size_t len, handler_msg_t *out, char 
         else {
             out->fraction = json_number_value(f);
             snprintf(out->message, sizeof out->message, "%s", json_is_string(m) ? json_string_value(m) : "");
+            errmsg_utf8_trim(out->message);
             rc = 0;
         }
     } else if (strcmp(kind, "result") == 0) {

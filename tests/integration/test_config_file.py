@@ -12,13 +12,15 @@ import signal
 import tempfile
 import time
 
-from harness import TickqTestCase, tickq, wait_for
+from harness import ROOT, TickqTestCase, tickq, wait_for
 
 SCHEDULE = ("[scheduler]\nlease_ttl = 1s\n\n"
             "[schedule minutely]\ncron = * * * * *\ntask = echo\nargs = {\"from\": \"config\"}\nqueue = sched\n")
 
 # Sections another reader owns, before, between and after the schedules.
-OTHERS = ("[handler resize]\ncommand = python3 resize.py\ntypes = resize_image\ncancel_grace = 3s\n\n"
+# A handler that starts and announces its type (tests/integration/handlers).
+WIRE = "/usr/bin/python3 " + os.path.join(ROOT, "tests", "integration", "handlers", "wire_handler.py")
+OTHERS = (f"[handler resize]\ncommand = {WIRE} resize_image\ntypes = resize_image\ncancel_grace = 3s\n\n"
           "[pool gpu]\nworkers = 2\nqueues = render\n\n")
 
 UNKNOWN = "[weird thing]\nx = 1\n"
@@ -119,14 +121,22 @@ class TestSectionKinds(ConfigCase):
             self.assertIn(want, p.stdout + p.stderr, p.args)
         self.assertEqual(self.r.keys("tickq:queue:*"), [])   # enqueue did nothing
 
-    def test_handler_and_pool_sections_are_skipped_by_the_scheduler(self):
-        path = self.write(OTHERS + SCHEDULE + "\n[handler thumbnail]\nanything = goes here\n")
-        p = tickq("schedule", "list", "--config", path, "-n", "1")
+    def test_the_scheduler_reads_handler_and_pool_sections_too(self):
+        """A schedule may fire a handler type of the same file, so the
+        scheduler's readers read [handler] and [pool] sections (and refuse a
+        bad one, as the worker does) beside the schedules."""
+        fires_handler = SCHEDULE.replace("task = echo\nargs = {\"from\": \"config\"}\n", "task = resize_image\n")
+        p = tickq("schedule", "list", "--config", self.write(OTHERS + fires_handler), "-n", "1")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual([x.split(":")[0] for x in p.stdout.splitlines() if not x.startswith(" ")], ["minutely"])
+        self.assertIn("-> resize_image on sched/normal", p.stdout)
+        path = self.write(OTHERS + SCHEDULE + "\n[handler thumbnail]\nanything = goes here\n", name="bad.ini")
+        p = tickq("schedule", "list", "--config", path, "-n", "1")
+        self.assertEqual(p.returncode, 78, p.stderr)
+        self.assertIn(f"{path}:20: [handler thumbnail]: unknown key 'anything'", p.stderr)
         # A section of another kind ends the schedule before it: the same
         # schedule after it is a second definition, not more of the first.
-        twice = self.write("[schedule a]\ncron = * * * * *\ntask = echo\n[pool p]\nworkers = 1\n"
+        twice = self.write("[schedule a]\ncron = * * * * *\ntask = echo\n[pool p]\nqueues = q\n"
                            "[schedule a]\nqueue = other\n", name="twice.ini")
         p = tickq("schedule", "list", "--config", twice)
         self.assertEqual(p.returncode, 78, p.stderr)

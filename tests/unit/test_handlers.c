@@ -1,0 +1,159 @@
+/* test_handlers.c — the handler messages (strict decoding), the [handler]
+ * and [pool] sections, and cutting a text at a whole UTF-8 character. */
+#include <jansson.h>
+#include <string.h>
+
+#include "core/errmsg.h"
+#include "handlers/handler_config.h"
+#include "handlers/handler_wire.h"
+#include "handlers/pool_config.h"
+#include "unit.h"
+
+TEST(utf8_trim_drops_only_a_cut_character)
+{
+    char a[] = "caf\xc3\xa9", b[] = "caf\xc3", c[] = "x\xe2\x82", d[] = "x\xe2\x82\xac", e[] = "plain";
+    errmsg_utf8_trim(a);
+    errmsg_utf8_trim(b);
+    errmsg_utf8_trim(c);
+    errmsg_utf8_trim(d);
+    errmsg_utf8_trim(e);
+    CHECK_STR(a, "caf\xc3\xa9");
+    CHECK_STR(b, "caf");
+    CHECK_STR(c, "x");
+    CHECK_STR(d, "x\xe2\x82\xac");
+    CHECK_STR(e, "plain");
+}
+
+static int hello(const char *line, handler_hello_t *h, char *err)
+{
+    return handler_wire_hello(line, strlen(line), h, err, 400);
+}
+
+TEST(handler_hello_is_checked_strictly)
+{
+    handler_hello_t h;
+    char err[400];
+    CHECK_INT(hello("{\"msg\":\"hello\",\"protocol\":1,\"types\":[\"a\",\"b\"],\"max_jobs\":4}", &h, err), 0);
+    CHECK_INT(h.max_jobs, 4);
+    CHECK_INT(json_array_size(h.types), 2);
+    handler_hello_clear(&h);
+    CHECK_INT(hello("{\"msg\":\"hello\",\"protocol\":1,\"types\":[\"a\"]}", &h, err), 0);
+    CHECK_INT(h.max_jobs, 1);
+    handler_hello_clear(&h);
+    CHECK_INT(hello("{\"msg\":\"hello\",\"protocol\":1,\"types\":[\"a\"],\"colour\":1}", &h, err), -1);
+    CHECK(strstr(err, "unknown key 'colour'") != NULL);
+    CHECK_INT(hello("{\"msg\":\"hello\",\"protocol\":2,\"types\":[\"a\"]}", &h, err), -1);
+    CHECK(strstr(err, "protocol") != NULL);
+    CHECK_INT(hello("{\"msg\":\"hello\",\"protocol\":1,\"types\":[]}", &h, err), -1);
+    CHECK_INT(hello("{\"msg\":\"hello\",\"protocol\":1,\"types\":[\"a\"],\"max_jobs\":0}", &h, err), -1);
+    CHECK_INT(hello("{\"msg\":\"result\",\"id\":\"x\",\"data\":1}", &h, err), -1);
+    CHECK(strstr(err, "first message must be \"hello\"") != NULL);
+    CHECK_INT(hello("not json", &h, err), -1);
+    CHECK(strstr(err, "not JSON") != NULL);
+}
+
+static int msg(const char *line, handler_msg_t *m, char *err)
+{
+    return handler_wire_message(line, strlen(line), m, err, 400);
+}
+
+TEST(handler_messages_are_checked_strictly)
+{
+    handler_msg_t m;
+    char err[400];
+    CHECK_INT(msg("{\"msg\":\"progress\",\"id\":\"j\",\"fraction\":0.5,\"message\":\"half\"}", &m, err), 0);
+    CHECK(m.kind == HANDLER_MSG_PROGRESS && m.fraction == 0.5 && strcmp(m.message, "half") == 0);
+    handler_msg_clear(&m);
+    CHECK_INT(msg("{\"msg\":\"progress\",\"id\":\"j\",\"fraction\":1.5}", &m, err), -1);
+    CHECK_INT(msg("{\"msg\":\"result\",\"id\":\"j\",\"data\":{\"rows\":10}}", &m, err), 0);
+    CHECK(m.kind == HANDLER_MSG_RESULT && json_integer_value(json_object_get(m.data, "rows")) == 10);
+    handler_msg_clear(&m);
+    CHECK_INT(msg("{\"msg\":\"result\",\"id\":\"j\"}", &m, err), -1);
+    CHECK(strstr(err, "needs \"data\"") != NULL);
+    CHECK_INT(msg("{\"msg\":\"error\",\"id\":\"j\",\"error\":\"bad\",\"retry\":false}", &m, err), 0);
+    CHECK(m.kind == HANDLER_MSG_ERROR && !m.retry && strcmp(m.error, "bad") == 0);
+    handler_msg_clear(&m);
+    CHECK_INT(msg("{\"msg\":\"error\",\"id\":\"j\",\"error\":\"bad\"}", &m, err), -1);
+    CHECK(strstr(err, "retry") != NULL);
+    CHECK_INT(msg("{\"msg\":\"error\",\"id\":\"j\",\"error\":\"bad\",\"retry\":true,\"x\":1}", &m, err), -1);
+    CHECK(strstr(err, "unknown key 'x'") != NULL);
+    CHECK_INT(msg("{\"msg\":\"done\",\"id\":\"j\"}", &m, err), -1);
+    CHECK(strstr(err, "unknown message kind") != NULL);
+    CHECK_INT(msg("{\"msg\":\"result\",\"data\":1}", &m, err), -1);
+    CHECK(strstr(err, "\"id\"") != NULL);
+    CHECK_INT(msg("[1]", &m, err), -1);
+}
+
+static int builtin_echo(const char *type)
+{
+    return strcmp(type, "echo") == 0;
+}
+
+static int parse_handlers(const char *text, handler_set_t *set, char *err)
+{
+    return handler_config_parse(set, text, "t.ini", builtin_echo, err, 600);
+}
+
+TEST(handler_sections_are_checked)
+{
+    handler_set_t set;
+    char err[600];
+    CHECK_INT(parse_handlers("[handler r]\ncommand = python3 -m tickq.handler app\ntypes = a, b\ncancel_grace = 500ms\n"
+                             "[schedule x]\ncron = * * * * *\n", &set, err), 0);
+    CHECK_INT(set.n, 1);
+    CHECK_INT(set.items[0].ntypes, 2);
+    CHECK_INT(set.items[0].cancel_grace_ms, 500);
+    CHECK(handler_config_for_type(&set, "b") == &set.items[0]);
+    CHECK(handler_config_for_type(&set, "c") == NULL);
+    handler_config_free(&set);
+    CHECK_INT(parse_handlers("[handler r]\ncommand = x\ntypes = a\ntimeout = 3\n", &set, err), -1);
+    CHECK(strstr(err, "t.ini:4:") != NULL && strstr(err, "unknown key 'timeout'") != NULL);
+    CHECK_INT(parse_handlers("[handler r]\ntypes = a\n", &set, err), -1);
+    CHECK(strstr(err, "has no command") != NULL);
+    CHECK_INT(parse_handlers("[handler r]\ncommand = x\n", &set, err), -1);
+    CHECK(strstr(err, "has no types") != NULL);
+    CHECK_INT(parse_handlers("[handler r]\ncommand = x\ntypes = echo\n", &set, err), -1);
+    CHECK(strstr(err, "built into tickq") != NULL);
+    CHECK_INT(parse_handlers("[handler r]\ncommand = x\ntypes = a\n[handler s]\ncommand = y\ntypes = a\n", &set, err),
+              -1);
+    CHECK(strstr(err, "t.ini:6:") != NULL && strstr(err, "served by [handler r] already") != NULL);
+    CHECK_INT(parse_handlers("[handler r]\ncommand = x\ntypes = a b\n", &set, err), -1);
+    CHECK_INT(parse_handlers("[weird]\nx = 1\n", &set, err), -1);
+    CHECK(strstr(err, "unknown section [weird]") != NULL);
+}
+
+TEST(pool_sections_are_checked)
+{
+    handler_set_t handlers;
+    pool_set_t pools;
+    char err[600];
+    const char *text = "[handler r]\ncommand = x\ntypes = a, b\n"
+                       "[pool p]\nqueues = reports\nworkers = 3\nhandlers = r\n"
+                       "[pool q]\nqueues = other\nhandlers = r\ntypes = a, echo\n";
+    CHECK_INT(parse_handlers(text, &handlers, err), 0);
+    CHECK_INT(pool_config_parse(&pools, text, "t.ini", &handlers, builtin_echo, 256, err, sizeof err), 0);
+    const pool_def_t *p = pool_config_find(&pools, "p"), *q = pool_config_find(&pools, "q");
+    CHECK(p != NULL && q != NULL && pool_config_find(&pools, "z") == NULL);
+    CHECK_INT(p->workers, 3);
+    /* Without types: every built-in one and its handlers'. */
+    CHECK(pool_serves(&pools, p, "a") && pool_serves(&pools, p, "b") && pool_serves(&pools, p, "echo"));
+    CHECK(!pool_serves(&pools, p, "zzz"));
+    /* With types: those only. */
+    CHECK(pool_serves(&pools, q, "a") && pool_serves(&pools, q, "echo") && !pool_serves(&pools, q, "b"));
+    pool_config_free(&pools);
+    const char *bad[][2] = {
+        { "[pool p]\nworkers = 2\n", "has no queues" },
+        { "[pool p]\nqueues = q\nworkers = 0\n", "not a number from 1 to 256" },
+        { "[pool p]\nqueues = q\nhandlers = nope\n", "no [handler nope]" },
+        { "[pool p]\nqueues = q\ntypes = b\n", "t.ini:6:" },
+        { "[pool p]\nqueues = q\njob_timeout = 5m\n", "job_timeout is not supported" },
+        { "[pool p]\nqueues = q\ncolour = red\n", "unknown key 'colour'" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char full[400];
+        snprintf(full, sizeof full, "[handler r]\ncommand = x\ntypes = a, b\n%s", bad[i][0]);
+        CHECK_INT(pool_config_parse(&pools, full, "t.ini", &handlers, builtin_echo, 256, err, sizeof err), -1);
+        CHECK(strstr(err, bad[i][1]) != NULL);
+    }
+    handler_config_free(&handlers);
+}
