@@ -89,6 +89,30 @@ typedef task_status_t (*task_run_fn)(const task_ctx_t *ctx, task_out_t *out);
  * settings, TICKQ_PROVIDER_ALLOW) then counts too. */
 typedef enum { TASK_CHECK_CLIENT, TASK_CHECK_WORKER } task_check_where_t;
 
+/* A job of an asynchronous task that ended (task_async_t.collect). */
+typedef struct {
+    void *tag;               /* the worker's, given to submit */
+    task_status_t status;
+    task_out_t out;          /* as run fills it */
+} task_done_t;
+
+/* A task that can run several jobs at once in a worker child (a handler
+ * announcing max_jobs N): the worker submits jobs and collects their ends
+ * instead of calling run for each. */
+typedef struct task_async {
+    /* How many jobs of this task may run at once now (1: run them one at a
+     * time with run). */
+    int (*capacity)(const struct task_def *task);
+    /* Tasks of one group share that capacity (the types of one handler). */
+    const void *(*group)(const struct task_def *task);
+    /* Starts a job; ctx and what it points to stay valid until the job is
+     * collected. 0; or -1 when it ended at once, *done filled. */
+    int (*submit)(const task_ctx_t *ctx, void *tag, task_done_t *done);
+    /* Waits up to wait_ms for jobs of the group to end; fills done (room
+     * for capacity() of them) and returns how many ended. */
+    size_t (*collect)(const void *group, int64_t wait_ms, task_done_t *done, size_t max);
+} task_async_t;
+
 /* A task's own check of args that passed its table: 0, or -1 with err. */
 typedef int (*task_check_fn)(const json_t *args, task_check_where_t where, char *err, size_t errlen);
 
@@ -104,6 +128,7 @@ typedef struct task_def {
      * TASK_CANCELLED), within this long after the deadline; the
      * supervisor kills the child only if it has not. */
     int64_t stops_within_ms;
+    const struct task_async *async; /* NULL: one job at a time, through run */
 } task_def_t;
 
 /* A task family: the tasks one domain offers, in listing order. */

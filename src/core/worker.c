@@ -275,13 +275,10 @@ static int on_cancel_requested(void *user)
     return queue_cancel_requested_read(&h->w->q, h->w->err, sizeof h->w->err) == 1;
 }
 
-static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outcome_t *o)
+/* Publishes a job to the supervisor as the one this child runs. */
+static void publish_job(worker_ctx_t *w, const claimed_job_t *j, const task_def_t *task, int64_t started_us,
+                        int64_t mono)
 {
-    int stream_index = j->stream_index;
-    const char *queue = w->logical[stream_index];
-    int64_t started_us = clock_now_us();
-    int64_t mono = clock_mono_ms();
-    const task_def_t *task = task_find(j->type);
     slot_job_t sj;
     memset(&sj, 0, sizeof sj);
     sj.busy = 1;
@@ -297,47 +294,57 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
         sj.deadline_mono_ms += task->stops_within_ms + 2000;
     }
     slot_begin(w->slot, &sj);
+}
+
+/* The start of an attempt: its queue delay published, its start logged
+ * (at once when it may be slow: `alone`, so that the line survives the
+ * process being killed at the job's timeout). */
+static void log_start(worker_ctx_t *w, const claimed_job_t *j, int64_t started_us, int alone)
+{
     int64_t delay_us = j->enqueued_us > 0 && started_us > j->enqueued_us ? started_us - j->enqueued_us : 0;
     atomic_store(&w->slot->last_delay_us, delay_us);
-
-    log_info("job started", LF_S("job_id", j->id), LF_S("type", j->type), LF_S("queue", queue),
+    log_info("job started", LF_S("job_id", j->id), LF_S("type", j->type), LF_S("queue", w->logical[j->stream_index]),
              LF_I("attempt", j->attempt), LF_F("queue_delay_ms", (double)delay_us / 1000.0));
     if (alone)
         log_flush();
+}
 
-    task_out_t out;
-    memset(&out, 0, sizeof out);
-    task_status_t status;
+/* Checks a claimed job before it runs: TASK_OK with *args (owned) when it
+ * may run, else the permanent failure, with out->error. */
+static task_status_t check_job(worker_ctx_t *w, const claimed_job_t *j, const task_def_t *task, json_t **args,
+                               task_out_t *out)
+{
     json_error_t jerr;
-    json_t *args = j->args_len <= w->cfg->max_payload ? json_loadb(j->args, j->args_len, 0, &jerr) : NULL;
-    if (j->args_len > w->cfg->max_payload) {
-        status = task_error(&out, TASK_PERMANENT, "args are %zu bytes, over the payload limit of %zu bytes",
-                            j->args_len, w->cfg->max_payload);
-    } else if (args == NULL) {
+    *args = j->args_len <= w->cfg->max_payload ? json_loadb(j->args, j->args_len, 0, &jerr) : NULL;
+    if (j->args_len > w->cfg->max_payload)
+        return task_error(out, TASK_PERMANENT, "args are %zu bytes, over the payload limit of %zu bytes", j->args_len,
+                          w->cfg->max_payload);
+    if (*args == NULL) {
         char why[300];
         job_args_json_error(&jerr, why, sizeof why);
-        status = task_error(&out, TASK_PERMANENT, "%s", why);
-    } else if (!json_is_object(args)) {
-        status = task_error(&out, TASK_PERMANENT, "args must be a JSON object");
-    } else if (w->cfg->pool != NULL && !w->cfg->pool_serves(j->type)) {
-        status = task_error(&out, TASK_PERMANENT, "task type %s is not served by pool %s (serves: %s)", j->type,
-                            w->cfg->pool, w->cfg->pool_types);
-    } else if (task == NULL) {
+        return task_error(out, TASK_PERMANENT, "%s", why);
+    }
+    if (!json_is_object(*args))
+        return task_error(out, TASK_PERMANENT, "args must be a JSON object");
+    if (w->cfg->pool != NULL && !w->cfg->pool_serves(j->type))
+        return task_error(out, TASK_PERMANENT, "task type %s is not served by pool %s (serves: %s)", j->type,
+                          w->cfg->pool, w->cfg->pool_types);
+    if (task == NULL) {
         char names[512];
         task_names(names, sizeof names);
-        status = task_error(&out, TASK_PERMANENT, "unknown task type '%s' (this worker runs: %s)",
-                            j->type, names);
-    } else if (task_check(task, args, TASK_CHECK_WORKER, out.error, sizeof out.error) != 0) {
-        status = TASK_PERMANENT;
-    } else {
-        job_hooks_t hooks = { w, j, 0, 0, 0, "" };
-        const task_hooks_t offer = { &hooks, on_progress, on_cancel_requested };
-        task_ctx_t ctx = { .job_id = j->id, .type = j->type, .queue = queue, .worker_id = w->id,
-                           .attempt = j->attempt, .max_retries = j->max_retries, .args = args, .stopping = &g_stop,
-                           .timeout_ms = j->timeout_ms, .started_ms = mono, .env = w->env, .task = task,
-                           .hooks = &offer };
-        status = task->run(&ctx, &out);
+        return task_error(out, TASK_PERMANENT, "unknown task type '%s' (this worker runs: %s)", j->type, names);
     }
+    if (task_check(task, *args, TASK_CHECK_WORKER, out->error, sizeof out->error) != 0)
+        return TASK_PERMANENT;
+    return TASK_OK;
+}
+
+/* The outcome of an attempt that ended with status and out (whose parts
+ * are freed here), logged and counted. */
+static void conclude_job(worker_ctx_t *w, const claimed_job_t *j, task_status_t status, task_out_t *out,
+                         int64_t started_us, job_outcome_t *o)
+{
+    const char *queue = w->logical[j->stream_index];
     int64_t finished_us = clock_now_us();
     double seconds = (double)(finished_us - started_us) / 1e6;
 
@@ -348,7 +355,7 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
     o->finished_us = finished_us;
     if (status == TASK_OK) {
         o->kind = OUTCOME_OK;
-        o->payload = completed_result(&out, seconds, w->id, finished_us, &o->payload_len);
+        o->payload = completed_result(out, seconds, w->id, finished_us, &o->payload_len);
         if (o->payload == NULL) {
             o->kind = OUTCOME_TRANSIENT;
             o->payload = error_text("worker ran out of memory building the result", &o->payload_len);
@@ -358,20 +365,19 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
          * goes back to its queue and the attempt is not charged, as for a
          * job still running when the grace period ends. */
         o->kind = OUTCOME_SHUTDOWN;
-        o->payload = error_text(out.error, &o->payload_len);
+        o->payload = error_text(out->error, &o->payload_len);
     } else {
         o->kind = status == TASK_PERMANENT ? OUTCOME_PERMANENT
                   : status == TASK_TIMEOUT ? OUTCOME_TIMEOUT
                   : status == TASK_CANCELLED ? OUTCOME_CANCEL
                   : status == TASK_CRASHED ? OUTCOME_CRASH
                   : OUTCOME_TRANSIENT;
-        o->payload = error_payload(&out, &o->payload_len);
+        o->payload = error_payload(out, &o->payload_len);
     }
-    json_decref(out.data);
-    json_decref(out.details);
-    free(out.raw);
-    json_decref(args);
-    slot_end(w->slot);
+    json_decref(out->data);
+    json_decref(out->details);
+    free(out->raw);
+    memset(out, 0, sizeof *out);
 
     if (o->kind == OUTCOME_SHUTDOWN) {
         log_info("job interrupted by the shutdown; back to its queue", LF_S("job_id", j->id),
@@ -388,6 +394,34 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
                  LF_B("permanent", o->kind == OUTCOME_PERMANENT), LF_S("kind", job_outcome_name(o->kind)),
                  LF_S("error", o->payload ? o->payload : ""));
     }
+}
+
+/* Runs one claimed job and fills *o; o->payload is malloc'd. `alone` says
+ * the job may be slow (a batch of one). */
+static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outcome_t *o)
+{
+    int64_t started_us = clock_now_us();
+    int64_t mono = clock_mono_ms();
+    const task_def_t *task = task_find(j->type);
+    publish_job(w, j, task, started_us, mono);
+    log_start(w, j, started_us, alone);
+
+    task_out_t out;
+    memset(&out, 0, sizeof out);
+    json_t *args = NULL;
+    task_status_t status = check_job(w, j, task, &args, &out);
+    if (status == TASK_OK) {
+        job_hooks_t hooks = { w, j, 0, 0, 0, "" };
+        const task_hooks_t offer = { &hooks, on_progress, on_cancel_requested };
+        task_ctx_t ctx = { .job_id = j->id, .type = j->type, .queue = w->logical[j->stream_index],
+                           .worker_id = w->id, .attempt = j->attempt, .max_retries = j->max_retries, .args = args,
+                           .stopping = &g_stop, .timeout_ms = j->timeout_ms, .started_ms = mono, .env = w->env,
+                           .task = task, .hooks = &offer };
+        status = task->run(&ctx, &out);
+    }
+    json_decref(args);
+    slot_end(w->slot);
+    conclude_job(w, j, status, &out, started_us, o);
 }
 
 /* After a finish call that skipped outcomes (their entries were no longer

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/errmsg.h"
 #include "core/log.h"
 
 #define LINE_MAX_BYTES (64u << 20)   /* a message line: 64 MiB */
@@ -29,6 +30,29 @@ typedef struct {
     size_t len, cap;
 } linebuf_t;
 
+/* A job sent to the handler and not ended yet. */
+typedef struct {
+    int used;
+    char id[80];
+    void *tag;                   /* the caller's */
+    int64_t deadline_mono_ms;
+    int64_t timeout_ms;
+    const task_hooks_t *hooks;
+    int64_t next_poll;           /* next cancel_requested question */
+    int cancelling;              /* a cancel was sent: its reply, or the kill, ends it */
+    handler_outcome_t reason;    /* of the cancel: HANDLER_TIMEOUT or HANDLER_CANCELLED */
+    int64_t grace_end;
+    char stopped_why[80];
+} flight_t;
+
+/* Bytes not yet written to the handler. */
+typedef struct {
+    char *data;
+    size_t len, off;
+} outbox_t;
+
+#define RECENT_IDS 16
+
 struct handler_proc {
     const handler_def_t *def;
     pid_t pid;                   /* 0: not running */
@@ -36,8 +60,11 @@ struct handler_proc {
     linebuf_t rep, out, errout;
     char tail[STDERR_TAIL + 1];  /* the last bytes of its stderr */
     handler_hello_t hello;
-    const char *job_id;          /* the running job, for log lines */
-    char prev_id[80];            /* the job before: its late progress is dropped */
+    flight_t *flights;           /* hello.max_jobs of them */
+    int nflights, inflight;
+    outbox_t box;
+    char recent[RECENT_IDS][80]; /* jobs that ended: their late progress is dropped */
+    int recent_next;
 };
 
 handler_proc_t *handler_proc_new(const handler_def_t *def)
@@ -215,6 +242,8 @@ void handler_proc_free(handler_proc_t *p)
     free(p->rep.buf);
     free(p->out.buf);
     free(p->errout.buf);
+    free(p->flights);
+    free(p->box.data);
     free(p);
 }
 
@@ -274,6 +303,24 @@ static void keep_tail(handler_proc_t *p, const char *s, size_t n)
     p->tail[have + n] = '\0';
 }
 
+/* The job a line of output is tagged with: the one running, "" when none,
+ * the ids joined by commas when several are (a handler taking several at
+ * once cannot say whose a line is). */
+static const char *output_job(const handler_proc_t *p)
+{
+    static char ids[400];
+    size_t used = 0;
+    ids[0] = '\0';
+    for (int i = 0; i < p->nflights && used + 1 < sizeof ids; i++)
+        if (p->flights[i].used) {
+            int n = snprintf(ids + used, sizeof ids - used, "%s%s", used ? "," : "", p->flights[i].id);
+            if (n < 0)
+                break;
+            used += (size_t)n;
+        }
+    return ids;
+}
+
 /* Logs the complete lines of the handler's stdout or stderr (all of it at
  * end of file), keeping the tail of stderr for error messages. */
 static void log_output(handler_proc_t *p, linebuf_t *b, const char *stream, int all)
@@ -296,7 +343,7 @@ static void log_output(handler_proc_t *p, linebuf_t *b, const char *stream, int 
             keep_tail(p, "\n", 1);
         }
         log_info("handler output", LF_S("handler", p->def->name), LF_S("stream", stream),
-                 LF_S("job_id", p->job_id ? p->job_id : ""), LF_S("line", line));
+                 LF_S("job_id", output_job(p)), LF_S("line", line));
         start = nl && (size_t)(nl - b->buf) == end ? end + 1 : end;
     }
     memmove(b->buf, b->buf + start, b->len - start);
@@ -382,8 +429,8 @@ static void fail_process(handler_proc_t *p, int kill_group, const char *what, ch
 static void reap_if_ended(handler_proc_t *p)
 {
     int status;
-    if (p->pid <= 0 || waitpid(p->pid, &status, WNOHANG) != p->pid)
-        return;
+    if (p->pid <= 0 || p->inflight > 0 || waitpid(p->pid, &status, WNOHANG) != p->pid)
+        return; /* with jobs running, handler_proc_wait sees the end and ends them */
     char how[128];
     if (WIFSIGNALED(status))
         snprintf(how, sizeof how, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
@@ -488,12 +535,6 @@ int handler_proc_check_types(const handler_proc_t *p, char *err, size_t errlen)
     return -1;
 }
 
-/* A job on its way: the bytes not yet written to the handler. */
-typedef struct {
-    char *data;
-    size_t len, off;
-} outbox_t;
-
 static int outbox_add(outbox_t *o, char *line, size_t len)
 {
     if (line == NULL)
@@ -518,8 +559,9 @@ static int outbox_add(outbox_t *o, char *line, size_t len)
 }
 
 /* Writes what the pipe takes; -1 when the handler closed it. */
-static int outbox_flush(handler_proc_t *p, outbox_t *o)
+static int outbox_flush(handler_proc_t *p)
 {
+    outbox_t *o = &p->box;
     while (o->off < o->len) {
         ssize_t n = write(p->req_fd, o->data + o->off, o->len - o->off);
         if (n > 0) {
@@ -533,155 +575,308 @@ static int outbox_flush(handler_proc_t *p, outbox_t *o)
     return 0;
 }
 
-typedef enum { PHASE_RUNNING, PHASE_CANCELLING } phase_t;
-
-handler_outcome_t handler_proc_run(handler_proc_t *p, const handler_request_t *job, int64_t deadline_mono_ms,
-                                   const task_hooks_t *hooks, json_t **data, char *err, size_t errlen)
+int handler_proc_capacity(const handler_proc_t *p)
 {
-    *data = NULL;
-    char why[1200];
-    if (handler_proc_start(p, why, sizeof why) != 0) {
-        snprintf(err, errlen, "%s", why);
-        return HANDLER_CRASHED;
+    return p->pid > 0 && p->hello.types != NULL ? p->hello.max_jobs : 1;
+}
+
+int handler_proc_inflight(const handler_proc_t *p)
+{
+    return p->inflight;
+}
+
+/* Ends a job: its flight is freed, its id remembered, *d filled. */
+static void end_flight(handler_proc_t *p, flight_t *f, handler_outcome_t outcome, json_t *data, const char *err,
+                       handler_done_t *d)
+{
+    d->tag = f->tag;
+    d->outcome = outcome;
+    d->data = data;
+    size_t len = err ? strlen(err) : 0;
+    if (len >= sizeof d->err)
+        len = sizeof d->err - 1; /* cut at a whole character below */
+    memcpy(d->err, err ? err : "", len);
+    d->err[len] = '\0';
+    errmsg_utf8_trim(d->err);
+    snprintf(p->recent[p->recent_next], sizeof p->recent[0], "%s", f->id);
+    p->recent_next = (p->recent_next + 1) % RECENT_IDS;
+    f->used = 0;
+    p->inflight--;
+}
+
+/* The process is gone (killed or dead; `why` says how): every job it had
+ * ends, a job being cancelled as its cancel's reason (with `why`), the
+ * others as crashed. Fills done from *n on. */
+static void end_all(handler_proc_t *p, const char *why, handler_done_t *done, size_t *n)
+{
+    for (int i = 0; i < p->nflights; i++) {
+        flight_t *f = &p->flights[i];
+        if (!f->used)
+            continue;
+        char msg[sizeof done->err + sizeof f->stopped_why + 2];
+        if (f->cancelling)
+            snprintf(msg, sizeof msg, "%s; %s", f->stopped_why, why);
+        end_flight(p, f, f->cancelling ? f->reason : HANDLER_CRASHED, NULL, f->cancelling ? msg : why, &done[(*n)++]);
+    }
+    p->box.off = p->box.len = 0;
+}
+
+/* Kills the process (its group with it) and ends every job it had. */
+static void kill_all(handler_proc_t *p, int kill_group, const char *what, handler_done_t *done, size_t *n)
+{
+    char err[sizeof done->err];
+    fail_process(p, kill_group, what, err, sizeof err);
+    p->rep.len = 0; /* what it said is void */
+    end_all(p, err, done, n);
+}
+
+static flight_t *find_flight(handler_proc_t *p, const char *id)
+{
+    for (int i = 0; i < p->nflights; i++)
+        if (p->flights[i].used && strcmp(p->flights[i].id, id) == 0)
+            return &p->flights[i];
+    return NULL;
+}
+
+static int recently_ended(const handler_proc_t *p, const char *id)
+{
+    for (int i = 0; i < RECENT_IDS; i++)
+        if (p->recent[i][0] && strcmp(p->recent[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+int handler_proc_submit(handler_proc_t *p, const handler_request_t *job, int64_t deadline_mono_ms,
+                        const task_hooks_t *hooks, void *tag, handler_done_t *done)
+{
+    memset(done, 0, sizeof *done);
+    done->tag = tag;
+    if (p->inflight == 0)
+        p->tail[0] = '\0'; /* a crash quotes what it wrote for its jobs */
+    if (handler_proc_start(p, done->err, sizeof done->err) != 0) {
+        done->outcome = HANDLER_CRASHED;
+        return -1;
     }
     if (!announced(p, job->type)) {
-        char list[800], listed[800];
+        char list[300], listed[300];
         announced_text(p, list, sizeof list);
         handler_types_text(p->def, listed, sizeof listed);
-        snprintf(err, errlen, "handler %s does not serve task type '%s' (it announced: %s; [handler %s] lists: %s); "
-                 "fix its code or the section", p->def->name, job->type, list, p->def->name, listed);
-        return HANDLER_FAIL;
+        snprintf(done->err, sizeof done->err, "handler %s does not serve task type '%s' (it announced: %s; "
+                 "[handler %s] lists: %s); fix its code or the section", p->def->name, job->type, list,
+                 p->def->name, listed);
+        done->outcome = HANDLER_FAIL;
+        return -1;
     }
-    outbox_t box = { NULL, 0, 0 };
+    if (p->nflights < p->hello.max_jobs) {
+        flight_t *grown = realloc(p->flights, (size_t)p->hello.max_jobs * sizeof *grown);
+        if (grown == NULL)
+            goto oom;
+        memset(grown + p->nflights, 0, (size_t)(p->hello.max_jobs - p->nflights) * sizeof *grown);
+        p->flights = grown;
+        p->nflights = p->hello.max_jobs;
+    }
+    flight_t *f = NULL;
+    for (int i = 0; i < p->hello.max_jobs && f == NULL; i++)
+        if (!p->flights[i].used)
+            f = &p->flights[i];
+    if (f == NULL || find_flight(p, job->id) != NULL) {
+        snprintf(done->err, sizeof done->err, "handler %s has %s (a worker bug)", p->def->name,
+                 f == NULL ? "no room for another job" : "this job running already");
+        done->outcome = HANDLER_CRASHED;
+        return -1;
+    }
     size_t len = 0;
-    char *request = handler_wire_request(job, &len);
-    if (outbox_add(&box, request, len) != 0) {
-        snprintf(err, errlen, "out of memory building the request for handler %s", p->def->name);
-        return HANDLER_CRASHED;
+    char *line = handler_wire_request(job, &len);
+    if (outbox_add(&p->box, line, len) != 0)
+        goto oom;
+    memset(f, 0, sizeof *f);
+    f->used = 1;
+    snprintf(f->id, sizeof f->id, "%s", job->id);
+    f->tag = tag;
+    f->deadline_mono_ms = deadline_mono_ms;
+    f->timeout_ms = job->timeout_ms;
+    f->hooks = hooks;
+    f->next_poll = clock_mono_ms() + CANCEL_POLL_MS;
+    p->inflight++;
+    if (outbox_flush(p) != 0)
+        p->box.off = p->box.len; /* it closed its requests: ending; its exit says why */
+    return 0;
+oom:
+    snprintf(done->err, sizeof done->err, "out of memory sending a job to handler %s", p->def->name);
+    done->outcome = HANDLER_CRASHED;
+    return -1;
+}
+
+/* Acts on one line from the handler: 0, or -1 when it was malformed (the
+ * process is then killed and every job ended). */
+static int on_line(handler_proc_t *p, const char *line, size_t llen, handler_done_t *done, size_t *n)
+{
+    handler_msg_t m;
+    char bad[400] = "", bytes[512], why[1100];
+    flight_t *f = NULL;
+    int parsed = handler_wire_message(line, llen, &m, bad, sizeof bad) == 0;
+    if (parsed && (f = find_flight(p, m.id)) == NULL) {
+        if (m.kind == HANDLER_MSG_PROGRESS && recently_ended(p, m.id)) {
+            handler_msg_clear(&m); /* sent as its job ended: too late to show */
+            return 0;
+        }
+        snprintf(bad, sizeof bad, "a message for job %.80s, which it is not running", m.id);
     }
-    p->job_id = job->id;
-    p->tail[0] = '\0'; /* a crash quotes what it wrote for this job */
-    phase_t phase = PHASE_RUNNING;
-    char stopped_why[80] = "";
-    handler_outcome_t reason = HANDLER_TIMEOUT, outcome = HANDLER_CRASHED;
-    int64_t grace_end = 0, next_poll = clock_mono_ms() + CANCEL_POLL_MS;
-    size_t consumed = 0;
-    int done = 0;
-    while (!done) {
-        /* Every complete line first. */
+    if (bad[0]) {
+        handler_msg_clear(&m);
+        first_bytes(line, llen, bytes, sizeof bytes);
+        snprintf(why, sizeof why, "sent a malformed message: %s; its first bytes: %s", bad, bytes);
+        kill_all(p, 1, why, done, n);
+        return -1;
+    }
+    if (m.kind == HANDLER_MSG_PROGRESS) {
+        if (!f->cancelling && f->hooks && f->hooks->progress)
+            f->hooks->progress(f->hooks->user, m.fraction, m.message);
+    } else if (f->cancelling) {
+        char msg[sizeof done->err];
+        snprintf(msg, sizeof msg, "%s; handler %s stopped it (it replied %s%s)", f->stopped_why, p->def->name,
+                 m.kind == HANDLER_MSG_RESULT ? "with a result, discarded" : "an error: ",
+                 m.kind == HANDLER_MSG_ERROR ? m.error : "");
+        end_flight(p, f, f->reason, NULL, msg, &done[(*n)++]);
+    } else if (m.kind == HANDLER_MSG_RESULT) {
+        end_flight(p, f, HANDLER_DONE, json_incref(m.data), NULL, &done[(*n)++]);
+    } else {
+        end_flight(p, f, m.retry ? HANDLER_RETRY : HANDLER_FAIL, NULL,
+                   m.error[0] ? m.error : "the handler failed the job without a message", &done[(*n)++]);
+    }
+    handler_msg_clear(&m);
+    return 0;
+}
+
+/* Deadlines and cancels of the running jobs: a cancel message when one is
+ * due; the kill when one has not stopped within cancel_grace. Returns the
+ * time it next needs to look, or -1 when it killed the process. */
+static int64_t watch_flights(handler_proc_t *p, int64_t now, handler_done_t *done, size_t *n)
+{
+    int64_t wake = INT64_MAX;
+    for (int i = 0; i < p->nflights; i++) {
+        flight_t *f = &p->flights[i];
+        if (!f->used)
+            continue;
+        if (!f->cancelling && (now >= f->deadline_mono_ms ||
+                               (now >= f->next_poll && f->hooks && f->hooks->cancel_requested &&
+                                f->hooks->cancel_requested(f->hooks->user)))) {
+            f->reason = now >= f->deadline_mono_ms ? HANDLER_TIMEOUT : HANDLER_CANCELLED;
+            size_t len = 0;
+            char *line = handler_wire_cancel(f->id, f->reason == HANDLER_TIMEOUT ? "timeout" : "cancel", &len);
+            f->grace_end = outbox_add(&p->box, line, len) == 0 ? now + p->def->cancel_grace_ms : now;
+            f->cancelling = 1;
+            if (f->reason == HANDLER_TIMEOUT)
+                snprintf(f->stopped_why, sizeof f->stopped_why, "Job exceeded its timeout of %.3g s",
+                         (double)f->timeout_ms / 1000.0);
+            else
+                snprintf(f->stopped_why, sizeof f->stopped_why, "Job cancelled");
+            log_info(f->reason == HANDLER_TIMEOUT ? "job timed out; cancel sent to its handler"
+                                                  : "job cancelled; cancel sent to its handler",
+                     LF_S("job_id", f->id), LF_S("handler", p->def->name),
+                     LF_F("cancel_grace_s", (double)p->def->cancel_grace_ms / 1000.0));
+        }
+        if (!f->cancelling && now >= f->next_poll)
+            f->next_poll = now + CANCEL_POLL_MS;
+        if (f->cancelling && now >= f->grace_end) {
+            char what[400];
+            snprintf(what, sizeof what, "did not stop job %s within its cancel_grace of %.3g s and was killed",
+                     f->id, (double)p->def->cancel_grace_ms / 1000.0);
+            kill_all(p, 1, what, done, n);
+            return -1;
+        }
+        int64_t next = f->cancelling ? f->grace_end : f->deadline_mono_ms < f->next_poll ? f->deadline_mono_ms
+                                                                                         : f->next_poll;
+        if (next < wake)
+            wake = next;
+    }
+    return wake;
+}
+
+size_t handler_proc_wait(handler_proc_t *p, int64_t wait_ms, handler_done_t *done, size_t max)
+{
+    size_t n = 0;
+    int64_t until = clock_mono_ms() + (wait_ms > 0 ? wait_ms : 0);
+    /* Room for every job it has: a kill ends them all at once. */
+    if (max < (size_t)p->inflight || p->inflight == 0)
+        return 0;
+    for (;;) {
+        size_t consumed = 0;
         const char *line;
         size_t llen;
         int got;
-        while (!done && (got = next_line(&p->rep, &consumed, &line, &llen)) == 1) {
-            handler_msg_t m;
-            char bad[400] = "", bytes[512];
-            int parsed = handler_wire_message(line, llen, &m, bad, sizeof bad) == 0;
-            if (parsed && m.kind == HANDLER_MSG_PROGRESS && p->prev_id[0] && strcmp(m.id, p->prev_id) == 0) {
-                handler_msg_clear(&m); /* sent as the job before ended: too late to show */
-                continue;
-            }
-            if (parsed && strcmp(m.id, job->id) != 0)
-                snprintf(bad, sizeof bad, "a message for job %s, which it is not running", m.id);
-            if (bad[0]) {
-                first_bytes(line, llen, bytes, sizeof bytes);
-                snprintf(why, sizeof why, "sent a malformed message: %s; its first bytes: %s", bad, bytes);
-                handler_msg_clear(&m);
-                fail_process(p, 1, why, err, errlen);
-                outcome = HANDLER_CRASHED;
-                done = 1;
-                break;
-            }
-            if (m.kind == HANDLER_MSG_PROGRESS) {
-                if (phase == PHASE_RUNNING && hooks && hooks->progress)
-                    hooks->progress(hooks->user, m.fraction, m.message);
-            } else if (phase == PHASE_CANCELLING) {
-                snprintf(err, errlen, "%s; handler %s stopped it (it replied %s%s%s)", stopped_why, p->def->name,
-                         m.kind == HANDLER_MSG_RESULT ? "with a result, discarded" : "an error: ",
-                         m.kind == HANDLER_MSG_ERROR ? m.error : "", "");
-                outcome = reason;
-                done = 1;
-            } else if (m.kind == HANDLER_MSG_RESULT) {
-                *data = json_incref(m.data);
-                outcome = HANDLER_DONE;
-                done = 1;
-            } else {
-                snprintf(err, errlen, "%s", m.error[0] ? m.error : "the handler failed the job without a message");
-                outcome = m.retry ? HANDLER_RETRY : HANDLER_FAIL;
-                done = 1;
-            }
-            handler_msg_clear(&m);
+        if (p->pid <= 0) { /* cannot happen with jobs running; end them rather than wait for ever */
+            end_all(p, "handler is not running", done, &n);
+            return n;
         }
-        if (p->pid > 0)
-            drop_consumed(&p->rep, consumed);
-        else
-            p->rep.len = 0; /* killed: what it said is void */
-        consumed = 0;
-        if (done)
-            break;
+        while ((got = next_line(&p->rep, &consumed, &line, &llen)) == 1)
+            if (on_line(p, line, llen, done, &n) != 0)
+                return n;
+        drop_consumed(&p->rep, consumed);
         if (got < 0) {
-            fail_process(p, 1, "sent a message line over 64 MiB", err, errlen);
-            break;
+            kill_all(p, 1, "sent a message line over 64 MiB", done, &n);
+            return n;
         }
         int64_t now = clock_mono_ms();
-        if (phase == PHASE_RUNNING && (now >= deadline_mono_ms ||
-                                       (now >= next_poll && hooks && hooks->cancel_requested &&
-                                        hooks->cancel_requested(hooks->user)))) {
-            reason = now >= deadline_mono_ms ? HANDLER_TIMEOUT : HANDLER_CANCELLED;
-            char *cancel = handler_wire_cancel(job->id, reason == HANDLER_TIMEOUT ? "timeout" : "cancel", &len);
-            if (outbox_add(&box, cancel, len) != 0)
-                grace_end = now; /* out of memory: no message, straight to the kill */
-            else
-                grace_end = now + p->def->cancel_grace_ms;
-            phase = PHASE_CANCELLING;
-            if (reason == HANDLER_TIMEOUT)
-                snprintf(stopped_why, sizeof stopped_why, "Job exceeded its timeout of %.3g s",
-                         (double)job->timeout_ms / 1000.0);
-            else
-                snprintf(stopped_why, sizeof stopped_why, "Job cancelled");
-            log_info(reason == HANDLER_TIMEOUT ? "job timed out; cancel sent to its handler"
-                                               : "job cancelled; cancel sent to its handler",
-                     LF_S("job_id", job->id), LF_S("handler", p->def->name),
-                     LF_F("cancel_grace_s", (double)p->def->cancel_grace_ms / 1000.0));
-        }
-        if (phase == PHASE_RUNNING && now >= next_poll)
-            next_poll = now + CANCEL_POLL_MS;
-        if (phase == PHASE_CANCELLING && now >= grace_end) {
-            char what[300];
-            snprintf(what, sizeof what, "did not stop the job within its cancel_grace of %.3g s and was killed",
-                     (double)p->def->cancel_grace_ms / 1000.0);
-            fail_process(p, 1, what, why, sizeof why);
-            snprintf(err, errlen, "%s; %s", stopped_why, why);
-            outcome = reason;
-            break;
-        }
-        if (box.off < box.len && outbox_flush(p, &box) != 0) {
-            /* It closed its requests: it is ending; its exit says why. */
-            box.off = box.len;
-        }
-        int64_t wake = phase == PHASE_RUNNING ? (deadline_mono_ms < next_poll ? deadline_mono_ms : next_poll)
-                                              : grace_end;
-        int64_t wait = wake - clock_mono_ms();
+        int64_t wake = watch_flights(p, now, done, &n);
+        if (wake < 0 || n > 0 || p->inflight == 0 || now >= until)
+            return n;
+        if (p->box.off < p->box.len && outbox_flush(p) != 0)
+            p->box.off = p->box.len; /* it closed its requests: ending; its exit says why */
+        if (wake > until)
+            wake = until;
+        int64_t left = wake - clock_mono_ms();
         struct pollfd fds[4] = { { p->rep_fd, POLLIN, 0 }, { p->out_fd, POLLIN, 0 }, { p->err_fd, POLLIN, 0 },
-                                 { box.off < box.len ? p->req_fd : -1, POLLOUT, 0 } };
-        if (poll(fds, 4, wait < 0 ? 0 : wait > 1000 ? 1000 : (int)wait) < 0 && errno != EINTR) {
-            fail_process(p, 1, "could not be watched (poll failed)", err, errlen);
-            break;
+                                 { p->box.off < p->box.len ? p->req_fd : -1, POLLOUT, 0 } };
+        if (poll(fds, 4, left < 0 ? 0 : left > 1000 ? 1000 : (int)left) < 0 && errno != EINTR) {
+            kill_all(p, 1, "could not be watched (poll failed)", done, &n);
+            return n;
         }
         pump_output(p, fds[1].revents, fds[2].revents);
         if (fds[0].revents) {
             int eof = fill(p->rep_fd, &p->rep);
             if (eof < 0) {
-                fail_process(p, 1, "could not be read (out of memory?)", err, errlen);
-                break;
+                kill_all(p, 1, "could not be read (out of memory?)", done, &n);
+                return n;
             }
             if (eof > 0 && memchr(p->rep.buf, '\n', p->rep.len) == NULL) {
-                fail_process(p, 0, "died while running the job", err, errlen);
-                break;
+                kill_all(p, 0, p->inflight > 1 ? "died while running its jobs" : "died while running the job", done,
+                         &n);
+                return n;
             }
         }
     }
-    free(box.data);
-    p->job_id = NULL;
-    snprintf(p->prev_id, sizeof p->prev_id, "%s", job->id);
+}
+
+handler_outcome_t handler_proc_run(handler_proc_t *p, const handler_request_t *job, int64_t deadline_mono_ms,
+                                   const task_hooks_t *hooks, json_t **data, char *err, size_t errlen)
+{
+    handler_done_t one, *done = NULL;
+    int tag;
+    *data = NULL;
+    if (handler_proc_submit(p, job, deadline_mono_ms, hooks, &tag, &one) != 0) {
+        snprintf(err, errlen, "%s", one.err);
+        return one.outcome;
+    }
+    size_t room = (size_t)p->nflights;
+    if ((done = calloc(room, sizeof *done)) == NULL) {
+        snprintf(err, errlen, "out of memory waiting for handler %s", p->def->name);
+        return HANDLER_CRASHED;
+    }
+    handler_outcome_t outcome = HANDLER_CRASHED;
+    for (int ended = 0; !ended;) {
+        size_t n = handler_proc_wait(p, 1000, done, room);
+        for (size_t i = 0; i < n; i++) {
+            if (done[i].tag == &tag) {
+                outcome = done[i].outcome;
+                *data = done[i].data;
+                snprintf(err, errlen, "%s", done[i].err);
+                ended = 1;
+            } else {
+                json_decref(done[i].data); /* not ours: only one runs this way */
+            }
+        }
+    }
+    free(done);
     return outcome;
 }

@@ -47,6 +47,33 @@ const handler_hello_t *handler_proc_hello(const handler_proc_t *p);
  * 0, or -1 with err naming the types it did not announce. */
 int handler_proc_check_types(const handler_proc_t *p, char *err, size_t errlen);
 
+/* A job that ended, for handler_proc_wait's caller. */
+typedef struct {
+    void *tag;                   /* the submitter's */
+    handler_outcome_t outcome;
+    json_t *data;                /* HANDLER_DONE: the result (owned) */
+    char err[1024];              /* otherwise: what happened */
+} handler_done_t;
+
+/* How many jobs the running handler takes at once: its announced max_jobs
+ * (1 when it is not running); how many it has now. */
+int handler_proc_capacity(const handler_proc_t *p);
+int handler_proc_inflight(const handler_proc_t *p);
+
+/* Sends a job (starting the process first when needed) without waiting:
+ * its end comes from handler_proc_wait, with `tag`. hooks (may be NULL)
+ * must stay valid until then. 0; or -1 when the job ended at once, *done
+ * saying how (it could not start: HANDLER_CRASHED; a type the handler did
+ * not announce: HANDLER_FAIL). */
+int handler_proc_submit(handler_proc_t *p, const handler_request_t *job, int64_t deadline_mono_ms,
+                        const task_hooks_t *hooks, void *tag, handler_done_t *done);
+
+/* Waits up to wait_ms for jobs to end, sending cancels and killing as
+ * their deadlines, cancels and graces say; fills done (room for `max`,
+ * which must hold every job it has: a crash ends them all at once) and
+ * returns how many ended (0 when none is running). */
+size_t handler_proc_wait(handler_proc_t *p, int64_t wait_ms, handler_done_t *done, size_t max);
+
 /* Runs one job (starting the process first when needed); deadline_mono_ms
  * is on clock_mono_ms(). hooks (may be NULL) get its progress, and are
  * asked about a cancel every 200 ms. On HANDLER_DONE *data gets the result (owned);

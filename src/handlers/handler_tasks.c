@@ -18,31 +18,105 @@ static char (*g_summaries)[160];
 static task_family_t g_family;
 static handler_proc_t **g_procs;   /* per handler, in a worker child */
 
-static task_status_t run_handler_job(const task_ctx_t *ctx, task_out_t *out)
+/* The handler process serving a type, in this worker child. */
+static handler_proc_t *proc_for(const char *type)
 {
-    const handler_def_t *h = handler_config_for_type(g_set, ctx->type);
-    if (h == NULL || g_procs == NULL) /* registered, so neither happens */
-        return task_error(out, TASK_PERMANENT, "no handler serves task type '%s'", ctx->type);
-    handler_proc_t *p = g_procs[h - g_set->items];
-    handler_request_t req = {
+    const handler_def_t *h = g_set != NULL ? handler_config_for_type(g_set, type) : NULL;
+    return h != NULL && g_procs != NULL ? g_procs[h - g_set->items] : NULL;
+}
+
+static handler_request_t request_of(const task_ctx_t *ctx)
+{
+    return (handler_request_t){
         .id = ctx->job_id, .type = ctx->type, .queue = ctx->queue, .args = ctx->args,
         .attempt = ctx->attempt, .max_retries = ctx->max_retries, .timeout_ms = ctx->timeout_ms,
         .deadline_ms = clock_now_ms() + (ctx->started_ms + ctx->timeout_ms - clock_mono_ms()),
     };
-    json_t *data = NULL;
-    handler_outcome_t oc = handler_proc_run(p, &req, ctx->started_ms + ctx->timeout_ms, ctx->hooks, &data,
-                                            out->error, sizeof out->error);
+}
+
+/* A handler's outcome as a task's status, with out filled. */
+static task_status_t status_of(handler_outcome_t oc, json_t *data, const char *err, task_out_t *out)
+{
+    if (oc == HANDLER_DONE) {
+        out->data = data;
+        return TASK_OK;
+    }
+    json_decref(data);
+    snprintf(out->error, sizeof out->error, "%s", err);
     errmsg_utf8_trim(out->error); /* a long error cut to the buffer */
     switch (oc) {
-    case HANDLER_DONE: out->data = data; return TASK_OK;
     case HANDLER_RETRY: return TASK_TRANSIENT;
     case HANDLER_FAIL: return TASK_PERMANENT;
     case HANDLER_TIMEOUT: return TASK_TIMEOUT;
     case HANDLER_CANCELLED: return TASK_CANCELLED;
-    case HANDLER_CRASHED: break;
+    default: return TASK_CRASHED;
     }
-    return TASK_CRASHED;
 }
+
+static task_status_t run_handler_job(const task_ctx_t *ctx, task_out_t *out)
+{
+    handler_proc_t *p = proc_for(ctx->type);
+    if (p == NULL) /* registered, so it does not happen */
+        return task_error(out, TASK_PERMANENT, "no handler serves task type '%s'", ctx->type);
+    handler_request_t req = request_of(ctx);
+    json_t *data = NULL;
+    char err[sizeof out->error];
+    handler_outcome_t oc = handler_proc_run(p, &req, ctx->started_ms + ctx->timeout_ms, ctx->hooks, &data, err,
+                                            sizeof err);
+    return status_of(oc, data, err, out);
+}
+
+/* Several jobs at once, for a handler announcing max_jobs above 1. */
+static int async_capacity(const task_def_t *task)
+{
+    handler_proc_t *p = proc_for(task->name);
+    return p != NULL ? handler_proc_capacity(p) : 1;
+}
+
+static const void *async_group(const task_def_t *task)
+{
+    return proc_for(task->name);
+}
+
+static int async_submit(const task_ctx_t *ctx, void *tag, task_done_t *done)
+{
+    handler_proc_t *p = proc_for(ctx->type);
+    memset(done, 0, sizeof *done);
+    done->tag = tag;
+    if (p == NULL) {
+        done->status = task_error(&done->out, TASK_PERMANENT, "no handler serves task type '%s'", ctx->type);
+        return -1;
+    }
+    handler_request_t req = request_of(ctx);
+    handler_done_t hd;
+    if (handler_proc_submit(p, &req, ctx->started_ms + ctx->timeout_ms, ctx->hooks, tag, &hd) == 0)
+        return 0;
+    done->status = status_of(hd.outcome, hd.data, hd.err, &done->out);
+    return -1;
+}
+
+static size_t async_collect(const void *group, int64_t wait_ms, task_done_t *done, size_t max)
+{
+    static handler_done_t *ended;
+    static size_t room;
+    handler_proc_t *p = (handler_proc_t *)group;
+    if (room < max) {
+        handler_done_t *grown = realloc(ended, max * sizeof *grown);
+        if (grown == NULL)
+            return 0;
+        ended = grown;
+        room = max;
+    }
+    size_t n = handler_proc_wait(p, wait_ms, ended, max);
+    for (size_t i = 0; i < n; i++) {
+        memset(&done[i], 0, sizeof done[i]);
+        done[i].tag = ended[i].tag;
+        done[i].status = status_of(ended[i].outcome, ended[i].data, ended[i].err, &done[i].out);
+    }
+    return n;
+}
+
+static const task_async_t handler_async = { async_capacity, async_group, async_submit, async_collect };
 
 /* In a worker child: every handler started now, so the first job finds it
  * warm; one that cannot start is tried again by its next job. */
@@ -101,7 +175,8 @@ int handler_tasks_register(const handler_set_t *set)
                      set->items[i].name);
             g_defs[k] = (task_def_t){ .name = set->items[i].types[t], .run = run_handler_job,
                                       .summary = g_summaries[k], .args = NULL, .check = NULL,
-                                      .stops_within_ms = set->items[i].cancel_grace_ms + 1000 };
+                                      .stops_within_ms = set->items[i].cancel_grace_ms + 1000,
+                                      .async = &handler_async };
             g_def_ptrs[k] = &g_defs[k];
         }
     g_set = set;

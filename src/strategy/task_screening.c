@@ -226,4 +226,4 @@ static const task_arg_t screening_args[] = {
 
 const task_def_t task_def_screening = { "screening", task_screening,
                                         "ranks a universe's current opportunities by a Lua strategy's score",
-                                        screening_args, NULL, 0 };
+                                        screening_args, NULL, 0, NULL };
