@@ -519,6 +519,212 @@ static void record_range(worker_ctx_t *w, const claim_batch_t *b, job_outcome_t 
         record(w, b->jobs + from, out + from, to - from);
 }
 
+/* A job of an asynchronous task on its way (run_concurrent): its own copy
+ * of the claimed job (the claim's reply may be freed before it ends), its
+ * args, and the hooks and context the task holds on to until it ends. */
+typedef struct {
+    int used;
+    claimed_job_t job;
+    char *strings;               /* job's entry, id, type and args */
+    json_t *args;
+    job_hooks_t hooks;
+    task_hooks_t offer;
+    task_ctx_t ctx;
+    int64_t started_us;
+    int64_t deadline_mono_ms;
+} flight_t;
+
+static int same_group(const task_def_t *t, const task_async_t *as, const void *group)
+{
+    return t != NULL && t->async == as && as->group(t) == group;
+}
+
+static void flight_free(flight_t *f)
+{
+    json_decref(f->args);
+    free(f->strings);
+    memset(f, 0, sizeof *f);
+}
+
+/* Copies j into f (its strings with it). 0, or -1 out of memory. */
+static int flight_copy(flight_t *f, const claimed_job_t *j)
+{
+    size_t le = strlen(j->entry) + 1, li = strlen(j->id) + 1, lt = strlen(j->type) + 1;
+    char *m = malloc(le + li + lt + j->args_len + 1);
+    if (m == NULL)
+        return -1;
+    memcpy(m, j->entry, le);
+    memcpy(m + le, j->id, li);
+    memcpy(m + le + li, j->type, lt);
+    memcpy(m + le + li + lt, j->args, j->args_len);
+    m[le + li + lt + j->args_len] = '\0';
+    memset(f, 0, sizeof *f);
+    f->strings = m;
+    f->job = *j;
+    f->job.entry = m;
+    f->job.id = m + le;
+    f->job.type = m + le + li;
+    f->job.args = m + le + li + lt;
+    return 0;
+}
+
+/* Records outcomes of flights (any streams: one call per stream). */
+static void record_flights(worker_ctx_t *w, flight_t *const *ended, job_outcome_t *o, size_t n)
+{
+    int seen[QUEUE_LIST_MAX] = { 0 };
+    for (size_t i = 0; i < n; i++) {
+        int si = ended[i]->job.stream_index;
+        if (seen[si]++)
+            continue;
+        job_outcome_t group[CLAIM_MAX];
+        size_t k = 0;
+        for (size_t x = i; x < n; x++)
+            if (ended[x]->job.stream_index == si)
+                group[k++] = o[x];
+        record(w, &ended[i]->job, group, k);
+    }
+}
+
+/* Tells the supervisor about the jobs on their way: the one with the
+ * latest deadline stands for them (the child stops them itself; the
+ * supervisor's kill is only the backstop past that deadline). */
+static void publish_flights(worker_ctx_t *w, const flight_t *fl, size_t nfl, const task_def_t *task)
+{
+    const flight_t *last = NULL;
+    for (size_t i = 0; i < nfl; i++)
+        if (fl[i].used && (last == NULL || fl[i].deadline_mono_ms > last->deadline_mono_ms))
+            last = &fl[i];
+    if (last == NULL)
+        slot_end(w->slot);
+    else
+        publish_job(w, &last->job, task, last->started_us, last->ctx.started_ms);
+}
+
+/* Jobs of a task that takes several at once (task_async_t; a handler
+ * announcing max_jobs): starts the batch's jobs from `from` on while they
+ * are of that task's group, keeps up to its capacity on their way, claims
+ * more as they end (a claimed job of another kind runs at once, in turn),
+ * records each outcome as it comes. Returns the index in b after the jobs
+ * it took; once none is on its way, what is left of b is the caller's. */
+static size_t run_concurrent(worker_ctx_t *w, const claim_batch_t *b, size_t from, const task_def_t *first)
+{
+    static flight_t fl[CLAIM_MAX];
+    static task_done_t done[CLAIM_MAX];
+    const task_async_t *as = first->async;
+    const void *group = as->group(first);
+    int cap = as->capacity(first);
+    cap = cap < 1 ? 1 : cap > CLAIM_MAX ? CLAIM_MAX : cap;
+    int inflight = 0;
+    size_t next = from;
+    claim_batch_t more;
+    memset(&more, 0, sizeof more);
+    size_t more_next = 0;
+    int64_t next_claim_ms = 0;
+    for (;;) {
+        /* Start what there is room for. */
+        while (inflight < cap && !g_stop && !g_recycle) {
+            const claimed_job_t *j = NULL;
+            const task_def_t *t = NULL;
+            if (next < b->n && same_group(t = task_find(b->jobs[next].type), as, group)) {
+                j = &b->jobs[next++];
+            } else if (next >= b->n && more_next < more.n) {
+                j = &more.jobs[more_next++];
+                t = task_find(j->type);
+                if (!same_group(t, as, group)) { /* another kind in our claim: now, in turn */
+                    job_outcome_t o;
+                    run_job(w, j, 1, &o);
+                    record(w, j, &o, 1);
+                    free((char *)o.payload);
+                    publish_flights(w, fl, CLAIM_MAX, first);
+                    continue;
+                }
+            } else {
+                break;
+            }
+            flight_t *f = NULL;
+            for (size_t i = 0; i < CLAIM_MAX && f == NULL; i++)
+                if (!fl[i].used)
+                    f = &fl[i];
+            task_out_t out;
+            memset(&out, 0, sizeof out);
+            int64_t started_us = clock_now_us();
+            log_start(w, j, started_us, 0);
+            task_status_t status = TASK_OK;
+            if (f == NULL || flight_copy(f, j) != 0) {
+                status = task_error(&out, TASK_TRANSIENT, "worker ran out of memory starting the job");
+            } else {
+                f->started_us = started_us;
+                status = check_job(w, &f->job, t, &f->args, &out);
+            }
+            if (status == TASK_OK) {
+                f->hooks = (job_hooks_t){ w, &f->job, 0, 0, 0, "" };
+                f->offer = (task_hooks_t){ &f->hooks, on_progress, on_cancel_requested };
+                f->ctx = (task_ctx_t){ .job_id = f->job.id, .type = f->job.type,
+                                       .queue = w->logical[f->job.stream_index], .worker_id = w->id,
+                                       .attempt = f->job.attempt, .max_retries = f->job.max_retries,
+                                       .args = f->args, .stopping = &g_stop, .timeout_ms = f->job.timeout_ms,
+                                       .started_ms = clock_mono_ms(), .env = w->env, .task = t,
+                                       .hooks = &f->offer };
+                f->deadline_mono_ms = f->ctx.started_ms + f->job.timeout_ms;
+                f->used = 1;
+                if (as->submit(&f->ctx, f, &done[0]) == 0) {
+                    inflight++;
+                    publish_flights(w, fl, CLAIM_MAX, first);
+                    continue;
+                }
+                f->used = 0;
+                status = done[0].status;
+                out = done[0].out;
+            }
+            /* It ended before it started: recorded at once. */
+            job_outcome_t o;
+            const claimed_job_t *jj = f != NULL && f->strings != NULL ? &f->job : j;
+            conclude_job(w, jj, status, &out, started_us, &o);
+            record(w, jj, &o, 1);
+            free((char *)o.payload);
+            if (f != NULL)
+                flight_free(f);
+        }
+        if (inflight == 0)
+            break;
+        /* Room, and nothing left to start: ask for more, now and then. */
+        int64_t now = clock_mono_ms();
+        if (inflight < cap && (next >= b->n) && more_next >= more.n && !g_stop && !g_recycle &&
+            now >= next_claim_ms && !rconn_broken(w->conn)) {
+            claim_batch_clear(&more);
+            more_next = 0;
+            queue_status_t st = queue_claim(&w->q, &w->cfg->queues, w->consumer, cap - inflight, &more, w->err,
+                                            sizeof w->err);
+            if (st == QUEUE_OK && more.n > 0)
+                continue;
+            next_claim_ms = now + 20;
+        }
+        size_t n = as->collect(group, 20, done, CLAIM_MAX);
+        flight_t *ended[CLAIM_MAX];
+        job_outcome_t o[CLAIM_MAX];
+        for (size_t i = 0; i < n; i++) {
+            ended[i] = done[i].tag;
+            conclude_job(w, &ended[i]->job, done[i].status, &done[i].out, ended[i]->started_us, &o[i]);
+            ended[i]->used = 0;
+            inflight--;
+        }
+        if (n > 0) {
+            publish_flights(w, fl, CLAIM_MAX, first);
+            record_flights(w, ended, o, n);
+            for (size_t i = 0; i < n; i++) {
+                free((char *)o[i].payload);
+                flight_free(ended[i]);
+            }
+        }
+        log_flush();
+    }
+    /* Claimed and not started (a stop came): they stay pending for this
+     * name, and go back to their queues, uncharged, when the child ends. */
+    claim_batch_clear(&more);
+    slot_end(w->slot);
+    return next;
+}
+
 static void run_batch(worker_ctx_t *w, const claim_batch_t *b)
 {
     job_outcome_t out[CLAIM_MAX];
@@ -536,6 +742,20 @@ static void run_batch(worker_ctx_t *w, const claim_batch_t *b)
         if (done > recorded && (may_be_slow || new_stream)) {
             record_range(w, b, out, recorded, done);
             recorded = done;
+        }
+        const task_def_t *t = task_find(j->type);
+        if (t != NULL && t->async != NULL && t->async->capacity(t) > 1) {
+            /* Several at once: it records its own outcomes. */
+            record_range(w, b, out, recorded, done);
+            recorded = done;
+            size_t after = run_concurrent(w, b, done, t);
+            if (after == done) /* a stop came before any started */
+                break;
+            for (size_t i = done; i < after; i++)
+                out[i].payload = NULL;
+            recorded = after;
+            done = after - 1;
+            continue;
         }
         run_job(w, j, may_be_slow, &out[done]);
     }
