@@ -8,8 +8,8 @@ optimization] of tickq.ini beside it, run by its [pool optimization]:
 What changed from the arq version: the @task line and the arguments
 (args, job) instead of (ctx, params); ctx["job_id"] is job.id and
 ctx["job_try"] is job.attempt. WorkerSettings became the [handler] and
-[pool] sections (max_jobs = the pool's workers; job_timeout = each job's
---timeout)."""
+[pool] sections (max_jobs = the handler's --max-jobs; job_timeout = each
+job's --timeout)."""
 import asyncio
 
 from tickq import task, Fail

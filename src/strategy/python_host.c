@@ -352,15 +352,29 @@ static void release(sandbox_spare_t *sp)
     g_zombies[g_nzombies++] = pid;
 }
 
+/* Clears the stack below the caller: what the last evaluation's relay left
+ * there (its result, read from a pipe in frames that have returned) must
+ * not be inherited by the next evaluation child, whose fork copies it. */
+static __attribute__((noinline)) void scrub_stack(void)
+{
+    char area[256 << 10];
+    explicit_bzero(area, sizeof area);
+    __asm__ volatile("" : : "r"(area) : "memory");
+}
+
+/* In the evaluation child, first: what it inherited below this frame goes. */
 static void after_fork(void)
 {
+    scrub_stack();
     PyOS_AfterFork_Child();
 }
 
 /* Forks the evaluation child for the next request over the current df,
  * after a reply: its cost is not the next job's unless that job comes
- * before the fork is done. */
-static void spare_ready(void)
+ * before the fork is done. Never inlined (nor is run_eval): their locals
+ * must lie below serve_frame's frame, where scrub_stack reaches, not in
+ * it, where a relayed result was found inherited by the next child. */
+static __attribute__((noinline)) void spare_ready(void)
 {
     if (g_spare != NULL || g_df == NULL)
         return;
@@ -379,7 +393,7 @@ static void spare_forget(void)
 }
 
 /* Takes code_fd (closes it). */
-static int run_eval(int sock, const char *payload, size_t len, int code_fd)
+static __attribute__((noinline)) int run_eval(int sock, const char *payload, size_t len, int code_fd)
 {
     pywire_eval_t e;
     if (len != sizeof e || code_fd < 0) {
@@ -427,10 +441,6 @@ static int run_eval(int sock, const char *payload, size_t len, int code_fd)
     sandbox_outcome_free(&out);
     release(sp);
     reap_zombies(0);
-    /* The next one now, after the reply: forking a process this large
-     * takes milliseconds (~8 ms for pandas and a 50,000-row df on a 2-core
-     * VM), which would delay this reply if done while the child runs. */
-    spare_ready();
     return rc;
 }
 
@@ -469,8 +479,17 @@ static int serve_frame(int sock)
             Py_CLEAR(g_df);
             rc = python_frame_set_window(payload, (size_t)len, err, sizeof err);
         } else if (type == PYWIRE_EVAL) {
+            scrub_stack(); /* the frames run_eval's callees use, as clean as new */
             rc = run_eval(sock, payload, (size_t)len, fd);
             fd = -1; /* run_eval's */
+            /* The next evaluation's child now, after the reply (forking a
+             * process this large takes milliseconds: ~8 ms for pandas and a
+             * 50,000-row df on a 2-core VM, which would delay the reply if
+             * done while the child runs), from this shallow frame over a
+             * cleared stack: nothing the relay of this result left below it
+             * is inherited. */
+            scrub_stack();
+            spare_ready();
         } else {
             snprintf(err, sizeof err, "unknown message %u", type);
             rc = -1;

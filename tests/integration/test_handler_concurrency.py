@@ -15,7 +15,7 @@ from harness import TickqTestCase, wait_for
 
 APPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "handler_apps")
 ENV = {"PYTHONPATH": APPS, "PYTHONDONTWRITEBYTECODE": "1", "TICKQ_CONFIG": None}
-TYPES = "barrier, overlap, die, wait_cancel"
+TYPES = "barrier, overlap, die, wait_cancel, stubborn"
 
 
 class ConcurrencyCase(TickqTestCase):
@@ -63,28 +63,38 @@ class TestSeveralAtOnce(ConcurrencyCase):
         self.assertEqual(self.final(other), "completed")   # it arrives second: 2 have arrived
 
     def test_never_more_than_max_jobs_and_refilled_as_they_end(self):
+        """One long job and many short ones, 3 at a time: short ones start
+        while the long one runs (a slot is refilled as soon as it frees, not
+        once the whole batch is done), and never more than 3 run at once."""
         log = os.path.join(self.tmp, "overlap.log")
         self.serve(3)
-        ids = [self.enqueue("overlap", {"log": log, "s": 0.2}) for _ in range(12)]
-        for jid in ids:
+        long = self.enqueue("overlap", {"log": log, "s": 2})
+        ids = [self.enqueue("overlap", {"log": log, "s": 0.1}) for _ in range(12)]
+        for jid in [long] + ids:
             self.assertEqual(self.final(jid), "completed", self.result(jid))
-        with open(log) as f:
-            seen = [json.loads(x)["running"] for x in f]
-        self.assertEqual(len(seen), 12)
-        self.assertLessEqual(max(seen), 3, seen)
-        self.assertGreaterEqual(max(seen), 2, seen)    # they did overlap
-        for jid in ids:
             self.assertEqual(self.job(jid)["attempts"], "1")
+        with open(log) as f:
+            events = [json.loads(x) for x in f]
+        starts = [e for e in events if e["event"] == "start"]
+        self.assertEqual(len(starts), 13)
+        self.assertLessEqual(max(e["running"] for e in starts), 3, starts)
+        begin = next(i for i, e in enumerate(events) if e["event"] == "start" and e["id"] == long)
+        end = next(i for i, e in enumerate(events) if e["event"] == "end" and e["id"] == long)
+        during = [e for e in events[begin + 1:end] if e["event"] == "start"]
+        self.assertGreaterEqual(len(during), 4, events)   # 2 slots beside it, refilled at least twice
 
 
 class TestFailuresInFlight(ConcurrencyCase):
     def test_a_timeout_cancels_that_job_alone(self):
+        """The others are still running when the timed-out job is cancelled
+        (they take 2.5 s, its timeout is 1 s): they finish, uncharged."""
         log = os.path.join(self.tmp, "overlap.log")
         w = self.serve(4)
         slow = self.enqueue("wait_cancel", {}, "--timeout", "1", "--max-retries", "0")
-        others = [self.enqueue("overlap", {"log": log, "s": 0.3}) for _ in range(3)]
+        others = [self.enqueue("overlap", {"log": log, "s": 2.5}) for _ in range(3)]
         for jid in others:
             self.assertEqual(self.final(jid), "completed", self.result(jid))
+            self.assertEqual((self.job(jid)["attempts"], self.retries(jid)), ("1", []))
         self.assertEqual(self.final(slow), "dead")
         error = self.result(slow)["data"]["error"]
         self.assertIn("Job exceeded its timeout of 1 s", error)
@@ -105,4 +115,23 @@ class TestFailuresInFlight(ConcurrencyCase):
             rec = self.retries(jid)
             self.assertEqual([r["kind"] for r in rec], ["crash"], rec)
             self.assertIn("handler conc died while running its jobs (exit status 3)", rec[0]["error"])
+        self.assertEqual(len(self.handler_pids(w)), 2)
+
+    def test_a_job_that_ignores_its_cancel_gets_the_process_killed_and_the_others_crash(self):
+        log = os.path.join(self.tmp, "overlap.log")
+        w = self.serve(4)
+        others = [self.enqueue("overlap", {"log": log, "s": 5}) for _ in range(2)]
+        wait_for(lambda: os.path.exists(log) and open(log).read().count('"start"') == 2, 20,
+                 what="the two jobs to start")
+        stubborn = self.enqueue("stubborn", {}, "--timeout", "1", "--max-retries", "0")
+        self.assertEqual(self.final(stubborn), "dead")
+        error = self.result(stubborn)["data"]["error"]
+        self.assertIn("Job exceeded its timeout of 1 s", error)
+        self.assertIn(f"did not stop job {stubborn} within its cancel_grace of 2 s and was killed", error)
+        self.assertEqual(self.retries(stubborn)[0]["kind"], "timeout")
+        for jid in others:
+            self.assertEqual(self.final(jid), "completed", self.result(jid))
+            rec = self.retries(jid)
+            self.assertEqual([r["kind"] for r in rec], ["crash"], rec)
+            self.assertIn(f"did not stop job {stubborn} within its cancel_grace", rec[0]["error"])
         self.assertEqual(len(self.handler_pids(w)), 2)

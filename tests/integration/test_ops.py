@@ -115,8 +115,9 @@ class TestQueueBenchmark(TickqTestCase):
                                   "e2e_per_s", "latency_p50_ms", "latency_p99_ms", "latency_1k_p50_ms",
                                   "latency_1k_p99_ms", "latency_list_p50_ms", "latency_list_p99_ms",
                                   "process_no_history_per_s", "history_cost_pct", "redis_us_per_job",
-                                  "redis_us_per_job_no_history", "log_level"})
-        self.assertEqual((r["bench"], r["jobs"], r["workers"]), ("queue", 300, 2))
+                                  "redis_us_per_job_no_history", "log_level", "type", "done_latency_p50_ms",
+                                  "done_latency_p99_ms"})
+        self.assertEqual((r["bench"], r["jobs"], r["workers"], r["type"]), ("queue", 300, 2, "noop"))
         for k in ["enqueue_per_s", "enqueue_bulk_per_s", "process_per_s", "e2e_per_s", "process_no_history_per_s"]:
             self.assertGreater(r[k], 0, k)
         for load in ["", "1k_", "list_"]:

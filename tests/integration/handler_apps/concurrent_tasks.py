@@ -1,10 +1,11 @@
 """concurrent_tasks.py — async tasks for test_handler_concurrency: a
 barrier that completes only once `n` jobs are running together in this
 process, a sleeper that records how many ran at once, a crash, and a job
-that waits to be cancelled."""
+that waits to be cancelled, and one that ignores its cancel."""
 import asyncio
 import json
 import os
+import time
 
 from tickq import Fail, task
 
@@ -33,8 +34,10 @@ async def overlap(args, job):
     _running += 1
     try:
         with open(args["log"], "a") as f:
-            f.write(json.dumps({"running": _running, "pid": os.getpid()}) + "\n")
+            f.write(json.dumps({"event": "start", "id": job.id, "running": _running, "pid": os.getpid()}) + "\n")
         await asyncio.sleep(args.get("s", 0.2) if job.attempt == 1 else 0)
+        with open(args["log"], "a") as f:
+            f.write(json.dumps({"event": "end", "id": job.id}) + "\n")
         return {"pid": os.getpid()}
     finally:
         _running -= 1
@@ -54,3 +57,11 @@ async def die(args, job):
 async def wait_cancel(args, job):
     """Sleeps far longer than any timeout: tickq's cancel message stops it."""
     await asyncio.sleep(3600)
+
+
+@task("stubborn")
+def stubborn(args, job):
+    """A plain function (run in the runtime's threads): a cancel only sets
+    job.cancelled, which it ignores, so tickq kills the process."""
+    for _ in range(36000):
+        time.sleep(0.1)
