@@ -71,8 +71,11 @@ worker_watch_t *worker_watch_new(const char *const *paths, size_t n, worker_watc
             else
                 snprintf(x->dir, sizeof x->dir, "%.*s", (int)(slash - paths[i]), paths[i]);
         }
+        /* A file written counts when it is closed (IN_CLOSE_WRITE), not at
+         * every write: a log file kept open in a watched folder is no
+         * stream of changes. */
         x->wd = inotify_add_watch(w->fd, x->dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE |
-                                                 IN_MOVED_FROM | IN_MODIFY);
+                                                 IN_MOVED_FROM);
         if (x->wd < 0) {
             snprintf(err, errlen, "--watch %s: cannot watch %s: %s", paths[i], x->dir, strerror(errno));
             worker_watch_free(w);
@@ -109,7 +112,8 @@ static void read_events(worker_watch_t *w, int64_t now)
                 if (ev->len > 0 && (strstr(ev->name, ".pyc") != NULL || strcmp(ev->name, "__pycache__") == 0))
                     continue;
                 snprintf(w->changed, sizeof w->changed, "%s/%s", x->dir, ev->len ? ev->name : "");
-                w->due_ms = now + SETTLE_MS;
+                if (w->due_ms == 0) /* the first change of a burst sets the time: later ones do not put it off */
+                    w->due_ms = now + SETTLE_MS;
             }
         }
     }

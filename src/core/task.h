@@ -34,7 +34,9 @@ typedef enum {
     /* For a task that stops itself (task_def_t.stops_within_ms): */
     TASK_TIMEOUT,   /* stopped at the job's deadline: a timeout, retried */
     TASK_CANCELLED, /* stopped because the job was cancelled */
-    TASK_CRASHED    /* the process running it died: a crashed attempt, retried */
+    TASK_CRASHED,   /* the process running it died: a crashed attempt, retried */
+    TASK_NOT_RUN    /* it could not start (its handler would not): back to its
+                     * queue, the attempt not charged */
 } task_status_t;
 
 /* What the worker offers a running task beyond its job. */

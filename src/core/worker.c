@@ -143,7 +143,6 @@ static int ensure_connected(worker_ctx_t *w, int release_orphans)
     return -1;
 }
 
-/* The task_result JSON of a completed job, in the users' existing format. */
 /* Replaces the quoted `token` in text (a JSON string value) with raw
  * JSON text; returns the new text (text is freed) or NULL. */
 static char *splice_raw(char *text, const char *token, const char *raw, size_t raw_len, size_t *len)
@@ -164,6 +163,7 @@ static char *splice_raw(char *text, const char *token, const char *raw, size_t r
     return out;
 }
 
+/* The task_result JSON of a completed job, in the users' existing format. */
 static char *completed_result(const task_out_t *out, double seconds, const char *worker_id, int64_t now_us,
                               size_t *len)
 {
@@ -231,9 +231,6 @@ static char *error_payload(const task_out_t *out, size_t *len)
     return text;
 }
 
-/* Runs one claimed job and fills *o; o->payload is malloc'd. `alone` says
- * the job may be slow (a batch of one): its start line is written at once,
- * so that it survives the process being killed at the job's timeout. */
 /* The hooks a running job gets (task_hooks_t): its progress, written at
  * most every PROGRESS_EVERY_MS (the latest waits for the next chance: a
  * later report or a cancel poll), and its cancel flag. */
@@ -360,6 +357,11 @@ static void conclude_job(worker_ctx_t *w, const claimed_job_t *j, task_status_t 
             o->kind = OUTCOME_TRANSIENT;
             o->payload = error_text("worker ran out of memory building the result", &o->payload_len);
         }
+    } else if (status == TASK_NOT_RUN) {
+        /* Never started: the job goes back to its queue, uncharged, and
+         * waits there until what it needs works again. */
+        o->kind = OUTCOME_SHUTDOWN;
+        o->payload = error_text(out->error, &o->payload_len);
     } else if (status == TASK_TRANSIENT && g_stop) {
         /* The shutdown cut it short (a task checks ctx->stopping): the job
          * goes back to its queue and the attempt is not charged, as for a
@@ -379,7 +381,10 @@ static void conclude_job(worker_ctx_t *w, const claimed_job_t *j, task_status_t 
     free(out->raw);
     memset(out, 0, sizeof *out);
 
-    if (o->kind == OUTCOME_SHUTDOWN) {
+    if (status == TASK_NOT_RUN) {
+        log_warn("job not run: back to its queue, uncharged", LF_S("job_id", j->id), LF_S("type", j->type),
+                 LF_S("queue", queue), LF_I("attempt", j->attempt), LF_S("error", o->payload ? o->payload : ""));
+    } else if (o->kind == OUTCOME_SHUTDOWN) {
         log_info("job interrupted by the shutdown; back to its queue", LF_S("job_id", j->id),
                  LF_S("type", j->type), LF_S("queue", queue), LF_I("attempt", j->attempt),
                  LF_S("error", o->payload ? o->payload : ""));
@@ -619,7 +624,13 @@ static size_t run_concurrent(worker_ctx_t *w, const claim_batch_t *b, size_t fro
     claim_batch_t more;
     memset(&more, 0, sizeof more);
     size_t more_next = 0;
-    int64_t next_claim_ms = 0;
+    int64_t next_claim_ms = 0, claim_wait_ms = 20;
+    static int told_cap;
+    if (as->capacity(first) > CLAIM_MAX && !told_cap) {
+        told_cap = 1;
+        log_warn("a handler takes more jobs at once than a worker child sends it: it gets 100 from each",
+                 LF_S("type", first->name), LF_I("max_jobs", as->capacity(first)), LF_I("sent_at_most", CLAIM_MAX));
+    }
     for (;;) {
         /* Start what there is room for. */
         while (inflight < cap && !g_stop && !g_recycle) {
@@ -628,16 +639,21 @@ static size_t run_concurrent(worker_ctx_t *w, const claim_batch_t *b, size_t fro
             if (next < b->n && same_group(t = task_find(b->jobs[next].type), as, group)) {
                 j = &b->jobs[next++];
             } else if (next >= b->n && more_next < more.n) {
-                j = &more.jobs[more_next++];
-                t = task_find(j->type);
-                if (!same_group(t, as, group)) { /* another kind in our claim: now, in turn */
+                t = task_find(more.jobs[more_next].type);
+                if (!same_group(t, as, group)) {
+                    /* Another kind in our claim: it runs once the handler's
+                     * jobs have ended, so that their replies, deadlines and
+                     * cancels are seen to while they run. */
+                    if (inflight > 0)
+                        break;
+                    j = &more.jobs[more_next++];
                     job_outcome_t o;
                     run_job(w, j, 1, &o);
                     record(w, j, &o, 1);
                     free((char *)o.payload);
-                    publish_flights(w, fl, CLAIM_MAX, first);
                     continue;
                 }
+                j = &more.jobs[more_next++];
             } else {
                 break;
             }
@@ -685,9 +701,12 @@ static size_t run_concurrent(worker_ctx_t *w, const claim_batch_t *b, size_t fro
             if (f != NULL)
                 flight_free(f);
         }
-        if (inflight == 0)
+        if (inflight == 0 && (more_next >= more.n || g_stop || g_recycle))
             break;
-        /* Room, and nothing left to start: ask for more, now and then. */
+        if (inflight == 0)
+            continue; /* a job of another kind waits for its turn: now */
+        /* Room, and nothing left to start: ask for more, more rarely while
+         * the queues stay empty (20 ms, doubling to 1 s). */
         int64_t now = clock_mono_ms();
         if (inflight < cap && (next >= b->n) && more_next >= more.n && !g_stop && !g_recycle &&
             now >= next_claim_ms && !rconn_broken(w->conn)) {
@@ -695,9 +714,12 @@ static size_t run_concurrent(worker_ctx_t *w, const claim_batch_t *b, size_t fro
             more_next = 0;
             queue_status_t st = queue_claim(&w->q, &w->cfg->queues, w->consumer, cap - inflight, &more, w->err,
                                             sizeof w->err);
-            if (st == QUEUE_OK && more.n > 0)
+            if (st == QUEUE_OK && more.n > 0) {
+                claim_wait_ms = 20;
                 continue;
-            next_claim_ms = now + 20;
+            }
+            next_claim_ms = now + claim_wait_ms;
+            claim_wait_ms = claim_wait_ms * 2 > 1000 ? 1000 : claim_wait_ms * 2;
         }
         size_t n = as->collect(group, 20, done, CLAIM_MAX);
         flight_t *ended[CLAIM_MAX];

@@ -1,5 +1,5 @@
-/* handler_proc.c — a handler process: its start, its pipes, one job at a
- * time, its end (handler_proc.h). */
+/* handler_proc.c — a handler process: its start, its pipes, its jobs on
+ * their way, its end (handler_proc.h). */
 #include "handlers/handler_proc.h"
 
 #include <errno.h>
@@ -28,12 +28,13 @@
 typedef struct {
     char *buf;
     size_t len, cap;
+    size_t scanned;              /* bytes from the start known to hold no newline */
 } linebuf_t;
 
 /* A job sent to the handler and not ended yet. */
 typedef struct {
     int used;
-    char id[80];
+    char id[JOB_ID_MAX + 1];
     void *tag;                   /* the caller's */
     int64_t deadline_mono_ms;
     int64_t timeout_ms;
@@ -51,7 +52,7 @@ typedef struct {
     size_t len, off;
 } outbox_t;
 
-#define RECENT_IDS 16
+#define RECENT_IDS 128 /* more than a child has on their way (CLAIM_MAX) */
 
 struct handler_proc {
     const handler_def_t *def;
@@ -63,8 +64,11 @@ struct handler_proc {
     flight_t *flights;           /* hello.max_jobs of them */
     int nflights, inflight;
     outbox_t box;
-    char recent[RECENT_IDS][80]; /* jobs that ended: their late progress is dropped */
+    char recent[RECENT_IDS][JOB_ID_MAX + 1]; /* jobs that ended: their late progress is dropped */
     int recent_next;
+    int64_t start_backoff_ms;    /* after a failed start: 0, else the wait before the next try */
+    int64_t next_start_ms;       /* no start before this (clock_mono_ms) */
+    char start_error[1024];      /* why the last start failed */
 };
 
 handler_proc_t *handler_proc_new(const handler_def_t *def)
@@ -184,7 +188,8 @@ static int spawn(handler_proc_t *p, char *err, size_t errlen)
     int fds[4] = { p->req_fd, p->rep_fd, p->out_fd, p->err_fd };
     for (int i = 0; i < 4; i++)
         fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
-    p->rep.len = p->out.len = p->errout.len = 0;
+    p->rep.len = p->rep.scanned = p->out.len = p->errout.len = 0;
+    p->box.off = p->box.len = 0; /* nothing of the process before is sent to this one */
     p->tail[0] = '\0';
     return 0;
 fail:
@@ -197,8 +202,12 @@ fail:
     return -1;
 }
 
+static void pump_output(handler_proc_t *p, short out_ev, short err_ev);
+
 /* Reaps the process (killing its group first when `kill_group`, or when it
- * has not exited within EXIT_WAIT_MS) and describes how it ended. */
+ * has not exited within EXIT_WAIT_MS) and describes how it ended. What it
+ * wrote to stdout and stderr up to its end is logged (and kept for the
+ * error) before its pipes close. */
 static void reap(handler_proc_t *p, int kill_group, char *how, size_t howlen)
 {
     int status = 0;
@@ -223,6 +232,7 @@ static void reap(handler_proc_t *p, int kill_group, char *how, size_t howlen)
     else if (got == p->pid && WIFSIGNALED(status))
         snprintf(how, howlen, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
     p->pid = 0;
+    pump_output(p, POLLIN, POLLIN);
     close_fd(&p->req_fd);
     close_fd(&p->rep_fd);
     close_fd(&p->out_fd);
@@ -276,7 +286,9 @@ static int fill(int fd, linebuf_t *b)
         ssize_t n = read(fd, b->buf + b->len, b->cap - b->len);
         if (n > 0) {
             b->len += (size_t)n;
-            if (n < 65536)
+            /* A line past the limit is refused by next_line: no need to
+             * read (and hold) the rest of it now. */
+            if (n < 65536 || b->len > LINE_MAX_BYTES + 65536)
                 return 0;
             continue;
         }
@@ -399,9 +411,13 @@ static void first_bytes(const char *s, size_t n, char *out, size_t outlen)
  * the next read), 0 when none is complete, -1 when a line runs past the limit. */
 static int next_line(linebuf_t *b, size_t *consumed, const char **line, size_t *len)
 {
-    char *nl = memchr(b->buf + *consumed, '\n', b->len - *consumed);
-    if (nl == NULL)
+    /* Bytes scanned before hold no newline: a long line is scanned once. */
+    size_t from = b->scanned > *consumed ? b->scanned : *consumed;
+    char *nl = from < b->len ? memchr(b->buf + from, '\n', b->len - from) : NULL;
+    if (nl == NULL) {
+        b->scanned = b->len;
         return b->len - *consumed > LINE_MAX_BYTES ? -1 : 0;
+    }
     *line = b->buf + *consumed;
     *len = (size_t)(nl - *line);
     *consumed += *len + 1;
@@ -412,6 +428,7 @@ static void drop_consumed(linebuf_t *b, size_t consumed)
 {
     memmove(b->buf, b->buf + consumed, b->len - consumed);
     b->len -= consumed;
+    b->scanned = b->scanned > consumed ? b->scanned - consumed : 0;
 }
 
 static void fail_process(handler_proc_t *p, int kill_group, const char *what, char *err, size_t errlen)
@@ -445,7 +462,7 @@ static void reap_if_ended(handler_proc_t *p)
     close_fd(&p->out_fd);
     close_fd(&p->err_fd);
     handler_hello_clear(&p->hello);
-    p->rep.len = 0;
+    p->rep.len = p->rep.scanned = 0;
     p->tail[0] = '\0';
 }
 
@@ -626,7 +643,7 @@ static void kill_all(handler_proc_t *p, int kill_group, const char *what, handle
 {
     char err[sizeof done->err];
     fail_process(p, kill_group, what, err, sizeof err);
-    p->rep.len = 0; /* what it said is void */
+    p->rep.len = p->rep.scanned = 0; /* what it said is void */
     end_all(p, err, done, n);
 }
 
@@ -653,10 +670,25 @@ int handler_proc_submit(handler_proc_t *p, const handler_request_t *job, int64_t
     done->tag = tag;
     if (p->inflight == 0)
         p->tail[0] = '\0'; /* a crash quotes what it wrote for its jobs */
-    if (handler_proc_start(p, done->err, sizeof done->err) != 0) {
-        done->outcome = HANDLER_CRASHED;
+    int64_t now = clock_mono_ms();
+    reap_if_ended(p);
+    if (p->pid <= 0 && now < p->next_start_ms) {
+        snprintf(done->err, sizeof done->err, "%s", p->start_error);
+        done->outcome = HANDLER_NOT_STARTED;
+        done->retry_in_ms = p->next_start_ms - now;
         return -1;
     }
+    if (handler_proc_start(p, done->err, sizeof done->err) != 0) {
+        p->start_backoff_ms = p->start_backoff_ms ? p->start_backoff_ms * 2 : 1000;
+        if (p->start_backoff_ms > 30000)
+            p->start_backoff_ms = 30000;
+        p->next_start_ms = clock_mono_ms() + p->start_backoff_ms;
+        snprintf(p->start_error, sizeof p->start_error, "%s", done->err);
+        done->outcome = HANDLER_NOT_STARTED;
+        done->retry_in_ms = p->start_backoff_ms;
+        return -1;
+    }
+    p->start_backoff_ms = 0;
     if (!announced(p, job->type)) {
         char list[300], listed[300];
         announced_text(p, list, sizeof list);
@@ -800,6 +832,12 @@ size_t handler_proc_wait(handler_proc_t *p, int64_t wait_ms, handler_done_t *don
     /* Room for every job it has: a kill ends them all at once. */
     if (max < (size_t)p->inflight || p->inflight == 0)
         return 0;
+    /* What it said while nobody listened (the child ran another job) is
+     * read before any deadline is judged: a reply in time counts. */
+    if (p->pid > 0 && fill(p->rep_fd, &p->rep) > 0 && memchr(p->rep.buf, '\n', p->rep.len) == NULL) {
+        kill_all(p, 0, p->inflight > 1 ? "died while running its jobs" : "died while running the job", done, &n);
+        return n;
+    }
     for (;;) {
         size_t consumed = 0;
         const char *line;
@@ -849,13 +887,15 @@ size_t handler_proc_wait(handler_proc_t *p, int64_t wait_ms, handler_done_t *don
 }
 
 handler_outcome_t handler_proc_run(handler_proc_t *p, const handler_request_t *job, int64_t deadline_mono_ms,
-                                   const task_hooks_t *hooks, json_t **data, char *err, size_t errlen)
+                                   const task_hooks_t *hooks, json_t **data, char *err, size_t errlen,
+                                   int64_t *retry_in_ms)
 {
     handler_done_t one, *done = NULL;
     int tag;
     *data = NULL;
     if (handler_proc_submit(p, job, deadline_mono_ms, hooks, &tag, &one) != 0) {
         snprintf(err, errlen, "%s", one.err);
+        *retry_in_ms = one.retry_in_ms;
         return one.outcome;
     }
     size_t room = (size_t)p->nflights;

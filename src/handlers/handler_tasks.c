@@ -49,6 +49,7 @@ static task_status_t status_of(handler_outcome_t oc, json_t *data, const char *e
     case HANDLER_FAIL: return TASK_PERMANENT;
     case HANDLER_TIMEOUT: return TASK_TIMEOUT;
     case HANDLER_CANCELLED: return TASK_CANCELLED;
+    case HANDLER_NOT_STARTED: return TASK_NOT_RUN;
     default: return TASK_CRASHED;
     }
 }
@@ -61,8 +62,11 @@ static task_status_t run_handler_job(const task_ctx_t *ctx, task_out_t *out)
     handler_request_t req = request_of(ctx);
     json_t *data = NULL;
     char err[sizeof out->error];
+    int64_t retry_in_ms = 0;
     handler_outcome_t oc = handler_proc_run(p, &req, ctx->started_ms + ctx->timeout_ms, ctx->hooks, &data, err,
-                                            sizeof err);
+                                            sizeof err, &retry_in_ms);
+    if (oc == HANDLER_NOT_STARTED) /* the job goes back: wait before this child takes it again */
+        clock_sleep_ms(retry_in_ms < 1000 ? retry_in_ms : 1000, ctx->stopping);
     return status_of(oc, data, err, out);
 }
 
@@ -91,6 +95,8 @@ static int async_submit(const task_ctx_t *ctx, void *tag, task_done_t *done)
     handler_done_t hd;
     if (handler_proc_submit(p, &req, ctx->started_ms + ctx->timeout_ms, ctx->hooks, tag, &hd) == 0)
         return 0;
+    if (hd.outcome == HANDLER_NOT_STARTED)
+        clock_sleep_ms(hd.retry_in_ms < 1000 ? hd.retry_in_ms : 1000, ctx->stopping);
     done->status = status_of(hd.outcome, hd.data, hd.err, &done->out);
     return -1;
 }

@@ -99,8 +99,13 @@ void handler_hello_clear(handler_hello_t *h)
 static int take_id(json_t *o, handler_msg_t *out, const char *kind, char *err, size_t errlen)
 {
     json_t *id = json_object_get(o, "id");
-    if (!json_is_string(id) || json_string_length(id) == 0 || json_string_length(id) >= sizeof out->id) {
+    if (!json_is_string(id) || json_string_length(id) == 0) {
         snprintf(err, errlen, "a \"%s\" message needs the job's \"id\"", kind);
+        return -1;
+    }
+    if (json_string_length(id) >= sizeof out->id) {
+        snprintf(err, errlen, "a \"%s\" message's \"id\" is longer than any job id (%d characters)", kind,
+                 JOB_ID_MAX);
         return -1;
     }
     snprintf(out->id, sizeof out->id, "%s", json_string_value(id));

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/job.h"
+
 #define HANDLER_PROTOCOL 1
 #define HANDLER_MAX_JOBS_LIMIT 1000
 
@@ -26,7 +28,7 @@ typedef enum { HANDLER_MSG_PROGRESS, HANDLER_MSG_RESULT, HANDLER_MSG_ERROR } han
 /* A message about a job. */
 typedef struct {
     handler_msg_kind_t kind;
-    char id[80];
+    char id[JOB_ID_MAX + 1];
     double fraction;             /* progress */
     char message[512];           /* progress ("" when none) */
     json_t *data;                /* result (owned reference) */

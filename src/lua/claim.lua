@@ -130,12 +130,12 @@ local function progress(keys, args)
   local p = h[1] == 'queued' and h[3] and h[3] ~= '' and
     redis.pcall('XPENDING', h[2], c.group, h[3], h[3], 1, consumer)
   if type(p) ~= 'table' or p.err or #p == 0 then return 0 end
-  local fraction = tonumber(args[13])
-  if not fraction then return 0 end
+  local fraction, attempt = tonumber(args[13]), tonumber(args[12])
+  -- A number from 0 to 1 (not NaN), and an attempt count: else nothing.
+  if not fraction or fraction ~= fraction or fraction < 0 or fraction > 1 or not attempt then return 0 end
   redis.call('HSET', jk, 'progress', args[13], 'progress_message', args[14])
-  redis.call('SET', result_key(id), '{"status":"running","data":{"attempt":' .. args[12] ..
-    ',"worker_id":' .. cjson.encode(worker_of(consumer)) .. ',"progress":' .. args[13] ..
-    ',"progress_message":' .. cjson.encode(args[14]) .. '},"updated_at":"' .. c.now_iso .. '"}', 'EX', c.ttl)
+  set_result(c, id, 'running', { attempt = attempt, worker_id = worker_of(consumer), progress = fraction,
+    progress_message = args[14] })
   return 1
 end
 redis.register_function('tickq_p1_progress', progress)

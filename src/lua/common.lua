@@ -356,6 +356,8 @@ local function requeue_unstarted(c, stream, f, worker)
     return 'cancelled', run_of(h[3])
   end
   add_entry(c, stream, f)
+  -- A handler's progress belonged to the attempt that did not finish.
+  redis.call('HDEL', jk, 'progress', 'progress_message')
   local attempts = tonumber(f.attempts)
   if attempts == 0 then
     redis.call('DEL', result_key(id))

@@ -356,28 +356,39 @@ class TestHandlerJobs(HandlerTestCase):
 
 
 class TestHandlerStart(HandlerTestCase):
-    def test_a_handler_that_cannot_start_fails_its_jobs_as_crashes(self):
+    def not_run(self, w, jid, needles):
+        """The job went back to its queue uncharged (the handler would not
+        start), at least twice, each time logged with why; then it is
+        cancelled (it would wait for a fixed handler)."""
+        def refusals():
+            return [json.loads(x) for x in w.log().splitlines()
+                    if x.startswith("{") and json.loads(x).get("msg") == "job not run: back to its queue, uncharged"
+                    and json.loads(x).get("job_id") == jid]
+        seen = wait_for(lambda: len(refusals()) >= 2 and refusals(), 15, what="the job handed back twice")
+        for needle in needles:
+            self.assertIn(needle, seen[0]["error"])
+        job = self.job(jid)
+        self.assertEqual((job["attempts"], self.retries(jid)), ("0", []))   # never charged
+        self.assertIn(job["state"], ("queued",))
+        self.assertEqual(self.tickq("cancel", jid).returncode, 0)
+        self.assertEqual(self.final(jid), "cancelled")
+
+    def test_a_handler_that_cannot_start_hands_its_jobs_back_uncharged(self):
+        """A broken command costs no job an attempt: each goes back to its
+        queue (the start tried again after 1 s, 2 s, ...) and waits for the
+        handler to be fixed; the log says why."""
         config = WIRE_CONFIG + "\n[handler broken]\ncommand = /nonexistent/handler --flag\ntypes = broken_t\n"
-        self.handler_worker(config, announced="broken_t")
+        w = self.handler_worker(config, announced="broken_t")
         jid = self.enqueue("broken_t", {}, "--max-retries", "1")
-        self.assertEqual(self.final(jid), "dead", self.job(jid))
-        rec = self.retries(jid)
-        self.assertEqual([(r["attempt"], r["kind"]) for r in rec], [(1, "crash"), (2, "crash")])
-        for r in rec:
-            self.assertIn("exit status 127", r["error"])
-            self.assertIn("/nonexistent/handler", r["error"])
+        self.not_run(w, jid, ["exit status 127", "/nonexistent/handler"])
         # The other handler of the config serves as ever.
         self.ok_pid()
 
-    def test_a_malformed_announcement_fails_the_job_quoting_it(self):
+    def test_a_malformed_announcement_hands_the_job_back_quoting_it(self):
         config = WIRE_CONFIG + "\n[handler mute]\ncommand = /bin/echo '{\"msg\": \"hi\"}' >&4\ntypes = mute_t\n"
-        self.handler_worker(config, announced="mute_t")
+        w = self.handler_worker(config, announced="mute_t")
         jid = self.enqueue("mute_t", {}, "--max-retries", "0")
-        self.assertEqual(self.final(jid), "dead", self.job(jid))
-        rec = self.retries(jid)
-        self.assertEqual([(r["attempt"], r["kind"]) for r in rec], [(1, "crash")])
-        self.assertIn("malformed announcement", rec[0]["error"])
-        self.assertIn('{"msg": "hi"}', rec[0]["error"])
+        self.not_run(w, jid, ["malformed announcement", '{"msg": "hi"}'])
 
     def test_a_type_the_handler_did_not_announce_fails_naming_both_lists(self):
         config = WIRE_CONFIG + f"\n[handler partial]\ncommand = {WIRE} partial_a\ntypes = partial_a, partial_b\n"
