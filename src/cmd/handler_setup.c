@@ -83,6 +83,21 @@ static int setup_read(setup_t *s, const char *path, const char *pool, char *err,
  * on failure nothing changes and s is still the caller's. */
 static int setup_use(setup_t *s, char *err, size_t errlen)
 {
+    /* Room in the registry: the built-in tasks and these types. */
+    const handler_set_t *wanted = s->pool != NULL ? &s->pool_handlers : &s->handlers;
+    size_t all, mine = 0, types = 0;
+    task_all(&all);
+    for (size_t i = 0; g_setup.pool == NULL && i < g_setup.handlers.n; i++)
+        mine += g_setup.handlers.items[i].ntypes;
+    for (size_t i = 0; g_setup.pool != NULL && i < g_setup.pool_handlers.n; i++)
+        mine += g_setup.pool_handlers.items[i].ntypes;
+    for (size_t i = 0; i < wanted->n; i++)
+        types += wanted->items[i].ntypes;
+    if (all - mine + types > TASKS_MAX) {
+        snprintf(err, errlen, "%s: %zu handler types are more than tickq takes (%zu beside the built-in tasks)", g_path,
+                 types, (size_t)TASKS_MAX - (all - mine));
+        return -1;
+    }
     setup_t old = g_setup;
     g_setup = *s; /* registered from its home: the registry keeps the pointer */
     g_setup.pools.handlers = &g_setup.handlers; /* the pools were checked against s's */

@@ -3,6 +3,7 @@
 #include "handlers/handler_config.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +24,15 @@ typedef struct {
     int failed;
 } reader_t;
 
-static int fail(reader_t *r, int line, const char *fmt, const char *a, const char *b)
+/* Records "FILE:LINE: message"; returns 0 (the parser stops). */
+static int fail(reader_t *r, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(reader_t *r, int line, const char *fmt, ...)
 {
     char msg[600];
-    snprintf(msg, sizeof msg, fmt, a, b);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
     snprintf(r->err, r->errlen, "%s:%d: %s", r->path, line, msg);
     r->failed = 1;
     return 0;
@@ -58,13 +64,12 @@ static handler_def_t *section_handler(reader_t *r, const char *name, int section
             return &set->items[i];
         }
     if (!name_ok(name, HANDLER_NAME_MAX)) {
-        fail(r, section_line, "[handler %s]: a handler name is 1 to 64 letters, digits, '_', '-' or '.'%s", name,
-             "");
+        fail(r, section_line, "[handler %s]: a handler name is 1 to 64 letters, digits, '_', '-' or '.'", name);
         return NULL;
     }
     handler_def_t *grown = realloc(set->items, (set->n + 1) * sizeof *grown);
     if (grown == NULL) {
-        fail(r, section_line, "out of memory%s%s", "", "");
+        fail(r, section_line, "out of memory");
         return NULL;
     }
     set->items = grown;
@@ -81,7 +86,7 @@ static int add_types(reader_t *r, handler_def_t *h, const char *value, int line)
 {
     char *copy = strdup(value), *save = NULL;
     if (copy == NULL)
-        return fail(r, line, "out of memory%s%s", "", "");
+        return fail(r, line, "out of memory");
     for (char *t = strtok_r(copy, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
         while (isspace((unsigned char)*t))
             t++;
@@ -89,12 +94,11 @@ static int add_types(reader_t *r, handler_def_t *h, const char *value, int line)
         while (end > t && isspace((unsigned char)end[-1]))
             *--end = '\0';
         if (!name_ok(t, JOB_TYPE_MAX)) {
-            fail(r, line, "types: '%s' is not a task type name (1 to 64 letters, digits, '_', '-' or '.')%s", t,
-                 "");
+            fail(r, line, "types: '%s' is not a task type name (1 to 64 letters, digits, '_', '-' or '.')", t);
             break;
         }
         if (r->builtin != NULL && r->builtin(t)) {
-            fail(r, line, "types: '%s' is a task built into tickq; a handler cannot serve it%s", t, "");
+            fail(r, line, "types: '%s' is a task built into tickq; a handler cannot serve it", t);
             break;
         }
         for (size_t i = 0; i < r->set->n && !r->failed; i++)
@@ -108,11 +112,11 @@ static int add_types(reader_t *r, handler_def_t *h, const char *value, int line)
         if (r->failed)
             break;
         if (h->ntypes == HANDLER_TYPES_MAX) {
-            fail(r, line, "types: more than 64 types in one handler%s%s", "", "");
+            fail(r, line, "types: more than %d types in one handler", HANDLER_TYPES_MAX);
             break;
         }
         if ((h->types[h->ntypes] = strdup(t)) == NULL) {
-            fail(r, line, "out of memory%s%s", "", "");
+            fail(r, line, "out of memory");
             break;
         }
         h->ntypes++;
@@ -128,7 +132,7 @@ static int duration(reader_t *r, const char *key, const char *value, int line, i
         char msg[300];
         snprintf(msg, sizeof msg, "%s = %s is not a duration of at least %lld ms (e.g. 2s, 500ms)", key, value,
                  (long long)min_ms);
-        return fail(r, line, "%s%s", msg, "");
+        return fail(r, line, "%s", msg);
     }
     *out = ms;
     return 1;
@@ -155,16 +159,16 @@ static int on_key(void *user, const char *section, const char *key, const char *
         return 0;
     if (strcmp(key, "command") == 0) {
         if (h->command != NULL)
-            return fail(r, line, "[handler %s]: command is given twice%s", h->name, "");
+            return fail(r, line, "[handler %s]: command is given twice", h->name);
         if (value[0] == '\0')
-            return fail(r, line, "[handler %s]: command is empty%s", h->name, "");
+            return fail(r, line, "[handler %s]: command is empty", h->name);
         if ((h->command = strdup(value)) == NULL)
-            return fail(r, line, "out of memory%s%s", "", "");
+            return fail(r, line, "out of memory");
         return 1;
     }
     if (strcmp(key, "types") == 0) {
         if (h->ntypes > 0)
-            return fail(r, line, "[handler %s]: types is given twice%s", h->name, "");
+            return fail(r, line, "[handler %s]: types is given twice", h->name);
         return add_types(r, h, value, line);
     }
     if (strcmp(key, "cancel_grace") == 0)
@@ -182,18 +186,18 @@ int handler_config_parse(handler_set_t *set, const char *text, const char *path,
     reader_t r = { set, path, builtin, err, errlen, 0 };
     int rc = config_file_parse(text, on_key, &r);
     if (!r.failed && rc > 0)
-        fail(&r, rc, "not a setting (write key = value or [section])%s%s", "", "");
+        fail(&r, rc, "not a setting (write key = value or [section])");
     else if (!r.failed && rc < 0)
-        fail(&r, 0, "out of memory%s%s", "", "");
+        fail(&r, 0, "out of memory");
     for (size_t i = 0; i < set->n && !r.failed; i++) {
         if (set->items[i].command == NULL)
-            fail(&r, set->items[i].line, "[handler %s] has no command%s", set->items[i].name, "");
+            fail(&r, set->items[i].line, "[handler %s] has no command", set->items[i].name);
         else if (set->items[i].ntypes == 0)
-            fail(&r, set->items[i].line, "[handler %s] has no types (the task types it serves)%s",
-                 set->items[i].name, "");
+            fail(&r, set->items[i].line, "[handler %s] has no types (the task types it serves)",
+                 set->items[i].name);
     }
     if (!r.failed && (set->path = strdup(path)) == NULL)
-        fail(&r, 0, "out of memory%s%s", "", "");
+        fail(&r, 0, "out of memory");
     if (r.failed) {
         handler_config_free(set);
         return -1;
