@@ -105,8 +105,11 @@ static void shipped_python_path(char *out, size_t outlen)
         *slash = '\0';
         snprintf(probe, sizeof probe, "%s/clients/python/tickq/__init__.py", exe);
         if (access(probe, R_OK) == 0) {
-            probe[strlen(probe) - strlen("/tickq/__init__.py")] = '\0';
-            snprintf(out, outlen, "%s", probe);
+            size_t len = strlen(probe) - strlen("/tickq/__init__.py");
+            if (len < outlen) { /* a longer path is not offered: PYTHONPATH stays as it is */
+                memcpy(out, probe, len);
+                out[len] = '\0';
+            }
             return;
         }
     }
