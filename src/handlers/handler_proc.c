@@ -600,11 +600,6 @@ int handler_proc_capacity(const handler_proc_t *p)
     return p->pid > 0 && p->hello.types != NULL ? p->hello.max_jobs : 1;
 }
 
-int handler_proc_inflight(const handler_proc_t *p)
-{
-    return p->inflight;
-}
-
 /* Ends a job: its flight is freed, its id remembered, *d filled. */
 static void end_flight(handler_proc_t *p, flight_t *f, handler_outcome_t outcome, json_t *data, const char *err,
                        handler_done_t *d)

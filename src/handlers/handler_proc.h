@@ -62,9 +62,8 @@ typedef struct {
 } handler_done_t;
 
 /* How many jobs the running handler takes at once: its announced max_jobs
- * (1 when it is not running); how many it has now. */
+ * (1 when it is not running). */
 int handler_proc_capacity(const handler_proc_t *p);
-int handler_proc_inflight(const handler_proc_t *p);
 
 /* Sends a job (starting the process first when needed) without waiting:
  * its end comes from handler_proc_wait, with `tag`. hooks (may be NULL)

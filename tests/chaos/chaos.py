@@ -514,11 +514,12 @@ def fill(path, keep_free):
     """Writes path until the file system is full, then gives back keep_free
     bytes."""
     chunk = b"\0" * 65536
-    with open(path, "wb") as f:
+    # Unbuffered: a write the disk refused leaves nothing pending that the
+    # truncate or the close would try to write again (and fail on).
+    with open(path, "wb", buffering=0) as f:
         try:
-            while True:
-                f.write(chunk)
-                f.flush()
+            while f.write(chunk):
+                pass
         except OSError:
             pass
         size = f.tell()
