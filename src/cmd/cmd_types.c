@@ -2,7 +2,6 @@
  * built-in ones (the Redis set queue_types_add fills), listed or added. */
 #include "cmd/commands.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,17 +26,6 @@ static const struct option options[] = {
     CLI_COMMON_OPTIONS,
     { 0, 0, 0, 0 }
 };
-
-static int name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > JOB_TYPE_MAX)
-        return 0;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
-            return 0;
-    return 1;
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -81,7 +69,7 @@ int cmd_types(int argc, char **argv)
     if (adding && optind + 1 == argc)
         return cli_usage_error(usage, "add needs at least one NAME");
     for (int i = optind + 1; adding && i < argc; i++) {
-        if (!name_ok(argv[i]))
+        if (!job_name_valid(argv[i], JOB_TYPE_MAX))
             return cli_usage_error(usage, "'%s' is not a task type name (1 to %d letters, digits, '_', '-' or '.')",
                                    argv[i], JOB_TYPE_MAX);
         if (task_find(argv[i]) != NULL)

@@ -47,21 +47,30 @@ static int job_id_check(const char *id, char *err, size_t errlen)
     return 0;
 }
 
+int job_name_valid(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+              c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
 static int type_check(const char *type, char *err, size_t errlen)
 {
     if (type == NULL || *type == '\0') {
         snprintf(err, errlen, "missing task type: give one, e.g. `tickq enqueue echo '{\"x\":1}'`");
         return -1;
     }
-    size_t n = strlen(type);
-    for (size_t i = 0; i < n; i++) {
-        char c = type[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '-' || c == '.') || n > JOB_TYPE_MAX) {
-            snprintf(err, errlen, "invalid task type '%s': use 1-%d characters from A-Z a-z 0-9 _ - .",
-                     type, JOB_TYPE_MAX);
-            return -1;
-        }
+    if (!job_name_valid(type, JOB_TYPE_MAX)) {
+        snprintf(err, errlen, "invalid task type '%s': use 1-%d characters from A-Z a-z 0-9 _ - .", type,
+                 JOB_TYPE_MAX);
+        return -1;
     }
     return 0;
 }

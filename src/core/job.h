@@ -53,6 +53,10 @@ int job_state_is_final(const char *state);
 /* Fills the defaults: queue "backtest", priority normal, 3 retries, 1 h. */
 void job_spec_init(job_spec_t *spec);
 
+/* Whether s is a name of the kind task types, handlers and pools have: 1
+ * to max characters from A-Z a-z 0-9 _ - . */
+int job_name_valid(const char *s, size_t max);
+
 /* Checks everything a worker would otherwise trip over: id, type, args (a JSON
  * object within max_payload bytes), queue name, priority, retries, timeout,
  * delay. Returns 0, or -1 with a message naming the bad field and the rule. */

@@ -38,18 +38,6 @@ static int fail(reader_t *r, int line, const char *fmt, ...)
     return 0;
 }
 
-/* Names of handlers and types: letters, digits, '_', '-', '.'. */
-static int name_ok(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > max)
-        return 0;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
-            return 0;
-    return 1;
-}
-
 static handler_def_t *section_handler(reader_t *r, const char *name, int section_line)
 {
     handler_set_t *set = r->set;
@@ -63,7 +51,7 @@ static handler_def_t *section_handler(reader_t *r, const char *name, int section
             }
             return &set->items[i];
         }
-    if (!name_ok(name, HANDLER_NAME_MAX)) {
+    if (!job_name_valid(name, HANDLER_NAME_MAX)) {
         fail(r, section_line, "[handler %s]: a handler name is 1 to 64 letters, digits, '_', '-' or '.'", name);
         return NULL;
     }
@@ -93,7 +81,7 @@ static int add_types(reader_t *r, handler_def_t *h, const char *value, int line)
         char *end = t + strlen(t);
         while (end > t && isspace((unsigned char)end[-1]))
             *--end = '\0';
-        if (!name_ok(t, JOB_TYPE_MAX)) {
+        if (!job_name_valid(t, JOB_TYPE_MAX)) {
             fail(r, line, "types: '%s' is not a task type name (1 to 64 letters, digits, '_', '-' or '.')", t);
             break;
         }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/config_file.h"
+#include "core/job.h"
 #include "core/queue_names.h"
 
 typedef struct {
@@ -37,11 +38,7 @@ static pool_def_t *section_pool(reader_t *r, const char *name, int section_line)
             fail(r, section_line, msg);
             return NULL;
         }
-    size_t n = strlen(name);
-    int ok = n > 0 && n <= HANDLER_NAME_MAX;
-    for (const char *c = name; ok && *c; c++)
-        ok = isalnum((unsigned char)*c) || *c == '_' || *c == '-' || *c == '.';
-    if (!ok) {
+    if (!job_name_valid(name, HANDLER_NAME_MAX)) {
         snprintf(msg, sizeof msg, "[pool %.80s]: a pool name is 1 to 64 letters, digits, '_', '-' or '.'", name);
         fail(r, section_line, msg);
         return NULL;
