@@ -9,7 +9,9 @@
 
 #include "cmd/cli.h"
 #include "cmd/handler_setup.h"
+#include "core/log.h"
 #include "core/task.h"
+#include "handlers/handler_tasks.h"
 
 static const char usage[] =
     "usage: tickq tasks [TYPE] [--json | --markdown]\n"
@@ -17,7 +19,9 @@ static const char usage[] =
     "Without TYPE, lists the task types this tickq can run. With TYPE, prints\n"
     "the arguments that task takes: name, type and range, default, meaning.\n"
     "Unknown arguments, wrong types and values out of range are refused when a\n"
-    "job is enqueued and again before it runs.\n"
+    "job is enqueued and again before it runs. For a handler's type (--config),\n"
+    "the handler is started to read the schema it announces; without one its\n"
+    "args go to it unchecked.\n"
     "\n"
     "  --json               machine-readable: the task (or every task) with its\n"
     "                       arguments\n"
@@ -25,15 +29,18 @@ static const char usage[] =
     "                       are this output)\n"
     CLI_CONFIG_HELP
     "\n"
-    "Exit status: 0 listed, 64 bad usage or unknown TYPE, 78 a bad --config file.\n";
+    "Exit status: 0 listed, 64 bad usage or unknown TYPE, 78 a bad --config file\n"
+    "or a handler that does not start.\n";
 
 enum { FORMAT_TEXT, FORMAT_JSON, FORMAT_MARKDOWN };
 
-static json_t *task_json(const task_def_t *t)
+/* A task's arguments: its table, or for a handler type the one its handler
+ * announces (NULL: any args). */
+static json_t *task_json(const task_def_t *t, const task_arg_t *args)
 {
     json_t *o = json_pack("{s:s, s:s}", "name", t->name, "summary", t->summary);
-    if (t->args != NULL)
-        json_object_set_new(o, "args", task_schema_json(t->args));
+    if (args != NULL)
+        json_object_set_new(o, "args", task_schema_json(args));
     else
         json_object_set_new(o, "any_args", json_true());
     return o;
@@ -55,7 +62,7 @@ static void list_tasks(int format)
     if (format == FORMAT_JSON) {
         json_t *list = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(list, task_json(all[i]));
+            json_array_append_new(list, task_json(all[i], all[i]->args));
         print_json(list);
         return;
     }
@@ -78,11 +85,11 @@ static void cell(const char *s)
     }
 }
 
-static void print_markdown(const task_def_t *t)
+static void print_markdown(const task_arg_t *args)
 {
     puts("| Arg | Type | Default | Meaning |");
     puts("| --- | --- | --- | --- |");
-    for (const task_arg_t *a = t->args; a->name != NULL; a++) {
+    for (const task_arg_t *a = args; a->name != NULL; a++) {
         char type[256], dflt[256];
         task_schema_type_doc(a, type, sizeof type);
         task_schema_default_text(a, dflt, sizeof dflt);
@@ -96,22 +103,25 @@ static void print_markdown(const task_def_t *t)
     }
 }
 
-static void print_text(const task_def_t *t)
+static void print_text(const task_def_t *t, const task_arg_t *args, int handler)
 {
     printf("%s: %s\n\n", t->name, t->summary);
-    if (t->args == NULL) {
-        puts("Takes any JSON object as its args.");
+    if (args == NULL) {
+        puts(handler ? "Its handler announces no argument schema: its args are passed to it unchecked\n"
+                       "(any JSON object)." : "Takes any JSON object as its args.");
         return;
     }
-    if (t->args[0].name == NULL) {
+    if (handler)
+        puts("Its args are checked against the schema its handler announces:\n");
+    if (args[0].name == NULL) {
         puts("Takes no arguments: args must be {}.");
         return;
     }
     size_t width = 0;
-    for (const task_arg_t *a = t->args; a->name != NULL; a++)
+    for (const task_arg_t *a = args; a->name != NULL; a++)
         if (strlen(a->name) > width)
             width = strlen(a->name);
-    for (const task_arg_t *a = t->args; a->name != NULL; a++) {
+    for (const task_arg_t *a = args; a->name != NULL; a++) {
         char type[256], dflt[256];
         task_schema_type_doc(a, type, sizeof type);
         task_schema_default_text(a, dflt, sizeof dflt);
@@ -165,13 +175,21 @@ int cmd_tasks(int argc, char **argv)
         task_names(names, sizeof names);
         return cli_fail(EX_USAGE, "unknown task type '%s' (known: %s)", type, names);
     }
+    const task_arg_t *args = t->args;
+    int handler = handler_tasks_serves(t->name);
+    log_configure(LOG_FORMAT_LOGFMT, LOG_WARN); /* its "handler started" is no news here */
+    if (handler && handler_tasks_describe(t->name, &args, err, sizeof err) < 0) {
+        handler_tasks_describe_end();
+        return cli_fail(EX_CONFIG, "cannot read the argument schema of '%s': %s", t->name, err);
+    }
     if (format == FORMAT_JSON)
-        print_json(task_json(t));
-    else if (format == FORMAT_MARKDOWN && t->args != NULL && t->args[0].name != NULL)
-        print_markdown(t);
+        print_json(task_json(t, args));
+    else if (format == FORMAT_MARKDOWN && args != NULL && args[0].name != NULL)
+        print_markdown(args);
     else if (format == FORMAT_MARKDOWN)
-        puts(t->args == NULL ? "Any JSON object." : "No arguments: args must be {}.");
+        puts(args == NULL ? "Any JSON object." : "No arguments: args must be {}.");
     else
-        print_text(t);
+        print_text(t, args, handler);
+    handler_tasks_describe_end();
     return 0;
 }

@@ -73,16 +73,25 @@ static void bound_text(double x, char *out, size_t outlen)
         memmove(e + 1, e + 2, strlen(e + 2) + 1);
 }
 
-/* "from 1 to 10000", "above 0 and at most 86400". */
+/* " from 1 to 10000", " above 0 and at most 86400"; an infinite bound (a
+ * handler's announced schema may leave one open) is left out: " at least
+ * 0", "" for none. */
 static void range_text(const task_arg_t *a, char *out, size_t outlen)
 {
     char lo[32], hi[32];
     bound_text(a->min, lo, sizeof lo);
     bound_text(a->max, hi, sizeof hi);
-    if (a->flags & TASK_ARG_ABOVE_MIN)
-        snprintf(out, outlen, "above %s and at most %s", lo, hi);
+    int has_lo = isfinite(a->min), has_hi = isfinite(a->max);
+    if (!has_lo && !has_hi)
+        snprintf(out, outlen, "%s", "");
+    else if (!has_lo)
+        snprintf(out, outlen, " at most %s", hi);
+    else if (!has_hi)
+        snprintf(out, outlen, " %s %s", (a->flags & TASK_ARG_ABOVE_MIN) ? "above" : "at least", lo);
+    else if (a->flags & TASK_ARG_ABOVE_MIN)
+        snprintf(out, outlen, " above %s and at most %s", lo, hi);
     else
-        snprintf(out, outlen, "from %s to %s", lo, hi);
+        snprintf(out, outlen, " from %s to %s", lo, hi);
 }
 
 void task_schema_type_text(const task_arg_t *a, char *out, size_t outlen)
@@ -91,8 +100,8 @@ void task_schema_type_text(const task_arg_t *a, char *out, size_t outlen)
     range_text(a, range, sizeof range);
     switch (a->type) {
     case TASK_ARG_BOOL: snprintf(out, outlen, "true or false"); break;
-    case TASK_ARG_INT: snprintf(out, outlen, "an integer %s", range); break;
-    case TASK_ARG_NUMBER: snprintf(out, outlen, "a number %s", range); break;
+    case TASK_ARG_INT: snprintf(out, outlen, "an integer%s", range); break;
+    case TASK_ARG_NUMBER: snprintf(out, outlen, "a number%s", range); break;
     case TASK_ARG_STRING:
         if (a->type_doc != NULL)
             snprintf(out, outlen, "%s %s", strchr("aeiou", a->type_doc[0]) ? "an" : "a", a->type_doc);
@@ -116,8 +125,11 @@ void task_schema_type_text(const task_arg_t *a, char *out, size_t outlen)
         snprintf(out, outlen, "an ISO 8601 date or time (2024-01-31, 2024-01-31T15:30:00Z; no offset means UTC)");
         break;
     case TASK_ARG_LIST:
-        snprintf(out, outlen, "a non-empty list%s (of at most %.15g %s, e.g. [\"AAPL\", \"MSFT\"])",
-                 a->flags & TASK_ARG_OR_ALL ? " or \"all\"" : "", a->max, type_noun(a));
+        if (isfinite(a->max))
+            snprintf(out, outlen, "a non-empty list%s (of at most %.15g %s, e.g. [\"AAPL\", \"MSFT\"])",
+                     a->flags & TASK_ARG_OR_ALL ? " or \"all\"" : "", a->max, type_noun(a));
+        else
+            snprintf(out, outlen, "a non-empty list of %s", type_noun(a));
         break;
     case TASK_ARG_OBJECT: snprintf(out, outlen, "an object"); break;
     }
@@ -129,8 +141,8 @@ void task_schema_type_doc(const task_arg_t *a, char *out, size_t outlen)
     range_text(a, range, sizeof range);
     switch (a->type) {
     case TASK_ARG_BOOL: snprintf(out, outlen, "boolean"); break;
-    case TASK_ARG_INT: snprintf(out, outlen, "integer %s", range); break;
-    case TASK_ARG_NUMBER: snprintf(out, outlen, "number %s", range); break;
+    case TASK_ARG_INT: snprintf(out, outlen, "integer%s", range); break;
+    case TASK_ARG_NUMBER: snprintf(out, outlen, "number%s", range); break;
     case TASK_ARG_STRING:
         if (a->type_doc != NULL)
             snprintf(out, outlen, "%s", a->type_doc);
@@ -152,8 +164,11 @@ void task_schema_type_doc(const task_arg_t *a, char *out, size_t outlen)
         break;
     case TASK_ARG_TIME: snprintf(out, outlen, "ISO 8601 date or time"); break;
     case TASK_ARG_LIST:
-        snprintf(out, outlen, "list of 1 to %.15g %s%s", a->max, type_noun(a),
-                 a->flags & TASK_ARG_OR_ALL ? ", or \"all\"" : "");
+        if (isfinite(a->max))
+            snprintf(out, outlen, "list of 1 to %.15g %s%s", a->max, type_noun(a),
+                     a->flags & TASK_ARG_OR_ALL ? ", or \"all\"" : "");
+        else
+            snprintf(out, outlen, "non-empty list of %s", type_noun(a));
         break;
     case TASK_ARG_OBJECT: snprintf(out, outlen, "object"); break;
     }
@@ -390,8 +405,10 @@ json_t *task_schema_json(const task_arg_t *table)
                               "accepts", type, "required", (a->flags & TASK_ARG_REQUIRED) != 0, "default", dflt,
                               "doc", a->doc);
         if (a->type == TASK_ARG_INT || a->type == TASK_ARG_NUMBER || a->type == TASK_ARG_LIST) {
-            json_object_set_new(o, "min", json_real(a->min));
-            json_object_set_new(o, "max", json_real(a->max));
+            if (isfinite(a->min)) /* an announced schema may leave a bound open */
+                json_object_set_new(o, "min", json_real(a->min));
+            if (isfinite(a->max))
+                json_object_set_new(o, "max", json_real(a->max));
         }
         if (a->type == TASK_ARG_ENUM)
             json_object_set_new(o, "choices", json_string(a->choices));

@@ -697,6 +697,11 @@ int handler_proc_submit(handler_proc_t *p, const handler_request_t *job, int64_t
         done->outcome = HANDLER_FAIL;
         return -1;
     }
+    const task_arg_t *schema = handler_schema_table(p->hello.schema, job->type);
+    if (schema != NULL && task_schema_check(job->type, schema, job->args, done->err, sizeof done->err) != 0) {
+        done->outcome = HANDLER_FAIL; /* the handler never sees args its schema refuses */
+        return -1;
+    }
     if (p->nflights < p->hello.max_jobs) {
         flight_t *grown = realloc(p->flights, (size_t)p->hello.max_jobs * sizeof *grown);
         if (grown == NULL)

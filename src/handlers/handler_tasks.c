@@ -17,6 +17,7 @@ static const task_def_t **g_def_ptrs;
 static char (*g_summaries)[160];
 static task_family_t g_family;
 static handler_proc_t **g_procs;   /* per handler, in a worker child */
+static handler_proc_t *g_described; /* started by handler_tasks_describe */
 
 /* The handler process serving a type, in this worker child. */
 static handler_proc_t *proc_for(const char *type)
@@ -177,7 +178,7 @@ int handler_tasks_register(const handler_set_t *set)
     size_t k = 0;
     for (size_t i = 0; i < set->n; i++)
         for (size_t t = 0; t < set->items[i].ntypes; t++, k++) {
-            snprintf(g_summaries[k], sizeof g_summaries[k], "served by [handler %s] (its own code; args unchecked)",
+            snprintf(g_summaries[k], sizeof g_summaries[k], "served by [handler %s] (its own code)",
                      set->items[i].name);
             g_defs[k] = (task_def_t){ .name = set->items[i].types[t], .run = run_handler_job,
                                       .summary = g_summaries[k], .args = NULL, .check = NULL,
@@ -225,4 +226,28 @@ const handler_set_t *handler_tasks_set(void)
 int handler_tasks_serves(const char *name)
 {
     return g_set != NULL && handler_config_for_type(g_set, name) != NULL;
+}
+
+int handler_tasks_describe(const char *type, const task_arg_t **table, char *err, size_t errlen)
+{
+    handler_tasks_describe_end();
+    const handler_def_t *h = g_set != NULL ? handler_config_for_type(g_set, type) : NULL;
+    if (h == NULL) {
+        snprintf(err, errlen, "no handler serves task type '%s'", type);
+        return -1;
+    }
+    if ((g_described = handler_proc_new(h)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (handler_proc_start(g_described, err, errlen) != 0 || handler_proc_check_types(g_described, err, errlen) != 0)
+        return -1;
+    *table = handler_schema_table(handler_proc_hello(g_described)->schema, type);
+    return *table != NULL;
+}
+
+void handler_tasks_describe_end(void)
+{
+    handler_proc_free(g_described);
+    g_described = NULL;
 }

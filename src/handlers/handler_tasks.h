@@ -4,6 +4,9 @@
 #ifndef TICKQ_HANDLER_TASKS_H
 #define TICKQ_HANDLER_TASKS_H
 
+#include <stddef.h>
+
+#include "core/task_schema.h"
 #include "handlers/handler_config.h"
 
 /* Registers every type of set as a task (after the built-in ones). The set
@@ -22,5 +25,12 @@ const handler_set_t *handler_tasks_set(void);
 
 /* Whether `name` is a handler type registered here. */
 int handler_tasks_serves(const char *name);
+
+/* For `tickq tasks TYPE`: the argument schema the handler serving `type`
+ * announces, read by starting it. 1 with *table (valid until
+ * handler_tasks_describe_end), 0 when it announces none for `type` (its args
+ * go unchecked), -1 with err when it does not start or announce. */
+int handler_tasks_describe(const char *type, const task_arg_t **table, char *err, size_t errlen);
+void handler_tasks_describe_end(void);
 
 #endif

@@ -55,7 +55,7 @@ static int keys_known(json_t *o, const char *const *known, const char *kind, cha
 
 int handler_wire_hello(const char *line, size_t len, handler_hello_t *out, char *err, size_t errlen)
 {
-    static const char *const known[] = { "msg", "protocol", "types", "max_jobs", NULL };
+    static const char *const known[] = { "msg", "protocol", "types", "max_jobs", "schema", NULL };
     memset(out, 0, sizeof *out);
     const char *kind;
     json_t *o = parse_line(line, len, &kind, err, errlen);
@@ -82,6 +82,9 @@ int handler_wire_hello(const char *line, size_t len, handler_hello_t *out, char 
             snprintf(err, errlen, "\"types\" must hold only non-empty strings (item %zu is not one)", i);
             rc = -1;
         }
+    json_t *schema = json_object_get(o, "schema");
+    if (rc == 0 && schema != NULL && (out->schema = handler_schema_parse(schema, t, err, errlen)) == NULL)
+        rc = -1;
     if (rc == 0) {
         out->types = json_incref(t);
         out->max_jobs = mj ? (int)json_integer_value(mj) : 1;
@@ -94,6 +97,8 @@ void handler_hello_clear(handler_hello_t *h)
 {
     json_decref(h->types);
     h->types = NULL;
+    handler_schema_free(h->schema);
+    h->schema = NULL;
 }
 
 static int take_id(json_t *o, handler_msg_t *out, const char *kind, char *err, size_t errlen)

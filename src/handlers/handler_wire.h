@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/job.h"
+#include "handlers/handler_schema.h"
 
 #define HANDLER_PROTOCOL 1
 #define HANDLER_MAX_JOBS_LIMIT 1000
@@ -21,6 +22,7 @@
 typedef struct {
     json_t *types;               /* array of strings (owned reference) */
     int max_jobs;
+    handler_schema_t *schema;    /* the announced argument schemas; NULL when none */
 } handler_hello_t;
 
 typedef enum { HANDLER_MSG_PROGRESS, HANDLER_MSG_RESULT, HANDLER_MSG_ERROR } handler_msg_kind_t;

@@ -139,12 +139,13 @@ class TestPythonTasks(HandlerCase):
         listed = {line.split()[0]: line.split(None, 1)[1] for line in p.stdout.splitlines()
                   if line and not line.startswith("`")}
         for t in APP_TYPES.split(", "):
-            self.assertEqual(listed.get(t), "served by [handler apps] (its own code; args unchecked)", t)
+            self.assertEqual(listed.get(t), "served by [handler apps] (its own code)", t)
         self.assertIn("echo", listed)      # the built-in ones beside them
         p = tickq_cli(self, "tasks", "--config", self.config, "greet")
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(p.stdout, "greet: served by [handler apps] (its own code; args unchecked)\n\n"
-                                   "Takes any JSON object as its args.\n")
+        self.assertEqual(p.stdout, "greet: served by [handler apps] (its own code)\n\n"
+                                   "Its handler announces no argument schema: its args are passed to it unchecked\n"
+                                   "(any JSON object).\n")
         p = tickq_cli(self, "tasks", "--json", "--config", self.config, "greet")
         self.assertEqual(json.loads(p.stdout)["any_args"], True)
         # Without the file, greet is no task tickq knows.

@@ -257,6 +257,26 @@ class TestInlineHandler(HandlerTestCase):
                                                   "unserialisable", "nan", "printer", "wait_cancel"])})
         self.assertEqual(h.finish()[0], 0)
 
+    def test_hello_carries_the_argument_schemas_declared_with_task(self):
+        Path(self.dir, "tq_schema.py").write_text(
+            "from tickq import task\n"
+            "ARGS = [{'name': 'day', 'type': 'date', 'required': True, 'doc': 'the day'}]\n"
+            "@task('with_args', args=ARGS)\n"
+            "def with_args(args, job):\n    return {}\n"
+            "@task('without')\n"
+            "def without(args, job):\n    return {}\n")
+        h, hello = self.started("tq_schema")
+        self.assertEqual(hello["types"], ["with_args", "without"])
+        self.assertEqual(hello["schema"], {"with_args": [{"name": "day", "type": "date", "required": True,
+                                                          "doc": "the day"}]})
+        self.assertEqual(h.finish()[0], 0)
+
+    def test_task_refuses_an_args_schema_that_is_not_a_list_of_named_dicts(self):
+        for bad in ({"day": "date"}, ["day"], [{"type": "date"}], [{"name": "x", "default": {1, 2}}]):
+            with self.assertRaises(TypeError, msg=repr(bad)) as cm:
+                runtime.task("t_bad", args=bad)
+            self.assertIn("t_bad", str(cm.exception))
+
     def test_success_passes_the_job_fields(self):
         h, _ = self.started("tq_tasks")
         h.send(job("j1", "ok", {"day": "2026-12-03"}, attempt=2, max_retries=5))

@@ -102,30 +102,57 @@ def _check_signature(name, fn):
         raise TypeError(f"task {name!r}: {_where(fn)} must take two arguments (args, job): {e}") from None
 
 
-def register(name, fn, registry=None):
+_schemas = {}                 # task type -> its announced argument list (docs/handlers.md, "Argument schemas")
+
+
+def _check_schema(name, args):
+    """A light check of an argument schema (tickq checks it in full when the
+    handler announces it, and refuses the announcement naming what is
+    wrong): a list of dicts, each with a name, that JSON can carry."""
+    if not isinstance(args, (list, tuple)) or not all(isinstance(a, dict) and "name" in a for a in args):
+        raise TypeError(f"task {name!r}: args must be a list of dicts like "
+                        "{\"name\": \"day\", \"type\": \"date\", \"required\": True, \"doc\": \"...\"}")
+    try:
+        _encode(list(args))
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"task {name!r}: args cannot be sent as JSON: {e}") from None
+    return list(args)
+
+
+def register(name, fn, registry=None, args=None):
     """Registers `fn` (def or async def, called as fn(args, job)) as the task
-    type `name` in `registry` (default: the one @task fills). A name taken by
+    type `name` in `registry` (default: the one @task fills). `args`, when
+    given, is the argument schema announced for it: tickq then refuses a job
+    whose args do not fit before this process sees it. A name taken by
     another function is a ValueError naming both; the same function defined
     again (a module imported anew) replaces itself."""
     check_type_name(name)
     if not callable(fn):
         raise TypeError(f"task {name!r}: {fn!r} is not callable")
     _check_signature(name, fn)
+    schema = None if args is None else _check_schema(name, args)
     reg = _registry if registry is None else registry
     old = reg.get(name)
     if old is not None and _where(old) != _where(fn):
         raise ValueError(f"task type {name!r} is defined twice: by {_where(old)} and by {_where(fn)}")
     reg[name] = fn
+    if schema is None:
+        _schemas.pop(name, None)
+    else:
+        _schemas[name] = schema
     return fn
 
 
-def task(name):
+def task(name, args=None):
     """Decorator: @task("generate_report") makes the function below the
-    handler of that task type. Returns the function unchanged."""
+    handler of that task type; @task("generate_report", args=[...]) also
+    announces its argument schema. Returns the function unchanged."""
     if callable(name) and not isinstance(name, str):
         raise TypeError(f"@task needs the task type: write @task(\"name\") above {_where(name)}")
     check_type_name(name)
-    return lambda fn: register(name, fn)
+    if args is not None:
+        _check_schema(name, args)
+    return lambda fn: register(name, fn, args=args)
 
 
 def registered():
@@ -234,8 +261,11 @@ class _Messages:
 
 
 def hello_line(types, max_jobs):
-    return (_encode({"msg": "hello", "protocol": PROTOCOL, "types": sorted(types), "max_jobs": max_jobs})
-            + "\n").encode("utf-8")
+    hello = {"msg": "hello", "protocol": PROTOCOL, "types": sorted(types), "max_jobs": max_jobs}
+    schema = {name: _schemas[name] for name in sorted(types) if name in _schemas}
+    if schema:
+        hello["schema"] = schema
+    return (_encode(hello) + "\n").encode("utf-8")
 
 
 def _error_line(job, text, retry):
