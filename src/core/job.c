@@ -106,6 +106,25 @@ static int args_check(const char *args, size_t len, size_t max_payload, char *er
     return 0;
 }
 
+/* The expiry (0: none) is at most a year and later than the delay: a job
+ * that expires before it may start could never run. */
+static int job_expiry_check(const job_spec_t *s, char *err, size_t errlen)
+{
+    if (s->expires_ms == 0)
+        return 0;
+    if (s->expires_ms < 0 || s->expires_ms > JOB_MAX_EXPIRES_MS) {
+        snprintf(err, errlen, "invalid expiry: use more than 0 and at most a year (31536000 s)");
+        return -1;
+    }
+    if (s->expires_ms <= s->delay_ms) {
+        snprintf(err, errlen, "invalid expiry: the job would expire (after %.3f s) before its delay ends "
+                 "(%.3f s); expires must be later than the delay", (double)s->expires_ms / 1000.0,
+                 (double)s->delay_ms / 1000.0);
+        return -1;
+    }
+    return 0;
+}
+
 int job_spec_check(const job_spec_t *s, size_t max_payload, char *err, size_t errlen)
 {
     if (s->id != NULL && job_id_check(s->id, err, errlen) != 0)
@@ -132,7 +151,7 @@ int job_spec_check(const job_spec_t *s, size_t max_payload, char *err, size_t er
         snprintf(err, errlen, "invalid delay: use 0 to 1 year");
         return -1;
     }
-    return 0;
+    return job_expiry_check(s, err, errlen);
 }
 
 int job_state_is_final(const char *state)

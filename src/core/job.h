@@ -29,7 +29,12 @@ typedef struct {
     int64_t timeout_ms;    /* per attempt */
     int64_t delay_ms;      /* first run no earlier than now + delay */
     int replace;           /* 1: an id whose job has finished runs again (its next run) */
+    int64_t expires_ms;    /* 0: none; else the job ends cancelled ("Job expired") unless it
+                            * starts within this many ms of its enqueue (JOB_MAX_EXPIRES_MS) */
 } job_spec_t;
+
+/* A job's expiry: at most a year, and later than its delay. */
+#define JOB_MAX_EXPIRES_MS (365 * 86400 * 1000LL)
 
 /* How an attempt ended; the Redis scripts decide the job's next state. */
 typedef enum {

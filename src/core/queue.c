@@ -373,9 +373,10 @@ queue_status_t queue_prepare(queue_t *q, const queue_list_t *streams, char *err,
 }
 
 /* Enqueue arguments for one job; numbers live in `num`. */
+#define ENQUEUE_NUMS 7
 typedef struct {
     char id[UUID_STR_LEN > JOB_ID_MAX + 1 ? UUID_STR_LEN : JOB_ID_MAX + 1];
-    char num[6][24];
+    char num[ENQUEUE_NUMS][24];
 } enqueue_buf_t;
 
 static void enqueue_args(queue_t *q, const job_spec_t *s, args_t *a, enqueue_buf_t *b)
@@ -390,6 +391,7 @@ static void enqueue_args(queue_t *q, const job_spec_t *s, args_t *a, enqueue_buf
     snprintf(b->num[3], sizeof b->num[3], "%zu", q->max_payload);
     snprintf(b->num[4], sizeof b->num[4], "%" PRId64, clock_now_us());
     snprintf(b->num[5], sizeof b->num[5], "%d", s->replace ? 1 : 0);
+    snprintf(b->num[6], sizeof b->num[6], "%" PRId64, s->expires_ms); /* 0: none */
     a->n = 0;
     args_header(a, q);
     args_str(a, b->id);
@@ -397,7 +399,7 @@ static void enqueue_args(queue_t *q, const job_spec_t *s, args_t *a, enqueue_buf
     args_add(a, s->args ? s->args : "", s->args ? s->args_len : 0);
     args_str(a, s->queue ? s->queue : "");
     args_str(a, s->priority ? s->priority : "");
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < ENQUEUE_NUMS; i++)
         args_str(a, b->num[i]);
 }
 
@@ -686,6 +688,14 @@ queue_status_t queue_claim(queue_t *q, const queue_list_t *streams, const char *
     if (index == 0) {
         out->next_due_ms = r->elements > 1 ? rconn_reply_integer(r->element[1]) : -1;
         out->retrying = r->elements > 2 ? rconn_reply_integer(r->element[2]) : 0;
+        out->gates = r->elements > 3 && rconn_reply_integer(r->element[3]) == 1;
+        out->paused = 0;
+        for (size_t i = 0; r->elements > 4 && r->element[4]->type == REDIS_REPLY_ARRAY &&
+                           i < r->element[4]->elements; i++) {
+            long long at = rconn_reply_integer(r->element[4]->element[i]);
+            if (at >= 1 && at <= streams->n)
+                out->paused |= UINT64_C(1) << (at - 1);
+        }
         return QUEUE_OK;
     }
     size_t jobs = (r->elements - 1) / CLAIM_FIELDS;
@@ -1106,6 +1116,24 @@ queue_status_t queue_touch(queue_t *q, const queue_list_t *streams, const char *
         *out = t;
     freeReplyObject(r);
     return QUEUE_OK;
+}
+
+_Static_assert(QUEUE_LIST_MAX + HEADER_ARGS + QUEUE_FCALL_ARGS_MAX <= MAX_ARGS, "queue_fcall: keys and arguments");
+
+queue_status_t queue_fcall(queue_t *q, const char *name, const queue_list_t *streams, const char *const *argv,
+                           const size_t *lens, int argc, redisReply **out, char *err, size_t errlen)
+{
+    assert(argc >= 0 && argc <= QUEUE_FCALL_ARGS_MAX);
+    char fname[64];
+    snprintf(fname, sizeof fname, "tickq_p%s_%s", TICKQ_PROTOCOL, name);
+    args_t a;
+    a.n = 0;
+    if (streams != NULL)
+        args_streams(&a, streams);
+    args_header(&a, q);
+    for (int i = 0; i < argc; i++)
+        args_add(&a, argv[i], lens ? lens[i] : strlen(argv[i]));
+    return run(q, fname, streams ? streams->n : 0, &a, out, err, errlen);
 }
 
 queue_status_t queue_cancel(queue_t *q, const char *id, cancel_status_t *result,

@@ -119,6 +119,11 @@ typedef struct {
     claimed_job_t jobs[CLAIM_MAX];
     int64_t next_due_ms;     /* empty claim: earliest delayed/retry time, -1 none */
     long long retrying;      /* empty claim: retries waiting on these queues */
+    int gates;               /* empty claim: 1 when a queue is paused, a type limited or a job
+                              * has an expiry (queue_controls.h): a blocking claim's jobs then
+                              * go through queue_admit, not queue_send_started */
+    uint64_t paused;         /* empty claim: bit i set when streams[i]'s queue is paused (a
+                              * blocking claim leaves those streams out) */
 } claim_batch_t;
 
 /* Claims up to `count` (1 to CLAIM_MAX) jobs (strict priority, one stream per batch). */
@@ -258,6 +263,14 @@ typedef struct {
  * q->history in the same call. *out may be NULL. */
 queue_status_t queue_touch(queue_t *q, const queue_list_t *streams, const char *const *consumers,
                            size_t n, touch_result_t *out, char *err, size_t errlen);
+
+/* Calls library function tickq_p<protocol>_<name> with streams' keys (may
+ * be NULL: none), the argument header and argc arguments (lens NULL: C
+ * strings), for the calls of queue_controls.c. On QUEUE_OK *out holds a
+ * reply that is not an error, which the caller frees. */
+#define QUEUE_FCALL_ARGS_MAX (4 * CLAIM_MAX + 1)
+queue_status_t queue_fcall(queue_t *q, const char *name, const queue_list_t *streams, const char *const *argv,
+                           const size_t *lens, int argc, redisReply **out, char *err, size_t errlen);
 
 typedef enum { CANCEL_DONE, CANCEL_RUNNING, CANCEL_FINAL, CANCEL_MISSING } cancel_status_t;
 

@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/history_keys.h"
+#include "core/queue_controls.h"
 
 const char *const stats_counter_names[] = { "submitted", "completed", "failed", "timeout", "retried",
                                             "dead", "cancelled", "failed_attempts", "reruns",
@@ -171,6 +172,83 @@ static json_t *history_streams(queue_t *q, long long *dropped, char *err, size_t
     return out;
 }
 
+/* 1 when a heartbeat's queue list ("a_high,a_normal,...") names `physical`. */
+static int lists_queue(const char *list, const char *physical)
+{
+    size_t n = strlen(physical);
+    for (const char *p = list; p != NULL && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+        if (strncmp(p, physical, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+/* How many of `workers` (heartbeat objects) serve physical queue `physical`. */
+static int serving(json_t *workers, const char *physical)
+{
+    size_t i;
+    json_t *w;
+    int n = 0;
+    json_array_foreach(workers, i, w)
+        n += lists_queue(json_string_value(json_object_get(w, "queues")), physical);
+    return n;
+}
+
+int stats_queue_served(queue_t *q, const char *physical, int *served, char *err, size_t errlen)
+{
+    json_t *workers = live_workers(q, err, errlen);
+    if (workers == NULL)
+        return -1;
+    *served = serving(workers, physical);
+    json_decref(workers);
+    return 0;
+}
+
+/* The controls (queue_controls.h): "paused" (logical queues, sorted) and
+ * "limits" ({type, limit, running, held} per limited type) into root, and
+ * each queue's "paused" and "served" (live workers serving it) and
+ * "unserved" (ready jobs and no live worker serving it). 0, or -1. */
+static int add_controls(queue_t *q, json_t *root, char *err, size_t errlen)
+{
+    char key[256];
+    queue_paused_key(q, key, sizeof key);
+    redisReply *r = rconn_cmd(q->conn, err, errlen, "SMEMBERS %s", key);
+    if (r == NULL)
+        return -1;
+    size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+    const char **names = calloc(n + 1, sizeof *names);
+    json_t *paused = json_array();
+    for (size_t i = 0; names != NULL && i < n; i++)
+        names[i] = r->element[i]->str;
+    if (names != NULL)
+        qsort(names, n, sizeof *names, cmp_str);
+    for (size_t i = 0; names != NULL && i < n; i++)
+        json_array_append_new(paused, json_string(names[i]));
+    free(names);
+    freeReplyObject(r);
+    json_object_set_new(root, "paused", paused);
+    size_t i, k;
+    json_t *d, *p;
+    json_array_foreach(json_object_get(root, "queues"), i, d) {
+        int is_paused = 0, served = serving(json_object_get(root, "workers"), json_string_value(json_object_get(d, "name")));
+        json_array_foreach(paused, k, p)
+            is_paused |= strcmp(json_string_value(p), json_string_value(json_object_get(d, "queue"))) == 0;
+        json_object_set_new(d, "paused", json_boolean(is_paused));
+        json_object_set_new(d, "served", json_integer(served));
+        json_object_set_new(d, "unserved", json_boolean(served == 0 && json_integer_value(json_object_get(d, "ready")) > 0));
+    }
+    static type_limit_t limits[QUEUE_LIMITS_MAX];
+    size_t nl = 0;
+    if (queue_limit_list(q, limits, QUEUE_LIMITS_MAX, &nl, err, errlen) != QUEUE_OK)
+        return -1;
+    json_t *out = json_array();
+    for (i = 0; i < nl; i++)
+        json_array_append_new(out, json_pack("{s:s, s:I, s:I, s:I}", "type", limits[i].type, "limit",
+                                             (json_int_t)limits[i].slots, "running", (json_int_t)limits[i].running,
+                                             "held", (json_int_t)limits[i].held));
+    json_object_set_new(root, "limits", out);
+    return 0;
+}
+
 json_t *stats_collect(queue_t *q, char *err, size_t errlen)
 {
     char key[256];
@@ -235,6 +313,8 @@ json_t *stats_collect(queue_t *q, char *err, size_t errlen)
         goto fail;
     json_object_set_new(root, "history", history);
     json_object_set_new(root, "history_dropped", json_integer(dropped));
+    if (add_controls(q, root, err, errlen) != 0)
+        goto fail;
     free(sorted);
     freeReplyObject(names);
     return root;

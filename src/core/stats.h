@@ -20,5 +20,13 @@ extern const int stats_counter_count;
  * Returns a new reference, or NULL with err. Workers whose heartbeat
  * expired are dropped from the registry on the way. */
 json_t *stats_collect(queue_t *q, char *err, size_t errlen);
+/* Besides, each queue has "paused" (its logical queue is paused: tickq
+ * pause), "served" (live workers whose heartbeat lists it) and "unserved"
+ * (ready jobs and no live worker serving it); the root has "paused" (the
+ * paused logical queues) and "limits" ([{type, limit, running, held}]). */
+
+/* *served gets how many live workers (a heartbeat within its TTL) serve
+ * physical queue `physical`. 0, or -1 with err. */
+int stats_queue_served(queue_t *q, const char *physical, int *served, char *err, size_t errlen);
 
 #endif

@@ -38,6 +38,7 @@
 #include "core/job.h"
 #include "core/log.h"
 #include "core/queue.h"
+#include "core/queue_controls.h"
 #include "core/refusals.h"
 #include "core/task.h"
 
@@ -791,6 +792,24 @@ static void run_batch(worker_ctx_t *w, const claim_batch_t *b)
     }
 }
 
+_Static_assert(QUEUE_LIST_MAX <= 64, "claim_batch_t.paused has a bit per stream");
+
+/* The streams a blocking claim reads: cfg's, without those whose queue is
+ * paused (bits of `paused`), into *out, with map[i] the index in cfg's list
+ * of out's stream i. Returns out->n. */
+static int unpaused_streams(const queue_list_t *all, uint64_t paused, queue_list_t *out, int *map)
+{
+    out->n = 0;
+    for (int i = 0; i < all->n; i++) {
+        if (paused & (UINT64_C(1) << i))
+            continue;
+        memcpy(out->name[out->n], all->name[i], sizeof out->name[0]);
+        memcpy(out->key[out->n], all->key[i], sizeof out->key[0]);
+        map[out->n++] = i;
+    }
+    return out->n;
+}
+
 static int batch_size(const worker_ctx_t *w)
 {
     /* Claims across streams share one estimate: the stream is unknown
@@ -864,6 +883,14 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, const t
              * stream (run in priority order), and the next claim goes
              * through the priority script again. */
             atomic_store(&slot->burst_idle, cfg->burst && batch.retrying == 0);
+            int gates = batch.gates; /* the blocking read's jobs pass them (queue_admit) */
+            const queue_list_t *streams = &cfg->queues;
+            static queue_list_t unpaused;
+            int map[QUEUE_LIST_MAX];
+            if (batch.paused != 0) {
+                unpaused_streams(&cfg->queues, batch.paused, &unpaused, map);
+                streams = &unpaused;
+            }
             int64_t block = cfg->burst ? 100 : 1000;
             if (batch.next_due_ms > 0) {
                 int64_t until = batch.next_due_ms - clock_now_ms();
@@ -872,12 +899,26 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, const t
             }
             log_flush();
             g_waiting = 1;
-            if (!g_stop && !g_recycle)
-                st = queue_claim_blocking(&w.q, &cfg->queues, w.consumer, 1, block, &batch, w.err, sizeof w.err);
+            if (!g_stop && !g_recycle && streams->n == 0) /* every queue paused: look again later */
+                clock_sleep_ms(block, &g_stop);
+            else if (!g_stop && !g_recycle)
+                st = queue_claim_blocking(&w.q, streams, w.consumer, 1, block, &batch, w.err, sizeof w.err);
             g_waiting = 0;
             if (g_stop || st != QUEUE_OK || batch.n == 0)
                 continue;
-            queue_send_started(&w.q, &batch, w.consumer);
+            if (!gates) {
+                queue_send_started(&w.q, &batch, w.consumer);
+            } else if ((st = queue_admit(&w.q, streams, w.consumer, &batch, w.err, sizeof w.err)) != QUEUE_OK) {
+                /* Never left pending unrun: they run as before gates existed. */
+                log_warn("cannot check paused queues, limits and expiries of claimed jobs; running them",
+                         LF_S("worker_id", w.id), LF_S("error", w.err));
+                queue_send_started(&w.q, &batch, w.consumer);
+            } else if (batch.n == 0) {
+                claim_batch_clear(&batch);
+                continue;
+            }
+            for (size_t i = 0; streams != &cfg->queues && i < batch.n; i++)
+                batch.jobs[i].stream_index = map[batch.jobs[i].stream_index];
         }
         atomic_store(&slot->burst_idle, 0);
         run_batch(&w, &batch);

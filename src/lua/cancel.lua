@@ -1,6 +1,7 @@
 
--- tickq_p1_cancel: cancel a job. A waiting job (queued, delayed or
--- retrying) is removed and marked cancelled at once. A running job is
+-- tickq_p1_cancel: cancel a job. A waiting job (queued, delayed, held for
+-- a slot of its type's limit, or retrying) is removed and marked cancelled
+-- at once. A running job is
 -- flagged; the supervisor running it kills its process and settles it as
 -- cancelled (tickq_p1_release), and a job whose worker died is settled by
 -- tickq_p1_reclaim.
@@ -10,7 +11,7 @@ local function cancel(keys, args)
   local c = context(args)
   local id = args[10]
   local jk = job_key(c, id)
-  local h = redis.call('HMGET', jk, 'state', 'entry', 'stream', 'queue')
+  local h = redis.call('HMGET', jk, 'state', 'entry', 'stream', 'queue', 'type')
   local state = h[1]
   if not state then return { 'missing' } end
   if FINAL[state] then return { 'final', state } end
@@ -22,8 +23,9 @@ local function cancel(keys, args)
   local physical = physical_of(c, h[3])
   redis.call('ZREM', pkey(c, 'retry', physical), id)
   redis.call('ZREM', pkey(c, 'delayed', physical), id)
+  if h[5] then redis.call('ZREM', held_key(c, h[5]), id) end
   if h[2] and h[2] ~= '' then redis.call('XDEL', h[3], h[2]) end
-  finish_cancelled(c, id, h[4])
+  finish_cancelled(c, id, h[4], state, CANCELLED, h[5])
   flush_counters(c)
   return { 'cancelled' }
 end

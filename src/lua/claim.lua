@@ -6,15 +6,30 @@
 -- args[10..]: consumer, count (results name the consumer's worker id, worker_of)
 -- Returns {stream_index, then per job: entry, id, type, args, attempt,
 --          max_retries, timeout_ms, enqueued_us}, or when nothing is ready
--- {0, next_due_ms (-1: none), retries_waiting}; the caller then blocks in
--- XREADGROUP until an entry arrives or the next retry is due.
+-- {0, next_due_ms (-1: none), retries_waiting, gates (1: a queue is paused,
+-- a limit set or a job has an expiry: admit.lua), {the 1-based indexes of
+-- the keys whose queue is paused}}; the caller then blocks in XREADGROUP on
+-- the other streams until an entry arrives or the next retry is due, and
+-- has the jobs that read takes admitted (tickq_p1_admit) when gates is 1.
+-- With gates set (admit.lua) a paused queue's stream is not read, held jobs
+-- are released for free slots first, and each job read passes admit_one.
 local function promote(c, stream)
   local physical = physical_of(c, stream)
-  for _, zkey in ipairs({ pkey(c, 'retry', physical), pkey(c, 'delayed', physical) }) do
+  for i, zkey in ipairs({ pkey(c, 'retry', physical), pkey(c, 'delayed', physical) }) do
     local due = redis.call('ZRANGEBYSCORE', zkey, '-inf', c.now, 'LIMIT', 0, 200)
     for _, id in ipairs(due) do
-      local state = redis.call('HGET', job_key(c, id), 'state')
-      if state == 'retrying' or state == 'queued' then add_entry_from_record(c, stream, id) end
+      local h = redis.call('HMGET', job_key(c, id), 'state', 'expires_us', 'type')
+      local state = h[1]
+      if state == 'retrying' or state == 'queued' then
+        if h[2] and tonumber(h[2]) <= c.now * 1000 then
+          finish_cancelled(c, id, logical_of(physical), state, EXPIRED, h[3])
+        else
+          add_entry_from_record(c, stream, id)
+          if state == 'retrying' then index_move(c, id, logical_of(physical), 'retrying', nil) end
+        end
+      elseif i == 1 then
+        index_move(c, id, logical_of(physical), 'retrying', nil) -- its record went
+      end
       redis.call('ZREM', zkey, id)
     end
   end
@@ -31,21 +46,50 @@ local function read_group(c, stream, consumer, want)
   return r[1][2]
 end
 
+-- read_group through the gates: reads `stream` (unless its queue is
+-- paused) until `want` jobs may run or it has no more, examining at most
+-- 10 x want + 100 entries. Returns the entries that may run, each with its
+-- job (job_of) as e.job, or nil.
+local function read_gated(c, g, stream, consumer, want)
+  local queue = logical_of(physical_of(c, stream))
+  if g.paused[queue] then return nil end
+  local worker, ok, seen = worker_of(consumer), {}, 0
+  while #ok < want and seen < 10 * want + 100 do
+    local entries = read_group(c, stream, consumer, want - #ok)
+    if not entries or #entries == 0 then break end
+    for _, e in ipairs(entries) do
+      seen = seen + 1
+      local j = job_of(e[2])
+      if not j then
+        redis.call('XACK', stream, c.group, e[1])
+        redis.call('XDEL', stream, e[1])
+      elseif admit_one(c, g, stream, queue, e[1], j, worker) then
+        ok[#ok + 1] = { e[1], e[2], job = j }
+      end
+    end
+  end
+  if #ok == 0 then return nil end
+  return ok
+end
+
 local function claim(keys, args)
   local c = context(args)
   local perr = protocol_error(c)
   if perr then return perr end
   local consumer, want = args[10], tonumber(args[11])
+  local g = gates_load(c)
   for _, stream in ipairs(keys) do promote(c, stream) end
+  if g and #g.holding > 0 then release_held(c, g, keys) end
 
   local running_head = '{"status":"running","data":{"attempt":'
   local running_tail = ',"worker_id":' .. cjson.encode(worker_of(consumer)) .. '},"updated_at":"' .. c.now_iso .. '"}'
   for index, stream in ipairs(keys) do
-    local entries = read_group(c, stream, consumer, want)
+    local entries
+    if g then entries = read_gated(c, g, stream, consumer, want) else entries = read_group(c, stream, consumer, want) end
     if entries then
       local out, n = { index }, 1
       for _, e in ipairs(entries) do
-        local j = job_of(e[2])
+        local j = e.job or job_of(e[2])
         if not j then
           redis.call('XACK', stream, c.group, e[1])
           redis.call('XDEL', stream, e[1])
@@ -63,7 +107,10 @@ local function claim(keys, args)
           n = n + 8
         end
       end
-      if n > 1 then return out end
+      if n > 1 then
+        flush_counters(c)
+        return out
+      end
     end
   end
 
@@ -79,7 +126,13 @@ local function claim(keys, args)
     end
     retrying = retrying + redis.call('ZCARD', pkey(c, 'retry', physical))
   end
-  return { 0, next_due, retrying }
+  flush_counters(c)
+  g = gates_load(c)
+  local paused = {}
+  for index, stream in ipairs(g and keys or {}) do
+    if g.paused[logical_of(physical_of(c, stream))] then paused[#paused + 1] = index end
+  end
+  return { 0, next_due, retrying, g and 1 or 0, paused }
 end
 redis.register_function('tickq_p1_claim', claim)
 
@@ -92,6 +145,10 @@ redis.register_function('tickq_p1_claim', claim)
 -- job's does) and whose entry is still pending for this consumer gets the
 -- running result, never a finished or retrying one, nor one handed back to
 -- its queue meanwhile (touch, release) or claimed by another name.
+-- A worker whose last claim said gates were set calls tickq_p1_admit
+-- instead; should a limit have been set while it was blocked, a job of that
+-- type it took still takes its slot here (so the count stays true, if for
+-- a moment above the limit).
 -- args[10]: consumer; then per job: id, attempt.
 -- Returns the number of results written.
 local function started(keys, args)
@@ -102,11 +159,12 @@ local function started(keys, args)
   local tail = ',"worker_id":' .. cjson.encode(worker_of(args[10])) .. '},"updated_at":"' .. c.now_iso .. '"}'
   local n = 0
   for i = 11, #args, 2 do
-    local h = redis.call('HMGET', job_key(c, args[i]), 'state', 'stream', 'entry')
+    local h = redis.call('HMGET', job_key(c, args[i]), 'state', 'stream', 'entry', 'type')
     local p = h[1] == 'queued' and h[3] and h[3] ~= '' and
       redis.pcall('XPENDING', h[2], c.group, h[3], h[3], 1, args[10])
     if type(p) == 'table' and not p.err and #p > 0 then
       redis.call('SET', result_key(args[i]), head .. args[i + 1] .. tail, 'EX', c.ttl)
+      if limits_of(c)[h[4]] then redis.call('ZADD', running_key(c, h[4]), c.now, args[i]) end
       n = n + 1
     end
   end

@@ -326,11 +326,83 @@ local function expire_job(c, id)
   redis.call('EXPIRE', pkey(c, 'retries', id), c.ttl)
 end
 
-local function finish_cancelled(c, id, queue)
-  redis.call('HSET', job_key(c, id), 'state', 'cancelled', 'finished_at', c.now_iso, 'error', CANCELLED)
-  set_result(c, id, 'error', { error = CANCELLED, cancelled = true, completed_at = c.now_iso })
+-- The state index (docs/protocol.md, "State index"): the jobs that are
+-- failed, dead, cancelled or retrying, one sorted set per logical queue and
+-- state, <prefix>:index:<queue>:<state>, scored by when they entered the
+-- state (epoch ms), so that `tickq jobs` lists them without scanning
+-- records. Every function that moves a job into or out of one of these
+-- states calls index_move in the same call. Entries of the finished states
+-- go with their records: a set is trimmed of entries older than the result
+-- TTL when it is written (once per call; the records expire at that age),
+-- and readers skip entries whose record is gone. A retrying job's entry goes
+-- when it leaves the state (promoted, cancelled, purged, expired).
+local INDEXED = { failed = true, dead = true, cancelled = true, retrying = true }
+local function index_key(c, queue, state) return c.prefix .. ':index:' .. queue .. ':' .. state end
+
+-- Job `id` of logical queue `queue` (nil: its record is gone, nothing to
+-- do) left state `from` and entered state `to` (either may be nil or a
+-- state that is not indexed).
+local function index_move(c, id, queue, from, to)
+  if not queue then return end
+  if from and INDEXED[from] then redis.call('ZREM', index_key(c, queue, from), id) end
+  if not (to and INDEXED[to]) then return end
+  local key = index_key(c, queue, to)
+  redis.call('ZADD', key, c.now, id)
+  if to == 'retrying' then return end
+  c.trimmed = c.trimmed or {}
+  if not c.trimmed[key] then
+    c.trimmed[key] = true
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. string.format('%.0f', c.now - tonumber(c.ttl) * 1000))
+  end
+end
+
+-- Queue controls (docs/protocol.md, "Queue controls"): paused logical
+-- queues (<prefix>:paused), concurrency limits per task type
+-- (<prefix>:limits; the jobs holding a slot in <prefix>:running:<type>,
+-- those waiting for one in <prefix>:held:<type>, and the types with waiting
+-- jobs in <prefix>:holding) and jobs with an expiry (<prefix>:expiring, by
+-- epoch ms). Each key exists only while it has members, so one EXISTS tells
+-- a claim that it can skip every check (admit.lua, gates_load).
+local EXPIRED = 'Job expired'
+local PURGED = 'Job purged'
+local function running_key(c, jtype) return c.prefix .. ':running:' .. jtype end
+local function held_key(c, jtype) return c.prefix .. ':held:' .. jtype end
+
+-- The limits, type -> number of slots, read once per call.
+local function limits_of(c)
+  if not c.limits then
+    c.limits = {}
+    local h = redis.call('HGETALL', pkey(c, 'limits'))
+    for i = 1, #h, 2 do c.limits[h[i]] = tonumber(h[i + 1]) end
+  end
+  return c.limits
+end
+
+-- Job `id` of type `jtype` (nil: unknown, every limited type) no longer
+-- holds a slot: its attempt ended, or it went back to its queue unstarted.
+-- A slot is a member of a set, so freeing one twice is harmless.
+local function slot_free(c, id, jtype)
+  local limits = limits_of(c)
+  if jtype == nil then
+    for t in pairs(limits) do redis.call('ZREM', running_key(c, t), id) end
+  elseif limits[jtype] then
+    redis.call('ZREM', running_key(c, jtype), id)
+  end
+end
+
+-- Ends a job `cancelled` (error `why`, default CANCELLED: `tickq cancel`;
+-- EXPIRED, PURGED), with its result, from state `from` (for the index; nil
+-- for a running job). `jtype` (may be nil): free its slot, for a job that
+-- may hold one without running (released for a slot, not yet claimed).
+local function finish_cancelled(c, id, queue, from, why, jtype)
+  why = why or CANCELLED
+  redis.call('HSET', job_key(c, id), 'state', 'cancelled', 'finished_at', c.now_iso, 'error', why)
+  set_result(c, id, 'error', { error = why, cancelled = true, completed_at = c.now_iso })
   expire_job(c, id)
   count(c, queue, 'cancelled')
+  index_move(c, id, queue, from, 'cancelled')
+  redis.call('ZREM', pkey(c, 'expiring'), id)
+  if jtype then slot_free(c, id, jtype) end
 end
 
 -- The queue a job belongs to (for counters), from its record.
@@ -348,6 +420,7 @@ end
 local function requeue_unstarted(c, stream, f, worker)
   local id = f.job
   local jk = job_key(c, id)
+  slot_free(c, id, f.type)
   local h = redis.call('HMGET', jk, 'cancel_requested', 'queue', 'run', 'created_at', 'error', 'worker')
   if h[2] == false then return 'missing', 0 end
   if h[1] == '1' then
@@ -401,7 +474,8 @@ end
 local function fail_attempt(c, stream, f, kind, err, worker, details, started_us, finished_us)
   local id = f.job
   local jk = job_key(c, id)
-  local h = redis.call('HMGET', jk, 'cancel_requested', 'queue', 'priority', 'created_at', 'run')
+  slot_free(c, id, f.type)
+  local h = redis.call('HMGET', jk, 'cancel_requested', 'queue', 'priority', 'created_at', 'run', 'expires_us')
   local queue = h[2]
   if not queue then return 'missing', 0 end
   local run = run_of(h[5])
@@ -426,6 +500,8 @@ local function fail_attempt(c, stream, f, kind, err, worker, details, started_us
       worker_id = worker }, details))
     expire_job(c, id)
     count(c, queue, 'failed')
+    index_move(c, id, queue, nil, 'failed')
+    if h[6] then redis.call('ZREM', pkey(c, 'expiring'), id) end
     return ended('failed', err)
   end
   local rk = pkey(c, 'retries', id)
@@ -438,12 +514,16 @@ local function fail_attempt(c, stream, f, kind, err, worker, details, started_us
     delay = math.floor(delay * (0.8 + 0.4 * rand(c)))
     local due = c.now + delay
     local due_iso = iso(due)
-    redis.call('ZADD', pkey(c, 'retry', physical_of(c, stream)), due, id)
+    -- A job that expires before its retry is due comes due at its expiry,
+    -- when the claim that promotes it ends it (claim.lua, promote).
+    local expires = h[6] and math.floor(tonumber(h[6]) / 1000)
+    redis.call('ZADD', pkey(c, 'retry', physical_of(c, stream)), expires and expires < due and expires or due, id)
     redis.call('HSET', jk, 'state', 'retrying', 'error', err, 'next_retry_at', due_iso)
     redis.call('EXPIRE', rk, tonumber(c.ttl) + math.ceil(delay / 1000))
     set_result(c, id, 'running', { attempt = attempts, last_error = err, next_retry_at = due_iso,
       worker_id = worker })
     count(c, queue, 'retried')
+    index_move(c, id, queue, nil, 'retrying')
     return 'retrying', run
   end
   local dead = redis.call('XADD', pkey(c, 'dead'), 'MAXLEN', '~', c.dlq_cap, '*',
@@ -455,6 +535,8 @@ local function fail_attempt(c, stream, f, kind, err, worker, details, started_us
     dead = true }, details))
   expire_job(c, id)
   count(c, queue, 'dead')
+  index_move(c, id, queue, nil, 'dead')
+  if h[6] then redis.call('ZREM', pkey(c, 'expiring'), id) end
   return ended('dead', err)
 end
 
@@ -569,6 +651,23 @@ local function pending_consumer(stream, entry)
   return nil
 end
 
+-- A job's expiry (enqueue's expires_ms: '' or '0' none, else 1 ms to a
+-- year, and later than its delay, else it could never start). Returns the
+-- epoch ms it expires at (nil: none), or nil and why it is refused.
+local MAX_EXPIRES_MS = 365 * 86400000
+local function expiry_of(c, expires_ms, delay_ms)
+  if expires_ms == nil or expires_ms == '' or expires_ms == '0' then return nil end
+  local ms = tonumber(expires_ms)
+  if not ms or ms < 1 or ms > MAX_EXPIRES_MS or ms % 1 ~= 0 then
+    return nil, 'expires_ms must be an integer from 1 to ' .. MAX_EXPIRES_MS .. ' (a year), or 0 (none)'
+  end
+  if ms <= delay_ms then
+    return nil, 'the job would expire (in ' .. ms .. ' ms) before its delay ends (' .. delay_ms ..
+      ' ms): expires must be later than the delay'
+  end
+  return c.now + ms
+end
+
 -- Adds one job: validates it, and enqueues it unless its id exists.
 -- j: id, type, args (JSON text), queue, priority, max_retries and
 -- timeout_ms (strings), delay_ms, max_payload, now_us, and replace (true:
@@ -578,6 +677,8 @@ end
 -- run before ended in, else ''); created 0 with the existing job's state
 -- ('running' for a queued job whose entry is pending) and run when the id
 -- exists and was not replaced. Or nil and the reason the job is invalid.
+-- j.expires_ms (may be nil, '' or '0': none): the job ends cancelled
+-- (EXPIRED) if it has not started within that many ms (expiry_of).
 local function add_job(c, j)
   local id, jtype, payload, queue, priority = j.id, j.type, j.args, j.queue, j.priority
   local max_retries, timeout_ms = tonumber(j.max_retries), tonumber(j.timeout_ms)
@@ -608,7 +709,9 @@ local function add_job(c, j)
   if delay_ms < 0 then return nil, 'delay must not be negative' end
 
   local jk = job_key(c, id)
-  local h = redis.call('HMGET', jk, 'state', 'stream', 'entry', 'run', 'dead_entry')
+  local expires, why = expiry_of(c, j.expires_ms, delay_ms)
+  if why then return nil, why end
+  local h = redis.call('HMGET', jk, 'state', 'stream', 'entry', 'run', 'dead_entry', 'queue')
   local run, previous = 1, ''
   if h[1] then
     local state = h[1]
@@ -619,6 +722,7 @@ local function add_job(c, j)
     -- A new run of a finished job. What described the run before goes;
     -- the job history database keeps it.
     run, previous = run_of(h[4]) + 1, state
+    index_move(c, id, h[6], state, nil)
     if h[5] and h[5] ~= '' then redis.call('XDEL', pkey(c, 'dead'), h[5]) end
     redis.call('DEL', jk, pkey(c, 'retries', id), result_key(id))
     count(c, queue, 'reruns')
@@ -629,6 +733,10 @@ local function add_job(c, j)
     'priority', priority, 'max_retries', j.max_retries, 'timeout_ms', j.timeout_ms,
     'attempts', '0', 'created_at', c.now_iso, 'enqueued_us', now_us, 'stream', stream,
     'scheduled_for', scheduled, 'run', run }
+  if expires then
+    record[#record + 1], record[#record + 2] = 'expires_us', string.format('%.0f', expires * 1000)
+    redis.call('ZADD', pkey(c, 'expiring'), expires, id)
+  end
   if delay_ms > 0 then
     redis.call('ZADD', pkey(c, 'delayed', physical), c.now + delay_ms, id)
     redis.call('HSET', jk, 'state', 'queued', 'entry', '', unpack(record))

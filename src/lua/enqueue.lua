@@ -9,7 +9,8 @@
 -- caller that passes `replace` (0 or 1) gets two more elements: the run
 -- number and the state the run before ended in ('' unless replaced).
 -- Callers from before runs existed pass no `replace` and get the three
--- elements they know.
+-- elements they know. args[21] (optional, after `replace`): expires_ms,
+-- the job's expiry from now ('' or '0': none; add_job, expiry_of).
 local function enqueue(keys, args)
   local c = context(args)
   local perr = protocol_error(c)
@@ -21,7 +22,7 @@ local function enqueue(keys, args)
   local reply, why = add_job(c, {
     id = args[10], type = args[11], args = args[12], queue = args[13], priority = args[14],
     max_retries = args[15], timeout_ms = args[16], delay_ms = args[17], max_payload = args[18],
-    now_us = args[19], replace = replace == '1' })
+    now_us = args[19], replace = replace == '1', expires_ms = args[21] })
   if not reply then return redis.error_reply('TICKQ_INVALID ' .. why) end
   flush_counters(c)
   if replace == nil then return { reply[1], reply[2], reply[3] } end

@@ -47,15 +47,18 @@ local function finish(keys, args)
         -- created_at are unknown), as fail_attempt does for a missing one.
         redis.call('SET', result_key(id), payload, 'EX', c.ttl)
         count(c, queue, 'completed')
+        slot_free(c, id, nil)
         out[#out + 1] = 'missing'
         runs[#runs + 1] = 0
       elseif kind == 'ok' then
         local attempt = args[i + 4]
         redis.call('HSET', jk, 'state', 'completed', 'attempts', attempt, 'worker', worker,
           'started_us', args[i + 5], 'finished_us', args[i + 6])
-        local h = redis.call('HMGET', jk, 'run', 'type', 'created_at')
+        local h = redis.call('HMGET', jk, 'run', 'type', 'created_at', 'expires_us')
         local run = run_of(h[1])
         runs[#runs + 1] = run
+        slot_free(c, id, h[2])
+        if h[4] then redis.call('ZREM', pkey(c, 'expiring'), id) end
         history_job(c, id, run, h[3], attempt, 'completed', h[2], queue, worker, args[i + 5], args[i + 6])
         redis.call('EXPIRE', jk, c.ttl)
         if attempt ~= '1' then redis.call('EXPIRE', pkey(c, 'retries', id), c.ttl) end

@@ -173,10 +173,11 @@ end
 -- reads the previous run's result as the answer to this push.
 local function answer_rejected(c, id, why)
   local jk = job_key(c, id)
-  local h = redis.call('HMGET', jk, 'state', 'run')
+  local h = redis.call('HMGET', jk, 'state', 'run', 'queue')
   if h[1] and not FINAL[h[1]] then return end
   local err = 'invalid task: ' .. why
   if h[1] then
+    index_move(c, id, h[3], h[1], 'failed')
     redis.call('DEL', pkey(c, 'retries', id))
     redis.call('HSET', jk, 'state', 'failed', 'run', run_of(h[2]) + 1, 'attempts', 0, 'error', err,
       'finished_at', c.now_iso)

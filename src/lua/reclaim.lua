@@ -17,6 +17,33 @@
 -- one), the array always, then the number of history rows appended (two
 -- trailing elements: the same jobs for every reader; the caller can tell a
 -- library from before the stream, which writes no rows).
+-- Slots of limited types (admit.lua) that no job holds any more go: each
+-- one older than min idle (taken, or last found held, that long ago) is
+-- checked against its job, up to 100 per type and call, and kept (its time
+-- renewed) only while the job's record says queued and its entry is still
+-- in its stream, pending (running) or ready (released for the slot), and
+-- then not in a paused queue. Every path that ends an attempt frees its
+-- slot; this catches what none of them saw (a record or stream deleted by
+-- hand, a job settled by an older library), so a slot never leaks for
+-- longer than the claim timeout and a heartbeat.
+local function repair_slots(c, min_idle)
+  local paused
+  for jtype in pairs(limits_of(c)) do
+    local rk = running_key(c, jtype)
+    for _, id in ipairs(redis.call('ZRANGEBYSCORE', rk, '-inf', c.now - min_idle, 'LIMIT', 0, 100)) do
+      local h = redis.call('HMGET', job_key(c, id), 'state', 'stream', 'entry', 'queue')
+      local holds = h[1] == 'queued' and h[3] and h[3] ~= '' and #redis.call('XRANGE', h[2], h[3], h[3]) > 0
+      if holds and not pending_consumer(h[2], h[3]) then
+        paused = paused or redis.call('SMEMBERS', pkey(c, 'paused'))
+        for _, q in ipairs(paused) do
+          if q == h[4] then holds = false end
+        end
+      end
+      if holds then redis.call('ZADD', rk, 'XX', c.now, id) else redis.call('ZREM', rk, id) end
+    end
+  end
+end
+
 local function reclaim(keys, args)
   local c = context(args)
   local reclaimer, min_idle, err = args[10], tonumber(args[11]), args[12]
@@ -60,6 +87,7 @@ local function reclaim(keys, args)
       end
     end
   end
+  repair_slots(c, min_idle)
   flush_counters(c)
   local rows = flush_history(c)
   out[1], out[2] = reclaimed, removed

@@ -297,10 +297,12 @@ class TestProtocolDocument(TickqTestCase):
         self.assertIn(state, self.states[kind], f"outcome {kind!r} answered {state!r}, not a documented state")
 
     def enqueue(self, job_id, replace="0", max_retries=3, delay_ms=0, args="{}", priority="normal",
-                queue="backtest", jtype="noop"):
+                queue="backtest", jtype="noop", expires_ms=None):
         # enqueue_args: id, type, args, queue, priority, max_retries,
-        # timeout_ms, delay_ms, max_payload, now_us, replace
+        # timeout_ms, delay_ms, max_payload, now_us, replace, expires_ms
         extra = [] if replace is None else [replace]
+        if expires_ms is not None:
+            extra.append(str(expires_ms))
         return self.call("enqueue", [], job_id, jtype, args, queue, priority, str(max_retries), "3600000",
                          str(delay_ms), MAX_PAYLOAD, str(time.time_ns() // 1000), *extra)
 
@@ -430,7 +432,7 @@ class TestProtocolDocument(TickqTestCase):
 
     def test_claim(self):
         r = self.expect("claim", "empty", self.claim("w:0#1"))
-        self.assertEqual(r, [0, -1, 0])
+        self.assertEqual(r, [0, -1, 0, 0, []])  # no gates, no paused stream
         self.add_jobs("c1", "c2")
         r = self.expect("claim", "jobs", self.claim("w:0#1"))
         self.assertEqual(r[0], 2)  # backtest_normal, the second stream
@@ -441,8 +443,60 @@ class TestProtocolDocument(TickqTestCase):
         r = self.expect("claim", "empty", self.claim("w:0#1"))
         self.assertGreater(r[1], self.clock_ms - 10)
         self.assertEqual(r[2], 1)
+        self.r.sadd(f"{PREFIX}:paused", "backtest")
+        r = self.expect("claim", "empty", self.claim("w:0#1"))
+        self.assertEqual(r[3:], [1, [1, 2, 3]])  # gates set; every stream's queue paused
         self.expect("claim", "protocol", self.with_protocol("2", lambda: self.claim("w:0#1")))
         self.assert_all_shapes_met("claim")
+
+    def read_blocking(self, consumer):
+        """What queue_claim_blocking does: XREADGROUP of the ready entries,
+        as admit's arguments (stream index, entry, id, attempt) per job."""
+        for s in STREAMS:
+            try:
+                self.r.xgroup_create(s, "workers", "0", mkstream=True)
+            except redis.ResponseError:
+                pass
+        got = self.r.xreadgroup("workers", consumer, {s: ">" for s in STREAMS}, count=10) or []
+        args = []
+        for stream, entries in got:
+            for entry, fields in entries:
+                args += [str(STREAMS.index(stream) + 1), entry, fields["job"], str(int(fields["attempts"]) + 1)]
+        return args
+
+    def test_admit(self):
+        self.add_jobs("a1")
+        r = self.expect("admit", "admitted", self.call("admit", STREAMS, "w:0#1", *self.read_blocking("w:0#1")))
+        self.assertEqual(r, [1])
+        self.assertEqual(json.loads(self.r.get("task_result:a1"))["status"], "running")
+        # A paused queue's job goes back to its queue unstarted, a limited
+        # type's at its limit is held, an expired job ends cancelled.
+        self.r.sadd(f"{PREFIX}:paused", "backtest")
+        self.add_jobs("a2")
+        self.assertEqual(self.call("admit", STREAMS, "w:0#1", *self.read_blocking("w:0#1")), [0])
+        self.assertEqual(self.r.hget(f"{PREFIX}:job:a2", "state"), "queued")
+        self.assertIsNone(self.r.get("task_result:a2"))
+        self.assertEqual(self.r.xpending(NORMAL, "workers")["pending"], 1)  # a1 only
+        self.r.delete(f"{PREFIX}:paused")
+        self.r.xtrim(NORMAL, maxlen=0)  # a2's entry: out of the way
+        self.assertEqual(self.call("limit", [], "set", "noop", "0")[0], "set")
+        self.add_jobs("a3")
+        self.assertEqual(self.call("admit", STREAMS, "w:0#1", *self.read_blocking("w:0#1")), [0])
+        self.assertIsNotNone(self.r.zscore(f"{PREFIX}:held:noop", "a3"))
+        self.assertEqual(self.r.hget(f"{PREFIX}:job:a3", "entry"), "")
+        self.call("limit", [], "clear", "noop")
+        self.assertEqual(self.enqueue("a4", expires_ms=1)[0], 1)
+        self.clock_ms += 5
+        self.assertEqual(self.call("admit", STREAMS, "w:0#1", *self.read_blocking("w:0#1")), [0])
+        self.assertEqual(self.r.hmget(f"{PREFIX}:job:a4", "state", "error"), ["cancelled", "Job expired"])
+        self.assertEqual(json.loads(self.r.get("task_result:a4"))["data"]["error"], "Job expired")
+        # Not pending for that consumer: nothing done.
+        self.add_jobs("a5")
+        args = self.read_blocking("w:0#2")
+        self.assertEqual(self.call("admit", STREAMS, "w:0#9", *args), [0])
+        self.assertIsNone(self.r.get("task_result:a5"))
+        self.expect("admit", "protocol", self.with_protocol("2", lambda: self.call("admit", STREAMS, "w:0#2", *args)))
+        self.assert_all_shapes_met("admit")
 
     def test_started(self):
         self.add_jobs("s1")
@@ -615,6 +669,89 @@ class TestProtocolDocument(TickqTestCase):
         r = self.expect("dlq_retry", "requeued", self.call("dlq_retry", [], dead))
         self.assertEqual(r, [])
         self.assert_all_shapes_met("dlq_retry")
+
+    def test_retry(self):
+        self.expect("retry", "missing", self.call("retry", [], "y1"))
+        self.add_jobs("y1")
+        r = self.expect("retry", "refused", self.call("retry", [], "y1"))
+        self.assertEqual(r, ["refused", "queued"])
+        entry = self.claimed_any("w:0#1")["y1"]
+        self.assertEqual(self.call("retry", [], "y1"), ["refused", "running"])
+        self.finish("w:0#1", [self.outcome(entry, "y1", "permanent")])
+        self.assertEqual(self.r.zscore(f"{PREFIX}:index:backtest:failed", "y1") is not None, True)
+        r = self.expect("retry", "requeued", self.call("retry", [], "y1"))
+        self.assertEqual(r, ["requeued", 2])
+        self.assertEqual(self.r.hmget(f"{PREFIX}:job:y1", "state", "attempts", "run", "error"), ["queued", "0", "2", None])
+        self.assertEqual(self.r.ttl(f"{PREFIX}:job:y1"), -1)  # waiting again: no expiry
+        self.assertIsNone(self.r.zscore(f"{PREFIX}:index:backtest:failed", "y1"))
+        self.assertIsNone(self.r.get("task_result:y1"))
+        # Dead, with its dead-letter entry: the dead-letter way (entry gone);
+        # dead after the cap trimmed its entry: from the record.
+        for job_id, trim in (("y2", False), ("y3", True)):
+            self.fresh()
+            entry = self.claimed("w:0#1", job_id, max_retries=0)[job_id]
+            self.finish("w:0#1", [self.outcome(entry, job_id, "transient")])
+            dead = self.r.hget(f"{PREFIX}:job:{job_id}", "dead_entry")
+            if trim:
+                self.r.xdel(f"{PREFIX}:dead", dead)
+            r = self.expect("retry", "requeued", self.call("retry", [], job_id))
+            self.assertEqual(r, ["requeued", 2])
+            self.assertEqual(self.r.xlen(f"{PREFIX}:dead"), 0)
+            self.assertIsNone(self.r.zscore(f"{PREFIX}:index:backtest:dead", job_id))
+            self.assertEqual(set(self.claimed_any("w:0#2")), {job_id})
+        entry = self.claimed("w:0#1", "y4")["y4"]
+        self.finish("w:0#1", [self.outcome(entry, "y4", "ok")])
+        self.assertEqual(self.call("retry", [], "y4"), ["refused", "completed"])
+        self.expect("retry", "protocol", self.with_protocol("2", lambda: self.call("retry", [], "y4")))
+        self.assert_all_shapes_met("retry")
+
+    def test_purge(self):
+        r = self.expect("purge", "count", self.call("purge", [], "backtest", "count"))
+        self.assertEqual(r, [0, 0, 0, 0, 0])
+        running = self.claimed("w:0#1", "u1", "u2")
+        self.finish("w:0#1", [self.outcome(running["u2"], "u2", "transient")])  # retrying
+        self.call("limit", [], "set", "echo", "0")
+        self.add_jobs("u7", jtype="echo")  # held by the claim below
+        self.add_jobs("u3", "u4", "u5")
+        self.add_jobs("u6", delay_ms=60000)
+        r = self.claim("w:0#1", count=1)
+        self.assertEqual(r[2], "u3")  # u7 held, u3 runs
+        r = self.expect("purge", "count", self.call("purge", [], "backtest", "count"))
+        self.assertEqual(r, [2, 1, 1, 1, 2])  # ready u4 u5, delayed u6, retrying u2, held u7; running u1 u3
+        self.r.xadd(NORMAL, {"junk": "1"})  # not a job: dropped too
+        r = self.expect("purge", "purge", self.call("purge", [], "backtest", "purge", "2"))
+        self.assertEqual(r, [2, 1])
+        r = self.expect("purge", "purge", self.call("purge", [], "backtest", "purge", "1000"))
+        self.assertEqual(r, [3, 0])
+        for job_id in ("u2", "u4", "u5", "u6", "u7"):
+            self.assertEqual(self.r.hmget(f"{PREFIX}:job:{job_id}", "state", "error"), ["cancelled", "Job purged"])
+            self.assertEqual(json.loads(self.r.get(f"task_result:{job_id}"))["data"]["error"], "Job purged")
+            self.assertIsNotNone(self.r.zscore(f"{PREFIX}:index:backtest:cancelled", job_id))
+        for job_id in ("u1", "u3"):  # running: left to finish
+            self.assertEqual(self.r.hget(f"{PREFIX}:job:{job_id}", "state"), "queued")
+        self.assertEqual(self.call("purge", [], "backtest", "count"), [0, 0, 0, 0, 2])
+        # Read through the group, not deleted unread: the group's lag stays known.
+        self.assertEqual([g["lag"] for g in self.r.xinfo_groups(NORMAL)], [0])
+        self.assertIsNone(self.r.zscore(f"{PREFIX}:index:backtest:retrying", "u2"))
+        self.assert_all_shapes_met("purge")
+
+    def test_limit(self):
+        r = self.expect("limit", "list", self.call("limit", [], "list"))
+        self.assertEqual(r, [])
+        self.claimed("w:0#1", "m1", "m2")
+        r = self.expect("limit", "set", self.call("limit", [], "set", "noop", "1"))
+        self.assertEqual(r, ["set", -1, 2])  # counted from the pending entries
+        r = self.expect("limit", "set", self.call("limit", [], "set", "noop", "3"))
+        self.assertEqual(r, ["set", 1, 2])
+        r = self.expect("limit", "list", self.call("limit", [], "list"))
+        self.assertEqual(r, [["noop", 3, 2, 0]])
+        for bad in (["set", "noop", "-1"], ["set", "noop", "1.5"], ["set", "bad type", "1"], ["explode", "noop"]):
+            self.expect("limit", "invalid", self.call("limit", [], *bad))
+        r = self.expect("limit", "cleared", self.call("limit", [], "clear", "noop"))
+        self.assertEqual(r, ["cleared", 3, 0])
+        self.assertEqual(self.r.exists(f"{PREFIX}:running:noop", f"{PREFIX}:limits"), 0)
+        self.assertEqual(self.call("limit", [], "clear", "noop"), ["cleared", -1, 0])
+        self.assert_all_shapes_met("limit")
 
     def test_lease(self):
         r = self.expect("lease", "held", self.call("lease", [], "a", "acquire", "5000"))

@@ -1,0 +1,232 @@
+/* queue_controls.c — pause, limits, purge, retry and the worker's admission
+ * of blocking claims (queue_controls.h), over the Redis functions of
+ * src/lua (queue_fcall). */
+#include "core/queue_controls.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void key2(const queue_t *q, const char *a, const char *b, char *out, size_t outlen)
+{
+    if (b != NULL)
+        snprintf(out, outlen, "%s:%s:%s", q->prefix, a, b);
+    else
+        snprintf(out, outlen, "%s:%s", q->prefix, a);
+}
+
+void queue_paused_key(const queue_t *q, char *out, size_t outlen) { key2(q, "paused", NULL, out, outlen); }
+void queue_limits_key(const queue_t *q, char *out, size_t outlen) { key2(q, "limits", NULL, out, outlen); }
+void queue_holding_key(const queue_t *q, char *out, size_t outlen) { key2(q, "holding", NULL, out, outlen); }
+
+void queue_held_key(const queue_t *q, const char *type, char *out, size_t outlen)
+{
+    key2(q, "held", type, out, outlen);
+}
+
+void queue_index_key(const queue_t *q, const char *queue, const char *state, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s:index:%s:%s", q->prefix, queue, state);
+}
+
+static const char *str_of(const redisReply *r)
+{
+    return r != NULL && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) ? r->str : "";
+}
+
+/* A reply that is not the array of at least n elements a function answers
+ * with: QUEUE_ERR_REPLY naming the function (the reply is freed). */
+static queue_status_t surprise(redisReply *r, const char *fname, size_t n, char *err, size_t errlen)
+{
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= n)
+        return QUEUE_OK;
+    snprintf(err, errlen, "unexpected reply from tickq's %s function", fname);
+    freeReplyObject(r);
+    return QUEUE_ERR_REPLY;
+}
+
+queue_status_t queue_admit(queue_t *q, const queue_list_t *streams, const char *consumer, claim_batch_t *b,
+                           char *err, size_t errlen)
+{
+    const char *argv[QUEUE_FCALL_ARGS_MAX];
+    char nums[CLAIM_MAX][2][16];
+    int argc = 0;
+    argv[argc++] = consumer;
+    for (size_t i = 0; i < b->n; i++) {
+        snprintf(nums[i][0], sizeof nums[i][0], "%d", b->jobs[i].stream_index + 1);
+        snprintf(nums[i][1], sizeof nums[i][1], "%d", b->jobs[i].attempt);
+        argv[argc++] = nums[i][0];
+        argv[argc++] = b->jobs[i].entry;
+        argv[argc++] = b->jobs[i].id;
+        argv[argc++] = nums[i][1];
+    }
+    redisReply *r;
+    queue_status_t st = queue_fcall(q, "admit", streams, argv, NULL, argc, &r, err, errlen);
+    if (st == QUEUE_OK)
+        st = surprise(r, "admit", b->n, err, errlen);
+    if (st != QUEUE_OK)
+        return st;
+    size_t kept = 0;
+    for (size_t i = 0; i < b->n; i++)
+        if (rconn_reply_integer(r->element[i]) == 1)
+            b->jobs[kept++] = b->jobs[i];
+    b->n = kept;
+    freeReplyObject(r);
+    return QUEUE_OK;
+}
+
+queue_status_t queue_pause(queue_t *q, const char *queue, int pause, int *changed, char *err, size_t errlen)
+{
+    char key[256];
+    queue_paused_key(q, key, sizeof key);
+    const char *argv[3] = { pause ? "SADD" : "SREM", key, queue };
+    redisReply *r = rconn_argv(q->conn, 3, argv, NULL, err, errlen);
+    if (r == NULL)
+        return QUEUE_ERR_IO;
+    queue_status_t st = QUEUE_OK;
+    if (r->type == REDIS_REPLY_ERROR) {
+        st = queue_error_status(r->str, NULL);
+        snprintf(err, errlen, "%s %s: %s", argv[0], key, r->str);
+    } else if (changed != NULL) {
+        *changed = rconn_reply_integer(r) == 1;
+    }
+    freeReplyObject(r);
+    return st;
+}
+
+int queue_is_paused(queue_t *q, const char *queue, char *err, size_t errlen)
+{
+    char key[256];
+    queue_paused_key(q, key, sizeof key);
+    const char *argv[3] = { "SISMEMBER", key, queue };
+    redisReply *r = rconn_argv(q->conn, 3, argv, NULL, err, errlen);
+    if (r == NULL)
+        return -1;
+    int paused = r->type == REDIS_REPLY_INTEGER ? r->integer == 1 : -1;
+    if (paused < 0)
+        snprintf(err, errlen, "SISMEMBER %s: %s", key, r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+    freeReplyObject(r);
+    return paused;
+}
+
+queue_status_t queue_retry(queue_t *q, const char *id, retry_status_t *result, int *run, char state[JOB_STATE_MAX],
+                           char *err, size_t errlen)
+{
+    const char *argv[1] = { id };
+    redisReply *r;
+    queue_status_t st = queue_fcall(q, "retry", NULL, argv, NULL, 1, &r, err, errlen);
+    if (st == QUEUE_OK)
+        st = surprise(r, "retry", 1, err, errlen);
+    if (st != QUEUE_OK)
+        return st;
+    const char *what = str_of(r->element[0]);
+    state[0] = '\0';
+    *run = 0;
+    if (strcmp(what, "requeued") == 0 && r->elements > 1) {
+        *result = RETRY_REQUEUED;
+        *run = (int)rconn_reply_integer(r->element[1]);
+    } else if (strcmp(what, "refused") == 0 && r->elements > 1) {
+        *result = RETRY_REFUSED;
+        snprintf(state, JOB_STATE_MAX, "%s", str_of(r->element[1]));
+    } else {
+        *result = RETRY_MISSING;
+    }
+    freeReplyObject(r);
+    return QUEUE_OK;
+}
+
+queue_status_t queue_purge_count(queue_t *q, const char *queue, purge_count_t *out, char *err, size_t errlen)
+{
+    const char *argv[2] = { queue, "count" };
+    redisReply *r;
+    queue_status_t st = queue_fcall(q, "purge", NULL, argv, NULL, 2, &r, err, errlen);
+    if (st == QUEUE_OK)
+        st = surprise(r, "purge", 5, err, errlen);
+    if (st != QUEUE_OK)
+        return st;
+    out->ready = rconn_reply_integer(r->element[0]);
+    out->delayed = rconn_reply_integer(r->element[1]);
+    out->retrying = rconn_reply_integer(r->element[2]);
+    out->held = rconn_reply_integer(r->element[3]);
+    out->running = rconn_reply_integer(r->element[4]);
+    freeReplyObject(r);
+    return QUEUE_OK;
+}
+
+queue_status_t queue_purge(queue_t *q, const char *queue, long long *cancelled, char *err, size_t errlen)
+{
+    char max[16];
+    snprintf(max, sizeof max, "%d", QUEUE_PURGE_BATCH);
+    const char *argv[3] = { queue, "purge", max };
+    *cancelled = 0;
+    for (;;) {
+        redisReply *r;
+        queue_status_t st = queue_fcall(q, "purge", NULL, argv, NULL, 3, &r, err, errlen);
+        if (st == QUEUE_OK)
+            st = surprise(r, "purge", 2, err, errlen);
+        if (st != QUEUE_OK)
+            return st;
+        long long n = rconn_reply_integer(r->element[0]), more = rconn_reply_integer(r->element[1]);
+        freeReplyObject(r);
+        *cancelled += n;
+        if (!more)
+            return QUEUE_OK;
+    }
+}
+
+queue_status_t queue_limit_set(queue_t *q, const char *type, long long slots, long long *previous,
+                               long long *running, char *err, size_t errlen)
+{
+    char n[24];
+    snprintf(n, sizeof n, "%lld", slots);
+    const char *argv[3] = { "set", type, n };
+    redisReply *r;
+    queue_status_t st = queue_fcall(q, "limit", NULL, argv, NULL, 3, &r, err, errlen);
+    if (st == QUEUE_OK)
+        st = surprise(r, "limit", 3, err, errlen);
+    if (st != QUEUE_OK)
+        return st;
+    *previous = rconn_reply_integer(r->element[1]);
+    *running = rconn_reply_integer(r->element[2]);
+    freeReplyObject(r);
+    return QUEUE_OK;
+}
+
+queue_status_t queue_limit_clear(queue_t *q, const char *type, long long *previous, long long *held, char *err,
+                                 size_t errlen)
+{
+    const char *argv[2] = { "clear", type };
+    redisReply *r;
+    queue_status_t st = queue_fcall(q, "limit", NULL, argv, NULL, 2, &r, err, errlen);
+    if (st == QUEUE_OK)
+        st = surprise(r, "limit", 3, err, errlen);
+    if (st != QUEUE_OK)
+        return st;
+    *previous = rconn_reply_integer(r->element[1]);
+    *held = rconn_reply_integer(r->element[2]);
+    freeReplyObject(r);
+    return QUEUE_OK;
+}
+
+queue_status_t queue_limit_list(queue_t *q, type_limit_t *out, size_t max, size_t *n, char *err, size_t errlen)
+{
+    const char *argv[1] = { "list" };
+    redisReply *r;
+    queue_status_t st = queue_fcall(q, "limit", NULL, argv, NULL, 1, &r, err, errlen);
+    if (st == QUEUE_OK)
+        st = surprise(r, "limit", 0, err, errlen);
+    if (st != QUEUE_OK)
+        return st;
+    *n = 0;
+    for (size_t i = 0; i < r->elements && *n < max; i++) {
+        const redisReply *e = r->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 4)
+            continue;
+        type_limit_t *l = &out[(*n)++];
+        snprintf(l->type, sizeof l->type, "%s", str_of(e->element[0]));
+        l->slots = rconn_reply_integer(e->element[1]);
+        l->running = rconn_reply_integer(e->element[2]);
+        l->held = rconn_reply_integer(e->element[3]);
+    }
+    freeReplyObject(r);
+    return QUEUE_OK;
+}
