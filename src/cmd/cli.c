@@ -202,3 +202,17 @@ void cli_print_json_line(json_t *o)
     free(text);
     json_decref(o);
 }
+
+int cli_open_queue(int argc, char **argv, const cli_spec_t *spec, cli_session_t *cli)
+{
+    char err[256];
+    memset(cli, 0, sizeof *cli);
+    int st = cli_parse(argc, argv, spec->options, spec->usage, &cli->cfg, spec->on_flag, spec->ctx);
+    if (st == 0)
+        st = cli_one_arg(argc, argv, spec->usage, "queue name", &cli->arg);
+    if (st != 0)
+        return st;
+    if (queue_name_check(cli->arg, err, sizeof err) != 0)
+        return cli_usage_error(spec->usage, "%s (a logical queue: all its priorities)", err);
+    return cli_connect(&cli->cfg, &cli->conn, &cli->q);
+}

@@ -89,6 +89,11 @@ typedef struct {
  * status after printing why (nothing to close). */
 int cli_open(int argc, char **argv, const cli_spec_t *spec, cli_session_t *cli);
 
+/* cli_open for a command whose one positional argument is a logical queue
+ * name (spec->arg_name is not used): the name is checked (queue_name_check)
+ * before connecting, a bad one a usage error naming the rule (64). */
+int cli_open_queue(int argc, char **argv, const cli_spec_t *spec, cli_session_t *cli);
+
 /* Closes cli_open's connection. */
 void cli_close(cli_session_t *cli);
 

@@ -33,6 +33,9 @@ static const char usage[] =
     "  --arg-file KEY=PATH  set args[KEY] to the text of a file, e.g.\n"
     "                       --arg-file strategy_code=examples/strategies/gap_up.lua\n"
     "                       (repeatable)\n"
+    "  --expires S          the job ends cancelled (\"Job expired\") unless it starts\n"
+    "                       (a first attempt or a retry) within S seconds of now; at\n"
+    "                       most a year, and more than --delay (default: never)\n"
     "  --json               print {\"id\", \"created\", \"state\", \"run\"} instead of the id\n"
     "                       (with \"replaced\": the state the run before ended in)\n"
     CLI_COMMON_HELP
@@ -43,7 +46,7 @@ static const char usage[] =
 
 enum {
     OPT_QUEUE = OPT_FIRST_COMMAND_OPTION, OPT_PRIORITY, OPT_ID, OPT_MAX_RETRIES, OPT_TIMEOUT, OPT_DELAY,
-    OPT_ARG_FILE, OPT_REPLACE
+    OPT_ARG_FILE, OPT_REPLACE, OPT_EXPIRES
 };
 
 /* Exit status when the id exists and nothing was enqueued. */
@@ -60,6 +63,7 @@ static const struct option options[] = {
     { "timeout", required_argument, 0, OPT_TIMEOUT },
     { "delay", required_argument, 0, OPT_DELAY },
     { "arg-file", required_argument, 0, OPT_ARG_FILE },
+    { "expires", required_argument, 0, OPT_EXPIRES },
     { "json", no_argument, 0, OPT_JSON },
     CLI_COMMON_OPTIONS,
     { 0, 0, 0, 0 }
@@ -240,6 +244,12 @@ static int on_flag(int opt, const char *arg, void *ctx)
         if (strchr(arg, '=') == NULL || arg[0] == '=' || strchr(arg, '=')[1] == '\0')
             return cli_fail(EX_USAGE, "invalid --arg-file '%s': use KEY=PATH, e.g. strategy_code=my_strategy.lua", arg);
         f->arg_files[f->narg_files++] = arg;
+        return 0;
+    case OPT_EXPIRES:
+        if (seconds_flag("--expires", arg, &f->spec.expires_ms) != 0)
+            return EX_DATAERR;
+        if (f->spec.expires_ms == 0)
+            return cli_fail(EX_DATAERR, "invalid --expires '%s': it must be more than 0 (leave it out for none)", arg);
         return 0;
     default: return cli_usage_error(usage, "see the options below");
     }

@@ -31,7 +31,7 @@ static const struct option options[] = { CLI_COMMON_OPTIONS, { 0, 0, 0, 0 } };
 static json_t *field_value(const char *name, const char *value)
 {
     static const char *const numeric[] = { "attempts", "max_retries", "timeout_ms", "enqueued_us",
-                                           "started_us", "finished_us", "run" };
+                                           "started_us", "finished_us", "run", "expires_us" };
     for (size_t i = 0; i < sizeof numeric / sizeof numeric[0]; i++)
         if (strcmp(name, numeric[i]) == 0)
             return json_integer(strtoll(value, NULL, 10));
@@ -50,8 +50,9 @@ static json_t *field_value(const char *name, const char *value)
  * Fields not listed (none today) follow in the record's order. */
 static const char *const field_order[] = {
     "id", "type", "state", "run", "attempts", "max_retries", "queue", "priority", "worker", "running_for_ms",
-    "progress", "progress_message", "error", "next_retry_at", "created_at", "scheduled_for", "enqueued_at", "started_at", "finished_at",
-    "timeout_seconds", "args", "timeout_ms", "enqueued_us", "started_us", "finished_us", "stream", "entry",
+    "progress", "progress_message", "error", "next_retry_at", "created_at", "scheduled_for", "expires_at", "enqueued_at",
+    "started_at", "finished_at", "timeout_seconds", "args", "timeout_ms", "enqueued_us", "expires_us", "started_us",
+    "finished_us", "stream", "entry",
     "dead_entry", "cancel_requested", "retries",
 };
 
@@ -109,7 +110,7 @@ int cmd_job(int argc, char **argv)
         json_object_set_new(job, "retries", retries);
         /* Times are stored as epoch microseconds; show them as ISO 8601 too. */
         static const char *const times[][2] = { { "enqueued_us", "enqueued_at" }, { "started_us", "started_at" },
-                                                { "finished_us", "finished_at" } };
+                                                { "finished_us", "finished_at" }, { "expires_us", "expires_at" } };
         for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
             json_t *us = json_object_get(job, times[i][0]);
             if (json_is_integer(us) && json_integer_value(us) > 0) {

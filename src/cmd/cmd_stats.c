@@ -19,7 +19,10 @@ static const char usage[] =
     "in total, the dead-letter count, re-runs of finished jobs, the users' list\n"
     "protocol (tasks taken, duplicates, rejected entries kept: tickq rejected), the\n"
     "job history waiting in Redis and dropped (history_dropped) per database, and\n"
-    "the live workers. Columns are as wide as their longest name.\n"
+    "the live workers. Columns are as wide as their longest name. A queue's NOTE\n"
+    "says `paused` (tickq pause) or `no live worker` (ready jobs, and no live\n"
+    "worker's heartbeat lists the queue); then the paused queues and the per-type\n"
+    "limits (tickq limit) with their running and held jobs.\n"
     "\n"
     "  --json               print one JSON object\n"
     CLI_COMMON_HELP;
@@ -45,17 +48,32 @@ static int number_row(text_table_t *t, const char *name, json_t *o, const char *
     return text_table_add(t, cells);
 }
 
+/* A depths row: the queue's numbers, then its note. 0, or -1. */
+static int depth_row(text_table_t *t, json_t *d, const char *const *fields)
+{
+    char nums[4][24];
+    const char *cells[6];
+    cells[0] = json_string_value(json_object_get(d, "name"));
+    for (size_t c = 0; c < 4; c++) {
+        snprintf(nums[c], sizeof nums[c], "%lld", num(d, fields[c]));
+        cells[c + 1] = nums[c];
+    }
+    cells[5] = json_is_true(json_object_get(d, "paused")) ? "paused"
+               : json_is_true(json_object_get(d, "unserved")) ? "no live worker" : "";
+    return text_table_add(t, cells);
+}
+
 /* The depths and counters tables, their columns as wide as their longest
  * name or number. 0, or -1 (out of memory). */
 static int print_tables(json_t *s)
 {
     static const char *const depth_fields[] = { "ready", "running", "delayed", "retrying" };
-    static const char *const depth_head[] = { "QUEUE", "READY", "RUNNING", "DELAYED", "RETRYING" };
+    static const char *const depth_head[] = { "QUEUE", "READY", "RUNNING", "DELAYED", "RETRYING", "NOTE" };
     static const char *const counter_fields[] = { "submitted", "completed", "failed", "timeout", "retried",
                                                   "dead", "cancelled", "active" };
     static const char *const counter_head[] = { "COUNTERS", "submitted", "completed", "failed", "timeout",
                                                 "retried", "dead", "cancelled", "active" };
-    text_table_t *depths = text_table_new(5, "lrrrr"), *counters = text_table_new(9, "lrrrrrrrr");
+    text_table_t *depths = text_table_new(6, "lrrrrl"), *counters = text_table_new(9, "lrrrrrrrr");
     int rc = -1;
     if (depths == NULL || counters == NULL || text_table_add(depths, depth_head) != 0 ||
         text_table_add(counters, counter_head) != 0)
@@ -63,7 +81,7 @@ static int print_tables(json_t *s)
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(s, "queues"), i, v)
-        if (number_row(depths, json_string_value(json_object_get(v, "name")), v, depth_fields, 4) != 0)
+        if (depth_row(depths, v, depth_fields) != 0)
             goto cleanup;
     const char *name;
     json_t *all = json_object_get(s, "counters");
@@ -104,6 +122,20 @@ static int print_text(json_t *s)
         printf("job history of %s: %lld rows waiting in Redis, %lld dropped (history_dropped; backlog up to "
                "%lld rows)\n", json_string_value(json_object_get(v, "database")), num(v, "waiting"),
                num(v, "history_dropped"), num(v, "cap"));
+    json_t *paused = json_object_get(s, "paused");
+    if (json_array_size(paused) > 0) {
+        printf("paused queues (tickq resume QUEUE):");
+        json_array_foreach(paused, i, v)
+            printf(" %s", json_string_value(v));
+        printf("\n");
+    }
+    json_array_foreach(json_object_get(s, "queues"), i, v)
+        if (json_is_true(json_object_get(v, "unserved")))
+            printf("%s: %lld ready jobs and no live worker serves it\n", json_string_value(json_object_get(v, "name")),
+                   num(v, "ready"));
+    json_array_foreach(json_object_get(s, "limits"), i, v)
+        printf("limit %s: %lld at once, %lld running, %lld held\n", json_string_value(json_object_get(v, "type")),
+               num(v, "limit"), num(v, "running"), num(v, "held"));
     json_t *workers = json_object_get(s, "workers");
     printf("live workers: %zu\n", json_array_size(workers));
     json_array_foreach(workers, i, v)

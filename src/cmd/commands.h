@@ -17,5 +17,11 @@ int cmd_data(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
 int cmd_scheduler(int argc, char **argv);
 int cmd_options(int argc, char **argv);
+int cmd_jobs(int argc, char **argv);
+int cmd_retry(int argc, char **argv);
+int cmd_purge(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
+int cmd_limit(int argc, char **argv);
 
 #endif

@@ -26,6 +26,12 @@ static const cli_command_t commands[] = {
     { "scheduler", cmd_scheduler, "fire the configured recurring jobs (one leader among replicas)" },
     { "schedule", cmd_schedule, "list the configured schedules; evaluate a cron expression; show the market calendar" },
     { "options", cmd_options, "option prices, Greeks and implied volatility" },
+    { "jobs", cmd_jobs, "list jobs by state (failed and dead first), queue, type and age" },
+    { "retry", cmd_retry, "run a failed or dead job again" },
+    { "purge", cmd_purge, "cancel every job waiting in a queue (--yes)" },
+    { "pause", cmd_pause, "stop claims from a queue on every worker" },
+    { "resume", cmd_resume, "let workers claim from a paused queue again" },
+    { "limit", cmd_limit, "list, set or clear per-type concurrency limits" },
 };
 
 static void print_usage(FILE *out)

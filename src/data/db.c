@@ -618,6 +618,27 @@ int db_history_put(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_
     return db->driver->history_put(db, h, nh, r, nr, err, errlen);
 }
 
+int db_history_list(db_t *db, const history_query_t *q, history_row_t **out, size_t *n, char *err, size_t errlen)
+{
+    *out = NULL;
+    *n = 0;
+    if (q->limit == 0 || q->from_us >= q->before_us)
+        return 0;
+    return db->driver->history_list(db, q, out, n, err, errlen);
+}
+
+void db_history_rows_free(history_row_t *rows, size_t n)
+{
+    for (size_t i = 0; rows != NULL && i < n; i++) {
+        free(rows[i].job_id);
+        free(rows[i].type);
+        free(rows[i].queue);
+        free(rows[i].state);
+        free(rows[i].error);
+    }
+    free(rows);
+}
+
 int db_option_quotes_put(db_t *db, const option_quote_t *rows, size_t n, char *err, size_t errlen)
 {
     return n == 0 ? 0 : db->driver->option_quotes_put(db, rows, n, err, errlen);

@@ -152,6 +152,26 @@ int db_history_prune(db_t *db, int64_t before_us, char *err, size_t errlen);
 int db_history_put(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_t *r, size_t nr,
                    char *err, size_t errlen);
 
+/* A finished run read back from job_history (db_history_list); strings
+ * are owned (error NULL: none). */
+typedef struct {
+    char *job_id, *type, *queue, *state, *error;
+    int attempts, run;
+    int64_t finished_ms;
+} history_row_t;
+
+/* Which rows db_history_list reads: state, finished_at in [from_us,
+ * before_us), queue and type when not NULL, newest first, at most limit. */
+typedef struct {
+    const char *state, *queue, *type;
+    int64_t from_us, before_us;
+    size_t limit;
+} history_query_t;
+
+/* The job_history rows q selects into *out (malloc'd; db_history_rows_free). */
+int db_history_list(db_t *db, const history_query_t *q, history_row_t **out, size_t *n, char *err, size_t errlen);
+void db_history_rows_free(history_row_t *rows, size_t n);
+
 /* Options data (migration 3; docs/database.md). Dates are days since
  * 1970-01-01 (clock_days_from_civil), stored as YYYY-MM-DD text in SQLite
  * and DATE in PostgreSQL. NaN stands for SQL NULL in every double below. */

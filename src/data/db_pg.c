@@ -767,6 +767,51 @@ static int pg_opportunities_put(db_t *db, int64_t generated_us, const opportunit
     return copy_end(&c, err, errlen);
 }
 
+/* Job history rows (db_history_list); NULL parameters leave a filter out. */
+static int pg_history_list(db_t *db, const history_query_t *q, history_row_t **out, size_t *n, char *err,
+                           size_t errlen)
+{
+    char from[CLOCK_ISO_LEN], before[CLOCK_ISO_LEN], limit[24];
+    clock_iso8601(q->from_us, from);
+    clock_iso8601(q->before_us, before);
+    snprintf(limit, sizeof limit, "%zu", q->limit);
+    const char *params[6] = { q->state, from, before, q->queue, q->type, limit };
+    PGresult *r = query(db, "SELECT job_id, type, queue, state, attempts,"
+                            " (EXTRACT(EPOCH FROM finished_at) * 1000)::bigint, error, run FROM job_history"
+                            " WHERE state = $1 AND finished_at >= $2::timestamptz AND finished_at < $3::timestamptz"
+                            " AND ($4::text IS NULL OR queue = $4) AND ($5::text IS NULL OR type = $5)"
+                            " ORDER BY finished_at DESC LIMIT $6::bigint", 6, params, "reading the job history",
+                        err, errlen);
+    if (r == NULL)
+        return -1;
+    if ((*out = rows_alloc(r, sizeof **out, "out of memory reading the job history", err, errlen)) == NULL)
+        return -1;
+    int rows = PQntuples(r), ok = 1;
+    for (int i = 0; i < rows; i++) {
+        history_row_t *h = &(*out)[i];
+        memset(h, 0, sizeof *h);
+        h->job_id = strdup(PQgetvalue(r, i, 0));
+        h->type = strdup(PQgetvalue(r, i, 1));
+        h->queue = strdup(PQgetvalue(r, i, 2));
+        h->state = strdup(PQgetvalue(r, i, 3));
+        h->attempts = (int)get_int(r, i, 4);
+        h->finished_ms = get_int(r, i, 5);
+        h->error = PQgetisnull(r, i, 6) ? NULL : strdup(PQgetvalue(r, i, 6));
+        h->run = (int)get_int(r, i, 7);
+        ok = ok && h->job_id && h->type && h->queue && h->state && (PQgetisnull(r, i, 6) || h->error);
+    }
+    PQclear(r);
+    *n = (size_t)rows;
+    if (!ok) {
+        db_history_rows_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        snprintf(err, errlen, "out of memory reading the job history");
+        return -1;
+    }
+    return 0;
+}
+
 const db_driver_t db_pg_driver = {
     "postgresql",
     pg_close,
@@ -785,4 +830,5 @@ const db_driver_t db_pg_driver = {
     pg_iv_history_put,
     pg_iv_history_get,
     pg_opportunities_put,
+    pg_history_list,
 };

@@ -697,6 +697,63 @@ static int lite_opportunities_put(db_t *db, int64_t generated_us, const opportun
     return 0;
 }
 
+/* Job history rows (db_history_list). finished_at is ISO 8601 text, which
+ * sorts as time does; julianday reads it back as epoch ms. */
+static int lite_history_list(db_t *db, const history_query_t *q, history_row_t **out, size_t *n, char *err,
+                             size_t errlen)
+{
+    sqlite3_stmt *st;
+    size_t cap = 0;
+    char from[CLOCK_ISO_LEN], before[CLOCK_ISO_LEN];
+    if (lite_prepare_once(db, &st,
+                          "SELECT job_id, type, queue, state, attempts,"
+                          " CAST(ROUND((julianday(finished_at) - 2440587.5) * 86400000.0) AS INTEGER), error, run"
+                          " FROM job_history WHERE state = ?1 AND finished_at >= ?2 AND finished_at < ?3"
+                          " AND (?4 IS NULL OR queue = ?4) AND (?5 IS NULL OR type = ?5)"
+                          " ORDER BY finished_at DESC LIMIT ?6", err, errlen) != 0)
+        return -1;
+    clock_iso8601(q->from_us, from);
+    clock_iso8601(q->before_us, before);
+    sqlite3_bind_text(st, 1, q->state, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, from, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, before, -1, SQLITE_STATIC);
+    bind_text_or_null(st, 4, q->queue);
+    bind_text_or_null(st, 5, q->type);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)q->limit);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (grow((void **)out, &cap, *n, sizeof **out) != 0)
+            break;
+        history_row_t *h = &(*out)[*n];
+        memset(h, 0, sizeof *h);
+        const char *text[5];
+        for (int c = 0; c < 4; c++)
+            text[c] = (const char *)sqlite3_column_text(st, c);
+        text[4] = (const char *)sqlite3_column_text(st, 6);
+        h->job_id = strdup(text[0] ? text[0] : "");
+        h->type = strdup(text[1] ? text[1] : "");
+        h->queue = strdup(text[2] ? text[2] : "");
+        h->state = strdup(text[3] ? text[3] : "");
+        h->error = text[4] ? strdup(text[4]) : NULL;
+        h->attempts = sqlite3_column_int(st, 4);
+        h->finished_ms = sqlite3_column_int64(st, 5);
+        h->run = sqlite3_column_int(st, 7);
+        (*n)++;
+        if (!h->job_id || !h->type || !h->queue || !h->state || (text[4] && !h->error))
+            break;
+    }
+    if (rc == SQLITE_ROW) { /* out of memory: free what was read */
+        db_history_rows_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        sqlite3_finalize(st);
+        snprintf(err, errlen, "out of memory reading the job history");
+        return -1;
+    }
+    return rows_end(db, st, rc, (void **)out, n, "out of memory reading the job history", "reading the job history",
+                    err, errlen);
+}
+
 const db_driver_t db_sqlite_driver = {
     "sqlite",
     lite_close,
@@ -715,4 +772,5 @@ const db_driver_t db_sqlite_driver = {
     lite_iv_history_put,
     lite_iv_history_get,
     lite_opportunities_put,
+    lite_history_list,
 };
