@@ -276,6 +276,11 @@ static queue_status_t out_of_memory(queue_t *q, const char *what, const char *sa
     return QUEUE_ERR_OOM;
 }
 
+queue_status_t queue_out_of_memory(queue_t *q, const char *what, const char *said, char *err, size_t errlen)
+{
+    return out_of_memory(q, what, said, err, errlen);
+}
+
 /* Maps an error reply to a status and a message (reply_errors): an OOM
  * refusal (out_of_memory; with q NULL, in the middle of a pipeline where no
  * other command may be sent, only Redis's words), a script's TICKQ_INVALID

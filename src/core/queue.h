@@ -264,6 +264,10 @@ typedef struct {
 queue_status_t queue_touch(queue_t *q, const queue_list_t *streams, const char *const *consumers,
                            size_t n, touch_result_t *out, char *err, size_t errlen);
 
+/* QUEUE_ERR_OOM with the message every refusal for lack of memory gets:
+ * what was not done, Redis's words (`said`) and its memory figures. */
+queue_status_t queue_out_of_memory(queue_t *q, const char *what, const char *said, char *err, size_t errlen);
+
 /* Calls library function tickq_p<protocol>_<name> with streams' keys (may
  * be NULL: none), the argument header and argc arguments (lens NULL: C
  * strings), for the calls of queue_controls.c. On QUEUE_OK *out holds a

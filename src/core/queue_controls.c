@@ -4,6 +4,7 @@
 #include "core/queue_controls.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void key2(const queue_t *q, const char *a, const char *b, char *out, size_t outlen)
@@ -84,8 +85,13 @@ queue_status_t queue_pause(queue_t *q, const char *queue, int pause, int *change
         return QUEUE_ERR_IO;
     queue_status_t st = QUEUE_OK;
     if (r->type == REDIS_REPLY_ERROR) {
+        char what[300];
+        snprintf(what, sizeof what, "%s %s", argv[0], key);
         st = queue_error_status(r->str, NULL);
-        snprintf(err, errlen, "%s %s: %s", argv[0], key, r->str);
+        if (st == QUEUE_ERR_OOM)
+            queue_out_of_memory(q, what, r->str, err, errlen);
+        else
+            snprintf(err, errlen, "%s: %s", what, r->str);
     } else if (changed != NULL) {
         *changed = rconn_reply_integer(r) == 1;
     }
@@ -207,26 +213,50 @@ queue_status_t queue_limit_clear(queue_t *q, const char *type, long long *previo
     return QUEUE_OK;
 }
 
+static int cmp_type(const void *a, const void *b)
+{
+    return strcmp(((const type_limit_t *)a)->type, ((const type_limit_t *)b)->type);
+}
+
+/* Plain reads, not a function: Redis out of memory refuses every function
+ * that may write, and a listing must work then. */
 queue_status_t queue_limit_list(queue_t *q, type_limit_t *out, size_t max, size_t *n, char *err, size_t errlen)
 {
-    const char *argv[1] = { "list" };
-    redisReply *r;
-    queue_status_t st = queue_fcall(q, "limit", NULL, argv, NULL, 1, &r, err, errlen);
-    if (st == QUEUE_OK)
-        st = surprise(r, "limit", 0, err, errlen);
-    if (st != QUEUE_OK)
-        return st;
+    char key[256];
+    queue_limits_key(q, key, sizeof key);
     *n = 0;
-    for (size_t i = 0; i < r->elements && *n < max; i++) {
-        const redisReply *e = r->element[i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements != 4)
-            continue;
+    redisReply *r = rconn_cmd(q->conn, err, errlen, "HGETALL %s", key);
+    if (r == NULL)
+        return QUEUE_ERR_IO;
+    if (r->type != REDIS_REPLY_ARRAY) {
+        snprintf(err, errlen, "HGETALL %s: %s", key, r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        freeReplyObject(r);
+        return QUEUE_ERR_REPLY;
+    }
+    for (size_t i = 0; i + 1 < r->elements && *n < max; i += 2) {
         type_limit_t *l = &out[(*n)++];
-        snprintf(l->type, sizeof l->type, "%s", str_of(e->element[0]));
-        l->slots = rconn_reply_integer(e->element[1]);
-        l->running = rconn_reply_integer(e->element[2]);
-        l->held = rconn_reply_integer(e->element[3]);
+        snprintf(l->type, sizeof l->type, "%s", str_of(r->element[i]));
+        l->slots = strtoll(str_of(r->element[i + 1]), NULL, 10);
     }
     freeReplyObject(r);
+    for (size_t i = 0; i < *n; i++) {
+        char running[256], held[256];
+        snprintf(running, sizeof running, "%s:running:%s", q->prefix, out[i].type);
+        queue_held_key(q, out[i].type, held, sizeof held);
+        const char *a1[2] = { "ZCARD", running }, *a2[2] = { "ZCARD", held };
+        rconn_append_argv(q->conn, 2, a1, NULL);
+        rconn_append_argv(q->conn, 2, a2, NULL);
+    }
+    for (size_t i = 0; i < 2 * *n; i++) {
+        redisReply *c = rconn_read(q->conn, err, errlen);
+        if (c == NULL)
+            return QUEUE_ERR_IO;
+        if (i % 2 == 0)
+            out[i / 2].running = rconn_reply_integer(c);
+        else
+            out[i / 2].held = rconn_reply_integer(c);
+        freeReplyObject(c);
+    }
+    qsort(out, *n, sizeof *out, cmp_type);
     return QUEUE_OK;
 }

@@ -1,18 +1,18 @@
 
 -- tickq_p1_limit: per-type concurrency limits across every worker
 -- (`tickq limit`; admit.lua enforces them in the claim).
--- args[10]: 'set', 'clear' or 'list'; for set and clear args[11]: the task
--- type; for set args[12]: the number of slots (0 to 1000000; 0 holds every
--- job of the type).
+-- args[10]: 'set' or 'clear'; args[11]: the task type; for set args[12]:
+-- the number of slots (0 to 1000000; 0 holds every job of the type). (The
+-- limits are read with plain commands, queue_controls.c: a read must work
+-- when Redis is out of memory and refuses every function that may write.)
 -- A new limit (none before) counts the jobs of the type running now, from
 -- the consumer groups' pending entries of every queue, so the limit holds
 -- from the first claim after it; changing a limit keeps the count. Clearing
 -- one deletes the count; its held jobs go back to their queues as claims
 -- release them (admit.lua, release_held).
 -- Returns for 'set' {'set', previous (-1: none), running}, for 'clear'
--- {'cleared', previous (-1: none), held}, for 'list' one array per limited
--- type {type, slots, running, held}, by type; an invalid type or number is
--- the error TICKQ_INVALID.
+-- {'cleared', previous (-1: none), held}; an invalid action, type or number
+-- is the error TICKQ_INVALID.
 local MAX_SLOTS = 1000000
 
 -- The ids of the jobs of type `jtype` pending in any consumer group of any
@@ -36,17 +36,8 @@ local function limit(keys, args)
   local c = context(args)
   local action, jtype = args[10], args[11]
   local key = pkey(c, 'limits')
-  if action == 'list' then
-    local out, h = {}, redis.call('HGETALL', key)
-    for i = 1, #h, 2 do
-      out[#out + 1] = { h[i], tonumber(h[i + 1]), redis.call('ZCARD', running_key(c, h[i])),
-        redis.call('ZCARD', held_key(c, h[i])) }
-    end
-    table.sort(out, function(a, b) return a[1] < b[1] end)
-    return out
-  end
   if action ~= 'set' and action ~= 'clear' then
-    return redis.error_reply('TICKQ_INVALID action must be set, clear or list, not ' .. tostring(action))
+    return redis.error_reply('TICKQ_INVALID action must be set or clear, not ' .. tostring(action))
   end
   if type(jtype) ~= 'string' or #jtype > 64 or not string.match(jtype, '^[%w_.-]+$') then
     return redis.error_reply('TICKQ_INVALID task type must be 1-64 characters from A-Z a-z 0-9 _ - .')

@@ -9,7 +9,8 @@ import time
 
 from harness import TICKQ, TickqTestCase, fill_until_oom, free_port, tickq
 
-COMMANDS = ["worker", "enqueue", "result", "job", "cancel", "stats", "dlq", "rejected", "tasks"]
+COMMANDS = ["worker", "enqueue", "result", "job", "cancel", "stats", "dlq", "rejected", "tasks", "jobs", "retry",
+            "purge", "pause", "resume", "limit"]
 
 
 class TestUsage(TickqTestCase):
@@ -35,7 +36,8 @@ class TestUsage(TickqTestCase):
             self.assertIn(cmd, p.stdout)
 
     def test_wrong_flag_prints_usage_and_exits_64(self):
-        for cmd in ["worker", "enqueue", "result", "job", "cancel", "stats", "dlq", "rejected"]:
+        for cmd in ["worker", "enqueue", "result", "job", "cancel", "stats", "dlq", "rejected", "jobs", "retry",
+                    "purge", "pause", "resume", "limit"]:
             p = self.tickq(cmd, "--no-such-flag")
             self.assertEqual(p.returncode, 64, cmd)
             self.assertIn("usage: tickq " + cmd, p.stderr, cmd)
