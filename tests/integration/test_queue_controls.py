@@ -4,10 +4,15 @@ result notes; docs/protocol.md: the state index and the queue controls),
 against a real redis-server and real workers. Waits are bounded (wait_for);
 nothing asserts a speed: orders of events are read from the job records."""
 import json
+import os
 import re
+import sys
 import time
 
-from harness import TickqTestCase, fcall_header, fill_until_oom, postgres, temp_sqlite, wait_for
+from harness import ROOT, TickqTestCase, fcall_header, fill_until_oom, postgres, temp_sqlite, wait_for
+
+sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
+from tickq import Client  # noqa: E402
 
 PREFIX = "tickq"
 NORMAL = f"{PREFIX}:queue:backtest_normal"
@@ -469,6 +474,20 @@ class TestExpires(ControlsCase):
         status, w = self.burst("--workers", "1")
         self.assertEqual(status, 0, w.log())
         self.assertEqual(self.job(d)["error"], "Job expired")
+
+    def test_the_python_client_enqueues_with_an_expiry(self):
+        self.ok("pause", "backtest")
+        client = Client(self.url)
+        j = client.enqueue("noop", expires=0.3)
+        kept = client.enqueue("noop", id="kept", replace=True)  # replace still read from its option
+        expiry = int(self.job(j)["expires_us"]) / 1e6
+        self.assertNotIn("expires_us", self.job(kept))
+        wait_for(lambda: time.time() > expiry + 0.05, what="the expiry to pass")
+        self.ok("resume", "backtest")
+        status, w = self.burst("--workers", "1")
+        self.assertEqual(status, 0, w.log())
+        self.assertEqual(self.job(j)["error"], "Job expired")
+        self.assertEqual(self.state(kept), "completed")
 
     def test_bad_expiries_are_refused(self):
         for args, said in ((["--expires", "0"], "more than 0"), (["--expires", "-1"], "negative"),

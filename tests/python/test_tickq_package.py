@@ -562,6 +562,10 @@ class TestClientChecks(unittest.TestCase):
                                    "600000", "250", "1048576"])
         self.assertEqual(own[10], "0")
         self.assertEqual(len(own), 11)
+        # expires: the last argument only when given (older libraries take 11).
+        cmd = self.c.enqueue_command("echo", {}, delay=1, expires=2.5)
+        self.assertEqual(cmd[12:][7], "1000")
+        self.assertEqual(cmd[12:][11:], ["2500"])
 
     def test_refusals_name_the_problem(self):
         cases = [({"priority": "urgent"}, "invalid priority 'urgent'"),
@@ -572,7 +576,11 @@ class TestClientChecks(unittest.TestCase):
                  ({"timeout": 8 * 86400}, "at most 7 days"),
                  ({"delay": -1}, "must not be negative"),
                  ({"id": "has space"}, "spaces and control characters"),
-                 ({"replace": True}, "replace=True needs id")]
+                 ({"replace": True}, "replace=True needs id"),
+                 ({"expires": 0}, "more than 0"),
+                 ({"expires": 366 * 86400}, "at most a year"),
+                 ({"expires": -1}, "must not be negative"),
+                 ({"expires": 1, "delay": 2}, "before its delay ends")]
         for opts, words in cases:
             with self.assertRaises(ValueError, msg=opts) as cm:
                 self.c.enqueue_command("echo", {}, **opts)

@@ -7,7 +7,7 @@ the same argument header (src/lua/common.lua; src/core/queue.c,
 header_fill and enqueue_args): key prefix, now (epoch ms), now (ISO 8601),
 consumer group, result TTL, dead-letter cap, retry backoff base and cap,
 a random seed; then id, type, args, queue, priority, max_retries,
-timeout_ms, delay_ms, max_payload, now_us, replace. The prefix and group
+timeout_ms, delay_ms, max_payload, now_us, replace[, expires_ms]. The prefix and group
 come from TICKQ_PREFIX and TICKQ_GROUP (defaults tickq and workers), the
 result TTL from TICKQ_RESULT_TTL, like every tickq command.
 
@@ -51,6 +51,7 @@ MAX_RETRIES_LIMIT = 100
 DEFAULT_TIMEOUT_S = 3600
 MAX_TIMEOUT_MS = 7 * 86400 * 1000
 MAX_DELAY_MS = 365 * 86400 * 1000
+MAX_EXPIRES_MS = 365 * 86400 * 1000  # job.h, JOB_MAX_EXPIRES_MS
 MAX_PAYLOAD = 1024 * 1024
 RESULT_TTL_S = 86400
 DLQ_CAP = 100000
@@ -64,7 +65,7 @@ _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 _SETTING_CHARS = _NAME_CHARS | frozenset("{}")
 _DURATION = re.compile(r"([0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)(ms|s|m|h)?")
 _DURATION_UNITS = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000}
-_ENQUEUE_OPTIONS = ("queue", "priority", "id", "max_retries", "timeout", "delay", "replace")
+_ENQUEUE_OPTIONS = ("queue", "priority", "id", "max_retries", "timeout", "delay", "replace", "expires")
 
 builtin_type = type  # enqueue's first parameter is called type, as in `tickq enqueue TYPE`
 
@@ -252,7 +253,7 @@ class Client:
                 str(DLQ_CAP), str(RETRY_BASE_MS), str(RETRY_MAX_MS), str(random.randrange(2147483647))]
 
     def enqueue_command(self, type, args=None, *, queue=DEFAULT_QUEUE, priority="normal", id=None,
-                        max_retries=None, timeout=None, delay=None, replace=False, **unknown):
+                        max_retries=None, timeout=None, delay=None, replace=False, expires=None, **unknown):
         """The checked FCALL that enqueue() sends, as a list of arguments
         (for a pipeline or a test). Raises ValueError for a job tickq would
         refuse."""
@@ -285,10 +286,19 @@ class Client:
         delay_ms = _seconds_ms(delay, "delay", 0)
         if delay_ms > MAX_DELAY_MS:
             raise ValueError("invalid delay: use 0 to 1 year")
+        expiry = []
+        if expires is not None:  # `tickq enqueue --expires`: job.c, job_expiry_check
+            expires_ms = _seconds_ms(expires, "expires", None)
+            if not 0 < expires_ms <= MAX_EXPIRES_MS:
+                raise ValueError("invalid expiry: use more than 0 and at most a year (31536000 s)")
+            if expires_ms <= delay_ms:
+                raise ValueError(f"invalid expiry: the job would expire (after {expires_ms / 1000:.3f} s) before its "
+                                 f"delay ends ({delay_ms / 1000:.3f} s); expires must be later than the delay")
+            expiry = [str(expires_ms)]
         now_us = time.time_ns() // 1000
         return (["FCALL", ENQUEUE_FUNCTION, "0"] + self._header(now_us)
                 + [id, type, args_text, queue, priority, str(max_retries), str(timeout_ms), str(delay_ms),
-                   str(MAX_PAYLOAD), str(time.time_ns() // 1000), "1" if replace else "0"])
+                   str(MAX_PAYLOAD), str(time.time_ns() // 1000), "1" if replace else "0"] + expiry)
 
     def enqueue(self, type, args=None, **options):
         """Enqueues one job as `tickq enqueue` does and returns its id.
@@ -298,13 +308,15 @@ class Client:
         again). Raises ValueError for a job tickq refuses (the reason
         follows "job refused: " as the CLI says it), JobExists when the id
         exists and nothing was enqueued, RuntimeError when Redis cannot
-        take it (out of memory, another tickq protocol, no library)."""
+        take it (out of memory, another tickq protocol, no library).
+        expires (seconds, `tickq enqueue --expires`): a job not started
+        within that long ends cancelled ("Job expired") and never runs."""
         cmd = self.enqueue_command(type, args, **options)
         try:
             reply = self.redis.execute_command(*cmd)
         except self._response_error as e:
             raise self._refusal(e) from None
-        return self._created(reply, cmd[-1] == "1")
+        return self._created(reply, options.get("replace") is True)
 
     def _refusal(self, e):
         said = str(e)
