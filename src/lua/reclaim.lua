@@ -44,6 +44,19 @@ local function repair_slots(c, min_idle)
   end
 end
 
+-- Members of <prefix>:expiring whose run is over (record gone, or a final
+-- state) go, up to 100 a call among those whose expiry passed min idle ago:
+-- every path that ends a run removes its member, so this only catches
+-- records deleted by hand or runs an older library ended; without it such
+-- a member would keep every claim on the gated path for good.
+local function repair_expiring(c, min_idle)
+  local key = pkey(c, 'expiring')
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', key, '-inf', c.now - min_idle, 'LIMIT', 0, 100)) do
+    local state = redis.call('HGET', job_key(c, id), 'state')
+    if not state or FINAL[state] then redis.call('ZREM', key, id) end
+  end
+end
+
 local function reclaim(keys, args)
   local c = context(args)
   local reclaimer, min_idle, err = args[10], tonumber(args[11]), args[12]
@@ -88,6 +101,7 @@ local function reclaim(keys, args)
     end
   end
   repair_slots(c, min_idle)
+  repair_expiring(c, min_idle)
   flush_counters(c)
   local rows = flush_history(c)
   out[1], out[2] = reclaimed, removed

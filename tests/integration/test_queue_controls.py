@@ -489,6 +489,12 @@ class TestExpires(ControlsCase):
         self.assertEqual(self.job(j)["error"], "Job expired")
         self.assertEqual(self.state(kept), "completed")
 
+    def test_an_expiry_whose_job_went_is_repaired_by_reclaim(self):
+        j = self.enqueue("noop", None, "--queue", "nobody", "--expires", "0.2")
+        self.r.delete(f"{PREFIX}:job:{j}")  # by hand: no function saw it go
+        self.worker("--workers", "1", "--claim-timeout", "1s", "--heartbeat", "200ms")
+        wait_for(lambda: not self.r.exists(f"{PREFIX}:expiring"), timeout=30, what="the expiring member to go")
+
     def test_bad_expiries_are_refused(self):
         for args, said in ((["--expires", "0"], "more than 0"), (["--expires", "-1"], "negative"),
                            (["--expires", "soon"], "--expires 'soon'"),
