@@ -13,6 +13,7 @@
 #include "cmd/db_exit.h"
 #include "cmd/handler_setup.h"
 #include "cmd/worker_history.h"
+#include "cmd/worker_http.h"
 #include "cmd/worker_scheduler.h"
 #include "cmd/worker_watch.h"
 #include "cmd/schedule_check.h"
@@ -24,6 +25,7 @@
 #include "data/history.h"
 #include "data/task_env_data.h"
 #include "core/supervisor.h"
+#include "core/worker_metrics.h"
 #include "sched/schedule_config.h"
 #include "handlers/handler_tasks.h"
 #include "core/task.h"
@@ -59,6 +61,12 @@ static const char usage[] =
     "                       configuration file is read again and each child is replaced\n"
     "                       after its current job, with new handler processes; a\n"
     "                       configuration that does not read is refused (logged)\n"
+    "  --http ADDR:PORT     also serve health, metrics and the REST API (docs/http.md)\n"
+    "                       from a process beside the children; PORT alone binds\n"
+    "                       127.0.0.1; any other address needs $TICKQ_API_TOKEN\n"
+    "  --cluster-metrics    with --http: /metrics also serves the cluster's series\n"
+    "                       (queue depths, totals) read from Redis; enable on one\n"
+    "                       worker, or run `tickq serve`, so they are not multiplied\n"
     "  --schedules FILE     deprecated: the old name of --config FILE\n"
     "  --list-queue NAME    also take tasks LPUSHed as JSON onto this Redis list\n"
     "                       (default: strategy_queue; '' turns it off)\n"
@@ -84,7 +92,7 @@ enum {
     OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_RESULT_TTL, OPT_RETRY_BASE, OPT_RETRY_MAX,
     OPT_CLAIM_TIMEOUT, OPT_HEARTBEAT, OPT_STATS_INTERVAL, OPT_DLQ_CAP, OPT_BATCH_BUDGET, OPT_DB,
     OPT_LIST_QUEUE, OPT_SCHEDULER, OPT_SCHEDULES, OPT_NO_HISTORY, OPT_HISTORY_DAYS, OPT_HISTORY_BACKLOG,
-    OPT_LIST_TARGET, OPT_POOL, OPT_WATCH
+    OPT_LIST_TARGET, OPT_POOL, OPT_WATCH, OPT_HTTP, OPT_CLUSTER_METRICS
 };
 
 static const struct option options[] = {
@@ -113,6 +121,8 @@ static const struct option options[] = {
     { "schedules", required_argument, 0, OPT_SCHEDULES },
     { "pool", required_argument, 0, OPT_POOL },
     { "watch", required_argument, 0, OPT_WATCH },
+    { "http", required_argument, 0, OPT_HTTP },
+    { "cluster-metrics", no_argument, 0, OPT_CLUSTER_METRICS },
     CLI_COMMON_OPTIONS,
     { 0, 0, 0, 0 }
 };
@@ -133,6 +143,9 @@ static int g_queues_flag, g_workers_flag;
 /* worker --watch PATH, repeated. */
 static const char *g_watch[WATCH_PATHS_MAX];
 static size_t g_nwatch;
+/* worker --http ADDR:PORT, --cluster-metrics. */
+static http_bind_t g_http;
+static int g_http_on, g_cluster_metrics;
 
 static int on_flag(int opt, const char *arg, void *ctx)
 {
@@ -143,6 +156,14 @@ static int on_flag(int opt, const char *arg, void *ctx)
     switch (opt) {
     case OPT_QUEUES: cfg->queues_spec = arg; g_queues_flag = 1; break;
     case OPT_POOL: g_pool = arg; break;
+    case OPT_HTTP: {
+        char why[300];
+        if (http_bind_parse(arg, &g_http, why, sizeof why) != 0)
+            return cli_usage_error(usage, "--http: %s", why);
+        g_http_on = 1;
+        break;
+    }
+    case OPT_CLUSTER_METRICS: g_cluster_metrics = 1; break;
     case OPT_WATCH:
         if (g_nwatch == WATCH_PATHS_MAX)
             return cli_usage_error(usage, "--watch: at most %d paths", WATCH_PATHS_MAX);
@@ -226,6 +247,8 @@ static int parse_flags(int argc, char **argv, config_t *cfg)
         return st;
     if (optind < argc)
         return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
+    if (g_cluster_metrics && !g_http_on)
+        return cli_usage_error(usage, "--cluster-metrics needs --http ADDR:PORT (it is what /metrics serves)");
     if (cfg->heartbeat_ms * 2 > cfg->claim_timeout_ms)
         return cli_usage_error(usage, "--heartbeat must be at most half of --claim-timeout, or live "
                                "workers would lose their claims");
@@ -395,7 +418,7 @@ static void announce_after_reload(void *ctx)
  * beside it; its children's tasks get the database and a bar cache.
  * Returns the exit status. */
 static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_config_t *schedules,
-                          const char *history_where)
+                          const char *history_where, http_app_t *http)
 {
     char id[160], database[DB_WHERE_MAX + 1100];
     queue_instance_id(id, sizeof id);
@@ -404,15 +427,27 @@ static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_con
     int st = 0;
     worker_history_t *history = NULL;
     worker_scheduler_t *scheduler = NULL;
+    worker_http_t *server = NULL;
+    if (http != NULL) {
+        http->instance = id;
+        if ((server = worker_http_new(http, &g_http, getenv("TICKQ_API_TOKEN"))) == NULL) {
+            log_error("cannot set up the HTTP process: out of memory");
+            return EX_OSERR;
+        }
+        plan.companions[plan.ncompanions++] = worker_http_companion(server);
+    }
     if (cfg->history) {
-        if ((history = worker_history_start(cfg, conn, id, history_where, &st)) == NULL)
+        if ((history = worker_history_start(cfg, conn, id, history_where, &st)) == NULL) {
+            worker_http_free(server);
             return st;
+        }
         plan.companions[plan.ncompanions++] = worker_history_companion(history);
     }
     if (schedules != NULL) {
         if ((scheduler = worker_scheduler_new(cfg, schedules)) == NULL) {
             log_error("cannot set up the scheduler: out of memory");
             worker_history_free(history);
+            worker_http_free(server);
             return EX_OSERR;
         }
         plan.companions[plan.ncompanions++] = worker_scheduler_companion(scheduler);
@@ -427,6 +462,7 @@ static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_con
             log_error("cannot watch the files", LF_S("error", err));
             worker_scheduler_free(scheduler);
             worker_history_free(history);
+            worker_http_free(server);
             return EX_CONFIG;
         }
         plan.companions[plan.ncompanions++] = worker_watch_companion(watch);
@@ -435,7 +471,37 @@ static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_con
     worker_watch_free(watch);
     worker_scheduler_free(scheduler);
     worker_history_free(history);
+    worker_http_free(server);
     return st;
+}
+
+/* --http: the token a bind needs, the port free, the schedules /api/schedules
+ * shows (the scheduler's when it runs here, else the configuration file's,
+ * read into *own: *owned says so), the shared page of the worker's numbers
+ * mapped before anything forks. 0, or the exit status (logged). */
+static int http_setup(const config_t *cfg, http_app_t *http, const schedule_config_t *running,
+                      schedule_config_t *own, int *owned)
+{
+    char err[1024];
+    if (http_bind_check_token(&g_http, getenv("TICKQ_API_TOKEN"), err, sizeof err) != 0)
+        return cli_fail(EX_CONFIG, "%s", err);
+    if (worker_http_probe(&g_http, err, sizeof err) != 0)
+        return cli_fail(EX_UNAVAILABLE, "%s", err);
+    const char *path = config_file_path(cfg->config_path);
+    http->schedules = running;
+    http->schedules_path = path;
+    if (running == NULL && (cfg->config_path != NULL || access(path, F_OK) == 0)) {
+        memset(own, 0, sizeof *own);
+        if (schedule_config_load(own, path, schedule_check_task, err, sizeof err) != 0)
+            return cli_fail(EX_CONFIG, "%s", err);
+        http->schedules = own;
+        *owned = 1;
+    } else if (running == NULL) {
+        http->schedules_path = NULL;
+    }
+    if (worker_metrics_open() != 0)
+        return cli_fail(EX_OSERR, "cannot map the worker's metrics page: %s", strerror(errno));
+    return 0;
 }
 
 /* --schedules still works, and says what replaces it. */
@@ -510,9 +576,22 @@ int cmd_worker(int argc, char **argv)
         rconn_free(conn);
         return cli_fail(db_exit_status(failure), "%s", err);
     }
-    st = run_supervisor(&cfg, conn, cfg.scheduler ? &schedules : NULL, history_where);
+    http_app_t http = { .cfg = &cfg, .role = HTTP_ROLE_WORKER, .cluster_metrics = g_cluster_metrics };
+    schedule_config_t http_schedules;
+    int own_schedules = 0;
+    if (g_http_on) {
+        if ((st = http_setup(&cfg, &http, cfg.scheduler ? &schedules : NULL, &http_schedules, &own_schedules)) != 0) {
+            if (cfg.scheduler)
+                schedule_config_free(&schedules);
+            rconn_free(conn);
+            return st;
+        }
+    }
+    st = run_supervisor(&cfg, conn, cfg.scheduler ? &schedules : NULL, history_where, g_http_on ? &http : NULL);
     if (cfg.scheduler)
         schedule_config_free(&schedules);
+    if (own_schedules)
+        schedule_config_free(&http_schedules);
     rconn_free(conn);
     return st;
 }

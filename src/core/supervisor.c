@@ -37,6 +37,7 @@
 #include "core/queue.h"
 #include "core/slot.h"
 #include "core/worker.h"
+#include "core/worker_metrics.h"
 
 #define TICK_MS 50
 #define CANCEL_CHECK_MS 250
@@ -268,6 +269,8 @@ static void on_child_exit(sup_t *s, int i, int wstatus)
                      "Worker process died while running the job (%s)", how);
         }
     }
+    if (job.busy && k->rel_kind != OUTCOME_SHUTDOWN)
+        worker_metrics_job(job.queue, job.type, k->rel_kind, clock_now_us() - job.started_us);
     int crashed = job.busy && k->kill_reason == KILL_NONE;
     if (crashed || (!WIFEXITED(wstatus) && k->kill_reason == KILL_NONE) ||
         (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 0))
@@ -546,6 +549,16 @@ static void turn(sup_t *s, int *seen_signals)
         }
     }
     enforce_timeouts(s, now);
+    int live = 0, busy = 0;
+    for (int i = 0; i < s->n; i++) {
+        live += s->kids[i].pid > 0;
+        if (s->kids[i].pid > 0) {
+            slot_job_t job;
+            slot_read(&s->board[i], &job);
+            busy += job.busy;
+        }
+    }
+    worker_metrics_supervisor(live, busy, s->n, s->stopping, now);
     /* Once a tick at most (turn also runs whenever children report jobs),
      * and at once again while the list had more than one call takes. */
     if (s->list != NULL && !s->stopping)

@@ -49,7 +49,7 @@ typedef struct {
     int (*wants_recycle)(void *ctx);
 } supervisor_companion_t;
 
-#define SUPERVISOR_COMPANIONS_MAX 4
+#define SUPERVISOR_COMPANIONS_MAX 6
 
 /* What `tickq worker` composes around the supervisor. */
 typedef struct {
