@@ -26,6 +26,7 @@ static const cli_command_t commands[] = {
     { "scheduler", cmd_scheduler, "fire the configured recurring jobs (one leader among replicas)" },
     { "schedule", cmd_schedule, "list the configured schedules; evaluate a cron expression; show the market calendar" },
     { "options", cmd_options, "option prices, Greeks and implied volatility" },
+    { "load-test", cmd_load_test, "enqueue synthetic jobs, wait for the workers; throughput and latency" },
 };
 
 static void print_usage(FILE *out)
