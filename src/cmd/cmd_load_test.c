@@ -15,6 +15,7 @@
  * never from when a poll saw them. */
 #include "cmd/commands.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -118,7 +119,8 @@ static int on_flag(int opt, const char *arg, void *ctx)
     switch (opt) {
     case OPT_TASKS:
         if (cli_parse_int(arg, 1, LOAD_TASKS_MAX, &v) != 0)
-            return cli_usage_error(usage, "invalid --tasks '%s': give a number of jobs from 1 to %d", arg, LOAD_TASKS_MAX);
+            return cli_usage_error(usage, "invalid --tasks '%s': give a number of jobs from 1 to %d", arg,
+                                   LOAD_TASKS_MAX);
         f->tasks = v;
         return 0;
     case OPT_TYPE:
@@ -153,7 +155,8 @@ static int on_flag(int opt, const char *arg, void *ctx)
     case OPT_CPU_MS: {
         const char *flag = opt == OPT_IO_MS ? "--io-ms" : "--cpu-ms";
         if (cli_parse_int(arg, 0, LOAD_JOB_MS_MAX, &v) != 0)
-            return cli_usage_error(usage, "invalid %s '%s': give milliseconds from 0 to %d", flag, arg, LOAD_JOB_MS_MAX);
+            return cli_usage_error(usage, "invalid %s '%s': give milliseconds from 0 to %d", flag, arg,
+                                   LOAD_JOB_MS_MAX);
         *(opt == OPT_IO_MS ? &f->io_ms : &f->cpu_ms) = v;
         *(opt == OPT_IO_MS ? &f->io_given : &f->cpu_given) = 1;
         return 0;
@@ -291,7 +294,7 @@ static int take_record(load_run_t *r, size_t i, const redisReply *rec)
  * -1 with r->err when the connection failed. */
 static long poll_chunk(load_run_t *r, size_t from, size_t n, size_t *keep)
 {
-    char keys[LOAD_POLL_CHUNK][QUEUE_JOB_KEY_MAX];
+    static char keys[LOAD_POLL_CHUNK][QUEUE_JOB_KEY_MAX];
     for (size_t k = 0; k < n; k++) {
         char id[JOB_ID_MAX + 1];
         job_id(r, r->pending[from + k], id, sizeof id);
@@ -412,8 +415,8 @@ static load_end_t run_loop(load_run_t *r, int *status)
             queue_status_t qs = enqueue_batch(r, n);
             if (qs != QUEUE_OK) {
                 progress_clear(r);
-                *status = cli_fail(qs == QUEUE_ERR_REPLY ? EX_UNAVAILABLE : cli_queue_exit(qs),
-                                   "cannot enqueue job %zu of %lld: %s", r->enqueued + 1, f->tasks, r->err);
+                *status = cli_fail(cli_queue_exit(qs), "cannot enqueue job %zu of %lld: %s", r->enqueued + 1,
+                                   f->tasks, r->err);
                 return END_ERROR;
             }
         }
@@ -595,6 +598,7 @@ int cmd_load_test(int argc, char **argv)
     uuid_v4(uuid);
     snprintf(r->run_id, sizeof r->run_id, "%.8s%.4s", uuid, uuid + 9);
     const char *kind = kinds[f.kind].name;
+    assert(task_find(kinds[f.kind].task) != NULL); /* each kind runs a built-in task */
     if (strcmp(kind, "noop") == 0)
         snprintf(r->args, sizeof r->args, "{}");
     else
