@@ -285,7 +285,8 @@ static int take_record(load_run_t *r, size_t i, const redisReply *rec)
                      error ? error : "(no error text)");
         }
     }
-    r->started = 1;
+    if (j->started_us > 0) /* not one cancelled while it waited */
+        r->started = 1;
     return 1;
 }
 
@@ -345,10 +346,11 @@ static int poll_jobs(load_run_t *r, int all)
     }
     memmove(r->pending + keep, r->pending + at, (r->npending - at) * sizeof *r->pending);
     r->npending = keep + (r->npending - at);
-    if (!r->started && r->enqueued > 0) {
-        /* A running job has a running result before its record changes. */
+    if (!r->started && r->npending > 0) {
+        /* A running job has a running result before its record changes;
+         * the oldest waiting job is the first to start. */
         char id[JOB_ID_MAX + 1], key[300];
-        job_id(r, 0, id, sizeof id);
+        job_id(r, r->pending[0], id, sizeof id);
         queue_result_key(id, key, sizeof key);
         redisReply *rep = rconn_cmd(r->q->conn, r->err, sizeof r->err, "EXISTS %s", key);
         if (rep == NULL)
