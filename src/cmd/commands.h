@@ -18,5 +18,6 @@ int cmd_data(int argc, char **argv);
 int cmd_schedule(int argc, char **argv);
 int cmd_scheduler(int argc, char **argv);
 int cmd_options(int argc, char **argv);
+int cmd_load_test(int argc, char **argv);
 
 #endif

@@ -27,6 +27,7 @@ static const cli_command_t commands[] = {
     { "schedule", cmd_schedule, "list the configured schedules; evaluate a cron expression; show the market calendar" },
     { "options", cmd_options, "option prices, Greeks and implied volatility" },
     { "serve", cmd_serve, "serve health, metrics and the REST API (no workers)" },
+    { "load-test", cmd_load_test, "enqueue synthetic jobs, wait for the workers; throughput and latency" },
 };
 
 static void print_usage(FILE *out)

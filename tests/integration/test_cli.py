@@ -52,7 +52,7 @@ class TestUsage(TickqTestCase):
         self.assertEqual(p.returncode, 0)
         self.assertIn("protocol 1", p.stdout)
         p = tickq("tasks")
-        for name in ["noop", "echo", "sleep", "fail"]:
+        for name in ["noop", "echo", "sleep", "spin", "fail"]:
             self.assertIn(name, p.stdout)
 
 
