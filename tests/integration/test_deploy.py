@@ -98,8 +98,10 @@ def options(sub):
 
 
 def default_of(sub, flag, pattern=r"(\S+?)"):
-    """The "(default: X)" of a flag's help line(s)."""
-    m = re.search(r"^ {2,}%s .*?\(default: %s[),;]" % (re.escape(flag), pattern), help_text(sub), re.M | re.S)
+    """The "(default: X)" of a flag's help line or its continuation lines
+    (never the next flag's)."""
+    m = re.search(r"^ {2,}%s (?:(?!\n {2,}-).)*?\(default: %s[),;]" % (re.escape(flag), pattern), help_text(sub),
+                  re.M | re.S)
     assert m, f"tickq {sub} --help gives no default for {flag}"
     return m.group(1)
 
@@ -153,7 +155,7 @@ class Command:
         return duration_s(self.flags.get("--grace", default_of("worker", "--grace")))
 
 
-def pod_env_names(pod_spec, container):
+def pod_env_names(container):
     names = {e["name"] for e in container.get("env", [])}
     for source in container.get("envFrom", []):
         ref = source.get("secretRef") or source.get("configMapRef") or {}
@@ -171,7 +173,7 @@ def kubernetes_containers():
         for c in spec["containers"]:
             argv = c.get("command", []) + c.get("args", [])
             where = f"{rel} {dep['metadata']['name']}/{c['name']}"
-            out.append((rel, dep, c, Command(where, argv, pod_env_names(spec, c))))
+            out.append((rel, dep, c, Command(where, argv, pod_env_names(c))))
     return out
 
 
@@ -522,7 +524,7 @@ class TestDeployFiles(unittest.TestCase):
         readme = read("README.md")
         for rel in rel_files("**/*"):
             if os.path.isfile(path(rel)) and rel != "README.md":
-                self.assertIn(f"`{rel}`", readme, f"deploy/README.md does not mention {rel}")
+                self.assertTrue(f"`{rel}`" in readme, f"deploy/README.md does not mention {rel}")
         self.assertIn("None of these files was run here", readme)
         self.assertIn("TICKQ_API_TOKEN", readme)
 
@@ -713,7 +715,7 @@ class TestAlertRules(TickqTestCase):
                     if name == "up":                            # Prometheus's own, per scrape job
                         self.assertIn(matchers.get("job", (None, None))[1], jobs, rule["expr"])
                         continue
-                    self.assertIn(name, series, f"{rule['alert']}: tickq serves no series {name}")
+                    self.assertTrue(name in series, f"{rule['alert']}: tickq serves no series {name}")
                     self.assertIn(name, sampled, f"{name}: the scrape had no sample to check the labels on")
                     for label, (op, value) in matchers.items():
                         self.assertIn(label, series[name], f"{rule['alert']}: {name} has no label {label}")
