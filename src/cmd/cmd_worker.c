@@ -492,7 +492,7 @@ static int http_setup(const config_t *cfg, http_app_t *http, const schedule_conf
     http->schedules_path = path;
     if (running == NULL && (cfg->config_path != NULL || access(path, F_OK) == 0)) {
         memset(own, 0, sizeof *own);
-        if (schedule_config_load(own, path, schedule_check_task, err, sizeof err) != 0)
+        if (schedule_config_load_any(own, path, schedule_check_task, err, sizeof err) != 0)
             return cli_fail(EX_CONFIG, "%s", err);
         http->schedules = own;
         *owned = 1;
