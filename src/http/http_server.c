@@ -210,7 +210,8 @@ int http_query_only(const http_request_t *r, const char *const *known, http_repl
 
 /* --- routing -------------------------------------------------------------- */
 
-/* Whether path matches pattern; the {name} segments go to caps. */
+/* Whether path matches pattern; the {name} segments go to caps, and a
+ * last {name*} takes the rest of the path, slashes and all. */
 static int path_match(const char *pattern, const char *path, char caps[HTTP_PARAMS_MAX][512])
 {
     int ncap = 0;
@@ -219,6 +220,8 @@ static int path_match(const char *pattern, const char *path, char caps[HTTP_PARA
             return 0;
         pattern++, path++;
         size_t pl = strcspn(pattern, "/"), sl = strcspn(path, "/");
+        if (pattern[0] == '{' && pl >= 2 && pattern[pl - 2] == '*' && pattern[pl] == '\0')
+            sl = strlen(path);
         if (pattern[0] == '{') {
             /* libmicrohttpd has percent-decoded the path already. */
             if (sl == 0 || sl >= 512 || ncap == HTTP_PARAMS_MAX)

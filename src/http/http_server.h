@@ -76,7 +76,9 @@ typedef void (*http_handler_fn)(void *app, const http_request_t *req, http_reply
 #define HTTP_AUDIT 2u            /* a mutating call: logged with who, what and the status */
 
 /* A route: METHOD and a path whose segments may be {name} (one segment,
- * captured in params). */
+ * captured in params); the last may be {name*}: the rest of the path,
+ * slashes and all (a job id may hold '/', sent as is or as %2F, which
+ * libmicrohttpd decodes before the path is matched). */
 typedef struct {
     const char *method;
     const char *pattern;
