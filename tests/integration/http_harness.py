@@ -7,7 +7,9 @@ import http.client
 import json
 import os
 import signal
+import shutil
 import subprocess
+import sys
 import tempfile
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -15,6 +17,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from harness import TICKQ, TickqTestCase, wait_for
 
 LISTENING = "http server listening"
+APPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "handler_apps")
+# For handler_apps/app_tasks.py served by the shipped Python runtime.
+HANDLER_ENV = {"PYTHONPATH": APPS, "PYTHONDONTWRITEBYTECODE": "1", "TICKQ_CONFIG": None}
 METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 TOKEN = "t0ken-for-tests-" + "x" * 16   # 32 characters: above the 16 the server asks for
 
@@ -44,7 +49,7 @@ class Serve:
     """A running `tickq serve`; its log (stderr) goes to a file we can read.
     `port` is set once it listens (HttpCase.serve)."""
 
-    def __init__(self, url, *args, env=None):
+    def __init__(self, url, *args, env=None, cwd=None):
         e = dict(os.environ)
         e["REDIS_URL"] = url
         for k, v in (env or {}).items():
@@ -55,7 +60,7 @@ class Serve:
         fd, self.log_path = tempfile.mkstemp(prefix="serve-", suffix=".log")
         self.log_file = os.fdopen(fd, "w")
         self.proc = subprocess.Popen([TICKQ, "serve"] + [str(a) for a in args], env=e,
-                                     stdout=self.log_file, stderr=self.log_file)
+                                     stdout=self.log_file, stderr=self.log_file, cwd=cwd)
         self.port = None
 
     @property
@@ -172,9 +177,9 @@ class HttpCase(TickqTestCase):
             return None
         return wait_for(line, timeout, what=f"'{LISTENING}' #{count}")
 
-    def serve(self, *args, env=None, bind="127.0.0.1:0"):
+    def serve(self, *args, env=None, bind="127.0.0.1:0", cwd=None):
         """`tickq serve --http BIND ARGS`, once it listens (s.port)."""
-        s = Serve(self.url, "--http", bind, *args, env=env)
+        s = Serve(self.url, "--http", bind, *args, env=env, cwd=cwd)
         self.servers.append(s)
         s.port = self.listening(s)["port"]
         return s
@@ -206,6 +211,30 @@ class HttpCase(TickqTestCase):
         if error_part is not None:
             self.assertIn(error_part, body["error"])
         return body
+
+    def temp_dir(self):
+        """A temp folder that goes when the test ends."""
+        tmp = tempfile.mkdtemp(prefix="tickq-http-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        return tmp
+
+    def handler_config(self, folder, types, extra=""):
+        """A configuration file in folder serving handler_apps/app_tasks.py's
+        `types` (comma-separated), then `extra`; returns its path."""
+        path = os.path.join(folder, "tickq.ini")
+        with open(path, "w") as f:
+            f.write(f"[handler apps]\ncommand = {sys.executable} -m tickq.handler app_tasks\ntypes = {types}\n"
+                    + extra)
+        return path
+
+    def started_line(self, w):
+        """A worker's "worker started" log line (its instance id: "worker")."""
+        return wait_for(lambda: next((x for x in json_lines(w.log()) if x.get("msg") == "worker started"), None),
+                        what="the worker's start line")
+
+    def audit(self, proc):
+        """The "api audit" lines of proc's log."""
+        return [x for x in json_lines(proc.log()) if x.get("msg") == "api audit"]
 
     def metrics(self, where, token=None):
         """GET /metrics, parsed."""

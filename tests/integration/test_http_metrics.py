@@ -7,25 +7,14 @@ from `tickq serve` and from `worker --cluster-metrics` only, scheduler
 fires; and the HTTP process beside a worker: restarted when killed, gone
 when the worker stops."""
 import os
-import shutil
 import signal
-import sys
-import tempfile
 import time
 
 from harness import ISO_RE, SynthBarsTestCase, free_port, gone, wait_for
-from http_harness import LISTENING, HttpCase, json_lines, parent_of
+from http_harness import HANDLER_ENV, LISTENING, HttpCase, parent_of
 from test_scheduler import every_minute_but_the_next_few
 
-APPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "handler_apps")
-HANDLER_ENV = {"PYTHONPATH": APPS, "PYTHONDONTWRITEBYTECODE": "1", "TICKQ_CONFIG": None}
 OUTCOMES = ("ok", "transient", "permanent", "timeout", "crash", "cancel")
-
-
-def started_line(w):
-    """The worker's "worker started" log line (its instance id: "worker")."""
-    return wait_for(lambda: next((x for x in json_lines(w.log()) if x.get("msg") == "worker started"), None),
-                    what="the worker's start line")
 
 
 class TestHealth(HttpCase):
@@ -43,7 +32,7 @@ class TestHealth(HttpCase):
 
     def test_worker_health_names_its_supervisor_and_last_job(self):
         w = self.http_worker("--workers", "2", "--queues", "hq")
-        instance = started_line(w)["worker"]
+        instance = self.started_line(w)["worker"]
         h = wait_for(lambda: (lambda b: b["supervisor"]["children"] == 2 and b)(self.get(w, "/health").json()),
                      what="two children in /health")
         self.assertEqual((h["status"], h["role"], h["worker"], h["problems"]), ("healthy", "worker", instance, []))
@@ -63,11 +52,8 @@ class TestHealth(HttpCase):
         while the job still runs (it holds until the test's marker file
         exists, so this does not depend on timing); then the job ends, the
         worker exits 0 and its HTTP process with it."""
-        tmp = tempfile.mkdtemp(prefix="tickq-http-")
-        self.addCleanup(shutil.rmtree, tmp, True)
-        config = os.path.join(tmp, "tickq.ini")
-        with open(config, "w") as f:
-            f.write(f"[handler apps]\ncommand = {sys.executable} -m tickq.handler app_tasks\ntypes = hold\n")
+        tmp = self.temp_dir()
+        config = self.handler_config(tmp, "hold")
         marker = os.path.join(tmp, "let-go")
         self.addCleanup(lambda: open(marker, "w").close())   # a failed test does not leave the job holding
         w = self.http_worker("--config", config, "--workers", "1", "--grace", "60", env=HANDLER_ENV)
@@ -256,8 +242,7 @@ class TestClusterMetrics(HttpCase):
         """A worker with --scheduler fires a schedule that missed its last
         runs (misfire = run_once): one fire, and the runs it did not make
         up as misfires, in /metrics and /api/schedules."""
-        tmp = tempfile.mkdtemp(prefix="tickq-http-")
-        self.addCleanup(shutil.rmtree, tmp, True)
+        tmp = self.temp_dir()
         now = time.time()
         config = os.path.join(tmp, "tickq.ini")
         with open(config, "w") as f:
