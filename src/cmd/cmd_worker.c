@@ -84,8 +84,8 @@ static const char usage[] =
     CLI_COMMON_HELP
     "\n"
     "Durations take a unit (500ms, 2s, 5m, 1h); a bare number means seconds.\n"
-    "Exit status: 0 ok, 64 bad usage, 69 Redis unavailable, 75 Redis out of memory\n"
-    "(try again later), 78 configuration error.\n";
+    "Exit status: 0 ok, 64 bad usage, 69 Redis unavailable (or --http cannot listen),\n"
+    "75 Redis out of memory (try again later), 78 configuration error.\n";
 
 enum {
     OPT_QUEUES = OPT_FIRST_COMMAND_OPTION, OPT_WORKERS, OPT_BURST, OPT_CHECK, OPT_GRACE,
