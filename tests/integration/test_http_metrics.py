@@ -3,16 +3,21 @@ real Redis: /health on `tickq serve` and beside a worker, with Redis down,
 /health/ready while a worker shuts down; /metrics parsed by
 prometheus_client's parser: a worker's own series (jobs by queue, type and
 outcome, the duration histogram, children, sandbox kills), the cluster's
-from `tickq serve` and from `worker --cluster-metrics` only, scheduler
-fires; and the HTTP process beside a worker: restarted when killed, gone
+from `tickq serve` and from `worker --cluster-metrics` only (depths, ages,
+events, dead letters, workers, job history, the list protocol, scheduler
+fires); and the HTTP process beside a worker: restarted when killed, gone
 when the worker stops."""
 import os
 import signal
+import sys
 import time
 
-from harness import ISO_RE, SynthBarsTestCase, free_port, gone, wait_for
+from harness import ISO_RE, ROOT, SynthBarsTestCase, free_port, gone, wait_for
 from http_harness import HANDLER_ENV, LISTENING, HttpCase, parent_of
 from test_scheduler import every_minute_but_the_next_few
+
+sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
+import tickq_client  # noqa: E402
 
 OUTCOMES = ("ok", "transient", "permanent", "timeout", "crash", "cancel")
 
@@ -203,9 +208,8 @@ class TestClusterMetrics(HttpCase):
         age = wait_for(lambda: self.metrics(s).value("tickq_queue_oldest_ready_age_seconds", queue="idle",
                                                      priority="normal"), what="an age above 0")
         self.assertGreater(age, 0)
-        time.sleep(0.05)   # time passes for the waiting job
-        later = self.metrics(s).value("tickq_queue_oldest_ready_age_seconds", queue="idle", priority="normal")
-        self.assertGreater(later, age)
+        wait_for(lambda: self.metrics(s).value("tickq_queue_oldest_ready_age_seconds", queue="idle",
+                                               priority="normal") > age, what="the age to grow")
         self.assertEqual(self.job(ready[0])["state"], "queued")
         # None of the page is a worker's own.
         self.assertNotIn("tickq_worker_jobs", m.families)
@@ -223,6 +227,13 @@ class TestClusterMetrics(HttpCase):
                  ("busy", "normal")}
         self.assertEqual(depth, {"ready": 0, "running": 1, "delayed": 0, "retrying": 1})
         self.assertEqual((m.value("tickq_workers_live"), m.value("tickq_workers_children")), (1, 2))
+        self.assertEqual(m.value("tickq_queue_oldest_ready_age_seconds", queue="busy", priority="normal"), 0)
+        # The worker's job history stream, by its database.
+        database = self.started_line(w)["database"]
+        ((labels, _),) = m.samples("tickq_history_rows_waiting")
+        self.assertTrue(labels["database"].endswith(":" + database), labels)   # host:file for SQLite
+        self.assertEqual(m.value("tickq_history_rows_dropped_total", **labels), 0)
+        self.assertGreaterEqual(m.value("tickq_history_write_lag_seconds", **labels), 0)
         self.assertEqual(m.value("tickq_queue_events_total", queue="busy", event="failed_attempts"), 1)
         self.assertEqual(m.value("tickq_queue_events_total", queue="busy", event="retried"), 1)
         self.assertEqual(m.value("tickq_dead_letter_jobs"), 0)
@@ -237,6 +248,21 @@ class TestClusterMetrics(HttpCase):
         self.assertEqual(m.value("tickq_dead_letter_jobs"), 1)
         self.assertEqual(m.value("tickq_queue_events_total", queue="dq", event="dead"), 1)
         self.assertEqual(m.value("tickq_queue_events_total", queue="dq", event="submitted"), 1)
+
+    def test_list_protocol_imports_rejections_and_duplicates(self):
+        s = self.serve()
+        tickq_client.add_task(self.r, "from-list", "noop", {})
+        tickq_client.add_task(self.r, "from-list", "noop", {})   # the same id again
+        self.r.lpush("strategy_queue", "not json")
+        status, w = self.burst("--queues", "lq", "--list-target", "lq", "--workers", "1")
+        self.assertEqual(status, 0, w.log())
+        self.assertEqual(self.state("from-list"), "completed")
+        m = self.metrics(s)
+        for family, counter in (("tickq_list_imports", "list_imported"), ("tickq_list_rejections", "list_rejected"),
+                                ("tickq_list_duplicates", "list_duplicates")):
+            self.assertEqual(m.type_of(family), "counter")
+            self.assertEqual(m.value(family + "_total", queue="lq"), 1, family)
+            self.assertEqual(self.counters("lq")[counter], 1, counter)
 
     def test_scheduler_fires_are_counted(self):
         """A worker with --scheduler fires a schedule that missed its last
