@@ -34,6 +34,20 @@ class TestHealth(HttpCase):
         self.assertNotIn("worker", h)
         self.assertEqual(self.expect(self.get(s, "/health/live"), 200), {"status": "alive"})
         self.assertEqual(self.expect(self.get(s, "/health/ready"), 200), {"status": "ready"})
+        # A Redis that another tickq protocol version holds.
+        self.r.set("tickq:protocol", "999")
+        h = self.expect(self.get(s, "/health"), 503)
+        self.assertEqual(h["redis"], {"ok": True, "protocol": "999"})
+        self.assertEqual(h["problems"], [f"redis holds tickq protocol 999; this tickq speaks {h['protocol']}"])
+
+    def test_serve_names_a_database_it_cannot_open(self):
+        s = self.serve(env={"TICKQ_DB": "/dev/null/no/tickq.db"})
+        h = self.expect(self.get(s, "/health"), 503)
+        self.assertIs(h["redis"]["ok"], True)
+        self.assertIs(h["database"]["ok"], False)
+        self.assertEqual(h["problems"], ["database: " + h["database"]["error"]])
+        self.assertIn("/dev/null/no/tickq.db", h["database"]["error"])
+        self.assertEqual(self.get(s, "/health/ready").status, 200)   # the queue works without it
 
     def test_worker_health_names_its_supervisor_and_last_job(self):
         w = self.http_worker("--workers", "2", "--queues", "hq")
