@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cmd/cli.h"
+#include "cmd/handler_setup.h"
 #include "cmd/schedule_check.h"
 #include "core/config_file.h"
 #include "core/log.h"
@@ -97,7 +98,9 @@ int cmd_serve(int argc, char **argv)
     http_app_t app = { .cfg = &cfg, .role = HTTP_ROLE_SERVE, .cluster_metrics = 1, .instance = "" };
     const char *path = config_file_path(cfg.config_path);
     if (cfg.config_path != NULL || access(path, F_OK) == 0) {
-        if (schedule_config_load(&schedules, path, schedule_check_task, err, sizeof err) != 0)
+        /* Its handler types first: a schedule may fire one of them. */
+        if (handler_setup(path, NULL, NULL, 0, 0, err, sizeof err) != 0 ||
+            schedule_config_load_any(&schedules, path, schedule_check_task, err, sizeof err) != 0)
             return cli_fail(EX_CONFIG, "%s", err);
         app.schedules = &schedules;
         app.schedules_path = path;

@@ -84,8 +84,8 @@ static const char usage[] =
     CLI_COMMON_HELP
     "\n"
     "Durations take a unit (500ms, 2s, 5m, 1h); a bare number means seconds.\n"
-    "Exit status: 0 ok, 64 bad usage, 69 Redis unavailable, 75 Redis out of memory\n"
-    "(try again later), 78 configuration error.\n";
+    "Exit status: 0 ok, 64 bad usage, 69 Redis unavailable (or --http cannot listen),\n"
+    "75 Redis out of memory (try again later), 78 configuration error.\n";
 
 enum {
     OPT_QUEUES = OPT_FIRST_COMMAND_OPTION, OPT_WORKERS, OPT_BURST, OPT_CHECK, OPT_GRACE,
@@ -492,7 +492,7 @@ static int http_setup(const config_t *cfg, http_app_t *http, const schedule_conf
     http->schedules_path = path;
     if (running == NULL && (cfg->config_path != NULL || access(path, F_OK) == 0)) {
         memset(own, 0, sizeof *own);
-        if (schedule_config_load(own, path, schedule_check_task, err, sizeof err) != 0)
+        if (schedule_config_load_any(own, path, schedule_check_task, err, sizeof err) != 0)
             return cli_fail(EX_CONFIG, "%s", err);
         http->schedules = own;
         *owned = 1;

@@ -1,7 +1,9 @@
 /* worker_http.c — the HTTP process beside a worker (worker_http.h). */
 #include "cmd/worker_http.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +40,25 @@ worker_http_t *worker_http_new(http_app_t *app, const http_bind_t *bind, const c
     return h;
 }
 
-int worker_http_probe(const http_bind_t *where, char *err, size_t errlen)
+/* PORT 0: the port the kernel picked for the probe, kept in `b`. */
+static void keep_port(http_bind_t *b, int fd)
+{
+    struct sockaddr_storage got;
+    socklen_t len = sizeof got;
+    if (getsockname(fd, (struct sockaddr *)&got, &len) != 0)
+        return;
+    uint16_t port = got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
+                                              : ((struct sockaddr_in *)&got)->sin_port;
+    if (b->addr.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&b->addr)->sin6_port = port;
+    else
+        ((struct sockaddr_in *)&b->addr)->sin_port = port;
+    char *colon = strrchr(b->text, ':');
+    if (colon != NULL)
+        snprintf(colon + 1, sizeof b->text - (size_t)(colon + 1 - b->text), "%u", (unsigned)ntohs(port));
+}
+
+int worker_http_probe(http_bind_t *where, char *err, size_t errlen)
 {
     int fd = socket(where->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
@@ -49,6 +69,10 @@ int worker_http_probe(const http_bind_t *where, char *err, size_t errlen)
             close(fd);
         return -1;
     }
+    uint16_t port = where->addr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&where->addr)->sin6_port
+                                                      : ((struct sockaddr_in *)&where->addr)->sin_port;
+    if (port == 0)
+        keep_port(where, fd);
     close(fd);
     return 0;
 }

@@ -25,7 +25,9 @@ void worker_http_free(worker_http_t *h);
 
 /* Whether `bind` can be listened on now (a socket bound and closed): 0, or
  * -1 with err. So that a taken port stops `tickq worker` at once instead of
- * a server process failing every second. */
-int worker_http_probe(const http_bind_t *where, char *err, size_t errlen);
+ * a server process failing every second. For PORT 0 the port picked is
+ * kept in *where, so that a restarted server listens where the first one
+ * did. */
+int worker_http_probe(http_bind_t *where, char *err, size_t errlen);
 
 #endif

@@ -158,7 +158,8 @@ void http_ops_dlq_retry(void *app, const http_request_t *req, http_reply_t *rep)
     http_app_t *a = app;
     const char *entry = req->params[0];
     char err[1024], key[256];
-    if (strspn(entry, "0123456789-") != strlen(entry) || strchr(entry, '-') == NULL) {
+    size_t ms = strspn(entry, "0123456789"), seq = ms < strlen(entry) ? strspn(entry + ms + 1, "0123456789") : 0;
+    if (ms == 0 || ms > 20 || entry[ms] != '-' || seq == 0 || seq > 20 || entry[ms + 1 + seq] != '\0') {
         http_reply_error(rep, 400, "'%s' is not a dead-letter entry id (like 1733300000000-0: GET /api/dlq lists "
                          "them)", entry);
         return;
@@ -173,6 +174,11 @@ void http_ops_dlq_retry(void *app, const http_request_t *req, http_reply_t *rep)
     if (r == NULL) {
         http_app_broken(a);
         http_reply_error(rep, 503, "cannot read the dead letters: %s", err);
+        return;
+    }
+    if (r->type == REDIS_REPLY_ERROR) { /* past 64 bits */
+        http_reply_error(rep, 400, "'%s' is not a dead-letter entry id: %s", entry, r->str);
+        freeReplyObject(r);
         return;
     }
     int found = r->type == REDIS_REPLY_ARRAY && r->elements == 1;

@@ -25,8 +25,12 @@ struct http_server {
     int port;
 };
 
-/* What a connection's request has sent so far. */
+/* A connection's request: what was decided on its headers, and what its
+ * body has sent so far. */
 typedef struct {
+    const http_route_t *route;   /* NULL: none for its method and path */
+    int refuse;                  /* 0, or its status whatever its body: 401, 403, 404, 405 */
+    char allow[64];              /* 405: the methods its path takes */
     char *buf;
     size_t len, cap;
     int too_large;
@@ -206,7 +210,8 @@ int http_query_only(const http_request_t *r, const char *const *known, http_repl
 
 /* --- routing -------------------------------------------------------------- */
 
-/* Whether path matches pattern; the {name} segments go to caps. */
+/* Whether path matches pattern; the {name} segments go to caps, and a
+ * last {name*} takes the rest of the path, slashes and all. */
 static int path_match(const char *pattern, const char *path, char caps[HTTP_PARAMS_MAX][512])
 {
     int ncap = 0;
@@ -215,6 +220,8 @@ static int path_match(const char *pattern, const char *path, char caps[HTTP_PARA
             return 0;
         pattern++, path++;
         size_t pl = strcspn(pattern, "/"), sl = strcspn(path, "/");
+        if (pattern[0] == '{' && pl >= 2 && pattern[pl - 2] == '*' && pattern[pl] == '\0')
+            sl = strlen(path);
         if (pattern[0] == '{') {
             /* libmicrohttpd has percent-decoded the path already. */
             if (sl == 0 || sl >= 512 || ncap == HTTP_PARAMS_MAX)
@@ -256,40 +263,66 @@ static int check_token(const http_server_t *s, struct MHD_Connection *conn)
     return http_token_equal(auth + 7, s->token) ? 0 : 403;
 }
 
-static void route(http_server_t *s, http_request_t *req, http_reply_t *rep, const http_route_t **matched)
+/* The route for a method and path (its {name} segments in caps), or NULL
+ * with `allow` listing the methods the path takes ("" when none). */
+static const http_route_t *find_route(const http_server_t *s, const char *method, const char *path,
+                                      char caps[HTTP_PARAMS_MAX][512], char *allow, size_t allowlen)
 {
-    static char caps[HTTP_PARAMS_MAX][512]; /* one request at a time: the server's thread */
-    char allow[64] = "";
+    allow[0] = '\0';
     for (size_t i = 0; i < s->nroutes; i++) {
         const http_route_t *r = &s->routes[i];
-        if (!path_match(r->pattern, req->path, caps))
+        if (!path_match(r->pattern, path, caps))
             continue;
-        if (strcmp(r->method, req->method) != 0) {
-            if (strstr(allow, r->method) == NULL)
-                snprintf(allow + strlen(allow), sizeof allow - strlen(allow), "%s%s", allow[0] ? ", " : "",
-                         r->method);
-            continue;
-        }
-        *matched = r;
-        for (int k = 0; k < HTTP_PARAMS_MAX; k++)
-            req->params[k] = caps[k];
-        int refuse = (r->flags & HTTP_PUBLIC) ? 0 : check_token(s, req->conn);
-        if (refuse == 401) {
-            http_reply_error(rep, 401, "this endpoint needs the API token: send 'Authorization: Bearer <token>'");
-            snprintf(rep->header[0], sizeof rep->header[0], "WWW-Authenticate: Bearer");
-        } else if (refuse == 403) {
-            http_reply_error(rep, 403, "the API token is wrong");
-        } else {
-            r->fn(s->app, req, rep);
-        }
+        if (strcmp(r->method, method) == 0)
+            return r;
+        if (strstr(allow, r->method) == NULL)
+            snprintf(allow + strlen(allow), allowlen - strlen(allow), "%s%s", allow[0] ? ", " : "", r->method);
+    }
+    return NULL;
+}
+
+/* Decided on the headers, before any body is read: the route, and whether
+ * the request is refused whatever it sends (no route, no token or a wrong
+ * one). */
+static void decide(const http_server_t *s, struct MHD_Connection *conn, const char *method, const char *path,
+                   upload_t *up)
+{
+    char caps[HTTP_PARAMS_MAX][512];
+    up->route = find_route(s, method, path, caps, up->allow, sizeof up->allow);
+    if (up->route == NULL)
+        up->refuse = up->allow[0] ? 405 : 404;
+    else if (!(up->route->flags & HTTP_PUBLIC))
+        up->refuse = check_token(s, conn);
+}
+
+static void refusal(const upload_t *up, const char *method, const char *path, http_reply_t *rep)
+{
+    if (up->refuse == 401) {
+        http_reply_error(rep, 401, "this endpoint needs the API token: send 'Authorization: Bearer <token>'");
+        snprintf(rep->header[0], sizeof rep->header[0], "WWW-Authenticate: Bearer");
+    } else if (up->refuse == 403) {
+        http_reply_error(rep, 403, "the API token is wrong");
+    } else if (up->refuse == 405) {
+        http_reply_error(rep, 405, "%s is not allowed on %s (allowed: %s)", method, path, up->allow);
+        snprintf(rep->header[0], sizeof rep->header[0], "Allow: %s", up->allow);
+    } else {
+        http_reply_error(rep, 404, "no such endpoint: %s %s (docs/http.md lists them)", method, path);
+    }
+}
+
+/* Runs the request's route. */
+static void route(const http_server_t *s, http_request_t *req, http_reply_t *rep)
+{
+    static char caps[HTTP_PARAMS_MAX][512]; /* one request at a time: the server's thread */
+    char allow[64];
+    const http_route_t *r = find_route(s, req->method, req->path, caps, allow, sizeof allow);
+    if (r == NULL) { /* it was found on the headers, and the routes do not change */
+        http_reply_error(rep, 500, "the route of %s %s went away", req->method, req->path);
         return;
     }
-    if (allow[0] != '\0') {
-        http_reply_error(rep, 405, "%s is not allowed on %s (allowed: %s)", req->method, req->path, allow);
-        snprintf(rep->header[0], sizeof rep->header[0], "Allow: %s", allow);
-    } else {
-        http_reply_error(rep, 404, "no such endpoint: %s %s (docs/http.md lists them)", req->method, req->path);
-    }
+    for (int k = 0; k < HTTP_PARAMS_MAX; k++)
+        req->params[k] = caps[k];
+    r->fn(s->app, req, rep);
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, http_reply_t *rep)
@@ -325,11 +358,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if ((up = calloc(1, sizeof *up)) == NULL)
             return MHD_NO;
         *con_cls = up;
+        decide(s, conn, method, url, up);
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
+        if (up->refuse != 0)
+            return MHD_YES; /* refused whatever it says: read, kept nowhere */
         if (up->too_large || up->len + n > s->body_max) {
             up->too_large = 1; /* read to the end, kept nowhere */
             return MHD_YES;
@@ -351,17 +387,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                            .body_len = up->len };
     peer_text(conn, req.client, sizeof req.client);
     http_reply_t rep = { .status = 500, .content_type = "application/json" };
-    const http_route_t *matched = NULL;
-    if (up->too_large)
+    if (up->refuse != 0)
+        refusal(up, method, url, &rep);
+    else if (up->too_large)
         http_reply_error(&rep, 413, "the request body is over %zu bytes", s->body_max);
     else
-        route(s, &req, &rep, &matched);
+        route(s, &req, &rep);
     if (rep.body == NULL)
         http_reply_error(&rep, 500, "the endpoint gave no reply");
-    if (matched != NULL && (matched->flags & HTTP_AUDIT))
+    if (up->route != NULL && (up->route->flags & HTTP_AUDIT))
         log_info("api audit", LF_S("client", req.client), LF_S("method", method), LF_S("path", url),
-                 LF_I("status", rep.status), LF_S("auth", s->token[0] ? (rep.status == 401 || rep.status == 403 ?
-                                                                        "refused" : "token") : "none"));
+                 LF_I("status", rep.status),
+                 LF_S("auth", s->token[0] ? (up->refuse != 0 ? "refused" : "token") : "none"));
     return send_reply(conn, &rep);
 }
 

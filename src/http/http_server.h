@@ -10,7 +10,10 @@
  * Status codes decided here: 404 no route for the path, 405 a route for
  * the path but not the method (with Allow), 401 no token where one is
  * needed, 403 a wrong token, 413 a body over the limit, 400 a query
- * parameter the route does not take. */
+ * parameter the route does not take. The route and the token are decided
+ * on the headers: a refused request's body is read but kept nowhere, and
+ * its refusal comes before 413. Every request to an audited route is
+ * logged, refused or not. */
 #ifndef TICKQ_HTTP_SERVER_H
 #define TICKQ_HTTP_SERVER_H
 
@@ -73,7 +76,9 @@ typedef void (*http_handler_fn)(void *app, const http_request_t *req, http_reply
 #define HTTP_AUDIT 2u            /* a mutating call: logged with who, what and the status */
 
 /* A route: METHOD and a path whose segments may be {name} (one segment,
- * captured in params). */
+ * captured in params); the last may be {name*}: the rest of the path,
+ * slashes and all (a job id may hold '/', sent as is or as %2F, which
+ * libmicrohttpd decodes before the path is matched). */
 typedef struct {
     const char *method;
     const char *pattern;

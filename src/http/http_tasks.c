@@ -192,7 +192,7 @@ void http_tasks_create(void *app, const http_request_t *req, http_reply_t *rep)
     if (http_query_only(req, known, rep) != 0)
         return;
     json_error_t jerr;
-    json_t *task = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *task = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (task == NULL) {
         http_reply_error(rep, 400, "the body is not JSON: %s (line %d, column %d)", jerr.text, jerr.line,
                          jerr.column);

@@ -13,7 +13,7 @@ static json_t *body_args(const http_request_t *req, http_reply_t *rep)
     if (strspn(req->body, " \t\r\n") == req->body_len)
         return json_object();
     json_error_t jerr;
-    json_t *args = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *args = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (args == NULL) {
         http_reply_error(rep, 400, "the body is not JSON: %s (line %d, column %d)", jerr.text, jerr.line,
                          jerr.column);
