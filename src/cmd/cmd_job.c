@@ -12,6 +12,7 @@
 
 #include "cmd/cli.h"
 #include "core/clock.h"
+#include "core/job.h"
 
 static const char usage[] =
     "usage: tickq job ID\n"
@@ -118,8 +119,12 @@ int cmd_job(int argc, char **argv)
                 json_object_set_new(job, times[i][1], json_string(iso));
             }
         }
+        /* A job enqueued without a timeout keeps timeout_ms 0: whichever
+         * worker runs it gives it its own default, unknown here. */
         json_t *timeout = json_object_get(job, "timeout_ms");
-        if (json_is_integer(timeout))
+        if (json_is_integer(timeout) && json_integer_value(timeout) == JOB_TIMEOUT_UNSET)
+            json_object_set_new(job, "timeout_seconds", json_string("worker default"));
+        else if (json_is_integer(timeout))
             json_object_set_new(job, "timeout_seconds", json_real((double)json_integer_value(timeout) / 1000.0));
         /* "running" is not stored: a queued job whose entry is pending in the
          * consumer group is being run, by the consumer holding it. */
