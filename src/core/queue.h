@@ -50,10 +50,10 @@ typedef struct queue {
     int64_t retry_base_ms;
     int64_t retry_max_ms;
     size_t max_payload;
-    int64_t default_timeout_ms; /* claims: the timeout a job enqueued without one
-                              * (timeout_ms JOB_TIMEOUT_UNSET) runs with, the
-                              * claiming worker's (--job-timeout, its pool's
-                              * job_timeout); a job_timeout_valid value */
+    int64_t default_timeout_ms; /* claims: the timeout of a job enqueued without
+                              * one (timeout_ms JOB_TIMEOUT_UNSET): the claiming
+                              * worker's --job-timeout or its pool's job_timeout;
+                              * job_timeout_valid */
     char history[128];       /* the job history stream finish, release,
                               * reclaim and touch append rows to (history.h); "": off */
     long long unrecorded;    /* jobs release, reclaim or touch settled without
