@@ -20,6 +20,7 @@
 #include "strategy/strategy_python.h"
 #include "core/clock.h"
 #include "core/config_file.h"
+#include "core/job.h"
 #include "core/log.h"
 #include "data/db.h"
 #include "data/history.h"
@@ -42,6 +43,9 @@ static const char usage[] =
     "  --burst              exit 0 once the queues and their pending retries are empty\n"
     "  --check              check configuration and Redis, print what was checked, exit\n"
     "  --grace S            seconds running jobs get to finish on SIGTERM (default: 30)\n"
+    "  --job-timeout D      how long a job enqueued without a timeout may run, per\n"
+    "                       attempt (default: the pool's job_timeout with --pool,\n"
+    "                       else 1h; at most 7 days)\n"
     "  --log-format F       json (default) or logfmt\n"
     "  --log-level L        debug, info (default), warning or error\n"
     "  --result-ttl S       seconds results and job records are kept (default: 86400)\n"
@@ -56,7 +60,8 @@ static const char usage[] =
     "                       $TICKQ_SCHEDULES, else schedules.ini; one scheduler among\n"
     "                       all replicas fires; docs/scheduler.md)\n"
     "  --pool NAME          run the [pool NAME] of the configuration file: its queues,\n"
-    "                       workers, task types and handlers (flags win over it)\n"
+    "                       workers, job timeout, task types and handlers (flags win\n"
+    "                       over it)\n"
     "  --watch PATH         a file or folder (repeat for more): when one changes, the\n"
     "                       configuration file is read again and each child is replaced\n"
     "                       after its current job, with new handler processes; a\n"
@@ -92,7 +97,7 @@ enum {
     OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_RESULT_TTL, OPT_RETRY_BASE, OPT_RETRY_MAX,
     OPT_CLAIM_TIMEOUT, OPT_HEARTBEAT, OPT_STATS_INTERVAL, OPT_DLQ_CAP, OPT_BATCH_BUDGET, OPT_DB,
     OPT_LIST_QUEUE, OPT_SCHEDULER, OPT_SCHEDULES, OPT_NO_HISTORY, OPT_HISTORY_DAYS, OPT_HISTORY_BACKLOG,
-    OPT_LIST_TARGET, OPT_POOL, OPT_WATCH, OPT_HTTP, OPT_CLUSTER_METRICS
+    OPT_LIST_TARGET, OPT_POOL, OPT_WATCH, OPT_HTTP, OPT_CLUSTER_METRICS, OPT_JOB_TIMEOUT
 };
 
 static const struct option options[] = {
@@ -101,6 +106,7 @@ static const struct option options[] = {
     { "burst", no_argument, 0, OPT_BURST },
     { "check", no_argument, 0, OPT_CHECK },
     { "grace", required_argument, 0, OPT_GRACE },
+    { "job-timeout", required_argument, 0, OPT_JOB_TIMEOUT },
     { "log-format", required_argument, 0, OPT_LOG_FORMAT },
     { "log-level", required_argument, 0, OPT_LOG_LEVEL },
     { "result-ttl", required_argument, 0, OPT_RESULT_TTL },
@@ -139,7 +145,7 @@ static int duration_flag(const char *flag, const char *arg, int64_t min_ms, int6
 
 /* worker --pool NAME, and which of the pool's settings flags override. */
 static const char *g_pool;
-static int g_queues_flag, g_workers_flag;
+static int g_queues_flag, g_workers_flag, g_job_timeout_flag;
 /* worker --watch PATH, repeated. */
 static const char *g_watch[WATCH_PATHS_MAX];
 static size_t g_nwatch;
@@ -180,6 +186,13 @@ static int on_flag(int opt, const char *arg, void *ctx)
     case OPT_BURST: cfg->burst = 1; break;
     case OPT_CHECK: cfg->check = 1; break;
     case OPT_GRACE: st = duration_flag("--grace", arg, 0, &cfg->grace_ms); break;
+    case OPT_JOB_TIMEOUT:
+        if (clock_parse_duration(arg, 1000, &ms) != 0 || !job_timeout_valid(ms))
+            return cli_usage_error(usage, "--job-timeout '%s' is not a duration of more than 0 and at most 7 days "
+                                   "(e.g. 600, 90s, 10m, 2h)", arg);
+        cfg->job_timeout_ms = ms;
+        g_job_timeout_flag = 1;
+        break;
     case OPT_LOG_FORMAT:
         if (log_parse_format(arg, &cfg->log_format) != 0)
             return cli_usage_error(usage, "--log-format '%s' is unknown: use json or logfmt", arg);
@@ -268,12 +281,24 @@ static void say_handler(int ok, const char *name, const char *what)
     putchar('\n');
 }
 
+/* The configuration file's handlers and pool (--pool: its settings where
+ * no flag gave them), then the settings checked. 0, or -1 with err. */
+static int configure(config_t *cfg, char *err, size_t errlen)
+{
+    if (handler_setup(cfg->config_path, g_pool, cfg, g_queues_flag, g_workers_flag, err, errlen) != 0)
+        return -1;
+    if (!g_job_timeout_flag && handler_setup_pool_job_timeout_ms() > 0)
+        cfg->job_timeout_ms = handler_setup_pool_job_timeout_ms();
+    if (config_resolve(cfg, 1, err, errlen) != 0 || config_resolve_list_target(cfg, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
 /* --check: every step prints one line; the first failure decides the status. */
 static int run_check(config_t *cfg)
 {
     char err[1024], where[4400], queues[2048];
-    if (handler_setup(cfg->config_path, g_pool, cfg, g_queues_flag, g_workers_flag, err, sizeof err) != 0 ||
-        config_resolve(cfg, 1, err, sizeof err) != 0 || config_resolve_list_target(cfg, err, sizeof err) != 0) {
+    if (configure(cfg, err, sizeof err) != 0) {
         printf("FAIL config: %s\n", err);
         return EX_CONFIG;
     }
@@ -290,11 +315,12 @@ static int run_check(config_t *cfg)
     else
         snprintf(history, sizeof history, "kept for ever");
     printf("ok   limits: grace %gs; result ttl %llds; retry base %gs, max %gs; claim timeout %gs; "
-           "heartbeat %gs; stats every %gs; dead-letter cap %lld; payload max %zu bytes; job history %s\n",
+           "heartbeat %gs; stats every %gs; dead-letter cap %lld; payload max %zu bytes; "
+           "job timeout %gs for jobs without one; job history %s\n",
            (double)cfg->grace_ms / 1000, (long long)cfg->result_ttl_s, (double)cfg->retry_base_ms / 1000,
            (double)cfg->retry_max_ms / 1000, (double)cfg->claim_timeout_ms / 1000,
            (double)cfg->heartbeat_ms / 1000, (double)cfg->stats_interval_ms / 1000, (long long)cfg->dlq_cap,
-           cfg->max_payload, history);
+           cfg->max_payload, (double)cfg->job_timeout_ms / 1000, history);
     redis_url_describe(&cfg->url, where, sizeof where);
     rconn_t *c = rconn_open(&cfg->url, cfg->command_timeout_ms, err, sizeof err);
     if (c == NULL) {
@@ -528,8 +554,7 @@ int cmd_worker(int argc, char **argv)
 
     log_configure(cfg.log_format, cfg.log_level);
     warn_deprecated_flags(&cfg);
-    if (handler_setup(cfg.config_path, g_pool, &cfg, g_queues_flag, g_workers_flag, err, sizeof err) != 0 ||
-        config_resolve(&cfg, 1, err, sizeof err) != 0 || config_resolve_list_target(&cfg, err, sizeof err) != 0)
+    if (configure(&cfg, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
     /* The schedules file first: a bad one changes nothing. */
     schedule_config_t schedules;

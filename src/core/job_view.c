@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/job.h"
 #include "core/queue_names.h"
 
 /* Fields stored as numbers in the hash come out as JSON numbers. */
@@ -93,8 +94,12 @@ int job_view_read(queue_t *q, const char *id, json_t **out, char *err, size_t er
             json_object_set_new(job, times[i][1], json_string(iso));
         }
     }
+    /* A job enqueued without a timeout keeps timeout_ms 0: whichever
+     * worker runs it gives it its own default, unknown here. */
     json_t *timeout = json_object_get(job, "timeout_ms");
-    if (json_is_integer(timeout))
+    if (json_is_integer(timeout) && json_integer_value(timeout) == JOB_TIMEOUT_UNSET)
+        json_object_set_new(job, "timeout_seconds", json_string("worker default"));
+    else if (json_is_integer(timeout))
         json_object_set_new(job, "timeout_seconds", json_real((double)json_integer_value(timeout) / 1000.0));
     /* "running" is not stored: a queued job whose entry is pending in the
      * consumer group is being run, by the consumer holding it. */

@@ -635,7 +635,8 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, const supervisor_plan_t *
     redis_url_describe(&cfg->url, where, sizeof where);
     log_info("worker started", LF_S("worker", s.id), LF_S("queues", queues), LF_I("workers", s.n),
              LF_S("group", cfg->group), LF_S("redis", where), LF_S("database", plan->database),
-             LF_B("burst", cfg->burst), LF_S("list_queue", cfg->list_queue[0] ? cfg->list_queue : "(off)"),
+             LF_B("burst", cfg->burst), LF_F("job_timeout_s", (double)cfg->job_timeout_ms / 1000.0),
+             LF_S("list_queue", cfg->list_queue[0] ? cfg->list_queue : "(off)"),
              LF_B("history", cfg->history), LF_S("history_stream", cfg->history ? cfg->history_stream : ""),
              LF_S("protocol", TICKQ_PROTOCOL));
 
