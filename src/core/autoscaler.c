@@ -1,6 +1,7 @@
 /* autoscaler.c — the autoscaler at work in a supervisor (autoscaler.h). */
 #include "core/autoscaler.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/clock.h"

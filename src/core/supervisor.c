@@ -593,7 +593,7 @@ static int scale_down(sup_t *s)
         k->retiring = 1;
         kill(k->pid, SIGUSR1);
         s->desired--;
-        log_debug("worker child retired: it stops once idle", LF_S("worker_id", k->id), LF_I("child_pid", k->pid));
+        log_debug("worker child retired: it stops once it has no job", LF_S("worker_id", k->id), LF_I("child_pid", k->pid));
         return 0;
     }
     return -1;

@@ -13,7 +13,7 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness import TickqTestCase, wait_for
+from harness import ROOT, TickqTestCase, wait_for
 
 SCALE = ["--autoscale", "--min-workers", "1", "--max-workers", "4", "--interval", "200ms", "--cooldown", "1s",
          "--target-wait", "200ms"]
@@ -36,6 +36,23 @@ def metric_samples(port):
         for s in family.samples:
             out[(s.name, tuple(sorted(s.labels.items())))] = s.value
     return out
+
+
+def documented_fields():
+    """The field table of docs/operations.md's "Autoscaling" section:
+    {field: its meaning}."""
+    with open(os.path.join(ROOT, "docs", "operations.md")) as f:
+        text = f.read()
+    section = text[text.index("## Autoscaling\n"):]
+    section = section[:section.index("\n## ", 1)]
+    fields = {}
+    for line in section[section.index("| Field | Meaning |"):].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        names, meaning = line.strip("|").split("|", 1)
+        for name in names.split(","):
+            fields[name.strip().strip("`")] = meaning
+    return fields
 
 
 class TestAutoscale(TickqTestCase):
@@ -121,6 +138,12 @@ class TestAutoscale(TickqTestCase):
         self.assertEqual(m[("tickq_autoscaler_oldest_ready_age_seconds", ())], 0)
         self.assertEqual(m[("tickq_worker_desired_children", ())], 1)
         self.assertEqual(w.stop(), 0)
+        # docs/operations.md's table names exactly the fields of a line, and
+        # every reason seen.
+        table = documented_fields()
+        for d in ds:
+            self.assertEqual(set(d) - {"ts", "level", "msg", "pid"}, set(table), d)
+            self.assertIn(f"`{d['reason']}`", table["reason"], d)
 
     def test_scaling_down_leaves_a_busy_child_its_job(self):
         """A job that holds until the test makes a marker file runs while a
@@ -208,6 +231,18 @@ class TestAutoscaleFlags(TickqTestCase):
             with self.subTest(flag=flag, without="--autoscale"):
                 first = self.usage_error(flag, value)
                 self.assertIn(f"{flag} needs --autoscale", first)
+
+    def test_flags_are_documented(self):
+        help_text = self.tickq("worker", "--help").stdout
+        with open(os.path.join(ROOT, "docs", "cli.md")) as f:
+            cli = f.read()
+        with open(os.path.join(ROOT, "docs", "operations.md")) as f:
+            ops = f.read()
+        for flag in ["--autoscale", "--min-workers", "--max-workers", "--interval", "--cooldown", "--target-wait"]:
+            with self.subTest(flag=flag):
+                self.assertIn(flag, help_text)
+                self.assertIn(f"`{flag}", cli)
+                self.assertIn(f"`{flag}", ops)
 
     def test_check_prints_the_settings(self):
         p = self.tickq("worker", "--check", "--autoscale")
