@@ -12,6 +12,7 @@
 #include "cmd/cli.h"
 #include "cmd/db_exit.h"
 #include "cmd/handler_setup.h"
+#include "cmd/worker_autoscale.h"
 #include "cmd/worker_history.h"
 #include "cmd/worker_http.h"
 #include "cmd/worker_scheduler.h"
@@ -40,6 +41,7 @@ static const char usage[] =
     "                       name expands to NAME_high,NAME_normal,NAME_low\n"
     "                       (default: $RQ_QUEUES, else backtest)\n"
     "  --workers N          worker children (default: number of CPUs)\n"
+    WORKER_AUTOSCALE_HELP
     "  --burst              exit 0 once the queues and their pending retries are empty\n"
     "  --check              check configuration and Redis, print what was checked, exit\n"
     "  --grace S            seconds running jobs get to finish on SIGTERM (default: 30)\n"
@@ -129,6 +131,7 @@ static const struct option options[] = {
     { "watch", required_argument, 0, OPT_WATCH },
     { "http", required_argument, 0, OPT_HTTP },
     { "cluster-metrics", no_argument, 0, OPT_CLUSTER_METRICS },
+    WORKER_AUTOSCALE_OPTIONS,
     CLI_COMMON_OPTIONS,
     { 0, 0, 0, 0 }
 };
@@ -159,6 +162,8 @@ static int on_flag(int opt, const char *arg, void *ctx)
     long long v;
     int64_t ms = 0;
     int st = 0;
+    if (worker_autoscale_owns(opt))
+        return worker_autoscale_flag(opt, arg, usage, duration_flag);
     switch (opt) {
     case OPT_QUEUES: cfg->queues_spec = arg; g_queues_flag = 1; break;
     case OPT_POOL: g_pool = arg; break;
@@ -265,7 +270,14 @@ static int parse_flags(int argc, char **argv, config_t *cfg)
     if (cfg->heartbeat_ms * 2 > cfg->claim_timeout_ms)
         return cli_usage_error(usage, "--heartbeat must be at most half of --claim-timeout, or live "
                                "workers would lose their claims");
-    return 0;
+    return worker_autoscale_check(usage, g_workers_flag);
+}
+
+/* Whether the pool's worker count is overridden: by --workers, or by
+ * --autoscale's range. */
+static int workers_fixed(void)
+{
+    return g_workers_flag || worker_autoscale_settings() != NULL;
 }
 
 /* One line each: a stderr tail's line breaks become " | ". */
@@ -285,7 +297,7 @@ static void say_handler(int ok, const char *name, const char *what)
  * no flag gave them), then the settings checked. 0, or -1 with err. */
 static int configure(config_t *cfg, char *err, size_t errlen)
 {
-    if (handler_setup(cfg->config_path, g_pool, cfg, g_queues_flag, g_workers_flag, err, errlen) != 0)
+    if (handler_setup(cfg->config_path, g_pool, cfg, g_queues_flag, workers_fixed(), err, errlen) != 0)
         return -1;
     if (!g_job_timeout_flag && handler_setup_pool_job_timeout_ms() > 0)
         cfg->job_timeout_ms = handler_setup_pool_job_timeout_ms();
@@ -303,8 +315,17 @@ static int run_check(config_t *cfg)
         return EX_CONFIG;
     }
     queue_list_describe(&cfg->queues, queues, sizeof queues);
-    printf("ok   config: queues %s; %d workers; group %s; prefix %s\n", queues, cfg->workers,
-           cfg->group, cfg->prefix);
+    const autoscale_settings_t *scale = worker_autoscale_settings();
+    char workers[64];
+    if (scale != NULL)
+        snprintf(workers, sizeof workers, "%d to %d workers (autoscaled)", scale->min_children, scale->max_children);
+    else
+        snprintf(workers, sizeof workers, "%d workers", cfg->workers);
+    printf("ok   config: queues %s; %s; group %s; prefix %s\n", queues, workers, cfg->group, cfg->prefix);
+    char autoscale[256];
+    worker_autoscale_describe(autoscale, sizeof autoscale);
+    if (autoscale[0])
+        printf("ok   %s\n", autoscale);
     if (cfg->pool != NULL)
         printf("ok   pool %s: runs %s\n", cfg->pool, cfg->pool_types);
     char history[64];
@@ -449,7 +470,8 @@ static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_con
     char id[160], database[DB_WHERE_MAX + 1100];
     queue_instance_id(id, sizeof id);
     db_describe(cfg->database_url, cfg->db_path, database, sizeof database);
-    supervisor_plan_t plan = { .id = id, .database = database, .task_env = &task_env_data };
+    supervisor_plan_t plan = { .id = id, .database = database, .task_env = &task_env_data,
+                               .autoscale = worker_autoscale_settings() };
     int st = 0;
     worker_history_t *history = NULL;
     worker_scheduler_t *scheduler = NULL;

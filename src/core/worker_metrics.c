@@ -106,6 +106,20 @@ void worker_metrics_supervisor(int children, int busy, int wanted, int stopping,
     atomic_store(&g_page->turned_ms, now_mono_ms);
 }
 
+void worker_metrics_autoscale(int desired, long long backlog, double oldest_ready_age_s, int change)
+{
+    if (g_page == NULL)
+        return;
+    atomic_store(&g_page->autoscale_desired, desired);
+    atomic_store(&g_page->autoscale_backlog, backlog);
+    atomic_store(&g_page->autoscale_oldest_ready_ms, (long long)(oldest_ready_age_s * 1000.0));
+    if (change > 0)
+        atomic_fetch_add(&g_page->autoscale_up, 1);
+    else if (change < 0)
+        atomic_fetch_add(&g_page->autoscale_down, 1);
+    atomic_store(&g_page->autoscaled, 1); /* last: a reader that sees it sees the rest */
+}
+
 const char *sandbox_kill_reason_name(sandbox_kill_reason_t reason)
 {
     switch (reason) {

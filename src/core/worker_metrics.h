@@ -1,9 +1,10 @@
 /* worker_metrics.h — one `tickq worker`'s own numbers, in a page of shared
  * memory that its supervisor, worker children and HTTP process all see:
  * the jobs this worker ran by queue, type and outcome with their durations,
- * sandbox kills by reason, and the supervisor's state (live and busy
+ * sandbox kills by reason, the supervisor's state (live and busy
  * children, shutting down or not, when it last turned, when a job last
- * finished).
+ * finished) and its autoscaler's (autoscale.h: the children it wants, its
+ * decisions, the backlog it last saw).
  *
  * The page is mapped by worker_metrics_open() in the supervisor before it
  * forks anything; every process forked after shares it. Writers are many
@@ -58,6 +59,12 @@ typedef struct {
     _Atomic long long last_finished_us;  /* wall clock of the last job an attempt of which ended */
     _Atomic long long kills[SANDBOX_KILL_REASONS];
     _Atomic long long dropped;           /* outcomes not counted: every series taken */
+    _Atomic int autoscaled;              /* 1: --autoscale; the fields below are its */
+    _Atomic int autoscale_desired;       /* children it wants now */
+    _Atomic long long autoscale_up;      /* decisions to scale up, since start */
+    _Atomic long long autoscale_down;
+    _Atomic long long autoscale_backlog; /* at its last sample */
+    _Atomic long long autoscale_oldest_ready_ms;
     worker_metrics_series_t series[WORKER_METRICS_SERIES];
 } worker_metrics_t;
 
@@ -72,6 +79,9 @@ void worker_metrics_job(const char *queue, const char *type, job_outcome_kind_t 
 void worker_metrics_sandbox_kill(sandbox_kill_reason_t reason);
 /* The supervisor, every loop turn. */
 void worker_metrics_supervisor(int children, int busy, int wanted, int stopping, int64_t now_mono_ms);
+/* The autoscaler, every interval: the children it wants, what it sampled,
+ * and the change it made (+1 up, -1 down, 0 none). */
+void worker_metrics_autoscale(int desired, long long backlog, double oldest_ready_age_s, int change);
 
 const char *sandbox_kill_reason_name(sandbox_kill_reason_t reason);
 

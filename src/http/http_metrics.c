@@ -141,6 +141,24 @@ static void process_series(text_t *t, worker_metrics_t *m)
     family(t, "tickq_worker_metrics_dropped_total", "counter",
            "Job attempts not in tickq_worker_jobs_total: more queue and type pairs than the worker keeps series for.");
     add(t, "tickq_worker_metrics_dropped_total %lld\n", atomic_load(&m->dropped));
+    if (!atomic_load(&m->autoscaled))
+        return; /* a fixed --workers N: no autoscaler series */
+    family(t, "tickq_autoscaler_desired_children", "gauge",
+           "Worker children the autoscaler wants now (--autoscale; between --min-workers and --max-workers).");
+    add(t, "tickq_autoscaler_desired_children %d\n", atomic_load(&m->autoscale_desired));
+    family(t, "tickq_autoscaler_decisions_total", "counter",
+           "Changes the autoscaler made to the number of worker children, by direction (up, down).");
+    add(t, "tickq_autoscaler_decisions_total{direction=\"up\"} %lld\n", atomic_load(&m->autoscale_up));
+    add(t, "tickq_autoscaler_decisions_total{direction=\"down\"} %lld\n", atomic_load(&m->autoscale_down));
+    family(t, "tickq_autoscaler_backlog", "gauge",
+           "Jobs waiting on this worker's queues at the autoscaler's last sample: ready, plus retries and delayed "
+           "jobs due.");
+    add(t, "tickq_autoscaler_backlog %lld\n", atomic_load(&m->autoscale_backlog));
+    family(t, "tickq_autoscaler_oldest_ready_age_seconds", "gauge",
+           "How long the oldest ready job of this worker's queues had waited at the autoscaler's last sample "
+           "(0: none).");
+    add(t, "tickq_autoscaler_oldest_ready_age_seconds %.3f\n",
+        (double)atomic_load(&m->autoscale_oldest_ready_ms) / 1000.0);
 }
 
 /* --- the cluster's series ------------------------------------------------- */
