@@ -74,7 +74,9 @@ def duration_s(text):
 
 # --- what the built tickq says it takes --------------------------------------
 
-OPTION_RE = re.compile(r"^ {2,}(?:-\w, )?(--[a-z][a-z0-9-]*)(?: (\S+))?(?: {2,}(.*)|$)", re.M)
+# An option line starts at column 2; a wrapped help line that starts with a flag
+# ("                       --workers") is not one.
+OPTION_RE = re.compile(r"^ {2}(?:-\w, )?(--[a-z][a-z0-9-]*)(?: (\S+))?(?: {2,}(.*)|$)", re.M)
 
 
 @functools.lru_cache(maxsize=None)
