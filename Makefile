@@ -18,13 +18,13 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
-PKGS    := hiredis jansson sqlite3 libpq lua5.4 libseccomp inih libcurl python3-embed
+PKGS    := hiredis jansson sqlite3 libpq lua5.4 libseccomp inih libcurl python3-embed libmicrohttpd
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 DEFS    := -D_GNU_SOURCE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lhiredis -ljansson -lsqlite3 -lpq -llua5.4 -lseccomp -linih -lcurl -lpython3.11)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lhiredis -ljansson -lsqlite3 -lpq -llua5.4 -lseccomp -linih -lcurl -lpython3.11 -lmicrohttpd)
 ALL_CFLAGS = $(WARN) $(DEFS) $(CFLAGS) $(PKG_CFLAGS) -Isrc -I$(BUILD)/gen -MMD -MP
 LDLIBS  += $(PKG_LIBS) -lm
 
@@ -37,7 +37,7 @@ BENCH    := $(BUILD)/bench_queue
 BENCH_DATA := $(BUILD)/bench_data
 BENCH_OPTIONS := $(BUILD)/bench_options
 
-.PHONY: all setup test fuzz-syntax unit integration demo sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options bench-handlers install clean
+.PHONY: all setup test fuzz-syntax unit integration demo sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options bench-handlers bench-http install clean
 
 all: $(BUILD)/tickq
 
@@ -176,7 +176,7 @@ fuzz-build:
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) scripts/with-redis scripts/fuzz $(FUZZ_BUILD) $(FUZZ_TARGETS)
 
-bench: bench-queue bench-data bench-strategy bench-options bench-handlers
+bench: bench-queue bench-data bench-strategy bench-options bench-handlers bench-http
 
 # Benchmarks keep stdout for their JSON line; build chatter goes to stderr.
 bench-queue:
@@ -209,6 +209,13 @@ bench-handlers:
 	@scripts/setup >&2
 	@$(MAKE) --no-print-directory all $(BENCH) >&2
 	@scripts/with-redis /usr/bin/python3 bench/bench_handlers.py --tickq $(BUILD)/tickq --bench-queue $(BENCH)
+
+# The HTTP server: /metrics scrape time with 100 queues, and the queue's
+# processing rate with --http and a scraper against without (bench/bench_http.py).
+bench-http:
+	@scripts/setup >&2
+	@$(MAKE) --no-print-directory all $(BENCH) >&2
+	@scripts/with-redis /usr/bin/python3 bench/bench_http.py --tickq $(BUILD)/tickq --bench-queue $(BENCH)
 
 install: $(BUILD)/tickq
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -40,6 +40,7 @@ typedef struct {
     const char *only;        /* run one phase (enqueue, process, e2e, latency) */
     const char *type;        /* the jobs' task type (default noop) */
     const char *config;      /* the workers' --config FILE (handlers), or NULL */
+    const char *http;        /* the workers' --http ADDR:PORT (with --cluster-metrics), or NULL */
     rconn_t *conn;
     queue_t q;
     char err[1024];
@@ -110,11 +111,16 @@ static pid_t start_worker(bench_t *b, int burst, int history)
         int null = open("/dev/null", O_WRONLY);
         dup2(null, 1);
         dup2(null, 2);
-        const char *argv[11] = { b->tickq, "worker", "--workers", workers, "--log-level", b->log_level };
+        const char *argv[14] = { b->tickq, "worker", "--workers", workers, "--log-level", b->log_level };
         int argc = 6;
         if (b->config != NULL) {
             argv[argc++] = "--config";
             argv[argc++] = b->config;
+        }
+        if (b->http != NULL) {
+            argv[argc++] = "--http";
+            argv[argc++] = b->http;
+            argv[argc++] = "--cluster-metrics";
         }
         if (!history)
             argv[argc++] = "--no-history";
@@ -336,10 +342,11 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) b.only = argv[++i];
         else if (strcmp(argv[i], "--type") == 0 && i + 1 < argc) b.type = argv[++i];
         else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) b.config = argv[++i];
+        else if (strcmp(argv[i], "--http") == 0 && i + 1 < argc) b.http = argv[++i];
         else {
             fprintf(stderr, "usage: bench_queue [--tickq PATH] [--jobs N] [--workers N] "
                             "[--latency-jobs N] [--log-level L] [--only enqueue|process|e2e|latency]\n"
-                            "       [--type TYPE] [--config FILE]\n");
+                            "       [--type TYPE] [--config FILE] [--http ADDR:PORT]\n");
             return 64;
         }
     }

@@ -9,13 +9,15 @@
  * string types; an accepted job message has an id, a fraction in [0, 1]
  * for progress and data for a result; a refused file names it
  * ("fuzz.ini:LINE: ..."); an accepted one has a command and types for each
- * handler, queues for each pool, and every pool's listed types served. */
+ * handler, queues for each pool, a pool's job_timeout unset or within
+ * its bounds, and every pool's listed types served. */
 #include <jansson.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "fuzz.h"
 #include "cmd/tasks_all.h"
+#include "core/job.h"
 #include "core/task.h"
 #include "handlers/handler_config.h"
 #include "handlers/handler_wire.h"
@@ -88,6 +90,9 @@ static void config(const char *text)
         for (size_t i = 0; i < pools.n; i++) {
             if (pools.items[i].queues == NULL)
                 fuzz_fail("[pool %s] accepted without queues", pools.items[i].name);
+            if (pools.items[i].job_timeout_ms != 0 && !job_timeout_valid(pools.items[i].job_timeout_ms))
+                fuzz_fail("[pool %s] accepted with job_timeout %lld ms", pools.items[i].name,
+                          (long long)pools.items[i].job_timeout_ms);
             for (size_t t = 0; t < pools.items[i].ntypes; t++)
                 if (!pool_serves(&pools, &pools.items[i], pools.items[i].types[t]))
                     fuzz_fail("[pool %s] lists %s and does not serve it", pools.items[i].name,

@@ -3,13 +3,13 @@ a tickq handler (docs/handlers.md, "Migration", case b). Served by [handler
 optimization] of tickq.ini beside it, run by its [pool optimization]:
 
     tickq worker --config examples/handlers/tickq.ini --pool optimization --watch examples/handlers
-    tickq enqueue run_optimization '{"closes": [...], "windows": [2, 3, 4]}' --queue optimization --timeout 600
+    tickq enqueue run_optimization '{"closes": [...], "windows": [2, 3, 4]}' --queue optimization
 
 What changed from the arq version: the @task line and the arguments
 (args, job) instead of (ctx, params); ctx["job_id"] is job.id and
 ctx["job_try"] is job.attempt. WorkerSettings became the [handler] and
-[pool] sections (max_jobs = the handler's --max-jobs; job_timeout = each
-job's --timeout)."""
+[pool] sections (max_jobs = the handler's --max-jobs; job_timeout = the
+pool's job_timeout, for jobs enqueued without --timeout)."""
 import asyncio
 
 from tickq import task, Fail

@@ -28,7 +28,9 @@ static const char usage[] =
     "                       (attempts from 0, run number + 1, its result replaced);\n"
     "                       one still waiting or running is not replaced (exit 4)\n"
     "  --max-retries N      retries after the first attempt (default: 3)\n"
-    "  --timeout S          seconds an attempt may run (default: 3600)\n"
+    "  --timeout S          seconds an attempt may run, at most 7 days (default: the\n"
+    "                       worker's default, 1h unless its pool's job_timeout or\n"
+    "                       its --job-timeout says otherwise)\n"
     "  --delay S            seconds before the job may start (default: 0)\n"
     "  --arg-file KEY=PATH  set args[KEY] to the text of a file, e.g.\n"
     "                       --arg-file strategy_code=examples/strategies/gap_up.lua\n"
@@ -224,6 +226,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
 {
     enqueue_flags_t *f = ctx;
     long long v;
+    int st;
     switch (opt) {
     case OPT_QUEUE: f->spec.queue = arg; return 0;
     case OPT_PRIORITY: f->spec.priority = arg; return 0;
@@ -235,7 +238,15 @@ static int on_flag(int opt, const char *arg, void *ctx)
                             arg, JOB_MAX_RETRIES_LIMIT);
         f->spec.max_retries = (int)v;
         return 0;
-    case OPT_TIMEOUT: return seconds_flag("--timeout", arg, &f->spec.timeout_ms);
+    case OPT_TIMEOUT:
+        if ((st = seconds_flag("--timeout", arg, &f->spec.timeout_ms)) != 0)
+            return st;
+        /* Given, it is the job's own: never the "not set" 0 (a value that
+         * rounds to 0 ms included). */
+        if (!job_timeout_valid(f->spec.timeout_ms))
+            return cli_fail(EX_DATAERR, "invalid timeout: --timeout %s must be more than 0 and at most 7 days "
+                            "(604800 s); leave --timeout out for the worker's default", arg);
+        return 0;
     case OPT_DELAY: return seconds_flag("--delay", arg, &f->spec.delay_ms);
     case OPT_JSON: f->as_json = 1; return 0;
     case OPT_ARG_FILE:

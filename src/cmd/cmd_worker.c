@@ -12,18 +12,22 @@
 #include "cmd/cli.h"
 #include "cmd/db_exit.h"
 #include "cmd/handler_setup.h"
+#include "cmd/worker_autoscale.h"
 #include "cmd/worker_history.h"
+#include "cmd/worker_http.h"
 #include "cmd/worker_scheduler.h"
 #include "cmd/worker_watch.h"
 #include "cmd/schedule_check.h"
 #include "strategy/strategy_python.h"
 #include "core/clock.h"
 #include "core/config_file.h"
+#include "core/job.h"
 #include "core/log.h"
 #include "data/db.h"
 #include "data/history.h"
 #include "data/task_env_data.h"
 #include "core/supervisor.h"
+#include "core/worker_metrics.h"
 #include "sched/schedule_config.h"
 #include "handlers/handler_tasks.h"
 #include "core/task.h"
@@ -37,9 +41,13 @@ static const char usage[] =
     "                       name expands to NAME_high,NAME_normal,NAME_low\n"
     "                       (default: $RQ_QUEUES, else backtest)\n"
     "  --workers N          worker children (default: number of CPUs)\n"
+    WORKER_AUTOSCALE_HELP
     "  --burst              exit 0 once the queues and their pending retries are empty\n"
     "  --check              check configuration and Redis, print what was checked, exit\n"
     "  --grace S            seconds running jobs get to finish on SIGTERM (default: 30)\n"
+    "  --job-timeout D      how long a job enqueued without a timeout may run, per\n"
+    "                       attempt (default: the pool's job_timeout with --pool,\n"
+    "                       else 1h; at most 7 days)\n"
     "  --log-format F       json (default) or logfmt\n"
     "  --log-level L        debug, info (default), warning or error\n"
     "  --result-ttl S       seconds results and job records are kept (default: 86400)\n"
@@ -54,11 +62,18 @@ static const char usage[] =
     "                       $TICKQ_SCHEDULES, else schedules.ini; one scheduler among\n"
     "                       all replicas fires; docs/scheduler.md)\n"
     "  --pool NAME          run the [pool NAME] of the configuration file: its queues,\n"
-    "                       workers, task types and handlers (flags win over it)\n"
+    "                       workers, job timeout, task types and handlers (flags win\n"
+    "                       over it)\n"
     "  --watch PATH         a file or folder (repeat for more): when one changes, the\n"
     "                       configuration file is read again and each child is replaced\n"
     "                       after its current job, with new handler processes; a\n"
     "                       configuration that does not read is refused (logged)\n"
+    "  --http ADDR:PORT     also serve health, metrics and the REST API (docs/http.md)\n"
+    "                       from a process beside the children; PORT alone binds\n"
+    "                       127.0.0.1; any other address needs $TICKQ_API_TOKEN\n"
+    "  --cluster-metrics    with --http: /metrics also serves the cluster's series\n"
+    "                       (queue depths, totals) read from Redis; enable on one\n"
+    "                       worker, or run `tickq serve`, so they are not multiplied\n"
     "  --schedules FILE     deprecated: the old name of --config FILE\n"
     "  --list-queue NAME    also take tasks LPUSHed as JSON onto this Redis list\n"
     "                       (default: strategy_queue; '' turns it off)\n"
@@ -76,15 +91,15 @@ static const char usage[] =
     CLI_COMMON_HELP
     "\n"
     "Durations take a unit (500ms, 2s, 5m, 1h); a bare number means seconds.\n"
-    "Exit status: 0 ok, 64 bad usage, 69 Redis unavailable, 75 Redis out of memory\n"
-    "(try again later), 78 configuration error.\n";
+    "Exit status: 0 ok, 64 bad usage, 69 Redis unavailable (or --http cannot listen),\n"
+    "75 Redis out of memory (try again later), 78 configuration error.\n";
 
 enum {
     OPT_QUEUES = OPT_FIRST_COMMAND_OPTION, OPT_WORKERS, OPT_BURST, OPT_CHECK, OPT_GRACE,
     OPT_LOG_FORMAT, OPT_LOG_LEVEL, OPT_RESULT_TTL, OPT_RETRY_BASE, OPT_RETRY_MAX,
     OPT_CLAIM_TIMEOUT, OPT_HEARTBEAT, OPT_STATS_INTERVAL, OPT_DLQ_CAP, OPT_BATCH_BUDGET, OPT_DB,
     OPT_LIST_QUEUE, OPT_SCHEDULER, OPT_SCHEDULES, OPT_NO_HISTORY, OPT_HISTORY_DAYS, OPT_HISTORY_BACKLOG,
-    OPT_LIST_TARGET, OPT_POOL, OPT_WATCH
+    OPT_LIST_TARGET, OPT_POOL, OPT_WATCH, OPT_HTTP, OPT_CLUSTER_METRICS, OPT_JOB_TIMEOUT
 };
 
 static const struct option options[] = {
@@ -93,6 +108,7 @@ static const struct option options[] = {
     { "burst", no_argument, 0, OPT_BURST },
     { "check", no_argument, 0, OPT_CHECK },
     { "grace", required_argument, 0, OPT_GRACE },
+    { "job-timeout", required_argument, 0, OPT_JOB_TIMEOUT },
     { "log-format", required_argument, 0, OPT_LOG_FORMAT },
     { "log-level", required_argument, 0, OPT_LOG_LEVEL },
     { "result-ttl", required_argument, 0, OPT_RESULT_TTL },
@@ -113,6 +129,9 @@ static const struct option options[] = {
     { "schedules", required_argument, 0, OPT_SCHEDULES },
     { "pool", required_argument, 0, OPT_POOL },
     { "watch", required_argument, 0, OPT_WATCH },
+    { "http", required_argument, 0, OPT_HTTP },
+    { "cluster-metrics", no_argument, 0, OPT_CLUSTER_METRICS },
+    WORKER_AUTOSCALE_OPTIONS,
     CLI_COMMON_OPTIONS,
     { 0, 0, 0, 0 }
 };
@@ -129,10 +148,13 @@ static int duration_flag(const char *flag, const char *arg, int64_t min_ms, int6
 
 /* worker --pool NAME, and which of the pool's settings flags override. */
 static const char *g_pool;
-static int g_queues_flag, g_workers_flag;
+static int g_queues_flag, g_workers_flag, g_job_timeout_flag;
 /* worker --watch PATH, repeated. */
 static const char *g_watch[WATCH_PATHS_MAX];
 static size_t g_nwatch;
+/* worker --http ADDR:PORT, --cluster-metrics. */
+static http_bind_t g_http;
+static int g_http_on, g_cluster_metrics;
 
 static int on_flag(int opt, const char *arg, void *ctx)
 {
@@ -140,9 +162,19 @@ static int on_flag(int opt, const char *arg, void *ctx)
     long long v;
     int64_t ms = 0;
     int st = 0;
+    if (worker_autoscale_owns(opt))
+        return worker_autoscale_flag(opt, arg, usage, duration_flag);
     switch (opt) {
     case OPT_QUEUES: cfg->queues_spec = arg; g_queues_flag = 1; break;
     case OPT_POOL: g_pool = arg; break;
+    case OPT_HTTP: {
+        char why[300];
+        if (http_bind_parse(arg, &g_http, why, sizeof why) != 0)
+            return cli_usage_error(usage, "--http: %s", why);
+        g_http_on = 1;
+        break;
+    }
+    case OPT_CLUSTER_METRICS: g_cluster_metrics = 1; break;
     case OPT_WATCH:
         if (g_nwatch == WATCH_PATHS_MAX)
             return cli_usage_error(usage, "--watch: at most %d paths", WATCH_PATHS_MAX);
@@ -159,6 +191,13 @@ static int on_flag(int opt, const char *arg, void *ctx)
     case OPT_BURST: cfg->burst = 1; break;
     case OPT_CHECK: cfg->check = 1; break;
     case OPT_GRACE: st = duration_flag("--grace", arg, 0, &cfg->grace_ms); break;
+    case OPT_JOB_TIMEOUT:
+        if (clock_parse_duration(arg, 1000, &ms) != 0 || !job_timeout_valid(ms))
+            return cli_usage_error(usage, "--job-timeout '%s' is not a duration of more than 0 and at most 7 days "
+                                   "(e.g. 600, 90s, 10m, 2h)", arg);
+        cfg->job_timeout_ms = ms;
+        g_job_timeout_flag = 1;
+        break;
     case OPT_LOG_FORMAT:
         if (log_parse_format(arg, &cfg->log_format) != 0)
             return cli_usage_error(usage, "--log-format '%s' is unknown: use json or logfmt", arg);
@@ -226,10 +265,19 @@ static int parse_flags(int argc, char **argv, config_t *cfg)
         return st;
     if (optind < argc)
         return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
+    if (g_cluster_metrics && !g_http_on)
+        return cli_usage_error(usage, "--cluster-metrics needs --http ADDR:PORT (it is what /metrics serves)");
     if (cfg->heartbeat_ms * 2 > cfg->claim_timeout_ms)
         return cli_usage_error(usage, "--heartbeat must be at most half of --claim-timeout, or live "
                                "workers would lose their claims");
-    return 0;
+    return worker_autoscale_check(usage, g_workers_flag);
+}
+
+/* Whether the pool's worker count is overridden: by --workers, or by
+ * --autoscale's range. */
+static int workers_fixed(void)
+{
+    return g_workers_flag || worker_autoscale_settings() != NULL;
 }
 
 /* One line each: a stderr tail's line breaks become " | ". */
@@ -245,18 +293,39 @@ static void say_handler(int ok, const char *name, const char *what)
     putchar('\n');
 }
 
+/* The configuration file's handlers and pool (--pool: its settings where
+ * no flag gave them), then the settings checked. 0, or -1 with err. */
+static int configure(config_t *cfg, char *err, size_t errlen)
+{
+    if (handler_setup(cfg->config_path, g_pool, cfg, g_queues_flag, workers_fixed(), err, errlen) != 0)
+        return -1;
+    if (!g_job_timeout_flag && handler_setup_pool_job_timeout_ms() > 0)
+        cfg->job_timeout_ms = handler_setup_pool_job_timeout_ms();
+    if (config_resolve(cfg, 1, err, errlen) != 0 || config_resolve_list_target(cfg, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
 /* --check: every step prints one line; the first failure decides the status. */
 static int run_check(config_t *cfg)
 {
     char err[1024], where[4400], queues[2048];
-    if (handler_setup(cfg->config_path, g_pool, cfg, g_queues_flag, g_workers_flag, err, sizeof err) != 0 ||
-        config_resolve(cfg, 1, err, sizeof err) != 0 || config_resolve_list_target(cfg, err, sizeof err) != 0) {
+    if (configure(cfg, err, sizeof err) != 0) {
         printf("FAIL config: %s\n", err);
         return EX_CONFIG;
     }
     queue_list_describe(&cfg->queues, queues, sizeof queues);
-    printf("ok   config: queues %s; %d workers; group %s; prefix %s\n", queues, cfg->workers,
-           cfg->group, cfg->prefix);
+    const autoscale_settings_t *scale = worker_autoscale_settings();
+    char workers[64];
+    if (scale != NULL)
+        snprintf(workers, sizeof workers, "%d to %d workers (autoscaled)", scale->min_children, scale->max_children);
+    else
+        snprintf(workers, sizeof workers, "%d workers", cfg->workers);
+    printf("ok   config: queues %s; %s; group %s; prefix %s\n", queues, workers, cfg->group, cfg->prefix);
+    char autoscale[256];
+    worker_autoscale_describe(autoscale, sizeof autoscale);
+    if (autoscale[0])
+        printf("ok   %s\n", autoscale);
     if (cfg->pool != NULL)
         printf("ok   pool %s: runs %s\n", cfg->pool, cfg->pool_types);
     char history[64];
@@ -267,11 +336,12 @@ static int run_check(config_t *cfg)
     else
         snprintf(history, sizeof history, "kept for ever");
     printf("ok   limits: grace %gs; result ttl %llds; retry base %gs, max %gs; claim timeout %gs; "
-           "heartbeat %gs; stats every %gs; dead-letter cap %lld; payload max %zu bytes; job history %s\n",
+           "heartbeat %gs; stats every %gs; dead-letter cap %lld; payload max %zu bytes; "
+           "job timeout %gs for jobs without one; job history %s\n",
            (double)cfg->grace_ms / 1000, (long long)cfg->result_ttl_s, (double)cfg->retry_base_ms / 1000,
            (double)cfg->retry_max_ms / 1000, (double)cfg->claim_timeout_ms / 1000,
            (double)cfg->heartbeat_ms / 1000, (double)cfg->stats_interval_ms / 1000, (long long)cfg->dlq_cap,
-           cfg->max_payload, history);
+           cfg->max_payload, (double)cfg->job_timeout_ms / 1000, history);
     redis_url_describe(&cfg->url, where, sizeof where);
     rconn_t *c = rconn_open(&cfg->url, cfg->command_timeout_ms, err, sizeof err);
     if (c == NULL) {
@@ -395,24 +465,37 @@ static void announce_after_reload(void *ctx)
  * beside it; its children's tasks get the database and a bar cache.
  * Returns the exit status. */
 static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_config_t *schedules,
-                          const char *history_where)
+                          const char *history_where, http_app_t *http)
 {
     char id[160], database[DB_WHERE_MAX + 1100];
     queue_instance_id(id, sizeof id);
     db_describe(cfg->database_url, cfg->db_path, database, sizeof database);
-    supervisor_plan_t plan = { .id = id, .database = database, .task_env = &task_env_data };
+    supervisor_plan_t plan = { .id = id, .database = database, .task_env = &task_env_data,
+                               .autoscale = worker_autoscale_settings() };
     int st = 0;
     worker_history_t *history = NULL;
     worker_scheduler_t *scheduler = NULL;
+    worker_http_t *server = NULL;
+    if (http != NULL) {
+        http->instance = id;
+        if ((server = worker_http_new(http, &g_http, getenv("TICKQ_API_TOKEN"))) == NULL) {
+            log_error("cannot set up the HTTP process: out of memory");
+            return EX_OSERR;
+        }
+        plan.companions[plan.ncompanions++] = worker_http_companion(server);
+    }
     if (cfg->history) {
-        if ((history = worker_history_start(cfg, conn, id, history_where, &st)) == NULL)
+        if ((history = worker_history_start(cfg, conn, id, history_where, &st)) == NULL) {
+            worker_http_free(server);
             return st;
+        }
         plan.companions[plan.ncompanions++] = worker_history_companion(history);
     }
     if (schedules != NULL) {
         if ((scheduler = worker_scheduler_new(cfg, schedules)) == NULL) {
             log_error("cannot set up the scheduler: out of memory");
             worker_history_free(history);
+            worker_http_free(server);
             return EX_OSERR;
         }
         plan.companions[plan.ncompanions++] = worker_scheduler_companion(scheduler);
@@ -427,6 +510,7 @@ static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_con
             log_error("cannot watch the files", LF_S("error", err));
             worker_scheduler_free(scheduler);
             worker_history_free(history);
+            worker_http_free(server);
             return EX_CONFIG;
         }
         plan.companions[plan.ncompanions++] = worker_watch_companion(watch);
@@ -435,7 +519,37 @@ static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_con
     worker_watch_free(watch);
     worker_scheduler_free(scheduler);
     worker_history_free(history);
+    worker_http_free(server);
     return st;
+}
+
+/* --http: the token a bind needs, the port free, the schedules /api/schedules
+ * shows (the scheduler's when it runs here, else the configuration file's,
+ * read into *own: *owned says so), the shared page of the worker's numbers
+ * mapped before anything forks. 0, or the exit status (logged). */
+static int http_setup(const config_t *cfg, http_app_t *http, const schedule_config_t *running,
+                      schedule_config_t *own, int *owned)
+{
+    char err[1024];
+    if (http_bind_check_token(&g_http, getenv("TICKQ_API_TOKEN"), err, sizeof err) != 0)
+        return cli_fail(EX_CONFIG, "%s", err);
+    if (worker_http_probe(&g_http, err, sizeof err) != 0)
+        return cli_fail(EX_UNAVAILABLE, "%s", err);
+    const char *path = config_file_path(cfg->config_path);
+    http->schedules = running;
+    http->schedules_path = path;
+    if (running == NULL && (cfg->config_path != NULL || access(path, F_OK) == 0)) {
+        memset(own, 0, sizeof *own);
+        if (schedule_config_load_any(own, path, schedule_check_task, err, sizeof err) != 0)
+            return cli_fail(EX_CONFIG, "%s", err);
+        http->schedules = own;
+        *owned = 1;
+    } else if (running == NULL) {
+        http->schedules_path = NULL;
+    }
+    if (worker_metrics_open() != 0)
+        return cli_fail(EX_OSERR, "cannot map the worker's metrics page: %s", strerror(errno));
+    return 0;
 }
 
 /* --schedules still works, and says what replaces it. */
@@ -462,8 +576,7 @@ int cmd_worker(int argc, char **argv)
 
     log_configure(cfg.log_format, cfg.log_level);
     warn_deprecated_flags(&cfg);
-    if (handler_setup(cfg.config_path, g_pool, &cfg, g_queues_flag, g_workers_flag, err, sizeof err) != 0 ||
-        config_resolve(&cfg, 1, err, sizeof err) != 0 || config_resolve_list_target(&cfg, err, sizeof err) != 0)
+    if (configure(&cfg, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
     /* The schedules file first: a bad one changes nothing. */
     schedule_config_t schedules;
@@ -510,9 +623,22 @@ int cmd_worker(int argc, char **argv)
         rconn_free(conn);
         return cli_fail(db_exit_status(failure), "%s", err);
     }
-    st = run_supervisor(&cfg, conn, cfg.scheduler ? &schedules : NULL, history_where);
+    http_app_t http = { .cfg = &cfg, .role = HTTP_ROLE_WORKER, .cluster_metrics = g_cluster_metrics };
+    schedule_config_t http_schedules;
+    int own_schedules = 0;
+    if (g_http_on) {
+        if ((st = http_setup(&cfg, &http, cfg.scheduler ? &schedules : NULL, &http_schedules, &own_schedules)) != 0) {
+            if (cfg.scheduler)
+                schedule_config_free(&schedules);
+            rconn_free(conn);
+            return st;
+        }
+    }
+    st = run_supervisor(&cfg, conn, cfg.scheduler ? &schedules : NULL, history_where, g_http_on ? &http : NULL);
     if (cfg.scheduler)
         schedule_config_free(&schedules);
+    if (own_schedules)
+        schedule_config_free(&http_schedules);
     rconn_free(conn);
     return st;
 }

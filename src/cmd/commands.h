@@ -7,6 +7,7 @@ int cmd_worker(int argc, char **argv);
 int cmd_enqueue(int argc, char **argv);
 int cmd_result(int argc, char **argv);
 int cmd_job(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_dlq(int argc, char **argv);
 int cmd_rejected(int argc, char **argv);
@@ -23,5 +24,6 @@ int cmd_purge(int argc, char **argv);
 int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_limit(int argc, char **argv);
+int cmd_load_test(int argc, char **argv);
 
 #endif

@@ -158,14 +158,20 @@ int handler_setup_reload(char *err, size_t errlen)
     if (setup_read(&s, g_path, g_have_pool ? g_pool_name : NULL, err, errlen) != 0)
         return -1;
     if (s.pool != NULL && g_setup.pool != NULL &&
-        (strcmp(s.pool->queues, g_setup.pool->queues) != 0 || s.pool->workers != g_setup.pool->workers))
-        log_warn("reload: the pool's queues and workers change only when the worker restarts",
+        (strcmp(s.pool->queues, g_setup.pool->queues) != 0 || s.pool->workers != g_setup.pool->workers ||
+         s.pool->job_timeout_ms != g_setup.pool->job_timeout_ms))
+        log_warn("reload: the pool's queues, workers and job_timeout change only when the worker restarts",
                  LF_S("pool", g_pool_name), LF_S("config", g_path));
     if (setup_use(&s, err, errlen) != 0) {
         setup_free(&s);
         return -1;
     }
     return 0;
+}
+
+int64_t handler_setup_pool_job_timeout_ms(void)
+{
+    return g_setup.pool != NULL ? g_setup.pool->job_timeout_ms : 0;
 }
 
 const char *handler_setup_path(void)

@@ -4,6 +4,7 @@
 #define TICKQ_HANDLER_SETUP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/config.h"
 
@@ -19,10 +20,15 @@ int handler_setup(const char *path, const char *pool, config_t *cfg, int queues_
 
 /* A reload (worker --watch): reads the same file again, for the same pool.
  * When it is good, its handlers replace the registered ones (new worker
- * children get them; the pool's queues and workers change only at a
- * restart, warned about); when it is not, nothing changes. 0, or -1 with
- * err. */
+ * children get them; the pool's queues, workers and job_timeout change
+ * only at a restart, warned about); when it is not, nothing changes. 0, or
+ * -1 with err. */
 int handler_setup_reload(char *err, size_t errlen);
+
+/* The job_timeout of the pool in use (the timeout of its jobs that set
+ * none), or 0: no pool, or it sets none. The worker reads it once, at
+ * start, and applies it unless --job-timeout is given. */
+int64_t handler_setup_pool_job_timeout_ms(void);
 
 /* The file handler_setup read, or NULL. */
 const char *handler_setup_path(void);

@@ -32,6 +32,8 @@ static const cli_command_t commands[] = {
     { "pause", cmd_pause, "stop claims from a queue on every worker" },
     { "resume", cmd_resume, "let workers claim from a paused queue again" },
     { "limit", cmd_limit, "list, set or clear per-type concurrency limits" },
+    { "serve", cmd_serve, "serve health, metrics and the REST API (no workers)" },
+    { "load-test", cmd_load_test, "enqueue synthetic jobs, wait for the workers; throughput and latency" },
 };
 
 static void print_usage(FILE *out)

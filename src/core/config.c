@@ -41,6 +41,7 @@ void config_defaults(config_t *c)
     c->history_days = 90;
     c->history_backlog = 1000000; /* rows (--history-backlog) */
     c->grace_ms = 30000;
+    c->job_timeout_ms = JOB_DEFAULT_TIMEOUT_MS;
     c->log_format = LOG_FORMAT_JSON;
     c->log_level = LOG_INFO;
     c->result_ttl_s = 86400;
@@ -141,5 +142,6 @@ void config_apply(const config_t *c, struct queue *q)
     q->retry_base_ms = c->retry_base_ms;
     q->retry_max_ms = c->retry_max_ms;
     q->max_payload = c->max_payload;
+    q->default_timeout_ms = c->job_timeout_ms;
     snprintf(q->history, sizeof q->history, "%s", c->history ? c->history_stream : "");
 }

@@ -32,6 +32,8 @@ typedef struct {
     char history_stream[128];    /* the database's job history stream (history.h); set by `tickq worker` */
     int check;
     int64_t grace_ms;
+    int64_t job_timeout_ms;      /* the timeout of jobs enqueued without one: worker
+                                  * --job-timeout, else its pool's job_timeout, else 1 h */
     log_format_t log_format;
     log_level_t log_level;
     int64_t result_ttl_s;

@@ -27,7 +27,7 @@ void job_spec_init(job_spec_t *spec)
     spec->queue = QUEUE_DEFAULT;
     spec->priority = "normal";
     spec->max_retries = JOB_DEFAULT_MAX_RETRIES;
-    spec->timeout_ms = JOB_DEFAULT_TIMEOUT_MS;
+    spec->timeout_ms = JOB_TIMEOUT_UNSET;
 }
 
 static int job_id_check(const char *id, char *err, size_t errlen)
@@ -125,6 +125,11 @@ static int job_expiry_check(const job_spec_t *s, char *err, size_t errlen)
     return 0;
 }
 
+int job_timeout_valid(int64_t ms)
+{
+    return ms > 0 && ms <= JOB_MAX_TIMEOUT_MS;
+}
+
 int job_spec_check(const job_spec_t *s, size_t max_payload, char *err, size_t errlen)
 {
     if (s->id != NULL && job_id_check(s->id, err, errlen) != 0)
@@ -143,8 +148,9 @@ int job_spec_check(const job_spec_t *s, size_t max_payload, char *err, size_t er
         snprintf(err, errlen, "invalid max_retries %d: use 0-%d", s->max_retries, JOB_MAX_RETRIES_LIMIT);
         return -1;
     }
-    if (s->timeout_ms <= 0 || s->timeout_ms > JOB_MAX_TIMEOUT_MS) {
-        snprintf(err, errlen, "invalid timeout: it must be more than 0 and at most 7 days (604800 s)");
+    if (s->timeout_ms != JOB_TIMEOUT_UNSET && !job_timeout_valid(s->timeout_ms)) {
+        snprintf(err, errlen, "invalid timeout: it must be more than 0 and at most 7 days (604800 s), or not set "
+                 "(the worker's default)");
         return -1;
     }
     if (s->delay_ms < 0 || s->delay_ms > 365 * 86400 * 1000LL) {

@@ -13,6 +13,11 @@
 #define JOB_TYPE_MAX 64
 #define JOB_DEFAULT_MAX_RETRIES 3
 #define JOB_MAX_RETRIES_LIMIT 100
+/* A job's timeout_ms 0 is "not set": the worker that runs it gives it its
+ * default (worker --job-timeout, or its pool's job_timeout), which is
+ * JOB_DEFAULT_TIMEOUT_MS unless they say otherwise. Set timeouts are more
+ * than 0 and at most JOB_MAX_TIMEOUT_MS; so are the workers' defaults. */
+#define JOB_TIMEOUT_UNSET 0
 #define JOB_DEFAULT_TIMEOUT_MS (3600 * 1000LL)
 #define JOB_MAX_TIMEOUT_MS (7 * 86400 * 1000LL)
 #define JOB_DEFAULT_MAX_PAYLOAD (1024 * 1024)
@@ -26,7 +31,7 @@ typedef struct {
     const char *queue;     /* logical queue */
     const char *priority;  /* high | normal | low */
     int max_retries;       /* a job runs at most 1 + max_retries times */
-    int64_t timeout_ms;    /* per attempt */
+    int64_t timeout_ms;    /* per attempt; JOB_TIMEOUT_UNSET: the worker's default */
     int64_t delay_ms;      /* first run no earlier than now + delay */
     int replace;           /* 1: an id whose job has finished runs again (its next run) */
     int64_t expires_ms;    /* 0: none; else the job ends cancelled ("Job expired") unless it
@@ -55,16 +60,22 @@ const char *job_outcome_name(job_outcome_kind_t kind);
  * src/lua/common.lua is the same list). */
 int job_state_is_final(const char *state);
 
-/* Fills the defaults: queue "backtest", priority normal, 3 retries, 1 h. */
+/* Fills the defaults: queue "backtest", priority normal, 3 retries, no
+ * timeout of its own (JOB_TIMEOUT_UNSET: the worker's default). */
 void job_spec_init(job_spec_t *spec);
 
 /* Whether s is a name of the kind task types, handlers and pools have: 1
  * to max characters from A-Z a-z 0-9 _ - . */
 int job_name_valid(const char *s, size_t max);
 
+/* Whether ms is a timeout a job or a worker's default may have: more than 0,
+ * at most JOB_MAX_TIMEOUT_MS (JOB_TIMEOUT_UNSET is not one). */
+int job_timeout_valid(int64_t ms);
+
 /* Checks everything a worker would otherwise trip over: id, type, args (a JSON
- * object within max_payload bytes), queue name, priority, retries, timeout,
- * delay. Returns 0, or -1 with a message naming the bad field and the rule. */
+ * object within max_payload bytes), queue name, priority, retries, timeout
+ * (JOB_TIMEOUT_UNSET, or more than 0 up to JOB_MAX_TIMEOUT_MS), delay.
+ * Returns 0, or -1 with a message naming the bad field and the rule. */
 int job_spec_check(const job_spec_t *spec, size_t max_payload, char *err, size_t errlen);
 
 /* Why args that jansson could not load are refused: "args are not valid

@@ -511,7 +511,7 @@ queue_status_t queue_list_import(queue_t *q, const char *list, const char *queue
     memset(out, 0, sizeof *out);
     assert(max_entries >= 1 && max_entries <= LIST_BATCH_MAX);
     snprintf(num[0], sizeof num[0], "%d", JOB_DEFAULT_MAX_RETRIES);
-    snprintf(num[1], sizeof num[1], "%lld", (long long)JOB_DEFAULT_TIMEOUT_MS);
+    snprintf(num[1], sizeof num[1], "%d", JOB_TIMEOUT_UNSET); /* the list's tasks carry none */
     snprintf(num[2], sizeof num[2], "%zu", q->max_payload);
     snprintf(num[3], sizeof num[3], "%" PRId64, clock_now_us());
     snprintf(num[4], sizeof num[4], "%d", max_entries);
@@ -648,9 +648,10 @@ const char *const queue_entry_field_names[QUEUE_ENTRY_FIELD_COUNT] = { "job", "t
 #define CLAIM_FIELDS (1 + ENTRY_FIELDS)
 
 /* Fills a claimed job from its entry id and its values in entry order;
- * `attempt_added` is what turns the value at ENTRY_ATTEMPTS into the attempt. */
-static void claimed_fill(claimed_job_t *cj, int stream_index, const redisReply *entry, redisReply *const *v,
-                         int attempt_added)
+ * `attempt_added` is what turns the value at ENTRY_ATTEMPTS into the attempt.
+ * A job without a timeout of its own gets the claimer's default. */
+static void claimed_fill(const queue_t *q, claimed_job_t *cj, int stream_index, const redisReply *entry,
+                         redisReply *const *v, int attempt_added)
 {
     cj->stream_index = stream_index;
     cj->entry = reply_str(entry);
@@ -661,6 +662,8 @@ static void claimed_fill(claimed_job_t *cj, int stream_index, const redisReply *
     cj->attempt = (int)rconn_reply_integer(v[ENTRY_ATTEMPTS]) + attempt_added;
     cj->max_retries = (int)rconn_reply_integer(v[ENTRY_MAX_RETRIES]);
     cj->timeout_ms = rconn_reply_integer(v[ENTRY_TIMEOUT_MS]);
+    if (cj->timeout_ms == JOB_TIMEOUT_UNSET)
+        cj->timeout_ms = q->default_timeout_ms;
     cj->enqueued_us = rconn_reply_integer(v[ENTRY_ENQUEUED_US]);
 }
 
@@ -671,6 +674,7 @@ queue_status_t queue_claim(queue_t *q, const queue_list_t *streams, const char *
 {
     claim_batch_clear(out);
     assert(count >= 1 && count <= CLAIM_MAX);
+    assert(job_timeout_valid(q->default_timeout_ms));
     args_t a;
     char cnt[16];
     snprintf(cnt, sizeof cnt, "%d", count);
@@ -706,7 +710,7 @@ queue_status_t queue_claim(queue_t *q, const queue_list_t *streams, const char *
     size_t jobs = (r->elements - 1) / CLAIM_FIELDS;
     for (size_t j = 0; j < jobs && j < CLAIM_MAX; j++) {
         redisReply **e = r->element + 1 + j * CLAIM_FIELDS;
-        claimed_fill(&out->jobs[j], (int)index - 1, e[0], e + 1, 0);
+        claimed_fill(q, &out->jobs[j], (int)index - 1, e[0], e + 1, 0);
     }
     out->n = jobs;
     return QUEUE_OK;
@@ -714,7 +718,7 @@ queue_status_t queue_claim(queue_t *q, const queue_list_t *streams, const char *
 
 /* A job from a stream entry as XREADGROUP returns it: 0, or -1 when the
  * entry is not a job (queue_entry_field_names). */
-static int entry_to_job(const redisReply *e, int stream_index, claimed_job_t *cj)
+static int entry_to_job(const queue_t *q, const redisReply *e, int stream_index, claimed_job_t *cj)
 {
     if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[1]->type != REDIS_REPLY_ARRAY ||
         e->element[1]->elements != 2 * ENTRY_FIELDS)
@@ -725,7 +729,7 @@ static int entry_to_job(const redisReply *e, int stream_index, claimed_job_t *cj
             return -1;
         values[i] = f[2 * i + 1];
     }
-    claimed_fill(cj, stream_index, e->element[0], values, 1);
+    claimed_fill(q, cj, stream_index, e->element[0], values, 1);
     return 0;
 }
 
@@ -740,6 +744,7 @@ queue_status_t queue_claim_blocking(queue_t *q, const queue_list_t *streams, con
     char block[24], cnt[16];
     snprintf(block, sizeof block, "%" PRId64, block_ms < 1 ? 1 : block_ms);
     assert(count >= 1 && count <= CLAIM_MAX);
+    assert(job_timeout_valid(q->default_timeout_ms));
     snprintf(cnt, sizeof cnt, "%d", count);
     const char *head[] = { "XREADGROUP", "GROUP", q->group, consumer, "COUNT", cnt, "BLOCK", block, "STREAMS" };
     a.n = 0;
@@ -774,7 +779,7 @@ queue_status_t queue_claim_blocking(queue_t *q, const queue_list_t *streams, con
                 index = i;
         for (size_t e = 0; index >= 0 && e < sr->element[1]->elements && out->n < CLAIM_MAX; e++) {
             redisReply *entry = sr->element[1]->element[e];
-            if (entry_to_job(entry, index, &out->jobs[out->n]) == 0) {
+            if (entry_to_job(q, entry, index, &out->jobs[out->n]) == 0) {
                 out->n++;
             } else if (entry->type == REDIS_REPLY_ARRAY && entry->elements > 0) {
                 /* Not written by tickq (a foreign XADD): not a job, drop it. */

@@ -50,6 +50,10 @@ typedef struct queue {
     int64_t retry_base_ms;
     int64_t retry_max_ms;
     size_t max_payload;
+    int64_t default_timeout_ms; /* claims: the timeout of a job enqueued without
+                              * one (timeout_ms JOB_TIMEOUT_UNSET): the claiming
+                              * worker's --job-timeout or its pool's job_timeout;
+                              * job_timeout_valid */
     char history[128];       /* the job history stream finish, release,
                               * reclaim and touch append rows to (history.h); "": off */
     long long unrecorded;    /* jobs release, reclaim or touch settled without
@@ -109,7 +113,7 @@ typedef struct {
     size_t args_len;
     int attempt;             /* 1 on the first run */
     int max_retries;
-    int64_t timeout_ms;
+    int64_t timeout_ms;      /* resolved: the job's own, else the queue's default_timeout_ms */
     int64_t enqueued_us;
 } claimed_job_t;
 
@@ -126,7 +130,10 @@ typedef struct {
                               * blocking claim leaves those streams out) */
 } claim_batch_t;
 
-/* Claims up to `count` (1 to CLAIM_MAX) jobs (strict priority, one stream per batch). */
+/* Claims up to `count` (1 to CLAIM_MAX) jobs (strict priority, one stream per
+ * batch). A job enqueued without a timeout gets q->default_timeout_ms here,
+ * the one place a claimed job's timeout is resolved (its record and entry
+ * keep JOB_TIMEOUT_UNSET). */
 queue_status_t queue_claim(queue_t *q, const queue_list_t *streams, const char *consumer,
                            int count, claim_batch_t *out, char *err, size_t errlen);
 /* Frees the batch's reply; the batch may be reused. Accepts a zeroed batch. */
@@ -135,7 +142,8 @@ void claim_batch_clear(claim_batch_t *b);
 /* The idle path, after an empty claim: blocks up to block_ms in XREADGROUP
  * on every stream. Redis hands each new entry to exactly one blocked
  * consumer, claimed in the same round trip. Entries come in queue-list
- * order. Follow a non-empty result with queue_send_started(). */
+ * order; timeouts are resolved as queue_claim's. Follow a non-empty result
+ * with queue_send_started(). */
 queue_status_t queue_claim_blocking(queue_t *q, const queue_list_t *streams, const char *consumer,
                                     int count, int64_t block_ms, claim_batch_t *out,
                                     char *err, size_t errlen);

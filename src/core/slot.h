@@ -22,12 +22,14 @@
 #include <sys/types.h>
 
 #include "core/job.h"
+#include "core/queue_names.h"
 
 typedef struct {
     int busy;                        /* 1 while a job runs */
     char entry[40];
     char job_id[JOB_ID_MAX + 1];
     char type[JOB_TYPE_MAX + 1];
+    char queue[QUEUE_NAME_MAX + 1];  /* the logical queue */
     int64_t timeout_ms;
     int64_t deadline_mono_ms;        /* when the supervisor kills the child */
     int stops_itself;                /* the task stops itself at its deadline and on a

@@ -8,6 +8,14 @@
  * claims, reclaims entries of dead workers elsewhere and publishes itself
  * (heartbeat.h).
  *
+ * With --autoscale the slot board holds the maximum number of children and
+ * each interval the autoscaler (autoscale.h) samples the backlog
+ * (backlog.h) and says how many it wants: a slot it does not want is "off"
+ * and not refilled. Scaling up turns slots on (their children start on the
+ * next turn); scaling down turns off one slot whose child runs no job and
+ * asks that child to stop once its current job is done (SIGUSR1, as a
+ * reload does): a busy child is never stopped to scale down.
+ *
  * Shutdown: the first SIGTERM/SIGINT stops fetching (children finish their
  * current job and exit); after --grace seconds, or at a second signal, the
  * remaining children are killed and their jobs go back to their queues with
@@ -30,6 +38,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "core/autoscaler.h"
 #include "core/clock.h"
 #include "core/heartbeat.h"
 #include "core/list_bridge.h"
@@ -37,6 +46,7 @@
 #include "core/queue.h"
 #include "core/slot.h"
 #include "core/worker.h"
+#include "core/worker_metrics.h"
 
 #define TICK_MS 50
 #define CANCEL_CHECK_MS 250
@@ -51,6 +61,8 @@ typedef struct {
     kill_reason_t kill_reason;
     char kill_entry[40];          /* the job entry the kill was aimed at */
     int needs_release;            /* dead, and its leftovers not yet settled */
+    int off;                      /* no child wanted in this slot (autoscaled down): not refilled */
+    int retiring;                 /* asked to stop once its current job is done (SIGUSR1) */
     char rel_consumer[QUEUE_CONSUMER_MAX]; /* its last consumer name (older ones go with it) */
     job_outcome_kind_t rel_kind;
     char rel_entry[40];
@@ -80,6 +92,9 @@ typedef struct {
     long long settled_failures;   /* timeouts and crashes settled here */
     char (*consumer_names)[QUEUE_CONSUMER_MAX]; /* the heartbeat's scratch, one per slot */
     list_bridge_t *list;          /* the users' list; NULL: off, or not this worker's */
+    int desired;                  /* children it keeps: n, or the autoscaler's count */
+    autoscaler_t scaler;          /* with plan->autoscale only */
+    int64_t last_turn_ms;
     char err[1024];
 } sup_t;
 
@@ -135,6 +150,7 @@ static void spawn(sup_t *s, int i)
     slot_reset_job(&s->board[i]);
     k->kill_reason = KILL_NONE;
     k->kill_entry[0] = '\0';
+    k->retiring = 0;
     pid_t parent = getpid();
     /* Stop signals stay blocked across fork until the child has its own
      * handlers (worker_run unblocks them), so none is lost in between. */
@@ -268,6 +284,8 @@ static void on_child_exit(sup_t *s, int i, int wstatus)
                      "Worker process died while running the job (%s)", how);
         }
     }
+    if (job.busy && k->rel_kind != OUTCOME_SHUTDOWN)
+        worker_metrics_job(job.queue, job.type, k->rel_kind, clock_now_us() - job.started_us);
     int crashed = job.busy && k->kill_reason == KILL_NONE;
     if (crashed || (!WIFEXITED(wstatus) && k->kill_reason == KILL_NONE) ||
         (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 0))
@@ -331,6 +349,7 @@ static void recycle_children(sup_t *s)
     for (int i = 0; i < s->n; i++)
         if (s->kids[i].pid > 0 && s->kids[i].kill_reason == KILL_NONE) {
             kill(s->kids[i].pid, SIGUSR1);
+            s->kids[i].retiring = 1;
             n++;
         }
     log_info("reload: each worker child is replaced once its current job is done", LF_S("worker", s->id),
@@ -433,7 +452,7 @@ static void heartbeat(sup_t *s)
     long long done, failed, retried, delay;
     int busy;
     totals(s, &done, &failed, &retried, &busy, &delay);
-    heartbeat_info_t info = { s->id, s->host, s->started_at, s->n, busy, done, failed };
+    heartbeat_info_t info = { s->id, s->host, s->started_at, s->desired, busy, done, failed };
     heartbeat_publish(&s->q, s->cfg, &info);
 }
 
@@ -472,9 +491,13 @@ static int burst_done(sup_t *s)
     /* Tasks just taken from the list must first reach a child's claim. */
     if (list_bridge_holds_burst(s->list, clock_mono_ms()))
         return 0;
-    for (int i = 0; i < s->n; i++)
-        if (s->kids[i].pid <= 0 || s->kids[i].needs_release || !atomic_load(&s->board[i].burst_idle))
+    for (int i = 0; i < s->n; i++) {
+        const child_t *k = &s->kids[i];
+        if (k->off && k->pid <= 0 && !k->needs_release)
+            continue; /* autoscaled down, and gone */
+        if (k->pid <= 0 || k->needs_release || !atomic_load(&s->board[i].burst_idle))
             return 0;
+    }
     return 1;
 }
 
@@ -512,6 +535,92 @@ static int live_children(const sup_t *s)
     return n;
 }
 
+/* Wanted children alive, not on their way out, running no job. */
+static int idle_children(sup_t *s)
+{
+    int n = 0;
+    for (int i = 0; i < s->n; i++) {
+        const child_t *k = &s->kids[i];
+        if (k->off || k->pid <= 0 || k->kill_reason != KILL_NONE || k->retiring)
+            continue;
+        slot_job_t job;
+        slot_read(&s->board[i], &job);
+        n += !job.busy;
+    }
+    return n;
+}
+
+/* Turns slots on until `to` are: first those with no process left (a
+ * child starts there on the next turn), then those whose child is on its
+ * way out (a new one follows it). */
+static void scale_up(sup_t *s, int to)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < s->n && s->desired < to; i++) {
+            child_t *k = &s->kids[i];
+            if (k->off && (pass == 1 || (k->pid == 0 && !k->needs_release))) {
+                k->off = 0;
+                k->respawn_at_ms = 0;
+                s->desired++;
+            }
+        }
+}
+
+/* Turns one slot off: one whose child is gone (nothing to stop), else one
+ * whose child runs no job, asked to stop after the job it may take
+ * meanwhile (SIGUSR1: it finishes what it started; what it claimed and
+ * did not start goes back to its queue, uncharged). The highest slots go
+ * first. 0, or -1 when every child is busy. */
+static int scale_down(sup_t *s)
+{
+    for (int i = s->n - 1; i >= 0; i--) {
+        child_t *k = &s->kids[i];
+        if (!k->off && k->pid == 0) {
+            k->off = 1;
+            s->desired--;
+            return 0;
+        }
+    }
+    for (int i = s->n - 1; i >= 0; i--) {
+        child_t *k = &s->kids[i];
+        if (k->off || k->pid <= 0 || k->kill_reason != KILL_NONE || k->retiring)
+            continue;
+        slot_job_t job;
+        slot_read(&s->board[i], &job);
+        if (job.busy)
+            continue;
+        k->off = 1;
+        k->retiring = 1;
+        kill(k->pid, SIGUSR1);
+        s->desired--;
+        log_debug("worker child retired: it stops once it has no job", LF_S("worker_id", k->id), LF_I("child_pid", k->pid));
+        return 0;
+    }
+    return -1;
+}
+
+/* One autoscaler interval: sample and decide (autoscaler.h), apply. */
+static void autoscale_turn(sup_t *s, int64_t now)
+{
+    long long done, failed, retried, delay;
+    int busy;
+    totals(s, &done, &failed, &retried, &busy, &delay);
+    (void)reconnect(s); /* on failure, autoscaler_decide says so */
+    autoscale_decision_t d;
+    if (autoscaler_decide(&s->scaler, &s->q, &s->cfg->queues, s->id, done + failed, busy, idle_children(s), now,
+                          &d, s->err, sizeof s->err) != 0)
+        return;
+    int applied = 0;
+    if (d.direction == AUTOSCALE_UP) {
+        scale_up(s, d.to);
+        applied = 1;
+    } else if (d.direction == AUTOSCALE_DOWN) {
+        applied = scale_down(s) == 0;
+    }
+    autoscaler_done(&s->scaler, &d, applied, s->id, now);
+    assert(s->desired == s->scaler.policy.desired);
+}
+
 static void turn(sup_t *s, int *seen_signals)
 {
     int64_t now = clock_mono_ms();
@@ -530,7 +639,7 @@ static void turn(sup_t *s, int *seen_signals)
         child_t *k = &s->kids[i];
         if (k->needs_release)
             try_release(s, i);
-        if (!s->stopping && k->pid == 0 && !k->needs_release && now >= k->respawn_at_ms)
+        if (!s->stopping && !k->off && k->pid == 0 && !k->needs_release && now >= k->respawn_at_ms)
             spawn(s, i);
     }
     if (s->stopping && !s->killed_for_shutdown && now >= s->stop_deadline_ms) {
@@ -546,6 +655,22 @@ static void turn(sup_t *s, int *seen_signals)
         }
     }
     enforce_timeouts(s, now);
+    int live = 0, busy = 0;
+    for (int i = 0; i < s->n; i++) {
+        live += s->kids[i].pid > 0;
+        if (s->kids[i].pid > 0) {
+            slot_job_t job;
+            slot_read(&s->board[i], &job);
+            busy += job.busy;
+        }
+    }
+    worker_metrics_supervisor(live, busy, s->desired, s->stopping, now);
+    if (s->plan->autoscale != NULL) {
+        autoscaler_turned(&s->scaler, busy, s->last_turn_ms > 0 ? now - s->last_turn_ms : 0);
+        if (!s->stopping && autoscaler_due(&s->scaler, now))
+            autoscale_turn(s, now);
+    }
+    s->last_turn_ms = now;
     /* Once a tick at most (turn also runs whenever children report jobs),
      * and at once again while the list had more than one call takes. */
     if (s->list != NULL && !s->stopping)
@@ -590,7 +715,8 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, const supervisor_plan_t *
     s.cfg = cfg;
     s.conn = conn;
     s.plan = plan;
-    s.n = cfg->workers;
+    s.n = plan->autoscale != NULL ? plan->autoscale->max_children : cfg->workers;
+    assert(s.n >= 1 && s.n <= WORKERS_MAX);
     queue_init(&s.q, conn);
     config_apply(cfg, &s.q);
     if (gethostname(s.host, sizeof s.host) != 0)
@@ -616,15 +742,30 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, const supervisor_plan_t *
     }
     for (int i = 0; i < s.n; i++)
         snprintf(s.kids[i].id, sizeof s.kids[i].id, "%s:%d", s.id, i);
+    s.desired = s.n;
+    if (plan->autoscale != NULL) {
+        autoscaler_init(&s.scaler, plan->autoscale, clock_mono_ms());
+        s.desired = s.scaler.policy.desired;
+        for (int i = s.desired; i < s.n; i++)
+            s.kids[i].off = 1;
+    }
 
     char queues[2048], where[4400];
     queue_list_describe(&cfg->queues, queues, sizeof queues);
     redis_url_describe(&cfg->url, where, sizeof where);
-    log_info("worker started", LF_S("worker", s.id), LF_S("queues", queues), LF_I("workers", s.n),
+    log_info("worker started", LF_S("worker", s.id), LF_S("queues", queues), LF_I("workers", s.desired),
              LF_S("group", cfg->group), LF_S("redis", where), LF_S("database", plan->database),
-             LF_B("burst", cfg->burst), LF_S("list_queue", cfg->list_queue[0] ? cfg->list_queue : "(off)"),
+             LF_B("burst", cfg->burst), LF_F("job_timeout_s", (double)cfg->job_timeout_ms / 1000.0),
+             LF_S("list_queue", cfg->list_queue[0] ? cfg->list_queue : "(off)"),
              LF_B("history", cfg->history), LF_S("history_stream", cfg->history ? cfg->history_stream : ""),
              LF_S("protocol", TICKQ_PROTOCOL));
+    if (plan->autoscale != NULL) {
+        const autoscale_settings_t *a = plan->autoscale;
+        log_info("autoscaler started", LF_S("worker", s.id), LF_I("min_workers", a->min_children),
+                 LF_I("max_workers", a->max_children), LF_F("interval_s", (double)a->interval_ms / 1000.0),
+                 LF_F("cooldown_s", (double)a->cooldown_ms / 1000.0),
+                 LF_F("target_wait_s", (double)a->target_wait_ms / 1000.0));
+    }
 
     s.list = list_bridge_new(cfg);
     for (int c = 0; c < plan->ncompanions; c++)

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/autoscale.h"
 #include "core/config.h"
 #include "core/rconn.h"
 #include "core/task_env.h"
@@ -49,7 +50,7 @@ typedef struct {
     int (*wants_recycle)(void *ctx);
 } supervisor_companion_t;
 
-#define SUPERVISOR_COMPANIONS_MAX 4
+#define SUPERVISOR_COMPANIONS_MAX 6
 
 /* What `tickq worker` composes around the supervisor. */
 typedef struct {
@@ -58,6 +59,9 @@ typedef struct {
     const task_env_provider_t *task_env; /* the worker children's task environment */
     supervisor_companion_t companions[SUPERVISOR_COMPANIONS_MAX]; /* called in this order */
     int ncompanions;
+    /* --autoscale: the children go from min_children to max_children as
+     * the backlog asks (autoscale.h); NULL: cfg->workers children, fixed. */
+    const autoscale_settings_t *autoscale;
 } supervisor_plan_t;
 
 /* Runs until SIGTERM/SIGINT (or, with --burst, until the queues are drained).

@@ -1,8 +1,9 @@
 /* task_builtin.c — the built-in task types for operations and tests:
- * noop, echo, sleep and fail. */
+ * noop, echo, sleep, spin and fail. */
 #include "core/task_builtin.h"
 
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -26,6 +27,28 @@ task_status_t task_sleep(const task_ctx_t *ctx, task_out_t *out)
     /* Sleep through signals: a graceful shutdown lets running jobs finish. */
     clock_sleep_ms(total, NULL);
     out->data = json_pack("{s:I}", "slept_ms", (json_int_t)total);
+    return TASK_OK;
+}
+
+/* CPU time this thread has used, in microseconds. */
+static int64_t thread_cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+task_status_t task_spin(const task_ctx_t *ctx, task_out_t *out)
+{
+    int64_t total = task_arg_int(ctx, "ms");
+    /* CPU time, not wall time: a job costs the same work however busy the
+     * host is (a busy host stretches it in wall time instead). */
+    int64_t end = thread_cpu_us() + total * 1000;
+    volatile uint64_t x = 1;
+    while (thread_cpu_us() < end)
+        for (int i = 0; i < 1000; i++)
+            x = x * 6364136223846793005u + 1442695040888963407u;
+    out->data = json_pack("{s:I}", "spun_ms", (json_int_t)total);
     return TASK_OK;
 }
 
@@ -55,6 +78,12 @@ static const task_arg_t sleep_args[] = {
     { .name = NULL }
 };
 
+static const task_arg_t spin_args[] = {
+    { .name = "ms", .type = TASK_ARG_INT, .flags = TASK_ARG_REQUIRED, .min = 0, .max = 86400000,
+      .doc = "milliseconds of CPU time to burn (a busy host stretches it in wall time)" },
+    { .name = NULL }
+};
+
 static const task_arg_t fail_args[] = {
     { .name = "permanent", .type = TASK_ARG_BOOL, .num = 0,
       .doc = "fail permanently (no retry) rather than transiently" },
@@ -70,11 +99,15 @@ static const task_arg_t fail_args[] = {
 const task_def_t task_def_noop = { "noop", task_noop, "does nothing; returns {}", no_args, NULL, 0, NULL };
 const task_def_t task_def_echo = { "echo", task_echo, "returns its args (any JSON object)", NULL, NULL, 0, NULL };
 const task_def_t task_def_sleep = { "sleep", task_sleep, "sleeps {\"ms\": N} milliseconds", sleep_args, NULL, 0, NULL };
+const task_def_t task_def_spin = {
+    "spin", task_spin, "keeps a CPU busy for {\"ms\": N} milliseconds of CPU time", spin_args, NULL, 0, NULL
+};
 const task_def_t task_def_fail = {
     "fail", task_fail, "fails (transient; {\"permanent\": true}, {\"times\": N}: only the first N attempts, "
     "{\"crash\": true}: kills its worker process)", fail_args, NULL, 0, NULL
 };
 
-static const task_def_t *const builtin_tasks[] = { &task_def_noop, &task_def_echo, &task_def_sleep, &task_def_fail };
+static const task_def_t *const builtin_tasks[] = { &task_def_noop, &task_def_echo, &task_def_sleep, &task_def_spin,
+                                                     &task_def_fail };
 
 const task_family_t task_family_builtin = TASK_FAMILY(builtin_tasks);

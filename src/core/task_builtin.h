@@ -7,11 +7,12 @@
 task_status_t task_noop(const task_ctx_t *ctx, task_out_t *out);
 task_status_t task_echo(const task_ctx_t *ctx, task_out_t *out);
 task_status_t task_sleep(const task_ctx_t *ctx, task_out_t *out);
+task_status_t task_spin(const task_ctx_t *ctx, task_out_t *out);
 task_status_t task_fail(const task_ctx_t *ctx, task_out_t *out);
 
-extern const task_def_t task_def_noop, task_def_echo, task_def_sleep, task_def_fail;
+extern const task_def_t task_def_noop, task_def_echo, task_def_sleep, task_def_spin, task_def_fail;
 
-/* The four, for the task registry (task.h). */
+/* The five, for the task registry (task.h). */
 extern const task_family_t task_family_builtin;
 
 #endif

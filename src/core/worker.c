@@ -41,6 +41,7 @@
 #include "core/queue_controls.h"
 #include "core/refusals.h"
 #include "core/task.h"
+#include "core/worker_metrics.h"
 
 static volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_recycle; /* a reload: stop after the current job (SIGUSR1) */
@@ -283,6 +284,7 @@ static void publish_job(worker_ctx_t *w, const claimed_job_t *j, const task_def_
     snprintf(sj.entry, sizeof sj.entry, "%s", j->entry);
     snprintf(sj.job_id, sizeof sj.job_id, "%s", j->id);
     snprintf(sj.type, sizeof sj.type, "%s", j->type);
+    snprintf(sj.queue, sizeof sj.queue, "%s", w->logical[j->stream_index]);
     sj.timeout_ms = j->timeout_ms;
     sj.started_us = started_us;
     sj.deadline_mono_ms = mono + j->timeout_ms;
@@ -381,6 +383,8 @@ static void conclude_job(worker_ctx_t *w, const claimed_job_t *j, task_status_t 
     json_decref(out->details);
     free(out->raw);
     memset(out, 0, sizeof *out);
+    if (status != TASK_NOT_RUN)
+        worker_metrics_job(queue, j->type, o->kind, finished_us - started_us);
 
     if (status == TASK_NOT_RUN) {
         log_warn("job not run: back to its queue, uncharged", LF_S("job_id", j->id), LF_S("type", j->type),

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/config_file.h"
 #include "core/job.h"
 #include "core/queue_names.h"
@@ -161,12 +162,22 @@ static int on_key(void *user, const char *section, const char *key, const char *
         return split_list(r, msg, value, line, p->types, POOL_TYPES_MAX, &p->ntypes);
     }
     if (strcmp(key, "job_timeout") == 0) {
-        snprintf(msg, sizeof msg, "[pool %s]: job_timeout is not supported yet: give each job its timeout "
-                 "(tickq enqueue --timeout)", p->name);
-        return fail(r, line, msg);
+        /* The worker's default for jobs that set none (0 on the wire). */
+        int64_t ms;
+        if (p->job_timeout_ms != 0) {
+            snprintf(msg, sizeof msg, "[pool %s]: job_timeout is given twice", p->name);
+            return fail(r, line, msg);
+        }
+        if (clock_parse_duration(value, 1000, &ms) != 0 || !job_timeout_valid(ms)) {
+            snprintf(msg, sizeof msg, "[pool %s]: job_timeout = %.40s is not a duration of more than 0 and at most "
+                     "7 days (e.g. 600, 90s, 10m, 2h)", p->name, value);
+            return fail(r, line, msg);
+        }
+        p->job_timeout_ms = ms;
+        return 1;
     }
-    snprintf(msg, sizeof msg, "[pool %s]: unknown key '%.64s' (known: queues, workers, types, handlers)", p->name,
-             key);
+    snprintf(msg, sizeof msg, "[pool %s]: unknown key '%.64s' (known: queues, workers, types, handlers, "
+             "job_timeout)", p->name, key);
     return fail(r, line, msg);
 }
 

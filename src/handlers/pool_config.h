@@ -1,14 +1,16 @@
 /* pool_config.h — the [pool NAME] sections of tickq's configuration file:
- * a worker pool's queues, worker count, task types and handlers
- * (docs/handlers.md, "Worker pools"). `tickq worker --pool NAME` runs one.
+ * a worker pool's queues, worker count, task types, handlers and the
+ * timeout of its jobs that set none (docs/handlers.md, "Worker pools").
+ * `tickq worker --pool NAME` runs one.
  *
- * Checked here: the keys, the numbers, the queue list, the handler names
- * (each a [handler NAME] of the same file) and the types (each built in or
- * served by one of the pool's handlers). */
+ * Checked here: the keys, the numbers, the duration, the queue list, the
+ * handler names (each a [handler NAME] of the same file) and the types
+ * (each built in or served by one of the pool's handlers). */
 #ifndef TICKQ_POOL_CONFIG_H
 #define TICKQ_POOL_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "handlers/handler_config.h"
 
@@ -18,6 +20,7 @@ typedef struct {
     char name[HANDLER_NAME_MAX + 1];
     char *queues;                /* as --queues takes them */
     int workers;                 /* 0: not set */
+    int64_t job_timeout_ms;      /* for its jobs enqueued without a timeout; 0: not set */
     char *handlers[HANDLER_TYPES_MAX]; /* names of [handler NAME] sections */
     size_t nhandlers;
     char *types[POOL_TYPES_MAX]; /* the task types it may run; none listed: every

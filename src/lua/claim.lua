@@ -5,7 +5,8 @@
 -- from the first non-empty one. Each claimed job's task_result says running.
 -- args[10..]: consumer, count (results name the consumer's worker id, worker_of)
 -- Returns {stream_index, then per job: entry, id, type, args, attempt,
---          max_retries, timeout_ms, enqueued_us}, or when nothing is ready
+--          max_retries, timeout_ms (as stored: 0 when not set, which the
+--          worker resolves), enqueued_us}, or when nothing is ready
 -- {0, next_due_ms (-1: none), retries_waiting, gates (1: a queue is paused,
 -- a limit set or a job has an expiry: admit.lua), {the 1-based indexes of
 -- the keys whose queue is paused}}; the caller then blocks in XREADGROUP on

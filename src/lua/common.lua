@@ -18,7 +18,8 @@
 --
 -- Stream entries carry everything a worker needs to start a job, so claiming
 -- costs no extra lookups: job, type, args, attempts (runs so far),
--- max_retries, timeout_ms, enqueued_us. The job hash is the record; a job
+-- max_retries, timeout_ms (0: not set, the claiming worker's default),
+-- enqueued_us. The job hash is the record; a job
 -- being run is one whose entry is pending in the consumer group.
 --
 -- A job id is unique: adding an id that exists enqueues nothing and reports
@@ -668,9 +669,15 @@ local function expiry_of(c, expires_ms, delay_ms)
   return c.now + ms
 end
 
+-- A job's timeout_ms is at most this (src/core/job.h, JOB_MAX_TIMEOUT_MS:
+-- tests/unit/test_lua_caps.c holds the two together); 0 means not set: the
+-- worker that claims it gives it its default (worker --job-timeout, or its
+-- pool's job_timeout). Records and entries keep the 0.
+local MAX_TIMEOUT_MS = 604800000
+
 -- Adds one job: validates it, and enqueues it unless its id exists.
 -- j: id, type, args (JSON text), queue, priority, max_retries and
--- timeout_ms (strings), delay_ms, max_payload, now_us, and replace (true:
+-- timeout_ms (strings; timeout_ms '0': the worker's default), delay_ms, max_payload, now_us, and replace (true:
 -- an id whose job has finished runs again, as its next run).
 -- Returns a table {created (1 or 0), id, state, run, previous}: created 1
 -- with state 'queued' for a new job or a new run (previous: the state the
@@ -705,7 +712,10 @@ local function add_job(c, j)
   if not max_retries or max_retries < 0 or max_retries > 100 or max_retries % 1 ~= 0 then
     return nil, 'max_retries must be an integer from 0 to 100'
   end
-  if not timeout_ms or timeout_ms <= 0 then return nil, 'timeout must be more than 0' end
+  if not timeout_ms or timeout_ms < 0 or timeout_ms > MAX_TIMEOUT_MS or timeout_ms % 1 ~= 0 then
+    return nil, 'timeout_ms must be an integer from 1 to ' .. MAX_TIMEOUT_MS .. ' (7 days), or 0 (not set: the ' ..
+      "worker's default)"
+  end
   if delay_ms < 0 then return nil, 'delay must not be negative' end
 
   local jk = job_key(c, id)

@@ -1,7 +1,8 @@
 
 -- tickq_p1_dlq_retry: move dead-letter entries back to their queues as
 -- fresh jobs (attempts 0, same id): the next run of that id (its run number
--- one above the record's, or the entry's when the record expired).
+-- one above the record's, or the entry's when the record expired). Its
+-- timeout_ms is the entry's as stored (0 stays 0: the worker's default).
 -- args[10..]: dead-letter stream entry ids.
 -- Returns the ids of the jobs requeued (an entry already gone is skipped; a
 -- job enqueued again meanwhile under the same id only loses its entry).

@@ -2,8 +2,9 @@
 -- tickq_p1_enqueue: enqueue one job atomically. An id that already exists
 -- returns the existing job and enqueues nothing, unless `replace` is 1 and
 -- the job has finished: then it runs again, as its next run (add_job).
--- args[10..]: id, type, args, queue, priority, max_retries, timeout_ms,
---             delay_ms, max_payload, now_us, [replace: 0 or 1]
+-- args[10..]: id, type, args, queue, priority, max_retries, timeout_ms
+--             (0: not set, the worker's default), delay_ms, max_payload,
+--             now_us, [replace: 0 or 1]
 -- Returns {1, id, 'queued'} for a new job (or a new run), {0, id, state}
 -- for an existing one, or an error reply "TICKQ_INVALID <message>". A
 -- caller that passes `replace` (0 or 1) gets two more elements: the run

@@ -21,8 +21,9 @@
 -- that id is a job). Each counts as list_rejected in the target queue's
 -- stats and is reported to the caller, which logs it.
 -- keys[1]: the list
--- args[10..]: queue, priority, max_retries, timeout_ms, max_payload,
---             now_us, max_entries, [reply format: 2]
+-- args[10..]: queue, priority, max_retries, timeout_ms (tickq passes 0:
+--             the list's tasks carry none, so the worker's default
+--             applies), max_payload, now_us, max_entries, [reply format: 2]
 -- Returns, for reply format 2:
 --   {moved, duplicates, left in list, reruns, then one array per event:
 --    {'rejected', task_id or '', error, start of the entry, rejected stream id}

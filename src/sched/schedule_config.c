@@ -434,8 +434,10 @@ void schedule_format_utc(int64_t t, char *out, size_t outlen)
     snprintf(out, outlen, "%s", buf);
 }
 
-int schedule_config_parse(schedule_config_t *set, const char *text, const char *origin,
-                          schedule_task_check_fn check_task, char *err, size_t errlen)
+/* schedule_config_parse, and with allow_none a file of no schedules is a
+ * set of none. */
+static int parse_text(schedule_config_t *set, const char *text, const char *origin, schedule_task_check_fn check_task,
+                      int allow_none, char *err, size_t errlen)
 {
     memset(set, 0, sizeof *set);
     set->misfire_grace_ms = 3600 * 1000;
@@ -464,7 +466,7 @@ int schedule_config_parse(schedule_config_t *set, const char *text, const char *
         schedule_config_free(set);
         return -1;
     }
-    if (set->n == 0) {
+    if (set->n == 0 && !allow_none) {
         snprintf(err, errlen, "%s: no schedules ([schedule NAME] sections)", origin);
         schedule_config_free(set);
         return -1;
@@ -472,15 +474,33 @@ int schedule_config_parse(schedule_config_t *set, const char *text, const char *
     return 0;
 }
 
-int schedule_config_load(schedule_config_t *set, const char *path, schedule_task_check_fn check_task, char *err,
-                         size_t errlen)
+int schedule_config_parse(schedule_config_t *set, const char *text, const char *origin,
+                          schedule_task_check_fn check_task, char *err, size_t errlen)
+{
+    return parse_text(set, text, origin, check_task, 0, err, errlen);
+}
+
+static int load_file(schedule_config_t *set, const char *path, schedule_task_check_fn check_task, int allow_none,
+                     char *err, size_t errlen)
 {
     char *text = config_file_read(path, err, errlen);
     if (text == NULL)
         return -1;
-    int rc = schedule_config_parse(set, text, path, check_task, err, errlen);
+    int rc = parse_text(set, text, path, check_task, allow_none, err, errlen);
     free(text);
     return rc;
+}
+
+int schedule_config_load(schedule_config_t *set, const char *path, schedule_task_check_fn check_task, char *err,
+                         size_t errlen)
+{
+    return load_file(set, path, check_task, 0, err, errlen);
+}
+
+int schedule_config_load_any(schedule_config_t *set, const char *path, schedule_task_check_fn check_task, char *err,
+                             size_t errlen)
+{
+    return load_file(set, path, check_task, 1, err, errlen);
 }
 
 void schedule_config_free(schedule_config_t *set)

@@ -65,6 +65,11 @@ typedef int (*schedule_task_check_fn)(const schedule_t *s, char *err, size_t err
  * must not be copied (its schedules point to its calendar). */
 int schedule_config_load(schedule_config_t *set, const char *path, schedule_task_check_fn check_task, char *err,
                          size_t errlen);
+/* The same, but a file with no [schedule NAME] section (only handlers, say)
+ * is a set of none rather than an error: for what shows a file's schedules
+ * if it has any (the HTTP server's GET /api/schedules). */
+int schedule_config_load_any(schedule_config_t *set, const char *path, schedule_task_check_fn check_task, char *err,
+                             size_t errlen);
 /* The same from a string (fuzzing); `origin` names it in errors. */
 int schedule_config_parse(schedule_config_t *set, const char *text, const char *origin,
                           schedule_task_check_fn check_task, char *err, size_t errlen);

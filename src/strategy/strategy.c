@@ -22,6 +22,7 @@
 #include "core/clock.h"
 #include "core/fdio.h"
 #include "core/json_writer.h"
+#include "core/worker_metrics.h"
 #include "data/feature.h"
 #include "strategy/sandbox.h"
 #include "strategy/strategy_internal.h"
@@ -637,6 +638,14 @@ int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t 
         *result = json_object();
         add_output(*result, &out);
     }
+    if (rc != 0 && *failure == STRATEGY_TIME_LIMIT)
+        worker_metrics_sandbox_kill(SANDBOX_KILL_TIME);
+    else if (rc != 0 && *failure == STRATEGY_MEMORY_LIMIT)
+        worker_metrics_sandbox_kill(SANDBOX_KILL_MEMORY);
+    else if (rc != 0 && out.violation[0] != '\0')
+        worker_metrics_sandbox_kill(SANDBOX_KILL_SYSCALL);
+    else if (rc != 0 && out.term_signal != 0)
+        worker_metrics_sandbox_kill(SANDBOX_KILL_OTHER);
     sandbox_outcome_free(&out);
     return rc == 0 ? 0 : -1;
 }

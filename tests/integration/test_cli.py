@@ -54,7 +54,7 @@ class TestUsage(TickqTestCase):
         self.assertEqual(p.returncode, 0)
         self.assertIn("protocol 1", p.stdout)
         p = tickq("tasks")
-        for name in ["noop", "echo", "sleep", "fail"]:
+        for name in ["noop", "echo", "sleep", "spin", "fail"]:
             self.assertIn(name, p.stdout)
 
 
@@ -98,7 +98,7 @@ class TestConnectivity(TickqTestCase):
         self.assertIn(f"; {os.cpu_count()} workers; group workers; prefix tickq", p.stdout)
         self.assertIn("ok   limits: grace 30s; result ttl 86400s; retry base 2s, max 3600s; claim timeout 30s; "
                       "heartbeat 5s; stats every 10s; dead-letter cap 100000; payload max 1048576 bytes; "
-                      "job history kept 90 days\n", p.stdout)
+                      "job timeout 3600s for jobs without one; job history kept 90 days\n", p.stdout)
         p = self.tickq("worker", "--check", "--grace", "5", "--result-ttl", "60", "--dlq-cap", "10")
         self.assertIn("ok   limits: grace 5s; result ttl 60s;", p.stdout)
         self.assertIn("dead-letter cap 10;", p.stdout)

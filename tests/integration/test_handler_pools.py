@@ -173,16 +173,25 @@ class TestPoolConfigErrors(PoolCase):
                      f"{path}:12: [pool main]: types: 'resize' is neither built in nor served by one of its handlers "
                      "(it is [handler media]: add it to handlers)")
 
-    def test_job_timeout_is_not_supported_yet(self):
-        path = self.write(HANDLERS + "[pool main]\nqueues = main\njob_timeout = 60s\n")
-        self.refused(["--config", path, "--pool", "main"],
-                     f"{path}:11: [pool main]: job_timeout is not supported yet: give each job its timeout "
-                     "(tickq enqueue --timeout)")
+    def test_a_bad_job_timeout_is_refused(self):
+        # (A good one: test_job_timeout.py.)
+        cases = [("0", ":11: [pool main]: job_timeout = 0 is not a duration of more than 0 and at most 7 days "
+                       "(e.g. 600, 90s, 10m, 2h)"),
+                 ("8d", ":11: [pool main]: job_timeout = 8d is not a duration of more than 0 and at most 7 days"),
+                 ("169h", ":11: [pool main]: job_timeout = 169h is not a duration of more than 0 and at most 7 days")]
+        for i, (value, said) in enumerate(cases):
+            with self.subTest(value=value):
+                path = self.write(HANDLERS + f"[pool main]\nqueues = main\njob_timeout = {value}\n",
+                                  name=f"timeout{i}.ini")
+                self.refused(["--config", path, "--pool", "main"], path + said)
+        path = self.write(HANDLERS + "[pool main]\nqueues = main\njob_timeout = 60s\njob_timeout = 2m\n",
+                          name="twice.ini")
+        self.refused(["--config", path, "--pool", "main"], f"{path}:12: [pool main]: job_timeout is given twice")
 
     def test_unknown_key_missing_queues_bad_workers_twice(self):
         cases = [
             ("[pool main]\nqueues = main\nconcurrency = 4\n",
-             ":11: [pool main]: unknown key 'concurrency' (known: queues, workers, types, handlers)"),
+             ":11: [pool main]: unknown key 'concurrency' (known: queues, workers, types, handlers, job_timeout)"),
             ("[pool main]\nworkers = 2\n",
              ":9: [pool main] has no queues (the queues it serves, as --queues takes them)"),
             ("[pool main]\nqueues = main\nworkers = 0\n", ":11: [pool main]: workers = 0 is not a number from 1 to 256"),

@@ -297,13 +297,13 @@ class TestProtocolDocument(TickqTestCase):
         self.assertIn(state, self.states[kind], f"outcome {kind!r} answered {state!r}, not a documented state")
 
     def enqueue(self, job_id, replace="0", max_retries=3, delay_ms=0, args="{}", priority="normal",
-                queue="backtest", jtype="noop", expires_ms=None):
+                queue="backtest", jtype="noop", timeout_ms="3600000", expires_ms=None):
         # enqueue_args: id, type, args, queue, priority, max_retries,
         # timeout_ms, delay_ms, max_payload, now_us, replace, expires_ms
         extra = [] if replace is None else [replace]
         if expires_ms is not None:
             extra.append(str(expires_ms))
-        return self.call("enqueue", [], job_id, jtype, args, queue, priority, str(max_retries), "3600000",
+        return self.call("enqueue", [], job_id, jtype, args, queue, priority, str(max_retries), timeout_ms,
                          str(delay_ms), MAX_PAYLOAD, str(time.time_ns() // 1000), *extra)
 
     def add_jobs(self, *ids, **kw):
@@ -429,6 +429,22 @@ class TestProtocolDocument(TickqTestCase):
         self.expect("enqueue", "protocol", self.with_protocol("2", lambda: self.enqueue("e6")))
         self.assertEqual(self.r.exists(f"{PREFIX}:job:e6"), 0)
         self.assert_all_shapes_met("enqueue")
+
+    def test_enqueue_timeout_ms(self):
+        # 0: not set, kept as 0 in the record, the entry and the claim's
+        # reply (the worker resolves it); 1 ms to 7 days: the job's own.
+        for job_id, timeout_ms in (("t0", "0"), ("t1", "1"), ("t7d", "604800000")):
+            self.expect("enqueue", "created_replace", self.enqueue(job_id, timeout_ms=timeout_ms))
+            self.assertEqual(self.r.hget(f"{PREFIX}:job:{job_id}", "timeout_ms"), timeout_ms)
+        r = self.expect("claim", "jobs", self.claim("w:0#1"))
+        self.assertEqual({r[i + 1]: r[i + 6] for i in range(1, len(r), 8)},
+                         {"t0": "0", "t1": "1", "t7d": "604800000"})
+        for bad in ("-1", "604800001", "1.5", "soon", ""):
+            with self.subTest(timeout_ms=bad):
+                r = self.expect("enqueue", "invalid", self.enqueue("t-bad", timeout_ms=bad))
+                self.assertIn("timeout_ms must be an integer from 1 to 604800000 (7 days), or 0 (not set: "
+                              "the worker's default)", str(r))
+        self.assertEqual(self.r.exists(f"{PREFIX}:job:t-bad"), 0)
 
     def test_claim(self):
         r = self.expect("claim", "empty", self.claim("w:0#1"))

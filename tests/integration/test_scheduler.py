@@ -185,6 +185,7 @@ cron = {cron}
 task = echo
 args = {{"from": "scheduler"}}
 queue = sched
+timeout = 10m
 misfire = {misfire}
 """
 
@@ -245,6 +246,7 @@ class TestSchedulerFiring(SchedulerCase):
         job = self.job(jobs[0])
         self.assertEqual(job["type"], "echo")
         self.assertEqual(job["queue"], "sched")
+        self.assertEqual(job["timeout_ms"], "600000")  # the schedule's own timeout
         self.assertEqual(json.loads(job["args"]), {"from": "scheduler"})
         fired = [x for x in self.log_of(p) if x.get("msg") == "schedule fired"]
         self.assertEqual(len(fired), 1)
@@ -346,6 +348,8 @@ class TestSchedulerFiring(SchedulerCase):
         self.assertEqual(self.jobs(), [f"recent:{want}"])
         job = self.job(f"recent:{want}")
         self.assertEqual((job["type"], job["queue"], job["priority"]), ("echo", "backtest", "normal"))
+        # No timeout set: the job's is the worker's default (0 in the record).
+        self.assertEqual((job["max_retries"], job["timeout_ms"]), ("3", "0"))
         self.assertEqual(self.stream_len("backtest_normal"), 1)
         log = self.log_of(p)
         ran = [x for x in log if x.get("msg") == "ran a missed schedule once"]

@@ -562,6 +562,12 @@ class TestClientChecks(unittest.TestCase):
                                    "600000", "250", "1048576"])
         self.assertEqual(own[10], "0")
         self.assertEqual(len(own), 11)
+        # Without a timeout: 0, the worker's default (as `tickq enqueue`
+        # without --timeout); given, it is the job's own.
+        self.assertEqual(self.c.enqueue_command("echo", {})[12 + 6], "0")
+        self.assertEqual(self.c.enqueue_command("echo", {}, timeout=None)[12 + 6], "0")
+        self.assertEqual(self.c.enqueue_command("echo", {}, timeout=3600)[12 + 6], "3600000")
+        self.assertEqual(self.c.enqueue_command("echo", {}, timeout=0.001)[12 + 6], "1")
         # expires: the last argument only when given (older libraries take 11).
         cmd = self.c.enqueue_command("echo", {}, delay=1, expires=2.5)
         self.assertEqual(cmd[12:][7], "1000")
@@ -573,6 +579,8 @@ class TestClientChecks(unittest.TestCase):
                  ({"queue": "reports_high"}, "may not end in _high"),
                  ({"max_retries": 101}, "max_retries 101"),
                  ({"timeout": 0}, "more than 0"),
+                 ({"timeout": 0.0001}, "more than 0"),
+                 ({"timeout": -1}, "must not be negative"),
                  ({"timeout": 8 * 86400}, "at most 7 days"),
                  ({"delay": -1}, "must not be negative"),
                  ({"id": "has space"}, "spaces and control characters"),

@@ -1,6 +1,7 @@
 /* test_handlers.c — the handler messages (strict decoding), the [handler]
  * and [pool] sections, and cutting a text at a whole UTF-8 character. */
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/errmsg.h"
@@ -128,13 +129,15 @@ TEST(pool_sections_are_checked)
     pool_set_t pools;
     char err[600];
     const char *text = "[handler r]\ncommand = x\ntypes = a, b\n"
-                       "[pool p]\nqueues = reports\nworkers = 3\nhandlers = r\n"
+                       "[pool p]\nqueues = reports\nworkers = 3\nhandlers = r\njob_timeout = 90s\n"
                        "[pool q]\nqueues = other\nhandlers = r\ntypes = a, echo\n";
     CHECK_INT(parse_handlers(text, &handlers, err), 0);
     CHECK_INT(pool_config_parse(&pools, text, "t.ini", &handlers, builtin_echo, 256, err, sizeof err), 0);
     const pool_def_t *p = pool_config_find(&pools, "p"), *q = pool_config_find(&pools, "q");
     CHECK(p != NULL && q != NULL && pool_config_find(&pools, "z") == NULL);
     CHECK_INT(p->workers, 3);
+    CHECK_INT(p->job_timeout_ms, 90000);
+    CHECK_INT(q->job_timeout_ms, 0); /* not set: the worker's --job-timeout */
     /* Without types: every built-in one and its handlers'. */
     CHECK(pool_serves(&pools, p, "a") && pool_serves(&pools, p, "b") && pool_serves(&pools, p, "echo"));
     CHECK(!pool_serves(&pools, p, "zzz"));
@@ -146,14 +149,33 @@ TEST(pool_sections_are_checked)
         { "[pool p]\nqueues = q\nworkers = 0\n", "not a number from 1 to 256" },
         { "[pool p]\nqueues = q\nhandlers = nope\n", "no [handler nope]" },
         { "[pool p]\nqueues = q\ntypes = b\n", "t.ini:6:" },
-        { "[pool p]\nqueues = q\njob_timeout = 5m\n", "job_timeout is not supported" },
-        { "[pool p]\nqueues = q\ncolour = red\n", "unknown key 'colour'" },
+        { "[pool p]\nqueues = q\njob_timeout = 0\n",
+          "t.ini:6: [pool p]: job_timeout = 0 is not a duration of more than 0 and at most 7 days" },
+        { "[pool p]\nqueues = q\njob_timeout = 0.0001\n", "job_timeout = 0.0001 is not a duration" },
+        { "[pool p]\nqueues = q\njob_timeout = -5\n", "job_timeout = -5 is not a duration" },
+        { "[pool p]\nqueues = q\njob_timeout = 8d\n", "job_timeout = 8d is not a duration" },
+        { "[pool p]\nqueues = q\njob_timeout = 169h\n", "job_timeout = 169h is not a duration" },
+        { "[pool p]\nqueues = q\njob_timeout = soon\n", "job_timeout = soon is not a duration" },
+        { "[pool p]\nqueues = q\njob_timeout =\n", "job_timeout =  is not a duration" },
+        { "[pool p]\nqueues = q\njob_timeout = 5m\njob_timeout = 5m\n", "t.ini:7: [pool p]: job_timeout is given twice" },
+        { "[pool p]\nqueues = q\ncolour = red\n",
+          "unknown key 'colour' (known: queues, workers, types, handlers, job_timeout)" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char full[400];
         snprintf(full, sizeof full, "[handler r]\ncommand = x\ntypes = a, b\n%s", bad[i][0]);
         CHECK_INT(pool_config_parse(&pools, full, "t.ini", &handlers, builtin_echo, 256, err, sizeof err), -1);
-        CHECK(strstr(err, bad[i][1]) != NULL);
+        if (strstr(err, bad[i][1]) == NULL)
+            unit_fail(__FILE__, __LINE__, "error '%s' should mention '%s'", err, bad[i][1]);
+    }
+    /* The bounds themselves are taken: 7 days, and a millisecond. */
+    const char *good[][2] = { { "168h", "604800000" }, { "604800", "604800000" }, { "1ms", "1" }, { "10m", "600000" } };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char full[400];
+        snprintf(full, sizeof full, "[pool p]\nqueues = q\njob_timeout = %s\n", good[i][0]);
+        CHECK_INT(pool_config_parse(&pools, full, "t.ini", &handlers, builtin_echo, 256, err, sizeof err), 0);
+        CHECK_INT(pools.n == 1 ? pools.items[0].job_timeout_ms : -1, atoll(good[i][1]));
+        pool_config_free(&pools);
     }
     handler_config_free(&handlers);
 }

@@ -28,7 +28,7 @@ TEST(job_defaults)
     CHECK_STR(s.queue, "backtest");
     CHECK_STR(s.priority, "normal");
     CHECK_INT(s.max_retries, 3);
-    CHECK_INT(s.timeout_ms, 3600000);
+    CHECK_INT(s.timeout_ms, 0); /* not set: the worker's default */
     CHECK_STR(s.args, "{}");
     char err[256];
     s.type = "noop";
@@ -65,8 +65,20 @@ TEST(job_bad_inputs)
     s = valid();
     s.timeout_ms = -5000;
     refused(&s, "invalid timeout", __LINE__);
-    s.timeout_ms = 0;
+    s.timeout_ms = -1;
     refused(&s, "invalid timeout", __LINE__);
+    s.timeout_ms = JOB_MAX_TIMEOUT_MS + 1;
+    refused(&s, "at most 7 days", __LINE__);
+    s = valid();
+    char err[512];
+    s.timeout_ms = JOB_TIMEOUT_UNSET;
+    CHECK(job_spec_check(&s, 1024, err, sizeof err) == 0);
+    s.timeout_ms = 1;
+    CHECK(job_spec_check(&s, 1024, err, sizeof err) == 0);
+    s.timeout_ms = JOB_MAX_TIMEOUT_MS;
+    CHECK(job_spec_check(&s, 1024, err, sizeof err) == 0);
+    CHECK(!job_timeout_valid(0) && !job_timeout_valid(-1) && !job_timeout_valid(JOB_MAX_TIMEOUT_MS + 1));
+    CHECK(job_timeout_valid(1) && job_timeout_valid(JOB_MAX_TIMEOUT_MS));
     s = valid();
     s.max_retries = -1;
     refused(&s, "max_retries", __LINE__);

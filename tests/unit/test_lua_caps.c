@@ -53,3 +53,11 @@ TEST(lua_entry_fields_are_queue_entry_field_names)
     /* add_entry writes them from the list, not by hand. */
     CHECK(strstr(lua_library, "redis.call('XADD', stream, '*', 'job'") == NULL);
 }
+
+/* enqueue refuses a timeout over the C side's cap (0 is not set: the
+ * worker's default). */
+TEST(lua_max_timeout_is_job_max_timeout)
+{
+    CHECK_INT(number_after("local MAX_TIMEOUT_MS = "), JOB_MAX_TIMEOUT_MS);
+    CHECK(strstr(lua_library, "timeout_ms < 0 or timeout_ms > MAX_TIMEOUT_MS") != NULL);
+}

@@ -3,6 +3,7 @@
  * history stream belongs to. */
 #include <fcntl.h>
 #include <jansson.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/config.h"
@@ -45,6 +46,7 @@ TEST(task_registry_lookup)
     CHECK(task_find("noop") != NULL);
     CHECK(task_find("echo") != NULL);
     CHECK(task_find("sleep") != NULL);
+    CHECK(task_find("spin") != NULL);
     CHECK(task_find("fail") != NULL);
     CHECK(task_find("nope") == NULL);
     char names[256];
@@ -82,6 +84,26 @@ TEST(task_builtins)
     CHECK(run("sleep", "{\"ms\": -1}", &out) == TASK_PERMANENT);
     CHECK(run("sleep", "{}", &out) == TASK_PERMANENT);
     CHECK(strstr(out.error, "ms") != NULL);
+}
+
+/* spin burns the CPU time it is asked for (the process's CPU clock moves
+ * by at least that much), and refuses what sleep refuses. */
+TEST(task_spin_burns_cpu_time)
+{
+    task_out_t out;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    CHECK(run("spin", "{\"ms\": 30}", &out) == TASK_OK);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    long long used_us = (long long)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000;
+    CHECK(used_us >= 30000);
+    CHECK_INT(json_integer_value(json_object_get(out.data, "spun_ms")), 30);
+    json_decref(out.data);
+    CHECK(run("spin", "{\"ms\": 0}", &out) == TASK_OK);
+    json_decref(out.data);
+    CHECK(run("spin", "{\"ms\": -1}", &out) == TASK_PERMANENT);
+    CHECK(run("spin", "{}", &out) == TASK_PERMANENT);
+    CHECK(strstr(out.error, "missing ms") != NULL);
 }
 
 TEST(slot_sequence_lock)

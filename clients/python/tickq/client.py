@@ -7,7 +7,8 @@ the same argument header (src/lua/common.lua; src/core/queue.c,
 header_fill and enqueue_args): key prefix, now (epoch ms), now (ISO 8601),
 consumer group, result TTL, dead-letter cap, retry backoff base and cap,
 a random seed; then id, type, args, queue, priority, max_retries,
-timeout_ms, delay_ms, max_payload, now_us, replace[, expires_ms]. The prefix and group
+timeout_ms (0 without a timeout: the worker's default), delay_ms,
+max_payload, now_us, replace[, expires_ms]. The prefix and group
 come from TICKQ_PREFIX and TICKQ_GROUP (defaults tickq and workers), the
 result TTL from TICKQ_RESULT_TTL, like every tickq command.
 
@@ -48,7 +49,7 @@ DEFAULT_QUEUE = "backtest"
 PRIORITIES = ("high", "normal", "low")
 DEFAULT_MAX_RETRIES = 3
 MAX_RETRIES_LIMIT = 100
-DEFAULT_TIMEOUT_S = 3600
+TIMEOUT_UNSET = 0  # timeout_ms of a job enqueued without one: the worker's default (job.h)
 MAX_TIMEOUT_MS = 7 * 86400 * 1000
 MAX_DELAY_MS = 365 * 86400 * 1000
 MAX_EXPIRES_MS = 365 * 86400 * 1000  # job.h, JOB_MAX_EXPIRES_MS
@@ -280,9 +281,13 @@ class Client:
         if (isinstance(max_retries, bool) or not isinstance(max_retries, int)
                 or not 0 <= max_retries <= MAX_RETRIES_LIMIT):
             raise ValueError(f"invalid max_retries {max_retries!r}: use an integer from 0 to {MAX_RETRIES_LIMIT}")
-        timeout_ms = _seconds_ms(timeout, "timeout", DEFAULT_TIMEOUT_S)
-        if not 0 < timeout_ms <= MAX_TIMEOUT_MS:
-            raise ValueError("invalid timeout: it must be more than 0 and at most 7 days (604800 s)")
+        if timeout is None:
+            timeout_ms = TIMEOUT_UNSET
+        else:
+            timeout_ms = _seconds_ms(timeout, "timeout", None)
+            if not 0 < timeout_ms <= MAX_TIMEOUT_MS:
+                raise ValueError("invalid timeout: it must be more than 0 and at most 7 days (604800 s); "
+                                 "leave it out (None) for the worker's default")
         delay_ms = _seconds_ms(delay, "delay", 0)
         if delay_ms > MAX_DELAY_MS:
             raise ValueError("invalid delay: use 0 to 1 year")
@@ -303,9 +308,10 @@ class Client:
     def enqueue(self, type, args=None, **options):
         """Enqueues one job as `tickq enqueue` does and returns its id.
         Options: queue (default backtest), priority (high, normal, low),
-        id (default a new UUID), max_retries (default 3), timeout (seconds,
-        default 3600), delay (seconds), replace (with id: run a finished job
-        again). Raises ValueError for a job tickq refuses (the reason
+        id (default a new UUID), max_retries (default 3), timeout (seconds;
+        default None: the worker's default, 1 h unless its pool's
+        job_timeout or its --job-timeout says otherwise), delay (seconds),
+        replace (with id: run a finished job again). Raises ValueError for a job tickq refuses (the reason
         follows "job refused: " as the CLI says it), JobExists when the id
         exists and nothing was enqueued, RuntimeError when Redis cannot
         take it (out of memory, another tickq protocol, no library).

@@ -1,0 +1,126 @@
+/* job_view.c — a job's record, retries and running state as one JSON
+ * object (job_view.h). */
+#include "core/job_view.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/job.h"
+#include "core/queue_names.h"
+
+/* Fields stored as numbers in the hash come out as JSON numbers. */
+static json_t *field_value(const char *name, const char *value)
+{
+    static const char *const numeric[] = { "attempts", "max_retries", "timeout_ms", "enqueued_us",
+                                           "started_us", "finished_us", "run", "expires_us" };
+    for (size_t i = 0; i < sizeof numeric / sizeof numeric[0]; i++)
+        if (strcmp(name, numeric[i]) == 0)
+            return json_integer(strtoll(value, NULL, 10));
+    if (strcmp(name, "progress") == 0) /* a fraction from 0 to 1, written by tickq_p1_progress */
+        return json_real(strtod(value, NULL));
+    if (strcmp(name, "args") == 0) {
+        json_t *v = json_loads(value, 0, NULL);
+        if (v)
+            return v;
+    }
+    return json_string(value);
+}
+
+/* The order `tickq job` prints fields in: who and where first, then what
+ * went wrong, then when, then the job's input and the stored details.
+ * Fields not listed (none today) follow in the record's order. */
+static const char *const field_order[] = {
+    "id", "type", "state", "run", "attempts", "max_retries", "queue", "priority", "worker", "running_for_ms",
+    "progress", "progress_message", "error", "next_retry_at", "created_at", "scheduled_for", "expires_at", "enqueued_at",
+    "started_at", "finished_at", "timeout_seconds", "args", "timeout_ms", "enqueued_us", "expires_us", "started_us",
+    "finished_us", "stream", "entry",
+    "dead_entry", "cancel_requested", "retries",
+};
+
+/* A new object with job's fields in field_order, then any others. */
+static json_t *in_order(json_t *job)
+{
+    json_t *out = json_object();
+    for (size_t i = 0; i < sizeof field_order / sizeof field_order[0]; i++) {
+        json_t *v = json_object_get(job, field_order[i]);
+        if (v != NULL)
+            json_object_set(out, field_order[i], v);
+    }
+    const char *name;
+    json_t *v;
+    json_object_foreach(job, name, v)
+        if (json_object_get(out, name) == NULL)
+            json_object_set(out, name, v);
+    return out;
+}
+
+int job_view_read(queue_t *q, const char *id, json_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    char key[300], rkey[300];
+    queue_job_key(q, id, key, sizeof key);
+    queue_retries_key(q, id, rkey, sizeof rkey);
+    redisReply *h = rconn_cmd(q->conn, err, errlen, "HGETALL %s", key);
+    redisReply *l = h ? rconn_cmd(q->conn, err, errlen, "LRANGE %s 0 -1", rkey) : NULL;
+    if (h == NULL || l == NULL) {
+        freeReplyObject(h);
+        return -1;
+    }
+    if (h->type != REDIS_REPLY_ARRAY || h->elements == 0) {
+        freeReplyObject(h);
+        freeReplyObject(l);
+        return 0;
+    }
+    json_t *job = json_object();
+    for (size_t i = 0; i + 1 < h->elements; i += 2)
+        json_object_set_new(job, h->element[i]->str, field_value(h->element[i]->str, h->element[i + 1]->str));
+    /* A record from before runs were counted is its id's first run. */
+    if (json_object_get(job, "run") == NULL)
+        json_object_set_new(job, "run", json_integer(1));
+    json_t *retries = json_array();
+    for (size_t i = 0; l->type == REDIS_REPLY_ARRAY && i < l->elements; i++) {
+        json_t *v = json_loads(l->element[i]->str, 0, NULL);
+        json_array_append_new(retries, v ? v : json_string(l->element[i]->str));
+    }
+    json_object_set_new(job, "retries", retries);
+    /* Times are stored as epoch microseconds; show them as ISO 8601 too. */
+    static const char *const times[][2] = { { "enqueued_us", "enqueued_at" }, { "started_us", "started_at" },
+                                            { "finished_us", "finished_at" }, { "expires_us", "expires_at" } };
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        json_t *us = json_object_get(job, times[i][0]);
+        if (json_is_integer(us) && json_integer_value(us) > 0) {
+            char iso[CLOCK_ISO_LEN];
+            clock_iso8601(json_integer_value(us), iso);
+            json_object_set_new(job, times[i][1], json_string(iso));
+        }
+    }
+    /* A job enqueued without a timeout keeps timeout_ms 0: whichever
+     * worker runs it gives it its own default, unknown here. */
+    json_t *timeout = json_object_get(job, "timeout_ms");
+    if (json_is_integer(timeout) && json_integer_value(timeout) == JOB_TIMEOUT_UNSET)
+        json_object_set_new(job, "timeout_seconds", json_string("worker default"));
+    else if (json_is_integer(timeout))
+        json_object_set_new(job, "timeout_seconds", json_real((double)json_integer_value(timeout) / 1000.0));
+    /* "running" is not stored: a queued job whose entry is pending in the
+     * consumer group is being run, by the consumer holding it. */
+    const char *state = json_string_value(json_object_get(job, "state"));
+    const char *stream = json_string_value(json_object_get(job, "stream"));
+    const char *entry = json_string_value(json_object_get(job, "entry"));
+    if (state && strcmp(state, "queued") == 0 && stream && entry && *entry) {
+        redisReply *p = rconn_cmd(q->conn, err, errlen, "XPENDING %s %s %s %s 1", stream, q->group, entry, entry);
+        if (p && p->type == REDIS_REPLY_ARRAY && p->elements == 1 && p->element[0]->elements >= 4) {
+            json_object_set_new(job, "state", json_string("running"));
+            char worker[QUEUE_CONSUMER_MAX];
+            queue_consumer_worker(p->element[0]->element[1]->str, worker, sizeof worker);
+            json_object_set_new(job, "worker", json_string(worker));
+            json_object_set_new(job, "running_for_ms", json_integer(p->element[0]->element[2]->integer));
+        }
+        freeReplyObject(p);
+    }
+    *out = in_order(job);
+    json_decref(job);
+    freeReplyObject(h);
+    freeReplyObject(l);
+    return 1;
+}

@@ -1,0 +1,116 @@
+/* http_app.c — the HTTP server's shared state and route table
+ * (http_app.h). */
+#include "http/http_app.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "data/db.h"
+#include "http/http_health.h"
+#include "http/http_metrics.h"
+#include "http/http_ops.h"
+#include "http/http_tasks.h"
+#include "http/http_triggers.h"
+
+#define DB_CHECK_EVERY_MS 5000
+
+queue_t *http_app_queue(http_app_t *a, char *err, size_t errlen)
+{
+    if (a->conn != NULL && rconn_broken(a->conn))
+        http_app_broken(a);
+    if (a->conn == NULL) {
+        if ((a->conn = rconn_open(&a->cfg->url, a->cfg->command_timeout_ms, err, errlen)) == NULL)
+            return NULL;
+        rconn_set_name(a->conn, "tickq-http");
+        queue_init(&a->q, a->conn);
+        config_apply(a->cfg, &a->q);
+    }
+    return &a->q;
+}
+
+void http_app_broken(http_app_t *a)
+{
+    rconn_free(a->conn);
+    a->conn = NULL;
+}
+
+int http_app_database_ok(http_app_t *a)
+{
+    int64_t now = clock_mono_ms();
+    if (a->db_checked_ms != 0 && now - a->db_checked_ms < DB_CHECK_EVERY_MS)
+        return a->db_ok;
+    db_t *db;
+    db_failure_t failure;
+    a->db_ok = db_open(a->cfg->database_url, a->cfg->db_path, &db, &failure, a->db_error, sizeof a->db_error) == 0;
+    if (a->db_ok) {
+        a->db_error[0] = '\0';
+        db_close(db);
+    }
+    a->db_checked_ms = now;
+    return a->db_ok;
+}
+
+static const http_route_t g_routes[] = {
+    { "GET", "/health", http_health, HTTP_PUBLIC },
+    { "GET", "/health/live", http_health_live, HTTP_PUBLIC },
+    { "GET", "/health/ready", http_health_ready, HTTP_PUBLIC },
+    { "GET", "/metrics", http_metrics, 0 },
+    { "POST", "/api/tasks", http_tasks_create, HTTP_AUDIT },
+    { "GET", "/api/tasks/{id*}", http_tasks_get, 0 },
+    { "DELETE", "/api/tasks/{id*}", http_tasks_cancel, HTTP_AUDIT },
+    { "GET", "/api/queues", http_ops_queues, 0 },
+    { "GET", "/api/workers", http_ops_workers, 0 },
+    { "GET", "/api/schedules", http_ops_schedules, 0 },
+    { "GET", "/api/dlq", http_ops_dlq, 0 },
+    { "POST", "/api/dlq/{entry}/retry", http_ops_dlq_retry, HTTP_AUDIT },
+    { "POST", "/api/opportunities/scan", http_trigger_scan, HTTP_AUDIT },
+};
+
+const http_route_t *http_app_routes(size_t *n)
+{
+    *n = sizeof g_routes / sizeof g_routes[0];
+    return g_routes;
+}
+
+int http_app_run(http_app_t *a, const http_bind_t *bind, const char *token)
+{
+    char err[600];
+    if (http_bind_check_token(bind, token, err, sizeof err) != 0) {
+        log_error("cannot start the HTTP server", LF_S("error", err));
+        return EX_CONFIG;
+    }
+    size_t n;
+    const http_route_t *routes = http_app_routes(&n);
+    /* A body holds a job's args (max_payload) and the request's other fields. */
+    http_server_t *s = http_server_start(bind, token, routes, n, a, a->cfg->max_payload + 64 * 1024, err, sizeof err);
+    if (s == NULL) {
+        log_error("cannot start the HTTP server", LF_S("error", err));
+        return EX_UNAVAILABLE;
+    }
+    char where[96]; /* the port picked for PORT 0 */
+    snprintf(where, sizeof where, "%.*s:%d", (int)(strrchr(bind->text, ':') - bind->text), bind->text,
+             http_server_port(s));
+    log_info("http server listening", LF_S("address", where), LF_I("port", http_server_port(s)),
+             LF_S("role", a->role == HTTP_ROLE_SERVE ? "serve" : "worker"),
+             LF_B("token", token != NULL && token[0] != '\0'), LF_B("cluster_metrics", a->cluster_metrics));
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0) {
+    }
+    log_info("http server stopping", LF_S("signal", sig == SIGINT ? "SIGINT" : "SIGTERM"));
+    http_server_stop(s);
+    return 0;
+}
+
+void http_app_close(http_app_t *a)
+{
+    rconn_free(a->conn);
+    a->conn = NULL;
+}

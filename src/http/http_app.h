@@ -1,0 +1,61 @@
+/* http_app.h — what every endpoint of the HTTP server shares: the
+ * configuration, the role of the process (tickq serve, or beside a worker),
+ * one Redis connection (opened on first use, opened again after a broken
+ * one), the database check of /health, and the route table.
+ *
+ * Endpoints run one at a time on the server's thread (http_server.h), so
+ * nothing here is locked. */
+#ifndef TICKQ_HTTP_APP_H
+#define TICKQ_HTTP_APP_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/queue.h"
+#include "core/rconn.h"
+#include "http/http_server.h"
+#include "sched/schedule_config.h"
+
+typedef enum {
+    HTTP_ROLE_SERVE,             /* tickq serve: an API host with no workers */
+    HTTP_ROLE_WORKER             /* tickq worker --http: beside a supervisor */
+} http_role_t;
+
+typedef struct {
+    const config_t *cfg;
+    http_role_t role;
+    int cluster_metrics;         /* serve the cluster-wide series (tickq serve; worker --cluster-metrics) */
+    const char *instance;        /* the worker's instance id (worker role), else "" */
+    const schedule_config_t *schedules; /* the configuration file's schedules; NULL: none read */
+    const char *schedules_path;  /* where they were read from */
+    rconn_t *conn;               /* NULL until the first use; see http_app_queue */
+    queue_t q;
+    int64_t db_checked_ms;       /* monotonic; the database check is kept for 5 s */
+    int db_ok;
+    char db_error[512];
+} http_app_t;
+
+/* The queue over a live connection (connecting, or connecting again after a
+ * broken one): NULL with err when Redis cannot be reached. */
+queue_t *http_app_queue(http_app_t *a, char *err, size_t errlen);
+/* After a call that failed on the connection: drop it, the next use opens another. */
+void http_app_broken(http_app_t *a);
+
+/* Whether the database answers (checked at most every 5 s): 1, or 0 with
+ * the reason in a->db_error. */
+int http_app_database_ok(http_app_t *a);
+
+/* Every route of the server. */
+const http_route_t *http_app_routes(size_t *n);
+
+/* Serves until SIGTERM or SIGINT (blocked by the caller in every thread, so
+ * that they wait here), then stops the server. `token`: TICKQ_API_TOKEN
+ * (NULL: none). Returns 0, or EX_UNAVAILABLE (69) when it cannot listen
+ * and EX_CONFIG (78) when the bind needs a token it lacks, logged. */
+int http_app_run(http_app_t *a, const http_bind_t *bind, const char *token);
+
+void http_app_close(http_app_t *a);
+
+#endif

@@ -1,0 +1,205 @@
+/* http_ops.c — queues, workers, schedules and dead letters over REST
+ * (http_ops.h). */
+#include "http/http_ops.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/stats.h"
+#include "http/http_app.h"
+
+#define DLQ_LIMIT_DEFAULT 100
+#define DLQ_LIMIT_MAX 10000
+#define NEXT_FIRES 3
+
+static const char *const no_params[] = { NULL };
+
+/* The cluster's stats snapshot, or NULL with rep filled (503). */
+static json_t *snapshot(http_app_t *a, http_reply_t *rep)
+{
+    char err[1024];
+    queue_t *q = http_app_queue(a, err, sizeof err);
+    json_t *s = q != NULL ? stats_collect(q, err, sizeof err) : NULL;
+    if (s == NULL) {
+        if (q != NULL)
+            http_app_broken(a);
+        http_reply_error(rep, 503, "cannot read the queues from Redis: %s", err);
+    }
+    return s;
+}
+
+void http_ops_queues(void *app, const http_request_t *req, http_reply_t *rep)
+{
+    if (http_query_only(req, no_params, rep) != 0)
+        return;
+    json_t *s = snapshot(app, rep);
+    if (s == NULL)
+        return;
+    json_object_del(s, "workers");
+    http_reply_json(rep, 200, s);
+}
+
+void http_ops_workers(void *app, const http_request_t *req, http_reply_t *rep)
+{
+    if (http_query_only(req, no_params, rep) != 0)
+        return;
+    json_t *s = snapshot(app, rep);
+    if (s == NULL)
+        return;
+    http_reply_json(rep, 200, json_pack("{s:O}", "workers", json_object_get(s, "workers")));
+    json_decref(s);
+}
+
+/* A hash of schedule name -> integer, as a JSON object (empty on failure). */
+static json_t *hash_of(http_app_t *a, const char *suffix)
+{
+    char key[256], err[256];
+    snprintf(key, sizeof key, "%s:scheduler:%s", a->cfg->prefix, suffix);
+    redisReply *r = rconn_cmd(a->conn, err, sizeof err, "HGETALL %s", key);
+    json_t *o = json_object();
+    for (size_t i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
+        json_object_set_new(o, r->element[i]->str, json_integer(rconn_reply_integer(r->element[i + 1])));
+    freeReplyObject(r);
+    return o;
+}
+
+void http_ops_schedules(void *app, const http_request_t *req, http_reply_t *rep)
+{
+    if (http_query_only(req, no_params, rep) != 0)
+        return;
+    http_app_t *a = app;
+    char err[1024];
+    if (http_app_queue(a, err, sizeof err) == NULL) {
+        http_reply_error(rep, 503, "cannot reach Redis: %s", err);
+        return;
+    }
+    json_t *last = hash_of(a, "last"), *fires = hash_of(a, "fires"), *misfires = hash_of(a, "misfires");
+    json_t *list = json_array();
+    int64_t now = clock_now_ms() / 1000;
+    for (size_t i = 0; a->schedules != NULL && i < a->schedules->n; i++) {
+        const schedule_t *s = &a->schedules->items[i];
+        json_t *next = json_array();
+        int64_t t = now, n;
+        for (int k = 0; k < NEXT_FIRES && schedule_next(s, t, &n) == 0; k++, t = n) {
+            char local[64], utc[64];
+            schedule_format_local(s, n, local, sizeof local);
+            schedule_format_utc(n, utc, sizeof utc);
+            json_array_append_new(next, json_pack("{s:s, s:s}", "local", local, "utc", utc));
+        }
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "name", s->name, "cron", s->expr, "timezone",
+                              s->zone[0] ? s->zone : "UTC", "task", s->task, "queue", s->queue, "priority",
+                              s->priority, "next", next);
+        json_t *l = json_object_get(last, s->name);
+        if (l != NULL) {
+            char utc[64];
+            schedule_format_utc(json_integer_value(l), utc, sizeof utc);
+            json_object_set_new(o, "last_fire", json_string(utc));
+        } else {
+            json_object_set_new(o, "last_fire", json_null());
+        }
+        json_object_set_new(o, "fires", json_integer(json_integer_value(json_object_get(fires, s->name))));
+        json_object_set_new(o, "misfires", json_integer(json_integer_value(json_object_get(misfires, s->name))));
+        json_array_append_new(list, o);
+    }
+    json_decref(last);
+    json_decref(fires);
+    json_decref(misfires);
+    http_reply_json(rep, 200, json_pack("{s:o, s:o}", "schedules", list, "config",
+                                        a->schedules_path ? json_string(a->schedules_path) : json_null()));
+}
+
+void http_ops_dlq(void *app, const http_request_t *req, http_reply_t *rep)
+{
+    static const char *const known[] = { "limit", NULL };
+    if (http_query_only(req, known, rep) != 0)
+        return;
+    http_app_t *a = app;
+    long long limit = DLQ_LIMIT_DEFAULT;
+    const char *text = http_query(req, "limit");
+    if (text != NULL) {
+        char *end;
+        limit = strtoll(text, &end, 10);
+        if (*text == '\0' || *end != '\0' || limit < 1 || limit > DLQ_LIMIT_MAX) {
+            http_reply_error(rep, 400, "limit must be an integer from 1 to %d", DLQ_LIMIT_MAX);
+            return;
+        }
+    }
+    char err[1024], key[256];
+    queue_t *q = http_app_queue(a, err, sizeof err);
+    if (q == NULL) {
+        http_reply_error(rep, 503, "cannot reach Redis: %s", err);
+        return;
+    }
+    queue_dead_key(q, key, sizeof key);
+    redisReply *r = rconn_cmd(a->conn, err, sizeof err, "XREVRANGE %s + - COUNT %lld", key, limit);
+    if (r == NULL) {
+        http_app_broken(a);
+        http_reply_error(rep, 503, "cannot read the dead letters: %s", err);
+        return;
+    }
+    json_t *list = json_array();
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *f = r->element[i]->element[1];
+        json_t *o = json_pack("{s:s}", "entry", r->element[i]->element[0]->str);
+        for (size_t j = 0; j + 1 < f->elements; j += 2)
+            json_object_set_new(o, f->element[j]->str, json_string(f->element[j + 1]->str));
+        json_array_append_new(list, o);
+    }
+    freeReplyObject(r);
+    http_reply_json(rep, 200, json_pack("{s:o}", "dead", list));
+}
+
+void http_ops_dlq_retry(void *app, const http_request_t *req, http_reply_t *rep)
+{
+    if (http_query_only(req, no_params, rep) != 0)
+        return;
+    http_app_t *a = app;
+    const char *entry = req->params[0];
+    char err[1024], key[256];
+    size_t ms = strspn(entry, "0123456789"), seq = ms < strlen(entry) ? strspn(entry + ms + 1, "0123456789") : 0;
+    if (ms == 0 || ms > 20 || entry[ms] != '-' || seq == 0 || seq > 20 || entry[ms + 1 + seq] != '\0') {
+        http_reply_error(rep, 400, "'%s' is not a dead-letter entry id (like 1733300000000-0: GET /api/dlq lists "
+                         "them)", entry);
+        return;
+    }
+    queue_t *q = http_app_queue(a, err, sizeof err);
+    if (q == NULL) {
+        http_reply_error(rep, 503, "cannot reach Redis: %s", err);
+        return;
+    }
+    queue_dead_key(q, key, sizeof key);
+    redisReply *r = rconn_cmd(a->conn, err, sizeof err, "XRANGE %s %s %s", key, entry, entry);
+    if (r == NULL) {
+        http_app_broken(a);
+        http_reply_error(rep, 503, "cannot read the dead letters: %s", err);
+        return;
+    }
+    if (r->type == REDIS_REPLY_ERROR) { /* past 64 bits */
+        http_reply_error(rep, 400, "'%s' is not a dead-letter entry id: %s", entry, r->str);
+        freeReplyObject(r);
+        return;
+    }
+    int found = r->type == REDIS_REPLY_ARRAY && r->elements == 1;
+    char job[200] = "";
+    for (size_t j = 0; found && j + 1 < r->element[0]->element[1]->elements; j += 2)
+        if (strcmp(r->element[0]->element[1]->element[j]->str, "job") == 0)
+            snprintf(job, sizeof job, "%s", r->element[0]->element[1]->element[j + 1]->str);
+    freeReplyObject(r);
+    if (!found) {
+        http_reply_error(rep, 404, "no dead-letter entry %s", entry);
+        return;
+    }
+    const char *entries[1] = { entry };
+    long long requeued = 0;
+    if (queue_dlq_retry(q, entries, 1, &requeued, err, sizeof err) != QUEUE_OK) {
+        if (rconn_broken(a->conn))
+            http_app_broken(a);
+        http_reply_error(rep, 503, "cannot retry: %s", err);
+    } else if (requeued == 0) {
+        http_reply_error(rep, 409, "job %s was enqueued again meanwhile; its dead-letter entry was dropped", job);
+    } else {
+        http_reply_json(rep, 200, json_pack("{s:s, s:s, s:b}", "entry", entry, "id", job, "requeued", 1));
+    }
+}

@@ -1,0 +1,459 @@
+/* http_server.c — routes, token, body limit and audit over libmicrohttpd
+ * (http_server.h). */
+#include "http/http_server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/log.h"
+
+#define CONNECTIONS_MAX 256
+#define CONNECTION_TIMEOUT_S 30
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    const http_route_t *routes;
+    size_t nroutes;
+    void *app;
+    char token[512];
+    size_t body_max;
+    int port;
+};
+
+/* A connection's request: what was decided on its headers, and what its
+ * body has sent so far. */
+typedef struct {
+    const http_route_t *route;   /* NULL: none for its method and path */
+    int refuse;                  /* 0, or its status whatever its body: 401, 403, 404, 405 */
+    char allow[64];              /* 405: the methods its path takes */
+    char *buf;
+    size_t len, cap;
+    int too_large;
+} upload_t;
+
+/* --- the bind address ----------------------------------------------------- */
+
+int http_bind_parse(const char *spec, http_bind_t *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    char host[64] = "127.0.0.1";
+    const char *port_text = spec;
+    const char *colon = strrchr(spec, ':');
+    if (spec[0] == '[') {
+        const char *close = strchr(spec, ']');
+        if (close == NULL || close[1] != ':' || (size_t)(close - spec - 1) >= sizeof host) {
+            snprintf(err, errlen, "'%s' is not [IPV6]:PORT", spec);
+            return -1;
+        }
+        snprintf(host, sizeof host, "%.*s", (int)(close - spec - 1), spec + 1);
+        port_text = close + 2;
+    } else if (colon != NULL) {
+        if ((size_t)(colon - spec) >= sizeof host || colon == spec) {
+            snprintf(err, errlen, "'%s' is not ADDR:PORT (ADDR an IP address, e.g. 127.0.0.1:8080)", spec);
+            return -1;
+        }
+        snprintf(host, sizeof host, "%.*s", (int)(colon - spec), spec);
+        port_text = colon + 1;
+    }
+    char *end;
+    long port = strtol(port_text, &end, 10);
+    if (port_text[0] == '\0' || *end != '\0' || port < 0 || port > 65535) {
+        snprintf(err, errlen, "'%s': the port must be a number from 0 to 65535", spec);
+        return -1;
+    }
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&out->addr;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->addr;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        out->len = sizeof *v4;
+        snprintf(out->text, sizeof out->text, "%s:%ld", host, port);
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        out->len = sizeof *v6;
+        snprintf(out->text, sizeof out->text, "[%s]:%ld", host, port);
+    } else {
+        snprintf(err, errlen, "'%s': '%s' is not an IP address (e.g. 127.0.0.1, 0.0.0.0, [::1])", spec, host);
+        return -1;
+    }
+    return 0;
+}
+
+int http_bind_is_loopback(const http_bind_t *b)
+{
+    if (b->addr.ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)&b->addr)->sin_addr.s_addr) >> 24) == 127;
+    return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)&b->addr)->sin6_addr);
+}
+
+int http_bind_check_token(const http_bind_t *b, const char *token, char *err, size_t errlen)
+{
+    size_t len = token != NULL ? strlen(token) : 0;
+    if (len > 0 && len < HTTP_TOKEN_MIN) {
+        snprintf(err, errlen, "TICKQ_API_TOKEN is %zu characters: use at least %d (e.g. openssl rand -hex 32)", len,
+                 HTTP_TOKEN_MIN);
+        return -1;
+    }
+    if (len >= 512) {
+        snprintf(err, errlen, "TICKQ_API_TOKEN is %zu characters: at most 511", len);
+        return -1;
+    }
+    if (len == 0 && !http_bind_is_loopback(b)) {
+        snprintf(err, errlen, "--http %s listens beyond this host: set TICKQ_API_TOKEN (at least %d characters) so "
+                 "that every API call needs it, or bind 127.0.0.1", b->text, HTTP_TOKEN_MIN);
+        return -1;
+    }
+    return 0;
+}
+
+int http_token_equal(const char *given, const char *token)
+{
+    size_t gl = strlen(given), tl = strlen(token);
+    unsigned diff = (unsigned)(gl ^ tl) | (tl == 0);
+    for (size_t i = 0; i < gl; i++)
+        diff |= (unsigned char)given[i] ^ (unsigned char)token[tl ? i % tl : 0];
+    return diff == 0;
+}
+
+/* --- replies -------------------------------------------------------------- */
+
+void http_reply_body(http_reply_t *rep, int status, const char *content_type, char *body, size_t len)
+{
+    free(rep->body);
+    rep->status = status;
+    rep->body = body;
+    rep->len = len;
+    rep->content_type = content_type;
+}
+
+void http_reply_json(http_reply_t *rep, int status, json_t *v)
+{
+    char *text = v != NULL ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(v);
+    if (text == NULL) {
+        http_reply_error(rep, 500, "out of memory");
+        return;
+    }
+    size_t len = strlen(text);
+    char *body = realloc(text, len + 2);
+    if (body != NULL) {
+        body[len++] = '\n';
+        body[len] = '\0';
+        text = body;
+    } else {
+        len = strlen(text);
+    }
+    http_reply_body(rep, status, "application/json", text, len);
+}
+
+void http_reply_error(http_reply_t *rep, int status, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *v = json_pack("{s:s}", "error", msg);
+    char *text = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    if (text == NULL) {
+        text = strdup("{\"error\":\"out of memory\"}");
+        status = 500;
+    }
+    http_reply_body(rep, status, "application/json", text, text != NULL ? strlen(text) : 0);
+}
+
+/* --- query parameters ----------------------------------------------------- */
+
+const char *http_query(const http_request_t *r, const char *key)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+typedef struct {
+    const char *const *known;
+    char unknown[100];
+} query_check_t;
+
+static enum MHD_Result check_key(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind, (void)value;
+    query_check_t *c = cls;
+    for (const char *const *k = c->known; *k; k++)
+        if (strcmp(*k, key) == 0)
+            return MHD_YES;
+    snprintf(c->unknown, sizeof c->unknown, "%s", key);
+    return MHD_NO;
+}
+
+int http_query_only(const http_request_t *r, const char *const *known, http_reply_t *rep)
+{
+    query_check_t c = { known, "" };
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_key, &c);
+    if (c.unknown[0] == '\0')
+        return 0;
+    char list[300] = "";
+    for (const char *const *k = known; *k; k++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k == known ? "" : ", ", *k);
+    http_reply_error(rep, 400, "unknown query parameter '%s' (this endpoint takes: %s)", c.unknown,
+                     list[0] ? list : "none");
+    return -1;
+}
+
+/* --- routing -------------------------------------------------------------- */
+
+/* Whether path matches pattern; the {name} segments go to caps, and a
+ * last {name*} takes the rest of the path, slashes and all. */
+static int path_match(const char *pattern, const char *path, char caps[HTTP_PARAMS_MAX][512])
+{
+    int ncap = 0;
+    while (*pattern && *path) {
+        if (*pattern != '/' || *path != '/')
+            return 0;
+        pattern++, path++;
+        size_t pl = strcspn(pattern, "/"), sl = strcspn(path, "/");
+        if (pattern[0] == '{' && pl >= 2 && pattern[pl - 2] == '*' && pattern[pl] == '\0')
+            sl = strlen(path);
+        if (pattern[0] == '{') {
+            /* libmicrohttpd has percent-decoded the path already. */
+            if (sl == 0 || sl >= 512 || ncap == HTTP_PARAMS_MAX)
+                return 0;
+            memcpy(caps[ncap], path, sl);
+            caps[ncap++][sl] = '\0';
+        } else if (pl != sl || strncmp(pattern, path, pl) != 0) {
+            return 0;
+        }
+        pattern += pl, path += sl;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+static void peer_text(struct MHD_Connection *conn, char *out, size_t outlen)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, outlen, "?");
+    if (ci == NULL || ci->client_addr == NULL)
+        return;
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, ip, sizeof ip);
+    else if (ci->client_addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr, ip, sizeof ip);
+    snprintf(out, outlen, "%s", ip);
+}
+
+/* The token check: 0 to go on, else the status to refuse with. */
+static int check_token(const http_server_t *s, struct MHD_Connection *conn)
+{
+    if (s->token[0] == '\0')
+        return 0;
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (auth == NULL)
+        return 401;
+    if (strncasecmp(auth, "Bearer ", 7) != 0)
+        return 401;
+    return http_token_equal(auth + 7, s->token) ? 0 : 403;
+}
+
+/* The route for a method and path (its {name} segments in caps), or NULL
+ * with `allow` listing the methods the path takes ("" when none). */
+static const http_route_t *find_route(const http_server_t *s, const char *method, const char *path,
+                                      char caps[HTTP_PARAMS_MAX][512], char *allow, size_t allowlen)
+{
+    allow[0] = '\0';
+    for (size_t i = 0; i < s->nroutes; i++) {
+        const http_route_t *r = &s->routes[i];
+        if (!path_match(r->pattern, path, caps))
+            continue;
+        if (strcmp(r->method, method) == 0)
+            return r;
+        if (strstr(allow, r->method) == NULL)
+            snprintf(allow + strlen(allow), allowlen - strlen(allow), "%s%s", allow[0] ? ", " : "", r->method);
+    }
+    return NULL;
+}
+
+/* Decided on the headers, before any body is read: the route, and whether
+ * the request is refused whatever it sends (no route, no token or a wrong
+ * one). */
+static void decide(const http_server_t *s, struct MHD_Connection *conn, const char *method, const char *path,
+                   upload_t *up)
+{
+    char caps[HTTP_PARAMS_MAX][512];
+    up->route = find_route(s, method, path, caps, up->allow, sizeof up->allow);
+    if (up->route == NULL)
+        up->refuse = up->allow[0] ? 405 : 404;
+    else if (!(up->route->flags & HTTP_PUBLIC))
+        up->refuse = check_token(s, conn);
+}
+
+static void refusal(const upload_t *up, const char *method, const char *path, http_reply_t *rep)
+{
+    if (up->refuse == 401) {
+        http_reply_error(rep, 401, "this endpoint needs the API token: send 'Authorization: Bearer <token>'");
+        snprintf(rep->header[0], sizeof rep->header[0], "WWW-Authenticate: Bearer");
+    } else if (up->refuse == 403) {
+        http_reply_error(rep, 403, "the API token is wrong");
+    } else if (up->refuse == 405) {
+        http_reply_error(rep, 405, "%s is not allowed on %s (allowed: %s)", method, path, up->allow);
+        snprintf(rep->header[0], sizeof rep->header[0], "Allow: %s", up->allow);
+    } else {
+        http_reply_error(rep, 404, "no such endpoint: %s %s (docs/http.md lists them)", method, path);
+    }
+}
+
+/* Runs the request's route. */
+static void route(const http_server_t *s, http_request_t *req, http_reply_t *rep)
+{
+    static char caps[HTTP_PARAMS_MAX][512]; /* one request at a time: the server's thread */
+    char allow[64];
+    const http_route_t *r = find_route(s, req->method, req->path, caps, allow, sizeof allow);
+    if (r == NULL) { /* it was found on the headers, and the routes do not change */
+        http_reply_error(rep, 500, "the route of %s %s went away", req->method, req->path);
+        return;
+    }
+    for (int k = 0; k < HTTP_PARAMS_MAX; k++)
+        req->params[k] = caps[k];
+    r->fn(s->app, req, rep);
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, http_reply_t *rep)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(rep->len, rep->body, MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL) {
+        free(rep->body);
+        return MHD_NO;
+    }
+    rep->body = NULL;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rep->content_type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    for (int i = 0; i < 2; i++) {
+        char *colon = strchr(rep->header[i], ':');
+        if (colon != NULL) {
+            *colon = '\0';
+            MHD_add_response_header(resp, rep->header[i], colon + 2);
+        }
+    }
+    enum MHD_Result r = MHD_queue_response(conn, (unsigned)rep->status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    http_server_t *s = cls;
+    upload_t *up = *con_cls;
+    if (up == NULL) { /* the headers: the body follows in later calls */
+        if ((up = calloc(1, sizeof *up)) == NULL)
+            return MHD_NO;
+        *con_cls = up;
+        decide(s, conn, method, url, up);
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (up->refuse != 0)
+            return MHD_YES; /* refused whatever it says: read, kept nowhere */
+        if (up->too_large || up->len + n > s->body_max) {
+            up->too_large = 1; /* read to the end, kept nowhere */
+            return MHD_YES;
+        }
+        if (up->len + n + 1 > up->cap) {
+            size_t cap = (up->len + n + 1) * 2;
+            char *grown = realloc(up->buf, cap);
+            if (grown == NULL)
+                return MHD_NO;
+            up->buf = grown;
+            up->cap = cap;
+        }
+        memcpy(up->buf + up->len, upload_data, n);
+        up->len += n;
+        up->buf[up->len] = '\0';
+        return MHD_YES;
+    }
+    http_request_t req = { .conn = conn, .method = method, .path = url, .body = up->buf ? up->buf : "",
+                           .body_len = up->len };
+    peer_text(conn, req.client, sizeof req.client);
+    http_reply_t rep = { .status = 500, .content_type = "application/json" };
+    if (up->refuse != 0)
+        refusal(up, method, url, &rep);
+    else if (up->too_large)
+        http_reply_error(&rep, 413, "the request body is over %zu bytes", s->body_max);
+    else
+        route(s, &req, &rep);
+    if (rep.body == NULL)
+        http_reply_error(&rep, 500, "the endpoint gave no reply");
+    if (up->route != NULL && (up->route->flags & HTTP_AUDIT))
+        log_info("api audit", LF_S("client", req.client), LF_S("method", method), LF_S("path", url),
+                 LF_I("status", rep.status),
+                 LF_S("auth", s->token[0] ? (up->refuse != 0 ? "refused" : "token") : "none"));
+    return send_reply(conn, &rep);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode t)
+{
+    (void)cls, (void)conn, (void)t;
+    upload_t *up = *con_cls;
+    if (up != NULL) {
+        free(up->buf);
+        free(up);
+        *con_cls = NULL;
+    }
+}
+
+http_server_t *http_server_start(const http_bind_t *bind, const char *token, const http_route_t *routes,
+                                 size_t nroutes, void *app, size_t body_max, char *err, size_t errlen)
+{
+    if (http_bind_check_token(bind, token, err, errlen) != 0)
+        return NULL;
+    http_server_t *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->routes = routes;
+    s->nroutes = nroutes;
+    s->app = app;
+    s->body_max = body_max;
+    snprintf(s->token, sizeof s->token, "%s", token != NULL ? token : "");
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+    if (bind->addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &bind->addr,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS_MAX,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    if (s->daemon == NULL) {
+        snprintf(err, errlen, "cannot listen on %s (in use, or not an address of this host)", bind->text);
+        free(s);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di != NULL ? di->port : 0;
+    return s;
+}
+
+int http_server_port(const http_server_t *s)
+{
+    return s->port;
+}
+
+void http_server_stop(http_server_t *s)
+{
+    if (s == NULL)
+        return;
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}

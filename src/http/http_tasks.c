@@ -1,0 +1,280 @@
+/* http_tasks.c — the jobs of the REST API (http_tasks.h). */
+#include "http/http_tasks.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/close_match.h"
+#include "core/job.h"
+#include "core/job_view.h"
+#include "core/task.h"
+
+static const char *const task_fields[] = { "type", "args", "queue", "priority", "id", "max_retries", "timeout",
+                                           "delay", "replace" };
+#define NFIELDS (sizeof task_fields / sizeof task_fields[0])
+
+/* An unknown field: 0 when there is none, else -1 with rep filled. */
+static int unknown_field(const json_t *task, http_reply_t *rep)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)task, key, v) {
+        size_t best = 0;
+        int known = 0;
+        for (size_t i = 0; i < NFIELDS && !known; i++)
+            known = strcmp(task_fields[i], key) == 0;
+        if (known)
+            continue;
+        char hint[80] = "";
+        if (close_match_find(key, task_fields, NFIELDS, &best, 1) == 1)
+            snprintf(hint, sizeof hint, " (did you mean '%s'?)", task_fields[best]);
+        http_reply_error(rep, 400, "unknown field '%.60s'%s; a task takes: type, args, queue, priority, id, "
+                         "max_retries, timeout, delay, replace", key, hint);
+        return -1;
+    }
+    return 0;
+}
+
+/* Seconds (a JSON number) as milliseconds: 0, or -1 with rep filled. */
+static int seconds_field(const json_t *task, const char *name, int positive, int64_t *ms, http_reply_t *rep)
+{
+    const json_t *v = json_object_get(task, name);
+    if (v == NULL || json_is_null(v))
+        return 0;
+    double s = json_number_value(v);
+    if (!json_is_number(v) || !isfinite(s) || s < 0 || (positive && s <= 0) ||
+        s * 1000 > (double)JOB_MAX_TIMEOUT_MS) {
+        http_reply_error(rep, 400, "%s must be a number of seconds %s and at most 604800", name,
+                         positive ? "above 0" : "from 0");
+        return -1;
+    }
+    *ms = (int64_t)llround(s * 1000);
+    return 0;
+}
+
+/* A string field (NULL when absent): 0, or -1 with rep filled. */
+static int string_field(const json_t *task, const char *name, const char **out, http_reply_t *rep)
+{
+    const json_t *v = json_object_get(task, name);
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_string(v)) {
+        http_reply_error(rep, 400, "%s must be a string", name);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* The spec of `task`; spec->args points into *args_text (malloc'd). */
+static int spec_of(const json_t *task, job_spec_t *spec, char **args_text, http_reply_t *rep)
+{
+    job_spec_init(spec);
+    *args_text = NULL;
+    if (!json_is_object(task)) {
+        http_reply_error(rep, 400, "a task must be a JSON object like {\"type\": \"echo\", \"args\": {}}");
+        return -1;
+    }
+    if (unknown_field(task, rep) != 0)
+        return -1;
+    const json_t *type = json_object_get(task, "type"), *args = json_object_get(task, "args");
+    const json_t *retries = json_object_get(task, "max_retries"), *replace = json_object_get(task, "replace");
+    if (!json_is_string(type)) {
+        http_reply_error(rep, 400, "type must be a string naming the task (GET /api/... or `tickq tasks` lists them)");
+        return -1;
+    }
+    spec->type = json_string_value(type);
+    if (args != NULL && !json_is_null(args) && !json_is_object(args)) {
+        http_reply_error(rep, 400, "args must be a JSON object");
+        return -1;
+    }
+    if (string_field(task, "queue", &spec->queue, rep) != 0 || string_field(task, "priority", &spec->priority, rep) != 0 ||
+        string_field(task, "id", &spec->id, rep) != 0 || seconds_field(task, "timeout", 1, &spec->timeout_ms, rep) != 0 ||
+        seconds_field(task, "delay", 0, &spec->delay_ms, rep) != 0)
+        return -1;
+    if (retries != NULL && !json_is_null(retries)) {
+        if (!json_is_integer(retries) || json_integer_value(retries) < 0 ||
+            json_integer_value(retries) > JOB_MAX_RETRIES_LIMIT) {
+            http_reply_error(rep, 400, "max_retries must be an integer from 0 to %d", JOB_MAX_RETRIES_LIMIT);
+            return -1;
+        }
+        spec->max_retries = (int)json_integer_value(retries);
+    }
+    if (replace != NULL && !json_is_null(replace)) {
+        if (!json_is_boolean(replace)) {
+            http_reply_error(rep, 400, "replace must be true or false");
+            return -1;
+        }
+        spec->replace = json_is_true(replace);
+    }
+    if (spec->replace && spec->id == NULL) {
+        http_reply_error(rep, 400, "replace needs an id: it runs an existing job again");
+        return -1;
+    }
+    *args_text = args != NULL && !json_is_null(args) ? json_dumps(args, JSON_COMPACT) : strdup("{}");
+    if (*args_text == NULL) {
+        http_reply_error(rep, 500, "out of memory");
+        return -1;
+    }
+    spec->args = *args_text;
+    spec->args_len = strlen(*args_text);
+    return 0;
+}
+
+void http_tasks_enqueue(http_app_t *a, const json_t *task, http_reply_t *rep)
+{
+    job_spec_t spec;
+    char *args_text, err[2048];
+    if (spec_of(task, &spec, &args_text, rep) != 0)
+        return;
+    if (job_spec_check(&spec, a->cfg->max_payload, err, sizeof err) != 0) {
+        http_reply_error(rep, spec.args_len > a->cfg->max_payload ? 413 : 400, "job refused: %s", err);
+        goto out;
+    }
+    const task_def_t *def = task_find(spec.type);
+    if (def != NULL) {
+        json_t *args = json_object_get(task, "args");
+        json_t *none = json_object();
+        int bad = task_check(def, args != NULL && !json_is_null(args) ? args : none, TASK_CHECK_CLIENT, err,
+                             sizeof err) != 0;
+        json_decref(none);
+        if (bad) {
+            http_reply_error(rep, 400, "job refused: %s", err);
+            goto out;
+        }
+    }
+    queue_t *q = http_app_queue(a, err, sizeof err);
+    if (q == NULL) {
+        http_reply_error(rep, 503, "cannot reach Redis: %s", err);
+        goto out;
+    }
+    int known = def != NULL;
+    queue_status_t qs = known ? QUEUE_OK : queue_type_known(q, spec.type, &known, err, sizeof err);
+    if (qs == QUEUE_OK && !known) {
+        char names[512];
+        task_names(names, sizeof names);
+        http_reply_error(rep, 400, "job refused: unknown task type '%s' (built in: %s; no worker has announced it "
+                         "as a handler type, and `tickq types add %s` has not added it)", spec.type, names, spec.type);
+        goto out;
+    }
+    enqueue_result_t res;
+    if (qs == QUEUE_OK)
+        qs = queue_enqueue(q, &spec, &res, err, sizeof err);
+    if (qs == QUEUE_ERR_INVALID) {
+        http_reply_error(rep, 400, "job refused: %s", err);
+    } else if (qs != QUEUE_OK) {
+        if (rconn_broken(a->conn))
+            http_app_broken(a);
+        http_reply_error(rep, 503, "cannot enqueue: %s", err);
+    } else if (!res.created) {
+        json_t *body = json_pack("{s:s, s:s, s:s, s:i}", "error", "", "id", res.id, "state", res.state, "run", res.run);
+        json_object_set_new(body, "error", json_sprintf("job %s already exists (state %s, run %d); nothing "
+                                                        "enqueued%s", res.id, res.state, res.run,
+                                                        spec.replace ? " (replace runs again only a finished job)"
+                                                                     : ""));
+        http_reply_json(rep, 409, body);
+    } else {
+        json_t *body = json_pack("{s:s, s:b, s:s, s:i}", "id", res.id, "created", 1, "state", res.state, "run",
+                                 res.run);
+        if (res.previous[0])
+            json_object_set_new(body, "replaced", json_string(res.previous));
+        http_reply_json(rep, 201, body);
+    }
+out:
+    free(args_text);
+}
+
+void http_tasks_create(void *app, const http_request_t *req, http_reply_t *rep)
+{
+    static const char *const known[] = { NULL };
+    if (http_query_only(req, known, rep) != 0)
+        return;
+    json_error_t jerr;
+    json_t *task = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (task == NULL) {
+        http_reply_error(rep, 400, "the body is not JSON: %s (line %d, column %d)", jerr.text, jerr.line,
+                         jerr.column);
+        return;
+    }
+    if (json_is_array(task))
+        http_reply_error(rep, 400, "the body is a list: post one task, a JSON object");
+    else
+        http_tasks_enqueue(app, task, rep);
+    json_decref(task);
+}
+
+/* The job's result (task_result:<id>), parsed; NULL when there is none. */
+static json_t *result_of(http_app_t *a, const char *id, char *err, size_t errlen, int *failed)
+{
+    char key[300];
+    queue_result_key(id, key, sizeof key);
+    redisReply *r = rconn_cmd(a->conn, err, errlen, "GET %s", key);
+    *failed = r == NULL;
+    json_t *v = r != NULL && r->type == REDIS_REPLY_STRING ? json_loads(r->str, 0, NULL) : NULL;
+    freeReplyObject(r);
+    return v;
+}
+
+void http_tasks_get(void *app, const http_request_t *req, http_reply_t *rep)
+{
+    static const char *const known[] = { NULL };
+    if (http_query_only(req, known, rep) != 0)
+        return;
+    http_app_t *a = app;
+    char err[1024];
+    queue_t *q = http_app_queue(a, err, sizeof err);
+    if (q == NULL) {
+        http_reply_error(rep, 503, "cannot reach Redis: %s", err);
+        return;
+    }
+    json_t *job;
+    int found = job_view_read(q, req->params[0], &job, err, sizeof err);
+    int failed = 0;
+    json_t *result = found == 1 ? result_of(a, req->params[0], err, sizeof err, &failed) : NULL;
+    if (found < 0 || failed) {
+        json_decref(job);
+        http_app_broken(a);
+        http_reply_error(rep, 503, "cannot read the job: %s", err);
+    } else if (found == 0) {
+        http_reply_error(rep, 404, "no job %s (unknown id, or its record expired)", req->params[0]);
+    } else {
+        json_object_set_new(job, "result", result != NULL ? result : json_null());
+        http_reply_json(rep, 200, job);
+    }
+}
+
+void http_tasks_cancel(void *app, const http_request_t *req, http_reply_t *rep)
+{
+    static const char *const known[] = { NULL };
+    if (http_query_only(req, known, rep) != 0)
+        return;
+    http_app_t *a = app;
+    char err[1024], state[JOB_STATE_MAX] = "";
+    queue_t *q = http_app_queue(a, err, sizeof err);
+    if (q == NULL) {
+        http_reply_error(rep, 503, "cannot reach Redis: %s", err);
+        return;
+    }
+    cancel_status_t res;
+    queue_status_t qs = queue_cancel(q, req->params[0], &res, state, err, sizeof err);
+    const char *id = req->params[0];
+    if (qs != QUEUE_OK) {
+        if (rconn_broken(a->conn))
+            http_app_broken(a);
+        http_reply_error(rep, 503, "cannot cancel: %s", err);
+    } else if (res == CANCEL_MISSING) {
+        http_reply_error(rep, 404, "no job %s (unknown id, or its record expired)", id);
+    } else if (res == CANCEL_FINAL) {
+        json_t *body = json_pack("{s:o, s:s, s:s}", "error", json_sprintf("job %s already finished (state %s); "
+                                                                           "nothing to cancel", id, state),
+                                 "id", id, "state", state);
+        http_reply_json(rep, 409, body);
+    } else if (res == CANCEL_DONE) {
+        http_reply_json(rep, 200, json_pack("{s:s, s:s}", "id", id, "state", "cancelled"));
+    } else {
+        /* Running: its worker stops it within a fraction of a second. */
+        http_reply_json(rep, 202, json_pack("{s:s, s:s, s:b}", "id", id, "state", "running", "cancel_requested", 1));
+    }
+}

@@ -1,0 +1,22 @@
+/* http_tasks.h — the jobs of the REST API (docs/http.md, "Tasks"):
+ * POST /api/tasks (enqueue, tickq enqueue's options), GET /api/tasks/{id}
+ * (record, result, retries, progress), DELETE /api/tasks/{id} (cancel). */
+#ifndef TICKQ_HTTP_TASKS_H
+#define TICKQ_HTTP_TASKS_H
+
+#include <jansson.h>
+
+#include "http/http_app.h"
+#include "http/http_server.h"
+
+void http_tasks_create(void *app, const http_request_t *req, http_reply_t *rep);
+void http_tasks_get(void *app, const http_request_t *req, http_reply_t *rep);
+void http_tasks_cancel(void *app, const http_request_t *req, http_reply_t *rep);
+
+/* Enqueues the job `task` describes (the POST /api/tasks object) and fills
+ * rep: 201 with {id, state, run, created}, 409 when the id exists, 400 for
+ * bad input naming it, 503 when Redis cannot be reached. For the manual
+ * triggers too (http_triggers.h). */
+void http_tasks_enqueue(http_app_t *a, const json_t *task, http_reply_t *rep);
+
+#endif

@@ -1,0 +1,432 @@
+"""test_http_api.py — the HTTP server's REST API against a real Redis:
+POST /api/tasks (run through a worker, every refusal, 409, replace, 413),
+GET and DELETE /api/tasks/{id}, a handler job's progress, queues, workers,
+schedules, dead letters and their retry, the scan trigger; routing (404,
+405 with Allow, unknown query parameters); the API token (401, 403, /health
+without it, audit lines); and the command line: a bind beyond loopback
+without a token, a port in use, bad --http values."""
+import json
+import os
+import re
+import socket
+import time
+
+from harness import wait_for
+from http_harness import HANDLER_ENV, TOKEN, HttpCase, json_lines
+from test_scheduler import yearly_after
+
+BODY_LIMIT = 1024 * 1024 + 64 * 1024   # the payload limit (1 MiB) plus 64 KiB
+ENTRY_RE = re.compile(r"^\d+-\d+$")
+WINDOW = {"strategy_code": "function f(df) return {} end", "symbols": ["AAA"], "start_date": "2024-01-01",
+          "end_date": "2024-06-30"}
+
+
+class TestTasks(HttpCase):
+    def jobs(self):
+        return sorted(k[len("tickq:job:"):] for k in self.r.keys("tickq:job:*"))
+
+    def test_post_then_a_worker_completes_it(self):
+        s = self.serve()
+        body = self.expect(self.post(s, "/api/tasks", {"type": "echo", "args": {"x": 1}, "queue": "rq",
+                                                        "priority": "high", "max_retries": 1, "timeout": 30}), 201)
+        jid = body["id"]
+        self.assertEqual(body, {"id": jid, "created": True, "state": "queued", "run": 1})
+        self.assertEqual(self.jobs(), [jid])
+        job = self.expect(self.get(s, f"/api/tasks/{jid}"), 200)
+        self.assertEqual((job["id"], job["type"], job["state"], job["queue"], job["priority"], job["max_retries"],
+                          job["timeout_seconds"], job["args"], job["result"]),
+                         (jid, "echo", "queued", "rq", "high", 1, 30.0, {"x": 1}, None))
+        status, w = self.burst("--queues", "rq", "--workers", "1")
+        self.assertEqual(status, 0, w.log())
+        job = self.expect(self.get(s, f"/api/tasks/{jid}"), 200)
+        self.assertEqual((job["state"], job["attempts"], job["retries"]), ("completed", 1, []))
+        self.assertEqual(job["result"]["status"], "completed")
+        self.assertEqual(job["result"]["data"]["x"], 1)
+        self.assertEqual(job["result"], self.result(jid))
+        (line,) = self.audit(s)
+        self.assertEqual((line["client"], line["method"], line["path"], line["status"], line["auth"]),
+                         ("127.0.0.1", "POST", "/api/tasks", 201, "none"))
+
+    def test_refusals_name_the_problem_and_enqueue_nothing(self):
+        s = self.serve()
+        cases = [
+            ('{"type": "echo",', "the body is not JSON"),
+            ("", "the body is not JSON"),
+            ('{"type": "echo", "type": "noop"}', "the body is not JSON"),
+            ('[{"type": "echo"}]', "the body is a list: post one task"),
+            ('"echo"', "a task must be a JSON object"),
+            ({"type": "echo", "tmeout": 3}, "unknown field 'tmeout' (did you mean 'timeout'?)"),
+            ({"type": "echo", "args": [1]}, "args must be a JSON object"),
+            ({"type": "echo", "args": "x=1"}, "args must be a JSON object"),
+            ({"type": "backtest", "args": dict(WINDOW, hold_bar=2)},
+             "unknown argument 'hold_bar' (did you mean 'hold_bars'?)"),
+            ({"type": "sleep", "args": {"ms": -1}}, "job refused: "),
+            ({"type": "nosuch"}, "unknown task type 'nosuch'"),
+            ({"args": {}}, "type must be a string"),
+            ({"type": "echo", "timeout": 0}, "timeout must be a number of seconds above 0"),
+            ({"type": "echo", "timeout": "30"}, "timeout must be a number of seconds"),
+            ({"type": "echo", "delay": -1}, "delay must be a number of seconds from 0"),
+            ({"type": "echo", "max_retries": -1}, "max_retries must be an integer from 0"),
+            ({"type": "echo", "max_retries": 1.5}, "max_retries must be an integer"),
+            ({"type": "echo", "replace": True}, "replace needs an id"),
+            ({"type": "echo", "replace": "yes", "id": "r"}, "replace must be true or false"),
+            ({"type": "echo", "queue": 7}, "queue must be a string"),
+        ]
+        for body, error in cases:
+            with self.subTest(body=body):
+                self.expect(self.post(s, "/api/tasks", body), 400, error)
+        self.assertEqual(self.jobs(), [])
+        self.assertEqual(self.counters("backtest").get("submitted", 0), 0)
+        self.assertEqual(self.get(s, "/health").status, 200)   # the server goes on
+
+    def test_duplicate_id_conflicts_and_replace_runs_a_finished_job_again(self):
+        s = self.serve()
+        first = {"type": "echo", "args": {"n": 1}, "id": "job-1", "queue": "dup"}
+        self.expect(self.post(s, "/api/tasks", first), 201)
+        body = self.expect(self.post(s, "/api/tasks", first), 409, "job job-1 already exists (state queued, run 1)")
+        self.assertEqual((body["id"], body["state"], body["run"]), ("job-1", "queued", 1))
+        body = self.expect(self.post(s, "/api/tasks", dict(first, replace=True)), 409,
+                           "replace runs again only a finished job")
+        self.assertEqual(body["state"], "queued")
+        status, w = self.burst("--queues", "dup", "--workers", "1")
+        self.assertEqual(status, 0, w.log())
+        self.expect(self.post(s, "/api/tasks", first), 409, "(state completed, run 1)")
+        body = self.expect(self.post(s, "/api/tasks", dict(first, args={"n": 2}, replace=True)), 201)
+        self.assertEqual(body, {"id": "job-1", "created": True, "state": "queued", "run": 2, "replaced": "completed"})
+        job = self.expect(self.get(s, "/api/tasks/job-1"), 200)
+        self.assertEqual((job["run"], job["state"], job["args"]), (2, "queued", {"n": 2}))
+        self.assertEqual(self.jobs(), ["job-1"])
+
+    def test_bodies_over_the_limit_are_413(self):
+        s = self.serve()
+        small = json.dumps({"type": "echo", "args": {}, "id": "at-limit"})
+        # Whitespace is JSON too: a body of exactly the limit is read.
+        at = small + " " * (BODY_LIMIT - len(small))
+        self.expect(self.post(s, "/api/tasks", at), 201)
+        over = small.replace("at-limit", "over-limit") + " " * (BODY_LIMIT + 1 - len(small))
+        self.expect(self.post(s, "/api/tasks", over), 413, f"the request body is over {BODY_LIMIT} bytes")
+        huge = {"type": "echo", "args": {"pad": "x" * (4 * BODY_LIMIT)}, "id": "huge"}
+        self.expect(self.post(s, "/api/tasks", huge), 413, "over")
+        # Within the body limit, args over the payload limit (1 MiB).
+        args = {"type": "echo", "args": {"pad": "x" * (1024 * 1024)}, "id": "big-args"}
+        self.expect(self.post(s, "/api/tasks", args), 413, "job refused")
+        self.assertEqual(self.jobs(), ["at-limit"])
+        self.assertEqual(self.get(s, "/health").status, 200)
+        statuses = [(x["path"], x["status"]) for x in self.audit(s)]
+        self.assertEqual(statuses, [("/api/tasks", 201), ("/api/tasks", 413), ("/api/tasks", 413),
+                                    ("/api/tasks", 413)])
+
+    def test_get_shows_a_handler_jobs_progress(self):
+        tmp = self.temp_dir()
+        config = self.handler_config(tmp, "progress_wait")
+        marker = os.path.join(tmp, "go-on")
+        self.addCleanup(lambda: open(marker, "w").close())   # a failed test does not leave the job holding
+        w = self.http_worker("--config", config, "--workers", "1", env=HANDLER_ENV)
+        wait_for(lambda: "handler started" in w.log(), 20, what="the handler's announcement")
+        jid = self.expect(self.post(w, "/api/tasks", {"type": "progress_wait", "args": {"marker": marker}}), 201)["id"]
+        job = wait_for(lambda: (lambda j: j.get("progress") == 0.5 and j)(self.get(w, f"/api/tasks/{jid}").json()),
+                       20, what="the job's progress")
+        self.assertEqual((job["state"], job["progress_message"]), ("running", "half way"))
+        self.assertTrue(job["worker"].startswith(self.started_line(w)["worker"]), job["worker"])
+        self.assertGreaterEqual(job["running_for_ms"], 0)
+        self.assertEqual(job["result"]["status"], "running")
+        open(marker, "w").close()
+        self.wait_state(jid, "completed", 20)
+        job = self.expect(self.get(w, f"/api/tasks/{jid}"), 200)
+        self.assertEqual(job["result"]["data"]["saw_marker"], True)
+
+    def test_ids_with_slashes_are_addressable(self):
+        """A job id may hold '/': GET and DELETE reach it sent as is or as %2F."""
+        s = self.serve()
+        for jid in ("AAPL/2024-06-03", "a/b/c"):
+            self.expect(self.post(s, "/api/tasks", {"type": "noop", "id": jid, "queue": "nobody"}), 201)
+        self.assertEqual(self.expect(self.get(s, "/api/tasks/AAPL/2024-06-03"), 200)["id"], "AAPL/2024-06-03")
+        self.assertEqual(self.expect(self.get(s, "/api/tasks/AAPL%2F2024-06-03"), 200)["id"], "AAPL/2024-06-03")
+        self.assertEqual(self.expect(self.call(s, "DELETE", "/api/tasks/a%2Fb/c"), 200),
+                         {"id": "a/b/c", "state": "cancelled"})
+        self.assertEqual(self.state("a/b/c"), "cancelled")
+        self.assertEqual(self.state("AAPL/2024-06-03"), "queued")
+        self.expect(self.get(s, "/api/tasks/a/b"), 404, "no job a/b")
+
+    def test_get_and_delete_unknown_ids_are_404(self):
+        s = self.serve()
+        self.expect(self.get(s, "/api/tasks/nope"), 404, "no job nope")
+        self.expect(self.get(s, "/api/tasks/a%20b"), 404, "no job a b")
+        self.expect(self.call(s, "DELETE", "/api/tasks/nope"), 404, "no job nope")
+
+    def test_cancel_queued_running_and_finished_jobs(self):
+        s = self.serve()
+        queued = self.expect(self.post(s, "/api/tasks", {"type": "noop", "queue": "nobody"}), 201)["id"]
+        self.assertEqual(self.expect(self.call(s, "DELETE", f"/api/tasks/{queued}"), 200),
+                         {"id": queued, "state": "cancelled"})
+        self.assertEqual(self.state(queued), "cancelled")
+        self.assertEqual(self.result(queued)["data"]["error"], "Job cancelled")
+        body = self.expect(self.call(s, "DELETE", f"/api/tasks/{queued}"), 409,
+                           f"job {queued} already finished (state cancelled)")
+        self.assertEqual(body["state"], "cancelled")
+        # Running: the worker stops it.
+        self.worker("--queues", "run", "--workers", "1")
+        running = self.expect(self.post(s, "/api/tasks", {"type": "sleep", "args": {"ms": 60000},
+                                                          "queue": "run"}), 201)["id"]
+        self.wait_running(running)
+        self.assertEqual(self.expect(self.call(s, "DELETE", f"/api/tasks/{running}"), 202),
+                         {"id": running, "state": "running", "cancel_requested": True})
+        self.wait_state(running, "cancelled")
+        self.assertEqual(self.expect(self.get(s, f"/api/tasks/{running}"), 200)["state"], "cancelled")
+        # Finished.
+        done = self.expect(self.post(s, "/api/tasks", {"type": "noop", "queue": "run"}), 201)["id"]
+        self.wait_state(done, "completed")
+        body = self.expect(self.call(s, "DELETE", f"/api/tasks/{done}"), 409, "already finished (state completed)")
+        self.assertEqual(body["state"], "completed")
+        deletes = [(x["path"], x["status"]) for x in self.audit(s) if x["method"] == "DELETE"]
+        self.assertEqual(deletes, [(f"/api/tasks/{queued}", 200), (f"/api/tasks/{queued}", 409),
+                                   (f"/api/tasks/{running}", 202), (f"/api/tasks/{done}", 409)])
+
+
+class TestOps(HttpCase):
+    def test_queues_and_workers(self):
+        s = self.serve()
+        w = self.worker("--queues", "opsq", "--workers", "2")
+        instance = self.started_line(w)["worker"]
+        for extra in ({}, {}, {"delay": 300}):
+            self.expect(self.post(s, "/api/tasks", dict({"type": "noop", "queue": "waitq"}, **extra)), 201)
+        body = self.expect(self.get(s, "/api/queues"), 200)
+        self.assertNotIn("workers", body)
+        (waitq,) = [q for q in body["queues"] if q["name"] == "waitq_normal"]
+        self.assertEqual(waitq, {"name": "waitq_normal", "queue": "waitq", "priority": "normal", "ready": 2,
+                                 "running": 0, "delayed": 1, "retrying": 0, "paused": False, "served": 0,
+                                 "unserved": True})
+        self.assertEqual((body["paused"], body["limits"]), ([], []))
+        self.assertEqual(body["counters"]["waitq"]["submitted"], 3)
+        self.assertEqual(body["dead_letter"], 0)
+        workers = wait_for(lambda: self.get(s, "/api/workers").json()["workers"], what="a live worker")
+        self.assertEqual([(x["id"], x["workers"], x["queues"]) for x in workers],
+                         [(instance, 2, "opsq_high,opsq_normal,opsq_low")])
+        self.assertEqual(w.stop(), 0)
+        wait_for(lambda: self.get(s, "/api/workers").json() == {"workers": []}, what="the worker to leave")
+
+    def test_schedules_with_their_next_fire_times(self):
+        tmp = self.temp_dir()
+        config = os.path.join(tmp, "schedules.ini")
+        with open(config, "w") as f:
+            f.write('[schedule yearly]\ncron = 0 12 1 6 *\ntimezone = America/New_York\ntask = echo\n'
+                    'args = {"a": 1}\nqueue = sq\npriority = high\n\n'
+                    '[schedule spring]\ncron = 30 6 15 3 *\ntask = noop\n')
+        self.r.hset("tickq:scheduler:last", "yearly", "1780329600")   # 2026-06-01T16:00:00Z
+        self.r.hset("tickq:scheduler:fires", "yearly", "3")
+        self.r.hset("tickq:scheduler:misfires", "yearly", "2")
+        s = self.serve("--config", config)
+        now = time.time()
+        body = self.expect(self.get(s, "/api/schedules"), 200)
+        self.assertEqual(body["config"], config)
+        yearly, spring = body["schedules"]
+        self.assertEqual({k: yearly[k] for k in ("name", "cron", "timezone", "task", "queue", "priority")},
+                         {"name": "yearly", "cron": "0 12 1 6 *", "timezone": "America/New_York", "task": "echo",
+                          "queue": "sq", "priority": "high"})
+        self.assertEqual([(x["local"], x["utc"]) for x in yearly["next"]],
+                         yearly_after(now, "America/New_York", 6, 1, 12, 0))
+        self.assertEqual((yearly["last_fire"], yearly["fires"], yearly["misfires"]), ("2026-06-01T16:00:00Z", 3, 2))
+        self.assertEqual((spring["name"], spring["timezone"], spring["task"], spring["queue"], spring["priority"]),
+                         ("spring", "UTC", "noop", "backtest", "normal"))
+        self.assertEqual([(x["local"], x["utc"]) for x in spring["next"]], yearly_after(now, "UTC", 3, 15, 6, 30))
+        self.assertEqual((spring["last_fire"], spring["fires"], spring["misfires"]), (None, 0, 0))
+
+    def test_schedules_of_handler_types_and_of_no_file(self):
+        tmp = self.temp_dir()
+        config = self.handler_config(tmp, "hold", "\n[schedule held]\ncron = 0 9 * * MON\ntask = hold\n")
+        s = self.serve("--config", config)
+        (held,) = self.expect(self.get(s, "/api/schedules"), 200)["schedules"]
+        self.assertEqual((held["name"], held["task"], len(held["next"])), ("held", "hold", 3))
+        # No file named, none in the folder: none.
+        s = self.serve(env={"TICKQ_CONFIG": None, "TICKQ_SCHEDULES": None}, cwd=self.temp_dir())
+        self.assertEqual(self.expect(self.get(s, "/api/schedules"), 200), {"schedules": [], "config": None})
+
+    def test_dead_letters_listed_and_retried(self):
+        s = self.serve()
+        for jid in ("dead-1", "dead-2"):
+            self.enqueue("fail", {}, "--queue", "dq", "--max-retries", "0", "--id", jid)
+        status, w = self.burst("--queues", "dq", "--workers", "1")
+        self.assertEqual(status, 0, w.log())
+        dead = self.expect(self.get(s, "/api/dlq"), 200)["dead"]
+        self.assertEqual([d["job"] for d in dead], ["dead-2", "dead-1"])   # newest first
+        for d in dead:
+            self.assertRegex(d["entry"], ENTRY_RE)
+            self.assertEqual((d["type"], d["queue"], d["attempts"], d["error"]),
+                             ("fail", "dq", "1", "failed on purpose (fail task)"))
+        self.assertEqual([d["job"] for d in self.expect(self.get(s, "/api/dlq?limit=1"), 200)["dead"]], ["dead-2"])
+        for bad in ("0", "-1", "10001", "abc", ""):
+            self.expect(self.get(s, f"/api/dlq?limit={bad}"), 400, "limit must be an integer from 1 to 10000")
+        self.expect(self.get(s, "/api/dlq?lmit=5"), 400, "unknown query parameter 'lmit' (this endpoint takes: limit)")
+        # Retry one: back on its queue, its entry gone.
+        entry1 = dead[1]["entry"]
+        self.assertEqual(self.expect(self.post(s, f"/api/dlq/{entry1}/retry"), 200),
+                         {"entry": entry1, "id": "dead-1", "requeued": True})
+        self.assertEqual(self.state("dead-1"), "queued")
+        self.assertEqual([d["job"] for d in self.get(s, "/api/dlq").json()["dead"]], ["dead-2"])
+        self.expect(self.post(s, f"/api/dlq/{entry1}/retry"), 404, f"no dead-letter entry {entry1}")
+        # Its record expired and a new job took its id: the entry is dropped.
+        self.r.delete("tickq:job:dead-2")
+        self.expect(self.post(s, "/api/tasks", {"type": "noop", "id": "dead-2", "queue": "dq"}), 201)
+        self.expect(self.post(s, f"/api/dlq/{dead[0]['entry']}/retry"), 409, "job dead-2 was enqueued again")
+        self.assertEqual(self.get(s, "/api/dlq").json(), {"dead": []})
+        self.expect(self.post(s, "/api/dlq/1-0/retry"), 404, "no dead-letter entry 1-0")
+        for bad in ("abc", "12", "1-x", "1-", "-", "-5", "1-2-3", "1--2", "99999999999999999999-0"):
+            self.expect(self.post(s, f"/api/dlq/{bad}/retry"), 400, f"'{bad}' is not a dead-letter entry id")
+
+    def test_scan_trigger_enqueues_scan_opportunities(self):
+        s = self.serve()
+        args = {"limit": 5, "min_iv_rank_sell": 60}
+        jid = self.expect(self.post(s, "/api/opportunities/scan", args), 201)["id"]
+        job = self.expect(self.get(s, f"/api/tasks/{jid}"), 200)
+        self.assertEqual((job["type"], job["args"], job["state"]), ("scan_opportunities", args, "queued"))
+        jid = self.expect(self.post(s, "/api/opportunities/scan?queue=opq"), 201)["id"]
+        job = self.expect(self.get(s, f"/api/tasks/{jid}"), 200)
+        self.assertEqual((job["type"], job["args"], job["queue"]), ("scan_opportunities", {}, "opq"))
+        self.expect(self.post(s, "/api/opportunities/scan", []), 400, "the body must be the task's args, a JSON object")
+        self.expect(self.post(s, "/api/opportunities/scan", '"AAPL"'), 400, "a JSON object")
+        self.expect(self.post(s, "/api/opportunities/scan", "symbols=AAPL"), 400, "the body is not JSON")
+        self.expect(self.post(s, "/api/opportunities/scan", {"limt": 5}), 400,
+                    "unknown argument 'limt' (did you mean 'limit'?)")
+        self.expect(self.post(s, "/api/opportunities/scan?symbol=AAPL"), 400, "unknown query parameter 'symbol'")
+        self.assertEqual(len(self.r.keys("tickq:job:*")), 2)
+        self.assertEqual([x["status"] for x in self.audit(s)], [201, 201, 400, 400, 400, 400, 400])
+
+
+class TestRouting(HttpCase):
+    def test_unknown_paths_methods_and_query_parameters(self):
+        s = self.serve()
+        for path in ("/nope", "/api", "/api/queues/x", "/healthz", "/api/dlq/1-0", "/metrics/x", "/api/tasks/"):
+            with self.subTest(path=path):
+                self.expect(self.get(s, path), 404, f"no such endpoint: GET {path}")
+        for method, path, allow in (("POST", "/health", "GET"), ("DELETE", "/metrics", "GET"),
+                                    ("GET", "/api/tasks", "POST"), ("PUT", "/api/tasks/x", "GET, DELETE"),
+                                    ("GET", "/api/dlq/1-0/retry", "POST"), ("GET", "/api/opportunities/scan", "POST"),
+                                    ("POST", "/api/queues", "GET")):
+            with self.subTest(method=method, path=path):
+                reply = self.call(s, method, path)
+                self.expect(reply, 405, f"{method} is not allowed on {path}")
+                self.assertEqual(reply.headers["Allow"], allow)
+        for path in ("/health?verbose=1", "/health/live?x=1", "/health/ready?x", "/metrics?name[]=x",
+                     "/api/queues?all=1", "/api/workers?x=1", "/api/schedules?n=3", "/api/tasks/some-id?full=1"):
+            with self.subTest(path=path):
+                self.expect(self.get(s, path), 400, "unknown query parameter")
+        self.expect(self.post(s, "/api/tasks?wait=1", {"type": "noop"}), 400,
+                    "unknown query parameter 'wait' (this endpoint takes: none)")
+        self.assertEqual(self.r.keys("tickq:job:*"), [])
+        self.assertEqual(self.get(s, "/health").headers["Cache-Control"], "no-store")
+
+
+class TestToken(HttpCase):
+    ENDPOINTS = [("GET", "/metrics", None, 200), ("GET", "/api/queues", None, 200), ("GET", "/api/workers", None, 200),
+                 ("GET", "/api/schedules", None, 200), ("GET", "/api/dlq", None, 200),
+                 ("GET", "/api/tasks/none", None, 404), ("POST", "/api/tasks", {"type": "noop"}, 201),
+                 ("DELETE", "/api/tasks/none", None, 404), ("POST", "/api/dlq/1-0/retry", None, 404),
+                 ("POST", "/api/opportunities/scan", {}, 201)]
+
+    def test_every_endpoint_but_health_needs_the_token(self):
+        s = self.serve(env={"TICKQ_API_TOKEN": TOKEN})
+        self.assertEqual(self.listening(s)["token"], True)
+        refusals = [({}, 401), ({"Authorization": "Basic dXNlcjpwYXNz"}, 401), ({"Authorization": TOKEN}, 401),
+                    ({"Authorization": "Bearer wrong"}, 403), ({"Authorization": f"Bearer {TOKEN[:-1]}"}, 403),
+                    ({"Authorization": f"Bearer {TOKEN}x"}, 403), ({"Authorization": "Bearer "}, 403)]
+        for method, path, body, ok in self.ENDPOINTS:
+            with self.subTest(method=method, path=path):
+                for headers, status in refusals:
+                    reply = self.call(s, method, path, body, headers=headers)
+                    self.assertEqual(reply.status, status, (headers, reply))
+                    if status == 401:
+                        self.assertEqual(reply.headers["WWW-Authenticate"], "Bearer")
+                        self.assertIn("Authorization: Bearer", reply.json()["error"])
+                    else:
+                        self.assertEqual(reply.json(), {"error": "the API token is wrong"})
+                self.assertEqual(self.call(s, method, path, body, token=TOKEN).status, ok)
+                # The scheme's case does not matter.
+                self.assertEqual(self.call(s, method, path, body, headers={"Authorization": f"bearer {TOKEN}"}).status,
+                                 ok)
+        self.assertEqual(len(self.r.keys("tickq:job:*")), 4)   # only the calls with the token enqueued
+        # A refusal comes before the body: an oversize one without the token is 401.
+        oversize = " " * (BODY_LIMIT + 1)
+        self.assertEqual(self.post(s, "/api/tasks", oversize).status, 401)
+        self.assertEqual(self.post(s, "/api/tasks", oversize, token="wrong").status, 403)
+        self.assertEqual(self.post(s, "/api/tasks", oversize, token=TOKEN).status, 413)
+        self.assertEqual(self.post(s, "/api/nothing", oversize).status, 404)
+        for path in ("/health", "/health/live", "/health/ready"):
+            self.assertEqual(self.get(s, path).status, 200, path)
+            self.assertEqual(self.get(s, path, token="wrong").status, 200, path)
+        lines = self.audit(s)
+        self.assertEqual({x["method"] for x in lines}, {"POST", "DELETE"})   # reads are not audited
+        mutating = [(m, p) for m, p, _, _ in self.ENDPOINTS if m != "GET"]
+        want = [(m, p, st, "refused") for m, p in mutating for _, st in refusals]
+        want += [(m, p, ok, "token") for m, p, _, ok in self.ENDPOINTS if m != "GET" for _ in range(2)]
+        want += [("POST", "/api/tasks", 401, "refused"), ("POST", "/api/tasks", 403, "refused"),
+                 ("POST", "/api/tasks", 413, "token")]
+        self.assertEqual(sorted((x["method"], x["path"], x["status"], x["auth"]) for x in lines), sorted(want))
+        self.assertEqual({x["client"] for x in lines}, {"127.0.0.1"})
+
+    def test_worker_metrics_need_the_token(self):
+        w = self.http_worker("--workers", "1", "--queues", "tq", env={"TICKQ_API_TOKEN": TOKEN})
+        self.assertEqual(self.get(w, "/metrics").status, 401)
+        self.assertEqual(self.get(w, "/metrics", token="x" * 32).status, 403)
+        self.assertIn("tickq_worker_children", self.metrics(w, token=TOKEN).families)
+        self.assertEqual(self.get(w, "/health/live").status, 200)
+
+    def test_any_address_with_a_token(self):
+        token16 = "0123456789abcdef"
+        s = self.serve(env={"TICKQ_API_TOKEN": token16}, bind="0.0.0.0:0")
+        line = self.listening(s)
+        self.assertEqual((line["address"], line["token"]), (f"0.0.0.0:{s.port}", True))
+        self.assertEqual(self.get(s, "/api/queues").status, 401)
+        self.assertEqual(self.get(s, "/api/queues", token=token16).status, 200)
+
+
+class TestCommandLine(HttpCase):
+    def test_beyond_loopback_without_a_token_refuses_to_start(self):
+        for cmd in ("serve", "worker"):
+            for env in ({"TICKQ_API_TOKEN": None}, {"TICKQ_API_TOKEN": ""}):
+                with self.subTest(cmd=cmd, env=env):
+                    p = self.tickq(cmd, "--http", "0.0.0.0:0", env=env, timeout=30)
+                    self.assertEqual(p.returncode, 78, p.stderr)
+                    self.assertIn("--http 0.0.0.0:0 listens beyond this host: set TICKQ_API_TOKEN", p.stderr)
+            for token in ("short", "0123456789abcde"):   # 5 and 15 characters: under 16
+                with self.subTest(cmd=cmd, token=token):
+                    p = self.tickq(cmd, "--http", "127.0.0.1:0", env={"TICKQ_API_TOKEN": token}, timeout=30)
+                    self.assertEqual(p.returncode, 78, p.stderr)
+                    self.assertIn(f"TICKQ_API_TOKEN is {len(token)} characters: use at least 16", p.stderr)
+        self.assertEqual(self.r.keys("tickq:worker*"), [])
+
+    def test_a_port_in_use_exits_69_naming_it(self):
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            where = f"127.0.0.1:{taken.getsockname()[1]}"
+            p = self.tickq("worker", "--http", where, "--workers", "1", timeout=30)
+            self.assertEqual(p.returncode, 69, p.stderr)
+            self.assertIn(f"cannot listen on {where}", p.stderr)
+            p = self.tickq("serve", "--http", where, timeout=30)
+            self.assertEqual(p.returncode, 69, p.stderr)
+            (line,) = [x for x in json_lines(p.stderr) if x.get("level") == "error"]
+            self.assertIn(f"cannot listen on {where}", line["error"])
+
+    def test_bad_flags_are_usage_errors(self):
+        cases = [("70000", "the port must be a number from 0 to 65535"),
+                 ("-1", "the port must be a number from 0 to 65535"),
+                 ("abc", "the port must be a number from 0 to 65535"),
+                 ("", "the port must be a number from 0 to 65535"),
+                 ("127.0.0.1:", "the port must be a number from 0 to 65535"),
+                 ("host:1", "'host' is not an IP address"),
+                 (":8080", "is not ADDR:PORT"),
+                 ("[::1]8080", "is not [IPV6]:PORT")]
+        for cmd in ("serve", "worker"):
+            for value, error in cases:
+                with self.subTest(cmd=cmd, value=value):
+                    p = self.tickq(cmd, "--http", value, timeout=30)
+                    self.assertEqual(p.returncode, 64, p.stderr)
+                    self.assertIn(f"--http: '{value}'", p.stderr)
+                    self.assertIn(error, p.stderr)
+        p = self.tickq("worker", "--cluster-metrics", "--workers", "1", timeout=30)
+        self.assertEqual(p.returncode, 64, p.stderr)
+        self.assertIn("--cluster-metrics needs --http ADDR:PORT", p.stderr)
+        p = self.tickq("serve", "--http", "127.0.0.1:0", "extra", timeout=30)
+        self.assertEqual(p.returncode, 64, p.stderr)
+        self.assertIn("unexpected argument 'extra'", p.stderr)
+        self.assertEqual(self.r.keys("tickq:worker*"), [])
