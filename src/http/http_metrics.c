@@ -80,35 +80,68 @@ static int published(const worker_metrics_series_t *s)
     return atomic_load(&s->state) == 2;
 }
 
+/* One (queue, type) pair's numbers. A pair may have two series on the page
+ * (a process paused between claiming a series and publishing it, while
+ * another claimed the next free one for the same pair): their sum. */
+typedef struct {
+    const worker_metrics_series_t *first;
+    long long outcomes[WORKER_METRICS_OUTCOMES];
+    long long buckets[WORKER_METRICS_BUCKETS + 1];
+    long long duration_us;
+} pair_t;
+
+/* The pairs of the page, each once; returns how many (out has room for all). */
+static int pairs_of(worker_metrics_t *m, pair_t *out)
+{
+    int n = 0;
+    for (int i = 0; i < WORKER_METRICS_SERIES; i++) {
+        worker_metrics_series_t *s = &m->series[i];
+        if (!published(s))
+            continue;
+        pair_t *p = NULL;
+        for (int k = 0; k < n && p == NULL; k++)
+            if (strcmp(out[k].first->queue, s->queue) == 0 && strcmp(out[k].first->type, s->type) == 0)
+                p = &out[k];
+        if (p == NULL) {
+            p = &out[n++];
+            memset(p, 0, sizeof *p);
+            p->first = s;
+        }
+        /* An attempt being recorded shows in the buckets before its
+         * outcome (worker_metrics_job adds the outcome last). */
+        for (int o = 0; o < WORKER_METRICS_OUTCOMES; o++)
+            p->outcomes[o] += atomic_load(&s->outcomes[o]);
+        for (int b = 0; b <= WORKER_METRICS_BUCKETS; b++)
+            p->buckets[b] += atomic_load(&s->buckets[b]);
+        p->duration_us += atomic_load(&s->duration_us);
+    }
+    return n;
+}
+
 static void process_series(text_t *t, worker_metrics_t *m)
 {
+    static pair_t pairs[WORKER_METRICS_SERIES]; /* one scrape at a time (the app's lock) */
+    int n = pairs_of(m, pairs);
     char q[256], ty[256];
     family(t, "tickq_worker_jobs_total", "counter",
            "Job attempts this worker ran, by logical queue, task type and outcome (ok, transient, permanent, "
            "timeout, crash, cancel).");
-    for (int i = 0; i < WORKER_METRICS_SERIES; i++) {
-        worker_metrics_series_t *s = &m->series[i];
-        if (!published(s))
-            continue;
-        for (int o = 0; o < WORKER_METRICS_OUTCOMES; o++) {
-            if (o == OUTCOME_SHUTDOWN)
-                continue; /* not an attempt: back to its queue uncharged */
-            add(t, "tickq_worker_jobs_total{queue=\"%s\",type=\"%s\",outcome=\"%s\"} %lld\n",
-                label(s->queue, q, sizeof q), label(s->type, ty, sizeof ty), job_outcome_name((job_outcome_kind_t)o),
-                atomic_load(&s->outcomes[o]));
-        }
+    for (int i = 0; i < n; i++) {
+        label(pairs[i].first->queue, q, sizeof q);
+        label(pairs[i].first->type, ty, sizeof ty);
+        for (int o = 0; o < WORKER_METRICS_OUTCOMES; o++)
+            if (o != OUTCOME_SHUTDOWN) /* not an attempt: never recorded */
+                add(t, "tickq_worker_jobs_total{queue=\"%s\",type=\"%s\",outcome=\"%s\"} %lld\n", q, ty,
+                    job_outcome_name((job_outcome_kind_t)o), pairs[i].outcomes[o]);
     }
     family(t, "tickq_worker_job_duration_seconds", "histogram",
            "How long this worker's job attempts ran, by logical queue and task type.");
-    for (int i = 0; i < WORKER_METRICS_SERIES; i++) {
-        worker_metrics_series_t *s = &m->series[i];
-        if (!published(s))
-            continue;
-        label(s->queue, q, sizeof q);
-        label(s->type, ty, sizeof ty);
+    for (int i = 0; i < n; i++) {
+        label(pairs[i].first->queue, q, sizeof q);
+        label(pairs[i].first->type, ty, sizeof ty);
         long long cumulative = 0;
         for (int b = 0; b <= WORKER_METRICS_BUCKETS; b++) {
-            cumulative += atomic_load(&s->buckets[b]);
+            cumulative += pairs[i].buckets[b];
             if (b < WORKER_METRICS_BUCKETS)
                 add(t, "tickq_worker_job_duration_seconds_bucket{queue=\"%s\",type=\"%s\",le=\"%g\"} %lld\n", q, ty,
                     worker_metrics_bucket_s[b], cumulative);
@@ -117,7 +150,7 @@ static void process_series(text_t *t, worker_metrics_t *m)
                     ty, cumulative);
         }
         add(t, "tickq_worker_job_duration_seconds_sum{queue=\"%s\",type=\"%s\"} %.6f\n", q, ty,
-            (double)atomic_load(&s->duration_us) / 1e6);
+            (double)pairs[i].duration_us / 1e6);
         add(t, "tickq_worker_job_duration_seconds_count{queue=\"%s\",type=\"%s\"} %lld\n", q, ty, cumulative);
     }
     family(t, "tickq_worker_children", "gauge", "Worker children of this worker that are alive.");
@@ -268,6 +301,10 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
         if (!seen)
             logicals[nl++] = ph[i].logical;
     }
+    if ((rs = calloc(nl + 1, sizeof *rs)) == NULL) { /* before anything is sent: no reply left unread */
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
     /* Round trip 2. */
     for (size_t i = 0; i < nq; i++) {
         char stream[QUEUE_KEY_MAX], delayed[256], retry[256];
@@ -294,10 +331,6 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
         const char *b[6] = { "XRANGE", streams->element[i]->str, "-", "+", "COUNT", "1" };
         rconn_append_argv(c, 5, a, NULL);
         rconn_append_argv(c, 6, b, NULL);
-    }
-    if ((rs = calloc(nl + 1, sizeof *rs)) == NULL) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
     }
     for (size_t i = 0; i < nl; i++) {
         char key[256];
@@ -409,7 +442,8 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
     }
     family(t, "tickq_workers_live", "gauge", "Workers (supervisors) whose heartbeat is current.");
     add(t, "tickq_workers_live %lld\n", live);
-    family(t, "tickq_workers_children", "gauge", "Worker children of all live workers.");
+    family(t, "tickq_workers_children", "gauge",
+           "Worker children all live workers run (each one's current count as its heartbeat says).");
     add(t, "tickq_workers_children %lld\n", children);
     family(t, "tickq_workers_busy_children", "gauge", "Worker children of all live workers running a job.");
     add(t, "tickq_workers_busy_children %lld\n", busy);

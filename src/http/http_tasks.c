@@ -51,6 +51,10 @@ static int seconds_field(const json_t *task, const char *name, int positive, int
         return -1;
     }
     *ms = (int64_t)llround(s * 1000);
+    if (positive && !job_timeout_valid(*ms)) { /* 0.0004 s is 0 ms: "not set", never meant */
+        http_reply_error(rep, 400, "%s must be at least 0.001 seconds", name);
+        return -1;
+    }
     return 0;
 }
 
@@ -217,10 +221,22 @@ static json_t *result_of(http_app_t *a, const char *id, char *err, size_t errlen
     return v;
 }
 
+/* The {id} of the path, if it may be a job id: 0, or -1 with rep filled (400). */
+static int id_param(const http_request_t *req, http_reply_t *rep)
+{
+    char err[300];
+    json_t *utf8 = json_string(req->params[0]);
+    int ok = utf8 != NULL && job_id_check(req->params[0], err, sizeof err) == 0;
+    json_decref(utf8);
+    if (!ok)
+        http_reply_error(rep, 400, "%s", utf8 == NULL ? "a job id is UTF-8 text" : err);
+    return ok ? 0 : -1;
+}
+
 void http_tasks_get(void *app, const http_request_t *req, http_reply_t *rep)
 {
     static const char *const known[] = { NULL };
-    if (http_query_only(req, known, rep) != 0)
+    if (http_query_only(req, known, rep) != 0 || id_param(req, rep) != 0)
         return;
     http_app_t *a = app;
     char err[1024];
@@ -248,7 +264,7 @@ void http_tasks_get(void *app, const http_request_t *req, http_reply_t *rep)
 void http_tasks_cancel(void *app, const http_request_t *req, http_reply_t *rep)
 {
     static const char *const known[] = { NULL };
-    if (http_query_only(req, known, rep) != 0)
+    if (http_query_only(req, known, rep) != 0 || id_param(req, rep) != 0)
         return;
     http_app_t *a = app;
     char err[1024], state[JOB_STATE_MAX] = "";
