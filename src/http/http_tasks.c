@@ -8,8 +8,8 @@
 
 #include "core/close_match.h"
 #include "core/job.h"
+#include "core/job_admit.h"
 #include "core/job_view.h"
-#include "core/task.h"
 
 static const char *const task_fields[] = { "type", "args", "queue", "priority", "id", "max_retries", "timeout",
                                            "delay", "replace" };
@@ -133,34 +133,19 @@ void http_tasks_enqueue(http_app_t *a, const json_t *task, http_reply_t *rep)
     char *args_text, err[2048];
     if (spec_of(task, &spec, &args_text, rep) != 0)
         return;
-    if (job_spec_check(&spec, a->cfg->max_payload, err, sizeof err) != 0) {
+    if (job_admit_check(&spec, a->cfg->max_payload, err, sizeof err) != 0) {
         http_reply_error(rep, spec.args_len > a->cfg->max_payload ? 413 : 400, "job refused: %s", err);
         goto out;
-    }
-    const task_def_t *def = task_find(spec.type);
-    if (def != NULL) {
-        json_t *args = json_object_get(task, "args");
-        json_t *none = json_object();
-        int bad = task_check(def, args != NULL && !json_is_null(args) ? args : none, TASK_CHECK_CLIENT, err,
-                             sizeof err) != 0;
-        json_decref(none);
-        if (bad) {
-            http_reply_error(rep, 400, "job refused: %s", err);
-            goto out;
-        }
     }
     queue_t *q = http_app_queue(a, err, sizeof err);
     if (q == NULL) {
         http_reply_error(rep, 503, "cannot reach Redis: %s", err);
         goto out;
     }
-    int known = def != NULL;
-    queue_status_t qs = known ? QUEUE_OK : queue_type_known(q, spec.type, &known, err, sizeof err);
+    int known;
+    queue_status_t qs = job_admit_type(q, spec.type, &known, err, sizeof err);
     if (qs == QUEUE_OK && !known) {
-        char names[512];
-        task_names(names, sizeof names);
-        http_reply_error(rep, 400, "job refused: unknown task type '%s' (built in: %s; no worker has announced it "
-                         "as a handler type, and `tickq types add %s` has not added it)", spec.type, names, spec.type);
+        http_reply_error(rep, 400, "job refused: %s", err);
         goto out;
     }
     enqueue_result_t res;
