@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/queue.h"
 #include "core/stats.h"
+#include "core/stream_info.h"
 #include "core/worker_metrics.h"
 #include "http/http_app.h"
 
@@ -214,31 +215,6 @@ static void free_replies(redisReply **r, size_t n)
         freeReplyObject(r[i]);
 }
 
-static const redisReply *field_of(const redisReply *pairs, const char *name)
-{
-    for (size_t j = 0; pairs != NULL && pairs->type == REDIS_REPLY_ARRAY && j + 1 < pairs->elements; j += 2)
-        if (pairs->element[j]->type == REDIS_REPLY_STRING && strcmp(pairs->element[j]->str, name) == 0)
-            return pairs->element[j + 1];
-    return NULL;
-}
-
-/* Our group's entry of an XINFO GROUPS reply. */
-static const redisReply *group_of(const redisReply *groups, const char *group)
-{
-    for (size_t i = 0; groups->type == REDIS_REPLY_ARRAY && i < groups->elements; i++) {
-        const redisReply *name = field_of(groups->element[i], "name");
-        if (name != NULL && name->type == REDIS_REPLY_STRING && strcmp(name->str, group) == 0)
-            return groups->element[i];
-    }
-    return NULL;
-}
-
-/* Milliseconds of a stream entry id "1700000000000-0". */
-static long long id_ms(const char *id)
-{
-    return strtoll(id, NULL, 10);
-}
-
 typedef struct {
     const char *name;            /* physical */
     char logical[QUEUE_PHYS_MAX];
@@ -350,14 +326,10 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
     }
     /* Round trip 3: the first entry after the group's last delivered one. */
     for (size_t i = 0; i < nq; i++) {
-        /* As stats.c counts them: ready is the group's lag, or when Redis
-         * cannot tell it (or there is no group yet) length - pending. */
-        const redisReply *g = group_of(r2[i * 4], q->group);
-        const redisReply *pending = g ? field_of(g, "pending") : NULL, *lag = g ? field_of(g, "lag") : NULL;
-        const redisReply *last = g ? field_of(g, "last-delivered-id") : NULL;
-        long long length = rconn_reply_integer(r2[i * 4 + 3]);
-        ph[i].running = rconn_reply_integer(pending);
-        ph[i].ready = lag != NULL && lag->type == REDIS_REPLY_INTEGER ? lag->integer : length - ph[i].running;
+        const redisReply *g = stream_group_of(r2[i * 4], q->group);
+        const redisReply *last = stream_reply_field(g, "last-delivered-id");
+        ph[i].running = rconn_reply_integer(stream_reply_field(g, "pending"));
+        ph[i].ready = stream_ready(g, rconn_reply_integer(r2[i * 4 + 3]));
         ph[i].delayed = rconn_reply_integer(r2[i * 4 + 1]);
         ph[i].retrying = rconn_reply_integer(r2[i * 4 + 2]);
         if (last != NULL && last->type == REDIS_REPLY_STRING)
@@ -380,10 +352,9 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
     for (size_t i = 0, k = 0; i < nq; i++) {
         if (!(ph[i].ready > 0 && ph[i].last_delivered[0]))
             continue;
-        const redisReply *e = r3[k++];
-        if (e->type == REDIS_REPLY_ARRAY && e->elements > 0 && e->element[0]->type == REDIS_REPLY_ARRAY &&
-            e->element[0]->elements > 0 && e->element[0]->element[0]->type == REDIS_REPLY_STRING) {
-            long long ms = id_ms(e->element[0]->element[0]->str);
+        const char *oldest = stream_first_id(r3[k++]);
+        if (oldest != NULL) {
+            long long ms = stream_id_ms(oldest);
             ph[i].oldest_s = ms < now_ms ? (double)(now_ms - ms) / 1000.0 : 0;
         }
     }
@@ -413,7 +384,7 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
     for (size_t i = 0; i < nl; i++)
         for (size_t e = 0; e < sizeof events / sizeof events[0]; e++)
             add(t, "tickq_queue_events_total{queue=\"%s\",event=\"%s\"} %lld\n", label(logicals[i], l1, sizeof l1),
-                events[e], rconn_reply_integer(field_of(rs[i], events[e])));
+                events[e], rconn_reply_integer(stream_reply_field(rs[i], events[e])));
     static const char *const list_names[3][3] = {
         { "tickq_list_imports_total", "list_imported", "Tasks imported from the users' list protocol, by the queue they joined." },
         { "tickq_list_rejections_total", "list_rejected", "List protocol entries refused (malformed), by queue." },
@@ -423,7 +394,7 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
         family(t, list_names[f][0], "counter", list_names[f][2]);
         for (size_t i = 0; i < nl; i++)
             add(t, "%s{queue=\"%s\"} %lld\n", list_names[f][0], label(logicals[i], l1, sizeof l1),
-                rconn_reply_integer(field_of(rs[i], list_names[f][1])));
+                rconn_reply_integer(stream_reply_field(rs[i], list_names[f][1])));
     }
     family(t, "tickq_dead_letter_jobs", "gauge", "Entries in the dead-letter stream.");
     add(t, "tickq_dead_letter_jobs %lld\n", rconn_reply_integer(r1[1]));
@@ -480,9 +451,9 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
         const char *db = st->type == REDIS_REPLY_ARRAY && st->elements == 3 && st->element[0]->str ?
                          st->element[0]->str : "";
         double lag = 0;
-        if (e->type == REDIS_REPLY_ARRAY && e->elements > 0 && e->element[0]->type == REDIS_REPLY_ARRAY &&
-            e->element[0]->elements > 0 && e->element[0]->element[0]->type == REDIS_REPLY_STRING) {
-            long long ms = id_ms(e->element[0]->element[0]->str);
+        const char *oldest = stream_first_id(e);
+        if (oldest != NULL) {
+            long long ms = stream_id_ms(oldest);
             lag = ms < now_ms ? (double)(now_ms - ms) / 1000.0 : 0;
         }
         add(t, "tickq_history_write_lag_seconds{database=\"%s\"} %.3f\n", label(db, l1, sizeof l1), lag);
