@@ -9,9 +9,9 @@
 #include <sysexits.h>
 
 #include "cmd/cli.h"
+#include "core/job_admit.h"
 #include "core/clock.h"
 #include "core/job.h"
-#include "core/task.h"
 
 static const char usage[] =
     "usage: tickq enqueue TYPE [ARGS_JSON] [options]\n"
@@ -201,20 +201,6 @@ static char *with_arg_files(const char *args, size_t args_len, const char *const
 
 /* The job's args against the task's table (job_spec_check has made sure
  * they are a JSON object). */
-static int check_args(const task_def_t *task, const job_spec_t *spec, char *err, size_t errlen)
-{
-    json_error_t jerr;
-    json_t *args = spec->args != NULL ? json_loadb(spec->args, spec->args_len, 0, &jerr) : json_object();
-    if (!json_is_object(args)) {
-        snprintf(err, errlen, "args must be a JSON object");
-        json_decref(args);
-        return -1;
-    }
-    int rc = task_check(task, args, TASK_CHECK_CLIENT, err, errlen);
-    json_decref(args);
-    return rc;
-}
-
 typedef struct {
     job_spec_t spec;
     int as_json;
@@ -351,12 +337,7 @@ int cmd_enqueue(int argc, char **argv)
         spec.args = owned;
         spec.args_len = strlen(owned);
     }
-    if (job_spec_check(&spec, cfg.max_payload, err, sizeof err) != 0) {
-        st = cli_fail(EX_DATAERR, "job refused: %s", err);
-        goto done;
-    }
-    const task_def_t *task = task_find(spec.type);
-    if (task != NULL && check_args(task, &spec, err, sizeof err) != 0) {
+    if (job_admit_check(&spec, cfg.max_payload, err, sizeof err) != 0) {
         st = cli_fail(EX_DATAERR, "job refused: %s", err);
         goto done;
     }
@@ -364,18 +345,12 @@ int cmd_enqueue(int argc, char **argv)
     queue_t q;
     if ((st = cli_connect(&cfg, &conn, &q)) != 0)
         goto done;
-    /* Not compiled in: a handler type some worker announced, or one added
-     * by hand (tickq types add), runs with its args unchecked here. */
-    int known = task != NULL;
-    queue_status_t ks = known ? QUEUE_OK : queue_type_known(&q, spec.type, &known, err, sizeof err);
+    int known;
+    queue_status_t ks = job_admit_type(&q, spec.type, &known, err, sizeof err);
     if (ks != QUEUE_OK || !known) {
-        char names[512];
-        task_names(names, sizeof names);
         rconn_free(conn);
         st = ks != QUEUE_OK ? cli_fail(cli_queue_exit(ks), "cannot check the task type: %s", err)
-                            : cli_fail(EX_DATAERR, "job refused: unknown task type '%s' (built in: %s; no worker has "
-                                       "announced it as a handler type, and `tickq types add %s` has not added it)",
-                                       spec.type, names, spec.type);
+                            : cli_fail(EX_DATAERR, "job refused: %s", err);
         goto done;
     }
     enqueue_result_t res;

@@ -77,18 +77,18 @@ int worker_http_probe(http_bind_t *where, char *err, size_t errlen)
     return 0;
 }
 
-/* The HTTP process's body. */
+/* The HTTP process's body: TERM, INT and USR1 arrive blocked (start), so
+ * none is lost to the supervisor's handlers before they are reset;
+ * http_app_run waits for TERM and INT. */
 static void serve(worker_http_t *h)
 {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != h->parent)
         _exit(0);
     setpgid(0, 0);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigprocmask(SIG_BLOCK, &set, NULL); /* every thread waits for them in http_app_run */
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGUSR1, SIG_IGN);
     signal(SIGCHLD, SIG_DFL);
     signal(SIGPIPE, SIG_IGN);
     int st = http_app_run(h->app, h->bind, h->token);
@@ -99,10 +99,17 @@ static void serve(worker_http_t *h)
 
 static void start(worker_http_t *h)
 {
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &block, &old);
     h->parent = getpid();
     pid_t pid = fork();
     if (pid == 0)
         serve(h);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     if (pid < 0) {
         log_error("cannot start the HTTP process; trying again", LF_S("error", strerror(errno)));
         h->pid = 0;

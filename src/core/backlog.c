@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/stream_info.h"
+
 /* Commands per stream: XINFO GROUPS, XLEN, two ZCOUNTs, and an XRANGE
  * when the stream has a hint. */
 #define PER_STREAM 5
@@ -13,43 +15,6 @@
 void backlog_probe_init(backlog_probe_t *p)
 {
     memset(p, 0, sizeof *p);
-}
-
-static const redisReply *field_of(const redisReply *pairs, const char *name)
-{
-    for (size_t j = 0; pairs != NULL && pairs->type == REDIS_REPLY_ARRAY && j + 1 < pairs->elements; j += 2)
-        if (pairs->element[j]->type == REDIS_REPLY_STRING && strcmp(pairs->element[j]->str, name) == 0)
-            return pairs->element[j + 1];
-    return NULL;
-}
-
-/* Our group's entry of an XINFO GROUPS reply (an error reply: the stream
- * does not exist yet), or NULL. */
-static const redisReply *group_of(const redisReply *groups, const char *group)
-{
-    for (size_t i = 0; groups->type == REDIS_REPLY_ARRAY && i < groups->elements; i++) {
-        const redisReply *name = field_of(groups->element[i], "name");
-        if (name != NULL && name->type == REDIS_REPLY_STRING && strcmp(name->str, group) == 0)
-            return groups->element[i];
-    }
-    return NULL;
-}
-
-/* The milliseconds of a stream entry id ("1700000000000-0"). */
-static int64_t id_ms(const char *id)
-{
-    return (int64_t)strtoull(id, NULL, 10);
-}
-
-/* The id of the first entry of an XRANGE reply, or NULL. */
-static const char *first_id(const redisReply *r)
-{
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements == 0)
-        return NULL;
-    const redisReply *e = r->element[0];
-    if (e->type != REDIS_REPLY_ARRAY || e->elements == 0 || e->element[0]->type != REDIS_REPLY_STRING)
-        return NULL;
-    return e->element[0]->str;
 }
 
 static void append_stream(queue_t *q, const backlog_probe_t *p, const queue_list_t *queues, int i,
@@ -100,13 +65,11 @@ int backlog_sample(backlog_probe_t *p, queue_t *q, const queue_list_t *queues, i
     backlog_t b = { 0, 0, 0 };
     char hints[QUEUE_LIST_MAX][BACKLOG_ID_MAX];
     for (int i = 0, k = 0; i < n; k += sent[i], i++) {
-        const redisReply *g = group_of(r[k], q->group);
-        const redisReply *pending = field_of(g, "pending"), *lag = field_of(g, "lag");
-        const redisReply *last = field_of(g, "last-delivered-id");
+        const redisReply *g = stream_group_of(r[k], q->group);
+        const redisReply *last = stream_reply_field(g, "last-delivered-id");
         long long length = rconn_reply_integer(r[k + 1]);
-        long long ready = lag != NULL && lag->type == REDIS_REPLY_INTEGER ? lag->integer
-                                                                           : length - rconn_reply_integer(pending);
-        b.ready += ready > 0 ? ready : 0;
+        long long ready = stream_ready(g, length);
+        b.ready += ready;
         b.due += rconn_reply_integer(r[k + 2]) + rconn_reply_integer(r[k + 3]);
         if (last != NULL && last->type == REDIS_REPLY_STRING)
             snprintf(hints[i], sizeof hints[i], "%s", last->str);
@@ -114,10 +77,10 @@ int backlog_sample(backlog_probe_t *p, queue_t *q, const queue_list_t *queues, i
             snprintf(hints[i], sizeof hints[i], "%s", g == NULL ? "-" : "");
         /* The first entry after the previous sample's last delivered one:
          * the oldest ready one when it is still undelivered, else older. */
-        const char *first = sent[i] == 5 && ready > 0 ? first_id(r[k + 4]) : NULL;
+        const char *first = sent[i] == 5 && ready > 0 ? stream_first_id(r[k + 4]) : NULL;
         if (first == NULL)
             continue;
-        int64_t ms = id_ms(first);
+        int64_t ms = stream_id_ms(first);
         double age = ms < now_ms ? (double)(now_ms - ms) / 1000.0 : 0;
         if (age > b.oldest_ready_age_s)
             b.oldest_ready_age_s = age;

@@ -30,7 +30,7 @@ void job_spec_init(job_spec_t *spec)
     spec->timeout_ms = JOB_TIMEOUT_UNSET;
 }
 
-static int job_id_check(const char *id, char *err, size_t errlen)
+int job_id_check(const char *id, char *err, size_t errlen)
 {
     size_t n = strlen(id);
     if (n == 0 || n > JOB_ID_MAX) {

@@ -68,6 +68,10 @@ void job_spec_init(job_spec_t *spec);
  * to max characters from A-Z a-z 0-9 _ - . */
 int job_name_valid(const char *s, size_t max);
 
+/* Whether id may be a job id (1 to JOB_ID_MAX bytes, no spaces or control
+ * characters): 0, or -1 with err naming the rule. */
+int job_id_check(const char *id, char *err, size_t errlen);
+
 /* Whether ms is a timeout a job or a worker's default may have: more than 0,
  * at most JOB_MAX_TIMEOUT_MS (JOB_TIMEOUT_UNSET is not one). */
 int job_timeout_valid(int64_t ms);

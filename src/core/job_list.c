@@ -8,6 +8,7 @@
 
 #include "core/errmsg.h"
 #include "core/queue_controls.h"
+#include "core/stream_info.h"
 
 const char *const job_list_states[JOB_LIST_STATES] = { "failed", "dead", "retrying", "running",
                                                        "queued", "delayed", "held", "cancelled" };
@@ -271,18 +272,10 @@ static int last_delivered(queue_t *q, const char *stream, char *last, size_t cap
     redisReply *g = rconn_cmd(q->conn, err, errlen, "XINFO GROUPS %s", stream);
     if (g == NULL)
         return -1;
-    for (size_t i = 0; g->type == REDIS_REPLY_ARRAY && i < g->elements; i++) {
-        const redisReply *e = g->element[i];
-        const char *name = NULL, *id = NULL;
-        for (size_t k = 0; e->type == REDIS_REPLY_ARRAY && k + 1 < e->elements; k += 2) {
-            if (strcmp(e->element[k]->str, "name") == 0)
-                name = str_of(e->element[k + 1]);
-            else if (strcmp(e->element[k]->str, "last-delivered-id") == 0)
-                id = str_of(e->element[k + 1]);
-        }
-        if (name != NULL && id != NULL && strcmp(name, q->group) == 0)
-            snprintf(last, cap, "%s", id);
-    }
+    const redisReply *ours = stream_group_of(g, q->group);
+    const char *id = ours != NULL ? str_of(stream_reply_field(ours, "last-delivered-id")) : NULL;
+    if (id != NULL)
+        snprintf(last, cap, "%s", id);
     freeReplyObject(g);
     return 0;
 }
@@ -301,14 +294,14 @@ static int entry_job(const redisReply *e, const char **id, const char **type, in
     *id = str_of(f->element[1]);
     *type = str_of(f->element[3]);
     *attempts = (int)num_of(f->element[7]);
-    *ready_ms = strtoll(e->element[0]->str, NULL, 10); /* the entry id's time */
+    *ready_ms = stream_id_ms(e->element[0]->str);
     return *id && *type ? 0 : -1;
 }
 
 /* Ready entries of one stream (after our group's last delivered id), in
  * order, into out. */
-static int stream_ready(queue_t *q, const physical_t *p, const job_filter_t *f, job_rows_t *out, char *err,
-                        size_t errlen)
+static int list_ready(queue_t *q, const physical_t *p, const job_filter_t *f, job_rows_t *out, char *err,
+                      size_t errlen)
 {
     char stream[QUEUE_KEY_MAX], last[64], from[80];
     queue_stream_key(q->prefix, p->physical, stream);
@@ -364,8 +357,8 @@ static int stream_ready(queue_t *q, const physical_t *p, const job_filter_t *f, 
 }
 
 /* Pending entries of one stream in our group, oldest first, into out. */
-static int stream_running(queue_t *q, const physical_t *p, const job_filter_t *f, job_rows_t *out, char *err,
-                          size_t errlen)
+static int list_running(queue_t *q, const physical_t *p, const job_filter_t *f, job_rows_t *out, char *err,
+                        size_t errlen)
 {
     char stream[QUEUE_KEY_MAX], from[80] = "-";
     queue_stream_key(q->prefix, p->physical, stream);
@@ -514,9 +507,9 @@ int job_list_state(queue_t *q, const char *state, const job_filter_t *f, job_row
     int st = 0;
     for (size_t i = 0; st == 0 && i < np && out->n < f->limit; i++) {
         if (strcmp(state, "running") == 0) {
-            st = stream_running(q, &ps[i], f, out, err, errlen);
+            st = list_running(q, &ps[i], f, out, err, errlen);
         } else if (strcmp(state, "queued") == 0) {
-            st = stream_ready(q, &ps[i], f, out, err, errlen);
+            st = list_ready(q, &ps[i], f, out, err, errlen);
         } else {
             char key[256];
             queue_delayed_key(q, ps[i].physical, key, sizeof key);

@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/history_keys.h"
 #include "core/queue_controls.h"
+#include "core/stream_info.h"
 
 const char *const stats_counter_names[] = { "submitted", "completed", "failed", "timeout", "retried",
                                             "dead", "cancelled", "failed_attempts", "reruns",
@@ -37,27 +38,6 @@ static json_t *counters_of(queue_t *q, const char *queue, char *err, size_t errl
         json_object_set_new(c, r->element[i]->str, json_integer(rconn_reply_integer(r->element[i + 1])));
     freeReplyObject(r);
     return c;
-}
-
-/* One physical queue's depths. */
-/* Our group's entry in an XINFO GROUPS reply, or NULL. */
-static const redisReply *group_info(const redisReply *groups, const char *group)
-{
-    for (size_t i = 0; groups->type == REDIS_REPLY_ARRAY && i < groups->elements; i++) {
-        const redisReply *g = groups->element[i];
-        for (size_t j = 0; g->type == REDIS_REPLY_ARRAY && j + 1 < g->elements; j += 2)
-            if (strcmp(g->element[j]->str, "name") == 0 && strcmp(g->element[j + 1]->str, group) == 0)
-                return g;
-    }
-    return NULL;
-}
-
-static const redisReply *group_field(const redisReply *g, const char *name)
-{
-    for (size_t j = 0; j + 1 < g->elements; j += 2)
-        if (strcmp(g->element[j]->str, name) == 0)
-            return g->element[j + 1];
-    return NULL;
 }
 
 /* One physical queue's depths. Acked entries may linger in a stream until
@@ -90,13 +70,9 @@ static json_t *queue_depths(queue_t *q, const char *physical, long long *pending
             return NULL;
         }
     }
-    long long length = rconn_reply_integer(r[0]), pending = 0, ready = length;
-    const redisReply *g = group_info(r[1], q->group);
-    if (g != NULL) {
-        const redisReply *p = group_field(g, "pending"), *lag = group_field(g, "lag");
-        pending = rconn_reply_integer(p);
-        ready = lag != NULL && lag->type == REDIS_REPLY_INTEGER ? lag->integer : length - pending;
-    }
+    long long length = rconn_reply_integer(r[0]);
+    const redisReply *g = stream_group_of(r[1], q->group);
+    long long pending = rconn_reply_integer(stream_reply_field(g, "pending")), ready = stream_ready(g, length);
     long long delayed_n = rconn_reply_integer(r[2]), retrying = rconn_reply_integer(r[3]);
     for (int i = 0; i < 4; i++)
         freeReplyObject(r[i]);

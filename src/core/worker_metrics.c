@@ -25,6 +25,13 @@ int worker_metrics_open(void)
     return 0;
 }
 
+void worker_metrics_forget(void)
+{
+    if (g_page != NULL)
+        munmap(g_page, sizeof *g_page);
+    g_page = NULL;
+}
+
 worker_metrics_t *worker_metrics_page(void)
 {
     return g_page;
@@ -71,7 +78,8 @@ static worker_metrics_series_t *series_of(const char *queue, const char *type)
 
 void worker_metrics_job(const char *queue, const char *type, job_outcome_kind_t kind, int64_t duration_us)
 {
-    if (g_page == NULL || (int)kind < 0 || kind >= WORKER_METRICS_OUTCOMES)
+    /* A shutdown's job goes back uncharged: no attempt, nothing counted. */
+    if (g_page == NULL || (int)kind < 0 || kind >= WORKER_METRICS_OUTCOMES || kind == OUTCOME_SHUTDOWN)
         return;
     atomic_store(&g_page->last_finished_us, clock_now_us());
     worker_metrics_series_t *s = series_of(queue, type);

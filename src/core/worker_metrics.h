@@ -70,6 +70,9 @@ typedef struct {
 
 /* Maps the shared page (once; later calls return 0). 0, or -1 with errno. */
 int worker_metrics_open(void);
+/* Unmaps the page in this process (a sandboxed child: untrusted code must
+ * not write the worker's numbers); record calls then do nothing. */
+void worker_metrics_forget(void);
 /* The page, or NULL when it was never opened. */
 worker_metrics_t *worker_metrics_page(void);
 

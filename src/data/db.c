@@ -465,6 +465,12 @@ static int check_folder(const char *path, char *err, size_t errlen)
     return -1;
 }
 
+int db_ping(db_t *db, char *err, size_t errlen)
+{
+    int version;
+    return db->driver->applied_version(db, &version, err, errlen);
+}
+
 int db_open(const char *database_url, const char *sqlite_path, db_t **out, db_failure_t *failure, char *err,
             size_t errlen)
 {

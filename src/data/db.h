@@ -69,6 +69,9 @@ void db_describe(const char *database_url, const char *sqlite_path, char *out, s
 int db_open(const char *database_url, const char *sqlite_path, db_t **out, db_failure_t *failure, char *err,
             size_t errlen);
 void db_close(db_t *db);
+/* Whether the open database still answers: one read (the schema version
+ * applied), no write. 0, or -1 with err. */
+int db_ping(db_t *db, char *err, size_t errlen);
 
 db_kind_t db_kind(const db_t *db);
 

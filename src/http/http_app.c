@@ -17,14 +17,24 @@
 #include "http/http_triggers.h"
 
 #define DB_CHECK_EVERY_MS 5000
+#define CONNECT_RETRY_MS 2000
 
 queue_t *http_app_queue(http_app_t *a, char *err, size_t errlen)
 {
     if (a->conn != NULL && rconn_broken(a->conn))
         http_app_broken(a);
     if (a->conn == NULL) {
-        if ((a->conn = rconn_open(&a->cfg->url, a->cfg->command_timeout_ms, err, errlen)) == NULL)
+        int64_t now = clock_mono_ms();
+        if (a->connect_failed_ms != 0 && now - a->connect_failed_ms < CONNECT_RETRY_MS) {
+            snprintf(err, errlen, "%s", a->connect_error);
             return NULL;
+        }
+        if ((a->conn = rconn_open(&a->cfg->url, a->cfg->command_timeout_ms, err, errlen)) == NULL) {
+            a->connect_failed_ms = clock_mono_ms();
+            snprintf(a->connect_error, sizeof a->connect_error, "%s", err);
+            return NULL;
+        }
+        a->connect_failed_ms = 0;
         rconn_set_name(a->conn, "tickq-http");
         queue_init(&a->q, a->conn);
         config_apply(a->cfg, &a->q);
@@ -43,12 +53,17 @@ int http_app_database_ok(http_app_t *a)
     int64_t now = clock_mono_ms();
     if (a->db_checked_ms != 0 && now - a->db_checked_ms < DB_CHECK_EVERY_MS)
         return a->db_ok;
-    db_t *db;
     db_failure_t failure;
-    a->db_ok = db_open(a->cfg->database_url, a->cfg->db_path, &db, &failure, a->db_error, sizeof a->db_error) == 0;
+    if (a->db == NULL)
+        a->db_ok = db_open(a->cfg->database_url, a->cfg->db_path, &a->db, &failure, a->db_error,
+                           sizeof a->db_error) == 0;
+    else
+        a->db_ok = db_ping(a->db, a->db_error, sizeof a->db_error) == 0;
     if (a->db_ok) {
         a->db_error[0] = '\0';
-        db_close(db);
+    } else if (a->db != NULL) {
+        db_close(a->db);
+        a->db = NULL;
     }
     a->db_checked_ms = now;
     return a->db_ok;
@@ -56,7 +71,7 @@ int http_app_database_ok(http_app_t *a)
 
 static const http_route_t g_routes[] = {
     { "GET", "/health", http_health, HTTP_PUBLIC },
-    { "GET", "/health/live", http_health_live, HTTP_PUBLIC },
+    { "GET", "/health/live", http_health_live, HTTP_PUBLIC | HTTP_UNLOCKED },
     { "GET", "/health/ready", http_health_ready, HTTP_PUBLIC },
     { "GET", "/metrics", http_metrics, 0 },
     { "POST", "/api/tasks", http_tasks_create, HTTP_AUDIT },
@@ -113,4 +128,6 @@ void http_app_close(http_app_t *a)
 {
     rconn_free(a->conn);
     a->conn = NULL;
+    db_close(a->db);
+    a->db = NULL;
 }

@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/queue.h"
 #include "core/rconn.h"
+#include "data/db.h"
 #include "http/http_server.h"
 #include "sched/schedule_config.h"
 
@@ -32,19 +33,26 @@ typedef struct {
     const char *schedules_path;  /* where they were read from */
     rconn_t *conn;               /* NULL until the first use; see http_app_queue */
     queue_t q;
+    int64_t connect_failed_ms;   /* monotonic: the last failed connect (0: none); see http_app_queue */
+    char connect_error[512];
+    db_t *db;                    /* opened by the first check (NULL: not open); see http_app_database_ok */
     int64_t db_checked_ms;       /* monotonic; the database check is kept for 5 s */
     int db_ok;
     char db_error[512];
 } http_app_t;
 
 /* The queue over a live connection (connecting, or connecting again after a
- * broken one): NULL with err when Redis cannot be reached. */
+ * broken one): NULL with err when Redis cannot be reached. Within 2 s of a
+ * failed connect it fails at once with that error, so that requests do not
+ * each wait out a connect timeout while Redis is down. */
 queue_t *http_app_queue(http_app_t *a, char *err, size_t errlen);
 /* After a call that failed on the connection: drop it, the next use opens another. */
 void http_app_broken(http_app_t *a);
 
 /* Whether the database answers (checked at most every 5 s): 1, or 0 with
- * the reason in a->db_error. */
+ * the reason in a->db_error. The first check opens it (as `tickq worker`
+ * does: a new schema is migrated then); later ones only read, and a
+ * failed one closes it, so the next opens it again. */
 int http_app_database_ok(http_app_t *a);
 
 /* Every route of the server. */

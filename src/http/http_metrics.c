@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/queue.h"
 #include "core/stats.h"
+#include "core/stream_info.h"
 #include "core/worker_metrics.h"
 #include "http/http_app.h"
 
@@ -80,35 +81,68 @@ static int published(const worker_metrics_series_t *s)
     return atomic_load(&s->state) == 2;
 }
 
+/* One (queue, type) pair's numbers. A pair may have two series on the page
+ * (a process paused between claiming a series and publishing it, while
+ * another claimed the next free one for the same pair): their sum. */
+typedef struct {
+    const worker_metrics_series_t *first;
+    long long outcomes[WORKER_METRICS_OUTCOMES];
+    long long buckets[WORKER_METRICS_BUCKETS + 1];
+    long long duration_us;
+} pair_t;
+
+/* The pairs of the page, each once; returns how many (out has room for all). */
+static int pairs_of(worker_metrics_t *m, pair_t *out)
+{
+    int n = 0;
+    for (int i = 0; i < WORKER_METRICS_SERIES; i++) {
+        worker_metrics_series_t *s = &m->series[i];
+        if (!published(s))
+            continue;
+        pair_t *p = NULL;
+        for (int k = 0; k < n && p == NULL; k++)
+            if (strcmp(out[k].first->queue, s->queue) == 0 && strcmp(out[k].first->type, s->type) == 0)
+                p = &out[k];
+        if (p == NULL) {
+            p = &out[n++];
+            memset(p, 0, sizeof *p);
+            p->first = s;
+        }
+        /* An attempt being recorded shows in the buckets before its
+         * outcome (worker_metrics_job adds the outcome last). */
+        for (int o = 0; o < WORKER_METRICS_OUTCOMES; o++)
+            p->outcomes[o] += atomic_load(&s->outcomes[o]);
+        for (int b = 0; b <= WORKER_METRICS_BUCKETS; b++)
+            p->buckets[b] += atomic_load(&s->buckets[b]);
+        p->duration_us += atomic_load(&s->duration_us);
+    }
+    return n;
+}
+
 static void process_series(text_t *t, worker_metrics_t *m)
 {
+    static pair_t pairs[WORKER_METRICS_SERIES]; /* one scrape at a time (the app's lock) */
+    int n = pairs_of(m, pairs);
     char q[256], ty[256];
     family(t, "tickq_worker_jobs_total", "counter",
            "Job attempts this worker ran, by logical queue, task type and outcome (ok, transient, permanent, "
            "timeout, crash, cancel).");
-    for (int i = 0; i < WORKER_METRICS_SERIES; i++) {
-        worker_metrics_series_t *s = &m->series[i];
-        if (!published(s))
-            continue;
-        for (int o = 0; o < WORKER_METRICS_OUTCOMES; o++) {
-            if (o == OUTCOME_SHUTDOWN)
-                continue; /* not an attempt: back to its queue uncharged */
-            add(t, "tickq_worker_jobs_total{queue=\"%s\",type=\"%s\",outcome=\"%s\"} %lld\n",
-                label(s->queue, q, sizeof q), label(s->type, ty, sizeof ty), job_outcome_name((job_outcome_kind_t)o),
-                atomic_load(&s->outcomes[o]));
-        }
+    for (int i = 0; i < n; i++) {
+        label(pairs[i].first->queue, q, sizeof q);
+        label(pairs[i].first->type, ty, sizeof ty);
+        for (int o = 0; o < WORKER_METRICS_OUTCOMES; o++)
+            if (o != OUTCOME_SHUTDOWN) /* not an attempt: never recorded */
+                add(t, "tickq_worker_jobs_total{queue=\"%s\",type=\"%s\",outcome=\"%s\"} %lld\n", q, ty,
+                    job_outcome_name((job_outcome_kind_t)o), pairs[i].outcomes[o]);
     }
     family(t, "tickq_worker_job_duration_seconds", "histogram",
            "How long this worker's job attempts ran, by logical queue and task type.");
-    for (int i = 0; i < WORKER_METRICS_SERIES; i++) {
-        worker_metrics_series_t *s = &m->series[i];
-        if (!published(s))
-            continue;
-        label(s->queue, q, sizeof q);
-        label(s->type, ty, sizeof ty);
+    for (int i = 0; i < n; i++) {
+        label(pairs[i].first->queue, q, sizeof q);
+        label(pairs[i].first->type, ty, sizeof ty);
         long long cumulative = 0;
         for (int b = 0; b <= WORKER_METRICS_BUCKETS; b++) {
-            cumulative += atomic_load(&s->buckets[b]);
+            cumulative += pairs[i].buckets[b];
             if (b < WORKER_METRICS_BUCKETS)
                 add(t, "tickq_worker_job_duration_seconds_bucket{queue=\"%s\",type=\"%s\",le=\"%g\"} %lld\n", q, ty,
                     worker_metrics_bucket_s[b], cumulative);
@@ -117,7 +151,7 @@ static void process_series(text_t *t, worker_metrics_t *m)
                     ty, cumulative);
         }
         add(t, "tickq_worker_job_duration_seconds_sum{queue=\"%s\",type=\"%s\"} %.6f\n", q, ty,
-            (double)atomic_load(&s->duration_us) / 1e6);
+            (double)pairs[i].duration_us / 1e6);
         add(t, "tickq_worker_job_duration_seconds_count{queue=\"%s\",type=\"%s\"} %lld\n", q, ty, cumulative);
     }
     family(t, "tickq_worker_children", "gauge", "Worker children of this worker that are alive.");
@@ -179,31 +213,6 @@ static void free_replies(redisReply **r, size_t n)
 {
     for (size_t i = 0; r != NULL && i < n; i++)
         freeReplyObject(r[i]);
-}
-
-static const redisReply *field_of(const redisReply *pairs, const char *name)
-{
-    for (size_t j = 0; pairs != NULL && pairs->type == REDIS_REPLY_ARRAY && j + 1 < pairs->elements; j += 2)
-        if (pairs->element[j]->type == REDIS_REPLY_STRING && strcmp(pairs->element[j]->str, name) == 0)
-            return pairs->element[j + 1];
-    return NULL;
-}
-
-/* Our group's entry of an XINFO GROUPS reply. */
-static const redisReply *group_of(const redisReply *groups, const char *group)
-{
-    for (size_t i = 0; groups->type == REDIS_REPLY_ARRAY && i < groups->elements; i++) {
-        const redisReply *name = field_of(groups->element[i], "name");
-        if (name != NULL && name->type == REDIS_REPLY_STRING && strcmp(name->str, group) == 0)
-            return groups->element[i];
-    }
-    return NULL;
-}
-
-/* Milliseconds of a stream entry id "1700000000000-0". */
-static long long id_ms(const char *id)
-{
-    return strtoll(id, NULL, 10);
 }
 
 typedef struct {
@@ -268,6 +277,10 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
         if (!seen)
             logicals[nl++] = ph[i].logical;
     }
+    if ((rs = calloc(nl + 1, sizeof *rs)) == NULL) { /* before anything is sent: no reply left unread */
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
     /* Round trip 2. */
     for (size_t i = 0; i < nq; i++) {
         char stream[QUEUE_KEY_MAX], delayed[256], retry[256];
@@ -295,10 +308,6 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
         rconn_append_argv(c, 5, a, NULL);
         rconn_append_argv(c, 6, b, NULL);
     }
-    if ((rs = calloc(nl + 1, sizeof *rs)) == NULL) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
     for (size_t i = 0; i < nl; i++) {
         char key[256];
         queue_stats_key(q, logicals[i], key, sizeof key);
@@ -317,14 +326,10 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
     }
     /* Round trip 3: the first entry after the group's last delivered one. */
     for (size_t i = 0; i < nq; i++) {
-        /* As stats.c counts them: ready is the group's lag, or when Redis
-         * cannot tell it (or there is no group yet) length - pending. */
-        const redisReply *g = group_of(r2[i * 4], q->group);
-        const redisReply *pending = g ? field_of(g, "pending") : NULL, *lag = g ? field_of(g, "lag") : NULL;
-        const redisReply *last = g ? field_of(g, "last-delivered-id") : NULL;
-        long long length = rconn_reply_integer(r2[i * 4 + 3]);
-        ph[i].running = rconn_reply_integer(pending);
-        ph[i].ready = lag != NULL && lag->type == REDIS_REPLY_INTEGER ? lag->integer : length - ph[i].running;
+        const redisReply *g = stream_group_of(r2[i * 4], q->group);
+        const redisReply *last = stream_reply_field(g, "last-delivered-id");
+        ph[i].running = rconn_reply_integer(stream_reply_field(g, "pending"));
+        ph[i].ready = stream_ready(g, rconn_reply_integer(r2[i * 4 + 3]));
         ph[i].delayed = rconn_reply_integer(r2[i * 4 + 1]);
         ph[i].retrying = rconn_reply_integer(r2[i * 4 + 2]);
         if (last != NULL && last->type == REDIS_REPLY_STRING)
@@ -347,10 +352,9 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
     for (size_t i = 0, k = 0; i < nq; i++) {
         if (!(ph[i].ready > 0 && ph[i].last_delivered[0]))
             continue;
-        const redisReply *e = r3[k++];
-        if (e->type == REDIS_REPLY_ARRAY && e->elements > 0 && e->element[0]->type == REDIS_REPLY_ARRAY &&
-            e->element[0]->elements > 0 && e->element[0]->element[0]->type == REDIS_REPLY_STRING) {
-            long long ms = id_ms(e->element[0]->element[0]->str);
+        const char *oldest = stream_first_id(r3[k++]);
+        if (oldest != NULL) {
+            long long ms = stream_id_ms(oldest);
             ph[i].oldest_s = ms < now_ms ? (double)(now_ms - ms) / 1000.0 : 0;
         }
     }
@@ -380,7 +384,7 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
     for (size_t i = 0; i < nl; i++)
         for (size_t e = 0; e < sizeof events / sizeof events[0]; e++)
             add(t, "tickq_queue_events_total{queue=\"%s\",event=\"%s\"} %lld\n", label(logicals[i], l1, sizeof l1),
-                events[e], rconn_reply_integer(field_of(rs[i], events[e])));
+                events[e], rconn_reply_integer(stream_reply_field(rs[i], events[e])));
     static const char *const list_names[3][3] = {
         { "tickq_list_imports_total", "list_imported", "Tasks imported from the users' list protocol, by the queue they joined." },
         { "tickq_list_rejections_total", "list_rejected", "List protocol entries refused (malformed), by queue." },
@@ -390,7 +394,7 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
         family(t, list_names[f][0], "counter", list_names[f][2]);
         for (size_t i = 0; i < nl; i++)
             add(t, "%s{queue=\"%s\"} %lld\n", list_names[f][0], label(logicals[i], l1, sizeof l1),
-                rconn_reply_integer(field_of(rs[i], list_names[f][1])));
+                rconn_reply_integer(stream_reply_field(rs[i], list_names[f][1])));
     }
     family(t, "tickq_dead_letter_jobs", "gauge", "Entries in the dead-letter stream.");
     add(t, "tickq_dead_letter_jobs %lld\n", rconn_reply_integer(r1[1]));
@@ -409,7 +413,8 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
     }
     family(t, "tickq_workers_live", "gauge", "Workers (supervisors) whose heartbeat is current.");
     add(t, "tickq_workers_live %lld\n", live);
-    family(t, "tickq_workers_children", "gauge", "Worker children of all live workers.");
+    family(t, "tickq_workers_children", "gauge",
+           "Worker children all live workers run (each one's current count as its heartbeat says).");
     add(t, "tickq_workers_children %lld\n", children);
     family(t, "tickq_workers_busy_children", "gauge", "Worker children of all live workers running a job.");
     add(t, "tickq_workers_busy_children %lld\n", busy);
@@ -446,9 +451,9 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
         const char *db = st->type == REDIS_REPLY_ARRAY && st->elements == 3 && st->element[0]->str ?
                          st->element[0]->str : "";
         double lag = 0;
-        if (e->type == REDIS_REPLY_ARRAY && e->elements > 0 && e->element[0]->type == REDIS_REPLY_ARRAY &&
-            e->element[0]->elements > 0 && e->element[0]->element[0]->type == REDIS_REPLY_STRING) {
-            long long ms = id_ms(e->element[0]->element[0]->str);
+        const char *oldest = stream_first_id(e);
+        if (oldest != NULL) {
+            long long ms = stream_id_ms(oldest);
             lag = ms < now_ms ? (double)(now_ms - ms) / 1000.0 : 0;
         }
         add(t, "tickq_history_write_lag_seconds{database=\"%s\"} %.3f\n", label(db, l1, sizeof l1), lag);

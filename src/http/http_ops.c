@@ -52,12 +52,19 @@ void http_ops_workers(void *app, const http_request_t *req, http_reply_t *rep)
     json_decref(s);
 }
 
-/* A hash of schedule name -> integer, as a JSON object (empty on failure). */
-static json_t *hash_of(http_app_t *a, const char *suffix)
+/* A hash of schedule name -> integer, as a JSON object; NULL with err when
+ * Redis fails. */
+static json_t *hash_of(http_app_t *a, const char *suffix, char *err, size_t errlen)
 {
-    char key[256], err[256];
+    char key[256];
     snprintf(key, sizeof key, "%s:scheduler:%s", a->cfg->prefix, suffix);
-    redisReply *r = rconn_cmd(a->conn, err, sizeof err, "HGETALL %s", key);
+    redisReply *r = rconn_cmd(a->conn, err, errlen, "HGETALL %s", key);
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        if (r != NULL)
+            snprintf(err, errlen, "%s", r->str);
+        freeReplyObject(r);
+        return NULL;
+    }
     json_t *o = json_object();
     for (size_t i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
         json_object_set_new(o, r->element[i]->str, json_integer(rconn_reply_integer(r->element[i + 1])));
@@ -75,7 +82,16 @@ void http_ops_schedules(void *app, const http_request_t *req, http_reply_t *rep)
         http_reply_error(rep, 503, "cannot reach Redis: %s", err);
         return;
     }
-    json_t *last = hash_of(a, "last"), *fires = hash_of(a, "fires"), *misfires = hash_of(a, "misfires");
+    json_t *last = hash_of(a, "last", err, sizeof err), *fires = last ? hash_of(a, "fires", err, sizeof err) : NULL;
+    json_t *misfires = fires ? hash_of(a, "misfires", err, sizeof err) : NULL;
+    if (misfires == NULL) {
+        json_decref(last);
+        json_decref(fires);
+        if (a->conn != NULL && rconn_broken(a->conn))
+            http_app_broken(a);
+        http_reply_error(rep, 503, "cannot read the scheduler's last fires and counts: %s", err);
+        return;
+    }
     json_t *list = json_array();
     int64_t now = clock_now_ms() / 1000;
     for (size_t i = 0; a->schedules != NULL && i < a->schedules->n; i++) {

@@ -3,7 +3,9 @@
 #include "http/http_server.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +16,11 @@
 
 #define CONNECTIONS_MAX 256
 #define CONNECTION_TIMEOUT_S 30
+#define THREADS 4
 
 struct http_server {
     struct MHD_Daemon *daemon;
+    pthread_mutex_t lock;        /* held while a route runs (but HTTP_UNLOCKED ones) */
     const http_route_t *routes;
     size_t nroutes;
     void *app;
@@ -31,6 +35,7 @@ typedef struct {
     const http_route_t *route;   /* NULL: none for its method and path */
     int refuse;                  /* 0, or its status whatever its body: 401, 403, 404, 405 */
     char allow[64];              /* 405: the methods its path takes */
+    char why[300];               /* 403 from browser_guard: the reason */
     char *buf;
     size_t len, cap;
     int too_large;
@@ -162,6 +167,12 @@ void http_reply_error(http_reply_t *rep, int status, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     json_t *v = json_pack("{s:s}", "error", msg);
+    if (v == NULL) { /* not UTF-8 (a path's bytes, say): those bytes as '?' */
+        for (char *c = msg; *c; c++)
+            if ((unsigned char)*c >= 0x80)
+                *c = '?';
+        v = json_pack("{s:s}", "error", msg);
+    }
     char *text = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
     json_decref(v);
     if (text == NULL) {
@@ -281,9 +292,55 @@ static const http_route_t *find_route(const http_server_t *s, const char *method
     return NULL;
 }
 
+/* The host of a Host header or an Origin's authority, without the port
+ * ("127.0.0.1", "[::1]", "example.com"), lower-cased, into out. */
+static void host_part(const char *authority, char *out, size_t outlen)
+{
+    size_t n = authority[0] == '[' ? strcspn(authority, "]") + (strchr(authority, ']') != NULL)
+                                   : strcspn(authority, ":/");
+    if (n >= outlen)
+        n = outlen - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)tolower((unsigned char)authority[i]);
+    out[n] = '\0';
+}
+
+static int loopback_name(const char *host)
+{
+    return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0;
+}
+
+/* A request a browser may have been led to send: 403 for an Origin other
+ * than the Host it was sent to (another site's page), and, with no token
+ * set, for a Host that is no loopback name (a name rebound to 127.0.0.1 by
+ * another site's DNS). 0 when neither. */
+static int browser_guard(const http_server_t *s, struct MHD_Connection *conn, char *why, size_t whylen)
+{
+    const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    char h[256] = "", o[256] = "";
+    if (host != NULL)
+        host_part(host, h, sizeof h);
+    if (origin != NULL) {
+        const char *auth = strstr(origin, "://");
+        host_part(auth != NULL ? auth + 3 : origin, o, sizeof o);
+        if (strcmp(o, h) != 0) {
+            snprintf(why, whylen, "cross-origin requests are refused (Origin %.100s, Host %.100s)", origin,
+                     host != NULL ? host : "none");
+            return 403;
+        }
+    }
+    if (s->token[0] == '\0' && host != NULL && !loopback_name(h)) {
+        snprintf(why, whylen, "Host '%.100s' is not a loopback name: without TICKQ_API_TOKEN this server answers "
+                 "only requests sent to localhost or 127.0.0.1", host);
+        return 403;
+    }
+    return 0;
+}
+
 /* Decided on the headers, before any body is read: the route, and whether
- * the request is refused whatever it sends (no route, no token or a wrong
- * one). */
+ * the request is refused whatever it sends (no route, a browser's request
+ * from elsewhere, no token or a wrong one). */
 static void decide(const http_server_t *s, struct MHD_Connection *conn, const char *method, const char *path,
                    upload_t *up)
 {
@@ -291,7 +348,8 @@ static void decide(const http_server_t *s, struct MHD_Connection *conn, const ch
     up->route = find_route(s, method, path, caps, up->allow, sizeof up->allow);
     if (up->route == NULL)
         up->refuse = up->allow[0] ? 405 : 404;
-    else if (!(up->route->flags & HTTP_PUBLIC))
+    else if (!(up->route->flags & HTTP_PUBLIC) &&
+             (up->refuse = browser_guard(s, conn, up->why, sizeof up->why)) == 0)
         up->refuse = check_token(s, conn);
 }
 
@@ -301,7 +359,7 @@ static void refusal(const upload_t *up, const char *method, const char *path, ht
         http_reply_error(rep, 401, "this endpoint needs the API token: send 'Authorization: Bearer <token>'");
         snprintf(rep->header[0], sizeof rep->header[0], "WWW-Authenticate: Bearer");
     } else if (up->refuse == 403) {
-        http_reply_error(rep, 403, "the API token is wrong");
+        http_reply_error(rep, 403, "%s", up->why[0] ? up->why : "the API token is wrong");
     } else if (up->refuse == 405) {
         http_reply_error(rep, 405, "%s is not allowed on %s (allowed: %s)", method, path, up->allow);
         snprintf(rep->header[0], sizeof rep->header[0], "Allow: %s", up->allow);
@@ -310,11 +368,10 @@ static void refusal(const upload_t *up, const char *method, const char *path, ht
     }
 }
 
-/* Runs the request's route. */
-static void route(const http_server_t *s, http_request_t *req, http_reply_t *rep)
+/* Runs the request's route, under the lock unless it needs none. */
+static void route(http_server_t *s, http_request_t *req, http_reply_t *rep)
 {
-    static char caps[HTTP_PARAMS_MAX][512]; /* one request at a time: the server's thread */
-    char allow[64];
+    char caps[HTTP_PARAMS_MAX][512], allow[64];
     const http_route_t *r = find_route(s, req->method, req->path, caps, allow, sizeof allow);
     if (r == NULL) { /* it was found on the headers, and the routes do not change */
         http_reply_error(rep, 500, "the route of %s %s went away", req->method, req->path);
@@ -322,7 +379,12 @@ static void route(const http_server_t *s, http_request_t *req, http_reply_t *rep
     }
     for (int k = 0; k < HTTP_PARAMS_MAX; k++)
         req->params[k] = caps[k];
+    int locked = !(r->flags & HTTP_UNLOCKED);
+    if (locked)
+        pthread_mutex_lock(&s->lock);
     r->fn(s->app, req, rep);
+    if (locked)
+        pthread_mutex_unlock(&s->lock);
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *conn, http_reply_t *rep)
@@ -395,10 +457,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         route(s, &req, &rep);
     if (rep.body == NULL)
         http_reply_error(&rep, 500, "the endpoint gave no reply");
-    if (up->route != NULL && (up->route->flags & HTTP_AUDIT))
+    if (up->route != NULL && (up->route->flags & HTTP_AUDIT)) {
+        pthread_mutex_lock(&s->lock); /* the log is not written by two threads at once */
         log_info("api audit", LF_S("client", req.client), LF_S("method", method), LF_S("path", url),
                  LF_I("status", rep.status),
                  LF_S("auth", s->token[0] ? (up->refuse != 0 ? "refused" : "token") : "none"));
+        pthread_mutex_unlock(&s->lock);
+    }
     return send_reply(conn, &rep);
 }
 
@@ -428,15 +493,18 @@ http_server_t *http_server_start(const http_bind_t *bind, const char *token, con
     s->app = app;
     s->body_max = body_max;
     snprintf(s->token, sizeof s->token, "%s", token != NULL ? token : "");
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+    pthread_mutex_init(&s->lock, NULL);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
     if (bind->addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &bind->addr,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS_MAX,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREADS,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (s->daemon == NULL) {
         snprintf(err, errlen, "cannot listen on %s (in use, or not an address of this host)", bind->text);
+        pthread_mutex_destroy(&s->lock);
         free(s);
         return NULL;
     }
@@ -455,5 +523,6 @@ void http_server_stop(http_server_t *s)
     if (s == NULL)
         return;
     MHD_stop_daemon(s->daemon);
+    pthread_mutex_destroy(&s->lock);
     free(s);
 }

@@ -3,8 +3,11 @@
  * to a limit, and sends the route's reply; mutating calls are logged as
  * audit lines.
  *
- * Requests are served one at a time on the server's own thread, so a
- * route may use one Redis connection without locks. Replies are JSON
+ * Requests are served by a few threads, but routes run one at a time under
+ * the server's lock, so a route may use one Redis connection without locks
+ * of its own; a route flagged HTTP_UNLOCKED (the liveness probe, which
+ * touches nothing shared) runs beside them, so that a request stuck on a
+ * hung Redis does not make the process look dead. Replies are JSON
  * (errors as {"error": "..."}) unless a route says otherwise (/metrics).
  *
  * Status codes decided here: 404 no route for the path, 405 a route for
@@ -74,6 +77,7 @@ typedef void (*http_handler_fn)(void *app, const http_request_t *req, http_reply
 
 #define HTTP_PUBLIC 1u           /* served without the token (/health*) */
 #define HTTP_AUDIT 2u            /* a mutating call: logged with who, what and the status */
+#define HTTP_UNLOCKED 4u         /* runs without the server's lock: uses nothing shared */
 
 /* A route: METHOD and a path whose segments may be {name} (one segment,
  * captured in params); the last may be {name*}: the rest of the path,

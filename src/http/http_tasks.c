@@ -8,8 +8,8 @@
 
 #include "core/close_match.h"
 #include "core/job.h"
+#include "core/job_admit.h"
 #include "core/job_view.h"
-#include "core/task.h"
 
 static const char *const task_fields[] = { "type", "args", "queue", "priority", "id", "max_retries", "timeout",
                                            "delay", "replace" };
@@ -51,6 +51,10 @@ static int seconds_field(const json_t *task, const char *name, int positive, int
         return -1;
     }
     *ms = (int64_t)llround(s * 1000);
+    if (positive && !job_timeout_valid(*ms)) { /* 0.0004 s is 0 ms: "not set", never meant */
+        http_reply_error(rep, 400, "%s must be at least 0.001 seconds", name);
+        return -1;
+    }
     return 0;
 }
 
@@ -129,34 +133,19 @@ void http_tasks_enqueue(http_app_t *a, const json_t *task, http_reply_t *rep)
     char *args_text, err[2048];
     if (spec_of(task, &spec, &args_text, rep) != 0)
         return;
-    if (job_spec_check(&spec, a->cfg->max_payload, err, sizeof err) != 0) {
+    if (job_admit_check(&spec, a->cfg->max_payload, err, sizeof err) != 0) {
         http_reply_error(rep, spec.args_len > a->cfg->max_payload ? 413 : 400, "job refused: %s", err);
         goto out;
-    }
-    const task_def_t *def = task_find(spec.type);
-    if (def != NULL) {
-        json_t *args = json_object_get(task, "args");
-        json_t *none = json_object();
-        int bad = task_check(def, args != NULL && !json_is_null(args) ? args : none, TASK_CHECK_CLIENT, err,
-                             sizeof err) != 0;
-        json_decref(none);
-        if (bad) {
-            http_reply_error(rep, 400, "job refused: %s", err);
-            goto out;
-        }
     }
     queue_t *q = http_app_queue(a, err, sizeof err);
     if (q == NULL) {
         http_reply_error(rep, 503, "cannot reach Redis: %s", err);
         goto out;
     }
-    int known = def != NULL;
-    queue_status_t qs = known ? QUEUE_OK : queue_type_known(q, spec.type, &known, err, sizeof err);
+    int known;
+    queue_status_t qs = job_admit_type(q, spec.type, &known, err, sizeof err);
     if (qs == QUEUE_OK && !known) {
-        char names[512];
-        task_names(names, sizeof names);
-        http_reply_error(rep, 400, "job refused: unknown task type '%s' (built in: %s; no worker has announced it "
-                         "as a handler type, and `tickq types add %s` has not added it)", spec.type, names, spec.type);
+        http_reply_error(rep, 400, "job refused: %s", err);
         goto out;
     }
     enqueue_result_t res;
@@ -217,10 +206,22 @@ static json_t *result_of(http_app_t *a, const char *id, char *err, size_t errlen
     return v;
 }
 
+/* The {id} of the path, if it may be a job id: 0, or -1 with rep filled (400). */
+static int id_param(const http_request_t *req, http_reply_t *rep)
+{
+    char err[300];
+    json_t *utf8 = json_string(req->params[0]);
+    int ok = utf8 != NULL && job_id_check(req->params[0], err, sizeof err) == 0;
+    json_decref(utf8);
+    if (!ok)
+        http_reply_error(rep, 400, "%s", utf8 == NULL ? "a job id is UTF-8 text" : err);
+    return ok ? 0 : -1;
+}
+
 void http_tasks_get(void *app, const http_request_t *req, http_reply_t *rep)
 {
     static const char *const known[] = { NULL };
-    if (http_query_only(req, known, rep) != 0)
+    if (http_query_only(req, known, rep) != 0 || id_param(req, rep) != 0)
         return;
     http_app_t *a = app;
     char err[1024];
@@ -248,7 +249,7 @@ void http_tasks_get(void *app, const http_request_t *req, http_reply_t *rep)
 void http_tasks_cancel(void *app, const http_request_t *req, http_reply_t *rep)
 {
     static const char *const known[] = { NULL };
-    if (http_query_only(req, known, rep) != 0)
+    if (http_query_only(req, known, rep) != 0 || id_param(req, rep) != 0)
         return;
     http_app_t *a = app;
     char err[1024], state[JOB_STATE_MAX] = "";

@@ -33,6 +33,7 @@
 
 #include "core/clock.h"
 #include "core/fdio.h"
+#include "core/worker_metrics.h"
 #include "strategy/landlock.h"
 
 #define EXIT_VIOLATION 121
@@ -266,6 +267,7 @@ static int lockdown_prepare(const char *const *read_dirs, int out_w, int res_w, 
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(1);
+    worker_metrics_forget(); /* the worker's numbers are not the strategy's to write */
     /* Out of the way first: keep_fd and go may be any of 0-5. */
     int keep = keep_fd > 0 ? fcntl(keep_fd, F_DUPFD, 10) : -1;
     int go_high = go > 0 ? fcntl(go, F_DUPFD, 10) : -1;

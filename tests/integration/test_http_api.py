@@ -151,8 +151,34 @@ class TestTasks(HttpCase):
     def test_get_and_delete_unknown_ids_are_404(self):
         s = self.serve()
         self.expect(self.get(s, "/api/tasks/nope"), 404, "no job nope")
-        self.expect(self.get(s, "/api/tasks/a%20b"), 404, "no job a b")
         self.expect(self.call(s, "DELETE", "/api/tasks/nope"), 404, "no job nope")
+
+    def test_what_cannot_be_a_job_id_is_400(self):
+        """An id no job can have is refused as such (job ids have no spaces
+        or control characters, 1 to 128 bytes of UTF-8), not looked up."""
+        s = self.serve()
+        self.expect(self.get(s, "/api/tasks/a%20b"), 400, "spaces and control characters are not allowed")
+        self.expect(self.call(s, "DELETE", "/api/tasks/a%09b"), 400, "spaces and control characters")
+        self.expect(self.get(s, "/api/tasks/" + "x" * 129), 400, "use 1-128 characters")
+        self.expect(self.get(s, "/api/tasks/%FF%FE"), 400, "a job id is UTF-8 text")
+        # A path of bytes that are not UTF-8 is named, not an "out of memory".
+        self.expect(self.get(s, "/nope%FF"), 404, "no such endpoint: GET /nope?")
+
+    def test_a_browser_page_elsewhere_cannot_call_the_api(self):
+        """Another site's page (its Origin) is refused, and without a token
+        only loopback Host names are answered (DNS rebinding)."""
+        s = self.serve()
+        body = json.dumps({"type": "noop"})
+        self.expect(self.call(s, "POST", "/api/tasks", body, headers={"Origin": "http://evil.example"}), 403,
+                    "cross-origin requests are refused")
+        self.expect(self.call(s, "POST", "/api/tasks", body, headers={"Host": "evil.example"}), 403,
+                    "is not a loopback name")
+        # The same call from the server's own origin, or a script (no Origin), works.
+        port = s.port
+        self.expect(self.call(s, "POST", "/api/tasks", body, headers={"Origin": f"http://127.0.0.1:{port}"}), 201)
+        self.expect(self.call(s, "POST", "/api/tasks", body), 201)
+        # Health stays public.
+        self.expect(self.get(s, "/health/live", headers={"Host": "evil.example"}), 200)
 
     def test_cancel_queued_running_and_finished_jobs(self):
         s = self.serve()

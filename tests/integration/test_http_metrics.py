@@ -124,8 +124,10 @@ class TestRedisDown(HttpCase):
         self.assertEqual(m.value("tickq_redis_up"), 0)
         self.assertNotIn("tickq_queue_jobs", m.families)
         self.expect(self.get(s, "/api/queues"), 503, "cannot read the queues from Redis")
-        # Back: the server connects again by itself.
+        # Back: the server connects again by itself (it waits 2 s after a
+        # failed connect before it tries again: bounded by the wait).
         self.server.start()
+        wait_for(lambda: self.get(s, "/health").status == 200, 10, what="/health to see Redis again")
         h = self.expect(self.get(s, "/health"), 200)
         self.assertEqual(h["problems"], [])
         self.assertEqual(self.metrics(s).value("tickq_redis_up"), 1)
