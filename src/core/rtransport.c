@@ -1,0 +1,522 @@
+/* rtransport.c — the byte stream under a Redis connection: a TCP or unix
+ * socket, wrapped in TLS (OpenSSL) for rediss:// (see rtransport.h).
+ *
+ * Invariants:
+ * (1) A transport asked for TLS has a TLS session from the first byte it
+ *     moves to the last: no code path writes to the socket around it.
+ * (2) The socket is blocking, with SO_RCVTIMEO and SO_SNDTIMEO as the
+ *     timeout, for connect(2) (socket(7): a blocking connect honours
+ *     SO_SNDTIMEO), the handshake, reads and writes alike.
+ * (3) rtransport_read leaves no decrypted byte inside OpenSSL. */
+#include "core/rtransport.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#define KEEPALIVE_IDLE_S 15       /* as hiredis's redisEnableKeepAlive */
+#define PLAIN_PORT_HINT "does this port speak TLS? Redis serves TLS on its tls-port; connect to a plain-text port with redis://"
+
+struct rtls {
+    SSL_CTX *ctx;
+    int verify;
+    int has_cert;
+};
+
+struct rtransport {
+    int fd;
+    SSL *ssl;                     /* NULL: plain text */
+    const rtls_t *tls;
+    int timeout_ms;
+    char where[4200];             /* host:port or the socket path, for messages */
+    char failed_cert[400];        /* the certificate the verification refused */
+};
+
+/* ---- TLS context ------------------------------------------------------ */
+
+/* OpenSSL's passphrase callback: none, so an encrypted key fails to load
+ * instead of prompting on the terminal. */
+static int no_passphrase(char *buf, int size, int rwflag, void *userdata)
+{
+    (void)buf, (void)size, (void)rwflag, (void)userdata;
+    return 0;
+}
+
+/* The reason of OpenSSL's most recent error ("no certificate or crl
+ * found"), or `otherwise`; clears the error queue. */
+static const char *ssl_reason(const char *otherwise)
+{
+    unsigned long e = ERR_peek_last_error();
+    const char *why = e != 0 ? ERR_reason_error_string(e) : NULL;
+    ERR_clear_error();
+    return why != NULL ? why : otherwise;
+}
+
+/* 0 when `path` is a regular file this process can read, else -1 with err
+ * naming the variable (the command exits 78). */
+static int check_readable(const char *var, const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "%s=%s cannot be read: %s", var, path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s=%s is not a file", var, path);
+        return -1;
+    }
+    return 0;
+}
+
+/* err = "<var>=<path> <problem>: <OpenSSL's reason>"; returns -1. */
+static int file_error(char *err, size_t errlen, const char *var, const char *path, const char *problem)
+{
+    snprintf(err, errlen, "%s=%s %s: %s", var, path, problem, ssl_reason("unknown error"));
+    return -1;
+}
+
+/* Loads the CA (or the system's store) and the client certificate. */
+static int load_files(SSL_CTX *ctx, const redis_tls_t *tls, char *err, size_t errlen)
+{
+    if (tls->verify && tls->cacert[0]) {
+        if (check_readable("TICKQ_REDIS_CACERT", tls->cacert, err, errlen) != 0)
+            return -1;
+        if (SSL_CTX_load_verify_locations(ctx, tls->cacert, NULL) != 1)
+            return file_error(err, errlen, "TICKQ_REDIS_CACERT", tls->cacert, "holds no usable CA certificate (PEM)");
+    } else if (tls->verify && SSL_CTX_set_default_verify_paths(ctx) != 1) {
+        snprintf(err, errlen, "cannot load the system's trust store (set TICKQ_REDIS_CACERT): %s",
+                 ssl_reason("unknown error"));
+        return -1;
+    }
+    if (tls->cert[0] == '\0')
+        return 0;
+    if (check_readable("TICKQ_REDIS_CERT", tls->cert, err, errlen) != 0 ||
+        check_readable("TICKQ_REDIS_KEY", tls->key, err, errlen) != 0)
+        return -1;
+    if (SSL_CTX_use_certificate_chain_file(ctx, tls->cert) != 1)
+        return file_error(err, errlen, "TICKQ_REDIS_CERT", tls->cert, "is not a usable certificate (PEM)");
+    if (SSL_CTX_use_PrivateKey_file(ctx, tls->key, SSL_FILETYPE_PEM) != 1)
+        return file_error(err, errlen, "TICKQ_REDIS_KEY", tls->key, "is not a usable private key (PEM, not encrypted)");
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errlen, "TICKQ_REDIS_KEY=%s does not belong to the certificate in TICKQ_REDIS_CERT=%s: %s",
+                 tls->key, tls->cert, ssl_reason("key values mismatch"));
+        return -1;
+    }
+    return 0;
+}
+
+rtls_t *rtls_new(const redis_tls_t *tls, char *err, size_t errlen)
+{
+    rtls_t *t = calloc(1, sizeof *t);
+    if (t == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    ERR_clear_error();
+    t->ctx = SSL_CTX_new(TLS_client_method());
+    if (t->ctx == NULL) {
+        snprintf(err, errlen, "cannot set up TLS: %s", ssl_reason("out of memory"));
+        free(t);
+        return NULL;
+    }
+    t->verify = tls->verify;
+    t->has_cert = tls->cert[0] != '\0';
+    SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
+    SSL_CTX_set_default_passwd_cb(t->ctx, no_passphrase);
+    SSL_CTX_set_verify(t->ctx, tls->verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+    if (load_files(t->ctx, tls, err, errlen) != 0) {
+        rtls_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void rtls_free(rtls_t *t)
+{
+    if (t == NULL)
+        return;
+    SSL_CTX_free(t->ctx);
+    free(t);
+}
+
+int rtls_check(const redis_tls_t *tls, char *err, size_t errlen)
+{
+    rtls_t *t = rtls_new(tls, err, errlen);
+    rtls_free(t);
+    return t != NULL ? 0 : -1;
+}
+
+/* ---- socket ----------------------------------------------------------- */
+
+static int set_timeouts(int fd, int timeout_ms)
+{
+    struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+    return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 &&
+                   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0
+               ? 0
+               : -1;
+}
+
+/* TCP_NODELAY and keepalive probes, as hiredis set them. */
+static void tune_tcp(int fd)
+{
+    int on = 1, idle = KEEPALIVE_IDLE_S, intvl = KEEPALIVE_IDLE_S / 3, cnt = 3;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+}
+
+/* connect(2) within the socket's SO_SNDTIMEO; 0, or -1 with err. */
+static int connect_one(int fd, const struct sockaddr *sa, socklen_t len, int timeout_ms, char *err, size_t errlen)
+{
+    int rc;
+    do
+        rc = connect(fd, sa, len);
+    while (rc != 0 && errno == EINTR);
+    if (rc == 0)
+        return 0;
+    if (errno == EINPROGRESS || errno == EAGAIN)
+        snprintf(err, errlen, "connect timed out after %d ms", timeout_ms);
+    else
+        snprintf(err, errlen, "%s", strerror(errno));
+    return -1;
+}
+
+static int open_unix(const char *path, int timeout_ms, char *err, size_t errlen)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof sa.sun_path) {
+        snprintf(err, errlen, "socket path too long (at most %zu bytes)", sizeof sa.sun_path - 1);
+        return -1;
+    }
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || set_timeouts(fd, timeout_ms) != 0 ||
+        connect_one(fd, (struct sockaddr *)&sa, sizeof sa, timeout_ms, err, errlen) != 0) {
+        if (fd < 0)
+            snprintf(err, errlen, "%s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Tries each address of host:port in turn; the last failure is the error. */
+static int open_tcp(const char *host, int port, int timeout_ms, char *err, size_t errlen)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
+    char service[16];
+    snprintf(service, sizeof service, "%d", port);
+    int rc = getaddrinfo(host, service, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(rc));
+        return -1;
+    }
+    int fd = -1;
+    snprintf(err, errlen, "no address for '%s'", host);
+    for (struct addrinfo *a = res; a != NULL && fd < 0; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) {
+            snprintf(err, errlen, "%s", strerror(errno));
+            continue;
+        }
+        if (set_timeouts(fd, timeout_ms) != 0 ||
+            connect_one(fd, a->ai_addr, a->ai_addrlen, timeout_ms, err, errlen) != 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    if (fd >= 0)
+        tune_tcp(fd);
+    return fd;
+}
+
+/* ---- TLS session ------------------------------------------------------ */
+
+static int g_transport_index = -1; /* SSL ex_data slot of the rtransport_t */
+
+/* Notes which certificate the verification refused, for the message. */
+static int on_verify(int ok, X509_STORE_CTX *store)
+{
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    rtransport_t *t = ssl != NULL ? SSL_get_ex_data(ssl, g_transport_index) : NULL;
+    X509 *cert = X509_STORE_CTX_get_current_cert(store);
+    if (ok || t == NULL || t->failed_cert[0] || cert == NULL)
+        return ok;
+    char subject[256] = "?", until[64] = "?";
+    X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
+    BIO *b = BIO_new(BIO_s_mem());
+    if (b != NULL && ASN1_TIME_print(b, X509_get0_notAfter(cert)) == 1) {
+        int n = BIO_read(b, until, sizeof until - 1);
+        until[n > 0 ? n : 0] = '\0';
+    }
+    BIO_free(b);
+    snprintf(t->failed_cert, sizeof t->failed_cert, "certificate %s, valid until %s", subject, until);
+    return ok;
+}
+
+/* What to do about a verification error. */
+static const char *verify_hint(long code)
+{
+    switch (code) {
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+        return "Redis's certificate is not signed by a CA tickq trusts: set TICKQ_REDIS_CACERT to the CA file "
+               "that signed it (TICKQ_REDIS_TLS_VERIFY=0 turns the check off)";
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+        return "Redis's certificate has expired: renew it on the server";
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        return "Redis's certificate is not valid yet: check the clocks";
+    case X509_V_ERR_HOSTNAME_MISMATCH:
+    case X509_V_ERR_IP_ADDRESS_MISMATCH:
+        return "the certificate is not for the host in the Redis URL: connect by a name it holds";
+    default:
+        return "check the server's certificate";
+    }
+}
+
+/* What to do about a TLS error OpenSSL gives `reason` for. */
+static const char *reason_hint(const rtransport_t *t, int reason)
+{
+    switch (reason) {
+    case SSL_R_WRONG_VERSION_NUMBER:
+    case SSL_R_PACKET_LENGTH_TOO_LONG:
+    case SSL_R_UNEXPECTED_EOF_WHILE_READING:
+        return PLAIN_PORT_HINT;
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+        return "Redis requires a client certificate: set TICKQ_REDIS_CERT and TICKQ_REDIS_KEY";
+    case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
+        return t->tls->has_cert ? "Redis refused the handshake" :
+               "Redis refused the handshake (a client certificate required? set TICKQ_REDIS_CERT and TICKQ_REDIS_KEY)";
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+    case SSL_R_TLSV1_ALERT_DECRYPT_ERROR:
+        return t->tls->has_cert ? "Redis refused the client certificate in TICKQ_REDIS_CERT (check that its "
+                                  "tls-ca-cert-file holds the CA that signed it)" :
+               "Redis requires a client certificate: set TICKQ_REDIS_CERT and TICKQ_REDIS_KEY";
+    default:
+        return NULL;
+    }
+}
+
+/* The message for a failed SSL call (ret its return value) while doing
+ * `what`; the error queue is consumed. */
+static void ssl_failure(rtransport_t *t, int ret, const char *what, char *err, size_t errlen)
+{
+    int saved_errno = errno;
+    int code = SSL_get_error(t->ssl, ret);
+    long vr = SSL_get_verify_result(t->ssl);
+    unsigned long e = ERR_peek_last_error();
+    int reason = e != 0 ? ERR_GET_REASON(e) : 0;
+    ERR_clear_error();
+    if (t->tls->verify && vr != X509_V_OK && (reason == SSL_R_CERTIFICATE_VERIFY_FAILED || reason == 0)) {
+        snprintf(err, errlen, "TLS %s with %s failed: certificate verify failed: %s (%s); %s", what, t->where,
+                 X509_verify_cert_error_string(vr), t->failed_cert[0] ? t->failed_cert : "no details",
+                 verify_hint(vr));
+    } else if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE ||
+               (code == SSL_ERROR_SYSCALL && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK))) {
+        snprintf(err, errlen, "TLS %s with %s timed out after %d ms%s%s", what, t->where, t->timeout_ms,
+                 strcmp(what, "handshake") == 0 ? "; " : "", strcmp(what, "handshake") == 0 ? PLAIN_PORT_HINT : "");
+    } else if (code == SSL_ERROR_ZERO_RETURN || (code == SSL_ERROR_SYSCALL && reason == 0 && saved_errno == 0)) {
+        snprintf(err, errlen, "TLS %s with %s failed: the server closed the connection%s%s", what, t->where,
+                 strcmp(what, "handshake") == 0 ? "; " : "", strcmp(what, "handshake") == 0 ? PLAIN_PORT_HINT : "");
+    } else if (code == SSL_ERROR_SYSCALL && reason == 0) {
+        snprintf(err, errlen, "TLS %s with %s failed: %s", what, t->where, strerror(saved_errno));
+    } else {
+        const char *why = e != 0 ? ERR_reason_error_string(e) : NULL, *hint = reason_hint(t, reason);
+        snprintf(err, errlen, "TLS %s with %s failed: %s%s%s", what, t->where, why ? why : "unknown TLS error",
+                 hint ? "; " : "", hint ? hint : "");
+    }
+}
+
+/* The TLS handshake, with SNI and the name check for host. */
+static int handshake(rtransport_t *t, rtls_t *tls, const char *host, char *err, size_t errlen)
+{
+    if (g_transport_index < 0)
+        g_transport_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    ERR_clear_error();
+    t->ssl = SSL_new(tls->ctx);
+    if (t->ssl == NULL || g_transport_index < 0 || SSL_set_fd(t->ssl, t->fd) != 1 ||
+        SSL_set_ex_data(t->ssl, g_transport_index, t) != 1) {
+        snprintf(err, errlen, "cannot set up TLS: %s", ssl_reason("out of memory"));
+        return -1;
+    }
+    unsigned char ip[16];
+    int is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+    /* SNI carries names only (RFC 6066); an address is checked as one. */
+    int ok = is_ip || SSL_set_tlsext_host_name(t->ssl, host) == 1;
+    if (ok && tls->verify) {
+        SSL_set_verify(t->ssl, SSL_VERIFY_PEER, on_verify);
+        ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), host) == 1
+                   : SSL_set1_host(t->ssl, host) == 1;
+    }
+    if (!ok) {
+        snprintf(err, errlen, "cannot set up TLS for host '%s': %s", host, ssl_reason("bad host name"));
+        return -1;
+    }
+    int ret;
+    do {
+        errno = 0;
+        ret = SSL_connect(t->ssl);
+    } while (ret != 1 && SSL_get_error(t->ssl, ret) == SSL_ERROR_SYSCALL && errno == EINTR);
+    if (ret != 1) {
+        ssl_failure(t, ret, "handshake", err, errlen);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- transport -------------------------------------------------------- */
+
+rtransport_t *rtransport_connect(const redis_url_t *u, rtls_t *tls, int timeout_ms, char *err, size_t errlen)
+{
+    rtransport_t *t = calloc(1, sizeof *t);
+    if (t == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    t->tls = tls;
+    t->timeout_ms = timeout_ms;
+    if (u->is_unix)
+        snprintf(t->where, sizeof t->where, "%s", u->path);
+    else
+        snprintf(t->where, sizeof t->where, strchr(u->host, ':') ? "[%s]:%d" : "%s:%d", u->host, u->port);
+    t->fd = u->is_unix ? open_unix(u->path, timeout_ms, err, errlen)
+                       : open_tcp(u->host, u->port, timeout_ms, err, errlen);
+    if (t->fd < 0 || (tls != NULL && handshake(t, tls, u->host, err, errlen) != 0)) {
+        rtransport_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void rtransport_free(rtransport_t *t)
+{
+    if (t == NULL)
+        return;
+    SSL_free(t->ssl); /* no SSL_shutdown: see rtransport.h */
+    if (t->fd >= 0)
+        close(t->fd);
+    free(t);
+}
+
+int rtransport_set_timeout(rtransport_t *t, int timeout_ms)
+{
+    if (set_timeouts(t->fd, timeout_ms) != 0)
+        return -1;
+    t->timeout_ms = timeout_ms;
+    return 0;
+}
+
+int rtransport_fd(const rtransport_t *t) { return t->fd; }
+int rtransport_is_tls(const rtransport_t *t) { return t->ssl != NULL; }
+int rtransport_pending(const rtransport_t *t) { return t->ssl != NULL && SSL_pending(t->ssl) > 0; }
+
+int rtransport_write(rtransport_t *t, const char *buf, size_t len, char *err, size_t errlen)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n;
+        if (t->ssl != NULL) {
+            ERR_clear_error();
+            errno = 0;
+            size_t wrote = 0;
+            int ret = SSL_write_ex(t->ssl, buf + done, len - done, &wrote);
+            if (ret != 1) {
+                if (SSL_get_error(t->ssl, ret) == SSL_ERROR_SYSCALL && errno == EINTR)
+                    continue;
+                ssl_failure(t, ret, "write", err, errlen);
+                return -1;
+            }
+            n = (ssize_t)wrote;
+        } else {
+            n = send(t->fd, buf + done, len - done, MSG_NOSIGNAL);
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                if (errno == EAGAIN || errno == EWOULDBLOCK)
+                    snprintf(err, errlen, "write to %s timed out after %d ms", t->where, t->timeout_ms);
+                else
+                    snprintf(err, errlen, "write to %s failed: %s", t->where, strerror(errno));
+                return -1;
+            }
+        }
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+/* One read from the TLS session; the count, or -1 with err. */
+static ssize_t read_tls(rtransport_t *t, char *buf, size_t cap, char *err, size_t errlen)
+{
+    for (;;) {
+        ERR_clear_error();
+        errno = 0;
+        size_t got = 0;
+        int ret = SSL_read_ex(t->ssl, buf, cap, &got);
+        if (ret == 1)
+            return (ssize_t)got;
+        if (SSL_get_error(t->ssl, ret) == SSL_ERROR_SYSCALL && errno == EINTR)
+            continue;
+        ssl_failure(t, ret, "read", err, errlen);
+        return -1;
+    }
+}
+
+ssize_t rtransport_read(rtransport_t *t, char *buf, size_t cap, char *err, size_t errlen)
+{
+    if (t->ssl != NULL) {
+        ssize_t n = read_tls(t, buf, cap, err, errlen);
+        /* (3): what OpenSSL holds decrypted comes along now, or poll()
+         * would wait for bytes that already arrived. */
+        while (n > 0 && (size_t)n < cap && SSL_pending(t->ssl) > 0) {
+            ssize_t more = read_tls(t, buf + n, cap - (size_t)n, err, errlen);
+            if (more < 0)
+                return -1;
+            n += more;
+        }
+        return n;
+    }
+    for (;;) {
+        ssize_t n = recv(t->fd, buf, cap, 0);
+        if (n > 0)
+            return n;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0)
+            snprintf(err, errlen, "%s closed the connection", t->where);
+        else if (errno == EAGAIN || errno == EWOULDBLOCK)
+            snprintf(err, errlen, "read from %s timed out after %d ms", t->where, t->timeout_ms);
+        else
+            snprintf(err, errlen, "read from %s failed: %s", t->where, strerror(errno));
+        return -1;
+    }
+}
