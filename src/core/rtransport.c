@@ -45,6 +45,7 @@ struct rtransport {
     int timeout_ms;
     char where[4200];             /* host:port or the socket path, for messages */
     char failed_cert[400];        /* the certificate the verification refused */
+    int got_data;                 /* a read returned bytes: past the first exchange */
 };
 
 /* ---- TLS context ------------------------------------------------------ */
@@ -114,9 +115,10 @@ static int load_files(SSL_CTX *ctx, const redis_tls_t *tls, char *err, size_t er
         return -1;
     if (SSL_CTX_use_certificate_chain_file(ctx, tls->cert) != 1)
         return file_error(err, errlen, "TICKQ_REDIS_CERT", tls->cert, "is not a usable certificate (PEM)");
-    if (SSL_CTX_use_PrivateKey_file(ctx, tls->key, SSL_FILETYPE_PEM) != 1)
+    if (SSL_CTX_use_PrivateKey_file(ctx, tls->key, SSL_FILETYPE_PEM) != 1 &&
+        ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH)
         return file_error(err, errlen, "TICKQ_REDIS_KEY", tls->key, "is not a usable private key (PEM, not encrypted)");
-    if (SSL_CTX_check_private_key(ctx) != 1) {
+    if (ERR_peek_last_error() != 0 || SSL_CTX_check_private_key(ctx) != 1) {
         snprintf(err, errlen, "TICKQ_REDIS_KEY=%s does not belong to the certificate in TICKQ_REDIS_CERT=%s: %s",
                  tls->key, tls->cert, ssl_reason("key values mismatch"));
         return -1;
@@ -327,9 +329,20 @@ static const char *reason_hint(const rtransport_t *t, int reason)
     }
 }
 
+/* The hint for a connection that fails (closed, reset) before its first
+ * reply: TLS 1.3 servers refuse a client certificate after the handshake. */
+static const char *first_exchange_hint(const rtransport_t *t)
+{
+    return t->tls->has_cert ? "Redis closed the connection right after the handshake: did it refuse the client "
+                              "certificate in TICKQ_REDIS_CERT?" :
+           "Redis closed the connection right after the handshake: does it require a client certificate? "
+           "(set TICKQ_REDIS_CERT and TICKQ_REDIS_KEY)";
+}
+
 /* The message for a failed SSL call (ret its return value) while doing
- * `what`; the error queue is consumed. */
-static void ssl_failure(rtransport_t *t, int ret, const char *what, char *err, size_t errlen)
+ * `what` ("handshake", "read", "write"); consumes the error queue.
+ * Returns OpenSSL's reason code (an alert the server sent, ...), or 0. */
+static int ssl_failure(rtransport_t *t, int ret, const char *what, char *err, size_t errlen)
 {
     int saved_errno = errno;
     int code = SSL_get_error(t->ssl, ret);
@@ -337,24 +350,31 @@ static void ssl_failure(rtransport_t *t, int ret, const char *what, char *err, s
     unsigned long e = ERR_peek_last_error();
     int reason = e != 0 ? ERR_GET_REASON(e) : 0;
     ERR_clear_error();
+    int in_handshake = strcmp(what, "handshake") == 0, first = !in_handshake && !t->got_data;
+    char why[800];
+    const char *hint = NULL;
     if (t->tls->verify && vr != X509_V_OK && (reason == SSL_R_CERTIFICATE_VERIFY_FAILED || reason == 0)) {
-        snprintf(err, errlen, "TLS %s with %s failed: certificate verify failed: %s (%s); %s", what, t->where,
-                 X509_verify_cert_error_string(vr), t->failed_cert[0] ? t->failed_cert : "no details",
-                 verify_hint(vr));
+        snprintf(why, sizeof why, "certificate verify failed: %s (%s)", X509_verify_cert_error_string(vr),
+                 t->failed_cert[0] ? t->failed_cert : "no details");
+        hint = verify_hint(vr);
     } else if (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE ||
                (code == SSL_ERROR_SYSCALL && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK))) {
         snprintf(err, errlen, "TLS %s with %s timed out after %d ms%s%s", what, t->where, t->timeout_ms,
-                 strcmp(what, "handshake") == 0 ? "; " : "", strcmp(what, "handshake") == 0 ? PLAIN_PORT_HINT : "");
-    } else if (code == SSL_ERROR_ZERO_RETURN || (code == SSL_ERROR_SYSCALL && reason == 0 && saved_errno == 0)) {
-        snprintf(err, errlen, "TLS %s with %s failed: the server closed the connection%s%s", what, t->where,
-                 strcmp(what, "handshake") == 0 ? "; " : "", strcmp(what, "handshake") == 0 ? PLAIN_PORT_HINT : "");
+                 in_handshake ? "; " : "", in_handshake ? PLAIN_PORT_HINT : "");
+        return 0;
     } else if (code == SSL_ERROR_SYSCALL && reason == 0) {
-        snprintf(err, errlen, "TLS %s with %s failed: %s", what, t->where, strerror(saved_errno));
+        snprintf(why, sizeof why, "%s", saved_errno == 0 ? "the server closed the connection" : strerror(saved_errno));
+        hint = in_handshake ? PLAIN_PORT_HINT : first ? first_exchange_hint(t) : NULL;
+    } else if (code == SSL_ERROR_ZERO_RETURN) {
+        snprintf(why, sizeof why, "the server closed the connection");
+        hint = first ? first_exchange_hint(t) : NULL;
     } else {
-        const char *why = e != 0 ? ERR_reason_error_string(e) : NULL, *hint = reason_hint(t, reason);
-        snprintf(err, errlen, "TLS %s with %s failed: %s%s%s", what, t->where, why ? why : "unknown TLS error",
-                 hint ? "; " : "", hint ? hint : "");
+        const char *text = e != 0 ? ERR_reason_error_string(e) : NULL;
+        snprintf(why, sizeof why, "%s", text ? text : "unknown TLS error");
+        hint = reason_hint(t, reason);
     }
+    snprintf(err, errlen, "TLS %s with %s failed: %s%s%s", what, t->where, why, hint ? "; " : "", hint ? hint : "");
+    return reason;
 }
 
 /* The TLS handshake, with SNI and the name check for host. */
@@ -440,6 +460,19 @@ int rtransport_fd(const rtransport_t *t) { return t->fd; }
 int rtransport_is_tls(const rtransport_t *t) { return t->ssl != NULL; }
 int rtransport_pending(const rtransport_t *t) { return t->ssl != NULL && SSL_pending(t->ssl) > 0; }
 
+/* A write failed because the server closed the connection: the alert it
+ * sent first (a refused client certificate...), if still to be read, is
+ * the better message. The peer is gone, so the read cannot block. */
+static void alert_before_close(rtransport_t *t, char *err, size_t errlen)
+{
+    char scratch[512], why[1200];
+    size_t got = 0;
+    ERR_clear_error();
+    int ret = SSL_read_ex(t->ssl, scratch, sizeof scratch, &got);
+    if (ret != 1 && ssl_failure(t, ret, "write", why, sizeof why) != 0)
+        snprintf(err, errlen, "%s", why);
+}
+
 int rtransport_write(rtransport_t *t, const char *buf, size_t len, char *err, size_t errlen)
 {
     size_t done = 0;
@@ -453,7 +486,10 @@ int rtransport_write(rtransport_t *t, const char *buf, size_t len, char *err, si
             if (ret != 1) {
                 if (SSL_get_error(t->ssl, ret) == SSL_ERROR_SYSCALL && errno == EINTR)
                     continue;
+                int saved_errno = errno;
                 ssl_failure(t, ret, "write", err, errlen);
+                if (saved_errno == ECONNRESET || saved_errno == EPIPE)
+                    alert_before_close(t, err, errlen);
                 return -1;
             }
             n = (ssize_t)wrote;
@@ -482,8 +518,10 @@ static ssize_t read_tls(rtransport_t *t, char *buf, size_t cap, char *err, size_
         errno = 0;
         size_t got = 0;
         int ret = SSL_read_ex(t->ssl, buf, cap, &got);
-        if (ret == 1)
+        if (ret == 1) {
+            t->got_data = 1;
             return (ssize_t)got;
+        }
         if (SSL_get_error(t->ssl, ret) == SSL_ERROR_SYSCALL && errno == EINTR)
             continue;
         ssl_failure(t, ret, "read", err, errlen);
