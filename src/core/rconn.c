@@ -33,6 +33,7 @@ struct rconn {
     int broken;
     int inflight;                /* sent commands whose replies are unread */
     int first_byte;              /* the first byte Redis sent on this socket, -1 before */
+    int noperm_fails;            /* rconn_fail_on_noperm */
     char name[128];              /* CLIENT SETNAME, "" for none */
     char deferred_error[512];
     char deferred_out[512];
@@ -129,12 +130,12 @@ static redisReply *read_reply(rconn_t *c, const char *what, char *err, size_t er
 /* Queues a command given as argv; 0, or -1 when it cannot be formatted. */
 static int append_argv(rconn_t *c, int argc, const char **argv, const size_t *lens)
 {
-    char *cmd = NULL;
-    int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
+    sds cmd = NULL; /* the sds formatter: no printf per argument */
+    long long len = redisFormatSdsCommandArgv(&cmd, argc, argv, lens);
     if (len < 0)
         return -1;
     int rc = obuf_add(c, cmd, (size_t)len);
-    redisFreeCommand(cmd);
+    redisFreeSdsCommand(cmd);
     return rc;
 }
 
@@ -148,6 +149,19 @@ static redisReply *command_argv(rconn_t *c, int argc, const char **argv, const s
         return NULL;
     }
     return read_reply(c, "command failed", err, errlen);
+}
+
+/* rconn_fail_on_noperm's rule, applied to what a public call returns:
+ * `what` names the command ("" when unknown). */
+static redisReply *checked(rconn_t *c, redisReply *r, const char *what, char *err, size_t errlen)
+{
+    if (!c->noperm_fails || !rconn_reply_is_noperm(r))
+        return r;
+    snprintf(err, errlen, "Redis refused %s%sfor this user (ACL): %s; give tickq's Redis user the rule in "
+             "docs/production-redis.md", what, what[0] ? " " : "", r->str);
+    freeReplyObject(r);
+    c->broken = 1;
+    return NULL;
 }
 
 static void drop_stream(rconn_t *c)
@@ -345,7 +359,14 @@ redisReply *rconn_argv(rconn_t *c, int argc, const char **argv, const size_t *le
     }
     if (rconn_drain(c, err, errlen) != 0)
         return NULL;
-    return command_argv(c, argc, argv, lens, err, errlen);
+    redisReply *r = command_argv(c, argc, argv, lens, err, errlen);
+    if (r == NULL || !c->noperm_fails)
+        return r;
+    char what[160] = ""; /* the command and its first argument: "FCALL tickq_p1_enqueue", "GET key" */
+    for (int i = 0; i < argc && i < 2; i++)
+        snprintf(what + strlen(what), sizeof what - strlen(what), "%s%.*s", i ? " " : "",
+                 (int)((lens ? lens[i] : strlen(argv[i])) < 64 ? (lens ? lens[i] : strlen(argv[i])) : 64), argv[i]);
+    return checked(c, r, what, err, errlen);
 }
 
 redisReply *rconn_cmd(rconn_t *c, char *err, size_t errlen, const char *fmt, ...)
@@ -371,7 +392,9 @@ redisReply *rconn_cmd(rconn_t *c, char *err, size_t errlen, const char *fmt, ...
         snprintf(err, errlen, "cannot format the Redis command (out of memory)");
         return NULL;
     }
-    return read_reply(c, "command failed", err, errlen);
+    char what[64];
+    snprintf(what, sizeof what, "%.*s", (int)strcspn(fmt, " %"), fmt);
+    return checked(c, read_reply(c, "command failed", err, errlen), what, err, errlen);
 }
 
 int rconn_append_argv(rconn_t *c, int argc, const char **argv, const size_t *lens)
@@ -388,7 +411,16 @@ redisReply *rconn_read(rconn_t *c, char *err, size_t errlen)
         snprintf(err, errlen, "Redis connection is down");
         return NULL;
     }
-    return read_reply(c, "read failed", err, errlen);
+    return checked(c, read_reply(c, "read failed", err, errlen), "", err, errlen);
+}
+
+void rconn_fail_on_noperm(rconn_t *c) { c->noperm_fails = 1; }
+
+int rconn_reply_is_noperm(const redisReply *r)
+{
+    return rconn_reply_is_error(r, "NOPERM") ||
+           (r != NULL && r->type == REDIS_REPLY_ERROR && r->str != NULL &&
+            strstr(r->str, "The user executing the script can't") != NULL);
 }
 
 long long rconn_reply_integer(const redisReply *r)

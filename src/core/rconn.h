@@ -82,6 +82,19 @@ int rconn_append_fcall(rconn_t *c, const char *fname, int nkeys, int argc,
 int rconn_send_fcall(rconn_t *c, const char *fname, int nkeys, int argc,
                      const char **argv, const size_t *lens);
 
+/* 1 when reply is Redis's ACL refusal: "NOPERM ..." (a command or key
+ * this user may not use), or a function's command or key refused inside
+ * the function ("The user executing the script can't ..."): the one test
+ * of it. */
+int rconn_reply_is_noperm(const redisReply *r);
+
+/* From now on an ACL refusal (rconn_reply_is_noperm) of a command run by
+ * rconn_argv, rconn_cmd, rconn_read or rconn_fcall is an error, not a
+ * reply: NULL with err naming the refusal and the fix, the connection
+ * marked broken. For one-shot commands, which would otherwise take a
+ * refused read for "nothing there". */
+void rconn_fail_on_noperm(rconn_t *c);
+
 /* The integer in a reply (an integer reply or a numeric string), else 0. */
 long long rconn_reply_integer(const redisReply *r);
 
