@@ -151,6 +151,27 @@ static redisReply *command_argv(rconn_t *c, int argc, const char **argv, const s
     return read_reply(c, "command failed", err, errlen);
 }
 
+/* The first two words of the command queued at obuf[at...] ("GET key",
+ * "FCALL tickq_p1_enqueue"), for rconn_fail_on_noperm's message; "" when
+ * that rule is off. Reads the RESP array hiredis formatted. */
+static void command_words(const rconn_t *c, size_t at, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    if (!c->noperm_fails)
+        return;
+    const char *p = c->obuf + at, *end = c->obuf + c->olen;
+    p = memchr(p, '\n', (size_t)(end - p)); /* past "*N\r\n" */
+    for (int word = 0; word < 2 && p != NULL && p + 1 < end && p[1] == '$'; word++) {
+        char *next;
+        long n = strtol(p + 2, &next, 10);
+        if (n < 0 || next + 2 + n > end)
+            return;
+        size_t used = strlen(out);
+        snprintf(out + used, outlen - used, "%s%.*s", word ? " " : "", (int)(n < 64 ? n : 64), next + 2);
+        p = next + 2 + n + 1; /* at the '\n' after the word */
+    }
+}
+
 /* rconn_fail_on_noperm's rule, applied to what a public call returns:
  * `what` names the command ("" when unknown). */
 static redisReply *checked(rconn_t *c, redisReply *r, const char *what, char *err, size_t errlen)
@@ -359,14 +380,14 @@ redisReply *rconn_argv(rconn_t *c, int argc, const char **argv, const size_t *le
     }
     if (rconn_drain(c, err, errlen) != 0)
         return NULL;
-    redisReply *r = command_argv(c, argc, argv, lens, err, errlen);
-    if (r == NULL || !c->noperm_fails)
-        return r;
-    char what[160] = ""; /* the command and its first argument: "FCALL tickq_p1_enqueue", "GET key" */
-    for (int i = 0; i < argc && i < 2; i++)
-        snprintf(what + strlen(what), sizeof what - strlen(what), "%s%.*s", i ? " " : "",
-                 (int)((lens ? lens[i] : strlen(argv[i])) < 64 ? (lens ? lens[i] : strlen(argv[i])) : 64), argv[i]);
-    return checked(c, r, what, err, errlen);
+    size_t at = c->olen;
+    if (append_argv(c, argc, argv, lens) != 0) {
+        snprintf(err, errlen, "cannot format the Redis command %s (out of memory)", argc > 0 ? argv[0] : "");
+        return NULL;
+    }
+    char what[160];
+    command_words(c, at, what, sizeof what);
+    return checked(c, read_reply(c, "command failed", err, errlen), what, err, errlen);
 }
 
 redisReply *rconn_cmd(rconn_t *c, char *err, size_t errlen, const char *fmt, ...)
@@ -386,14 +407,15 @@ redisReply *rconn_cmd(rconn_t *c, char *err, size_t errlen, const char *fmt, ...
         snprintf(err, errlen, "bad Redis command format '%s'", fmt);
         return NULL;
     }
+    size_t at = c->olen;
     int rc = obuf_add(c, cmd, (size_t)len);
     redisFreeCommand(cmd);
     if (rc != 0) {
         snprintf(err, errlen, "cannot format the Redis command (out of memory)");
         return NULL;
     }
-    char what[64];
-    snprintf(what, sizeof what, "%.*s", (int)strcspn(fmt, " %"), fmt);
+    char what[160];
+    command_words(c, at, what, sizeof what);
     return checked(c, read_reply(c, "command failed", err, errlen), what, err, errlen);
 }
 
