@@ -310,8 +310,10 @@ void rconn_set_name(rconn_t *c, const char *name)
     }
     c->name[i] = '\0';
     char err[256];
-    if (!rconn_broken(c))
-        freeReplyObject(rconn_argv(c, 3, (const char *[]){ "CLIENT", "SETNAME", c->name }, NULL, err, sizeof err));
+    /* Not rconn_argv: a refusal (ACL) only costs the name, even under
+     * rconn_fail_on_noperm. */
+    if (!rconn_broken(c) && rconn_drain(c, err, sizeof err) == 0)
+        freeReplyObject(command_argv(c, 3, (const char *[]){ "CLIENT", "SETNAME", c->name }, NULL, err, sizeof err));
 }
 
 int rconn_reconnect(rconn_t *c, char *err, size_t errlen)

@@ -16,6 +16,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,10 +193,20 @@ static void tune_tcp(int fd)
 /* connect(2) within the socket's SO_SNDTIMEO; 0, or -1 with err. */
 static int connect_one(int fd, const struct sockaddr *sa, socklen_t len, int timeout_ms, char *err, size_t errlen)
 {
-    int rc;
-    do
-        rc = connect(fd, sa, len);
-    while (rc != 0 && errno == EINTR);
+    int rc = connect(fd, sa, len);
+    if (rc != 0 && errno == EINTR) {
+        /* A signal cut the wait, not the connect: it goes on; wait for it. */
+        struct pollfd p = { .fd = fd, .events = POLLOUT };
+        int n, soerr = 0;
+        socklen_t sl = sizeof soerr;
+        do
+            n = poll(&p, 1, timeout_ms > 0 ? timeout_ms : -1);
+        while (n < 0 && errno == EINTR);
+        if (n == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0)
+            rc = 0;
+        else
+            errno = n == 0 ? EINPROGRESS : soerr != 0 ? soerr : errno;
+    }
     if (rc == 0)
         return 0;
     if (errno == EINPROGRESS || errno == EAGAIN)
@@ -214,12 +225,14 @@ static int open_unix(const char *path, int timeout_ms, char *err, size_t errlen)
     }
     strcpy(sa.sun_path, path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || set_timeouts(fd, timeout_ms) != 0 ||
-        connect_one(fd, (struct sockaddr *)&sa, sizeof sa, timeout_ms, err, errlen) != 0) {
-        if (fd < 0)
-            snprintf(err, errlen, "%s", strerror(errno));
+    if (fd < 0 || set_timeouts(fd, timeout_ms) != 0) {
+        snprintf(err, errlen, "%s", strerror(errno));
         if (fd >= 0)
             close(fd);
+        return -1;
+    }
+    if (connect_one(fd, (struct sockaddr *)&sa, sizeof sa, timeout_ms, err, errlen) != 0) {
+        close(fd);
         return -1;
     }
     return fd;
@@ -244,8 +257,11 @@ static int open_tcp(const char *host, int port, int timeout_ms, char *err, size_
             snprintf(err, errlen, "%s", strerror(errno));
             continue;
         }
-        if (set_timeouts(fd, timeout_ms) != 0 ||
-            connect_one(fd, a->ai_addr, a->ai_addrlen, timeout_ms, err, errlen) != 0) {
+        if (set_timeouts(fd, timeout_ms) != 0) {
+            snprintf(err, errlen, "%s", strerror(errno));
+            close(fd);
+            fd = -1;
+        } else if (connect_one(fd, a->ai_addr, a->ai_addrlen, timeout_ms, err, errlen) != 0) {
             close(fd);
             fd = -1;
         }
@@ -377,6 +393,17 @@ static int ssl_failure(rtransport_t *t, int ret, const char *what, char *err, si
     return reason;
 }
 
+/* 1 when an SSL call failed only because a signal cut its wait (errno,
+ * cleared before the call, is EINTR): call it again. SO_RCVTIMEO makes a
+ * blocking read return EINTR even under SA_RESTART (signal(7)), and
+ * OpenSSL reports that as WANT_READ, not as an error. */
+static int interrupted(const rtransport_t *t, int ret)
+{
+    int saved = errno, code = SSL_get_error(t->ssl, ret);
+    errno = saved; /* for the caller's message */
+    return saved == EINTR && (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE || code == SSL_ERROR_SYSCALL);
+}
+
 /* The TLS handshake, with SNI and the name check for host. */
 static int handshake(rtransport_t *t, rtls_t *tls, const char *host, char *err, size_t errlen)
 {
@@ -406,7 +433,7 @@ static int handshake(rtransport_t *t, rtls_t *tls, const char *host, char *err, 
     do {
         errno = 0;
         ret = SSL_connect(t->ssl);
-    } while (ret != 1 && SSL_get_error(t->ssl, ret) == SSL_ERROR_SYSCALL && errno == EINTR);
+    } while (ret != 1 && interrupted(t, ret));
     if (ret != 1) {
         ssl_failure(t, ret, "handshake", err, errlen);
         return -1;
@@ -484,7 +511,7 @@ int rtransport_write(rtransport_t *t, const char *buf, size_t len, char *err, si
             size_t wrote = 0;
             int ret = SSL_write_ex(t->ssl, buf + done, len - done, &wrote);
             if (ret != 1) {
-                if (SSL_get_error(t->ssl, ret) == SSL_ERROR_SYSCALL && errno == EINTR)
+                if (interrupted(t, ret))
                     continue;
                 int saved_errno = errno;
                 ssl_failure(t, ret, "write", err, errlen);
@@ -522,7 +549,7 @@ static ssize_t read_tls(rtransport_t *t, char *buf, size_t cap, char *err, size_
             t->got_data = 1;
             return (ssize_t)got;
         }
-        if (SSL_get_error(t->ssl, ret) == SSL_ERROR_SYSCALL && errno == EINTR)
+        if (interrupted(t, ret))
             continue;
         ssl_failure(t, ret, "read", err, errlen);
         return -1;
