@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,6 +277,62 @@ static int open_tcp(const char *host, int port, int timeout_ms, char *err, size_
 
 static int g_transport_index = -1; /* SSL ex_data slot of the rtransport_t */
 
+/* OpenSSL's socket BIO writes with write(2): to a socket the server closed
+ * that raises SIGPIPE, which kills a process that does not ignore it (a
+ * CLI command, a worker still starting). This BIO moves the same bytes
+ * with send(MSG_NOSIGNAL) and recv(2), as the plain path does. */
+static BIO_METHOD *g_bio_method;
+
+static int bio_fd(BIO *b) { return (int)(intptr_t)BIO_get_data(b); }
+
+static int bio_write(BIO *b, const char *buf, int len)
+{
+    BIO_clear_retry_flags(b);
+    ssize_t n = send(bio_fd(b), buf, (size_t)len, MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        BIO_set_retry_write(b); /* the timeout, or a signal: the caller sorts them by errno */
+    return (int)n;
+}
+
+static int bio_read(BIO *b, char *buf, int len)
+{
+    BIO_clear_retry_flags(b);
+    ssize_t n = recv(bio_fd(b), buf, (size_t)len, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        BIO_set_retry_read(b);
+    return (int)n;
+}
+
+static long bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)b, (void)num, (void)ptr;
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int bio_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+/* A BIO of this kind on fd (which stays the transport's to close). */
+static BIO *bio_new(int fd)
+{
+    if (g_bio_method == NULL) {
+        BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tickq socket");
+        if (m == NULL || BIO_meth_set_write(m, bio_write) != 1 || BIO_meth_set_read(m, bio_read) != 1 ||
+            BIO_meth_set_ctrl(m, bio_ctrl) != 1 || BIO_meth_set_create(m, bio_create) != 1) {
+            BIO_meth_free(m);
+            return NULL;
+        }
+        g_bio_method = m; /* one per process, kept for its life */
+    }
+    BIO *b = BIO_new(g_bio_method);
+    if (b != NULL)
+        BIO_set_data(b, (void *)(intptr_t)fd);
+    return b;
+}
+
 /* Notes which certificate the verification refused, for the message. */
 static int on_verify(int ok, X509_STORE_CTX *store)
 {
@@ -319,14 +376,25 @@ static const char *verify_hint(long code)
     }
 }
 
+/* The hint for a connection that fails (closed, reset) before its first
+ * reply: TLS 1.3 servers refuse a client certificate after the handshake. */
+static const char *first_exchange_hint(const rtransport_t *t)
+{
+    return t->tls->has_cert ? "Redis closed the connection right after the handshake: did it refuse the client "
+                              "certificate in TICKQ_REDIS_CERT?" :
+           "Redis closed the connection right after the handshake: does it require a client certificate? "
+           "(set TICKQ_REDIS_CERT and TICKQ_REDIS_KEY)";
+}
+
 /* What to do about a TLS error OpenSSL gives `reason` for. */
-static const char *reason_hint(const rtransport_t *t, int reason)
+static const char *reason_hint(const rtransport_t *t, int reason, int in_handshake)
 {
     switch (reason) {
     case SSL_R_WRONG_VERSION_NUMBER:
     case SSL_R_PACKET_LENGTH_TOO_LONG:
-    case SSL_R_UNEXPECTED_EOF_WHILE_READING:
         return PLAIN_PORT_HINT;
+    case SSL_R_UNEXPECTED_EOF_WHILE_READING: /* Redis went away: a hint only for a handshake */
+        return in_handshake ? PLAIN_PORT_HINT : t->got_data ? NULL : first_exchange_hint(t);
     case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
         return "Redis requires a client certificate: set TICKQ_REDIS_CERT and TICKQ_REDIS_KEY";
     case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
@@ -343,16 +411,6 @@ static const char *reason_hint(const rtransport_t *t, int reason)
     default:
         return NULL;
     }
-}
-
-/* The hint for a connection that fails (closed, reset) before its first
- * reply: TLS 1.3 servers refuse a client certificate after the handshake. */
-static const char *first_exchange_hint(const rtransport_t *t)
-{
-    return t->tls->has_cert ? "Redis closed the connection right after the handshake: did it refuse the client "
-                              "certificate in TICKQ_REDIS_CERT?" :
-           "Redis closed the connection right after the handshake: does it require a client certificate? "
-           "(set TICKQ_REDIS_CERT and TICKQ_REDIS_KEY)";
 }
 
 /* The message for a failed SSL call (ret its return value) while doing
@@ -387,7 +445,7 @@ static int ssl_failure(rtransport_t *t, int ret, const char *what, char *err, si
     } else {
         const char *text = e != 0 ? ERR_reason_error_string(e) : NULL;
         snprintf(why, sizeof why, "%s", text ? text : "unknown TLS error");
-        hint = reason_hint(t, reason);
+        hint = reason_hint(t, reason, in_handshake);
     }
     snprintf(err, errlen, "TLS %s with %s failed: %s%s%s", what, t->where, why, hint ? "; " : "", hint ? hint : "");
     return reason;
@@ -411,11 +469,13 @@ static int handshake(rtransport_t *t, rtls_t *tls, const char *host, char *err, 
         g_transport_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
     ERR_clear_error();
     t->ssl = SSL_new(tls->ctx);
-    if (t->ssl == NULL || g_transport_index < 0 || SSL_set_fd(t->ssl, t->fd) != 1 ||
-        SSL_set_ex_data(t->ssl, g_transport_index, t) != 1) {
+    BIO *bio = t->ssl != NULL ? bio_new(t->fd) : NULL;
+    if (bio == NULL || g_transport_index < 0 || SSL_set_ex_data(t->ssl, g_transport_index, t) != 1) {
+        BIO_free(bio);
         snprintf(err, errlen, "cannot set up TLS: %s", ssl_reason("out of memory"));
         return -1;
     }
+    SSL_set_bio(t->ssl, bio, bio); /* the SSL owns the BIO now */
     unsigned char ip[16];
     int is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
     /* SNI carries names only (RFC 6066); an address is checked as one. */

@@ -135,6 +135,24 @@ class TestOverTls(TlsCase):
         self.assertEqual(w.stop(), 0, w.log())
         self.assertIn(f"rediss://127.0.0.1:{self.tls_port}/0", w.log())
 
+    def test_worker_reconnects_over_tls_after_a_redis_restart(self):
+        """Redis restarts (without persistence: tickq's function library is
+        gone too): the running worker's connections come back over TLS and
+        take a job enqueued afterwards."""
+        w = self.tls_worker()
+        first = self.run_tls("enqueue", "noop").stdout.strip()
+        self.wait_state(first, "completed")             # the worker runs
+        self.server.stop()
+        self.server.start()
+        self.r = self.server.client()
+        p = self.run_tls("enqueue", "echo", json.dumps({"after": "restart"}))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        jid = p.stdout.strip()
+        self.wait_state(jid, "completed", timeout=30)
+        self.assertEqual(self.result(jid)["data"]["after"], "restart")
+        self.assertIn("reconnected to Redis", w.log())
+        self.assertEqual(w.stop(), 0, w.log())
+
     def test_check_names_the_tls_url(self):
         p = self.run_tls("worker", "--check")
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
