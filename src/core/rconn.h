@@ -1,5 +1,6 @@
 /* rconn.h — one Redis connection: connect by URL, AUTH/SELECT, timeouts,
- * commands, and calls into a Redis function library (FCALL).
+ * commands, and calls into a Redis function library (FCALL). Plain text or
+ * TLS (rediss://), one code path: core/rtransport.h moves the bytes.
  *
  * Replies are hiredis redisReply objects owned by the caller, who frees each
  * right after use (freeReplyObject). A NULL reply means an I/O or protocol
@@ -38,7 +39,10 @@ int rconn_broken(const rconn_t *c);
 /* Changes the per-command timeout (e.g. around a blocking XREAD). */
 int rconn_set_timeout(rconn_t *c, int timeout_ms);
 int rconn_timeout(const rconn_t *c);
-/* The socket, for poll() while a sent command's reply is awaited. */
+/* The socket, for poll() while a sent command's reply is awaited. Over TLS
+ * too: reads leave no decrypted byte inside OpenSSL (core/rtransport.h),
+ * and connect takes in what a TLS server sends after the handshake, so the
+ * socket turns readable when the reply comes. */
 int rconn_fd(const rconn_t *c);
 
 /* Runs one command given as argv; lens may be NULL for C strings. */
