@@ -18,13 +18,13 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
-PKGS    := hiredis jansson sqlite3 libpq lua5.4 libseccomp inih libcurl python3-embed libmicrohttpd
+PKGS    := hiredis jansson sqlite3 libpq lua5.4 libseccomp inih libcurl python3-embed libmicrohttpd openssl
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 DEFS    := -D_GNU_SOURCE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lhiredis -ljansson -lsqlite3 -lpq -llua5.4 -lseccomp -linih -lcurl -lpython3.11 -lmicrohttpd)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lhiredis -ljansson -lsqlite3 -lpq -llua5.4 -lseccomp -linih -lcurl -lpython3.11 -lmicrohttpd -lssl -lcrypto)
 ALL_CFLAGS = $(WARN) $(DEFS) $(CFLAGS) $(PKG_CFLAGS) -Isrc -I$(BUILD)/gen -MMD -MP
 LDLIBS  += $(PKG_LIBS) -lm
 

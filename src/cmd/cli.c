@@ -93,7 +93,9 @@ int cli_open(int argc, char **argv, const cli_spec_t *spec, cli_session_t *cli)
         st = cli_usage_error(spec->usage, "unexpected argument '%s'", argv[optind]);
     if (st != 0)
         return st;
-    return cli_connect(&cli->cfg, &cli->conn, &cli->q);
+    if ((st = cli_connect(&cli->cfg, &cli->conn, &cli->q)) == 0)
+        rconn_fail_on_noperm(cli->conn); /* a refused read is no "not found" */
+    return st;
 }
 
 void cli_close(cli_session_t *cli)

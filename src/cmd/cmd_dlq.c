@@ -196,6 +196,7 @@ int cmd_dlq(int argc, char **argv)
     queue_t q;
     if ((st = cli_connect(&cfg, &conn, &q)) != 0)
         return st;
+    rconn_fail_on_noperm(conn); /* a refused read is no empty list */
     char key[256];
     queue_dead_key(&q, key, sizeof key);
     if (strcmp(action, "list") == 0) {

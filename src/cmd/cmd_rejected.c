@@ -192,6 +192,7 @@ int cmd_rejected(int argc, char **argv)
     queue_t q;
     if ((st = cli_connect(&cfg, &conn, &q)) != 0)
         return st;
+    rconn_fail_on_noperm(conn); /* a refused read is no empty list */
     char key[256];
     queue_rejected_key(&q, key, sizeof key);
     st = purging ? purge(&q, key) : list(&q, key, flags.count, flags.as_json);

@@ -348,6 +348,7 @@ static int run_check(config_t *cfg)
         printf("FAIL redis: %s\n", err);
         return EX_UNAVAILABLE;
     }
+    rconn_fail_on_noperm(c); /* a refused read is no "Redis has none yet" */
     redisReply *r = rconn_cmd(c, err, sizeof err, "INFO server");
     if (r == NULL || r->type != REDIS_REPLY_STRING) {
         printf("FAIL redis: %s does not answer: %s\n", where, r && r->str ? r->str : err);

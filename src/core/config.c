@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "core/queue.h"
+#include "core/rtransport.h"
 
 int config_set_name(char *dst, size_t cap, const char *value)
 {
@@ -64,6 +65,10 @@ int config_init(config_t *c, char *err, size_t errlen)
     const char *v;
     if ((v = getenv("REDIS_URL")) != NULL && *v)
         c->redis_url = v;
+    c->redis_cacert = getenv("TICKQ_REDIS_CACERT");
+    c->redis_cert = getenv("TICKQ_REDIS_CERT");
+    c->redis_key = getenv("TICKQ_REDIS_KEY");
+    c->redis_tls_verify = getenv("TICKQ_REDIS_TLS_VERIFY");
     c->queues_spec = getenv("RQ_QUEUES");
     if ((v = getenv("DATABASE_URL")) != NULL && *v)
         c->database_url = v;
@@ -111,6 +116,11 @@ int config_resolve(config_t *c, int need_redis, char *err, size_t errlen)
             snprintf(err, errlen, "bad Redis URL: %s", why);
             return -1;
         }
+        if (redis_url_set_tls(&c->url, c->redis_cacert, c->redis_cert, c->redis_key, c->redis_tls_verify, err,
+                              errlen) != 0)
+            return -1;
+        if (c->url.tls.enabled && rtls_check(&c->url.tls, err, errlen) != 0)
+            return -1;
     }
     char why[600];
     if (queue_list_parse(c->queues_spec, c->prefix, &c->queues, why, sizeof why) != 0) {

@@ -20,6 +20,10 @@
 typedef struct {
     const char *redis_url;       /* NULL: not given */
     redis_url_t url;             /* parsed by config_resolve */
+    /* TLS settings of a rediss:// URL, as given (NULL: unset): TICKQ_REDIS_CACERT,
+     * TICKQ_REDIS_CERT, TICKQ_REDIS_KEY, TICKQ_REDIS_TLS_VERIFY; checked and put in
+     * url.tls by config_resolve. */
+    const char *redis_cacert, *redis_cert, *redis_key, *redis_tls_verify;
     char prefix[64];
     char group[64];
     const char *queues_spec;     /* --queues, else RQ_QUEUES, else default */
@@ -71,15 +75,17 @@ void config_defaults(config_t *c);
  * answer, -1 when unknown): cpus, at least 1 and at most WORKERS_MAX. */
 int config_default_workers(long cpus);
 
-/* config_defaults, overridden by REDIS_URL, RQ_QUEUES, TICKQ_PREFIX, TICKQ_GROUP,
+/* config_defaults, overridden by REDIS_URL (and its TLS settings,
+ * TICKQ_REDIS_*), RQ_QUEUES, TICKQ_PREFIX, TICKQ_GROUP,
  * TICKQ_LOG_FORMAT, TICKQ_LOG_LEVEL, TICKQ_RESULT_TTL, DATABASE_URL,
  * TICKQ_DB, TICKQ_LIST_TARGET (kept as given: only the worker reads it,
  * config_resolve_list_target). Returns 0, or -1 with err when an
  * environment value is malformed. */
 int config_init(config_t *c, char *err, size_t errlen);
 
-/* Parses the Redis URL (when `need_redis`) and the queue list. Returns 0,
- * or -1 with err filled (a command exits with EX_CONFIG). */
+/* Parses the Redis URL (when `need_redis`: with its TLS settings, whose
+ * files must be readable and usable) and the queue list. Returns 0, or -1
+ * with err filled (a command exits with EX_CONFIG). */
 int config_resolve(config_t *c, int need_redis, char *err, size_t errlen);
 
 /* The worker's list target: list_target_spec, when given, checked into

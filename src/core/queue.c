@@ -291,7 +291,10 @@ static queue_status_t script_error(queue_t *q, const redisReply *r, const char *
     queue_status_t st = queue_error_status(said, &message);
     if (st == QUEUE_ERR_OOM && q != NULL)
         return out_of_memory(q, fname, said, err, errlen);
-    if (st == QUEUE_ERR_REPLY)
+    if (st == QUEUE_ERR_REPLY && rconn_reply_is_noperm(r))
+        snprintf(err, errlen, "Redis refused %s for this user (ACL, NOPERM): %s; give tickq's Redis user the rule in "
+                 "docs/production-redis.md (the server's ACL LOG names what was refused)", fname, said);
+    else if (st == QUEUE_ERR_REPLY)
         snprintf(err, errlen, "Redis error in %s: %s", fname, said);
     else
         snprintf(err, errlen, "%s", message);

@@ -1,92 +1,271 @@
 /* rconn.c — one Redis connection: connect by URL, AUTH/SELECT, timeouts,
- * commands, and calls into a Redis function library (FCALL). */
+ * commands, and calls into a Redis function library (FCALL).
+ *
+ * tickq owns the byte stream (core/rtransport: a socket, in TLS for
+ * rediss://) and uses hiredis for the protocol only: redisFormatCommand*
+ * encodes a command, a redisReader decodes the replies. One code path for
+ * plain and TLS connections from here down.
+ *
+ * Commands wait in `obuf` (pipelining: rconn_append_argv) until a reply is
+ * read or a command is sent; replies are read in order. `inflight` counts
+ * sent commands whose replies nobody asked for yet: the next command reads
+ * them first (rconn_drain). */
 #include "core/rconn.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
+
+#include "core/rtransport.h"
+
+#define READ_CHUNK (16 * 1024) /* a TLS record's most plaintext */
+#define TLS_ALERT_BYTE 0x15    /* the first byte of a TLS alert record */
 
 struct rconn {
-    redisContext *ctx;
+    rtransport_t *tp;            /* NULL after a failed reconnect */
+    rtls_t *tls;                 /* rediss://: the loaded CA and certificate; else NULL */
+    redisReader *reader;
+    char *obuf;                  /* formatted commands not written yet */
+    size_t olen, ocap;
     redis_url_t url;
     int timeout_ms;
     int broken;
     int inflight;                /* sent commands whose replies are unread */
+    int first_byte;              /* the first byte Redis sent on this socket, -1 before */
+    int noperm_fails;            /* rconn_fail_on_noperm */
     char name[128];              /* CLIENT SETNAME, "" for none */
     char deferred_error[512];
     char deferred_out[512];
 };
 
-static struct timeval ms_to_tv(int ms)
-{
-    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-    return tv;
-}
-
-static void set_io_error(rconn_t *c, char *err, size_t errlen, const char *what)
+static void set_io_error(rconn_t *c, char *err, size_t errlen, const char *what, const char *detail)
 {
     c->broken = 1;
     if (err != NULL)
-        snprintf(err, errlen, "Redis %s: %s", what,
-                 c->ctx && c->ctx->errstr[0] ? c->ctx->errstr : "connection lost");
+        snprintf(err, errlen, "Redis %s: %s", what, detail && detail[0] ? detail : "connection lost");
 }
 
-/* Opens the socket and runs AUTH and SELECT. */
-static int connect_ctx(rconn_t *c, char *err, size_t errlen)
+/* Queues a formatted command in obuf; 0, or -1 when out of memory. */
+static int obuf_add(rconn_t *c, const char *cmd, size_t len)
 {
-    struct timeval tv = ms_to_tv(c->timeout_ms);
-    const redis_url_t *u = &c->url;
-    redisContext *ctx = u->is_unix ? redisConnectUnixWithTimeout(u->path, tv)
-                                   : redisConnectWithTimeout(u->host, u->port, tv);
-    char where[4400];
-    redis_url_describe(u, where, sizeof where);
-    if (ctx == NULL) {
-        snprintf(err, errlen, "cannot connect to Redis at %s: out of memory", where);
-        return -1;
+    if (c->olen + len > c->ocap) {
+        size_t cap = c->ocap ? c->ocap : 4096;
+        while (cap < c->olen + len)
+            cap *= 2;
+        char *p = realloc(c->obuf, cap);
+        if (p == NULL)
+            return -1;
+        c->obuf = p;
+        c->ocap = cap;
     }
-    if (ctx->err) {
-        snprintf(err, errlen, "cannot connect to Redis at %s: %s", where, ctx->errstr);
-        redisFree(ctx);
-        return -1;
-    }
-    redisSetTimeout(ctx, tv);
-    if (!u->is_unix)
-        redisEnableKeepAlive(ctx);
+    memcpy(c->obuf + c->olen, cmd, len);
+    c->olen += len;
+    return 0;
+}
 
+/* Writes obuf out; 0, or -1 with the connection broken. */
+static int flush(rconn_t *c, char *err, size_t errlen)
+{
+    if (c->olen == 0)
+        return 0;
+    char why[600];
+    int rc = rtransport_write(c->tp, c->obuf, c->olen, why, sizeof why);
+    c->olen = 0;
+    if (c->ocap > 64 * 1024) { /* a large pipeline or payload: give its memory back */
+        free(c->obuf);
+        c->obuf = NULL;
+        c->ocap = 0;
+    }
+    if (rc != 0)
+        set_io_error(c, err, errlen, "write failed", why);
+    return rc;
+}
+
+/* Why the reader gave up, with a hint when Redis spoke TLS to a plain
+ * connection (a redis:// URL on a tls-port). */
+static void protocol_error(rconn_t *c, char *err, size_t errlen)
+{
+    char why[400];
+    if (c->first_byte == TLS_ALERT_BYTE && !rtransport_is_tls(c->tp))
+        snprintf(why, sizeof why, "Redis answered with a TLS alert: this port speaks TLS; connect with rediss://");
+    else
+        snprintf(why, sizeof why, "%s", c->reader->errstr);
+    set_io_error(c, err, errlen, "protocol error", why);
+}
+
+/* Writes what is queued, then reads the next reply: NULL on an I/O or
+ * protocol error (err, the connection broken). */
+static redisReply *read_reply(rconn_t *c, const char *what, char *err, size_t errlen)
+{
+    if (flush(c, err, errlen) != 0)
+        return NULL;
+    for (;;) {
+        void *r = NULL;
+        if (redisReaderGetReply(c->reader, &r) != REDIS_OK) {
+            protocol_error(c, err, errlen);
+            return NULL;
+        }
+        if (r != NULL)
+            return r;
+        do {
+            char buf[READ_CHUNK], why[600];
+            ssize_t n = rtransport_read(c->tp, buf, sizeof buf, why, sizeof why);
+            if (n < 0) {
+                if (c->first_byte < 0 && !c->url.is_unix && !rtransport_is_tls(c->tp))
+                    snprintf(why + strlen(why), sizeof why - strlen(why), " (if this port speaks TLS, use rediss://)");
+                set_io_error(c, err, errlen, what, why);
+                return NULL;
+            }
+            if (c->first_byte < 0)
+                c->first_byte = (unsigned char)buf[0];
+            if (redisReaderFeed(c->reader, buf, (size_t)n) != REDIS_OK) {
+                set_io_error(c, err, errlen, what, "out of memory");
+                return NULL;
+            }
+        } while (rtransport_pending(c->tp));
+    }
+}
+
+/* Queues a command given as argv; 0, or -1 when it cannot be formatted. */
+static int append_argv(rconn_t *c, int argc, const char **argv, const size_t *lens)
+{
+    sds cmd = NULL; /* the sds formatter: no printf per argument */
+    long long len = redisFormatSdsCommandArgv(&cmd, argc, argv, lens);
+    if (len < 0)
+        return -1;
+    int rc = obuf_add(c, cmd, (size_t)len);
+    redisFreeSdsCommand(cmd);
+    return rc;
+}
+
+/* One command and its reply, without reading sent commands' replies
+ * first (connect uses it before anything was sent). */
+static redisReply *command_argv(rconn_t *c, int argc, const char **argv, const size_t *lens, char *err,
+                                size_t errlen)
+{
+    if (append_argv(c, argc, argv, lens) != 0) {
+        snprintf(err, errlen, "cannot format the Redis command %s (out of memory)", argc > 0 ? argv[0] : "");
+        return NULL;
+    }
+    return read_reply(c, "command failed", err, errlen);
+}
+
+/* The first two words of the command queued at obuf[at...] ("GET key",
+ * "FCALL tickq_p1_enqueue"), for rconn_fail_on_noperm's message; "" when
+ * that rule is off. Reads the RESP array hiredis formatted. */
+static void command_words(const rconn_t *c, size_t at, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    if (!c->noperm_fails)
+        return;
+    const char *p = c->obuf + at, *end = c->obuf + c->olen;
+    p = memchr(p, '\n', (size_t)(end - p)); /* past "*N\r\n" */
+    for (int word = 0; word < 2 && p != NULL && p + 1 < end && p[1] == '$'; word++) {
+        char *next;
+        long n = strtol(p + 2, &next, 10);
+        if (n < 0 || next + 2 + n > end)
+            return;
+        size_t used = strlen(out);
+        snprintf(out + used, outlen - used, "%s%.*s", word ? " " : "", (int)(n < 64 ? n : 64), next + 2);
+        p = next + 2 + n + 1; /* at the '\n' after the word */
+    }
+}
+
+/* rconn_fail_on_noperm's rule, applied to what a public call returns:
+ * `what` names the command ("" when unknown). */
+static redisReply *checked(rconn_t *c, redisReply *r, const char *what, char *err, size_t errlen)
+{
+    if (!c->noperm_fails || !rconn_reply_is_noperm(r))
+        return r;
+    snprintf(err, errlen, "Redis refused %s%sfor this user (ACL): %s; give tickq's Redis user the rule in "
+             "docs/production-redis.md", what, what[0] ? " " : "", r->str);
+    freeReplyObject(r);
+    c->broken = 1;
+    return NULL;
+}
+
+static void drop_stream(rconn_t *c)
+{
+    rtransport_free(c->tp);
+    c->tp = NULL;
+    if (c->reader != NULL)
+        redisReaderFree(c->reader);
+    c->reader = NULL;
+    c->olen = 0;
+}
+
+/* Opens the stream and runs AUTH and SELECT. */
+static int connect_stream(rconn_t *c, char *err, size_t errlen)
+{
+    const redis_url_t *u = &c->url;
+    char where[4400], why[1200];
     redisReply *r = NULL;
-    if (u->password[0] && u->user[0])
-        r = redisCommand(ctx, "AUTH %s %s", u->user, u->password);
-    else if (u->password[0])
-        r = redisCommand(ctx, "AUTH %s", u->password);
-    if (u->password[0] && (r == NULL || r->type == REDIS_REPLY_ERROR)) {
-        snprintf(err, errlen, "Redis at %s refused the credentials: %s", where,
-                 r ? r->str : ctx->errstr);
+    redis_url_describe(u, where, sizeof where);
+    c->tp = rtransport_connect(u, c->tls, c->timeout_ms, why, sizeof why);
+    if (c->tp == NULL) {
+        snprintf(err, errlen, "cannot connect to Redis at %s: %s", where, why);
+        return -1;
+    }
+    c->reader = redisReaderCreate();
+    if (c->reader == NULL) {
+        snprintf(err, errlen, "cannot connect to Redis at %s: out of memory", where);
         goto fail;
     }
-    freeReplyObject(r);
-    r = NULL;
-    if (u->db != 0) {
-        r = redisCommand(ctx, "SELECT %d", u->db);
-        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-            snprintf(err, errlen, "Redis at %s cannot select database %d: %s", where, u->db,
-                     r ? r->str : ctx->errstr);
+    c->broken = 0;
+    c->inflight = 0;
+    c->first_byte = -1;
+
+    if (c->tls != NULL) {
+        /* A first round trip: it takes in what the server sends after the
+         * handshake (TLS 1.3 session tickets), so that a later poll() on the
+         * socket means a reply, and it meets a refused client certificate
+         * (TLS 1.3 refuses it after the handshake) as a connect error. The
+         * reply itself (PONG, or NOAUTH before AUTH) does not matter. */
+        const char *ping[] = { "PING" };
+        r = command_argv(c, 1, ping, NULL, why, sizeof why);
+        if (r == NULL) {
+            snprintf(err, errlen, "cannot connect to Redis at %s: %s", where, why);
             goto fail;
         }
         freeReplyObject(r);
+        r = NULL;
+    }
+    if (u->password[0]) {
+        const char *auth[] = { "AUTH", u->user, u->password };
+        r = u->user[0] ? command_argv(c, 3, auth, NULL, why, sizeof why)
+                       : command_argv(c, 2, (const char *[]){ "AUTH", u->password }, NULL, why, sizeof why);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+            snprintf(err, errlen, "Redis at %s refused the credentials: %s", where, r ? r->str : why);
+            goto fail;
+        }
+        freeReplyObject(r);
+        r = NULL;
+    }
+    if (u->db != 0) {
+        char db[16];
+        snprintf(db, sizeof db, "%d", u->db);
+        r = command_argv(c, 2, (const char *[]){ "SELECT", db }, NULL, why, sizeof why);
+        if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+            snprintf(err, errlen, "Redis at %s cannot select database %d: %s", where, u->db, r ? r->str : why);
+            goto fail;
+        }
+        freeReplyObject(r);
+        r = NULL;
     }
     if (c->name[0]) {
-        r = redisCommand(ctx, "CLIENT SETNAME %s", c->name);
+        r = command_argv(c, 3, (const char *[]){ "CLIENT", "SETNAME", c->name }, NULL, why, sizeof why);
+        if (r == NULL) {
+            snprintf(err, errlen, "cannot connect to Redis at %s: %s", where, why);
+            goto fail;
+        }
         freeReplyObject(r); /* a refusal (ACL) only costs the name */
     }
-    c->ctx = ctx;
-    c->broken = 0;
-    c->inflight = 0;
     return 0;
 fail:
     freeReplyObject(r);
-    redisFree(ctx);
+    drop_stream(c);
+    c->broken = 1;
     return -1;
 }
 
@@ -99,8 +278,12 @@ rconn_t *rconn_open(const redis_url_t *url, int timeout_ms, char *err, size_t er
     }
     c->url = *url;
     c->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
-    if (connect_ctx(c, err, errlen) != 0) {
+    if (url->tls.enabled && (c->tls = rtls_new(&url->tls, err, errlen)) == NULL) {
         free(c);
+        return NULL;
+    }
+    if (connect_stream(c, err, errlen) != 0) {
+        rconn_free(c);
         return NULL;
     }
     return c;
@@ -110,8 +293,9 @@ void rconn_free(rconn_t *c)
 {
     if (c == NULL)
         return;
-    if (c->ctx)
-        redisFree(c->ctx);
+    drop_stream(c);
+    rtls_free(c->tls);
+    free(c->obuf);
     free(c);
 }
 
@@ -125,28 +309,28 @@ void rconn_set_name(rconn_t *c, const char *name)
         c->name[i] = ok ? ch : '_';
     }
     c->name[i] = '\0';
-    if (c->ctx != NULL && !c->broken)
-        freeReplyObject(redisCommand(c->ctx, "CLIENT SETNAME %s", c->name));
+    char err[256];
+    /* Not rconn_argv: a refusal (ACL) only costs the name, even under
+     * rconn_fail_on_noperm. */
+    if (!rconn_broken(c) && rconn_drain(c, err, sizeof err) == 0)
+        freeReplyObject(command_argv(c, 3, (const char *[]){ "CLIENT", "SETNAME", c->name }, NULL, err, sizeof err));
 }
 
 int rconn_reconnect(rconn_t *c, char *err, size_t errlen)
 {
-    if (c->ctx) {
-        redisFree(c->ctx);
-        c->ctx = NULL;
-    }
+    drop_stream(c);
     c->broken = 1;
-    return connect_ctx(c, err, errlen);
+    return connect_stream(c, err, errlen);
 }
 
-int rconn_broken(const rconn_t *c) { return c->broken || c->ctx == NULL; }
+int rconn_broken(const rconn_t *c) { return c->broken || c->tp == NULL; }
 int rconn_timeout(const rconn_t *c) { return c->timeout_ms; }
 
 int rconn_set_timeout(rconn_t *c, int timeout_ms)
 {
-    if (c->ctx == NULL)
+    if (c->tp == NULL)
         return -1;
-    return redisSetTimeout(c->ctx, ms_to_tv(timeout_ms)) == REDIS_OK ? 0 : -1;
+    return rtransport_set_timeout(c->tp, timeout_ms);
 }
 
 int rconn_drain(rconn_t *c, char *err, size_t errlen)
@@ -156,13 +340,10 @@ int rconn_drain(rconn_t *c, char *err, size_t errlen)
             snprintf(err, errlen, "Redis connection is down");
             return -1;
         }
-        void *r = NULL;
-        if (redisGetReply(c->ctx, &r) != REDIS_OK || r == NULL) {
-            set_io_error(c, err, errlen, "read failed");
+        redisReply *reply = read_reply(c, "read failed", err, errlen);
+        if (reply == NULL)
             return -1;
-        }
         c->inflight--;
-        redisReply *reply = r;
         if (reply->type == REDIS_REPLY_ERROR)
             snprintf(c->deferred_error, sizeof c->deferred_error, "%s", reply->str);
         freeReplyObject(reply);
@@ -181,20 +362,13 @@ const char *rconn_deferred_error(rconn_t *c)
 
 int rconn_fd(const rconn_t *c)
 {
-    return c->ctx != NULL ? c->ctx->fd : -1;
+    return c->tp != NULL ? rtransport_fd(c->tp) : -1;
 }
 
 int rconn_send_argv(rconn_t *c, int argc, const char **argv, const size_t *lens)
 {
-    if (rconn_broken(c) || redisAppendCommandArgv(c->ctx, argc, argv, lens) != REDIS_OK)
+    if (rconn_broken(c) || append_argv(c, argc, argv, lens) != 0 || flush(c, NULL, 0) != 0)
         return -1;
-    int done = 0;
-    while (!done) {
-        if (redisBufferWrite(c->ctx, &done) != REDIS_OK) {
-            set_io_error(c, NULL, 0, "write failed");
-            return -1;
-        }
-    }
     c->inflight++;
     return 0;
 }
@@ -208,10 +382,14 @@ redisReply *rconn_argv(rconn_t *c, int argc, const char **argv, const size_t *le
     }
     if (rconn_drain(c, err, errlen) != 0)
         return NULL;
-    redisReply *r = redisCommandArgv(c->ctx, argc, argv, lens);
-    if (r == NULL)
-        set_io_error(c, err, errlen, "command failed");
-    return r;
+    size_t at = c->olen;
+    if (append_argv(c, argc, argv, lens) != 0) {
+        snprintf(err, errlen, "cannot format the Redis command %s (out of memory)", argc > 0 ? argv[0] : "");
+        return NULL;
+    }
+    char what[160];
+    command_words(c, at, what, sizeof what);
+    return checked(c, read_reply(c, "command failed", err, errlen), what, err, errlen);
 }
 
 redisReply *rconn_cmd(rconn_t *c, char *err, size_t errlen, const char *fmt, ...)
@@ -222,13 +400,25 @@ redisReply *rconn_cmd(rconn_t *c, char *err, size_t errlen, const char *fmt, ...
     }
     if (rconn_drain(c, err, errlen) != 0)
         return NULL;
+    char *cmd = NULL;
     va_list ap;
     va_start(ap, fmt);
-    redisReply *r = redisvCommand(c->ctx, fmt, ap);
+    int len = redisvFormatCommand(&cmd, fmt, ap);
     va_end(ap);
-    if (r == NULL)
-        set_io_error(c, err, errlen, "command failed");
-    return r;
+    if (len < 0) {
+        snprintf(err, errlen, "bad Redis command format '%s'", fmt);
+        return NULL;
+    }
+    size_t at = c->olen;
+    int rc = obuf_add(c, cmd, (size_t)len);
+    redisFreeCommand(cmd);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot format the Redis command (out of memory)");
+        return NULL;
+    }
+    char what[160];
+    command_words(c, at, what, sizeof what);
+    return checked(c, read_reply(c, "command failed", err, errlen), what, err, errlen);
 }
 
 int rconn_append_argv(rconn_t *c, int argc, const char **argv, const size_t *lens)
@@ -236,7 +426,7 @@ int rconn_append_argv(rconn_t *c, int argc, const char **argv, const size_t *len
     char err[256];
     if (rconn_broken(c) || rconn_drain(c, err, sizeof err) != 0)
         return -1;
-    return redisAppendCommandArgv(c->ctx, argc, argv, lens) == REDIS_OK ? 0 : -1;
+    return append_argv(c, argc, argv, lens);
 }
 
 redisReply *rconn_read(rconn_t *c, char *err, size_t errlen)
@@ -245,12 +435,16 @@ redisReply *rconn_read(rconn_t *c, char *err, size_t errlen)
         snprintf(err, errlen, "Redis connection is down");
         return NULL;
     }
-    void *r = NULL;
-    if (redisGetReply(c->ctx, &r) != REDIS_OK || r == NULL) {
-        set_io_error(c, err, errlen, "read failed");
-        return NULL;
-    }
-    return r;
+    return checked(c, read_reply(c, "read failed", err, errlen), "", err, errlen);
+}
+
+void rconn_fail_on_noperm(rconn_t *c) { c->noperm_fails = 1; }
+
+int rconn_reply_is_noperm(const redisReply *r)
+{
+    return rconn_reply_is_error(r, "NOPERM") ||
+           (r != NULL && r->type == REDIS_REPLY_ERROR && r->str != NULL &&
+            strstr(r->str, "The user executing the script can't") != NULL);
 }
 
 long long rconn_reply_integer(const redisReply *r)

@@ -1,5 +1,6 @@
 /* rconn.h — one Redis connection: connect by URL, AUTH/SELECT, timeouts,
- * commands, and calls into a Redis function library (FCALL).
+ * commands, and calls into a Redis function library (FCALL). Plain text or
+ * TLS (rediss://), one code path: core/rtransport.h moves the bytes.
  *
  * Replies are hiredis redisReply objects owned by the caller, who frees each
  * right after use (freeReplyObject). A NULL reply means an I/O or protocol
@@ -38,7 +39,10 @@ int rconn_broken(const rconn_t *c);
 /* Changes the per-command timeout (e.g. around a blocking XREAD). */
 int rconn_set_timeout(rconn_t *c, int timeout_ms);
 int rconn_timeout(const rconn_t *c);
-/* The socket, for poll() while a sent command's reply is awaited. */
+/* The socket, for poll() while a sent command's reply is awaited. Over TLS
+ * too: reads leave no decrypted byte inside OpenSSL (core/rtransport.h),
+ * and connect takes in what a TLS server sends after the handshake, so the
+ * socket turns readable when the reply comes. */
 int rconn_fd(const rconn_t *c);
 
 /* Runs one command given as argv; lens may be NULL for C strings. */
@@ -81,6 +85,19 @@ int rconn_append_fcall(rconn_t *c, const char *fname, int nkeys, int argc,
 /* Sends an FCALL without waiting (see rconn_send_argv; load the library first). */
 int rconn_send_fcall(rconn_t *c, const char *fname, int nkeys, int argc,
                      const char **argv, const size_t *lens);
+
+/* 1 when reply is Redis's ACL refusal: "NOPERM ..." (a command or key
+ * this user may not use), or a function's command or key refused inside
+ * the function ("The user executing the script can't ..."): the one test
+ * of it. */
+int rconn_reply_is_noperm(const redisReply *r);
+
+/* From now on an ACL refusal (rconn_reply_is_noperm) of a command run by
+ * rconn_argv, rconn_cmd, rconn_read or rconn_fcall is an error, not a
+ * reply: NULL with err naming the refusal and the fix, the connection
+ * marked broken. For one-shot commands, which would otherwise take a
+ * refused read for "nothing there". */
+void rconn_fail_on_noperm(rconn_t *c);
 
 /* The integer in a reply (an integer reply or a numeric string), else 0. */
 long long rconn_reply_integer(const redisReply *r);

@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define URL_FORMS "expected redis://[user:password@]host[:port][/db] or unix:///path/to/redis.sock[?db=N]"
+#define URL_FORMS "expected redis://[user:password@]host[:port][/db], rediss://... (TLS) or unix:///path/to/redis.sock[?db=N]"
+#define TLS_VARS "TICKQ_REDIS_CACERT, TICKQ_REDIS_CERT, TICKQ_REDIS_KEY and TICKQ_REDIS_TLS_VERIFY"
 
 static int fail(char *err, size_t errlen, const char *fmt, const char *detail)
 {
@@ -99,6 +100,10 @@ static int parse_query(const char *q, redis_url_t *u, char *err, size_t errlen)
         } else if (klen == 8 && strncmp(q, "username", 8) == 0) {
             if (pct_decode(v, vlen, u->user, sizeof u->user) != 0)
                 return fail(err, errlen, "bad user name in Redis URL (%s)", "check the %-escapes");
+        } else if ((klen >= 3 && (strncmp(q, "ssl", 3) == 0 || strncmp(q, "tls", 3) == 0)) ||
+                   (klen == 6 && strncmp(q, "verify", 6) == 0)) {
+            return fail(err, errlen, "unknown query parameter in Redis URL: '%s' (known: db, password, username; "
+                        "TLS is set by the environment: " TLS_VARS ")", q);
         } else {
             return fail(err, errlen, "unknown query parameter in Redis URL: '%s' (known: db, password, username)", q);
         }
@@ -150,13 +155,14 @@ int redis_url_parse(const char *url, redis_url_t *u, char *err, size_t errlen)
     u->port = 6379;
     if (url == NULL || *url == '\0')
         return fail(err, errlen, "empty Redis URL (%s)", URL_FORMS);
-    if (strncmp(url, "rediss://", 9) == 0)
-        return fail(err, errlen, "%s", "rediss:// (TLS) is not supported: Debian's hiredis 0.14 is built without TLS; "
-                    "connect with redis:// on a trusted network or unix:///path, or put a TLS tunnel (stunnel) in front of Redis");
+    u->tls.verify = 1;
 
     const char *rest;
     if (strncmp(url, "redis://", 8) == 0) {
         rest = url + 8;
+    } else if (strncmp(url, "rediss://", 9) == 0) {
+        rest = url + 9;
+        u->tls.enabled = 1;
     } else if (strncmp(url, "unix://", 7) == 0) {
         rest = url + 7;
         u->is_unix = 1;
@@ -205,15 +211,69 @@ int redis_url_parse(const char *url, redis_url_t *u, char *err, size_t errlen)
     return 0;
 }
 
+/* Copies a TLS file's path named by `var`; 0, or -1 when too long. */
+static int set_tls_path(char *dst, size_t cap, const char *var, const char *value, char *err, size_t errlen)
+{
+    if (strlen(value) >= cap) {
+        snprintf(err, errlen, "%s is too long (at most %zu bytes)", var, cap - 1);
+        return -1;
+    }
+    strcpy(dst, value);
+    return 0;
+}
+
+int redis_url_set_tls(redis_url_t *u, const char *cacert, const char *cert, const char *key,
+                      const char *verify, char *err, size_t errlen)
+{
+    static const char *const names[] = { "TICKQ_REDIS_CACERT", "TICKQ_REDIS_CERT", "TICKQ_REDIS_KEY",
+                                         "TICKQ_REDIS_TLS_VERIFY" };
+    const char *values[] = { cacert, cert, key, verify };
+    for (int i = 0; i < 4; i++) {
+        if (values[i] != NULL && values[i][0] == '\0')
+            values[i] = NULL;
+        if (values[i] != NULL && !u->tls.enabled) {
+            snprintf(err, errlen, "%s is set but the Redis URL is not rediss://: TLS settings apply only to "
+                     "rediss:// (unset %s, or connect with rediss://)", names[i], names[i]);
+            return -1;
+        }
+    }
+    cacert = values[0], cert = values[1], key = values[2], verify = values[3];
+    if (verify != NULL && strcmp(verify, "0") != 0 && strcmp(verify, "1") != 0) {
+        snprintf(err, errlen, "TICKQ_REDIS_TLS_VERIFY='%s' is not 0 or 1 (1, the default: check Redis's "
+                 "certificate and name; 0: do not)", verify);
+        return -1;
+    }
+    if ((cert == NULL) != (key == NULL)) {
+        snprintf(err, errlen, "%s is set but %s is not: a client certificate needs both",
+                 cert ? "TICKQ_REDIS_CERT" : "TICKQ_REDIS_KEY", cert ? "TICKQ_REDIS_KEY" : "TICKQ_REDIS_CERT");
+        return -1;
+    }
+    u->tls.verify = verify == NULL || strcmp(verify, "1") == 0;
+    if (cacert != NULL && !u->tls.verify) {
+        snprintf(err, errlen, "TICKQ_REDIS_CACERT is set but TICKQ_REDIS_TLS_VERIFY=0 turns verification off, "
+                 "so the CA would not be used: unset one of them");
+        return -1;
+    }
+    if ((cacert && set_tls_path(u->tls.cacert, sizeof u->tls.cacert, names[0], cacert, err, errlen) != 0) ||
+        (cert && set_tls_path(u->tls.cert, sizeof u->tls.cert, names[1], cert, err, errlen) != 0) ||
+        (key && set_tls_path(u->tls.key, sizeof u->tls.key, names[2], key, err, errlen) != 0))
+        return -1;
+    return 0;
+}
+
 void redis_url_describe(const redis_url_t *u, char *out, size_t outlen)
 {
     char auth[300] = "";
+    const char *scheme = u->tls.enabled ? "rediss" : "redis";
     if (u->user[0] || u->password[0])
         snprintf(auth, sizeof auth, "%s%s@", u->user, u->password[0] ? ":***" : "");
     if (u->is_unix)
         snprintf(out, outlen, "unix://%s%s?db=%d", auth, u->path, u->db);
     else if (strchr(u->host, ':'))
-        snprintf(out, outlen, "redis://%s[%s]:%d/%d", auth, u->host, u->port, u->db);
+        snprintf(out, outlen, "%s://%s[%s]:%d/%d", scheme, auth, u->host, u->port, u->db);
     else
-        snprintf(out, outlen, "redis://%s%s:%d/%d", auth, u->host, u->port, u->db);
+        snprintf(out, outlen, "%s://%s%s:%d/%d", scheme, auth, u->host, u->port, u->db);
+    size_t n = strlen(out);
+    if (u->tls.enabled && !u->tls.verify && n < outlen)
+        snprintf(out + n, outlen - n, " (TLS certificate not verified)");
 }

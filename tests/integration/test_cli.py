@@ -68,9 +68,13 @@ class TestConnectivity(TickqTestCase):
         self.assertEqual(p.returncode, 78)
 
     def test_bad_urls_exit_78(self):
-        p = tickq("worker", url="rediss://127.0.0.1:6380")
+        # rediss:// is TLS now (test_redis_tls.py); its bad settings are what exits 78.
+        p = tickq("worker", url="rediss://127.0.0.1:6380", env={"TICKQ_REDIS_TLS_VERIFY": "maybe"})
         self.assertEqual(p.returncode, 78)
-        self.assertIn("TLS", p.stderr)
+        self.assertIn("TICKQ_REDIS_TLS_VERIFY='maybe' is not 0 or 1", p.stderr)
+        p = tickq("worker", url="rediss://127.0.0.1:6380?verify=0")
+        self.assertEqual(p.returncode, 78)
+        self.assertIn("TICKQ_REDIS_TLS_VERIFY", p.stderr)
         p = tickq("worker", url="http://nope")
         self.assertEqual(p.returncode, 78)
         self.assertIn("unsupported Redis URL", p.stderr)
