@@ -3,7 +3,8 @@ docs/production-redis.md (read from the document, so the two cannot
 drift): a worker with its children, the scheduler, the users' list (import
 and watch) and the job history; `tickq enqueue`, `result`, `job`, `stats`,
 `dlq`, `cancel`, `rejected`, `worker --check` and a standalone
-`tickq scheduler`; the producers' calls (tickq_client) as the document's
+`tickq scheduler`; `tickq serve` and `worker --http` with every endpoint
+and the cluster's metrics; the producers' calls (tickq_client) as the document's
 producer user. The server's ACL LOG stays empty. A user with a command or
 a key pattern fewer gets an error that names the NOPERM."""
 import json
@@ -197,6 +198,55 @@ class TestTheDocumentedRule(AclCase):
                     user.execute_command(*command)
         with self.assertRaises(redis.exceptions.NoPermissionError):
             user.get("someone-elses-key")
+
+
+class TestTheApiAsTheUser(AclCase):
+    def test_tickq_serve_and_a_worker_with_http_run_as_the_acl_user(self):
+        """Every endpoint of `tickq serve` and of a worker's HTTP process,
+        and the cluster's metrics, work with the documented rule: the
+        server's ACL LOG stays empty."""
+        from http_harness import LISTENING, Serve, json_lines, request
+        db, dbenv = temp_sqlite(self)
+        s = Serve(self.user_url(), "--http", "127.0.0.1:0", "--config", self.schedules(), env=dbenv)
+        self.addCleanup(s.close)
+
+        def port_of(proc):
+            def line():
+                found = [x for x in json_lines(proc.log()) if x.get("msg") == LISTENING]
+                self.assertIsNone(proc.proc.poll(), proc.log())
+                return found[0]["port"] if found else None
+            return wait_for(line, 20, what="the server to listen")
+        port = port_of(s)
+
+        def call(method, path, body=None, status=200, where=None):
+            r = request(where or port, method, path, body)
+            self.assertEqual(r.status, status, f"{method} {path}: {r}")
+            return json.loads(r.body) if r.headers.get("Content-Type") == "application/json" else r.body.decode()
+
+        self.assertEqual(call("GET", "/health")["status"], "healthy")
+        jid = call("POST", "/api/tasks", {"type": "echo", "args": {"a": 1}}, 201)["id"]
+        later = call("POST", "/api/tasks", {"type": "noop", "delay": 3600}, 201)["id"]
+        scan = call("POST", "/api/opportunities/scan", {}, 201)["id"]
+        w = Worker(self.user_url(), "--workers", "1", "--http", "127.0.0.1:0", "--cluster-metrics", env=dbenv)
+        self.workers.append(w)
+        wport = port_of(w)
+        self.wait_state(jid, "completed")
+        self.wait_state(scan, ("completed", "failed", "dead"))
+        self.assertEqual(call("GET", f"/api/tasks/{jid}")["result"]["data"]["a"], 1)
+        self.assertEqual(call("DELETE", f"/api/tasks/{later}")["state"], "cancelled")
+        call("GET", "/api/queues")
+        self.assertEqual(len(call("GET", "/api/workers")["workers"]), 1)
+        self.assertEqual([x["name"] for x in call("GET", "/api/schedules")["schedules"]], ["minutely"])
+        call("GET", "/api/dlq")
+        for where in (port, wport):
+            text = call("GET", "/metrics", where=where)
+            self.assertIn("tickq_redis_up 1", text)
+            self.assertIn("tickq_queue_jobs{", text)
+        self.assertEqual(call("GET", "/health", where=wport)["status"], "healthy")
+        self.assertEqual(w.stop(), 0, w.log())
+        for log in (w.log(), s.log()):
+            self.assertNotIn("NOPERM", log)
+        self.assertEqual(self.acl_denials(), [])
 
 
 class TestMissingPermissions(AclCase):
