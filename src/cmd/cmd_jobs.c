@@ -272,23 +272,8 @@ static int print_table(const job_rows_t *rows, int64_t now_ms)
 
 static void print_json(const job_rows_t *rows, int64_t now_ms)
 {
-    for (size_t i = 0; i < rows->n; i++) {
-        const job_row_t *r = &rows->rows[i];
-        char since[CLOCK_ISO_LEN];
-        clock_iso8601(r->since_ms * 1000, since);
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:f, s:s?, s:s}", "id", r->id, "type", r->type,
-                              "queue", r->queue, "state", r->state, "attempts", r->attempts, "run", r->run,
-                              "since", since, "age_s", (double)(now_ms - r->since_ms) / 1000.0, "error", r->error,
-                              "source", r->from_history ? "history" : "redis");
-        if (o != NULL && r->worker[0])
-            json_object_set_new(o, "worker", json_string(r->worker));
-        if (o != NULL && r->due_ms > 0) {
-            char due[CLOCK_ISO_LEN];
-            clock_iso8601(r->due_ms * 1000, due);
-            json_object_set_new(o, "due_at", json_string(due));
-        }
-        cli_print_json_line(o);
-    }
+    for (size_t i = 0; i < rows->n; i++)
+        cli_print_json_line(job_row_json(&rows->rows[i], now_ms));
 }
 
 int cmd_jobs(int argc, char **argv)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/errmsg.h"
 #include "core/queue_controls.h"
 #include "core/stream_info.h"
@@ -518,4 +519,22 @@ int job_list_state(queue_t *q, const char *state, const job_filter_t *f, job_row
     }
     free(ps);
     return st;
+}
+
+json_t *job_row_json(const job_row_t *r, int64_t now_ms)
+{
+    char since[CLOCK_ISO_LEN];
+    clock_iso8601(r->since_ms * 1000, since);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:f, s:s?, s:s}", "id", r->id, "type", r->type,
+                          "queue", r->queue, "state", r->state, "attempts", r->attempts, "run", r->run,
+                          "since", since, "age_s", (double)(now_ms - r->since_ms) / 1000.0, "error", r->error,
+                          "source", r->from_history ? "history" : "redis");
+    if (o != NULL && r->worker[0])
+        json_object_set_new(o, "worker", json_string(r->worker));
+    if (o != NULL && r->due_ms > 0) {
+        char due[CLOCK_ISO_LEN];
+        clock_iso8601(r->due_ms * 1000, due);
+        json_object_set_new(o, "due_at", json_string(due));
+    }
+    return o;
 }

@@ -19,6 +19,7 @@
 #ifndef TICKQ_JOB_LIST_H
 #define TICKQ_JOB_LIST_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,6 +68,11 @@ typedef struct {
  * rows read). */
 int job_list_state(queue_t *q, const char *state, const job_filter_t *f, job_rows_t *out, char *err,
                    size_t errlen);
+
+/* A row as JSON (a new object): id, type, queue, state, attempts, run,
+ * since (ISO 8601), age_s at now_ms, error, source (redis or history),
+ * worker and due_at when set. For `tickq jobs --json` and GET /api/tasks. */
+json_t *job_row_json(const job_row_t *r, int64_t now_ms);
 
 /* Appends one row (copied; error may be NULL); NULL when out of memory. */
 job_row_t *job_rows_add(job_rows_t *out, const job_row_t *row, const char *error);

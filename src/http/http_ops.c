@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/queue_controls.h"
+#include "core/queue_names.h"
 #include "core/stats.h"
 #include "http/http_app.h"
 
@@ -218,4 +220,36 @@ void http_ops_dlq_retry(void *app, const http_request_t *req, http_reply_t *rep)
     } else {
         http_reply_json(rep, 200, json_pack("{s:s, s:s, s:b}", "entry", entry, "id", job, "requeued", 1));
     }
+}
+
+void http_ops_purge(void *app, const http_request_t *req, http_reply_t *rep)
+{
+    if (http_query_only(req, no_params, rep) != 0)
+        return;
+    http_app_t *a = app;
+    const char *queue = req->params[0];
+    char err[1024];
+    if (queue_name_check(queue, err, sizeof err) != 0) {
+        http_reply_error(rep, 400, "%s", err);
+        return;
+    }
+    queue_t *q = http_app_queue(a, err, sizeof err);
+    if (q == NULL) {
+        http_reply_error(rep, 503, "cannot reach Redis: %s", err);
+        return;
+    }
+    purge_count_t n;
+    long long cancelled = 0;
+    queue_status_t qs = queue_purge_count(q, queue, &n, err, sizeof err);
+    if (qs == QUEUE_OK)
+        qs = queue_purge(q, queue, &cancelled, err, sizeof err);
+    if (qs != QUEUE_OK) {
+        if (rconn_broken(a->conn))
+            http_app_broken(a);
+        http_reply_error(rep, qs == QUEUE_ERR_INVALID ? 400 : 503, "purge of %s stopped after %lld jobs: %s", queue,
+                         cancelled, err);
+        return;
+    }
+    http_reply_json(rep, 200, json_pack("{s:s, s:I, s:I}", "queue", queue, "cancelled", (json_int_t)cancelled,
+                                        "running", (json_int_t)n.running));
 }

@@ -13,5 +13,7 @@ void http_ops_workers(void *app, const http_request_t *req, http_reply_t *rep);
 void http_ops_schedules(void *app, const http_request_t *req, http_reply_t *rep);
 void http_ops_dlq(void *app, const http_request_t *req, http_reply_t *rep);
 void http_ops_dlq_retry(void *app, const http_request_t *req, http_reply_t *rep);
+/* POST /api/queues/{name}/purge: as `tickq purge NAME --yes`. */
+void http_ops_purge(void *app, const http_request_t *req, http_reply_t *rep);
 
 #endif

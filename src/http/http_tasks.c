@@ -6,9 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/close_match.h"
 #include "core/job.h"
 #include "core/job_admit.h"
+#include "core/job_list.h"
+#include "core/queue_names.h"
 #include "core/job_view.h"
 
 static const char *const task_fields[] = { "type", "args", "queue", "priority", "id", "max_retries", "timeout",
@@ -278,4 +281,66 @@ void http_tasks_cancel(void *app, const http_request_t *req, http_reply_t *rep)
         /* Running: its worker stops it within a fraction of a second. */
         http_reply_json(rep, 202, json_pack("{s:s, s:s, s:b}", "id", id, "state", "running", "cancel_requested", 1));
     }
+}
+
+#define LIST_LIMIT_DEFAULT 50
+#define LIST_LIMIT_MAX 1000
+
+void http_tasks_list(void *app, const http_request_t *req, http_reply_t *rep)
+{
+    static const char *const known[] = { "state", "queue", "type", "limit", NULL };
+    if (http_query_only(req, known, rep) != 0)
+        return;
+    http_app_t *a = app;
+    const char *state = http_query(req, "state"), *limit_text = http_query(req, "limit");
+    job_filter_t f = { http_query(req, "queue"), http_query(req, "type"), 0, LIST_LIMIT_DEFAULT };
+    char err[1024];
+    if (state != NULL && !job_list_state_known(state)) {
+        char list[200] = "";
+        for (int i = 0; i < JOB_LIST_STATES; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", job_list_states[i]);
+        http_reply_error(rep, 400, "unknown state '%.60s' (one of: %s)", state, list);
+        return;
+    }
+    if (f.queue != NULL && queue_name_check(f.queue, err, sizeof err) != 0) {
+        http_reply_error(rep, 400, "queue: %s", err);
+        return;
+    }
+    if (f.type != NULL && !job_name_valid(f.type, JOB_TYPE_MAX)) {
+        http_reply_error(rep, 400, "type '%.60s' is not a task type (1-%d of A-Z a-z 0-9 _ - .)", f.type,
+                         JOB_TYPE_MAX);
+        return;
+    }
+    if (limit_text != NULL) {
+        char *end;
+        long long v = strtoll(limit_text, &end, 10);
+        if (*limit_text == '\0' || *end != '\0' || v < 1 || v > LIST_LIMIT_MAX) {
+            http_reply_error(rep, 400, "limit must be an integer from 1 to %d", LIST_LIMIT_MAX);
+            return;
+        }
+        f.limit = (size_t)v;
+    }
+    queue_t *q = http_app_queue(a, err, sizeof err);
+    if (q == NULL) {
+        http_reply_error(rep, 503, "cannot reach Redis: %s", err);
+        return;
+    }
+    job_rows_t rows = { NULL, 0, 0 };
+    for (int i = 0; i < JOB_LIST_STATES && rows.n < f.limit; i++) {
+        if (state != NULL && strcmp(state, job_list_states[i]) != 0)
+            continue;
+        if (job_list_state(q, job_list_states[i], &f, &rows, err, sizeof err) != 0) {
+            job_rows_free(&rows);
+            if (rconn_broken(a->conn))
+                http_app_broken(a);
+            http_reply_error(rep, 503, "cannot list %s jobs: %s", job_list_states[i], err);
+            return;
+        }
+    }
+    json_t *list = json_array();
+    int64_t now = clock_now_ms();
+    for (size_t i = 0; i < rows.n; i++)
+        json_array_append_new(list, job_row_json(&rows.rows[i], now));
+    job_rows_free(&rows);
+    http_reply_json(rep, 200, json_pack("{s:o}", "jobs", list));
 }

@@ -1,6 +1,7 @@
 /* http_tasks.h — the jobs of the REST API (docs/http.md, "Tasks"):
  * POST /api/tasks (enqueue, tickq enqueue's options), GET /api/tasks/{id}
- * (record, result, retries, progress), DELETE /api/tasks/{id} (cancel). */
+ * (record, result, retries, progress), DELETE /api/tasks/{id} (cancel),
+ * GET /api/tasks (the listing by state). */
 #ifndef TICKQ_HTTP_TASKS_H
 #define TICKQ_HTTP_TASKS_H
 
@@ -12,6 +13,9 @@
 void http_tasks_create(void *app, const http_request_t *req, http_reply_t *rep);
 void http_tasks_get(void *app, const http_request_t *req, http_reply_t *rep);
 void http_tasks_cancel(void *app, const http_request_t *req, http_reply_t *rep);
+/* GET /api/tasks?state=S&queue=Q&type=T&limit=N: jobs as `tickq jobs --json`
+ * lists them (failed and dead first when no state is given). */
+void http_tasks_list(void *app, const http_request_t *req, http_reply_t *rep);
 
 /* Enqueues the job `task` describes (the POST /api/tasks object) and fills
  * rep: 201 with {id, state, run, created}, 409 when the id exists, 400 for

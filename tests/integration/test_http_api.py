@@ -267,6 +267,51 @@ class TestOps(HttpCase):
         s = self.serve(env={"TICKQ_CONFIG": None, "TICKQ_SCHEDULES": None}, cwd=self.temp_dir())
         self.assertEqual(self.expect(self.get(s, "/api/schedules"), 200), {"schedules": [], "config": None})
 
+    def test_jobs_listed_by_state_queue_and_type(self):
+        """GET /api/tasks lists jobs as `tickq jobs --json` does: failed
+        ones with their error, waiting ones by queue; bad filters are 400."""
+        s = self.serve()
+        self.enqueue("fail", '{"permanent": true}', "--queue", "lq", "--max-retries", "0", "--id", "broken")
+        status, w = self.burst("--queues", "lq", "--workers", "1")
+        self.assertEqual(status, 0, w.log())
+        for i in range(3):
+            self.enqueue("noop", "{}", "--queue", "waitq", "--id", f"wait-{i}")
+        self.enqueue("echo", "{}", "--queue", "waitq", "--id", "wait-echo")
+        failed = self.expect(self.get(s, "/api/tasks?state=failed"), 200)["jobs"]
+        self.assertEqual([(j["id"], j["state"], j["queue"], j["type"]) for j in failed],
+                         [("broken", "failed", "lq", "fail")])
+        self.assertIn("failed on purpose", failed[0]["error"])
+        queued = self.expect(self.get(s, "/api/tasks?state=queued&queue=waitq"), 200)["jobs"]
+        self.assertEqual(sorted(j["id"] for j in queued), ["wait-0", "wait-1", "wait-2", "wait-echo"])
+        typed = self.expect(self.get(s, "/api/tasks?state=queued&type=echo"), 200)["jobs"]
+        self.assertEqual([j["id"] for j in typed], ["wait-echo"])
+        self.assertEqual(len(self.expect(self.get(s, "/api/tasks?state=queued&limit=2"), 200)["jobs"]), 2)
+        every = [j["id"] for j in self.expect(self.get(s, "/api/tasks"), 200)["jobs"]]
+        self.assertEqual(every[0], "broken")   # failed and dead first
+        self.assertEqual(sorted(every[1:]), ["wait-0", "wait-1", "wait-2", "wait-echo"])
+        self.expect(self.get(s, "/api/tasks?state=complete"), 400, "unknown state 'complete' (one of: failed")
+        self.expect(self.get(s, "/api/tasks?limit=0"), 400, "limit must be an integer from 1 to 1000")
+        self.expect(self.get(s, "/api/tasks?queue=bad%20name"), 400, "queue:")
+        self.expect(self.get(s, "/api/tasks?type=no%20such"), 400, "is not a task type")
+        self.expect(self.get(s, "/api/tasks?sate=failed"), 400, "unknown query parameter 'sate'")
+
+    def test_purge_cancels_the_waiting_jobs_of_a_queue(self):
+        s = self.serve()
+        for i in range(5):
+            self.enqueue("noop", "{}", "--queue", "pq", "--id", f"p-{i}")
+        self.enqueue("noop", "{}", "--queue", "pq", "--id", "p-later", "--delay", "3600")
+        self.enqueue("noop", "{}", "--queue", "other", "--id", "kept")
+        self.assertEqual(self.expect(self.post(s, "/api/queues/pq/purge"), 200),
+                         {"queue": "pq", "cancelled": 6, "running": 0})
+        for jid in [f"p-{i}" for i in range(5)] + ["p-later"]:
+            self.assertEqual(self.state(jid), "cancelled")
+            self.assertEqual(self.job(jid).get("error"), "Job purged")
+        self.assertEqual(self.state("kept"), "queued")
+        self.assertEqual(self.expect(self.post(s, "/api/queues/pq/purge"), 200)["cancelled"], 0)
+        self.expect(self.post(s, "/api/queues/bad%20name/purge"), 400)
+        audit = [x for x in self.audit(s) if x["path"].endswith("/purge")]
+        self.assertEqual([x["status"] for x in audit], [200, 200, 400])
+
     def test_dead_letters_listed_and_retried(self):
         s = self.serve()
         for jid in ("dead-1", "dead-2"):
@@ -325,7 +370,7 @@ class TestRouting(HttpCase):
             with self.subTest(path=path):
                 self.expect(self.get(s, path), 404, f"no such endpoint: GET {path}")
         for method, path, allow in (("POST", "/health", "GET"), ("DELETE", "/metrics", "GET"),
-                                    ("GET", "/api/tasks", "POST"), ("PUT", "/api/tasks/x", "GET, DELETE"),
+                                    ("PUT", "/api/tasks", "POST, GET"), ("PUT", "/api/tasks/x", "GET, DELETE"),
                                     ("GET", "/api/dlq/1-0/retry", "POST"), ("GET", "/api/opportunities/scan", "POST"),
                                     ("POST", "/api/queues", "GET")):
             with self.subTest(method=method, path=path):
@@ -347,7 +392,8 @@ class TestToken(HttpCase):
                  ("GET", "/api/schedules", None, 200), ("GET", "/api/dlq", None, 200),
                  ("GET", "/api/tasks/none", None, 404), ("POST", "/api/tasks", {"type": "noop"}, 201),
                  ("DELETE", "/api/tasks/none", None, 404), ("POST", "/api/dlq/1-0/retry", None, 404),
-                 ("POST", "/api/opportunities/scan", {}, 201)]
+                 ("POST", "/api/opportunities/scan", {}, 201), ("GET", "/api/tasks?state=failed", None, 200),
+                 ("POST", "/api/queues/nothing_here/purge", None, 200)]
 
     def test_every_endpoint_but_health_needs_the_token(self):
         s = self.serve(env={"TICKQ_API_TOKEN": TOKEN})
