@@ -47,7 +47,8 @@ static void print_usage(FILE *out)
                  "TICKQ_GROUP, TICKQ_LOG_FORMAT, TICKQ_LOG_LEVEL, TICKQ_RESULT_TTL, DATABASE_URL, TICKQ_DB,\n"
                  "TICKQ_LIST_TARGET (worker), TICKQ_CONFIG (the configuration file; TICKQ_SCHEDULES, its\n"
                  "old name, for the schedules); for rediss:// TICKQ_REDIS_CACERT, TICKQ_REDIS_CERT,\n"
-                 "TICKQ_REDIS_KEY, TICKQ_REDIS_TLS_VERIFY (docs/production-redis.md).\n");
+                 "TICKQ_REDIS_KEY, TICKQ_REDIS_TLS_VERIFY (docs/production-redis.md); TICKQ_API_TOKEN\n"
+                 "(serve, worker --http: docs/http.md).\n");
 }
 
 /* The flags every command shares may also come before the command

@@ -15,7 +15,7 @@
 #include "core/job_view.h"
 
 static const char *const task_fields[] = { "type", "args", "queue", "priority", "id", "max_retries", "timeout",
-                                           "delay", "replace" };
+                                           "delay", "replace", "expires" };
 #define NFIELDS (sizeof task_fields / sizeof task_fields[0])
 
 /* An unknown field: 0 when there is none, else -1 with rep filled. */
@@ -34,27 +34,27 @@ static int unknown_field(const json_t *task, http_reply_t *rep)
         if (close_match_find(key, task_fields, NFIELDS, &best, 1) == 1)
             snprintf(hint, sizeof hint, " (did you mean '%s'?)", task_fields[best]);
         http_reply_error(rep, 400, "unknown field '%.60s'%s; a task takes: type, args, queue, priority, id, "
-                         "max_retries, timeout, delay, replace", key, hint);
+                         "max_retries, timeout, delay, replace, expires", key, hint);
         return -1;
     }
     return 0;
 }
 
 /* Seconds (a JSON number) as milliseconds: 0, or -1 with rep filled. */
-static int seconds_field(const json_t *task, const char *name, int positive, int64_t *ms, http_reply_t *rep)
+static int seconds_field(const json_t *task, const char *name, int positive, int64_t max_ms, int64_t *ms,
+                         http_reply_t *rep)
 {
     const json_t *v = json_object_get(task, name);
     if (v == NULL || json_is_null(v))
         return 0;
     double s = json_number_value(v);
-    if (!json_is_number(v) || !isfinite(s) || s < 0 || (positive && s <= 0) ||
-        s * 1000 > (double)JOB_MAX_TIMEOUT_MS) {
-        http_reply_error(rep, 400, "%s must be a number of seconds %s and at most 604800", name,
-                         positive ? "above 0" : "from 0");
+    if (!json_is_number(v) || !isfinite(s) || s < 0 || (positive && s <= 0) || s * 1000 > (double)max_ms) {
+        http_reply_error(rep, 400, "%s must be a number of seconds %s and at most %lld", name,
+                         positive ? "above 0" : "from 0", (long long)(max_ms / 1000));
         return -1;
     }
     *ms = (int64_t)llround(s * 1000);
-    if (positive && !job_timeout_valid(*ms)) { /* 0.0004 s is 0 ms: "not set", never meant */
+    if (positive && *ms == 0) { /* 0.0004 s is 0 ms: "not set", never meant */
         http_reply_error(rep, 400, "%s must be at least 0.001 seconds", name);
         return -1;
     }
@@ -98,8 +98,10 @@ static int spec_of(const json_t *task, job_spec_t *spec, char **args_text, http_
         return -1;
     }
     if (string_field(task, "queue", &spec->queue, rep) != 0 || string_field(task, "priority", &spec->priority, rep) != 0 ||
-        string_field(task, "id", &spec->id, rep) != 0 || seconds_field(task, "timeout", 1, &spec->timeout_ms, rep) != 0 ||
-        seconds_field(task, "delay", 0, &spec->delay_ms, rep) != 0)
+        string_field(task, "id", &spec->id, rep) != 0 ||
+        seconds_field(task, "timeout", 1, JOB_MAX_TIMEOUT_MS, &spec->timeout_ms, rep) != 0 ||
+        seconds_field(task, "delay", 0, JOB_MAX_TIMEOUT_MS, &spec->delay_ms, rep) != 0 ||
+        seconds_field(task, "expires", 1, JOB_MAX_EXPIRES_MS, &spec->expires_ms, rep) != 0)
         return -1;
     if (retries != NULL && !json_is_null(retries)) {
         if (!json_is_integer(retries) || json_integer_value(retries) < 0 ||

@@ -267,6 +267,22 @@ class TestOps(HttpCase):
         s = self.serve(env={"TICKQ_CONFIG": None, "TICKQ_SCHEDULES": None}, cwd=self.temp_dir())
         self.assertEqual(self.expect(self.get(s, "/api/schedules"), 200), {"schedules": [], "config": None})
 
+    def test_expires_as_tickq_enqueue_expires(self):
+        """A job posted with expires that no worker starts in time ends
+        cancelled, 'Job expired', when a worker would claim it."""
+        s = self.serve()
+        jid = self.expect(self.post(s, "/api/tasks", {"type": "noop", "queue": "exq", "expires": 0.05}), 201)["id"]
+        wait_for(lambda: time.time() * 1000 > int(self.job(jid)["expires_us"]) / 1000 + 50, 5,
+                 what="the job's expiry to pass")
+        status, w = self.burst("--queues", "exq", "--workers", "1")
+        self.assertEqual(status, 0, w.log())
+        self.assertEqual(self.state(jid), "cancelled")
+        self.assertEqual(self.job(jid)["error"], "Job expired")
+        self.expect(self.post(s, "/api/tasks", {"type": "noop", "expires": 0}), 400, "expires must be a number")
+        self.expect(self.post(s, "/api/tasks", {"type": "noop", "expires": 0.0001}), 400, "at least 0.001")
+        self.expect(self.post(s, "/api/tasks", {"type": "noop", "expires": 5, "delay": 10}), 400,
+                    "expires must be later than the delay")
+
     def test_jobs_listed_by_state_queue_and_type(self):
         """GET /api/tasks lists jobs as `tickq jobs --json` does: failed
         ones with their error, waiting ones by queue; bad filters are 400."""
