@@ -181,8 +181,9 @@ class TestPythonClient(SynthBarsTestCase):
         the list onto itself), so a task is taken when it arrives rather
         than at the next tick; the wait leaves the list as it was."""
         w = self.worker("--workers", "1", "--list-queue", "legacy_q", env=self.env)
-        watch = wait_for(lambda: self.watches(), 10, what="the list watch connection")
-        self.assertEqual(watch[0]["cmd"], "blmove")
+        # The watch names its connection first (CLIENT SETNAME), then waits.
+        watch = wait_for(lambda: [c for c in self.watches() if c["cmd"] == "blmove"], 10,
+                         what="the list watch blocked in BLMOVE")
         self.assertIn("b", watch[0]["flags"])  # blocked, on the list
         for i in range(3):
             tickq_client.add_task(self.r, f"woken-{i}", "noop", {}, list_name="legacy_q")
