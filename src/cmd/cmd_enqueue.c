@@ -38,6 +38,12 @@ static const char usage[] =
     "  --expires S          the job ends cancelled (\"Job expired\") unless it starts\n"
     "                       (a first attempt or a retry) within S seconds of now; at\n"
     "                       most a year, and more than --delay (default: never)\n"
+    "  --after ID[,ID...]   the job waits (state deferred) until these jobs have all\n"
+    "                       completed, then runs; if one fails, dies or is cancelled,\n"
+    "                       it fails (\"dependency ID ended STATE\"). An unknown or\n"
+    "                       expired id, or one already ended other than completed,\n"
+    "                       is refused (exit 65). At most 1000 ids\n"
+    "  --after-any          with --after: run once they have all ended, however\n"
     "  --json               print {\"id\", \"created\", \"state\", \"run\"} instead of the id\n"
     "                       (with \"replaced\": the state the run before ended in)\n"
     CLI_COMMON_HELP
@@ -48,7 +54,7 @@ static const char usage[] =
 
 enum {
     OPT_QUEUE = OPT_FIRST_COMMAND_OPTION, OPT_PRIORITY, OPT_ID, OPT_MAX_RETRIES, OPT_TIMEOUT, OPT_DELAY,
-    OPT_ARG_FILE, OPT_REPLACE, OPT_EXPIRES
+    OPT_ARG_FILE, OPT_REPLACE, OPT_EXPIRES, OPT_AFTER, OPT_AFTER_ANY
 };
 
 /* Exit status when the id exists and nothing was enqueued. */
@@ -66,6 +72,8 @@ static const struct option options[] = {
     { "delay", required_argument, 0, OPT_DELAY },
     { "arg-file", required_argument, 0, OPT_ARG_FILE },
     { "expires", required_argument, 0, OPT_EXPIRES },
+    { "after", required_argument, 0, OPT_AFTER },
+    { "after-any", no_argument, 0, OPT_AFTER_ANY },
     { "json", no_argument, 0, OPT_JSON },
     CLI_COMMON_OPTIONS,
     { 0, 0, 0, 0 }
@@ -248,6 +256,12 @@ static int on_flag(int opt, const char *arg, void *ctx)
         if (f->spec.expires_ms == 0)
             return cli_fail(EX_DATAERR, "invalid --expires '%s': it must be more than 0 (leave it out for none)", arg);
         return 0;
+    case OPT_AFTER:
+        if (f->spec.depends_on != NULL)
+            return cli_usage_error(usage, "--after given twice: list every id in one, --after ID,ID");
+        f->spec.depends_on = arg;
+        return 0;
+    case OPT_AFTER_ANY: f->spec.after_any = 1; return 0;
     default: return cli_usage_error(usage, "see the options below");
     }
 }
@@ -311,6 +325,8 @@ int cmd_enqueue(int argc, char **argv)
         return cli_usage_error(usage, "unexpected argument '%s' (quote ARGS_JSON as one argument)", argv[optind + 2]);
     if (spec.replace && spec.id == NULL)
         return cli_usage_error(usage, "--replace needs --id ID: it runs an existing job again");
+    if (spec.after_any && spec.depends_on == NULL)
+        return cli_usage_error(usage, "--after-any needs --after ID[,ID]: the jobs to run after");
     spec.type = argv[optind];
     char *owned = NULL;
     if (rest == 2) {

@@ -24,14 +24,15 @@ static const char usage[] =
     "\n"
     "Lists jobs: ID, TYPE, QUEUE, STATE, ATTEMPTS, AGE (time in that state) and\n"
     "ERROR (cut to fit the line). Without --state: failed, dead, retrying, running,\n"
-    "queued, delayed, held (waiting for a slot of its type's limit), cancelled, in\n"
-    "that order; finished and retrying jobs newest first, the others in the order\n"
+    "queued, delayed, held (waiting for a slot of its type's limit), deferred\n"
+    "(waiting for the jobs it depends on: enqueue --after), cancelled, in that\n"
+    "order; finished and retrying jobs newest first, the others in the order\n"
     "workers take them. Completed jobs are not listed (tickq job ID shows one).\n"
     "Failed, dead and cancelled runs older than the record TTL (TICKQ_RESULT_TTL)\n"
     "come from the job history database when --since reaches past it.\n"
     "\n"
-    "  --state S            failed, dead, retrying, running, queued, delayed, held or\n"
-    "                       cancelled\n"
+    "  --state S            failed, dead, retrying, running, queued, delayed, held,\n"
+    "                       deferred or cancelled\n"
     "  --queue Q            one logical queue (all its priorities)\n"
     "  --type T             one task type\n"
     "  --since T            jobs that entered their state since T: a duration back\n"
@@ -111,7 +112,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
                                    "of them; tickq job ID shows one, the job history database keeps them all)");
         if (!job_list_state_known(arg))
             return cli_usage_error(usage, "unknown state '%s' for --state: use failed, dead, retrying, running, "
-                                   "queued, delayed, held or cancelled", arg);
+                                   "queued, delayed, held, deferred or cancelled", arg);
         j->state = arg;
         return 0;
     case OPT_QUEUE:

@@ -45,7 +45,7 @@ static int switch_queue(int argc, char **argv, int pause)
         return st == CLI_HELP ? 0 : st;
     const char *queue = cli.arg;
     int changed = 0;
-    purge_count_t n = { 0, 0, 0, 0, 0 };
+    purge_count_t n = { 0, 0, 0, 0, 0, 0 };
     queue_status_t qs = queue_pause(&cli.q, queue, pause, &changed, err, sizeof err);
     if (qs == QUEUE_OK)
         qs = queue_purge_count(&cli.q, queue, &n, err, sizeof err);

@@ -12,7 +12,7 @@ static const char usage[] =
     "usage: tickq purge QUEUE [--yes]\n"
     "\n"
     "Empties a logical queue, all its priorities: every job waiting in it (ready,\n"
-    "delayed, retrying, held for its type's limit) ends cancelled with the error\n"
+    "delayed, retrying, held for its type's limit, deferred) ends cancelled with the error\n"
     "\"Job purged\", its task_result written so that clients polling it stop. Running\n"
     "jobs finish. Without --yes nothing is done: it says how many jobs it would\n"
     "cancel. Jobs are cancelled in atomic batches of 1000.\n"
@@ -56,7 +56,7 @@ int cmd_purge(int argc, char **argv)
         cli_close(&cli);
         return cli_fail(cli_queue_exit(qs), "cannot purge %s: %s", queue, err);
     }
-    long long waiting = n.ready + n.delayed + n.retrying + n.held;
+    long long waiting = n.ready + n.delayed + n.retrying + n.held + n.deferred;
     if (waiting == 0) {
         printf("queue %s has no waiting jobs: nothing to purge (%lld running)\n", queue, n.running);
         cli_close(&cli);
@@ -65,9 +65,9 @@ int cmd_purge(int argc, char **argv)
     if (!yes) {
         cli_close(&cli);
         return cli_fail(1, "purge %s would cancel %lld jobs (%lld ready, %lld delayed, %lld retrying, %lld held "
-                        "for a type limit); %lld running jobs would finish. Nothing done: run "
+                        "for a type limit, %lld deferred); %lld running jobs would finish. Nothing done: run "
                         "`tickq purge %s --yes` to purge it", queue, waiting, n.ready, n.delayed, n.retrying,
-                        n.held, n.running, queue);
+                        n.held, n.deferred, n.running, queue);
     }
     long long cancelled = 0;
     qs = queue_purge(&cli.q, queue, &cancelled, err, sizeof err);

@@ -15,8 +15,9 @@
 static const char usage[] =
     "usage: tickq stats [--json]\n"
     "\n"
-    "Shows queue depths (ready, running, delayed, retrying), counters per queue and\n"
-    "in total, the dead-letter count, re-runs of finished jobs, the users' list\n"
+    "Shows queue depths (ready, running, delayed, retrying, deferred: waiting for\n"
+    "the jobs they depend on), counters per queue and in total, the dead-letter\n"
+    "count, re-runs of finished jobs, the users' list\n"
     "protocol (tasks taken, duplicates, rejected entries kept: tickq rejected), the\n"
     "job history waiting in Redis and dropped (history_dropped) per database, and\n"
     "the live workers. Columns are as wide as their longest name. A queue's NOTE\n"
@@ -51,14 +52,14 @@ static int number_row(text_table_t *t, const char *name, json_t *o, const char *
 /* A depths row: the queue's numbers, then its note. 0, or -1. */
 static int depth_row(text_table_t *t, json_t *d, const char *const *fields)
 {
-    char nums[4][24];
-    const char *cells[6];
+    char nums[5][24];
+    const char *cells[7];
     cells[0] = json_string_value(json_object_get(d, "name"));
-    for (size_t c = 0; c < 4; c++) {
+    for (size_t c = 0; c < 5; c++) {
         snprintf(nums[c], sizeof nums[c], "%lld", num(d, fields[c]));
         cells[c + 1] = nums[c];
     }
-    cells[5] = json_is_true(json_object_get(d, "paused")) ? "paused"
+    cells[6] = json_is_true(json_object_get(d, "paused")) ? "paused"
                : json_is_true(json_object_get(d, "unserved")) ? "no live worker" : "";
     return text_table_add(t, cells);
 }
@@ -67,13 +68,14 @@ static int depth_row(text_table_t *t, json_t *d, const char *const *fields)
  * name or number. 0, or -1 (out of memory). */
 static int print_tables(json_t *s)
 {
-    static const char *const depth_fields[] = { "ready", "running", "delayed", "retrying" };
-    static const char *const depth_head[] = { "QUEUE", "READY", "RUNNING", "DELAYED", "RETRYING", "NOTE" };
+    static const char *const depth_fields[] = { "ready", "running", "delayed", "retrying", "deferred" };
+    static const char *const depth_head[] = { "QUEUE", "READY", "RUNNING", "DELAYED", "RETRYING", "DEFERRED",
+                                              "NOTE" };
     static const char *const counter_fields[] = { "submitted", "completed", "failed", "timeout", "retried",
                                                   "dead", "cancelled", "active" };
     static const char *const counter_head[] = { "COUNTERS", "submitted", "completed", "failed", "timeout",
                                                 "retried", "dead", "cancelled", "active" };
-    text_table_t *depths = text_table_new(6, "lrrrrl"), *counters = text_table_new(9, "lrrrrrrrr");
+    text_table_t *depths = text_table_new(7, "lrrrrrl"), *counters = text_table_new(9, "lrrrrrrrr");
     int rc = -1;
     if (depths == NULL || counters == NULL || text_table_add(depths, depth_head) != 0 ||
         text_table_add(counters, counter_head) != 0)

@@ -157,7 +157,49 @@ int job_spec_check(const job_spec_t *s, size_t max_payload, char *err, size_t er
         snprintf(err, errlen, "invalid delay: use 0 to 1 year");
         return -1;
     }
-    return job_expiry_check(s, err, errlen);
+    if (job_expiry_check(s, err, errlen) != 0)
+        return -1;
+    return job_depends_check(s->depends_on, s->after_any, err, errlen);
+}
+
+int job_depends_check(const char *list, int after_any, char *err, size_t errlen)
+{
+    if (list == NULL || *list == '\0') {
+        if (after_any) {
+            snprintf(err, errlen, "after_any needs depends_on: the jobs it runs after");
+            return -1;
+        }
+        return 0;
+    }
+    size_t n = 0;
+    for (const char *p = list;; n++) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char id[JOB_ID_MAX + 2];
+        if (len == 0) {
+            snprintf(err, errlen, "depends_on has an empty job id (ids are separated by single commas)");
+            return -1;
+        }
+        if (len > JOB_ID_MAX) {
+            snprintf(err, errlen, "depends_on: job id '%.40s...' is over %d characters", p, JOB_ID_MAX);
+            return -1;
+        }
+        memcpy(id, p, len);
+        id[len] = '\0';
+        char why[JOB_ID_MAX + 128];
+        if (job_id_check(id, why, sizeof why) != 0) {
+            snprintf(err, errlen, "depends_on: %s", why);
+            return -1;
+        }
+        if (n + 1 > JOB_MAX_DEPS) {
+            snprintf(err, errlen, "depends_on lists more than %d jobs", JOB_MAX_DEPS);
+            return -1;
+        }
+        if (comma == NULL)
+            break;
+        p = comma + 1;
+    }
+    return 0;
 }
 
 int job_state_is_final(const char *state)

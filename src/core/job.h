@@ -36,7 +36,14 @@ typedef struct {
     int replace;           /* 1: an id whose job has finished runs again (its next run) */
     int64_t expires_ms;    /* 0: none; else the job ends cancelled ("Job expired") unless it
                             * starts within this many ms of its enqueue (JOB_MAX_EXPIRES_MS) */
+    const char *depends_on; /* NULL or "": none; else comma-separated ids of jobs it waits for
+                            * (at most JOB_MAX_DEPS): it is `deferred` until they end */
+    int after_any;         /* with depends_on: 1 runs it whatever they end in; 0 (default) only
+                            * when all completed, else it fails */
 } job_spec_t;
+
+/* At most this many dependencies a job (src/lua/common.lua, MAX_DEPS). */
+#define JOB_MAX_DEPS 1000
 
 /* A job's expiry: at most a year, and later than its delay. */
 #define JOB_MAX_EXPIRES_MS (365 * 86400 * 1000LL)
@@ -78,9 +85,14 @@ int job_timeout_valid(int64_t ms);
 
 /* Checks everything a worker would otherwise trip over: id, type, args (a JSON
  * object within max_payload bytes), queue name, priority, retries, timeout
- * (JOB_TIMEOUT_UNSET, or more than 0 up to JOB_MAX_TIMEOUT_MS), delay.
+ * (JOB_TIMEOUT_UNSET, or more than 0 up to JOB_MAX_TIMEOUT_MS), delay, the
+ * form of depends_on (ids; whether they exist is Redis's to say).
  * Returns 0, or -1 with a message naming the bad field and the rule. */
 int job_spec_check(const job_spec_t *spec, size_t max_payload, char *err, size_t errlen);
+
+/* Checks a depends_on list's form: comma-separated job ids, at most
+ * JOB_MAX_DEPS; after_any only with one. 0, or -1 with err naming the fault. */
+int job_depends_check(const char *list, int after_any, char *err, size_t errlen);
 
 /* Why args that jansson could not load are refused: "args are not valid
  * JSON: ... (line L, column C)", or, for a NUL character (\u0000: valid

@@ -12,7 +12,7 @@
 #include "core/stream_info.h"
 
 const char *const job_list_states[JOB_LIST_STATES] = { "failed", "dead", "retrying", "running",
-                                                       "queued", "delayed", "held", "cancelled" };
+                                                       "queued", "delayed", "held", "deferred", "cancelled" };
 
 int job_list_state_known(const char *s)
 {
@@ -419,16 +419,18 @@ static int list_running(queue_t *q, const physical_t *p, const job_filter_t *f, 
     return 0;
 }
 
-/* --- sorted sets of waiting jobs (delayed, held) ----------------------------- */
+/* --- sorted sets of waiting jobs (delayed, held, deferred) ------------------- */
 
 /* Members of zset `key` in score order (with scores), whose record says
- * queued and matches f, into out as `shown`; the score goes to since_ms
- * (held: when it was set aside) or due_ms (delayed: since_ms is then its
+ * queued (deferred for `shown` deferred) and matches f, into out as
+ * `shown`; the score goes to since_ms (held: when it was set aside;
+ * deferred: its enqueue) or due_ms (delayed: since_ms is then its
  * enqueue). */
 static int zset_waiting(queue_t *q, const char *key, const char *shown, const job_filter_t *f, job_rows_t *out,
                         char *err, size_t errlen)
 {
     int delayed = strcmp(shown, "delayed") == 0;
+    const char *stored = strcmp(shown, "deferred") == 0 ? "deferred" : "queued";
     for (long long offset = 0; out->n < f->limit; offset += PAGE) {
         redisReply *z = rconn_cmd(q->conn, err, errlen, "ZRANGE %s %lld %lld WITHSCORES", key, offset,
                                   offset + PAGE - 1);
@@ -449,7 +451,7 @@ static int zset_waiting(queue_t *q, const char *key, const char *shown, const jo
         for (size_t i = 0; i < n; i++) {
             job_row_t row;
             int64_t score = (int64_t)strtod(z->element[2 * i + 1]->str, NULL);
-            if (st == 0 && out->n < f->limit && row_from_record(&row, ids[i], rs[i], "queued", shown) == 0 &&
+            if (st == 0 && out->n < f->limit && row_from_record(&row, ids[i], rs[i], stored, shown) == 0 &&
                 wants_type(f, row.type) && (f->queue == NULL || strcmp(f->queue, row.queue) == 0)) {
                 row.since_ms = score;
                 if (delayed) {
@@ -513,8 +515,11 @@ int job_list_state(queue_t *q, const char *state, const job_filter_t *f, job_row
             st = list_ready(q, &ps[i], f, out, err, errlen);
         } else {
             char key[256];
-            queue_delayed_key(q, ps[i].physical, key, sizeof key);
-            st = zset_waiting(q, key, "delayed", f, out, err, errlen);
+            if (strcmp(state, "deferred") == 0)
+                queue_deferred_key(q, ps[i].physical, key, sizeof key);
+            else
+                queue_delayed_key(q, ps[i].physical, key, sizeof key);
+            st = zset_waiting(q, key, state, f, out, err, errlen);
         }
     }
     free(ps);

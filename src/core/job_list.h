@@ -28,7 +28,7 @@
 
 /* The states `tickq jobs` lists, in its order when no state is asked for
  * (failed and dead first); JOB_LIST_STATES of them. */
-#define JOB_LIST_STATES 8
+#define JOB_LIST_STATES 9
 extern const char *const job_list_states[JOB_LIST_STATES];
 /* 1 when s is one of them. */
 int job_list_state_known(const char *s);

@@ -13,7 +13,8 @@
 static json_t *field_value(const char *name, const char *value)
 {
     static const char *const numeric[] = { "attempts", "max_retries", "timeout_ms", "enqueued_us",
-                                           "started_us", "finished_us", "run", "expires_us" };
+                                           "started_us", "finished_us", "run", "expires_us", "deps_left",
+                                           "needed_by", "not_before" };
     for (size_t i = 0; i < sizeof numeric / sizeof numeric[0]; i++)
         if (strcmp(name, numeric[i]) == 0)
             return json_integer(strtoll(value, NULL, 10));
@@ -32,7 +33,8 @@ static json_t *field_value(const char *name, const char *value)
  * Fields not listed (none today) follow in the record's order. */
 static const char *const field_order[] = {
     "id", "type", "state", "run", "attempts", "max_retries", "queue", "priority", "worker", "running_for_ms",
-    "progress", "progress_message", "error", "next_retry_at", "created_at", "scheduled_for", "expires_at", "enqueued_at",
+    "progress", "progress_message", "error", "depends_on", "after_any", "deps_left", "needed_by", "next_retry_at",
+    "created_at", "scheduled_for", "expires_at", "enqueued_at",
     "started_at", "finished_at", "timeout_seconds", "args", "timeout_ms", "enqueued_us", "expires_us", "started_us",
     "finished_us", "stream", "entry",
     "dead_entry", "cancel_requested", "retries",
@@ -53,6 +55,51 @@ static json_t *in_order(json_t *job)
         if (json_object_get(out, name) == NULL)
             json_object_set(out, name, v);
     return out;
+}
+
+/* The jobs a job depends on (its deps list, read when its record counts
+ * some: `deps`) as [{"id", "state"}] in the order given, state "expired"
+ * for one whose record has gone; replaces the count. One pipelined round
+ * trip for the states. 0, or -1 (err set). */
+static int depends_on(queue_t *q, const char *id, json_t *job, char *err, size_t errlen)
+{
+    json_t *count = json_object_get(job, "deps");
+    if (count == NULL)
+        return 0;
+    char key[300];
+    queue_deps_key(q, id, key, sizeof key);
+    redisReply *l = rconn_cmd(q->conn, err, errlen, "LRANGE %s 0 -1", key);
+    if (l == NULL)
+        return -1;
+    json_t *deps = json_array();
+    size_t n = l->type == REDIS_REPLY_ARRAY ? l->elements : 0;
+    int st = 0;
+    for (size_t i = 0; i < n && st == 0; i++) {
+        char jk[300];
+        queue_job_key(q, l->element[i]->str, jk, sizeof jk);
+        const char *argv[3] = { "HGET", jk, "state" };
+        st = rconn_append_argv(q->conn, 3, argv, NULL);
+    }
+    for (size_t i = 0; i < n && st == 0; i++) {
+        redisReply *r = rconn_read(q->conn, err, errlen);
+        if (r == NULL) {
+            st = -1;
+            break;
+        }
+        const char *state = r->type == REDIS_REPLY_STRING ? r->str : "expired";
+        json_array_append_new(deps, json_pack("{s:s, s:s}", "id", l->element[i]->str, "state", state));
+        freeReplyObject(r);
+    }
+    freeReplyObject(l);
+    if (st != 0) {
+        json_decref(deps);
+        return -1;
+    }
+    json_object_del(job, "deps");
+    json_object_set_new(job, "depends_on", deps);
+    json_t *any = json_object_get(job, "after_any");
+    json_object_set_new(job, "after_any", json_boolean(any != NULL));
+    return 0;
 }
 
 int job_view_read(queue_t *q, const char *id, json_t **out, char *err, size_t errlen)
@@ -84,6 +131,19 @@ int job_view_read(queue_t *q, const char *id, json_t **out, char *err, size_t er
         json_array_append_new(retries, v ? v : json_string(l->element[i]->str));
     }
     json_object_set_new(job, "retries", retries);
+    if (depends_on(q, id, job, err, errlen) != 0) {
+        json_decref(job);
+        freeReplyObject(h);
+        freeReplyObject(l);
+        return -1;
+    }
+    /* A deferred job's delay, when it has one, is kept as an epoch ms. */
+    json_t *nb = json_object_get(job, "not_before");
+    if (json_is_integer(nb)) {
+        char iso[CLOCK_ISO_LEN];
+        clock_iso8601(json_integer_value(nb) * 1000, iso);
+        json_object_set_new(job, "not_before", json_string(iso));
+    }
     /* Times are stored as epoch microseconds; show them as ISO 8601 too. */
     static const char *const times[][2] = { { "enqueued_us", "enqueued_at" }, { "started_us", "started_at" },
                                             { "finished_us", "finished_at" }, { "expires_us", "expires_at" } };

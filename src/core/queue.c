@@ -140,6 +140,16 @@ void queue_delayed_key(const queue_t *q, const char *physical, char *out, size_t
     queue_key(q, "delayed", physical, out, outlen);
 }
 
+void queue_deferred_key(const queue_t *q, const char *physical, char *out, size_t outlen)
+{
+    queue_key(q, "deferred", physical, out, outlen);
+}
+
+void queue_deps_key(const queue_t *q, const char *id, char *out, size_t outlen)
+{
+    queue_key(q, "deps", id, out, outlen);
+}
+
 void queue_retry_key(const queue_t *q, const char *physical, char *out, size_t outlen)
 {
     queue_key(q, "retry", physical, out, outlen);
@@ -409,6 +419,10 @@ static void enqueue_args(queue_t *q, const job_spec_t *s, args_t *a, enqueue_buf
     args_str(a, s->priority ? s->priority : "");
     for (int i = 0; i < ENQUEUE_NUMS; i++)
         args_str(a, b->num[i]);
+    if (s->depends_on != NULL && *s->depends_on != '\0') { /* an older library never sees these */
+        args_str(a, s->depends_on);
+        args_str(a, s->after_any ? "1" : "0");
+    }
 }
 
 static queue_status_t enqueue_reply(queue_t *q, const redisReply *r, enqueue_result_t *out, char *err,

@@ -361,6 +361,10 @@ void queue_retries_key(const queue_t *q, const char *id, char *out, size_t outle
 /* <prefix>:delayed:<physical> and <prefix>:retry:<physical> */
 void queue_delayed_key(const queue_t *q, const char *physical, char *out, size_t outlen);
 void queue_retry_key(const queue_t *q, const char *physical, char *out, size_t outlen);
+/* <prefix>:deferred:<physical> (jobs waiting for dependencies) and
+ * <prefix>:deps:<id> (the ids a job depends on, in order) */
+void queue_deferred_key(const queue_t *q, const char *physical, char *out, size_t outlen);
+void queue_deps_key(const queue_t *q, const char *id, char *out, size_t outlen);
 void queue_stats_key(const queue_t *q, const char *logical, char *out, size_t outlen); /* <prefix>:stats:<queue> */
 void queue_dead_key(const queue_t *q, char *out, size_t outlen);             /* <prefix>:dead */
 void queue_rejected_key(const queue_t *q, char *out, size_t outlen);         /* <prefix>:rejected */

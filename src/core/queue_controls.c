@@ -146,7 +146,7 @@ queue_status_t queue_purge_count(queue_t *q, const char *queue, purge_count_t *o
     redisReply *r;
     queue_status_t st = queue_fcall(q, "purge", NULL, argv, NULL, 2, &r, err, errlen);
     if (st == QUEUE_OK)
-        st = surprise(r, "purge", 5, err, errlen);
+        st = surprise(r, "purge", 6, err, errlen);
     if (st != QUEUE_OK)
         return st;
     out->ready = rconn_reply_integer(r->element[0]);
@@ -154,6 +154,7 @@ queue_status_t queue_purge_count(queue_t *q, const char *queue, purge_count_t *o
     out->retrying = rconn_reply_integer(r->element[2]);
     out->held = rconn_reply_integer(r->element[3]);
     out->running = rconn_reply_integer(r->element[4]);
+    out->deferred = rconn_reply_integer(r->element[5]);
     freeReplyObject(r);
     return QUEUE_OK;
 }

@@ -45,7 +45,7 @@ queue_status_t queue_retry(queue_t *q, const char *id, retry_status_t *result, i
 /* What a purge of a logical queue would cancel, and the running jobs it
  * leaves to finish. */
 typedef struct {
-    long long ready, delayed, retrying, held, running;
+    long long ready, delayed, retrying, held, running, deferred;
 } purge_count_t;
 
 queue_status_t queue_purge_count(queue_t *q, const char *queue, purge_count_t *out, char *err, size_t errlen);

@@ -48,21 +48,23 @@ static json_t *counters_of(queue_t *q, const char *queue, char *err, size_t errl
 static json_t *queue_depths(queue_t *q, const char *physical, long long *pending_out,
                             char *err, size_t errlen)
 {
-    char stream[QUEUE_KEY_MAX], delayed[256], retry[256];
+    char stream[QUEUE_KEY_MAX], delayed[256], retry[256], deferred[256];
     queue_stream_key(q->prefix, physical, stream);
     queue_delayed_key(q, physical, delayed, sizeof delayed);
     queue_retry_key(q, physical, retry, sizeof retry);
-    const char *cmds[4][3] = {
+    queue_deferred_key(q, physical, deferred, sizeof deferred);
+    const char *cmds[5][3] = {
         { "XLEN", stream, NULL },
         { "XINFO", "GROUPS", stream },
         { "ZCARD", delayed, NULL },
         { "ZCARD", retry, NULL },
+        { "ZCARD", deferred, NULL },
     };
-    int argcs[4] = { 2, 3, 2, 2 };
-    for (int i = 0; i < 4; i++)
+    int argcs[5] = { 2, 3, 2, 2, 2 };
+    for (int i = 0; i < 5; i++)
         rconn_append_argv(q->conn, argcs[i], cmds[i], NULL);
-    redisReply *r[4] = { NULL, NULL, NULL, NULL };
-    for (int i = 0; i < 4; i++) {
+    redisReply *r[5] = { NULL, NULL, NULL, NULL, NULL };
+    for (int i = 0; i < 5; i++) {
         r[i] = rconn_read(q->conn, err, errlen);
         if (r[i] == NULL) {
             for (int k = 0; k < i; k++)
@@ -74,14 +76,16 @@ static json_t *queue_depths(queue_t *q, const char *physical, long long *pending
     const redisReply *g = stream_group_of(r[1], q->group);
     long long pending = rconn_reply_integer(stream_reply_field(g, "pending")), ready = stream_ready(g, length);
     long long delayed_n = rconn_reply_integer(r[2]), retrying = rconn_reply_integer(r[3]);
-    for (int i = 0; i < 4; i++)
+    long long deferred_n = rconn_reply_integer(r[4]);
+    for (int i = 0; i < 5; i++)
         freeReplyObject(r[i]);
     *pending_out = pending;
     char logical[QUEUE_PHYS_MAX];
     const char *priority = queue_logical(physical, logical, sizeof logical);
-    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "name", physical, "queue", logical,
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "name", physical, "queue", logical,
                      "priority", priority, "ready", (json_int_t)ready, "running", (json_int_t)pending,
-                     "delayed", (json_int_t)delayed_n, "retrying", (json_int_t)retrying);
+                     "delayed", (json_int_t)delayed_n, "retrying", (json_int_t)retrying,
+                     "deferred", (json_int_t)deferred_n);
 }
 
 static json_t *live_workers(queue_t *q, char *err, size_t errlen)

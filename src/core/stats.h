@@ -13,7 +13,7 @@ extern const int stats_counter_count;
 
 /* Collects a snapshot as a JSON object:
  *   {"queues": [{"name", "queue", "priority", "ready", "running", "delayed",
- *                "retrying"}...],
+ *                "retrying", "deferred"}...],
  *    "counters": {"<queue>": {...}, "total": {sums}},   (plus "active")
  *    "dead_letter": N, "rejected": N (entries kept in <prefix>:rejected),
  *    "workers": [heartbeat objects...]}

@@ -54,17 +54,17 @@ task_status_t task_spin(const task_ctx_t *ctx, task_out_t *out)
 
 task_status_t task_fail(const task_ctx_t *ctx, task_out_t *out)
 {
-    if (task_arg_bool(ctx, "crash")) {
-        /* Simulates a worker killed mid-job (OOM killer, kill -9). */
-        raise(SIGKILL);
-    }
-    if (task_arg_given(ctx, "times")) {
+    if (task_arg_given(ctx, "times")) { /* a crash too happens only in the first N attempts */
         int64_t times = task_arg_int(ctx, "times");
         if (ctx->attempt > times) {
             out->data = json_pack("{s:I, s:i}", "failed_attempts", (json_int_t)times, "succeeded_on_attempt",
                                   ctx->attempt);
             return TASK_OK;
         }
+    }
+    if (task_arg_bool(ctx, "crash")) {
+        /* Simulates a worker killed mid-job (OOM killer, kill -9). */
+        raise(SIGKILL);
     }
     task_status_t status = task_arg_bool(ctx, "permanent") ? TASK_PERMANENT : TASK_TRANSIENT;
     return task_error(out, status, "%s", task_arg_string(ctx, "message"));
@@ -88,7 +88,7 @@ static const task_arg_t fail_args[] = {
     { .name = "permanent", .type = TASK_ARG_BOOL, .num = 0,
       .doc = "fail permanently (no retry) rather than transiently" },
     { .name = "times", .type = TASK_ARG_INT, .min = 0, .max = 1000000, .default_doc = "every attempt fails",
-      .doc = "fail only the first N attempts, then complete" },
+      .doc = "fail (or crash) only the first N attempts, then complete" },
     { .name = "message", .type = TASK_ARG_STRING, .str = "failed on purpose (fail task)",
       .doc = "the error message" },
     { .name = "crash", .type = TASK_ARG_BOOL, .num = 0,

@@ -215,11 +215,15 @@ static void free_replies(redisReply **r, size_t n)
         freeReplyObject(r[i]);
 }
 
+/* Replies per physical queue in round trip 2: XINFO GROUPS, ZCARD delayed,
+ * ZCARD retry, XLEN, ZCARD deferred. */
+#define PER_QUEUE 5
+
 typedef struct {
     const char *name;            /* physical */
     char logical[QUEUE_PHYS_MAX];
     const char *priority;
-    long long ready, running, delayed, retrying;
+    long long ready, running, delayed, retrying, deferred;
     char last_delivered[64];
     double oldest_s;             /* -1: no ready job */
 } phys_t;
@@ -257,7 +261,7 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
     size_t nh = streams->type == REDIS_REPLY_ARRAY ? streams->elements : 0;
     phys_t *ph = calloc(nq + 1, sizeof *ph);
     const char **logicals = calloc(nq + 1, sizeof *logicals);
-    size_t nl = 0, n2 = nq * 4 + nw + nh * 2, n3 = 0;
+    size_t nl = 0, n2 = nq * PER_QUEUE + nw + nh * 2, n3 = 0;
     redisReply **r2 = calloc(n2 + 1, sizeof *r2), **r3 = calloc(nq + 1, sizeof *r3), **rs = NULL;
     int rc = -1;
     if (ph == NULL || logicals == NULL || r2 == NULL || r3 == NULL) {
@@ -283,16 +287,18 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
     }
     /* Round trip 2. */
     for (size_t i = 0; i < nq; i++) {
-        char stream[QUEUE_KEY_MAX], delayed[256], retry[256];
+        char stream[QUEUE_KEY_MAX], delayed[256], retry[256], deferred[256];
         queue_stream_key(q->prefix, ph[i].name, stream);
         queue_delayed_key(q, ph[i].name, delayed, sizeof delayed);
         queue_retry_key(q, ph[i].name, retry, sizeof retry);
+        queue_deferred_key(q, ph[i].name, deferred, sizeof deferred);
         const char *a[3] = { "XINFO", "GROUPS", stream }, *b[2] = { "ZCARD", delayed }, *d[2] = { "ZCARD", retry };
-        const char *e[2] = { "XLEN", stream };
+        const char *e[2] = { "XLEN", stream }, *f[2] = { "ZCARD", deferred };
         rconn_append_argv(c, 3, a, NULL);
         rconn_append_argv(c, 2, b, NULL);
         rconn_append_argv(c, 2, d, NULL);
         rconn_append_argv(c, 2, e, NULL);
+        rconn_append_argv(c, 2, f, NULL);
     }
     for (size_t i = 0; i < nw; i++) {
         char key[300];
@@ -326,12 +332,13 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
     }
     /* Round trip 3: the first entry after the group's last delivered one. */
     for (size_t i = 0; i < nq; i++) {
-        const redisReply *g = stream_group_of(r2[i * 4], q->group);
+        const redisReply *g = stream_group_of(r2[i * PER_QUEUE], q->group);
         const redisReply *last = stream_reply_field(g, "last-delivered-id");
         ph[i].running = rconn_reply_integer(stream_reply_field(g, "pending"));
-        ph[i].ready = stream_ready(g, rconn_reply_integer(r2[i * 4 + 3]));
-        ph[i].delayed = rconn_reply_integer(r2[i * 4 + 1]);
-        ph[i].retrying = rconn_reply_integer(r2[i * 4 + 2]);
+        ph[i].ready = stream_ready(g, rconn_reply_integer(r2[i * PER_QUEUE + 3]));
+        ph[i].delayed = rconn_reply_integer(r2[i * PER_QUEUE + 1]);
+        ph[i].retrying = rconn_reply_integer(r2[i * PER_QUEUE + 2]);
+        ph[i].deferred = rconn_reply_integer(r2[i * PER_QUEUE + 4]);
         if (last != NULL && last->type == REDIS_REPLY_STRING)
             snprintf(ph[i].last_delivered, sizeof ph[i].last_delivered, "(%s", last->str);
         else if (g == NULL)
@@ -362,11 +369,11 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
     char l1[256], l2[256];
     family(t, "tickq_queue_jobs", "gauge",
            "Jobs in each physical queue by state: ready (waiting for a worker), running, delayed, retrying "
-           "(waiting for their backoff).");
+           "(waiting for their backoff), deferred (waiting for the jobs they depend on).");
     for (size_t i = 0; i < nq; i++) {
-        static const char *const states[] = { "ready", "running", "delayed", "retrying" };
-        long long v[4] = { ph[i].ready, ph[i].running, ph[i].delayed, ph[i].retrying };
-        for (int s = 0; s < 4; s++)
+        static const char *const states[] = { "ready", "running", "delayed", "retrying", "deferred" };
+        long long v[5] = { ph[i].ready, ph[i].running, ph[i].delayed, ph[i].retrying, ph[i].deferred };
+        for (int s = 0; s < 5; s++)
             add(t, "tickq_queue_jobs{queue=\"%s\",priority=\"%s\",state=\"%s\"} %lld\n",
                 label(ph[i].logical, l1, sizeof l1), label(ph[i].priority, l2, sizeof l2), states[s], v[s]);
     }
@@ -400,7 +407,7 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
     add(t, "tickq_dead_letter_jobs %lld\n", rconn_reply_integer(r1[1]));
     long long live = 0, children = 0, busy = 0;
     for (size_t i = 0; i < nw; i++) {
-        const redisReply *hb = r2[nq * 4 + i];
+        const redisReply *hb = r2[nq * PER_QUEUE + i];
         if (hb->type != REDIS_REPLY_STRING)
             continue; /* its heartbeat expired */
         json_t *w = json_loads(hb->str, 0, NULL);
@@ -429,7 +436,7 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
             rconn_reply_integer(r1[5]->element[j + 1]));
     family(t, "tickq_history_rows_waiting", "gauge", "Job history rows in Redis not yet written to the database.");
     for (size_t i = 0; i < nh; i++) {
-        const redisReply *st = r2[nq * 4 + nw + i * 2];
+        const redisReply *st = r2[nq * PER_QUEUE + nw + i * 2];
         const char *db = st->type == REDIS_REPLY_ARRAY && st->elements == 3 && st->element[0]->str ?
                          st->element[0]->str : "";
         add(t, "tickq_history_rows_waiting{database=\"%s\"} %lld\n", label(db, l1, sizeof l1),
@@ -438,7 +445,7 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
     family(t, "tickq_history_rows_dropped_total", "counter",
            "Job history rows dropped because the backlog passed its cap (the database was behind or down).");
     for (size_t i = 0; i < nh; i++) {
-        const redisReply *st = r2[nq * 4 + nw + i * 2];
+        const redisReply *st = r2[nq * PER_QUEUE + nw + i * 2];
         const char *db = st->type == REDIS_REPLY_ARRAY && st->elements == 3 && st->element[0]->str ?
                          st->element[0]->str : "";
         add(t, "tickq_history_rows_dropped_total{database=\"%s\"} %lld\n", label(db, l1, sizeof l1),
@@ -447,7 +454,7 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
     family(t, "tickq_history_write_lag_seconds", "gauge",
            "Age of the oldest job history row not yet written to the database (0: none waiting).");
     for (size_t i = 0; i < nh; i++) {
-        const redisReply *st = r2[nq * 4 + nw + i * 2], *e = r2[nq * 4 + nw + i * 2 + 1];
+        const redisReply *st = r2[nq * PER_QUEUE + nw + i * 2], *e = r2[nq * PER_QUEUE + nw + i * 2 + 1];
         const char *db = st->type == REDIS_REPLY_ARRAY && st->elements == 3 && st->element[0]->str ?
                          st->element[0]->str : "";
         double lag = 0;

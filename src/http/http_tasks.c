@@ -15,7 +15,7 @@
 #include "core/job_view.h"
 
 static const char *const task_fields[] = { "type", "args", "queue", "priority", "id", "max_retries", "timeout",
-                                           "delay", "replace", "expires" };
+                                           "delay", "replace", "expires", "depends_on", "after_any" };
 #define NFIELDS (sizeof task_fields / sizeof task_fields[0])
 
 /* An unknown field: 0 when there is none, else -1 with rep filled. */
@@ -34,7 +34,7 @@ static int unknown_field(const json_t *task, http_reply_t *rep)
         if (close_match_find(key, task_fields, NFIELDS, &best, 1) == 1)
             snprintf(hint, sizeof hint, " (did you mean '%s'?)", task_fields[best]);
         http_reply_error(rep, 400, "unknown field '%.60s'%s; a task takes: type, args, queue, priority, id, "
-                         "max_retries, timeout, delay, replace, expires", key, hint);
+                         "max_retries, timeout, delay, replace, expires, depends_on, after_any", key, hint);
         return -1;
     }
     return 0;
@@ -75,11 +75,49 @@ static int string_field(const json_t *task, const char *name, const char **out, 
     return 0;
 }
 
-/* The spec of `task`; spec->args points into *args_text (malloc'd). */
-static int spec_of(const json_t *task, job_spec_t *spec, char **args_text, http_reply_t *rep)
+/* depends_on (a list of job ids) as the comma-separated text job_spec_t
+ * takes, malloc'd into *text (NULL when absent): 0, or -1 with rep filled. */
+static int depends_field(const json_t *task, char **text, http_reply_t *rep)
+{
+    const json_t *v = json_object_get(task, "depends_on");
+    *text = NULL;
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_array(v) || json_array_size(v) == 0) {
+        http_reply_error(rep, 400, "depends_on must be a non-empty list of job ids, e.g. [\"id1\", \"id2\"]");
+        return -1;
+    }
+    size_t len = 0, i;
+    const json_t *e;
+    json_array_foreach(v, i, e) {
+        if (!json_is_string(e) || strchr(json_string_value(e), ',') != NULL) {
+            http_reply_error(rep, 400, "depends_on[%zu] must be a job id (a string without commas)", i);
+            return -1;
+        }
+        len += json_string_length(e) + 1;
+    }
+    if ((*text = malloc(len + 1)) == NULL) {
+        http_reply_error(rep, 500, "out of memory");
+        return -1;
+    }
+    char *p = *text;
+    json_array_foreach(v, i, e)
+        p += sprintf(p, "%s%s", i ? "," : "", json_string_value(e));
+    return 0;
+}
+
+/* The text a spec borrows (malloc'd). */
+typedef struct {
+    char *args;
+    char *deps;
+} spec_text_t;
+
+/* The spec of `task`; spec->args and spec->depends_on point into *text. */
+static int spec_of(const json_t *task, job_spec_t *spec, spec_text_t *text, http_reply_t *rep)
 {
     job_spec_init(spec);
-    *args_text = NULL;
+    text->args = text->deps = NULL;
+    char **args_text = &text->args;
     if (!json_is_object(task)) {
         http_reply_error(rep, 400, "a task must be a JSON object like {\"type\": \"echo\", \"args\": {}}");
         return -1;
@@ -122,6 +160,17 @@ static int spec_of(const json_t *task, job_spec_t *spec, char **args_text, http_
         http_reply_error(rep, 400, "replace needs an id: it runs an existing job again");
         return -1;
     }
+    const json_t *after_any = json_object_get(task, "after_any");
+    if (after_any != NULL && !json_is_null(after_any)) {
+        if (!json_is_boolean(after_any)) {
+            http_reply_error(rep, 400, "after_any must be true or false");
+            return -1;
+        }
+        spec->after_any = json_is_true(after_any);
+    }
+    if (depends_field(task, &text->deps, rep) != 0)
+        return -1;
+    spec->depends_on = text->deps;
     *args_text = args != NULL && !json_is_null(args) ? json_dumps(args, JSON_COMPACT) : strdup("{}");
     if (*args_text == NULL) {
         http_reply_error(rep, 500, "out of memory");
@@ -135,9 +184,13 @@ static int spec_of(const json_t *task, job_spec_t *spec, char **args_text, http_
 void http_tasks_enqueue(http_app_t *a, const json_t *task, http_reply_t *rep)
 {
     job_spec_t spec;
-    char *args_text, err[2048];
-    if (spec_of(task, &spec, &args_text, rep) != 0)
+    spec_text_t text;
+    char err[2048];
+    if (spec_of(task, &spec, &text, rep) != 0) {
+        free(text.args);
+        free(text.deps);
         return;
+    }
     if (job_admit_check(&spec, a->cfg->max_payload, err, sizeof err) != 0) {
         http_reply_error(rep, spec.args_len > a->cfg->max_payload ? 413 : 400, "job refused: %s", err);
         goto out;
@@ -177,7 +230,8 @@ void http_tasks_enqueue(http_app_t *a, const json_t *task, http_reply_t *rep)
         http_reply_json(rep, 201, body);
     }
 out:
-    free(args_text);
+    free(text.args);
+    free(text.deps);
 }
 
 void http_tasks_create(void *app, const http_request_t *req, http_reply_t *rep)

@@ -1,6 +1,6 @@
 
 -- tickq_p1_cancel: cancel a job. A waiting job (queued, delayed, held for
--- a slot of its type's limit, or retrying) is removed and marked cancelled
+-- a slot of its type's limit, deferred or retrying) is removed and marked cancelled
 -- at once. A running job is
 -- flagged; the supervisor running it kills its process and settles it as
 -- cancelled (tickq_p1_release), and a job whose worker died is settled by
@@ -23,6 +23,7 @@ local function cancel(keys, args)
   local physical = physical_of(c, h[3])
   redis.call('ZREM', pkey(c, 'retry', physical), id)
   redis.call('ZREM', pkey(c, 'delayed', physical), id)
+  redis.call('ZREM', deferred_key(c, physical), id)
   if h[5] then redis.call('ZREM', held_key(c, h[5]), id) end
   if h[2] and h[2] ~= '' then redis.call('XDEL', h[3], h[2]) end
   finish_cancelled(c, id, h[4], state, CANCELLED, h[5])

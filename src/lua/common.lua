@@ -325,6 +325,7 @@ end
 local function expire_job(c, id)
   redis.call('EXPIRE', job_key(c, id), c.ttl)
   redis.call('EXPIRE', pkey(c, 'retries', id), c.ttl)
+  redis.call('EXPIRE', pkey(c, 'deps', id), c.ttl)
 end
 
 -- The state index (docs/protocol.md, "State index"): the jobs that are
@@ -391,6 +392,10 @@ local function slot_free(c, id, jtype)
   end
 end
 
+-- Called wherever a job enters a final state, after its record and result
+-- are written: settles the jobs that depend on it (below, "Dependencies").
+local job_ended
+
 -- Ends a job `cancelled` (error `why`, default CANCELLED: `tickq cancel`;
 -- EXPIRED, PURGED), with its result, from state `from` (for the index; nil
 -- for a running job). `jtype` (may be nil): free its slot, for a job that
@@ -404,6 +409,171 @@ local function finish_cancelled(c, id, queue, from, why, jtype)
   index_move(c, id, queue, from, 'cancelled')
   redis.call('ZREM', pkey(c, 'expiring'), id)
   if jtype then slot_free(c, id, jtype) end
+  job_ended(c, id, 'cancelled')
+end
+
+-- Dependencies (docs/protocol.md, "Dependencies"). A job enqueued with
+-- depends_on lists its dependencies in <prefix>:deps:<id> and, while one
+-- has not ended, waits in state `deferred`: entry '', a member of
+-- <prefix>:deferred:<physical> (scored by enqueue time), `deps_left` on its
+-- record counting the dependencies still to end, and its id in
+-- <prefix>:dependents:<dependency> of each of them. When a dependency ends
+-- (job_ended) each deferred dependent counts it off if it completed, or
+-- whatever its end for a job enqueued with after_any; at 0 the job is ready
+-- (deps_ready). Any other end fails the dependent at once (deps_fail),
+-- which ends it in turn, so a failure runs down the whole chain.
+-- A job's record and result outlive the result TTL while jobs that depend on
+-- it have not ended: `needed_by` on its record counts them, and the last
+-- one to end gives the record and result back their TTL (deps_release).
+local MAX_DEPS = 1000
+local function deps_key(c, id) return c.prefix .. ':deps:' .. id end
+local function dependents_key(c, id) return c.prefix .. ':dependents:' .. id end
+local function deferred_key(c, physical) return c.prefix .. ':deferred:' .. physical end
+local function keep_result(c, id)
+  redis.call('PERSIST', job_key(c, id))
+  redis.call('PERSIST', result_key(id))
+  redis.call('PERSIST', pkey(c, 'retries', id))
+end
+
+-- Job `id`, which had dependencies, has ended: each of them is needed by
+-- one job less, and one needed by none that has ended expires as usual.
+local function deps_release(c, id)
+  local dk = deps_key(c, id)
+  for _, dep in ipairs(redis.call('LRANGE', dk, 0, -1)) do
+    local djk = job_key(c, dep)
+    local h = redis.call('HMGET', djk, 'state', 'needed_by')
+    if h[2] then
+      if redis.call('HINCRBY', djk, 'needed_by', -1) <= 0 then
+        redis.call('HDEL', djk, 'needed_by')
+        if FINAL[h[1]] then
+          expire_job(c, dep)
+          redis.call('EXPIRE', result_key(dep), c.ttl)
+        end
+      end
+    end
+  end
+  redis.call('EXPIRE', dk, c.ttl)
+end
+
+-- The fields of a deferred job's record that settling it reads.
+local DEFERRED_FIELDS = { 'state', 'after_any', 'stream', 'queue', 'not_before', 'expires_us', 'type', 'run',
+  'created_at' }
+local function deferred_of(c, id)
+  local v = redis.call('HMGET', job_key(c, id), unpack(DEFERRED_FIELDS))
+  local h = {}
+  for i, name in ipairs(DEFERRED_FIELDS) do h[name] = v[i] or nil end
+  return h
+end
+
+-- Deferred job `id` (fields h, deferred_of) has no dependency left: it
+-- goes to its queue, or to its delay's zset while its delay (not_before,
+-- epoch ms) has not passed; past its expiry it ends cancelled instead.
+local function deps_ready(c, id, h)
+  local physical = physical_of(c, h.stream)
+  redis.call('ZREM', deferred_key(c, physical), id)
+  if h.expires_us and tonumber(h.expires_us) <= c.now * 1000 then
+    finish_cancelled(c, id, h.queue, 'deferred', EXPIRED)
+    return
+  end
+  local due = tonumber(h.not_before)
+  if due and due > c.now then
+    redis.call('ZADD', pkey(c, 'delayed', physical), due, id)
+    redis.call('HSET', job_key(c, id), 'state', 'queued', 'entry', '')
+  else
+    add_entry_from_record(c, h.stream, id)
+  end
+end
+
+-- Deferred job `id` (fields h) fails: its dependency `dep` ended `state`.
+local function deps_fail(c, id, h, dep, state)
+  local err = 'dependency ' .. dep .. ' ended ' .. state
+  redis.call('ZREM', deferred_key(c, physical_of(c, h.stream)), id)
+  redis.call('HSET', job_key(c, id), 'state', 'failed', 'error', err, 'finished_at', c.now_iso)
+  set_result(c, id, 'error', { error = err, completed_at = c.now_iso, dependency = dep, dependency_state = state })
+  expire_job(c, id)
+  count(c, h.queue, 'failed')
+  index_move(c, id, h.queue, nil, 'failed')
+  if h.expires_us then redis.call('ZREM', pkey(c, 'expiring'), id) end
+  history_job(c, id, run_of(h.run), h.created_at, '0', 'failed', h.type, h.queue, '', nil, nil, err)
+  job_ended(c, id, 'failed')
+end
+
+-- Job `id` has ended in `state` (completed, failed, dead, cancelled).
+-- `known` (may be nil: read from the record) holds its record's
+-- needed_by and deps, for callers that read them already.
+job_ended = function(c, id, state, known)
+  if not known then
+    local h = redis.call('HMGET', job_key(c, id), 'needed_by', 'deps')
+    known = { needed_by = h[1], deps = h[2] }
+  end
+  if known.deps then deps_release(c, id) end
+  if not known.needed_by then return end
+  keep_result(c, id)
+  local dk = dependents_key(c, id)
+  local waiting = redis.call('SMEMBERS', dk)
+  redis.call('DEL', dk)
+  for _, w in ipairs(waiting) do
+    local h = deferred_of(c, w)
+    if h.state == 'deferred' then
+      if state == 'completed' or h.after_any == '1' then
+        if redis.call('HINCRBY', job_key(c, w), 'deps_left', -1) <= 0 then deps_ready(c, w, h) end
+      else
+        deps_fail(c, w, h, id, state)
+      end
+    end
+  end
+end
+
+-- Checks job `id`'s dependencies (a comma-separated list of ids, may be
+-- nil or ''; after_any: any end counts, not only completion) before it is
+-- added. Returns a table {ids, left (how many have not ended)} (nil when
+-- there are none), or nil and why they are refused: an unknown or expired
+-- id, the job itself, more than MAX_DEPS, or one that has ended other than
+-- completed (unless after_any: then nothing could ever run it).
+local function deps_check(c, id, list, after_any)
+  if list == nil or list == '' then return nil end
+  local ids, seen, left = {}, {}, 0
+  for dep in string.gmatch(list, '[^,]+') do
+    if dep == id then return nil, 'job ' .. id .. ' cannot depend on itself' end
+    if not seen[dep] then
+      seen[dep] = true
+      ids[#ids + 1] = dep
+      if #ids > MAX_DEPS then return nil, 'a job may depend on at most ' .. MAX_DEPS .. ' jobs' end
+      local state = redis.call('HGET', job_key(c, dep), 'state')
+      if not state then
+        return nil, 'dependency ' .. dep .. ' is not a job (unknown, or its record expired)'
+      end
+      if not FINAL[state] then
+        left = left + 1
+      elseif state ~= 'completed' and not after_any then
+        return nil, 'dependency ' .. dep .. ' has already ended ' .. state ..
+          ': the job could never run (after_any runs it whatever its dependencies end in)'
+      end
+    end
+  end
+  if #ids == 0 then return nil, 'depends_on lists no job id' end
+  return { ids = ids, left = left }
+end
+
+-- Records job `id`'s checked dependencies `d` (deps_check): its list, and
+-- on each dependency one more job that needs its result (kept past the TTL
+-- when it has ended already) and, when it has not ended, this job among its
+-- dependents. Returns the record fields to add.
+local function deps_link(c, id, d, after_any)
+  redis.call('DEL', deps_key(c, id))
+  redis.call('RPUSH', deps_key(c, id), unpack(d.ids))
+  for _, dep in ipairs(d.ids) do
+    local djk = job_key(c, dep)
+    redis.call('HINCRBY', djk, 'needed_by', 1)
+    if FINAL[redis.call('HGET', djk, 'state')] then
+      keep_result(c, dep)
+    else
+      redis.call('SADD', dependents_key(c, dep), id)
+    end
+  end
+  local fields = { 'deps', #d.ids, 'deps_left', d.left }
+  if after_any then fields[#fields + 1], fields[#fields + 2] = 'after_any', '1' end
+  return fields
 end
 
 -- The queue a job belongs to (for counters), from its record.
@@ -476,7 +646,8 @@ local function fail_attempt(c, stream, f, kind, err, worker, details, started_us
   local id = f.job
   local jk = job_key(c, id)
   slot_free(c, id, f.type)
-  local h = redis.call('HMGET', jk, 'cancel_requested', 'queue', 'priority', 'created_at', 'run', 'expires_us')
+  local h = redis.call('HMGET', jk, 'cancel_requested', 'queue', 'priority', 'created_at', 'run', 'expires_us',
+    'needed_by', 'deps')
   local queue = h[2]
   if not queue then return 'missing', 0 end
   local run = run_of(h[5])
@@ -503,6 +674,7 @@ local function fail_attempt(c, stream, f, kind, err, worker, details, started_us
     count(c, queue, 'failed')
     index_move(c, id, queue, nil, 'failed')
     if h[6] then redis.call('ZREM', pkey(c, 'expiring'), id) end
+    job_ended(c, id, 'failed', { needed_by = h[7], deps = h[8] })
     return ended('failed', err)
   end
   local rk = pkey(c, 'retries', id)
@@ -538,6 +710,7 @@ local function fail_attempt(c, stream, f, kind, err, worker, details, started_us
   count(c, queue, 'dead')
   index_move(c, id, queue, nil, 'dead')
   if h[6] then redis.call('ZREM', pkey(c, 'expiring'), id) end
+  job_ended(c, id, 'dead', { needed_by = h[7], deps = h[8] })
   return ended('dead', err)
 end
 
@@ -686,6 +859,11 @@ local MAX_TIMEOUT_MS = 604800000
 -- exists and was not replaced. Or nil and the reason the job is invalid.
 -- j.expires_ms (may be nil, '' or '0': none): the job ends cancelled
 -- (EXPIRED) if it has not started within that many ms (expiry_of).
+-- j.depends_on (may be nil or ''): comma-separated ids of jobs it waits
+-- for, j.after_any (bool): it runs whatever they end in (deps_check); a
+-- job with a dependency still to end is created `deferred` (the reply's
+-- state); a delay still counts from now: it starts when both its
+-- dependencies have completed and its delay has passed (not_before).
 local function add_job(c, j)
   local id, jtype, payload, queue, priority = j.id, j.type, j.args, j.queue, j.priority
   local max_retries, timeout_ms = tonumber(j.max_retries), tonumber(j.timeout_ms)
@@ -721,7 +899,7 @@ local function add_job(c, j)
   local jk = job_key(c, id)
   local expires, why = expiry_of(c, j.expires_ms, delay_ms)
   if why then return nil, why end
-  local h = redis.call('HMGET', jk, 'state', 'stream', 'entry', 'run', 'dead_entry', 'queue')
+  local h = redis.call('HMGET', jk, 'state', 'stream', 'entry', 'run', 'dead_entry', 'queue', 'needed_by')
   local run, previous = 1, ''
   if h[1] then
     local state = h[1]
@@ -729,10 +907,18 @@ local function add_job(c, j)
       if state == 'queued' and pending_consumer(h[2], h[3]) then state = 'running' end
       return { 0, id, state, run_of(h[4]), '' }
     end
+    if h[7] then
+      return nil, 'job ' .. id .. ' cannot run again yet: ' .. h[7] ..
+        ' waiting job(s) depend on its result'
+    end
+  end
+  local deps, dwhy = deps_check(c, id, j.depends_on, j.after_any)
+  if dwhy then return nil, dwhy end
+  if h[1] then
     -- A new run of a finished job. What described the run before goes;
     -- the job history database keeps it.
-    run, previous = run_of(h[4]) + 1, state
-    index_move(c, id, h[6], state, nil)
+    run, previous = run_of(h[4]) + 1, h[1]
+    index_move(c, id, h[6], h[1], nil)
     if h[5] and h[5] ~= '' then redis.call('XDEL', pkey(c, 'dead'), h[5]) end
     redis.call('DEL', jk, pkey(c, 'retries', id), result_key(id))
     count(c, queue, 'reruns')
@@ -747,7 +933,18 @@ local function add_job(c, j)
     record[#record + 1], record[#record + 2] = 'expires_us', string.format('%.0f', expires * 1000)
     redis.call('ZADD', pkey(c, 'expiring'), expires, id)
   end
-  if delay_ms > 0 then
+  local state = 'queued'
+  if deps then
+    for _, v in ipairs(deps_link(c, id, deps, j.after_any)) do record[#record + 1] = v end
+  end
+  if deps and deps.left > 0 then
+    state = 'deferred'
+    if delay_ms > 0 then
+      record[#record + 1], record[#record + 2] = 'not_before', string.format('%.0f', c.now + delay_ms)
+    end
+    redis.call('ZADD', deferred_key(c, physical), c.now, id)
+    redis.call('HSET', jk, 'state', 'deferred', 'entry', '', unpack(record))
+  elseif delay_ms > 0 then
     redis.call('ZADD', pkey(c, 'delayed', physical), c.now + delay_ms, id)
     redis.call('HSET', jk, 'state', 'queued', 'entry', '', unpack(record))
   else
@@ -756,5 +953,5 @@ local function add_job(c, j)
   end
   redis.call('SADD', pkey(c, 'queues'), physical)
   count(c, queue, 'submitted')
-  return { 1, id, 'queued', run, previous }
+  return { 1, id, state, run, previous }
 end

@@ -12,6 +12,9 @@
 -- Callers from before runs existed pass no `replace` and get the three
 -- elements they know. args[21] (optional, after `replace`): expires_ms,
 -- the job's expiry from now ('' or '0': none; add_job, expiry_of).
+-- args[22] (optional): depends_on, comma-separated job ids ('' none);
+-- args[23] (optional): after_any, 0 or 1 (add_job, deps_check). A job
+-- with a dependency still to end is created `deferred`.
 local function enqueue(keys, args)
   local c = context(args)
   local perr = protocol_error(c)
@@ -23,7 +26,8 @@ local function enqueue(keys, args)
   local reply, why = add_job(c, {
     id = args[10], type = args[11], args = args[12], queue = args[13], priority = args[14],
     max_retries = args[15], timeout_ms = args[16], delay_ms = args[17], max_payload = args[18],
-    now_us = args[19], replace = replace == '1', expires_ms = args[21] })
+    now_us = args[19], replace = replace == '1', expires_ms = args[21], depends_on = args[22],
+    after_any = args[23] == '1' })
   if not reply then return redis.error_reply('TICKQ_INVALID ' .. why) end
   flush_counters(c)
   if replace == nil then return { reply[1], reply[2], reply[3] } end

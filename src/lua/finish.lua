@@ -54,7 +54,7 @@ local function finish(keys, args)
         local attempt = args[i + 4]
         redis.call('HSET', jk, 'state', 'completed', 'attempts', attempt, 'worker', worker,
           'started_us', args[i + 5], 'finished_us', args[i + 6])
-        local h = redis.call('HMGET', jk, 'run', 'type', 'created_at', 'expires_us')
+        local h = redis.call('HMGET', jk, 'run', 'type', 'created_at', 'expires_us', 'needed_by', 'deps')
         local run = run_of(h[1])
         runs[#runs + 1] = run
         slot_free(c, id, h[2])
@@ -64,6 +64,7 @@ local function finish(keys, args)
         if attempt ~= '1' then redis.call('EXPIRE', pkey(c, 'retries', id), c.ttl) end
         redis.call('SET', result_key(id), payload, 'EX', c.ttl)
         count(c, queue, 'completed')
+        if h[5] or h[6] then job_ended(c, id, 'completed', { needed_by = h[5], deps = h[6] }) end
         out[#out + 1] = 'completed'
       else
         local f = job_fields(stream, entry)

@@ -1,7 +1,7 @@
 
 -- tickq_p1_purge: empty a logical queue (`tickq purge`), all three
 -- priorities: every job waiting in it (ready in its streams, delayed,
--- retrying, held for a slot of its type's limit) ends cancelled with the
+-- retrying, held for a slot of its type's limit, deferred) ends cancelled with the
 -- error PURGED and its result written, so that clients polling it stop.
 -- Running jobs are left to finish (a retry one of them schedules later is
 -- not purged). At most `max` jobs a call, each call atomic: the caller
@@ -9,7 +9,7 @@
 -- long). Jobs enqueued while the calls go on may be purged too.
 -- args[10]: queue (logical), args[11]: 'count' or 'purge', args[12]: max
 -- jobs this call (purge).
--- Returns for 'count' {ready, delayed, retrying, held, running} (what a
+-- Returns for 'count' {ready, delayed, retrying, held, running, deferred} (what a
 -- purge would cancel, and the running jobs it leaves: nothing changes),
 -- for 'purge' {cancelled, more (1: the call stopped at max)}.
 local PRIORITIES = { 'high', 'normal', 'low' }
@@ -51,15 +51,16 @@ local function held_of(c, queue, max)
 end
 
 local function purge_count(c, queue)
-  local ready, delayed, retrying, running = 0, 0, 0, 0
+  local ready, delayed, retrying, running, deferred = 0, 0, 0, 0, 0
   for _, p in ipairs(PRIORITIES) do
     local physical, stream = stream_of(c, queue, p)
     local r, pending = group_view(c, stream)
     ready, running = ready + r, running + pending
     delayed = delayed + redis.call('ZCARD', pkey(c, 'delayed', physical))
     retrying = retrying + redis.call('ZCARD', pkey(c, 'retry', physical))
+    deferred = deferred + redis.call('ZCARD', deferred_key(c, physical))
   end
-  return { ready, delayed, retrying, #held_of(c, queue, math.huge), running }
+  return { ready, delayed, retrying, #held_of(c, queue, math.huge), running, deferred }
 end
 
 -- Cancels job `id` if its record still says `state` (a zset member whose
@@ -97,7 +98,7 @@ local function purge(keys, args)
       end
       redis.call('XGROUP', 'DELCONSUMER', stream, c.group, PURGER)
     end
-    for _, z in ipairs({ { 'delayed', 'queued' }, { 'retry', 'retrying' } }) do
+    for _, z in ipairs({ { 'delayed', 'queued' }, { 'retry', 'retrying' }, { 'deferred', 'deferred' } }) do
       local zkey = pkey(c, z[1], physical)
       while done < max do
         local ids = redis.call('ZRANGE', zkey, 0, max - done - 1)

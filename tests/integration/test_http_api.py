@@ -220,7 +220,8 @@ class TestOps(HttpCase):
         self.assertNotIn("workers", body)
         (waitq,) = [q for q in body["queues"] if q["name"] == "waitq_normal"]
         self.assertEqual(waitq, {"name": "waitq_normal", "queue": "waitq", "priority": "normal", "ready": 2,
-                                 "running": 0, "delayed": 1, "retrying": 0, "paused": False, "served": 0,
+                                 "running": 0, "delayed": 1, "retrying": 0, "deferred": 0, "paused": False,
+                                 "served": 0,
                                  "unserved": True})
         self.assertEqual((body["paused"], body["limits"]), ([], []))
         self.assertEqual(body["counters"]["waitq"]["submitted"], 3)

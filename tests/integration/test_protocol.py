@@ -297,12 +297,16 @@ class TestProtocolDocument(TickqTestCase):
         self.assertIn(state, self.states[kind], f"outcome {kind!r} answered {state!r}, not a documented state")
 
     def enqueue(self, job_id, replace="0", max_retries=3, delay_ms=0, args="{}", priority="normal",
-                queue="backtest", jtype="noop", timeout_ms="3600000", expires_ms=None):
+                queue="backtest", jtype="noop", timeout_ms="3600000", expires_ms=None, depends_on=None,
+                after_any="0"):
         # enqueue_args: id, type, args, queue, priority, max_retries,
-        # timeout_ms, delay_ms, max_payload, now_us, replace, expires_ms
+        # timeout_ms, delay_ms, max_payload, now_us, replace, expires_ms,
+        # depends_on, after_any
         extra = [] if replace is None else [replace]
-        if expires_ms is not None:
-            extra.append(str(expires_ms))
+        if expires_ms is not None or depends_on is not None:
+            extra.append(str(expires_ms or 0))
+        if depends_on is not None:
+            extra += [depends_on, after_any]
         return self.call("enqueue", [], job_id, jtype, args, queue, priority, str(max_retries), timeout_ms,
                          str(delay_ms), MAX_PAYLOAD, str(time.time_ns() // 1000), *extra)
 
@@ -445,6 +449,26 @@ class TestProtocolDocument(TickqTestCase):
                 self.assertIn("timeout_ms must be an integer from 1 to 604800000 (7 days), or 0 (not set: "
                               "the worker's default)", str(r))
         self.assertEqual(self.r.exists(f"{PREFIX}:job:t-bad"), 0)
+
+    def test_enqueue_dependencies(self):
+        self.add_jobs("d1")
+        r = self.expect("enqueue", "created_replace", self.enqueue("d2", depends_on="d1"))
+        self.assertEqual(r[2], "deferred")
+        self.assertEqual(self.r.hmget(f"{PREFIX}:job:d2", "state", "entry", "deps", "deps_left"),
+                         ["deferred", "", "1", "1"])
+        self.assertEqual(self.r.lrange(f"{PREFIX}:deps:d2", 0, -1), ["d1"])
+        self.assertEqual(self.r.smembers(f"{PREFIX}:dependents:d1"), {"d2"})
+        self.assertEqual(self.r.hget(f"{PREFIX}:job:d1", "needed_by"), "1")
+        self.assertIsNotNone(self.r.zscore(f"{PREFIX}:deferred:backtest_normal", "d2"))
+        for deps, why in (("nope", "dependency nope is not a job"), ("d3", "job d3 cannot depend on itself")):
+            r = self.expect("enqueue", "invalid", self.enqueue("d3", depends_on=deps))
+            self.assertIn(why, str(r))
+        self.assertEqual(self.r.exists(f"{PREFIX}:job:d3"), 0)
+        # d1 completes: d2 is ready, appended to its stream.
+        entry = self.claimed_any("w:0#1")["d1"]
+        self.finish("w:0#1", [self.outcome(entry, "d1", "ok")])
+        self.assertEqual(self.r.hget(f"{PREFIX}:job:d2", "state"), "queued")
+        self.assertEqual(set(self.claimed_any("w:0#1")), {"d2"})
 
     def test_claim(self):
         r = self.expect("claim", "empty", self.claim("w:0#1"))
@@ -723,29 +747,31 @@ class TestProtocolDocument(TickqTestCase):
 
     def test_purge(self):
         r = self.expect("purge", "count", self.call("purge", [], "backtest", "count"))
-        self.assertEqual(r, [0, 0, 0, 0, 0])
+        self.assertEqual(r, [0, 0, 0, 0, 0, 0])
         running = self.claimed("w:0#1", "u1", "u2")
         self.finish("w:0#1", [self.outcome(running["u2"], "u2", "transient")])  # retrying
         self.call("limit", [], "set", "echo", "0")
         self.add_jobs("u7", jtype="echo")  # held by the claim below
         self.add_jobs("u3", "u4", "u5")
         self.add_jobs("u6", delay_ms=60000)
+        self.add_jobs("u8", depends_on="u1")  # deferred
         r = self.claim("w:0#1", count=1)
         self.assertEqual(r[2], "u3")  # u7 held, u3 runs
         r = self.expect("purge", "count", self.call("purge", [], "backtest", "count"))
-        self.assertEqual(r, [2, 1, 1, 1, 2])  # ready u4 u5, delayed u6, retrying u2, held u7; running u1 u3
+        # ready u4 u5, delayed u6, retrying u2, held u7; running u1 u3; deferred u8
+        self.assertEqual(r, [2, 1, 1, 1, 2, 1])
         self.r.xadd(NORMAL, {"junk": "1"})  # not a job: dropped too
         r = self.expect("purge", "purge", self.call("purge", [], "backtest", "purge", "2"))
         self.assertEqual(r, [2, 1])
         r = self.expect("purge", "purge", self.call("purge", [], "backtest", "purge", "1000"))
-        self.assertEqual(r, [3, 0])
-        for job_id in ("u2", "u4", "u5", "u6", "u7"):
+        self.assertEqual(r, [4, 0])
+        for job_id in ("u2", "u4", "u5", "u6", "u7", "u8"):
             self.assertEqual(self.r.hmget(f"{PREFIX}:job:{job_id}", "state", "error"), ["cancelled", "Job purged"])
             self.assertEqual(json.loads(self.r.get(f"task_result:{job_id}"))["data"]["error"], "Job purged")
             self.assertIsNotNone(self.r.zscore(f"{PREFIX}:index:backtest:cancelled", job_id))
         for job_id in ("u1", "u3"):  # running: left to finish
             self.assertEqual(self.r.hget(f"{PREFIX}:job:{job_id}", "state"), "queued")
-        self.assertEqual(self.call("purge", [], "backtest", "count"), [0, 0, 0, 0, 2])
+        self.assertEqual(self.call("purge", [], "backtest", "count"), [0, 0, 0, 0, 2, 0])
         # Read through the group, not deleted unread: the group's lag stays known.
         self.assertEqual([g["lag"] for g in self.r.xinfo_groups(NORMAL)], [0])
         self.assertIsNone(self.r.zscore(f"{PREFIX}:index:backtest:retrying", "u2"))

@@ -346,7 +346,7 @@ class TestPauseResume(ControlsCase):
         first = [q for q in stats["queues"] if q["name"] == "first_normal"][0]
         self.assertEqual((first["paused"], first["ready"]), (True, 1))
         text = self.ok("stats").stdout
-        self.assertRegex(text, r"first_normal\s+1\s+0\s+0\s+0\s+paused")
+        self.assertRegex(text, r"first_normal\s+1\s+0\s+0\s+0\s+0\s+paused")
         self.assertIn("paused queues (tickq resume QUEUE): first", text)
         p = self.tickq("result", held)
         self.assertEqual(p.returncode, 3)
@@ -520,7 +520,7 @@ class TestUnservedQueues(ControlsCase):
         self.assertEqual((by_name["lonely_normal"]["served"], by_name["lonely_normal"]["unserved"]), (0, True))
         self.assertEqual((by_name["backtest_normal"]["served"], by_name["backtest_normal"]["unserved"]), (1, False))
         text = self.ok("stats").stdout
-        self.assertRegex(text, r"lonely_normal\s+1\s+0\s+0\s+0\s+no live worker")
+        self.assertRegex(text, r"lonely_normal\s+1\s+0\s+0\s+0\s+0\s+no live worker")
         self.assertIn("lonely_normal: 1 ready jobs and no live worker serves it", text)
         self.ok("pause", "backtest")
         waiting = self.enqueue("noop")

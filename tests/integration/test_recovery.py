@@ -2,6 +2,7 @@
 host gone, long jobs on a live worker, graceful shutdown (with and without
 the grace period running out), Redis restarting under a worker, and a
 protocol version mismatch."""
+import json
 import os
 import signal
 import time
@@ -81,8 +82,15 @@ class TestShutdown(TickqTestCase):
 
     def test_grace_over_returns_running_job_to_queue(self):
         jid = self.enqueue("sleep", {"ms": 20000})
-        w = self.worker("--workers", "1", "--grace", "0.5")
+        w = self.worker("--workers", "1", "--grace", "0.5", "--heartbeat", "200ms")
         self.wait_running(jid)
+        # The claim writes "running" before the child starts the job; only
+        # once the supervisor counts it busy (its heartbeat says so) does a
+        # stop have a running job to wait for (else the claim just goes back).
+        def busy():
+            beats = [self.r.get(k) for k in self.r.keys("tickq:worker:*")]
+            return any(b and json.loads(b).get("busy") == 1 for b in beats)
+        wait_for(busy, 15, what="the supervisor to count the job's child busy")
         t0 = time.time()
         w.signal(signal.SIGTERM)
         self.assertEqual(w.wait(10), 0)

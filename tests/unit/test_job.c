@@ -105,3 +105,42 @@ TEST(job_duplicate_keys_in_args_refused)
     s.args_len = strlen(s.args);
     refused(&s, "not valid JSON", __LINE__);
 }
+
+TEST(job_depends_on_form)
+{
+    job_spec_t s = valid();
+    char err[512];
+    s.depends_on = "a";
+    CHECK(job_spec_check(&s, 1024, err, sizeof err) == 0);
+    s.depends_on = "a,b,c-1";
+    s.after_any = 1;
+    CHECK(job_spec_check(&s, 1024, err, sizeof err) == 0);
+    s.depends_on = "";
+    refused(&s, "after_any needs depends_on", __LINE__);
+    s.after_any = 0;
+    CHECK(job_spec_check(&s, 1024, err, sizeof err) == 0); /* "": none */
+    s.depends_on = "a,,b";
+    refused(&s, "empty job id", __LINE__);
+    s.depends_on = "a,";
+    refused(&s, "empty job id", __LINE__);
+    s.depends_on = ",a";
+    refused(&s, "empty job id", __LINE__);
+    s.depends_on = "a,has space";
+    refused(&s, "depends_on: invalid job id 'has space'", __LINE__);
+    static char many[JOB_MAX_DEPS * 2 + 8];
+    size_t n = 0;
+    for (int i = 0; i <= JOB_MAX_DEPS; i++) { /* JOB_MAX_DEPS + 1 ids */
+        many[n++] = 'x';
+        many[n++] = ',';
+    }
+    many[n - 1] = '\0';
+    s.depends_on = many;
+    refused(&s, "more than 1000 jobs", __LINE__);
+    many[2 * JOB_MAX_DEPS - 1] = '\0'; /* exactly JOB_MAX_DEPS */
+    CHECK(job_spec_check(&s, 1024, err, sizeof err) == 0);
+    static char long_id[JOB_ID_MAX + 3];
+    memset(long_id, 'y', JOB_ID_MAX + 1);
+    long_id[JOB_ID_MAX + 1] = '\0';
+    s.depends_on = long_id;
+    refused(&s, "over 128 characters", __LINE__);
+}

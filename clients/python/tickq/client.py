@@ -8,7 +8,7 @@ header_fill and enqueue_args): key prefix, now (epoch ms), now (ISO 8601),
 consumer group, result TTL, dead-letter cap, retry backoff base and cap,
 a random seed; then id, type, args, queue, priority, max_retries,
 timeout_ms (0 without a timeout: the worker's default), delay_ms,
-max_payload, now_us, replace[, expires_ms]. The prefix and group
+max_payload, now_us, replace[, expires_ms[, depends_on, after_any]]. The prefix and group
 come from TICKQ_PREFIX and TICKQ_GROUP (defaults tickq and workers), the
 result TTL from TICKQ_RESULT_TTL, like every tickq command.
 
@@ -66,7 +66,9 @@ _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 _SETTING_CHARS = _NAME_CHARS | frozenset("{}")
 _DURATION = re.compile(r"([0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)(ms|s|m|h)?")
 _DURATION_UNITS = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000}
-_ENQUEUE_OPTIONS = ("queue", "priority", "id", "max_retries", "timeout", "delay", "replace", "expires")
+_ENQUEUE_OPTIONS = ("queue", "priority", "id", "max_retries", "timeout", "delay", "replace", "expires",
+                    "depends_on", "after_any")
+MAX_DEPS = 1000  # src/core/job.h, JOB_MAX_DEPS
 
 builtin_type = type  # enqueue's first parameter is called type, as in `tickq enqueue TYPE`
 
@@ -155,6 +157,30 @@ def iso8601_ms(us):
 
 
 # --- checks: the CLI's (src/core/job.c, job_spec_check) -----------------------
+
+def _depends_args(depends_on, after_any):
+    """depends_on and after_any as enqueue's last two arguments ([] for
+    none), checked as the CLI checks --after (src/core/job.c,
+    job_depends_check)."""
+    if not isinstance(after_any, bool):
+        raise ValueError(f"after_any must be True or False, not {after_any!r}")
+    if depends_on is None:
+        if after_any:
+            raise ValueError("after_any=True needs depends_on: the jobs to run after")
+        return []
+    ids = [depends_on] if isinstance(depends_on, str) else depends_on
+    if not isinstance(ids, (list, tuple)) or not ids:
+        raise ValueError("depends_on must be a job id or a non-empty list of job ids")
+    if len(ids) > MAX_DEPS:
+        raise ValueError(f"depends_on lists more than {MAX_DEPS} jobs")
+    for dep in ids:
+        if not isinstance(dep, str):
+            raise ValueError(f"depends_on: {dep!r} is not a job id (a string)")
+        if "," in dep:
+            raise ValueError(f"depends_on: job id {dep!r} holds a comma, which depends_on cannot name")
+        _check_id(dep)
+    return [",".join(ids), "1" if after_any else "0"]
+
 
 def _check_id(task_id):
     if not isinstance(task_id, str):
@@ -254,7 +280,8 @@ class Client:
                 str(DLQ_CAP), str(RETRY_BASE_MS), str(RETRY_MAX_MS), str(random.randrange(2147483647))]
 
     def enqueue_command(self, type, args=None, *, queue=DEFAULT_QUEUE, priority="normal", id=None,
-                        max_retries=None, timeout=None, delay=None, replace=False, expires=None, **unknown):
+                        max_retries=None, timeout=None, delay=None, replace=False, expires=None, depends_on=None,
+                        after_any=False, **unknown):
         """The checked FCALL that enqueue() sends, as a list of arguments
         (for a pipeline or a test). Raises ValueError for a job tickq would
         refuse."""
@@ -300,10 +327,13 @@ class Client:
                 raise ValueError(f"invalid expiry: the job would expire (after {expires_ms / 1000:.3f} s) before its "
                                  f"delay ends ({delay_ms / 1000:.3f} s); expires must be later than the delay")
             expiry = [str(expires_ms)]
+        deps = _depends_args(depends_on, after_any)
+        if deps and not expiry:
+            expiry = ["0"]
         now_us = time.time_ns() // 1000
         return (["FCALL", ENQUEUE_FUNCTION, "0"] + self._header(now_us)
                 + [id, type, args_text, queue, priority, str(max_retries), str(timeout_ms), str(delay_ms),
-                   str(MAX_PAYLOAD), str(time.time_ns() // 1000), "1" if replace else "0"] + expiry)
+                   str(MAX_PAYLOAD), str(time.time_ns() // 1000), "1" if replace else "0"] + expiry + deps)
 
     def enqueue(self, type, args=None, **options):
         """Enqueues one job as `tickq enqueue` does and returns its id.
@@ -316,7 +346,11 @@ class Client:
         exists and nothing was enqueued, RuntimeError when Redis cannot
         take it (out of memory, another tickq protocol, no library).
         expires (seconds, `tickq enqueue --expires`): a job not started
-        within that long ends cancelled ("Job expired") and never runs."""
+        within that long ends cancelled ("Job expired") and never runs.
+        depends_on (a job id or a list of them, `tickq enqueue --after`):
+        the job waits (state deferred) until they have all completed, and
+        fails if one fails, dies or is cancelled; after_any=True runs it
+        once they have all ended, however. An unknown id is a ValueError."""
         cmd = self.enqueue_command(type, args, **options)
         try:
             reply = self.redis.execute_command(*cmd)

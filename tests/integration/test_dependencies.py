@@ -1,0 +1,306 @@
+"""test_dependencies.py — jobs that wait for other jobs (docs/protocol.md,
+"Dependencies"; docs/cli.md, enqueue --after): the deferred state, the
+order they run in, failures running down a chain, --after-any, refusals at
+enqueue, cancel and purge, results kept past their TTL while a dependent
+needs them, a worker killed while running a dependency, and the same through
+the REST API and the Python client. Against a real redis-server and real
+workers; orders are read from the job records, never from timings."""
+import json
+import os
+import sys
+import time
+
+from harness import ROOT, wait_for
+from http_harness import HttpCase
+
+sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
+from tickq import Client  # noqa: E402
+
+PREFIX = "tickq"
+
+
+class DepsCase(HttpCase):
+    def ok(self, *args, **kw):
+        p = self.tickq(*args, **kw)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        return p
+
+    def add(self, jtype, args=None, *opts):
+        """Enqueues with --json; returns (id, state)."""
+        cmd = ["enqueue", jtype, json.dumps(args or {}), "--json", *opts]
+        out = json.loads(self.ok(*cmd).stdout)
+        return out["id"], out["state"]
+
+    def refused(self, *opts, jtype="echo", status=65):
+        p = self.tickq("enqueue", jtype, "{}", *opts)
+        self.assertEqual(p.returncode, status, p.stdout + p.stderr)
+        self.assertEqual(p.stdout, "")
+        return p.stderr
+
+    def job(self, job_id):
+        return json.loads(self.ok("job", job_id).stdout)
+
+    def record(self, job_id):
+        return self.r.hgetall(f"{PREFIX}:job:{job_id}")
+
+    def state(self, job_id):
+        return self.r.hget(f"{PREFIX}:job:{job_id}", "state")
+
+    def result(self, job_id):
+        raw = self.r.get(f"task_result:{job_id}")
+        return json.loads(raw) if raw else None
+
+    def run_all(self, *args):
+        status, w = self.burst("--workers", "2", *args)
+        self.assertEqual(status, 0, w.log())
+        return w
+
+
+class TestChain(DepsCase):
+    def test_a_chain_waits_deferred_and_runs_in_order(self):
+        a, sa = self.add("sleep", {"ms": 150})
+        b, sb = self.add("echo", {"step": "b"}, "--after", a)
+        c, sc = self.add("echo", {"step": "c"}, "--after", b)
+        self.assertEqual((sa, sb, sc), ("queued", "deferred", "deferred"))
+        # Shown as deferred everywhere: the record, tickq job, tickq jobs, stats.
+        view = self.job(b)
+        self.assertEqual(view["state"], "deferred")
+        self.assertEqual(view["depends_on"], [{"id": a, "state": "queued"}])
+        self.assertEqual(view["deps_left"], 1)
+        self.assertFalse(view["after_any"])
+        self.assertEqual(self.job(a)["needed_by"], 1)
+        listed = [json.loads(l) for l in self.ok("jobs", "--state", "deferred", "--json").stdout.splitlines()]
+        self.assertEqual(sorted(x["id"] for x in listed), sorted([b, c]))
+        self.assertTrue(all(x["state"] == "deferred" for x in listed))
+        everything = self.ok("jobs").stdout
+        self.assertIn("deferred", everything)
+        stats = json.loads(self.ok("stats", "--json").stdout)
+        normal = next(q for q in stats["queues"] if q["name"] == "backtest_normal")
+        self.assertEqual((normal["ready"], normal["deferred"]), (1, 2))
+        self.assertIn("DEFERRED", self.ok("stats").stdout)
+        # Two children: b and c could only run in order if they waited.
+        self.run_all()
+        recs = [self.record(x) for x in (a, b, c)]
+        self.assertEqual([r["state"] for r in recs], ["completed"] * 3)
+        self.assertGreaterEqual(int(recs[1]["started_us"]), int(recs[0]["finished_us"]))
+        self.assertGreaterEqual(int(recs[2]["started_us"]), int(recs[1]["finished_us"]))
+        self.assertEqual(self.result(c)["data"]["step"], "c")
+        # Nothing waits any more: a and b expire with the result TTL again.
+        for x in (a, b):
+            self.assertGreater(self.r.ttl(f"task_result:{x}"), 0)
+            self.assertGreater(self.r.ttl(f"{PREFIX}:job:{x}"), 0)
+            self.assertNotIn("needed_by", self.record(x))
+        self.assertEqual(self.r.keys(f"{PREFIX}:dependents:*"), [])
+        self.assertEqual(self.r.zcard(f"{PREFIX}:deferred:backtest_normal"), 0)
+
+    def test_a_fan_in_runs_once_after_every_dependency(self):
+        deps = [self.add("sleep", {"ms": 5})[0] for _ in range(60)]
+        j, state = self.add("echo", {"fan": "in"}, "--after", ",".join(deps))
+        self.assertEqual(state, "deferred")
+        self.assertEqual(self.job(j)["deps_left"], 60)
+        self.run_all()
+        rec = self.record(j)
+        self.assertEqual(rec["state"], "completed")
+        self.assertEqual(rec["attempts"], "1")
+        last = max(int(self.record(d)["finished_us"]) for d in deps)
+        self.assertGreaterEqual(int(rec["started_us"]), last)
+        self.assertEqual(rec["deps_left"], "0")
+
+    def test_dependencies_on_other_queues_and_a_delay(self):
+        a, _ = self.add("echo", {}, "--queue", "data", "--priority", "high")
+        b, state = self.add("echo", {}, "--after", a, "--delay", "1.5")
+        self.assertEqual(state, "deferred")
+        self.run_all("--queues", "data")
+        self.assertEqual(self.state(a), "completed")
+        # Ready as far as a goes, but its delay has not passed: delayed.
+        self.assertEqual(self.state(b), "queued")
+        self.assertIsNotNone(self.r.zscore(f"{PREFIX}:delayed:backtest_normal", b))
+        created = int(self.record(b)["enqueued_us"]) // 1000
+        wait_for(lambda: time.time() * 1000 >= created + 1500, 5, what="the delay")
+        self.run_all()
+        rec = self.record(b)
+        self.assertEqual(rec["state"], "completed")
+        self.assertGreaterEqual(int(rec["started_us"]) // 1000, created + 1500)
+
+    def test_an_already_completed_dependency_counts_at_once(self):
+        a, _ = self.add("echo", {})
+        self.run_all()
+        b, state = self.add("echo", {}, "--after", a)
+        self.assertEqual(state, "queued")
+        # b still needs a's result until it has run: kept past the TTL.
+        self.assertEqual(self.r.ttl(f"task_result:{a}"), -1)
+        self.run_all()
+        self.assertEqual(self.state(b), "completed")
+        self.assertGreater(self.r.ttl(f"task_result:{a}"), 0)
+
+
+class TestFailures(DepsCase):
+    def test_a_failure_runs_down_the_chain_and_after_any_still_runs(self):
+        f, _ = self.add("fail", {"permanent": True})
+        b, _ = self.add("echo", {}, "--after", f)
+        c, _ = self.add("echo", {}, "--after", b)
+        d, _ = self.add("echo", {"ran": True}, "--after", b, "--after-any")
+        self.run_all()
+        self.assertEqual(self.state(f), "failed")
+        self.assertEqual((self.state(b), self.state(c), self.state(d)), ("failed", "failed", "completed"))
+        rb, rc = self.result(b), self.result(c)
+        self.assertEqual(rb["status"], "error")
+        self.assertEqual(rb["data"]["error"], f"dependency {f} ended failed")
+        self.assertEqual(rb["data"]["dependency"], f)
+        self.assertEqual(rc["data"]["error"], f"dependency {b} ended failed")
+        self.assertEqual(self.record(b)["attempts"], "0")
+        self.assertTrue(self.result(d)["data"]["ran"])
+        failed = [json.loads(l)["id"] for l in self.ok("jobs", "--state", "failed", "--json").stdout.splitlines()]
+        self.assertEqual(sorted(failed), sorted([f, b, c]))
+        stats = json.loads(self.ok("stats", "--json").stdout)
+        self.assertEqual(stats["counters"]["backtest"]["failed"], 3)
+
+    def test_a_dead_dependency_fails_its_dependents(self):
+        f, _ = self.add("fail", {}, "--max-retries", "0")
+        b, _ = self.add("echo", {}, "--after", f)
+        self.run_all()
+        self.assertEqual(self.state(f), "dead")
+        self.assertEqual(self.result(b)["data"]["error"], f"dependency {f} ended dead")
+
+    def test_fan_in_with_after_any_runs_when_all_have_ended(self):
+        ok, _ = self.add("echo", {})
+        bad, _ = self.add("fail", {"permanent": True})
+        strict, _ = self.add("echo", {}, "--after", f"{ok},{bad}")
+        anyway, _ = self.add("echo", {}, "--after", f"{ok},{bad}", "--after-any")
+        self.run_all()
+        self.assertEqual(self.state(strict), "failed")
+        self.assertEqual(self.result(strict)["data"]["error"], f"dependency {bad} ended failed")
+        self.assertEqual(self.state(anyway), "completed")
+        self.assertEqual(self.job(anyway)["depends_on"], [{"id": ok, "state": "completed"},
+                                                          {"id": bad, "state": "failed"}])
+
+    def test_a_worker_killed_while_running_a_dependency(self):
+        # The first attempt kills its worker child; the retry completes and
+        # only then does the dependent run.
+        a, _ = self.add("fail", {"crash": True, "times": 1})
+        b, _ = self.add("echo", {}, "--after", a)
+        w = self.worker("--workers", "1", "--retry-base", "50ms")
+        wait_for(lambda: self.state(b) == "completed", 30, what="the dependent to complete")
+        w.stop()
+        ra, rb = self.record(a), self.record(b)
+        self.assertEqual(ra["state"], "completed")
+        self.assertEqual(ra["attempts"], "2")
+        self.assertGreaterEqual(int(rb["started_us"]), int(ra["finished_us"]))
+
+
+class TestRefusals(DepsCase):
+    def test_unknown_ids_and_bad_lists_are_refused(self):
+        err = self.refused("--after", "no-such-job")
+        self.assertIn("dependency no-such-job is not a job (unknown, or its record expired)", err)
+        self.assertIn("depends_on has an empty job id", self.refused("--after", "a,,b"))
+        self.assertIn("more than 1000", self.refused("--after", ",".join(f"j{i}" for i in range(1001))))
+        err = self.refused("--after-any", status=64)
+        self.assertIn("--after-any needs --after", err)
+        self.assertIn("--after given twice", self.refused("--after", "a", "--after", "b", status=64))
+        a, _ = self.add("echo", {})
+        self.assertIn("cannot depend on itself", self.refused("--id", "me", "--after", f"{a},me"))
+        # Nothing was written by a refused enqueue: no record, no link.
+        self.assertEqual(self.r.keys(f"{PREFIX}:job:me"), [])
+        self.assertEqual(self.r.keys(f"{PREFIX}:dependents:*"), [])
+        self.assertNotIn("needed_by", self.record(a))
+
+    def test_a_dependency_that_already_failed_is_refused_unless_after_any(self):
+        f, _ = self.add("fail", {"permanent": True})
+        self.run_all()
+        err = self.refused("--after", f)
+        self.assertIn(f"dependency {f} has already ended failed", err)
+        self.assertIn("after_any", err)
+        j, state = self.add("echo", {}, "--after", f, "--after-any")
+        self.assertEqual(state, "queued")
+        self.run_all()
+        self.assertEqual(self.state(j), "completed")
+
+    def test_a_needed_result_cannot_be_replaced(self):
+        a, _ = self.add("echo", {}, "--id", "src")
+        self.run_all()
+        self.add("echo", {}, "--after", "src", "--queue", "later")
+        err = self.refused("--id", "src", "--replace")
+        self.assertIn("job src cannot run again yet: 1 waiting job(s) depend on its result", err)
+        self.run_all("--queues", "later")
+        self.add("echo", {}, "--id", "src", "--replace")
+
+
+class TestCancelAndPurge(DepsCase):
+    def test_cancelling_a_dependency_or_a_deferred_job(self):
+        a, _ = self.add("echo", {})
+        b, _ = self.add("echo", {}, "--after", a)
+        c, _ = self.add("echo", {}, "--after", b)
+        self.ok("cancel", b)
+        self.assertEqual(self.state(b), "cancelled")
+        self.assertEqual(self.state(c), "failed")
+        self.assertEqual(self.result(c)["data"]["error"], f"dependency {b} ended cancelled")
+        self.assertEqual(self.r.zcard(f"{PREFIX}:deferred:backtest_normal"), 0)
+        # a's result is needed by nobody now.
+        self.assertNotIn("needed_by", self.record(a))
+        d, _ = self.add("echo", {}, "--after", a)
+        self.ok("cancel", a)
+        self.assertEqual(self.result(d)["data"]["error"], f"dependency {a} ended cancelled")
+
+    def test_purge_cancels_deferred_jobs(self):
+        a, _ = self.add("echo", {}, "--queue", "other")
+        b, _ = self.add("echo", {}, "--after", a)
+        p = self.tickq("purge", "backtest")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("1 deferred", p.stderr)
+        self.ok("purge", "backtest", "--yes")
+        self.assertEqual(self.state(b), "cancelled")
+        self.assertEqual(self.result(b)["data"]["error"], "Job purged")
+        self.assertNotIn("needed_by", self.record(a))
+
+    def test_a_deferred_job_past_its_expiry_ends_cancelled_when_ready(self):
+        a, _ = self.add("echo", {}, "--queue", "other")
+        b, _ = self.add("echo", {}, "--after", a, "--expires", "0.3")
+        created = int(self.record(b)["enqueued_us"]) // 1000
+        wait_for(lambda: time.time() * 1000 > created + 400, 5, what="the expiry")
+        self.run_all("--queues", "other")
+        self.assertEqual(self.state(b), "cancelled")
+        self.assertEqual(self.result(b)["data"]["error"], "Job expired")
+
+
+class TestApiAndClient(DepsCase):
+    def test_rest_api_and_metrics(self):
+        s = self.serve()
+        a = self.expect(self.post(s, "/api/tasks", {"type": "echo"}), 201)["id"]
+        made = self.expect(self.post(s, "/api/tasks", {"type": "echo", "depends_on": [a]}), 201)
+        self.assertEqual(made["state"], "deferred")
+        self.expect(self.post(s, "/api/tasks", {"type": "echo", "depends_on": a}), 400,
+                    "depends_on must be a non-empty list of job ids")
+        self.expect(self.post(s, "/api/tasks", {"type": "echo", "depends_on": ["x,y"]}), 400,
+                    "depends_on[0] must be a job id")
+        self.expect(self.post(s, "/api/tasks", {"type": "echo", "depends_on": ["nope"]}), 400,
+                    "dependency nope is not a job")
+        self.expect(self.post(s, "/api/tasks", {"type": "echo", "after_any": True}), 400,
+                    "after_any needs depends_on")
+        self.expect(self.post(s, "/api/tasks", {"type": "echo", "depends_on": [a], "after_any": 1}), 400,
+                    "after_any must be true or false")
+        view = self.expect(self.get(s, f"/api/tasks/{made['id']}"), 200)
+        self.assertEqual(view["state"], "deferred")
+        listed = self.expect(self.get(s, "/api/tasks?state=deferred"), 200)
+        self.assertEqual([x["id"] for x in listed["jobs"]], [made["id"]])
+        m = self.metrics(s)
+        self.assertEqual(m.value("tickq_queue_jobs", queue="backtest", priority="normal", state="deferred"), 1)
+        self.run_all()
+        self.assertEqual(self.state(made["id"]), "completed")
+        self.wait_metric(s, "tickq_queue_jobs", 0, queue="backtest", priority="normal", state="deferred")
+
+    def test_python_client(self):
+        self.load_library()
+        client = Client(self.url)
+        a = client.enqueue("echo", {"n": 1})
+        b = client.enqueue("echo", {"n": 2}, depends_on=a)
+        c = client.enqueue("echo", {"n": 3}, depends_on=[a, b], after_any=True)
+        self.assertEqual((self.state(b), self.state(c)), ("deferred", "deferred"))
+        self.assertEqual(self.record(c)["after_any"], "1")
+        with self.assertRaisesRegex(ValueError, "job refused: dependency nope is not a job"):
+            client.enqueue("echo", depends_on=["nope"])
+        with self.assertRaisesRegex(ValueError, "after_any=True needs depends_on"):
+            client.enqueue("echo", after_any=True)
+        with self.assertRaisesRegex(ValueError, "holds a comma"):
+            client.enqueue("echo", depends_on=["a,b"])
+        self.run_all()
+        self.assertEqual([self.state(x) for x in (a, b, c)], ["completed"] * 3)
