@@ -645,6 +645,83 @@ queue_status_t queue_enqueue_many(queue_t *q, const job_spec_t *specs, size_t n,
     return result;
 }
 
+/* Reads the replies of a MULTI with n queued calls and its EXEC; returns
+ * the EXEC's reply (an array of n, or an error: EXECABORT, and then err
+ * says what the queuing refused), or NULL on a broken connection. */
+static redisReply *exec_reply(queue_t *q, size_t n, char *err, size_t errlen)
+{
+    char queued_err[512] = "";
+    for (size_t i = 0; i < n + 1; i++) { /* MULTI's OK, then QUEUED or a refusal per call */
+        redisReply *r = rconn_read(q->conn, err, errlen);
+        if (r == NULL)
+            return NULL;
+        if (r->type == REDIS_REPLY_ERROR && queued_err[0] == '\0')
+            snprintf(queued_err, sizeof queued_err, "%s", r->str);
+        freeReplyObject(r);
+    }
+    redisReply *r = rconn_read(q->conn, err, errlen);
+    if (r != NULL && r->type == REDIS_REPLY_ERROR)
+        snprintf(err, errlen, "%s", queued_err[0] ? queued_err : r->str);
+    return r;
+}
+
+queue_status_t queue_enqueue_chain(queue_t *q, const job_spec_t *specs, size_t n, enqueue_result_t *out,
+                                   char *err, size_t errlen)
+{
+    assert(n >= 1 && n <= QUEUE_CHAIN_MAX);
+    if (!library.loaded) {
+        queue_status_t st0 = load_library(q, err, errlen);
+        if (st0 != QUEUE_OK)
+            return st0;
+    }
+    const char *multi[1] = { "MULTI" }, *exec[1] = { "EXEC" };
+    int bad = rconn_append_argv(q->conn, 1, multi, NULL) != 0;
+    for (size_t i = 0; i < n && !bad; i++) {
+        args_t a;
+        enqueue_buf_t b;
+        assert(specs[i].id != NULL);
+        enqueue_args(q, &specs[i], &a, &b);
+        bad = rconn_append_fcall(q->conn, FN("enqueue"), 0, a.n, a.v, a.len) != 0;
+    }
+    if (bad || rconn_append_argv(q->conn, 1, exec, NULL) != 0) {
+        snprintf(err, errlen, "cannot queue a pipelined command");
+        return QUEUE_ERR_IO;
+    }
+    redisReply *r = exec_reply(q, n, err, errlen);
+    if (r == NULL)
+        return QUEUE_ERR_IO;
+    queue_status_t result = QUEUE_OK;
+    if (r->type == REDIS_REPLY_ERROR) { /* discarded whole: err says why */
+        char said[600];
+        const char *message;
+        snprintf(said, sizeof said, "%s", err);
+        result = queue_error_status(said, &message);
+        if (result == QUEUE_ERR_REPLY || result == QUEUE_OK) {
+            result = QUEUE_ERR_REPLY;
+            snprintf(err, errlen, "Redis refused the enqueue transaction (nothing enqueued): %s", said);
+        } else {
+            snprintf(err, errlen, "%s", message);
+        }
+    } else if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+        snprintf(err, errlen, "unexpected reply from a transaction of %zu enqueues", n);
+        result = QUEUE_ERR_REPLY;
+    } else {
+        for (size_t i = 0; i < n && result == QUEUE_OK; i++) {
+            char one_err[512];
+            result = enqueue_reply(NULL, r->element[i], &out[i], one_err, sizeof one_err);
+            if (result != QUEUE_OK)
+                snprintf(err, errlen, "job %zu of %zu: %s", i + 1, n, one_err);
+        }
+    }
+    freeReplyObject(r);
+    if (result == QUEUE_ERR_OOM) {
+        char said[600];
+        snprintf(said, sizeof said, "%s", err);
+        return out_of_memory(q, "enqueue", said, err, errlen);
+    }
+    return result;
+}
+
 void claim_batch_clear(claim_batch_t *b)
 {
     if (b->reply)

@@ -85,6 +85,8 @@ static const http_route_t g_routes[] = {
     { "GET", "/api/dlq", http_ops_dlq, 0 },
     { "POST", "/api/dlq/{entry}/retry", http_ops_dlq_retry, HTTP_AUDIT },
     { "POST", "/api/opportunities/scan", http_trigger_scan, HTTP_AUDIT },
+    { "POST", "/api/update/{symbol}", http_trigger_update, HTTP_AUDIT },
+    { "POST", "/api/update-all", http_trigger_update_all, HTTP_AUDIT },
 };
 
 const http_route_t *http_app_routes(size_t *n)

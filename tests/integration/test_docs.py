@@ -159,15 +159,19 @@ class TestOptionsTypicalDay(TickqTestCase):
         start = text.index("A typical day")
         return indented_blocks(text[start:])[0]
 
-    def test_each_step_waits_for_the_one_before(self):
+    def test_each_step_runs_after_the_one_before(self):
         lines = [x.split("#")[0].strip() for x in self.day().splitlines()]
         lines = [x for x in lines if x]
-        enqueues = [i for i, x in enumerate(lines) if " enqueue " in x]
+        enqueues = [x for x in lines if " enqueue " in x]
         self.assertEqual(len(enqueues), 3, lines)
         self.assertEqual(lines[0], "set -e")
-        for i in enqueues:   # every step is waited for before the next one
-            self.assertTrue(lines[i].startswith("id=$(tickq enqueue "), lines[i])
-            self.assertRegex(lines[i + 1], r'^tickq result "\$id" --wait \d+$')
+        names = []
+        for x in enqueues:   # every step names the one before as its dependency
+            m = re.match(r'^([a-z])=\$\(tickq enqueue .*?( --after "\$([a-z])")?\)$', x)
+            self.assertIsNotNone(m, x)
+            self.assertEqual(m.group(3), names[-1] if names else None, x)
+            names.append(m.group(1))
+        self.assertRegex(lines[len(enqueues) + 1], rf'^tickq result "\${names[-1]}" --wait \d+ > /dev/null$')
 
     def test_runs_in_order(self):
         """The typical day, run as written with two workers (so steps
