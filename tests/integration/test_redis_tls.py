@@ -17,11 +17,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest.mock
 
 from harness import ROOT, TickqTestCase, Worker, free_port, tickq, wait_for
 
 sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
 import tickq_client  # noqa: E402
+from tickq import Client  # noqa: E402
 
 CERTS = None   # the folder of the certificates, made by setUpModule
 
@@ -269,8 +271,61 @@ class TestCertificateForAnotherName(TlsCase):
         self.assertEqual(p.returncode, 0, p.stderr)
 
 
+class TestPythonClientOverTls(TlsCase):
+    """tickq.Client over rediss:// with tickq's own TLS settings."""
+
+    def client(self, **env):
+        with unittest.mock.patch.dict(os.environ, env, clear=False):
+            for k in ("TICKQ_REDIS_CACERT", "TICKQ_REDIS_CERT", "TICKQ_REDIS_KEY", "TICKQ_REDIS_TLS_VERIFY"):
+                if k not in env:
+                    os.environ.pop(k, None)
+            return Client(self.rediss())
+
+    def test_enqueue_and_wait_over_tls(self):
+        self.load_library()
+        c = self.client(TICKQ_REDIS_CACERT=cert("ca.crt"))
+        jid = c.enqueue("echo", {"py": 1})
+        self.tls_worker()
+        self.assertEqual(c.wait(jid, timeout=20)["py"], 1)
+        self.assertEqual(self.client(TICKQ_REDIS_TLS_VERIFY="0").enqueue("noop", id="unverified"), "unverified")
+
+    def test_an_untrusted_certificate_is_refused(self):
+        self.load_library()
+        import redis
+        c = self.client()   # the system's trust store: not the test CA
+        with self.assertRaisesRegex(redis.exceptions.ConnectionError, "certificate verify failed"):
+            c.enqueue("noop")
+        c = self.client(TICKQ_REDIS_CACERT=cert("other-ca.crt"))
+        with self.assertRaisesRegex(redis.exceptions.ConnectionError, "certificate verify failed"):
+            c.enqueue("noop")
+        self.assertEqual(self.r.keys("tickq:job:*"), [])
+
+    def test_bad_settings_are_refused(self):
+        cases = [
+            ({"TICKQ_REDIS_TLS_VERIFY": "no"}, "TICKQ_REDIS_TLS_VERIFY is 'no'"),
+            ({"TICKQ_REDIS_CERT": cert("client.crt")}, "TICKQ_REDIS_CERT and TICKQ_REDIS_KEY go together"),
+            ({"TICKQ_REDIS_CACERT": cert("ca.crt"), "TICKQ_REDIS_TLS_VERIFY": "0"},
+             "TICKQ_REDIS_CACERT is set but TICKQ_REDIS_TLS_VERIFY=0"),
+        ]
+        for env, needle in cases:
+            with self.subTest(env=env):
+                with self.assertRaisesRegex(ValueError, needle):
+                    self.client(**env)
+        with unittest.mock.patch.dict(os.environ, {"TICKQ_REDIS_CACERT": cert("ca.crt")}):
+            with self.assertRaisesRegex(ValueError, "TICKQ_REDIS_CACERT is set but the Redis URL is not rediss://"):
+                Client(self.server.url)
+
+
 class TestClientCertificateRequired(TlsCase):
     auth_clients = "yes"
+
+    def test_the_python_client_with_the_client_certificate(self):
+        self.load_library()
+        env = {"TICKQ_REDIS_CACERT": cert("ca.crt"), "TICKQ_REDIS_CERT": cert("client.crt"),
+               "TICKQ_REDIS_KEY": cert("client.key")}
+        with unittest.mock.patch.dict(os.environ, env):
+            jid = Client(self.rediss()).enqueue("noop")
+        self.assertEqual(self.state(jid), "queued")
 
     def test_without_a_client_certificate_refused(self):
         p = self.run_tls("enqueue", "noop")

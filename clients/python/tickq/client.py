@@ -239,6 +239,45 @@ def _failed_status(data):
     return "failed"
 
 
+def tls_options(redis_url, env=None):
+    """redis.Redis.from_url's TLS keywords for `redis_url` from tickq's own
+    settings (docs/production-redis.md), so that a producer trusts what the
+    workers trust: TICKQ_REDIS_CACERT (the CA file; unset: the system's
+    trust store), TICKQ_REDIS_CERT and TICKQ_REDIS_KEY (a client
+    certificate: both or neither), TICKQ_REDIS_TLS_VERIFY (1, the default:
+    check the certificate and the host name; 0: do not). Refuses what tickq
+    refuses: a malformed switch, a certificate without its key, a CA with
+    verification off, a TLS setting with a plain redis:// URL."""
+    env = os.environ if env is None else env
+    cacert = env.get("TICKQ_REDIS_CACERT") or None
+    cert, key = env.get("TICKQ_REDIS_CERT") or None, env.get("TICKQ_REDIS_KEY") or None
+    verify = env.get("TICKQ_REDIS_TLS_VERIFY")
+    if verify not in (None, "", "0", "1"):
+        raise ValueError(f"TICKQ_REDIS_TLS_VERIFY is {verify!r}: set it to 1 (check Redis's certificate, the "
+                         "default) or 0")
+    if (cert is None) != (key is None):
+        raise ValueError("TICKQ_REDIS_CERT and TICKQ_REDIS_KEY go together: set both (a client certificate and "
+                         "its key) or neither")
+    tls = redis_url.startswith("rediss://")
+    if not tls:
+        given = [n for n, v in (("TICKQ_REDIS_CACERT", cacert), ("TICKQ_REDIS_CERT", cert),
+                                ("TICKQ_REDIS_TLS_VERIFY", verify or None)) if v is not None]
+        if given:
+            raise ValueError(f"{given[0]} is set but the Redis URL is not rediss://: use rediss:// for TLS, or "
+                             f"unset {given[0]}")
+        return {}
+    checked = verify != "0"
+    if cacert is not None and not checked:
+        raise ValueError("TICKQ_REDIS_CACERT is set but TICKQ_REDIS_TLS_VERIFY=0: a CA that nothing checks "
+                         "against is a mistake; unset one of them")
+    out = {"ssl_cert_reqs": "required" if checked else "none", "ssl_check_hostname": checked}
+    if cacert is not None:
+        out["ssl_ca_certs"] = cacert
+    if cert is not None:
+        out["ssl_certfile"], out["ssl_keyfile"] = cert, key
+    return out
+
+
 class Client:
     """A producer of native tickq jobs. `redis_url`: a URL
     (redis://host:6379/0, unix:///path/redis.sock?db=N), a redis.Redis
@@ -263,7 +302,7 @@ class Client:
                                  "(or unix:///path/to/redis.sock), or pass Client(redis_url=...)")
         if isinstance(redis_url, str):
             try:
-                self.redis = redis.Redis.from_url(redis_url)
+                self.redis = redis.Redis.from_url(redis_url, **tls_options(redis_url))
             except ValueError as e:
                 raise ValueError(f"bad Redis URL {redis_url!r}: {e}") from None
         elif callable(getattr(redis_url, "execute_command", None)):
