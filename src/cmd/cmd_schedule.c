@@ -184,6 +184,11 @@ static int do_list(schedule_flags_t *f)
     int64_t now = clock_now_ms() / 1000;
     for (size_t i = 0; i < set.n; i++) {
         const schedule_t *s = &set.items[i];
+        if (s->after[0] != '\0') {
+            printf("%s: after %s -> %s on %s/%s (each time %s fires, once its job has completed)\n", s->name,
+                   s->after, s->task, s->queue, s->priority, s->after);
+            continue;
+        }
         printf("%s: %s (%s)%s%s -> %s on %s/%s\n", s->name, s->expr, s->zone, s->calendar ? ", XNYS" : "",
                s->market_hours ? ", market hours" : s->has_offset ? ", relative to the close" : "", s->task,
                s->queue, s->priority);

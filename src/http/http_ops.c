@@ -109,6 +109,11 @@ void http_ops_schedules(void *app, const http_request_t *req, http_reply_t *rep)
         json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "name", s->name, "cron", s->expr, "timezone",
                               s->zone[0] ? s->zone : "UTC", "task", s->task, "queue", s->queue, "priority",
                               s->priority, "next", next);
+        if (s->after[0] != '\0') { /* no times of its own: it fires with `after` */
+            json_object_set_new(o, "after", json_string(s->after));
+            json_object_set_new(o, "cron", json_null());
+            json_object_set_new(o, "timezone", json_null());
+        }
         json_t *l = json_object_get(last, s->name);
         if (l != NULL) {
             char utc[64];

@@ -121,13 +121,14 @@ static int schedule_key(loader_t *ld, const char *key, const char *v)
     schedule_t *s = ld->cur;
     static const char *const keys[] = { "cron", "timezone", "calendar", "market_hours", "offset_from_close",
                                         "task", "args", "queue", "priority", "max_retries", "timeout", "misfire",
-                                        NULL };
+                                        "after", NULL };
     int k = 0;
     while (keys[k] != NULL && strcmp(keys[k], key) != 0)
         k++;
     if (keys[k] == NULL)
         return fail(ld, "unknown key '%s' in [schedule %s] (known: cron, timezone, calendar, market_hours, "
-                    "offset_from_close, task, args, queue, priority, max_retries, timeout, misfire)", key, s->name);
+                    "offset_from_close, task, args, queue, priority, max_retries, timeout, misfire, after)", key,
+                    s->name);
     if (ld->seen & (1u << k))
         return fail(ld, "'%s' is set twice in [schedule %s]", key, s->name);
     ld->seen |= 1u << k;
@@ -199,6 +200,12 @@ static int schedule_key(loader_t *ld, const char *key, const char *v)
             return fail(ld, "timeout = %s is not a duration (e.g. 600, 10m)", v);
         s->timeout_ms = ms;
         return 1;
+    case 12:
+        if (!valid_name(v))
+            return fail(ld, "after = '%s' is not a schedule name", v);
+        snprintf(s->after, sizeof s->after, "%s", v);
+        s->after_line = ld->line;
+        return 1;
     default:
         if (strcmp(v, "run_once") == 0)
             s->misfire = MISFIRE_RUN_ONCE;
@@ -217,6 +224,7 @@ static void schedule_defaults(schedule_t *s)
     snprintf(s->priority, sizeof s->priority, "normal");
     s->max_retries = -1;
     s->misfire = MISFIRE_RUN_ONCE;
+    s->parent = -1;
 }
 
 static int check_schedule(loader_t *ld, schedule_t *s);
@@ -236,11 +244,28 @@ static int finish_schedule(loader_t *ld)
     return ok;
 }
 
+/* The keys that set fire times (keys[] in schedule_key: cron, timezone,
+ * calendar, market_hours, offset_from_close, misfire), which a schedule
+ * that runs after another may not have. */
+#define TIME_KEYS ((1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 11))
+
 static int check_schedule(loader_t *ld, schedule_t *s)
 {
     char err[1024];
+    if (s->after[0] != '\0') {
+        if (ld->seen & TIME_KEYS)
+            return fail(ld, "[schedule %s] runs after %s: its times are %s's, so it takes no cron, timezone, "
+                        "calendar, market_hours, offset_from_close or misfire", s->name, s->after, s->after);
+        if (s->task[0] == '\0')
+            return fail(ld, "[schedule %s] has no task (task = calculate_iv_analysis, ...)", s->name);
+        if (s->args == NULL && (s->args = strdup("{}")) == NULL)
+            return fail(ld, "out of memory");
+        if (ld->check_task != NULL && ld->check_task(s, err, sizeof err) != 0)
+            return fail(ld, "%s", err);
+        return 1;
+    }
     if (s->expr[0] == '\0')
-        return fail(ld, "[schedule %s] has no cron expression (cron = ...)", s->name);
+        return fail(ld, "[schedule %s] has no cron expression (cron = ..., or after = another schedule)", s->name);
     if (s->task[0] == '\0')
         return fail(ld, "[schedule %s] has no task (task = update_stock_data, ...)", s->name);
     if (s->args == NULL && (s->args = strdup("{}")) == NULL)
@@ -416,6 +441,8 @@ size_t schedule_config_print_warnings(const schedule_config_t *set, const char *
 
 int schedule_next(const schedule_t *s, int64_t after, int64_t *next)
 {
+    if (s->after[0] != '\0') /* no times of its own */
+        return -1;
     char err[200];
     return cron_next(&s->cron, after, next, err, sizeof err);
 }
@@ -432,6 +459,55 @@ void schedule_format_utc(int64_t t, char *out, size_t outlen)
     char buf[CLOCK_DATE_LEN];
     clock_format_datetime(t, buf);
     snprintf(out, outlen, "%s", buf);
+}
+
+/* Links each schedule that runs after another to it: the other must be in
+ * the set, and no chain may loop or hold more than SCHEDULE_CHAIN_MAX
+ * schedules. 1, or 0 with ld's error set (as fail). */
+static int link_chains(loader_t *ld)
+{
+    schedule_config_t *set = ld->set;
+    for (size_t i = 0; i < set->n; i++) {
+        schedule_t *s = &set->items[i];
+        if (s->after[0] == '\0')
+            continue;
+        ld->line = s->after_line;
+        for (size_t k = 0; k < set->n && s->parent < 0; k++)
+            if (strcmp(set->items[k].name, s->after) == 0)
+                s->parent = (int)k;
+        if (s->parent < 0)
+            return fail(ld, "[schedule %s]: after = %s, which is not a schedule of this file", s->name, s->after);
+        if (s->parent == (int)i)
+            return fail(ld, "[schedule %s] cannot run after itself", s->name);
+    }
+    for (size_t i = 0; i < set->n; i++) {   /* every chain ends at a schedule with times of its own */
+        int at = (int)i;
+        size_t steps = 0;
+        while (set->items[at].parent >= 0 && steps++ <= set->n)
+            at = set->items[at].parent;
+        if (set->items[at].parent >= 0) {
+            ld->line = set->items[i].after_line;
+            return fail(ld, "[schedule %s]: its after = ... chain loops back on itself: one schedule in it must "
+                        "have a cron", set->items[i].name);
+        }
+    }
+    for (size_t i = 0; i < set->n; i++) {
+        if (set->items[i].parent >= 0)
+            continue;
+        size_t n = 1;   /* the root and everything under it */
+        for (size_t k = 0; k < set->n; k++) {
+            int at = set->items[k].parent;
+            while (at >= 0 && at != (int)i)
+                at = set->items[at].parent;
+            n += at == (int)i;
+        }
+        if (n > SCHEDULE_CHAIN_MAX) {
+            ld->line = set->items[i].line;
+            return fail(ld, "[schedule %s] has %zu schedules running after it, directly or not: at most %d in "
+                        "one chain", set->items[i].name, n - 1, SCHEDULE_CHAIN_MAX - 1);
+        }
+    }
+    return 1;
 }
 
 /* schedule_config_parse, and with allow_none a file of no schedules is a
@@ -457,6 +533,8 @@ static int parse_text(schedule_config_t *set, const char *text, const char *orig
     int rc = config_file_parse(text, on_key, &ld);
     if (rc == 0 && ld.error[0] == '\0')
         finish_schedule(&ld);
+    if (rc == 0 && ld.error[0] == '\0')
+        link_chains(&ld);
     if (ld.error[0] != '\0' || rc != 0) {
         if (ld.error[0] != '\0')
             snprintf(err, errlen, "%s:%d: %s", origin, ld.error_line, ld.error);

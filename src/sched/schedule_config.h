@@ -8,7 +8,9 @@
  * schedule's fire times are a cron expression in its time zone, optionally
  * limited to an exchange's trading days (calendar = XNYS) and its session
  * (market_hours = true), or, with offset_from_close, once per trading day at
- * the day's close plus the offset. */
+ * the day's close plus the offset. A schedule with `after = NAME` has no
+ * times of its own: it fires whenever NAME does, its job depending on
+ * NAME's (a chain; docs/scheduler.md, "Chains"). */
 #ifndef TICKQ_SCHEDULE_CONFIG_H
 #define TICKQ_SCHEDULE_CONFIG_H
 
@@ -20,6 +22,9 @@
 
 #define SCHEDULE_NAME_MAX 64
 #define SCHEDULES_MAX 256
+/* At most this many schedules in one chain: a cron schedule and those that
+ * run after it, directly or not (fired in one transaction). */
+#define SCHEDULE_CHAIN_MAX 16
 
 typedef enum { MISFIRE_RUN_ONCE, MISFIRE_SKIP } misfire_t;
 
@@ -40,6 +45,11 @@ typedef struct {
     int max_retries;             /* -1: the default */
     int64_t timeout_ms;          /* 0: the default */
     misfire_t misfire;
+    char after[SCHEDULE_NAME_MAX + 1]; /* "": fires on its own times; else runs after that
+                                 * schedule, with no times of its own: each time that one fires,
+                                 * this one's job is enqueued with it, depending on its job */
+    int parent;                  /* with after: the index of that schedule; else -1 */
+    int after_line;              /* where after is set */
     int line;                    /* where its section starts, for messages */
     int zone_line;               /* where its timezone is set; 0: not set */
 } schedule_t;

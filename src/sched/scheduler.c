@@ -19,6 +19,8 @@
 #define CATCH_UP_MAX 1000000     /* fire times walked over after a downtime */
 #define CATCH_UP_JUMP_S (7 * 86400)
 
+_Static_assert(SCHEDULE_CHAIN_MAX <= QUEUE_CHAIN_MAX, "a schedule's chain is enqueued in one transaction");
+
 struct scheduler {
     const schedule_config_t *set;
     const config_t *cfg;
@@ -68,6 +70,10 @@ void scheduler_banner(const scheduler_t *s)
              LF_S("database", database));
     for (size_t i = 0; i < s->set->n; i++) {
         const schedule_t *sc = &s->set->items[i];
+        if (sc->after[0] != '\0') {
+            log_info("schedule", LF_S("name", sc->name), LF_S("after", sc->after), LF_S("task", sc->task));
+            continue;
+        }
         char local[3][64], utc[3][64];
         int64_t t = now;
         int found = 0;
@@ -106,6 +112,9 @@ static int load_state(scheduler_t *s)
     int64_t now = clock_now_ms() / 1000;
     for (size_t i = 0; i < s->set->n; i++) {
         const schedule_t *sc = &s->set->items[i];
+        s->next[i] = 0;
+        if (sc->after[0] != '\0') /* fires with the schedule it runs after */
+            continue;
         redisReply *r = rconn_cmd(s->conn, s->err, sizeof s->err, "HGET %s %s", key, sc->name);
         if (r == NULL)
             return -1;
@@ -150,34 +159,77 @@ static void lease(scheduler_t *s)
     }
 }
 
-/* Enqueues schedule i's job for fire time t. 0, or -1 (Redis trouble). */
-static int fire(scheduler_t *s, const schedule_t *sc, int64_t t, long long missed)
+/* Schedule `root` and the schedules that run after it, directly or not,
+ * into chain (at most SCHEDULE_CHAIN_MAX: the loader's limit), each after
+ * the one it runs after (breadth first); returns how many. */
+static size_t chain_of(const schedule_config_t *set, size_t root, size_t chain[SCHEDULE_CHAIN_MAX])
 {
-    char when[64], id[SCHEDULE_NAME_MAX + 80];
-    schedule_format_utc(t, when, sizeof when);
-    snprintf(id, sizeof id, "%s:%s", sc->name, when);
-    job_spec_t spec;
-    job_spec_init(&spec);
-    spec.id = id;
-    spec.type = sc->task;
-    spec.args = sc->args;
-    spec.args_len = strlen(sc->args);
-    spec.queue = sc->queue;
-    spec.priority = sc->priority;
+    size_t n = 0;
+    chain[n++] = root;
+    for (size_t head = 0; head < n; head++)
+        for (size_t k = 0; k < set->n && n < SCHEDULE_CHAIN_MAX; k++)
+            if (set->items[k].parent == (int)chain[head])
+                chain[n++] = k;
+    return n;
+}
+
+static void spec_of(const schedule_t *sc, const char *id, const char *after, job_spec_t *spec)
+{
+    job_spec_init(spec);
+    spec->id = id;
+    spec->type = sc->task;
+    spec->args = sc->args;
+    spec->args_len = strlen(sc->args);
+    spec->queue = sc->queue;
+    spec->priority = sc->priority;
     if (sc->max_retries >= 0)
-        spec.max_retries = sc->max_retries;
+        spec->max_retries = sc->max_retries;
     if (sc->timeout_ms > 0)
-        spec.timeout_ms = sc->timeout_ms;
-    enqueue_result_t res;
-    queue_status_t st = queue_enqueue(&s->q, &spec, &res, s->err, sizeof s->err);
+        spec->timeout_ms = sc->timeout_ms;
+    spec->depends_on = after;
+}
+
+/* Enqueues schedule i's job for fire time t, with the jobs of the
+ * schedules that run after it (each depending on the job of the one it
+ * runs after, all in one transaction): ids "<schedule>:<fire time>".
+ * 0, or -1 (Redis trouble). */
+static int fire(scheduler_t *s, size_t i, int64_t t, long long missed)
+{
+    size_t chain[SCHEDULE_CHAIN_MAX];
+    size_t n = chain_of(s->set, i, chain);
+    char when[64], ids[SCHEDULE_CHAIN_MAX][SCHEDULE_NAME_MAX + 80];
+    job_spec_t specs[SCHEDULE_CHAIN_MAX];
+    enqueue_result_t res[SCHEDULE_CHAIN_MAX];
+    schedule_format_utc(t, when, sizeof when);
+    for (size_t k = 0; k < n; k++) {
+        const schedule_t *sc = &s->set->items[chain[k]];
+        snprintf(ids[k], sizeof ids[k], "%s:%s", sc->name, when);
+        const char *after = NULL;
+        for (size_t p = 0; p < k && after == NULL; p++)
+            if ((int)chain[p] == sc->parent)
+                after = ids[p];
+        spec_of(sc, ids[k], after, &specs[k]);
+    }
+    queue_status_t st = n == 1 ? queue_enqueue(&s->q, &specs[0], &res[0], s->err, sizeof s->err)
+                               : queue_enqueue_chain(&s->q, specs, n, res, s->err, sizeof s->err);
     if (st == QUEUE_ERR_INVALID) { /* cannot get better by retrying: say so, move on */
-        log_error("schedule's job refused", LF_S("schedule", sc->name), LF_S("job_id", id), LF_S("error", s->err));
+        log_error("schedule's job refused", LF_S("schedule", s->set->items[i].name), LF_S("job_id", ids[0]),
+                  LF_S("error", s->err));
         return 0;
     }
     if (st != QUEUE_OK)
         return -1;
-    log_info(res.created ? "schedule fired" : "schedule fired (job already enqueued)", LF_S("schedule", sc->name),
-             LF_S("job_id", id), LF_S("task", sc->task), LF_S("queue", sc->queue), LF_I("missed_before", missed));
+    for (size_t k = 0; k < n; k++) {
+        const schedule_t *sc = &s->set->items[chain[k]];
+        if (k == 0)
+            log_info(res[k].created ? "schedule fired" : "schedule fired (job already enqueued)",
+                     LF_S("schedule", sc->name), LF_S("job_id", ids[k]), LF_S("task", sc->task),
+                     LF_S("queue", sc->queue), LF_I("missed_before", missed));
+        else
+            log_info(res[k].created ? "schedule fired" : "schedule fired (job already enqueued)",
+                     LF_S("schedule", sc->name), LF_S("job_id", ids[k]), LF_S("task", sc->task),
+                     LF_S("queue", sc->queue), LF_S("after", specs[k].depends_on), LF_S("state", res[k].state));
+    }
     return 0;
 }
 
@@ -232,9 +284,13 @@ static int run_due(scheduler_t *s, size_t i, int64_t now)
     int on_time = late_s <= ON_TIME_S;
     int run = on_time || (sc->misfire == MISFIRE_RUN_ONCE && late_s * 1000 <= s->set->misfire_grace_ms);
     if (run) {
-        if (fire(s, sc, latest, missed) != 0)
+        if (fire(s, i, latest, missed) != 0)
             return -1;
+        size_t chain[SCHEDULE_CHAIN_MAX];
+        size_t nchain = chain_of(s->set, i, chain);
         count_runs(s, sc, 1, missed);
+        for (size_t k = 1; k < nchain; k++)
+            count_runs(s, &s->set->items[chain[k]], 1, 0);
         if (!on_time)
             log_warn("ran a missed schedule once", LF_S("schedule", sc->name), LF_I("late_s", late_s),
                      LF_I("missed_before", missed));

@@ -509,6 +509,79 @@ class TestSchedulerFiring(SchedulerCase):
         self.assertIsNone(self.r.get("tickq:scheduler:lease"))
 
 
+class TestScheduleChains(SchedulerCase):
+    CHAIN = """
+[scheduler]
+lease_ttl = 1s
+
+[schedule data]
+cron = * * * * *
+task = sleep
+args = {"ms": 100}
+queue = sched
+
+[schedule options]
+after = data
+task = echo
+args = {"step": "options"}
+queue = sched
+
+[schedule iv]
+after = options
+task = echo
+args = {"step": "iv"}
+queue = sched
+priority = high
+
+[schedule scan]
+after = options
+task = noop
+queue = other
+"""
+
+    def test_a_chain_fires_as_dependent_jobs_and_runs_in_order(self):
+        now = time.time()
+        self.set_last("data", now - 120)   # a minute missed: due at once (run_once)
+        p = self.scheduler(self.config(text=self.CHAIN))
+        wait_for(lambda: len(self.jobs()) == 4, timeout=15, what="the chain's four jobs")
+        jobs = self.jobs()
+        when = next(j for j in jobs if j.startswith("data:"))[len("data:"):]
+        self.assertEqual(jobs, sorted(f"{n}:{when}" for n in ("data", "options", "iv", "scan")))
+        states = {j.split(":")[0]: self.job(j)["state"] for j in jobs}
+        self.assertEqual(states, {"data": "queued", "options": "deferred", "iv": "deferred", "scan": "deferred"})
+        self.assertEqual(self.r.lrange(f"tickq:deps:iv:{when}", 0, -1), [f"options:{when}"])
+        self.assertEqual(self.r.lrange(f"tickq:deps:scan:{when}", 0, -1), [f"options:{when}"])
+        self.assertEqual((self.job(f"iv:{when}")["priority"], self.job(f"scan:{when}")["queue"]), ("high", "other"))
+        fired = [x for x in self.log_of(p) if x.get("msg") == "schedule fired"]
+        self.assertEqual(sorted(x["schedule"] for x in fired), ["data", "iv", "options", "scan"])
+        self.assertEqual(next(x for x in fired if x["schedule"] == "iv")["after"], f"options:{when}")
+        self.assertEqual(self.r.hgetall("tickq:scheduler:fires"), {"data": "1", "options": "1", "iv": "1", "scan": "1"})
+        self.assertIsNone(self.r.hget("tickq:scheduler:last", "options"))   # no times of its own
+        status, w = self.burst("--queues", "sched,other", "--workers", "2")
+        self.assertEqual(status, 0, w.log())
+        recs = {n: self.job(f"{n}:{when}") for n in ("data", "options", "iv", "scan")}
+        self.assertEqual({n: r["state"] for n, r in recs.items()}, dict.fromkeys(recs, "completed"))
+        self.assertGreaterEqual(int(recs["options"]["started_us"]), int(recs["data"]["finished_us"]))
+        for n in ("iv", "scan"):
+            self.assertGreaterEqual(int(recs[n]["started_us"]), int(recs["options"]["finished_us"]))
+
+    def test_api_schedules_shows_the_chain(self):
+        from http_harness import Serve, request
+        path = self.config(text=self.CHAIN)
+        s = Serve(self.url, "--http", "127.0.0.1:0", "--config", path)
+        try:
+            line = wait_for(lambda: next((json.loads(x) for x in s.log().splitlines()
+                                          if x.startswith("{") and "http server listening" in x), None),
+                            timeout=20, what="the API to listen")
+            body = json.loads(request(line["port"], "GET", "/api/schedules").body)
+        finally:
+            s.close()
+        by_name = {x["name"]: x for x in body["schedules"]}
+        self.assertEqual((by_name["iv"]["after"], by_name["iv"]["cron"], by_name["iv"]["next"]), ("options", None, []))
+        self.assertNotIn("after", by_name["data"])
+        self.assertEqual(len(by_name["data"]["next"]), 3)
+
+
 class TestWorkerSchedulerShutdown(SchedulerCase):
     def test_sigterm_stops_firing_and_lets_the_running_job_finish(self):
         """worker --scheduler, SIGTERM while a 2 s job runs: the scheduler
@@ -536,12 +609,14 @@ class TestWorkerSchedulerShutdown(SchedulerCase):
 
 
 class TestScheduleConfig(SchedulerCase):
-    def test_example_file_lists_four_schedules(self):
+    def test_example_file_lists_its_schedules_and_the_daily_chain(self):
         p = tickq("schedule", "list", "--config", os.path.join(ROOT, "examples", "schedules.ini"))
         self.assertEqual(p.returncode, 0, p.stderr)
         names = [line.split(":")[0] for line in p.stdout.splitlines() if not line.startswith(" ")]
-        self.assertEqual(names, ["intraday_refresh", "end_of_day", "weekend_analysis", "continuous_refresh"])
-        self.assertEqual(sum(1 for line in p.stdout.splitlines() if line.startswith("    ")), 12)
+        self.assertEqual(names, ["intraday_refresh", "end_of_day", "weekend_analysis", "continuous_refresh",
+                                 "daily_data", "daily_options", "daily_iv", "daily_scan"])
+        self.assertEqual(sum(1 for line in p.stdout.splitlines() if line.startswith("    ")), 15)
+        self.assertIn("daily_iv: after daily_options -> calculate_iv_analysis on backtest/normal", p.stdout)
 
     def test_list_shows_zone_utc_queue_and_priority(self):
         text = ("[schedule newyear]\ncron = 0 0 1 1 *\ntask = echo\n\n"
@@ -625,6 +700,18 @@ class TestScheduleConfig(SchedulerCase):
             ("[scheduler]\n", "no schedules"),
             ("[schedule a]\ncron = * * * * *\ntask = echo\ncalendar = XNYS\ntimezone = Europe/London\n",
              "New York time"),
+            ("[schedule a]\nafter = b\ntask = echo\n", ":2: [schedule a]: after = b, which is not a schedule"),
+            ("[schedule a]\nafter = a\ntask = echo\n", "cannot run after itself"),
+            ("[schedule a]\ncron = * * * * *\ntask = echo\n[schedule b]\nafter = c\ntask = echo\n"
+             "[schedule c]\nafter = b\ntask = echo\n", ":5: [schedule b]: its after = ... chain loops back"),
+            ("[schedule a]\ncron = * * * * *\ntask = echo\n[schedule b]\nafter = a\ncron = * * * * *\ntask = echo\n",
+             "[schedule b] runs after a: its times are a's, so it takes no cron"),
+            ("[schedule a]\ncron = * * * * *\ntask = echo\n[schedule b]\nafter = a\nmisfire = skip\ntask = echo\n",
+             "takes no cron, timezone, calendar, market_hours, offset_from_close or misfire"),
+            ("[schedule a]\ncron = * * * * *\ntask = echo\n[schedule b]\nafter = a\n", "[schedule b] has no task"),
+            ("[schedule a]\ncron = * * * * *\ntask = echo\n" +
+             "".join(f"[schedule s{i}]\nafter = a\ntask = echo\n" for i in range(16)),
+             ":2: [schedule a] has 16 schedules running after it, directly or not: at most 15 in one chain"),
         ]
         for text, needle in cases:
             path = self.config(text=text)
@@ -648,7 +735,7 @@ class TestScheduleConfig(SchedulerCase):
         provider = {"TICKQ_MARKET_DATA_PROVIDER": "csv_dir", "TICKQ_MARKET_DATA_PATH": self.tmp}
         p = tickq("worker", "--check", "--scheduler", "--schedules", good, url=self.url, env=provider)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.assertIn("ok   schedules: 4 in", p.stdout)
+        self.assertIn("ok   schedules: 8 in", p.stdout)
         p = tickq("worker", "--check", "--scheduler", "--schedules", self.config(text="[scheduler]\n"), url=self.url)
         self.assertEqual(p.returncode, 78)
         self.assertIn("FAIL schedules:", p.stdout)
@@ -759,7 +846,8 @@ class TestExampleSchedules(SchedulerCase):
         for sym, bars in rows.items():
             write_bars_csv(os.path.join(folder, f"{sym}.csv"), bars, with_symbol=False)
         env.update({"TICKQ_MARKET_DATA_PROVIDER": "csv_dir", "TICKQ_MARKET_DATA_PATH": folder})
-        order = ["intraday_refresh", "continuous_refresh", "end_of_day", "weekend_analysis"]
+        order = ["intraday_refresh", "continuous_refresh", "end_of_day", "weekend_analysis",
+                 "daily_data", "daily_options", "daily_iv", "daily_scan"]
         self.assertEqual(sorted(order), sorted(s[len("schedule "):] for s in cp.sections() if s.startswith("schedule ")))
         for name in order:
             sec = cp[f"schedule {name}"]
