@@ -12,9 +12,11 @@
 static const char usage[] =
     "usage: tickq cancel ID [--wait S]\n"
     "\n"
-    "Cancels a job. A queued, delayed or retrying job is removed at once; a running\n"
-    "job's worker child is killed by its supervisor. Its state becomes cancelled and\n"
-    "its task_result says so.\n"
+    "Cancels a job. A queued, delayed, held, deferred or retrying job is removed at\n"
+    "once; a running job's worker child is killed by its supervisor. Its state\n"
+    "becomes cancelled and its task_result says so. Jobs that depend on it fail\n"
+    "(enqueue --after); a flow's parent cancelled while it waits cancels its\n"
+    "children too (tickq flow).\n"
     "\n"
     "  --wait S             seconds to wait for a running job to stop (default: 10)\n"
     CLI_COMMON_HELP

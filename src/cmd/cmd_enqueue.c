@@ -42,7 +42,7 @@ static const char usage[] =
     "                       completed, then runs; if one fails, dies or is cancelled,\n"
     "                       it fails (\"dependency ID ended STATE\"). An unknown or\n"
     "                       expired id, or one already ended other than completed,\n"
-    "                       is refused (exit 65). At most 1000 ids\n"
+    "                       is refused (exit 65). At most 10000 ids\n"
     "  --after-any          with --after: run once they have all ended, however\n"
     "  --json               print {\"id\", \"created\", \"state\", \"run\"} instead of the id\n"
     "                       (with \"replaced\": the state the run before ended in)\n"

@@ -24,6 +24,7 @@ int cmd_purge(int argc, char **argv);
 int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_limit(int argc, char **argv);
+int cmd_flow(int argc, char **argv);
 int cmd_load_test(int argc, char **argv);
 
 #endif

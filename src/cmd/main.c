@@ -32,6 +32,7 @@ static const cli_command_t commands[] = {
     { "pause", cmd_pause, "stop claims from a queue on every worker" },
     { "resume", cmd_resume, "let workers claim from a paused queue again" },
     { "limit", cmd_limit, "list, set or clear per-type concurrency limits" },
+    { "flow", cmd_flow, "add a parent job with children; show a job's tree of dependencies" },
     { "serve", cmd_serve, "serve health, metrics and the REST API (no workers)" },
     { "load-test", cmd_load_test, "enqueue synthetic jobs, wait for the workers; throughput and latency" },
 };

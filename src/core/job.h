@@ -40,10 +40,13 @@ typedef struct {
                             * (at most JOB_MAX_DEPS): it is `deferred` until they end */
     int after_any;         /* with depends_on: 1 runs it whatever they end in; 0 (default) only
                             * when all completed, else it fails */
+    int flow;              /* with depends_on: the job is a flow's parent, its dependencies its
+                            * children: cancelling it while it waits cancels them */
 } job_spec_t;
 
-/* At most this many dependencies a job (src/lua/common.lua, MAX_DEPS). */
-#define JOB_MAX_DEPS 1000
+/* At most this many dependencies a job, or children a flow
+ * (src/lua/common.lua, MAX_DEPS). */
+#define JOB_MAX_DEPS 10000
 
 /* A job's expiry: at most a year, and later than its delay. */
 #define JOB_MAX_EXPIRES_MS (365 * 86400 * 1000LL)

@@ -422,6 +422,7 @@ static void enqueue_args(queue_t *q, const job_spec_t *s, args_t *a, enqueue_buf
     if (s->depends_on != NULL && *s->depends_on != '\0') { /* an older library never sees these */
         args_str(a, s->depends_on);
         args_str(a, s->after_any ? "1" : "0");
+        args_str(a, s->flow ? "1" : "0");
     }
 }
 
@@ -665,10 +666,28 @@ static redisReply *exec_reply(queue_t *q, size_t n, char *err, size_t errlen)
     return r;
 }
 
+/* Whether a transaction's calls all failed for want of the library (Redis
+ * restarted without it, FUNCTION FLUSH): nothing ran, so it may be sent
+ * again once the library is loaded. */
+static int library_missing(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ARRAY && r->elements > 0 && r->element[0]->type == REDIS_REPLY_ERROR &&
+           strstr(r->element[0]->str, "Function not found") != NULL;
+}
+
+static queue_status_t enqueue_transaction(queue_t *q, const job_spec_t *specs, size_t n, enqueue_result_t *out,
+                                          int retried, char *err, size_t errlen);
+
 queue_status_t queue_enqueue_chain(queue_t *q, const job_spec_t *specs, size_t n, enqueue_result_t *out,
                                    char *err, size_t errlen)
 {
-    assert(n >= 1 && n <= QUEUE_CHAIN_MAX);
+    return enqueue_transaction(q, specs, n, out, 0, err, errlen);
+}
+
+static queue_status_t enqueue_transaction(queue_t *q, const job_spec_t *specs, size_t n, enqueue_result_t *out,
+                                          int retried, char *err, size_t errlen)
+{
+    assert(n >= 1);
     if (!library.loaded) {
         queue_status_t st0 = load_library(q, err, errlen);
         if (st0 != QUEUE_OK)
@@ -705,6 +724,10 @@ queue_status_t queue_enqueue_chain(queue_t *q, const job_spec_t *specs, size_t n
     } else if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
         snprintf(err, errlen, "unexpected reply from a transaction of %zu enqueues", n);
         result = QUEUE_ERR_REPLY;
+    } else if (library_missing(r) && !retried) {
+        freeReplyObject(r);
+        library.loaded = 0;
+        return enqueue_transaction(q, specs, n, out, 1, err, errlen);
     } else {
         for (size_t i = 0; i < n && result == QUEUE_OK; i++) {
             char one_err[512];

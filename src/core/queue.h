@@ -99,10 +99,11 @@ queue_status_t queue_types_add(queue_t *q, const char *const *names, size_t n, c
 /* *known gets 1 when name is in the set. */
 queue_status_t queue_type_known(queue_t *q, const char *name, int *known, char *err, size_t errlen);
 
-/* Enqueues n jobs (n <= QUEUE_CHAIN_MAX, each with its id set) in one
- * MULTI/EXEC transaction: Redis runs them together with no other client
- * between them, so a job may depend on one before it in the list (a chain:
- * specs[i].depends_on naming specs[i-1].id). The specs must have passed
+/* Enqueues n jobs (each with its id set) in one MULTI/EXEC transaction:
+ * Redis runs them together with no other client between them, so a job may
+ * depend on ones before it in the list (a chain: specs[i].depends_on naming
+ * specs[i-1].id, at most QUEUE_CHAIN_MAX long; a flow: children, then the
+ * parent depending on them all). The specs must have passed
  * job_spec_check: Redis then refuses none of them but for lack of memory,
  * which it says when the calls are queued and which discards the whole
  * transaction (nothing enqueued). out[i] per job. QUEUE_OK, or the first

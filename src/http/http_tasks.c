@@ -1,194 +1,36 @@
 /* http_tasks.c — the jobs of the REST API (http_tasks.h). */
 #include "http/http_tasks.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/clock.h"
-#include "core/close_match.h"
 #include "core/job.h"
 #include "core/job_admit.h"
+#include "core/job_json.h"
 #include "core/job_list.h"
 #include "core/queue_names.h"
 #include "core/job_view.h"
 
-static const char *const task_fields[] = { "type", "args", "queue", "priority", "id", "max_retries", "timeout",
-                                           "delay", "replace", "expires", "depends_on", "after_any" };
-#define NFIELDS (sizeof task_fields / sizeof task_fields[0])
-
-/* An unknown field: 0 when there is none, else -1 with rep filled. */
-static int unknown_field(const json_t *task, http_reply_t *rep)
+/* A spec from a task object, as job_json_spec does it; -1 with rep filled
+ * (400, or 500 when out of memory). */
+static int spec_of(const json_t *task, job_spec_t *spec, job_json_text_t *text, http_reply_t *rep)
 {
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)task, key, v) {
-        size_t best = 0;
-        int known = 0;
-        for (size_t i = 0; i < NFIELDS && !known; i++)
-            known = strcmp(task_fields[i], key) == 0;
-        if (known)
-            continue;
-        char hint[80] = "";
-        if (close_match_find(key, task_fields, NFIELDS, &best, 1) == 1)
-            snprintf(hint, sizeof hint, " (did you mean '%s'?)", task_fields[best]);
-        http_reply_error(rep, 400, "unknown field '%.60s'%s; a task takes: type, args, queue, priority, id, "
-                         "max_retries, timeout, delay, replace, expires, depends_on, after_any", key, hint);
-        return -1;
-    }
-    return 0;
-}
-
-/* Seconds (a JSON number) as milliseconds: 0, or -1 with rep filled. */
-static int seconds_field(const json_t *task, const char *name, int positive, int64_t max_ms, int64_t *ms,
-                         http_reply_t *rep)
-{
-    const json_t *v = json_object_get(task, name);
-    if (v == NULL || json_is_null(v))
-        return 0;
-    double s = json_number_value(v);
-    if (!json_is_number(v) || !isfinite(s) || s < 0 || (positive && s <= 0) || s * 1000 > (double)max_ms) {
-        http_reply_error(rep, 400, "%s must be a number of seconds %s and at most %lld", name,
-                         positive ? "above 0" : "from 0", (long long)(max_ms / 1000));
-        return -1;
-    }
-    *ms = (int64_t)llround(s * 1000);
-    if (positive && *ms == 0) { /* 0.0004 s is 0 ms: "not set", never meant */
-        http_reply_error(rep, 400, "%s must be at least 0.001 seconds", name);
-        return -1;
-    }
-    return 0;
-}
-
-/* A string field (NULL when absent): 0, or -1 with rep filled. */
-static int string_field(const json_t *task, const char *name, const char **out, http_reply_t *rep)
-{
-    const json_t *v = json_object_get(task, name);
-    if (v == NULL || json_is_null(v))
-        return 0;
-    if (!json_is_string(v)) {
-        http_reply_error(rep, 400, "%s must be a string", name);
-        return -1;
-    }
-    *out = json_string_value(v);
-    return 0;
-}
-
-/* depends_on (a list of job ids) as the comma-separated text job_spec_t
- * takes, malloc'd into *text (NULL when absent): 0, or -1 with rep filled. */
-static int depends_field(const json_t *task, char **text, http_reply_t *rep)
-{
-    const json_t *v = json_object_get(task, "depends_on");
-    *text = NULL;
-    if (v == NULL || json_is_null(v))
-        return 0;
-    if (!json_is_array(v) || json_array_size(v) == 0) {
-        http_reply_error(rep, 400, "depends_on must be a non-empty list of job ids, e.g. [\"id1\", \"id2\"]");
-        return -1;
-    }
-    size_t len = 0, i;
-    const json_t *e;
-    json_array_foreach(v, i, e) {
-        if (!json_is_string(e) || strchr(json_string_value(e), ',') != NULL) {
-            http_reply_error(rep, 400, "depends_on[%zu] must be a job id (a string without commas)", i);
-            return -1;
-        }
-        len += json_string_length(e) + 1;
-    }
-    if ((*text = malloc(len + 1)) == NULL) {
-        http_reply_error(rep, 500, "out of memory");
-        return -1;
-    }
-    char *p = *text;
-    json_array_foreach(v, i, e)
-        p += sprintf(p, "%s%s", i ? "," : "", json_string_value(e));
-    return 0;
-}
-
-/* The text a spec borrows (malloc'd). */
-typedef struct {
-    char *args;
-    char *deps;
-} spec_text_t;
-
-/* The spec of `task`; spec->args and spec->depends_on point into *text. */
-static int spec_of(const json_t *task, job_spec_t *spec, spec_text_t *text, http_reply_t *rep)
-{
-    job_spec_init(spec);
-    text->args = text->deps = NULL;
-    char **args_text = &text->args;
-    if (!json_is_object(task)) {
-        http_reply_error(rep, 400, "a task must be a JSON object like {\"type\": \"echo\", \"args\": {}}");
-        return -1;
-    }
-    if (unknown_field(task, rep) != 0)
-        return -1;
-    const json_t *type = json_object_get(task, "type"), *args = json_object_get(task, "args");
-    const json_t *retries = json_object_get(task, "max_retries"), *replace = json_object_get(task, "replace");
-    if (!json_is_string(type)) {
-        http_reply_error(rep, 400, "type must be a string naming the task (GET /api/... or `tickq tasks` lists them)");
-        return -1;
-    }
-    spec->type = json_string_value(type);
-    if (args != NULL && !json_is_null(args) && !json_is_object(args)) {
-        http_reply_error(rep, 400, "args must be a JSON object");
-        return -1;
-    }
-    if (string_field(task, "queue", &spec->queue, rep) != 0 || string_field(task, "priority", &spec->priority, rep) != 0 ||
-        string_field(task, "id", &spec->id, rep) != 0 ||
-        seconds_field(task, "timeout", 1, JOB_MAX_TIMEOUT_MS, &spec->timeout_ms, rep) != 0 ||
-        seconds_field(task, "delay", 0, JOB_MAX_TIMEOUT_MS, &spec->delay_ms, rep) != 0 ||
-        seconds_field(task, "expires", 1, JOB_MAX_EXPIRES_MS, &spec->expires_ms, rep) != 0)
-        return -1;
-    if (retries != NULL && !json_is_null(retries)) {
-        if (!json_is_integer(retries) || json_integer_value(retries) < 0 ||
-            json_integer_value(retries) > JOB_MAX_RETRIES_LIMIT) {
-            http_reply_error(rep, 400, "max_retries must be an integer from 0 to %d", JOB_MAX_RETRIES_LIMIT);
-            return -1;
-        }
-        spec->max_retries = (int)json_integer_value(retries);
-    }
-    if (replace != NULL && !json_is_null(replace)) {
-        if (!json_is_boolean(replace)) {
-            http_reply_error(rep, 400, "replace must be true or false");
-            return -1;
-        }
-        spec->replace = json_is_true(replace);
-    }
-    if (spec->replace && spec->id == NULL) {
-        http_reply_error(rep, 400, "replace needs an id: it runs an existing job again");
-        return -1;
-    }
-    const json_t *after_any = json_object_get(task, "after_any");
-    if (after_any != NULL && !json_is_null(after_any)) {
-        if (!json_is_boolean(after_any)) {
-            http_reply_error(rep, 400, "after_any must be true or false");
-            return -1;
-        }
-        spec->after_any = json_is_true(after_any);
-    }
-    if (depends_field(task, &text->deps, rep) != 0)
-        return -1;
-    spec->depends_on = text->deps;
-    *args_text = args != NULL && !json_is_null(args) ? json_dumps(args, JSON_COMPACT) : strdup("{}");
-    if (*args_text == NULL) {
-        http_reply_error(rep, 500, "out of memory");
-        return -1;
-    }
-    spec->args = *args_text;
-    spec->args_len = strlen(*args_text);
-    return 0;
+    char err[512];
+    int st = job_json_spec(task, NULL, spec, text, err, sizeof err);
+    if (st != 0)
+        http_reply_error(rep, st == JOB_JSON_NOMEM ? 500 : 400, "%s", err);
+    return st == 0 ? 0 : -1;
 }
 
 void http_tasks_enqueue(http_app_t *a, const json_t *task, http_reply_t *rep)
 {
     job_spec_t spec;
-    spec_text_t text;
+    job_json_text_t text;
     char err[2048];
     if (spec_of(task, &spec, &text, rep) != 0) {
-        free(text.args);
-        free(text.deps);
+        job_json_text_free(&text);
         return;
     }
     if (job_admit_check(&spec, a->cfg->max_payload, err, sizeof err) != 0) {
@@ -230,8 +72,7 @@ void http_tasks_enqueue(http_app_t *a, const json_t *task, http_reply_t *rep)
         http_reply_json(rep, 201, body);
     }
 out:
-    free(text.args);
-    free(text.deps);
+    job_json_text_free(&text);
 }
 
 void http_tasks_create(void *app, const http_request_t *req, http_reply_t *rep)

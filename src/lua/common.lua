@@ -425,7 +425,7 @@ end
 -- A job's record and result outlive the result TTL while jobs that depend on
 -- it have not ended: `needed_by` on its record counts them, and the last
 -- one to end gives the record and result back their TTL (deps_release).
-local MAX_DEPS = 1000
+local MAX_DEPS = 10000
 local function deps_key(c, id) return c.prefix .. ':deps:' .. id end
 local function dependents_key(c, id) return c.prefix .. ':dependents:' .. id end
 local function deferred_key(c, physical) return c.prefix .. ':deferred:' .. physical end
@@ -433,15 +433,19 @@ local function keep_result(c, id)
   redis.call('PERSIST', job_key(c, id))
   redis.call('PERSIST', result_key(id))
   redis.call('PERSIST', pkey(c, 'retries', id))
+  redis.call('PERSIST', deps_key(c, id))
 end
 
 -- Job `id`, which had dependencies, has ended: each of them is needed by
--- one job less, and one needed by none that has ended expires as usual.
+-- one job less (and no longer lists it among its dependents, which matters
+-- when it ended first: cancelled, failed by another dependency), and one
+-- needed by none that has ended expires as usual.
 local function deps_release(c, id)
   local dk = deps_key(c, id)
   for _, dep in ipairs(redis.call('LRANGE', dk, 0, -1)) do
     local djk = job_key(c, dep)
     local h = redis.call('HMGET', djk, 'state', 'needed_by')
+    redis.call('SREM', dependents_key(c, dep), id)
     if h[2] then
       if redis.call('HINCRBY', djk, 'needed_by', -1) <= 0 then
         redis.call('HDEL', djk, 'needed_by')
@@ -485,6 +489,7 @@ local function deps_ready(c, id, h)
 end
 
 -- Deferred job `id` (fields h) fails: its dependency `dep` ended `state`.
+-- (Its own end is settled by the caller: job_ended's loop.)
 local function deps_fail(c, id, h, dep, state)
   local err = 'dependency ' .. dep .. ' ended ' .. state
   redis.call('ZREM', deferred_key(c, physical_of(c, h.stream)), id)
@@ -495,30 +500,38 @@ local function deps_fail(c, id, h, dep, state)
   index_move(c, id, h.queue, nil, 'failed')
   if h.expires_us then redis.call('ZREM', pkey(c, 'expiring'), id) end
   history_job(c, id, run_of(h.run), h.created_at, '0', 'failed', h.type, h.queue, '', nil, nil, err)
-  job_ended(c, id, 'failed')
 end
 
 -- Job `id` has ended in `state` (completed, failed, dead, cancelled).
 -- `known` (may be nil: read from the record) holds its record's
--- needed_by and deps, for callers that read them already.
+-- needed_by and deps, for callers that read them already. The jobs a
+-- failure fails in turn are settled in the same loop, not by recursion: a
+-- chain of any length fails in one call without growing Lua's stack.
 job_ended = function(c, id, state, known)
-  if not known then
-    local h = redis.call('HMGET', job_key(c, id), 'needed_by', 'deps')
-    known = { needed_by = h[1], deps = h[2] }
-  end
-  if known.deps then deps_release(c, id) end
-  if not known.needed_by then return end
-  keep_result(c, id)
-  local dk = dependents_key(c, id)
-  local waiting = redis.call('SMEMBERS', dk)
-  redis.call('DEL', dk)
-  for _, w in ipairs(waiting) do
-    local h = deferred_of(c, w)
-    if h.state == 'deferred' then
-      if state == 'completed' or h.after_any == '1' then
-        if redis.call('HINCRBY', job_key(c, w), 'deps_left', -1) <= 0 then deps_ready(c, w, h) end
-      else
-        deps_fail(c, w, h, id, state)
+  local todo, at = { { id, state, known } }, 1
+  while todo[at] do
+    local item = todo[at]
+    todo[at] = false
+    at = at + 1
+    local jid, jstate, k = item[1], item[2], item[3]
+    if not k then
+      local h = redis.call('HMGET', job_key(c, jid), 'needed_by', 'deps')
+      k = { needed_by = h[1], deps = h[2] }
+    end
+    if k.deps then deps_release(c, jid) end
+    local dk = dependents_key(c, jid)
+    if k.needed_by then keep_result(c, jid) end
+    local waiting = redis.call('SMEMBERS', dk)
+    if #waiting > 0 then redis.call('DEL', dk) end
+    for _, w in ipairs(waiting) do
+      local h = deferred_of(c, w)
+      if h.state == 'deferred' then
+        if jstate == 'completed' or h.after_any == '1' then
+          if redis.call('HINCRBY', job_key(c, w), 'deps_left', -1) <= 0 then deps_ready(c, w, h) end
+        else
+          deps_fail(c, w, h, jid, jstate)
+          todo[#todo + 1] = { w, 'failed', nil }
+        end
       end
     end
   end
@@ -558,10 +571,13 @@ end
 -- Records job `id`'s checked dependencies `d` (deps_check): its list, and
 -- on each dependency one more job that needs its result (kept past the TTL
 -- when it has ended already) and, when it has not ended, this job among its
--- dependents. Returns the record fields to add.
-local function deps_link(c, id, d, after_any)
+-- dependents. Returns the record fields to add (flow: the job is a flow's
+-- parent, its dependencies its children: cancelling it cancels them).
+local function deps_link(c, id, d, after_any, flow)
   redis.call('DEL', deps_key(c, id))
-  redis.call('RPUSH', deps_key(c, id), unpack(d.ids))
+  for i = 1, #d.ids, 1000 do -- unpack's limit
+    redis.call('RPUSH', deps_key(c, id), unpack(d.ids, i, math.min(i + 999, #d.ids)))
+  end
   for _, dep in ipairs(d.ids) do
     local djk = job_key(c, dep)
     redis.call('HINCRBY', djk, 'needed_by', 1)
@@ -573,6 +589,7 @@ local function deps_link(c, id, d, after_any)
   end
   local fields = { 'deps', #d.ids, 'deps_left', d.left }
   if after_any then fields[#fields + 1], fields[#fields + 2] = 'after_any', '1' end
+  if flow then fields[#fields + 1], fields[#fields + 2] = 'flow', '1' end
   return fields
 end
 
@@ -935,7 +952,7 @@ local function add_job(c, j)
   end
   local state = 'queued'
   if deps then
-    for _, v in ipairs(deps_link(c, id, deps, j.after_any)) do record[#record + 1] = v end
+    for _, v in ipairs(deps_link(c, id, deps, j.after_any, j.flow)) do record[#record + 1] = v end
   end
   if deps and deps.left > 0 then
     state = 'deferred'

@@ -5,7 +5,8 @@
 -- timeout_ms is the entry's as stored (0 stays 0: the worker's default).
 -- args[10..]: dead-letter stream entry ids.
 -- Returns the ids of the jobs requeued (an entry already gone is skipped; a
--- job enqueued again meanwhile under the same id only loses its entry).
+-- job enqueued again meanwhile under the same id only loses its entry; a
+-- job whose result waiting jobs depend on is skipped, its entry kept).
 
 -- Requeues the job of dead-letter entry `entry` as its next run and
 -- deletes the entry (also retry.lua's way for a dead job: this file comes
@@ -17,8 +18,9 @@ local function requeue_dead(c, entry)
   if not f then return nil end
   local id, requeued = f.job, nil
   local jk = job_key(c, id)
-  local h = redis.call('HMGET', jk, 'state', 'run')
+  local h = redis.call('HMGET', jk, 'state', 'run', 'needed_by')
   local state = h[1]
+  if h[3] then return nil end -- its result is kept for jobs that depend on it: not now, the entry stays
   if not state or state == 'dead' then
     index_move(c, id, f.queue, 'dead', nil)
     local run = run_of(h[2] or f.run) + 1

@@ -14,7 +14,8 @@
 -- the job's expiry from now ('' or '0': none; add_job, expiry_of).
 -- args[22] (optional): depends_on, comma-separated job ids ('' none);
 -- args[23] (optional): after_any, 0 or 1 (add_job, deps_check). A job
--- with a dependency still to end is created `deferred`.
+-- with a dependency still to end is created `deferred`. args[24]
+-- (optional): flow, 0 or 1: the job is a flow's parent (cancel.lua).
 local function enqueue(keys, args)
   local c = context(args)
   local perr = protocol_error(c)
@@ -27,7 +28,7 @@ local function enqueue(keys, args)
     id = args[10], type = args[11], args = args[12], queue = args[13], priority = args[14],
     max_retries = args[15], timeout_ms = args[16], delay_ms = args[17], max_payload = args[18],
     now_us = args[19], replace = replace == '1', expires_ms = args[21], depends_on = args[22],
-    after_any = args[23] == '1' })
+    after_any = args[23] == '1', flow = args[24] == '1' })
   if not reply then return redis.error_reply('TICKQ_INVALID ' .. why) end
   flush_counters(c)
   if replace == nil then return { reply[1], reply[2], reply[3] } end

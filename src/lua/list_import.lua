@@ -174,8 +174,9 @@ end
 -- reads the previous run's result as the answer to this push.
 local function answer_rejected(c, id, why)
   local jk = job_key(c, id)
-  local h = redis.call('HMGET', jk, 'state', 'run', 'queue')
+  local h = redis.call('HMGET', jk, 'state', 'run', 'queue', 'needed_by')
   if h[1] and not FINAL[h[1]] then return end
+  if h[4] then return end -- its result is kept for jobs that depend on it (add_job refused the push)
   local err = 'invalid task: ' .. why
   if h[1] then
     index_move(c, id, h[3], h[1], 'failed')

@@ -17,9 +17,13 @@ local function retry(keys, args)
   if perr then return perr end
   local id = args[10]
   local jk = job_key(c, id)
-  local h = redis.call('HMGET', jk, 'state', 'dead_entry', 'queue', 'run', 'priority', 'stream', 'entry')
+  local h = redis.call('HMGET', jk, 'state', 'dead_entry', 'queue', 'run', 'priority', 'stream', 'entry', 'needed_by')
   local state = h[1]
   if not state then return { 'missing' } end
+  if h[8] and FINAL[state] then
+    return redis.error_reply('TICKQ_INVALID job ' .. id .. ' cannot run again yet: ' .. h[8] ..
+      ' waiting job(s) depend on its result')
+  end
   if state == 'dead' and h[2] and h[2] ~= '' and requeue_dead(c, h[2]) then
     flush_counters(c)
     return { 'requeued', run_of(redis.call('HGET', jk, 'run')) }

@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from harness import ROOT, wait_for
+from harness import ROOT, fcall_header, wait_for
 from http_harness import HttpCase
 
 sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
@@ -112,9 +112,10 @@ class TestChain(DepsCase):
         self.assertEqual(state, "deferred")
         self.run_all("--queues", "data")
         self.assertEqual(self.state(a), "completed")
-        # Ready as far as a goes, but its delay has not passed: delayed.
+        # Ready as far as a goes; its delay still counts (the record keeps it).
         self.assertEqual(self.state(b), "queued")
-        self.assertIsNotNone(self.r.zscore(f"{PREFIX}:delayed:backtest_normal", b))
+        rec = self.record(b)
+        self.assertLessEqual(abs(int(rec["not_before"]) - (int(rec["enqueued_us"]) // 1000 + 1500)), 5)
         created = int(self.record(b)["enqueued_us"]) // 1000
         wait_for(lambda: time.time() * 1000 >= created + 1500, 5, what="the delay")
         self.run_all()
@@ -193,7 +194,7 @@ class TestRefusals(DepsCase):
         err = self.refused("--after", "no-such-job")
         self.assertIn("dependency no-such-job is not a job (unknown, or its record expired)", err)
         self.assertIn("depends_on has an empty job id", self.refused("--after", "a,,b"))
-        self.assertIn("more than 1000", self.refused("--after", ",".join(f"j{i}" for i in range(1001))))
+        self.assertIn("more than 10000", self.refused("--after", ",".join(f"j{i}" for i in range(10001))))
         err = self.refused("--after-any", status=64)
         self.assertIn("--after-any needs --after", err)
         self.assertIn("--after given twice", self.refused("--after", "a", "--after", "b", status=64))
@@ -225,6 +226,47 @@ class TestRefusals(DepsCase):
         self.add("echo", {}, "--id", "src", "--replace")
 
 
+class TestLongChainsAndReruns(DepsCase):
+    def test_a_failure_runs_down_a_chain_of_10000_in_one_call(self):
+        """The cascade is a loop, not a recursion: a chain of 10,000 fails
+        whole when its head fails (one finish call), nothing left deferred."""
+        self.load_library()
+        pipe = self.r.pipeline(transaction=False)
+        n = 10000
+        header = fcall_header()
+        for i in range(n):
+            extra = ["0", f"c{i - 1}", "0"] if i else []
+            args = [f"c{i}", "fail" if i == 0 else "noop", '{"permanent": true}' if i == 0 else "{}", "backtest",
+                    "normal", "0", "0", "0", "1048576", str(time.time_ns() // 1000), "0", *extra]
+            pipe.fcall("tickq_p1_enqueue", 0, *header, *args)
+        replies = pipe.execute()
+        self.assertEqual([r[2] for r in replies[:2]], ["queued", "deferred"])
+        self.run_all()
+        self.assertEqual(self.state(f"c{n - 1}"), "failed")
+        self.assertEqual(self.result(f"c{n - 1}")["data"]["error"], f"dependency c{n - 2} ended failed")
+        self.assertEqual(self.r.zcard(f"{PREFIX}:deferred:backtest_normal"), 0)
+        self.assertEqual(self.r.keys(f"{PREFIX}:dependents:*"), [])
+        self.assertEqual(json.loads(self.ok("stats", "--json").stdout)["counters"]["backtest"]["failed"], n)
+
+    def test_a_needed_result_survives_a_list_push_and_refuses_retry(self):
+        f, _ = self.add("fail", {"permanent": True}, "--id", "F")
+        self.run_all()
+        self.add("echo", {}, "--id", "W", "--after", "F", "--after-any", "--queue", "later")
+        kept = self.r.get("task_result:F")
+        p = self.tickq("retry", "F")
+        self.assertEqual(p.returncode, 65, p.stderr)
+        self.assertIn("job F cannot run again yet: 1 waiting job(s) depend on its result", p.stderr)
+        # The users' list: a push of F's id is refused, F's kept result stays.
+        self.r.lpush("strategy_queue", json.dumps({"task_id": "F", "task_type": "echo", "args": {}}))
+        self.run_all()
+        self.assertEqual(self.r.get("task_result:F"), kept)
+        self.assertEqual(self.r.ttl("task_result:F"), -1)
+        self.assertEqual(self.state("F"), "failed")
+        self.run_all("--queues", "later")
+        self.assertEqual(self.state("W"), "completed")
+        self.assertGreater(self.r.ttl("task_result:F"), 0)
+
+
 class TestCancelAndPurge(DepsCase):
     def test_cancelling_a_dependency_or_a_deferred_job(self):
         a, _ = self.add("echo", {})
@@ -235,11 +277,28 @@ class TestCancelAndPurge(DepsCase):
         self.assertEqual(self.state(c), "failed")
         self.assertEqual(self.result(c)["data"]["error"], f"dependency {b} ended cancelled")
         self.assertEqual(self.r.zcard(f"{PREFIX}:deferred:backtest_normal"), 0)
-        # a's result is needed by nobody now.
+        # a's result is needed by nobody now, and nothing is left waiting on a.
         self.assertNotIn("needed_by", self.record(a))
+        self.assertEqual(self.r.keys(f"{PREFIX}:dependents:*"), [])
         d, _ = self.add("echo", {}, "--after", a)
         self.ok("cancel", a)
         self.assertEqual(self.result(d)["data"]["error"], f"dependency {a} ended cancelled")
+        self.assertEqual(self.r.keys(f"{PREFIX}:dependents:*"), [])
+
+    def test_a_cancelled_dependent_run_again_is_not_settled_by_its_old_dependency(self):
+        a, _ = self.add("echo", {}, "--id", "A")
+        self.add("echo", {}, "--id", "D", "--after", "A")
+        self.ok("cancel", "D")                     # D ends first: A no longer lists it
+        self.assertEqual(self.r.smembers(f"{PREFIX}:dependents:A"), set())
+        self.add("echo", {}, "--id", "E", "--after", "A")
+        self.add("echo", {}, "--id", "X", "--queue", "qx")
+        self.add("echo", {}, "--id", "D", "--replace", "--after", "X")   # run 2 waits for X only
+        self.ok("cancel", "A")
+        self.assertEqual(self.state("E"), "failed")
+        self.assertEqual(self.state("D"), "deferred")     # not failed by A, D's run-1 dependency
+        self.run_all("--queues", "qx")
+        self.assertEqual(self.state("D"), "queued")
+        self.assertEqual(self.r.keys(f"{PREFIX}:dependents:*"), [])
 
     def test_purge_cancels_deferred_jobs(self):
         a, _ = self.add("echo", {}, "--queue", "other")
@@ -251,6 +310,7 @@ class TestCancelAndPurge(DepsCase):
         self.assertEqual(self.state(b), "cancelled")
         self.assertEqual(self.result(b)["data"]["error"], "Job purged")
         self.assertNotIn("needed_by", self.record(a))
+        self.assertEqual(self.r.keys(f"{PREFIX}:dependents:*"), [])
 
     def test_a_deferred_job_past_its_expiry_ends_cancelled_when_ready(self):
         a, _ = self.add("echo", {}, "--queue", "other")

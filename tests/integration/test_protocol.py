@@ -698,6 +698,14 @@ class TestProtocolDocument(TickqTestCase):
         self.claimed("w:0#1", "x3")
         r = self.expect("cancel", "running", self.call("cancel", [], "x3"))
         self.assertEqual(r, ["running", "w:0"])
+        # A flow's parent: its waiting child x4 and running child x3 too.
+        self.add_jobs("x4")
+        self.add_jobs("x5", depends_on="x3,x4")
+        self.r.hset(f"{PREFIX}:job:x5", "flow", "1")
+        r = self.expect("cancel", "cancelled_flow", self.call("cancel", [], "x5"))
+        self.assertEqual(r, ["cancelled", 2])
+        self.assertEqual([self.r.hget(f"{PREFIX}:job:{x}", "state") for x in ("x4", "x5")], ["cancelled"] * 2)
+        self.assertEqual(self.r.hget(f"{PREFIX}:job:x3", "cancel_requested"), "1")
         self.assert_all_shapes_met("cancel")
 
     def test_dlq_retry(self):

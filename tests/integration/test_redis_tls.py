@@ -270,6 +270,17 @@ class TestCertificateForAnotherName(TlsCase):
         p = self.run_tls("enqueue", "noop", env={"TICKQ_REDIS_TLS_VERIFY": "0"})
         self.assertEqual(p.returncode, 0, p.stderr)
 
+    def test_the_python_client_checks_the_name_too(self):
+        import redis
+        self.load_library()
+        with unittest.mock.patch.dict(os.environ, {"TICKQ_REDIS_CACERT": cert("ca.crt")}):
+            os.environ.pop("TICKQ_REDIS_TLS_VERIFY", None)
+            for host in ("localhost", "127.0.0.1"):
+                with self.subTest(host=host):
+                    with self.assertRaisesRegex(redis.exceptions.ConnectionError, "mismatch|doesn't match"):
+                        Client(self.rediss(host)).enqueue("noop", id=f"by-{host}")
+        self.assertEqual(self.r.keys("tickq:job:*"), [])
+
 
 class TestPythonClientOverTls(TlsCase):
     """tickq.Client over rediss:// with tickq's own TLS settings."""

@@ -68,7 +68,7 @@ _DURATION = re.compile(r"([0-9]+\.?[0-9]*(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-
 _DURATION_UNITS = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000}
 _ENQUEUE_OPTIONS = ("queue", "priority", "id", "max_retries", "timeout", "delay", "replace", "expires",
                     "depends_on", "after_any")
-MAX_DEPS = 1000  # src/core/job.h, JOB_MAX_DEPS
+MAX_DEPS = 10000  # src/core/job.h, JOB_MAX_DEPS
 
 builtin_type = type  # enqueue's first parameter is called type, as in `tickq enqueue TYPE`
 
