@@ -27,6 +27,7 @@ import builtins
 import collections.abc
 import datetime
 import decimal
+import inspect
 import io
 import json
 import re
@@ -228,16 +229,19 @@ class _Contract(Exception):
     """The strategy broke the contract: its text follows "Strategy error: "."""
 
 
-def evaluate(code, entry, mode, df):
+def evaluate(code, entry, mode, df, params=None):
     """Runs the strategy `code` (UTF-8 bytes) on df: calls `entry`, or the
     one top-level function the code defines, and converts what it returned
-    for `mode` ("instances" or "positions"). Returns ("ok", json_text,
-    columns) or (kind, message, []) with kind "syntax", "error",
-    "contract" or "memory" (message "": the C side names the limit)."""
+    for `mode` ("instances" or "positions"). `params` (JSON text of an
+    object, or None) is the strategy's second argument, a dict, given only
+    to a function that takes two arguments (def s(df, params=None)): a
+    one-argument strategy runs as it is. Returns ("ok", json_text, columns)
+    or (kind, message, []) with kind "syntax", "error", "contract" or
+    "memory" (message "": the C side names the limit)."""
     saved = sys.stdout, sys.stderr
     try:
         sys.stdout = sys.stderr = _Output()
-        return _evaluate(code, entry, mode, df)
+        return _evaluate(code, entry, mode, df, None if params is None else json.loads(params))
     except MemoryError:
         return ("memory", "", [])
     except BaseException as exc:  # a bug of the runner: still a reply, never a raise
@@ -249,7 +253,19 @@ def evaluate(code, entry, mode, df):
         sys.stdout, sys.stderr = saved
 
 
-def _evaluate(code, entry, mode, df):
+def _takes_params(function):
+    """Whether the strategy function takes a second positional argument."""
+    try:
+        sig = inspect.signature(function)
+    except (TypeError, ValueError):  # a builtin or an odd callable: give it both
+        return True
+    kinds = [p.kind for p in sig.parameters.values()]
+    positional = sum(1 for k in kinds if k in (inspect.Parameter.POSITIONAL_ONLY,
+                                               inspect.Parameter.POSITIONAL_OR_KEYWORD))
+    return positional >= 2 or inspect.Parameter.VAR_POSITIONAL in kinds
+
+
+def _evaluate(code, entry, mode, df, params=None):
     if mode not in ("instances", "positions"):
         return ("error", f"Strategy error: internal error: unknown mode {mode!r}", [])
     try:
@@ -272,7 +288,8 @@ def _evaluate(code, entry, mode, df):
         scope = {"__name__": "strategy", "__builtins__": builtins}
         exec(compiled, scope)
         function = _entry_point(scope, entry)
-        text = _result_json(function(df), mode, df._tickq_rows)
+        two = params is not None and _takes_params(function)
+        text = _result_json(function(df, params) if two else function(df), mode, df._tickq_rows)
     except _Contract as exc:
         return ("contract", f"Strategy error: {exc}", [])
     except MemoryError:

@@ -150,6 +150,38 @@ static int size_error(lua_State *L)
                          strstr(m, "table overflow") || strstr(m, "string length overflow"));
 }
 
+/* Pushes JSON value v as Lua: an object as a table by key, an array as a
+ * sequence, numbers (integers as integers), strings, booleans; null as nil.
+ * The task checked its size (strategy_params_check), so the stack suffices. */
+static void push_json(lua_State *L, const json_t *v)
+{
+    size_t i;
+    const char *key;
+    json_t *item;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        lua_createtable(L, 0, (int)json_object_size(v));
+        json_object_foreach((json_t *)v, key, item) {
+            push_json(L, item);
+            lua_setfield(L, -2, key);
+        }
+        break;
+    case JSON_ARRAY:
+        lua_createtable(L, (int)json_array_size(v), 0);
+        json_array_foreach(v, i, item) {
+            push_json(L, item);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
+        break;
+    case JSON_STRING: lua_pushlstring(L, json_string_value(v), json_string_length(v)); break;
+    case JSON_INTEGER: lua_pushinteger(L, (lua_Integer)json_integer_value(v)); break;
+    case JSON_REAL: lua_pushnumber(L, json_real_value(v)); break;
+    case JSON_TRUE: lua_pushboolean(L, 1); break;
+    case JSON_FALSE: lua_pushboolean(L, 0); break;
+    default: lua_pushnil(L); break;
+    }
+}
+
 /* Classifies a failed pcall: time, memory, security, or a plain error. */
 static int report_error(lua_State *L, strategy_eval_t *e, const char *prefix)
 {
@@ -285,7 +317,9 @@ static int evaluate(void *arg)
         return fail_envelope("contract", msg);
     }
     strategy_push_frame(L, job->frame);
-    int status = lua_pcall(L, 1, 1, 0);
+    if (job->params != NULL)
+        push_json(L, job->params);
+    int status = lua_pcall(L, job->params != NULL ? 2 : 1, 1, 0);
     if (status != LUA_OK || e->violation[0] || e->timed_out || strategy_eval_out_of_memory(e))
         return report_error(L, e, "Strategy error");
     return finish_and_reply(L, e, job);

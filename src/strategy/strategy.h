@@ -62,6 +62,8 @@ typedef struct strategy_job {
     int positions;               /* it returns positions (portfolio_backtest), else instances */
     int cold;                    /* 1: run in a fresh Lua state and leave the warm one (for the full
                                   * frame) as it is: a look-ahead re-run on a cut frame */
+    const json_t *params;        /* the strategy's second argument, a JSON object (the task's
+                                  * "params"); NULL: it gets df alone */
 } strategy_job_t;
 
 /* Why a run failed. */

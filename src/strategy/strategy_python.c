@@ -213,7 +213,9 @@ static int send_frame(const strategy_frame_t *f, char *err, size_t errlen)
     return 0;
 }
 
-/* A memfd holding "entry\0code", for the evaluation child alone. */
+/* A memfd holding "entry\0params\0code" (params: the JSON text of the
+ * strategy's second argument, "" for none; JSON text holds no NUL), for the
+ * evaluation child alone. */
 static int code_memfd(const strategy_job_t *job, char *err, size_t errlen)
 {
     int fd = memfd_create("tickq-strategy", MFD_CLOEXEC);
@@ -222,20 +224,29 @@ static int code_memfd(const strategy_job_t *job, char *err, size_t errlen)
         return -1;
     }
     const char *entry = job->entry_point != NULL ? job->entry_point : "";
-    struct iovec iov[3] = { { (void *)entry, strlen(entry) }, { (void *)"", 1 },
-                            { (void *)job->code, job->code_len } };
-    size_t total = iov[0].iov_len + 1 + job->code_len, done = 0;
+    char *params = job->params != NULL ? json_dumps(job->params, JSON_COMPACT) : NULL;
+    if (job->params != NULL && params == NULL) {
+        snprintf(err, errlen, "out of memory");
+        close(fd);
+        return -1;
+    }
+    const char *ptext = params != NULL ? params : "";
+    struct iovec iov[5] = { { (void *)entry, strlen(entry) }, { (void *)"", 1 }, { (void *)ptext, strlen(ptext) },
+                            { (void *)"", 1 }, { (void *)job->code, job->code_len } };
+    size_t total = iov[0].iov_len + 1 + iov[2].iov_len + 1 + job->code_len, done = 0;
     while (done < total) {
-        ssize_t w = pwritev(fd, iov, 3, 0);
+        ssize_t w = pwritev(fd, iov, 5, 0);
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 || (size_t)w != total) { /* a memfd takes it all at once */
             snprintf(err, errlen, "cannot write the code's memfd: %s", w < 0 ? strerror(errno) : "short write");
+            free(params);
             close(fd);
             return -1;
         }
         done = total;
     }
+    free(params);
     return fd;
 }
 

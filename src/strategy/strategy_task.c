@@ -54,7 +54,49 @@ task_status_t strategy_task_args(const task_ctx_t *ctx, strategy_task_t *t, task
         return task_error(out, TASK_PERMANENT, "memory_mb %lld is too small for a Python strategy: at least %d",
                           (long long)task_arg_int(ctx, "memory_mb"), STRATEGY_PYTHON_MIN_MB);
     snprintf(t->interval, sizeof t->interval, "%s", task_arg_string(ctx, "interval"));
+    const json_t *params = json_object_get(ctx->args, "params");
+    t->job.params = json_is_object(params) ? params : NULL;
     return TASK_OK;
+}
+
+static int json_depth(const json_t *v)
+{
+    int deepest = 0;
+    size_t i;
+    const char *key;
+    json_t *item;
+    if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, key, item) {
+            int d = json_depth(item);
+            deepest = d > deepest ? d : deepest;
+        }
+        return deepest + 1;
+    }
+    if (json_is_array(v)) {
+        json_array_foreach(v, i, item) {
+            int d = json_depth(item);
+            deepest = d > deepest ? d : deepest;
+        }
+        return deepest + 1;
+    }
+    return 0;
+}
+
+int strategy_params_check(const char *what, const json_t *v, char *err, size_t errlen)
+{
+    if (json_depth(v) > STRATEGY_PARAMS_MAX_DEPTH) {
+        snprintf(err, errlen, "%s is nested more than %d levels deep", what, STRATEGY_PARAMS_MAX_DEPTH);
+        return -1;
+    }
+    char *text = json_dumps(v, JSON_COMPACT);
+    size_t len = text ? strlen(text) : 0;
+    free(text);
+    if (len > STRATEGY_PARAMS_MAX_BYTES) {
+        snprintf(err, errlen, "%s is %zu bytes of JSON, over the %d KiB a strategy's parameters may take", what, len,
+                 STRATEGY_PARAMS_MAX_BYTES / 1024);
+        return -1;
+    }
+    return 0;
 }
 
 int strategy_window_check(const json_t *args, task_check_where_t where, char *err, size_t errlen)

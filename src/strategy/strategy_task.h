@@ -49,7 +49,17 @@ typedef struct {
       .max = 86400, .num = 30,                                                                                 \
       .doc = "the strategy's time limit; cut to what is left of the job's own timeout" },                     \
     { .name = "memory_mb", .type = TASK_ARG_INT, .min = 16, .max = 65536, .num = 512,                         \
-      .doc = "the sandbox's memory limit, in MiB (Python: at least 64, beyond the warm interpreter and df)" }
+      .doc = "the sandbox's memory limit, in MiB (Python: at least 64, beyond the warm interpreter and df)" },  \
+    { .name = "params", .type = TASK_ARG_OBJECT, .check = strategy_params_check,                               \
+      .default_doc = "none: the strategy gets df alone",                                                       \
+      .doc = "the strategy's parameters, its second argument: function s(df, params) / def s(df, params=None)" }
+
+/* The check of a strategy's params: a JSON object of at most
+ * STRATEGY_PARAMS_MAX_BYTES as compact JSON, nested at most
+ * STRATEGY_PARAMS_MAX_DEPTH deep (task_arg_check_fn). */
+#define STRATEGY_PARAMS_MAX_BYTES (64 * 1024)
+#define STRATEGY_PARAMS_MAX_DEPTH 8
+int strategy_params_check(const char *what, const json_t *v, char *err, size_t errlen);
 
 /* Reads strategy_code, language, entry, strategy_timeout_seconds (clamped
  * to the job's timeout at the run), memory_mb and interval, as checked by

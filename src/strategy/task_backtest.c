@@ -196,5 +196,5 @@ static const task_arg_t backtest_args[] = {
     { .name = NULL }
 };
 
-const task_def_t task_def_backtest = { "backtest", task_backtest, "signal backtest of a Lua strategy over stored bars",
+const task_def_t task_def_backtest = { "backtest", task_backtest, "signal backtest of a strategy (Lua or Python) over stored bars",
                                        backtest_args, strategy_window_check, 0, NULL };

@@ -389,5 +389,5 @@ static const task_arg_t portfolio_args[] = {
 
 const task_def_t task_def_portfolio_backtest = {
     "portfolio_backtest", task_portfolio_backtest,
-    "position backtest of a Lua strategy: equity curve, trades, metrics", portfolio_args, strategy_window_check, 0, NULL
+    "position backtest of a strategy (Lua or Python): equity curve, trades, metrics", portfolio_args, strategy_window_check, 0, NULL
 };

@@ -208,14 +208,16 @@ class TestClusterMetrics(HttpCase):
         ready = [self.enqueue("noop", None, "--queue", "idle") for _ in range(2)]
         self.enqueue("noop", None, "--queue", "idle", "--delay", "300")
         self.enqueue("noop", None, "--queue", "idle", "--priority", "high")
+        self.enqueue("noop", None, "--queue", "idle", "--after", ready[0])
         m = self.metrics(s)
         self.assertEqual(m.type_of("tickq_queue_jobs"), "gauge")
         depth = {(l["priority"], l["state"]): v for l, v in m.samples("tickq_queue_jobs") if l["queue"] == "idle"}
         self.assertEqual(depth, {("normal", "ready"): 2, ("normal", "running"): 0, ("normal", "delayed"): 1,
-                                 ("normal", "retrying"): 0, ("high", "ready"): 1, ("high", "running"): 0,
-                                 ("high", "delayed"): 0, ("high", "retrying"): 0})
+                                 ("normal", "retrying"): 0, ("normal", "deferred"): 1, ("high", "ready"): 1,
+                                 ("high", "running"): 0, ("high", "delayed"): 0, ("high", "retrying"): 0,
+                                 ("high", "deferred"): 0})
         self.assertEqual(m.type_of("tickq_queue_events"), "counter")
-        self.assertEqual(m.value("tickq_queue_events_total", queue="idle", event="submitted"), 4)
+        self.assertEqual(m.value("tickq_queue_events_total", queue="idle", event="submitted"), 5)
         self.assertEqual(m.value("tickq_queue_events_total", queue="idle", event="completed"), 0)
         self.assertEqual(m.value("tickq_dead_letter_jobs"), 0)
         self.assertEqual(m.value("tickq_workers_live"), 0)
@@ -241,7 +243,7 @@ class TestClusterMetrics(HttpCase):
         m = self.wait_metric(s, "tickq_workers_busy_children", 1)
         depth = {l["state"]: v for l, v in m.samples("tickq_queue_jobs") if (l["queue"], l["priority"]) ==
                  ("busy", "normal")}
-        self.assertEqual(depth, {"ready": 0, "running": 1, "delayed": 0, "retrying": 1})
+        self.assertEqual(depth, {"ready": 0, "running": 1, "delayed": 0, "retrying": 1, "deferred": 0})
         self.assertEqual((m.value("tickq_workers_live"), m.value("tickq_workers_children")), (1, 2))
         self.assertEqual(m.value("tickq_queue_oldest_ready_age_seconds", queue="busy", priority="normal"), 0)
         # The worker's job history stream, by its database.

@@ -504,7 +504,7 @@ class TestAlignment(AlignmentMixin, TickqTestCase):
         text = self.tickq("stats").stdout
         depths, counters = table_blocks(text)[:2]
         self.assertIn(queue + "_normal", text)
-        self.assert_columns_aligned(depths, right={"READY", "RUNNING", "DELAYED", "RETRYING"})
+        self.assert_columns_aligned(depths, right={"READY", "RUNNING", "DELAYED", "RETRYING", "DEFERRED"})
         self.assert_columns_aligned(counters, right={"submitted", "completed", "failed", "timeout", "retried",
                                                      "dead", "cancelled", "active"})
         self.assertTrue(any(l.startswith(queue + " ") for l in counters), counters)
