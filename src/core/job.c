@@ -15,6 +15,7 @@ const char *job_outcome_name(job_outcome_kind_t kind)
     case OUTCOME_CRASH: return "crash";
     case OUTCOME_CANCEL: return "cancel";
     case OUTCOME_SHUTDOWN: return "shutdown";
+    case OUTCOME_CHILDREN: return "children";
     }
     return "transient";
 }

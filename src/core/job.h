@@ -59,7 +59,9 @@ typedef enum {
     OUTCOME_TIMEOUT,   /* killed at its timeout: transient */
     OUTCOME_CRASH,     /* its worker process died: transient */
     OUTCOME_CANCEL,    /* cancelled while running */
-    OUTCOME_SHUTDOWN   /* stopped by a shutdown: back to its queue, attempt not charged */
+    OUTCOME_SHUTDOWN,  /* stopped by a shutdown: back to its queue, attempt not charged */
+    OUTCOME_CHILDREN   /* the task enqueued children and waits for them (deferred, a flow's
+                        * parent): it runs again, its next attempt, once they have ended */
 } job_outcome_kind_t;
 
 /* The name the Redis scripts use for an outcome kind. */

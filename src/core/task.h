@@ -35,8 +35,12 @@ typedef enum {
     TASK_TIMEOUT,   /* stopped at the job's deadline: a timeout, retried */
     TASK_CANCELLED, /* stopped because the job was cancelled */
     TASK_CRASHED,   /* the process running it died: a crashed attempt, retried */
-    TASK_NOT_RUN    /* it could not start (its handler would not): back to its
+    TASK_NOT_RUN,   /* it could not start (its handler would not): back to its
                      * queue, the attempt not charged */
+    TASK_WAIT_CHILDREN /* out->data is {"children": [jobs, as POST /api/tasks takes them],
+                     * "policy": "fail" | "continue"}: they are enqueued and the job waits for
+                     * them (a flow's parent), then runs again (its next attempt), when
+                     * hooks->children gives their results */
 } task_status_t;
 
 /* What the worker offers a running task beyond its job. */
@@ -49,6 +53,11 @@ typedef struct {
     /* Has the job been cancelled (tickq cancel)? One Redis round trip:
      * poll it a few times a second at most. */
     int (*cancel_requested)(void *user);
+    /* The job's children (TASK_WAIT_CHILDREN), once they have ended: a new
+     * array of {"id", "state", "result" (their task_result, or null)}, in
+     * the order they were given; [] when it has none (its first run). NULL
+     * with err on Redis trouble. */
+    json_t *(*children)(void *user, char *err, size_t errlen);
 } task_hooks_t;
 
 struct task_def;

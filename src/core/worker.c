@@ -36,6 +36,7 @@
 
 #include "core/clock.h"
 #include "core/job.h"
+#include "core/job_children.h"
 #include "core/log.h"
 #include "core/queue.h"
 #include "core/queue_controls.h"
@@ -274,6 +275,14 @@ static int on_cancel_requested(void *user)
     return queue_cancel_requested_read(&h->w->q, h->w->err, sizeof h->w->err) == 1;
 }
 
+static json_t *on_children(void *user, char *err, size_t errlen)
+{
+    job_hooks_t *h = user;
+    flush_progress(h, clock_mono_ms());
+    err[0] = '\0';
+    return job_children_read(&h->w->q, h->job->id, err, errlen);
+}
+
 /* Publishes a job to the supervisor as the one this child runs. */
 static void publish_job(worker_ctx_t *w, const claimed_job_t *j, const task_def_t *task, int64_t started_us,
                         int64_t mono)
@@ -360,6 +369,14 @@ static void conclude_job(worker_ctx_t *w, const claimed_job_t *j, task_status_t 
             o->kind = OUTCOME_TRANSIENT;
             o->payload = error_text("worker ran out of memory building the result", &o->payload_len);
         }
+    } else if (status == TASK_WAIT_CHILDREN) {
+        char why[1100];
+        o->kind = OUTCOME_CHILDREN;
+        o->payload = job_children_payload(out->data, queue, w->q.max_payload, &o->payload_len, why, sizeof why);
+        if (o->payload == NULL) {
+            o->kind = OUTCOME_PERMANENT;
+            o->payload = error_text(why, &o->payload_len);
+        }
     } else if (status == TASK_NOT_RUN) {
         /* Never started: the job goes back to its queue, uncharged, and
          * waits there until what it needs works again. */
@@ -393,6 +410,9 @@ static void conclude_job(worker_ctx_t *w, const claimed_job_t *j, task_status_t 
         log_info("job interrupted by the shutdown; back to its queue", LF_S("job_id", j->id),
                  LF_S("type", j->type), LF_S("queue", queue), LF_I("attempt", j->attempt),
                  LF_S("error", o->payload ? o->payload : ""));
+    } else if (o->kind == OUTCOME_CHILDREN) {
+        log_info("job waits for its children", LF_S("job_id", j->id), LF_S("type", j->type), LF_S("queue", queue),
+                 LF_I("attempt", j->attempt), LF_F("duration_ms", seconds * 1000.0));
     } else if (o->kind == OUTCOME_OK) {
         atomic_fetch_add(&w->slot->completed, 1);
         log_info("job finished", LF_S("job_id", j->id), LF_S("type", j->type), LF_S("queue", queue),
@@ -422,7 +442,7 @@ static void run_job(worker_ctx_t *w, const claimed_job_t *j, int alone, job_outc
     task_status_t status = check_job(w, j, task, &args, &out);
     if (status == TASK_OK) {
         job_hooks_t hooks = { w, j, 0, 0, 0, "" };
-        const task_hooks_t offer = { &hooks, on_progress, on_cancel_requested };
+        const task_hooks_t offer = { &hooks, on_progress, on_cancel_requested, on_children };
         task_ctx_t ctx = { .job_id = j->id, .type = j->type, .queue = w->logical[j->stream_index],
                            .worker_id = w->id, .attempt = j->attempt, .max_retries = j->max_retries, .args = args,
                            .stopping = &g_stop, .timeout_ms = j->timeout_ms, .started_ms = mono, .env = w->env,
@@ -679,7 +699,7 @@ static size_t run_concurrent(worker_ctx_t *w, const claim_batch_t *b, size_t fro
             }
             if (status == TASK_OK) {
                 f->hooks = (job_hooks_t){ w, &f->job, 0, 0, 0, "" };
-                f->offer = (task_hooks_t){ &f->hooks, on_progress, on_cancel_requested };
+                f->offer = (task_hooks_t){ &f->hooks, on_progress, on_cancel_requested, on_children };
                 f->ctx = (task_ctx_t){ .job_id = f->job.id, .type = f->job.type,
                                        .queue = w->logical[f->job.stream_index], .worker_id = w->id,
                                        .attempt = f->job.attempt, .max_retries = f->job.max_retries,

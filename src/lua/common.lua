@@ -865,6 +865,43 @@ end
 -- pool's job_timeout). Records and entries keep the 0.
 local MAX_TIMEOUT_MS = 604800000
 
+-- Why job `j` (add_job's table) is refused, or nil when its fields are
+-- valid (its id, dependencies and expiry are add_job's to check).
+local function job_invalid(j)
+  local id, jtype, payload, queue, priority = j.id, j.type, j.args, j.queue, j.priority
+  local max_retries, timeout_ms = tonumber(j.max_retries), tonumber(j.timeout_ms)
+  local delay_ms, max_payload = tonumber(j.delay_ms) or 0, tonumber(j.max_payload)
+
+  if type(id) ~= 'string' or id == '' or #id > 128 or string.find(id, '[%c ]') then
+    return 'job id must be 1-128 characters without spaces'
+  end
+  if type(jtype) ~= 'string' or #jtype > 64 or not string.match(jtype, '^[%w_.-]+$') then
+    return 'task type must be 1-64 characters from A-Z a-z 0-9 _ - .'
+  end
+  if #payload > max_payload then
+    return 'args are ' .. #payload .. ' bytes, over the payload limit of ' .. max_payload .. ' bytes'
+  end
+  if not string.match(payload, '^%s*{') then return 'args must be a JSON object' end
+  if not pcall(cjson.decode, payload) then return 'args are not valid JSON' end
+  if not queue or #queue > 100 or not string.match(queue, '^[%w_.-]+$') or string.match(queue, '_high$')
+    or string.match(queue, '_normal$') or string.match(queue, '_low$') then
+    return 'invalid queue name: ' .. tostring(queue)
+  end
+  if priority ~= 'high' and priority ~= 'normal' and priority ~= 'low' then
+    return 'priority must be high, normal or low'
+  end
+  if not max_retries or max_retries < 0 or max_retries > 100 or max_retries % 1 ~= 0 then
+    return 'max_retries must be an integer from 0 to 100'
+  end
+  if not timeout_ms or timeout_ms < 0 or timeout_ms > MAX_TIMEOUT_MS or timeout_ms % 1 ~= 0 then
+    return 'timeout_ms must be an integer from 1 to ' .. MAX_TIMEOUT_MS .. ' (7 days), or 0 (not set: the ' ..
+      "worker's default)"
+  end
+  if delay_ms < 0 then return 'delay must not be negative' end
+
+  return nil
+end
+
 -- Adds one job: validates it, and enqueues it unless its id exists.
 -- j: id, type, args (JSON text), queue, priority, max_retries and
 -- timeout_ms (strings; timeout_ms '0': the worker's default), delay_ms, max_payload, now_us, and replace (true:
@@ -883,35 +920,9 @@ local MAX_TIMEOUT_MS = 604800000
 -- dependencies have completed and its delay has passed (not_before).
 local function add_job(c, j)
   local id, jtype, payload, queue, priority = j.id, j.type, j.args, j.queue, j.priority
-  local max_retries, timeout_ms = tonumber(j.max_retries), tonumber(j.timeout_ms)
-  local delay_ms, max_payload, now_us = tonumber(j.delay_ms) or 0, tonumber(j.max_payload), j.now_us
-
-  if type(id) ~= 'string' or id == '' or #id > 128 or string.find(id, '[%c ]') then
-    return nil, 'job id must be 1-128 characters without spaces'
-  end
-  if type(jtype) ~= 'string' or #jtype > 64 or not string.match(jtype, '^[%w_.-]+$') then
-    return nil, 'task type must be 1-64 characters from A-Z a-z 0-9 _ - .'
-  end
-  if #payload > max_payload then
-    return nil, 'args are ' .. #payload .. ' bytes, over the payload limit of ' .. max_payload .. ' bytes'
-  end
-  if not string.match(payload, '^%s*{') then return nil, 'args must be a JSON object' end
-  if not pcall(cjson.decode, payload) then return nil, 'args are not valid JSON' end
-  if not queue or #queue > 100 or not string.match(queue, '^[%w_.-]+$') or string.match(queue, '_high$')
-    or string.match(queue, '_normal$') or string.match(queue, '_low$') then
-    return nil, 'invalid queue name: ' .. tostring(queue)
-  end
-  if priority ~= 'high' and priority ~= 'normal' and priority ~= 'low' then
-    return nil, 'priority must be high, normal or low'
-  end
-  if not max_retries or max_retries < 0 or max_retries > 100 or max_retries % 1 ~= 0 then
-    return nil, 'max_retries must be an integer from 0 to 100'
-  end
-  if not timeout_ms or timeout_ms < 0 or timeout_ms > MAX_TIMEOUT_MS or timeout_ms % 1 ~= 0 then
-    return nil, 'timeout_ms must be an integer from 1 to ' .. MAX_TIMEOUT_MS .. ' (7 days), or 0 (not set: the ' ..
-      "worker's default)"
-  end
-  if delay_ms < 0 then return nil, 'delay must not be negative' end
+  local delay_ms, now_us = tonumber(j.delay_ms) or 0, j.now_us
+  local invalid = job_invalid(j)
+  if invalid then return nil, invalid end
 
   local jk = job_key(c, id)
   local expires, why = expiry_of(c, j.expires_ms, delay_ms)

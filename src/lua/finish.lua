@@ -10,7 +10,8 @@
 -- outcome from args[11]:
 --   entry, job id, kind (ok|transient|permanent|timeout|crash|cancel|shutdown:
 --   a job the worker's shutdown interrupted goes back to its queue, its
---   attempt not charged),
+--   attempt not charged|children: the job waits for the children its payload
+--   lists, wait_for_children),
 --   payload (the task_result JSON for ok, else the error text, optionally
 --   followed by a NUL byte and a JSON object of details that go into the
 --   error result's data: split_details),
@@ -21,6 +22,51 @@
 -- (0 for a skipped one), then, when keys[2] was given, the number of history
 -- rows appended}. Callers from before runs existed read the states and
 -- ignore what follows.
+-- The attempt of job `f` (entry fields) asked to wait for children (kind
+-- `children`; payload: {"policy": "fail" | "continue", "max_payload",
+-- "children": [{"id", "type", "args" (JSON text), "queue", "priority",
+-- "max_retries", "timeout_ms"}]}, checked by the worker as enqueue checks a
+-- job): every child is checked again and enqueued, then the job waits for
+-- them as a flow's parent (deferred, its deps the children, after_any for
+-- `continue`), its attempt counted; once they have ended it is ready again
+-- and runs its next attempt. Returns 'deferred', or nil and why the
+-- children are refused (nothing written: the caller fails the attempt).
+local function wait_for_children(c, stream, f, payload, worker, attempt, started_us, finished_us)
+  local ok, spec = pcall(cjson.decode, payload)
+  if not ok or type(spec) ~= 'table' or type(spec.children) ~= 'table' or #spec.children == 0 then
+    return nil, 'the task asked to wait for children but gave none'
+  end
+  if #spec.children > MAX_DEPS then return nil, 'the task asked for more than ' .. MAX_DEPS .. ' children' end
+  local jobs, ids = {}, {}
+  for i, ch in ipairs(spec.children) do
+    local j = { id = ch.id, type = ch.type, args = ch.args, queue = ch.queue, priority = ch.priority,
+      max_retries = tostring(ch.max_retries), timeout_ms = tostring(ch.timeout_ms), delay_ms = '0',
+      max_payload = tostring(spec.max_payload), now_us = now_us(c) }
+    local why = type(ch.args) ~= 'string' and 'args must be JSON text' or job_invalid(j)
+    if why then return nil, 'child ' .. (i - 1) .. ': ' .. why end
+    if redis.call('EXISTS', job_key(c, ch.id)) == 1 then
+      return nil, 'child ' .. (i - 1) .. ': job id ' .. ch.id .. ' exists already'
+    end
+    jobs[i], ids[i] = j, ch.id
+  end
+  for _, j in ipairs(jobs) do
+    local r, why = add_job(c, j)
+    if not r then error('a checked child was refused: ' .. why) end
+  end
+  local id = f.job
+  local jk = job_key(c, id)
+  if redis.call('HEXISTS', jk, 'deps') == 1 then deps_release(c, id) end -- the children of a wait before
+  local after_any = spec.policy == 'continue'
+  local fields = deps_link(c, id, { ids = ids, left = #ids }, after_any, true)
+  redis.call('HDEL', jk, 'progress', 'progress_message', 'after_any')
+  redis.call('HSET', jk, 'state', 'deferred', 'entry', '', 'attempts', attempt, 'worker', worker,
+    'started_us', started_us, 'finished_us', finished_us, unpack(fields))
+  redis.call('ZADD', deferred_key(c, physical_of(c, stream)), c.now, id)
+  slot_free(c, id, f.type)
+  set_result(c, id, 'running', { attempt = tonumber(attempt), waiting_for_children = #ids, worker_id = worker })
+  return 'deferred'
+end
+
 local function finish(keys, args)
   local c = context(args)
   local stream, consumer = keys[1], args[10]
@@ -71,6 +117,14 @@ local function finish(keys, args)
         local state, run = '', 0
         if f and kind == 'shutdown' then
           state, run = requeue_unstarted(c, stream, f, worker)
+        elseif f and kind == 'children' and redis.call('HEXISTS', jk, 'queue') == 1 then
+          local why
+          state, why = wait_for_children(c, stream, f, payload, worker, args[i + 4], args[i + 5], args[i + 6])
+          run = run_of(redis.call('HGET', jk, 'run'))
+          if not state then
+            redis.call('HSET', jk, 'started_us', args[i + 5], 'finished_us', args[i + 6])
+            state, run = fail_attempt(c, stream, f, 'permanent', why, worker, nil, args[i + 5], args[i + 6])
+          end
         elseif f and redis.call('HEXISTS', jk, 'queue') == 0 then
           -- The record went while the job ran: nothing is written to it
           -- (no partial record), as for `ok` above.

@@ -590,6 +590,9 @@ class TestProtocolDocument(TickqTestCase):
             ("f-shutdown", "shutdown", 3, None, "queued"),
             ("f-shutdown-cancel", "shutdown", 3, "cancel", "cancelled"),
             ("f-shutdown-missing", "shutdown", 3, "delete", "missing"),
+            ("f-children", "children", 3, None, "deferred"),
+            ("f-children-bad", "children", 3, None, "failed"),
+            ("f-children-missing", "children", 3, "delete", "missing"),
         ]
         entries = {}
         for job_id, _, max_retries, _, _ in cases:
@@ -599,7 +602,15 @@ class TestProtocolDocument(TickqTestCase):
                 self.r.delete(f"{PREFIX}:job:{job_id}")
             elif change == "cancel":
                 self.r.hset(f"{PREFIX}:job:{job_id}", "cancel_requested", "1")
-        outcomes = [self.outcome(entries[job_id], job_id, kind) for job_id, kind, _, _, _ in cases]
+        def payload(job_id, kind):
+            if kind != "children":
+                return None
+            kids = [] if job_id.endswith("-bad") else [
+                {"id": f"{job_id}-c{i}", "type": "noop", "args": "{}", "queue": "backtest", "priority": "normal",
+                 "max_retries": 3, "timeout_ms": 0} for i in range(2)]
+            return json.dumps({"policy": "fail", "max_payload": 1048576, "children": kids})
+        outcomes = [self.outcome(entries[job_id], job_id, kind, payload(job_id, kind))
+                    for job_id, kind, _, _, _ in cases]
         outcomes.append(self.outcome("1-1", "f-not-pending", "ok"))  # skipped
         n = len(outcomes)
         r = self.expect("finish", "history", self.finish(c, outcomes, history=True), n=n)
@@ -620,6 +631,12 @@ class TestProtocolDocument(TickqTestCase):
             if change == "delete":
                 self.assertEqual(self.r.exists(f"{PREFIX}:job:{job_id}"), 0, f"{kind}: {job_id} written")
         self.assertGreater(r[-1], 0)
+        # The job that waits for its children: deferred on them, they queued.
+        self.assertEqual(self.r.lrange(f"{PREFIX}:deps:f-children", 0, -1), ["f-children-c0", "f-children-c1"])
+        self.assertEqual(self.r.hmget(f"{PREFIX}:job:f-children", "flow", "deps_left", "attempts"), ["1", "2", "1"])
+        self.assertEqual(self.r.hget(f"{PREFIX}:job:f-children-c1", "state"), "queued")
+        self.assertEqual(self.r.hget(f"{PREFIX}:job:f-children-bad", "error"),
+                         "the task asked to wait for children but gave none")
         # Every row of the table: each kind exercised, each state met.
         for kinds, documented in self.state_rows:
             met = set().union(*(observed.get(k, set()) for k in kinds))

@@ -165,7 +165,7 @@ TEST(schema_message_order_unknown_then_values_then_missing)
     /* The accepted names follow the unknown keys, not the last problem. */
     CHECK_STR(check("screening", "{\"limt\": 5, \"lookback_bars\": 0}"),
               "unknown argument 'limt' (did you mean 'limit'?) (screening takes: strategy_code, universe, limit, "
-              "as_of, lookback_bars, interval, language, entry, strategy_timeout_seconds, memory_mb); "
+              "as_of, lookback_bars, interval, language, entry, strategy_timeout_seconds, memory_mb, params); "
               "lookback_bars must be an integer from 1 to 100000, got 0; "
               "missing strategy_code and universe (tickq tasks screening says what each is)");
     CHECK_STR(check("sleep", "{}"), "missing ms: milliseconds to sleep (through signals: a graceful shutdown lets it "

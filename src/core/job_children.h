@@ -1,0 +1,28 @@
+/* job_children.h — the children of a job that waited for them (a task's
+ * TASK_WAIT_CHILDREN, a flow's parent): the jobs it depends on, with their
+ * states and results, read from Redis in two round trips. */
+#ifndef TICKQ_JOB_CHILDREN_H
+#define TICKQ_JOB_CHILDREN_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "core/queue.h"
+
+/* A new array of {"id", "state" ("expired" when its record is gone),
+ * "result" (its task_result as JSON, or null)}, in the order of the job's
+ * deps list; [] when it has none. NULL with err on Redis trouble. */
+json_t *job_children_read(queue_t *q, const char *id, char *err, size_t errlen);
+
+/* The payload of a TASK_WAIT_CHILDREN outcome (finish.lua's kind
+ * `children`) from the task's data {"children": [jobs as POST /api/tasks
+ * takes them], "policy": "fail" | "continue"}: every child checked as
+ * `tickq enqueue` checks a job (its queue, when it names none, is
+ * `queue`), given an id, and written as {"policy", "max_payload",
+ * "children": [{"id", "type", "args" (JSON text), "queue", "priority",
+ * "max_retries", "timeout_ms"}]}. A malloc'd string, or NULL with err
+ * naming the child and what is wrong. */
+char *job_children_payload(const json_t *data, const char *queue, size_t max_payload, size_t *len, char *err,
+                           size_t errlen);
+
+#endif

@@ -1,0 +1,143 @@
+"""test_optimize.py — the optimize task (docs/optimize.md): a grid or a random
+sample of params, with constraints, fanned out as chunk jobs over real
+workers, ranked by the objective; its best combination's metrics equal a
+single portfolio_backtest of those params; the top N, the heat map, a
+minimized objective, failing combinations, Python strategies, cancel, and
+refusals at enqueue. Orders are read from the job records, never timed."""
+import json
+
+from harness import SynthBarsTestCase
+
+SYMBOLS = ["SYN0001", "SYN0002", "SYN0003"]
+WINDOW = {"symbols": SYMBOLS, "start_date": "2020-06-01", "end_date": "2021-06-30"}
+LUA = """
+function sma_cross(df, params)
+  local f, s = df["sma_" .. params.fast], df["sma_" .. params.slow]
+  local pos = {}
+  for i = 1, df.n do pos[i] = (f[i] > s[i]) and 1 or 0 end
+  return pos
+end
+"""
+PY = """
+def sma_cross(df, params=None):
+    f, s = df[f"sma_{params['fast']}"], df[f"sma_{params['slow']}"]
+    return [1 if a > b else 0 for a, b in zip(f, s)]
+"""
+GRID = {"fast": [5, 10, 20], "slow": {"from": 10, "to": 40, "step": 10}}
+
+
+class TestOptimize(SynthBarsTestCase):
+    SYNTH_ARGS = ("--symbols", "3", "--days", "400", "--start", "2020-01-01")
+
+    def optimize(self, **extra):
+        return {**WINDOW, "strategy_code": LUA, "params": GRID, **extra}
+
+    def run_all(self):
+        status, w = self.burst("--workers", "2", env=self.env)
+        self.assertEqual(status, 0, w.log())
+
+    def data_of(self, job_id):
+        return self.completed_data(self.result(job_id))
+
+    def test_the_best_equals_a_single_backtest_and_the_table_is_ranked(self):
+        jid = self.enqueue("optimize", self.optimize(constraints="fast < slow", top=4, chunk_size=2))
+        self.run_all()
+        d = self.data_of(jid)
+        combos = [(f, s) for f in (5, 10, 20) for s in (10, 20, 30, 40) if f < s]
+        self.assertEqual(d["combinations"], len(combos))
+        self.assertEqual(d["chunks"], (len(combos) + 1) // 2)
+        self.assertEqual((d["objective"], d["direction"], d["task"]), ("sharpe", "maximize", "portfolio_backtest"))
+        self.assertEqual(len(d["results"]), 4)
+        sharpes = [r["metrics"]["sharpe"] for r in d["results"]]
+        self.assertEqual(sharpes, sorted(sharpes, reverse=True))
+        self.assertEqual([r["rank"] for r in d["results"]], [1, 2, 3, 4])
+        self.assertEqual(d["best"]["params"], d["results"][0]["params"])
+        self.assertTrue(all(r["params"]["fast"] < r["params"]["slow"] for r in d["results"]))
+        # The heat map: fast across, slow down, the objective where the constraint held.
+        hm = d["heat_map"]
+        self.assertEqual((hm["x"]["name"], hm["x"]["values"]), ("fast", [5, 10, 20]))
+        self.assertEqual((hm["y"]["name"], hm["y"]["values"]), ("slow", [10, 20, 30, 40]))
+        self.assertIsNone(hm["z"][0][1])   # fast 10, slow 10: refused by the constraint
+        self.assertEqual(hm["z"][hm["y"]["values"].index(d["best"]["params"]["slow"])]
+                         [hm["x"]["values"].index(d["best"]["params"]["fast"])], d["best"]["metrics"]["sharpe"])
+        # The single run of the best params gives the same metrics, exactly.
+        ids, res = self.drain([("portfolio_backtest", dict(WINDOW, strategy_code=LUA,
+                                                           params=d["best"]["params"]))], env=self.env)
+        single = self.completed_data(res[0])["performance_metrics"]
+        for k, v in single.items():
+            self.assertEqual(d["best"]["metrics"][k], v, k)
+        # The job ran twice (the fan-out, then the ranking); its chunks are its children.
+        job = self.job(jid)
+        self.assertEqual((job["state"], job["attempts"]), ("completed", "2"))
+        tree = json.loads(self.tickq("flow", jid, "--json").stdout)
+        self.assertEqual(len(tree["children"]), d["chunks"])
+        self.assertTrue(all(c["type"] == "optimize_chunk" and c["state"] == "completed" for c in tree["children"]))
+
+    def test_minimize_random_sample_and_python(self):
+        space = {"random": 6, "seed": 3, "space": {"fast": [5, 10], "slow": {"from": 20, "to": 40, "step": 10}}}
+        a = self.enqueue("optimize", dict(WINDOW, strategy_code=PY, params=space, objective="max_drawdown",
+                                          direction="minimize", top=50))
+        b = self.enqueue("optimize", dict(WINDOW, strategy_code=PY, params=space, objective="max_drawdown",
+                                          direction="minimize", top=50))
+        self.run_all()
+        da, db = self.data_of(a), self.data_of(b)
+        self.assertEqual(da["combinations"], 6)
+        self.assertEqual([r["params"] for r in da["results"]], [r["params"] for r in db["results"]])  # seeded
+        dd = [r["metrics"]["max_drawdown"] for r in da["results"]]
+        self.assertEqual(dd, sorted(dd))
+        self.assertEqual(da["direction"], "minimize")
+
+    def test_failing_combinations_are_counted_and_a_bad_objective_fails(self):
+        bad = LUA.replace("local pos = {}", "if params.fast == 20 then error('boom at 20') end\n  local pos = {}")
+        jid = self.enqueue("optimize", self.optimize(strategy_code=bad))
+        wrong = self.enqueue("optimize", self.optimize(objective="sharp"))
+        self.run_all()
+        d = self.data_of(jid)
+        self.assertEqual(d["failed_combinations"], 4)
+        self.assertIn("boom at 20", d["first_error"])
+        # 8 ran; fast 10 = slow 10 never holds a position: no sharpe (null), ranked last, not counted.
+        self.assertEqual(d["ranked"], 7)
+        self.assertEqual(d["combinations"], 12)
+        same = next(r for r in d["results"] if r["params"] == {"fast": 10, "slow": 10})
+        self.assertIsNone(same["metrics"]["sharpe"])
+        self.assertEqual(d["results"][-1]["params"]["fast"], 20)   # the failed ones come last
+        res = self.result(wrong)
+        self.assertEqual(res["status"], "error")
+        self.assertIn("dependency", res["data"]["error"])   # its chunks failed: "objective 'sharp' is not a metric"
+        chunk = json.loads(self.tickq("flow", wrong, "--json").stdout)["children"][0]
+        self.assertIn("objective 'sharp' is not a metric of portfolio_backtest's result", chunk["error"])
+
+    def test_cancelling_a_waiting_optimize_cancels_its_chunks(self):
+        # A limit of 0 holds every chunk: the job fans out and waits, deterministically.
+        self.assertEqual(self.tickq("limit", "optimize_chunk", "0").returncode, 0)
+        jid = self.enqueue("optimize", self.optimize(chunk_size=5))
+        w = self.worker("--workers", "1", env=self.env)
+        self.wait_state(jid, "deferred", timeout=30)
+        w.stop()
+        chunks = [c["id"] for c in json.loads(self.tickq("flow", jid, "--json").stdout)["children"]]
+        self.assertEqual(len(chunks), 3)   # 12 combinations in chunks of 5
+        p = self.tickq("cancel", jid)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual([self.job(c)["state"] for c in chunks], ["cancelled"] * 3)
+        self.assertEqual(self.job(jid)["state"], "cancelled")
+
+    def test_refusals_at_enqueue(self):
+        cases = [
+            ({"params": None}, "missing params"),
+            ({"params": {"fast": []}}, "params.fast: a list of 1 to"),
+            ({"constraints": "fast < slwo"}, "unknown parameter 'slwo' (did you mean 'slow'?)"),
+            ({"hold_bar": 5}, "unknown argument 'hold_bar'"),
+            ({"task": "echo"}, "task must be portfolio_backtest"),
+            ({"direction": "up"}, "direction must be maximize"),
+            ({"top": 0}, "top must be an integer"),
+            ({"params": {"fast": {"from": 1, "to": 1000, "step": 1}, "slow": {"from": 1, "to": 1000, "step": 1}}},
+             "the grid has 1000000 combinations"),
+        ]
+        for extra, needle in cases:
+            with self.subTest(needle=needle):
+                args = self.optimize(**{k: v for k, v in extra.items() if v is not None})
+                if extra.get("params", 1) is None:
+                    del args["params"]
+                p = self.tickq("enqueue", "optimize", json.dumps(args))
+                self.assertEqual(p.returncode, 65, p.stderr)
+                self.assertIn(needle, p.stderr)
