@@ -37,7 +37,7 @@ BENCH    := $(BUILD)/bench_queue
 BENCH_DATA := $(BUILD)/bench_data
 BENCH_OPTIONS := $(BUILD)/bench_options
 
-.PHONY: all setup test fuzz-syntax unit integration demo sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options bench-handlers bench-http install clean
+.PHONY: all setup test fuzz-syntax unit integration demo sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options bench-handlers bench-http bench-optimize install clean
 
 all: $(BUILD)/tickq
 
@@ -176,7 +176,7 @@ fuzz-build:
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) scripts/with-redis scripts/fuzz $(FUZZ_BUILD) $(FUZZ_TARGETS)
 
-bench: bench-queue bench-data bench-strategy bench-options bench-handlers bench-http
+bench: bench-queue bench-data bench-strategy bench-options bench-handlers bench-http bench-optimize
 
 # Benchmarks keep stdout for their JSON line; build chatter goes to stderr.
 bench-queue:
@@ -216,6 +216,12 @@ bench-http:
 	@scripts/setup >&2
 	@$(MAKE) --no-print-directory all $(BENCH) >&2
 	@scripts/with-redis /usr/bin/python3 bench/bench_http.py --tickq $(BUILD)/tickq --bench-queue $(BENCH)
+
+# The optimize sweep on 2 workers beside pandas (docs/optimize.md).
+bench-optimize:
+	@scripts/setup >&2
+	@$(MAKE) --no-print-directory all >&2
+	@scripts/with-redis /usr/bin/python3 bench/bench_optimize.py --tickq $(BUILD)/tickq
 
 install: $(BUILD)/tickq
 	install -d $(DESTDIR)$(PREFIX)/bin
