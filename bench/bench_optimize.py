@@ -188,6 +188,8 @@ def main():
                 log(f"{name}: {symbols} symbols x {days} days")
                 report[name] = b.case(symbols, days)
                 log(f"{name}: {report[name]['end_to_end_s']} s (pandas {report[name]['pandas_s']} s)")
+                if not report[name]["best_matches_single_run"]:
+                    die(f"{name}: the best combination's metrics differ from a single portfolio_backtest")
         finally:
             b.stop_worker()
         report["targets"] = {"kernels_small_s": 0.020, "kernels_large_s": 0.150,

@@ -13,6 +13,14 @@
 json_t *job_children_read(queue_t *q, const char *id, char *err, size_t errlen)
 {
     char key[300];
+    queue_job_key(q, id, key, sizeof key);
+    redisReply *m = rconn_cmd(q->conn, err, errlen, "HGET %s waited_children", key);
+    if (m == NULL)
+        return NULL;
+    int waited = m->type == REDIS_REPLY_STRING; /* this run asked for children (finish.lua) */
+    freeReplyObject(m);
+    if (!waited)
+        return json_array();
     queue_deps_key(q, id, key, sizeof key);
     redisReply *l = rconn_cmd(q->conn, err, errlen, "LRANGE %s 0 -1", key);
     if (l == NULL)

@@ -11,7 +11,10 @@
 
 /* A new array of {"id", "state" ("expired" when its record is gone),
  * "result" (its task_result as JSON, or null)}, in the order of the job's
- * deps list; [] when it has none. NULL with err on Redis trouble. */
+ * deps list, when this run of the job asked for children (its record's
+ * `waited_children`: not for dependencies given at enqueue, nor for a run
+ * before a replace or a retry); [] otherwise. NULL with err on Redis
+ * trouble. */
 json_t *job_children_read(queue_t *q, const char *id, char *err, size_t errlen);
 
 /* The payload of a TASK_WAIT_CHILDREN outcome (finish.lua's kind

@@ -37,16 +37,18 @@ local function wait_for_children(c, stream, f, payload, worker, attempt, started
     return nil, 'the task asked to wait for children but gave none'
   end
   if #spec.children > MAX_DEPS then return nil, 'the task asked for more than ' .. MAX_DEPS .. ' children' end
-  local jobs, ids = {}, {}
+  if type(spec.max_payload) ~= 'number' then return nil, 'the children payload has no max_payload' end
+  local jobs, ids, seen = {}, {}, {}
   for i, ch in ipairs(spec.children) do
     local j = { id = ch.id, type = ch.type, args = ch.args, queue = ch.queue, priority = ch.priority,
       max_retries = tostring(ch.max_retries), timeout_ms = tostring(ch.timeout_ms), delay_ms = '0',
       max_payload = tostring(spec.max_payload), now_us = now_us(c) }
     local why = type(ch.args) ~= 'string' and 'args must be JSON text' or job_invalid(j)
     if why then return nil, 'child ' .. (i - 1) .. ': ' .. why end
-    if redis.call('EXISTS', job_key(c, ch.id)) == 1 then
+    if seen[ch.id] or redis.call('EXISTS', job_key(c, ch.id)) == 1 then
       return nil, 'child ' .. (i - 1) .. ': job id ' .. ch.id .. ' exists already'
     end
+    seen[ch.id] = true
     jobs[i], ids[i] = j, ch.id
   end
   for _, j in ipairs(jobs) do
@@ -58,9 +60,14 @@ local function wait_for_children(c, stream, f, payload, worker, attempt, started
   if redis.call('HEXISTS', jk, 'deps') == 1 then deps_release(c, id) end -- the children of a wait before
   local after_any = spec.policy == 'continue'
   local fields = deps_link(c, id, { ids = ids, left = #ids }, after_any, true)
-  redis.call('HDEL', jk, 'progress', 'progress_message', 'after_any')
+  -- It has started: an expiry no longer applies (it would cancel the job
+  -- when its children are done).
+  redis.call('HDEL', jk, 'progress', 'progress_message', 'after_any', 'expires_us')
+  redis.call('ZREM', pkey(c, 'expiring'), id)
+  -- waited_children: this run's deps are children it asked for (the task's
+  -- next attempt reads them: job_children.c); a new run's record has none.
   redis.call('HSET', jk, 'state', 'deferred', 'entry', '', 'attempts', attempt, 'worker', worker,
-    'started_us', started_us, 'finished_us', finished_us, unpack(fields))
+    'started_us', started_us, 'finished_us', finished_us, 'waited_children', '1', unpack(fields))
   redis.call('ZADD', deferred_key(c, physical_of(c, stream)), c.now, id)
   slot_free(c, id, f.type)
   set_result(c, id, 'running', { attempt = tonumber(attempt), waiting_for_children = #ids, worker_id = worker })
@@ -117,6 +124,9 @@ local function finish(keys, args)
         local state, run = '', 0
         if f and kind == 'shutdown' then
           state, run = requeue_unstarted(c, stream, f, worker)
+        elseif f and kind == 'children' and redis.call('HGET', jk, 'cancel_requested') == '1' then
+          -- Cancelled while it ran: it ends cancelled, no child is made.
+          state, run = fail_attempt(c, stream, f, 'cancel', CANCELLED, worker, nil, args[i + 5], args[i + 6])
         elseif f and kind == 'children' and redis.call('HEXISTS', jk, 'queue') == 1 then
           local why
           state, why = wait_for_children(c, stream, f, payload, worker, args[i + 4], args[i + 5], args[i + 6])

@@ -116,6 +116,9 @@ static int parse_atom(parser_t *p)
     if (isdigit((unsigned char)*s) || *s == '.') {
         char *end;
         double v = strtod(s, &end);
+        for (const char *k = s; k < end; k++) /* decimal only: strtod also takes hex, inf, nan */
+            if (!isdigit((unsigned char)*k) && *k != '.' && *k != 'e' && *k != 'E' && *k != '+' && *k != '-')
+                end = (char *)s;
         if (end == s || !isfinite(v))
             return fail(p, "%s", "a malformed number");
         p->pos += (size_t)(end - s);
@@ -249,14 +252,22 @@ static double eval(const expr_t *e, int i, const double *vars)
     case N_NUM: return n->num;
     case N_VAR: return vars[n->var];
     case N_NEG: return -eval(e, n->a, vars);
-    case N_NOT: return eval(e, n->a, vars) == 0 ? 1 : 0;
+    case N_NOT: {
+        double a = eval(e, n->a, vars);
+        return a != 0 && a == a ? 0 : 1; /* NaN is false, so not NaN is true */
+    }
     default: break;
     }
     double a = eval(e, n->a, vars);
-    if (n->op == OP_AND)
-        return a != 0 && a == a && eval(e, n->b, vars) != 0 ? 1 : 0;
-    if (n->op == OP_OR)
-        return (a != 0 && a == a) || eval(e, n->b, vars) != 0 ? 1 : 0;
+    if (n->op == OP_AND || n->op == OP_OR) { /* NaN (a string parameter) is false on either side */
+        int x = a != 0 && a == a;
+        if (n->op == OP_AND && !x)
+            return 0;
+        if (n->op == OP_OR && x)
+            return 1;
+        double b = eval(e, n->b, vars);
+        return b != 0 && b == b ? 1 : 0;
+    }
     double b = eval(e, n->b, vars);
     switch (n->op) {
     case OP_ADD: return a + b;
@@ -388,7 +399,8 @@ static int range_of(const char *name, const json_t *r, int stepless, double *fro
         snprintf(err, errlen, "params.%s: a range needs from <= to and a step above 0", name);
         return -1;
     }
-    *ints = json_is_integer(f) && (s == NULL || json_is_integer(s)) && json_is_integer(t);
+    *ints = json_is_integer(f) && (s == NULL || json_is_integer(s)) && json_is_integer(t) &&
+            fabs(*from) < 9007199254740992.0 && fabs(*to) < 9007199254740992.0; /* exact in a double */
     if (s != NULL) {
         double n = floor((*to - *from) / *step + 1e-9) + 1;
         if (n > OPTIMIZE_MAX_VALUES) {

@@ -292,17 +292,19 @@ static int chunk_check(const json_t *args, task_check_where_t where, char *err, 
 typedef struct {
     const json_t *row;
     double v;                    /* the objective; NaN: none (ranked last) */
+    size_t at;                   /* its place in the table: ties keep it */
 } ranked_t;
 
 static int g_minimize;
 
 static int cmp_ranked(const void *a, const void *b)
 {
-    double x = ((const ranked_t *)a)->v, y = ((const ranked_t *)b)->v;
-    if (x != x || y != y)
+    const ranked_t *ra = a, *rb = b;
+    double x = ra->v, y = rb->v;
+    if ((x != x) != (y != y))
         return (x != x) - (y != y);
-    if (x == y)
-        return 0;
+    if (x == y || (x != x && y != y))
+        return ra->at < rb->at ? -1 : ra->at > rb->at;
     return (g_minimize ? x < y : x > y) ? -1 : 1;
 }
 
@@ -322,6 +324,8 @@ static void sort_values(json_t *axis)
         return;
     json_array_foreach(axis, i, v) {
         if (!json_is_number(v)) {
+            while (i > 0)
+                json_decref(items[--i]);
             free(items);
             return;
         }
@@ -334,9 +338,13 @@ static void sort_values(json_t *axis)
     free(items);
 }
 
+/* A heat map has at most this many cells (a random sample over real
+ * ranges has as many values per axis as draws: its map would be N x N). */
+#define HEAT_MAP_MAX_CELLS 10000
+
 /* For exactly two parameters: {"x": {"name", "values"}, "y": {...}, "z":
  * [[objective or null, per x] per y]}, numeric axes ascending; NULL
- * otherwise. */
+ * otherwise, or when it would pass HEAT_MAP_MAX_CELLS. */
 static json_t *heat_map(const json_t *params_space, const ranked_t *r, size_t n)
 {
     if (json_object_size(params_space) != 2)
@@ -358,6 +366,11 @@ static json_t *heat_map(const json_t *params_space, const ranked_t *r, size_t n)
             if (!found && x != NULL)
                 json_array_append(axes[a], (json_t *)x);
         }
+    if (json_array_size(axes[0]) * json_array_size(axes[1]) > HEAT_MAP_MAX_CELLS) {
+        json_decref(axes[0]);
+        json_decref(axes[1]);
+        return NULL;
+    }
     for (int a = 0; a < 2; a++)
         sort_values(axes[a]);
     json_t *z = json_array();
@@ -421,6 +434,7 @@ static task_status_t aggregate(const task_ctx_t *ctx, json_t *children, task_out
     json_t *row, *first_error = NULL;
     json_array_foreach(rows, i, row) {
         r[i].row = row;
+        r[i].at = i;
         const json_t *v = json_object_get(json_object_get(row, "metrics"), objective);
         r[i].v = json_is_number(v) ? json_number_value(v) : NAN;
         valid += json_is_number(v);

@@ -121,6 +121,22 @@ class TestOptimize(SynthBarsTestCase):
         self.assertEqual([self.job(c)["state"] for c in chunks], ["cancelled"] * 3)
         self.assertEqual(self.job(jid)["state"], "cancelled")
 
+    def test_a_rerun_fans_out_again_and_enqueue_dependencies_are_not_chunks(self):
+        first = self.enqueue("optimize", self.optimize(), "--id", "opt1")
+        dep = self.enqueue("echo", {})
+        after = self.enqueue("optimize", self.optimize(params={"fast": [5], "slow": [20, 30]}), "--after", dep,
+                             "--expires", "600")
+        self.run_all()
+        self.assertEqual(self.data_of(first)["combinations"], 12)
+        d = self.data_of(after)
+        self.assertEqual((d["combinations"], d["chunks"]), (2, 2))   # its dependency was no chunk
+        self.assertEqual(self.job(after)["state"], "completed")
+        self.enqueue("optimize", self.optimize(params={"fast": [5], "slow": [40]}), "--id", "opt1", "--replace")
+        self.run_all()
+        d = self.data_of("opt1")
+        self.assertEqual((d["combinations"], d["best"]["params"]), (1, {"fast": 5, "slow": 40}))
+        self.assertEqual((self.job("opt1")["run"], self.job("opt1")["attempts"]), ("2", "2"))
+
     def test_refusals_at_enqueue(self):
         cases = [
             ({"params": None}, "missing params"),

@@ -593,10 +593,14 @@ class TestProtocolDocument(TickqTestCase):
             ("f-children", "children", 3, None, "deferred"),
             ("f-children-bad", "children", 3, None, "failed"),
             ("f-children-missing", "children", 3, "delete", "missing"),
+            ("f-children-cancel", "children", 3, "cancel", "cancelled"),
         ]
         entries = {}
         for job_id, _, max_retries, _, _ in cases:
             entries.update(self.claimed(c, job_id, max_retries=max_retries))
+        # A job that waits for children has started: its expiry goes.
+        self.r.hset(f"{PREFIX}:job:f-children", "expires_us", str((time.time_ns() // 1000) + 60_000_000))
+        self.r.zadd(f"{PREFIX}:expiring", {"f-children": time.time() * 1000 + 60000})
         for job_id, _, _, change, _ in cases:
             if change == "delete":
                 self.r.delete(f"{PREFIX}:job:{job_id}")
@@ -637,6 +641,10 @@ class TestProtocolDocument(TickqTestCase):
         self.assertEqual(self.r.hget(f"{PREFIX}:job:f-children-c1", "state"), "queued")
         self.assertEqual(self.r.hget(f"{PREFIX}:job:f-children-bad", "error"),
                          "the task asked to wait for children but gave none")
+        self.assertEqual(self.r.keys(f"{PREFIX}:job:f-children-cancel-c*"), [])   # cancelled: no child made
+        self.assertIsNone(self.r.hget(f"{PREFIX}:job:f-children", "expires_us"))
+        self.assertIsNone(self.r.zscore(f"{PREFIX}:expiring", "f-children"))
+        self.assertEqual(self.r.hget(f"{PREFIX}:job:f-children", "waited_children"), "1")
         # Every row of the table: each kind exercised, each state met.
         for kinds, documented in self.state_rows:
             met = set().union(*(observed.get(k, set()) for k in kinds))

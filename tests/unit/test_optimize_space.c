@@ -89,6 +89,12 @@ TEST(optimize_random_sample_repeats_with_its_seed)
     CHECK(a != NULL && b != NULL);
     CHECK_INT(json_array_size(a), 50);
     CHECK(json_equal(a, b));
+    char other[400];
+    snprintf(other, sizeof other, "%s", p);
+    memcpy(strstr(other, "\"seed\": 7"), "\"seed\": 8", 9);
+    json_t *c8 = combos(other, NULL, &space, err, sizeof err);
+    CHECK(c8 != NULL && !json_equal(a, c8)); /* another seed, another sample */
+    json_decref(c8);
     size_t i;
     json_t *c;
     json_array_foreach(a, i, c) {
@@ -123,4 +129,8 @@ TEST(optimize_refusals)
     refused("{\"fast\": [1, 2], \"slow\": [3]}", "\"os.exit()\"", "unknown parameter 'os'", __LINE__);
     refused("{\"fast\": [1, 2], \"slow\": [3]}", "\"fast > slow\"", "no combination of the 2 meets", __LINE__);
     refused("{\"fast\": [1, 2], \"slow\": [3]}", "42", "constraints must be an expression", __LINE__);
+    refused("{\"fast\": [1, 2], \"slow\": [3]}", "\"fast < 0x10\"", "a malformed number", __LINE__);
+    refused("{\"fast\": [1, 2], \"slow\": [3]}", "\"\"", "ends too early", __LINE__);
+    refused("{\"fast\": [1, 2], \"slow\": [3]}", "\"((((((((((((((((((((((((((((((((((fast))))))))))))))))))))))))))))))))))\"",
+            "nested too deeply", __LINE__);
 }
