@@ -19,8 +19,12 @@ json_t *job_children_read(queue_t *q, const char *id, char *err, size_t errlen)
         return NULL;
     int waited = m->type == REDIS_REPLY_STRING; /* this run asked for children (finish.lua) */
     freeReplyObject(m);
-    if (!waited)
-        return json_array();
+    return waited ? job_deps_read(q, id, 1, err, errlen) : json_array();
+}
+
+json_t *job_deps_read(queue_t *q, const char *id, int results, char *err, size_t errlen)
+{
+    char key[300];
     queue_deps_key(q, id, key, sizeof key);
     redisReply *l = rconn_cmd(q->conn, err, errlen, "LRANGE %s 0 -1", key);
     if (l == NULL)
@@ -32,21 +36,24 @@ json_t *job_children_read(queue_t *q, const char *id, char *err, size_t errlen)
         queue_job_key(q, l->element[i]->str, jk, sizeof jk);
         snprintf(rk, sizeof rk, "task_result:%s", l->element[i]->str);
         const char *state[3] = { "HGET", jk, "state" }, *result[2] = { "GET", rk };
-        st = rconn_append_argv(q->conn, 3, state, NULL) || rconn_append_argv(q->conn, 2, result, NULL);
+        st = rconn_append_argv(q->conn, 3, state, NULL) || (results && rconn_append_argv(q->conn, 2, result, NULL));
     }
     json_t *out = st == 0 ? json_array() : NULL;
     for (size_t i = 0; i < n && out != NULL; i++) {
-        redisReply *s = rconn_read(q->conn, err, errlen), *r = s ? rconn_read(q->conn, err, errlen) : NULL;
-        if (s == NULL || r == NULL) {
+        redisReply *s = rconn_read(q->conn, err, errlen), *r = s && results ? rconn_read(q->conn, err, errlen) : NULL;
+        if (s == NULL || (results && r == NULL)) {
             freeReplyObject(s);
             json_decref(out);
             out = NULL;
             break;
         }
-        json_t *res = r->type == REDIS_REPLY_STRING ? json_loadb(r->str, r->len, 0, NULL) : NULL;
-        json_array_append_new(out, json_pack("{s:s, s:s, s:o}", "id", l->element[i]->str, "state",
-                                             s->type == REDIS_REPLY_STRING ? s->str : "expired", "result",
-                                             res ? res : json_null()));
+        json_t *one = json_pack("{s:s, s:s}", "id", l->element[i]->str, "state",
+                                s->type == REDIS_REPLY_STRING ? s->str : "expired");
+        if (results) {
+            json_t *res = r->type == REDIS_REPLY_STRING ? json_loadb(r->str, r->len, 0, NULL) : NULL;
+            json_object_set_new(one, "result", res ? res : json_null());
+        }
+        json_array_append_new(out, one);
         freeReplyObject(s);
         freeReplyObject(r);
     }

@@ -17,6 +17,12 @@
  * trouble. */
 json_t *job_children_read(queue_t *q, const char *id, char *err, size_t errlen);
 
+/* The jobs `id` depends on (its deps list, whatever put them there), as a
+ * new array of {"id", "state" ("expired" when its record is gone)} and,
+ * with `results`, "result" (its task_result, or null); one pipelined round
+ * trip after the list. NULL with err on Redis trouble. */
+json_t *job_deps_read(queue_t *q, const char *id, int results, char *err, size_t errlen);
+
 /* The payload of a TASK_WAIT_CHILDREN outcome (finish.lua's kind
  * `children`) from the task's data {"children": [jobs as POST /api/tasks
  * takes them], "policy": "fail" | "continue"}: every child checked as

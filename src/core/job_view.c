@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/job.h"
+#include "core/job_children.h"
 #include "core/queue_names.h"
 
 /* Fields stored as numbers in the hash come out as JSON numbers. */
@@ -57,44 +58,16 @@ static json_t *in_order(json_t *job)
     return out;
 }
 
-/* The jobs a job depends on (its deps list, read when its record counts
- * some: `deps`) as [{"id", "state"}] in the order given, state "expired"
- * for one whose record has gone; replaces the count. One pipelined round
- * trip for the states. 0, or -1 (err set). */
+/* The jobs a job depends on (read when its record counts some: `deps`) as
+ * [{"id", "state"}] in the order given, state "expired" for one whose
+ * record has gone (job_deps_read); replaces the count. 0, or -1 (err set). */
 static int depends_on(queue_t *q, const char *id, json_t *job, char *err, size_t errlen)
 {
-    json_t *count = json_object_get(job, "deps");
-    if (count == NULL)
+    if (json_object_get(job, "deps") == NULL)
         return 0;
-    char key[300];
-    queue_deps_key(q, id, key, sizeof key);
-    redisReply *l = rconn_cmd(q->conn, err, errlen, "LRANGE %s 0 -1", key);
-    if (l == NULL)
+    json_t *deps = job_deps_read(q, id, 0, err, errlen);
+    if (deps == NULL)
         return -1;
-    json_t *deps = json_array();
-    size_t n = l->type == REDIS_REPLY_ARRAY ? l->elements : 0;
-    int st = 0;
-    for (size_t i = 0; i < n && st == 0; i++) {
-        char jk[300];
-        queue_job_key(q, l->element[i]->str, jk, sizeof jk);
-        const char *argv[3] = { "HGET", jk, "state" };
-        st = rconn_append_argv(q->conn, 3, argv, NULL);
-    }
-    for (size_t i = 0; i < n && st == 0; i++) {
-        redisReply *r = rconn_read(q->conn, err, errlen);
-        if (r == NULL) {
-            st = -1;
-            break;
-        }
-        const char *state = r->type == REDIS_REPLY_STRING ? r->str : "expired";
-        json_array_append_new(deps, json_pack("{s:s, s:s}", "id", l->element[i]->str, "state", state));
-        freeReplyObject(r);
-    }
-    freeReplyObject(l);
-    if (st != 0) {
-        json_decref(deps);
-        return -1;
-    }
     json_object_del(job, "deps");
     json_object_set_new(job, "depends_on", deps);
     json_t *any = json_object_get(job, "after_any");

@@ -488,17 +488,26 @@ local function deps_ready(c, id, h)
   end
 end
 
+-- Job `id` of logical queue `queue` ends `failed` with error `err`: its
+-- record, its result (`data` plus error and completed_at, which win), the
+-- TTL, the counter, the state index, its expiry gone. (Its history row and
+-- its dependents are the caller's.)
+local function end_failed(c, id, queue, err, data)
+  data.error, data.completed_at = err, c.now_iso
+  redis.call('HSET', job_key(c, id), 'state', 'failed', 'error', err, 'finished_at', c.now_iso)
+  set_result(c, id, 'error', data)
+  expire_job(c, id)
+  count(c, queue, 'failed')
+  index_move(c, id, queue, nil, 'failed')
+  redis.call('ZREM', pkey(c, 'expiring'), id)
+end
+
 -- Deferred job `id` (fields h) fails: its dependency `dep` ended `state`.
 -- (Its own end is settled by the caller: job_ended's loop.)
 local function deps_fail(c, id, h, dep, state)
   local err = 'dependency ' .. dep .. ' ended ' .. state
   redis.call('ZREM', deferred_key(c, physical_of(c, h.stream)), id)
-  redis.call('HSET', job_key(c, id), 'state', 'failed', 'error', err, 'finished_at', c.now_iso)
-  set_result(c, id, 'error', { error = err, completed_at = c.now_iso, dependency = dep, dependency_state = state })
-  expire_job(c, id)
-  count(c, h.queue, 'failed')
-  index_move(c, id, h.queue, nil, 'failed')
-  if h.expires_us then redis.call('ZREM', pkey(c, 'expiring'), id) end
+  end_failed(c, id, h.queue, err, { dependency = dep, dependency_state = state })
   history_job(c, id, run_of(h.run), h.created_at, '0', 'failed', h.type, h.queue, '', nil, nil, err)
 end
 
@@ -684,13 +693,7 @@ local function fail_attempt(c, stream, f, kind, err, worker, details, started_us
     return ended('cancelled', CANCELLED)
   end
   if kind == 'permanent' then
-    redis.call('HSET', jk, 'state', 'failed', 'error', err, 'finished_at', c.now_iso)
-    set_result(c, id, 'error', with_details({ error = err, completed_at = c.now_iso, attempt = attempts,
-      worker_id = worker }, details))
-    expire_job(c, id)
-    count(c, queue, 'failed')
-    index_move(c, id, queue, nil, 'failed')
-    if h[6] then redis.call('ZREM', pkey(c, 'expiring'), id) end
+    end_failed(c, id, queue, err, with_details({ attempt = attempts, worker_id = worker }, details))
     job_ended(c, id, 'failed', { needed_by = h[7], deps = h[8] })
     return ended('failed', err)
   end

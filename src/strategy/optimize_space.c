@@ -557,21 +557,25 @@ static json_t *sample(const json_t *params, const optimize_constraints_t *c, siz
                  OPTIMIZE_MAX_PARAMS);
         return NULL;
     }
-    json_object_foreach((json_t *)space, key, v) { /* every spec checked before any draw */
-        double from, to, step;
-        size_t count;
-        int ints;
+    /* Every spec checked, and each range read, once, before any draw. */
+    double from[OPTIMIZE_MAX_PARAMS], to[OPTIMIZE_MAX_PARAMS], step[OPTIMIZE_MAX_PARAMS];
+    size_t count[OPTIMIZE_MAX_PARAMS];
+    int ints[OPTIMIZE_MAX_PARAMS];
+    size_t i = 0;
+    json_object_foreach((json_t *)space, key, v) {
         json_t *vals = json_is_array(v) ? values_of(key, v, err, errlen) : NULL;
         if (json_is_array(v) && vals == NULL)
             return NULL;
         json_decref(vals);
-        if (!json_is_array(v) && (!json_is_object(v) ||
-                                  range_of(key, v, 1, &from, &to, &step, &count, &ints, err, errlen) != 0)) {
+        count[i] = 0;
+        if (!json_is_array(v) && (!json_is_object(v) || range_of(key, v, 1, &from[i], &to[i], &step[i], &count[i],
+                                                                 &ints[i], err, errlen) != 0)) {
             if (!json_is_object(v))
                 snprintf(err, errlen, "params.space.%s: a list of values or a range {\"from\", \"to\"[, \"step\"]}",
                          key);
             return NULL;
         }
+        i++;
     }
     uint64_t state = seed ? (uint64_t)json_integer_value(seed) : 1;
     size_t draws = (size_t)json_integer_value(n);
@@ -579,19 +583,16 @@ static json_t *sample(const json_t *params, const optimize_constraints_t *c, siz
     json_t *out = json_array();
     for (size_t k = 0; k < draws; k++) {
         json_t *p = json_object();
+        i = 0;
         json_object_foreach((json_t *)space, key, v) {
-            if (json_is_array(v)) {
+            if (json_is_array(v))
                 json_object_set(p, key, json_array_get(v, (size_t)(unit(&state) * (double)json_array_size(v))));
-                continue;
-            }
-            double from, to, step;
-            size_t count = 0;
-            int ints;
-            range_of(key, v, 1, &from, &to, &step, &count, &ints, err, errlen);
-            if (step > 0)
-                json_object_set_new(p, key, range_value(from, step, (size_t)(unit(&state) * (double)count), ints));
+            else if (step[i] > 0)
+                json_object_set_new(p, key, range_value(from[i], step[i], (size_t)(unit(&state) * (double)count[i]),
+                                                        ints[i]));
             else
-                json_object_set_new(p, key, json_real(from + unit(&state) * (to - from)));
+                json_object_set_new(p, key, json_real(from[i] + unit(&state) * (to[i] - from[i])));
+            i++;
         }
         keep(out, p, c);
     }

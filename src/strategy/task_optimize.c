@@ -295,17 +295,19 @@ typedef struct {
     size_t at;                   /* its place in the table: ties keep it */
 } ranked_t;
 
-static int g_minimize;
-
-static int cmp_ranked(const void *a, const void *b)
+/* qsort_r's order: the best first (`minimize`: points to 1 for the
+ * smallest objective first), rows without an objective last, ties by their
+ * place in the table. */
+static int cmp_ranked(const void *a, const void *b, void *minimize)
 {
     const ranked_t *ra = a, *rb = b;
+    int smallest_first = *(const int *)minimize;
     double x = ra->v, y = rb->v;
     if ((x != x) != (y != y))
         return (x != x) - (y != y);
     if (x == y || (x != x && y != y))
         return ra->at < rb->at ? -1 : ra->at > rb->at;
-    return (g_minimize ? x < y : x > y) ? -1 : 1;
+    return (smallest_first ? x < y : x > y) ? -1 : 1;
 }
 
 static int cmp_json_number(const void *a, const void *b)
@@ -448,8 +450,8 @@ static task_status_t aggregate(const task_ctx_t *ctx, json_t *children, task_out
         json_decref(rows);
         return st;
     }
-    g_minimize = dir != NULL && strcmp(dir, "minimize") == 0;
-    qsort(r, n, sizeof *r, cmp_ranked);
+    int minimize = dir != NULL && strcmp(dir, "minimize") == 0;
+    qsort_r(r, n, sizeof *r, cmp_ranked, &minimize);
     json_t *results = json_array();
     for (i = 0; i < n && i < ntop; i++) {
         json_t *one = json_deep_copy(r[i].row);
@@ -461,7 +463,7 @@ static task_status_t aggregate(const task_ctx_t *ctx, json_t *children, task_out
     json_t *best = json_deep_copy(r[0].row);
     free(r);
     out->data = json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I}", "objective", objective, "direction",
-                          g_minimize ? "minimize" : "maximize", "task", sub_name(ctx->args), "best", best, "results",
+                          minimize ? "minimize" : "maximize", "task", sub_name(ctx->args), "best", best, "results",
                           results, "combinations", (json_int_t)n, "failed_combinations", (json_int_t)failed,
                           "chunks", (json_int_t)json_array_size(children), "ranked", (json_int_t)valid);
     if (heat != NULL)
