@@ -646,13 +646,13 @@ queue_status_t queue_enqueue_many(queue_t *q, const job_spec_t *specs, size_t n,
     return result;
 }
 
-/* Reads the replies of a MULTI with n queued calls and its EXEC; returns
- * the EXEC's reply (an array of n, or an error: EXECABORT, and then err
- * says what the queuing refused), or NULL on a broken connection. */
+/* Reads the replies of n calls queued after a MULTI, and of its EXEC;
+ * returns the EXEC's reply (an array of n, or an error: EXECABORT, and then
+ * err says what the queuing refused), or NULL on a broken connection. */
 static redisReply *exec_reply(queue_t *q, size_t n, char *err, size_t errlen)
 {
     char queued_err[512] = "";
-    for (size_t i = 0; i < n + 1; i++) { /* MULTI's OK, then QUEUED or a refusal per call */
+    for (size_t i = 0; i < n; i++) { /* QUEUED or a refusal per call */
         redisReply *r = rconn_read(q->conn, err, errlen);
         if (r == NULL)
             return NULL;
@@ -693,8 +693,21 @@ static queue_status_t enqueue_transaction(queue_t *q, const job_spec_t *specs, s
         if (st0 != QUEUE_OK)
             return st0;
     }
+    /* MULTI waits for its reply: were it refused (an ACL without +multi)
+     * and the calls sent behind it, they would run one by one. */
     const char *multi[1] = { "MULTI" }, *exec[1] = { "EXEC" };
-    int bad = rconn_append_argv(q->conn, 1, multi, NULL) != 0;
+    redisReply *m = rconn_argv(q->conn, 1, multi, NULL, err, errlen);
+    if (m == NULL)
+        return rconn_broken(q->conn) ? QUEUE_ERR_IO : QUEUE_ERR_REPLY;
+    if (m->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "Redis refused the enqueue transaction%s (nothing enqueued): %s%s",
+                 rconn_reply_is_noperm(m) ? " for this user (ACL)" : "", m->str,
+                 rconn_reply_is_noperm(m) ? "; give tickq's Redis user the rule in docs/production-redis.md" : "");
+        freeReplyObject(m);
+        return QUEUE_ERR_REPLY;
+    }
+    freeReplyObject(m);
+    int bad = 0;
     for (size_t i = 0; i < n && !bad; i++) {
         args_t a;
         enqueue_buf_t b;
@@ -717,7 +730,11 @@ static queue_status_t enqueue_transaction(queue_t *q, const job_spec_t *specs, s
         result = queue_error_status(said, &message);
         if (result == QUEUE_ERR_REPLY || result == QUEUE_OK) {
             result = QUEUE_ERR_REPLY;
-            snprintf(err, errlen, "Redis refused the enqueue transaction (nothing enqueued): %s", said);
+            if (strncmp(said, "NOPERM", 6) == 0)
+                snprintf(err, errlen, "Redis refused the enqueue transaction for this user (ACL; nothing enqueued): "
+                         "%s; give tickq's Redis user the rule in docs/production-redis.md", said);
+            else
+                snprintf(err, errlen, "Redis refused the enqueue transaction (nothing enqueued): %s", said);
         } else {
             snprintf(err, errlen, "%s", message);
         }

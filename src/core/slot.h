@@ -41,7 +41,8 @@ typedef struct {
 typedef struct {
     _Atomic unsigned seq;
     slot_job_t job;
-    _Atomic int burst_idle;          /* burst mode: nothing left to do */
+    _Atomic int burst_idle;          /* burst mode: the last claim found nothing */
+    _Atomic unsigned long long burst_claims; /* burst mode: claims begun (burst_done reads it twice) */
     _Atomic long long completed;
     _Atomic long long failed;        /* failed attempts */
     _Atomic long long retried;

@@ -486,19 +486,34 @@ static void begin_stop(sup_t *s, const char *why)
              LF_F("grace_s", (double)s->cfg->grace_ms / 1000.0));
 }
 
-static int burst_done(sup_t *s)
+/* Reads every child's burst state: 1 when all are idle (their last claim
+ * found nothing), with the claims they have begun, summed, in *claims. */
+static int burst_all_idle(sup_t *s, unsigned long long *claims)
 {
-    /* Tasks just taken from the list must first reach a child's claim. */
-    if (list_bridge_holds_burst(s->list, clock_mono_ms()))
-        return 0;
+    *claims = 0;
     for (int i = 0; i < s->n; i++) {
         const child_t *k = &s->kids[i];
+        *claims += atomic_load(&s->board[i].burst_claims);
         if (k->off && k->pid <= 0 && !k->needs_release)
             continue; /* autoscaled down, and gone */
         if (k->pid <= 0 || k->needs_release || !atomic_load(&s->board[i].burst_idle))
             return 0;
     }
     return 1;
+}
+
+/* Whether a burst is over: every child idle at one instant. A child turns
+ * busy before each claim, so two reads with no claim begun between them
+ * (the counts only grow: equal sums, no claim) show all idle at once; a
+ * job a finishing job made ready (a dependant, a flow's parent) was then
+ * seen by its maker's next claim. */
+static int burst_done(sup_t *s)
+{
+    /* Tasks just taken from the list must first reach a child's claim. */
+    if (list_bridge_holds_burst(s->list, clock_mono_ms()))
+        return 0;
+    unsigned long long before, after;
+    return burst_all_idle(s, &before) && burst_all_idle(s, &after) && before == after;
 }
 
 /* Deletes this worker's consumers from the groups, every generation of

@@ -876,6 +876,10 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, const t
     while (!g_stop && !g_recycle) {
         if (ensure_connected(&w, 1) != 0)
             break;
+        if (cfg->burst) { /* busy from before the claim: see burst_done */
+            atomic_store(&slot->burst_idle, 0);
+            atomic_fetch_add(&slot->burst_claims, 1);
+        }
         queue_status_t st = queue_claim(&w.q, &cfg->queues, w.consumer, batch_size(&w), &batch, w.err,
                                         sizeof w.err);
         if (st == QUEUE_ERR_PROTOCOL) {
@@ -907,6 +911,20 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, const t
              * stream (run in priority order), and the next claim goes
              * through the priority script again. */
             atomic_store(&slot->burst_idle, cfg->burst && batch.retrying == 0);
+            int64_t block = cfg->burst ? 100 : 1000;
+            if (batch.next_due_ms > 0) {
+                int64_t until = batch.next_due_ms - clock_now_ms();
+                if (until < block)
+                    block = until < 1 ? 1 : until;
+            }
+            if (cfg->burst) {
+                /* No blocking read: a job it handed over would be held by a
+                 * child that still reads as idle, and the burst could end
+                 * with it unrun. Look again after the wait. */
+                log_flush();
+                clock_sleep_ms(block, &g_stop);
+                continue;
+            }
             int gates = batch.gates; /* the blocking read's jobs pass them (queue_admit) */
             const queue_list_t *streams = &cfg->queues;
             static queue_list_t unpaused;
@@ -914,12 +932,6 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, const t
             if (batch.paused != 0) {
                 unpaused_streams(&cfg->queues, batch.paused, &unpaused, map);
                 streams = &unpaused;
-            }
-            int64_t block = cfg->burst ? 100 : 1000;
-            if (batch.next_due_ms > 0) {
-                int64_t until = batch.next_due_ms - clock_now_ms();
-                if (until < block)
-                    block = until < 1 ? 1 : until;
             }
             log_flush();
             g_waiting = 1;

@@ -245,6 +245,8 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
     history_streams_key(q->prefix, streams_key, sizeof streams_key);
     snprintf(fires_key, sizeof fires_key, "%s:scheduler:fires", q->prefix);
     snprintf(misfires_key, sizeof misfires_key, "%s:scheduler:misfires", q->prefix);
+    /* fires before misfires: the scheduler counts them in the other order
+     * (count_runs), so a fire seen comes with its misfires. */
     const char *first[6][4] = {
         { "SMEMBERS", queues_key }, { "XLEN", dead_key }, { "ZRANGE", workers_key, "0", "-1" },
         { "SMEMBERS", streams_key }, { "HGETALL", fires_key }, { "HGETALL", misfires_key },

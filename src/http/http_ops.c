@@ -84,6 +84,7 @@ void http_ops_schedules(void *app, const http_request_t *req, http_reply_t *rep)
         http_reply_error(rep, 503, "cannot reach Redis: %s", err);
         return;
     }
+    /* fires before misfires, as /metrics reads them (see count_runs) */
     json_t *last = hash_of(a, "last", err, sizeof err), *fires = last ? hash_of(a, "fires", err, sizeof err) : NULL;
     json_t *misfires = fires ? hash_of(a, "misfires", err, sizeof err) : NULL;
     if (misfires == NULL) {

@@ -242,19 +242,21 @@ static void record(scheduler_t *s, const schedule_t *sc, int64_t t)
 }
 
 /* Counts a schedule's fires and misfires (runs missed and not made up) for
- * /metrics: <prefix>:scheduler:fires and :misfires, by schedule. A counter
- * call lost to a dropped connection is not retried: the counts are for
- * alerts, the fire itself is exact. */
+ * /metrics: <prefix>:scheduler:fires and :misfires, by schedule. The
+ * misfires go first: the readers (/metrics, /api/schedules) read fires
+ * then misfires, so one that sees a fire sees the misfires counted with it.
+ * A counter call lost to a dropped connection is not retried: the counts
+ * are for alerts, the fire itself is exact. */
 static void count_runs(scheduler_t *s, const schedule_t *sc, long long fired, long long missed)
 {
     char key[256];
-    if (fired > 0) {
-        snprintf(key, sizeof key, "%s:scheduler:fires", s->q.prefix);
-        freeReplyObject(rconn_cmd(s->conn, s->err, sizeof s->err, "HINCRBY %s %s %lld", key, sc->name, fired));
-    }
     if (missed > 0) {
         snprintf(key, sizeof key, "%s:scheduler:misfires", s->q.prefix);
         freeReplyObject(rconn_cmd(s->conn, s->err, sizeof s->err, "HINCRBY %s %s %lld", key, sc->name, missed));
+    }
+    if (fired > 0) {
+        snprintf(key, sizeof key, "%s:scheduler:fires", s->q.prefix);
+        freeReplyObject(rconn_cmd(s->conn, s->err, sizeof s->err, "HINCRBY %s %s %lld", key, sc->name, fired));
     }
 }
 

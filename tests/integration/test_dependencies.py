@@ -7,6 +7,7 @@ the REST API and the Python client. Against a real redis-server and real
 workers; orders are read from the job records, never from timings."""
 import json
 import os
+import signal
 import sys
 import time
 
@@ -92,6 +93,65 @@ class TestChain(DepsCase):
             self.assertNotIn("needed_by", self.record(x))
         self.assertEqual(self.r.keys(f"{PREFIX}:dependents:*"), [])
         self.assertEqual(self.r.zcard(f"{PREFIX}:deferred:backtest_normal"), 0)
+
+    def test_a_burst_runs_long_chains_to_their_end(self):
+        """--burst ends only when every child is idle at one instant: a
+        dependant made ready by a finishing job, and handed to the other
+        (idle) child, is run before the burst ends. Two chains of 150 on 2
+        children: each link is one such hand-over."""
+        self.load_library()
+        client = Client(self.url)
+        chains = []
+        for c in range(2):
+            prev, ids = None, []
+            for i in range(150):
+                prev = client.enqueue("echo", {"chain": c, "n": i}, depends_on=prev)
+                ids.append(prev)
+            chains.append(ids)
+        self.run_all()
+        for ids in chains:
+            states = [self.state(x) for x in ids]
+            self.assertEqual(states, ["completed"] * len(ids), f"first not completed: {states.index(states[-1])}")
+
+    def test_a_burst_does_not_end_while_an_idle_child_holds_a_dependant(self):
+        """One child runs `c`; the other, idle, is stopped (SIGSTOP), caught
+        in its blocking read if it makes one. Cancelling `a` (on a queue
+        this worker does not serve) makes its dependant `b` ready. A
+        blocked child would be handed `b` by Redis while stopped: both
+        children read as idle once `c` ends, the burst ends, and `b` goes
+        back unrun. A burst child polls instead, so `c`'s child takes `b`."""
+        a, _ = self.add("noop", {}, "--queue", "elsewhere")
+        b, _ = self.add("echo", {"step": "b"}, "--after", a, "--after-any")
+        c, _ = self.add("sleep", {"ms": 1500})
+        w = self.worker("--burst", "--workers", "2", "--log-level", "debug")
+
+        def logged(msg, **fields):
+            return [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg") == msg
+                    and all(x.get(k) == v for k, v in fields.items())]
+        (runner,) = wait_for(lambda: logged("job started", job_id=c), timeout=10, what="c to start")
+        (idle,) = [x for x in logged("worker child started") if x["child_pid"] != runner["pid"]]
+
+        def blocked():
+            name = f"tickq-worker:{idle['worker_id']}"
+            return any(x.get("name") == name and x.get("cmd") == "xreadgroup" and "b" in x.get("flags", "")
+                       for x in self.r.client_list())
+        deadline = time.monotonic() + 1.0
+        while True:
+            os.kill(idle["child_pid"], signal.SIGSTOP)
+            if blocked() or time.monotonic() > deadline:
+                break
+            os.kill(idle["child_pid"], signal.SIGCONT)
+            time.sleep(0.005)
+        try:
+            self.ok("cancel", a)
+            wait_for(lambda: self.state(c) == "completed", timeout=10, what="c completed")
+            wait_for(lambda: self.state(b) == "completed" or "burst: queues are empty" in w.log(), timeout=10,
+                     what="b to run or the burst to end")
+            time.sleep(0.3)
+        finally:
+            os.kill(idle["child_pid"], signal.SIGCONT)
+        self.assertEqual(w.wait(30), 0, w.log())
+        self.assertEqual(self.state(b), "completed", w.log())
 
     def test_a_fan_in_runs_once_after_every_dependency(self):
         deps = [self.add("sleep", {"ms": 5})[0] for _ in range(60)]

@@ -145,6 +145,34 @@ class TestTheDocumentedRule(AclCase):
 
         self.assertEqual(self.acl_denials(), [])
 
+    def test_dependencies_flows_and_chains_run_as_the_acl_user(self):
+        """--after, a flow (its jobs in one MULTI/EXEC) and a schedule that
+        fires a chain (likewise) and the cascade of a failed child: all
+        within the documented rule."""
+        path = os.path.join(self.tmp, "chain.ini")
+        with open(path, "w") as f:
+            f.write("[scheduler]\nlease_ttl = 1s\n\n[schedule first]\ncron = * * * * *\ntask = echo\n"
+                    "\n[schedule second]\nafter = first\ntask = echo\n")
+        self.r.hset("tickq:scheduler:last", "first", str(int(time.time() - 600)))
+        first = self.ok("enqueue", "echo", "{}").stdout.strip()
+        then = self.ok("enqueue", "echo", "{}", "--after", first).stdout.strip()
+        flow = {"type": "echo", "args": {}, "children": [{"type": "echo", "args": {"c": 1}},
+                                                          {"type": "fail", "args": {}, "max_retries": 0}]}
+        p = tickq("flow", "add", "-", "--json", url=self.user_url(), input=json.dumps(flow))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        out = json.loads(p.stdout)
+        w = Worker(self.user_url(), "--workers", "2", "--scheduler", "--config", path)
+        self.workers.append(w)
+        self.wait_state(then, "completed")
+        self.wait_state(out["id"], "failed")   # its failing child fails it (the default policy)
+        chain = wait_for(lambda: [k for k in self.r.keys("tickq:job:second:*")], timeout=20,
+                         what="the chained schedule's job")
+        self.wait_state(chain[0][len("tickq:job:"):], "completed")
+        self.assertIn(out["id"], self.ok("flow", out["id"]).stdout)
+        self.assertEqual(w.stop(), 0, w.log())
+        self.assertNotIn("NOPERM", w.log())
+        self.assertEqual(self.acl_denials(), [])
+
     def test_the_queue_controls_run_as_the_acl_user(self):
         """tickq jobs, retry, purge, pause, resume, limit and --expires: the
         functions' gates (EXISTS, ZSCORE, SREM) and the listings' reads
@@ -263,6 +291,15 @@ class TestMissingPermissions(AclCase):
     def test_a_command_tickq_calls_itself(self):
         self.narrowed("-fcall")
         self.refused(self.as_user("enqueue", "noop"), "'fcall'")
+
+    def test_a_transaction(self):
+        """A flow goes in one MULTI/EXEC: without +multi it is refused
+        whole, naming the command and the rule."""
+        self.narrowed("-multi")
+        flow = {"type": "echo", "args": {}, "children": [{"type": "echo", "args": {}}]}
+        p = tickq("flow", "add", "-", url=self.user_url(), input=json.dumps(flow))
+        self.refused(p, "'multi'", "nothing enqueued")
+        self.assertEqual(self.r.keys("tickq:job:*"), [])
 
     def test_a_command_inside_a_function(self):
         """Redis refuses it inside the function without naming it; tickq
