@@ -13,9 +13,9 @@ a temp SQLite file):
   small   100 symbols x the last 504 days
   large   500 symbols x all 2,520 days
 
-The strategy is written as a Lua loop over rows (`pos[i] = (f[i] > s[i])
-and 1 or 0`): tickq has no array kernels yet (docs/optimize.md, "Not
-yet"). Nothing in tickq recognises it. For each case the report gives the
+The strategy is written twice: with kernels only (`where(gt(f, s), 1, 0)`)
+and as a Lua loop over rows (`pos[i] = (f[i] > s[i]) and 1 or 0`). Nothing
+in tickq recognises either. For each case and each writing the report gives the
 end-to-end seconds, the seconds per combination (end to end / 100 x 2
 workers: the work each combination cost a worker), the optimize result's
 timings (strategy runs, chunks, ranking), whether the best combination's
@@ -41,14 +41,21 @@ import pandas as pd
 import redis
 
 QUEUE = "bench_optimize"
-STRATEGY = """
+STRATEGIES = {
+    "kernels": """
+function sma_cross(df, params)
+  return where(gt(df["sma_" .. params.fast], df["sma_" .. params.slow]), 1, 0)
+end
+""",
+    "lua_loop": """
 function sma_cross(df, params)
   local f, s = df["sma_" .. params.fast], df["sma_" .. params.slow]
   local pos = {}
   for i = 1, df.n do pos[i] = (f[i] > s[i]) and 1 or 0 end
   return pos
 end
-"""
+""",
+}
 GRID = {"fast": {"from": 5, "to": 50, "step": 5}, "slow": {"from": 20, "to": 200, "step": 20}}
 
 
@@ -129,16 +136,16 @@ class Bench:
         dates = [json.loads(line)["date"] for line in out.splitlines() if line.strip()]
         return self.symbols[:symbols], dates[-days], dates[-1]
 
-    def case(self, symbols, days):
+    def case(self, symbols, days, code):
         syms, start, end = self.window(symbols, days)
-        args = {"strategy_code": STRATEGY, "symbols": syms, "start_date": start, "end_date": end, "params": GRID,
+        args = {"strategy_code": code, "symbols": syms, "start_date": start, "end_date": end, "params": GRID,
                 "top": 5}
         self.start_worker()
         t0 = time.perf_counter()
         jid = self.enqueue("optimize", args)
         data = self.wait(jid, 3600)
         total = time.perf_counter() - t0
-        single = self.wait(self.enqueue("portfolio_backtest", {"strategy_code": STRATEGY, "symbols": syms,
+        single = self.wait(self.enqueue("portfolio_backtest", {"strategy_code": code, "symbols": syms,
                                                                "start_date": start, "end_date": end,
                                                                "params": data["best"]["params"]}), 600)
         self.stop_worker()
@@ -149,7 +156,7 @@ class Bench:
                 "best": data["best"]["params"], "best_sharpe": data["best"]["metrics"]["sharpe"],
                 "best_matches_single_run": all(data["best"]["metrics"].get(k) == v
                                                for k, v in single["performance_metrics"].items()),
-                "pandas_s": round(self.pandas(syms, start, end), 3), "window": [start, end]}
+                "window": [start, end]}
 
     def pandas(self, syms, start, end):
         """The same sweep, vectorised: closes in memory first (not timed)."""
@@ -185,11 +192,17 @@ def main():
         try:
             for name, (symbols, days) in (("small", (100, 504)), ("large", (500, 2520))):
                 symbols, days = min(symbols, opts.symbols), min(days, opts.days)
-                log(f"{name}: {symbols} symbols x {days} days")
-                report[name] = b.case(symbols, days)
-                log(f"{name}: {report[name]['end_to_end_s']} s (pandas {report[name]['pandas_s']} s)")
-                if not report[name]["best_matches_single_run"]:
-                    die(f"{name}: the best combination's metrics differ from a single portfolio_backtest")
+                syms, start, end = b.window(symbols, days)
+                report[name] = {"pandas_s": round(b.pandas(syms, start, end), 3)}
+                for writing, code in STRATEGIES.items():
+                    log(f"{name}, {writing}: {symbols} symbols x {days} days")
+                    got = report[name][writing] = b.case(symbols, days, code)
+                    log(f"{name}, {writing}: {got['end_to_end_s']} s (pandas {report[name]['pandas_s']} s)")
+                    if not got["best_matches_single_run"]:
+                        die(f"{name}, {writing}: the best combination's metrics differ from a single "
+                            "portfolio_backtest")
+                if report[name]["kernels"]["best"] != report[name]["lua_loop"]["best"]:
+                    die(f"{name}: the kernels and the loop chose different best combinations")
         finally:
             b.stop_worker()
         report["targets"] = {"kernels_small_s": 0.020, "kernels_large_s": 0.150,

@@ -70,8 +70,7 @@ int cli_check_config_file(const char *given, const char **named)
     return 0;
 }
 
-/* Exactly one positional argument (`what`, e.g. "job ID"): 0 and *out, or 64. */
-static int cli_one_arg(int argc, char **argv, const char *usage, const char *what, const char **out)
+int cli_one_arg(int argc, char **argv, const char *usage, const char *what, const char **out)
 {
     if (argc - optind < 1)
         return cli_usage_error(usage, "missing %s", what);

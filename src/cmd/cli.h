@@ -94,6 +94,10 @@ int cli_open(int argc, char **argv, const cli_spec_t *spec, cli_session_t *cli);
  * before connecting, a bad one a usage error naming the rule (64). */
 int cli_open_queue(int argc, char **argv, const cli_spec_t *spec, cli_session_t *cli);
 
+/* After cli_parse: exactly one positional argument (`what`, e.g. "job
+ * ID"): 0 and *out, or 64 after printing why. */
+int cli_one_arg(int argc, char **argv, const char *usage, const char *what, const char **out);
+
 /* Closes cli_open's connection. */
 void cli_close(cli_session_t *cli);
 

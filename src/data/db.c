@@ -141,6 +141,15 @@ static const migration_t migrations[] = {
       "ALTER TABLE job_retries ADD COLUMN created_at TIMESTAMPTZ;"
       "CREATE UNIQUE INDEX job_history_once ON job_history (job_id, run, created_at, attempts);"
       "CREATE UNIQUE INDEX job_retries_once ON job_retries (job_id, run, created_at, attempt);" },
+    /* The whole ranked table of an optimize job (task_result holds its top
+     * rows): params and metrics as JSON text, as the job wrote them. */
+    { 6, "optimize results",
+      "CREATE TABLE optimize_results ("
+      "  job_id TEXT NOT NULL, rank INTEGER NOT NULL, objective REAL, params TEXT NOT NULL, metrics TEXT,"
+      "  error TEXT, PRIMARY KEY (job_id, rank)) WITHOUT ROWID;",
+      "CREATE TABLE optimize_results ("
+      "  job_id TEXT NOT NULL, rank INTEGER NOT NULL, objective DOUBLE PRECISION, params TEXT NOT NULL,"
+      "  metrics TEXT, error TEXT, PRIMARY KEY (job_id, rank));" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
@@ -640,6 +649,30 @@ void db_history_rows_free(history_row_t *rows, size_t n)
         free(rows[i].type);
         free(rows[i].queue);
         free(rows[i].state);
+        free(rows[i].error);
+    }
+    free(rows);
+}
+
+int db_optimize_put(db_t *db, const char *job_id, const optimize_row_t *rows, size_t n, char *err, size_t errlen)
+{
+    return db->driver->optimize_put(db, job_id, rows, n, err, errlen);
+}
+
+int db_optimize_get(db_t *db, const char *job_id, size_t offset, size_t limit, optimize_row_t **out, size_t *n,
+                    long long *total, char *err, size_t errlen)
+{
+    *out = NULL;
+    *n = 0;
+    *total = 0;
+    return db->driver->optimize_get(db, job_id, offset, limit, out, n, total, err, errlen);
+}
+
+void db_optimize_rows_free(optimize_row_t *rows, size_t n)
+{
+    for (size_t i = 0; rows != NULL && i < n; i++) {
+        free(rows[i].params);
+        free(rows[i].metrics);
         free(rows[i].error);
     }
     free(rows);

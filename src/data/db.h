@@ -264,4 +264,25 @@ typedef struct {
 int db_opportunities_put(db_t *db, int64_t generated_us, const opportunity_row_t *rows, size_t n, char *err,
                          size_t errlen);
 
+/* One combination of an optimize job's whole table (migration 6): its
+ * rank (1 is the best), the objective's value (NaN: none), its params and
+ * metrics as JSON text (metrics NULL when the combination failed; error
+ * then says why). Strings read back are owned (db_optimize_rows_free). */
+typedef struct {
+    int rank;
+    double objective;
+    char *params, *metrics, *error;
+} optimize_row_t;
+
+/* Replaces job_id's table with these rows (a job aggregated again, a run
+ * of a reused id, writes its table once); the caller holds the
+ * transaction. */
+int db_optimize_put(db_t *db, const char *job_id, const optimize_row_t *rows, size_t n, char *err, size_t errlen);
+
+/* Rows offset+1 .. offset+limit of job_id's table, by rank, into *out
+ * (malloc'd, *n may be 0), and the table's size in *total (0: no table). */
+int db_optimize_get(db_t *db, const char *job_id, size_t offset, size_t limit, optimize_row_t **out, size_t *n,
+                    long long *total, char *err, size_t errlen);
+void db_optimize_rows_free(optimize_row_t *rows, size_t n);
+
 #endif

@@ -39,6 +39,11 @@ typedef struct {
     /* job_history rows, newest first (db_history_list). */
     int (*history_list)(db_t *db, const history_query_t *q, history_row_t **out, size_t *n, char *err,
                         size_t errlen);
+    /* An optimize job's table (migration 6). */
+    int (*optimize_put)(db_t *db, const char *job_id, const optimize_row_t *rows, size_t n, char *err,
+                        size_t errlen);
+    int (*optimize_get)(db_t *db, const char *job_id, size_t offset, size_t limit, optimize_row_t **out, size_t *n,
+                        long long *total, char *err, size_t errlen);
 } db_driver_t;
 
 struct db {

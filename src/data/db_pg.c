@@ -158,18 +158,23 @@ static void copy_printf(copy_t *c, const char *fmt, ...)
         c->failed = 1;
 }
 
-/* A text field in COPY text format: \N for NULL, escapes for \ tab CR LF. */
-static void copy_text(copy_t *c, const char *s, int last)
+/* A text field in COPY text format: \N for NULL, escapes for \ tab CR LF;
+ * at most `cap` bytes of s. */
+static void copy_text_n(copy_t *c, const char *s, size_t cap, int last)
 {
     if (s == NULL || *s == '\0') {
         copy_printf(c, "\\N%c", last ? '\n' : '\t');
         return;
     }
     size_t n = strlen(s);
-    if (n > 3000)
-        n = 3000; /* error texts: the head is what matters */
+    if (n > cap)
+        n = cap;
     if (COPY_BUFFER - c->len < 2 * n + 8)
         copy_flush(c);
+    if (COPY_BUFFER - c->len < 2 * n + 8) { /* longer than the buffer */
+        c->failed = 1;
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
         if (ch == '\\' || ch == '\t' || ch == '\n' || ch == '\r') {
@@ -180,6 +185,9 @@ static void copy_text(copy_t *c, const char *s, int last)
     }
     c->buf[c->len++] = last ? '\n' : '\t';
 }
+
+/* A text field whose head is what matters (errors): at most 3000 bytes. */
+static void copy_text(copy_t *c, const char *s, int last) { copy_text_n(c, s, 3000, last); }
 
 static void copy_time(copy_t *c, int64_t us, int last)
 {
@@ -812,6 +820,77 @@ static int pg_history_list(db_t *db, const history_query_t *q, history_row_t **o
     return 0;
 }
 
+/* --- optimize tables (migration 6) --- */
+
+static int pg_optimize_put(db_t *db, const char *job_id, const optimize_row_t *rows, size_t n, char *err,
+                           size_t errlen)
+{
+    const char *params[1] = { job_id };
+    PGresult *r = query(db, "DELETE FROM optimize_results WHERE job_id = $1", 1, params,
+                        "replacing an optimize table", err, errlen);
+    if (r == NULL)
+        return -1;
+    PQclear(r);
+    if (n == 0)
+        return 0;
+    copy_t c;
+    if (copy_start(&c, db, "COPY optimize_results (job_id, rank, objective, params, metrics, error) FROM STDIN",
+                   err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        copy_text_n(&c, job_id, SIZE_MAX, 0);
+        copy_printf(&c, "%d\t", rows[i].rank);
+        copy_real(&c, rows[i].objective, 0);
+        copy_text_n(&c, rows[i].params, SIZE_MAX, 0);
+        copy_text_n(&c, rows[i].metrics, SIZE_MAX, 0);
+        copy_text_n(&c, rows[i].error, SIZE_MAX, 1);
+    }
+    return copy_end(&c, err, errlen);
+}
+
+static int pg_optimize_get(db_t *db, const char *job_id, size_t offset, size_t limit, optimize_row_t **out,
+                           size_t *n, long long *total, char *err, size_t errlen)
+{
+    char lim[24], off[24];
+    snprintf(lim, sizeof lim, "%zu", limit);
+    snprintf(off, sizeof off, "%zu", offset);
+    const char *params[3] = { job_id, lim, off };
+    PGresult *r = query(db, "SELECT COUNT(*) FROM optimize_results WHERE job_id = $1", 1, params,
+                        "reading an optimize table", err, errlen);
+    if (r == NULL)
+        return -1;
+    *total = get_int(r, 0, 0);
+    PQclear(r);
+    r = query(db, "SELECT rank, objective, params, metrics, error FROM optimize_results WHERE job_id = $1"
+                  " ORDER BY rank LIMIT $2::bigint OFFSET $3::bigint", 3, params, "reading an optimize table",
+              err, errlen);
+    if (r == NULL)
+        return -1;
+    int rows = PQntuples(r), ok = 1;
+    if (rows > 0 && (*out = rows_alloc(r, sizeof **out, "out of memory reading an optimize table", err,
+                                       errlen)) == NULL)
+        return -1;
+    for (int i = 0; i < rows; i++) {
+        optimize_row_t *o = &(*out)[i];
+        o->rank = (int)get_int(r, i, 0);
+        o->objective = get_real(r, i, 1);
+        o->params = strdup(PQgetvalue(r, i, 2));
+        o->metrics = PQgetisnull(r, i, 3) ? NULL : strdup(PQgetvalue(r, i, 3));
+        o->error = PQgetisnull(r, i, 4) ? NULL : strdup(PQgetvalue(r, i, 4));
+        ok = ok && o->params && (PQgetisnull(r, i, 3) || o->metrics) && (PQgetisnull(r, i, 4) || o->error);
+    }
+    PQclear(r);
+    *n = (size_t)rows;
+    if (!ok) {
+        db_optimize_rows_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        snprintf(err, errlen, "out of memory reading an optimize table");
+        return -1;
+    }
+    return 0;
+}
+
 const db_driver_t db_pg_driver = {
     "postgresql",
     pg_close,
@@ -831,4 +910,6 @@ const db_driver_t db_pg_driver = {
     pg_iv_history_get,
     pg_opportunities_put,
     pg_history_list,
+    pg_optimize_put,
+    pg_optimize_get,
 };

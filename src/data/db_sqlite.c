@@ -754,6 +754,97 @@ static int lite_history_list(db_t *db, const history_query_t *q, history_row_t *
                     err, errlen);
 }
 
+/* --- optimize tables (migration 6) --- */
+
+static int lite_optimize_put(db_t *db, const char *job_id, const optimize_row_t *rows, size_t n, char *err,
+                             size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (lite_prepare_once(db, &st, "DELETE FROM optimize_results WHERE job_id = ?1", err, errlen) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
+    if (step_done(db, st, "replacing an optimize table", err, errlen) != 0)
+        return -1;
+    if (lite_prepare_once(db, &st,
+                          "INSERT INTO optimize_results (job_id, rank, objective, params, metrics, error)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)", err, errlen) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_bind_int(st, 2, rows[i].rank);
+        bind_real_or_null(st, 3, rows[i].objective);
+        sqlite3_bind_text(st, 4, rows[i].params, -1, SQLITE_STATIC);
+        bind_text_or_null(st, 5, rows[i].metrics);
+        bind_text_or_null(st, 6, rows[i].error);
+        if (step_row(st) != 0) {
+            fail(db, err, errlen, "writing an optimize table");
+            sqlite3_finalize(st);
+            return -1;
+        }
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* A text column as a new string; NULL for SQL NULL (and *oom set when the
+ * copy failed). */
+static char *column_strdup(sqlite3_stmt *st, int i, int *oom)
+{
+    const char *t = (const char *)sqlite3_column_text(st, i);
+    if (t == NULL)
+        return NULL;
+    char *copy = strdup(t);
+    *oom |= copy == NULL;
+    return copy;
+}
+
+static int lite_optimize_get(db_t *db, const char *job_id, size_t offset, size_t limit, optimize_row_t **out,
+                             size_t *n, long long *total, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (lite_prepare_once(db, &st, "SELECT COUNT(*) FROM optimize_results WHERE job_id = ?1", err, errlen) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        fail(db, err, errlen, "reading an optimize table");
+        sqlite3_finalize(st);
+        return -1;
+    }
+    *total = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (lite_prepare_once(db, &st,
+                          "SELECT rank, objective, params, metrics, error FROM optimize_results WHERE job_id = ?1"
+                          " ORDER BY rank LIMIT ?2 OFFSET ?3", err, errlen) != 0)
+        return -1;
+    sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)offset);
+    size_t cap = 0;
+    int rc, oom = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (grow((void **)out, &cap, *n, sizeof **out) != 0)
+            break;
+        optimize_row_t *r = &(*out)[(*n)++];
+        r->rank = sqlite3_column_int(st, 0);
+        r->objective = column_real_or_nan(st, 1);
+        r->params = column_strdup(st, 2, &oom);
+        r->metrics = column_strdup(st, 3, &oom);
+        r->error = column_strdup(st, 4, &oom);
+        if (oom || r->params == NULL)
+            break;
+    }
+    if (rc == SQLITE_ROW) { /* out of memory: free what was read */
+        db_optimize_rows_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+        sqlite3_finalize(st);
+        snprintf(err, errlen, "out of memory reading an optimize table");
+        return -1;
+    }
+    return rows_end(db, st, rc, (void **)out, n, "out of memory reading an optimize table",
+                    "reading an optimize table", err, errlen);
+}
+
 const db_driver_t db_sqlite_driver = {
     "sqlite",
     lite_close,
@@ -773,4 +864,6 @@ const db_driver_t db_sqlite_driver = {
     lite_iv_history_get,
     lite_opportunities_put,
     lite_history_list,
+    lite_optimize_put,
+    lite_optimize_get,
 };

@@ -78,6 +78,7 @@ static const http_route_t g_routes[] = {
     { "GET", "/api/tasks", http_tasks_list, 0 },
     { "GET", "/api/tasks/{id*}", http_tasks_get, 0 },
     { "DELETE", "/api/tasks/{id*}", http_tasks_cancel, HTTP_AUDIT },
+    { "GET", "/api/tables/{id*}", http_tasks_table, 0 },
     { "GET", "/api/queues", http_ops_queues, 0 },
     { "POST", "/api/queues/{name}/purge", http_ops_purge, HTTP_AUDIT },
     { "GET", "/api/workers", http_ops_workers, 0 },

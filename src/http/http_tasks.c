@@ -12,6 +12,7 @@
 #include "core/job_list.h"
 #include "core/queue_names.h"
 #include "core/job_view.h"
+#include "data/optimize_table.h"
 
 /* A spec from a task object, as job_json_spec does it; -1 with rep filled
  * (400, or 500 when out of memory). */
@@ -240,4 +241,55 @@ void http_tasks_list(void *app, const http_request_t *req, http_reply_t *rep)
         json_array_append_new(list, job_row_json(&rows.rows[i], now));
     job_rows_free(&rows);
     http_reply_json(rep, 200, json_pack("{s:o}", "jobs", list));
+}
+
+#define TABLE_LIMIT_DEFAULT 1000
+#define TABLE_LIMIT_MAX 100000
+
+/* A whole-number query parameter from lo to hi (absent: dflt); -1 with rep
+ * filled (400, naming it). */
+static int count_param(const http_request_t *req, const char *key, long long lo, long long hi, long long dflt,
+                       long long *out, http_reply_t *rep)
+{
+    const char *text = http_query(req, key);
+    *out = dflt;
+    if (text == NULL)
+        return 0;
+    char *end;
+    long long v = strtoll(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || v < lo || v > hi) {
+        http_reply_error(rep, 400, "%s must be an integer from %lld to %lld", key, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+void http_tasks_table(void *app, const http_request_t *req, http_reply_t *rep)
+{
+    static const char *const known[] = { "offset", "limit", NULL };
+    long long offset, limit;
+    if (http_query_only(req, known, rep) != 0 || id_param(req, rep) != 0 ||
+        count_param(req, "offset", 0, 100000000, 0, &offset, rep) != 0 ||
+        count_param(req, "limit", 1, TABLE_LIMIT_MAX, TABLE_LIMIT_DEFAULT, &limit, rep) != 0)
+        return;
+    http_app_t *a = app;
+    if (!http_app_database_ok(a)) {
+        http_reply_error(rep, 503, "the database is unavailable: %s", a->db_error);
+        return;
+    }
+    char err[1024];
+    long long total;
+    json_t *rows = optimize_table_read(a->db, req->params[0], (size_t)offset, (size_t)limit, &total, err,
+                                       sizeof err);
+    if (rows == NULL) {
+        http_reply_error(rep, 503, "cannot read the optimize table: %s", err);
+    } else if (total == 0) {
+        json_decref(rows);
+        http_reply_error(rep, 404, "no optimize table for job %s (not an optimize job, or not ranked yet)",
+                         req->params[0]);
+    } else {
+        http_reply_json(rep, 200, json_pack("{s:s, s:I, s:I, s:o}", "id", req->params[0], "total",
+                                            (json_int_t)total, "offset", (json_int_t)offset, "rows", rows));
+    }
 }

@@ -1,7 +1,8 @@
 /* http_tasks.h — the jobs of the REST API (docs/http.md, "Tasks"):
  * POST /api/tasks (enqueue, tickq enqueue's options), GET /api/tasks/{id}
  * (record, result, retries, progress), DELETE /api/tasks/{id} (cancel),
- * GET /api/tasks (the listing by state). */
+ * GET /api/tasks (the listing by state), GET /api/tables/{id} (an
+ * optimize job's whole table, from the database). */
 #ifndef TICKQ_HTTP_TASKS_H
 #define TICKQ_HTTP_TASKS_H
 
@@ -16,6 +17,10 @@ void http_tasks_cancel(void *app, const http_request_t *req, http_reply_t *rep);
 /* GET /api/tasks?state=S&queue=Q&type=T&limit=N: jobs as `tickq jobs --json`
  * lists them (failed and dead first when no state is given). */
 void http_tasks_list(void *app, const http_request_t *req, http_reply_t *rep);
+/* GET /api/tables/{id}?offset=N&limit=N: {"id", "total", "offset", "rows"},
+ * the rows as `tickq job ID --table --json` prints them; 404 when the job
+ * has no table. */
+void http_tasks_table(void *app, const http_request_t *req, http_reply_t *rep);
 
 /* Enqueues the job `task` describes (the POST /api/tasks object) and fills
  * rep: 201 with {id, state, run, created}, 409 when the id exists, 400 for

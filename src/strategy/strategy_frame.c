@@ -10,7 +10,8 @@
  *
  * Kernels (sma, ema, rsi, stdev, highest, lowest, atr, bbands, crossover,
  * crossunder, shift, pct_change) take arrays aligned with df's rows and
- * restart at each ticker boundary: no value mixes two symbols. */
+ * restart at each ticker boundary: no value mixes two symbols. The
+ * element-wise ones (gt, ge, lt, le, where) look at one row at a time. */
 #include <ctype.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -473,13 +474,79 @@ static int k_shift(lua_State *L) { return lagged(L, "shift", 0, 0); }
 /* pct_change(x, k): 100 * (x[t] / x[t-k] - 1) within the same ticker. */
 static int k_pct_change(lua_State *L) { return lagged(L, "pct_change", 1, 1); }
 
+/* Operand `arg` of an element-wise kernel: an array aligned with df's rows
+ * (into a new buffer), or a number (*level, NULL returned). */
+static const double *operand(lua_State *L, int arg, const strategy_frame_t *f, const char *fn, double *level)
+{
+    if (lua_type(L, arg) == LUA_TNUMBER) {
+        *level = lua_tonumber(L, arg);
+        return NULL;
+    }
+    if (lua_type(L, arg) != LUA_TTABLE)
+        luaL_error(L, "%s: argument %d must be an array of df's rows or a number, got %s", fn, arg,
+                   luaL_typename(L, arg));
+    return read_array(L, arg, f, fn);
+}
+
+typedef enum { CMP_GT, CMP_GE, CMP_LT, CMP_LE } compare_t;
+
+/* gt(a, b) and friends: per row, a > b (>=, <, <=) as a boolean; either
+ * side may be a number. A NaN on either side is false, as in pandas. */
+static int compare(lua_State *L, compare_t op, const char *fn)
+{
+    const strategy_frame_t *f = frame_of(L, fn);
+    double la = 0, lb = 0;
+    const double *a = operand(L, 1, f, fn, &la), *b = operand(L, 2, f, fn, &lb);
+    if (a == NULL && b == NULL)
+        return luaL_error(L, "%s: one side must be an array of df's rows (both are numbers)", fn);
+    lua_createtable(L, (int)f->rows, 0);
+    for (size_t r = 0; r < f->rows; r++) {
+        double x = a ? a[r] : la, y = b ? b[r] : lb;
+        int v = op == CMP_GT ? x > y : op == CMP_GE ? x >= y : op == CMP_LT ? x < y : x <= y;
+        lua_pushboolean(L, v);
+        lua_rawseti(L, -2, (lua_Integer)r + 1);
+    }
+    return 1;
+}
+
+static int k_gt(lua_State *L) { return compare(L, CMP_GT, "gt"); }
+static int k_ge(lua_State *L) { return compare(L, CMP_GE, "ge"); }
+static int k_lt(lua_State *L) { return compare(L, CMP_LT, "lt"); }
+static int k_le(lua_State *L) { return compare(L, CMP_LE, "le"); }
+
+/* where(cond, x, y): per row, x where cond is true, else y; x and y arrays
+ * or numbers. cond holds booleans (a comparison kernel's, crossover's):
+ * anything else in it is an error naming the row, never read as true. */
+static int k_where(lua_State *L)
+{
+    const strategy_frame_t *f = frame_of(L, "where");
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (lua_rawlen(L, 1) != f->rows)
+        return luaL_error(L, "where: the condition has %d values but df has %d rows", (int)lua_rawlen(L, 1),
+                          (int)f->rows);
+    double lx = 0, ly = 0;
+    const double *x = operand(L, 2, f, "where", &lx), *y = operand(L, 3, f, "where", &ly);
+    lua_createtable(L, (int)f->rows, 0);
+    for (size_t r = 0; r < f->rows; r++) {
+        if (lua_rawgeti(L, 1, (lua_Integer)r + 1) != LUA_TBOOLEAN)
+            return luaL_error(L, "where: the condition's row %d is %s, not a boolean (make it with gt, ge, lt, "
+                              "le, crossover or crossunder)", (int)r + 1, luaL_typename(L, -1));
+        int c = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        lua_pushnumber(L, c ? (x ? x[r] : lx) : (y ? y[r] : ly));
+        lua_rawseti(L, -2, (lua_Integer)r + 1);
+    }
+    return 1;
+}
+
 void strategy_open_kernels(lua_State *L)
 {
     static const luaL_Reg kernels[] = {
         { "sma", k_sma }, { "ema", k_ema }, { "rsi", k_rsi }, { "stdev", k_stdev },
         { "highest", k_highest }, { "lowest", k_lowest }, { "atr", k_atr }, { "bbands", k_bbands },
         { "crossover", k_crossover }, { "crossunder", k_crossunder }, { "shift", k_shift },
-        { "pct_change", k_pct_change }, { NULL, NULL },
+        { "pct_change", k_pct_change }, { "gt", k_gt }, { "ge", k_ge }, { "lt", k_lt }, { "le", k_le },
+        { "where", k_where }, { NULL, NULL },
     };
     lua_pushglobaltable(L);
     luaL_setfuncs(L, kernels, 0);

@@ -12,7 +12,8 @@
  * chunk, not per combination. When the children have completed, the job
  * runs again (its next attempt): it reads their rows (hooks->children),
  * ranks them by the objective and keeps the best, the top N and, for two
- * parameters, a heat map. */
+ * parameters, a heat map in its result, and the whole ranked table in the
+ * database (optimize_results). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 
 #include "core/clock.h"
 #include "core/job.h"
+#include "data/task_env_data.h"
 #include "strategy/optimize_space.h"
 #include "strategy/task_strategy.h"
 
@@ -398,6 +400,40 @@ static json_t *heat_map(const json_t *params_space, const ranked_t *r, size_t n)
                      names[1], "values", axes[1], "z", z);
 }
 
+/* Writes the whole ranked table (r, n rows) to the database, replacing
+ * the job's earlier one: 0, or -1 with err. */
+static int store_table(const task_ctx_t *ctx, const ranked_t *r, size_t n, char *err, size_t errlen)
+{
+    db_t *db = task_env_db(ctx->env, err, errlen);
+    if (db == NULL)
+        return -1;
+    optimize_row_t *rows = calloc(n ? n : 1, sizeof *rows);
+    int oom = rows == NULL;
+    for (size_t i = 0; i < n && !oom; i++) {
+        const json_t *metrics = json_object_get(r[i].row, "metrics");
+        rows[i].rank = (int)i + 1;
+        rows[i].objective = r[i].v;
+        rows[i].params = json_dumps(json_object_get(r[i].row, "params"), JSON_COMPACT | JSON_ENCODE_ANY);
+        rows[i].metrics = metrics ? json_dumps(metrics, JSON_COMPACT) : NULL;
+        rows[i].error = (char *)json_string_value(json_object_get(r[i].row, "error"));
+        oom = rows[i].params == NULL || (metrics != NULL && rows[i].metrics == NULL);
+    }
+    int rc = -1;
+    if (oom)
+        snprintf(err, errlen, "out of memory writing the table of %zu combinations", n);
+    else if (db_begin(db, err, errlen) == 0) {
+        rc = db_optimize_put(db, ctx->job_id, rows, n, err, errlen) == 0 ? db_commit(db, err, errlen) : -1;
+        if (rc != 0)
+            db_rollback(db);
+    }
+    for (size_t i = 0; rows != NULL && i < n; i++) {
+        free(rows[i].params);
+        free(rows[i].metrics);
+    }
+    free(rows);
+    return rc;
+}
+
 static task_status_t aggregate(const task_ctx_t *ctx, json_t *children, task_out_t *out)
 {
     int64_t t0 = clock_mono_us();
@@ -452,6 +488,13 @@ static task_status_t aggregate(const task_ctx_t *ctx, json_t *children, task_out
     }
     int minimize = dir != NULL && strcmp(dir, "minimize") == 0;
     qsort_r(r, n, sizeof *r, cmp_ranked, &minimize);
+    char err[1024];
+    if (store_table(ctx, r, n, err, sizeof err) != 0) {
+        free(r);
+        json_decref(rows);
+        return task_error(out, TASK_TRANSIENT, "cannot write the table of %zu combinations to the database: %s", n,
+                          err);
+    }
     json_t *results = json_array();
     for (i = 0; i < n && i < ntop; i++) {
         json_t *one = json_deep_copy(r[i].row);

@@ -272,7 +272,7 @@ class DataTests:
             results = list(pool.map(lambda _: self.data("list"), range(6)))
         for p in results:
             self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(self.query("SELECT version FROM schema_migrations ORDER BY version"), [(1,), (2,), (3,), (4,), (5,)])
+        self.assertEqual(self.query("SELECT version FROM schema_migrations ORDER BY version"), [(1,), (2,), (3,), (4,), (5,), (6,)])
         for table in ("bars", "job_history", "job_retries"):
             self.assertEqual(self.query(f"SELECT COUNT(*) FROM {table}"), [(0,)])
 
@@ -569,7 +569,7 @@ class DataTests:
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(json.loads(p.stdout),
                          {"symbol": "OLD", "interval": "1d", "first": "2024-01-02", "last": "2024-01-02", "bars": 1})
-        self.assertEqual(self.query("SELECT version FROM schema_migrations ORDER BY version"), [(1,), (2,), (3,), (4,), (5,)])
+        self.assertEqual(self.query("SELECT version FROM schema_migrations ORDER BY version"), [(1,), (2,), (3,), (4,), (5,), (6,)])
         self.assertEqual([float(x) for x in self.bars()[0][3:]], [10, 11, 9.5, 10.5, 1000])
         self.assertEqual(self.query("SELECT job_id, state, worker, error FROM job_history")[0][:3],
                          ("j1", "completed", "w:1"))
@@ -580,7 +580,7 @@ class DataTests:
         self.assertEqual(self.query("SELECT version FROM bars_version"), [(1,)])
         self.assertEqual(len(self.bars()), 7)
         self.assertEqual(self.data("list").returncode, 0)  # and again: nothing left to apply
-        self.assertEqual(self.query("SELECT COUNT(*) FROM schema_migrations"), [(5,)])
+        self.assertEqual(self.query("SELECT COUNT(*) FROM schema_migrations"), [(6,)])
 
     def test_bars_version_moves_once_per_write(self):
         """Workers' bar caches key on bars_version: one import or synth (one
@@ -1099,7 +1099,7 @@ class TestHistorySqlite(HistoryTests, TickqTestCase):
         p = subprocess.run([TICKQ, "worker", "--check"], cwd=cwd, env=env, capture_output=True, text=True,
                            timeout=60)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.assertIn(f"ok   database: sqlite {want} (schema version 5)", p.stdout)
+        self.assertIn(f"ok   database: sqlite {want} (schema version 6)", p.stdout)
 
 
     def test_worker_refuses_a_database_in_a_missing_folder(self):

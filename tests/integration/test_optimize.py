@@ -3,10 +3,13 @@ sample of params, with constraints, fanned out as chunk jobs over real
 workers, ranked by the objective; its best combination's metrics equal a
 single portfolio_backtest of those params; the top N, the heat map, a
 minimized objective, failing combinations, Python strategies, cancel, and
-refusals at enqueue. Orders are read from the job records, never timed."""
+refusals at enqueue; the whole ranked table in the database, read by `tickq
+job ID --table` and GET /api/tables/{id}. Orders are read from the job
+records, never timed."""
 import json
 
-from harness import SynthBarsTestCase
+from harness import SynthBarsTestCase, TickqTestCase, postgres, tickq
+from http_harness import HttpCase
 
 SYMBOLS = ["SYN0001", "SYN0002", "SYN0003"]
 WINDOW = {"symbols": SYMBOLS, "start_date": "2020-06-01", "end_date": "2021-06-30"}
@@ -26,7 +29,7 @@ def sma_cross(df, params=None):
 GRID = {"fast": [5, 10, 20], "slow": {"from": 10, "to": 40, "step": 10}}
 
 
-class TestOptimize(SynthBarsTestCase):
+class TestOptimize(HttpCase, SynthBarsTestCase):
     SYNTH_ARGS = ("--symbols", "3", "--days", "400", "--start", "2020-01-01")
 
     def optimize(self, **extra):
@@ -38,6 +41,12 @@ class TestOptimize(SynthBarsTestCase):
 
     def data_of(self, job_id):
         return self.completed_data(self.result(job_id))
+
+    def table(self, job_id, *flags):
+        """`tickq job ID --table --json FLAGS`: the rows."""
+        p = self.tickq("job", job_id, "--table", "--json", *flags, env=self.env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return [json.loads(line) for line in p.stdout.splitlines()]
 
     def test_the_best_equals_a_single_backtest_and_the_table_is_ranked(self):
         jid = self.enqueue("optimize", self.optimize(constraints="fast < slow", top=4, chunk_size=2))
@@ -66,6 +75,35 @@ class TestOptimize(SynthBarsTestCase):
         single = self.completed_data(res[0])["performance_metrics"]
         for k, v in single.items():
             self.assertEqual(d["best"]["metrics"][k], v, k)
+        # The whole table, in the database: every combination, ranked, the top rows those of the result.
+        rows = self.table(jid)
+        self.assertEqual([r["rank"] for r in rows], list(range(1, len(combos) + 1)))
+        self.assertEqual(sorted((r["params"]["fast"], r["params"]["slow"]) for r in rows), sorted(combos))
+        self.assertEqual([r["objective"] for r in rows], [r["metrics"]["sharpe"] for r in rows])
+        self.assertEqual([r["objective"] for r in rows], sorted((r["objective"] for r in rows), reverse=True))
+        self.assertEqual([{"params": r["params"], "metrics": r["metrics"], "rank": r["rank"]} for r in rows[:4]],
+                         d["results"])
+        self.assertEqual([r["rank"] for r in self.table(jid, "--offset", "2", "--limit", "3")], [3, 4, 5])
+        text = self.tickq("job", jid, "--table", env=self.env).stdout.splitlines()
+        self.assertEqual(text[0].split(), ["RANK", "OBJECTIVE", "PARAMS", "ERROR"])
+        self.assertEqual(len(text), len(combos) + 1)
+        best = d["best"]["params"]
+        self.assertTrue(text[1].split()[0] == "1" and f"fast={best['fast']} slow={best['slow']}" in text[1], text[1])
+        # The same rows from the API; refusals and a job without a table.
+        s = self.serve(env=self.env)
+        api = self.expect(self.get(s, f"/api/tables/{jid}?offset=1&limit=2"), 200)
+        self.assertEqual((api["id"], api["total"], api["offset"]), (jid, len(combos), 1))
+        self.assertEqual(api["rows"], rows[1:3])
+        self.assertEqual(self.expect(self.get(s, f"/api/tables/{jid}"), 200)["rows"], rows)
+        self.expect(self.get(s, f"/api/tables/{jid}?limit=0"), 400, "limit must be an integer from 1 to 100000")
+        self.expect(self.get(s, f"/api/tables/{jid}?page=2"), 400, "page")
+        self.expect(self.get(s, "/api/tables/no-such-job"), 404, "no optimize table for job no-such-job")
+        p = self.tickq("job", "no-such-job", "--table", env=self.env)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("no optimize table for job no-such-job", p.stderr)
+        p = self.tickq("job", jid, "--limit", "3")
+        self.assertEqual(p.returncode, 64, p.stderr)
+        self.assertIn("--limit goes with --table", p.stderr)
         # The job ran twice (the fan-out, then the ranking); its chunks are its children.
         job = self.job(jid)
         self.assertEqual((job["state"], job["attempts"]), ("completed", "2"))
@@ -101,6 +139,14 @@ class TestOptimize(SynthBarsTestCase):
         same = next(r for r in d["results"] if r["params"] == {"fast": 10, "slow": 10})
         self.assertIsNone(same["metrics"]["sharpe"])
         self.assertEqual(d["results"][-1]["params"]["fast"], 20)   # the failed ones come last
+        rows = self.table(jid)
+        self.assertEqual(len(rows), 12)
+        failed = [r for r in rows if "error" in r]
+        self.assertEqual([r["rank"] for r in failed], [9, 10, 11, 12])
+        self.assertTrue(all("boom at 20" in r["error"] and "metrics" not in r and r["objective"] is None
+                            for r in failed), failed)
+        self.assertEqual(rows[7]["params"], {"fast": 10, "slow": 10})   # no sharpe: after the ranked, before the failed
+        self.assertIsNone(rows[7]["objective"])
         res = self.result(wrong)
         self.assertEqual(res["status"], "error")
         self.assertIn("dependency", res["data"]["error"])   # its chunks failed: "objective 'sharp' is not a metric"
@@ -136,6 +182,8 @@ class TestOptimize(SynthBarsTestCase):
         d = self.data_of("opt1")
         self.assertEqual((d["combinations"], d["best"]["params"]), (1, {"fast": 5, "slow": 40}))
         self.assertEqual((self.job("opt1")["run"], self.job("opt1")["attempts"]), ("2", "2"))
+        # The run replaced the table of the first.
+        self.assertEqual([(r["rank"], r["params"]) for r in self.table("opt1")], [(1, {"fast": 5, "slow": 40})])
 
     def test_refusals_at_enqueue(self):
         cases = [
@@ -157,3 +205,32 @@ class TestOptimize(SynthBarsTestCase):
                 p = self.tickq("enqueue", "optimize", json.dumps(args))
                 self.assertEqual(p.returncode, 65, p.stderr)
                 self.assertIn(needle, p.stderr)
+
+
+class TestOptimizeTablePostgres(TickqTestCase):
+    """The table in PostgreSQL (DATABASE_URL): the same rows, params and
+    metrics stored as the JSON text the job wrote; a second aggregation of
+    the same id replaces them."""
+
+    def test_the_table_in_postgresql(self):
+        url, dbname = postgres().new_database()
+        env = {"DATABASE_URL": url}
+        p = tickq("data", "synth", "--symbols", "3", "--days", "400", "--start", "2020-01-01", env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        args = {**WINDOW, "strategy_code": LUA, "params": {"fast": [5, 10], "slow": [20, 30]}, "top": 1}
+        jid = self.enqueue("optimize", args, "--id", "pg-opt")
+        status, w = self.burst("--workers", "2", env=env)
+        self.assertEqual(status, 0, w.log())
+        d = self.completed_data(self.result(jid))
+        p = tickq("job", jid, "--table", "--json", env=env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = [json.loads(line) for line in p.stdout.splitlines()]
+        self.assertEqual([r["rank"] for r in rows], [1, 2, 3, 4])
+        self.assertEqual(rows[0]["params"], d["best"]["params"])
+        self.assertEqual(rows[0]["metrics"], d["best"]["metrics"])
+        stored = postgres().rows(dbname, "SELECT params FROM optimize_results WHERE job_id = 'pg-opt' AND rank = 1")
+        self.assertEqual(json.loads(stored[0][0]), d["best"]["params"])
+        self.enqueue("optimize", dict(args, params={"fast": [5], "slow": [20]}), "--id", "pg-opt", "--replace")
+        status, w = self.burst("--workers", "2", env=env)
+        self.assertEqual(status, 0, w.log())
+        self.assertEqual(postgres().rows(dbname, "SELECT rank FROM optimize_results WHERE job_id = 'pg-opt'"), [(1,)])

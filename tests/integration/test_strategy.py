@@ -493,6 +493,52 @@ end
             self.assertEqual([i["xl"] for i in insts], k_cross(c, [21.5] * len(c), True), sym + " crossover level")
         self.assertTrue(any(i["xo"] for i in data["instances"]) and any(i["xu"] for i in data["instances"]))
 
+    def test_element_wise_kernels(self):
+        """gt, ge, lt, le compare row by row (NaN: false, as in pandas), a
+        number on either side; where picks per row from arrays or numbers."""
+        code = """
+function f(df)
+  local c, m = df.close, sma(df.close, 3)
+  local g, ge_, l, le_ = gt(c, m), ge(c, 21.5), lt(m, c), le(21.5, c)
+  local w, wn = where(g, c, m), where(crossover(c, m), 1, 0)
+  local out = {}
+  for i = 1, df.n do
+    out[i] = {ticker = df.ticker[i], date = df.date[i], c = c[i], m = m[i], g = g[i], ge = ge_[i], l = l[i],
+              le = le_[i], w = w[i], wn = wn[i]}
+  end
+  return out
+end
+"""
+        data = self.completed_data(self.run_all(self.args(code))[0])
+        rows = data["instances"]
+        self.assertGreater(len(rows), 20)
+        for r in rows:
+            c, m = r["c"], r["m"]
+            self.assertEqual(r["g"], m is not None and c > m, r)
+            self.assertEqual(r["l"], m is not None and m < c, r)
+            self.assertEqual(r["ge"], c >= 21.5, r)
+            self.assertEqual(r["le"], 21.5 <= c, r)
+            self.assertEqual(r["w"], c if r["g"] else m, r)
+            self.assertIn(r["wn"], (0, 1))
+        self.assertTrue(any(r["g"] for r in rows) and not all(r["g"] for r in rows))
+        self.assertTrue(any(r["m"] is None for r in rows), "the NaN case is not exercised")
+        self.assertTrue(any(r["wn"] == 1 for r in rows))
+
+    def test_element_wise_kernels_refuse_what_they_cannot_read(self):
+        cases = [
+            ("where(df.close, 1, 0)", "where: the condition's row 1 is number, not a boolean (make it with gt, ge, "
+             "lt, le, crossover or crossunder)"),
+            ("where({true}, 1, 0)", "where: the condition has 1 values but df has "),
+            ("gt(1, 2)", "gt: one side must be an array of df's rows (both are numbers)"),
+            ("lt(df.close, 'x')", "lt: argument 2 must be an array of df's rows or a number, got string"),
+            ("where(gt(df.close, 1), {1, 2}, 0)", "where: the array has 2 values but df has "),
+        ]
+        res = self.run_all(*(self.args(f"function f(df)\n  local x = {call}\n  return {{}}\nend\n",
+                                        symbols=["AAA"]) for call, _ in cases))
+        for (call, want), r, jid in zip(cases, res, self.last_ids):
+            with self.subTest(call=call):
+                self.assertIn("Strategy error: strategy:2: " + want, self.permanent_error(r, jid))
+
     def test_kernels_skip_leading_nans(self):
         """Kernels start where their input does (feature.h: leading NaNs are
         skipped), so stdev of pct_change, or rsi and atr of shifted bars,
