@@ -31,7 +31,7 @@ static const char usage[] =
     "\n"
     "  --table              an optimize job's whole ranked table, from the database\n"
     "                       (every combination; task_result holds the top rows):\n"
-    "                       RANK, OBJECTIVE, PARAMS, ERROR\n"
+    "                       RANK, OBJECTIVE, PARAMS, ERROR (walk-forward: FOLD first)\n"
     "  --offset N           skip the first N rows (default: 0)\n"
     "  --limit N            at most N rows (default: all)\n"
     "  --json               with --table: one JSON object per row {rank, objective,\n"
@@ -133,18 +133,21 @@ static int print_table(const json_t *rows, int as_json)
         }
         return 0;
     }
-    text_table_t *t = text_table_new(4, "rr");
-    int bad = t == NULL || text_table_add(t, (const char *[]){ "RANK", "OBJECTIVE", "PARAMS", "ERROR" }) != 0;
+    int folds = json_object_get(json_array_get(rows, 0), "fold") != NULL; /* walk-forward: FOLD first */
+    text_table_t *t = text_table_new(folds ? 5 : 4, folds ? "rrr" : "rr");
+    const char *head[5] = { "FOLD", "RANK", "OBJECTIVE", "PARAMS", "ERROR" };
+    int bad = t == NULL || text_table_add(t, head + !folds) != 0;
     json_array_foreach(rows, i, row) {
         if (bad)
             break;
-        char rank[24], objective[NUMFMT_MAX] = "-";
+        char fold[24], rank[24], objective[NUMFMT_MAX] = "-";
+        snprintf(fold, sizeof fold, "%lld", (long long)json_integer_value(json_object_get(row, "fold")));
         snprintf(rank, sizeof rank, "%lld", (long long)json_integer_value(json_object_get(row, "rank")));
         if (json_is_number(json_object_get(row, "objective")))
             numfmt_shortest(json_number_value(json_object_get(row, "objective")), objective);
         char *params = params_text(json_object_get(row, "params"));
-        const char *cells[4] = { rank, objective, params, json_string_value(json_object_get(row, "error")) };
-        bad = params == NULL || text_table_add(t, cells) != 0;
+        const char *cells[5] = { fold, rank, objective, params, json_string_value(json_object_get(row, "error")) };
+        bad = params == NULL || text_table_add(t, cells + !folds) != 0;
         free(params);
     }
     if (bad) {

@@ -145,11 +145,11 @@ static const migration_t migrations[] = {
      * rows): params and metrics as JSON text, as the job wrote them. */
     { 6, "optimize results",
       "CREATE TABLE optimize_results ("
-      "  job_id TEXT NOT NULL, rank INTEGER NOT NULL, objective REAL, params TEXT NOT NULL, metrics TEXT,"
-      "  error TEXT, PRIMARY KEY (job_id, rank)) WITHOUT ROWID;",
+      "  job_id TEXT NOT NULL, fold INTEGER NOT NULL, rank INTEGER NOT NULL, objective REAL,"
+      "  params TEXT NOT NULL, metrics TEXT, error TEXT, PRIMARY KEY (job_id, fold, rank)) WITHOUT ROWID;",
       "CREATE TABLE optimize_results ("
-      "  job_id TEXT NOT NULL, rank INTEGER NOT NULL, objective DOUBLE PRECISION, params TEXT NOT NULL,"
-      "  metrics TEXT, error TEXT, PRIMARY KEY (job_id, rank));" },
+      "  job_id TEXT NOT NULL, fold INTEGER NOT NULL, rank INTEGER NOT NULL, objective DOUBLE PRECISION,"
+      "  params TEXT NOT NULL, metrics TEXT, error TEXT, PRIMARY KEY (job_id, fold, rank));" },
 };
 
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])

@@ -265,10 +265,13 @@ int db_opportunities_put(db_t *db, int64_t generated_us, const opportunity_row_t
                          size_t errlen);
 
 /* One combination of an optimize job's whole table (migration 6): its
- * rank (1 is the best), the objective's value (NaN: none), its params and
- * metrics as JSON text (metrics NULL when the combination failed; error
- * then says why). Strings read back are owned (db_optimize_rows_free). */
+ * walk-forward fold (0: none; else 1, 2, ...: ranked on that fold's train
+ * window), its rank in the fold (1 is the best), the objective's value
+ * (NaN: none), its params and metrics as JSON text (metrics NULL when the
+ * combination failed; error then says why). Strings read back are owned
+ * (db_optimize_rows_free). */
 typedef struct {
+    int fold;
     int rank;
     double objective;
     char *params, *metrics, *error;
@@ -279,7 +282,7 @@ typedef struct {
  * transaction. */
 int db_optimize_put(db_t *db, const char *job_id, const optimize_row_t *rows, size_t n, char *err, size_t errlen);
 
-/* Rows offset+1 .. offset+limit of job_id's table, by rank, into *out
+/* Rows offset+1 .. offset+limit of job_id's table, by fold and rank, into *out
  * (malloc'd, *n may be 0), and the table's size in *total (0: no table). */
 int db_optimize_get(db_t *db, const char *job_id, size_t offset, size_t limit, optimize_row_t **out, size_t *n,
                     long long *total, char *err, size_t errlen);

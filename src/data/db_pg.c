@@ -834,12 +834,12 @@ static int pg_optimize_put(db_t *db, const char *job_id, const optimize_row_t *r
     if (n == 0)
         return 0;
     copy_t c;
-    if (copy_start(&c, db, "COPY optimize_results (job_id, rank, objective, params, metrics, error) FROM STDIN",
-                   err, errlen) != 0)
+    if (copy_start(&c, db, "COPY optimize_results (job_id, fold, rank, objective, params, metrics, error)"
+                           " FROM STDIN", err, errlen) != 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
         copy_text_n(&c, job_id, SIZE_MAX, 0);
-        copy_printf(&c, "%d\t", rows[i].rank);
+        copy_printf(&c, "%d\t%d\t", rows[i].fold, rows[i].rank);
         copy_real(&c, rows[i].objective, 0);
         copy_text_n(&c, rows[i].params, SIZE_MAX, 0);
         copy_text_n(&c, rows[i].metrics, SIZE_MAX, 0);
@@ -861,8 +861,8 @@ static int pg_optimize_get(db_t *db, const char *job_id, size_t offset, size_t l
         return -1;
     *total = get_int(r, 0, 0);
     PQclear(r);
-    r = query(db, "SELECT rank, objective, params, metrics, error FROM optimize_results WHERE job_id = $1"
-                  " ORDER BY rank LIMIT $2::bigint OFFSET $3::bigint", 3, params, "reading an optimize table",
+    r = query(db, "SELECT rank, objective, params, metrics, error, fold FROM optimize_results WHERE job_id = $1"
+                  " ORDER BY fold, rank LIMIT $2::bigint OFFSET $3::bigint", 3, params, "reading an optimize table",
               err, errlen);
     if (r == NULL)
         return -1;
@@ -877,6 +877,7 @@ static int pg_optimize_get(db_t *db, const char *job_id, size_t offset, size_t l
         o->params = strdup(PQgetvalue(r, i, 2));
         o->metrics = PQgetisnull(r, i, 3) ? NULL : strdup(PQgetvalue(r, i, 3));
         o->error = PQgetisnull(r, i, 4) ? NULL : strdup(PQgetvalue(r, i, 4));
+        o->fold = (int)get_int(r, i, 5);
         ok = ok && o->params && (PQgetisnull(r, i, 3) || o->metrics) && (PQgetisnull(r, i, 4) || o->error);
     }
     PQclear(r);

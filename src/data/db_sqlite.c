@@ -766,8 +766,8 @@ static int lite_optimize_put(db_t *db, const char *job_id, const optimize_row_t 
     if (step_done(db, st, "replacing an optimize table", err, errlen) != 0)
         return -1;
     if (lite_prepare_once(db, &st,
-                          "INSERT INTO optimize_results (job_id, rank, objective, params, metrics, error)"
-                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6)", err, errlen) != 0)
+                          "INSERT INTO optimize_results (job_id, rank, objective, params, metrics, error, fold)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", err, errlen) != 0)
         return -1;
     sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
     for (size_t i = 0; i < n; i++) {
@@ -776,6 +776,7 @@ static int lite_optimize_put(db_t *db, const char *job_id, const optimize_row_t 
         sqlite3_bind_text(st, 4, rows[i].params, -1, SQLITE_STATIC);
         bind_text_or_null(st, 5, rows[i].metrics);
         bind_text_or_null(st, 6, rows[i].error);
+        sqlite3_bind_int(st, 7, rows[i].fold);
         if (step_row(st) != 0) {
             fail(db, err, errlen, "writing an optimize table");
             sqlite3_finalize(st);
@@ -813,8 +814,8 @@ static int lite_optimize_get(db_t *db, const char *job_id, size_t offset, size_t
     *total = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     if (lite_prepare_once(db, &st,
-                          "SELECT rank, objective, params, metrics, error FROM optimize_results WHERE job_id = ?1"
-                          " ORDER BY rank LIMIT ?2 OFFSET ?3", err, errlen) != 0)
+                          "SELECT rank, objective, params, metrics, error, fold FROM optimize_results"
+                          " WHERE job_id = ?1 ORDER BY fold, rank LIMIT ?2 OFFSET ?3", err, errlen) != 0)
         return -1;
     sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
@@ -830,6 +831,7 @@ static int lite_optimize_get(db_t *db, const char *job_id, size_t offset, size_t
         r->params = column_strdup(st, 2, &oom);
         r->metrics = column_strdup(st, 3, &oom);
         r->error = column_strdup(st, 4, &oom);
+        r->fold = sqlite3_column_int(st, 5);
         if (oom || r->params == NULL)
             break;
     }

@@ -35,6 +35,8 @@ json_t *optimize_table_read(db_t *db, const char *job_id, size_t offset, size_t 
         }
         json_t *row = json_pack("{s:i, s:o, s:o}", "rank", r->rank, "objective",
                                 isfinite(r->objective) ? json_real(r->objective) : json_null(), "params", params);
+        if (r->fold > 0)
+            json_object_set_new(row, "fold", json_integer(r->fold));
         if (metrics != NULL)
             json_object_set_new(row, "metrics", metrics);
         if (r->error != NULL)

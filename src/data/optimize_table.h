@@ -9,9 +9,10 @@
 
 #include "data/db.h"
 
-/* Rows offset+1 .. offset+limit of job_id's table, by rank, as a new JSON
- * array of {"rank", "objective" (null: none), "params", "metrics" (absent
- * for a failed combination), "error" (only then)}, and the table's size in
+/* Rows offset+1 .. offset+limit of job_id's table, by fold and rank, as a
+ * new JSON array of {"rank", "objective" (null: none), "params", "fold"
+ * (walk-forward only), "metrics" (absent for a failed combination), "error"
+ * (only then)}, and the table's size in
  * *total (0: the job has no table). NULL with err on a database error or a
  * stored row that is not the JSON the task wrote. */
 json_t *optimize_table_read(db_t *db, const char *job_id, size_t offset, size_t limit, long long *total,

@@ -22,7 +22,9 @@
 #include "core/clock.h"
 #include "core/job.h"
 #include "data/task_env_data.h"
+#include "strategy/optimize_rank.h"
 #include "strategy/optimize_space.h"
+#include "strategy/optimize_walk.h"
 #include "strategy/task_strategy.h"
 
 #define OPTIMIZE_TOP_MAX 10000
@@ -30,7 +32,7 @@
 
 /* optimize's own keys; the others are the strategy task's args. */
 static const char *const own_keys[] = { "task", "params", "constraints", "objective", "direction", "top",
-                                        "chunk_size" };
+                                        "chunk_size", "walk_forward" };
 #define NOWN (sizeof own_keys / sizeof own_keys[0])
 
 static int own_key(const char *k)
@@ -95,6 +97,10 @@ static int check_own(const json_t *args, const task_def_t **sub, char *err, size
         snprintf(err, errlen, "chunk_size must be an integer from 1 to %d", OPTIMIZE_MAX_COMBINATIONS);
         return -1;
     }
+    walk_forward_t wf;
+    int on;
+    if (walk_forward_read(args, &on, &wf, err, errlen) != 0)
+        return -1;
     if ((*sub = task_find(sub_name(args))) == NULL) {
         snprintf(err, errlen, "task %s is not registered in this build", sub_name(args));
         return -1;
@@ -253,23 +259,32 @@ static task_status_t task_optimize_chunk(const task_ctx_t *ctx, task_out_t *out)
     }
     out->data = json_pack("{s:o, s:I, s:f, s:f}", "rows", rows, "failed", (json_int_t)failed, "run_ms", run_ms,
                           "chunk_ms", (double)(clock_mono_us() - t0) / 1000.0);
+    if (json_object_get(args, "fold") != NULL) /* walk-forward: the ranking groups the rows by it */
+        json_object_set(out->data, "fold", json_object_get(args, "fold"));
     return TASK_OK;
 }
 
 static int chunk_check(const json_t *args, task_check_where_t where, char *err, size_t errlen)
 {
-    static const char *const keys[] = { "task", "args", "combinations", "objective" };
+    static const char *const keys[] = { "task", "args", "combinations", "objective", "fold" };
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)args, k, v) {
         int known = 0;
-        for (size_t i = 0; i < 4 && !known; i++)
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0] && !known; i++)
             known = strcmp(keys[i], k) == 0;
         if (!known) {
             snprintf(err, errlen, "unknown argument '%.60s' (optimize_chunk takes: task, args, combinations, "
-                     "objective; an optimize job makes its chunks)", k);
+                     "objective, fold; an optimize job makes its chunks)", k);
             return -1;
         }
+    }
+    const json_t *fold = json_object_get(args, "fold");
+    if (fold != NULL && (!json_is_integer(json_object_get(fold, "fold")) ||
+                         json_integer_value(json_object_get(fold, "fold")) < 1 ||
+                         json_integer_value(json_object_get(fold, "fold")) > WALK_FOLDS_MAX)) {
+        snprintf(err, errlen, "fold must be a walk-forward fold {\"fold\": 1 to %d, ...}", WALK_FOLDS_MAX);
+        return -1;
     }
     const task_def_t *sub = task_find(json_string_value(json_object_get(args, "task")) ?
                                       json_string_value(json_object_get(args, "task")) : "");
@@ -291,132 +306,105 @@ static int chunk_check(const json_t *args, task_check_where_t where, char *err, 
 
 /* --- the ranking ------------------------------------------------------------ */
 
+/* One fold's rows (the whole job's without walk-forward), ranked. */
 typedef struct {
-    const json_t *row;
-    double v;                    /* the objective; NaN: none (ranked last) */
-    size_t at;                   /* its place in the table: ties keep it */
-} ranked_t;
+    const json_t *fold;          /* the fold's {"fold", "train", "test"}; NULL: no walk-forward */
+    json_t *rows;                /* {params, metrics | error}, as the chunks gave them */
+    optimize_ranked_t *r;        /* rows ranked */
+    size_t valid;                /* rows with an objective */
+    const json_t *first_error;
+} ranking_t;
 
-/* qsort_r's order: the best first (`minimize`: points to 1 for the
- * smallest objective first), rows without an objective last, ties by their
- * place in the table. */
-static int cmp_ranked(const void *a, const void *b, void *minimize)
+static void rankings_free(ranking_t *g, size_t n)
 {
-    const ranked_t *ra = a, *rb = b;
-    int smallest_first = *(const int *)minimize;
-    double x = ra->v, y = rb->v;
-    if ((x != x) != (y != y))
-        return (x != x) - (y != y);
-    if (x == y || (x != x && y != y))
-        return ra->at < rb->at ? -1 : ra->at > rb->at;
-    return (smallest_first ? x < y : x > y) ? -1 : 1;
+    for (size_t i = 0; g != NULL && i < n; i++) {
+        free(g[i].r);
+        json_decref(g[i].rows);
+    }
+    free(g);
 }
 
-static int cmp_json_number(const void *a, const void *b)
+/* The chunks' rows grouped by fold (one group without walk-forward) into
+ * *groups, ranked; the chunks' failures and times summed. TASK_OK, or the
+ * failure with out filled. */
+static task_status_t gather(const json_t *children, const char *objective, int minimize, ranking_t **groups, size_t *ngroups,
+                  size_t *failed, double *run_ms, double *chunk_ms, task_out_t *out)
 {
-    double x = json_number_value(*(json_t *const *)a), y = json_number_value(*(json_t *const *)b);
-    return x < y ? -1 : x > y;
-}
-
-/* Sorts an axis of numbers ascending; an axis with another value keeps the
- * order it was met in. */
-static void sort_values(json_t *axis)
-{
-    size_t n = json_array_size(axis), i;
-    json_t *v, **items = malloc((n ? n : 1) * sizeof *items);
-    if (items == NULL)
-        return;
-    json_array_foreach(axis, i, v) {
-        if (!json_is_number(v)) {
-            while (i > 0)
-                json_decref(items[--i]);
-            free(items);
-            return;
+    size_t i, n = 0;
+    const json_t *child;
+    json_array_foreach((json_t *)children, i, child) { /* folds are numbered 1, 2, ... */
+        json_int_t k = json_integer_value(json_object_get(json_object_get(json_object_get(json_object_get(child,
+                                          "result"), "data"), "fold"), "fold"));
+        if (k > 0 && (size_t)k > n)
+            n = (size_t)k;
+    }
+    n = n ? n : 1;
+    ranking_t *g = calloc(n, sizeof *g);
+    if (g == NULL)
+        return task_error(out, TASK_TRANSIENT, "out of memory ranking the combinations");
+    for (size_t k = 0; k < n; k++)
+        g[k].rows = json_array();
+    json_array_foreach((json_t *)children, i, child) {
+        const json_t *res = json_object_get(child, "result");
+        const json_t *data = json_object_get(res, "data");
+        const char *status = json_string_value(json_object_get(res, "status"));
+        if (status == NULL || strcmp(status, "completed") != 0 || !json_is_array(json_object_get(data, "rows"))) {
+            rankings_free(g, n);
+            return task_error(out, TASK_PERMANENT, "chunk %s ended %s: %s",
+                              json_string_value(json_object_get(child, "id")),
+                              json_string_value(json_object_get(child, "state")),
+                              json_string_value(json_object_get(data, "error")) ?
+                              json_string_value(json_object_get(data, "error")) : "no rows");
         }
-        items[i] = json_incref(v);
+        const json_t *fold = json_object_get(data, "fold");
+        json_int_t k = fold ? json_integer_value(json_object_get(fold, "fold")) : 1;
+        g[k - 1].fold = fold;
+        json_array_extend(g[k - 1].rows, json_object_get(data, "rows"));
+        *failed += (size_t)json_integer_value(json_object_get(data, "failed"));
+        *run_ms += json_number_value(json_object_get(data, "run_ms"));
+        *chunk_ms += json_number_value(json_object_get(data, "chunk_ms"));
     }
-    qsort(items, n, sizeof *items, cmp_json_number);
-    json_array_clear(axis);
-    for (i = 0; i < n; i++)
-        json_array_append_new(axis, items[i]);
-    free(items);
-}
-
-/* A heat map has at most this many cells (a random sample over real
- * ranges has as many values per axis as draws: its map would be N x N). */
-#define HEAT_MAP_MAX_CELLS 10000
-
-/* For exactly two parameters: {"x": {"name", "values"}, "y": {...}, "z":
- * [[objective or null, per x] per y]}, numeric axes ascending; NULL
- * otherwise, or when it would pass HEAT_MAP_MAX_CELLS. */
-static json_t *heat_map(const json_t *params_space, const ranked_t *r, size_t n)
-{
-    if (json_object_size(params_space) != 2)
-        return NULL;
-    const char *names[2];
-    size_t k = 0;
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)params_space, key, v)
-        names[k++] = key;
-    json_t *axes[2] = { json_array(), json_array() };
-    for (size_t i = 0; i < n; i++)
-        for (int a = 0; a < 2; a++) {
-            const json_t *x = json_object_get(json_object_get(r[i].row, "params"), names[a]);
-            size_t j, found = 0;
-            json_t *e;
-            json_array_foreach(axes[a], j, e)
-                found |= json_equal(e, (json_t *)x);
-            if (!found && x != NULL)
-                json_array_append(axes[a], (json_t *)x);
+    for (size_t k = 0; k < n; k++) {
+        g[k].r = optimize_rank(g[k].rows, objective, minimize, &g[k].valid, &g[k].first_error);
+        if (g[k].r == NULL) {
+            rankings_free(g, n);
+            return task_error(out, TASK_TRANSIENT, "out of memory ranking the combinations");
         }
-    if (json_array_size(axes[0]) * json_array_size(axes[1]) > HEAT_MAP_MAX_CELLS) {
-        json_decref(axes[0]);
-        json_decref(axes[1]);
-        return NULL;
+        if (n > 1 && g[k].fold == NULL) {
+            rankings_free(g, n);
+            return task_error(out, TASK_PERMANENT, "walk_forward fold %zu has no chunk", k + 1);
+        }
     }
-    for (int a = 0; a < 2; a++)
-        sort_values(axes[a]);
-    json_t *z = json_array();
-    for (size_t yi = 0; yi < json_array_size(axes[1]); yi++) {
-        json_t *line = json_array();
-        for (size_t xi = 0; xi < json_array_size(axes[0]); xi++)
-            json_array_append_new(line, json_null());
-        json_array_append_new(z, line);
-    }
-    for (size_t i = 0; i < n; i++) {
-        const json_t *p = json_object_get(r[i].row, "params");
-        size_t xi = 0, yi = 0, j;
-        json_t *e;
-        json_array_foreach(axes[0], j, e)
-            if (json_equal(e, json_object_get(p, names[0])))
-                xi = j;
-        json_array_foreach(axes[1], j, e)
-            if (json_equal(e, json_object_get(p, names[1])))
-                yi = j;
-        json_array_set_new(json_array_get(z, yi), xi, json_number_or_null(r[i].v));
-    }
-    return json_pack("{s:{s:s, s:o}, s:{s:s, s:o}, s:o}", "x", "name", names[0], "values", axes[0], "y", "name",
-                     names[1], "values", axes[1], "z", z);
+    *groups = g;
+    *ngroups = n;
+    return TASK_OK;
 }
 
-/* Writes the whole ranked table (r, n rows) to the database, replacing
- * the job's earlier one: 0, or -1 with err. */
-static int store_table(const task_ctx_t *ctx, const ranked_t *r, size_t n, char *err, size_t errlen)
+/* Writes the whole ranked table (every group's rows; with walk-forward
+ * numbered by fold) to the database, replacing the job's earlier one: 0,
+ * or -1 with err. */
+static int store_table(const task_ctx_t *ctx, const ranking_t *g, size_t ngroups, char *err, size_t errlen)
 {
     db_t *db = task_env_db(ctx->env, err, errlen);
     if (db == NULL)
         return -1;
+    size_t n = 0, at = 0;
+    for (size_t k = 0; k < ngroups; k++)
+        n += json_array_size(g[k].rows);
     optimize_row_t *rows = calloc(n ? n : 1, sizeof *rows);
     int oom = rows == NULL;
-    for (size_t i = 0; i < n && !oom; i++) {
-        const json_t *metrics = json_object_get(r[i].row, "metrics");
-        rows[i].rank = (int)i + 1;
-        rows[i].objective = r[i].v;
-        rows[i].params = json_dumps(json_object_get(r[i].row, "params"), JSON_COMPACT | JSON_ENCODE_ANY);
-        rows[i].metrics = metrics ? json_dumps(metrics, JSON_COMPACT) : NULL;
-        rows[i].error = (char *)json_string_value(json_object_get(r[i].row, "error"));
-        oom = rows[i].params == NULL || (metrics != NULL && rows[i].metrics == NULL);
+    for (size_t k = 0; k < ngroups && !oom; k++) {
+        for (size_t i = 0; i < json_array_size(g[k].rows) && !oom; i++, at++) {
+            const optimize_ranked_t *r = &g[k].r[i];
+            const json_t *metrics = json_object_get(r->row, "metrics");
+            rows[at].fold = g[k].fold ? (int)json_integer_value(json_object_get(g[k].fold, "fold")) : 0;
+            rows[at].rank = (int)i + 1;
+            rows[at].objective = r->v;
+            rows[at].params = json_dumps(json_object_get(r->row, "params"), JSON_COMPACT | JSON_ENCODE_ANY);
+            rows[at].metrics = metrics ? json_dumps(metrics, JSON_COMPACT) : NULL;
+            rows[at].error = (char *)json_string_value(json_object_get(r->row, "error"));
+            oom = rows[at].params == NULL || (metrics != NULL && rows[at].metrics == NULL);
+        }
     }
     int rc = -1;
     if (oom)
@@ -434,94 +422,159 @@ static int store_table(const task_ctx_t *ctx, const ranked_t *r, size_t n, char 
     return rc;
 }
 
+/* One ranked row as the result shows it: a copy with its rank. */
+static json_t *ranked_row(const optimize_ranked_t *r, size_t rank)
+{
+    json_t *one = json_deep_copy(r->row);
+    json_object_set_new(one, "rank", json_integer((json_int_t)rank));
+    return one;
+}
+
+/* The result without walk-forward: the best, the top rows, the heat map. */
+static json_t *plain_result(const task_ctx_t *ctx, const ranking_t *g, size_t ntop)
+{
+    size_t n = json_array_size(g->rows);
+    json_t *results = json_array();
+    for (size_t i = 0; i < n && i < ntop; i++)
+        json_array_append_new(results, ranked_row(&g->r[i], i + 1));
+    json_t *data = json_pack("{s:O, s:o}", "best", g->r[0].row, "results", results);
+    json_t *heat = optimize_heat_map(optimize_space_of(json_object_get(ctx->args, "params")), g->r, n);
+    if (heat != NULL)
+        json_object_set_new(data, "heat_map", heat);
+    return data;
+}
+
+/* The result with walk-forward: each fold's chosen params (the best on its
+ * train window) run on its test window, and the test runs stitched; the
+ * best is the last fold's choice (what the walk-forward trades next).
+ * NULL with *st and out filled when a test run fails. */
+static json_t *walk_result(const task_ctx_t *ctx, const ranking_t *g, size_t ngroups, double *test_ms,
+                           task_status_t *st, task_out_t *out)
+{
+    const task_def_t *sub = task_find(sub_name(ctx->args));
+    json_t *sub_args = task_args_of(ctx->args), *folds = json_array(), *tests = json_array();
+    int64_t t0 = clock_mono_us();
+    for (size_t k = 0; k < ngroups; k++) {
+        const json_t *best = g[k].r[0].row;
+        json_t *test;
+        *st = walk_forward_test(ctx, sub, sub_args, g[k].fold, json_object_get(best, "params"), &test, out);
+        if (*st != TASK_OK) {
+            json_decref(sub_args);
+            json_decref(folds);
+            json_decref(tests);
+            return NULL;
+        }
+        json_t *f = json_deep_copy(g[k].fold);
+        json_object_set(f, "params", json_object_get(best, "params"));
+        json_object_set(f, "in_sample", json_object_get(best, "metrics"));
+        json_object_set_new(f, "out_of_sample", metrics_of(test));
+        json_object_set_new(f, "combinations", json_integer((json_int_t)json_array_size(g[k].rows)));
+        json_object_set_new(f, "ranked", json_integer((json_int_t)g[k].valid));
+        json_array_append_new(folds, f);
+        json_array_append_new(tests, test);
+    }
+    *test_ms = (double)(clock_mono_us() - t0) / 1000.0;
+    task_ctx_t c = *ctx;
+    c.args = sub_args;
+    c.task = sub;
+    json_t *oos = walk_forward_stitch(tests, task_arg_number(&c, "initial_capital"));
+    walk_forward_t wf;
+    int on;
+    char err[300];
+    walk_forward_read(ctx->args, &on, &wf, err, sizeof err); /* checked at enqueue */
+    json_t *data = json_pack("{s:O, s:o, s:o, s:{s:I, s:I, s:b}}", "best", g[ngroups - 1].r[0].row, "folds", folds,
+                             "out_of_sample", oos, "walk_forward", "train_bars", (json_int_t)wf.train_bars,
+                             "test_bars", (json_int_t)wf.test_bars, "anchored", wf.anchored);
+    json_decref(tests);
+    json_decref(sub_args);
+    return data;
+}
+
 static task_status_t aggregate(const task_ctx_t *ctx, json_t *children, task_out_t *out)
 {
     int64_t t0 = clock_mono_us();
     const char *objective = json_string_value(json_object_get(ctx->args, "objective"));
     objective = objective ? objective : "sharpe";
     const char *dir = json_string_value(json_object_get(ctx->args, "direction"));
+    int minimize = dir != NULL && strcmp(dir, "minimize") == 0;
     const json_t *top = json_object_get(ctx->args, "top");
     size_t ntop = top ? (size_t)json_integer_value(top) : 20;
-    json_t *rows = json_array();
-    double run_ms = 0, chunk_ms = 0;
-    size_t failed = 0, i;
-    json_t *child;
-    json_array_foreach(children, i, child) {
-        const json_t *res = json_object_get(child, "result");
-        const json_t *data = json_object_get(res, "data");
-        const char *status = json_string_value(json_object_get(res, "status"));
-        if (status == NULL || strcmp(status, "completed") != 0 || !json_is_array(json_object_get(data, "rows"))) {
-            json_decref(rows);
-            return task_error(out, TASK_PERMANENT, "chunk %s ended %s: %s", json_string_value(json_object_get(child,
-                              "id")), json_string_value(json_object_get(child, "state")),
-                              json_string_value(json_object_get(data, "error")) ?
-                              json_string_value(json_object_get(data, "error")) : "no rows");
+    ranking_t *g = NULL;
+    size_t ngroups = 0, failed = 0, combinations = 0, valid = 0;
+    double run_ms = 0, chunk_ms = 0, test_ms = 0;
+    task_status_t st = gather(children, objective, minimize, &g, &ngroups, &failed, &run_ms, &chunk_ms, out);
+    if (st != TASK_OK)
+        return st;
+    const json_t *first_error = NULL;
+    for (size_t k = 0; k < ngroups; k++) {
+        combinations += json_array_size(g[k].rows);
+        valid += g[k].valid;
+        first_error = first_error ? first_error : g[k].first_error;
+        if (g[k].valid == 0) {
+            char where[200] = "";
+            if (g[k].fold != NULL)
+                snprintf(where, sizeof where, " on walk_forward fold %lld's train window (%s..%s)",
+                         (long long)json_integer_value(json_object_get(g[k].fold, "fold")),
+                         json_string_value(json_object_get(json_object_get(g[k].fold, "train"), "start")),
+                         json_string_value(json_object_get(json_object_get(g[k].fold, "train"), "end")));
+            st = task_error(out, TASK_PERMANENT, "no combination of %zu gave a %s%s%s%s",
+                                          json_array_size(g[k].rows), objective, where,
+                                          g[k].first_error ? ": " : "",
+                                          g[k].first_error ? json_string_value(g[k].first_error) : "");
+            rankings_free(g, ngroups);
+            return st;
         }
-        json_array_extend(rows, json_object_get(data, "rows"));
-        failed += (size_t)json_integer_value(json_object_get(data, "failed"));
-        run_ms += json_number_value(json_object_get(data, "run_ms"));
-        chunk_ms += json_number_value(json_object_get(data, "chunk_ms"));
     }
-    size_t n = json_array_size(rows);
-    ranked_t *r = calloc(n ? n : 1, sizeof *r);
-    if (r == NULL) {
-        json_decref(rows);
-        return task_error(out, TASK_TRANSIENT, "out of memory ranking %zu combinations", n);
+    json_t *data = g[0].fold == NULL ? plain_result(ctx, g, ntop) : walk_result(ctx, g, ngroups, &test_ms, &st, out);
+    char err[1024];
+    if (data != NULL && store_table(ctx, g, ngroups, err, sizeof err) != 0) {
+        json_decref(data);
+        rankings_free(g, ngroups);
+        return task_error(out, TASK_TRANSIENT, "cannot write the table of %zu combinations to the database: %s",
+                          combinations, err);
     }
-    size_t valid = 0;
-    json_t *row, *first_error = NULL;
-    json_array_foreach(rows, i, row) {
-        r[i].row = row;
-        r[i].at = i;
-        const json_t *v = json_object_get(json_object_get(row, "metrics"), objective);
-        r[i].v = json_is_number(v) ? json_number_value(v) : NAN;
-        valid += json_is_number(v);
-        if (first_error == NULL && json_object_get(row, "error") != NULL)
-            first_error = json_object_get(row, "error");
-    }
-    if (valid == 0) {
-        task_status_t st = task_error(out, TASK_PERMANENT, "no combination of %zu gave a %s%s%s", n, objective,
-                                      first_error ? ": " : "", first_error ? json_string_value(first_error) : "");
-        free(r);
-        json_decref(rows);
+    if (data == NULL) {
+        rankings_free(g, ngroups);
         return st;
     }
-    int minimize = dir != NULL && strcmp(dir, "minimize") == 0;
-    qsort_r(r, n, sizeof *r, cmp_ranked, &minimize);
-    char err[1024];
-    if (store_table(ctx, r, n, err, sizeof err) != 0) {
-        free(r);
-        json_decref(rows);
-        return task_error(out, TASK_TRANSIENT, "cannot write the table of %zu combinations to the database: %s", n,
-                          err);
-    }
-    json_t *results = json_array();
-    for (i = 0; i < n && i < ntop; i++) {
-        json_t *one = json_deep_copy(r[i].row);
-        json_object_set_new(one, "rank", json_integer((json_int_t)i + 1));
-        json_array_append_new(results, one);
-    }
-    const json_t *space = optimize_space_of(json_object_get(ctx->args, "params"));
-    json_t *heat = heat_map(space, r, n);
-    json_t *best = json_deep_copy(r[0].row);
-    free(r);
-    out->data = json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I}", "objective", objective, "direction",
-                          minimize ? "minimize" : "maximize", "task", sub_name(ctx->args), "best", best, "results",
-                          results, "combinations", (json_int_t)n, "failed_combinations", (json_int_t)failed,
-                          "chunks", (json_int_t)json_array_size(children), "ranked", (json_int_t)valid);
-    if (heat != NULL)
-        json_object_set_new(out->data, "heat_map", heat);
+    json_t *head = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "objective", objective, "direction",
+                             minimize ? "minimize" : "maximize", "task", sub_name(ctx->args), "combinations",
+                             (json_int_t)combinations, "failed_combinations", (json_int_t)failed, "chunks",
+                             (json_int_t)json_array_size(children), "ranked", (json_int_t)valid);
+    json_object_update(head, data);
+    json_decref(data);
     if (first_error != NULL)
-        json_object_set(out->data, "first_error", first_error);
-    json_object_set_new(out->data, "timings", json_pack("{s:f, s:f, s:f, s:f}", "strategy_runs_ms", run_ms,
-                                                        "chunks_ms", chunk_ms, "per_combination_ms",
-                                                        n ? run_ms / (double)n : 0.0, "aggregate_ms",
-                                                        (double)(clock_mono_us() - t0) / 1000.0));
-    json_decref(rows);
+        json_object_set(head, "first_error", (json_t *)first_error);
+    json_t *timings = json_pack("{s:f, s:f, s:f, s:f}", "strategy_runs_ms", run_ms, "chunks_ms", chunk_ms,
+                                "per_combination_ms", combinations ? run_ms / (double)combinations : 0.0,
+                                "aggregate_ms", (double)(clock_mono_us() - t0) / 1000.0);
+    if (g[0].fold != NULL)
+        json_object_set_new(timings, "test_runs_ms", json_real(test_ms));
+    json_object_set_new(head, "timings", timings);
+    rankings_free(g, ngroups);
+    out->data = head;
     return TASK_OK;
 }
 
 /* --- the job ----------------------------------------------------------------- */
+
+/* The walk-forward folds of the job (a new array), or a one-element array
+ * holding null without walk-forward; NULL with *st and out filled. */
+static json_t *folds_of(const task_ctx_t *ctx, const json_t *sub_args, task_status_t *st, task_out_t *out)
+{
+    walk_forward_t wf;
+    int on;
+    char err[300];
+    if (walk_forward_read(ctx->args, &on, &wf, err, sizeof err) != 0) {
+        *st = task_error(out, TASK_PERMANENT, "%s", err);
+        return NULL;
+    }
+    if (!on)
+        return json_pack("[n]");
+    json_t *folds;
+    *st = walk_forward_folds(ctx, task_find(sub_name(ctx->args)), sub_args, &wf, &folds, out);
+    return folds;
+}
 
 static task_status_t fan_out(const task_ctx_t *ctx, task_out_t *out)
 {
@@ -530,31 +583,51 @@ static task_status_t fan_out(const task_ctx_t *ctx, task_out_t *out)
     json_t *combos = combinations_of(ctx->args, &space, err, sizeof err);
     if (combos == NULL)
         return task_error(out, TASK_PERMANENT, "%s", err);
-    size_t n = json_array_size(combos);
+    json_t *sub_args = task_args_of(ctx->args);
+    task_status_t st = TASK_OK;
+    json_t *folds = folds_of(ctx, sub_args, &st, out);
+    if (folds == NULL) {
+        json_decref(combos);
+        json_decref(sub_args);
+        return st;
+    }
+    size_t n = json_array_size(combos), nfolds = json_array_size(folds);
     const json_t *cs = json_object_get(ctx->args, "chunk_size");
     size_t size = cs ? (size_t)json_integer_value(cs) : (n + OPTIMIZE_CHUNKS_DEFAULT - 1) / OPTIMIZE_CHUNKS_DEFAULT;
     if (size == 0)
         size = 1;
-    if ((n + size - 1) / size > JOB_MAX_DEPS) {
+    if ((n + size - 1) / size * nfolds > JOB_MAX_DEPS) {
         json_decref(combos);
-        return task_error(out, TASK_PERMANENT, "%zu combinations in chunks of %zu make more than %d chunks: raise "
-                          "chunk_size", n, size, JOB_MAX_DEPS);
+        json_decref(sub_args);
+        json_decref(folds);
+        return task_error(out, TASK_PERMANENT, "%zu combinations in chunks of %zu%s make more than %d chunks: raise "
+                          "chunk_size", n, size, nfolds > 1 ? ", on each walk_forward fold," : "", JOB_MAX_DEPS);
     }
     const char *objective = json_string_value(json_object_get(ctx->args, "objective"));
-    json_t *sub_args = task_args_of(ctx->args), *children = json_array();
-    for (size_t at = 0; at < n; at += size) {
-        json_t *part = json_array();
-        for (size_t k = at; k < n && k < at + size; k++)
-            json_array_append(part, json_array_get(combos, k));
-        json_t *args = json_pack("{s:s, s:O, s:o, s:s}", "task", sub_name(ctx->args), "args", sub_args,
-                                 "combinations", part, "objective", objective ? objective : "sharpe");
-        json_array_append_new(children, json_pack("{s:s, s:o, s:i, s:I}", "type", "optimize_chunk", "args", args,
-                                                  "max_retries", ctx->max_retries, "timeout",
-                                                  (json_int_t)(ctx->timeout_ms / 1000 > 0 ? ctx->timeout_ms / 1000
-                                                                                          : 1)));
+    json_t *children = json_array();
+    size_t f;
+    const json_t *fold;
+    json_array_foreach(folds, f, fold) {
+        /* A fold's chunks rank its train window; the fold rides along. */
+        json_t *window = json_is_null(fold) ? json_incref(sub_args) : walk_forward_window(sub_args, fold, "train");
+        for (size_t at = 0; at < n; at += size) {
+            json_t *part = json_array();
+            for (size_t k = at; k < n && k < at + size; k++)
+                json_array_append(part, json_array_get(combos, k));
+            json_t *args = json_pack("{s:s, s:O, s:o, s:s}", "task", sub_name(ctx->args), "args", window,
+                                     "combinations", part, "objective", objective ? objective : "sharpe");
+            if (!json_is_null(fold))
+                json_object_set(args, "fold", (json_t *)fold);
+            json_array_append_new(children, json_pack("{s:s, s:o, s:i, s:I}", "type", "optimize_chunk", "args",
+                                                      args, "max_retries", ctx->max_retries, "timeout",
+                                                      (json_int_t)(ctx->timeout_ms / 1000 > 0
+                                                                   ? ctx->timeout_ms / 1000 : 1)));
+        }
+        json_decref(window);
     }
     json_decref(sub_args);
     json_decref(combos);
+    json_decref(folds);
     out->data = json_pack("{s:o, s:s}", "children", children, "policy", "fail");
     return TASK_WAIT_CHILDREN;
 }

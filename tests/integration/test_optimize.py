@@ -196,6 +196,15 @@ class TestOptimize(HttpCase, SynthBarsTestCase):
             ({"top": 0}, "top must be an integer"),
             ({"params": {"fast": {"from": 1, "to": 1000, "step": 1}, "slow": {"from": 1, "to": 1000, "step": 1}}},
              "the grid has 1000000 combinations"),
+            ({"walk_forward": {"train_bars": 100, "test_bars": 50}, "task": "backtest"},
+             "walk_forward works with task portfolio_backtest"),
+            ({"walk_forward": {"train_bars": 100, "test": 50}}, "unknown key walk_forward.test"),
+            ({"walk_forward": {"train_bars": 0, "test_bars": 50}}, "walk_forward.train_bars must be a whole number"),
+            ({"walk_forward": {"train_bars": 100}}, "walk_forward.test_bars must be a whole number of bars from 1 to "
+             "1000000 (it is required)"),
+            ({"walk_forward": {"train_bars": 100, "test_bars": 50, "anchored": "yes"}},
+             "walk_forward.anchored must be true or false"),
+            ({"walk_forward": [100, 50]}, "walk_forward must be an object"),
         ]
         for extra, needle in cases:
             with self.subTest(needle=needle):
@@ -205,6 +214,85 @@ class TestOptimize(HttpCase, SynthBarsTestCase):
                 p = self.tickq("enqueue", "optimize", json.dumps(args))
                 self.assertEqual(p.returncode, 65, p.stderr)
                 self.assertIn(needle, p.stderr)
+
+
+class TestWalkForward(SynthBarsTestCase):
+    SYNTH_ARGS = ("--symbols", "3", "--days", "400", "--start", "2020-01-01")
+
+    def dates(self):
+        """The window's bar dates, any symbol."""
+        out = self.tickq("data", "show", ",".join(SYMBOLS), "--columns", "close", "--from", WINDOW["start_date"],
+                         "--to", WINDOW["end_date"], "--format", "json", env=self.env).stdout
+        return sorted({json.loads(line)["date"] for line in out.splitlines() if line.strip()})
+
+    def walk(self, anchored):
+        args = {**WINDOW, "strategy_code": LUA, "params": {"fast": [5, 10], "slow": [20, 40]},
+                "walk_forward": {"train_bars": 100, "test_bars": 50, "anchored": anchored}}
+        jid = self.enqueue("optimize", args)
+        status, w = self.burst("--workers", "2", env=self.env)
+        self.assertEqual(status, 0, w.log())
+        return jid, self.completed_data(self.result(jid))
+
+    def test_rolling_folds_test_the_params_chosen_on_each_train_window(self):
+        jid, d = self.walk(False)
+        dates = self.dates()
+        folds = d["folds"]
+        self.assertEqual(len(folds), (len(dates) - 100) // 50)
+        self.assertGreaterEqual(len(folds), 2)
+        for k, f in enumerate(folds):
+            self.assertEqual(f["fold"], k + 1)
+            self.assertEqual((f["train"]["start"], f["train"]["end"], f["train"]["bars"]),
+                             (dates[k * 50], dates[k * 50 + 99], 100))
+            self.assertEqual((f["test"]["start"], f["test"]["end"], f["test"]["bars"]),
+                             (dates[k * 50 + 100], dates[k * 50 + 149], 50))
+            self.assertEqual((f["combinations"], f["ranked"]), (4, 4))
+        self.assertEqual(d["combinations"], 4 * len(folds))
+        self.assertEqual(d["best"]["params"], folds[-1]["params"])
+        self.assertEqual(d["walk_forward"], {"train_bars": 100, "test_bars": 50, "anchored": False})
+        # Each fold's choice is the best of a single optimize over its train window ...
+        rows = [json.loads(line) for line in self.tickq("job", jid, "--table", "--json", env=self.env)
+                .stdout.splitlines()]
+        self.assertEqual([r["fold"] for r in rows], [k + 1 for k in range(len(folds)) for _ in range(4)])
+        for f in folds:
+            mine = [r for r in rows if r["fold"] == f["fold"]]
+            self.assertEqual([r["rank"] for r in mine], [1, 2, 3, 4])
+            self.assertEqual((mine[0]["params"], mine[0]["metrics"]), (f["params"], f["in_sample"]))
+        # ... and its out-of-sample metrics are a single portfolio_backtest of those params on the test window.
+        singles = self.drain([("portfolio_backtest", dict(WINDOW, strategy_code=LUA, params=f["params"],
+                                                          start_date=f["test"]["start"], end_date=f["test"]["end"]))
+                              for f in folds], env=self.env)[1]
+        curves = []
+        for f, res in zip(folds, singles):
+            single = self.completed_data(res)
+            for k, v in single["performance_metrics"].items():
+                self.assertEqual(f["out_of_sample"][k], v, k)
+            curves.append(single["equity_curve"])
+        # The stitched curve: each test run scaled to start where the one before ended.
+        oos = d["out_of_sample"]
+        self.assertEqual([p["date"] for p in oos["equity_curve"]], [p["date"] for c in curves for p in c])
+        running, at = 100000.0, 0
+        for c in curves:
+            for p in c:
+                self.assertAlmostEqual(oos["equity_curve"][at]["equity"], p["equity"] * running / 100000.0, places=6)
+                at += 1
+            running = oos["equity_curve"][at - 1]["equity"]
+        self.assertEqual(oos["final_equity"], oos["equity_curve"][-1]["equity"])
+        self.assertAlmostEqual(oos["total_return"], oos["final_equity"] / 100000.0 - 1, places=12)
+
+    def test_anchored_folds_train_from_the_start_and_too_short_a_window_fails(self):
+        _, d = self.walk(True)
+        dates = self.dates()
+        for k, f in enumerate(d["folds"]):
+            self.assertEqual((f["train"]["start"], f["train"]["bars"]), (dates[0], 100 + 50 * k))
+            self.assertEqual(f["test"]["start"], dates[100 + 50 * k])
+        args = {**WINDOW, "strategy_code": LUA, "params": {"fast": [5], "slow": [20]},
+                "walk_forward": {"train_bars": 1000, "test_bars": 50}}
+        jid = self.enqueue("optimize", args)
+        status, w = self.burst("--workers", "1", env=self.env)
+        self.assertEqual(status, 0, w.log())
+        err = self.permanent_error(self.result(jid), jid)
+        self.assertIn(f"walk_forward: the window has {len(dates)} bars, fewer than train_bars + test_bars = 1050",
+                      err)
 
 
 class TestOptimizeTablePostgres(TickqTestCase):
