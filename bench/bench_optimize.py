@@ -18,7 +18,9 @@ and as a Lua loop over rows (`pos[i] = (f[i] > s[i]) and 1 or 0`). Nothing
 in tickq recognises either. For each case and each writing the report gives the
 end-to-end seconds, the seconds per combination (end to end / 100 x 2
 workers: the work each combination cost a worker), the optimize result's
-timings (strategy runs, chunks, ranking), whether the best combination's
+timings (strategy runs, chunks, ranking) and how a combination's run
+splits (the strategy, the simulation and metrics, the sandbox's start and
+reply, the task's own setup), whether the best combination's
 metrics equal a single portfolio_backtest of its params (they must), and the
 pandas time of the sweep (SMAs, positions, the equal-weight portfolio and
 its Sharpe ratio for every combination; the bars already in memory).
@@ -152,7 +154,9 @@ class Bench:
         n = data["combinations"]
         return {"symbols": len(syms), "days": days, "combinations": n, "chunks": data["chunks"],
                 "end_to_end_s": round(total, 3), "per_combination_worker_ms": round(total * 2 / n * 1000, 2),
-                "timings_ms": {k: round(v, 2) for k, v in data["timings"].items()},
+                "timings_ms": {k: round(v, 2) for k, v in data["timings"].items() if not isinstance(v, dict)},
+                "per_combination_split_ms": {k: round(v, 2) for k, v in
+                                             data["timings"]["per_combination_split_ms"].items()},
                 "best": data["best"]["params"], "best_sharpe": data["best"]["metrics"]["sharpe"],
                 "best_matches_single_run": all(data["best"]["metrics"].get(k) == v
                                                for k, v in single["performance_metrics"].items()),

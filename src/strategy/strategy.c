@@ -248,17 +248,20 @@ static int finish_value(lua_State *L, strategy_eval_t *e, const strategy_job_t *
 
 /* In the sandbox child: finishes and replies, so that only the result
  * crosses the pipe. */
-static int finish_and_reply(lua_State *L, strategy_eval_t *e, const strategy_job_t *job)
+static int finish_and_reply(lua_State *L, strategy_eval_t *e, const strategy_job_t *job, double strategy_ms)
 {
     json_t *data;
     json_writer_t raw;
     const char *kind;
     char msg[700];
+    int64_t t0 = clock_mono_us();
     if (finish_value(L, e, job, &data, &raw, &kind, msg, sizeof msg) != 0)
         return fail_envelope(kind, msg);
     fflush(stdout);
     json_t *env = json_object();
     json_object_set_new(env, "ok", json_true());
+    json_object_set_new(env, "split", json_pack("{s:f, s:f}", "strategy_ms", strategy_ms, "finish_ms",
+                                                (double)(clock_mono_us() - t0) / 1000.0));
     json_object_set_new(env, "data", data);
     json_object_set_new(env, "columns", strategy_used_columns(L));
     json_object_set_new(env, "raw", json_boolean(raw.len > 0));
@@ -319,10 +322,11 @@ static int evaluate(void *arg)
     strategy_push_frame(L, job->frame);
     if (job->params != NULL)
         push_json(L, job->params);
+    int64_t t0 = clock_mono_us();
     int status = lua_pcall(L, job->params != NULL ? 2 : 1, 1, 0);
     if (status != LUA_OK || e->violation[0] || e->timed_out || strategy_eval_out_of_memory(e))
         return report_error(L, e, "Strategy error");
-    return finish_and_reply(L, e, job);
+    return finish_and_reply(L, e, job, (double)(clock_mono_us() - t0) / 1000.0);
 }
 
 /* A Python strategy's value, as the JSON text its evaluation wrote, read
@@ -632,6 +636,7 @@ static int run_python(const strategy_job_t *job, sandbox_outcome_t *out, json_t 
                       size_t *raw_len, strategy_failure_t *failure, char *error, size_t errlen)
 {
     char err[700];
+    int64_t t0 = clock_mono_us();
     if (strategy_python_eval(job, out, failure, err, sizeof err) != 0) {
         if (*failure == STRATEGY_NOT_STARTED)
             snprintf(error, errlen, "Strategy could not start: %s", err);
@@ -645,16 +650,26 @@ static int run_python(const strategy_job_t *job, sandbox_outcome_t *out, json_t 
     size_t len = 0;
     if (interpret(job, out, &value, &text, &len, failure, error, errlen) != 0)
         return -1;
+    int64_t t1 = clock_mono_us();
     int rc = finish_python(job, text != NULL ? text : "null", text != NULL ? len : 4, json_object_get(value, "columns"),
                            result, raw, raw_len, failure, error, errlen);
+    if (rc == 0) /* the evaluation in the host (its reply read), then the finish here */
+        json_object_set_new(*result, "split", json_pack("{s:f, s:f}", "strategy_ms", (double)(t1 - t0) / 1000.0,
+                                                        "finish_ms", (double)(clock_mono_us() - t1) / 1000.0));
     free(text);
     json_decref(value);
     return rc;
 }
 
+static strategy_split_t g_split;
+
+strategy_split_t strategy_last_split(void) { return g_split; }
+
 int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t *raw_len,
                  strategy_failure_t *failure, char *error, size_t errlen)
 {
+    int64_t t0 = clock_mono_us();
+    memset(&g_split, 0, sizeof g_split);
     *result = NULL;
     *failure = STRATEGY_FAILED;
     *raw = NULL;
@@ -666,6 +681,14 @@ int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t 
     if (rc == -2)
         return -1; /* it never ran: nothing printed */
     if (rc == 0) {
+        const json_t *split = json_object_get(*result, "split");
+        if (json_is_object(split)) { /* what the run measured where it ran */
+            g_split.known = 1;
+            g_split.strategy_ms = json_number_value(json_object_get(split, "strategy_ms"));
+            g_split.finish_ms = json_number_value(json_object_get(split, "finish_ms"));
+            g_split.total_ms = (double)(clock_mono_us() - t0) / 1000.0;
+        }
+        json_object_del(*result, "split");
         add_output(*result, &out);
     } else if (out.output_len > 0 || out.output_truncated) {
         /* What it printed before failing: that is when it is needed. */

@@ -66,6 +66,18 @@ typedef struct strategy_job {
                                   * "params"); NULL: it gets df alone */
 } strategy_job_t;
 
+/* How the last strategy_run of this process spent its time: the strategy
+ * function (Lua: its call; Python: its evaluation in the host) and the
+ * finish step (the task's simulation and metrics, strategy_finish_fn), as
+ * measured where they ran; total_ms is the whole run, the sandbox's start,
+ * the reply and its reading included. known is 0 after a run that failed
+ * or did not report them. For a report of where a sweep's time goes. */
+typedef struct {
+    int known;
+    double strategy_ms, finish_ms, total_ms;
+} strategy_split_t;
+strategy_split_t strategy_last_split(void);
+
 /* Why a run failed. */
 typedef enum {
     STRATEGY_FAILED,             /* the strategy's own error ("Strategy error: ...", "Security validation

@@ -25,6 +25,7 @@
 #include "strategy/optimize_rank.h"
 #include "strategy/optimize_space.h"
 #include "strategy/optimize_walk.h"
+#include "strategy/strategy.h"
 #include "strategy/task_strategy.h"
 
 #define OPTIMIZE_TOP_MAX 10000
@@ -200,9 +201,9 @@ static task_status_t task_optimize_chunk(const task_ctx_t *ctx, task_out_t *out)
     const json_t *sub_args = json_object_get(args, "args"), *combos = json_object_get(args, "combinations");
     const char *objective = json_string_value(json_object_get(args, "objective"));
     json_t *rows = json_array();
-    size_t i, failed = 0;
+    size_t i, failed = 0, measured = 0;
     const json_t *combo;
-    double run_ms = 0;
+    double run_ms = 0, split[4] = { 0, 0, 0, 0 }; /* strategy, finish, sandbox, the task's own setup */
     json_array_foreach(combos, i, combo) {
         if (ctx->stopping != NULL && *ctx->stopping) {
             json_decref(rows);
@@ -218,7 +219,16 @@ static task_status_t task_optimize_chunk(const task_ctx_t *ctx, task_out_t *out)
         memset(&o, 0, sizeof o);
         int64_t r0 = clock_mono_us();
         task_status_t st = sub->run(&c, &o);
-        run_ms += (double)(clock_mono_us() - r0) / 1000.0;
+        double one_ms = (double)(clock_mono_us() - r0) / 1000.0;
+        run_ms += one_ms;
+        strategy_split_t sp = strategy_last_split();
+        if (st == TASK_OK && sp.known) {
+            measured++;
+            split[0] += sp.strategy_ms;
+            split[1] += sp.finish_ms;
+            split[2] += sp.total_ms - sp.strategy_ms - sp.finish_ms;
+            split[3] += one_ms - sp.total_ms;
+        }
         json_t *row = json_pack("{s:O}", "params", combo);
         if (st == TASK_OK) {
             const json_t *v = objective_in(o.data, objective);
@@ -259,6 +269,9 @@ static task_status_t task_optimize_chunk(const task_ctx_t *ctx, task_out_t *out)
     }
     out->data = json_pack("{s:o, s:I, s:f, s:f}", "rows", rows, "failed", (json_int_t)failed, "run_ms", run_ms,
                           "chunk_ms", (double)(clock_mono_us() - t0) / 1000.0);
+    json_object_set_new(out->data, "split", json_pack("{s:I, s:f, s:f, s:f, s:f}", "runs", (json_int_t)measured,
+                                                      "strategy_ms", split[0], "finish_ms", split[1], "sandbox_ms",
+                                                      split[2], "task_ms", split[3]));
     if (json_object_get(args, "fold") != NULL) /* walk-forward: the ranking groups the rows by it */
         json_object_set(out->data, "fold", json_object_get(args, "fold"));
     return TASK_OK;
@@ -327,8 +340,9 @@ static void rankings_free(ranking_t *g, size_t n)
 /* The chunks' rows grouped by fold (one group without walk-forward) into
  * *groups, ranked; the chunks' failures and times summed. TASK_OK, or the
  * failure with out filled. */
-static task_status_t gather(const json_t *children, const char *objective, int minimize, ranking_t **groups, size_t *ngroups,
-                  size_t *failed, double *run_ms, double *chunk_ms, task_out_t *out)
+static task_status_t gather(const json_t *children, const char *objective, int minimize, ranking_t **groups,
+                            size_t *ngroups, size_t *failed, double *run_ms, double *chunk_ms, double split[5],
+                            task_out_t *out)
 {
     size_t i, n = 0;
     const json_t *child;
@@ -363,6 +377,9 @@ static task_status_t gather(const json_t *children, const char *objective, int m
         *failed += (size_t)json_integer_value(json_object_get(data, "failed"));
         *run_ms += json_number_value(json_object_get(data, "run_ms"));
         *chunk_ms += json_number_value(json_object_get(data, "chunk_ms"));
+        static const char *const parts[5] = { "runs", "strategy_ms", "finish_ms", "sandbox_ms", "task_ms" };
+        for (int p = 0; p < 5; p++)
+            split[p] += json_number_value(json_object_get(json_object_get(data, "split"), parts[p]));
     }
     for (size_t k = 0; k < n; k++) {
         g[k].r = optimize_rank(g[k].rows, objective, minimize, &g[k].valid, &g[k].first_error);
@@ -501,8 +518,8 @@ static task_status_t aggregate(const task_ctx_t *ctx, json_t *children, task_out
     size_t ntop = top ? (size_t)json_integer_value(top) : 20;
     ranking_t *g = NULL;
     size_t ngroups = 0, failed = 0, combinations = 0, valid = 0;
-    double run_ms = 0, chunk_ms = 0, test_ms = 0;
-    task_status_t st = gather(children, objective, minimize, &g, &ngroups, &failed, &run_ms, &chunk_ms, out);
+    double run_ms = 0, chunk_ms = 0, test_ms = 0, split[5] = { 0, 0, 0, 0, 0 };
+    task_status_t st = gather(children, objective, minimize, &g, &ngroups, &failed, &run_ms, &chunk_ms, split, out);
     if (st != TASK_OK)
         return st;
     const json_t *first_error = NULL;
@@ -550,6 +567,11 @@ static task_status_t aggregate(const task_ctx_t *ctx, json_t *children, task_out
                                 "aggregate_ms", (double)(clock_mono_us() - t0) / 1000.0);
     if (g[0].fold != NULL)
         json_object_set_new(timings, "test_runs_ms", json_real(test_ms));
+    if (split[0] > 0) /* the mean of the runs that completed */
+        json_object_set_new(timings, "per_combination_split_ms",
+                            json_pack("{s:f, s:f, s:f, s:f, s:I}", "strategy", split[1] / split[0],
+                                      "simulation_and_metrics", split[2] / split[0], "sandbox", split[3] / split[0],
+                                      "task_setup", split[4] / split[0], "runs", (json_int_t)split[0]));
     json_object_set_new(head, "timings", timings);
     rankings_free(g, ngroups);
     out->data = head;

@@ -75,6 +75,14 @@ class TestOptimize(HttpCase, SynthBarsTestCase):
         single = self.completed_data(res[0])["performance_metrics"]
         for k, v in single.items():
             self.assertEqual(d["best"]["metrics"][k], v, k)
+        # Where a combination's time went: the parts add up to the mean run.
+        sp = d["timings"]["per_combination_split_ms"]
+        self.assertEqual(sp["runs"], len(combos))
+        self.assertTrue(all(sp[k] >= 0 for k in ("strategy", "simulation_and_metrics", "sandbox", "task_setup")), sp)
+        self.assertGreater(sp["strategy"], 0)
+        self.assertGreater(sp["simulation_and_metrics"], 0)
+        self.assertAlmostEqual(sp["strategy"] + sp["simulation_and_metrics"] + sp["sandbox"] + sp["task_setup"],
+                               d["timings"]["per_combination_ms"], places=6)
         # The whole table, in the database: every combination, ranked, the top rows those of the result.
         rows = self.table(jid)
         self.assertEqual([r["rank"] for r in rows], list(range(1, len(combos) + 1)))
@@ -124,6 +132,9 @@ class TestOptimize(HttpCase, SynthBarsTestCase):
         dd = [r["metrics"]["max_drawdown"] for r in da["results"]]
         self.assertEqual(dd, sorted(dd))
         self.assertEqual(da["direction"], "minimize")
+        sp = da["timings"]["per_combination_split_ms"]   # Python: the evaluation in its host, the finish here
+        self.assertEqual(sp["runs"], 6)
+        self.assertGreater(sp["strategy"], 0)
 
     def test_failing_combinations_are_counted_and_a_bad_objective_fails(self):
         bad = LUA.replace("local pos = {}", "if params.fast == 20 then error('boom at 20') end\n  local pos = {}")
