@@ -44,8 +44,14 @@ static void write_all(const char *text, size_t len)
 }
 
 /* The envelope is one line of JSON; raw result text may follow it. */
+/* In a batch child (strategy_run_batch): the combination whose envelope
+ * is written next; -1 otherwise. */
+static long g_batch_index = -1;
+
 static int write_envelope(json_t *env)
 {
+    if (g_batch_index >= 0)
+        json_object_set_new(env, "i", json_integer(g_batch_index));
     char *text = json_dumps(env, JSON_COMPACT | JSON_REAL_PRECISION(17));
     json_decref(env);
     if (text == NULL)
@@ -258,6 +264,13 @@ static int finish_and_reply(lua_State *L, strategy_eval_t *e, const strategy_job
     if (finish_value(L, e, job, &data, &raw, &kind, msg, sizeof msg) != 0)
         return fail_envelope(kind, msg);
     fflush(stdout);
+    if (g_batch_index >= 0) { /* a sweep reads metrics: the lists (trades, the curve) need not cross the pipe */
+        const char *k;
+        json_t *v, *tmp;
+        json_object_foreach_safe(data, tmp, k, v)
+            if (json_is_array(v))
+                json_object_del(data, k);
+    }
     json_t *env = json_object();
     json_object_set_new(env, "ok", json_true());
     json_object_set_new(env, "split", json_pack("{s:f, s:f}", "strategy_ms", strategy_ms, "finish_ms",
@@ -271,6 +284,8 @@ static int finish_and_reply(lua_State *L, strategy_eval_t *e, const strategy_job
     jw_free(&raw);
     return rc;
 }
+
+static int evaluate_in(const strategy_job_t *job, lua_State *L, strategy_eval_t *e);
 
 static int evaluate(void *arg)
 {
@@ -286,6 +301,41 @@ static int evaluate(void *arg)
         if (L == NULL)
             return fail_envelope("memory", "Strategy exceeded memory limit: cannot create the Lua state");
     }
+    return evaluate_in(job, L, e);
+}
+
+/* What a batch child runs (strategy_run_batch). */
+typedef struct {
+    const strategy_job_t *job;
+    const json_t *params;        /* one object per run */
+} batch_t;
+
+/* A batch child: each combination in a fresh Lua state of its own (its
+ * limits, its globals: nothing of one run reaches the next), one envelope
+ * each, tagged with its index. */
+static int evaluate_batch(void *arg)
+{
+    const batch_t *b = arg;
+    strategy_job_t one = *b->job;
+    for (size_t i = 0; i < json_array_size(b->params); i++) {
+        one.params = json_array_get(b->params, i);
+        g_batch_index = (long)i;
+        strategy_eval_t e;
+        memset(&e, 0, sizeof e);
+        e.cap = one.memory_bytes;
+        lua_State *L = strategy_state_new(&e);
+        if (L == NULL) {
+            fail_envelope("memory", "Strategy exceeded memory limit: cannot create the Lua state");
+            continue;
+        }
+        evaluate_in(&one, L, &e);
+        lua_close(L);
+    }
+    return 0;
+}
+
+static int evaluate_in(const strategy_job_t *job, lua_State *L, strategy_eval_t *e)
+{
     e->job = job;
     strategy_state_seed(L, g_run_seed);
     e->deadline_ms = clock_mono_ms() + job->time_limit_ms;
@@ -664,6 +714,63 @@ static int run_python(const strategy_job_t *job, sandbox_outcome_t *out, json_t 
 static strategy_split_t g_split;
 
 strategy_split_t strategy_last_split(void) { return g_split; }
+
+int strategy_run_batch(const strategy_job_t *job, const json_t *params, int64_t wall_ms, json_t **datas,
+                       strategy_split_t *splits, char *error, size_t errlen)
+{
+    size_t n = json_array_size(params);
+    for (size_t i = 0; i < n; i++) {
+        datas[i] = NULL;
+        memset(&splits[i], 0, sizeof splits[i]);
+    }
+    if (job->python || job->cold || n == 0) {
+        snprintf(error, errlen, "a batch runs Lua strategies on the warm frame only");
+        return -1;
+    }
+    sandbox_limits_t lim = { .wall_ms = wall_ms, .cpu_seconds = (int)(wall_ms / 1000) + 2 };
+    if (getrandom(g_run_seed, sizeof g_run_seed, GRND_NONBLOCK) != (ssize_t)sizeof g_run_seed) {
+        g_run_seed[0] = (uint64_t)clock_now_us();
+        g_run_seed[1] = (uint64_t)getpid() * 0x9e3779b97f4a7c15ULL;
+    }
+    batch_t b = { job, params };
+    sandbox_outcome_t out;
+    memset(&out, 0, sizeof out);
+    char err[512];
+    int64_t t0 = clock_mono_us();
+    if (sandbox_run(&lim, evaluate_batch, &b, &out, err, sizeof err) != 0) {
+        snprintf(error, errlen, "Strategy could not start: %s", err);
+        return -1;
+    }
+    double total_ms = (double)(clock_mono_us() - t0) / 1000.0, measured_ms = 0;
+    size_t got = 0;
+    /* One line per run that ended; a run the child did not finish (a
+     * kill, a crash, a trapped call) has none. Only successes are taken. */
+    for (char *line = out.result; line != NULL && line < out.result + out.result_len;) {
+        char *nl = memchr(line, '\n', (size_t)(out.result + out.result_len - line));
+        size_t len = nl ? (size_t)(nl - line) : (size_t)(out.result + out.result_len - line);
+        json_t *env = json_loadb(line, len, 0, NULL);
+        json_int_t i = json_integer_value(json_object_get(env, "i"));
+        const json_t *split = json_object_get(env, "split");
+        if (json_is_true(json_object_get(env, "ok")) && json_is_integer(json_object_get(env, "i")) && i >= 0 &&
+            (size_t)i < n && datas[i] == NULL && json_is_object(json_object_get(env, "data")) &&
+            json_is_object(split)) {
+            datas[i] = json_incref(json_object_get(env, "data"));
+            splits[i].known = 1;
+            splits[i].strategy_ms = json_number_value(json_object_get(split, "strategy_ms"));
+            splits[i].finish_ms = json_number_value(json_object_get(split, "finish_ms"));
+            measured_ms += splits[i].strategy_ms + splits[i].finish_ms;
+            got++;
+        }
+        json_decref(env);
+        line = nl ? nl + 1 : NULL;
+    }
+    /* The batch's own cost (the child, the replies) shared by the runs it gave. */
+    for (size_t i = 0; i < n; i++)
+        if (splits[i].known)
+            splits[i].total_ms = splits[i].strategy_ms + splits[i].finish_ms + (total_ms - measured_ms) / (double)got;
+    sandbox_outcome_free(&out);
+    return 0;
+}
 
 int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t *raw_len,
                  strategy_failure_t *failure, char *error, size_t errlen)

@@ -78,6 +78,18 @@ typedef struct {
 } strategy_split_t;
 strategy_split_t strategy_last_split(void);
 
+/* Runs the Lua strategy of `job` once per object of `params` (its second
+ * argument), all in one sandbox child (wall_ms for them all), each in a
+ * fresh Lua state with the job's memory and time limits: the work a
+ * sandbox's start costs is paid once. datas[i] (n = the params' size) is
+ * then run i's result data without its lists (trades, the curve), or
+ * NULL for a run that did not complete there (its error, a limit, the
+ * child's end): run it alone (strategy_run) for its own outcome. splits[i]
+ * likewise (total_ms with its share of the child's cost). 0, or -1 with
+ * error when no batch could run (a Python strategy, the sandbox). */
+int strategy_run_batch(const strategy_job_t *job, const json_t *params, int64_t wall_ms, json_t **datas,
+                       strategy_split_t *splits, char *error, size_t errlen);
+
 /* Why a run failed. */
 typedef enum {
     STRATEGY_FAILED,             /* the strategy's own error ("Strategy error: ...", "Security validation

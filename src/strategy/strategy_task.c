@@ -224,10 +224,12 @@ void strategy_task_missing(const strategy_task_t *t, char *out, size_t outlen)
         snprintf(out + used, outlen - used, " and %d more", missing - shown);
 }
 
-int strategy_task_eval(const task_ctx_t *ctx, strategy_task_t *t, strategy_finish_fn finish, void *finish_ctx,
-                       json_t **result, char **raw, size_t *raw_len, strategy_failure_t *failure, char *error,
-                       size_t errlen)
+/* The frame from the windows, the finish step, and the strategy's time
+ * limit clamped to the job's time left; returns that time left (minus a
+ * margin), or INT64_MAX for a job without a timeout. */
+static int64_t prepare(const task_ctx_t *ctx, strategy_task_t *t, strategy_finish_fn finish, void *finish_ctx)
 {
+    int64_t usable = INT64_MAX;
     t->frame.set = t->set;
     t->frame.features = t->features;
     t->frame.lo = t->lo;
@@ -244,13 +246,32 @@ int strategy_task_eval(const task_ctx_t *ctx, strategy_task_t *t, strategy_finis
          * of the job's time: the strategy gets what is left. */
         int64_t left = ctx->started_ms + ctx->timeout_ms - clock_mono_ms();
         int64_t margin = left / 10 < 500 ? left / 10 : 500;
-        if (t->job.time_limit_ms > left - margin)
-            t->job.time_limit_ms = left - margin > 1 ? left - margin : 1;
+        usable = left - margin > 1 ? left - margin : 1;
+        if (t->job.time_limit_ms > usable)
+            t->job.time_limit_ms = usable;
     }
     t->job.frame = &t->frame;
     t->job.finish = finish;
     t->job.finish_ctx = finish_ctx;
+    return usable;
+}
+
+int strategy_task_eval(const task_ctx_t *ctx, strategy_task_t *t, strategy_finish_fn finish, void *finish_ctx,
+                       json_t **result, char **raw, size_t *raw_len, strategy_failure_t *failure, char *error,
+                       size_t errlen)
+{
+    prepare(ctx, t, finish, finish_ctx);
     return strategy_run(&t->job, result, raw, raw_len, failure, error, errlen);
+}
+
+int strategy_task_eval_batch(const task_ctx_t *ctx, strategy_task_t *t, strategy_finish_fn finish, void *finish_ctx,
+                             const json_t *params, json_t **datas, strategy_split_t *splits, char *error,
+                             size_t errlen)
+{
+    int64_t usable = prepare(ctx, t, finish, finish_ctx);
+    size_t n = json_array_size(params);
+    int64_t wall = t->job.time_limit_ms * (int64_t)(n ? n : 1);
+    return strategy_run_batch(&t->job, params, wall < usable ? wall : usable, datas, splits, error, errlen);
 }
 
 task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strategy_finish_fn finish,

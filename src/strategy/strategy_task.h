@@ -100,6 +100,13 @@ int strategy_task_eval(const task_ctx_t *ctx, strategy_task_t *t, strategy_finis
                        json_t **result, char **raw, size_t *raw_len, strategy_failure_t *failure, char *error,
                        size_t errlen);
 
+/* strategy_task_eval once per object of `params` in one sandbox child
+ * (strategy_run_batch: datas[i] and splits[i] per run; NULL for a run to
+ * do alone), all of them within the job's time left. */
+int strategy_task_eval_batch(const task_ctx_t *ctx, strategy_task_t *t, strategy_finish_fn finish, void *finish_ctx,
+                             const json_t *params, json_t **datas, strategy_split_t *splits, char *error,
+                             size_t errlen);
+
 /* Runs the strategy with the task's finish step (strategy_task_eval); on
  * success *data holds what finish returned (plus "strategy_output" when it
  * printed), `raw_key` the raw text it wrote, if any (in out->raw), and the

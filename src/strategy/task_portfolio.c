@@ -368,6 +368,34 @@ task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out)
     return strategy_task_done(&t, st, data, t0, out);
 }
 
+task_status_t task_portfolio_sweep(const task_ctx_t *ctx, const json_t *params, json_t **datas,
+                                   strategy_split_t *splits, task_out_t *out)
+{
+    strategy_task_t t;
+    portfolio_t pf = { ctx, &t, 100000, 0, 0, 0 };
+    int64_t start, end;
+    size_t n = json_array_size(params);
+    for (size_t i = 0; i < n; i++)
+        datas[i] = NULL;
+    task_status_t st = strategy_task_args(ctx, &t, out);
+    t.job.positions = 1;
+    if (st == TASK_OK && (t.job.python || task_arg_bool(ctx, "check_lookahead") ||
+                          json_object_get(ctx->args, "params") != NULL))
+        st = task_error(out, TASK_PERMANENT, "a sweep runs Lua strategies without check_lookahead or params");
+    if (st == TASK_OK)
+        st = strategy_task_symbols(ctx, "symbols", &t, out);
+    pf.capital = task_arg_number(ctx, "initial_capital");
+    pf.rate = strategy_task_bps(ctx, "commission_bps") + strategy_task_bps(ctx, "slippage_bps");
+    if (st == TASK_OK)
+        st = strategy_task_range(ctx, &t, &start, &end, &pf.processed, out);
+    char err[sizeof out->error];
+    if (st == TASK_OK && strategy_task_eval_batch(ctx, &t, portfolio_finish, &pf, params, datas, splits, err,
+                                                  sizeof err) != 0)
+        st = task_error(out, TASK_TRANSIENT, "%s", err);
+    strategy_task_free(&t);
+    return st;
+}
+
 static const task_arg_t portfolio_args[] = {
     STRATEGY_CODE_ARG,
     { .name = "symbols", .type = TASK_ARG_LIST, .flags = TASK_ARG_REQUIRED, .min = 1, .max = STRATEGY_MAX_SYMBOLS,

@@ -164,6 +164,32 @@ class TestOptimize(HttpCase, SynthBarsTestCase):
         chunk = json.loads(self.tickq("flow", wrong, "--json").stdout)["children"][0]
         self.assertIn("objective 'sharp' is not a metric of portfolio_backtest's result", chunk["error"])
 
+    def test_one_sandbox_per_chunk_keeps_each_combination_apart(self):
+        """A chunk runs its combinations in one sandbox, each in a fresh Lua
+        state: a global one run sets is not there in the next. A run that
+        breaks a limit there (here, its time) is run alone again and gets
+        the error a single run gives; the others keep their metrics."""
+        leaky = LUA.replace("local pos = {}", "assert(seen == nil, 'state leaked from another combination')\n"
+                                              "  seen = true\n  local pos = {}")
+        slow = LUA.replace("local pos = {}", "if params.fast == 10 then while true do end end\n  local pos = {}")
+        a = self.enqueue("optimize", self.optimize(strategy_code=leaky, chunk_size=12))
+        b = self.enqueue("optimize", self.optimize(strategy_code=slow, chunk_size=12, strategy_timeout_seconds=0.5))
+        self.run_all()
+        da, db = self.data_of(a), self.data_of(b)
+        self.assertEqual((da["combinations"], da["failed_combinations"], da["chunks"]), (12, 0, 1))
+        self.assertEqual((db["failed_combinations"], db["chunks"]), (4, 1))
+        rows = self.table(b)
+        stuck = [r for r in rows if r["params"]["fast"] == 10]
+        self.assertEqual(len(stuck), 4)
+        self.assertTrue(all(r["error"] == "Strategy exceeded time limit (0.5 s)" for r in stuck), stuck)
+        self.assertTrue(all("metrics" in r for r in rows if r["params"]["fast"] != 10))
+        # The same numbers as the plain strategy's sweep, for the combinations both ran.
+        plain = self.enqueue("optimize", self.optimize(chunk_size=1))
+        self.run_all()
+        by_params = {json.dumps(r["params"], sort_keys=True): r["metrics"] for r in self.table(plain)}
+        for r in self.table(a) + [r for r in rows if "metrics" in r]:
+            self.assertEqual(r["metrics"], by_params[json.dumps(r["params"], sort_keys=True)])
+
     def test_cancelling_a_waiting_optimize_cancels_its_chunks(self):
         # A limit of 0 holds every chunk: the job fans out and waits, deterministically.
         self.assertEqual(self.tickq("limit", "optimize_chunk", "0").returncode, 0)
