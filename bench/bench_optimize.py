@@ -156,7 +156,7 @@ class Bench:
                 "end_to_end_s": round(total, 3), "per_combination_worker_ms": round(total * 2 / n * 1000, 2),
                 "timings_ms": {k: round(v, 2) for k, v in data["timings"].items() if not isinstance(v, dict)},
                 "per_combination_split_ms": {k: round(v, 2) for k, v in
-                                             data["timings"]["per_combination_split_ms"].items()},
+                                             data["timings"].get("per_combination_split_ms", {}).items()},
                 "best": data["best"]["params"], "best_sharpe": data["best"]["metrics"]["sharpe"],
                 "best_matches_single_run": all(data["best"]["metrics"].get(k) == v
                                                for k, v in single["performance_metrics"].items()),

@@ -843,6 +843,11 @@ static int lite_optimize_get(db_t *db, const char *job_id, size_t offset, size_t
         snprintf(err, errlen, "out of memory reading an optimize table");
         return -1;
     }
+    if (rc != SQLITE_DONE) { /* rows_end frees the array, not what its rows hold */
+        db_optimize_rows_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
     return rows_end(db, st, rc, (void **)out, n, "out of memory reading an optimize table",
                     "reading an optimize table", err, errlen);
 }

@@ -29,6 +29,7 @@ json_t *optimize_table_read(db_t *db, const char *job_id, size_t offset, size_t 
         json_t *metrics = r->metrics ? stored(r->metrics, job_id, r->rank, "metrics", err, errlen) : NULL;
         if (params == NULL || (r->metrics != NULL && metrics == NULL)) {
             json_decref(params);
+            json_decref(metrics);
             json_decref(out);
             out = NULL;
             break;

@@ -52,6 +52,11 @@ int walk_forward_read(const json_t *args, int *on, walk_forward_t *wf, char *err
         return -1;
     }
     wf->anchored = json_is_true(anchored);
+    if (json_object_get(args, "score_from") != NULL) {
+        snprintf(err, errlen, "score_from goes without walk_forward: each fold's test run scores from its test "
+                 "window, its train window the warm-up");
+        return -1;
+    }
     const char *task = json_string_value(json_object_get(args, "task"));
     if (task != NULL && strcmp(task, "portfolio_backtest") != 0) {
         snprintf(err, errlen, "walk_forward works with task portfolio_backtest (it stitches the test windows' "
@@ -168,7 +173,11 @@ task_status_t walk_forward_test(const task_ctx_t *ctx, const task_def_t *sub, co
                                 const json_t *fold, const json_t *params, json_t **data, task_out_t *out)
 {
     *data = NULL;
+    /* The train window before it is warm-up: the strategy sees it (its
+     * kernels start there), the portfolio trades from the test window on. */
     json_t *args = walk_forward_window(sub_args, fold, "test");
+    json_object_set(args, "start_date", json_object_get(json_object_get(fold, "train"), "start"));
+    json_object_set(args, "score_from", json_object_get(json_object_get(fold, "test"), "start"));
     json_object_set(args, "params", (json_t *)params);
     task_ctx_t c = *ctx;
     c.args = args;

@@ -42,8 +42,10 @@ task_status_t walk_forward_folds(const task_ctx_t *ctx, const task_def_t *sub, c
  * start_date and end_date (a new object). */
 json_t *walk_forward_window(const json_t *sub_args, const json_t *fold, const char *part);
 
-/* Runs `sub` over fold's test window with `params`: TASK_OK with its
- * result data (new) in *data, or the failure with out filled. */
+/* Runs `sub` over fold's test window with `params`, the train window as
+ * its warm-up (start_date the train start, score_from the test start):
+ * TASK_OK with its result data (new) in *data, or the failure with out
+ * filled. */
 task_status_t walk_forward_test(const task_ctx_t *ctx, const task_def_t *sub, const json_t *sub_args,
                                 const json_t *fold, const json_t *params, json_t **data, task_out_t *out);
 

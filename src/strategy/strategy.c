@@ -712,8 +712,20 @@ static int run_python(const strategy_job_t *job, sandbox_outcome_t *out, json_t 
 }
 
 static strategy_split_t g_split;
+static int g_split_runs, g_split_unmeasured;
 
-strategy_split_t strategy_last_split(void) { return g_split; }
+void strategy_split_reset(void)
+{
+    memset(&g_split, 0, sizeof g_split);
+    g_split_runs = g_split_unmeasured = 0;
+}
+
+strategy_split_t strategy_split_read(void)
+{
+    strategy_split_t s = g_split;
+    s.known = g_split_runs > 0 && g_split_unmeasured == 0;
+    return s;
+}
 
 int strategy_run_batch(const strategy_job_t *job, const json_t *params, int64_t wall_ms, json_t **datas,
                        strategy_split_t *splits, char *error, size_t errlen)
@@ -776,7 +788,8 @@ int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t 
                  strategy_failure_t *failure, char *error, size_t errlen)
 {
     int64_t t0 = clock_mono_us();
-    memset(&g_split, 0, sizeof g_split);
+    g_split_runs++;
+    g_split_unmeasured++; /* until the run says what it measured */
     *result = NULL;
     *failure = STRATEGY_FAILED;
     *raw = NULL;
@@ -790,10 +803,10 @@ int strategy_run(const strategy_job_t *job, json_t **result, char **raw, size_t 
     if (rc == 0) {
         const json_t *split = json_object_get(*result, "split");
         if (json_is_object(split)) { /* what the run measured where it ran */
-            g_split.known = 1;
-            g_split.strategy_ms = json_number_value(json_object_get(split, "strategy_ms"));
-            g_split.finish_ms = json_number_value(json_object_get(split, "finish_ms"));
-            g_split.total_ms = (double)(clock_mono_us() - t0) / 1000.0;
+            g_split_unmeasured--;
+            g_split.strategy_ms += json_number_value(json_object_get(split, "strategy_ms"));
+            g_split.finish_ms += json_number_value(json_object_get(split, "finish_ms"));
+            g_split.total_ms += (double)(clock_mono_us() - t0) / 1000.0;
         }
         json_object_del(*result, "split");
         add_output(*result, &out);

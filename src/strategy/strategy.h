@@ -66,17 +66,20 @@ typedef struct strategy_job {
                                   * "params"); NULL: it gets df alone */
 } strategy_job_t;
 
-/* How the last strategy_run of this process spent its time: the strategy
- * function (Lua: its call; Python: its evaluation in the host) and the
- * finish step (the task's simulation and metrics, strategy_finish_fn), as
- * measured where they ran; total_ms is the whole run, the sandbox's start,
- * the reply and its reading included. known is 0 after a run that failed
- * or did not report them. For a report of where a sweep's time goes. */
+/* How the strategy_runs of this process since strategy_split_reset spent
+ * their time, added up: the strategy function (Lua: its call; Python: its
+ * evaluation in the host, the host's start included) and the finish step
+ * (the task's simulation and metrics, strategy_finish_fn), as measured
+ * where they ran; total_ms is the whole runs, the sandbox's start, the
+ * reply and its reading included. known is 0 when a run failed or did not
+ * report them, or none ran. For a report of where a sweep's time goes (a
+ * task with a look-ahead check runs the strategy several times). */
 typedef struct {
     int known;
     double strategy_ms, finish_ms, total_ms;
 } strategy_split_t;
-strategy_split_t strategy_last_split(void);
+void strategy_split_reset(void);
+strategy_split_t strategy_split_read(void);
 
 /* Runs the Lua strategy of `job` once per object of `params` (its second
  * argument), all in one sandbox child (wall_ms for them all), each in a

@@ -263,10 +263,11 @@ static task_status_t task_optimize_chunk(const task_ctx_t *ctx, task_out_t *out)
         task_out_t o;
         memset(&o, 0, sizeof o);
         int64_t r0 = clock_mono_us();
+        strategy_split_reset();
         task_status_t st = sub->run(&c, &o);
         double one_ms = (double)(clock_mono_us() - r0) / 1000.0;
         run_ms += one_ms;
-        strategy_split_t sp = strategy_last_split();
+        strategy_split_t sp = strategy_split_read();
         if (st == TASK_OK && sp.known) {
             measured++;
             split[0] += sp.strategy_ms;
@@ -646,10 +647,28 @@ static json_t *folds_of(const task_ctx_t *ctx, const json_t *sub_args, task_stat
     return folds;
 }
 
+/* Drops the job's table from an earlier run: until this run ranks its own,
+ * the job has none (tickq job ID --table: not ranked yet). */
+static task_status_t drop_table(const task_ctx_t *ctx, task_out_t *out)
+{
+    char err[1024];
+    db_t *db = task_env_db(ctx->env, err, sizeof err);
+    if (db == NULL || db_begin(db, err, sizeof err) != 0)
+        return task_error(out, TASK_TRANSIENT, "cannot clear the job's earlier table: %s", err);
+    if (db_optimize_put(db, ctx->job_id, NULL, 0, err, sizeof err) != 0 || db_commit(db, err, sizeof err) != 0) {
+        db_rollback(db);
+        return task_error(out, TASK_TRANSIENT, "cannot clear the job's earlier table: %s", err);
+    }
+    return TASK_OK;
+}
+
 static task_status_t fan_out(const task_ctx_t *ctx, task_out_t *out)
 {
     char err[1500];
     size_t space;
+    task_status_t cleared = drop_table(ctx, out);
+    if (cleared != TASK_OK)
+        return cleared;
     json_t *combos = combinations_of(ctx->args, &space, err, sizeof err);
     if (combos == NULL)
         return task_error(out, TASK_PERMANENT, "%s", err);
@@ -666,6 +685,14 @@ static task_status_t fan_out(const task_ctx_t *ctx, task_out_t *out)
     size_t size = cs ? (size_t)json_integer_value(cs) : (n + OPTIMIZE_CHUNKS_DEFAULT - 1) / OPTIMIZE_CHUNKS_DEFAULT;
     if (size == 0)
         size = 1;
+    if (n * nfolds > OPTIMIZE_MAX_COMBINATIONS) {
+        json_decref(combos);
+        json_decref(sub_args);
+        json_decref(folds);
+        return task_error(out, TASK_PERMANENT, "%zu combinations on each of %zu walk_forward folds make %zu runs, "
+                          "more than %d: fewer combinations, or a larger test_bars", n, nfolds, n * nfolds,
+                          OPTIMIZE_MAX_COMBINATIONS);
+    }
     if ((n + size - 1) / size * nfolds > JOB_MAX_DEPS) {
         json_decref(combos);
         json_decref(sub_args);

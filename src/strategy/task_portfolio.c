@@ -35,6 +35,7 @@
 
 typedef struct {
     size_t row;                  /* the sleeve's first row in df */
+    size_t first;                /* its first window bar scored (score_from): the ones before are warm-up */
     size_t next;                 /* next window bar to process (0-based in the window) */
     double equity;
     double position;             /* held since the last processed close */
@@ -176,8 +177,9 @@ static double *positions_array(lua_State *L, int ret, size_t rows, char *why, si
     return p;
 }
 
-/* The sorted distinct dates of every window: the portfolio's timeline. */
-static int64_t *timeline(const strategy_task_t *t, size_t *n)
+/* The sorted distinct dates of every window from `from` on: the
+ * portfolio's timeline. */
+static int64_t *timeline(const strategy_task_t *t, int64_t from, size_t *n)
 {
     int64_t *ts = malloc((t->frame.rows ? t->frame.rows : 1) * sizeof *ts);
     if (ts == NULL)
@@ -185,7 +187,8 @@ static int64_t *timeline(const strategy_task_t *t, size_t *n)
     size_t k = 0;
     for (size_t i = 0; i < t->set->n; i++)
         for (size_t b = t->lo[i]; b < t->hi[i]; b++)
-            ts[k++] = t->set->series[i].ts[b];
+            if (t->set->series[i].ts[b] >= from)
+                ts[k++] = t->set->series[i].ts[b];
     qsort(ts, k, sizeof *ts, cmp_i64);
     size_t u = 0;
     for (size_t j = 0; j < k; j++)
@@ -222,6 +225,7 @@ typedef struct {
     const task_ctx_t *ctx;
     strategy_task_t *t;
     double capital, rate;        /* rate: commission + slippage, per side */
+    int64_t score_from;          /* the first bar time traded and scored (score_from; start_date by default) */
     size_t processed;
     int write_positions;         /* also write the positions as raw text (for the look-ahead check) */
 } portfolio_t;
@@ -245,7 +249,7 @@ static json_t *portfolio_finish(lua_State *L, int ret, void *ctx, json_writer_t 
         jw_char(raw, ']');
     }
     trade_log_t log = { t, t->frame.daily, json_array(), 0, 0, 0 };
-    int64_t *dates = timeline(t, &periods);
+    int64_t *dates = timeline(t, pf->score_from, &periods);
     sleeve_t *sleeves = calloc(nseries ? nseries : 1, sizeof *sleeves);
     double *value = malloc((periods ? periods : 1) * sizeof *value);
     double *returns = malloc((periods ? periods : 1) * sizeof *returns);
@@ -260,7 +264,10 @@ static json_t *portfolio_finish(lua_State *L, int ret, void *ctx, json_writer_t 
     size_t row = 0;
     double exposure_sum = 0;
     for (size_t i = 0; i < nseries; i++) {
+        const bar_series_t *bs = &t->set->series[i];
         sleeves[i].row = row;
+        sleeves[i].first = strategy_lower_bound(bs->ts + t->lo[i], t->hi[i] - t->lo[i], pf->score_from);
+        sleeves[i].next = sleeves[i].first;
         sleeves[i].equity = sleeve_capital;
         row += t->hi[i] - t->lo[i];
     }
@@ -273,7 +280,7 @@ static json_t *portfolio_finish(lua_State *L, int ret, void *ctx, json_writer_t 
             size_t b = s->next, n = t->hi[i] - t->lo[i];
             if (b < n && bs->ts[t->lo[i] + b] == dates[d]) {
                 size_t at = t->lo[i] + b;
-                if (b > 0)
+                if (b > s->first)
                     s->equity *= 1.0 + s->position * (bs->close[at] / bs->close[at - 1] - 1.0);
                 double target = pos[s->row + b], before = s->equity;
                 double cost = fabs(target - s->position) * before * rate;
@@ -339,7 +346,7 @@ task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out)
 {
     int64_t t0 = clock_mono_us();
     strategy_task_t t;
-    portfolio_t pf = { ctx, &t, 100000, 0, 0, 0 };
+    portfolio_t pf = { ctx, &t, 100000, 0, 0, 0, 0 };
     int64_t start, end;
     task_status_t st = strategy_task_args(ctx, &t, out);
     t.job.positions = 1;
@@ -349,6 +356,7 @@ task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out)
     pf.rate = strategy_task_bps(ctx, "commission_bps") + strategy_task_bps(ctx, "slippage_bps");
     if (st == TASK_OK)
         st = strategy_task_range(ctx, &t, &start, &end, &pf.processed, out);
+    pf.score_from = strategy_task_time(ctx, "score_from", 0, start);
     pf.write_positions = task_arg_bool(ctx, "check_lookahead");
     json_t *data = NULL;
     if (st == TASK_OK)
@@ -372,7 +380,7 @@ task_status_t task_portfolio_sweep(const task_ctx_t *ctx, const json_t *params, 
                                    strategy_split_t *splits, task_out_t *out)
 {
     strategy_task_t t;
-    portfolio_t pf = { ctx, &t, 100000, 0, 0, 0 };
+    portfolio_t pf = { ctx, &t, 100000, 0, 0, 0, 0 };
     int64_t start, end;
     size_t n = json_array_size(params);
     for (size_t i = 0; i < n; i++)
@@ -388,6 +396,7 @@ task_status_t task_portfolio_sweep(const task_ctx_t *ctx, const json_t *params, 
     pf.rate = strategy_task_bps(ctx, "commission_bps") + strategy_task_bps(ctx, "slippage_bps");
     if (st == TASK_OK)
         st = strategy_task_range(ctx, &t, &start, &end, &pf.processed, out);
+    pf.score_from = strategy_task_time(ctx, "score_from", 0, start);
     char err[sizeof out->error];
     if (st == TASK_OK && strategy_task_eval_batch(ctx, &t, portfolio_finish, &pf, params, datas, splits, err,
                                                   sizeof err) != 0)
@@ -402,6 +411,10 @@ static const task_arg_t portfolio_args[] = {
       .type_doc = "symbols", .check = task_symbol_check,
       .doc = "the symbols whose bars df holds; each gets an equal sleeve of the capital" },
     STRATEGY_WINDOW_ARGS,
+    { .name = "score_from", .type = TASK_ARG_TIME, .default_doc = "start_date",
+      .doc = "the first bar traded and scored: the bars before it (from start_date) are warm-up, seen by the "
+             "strategy (its kernels start there) with no position; the metrics, curve and trades start at it; "
+             "from start_date to end_date" },
     { .name = "initial_capital", .type = TASK_ARG_NUMBER, .flags = TASK_ARG_ABOVE_MIN, .min = 0, .max = 1e15,
       .num = 100000, .doc = "the starting equity, split equally across the symbols" },
     { .name = "commission_bps", .type = TASK_ARG_NUMBER, .min = 0, .max = 10000, .num = 0,
@@ -415,7 +428,32 @@ static const task_arg_t portfolio_args[] = {
     { .name = NULL }
 };
 
+/* The window's check, and score_from inside it. */
+static int portfolio_check(const json_t *args, task_check_where_t where, char *err, size_t errlen)
+{
+    if (strategy_window_check(args, where, err, errlen) != 0)
+        return -1;
+    const char *from = json_string_value(json_object_get(args, "score_from"));
+    int64_t s, start, end;
+    int date_only;
+    if (from == NULL)
+        return 0;
+    if (clock_parse_iso8601(from, &s, &date_only) != 0 ||
+        clock_parse_iso8601(json_string_value(json_object_get(args, "start_date")), &start, &date_only) != 0 ||
+        clock_parse_iso8601(json_string_value(json_object_get(args, "end_date")), &end, &date_only) != 0)
+        return -1; /* the table refuses it first */
+    if (date_only)
+        end += 86399;
+    if (s < start || s > end) {
+        snprintf(err, errlen, "score_from %s is outside the window %s .. %s", from,
+                 json_string_value(json_object_get(args, "start_date")),
+                 json_string_value(json_object_get(args, "end_date")));
+        return -1;
+    }
+    return 0;
+}
+
 const task_def_t task_def_portfolio_backtest = {
     "portfolio_backtest", task_portfolio_backtest,
-    "position backtest of a strategy (Lua or Python): equity curve, trades, metrics", portfolio_args, strategy_window_check, 0, NULL
+    "position backtest of a strategy (Lua or Python): equity curve, trades, metrics", portfolio_args, portfolio_check, 0, NULL
 };

@@ -75,14 +75,12 @@ class TestOptimize(HttpCase, SynthBarsTestCase):
         single = self.completed_data(res[0])["performance_metrics"]
         for k, v in single.items():
             self.assertEqual(d["best"]["metrics"][k], v, k)
-        # Where a combination's time went: the parts add up to the mean run.
+        # Where a combination's time went: every run measured, each part there.
         sp = d["timings"]["per_combination_split_ms"]
         self.assertEqual(sp["runs"], len(combos))
-        self.assertTrue(all(sp[k] >= 0 for k in ("strategy", "simulation_and_metrics", "sandbox", "task_setup")), sp)
+        self.assertTrue(all(sp[k] >= 0 for k in ("sandbox", "task_setup")), sp)
         self.assertGreater(sp["strategy"], 0)
         self.assertGreater(sp["simulation_and_metrics"], 0)
-        self.assertAlmostEqual(sp["strategy"] + sp["simulation_and_metrics"] + sp["sandbox"] + sp["task_setup"],
-                               d["timings"]["per_combination_ms"], places=6)
         # The whole table, in the database: every combination, ranked, the top rows those of the result.
         rows = self.table(jid)
         self.assertEqual([r["rank"] for r in rows], list(range(1, len(combos) + 1)))
@@ -262,8 +260,8 @@ class TestWalkForward(SynthBarsTestCase):
                          "--to", WINDOW["end_date"], "--format", "json", env=self.env).stdout
         return sorted({json.loads(line)["date"] for line in out.splitlines() if line.strip()})
 
-    def walk(self, anchored):
-        args = {**WINDOW, "strategy_code": LUA, "params": {"fast": [5, 10], "slow": [20, 40]},
+    def walk(self, anchored, code=LUA, params=None):
+        args = {**WINDOW, "strategy_code": code, "params": params or {"fast": [5, 10], "slow": [20, 40]},
                 "walk_forward": {"train_bars": 100, "test_bars": 50, "anchored": anchored}}
         jid = self.enqueue("optimize", args)
         status, w = self.burst("--workers", "2", env=self.env)
@@ -296,7 +294,8 @@ class TestWalkForward(SynthBarsTestCase):
             self.assertEqual((mine[0]["params"], mine[0]["metrics"]), (f["params"], f["in_sample"]))
         # ... and its out-of-sample metrics are a single portfolio_backtest of those params on the test window.
         singles = self.drain([("portfolio_backtest", dict(WINDOW, strategy_code=LUA, params=f["params"],
-                                                          start_date=f["test"]["start"], end_date=f["test"]["end"]))
+                                                          start_date=f["train"]["start"],
+                                                          score_from=f["test"]["start"], end_date=f["test"]["end"]))
                               for f in folds], env=self.env)[1]
         curves = []
         for f, res in zip(folds, singles):
@@ -315,6 +314,34 @@ class TestWalkForward(SynthBarsTestCase):
             running = oos["equity_curve"][at - 1]["equity"]
         self.assertEqual(oos["final_equity"], oos["equity_curve"][-1]["equity"])
         self.assertAlmostEqual(oos["total_return"], oos["final_equity"] / 100000.0 - 1, places=12)
+
+    def test_kernels_are_warm_when_a_test_window_begins(self):
+        """A kernel over 60 bars on 50-bar test windows: the train window
+        before each is its warm-up, so the test runs trade (they did not
+        when a test window ran on its own), and a run from the test window's
+        start alone shows what the warm-up changes."""
+        kern = ("function s(df, p)\n  return where(gt(sma(df.close, p.fast), sma(df.close, p.slow)), 1, 0)\nend\n")
+        _, d = self.walk(False, code=kern, params={"fast": [5, 10], "slow": [60]})
+        self.assertTrue(all(f["out_of_sample"]["exposure"] > 0 for f in d["folds"]), d["folds"])
+        f = d["folds"][0]
+        cold = self.drain([("portfolio_backtest", dict(WINDOW, strategy_code=kern, params=f["params"],
+                                                       start_date=f["test"]["start"], end_date=f["test"]["end"]))],
+                          env=self.env)[1][0]
+        self.assertEqual(self.completed_data(cold)["performance_metrics"]["exposure"], 0)
+
+    def test_a_rerun_has_no_table_until_it_ranks(self):
+        args = {**WINDOW, "strategy_code": LUA, "params": {"fast": [5], "slow": [20, 40]}}
+        self.enqueue("optimize", args, "--id", "wf-stale")
+        status, w = self.burst("--workers", "1", env=self.env)
+        self.assertEqual(status, 0, w.log())
+        self.assertEqual(self.tickq("job", "wf-stale", "--table", env=self.env).returncode, 0)
+        self.enqueue("optimize", dict(args, walk_forward={"train_bars": 1000, "test_bars": 50}), "--id", "wf-stale",
+                     "--replace")
+        status, w = self.burst("--workers", "1", env=self.env)
+        self.assertEqual(status, 0, w.log())
+        self.assertEqual(self.result("wf-stale")["status"], "error")
+        p = self.tickq("job", "wf-stale", "--table", env=self.env)
+        self.assertEqual(p.returncode, 3, p.stdout)
 
     def test_anchored_folds_train_from_the_start_and_too_short_a_window_fails(self):
         _, d = self.walk(True)

@@ -150,6 +150,29 @@ class TestPortfolioBacktest(StrategyDataCase):
     def window_rows(self, symbols, start, end):
         return [r for r in self.rows if r[0] in symbols and start <= r[1] <= end]
 
+    def test_score_from_trades_from_its_bar_the_bars_before_are_warm_up(self):
+        """Positions from warmed columns do not depend on where df starts:
+        a run from S0 scored from S1 is, bar for bar, the run from S1."""
+        code = ("function s(df)\n  local c, m = df.close, df.sma_5\n  local pos = {}\n"
+                "  for i = 1, df.n do pos[i] = (c[i] > m[i]) and 1 or 0 end\n  return pos\nend\n")
+        syms = ["AAA", "BBB"]
+        s0, s1, end = self.rows[20][1], self.rows[60][1], self.rows[150][1]
+        base = {"strategy_code": code, "symbols": syms, "end_date": end, "commission_bps": 5}
+        warm = self.run_job("portfolio_backtest", dict(base, start_date=s0, score_from=s1))
+        plain = self.run_job("portfolio_backtest", dict(base, start_date=s1))
+        self.assertEqual(warm["status"], "completed", warm)
+        w, p = warm["data"], plain["data"]
+        for key in ("performance_metrics", "equity_curve", "trades"):
+            self.assertEqual(w[key], p[key], key)
+        self.assertEqual(w["equity_curve"][0]["date"], s1)
+        self.assertEqual(w["summary"]["periods"], p["summary"]["periods"])
+        self.assertGreater(w["summary"]["data_shape"][0], p["summary"]["data_shape"][0])   # df held the warm-up
+        self.assertGreater(p["performance_metrics"]["trades"], 0)
+        for bad in (self.rows[10][1], "2099-01-01"):
+            q = self.tickq("enqueue", "portfolio_backtest", json.dumps(dict(base, start_date=s0, score_from=bad)))
+            self.assertEqual(q.returncode, 65, q.stderr)
+            self.assertIn(f"score_from {bad} is outside the window {s0} .. {end}", q.stderr)
+
     def test_positions_costs_and_metrics_match_an_independent_computation(self):
         syms = ["AAA", "BBB"]
         start, end = self.rows[40][1], self.rows[150][1]
