@@ -1,8 +1,9 @@
 """test_flows.py — a parent job with children (docs/cli.md, tickq flow): added
 in one transaction, the parent run after its children with the policy fail
 or continue, cancelling the parent cancels its children (waiting and
-running), `tickq flow ID` prints the tree, a flow of 10,000 children, and
-kill -9 while the flow is being added, while a child runs and while the
+running), `tickq flow ID` prints the tree, a flow of 10,000 children, two
+children completing back to back on two worker hosts (Redis paused for
+writes while both finish), and kill -9 while the flow is being added, while a child runs and while the
 parent runs. Against a real redis-server and real workers; orders are read
 from the job records, never from timings."""
 import json
@@ -159,6 +160,38 @@ class TestBigFlowsAndKills(FlowCase):
                 time.sleep(0.2)   # Redis drops a transaction its client left unfinished
                 n = len(self.r.keys(f"{PREFIX}:job:*"))
                 self.assertIn(n, (0, 10001))
+
+    def test_two_children_finishing_at_the_same_instant_on_two_hosts(self):
+        """Two worker processes (two hosts, as far as Redis can tell) each run
+        one child; Redis is paused for writes while both run, so both
+        completions queue up and land back to back the moment it resumes.
+        The parent must become ready exactly once and run once."""
+        for policy in ("fail", "continue"):
+            with self.subTest(policy=policy):
+                self.r.flushall()
+                parent, kids, _ = self.add_flow({"type": "echo", "args": {"p": policy}, "policy": policy,
+                                                 "children": [{"type": "sleep", "args": {"ms": 1500}},
+                                                              {"type": "sleep", "args": {"ms": 1500}}]})
+                hosts = [self.worker("--workers", "1"), self.worker("--workers", "1")]
+                running = lambda: [(self.result(k) or {}).get("status") for k in kids] == ["running", "running"]
+                wait_for(running, 30, what="both children running")
+                hosts_of = [self.result(k)["data"]["worker_id"].rsplit(":", 1)[0] for k in kids]
+                self.assertNotEqual(hosts_of[0], hosts_of[1])
+                self.r.execute_command("CLIENT", "PAUSE", 5000, "WRITE")
+                try:
+                    time.sleep(1.8)   # both sleeps end; both completions wait on the pause
+                    self.assertTrue(running())
+                finally:
+                    self.r.execute_command("CLIENT", "UNPAUSE")
+                wait_for(lambda: self.state(parent) == "completed", 30, what="the parent to complete")
+                for w in hosts:
+                    w.stop()
+                p = self.record(parent)
+                self.assertEqual(p["attempts"], "1")
+                self.assertEqual(p["deps_left"], "0")
+                self.assertEqual([self.state(k) for k in kids], ["completed", "completed"])
+                self.assertGreaterEqual(int(p["started_us"]),
+                                        max(int(self.record(k)["finished_us"]) for k in kids))
 
     def test_kill_9_of_a_child_and_of_the_parent_while_they_run(self):
         parent, kids, _ = self.add_flow({"type": "fail", "args": {"crash": True, "times": 1}, "children": [
