@@ -66,6 +66,8 @@ static void close_trade(trade_log_t *log, size_t series, const sleeve_t *s, size
     double r = exit_equity / s->trade_start - 1.0;
     log->count++;
     log->wins += r > 0;
+    if (log->list == NULL) /* a sweep's run: the metrics only */
+        return;
     if (json_array_size(log->list) >= TRADES_MAX_LISTED) {
         log->truncated = 1;
         return;
@@ -228,6 +230,10 @@ typedef struct {
     int64_t score_from;          /* the first bar time traded and scored (score_from; start_date by default) */
     size_t processed;
     int write_positions;         /* also write the positions as raw text (for the look-ahead check) */
+    int metrics_only;            /* a sweep's run: no trades list, no curve (only the metrics are read) */
+    int64_t *dates;              /* the timeline, kept from run to run when metrics_only (the windows do not
+                                  * change within a sweep); NULL until the first */
+    size_t periods;
 } portfolio_t;
 
 /* In the sandbox: reads the positions and simulates the portfolio. */
@@ -248,8 +254,16 @@ static json_t *portfolio_finish(lua_State *L, int ret, void *ctx, json_writer_t 
         }
         jw_char(raw, ']');
     }
-    trade_log_t log = { t, t->frame.daily, json_array(), 0, 0, 0 };
-    int64_t *dates = timeline(t, pf->score_from, &periods);
+    trade_log_t log = { t, t->frame.daily, pf->metrics_only ? NULL : json_array(), 0, 0, 0 };
+    int64_t *dates = pf->dates;
+    if (dates != NULL)
+        periods = pf->periods;
+    else
+        dates = timeline(t, pf->score_from, &periods);
+    if (pf->metrics_only && pf->dates == NULL) {
+        pf->dates = dates;
+        pf->periods = periods;
+    }
     sleeve_t *sleeves = calloc(nseries ? nseries : 1, sizeof *sleeves);
     double *value = malloc((periods ? periods : 1) * sizeof *value);
     double *returns = malloc((periods ? periods : 1) * sizeof *returns);
@@ -312,7 +326,7 @@ static json_t *portfolio_finish(lua_State *L, int ret, void *ctx, json_writer_t 
     double exposure = periods ? exposure_sum / (double)periods : NAN;
 
     json_t *curve = json_array();
-    size_t points = periods < CURVE_MAX_POINTS ? periods : CURVE_MAX_POINTS;
+    size_t points = pf->metrics_only ? 0 : periods < CURVE_MAX_POINTS ? periods : CURVE_MAX_POINTS;
     for (size_t j = 0; j < points; j++) {
         size_t d = points > 1 ? (size_t)llround((double)j * (double)(periods - 1) / (double)(points - 1)) : 0;
         json_array_append_new(curve, curve_point(log.daily, dates[d], value[d]));
@@ -327,6 +341,8 @@ static json_t *portfolio_finish(lua_State *L, int ret, void *ctx, json_writer_t 
                                 "periods", (json_int_t)periods);
     if (log.truncated)
         json_object_set_new(summary, "trades_listed", json_integer(TRADES_MAX_LISTED));
+    if (log.list == NULL)
+        log.list = json_array();
     data = json_pack("{s:b, s:s, s:o, s:o, s:O, s:o}", "success", 1, "execution_mode", "portfolio_backtest",
                      "summary", summary, "performance_metrics", metrics_json(&m, exposure, &log),
                      "trades", log.list, "equity_curve", curve);
@@ -337,7 +353,8 @@ done:
     free(pos);
     free(value);
     free(returns);
-    free(dates);
+    if (dates != pf->dates)
+        free(dates);
     free(sleeves);
     return data;
 }
@@ -346,7 +363,7 @@ task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out)
 {
     int64_t t0 = clock_mono_us();
     strategy_task_t t;
-    portfolio_t pf = { ctx, &t, 100000, 0, 0, 0, 0 };
+    portfolio_t pf = { ctx, &t, 100000, 0, 0, 0, 0, 0, NULL, 0 };
     int64_t start, end;
     task_status_t st = strategy_task_args(ctx, &t, out);
     t.job.positions = 1;
@@ -380,7 +397,7 @@ task_status_t task_portfolio_sweep(const task_ctx_t *ctx, const json_t *params, 
                                    strategy_split_t *splits, task_out_t *out)
 {
     strategy_task_t t;
-    portfolio_t pf = { ctx, &t, 100000, 0, 0, 0, 0 };
+    portfolio_t pf = { ctx, &t, 100000, 0, 0, 0, 0, 1, NULL, 0 };
     int64_t start, end;
     size_t n = json_array_size(params);
     for (size_t i = 0; i < n; i++)
@@ -401,6 +418,7 @@ task_status_t task_portfolio_sweep(const task_ctx_t *ctx, const json_t *params, 
     if (st == TASK_OK && strategy_task_eval_batch(ctx, &t, portfolio_finish, &pf, params, datas, splits, err,
                                                   sizeof err) != 0)
         st = task_error(out, TASK_TRANSIENT, "%s", err);
+    free(pf.dates); /* set in the sandbox child only: NULL here */
     strategy_task_free(&t);
     return st;
 }
