@@ -107,74 +107,86 @@ static double *positions_array(lua_State *L, int ret, size_t rows, char *why, si
         snprintf(why, whylen, "returned %zu positions for %zu df rows", len, rows);
         return NULL;
     }
-    /* Every key must be a row. Of string keys, the first in name order is
-     * named (Lua's own order differs from run to run). */
+    double *p = calloc(rows ? rows : 1, sizeof *p); /* a missing row: flat */
+    if (p == NULL) {
+        snprintf(why, whylen, "out of memory for %zu positions", rows);
+        return NULL;
+    }
+    /* One pass over the table. Every key must be a row: of string keys the
+     * first in name order is named, and of bad values the first row (Lua's
+     * own order differs from run to run, the message must not). */
     const char *field = NULL;
-    int bad = 0;
+    int bad_key = 0, bad_type = LUA_TNIL;
+    size_t bad_row = SIZE_MAX;      /* the first row whose value is not a number, nil, NaN or in [-1, 1] */
+    double bad_value = 0;
     lua_pushnil(L);
     while (lua_next(L, ret) != 0) {
-        lua_pop(L, 1);
         int isnum;
-        lua_Integer key = lua_tointegerx(L, -1, &isnum);
-        int type = lua_type(L, -1);
-        if (type == LUA_TSTRING && (field == NULL || strcmp(lua_tostring(L, -1), field) < 0))
-            field = lua_tostring(L, -1); /* the key stays referenced by the table */
-        else if (!bad && type != LUA_TSTRING &&
-                 (type != LUA_TNUMBER || !isnum || key < 1 || (lua_Unsigned)key > rows)) {
-            bad = 1;
-            if (type == LUA_TNUMBER) {
-                char shown[NUMFMT_MAX];
-                numfmt_shortest(lua_tonumber(L, -1), shown);
-                snprintf(why, whylen, "the positions have a key %s, which is not a df row (1 to %zu)", shown,
-                         rows);
+        lua_Integer key = lua_tointegerx(L, -2, &isnum);
+        int ktype = lua_type(L, -2);
+        if (ktype == LUA_TSTRING) {
+            if (field == NULL || strcmp(lua_tostring(L, -2), field) < 0)
+                field = lua_tostring(L, -2); /* the key stays referenced by the table */
+        } else if (ktype != LUA_TNUMBER || !isnum || key < 1 || (lua_Unsigned)key > rows) {
+            if (!bad_key) {
+                bad_key = 1;
+                if (ktype == LUA_TNUMBER) {
+                    char shown[NUMFMT_MAX];
+                    numfmt_shortest(lua_tonumber(L, -2), shown);
+                    snprintf(why, whylen, "the positions have a key %s, which is not a df row (1 to %zu)", shown,
+                             rows);
+                } else
+                    snprintf(why, whylen, "the positions have a %s key, which is not a df row (1 to %zu)",
+                             strategy_typename(L, -2), rows);
             }
-            else
-                snprintf(why, whylen, "the positions have a %s key, which is not a df row (1 to %zu)",
-                         strategy_typename(L, -1), rows);
+        } else {
+            size_t r = (size_t)key - 1;
+            int type = lua_type(L, -1);
+            if (type == LUA_TNUMBER) {
+                double x = lua_tonumber(L, -1);
+                if (isnan(x))
+                    x = 0.0;
+                if (x >= -1 && x <= 1)
+                    p[r] = x;
+                else if (r < bad_row) {
+                    bad_row = r;
+                    bad_type = LUA_TNUMBER;
+                    bad_value = x;
+                }
+            } else if (!strategy_is_null(L, -1) && r < bad_row) { /* a Python strategy's None: flat, as nil */
+                bad_row = r;
+                bad_type = type;
+                if (bad_key) {
+                    /* the key's message stands */
+                } else if (type == LUA_TSTRING) {
+                    char shown[48];
+                    strategy_quote(lua_tostring(L, -1), shown, sizeof shown);
+                    snprintf(why, whylen, "position %zu is a string (\"%s\"), not a number: positions are "
+                             "numbers from -1 to 1 (nil or NaN: flat)", r + 1, shown);
+                } else if (type != LUA_TTABLE)
+                    snprintf(why, whylen, "position %zu is a %s, not a number: positions are numbers from -1 to 1 "
+                             "(nil or NaN: flat)", r + 1, strategy_typename(L, -1));
+            }
         }
+        lua_pop(L, 1);
     }
     if (field != NULL) {
         char shown[48];
         strategy_quote(field, shown, sizeof shown);
         snprintf(why, whylen, "the positions have a field '%s': a position strategy returns an array with one "
                  "number per df row (a signal strategy's instance? did you mean task backtest?)", shown);
-    }
-    if (field != NULL || bad)
-        return NULL;
-    double *p = malloc((rows ? rows : 1) * sizeof *p);
-    if (p == NULL) {
-        snprintf(why, whylen, "out of memory for %zu positions", rows);
-        return NULL;
-    }
-    for (size_t r = 0; r < rows; r++) {
-        int type = lua_rawgeti(L, ret, (lua_Integer)r + 1);
-        if (strategy_is_null(L, -1))
-            type = LUA_TNIL; /* a Python strategy's None: flat, as nil */
-        double x = type == LUA_TNUMBER ? lua_tonumber(L, -1) : 0.0;
-        char shown[48];
-        if (type == LUA_TTABLE) {
+    } else if (!bad_key && bad_row != SIZE_MAX) {
+        if (bad_type == LUA_TTABLE)
             snprintf(why, whylen, "position %zu is a table (an instance?): portfolio_backtest needs one number "
-                     "per df row; did you mean task backtest?", r + 1);
-        } else if (type == LUA_TSTRING) {
-            strategy_quote(lua_tostring(L, -1), shown, sizeof shown);
-            snprintf(why, whylen, "position %zu is a string (\"%s\"), not a number: positions are numbers "
-                     "from -1 to 1 (nil or NaN: flat)", r + 1, shown);
-        } else if (type != LUA_TNUMBER && type != LUA_TNIL)
-            snprintf(why, whylen, "position %zu is a %s, not a number: positions are numbers from -1 to 1 "
-                     "(nil or NaN: flat)", r + 1, strategy_typename(L, -1));
-        lua_pop(L, 1);
-        if (type != LUA_TNUMBER && type != LUA_TNIL) {
-            free(p);
-            return NULL;
-        }
-        if (isnan(x))
-            x = 0.0;
-        if (!(x >= -1 && x <= 1)) {
-            snprintf(why, whylen, "position %zu is %g; positions go from -1 (short) to 1 (long)", r + 1, x);
-            free(p);
-            return NULL;
-        }
-        p[r] = x;
+                     "per df row; did you mean task backtest?", bad_row + 1);
+        else if (bad_type == LUA_TNUMBER)
+            snprintf(why, whylen, "position %zu is %g; positions go from -1 (short) to 1 (long)", bad_row + 1,
+                     bad_value);
+        /* else: why was written when the row was seen */
+    }
+    if (field != NULL || bad_key || bad_row != SIZE_MAX) {
+        free(p);
+        return NULL;
     }
     return p;
 }
