@@ -316,6 +316,14 @@ class TestPortfolioBacktest(StrategyDataCase):
             ({"strategy_code": "function f(df) return {0, true} end"},
              "Strategy error: position 2 is a boolean, not a number"),
             ({"strategy_code": "function f(df) return {1/0} end"}, "position 1 is inf; positions go from -1"),
+            # several bad rows: the first is named, whatever order the table gives them in
+            ({"strategy_code": "function f(df) local p = {} for i = 1, df.n do p[i] = 0 end "
+              "p[9] = 'x' p[7] = true p[4] = 3 p[12] = {} return p end"},
+             "Strategy error: position 4 is 3; positions go from -1"),
+            ({"strategy_code": "function f(df) local p = {} for i = 1, df.n do p[i] = 0 end "
+              "p[9] = 3 p[5] = 'x' return p end"}, "Strategy error: position 5 is a string (\"x\")"),
+            # a key that is not a row outranks a bad value
+            ({"strategy_code": "function f(df) return {'x', [-2] = 1} end"}, "the positions have a key -2"),
             ({"strategy_code": "function f(df) return {ticker = 'AAA', date = df.date[1], signal = true} end"},
              "Strategy error: the positions have a field 'date': a position strategy returns an array with one "
              "number per df row (a signal strategy's instance? did you mean task backtest?)"),
