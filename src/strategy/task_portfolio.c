@@ -113,10 +113,12 @@ static double *positions_array(lua_State *L, int ret, size_t rows, char *why, si
         return NULL;
     }
     /* One pass over the table. Every key must be a row: of string keys the
-     * first in name order is named, and of bad values the first row (Lua's
-     * own order differs from run to run, the message must not). */
-    const char *field = NULL;
+     * first in name order is named, of other bad keys the smallest number
+     * (or, with none, the first type name), and of bad values the first row
+     * (Lua's own order differs from run to run, the message must not). */
+    const char *field = NULL, *bad_key_type = NULL;
     int bad_key = 0, bad_type = LUA_TNIL;
+    double bad_key_number = 0;
     size_t bad_row = SIZE_MAX;      /* the first row whose value is not a number, nil, NaN or in [-1, 1] */
     double bad_value = 0;
     lua_pushnil(L);
@@ -128,17 +130,15 @@ static double *positions_array(lua_State *L, int ret, size_t rows, char *why, si
             if (field == NULL || strcmp(lua_tostring(L, -2), field) < 0)
                 field = lua_tostring(L, -2); /* the key stays referenced by the table */
         } else if (ktype != LUA_TNUMBER || !isnum || key < 1 || (lua_Unsigned)key > rows) {
-            if (!bad_key) {
-                bad_key = 1;
-                if (ktype == LUA_TNUMBER) {
-                    char shown[NUMFMT_MAX];
-                    numfmt_shortest(lua_tonumber(L, -2), shown);
-                    snprintf(why, whylen, "the positions have a key %s, which is not a df row (1 to %zu)", shown,
-                             rows);
-                } else
-                    snprintf(why, whylen, "the positions have a %s key, which is not a df row (1 to %zu)",
-                             strategy_typename(L, -2), rows);
+            if (ktype == LUA_TNUMBER) {
+                double k = lua_tonumber(L, -2);
+                if (bad_key_type != NULL || !bad_key || k < bad_key_number) /* a NaN key cannot be: Lua refuses it */
+                    bad_key_number = k;
+                bad_key_type = NULL;
+            } else if (!bad_key || (bad_key_type != NULL && strcmp(strategy_typename(L, -2), bad_key_type) < 0)) {
+                bad_key_type = strategy_typename(L, -2); /* a static name */
             }
+            bad_key = 1;
         } else {
             size_t r = (size_t)key - 1;
             int type = lua_type(L, -1);
@@ -156,9 +156,7 @@ static double *positions_array(lua_State *L, int ret, size_t rows, char *why, si
             } else if (!strategy_is_null(L, -1) && r < bad_row) { /* a Python strategy's None: flat, as nil */
                 bad_row = r;
                 bad_type = type;
-                if (bad_key) {
-                    /* the key's message stands */
-                } else if (type == LUA_TSTRING) {
+                if (type == LUA_TSTRING) {
                     char shown[48];
                     strategy_quote(lua_tostring(L, -1), shown, sizeof shown);
                     snprintf(why, whylen, "position %zu is a string (\"%s\"), not a number: positions are "
@@ -175,7 +173,13 @@ static double *positions_array(lua_State *L, int ret, size_t rows, char *why, si
         strategy_quote(field, shown, sizeof shown);
         snprintf(why, whylen, "the positions have a field '%s': a position strategy returns an array with one "
                  "number per df row (a signal strategy's instance? did you mean task backtest?)", shown);
-    } else if (!bad_key && bad_row != SIZE_MAX) {
+    } else if (bad_key && bad_key_type == NULL) {
+        char shown[NUMFMT_MAX];
+        numfmt_shortest(bad_key_number, shown);
+        snprintf(why, whylen, "the positions have a key %s, which is not a df row (1 to %zu)", shown, rows);
+    } else if (bad_key) {
+        snprintf(why, whylen, "the positions have a %s key, which is not a df row (1 to %zu)", bad_key_type, rows);
+    } else if (bad_row != SIZE_MAX) {
         if (bad_type == LUA_TTABLE)
             snprintf(why, whylen, "position %zu is a table (an instance?): portfolio_backtest needs one number "
                      "per df row; did you mean task backtest?", bad_row + 1);
@@ -351,7 +355,7 @@ static json_t *portfolio_finish(lua_State *L, int ret, void *ctx, json_writer_t 
                                 (json_int_t)strategy_offered_columns(L), "initial_capital", pf->capital,
                                 "final_equity", periods ? value[periods - 1] : pf->capital,
                                 "periods", (json_int_t)periods);
-    if (log.truncated)
+    if (log.truncated || (log.list == NULL && log.count > TRADES_MAX_LISTED)) /* a sweep's run says it too */
         json_object_set_new(summary, "trades_listed", json_integer(TRADES_MAX_LISTED));
     if (log.list == NULL)
         log.list = json_array();

@@ -170,20 +170,23 @@ class TestBigFlowsAndKills(FlowCase):
             with self.subTest(policy=policy):
                 self.r.flushall()
                 parent, kids, _ = self.add_flow({"type": "echo", "args": {"p": policy}, "policy": policy,
-                                                 "children": [{"type": "sleep", "args": {"ms": 1500}},
-                                                              {"type": "sleep", "args": {"ms": 1500}}]})
+                                                 "children": [{"type": "sleep", "args": {"ms": 3000}},
+                                                              {"type": "sleep", "args": {"ms": 3000}}]})
                 hosts = [self.worker("--workers", "1"), self.worker("--workers", "1")]
                 running = lambda: [(self.result(k) or {}).get("status") for k in kids] == ["running", "running"]
                 wait_for(running, 30, what="both children running")
                 hosts_of = [self.result(k)["data"]["worker_id"].rsplit(":", 1)[0] for k in kids]
                 self.assertNotEqual(hosts_of[0], hosts_of[1])
-                self.r.execute_command("CLIENT", "PAUSE", 5000, "WRITE")
+                self.r.execute_command("CLIENT", "PAUSE", 8000, "WRITE")
                 try:
-                    time.sleep(1.8)   # both sleeps end; both completions wait on the pause
+                    time.sleep(3.3)   # both sleeps end; both completions wait on the pause
                     self.assertTrue(running())
                 finally:
                     self.r.execute_command("CLIENT", "UNPAUSE")
                 wait_for(lambda: self.state(parent) == "completed", 30, what="the parent to complete")
+                # ...once: a second ready of the parent would be a second entry, run again
+                wait_for(lambda: self.ready() == 0 and self.pending() == 0, 30, what="the queue to drain")
+                self.assertEqual(self.counters()["completed"], 3, self.counters())
                 for w in hosts:
                     w.stop()
                 p = self.record(parent)

@@ -76,6 +76,13 @@ class HandlerTestCase(TickqTestCase):
         return [x["handler_pid"] for x in w.log_lines()
                 if isinstance(x, dict) and x.get("msg") == "handler started" and x.get("handler") == handler]
 
+    def assert_started(self, w, pid, handler="wire"):
+        """pid has a "handler started" line. A worker child writes its log
+        once per batch (src/core/log.c), which may land just after the
+        job's result: the line is waited for, not expected at once."""
+        wait_for(lambda: pid in self.started_pids(w, handler), 10,
+                 what=f"the 'handler started' line of pid {pid}")
+
     def ok_pid(self):
         """Runs an "ok" job to completion; returns the pid that served it."""
         jid = self.enqueue("wire", {"do": "ok"}, "--max-retries", "0")
@@ -106,7 +113,7 @@ class TestHandlerJobs(HandlerTestCase):
         self.assertLessEqual(req["deadline_ms"] - req["timeout_ms"], after_ms + 5)
         self.assertEqual(self.job(jid)["attempts"], "1")
         # The pid that served it is the handler the worker child started.
-        self.assertIn(data["pid"], self.started_pids(w))
+        self.assert_started(w, data["pid"])
         # A second type of the same handler, and a result that is not an object.
         jid2 = self.enqueue("wire_b", {"do": "scalar", "value": 42}, "--queue", "reports")
         self.assertEqual(self.final(jid2), "completed", self.job(jid2).get("error"))
@@ -157,7 +164,7 @@ class TestHandlerJobs(HandlerTestCase):
                 self.assertTrue(gone(crashed))
                 fresh = self.ok_pid()
                 self.assertNotEqual(fresh, crashed)
-                self.assertIn(fresh, self.started_pids(w))
+                self.assert_started(w, fresh)
 
     def test_a_handler_that_exits_between_jobs_is_started_again_for_the_next(self):
         """A handler that ends while it has no job (here: right after its
@@ -211,7 +218,7 @@ class TestHandlerJobs(HandlerTestCase):
         wait_for(lambda: gone(child), 5, what="the handler's child to be killed with its group")
         fresh = self.ok_pid()
         self.assertNotEqual(fresh, pid)
-        self.assertIn(fresh, self.started_pids(w))
+        self.assert_started(w, fresh)
 
     def kill_if_alive(self, pid):
         try:

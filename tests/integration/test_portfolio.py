@@ -322,8 +322,14 @@ class TestPortfolioBacktest(StrategyDataCase):
              "Strategy error: position 4 is 3; positions go from -1"),
             ({"strategy_code": "function f(df) local p = {} for i = 1, df.n do p[i] = 0 end "
               "p[9] = 3 p[5] = 'x' return p end"}, "Strategy error: position 5 is a string (\"x\")"),
-            # a key that is not a row outranks a bad value
-            ({"strategy_code": "function f(df) return {'x', [-2] = 1} end"}, "the positions have a key -2"),
+            ({"strategy_code": "function f(df) return {[9] = 3, [5] = 'x'} end"},
+             "Strategy error: position 5 is a string (\"x\")"),
+            # a key that is not a row outranks a bad value; of bad keys the smallest number, else the first type
+            ({"strategy_code": "function f(df) return {'x', [-2] = 1} end"}, "the positions have a key -2,"),
+            ({"strategy_code": "function f(df) return {[{}] = 1, [0] = 1, [true] = 1, [-0.5] = 1} end"},
+             "the positions have a key -0.5,"),
+            ({"strategy_code": "function f(df) return {[{}] = 1, [print] = 1, [true] = 1} end"},
+             "the positions have a boolean key,"),
             ({"strategy_code": "function f(df) return {ticker = 'AAA', date = df.date[1], signal = true} end"},
              "Strategy error: the positions have a field 'date': a position strategy returns an array with one "
              "number per df row (a signal strategy's instance? did you mean task backtest?)"),
