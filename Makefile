@@ -63,6 +63,12 @@ $(BUILD)/gen/python_runner.h: scripts/embed-text src/strategy/python_runner.py
 
 $(BUILD)/obj/strategy/python_host.o: $(BUILD)/gen/python_runner.h
 
+$(BUILD)/gen/dashboard_page.h: scripts/embed-text src/http/dashboard.html
+	@mkdir -p $(dir $@)
+	scripts/embed-text $@ dashboard_page_source src/http/dashboard.html
+
+$(BUILD)/obj/http/http_dashboard.o: $(BUILD)/gen/dashboard_page.h
+
 # numpy's C API (its data-memory handler), for the Python host's memory accounting.
 NUMPY_INCLUDE = $(shell /usr/bin/python3 -c 'import numpy; print(numpy.get_include())' 2>/dev/null)
 $(BUILD)/obj/strategy/python_memory.o: ALL_CFLAGS += -I$(NUMPY_INCLUDE)

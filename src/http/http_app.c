@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "data/db.h"
+#include "http/http_dashboard.h"
 #include "http/http_health.h"
 #include "http/http_metrics.h"
 #include "http/http_ops.h"
@@ -70,6 +71,7 @@ int http_app_database_ok(http_app_t *a)
 }
 
 static const http_route_t g_routes[] = {
+    { "GET", "/", http_dashboard_page, HTTP_PUBLIC },
     { "GET", "/health", http_health, HTTP_PUBLIC },
     { "GET", "/health/live", http_health_live, HTTP_PUBLIC | HTTP_UNLOCKED },
     { "GET", "/health/ready", http_health_ready, HTTP_PUBLIC },

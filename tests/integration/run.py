@@ -67,6 +67,7 @@ class LineResult(unittest.TextTestResult):
         if whole_test(test) is test:    # a skipped step leaves its test's outcome to the test
             self.skipped_ids.add(test.id())
         self._line("skip", test)
+        self.stream.write(f"  skipped: {reason}\n")
 
     def summary(self):
         """(passed, failed): failed counts each failed test once, and a
