@@ -10,6 +10,7 @@
 #include "core/job_admit.h"
 #include "core/job_json.h"
 #include "core/job_list.h"
+#include "core/queue_controls.h"
 #include "core/queue_names.h"
 #include "core/job_view.h"
 #include "data/optimize_table.h"
@@ -178,6 +179,38 @@ void http_tasks_cancel(void *app, const http_request_t *req, http_reply_t *rep)
     } else {
         /* Running: its worker stops it within a fraction of a second. */
         http_reply_json(rep, 202, json_pack("{s:s, s:s, s:b}", "id", id, "state", "running", "cancel_requested", 1));
+    }
+}
+
+void http_tasks_retry(void *app, const http_request_t *req, http_reply_t *rep)
+{
+    static const char *const known[] = { NULL };
+    if (http_query_only(req, known, rep) != 0 || id_param(req, rep) != 0)
+        return;
+    http_app_t *a = app;
+    char err[1024], state[JOB_STATE_MAX] = "";
+    const char *id = req->params[0];
+    queue_t *q = http_app_queue(a, err, sizeof err);
+    if (q == NULL) {
+        http_reply_error(rep, 503, "cannot reach Redis: %s", err);
+        return;
+    }
+    retry_status_t res;
+    int run = 0;
+    queue_status_t qs = queue_retry(q, id, &res, &run, state, err, sizeof err);
+    if (qs != QUEUE_OK) {
+        if (rconn_broken(a->conn))
+            http_app_broken(a);
+        http_reply_error(rep, 503, "cannot retry: %s", err);
+    } else if (res == RETRY_MISSING) {
+        http_reply_error(rep, 404, "no job %s (unknown id, or its record expired)", id);
+    } else if (res == RETRY_REFUSED) {
+        json_t *body = json_pack("{s:o, s:s, s:s}", "error", json_sprintf("job %s is %s, not failed or dead: "
+                                                                           "nothing to retry", id, state),
+                                 "id", id, "state", state);
+        http_reply_json(rep, 409, body);
+    } else {
+        http_reply_json(rep, 200, json_pack("{s:s, s:s, s:i}", "id", id, "state", "queued", "run", run));
     }
 }
 

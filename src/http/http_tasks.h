@@ -14,6 +14,10 @@
 void http_tasks_create(void *app, const http_request_t *req, http_reply_t *rep);
 void http_tasks_get(void *app, const http_request_t *req, http_reply_t *rep);
 void http_tasks_cancel(void *app, const http_request_t *req, http_reply_t *rep);
+/* POST /api/retry/{id}: runs a failed or dead job again, as `tickq retry
+ * ID`: 200 {"id", "state": "queued", "run"}; 404 unknown; 409 in another
+ * state (named). */
+void http_tasks_retry(void *app, const http_request_t *req, http_reply_t *rep);
 /* GET /api/tasks?state=S&queue=Q&type=T&limit=N: jobs as `tickq jobs --json`
  * lists them (failed and dead first when no state is given). */
 void http_tasks_list(void *app, const http_request_t *req, http_reply_t *rep);

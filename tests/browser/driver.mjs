@@ -10,7 +10,9 @@
 // wait_text {selector, text, timeout_ms} (until textContent includes text);
 // wait_visible {selector, timeout_ms}; fill {selector, value};
 // click {selector}; eval {js} (an expression's value);
-// problems (and clears them); viewport {width, height}; close.
+// problems (and clears them); dialogs (the confirm()/alert() texts
+// accepted since the last call: every dialog is accepted, and said);
+// viewport {width, height}; close.
 import { chromium } from "playwright-core";
 import readline from "node:readline";
 
@@ -22,6 +24,8 @@ const browser = await chromium.launch({
 const context = await browser.newContext();
 const page = await context.newPage();
 let problems = [];
+let dialogs = [];
+page.on("dialog", async (d) => { dialogs.push(d.message()); await d.accept(); });
 page.on("console", (m) => { if (m.type() === "error") problems.push("console error: " + m.text()); });
 page.on("pageerror", (e) => problems.push("uncaught: " + e.message));
 page.on("requestfailed", (r) => problems.push("request failed: " + r.method() + " " + r.url() + " " +
@@ -49,6 +53,7 @@ const ops = {
   click: async (c) => { await page.click(c.selector); return true; },
   eval: async (c) => page.evaluate(c.js),
   problems: async () => { const p = problems; problems = []; return p; },
+  dialogs: async () => { const d = dialogs; dialogs = []; return d; },
   viewport: async (c) => { await page.setViewportSize({ width: c.width, height: c.height }); return true; },
 };
 

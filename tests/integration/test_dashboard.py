@@ -4,8 +4,12 @@ real browser: Debian's chromium driven by playwright-core
 failed request; enqueued jobs change its counts without a reload; a live
 worker appears with its children; with a token set the page asks for it,
 and a wrong one is refused while the right one shows the data; an unknown
-query parameter and other methods are refused as on every route. Skipped,
-saying why, where no browser can run (browser_harness.missing)."""
+query parameter and other methods are refused as on every route. Jobs: a
+failed job is in the failed list with its error; the Retry button moves a
+dead job back to its queue (checked in Redis); Cancel stops a running
+sleep job; with a token set, the buttons fail without it and change
+nothing. Skipped, saying why, where no browser can run
+(browser_harness.missing)."""
 import json
 import unittest
 
@@ -97,6 +101,86 @@ class TestOverview(HttpCase):
         self.assertEqual(self.post(s, "/", {}).status, 405)
         # the data stays behind the token
         self.assertEqual(self.get(s, "/api/queues").status, 401)
+
+
+
+@unittest.skipIf(WHY_NOT is not None, f"browser tests skipped: {WHY_NOT}")
+class TestJobs(HttpCase):
+    def setUp(self):
+        super().setUp()
+        self.browser = Browser()
+        self.addCleanup(self.browser.close)
+
+    def b(self, op, **kw):
+        return self.browser.call(op, **kw)
+
+    def record(self, job_id):
+        return self.r.hgetall(f"tickq:job:{job_id}")
+
+    def test_failed_list_shows_the_error_and_retry_requeues_a_dead_job(self):
+        failed = self.enqueue("fail", {"message": "no such symbol ZZZ", "permanent": True})
+        dead = self.enqueue("fail", {"message": "feed down"}, "--max-retries", "0")
+        status, w = self.burst("--workers", "1")
+        self.assertEqual(status, 0, w.log())
+        self.assertEqual(self.record(dead)["state"], "dead")
+        s = self.serve()
+        self.b("goto", url=f"http://127.0.0.1:{s.port}/#/jobs?state=failed")
+        self.b("wait_text", selector=f'#jobs tr[data-job="{failed}"]', text="no such symbol ZZZ")
+        self.assertIsNone(self.b("text", selector=f'#jobs tr[data-job="{dead}"]'))
+        self.assertEqual(self.b("eval", js="document.getElementById('f-state').value"), "failed")
+        # the dead one, through the filter form, then its page
+        self.b("eval", js="document.getElementById('f-state').value = 'dead'")
+        self.b("click", selector="#jobs-filter button")
+        self.b("wait_text", selector=f'#jobs tr[data-job="{dead}"]', text="feed down")
+        self.b("click", selector=f'#jobs tr[data-job="{dead}"] a')
+        self.b("wait_text", selector='#job-fields dd[data-field="state"]', text="dead")
+        self.assertIn('"message": "feed down"', self.b("text", selector="#job-args"))
+        self.assertTrue(self.b("eval", js="document.getElementById('job-cancel').hidden"))
+        self.b("click", selector="#job-retry")
+        self.b("wait_text", selector="#job-message", text="done: queued")
+        self.assertEqual(self.b("dialogs"), [f"Run job {dead} again?"])
+        self.assertEqual(self.record(dead)["state"], "queued")           # back on its queue, in Redis
+        self.assertEqual(self.ready(), 1)
+        self.b("wait_text", selector='#job-fields dd[data-field="state"]', text="queued")
+        self.assertTrue(self.b("eval", js="document.getElementById('job-retry').hidden"))
+        self.assertEqual(self.b("problems"), [])
+
+    def test_cancel_stops_a_running_sleep_job(self):
+        w = self.worker("--workers", "1")
+        jid = self.enqueue("sleep", {"ms": 60000})
+        self.wait_running(jid)
+        s = self.serve()
+        self.b("goto", url=f"http://127.0.0.1:{s.port}/#/job/{jid}")
+        self.b("wait_visible", selector="#job-cancel")
+        self.b("click", selector="#job-cancel")
+        self.b("wait_text", selector='#job-fields dd[data-field="state"]', text="cancelled", timeout_ms=20000)
+        self.assertEqual(self.b("dialogs"), [f"Cancel job {jid}?"])
+        self.assertEqual(self.record(jid)["state"], "cancelled")
+        self.assertEqual(self.pending(), 0)          # its worker let it go
+        self.assertTrue(self.b("eval", js="document.getElementById('job-cancel').hidden"))
+        w.stop()
+        self.assertEqual(self.b("problems"), [])
+
+    def test_with_a_token_the_buttons_fail_without_it(self):
+        jid = self.enqueue("fail", {"permanent": True})
+        status, w = self.burst("--workers", "1")
+        self.assertEqual(status, 0, w.log())
+        s = self.serve(env={"TICKQ_API_TOKEN": TOKEN})
+        self.b("goto", url=f"http://127.0.0.1:{s.port}/#/job/{jid}")
+        self.b("wait_visible", selector="#token-section")
+        self.b("fill", selector="#token-input", value=TOKEN)
+        self.b("click", selector="#token-form button")
+        self.b("wait_visible", selector="#job-retry")
+        self.b("problems")
+        self.b("eval", js="sessionStorage.setItem('tickq.token', 'a-wrong-token-of-some-length'), 1")
+        self.b("click", selector="#job-retry")
+        self.b("wait_text", selector="#job-message", text="refused: wrong token")
+        self.assertEqual(self.record(jid)["state"], "failed")            # nothing happened
+        self.assertTrue(any("HTTP 403" in p and "/api/retry/" in p for p in self.b("problems")))
+        self.b("eval", js="sessionStorage.removeItem('tickq.token'), 1")
+        self.b("click", selector="#job-retry")
+        self.b("wait_text", selector="#job-message", text="refused: token needed")
+        self.assertEqual(self.record(jid)["state"], "failed")
 
 
 if __name__ == "__main__":

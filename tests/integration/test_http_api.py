@@ -153,6 +153,22 @@ class TestTasks(HttpCase):
         self.expect(self.get(s, "/api/tasks/nope"), 404, "no job nope")
         self.expect(self.call(s, "DELETE", "/api/tasks/nope"), 404, "no job nope")
 
+    def test_retry_runs_a_failed_job_again_and_refuses_other_states(self):
+        s = self.serve()
+        failed = self.enqueue("fail", {"permanent": True, "message": "bad input"})
+        status, w = self.burst("--workers", "1")
+        self.assertEqual(status, 0, w.log())
+        self.assertEqual(self.expect(self.post(s, "/api/retry/" + failed), 200),
+                         {"id": failed, "state": "queued", "run": 2})
+        self.assertEqual(self.state(failed), "queued")
+        body = self.expect(self.post(s, "/api/retry/" + failed), 409, f"job {failed} is queued, not failed or dead")
+        self.assertEqual(body["state"], "queued")
+        self.expect(self.post(s, "/api/retry/nope"), 404, "no job nope")
+        self.expect(self.post(s, "/api/retry/a%20b"), 400, "spaces and control characters")
+        self.expect(self.get(s, "/api/retry/" + failed), 405)
+        self.assertTrue(any(x.get("msg") == "api audit" and x.get("path") == "/api/retry/" + failed
+                            for x in s.log_lines()), s.log())
+
     def test_what_cannot_be_a_job_id_is_400(self):
         """An id no job can have is refused as such (job ids have no spaces
         or control characters, 1 to 128 bytes of UTF-8), not looked up."""
