@@ -496,14 +496,48 @@ static json_t *ranked_row(const optimize_ranked_t *r, size_t rank)
     return one;
 }
 
-/* The result without walk-forward: the best, the top rows, the heat map. */
-static json_t *plain_result(const task_ctx_t *ctx, const ranking_t *g, size_t ntop)
+/* The best combination of a portfolio_backtest sweep run once more, alone,
+ * for its equity curve (a sweep's runs keep only their metrics): into
+ * best (a copy of the best row) as "equity_curve", or "equity_curve_error"
+ * when that run fails; *ms its time. */
+static void best_curve(const task_ctx_t *ctx, json_t *best, double *ms)
+{
+    int64_t t0 = clock_mono_us();
+    const task_def_t *sub = task_find(sub_name(ctx->args));
+    json_t *args = task_args_of(ctx->args);
+    json_object_set(args, "params", json_object_get(best, "params"));
+    task_ctx_t c = *ctx;
+    c.args = args;
+    c.task = sub;
+    c.type = sub->name;
+    task_out_t o;
+    memset(&o, 0, sizeof o);
+    task_status_t st = sub->run(&c, &o);
+    const json_t *curve = json_object_get(o.data, "equity_curve");
+    if (st == TASK_OK && json_is_array(curve))
+        json_object_set(best, "equity_curve", (json_t *)curve);
+    else
+        json_object_set_new(best, "equity_curve_error", json_string(st == TASK_OK ? "the run gave no equity curve"
+                                                                                   : o.error));
+    json_decref(o.data);
+    json_decref(o.details);
+    free(o.raw);
+    json_decref(args);
+    *ms = (double)(clock_mono_us() - t0) / 1000.0;
+}
+
+/* The result without walk-forward: the best (with its equity curve for
+ * portfolio_backtest), the top rows, the heat map. */
+static json_t *plain_result(const task_ctx_t *ctx, const ranking_t *g, size_t ntop, double *curve_ms)
 {
     size_t n = json_array_size(g->rows);
     json_t *results = json_array();
     for (size_t i = 0; i < n && i < ntop; i++)
         json_array_append_new(results, ranked_row(&g->r[i], i + 1));
-    json_t *data = json_pack("{s:O, s:o}", "best", g->r[0].row, "results", results);
+    json_t *best = json_deep_copy(g->r[0].row);
+    if (strcmp(sub_name(ctx->args), "portfolio_backtest") == 0)
+        best_curve(ctx, best, curve_ms);
+    json_t *data = json_pack("{s:o, s:o}", "best", best, "results", results);
     json_t *heat = optimize_heat_map(optimize_space_of(json_object_get(ctx->args, "params")), g->r, n);
     if (heat != NULL)
         json_object_set_new(data, "heat_map", heat);
@@ -567,7 +601,7 @@ static task_status_t aggregate(const task_ctx_t *ctx, json_t *children, task_out
     size_t ntop = top ? (size_t)json_integer_value(top) : 20;
     ranking_t *g = NULL;
     size_t ngroups = 0, failed = 0, combinations = 0, valid = 0;
-    double run_ms = 0, chunk_ms = 0, test_ms = 0, split[5] = { 0, 0, 0, 0, 0 };
+    double run_ms = 0, chunk_ms = 0, test_ms = 0, curve_ms = -1, split[5] = { 0, 0, 0, 0, 0 };
     task_status_t st = gather(children, objective, minimize, &g, &ngroups, &failed, &run_ms, &chunk_ms, split, out);
     if (st != TASK_OK)
         return st;
@@ -591,7 +625,8 @@ static task_status_t aggregate(const task_ctx_t *ctx, json_t *children, task_out
             return st;
         }
     }
-    json_t *data = g[0].fold == NULL ? plain_result(ctx, g, ntop) : walk_result(ctx, g, ngroups, &test_ms, &st, out);
+    json_t *data = g[0].fold == NULL ? plain_result(ctx, g, ntop, &curve_ms)
+                                     : walk_result(ctx, g, ngroups, &test_ms, &st, out);
     char err[1024];
     if (data != NULL && store_table(ctx, g, ngroups, err, sizeof err) != 0) {
         json_decref(data);
@@ -616,6 +651,8 @@ static task_status_t aggregate(const task_ctx_t *ctx, json_t *children, task_out
                                 "aggregate_ms", (double)(clock_mono_us() - t0) / 1000.0);
     if (g[0].fold != NULL)
         json_object_set_new(timings, "test_runs_ms", json_real(test_ms));
+    if (curve_ms >= 0)
+        json_object_set_new(timings, "best_curve_ms", json_real(curve_ms));
     if (split[0] > 0) /* the mean of the runs that completed */
         json_object_set_new(timings, "per_combination_split_ms",
                             json_pack("{s:f, s:f, s:f, s:f, s:I}", "strategy", split[1] / split[0],

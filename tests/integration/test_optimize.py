@@ -48,6 +48,23 @@ class TestOptimize(HttpCase, SynthBarsTestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         return [json.loads(line) for line in p.stdout.splitlines()]
 
+    def test_a_backtest_sweep_ranks_signal_strategies_and_has_no_curve(self):
+        code = ("function ups(df, p)\n  local out = {}\n  for i = 2, df.n do\n"
+                "    if df.ticker[i] == df.ticker[i - 1] and df.close[i] > df.close[i - 1] * (1 + p.k / 100) then\n"
+                "      out[#out + 1] = {ticker = df.ticker[i], date = df.date[i]}\n    end\n  end\n"
+                "  return out\nend\n")
+        jid = self.enqueue("optimize", {**WINDOW, "task": "backtest", "strategy_code": code,
+                                        "params": {"k": [0.5, 1, 2]}, "objective": "win_rate"})
+        self.run_all()
+        d = self.data_of(jid)
+        self.assertEqual((d["task"], d["combinations"]), ("backtest", 3))
+        ids, res = self.drain([("backtest", dict(WINDOW, strategy_code=code, params=d["best"]["params"]))],
+                              env=self.env)
+        self.assertEqual(d["best"]["metrics"]["win_rate"],
+                         self.completed_data(res[0])["performance_metrics"]["win_rate"])
+        self.assertNotIn("equity_curve", d["best"])       # a signal backtest has none
+        self.assertNotIn("best_curve_ms", d["timings"])
+
     def test_the_best_equals_a_single_backtest_and_the_table_is_ranked(self):
         jid = self.enqueue("optimize", self.optimize(constraints="fast < slow", top=4, chunk_size=2))
         self.run_all()
@@ -75,6 +92,10 @@ class TestOptimize(HttpCase, SynthBarsTestCase):
         single = self.completed_data(res[0])["performance_metrics"]
         for k, v in single.items():
             self.assertEqual(d["best"]["metrics"][k], v, k)
+        # ...and the best's equity curve (run once more for it) is that run's
+        self.assertEqual(d["best"]["equity_curve"], self.completed_data(res[0])["equity_curve"])
+        self.assertNotIn("equity_curve", d["results"][0])
+        self.assertGreaterEqual(d["timings"]["best_curve_ms"], 0)
         # Where a combination's time went: every run measured, each part there.
         sp = d["timings"]["per_combination_split_ms"]
         self.assertEqual(sp["runs"], len(combos))
