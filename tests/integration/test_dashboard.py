@@ -268,6 +268,30 @@ class TestResults(HttpCase, SynthBarsTestCase):
                                            ".getAttribute('aria-sort')"), "descending")
         self.assertEqual(self.b("problems"), [])
 
+    def test_an_optimize_job_shows_its_heat_map_best_curve_and_whole_table(self):
+        code = "function s(df, p) return where(gt(sma(df.close, p.fast), sma(df.close, p.slow)), 1, 0) end"
+        jid, data = self.run_job("optimize", {**WINDOW, "strategy_code": code, "top": 2,
+                                              "params": {"fast": [3, 5], "slow": [10, 20, 30]}})
+        s = self.serve(env=self.env)
+        self.b("goto", url=f"http://127.0.0.1:{s.port}/#/result/{jid}")
+        self.b("wait_text", selector="#result-table-h", text="Every combination, ranked by sharpe")
+        self.b("wait_visible", selector="#result-table tbody tr")
+        cells = json.loads(self.b("eval", js="JSON.stringify([...document.querySelectorAll('#chart-heat rect')]"
+                                             ".map(r => [r.dataset.x, r.dataset.y, r.dataset.z, r.dataset.best]))"))
+        self.assertEqual(len(cells), 6)
+        hm = data["heat_map"]
+        for x, y, z, best in cells:
+            want = hm["z"][hm["y"]["values"].index(int(y))][hm["x"]["values"].index(int(x))]
+            self.assertEqual(float(z), want)
+        marked = [c for c in cells if c[3] == "1"]
+        self.assertEqual([(int(marked[0][0]), int(marked[0][1]))],
+                         [(data["best"]["params"]["fast"], data["best"]["params"]["slow"])])
+        last = float(self.b("eval", js="document.querySelector('#chart-equity circle').dataset.equity"))
+        self.assertEqual(last, data["best"]["equity_curve"][-1]["equity"])
+        self.assertEqual(last, data["best"]["metrics"]["final_equity"])
+        self.assertEqual(len(self.cells("#result-table tbody tr")), 6)      # the whole table, not the top 2
+        self.assertEqual(self.b("problems"), [])
+
     def test_a_backtest_and_a_screening_show_their_rows(self):
         bt, bdata = self.run_job("backtest", {**WINDOW, "strategy_code": SIGNALS})
         sc, sdata = self.run_job("screening", {"universe": SYMBOLS, "strategy_code": SIGNALS,
