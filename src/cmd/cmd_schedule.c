@@ -18,6 +18,7 @@
 #include "cmd/schedule_check.h"
 #include "core/config_file.h"
 #include "core/queue.h"
+#include "sched/calendar_view.h"
 #include "sched/schedule_config.h"
 #include "sched/scheduler.h"
 #include "sched/tz.h"
@@ -77,11 +78,6 @@ static const char schedule_usage[] =
     "  --days N             calendar: how many days, 1 to 3660 (default 14)\n"
     "  --json               calendar: print one JSON object\n"
     "  -h, --help           this help\n";
-
-/* `schedule calendar --days`: its range (ten years and a few days) and default. */
-#define CALENDAR_DAYS_MIN 1
-#define CALENDAR_DAYS_MAX 3660
-#define CALENDAR_DAYS_DEFAULT 14
 
 enum { OPT_LOG_FORMAT = OPT_FIRST_COMMAND_OPTION, OPT_LOG_LEVEL, OPT_TZ, OPT_CALENDAR,
        OPT_MARKET_HOURS, OPT_OFFSET, OPT_FROM, OPT_DAYS };
@@ -278,109 +274,7 @@ cleanup:
 }
 
 /* `schedule calendar`: the XNYS days from --from that are not full trading
- * days, and the trading days around --from. Dates are New York's; a date
- * is an epoch day (clock_days_from_civil) while walking, y-m-d when asking
- * the calendar. */
-
-typedef enum { DAY_HOLIDAY, DAY_CLOSURE, DAY_EARLY_CLOSE } calendar_day_kind_t;
-
-/* A listed day: a full-day closure (name says why) or an early close. */
-typedef struct {
-    char date[CLOCK_DATE_LEN];
-    const char *weekday;
-    calendar_day_kind_t kind;
-    const char *name;  /* holiday or closure; NULL for an early close */
-    char close[16];    /* the session's close, "13:00"; "" when closed */
-} calendar_day_t;
-
-static const char *const weekday_names[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-
-/* Fills *out for epoch day t when it is a weekday other than a full
- * trading day; 0 (nothing to list) for full trading days and weekends. */
-static int calendar_day(const market_calendar_t *cal, int64_t t, calendar_day_t *out)
-{
-    int y, m, d;
-    clock_civil_from_days(t, &y, &m, &d);
-    memset(out, 0, sizeof *out);
-    clock_format_date(t * 86400, out->date);
-    out->weekday = weekday_names[clock_weekday(t)];
-    int trading = market_is_trading_day(cal, y, m, d);
-    assert(trading >= 0); /* the range was checked against the calendar's years */
-    if (trading) {
-        int open_min, close_min;
-        if (market_is_early_close(cal, y, m, d) != 1 || market_session(cal, y, m, d, &open_min, &close_min) != 0)
-            return 0;
-        out->kind = DAY_EARLY_CLOSE;
-        snprintf(out->close, sizeof out->close, "%02d:%02d", close_min / 60, close_min % 60);
-        return 1;
-    }
-    if (market_is_holiday(cal, y, m, d, &out->name) != 1)
-        return 0; /* a weekend */
-    /* market_calendar.h: closures are named "unscheduled closure (...)". */
-    const char closure_prefix[] = "unscheduled closure";
-    out->kind = strncmp(out->name, closure_prefix, sizeof closure_prefix - 1) == 0 ? DAY_CLOSURE : DAY_HOLIDAY;
-    return 1;
-}
-
-/* The trading day after (dir > 0) or before y-m-d as "YYYY-MM-DD", or ""
- * when it would fall outside the calendar's years. */
-static void trading_day_near(const market_calendar_t *cal, int y, int m, int d, int dir, char out[CLOCK_DATE_LEN])
-{
-    int found = dir > 0 ? market_next_trading_day(cal, &y, &m, &d) : market_previous_trading_day(cal, &y, &m, &d);
-    out[0] = '\0';
-    if (found == 0)
-        clock_format_date(clock_days_from_civil(y, m, d) * 86400, out);
-}
-
-/* What `schedule calendar` shows, computed before it is printed. */
-typedef struct {
-    int64_t first, last;          /* epoch days, both included */
-    char from[CLOCK_DATE_LEN], to[CLOCK_DATE_LEN];
-    char next[CLOCK_DATE_LEN], previous[CLOCK_DATE_LEN];  /* "" when outside the calendar's years */
-    int has_now;                  /* no --from: the market now */
-    int open_now;
-    char now[TZ_TIME_LEN];        /* New York time */
-} calendar_view_t;
-
-static const char *const kind_text[] = { "holiday", "closure", "early close" };
-static const char *const kind_json[] = { "holiday", "closure", "early_close" };
-
-static json_t *date_or_null(const char *date)
-{
-    return date[0] != '\0' ? json_string(date) : json_null();
-}
-
-static int print_calendar_json(const market_calendar_t *cal, const calendar_view_t *v)
-{
-    json_t *days = json_array();
-    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:o}", "calendar", cal->name, "from", v->from, "to",
-                          v->to, "days", (json_int_t)(v->last - v->first + 1), "closures_and_early_closes", days,
-                          "next_trading_day", date_or_null(v->next), "previous_trading_day",
-                          date_or_null(v->previous));
-    if (o == NULL)
-        return cli_fail(EX_OSERR, "out of memory");
-    for (int64_t t = v->first; t <= v->last; t++) {
-        calendar_day_t day;
-        if (!calendar_day(cal, t, &day))
-            continue;
-        json_t *row = json_pack("{s:s, s:s, s:s}", "date", day.date, "weekday", day.weekday, "kind",
-                                kind_json[day.kind]);
-        if (row != NULL && day.name != NULL)
-            json_object_set_new(row, "name", json_string(day.name));
-        if (row != NULL && day.close[0] != '\0')
-            json_object_set_new(row, "close", json_string(day.close));
-        if (row == NULL || json_array_append_new(days, row) != 0) {
-            json_decref(o);
-            return cli_fail(EX_OSERR, "out of memory");
-        }
-    }
-    if (v->has_now) {
-        json_object_set_new(o, "now", json_string(v->now));
-        json_object_set_new(o, "open_now", json_boolean(v->open_now));
-    }
-    cli_print_json_line(o);
-    return 0;
-}
+ * days, and the trading days around --from (sched/calendar_view.h). */
 
 static int print_calendar_text(const market_calendar_t *cal, const calendar_view_t *v)
 {
@@ -393,11 +287,12 @@ static int print_calendar_text(const market_calendar_t *cal, const calendar_view
     size_t listed = 0;
     for (int64_t t = v->first; t <= v->last; t++) {
         calendar_day_t day;
-        if (!calendar_day(cal, t, &day))
+        if (!calendar_view_day(cal, t, &day))
             continue;
         char detail[32];
         snprintf(detail, sizeof detail, "closes at %s", day.close);
-        const char *cells[] = { day.date, day.weekday, kind_text[day.kind], day.name != NULL ? day.name : detail };
+        const char *cells[] = { day.date, day.weekday, calendar_kind_text[day.kind],
+                                day.name != NULL ? day.name : detail };
         if (text_table_add(table, cells) != 0) {
             text_table_free(table);
             return cli_fail(EX_OSERR, "out of memory");
@@ -417,59 +312,39 @@ static int print_calendar_text(const market_calendar_t *cal, const calendar_view
     return 0;
 }
 
-/* The first day from --from, else today in New York (with the market's
- * state now). 0, or an exit status after printing why. */
-static int calendar_start(const schedule_flags_t *f, const market_calendar_t *cal, calendar_view_t *v)
-{
-    if (f->from != NULL) {
-        int64_t epoch_s;
-        if (clock_parse_date(f->from, strlen(f->from), &epoch_s) != 0)
-            return cli_usage_error(schedule_usage, "--from '%s' is not a date: write it as YYYY-MM-DD (2026-11-20)",
-                                   f->from);
-        v->first = clock_floor_div(epoch_s, 86400);
-        return 0;
-    }
-    char err[512];
-    tz_t *new_york = NULL;
-    if (tz_load("America/New_York", &new_york, err, sizeof err) != 0)
-        return cli_fail(EX_CONFIG, "today in New York: %s", err);
-    int64_t now = clock_now_ms() / 1000;
-    tz_tm_t tm;
-    tz_local(new_york, now, &tm);
-    tz_format_time(new_york, now, v->now);
-    tz_free(new_york);
-    v->first = clock_days_from_civil(tm.year, tm.month, tm.day);
-    v->has_now = 1;
-    v->open_now = market_is_open(cal, tm.year, tm.month, tm.day, tm.hour * 60 + tm.minute) == 1;
-    return 0;
-}
-
 static int do_calendar(const schedule_flags_t *f)
 {
     calendar_view_t v;
-    memset(&v, 0, sizeof v);
     schedule_config_t set; /* not copied: only its calendar is used */
     int st = next_calendar(f, 1, &set);
     if (st != 0)
         return st;
     const market_calendar_t *cal = &set.xnys;
-    if ((st = calendar_start(f, cal, &v)) != 0)
-        goto cleanup;
-    v.last = v.first + (f->days ? f->days : CALENDAR_DAYS_DEFAULT) - 1;
-    int y, m, d, last_y, last_m, last_d;
-    clock_civil_from_days(v.first, &y, &m, &d);
-    clock_civil_from_days(v.last, &last_y, &last_m, &last_d);
-    clock_format_date(v.first * 86400, v.from);
-    clock_format_date(v.last * 86400, v.to);
-    if (y < MARKET_YEAR_MIN || last_y > MARKET_YEAR_MAX) {
+    char err[700];
+    int64_t days = f->days ? f->days : CALENDAR_DAYS_DEFAULT;
+    switch (calendar_view_make(cal, f->from, days, &v, err, sizeof err)) {
+    case CALENDAR_VIEW_OK:
+        if (f->json) {
+            json_t *o = calendar_view_json(cal, &v);
+            if (o == NULL)
+                st = cli_fail(EX_OSERR, "out of memory");
+            else
+                cli_print_json_line(o);
+        } else {
+            st = print_calendar_text(cal, &v);
+        }
+        break;
+    case CALENDAR_VIEW_BAD_DATE:
+        st = cli_usage_error(schedule_usage, "--from %s", err);
+        break;
+    case CALENDAR_VIEW_OUT_OF_RANGE:
         st = cli_usage_error(schedule_usage, "--from %s --days %lld: the %s calendar covers %d-01-01 to %d-12-31 only",
-                             v.from, (long long)(v.last - v.first + 1), cal->name, MARKET_YEAR_MIN, MARKET_YEAR_MAX);
-        goto cleanup;
+                             v.from, (long long)days, cal->name, MARKET_YEAR_MIN, MARKET_YEAR_MAX);
+        break;
+    case CALENDAR_VIEW_NO_ZONE:
+        st = cli_fail(EX_CONFIG, "%s", err);
+        break;
     }
-    trading_day_near(cal, y, m, d, 1, v.next);
-    trading_day_near(cal, y, m, d, -1, v.previous);
-    st = f->json ? print_calendar_json(cal, &v) : print_calendar_text(cal, &v);
-cleanup:
     schedule_config_free(&set);
     return st;
 }

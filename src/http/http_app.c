@@ -86,6 +86,7 @@ static const http_route_t g_routes[] = {
     { "POST", "/api/queues/{name}/purge", http_ops_purge, HTTP_AUDIT },
     { "GET", "/api/workers", http_ops_workers, 0 },
     { "GET", "/api/schedules", http_ops_schedules, 0 },
+    { "GET", "/api/calendar", http_ops_calendar, 0 },
     { "GET", "/api/dlq", http_ops_dlq, 0 },
     { "POST", "/api/dlq/{entry}/retry", http_ops_dlq_retry, HTTP_AUDIT },
     { "POST", "/api/opportunities/scan", http_trigger_scan, HTTP_AUDIT },

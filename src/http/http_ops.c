@@ -11,6 +11,7 @@
 #include "core/queue_names.h"
 #include "core/stats.h"
 #include "http/http_app.h"
+#include "sched/calendar_view.h"
 
 #define DLQ_LIMIT_DEFAULT 100
 #define DLQ_LIMIT_MAX 10000
@@ -120,8 +121,11 @@ void http_ops_schedules(void *app, const http_request_t *req, http_reply_t *rep)
             char utc[64];
             schedule_format_utc(json_integer_value(l), utc, sizeof utc);
             json_object_set_new(o, "last_fire", json_string(utc));
+            /* the scheduler's job ids: "<schedule>:<fire time>" (scheduler.c, fire) */
+            json_object_set_new(o, "last_job", json_sprintf("%s:%s", s->name, utc));
         } else {
             json_object_set_new(o, "last_fire", json_null());
+            json_object_set_new(o, "last_job", json_null());
         }
         json_object_set_new(o, "fires", json_integer(json_integer_value(json_object_get(fires, s->name))));
         json_object_set_new(o, "misfires", json_integer(json_integer_value(json_object_get(misfires, s->name))));
@@ -258,4 +262,46 @@ void http_ops_purge(void *app, const http_request_t *req, http_reply_t *rep)
     }
     http_reply_json(rep, 200, json_pack("{s:s, s:I, s:I}", "queue", queue, "cancelled", (json_int_t)cancelled,
                                         "running", (json_int_t)n.running));
+}
+
+void http_ops_calendar(void *app, const http_request_t *req, http_reply_t *rep)
+{
+    static const char *const known[] = { "from", "days", NULL };
+    if (http_query_only(req, known, rep) != 0)
+        return;
+    http_app_t *a = app;
+    const char *days_text = http_query(req, "days");
+    long long days = CALENDAR_DAYS_DEFAULT;
+    if (days_text != NULL) {
+        char *end;
+        days = strtoll(days_text, &end, 10);
+        if (*days_text == '\0' || *end != '\0' || days < CALENDAR_DAYS_MIN || days > CALENDAR_DAYS_MAX) {
+            http_reply_error(rep, 400, "days must be an integer from %d to %d", CALENDAR_DAYS_MIN, CALENDAR_DAYS_MAX);
+            return;
+        }
+    }
+    /* The configuration file's calendar (its [scheduler] closures), else the built-in one. */
+    market_calendar_t own;
+    const market_calendar_t *cal = a->schedules != NULL ? &a->schedules->xnys : NULL;
+    char err[700];
+    if (cal == NULL) {
+        if (market_calendar_init(&own, "XNYS", err, sizeof err) != 0) {
+            http_reply_error(rep, 500, "%s", err);
+            return;
+        }
+        cal = &own;
+    }
+    calendar_view_t v;
+    calendar_view_status_t st = calendar_view_make(cal, http_query(req, "from"), days, &v, err, sizeof err);
+    if (st == CALENDAR_VIEW_OK) {
+        json_t *o = calendar_view_json(cal, &v);
+        if (o != NULL)
+            http_reply_json(rep, 200, o);
+        else
+            http_reply_error(rep, 500, "out of memory");
+    } else {
+        http_reply_error(rep, st == CALENDAR_VIEW_NO_ZONE ? 500 : 400, "from %s", err);
+    }
+    if (cal == &own)
+        market_calendar_free(&own);
 }

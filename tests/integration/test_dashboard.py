@@ -11,6 +11,7 @@ sleep job; with a token set, the buttons fail without it and change
 nothing. Skipped, saying why, where no browser can run
 (browser_harness.missing)."""
 import json
+import os
 import unittest
 
 from browser_harness import Browser, missing
@@ -184,6 +185,42 @@ class TestJobs(HttpCase):
         self.b("wait_text", selector="#job-message", text="refused: token needed")
         self.assertEqual(self.record(jid)["state"], "failed")
 
+
+    def test_schedules_with_next_fires_last_job_and_the_calendar(self):
+        tmp = self.temp_dir()
+        config = os.path.join(tmp, "tickq.ini")
+        with open(config, "w") as f:
+            f.write("[scheduler]\nclosures = 2027-03-10\n\n"
+                    "[schedule close]\ncron = 30 16 * * MON-FRI\ntimezone = America/New_York\ntask = noop\n\n"
+                    "[schedule after_close]\nafter = close\ntask = echo\n")
+        self.r.hset("tickq:scheduler:last", "close", "1780329600")   # 2026-06-01T16:00:00Z
+        self.r.hset("tickq:scheduler:fires", "close", "4")
+        self.r.hset("tickq:scheduler:misfires", "close", "1")
+        s = self.serve("--config", config)
+        api = self.expect(self.get(s, "/api/schedules"), 200)["schedules"]
+        self.b("goto", url=f"http://127.0.0.1:{s.port}/#/schedules")
+        self.b("wait_visible", selector='#schedules tr[data-schedule="close"]')
+        row = self.b("text", selector='#schedules tr[data-schedule="close"]')
+        self.assertIn("30 16 * * MON-FRI (America/New_York)", row)
+        self.assertIn(api[0]["next"][0]["local"], row)
+        self.assertEqual(self.b("eval", js="document.querySelector('#schedules tr[data-schedule=\"close\"] "
+                                           "td[data-field=\"last\"] a').getAttribute('href')"),
+                         "#/job/close%3A2026-06-01T16%3A00%3A00Z")
+        self.assertIn("after close", self.b("text", selector='#schedules tr[data-schedule="after_close"]'))
+        self.assertIn("never", self.b("text", selector='#schedules tr[data-schedule="after_close"]'))
+        # the calendar: the configured closure is listed when it is within the next 60 days
+        cal = self.expect(self.get(s, "/api/calendar?days=60"), 200)
+        listed = json.loads(self.b("eval", js="JSON.stringify([...document.querySelectorAll('#calendar tbody tr')]"
+                                             ".map(r => r.dataset.date))"))
+        self.assertEqual(listed, [d["date"] for d in cal["closures_and_early_closes"]])
+        self.assertIn("next trading day " + cal["next_trading_day"], self.b("text", selector="#calendar-summary"))
+        self.assertEqual(self.b("problems"), [])
+
+    def test_no_configuration_says_how_to_get_schedules(self):
+        s = self.serve()
+        self.b("goto", url=f"http://127.0.0.1:{s.port}/#/schedules")
+        self.b("wait_text", selector="#schedules-empty", text="read no configuration file")
+        self.assertEqual(self.b("problems"), [])
 
 
 SYMBOLS = ["SYN0001", "SYN0002"]

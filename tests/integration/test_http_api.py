@@ -273,6 +273,32 @@ class TestOps(HttpCase):
                          ("spring", "UTC", "noop", "backtest", "normal"))
         self.assertEqual([(x["local"], x["utc"]) for x in spring["next"]], yearly_after(now, "UTC", 3, 15, 6, 30))
         self.assertEqual((spring["last_fire"], spring["fires"], spring["misfires"]), (None, 0, 0))
+        self.assertEqual((yearly["last_job"], spring["last_job"]), ("yearly:2026-06-01T16:00:00Z", None))
+
+    def test_the_calendar_with_the_configured_closures(self):
+        tmp = self.temp_dir()
+        config = os.path.join(tmp, "tickq.ini")
+        with open(config, "w") as f:
+            f.write("[scheduler]\nclosures = 2027-03-10\n\n[schedule s]\ncron = 0 9 * * *\ntask = noop\n")
+        s = self.serve("--config", config)
+        body = self.expect(self.get(s, "/api/calendar?from=2026-12-20&days=90"), 200)
+        days = {d["date"]: d for d in body["closures_and_early_closes"]}
+        self.assertEqual(days["2026-12-24"], {"date": "2026-12-24", "weekday": "Thu", "kind": "early_close",
+                                              "close": "13:00"})
+        self.assertEqual(days["2026-12-25"]["kind"], "holiday")
+        self.assertEqual(days["2027-03-10"]["kind"], "closure")     # the file's
+        self.assertEqual((body["from"], body["days"], body["next_trading_day"]), ("2026-12-20", 90, "2026-12-21"))
+        self.assertNotIn("open_now", body)
+        # the CLI says the same
+        p = self.tickq("schedule", "calendar", "--from", "2026-12-20", "--days", "90", "--json", "--config", config)
+        self.assertEqual(json.loads(p.stdout), body)
+        today = self.expect(self.get(s, "/api/calendar"), 200)
+        self.assertEqual(today["days"], 14)
+        self.assertIn("open_now", today)
+        self.expect(self.get(s, "/api/calendar?days=0"), 400, "days must be an integer from 1 to 3660")
+        self.expect(self.get(s, "/api/calendar?from=2026-02-30"), 400, "'2026-02-30' is not a date")
+        self.expect(self.get(s, "/api/calendar?from=9999-12-25"), 400, "calendar covers 2000-01-01 to 9999-12-31")
+        self.expect(self.get(s, "/api/calendar?x=1"), 400, "unknown query parameter 'x'")
 
     def test_schedules_of_handler_types_and_of_no_file(self):
         tmp = self.temp_dir()

@@ -309,6 +309,7 @@ class TestClusterMetrics(HttpCase):
         job_ids = [k[len("tickq:job:"):] for k in self.r.keys("tickq:job:tick:*")]
         self.assertEqual(len(job_ids), 1, job_ids)
         self.assertEqual(tick["last_fire"], job_ids[0][len("tick:"):])
+        self.assertEqual(tick["last_job"], job_ids[0])   # the job that fire enqueued
         # /health names the scheduler replica that holds the lease: this one.
         (started,) = [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg") == "scheduler started"]
         self.assertEqual(self.get(w, "/health").json()["scheduler"], {"lease_holder": started["scheduler"]})
