@@ -723,6 +723,12 @@ int db_opportunities_put(db_t *db, int64_t generated_us, const opportunity_row_t
     return n == 0 ? 0 : db->driver->opportunities_put(db, generated_us, rows, n, err, errlen);
 }
 
+int db_opportunities_latest(db_t *db, int64_t *generated_us, opportunity_entry_t **out, size_t *n, char *err,
+                            size_t errlen)
+{
+    return db->driver->opportunities_latest(db, generated_us, out, n, err, errlen);
+}
+
 int db_bars_symbols(db_t *db, const char *interval, bar_symbol_t **out, size_t *n, char *err, size_t errlen)
 {
     bar_summary_t *rows = NULL;

@@ -264,6 +264,24 @@ typedef struct {
 int db_opportunities_put(db_t *db, int64_t generated_us, const opportunity_row_t *rows, size_t n, char *err,
                          size_t errlen);
 
+/* One entry of a stored scan, as read back. */
+typedef struct {
+    char side[16];               /* "sell_premium" or "buy_premium" */
+    int rank;                    /* 1 is the best of its side */
+    char symbol[BAR_SYMBOL_MAX + 1];
+    double score;
+    int64_t date;                /* the iv_history row's day, as iv_history_row_t.date holds it */
+    double atm_iv_30d, iv_rank, iv_percentile, hv_20, hv_60;  /* NaN where the column is NULL */
+    long long atm_open_interest, atm_volume;
+} opportunity_entry_t;
+
+/* The newest stored scan (the greatest generated_at): *generated_us its
+ * time (0 and no entries when none is stored) and its entries, side
+ * ("buy_premium" first, then "sell_premium") then rank order; *out is
+ * malloc'd (free it). 0, or -1 with err. */
+int db_opportunities_latest(db_t *db, int64_t *generated_us, opportunity_entry_t **out, size_t *n, char *err,
+                            size_t errlen);
+
 /* One combination of an optimize job's whole table (migration 6): its
  * walk-forward fold (0: none; else 1, 2, ...: ranked on that fold's train
  * window), its rank in the fold (1 is the best), the objective's value

@@ -36,6 +36,9 @@ typedef struct {
                           size_t *n, char *err, size_t errlen);
     int (*opportunities_put)(db_t *db, int64_t generated_us, const opportunity_row_t *rows, size_t n, char *err,
                              size_t errlen);
+    /* The newest scan (db_opportunities_latest). */
+    int (*opportunities_latest)(db_t *db, int64_t *generated_us, opportunity_entry_t **out, size_t *n, char *err,
+                                size_t errlen);
     /* job_history rows, newest first (db_history_list). */
     int (*history_list)(db_t *db, const history_query_t *q, history_row_t **out, size_t *n, char *err,
                         size_t errlen);

@@ -775,6 +775,86 @@ static int pg_opportunities_put(db_t *db, int64_t generated_us, const opportunit
     return copy_end(&c, err, errlen);
 }
 
+/* The newest scan (db_opportunities_latest). generated_at and date come
+ * back as epoch microseconds and days, NULL when infinite (with their text,
+ * to name them): a value the writer cannot have written is an error. */
+static int pg_opportunities_latest(db_t *db, int64_t *generated_us, opportunity_entry_t **out, size_t *n,
+                                   char *err, size_t errlen)
+{
+    *generated_us = 0;
+    *out = NULL;
+    *n = 0;
+    PGresult *r = query(db,
+                        "SELECT CASE WHEN isfinite(generated_at)"
+                        " THEN (EXTRACT(EPOCH FROM generated_at) * 1000000)::bigint END, generated_at::text, side,"
+                        " rank, symbol, score, CASE WHEN isfinite(date) THEN date - DATE '1970-01-01' END, date::text,"
+                        " atm_iv_30d, iv_rank, iv_percentile, hv_20, hv_60, atm_open_interest, atm_volume"
+                        " FROM opportunities WHERE generated_at = (SELECT MAX(generated_at) FROM opportunities)"
+                        " ORDER BY side COLLATE \"C\", rank",
+                        0, NULL, "reading the newest opportunity scan", err, errlen);
+    if (r == NULL)
+        return -1;
+    int rows = PQntuples(r);
+    if (rows == 0) {
+        PQclear(r);
+        return 0;
+    }
+    if ((*out = rows_alloc(r, sizeof **out, "out of memory reading the newest opportunity scan", err, errlen)) ==
+        NULL)
+        return -1;
+    char bad[256] = "";
+    const char *at = PQgetvalue(r, 0, 1);
+    if (PQgetisnull(r, 0, 0))
+        snprintf(bad, sizeof bad, "generated_at '%.40s' is not a finite time", at);
+    else
+        *generated_us = get_int(r, 0, 0);
+    for (int i = 0; i < rows && bad[0] == '\0'; i++) {
+        opportunity_entry_t *e = &(*out)[i];
+        const char *side = PQgetvalue(r, i, 2), *symbol = PQgetvalue(r, i, 4);
+        long long rank = get_int(r, i, 3);
+        if (strcmp(side, "sell_premium") != 0 && strcmp(side, "buy_premium") != 0) {
+            snprintf(bad, sizeof bad, "side '%.40s' of the scan at %s is not sell_premium or buy_premium", side, at);
+            break;
+        }
+        if (rank < 1) {
+            snprintf(bad, sizeof bad, "rank '%lld' of %s in the scan at %s is not a whole number from 1", rank, side,
+                     at);
+            break;
+        }
+        if (*symbol == '\0' || strlen(symbol) > BAR_SYMBOL_MAX) {
+            snprintf(bad, sizeof bad, "symbol '%.40s' of %s rank %lld in the scan at %s is not 1 to %d characters",
+                     symbol, side, rank, at, BAR_SYMBOL_MAX);
+            break;
+        }
+        if (PQgetisnull(r, i, 6)) {
+            snprintf(bad, sizeof bad, "date '%.40s' of %s rank %lld in the scan at %s is not a finite date",
+                     PQgetvalue(r, i, 7), side, rank, at);
+            break;
+        }
+        snprintf(e->side, sizeof e->side, "%s", side);
+        e->rank = (int)rank;
+        snprintf(e->symbol, sizeof e->symbol, "%s", symbol);
+        e->score = get_real(r, i, 5);
+        e->date = get_int(r, i, 6);
+        e->atm_iv_30d = get_real(r, i, 8);
+        e->iv_rank = get_real(r, i, 9);
+        e->iv_percentile = get_real(r, i, 10);
+        e->hv_20 = get_real(r, i, 11);
+        e->hv_60 = get_real(r, i, 12);
+        e->atm_open_interest = get_int(r, i, 13);
+        e->atm_volume = get_int(r, i, 14);
+    }
+    PQclear(r);
+    if (bad[0] != '\0') {
+        free(*out);
+        *out = NULL;
+        *generated_us = 0;
+        return fail(db, err, errlen, "reading the newest opportunity scan", bad);
+    }
+    *n = (size_t)rows;
+    return 0;
+}
+
 /* Job history rows (db_history_list); NULL parameters leave a filter out. */
 static int pg_history_list(db_t *db, const history_query_t *q, history_row_t **out, size_t *n, char *err,
                            size_t errlen)
@@ -910,6 +990,7 @@ const db_driver_t db_pg_driver = {
     pg_iv_history_put,
     pg_iv_history_get,
     pg_opportunities_put,
+    pg_opportunities_latest,
     pg_history_list,
     pg_optimize_put,
     pg_optimize_get,

@@ -2,6 +2,7 @@
  * single host. Writers wait up to 10 s for the write lock (busy timeout);
  * prepared statements are kept for the hot paths (bar upserts, loads,
  * history). */
+#include <limits.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -697,6 +698,154 @@ static int lite_opportunities_put(db_t *db, int64_t generated_us, const opportun
     return 0;
 }
 
+/* iso_us's text back as epoch microseconds; -1 unless it is exactly that
+ * form. */
+static int parse_iso_us(const char *s, int64_t *us)
+{
+    int64_t epoch_s, frac = 0;
+    if (s == NULL || strlen(s) != 27 || s[19] != '.' || s[26] != 'Z' || clock_parse_datetime(s, 19, &epoch_s) != 0)
+        return -1;
+    for (int i = 20; i < 26; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        frac = frac * 10 + (s[i] - '0');
+    }
+    *us = epoch_s * 1000000 + frac;
+    return 0;
+}
+
+/* A REAL column of the scan: NaN for NULL; -1 for a value that is not a
+ * number (SQLite keeps text that does not look like one as text). */
+static int column_real_checked(sqlite3_stmt *st, int i, double *v)
+{
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_NULL:
+        *v = NAN;
+        return 0;
+    case SQLITE_FLOAT:
+    case SQLITE_INTEGER:
+        *v = sqlite3_column_double(st, i);
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+#define OPPORTUNITY_COLUMNS \
+    "generated_at, side, rank, symbol, score, date, atm_iv_30d, iv_rank, iv_percentile, hv_20, hv_60," \
+    " atm_open_interest, atm_volume"
+
+/* One row of the newest scan into *e (*generated_us from the first row: the
+ * others hold the same text); 0, or -1 with what is wrong in bad. */
+static int opportunity_entry(sqlite3_stmt *st, int first, int64_t *generated_us, opportunity_entry_t *e, char *bad,
+                             size_t badlen)
+{
+    static const char *const names[] = { "score", "atm_iv_30d", "iv_rank", "iv_percentile", "hv_20", "hv_60" };
+    static const int cols[] = { 4, 6, 7, 8, 9, 10 };
+    double *reals[] = { &e->score, &e->atm_iv_30d, &e->iv_rank, &e->iv_percentile, &e->hv_20, &e->hv_60 };
+    const char *at = (const char *)sqlite3_column_text(st, 0);
+    if (first && parse_iso_us(at, generated_us) != 0) {
+        snprintf(bad, badlen, "generated_at '%.40s' is not a time (YYYY-MM-DDTHH:MM:SS.uuuuuuZ)", at ? at : "NULL");
+        return -1;
+    }
+    const char *side = (const char *)sqlite3_column_text(st, 1);
+    if (side == NULL || (strcmp(side, "sell_premium") != 0 && strcmp(side, "buy_premium") != 0)) {
+        snprintf(bad, badlen, "side '%.40s' of the scan at %s is not sell_premium or buy_premium",
+                 side ? side : "NULL", at);
+        return -1;
+    }
+    snprintf(e->side, sizeof e->side, "%s", side);
+    sqlite3_int64 rank = sqlite3_column_int64(st, 2);
+    if (sqlite3_column_type(st, 2) != SQLITE_INTEGER || rank < 1 || rank > INT_MAX) {
+        snprintf(bad, badlen, "rank '%.40s' of %s in the scan at %s is not a whole number from 1",
+                 sqlite3_column_type(st, 2) == SQLITE_NULL ? "NULL" : (const char *)sqlite3_column_text(st, 2), side,
+                 at);
+        return -1;
+    }
+    e->rank = (int)rank;
+    const char *symbol = (const char *)sqlite3_column_text(st, 3);
+    if (symbol == NULL || *symbol == '\0' || strlen(symbol) > BAR_SYMBOL_MAX) {
+        snprintf(bad, badlen, "symbol '%.40s' of %s rank %d in the scan at %s is not 1 to %d characters",
+                 symbol ? symbol : "NULL", side, e->rank, at, BAR_SYMBOL_MAX);
+        return -1;
+    }
+    snprintf(e->symbol, sizeof e->symbol, "%s", symbol);
+    const char *date = (const char *)sqlite3_column_text(st, 5);
+    int64_t ts;
+    if (date == NULL || clock_parse_date(date, strlen(date), &ts) != 0) {
+        snprintf(bad, badlen, "date '%.40s' of %s rank %d in the scan at %s is not a date (YYYY-MM-DD)",
+                 date ? date : "NULL", side, e->rank, at);
+        return -1;
+    }
+    e->date = ts / 86400;
+    for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
+        if (column_real_checked(st, cols[k], reals[k]) != 0) {
+            snprintf(bad, badlen, "%s '%.40s' of %s rank %d in the scan at %s is not a number", names[k],
+                     (const char *)sqlite3_column_text(st, cols[k]), side, e->rank, at);
+            return -1;
+        }
+    }
+    if (isnan(e->score)) {
+        snprintf(bad, badlen, "score of %s rank %d in the scan at %s is NULL", side, e->rank, at);
+        return -1;
+    }
+    for (int c = 11; c <= 12; c++) {
+        if (sqlite3_column_type(st, c) != SQLITE_INTEGER) {
+            snprintf(bad, badlen, "%s '%.40s' of %s rank %d in the scan at %s is not a whole number",
+                     c == 11 ? "atm_open_interest" : "atm_volume",
+                     sqlite3_column_type(st, c) == SQLITE_NULL ? "NULL" : (const char *)sqlite3_column_text(st, c),
+                     side, e->rank, at);
+            return -1;
+        }
+    }
+    e->atm_open_interest = sqlite3_column_int64(st, 11);
+    e->atm_volume = sqlite3_column_int64(st, 12);
+    return 0;
+}
+
+/* The newest scan (db_opportunities_latest): generated_at is iso_us's
+ * fixed-width text, so the greatest text is the newest time. */
+static int lite_opportunities_latest(db_t *db, int64_t *generated_us, opportunity_entry_t **out, size_t *n,
+                                     char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    size_t cap = 0;
+    *generated_us = 0;
+    *out = NULL;
+    *n = 0;
+    if (lite_prepare_once(db, &st,
+                          "SELECT " OPPORTUNITY_COLUMNS " FROM opportunities"
+                          " WHERE generated_at = (SELECT MAX(generated_at) FROM opportunities) ORDER BY side, rank",
+                          err, errlen) != 0)
+        return -1;
+    int rc;
+    char bad[256] = "";
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (grow((void **)out, &cap, *n, sizeof **out) != 0)
+            break;
+        opportunity_entry_t *e = &(*out)[*n];
+        memset(e, 0, sizeof *e);
+        if (opportunity_entry(st, *n == 0, generated_us, e, bad, sizeof bad) != 0)
+            break;
+        (*n)++;
+    }
+    if (bad[0] != '\0') {
+        snprintf(err, errlen, "SQLite reading the newest opportunity scan (%s): %s", db->where, bad);
+        sqlite3_finalize(st);
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        *generated_us = 0;
+        return -1;
+    }
+    if (rows_end(db, st, rc, (void **)out, n, "out of memory reading the newest opportunity scan",
+                 "reading the newest opportunity scan", err, errlen) != 0) {
+        *generated_us = 0;
+        return -1;
+    }
+    return 0;
+}
+
 /* Job history rows (db_history_list). finished_at is ISO 8601 text, which
  * sorts as time does; julianday reads it back as epoch ms. */
 static int lite_history_list(db_t *db, const history_query_t *q, history_row_t **out, size_t *n, char *err,
@@ -870,6 +1019,7 @@ const db_driver_t db_sqlite_driver = {
     lite_iv_history_put,
     lite_iv_history_get,
     lite_opportunities_put,
+    lite_opportunities_latest,
     lite_history_list,
     lite_optimize_put,
     lite_optimize_get,

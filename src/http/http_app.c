@@ -14,6 +14,7 @@
 #include "http/http_health.h"
 #include "http/http_metrics.h"
 #include "http/http_ops.h"
+#include "http/http_options.h"
 #include "http/http_tasks.h"
 #include "http/http_triggers.h"
 
@@ -87,6 +88,9 @@ static const http_route_t g_routes[] = {
     { "GET", "/api/workers", http_ops_workers, 0 },
     { "GET", "/api/schedules", http_ops_schedules, 0 },
     { "GET", "/api/calendar", http_ops_calendar, 0 },
+    { "GET", "/api/options", http_options_symbols, 0 },
+    { "GET", "/api/iv/{symbol*}", http_options_iv, 0 },
+    { "GET", "/api/opportunities", http_options_opportunities, 0 },
     { "GET", "/api/dlq", http_ops_dlq, 0 },
     { "POST", "/api/dlq/{entry}/retry", http_ops_dlq_retry, HTTP_AUDIT },
     { "POST", "/api/opportunities/scan", http_trigger_scan, HTTP_AUDIT },

@@ -15,8 +15,9 @@ import os
 import unittest
 
 from browser_harness import Browser, missing
-from harness import SynthBarsTestCase, wait_for
+from harness import SynthBarsTestCase, temp_sqlite, wait_for, write_bars_csv
 from http_harness import TOKEN, HttpCase
+from test_options_tasks import BASE as OPTION_BASE, DATES as OPTION_DATES, all_bars_rows
 
 WHY_NOT = missing()
 
@@ -345,6 +346,61 @@ class TestResults(HttpCase, SynthBarsTestCase):
         other = self.enqueue("noop")
         self.b("goto", url=f"http://127.0.0.1:{s.port}/#/result/{other}")
         self.b("wait_text", selector="#result-none", text="results are drawn for backtest")
+        self.assertEqual(self.b("problems"), [])
+
+
+
+@unittest.skipIf(WHY_NOT is not None, f"browser tests skipped: {WHY_NOT}")
+class TestOptions(HttpCase):
+    """IV histories of 25 days of synthetic chains (HI's IV climbing, LO's
+    falling, as test_options_tasks makes them) and a scan."""
+
+    def setUp(self):
+        super().setUp()
+        self.browser = Browser()
+        self.addCleanup(self.browser.close)
+        self.path, self.env = temp_sqlite(self, "tickq-dash-opt-", "o.db")
+        csv = os.path.join(os.path.dirname(self.path), "bars.csv")
+        write_bars_csv(csv, [r for r in all_bars_rows() if r[0] in ("HI", "LO")])
+        p = self.tickq("data", "import", csv, env=self.env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def b(self, op, **kw):
+        return self.browser.call(op, **kw)
+
+    def test_iv_history_charts_and_the_latest_scan(self):
+        jobs = []
+        for k, day in enumerate(OPTION_DATES):
+            for sym in ("HI", "LO"):
+                jobs.append(("update_options_data", {"symbols": [sym], "as_of": day, "provider": {
+                    "type": "synthetic", "vol": OPTION_BASE[sym][k], "noise": 0, "round_cents": False}}))
+            jobs.append(("calculate_iv_analysis", {"symbols": ["HI", "LO"], "as_of": day}))
+        jobs.append(("scan_opportunities", {}))
+        ids, results = self.drain(jobs, env=self.env)
+        scan = self.completed_data(results[-1])
+        self.assertEqual([x["symbol"] for x in scan["sell_premium"]], ["HI"])
+        s = self.serve(env=self.env)
+        self.b("goto", url=f"http://127.0.0.1:{s.port}/#/options")
+        self.b("wait_visible", selector='#iv-symbols tr[data-symbol="HI"]')
+        self.assertIn(OPTION_DATES[-1], self.b("text", selector='#iv-symbols tr[data-symbol="HI"]'))
+        self.assertIn("Generated", self.b("text", selector="#scan-when"))
+        self.assertTrue(self.b("eval", js="document.getElementById('iv-section').hidden"))
+        self.b("click", selector='#iv-symbols tr[data-symbol="HI"] a')
+        self.b("wait_visible", selector="#chart-iv")
+        self.assertEqual(self.b("text", selector="#iv-symbol"), "HI")
+        points = json.loads(self.b("eval", js="JSON.stringify(Object.fromEntries([...document.querySelectorAll("
+                                             "'#chart-iv path')].map(p => [p.dataset.series, +p.dataset.points])))"))
+        self.assertEqual(points["ATM IV 30d"], len(OPTION_DATES))
+        ranks = json.loads(self.b("eval", js="JSON.stringify([...document.querySelectorAll('#chart-iv-rank path')]"
+                                             ".map(p => p.dataset.series))"))
+        self.assertEqual(ranks, ["IV rank", "IV percentile"])
+        self.assertEqual(self.b("eval", js="[...document.querySelectorAll('#scan-sell tbody tr')]"
+                                           ".map(r => r.dataset.symbol).join()"), "HI")
+        self.assertEqual(self.b("eval", js="[...document.querySelectorAll('#scan-buy tbody tr')]"
+                                           ".map(r => r.dataset.symbol).join()"), "LO")
+        # a symbol with no history says what to do
+        self.b("goto", url=f"http://127.0.0.1:{s.port}/#/options/NOPE")
+        self.b("wait_text", selector="#iv-empty", text="No IV history of NOPE")
         self.assertEqual(self.b("problems"), [])
 
 

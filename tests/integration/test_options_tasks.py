@@ -17,8 +17,9 @@ import shutil
 import statistics
 import tempfile
 
-from harness import (FakeHttpServer, Reply, TickqTestCase, bars_csv, postgres, serve_folder, sqlite_exec, sqlite_rows,
+from harness import (FakeHttpServer, Reply, bars_csv, postgres, serve_folder, sqlite_exec, sqlite_rows,
                      temp_sqlite, tickq, write_bars_csv)
+from http_harness import HttpCase
 
 RATE = 0.04
 FIRST_DAY = datetime.date(2024, 1, 2)
@@ -231,6 +232,38 @@ class OptionsTasks:
                                                                              ("sell_premium", 1, "HI")])
             self.assertAlmostEqual(float(stored[1][3]), hi["score"], places=9)
             self.assertRegex(scan["generated_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+        with self.subTest("read back over HTTP"):
+            # the dashboard's endpoints: the newest scan, each symbol's latest row, one symbol's history
+            srv = self.serve(env=self.env)
+            got = self.expect(self.get(srv, "/api/opportunities"), 200)
+            self.assertEqual(got["generated_at"], scan["generated_at"])
+            for side in ("sell_premium", "buy_premium"):
+                self.assertEqual(len(got[side]), len(scan[side]))
+                for a, b in zip(got[side], scan[side]):
+                    for k in ("rank", "symbol", "date", "atm_open_interest", "atm_volume"):
+                        self.assertEqual(a[k], b[k], k)
+                    for k in ("score", "atm_iv_30d", "iv_rank", "iv_percentile", "hv_20", "hv_60"):
+                        # the task's result has 15 significant digits, the database all of them
+                        if b[k] is None:
+                            self.assertIsNone(a[k], k)
+                        else:
+                            self.assertAlmostEqual(a[k], b[k], delta=abs(b[k]) * 1e-13, msg=k)
+            latest = self.expect(self.get(srv, "/api/options"), 200)["symbols"]
+            self.assertEqual([(r["symbol"], r["date"]) for r in latest], [("HI", DATES[-1]), ("LO", DATES[-1])])
+            hist = self.expect(self.get(srv, f"/api/iv/HI?from={DATES[0]}&to={DATES[-1]}"), 200)
+            self.assertEqual([r["date"] for r in hist["rows"]], DATES)
+            self.assertEqual(hist["rows"][-1]["iv_rank"], 100)
+            self.assertAlmostEqual(hist["rows"][-1]["atm_iv_30d"], hi["atm_iv_30d"], delta=1e-13)
+            self.assertEqual(self.expect(self.get(srv, "/api/iv/NONE?from=2024-01-01&to=2024-12-31"), 200)["rows"],
+                             [])
+            whole = self.expect(self.get(srv, "/api/iv/HI"), 200)   # the year up to its latest row
+            self.assertEqual(([r["date"] for r in whole["rows"]], whole["to"]), (DATES, DATES[-1]))
+            self.assertEqual(self.expect(self.get(srv, "/api/iv/NONE"), 200),
+                             {"symbol": "NONE", "from": None, "to": None, "rows": []})
+            self.expect(self.get(srv, "/api/iv/HI?from=2024-13-01"), 400, "from '2024-13-01' is not a date")
+            self.expect(self.get(srv, "/api/iv/HI?from=2024-05-01&to=2024-01-01"), 400, "on or before")
+            self.expect(self.get(srv, "/api/iv/a%20b"), 400, "is not a symbol")
 
         with self.subTest("strict scan, early scan, recalculation"):
             # a stricter liquidity rule, a scan as of a day before rank existed,
@@ -584,7 +617,7 @@ class OptionsTasks:
         self.completed_data(res[3])
 
 
-class TestOptionsTasksSqlite(OptionsTasks, TickqTestCase):
+class TestOptionsTasksSqlite(OptionsTasks, HttpCase):
     kind = "sqlite"
 
     def setUp(self):
@@ -598,7 +631,7 @@ class TestOptionsTasksSqlite(OptionsTasks, TickqTestCase):
         sqlite_exec(self.path, sql)
 
 
-class TestOptionsTasksPostgres(OptionsTasks, TickqTestCase):
+class TestOptionsTasksPostgres(OptionsTasks, HttpCase):
     kind = "postgresql"
 
     def setUp(self):
