@@ -82,6 +82,23 @@ void heartbeat_publish(queue_t *q, const config_t *cfg, const heartbeat_info_t *
                             "started_at", info->started_at, "heartbeat_at", now,
                             "completed", (json_int_t)info->completed, "failed", (json_int_t)info->failed,
                             "burst", cfg->burst);
+    json_t *children = json_array();
+    for (size_t i = 0; doc != NULL && i < info->nchildren; i++) {
+        const heartbeat_child_t *c = &info->children[i];
+        json_t *job = json_null();
+        if (c->busy) {
+            char at[CLOCK_ISO_LEN];
+            clock_iso8601(c->started_us, at);
+            job = json_pack("{s:s, s:s, s:s, s:s}", "id", c->job_id, "type", c->type, "queue", c->queue,
+                            "started_at", at);
+        }
+        json_array_append_new(children, json_pack("{s:s, s:i, s:b, s:o}", "id", c->id, "pid", c->pid, "busy",
+                                                  c->busy, "job", job ? job : json_null()));
+    }
+    if (doc != NULL)
+        json_object_set_new(doc, "children", children);
+    else
+        json_decref(children);
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     if (text == NULL)

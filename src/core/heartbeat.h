@@ -17,9 +17,19 @@
 #define TICKQ_HEARTBEAT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/config.h"
 #include "core/queue.h"
+
+/* One live worker child, as published. */
+typedef struct {
+    const char *id;              /* its worker id */
+    int pid;
+    int busy;
+    const char *job_id, *type, *queue; /* its job while busy */
+    int64_t started_us;          /* when that job started (wall clock) */
+} heartbeat_child_t;
 
 /* What the supervisor publishes about itself. */
 typedef struct {
@@ -29,6 +39,8 @@ typedef struct {
     int workers;                 /* its worker children */
     int busy;                    /* of them running a job now */
     long long completed, failed; /* jobs, since it started */
+    const heartbeat_child_t *children; /* its live children (`children` in the document) */
+    size_t nchildren;
 } heartbeat_info_t;
 
 /* Renews the claims of `consumers` (each live child's current consumer

@@ -452,7 +452,19 @@ static void heartbeat(sup_t *s)
     long long done, failed, retried, delay;
     int busy;
     totals(s, &done, &failed, &retried, &busy, &delay);
-    heartbeat_info_t info = { s->id, s->host, s->started_at, s->desired, busy, done, failed };
+    heartbeat_child_t kids[s->n];
+    slot_job_t jobs[s->n];
+    size_t nkids = 0;
+    for (int i = 0; i < s->n; i++) {
+        if (s->kids[i].pid <= 0)
+            continue;
+        slot_read(&s->board[i], &jobs[nkids]);
+        const slot_job_t *j = &jobs[nkids];
+        kids[nkids] = (heartbeat_child_t){ s->kids[i].id, (int)s->kids[i].pid, j->busy, j->job_id, j->type,
+                                           j->queue, j->started_us };
+        nkids++;
+    }
+    heartbeat_info_t info = { s->id, s->host, s->started_at, s->desired, busy, done, failed, kids, nkids };
     heartbeat_publish(&s->q, s->cfg, &info);
 }
 

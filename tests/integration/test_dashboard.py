@@ -56,7 +56,7 @@ class TestOverview(HttpCase):
         self.b("wait_text", selector='[data-total="completed"] .value', text="3", timeout_ms=20000)
         self.assertEqual(self.cell("backtest_normal", "ready"), "0")
         self.b("wait_visible", selector="#workers tbody tr")
-        row = json.loads(self.b("eval", js="JSON.stringify([...document.querySelectorAll('#workers tbody tr')]"
+        row = json.loads(self.b("eval", js="JSON.stringify([...document.querySelectorAll('#workers tbody tr[data-worker]')]"
                                              ".map(r => [...r.cells].map(c => c.textContent)))"))
         self.assertEqual(len(row), 1)
         self.assertEqual(row[0][4], "2")          # its children
@@ -150,11 +150,17 @@ class TestJobs(HttpCase):
         self.assertEqual(self.b("problems"), [])
 
     def test_cancel_stops_a_running_sleep_job(self):
-        w = self.worker("--workers", "1")
+        w = self.worker("--workers", "2", "--heartbeat", "1s")
         jid = self.enqueue("sleep", {"ms": 60000})
         self.wait_running(jid)
         s = self.serve()
-        self.b("goto", url=f"http://127.0.0.1:{s.port}/#/job/{jid}")
+        # the Overview shows which child runs it, and the other idle
+        self.b("goto", url=f"http://127.0.0.1:{s.port}/#/")
+        self.b("wait_text", selector='#workers li[data-busy="1"] a', text=jid, timeout_ms=15000)
+        self.assertIn("sleep on backtest", self.b("text", selector='#workers li[data-busy="1"]'))
+        self.assertIn("idle", self.b("text", selector='#workers li[data-busy="0"]'))
+        self.assertIn("ago", self.b("text", selector='#workers td[data-field="heartbeat"]'))
+        self.b("click", selector='#workers li[data-busy="1"] a')
         self.b("wait_visible", selector="#job-cancel")
         self.b("click", selector="#job-cancel")
         self.b("wait_text", selector='#job-fields dd[data-field="state"]', text="cancelled", timeout_ms=20000)

@@ -169,6 +169,27 @@ class TestTasks(HttpCase):
         self.assertTrue(any(x.get("msg") == "api audit" and x.get("path") == "/api/retry/" + failed
                             for x in s.log_lines()), s.log())
 
+    def test_workers_list_their_children_and_the_job_each_runs(self):
+        s = self.serve()
+        w = self.worker("--workers", "2", "--heartbeat", "1s")
+        jid = self.enqueue("sleep", {"ms": 60000})
+        self.wait_running(jid)
+
+        def children():
+            ws = self.get(s, "/api/workers").json()["workers"]
+            return ws[0]["children"] if ws and any(c["busy"] for c in ws[0].get("children", [])) else None
+        kids = wait_for(children, 15, what="a busy child in the heartbeat")
+        self.assertEqual(len(kids), 2)
+        (busy,) = [c for c in kids if c["busy"]]
+        (idle,) = [c for c in kids if not c["busy"]]
+        self.assertEqual((busy["job"]["id"], busy["job"]["type"], busy["job"]["queue"]), (jid, "sleep", "backtest"))
+        self.assertRegex(busy["job"]["started_at"], r"^\d{4}-\d\d-\d\dT")
+        self.assertIsNone(idle["job"])
+        self.assertEqual(self.result(jid)["data"]["worker_id"], busy["id"])
+        self.assertTrue(all(isinstance(c["pid"], int) and c["pid"] > 0 for c in kids))
+        self.assertEqual(self.tickq("cancel", jid).returncode, 0)   # not to wait a minute for it at stop
+        self.assertEqual(w.stop(), 0)
+
     def test_what_cannot_be_a_job_id_is_400(self):
         """An id no job can have is refused as such (job ids have no spaces
         or control characters, 1 to 128 bytes of UTF-8), not looked up."""
