@@ -594,6 +594,11 @@ class TestWorkerSchedulerShutdown(SchedulerCase):
                         "--grace", "10")
         jid = wait_for(lambda: self.jobs(), timeout=10, what="the fired job")[0]
         self.wait_running(jid)
+        # "running" is written at the claim: a stop before the child starts the job hands it back
+        # unstarted (uncharged), which is not what this test is about. Its "job started" line
+        # (written at once for a job that may be slow) says it runs.
+        wait_for(lambda: any(isinstance(x, dict) and x.get("msg") == "job started" and x.get("job_id") == jid
+                             for x in w.log_lines()), timeout=10, what="the child to start the job")
         self.assertIsNotNone(self.r.get("tickq:scheduler:lease"))
         t0 = time.time()
         w.signal(signal.SIGTERM)
