@@ -37,7 +37,7 @@ BENCH    := $(BUILD)/bench_queue
 BENCH_DATA := $(BUILD)/bench_data
 BENCH_OPTIONS := $(BUILD)/bench_options
 
-.PHONY: all setup test fuzz-syntax unit integration demo sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options bench-handlers bench-http bench-optimize install clean
+.PHONY: all setup test fuzz-syntax unit integration demo screenshots sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options bench-handlers bench-http bench-optimize install clean
 
 all: $(BUILD)/tickq
 
@@ -123,6 +123,11 @@ integration: all $(BENCH)
 demo: setup
 	@$(MAKE) --no-print-directory all
 	@scripts/demo $(BUILD)/tickq
+
+# The dashboard's screenshots in docs/images/ (Debian's chromium, real jobs on a private Redis).
+screenshots: setup
+	@$(MAKE) --no-print-directory all
+	@scripts/with-redis /usr/bin/python3 scripts/screenshots.py --tickq $(BUILD)/tickq
 
 # The sanitizer build lives in its own directory so it never mixes objects
 # with the normal build.
