@@ -15,6 +15,7 @@
 #include "http/http_metrics.h"
 #include "http/http_ops.h"
 #include "http/http_options.h"
+#include "http/http_sampler.h"
 #include "http/http_tasks.h"
 #include "http/http_triggers.h"
 
@@ -86,6 +87,7 @@ static const http_route_t g_routes[] = {
     { "GET", "/api/queues", http_ops_queues, 0 },
     { "POST", "/api/queues/{name}/purge", http_ops_purge, HTTP_AUDIT },
     { "GET", "/api/workers", http_ops_workers, 0 },
+    { "GET", "/api/overview/history", http_ops_history, 0 },
     { "GET", "/api/schedules", http_ops_schedules, 0 },
     { "GET", "/api/calendar", http_ops_calendar, 0 },
     { "GET", "/api/options", http_options_symbols, 0 },
@@ -111,6 +113,11 @@ int http_app_run(http_app_t *a, const http_bind_t *bind, const char *token)
         log_error("cannot start the HTTP server", LF_S("error", err));
         return EX_CONFIG;
     }
+    http_sampler_t sampler;
+    if (http_sampler_init(&sampler, a->cfg, err, sizeof err) != 0) {
+        log_error("cannot start the HTTP server", LF_S("error", err));
+        return EX_CONFIG;
+    }
     size_t n;
     const http_route_t *routes = http_app_routes(&n);
     /* A body holds a job's args (max_payload) and the request's other fields. */
@@ -129,9 +136,15 @@ int http_app_run(http_app_t *a, const http_bind_t *bind, const char *token)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    int sig = 0;
-    while (sigwait(&set, &sig) != 0) {
-    }
+    int sig;
+    /* The main thread waits for the stop and, meanwhile, samples the
+     * cluster for the dashboard (http_sampler.h), once a second at most. */
+    const struct timespec second = { 1, 0 };
+    do {
+        http_sampler_tick(&sampler);
+        sig = sigtimedwait(&set, NULL, &second);
+    } while (sig != SIGTERM && sig != SIGINT);
+    http_sampler_close(&sampler);
     log_info("http server stopping", LF_S("signal", sig == SIGINT ? "SIGINT" : "SIGTERM"));
     http_server_stop(s);
     return 0;

@@ -11,6 +11,7 @@
 #include "core/queue_names.h"
 #include "core/stats.h"
 #include "http/http_app.h"
+#include "http/http_sampler.h"
 #include "sched/calendar_view.h"
 
 #define DLQ_LIMIT_DEFAULT 100
@@ -304,4 +305,21 @@ void http_ops_calendar(void *app, const http_request_t *req, http_reply_t *rep)
     }
     if (cal == &own)
         market_calendar_free(&own);
+}
+
+void http_ops_history(void *app, const http_request_t *req, http_reply_t *rep)
+{
+    if (http_query_only(req, no_params, rep) != 0)
+        return;
+    http_app_t *a = app;
+    char err[1024];
+    queue_t *q = http_app_queue(a, err, sizeof err);
+    json_t *v = q != NULL ? http_sampler_read(q, err, sizeof err) : NULL;
+    if (v == NULL) {
+        if (q != NULL)
+            http_app_broken(a);
+        http_reply_error(rep, 503, "cannot read the samples from Redis: %s", err);
+        return;
+    }
+    http_reply_json(rep, 200, v);
 }

@@ -14,6 +14,9 @@ void http_ops_schedules(void *app, const http_request_t *req, http_reply_t *rep)
 /* GET /api/calendar?from=YYYY-MM-DD&days=N: `tickq schedule calendar --json`
  * of the server's calendar (the configuration file's closures included). */
 void http_ops_calendar(void *app, const http_request_t *req, http_reply_t *rep);
+/* GET /api/overview/history: the dashboard's samples of the last hour
+ * (http_sampler.h). */
+void http_ops_history(void *app, const http_request_t *req, http_reply_t *rep);
 void http_ops_dlq(void *app, const http_request_t *req, http_reply_t *rep);
 void http_ops_dlq_retry(void *app, const http_request_t *req, http_reply_t *rep);
 /* POST /api/queues/{name}/purge: as `tickq purge NAME --yes`. */

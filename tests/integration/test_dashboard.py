@@ -12,6 +12,7 @@ nothing. Skipped, saying why, where no browser can run
 (browser_harness.missing)."""
 import json
 import os
+import time
 import unittest
 
 from browser_harness import Browser, missing
@@ -67,6 +68,39 @@ class TestOverview(HttpCase):
         self.assertIn("bad", self.b("eval", js="document.querySelector('[data-total=\"failed\"]').className"))
         w.stop()
         self.assert_no_problems()
+
+    def test_the_last_hour_is_sampled_once_per_slot_across_hosts_and_charted(self):
+        env = {"TICKQ_SAMPLE_MS": "1000"}
+        s1, s2 = self.serve(env=env), self.serve(env=env)     # two API hosts sampling the same Redis
+        for _ in range(4):
+            self.enqueue("noop")
+        time.sleep(1.5)
+        status, w = self.burst("--workers", "1")
+        self.assertEqual(status, 0, w.log())
+
+        def samples():
+            got = self.expect(self.get(s1, "/api/overview/history"), 200)["samples"]
+            return got if len(got) >= 4 and got[-1]["completed"] == 4 else None
+        got = wait_for(samples, 15, what="four samples, the last after the burst")
+        ts = [x["t"] for x in got]
+        self.assertEqual(ts, sorted(set(ts)))                   # one sample per slot, however many hosts
+        self.assertTrue(all(t % 1000 == 0 for t in ts))
+        self.assertEqual(self.expect(self.get(s2, "/api/overview/history"), 200)["samples"][:len(got)], got)
+        self.assertIn(4, [x["ready"] for x in got])             # a sample while the four waited...
+        waited = [x["latency_s"] for x in got if x["ready"] == 4]
+        self.assertTrue(any(v > 0 for v in waited), got)        # ...with the oldest one's age
+        self.assertEqual(got[-1]["submitted"], 4)
+        self.b("goto", url=f"http://127.0.0.1:{s1.port}/")
+        self.b("wait_visible", selector="#chart-throughput")
+        series = json.loads(self.b("eval", js="JSON.stringify([...document.querySelectorAll('#chart-throughput path')]"
+                                             ".map(p => [p.dataset.series, +p.dataset.points]))"))
+        self.assertEqual([n for n, _ in series], ["completed", "failed", "submitted"])
+        self.assertTrue(all(p >= 1 for _, p in series), series)
+        self.b("wait_visible", selector="#chart-latency")
+        self.assertEqual(self.b("problems"), [])
+        p = self.tickq("serve", "--http", "127.0.0.1:0", env={"TICKQ_SAMPLE_MS": "5"})
+        self.assertEqual(p.returncode, 78)
+        self.assertIn("TICKQ_SAMPLE_MS '5' must be a whole number of milliseconds from 1000 to 60000", p.stderr)
 
     def test_a_token_is_asked_once_and_a_wrong_one_refused(self):
         s = self.serve(env={"TICKQ_API_TOKEN": TOKEN})

@@ -1,0 +1,172 @@
+/* http_sampler.c — the dashboard's samples of the last hour (http_sampler.h). */
+#include "http/http_sampler.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/queue_names.h"
+#include "core/stats.h"
+#include "core/stream_info.h"
+
+#define SAMPLE_MS_MIN 1000
+#define SAMPLE_MS_MAX 60000
+#define CONNECT_RETRY_MS 5000
+
+static void samples_key(const queue_t *q, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s:dash:samples", q->prefix);
+}
+
+int http_sampler_init(http_sampler_t *s, const config_t *cfg, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    s->cfg = cfg;
+    s->every_ms = SAMPLE_MS_DEFAULT;
+    const char *text = getenv("TICKQ_SAMPLE_MS");
+    if (text != NULL) {
+        char *end;
+        long long v = strtoll(text, &end, 10);
+        if (*text == '\0' || *end != '\0' || v < SAMPLE_MS_MIN || v > SAMPLE_MS_MAX) {
+            snprintf(err, errlen, "TICKQ_SAMPLE_MS '%.40s' must be a whole number of milliseconds from %d to %d", text,
+                     SAMPLE_MS_MIN, SAMPLE_MS_MAX);
+            return -1;
+        }
+        s->every_ms = v;
+    }
+    return 0;
+}
+
+void http_sampler_close(http_sampler_t *s)
+{
+    rconn_free(s->conn);
+    s->conn = NULL;
+}
+
+/* The age in seconds of the oldest entry of `stream` not yet delivered to
+ * `group` (0 when none): the entry after the group's last delivered one. */
+static int oldest_ready_age(http_sampler_t *s, const char *stream, int64_t now_ms, double *age, char *err,
+                            size_t errlen)
+{
+    *age = 0;
+    redisReply *g = rconn_cmd(s->conn, err, errlen, "XINFO GROUPS %s", stream);
+    if (g == NULL)
+        return -1;
+    const redisReply *mine = g->type == REDIS_REPLY_ARRAY ? stream_group_of(g, s->q.group) : NULL;
+    const redisReply *last = mine ? stream_reply_field(mine, "last-delivered-id") : NULL;
+    char from[80];
+    if (last != NULL && last->type == REDIS_REPLY_STRING)
+        snprintf(from, sizeof from, "(%s", last->str);
+    else
+        snprintf(from, sizeof from, "-");
+    freeReplyObject(g);
+    redisReply *r = rconn_cmd(s->conn, err, errlen, "XRANGE %s %s + COUNT 1", stream, from);
+    if (r == NULL)
+        return -1;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->type == REDIS_REPLY_ARRAY &&
+        r->element[0]->elements >= 1 && r->element[0]->element[0]->type == REDIS_REPLY_STRING) {
+        long long ms = strtoll(r->element[0]->element[0]->str, NULL, 10);
+        if (ms > 0 && now_ms > ms)
+            *age = (double)(now_ms - ms) / 1000.0;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+/* The sample of the cluster now; NULL with err. */
+static json_t *sample_now(http_sampler_t *s, int64_t slot_ms, char *err, size_t errlen)
+{
+    json_t *st = stats_collect(&s->q, err, errlen);
+    if (st == NULL)
+        return NULL;
+    const json_t *total = json_object_get(json_object_get(st, "counters"), "total");
+    long long ready = 0;
+    double latency = 0;
+    int64_t now_ms = clock_now_ms();
+    size_t i;
+    const json_t *qd;
+    json_array_foreach(json_object_get(st, "queues"), i, qd) {
+        ready += json_integer_value(json_object_get(qd, "ready"));
+        if (json_integer_value(json_object_get(qd, "ready")) == 0)
+            continue;
+        char stream[QUEUE_KEY_MAX];
+        double age;
+        queue_stream_key(s->q.prefix, json_string_value(json_object_get(qd, "name")), stream);
+        if (oldest_ready_age(s, stream, now_ms, &age, err, errlen) != 0) {
+            json_decref(st);
+            return NULL;
+        }
+        if (age > latency)
+            latency = age;
+    }
+    json_t *out = json_pack("{s:I, s:I, s:I, s:I, s:I, s:f}", "t", (json_int_t)slot_ms, "submitted",
+                            json_integer_value(json_object_get(total, "submitted")), "completed",
+                            json_integer_value(json_object_get(total, "completed")), "failed",
+                            json_integer_value(json_object_get(total, "failed")) +
+                                json_integer_value(json_object_get(total, "dead")),
+                            "ready", (json_int_t)ready, "latency_s", latency);
+    json_decref(st);
+    return out;
+}
+
+void http_sampler_tick(http_sampler_t *s)
+{
+    int64_t now = clock_now_ms(), slot = now / s->every_ms;
+    if (slot == s->last_slot)
+        return;
+    char err[1024];
+    if (s->conn == NULL) {
+        if (clock_mono_ms() < s->retry_at_ms)
+            return;
+        if ((s->conn = rconn_open(&s->cfg->url, s->cfg->command_timeout_ms, err, sizeof err)) == NULL) {
+            s->retry_at_ms = clock_mono_ms() + CONNECT_RETRY_MS;
+            return; /* /health says Redis is down; a gap in the samples says it too */
+        }
+        rconn_set_name(s->conn, "tickq-http-sampler");
+        queue_init(&s->q, s->conn);
+        config_apply(s->cfg, &s->q);
+    }
+    s->last_slot = slot;
+    char key[256], lock[256], slot_text[32];
+    samples_key(&s->q, key, sizeof key);
+    snprintf(lock, sizeof lock, "%s:dash:slot:%lld", s->q.prefix, (long long)slot);
+    snprintf(slot_text, sizeof slot_text, "%lld", (long long)slot);
+    /* One host per slot: the first to take the slot's lock samples it. */
+    redisReply *r = rconn_cmd(s->conn, err, sizeof err, "SET %s 1 NX PX %lld", lock, (long long)(s->every_ms * 6));
+    int mine = r != NULL && r->type == REDIS_REPLY_STATUS;
+    freeReplyObject(r);
+    json_t *sample = mine ? sample_now(s, slot * s->every_ms, err, sizeof err) : NULL;
+    char *text = sample ? json_dumps(sample, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
+    json_decref(sample);
+    if (text != NULL) {
+        char oldest[32];
+        snprintf(oldest, sizeof oldest, "(%lld", (long long)((now - SAMPLE_KEEP_MS) / s->every_ms));
+        freeReplyObject(rconn_cmd(s->conn, err, sizeof err, "ZADD %s %s %s", key, slot_text, text));
+        freeReplyObject(rconn_cmd(s->conn, err, sizeof err, "ZREMRANGEBYSCORE %s -inf %s", key, oldest));
+        free(text);
+    }
+    if (rconn_broken(s->conn))
+        http_sampler_close(s);
+}
+
+json_t *http_sampler_read(queue_t *q, char *err, size_t errlen)
+{
+    char key[256];
+    samples_key(q, key, sizeof key);
+    redisReply *r = rconn_cmd(q->conn, err, errlen, "ZRANGE %s 0 -1", key);
+    if (r == NULL)
+        return NULL;
+    json_t *list = json_array();
+    int64_t since = clock_now_ms() - SAMPLE_KEEP_MS;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        json_t *v = json_loads(r->element[i]->str, 0, NULL);
+        if (v != NULL && json_integer_value(json_object_get(v, "t")) >= since)
+            json_array_append_new(list, v);
+        else
+            json_decref(v); /* older than the hour (not trimmed yet), or not ours: left out */
+    }
+    freeReplyObject(r);
+    return json_pack("{s:o}", "samples", list);
+}

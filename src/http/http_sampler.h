@@ -1,0 +1,43 @@
+/* http_sampler.h — the dashboard's last hour: every SAMPLE_MS one sample of
+ * the cluster (the jobs submitted, completed and failed so far, the ready
+ * jobs, and the queue latency: the age of the oldest ready job), kept in
+ * Redis under <prefix>:dash:samples (a sorted set by slot, the last
+ * SAMPLE_KEEP slots) so that every API host shows the same. Each HTTP
+ * process samples on its main thread, over its own connection; a lock per
+ * slot (SET NX) makes one sample per slot however many hosts run. A slot
+ * no host sampled (none running, Redis down) is a gap, not a zero. */
+#ifndef TICKQ_HTTP_SAMPLER_H
+#define TICKQ_HTTP_SAMPLER_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/queue.h"
+#include "core/rconn.h"
+
+#define SAMPLE_MS_DEFAULT 10000
+#define SAMPLE_KEEP_MS 3600000      /* an hour */
+
+typedef struct {
+    const config_t *cfg;
+    int64_t every_ms;            /* TICKQ_SAMPLE_MS (for tests), else SAMPLE_MS_DEFAULT */
+    rconn_t *conn;               /* NULL until the first tick, and after a broken one */
+    queue_t q;
+    int64_t last_slot;           /* the last slot this process looked at */
+    int64_t retry_at_ms;         /* monotonic: no connect before this, after a failed one */
+} http_sampler_t;
+
+/* Reads TICKQ_SAMPLE_MS (1000 to 60000 ms); -1 with err when it is set to
+ * anything else. */
+int http_sampler_init(http_sampler_t *s, const config_t *cfg, char *err, size_t errlen);
+/* Takes the current slot's sample unless this process or another did. */
+void http_sampler_tick(http_sampler_t *s);
+void http_sampler_close(http_sampler_t *s);
+
+/* The samples of the last hour, oldest first: {"samples": [{"t" (epoch ms
+ * of its slot), "submitted", "completed", "failed" (failed and dead),
+ * "ready", "latency_s"}, ...]}; NULL with err. */
+json_t *http_sampler_read(queue_t *q, char *err, size_t errlen);
+
+#endif
