@@ -12,7 +12,8 @@
 // click {selector}; eval {js} (an expression's value);
 // problems (and clears them); dialogs (the confirm()/alert() texts
 // accepted since the last call: every dialog is accepted, and said);
-// viewport {width, height}; screenshot {path, full_page}; close.
+// viewport {width, height}; screenshot {path, full_page}; press {key}
+// (on the focused element); close.
 import { chromium } from "playwright-core";
 import readline from "node:readline";
 
@@ -55,6 +56,7 @@ const ops = {
   problems: async () => { const p = problems; problems = []; return p; },
   dialogs: async () => { const d = dialogs; dialogs = []; return d; },
   viewport: async (c) => { await page.setViewportSize({ width: c.width, height: c.height }); return true; },
+  press: async (c) => { await page.keyboard.press(c.key); return true; },
   screenshot: async (c) => { await page.screenshot({ path: c.path, fullPage: !!c.full_page }); return c.path; },
 };
 

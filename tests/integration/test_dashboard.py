@@ -102,6 +102,26 @@ class TestOverview(HttpCase):
         self.assertEqual(p.returncode, 78)
         self.assertIn("TICKQ_SAMPLE_MS '5' must be a whole number of milliseconds from 1000 to 60000", p.stderr)
 
+    def test_a_phone_width_and_the_keyboard(self):
+        """At 390 px nothing but a table's own box scrolls sideways; the
+        views are reached with Tab and Enter."""
+        s = self.serve()
+        self.enqueue("noop")
+        self.b("viewport", width=390, height=844)
+        self.b("goto", url=f"http://127.0.0.1:{s.port}/")
+        self.b("wait_text", selector="#status", text="updated")
+        self.assertLessEqual(self.b("eval", js="document.documentElement.scrollWidth"), 390)
+        for _ in range(6):   # Tab from the top of the page to the Jobs link
+            self.b("press", key="Tab")
+            if self.b("eval", js="document.activeElement.textContent") == "Jobs":
+                break
+        self.assertEqual(self.b("eval", js="document.activeElement.textContent"), "Jobs")
+        self.b("press", key="Enter")
+        self.b("wait_visible", selector="#jobs-filter")
+        self.assertEqual(self.b("eval", js="location.hash"), "#/jobs")
+        self.assertLessEqual(self.b("eval", js="document.documentElement.scrollWidth"), 390)
+        self.assertEqual(self.b("problems"), [])
+
     def test_a_token_is_asked_once_and_a_wrong_one_refused(self):
         s = self.serve(env={"TICKQ_API_TOKEN": TOKEN})
         self.enqueue("noop")
