@@ -216,15 +216,23 @@ static int add_controls(queue_t *q, json_t *root, char *err, size_t errlen)
         json_object_set_new(d, "served", json_integer(served));
         json_object_set_new(d, "unserved", json_boolean(served == 0 && json_integer_value(json_object_get(d, "ready")) > 0));
     }
-    static type_limit_t limits[QUEUE_LIMITS_MAX];
+    /* Per call: stats are collected on several threads of the HTTP process at once. */
+    type_limit_t *limits = malloc(QUEUE_LIMITS_MAX * sizeof *limits);
     size_t nl = 0;
-    if (queue_limit_list(q, limits, QUEUE_LIMITS_MAX, &nl, err, errlen) != QUEUE_OK)
+    if (limits == NULL) {
+        snprintf(err, errlen, "out of memory");
         return -1;
+    }
+    if (queue_limit_list(q, limits, QUEUE_LIMITS_MAX, &nl, err, errlen) != QUEUE_OK) {
+        free(limits);
+        return -1;
+    }
     json_t *out = json_array();
     for (i = 0; i < nl; i++)
         json_array_append_new(out, json_pack("{s:s, s:I, s:I, s:I}", "type", limits[i].type, "limit",
                                              (json_int_t)limits[i].slots, "running", (json_int_t)limits[i].running,
                                              "held", (json_int_t)limits[i].held));
+    free(limits);
     json_object_set_new(root, "limits", out);
     return 0;
 }

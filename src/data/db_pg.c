@@ -6,6 +6,7 @@
  * in pipeline mode (bounded memory, no text-to-number parsing). */
 #include <endian.h>
 #include <libpq-fe.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -816,7 +817,7 @@ static int pg_opportunities_latest(db_t *db, int64_t *generated_us, opportunity_
             snprintf(bad, sizeof bad, "side '%.40s' of the scan at %s is not sell_premium or buy_premium", side, at);
             break;
         }
-        if (rank < 1) {
+        if (rank < 1 || rank > INT_MAX) {
             snprintf(bad, sizeof bad, "rank '%lld' of %s in the scan at %s is not a whole number from 1", rank, side,
                      at);
             break;

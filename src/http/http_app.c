@@ -113,7 +113,7 @@ int http_app_run(http_app_t *a, const http_bind_t *bind, const char *token)
         log_error("cannot start the HTTP server", LF_S("error", err));
         return EX_CONFIG;
     }
-    http_sampler_t sampler;
+    static http_sampler_t sampler; /* outlives this call: its thread is never joined */
     if (http_sampler_init(&sampler, a->cfg, err, sizeof err) != 0) {
         log_error("cannot start the HTTP server", LF_S("error", err));
         return EX_CONFIG;
@@ -132,19 +132,17 @@ int http_app_run(http_app_t *a, const http_bind_t *bind, const char *token)
     log_info("http server listening", LF_S("address", where), LF_I("port", http_server_port(s)),
              LF_S("role", a->role == HTTP_ROLE_SERVE ? "serve" : "worker"),
              LF_B("token", token != NULL && token[0] != '\0'), LF_B("cluster_metrics", a->cluster_metrics));
+    /* The dashboard's samples on a thread of their own (a slow Redis must
+     * not delay the stop); it is left running when the process ends. */
+    if (http_sampler_start(&sampler, err, sizeof err) != 0)
+        log_warn("the dashboard's samples are off", LF_S("error", err));
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    int sig;
-    /* The main thread waits for the stop and, meanwhile, samples the
-     * cluster for the dashboard (http_sampler.h), once a second at most. */
-    const struct timespec second = { 1, 0 };
-    do {
-        http_sampler_tick(&sampler);
-        sig = sigtimedwait(&set, NULL, &second);
-    } while (sig != SIGTERM && sig != SIGINT);
-    http_sampler_close(&sampler);
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0) {
+    }
     log_info("http server stopping", LF_S("signal", sig == SIGINT ? "SIGINT" : "SIGTERM"));
     http_server_stop(s);
     return 0;

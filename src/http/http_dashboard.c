@@ -21,8 +21,10 @@ void http_dashboard_page(void *app, const http_request_t *req, http_reply_t *rep
     }
     memcpy(body, dashboard_page_source, len);
     http_reply_body(rep, 200, "text/html; charset=utf-8", body, len);
-    /* The page's own script and style only; fetch() to this host only. */
+    /* The page's own script and style only; fetch() to this host only; never
+     * inside another site's frame (its buttons act). */
     snprintf(rep->header[0], sizeof rep->header[0],
              "Content-Security-Policy: default-src 'none'; script-src 'unsafe-inline'; "
-             "style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:");
+             "style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+             "base-uri 'none'; form-action 'none'");
 }

@@ -169,6 +169,14 @@ void http_options_opportunities(void *app, const http_request_t *req, http_reply
                               "iv_percentile", number_or_null(e->iv_percentile), "hv_20", number_or_null(e->hv_20),
                               "hv_60", number_or_null(e->hv_60), "atm_open_interest", (json_int_t)e->atm_open_interest,
                               "atm_volume", (json_int_t)e->atm_volume);
+        if (o == NULL) { /* a stored symbol that is not UTF-8: said, not dropped */
+            http_reply_error(rep, 500, "cannot show the stored scan: its %s entry of rank %d does not convert to "
+                             "JSON", e->side, e->rank);
+            free(rows);
+            json_decref(sell);
+            json_decref(buy);
+            return;
+        }
         json_array_append_new(strcmp(e->side, "sell_premium") == 0 ? sell : buy, o);
     }
     free(rows);

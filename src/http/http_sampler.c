@@ -1,6 +1,7 @@
 /* http_sampler.c — the dashboard's samples of the last hour (http_sampler.h). */
 #include "http/http_sampler.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,10 +40,35 @@ int http_sampler_init(http_sampler_t *s, const config_t *cfg, char *err, size_t 
     return 0;
 }
 
-void http_sampler_close(http_sampler_t *s)
+static void sampler_drop_connection(http_sampler_t *s)
 {
     rconn_free(s->conn);
     s->conn = NULL;
+}
+
+static void *sampler_thread(void *arg)
+{
+    http_sampler_t *s = arg;
+    for (;;) {
+        http_sampler_tick(s);
+        clock_sleep_ms(1000, NULL);
+    }
+    return NULL;
+}
+
+int http_sampler_start(http_sampler_t *s, char *err, size_t errlen)
+{
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&t, &attr, sampler_thread, s);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot start its thread: %s", strerror(rc));
+        return -1;
+    }
+    return 0;
 }
 
 /* The age in seconds of the oldest entry of `stream` not yet delivered to
@@ -148,7 +174,7 @@ void http_sampler_tick(http_sampler_t *s)
         free(text);
     }
     if (rconn_broken(s->conn))
-        http_sampler_close(s);
+        sampler_drop_connection(s);
 }
 
 json_t *http_sampler_read(queue_t *q, char *err, size_t errlen)

@@ -3,7 +3,8 @@
  * jobs, and the queue latency: the age of the oldest ready job), kept in
  * Redis under <prefix>:dash:samples (a sorted set by slot, the last
  * SAMPLE_KEEP slots) so that every API host shows the same. Each HTTP
- * process samples on its main thread, over its own connection; a lock per
+ * process samples on a thread of its own, over its own connection (the
+ * stats it reads are collected without shared state); a lock per
  * slot (SET NX) makes one sample per slot however many hosts run. A slot
  * no host sampled (none running, Redis down) is a gap, not a zero. */
 #ifndef TICKQ_HTTP_SAMPLER_H
@@ -33,7 +34,9 @@ typedef struct {
 int http_sampler_init(http_sampler_t *s, const config_t *cfg, char *err, size_t errlen);
 /* Takes the current slot's sample unless this process or another did. */
 void http_sampler_tick(http_sampler_t *s);
-void http_sampler_close(http_sampler_t *s);
+/* Starts a detached thread that ticks once a second for the life of the
+ * process (s must outlive it). 0, or -1 with err. */
+int http_sampler_start(http_sampler_t *s, char *err, size_t errlen);
 
 /* The samples of the last hour, oldest first: {"samples": [{"t" (epoch ms
  * of its slot), "submitted", "completed", "failed" (failed and dead),

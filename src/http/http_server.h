@@ -59,7 +59,7 @@ typedef struct {
     char *body;                  /* malloc'd */
     size_t len;
     const char *content_type;
-    char header[2][160];         /* extra "Name: value" headers ("" for none) */
+    char header[2][256];         /* extra "Name: value" headers ("" for none) */
 } http_reply_t;
 
 /* The query parameter `key`, or NULL. */

@@ -516,9 +516,11 @@ static void best_curve(const task_ctx_t *ctx, json_t *best, double *ms)
     const json_t *curve = json_object_get(o.data, "equity_curve");
     if (st == TASK_OK && json_is_array(curve))
         json_object_set(best, "equity_curve", (json_t *)curve);
-    else
-        json_object_set_new(best, "equity_curve_error", json_string(st == TASK_OK ? "the run gave no equity curve"
-                                                                                   : o.error));
+    else {
+        json_t *why = json_string(st == TASK_OK ? "the run gave no equity curve" : o.error);
+        json_object_set_new(best, "equity_curve_error",
+                            why ? why : json_string("the run failed (its error is not UTF-8 text)"));
+    }
     json_decref(o.data);
     json_decref(o.details);
     free(o.raw);

@@ -10,6 +10,7 @@ dead job back to its queue (checked in Redis); Cancel stops a running
 sleep job; with a token set, the buttons fail without it and change
 nothing. Skipped, saying why, where no browser can run
 (browser_harness.missing)."""
+import datetime
 import json
 import os
 import time
@@ -74,7 +75,7 @@ class TestOverview(HttpCase):
         s1, s2 = self.serve(env=env), self.serve(env=env)     # two API hosts sampling the same Redis
         for _ in range(4):
             self.enqueue("noop")
-        time.sleep(1.5)
+        time.sleep(2.5)
         status, w = self.burst("--workers", "1")
         self.assertEqual(status, 0, w.log())
 
@@ -101,6 +102,13 @@ class TestOverview(HttpCase):
         p = self.tickq("serve", "--http", "127.0.0.1:0", env={"TICKQ_SAMPLE_MS": "5"})
         self.assertEqual(p.returncode, 78)
         self.assertIn("TICKQ_SAMPLE_MS '5' must be a whole number of milliseconds from 1000 to 60000", p.stderr)
+
+    def test_a_malformed_address_shows_the_overview(self):
+        s = self.serve()
+        self.b("goto", url=f"http://127.0.0.1:{s.port}/#/job/%E0%A4%A")
+        self.b("wait_text", selector="#status", text="updated")
+        self.assertFalse(self.b("eval", js="document.getElementById('view-overview').hidden"))
+        self.assertEqual(self.b("problems"), [])
 
     def test_a_phone_width_and_the_keyboard(self):
         """At 390 px nothing but a table's own box scrolls sideways; the
@@ -130,6 +138,10 @@ class TestOverview(HttpCase):
         self.assertIn("token", self.b("text", selector="#status"))
         problems = self.b("problems")   # the page's first calls were refused, as they must be
         self.assertTrue(problems and all("401" in p for p in problems), problems)
+        self.b("fill", selector="#token-input", value="p\u20acss with spaces")      # no header can carry it
+        self.b("click", selector="#token-form button")
+        self.b("wait_text", selector="#status", text="printable ASCII")
+        self.assertIsNone(self.b("eval", js="sessionStorage.getItem('tickq.token')"))
         self.b("fill", selector="#token-input", value="not-the-token-at-all")
         self.b("click", selector="#token-form button")
         self.b("wait_text", selector="#status", text="wrong token")
@@ -150,6 +162,7 @@ class TestOverview(HttpCase):
         self.assertEqual(r.status, 200)
         self.assertEqual(r.headers["Content-Type"], "text/html; charset=utf-8")
         self.assertIn("default-src 'none'", r.headers["Content-Security-Policy"])
+        self.assertIn("frame-ancestors 'none'", r.headers["Content-Security-Policy"])   # no clickjacking
         page = r.body.decode()
         # nothing loaded from elsewhere (the SVG namespace URI names, it loads nothing)
         for outside in (r"""(src|href|action)\s*=\s*["']?(https?:)?//""", r"""url\(\s*["']?(https?:)?//""",
@@ -250,8 +263,14 @@ class TestJobs(HttpCase):
     def test_schedules_with_next_fires_last_job_and_the_calendar(self):
         tmp = self.temp_dir()
         config = os.path.join(tmp, "tickq.ini")
+        # a closure in the next 60 days: a weekday 20 to 30 days on that is a full trading day
+        cal = json.loads(self.tickq("schedule", "calendar", "--days", "60", "--json").stdout)
+        listed = {d["date"] for d in cal["closures_and_early_closes"]}
+        start = datetime.date.fromisoformat(cal["from"])
+        closure = next(d.isoformat() for d in (start + datetime.timedelta(days=k) for k in range(20, 31))
+                       if d.weekday() < 5 and d.isoformat() not in listed)
         with open(config, "w") as f:
-            f.write("[scheduler]\nclosures = 2027-03-10\n\n"
+            f.write(f"[scheduler]\nclosures = {closure}\n\n"
                     "[schedule close]\ncron = 30 16 * * MON-FRI\ntimezone = America/New_York\ntask = noop\n\n"
                     "[schedule after_close]\nafter = close\ntask = echo\n")
         self.r.hset("tickq:scheduler:last", "close", "1780329600")   # 2026-06-01T16:00:00Z
@@ -270,8 +289,10 @@ class TestJobs(HttpCase):
                          "#/job/close%3A2026-06-01T16%3A00%3A00Z")
         self.assertIn("after close", self.b("text", selector='#schedules tr[data-schedule="after_close"]'))
         self.assertIn("never", self.b("text", selector='#schedules tr[data-schedule="after_close"]'))
-        # the calendar: the configured closure is listed when it is within the next 60 days
+        # the calendar, with the configured closure
         cal = self.expect(self.get(s, "/api/calendar?days=60"), 200)
+        self.assertIn({"date": closure, "kind": "closure"},
+                      [{"date": d["date"], "kind": d["kind"]} for d in cal["closures_and_early_closes"]])
         listed = json.loads(self.b("eval", js="JSON.stringify([...document.querySelectorAll('#calendar tbody tr')]"
                                              ".map(r => r.dataset.date))"))
         self.assertEqual(listed, [d["date"] for d in cal["closures_and_early_closes"]])

@@ -169,10 +169,14 @@ class TestBigFlowsAndKills(FlowCase):
         for policy in ("fail", "continue"):
             with self.subTest(policy=policy):
                 self.r.flushall()
+                # both hosts up and claiming before the flow exists, so each takes a child at once
+                hosts = [self.worker("--workers", "1"), self.worker("--workers", "1")]
+                for w in hosts:
+                    wait_for(lambda: any(isinstance(x, dict) and x.get("msg") == "worker started"
+                                         for x in w.log_lines()), 20, what="a worker to start")
                 parent, kids, _ = self.add_flow({"type": "echo", "args": {"p": policy}, "policy": policy,
                                                  "children": [{"type": "sleep", "args": {"ms": 3000}},
                                                               {"type": "sleep", "args": {"ms": 3000}}]})
-                hosts = [self.worker("--workers", "1"), self.worker("--workers", "1")]
                 running = lambda: [(self.result(k) or {}).get("status") for k in kids] == ["running", "running"]
                 wait_for(running, 30, what="both children running")
                 hosts_of = [self.result(k)["data"]["worker_id"].rsplit(":", 1)[0] for k in kids]
