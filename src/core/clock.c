@@ -203,6 +203,14 @@ void clock_format_date(int64_t epoch_s, char out[CLOCK_DATE_LEN])
     snprintf(out, CLOCK_DATE_LEN, "%04d-%02d-%02d", y, m, d);
 }
 
+void clock_format_datetime_us(int64_t us, char out[CLOCK_DATE_LEN])
+{
+    int64_t s = clock_floor_div(us, 1000000);
+    char base[CLOCK_DATE_LEN];
+    clock_format_datetime(s, base);
+    snprintf(out, CLOCK_DATE_LEN, "%.19s.%06dZ", base, (int)(us - s * 1000000));
+}
+
 void clock_format_datetime(int64_t epoch_s, char out[CLOCK_DATE_LEN])
 {
     int64_t days = epoch_s >= 0 ? epoch_s / 86400 : -((-epoch_s + 86399) / 86400);

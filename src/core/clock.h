@@ -51,6 +51,9 @@ int clock_parse_iso8601(const char *s, int64_t *epoch_s, int *date_only);
 /* "YYYY-MM-DD" and "YYYY-MM-DDTHH:MM:SSZ" of epoch seconds (UTC). */
 void clock_format_date(int64_t epoch_s, char out[CLOCK_DATE_LEN]);
 void clock_format_datetime(int64_t epoch_s, char out[CLOCK_DATE_LEN]);
+/* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" of epoch microseconds (UTC): the stored
+ * form of an opportunity scan's time. */
+void clock_format_datetime_us(int64_t us, char out[CLOCK_DATE_LEN]);
 /* A bar's time as tickq shows it: the date alone for daily and longer bars
  * (daily != 0), else the date and time. */
 void clock_format_bar(int daily, int64_t epoch_s, char out[CLOCK_DATE_LEN]);

@@ -750,9 +750,8 @@ static int pg_iv_history_get(db_t *db, const char *symbol, int64_t from_date, in
 static int pg_opportunities_put(db_t *db, int64_t generated_us, const opportunity_row_t *rows, size_t n,
                                 char *err, size_t errlen)
 {
-    char base[CLOCK_DATE_LEN], at[CLOCK_DATE_LEN];
-    clock_format_datetime(generated_us / 1000000, base);
-    snprintf(at, sizeof at, "%.19s.%06dZ", base, (int)(generated_us % 1000000));
+    char at[CLOCK_DATE_LEN];
+    clock_format_datetime_us(generated_us, at);
     copy_t c;
     if (copy_start(&c, db, "COPY opportunities (generated_at, side, rank, symbol, score, date, atm_iv_30d, iv_rank,"
                            " iv_percentile, hv_20, hv_60, atm_open_interest, atm_volume) FROM STDIN",

@@ -654,20 +654,12 @@ static int lite_iv_history_get(db_t *db, const char *symbol, int64_t from_date, 
                     errlen);
 }
 
-/* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" of epoch microseconds. */
-static void iso_us(int64_t us, char out[CLOCK_DATE_LEN])
-{
-    char base[CLOCK_DATE_LEN];
-    clock_format_datetime(us / 1000000, base);
-    snprintf(out, CLOCK_DATE_LEN, "%.19s.%06dZ", base, (int)(us % 1000000));
-}
-
 static int lite_opportunities_put(db_t *db, int64_t generated_us, const opportunity_row_t *rows, size_t n,
                                   char *err, size_t errlen)
 {
     sqlite3_stmt *st;
     char at[CLOCK_DATE_LEN];
-    iso_us(generated_us, at);
+    clock_format_datetime_us(generated_us, at);
     if (lite_prepare_once(db, &st,
                           "INSERT INTO opportunities (generated_at, side, rank, symbol, score, date, atm_iv_30d,"
                           " iv_rank, iv_percentile, hv_20, hv_60, atm_open_interest, atm_volume)"
@@ -698,7 +690,7 @@ static int lite_opportunities_put(db_t *db, int64_t generated_us, const opportun
     return 0;
 }
 
-/* iso_us's text back as epoch microseconds; -1 unless it is exactly that
+/* clock_format_datetime_us's text back as epoch microseconds; -1 unless it is exactly that
  * form. */
 static int parse_iso_us(const char *s, int64_t *us)
 {
@@ -803,7 +795,7 @@ static int opportunity_entry(sqlite3_stmt *st, int first, int64_t *generated_us,
     return 0;
 }
 
-/* The newest scan (db_opportunities_latest): generated_at is iso_us's
+/* The newest scan (db_opportunities_latest): generated_at is clock_format_datetime_us's
  * fixed-width text, so the greatest text is the newest time. */
 static int lite_opportunities_latest(db_t *db, int64_t *generated_us, opportunity_entry_t **out, size_t *n,
                                      char *err, size_t errlen)

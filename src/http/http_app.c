@@ -72,6 +72,15 @@ int http_app_database_ok(http_app_t *a)
     return a->db_ok;
 }
 
+db_t *http_app_database(http_app_t *a, http_reply_t *rep)
+{
+    if (!http_app_database_ok(a)) {
+        http_reply_error(rep, 503, "the database is unavailable: %s", a->db_error);
+        return NULL;
+    }
+    return a->db;
+}
+
 static const http_route_t g_routes[] = {
     { "GET", "/", http_dashboard_page, HTTP_PUBLIC },
     { "GET", "/health", http_health, HTTP_PUBLIC },

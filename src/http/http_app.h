@@ -54,6 +54,9 @@ void http_app_broken(http_app_t *a);
  * does: a new schema is migrated then); later ones only read, and a
  * failed one closes it, so the next opens it again. */
 int http_app_database_ok(http_app_t *a);
+/* The database for an endpoint that reads it, or NULL with rep filled
+ * (503, saying why). */
+db_t *http_app_database(http_app_t *a, http_reply_t *rep);
 
 /* Every route of the server. */
 const http_route_t *http_app_routes(size_t *n);

@@ -145,16 +145,9 @@ void http_ops_dlq(void *app, const http_request_t *req, http_reply_t *rep)
     if (http_query_only(req, known, rep) != 0)
         return;
     http_app_t *a = app;
-    long long limit = DLQ_LIMIT_DEFAULT;
-    const char *text = http_query(req, "limit");
-    if (text != NULL) {
-        char *end;
-        limit = strtoll(text, &end, 10);
-        if (*text == '\0' || *end != '\0' || limit < 1 || limit > DLQ_LIMIT_MAX) {
-            http_reply_error(rep, 400, "limit must be an integer from 1 to %d", DLQ_LIMIT_MAX);
-            return;
-        }
-    }
+    long long limit;
+    if (http_query_count(req, "limit", 1, DLQ_LIMIT_MAX, DLQ_LIMIT_DEFAULT, &limit, rep) != 0)
+        return;
     char err[1024], key[256];
     queue_t *q = http_app_queue(a, err, sizeof err);
     if (q == NULL) {
@@ -271,16 +264,9 @@ void http_ops_calendar(void *app, const http_request_t *req, http_reply_t *rep)
     if (http_query_only(req, known, rep) != 0)
         return;
     http_app_t *a = app;
-    const char *days_text = http_query(req, "days");
-    long long days = CALENDAR_DAYS_DEFAULT;
-    if (days_text != NULL) {
-        char *end;
-        days = strtoll(days_text, &end, 10);
-        if (*days_text == '\0' || *end != '\0' || days < CALENDAR_DAYS_MIN || days > CALENDAR_DAYS_MAX) {
-            http_reply_error(rep, 400, "days must be an integer from %d to %d", CALENDAR_DAYS_MIN, CALENDAR_DAYS_MAX);
-            return;
-        }
-    }
+    long long days;
+    if (http_query_count(req, "days", CALENDAR_DAYS_MIN, CALENDAR_DAYS_MAX, CALENDAR_DAYS_DEFAULT, &days, rep) != 0)
+        return;
     /* The configuration file's calendar (its [scheduler] closures), else the built-in one. */
     market_calendar_t own;
     const market_calendar_t *cal = a->schedules != NULL ? &a->schedules->xnys : NULL;

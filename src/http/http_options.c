@@ -44,22 +44,12 @@ static json_t *iv_row_json(const iv_history_row_t *h)
     return o;
 }
 
-/* The database, or 503 in rep. */
-static db_t *database(http_app_t *a, http_reply_t *rep)
-{
-    if (!http_app_database_ok(a)) {
-        http_reply_error(rep, 503, "the database is unavailable: %s", a->db_error);
-        return NULL;
-    }
-    return a->db;
-}
-
 void http_options_symbols(void *app, const http_request_t *req, http_reply_t *rep)
 {
     static const char *const known[] = { NULL };
     if (http_query_only(req, known, rep) != 0)
         return;
-    db_t *db = database(app, rep);
+    db_t *db = http_app_database(app, rep);
     if (db == NULL)
         return;
     iv_history_row_t *rows = NULL;
@@ -111,7 +101,7 @@ void http_options_iv(void *app, const http_request_t *req, http_reply_t *rep)
         http_reply_error(rep, 400, "from must be on or before to, at most %d days apart", IV_DAYS_MAX);
         return;
     }
-    db_t *db = database(app, rep);
+    db_t *db = http_app_database(app, rep);
     if (db == NULL)
         return;
     iv_history_row_t *rows = NULL;
@@ -149,7 +139,7 @@ void http_options_opportunities(void *app, const http_request_t *req, http_reply
     static const char *const known[] = { NULL };
     if (http_query_only(req, known, rep) != 0)
         return;
-    db_t *db = database(app, rep);
+    db_t *db = http_app_database(app, rep);
     if (db == NULL)
         return;
     opportunity_entry_t *rows = NULL;
@@ -182,9 +172,9 @@ void http_options_opportunities(void *app, const http_request_t *req, http_reply
     free(rows);
     json_t *when = json_null();
     if (generated_us != 0) { /* as the scan's result gives it: to the microsecond */
-        char base[CLOCK_DATE_LEN];
-        clock_format_datetime(clock_floor_div(generated_us, 1000000), base);
-        when = json_sprintf("%.19s.%06dZ", base, (int)(generated_us - clock_floor_div(generated_us, 1000000) * 1000000));
+        char at[CLOCK_DATE_LEN];
+        clock_format_datetime_us(generated_us, at);
+        when = json_string(at);
     }
     http_reply_json(rep, 200, json_pack("{s:o, s:o, s:o}", "generated_at", when, "sell_premium", sell,
                                         "buy_premium", buy));

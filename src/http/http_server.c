@@ -205,6 +205,23 @@ static enum MHD_Result check_key(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_NO;
 }
 
+int http_query_count(const http_request_t *r, const char *key, long long lo, long long hi, long long dflt,
+                     long long *out, http_reply_t *rep)
+{
+    const char *text = http_query(r, key);
+    *out = dflt;
+    if (text == NULL)
+        return 0;
+    char *end;
+    long long v = strtoll(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || v < lo || v > hi) {
+        http_reply_error(rep, 400, "%s must be an integer from %lld to %lld", key, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 int http_query_only(const http_request_t *r, const char *const *known, http_reply_t *rep)
 {
     query_check_t c = { known, "" };

@@ -67,6 +67,10 @@ const char *http_query(const http_request_t *r, const char *key);
 /* Refuses (400, naming it) a query parameter not in `known` (NULL-ended).
  * 0 when all are known; -1 with rep filled. */
 int http_query_only(const http_request_t *r, const char *const *known, http_reply_t *rep);
+/* Whole-number query parameter `key` from lo to hi into *out (dflt when
+ * absent): 0, or -1 with rep filled (400, naming it and the range). */
+int http_query_count(const http_request_t *r, const char *key, long long lo, long long hi, long long dflt,
+                     long long *out, http_reply_t *rep);
 
 /* Fills rep: a JSON value (stolen), an error, or a body of another type. */
 void http_reply_json(http_reply_t *rep, int status, json_t *v);

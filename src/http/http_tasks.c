@@ -223,7 +223,7 @@ void http_tasks_list(void *app, const http_request_t *req, http_reply_t *rep)
     if (http_query_only(req, known, rep) != 0)
         return;
     http_app_t *a = app;
-    const char *state = http_query(req, "state"), *limit_text = http_query(req, "limit");
+    const char *state = http_query(req, "state");
     job_filter_t f = { http_query(req, "queue"), http_query(req, "type"), 0, LIST_LIMIT_DEFAULT };
     char err[1024];
     if (state != NULL && !job_list_state_known(state)) {
@@ -242,15 +242,10 @@ void http_tasks_list(void *app, const http_request_t *req, http_reply_t *rep)
                          JOB_TYPE_MAX);
         return;
     }
-    if (limit_text != NULL) {
-        char *end;
-        long long v = strtoll(limit_text, &end, 10);
-        if (*limit_text == '\0' || *end != '\0' || v < 1 || v > LIST_LIMIT_MAX) {
-            http_reply_error(rep, 400, "limit must be an integer from 1 to %d", LIST_LIMIT_MAX);
-            return;
-        }
-        f.limit = (size_t)v;
-    }
+    long long limit;
+    if (http_query_count(req, "limit", 1, LIST_LIMIT_MAX, LIST_LIMIT_DEFAULT, &limit, rep) != 0)
+        return;
+    f.limit = (size_t)limit;
     queue_t *q = http_app_queue(a, err, sizeof err);
     if (q == NULL) {
         http_reply_error(rep, 503, "cannot reach Redis: %s", err);
@@ -279,41 +274,20 @@ void http_tasks_list(void *app, const http_request_t *req, http_reply_t *rep)
 #define TABLE_LIMIT_DEFAULT 1000
 #define TABLE_LIMIT_MAX 100000
 
-/* A whole-number query parameter from lo to hi (absent: dflt); -1 with rep
- * filled (400, naming it). */
-static int count_param(const http_request_t *req, const char *key, long long lo, long long hi, long long dflt,
-                       long long *out, http_reply_t *rep)
-{
-    const char *text = http_query(req, key);
-    *out = dflt;
-    if (text == NULL)
-        return 0;
-    char *end;
-    long long v = strtoll(text, &end, 10);
-    if (*text == '\0' || *end != '\0' || v < lo || v > hi) {
-        http_reply_error(rep, 400, "%s must be an integer from %lld to %lld", key, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 void http_tasks_table(void *app, const http_request_t *req, http_reply_t *rep)
 {
     static const char *const known[] = { "offset", "limit", NULL };
     long long offset, limit;
     if (http_query_only(req, known, rep) != 0 || id_param(req, rep) != 0 ||
-        count_param(req, "offset", 0, 100000000, 0, &offset, rep) != 0 ||
-        count_param(req, "limit", 1, TABLE_LIMIT_MAX, TABLE_LIMIT_DEFAULT, &limit, rep) != 0)
+        http_query_count(req, "offset", 0, 100000000, 0, &offset, rep) != 0 ||
+        http_query_count(req, "limit", 1, TABLE_LIMIT_MAX, TABLE_LIMIT_DEFAULT, &limit, rep) != 0)
         return;
-    http_app_t *a = app;
-    if (!http_app_database_ok(a)) {
-        http_reply_error(rep, 503, "the database is unavailable: %s", a->db_error);
+    db_t *db = http_app_database(app, rep);
+    if (db == NULL)
         return;
-    }
     char err[1024];
     long long total;
-    json_t *rows = optimize_table_read(a->db, req->params[0], (size_t)offset, (size_t)limit, &total, err,
+    json_t *rows = optimize_table_read(db, req->params[0], (size_t)offset, (size_t)limit, &total, err,
                                        sizeof err);
     if (rows == NULL) {
         http_reply_error(rep, 503, "cannot read the optimize table: %s", err);

@@ -166,9 +166,8 @@ task_status_t task_scan_opportunities(const task_ctx_t *ctx, task_out_t *out)
         st = task_options_write_failed(db, out, "the scan", err);
         goto done;
     }
-    char base[CLOCK_DATE_LEN], iso[CLOCK_DATE_LEN];
-    clock_format_datetime(now / 1000000, base);
-    snprintf(iso, sizeof iso, "%.19s.%06dZ", base, (int)(now % 1000000)); /* as stored */
+    char iso[CLOCK_DATE_LEN];
+    clock_format_datetime_us(now, iso); /* as stored */
     out->data = json_pack("{s:s, s:o, s:o, s:o, s:o, s:I, s:{s:I, s:I, s:I, s:I}}", "generated_at", iso, "as_of",
                           task_options_date_json(ref), "sell_premium", lists[0], "buy_premium", lists[1], "rules",
                           rules_json(&rules, max_age, limit), "symbols_scanned", (json_int_t)scanned, "excluded",
