@@ -20,6 +20,7 @@ int cmd_scheduler(int argc, char **argv);
 int cmd_options(int argc, char **argv);
 int cmd_jobs(int argc, char **argv);
 int cmd_retry(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
 int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);

@@ -28,6 +28,7 @@ static const cli_command_t commands[] = {
     { "options", cmd_options, "option prices, Greeks and implied volatility" },
     { "jobs", cmd_jobs, "list jobs by state (failed and dead first), queue, type and age" },
     { "retry", cmd_retry, "run a failed or dead job again" },
+    { "delete", cmd_delete, "delete a finished job from Redis" },
     { "purge", cmd_purge, "cancel every job waiting in a queue (--yes)" },
     { "pause", cmd_pause, "stop claims from a queue on every worker" },
     { "resume", cmd_resume, "let workers claim from a paused queue again" },

@@ -140,6 +140,39 @@ queue_status_t queue_retry(queue_t *q, const char *id, retry_status_t *result, i
     return QUEUE_OK;
 }
 
+queue_status_t queue_delete(queue_t *q, const char *id, delete_status_t *result, char state[JOB_STATE_MAX],
+                            long long *needed_by, char *err, size_t errlen)
+{
+    const char *argv[1] = { id };
+    redisReply *r;
+    queue_status_t st = queue_fcall(q, "delete", NULL, argv, NULL, 1, &r, err, errlen);
+    if (st == QUEUE_OK)
+        st = surprise(r, "delete", 1, err, errlen);
+    if (st != QUEUE_OK)
+        return st;
+    const char *what = str_of(r->element[0]);
+    state[0] = '\0';
+    *needed_by = 0;
+    if (strcmp(what, "deleted") == 0 && r->elements > 1) {
+        *result = DELETE_DONE;
+        snprintf(state, JOB_STATE_MAX, "%s", str_of(r->element[1]));
+    } else if (strcmp(what, "refused") == 0 && r->elements > 1) {
+        *result = DELETE_REFUSED;
+        snprintf(state, JOB_STATE_MAX, "%s", str_of(r->element[1]));
+    } else if (strcmp(what, "needed") == 0 && r->elements > 1) {
+        *result = DELETE_NEEDED;
+        *needed_by = rconn_reply_integer(r->element[1]);
+    } else if (strcmp(what, "missing") == 0) {
+        *result = DELETE_MISSING;
+    } else {
+        snprintf(err, errlen, "unexpected reply from tickq's delete function: '%s'", what);
+        freeReplyObject(r);
+        return QUEUE_ERR_REPLY;
+    }
+    freeReplyObject(r);
+    return QUEUE_OK;
+}
+
 queue_status_t queue_purge_count(queue_t *q, const char *queue, purge_count_t *out, char *err, size_t errlen)
 {
     const char *argv[2] = { queue, "count" };

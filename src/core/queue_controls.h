@@ -42,6 +42,17 @@ typedef enum { RETRY_REQUEUED, RETRY_REFUSED, RETRY_MISSING } retry_status_t;
 queue_status_t queue_retry(queue_t *q, const char *id, retry_status_t *result, int *run, char state[JOB_STATE_MAX],
                            char *err, size_t errlen);
 
+typedef enum { DELETE_DONE, DELETE_REFUSED, DELETE_NEEDED, DELETE_MISSING } delete_status_t;
+
+/* Deletes a finished job from Redis: its record, result, retry list, state
+ * index entry and dead-letter entry (the counters and the job history
+ * database keep it). *state gets its state: the one it had (DELETE_DONE),
+ * or the unfinished one that refused it (DELETE_REFUSED, running
+ * included). DELETE_NEEDED: *needed_by waiting jobs depend on its result.
+ * Nothing changes unless DELETE_DONE. */
+queue_status_t queue_delete(queue_t *q, const char *id, delete_status_t *result, char state[JOB_STATE_MAX],
+                            long long *needed_by, char *err, size_t errlen);
+
 /* What a purge of a logical queue would cancel, and the running jobs it
  * leaves to finish. */
 typedef struct {

@@ -92,6 +92,7 @@ static const http_route_t g_routes[] = {
     { "GET", "/api/tasks/{id*}", http_tasks_get, 0 },
     { "DELETE", "/api/tasks/{id*}", http_tasks_cancel, HTTP_AUDIT },
     { "POST", "/api/retry/{id*}", http_tasks_retry, HTTP_AUDIT },
+    { "POST", "/api/delete/{id*}", http_tasks_delete, HTTP_AUDIT },
     { "GET", "/api/tables/{id*}", http_tasks_table, 0 },
     { "GET", "/api/queues", http_ops_queues, 0 },
     { "POST", "/api/queues/{name}/purge", http_ops_purge, HTTP_AUDIT },

@@ -214,12 +214,51 @@ void http_tasks_retry(void *app, const http_request_t *req, http_reply_t *rep)
     }
 }
 
+void http_tasks_delete(void *app, const http_request_t *req, http_reply_t *rep)
+{
+    static const char *const known[] = { NULL };
+    if (http_query_only(req, known, rep) != 0 || id_param(req, rep) != 0)
+        return;
+    http_app_t *a = app;
+    char err[1024], state[JOB_STATE_MAX] = "";
+    const char *id = req->params[0];
+    queue_t *q = http_app_queue(a, err, sizeof err);
+    if (q == NULL) {
+        http_reply_error(rep, 503, "cannot reach Redis: %s", err);
+        return;
+    }
+    delete_status_t res;
+    long long needed_by = 0;
+    queue_status_t qs = queue_delete(q, id, &res, state, &needed_by, err, sizeof err);
+    if (qs != QUEUE_OK) {
+        if (rconn_broken(a->conn))
+            http_app_broken(a);
+        http_reply_error(rep, 503, "cannot delete: %s", err);
+    } else if (res == DELETE_MISSING) {
+        http_reply_error(rep, 404, "no job %s (unknown id, or its record expired)", id);
+    } else if (res == DELETE_REFUSED) {
+        json_t *body = json_pack("{s:o, s:s, s:s}", "error", json_sprintf("job %s is %s, not finished: not "
+                                                                           "deleted (cancel it first)", id, state),
+                                 "id", id, "state", state);
+        http_reply_json(rep, 409, body);
+    } else if (res == DELETE_NEEDED) {
+        json_t *body = json_pack("{s:o, s:s, s:I}", "error", json_sprintf("job %s is needed by %lld waiting "
+                                                                           "job(s) that depend on its result: "
+                                                                           "not deleted", id, needed_by),
+                                 "id", id, "needed_by", (json_int_t)needed_by);
+        http_reply_json(rep, 409, body);
+    } else {
+        http_reply_json(rep, 200, json_pack("{s:s, s:s, s:b}", "id", id, "state", state, "deleted", 1));
+    }
+}
+
 #define LIST_LIMIT_DEFAULT 50
 #define LIST_LIMIT_MAX 1000
+#define LIST_OFFSET_MAX 10000 /* a page is read from the first row on: bounded */
 
 void http_tasks_list(void *app, const http_request_t *req, http_reply_t *rep)
 {
-    static const char *const known[] = { "state", "queue", "type", "limit", NULL };
+    static const char *const known[] = { "state", "queue", "type", "limit", "offset", NULL };
     if (http_query_only(req, known, rep) != 0)
         return;
     http_app_t *a = app;
@@ -242,10 +281,11 @@ void http_tasks_list(void *app, const http_request_t *req, http_reply_t *rep)
                          JOB_TYPE_MAX);
         return;
     }
-    long long limit;
-    if (http_query_count(req, "limit", 1, LIST_LIMIT_MAX, LIST_LIMIT_DEFAULT, &limit, rep) != 0)
+    long long limit, offset;
+    if (http_query_count(req, "limit", 1, LIST_LIMIT_MAX, LIST_LIMIT_DEFAULT, &limit, rep) != 0 ||
+        http_query_count(req, "offset", 0, LIST_OFFSET_MAX, 0, &offset, rep) != 0)
         return;
-    f.limit = (size_t)limit;
+    f.limit = (size_t)(offset + limit + 1); /* one more: whether there is a next page */
     queue_t *q = http_app_queue(a, err, sizeof err);
     if (q == NULL) {
         http_reply_error(rep, 503, "cannot reach Redis: %s", err);
@@ -265,10 +305,13 @@ void http_tasks_list(void *app, const http_request_t *req, http_reply_t *rep)
     }
     json_t *list = json_array();
     int64_t now = clock_now_ms();
-    for (size_t i = 0; i < rows.n; i++)
+    size_t end = rows.n < (size_t)(offset + limit) ? rows.n : (size_t)(offset + limit);
+    for (size_t i = (size_t)offset; i < end; i++)
         json_array_append_new(list, job_row_json(&rows.rows[i], now));
+    int more = rows.n > end;
     job_rows_free(&rows);
-    http_reply_json(rep, 200, json_pack("{s:o}", "jobs", list));
+    http_reply_json(rep, 200, json_pack("{s:o, s:I, s:I, s:b}", "jobs", list, "offset", (json_int_t)offset,
+                                        "limit", (json_int_t)limit, "more", more));
 }
 
 #define TABLE_LIMIT_DEFAULT 1000

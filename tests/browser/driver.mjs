@@ -11,7 +11,8 @@
 // wait_visible {selector, timeout_ms}; fill {selector, value};
 // click {selector}; eval {js} (an expression's value);
 // problems (and clears them); dialogs (the confirm()/alert() texts
-// accepted since the last call: every dialog is accepted, and said);
+// answered since the last call: every dialog is accepted, and said, unless
+// dialog_answer {accept: false} said to dismiss them from then on);
 // viewport {width, height}; screenshot {path, full_page}; press {key}
 // (on the focused element); close.
 import { chromium } from "playwright-core";
@@ -26,7 +27,8 @@ const context = await browser.newContext();
 const page = await context.newPage();
 let problems = [];
 let dialogs = [];
-page.on("dialog", async (d) => { dialogs.push(d.message()); await d.accept(); });
+let acceptDialogs = true;
+page.on("dialog", async (d) => { dialogs.push(d.message()); await (acceptDialogs ? d.accept() : d.dismiss()); });
 page.on("console", (m) => { if (m.type() === "error") problems.push("console error: " + m.text()); });
 page.on("pageerror", (e) => problems.push("uncaught: " + e.message));
 page.on("requestfailed", (r) => problems.push("request failed: " + r.method() + " " + r.url() + " " +
@@ -55,6 +57,7 @@ const ops = {
   eval: async (c) => page.evaluate(c.js),
   problems: async () => { const p = problems; problems = []; return p; },
   dialogs: async () => { const d = dialogs; dialogs = []; return d; },
+  dialog_answer: async (c) => { acceptDialogs = !!c.accept; return acceptDialogs; },
   viewport: async (c) => { await page.setViewportSize({ width: c.width, height: c.height }); return true; },
   press: async (c) => { await page.keyboard.press(c.key); return true; },
   screenshot: async (c) => { await page.screenshot({ path: c.path, fullPage: !!c.full_page }); return c.path; },

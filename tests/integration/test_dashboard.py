@@ -7,8 +7,9 @@ and a wrong one is refused while the right one shows the data; an unknown
 query parameter and other methods are refused as on every route. Jobs: a
 failed job is in the failed list with its error; the Retry button moves a
 dead job back to its queue (checked in Redis); Cancel stops a running
-sleep job; with a token set, the buttons fail without it and change
-nothing. Skipped, saying why, where no browser can run
+sleep job; Delete removes a finished job once confirmed (and nothing when
+not); the list pages by 50 and a job id opens its page; with a token set,
+the buttons fail without it and change nothing. Skipped, saying why, where no browser can run
 (browser_harness.missing)."""
 import datetime
 import json
@@ -215,6 +216,60 @@ class TestJobs(HttpCase):
         self.b("wait_text", selector='#job-fields dd[data-field="state"]', text="queued")
         self.assertTrue(self.b("eval", js="document.getElementById('job-retry').hidden"))
         self.assertEqual(self.b("problems"), [])
+
+    def test_the_list_pages_and_an_id_opens_its_job(self):
+        ids = [self.enqueue("noop", None, "--queue", "waiting", "--id", f"job-{i:02d}") for i in range(55)]
+        s = self.serve()
+        self.b("goto", url=f"http://127.0.0.1:{s.port}/#/jobs?state=queued")
+        self.b("wait_text", selector="#jobs-range", text="jobs 1–50")
+        shown = lambda: self.b("eval", js="[...document.querySelectorAll('#jobs tbody tr')].map(r => r.dataset.job)")
+        first = shown()
+        self.assertEqual(len(first), 50)
+        self.assertTrue(self.b("eval", js="document.getElementById('jobs-prev').disabled"))
+        self.b("click", selector="#jobs-next")
+        self.b("wait_text", selector="#jobs-range", text="jobs 51–55 (the last)")
+        self.assertIn("page=2", self.b("eval", js="location.hash"))
+        second = shown()
+        self.assertEqual(sorted(first + second), ids)                       # each job once, none lost
+        self.assertTrue(self.b("eval", js="document.getElementById('jobs-next').disabled"))
+        self.b("click", selector="#jobs-prev")
+        self.b("wait_text", selector="#jobs-range", text="jobs 1–50")
+        self.assertEqual(shown(), first)
+        self.b("fill", selector="#f-id", value="job-42")
+        self.b("click", selector="#job-find button")
+        self.b("wait_text", selector="#job-id", text="job-42")
+        self.b("wait_text", selector='#job-fields dd[data-field="queue"]', text="waiting")
+        self.assertEqual(self.b("problems"), [])
+
+    def test_delete_removes_a_finished_job_once_confirmed(self):
+        done = self.enqueue("noop")
+        status, w = self.burst("--workers", "1")
+        self.assertEqual(status, 0, w.log())
+        waiting = self.enqueue("noop")
+        s = self.serve()
+        self.b("goto", url=f"http://127.0.0.1:{s.port}/#/job/{waiting}")
+        self.b("wait_text", selector='#job-fields dd[data-field="state"]', text="queued")
+        self.assertTrue(self.b("eval", js="document.getElementById('job-delete').hidden"))  # not finished
+        self.b("goto", url=f"http://127.0.0.1:{s.port}/#/job/{done}")
+        self.b("wait_visible", selector="#job-delete")
+        question = f"Delete job {done}? Its record and result leave Redis for good."
+        self.b("dialog_answer", accept=False)
+        self.b("click", selector="#job-delete")
+        self.assertEqual(self.b("dialogs"), [question])
+        self.assertEqual(self.record(done)["state"], "completed")          # said no: nothing happened
+        self.b("dialog_answer", accept=True)
+        self.b("click", selector="#job-delete")
+        self.b("wait_text", selector="#job-missing", text="Job deleted (it was completed)")
+        self.assertEqual(self.b("dialogs"), [question])
+        self.assertEqual(self.record(done), {})
+        self.assertIsNone(self.r.get(f"task_result:{done}"))
+        self.assertTrue(self.b("eval", js="document.getElementById('job-body').hidden"))
+        # the polls after it (404: the API's way of saying it is gone; the
+        # browser logs each) keep the message
+        gone = (f"HTTP 404: http://127.0.0.1:{s.port}/api/tasks/{done}",
+                "console error: Failed to load resource: the server responded with a status of 404 (Not Found)")
+        self.assertEqual([p for p in self.b("problems") if p not in gone], [])
+        self.assertTrue(self.b("eval", js="!document.getElementById('job-missing').hidden"))
 
     def test_cancel_stops_a_running_sleep_job(self):
         w = self.worker("--workers", "2", "--heartbeat", "1s")

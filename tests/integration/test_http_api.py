@@ -169,6 +169,40 @@ class TestTasks(HttpCase):
         self.assertTrue(any(x.get("msg") == "api audit" and x.get("path") == "/api/retry/" + failed
                             for x in s.log_lines()), s.log())
 
+    def test_delete_removes_a_finished_job_and_refuses_the_others(self):
+        s = self.serve()
+        failed = self.enqueue("fail", {"permanent": True, "message": "bad input"})
+        status, w = self.burst("--workers", "1")
+        self.assertEqual(status, 0, w.log())
+        waiting = self.enqueue("noop")
+        body = self.expect(self.post(s, "/api/delete/" + waiting), 409, f"job {waiting} is queued, not finished")
+        self.assertEqual(body["state"], "queued")
+        self.assertEqual(self.state(waiting), "queued")
+        self.expect(self.get(s, "/api/delete/" + failed), 405)
+        self.expect(self.post(s, "/api/delete/" + failed + "?force=1"), 400, "force")
+        self.assertEqual(self.expect(self.post(s, "/api/delete/" + failed), 200),
+                         {"id": failed, "state": "failed", "deleted": True})
+        self.assertIsNone(self.state(failed))
+        self.assertIsNone(self.r.get(f"task_result:{failed}"))
+        self.expect(self.get(s, "/api/tasks/" + failed), 404, f"no job {failed}")
+        self.assertNotIn(failed, [j["id"] for j in self.expect(self.get(s, "/api/tasks?state=failed"), 200)["jobs"]])
+        self.expect(self.post(s, "/api/delete/" + failed), 404, f"no job {failed}")
+        self.expect(self.post(s, "/api/delete/a%20b"), 400, "spaces and control characters")
+        self.assertTrue(any(x.get("msg") == "api audit" and x.get("path") == "/api/delete/" + failed
+                            for x in s.log_lines()), s.log())
+
+    def test_delete_refuses_a_job_waiting_jobs_depend_on(self):
+        s = self.serve()
+        first = self.enqueue("noop", None, "--queue", "first")
+        then = self.expect(self.post(s, "/api/tasks", {"type": "noop", "queue": "nobody", "depends_on": [first]}),
+                           201)["id"]
+        status, w = self.burst("--workers", "1", "--queues", "first")
+        self.assertEqual(status, 0, w.log())
+        body = self.expect(self.post(s, "/api/delete/" + first), 409, "needed by 1 waiting job(s)")
+        self.assertEqual(body["needed_by"], 1)
+        self.assertEqual(self.state(first), "completed")
+        self.assertEqual(self.state(then), "queued")
+
     def test_workers_list_their_children_and_the_job_each_runs(self):
         s = self.serve()
         w = self.worker("--workers", "2", "--heartbeat", "1s")
@@ -374,6 +408,16 @@ class TestOps(HttpCase):
         self.expect(self.get(s, "/api/tasks?queue=bad%20name"), 400, "queue:")
         self.expect(self.get(s, "/api/tasks?type=no%20such"), 400, "is not a task type")
         self.expect(self.get(s, "/api/tasks?sate=failed"), 400, "unknown query parameter 'sate'")
+        # pages: offset and limit over the same listing, more while rows follow
+        pages = [self.expect(self.get(s, f"/api/tasks?limit=2&offset={o}"), 200) for o in (0, 2, 4)]
+        self.assertEqual([(p["offset"], p["limit"], p["more"], len(p["jobs"])) for p in pages],
+                         [(0, 2, True, 2), (2, 2, True, 2), (4, 2, False, 1)])
+        self.assertEqual([j["id"] for p in pages for j in p["jobs"]], every)
+        self.assertEqual(self.expect(self.get(s, "/api/tasks?offset=5"), 200)["jobs"], [])
+        self.assertFalse(self.expect(self.get(s, "/api/tasks"), 200)["more"])
+        self.expect(self.get(s, "/api/tasks?offset=10001"), 400, "offset must be an integer from 0 to 10000")
+        self.expect(self.get(s, "/api/tasks?offset=-1"), 400, "offset")
+        self.expect(self.get(s, "/api/tasks?offset=two"), 400, "offset")
 
     def test_purge_cancels_the_waiting_jobs_of_a_queue(self):
         s = self.serve()
@@ -473,7 +517,8 @@ class TestToken(HttpCase):
                  ("GET", "/api/tasks/none", None, 404), ("POST", "/api/tasks", {"type": "noop"}, 201),
                  ("DELETE", "/api/tasks/none", None, 404), ("POST", "/api/dlq/1-0/retry", None, 404),
                  ("POST", "/api/opportunities/scan", {}, 201), ("GET", "/api/tasks?state=failed", None, 200),
-                 ("POST", "/api/queues/nothing_here/purge", None, 200)]
+                 ("POST", "/api/queues/nothing_here/purge", None, 200), ("POST", "/api/retry/none", None, 404),
+                 ("POST", "/api/delete/none", None, 404)]
 
     def test_every_endpoint_but_health_needs_the_token(self):
         s = self.serve(env={"TICKQ_API_TOKEN": TOKEN})

@@ -778,6 +778,44 @@ class TestProtocolDocument(TickqTestCase):
         self.expect("retry", "protocol", self.with_protocol("2", lambda: self.call("retry", [], "y4")))
         self.assert_all_shapes_met("retry")
 
+    def test_delete(self):
+        self.expect("delete", "missing", self.call("delete", [], "z1"))
+        self.add_jobs("z1")
+        self.assertEqual(self.expect("delete", "refused", self.call("delete", [], "z1")), ["refused", "queued"])
+        self.assertEqual(self.expect("enqueue", "created_replace", self.enqueue("z2", depends_on="z1"))[2], "deferred")
+        self.assertEqual(self.call("delete", [], "z2"), ["refused", "deferred"])
+        entry = self.claimed_any("w:0#1")["z1"]
+        self.assertEqual(self.call("delete", [], "z1"), ["refused", "running"])
+        self.finish("w:0#1", [self.outcome(entry, "z1", "ok")])
+        # z2 is ready now, and depends on z1's result
+        self.assertEqual(self.expect("delete", "needed", self.call("delete", [], "z1")), ["needed", 1])
+        self.assertEqual(self.r.hget(f"{PREFIX}:job:z1", "state"), "completed")
+        self.assertIsNotNone(self.r.get("task_result:z1"))
+        entry = self.claimed_any("w:0#1")["z2"]
+        self.finish("w:0#1", [self.outcome(entry, "z2", "ok")])
+        r = self.expect("delete", "deleted", self.call("delete", [], "z1"))
+        self.assertEqual(r, ["deleted", "completed"])
+        self.assertEqual(self.r.exists(f"{PREFIX}:job:z1", "task_result:z1", f"{PREFIX}:dependents:z1"), 0)
+        self.assertEqual(self.call("delete", [], "z2"), ["deleted", "completed"])
+        self.assertEqual(self.r.exists(f"{PREFIX}:deps:z2"), 0)
+        # retrying, then dead: the dead-letter entry and the index entry go with it
+        entry = self.claimed("w:0#1", "z3", max_retries=1)["z3"]
+        self.finish("w:0#1", [self.outcome(entry, "z3", "transient")])
+        self.assertEqual(self.call("delete", [], "z3"), ["refused", "retrying"])
+        self.r.zadd(f"{PREFIX}:retry:backtest_normal", {"z3": 0})   # due now
+        entry = self.claimed_any("w:0#1")["z3"]
+        self.finish("w:0#1", [self.outcome(entry, "z3", "transient", attempt="2")])
+        self.assertEqual(self.r.xlen(f"{PREFIX}:dead"), 1)
+        self.assertIsNotNone(self.r.zscore(f"{PREFIX}:index:backtest:dead", "z3"))
+        self.assertEqual(self.call("delete", [], "z3"), ["deleted", "dead"])
+        self.assertEqual(self.r.xlen(f"{PREFIX}:dead"), 0)
+        self.assertIsNone(self.r.zscore(f"{PREFIX}:index:backtest:dead", "z3"))
+        self.assertEqual(self.r.exists(f"{PREFIX}:job:z3", f"{PREFIX}:retries:z3", "task_result:z3"), 0)
+        self.add_jobs("z4")
+        self.expect("delete", "protocol", self.with_protocol("2", lambda: self.call("delete", [], "z4")))
+        self.assertEqual(self.r.hget(f"{PREFIX}:job:z4", "state"), "queued")
+        self.assert_all_shapes_met("delete")
+
     def test_purge(self):
         r = self.expect("purge", "count", self.call("purge", [], "backtest", "count"))
         self.assertEqual(r, [0, 0, 0, 0, 0, 0])

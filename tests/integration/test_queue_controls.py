@@ -1,5 +1,5 @@
 """test_queue_controls.py — what operators do to queues and jobs (docs/cli.md:
-tickq jobs, retry, purge, pause, resume, limit, enqueue --expires, stats and
+tickq jobs, retry, delete, purge, pause, resume, limit, enqueue --expires, stats and
 result notes; docs/protocol.md: the state index and the queue controls),
 against a real redis-server and real workers. Waits are bounded (wait_for);
 nothing asserts a speed: orders of events are read from the job records."""
@@ -286,6 +286,77 @@ class TestRetryCommand(ControlsCase):
         p = self.tickq("retry", "no-such-job")
         self.assertEqual(p.returncode, 3)
         self.assertEqual(self.tickq("retry").returncode, 64)
+
+
+class TestDeleteCommand(ControlsCase):
+    def test_finished_jobs_leave_redis_whole_other_states_refused(self):
+        done = self.enqueue("noop")
+        failed = self.enqueue("fail", {"permanent": True})
+        dead = self.enqueue("fail", {"message": "feed down", "times": 5}, "--max-retries", "1")
+        cancelled = self.enqueue("noop", None, "--queue", "nobody")
+        self.ok("cancel", cancelled)
+        status, w = self.burst("--workers", "1", "--queues", "backtest", "--retry-base", "10ms")
+        self.assertEqual(status, 0, w.log())
+        self.assertEqual([self.state(j) for j in (done, failed, dead, cancelled)],
+                         ["completed", "failed", "dead", "cancelled"])
+        self.assertEqual(len(self.retries(dead)), 2)                     # both attempts
+        self.assertEqual(self.r.xlen(f"{PREFIX}:dead"), 1)
+        counters = self.counters()
+        for job_id, state in ((done, "completed"), (failed, "failed"), (dead, "dead"), (cancelled, "cancelled")):
+            p = self.ok("delete", job_id)
+            self.assertEqual(p.stdout.strip(), f"deleted {job_id} (was {state})")
+            for key in (f"{PREFIX}:job:{job_id}", f"task_result:{job_id}", f"{PREFIX}:retries:{job_id}"):
+                self.assertEqual(self.r.exists(key), 0, key)
+        self.assertEqual(self.r.xlen(f"{PREFIX}:dead"), 0)              # the dead-letter entry went too
+        for queue, state in (("backtest", "failed"), ("backtest", "dead"), ("nobody", "cancelled")):
+            self.assertEqual(self.index(queue, state), [], (queue, state))
+        self.assertEqual(self.jobs(), [])
+        self.assertEqual(self.counters(), counters)                       # counters count what happened
+        p = self.tickq("delete", done)
+        self.assertEqual(p.returncode, 3)
+        self.assertIn(f"no job {done}", p.stderr)
+        # the id is free again: a new job under it starts at run 1, as after its record expired
+        self.assertEqual(self.enqueue("noop", None, "--id", done), done)
+        self.assertEqual((self.state(done), self.job(done)["run"]), ("queued", "1"))
+
+    def test_unfinished_and_needed_jobs_are_refused_and_left_alone(self):
+        q = self.enqueue("noop")
+        p = self.tickq("delete", q)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(f"job {q} is queued, not finished: not deleted (`tickq cancel {q}` first)", p.stderr)
+        self.assertEqual(self.ready(), 1)
+        later = self.enqueue("noop", None, "--delay", "3600")
+        self.assertEqual(self.tickq("delete", later).returncode, 1)
+        self.assertEqual(self.state(later), "queued")
+        self.ok("cancel", later)
+        # a finished job whose result a waiting job depends on
+        first = self.enqueue("noop", None, "--queue", "first")
+        then = self.enqueue("noop", None, "--queue", "nobody", "--after", first)
+        self.assertEqual(self.state(then), "deferred")
+        self.assertEqual(self.tickq("delete", then).returncode, 1)
+        status, w = self.burst("--workers", "1", "--queues", "first")
+        self.assertEqual(status, 0, w.log())
+        self.assertEqual((self.state(first), self.state(then)), ("completed", "queued"))
+        p = self.tickq("delete", first)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(f"job {first} is needed by 1 waiting job(s) that depend on its result", p.stderr)
+        self.assertEqual(self.result(first)["status"], "completed")
+        self.ok("cancel", then)                                           # its dependent ended: now it may go
+        self.ok("delete", first)
+        self.assertEqual(self.tickq("delete").returncode, 64)
+        self.assertEqual(self.tickq("delete", "a", "b").returncode, 64)
+
+    def test_a_running_job_is_refused(self):
+        jid = self.enqueue("sleep", {"ms": 60000})
+        w = self.worker("--workers", "1")
+        self.wait_running(jid)
+        p = self.tickq("delete", jid)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(f"job {jid} is running", p.stderr)
+        self.ok("cancel", jid)
+        self.wait_state(jid, "cancelled", 20)
+        self.ok("delete", jid)
+        w.stop()
 
 
 class TestPurgeCommand(ControlsCase):
