@@ -9,17 +9,27 @@
 #include <sysexits.h>
 
 #include "cmd/cli.h"
+#include "cmd/enqueue_file.h"
 #include "core/job_admit.h"
 #include "core/clock.h"
 #include "core/job.h"
 
 static const char usage[] =
     "usage: tickq enqueue TYPE [ARGS_JSON] [options]\n"
+    "       tickq enqueue --file JOBS.jsonl [--json]\n"
     "\n"
     "Enqueues one job and prints its id. ARGS_JSON is a JSON object (default {});\n"
     "'-' reads it from standard input. An --id that already exists enqueues nothing:\n"
     "it prints the id, says on stderr that the job exists and its state, and exits 4.\n"
     "\n"
+    "  --file PATH          many jobs, one JSON object a line as POST /api/tasks takes\n"
+    "                       one ({\"type\", \"args\", \"queue\", \"priority\", \"id\",\n"
+    "                       \"max_retries\", \"timeout\", \"delay\", \"replace\",\n"
+    "                       \"expires\"}; no dependencies), '-' standard input. Every\n"
+    "                       line is checked first (a bad one enqueues nothing), then\n"
+    "                       the jobs go in 400 to a Redis call; prints one id a line\n"
+    "                       (with --json, one object a line). Job options come from\n"
+    "                       the lines, not from the command line\n"
     "  --queue Q            logical queue (default: backtest)\n"
     "  --priority P         high, normal (default) or low\n"
     "  --id ID              job id (default: a new UUID)\n"
@@ -48,13 +58,14 @@ static const char usage[] =
     "                       (with \"replaced\": the state the run before ended in)\n"
     CLI_COMMON_HELP
     "\n"
-    "Exit status: 0 enqueued, 4 the id exists (nothing enqueued), 64 bad usage,\n"
-    "65 bad job, 69 Redis unavailable, 75 Redis out of memory (try again later),\n"
-    "78 configuration error.\n";
+    "Exit status: 0 enqueued, 4 the id exists (nothing enqueued; with --file, some\n"
+    "ids existed and the others went in), 64 bad usage, 65 bad job (with --file, a\n"
+    "bad line: nothing enqueued), 66 --file cannot be opened, 69 Redis unavailable,\n"
+    "75 Redis out of memory (try again later), 78 configuration error.\n";
 
 enum {
     OPT_QUEUE = OPT_FIRST_COMMAND_OPTION, OPT_PRIORITY, OPT_ID, OPT_MAX_RETRIES, OPT_TIMEOUT, OPT_DELAY,
-    OPT_ARG_FILE, OPT_REPLACE, OPT_EXPIRES, OPT_AFTER, OPT_AFTER_ANY
+    OPT_ARG_FILE, OPT_REPLACE, OPT_EXPIRES, OPT_AFTER, OPT_AFTER_ANY, OPT_FILE
 };
 
 /* Exit status when the id exists and nothing was enqueued. */
@@ -74,6 +85,7 @@ static const struct option options[] = {
     { "expires", required_argument, 0, OPT_EXPIRES },
     { "after", required_argument, 0, OPT_AFTER },
     { "after-any", no_argument, 0, OPT_AFTER_ANY },
+    { "file", required_argument, 0, OPT_FILE },
     { "json", no_argument, 0, OPT_JSON },
     CLI_COMMON_OPTIONS,
     { 0, 0, 0, 0 }
@@ -214,6 +226,8 @@ typedef struct {
     int as_json;
     const char *arg_files[ARG_FILES_MAX];
     int narg_files;
+    const char *file;  /* --file */
+    int job_option;    /* the last option that describes one job (0: none), which --file refuses */
 } enqueue_flags_t;
 
 static int on_flag(int opt, const char *arg, void *ctx)
@@ -221,7 +235,10 @@ static int on_flag(int opt, const char *arg, void *ctx)
     enqueue_flags_t *f = ctx;
     long long v;
     int st;
+    if (opt >= OPT_QUEUE && opt <= OPT_AFTER_ANY)
+        f->job_option = opt;
     switch (opt) {
+    case OPT_FILE: f->file = arg; return 0;
     case OPT_QUEUE: f->spec.queue = arg; return 0;
     case OPT_PRIORITY: f->spec.priority = arg; return 0;
     case OPT_ID: f->spec.id = arg; return 0;
@@ -318,6 +335,16 @@ int cmd_enqueue(int argc, char **argv)
     job_spec_t spec = flags.spec;
     int as_json = flags.as_json;
     int rest = argc - optind;
+    if (flags.file != NULL) {
+        for (const struct option *o = options; flags.job_option && o->name != NULL; o++)
+            if (o->val == flags.job_option)
+                return cli_usage_error(usage, "--%s is not taken with --file: each job's options come from its "
+                                       "line (keys such as \"queue\", \"max_retries\", \"timeout\")", o->name);
+        if (rest > 0)
+            return cli_usage_error(usage, "unexpected argument '%s': with --file the jobs come from the file",
+                                   argv[optind]);
+        return enqueue_file(&cfg, flags.file, as_json);
+    }
     if (rest < 1)
         return cli_fail(EX_DATAERR, "missing task type: `tickq enqueue TYPE [ARGS_JSON]`, e.g. "
                         "tickq enqueue echo '{\"x\": 1}' (see tickq tasks)");

@@ -459,6 +459,107 @@ queue_status_t queue_enqueue(queue_t *q, const job_spec_t *spec, enqueue_result_
     return st;
 }
 
+#define BATCH_FIELDS 10 /* per job: enqueue_batch.lua */
+_Static_assert(HEADER_ARGS + 3 + BATCH_FIELDS * QUEUE_BATCH_MAX + 3 <= RCONN_FCALL_ARGS_MAX,
+               "enqueue_batch: QUEUE_BATCH_MAX jobs a call");
+
+/* One enqueue_batch call for specs[0..n): out[i] per job. */
+static queue_status_t enqueue_batch_call(queue_t *q, const job_spec_t *specs, size_t n, enqueue_result_t *out,
+                                         size_t first, char *err, size_t errlen)
+{
+    enum { NUMS = 6 };
+    size_t argc = HEADER_ARGS + 3 + BATCH_FIELDS * n;
+    const char **argv = malloc(argc * sizeof *argv);
+    size_t *lens = malloc(argc * sizeof *lens);
+    char(*num)[NUMS][24] = malloc(n * sizeof *num);
+    if (argv == NULL || lens == NULL || num == NULL) {
+        free(argv), free(lens), free(num);
+        snprintf(err, errlen, "out of memory for a batch of %zu jobs", n);
+        return QUEUE_ERR_REPLY;
+    }
+    header_t h;
+    header_fill(q, &h);
+    char max_payload[24], now_us[24], fields[8];
+    snprintf(max_payload, sizeof max_payload, "%zu", q->max_payload);
+    snprintf(now_us, sizeof now_us, "%" PRId64, clock_now_us());
+    snprintf(fields, sizeof fields, "%d", BATCH_FIELDS);
+    size_t a = 0;
+#define ARG(s, l) (argv[a] = (s), lens[a] = (l), a++)
+#define ARG_STR(s) ARG((s), strlen(s))
+    for (int i = 0; i < HEADER_ARGS; i++)
+        ARG_STR(h.argv[i]);
+    ARG_STR(max_payload);
+    ARG_STR(now_us);
+    ARG_STR(fields);
+    for (size_t i = 0; i < n; i++) {
+        const job_spec_t *s = &specs[i];
+        assert((s->depends_on == NULL || s->depends_on[0] == '\0') && "a batch has no dependencies");
+        if (s->id != NULL)
+            snprintf(out[i].id, sizeof out[i].id, "%s", s->id);
+        else
+            uuid_v4(out[i].id);
+        snprintf(num[i][0], sizeof num[i][0], "%d", s->max_retries);
+        snprintf(num[i][1], sizeof num[i][1], "%" PRId64, s->timeout_ms);
+        snprintf(num[i][2], sizeof num[i][2], "%" PRId64, s->delay_ms);
+        snprintf(num[i][3], sizeof num[i][3], "%d", s->replace ? 1 : 0);
+        snprintf(num[i][4], sizeof num[i][4], "%" PRId64, s->expires_ms);
+        ARG_STR(out[i].id);
+        ARG_STR(s->type ? s->type : "");
+        ARG(s->args ? s->args : "", s->args ? s->args_len : 0);
+        ARG_STR(s->queue ? s->queue : "");
+        ARG_STR(s->priority ? s->priority : "");
+        for (int k = 0; k < 5; k++)
+            ARG_STR(num[i][k]);
+    }
+#undef ARG
+#undef ARG_STR
+    assert(a == argc);
+    redisReply *r = rconn_fcall(q->conn, &library, FN("enqueue_batch"), 0, (int)argc, argv, lens, err, errlen);
+    free(argv), free(lens), free(num);
+    if (r == NULL)
+        return rconn_broken(q->conn) ? QUEUE_ERR_IO : QUEUE_ERR_REPLY;
+    queue_status_t st = QUEUE_OK;
+    if (r->type == REDIS_REPLY_ERROR) {
+        char said[600];
+        st = script_error(q, r, FN("enqueue_batch"), said, sizeof said);
+        /* "job <n> (...)": n within this call, made a place in the caller's list */
+        unsigned long place;
+        int used = 0;
+        if (st == QUEUE_ERR_INVALID && sscanf(said, "job %lu %n", &place, &used) == 1 && used > 0)
+            snprintf(err, errlen, "job %zu %s", first + place, said + used);
+        else
+            snprintf(err, errlen, "%s", said);
+    } else if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 * n) {
+        snprintf(err, errlen, "unexpected reply from tickq's enqueue_batch function (%zu elements for %zu jobs)",
+                 r->type == REDIS_REPLY_ARRAY ? r->elements : 0, n);
+        st = QUEUE_ERR_REPLY;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            redisReply *const *e = &r->element[4 * i];
+            out[i].created = (int)rconn_reply_integer(e[0]);
+            snprintf(out[i].state, sizeof out[i].state, "%s", reply_str(e[1]));
+            out[i].run = (int)rconn_reply_integer(e[2]);
+            snprintf(out[i].previous, sizeof out[i].previous, "%s", reply_str(e[3]));
+        }
+    }
+    freeReplyObject(r);
+    return st;
+}
+
+queue_status_t queue_enqueue_batch(queue_t *q, const job_spec_t *specs, size_t n, enqueue_result_t *out,
+                                   size_t *done, char *err, size_t errlen)
+{
+    *done = 0;
+    while (*done < n) {
+        size_t chunk = n - *done < QUEUE_BATCH_MAX ? n - *done : QUEUE_BATCH_MAX;
+        queue_status_t st = enqueue_batch_call(q, specs + *done, chunk, out + *done, *done, err, errlen);
+        if (st != QUEUE_OK)
+            return st;
+        *done += chunk;
+    }
+    return QUEUE_OK;
+}
+
 void list_import_clear(list_import_t *li)
 {
     if (li->reply)

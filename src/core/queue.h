@@ -112,6 +112,20 @@ queue_status_t queue_type_known(queue_t *q, const char *name, int *known, char *
 queue_status_t queue_enqueue_chain(queue_t *q, const job_spec_t *specs, size_t n, enqueue_result_t *out,
                                    char *err, size_t errlen);
 
+/* Enqueues n jobs without dependencies (depends_on NULL or ""; ids NULL
+ * get a UUID), QUEUE_BATCH_MAX to a Redis call (src/lua/enqueue_batch.lua).
+ * Each call is all or nothing: Redis checks every job of it before writing
+ * any, and one refusal (QUEUE_ERR_INVALID, err naming the job by its
+ * 1-based place in specs) enqueues none of them. Specs that passed
+ * job_spec_check are refused only for a replace of a finished job that
+ * waiting jobs still need. An id that exists is not a refusal: out[i]
+ * says created 0 and its state, as queue_enqueue does. *done gets the jobs
+ * whose call went through (all n on QUEUE_OK; on an error, the calls before
+ * the failing one). */
+#define QUEUE_BATCH_MAX 400
+queue_status_t queue_enqueue_batch(queue_t *q, const job_spec_t *specs, size_t n, enqueue_result_t *out,
+                                   size_t *done, char *err, size_t errlen);
+
 /* Enqueues n jobs in one pipeline; out[i] and status per job in st[i]. */
 queue_status_t queue_enqueue_many(queue_t *q, const job_spec_t *specs, size_t n,
                                   enqueue_result_t *out, queue_status_t *st,

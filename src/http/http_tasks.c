@@ -10,6 +10,7 @@
 #include "core/job_admit.h"
 #include "core/job_json.h"
 #include "core/job_list.h"
+#include "core/job_batch.h"
 #include "core/queue_controls.h"
 #include "core/queue_names.h"
 #include "core/job_view.h"
@@ -77,6 +78,79 @@ out:
     job_json_text_free(&text);
 }
 
+#define LIST_TASKS_MAX 10000
+
+/* A list of tasks: every one checked, then all enqueued in batches
+ * (queue_enqueue_batch); one bad task refuses the list. */
+static void enqueue_list(http_app_t *a, const json_t *tasks, http_reply_t *rep)
+{
+    size_t n = json_array_size(tasks);
+    if (n == 0 || n > LIST_TASKS_MAX) {
+        http_reply_error(rep, 400, "the list has %zu tasks: post 1 to %d", n, LIST_TASKS_MAX);
+        return;
+    }
+    char err[2048];
+    job_batch_t b;
+    job_batch_init(&b);
+    enqueue_result_t *res = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *task = json_array_get(tasks, i);
+        if (!json_is_object(task)) {
+            http_reply_error(rep, 400, "task %zu: a task is a JSON object", i);
+            goto out;
+        }
+        int st = job_batch_add(&b, task, a->cfg->max_payload, err, sizeof err);
+        if (st != 0) {
+            http_reply_error(rep, st == JOB_JSON_NOMEM ? 500 : 400, "task %zu: %s", i, err);
+            goto out;
+        }
+    }
+    queue_t *q = http_app_queue(a, err, sizeof err);
+    if (q == NULL) {
+        http_reply_error(rep, 503, "cannot reach Redis: %s", err);
+        goto out;
+    }
+    size_t bad, done = 0;
+    queue_status_t qs = job_batch_types(q, &b, &bad, err, sizeof err);
+    if (qs == QUEUE_OK && bad != (size_t)-1) {
+        http_reply_error(rep, 400, "task %zu: job refused: %s", bad, err);
+        goto out;
+    }
+    res = calloc(n, sizeof *res);
+    if (res == NULL) {
+        http_reply_error(rep, 500, "out of memory");
+        goto out;
+    }
+    if (qs == QUEUE_OK)
+        qs = queue_enqueue_batch(q, b.specs, n, res, &done, err, sizeof err);
+    if (qs != QUEUE_OK) {
+        if (rconn_broken(a->conn))
+            http_app_broken(a);
+        /* The calls before the failing one went in: say which, so a retry
+         * can skip them (posting them again only finds them existing). */
+        json_t *body = json_pack("{s:o, s:I}", "error", json_sprintf("%s%s", qs == QUEUE_ERR_INVALID ? "job refused: "
+                                                                     : "cannot enqueue: ", err),
+                                 "enqueued", (json_int_t)done);
+        http_reply_json(rep, qs == QUEUE_ERR_INVALID ? 400 : 503, body);
+        goto out;
+    }
+    json_t *jobs = json_array();
+    size_t created = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *one = json_pack("{s:s, s:b, s:s, s:i}", "id", res[i].id, "created", res[i].created, "state",
+                                res[i].state, "run", res[i].run);
+        if (res[i].created && res[i].previous[0])
+            json_object_set_new(one, "replaced", json_string(res[i].previous));
+        json_array_append_new(jobs, one);
+        created += res[i].created != 0;
+    }
+    http_reply_json(rep, 201, json_pack("{s:o, s:I, s:I}", "jobs", jobs, "created", (json_int_t)created, "existing",
+                                        (json_int_t)(n - created)));
+out:
+    free(res);
+    job_batch_free(&b);
+}
+
 void http_tasks_create(void *app, const http_request_t *req, http_reply_t *rep)
 {
     static const char *const known[] = { NULL };
@@ -90,7 +164,7 @@ void http_tasks_create(void *app, const http_request_t *req, http_reply_t *rep)
         return;
     }
     if (json_is_array(task))
-        http_reply_error(rep, 400, "the body is a list: post one task, a JSON object");
+        enqueue_list(app, task, rep);
     else
         http_tasks_enqueue(app, task, rep);
     json_decref(task);

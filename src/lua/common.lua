@@ -924,8 +924,10 @@ end
 local function add_job(c, j)
   local id, jtype, payload, queue, priority = j.id, j.type, j.args, j.queue, j.priority
   local delay_ms, now_us = tonumber(j.delay_ms) or 0, j.now_us
-  local invalid = job_invalid(j)
-  if invalid then return nil, invalid end
+  if not j.checked then -- j.checked: the caller ran job_invalid on it (enqueue_batch.lua)
+    local invalid = job_invalid(j)
+    if invalid then return nil, invalid end
+  end
 
   local jk = job_key(c, id)
   local expires, why = expiry_of(c, j.expires_ms, delay_ms)

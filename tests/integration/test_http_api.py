@@ -53,7 +53,12 @@ class TestTasks(HttpCase):
             ('{"type": "echo",', "the body is not JSON"),
             ("", "the body is not JSON"),
             ('{"type": "echo", "type": "noop"}', "the body is not JSON"),
-            ('[{"type": "echo"}]', "the body is a list: post one task"),
+            ("[]", "the list has 0 tasks: post 1 to 10000"),
+            ('[{"type": "echo"}, 3]', "task 1: a task is a JSON object"),
+            ('[{"type": "echo"}, {"type": "echo", "tmeout": 3}]', "task 1: unknown field 'tmeout'"),
+            ('[{"type": "echo"}, {"type": "nosuch"}]', "task 1: job refused: unknown task type 'nosuch'"),
+            ('[{"type": "echo", "depends_on": ["x"]}]', "task 0: depends_on is not taken in a batch"),
+            ('[{"type": "echo", "after_any": false}]', "task 0: after_any is not taken in a batch"),
             ('"echo"', "a task must be a JSON object"),
             ({"type": "echo", "tmeout": 3}, "unknown field 'tmeout' (did you mean 'timeout'?)"),
             ({"type": "echo", "args": [1]}, "args must be a JSON object"),
@@ -78,6 +83,34 @@ class TestTasks(HttpCase):
         self.assertEqual(self.jobs(), [])
         self.assertEqual(self.counters("backtest").get("submitted", 0), 0)
         self.assertEqual(self.get(s, "/health").status, 200)   # the server goes on
+
+    def test_a_list_goes_in_together_or_not_at_all(self):
+        s = self.serve()
+        self.expect(self.post(s, "/api/tasks", {"type": "echo", "id": "there", "queue": "lq"}), 201)
+        body = self.expect(self.post(s, "/api/tasks", [
+            {"type": "echo", "args": {"n": 1}, "id": "l-1", "queue": "lq"},
+            {"type": "echo", "id": "there", "queue": "lq"},
+            {"type": "noop", "queue": "lq", "priority": "high", "max_retries": 0, "timeout": 5}]), 201)
+        self.assertEqual((body["created"], body["existing"]), (2, 1))
+        self.assertEqual([(j["id"], j["created"], j["state"], j["run"]) for j in body["jobs"][:2]],
+                         [("l-1", True, "queued", 1), ("there", False, "queued", 1)])
+        third = body["jobs"][2]["id"]
+        self.assertEqual(self.r.hmget(f"tickq:job:{third}", "type", "priority", "max_retries", "timeout_ms"),
+                         ["noop", "high", "0", "5000"])
+        self.assertEqual(self.counters("lq")["submitted"], 3)
+        status, w = self.burst("--queues", "lq", "--workers", "1")
+        self.assertEqual(status, 0, w.log())
+        self.assertEqual([self.state(j) for j in ("l-1", "there", third)], ["completed"] * 3)
+        self.assertEqual(self.result("l-1")["data"]["n"], 1)
+        # one refusal Redis finds (a replace of a job a waiting job needs) refuses the whole list
+        self.expect(self.post(s, "/api/tasks", {"type": "noop", "queue": "nobody", "depends_on": ["l-1"]}), 201)
+        body = self.expect(self.post(s, "/api/tasks", [{"type": "echo", "id": "l-2", "queue": "lq"},
+                                                       {"type": "echo", "id": "l-1", "replace": True,
+                                                        "queue": "lq"}]),
+                           400, "job refused: job 2 (l-1): job l-1 cannot run again yet: 1 waiting job(s)")
+        self.assertEqual(body["enqueued"], 0)
+        self.assertIsNone(self.state("l-2"))
+        self.assertEqual(self.state("l-1"), "completed")
 
     def test_duplicate_id_conflicts_and_replace_runs_a_finished_job_again(self):
         s = self.serve()

@@ -778,6 +778,58 @@ class TestProtocolDocument(TickqTestCase):
         self.expect("retry", "protocol", self.with_protocol("2", lambda: self.call("retry", [], "y4")))
         self.assert_all_shapes_met("retry")
 
+    def batch(self, *jobs, fields="10"):
+        """enqueue_batch of jobs, each a dict of the fields that differ from
+        a default job."""
+        args = [MAX_PAYLOAD, str(time.time_ns() // 1000), fields]
+        for j in jobs:
+            d = {"id": None, "type": "noop", "args": "{}", "queue": "backtest", "priority": "normal",
+                 "max_retries": "3", "timeout_ms": "3600000", "delay_ms": "0", "replace": "0", "expires_ms": "0"}
+            d.update(j)
+            args += [d[k] for k in ("id", "type", "args", "queue", "priority", "max_retries", "timeout_ms",
+                                    "delay_ms", "replace", "expires_ms")]
+        return self.call("enqueue_batch", [], *args)
+
+    def test_enqueue_batch(self):
+        self.add_jobs("b0")
+        r = self.expect("enqueue_batch", "jobs", self.batch({"id": "b1"}, {"id": "b0"}, {"id": "b1"},
+                                                            {"id": "b2", "priority": "high", "delay_ms": "60000"},
+                                                            {"id": "b3", "expires_ms": "5000"}))
+        self.assertEqual(r, [1, "queued", 1, "", 0, "queued", 1, "", 0, "queued", 1, "", 1, "queued", 1, "",
+                             1, "queued", 1, ""])
+        self.assertEqual(self.r.xlen(NORMAL), 3)                           # b0, b1, b3: b2 is delayed
+        self.assertIsNotNone(self.r.zscore(f"{PREFIX}:delayed:backtest_high", "b2"))
+        self.assertIsNotNone(self.r.zscore(f"{PREFIX}:expiring", "b3"))
+        self.assertEqual(self.r.hget(f"{PREFIX}:stats:backtest", "submitted"), "4")   # b0 and three here
+        self.assertEqual(self.expect("enqueue_batch", "jobs", self.batch()), [])
+        # one bad job refuses the call: nothing written
+        for bad, why in (({"id": "c2", "args": "[1]"}, "job 2 (c2): args must be a JSON object"),
+                         ({"id": "c2", "replace": "2"}, "job 2 (c2): replace must be 0 or 1"),
+                         ({"id": "c2", "expires_ms": "-5"}, "job 2 (c2): expires_ms must be an integer"),
+                         ({"id": "c 2"}, "job 2 (c 2): job id must be")):
+            with self.subTest(why=why):
+                self.assertIn(why, self.expect("enqueue_batch", "invalid", self.batch({"id": "c1"}, bad)))
+                self.assertEqual(self.r.exists(f"{PREFIX}:job:c1"), 0)
+        self.assertIn("takes 10 fields per job, not 11",
+                      self.expect("enqueue_batch", "invalid", self.batch({"id": "c1"}, fields="11")))
+        self.assertIn("a batch is 0 to 1000 jobs",
+                      self.expect("enqueue_batch", "invalid",
+                                  self.call("enqueue_batch", [], MAX_PAYLOAD, "1", "10", "x")))
+        # a replace: a finished job runs again; one a waiting job needs refuses the call
+        entry = self.claimed_any("w:0#1")
+        self.finish("w:0#1", [self.outcome(entry["b0"], "b0", "ok")])
+        r = self.batch({"id": "b0", "replace": "1"})
+        self.assertEqual(r, [1, "queued", 2, "completed"])
+        self.fresh()
+        entry = self.claimed("w:0#1", "d1")["d1"]
+        self.finish("w:0#1", [self.outcome(entry, "d1", "ok")])
+        self.enqueue("d2", depends_on="d1", queue="nobody")
+        self.assertIn("job 2 (d1): job d1 cannot run again yet: 1 waiting job(s)",
+                      self.expect("enqueue_batch", "invalid", self.batch({"id": "d3"}, {"id": "d1", "replace": "1"})))
+        self.assertEqual(self.r.exists(f"{PREFIX}:job:d3"), 0)
+        self.expect("enqueue_batch", "protocol", self.with_protocol("2", lambda: self.batch({"id": "p1"})))
+        self.assert_all_shapes_met("enqueue_batch")
+
     def test_delete(self):
         self.expect("delete", "missing", self.call("delete", [], "z1"))
         self.add_jobs("z1")

@@ -1699,6 +1699,89 @@ class TestDocumentedStrategies(TickqTestCase):
         self.assertGreater(instances, 0)   # they find signals, not just run
         self.assertGreater(checks, 0)
 
+    # Keeps state across bars (a streak per ticker and a count carried from
+    # ticker to ticker) that decides which rows signal and how they score;
+    # returns its instances out of ticker order, some unscored or not
+    # signals, one per ticker's last bar with its date as a date-time, and
+    # a nested field.
+    STATEFUL = """
+local seen = 0
+function streaks(df)
+  local out, late, streak, close = {}, {}, 0, df.close
+  for i = 1, df.n do
+    local t = df.ticker[i]
+    if i > 1 and t == df.ticker[i - 1] and close[i] > close[i - 1] then streak = streak + 1 else streak = 0 end
+    if streak > 0 then seen = seen + 1 end
+    if streak > 0 and seen % 3 ~= 0 then
+      local inst = {ticker = t, date = df.date[i], score = streak + (seen % 7) / 10, streak = streak, seen = seen}
+      if seen % 5 == 0 then inst.score = nil; inst.signal = false end
+      if seen % 2 == 0 then late[#late + 1] = inst else out[#out + 1] = inst end
+    end
+    if i == df.n or df.ticker[i + 1] ~= t then
+      out[#out + 1] = {ticker = t, date = df.date[i] .. "T00:00:00Z", score = 1.5, tag = {seen = seen, k = {1, 2}},
+                       message = string.format("%s after %d", t, seen)}
+    end
+  end
+  for k = #late, 1, -1 do out[#out + 1] = late[k] end
+  return out
+end
+"""
+
+    def test_screening_is_the_backtest_on_each_last_bar(self):
+        """A screening's ranked results are exactly what a backtest of the
+        same strategy over the same rows returns on each ticker's last bar,
+        ranked in Python (score descending, unscored after, then ticker, then
+        the strategy's order): momentum.lua and a strategy with state across
+        bars, each screened twice on one worker (cold, then warm), with a
+        limit that cuts and one that does not."""
+        p = tickq("data", "list", "--json", env=self.env)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+        calendar = weekdays(rows[0]["first"], rows[0]["last"])
+        self.assertEqual(len(calendar), rows[0]["bars"])
+        symbols = [f"SYN{k:04d}" for k in range(1, 9)]
+        with open(os.path.join(ROOT, "examples", "strategies", "momentum.lua")) as f:
+            momentum = f.read()
+        jobs = []
+        for name, code in (("momentum", momentum), ("stateful", self.STATEFUL)):
+            bt = self.enqueue("backtest", {"strategy_code": code, "symbols": symbols, "start_date": calendar[-252],
+                                           "end_date": calendar[-1]})
+            screens = [(limit, self.enqueue("screening", {"strategy_code": code, "universe": symbols,
+                                                          "limit": limit}))
+                       for limit in (1, 1000, 1, 1000)]
+            jobs.append((name, bt, screens))
+        status, w = self.burst("--workers", "1", env=self.env)
+        self.assertEqual(status, 0, w.log())
+        for name, bt, screens in jobs:
+            res = self.result(bt)
+            self.assertEqual(res["status"], "completed", json.dumps(res)[:400])
+            current = []
+            for k, inst in enumerate(res["data"]["instances"]):
+                inst = dict(inst)
+                del inst["return"]
+                if inst["date"][:10] != calendar[-1]:
+                    continue
+                score = inst.get("score")
+                if not isinstance(score, (int, float)) or isinstance(score, bool):
+                    score = None
+                row = {"ticker": inst["ticker"], "score": score, "signal": inst.get("signal", True),
+                       "message": inst.get("message")}
+                row.update((f, v) for f, v in inst.items() if f not in row)
+                current.append((score is None, -(score or 0), inst["ticker"], k, row))
+            current.sort(key=lambda c: c[:4])
+            self.assertGreater(len(current), 1, name)   # the limit cuts
+            if name == "stateful":
+                self.assertTrue(any(c[0] for c in current), "some current instances are unscored")
+                self.assertTrue(any(c[4]["date"].endswith("Z") for c in current), "a date-time on a last bar")
+            for limit, jid in screens:
+                with self.subTest(strategy=name, limit=limit, job=jid):
+                    res = self.result(jid)
+                    self.assertEqual(res["status"], "completed", json.dumps(res)[:400])
+                    want = [dict(c[4], rank=r) for r, c in enumerate(current[:limit], 1)]
+                    self.assertEqual(res["data"]["ranked_results"], want)
+                    self.assertEqual(res["data"]["opportunities"], len(current))
+                    self.assertEqual(res["data"]["results_returned"], len(want))
+
 
 class TestStrategyBenchmark(TickqTestCase):
     def test_bench_strategy_prints_one_json_line_with_every_figure(self):

@@ -41,6 +41,11 @@ from tickq_client import RESULT_PREFIX, TaskTimeout, get_task_result
 PROTOCOL = "1"
 LIBRARY = "tickq_p" + PROTOCOL
 ENQUEUE_FUNCTION = LIBRARY + "_enqueue"
+ENQUEUE_BATCH_FUNCTION = LIBRARY + "_enqueue_batch"
+# Jobs per enqueue_batch call (src/core/queue.h, QUEUE_BATCH_MAX) and the
+# fields each takes there (src/lua/enqueue_batch.lua).
+BATCH_MAX = 400
+BATCH_FIELDS = 10
 
 # The C side's defaults and limits (src/core/config.c, job.h, queue_names.h).
 DEFAULT_PREFIX = "tickq"
@@ -397,6 +402,63 @@ class Client:
             raise self._refusal(e) from None
         return self._created(reply, options.get("replace") is True)
 
+    def enqueue_many(self, jobs):
+        """Enqueues many jobs, each a dict {"type", "args", and enqueue()'s
+        options: queue, priority, id, max_retries, timeout, delay, replace,
+        expires} (no depends_on: a batch goes in together), as `tickq
+        enqueue --file` does. Every job is checked before any is sent: a bad
+        one raises ValueError naming its index and nothing is enqueued. Then
+        they go BATCH_MAX to a Redis call, each call all or nothing. Returns
+        one dict per job, in order: {"id", "created", "state", "run"}
+        (created False: the id existed and nothing was enqueued for it,
+        state and run being that job's). When a call fails (RuntimeError, or
+        ValueError for a replace of a job waiting jobs still need) the calls
+        before it went in: the exception's `enqueued` attribute says how many
+        jobs."""
+        fields = []
+        for i, job in enumerate(jobs):
+            if not isinstance(job, dict):
+                raise ValueError(f"job {i}: a job is a dict {{'type': ..., 'args': {{...}}, ...}}, not "
+                                 f"{builtin_type(job).__name__}")
+            options = dict(job)
+            if "type" not in options:
+                raise ValueError(f"job {i}: no 'type'")
+            if "depends_on" in options or "after_any" in options:
+                raise ValueError(f"job {i}: depends_on is not taken by enqueue_many (its jobs go in together): "
+                                 "enqueue a job with dependencies with enqueue()")
+            jtype, args = options.pop("type"), options.pop("args", None)
+            try:
+                cmd = self.enqueue_command(jtype, args, **options)
+            except ValueError as e:
+                raise ValueError(f"job {i}: {e}") from None
+            # enqueue's arguments after FCALL, its name, 0 and the header:
+            # id, type, args, queue, priority, max_retries, timeout_ms,
+            # delay_ms, max_payload, now_us, replace[, expires_ms]
+            own = cmd[12:]
+            fields.append(own[0:8] + [own[10], own[11] if len(own) > 11 else "0"])
+        out = []
+        for start in range(0, len(fields), BATCH_MAX):
+            chunk = fields[start:start + BATCH_MAX]
+            now_us = time.time_ns() // 1000
+            cmd = (["FCALL", ENQUEUE_BATCH_FUNCTION, "0"] + self._header(now_us)
+                   + [str(MAX_PAYLOAD), str(now_us), str(BATCH_FIELDS)] + [x for f in chunk for x in f])
+            try:
+                reply = self.redis.execute_command(*cmd)
+            except self._response_error as e:
+                err = self._refusal(e)
+                if isinstance(err, ValueError):
+                    err = ValueError(_batch_place(str(err), start))
+                err.enqueued = start
+                raise err from None
+            if not isinstance(reply, (list, tuple)) or len(reply) != 4 * len(chunk):
+                err = RuntimeError(f"unexpected reply from {ENQUEUE_BATCH_FUNCTION}: {str(reply)[:200]}")
+                err.enqueued = start
+                raise err
+            for k, f in enumerate(chunk):
+                created, state, run = reply[4 * k:4 * k + 3]
+                out.append({"id": f[0], "created": int(created) == 1, "state": _text(state), "run": int(run)})
+        return out
+
     def _refusal(self, e):
         said = str(e)
         if said.startswith("TICKQ_INVALID "):
@@ -463,6 +525,19 @@ class Client:
                 raise e
             time.sleep(poll_interval)
 
+
+
+def _batch_place(message, start):
+    """A batch call's refusal ("job refused: job <n> (...)", n within the
+    call) with n made the job's place in the whole list (0-based, as
+    enqueue_many's other errors count)."""
+    head = "job refused: job "
+    if message.startswith(head):
+        number, _, rest = message[len(head):].partition(" ")
+        which, _, why = rest.partition(": ")
+        if number.isdigit() and why:
+            return f"job {start + int(number) - 1} {which}: job refused: {why}"
+    return message
 
 
 def _progress_of(task_id, fraction, message):
