@@ -12,7 +12,9 @@
 #   make bench      every benchmark (one JSON line each): bench-queue, bench-data,
 #                   bench-strategy (job times of backtests and screenings, Lua loop speed),
 #                   bench-options (implied volatility and Greeks of 1 M contracts),
-#                   bench-handlers (no-op jobs through a Python handler vs built-in noop)
+#                   bench-handlers (no-op jobs through a Python handler vs built-in noop),
+#                   bench-http, bench-optimize, bench-memory (Redis bytes per waiting and
+#                   per finished job), bench-redis-time (Redis time per job by function)
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
@@ -37,7 +39,7 @@ BENCH    := $(BUILD)/bench_queue
 BENCH_DATA := $(BUILD)/bench_data
 BENCH_OPTIONS := $(BUILD)/bench_options
 
-.PHONY: all setup test fuzz-syntax unit integration demo screenshots sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options bench-handlers bench-http bench-optimize install clean
+.PHONY: all setup test fuzz-syntax unit integration demo screenshots sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options bench-handlers bench-http bench-optimize bench-memory bench-redis-time install clean
 
 all: $(BUILD)/tickq
 
@@ -187,7 +189,7 @@ fuzz-build:
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) scripts/with-redis scripts/fuzz $(FUZZ_BUILD) $(FUZZ_TARGETS)
 
-bench: bench-queue bench-data bench-strategy bench-options bench-handlers bench-http bench-optimize
+bench: bench-queue bench-data bench-strategy bench-options bench-handlers bench-http bench-optimize bench-memory bench-redis-time
 
 # Benchmarks keep stdout for their JSON line; build chatter goes to stderr.
 bench-queue:
@@ -227,6 +229,18 @@ bench-http:
 	@scripts/setup >&2
 	@$(MAKE) --no-print-directory all $(BENCH) >&2
 	@scripts/with-redis /usr/bin/python3 bench/bench_http.py --tickq $(BUILD)/tickq --bench-queue $(BENCH)
+
+# Redis time per job, by phase and by function (bench/bench_redis_time.py).
+bench-redis-time:
+	@scripts/setup >&2
+	@$(MAKE) --no-print-directory all >&2
+	@scripts/with-redis /usr/bin/python3 bench/bench_redis_time.py --tickq $(BUILD)/tickq
+
+# Redis memory per waiting and per finished job (bench/bench_memory.py, docs/scaling.md).
+bench-memory:
+	@scripts/setup >&2
+	@$(MAKE) --no-print-directory all >&2
+	@scripts/with-redis /usr/bin/python3 bench/bench_memory.py --tickq $(BUILD)/tickq
 
 # The optimize sweep on 2 workers beside pandas (docs/optimize.md).
 bench-optimize:
