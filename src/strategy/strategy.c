@@ -25,6 +25,7 @@
 #include "core/worker_metrics.h"
 #include "data/feature.h"
 #include "strategy/sandbox.h"
+#include "strategy/strategy_arena.h"
 #include "strategy/strategy_internal.h"
 #include "strategy/strategy_json.h"
 #include "strategy/strategy_python.h"
@@ -291,6 +292,7 @@ static int evaluate(void *arg)
 {
     const strategy_job_t *job = arg;
     strategy_eval_t fresh; /* the child leaves (_exit) before this frame ends */
+    (void)strategy_arena_start(job->memory_bytes); /* the child's own pages for small blocks (else malloc's) */
     strategy_eval_t *e;
     lua_State *L = strategy_warm_take(job->frame, job->memory_bytes, &e);
     if (L == NULL) {
@@ -317,6 +319,7 @@ static int evaluate_batch(void *arg)
 {
     const batch_t *b = arg;
     strategy_job_t one = *b->job;
+    (void)strategy_arena_start(one.memory_bytes);
     for (size_t i = 0; i < json_array_size(b->params); i++) {
         one.params = json_array_get(b->params, i);
         g_batch_index = (long)i;

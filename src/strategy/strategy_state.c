@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "strategy/strategy_arena.h"
 
 #define HOOK_EVERY 10000       /* instructions between time checks */
 
@@ -36,7 +37,7 @@ static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     if (ptr == NULL)
         osize = 0;
     if (nsize == 0) {
-        free(ptr);
+        strategy_arena_realloc(ptr, osize, 0);
         e->used -= osize;
         return NULL;
     }
@@ -56,7 +57,7 @@ static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         }
         return NULL;
     }
-    void *p = realloc(ptr, nsize);
+    void *p = strategy_arena_realloc(ptr, osize, nsize);
     if (p != NULL)
         e->used = e->used - osize + nsize;
     return p;

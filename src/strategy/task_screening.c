@@ -58,12 +58,14 @@ static json_t *missing_json(const strategy_task_t *t)
 /* A current opportunity: a well-formed instance (ticker, time) whose
  * ticker is in the frame and whose time is that ticker's last bar in the
  * frame. Anything else (an earlier bar, a ticker not screened) is a past
- * signal, not an opportunity now. */
-static int is_current(const strategy_task_t *t, const char *ticker, int64_t ts)
+ * signal, not an opportunity now. *last remembers the previous instance's
+ * series (they come in runs, as in a backtest). */
+static int is_current(const strategy_task_t *t, const char *ticker, int64_t ts, bar_series_t **last)
 {
-    bar_series_t *s = bar_set_find(t->set, ticker);
+    bar_series_t *s = *last != NULL && strcmp((*last)->symbol, ticker) == 0 ? *last : bar_set_find(t->set, ticker);
     if (s == NULL)
         return 0;
+    *last = s;
     size_t i = (size_t)(s - t->set->series);
     return t->hi[i] > t->lo[i] && s->ts[t->hi[i] - 1] == ts;
 }
@@ -112,6 +114,7 @@ static json_t *screening_finish(lua_State *L, int ret, void *ctx, json_writer_t 
     screening_t *sc = ctx;
     const strategy_task_t *t = sc->t;
     size_t n, current = 0;
+    bar_series_t *last = NULL;
     if (strategy_instances(L, ret, &n, why, whylen) != 0)
         return NULL;
     ranked_t *ranked = malloc((n ? n : 1) * sizeof *ranked);
@@ -131,7 +134,7 @@ static json_t *screening_finish(lua_State *L, int ret, void *ctx, json_writer_t 
             free(ranked);
             return NULL;
         }
-        if (is_current(t, ticker, ts)) {
+        if (is_current(t, ticker, ts, &last)) {
             /* NaN and infinities rank as no score: JSON has no such number,
              * and a null at the top would look unscored while leading. */
             double score = strategy_field_number(L, -1, "score");

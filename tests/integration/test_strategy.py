@@ -1702,8 +1702,9 @@ class TestDocumentedStrategies(TickqTestCase):
     # Keeps state across bars (a streak per ticker and a count carried from
     # ticker to ticker) that decides which rows signal and how they score;
     # returns its instances out of ticker order, some unscored or not
-    # signals, one per ticker's last bar with its date as a date-time, and
-    # a nested field.
+    # signals, one per ticker's last bar with its date as a date-time and a
+    # nested field, and one on that bar for a ticker not screened (never an
+    # opportunity, though it would rank first).
     STATEFUL = """
 local seen = 0
 function streaks(df)
@@ -1720,6 +1721,7 @@ function streaks(df)
     if i == df.n or df.ticker[i + 1] ~= t then
       out[#out + 1] = {ticker = t, date = df.date[i] .. "T00:00:00Z", score = 1.5, tag = {seen = seen, k = {1, 2}},
                        message = string.format("%s after %d", t, seen)}
+      out[#out + 1] = {ticker = t .. "X", date = df.date[i], score = 99}
     end
   end
   for k = #late, 1, -1 do out[#out + 1] = late[k] end
