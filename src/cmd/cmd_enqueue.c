@@ -60,7 +60,8 @@ static const char usage[] =
     "\n"
     "Exit status: 0 enqueued, 4 the id exists (nothing enqueued; with --file, some\n"
     "ids existed and the others went in), 64 bad usage, 65 bad job (with --file, a\n"
-    "bad line: nothing enqueued), 66 --file cannot be opened, 69 Redis unavailable,\n"
+    "bad line: nothing enqueued; or one Redis refused: the batches before it went\n"
+    "in, as stderr says), 66 --file cannot be opened, 69 Redis unavailable,\n"
     "75 Redis out of memory (try again later), 78 configuration error.\n";
 
 enum {

@@ -155,9 +155,14 @@ int enqueue_file(config_t *cfg, const char *path, int as_json)
         int used = 0;
         if (qs == QUEUE_ERR_INVALID && sscanf(err, "job %lu %n", &place, &used) == 1 && used > 0 && place >= 1 &&
             place <= b.n)
-            st = cli_fail(cli_queue_exit(qs), "%s line %zu: job refused: %s; the %zu jobs before its batch of %d "
-                          "were enqueued (printed above), none from it on", name, l.lines[place - 1], err + used,
-                          done, QUEUE_BATCH_MAX);
+            st = cli_fail(cli_queue_exit(qs), "%s line %zu: job refused: %s; the %zu jobs before its batch "
+                          "(from line %zu) were enqueued (printed above), none from it on", name, l.lines[place - 1],
+                          err + used, done, l.lines[done]);
+        else if (qs == QUEUE_ERR_IO)
+            st = cli_fail(cli_queue_exit(qs), "cannot enqueue: %s; the first %zu jobs were enqueued (printed "
+                          "above); the batch from line %zu may or may not have gone in (Redis was cut off while "
+                          "it ran; `tickq job ID` tells, for lines with an id); none after it", err, done,
+                          l.lines[done]);
         else
             st = cli_fail(cli_queue_exit(qs), "cannot enqueue: %s; the first %zu jobs were enqueued (printed "
                           "above), none after them", err, done);

@@ -51,7 +51,7 @@ int job_batch_add(job_batch_t *b, const json_t *task, size_t max_payload, char *
         snprintf(err, errlen, "depends_on is not taken in a batch (its jobs go in together): enqueue a job with "
                  "dependencies on its own, or use `tickq flow`");
         st = JOB_JSON_BAD;
-    } else if (st == 0 && json_object_get(task, "after_any") != NULL) {
+    } else if (st == 0 && spec->after_any) {
         snprintf(err, errlen, "after_any is not taken in a batch (it goes with depends_on)");
         st = JOB_JSON_BAD;
     } else if (st == 0 && job_admit_check(spec, max_payload, err, errlen) != 0) {

@@ -551,7 +551,11 @@ queue_status_t queue_enqueue_batch(queue_t *q, const job_spec_t *specs, size_t n
 {
     *done = 0;
     while (*done < n) {
-        size_t chunk = n - *done < QUEUE_BATCH_MAX ? n - *done : QUEUE_BATCH_MAX;
+        /* QUEUE_BATCH_MAX jobs, or fewer when their args pass
+         * QUEUE_BATCH_BYTES (one call stays a bounded stretch of Redis time) */
+        size_t chunk = 0, bytes = 0;
+        while (*done + chunk < n && chunk < QUEUE_BATCH_MAX && (chunk == 0 || bytes < QUEUE_BATCH_BYTES))
+            bytes += specs[*done + chunk++].args_len;
         queue_status_t st = enqueue_batch_call(q, specs + *done, chunk, out + *done, *done, err, errlen);
         if (st != QUEUE_OK)
             return st;

@@ -126,11 +126,24 @@ static void enqueue_list(http_app_t *a, const json_t *tasks, http_reply_t *rep)
     if (qs != QUEUE_OK) {
         if (rconn_broken(a->conn))
             http_app_broken(a);
-        /* The calls before the failing one went in: say which, so a retry
-         * can skip them (posting them again only finds them existing). */
-        json_t *body = json_pack("{s:o, s:I}", "error", json_sprintf("%s%s", qs == QUEUE_ERR_INVALID ? "job refused: "
-                                                                     : "cannot enqueue: ", err),
-                                 "enqueued", (json_int_t)done);
+        /* The calls before the failing one went in: say how many and their
+         * ids (a task without an id got a new one: posting it again would
+         * enqueue it again). A refusal names its task from 0, as the checks
+         * above do ("job <n> ..." counts from 1). */
+        unsigned long place;
+        int used = 0;
+        json_t *error;
+        if (qs == QUEUE_ERR_INVALID && sscanf(err, "job %lu %n", &place, &used) == 1 && used > 0 && place >= 1) {
+            const char *which = err + used;          /* "(<id>): <why>" */
+            size_t k = strcspn(which, ":");
+            const char *why = which[k] != '\0' ? which + k + 1 + (which[k + 1] == ' ') : which + k;
+            error = json_sprintf("task %lu %.*s: job refused: %s", place - 1, (int)k, which, why);
+        } else
+            error = json_sprintf("%s%s", qs == QUEUE_ERR_INVALID ? "job refused: " : "cannot enqueue: ", err);
+        json_t *went = json_array();
+        for (size_t i = 0; i < done; i++)
+            json_array_append_new(went, json_string(res[i].id));
+        json_t *body = json_pack("{s:o, s:I, s:o}", "error", error, "enqueued", (json_int_t)done, "ids", went);
         http_reply_json(rep, qs == QUEUE_ERR_INVALID ? 400 : 503, body);
         goto out;
     }

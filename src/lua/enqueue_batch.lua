@@ -60,12 +60,12 @@ local function enqueue_batch(keys, args)
   local out = {}
   for i = 1, n do
     local reply, why = add_job(c, jobs[i])
-    -- add_job refuses nothing the loop above passed: were it to, the jobs
-    -- before were written, so say so rather than claim nothing was.
+    -- add_job refuses nothing the loop above passed; were it to, the jobs
+    -- before were written: a bug, said as one (not as a refusal, which
+    -- callers read as "nothing written").
     if not reply then
-      flush_counters(c)
-      return redis.error_reply('TICKQ_INVALID job ' .. i .. ' (' .. jobs[i].id .. '): ' .. why ..
-        ' (the ' .. (i - 1) .. ' jobs before it were enqueued)')
+      error('tickq_p1_enqueue_batch: job ' .. i .. ' refused after the checks (' .. why .. '); ' .. (i - 1) ..
+        ' jobs before it were written')
     end
     out[#out + 1], out[#out + 2], out[#out + 3], out[#out + 4] = reply[1], reply[3], reply[4], reply[5]
   end

@@ -1,5 +1,5 @@
 """test_enqueue_batch.py — many jobs in one go (docs/cli.md, enqueue --file;
-docs/python-client.md, enqueue_many; the function tickq_p1_enqueue_batch is
+docs/handlers.md, the client's enqueue_many; the function tickq_p1_enqueue_batch is
 test_protocol's): every job is checked before any is sent, a bad one
 enqueues nothing and is named by its line or index, ids that exist are
 answered as they stand while the others go in, and the jobs run as jobs
@@ -98,7 +98,8 @@ class TestEnqueueFile(TickqTestCase):
         p = self.tickq("enqueue", "--file", "-", input=jsonl(*jobs))
         self.assertEqual(p.returncode, 65, p.stderr)
         self.assertIn("standard input line 402: job refused: (needed): job needed cannot run again yet: 1 waiting "
-                      "job(s) depend on its result; the 400 jobs before its batch of 400 were enqueued", p.stderr)
+                      "job(s) depend on its result; the 400 jobs before its batch (from line 401) were enqueued",
+                      p.stderr)
         self.assertEqual(p.stdout.split(), [f"h-{i}" for i in range(400)])
         self.assertEqual(self.state("h-399"), "queued")
         self.assertIsNone(self.state("h-400"))                            # its batch: none of it

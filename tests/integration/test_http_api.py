@@ -58,7 +58,7 @@ class TestTasks(HttpCase):
             ('[{"type": "echo"}, {"type": "echo", "tmeout": 3}]', "task 1: unknown field 'tmeout'"),
             ('[{"type": "echo"}, {"type": "nosuch"}]', "task 1: job refused: unknown task type 'nosuch'"),
             ('[{"type": "echo", "depends_on": ["x"]}]', "task 0: depends_on is not taken in a batch"),
-            ('[{"type": "echo", "after_any": false}]', "task 0: after_any is not taken in a batch"),
+            ('[{"type": "echo", "after_any": true}]', "task 0: after_any is not taken in a batch"),
             ('"echo"', "a task must be a JSON object"),
             ({"type": "echo", "tmeout": 3}, "unknown field 'tmeout' (did you mean 'timeout'?)"),
             ({"type": "echo", "args": [1]}, "args must be a JSON object"),
@@ -107,8 +107,8 @@ class TestTasks(HttpCase):
         body = self.expect(self.post(s, "/api/tasks", [{"type": "echo", "id": "l-2", "queue": "lq"},
                                                        {"type": "echo", "id": "l-1", "replace": True,
                                                         "queue": "lq"}]),
-                           400, "job refused: job 2 (l-1): job l-1 cannot run again yet: 1 waiting job(s)")
-        self.assertEqual(body["enqueued"], 0)
+                           400, "task 1 (l-1): job refused: job l-1 cannot run again yet: 1 waiting job(s)")
+        self.assertEqual((body["enqueued"], body["ids"]), (0, []))
         self.assertIsNone(self.state("l-2"))
         self.assertEqual(self.state("l-1"), "completed")
 
