@@ -436,6 +436,11 @@ class TestOps(HttpCase):
         every = [j["id"] for j in self.expect(self.get(s, "/api/tasks"), 200)["jobs"]]
         self.assertEqual(every[0], "broken")   # failed and dead first
         self.assertEqual(sorted(every[1:]), ["wait-0", "wait-1", "wait-2", "wait-echo"])
+        body = self.get(s, "/api/tasks").body.decode()
+        ages = re.findall(r'"age_s":([^,}]*)', body)
+        self.assertEqual(len(ages), 5, body)
+        for age in ages:   # seconds to the millisecond, as `tickq jobs --json` prints them
+            self.assertRegex(age, r"^\d+\.\d{1,3}$")
         self.expect(self.get(s, "/api/tasks?state=complete"), 400, "unknown state 'complete' (one of: failed")
         self.expect(self.get(s, "/api/tasks?limit=0"), 400, "limit must be an integer from 1 to 1000")
         self.expect(self.get(s, "/api/tasks?queue=bad%20name"), 400, "queue:")
