@@ -149,6 +149,32 @@ class TestTasks(HttpCase):
         self.assertEqual(statuses, [("/api/tasks", 201), ("/api/tasks", 413), ("/api/tasks", 413),
                                     ("/api/tasks", 413)])
 
+    def test_get_shows_each_failed_attempt_as_tickq_job_does(self):
+        s = self.serve()
+        jid = self.expect(self.post(s, "/api/tasks", {"type": "fail", "args": {"message": "vendor down"},
+                                                        "max_retries": 1}), 201)["id"]
+        self.assertEqual(self.expect(self.get(s, f"/api/tasks/{jid}"), 200)["retries"], [])
+        status, w = self.burst("--workers", "1", "--retry-base", "10ms")
+        self.assertEqual(status, 0, w.log())
+        job = self.expect(self.get(s, f"/api/tasks/{jid}"), 200)
+        self.assertEqual((job["state"], job["attempts"], job["max_retries"], job["error"]),
+                         ("dead", 2, 1, "vendor down"))
+        retries = job["retries"]
+        self.assertEqual([(r["attempt"], r["kind"], r["error"], r["run"]) for r in retries],
+                         [(1, "transient", "vendor down", 1), (2, "transient", "vendor down", 1)])
+        worker = self.started_line(w)["worker"]
+        for r in retries:
+            self.assertTrue(r["worker_id"].startswith(worker), (r, worker))
+            self.assertRegex(r["at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        self.assertLessEqual(retries[0]["at"], retries[1]["at"])
+        self.assertEqual(retries, self.retries(jid))   # Redis's list, as stored
+        self.assertEqual(job["result"]["data"]["attempts"], 2)
+        # `tickq job` shows the same record, retries included (the API adds the result).
+        p = self.tickq("job", jid)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        del job["result"]
+        self.assertEqual(json.loads(p.stdout), job)
+
     def test_get_shows_a_handler_jobs_progress(self):
         tmp = self.temp_dir()
         config = self.handler_config(tmp, "progress_wait")
