@@ -566,10 +566,13 @@ class TestExpires(ControlsCase):
 
     def test_delayed_and_retrying_jobs_expire(self):
         d = self.enqueue("noop", None, "--delay", "0.1", "--expires", "0.3")
-        r = self.enqueue("fail", {"times": 1}, "--expires", "1")
+        r = self.enqueue("fail", {"times": 1}, "--expires", "4")
         ok = self.enqueue("noop", None, "--expires", "60")
         self.worker("--workers", "1", "--retry-base", "30s")
         self.wait_state(ok, ("completed",))
+        # Its first attempt fails before the expiry (4 s: room for a slow
+        # worker start on a loaded machine); the retry is due in 30 s.
+        wait_for(lambda: self.job(r)["attempts"] == "1", what="the first attempt of the expiring job", timeout=4)
         self.wait_state(r, ("cancelled",), timeout=15)  # its retry came due at its expiry
         self.assertEqual(self.job(r)["error"], "Job expired")
         self.assertEqual(self.job(r)["attempts"], "1")
