@@ -14,6 +14,11 @@ the same rows in the same order (ticker then date, a RangeIndex in Python)
 with the same values bit for bit and NaN in the same places, and the same
 data_shape.
 
+memory_mb counts what the evaluation allocates beyond the frame: with a df
+a quarter larger than memory_mb = 64, the users' example completes, and
+allocating twice memory_mb fails with the memory error (under
+AddressSanitizer, which sets no address-space limit, reported as skipped).
+
 The strategy contract itself (conversions, errors, lazy columns) is
 tests/python/; the documented strategies and the users' example are
 test_strategy_python_docs.py; hostile strategies tests/hostile/."""
@@ -22,8 +27,11 @@ import os
 import re
 import signal
 import subprocess
+import unittest
 
 from harness import ROOT, TICKQ, SynthBarsTestCase, comm, tickq, wait_for
+from test_python_sandbox import sanitized
+from test_strategy_python_docs import USERS_EXAMPLE
 
 WITHOUT_LANDLOCK = os.path.join(os.path.dirname(TICKQ), "without_landlock")
 SYMBOLS = ["SYN0001", "SYN0002"]
@@ -267,3 +275,47 @@ class TestPythonStrategy(SynthBarsTestCase):
                                             r"strategy to the Python host)")
         self.assertEqual([c for c in w.children()], [child])   # the same worker child throughout
         self.assertIsNone(w.proc.poll())
+
+
+# The least memory_mb a Python strategy may have, and data whose df is a
+# quarter larger: 210 symbols x 2,520 days (ten years), 529,200 rows.
+FRAME_MEMORY_MB = 64
+FRAME_SYMBOLS = [f"SYN{k:04d}" for k in range(1, 211)]
+# Prints the frame's size (its float64 columns and its dates, one string
+# object each; the tickers are shared, so not counted), then allocates
+# twice memory_mb (and touches it).
+PY_FRAME_THEN_TWICE = f"""import numpy as np
+
+
+def frame_then_twice(df):
+    numbers = sum(df[c].to_numpy().nbytes for c in df.columns if df[c].dtype == np.float64)
+    print(numbers + int(df["date"].memory_usage(index=False, deep=True)))
+    more = np.ones(2 * {FRAME_MEMORY_MB} * 2**20 // 8)
+    return [{{"ticker": df["ticker"].iloc[0], "date": df["date"].iloc[0], "sum": float(more.sum())}}]
+"""
+
+
+@unittest.skipIf(sanitized(), "AddressSanitizer build: Python's memory limit is an address-space limit, "
+                              "which this build does not set")
+class TestMemoryLimitExcludesTheFrame(SynthBarsTestCase):
+    SYNTH_ARGS = ("--symbols", str(len(FRAME_SYMBOLS)), "--days", "2520")
+
+    def test_memory_mb_counts_what_the_evaluation_allocates_beyond_the_frame(self):
+        # A time limit well past what the example takes on a loaded machine
+        # (8,000 rows of iterrows: 15 s at a load of 14 on 2 cores); this
+        # test is about memory.
+        window = {"symbols": FRAME_SYMBOLS, "start_date": "2000-01-01", "end_date": "2100-01-01",
+                  "memory_mb": FRAME_MEMORY_MB, "strategy_timeout_seconds": 300}
+        ids = [self.enqueue("backtest", dict(window, strategy_code=code))
+               for code in (USERS_EXAMPLE, PY_FRAME_THEN_TWICE)]
+        status, w = self.burst("--workers", "1", timeout=900, env=self.env)
+        self.assertEqual(status, 0, w.log()[-3000:])
+        example, twice = [self.result(i) for i in ids]
+        data = self.completed_data(example)
+        self.assertEqual(data["summary"]["data_shape"][0], len(FRAME_SYMBOLS) * 2520)
+        self.assertGreater(data["summary"]["total_instances"], 0)
+        self.assertEqual(self.permanent_error(twice, ids[1]),
+                         f"Strategy exceeded memory limit ({FRAME_MEMORY_MB} MiB)")
+        frame = int(twice["data"]["strategy_output"])
+        self.assertGreater(frame, 1.25 * FRAME_MEMORY_MB * 2**20,
+                           f"the frame ({frame / 2**20:.1f} MiB) is not clearly larger than memory_mb")
