@@ -26,7 +26,10 @@ local function promote(c, stream)
           finish_cancelled(c, id, logical_of(physical), state, EXPIRED, h[3])
         else
           add_entry_from_record(c, stream, id)
-          if state == 'retrying' then index_move(c, id, logical_of(physical), 'retrying', nil) end
+          if state == 'retrying' then
+            redis.call('HDEL', job_key(c, id), 'next_retry_at') -- it belonged to the wait that ended
+            index_move(c, id, logical_of(physical), 'retrying', nil)
+          end
         end
       elseif i == 1 then
         index_move(c, id, logical_of(physical), 'retrying', nil) -- its record went

@@ -403,6 +403,7 @@ local job_ended
 local function finish_cancelled(c, id, queue, from, why, jtype)
   why = why or CANCELLED
   redis.call('HSET', job_key(c, id), 'state', 'cancelled', 'finished_at', c.now_iso, 'error', why)
+  redis.call('HDEL', job_key(c, id), 'next_retry_at') -- set while it was retrying
   set_result(c, id, 'error', { error = why, cancelled = true, completed_at = c.now_iso })
   expire_job(c, id)
   count(c, queue, 'cancelled')

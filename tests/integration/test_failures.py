@@ -38,6 +38,7 @@ class TestRetries(TickqTestCase):
             self.assertLessEqual(gap, nominal * 1.2 + 0.4, f"gap {k}: {gap:.3f}s for {nominal}s")
         job = self.job(jid)
         self.assertEqual(job["attempts"], "4")
+        self.assertNotIn("next_retry_at", job)  # it belonged to the waits, which are over
         res = self.result(jid)
         self.assertEqual(res["status"], "error")
         self.assertEqual(res["data"]["error"], "feed unavailable")
