@@ -69,9 +69,6 @@ enum {
     OPT_ARG_FILE, OPT_REPLACE, OPT_EXPIRES, OPT_AFTER, OPT_AFTER_ANY, OPT_FILE
 };
 
-/* Exit status when the id exists and nothing was enqueued. */
-#define EXIT_EXISTS 4
-
 #define ARG_FILES_MAX 16
 
 static const struct option options[] = {
@@ -285,7 +282,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
 }
 
 /* Prints what the enqueue did; returns the exit status: 0 enqueued (a new
- * job or a new run), EXIT_EXISTS when the id exists and nothing was. */
+ * job or a new run), CLI_EXIT_EXISTS when the id exists and nothing was. */
 static int report(const job_spec_t *spec, const enqueue_result_t *res, int as_json)
 {
     int run = res->run;
@@ -318,7 +315,7 @@ static int report(const job_spec_t *spec, const enqueue_result_t *res, int as_js
     else
         fprintf(stderr, "tickq: job %s already exists (state %s, run %d); nothing enqueued%s\n", res->id,
                 res->state, run, job_state_is_final(res->state) ? " (--replace runs it again)" : "");
-    return EXIT_EXISTS;
+    return CLI_EXIT_EXISTS;
 }
 
 int cmd_enqueue(int argc, char **argv)

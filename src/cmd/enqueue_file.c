@@ -12,10 +12,6 @@
 #include "cmd/cli.h"
 #include "core/job_batch.h"
 
-/* Exit status when an id exists and nothing was enqueued for it (as
- * cmd_enqueue.c's EXIT_EXISTS). */
-#define EXIT_EXISTS 4
-
 typedef struct {
     json_t **tasks;     /* one per job, kept alive: the specs borrow from them */
     size_t *lines;      /* each job's line number */
@@ -167,7 +163,7 @@ int enqueue_file(config_t *cfg, const char *path, int as_json)
             st = cli_fail(cli_queue_exit(qs), "cannot enqueue: %s; the first %zu jobs were enqueued (printed "
                           "above), none after them", err, done);
     } else {
-        st = existing > 0 ? EXIT_EXISTS : 0;
+        st = existing > 0 ? CLI_EXIT_EXISTS : 0;
     }
 out:
     if (conn != NULL)
