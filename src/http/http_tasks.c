@@ -1,6 +1,7 @@
 /* http_tasks.c — the jobs of the REST API (http_tasks.h). */
 #include "http/http_tasks.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,9 +111,9 @@ static void enqueue_list(http_app_t *a, const json_t *tasks, http_reply_t *rep)
         http_reply_error(rep, 503, "cannot reach Redis: %s", err);
         goto out;
     }
-    size_t bad, done = 0;
+    size_t bad, done = 0, refused = SIZE_MAX;
     queue_status_t qs = job_batch_types(q, &b, &bad, err, sizeof err);
-    if (qs == QUEUE_OK && bad != (size_t)-1) {
+    if (qs == QUEUE_OK && bad != SIZE_MAX) {
         http_reply_error(rep, 400, "task %zu: job refused: %s", bad, err);
         goto out;
     }
@@ -122,23 +123,18 @@ static void enqueue_list(http_app_t *a, const json_t *tasks, http_reply_t *rep)
         goto out;
     }
     if (qs == QUEUE_OK)
-        qs = queue_enqueue_batch(q, b.specs, n, res, &done, err, sizeof err);
+        qs = queue_enqueue_batch(q, b.specs, n, res, &done, &refused, err, sizeof err);
     if (qs != QUEUE_OK) {
         if (rconn_broken(a->conn))
             http_app_broken(a);
         /* The calls before the failing one went in: say how many and their
          * ids (a task without an id got a new one: posting it again would
-         * enqueue it again). A refusal names its task from 0, as the checks
-         * above do ("job <n> ..." counts from 1). */
-        unsigned long place;
-        int used = 0;
+         * enqueue it again). A refusal names its task by its index, as the
+         * checks above do. */
         json_t *error;
-        if (qs == QUEUE_ERR_INVALID && sscanf(err, "job %lu %n", &place, &used) == 1 && used > 0 && place >= 1) {
-            const char *which = err + used;          /* "(<id>): <why>" */
-            size_t k = strcspn(which, ":");
-            const char *why = which[k] != '\0' ? which + k + 1 + (which[k + 1] == ' ') : which + k;
-            error = json_sprintf("task %lu %.*s: job refused: %s", place - 1, (int)k, which, why);
-        } else
+        if (refused != SIZE_MAX)
+            error = json_sprintf("task %zu (%s): job refused: %s", refused, res[refused].id, err);
+        else
             error = json_sprintf("%s%s", qs == QUEUE_ERR_INVALID ? "job refused: " : "cannot enqueue: ", err);
         json_t *went = json_array();
         for (size_t i = 0; i < done; i++)
