@@ -13,6 +13,7 @@
 #include "core/job_admit.h"
 #include "core/clock.h"
 #include "core/job.h"
+#include "core/job_json.h"
 
 static const char usage[] =
     "usage: tickq enqueue TYPE [ARGS_JSON] [options]\n"
@@ -286,19 +287,10 @@ static int on_flag(int opt, const char *arg, void *ctx)
 static int report(const job_spec_t *spec, const enqueue_result_t *res, int as_json)
 {
     int run = res->run;
-    if (as_json) {
-        json_t *o = json_pack("{s:s, s:b, s:s, s:i}", "id", res->id, "created", res->created, "state", res->state,
-                              "run", run);
-        if (res->created && res->previous[0])
-            json_object_set_new(o, "replaced", json_string(res->previous));
-        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-        if (text)
-            printf("%s\n", text);
-        free(text);
-        json_decref(o);
-    } else {
+    if (as_json)
+        cli_print_json_line(job_json_enqueue_result(res));
+    else
         printf("%s\n", res->id);
-    }
     if (res->created) {
         if (res->previous[0])
             fprintf(stderr, "tickq: job %s had ended %s; run %d enqueued (attempts from 0, its result replaced)\n",

@@ -12,6 +12,7 @@
 
 #include "cmd/cli.h"
 #include "core/job_batch.h"
+#include "core/job_json.h"
 
 typedef struct {
     json_t **tasks;     /* one per job, kept alive: the specs borrow from them */
@@ -83,23 +84,6 @@ static int read_lines(FILE *in, const char *name, size_t max_payload, lines_t *l
     return st;
 }
 
-static void print_job(const enqueue_result_t *r, int as_json)
-{
-    if (!as_json) {
-        printf("%s\n", r->id);
-        return;
-    }
-    json_t *o = json_pack("{s:s, s:b, s:s, s:i}", "id", r->id, "created", r->created, "state", r->state, "run",
-                          r->run);
-    if (o != NULL && r->created && r->previous[0])
-        json_object_set_new(o, "replaced", json_string(r->previous));
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    if (text)
-        printf("%s\n", text);
-    free(text);
-    json_decref(o);
-}
-
 int enqueue_file(config_t *cfg, const char *path, int as_json)
 {
     int from_stdin = strcmp(path, "-") == 0;
@@ -139,7 +123,10 @@ int enqueue_file(config_t *cfg, const char *path, int as_json)
     qs = queue_enqueue_batch(&q, b.specs, b.n, res, &done, &refused, err, sizeof err);
     size_t existing = 0;
     for (size_t i = 0; i < done; i++) {
-        print_job(&res[i], as_json);
+        if (as_json)
+            cli_print_json_line(job_json_enqueue_result(&res[i]));
+        else
+            printf("%s\n", res[i].id);
         if (!res[i].created) {
             existing++;
             fprintf(stderr, "tickq: %s line %zu: job %s already exists (state %s, run %d); nothing enqueued for "

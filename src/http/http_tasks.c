@@ -69,11 +69,7 @@ void http_tasks_enqueue(http_app_t *a, const json_t *task, http_reply_t *rep)
                                                                      : ""));
         http_reply_json(rep, 409, body);
     } else {
-        json_t *body = json_pack("{s:s, s:b, s:s, s:i}", "id", res.id, "created", 1, "state", res.state, "run",
-                                 res.run);
-        if (res.previous[0])
-            json_object_set_new(body, "replaced", json_string(res.previous));
-        http_reply_json(rep, 201, body);
+        http_reply_json(rep, 201, job_json_enqueue_result(&res));
     }
 out:
     job_json_text_free(&text);
@@ -146,11 +142,7 @@ static void enqueue_list(http_app_t *a, const json_t *tasks, http_reply_t *rep)
     json_t *jobs = json_array();
     size_t created = 0;
     for (size_t i = 0; i < n; i++) {
-        json_t *one = json_pack("{s:s, s:b, s:s, s:i}", "id", res[i].id, "created", res[i].created, "state",
-                                res[i].state, "run", res[i].run);
-        if (res[i].created && res[i].previous[0])
-            json_object_set_new(one, "replaced", json_string(res[i].previous));
-        json_array_append_new(jobs, one);
+        json_array_append_new(jobs, job_json_enqueue_result(&res[i]));
         created += res[i].created != 0;
     }
     http_reply_json(rep, 201, json_pack("{s:o, s:I, s:I}", "jobs", jobs, "created", (json_int_t)created, "existing",
