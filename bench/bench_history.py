@@ -21,7 +21,8 @@ import time
 
 import redis
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from redis_lib import load_library
+
 STREAM = "tickq:queue:backtest_normal"
 HISTORY = "tickq:history:bench"
 
@@ -105,9 +106,7 @@ def main():
     if not url.startswith("unix://"):
         raise SystemExit("bench_history: REDIS_URL must be a unix socket URL (run through scripts/with-redis)")
     r = redis.Redis(unix_socket_path=url[len("unix://"):], decode_responses=True)
-    lua = os.path.join(ROOT, "src", "lua")
-    files = ["common.lua"] + sorted(f for f in os.listdir(lua) if f.endswith(".lua") and f != "common.lua")
-    r.function_load("".join(open(os.path.join(lua, f)).read() for f in files), replace=True)
+    load_library(r)
     r.hset(HISTORY + ":state", mapping={"cap": 10000000})
     r.xgroup_create(HISTORY, "history", "0", mkstream=True)
     for batch in (int(x) for x in a.batches.split(",")):

@@ -95,8 +95,8 @@ static double enqueue_bulk(bench_t *b, const char *tag, long n)
         long chunk = n - done < BULK ? n - done : BULK;
         for (long i = 0; i < chunk; i++)
             make_spec(&specs[i], ids[i], sizeof ids[i], tag, done + i);
-        size_t went;
-        if (queue_enqueue_batch(&b->q, specs, (size_t)chunk, res, &went, b->err, sizeof b->err) != QUEUE_OK)
+        size_t went, refused;
+        if (queue_enqueue_batch(&b->q, specs, (size_t)chunk, res, &went, &refused, b->err, sizeof b->err) != QUEUE_OK)
             die("enqueue_batch", b->err);
         done += chunk;
     }

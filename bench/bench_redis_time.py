@@ -23,14 +23,7 @@ import time
 
 import redis
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def load_library(r):
-    """Loads tickq's function library as the binary does (common.lua first)."""
-    lua = os.path.join(ROOT, "src", "lua")
-    files = ["common.lua"] + sorted(f for f in os.listdir(lua) if f.endswith(".lua") and f != "common.lua")
-    r.function_load("".join(open(os.path.join(lua, f)).read() for f in files), replace=True)
+from redis_lib import load_library
 
 PHASE_TIMEOUT = 600
 

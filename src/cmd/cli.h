@@ -1,7 +1,8 @@
 /* cli.h — what every tickq sub-command shares: the command table, usage
  * errors (exit 64), common flags (--redis-url, --prefix, --group, --config) and connecting to
  * Redis with the documented exit statuses (78 no/bad REDIS_URL, 69 Redis
- * unreachable, 75 Redis out of memory: cli_queue_exit). */
+ * unreachable, 75 Redis out of memory: cli_queue_exit; 4 a job id exists:
+ * CLI_EXIT_EXISTS). */
 #ifndef TICKQ_CLI_H
 #define TICKQ_CLI_H
 
@@ -54,6 +55,10 @@ typedef struct {
 typedef int (*cli_flag_fn)(int opt, const char *arg, void *ctx);
 
 #define CLI_HELP (-1)
+
+/* The exit status of a command that enqueues (enqueue, enqueue --file, flow
+ * add) when a job id it was given exists and nothing was enqueued for it. */
+#define CLI_EXIT_EXISTS 4
 
 /* Loads the environment settings into *cfg, then parses argv: the common
  * flags, --help (prints the usage and returns CLI_HELP), unknown flags

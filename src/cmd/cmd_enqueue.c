@@ -13,6 +13,7 @@
 #include "core/job_admit.h"
 #include "core/clock.h"
 #include "core/job.h"
+#include "core/job_json.h"
 
 static const char usage[] =
     "usage: tickq enqueue TYPE [ARGS_JSON] [options]\n"
@@ -68,9 +69,6 @@ enum {
     OPT_QUEUE = OPT_FIRST_COMMAND_OPTION, OPT_PRIORITY, OPT_ID, OPT_MAX_RETRIES, OPT_TIMEOUT, OPT_DELAY,
     OPT_ARG_FILE, OPT_REPLACE, OPT_EXPIRES, OPT_AFTER, OPT_AFTER_ANY, OPT_FILE
 };
-
-/* Exit status when the id exists and nothing was enqueued. */
-#define EXIT_EXISTS 4
 
 #define ARG_FILES_MAX 16
 
@@ -285,23 +283,14 @@ static int on_flag(int opt, const char *arg, void *ctx)
 }
 
 /* Prints what the enqueue did; returns the exit status: 0 enqueued (a new
- * job or a new run), EXIT_EXISTS when the id exists and nothing was. */
+ * job or a new run), CLI_EXIT_EXISTS when the id exists and nothing was. */
 static int report(const job_spec_t *spec, const enqueue_result_t *res, int as_json)
 {
     int run = res->run;
-    if (as_json) {
-        json_t *o = json_pack("{s:s, s:b, s:s, s:i}", "id", res->id, "created", res->created, "state", res->state,
-                              "run", run);
-        if (res->created && res->previous[0])
-            json_object_set_new(o, "replaced", json_string(res->previous));
-        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-        if (text)
-            printf("%s\n", text);
-        free(text);
-        json_decref(o);
-    } else {
+    if (as_json)
+        cli_print_json_line(job_json_enqueue_result(res));
+    else
         printf("%s\n", res->id);
-    }
     if (res->created) {
         if (res->previous[0])
             fprintf(stderr, "tickq: job %s had ended %s; run %d enqueued (attempts from 0, its result replaced)\n",
@@ -318,7 +307,7 @@ static int report(const job_spec_t *spec, const enqueue_result_t *res, int as_js
     else
         fprintf(stderr, "tickq: job %s already exists (state %s, run %d); nothing enqueued%s\n", res->id,
                 res->state, run, job_state_is_final(res->state) ? " (--replace runs it again)" : "");
-    return EXIT_EXISTS;
+    return CLI_EXIT_EXISTS;
 }
 
 int cmd_enqueue(int argc, char **argv)

@@ -60,7 +60,6 @@ static const struct option options[] = {
 static const char *const parent_extra[] = { "children", "policy", NULL };
 
 #define EXIT_MISSING 3
-#define EXIT_EXISTS 4
 #define FLOW_FILE_MAX (256u << 20)
 #define TREE_DEPTH_MAX 32
 
@@ -281,7 +280,7 @@ static int flow_add(int argc, char **argv, int as_json, config_t *cfg)
             if (!parent->created) {
                 fprintf(stderr, "tickq: the parent %s already exists (state %s): it was not enqueued again; its "
                         "children that did not exist were\n", parent->id, parent->state);
-                st = EXIT_EXISTS;
+                st = CLI_EXIT_EXISTS;
             }
         }
     }

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +12,7 @@
 
 #include "cmd/cli.h"
 #include "core/job_batch.h"
-
-/* Exit status when an id exists and nothing was enqueued for it (as
- * cmd_enqueue.c's EXIT_EXISTS). */
-#define EXIT_EXISTS 4
+#include "core/job_json.h"
 
 typedef struct {
     json_t **tasks;     /* one per job, kept alive: the specs borrow from them */
@@ -86,23 +84,6 @@ static int read_lines(FILE *in, const char *name, size_t max_payload, lines_t *l
     return st;
 }
 
-static void print_job(const enqueue_result_t *r, int as_json)
-{
-    if (!as_json) {
-        printf("%s\n", r->id);
-        return;
-    }
-    json_t *o = json_pack("{s:s, s:b, s:s, s:i}", "id", r->id, "created", r->created, "state", r->state, "run",
-                          r->run);
-    if (o != NULL && r->created && r->previous[0])
-        json_object_set_new(o, "replaced", json_string(r->previous));
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    if (text)
-        printf("%s\n", text);
-    free(text);
-    json_decref(o);
-}
-
 int enqueue_file(config_t *cfg, const char *path, int as_json)
 {
     int from_stdin = strcmp(path, "-") == 0;
@@ -124,13 +105,13 @@ int enqueue_file(config_t *cfg, const char *path, int as_json)
     queue_t q;
     if ((st = cli_connect(cfg, &conn, &q)) != 0)
         goto out;
-    size_t bad, done = 0;
+    size_t bad, done = 0, refused;
     queue_status_t qs = job_batch_types(&q, &b, &bad, err, sizeof err);
     if (qs != QUEUE_OK) {
         st = cli_fail(cli_queue_exit(qs), "cannot check the task types: %s; nothing enqueued", err);
         goto out;
     }
-    if (bad != (size_t)-1) {
+    if (bad != SIZE_MAX) {
         st = cli_fail(EX_DATAERR, "%s line %zu: job refused: %s; nothing enqueued", name, l.lines[bad], err);
         goto out;
     }
@@ -139,10 +120,13 @@ int enqueue_file(config_t *cfg, const char *path, int as_json)
         st = cli_fail(EX_OSERR, "out of memory for %zu jobs; nothing enqueued", b.n);
         goto out;
     }
-    qs = queue_enqueue_batch(&q, b.specs, b.n, res, &done, err, sizeof err);
+    qs = queue_enqueue_batch(&q, b.specs, b.n, res, &done, &refused, err, sizeof err);
     size_t existing = 0;
     for (size_t i = 0; i < done; i++) {
-        print_job(&res[i], as_json);
+        if (as_json)
+            cli_print_json_line(job_json_enqueue_result(&res[i]));
+        else
+            printf("%s\n", res[i].id);
         if (!res[i].created) {
             existing++;
             fprintf(stderr, "tickq: %s line %zu: job %s already exists (state %s, run %d); nothing enqueued for "
@@ -150,14 +134,10 @@ int enqueue_file(config_t *cfg, const char *path, int as_json)
         }
     }
     if (qs != QUEUE_OK) {
-        /* err names the job by its place among the jobs: name its line */
-        unsigned long place;
-        int used = 0;
-        if (qs == QUEUE_ERR_INVALID && sscanf(err, "job %lu %n", &place, &used) == 1 && used > 0 && place >= 1 &&
-            place <= b.n)
-            st = cli_fail(cli_queue_exit(qs), "%s line %zu: job refused: %s; the %zu jobs before its batch "
-                          "(from line %zu) were enqueued (printed above), none from it on", name, l.lines[place - 1],
-                          err + used, done, l.lines[done]);
+        if (refused != SIZE_MAX)
+            st = cli_fail(cli_queue_exit(qs), "%s line %zu: job refused: (%s): %s; the %zu jobs before its batch "
+                          "(from line %zu) were enqueued (printed above), none from it on", name, l.lines[refused],
+                          res[refused].id, err, done, l.lines[done]);
         else if (qs == QUEUE_ERR_IO)
             st = cli_fail(cli_queue_exit(qs), "cannot enqueue: %s; the first %zu jobs were enqueued (printed "
                           "above); the batch from line %zu may or may not have gone in (Redis was cut off while "
@@ -167,7 +147,7 @@ int enqueue_file(config_t *cfg, const char *path, int as_json)
             st = cli_fail(cli_queue_exit(qs), "cannot enqueue: %s; the first %zu jobs were enqueued (printed "
                           "above), none after them", err, done);
     } else {
-        st = existing > 0 ? EXIT_EXISTS : 0;
+        st = existing > 0 ? CLI_EXIT_EXISTS : 0;
     }
 out:
     if (conn != NULL)

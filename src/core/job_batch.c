@@ -1,6 +1,7 @@
 /* job_batch.c — many jobs read from JSON and enqueued together (job_batch.h). */
 #include "core/job_batch.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,11 +68,11 @@ int job_batch_add(job_batch_t *b, const json_t *task, size_t max_payload, char *
 
 queue_status_t job_batch_types(queue_t *q, const job_batch_t *b, size_t *bad, char *err, size_t errlen)
 {
-    *bad = (size_t)-1;
+    *bad = SIZE_MAX;
     const char **asked = NULL; /* the distinct types asked about: a batch has few */
     size_t nasked = 0;
     queue_status_t st = QUEUE_OK;
-    for (size_t i = 0; i < b->n && st == QUEUE_OK && *bad == (size_t)-1; i++) {
+    for (size_t i = 0; i < b->n && st == QUEUE_OK && *bad == SIZE_MAX; i++) {
         int seen = 0;
         for (size_t k = 0; k < nasked && !seen; k++)
             seen = strcmp(asked[k], b->specs[i].type) == 0;

@@ -32,7 +32,7 @@ int job_batch_add(job_batch_t *b, const json_t *task, size_t max_payload, char *
 
 /* Asks Redis about each distinct task type that is not built in
  * (job_admit_type). QUEUE_OK with *bad the index of the first job of an
- * unknown type (err says why) or (size_t)-1 when all are known; another
+ * unknown type (err says why) or SIZE_MAX when all are known; another
  * status with err when Redis could not be asked. */
 queue_status_t job_batch_types(queue_t *q, const job_batch_t *b, size_t *bad, char *err, size_t errlen);
 

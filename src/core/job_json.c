@@ -1,4 +1,5 @@
-/* job_json.c — a job described as a JSON object (job_json.h). */
+/* job_json.c — a job described as a JSON object, and what an enqueue did
+ * to it (job_json.h). */
 #include "core/job_json.h"
 
 #include <math.h>
@@ -185,4 +186,13 @@ int job_json_spec(const json_t *task, const char *const *extra, job_spec_t *spec
     spec->args = text->args;
     spec->args_len = strlen(text->args);
     return 0;
+}
+
+json_t *job_json_enqueue_result(const enqueue_result_t *r)
+{
+    json_t *o = json_pack("{s:s, s:b, s:s, s:i}", "id", r->id, "created", r->created, "state", r->state, "run",
+                          r->run);
+    if (o != NULL && r->created && r->previous[0])
+        json_object_set_new(o, "replaced", json_string(r->previous));
+    return o;
 }

@@ -4,7 +4,8 @@
  * "max_retries", "timeout", "delay", "replace", "expires", "depends_on",
  * "after_any"}, times in seconds. Read into a job_spec_t, every field
  * checked for its JSON type and range; the spec itself is checked after
- * (job_admit_check), as for any other producer. */
+ * (job_admit_check), as for any other producer. And the answer to it:
+ * what an enqueue did to the job, as JSON. */
 #ifndef TICKQ_JOB_JSON_H
 #define TICKQ_JOB_JSON_H
 
@@ -12,6 +13,7 @@
 #include <stddef.h>
 
 #include "core/job.h"
+#include "core/queue.h"
 
 /* The text a spec read from JSON borrows (malloc'd): free with
  * job_json_text_free, after the spec's last use. */
@@ -34,5 +36,11 @@ void job_json_text_free(job_json_text_t *t);
  * always set (free it either way). */
 int job_json_spec(const json_t *task, const char *const *extra, job_spec_t *spec, job_json_text_t *text, char *err,
                   size_t errlen);
+
+/* What an enqueue did to one job (queue_enqueue, queue_enqueue_batch), as
+ * `tickq enqueue --json` prints it and POST /api/tasks answers it: {"id",
+ * "created", "state", "run"}, and "replaced" (how the run before ended)
+ * when it enqueued a new run. A new reference; NULL when out of memory. */
+json_t *job_json_enqueue_result(const enqueue_result_t *r);
 
 #endif

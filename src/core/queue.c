@@ -463,11 +463,31 @@ queue_status_t queue_enqueue(queue_t *q, const job_spec_t *spec, enqueue_result_
 _Static_assert(HEADER_ARGS + 3 + BATCH_FIELDS * QUEUE_BATCH_MAX + 3 <= RCONN_FCALL_ARGS_MAX,
                "enqueue_batch: QUEUE_BATCH_MAX jobs a call");
 
-/* One enqueue_batch call for specs[0..n): out[i] per job. */
+/* A refusal of one job of an enqueue_batch call, as enqueue_batch.lua
+ * words it: "job <n> (<id>): <why>", n counting from 1 within the call and
+ * id the one sent (out[n - 1].id). The job's index in out, with *why
+ * pointing into `said`; SIZE_MAX when `said` is not such a refusal. */
+static size_t batch_refusal(const char *said, const enqueue_result_t *out, size_t n, const char **why)
+{
+    unsigned long place;
+    int used = 0;
+    if (sscanf(said, "job %lu (%n", &place, &used) != 1 || used == 0 || place < 1 || place > n)
+        return SIZE_MAX;
+    const char *id = said + used;
+    size_t len = strlen(out[place - 1].id);
+    if (strncmp(id, out[place - 1].id, len) != 0 || strncmp(id + len, "): ", 3) != 0)
+        return SIZE_MAX;
+    *why = id + len + 3;
+    return place - 1;
+}
+
+/* One enqueue_batch call for specs[0..n): out[i] per job; a refusal of one
+ * job sets *refused to its index (else SIZE_MAX). */
 static queue_status_t enqueue_batch_call(queue_t *q, const job_spec_t *specs, size_t n, enqueue_result_t *out,
-                                         size_t first, char *err, size_t errlen)
+                                         size_t *refused, char *err, size_t errlen)
 {
     enum { NUMS = 6 };
+    *refused = SIZE_MAX;
     size_t argc = HEADER_ARGS + 3 + BATCH_FIELDS * n;
     const char **argv = malloc(argc * sizeof *argv);
     size_t *lens = malloc(argc * sizeof *lens);
@@ -521,14 +541,11 @@ static queue_status_t enqueue_batch_call(queue_t *q, const job_spec_t *specs, si
     queue_status_t st = QUEUE_OK;
     if (r->type == REDIS_REPLY_ERROR) {
         char said[600];
+        const char *why = said;
         st = script_error(q, r, FN("enqueue_batch"), said, sizeof said);
-        /* "job <n> (...)": n within this call, made a place in the caller's list */
-        unsigned long place;
-        int used = 0;
-        if (st == QUEUE_ERR_INVALID && sscanf(said, "job %lu %n", &place, &used) == 1 && used > 0)
-            snprintf(err, errlen, "job %zu %s", first + place, said + used);
-        else
-            snprintf(err, errlen, "%s", said);
+        if (st == QUEUE_ERR_INVALID)
+            *refused = batch_refusal(said, out, n, &why);
+        snprintf(err, errlen, "%s", why);
     } else if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 * n) {
         snprintf(err, errlen, "unexpected reply from tickq's enqueue_batch function (%zu elements for %zu jobs)",
                  r->type == REDIS_REPLY_ARRAY ? r->elements : 0, n);
@@ -547,18 +564,22 @@ static queue_status_t enqueue_batch_call(queue_t *q, const job_spec_t *specs, si
 }
 
 queue_status_t queue_enqueue_batch(queue_t *q, const job_spec_t *specs, size_t n, enqueue_result_t *out,
-                                   size_t *done, char *err, size_t errlen)
+                                   size_t *done, size_t *refused, char *err, size_t errlen)
 {
     *done = 0;
+    *refused = SIZE_MAX;
     while (*done < n) {
         /* QUEUE_BATCH_MAX jobs, or fewer when their args pass
          * QUEUE_BATCH_BYTES (one call stays a bounded stretch of Redis time) */
-        size_t chunk = 0, bytes = 0;
+        size_t chunk = 0, bytes = 0, which;
         while (*done + chunk < n && chunk < QUEUE_BATCH_MAX && (chunk == 0 || bytes < QUEUE_BATCH_BYTES))
             bytes += specs[*done + chunk++].args_len;
-        queue_status_t st = enqueue_batch_call(q, specs + *done, chunk, out + *done, *done, err, errlen);
-        if (st != QUEUE_OK)
+        queue_status_t st = enqueue_batch_call(q, specs + *done, chunk, out + *done, &which, err, errlen);
+        if (st != QUEUE_OK) {
+            if (which != SIZE_MAX)
+                *refused = *done + which;
             return st;
+        }
         *done += chunk;
     }
     return QUEUE_OK;

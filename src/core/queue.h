@@ -116,17 +116,20 @@ queue_status_t queue_enqueue_chain(queue_t *q, const job_spec_t *specs, size_t n
  * get a UUID: out[i].id, set before the call), QUEUE_BATCH_MAX to a Redis
  * call, fewer when their args pass QUEUE_BATCH_BYTES (src/lua/enqueue_batch.lua).
  * Each call is all or nothing: Redis checks every job of it before writing
- * any, and one refusal (QUEUE_ERR_INVALID, err naming the job by its
- * 1-based place in specs) enqueues none of them. Specs that passed
- * job_spec_check are refused only for a replace of a finished job that
- * waiting jobs still need. An id that exists is not a refusal: out[i]
- * says created 0 and its state, as queue_enqueue does. *done gets the jobs
- * whose call went through (all n on QUEUE_OK; on an error, the calls before
- * the failing one: after an I/O error Redis may have run that one too). */
+ * any, and one refusal enqueues none of them: QUEUE_ERR_INVALID with
+ * *refused the refused job's index in specs (its id is out[*refused].id)
+ * and err saying why, without naming the job. Otherwise *refused is
+ * SIZE_MAX and err says the whole of what went wrong (a refusal of the
+ * call itself included). Specs that passed job_spec_check are refused only
+ * for a replace of a finished job that waiting jobs still need. An id that
+ * exists is not a refusal: out[i] says created 0 and its state, as
+ * queue_enqueue does. *done gets the jobs whose call went through (all n
+ * on QUEUE_OK; on an error, the calls before the failing one: after an I/O
+ * error Redis may have run that one too). */
 #define QUEUE_BATCH_MAX 400
 #define QUEUE_BATCH_BYTES (8u << 20) /* a call's jobs stop after their args pass 8 MiB */
 queue_status_t queue_enqueue_batch(queue_t *q, const job_spec_t *specs, size_t n, enqueue_result_t *out,
-                                   size_t *done, char *err, size_t errlen);
+                                   size_t *done, size_t *refused, char *err, size_t errlen);
 
 /* Enqueues n jobs in one pipeline; out[i] and status per job in st[i]. */
 queue_status_t queue_enqueue_many(queue_t *q, const job_spec_t *specs, size_t n,

@@ -1,6 +1,6 @@
-/* queue_controls.c — pause, limits, purge, retry and the worker's admission
- * of blocking claims (queue_controls.h), over the Redis functions of
- * src/lua (queue_fcall). */
+/* queue_controls.c — pause, limits, purge, retry, delete and the worker's
+ * admission of blocking claims (queue_controls.h), over the Redis functions
+ * of src/lua (queue_fcall). */
 #include "core/queue_controls.h"
 
 #include <stdio.h>
@@ -34,14 +34,18 @@ static const char *str_of(const redisReply *r)
     return r != NULL && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) ? r->str : "";
 }
 
-/* A reply that is not the array of at least n elements a function answers
- * with: QUEUE_ERR_REPLY naming the function (the reply is freed). */
-static queue_status_t surprise(redisReply *r, const char *fname, size_t n, char *err, size_t errlen)
+/* Calls function `fname` (queue_fcall) and checks that its reply is the
+ * array of at least n elements it answers with: QUEUE_OK with *r to free,
+ * else the call's status, or QUEUE_ERR_REPLY naming the function for
+ * another reply (freed). */
+static queue_status_t call(queue_t *q, const char *fname, const queue_list_t *streams, const char *const *argv,
+                           int argc, size_t n, redisReply **r, char *err, size_t errlen)
 {
-    if (r->type == REDIS_REPLY_ARRAY && r->elements >= n)
-        return QUEUE_OK;
+    queue_status_t st = queue_fcall(q, fname, streams, argv, NULL, argc, r, err, errlen);
+    if (st != QUEUE_OK || ((*r)->type == REDIS_REPLY_ARRAY && (*r)->elements >= n))
+        return st;
     snprintf(err, errlen, "unexpected reply from tickq's %s function", fname);
-    freeReplyObject(r);
+    freeReplyObject(*r);
     return QUEUE_ERR_REPLY;
 }
 
@@ -61,9 +65,7 @@ queue_status_t queue_admit(queue_t *q, const queue_list_t *streams, const char *
         argv[argc++] = nums[i][1];
     }
     redisReply *r;
-    queue_status_t st = queue_fcall(q, "admit", streams, argv, NULL, argc, &r, err, errlen);
-    if (st == QUEUE_OK)
-        st = surprise(r, "admit", b->n, err, errlen);
+    queue_status_t st = call(q, "admit", streams, argv, argc, b->n, &r, err, errlen);
     if (st != QUEUE_OK)
         return st;
     size_t kept = 0;
@@ -117,22 +119,21 @@ int queue_is_paused(queue_t *q, const char *queue, char *err, size_t errlen)
 queue_status_t queue_retry(queue_t *q, const char *id, retry_status_t *result, int *run, char state[JOB_STATE_MAX],
                            char *err, size_t errlen)
 {
-    const char *argv[1] = { id };
     redisReply *r;
-    queue_status_t st = queue_fcall(q, "retry", NULL, argv, NULL, 1, &r, err, errlen);
-    if (st == QUEUE_OK)
-        st = surprise(r, "retry", 1, err, errlen);
+    queue_status_t st = call(q, "retry", NULL, &id, 1, 1, &r, err, errlen);
     if (st != QUEUE_OK)
         return st;
+    /* {what happened[, a number or a state]} */
     const char *what = str_of(r->element[0]);
+    const redisReply *detail = r->elements > 1 ? r->element[1] : NULL;
     state[0] = '\0';
     *run = 0;
-    if (strcmp(what, "requeued") == 0 && r->elements > 1) {
+    if (strcmp(what, "requeued") == 0 && detail != NULL) {
         *result = RETRY_REQUEUED;
-        *run = (int)rconn_reply_integer(r->element[1]);
-    } else if (strcmp(what, "refused") == 0 && r->elements > 1) {
+        *run = (int)rconn_reply_integer(detail);
+    } else if (strcmp(what, "refused") == 0 && detail != NULL) {
         *result = RETRY_REFUSED;
-        snprintf(state, JOB_STATE_MAX, "%s", str_of(r->element[1]));
+        snprintf(state, JOB_STATE_MAX, "%s", str_of(detail));
     } else {
         *result = RETRY_MISSING;
     }
@@ -143,43 +144,39 @@ queue_status_t queue_retry(queue_t *q, const char *id, retry_status_t *result, i
 queue_status_t queue_delete(queue_t *q, const char *id, delete_status_t *result, char state[JOB_STATE_MAX],
                             long long *needed_by, char *err, size_t errlen)
 {
-    const char *argv[1] = { id };
     redisReply *r;
-    queue_status_t st = queue_fcall(q, "delete", NULL, argv, NULL, 1, &r, err, errlen);
-    if (st == QUEUE_OK)
-        st = surprise(r, "delete", 1, err, errlen);
+    queue_status_t st = call(q, "delete", NULL, &id, 1, 1, &r, err, errlen);
     if (st != QUEUE_OK)
         return st;
+    /* {what happened[, a number or a state]} */
     const char *what = str_of(r->element[0]);
+    const redisReply *detail = r->elements > 1 ? r->element[1] : NULL;
     state[0] = '\0';
     *needed_by = 0;
-    if (strcmp(what, "deleted") == 0 && r->elements > 1) {
+    if (strcmp(what, "deleted") == 0 && detail != NULL) {
         *result = DELETE_DONE;
-        snprintf(state, JOB_STATE_MAX, "%s", str_of(r->element[1]));
-    } else if (strcmp(what, "refused") == 0 && r->elements > 1) {
+        snprintf(state, JOB_STATE_MAX, "%s", str_of(detail));
+    } else if (strcmp(what, "refused") == 0 && detail != NULL) {
         *result = DELETE_REFUSED;
-        snprintf(state, JOB_STATE_MAX, "%s", str_of(r->element[1]));
-    } else if (strcmp(what, "needed") == 0 && r->elements > 1) {
+        snprintf(state, JOB_STATE_MAX, "%s", str_of(detail));
+    } else if (strcmp(what, "needed") == 0 && detail != NULL) {
         *result = DELETE_NEEDED;
-        *needed_by = rconn_reply_integer(r->element[1]);
+        *needed_by = rconn_reply_integer(detail);
     } else if (strcmp(what, "missing") == 0) {
         *result = DELETE_MISSING;
     } else {
         snprintf(err, errlen, "unexpected reply from tickq's delete function: '%s'", what);
-        freeReplyObject(r);
-        return QUEUE_ERR_REPLY;
+        st = QUEUE_ERR_REPLY;
     }
     freeReplyObject(r);
-    return QUEUE_OK;
+    return st;
 }
 
 queue_status_t queue_purge_count(queue_t *q, const char *queue, purge_count_t *out, char *err, size_t errlen)
 {
     const char *argv[2] = { queue, "count" };
     redisReply *r;
-    queue_status_t st = queue_fcall(q, "purge", NULL, argv, NULL, 2, &r, err, errlen);
-    if (st == QUEUE_OK)
-        st = surprise(r, "purge", 6, err, errlen);
+    queue_status_t st = call(q, "purge", NULL, argv, 2, 6, &r, err, errlen);
     if (st != QUEUE_OK)
         return st;
     out->ready = rconn_reply_integer(r->element[0]);
@@ -200,9 +197,7 @@ queue_status_t queue_purge(queue_t *q, const char *queue, long long *cancelled, 
     *cancelled = 0;
     for (;;) {
         redisReply *r;
-        queue_status_t st = queue_fcall(q, "purge", NULL, argv, NULL, 3, &r, err, errlen);
-        if (st == QUEUE_OK)
-            st = surprise(r, "purge", 2, err, errlen);
+        queue_status_t st = call(q, "purge", NULL, argv, 3, 2, &r, err, errlen);
         if (st != QUEUE_OK)
             return st;
         long long n = rconn_reply_integer(r->element[0]), more = rconn_reply_integer(r->element[1]);
@@ -220,9 +215,7 @@ queue_status_t queue_limit_set(queue_t *q, const char *type, long long slots, lo
     snprintf(n, sizeof n, "%lld", slots);
     const char *argv[3] = { "set", type, n };
     redisReply *r;
-    queue_status_t st = queue_fcall(q, "limit", NULL, argv, NULL, 3, &r, err, errlen);
-    if (st == QUEUE_OK)
-        st = surprise(r, "limit", 3, err, errlen);
+    queue_status_t st = call(q, "limit", NULL, argv, 3, 3, &r, err, errlen);
     if (st != QUEUE_OK)
         return st;
     *previous = rconn_reply_integer(r->element[1]);
@@ -236,9 +229,7 @@ queue_status_t queue_limit_clear(queue_t *q, const char *type, long long *previo
 {
     const char *argv[2] = { "clear", type };
     redisReply *r;
-    queue_status_t st = queue_fcall(q, "limit", NULL, argv, NULL, 2, &r, err, errlen);
-    if (st == QUEUE_OK)
-        st = surprise(r, "limit", 3, err, errlen);
+    queue_status_t st = call(q, "limit", NULL, argv, 2, 3, &r, err, errlen);
     if (st != QUEUE_OK)
         return st;
     *previous = rconn_reply_integer(r->element[1]);

@@ -1,11 +1,12 @@
 /* queue_controls.h — what operators do to queues and jobs beyond enqueue
  * and cancel: pause and resume a logical queue, limit how many jobs of a
  * task type run at once across every worker, purge a queue, run a failed or
- * dead job again; and the worker's side of those gates (queue_admit).
+ * dead job again, delete a finished one; and the worker's side of those
+ * gates (queue_admit).
  *
  * The state changes are the Redis functions' (src/lua/admit.lua, limit.lua,
- * purge.lua, retry.lua; docs/protocol.md, "Queue controls"); pausing is a
- * member of the set <prefix>:paused, which the claim reads. */
+ * purge.lua, retry.lua, delete.lua; docs/protocol.md, "Queue controls");
+ * pausing is a member of the set <prefix>:paused, which the claim reads. */
 #ifndef TICKQ_QUEUE_CONTROLS_H
 #define TICKQ_QUEUE_CONTROLS_H
 

@@ -1,6 +1,7 @@
 /* http_tasks.c — the jobs of the REST API (http_tasks.h). */
 #include "http/http_tasks.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,11 +69,7 @@ void http_tasks_enqueue(http_app_t *a, const json_t *task, http_reply_t *rep)
                                                                      : ""));
         http_reply_json(rep, 409, body);
     } else {
-        json_t *body = json_pack("{s:s, s:b, s:s, s:i}", "id", res.id, "created", 1, "state", res.state, "run",
-                                 res.run);
-        if (res.previous[0])
-            json_object_set_new(body, "replaced", json_string(res.previous));
-        http_reply_json(rep, 201, body);
+        http_reply_json(rep, 201, job_json_enqueue_result(&res));
     }
 out:
     job_json_text_free(&text);
@@ -110,9 +107,9 @@ static void enqueue_list(http_app_t *a, const json_t *tasks, http_reply_t *rep)
         http_reply_error(rep, 503, "cannot reach Redis: %s", err);
         goto out;
     }
-    size_t bad, done = 0;
+    size_t bad, done = 0, refused = SIZE_MAX;
     queue_status_t qs = job_batch_types(q, &b, &bad, err, sizeof err);
-    if (qs == QUEUE_OK && bad != (size_t)-1) {
+    if (qs == QUEUE_OK && bad != SIZE_MAX) {
         http_reply_error(rep, 400, "task %zu: job refused: %s", bad, err);
         goto out;
     }
@@ -122,23 +119,18 @@ static void enqueue_list(http_app_t *a, const json_t *tasks, http_reply_t *rep)
         goto out;
     }
     if (qs == QUEUE_OK)
-        qs = queue_enqueue_batch(q, b.specs, n, res, &done, err, sizeof err);
+        qs = queue_enqueue_batch(q, b.specs, n, res, &done, &refused, err, sizeof err);
     if (qs != QUEUE_OK) {
         if (rconn_broken(a->conn))
             http_app_broken(a);
         /* The calls before the failing one went in: say how many and their
          * ids (a task without an id got a new one: posting it again would
-         * enqueue it again). A refusal names its task from 0, as the checks
-         * above do ("job <n> ..." counts from 1). */
-        unsigned long place;
-        int used = 0;
+         * enqueue it again). A refusal names its task by its index, as the
+         * checks above do. */
         json_t *error;
-        if (qs == QUEUE_ERR_INVALID && sscanf(err, "job %lu %n", &place, &used) == 1 && used > 0 && place >= 1) {
-            const char *which = err + used;          /* "(<id>): <why>" */
-            size_t k = strcspn(which, ":");
-            const char *why = which[k] != '\0' ? which + k + 1 + (which[k + 1] == ' ') : which + k;
-            error = json_sprintf("task %lu %.*s: job refused: %s", place - 1, (int)k, which, why);
-        } else
+        if (refused != SIZE_MAX)
+            error = json_sprintf("task %zu (%s): job refused: %s", refused, res[refused].id, err);
+        else
             error = json_sprintf("%s%s", qs == QUEUE_ERR_INVALID ? "job refused: " : "cannot enqueue: ", err);
         json_t *went = json_array();
         for (size_t i = 0; i < done; i++)
@@ -150,11 +142,7 @@ static void enqueue_list(http_app_t *a, const json_t *tasks, http_reply_t *rep)
     json_t *jobs = json_array();
     size_t created = 0;
     for (size_t i = 0; i < n; i++) {
-        json_t *one = json_pack("{s:s, s:b, s:s, s:i}", "id", res[i].id, "created", res[i].created, "state",
-                                res[i].state, "run", res[i].run);
-        if (res[i].created && res[i].previous[0])
-            json_object_set_new(one, "replaced", json_string(res[i].previous));
-        json_array_append_new(jobs, one);
+        json_array_append_new(jobs, job_json_enqueue_result(&res[i]));
         created += res[i].created != 0;
     }
     http_reply_json(rep, 201, json_pack("{s:o, s:I, s:I}", "jobs", jobs, "created", (json_int_t)created, "existing",
@@ -207,18 +195,49 @@ static int id_param(const http_request_t *req, http_reply_t *rep)
     return ok ? 0 : -1;
 }
 
-void http_tasks_get(void *app, const http_request_t *req, http_reply_t *rep)
+/* The opening of an endpoint on job {id} that takes no query: the queue,
+ * or NULL with rep filled (400: a query, or an id no job can have; 503:
+ * Redis out of reach). */
+static queue_t *job_endpoint(http_app_t *a, const http_request_t *req, http_reply_t *rep)
 {
     static const char *const known[] = { NULL };
     if (http_query_only(req, known, rep) != 0 || id_param(req, rep) != 0)
-        return;
-    http_app_t *a = app;
+        return NULL;
     char err[1024];
     queue_t *q = http_app_queue(a, err, sizeof err);
-    if (q == NULL) {
+    if (q == NULL)
         http_reply_error(rep, 503, "cannot reach Redis: %s", err);
+    return q;
+}
+
+/* 404: no job `id`. */
+static void no_job(http_reply_t *rep, const char *id)
+{
+    http_reply_error(rep, 404, "no job %s (unknown id, or its record expired)", id);
+}
+
+/* 503: a call to `what` (cancel, retry, delete) a job failed; a broken
+ * connection is dropped. */
+static void control_failed(http_app_t *a, http_reply_t *rep, const char *what, const char *err)
+{
+    if (rconn_broken(a->conn))
+        http_app_broken(a);
+    http_reply_error(rep, 503, "cannot %s: %s", what, err);
+}
+
+/* 409: job `id` is in a state the call refuses it in; takes `error`. */
+static void refused_in_state(http_reply_t *rep, const char *id, const char *state, json_t *error)
+{
+    http_reply_json(rep, 409, json_pack("{s:o, s:s, s:s}", "error", error, "id", id, "state", state));
+}
+
+void http_tasks_get(void *app, const http_request_t *req, http_reply_t *rep)
+{
+    http_app_t *a = app;
+    queue_t *q = job_endpoint(a, req, rep);
+    if (q == NULL)
         return;
-    }
+    char err[1024];
     json_t *job;
     int found = job_view_read(q, req->params[0], &job, err, sizeof err);
     int failed = 0;
@@ -228,7 +247,7 @@ void http_tasks_get(void *app, const http_request_t *req, http_reply_t *rep)
         http_app_broken(a);
         http_reply_error(rep, 503, "cannot read the job: %s", err);
     } else if (found == 0) {
-        http_reply_error(rep, 404, "no job %s (unknown id, or its record expired)", req->params[0]);
+        no_job(rep, req->params[0]);
     } else {
         json_object_set_new(job, "result", result != NULL ? result : json_null());
         http_reply_json(rep, 200, job);
@@ -237,97 +256,67 @@ void http_tasks_get(void *app, const http_request_t *req, http_reply_t *rep)
 
 void http_tasks_cancel(void *app, const http_request_t *req, http_reply_t *rep)
 {
-    static const char *const known[] = { NULL };
-    if (http_query_only(req, known, rep) != 0 || id_param(req, rep) != 0)
-        return;
     http_app_t *a = app;
-    char err[1024], state[JOB_STATE_MAX] = "";
-    queue_t *q = http_app_queue(a, err, sizeof err);
-    if (q == NULL) {
-        http_reply_error(rep, 503, "cannot reach Redis: %s", err);
+    queue_t *q = job_endpoint(a, req, rep);
+    if (q == NULL)
         return;
-    }
-    cancel_status_t res;
-    queue_status_t qs = queue_cancel(q, req->params[0], &res, state, err, sizeof err);
     const char *id = req->params[0];
-    if (qs != QUEUE_OK) {
-        if (rconn_broken(a->conn))
-            http_app_broken(a);
-        http_reply_error(rep, 503, "cannot cancel: %s", err);
-    } else if (res == CANCEL_MISSING) {
-        http_reply_error(rep, 404, "no job %s (unknown id, or its record expired)", id);
-    } else if (res == CANCEL_FINAL) {
-        json_t *body = json_pack("{s:o, s:s, s:s}", "error", json_sprintf("job %s already finished (state %s); "
-                                                                           "nothing to cancel", id, state),
-                                 "id", id, "state", state);
-        http_reply_json(rep, 409, body);
-    } else if (res == CANCEL_DONE) {
+    char err[1024], state[JOB_STATE_MAX] = "";
+    cancel_status_t res;
+    queue_status_t qs = queue_cancel(q, id, &res, state, err, sizeof err);
+    if (qs != QUEUE_OK)
+        control_failed(a, rep, "cancel", err);
+    else if (res == CANCEL_MISSING)
+        no_job(rep, id);
+    else if (res == CANCEL_FINAL)
+        refused_in_state(rep, id, state, json_sprintf("job %s already finished (state %s); nothing to cancel", id,
+                                                      state));
+    else if (res == CANCEL_DONE)
         http_reply_json(rep, 200, json_pack("{s:s, s:s}", "id", id, "state", "cancelled"));
-    } else {
-        /* Running: its worker stops it within a fraction of a second. */
+    else /* running: its worker stops it within a fraction of a second */
         http_reply_json(rep, 202, json_pack("{s:s, s:s, s:b}", "id", id, "state", "running", "cancel_requested", 1));
-    }
 }
 
 void http_tasks_retry(void *app, const http_request_t *req, http_reply_t *rep)
 {
-    static const char *const known[] = { NULL };
-    if (http_query_only(req, known, rep) != 0 || id_param(req, rep) != 0)
-        return;
     http_app_t *a = app;
-    char err[1024], state[JOB_STATE_MAX] = "";
-    const char *id = req->params[0];
-    queue_t *q = http_app_queue(a, err, sizeof err);
-    if (q == NULL) {
-        http_reply_error(rep, 503, "cannot reach Redis: %s", err);
+    queue_t *q = job_endpoint(a, req, rep);
+    if (q == NULL)
         return;
-    }
+    const char *id = req->params[0];
+    char err[1024], state[JOB_STATE_MAX] = "";
     retry_status_t res;
     int run = 0;
     queue_status_t qs = queue_retry(q, id, &res, &run, state, err, sizeof err);
-    if (qs != QUEUE_OK) {
-        if (rconn_broken(a->conn))
-            http_app_broken(a);
-        http_reply_error(rep, 503, "cannot retry: %s", err);
-    } else if (res == RETRY_MISSING) {
-        http_reply_error(rep, 404, "no job %s (unknown id, or its record expired)", id);
-    } else if (res == RETRY_REFUSED) {
-        json_t *body = json_pack("{s:o, s:s, s:s}", "error", json_sprintf("job %s is %s, not failed or dead: "
-                                                                           "nothing to retry", id, state),
-                                 "id", id, "state", state);
-        http_reply_json(rep, 409, body);
-    } else {
+    if (qs != QUEUE_OK)
+        control_failed(a, rep, "retry", err);
+    else if (res == RETRY_MISSING)
+        no_job(rep, id);
+    else if (res == RETRY_REFUSED)
+        refused_in_state(rep, id, state, json_sprintf("job %s is %s, not failed or dead: nothing to retry", id,
+                                                      state));
+    else
         http_reply_json(rep, 200, json_pack("{s:s, s:s, s:i}", "id", id, "state", "queued", "run", run));
-    }
 }
 
 void http_tasks_delete(void *app, const http_request_t *req, http_reply_t *rep)
 {
-    static const char *const known[] = { NULL };
-    if (http_query_only(req, known, rep) != 0 || id_param(req, rep) != 0)
-        return;
     http_app_t *a = app;
-    char err[1024], state[JOB_STATE_MAX] = "";
-    const char *id = req->params[0];
-    queue_t *q = http_app_queue(a, err, sizeof err);
-    if (q == NULL) {
-        http_reply_error(rep, 503, "cannot reach Redis: %s", err);
+    queue_t *q = job_endpoint(a, req, rep);
+    if (q == NULL)
         return;
-    }
+    const char *id = req->params[0];
+    char err[1024], state[JOB_STATE_MAX] = "";
     delete_status_t res;
     long long needed_by = 0;
     queue_status_t qs = queue_delete(q, id, &res, state, &needed_by, err, sizeof err);
     if (qs != QUEUE_OK) {
-        if (rconn_broken(a->conn))
-            http_app_broken(a);
-        http_reply_error(rep, 503, "cannot delete: %s", err);
+        control_failed(a, rep, "delete", err);
     } else if (res == DELETE_MISSING) {
-        http_reply_error(rep, 404, "no job %s (unknown id, or its record expired)", id);
+        no_job(rep, id);
     } else if (res == DELETE_REFUSED) {
-        json_t *body = json_pack("{s:o, s:s, s:s}", "error", json_sprintf("job %s is %s, not finished: not "
-                                                                           "deleted (cancel it first)", id, state),
-                                 "id", id, "state", state);
-        http_reply_json(rep, 409, body);
+        refused_in_state(rep, id, state, json_sprintf("job %s is %s, not finished: not deleted (cancel it first)",
+                                                      id, state));
     } else if (res == DELETE_NEEDED) {
         json_t *body = json_pack("{s:o, s:s, s:I}", "error", json_sprintf("job %s is needed by %lld waiting "
                                                                            "job(s) that depend on its result: "
