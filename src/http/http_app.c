@@ -87,7 +87,7 @@ static const http_route_t g_routes[] = {
     { "GET", "/health/live", http_health_live, HTTP_PUBLIC | HTTP_UNLOCKED },
     { "GET", "/health/ready", http_health_ready, HTTP_PUBLIC },
     { "GET", "/metrics", http_metrics, 0 },
-    { "POST", "/api/tasks", http_tasks_create, HTTP_AUDIT },
+    { "POST", "/api/tasks", http_tasks_create, HTTP_AUDIT | HTTP_BODY },
     { "GET", "/api/tasks", http_tasks_list, 0 },
     { "GET", "/api/tasks/{id*}", http_tasks_get, 0 },
     { "DELETE", "/api/tasks/{id*}", http_tasks_cancel, HTTP_AUDIT },
@@ -105,9 +105,9 @@ static const http_route_t g_routes[] = {
     { "GET", "/api/opportunities", http_options_opportunities, 0 },
     { "GET", "/api/dlq", http_ops_dlq, 0 },
     { "POST", "/api/dlq/{entry}/retry", http_ops_dlq_retry, HTTP_AUDIT },
-    { "POST", "/api/opportunities/scan", http_trigger_scan, HTTP_AUDIT },
-    { "POST", "/api/update/{symbol}", http_trigger_update, HTTP_AUDIT },
-    { "POST", "/api/update-all", http_trigger_update_all, HTTP_AUDIT },
+    { "POST", "/api/opportunities/scan", http_trigger_scan, HTTP_AUDIT | HTTP_BODY },
+    { "POST", "/api/update/{symbol}", http_trigger_update, HTTP_AUDIT | HTTP_BODY },
+    { "POST", "/api/update-all", http_trigger_update_all, HTTP_AUDIT | HTTP_BODY },
 };
 
 const http_route_t *http_app_routes(size_t *n)

@@ -401,6 +401,10 @@ static void route(http_server_t *s, http_request_t *req, http_reply_t *rep)
     }
     for (int k = 0; k < HTTP_PARAMS_MAX; k++)
         req->params[k] = caps[k];
+    if (!(r->flags & HTTP_BODY) && strspn(req->body, " \t\r\n") != req->body_len) {
+        http_reply_error(rep, 400, "%s %s takes no body (it got %zu bytes)", req->method, req->path, req->body_len);
+        return;
+    }
     int locked = !(r->flags & HTTP_UNLOCKED);
     if (locked)
         pthread_mutex_lock(&s->lock);

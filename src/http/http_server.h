@@ -13,7 +13,8 @@
  * Status codes decided here: 404 no route for the path, 405 a route for
  * the path but not the method (with Allow), 401 no token where one is
  * needed, 403 a wrong token, 413 a body over the limit, 400 a query
- * parameter the route does not take. The route and the token are decided
+ * parameter the route does not take or a body (not blank) sent to a route
+ * that reads none. The route and the token are decided
  * on the headers: a refused request's body is read but kept nowhere, and
  * its refusal comes before 413. Every request to an audited route is
  * logged, refused or not. */
@@ -85,6 +86,7 @@ typedef void (*http_handler_fn)(void *app, const http_request_t *req, http_reply
 #define HTTP_PUBLIC 1u           /* served without the token (/health*) */
 #define HTTP_AUDIT 2u            /* a mutating call: logged with who, what and the status */
 #define HTTP_UNLOCKED 4u         /* runs without the server's lock: uses nothing shared */
+#define HTTP_BODY 8u             /* reads a body; any other route refuses one that is not blank (400) */
 
 /* A route: METHOD and a path whose segments may be {name} (one segment,
  * captured in params); the last may be {name*}: the rest of the path,

@@ -727,6 +727,22 @@ class TestToken(HttpCase):
         self.assertEqual(statuses, sorted([(m, path, 413) for m, path, _, _ in mutating] +
                                           [(m, path, ok) for m, path, _, ok in mutating]))
 
+    def test_a_body_sent_to_a_route_that_reads_none_is_refused(self):
+        """Routes that take no body (cancel, retry, delete, purge, a dead
+        letter's retry, every GET) refuse one that is not blank with 400
+        naming the route, and do nothing; blanks are no body."""
+        s = self.serve(env={"TICKQ_API_TOKEN": TOKEN})
+        jid = self.expect(self.post(s, "/api/tasks", {"type": "noop", "queue": "bq"}, token=TOKEN), 201)["id"]
+        for method, path in (("DELETE", f"/api/tasks/{jid}"), ("POST", f"/api/retry/{jid}"),
+                             ("POST", f"/api/delete/{jid}"), ("POST", "/api/queues/bq/purge"),
+                             ("POST", "/api/dlq/1-1/retry"), ("GET", f"/api/tasks/{jid}"), ("GET", "/api/queues")):
+            with self.subTest(method=method, path=path):
+                self.expect(self.call(s, method, path, '{"force": true}', token=TOKEN), 400,
+                            f"{method} {path} takes no body (it got 15 bytes)")
+        self.assertEqual(self.r.hget(f"tickq:job:{jid}", "state"), "queued")  # not cancelled, not purged
+        self.assertEqual(self.expect(self.call(s, "GET", f"/api/tasks/{jid}", " \r\n", token=TOKEN), 200)["state"],
+                         "queued")
+
     def test_worker_metrics_need_the_token(self):
         w = self.http_worker("--workers", "1", "--queues", "tq", env={"TICKQ_API_TOKEN": TOKEN})
         self.assertEqual(self.get(w, "/metrics").status, 401)
