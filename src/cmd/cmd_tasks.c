@@ -43,6 +43,8 @@ static json_t *task_json(const task_def_t *t, const task_arg_t *args)
         json_object_set_new(o, "args", task_schema_json(args));
     else
         json_object_set_new(o, "any_args", json_true());
+    if (t->inner != NULL)
+        json_object_set_new(o, "other_args", json_string(t->inner_doc));
     return o;
 }
 
@@ -131,7 +133,10 @@ static void print_text(const task_def_t *t, const task_arg_t *args, int handler)
         printf("  %-*s  %s\n", (int)width, a->name, a->doc);
         printf("  %-*s  %s; %s%s\n", (int)width, "", type, a->flags & TASK_ARG_REQUIRED ? "" : "default: ", dflt);
     }
-    puts("\nnull is the same as leaving an argument out; any other key is refused.");
+    if (t->inner != NULL)
+        printf("\nnull is the same as leaving an argument out.\n%s\nA key of neither is refused.\n", t->inner_doc);
+    else
+        puts("\nnull is the same as leaving an argument out; any other key is refused.");
 }
 
 int cmd_tasks(int argc, char **argv)

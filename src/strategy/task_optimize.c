@@ -783,10 +783,10 @@ static task_status_t task_optimize(const task_ctx_t *ctx, task_out_t *out)
 const task_def_t task_def_optimize = {
     "optimize", task_optimize,
     "a strategy task over a grid or random sample of params, fanned out over the workers; ranks the combinations",
-    NULL, optimize_check, 0, NULL
+    NULL, optimize_check, 0, NULL, NULL, NULL
 };
 
 const task_def_t task_def_optimize_chunk = {
     "optimize_chunk", task_optimize_chunk, "one chunk of an optimize job's combinations (made by optimize)", NULL,
-    chunk_check, 0, NULL
+    chunk_check, 0, NULL, NULL, NULL
 };

@@ -55,6 +55,33 @@ TEST(schema_unknown_argument_names_the_close_match_and_the_accepted_ones)
     CHECK_STR(check("echo", "{\"anything\": [1, {\"a\": null}]}"), "");
 }
 
+TEST(schema_outer_table_passes_other_keys_to_the_inner_one)
+{
+    const task_arg_t own[] = { { .name = "objective", .type = TASK_ARG_STRING, .str = "sharpe", .doc = "d" },
+                               { .name = "params", .type = TASK_ARG_BOOL, .doc = "d" }, { .name = NULL } };
+    const task_arg_t in[] = { { .name = "hold_bars", .type = TASK_ARG_INT, .min = 1, .max = 9, .num = 1, .doc = "d" },
+                              { .name = "params", .type = TASK_ARG_BOOL, .doc = "d" }, { .name = NULL } };
+    char err[512];
+    /* A key of neither: the close match among both, both lists (params,
+     * the outer task's, once); the inner task's values are not judged. */
+    json_t *a = json_pack("{s:s, s:i}", "objectiv", "x", "hold_bars", 50);
+    CHECK(task_schema_check_outer("outer", own, "inner", in, a, err, sizeof err) == -1);
+    CHECK_STR(err, "unknown argument 'objectiv' (did you mean 'objective'?) (outer takes: objective, params; the "
+                   "others go to inner, which takes: hold_bars)");
+    json_decref(a);
+    a = json_pack("{s:i}", "hold_bar", 5);
+    CHECK(task_schema_check_outer("outer", own, "inner", in, a, err, sizeof err) == -1);
+    CHECK(contains(err, "unknown argument 'hold_bar' (did you mean 'hold_bars'?)"));
+    /* No inner task named: the other keys unjudged; an inner task that
+     * takes any object: every key its. Its own values still checked. */
+    CHECK(task_schema_check_outer("outer", own, NULL, NULL, a, err, sizeof err) == 0);
+    CHECK(task_schema_check_outer("outer", own, "inner", NULL, a, err, sizeof err) == 0);
+    json_object_set_new(a, "objective", json_integer(5));
+    CHECK(task_schema_check_outer("outer", own, NULL, NULL, a, err, sizeof err) == -1);
+    CHECK(contains(err, "objective must be a non-empty string, got 5"));
+    json_decref(a);
+}
+
 TEST(schema_types_ranges_and_required)
 {
     char args[512];
@@ -158,6 +185,9 @@ TEST(schema_lint_finds_broken_tables)
     CHECK(task_schema_lint(out_of_range, err, sizeof err) != 0);
     const task_arg_t no_doc[] = { { .name = "b", .type = TASK_ARG_BOOL }, { .name = NULL } };
     CHECK(task_schema_lint(no_doc, err, sizeof err) != 0);
+    const task_arg_t any_unsaid[] = { { .name = "v", .type = TASK_ARG_ANY, .flags = TASK_ARG_REQUIRED, .doc = "x" },
+                                      { .name = NULL } };
+    CHECK(task_schema_lint(any_unsaid, err, sizeof err) != 0);
 }
 
 TEST(schema_message_order_unknown_then_values_then_missing)
