@@ -111,9 +111,7 @@ static void print_text(const task_def_t *t, const task_arg_t *args, int handler)
     if (args == NULL) {
         puts(handler ? "Its handler announces no argument schema: its args are passed to it unchecked\n"
                        "(any JSON object)."
-             : t->check != NULL ? "Its args have no fixed table: the task checks them itself, every key (its\n"
-                                  "docs say which it takes: docs/optimize.md for optimize)."
-                                : "Takes any JSON object as its args.");
+                     : "Takes any JSON object as its args.");
         return;
     }
     if (handler)
@@ -195,9 +193,7 @@ int cmd_tasks(int argc, char **argv)
     else if (format == FORMAT_MARKDOWN && args != NULL && args[0].name != NULL)
         print_markdown(args);
     else if (format == FORMAT_MARKDOWN)
-        puts(args != NULL ? "No arguments: args must be {}."
-             : t->check != NULL ? "No fixed table: the task checks every key itself (below)."
-                                : "Any JSON object.");
+        puts(args != NULL ? "No arguments: args must be {}." : "Any JSON object.");
     else
         print_text(t, args, handler);
     handler_tasks_describe_end();

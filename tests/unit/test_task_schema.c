@@ -82,6 +82,47 @@ TEST(schema_outer_table_passes_other_keys_to_the_inner_one)
     json_decref(a);
 }
 
+TEST(schema_optimize_takes_its_own_keys_and_its_strategy_tasks)
+{
+    char args[768];
+    const char *grid = "\"params\": {\"fast\": [5, 10]}";
+    /* Its own key misspelt: the close match, its names and the strategy
+     * task's (params once: optimize's own). */
+    snprintf(args, sizeof args, "{%s, %s, \"objectiv\": \"sharpe\"}", code, grid);
+    const char *e = check("optimize", args);
+    CHECK(contains(e, "unknown argument 'objectiv' (did you mean 'objective'?) (optimize takes: task, params, "
+                      "constraints, objective, direction, top, chunk_size, walk_forward; the others go to "
+                      "portfolio_backtest, which takes: strategy_code, symbols, start_date, end_date, score_from,"));
+    CHECK(strstr(strstr(e, "the others go to"), "params") == NULL);
+    snprintf(args, sizeof args, "{%s, %s, \"chunksize\": 5}", code, grid);
+    CHECK(contains(check("optimize", args), "unknown argument 'chunksize' (did you mean 'chunk_size'?)"));
+    /* The strategy task's misspelt, by the task it names. */
+    snprintf(args, sizeof args, "{%s, %s, \"task\": \"backtest\", \"hold_bar\": 5}", code, grid);
+    e = check("optimize", args);
+    CHECK(contains(e, "unknown argument 'hold_bar' (did you mean 'hold_bars'?)"));
+    CHECK(contains(e, "; the others go to backtest, which takes: strategy_code,"));
+    snprintf(args, sizeof args, "{%s, %s, \"comission_bps\": 5}", code, grid);
+    CHECK(contains(check("optimize", args), "unknown argument 'comission_bps' (did you mean 'commission_bps'?)"));
+    /* Its own values by its table, the strategy task's by the task's. */
+    snprintf(args, sizeof args, "{%s, %s, \"top\": 0, \"direction\": \"up\"}", code, grid);
+    CHECK_STR(check("optimize", args), "direction must be one of maximize, minimize, got \"up\"; "
+                                       "top must be an integer from 1 to 10000, got 0");
+    snprintf(args, sizeof args, "{%s, %s, \"commission_bps\": -1}", code, grid);
+    CHECK(contains(check("optimize", args), "commission_bps must be a number from 0 to 10000, got -1"));
+    snprintf(args, sizeof args, "{%s}", code);
+    CHECK(contains(check("optimize", args), "missing params: the grid ("));
+    /* A task it does not run: that alone, the other keys unjudged. */
+    snprintf(args, sizeof args, "{%s, %s, \"task\": \"echo\", \"x\": 1}", code, grid);
+    CHECK_STR(check("optimize", args), "task must be one of portfolio_backtest, backtest, screening, got \"echo\"");
+    /* null is absent; what passes both tables and the checks passes. */
+    snprintf(args, sizeof args, "{%s, %s, \"walk_forward\": null, \"top\": null, \"constraints\": \"fast > 5\", "
+             "\"commission_bps\": 5}", code, grid);
+    CHECK_STR(check("optimize", args), "");
+    /* A chunk made by hand is checked by its table. */
+    CHECK(contains(check("optimize_chunk", "{\"task\": \"backtest\"}"),
+                   "missing args, combinations and objective (tickq tasks optimize_chunk says what each is)"));
+}
+
 TEST(schema_types_ranges_and_required)
 {
     char args[512];
@@ -169,6 +210,12 @@ TEST(schema_every_registered_table_keeps_the_rules)
         if (task_schema_lint(all[i]->args, err, sizeof err) != 0)
             unit_fail(__FILE__, __LINE__, "task %s: %s", all[i]->name, err);
         CHECK(all[i]->summary != NULL && all[i]->summary[0] != '\0');
+        /* Every task declares its arguments; only echo takes any object. */
+        if (all[i]->args == NULL && strcmp(all[i]->name, "echo") != 0)
+            unit_fail(__FILE__, __LINE__, "task %s declares no argument table", all[i]->name);
+        if (all[i]->inner != NULL && (all[i]->args == NULL || all[i]->inner_doc == NULL))
+            unit_fail(__FILE__, __LINE__, "task %s runs an inner task without its own table and inner_doc",
+                      all[i]->name);
     }
 }
 
