@@ -43,6 +43,8 @@ static json_t *task_json(const task_def_t *t, const task_arg_t *args)
         json_object_set_new(o, "args", task_schema_json(args));
     else
         json_object_set_new(o, "any_args", json_true());
+    if (t->inner != NULL)
+        json_object_set_new(o, "other_args", json_string(t->inner_doc));
     return o;
 }
 
@@ -109,9 +111,7 @@ static void print_text(const task_def_t *t, const task_arg_t *args, int handler)
     if (args == NULL) {
         puts(handler ? "Its handler announces no argument schema: its args are passed to it unchecked\n"
                        "(any JSON object)."
-             : t->check != NULL ? "Its args have no fixed table: the task checks them itself, every key (its\n"
-                                  "docs say which it takes: docs/optimize.md for optimize)."
-                                : "Takes any JSON object as its args.");
+                     : "Takes any JSON object as its args.");
         return;
     }
     if (handler)
@@ -131,7 +131,10 @@ static void print_text(const task_def_t *t, const task_arg_t *args, int handler)
         printf("  %-*s  %s\n", (int)width, a->name, a->doc);
         printf("  %-*s  %s; %s%s\n", (int)width, "", type, a->flags & TASK_ARG_REQUIRED ? "" : "default: ", dflt);
     }
-    puts("\nnull is the same as leaving an argument out; any other key is refused.");
+    if (t->inner != NULL)
+        printf("\nnull is the same as leaving an argument out.\n%s\nA key of neither is refused.\n", t->inner_doc);
+    else
+        puts("\nnull is the same as leaving an argument out; any other key is refused.");
 }
 
 int cmd_tasks(int argc, char **argv)
@@ -190,9 +193,7 @@ int cmd_tasks(int argc, char **argv)
     else if (format == FORMAT_MARKDOWN && args != NULL && args[0].name != NULL)
         print_markdown(args);
     else if (format == FORMAT_MARKDOWN)
-        puts(args != NULL ? "No arguments: args must be {}."
-             : t->check != NULL ? "No fixed table: the task checks every key itself (below)."
-                                : "Any JSON object.");
+        puts(args != NULL ? "No arguments: args must be {}." : "Any JSON object.");
     else
         print_text(t, args, handler);
     handler_tasks_describe_end();

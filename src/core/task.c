@@ -79,8 +79,14 @@ const task_def_t *const *task_all(size_t *n)
 
 int task_check(const task_def_t *task, const json_t *args, task_check_where_t where, char *err, size_t errlen)
 {
-    if (task->args != NULL && task_schema_check(task->name, task->args, args, err, errlen) != 0)
+    if (task->args != NULL && task->inner != NULL) {
+        const task_def_t *in = task->inner(args);
+        if (task_schema_check_outer(task->name, task->args, in != NULL ? in->name : NULL,
+                                    in != NULL ? in->args : NULL, args, err, errlen) != 0)
+            return -1;
+    } else if (task->args != NULL && task_schema_check(task->name, task->args, args, err, errlen) != 0) {
         return -1;
+    }
     return task->check != NULL ? task->check(args, where, err, errlen) : 0;
 }
 

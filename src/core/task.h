@@ -140,6 +140,14 @@ typedef struct task_def {
      * supervisor kills the child only if it has not. */
     int64_t stops_within_ms;
     const struct task_async *async; /* NULL: one job at a time, through run */
+    /* A task that runs another (optimize runs a strategy task): `args`
+     * lists its own arguments, and every other key is an argument of the
+     * task inner() names from the job's args (NULL when they name none:
+     * the table's check of the naming argument says why). A key of neither
+     * table is unknown (task_schema_check_outer); the inner task's values
+     * are for the task's own check. NULL: `args` lists every key. */
+    const struct task_def *(*inner)(const json_t *args);
+    const char *inner_doc;   /* with inner: a sentence saying which task takes the other keys (`tickq tasks`) */
 } task_def_t;
 
 /* A task family: the tasks one domain offers, in listing order. */
@@ -174,8 +182,9 @@ const task_def_t *task_find(const char *name);
 /* The registry, for listings: *n gets the number of entries. */
 const task_def_t *const *task_all(size_t *n);
 
-/* Checks a job's args (a JSON object) against the task's table, then its
- * own check. 0, or -1 with every problem named in err. */
+/* Checks a job's args (a JSON object) against the task's table (and, for a
+ * task with an inner one, the keys of neither table), then its own check.
+ * 0, or -1 with every problem named in err. */
 int task_check(const task_def_t *task, const json_t *args, task_check_where_t where, char *err, size_t errlen);
 
 /* The job's arguments by name, with the table's defaults (task_schema.h). */

@@ -96,15 +96,21 @@ static const task_arg_t fail_args[] = {
     { .name = NULL }
 };
 
-const task_def_t task_def_noop = { "noop", task_noop, "does nothing; returns {}", no_args, NULL, 0, NULL };
-const task_def_t task_def_echo = { "echo", task_echo, "returns its args (any JSON object)", NULL, NULL, 0, NULL };
-const task_def_t task_def_sleep = { "sleep", task_sleep, "sleeps {\"ms\": N} milliseconds", sleep_args, NULL, 0, NULL };
+const task_def_t task_def_noop = {
+    "noop", task_noop, "does nothing; returns {}", no_args, NULL, 0, NULL, NULL, NULL
+};
+const task_def_t task_def_echo = {
+    "echo", task_echo, "returns its args (any JSON object)", NULL, NULL, 0, NULL, NULL, NULL
+};
+const task_def_t task_def_sleep = {
+    "sleep", task_sleep, "sleeps {\"ms\": N} milliseconds", sleep_args, NULL, 0, NULL, NULL, NULL
+};
 const task_def_t task_def_spin = {
-    "spin", task_spin, "keeps a CPU busy for {\"ms\": N} milliseconds of CPU time", spin_args, NULL, 0, NULL
+    "spin", task_spin, "keeps a CPU busy for {\"ms\": N} milliseconds of CPU time", spin_args, NULL, 0, NULL, NULL, NULL
 };
 const task_def_t task_def_fail = {
     "fail", task_fail, "fails (transient; {\"permanent\": true}, {\"times\": N}: only the first N attempts, "
-    "{\"crash\": true}: kills its worker process)", fail_args, NULL, 0, NULL
+    "{\"crash\": true}: kills its worker process)", fail_args, NULL, 0, NULL, NULL, NULL
 };
 
 static const task_def_t *const builtin_tasks[] = { &task_def_noop, &task_def_echo, &task_def_sleep, &task_def_spin,

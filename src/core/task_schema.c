@@ -20,12 +20,10 @@ const task_arg_t *task_schema_find(const task_arg_t *table, const char *name)
     return NULL;
 }
 
-const char *task_schema_suggest(const task_arg_t *table, const char *key)
+/* The closest of names[0..n) to `key`, or NULL. */
+static const char *suggest_among(const char *const *names, size_t n, const char *key)
 {
-    const char *names[64] = { NULL };
-    size_t n = 0, best = 0;
-    for (const task_arg_t *a = table; a != NULL && a->name != NULL && n < 64; a++)
-        names[n++] = a->name;
+    size_t best = 0;
     if (close_match_find(key, names, n, &best, 1) == 1)
         return names[best];
     /* One a prefix of the other, 4 characters at least ("lookback" for
@@ -37,6 +35,27 @@ const char *task_schema_suggest(const task_arg_t *table, const char *key)
             return names[i];
     }
     return NULL;
+}
+
+#define NAMES_MAX 128
+
+/* The names of table, then those of inner_table that table lacks (up to
+ * NAMES_MAX in all), into names; how many. */
+static size_t names_of(const task_arg_t *table, const task_arg_t *inner_table, const char **names)
+{
+    size_t n = 0;
+    for (const task_arg_t *a = table; a != NULL && a->name != NULL && n < NAMES_MAX; a++)
+        names[n++] = a->name;
+    for (const task_arg_t *a = inner_table; a != NULL && a->name != NULL && n < NAMES_MAX; a++)
+        if (task_schema_find(table, a->name) == NULL)
+            names[n++] = a->name;
+    return n;
+}
+
+const char *task_schema_suggest(const task_arg_t *table, const char *key)
+{
+    const char *names[NAMES_MAX];
+    return suggest_among(names, names_of(table, NULL, names), key);
 }
 
 /* The value as compact JSON, cut to fit (for "got ..."). */
@@ -132,6 +151,9 @@ void task_schema_type_text(const task_arg_t *a, char *out, size_t outlen)
             snprintf(out, outlen, "a non-empty list of %s", type_noun(a));
         break;
     case TASK_ARG_OBJECT: snprintf(out, outlen, "an object"); break;
+    case TASK_ARG_ANY:
+        snprintf(out, outlen, "%s %s", strchr("aeiou", a->type_doc[0]) ? "an" : "a", a->type_doc);
+        break;
     }
 }
 
@@ -171,6 +193,7 @@ void task_schema_type_doc(const task_arg_t *a, char *out, size_t outlen)
             snprintf(out, outlen, "non-empty list of %s", type_noun(a));
         break;
     case TASK_ARG_OBJECT: snprintf(out, outlen, "object"); break;
+    case TASK_ARG_ANY: snprintf(out, outlen, "%s", a->type_doc); break;
     }
 }
 
@@ -265,6 +288,7 @@ static int check_value(const task_arg_t *a, const json_t *v, char *err, size_t e
         }
         return 0;
     case TASK_ARG_OBJECT: ok = json_is_object(v); break;
+    case TASK_ARG_ANY: break; /* its check says */
     }
     if (!ok) {
         char type[256], got[80];
@@ -278,38 +302,62 @@ static int check_value(const task_arg_t *a, const json_t *v, char *err, size_t e
     return 0;
 }
 
-/* Appends the accepted names: " (backtest takes: a, b, c)". */
-static void add_accepted(errmsg_t *m, const char *task, const task_arg_t *table)
+int task_schema_valid(const task_arg_t *a, const json_t *v)
 {
-    if (table == NULL || table->name == NULL) {
+    char err[1024];
+    return check_value(a, v, err, sizeof err) == 0;
+}
+
+/* Appends the accepted names: " (backtest takes: a, b, c)"; with an inner
+ * task, its names that table lacks: " (optimize takes: a, b; the others go
+ * to backtest, which takes: c, d)". */
+static void add_accepted(errmsg_t *m, const char *task, const task_arg_t *table, const char *inner,
+                         const task_arg_t *inner_table)
+{
+    if ((table == NULL || table->name == NULL) && inner == NULL) {
         errmsg_add(m, " (%s takes no arguments)", task);
         return;
     }
     errmsg_add(m, " (%s takes:", task);
-    for (const task_arg_t *a = table; a->name != NULL; a++)
+    for (const task_arg_t *a = table; a != NULL && a->name != NULL; a++)
         errmsg_add(m, "%s %s", a == table ? "" : ",", a->name);
+    if (inner != NULL) {
+        const char *sep = "";
+        errmsg_add(m, "; the others go to %s, which takes:", inner);
+        for (const task_arg_t *a = inner_table; a != NULL && a->name != NULL; a++)
+            if (task_schema_find(table, a->name) == NULL) {
+                errmsg_add(m, "%s %s", sep, a->name);
+                sep = ",";
+            }
+    }
     errmsg_add(m, ")");
 }
 
-int task_schema_check(const char *task, const task_arg_t *table, const json_t *args, char *err, size_t errlen)
+/* task_schema_check, and with `open` task_schema_check_outer. */
+static int check_args(const char *task, const task_arg_t *table, int open, const char *inner,
+                      const task_arg_t *inner_table, const json_t *args, char *err, size_t errlen)
 {
     errmsg_t m = { "", 0 };
     int problems = 0;
     const char *key;
     json_t *v;
+    const char *names[NAMES_MAX];
+    size_t nnames = names_of(table, open ? inner_table : NULL, names);
     /* Unknown keys first (the likeliest slip: a typo), with the accepted
      * names once after them. */
     json_object_foreach((json_t *)args, key, v) {
         if (task_schema_find(table, key) != NULL)
             continue;
-        const char *close = task_schema_suggest(table, key);
+        if (open && (inner == NULL || inner_table == NULL || task_schema_find(inner_table, key) != NULL))
+            continue; /* the inner task's, or unjudged */
+        const char *close = suggest_among(names, nnames, key);
         errmsg_add(&m, "%sunknown argument '%.60s%s'", problems ? "; " : "", key, strlen(key) > 60 ? "..." : "");
         if (close != NULL)
             errmsg_add(&m, " (did you mean '%s'?)", close);
         problems++;
     }
     if (problems > 0)
-        add_accepted(&m, task, table);
+        add_accepted(&m, task, table, open ? inner : NULL, inner_table);
     /* Then values of the wrong type or out of range. */
     const task_arg_t *missing[64];
     size_t nmissing = 0;
@@ -339,6 +387,17 @@ int task_schema_check(const char *task, const task_arg_t *table, const json_t *a
         return 0;
     errmsg_set(err, errlen, "%s", m.text);
     return -1;
+}
+
+int task_schema_check(const char *task, const task_arg_t *table, const json_t *args, char *err, size_t errlen)
+{
+    return check_args(task, table, 0, NULL, NULL, args, err, errlen);
+}
+
+int task_schema_check_outer(const char *task, const task_arg_t *table, const char *inner,
+                            const task_arg_t *inner_table, const json_t *args, char *err, size_t errlen)
+{
+    return check_args(task, table, 1, inner, inner_table, args, err, errlen);
 }
 
 /* The entry for a getter: present, with one of the expected types. */
@@ -390,7 +449,7 @@ const char *task_schema_string(const task_arg_t *table, const json_t *args, cons
 static const char *type_name(task_arg_type_t t)
 {
     static const char *const names[] = { "boolean", "integer", "number", "string", "enum", "date", "time",
-                                         "list", "object" };
+                                         "list", "object", "any" };
     return names[t];
 }
 
@@ -459,6 +518,10 @@ int task_schema_lint(const task_arg_t *table, char *err, size_t errlen)
         }
         if (a->type == TASK_ARG_OBJECT && a->check == NULL) {
             errmsg_set(err, errlen, "%s is an object without a check", a->name);
+            return -1;
+        }
+        if (a->type == TASK_ARG_ANY && (a->check == NULL || a->type_doc == NULL)) {
+            errmsg_set(err, errlen, "%s takes any value without a check and a type_doc saying what", a->name);
             return -1;
         }
     }

@@ -17,7 +17,10 @@
  *      latest bar"); the task then asks task_schema_given() first. A unit
  *      test holds every registered table to this (task_schema_lint).
  *  (3) Ranges are inclusive; TASK_ARG_ABOVE_MIN makes min exclusive.
- *  (4) A table ends with an entry whose name is NULL. */
+ *  (4) A table ends with an entry whose name is NULL.
+ *  (5) A task that runs another (optimize runs a strategy task) declares
+ *      its own arguments; every other key is the inner task's, and a key
+ *      of neither table is unknown (task_schema_check_outer). */
 #ifndef TICKQ_TASK_SCHEMA_H
 #define TICKQ_TASK_SCHEMA_H
 
@@ -34,7 +37,9 @@ typedef enum {
     TASK_ARG_DATE,     /* "YYYY-MM-DD"; with max > 0, days since 1970-01-01 in [min, max] */
     TASK_ARG_TIME,     /* ISO 8601 date or date and time (clock_parse_iso8601) */
     TASK_ARG_LIST,     /* a list of strings, [min, max] entries; TASK_ARG_OR_ALL also takes "all" */
-    TASK_ARG_OBJECT    /* a JSON object, checked by `check` */
+    TASK_ARG_OBJECT,   /* a JSON object, checked by `check` */
+    TASK_ARG_ANY       /* any JSON value, checked by `check`; type_doc says what it takes
+                        * ("expression or list of expressions"): for what no type above fits */
 } task_arg_type_t;
 
 #define TASK_ARG_REQUIRED 1u
@@ -66,6 +71,22 @@ typedef struct {
  * 'hold_bars'?); ..."), ending, when a key was unknown, with the accepted
  * ones. `task` names the task in the message. */
 int task_schema_check(const char *task, const task_arg_t *table, const json_t *args, char *err, size_t errlen);
+
+/* As task_schema_check, for a task whose table lists its own arguments
+ * and passes every other key to the task it runs: `inner`, whose table is
+ * inner_table (NULL: it takes any object). A key is unknown when neither
+ * table has it; its close match is sought in both, and the accepted names
+ * of both follow ("(optimize takes: task, params, ...; the others go to
+ * portfolio_backtest, which takes: strategy_code, ...)"). Only `table`'s
+ * arguments are checked for type, range and presence: the inner task's
+ * are for its own check. inner NULL (the args name no task that runs, as
+ * the table's check of that argument says): the other keys are left
+ * unjudged. */
+int task_schema_check_outer(const char *task, const task_arg_t *table, const char *inner,
+                            const task_arg_t *inner_table, const json_t *args, char *err, size_t errlen);
+
+/* Whether `v` is a value the argument takes (its type, range and check). */
+int task_schema_valid(const task_arg_t *a, const json_t *v);
 
 /* The table's entry for `name`; NULL when it has none. */
 const task_arg_t *task_schema_find(const task_arg_t *table, const char *name);

@@ -293,6 +293,27 @@ const json_t *optimize_space_of(const json_t *params)
     return params;
 }
 
+int optimize_constraints_check(const json_t *constraints, char *err, size_t errlen)
+{
+    if (constraints == NULL || json_is_null(constraints))
+        return 0;
+    size_t count = json_is_array(constraints) ? json_array_size(constraints) : 1;
+    if ((!json_is_string(constraints) && !json_is_array(constraints)) || count == 0 || count > CONSTRAINTS_MAX) {
+        snprintf(err, errlen, "constraints must be an expression (\"fast < slow\") or a list of 1 to %d of them",
+                 CONSTRAINTS_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        const json_t *one = json_is_array(constraints) ? json_array_get(constraints, i) : constraints;
+        if (!json_is_string(one) || json_string_length(one) > OPTIMIZE_CONSTRAINT_MAX) {
+            snprintf(err, errlen, "constraints[%zu] must be an expression of at most %d characters", i,
+                     OPTIMIZE_CONSTRAINT_MAX);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int optimize_constraints_parse(const json_t *constraints, const json_t *params, optimize_constraints_t **out,
                                char *err, size_t errlen)
 {
@@ -315,22 +336,14 @@ int optimize_constraints_parse(const json_t *constraints, const json_t *params, 
         if (c->nnames < OPTIMIZE_MAX_PARAMS)
             c->names[c->nnames++] = key;
     }
-    size_t count = json_is_array(constraints) ? json_array_size(constraints) : 1;
-    if ((!json_is_string(constraints) && !json_is_array(constraints)) || count == 0 || count > CONSTRAINTS_MAX) {
-        snprintf(err, errlen, "constraints must be an expression (\"fast < slow\") or a list of 1 to %d of them",
-                 CONSTRAINTS_MAX);
+    if (optimize_constraints_check(constraints, err, errlen) != 0) {
         free(c);
         return -1;
     }
+    size_t count = json_is_array(constraints) ? json_array_size(constraints) : 1;
     for (size_t i = 0; i < count; i++) {
         const json_t *one = json_is_array(constraints) ? json_array_get(constraints, i) : constraints;
         const char *text = json_string_value(one);
-        if (text == NULL || strlen(text) > OPTIMIZE_CONSTRAINT_MAX) {
-            snprintf(err, errlen, "constraints[%zu] must be an expression of at most %d characters", i,
-                     OPTIMIZE_CONSTRAINT_MAX);
-            free(c);
-            return -1;
-        }
         parser_t p = { .s = text, .e = &c->e[i], .c = c };
         int root = parse_or(&p);
         skip(&p);
@@ -424,33 +437,45 @@ static json_t *range_value(double from, double step, size_t k, int ints)
     return json_real(strtod(buf, NULL));
 }
 
-/* One parameter's values (a list, or a range with a step) as a new array. */
-static json_t *values_of(const char *name, const json_t *spec, char *err, size_t errlen)
+/* Checks one parameter's spec (a list of values, or a range with a step):
+ * how many values it has in *count. 0, or -1 with err naming it. */
+static int spec_count(const char *name, const json_t *spec, size_t *count, char *err, size_t errlen)
 {
     if (json_is_array(spec)) {
         size_t i;
         const json_t *v;
         if (json_array_size(spec) == 0 || json_array_size(spec) > OPTIMIZE_MAX_VALUES) {
             snprintf(err, errlen, "params.%s: a list of 1 to %d values", name, OPTIMIZE_MAX_VALUES);
-            return NULL;
+            return -1;
         }
         json_array_foreach(spec, i, v) {
             if (!json_is_number(v) && !json_is_string(v) && !json_is_boolean(v)) {
                 snprintf(err, errlen, "params.%s[%zu]: a value is a number, a string or a boolean", name, i);
-                return NULL;
+                return -1;
             }
         }
-        return json_deep_copy(spec);
+        *count = json_array_size(spec);
+        return 0;
     }
     if (!json_is_object(spec)) {
         snprintf(err, errlen, "params.%s: a list of values or a range {\"from\", \"to\", \"step\"}", name);
-        return NULL;
+        return -1;
     }
+    double from, to, step;
+    int ints;
+    return range_of(name, spec, 0, &from, &to, &step, count, &ints, err, errlen);
+}
+
+/* One parameter's values (a spec that passed spec_count) as a new array. */
+static json_t *values_of(const char *name, const json_t *spec)
+{
+    if (json_is_array(spec))
+        return json_deep_copy(spec);
     double from, to, step;
     size_t count = 0;
     int ints;
-    if (range_of(name, spec, 0, &from, &to, &step, &count, &ints, err, errlen) != 0)
-        return NULL;
+    char err[300];
+    range_of(name, spec, 0, &from, &to, &step, &count, &ints, err, sizeof err); /* passed spec_count */
     json_t *out = json_array();
     for (size_t k = 0; k < count; k++)
         json_array_append_new(out, range_value(from, step, k, ints));
@@ -466,39 +491,50 @@ static void keep(json_t *out, json_t *p, const optimize_constraints_t *c)
         json_decref(p);
 }
 
+/* Checks a grid: 1 to OPTIMIZE_MAX_PARAMS parameters, each spec, and at
+ * most OPTIMIZE_MAX_COMBINATIONS combinations (*total). 0, or -1 with err. */
+static int grid_check(const json_t *params, size_t *total, char *err, size_t errlen)
+{
+    const char *key;
+    json_t *spec;
+    double product = 1;
+    if (json_object_size(params) == 0 || json_object_size(params) > OPTIMIZE_MAX_PARAMS) {
+        snprintf(err, errlen, "params must name 1 to %d parameters", OPTIMIZE_MAX_PARAMS);
+        return -1;
+    }
+    json_object_foreach((json_t *)params, key, spec) {
+        size_t count;
+        if (spec_count(key, spec, &count, err, errlen) != 0)
+            return -1;
+        product *= (double)count;
+    }
+    if (product > OPTIMIZE_MAX_COMBINATIONS) {
+        snprintf(err, errlen, "the grid has %.0f combinations, over %d: narrow it, or sample it ({\"random\": N, "
+                 "\"space\": {...}})", product, OPTIMIZE_MAX_COMBINATIONS);
+        return -1;
+    }
+    *total = (size_t)product;
+    return 0;
+}
+
 static json_t *grid(const json_t *params, const optimize_constraints_t *c, size_t *space_size, char *err,
                     size_t errlen)
 {
     const char *names[OPTIMIZE_MAX_PARAMS];
     json_t *values[OPTIMIZE_MAX_PARAMS];
-    size_t n = 0;
-    double total = 1;
+    size_t n = 0, total;
     const char *key;
     json_t *spec;
-    if (json_object_size(params) == 0 || json_object_size(params) > OPTIMIZE_MAX_PARAMS) {
-        snprintf(err, errlen, "params must name 1 to %d parameters", OPTIMIZE_MAX_PARAMS);
+    if (grid_check(params, &total, err, errlen) != 0)
         return NULL;
-    }
     json_object_foreach((json_t *)params, key, spec) {
         names[n] = key;
-        if ((values[n] = values_of(key, spec, err, errlen)) == NULL) {
-            while (n > 0)
-                json_decref(values[--n]);
-            return NULL;
-        }
-        total *= (double)json_array_size(values[n]);
-        n++;
+        values[n++] = values_of(key, spec);
     }
-    json_t *out = NULL;
-    if (total > OPTIMIZE_MAX_COMBINATIONS) {
-        snprintf(err, errlen, "the grid has %.0f combinations, over %d: narrow it, or sample it ({\"random\": N, "
-                 "\"space\": {...}})", total, OPTIMIZE_MAX_COMBINATIONS);
-        goto done;
-    }
-    *space_size = (size_t)total;
-    out = json_array();
+    *space_size = total;
+    json_t *out = json_array();
     size_t idx[OPTIMIZE_MAX_PARAMS] = { 0 };
-    for (size_t k = 0; k < (size_t)total; k++) {
+    for (size_t k = 0; k < total; k++) {
         json_t *p = json_object();
         for (size_t i = 0; i < n; i++)
             json_object_set(p, names[i], json_array_get(values[i], idx[i]));
@@ -509,7 +545,6 @@ static json_t *grid(const json_t *params, const optimize_constraints_t *c, size_
             idx[i] = 0;
         }
     }
-done:
     for (size_t i = 0; i < n; i++)
         json_decref(values[i]);
     return out;
@@ -529,8 +564,16 @@ static double unit(uint64_t *s)
     return (double)(next_random(s) >> 11) / 9007199254740992.0; /* [0, 1) */
 }
 
-static json_t *sample(const json_t *params, const optimize_constraints_t *c, size_t *space_size, char *err,
-                      size_t errlen)
+/* A random sample's space, each parameter's range read once. */
+typedef struct {
+    double from[OPTIMIZE_MAX_PARAMS], to[OPTIMIZE_MAX_PARAMS], step[OPTIMIZE_MAX_PARAMS]; /* step 0: none */
+    size_t count[OPTIMIZE_MAX_PARAMS];
+    int ints[OPTIMIZE_MAX_PARAMS];
+} sample_space_t;
+
+/* Checks a random sample {"random": N, "seed": S, "space": {...}} and reads
+ * its space's ranges into *r. 0, or -1 with err. */
+static int sample_read(const json_t *params, sample_space_t *r, char *err, size_t errlen)
 {
     const char *key;
     json_t *v;
@@ -538,7 +581,7 @@ static json_t *sample(const json_t *params, const optimize_constraints_t *c, siz
         if (strcmp(key, "random") != 0 && strcmp(key, "seed") != 0 && strcmp(key, "space") != 0) {
             snprintf(err, errlen, "params: unknown key '%.40s' in a random sample (it takes random, seed, space)",
                      key);
-            return NULL;
+            return -1;
         }
     }
     const json_t *n = json_object_get(params, "random"), *seed = json_object_get(params, "seed");
@@ -546,52 +589,59 @@ static json_t *sample(const json_t *params, const optimize_constraints_t *c, siz
     if (!json_is_integer(n) || json_integer_value(n) < 1 || json_integer_value(n) > OPTIMIZE_MAX_COMBINATIONS) {
         snprintf(err, errlen, "params.random: how many combinations to draw, an integer from 1 to %d",
                  OPTIMIZE_MAX_COMBINATIONS);
-        return NULL;
+        return -1;
     }
     if (seed != NULL && !json_is_integer(seed)) {
         snprintf(err, errlen, "params.seed must be an integer");
-        return NULL;
+        return -1;
     }
     if (!json_is_object(space) || json_object_size(space) == 0 || json_object_size(space) > OPTIMIZE_MAX_PARAMS) {
         snprintf(err, errlen, "params.space must name 1 to %d parameters, each a list or a range",
                  OPTIMIZE_MAX_PARAMS);
-        return NULL;
+        return -1;
     }
-    /* Every spec checked, and each range read, once, before any draw. */
-    double from[OPTIMIZE_MAX_PARAMS], to[OPTIMIZE_MAX_PARAMS], step[OPTIMIZE_MAX_PARAMS];
-    size_t count[OPTIMIZE_MAX_PARAMS];
-    int ints[OPTIMIZE_MAX_PARAMS];
     size_t i = 0;
     json_object_foreach((json_t *)space, key, v) {
-        json_t *vals = json_is_array(v) ? values_of(key, v, err, errlen) : NULL;
-        if (json_is_array(v) && vals == NULL)
-            return NULL;
-        json_decref(vals);
-        count[i] = 0;
-        if (!json_is_array(v) && (!json_is_object(v) || range_of(key, v, 1, &from[i], &to[i], &step[i], &count[i],
-                                                                 &ints[i], err, errlen) != 0)) {
+        r->count[i] = 0;
+        r->step[i] = 0;
+        if (json_is_array(v) && spec_count(key, v, &r->count[i], err, errlen) != 0)
+            return -1;
+        if (!json_is_array(v) && (!json_is_object(v) || range_of(key, v, 1, &r->from[i], &r->to[i], &r->step[i],
+                                                                 &r->count[i], &r->ints[i], err, errlen) != 0)) {
             if (!json_is_object(v))
                 snprintf(err, errlen, "params.space.%s: a list of values or a range {\"from\", \"to\"[, \"step\"]}",
                          key);
-            return NULL;
+            return -1;
         }
         i++;
     }
+    return 0;
+}
+
+static json_t *sample(const json_t *params, const optimize_constraints_t *c, size_t *space_size, char *err,
+                      size_t errlen)
+{
+    sample_space_t r;
+    if (sample_read(params, &r, err, errlen) != 0)
+        return NULL;
+    const json_t *seed = json_object_get(params, "seed"), *space = json_object_get(params, "space");
     uint64_t state = seed ? (uint64_t)json_integer_value(seed) : 1;
-    size_t draws = (size_t)json_integer_value(n);
+    size_t draws = (size_t)json_integer_value(json_object_get(params, "random"));
     *space_size = draws;
     json_t *out = json_array();
     for (size_t k = 0; k < draws; k++) {
         json_t *p = json_object();
-        i = 0;
+        size_t i = 0;
+        const char *key;
+        json_t *v;
         json_object_foreach((json_t *)space, key, v) {
             if (json_is_array(v))
                 json_object_set(p, key, json_array_get(v, (size_t)(unit(&state) * (double)json_array_size(v))));
-            else if (step[i] > 0)
-                json_object_set_new(p, key, range_value(from[i], step[i], (size_t)(unit(&state) * (double)count[i]),
-                                                        ints[i]));
+            else if (r.step[i] > 0)
+                json_object_set_new(p, key, range_value(r.from[i], r.step[i],
+                                                        (size_t)(unit(&state) * (double)r.count[i]), r.ints[i]));
             else
-                json_object_set_new(p, key, json_real(from[i] + unit(&state) * (to[i] - from[i])));
+                json_object_set_new(p, key, json_real(r.from[i] + unit(&state) * (r.to[i] - r.from[i])));
             i++;
         }
         keep(out, p, c);
@@ -599,13 +649,27 @@ static json_t *sample(const json_t *params, const optimize_constraints_t *c, siz
     return out;
 }
 
+int optimize_space_check(const json_t *params, char *err, size_t errlen)
+{
+    if (!json_is_object(params)) {
+        snprintf(err, errlen, "params must be an object: a grid {\"fast\": [5, 10], ...} or a random sample "
+                 "{\"random\": N, \"space\": {...}}");
+        return -1;
+    }
+    if (json_object_get(params, "random") != NULL) {
+        sample_space_t r;
+        return sample_read(params, &r, err, errlen);
+    }
+    size_t total;
+    return grid_check(params, &total, err, errlen);
+}
+
 json_t *optimize_combinations(const json_t *params, const optimize_constraints_t *constraints, size_t *space_size,
                               char *err, size_t errlen)
 {
     *space_size = 0;
     if (!json_is_object(params)) {
-        snprintf(err, errlen, "params must be an object: a grid {\"fast\": [5, 10], ...} or a random sample "
-                 "{\"random\": N, \"space\": {...}}");
+        optimize_space_check(params, err, errlen);
         return NULL;
     }
     json_t *out = json_object_get(params, "random") != NULL ? sample(params, constraints, space_size, err, errlen)

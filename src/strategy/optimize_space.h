@@ -19,6 +19,12 @@
 
 typedef struct optimize_constraints optimize_constraints_t;
 
+/* Checks the shape of `constraints` (NULL or null: none): an expression,
+ * or a list of 1 to 32 of them, each of at most OPTIMIZE_CONSTRAINT_MAX
+ * characters; what they say is checked when they are parsed. 0, or -1 with
+ * err. */
+int optimize_constraints_check(const json_t *constraints, char *err, size_t errlen);
+
 /* Parses `constraints` (NULL: none; a string, or a list of strings that
  * must all hold) against the parameter names of `space` (a grid's keys, or
  * a random sample's space's keys). NULL with err when a constraint is not
@@ -40,6 +46,11 @@ int optimize_constraints_hold(const optimize_constraints_t *c, const json_t *p);
  * OPTIMIZE_MAX_COMBINATIONS, none left after the constraints. */
 json_t *optimize_combinations(const json_t *params, const optimize_constraints_t *constraints, size_t *space_size,
                               char *err, size_t errlen);
+
+/* Checks `params` (a grid or a random sample) as optimize_combinations
+ * does, without making the combinations: its shape, each parameter's
+ * values or range, a grid's size. 0, or -1 with err. */
+int optimize_space_check(const json_t *params, char *err, size_t errlen);
 
 /* The parameter names of `params` (a grid's keys or a random sample's
  * space's), in order; NULL when it has neither shape. Borrowed. */

@@ -23,13 +23,9 @@ static int bars_of(const json_t *wf, const char *key, long long *out, char *err,
     return 0;
 }
 
-int walk_forward_read(const json_t *args, int *on, walk_forward_t *wf, char *err, size_t errlen)
+int walk_forward_parse(const json_t *w, walk_forward_t *wf, char *err, size_t errlen)
 {
-    const json_t *w = json_object_get(args, "walk_forward");
     memset(wf, 0, sizeof *wf);
-    *on = w != NULL;
-    if (w == NULL)
-        return 0;
     if (!json_is_object(w)) {
         snprintf(err, errlen, "walk_forward must be an object: {\"train_bars\": 252, \"test_bars\": 63, "
                  "\"anchored\": false}");
@@ -52,6 +48,18 @@ int walk_forward_read(const json_t *args, int *on, walk_forward_t *wf, char *err
         return -1;
     }
     wf->anchored = json_is_true(anchored);
+    return 0;
+}
+
+int walk_forward_read(const json_t *args, int *on, walk_forward_t *wf, char *err, size_t errlen)
+{
+    const json_t *w = json_object_get(args, "walk_forward");
+    memset(wf, 0, sizeof *wf);
+    *on = w != NULL && !json_is_null(w);
+    if (!*on)
+        return 0;
+    if (walk_forward_parse(w, wf, err, errlen) != 0)
+        return -1;
     if (json_object_get(args, "score_from") != NULL) {
         snprintf(err, errlen, "score_from goes without walk_forward: each fold's test run scores from its test "
                  "window, its train window the warm-up");

@@ -23,10 +23,15 @@ typedef struct {
     int anchored;
 } walk_forward_t;
 
-/* Checks args' walk_forward (absent: *on = 0) and reads it into *wf:
- * {"train_bars": N, "test_bars": N, "anchored": false}, nothing else, and
- * only with task portfolio_backtest (its equity curves are stitched). 0, or
- * -1 with err naming what is wrong. */
+/* Reads a walk_forward value into *wf: {"train_bars": N, "test_bars": N,
+ * "anchored": false}, nothing else. 0, or -1 with err naming what is
+ * wrong. */
+int walk_forward_parse(const json_t *w, walk_forward_t *wf, char *err, size_t errlen);
+
+/* Checks args' walk_forward (absent or null: *on = 0) and reads it into
+ * *wf (walk_forward_parse), only with task portfolio_backtest (its equity
+ * curves are stitched) and without score_from. 0, or -1 with err naming
+ * what is wrong. */
 int walk_forward_read(const json_t *args, int *on, walk_forward_t *wf, char *err, size_t errlen);
 
 /* The folds of the strategy task `sub` whose args are sub_args (symbols,

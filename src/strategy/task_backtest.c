@@ -197,4 +197,4 @@ static const task_arg_t backtest_args[] = {
 };
 
 const task_def_t task_def_backtest = { "backtest", task_backtest, "signal backtest of a strategy (Lua or Python) over stored bars",
-                                       backtest_args, strategy_window_check, 0, NULL };
+                                       backtest_args, strategy_window_check, 0, NULL, NULL, NULL };

@@ -30,18 +30,59 @@
 
 #define OPTIMIZE_TOP_MAX 10000
 #define OPTIMIZE_CHUNKS_DEFAULT 16   /* chunks when chunk_size is not given */
+#define OBJECTIVE_MAX 64             /* bytes of a metric's name */
 
-/* optimize's own keys; the others are the strategy task's args. */
-static const char *const own_keys[] = { "task", "params", "constraints", "objective", "direction", "top",
-                                        "chunk_size", "walk_forward" };
-#define NOWN (sizeof own_keys / sizeof own_keys[0])
+static int params_check(const char *what, const json_t *v, char *err, size_t errlen)
+{
+    (void)what;
+    return optimize_space_check(v, err, errlen);
+}
+
+static int constraints_check(const char *what, const json_t *v, char *err, size_t errlen)
+{
+    (void)what;
+    return optimize_constraints_check(v, err, errlen);
+}
+
+static int walk_forward_check(const char *what, const json_t *v, char *err, size_t errlen)
+{
+    walk_forward_t wf;
+    (void)what;
+    return walk_forward_parse(v, &wf, err, errlen);
+}
+
+/* optimize's own arguments; every other key is the strategy task's
+ * (optimize_inner). What the table cannot say (constraints against params,
+ * walk_forward against task and score_from, the strategy task's args with
+ * one combination as its params) is optimize_check's. */
+static const task_arg_t optimize_args[] = {
+    { .name = "task", .type = TASK_ARG_ENUM, .choices = "portfolio_backtest, backtest, screening",
+      .str = "portfolio_backtest", .doc = "the strategy task run for each combination" },
+    { .name = "params", .type = TASK_ARG_OBJECT, .flags = TASK_ARG_REQUIRED, .check = params_check,
+      .doc = "the grid ({\"fast\": [5, 10], \"slow\": {\"from\": 20, \"to\": 200, \"step\": 20}}) or a random sample "
+             "({\"random\": N, \"seed\": S, \"space\": {...}}); each combination is the strategy's params" },
+    { .name = "constraints", .type = TASK_ARG_ANY, .type_doc = "expression or list of expressions",
+      .default_doc = "none", .check = constraints_check,
+      .doc = "what a combination must meet (\"fast < slow\"); a list: all must hold (at most 32 of 512 characters)" },
+    { .name = "objective", .type = TASK_ARG_STRING, .max = OBJECTIVE_MAX, .str = "sharpe",
+      .doc = "the metric to rank by: a number in the task's performance_metrics, else its summary, else its result "
+             "(total_return, max_drawdown, win_rate, ...)" },
+    { .name = "direction", .type = TASK_ARG_ENUM, .choices = "maximize, minimize", .str = "maximize",
+      .doc = "whether the best objective is the largest or the smallest" },
+    { .name = "top", .type = TASK_ARG_INT, .min = 1, .max = OPTIMIZE_TOP_MAX, .num = 20,
+      .doc = "how many ranked combinations the result lists" },
+    { .name = "chunk_size", .type = TASK_ARG_INT, .min = 1, .max = OPTIMIZE_MAX_COMBINATIONS,
+      .default_doc = "the combinations / 16, rounded up",
+      .doc = "combinations per chunk job (a job makes at most 10000 chunks, all walk_forward folds together)" },
+    { .name = "walk_forward", .type = TASK_ARG_OBJECT, .default_doc = "none", .check = walk_forward_check,
+      .doc = "{\"train_bars\": N, \"test_bars\": N, \"anchored\": false}: rank on each fold's train window, run "
+             "the best on its test window (portfolio_backtest only)" },
+    { .name = NULL }
+};
 
 static int own_key(const char *k)
 {
-    for (size_t i = 0; i < NOWN; i++)
-        if (strcmp(own_keys[i], k) == 0)
-            return 1;
-    return 0;
+    return task_schema_find(optimize_args, k) != NULL;
 }
 
 /* The strategy task's args: args without optimize's keys (a new object). */
@@ -56,57 +97,20 @@ static json_t *task_args_of(const json_t *args)
     return out;
 }
 
+/* The strategy task's name (args that passed the table). */
 static const char *sub_name(const json_t *args)
 {
-    const char *t = json_string_value(json_object_get(args, "task"));
-    return t ? t : "portfolio_backtest";
+    return task_schema_string(optimize_args, args, "task");
 }
 
-/* Checks optimize's own keys; the sub-task's name in *sub. 0, or -1. */
-static int check_own(const json_t *args, const task_def_t **sub, char *err, size_t errlen)
+/* The task that takes the keys optimize's table does not: the strategy
+ * task args name, NULL when their task is not one optimize runs. */
+static const task_def_t *optimize_inner(const json_t *args)
 {
-    const json_t *task = json_object_get(args, "task"), *obj = json_object_get(args, "objective");
-    const json_t *dir = json_object_get(args, "direction"), *top = json_object_get(args, "top");
-    const json_t *chunk = json_object_get(args, "chunk_size");
-    if (task != NULL && (!json_is_string(task) || (strcmp(json_string_value(task), "portfolio_backtest") != 0 &&
-                                                   strcmp(json_string_value(task), "backtest") != 0 &&
-                                                   strcmp(json_string_value(task), "screening") != 0))) {
-        snprintf(err, errlen, "task must be portfolio_backtest (the default), backtest or screening");
-        return -1;
-    }
-    if (json_object_get(args, "params") == NULL) {
-        snprintf(err, errlen, "missing params: the grid ({\"fast\": [5, 10], \"slow\": {\"from\": 20, \"to\": 200, "
-                 "\"step\": 20}}) or a random sample ({\"random\": N, \"space\": {...}})");
-        return -1;
-    }
-    if (obj != NULL && (!json_is_string(obj) || json_string_length(obj) == 0 || json_string_length(obj) > 64)) {
-        snprintf(err, errlen, "objective must name a metric of the task's result (\"sharpe\", \"total_return\", ...)");
-        return -1;
-    }
-    if (dir != NULL && (!json_is_string(dir) || (strcmp(json_string_value(dir), "maximize") != 0 &&
-                                                 strcmp(json_string_value(dir), "minimize") != 0))) {
-        snprintf(err, errlen, "direction must be maximize (the default) or minimize");
-        return -1;
-    }
-    if (top != NULL && (!json_is_integer(top) || json_integer_value(top) < 1 ||
-                        json_integer_value(top) > OPTIMIZE_TOP_MAX)) {
-        snprintf(err, errlen, "top must be an integer from 1 to %d", OPTIMIZE_TOP_MAX);
-        return -1;
-    }
-    if (chunk != NULL && (!json_is_integer(chunk) || json_integer_value(chunk) < 1 ||
-                          json_integer_value(chunk) > OPTIMIZE_MAX_COMBINATIONS)) {
-        snprintf(err, errlen, "chunk_size must be an integer from 1 to %d", OPTIMIZE_MAX_COMBINATIONS);
-        return -1;
-    }
-    walk_forward_t wf;
-    int on;
-    if (walk_forward_read(args, &on, &wf, err, errlen) != 0)
-        return -1;
-    if ((*sub = task_find(sub_name(args))) == NULL) {
-        snprintf(err, errlen, "task %s is not registered in this build", sub_name(args));
-        return -1;
-    }
-    return 0;
+    const json_t *t = json_object_get(args, "task");
+    if (t != NULL && !json_is_null(t) && !task_schema_valid(task_schema_find(optimize_args, "task"), t))
+        return NULL;
+    return task_find(sub_name(args));
 }
 
 /* The combinations of args' params and constraints (a new array), or NULL
@@ -127,10 +131,6 @@ static json_t *combinations_of(const json_t *args, size_t *space, char *err, siz
 static int check_sub(const task_def_t *sub, const json_t *sub_args, const json_t *combo, task_check_where_t where,
                      char *err, size_t errlen)
 {
-    if (json_object_get(sub_args, "params") != NULL) {
-        snprintf(err, errlen, "params is the grid of combinations here, not the strategy's own params");
-        return -1;
-    }
     json_t *one = json_copy((json_t *)sub_args);
     json_object_set(one, "params", (json_t *)combo);
     char why[1500];
@@ -141,10 +141,19 @@ static int check_sub(const task_def_t *sub, const json_t *sub_args, const json_t
     return rc;
 }
 
+/* What optimize's table cannot say (it has passed): walk_forward against
+ * task and score_from, constraints against params, and the strategy task's
+ * args with the first combination as its params. */
 static int optimize_check(const json_t *args, task_check_where_t where, char *err, size_t errlen)
 {
-    const task_def_t *sub;
-    if (check_own(args, &sub, err, errlen) != 0)
+    const task_def_t *sub = task_find(sub_name(args));
+    if (sub == NULL) {
+        snprintf(err, errlen, "task %s is not registered in this build", sub_name(args));
+        return -1;
+    }
+    walk_forward_t wf;
+    int on;
+    if (walk_forward_read(args, &on, &wf, err, errlen) != 0)
         return -1;
     size_t space;
     json_t *combos = combinations_of(args, &space, err, errlen);
@@ -320,49 +329,74 @@ static task_status_t task_optimize_chunk(const task_ctx_t *ctx, task_out_t *out)
     json_object_set_new(out->data, "split", json_pack("{s:I, s:f, s:f, s:f, s:f}", "runs", (json_int_t)measured,
                                                       "strategy_ms", split[0], "finish_ms", split[1], "sandbox_ms",
                                                       split[2], "task_ms", split[3]));
-    if (json_object_get(args, "fold") != NULL) /* walk-forward: the ranking groups the rows by it */
+    if (task_schema_given(args, "fold")) /* walk-forward: the ranking groups the rows by it */
         json_object_set(out->data, "fold", json_object_get(args, "fold"));
     batch_free(batch, bsplit, n);
     return TASK_OK;
 }
 
+/* optimize_chunk's args are made by an optimize job (fan_out) from args
+ * that passed optimize's checks; a chunk enqueued by hand is checked the
+ * same way: its table, then its strategy task's args with its first
+ * combination as params (chunk_check). */
+static int chunk_args_check(const char *what, const json_t *v, char *err, size_t errlen)
+{
+    if (json_object_get(v, "params") != NULL) {
+        snprintf(err, errlen, "%s holds params: each combination is the strategy's params", what);
+        return -1;
+    }
+    return 0;
+}
+
+static int combinations_check(const char *what, const json_t *v, char *err, size_t errlen)
+{
+    size_t i;
+    const json_t *c;
+    if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > OPTIMIZE_MAX_COMBINATIONS) {
+        snprintf(err, errlen, "%s must be a list of 1 to %d params objects", what, OPTIMIZE_MAX_COMBINATIONS);
+        return -1;
+    }
+    json_array_foreach(v, i, c)
+        if (!json_is_object(c)) {
+            snprintf(err, errlen, "%s[%zu] must be an object", what, i);
+            return -1;
+        }
+    return 0;
+}
+
+static int fold_check(const char *what, const json_t *v, char *err, size_t errlen)
+{
+    const json_t *k = json_object_get(v, "fold");
+    if (!json_is_integer(k) || json_integer_value(k) < 1 || json_integer_value(k) > WALK_FOLDS_MAX) {
+        snprintf(err, errlen, "%s must be a walk-forward fold {\"fold\": 1 to %d, ...}", what, WALK_FOLDS_MAX);
+        return -1;
+    }
+    return 0;
+}
+
+static const task_arg_t chunk_args[] = {
+    { .name = "task", .type = TASK_ARG_ENUM, .flags = TASK_ARG_REQUIRED,
+      .choices = "portfolio_backtest, backtest, screening", .doc = "the strategy task run for each combination" },
+    { .name = "args", .type = TASK_ARG_OBJECT, .flags = TASK_ARG_REQUIRED, .check = chunk_args_check,
+      .doc = "the strategy task's args, all but params" },
+    { .name = "combinations", .type = TASK_ARG_ANY, .flags = TASK_ARG_REQUIRED, .type_doc = "list of params objects",
+      .check = combinations_check, .doc = "the chunk's combinations: the task runs once with each as its params" },
+    { .name = "objective", .type = TASK_ARG_STRING, .flags = TASK_ARG_REQUIRED, .max = OBJECTIVE_MAX,
+      .doc = "the metric each run must give (the optimize job's)" },
+    { .name = "fold", .type = TASK_ARG_OBJECT, .default_doc = "none (no walk-forward)", .check = fold_check,
+      .doc = "the walk-forward fold whose train window args hold, {\"fold\", \"train\", \"test\"}, passed on to the "
+             "ranking" },
+    { .name = NULL }
+};
+
 static int chunk_check(const json_t *args, task_check_where_t where, char *err, size_t errlen)
 {
-    static const char *const keys[] = { "task", "args", "combinations", "objective", "fold" };
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)args, k, v) {
-        int known = 0;
-        for (size_t i = 0; i < sizeof keys / sizeof keys[0] && !known; i++)
-            known = strcmp(keys[i], k) == 0;
-        if (!known) {
-            snprintf(err, errlen, "unknown argument '%.60s' (optimize_chunk takes: task, args, combinations, "
-                     "objective, fold; an optimize job makes its chunks)", k);
-            return -1;
-        }
-    }
-    const json_t *fold = json_object_get(args, "fold");
-    if (fold != NULL && (!json_is_integer(json_object_get(fold, "fold")) ||
-                         json_integer_value(json_object_get(fold, "fold")) < 1 ||
-                         json_integer_value(json_object_get(fold, "fold")) > WALK_FOLDS_MAX)) {
-        snprintf(err, errlen, "fold must be a walk-forward fold {\"fold\": 1 to %d, ...}", WALK_FOLDS_MAX);
+    const task_def_t *sub = task_find(task_schema_string(chunk_args, args, "task"));
+    if (sub == NULL) {
+        snprintf(err, errlen, "task %s is not registered in this build", task_schema_string(chunk_args, args, "task"));
         return -1;
     }
-    const task_def_t *sub = task_find(json_string_value(json_object_get(args, "task")) ?
-                                      json_string_value(json_object_get(args, "task")) : "");
     const json_t *combos = json_object_get(args, "combinations");
-    if (sub == NULL || !json_is_object(json_object_get(args, "args")) || !json_is_array(combos) ||
-        json_array_size(combos) == 0 || !json_is_string(json_object_get(args, "objective"))) {
-        snprintf(err, errlen, "optimize_chunk needs task, args (an object), combinations (a list) and objective");
-        return -1;
-    }
-    size_t i;
-    json_t *c;
-    json_array_foreach(combos, i, c)
-        if (!json_is_object(c)) {
-            snprintf(err, errlen, "combinations[%zu] must be an object", i);
-            return -1;
-        }
     return check_sub(sub, json_object_get(args, "args"), json_array_get(combos, 0), where, err, errlen);
 }
 
@@ -595,12 +629,9 @@ static json_t *walk_result(const task_ctx_t *ctx, const ranking_t *g, size_t ngr
 static task_status_t aggregate(const task_ctx_t *ctx, json_t *children, task_out_t *out)
 {
     int64_t t0 = clock_mono_us();
-    const char *objective = json_string_value(json_object_get(ctx->args, "objective"));
-    objective = objective ? objective : "sharpe";
-    const char *dir = json_string_value(json_object_get(ctx->args, "direction"));
-    int minimize = dir != NULL && strcmp(dir, "minimize") == 0;
-    const json_t *top = json_object_get(ctx->args, "top");
-    size_t ntop = top ? (size_t)json_integer_value(top) : 20;
+    const char *objective = task_schema_string(optimize_args, ctx->args, "objective");
+    int minimize = strcmp(task_schema_string(optimize_args, ctx->args, "direction"), "minimize") == 0;
+    size_t ntop = (size_t)task_schema_int(optimize_args, ctx->args, "top");
     ranking_t *g = NULL;
     size_t ngroups = 0, failed = 0, combinations = 0, valid = 0;
     double run_ms = 0, chunk_ms = 0, test_ms = 0, curve_ms = -1, split[5] = { 0, 0, 0, 0, 0 };
@@ -720,8 +751,9 @@ static task_status_t fan_out(const task_ctx_t *ctx, task_out_t *out)
         return st;
     }
     size_t n = json_array_size(combos), nfolds = json_array_size(folds);
-    const json_t *cs = json_object_get(ctx->args, "chunk_size");
-    size_t size = cs ? (size_t)json_integer_value(cs) : (n + OPTIMIZE_CHUNKS_DEFAULT - 1) / OPTIMIZE_CHUNKS_DEFAULT;
+    size_t size = task_schema_given(ctx->args, "chunk_size")
+                      ? (size_t)task_schema_int(optimize_args, ctx->args, "chunk_size")
+                      : (n + OPTIMIZE_CHUNKS_DEFAULT - 1) / OPTIMIZE_CHUNKS_DEFAULT;
     if (size == 0)
         size = 1;
     if (n * nfolds > OPTIMIZE_MAX_COMBINATIONS) {
@@ -739,7 +771,7 @@ static task_status_t fan_out(const task_ctx_t *ctx, task_out_t *out)
         return task_error(out, TASK_PERMANENT, "%zu combinations in chunks of %zu%s make more than %d chunks: raise "
                           "chunk_size", n, size, nfolds > 1 ? ", on each walk_forward fold," : "", JOB_MAX_DEPS);
     }
-    const char *objective = json_string_value(json_object_get(ctx->args, "objective"));
+    const char *objective = task_schema_string(optimize_args, ctx->args, "objective");
     json_t *children = json_array();
     size_t f;
     const json_t *fold;
@@ -751,7 +783,7 @@ static task_status_t fan_out(const task_ctx_t *ctx, task_out_t *out)
             for (size_t k = at; k < n && k < at + size; k++)
                 json_array_append(part, json_array_get(combos, k));
             json_t *args = json_pack("{s:s, s:O, s:o, s:s}", "task", sub_name(ctx->args), "args", window,
-                                     "combinations", part, "objective", objective ? objective : "sharpe");
+                                     "combinations", part, "objective", objective);
             if (!json_is_null(fold))
                 json_object_set(args, "fold", (json_t *)fold);
             json_array_append_new(children, json_pack("{s:s, s:o, s:i, s:I}", "type", "optimize_chunk", "args",
@@ -783,10 +815,13 @@ static task_status_t task_optimize(const task_ctx_t *ctx, task_out_t *out)
 const task_def_t task_def_optimize = {
     "optimize", task_optimize,
     "a strategy task over a grid or random sample of params, fanned out over the workers; ranks the combinations",
-    NULL, optimize_check, 0, NULL
+    optimize_args, optimize_check, 0, NULL, optimize_inner,
+    "Any other key is an argument of the strategy task named by task, checked against its table "
+    "(tickq tasks portfolio_backtest, backtest or screening)."
 };
 
 const task_def_t task_def_optimize_chunk = {
-    "optimize_chunk", task_optimize_chunk, "one chunk of an optimize job's combinations (made by optimize)", NULL,
-    chunk_check, 0, NULL
+    "optimize_chunk", task_optimize_chunk,
+    "one chunk of an optimize job's combinations (an optimize job enqueues its chunks)", chunk_args, chunk_check, 0,
+    NULL, NULL, NULL
 };

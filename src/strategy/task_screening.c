@@ -229,4 +229,4 @@ static const task_arg_t screening_args[] = {
 
 const task_def_t task_def_screening = { "screening", task_screening,
                                         "ranks a universe's current opportunities by a strategy's score (Lua or Python)",
-                                        screening_args, NULL, 0, NULL };
+                                        screening_args, NULL, 0, NULL, NULL, NULL };

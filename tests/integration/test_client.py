@@ -2,7 +2,9 @@
 onto strategy_queue (through the Python client in clients/python) are run by
 a real worker and answered at task_result:<task_id>; duplicates run once,
 malformed entries are rejected without harming the rest, and no task is lost
-when workers are killed while taking tasks from the list."""
+when workers are killed while taking tasks from the list. The native client
+(tickq.Client) refuses an id that exists with JobExists, as `tickq enqueue
+--id` does, and replace=True runs a finished job again."""
 import json
 import os
 import random
@@ -10,10 +12,11 @@ import signal
 import sys
 import time
 
-from harness import ROOT, SynthBarsTestCase, wait_for
+from harness import ROOT, SynthBarsTestCase, TickqTestCase, wait_for
 
 sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
 import tickq_client  # noqa: E402
+from tickq import Client, JobExists  # noqa: E402
 
 GAP_UP = """
 function gap_up(df)
@@ -240,3 +243,57 @@ class TestPythonClient(SynthBarsTestCase):
         self.assertEqual(c.get("submitted"), n)
         self.assertEqual(c.get("list_imported"), n)
         self.assertEqual(c.get("completed"), n)
+
+
+class TestClientJobExists(TickqTestCase):
+    """Client.enqueue(id=...) of an id that exists (issue 10): nothing is
+    enqueued and JobExists carries the job's id, state and run; replace=True
+    runs a finished job again as its next run, and is refused while the job
+    still waits."""
+
+    def exists(self, client, *args, **options):
+        with self.assertRaises(JobExists) as caught:
+            client.enqueue(*args, **options)
+        return caught.exception
+
+    def test_an_existing_id_raises_job_exists_and_replace_runs_a_finished_job_again(self):
+        self.load_library()   # a tickq process would have: the client only calls it
+        client = Client(self.url)
+        self.assertEqual(client.enqueue("echo", {"n": 1}, id="c-1"), "c-1")
+        e = self.exists(client, "echo", {"n": 2}, id="c-1")
+        self.assertEqual((e.task_id, e.state, e.run), ("c-1", "queued", 1))
+        self.assertEqual(str(e), "job c-1 already exists (state queued, run 1); nothing enqueued")
+        # replace=True while it waits: refused, the job untouched.
+        e = self.exists(client, "echo", {"n": 2}, id="c-1", replace=True)
+        self.assertEqual((e.task_id, e.state, e.run), ("c-1", "queued", 1))
+        self.assertIn("job c-1 is still queued (run 1); not replaced", str(e))
+        self.assertEqual(json.loads(self.job("c-1")["args"]), {"n": 1})
+        self.assertEqual(self.counters()["submitted"], 1)
+        # A delayed job waits too.
+        client.enqueue("echo", {}, id="c-2", delay=600)
+        e = self.exists(client, "echo", {}, id="c-2", replace=True)
+        self.assertEqual((e.task_id, e.run), ("c-2", 1))
+        self.assertEqual(e.state, self.state("c-2"))
+        self.assertIn("not replaced", str(e))
+
+        status, _ = self.burst("--workers", "1")
+        self.assertEqual(status, 0)
+        self.assertEqual(self.result("c-1")["data"]["n"], 1)
+        # Finished: without replace still JobExists, with its final state.
+        e = self.exists(client, "echo", {"n": 2}, id="c-1")
+        self.assertEqual((e.task_id, e.state, e.run), ("c-1", "completed", 1))
+        self.assertIn("replace=True runs it again", str(e))
+        # replace=True: the same id, its next run, the old result gone at once.
+        self.assertEqual(client.enqueue("echo", {"n": 2}, id="c-1", replace=True), "c-1")
+        self.assertEqual((self.state("c-1"), self.job("c-1")["run"], self.job("c-1")["attempts"]),
+                         ("queued", "2", "0"))
+        self.assertIsNone(self.result("c-1"))
+        status, _ = self.burst("--workers", "1")
+        self.assertEqual(status, 0)
+        self.assertEqual(self.result("c-1")["data"]["n"], 2)
+        self.assertEqual((self.job("c-1")["run"], self.job("c-1")["attempts"]), ("2", "1"))
+        c = self.counters()
+        self.assertEqual((c["submitted"], c["reruns"]), (3, 1))
+        # Its run counts on: a finished run 2 is refused as run 2.
+        e = self.exists(client, "echo", {}, id="c-1")
+        self.assertEqual((e.state, e.run), ("completed", 2))

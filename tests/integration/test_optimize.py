@@ -247,8 +247,17 @@ class TestOptimize(HttpCase, SynthBarsTestCase):
             ({"params": {"fast": []}}, "params.fast: a list of 1 to"),
             ({"constraints": "fast < slwo"}, "unknown parameter 'slwo' (did you mean 'slow'?)"),
             ({"hold_bar": 5}, "unknown argument 'hold_bar'"),
-            ({"task": "echo"}, "task must be portfolio_backtest"),
-            ({"direction": "up"}, "direction must be maximize"),
+            ({"task": "echo"}, "task must be one of portfolio_backtest, backtest, screening, got \"echo\""),
+            ({"direction": "up"}, "direction must be one of maximize, minimize, got \"up\""),
+            # optimize's own keys misspelt: the close match among them, and
+            # both tables' names (issue 10).
+            ({"objectiv": "sharpe"}, "unknown argument 'objectiv' (did you mean 'objective'?) (optimize takes: task, "
+             "params, constraints, objective, direction, top, chunk_size, walk_forward; the others go to "
+             "portfolio_backtest, which takes: strategy_code, symbols, start_date, end_date, score_from,"),
+            ({"chunksize": 4}, "unknown argument 'chunksize' (did you mean 'chunk_size'?) (optimize takes:"),
+            ({"task": "backtest", "hold_bar": 5}, "unknown argument 'hold_bar' (did you mean 'hold_bars'?) "
+             "(optimize takes: task, params, constraints, objective, direction, top, chunk_size, walk_forward; the "
+             "others go to backtest, which takes: strategy_code, symbols, start_date, end_date, hold_bars,"),
             ({"top": 0}, "top must be an integer"),
             ({"params": {"fast": {"from": 1, "to": 1000, "step": 1}, "slow": {"from": 1, "to": 1000, "step": 1}}},
              "the grid has 1000000 combinations"),
@@ -270,6 +279,32 @@ class TestOptimize(HttpCase, SynthBarsTestCase):
                 p = self.tickq("enqueue", "optimize", json.dumps(args))
                 self.assertEqual(p.returncode, 65, p.stderr)
                 self.assertIn(needle, p.stderr)
+        self.assertEqual(self.r.keys("tickq:job:*"), [])
+
+    def test_tasks_optimize_prints_its_own_table(self):
+        p = tickq("tasks", "optimize")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        for line in ("  objective     the metric to rank by: a number in the task's performance_metrics, else its "
+                     "summary, else its result (total_return, max_drawdown, win_rate, ...)",
+                     "                string of at most 64 bytes; default: \"sharpe\"",
+                     "                one of maximize, minimize; default: \"maximize\"",
+                     "                integer from 1 to 10000; default: 20",
+                     "                object; required"):
+            self.assertIn(line, lines)
+        self.assertIn("Any other key is an argument of the strategy task named by task", p.stdout)
+        self.assertNotIn("no fixed table", p.stdout.lower())
+        spec = json.loads(tickq("tasks", "optimize", "--json").stdout)
+        self.assertEqual([a["name"] for a in spec["args"]],
+                         ["task", "params", "constraints", "objective", "direction", "top", "chunk_size",
+                          "walk_forward"])
+        self.assertIn("strategy task", spec["other_args"])
+        self.assertNotIn("any_args", spec)
+        # Its chunks: a table too, and what makes them.
+        p = tickq("tasks", "optimize_chunk")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("an optimize job enqueues its chunks", p.stdout)
+        self.assertIn("list of params objects; required", p.stdout)
 
 
 class TestWalkForward(SynthBarsTestCase):

@@ -132,10 +132,18 @@ class TestTaskArgs(SynthBarsTestCase):
             self.assertIn("| `hold_bars` | integer from 1 to 10000 | 1 |", text)
             open(path, "w").write(text.replace("| `hold_bars` | integer from 1 to 10000 | 1 |",
                                                "| `hold_bars` | integer from 1 to 10000 | 2 |"))
+            # optimize's table is checked as every other (issue 10: it was
+            # written by hand and nothing checked it).
+            path = os.path.join(tmp, "docs", "optimize.md")
+            text = open(path).read()
+            self.assertIn("| `top` | integer from 1 to 10000 | 20 |", text)
+            open(path, "w").write(text.replace("| `top` | integer from 1 to 10000 | 20 |",
+                                               "| `top` | integer from 1 to 10000 | 10 |"))
             p = subprocess.run([sys.executable, os.path.join(tmp, "scripts", "docs-args"), "--check", TICKQ],
                                capture_output=True, text=True)
             self.assertEqual(p.returncode, 1)
             self.assertIn("docs/strategies.md: the table of backtest differs", p.stdout)
+            self.assertIn("docs/optimize.md: the table of optimize differs", p.stdout)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -55,6 +55,74 @@ TEST(schema_unknown_argument_names_the_close_match_and_the_accepted_ones)
     CHECK_STR(check("echo", "{\"anything\": [1, {\"a\": null}]}"), "");
 }
 
+TEST(schema_outer_table_passes_other_keys_to_the_inner_one)
+{
+    const task_arg_t own[] = { { .name = "objective", .type = TASK_ARG_STRING, .str = "sharpe", .doc = "d" },
+                               { .name = "params", .type = TASK_ARG_BOOL, .doc = "d" }, { .name = NULL } };
+    const task_arg_t in[] = { { .name = "hold_bars", .type = TASK_ARG_INT, .min = 1, .max = 9, .num = 1, .doc = "d" },
+                              { .name = "params", .type = TASK_ARG_BOOL, .doc = "d" }, { .name = NULL } };
+    char err[512];
+    /* A key of neither: the close match among both, both lists (params,
+     * the outer task's, once); the inner task's values are not judged. */
+    json_t *a = json_pack("{s:s, s:i}", "objectiv", "x", "hold_bars", 50);
+    CHECK(task_schema_check_outer("outer", own, "inner", in, a, err, sizeof err) == -1);
+    CHECK_STR(err, "unknown argument 'objectiv' (did you mean 'objective'?) (outer takes: objective, params; the "
+                   "others go to inner, which takes: hold_bars)");
+    json_decref(a);
+    a = json_pack("{s:i}", "hold_bar", 5);
+    CHECK(task_schema_check_outer("outer", own, "inner", in, a, err, sizeof err) == -1);
+    CHECK(contains(err, "unknown argument 'hold_bar' (did you mean 'hold_bars'?)"));
+    /* No inner task named: the other keys unjudged; an inner task that
+     * takes any object: every key its. Its own values still checked. */
+    CHECK(task_schema_check_outer("outer", own, NULL, NULL, a, err, sizeof err) == 0);
+    CHECK(task_schema_check_outer("outer", own, "inner", NULL, a, err, sizeof err) == 0);
+    json_object_set_new(a, "objective", json_integer(5));
+    CHECK(task_schema_check_outer("outer", own, NULL, NULL, a, err, sizeof err) == -1);
+    CHECK(contains(err, "objective must be a non-empty string, got 5"));
+    json_decref(a);
+}
+
+TEST(schema_optimize_takes_its_own_keys_and_its_strategy_tasks)
+{
+    char args[768];
+    const char *grid = "\"params\": {\"fast\": [5, 10]}";
+    /* Its own key misspelt: the close match, its names and the strategy
+     * task's (params once: optimize's own). */
+    snprintf(args, sizeof args, "{%s, %s, \"objectiv\": \"sharpe\"}", code, grid);
+    const char *e = check("optimize", args);
+    CHECK(contains(e, "unknown argument 'objectiv' (did you mean 'objective'?) (optimize takes: task, params, "
+                      "constraints, objective, direction, top, chunk_size, walk_forward; the others go to "
+                      "portfolio_backtest, which takes: strategy_code, symbols, start_date, end_date, score_from,"));
+    CHECK(strstr(strstr(e, "the others go to"), "params") == NULL);
+    snprintf(args, sizeof args, "{%s, %s, \"chunksize\": 5}", code, grid);
+    CHECK(contains(check("optimize", args), "unknown argument 'chunksize' (did you mean 'chunk_size'?)"));
+    /* The strategy task's misspelt, by the task it names. */
+    snprintf(args, sizeof args, "{%s, %s, \"task\": \"backtest\", \"hold_bar\": 5}", code, grid);
+    e = check("optimize", args);
+    CHECK(contains(e, "unknown argument 'hold_bar' (did you mean 'hold_bars'?)"));
+    CHECK(contains(e, "; the others go to backtest, which takes: strategy_code,"));
+    snprintf(args, sizeof args, "{%s, %s, \"comission_bps\": 5}", code, grid);
+    CHECK(contains(check("optimize", args), "unknown argument 'comission_bps' (did you mean 'commission_bps'?)"));
+    /* Its own values by its table, the strategy task's by the task's. */
+    snprintf(args, sizeof args, "{%s, %s, \"top\": 0, \"direction\": \"up\"}", code, grid);
+    CHECK_STR(check("optimize", args), "direction must be one of maximize, minimize, got \"up\"; "
+                                       "top must be an integer from 1 to 10000, got 0");
+    snprintf(args, sizeof args, "{%s, %s, \"commission_bps\": -1}", code, grid);
+    CHECK(contains(check("optimize", args), "commission_bps must be a number from 0 to 10000, got -1"));
+    snprintf(args, sizeof args, "{%s}", code);
+    CHECK(contains(check("optimize", args), "missing params: the grid ("));
+    /* A task it does not run: that alone, the other keys unjudged. */
+    snprintf(args, sizeof args, "{%s, %s, \"task\": \"echo\", \"x\": 1}", code, grid);
+    CHECK_STR(check("optimize", args), "task must be one of portfolio_backtest, backtest, screening, got \"echo\"");
+    /* null is absent; what passes both tables and the checks passes. */
+    snprintf(args, sizeof args, "{%s, %s, \"walk_forward\": null, \"top\": null, \"constraints\": \"fast > 5\", "
+             "\"commission_bps\": 5}", code, grid);
+    CHECK_STR(check("optimize", args), "");
+    /* A chunk made by hand is checked by its table. */
+    CHECK(contains(check("optimize_chunk", "{\"task\": \"backtest\"}"),
+                   "missing args, combinations and objective (tickq tasks optimize_chunk says what each is)"));
+}
+
 TEST(schema_types_ranges_and_required)
 {
     char args[512];
@@ -142,6 +210,12 @@ TEST(schema_every_registered_table_keeps_the_rules)
         if (task_schema_lint(all[i]->args, err, sizeof err) != 0)
             unit_fail(__FILE__, __LINE__, "task %s: %s", all[i]->name, err);
         CHECK(all[i]->summary != NULL && all[i]->summary[0] != '\0');
+        /* Every task declares its arguments; only echo takes any object. */
+        if (all[i]->args == NULL && strcmp(all[i]->name, "echo") != 0)
+            unit_fail(__FILE__, __LINE__, "task %s declares no argument table", all[i]->name);
+        if (all[i]->inner != NULL && (all[i]->args == NULL || all[i]->inner_doc == NULL))
+            unit_fail(__FILE__, __LINE__, "task %s runs an inner task without its own table and inner_doc",
+                      all[i]->name);
     }
 }
 
@@ -158,6 +232,9 @@ TEST(schema_lint_finds_broken_tables)
     CHECK(task_schema_lint(out_of_range, err, sizeof err) != 0);
     const task_arg_t no_doc[] = { { .name = "b", .type = TASK_ARG_BOOL }, { .name = NULL } };
     CHECK(task_schema_lint(no_doc, err, sizeof err) != 0);
+    const task_arg_t any_unsaid[] = { { .name = "v", .type = TASK_ARG_ANY, .flags = TASK_ARG_REQUIRED, .doc = "x" },
+                                      { .name = NULL } };
+    CHECK(task_schema_lint(any_unsaid, err, sizeof err) != 0);
 }
 
 TEST(schema_message_order_unknown_then_values_then_missing)
