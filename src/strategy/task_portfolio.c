@@ -389,7 +389,8 @@ task_status_t task_portfolio_backtest(const task_ctx_t *ctx, task_out_t *out)
     pf.rate = strategy_task_bps(ctx, "commission_bps") + strategy_task_bps(ctx, "slippage_bps");
     if (st == TASK_OK)
         st = strategy_task_range(ctx, &t, &start, &end, &pf.processed, out);
-    pf.score_from = strategy_task_time(ctx, "score_from", 0, start);
+    if (st == TASK_OK)
+        pf.score_from = strategy_task_time(ctx, "score_from", 0, start);
     pf.write_positions = task_arg_bool(ctx, "check_lookahead");
     json_t *data = NULL;
     if (st == TASK_OK)
@@ -429,7 +430,8 @@ task_status_t task_portfolio_sweep(const task_ctx_t *ctx, const json_t *params, 
     pf.rate = strategy_task_bps(ctx, "commission_bps") + strategy_task_bps(ctx, "slippage_bps");
     if (st == TASK_OK)
         st = strategy_task_range(ctx, &t, &start, &end, &pf.processed, out);
-    pf.score_from = strategy_task_time(ctx, "score_from", 0, start);
+    if (st == TASK_OK)
+        pf.score_from = strategy_task_time(ctx, "score_from", 0, start);
     char err[sizeof out->error];
     if (st == TASK_OK && strategy_task_eval_batch(ctx, &t, portfolio_finish, &pf, params, datas, splits, err,
                                                   sizeof err) != 0)
