@@ -223,7 +223,7 @@ class TestJobsCommand(ControlsCase):
         self.ok("limit", "sleep", "1")
         a = self.enqueue("sleep", {"ms": 60000})
         b = self.enqueue("sleep", {"ms": 60000})
-        w = self.worker("--workers", "2")
+        w = self.worker("--workers", "2", "--grace", "1")  # the sleep is not waited for at the end
         wait_for(lambda: [j["id"] for j in self.jobs("--state", "running")] == [a], what="the first sleep to run")
         wait_for(lambda: [j["id"] for j in self.jobs("--state", "held")] == [b], what="the second to be held")
         running = self.jobs("--state", "running")[0]
