@@ -8,7 +8,9 @@ sent as cancel messages (a handler that honours them survives, one that
 ignores them is killed with its process group after cancel_grace),
 malformed messages, output in the worker's log, a huge result, progress,
 the task types producers accept (tickq types), `tickq tasks --config`,
-configuration errors, and the retry records in SQLite and PostgreSQL."""
+configuration errors, the retry records in SQLite and PostgreSQL, and
+output that is not text (bytes that are not UTF-8, NUL) on its way to the
+log, the error, the result and the history."""
 import hashlib
 import json
 import os
@@ -17,7 +19,12 @@ import signal
 import tempfile
 import time
 
-from harness import TickqTestCase, gone, postgres, sqlite_rows, temp_sqlite, wait_for
+import sys
+
+from harness import ROOT, TickqTestCase, gone, postgres, sqlite_rows, temp_sqlite, wait_for
+
+sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
+import tickq  # noqa: E402
 
 HANDLERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "handlers")
 WIRE = f"/usr/bin/python3 {os.path.join(HANDLERS, 'wire_handler.py')}"
@@ -56,10 +63,11 @@ class HandlerTestCase(TickqTestCase):
             f.write(text)
         return path
 
-    def handler_worker(self, config=WIRE_CONFIG, announced="wire", *args):
+    def handler_worker(self, config=WIRE_CONFIG, announced="wire", *args, env=None):
         """One worker child serving config's handlers, once it has announced
         the type `announced` (so that `tickq enqueue` takes it)."""
-        w = self.worker("--config", self.write_config(config), "--workers", "1", "--retry-base", "100ms", *args)
+        w = self.worker("--config", self.write_config(config), "--workers", "1", "--retry-base", "100ms", *args,
+                        env=env)
         wait_for(lambda: self.r.sismember("tickq:types", announced) or w.proc.poll() is not None, 10,
                  what=f"the worker to announce {announced}")
         self.assertIsNone(w.proc.poll(), w.log())
@@ -537,6 +545,55 @@ class RetryRecordsInHistory:
         self.assertEqual(rows, [(1, 1, "transient", "feed busy, try again")])
         jobs = self.query(f"SELECT type, state, attempts FROM job_history WHERE job_id = '{jid}'")
         self.assertEqual(jobs, [("wire", "completed", 2)])
+
+    def test_binary_output_of_a_crashing_handler(self):
+        """A handler writes bytes that are not UTF-8 and a NUL in the middle
+        of a line on stdout and stderr, then crashes, twice. Its log lines
+        are whole, with U+FFFD for each bad sequence and for the NUL; the
+        error quotes the end of stderr the same way, so the client's wait
+        raises TaskFailed; both crash records reach the database, and so
+        does a later job's history (PostgreSQL refused the raw bytes and
+        stalled all history)."""
+        out = b"out \xff\xfe before NUL\x00after NUL \xe2\x82 end"
+        err = b"bad bytes \xff\xfe\xc3 end\x00tail of stderr"
+
+        def text(raw):   # what tickq makes of them: Python's "replace", NUL replaced too
+            return raw.decode("utf-8", "replace").replace("\0", "\ufffd")
+        w = self.handler_worker(env=self.env)
+        client = tickq.Client(self.url)
+        jid = client.enqueue("wire", {"do": "binary_crash", "stdout_hex": out.hex(), "stderr_hex": err.hex()},
+                             max_retries=1)
+        with self.assertRaises(tickq.TaskFailed) as caught:
+            client.wait(jid, timeout=30)
+        self.assertEqual(caught.exception.status, "dead")
+        self.assertIn("exit status 3", caught.exception.error)
+        self.assertTrue(caught.exception.error.endswith("the end of its stderr: " + text(err)),
+                        caught.exception.error)
+        later = client.enqueue("wire", {"do": "ok"})
+        client.wait(later, timeout=30)
+
+        with open(w.log_path, "rb") as f:
+            log = f.read().decode("utf-8")   # strict: the log is UTF-8 text
+        lines = [json.loads(x) for x in log.splitlines() if x.startswith("{")]
+        logged = [(x["stream"], x["line"]) for x in lines if x.get("msg") == "handler output" and
+                  x.get("job_id") == jid]
+        self.assertEqual(logged.count(("stdout", text(out))), 2, logged)
+        self.assertEqual(logged.count(("stderr", text(err))), 2, logged)
+
+        def rows():
+            return (self.query(f"SELECT run, attempt, kind, error FROM job_retries WHERE job_id = '{jid}' "
+                               "ORDER BY attempt"),
+                    self.query(f"SELECT job_id, state, attempts FROM job_history WHERE job_id IN ('{jid}', "
+                               f"'{later}') ORDER BY finished_at"))
+
+        def arrived():
+            got = rows()
+            return got if len(got[0]) == 2 and len(got[1]) == 2 else None
+        retries, jobs = wait_for(arrived, 20, what="the crash records and both jobs' history in the database")
+        self.assertEqual([r[:3] for r in retries], [(1, 1, "crash"), (1, 2, "crash")])
+        self.assertEqual(retries[1][3], caught.exception.error)
+        self.assertTrue(retries[0][3].endswith(text(err)), retries[0][3])
+        self.assertEqual(jobs, [(jid, "dead", 2), (later, "completed", 1)])
 
 
 class TestRetryRecordsSqlite(RetryRecordsInHistory, HandlerTestCase):

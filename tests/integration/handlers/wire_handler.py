@@ -12,6 +12,10 @@ args["do"] says:
   raise                 an exception nobody catches: the process dies
                         with a traceback on stderr
   exit3, segv           a line on stderr, then os._exit(3) / SIGSEGV
+  binary_crash          writes the bytes args["stdout_hex"] and
+                        args["stderr_hex"] (hex: bytes that are not UTF-8,
+                        NUL) and a newline to stdout and stderr, then
+                        os._exit(3)
   hang                  waits for the job's cancel message, then replies
                         an error
   hang_ignoring_cancel  starts a child process in its process group (a
@@ -105,6 +109,10 @@ def run(job):
         raise ValueError("wire_handler raised on purpose")
     elif do == "exit3":
         print("wire_handler: exiting with status 3 on purpose", file=sys.stderr, flush=True)
+        os._exit(3)
+    elif do == "binary_crash":
+        os.write(1, bytes.fromhex(args["stdout_hex"]) + b"\n")
+        os.write(2, bytes.fromhex(args["stderr_hex"]) + b"\n")
         os._exit(3)
     elif do == "segv":
         print("wire_handler: about to segfault on purpose", file=sys.stderr, flush=True)
