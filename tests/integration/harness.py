@@ -379,7 +379,7 @@ def tickq(*args, url=None, env=None, input=None, timeout=60):
 class Worker:
     """A running `tickq worker`; its log (stderr) goes to a file we can read."""
 
-    def __init__(self, url, *args, env=None, logdir=None, new_group=False):
+    def __init__(self, url, *args, env=None, logdir=None, new_group=False, pass_fds=()):
         e = dict(os.environ)
         e.pop("RQ_QUEUES", None)
         e["REDIS_URL"] = url
@@ -391,7 +391,8 @@ class Worker:
         fd, self.log_path = tempfile.mkstemp(prefix="worker-", suffix=".log", dir=logdir)
         self.log_file = os.fdopen(fd, "w")
         self.proc = subprocess.Popen([TICKQ, "worker"] + [str(a) for a in args], env=e,
-                                     stdout=self.log_file, stderr=self.log_file, start_new_session=new_group)
+                                     stdout=self.log_file, stderr=self.log_file, start_new_session=new_group,
+                                     pass_fds=pass_fds)
 
     @property
     def pid(self):
@@ -569,8 +570,8 @@ class TickqTestCase(unittest.TestCase):
         self.assertEqual(reply[0], 1, reply)
         return job_id
 
-    def worker(self, *args, env=None, new_group=False):
-        w = Worker(self.url, *args, env=env, new_group=new_group)
+    def worker(self, *args, env=None, new_group=False, pass_fds=()):
+        w = Worker(self.url, *args, env=env, new_group=new_group, pass_fds=pass_fds)
         self.workers.append(w)
         return w
 

@@ -8,18 +8,18 @@ sent as cancel messages (a handler that honours them survives, one that
 ignores them is killed with its process group after cancel_grace),
 malformed messages, output in the worker's log, a huge result, progress,
 the task types producers accept (tickq types), `tickq tasks --config`,
-configuration errors, the retry records in SQLite and PostgreSQL, and
-output that is not text (bytes that are not UTF-8, NUL) on its way to the
-log, the error, the result and the history."""
+configuration errors, the fds a handler gets (0-4 only), the retry records
+in SQLite and PostgreSQL, and output that is not text (bytes that are not
+UTF-8, NUL) on its way to the log, the error, the result and the history."""
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
-
-import sys
 
 from harness import ROOT, TickqTestCase, gone, postgres, sqlite_rows, temp_sqlite, wait_for
 
@@ -63,11 +63,11 @@ class HandlerTestCase(TickqTestCase):
             f.write(text)
         return path
 
-    def handler_worker(self, config=WIRE_CONFIG, announced="wire", *args, env=None):
+    def handler_worker(self, config=WIRE_CONFIG, announced="wire", *args, env=None, pass_fds=()):
         """One worker child serving config's handlers, once it has announced
         the type `announced` (so that `tickq enqueue` takes it)."""
         w = self.worker("--config", self.write_config(config), "--workers", "1", "--retry-base", "100ms", *args,
-                        env=env)
+                        env=env, pass_fds=pass_fds)
         wait_for(lambda: self.r.sismember("tickq:types", announced) or w.proc.poll() is not None, 10,
                  what=f"the worker to announce {announced}")
         self.assertIsNone(w.proc.poll(), w.log())
@@ -129,6 +129,33 @@ class TestHandlerJobs(HandlerTestCase):
         # The handler ends with its worker.
         w.stop()
         wait_for(lambda: gone(data["pid"]), 5, what="the handler to end with its worker")
+
+    def test_a_handler_has_only_fds_0_to_4_open(self):
+        """A handler sees /dev/null on 0, its stdout and stderr pipes on 1
+        and 2, its request and reply pipes on 3 and 4, and nothing else:
+        never the worker child's Redis connection, nor an fd the worker was
+        started with that is not close-on-exec (a shell's or a service
+        manager's: here a file on an fd from 20 up)."""
+        secret = os.path.join(self.tmp, "inherited")
+        with open(secret, "w") as f:
+            f.write("not for handlers")
+        low = os.open(secret, os.O_RDONLY)
+        fd = fcntl.fcntl(low, fcntl.F_DUPFD, 20)   # above the handler's 0-4, and not close-on-exec
+        os.close(low)
+        self.addCleanup(os.close, fd)
+        w = self.handler_worker(pass_fds=(fd,))
+        jid = self.enqueue("wire", {"do": "fds"})
+        self.assertEqual(self.final(jid), "completed", self.job(jid).get("error"))
+        fds = self.result(jid)["data"]["fds"]
+        self.assertEqual(sorted(fds, key=int), ["0", "1", "2", "3", "4"], fds)
+        self.assertEqual(fds["0"], "/dev/null")
+        self.assertTrue(all(fds[n].startswith("pipe:") for n in "1234"), fds)
+        self.assertEqual(len({fds[n] for n in "1234"}), 4, fds)
+        # What the worker child holds and must not pass on.
+        child = w.children()[0]
+        held = {os.readlink(f"/proc/{child}/fd/{n}") for n in os.listdir(f"/proc/{child}/fd")}
+        self.assertIn(secret, held)
+        self.assertTrue(any(x.startswith("socket:") for x in held), held)
 
     def test_retry_then_success(self):
         self.handler_worker()

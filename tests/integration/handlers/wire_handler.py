@@ -25,6 +25,8 @@ args["do"] says:
                         JSON) and a newline to fd 4
   exit_after_reply      replies as ok, then exits with status 0
   scalar                result data args["value"] (not an object)
+  fds                   result {"fds": {fd: what it is open on}} for each
+                        fd open in this process (/proc/self/fd)
   print_stdout          prints lines tagged args["tag"] on stdout and
                         stderr, and args["bulk"] lines "bulk N ..." of
                         100 characters on stdout, then as ok
@@ -132,6 +134,14 @@ def run(job):
     elif do == "exit_after_reply":
         ok(job)
         os._exit(0)
+    elif do == "fds":
+        fds = {}
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                fds[fd] = os.readlink(f"/proc/self/fd/{fd}")
+            except FileNotFoundError:
+                pass   # the listing's own fd, closed once it returned
+        send({"msg": "result", "id": job["id"], "data": {"fds": fds}})
     elif do == "scalar":
         send({"msg": "result", "id": job["id"], "data": args["value"]})
     elif do == "print_stdout":
