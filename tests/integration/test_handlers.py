@@ -7,10 +7,11 @@ signal, stderr tail) and the restart that follows, timeouts and cancels
 sent as cancel messages (a handler that honours them survives, one that
 ignores them is killed with its process group after cancel_grace),
 malformed messages, output in the worker's log, a huge result, progress,
-the task types producers accept (tickq types), `tickq tasks --config`,
-configuration errors, the fds a handler gets (0-4 only), the retry records
-in SQLite and PostgreSQL, and output that is not text (bytes that are not
-UTF-8, NUL) on its way to the log, the error, the result and the history."""
+the task types producers accept (tickq types) and the users' list protocol
+feeding a handler type, `tickq tasks --config`, configuration errors, the
+fds a handler gets (0-4 only), the retry records in SQLite and PostgreSQL,
+and output that is not text (bytes that are not UTF-8, NUL) on its way to
+the log, the error, the result and the history."""
 import fcntl
 import hashlib
 import json
@@ -129,6 +130,30 @@ class TestHandlerJobs(HandlerTestCase):
         # The handler ends with its worker.
         w.stop()
         wait_for(lambda: gone(data["pid"]), 5, what="the handler to end with its worker")
+
+    def test_a_handler_type_pushed_on_the_users_list_runs_on_the_handler(self):
+        """The users' list protocol (LPUSH strategy_queue '{"task_id",
+        "task_type", "args"}', docs/protocol.md) takes a handler type as
+        any other, pushed before any worker announced it or after: the task
+        runs on the handler as the list's task_id, in the list's target
+        queue, and answers at task_result:<task_id>."""
+        def push(task_id, args):
+            self.r.lpush("strategy_queue", json.dumps({"task_id": task_id, "task_type": "wire", "args": args}))
+        push("listed-early", {"do": "ok", "n": 1})
+        self.assertFalse(self.r.sismember("tickq:types", "wire"))
+        w = self.handler_worker()
+        push("listed-late", {"do": "ok", "n": 2})
+        for task_id, n in (("listed-early", 1), ("listed-late", 2)):
+            with self.subTest(task_id=task_id):
+                self.assertEqual(self.final(task_id), "completed", self.job(task_id).get("error"))
+                data = self.completed_data(self.result(task_id))
+                self.assertEqual(data["args"], {"do": "ok", "n": n})
+                req = data["request"]
+                self.assertEqual((req["id"], req["type"], req["queue"], req["attempt"]),
+                                 (task_id, "wire", "backtest", 1))
+                self.assert_started(w, data["pid"])
+        self.assertEqual(self.r.llen("strategy_queue"), 0)
+        self.assertEqual(self.counters("backtest").get("list_imported"), 2)
 
     def test_a_handler_has_only_fds_0_to_4_open(self):
         """A handler sees /dev/null on 0, its stdout and stderr pipes on 1
