@@ -128,7 +128,7 @@ struct history_batch {
     size_t njobs, capjobs;
     retry_rec_t *retries;
     size_t nretries, capretries;
-    char **texts;                /* columns made text (text_column), freed with the batch's rows */
+    char **texts;                /* columns made text (text_columns), freed with the batch's rows */
     size_t ntexts, captexts;
     unsigned long long malformed;
 };

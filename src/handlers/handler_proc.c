@@ -353,8 +353,8 @@ static void log_output(handler_proc_t *p, linebuf_t *b, const char *stream, int 
     for (;;) {
         char *nl = memchr(b->buf + start, '\n', b->len - start);
         size_t end = nl ? (size_t)(nl - b->buf) : b->len;
-        if (nl == NULL && !all && end - start < OUTPUT_LINE_MAX)
-            break;
+        if (nl == NULL && !all && end - start <= OUTPUT_LINE_MAX)
+            break; /* a part is cut only once the byte after it is here: utf8_cut sees where characters end */
         if (end - start > OUTPUT_LINE_MAX)
             end = start + utf8_cut(b->buf + start, end - start, OUTPUT_LINE_MAX);
         if (end == start && nl == NULL)

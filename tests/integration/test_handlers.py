@@ -601,20 +601,22 @@ class RetryRecordsInHistory:
     def test_binary_output_of_a_crashing_handler(self):
         """A handler writes bytes that are not UTF-8 and a NUL in the middle
         of a line on stdout and stderr, then crashes, twice. Its log lines
-        are whole, with U+FFFD for each bad sequence and for the NUL; the
+        are whole, with U+FFFD for each bad sequence and for the NUL (a
+        line too long for one log line is cut between characters); the
         error quotes the end of stderr the same way, so the client's wait
         raises TaskFailed; both crash records reach the database, and so
         does a later job's history (PostgreSQL refused the raw bytes and
         stalled all history)."""
         out = b"out \xff\xfe before NUL\x00after NUL \xe2\x82 end"
+        long_line = "\u20ac" * 2000   # 6,000 bytes: logged in parts, cut between characters
         err = b"bad bytes \xff\xfe\xc3 end\x00tail of stderr"
 
         def text(raw):   # what tickq makes of them: Python's "replace", NUL replaced too
             return raw.decode("utf-8", "replace").replace("\0", "\ufffd")
         w = self.handler_worker(env=self.env)
         client = tickq.Client(self.url)
-        jid = client.enqueue("wire", {"do": "binary_crash", "stdout_hex": out.hex(), "stderr_hex": err.hex()},
-                             max_retries=1)
+        jid = client.enqueue("wire", {"do": "binary_crash", "stdout_hex": (out + b"\n" + long_line.encode()).hex(),
+                                      "stderr_hex": err.hex()}, max_retries=1)
         with self.assertRaises(tickq.TaskFailed) as caught:
             client.wait(jid, timeout=30)
         self.assertEqual(caught.exception.status, "dead")
@@ -631,6 +633,9 @@ class RetryRecordsInHistory:
                   x.get("job_id") == jid]
         self.assertEqual(logged.count(("stdout", text(out))), 2, logged)
         self.assertEqual(logged.count(("stderr", text(err))), 2, logged)
+        parts = [line for stream, line in logged if stream == "stdout" and "\u20ac" in line]
+        self.assertGreater(len(parts), 2)
+        self.assertTrue("".join(parts) == long_line * 2, "the long line was cut inside a character")
 
         def rows():
             return (self.query(f"SELECT run, attempt, kind, error FROM job_retries WHERE job_id = '{jid}' "
