@@ -19,7 +19,8 @@ static const char usage[] =
     "the jobs they depend on), counters per queue and in total, the dead-letter\n"
     "count, re-runs of finished jobs, the users' list\n"
     "protocol (tasks taken, duplicates, rejected entries kept: tickq rejected), the\n"
-    "job history waiting in Redis and dropped (history_dropped) per database, and\n"
+    "job history waiting in Redis, dropped (history_dropped) and refused by the\n"
+    "database (history_refused) per database, and\n"
     "the live workers. Columns are as wide as their longest name. A queue's NOTE\n"
     "says `paused` (tickq pause) or `no live worker` (ready jobs, and no live\n"
     "worker's heartbeat lists the queue); then the paused queues and the per-type\n"
@@ -120,10 +121,14 @@ static int print_text(json_t *s)
     }
     if (num(s, "rejected") > 0 || num(total, "list_rejected") > 0)
         printf("rejected list entries kept: %lld (see tickq rejected)\n", num(s, "rejected"));
-    json_array_foreach(json_object_get(s, "history"), i, v)
+    json_array_foreach(json_object_get(s, "history"), i, v) {
         printf("job history of %s: %lld rows waiting in Redis, %lld dropped (history_dropped; backlog up to "
                "%lld rows)\n", json_string_value(json_object_get(v, "database")), num(v, "waiting"),
                num(v, "history_dropped"), num(v, "cap"));
+        if (num(v, "history_refused") > 0)
+            printf("  %lld rows refused by the database, skipped (history_refused; the history process logged "
+                   "each)\n", num(v, "history_refused"));
+    }
     json_t *paused = json_object_get(s, "paused");
     if (json_array_size(paused) > 0) {
         printf("paused queues (tickq resume QUEUE):");

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
+
 void jw_init(json_writer_t *w)
 {
     memset(w, 0, sizeof *w);
@@ -68,37 +70,6 @@ void jw_char(json_writer_t *w, char c)
         w->buf[w->len++] = c;
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_sequence(const unsigned char *s, size_t n)
-{
-    size_t len;
-    uint32_t cp;
-    if (s[0] < 0xC2)
-        return 0; /* continuation byte or overlong lead */
-    if (s[0] < 0xE0) {
-        len = 2;
-        cp = s[0] & 0x1F;
-    } else if (s[0] < 0xF0) {
-        len = 3;
-        cp = s[0] & 0x0F;
-    } else if (s[0] < 0xF5) {
-        len = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-        return 0;
-    return len;
-}
-
 void jw_string(json_writer_t *w, const char *s, size_t len)
 {
     if (reserve(w, len + 2) != 0)
@@ -129,8 +100,9 @@ void jw_string(json_writer_t *w, const char *s, size_t len)
                 jw_raw(w, esc, (size_t)snprintf(esc, sizeof esc, "\\u%04x", c));
             i++;
         } else {
-            size_t seq = utf8_sequence(p + i, len - i);
-            if (seq > 0) {
+            int ok;
+            size_t seq = utf8_next(s + i, len - i, &ok);
+            if (ok) {
                 jw_raw(w, s + i, seq);
                 i += seq;
             } else {

@@ -7,6 +7,7 @@
 #include "core/log.h"
 
 #include "core/clock.h"
+#include "core/utf8.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -117,22 +118,35 @@ static void sb_printf(sb_t *b, const char *fmt, ...)
         b->len += ((size_t)n < b->cap - b->len) ? (size_t)n : b->cap - b->len - 1;
 }
 
+/* A JSON string; bytes that are not UTF-8 become U+FFFD (utf8.h): a log
+ * line is text whatever a field holds (a handler's output, a list entry). */
 static void sb_json_string(sb_t *b, const char *s)
 {
+    s = s ? s : "";
+    size_t n = strlen(s);
     sb_put(b, "\"", 1);
-    for (const unsigned char *c = (const unsigned char *)(s ? s : ""); *c; c++) {
-        switch (*c) {
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80) {
+            int ok;
+            size_t len = utf8_next(s + i, n - i, &ok);
+            sb_put(b, ok ? s + i : UTF8_REPLACEMENT, ok ? len : sizeof UTF8_REPLACEMENT - 1);
+            i += len;
+            continue;
+        }
+        switch (c) {
         case '"': sb_put(b, "\\\"", 2); break;
         case '\\': sb_put(b, "\\\\", 2); break;
         case '\n': sb_put(b, "\\n", 2); break;
         case '\r': sb_put(b, "\\r", 2); break;
         case '\t': sb_put(b, "\\t", 2); break;
         default:
-            if (*c < 0x20)
-                sb_printf(b, "\\u%04x", *c);
+            if (c < 0x20)
+                sb_printf(b, "\\u%04x", c);
             else
-                sb_put(b, (const char *)c, 1);
+                sb_put(b, s + i, 1);
         }
+        i++;
     }
     sb_put(b, "\"", 1);
 }
@@ -140,7 +154,7 @@ static void sb_json_string(sb_t *b, const char *s)
 static void sb_logfmt_value(sb_t *b, const char *s)
 {
     s = s ? s : "";
-    int quote = (*s == '\0');
+    int quote = (*s == '\0') || !utf8_is_text(s, strlen(s));
     for (const char *c = s; *c && !quote; c++)
         quote = (*c == ' ' || *c == '=' || *c == '"' || (unsigned char)*c < 0x20);
     if (!quote) {

@@ -117,9 +117,10 @@ static json_t *live_workers(queue_t *q, char *err, size_t errlen)
 }
 
 /* The job history streams (history.h): per database, rows waiting for a
- * history process and rows dropped when the backlog passed its cap; their
- * total dropped into *dropped. */
-static json_t *history_streams(queue_t *q, long long *dropped, char *err, size_t errlen)
+ * history process, rows dropped when the backlog passed its cap and rows
+ * the database refused; the totals of the last two into *dropped and
+ * *refused. */
+static json_t *history_streams(queue_t *q, long long *dropped, long long *refused, char *err, size_t errlen)
 {
     char key[256];
     history_streams_key(q->prefix, key, sizeof key);
@@ -127,23 +128,26 @@ static json_t *history_streams(queue_t *q, long long *dropped, char *err, size_t
     if (names == NULL)
         return NULL;
     json_t *out = json_array();
-    *dropped = 0;
+    *dropped = *refused = 0;
     for (size_t i = 0; names->type == REDIS_REPLY_ARRAY && i < names->elements; i++) {
         char state[HISTORY_KEY_MAX + 16];
         history_state_key(names->element[i]->str, state, sizeof state);
-        redisReply *r = rconn_cmd(q->conn, err, errlen, "HMGET %s database waiting dropped cap", state);
+        redisReply *r = rconn_cmd(q->conn, err, errlen, "HMGET %s database waiting dropped cap refused", state);
         if (r == NULL) {
             json_decref(out);
             freeReplyObject(names);
             return NULL;
         }
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 4) {
-            long long d = rconn_reply_integer(r->element[2]);
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 5) {
+            long long d = rconn_reply_integer(r->element[2]), f = rconn_reply_integer(r->element[4]);
             *dropped += d;
-            json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:I, s:I}", "stream", names->element[i]->str,
+            *refused += f;
+            json_array_append_new(out, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "stream",
+                                                 names->element[i]->str,
                                                  "database", r->element[0]->str ? r->element[0]->str : "",
                                                  "waiting", (json_int_t)rconn_reply_integer(r->element[1]),
                                                  "history_dropped", (json_int_t)d,
+                                                 "history_refused", (json_int_t)f,
                                                  "cap", (json_int_t)rconn_reply_integer(r->element[3])));
         }
         freeReplyObject(r);
@@ -295,12 +299,13 @@ json_t *stats_collect(queue_t *q, char *err, size_t errlen)
     if (workers == NULL)
         goto fail;
     json_object_set_new(root, "workers", workers);
-    long long dropped = 0;
-    json_t *history = history_streams(q, &dropped, err, errlen);
+    long long dropped = 0, refused = 0;
+    json_t *history = history_streams(q, &dropped, &refused, err, errlen);
     if (history == NULL)
         goto fail;
     json_object_set_new(root, "history", history);
     json_object_set_new(root, "history_dropped", json_integer(dropped));
+    json_object_set_new(root, "history_refused", json_integer(refused));
     if (add_controls(q, root, err, errlen) != 0)
         goto fail;
     free(sorted);

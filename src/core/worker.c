@@ -42,6 +42,7 @@
 #include "core/queue_controls.h"
 #include "core/refusals.h"
 #include "core/task.h"
+#include "core/utf8.h"
 #include "core/worker_metrics.h"
 
 static volatile sig_atomic_t g_stop;
@@ -203,10 +204,15 @@ static char *completed_result(const task_out_t *out, double seconds, const char 
     return s;
 }
 
+/* An attempt's error as text: whatever a task quoted (a handler's stderr,
+ * a file's bytes) reaches the job record, its result and the history as
+ * UTF-8 (utf8.h), which JSON readers and PostgreSQL require. */
 static char *error_text(const char *msg, size_t *len)
 {
-    char *s = strdup(msg && *msg ? msg : "task failed without a message");
-    *len = s ? strlen(s) : 0;
+    const char *text = msg && *msg ? msg : "task failed without a message";
+    char *s = utf8_clean_dup(text, strlen(text), len);
+    if (s == NULL)
+        *len = 0;
     return s;
 }
 

@@ -2,7 +2,8 @@
  * when DATABASE_URL is set (several hosts). Both hold the same schema,
  * created and upgraded by versioned migrations when the database is opened.
  *
- * Functions return 0 on success or -1 with a message in err. */
+ * Functions return 0 on success or -1 with a message in err (db_history_put
+ * may also return DB_REFUSED). */
 #ifndef TICKQ_DB_H
 #define TICKQ_DB_H
 
@@ -150,8 +151,15 @@ typedef struct {
  * microseconds), in one transaction. */
 int db_history_prune(db_t *db, int64_t before_us, char *err, size_t errlen);
 
+/* What db_history_put returns when the database refused a value of the
+ * rows (a data error: PostgreSQL's SQLSTATE classes 22 and 23, SQLite's
+ * constraint, too big and mismatch errors), which writing the same rows
+ * again would meet again; -1 is for the rest (the database is unreachable
+ * or busy: try again later). */
+#define DB_REFUSED (-2)
+
 /* Writes history and retry records in one transaction; records already
- * there are skipped. */
+ * there are skipped. 0, -1 or DB_REFUSED with err. */
 int db_history_put(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_t *r, size_t nr,
                    char *err, size_t errlen);
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/utf8.h"
 #include "data/db_driver.h"
 
 #define LOAD_CHUNK_SYMBOLS 100
@@ -23,6 +24,7 @@ typedef struct {
     PGconn *conn;
     int have_temp;               /* bars_in exists in this session */
     int prepared_get;            /* tickq_bars_get is prepared */
+    char sqlstate[6];            /* of the last statement or COPY that failed */
 } pg_t;
 
 static PGconn *conn_of(db_t *db) { return ((pg_t *)db->impl)->conn; }
@@ -75,13 +77,30 @@ static void pg_close(db_t *db)
     db->impl = NULL;
 }
 
+/* Keeps the SQLSTATE of a failed result ("" when it has none). */
+static void keep_state(db_t *db, const PGresult *r)
+{
+    const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(((pg_t *)db->impl)->sqlstate, sizeof ((pg_t *)db->impl)->sqlstate, "%s", state ? state : "");
+}
+
+/* Whether the last failure was the data's (DB_REFUSED): SQLSTATE class 22
+ * (data exception: an encoding, a date) or 23 (a constraint). */
+static int refused_data(db_t *db)
+{
+    const char *state = ((pg_t *)db->impl)->sqlstate;
+    return strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0;
+}
+
 static int pg_exec(db_t *db, const char *sql, char *err, size_t errlen)
 {
     PGresult *r = PQexec(conn_of(db), sql);
     ExecStatusType st = PQresultStatus(r);
     int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-    if (!ok)
+    if (!ok) {
+        keep_state(db, r);
         fail(db, err, errlen, "statement failed", PQresultErrorMessage(r));
+    }
     PQclear(r);
     return ok ? 0 : -1;
 }
@@ -160,16 +179,14 @@ static void copy_printf(copy_t *c, const char *fmt, ...)
 }
 
 /* A text field in COPY text format: \N for NULL, escapes for \ tab CR LF;
- * at most `cap` bytes of s. */
+ * at most `cap` bytes of s, cut at a character (a cut one is no UTF-8). */
 static void copy_text_n(copy_t *c, const char *s, size_t cap, int last)
 {
     if (s == NULL || *s == '\0') {
         copy_printf(c, "\\N%c", last ? '\n' : '\t');
         return;
     }
-    size_t n = strlen(s);
-    if (n > cap)
-        n = cap;
+    size_t n = utf8_cut(s, strlen(s), cap);
     if (COPY_BUFFER - c->len < 2 * n + 8)
         copy_flush(c);
     if (COPY_BUFFER - c->len < 2 * n + 8) { /* longer than the buffer */
@@ -210,8 +227,10 @@ static int copy_end(copy_t *c, char *err, size_t errlen)
         return fail(c->db, err, errlen, "COPY failed", NULL);
     PGresult *r = PQgetResult(conn_of(c->db));
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok)
+    if (!ok) {
+        keep_state(c->db, r);
         fail(c->db, err, errlen, "COPY failed", PQresultErrorMessage(r));
+    }
     PQclear(r);
     while ((r = PQgetResult(conn_of(c->db))) != NULL)
         PQclear(r);
@@ -407,6 +426,7 @@ static int pg_bars_version(db_t *db, long long *version, char *err, size_t errle
 static int pg_history_put(db_t *db, const history_rec_t *h, size_t nh, const retry_rec_t *r, size_t nr,
                           char *err, size_t errlen)
 {
+    ((pg_t *)db->impl)->sqlstate[0] = '\0';
     if (pg_exec(db, "BEGIN", err, errlen) != 0)
         return -1;
     if (pg_exec(db, "CREATE TEMP TABLE IF NOT EXISTS job_history_in (job_id TEXT, type TEXT, queue TEXT,"
@@ -461,10 +481,13 @@ static int pg_history_put(db_t *db, const history_rec_t *h, size_t nh, const ret
                         " FROM job_retries_in ON CONFLICT DO NOTHING", err, errlen) != 0)
             goto fail;
     }
-    return pg_exec(db, "COMMIT", err, errlen);
-fail:
+    if (pg_exec(db, "COMMIT", err, errlen) != 0)
+        return refused_data(db) ? DB_REFUSED : -1;
+    return 0;
+fail:;
+    int refused = refused_data(db);
     pg_exec(db, "ROLLBACK", NULL, 0);
-    return -1;
+    return refused ? DB_REFUSED : -1;
 }
 
 /* --- options data (migration 3): writes run inside the caller's

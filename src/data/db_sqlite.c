@@ -307,8 +307,10 @@ static int lite_history_put(db_t *db, const history_rec_t *h, size_t nh, const r
     if (lite_exec(db, "BEGIN IMMEDIATE", err, errlen) != 0)
         return -1;
     char t1[CLOCK_ISO_LEN], t2[CLOCK_ISO_LEN];
+    sqlite3_stmt *st = NULL;
+    int rc = SQLITE_OK;
     for (size_t i = 0; i < nh; i++) {
-        sqlite3_stmt *st = l->put_history;
+        st = l->put_history;
         sqlite3_bind_text(st, 1, h[i].job_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, h[i].type, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, h[i].queue, -1, SQLITE_STATIC);
@@ -324,11 +326,12 @@ static int lite_history_put(db_t *db, const history_rec_t *h, size_t nh, const r
         bind_text_or_null(st, 10, h[i].error);
         sqlite3_bind_int(st, 11, h[i].run > 0 ? h[i].run : 1);
         sqlite3_bind_text(st, 12, h[i].created_at ? h[i].created_at : "", -1, SQLITE_STATIC);
-        if (step_row(st) != 0)
+        if ((rc = sqlite3_step(st)) != SQLITE_DONE)
             goto fail;
+        sqlite3_reset(st);
     }
     for (size_t i = 0; i < nr; i++) {
-        sqlite3_stmt *st = l->put_retry;
+        st = l->put_retry;
         sqlite3_bind_text(st, 1, r[i].job_id, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 2, r[i].attempt);
         sqlite3_bind_text(st, 3, r[i].kind, -1, SQLITE_STATIC);
@@ -337,14 +340,18 @@ static int lite_history_put(db_t *db, const history_rec_t *h, size_t nh, const r
         bind_time(st, 6, r[i].at_us > 0 ? r[i].at_us : clock_now_us(), t1);
         sqlite3_bind_int(st, 7, r[i].run > 0 ? r[i].run : 1);
         sqlite3_bind_text(st, 8, r[i].created_at ? r[i].created_at : "", -1, SQLITE_STATIC);
-        if (step_row(st) != 0)
+        if ((rc = sqlite3_step(st)) != SQLITE_DONE)
             goto fail;
+        sqlite3_reset(st);
     }
     return lite_exec(db, "COMMIT", err, errlen);
 fail:
     fail(db, err, errlen, "writing job history");
+    sqlite3_reset(st);
     lite_exec(db, "ROLLBACK", NULL, 0);
-    return -1;
+    /* A value it cannot store (db.h, DB_REFUSED), not a busy or broken file. */
+    rc &= 0xff;
+    return rc == SQLITE_CONSTRAINT || rc == SQLITE_TOOBIG || rc == SQLITE_MISMATCH ? DB_REFUSED : -1;
 }
 
 /* --- options data (migration 3): not hot paths, so statements are

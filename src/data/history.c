@@ -8,6 +8,8 @@
  *   retry  id, run, created_at, attempt, kind, worker, at_us, error */
 #include "data/history.h"
 
+#include "core/utf8.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +128,8 @@ struct history_batch {
     size_t njobs, capjobs;
     retry_rec_t *retries;
     size_t nretries, capretries;
+    char **texts;                /* columns made text (text_columns), freed with the batch's rows */
+    size_t ntexts, captexts;
     unsigned long long malformed;
 };
 
@@ -135,7 +139,9 @@ void history_batch_clear(history_batch_t *b)
 {
     for (size_t i = 0; i < b->nreplies; i++)
         freeReplyObject(b->replies[i]);
-    b->nreplies = b->nids = b->njobs = b->nretries = 0;
+    for (size_t i = 0; i < b->ntexts; i++)
+        free(b->texts[i]);
+    b->nreplies = b->nids = b->njobs = b->nretries = b->ntexts = 0;
 }
 
 void history_batch_free(history_batch_t *b)
@@ -148,6 +154,7 @@ void history_batch_free(history_batch_t *b)
     free(b->counts);
     free(b->jobs);
     free(b->retries);
+    free(b->texts);
     free(b);
 }
 
@@ -187,6 +194,25 @@ static int columns(const char *s, size_t len, const char **col, int max)
 
 static int64_t micros(const char *s) { return *s ? strtoll(s, NULL, 10) : 0; }
 
+/* The text columns of a row as UTF-8 (utf8.h): the rows tickq writes are,
+ * but an entry written by an older tickq may not be, and a database that
+ * refuses it (PostgreSQL) would refuse its whole batch. A column that is
+ * not text is replaced by a copy the batch owns. 0, or -1 when memory ran
+ * out. */
+static int text_columns(history_batch_t *b, const char **col, int n)
+{
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(col[i]);
+        if (utf8_is_text(col[i], len))
+            continue;
+        if (room((void **)&b->texts, &b->captexts, b->ntexts, sizeof *b->texts) != 0 ||
+            (b->texts[b->ntexts] = utf8_clean_dup(col[i], len, NULL)) == NULL)
+            return -1;
+        col[i] = b->texts[b->ntexts++];
+    }
+    return 0;
+}
+
 /* Adds a row; 0, -1 when it is not a tickq row (counted), or -2 when
  * memory ran out. */
 static int add_row(history_batch_t *b, const redisReply *name, const redisReply *value)
@@ -197,7 +223,8 @@ static int add_row(history_batch_t *b, const redisReply *name, const redisReply 
     if (strcmp(name->str, "job") == 0) {
         if (columns(value->str, value->len, col, JOB_COLUMNS) != JOB_COLUMNS || !*col[0] || !*col[4])
             goto bad;
-        if (room((void **)&b->jobs, &b->capjobs, b->njobs, sizeof *b->jobs) != 0)
+        if (text_columns(b, col, JOB_COLUMNS) != 0 ||
+            room((void **)&b->jobs, &b->capjobs, b->njobs, sizeof *b->jobs) != 0)
             return -2;
         history_rec_t *h = &b->jobs[b->njobs++];
         h->job_id = col[0];
@@ -216,7 +243,8 @@ static int add_row(history_batch_t *b, const redisReply *name, const redisReply 
     if (strcmp(name->str, "retry") == 0) {
         if (columns(value->str, value->len, col, RETRY_COLUMNS) != RETRY_COLUMNS || !*col[0] || !*col[4])
             goto bad;
-        if (room((void **)&b->retries, &b->capretries, b->nretries, sizeof *b->retries) != 0)
+        if (text_columns(b, col, RETRY_COLUMNS) != 0 ||
+            room((void **)&b->retries, &b->capretries, b->nretries, sizeof *b->retries) != 0)
             return -2;
         retry_rec_t *r = &b->retries[b->nretries++];
         r->job_id = col[0];
@@ -365,9 +393,45 @@ int history_claim_idle(rconn_t *c, const char *stream, const char *consumer, int
     return got;
 }
 
-int history_batch_write(db_t *db, const history_batch_t *b, char *err, size_t errlen)
+/* Writes rows [lo, hi) of the batch (its job rows, then its retry rows);
+ * halves a range the database refuses (history_batch_write). */
+static int write_range(db_t *db, const history_batch_t *b, size_t lo, size_t hi, history_refused_fn refused,
+                       void *user, long long *skipped, char *err, size_t errlen)
 {
-    return db_history_put(db, b->jobs, b->njobs, b->retries, b->nretries, err, errlen);
+    size_t nj = b->njobs;
+    size_t jlo = lo < nj ? lo : nj, jhi = hi < nj ? hi : nj;
+    size_t rlo = lo > nj ? lo - nj : 0, rhi = hi > nj ? hi - nj : 0;
+    int rc = db_history_put(db, b->jobs + jlo, jhi - jlo, b->retries + rlo, rhi - rlo, err, errlen);
+    if (rc != DB_REFUSED)
+        return rc;
+    if (hi - lo == 1) {
+        refused(user, lo < nj ? &b->jobs[lo] : NULL, lo < nj ? NULL : &b->retries[lo - nj], err);
+        (*skipped)++;
+        return 0;
+    }
+    size_t mid = lo + (hi - lo) / 2;
+    if (write_range(db, b, lo, mid, refused, user, skipped, err, errlen) != 0)
+        return -1;
+    return write_range(db, b, mid, hi, refused, user, skipped, err, errlen);
+}
+
+long long history_batch_write(db_t *db, const history_batch_t *b, history_refused_fn refused, void *user, char *err,
+                              size_t errlen)
+{
+    long long skipped = 0;
+    size_t n = b->njobs + b->nretries;
+    if (n > 0 && write_range(db, b, 0, n, refused, user, &skipped, err, errlen) != 0)
+        return -1;
+    return skipped;
+}
+
+int history_count_refused(rconn_t *c, const char *stream, long long n, char *err, size_t errlen)
+{
+    char state[HISTORY_KEY_MAX + 16], by[24];
+    history_state_key(stream, state, sizeof state);
+    snprintf(by, sizeof by, "%lld", n);
+    const char *argv[4] = { "HINCRBY", state, "refused", by };
+    return command(c, err, errlen, 4, argv, NULL);
 }
 
 int history_batch_ack(queue_t *q, const char *stream, history_batch_t *b, char *err, size_t errlen)

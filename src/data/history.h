@@ -11,7 +11,9 @@
  *       describes: no process killed after the call can lose it;
  *   (2) an entry leaves the stream only once its rows are committed, or
  *       when the stream's backlog passes its cap (the rows are then counted
- *       as dropped, never lost silently);
+ *       as dropped, never lost silently); a row the database refuses (a
+ *       value it cannot store) is skipped, logged and counted as refused,
+ *       so that it never holds back the rows behind it;
  *   (3) an entry delivered twice (a history process killed after its commit,
  *       before its acknowledgement) writes nothing twice: the database keeps
  *       one row per job, run and attempt (db.h, migration 5).
@@ -86,9 +88,25 @@ int history_read(rconn_t *c, const char *stream, const char *consumer, history_r
 int history_claim_idle(rconn_t *c, const char *stream, const char *consumer, int64_t min_idle_ms, int count,
                        history_batch_t *b, char *err, size_t errlen);
 
+/* A row the database refused (history_batch_write): a job row (retry
+ * NULL) or a retry row (job NULL), and the database's error. */
+typedef void (*history_refused_fn)(void *user, const history_rec_t *job, const retry_rec_t *retry,
+                                   const char *error);
+
 /* Writes the batch's rows in one transaction (rows already written are
- * skipped). 0, or -1 with err (the batch is kept). */
-int history_batch_write(db_t *db, const history_batch_t *b, char *err, size_t errlen);
+ * skipped). When the database refuses a value (DB_REFUSED: writing it
+ * again would fail the same way), the rows are written again in halves,
+ * each in its own transaction, down to the rows it refuses one by one:
+ * those are skipped, each told to `refused` (about 2 log2(rows)
+ * transactions per refused row), and the rest written. Returns the number
+ * of rows skipped, or -1 with err when the database could not be written
+ * (the batch is kept). */
+long long history_batch_write(db_t *db, const history_batch_t *b, history_refused_fn refused, void *user, char *err,
+                              size_t errlen);
+
+/* Adds n to the rows of `stream` its database refused (its state's
+ * `refused`, tickq stats: history_refused). 0, or -1 with err. */
+int history_count_refused(rconn_t *c, const char *stream, long long n, char *err, size_t errlen);
 
 /* Acknowledges the batch's entries (after history_batch_write) and clears
  * it. 0, or -1 with err (the batch is kept). */

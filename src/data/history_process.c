@@ -3,7 +3,11 @@
  *
  * (1) Rows are acknowledged only after they are committed; a batch whose
  *     write failed is kept, and nothing more is read until it is written.
- * (2) Entries delivered to this consumer before it (re)connected are read
+ * (2) A row the database refuses (db.h, DB_REFUSED: a value it cannot
+ *     store) is skipped, logged and counted (history_refused), and the rest
+ *     of its batch written (history_batch_write): one bad row never stalls
+ *     the history behind it.
+ * (3) Entries delivered to this consumer before it (re)connected are read
  *     first (XREADGROUP ... 0): a history process killed after its commit
  *     and before its acknowledgement is followed by one that writes the same
  *     rows again, which the database skips (history.h). */
@@ -219,6 +223,16 @@ static int take(recorder_t *r, int64_t block_ms)
     return n;
 }
 
+/* A row the database refused (history_refused_fn): logged, then skipped. */
+static void refused_row(void *user, const history_rec_t *job, const retry_rec_t *retry, const char *error)
+{
+    recorder_t *r = user;
+    log_error("job history row refused by the database: skipped (tickq stats: history_refused)",
+              LF_S("stream", r->stream), LF_S("row", job ? "job_history" : "job_retries"),
+              LF_S("job_id", job ? job->job_id : retry->job_id), LF_I("run", job ? job->run : retry->run),
+              LF_I("attempt", job ? job->attempts : retry->attempt), LF_S("error", error));
+}
+
 /* Writes the batch, then acknowledges it. 0, or -1 (the batch is kept: its
  * rows are written again later, which the database skips if they are). */
 static int flush(recorder_t *r)
@@ -227,7 +241,8 @@ static int flush(recorder_t *r)
         return 0;
     if (db_up(r) != 0)
         return -1;
-    if (history_batch_write(r->db, r->batch, r->err, sizeof r->err) != 0) {
+    long long refused = history_batch_write(r->db, r->batch, refused_row, r, r->err, sizeof r->err);
+    if (refused < 0) {
         warn(r, "cannot write job history yet; it waits in Redis");
         return -1;
     }
@@ -235,6 +250,12 @@ static int flush(recorder_t *r)
         warn(r, "cannot acknowledge written job history yet");
         return -1;
     }
+    /* Counted once its entries are acknowledged (a batch written again
+     * would count them twice); a process killed in between leaves them
+     * logged and uncounted. */
+    if (refused > 0 && history_count_refused(r->conn, r->stream, refused, r->err, sizeof r->err) != 0)
+        log_warn("cannot count the refused job history rows", LF_S("stream", r->stream), LF_I("rows", refused),
+                 LF_S("error", r->err));
     return 0;
 }
 

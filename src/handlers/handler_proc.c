@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/errmsg.h"
 #include "core/log.h"
+#include "core/utf8.h"
 
 #define LINE_MAX_BYTES (64u << 20)   /* a message line: 64 MiB */
 #define OUTPUT_LINE_MAX 4096         /* a log line of the handler's output */
@@ -301,21 +302,27 @@ static int fill(int fd, linebuf_t *b)
     }
 }
 
+/* Appends text (UTF-8) to the tail of stderr, which keeps its last
+ * STDERR_TAIL bytes from the start of a character. */
 static void keep_tail(handler_proc_t *p, const char *s, size_t n)
 {
     size_t have = strlen(p->tail);
     if (n >= STDERR_TAIL) {
-        memcpy(p->tail, s + n - STDERR_TAIL, STDERR_TAIL);
-        p->tail[STDERR_TAIL] = '\0';
-        return;
-    }
-    if (have + n > STDERR_TAIL) {
+        s += n - STDERR_TAIL;
+        n = STDERR_TAIL;
+        have = 0;
+    } else if (have + n > STDERR_TAIL) {
         size_t drop = have + n - STDERR_TAIL;
         memmove(p->tail, p->tail + drop, have - drop + 1);
         have -= drop;
     }
     memcpy(p->tail + have, s, n);
-    p->tail[have + n] = '\0';
+    have += n;
+    p->tail[have] = '\0';
+    size_t cut = 0; /* the rest of a character whose start was dropped */
+    while (cut < have && ((unsigned char)p->tail[cut] & 0xC0) == 0x80)
+        cut++;
+    memmove(p->tail, p->tail + cut, have - cut + 1);
 }
 
 /* The job a line of output is tagged with: the one running, "" when none,
@@ -337,24 +344,25 @@ static const char *output_job(const handler_proc_t *p)
 }
 
 /* Logs the complete lines of the handler's stdout or stderr (all of it at
- * end of file), keeping the tail of stderr for error messages. */
+ * end of file), keeping the tail of stderr for error messages. A line is
+ * made text (utf8.h: what is not UTF-8, and NUL, as U+FFFD) whole, and a
+ * line longer than OUTPUT_LINE_MAX is logged in parts cut at characters. */
 static void log_output(handler_proc_t *p, linebuf_t *b, const char *stream, int all)
 {
     size_t start = 0;
     for (;;) {
         char *nl = memchr(b->buf + start, '\n', b->len - start);
         size_t end = nl ? (size_t)(nl - b->buf) : b->len;
-        if (nl == NULL && !all && end - start < OUTPUT_LINE_MAX)
-            break;
+        if (nl == NULL && !all && end - start <= OUTPUT_LINE_MAX)
+            break; /* a part is cut only once the byte after it is here: utf8_cut sees where characters end */
         if (end - start > OUTPUT_LINE_MAX)
-            end = start + OUTPUT_LINE_MAX;
+            end = start + utf8_cut(b->buf + start, end - start, OUTPUT_LINE_MAX);
         if (end == start && nl == NULL)
             break;
-        char line[OUTPUT_LINE_MAX + 1];
-        memcpy(line, b->buf + start, end - start);
-        line[end - start] = '\0';
+        char line[UTF8_CLEAN_MAX(OUTPUT_LINE_MAX)];
+        size_t len = utf8_clean(b->buf + start, end - start, line, sizeof line);
         if (b == &p->errout) {
-            keep_tail(p, line, end - start);
+            keep_tail(p, line, len);
             keep_tail(p, "\n", 1);
         }
         log_info("handler output", LF_S("handler", p->def->name), LF_S("stream", stream),

@@ -311,9 +311,9 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
     for (size_t i = 0; i < nh; i++) {
         char state[HISTORY_KEY_MAX + 16];
         history_state_key(streams->element[i]->str, state, sizeof state);
-        const char *a[5] = { "HMGET", state, "database", "waiting", "dropped" };
+        const char *a[6] = { "HMGET", state, "database", "waiting", "dropped", "refused" };
         const char *b[6] = { "XRANGE", streams->element[i]->str, "-", "+", "COUNT", "1" };
-        rconn_append_argv(c, 5, a, NULL);
+        rconn_append_argv(c, 6, a, NULL);
         rconn_append_argv(c, 6, b, NULL);
     }
     for (size_t i = 0; i < nl; i++) {
@@ -439,25 +439,34 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
     family(t, "tickq_history_rows_waiting", "gauge", "Job history rows in Redis not yet written to the database.");
     for (size_t i = 0; i < nh; i++) {
         const redisReply *st = r2[nq * PER_QUEUE + nw + i * 2];
-        const char *db = st->type == REDIS_REPLY_ARRAY && st->elements == 3 && st->element[0]->str ?
+        const char *db = st->type == REDIS_REPLY_ARRAY && st->elements == 4 && st->element[0]->str ?
                          st->element[0]->str : "";
         add(t, "tickq_history_rows_waiting{database=\"%s\"} %lld\n", label(db, l1, sizeof l1),
-            st->type == REDIS_REPLY_ARRAY && st->elements == 3 ? rconn_reply_integer(st->element[1]) : 0);
+            st->type == REDIS_REPLY_ARRAY && st->elements == 4 ? rconn_reply_integer(st->element[1]) : 0);
     }
     family(t, "tickq_history_rows_dropped_total", "counter",
            "Job history rows dropped because the backlog passed its cap (the database was behind or down).");
     for (size_t i = 0; i < nh; i++) {
         const redisReply *st = r2[nq * PER_QUEUE + nw + i * 2];
-        const char *db = st->type == REDIS_REPLY_ARRAY && st->elements == 3 && st->element[0]->str ?
+        const char *db = st->type == REDIS_REPLY_ARRAY && st->elements == 4 && st->element[0]->str ?
                          st->element[0]->str : "";
         add(t, "tickq_history_rows_dropped_total{database=\"%s\"} %lld\n", label(db, l1, sizeof l1),
-            st->type == REDIS_REPLY_ARRAY && st->elements == 3 ? rconn_reply_integer(st->element[2]) : 0);
+            st->type == REDIS_REPLY_ARRAY && st->elements == 4 ? rconn_reply_integer(st->element[2]) : 0);
+    }
+    family(t, "tickq_history_rows_refused_total", "counter",
+           "Job history rows the database refused (a value it cannot store), skipped and logged.");
+    for (size_t i = 0; i < nh; i++) {
+        const redisReply *st = r2[nq * PER_QUEUE + nw + i * 2];
+        const char *db = st->type == REDIS_REPLY_ARRAY && st->elements == 4 && st->element[0]->str ?
+                         st->element[0]->str : "";
+        add(t, "tickq_history_rows_refused_total{database=\"%s\"} %lld\n", label(db, l1, sizeof l1),
+            st->type == REDIS_REPLY_ARRAY && st->elements == 4 ? rconn_reply_integer(st->element[3]) : 0);
     }
     family(t, "tickq_history_write_lag_seconds", "gauge",
            "Age of the oldest job history row not yet written to the database (0: none waiting).");
     for (size_t i = 0; i < nh; i++) {
         const redisReply *st = r2[nq * PER_QUEUE + nw + i * 2], *e = r2[nq * PER_QUEUE + nw + i * 2 + 1];
-        const char *db = st->type == REDIS_REPLY_ARRAY && st->elements == 3 && st->element[0]->str ?
+        const char *db = st->type == REDIS_REPLY_ARRAY && st->elements == 4 && st->element[0]->str ?
                          st->element[0]->str : "";
         double lag = 0;
         const char *oldest = stream_first_id(e);

@@ -12,21 +12,21 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/utf8.h"
 
 #define MAX_INSTANCES 1000000
 #define MAX_DEPTH 8
 
 json_t *strategy_json_text(const char *s, size_t len)
 {
-    json_t *v = json_stringn(s, len);
+    json_t *v = utf8_is_text(s, len) ? json_stringn(s, len) : NULL;
     if (v != NULL)
         return v;
-    char *copy = malloc(len + 1);
+    size_t n = 0;
+    char *copy = utf8_clean_dup(s, len, &n);
     if (copy == NULL)
         return json_string("");
-    for (size_t i = 0; i < len; i++)
-        copy[i] = (unsigned char)s[i] < 0x80 && s[i] != '\0' ? s[i] : '?';
-    v = json_stringn(copy, len);
+    v = json_stringn(copy, n);
     free(copy);
     return v ? v : json_string("");
 }

@@ -58,8 +58,9 @@ const char *strategy_typename(struct lua_State *L, int idx);
 void strategy_quote(const char *s, char *out, size_t outlen);
 
 /* A JSON string (new reference) of bytes that may not be UTF-8 (what a
- * strategy printed, its error message): when they are not, every byte from
- * 0x80 up (and NUL) becomes '?'. Never NULL but out of memory. */
+ * strategy printed, its error message), made text as every foreign text is
+ * (core/utf8.h: U+FFFD for what is not UTF-8, and for NUL). Never NULL but
+ * out of memory. */
 json_t *strategy_json_text(const char *s, size_t len);
 
 /* What results report as the columns offered to a strategy: the named ones

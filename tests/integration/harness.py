@@ -360,8 +360,9 @@ def gone(pid):
         return True
 
 
-def tickq(*args, url=None, env=None, input=None, timeout=60):
-    """Runs the tickq CLI; returns CompletedProcess with text stdout/stderr."""
+def tickq(*args, url=None, env=None, input=None, timeout=60, cwd=None):
+    """Runs the tickq CLI (in the folder cwd, else this one); returns
+    CompletedProcess with text stdout/stderr."""
     e = dict(os.environ)
     e.pop("RQ_QUEUES", None)
     if url is not None:
@@ -373,13 +374,13 @@ def tickq(*args, url=None, env=None, input=None, timeout=60):
             else:
                 e[k] = v
     return subprocess.run([TICKQ] + [str(a) for a in args], env=e, input=input,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 class Worker:
     """A running `tickq worker`; its log (stderr) goes to a file we can read."""
 
-    def __init__(self, url, *args, env=None, logdir=None, new_group=False):
+    def __init__(self, url, *args, env=None, logdir=None, new_group=False, pass_fds=(), cwd=None):
         e = dict(os.environ)
         e.pop("RQ_QUEUES", None)
         e["REDIS_URL"] = url
@@ -391,7 +392,8 @@ class Worker:
         fd, self.log_path = tempfile.mkstemp(prefix="worker-", suffix=".log", dir=logdir)
         self.log_file = os.fdopen(fd, "w")
         self.proc = subprocess.Popen([TICKQ, "worker"] + [str(a) for a in args], env=e,
-                                     stdout=self.log_file, stderr=self.log_file, start_new_session=new_group)
+                                     stdout=self.log_file, stderr=self.log_file, start_new_session=new_group,
+                                     pass_fds=pass_fds, cwd=cwd)
 
     @property
     def pid(self):
@@ -569,8 +571,8 @@ class TickqTestCase(unittest.TestCase):
         self.assertEqual(reply[0], 1, reply)
         return job_id
 
-    def worker(self, *args, env=None, new_group=False):
-        w = Worker(self.url, *args, env=env, new_group=new_group)
+    def worker(self, *args, env=None, new_group=False, pass_fds=(), cwd=None):
+        w = Worker(self.url, *args, env=env, new_group=new_group, pass_fds=pass_fds, cwd=cwd)
         self.workers.append(w)
         return w
 

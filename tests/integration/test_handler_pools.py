@@ -8,7 +8,8 @@ configuration is refused with exit 78; `worker --check --pool` starts the
 pool's handlers and says in a line each what is right or wrong. `worker
 --watch` reloads under load: a module edited mid-way runs in new handler
 processes, no job is lost or run twice, and a configuration that does not
-read is refused while the old one keeps running."""
+read is refused while the old one keeps running; a watched folder reloads
+when a module in it changes."""
 import os
 import shutil
 import sys
@@ -415,6 +416,46 @@ class TestWatchUnderLoad(PoolCase):
         self.assertEqual(sum(1 for x in w.log_lines() if isinstance(x, dict)
                              and x.get("msg") == "reload: configuration read again"), 1)
         self.assertEqual(self.counters("load").get("completed"), total + self.AFTER_REFUSAL)
+        self.assertEqual(w.stop(), 0, w.log()[-3000:])
+
+
+class TestWatchFolder(PoolCase):
+    def reloads(self, w):
+        return [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg") == "reload: configuration read again"]
+
+    def test_a_watched_folder_reloads_when_a_module_in_it_changes(self):
+        """--watch on a folder (the users' app, not one of its files): a
+        module edited in it reloads, once, and the new code runs in a new
+        handler process."""
+        app = os.path.join(self.tmp, "app")
+        os.mkdir(app)
+        module = os.path.join(app, "versioned.py")
+        shutil.copy(os.path.join(APPS, "versioned.py"), module)
+        with open(module) as f:
+            source = f.read()
+        config = self.write(VERSIONED_CONFIG.format(py=PY, extra=""))
+        env = {"PYTHONPATH": app, "TICKQ_CONFIG": None, "PYTHONDONTWRITEBYTECODE": None}
+        w = self.worker("--config", config, "--pool", "load", "--workers", "1", "--watch", app, env=env)
+        wait_for(lambda: '"msg":"handler started"' in w.log(), 20, what="the handler started")
+        client = tickq.Client(self.url)
+        before = client.wait(client.enqueue("versioned", {"n": 1}, queue="load"), timeout=30)
+        self.assertEqual(before["version"], 1)
+        old = set(w.children())
+        self.assertEqual(self.reloads(w), [])
+
+        # A new size as well as new text: Python's cached bytecode (written
+        # in the watched folder's __pycache__) is keyed on the source's mtime
+        # in whole seconds and its size.
+        with open(module, "w") as f:
+            f.write(source.replace("\nVERSION = 1\n", "\nVERSION = 2  # edited in a watched folder\n"))
+        reload = wait_for(lambda: self.reloads(w), 20, what="the reload in the log")
+        self.assertEqual(reload[0]["changed"], module)
+        wait_for(lambda: len(w.children()) == 1 and not (set(w.children()) & old), 20, what="the child replaced")
+        for n in (2, 3):
+            after = client.wait(client.enqueue("versioned", {"n": n}, queue="load"), timeout=30)
+            self.assertEqual((after["version"], after["n"]), (2, n))
+            self.assertNotEqual(after["pid"], before["pid"])
+        self.assertEqual(len(self.reloads(w)), 1)
         self.assertEqual(w.stop(), 0, w.log()[-3000:])
 
 

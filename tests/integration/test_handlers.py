@@ -7,17 +7,25 @@ signal, stderr tail) and the restart that follows, timeouts and cancels
 sent as cancel messages (a handler that honours them survives, one that
 ignores them is killed with its process group after cancel_grace),
 malformed messages, output in the worker's log, a huge result, progress,
-the task types producers accept (tickq types), `tickq tasks --config`,
-configuration errors, and the retry records in SQLite and PostgreSQL."""
+the task types producers accept (tickq types) and the users' list protocol
+feeding a handler type, `tickq tasks --config`, configuration errors, the
+fds a handler gets (0-4 only), the retry records in SQLite and PostgreSQL,
+and output that is not text (bytes that are not UTF-8, NUL) on its way to
+the log, the error, the result and the history."""
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
 
-from harness import TickqTestCase, gone, postgres, sqlite_rows, temp_sqlite, wait_for
+from harness import ROOT, TickqTestCase, gone, postgres, sqlite_rows, temp_sqlite, wait_for
+
+sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
+import tickq  # noqa: E402
 
 HANDLERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "handlers")
 WIRE = f"/usr/bin/python3 {os.path.join(HANDLERS, 'wire_handler.py')}"
@@ -56,10 +64,11 @@ class HandlerTestCase(TickqTestCase):
             f.write(text)
         return path
 
-    def handler_worker(self, config=WIRE_CONFIG, announced="wire", *args):
+    def handler_worker(self, config=WIRE_CONFIG, announced="wire", *args, env=None, pass_fds=()):
         """One worker child serving config's handlers, once it has announced
         the type `announced` (so that `tickq enqueue` takes it)."""
-        w = self.worker("--config", self.write_config(config), "--workers", "1", "--retry-base", "100ms", *args)
+        w = self.worker("--config", self.write_config(config), "--workers", "1", "--retry-base", "100ms", *args,
+                        env=env, pass_fds=pass_fds)
         wait_for(lambda: self.r.sismember("tickq:types", announced) or w.proc.poll() is not None, 10,
                  what=f"the worker to announce {announced}")
         self.assertIsNone(w.proc.poll(), w.log())
@@ -121,6 +130,57 @@ class TestHandlerJobs(HandlerTestCase):
         # The handler ends with its worker.
         w.stop()
         wait_for(lambda: gone(data["pid"]), 5, what="the handler to end with its worker")
+
+    def test_a_handler_type_pushed_on_the_users_list_runs_on_the_handler(self):
+        """The users' list protocol (LPUSH strategy_queue '{"task_id",
+        "task_type", "args"}', docs/protocol.md) takes a handler type as
+        any other, pushed before any worker announced it or after: the task
+        runs on the handler as the list's task_id, in the list's target
+        queue, and answers at task_result:<task_id>."""
+        def push(task_id, args):
+            self.r.lpush("strategy_queue", json.dumps({"task_id": task_id, "task_type": "wire", "args": args}))
+        push("listed-early", {"do": "ok", "n": 1})
+        self.assertFalse(self.r.sismember("tickq:types", "wire"))
+        w = self.handler_worker()
+        push("listed-late", {"do": "ok", "n": 2})
+        for task_id, n in (("listed-early", 1), ("listed-late", 2)):
+            with self.subTest(task_id=task_id):
+                self.assertEqual(self.final(task_id), "completed", self.job(task_id).get("error"))
+                data = self.completed_data(self.result(task_id))
+                self.assertEqual(data["args"], {"do": "ok", "n": n})
+                req = data["request"]
+                self.assertEqual((req["id"], req["type"], req["queue"], req["attempt"]),
+                                 (task_id, "wire", "backtest", 1))
+                self.assert_started(w, data["pid"])
+        self.assertEqual(self.r.llen("strategy_queue"), 0)
+        self.assertEqual(self.counters("backtest").get("list_imported"), 2)
+
+    def test_a_handler_has_only_fds_0_to_4_open(self):
+        """A handler sees /dev/null on 0, its stdout and stderr pipes on 1
+        and 2, its request and reply pipes on 3 and 4, and nothing else:
+        never the worker child's Redis connection, nor an fd the worker was
+        started with that is not close-on-exec (a shell's or a service
+        manager's: here a file on an fd from 20 up)."""
+        secret = os.path.join(self.tmp, "inherited")
+        with open(secret, "w") as f:
+            f.write("not for handlers")
+        low = os.open(secret, os.O_RDONLY)
+        fd = fcntl.fcntl(low, fcntl.F_DUPFD, 20)   # above the handler's 0-4, and not close-on-exec
+        os.close(low)
+        self.addCleanup(os.close, fd)
+        w = self.handler_worker(pass_fds=(fd,))
+        jid = self.enqueue("wire", {"do": "fds"})
+        self.assertEqual(self.final(jid), "completed", self.job(jid).get("error"))
+        fds = self.result(jid)["data"]["fds"]
+        self.assertEqual(sorted(fds, key=int), ["0", "1", "2", "3", "4"], fds)
+        self.assertEqual(fds["0"], "/dev/null")
+        self.assertTrue(all(fds[n].startswith("pipe:") for n in "1234"), fds)
+        self.assertEqual(len({fds[n] for n in "1234"}), 4, fds)
+        # What the worker child holds and must not pass on.
+        child = w.children()[0]
+        held = {os.readlink(f"/proc/{child}/fd/{n}") for n in os.listdir(f"/proc/{child}/fd")}
+        self.assertIn(secret, held)
+        self.assertTrue(any(x.startswith("socket:") for x in held), held)
 
     def test_retry_then_success(self):
         self.handler_worker()
@@ -537,6 +597,60 @@ class RetryRecordsInHistory:
         self.assertEqual(rows, [(1, 1, "transient", "feed busy, try again")])
         jobs = self.query(f"SELECT type, state, attempts FROM job_history WHERE job_id = '{jid}'")
         self.assertEqual(jobs, [("wire", "completed", 2)])
+
+    def test_binary_output_of_a_crashing_handler(self):
+        """A handler writes bytes that are not UTF-8 and a NUL in the middle
+        of a line on stdout and stderr, then crashes, twice. Its log lines
+        are whole, with U+FFFD for each bad sequence and for the NUL (a
+        line too long for one log line is cut between characters); the
+        error quotes the end of stderr the same way, so the client's wait
+        raises TaskFailed; both crash records reach the database, and so
+        does a later job's history (PostgreSQL refused the raw bytes and
+        stalled all history)."""
+        out = b"out \xff\xfe before NUL\x00after NUL \xe2\x82 end"
+        long_line = "\u20ac" * 2000   # 6,000 bytes: logged in parts, cut between characters
+        err = b"bad bytes \xff\xfe\xc3 end\x00tail of stderr"
+
+        def text(raw):   # what tickq makes of them: Python's "replace", NUL replaced too
+            return raw.decode("utf-8", "replace").replace("\0", "\ufffd")
+        w = self.handler_worker(env=self.env)
+        client = tickq.Client(self.url)
+        jid = client.enqueue("wire", {"do": "binary_crash", "stdout_hex": (out + b"\n" + long_line.encode()).hex(),
+                                      "stderr_hex": err.hex()}, max_retries=1)
+        with self.assertRaises(tickq.TaskFailed) as caught:
+            client.wait(jid, timeout=30)
+        self.assertEqual(caught.exception.status, "dead")
+        self.assertIn("exit status 3", caught.exception.error)
+        self.assertTrue(caught.exception.error.endswith("the end of its stderr: " + text(err)),
+                        caught.exception.error)
+        later = client.enqueue("wire", {"do": "ok"})
+        client.wait(later, timeout=30)
+
+        with open(w.log_path, "rb") as f:
+            log = f.read().decode("utf-8")   # strict: the log is UTF-8 text
+        lines = [json.loads(x) for x in log.splitlines() if x.startswith("{")]
+        logged = [(x["stream"], x["line"]) for x in lines if x.get("msg") == "handler output" and
+                  x.get("job_id") == jid]
+        self.assertEqual(logged.count(("stdout", text(out))), 2, logged)
+        self.assertEqual(logged.count(("stderr", text(err))), 2, logged)
+        parts = [line for stream, line in logged if stream == "stdout" and "\u20ac" in line]
+        self.assertGreater(len(parts), 2)
+        self.assertTrue("".join(parts) == long_line * 2, "the long line was cut inside a character")
+
+        def rows():
+            return (self.query(f"SELECT run, attempt, kind, error FROM job_retries WHERE job_id = '{jid}' "
+                               "ORDER BY attempt"),
+                    self.query(f"SELECT job_id, state, attempts FROM job_history WHERE job_id IN ('{jid}', "
+                               f"'{later}') ORDER BY finished_at"))
+
+        def arrived():
+            got = rows()
+            return got if len(got[0]) == 2 and len(got[1]) == 2 else None
+        retries, jobs = wait_for(arrived, 20, what="the crash records and both jobs' history in the database")
+        self.assertEqual([r[:3] for r in retries], [(1, 1, "crash"), (1, 2, "crash")])
+        self.assertEqual(retries[1][3], caught.exception.error)
+        self.assertTrue(retries[0][3].endswith(text(err)), retries[0][3])
+        self.assertEqual(jobs, [(jid, "dead", 2), (later, "completed", 1)])
 
 
 class TestRetryRecordsSqlite(RetryRecordsInHistory, HandlerTestCase):

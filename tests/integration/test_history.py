@@ -257,6 +257,40 @@ class HistoryStreamTests:
         self.assertEqual(self.query("SELECT job_id, run, attempt, kind FROM job_retries"),
                          [("nocreated", 1, 2, "transient")])
 
+    def history_row(self, *columns):
+        """A job or retry row as the history stream holds it (history.c):
+        its columns, bytes or text, joined by NUL bytes."""
+        return b"\0".join(v if isinstance(v, bytes) else str(v).encode() for v in columns)
+
+    # --- rows that are not text, rows the database refuses --------------
+    def test_rows_that_are_not_text_are_written_as_text(self):
+        """An entry whose error is not UTF-8 (as a tickq from before errors
+        were made text wrote it) is written with U+FFFD for each bad
+        sequence, as Python's "replace" reads it, and the rows behind it
+        are written too: PostgreSQL refused the raw bytes, and every later
+        row waited behind them."""
+        w = self.worker("--workers", "1", env=self.env)
+        stream = self.stream_of(w)
+        self.recorder_reading(w, stream)
+        now = time.time_ns() // 1000
+        bad = b"handler crashed; stderr: \xff\xfe end \xe2\x82"
+        created = "2024-01-02T03:04:05.000Z"
+        job = self.history_row("nottext", 1, created, 1, "dead", "echo", "backtest", "h:1.abcd:0", now - 1000,
+                               now, bad)
+        retry = self.history_row("nottext", 1, created, 1, "crash", "h:1.abcd:0", now, bad)
+        self.r.xadd(stream, {"job": job, "retry": retry})
+        self.r.hincrby(f"{stream}:state", "waiting", 2)
+        later = self.enqueue("echo", {})
+        self.wait_state(later, "completed")
+        wait_for(lambda: self.query(f"SELECT state FROM job_history WHERE job_id = '{later}'"), 20,
+                 what="the later job's history")
+        text = bad.decode("utf-8", "replace")
+        self.assertEqual(self.query("SELECT state, error FROM job_history WHERE job_id = 'nottext'"),
+                         [("dead", text)])
+        self.assertEqual(self.query("SELECT kind, error FROM job_retries WHERE job_id = 'nottext'"),
+                         [("crash", text)])
+        self.assertEqual(json.loads(self.tickq("stats", "--json").stdout)["history_refused"], 0)
+
     # --- the backlog cap -------------------------------------------------
     def test_a_full_backlog_drops_the_oldest_unread_rows_and_counts_them(self):
         w = self.worker("--workers", "1", "--history-backlog", "5", env=self.env)
@@ -387,6 +421,47 @@ class TestHistoryStreamPostgres(HistoryStreamTests, TickqTestCase):
         super().setUp()
         db_url, self.dbname = postgres().new_database()
         self.env = {"DATABASE_URL": db_url}
+
+    def test_a_row_the_database_refuses_is_skipped_counted_and_logged(self):
+        """A row PostgreSQL refuses (here a created_at that is no time,
+        which only a hand-made entry holds) is skipped, logged with its job
+        and the database's error, and counted (history_refused); the rows
+        of its batch and those behind it are written."""
+        w = self.worker("--workers", "1", env=self.env)
+        stream = self.stream_of(w)
+        recorder = self.recorder_reading(w, stream)
+        os.kill(recorder, signal.SIGSTOP)   # the refused row in one batch with good ones
+        try:
+            now = time.time_ns() // 1000
+            created = "2024-01-02T03:04:05.000Z"
+            good = self.history_row("good-row", 1, created, 1, "completed", "echo", "backtest", "h:1.abcd:0",
+                                    now - 1000, now, "")
+            refused = self.history_row("refused-row", 1, "no time at all", 1, "completed", "echo",
+                                       "backtest", "h:1.abcd:0", now - 1000, now, "")
+            retry = self.history_row("good-row", 1, created, 1, "transient", "h:1.abcd:0", now, "busy")
+            self.r.xadd(stream, {"job": good})
+            self.r.xadd(stream, {"job": refused, "retry": retry})
+            self.r.hincrby(f"{stream}:state", "waiting", 3)
+            ids = [self.enqueue("echo", {"i": i}) for i in range(3)]
+            for jid in ids:
+                self.wait_state(jid, "completed")
+        finally:
+            os.kill(recorder, signal.SIGCONT)
+        wait_for(lambda: self.history_state(stream)["waiting"] == 0 and self.r.xlen(stream) == 0, 20,
+                 what="the stream written")
+        self.assertEqual(sorted(r[0] for r in self.query("SELECT job_id FROM job_history")),
+                         sorted(["good-row"] + ids))
+        self.assertEqual(self.query("SELECT job_id, attempt, kind FROM job_retries"), [("good-row", 1, "transient")])
+        self.assertEqual(self.history_state(stream)["refused"], 1)
+        stats = json.loads(self.tickq("stats", "--json").stdout)
+        self.assertEqual((stats["history_refused"], stats["history"][0]["history_refused"]), (1, 1))
+        self.assertIn("  1 rows refused by the database, skipped (history_refused", self.tickq("stats").stdout)
+        logged = [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg", "").startswith(
+            "job history row refused by the database")]
+        self.assertEqual([(x["row"], x["job_id"], x["run"], x["attempt"]) for x in logged],
+                         [("job_history", "refused-row", 1, 1)])
+        self.assertIn("no time at all", logged[0]["error"])
+        self.assertEqual(w.stop(), 0)
 
     def query(self, sql):
         return postgres().rows(self.dbname, sql)

@@ -251,6 +251,7 @@ class TestClusterMetrics(HttpCase):
         ((labels, _),) = m.samples("tickq_history_rows_waiting")
         self.assertTrue(labels["database"].endswith(":" + database), labels)   # host:file for SQLite
         self.assertEqual(m.value("tickq_history_rows_dropped_total", **labels), 0)
+        self.assertEqual(m.value("tickq_history_rows_refused_total", **labels), 0)
         self.assertGreaterEqual(m.value("tickq_history_write_lag_seconds", **labels), 0)
         self.assertEqual(m.value("tickq_queue_events_total", queue="busy", event="failed_attempts"), 1)
         self.assertEqual(m.value("tickq_queue_events_total", queue="busy", event="retried"), 1)

@@ -159,6 +159,34 @@ static void emit_json(void)
     log_debug("hidden", LF_S("k", "v"));
 }
 
+static void emit_not_text(void)
+{
+    log_configure(LOG_FORMAT_JSON, LOG_INFO);
+    log_info("output", LF_S("line", "bad \xff\xfe\xc3 end \xe2\x82\xac"));
+    log_configure(LOG_FORMAT_LOGFMT, LOG_INFO);
+    log_info("output", LF_S("line", "x\xff"));
+    log_configure(LOG_FORMAT_JSON, LOG_INFO);
+}
+
+/* A field that is not UTF-8 still makes a line of text: U+FFFD for each
+ * bad sequence, in JSON and in logfmt (quoted). */
+TEST(log_lines_are_text_whatever_a_field_holds)
+{
+    char buf[4096];
+    capture(buf, sizeof buf, emit_not_text);
+    char *nl = strchr(buf, '\n');
+    CHECK(nl != NULL);
+    if (nl == NULL)
+        return;
+    json_error_t e;
+    json_t *v = json_loadb(buf, (size_t)(nl - buf), 0, &e);
+    CHECK(v != NULL);
+    CHECK_STR(json_string_value(json_object_get(v, "line")),
+              "bad \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd end \xe2\x82\xac");
+    json_decref(v);
+    CHECK(strstr(nl + 1, " line=\"x\xef\xbf\xbd\"\n") != NULL);
+}
+
 static void emit_logfmt(void)
 {
     log_configure(LOG_FORMAT_LOGFMT, LOG_INFO);

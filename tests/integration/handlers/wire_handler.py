@@ -12,6 +12,10 @@ args["do"] says:
   raise                 an exception nobody catches: the process dies
                         with a traceback on stderr
   exit3, segv           a line on stderr, then os._exit(3) / SIGSEGV
+  binary_crash          writes the bytes args["stdout_hex"] and
+                        args["stderr_hex"] (hex: bytes that are not UTF-8,
+                        NUL) and a newline to stdout and stderr, then
+                        os._exit(3)
   hang                  waits for the job's cancel message, then replies
                         an error
   hang_ignoring_cancel  starts a child process in its process group (a
@@ -21,6 +25,8 @@ args["do"] says:
                         JSON) and a newline to fd 4
   exit_after_reply      replies as ok, then exits with status 0
   scalar                result data args["value"] (not an object)
+  fds                   result {"fds": {fd: what it is open on}} for each
+                        fd open in this process (/proc/self/fd)
   print_stdout          prints lines tagged args["tag"] on stdout and
                         stderr, and args["bulk"] lines "bulk N ..." of
                         100 characters on stdout, then as ok
@@ -106,6 +112,10 @@ def run(job):
     elif do == "exit3":
         print("wire_handler: exiting with status 3 on purpose", file=sys.stderr, flush=True)
         os._exit(3)
+    elif do == "binary_crash":
+        os.write(1, bytes.fromhex(args["stdout_hex"]) + b"\n")
+        os.write(2, bytes.fromhex(args["stderr_hex"]) + b"\n")
+        os._exit(3)
     elif do == "segv":
         print("wire_handler: about to segfault on purpose", file=sys.stderr, flush=True)
         os.kill(os.getpid(), signal.SIGSEGV)
@@ -124,6 +134,14 @@ def run(job):
     elif do == "exit_after_reply":
         ok(job)
         os._exit(0)
+    elif do == "fds":
+        fds = {}
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                fds[fd] = os.readlink(f"/proc/self/fd/{fd}")
+            except FileNotFoundError:
+                pass   # the listing's own fd, closed once it returned
+        send({"msg": "result", "id": job["id"], "data": {"fds": fds}})
     elif do == "scalar":
         send({"msg": "result", "id": job["id"], "data": args["value"]})
     elif do == "print_stdout":
