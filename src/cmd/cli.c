@@ -197,7 +197,12 @@ const char *cli_entry_field(const redisReply *fields, const char *name)
 
 void cli_print_json_line(json_t *o)
 {
-    char *text = json_dumps(o, JSON_COMPACT);
+    cli_print_json_line_digits(o, 17);
+}
+
+void cli_print_json_line_digits(json_t *o, int digits)
+{
+    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(digits));
     if (text != NULL)
         printf("%s\n", text);
     free(text);

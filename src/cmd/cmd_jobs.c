@@ -274,7 +274,7 @@ static int print_table(const job_rows_t *rows, int64_t now_ms)
 static void print_json(const job_rows_t *rows, int64_t now_ms)
 {
     for (size_t i = 0; i < rows->n; i++)
-        cli_print_json_line(job_row_json(&rows->rows[i], now_ms));
+        cli_print_json_line_digits(job_row_json(&rows->rows[i], now_ms), JOB_ROW_REAL_DIGITS);
 }
 
 int cmd_jobs(int argc, char **argv)

@@ -71,8 +71,15 @@ int job_list_state(queue_t *q, const char *state, const job_filter_t *f, job_row
 
 /* A row as JSON (a new object): id, type, queue, state, attempts, run,
  * since (ISO 8601), age_s at now_ms, error, source (redis or history),
- * worker and due_at when set. For `tickq jobs --json` and GET /api/tasks. */
+ * worker and due_at when set. For `tickq jobs --json` and GET /api/tasks,
+ * which dump it with JOB_ROW_REAL_DIGITS. */
 json_t *job_row_json(const job_row_t *r, int64_t now_ms);
+
+/* The significant digits to dump job_row_json's objects with: age_s is
+ * whole milliseconds in seconds, which 15 digits print as such (0.076;
+ * jansson's default of 17 prints 0.075999999999999998) for any age under
+ * 30,000 years. */
+#define JOB_ROW_REAL_DIGITS 15
 
 /* Appends one row (copied; error may be NULL); NULL when out of memory. */
 job_row_t *job_rows_add(job_rows_t *out, const job_row_t *row, const char *error);

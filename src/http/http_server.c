@@ -141,7 +141,12 @@ void http_reply_body(http_reply_t *rep, int status, const char *content_type, ch
 
 void http_reply_json(http_reply_t *rep, int status, json_t *v)
 {
-    char *text = v != NULL ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    http_reply_json_digits(rep, status, v, 17);
+}
+
+void http_reply_json_digits(http_reply_t *rep, int status, json_t *v, int digits)
+{
+    char *text = v != NULL ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(digits)) : NULL;
     json_decref(v);
     if (text == NULL) {
         http_reply_error(rep, 500, "out of memory");

@@ -386,8 +386,8 @@ void http_tasks_list(void *app, const http_request_t *req, http_reply_t *rep)
         json_array_append_new(list, job_row_json(&rows.rows[i], now));
     int more = rows.n > end;
     job_rows_free(&rows);
-    http_reply_json(rep, 200, json_pack("{s:o, s:I, s:I, s:b}", "jobs", list, "offset", (json_int_t)offset,
-                                        "limit", (json_int_t)limit, "more", more));
+    http_reply_json_digits(rep, 200, json_pack("{s:o, s:I, s:I, s:b}", "jobs", list, "offset", (json_int_t)offset,
+                                               "limit", (json_int_t)limit, "more", more), JOB_ROW_REAL_DIGITS);
 }
 
 #define TABLE_LIMIT_DEFAULT 1000

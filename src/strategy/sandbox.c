@@ -121,22 +121,31 @@ static int deny_all(scmp_filter_ctx ctx, const char *const *names, size_t n)
     return rc;
 }
 
+/* Argument `arg` of a system call compared by `op` with `v` (and with
+ * mask `v` for SCMP_CMP_MASKED_EQ, whose value is `w`). libseccomp's
+ * SCMP_An() macros leave the second datum out of their initializer, which
+ * clang's -Wmissing-field-initializers refuses (make fuzz builds with clang). */
+static struct scmp_arg_cmp arg_cmp(unsigned int arg, enum scmp_compare op, scmp_datum_t v, scmp_datum_t w)
+{
+    return (struct scmp_arg_cmp){ .arg = arg, .op = op, .datum_a = v, .datum_b = w };
+}
+
 /* prlimit64 setting a limit (getrlimit reads through it, with no new
  * limit), a handler for SIGSYS (which would silence the trap), and the
  * fcntl and ioctl commands above. */
 static int deny_python_conditional(scmp_filter_ctx ctx)
 {
-    int rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(prlimit64), 1, SCMP_A2(SCMP_CMP_NE, 0));
+    int rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(prlimit64), 1, arg_cmp(2, SCMP_CMP_NE, 0, 0));
     if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(rt_sigaction), 2, SCMP_A0(SCMP_CMP_EQ, SIGSYS),
-                              SCMP_A1(SCMP_CMP_NE, 0));
+        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(rt_sigaction), 2, arg_cmp(0, SCMP_CMP_EQ, SIGSYS, 0),
+                              arg_cmp(1, SCMP_CMP_NE, 0, 0));
     for (size_t i = 0; i < sizeof denied_fcntl / sizeof denied_fcntl[0] && rc == 0; i++)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, denied_fcntl[i]));
+        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(fcntl), 1, arg_cmp(1, SCMP_CMP_EQ, denied_fcntl[i], 0));
     if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(fcntl), 2, SCMP_A1(SCMP_CMP_EQ, F_SETFL),
-                              SCMP_A2(SCMP_CMP_MASKED_EQ, O_ASYNC, O_ASYNC));
+        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(fcntl), 2, arg_cmp(1, SCMP_CMP_EQ, F_SETFL, 0),
+                              arg_cmp(2, SCMP_CMP_MASKED_EQ, O_ASYNC, O_ASYNC));
     for (size_t i = 0; i < sizeof denied_ioctl / sizeof denied_ioctl[0] && rc == 0; i++)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, denied_ioctl[i]));
+        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(ioctl), 1, arg_cmp(1, SCMP_CMP_EQ, denied_ioctl[i], 0));
     return rc;
 }
 
@@ -147,9 +156,9 @@ static int deny_writing_opens(scmp_filter_ctx ctx)
     int rc = 0;
     for (size_t i = 0; i < sizeof write_flags / sizeof write_flags[0] && rc == 0; i++) {
         unsigned long f = write_flags[i];
-        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(open), 1, SCMP_A1(SCMP_CMP_MASKED_EQ, f, f));
+        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(open), 1, arg_cmp(1, SCMP_CMP_MASKED_EQ, f, f));
         if (rc == 0)
-            rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(openat), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, f, f));
+            rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(openat), 1, arg_cmp(2, SCMP_CMP_MASKED_EQ, f, f));
     }
     return rc;
 }

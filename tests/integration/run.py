@@ -3,8 +3,18 @@
 the command line, as module or module.Class.test) and prints one line per
 test and a final "integration: N passed, N failed". A test counts once: as
 failed when it or any of its steps (subTest) failed, even though each
-failing step has its own FAIL line."""
+failing step has its own FAIL line.
+
+The whole suite runs its modules side by side, each in a process of its
+own, TICKQ_TEST_JOBS at a time (default: the number of CPUs plus one, at
+most 8; 1 runs them one after another in this process). Every module starts
+its own servers on ports the kernel picks, so modules share nothing. A
+module's lines are printed together when it ends; the longest modules start
+first (SLOW_FIRST), so that the last to start are short."""
+import concurrent.futures
 import os
+import re
+import subprocess
 import sys
 import time
 import unittest
@@ -84,9 +94,67 @@ def summary_line(result):
     return f"integration: {passed} passed, {failed} failed"
 
 
+# The modules that take longest (about a minute or more each on a 2-core
+# machine), longest first: they start first. A hint for the order only.
+SLOW_FIRST = ["test_data", "test_dashboard", "test_chaos", "test_hostile", "test_queue_controls",
+              "test_strategy", "test_python_sandbox", "test_failures", "test_history", "test_options_tasks"]
+
+SUMMARY = re.compile(r"^integration: (\d+) passed, (\d+) failed$")
+
+
+def jobs_wanted():
+    """TICKQ_TEST_JOBS, or the number of CPUs plus one (at most 8)."""
+    text = os.environ.get("TICKQ_TEST_JOBS", "")
+    if text == "":
+        return min(8, (os.cpu_count() or 1) + 1)
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        sys.exit(f"run.py: TICKQ_TEST_JOBS must be a whole number from 1 to 64, not {text!r}")
+    return int(text)
+
+
+def run_module(name, folder=HERE):
+    """Runs one module of `folder` in a process of its own: (its output
+    without its summary line, passed, failed). A module that ends without a
+    summary line (crashed, killed) counts as one failed test."""
+    env = dict(os.environ)
+    if folder != HERE:
+        env["PYTHONPATH"] = folder + os.pathsep + env.get("PYTHONPATH", "")
+    p = subprocess.run([sys.executable, os.path.abspath(__file__), name], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, errors="replace", env=env)
+    lines = p.stdout.splitlines()
+    if lines:
+        m = SUMMARY.match(lines[-1])
+        if m:
+            return "\n".join(lines[:-1]), int(m.group(1)), int(m.group(2))
+    return (p.stdout + f"\nFAIL integration/{name[len('test_'):]}: the module's process ended (status "
+            f"{p.returncode}) without its summary line"), 0, 1
+
+
+def run_side_by_side(jobs, folder=HERE, stream=sys.stdout):
+    """Every module of `folder`, `jobs` at a time; writes each module's
+    lines as it ends, then the summary of all. 0 when every test passed,
+    else 1."""
+    names = sorted(f[:-3] for f in os.listdir(folder) if f.startswith("test_") and f.endswith(".py"))
+    names.sort(key=lambda n: SLOW_FIRST.index(n) if n in SLOW_FIRST else len(SLOW_FIRST))
+    passed = failed = 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        for done in concurrent.futures.as_completed([pool.submit(run_module, n, folder) for n in names]):
+            out, p, f = done.result()
+            if out:
+                stream.write(out + "\n")
+                stream.flush()
+            passed, failed = passed + p, failed + f
+    stream.write(f"integration: {passed} passed, {failed} failed\n")
+    return 0 if failed == 0 else 1
+
+
 def main():
     loader = unittest.TestLoader()
     names = sys.argv[1:]
+    if not names:
+        jobs = jobs_wanted()
+        if jobs > 1:
+            return run_side_by_side(jobs)
     if names:
         suite = loader.loadTestsFromNames(names)
     else:

@@ -1,9 +1,12 @@
 """test_http_api.py — the HTTP server's REST API against a real Redis:
 POST /api/tasks (run through a worker, every refusal, 409, replace, 413),
-GET and DELETE /api/tasks/{id}, a handler job's progress, queues, workers,
-schedules, dead letters and their retry, the scan trigger; routing (404,
-405 with Allow, unknown query parameters); the API token (401, 403, /health
-without it, audit lines); and the command line: a bind beyond loopback
+GET and DELETE /api/tasks/{id} (a job's failed attempts, a handler job's
+progress), queues, workers, schedules, dead letters and their retry, the
+scan trigger; routing (404, 405 with Allow, unknown query parameters, the
+route table against docs/http.md); the API token on every route of the
+server's route table (src/http/http_app.c: a route with no line in
+ENDPOINTS fails), 401, 403, /health and the page without it, audit lines,
+413 on every mutating route; and the command line: a bind beyond loopback
 without a token, a port in use, bad --http values."""
 import json
 import os
@@ -11,11 +14,61 @@ import re
 import socket
 import time
 
-from harness import wait_for
+from harness import ROOT, wait_for
 from http_harness import HANDLER_ENV, TOKEN, HttpCase, json_lines
 from test_scheduler import yearly_after
 
 BODY_LIMIT = 1024 * 1024 + 64 * 1024   # the payload limit (1 MiB) plus 64 KiB
+ROUTE_RE = re.compile(r'\{\s*"([A-Z]+)",\s*"([^"]+)",\s*\w+,\s*([A-Z_ |0]+?)\s*\}')
+PUBLIC = {("GET", "/"), ("GET", "/health"), ("GET", "/health/live"), ("GET", "/health/ready")}
+UPDATE_BODY = {"options_provider": {"type": "synthetic"}}
+# Every route but the public ones, keyed as the route table writes it: a
+# path to call it on, a body, its status with the token, and the jobs such
+# a call enqueues.
+ENDPOINTS = {
+    ("GET", "/metrics"): ("/metrics", None, 200, 0),
+    ("POST", "/api/tasks"): ("/api/tasks", {"type": "noop"}, 201, 1),
+    ("GET", "/api/tasks"): ("/api/tasks?state=failed", None, 200, 0),
+    ("GET", "/api/tasks/{id*}"): ("/api/tasks/none", None, 404, 0),
+    ("DELETE", "/api/tasks/{id*}"): ("/api/tasks/none", None, 404, 0),
+    ("POST", "/api/retry/{id*}"): ("/api/retry/none", None, 404, 0),
+    ("POST", "/api/delete/{id*}"): ("/api/delete/none", None, 404, 0),
+    ("GET", "/api/tables/{id*}"): ("/api/tables/none", None, 404, 0),
+    ("GET", "/api/queues"): ("/api/queues", None, 200, 0),
+    ("POST", "/api/queues/{name}/purge"): ("/api/queues/nothing_here/purge", None, 200, 0),
+    ("GET", "/api/workers"): ("/api/workers", None, 200, 0),
+    ("GET", "/api/overview/history"): ("/api/overview/history", None, 200, 0),
+    ("GET", "/api/schedules"): ("/api/schedules", None, 200, 0),
+    ("GET", "/api/calendar"): ("/api/calendar", None, 200, 0),
+    ("GET", "/api/options"): ("/api/options", None, 200, 0),
+    ("GET", "/api/iv/{symbol*}"): ("/api/iv/AAPL", None, 200, 0),
+    ("GET", "/api/opportunities"): ("/api/opportunities", None, 200, 0),
+    ("GET", "/api/dlq"): ("/api/dlq", None, 200, 0),
+    ("POST", "/api/dlq/{entry}/retry"): ("/api/dlq/1-0/retry", None, 404, 0),
+    ("POST", "/api/opportunities/scan"): ("/api/opportunities/scan", {}, 201, 1),
+    ("POST", "/api/update/{symbol}"): ("/api/update/AAPL", UPDATE_BODY, 201, 3),
+    ("POST", "/api/update-all"): ("/api/update-all", UPDATE_BODY, 201, 3),
+}
+
+
+def route_table():
+    """The server's routes as src/http/http_app.c lists them (g_routes):
+    [(method, pattern, flags)], flags the set of its HTTP_* names."""
+    with open(os.path.join(ROOT, "src", "http", "http_app.c")) as f:
+        text = f.read()
+    start = text.index("g_routes[] = {")
+    table = text[start:text.index("};", start)]
+    routes = [(m, p, set(flags.replace(" ", "").split("|")) - {"0"}) for m, p, flags in ROUTE_RE.findall(table)]
+    assert len(routes) == table.count('{ "'), table   # every row read
+    return routes
+
+
+def pattern_re(pattern):
+    """A route pattern as a regular expression: {name} one segment, {name*}
+    the rest of the path."""
+    out = re.escape(pattern)
+    out = re.sub(r"\\\{\w+\\\*\\\}", ".+", out)
+    return "^" + re.sub(r"\\\{\w+\\\}", "[^/]+", out) + "$"
 ENTRY_RE = re.compile(r"^\d+-\d+$")
 WINDOW = {"strategy_code": "function f(df) return {} end", "symbols": ["AAA"], "start_date": "2024-01-01",
           "end_date": "2024-06-30"}
@@ -148,6 +201,32 @@ class TestTasks(HttpCase):
         statuses = [(x["path"], x["status"]) for x in self.audit(s)]
         self.assertEqual(statuses, [("/api/tasks", 201), ("/api/tasks", 413), ("/api/tasks", 413),
                                     ("/api/tasks", 413)])
+
+    def test_get_shows_each_failed_attempt_as_tickq_job_does(self):
+        s = self.serve()
+        jid = self.expect(self.post(s, "/api/tasks", {"type": "fail", "args": {"message": "vendor down"},
+                                                        "max_retries": 1}), 201)["id"]
+        self.assertEqual(self.expect(self.get(s, f"/api/tasks/{jid}"), 200)["retries"], [])
+        status, w = self.burst("--workers", "1", "--retry-base", "10ms")
+        self.assertEqual(status, 0, w.log())
+        job = self.expect(self.get(s, f"/api/tasks/{jid}"), 200)
+        self.assertEqual((job["state"], job["attempts"], job["max_retries"], job["error"]),
+                         ("dead", 2, 1, "vendor down"))
+        retries = job["retries"]
+        self.assertEqual([(r["attempt"], r["kind"], r["error"], r["run"]) for r in retries],
+                         [(1, "transient", "vendor down", 1), (2, "transient", "vendor down", 1)])
+        worker = self.started_line(w)["worker"]
+        for r in retries:
+            self.assertTrue(r["worker_id"].startswith(worker), (r, worker))
+            self.assertRegex(r["at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        self.assertLessEqual(retries[0]["at"], retries[1]["at"])
+        self.assertEqual(retries, self.retries(jid))   # Redis's list, as stored
+        self.assertEqual(job["result"]["data"]["attempts"], 2)
+        # `tickq job` shows the same record, retries included (the API adds the result).
+        p = self.tickq("job", jid)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        del job["result"]
+        self.assertEqual(json.loads(p.stdout), job)
 
     def test_get_shows_a_handler_jobs_progress(self):
         tmp = self.temp_dir()
@@ -436,6 +515,11 @@ class TestOps(HttpCase):
         every = [j["id"] for j in self.expect(self.get(s, "/api/tasks"), 200)["jobs"]]
         self.assertEqual(every[0], "broken")   # failed and dead first
         self.assertEqual(sorted(every[1:]), ["wait-0", "wait-1", "wait-2", "wait-echo"])
+        body = self.get(s, "/api/tasks").body.decode()
+        ages = re.findall(r'"age_s":([^,}]*)', body)
+        self.assertEqual(len(ages), 5, body)
+        for age in ages:   # seconds to the millisecond, as `tickq jobs --json` prints them
+            self.assertRegex(age, r"^\d+\.\d{1,3}$")
         self.expect(self.get(s, "/api/tasks?state=complete"), 400, "unknown state 'complete' (one of: failed")
         self.expect(self.get(s, "/api/tasks?limit=0"), 400, "limit must be an integer from 1 to 1000")
         self.expect(self.get(s, "/api/tasks?queue=bad%20name"), 400, "queue:")
@@ -544,22 +628,48 @@ class TestRouting(HttpCase):
         self.assertEqual(self.get(s, "/health").headers["Cache-Control"], "no-store")
 
 
-class TestToken(HttpCase):
-    ENDPOINTS = [("GET", "/metrics", None, 200), ("GET", "/api/queues", None, 200), ("GET", "/api/workers", None, 200),
-                 ("GET", "/api/schedules", None, 200), ("GET", "/api/dlq", None, 200),
-                 ("GET", "/api/tasks/none", None, 404), ("POST", "/api/tasks", {"type": "noop"}, 201),
-                 ("DELETE", "/api/tasks/none", None, 404), ("POST", "/api/dlq/1-0/retry", None, 404),
-                 ("POST", "/api/opportunities/scan", {}, 201), ("GET", "/api/tasks?state=failed", None, 200),
-                 ("POST", "/api/queues/nothing_here/purge", None, 200), ("POST", "/api/retry/none", None, 404),
-                 ("POST", "/api/delete/none", None, 404)]
+    def test_docs_name_every_route_and_only_routes(self):
+        """docs/http.md writes each route as `METHOD /path` ({id*} as {id}
+        or ID, a name's case free); every `METHOD /path` it writes is a
+        route."""
+        with open(os.path.join(ROOT, "docs", "http.md")) as f:
+            doc = f.read()
+        written = re.findall(r"`(GET|POST|DELETE|PUT|PATCH) (/[^`?]*)(?:\?[^`]*)?`", doc)
+        routes = route_table()
+        for m, p, _ in routes:
+            with self.subTest(route=f"{m} {p}"):
+                shown = p.replace("*}", "}").lower()
+                self.assertIn(shown, [w.lower() for n, w in written if n == m], "not in docs/http.md")
+        for m, w in written:
+            with self.subTest(written=f"{m} {w}"):
+                self.assertTrue(any(n == m and re.match(pattern_re(p), w) for n, p, _ in routes),
+                                "docs/http.md names a route the server does not have")
 
-    def test_every_endpoint_but_health_needs_the_token(self):
+
+class TestToken(HttpCase):
+    def test_the_route_table_and_the_tests_name_the_same_routes(self):
+        """A route added to the server without a line in ENDPOINTS (its
+        token check below) fails here; so do a public route beyond /health*
+        and the page, and a mutating route left out of the audit."""
+        routes = route_table()
+        private = {(m, p) for m, p, flags in routes if "HTTP_PUBLIC" not in flags}
+        self.assertEqual(sorted(private - set(ENDPOINTS)), [], "routes with no token test: add them to ENDPOINTS")
+        self.assertEqual(sorted(set(ENDPOINTS) - private), [], "ENDPOINTS names routes the server does not have")
+        self.assertEqual({(m, p) for m, p, flags in routes if "HTTP_PUBLIC" in flags}, PUBLIC)
+        for m, p, flags in routes:
+            self.assertEqual("HTTP_AUDIT" in flags, m != "GET", (m, p, "mutating routes, and only they, audit"))
+        for (m, p), (path, _, _, _) in ENDPOINTS.items():   # each is called on its own route
+            self.assertRegex(path.split("?")[0], pattern_re(p), (m, p))
+            self.assertEqual([q for n, q, _ in routes if n == m and re.match(pattern_re(q), path.split("?")[0])],
+                             [p], (m, path))
+
+    def test_every_endpoint_but_health_and_the_page_needs_the_token(self):
         s = self.serve(env={"TICKQ_API_TOKEN": TOKEN})
         self.assertEqual(self.listening(s)["token"], True)
         refusals = [({}, 401), ({"Authorization": "Basic dXNlcjpwYXNz"}, 401), ({"Authorization": TOKEN}, 401),
                     ({"Authorization": "Bearer wrong"}, 403), ({"Authorization": f"Bearer {TOKEN[:-1]}"}, 403),
                     ({"Authorization": f"Bearer {TOKEN}x"}, 403), ({"Authorization": "Bearer "}, 403)]
-        for method, path, body, ok in self.ENDPOINTS:
+        for (method, _), (path, body, ok, _) in ENDPOINTS.items():
             with self.subTest(method=method, path=path):
                 for headers, status in refusals:
                     reply = self.call(s, method, path, body, headers=headers)
@@ -573,25 +683,49 @@ class TestToken(HttpCase):
                 # The scheme's case does not matter.
                 self.assertEqual(self.call(s, method, path, body, headers={"Authorization": f"bearer {TOKEN}"}).status,
                                  ok)
-        self.assertEqual(len(self.r.keys("tickq:job:*")), 4)   # only the calls with the token enqueued
+        # only the calls with the token enqueued
+        self.assertEqual(len(self.r.keys("tickq:job:*")), 2 * sum(jobs for _, _, _, jobs in ENDPOINTS.values()))
         # A refusal comes before the body: an oversize one without the token is 401.
         oversize = " " * (BODY_LIMIT + 1)
         self.assertEqual(self.post(s, "/api/tasks", oversize).status, 401)
         self.assertEqual(self.post(s, "/api/tasks", oversize, token="wrong").status, 403)
         self.assertEqual(self.post(s, "/api/tasks", oversize, token=TOKEN).status, 413)
         self.assertEqual(self.post(s, "/api/nothing", oversize).status, 404)
-        for path in ("/health", "/health/live", "/health/ready"):
-            self.assertEqual(self.get(s, path).status, 200, path)
-            self.assertEqual(self.get(s, path, token="wrong").status, 200, path)
+        for method, path in sorted(PUBLIC):
+            self.assertEqual(self.call(s, method, path).status, 200, path)
+            self.assertEqual(self.call(s, method, path, token="wrong").status, 200, path)
         lines = self.audit(s)
         self.assertEqual({x["method"] for x in lines}, {"POST", "DELETE"})   # reads are not audited
-        mutating = [(m, p) for m, p, _, _ in self.ENDPOINTS if m != "GET"]
-        want = [(m, p, st, "refused") for m, p in mutating for _, st in refusals]
-        want += [(m, p, ok, "token") for m, p, _, ok in self.ENDPOINTS if m != "GET" for _ in range(2)]
+        mutating = [(m, path, ok) for (m, _), (path, _, ok, _) in ENDPOINTS.items() if m != "GET"]
+        want = [(m, path, st, "refused") for m, path, _ in mutating for _, st in refusals]
+        want += [(m, path, ok, "token") for m, path, ok in mutating for _ in range(2)]
         want += [("POST", "/api/tasks", 401, "refused"), ("POST", "/api/tasks", 403, "refused"),
                  ("POST", "/api/tasks", 413, "token")]
         self.assertEqual(sorted((x["method"], x["path"], x["status"], x["auth"]) for x in lines), sorted(want))
         self.assertEqual({x["client"] for x in lines}, {"127.0.0.1"})
+
+    def test_every_mutating_endpoint_reads_bodies_up_to_the_limit(self):
+        """Over the limit is 413 on each POST and DELETE route, before the
+        route runs (nothing enqueued, audited as 413); a body of exactly the
+        limit (its JSON padded with blanks) is read and answered."""
+        s = self.serve(env={"TICKQ_API_TOKEN": TOKEN})
+        mutating = [(m, path, body, ok) for (m, _), (path, body, ok, _) in ENDPOINTS.items() if m != "GET"]
+        for method, path, body, _ in mutating:
+            with self.subTest(method=method, path=path):
+                text = json.dumps(body) if body is not None else ""
+                over = text + " " * (BODY_LIMIT + 1 - len(text))
+                self.expect(self.call(s, method, path, over, token=TOKEN), 413,
+                            f"the request body is over {BODY_LIMIT} bytes")
+        self.assertEqual(self.r.keys("tickq:job:*"), [])
+        for method, path, body, ok in mutating:
+            with self.subTest(method=method, path=path, at_limit=True):
+                text = json.dumps(body) if body is not None else ""
+                self.assertEqual(self.call(s, method, path, text + " " * (BODY_LIMIT - len(text)),
+                                           token=TOKEN).status, ok)
+        self.assertEqual(len(self.r.keys("tickq:job:*")), sum(jobs for _, _, _, jobs in ENDPOINTS.values()))
+        statuses = sorted((x["method"], x["path"], x["status"]) for x in self.audit(s))
+        self.assertEqual(statuses, sorted([(m, path, 413) for m, path, _, _ in mutating] +
+                                          [(m, path, ok) for m, path, _, ok in mutating]))
 
     def test_worker_metrics_need_the_token(self):
         w = self.http_worker("--workers", "1", "--queues", "tq", env={"TICKQ_API_TOKEN": TOKEN})

@@ -6,15 +6,32 @@ when it fails, cut at 64 KiB and flagged; the worker child's Python host
 runs with an empty environment, and a host that is killed (between jobs
 or during one) is started again without losing a job.
 
+The Python df is the Lua df: over symbols given unsorted, every named
+column and one column of each parametric family of docs/strategies.md's
+column table (the list the code refuses unknown names with), some named
+in the code and some built at run time, dumped from both languages, are
+the same rows in the same order (ticker then date, a RangeIndex in Python)
+with the same values bit for bit and NaN in the same places, and the same
+data_shape.
+
+memory_mb counts what the evaluation allocates beyond the frame: with a df
+a quarter larger than memory_mb = 64, the users' example completes, and
+allocating twice memory_mb fails with the memory error (under
+AddressSanitizer, which sets no address-space limit, reported as skipped).
+
 The strategy contract itself (conversions, errors, lazy columns) is
 tests/python/; the documented strategies and the users' example are
 test_strategy_python_docs.py; hostile strategies tests/hostile/."""
 import json
 import os
+import re
 import signal
 import subprocess
+import unittest
 
-from harness import TICKQ, SynthBarsTestCase, comm, tickq, wait_for
+from harness import ROOT, TICKQ, SynthBarsTestCase, comm, tickq, wait_for
+from test_python_sandbox import sanitized
+from test_strategy_python_docs import USERS_EXAMPLE
 
 WITHOUT_LANDLOCK = os.path.join(os.path.dirname(TICKQ), "without_landlock")
 SYMBOLS = ["SYN0001", "SYN0002"]
@@ -24,6 +41,84 @@ LUA_EMPTY = "function empty(df) return {} end\n"
 NO_LANDLOCK = ("Python strategies need Landlock (Linux 5.13 or later, with landlock among the active security "
                "modules) to confine their file access, and this kernel has none; tickq never runs them under a "
                "weaker sandbox: run this strategy in Lua, or its worker on a kernel with Landlock")
+# The dump: from the data's first day, so that every computed column has
+# undefined (NaN) rows, through a window where every one has values.
+DUMP_WINDOW = {"symbols": ["SYN0003", "SYN0001", "SYN0002"], "start_date": "2020-01-01",
+               "end_date": "2020-08-31"}
+
+
+def documented_columns():
+    """(named, families) of the column table of docs/strategies.md ("Market
+    data and features", "Columns"), in its order: the named columns
+    (`open` ... `macd_hist`) and the prefixes of the parametric families
+    (`sma_N` gives "sma_")."""
+    with open(os.path.join(ROOT, "docs", "strategies.md")) as f:
+        text = f.read()
+    section = text.split("\n# Market data and features\n", 1)[1].split("\n## Columns\n", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    names = []
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            names += re.findall(r"`([a-z_]+(?:_N)?)`", line.split("|")[1])
+    return [n for n in names if not n.endswith("_N")], [n[:-1] for n in names if n.endswith("_N")]
+
+
+def code_columns(env):
+    """(named, families) as the code lists them when it refuses an unknown
+    column (feature_name_check, through `tickq data show`)."""
+    p = tickq("data", "show", "SYN0001", "--columns", "no_such_column", env=env)
+    m = re.search(r"unknown column 'no_such_column': use (.*) with N from", p.stderr)
+    assert m, p.stderr
+    names = [n.removeprefix("or ") for n in m.group(1).split(", ")]
+    return [n for n in names if not n.endswith("_N")], [n[:-1] for n in names if n.endswith("_N")]
+
+
+def dump_strategies(named, literal, built):
+    """A Python and a Lua strategy returning one instance per df row: its
+    row number, ticker, date and each column's value as hex text (bit
+    exact), "nan" where undefined. The Python one names `literal` in its
+    code and builds the names of `built` ((prefix, N) pairs) at run time,
+    and prints the columns and index df came with."""
+    python = f'''import json
+
+NAMED = {named!r}
+LITERAL = {literal!r}
+BUILT = {built!r}
+
+
+def dump(df):
+    index = df.index
+    print(json.dumps({{"columns": list(df.columns),
+                      "index": [type(index).__name__, index.start, index.stop, index.step]}}))
+    names = NAMED + LITERAL + [f"{{prefix}}{{n}}" for prefix, n in BUILT]
+    columns = [df[name].tolist() for name in names]
+    out = []
+    for i, (ticker, date) in enumerate(zip(df["ticker"].tolist(), df["date"].tolist())):
+        instance = {{"ticker": ticker, "date": str(date), "row": i + 1}}
+        for name, values in zip(names, columns):
+            v = values[i]
+            instance[name] = "nan" if v != v else float(v).hex()
+        out.append(instance)
+    return out
+'''
+    every = named + literal + [f"{prefix}{n}" for prefix, n in built]
+    lua = f'''function dump(df)
+  local names = {{{", ".join(json.dumps(n) for n in every)}}}
+  local columns = {{}}
+  for k, name in ipairs(names) do columns[k] = df[name] end
+  local out = {{}}
+  for i = 1, df.n do
+    local instance = {{ticker = df.ticker[i], date = df.date[i], row = i}}
+    for k, name in ipairs(names) do
+      local v = columns[k][i]
+      instance[name] = (v ~= v) and "nan" or string.format("%a", v)
+    end
+    out[#out + 1] = instance
+  end
+  return out
+end
+'''
+    return python, lua
 
 
 def python_hosts(worker):
@@ -40,7 +135,7 @@ def python_hosts(worker):
 
 
 class TestPythonStrategy(SynthBarsTestCase):
-    SYNTH_ARGS = ("--symbols", "2", "--days", "300", "--start", "2020-01-01")
+    SYNTH_ARGS = ("--symbols", "3", "--days", "300", "--start", "2020-01-01")
 
     def backtest(self, code, **extra):
         return dict(WINDOW, strategy_code=code, **extra)
@@ -67,6 +162,60 @@ class TestPythonStrategy(SynthBarsTestCase):
         self.assertEqual(w.returncode, 0, w.stderr[-2000:])
         self.assertEqual(self.permanent_error(self.result(py), py), NO_LANDLOCK)
         self.assertEqual(self.completed_data(self.result(lua))["summary"]["total_instances"], 0)
+
+    def test_the_python_df_is_the_lua_df(self):
+        """Every documented column, each family's at its own N (sma_5,
+        ema_8 ...): half the families named in the Python code, half built
+        at run time (df[f"sma_{n}"]), so that both routes to a column are
+        compared with Lua."""
+        named, families = documented_columns()
+        code_named, code_families = code_columns(self.env)
+        self.assertEqual(sorted(named), sorted(code_named), "the docs' column table and the code differ")
+        self.assertEqual(sorted(families), sorted(code_families), "the docs' column table and the code differ")
+        windows = {prefix: 5 + 3 * k for k, prefix in enumerate(families)}
+        built = [(prefix, windows[prefix]) for k, prefix in enumerate(families) if k % 2 == 0]
+        literal = [f"{prefix}{windows[prefix]}" for k, prefix in enumerate(families) if k % 2 == 1]
+        self.assertIn(("sma_", 5), built)
+        columns = named + literal + [f"{prefix}{n}" for prefix, n in built]
+        python, lua = dump_strategies(named, literal, built)
+        for name in columns[len(named):]:
+            self.assertEqual(name in python, name in literal, name)
+        _, res = self.drain([("backtest", dict(DUMP_WINDOW, strategy_code=python, language="python")),
+                             ("backtest", dict(DUMP_WINDOW, strategy_code=lua, language="lua"))], env=self.env)
+        got, want = self.completed_data(res[0]), self.completed_data(res[1])
+
+        def rows(data):
+            """The instances in df's row order, each value's hex text
+            normalised (Lua's %a and Python's float.hex spell a number
+            differently)."""
+            out = sorted(data["instances"], key=lambda inst: inst["row"])
+            self.assertEqual([inst["row"] for inst in out], list(range(1, len(out) + 1)))
+            for inst in out:
+                for name in columns:
+                    if inst[name] != "nan":
+                        inst[name] = float.fromhex(inst[name]).hex()
+            return out
+
+        py_rows, lua_rows = rows(got), rows(want)
+        self.assertEqual(len(py_rows), len(lua_rows))
+        diff = [(a["row"], key, a.get(key), b.get(key)) for a, b in zip(py_rows, lua_rows)
+                for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
+        self.assertEqual(diff[:10], [], f"{len(diff)} differences (row, column, Python, Lua)")
+        order = [(inst["ticker"], inst["date"]) for inst in lua_rows]
+        self.assertEqual(order, sorted(order), "rows not sorted by ticker then date")
+        self.assertEqual({t for t, _ in order}, set(DUMP_WINDOW["symbols"]))
+        for name in columns:   # each column has values, and NaN where undefined (the data's first rows)
+            values = [inst[name] for inst in lua_rows]
+            self.assertTrue(any(v != "nan" for v in values), name)
+            if name not in ("open", "high", "low", "close", "volume"):
+                self.assertIn("nan", values, name)
+        self.assertEqual(got["summary"]["data_shape"], want["summary"]["data_shape"])
+        self.assertEqual(want["summary"]["data_shape"], [len(lua_rows), 2 + len(columns)])
+        printed = json.loads(got["strategy_output"])
+        self.assertEqual(printed["index"], ["RangeIndex", 0, len(py_rows), 1])
+        # The names written in the code were columns before the strategy ran;
+        # the ones built at run time were computed when asked for.
+        self.assertEqual(printed["columns"], ["ticker", "date"] + named + literal)
 
     def test_memory_mb_below_64_is_refused_for_python_only(self):
         ids, res = self.drain([("backtest", self.backtest(PY_EMPTY, memory_mb=32)),
@@ -126,3 +275,47 @@ class TestPythonStrategy(SynthBarsTestCase):
                                             r"strategy to the Python host)")
         self.assertEqual([c for c in w.children()], [child])   # the same worker child throughout
         self.assertIsNone(w.proc.poll())
+
+
+# The least memory_mb a Python strategy may have, and data whose df is a
+# quarter larger: 210 symbols x 2,520 days (ten years), 529,200 rows.
+FRAME_MEMORY_MB = 64
+FRAME_SYMBOLS = [f"SYN{k:04d}" for k in range(1, 211)]
+# Prints the frame's size (its float64 columns and its dates, one string
+# object each; the tickers are shared, so not counted), then allocates
+# twice memory_mb (and touches it).
+PY_FRAME_THEN_TWICE = f"""import numpy as np
+
+
+def frame_then_twice(df):
+    numbers = sum(df[c].to_numpy().nbytes for c in df.columns if df[c].dtype == np.float64)
+    print(numbers + int(df["date"].memory_usage(index=False, deep=True)))
+    more = np.ones(2 * {FRAME_MEMORY_MB} * 2**20 // 8)
+    return [{{"ticker": df["ticker"].iloc[0], "date": df["date"].iloc[0], "sum": float(more.sum())}}]
+"""
+
+
+@unittest.skipIf(sanitized(), "AddressSanitizer build: Python's memory limit is an address-space limit, "
+                              "which this build does not set")
+class TestMemoryLimitExcludesTheFrame(SynthBarsTestCase):
+    SYNTH_ARGS = ("--symbols", str(len(FRAME_SYMBOLS)), "--days", "2520")
+
+    def test_memory_mb_counts_what_the_evaluation_allocates_beyond_the_frame(self):
+        # A time limit well past what the example takes on a loaded machine
+        # (8,000 rows of iterrows: 15 s at a load of 14 on 2 cores); this
+        # test is about memory.
+        window = {"symbols": FRAME_SYMBOLS, "start_date": "2000-01-01", "end_date": "2100-01-01",
+                  "memory_mb": FRAME_MEMORY_MB, "strategy_timeout_seconds": 300}
+        ids = [self.enqueue("backtest", dict(window, strategy_code=code))
+               for code in (USERS_EXAMPLE, PY_FRAME_THEN_TWICE)]
+        status, w = self.burst("--workers", "1", timeout=900, env=self.env)
+        self.assertEqual(status, 0, w.log()[-3000:])
+        example, twice = [self.result(i) for i in ids]
+        data = self.completed_data(example)
+        self.assertEqual(data["summary"]["data_shape"][0], len(FRAME_SYMBOLS) * 2520)
+        self.assertGreater(data["summary"]["total_instances"], 0)
+        self.assertEqual(self.permanent_error(twice, ids[1]),
+                         f"Strategy exceeded memory limit ({FRAME_MEMORY_MB} MiB)")
+        frame = int(twice["data"]["strategy_output"])
+        self.assertGreater(frame, 1.25 * FRAME_MEMORY_MB * 2**20,
+                           f"the frame ({frame / 2**20:.1f} MiB) is not clearly larger than memory_mb")

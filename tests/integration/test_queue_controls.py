@@ -3,6 +3,7 @@ tickq jobs, retry, delete, purge, pause, resume, limit, enqueue --expires, stats
 result notes; docs/protocol.md: the state index and the queue controls),
 against a real redis-server and real workers. Waits are bounded (wait_for);
 nothing asserts a speed: orders of events are read from the job records."""
+import datetime
 import json
 import os
 import re
@@ -180,6 +181,43 @@ class TestJobsCommand(ControlsCase):
         self.assertEqual([j["id"] for j in self.jobs("--limit", "2")], [p, d])
         self.assertEqual(self.jobs("--since", "2026-01-01T00:00:00Z", "--state", "failed")[0]["id"], p)
         self.assertEqual(self.jobs("--queue", "nowhere"), [])
+
+    def test_since_leaves_out_older_jobs_and_ages_are_shown(self):
+        """--since within the record TTL, against jobs Redis holds: a job
+        older than T is left out, a newer one kept; the TYPE and AGE columns
+        and --json's since and age_s (to the millisecond) say the same."""
+        old = self.enqueue("fail", {"permanent": True, "message": "old failure"})
+        status, w = self.burst("--workers", "1")
+        self.assertEqual(status, 0, w.log())
+        (row,) = self.jobs()
+        self.assertEqual(row["since"], self.job(old)["finished_at"])   # failed jobs: since they failed
+        failed_s = datetime.datetime.fromisoformat(row["since"]).timestamp()
+        time.sleep(max(0.0, failed_s + 2.2 - time.time()))             # the failure is now over 2 s old
+        self.assertEqual(self.jobs("--since", "1s"), [])
+        p = self.ok("jobs", "--since", "1s")
+        self.assertEqual((p.stdout, p.stderr), ("", "no jobs match\n"))
+        before = time.time()
+        text = self.ok("jobs", "--json", "--since", "1h").stdout
+        after = time.time()
+        (row,) = jsonl(text)
+        self.assertEqual((row["id"], row["type"], row["state"], row["source"]), (old, "fail", "failed", "redis"))
+        # age_s: seconds to the millisecond, printed as such (not 2.2339999999999999)
+        self.assertRegex(text, r'"age_s":\d+\.\d{1,3},')
+        self.assertGreaterEqual(row["age_s"], 2.0)
+        self.assertGreaterEqual(row["age_s"], round(before - failed_s, 3) - 0.001)
+        self.assertLessEqual(row["age_s"], round(after - failed_s, 3) + 0.001)
+        (line,) = table(self.ok("jobs", "--since", "1h").stdout)
+        self.assertEqual((line["ID"], line["TYPE"], line["STATE"]), (old, "fail", "failed"))
+        self.assertRegex(line["AGE"], r"^\d+s$")
+        self.assertGreaterEqual(int(line["AGE"][:-1]), 2)
+        # An ISO time between the two jobs: the newer one only.
+        cut = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(failed_s) + 1))
+        new = self.enqueue("noop", None, "--queue", "nobody")
+        (row,) = self.jobs("--since", cut)
+        self.assertEqual((row["id"], row["type"], row["state"]), (new, "noop", "queued"))
+        self.assertGreaterEqual(datetime.datetime.fromisoformat(row["since"]).timestamp(), int(failed_s) + 1)
+        self.assertEqual([(r["ID"], r["TYPE"]) for r in table(self.ok("jobs", "--since", "1h").stdout)],
+                         [(old, "fail"), (new, "noop")])
 
     def test_running_and_held_jobs(self):
         self.ok("limit", "sleep", "1")
@@ -528,10 +566,13 @@ class TestExpires(ControlsCase):
 
     def test_delayed_and_retrying_jobs_expire(self):
         d = self.enqueue("noop", None, "--delay", "0.1", "--expires", "0.3")
-        r = self.enqueue("fail", {"times": 1}, "--expires", "1")
+        r = self.enqueue("fail", {"times": 1}, "--expires", "4")
         ok = self.enqueue("noop", None, "--expires", "60")
         self.worker("--workers", "1", "--retry-base", "30s")
         self.wait_state(ok, ("completed",))
+        # Its first attempt fails before the expiry (4 s: room for a slow
+        # worker start on a loaded machine); the retry is due in 30 s.
+        wait_for(lambda: self.job(r)["attempts"] == "1", what="the first attempt of the expiring job", timeout=4)
         self.wait_state(r, ("cancelled",), timeout=15)  # its retry came due at its expiry
         self.assertEqual(self.job(r)["error"], "Job expired")
         self.assertEqual(self.job(r)["attempts"], "1")

@@ -1,10 +1,14 @@
 """test_runner.py — run.py's counting, on toy suites built here (no Redis):
 a test with several failing steps (subTest) counts as one failed test
 while each failing step gets its own FAIL line, so "passed" never goes
-below zero and tests/run's sum still reads the line."""
+below zero and tests/run's sum still reads the line; modules run side by
+side are summed into one line, and a module whose process dies counts as
+failed."""
 import importlib.util
 import io
 import os
+import shutil
+import tempfile
 import unittest
 
 # By path: the bare name `run` may already be tests/hostile/run.py
@@ -85,3 +89,58 @@ class TestRunnerCounts(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+TOY_MODULES = {
+    "test_toy_a": '''
+import unittest
+class A(unittest.TestCase):
+    def test_passes(self):
+        pass
+    def test_fails(self):
+        self.fail("a fails")
+''',
+    "test_toy_b": '''
+import os, sys, unittest
+class B(unittest.TestCase):
+    def test_dies(self):
+        sys.stdout.flush()
+        os._exit(3)
+''',
+    "test_toy_c": '''
+import unittest
+class C(unittest.TestCase):
+    def test_one(self):
+        pass
+    def test_two(self):
+        pass
+''',
+}
+
+
+class TestSideBySide(unittest.TestCase):
+    """The whole suite's mode: modules in processes of their own, summed."""
+
+    def test_modules_are_summed_and_a_dead_module_counts_as_failed(self):
+        folder = tempfile.mkdtemp(prefix="tickq-runner-")
+        self.addCleanup(shutil.rmtree, folder)
+        for name, text in TOY_MODULES.items():
+            with open(os.path.join(folder, name + ".py"), "w") as f:
+                f.write(text)
+        out = io.StringIO()
+        status = run.run_side_by_side(2, folder, out)
+        text = out.getvalue()
+        self.assertEqual(status, 1, text)
+        self.assertEqual(text.splitlines()[-1], "integration: 3 passed, 2 failed", text)
+        self.assertIn("a fails", text)
+        self.assertIn("FAIL integration/toy_b: the module's process ended (status 3) without its summary line", text)
+        self.assertEqual(text.count("integration: "), 1, text)   # the modules' own summaries are left out
+
+    def test_all_passing_modules_give_status_0(self):
+        folder = tempfile.mkdtemp(prefix="tickq-runner-")
+        self.addCleanup(shutil.rmtree, folder)
+        with open(os.path.join(folder, "test_toy_c.py"), "w") as f:
+            f.write(TOY_MODULES["test_toy_c"])
+        out = io.StringIO()
+        self.assertEqual(run.run_side_by_side(3, folder, out), 0, out.getvalue())
+        self.assertEqual(out.getvalue().splitlines()[-1], "integration: 2 passed, 0 failed")

@@ -8,7 +8,9 @@ file defining the function of the same name): the same instances, summary
 and metrics of a backtest, the same ranked results of a screening, the same
 portfolio; and the users' own example, byte for byte as they send it, pushed
 with LPUSH onto strategy_queue and through clients/python, gives the
-instances of its Lua twin in docs/strategies.md."""
+instances of its Lua twin in docs/strategies.md. The docs state issue 13's
+two Python speed targets as bench/bench_strategy.py checks them, with dated
+figures, and whether each is met by those figures."""
 import glob
 import json
 import os
@@ -16,11 +18,14 @@ import re
 import shutil
 import sys
 import tempfile
+import unittest
 
 from harness import ROOT, TickqTestCase, tickq
 from test_strategy import documented_strategies
 
 sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import bench_strategy  # noqa: E402
 import tickq_client  # noqa: E402
 
 # The users' example, byte for byte as issue 13 quotes it.
@@ -300,3 +305,34 @@ class TestUsersExample(PythonDocsTestCase):
                 self.assertEqual(got["execution_mode"], "screening")
                 for key in ("ranked_results", "opportunities", "results_returned", "data_shape"):
                     self.assertEqual(got[key], want[key], key)
+
+
+class TestPythonSpeedTargets(unittest.TestCase):
+    def test_the_docs_state_the_targets_their_figures_and_whether_they_are_met(self):
+        """docs/strategies.md ("Lua or Python?"): the figures' table has a
+        target column naming the benchmark's two Python targets
+        (TARGETS_MS["py_empty"], TARGET_PLAIN_X), each verdict is the one
+        its own figures give, and the figures are dated."""
+        with open(os.path.join(ROOT, "docs", "strategies.md")) as f:
+            text = f.read().split("\n## Lua or Python?\n", 1)[1].split("\n## ", 1)[0]
+        self.assertTrue(re.search(r"`make\s+bench-strategy` on \d{4}-\d\d-\d\d", text),
+                        "the figures do not say when they were measured (`make bench-strategy` on YYYY-MM-DD)")
+        rows = [[cell.strip() for cell in line.split("|")[1:-1]] for line in text.splitlines()
+                if line.startswith("| ")]
+        self.assertEqual(rows[0], ["Case", "Lua", "Python", "Target (Python, warm)"])
+        by_case = {row[0]: row for row in rows}
+        empty = by_case["empty strategy, 100 × 504 (the fixed cost)"]
+        back_to_back = float(re.match(r"([\d.]+) ms back to back", empty[2]).group(1))
+        target = bench_strategy.TARGETS_MS["py_empty"]
+        verdict = "met" if back_to_back <= target else "missed back to back"
+        self.assertRegex(empty[3], rf"^at most {target:g} ms: {verdict}\b")
+        large = by_case["gap-up backtest, 100 symbols × 504 days"]
+        ms = [float(x) for x in re.findall(r"([\d.]+) ms", large[2])]
+        self.assertEqual(len(ms), 2, large[2])   # tickq's, then plain python3's
+        ratio = ms[0] / ms[1]
+        verdict = "met" if ratio <= bench_strategy.TARGET_PLAIN_X else "missed"
+        self.assertEqual(large[3], f"at most {bench_strategy.TARGET_PLAIN_X:g}× plain `python3`: {verdict} "
+                                   f"({ratio:.1f}×)")
+        missed = sum("missed" in row[3] for row in rows)
+        self.assertIn({0: "Both are met.", 1: "One of them is missed.", 2: "Both are missed."}[missed],
+                      " ".join(text.split()))
