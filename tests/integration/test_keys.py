@@ -6,45 +6,20 @@ fails naming the file and the line, whether the key is one the builders
 know or a new kind; comments and prose that name a key for the user pass.
 tests/run runs the check itself before the tests."""
 import os
-import shutil
-import subprocess
-import tempfile
 import unittest
 
-from harness import ROOT
-
-CHECK = os.path.join(ROOT, "scripts", "check-keys")
+from harness import SourceCheckCase
 
 
-def check(root=None):
-    args = [CHECK] + ([root] if root else [])
-    p = subprocess.run(args, capture_output=True, text=True, timeout=120)
-    return p.returncode, p.stdout + p.stderr
-
-
-class TestKeys(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix="tickq-keys-")
-        self.addCleanup(shutil.rmtree, self.tmp)
-        shutil.copytree(os.path.join(ROOT, "src"), os.path.join(self.tmp, "src"))
-
-    def plant(self, relpath, text):
-        """Appends text to a file of the copy; returns its first line's number."""
-        path = os.path.join(self.tmp, "src", relpath)
-        with open(path) as f:
-            lines = f.read().count("\n")
-        with open(path, "a") as f:
-            f.write(text)
-        return lines + 1
+class TestKeys(SourceCheckCase):
+    SCRIPT = "check-keys"
 
     def test_the_tree_spells_keys_only_in_the_builders(self):
-        code, out = check()
-        self.assertEqual(code, 0, out)
-        self.assertIn("no C file but core/queue.c, core/queue_names.c, core/history_keys.c spells a Redis key", out)
+        self.assert_passes(says="no C file but core/queue.c, core/queue_names.c, core/history_keys.c spells a "
+                                "Redis key")
 
     def test_the_copy_passes_before_planting(self):
-        code, out = check(self.tmp)
-        self.assertEqual(code, 0, out)
+        self.assert_passes(self.tmp)
 
     def test_each_shape_of_a_known_key_fails(self):
         cases = [
@@ -57,15 +32,11 @@ class TestKeys(unittest.TestCase):
         for relpath, text, literal in cases:
             with self.subTest(literal=literal):
                 line = self.plant(relpath, text)
-                code, out = check(self.tmp)
-                self.assertEqual(code, 1, out)
-                self.assertIn('src/%s:%d: spells the Redis key "%s"' % (relpath, line, literal), out)
+                self.assert_fails('src/%s:%d: spells the Redis key "%s"' % (relpath, line, literal))
 
     def test_a_new_key_kind_fails_before_it_has_a_builder(self):
         line = self.plant("http/http_sampler.c", 'static const char *k = "%s:gauges:%s";\n')
-        code, out = check(self.tmp)
-        self.assertEqual(code, 1, out)
-        self.assertIn('src/http/http_sampler.c:%d: spells the Redis key "%%s:gauges:%%s"' % line, out)
+        self.assert_fails('src/http/http_sampler.c:%d: spells the Redis key "%%s:gauges:%%s"' % line)
 
     def test_comments_prose_and_other_colons_pass(self):
         self.plant("cmd/cmd_delete.c",
@@ -75,14 +46,11 @@ class TestKeys(unittest.TestCase):
                    'static const char *p2 = "%s:history";\n'    # a consumer name, not a key
                    'static const char *p3 = "%s:%d: %s";\n'     # file:line: message
                    "static const char c1 = '\"';\n")
-        code, out = check(self.tmp)
-        self.assertEqual(code, 0, out)
+        self.assert_passes(self.tmp)
 
     def test_a_moved_builder_is_told(self):
         os.remove(os.path.join(self.tmp, "src", "core", "history_keys.c"))
-        code, out = check(self.tmp)
-        self.assertEqual(code, 1, out)
-        self.assertIn("history_keys.c", out)
+        self.assert_fails("history_keys.c")
 
 
 if __name__ == "__main__":
