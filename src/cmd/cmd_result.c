@@ -50,8 +50,7 @@ static void no_result(queue_t *q, const char *id)
     }
     const char *queue = h->element[1]->str ? h->element[1]->str : "", *stream = h->element[2]->str;
     char physical[QUEUE_PHYS_MAX];
-    const char *cut = strstr(stream, ":queue:");
-    snprintf(physical, sizeof physical, "%s", cut ? cut + 7 : stream);
+    queue_stream_physical(q->prefix, stream, physical);
     int served = 1, paused = queue_is_paused(q, queue, err, sizeof err);
     if (stats_queue_served(q, physical, &served, err, sizeof err) != 0)
         served = 1; /* cannot tell: say no more than before */

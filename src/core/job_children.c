@@ -34,7 +34,7 @@ json_t *job_deps_read(queue_t *q, const char *id, int results, char *err, size_t
     for (size_t i = 0; i < n && st == 0; i++) {
         char jk[300], rk[300];
         queue_job_key(q, l->element[i]->str, jk, sizeof jk);
-        snprintf(rk, sizeof rk, "task_result:%s", l->element[i]->str);
+        queue_result_key(l->element[i]->str, rk, sizeof rk);
         const char *state[3] = { "HGET", jk, "state" }, *result[2] = { "GET", rk };
         st = rconn_append_argv(q->conn, 3, state, NULL) || (results && rconn_append_argv(q->conn, 2, result, NULL));
     }

@@ -64,11 +64,14 @@ void queue_init(queue_t *q, rconn_t *conn)
     q->conn = conn;
 }
 
-/* Writes "<prefix>:<a>" or "<prefix>:<a>:<b>" (b may be NULL): the one
- * shape of every key below. */
-static void queue_key(const queue_t *q, const char *a, const char *b, char *out, size_t outlen)
+/* Writes "<prefix>:<a>", "<prefix>:<a>:<b>" or "<prefix>:<a>:<b>:<c>" (b,
+ * then c, may be NULL): the one shape of every key below. */
+static void queue_key(const queue_t *q, const char *a, const char *b, const char *c, char *out, size_t outlen)
 {
-    if (b)
+    assert(b != NULL || c == NULL);
+    if (c)
+        snprintf(out, outlen, "%s:%s:%s:%s", q->prefix, a, b, c);
+    else if (b)
         snprintf(out, outlen, "%s:%s:%s", q->prefix, a, b);
     else
         snprintf(out, outlen, "%s:%s", q->prefix, a);
@@ -76,17 +79,17 @@ static void queue_key(const queue_t *q, const char *a, const char *b, char *out,
 
 void queue_protocol_key(const queue_t *q, char *out, size_t outlen)
 {
-    queue_key(q, "protocol", NULL, out, outlen);
+    queue_key(q, "protocol", NULL, NULL, out, outlen);
 }
 
 void queue_queues_key(const queue_t *q, char *out, size_t outlen)
 {
-    queue_key(q, "queues", NULL, out, outlen);
+    queue_key(q, "queues", NULL, NULL, out, outlen);
 }
 
 void queue_types_key(const queue_t *q, char *out, size_t outlen)
 {
-    queue_key(q, "types", NULL, out, outlen);
+    queue_key(q, "types", NULL, NULL, out, outlen);
 }
 
 queue_status_t queue_types_add(queue_t *q, const char *const *names, size_t n, char *err, size_t errlen)
@@ -127,62 +130,119 @@ queue_status_t queue_type_known(queue_t *q, const char *name, int *known, char *
 
 void queue_job_key(const queue_t *q, const char *id, char *out, size_t outlen)
 {
-    queue_key(q, "job", id, out, outlen);
+    queue_key(q, "job", id, NULL, out, outlen);
 }
 
 void queue_retries_key(const queue_t *q, const char *id, char *out, size_t outlen)
 {
-    queue_key(q, "retries", id, out, outlen);
+    queue_key(q, "retries", id, NULL, out, outlen);
 }
 
 void queue_delayed_key(const queue_t *q, const char *physical, char *out, size_t outlen)
 {
-    queue_key(q, "delayed", physical, out, outlen);
+    queue_key(q, "delayed", physical, NULL, out, outlen);
 }
 
 void queue_deferred_key(const queue_t *q, const char *physical, char *out, size_t outlen)
 {
-    queue_key(q, "deferred", physical, out, outlen);
+    queue_key(q, "deferred", physical, NULL, out, outlen);
 }
 
 void queue_deps_key(const queue_t *q, const char *id, char *out, size_t outlen)
 {
-    queue_key(q, "deps", id, out, outlen);
+    queue_key(q, "deps", id, NULL, out, outlen);
 }
 
 void queue_retry_key(const queue_t *q, const char *physical, char *out, size_t outlen)
 {
-    queue_key(q, "retry", physical, out, outlen);
+    queue_key(q, "retry", physical, NULL, out, outlen);
 }
 
 void queue_stats_key(const queue_t *q, const char *logical, char *out, size_t outlen)
 {
-    queue_key(q, "stats", logical, out, outlen);
+    queue_key(q, "stats", logical, NULL, out, outlen);
 }
 
 void queue_dead_key(const queue_t *q, char *out, size_t outlen)
 {
-    queue_key(q, "dead", NULL, out, outlen);
+    queue_key(q, "dead", NULL, NULL, out, outlen);
 }
 
 void queue_rejected_key(const queue_t *q, char *out, size_t outlen)
 {
-    queue_key(q, "rejected", NULL, out, outlen);
+    queue_key(q, "rejected", NULL, NULL, out, outlen);
 }
 
 void queue_workers_key(const queue_t *q, char *out, size_t outlen)
 {
-    queue_key(q, "workers", NULL, out, outlen);
+    queue_key(q, "workers", NULL, NULL, out, outlen);
 }
 
 void queue_worker_key(const queue_t *q, const char *id, char *out, size_t outlen)
 {
-    queue_key(q, "worker", id, out, outlen);
+    queue_key(q, "worker", id, NULL, out, outlen);
 }
 
 void queue_scheduler_last_key(const queue_t *q, char *out, size_t outlen)
 {
-    queue_key(q, "scheduler", "last", out, outlen);
+    queue_key(q, "scheduler", "last", NULL, out, outlen);
+}
+
+void queue_scheduler_lease_key(const queue_t *q, char *out, size_t outlen)
+{
+    queue_key(q, "scheduler", "lease", NULL, out, outlen);
+}
+
+void queue_scheduler_fires_key(const queue_t *q, char *out, size_t outlen)
+{
+    queue_key(q, "scheduler", "fires", NULL, out, outlen);
+}
+
+void queue_scheduler_misfires_key(const queue_t *q, char *out, size_t outlen)
+{
+    queue_key(q, "scheduler", "misfires", NULL, out, outlen);
+}
+
+void queue_paused_key(const queue_t *q, char *out, size_t outlen)
+{
+    queue_key(q, "paused", NULL, NULL, out, outlen);
+}
+
+void queue_limits_key(const queue_t *q, char *out, size_t outlen)
+{
+    queue_key(q, "limits", NULL, NULL, out, outlen);
+}
+
+void queue_running_key(const queue_t *q, const char *type, char *out, size_t outlen)
+{
+    queue_key(q, "running", type, NULL, out, outlen);
+}
+
+void queue_holding_key(const queue_t *q, char *out, size_t outlen)
+{
+    queue_key(q, "holding", NULL, NULL, out, outlen);
+}
+
+void queue_held_key(const queue_t *q, const char *type, char *out, size_t outlen)
+{
+    queue_key(q, "held", type, NULL, out, outlen);
+}
+
+void queue_index_key(const queue_t *q, const char *queue, const char *state, char *out, size_t outlen)
+{
+    queue_key(q, "index", queue, state, out, outlen);
+}
+
+void queue_dash_samples_key(const queue_t *q, char *out, size_t outlen)
+{
+    queue_key(q, "dash", "samples", NULL, out, outlen);
+}
+
+void queue_dash_slot_key(const queue_t *q, long long slot, char *out, size_t outlen)
+{
+    char n[24];
+    snprintf(n, sizeof n, "%lld", slot);
+    queue_key(q, "dash", "slot", n, out, outlen);
 }
 
 void queue_result_key(const char *id, char *out, size_t outlen)

@@ -384,7 +384,9 @@ queue_status_t queue_lease(queue_t *q, const char *holder, int acquire, int64_t 
                            size_t curlen, char *err, size_t errlen);
 
 /* The Redis keys of the protocol (docs/protocol.md, the key table), each
- * written once here under q->prefix into out (outlen bytes). */
+ * written once here under q->prefix into out (outlen bytes); the streams'
+ * names are in core/queue_names.h, the history streams' in
+ * core/history_keys.h. No other C file spells a key (scripts/check-keys). */
 void queue_protocol_key(const queue_t *q, char *out, size_t outlen);         /* <prefix>:protocol */
 void queue_queues_key(const queue_t *q, char *out, size_t outlen);           /* <prefix>:queues */
 void queue_types_key(const queue_t *q, char *out, size_t outlen);            /* <prefix>:types */
@@ -402,7 +404,24 @@ void queue_dead_key(const queue_t *q, char *out, size_t outlen);             /* 
 void queue_rejected_key(const queue_t *q, char *out, size_t outlen);         /* <prefix>:rejected */
 void queue_workers_key(const queue_t *q, char *out, size_t outlen);          /* <prefix>:workers */
 void queue_worker_key(const queue_t *q, const char *id, char *out, size_t outlen);  /* <prefix>:worker:<id> */
-void queue_scheduler_last_key(const queue_t *q, char *out, size_t outlen);   /* <prefix>:scheduler:last */
+/* The scheduler's: its lease, each schedule's last fire time, and the
+ * counts of fires and misfires /metrics reads. */
+void queue_scheduler_lease_key(const queue_t *q, char *out, size_t outlen);    /* <prefix>:scheduler:lease */
+void queue_scheduler_last_key(const queue_t *q, char *out, size_t outlen);     /* <prefix>:scheduler:last */
+void queue_scheduler_fires_key(const queue_t *q, char *out, size_t outlen);    /* <prefix>:scheduler:fires */
+void queue_scheduler_misfires_key(const queue_t *q, char *out, size_t outlen); /* <prefix>:scheduler:misfires */
+/* The queue controls' (core/queue_controls.h) and the state index's. */
+void queue_paused_key(const queue_t *q, char *out, size_t outlen);   /* <prefix>:paused */
+void queue_limits_key(const queue_t *q, char *out, size_t outlen);   /* <prefix>:limits */
+void queue_running_key(const queue_t *q, const char *type, char *out, size_t outlen); /* <prefix>:running:<type> */
+void queue_holding_key(const queue_t *q, char *out, size_t outlen);  /* <prefix>:holding */
+void queue_held_key(const queue_t *q, const char *type, char *out, size_t outlen); /* <prefix>:held:<type> */
+/* <prefix>:index:<queue>:<state>, state failed, dead, cancelled or retrying */
+void queue_index_key(const queue_t *q, const char *queue, const char *state, char *out, size_t outlen);
+/* The dashboard's (http/http_sampler.c): the samples of the last hour, and
+ * the lock that gives one slot's sample to one host. */
+void queue_dash_samples_key(const queue_t *q, char *out, size_t outlen);   /* <prefix>:dash:samples */
+void queue_dash_slot_key(const queue_t *q, long long slot, char *out, size_t outlen); /* <prefix>:dash:slot:<n> */
 
 /* Job `id`'s state into state ("" when it has no record, or on failure):
  * QUEUE_OK, QUEUE_ERR_IO when the connection failed, QUEUE_ERR_REPLY when

@@ -7,28 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void key2(const queue_t *q, const char *a, const char *b, char *out, size_t outlen)
-{
-    if (b != NULL)
-        snprintf(out, outlen, "%s:%s:%s", q->prefix, a, b);
-    else
-        snprintf(out, outlen, "%s:%s", q->prefix, a);
-}
-
-void queue_paused_key(const queue_t *q, char *out, size_t outlen) { key2(q, "paused", NULL, out, outlen); }
-void queue_limits_key(const queue_t *q, char *out, size_t outlen) { key2(q, "limits", NULL, out, outlen); }
-void queue_holding_key(const queue_t *q, char *out, size_t outlen) { key2(q, "holding", NULL, out, outlen); }
-
-void queue_held_key(const queue_t *q, const char *type, char *out, size_t outlen)
-{
-    key2(q, "held", type, out, outlen);
-}
-
-void queue_index_key(const queue_t *q, const char *queue, const char *state, char *out, size_t outlen)
-{
-    snprintf(out, outlen, "%s:index:%s:%s", q->prefix, queue, state);
-}
-
 static const char *str_of(const redisReply *r)
 {
     return r != NULL && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) ? r->str : "";
@@ -266,7 +244,7 @@ queue_status_t queue_limit_list(queue_t *q, type_limit_t *out, size_t max, size_
     freeReplyObject(r);
     for (size_t i = 0; i < *n; i++) {
         char running[256], held[256];
-        snprintf(running, sizeof running, "%s:running:%s", q->prefix, out[i].type);
+        queue_running_key(q, out[i].type, running, sizeof running);
         queue_held_key(q, out[i].type, held, sizeof held);
         const char *a1[2] = { "ZCARD", running }, *a2[2] = { "ZCARD", held };
         rconn_append_argv(q->conn, 2, a1, NULL);

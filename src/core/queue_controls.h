@@ -12,13 +12,9 @@
 
 #include "core/queue.h"
 
-/* The keys of the controls and of the state index (docs/protocol.md). */
-void queue_paused_key(const queue_t *q, char *out, size_t outlen);   /* <prefix>:paused */
-void queue_limits_key(const queue_t *q, char *out, size_t outlen);   /* <prefix>:limits */
-void queue_holding_key(const queue_t *q, char *out, size_t outlen);  /* <prefix>:holding */
-void queue_held_key(const queue_t *q, const char *type, char *out, size_t outlen); /* <prefix>:held:<type> */
-/* <prefix>:index:<queue>:<state>, state failed, dead, cancelled or retrying */
-void queue_index_key(const queue_t *q, const char *queue, const char *state, char *out, size_t outlen);
+/* The keys of the controls and of the state index (queue_paused_key,
+ * queue_limits_key, queue_running_key, queue_held_key, queue_holding_key,
+ * queue_index_key) are built with the others in core/queue.h. */
 
 /* A blocking claim's jobs (queue_claim_blocking) when the claim before it
  * said gates were set (claim_batch_t.gates): each job that may run gets its

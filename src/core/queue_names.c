@@ -76,6 +76,14 @@ void queue_stream_key(const char *prefix, const char *physical, char out[QUEUE_K
     snprintf(out, QUEUE_KEY_MAX, "%s:queue:%s", prefix, physical);
 }
 
+void queue_stream_physical(const char *prefix, const char *stream, char out[QUEUE_PHYS_MAX])
+{
+    char head[QUEUE_KEY_MAX];
+    queue_stream_key(prefix, "", head);
+    size_t n = strlen(head);
+    snprintf(out, QUEUE_PHYS_MAX, "%s", strncmp(stream, head, n) == 0 ? stream + n : stream);
+}
+
 static int list_add(queue_list_t *l, const char *prefix, const char *phys, char *err, size_t errlen)
 {
     for (int i = 0; i < l->n; i++)

@@ -37,6 +37,9 @@ void queue_physical(const char *queue, const char *priority, char out[QUEUE_PHYS
 const char *queue_logical(const char *physical, char *out, size_t cap);
 /* Writes "<prefix>:queue:<physical>". */
 void queue_stream_key(const char *prefix, const char *physical, char out[QUEUE_KEY_MAX]);
+/* The physical queue of a stream key (queue_stream_key's inverse); a key
+ * not under "<prefix>:queue:" is written whole. */
+void queue_stream_physical(const char *prefix, const char *stream, char out[QUEUE_PHYS_MAX]);
 
 /* Parses a comma-separated list: a bare logical name expands to its three
  * priorities (high, normal, low); a name ending in _high/_normal/_low is

@@ -105,6 +105,20 @@ static int pg_exec(db_t *db, const char *sql, char *err, size_t errlen)
     return ok ? 0 : -1;
 }
 
+/* The one value of a query that returns one row (a version): 0 with *v, or
+ * -1 with `what`'s error in err. */
+static int query_one_int(db_t *db, const char *sql, const char *what, long long *v, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(conn_of(db), sql);
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (ok)
+        *v = atoll(PQgetvalue(r, 0, 0));
+    else
+        fail(db, err, errlen, what, PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
 static int pg_begin_migration(db_t *db, char *err, size_t errlen)
 {
     /* 0x7469636b71 = "tickq": one lock id for every tickq migration. */
@@ -117,14 +131,12 @@ static int pg_applied_version(db_t *db, int *version, char *err, size_t errlen)
                     " description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
                 err, errlen) != 0)
         return -1;
-    PGresult *r = PQexec(conn_of(db), "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
-    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-    if (ok)
-        *version = atoi(PQgetvalue(r, 0, 0));
-    else
-        fail(db, err, errlen, "reading the schema version", PQresultErrorMessage(r));
-    PQclear(r);
-    return ok ? 0 : -1;
+    long long v;
+    if (query_one_int(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", "reading the schema version", &v,
+                      err, errlen) != 0)
+        return -1;
+    *version = (int)v;
+    return 0;
 }
 
 /* A COPY ... FROM STDIN in text format, buffered. */
@@ -362,6 +374,29 @@ static int pg_bars_get(db_t *db, const char *interval, const char *const *symbol
     return 0;
 }
 
+/* Runs a query with text parameters that returns rows; NULL with err. */
+static PGresult *query(db_t *db, const char *sql, int nparams, const char *const *params, const char *what,
+                       char *err, size_t errlen)
+{
+    PGresult *r = PQexecParams(conn_of(db), sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        fail(db, err, errlen, what, PQresultErrorMessage(r));
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* query() for a statement whose rows, if any, are not read: 0, or -1 with err. */
+static int command(db_t *db, const char *sql, int nparams, const char *const *params, const char *what, char *err,
+                   size_t errlen)
+{
+    PGresult *r = query(db, sql, nparams, params, what, err, errlen);
+    PQclear(r);
+    return r != NULL ? 0 : -1;
+}
+
 /* An array of one element per row of r (at least one), zeroed; NULL with
  * `oom` in err and r cleared when there is no room. */
 static void *rows_alloc(PGresult *r, size_t size, const char *oom, char *err, size_t errlen)
@@ -375,43 +410,43 @@ static void *rows_alloc(PGresult *r, size_t size, const char *oom, char *err, si
     return p;
 }
 
+/* query() and rows_alloc() in one, the start of every read of many rows:
+ * returns the zeroed array (one `size` element per row, at least one) with
+ * *r the result to read and clear; NULL with err and nothing to clear. */
+static void *query_rows(db_t *db, const char *sql, int nparams, const char *const *params, const char *what,
+                        size_t size, const char *oom, PGresult **r, char *err, size_t errlen)
+{
+    if ((*r = query(db, sql, nparams, params, what, err, errlen)) == NULL)
+        return NULL;
+    return rows_alloc(*r, size, oom, err, errlen);
+}
+
 static int pg_bars_summary(db_t *db, bar_summary_t **out, size_t *n, char *err, size_t errlen)
 {
-    *out = NULL;
     *n = 0;
-    PGresult *r = PQexec(conn_of(db), "SELECT symbol, interval, MIN(ts), MAX(ts), COUNT(*) FROM bars"
-                                " GROUP BY symbol, interval ORDER BY symbol COLLATE \"C\", interval COLLATE \"C\"");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        fail(db, err, errlen, "listing bars", PQresultErrorMessage(r));
-        PQclear(r);
+    PGresult *r;
+    if ((*out = query_rows(db, "SELECT symbol, interval, MIN(ts), MAX(ts), COUNT(*) FROM bars GROUP BY symbol,"
+                               " interval ORDER BY symbol COLLATE \"C\", interval COLLATE \"C\"",
+                           0, NULL, "listing bars", sizeof **out, "out of memory", &r, err, errlen)) == NULL)
         return -1;
-    }
-    if ((*out = rows_alloc(r, sizeof **out, "out of memory", err, errlen)) == NULL)
-        return -1;
-    size_t rows = (size_t)PQntuples(r);
-    for (size_t i = 0; i < rows; i++) {
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows; i++) {
         bar_summary_t *s = &(*out)[i];
-        snprintf(s->symbol, sizeof s->symbol, "%s", PQgetvalue(r, (int)i, 0));
-        snprintf(s->interval, sizeof s->interval, "%s", PQgetvalue(r, (int)i, 1));
-        s->first_ts = atoll(PQgetvalue(r, (int)i, 2));
-        s->last_ts = atoll(PQgetvalue(r, (int)i, 3));
-        s->count = atoll(PQgetvalue(r, (int)i, 4));
+        snprintf(s->symbol, sizeof s->symbol, "%s", PQgetvalue(r, i, 0));
+        snprintf(s->interval, sizeof s->interval, "%s", PQgetvalue(r, i, 1));
+        s->first_ts = atoll(PQgetvalue(r, i, 2));
+        s->last_ts = atoll(PQgetvalue(r, i, 3));
+        s->count = atoll(PQgetvalue(r, i, 4));
     }
-    *n = rows;
+    *n = (size_t)rows;
     PQclear(r);
     return 0;
 }
 
 static int pg_bars_version(db_t *db, long long *version, char *err, size_t errlen)
 {
-    PGresult *r = PQexec(conn_of(db), "SELECT version FROM bars_version WHERE id = 1");
-    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-    if (ok)
-        *version = atoll(PQgetvalue(r, 0, 0));
-    else
-        fail(db, err, errlen, "reading the bars version", PQresultErrorMessage(r));
-    PQclear(r);
-    return ok ? 0 : -1;
+    return query_one_int(db, "SELECT version FROM bars_version WHERE id = 1", "reading the bars version", version,
+                         err, errlen);
 }
 
 #define HISTORY_COLUMNS "job_id, type, queue, state, attempts, worker, started_at, finished_at, duration_ms, error, run," \
@@ -524,20 +559,6 @@ static long long get_int(PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? 0 : atoll(PQgetvalue(r, row, col));
 }
 
-/* Runs a query with text parameters that returns rows; NULL with err. */
-static PGresult *query(db_t *db, const char *sql, int nparams, const char *const *params, const char *what,
-                       char *err, size_t errlen)
-{
-    PGresult *r = PQexecParams(conn_of(db), sql, nparams, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        fail(db, err, errlen, what, PQresultErrorMessage(r));
-        PQclear(r);
-        return NULL;
-    }
-    return r;
-}
-
 static int pg_option_quotes_put(db_t *db, const option_quote_t *rows, size_t n, char *err, size_t errlen)
 {
     if (pg_exec(db, "CREATE TEMP TABLE IF NOT EXISTS option_quotes_in (LIKE option_quotes) ON COMMIT DELETE ROWS",
@@ -579,16 +600,14 @@ static int pg_option_quotes_get(db_t *db, const char *symbol, int64_t quote_date
     char date[CLOCK_DATE_LEN];
     clock_format_date(quote_date * 86400, date);
     const char *params[2] = { symbol, date };
-    PGresult *r = query(db,
-                        "SELECT expiry - DATE '1970-01-01', strike, type, bid, ask, last, volume, open_interest,"
-                        " underlying_price FROM option_quotes WHERE symbol = $1 AND quote_date = $2::date"
-                        " ORDER BY expiry, strike, type",
-                        2, params, "loading option quotes", err, errlen);
-    if (r == NULL)
-        return -1;
     char oom[128];
     snprintf(oom, sizeof oom, "out of memory loading the option chain of %s", symbol);
-    if ((*out = rows_alloc(r, sizeof **out, oom, err, errlen)) == NULL)
+    PGresult *r;
+    if ((*out = query_rows(db,
+                           "SELECT expiry - DATE '1970-01-01', strike, type, bid, ask, last, volume, open_interest,"
+                           " underlying_price FROM option_quotes WHERE symbol = $1 AND quote_date = $2::date"
+                           " ORDER BY expiry, strike, type",
+                           2, params, "loading option quotes", sizeof **out, oom, &r, err, errlen)) == NULL)
         return -1;
     int rows = PQntuples(r);
     for (int i = 0; i < rows; i++) {
@@ -612,15 +631,12 @@ static int pg_option_quotes_get(db_t *db, const char *symbol, int64_t quote_date
 
 static int pg_option_summary(db_t *db, option_summary_t **out, size_t *n, char *err, size_t errlen)
 {
-    *out = NULL;
     *n = 0;
-    PGresult *r = query(db,
-                        "SELECT symbol, MIN(quote_date) - DATE '1970-01-01', MAX(quote_date) - DATE '1970-01-01',"
-                        " COUNT(*) FROM option_quotes GROUP BY symbol ORDER BY symbol COLLATE \"C\"",
-                        0, NULL, "listing option quotes", err, errlen);
-    if (r == NULL)
-        return -1;
-    if ((*out = rows_alloc(r, sizeof **out, "out of memory", err, errlen)) == NULL)
+    PGresult *r;
+    if ((*out = query_rows(db,
+                           "SELECT symbol, MIN(quote_date) - DATE '1970-01-01', MAX(quote_date) - DATE '1970-01-01',"
+                           " COUNT(*) FROM option_quotes GROUP BY symbol ORDER BY symbol COLLATE \"C\"",
+                           0, NULL, "listing option quotes", sizeof **out, "out of memory", &r, err, errlen)) == NULL)
         return -1;
     int rows = PQntuples(r);
     for (int i = 0; i < rows; i++) {
@@ -641,11 +657,9 @@ static int pg_option_iv_put(db_t *db, const char *symbol, int64_t quote_date, co
     char date[CLOCK_DATE_LEN];
     clock_format_date(quote_date * 86400, date);
     const char *params[2] = { symbol, date };
-    PGresult *r = query(db, "DELETE FROM option_iv WHERE symbol = $1 AND quote_date = $2::date", 2, params,
-                        "clearing implied volatilities", err, errlen);
-    if (r == NULL)
+    if (command(db, "DELETE FROM option_iv WHERE symbol = $1 AND quote_date = $2::date", 2, params,
+                "clearing implied volatilities", err, errlen) != 0)
         return -1;
-    PQclear(r);
     if (n == 0)
         return 0;
     copy_t c;
@@ -728,20 +742,15 @@ static int pg_iv_history_get(db_t *db, const char *symbol, int64_t from_date, in
     char from[CLOCK_DATE_LEN], to[CLOCK_DATE_LEN];
     clock_format_date(from_date * 86400, from);
     clock_format_date(to_date * 86400, to);
+    const char *by_symbol[3] = { symbol, from, to }, *latest[1] = { to };
+    const char *sql = symbol != NULL
+        ? "SELECT " IV_HISTORY_SELECT " FROM iv_history WHERE symbol = $1 AND date >= $2::date AND date <= $3::date"
+          " ORDER BY date"
+        : "SELECT " IV_HISTORY_SELECT " FROM (SELECT DISTINCT ON (symbol) * FROM iv_history WHERE date <= $1::date"
+          " ORDER BY symbol, date DESC) h ORDER BY symbol COLLATE \"C\"";
     PGresult *r;
-    if (symbol != NULL) {
-        const char *params[3] = { symbol, from, to };
-        r = query(db, "SELECT " IV_HISTORY_SELECT " FROM iv_history WHERE symbol = $1 AND date >= $2::date"
-                      " AND date <= $3::date ORDER BY date", 3, params, "loading IV history", err, errlen);
-    } else {
-        const char *params[1] = { to };
-        r = query(db, "SELECT " IV_HISTORY_SELECT " FROM (SELECT DISTINCT ON (symbol) * FROM iv_history"
-                      " WHERE date <= $1::date ORDER BY symbol, date DESC) h ORDER BY symbol COLLATE \"C\"",
-                  1, params, "loading IV history", err, errlen);
-    }
-    if (r == NULL)
-        return -1;
-    if ((*out = rows_alloc(r, sizeof **out, "out of memory loading IV history", err, errlen)) == NULL)
+    if ((*out = query_rows(db, sql, symbol != NULL ? 3 : 1, symbol != NULL ? by_symbol : latest, "loading IV history",
+                           sizeof **out, "out of memory loading IV history", &r, err, errlen)) == NULL)
         return -1;
     int rows = PQntuples(r);
     for (int i = 0; i < rows; i++) {
@@ -887,15 +896,13 @@ static int pg_history_list(db_t *db, const history_query_t *q, history_row_t **o
     clock_iso8601(q->before_us, before);
     snprintf(limit, sizeof limit, "%zu", q->limit);
     const char *params[6] = { q->state, from, before, q->queue, q->type, limit };
-    PGresult *r = query(db, "SELECT job_id, type, queue, state, attempts,"
-                            " (EXTRACT(EPOCH FROM finished_at) * 1000)::bigint, error, run FROM job_history"
-                            " WHERE state = $1 AND finished_at >= $2::timestamptz AND finished_at < $3::timestamptz"
-                            " AND ($4::text IS NULL OR queue = $4) AND ($5::text IS NULL OR type = $5)"
-                            " ORDER BY finished_at DESC LIMIT $6::bigint", 6, params, "reading the job history",
-                        err, errlen);
-    if (r == NULL)
-        return -1;
-    if ((*out = rows_alloc(r, sizeof **out, "out of memory reading the job history", err, errlen)) == NULL)
+    PGresult *r;
+    if ((*out = query_rows(db, "SELECT job_id, type, queue, state, attempts,"
+                               " (EXTRACT(EPOCH FROM finished_at) * 1000)::bigint, error, run FROM job_history"
+                               " WHERE state = $1 AND finished_at >= $2::timestamptz AND finished_at < $3::timestamptz"
+                               " AND ($4::text IS NULL OR queue = $4) AND ($5::text IS NULL OR type = $5)"
+                               " ORDER BY finished_at DESC LIMIT $6::bigint", 6, params, "reading the job history",
+                           sizeof **out, "out of memory reading the job history", &r, err, errlen)) == NULL)
         return -1;
     int rows = PQntuples(r), ok = 1;
     for (int i = 0; i < rows; i++) {
@@ -929,11 +936,9 @@ static int pg_optimize_put(db_t *db, const char *job_id, const optimize_row_t *r
                            size_t errlen)
 {
     const char *params[1] = { job_id };
-    PGresult *r = query(db, "DELETE FROM optimize_results WHERE job_id = $1", 1, params,
-                        "replacing an optimize table", err, errlen);
-    if (r == NULL)
+    if (command(db, "DELETE FROM optimize_results WHERE job_id = $1", 1, params, "replacing an optimize table", err,
+                errlen) != 0)
         return -1;
-    PQclear(r);
     if (n == 0)
         return 0;
     copy_t c;

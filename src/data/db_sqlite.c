@@ -39,6 +39,32 @@ static int step_row(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* step_row for each row of a write through a statement prepared per call
+ * (lite_prepare_once): 0, or -1 with `what`'s error in err and st
+ * finalized, so the caller only returns. */
+static int step_or_fail(db_t *db, sqlite3_stmt *st, const char *what, char *err, size_t errlen)
+{
+    if (step_row(st) == 0)
+        return 0;
+    fail(db, err, errlen, what);
+    sqlite3_finalize(st);
+    return -1;
+}
+
+/* Makes room for one more element in *p (of *cap); 0 or -1. */
+static int grow(void **p, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    size_t c = *cap ? *cap * 2 : 64;
+    void *q = realloc(*p, c * size);
+    if (q == NULL)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
 /* The end of a query read into a growing array (*out, *n), rc the last
  * step's: finalizes the statement; 0 when every row was read, else -1 with
  * `oom` (a row was left, there was no room for it) or the error of `what`,
@@ -234,13 +260,8 @@ static int lite_bars_summary(db_t *db, bar_summary_t **out, size_t *n, char *err
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 64;
-            bar_summary_t *p = realloc(*out, cap * sizeof *p);
-            if (p == NULL)
-                break;
-            *out = p;
-        }
+        if (grow((void **)out, &cap, *n, sizeof **out) != 0)
+            break;
         bar_summary_t *s = &(*out)[(*n)++];
         snprintf(s->symbol, sizeof s->symbol, "%s", (const char *)sqlite3_column_text(st, 0));
         snprintf(s->interval, sizeof s->interval, "%s", (const char *)sqlite3_column_text(st, 1));
@@ -248,14 +269,7 @@ static int lite_bars_summary(db_t *db, bar_summary_t **out, size_t *n, char *err
         s->last_ts = sqlite3_column_int64(st, 3);
         s->count = sqlite3_column_int64(st, 4);
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        free(*out);
-        *out = NULL;
-        *n = 0;
-        return fail(db, err, errlen, "listing bars");
-    }
-    return 0;
+    return rows_end(db, st, rc, (void **)out, n, "out of memory listing bars", "listing bars", err, errlen);
 }
 
 static int lite_bars_version(db_t *db, long long *version, char *err, size_t errlen)
@@ -402,20 +416,6 @@ static double column_real_or_nan(sqlite3_stmt *st, int i)
     return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
 }
 
-/* Makes room for one more element in *p (of *cap); 0 or -1. */
-static int grow(void **p, size_t *cap, size_t n, size_t size)
-{
-    if (n < *cap)
-        return 0;
-    size_t c = *cap ? *cap * 2 : 64;
-    void *q = realloc(*p, c * size);
-    if (q == NULL)
-        return -1;
-    *p = q;
-    *cap = c;
-    return 0;
-}
-
 /* Steps st to SQLITE_DONE; on failure fills err, and in every case
  * finalizes st. */
 static int step_done(db_t *db, sqlite3_stmt *st, const char *what, char *err, size_t errlen)
@@ -451,11 +451,8 @@ static int lite_option_quotes_put(db_t *db, const option_quote_t *rows, size_t n
         sqlite3_bind_int64(st, 9, q->volume);
         sqlite3_bind_int64(st, 10, q->open_interest);
         bind_real_or_null(st, 11, q->underlying);
-        if (step_row(st) != 0) {
-            fail(db, err, errlen, "writing option quotes");
-            sqlite3_finalize(st);
+        if (step_or_fail(db, st, "writing option quotes", err, errlen) != 0)
             return -1;
-        }
     }
     sqlite3_finalize(st);
     return 0;
@@ -555,11 +552,8 @@ static int lite_option_iv_put(db_t *db, const char *symbol, int64_t quote_date, 
         sqlite3_bind_double(st, 11, r->theta);
         sqlite3_bind_double(st, 12, r->vega);
         sqlite3_bind_double(st, 13, r->rho);
-        if (step_row(st) != 0) {
-            fail(db, err, errlen, "writing implied volatilities");
-            sqlite3_finalize(st);
+        if (step_or_fail(db, st, "writing implied volatilities", err, errlen) != 0)
             return -1;
-        }
     }
     sqlite3_finalize(st);
     return 0;
@@ -604,11 +598,8 @@ static int lite_iv_history_put(db_t *db, const iv_history_row_t *rows, size_t n,
         sqlite3_bind_int64(st, 16, h->skipped);
         sqlite3_bind_int64(st, 17, h->atm_open_interest);
         sqlite3_bind_int64(st, 18, h->atm_volume);
-        if (step_row(st) != 0) {
-            fail(db, err, errlen, "writing IV history");
-            sqlite3_finalize(st);
+        if (step_or_fail(db, st, "writing IV history", err, errlen) != 0)
             return -1;
-        }
     }
     sqlite3_finalize(st);
     return 0;
@@ -687,11 +678,8 @@ static int lite_opportunities_put(db_t *db, int64_t generated_us, const opportun
         bind_real_or_null(st, 11, o->h->hv_60);
         sqlite3_bind_int64(st, 12, o->h->atm_open_interest);
         sqlite3_bind_int64(st, 13, o->h->atm_volume);
-        if (step_row(st) != 0) {
-            fail(db, err, errlen, "writing opportunities");
-            sqlite3_finalize(st);
+        if (step_or_fail(db, st, "writing opportunities", err, errlen) != 0)
             return -1;
-        }
     }
     sqlite3_finalize(st);
     return 0;
@@ -925,11 +913,8 @@ static int lite_optimize_put(db_t *db, const char *job_id, const optimize_row_t 
         bind_text_or_null(st, 5, rows[i].metrics);
         bind_text_or_null(st, 6, rows[i].error);
         sqlite3_bind_int(st, 7, rows[i].fold);
-        if (step_row(st) != 0) {
-            fail(db, err, errlen, "writing an optimize table");
-            sqlite3_finalize(st);
+        if (step_or_fail(db, st, "writing an optimize table", err, errlen) != 0)
             return -1;
-        }
     }
     sqlite3_finalize(st);
     return 0;

@@ -56,7 +56,7 @@ static json_t *lease_holder(http_app_t *a)
     char err[256], key[200];
     if (a->conn == NULL)
         return json_null();
-    snprintf(key, sizeof key, "%s:scheduler:lease", a->cfg->prefix);
+    queue_scheduler_lease_key(&a->q, key, sizeof key);
     redisReply *r = rconn_cmd(a->conn, err, sizeof err, "GET %s", key);
     json_t *v = r != NULL && r->type == REDIS_REPLY_STRING ? json_string(r->str) : json_null();
     freeReplyObject(r);

@@ -243,8 +243,8 @@ static int cluster_series(text_t *t, queue_t *q, char *err, size_t errlen)
     queue_dead_key(q, dead_key, sizeof dead_key);
     queue_workers_key(q, workers_key, sizeof workers_key);
     history_streams_key(q->prefix, streams_key, sizeof streams_key);
-    snprintf(fires_key, sizeof fires_key, "%s:scheduler:fires", q->prefix);
-    snprintf(misfires_key, sizeof misfires_key, "%s:scheduler:misfires", q->prefix);
+    queue_scheduler_fires_key(q, fires_key, sizeof fires_key);
+    queue_scheduler_misfires_key(q, misfires_key, sizeof misfires_key);
     /* fires before misfires: the scheduler counts them in the other order
      * (count_runs), so a fire seen comes with its misfires. */
     const char *first[6][4] = {

@@ -56,12 +56,12 @@ void http_ops_workers(void *app, const http_request_t *req, http_reply_t *rep)
     json_decref(s);
 }
 
-/* A hash of schedule name -> integer, as a JSON object; NULL with err when
- * Redis fails. */
-static json_t *hash_of(http_app_t *a, const char *suffix, char *err, size_t errlen)
+/* A hash of schedule name -> integer (key_of's key), as a JSON object;
+ * NULL with err when Redis fails. */
+static json_t *hash_of(http_app_t *a, void (*key_of)(const queue_t *, char *, size_t), char *err, size_t errlen)
 {
     char key[256];
-    snprintf(key, sizeof key, "%s:scheduler:%s", a->cfg->prefix, suffix);
+    key_of(&a->q, key, sizeof key);
     redisReply *r = rconn_cmd(a->conn, err, errlen, "HGETALL %s", key);
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
         if (r != NULL)
@@ -87,8 +87,9 @@ void http_ops_schedules(void *app, const http_request_t *req, http_reply_t *rep)
         return;
     }
     /* fires before misfires, as /metrics reads them (see count_runs) */
-    json_t *last = hash_of(a, "last", err, sizeof err), *fires = last ? hash_of(a, "fires", err, sizeof err) : NULL;
-    json_t *misfires = fires ? hash_of(a, "misfires", err, sizeof err) : NULL;
+    json_t *last = hash_of(a, queue_scheduler_last_key, err, sizeof err);
+    json_t *fires = last ? hash_of(a, queue_scheduler_fires_key, err, sizeof err) : NULL;
+    json_t *misfires = fires ? hash_of(a, queue_scheduler_misfires_key, err, sizeof err) : NULL;
     if (misfires == NULL) {
         json_decref(last);
         json_decref(fires);

@@ -16,11 +16,6 @@
 #define SAMPLE_MS_MAX 60000
 #define CONNECT_RETRY_MS 5000
 
-static void samples_key(const queue_t *q, char *out, size_t outlen)
-{
-    snprintf(out, outlen, "%s:dash:samples", q->prefix);
-}
-
 int http_sampler_init(http_sampler_t *s, const config_t *cfg, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
@@ -156,8 +151,8 @@ void http_sampler_tick(http_sampler_t *s)
     }
     s->last_slot = slot;
     char key[256], lock[256], slot_text[32];
-    samples_key(&s->q, key, sizeof key);
-    snprintf(lock, sizeof lock, "%s:dash:slot:%lld", s->q.prefix, (long long)slot);
+    queue_dash_samples_key(&s->q, key, sizeof key);
+    queue_dash_slot_key(&s->q, (long long)slot, lock, sizeof lock);
     snprintf(slot_text, sizeof slot_text, "%lld", (long long)slot);
     /* One host per slot: the first to take the slot's lock samples it. */
     redisReply *r = rconn_cmd(s->conn, err, sizeof err, "SET %s 1 NX PX %lld", lock, (long long)(s->every_ms * 6));
@@ -180,7 +175,7 @@ void http_sampler_tick(http_sampler_t *s)
 json_t *http_sampler_read(queue_t *q, char *err, size_t errlen)
 {
     char key[256];
-    samples_key(q, key, sizeof key);
+    queue_dash_samples_key(q, key, sizeof key);
     redisReply *r = rconn_cmd(q->conn, err, errlen, "ZRANGE %s 0 -1", key);
     if (r == NULL)
         return NULL;

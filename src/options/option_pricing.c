@@ -147,13 +147,6 @@ static void bounds_of(const option_t *o, const terms_t *t, double *lower, double
     }
 }
 
-void option_bounds(const option_t *o, double *lower, double *upper)
-{
-    terms_t t;
-    terms_init(o, &t);
-    bounds_of(o, &t, lower, upper);
-}
-
 /* N(d1) and N(d2), each computed directly in whichever tail keeps its
  * precision: for the out-of-the-money side, that is the small value.
  *

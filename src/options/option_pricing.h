@@ -54,15 +54,12 @@ double option_price(const option_t *o, double vol);
 /* The price and every Greek at volatility vol, from one set of d1, d2, N(d). */
 void option_greeks(const option_t *o, double vol, option_greeks_t *g);
 
-/* The no-arbitrage bounds of the price: a price strictly between them has
- * exactly one implied volatility. Call: max(0, S e^-qT - K e^-rT) and
- * S e^-qT; put: max(0, K e^-rT - S e^-qT) and K e^-rT. */
-void option_bounds(const option_t *o, double *lower, double *upper);
-
 /* The implied volatility of `price`, to about 1e-13 relative where the price
- * carries that much information. Returns OPTION_IV_OK and *vol, or a status
- * with a message in err (err may be NULL) that names the bound or the field
- * at fault. */
+ * carries that much information. A price has one exactly when it lies
+ * strictly between the no-arbitrage bounds, call: max(0, S e^-qT - K e^-rT)
+ * and S e^-qT; put: max(0, K e^-rT - S e^-qT) and K e^-rT. Returns
+ * OPTION_IV_OK and *vol, or a status with a message in err (err may be NULL)
+ * that names the bound (in every digit) or the field at fault. */
 option_iv_status_t option_implied_vol(const option_t *o, double price, double *vol, char *err, size_t errlen);
 
 /* Both at once, as a desk wants them from a quote: the implied volatility

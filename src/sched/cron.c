@@ -282,7 +282,7 @@ int cron_parse(const char *expr, cron_t *out, char *err, size_t errlen)
     return 0;
 }
 
-/* ---- day and time matching ----------------------------------------------- */
+/* ---- day matching -------------------------------------------------------- */
 
 static int day_matches(const cron_t *c, int64_t days, int m, int d)
 {
@@ -292,19 +292,6 @@ static int day_matches(const cron_t *c, int64_t days, int m, int d)
     if (c->flags & (CRON_DOM_STAR | CRON_DOW_STAR))
         return dom && dow;
     return dom || dow;
-}
-
-int cron_matches_day(const cron_t *c, int y, int m, int d)
-{
-    if (m < 1 || m > 12 || d < 1 || d > clock_days_in_month(y, m))
-        return 0;
-    return day_matches(c, clock_days_from_civil(y, m, d), m, d);
-}
-
-int cron_matches(const cron_t *c, int y, int m, int d, int h, int mi)
-{
-    return h >= 0 && h < 24 && mi >= 0 && mi < 60 && (c->hours >> h & 1) &&
-           (c->minutes >> mi & 1) && cron_matches_day(c, y, m, d);
 }
 
 void cron_set_day_filter(cron_t *c, cron_day_fn fn, void *ctx)
@@ -334,8 +321,6 @@ void cron_release(cron_t *c)
     tz_free(c->zone);
     c->zone = NULL;
 }
-
-void cron_local(const cron_t *c, int64_t t, cron_tm_t *out) { tz_local(c->zone, t, out); }
 
 void cron_format_time(const cron_t *c, int64_t t, char out[CRON_TIME_LEN]) { tz_format_time(c->zone, t, out); }
 

@@ -75,10 +75,6 @@ typedef struct {
     void *day_ctx;
 } cron_t;
 
-/* A time broken down in the schedule's zone (year, month, day, hour,
- * minute, second, wday, utoff, isdst, abbr: see tz.h). */
-typedef tz_tm_t cron_tm_t;
-
 /* Parses a five-field expression (or a macro) into *out: UTC, no day
  * filter. Returns 0, or -1 with err naming the field and value at fault;
  * an expression that can never fire ("0 0 30 2 *") is an error too. On
@@ -109,15 +105,6 @@ void cron_release(cron_t *c);
  * of microseconds for "0 0 29 2 *"; an all-rejecting day filter costs one
  * call per matching day of 400 years. */
 int cron_next(const cron_t *c, int64_t after, int64_t *next, char *err, size_t errlen);
-
-/* 1 when the expression's month and day rules (not the day filter) accept
- * a local date, and when they also accept the local time h:mi; else 0. */
-int cron_matches_day(const cron_t *c, int y, int m, int d);
-int cron_matches(const cron_t *c, int y, int m, int d, int h, int mi);
-
-/* Breaks epoch seconds t down in the schedule's zone (t is clamped to
- * [TZ_FIRST_S, TZ_LAST_S], tz.h). */
-void cron_local(const cron_t *c, int64_t t, cron_tm_t *out);
 
 /* Writes t as ISO 8601 local time with the zone's offset,
  * "2026-03-09T09:30:00-04:00" ("+00:00" for UTC). For the UTC form

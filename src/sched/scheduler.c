@@ -251,11 +251,11 @@ static void count_runs(scheduler_t *s, const schedule_t *sc, long long fired, lo
 {
     char key[256];
     if (missed > 0) {
-        snprintf(key, sizeof key, "%s:scheduler:misfires", s->q.prefix);
+        queue_scheduler_misfires_key(&s->q, key, sizeof key);
         freeReplyObject(rconn_cmd(s->conn, s->err, sizeof s->err, "HINCRBY %s %s %lld", key, sc->name, missed));
     }
     if (fired > 0) {
-        snprintf(key, sizeof key, "%s:scheduler:fires", s->q.prefix);
+        queue_scheduler_fires_key(&s->q, key, sizeof key);
         freeReplyObject(rconn_cmd(s->conn, s->err, sizeof s->err, "HINCRBY %s %s %lld", key, sc->name, fired));
     }
 }

@@ -559,8 +559,6 @@ static const ztype_t *type_at(const tz_t *z, int64_t t)
     return z == NULL ? &utc_type : zone_at(z, t, &until);
 }
 
-int32_t tz_offset_at(const tz_t *z, int64_t t) { return type_at(z, clamp_years(t))->utoff; }
-
 /* Only instants in [L - off_max, L - off_min] can show local seconds L, so
  * the types in force there are tried one by one; a skipped L resolves to
  * the instant the clock jumps past it. */
@@ -604,11 +602,6 @@ void tz_local(const tz_t *z, int64_t t, tz_tm_t *out)
     out->utoff = ty->utoff;
     out->isdst = ty->isdst;
     snprintf(out->abbr, sizeof out->abbr, "%s", ty->abbr);
-}
-
-int tz_from_local(const tz_t *z, int y, int m, int d, int h, int mi, int64_t out[2])
-{
-    return tz_from_local_secs(z, clock_days_from_civil(y, m, d) * 86400 + h * 3600 + mi * 60, out);
 }
 
 void tz_format_time(const tz_t *z, int64_t t, char out[TZ_TIME_LEN])

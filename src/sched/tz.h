@@ -65,10 +65,6 @@ int tz_fixed_offset_warning(const char *name, char *msg, size_t msglen);
 /* The name the zone was loaded by: "UTC" for NULL. */
 const char *tz_name(const tz_t *z);
 
-/* Seconds east of UTC that z shows at instant t (t is clamped to
- * [TZ_FIRST_S, TZ_LAST_S]). */
-int32_t tz_offset_at(const tz_t *z, int64_t t);
-
 /* The smallest and largest offsets z ever shows (0 and 0 for UTC): every
  * instant with local seconds L lies in [L - *max, L - *min]. */
 void tz_offset_range(const tz_t *z, int32_t *min, int32_t *max);
@@ -76,13 +72,11 @@ void tz_offset_range(const tz_t *z, int32_t *min, int32_t *max);
 /* Breaks instant t down in z (t is clamped to [TZ_FIRST_S, TZ_LAST_S]). */
 void tz_local(const tz_t *z, int64_t t, tz_tm_t *out);
 
-/* Instants at which z shows local y-m-d h:mi:00. Returns 1 or 2 (two in a
- * repeated hour, earlier first) with out filled; or 0 when that local time
- * is skipped, with out[0] the first instant after the gap. */
-int tz_from_local(const tz_t *z, int y, int m, int d, int h, int mi, int64_t out[2]);
-
-/* tz_from_local() of local seconds: for callers that walk local time
- * minute by minute without going back to the calendar. */
+/* Instants at which z shows local seconds `local` (the wall-clock time
+ * counted like epoch seconds: days_from_civil * 86400 + h * 3600 + mi * 60).
+ * Returns 1 or 2 (two in a repeated hour, earlier first) with out filled;
+ * or 0 when that local time is skipped, with out[0] the first instant
+ * after the gap. */
 int tz_from_local_secs(const tz_t *z, int64_t local, int64_t out[2]);
 
 /* Writes t as ISO 8601 local time with z's offset,

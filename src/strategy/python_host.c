@@ -29,6 +29,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "core/fdio.h"
@@ -516,7 +517,7 @@ static int serve(void)
     if (fstat(sock, &sb) != 0 || !S_ISSOCK(sb.st_mode)) {
         fprintf(stderr, "tickq python-host: not for use by hand: a worker starts it, with its socket as "
                         "descriptor %d\n", PYTHON_HOST_FD);
-        return 64; /* EX_USAGE */
+        return EX_USAGE;
     }
     prctl(PR_SET_NAME, "tickq-python"); /* in ps and top, beside tickq-history */
     signal(SIGINT, SIG_IGN); /* the worker decides when the host ends (its socket closes) */
@@ -535,7 +536,7 @@ static int serve(void)
     }
     struct iovec ready = { err, strlen(err) };
     if (pywire_send(sock, PYWIRE_READY, &ready, 1, -1) != 0 || !ok)
-        return ok ? 1 : 69; /* EX_UNAVAILABLE */
+        return ok ? 1 : EX_UNAVAILABLE;
     freeze_objects();
     /* Each frame is served by a child of this process (serve_frame), which
      * ends when the next frame comes: the host itself never reads a frame,

@@ -504,6 +504,52 @@ def kill_one(pids, rng):
     return True
 
 
+class SourceCheckCase(unittest.TestCase):
+    """A test of one of scripts/'s checks over src/ (check-layers,
+    check-keys): self.tmp holds a copy of src/ to plant faults in, and
+    check() runs the script on it (or, with no root, on the tree)."""
+    SCRIPT = None
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix=f"tickq-{self.SCRIPT}-")
+        self.addCleanup(shutil.rmtree, self.tmp)
+        shutil.copytree(os.path.join(ROOT, "src"), os.path.join(self.tmp, "src"))
+
+    def plant(self, relpath, text):
+        """Inserts text (one line or more) after the first #include of
+        src/relpath in the copy; returns the number of its first line."""
+        path = os.path.join(self.tmp, "src", relpath)
+        with open(path) as f:
+            lines = f.read().split("\n")
+        at = next(i for i, line in enumerate(lines) if line.startswith("#include")) + 1
+        lines[at:at] = text.rstrip("\n").split("\n")
+        with open(path, "w") as f:
+            f.write("\n".join(lines))
+        return at + 1
+
+    def check(self, root=None):
+        """(exit status, output) of the script."""
+        args = [os.path.join(ROOT, "scripts", self.SCRIPT)] + ([root] if root else [])
+        p = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        return p.returncode, p.stdout + p.stderr
+
+    def assert_passes(self, root=None, says=""):
+        """The script passes on root (the copy: self.tmp; None: the tree),
+        printing `says`."""
+        code, out = self.check(root)
+        self.assertEqual(code, 0, out)
+        self.assertIn(says, out)
+
+    def assert_fails(self, *lines):
+        """The script fails on the copy, printing each of `lines`; returns
+        its output."""
+        code, out = self.check(self.tmp)
+        self.assertEqual(code, 1, out)
+        for line in lines:
+            self.assertIn(line, out)
+        return out
+
+
 def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
     """Polls predicate() until it returns a true value, and returns that;
     after `timeout` seconds fails the test, naming `what` was awaited. Use

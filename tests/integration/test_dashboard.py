@@ -14,7 +14,6 @@ the buttons fail without it and change nothing. Skipped, saying why, where no br
 import datetime
 import json
 import os
-import time
 import unittest
 
 from browser_harness import Browser, missing
@@ -76,7 +75,11 @@ class TestOverview(HttpCase):
         s1, s2 = self.serve(env=env), self.serve(env=env)     # two API hosts sampling the same Redis
         for _ in range(4):
             self.enqueue("noop")
-        time.sleep(2.5)
+
+        def waiting():      # a sample taken while the four wait, old enough to show their age
+            got = self.expect(self.get(s1, "/api/overview/history"), 200)["samples"]
+            return any(x["ready"] == 4 and x["latency_s"] > 0 for x in got)
+        wait_for(waiting, 15, what="a sample with the four jobs ready and their age")
         status, w = self.burst("--workers", "1")
         self.assertEqual(status, 0, w.log())
 

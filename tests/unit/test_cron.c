@@ -16,6 +16,12 @@ static int64_t utc(const char *iso)
     return t;
 }
 
+/* Local seconds of a wall-clock time (tz_from_local_secs). */
+static int64_t wall(int y, int m, int d, int h, int mi)
+{
+    return clock_days_from_civil(y, m, d) * 86400 + h * 3600 + mi * 60;
+}
+
 /* Parses expr in zone (NULL: UTC), failing the test on any error. */
 static cron_t make(const char *expr, const char *zone)
 {
@@ -253,34 +259,32 @@ TEST(cron_parse_never_fires)
 
 /* ---- matching ------------------------------------------------------------ */
 
-TEST(cron_matches_or_rule)
+TEST(cron_day_rules_and_times_through_next)
 {
+    /* Each sequence names the days that fire and, by skipping them, those
+     * that do not. */
     cron_t c = make("0 0 13 * FRI", NULL); /* both restricted: either */
-    CHECK(cron_matches_day(&c, 2026, 2, 13)); /* Friday the 13th */
-    CHECK(cron_matches_day(&c, 2026, 1, 13)); /* Tuesday the 13th */
-    CHECK(cron_matches_day(&c, 2026, 1, 16)); /* a Friday */
-    CHECK(!cron_matches_day(&c, 2026, 1, 14));
+    CHECK_NEXT(&c, "2026-01-12T00:00:00Z", "2026-01-13T00:00:00Z", /* Tuesday the 13th */
+               "2026-01-16T00:00:00Z",                              /* a Friday; not the 14th */
+               "2026-01-23T00:00:00Z");
+    CHECK_NEXT(&c, "2026-02-12T00:00:00Z", "2026-02-13T00:00:00Z", /* Friday the 13th, once */
+               "2026-02-20T00:00:00Z");
     c = make("0 0 13 * *", NULL); /* day-of-week `*`: only the 13th */
-    CHECK(cron_matches_day(&c, 2026, 1, 13));
-    CHECK(!cron_matches_day(&c, 2026, 1, 16));
+    CHECK_NEXT(&c, "2026-01-12T00:00:00Z", "2026-01-13T00:00:00Z", "2026-02-13T00:00:00Z");
     c = make("0 0 * * FRI", NULL); /* day-of-month `*`: only Fridays */
-    CHECK(cron_matches_day(&c, 2026, 1, 16));
-    CHECK(!cron_matches_day(&c, 2026, 1, 13));
+    CHECK_NEXT(&c, "2026-01-12T00:00:00Z", "2026-01-16T00:00:00Z", "2026-01-23T00:00:00Z");
     c = make("0 0 */2 * FRI", NULL); /* starts with `*`: both must match */
-    CHECK(cron_matches_day(&c, 2026, 1, 9));   /* odd Friday */
-    CHECK(!cron_matches_day(&c, 2026, 1, 16)); /* even Friday */
-    CHECK(!cron_matches_day(&c, 2026, 1, 11)); /* odd Sunday */
+    CHECK_NEXT(&c, "2026-01-08T00:00:00Z", "2026-01-09T00:00:00Z", /* odd Friday */
+               "2026-01-23T00:00:00Z"); /* not the odd Sunday 11th, nor the even Friday 16th */
     c = make("0 0 * JUN MON", NULL);
-    CHECK(cron_matches_day(&c, 2026, 6, 1));
-    CHECK(!cron_matches_day(&c, 2026, 5, 4)); /* a Monday in May */
-    CHECK(!cron_matches_day(&c, 2026, 2, 30)); /* not a date */
+    CHECK_NEXT(&c, "2026-05-01T00:00:00Z", "2026-06-01T00:00:00Z", /* not Monday 4 May */
+               "2026-06-08T00:00:00Z");
 
     c = make("30 9-16 * * MON-FRI", NULL);
-    CHECK(cron_matches(&c, 2026, 1, 16, 9, 30));
-    CHECK(cron_matches(&c, 2026, 1, 16, 16, 30));
-    CHECK(!cron_matches(&c, 2026, 1, 16, 17, 30));
-    CHECK(!cron_matches(&c, 2026, 1, 16, 9, 31));
-    CHECK(!cron_matches(&c, 2026, 1, 17, 9, 30)); /* Saturday */
+    CHECK_NEXT(&c, "2026-01-16T09:00:00Z", "2026-01-16T09:30:00Z", "2026-01-16T10:30:00Z",
+               "2026-01-16T11:30:00Z", "2026-01-16T12:30:00Z", "2026-01-16T13:30:00Z",
+               "2026-01-16T14:30:00Z", "2026-01-16T15:30:00Z", "2026-01-16T16:30:00Z",
+               "2026-01-19T09:30:00Z"); /* not 9:31, not 17:30, not Saturday */
 }
 
 /* ---- next fire times in UTC ------------------------------------------------ */
@@ -343,10 +347,10 @@ TEST(cron_next_refuses_out_of_range_times)
     CHECK(strstr(err, "outside the years") != NULL);
     CHECK(cron_next(&c, -70000000000LL, &next, err, sizeof err) == -1);
     CHECK(cron_next(&c, -1, &next, err, sizeof err) == 0 && next == 0);
-    cron_tm_t tm;
-    cron_local(&c, INT64_MAX, &tm); /* clamped, not overflowed */
+    tz_tm_t tm;
+    tz_local(c.zone, INT64_MAX, &tm); /* clamped, not overflowed */
     CHECK_INT(tm.year, 9999);
-    cron_local(&c, INT64_MIN, &tm);
+    tz_local(c.zone, INT64_MIN, &tm);
     CHECK_INT(tm.year, 1);
 }
 
@@ -359,16 +363,16 @@ TEST(cron_next_only_where_times_show_exactly)
     cron_t c = make("*/15 * * * *", "Pacific/Apia");
     int64_t next;
     char err[256];
-    cron_tm_t tm;
+    tz_tm_t tm;
     if (cron_next(&c, -62135596800LL, &next, err, sizeof err) == 0) { /* 0001-01-01T00:00:00Z */
-        cron_local(&c, next, &tm);
+        tz_local(c.zone, next, &tm);
         CHECK_INT(tm.second, 0);
         CHECK_INT(tm.minute % 15, 0);
     } else {
         CHECK(strstr(err, "outside the years") != NULL);
     }
     CHECK(cron_next(&c, -62135596800LL + 2 * 86400, &next, err, sizeof err) == 0); /* 0001-01-03 */
-    cron_local(&c, next, &tm);
+    tz_local(c.zone, next, &tm);
     CHECK_INT(tm.second, 0);
     CHECK_INT(tm.minute % 15, 0);
     cron_release(&c);
@@ -593,23 +597,23 @@ TEST(cron_set_zone_keeps_its_zone_on_failure)
     CHECK_STR(cron_zone_name(&c), "UTC");
 }
 
-/* cron_local and cron_format_time work in the schedule's zone, as does
- * tz_from_local given that zone. */
+/* cron_format_time works in the schedule's zone, as do tz_local and
+ * tz_from_local_secs given that zone. */
 TEST(cron_local_time_in_the_schedules_zone)
 {
     char out[CRON_TIME_LEN];
     cron_t c = make("* * * * *", "America/New_York");
     cron_format_time(&c, utc("2026-03-09T13:30:00Z"), out);
     CHECK_STR(out, "2026-03-09T09:30:00-04:00");
-    cron_tm_t tm;
-    cron_local(&c, utc("2026-11-01T05:30:00Z"), &tm);
+    tz_tm_t tm;
+    tz_local(c.zone, utc("2026-11-01T05:30:00Z"), &tm);
     CHECK(tm.year == 2026 && tm.month == 11 && tm.day == 1 && tm.hour == 1 && tm.minute == 30);
     CHECK(tm.isdst == 1 && tm.utoff == -4 * 3600 && tm.wday == 0);
     CHECK_STR(tm.abbr, "EDT");
     int64_t t[2];
-    CHECK_INT(tz_from_local(c.zone, 2026, 3, 8, 2, 30, t), 0); /* skipped */
+    CHECK_INT(tz_from_local_secs(c.zone, wall(2026, 3, 8, 2, 30), t), 0); /* skipped */
     CHECK_INT(t[0], utc("2026-03-08T07:00:00Z"));
-    CHECK_INT(tz_from_local(c.zone, 2026, 11, 1, 1, 30, t), 2); /* repeated */
+    CHECK_INT(tz_from_local_secs(c.zone, wall(2026, 11, 1, 1, 30), t), 2); /* repeated */
     CHECK_INT(t[0], utc("2026-11-01T05:30:00Z"));
     CHECK_INT(t[1], utc("2026-11-01T06:30:00Z"));
     cron_release(&c);
@@ -617,9 +621,9 @@ TEST(cron_local_time_in_the_schedules_zone)
     c = make("* * * * *", NULL);
     cron_format_time(&c, utc("2026-03-09T13:30:00Z"), out);
     CHECK_STR(out, "2026-03-09T13:30:00+00:00");
-    cron_local(&c, -1, &tm);
+    tz_local(c.zone, -1, &tm);
     CHECK(tm.year == 1969 && tm.month == 12 && tm.day == 31 && tm.hour == 23 && tm.second == 59);
     CHECK_STR(tm.abbr, "UTC");
-    CHECK_INT(tz_from_local(c.zone, 2026, 3, 8, 2, 30, t), 1);
+    CHECK_INT(tz_from_local_secs(c.zone, wall(2026, 3, 8, 2, 30), t), 1);
     CHECK_INT(t[0], utc("2026-03-08T02:30:00Z"));
 }

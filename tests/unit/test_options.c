@@ -34,6 +34,29 @@ static void check_close(const char *what, double got, double want, double tol, i
 
 #define CHECK_CLOSE(what, got, want, tol) check_close(what, got, want, tol, __LINE__)
 
+/* The no-arbitrage bounds option_implied_vol solves between (its header):
+ * call max(0, S e^-qT - K e^-rT) and S e^-qT, put max(0, K e^-rT - S e^-qT)
+ * and K e^-rT, computed as the solver computes them, to the last bit. */
+static void bounds(const option_t *o, double *lower, double *upper)
+{
+    double a = o->spot * exp(-o->div * o->years), b = o->strike * exp(-o->rate * o->years);
+    if (o->kind == OPTION_CALL) {
+        *lower = a > b ? a - b : 0.0;
+        *upper = a;
+    } else {
+        *lower = b > a ? b - a : 0.0;
+        *upper = b;
+    }
+}
+
+/* The bound a refusal names, read back from its message (every digit). */
+static double bound_in(const char *err)
+{
+    const char *at = strstr(err, " bound ");
+    double v;
+    return at != NULL && sscanf(at + 7, "%lf", &v) == 1 ? v : NAN;
+}
+
 /* Examples from Haug, The Complete Guide to Option Pricing Formulas, where
  * the cost of carry b is r - q. */
 TEST(options_published_values)
@@ -166,7 +189,7 @@ static rt_outcome_t round_trip(const option_t *o, double vol, round_trip_t *rt, 
     option_greeks_t g;
     option_greeks(o, vol, &g);
     double lower, upper, iv = NAN;
-    option_bounds(o, &lower, &upper);
+    bounds(o, &lower, &upper);
     char err[256];
     option_iv_status_t st = option_implied_vol(o, g.price, &iv, err, sizeof err);
     rt->points++;
@@ -325,18 +348,20 @@ TEST(options_iv_no_solution_outside_the_bounds)
     option_t put = contract(OPTION_PUT, 100, 110, 0.5, 0.05, 0.02);
     double lower, upper, iv = 0.123;
     char err[256];
-    option_bounds(&call, &lower, &upper);
+    bounds(&call, &lower, &upper);
     CHECK_CLOSE("call lower", lower, 100 * exp(-0.01) - 90 * exp(-0.025), 1e-12);
     CHECK_CLOSE("call upper", upper, 100 * exp(-0.01), 1e-12);
     CHECK_INT(option_implied_vol(&call, lower - 0.01, &iv, err, sizeof err), OPTION_IV_BELOW_LOWER);
     CHECK(strstr(err, "lower no-arbitrage bound") != NULL);
+    CHECK(bound_in(err) == lower); /* the solver's own bound, to the last bit */
     CHECK_INT(option_implied_vol(&call, lower, &iv, err, sizeof err), OPTION_IV_BELOW_LOWER);
     CHECK_INT(option_implied_vol(&call, upper, &iv, err, sizeof err), OPTION_IV_ABOVE_UPPER);
     CHECK(strstr(err, "upper no-arbitrage bound") != NULL);
     CHECK_INT(option_implied_vol(&call, upper + 1, &iv, err, sizeof err), OPTION_IV_ABOVE_UPPER);
+    CHECK(bound_in(err) == upper);
     CHECK(iv == 0.123); /* untouched */
 
-    option_bounds(&put, &lower, &upper);
+    bounds(&put, &lower, &upper);
     CHECK_CLOSE("put lower", lower, 110 * exp(-0.025) - 100 * exp(-0.01), 1e-12);
     CHECK_CLOSE("put upper", upper, 110 * exp(-0.025), 1e-12);
     CHECK_INT(option_implied_vol(&put, 0.5 * lower, &iv, err, sizeof err), OPTION_IV_BELOW_LOWER);

@@ -1,4 +1,6 @@
-/* test_queue_names.c — queue names and worker queue lists. */
+/* test_queue_names.c — queue names, worker queue lists and the Redis key
+ * names (docs/protocol.md, the key table). */
+#include "core/queue.h"
 #include "core/queue_names.h"
 #include "unit.h"
 
@@ -76,4 +78,50 @@ TEST(consumer_names_carry_a_generation_records_the_worker_id)
     CHECK_STR(worker, "#5");
     queue_consumer_worker("trailing#", worker, sizeof worker);
     CHECK_STR(worker, "trailing#");
+}
+
+TEST(stream_physical_inverts_stream_key)
+{
+    char key[QUEUE_KEY_MAX], phys[QUEUE_PHYS_MAX];
+    queue_stream_key("tickq", "backtest_high", key);
+    queue_stream_physical("tickq", key, phys);
+    CHECK_STR(phys, "backtest_high");
+    /* a prefix that itself holds ":queue:" is cut whole, not at its first one */
+    queue_stream_key("a:queue:b", "x_low", key);
+    queue_stream_physical("a:queue:b", key, phys);
+    CHECK_STR(phys, "x_low");
+    queue_stream_physical("tickq", "other:queue:x_low", phys);
+    CHECK_STR(phys, "other:queue:x_low");
+}
+
+TEST(key_builders_write_the_documented_names)
+{
+    queue_t q;
+    queue_init(&q, NULL);
+    snprintf(q.prefix, sizeof q.prefix, "p");
+    char k[256];
+    queue_job_key(&q, "j1", k, sizeof k);
+    CHECK_STR(k, "p:job:j1");
+    queue_result_key("j1", k, sizeof k);
+    CHECK_STR(k, "task_result:j1");
+    queue_dead_key(&q, k, sizeof k);
+    CHECK_STR(k, "p:dead");
+    queue_running_key(&q, "noop", k, sizeof k);
+    CHECK_STR(k, "p:running:noop");
+    queue_index_key(&q, "backtest", "failed", k, sizeof k);
+    CHECK_STR(k, "p:index:backtest:failed");
+    queue_scheduler_lease_key(&q, k, sizeof k);
+    CHECK_STR(k, "p:scheduler:lease");
+    queue_scheduler_fires_key(&q, k, sizeof k);
+    CHECK_STR(k, "p:scheduler:fires");
+    queue_scheduler_misfires_key(&q, k, sizeof k);
+    CHECK_STR(k, "p:scheduler:misfires");
+    queue_dash_samples_key(&q, k, sizeof k);
+    CHECK_STR(k, "p:dash:samples");
+    queue_dash_slot_key(&q, 1234567, k, sizeof k);
+    CHECK_STR(k, "p:dash:slot:1234567");
+    queue_paused_key(&q, k, sizeof k);
+    CHECK_STR(k, "p:paused");
+    queue_held_key(&q, "noop", k, sizeof k);
+    CHECK_STR(k, "p:held:noop");
 }
