@@ -3,9 +3,11 @@
  *
  * A strategy that peeks at later bars (df.close[i + 1], the frame's last
  * date, df.n) produces signals a live run could never have produced. The
- * check re-runs it on the frame cut at a sample of its own signal dates (at
- * most LOOKAHEAD_MAX_CUTS, evenly spaced over the sorted distinct dates, so
- * the same signals always give the same cuts) and compares: every signal
+ * check re-runs it on the frame cut at a sample of dates (at most
+ * LOOKAHEAD_MAX_CUTS: half among its own signal dates, where a signal that
+ * needed later bars disappears, half among the frame's other dates, where
+ * one that later bars suppressed appears; each half evenly spaced over its
+ * sorted dates, so the same run always gives the same cuts) and compares: every signal
  * (backtest) or position (portfolio backtest) dated up to the cut must come
  * out of the cut run exactly as it came out of the full one. A cut keeps,
  * of each series, the window bars dated at or before the cut: df.n, the
