@@ -186,7 +186,7 @@ static int fail(const char *kind, const char *message)
     return envelope(json_pack("{s:b, s:s, s:s}", "ok", 0, "kind", kind, "message", message), NULL, 0);
 }
 
-/* What the worker put in the memfd: "entry\0params\0code". */
+/* What the worker put in the memfd: "entry_point\0params\0code". */
 static char *read_code(size_t *len)
 {
     struct stat sb;
@@ -225,25 +225,28 @@ static int evaluate(void *arg, const char *request, size_t request_len)
     char *buf = read_code(&len);
     if (buf == NULL)
         sandbox_setup_failed("cannot read the strategy's code");
-    size_t entry_len = strnlen(buf, len);
-    size_t params_len = entry_len < len ? strnlen(buf + entry_len + 1, len - entry_len - 1) : 0;
-    if (entry_len == len || entry_len + 1 + params_len == len)
+    size_t entry_point_len = strnlen(buf, len);
+    size_t params_len = entry_point_len < len ? strnlen(buf + entry_point_len + 1, len - entry_point_len - 1) : 0;
+    if (entry_point_len == len || entry_point_len + 1 + params_len == len)
         sandbox_setup_failed("malformed strategy code message");
-    size_t code_at = entry_len + 1 + params_len + 1;
+    size_t code_at = entry_point_len + 1 + params_len + 1;
     PyObject *code = PyBytes_FromStringAndSize(buf + code_at, (Py_ssize_t)(len - code_at));
-    PyObject *entry = entry_len > 0 ? PyUnicode_DecodeUTF8(buf, (Py_ssize_t)entry_len, "replace") : Py_NewRef(Py_None);
-    PyObject *params = params_len > 0 ? PyUnicode_DecodeUTF8(buf + entry_len + 1, (Py_ssize_t)params_len, "replace")
-                                      : Py_NewRef(Py_None);
+    PyObject *entry_point = entry_point_len > 0
+                                ? PyUnicode_DecodeUTF8(buf, (Py_ssize_t)entry_point_len, "replace")
+                                : Py_NewRef(Py_None);
+    PyObject *params = params_len > 0
+                           ? PyUnicode_DecodeUTF8(buf + entry_point_len + 1, (Py_ssize_t)params_len, "replace")
+                           : Py_NewRef(Py_None);
     free(buf);
     const char *mode = eval.mode == PYWIRE_MODE_POSITIONS ? "positions" : "instances";
     python_memory_reset();
     sandbox_setup_done();
     python_guard_arm((const char *const *)g_read_dirs);
-    PyObject *ret = code != NULL && entry != NULL && params != NULL
-                        ? PyObject_CallMethod(g_runner, "evaluate", "OOsOO", code, entry, mode, g_df, params)
+    PyObject *ret = code != NULL && entry_point != NULL && params != NULL
+                        ? PyObject_CallMethod(g_runner, "evaluate", "OOsOO", code, entry_point, mode, g_df, params)
                         : NULL;
     Py_XDECREF(code);
-    Py_XDECREF(entry);
+    Py_XDECREF(entry_point);
     Py_XDECREF(params);
     /* A strategy that ran out of memory broke its limit, whether it caught
      * the MemoryError or Python lost it on the way (3.11 can fail a frame

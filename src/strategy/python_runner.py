@@ -229,8 +229,9 @@ class _Contract(Exception):
     """The strategy broke the contract: its text follows "Strategy error: "."""
 
 
-def evaluate(code, entry, mode, df, params=None):
-    """Runs the strategy `code` (UTF-8 bytes) on df: calls `entry`, or the
+def evaluate(code, entry_point, mode, df, params=None):
+    """Runs the strategy `code` (UTF-8 bytes) on df: calls `entry_point`
+    (the name the job's args give as "entry"), or the
     one top-level function the code defines, and converts what it returned
     for `mode` ("instances" or "positions"). `params` (JSON text of an
     object, or None) is the strategy's second argument, a dict, given only
@@ -241,7 +242,7 @@ def evaluate(code, entry, mode, df, params=None):
     saved = sys.stdout, sys.stderr
     try:
         sys.stdout = sys.stderr = _Output()
-        return _evaluate(code, entry, mode, df, None if params is None else json.loads(params))
+        return _evaluate(code, entry_point, mode, df, None if params is None else json.loads(params))
     except MemoryError:
         return ("memory", "", [])
     except BaseException as exc:  # a bug of the runner: still a reply, never a raise
@@ -265,7 +266,7 @@ def _takes_params(function):
     return positional >= 2 or inspect.Parameter.VAR_POSITIONAL in kinds
 
 
-def _evaluate(code, entry, mode, df, params=None):
+def _evaluate(code, entry_point, mode, df, params=None):
     if mode not in ("instances", "positions"):
         return ("error", f"Strategy error: internal error: unknown mode {mode!r}", [])
     try:
@@ -287,7 +288,7 @@ def _evaluate(code, entry, mode, df, params=None):
         df._add_features(dict.fromkeys(_LITERAL_COLUMN.findall(text)), untouched=True)  # in order of first appearance
         scope = {"__name__": "strategy", "__builtins__": builtins}
         exec(compiled, scope)
-        function = _entry_point(scope, entry)
+        function = _function_to_run(scope, entry_point)
         two = params is not None and _takes_params(function)
         text = _result_json(function(df, params) if two else function(df), mode, df._tickq_rows)
     except _Contract as exc:
@@ -314,13 +315,13 @@ def _result_json(result, mode, rows):
     return text
 
 
-def _entry_point(scope, entry):
-    """The function to call: `entry`, or the one top-level function the
+def _function_to_run(scope, entry_point):
+    """The function to call: `entry_point`, or the one top-level function the
     code defined (not a nested or an imported one)."""
-    if entry is not None:
-        function = scope.get(entry)
+    if entry_point is not None:
+        function = scope.get(entry_point)
         if function is None or not callable(function):
-            raise _Contract(f"the strategy defines no function '{entry}'")
+            raise _Contract(f"the strategy defines no function '{entry_point}'")
         return function
     found = {}  # id -> first name, so that `run = my_strategy` counts once
     for name, value in scope.items():

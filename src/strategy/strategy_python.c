@@ -213,7 +213,7 @@ static int send_frame(const strategy_frame_t *f, char *err, size_t errlen)
     return 0;
 }
 
-/* A memfd holding "entry\0params\0code" (params: the JSON text of the
+/* A memfd holding "entry_point\0params\0code" (params: the JSON text of the
  * strategy's second argument, "" for none; JSON text holds no NUL), for the
  * evaluation child alone. */
 static int code_memfd(const strategy_job_t *job, char *err, size_t errlen)
