@@ -94,8 +94,15 @@ void log_set_buffered(int on)
     g_buffered = on;
 }
 
-/* A tiny append-only string builder over a fixed buffer; overflow truncates. */
-typedef struct { char *p; size_t len, cap; } sb_t;
+/* A tiny append-only string builder over a fixed buffer; overflow truncates.
+ * A string value that would leave less than LINE_CLOSE_RESERVE bytes is cut
+ * (between characters, marked with an ellipsis) and `cut` set: the fields
+ * after it are left out, so that the line still closes (its quote, brace
+ * and newline) and parses. */
+typedef struct { char *p; size_t len, cap; int cut; } sb_t;
+
+#define LINE_CLOSE_RESERVE 64
+#define CUT_MARK "\xe2\x80\xa6" /* U+2026 */
 
 static void sb_put(sb_t *b, const char *s, size_t n)
 {
@@ -127,26 +134,33 @@ static void sb_json_string(sb_t *b, const char *s)
     sb_put(b, "\"", 1);
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
+        const char *piece = s + i;
+        size_t len = 1, step = 1;
+        char esc[8];
         if (c >= 0x80) {
             int ok;
-            size_t len = utf8_next(s + i, n - i, &ok);
-            sb_put(b, ok ? s + i : UTF8_REPLACEMENT, ok ? len : sizeof UTF8_REPLACEMENT - 1);
-            i += len;
-            continue;
+            step = len = utf8_next(s + i, n - i, &ok);
+            if (!ok) {
+                piece = UTF8_REPLACEMENT;
+                len = sizeof UTF8_REPLACEMENT - 1;
+            }
+        } else if (c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t') {
+            esc[0] = '\\';
+            esc[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : (char)c;
+            piece = esc;
+            len = 2;
+        } else if (c < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            piece = esc;
+            len = 6;
         }
-        switch (c) {
-        case '"': sb_put(b, "\\\"", 2); break;
-        case '\\': sb_put(b, "\\\\", 2); break;
-        case '\n': sb_put(b, "\\n", 2); break;
-        case '\r': sb_put(b, "\\r", 2); break;
-        case '\t': sb_put(b, "\\t", 2); break;
-        default:
-            if (c < 0x20)
-                sb_printf(b, "\\u%04x", c);
-            else
-                sb_put(b, s + i, 1);
+        if (b->len + len + LINE_CLOSE_RESERVE > b->cap) {
+            sb_put(b, CUT_MARK, sizeof CUT_MARK - 1);
+            b->cut = 1;
+            break;
         }
-        i++;
+        sb_put(b, piece, len);
+        i += step;
     }
     sb_put(b, "\"", 1);
 }
@@ -157,7 +171,7 @@ static void sb_logfmt_value(sb_t *b, const char *s)
     int quote = (*s == '\0') || !utf8_is_text(s, strlen(s));
     for (const char *c = s; *c && !quote; c++)
         quote = (*c == ' ' || *c == '=' || *c == '"' || (unsigned char)*c < 0x20);
-    if (!quote) {
+    if (!quote && b->len + strlen(s) + LINE_CLOSE_RESERVE <= b->cap) {
         sb_puts(b, s);
         return;
     }
@@ -194,6 +208,8 @@ static void format_line(sb_t *b, log_level_t level, const char *msg, va_list ap)
         log_field_t f = va_arg(ap, log_field_t);
         if (f.key == NULL)
             break;
+        if (b->cut) /* a value was cut to fit the line: the rest is left out */
+            continue;
         if (json) {
             sb_put(b, ",", 1);
             sb_json_string(b, f.key);
@@ -224,7 +240,7 @@ void log_emit(log_level_t level, const char *msg, ...)
     if (level < g_level)
         return;
     char line[LINE_MAX_BYTES];
-    sb_t b = { line, 0, sizeof line };
+    sb_t b = { line, 0, sizeof line, 0 };
     va_list ap;
     va_start(ap, msg);
     format_line(&b, level, msg, ap);

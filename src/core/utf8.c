@@ -96,8 +96,12 @@ size_t utf8_cut(const char *s, size_t n, size_t max)
     size_t k = max;
     while (k > 0 && max - k < 3 && ((unsigned char)s[k] & 0xC0) == 0x80)
         k--;
+    /* A sequence starting at k that reaches past max (whole, or cut short
+     * by the end of the input: the rest may not have been read yet) goes
+     * to the next part whole; one that ends before max is ill-formed, and
+     * cleaned wherever it falls. */
     int ok;
-    if (k < max && utf8_next(s + k, n - k, &ok) > max - k && ok)
+    if (k < max && utf8_next(s + k, n - k, &ok) > max - k)
         return k;
     return max;
 }

@@ -187,6 +187,47 @@ TEST(log_lines_are_text_whatever_a_field_holds)
     CHECK(strstr(nl + 1, " line=\"x\xef\xbf\xbd\"\n") != NULL);
 }
 
+static char g_long_value[12000];
+
+static void emit_long(void)
+{
+    /* 4,000 bytes that are not UTF-8 (12,000 once each is U+FFFD) and a
+     * field after them: more than a log line holds. */
+    memset(g_long_value, '\xff', 4000);
+    g_long_value[4000] = '\0';
+    log_configure(LOG_FORMAT_JSON, LOG_INFO);
+    log_info("output", LF_S("line", g_long_value), LF_I("after", 1));
+    log_configure(LOG_FORMAT_LOGFMT, LOG_INFO);
+    memset(g_long_value, 'x', 10000);
+    g_long_value[10000] = '\0';
+    log_info("output", LF_S("line", g_long_value), LF_I("after", 1));
+    log_configure(LOG_FORMAT_JSON, LOG_INFO);
+}
+
+/* A value longer than a line is cut between characters, marked, and the
+ * line still closes: JSON that parses, a logfmt line ending in its quote. */
+TEST(log_a_value_too_long_for_a_line_is_cut_and_the_line_closes)
+{
+    static char buf[40000];
+    capture(buf, sizeof buf, emit_long);
+    char *nl = strchr(buf, '\n');
+    CHECK(nl != NULL);
+    if (nl == NULL)
+        return;
+    CHECK(nl - buf < 8192);
+    json_error_t e;
+    json_t *v = json_loadb(buf, (size_t)(nl - buf), 0, &e);
+    CHECK(v != NULL);
+    const char *line = json_string_value(json_object_get(v, "line"));
+    CHECK(line != NULL && strlen(line) > 6000);
+    CHECK(line != NULL && strcmp(line + strlen(line) - 3, "\xe2\x80\xa6") == 0);
+    CHECK(json_object_get(v, "after") == NULL);
+    json_decref(v);
+    char *second = nl + 1, *end = strchr(second, '\n');
+    CHECK(end != NULL && end - second < 8192);
+    CHECK(end != NULL && end[-1] == '"' && strstr(second, " line=\"xxx") != NULL);
+}
+
 static void emit_logfmt(void)
 {
     log_configure(LOG_FORMAT_LOGFMT, LOG_INFO);

@@ -70,4 +70,10 @@ TEST(utf8_cut_falls_between_characters)
     CHECK_INT(utf8_cut(s, 7, 3), 2);
     CHECK_INT(utf8_cut(s, 7, 2), 2);
     CHECK_INT(utf8_cut("\xff\xff\xff\xff", 4, 2), 2);  /* not text: cut where asked */
+    /* Only one or two bytes past the cut read yet: the character they
+     * start is not whole in the input, and still goes to the next part. */
+    CHECK_INT(utf8_cut(s, 4, 3), 2);
+    CHECK_INT(utf8_cut(s, 4, 2), 2);
+    CHECK_INT(utf8_cut("ab\xe2\x82", 4, 3), 2);
+    CHECK_INT(utf8_cut("ab\xf0\x9f\x98", 5, 4), 2);
 }
