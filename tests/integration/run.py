@@ -14,8 +14,10 @@ first (SLOW_FIRST), so that the last to start are short."""
 import concurrent.futures
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -112,38 +114,100 @@ def jobs_wanted():
     return int(text)
 
 
-def run_module(name, folder=HERE):
-    """Runs one module of `folder` in a process of its own: (its output
-    without its summary line, passed, failed). A module that ends without a
-    summary line (crashed, killed) counts as one failed test."""
+# A module that runs longer than this (seconds; TICKQ_TEST_MODULE_TIMEOUT)
+# is stopped and counted as failed, with what it printed: a hung module
+# must not hang the suite with its output unseen.
+MODULE_TIMEOUT = float(os.environ.get("TICKQ_TEST_MODULE_TIMEOUT", "1800"))
+
+_live = set()                  # the module processes running
+_live_lock = threading.Lock()
+_stopping = threading.Event()  # the suite was interrupted: start no more modules
+
+
+def stop_module(p):
+    """Stops a module's process group (the module, its servers and workers)
+    as Ctrl-C would, then for good after 10 s."""
+    for sig, grace in ((signal.SIGINT, 10), (signal.SIGKILL, None)):
+        try:
+            os.killpg(p.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            p.wait(grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_module(name, folder=HERE, timeout=None):
+    """Runs one module of `folder` in a process group of its own: (its
+    output without its summary line, passed, failed). A module that ends
+    without a summary line (crashed, killed) or runs over `timeout` seconds
+    (default MODULE_TIMEOUT) counts as one failed test; one not started
+    because the suite was interrupted counts as nothing."""
+    if _stopping.is_set():
+        return "", 0, 0
     env = dict(os.environ)
     if folder != HERE:
         env["PYTHONPATH"] = folder + os.pathsep + env.get("PYTHONPATH", "")
-    p = subprocess.run([sys.executable, os.path.abspath(__file__), name], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True, errors="replace", env=env)
-    lines = p.stdout.splitlines()
-    if lines:
+    short = name[len("test_"):]
+    p = subprocess.Popen([sys.executable, os.path.abspath(__file__), name], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, errors="replace", env=env, start_new_session=True)
+    with _live_lock:
+        _live.add(p)
+    try:
+        out, _ = p.communicate(timeout=MODULE_TIMEOUT if timeout is None else timeout)
+        why = f"the module's process ended (status {p.returncode}) without its summary line"
+    except subprocess.TimeoutExpired:
+        stop_module(p)
+        out, _ = p.communicate()
+        why = f"the module ran over {MODULE_TIMEOUT if timeout is None else timeout:g} s and was stopped"
+    finally:
+        with _live_lock:
+            _live.discard(p)
+    lines = out.splitlines()
+    if lines and p.returncode in (0, 1):
         m = SUMMARY.match(lines[-1])
         if m:
             return "\n".join(lines[:-1]), int(m.group(1)), int(m.group(2))
-    return (p.stdout + f"\nFAIL integration/{name[len('test_'):]}: the module's process ended (status "
-            f"{p.returncode}) without its summary line"), 0, 1
+    return out + f"\nFAIL integration/{short}: {why}", 0, 1
+
+
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt
 
 
 def run_side_by_side(jobs, folder=HERE, stream=sys.stdout):
     """Every module of `folder`, `jobs` at a time; writes each module's
     lines as it ends, then the summary of all. 0 when every test passed,
-    else 1."""
+    else 1; on Ctrl-C or SIGTERM the running modules are stopped, no more
+    start, and it returns 130."""
     names = sorted(f[:-3] for f in os.listdir(folder) if f.startswith("test_") and f.endswith(".py"))
     names.sort(key=lambda n: SLOW_FIRST.index(n) if n in SLOW_FIRST else len(SLOW_FIRST))
     passed = failed = 0
-    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        for done in concurrent.futures.as_completed([pool.submit(run_module, n, folder) for n in names]):
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
+    futures = [pool.submit(run_module, n, folder) for n in names]
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupted)
+    try:
+        for done in concurrent.futures.as_completed(futures):
             out, p, f = done.result()
             if out:
                 stream.write(out + "\n")
                 stream.flush()
             passed, failed = passed + p, failed + f
+    except KeyboardInterrupt:
+        _stopping.set()
+        for f in futures:
+            f.cancel()
+        with _live_lock:
+            running = list(_live)
+        for p in running:
+            stop_module(p)
+        pool.shutdown(wait=True)
+        stream.write(f"integration: interrupted ({passed} passed, {failed} failed so far)\n")
+        return 130
+    pool.shutdown(wait=True)
     stream.write(f"integration: {passed} passed, {failed} failed\n")
     return 0 if failed == 0 else 1
 

@@ -9,6 +9,7 @@ import io
 import os
 import shutil
 import tempfile
+import time
 import unittest
 
 # By path: the bare name `run` may already be tests/hostile/run.py
@@ -87,8 +88,6 @@ class TestRunnerCounts(unittest.TestCase):
         self.assertEqual(line, "integration: 0 passed, 1 failed", out)
 
 
-if __name__ == "__main__":
-    unittest.main()
 
 
 TOY_MODULES = {
@@ -117,6 +116,14 @@ class C(unittest.TestCase):
 ''',
 }
 
+HANGS = '''
+import time, unittest
+class H(unittest.TestCase):
+    def test_hangs(self):
+        print("started", flush=True)
+        time.sleep(60)
+'''
+
 
 class TestSideBySide(unittest.TestCase):
     """The whole suite's mode: modules in processes of their own, summed."""
@@ -144,3 +151,18 @@ class TestSideBySide(unittest.TestCase):
         out = io.StringIO()
         self.assertEqual(run.run_side_by_side(3, folder, out), 0, out.getvalue())
         self.assertEqual(out.getvalue().splitlines()[-1], "integration: 2 passed, 0 failed")
+
+    def test_a_module_over_its_time_is_stopped_and_counted_failed_with_its_output(self):
+        folder = tempfile.mkdtemp(prefix="tickq-runner-")
+        self.addCleanup(shutil.rmtree, folder)
+        with open(os.path.join(folder, "test_toy_hangs.py"), "w") as f:
+            f.write(HANGS)
+        t0 = time.monotonic()
+        out, passed, failed = run.run_module("test_toy_hangs", folder, timeout=1.5)
+        self.assertLess(time.monotonic() - t0, 30)
+        self.assertEqual((passed, failed), (0, 1), out)
+        self.assertIn("FAIL integration/toy_hangs: the module ran over 1.5 s and was stopped", out)
+
+
+if __name__ == "__main__":
+    unittest.main()
