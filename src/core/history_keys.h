@@ -15,7 +15,8 @@
 
 /* <stream>:state, the stream's backlog counters: `waiting` (rows appended,
  * not yet acknowledged), `dropped` (rows deleted unwritten because the
- * backlog passed `cap`), `cap`, and `database` (which one it is). */
+ * backlog passed `cap`), `refused` (rows the database refused for their
+ * data, skipped), `cap`, and `database` (which one it is). */
 void history_state_key(const char *stream, char *out, size_t outlen);
 
 /* A database's history stream, <prefix>:history:<16 hex digits of the

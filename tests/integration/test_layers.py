@@ -44,6 +44,13 @@ class TestLayers(SourceCheckCase):
         line = self.plant_include("sched/cron.c", "tz.h")
         self.assert_fails('src/sched/cron.c:%d: includes "tz.h" without its folder (write "sched/tz.h")' % line)
 
+    def test_an_include_by_absolute_path_or_reaching_out_of_src_fails(self):
+        target = os.path.join(self.tmp, "src", "core", "job.h")  # exists: the path still names no header of src/
+        line = self.plant_include("data/db.c", target)
+        self.assert_fails('src/data/db.c:%d: includes "%s", which is not in src/' % (line, target))
+        line = self.plant_include("data/bars.c", "../src/core/job.h")
+        self.assert_fails('src/data/bars.c:%d: includes "../src/core/job.h", which is not in src/' % line)
+
     def test_the_generated_library_text_is_core_only(self):
         line = self.plant_include("cmd/main.c", "lua_scripts.h")
         self.assert_fails("src/cmd/main.c:%d: includes the generated lua_scripts.h, which only core/ may" % line)
