@@ -393,10 +393,13 @@ int history_claim_idle(rconn_t *c, const char *stream, const char *consumer, int
     return got;
 }
 
+#define HISTORY_REFUSAL_MAX 512 /* bytes of the database's message kept per refused row */
+
 /* Writes rows [lo, hi) of the batch (its job rows, then its retry rows);
- * halves a range the database refuses (history_batch_write). */
-static int write_range(db_t *db, const history_batch_t *b, size_t lo, size_t hi, history_refused_fn refused,
-                       void *user, long long *skipped, char *err, size_t errlen)
+ * halves a range the database refuses, down to the rows it refuses alone,
+ * whose indices go to refused[*nrefused] with the last refusal in err. */
+static int write_range(db_t *db, const history_batch_t *b, size_t lo, size_t hi, size_t *refused,
+                       size_t *nrefused, char *why, char *err, size_t errlen)
 {
     size_t nj = b->njobs;
     size_t jlo = lo < nj ? lo : nj, jhi = hi < nj ? hi : nj;
@@ -405,24 +408,53 @@ static int write_range(db_t *db, const history_batch_t *b, size_t lo, size_t hi,
     if (rc != DB_REFUSED)
         return rc;
     if (hi - lo == 1) {
-        refused(user, lo < nj ? &b->jobs[lo] : NULL, lo < nj ? NULL : &b->retries[lo - nj], err);
-        (*skipped)++;
+        refused[(*nrefused)++] = lo;
+        snprintf(why + (size_t)lo * HISTORY_REFUSAL_MAX, HISTORY_REFUSAL_MAX, "%s", err);
         return 0;
     }
     size_t mid = lo + (hi - lo) / 2;
-    if (write_range(db, b, lo, mid, refused, user, skipped, err, errlen) != 0)
+    if (write_range(db, b, lo, mid, refused, nrefused, why, err, errlen) != 0)
         return -1;
-    return write_range(db, b, mid, hi, refused, user, skipped, err, errlen);
+    return write_range(db, b, mid, hi, refused, nrefused, why, err, errlen);
 }
 
-long long history_batch_write(db_t *db, const history_batch_t *b, history_refused_fn refused, void *user, char *err,
-                              size_t errlen)
+long long history_batch_write(db_t *db, const history_batch_t *b, history_refused_fn refused_fn, void *user,
+                              char *err, size_t errlen)
 {
-    long long skipped = 0;
-    size_t n = b->njobs + b->nretries;
-    if (n > 0 && write_range(db, b, 0, n, refused, user, &skipped, err, errlen) != 0)
+    size_t n = b->njobs + b->nretries, nrefused = 0;
+    if (n == 0)
+        return 0;
+    size_t *refused = malloc(n * sizeof *refused);
+    char *why = malloc(n * HISTORY_REFUSAL_MAX);
+    if (refused == NULL || why == NULL) {
+        free(refused);
+        free(why);
+        snprintf(err, errlen, "out of memory writing job history");
         return -1;
-    return skipped;
+    }
+    long long out = -1;
+    if (write_range(db, b, 0, n, refused, &nrefused, why, err, errlen) != 0) {
+        /* err says why; the batch waits in Redis */
+    } else if (n > 1 && nrefused == n) {
+        /* Every row refused alone: a cause of the database's (its encoding,
+         * a constraint added by hand), not of the rows. Skipping would
+         * delete the whole history behind it; it waits instead. */
+        char first[HISTORY_REFUSAL_MAX];
+        snprintf(first, sizeof first, "%s", why);
+        snprintf(err, errlen, "the database refused every row of a batch of %zu, each alone (%s): not skipped", n,
+                 first);
+    } else {
+        for (size_t k = 0; k < nrefused; k++) {
+            size_t i = refused[k];
+            const char *said = why + i * HISTORY_REFUSAL_MAX;
+            refused_fn(user, i < b->njobs ? &b->jobs[i] : NULL, i < b->njobs ? NULL : &b->retries[i - b->njobs],
+                       said);
+        }
+        out = (long long)nrefused;
+    }
+    free(refused);
+    free(why);
+    return out;
 }
 
 int history_count_refused(rconn_t *c, const char *stream, long long n, char *err, size_t errlen)

@@ -98,9 +98,11 @@ typedef void (*history_refused_fn)(void *user, const history_rec_t *job, const r
  * again would fail the same way), the rows are written again in halves,
  * each in its own transaction, down to the rows it refuses one by one:
  * those are skipped, each told to `refused` (about 2 log2(rows)
- * transactions per refused row), and the rest written. Returns the number
- * of rows skipped, or -1 with err when the database could not be written
- * (the batch is kept). */
+ * transactions per refused row), and the rest written. When it refuses
+ * every row of a batch of two or more, each alone, the cause is the
+ * database's (its encoding, a constraint added by hand), not the rows':
+ * nothing is skipped and it is -1. Returns the number of rows skipped, or
+ * -1 with err when the database could not be written (the batch is kept). */
 long long history_batch_write(db_t *db, const history_batch_t *b, history_refused_fn refused, void *user, char *err,
                               size_t errlen);
 

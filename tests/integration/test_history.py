@@ -463,6 +463,34 @@ class TestHistoryStreamPostgres(HistoryStreamTests, TickqTestCase):
         self.assertIn("no time at all", logged[0]["error"])
         self.assertEqual(w.stop(), 0)
 
+    def test_a_batch_whose_every_row_is_refused_waits_instead_of_being_skipped(self):
+        """Every row of a batch refused, each alone: the database's cause
+        (its encoding, a constraint added by hand), not the rows'. Nothing
+        is skipped or counted; the rows wait in Redis with a warning."""
+        w = self.worker("--workers", "1", env=self.env)
+        stream = self.stream_of(w)
+        recorder = self.recorder_reading(w, stream)
+        os.kill(recorder, signal.SIGSTOP)   # both rows in one batch
+        try:
+            now = time.time_ns() // 1000
+            for jid in ("bad-1", "bad-2"):
+                row = self.history_row(jid, 1, "no time at all", 1, "completed", "echo", "backtest", "h:1.abcd:0",
+                                       now - 1000, now, "")
+                self.r.xadd(stream, {"job": row})
+            self.r.hincrby(f"{stream}:state", "waiting", 2)
+        finally:
+            os.kill(recorder, signal.SIGCONT)
+        warned = wait_for(lambda: [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg", "").startswith(
+            "cannot write job history yet")], 20, what="the warning that the history waits")
+        self.assertIn("the database refused every row of a batch of 2, each alone", warned[0]["error"])
+        self.assertEqual(self.history_state(stream).get("refused", 0), 0)
+        self.assertEqual(self.history_state(stream)["waiting"], 2)
+        self.assertEqual(self.r.xlen(stream), 2)
+        self.assertEqual(self.count("job_history"), 0)
+        self.assertFalse([x for x in w.log_lines() if isinstance(x, dict) and x.get("msg", "").startswith(
+            "job history row refused by the database")])
+        self.assertEqual(w.stop(), 0)
+
     def query(self, sql):
         return postgres().rows(self.dbname, sql)
 
