@@ -105,9 +105,9 @@ void jw_string(json_writer_t *w, const char *s, size_t len)
             if (ok) {
                 jw_raw(w, s + i, seq);
                 i += seq;
-            } else {
-                jw_char(w, '?');
-                i++;
+            } else { /* the one rule for bytes that are not UTF-8 (utf8.h) */
+                jw_raw(w, UTF8_REPLACEMENT, sizeof UTF8_REPLACEMENT - 1);
+                i += seq;
             }
         }
     }

@@ -5,7 +5,7 @@
  * the worker splices it into the result without parsing it again. Numbers
  * are written as the worker's results are (15 significant digits; NaN and
  * infinities as null); strings are escaped, with bytes that are not UTF-8
- * replaced by '?'. An allocation failure sets `failed` and stops writing;
+ * replaced by U+FFFD (utf8.h). An allocation failure sets `failed` and stops writing;
  * so does text past `max` (when not 0), which sets `over` too. */
 #ifndef TICKQ_JSON_WRITER_H
 #define TICKQ_JSON_WRITER_H
