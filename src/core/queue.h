@@ -384,7 +384,7 @@ queue_status_t queue_lease(queue_t *q, const char *holder, int acquire, int64_t 
                            size_t curlen, char *err, size_t errlen);
 
 /* The Redis keys of the protocol (docs/protocol.md, the key table), each
- * written once here under q->prefix into out (outlen bytes); the streams'
+ * written once in queue_keys.c under q->prefix into out (outlen bytes); the streams'
  * names are in core/queue_names.h, the history streams' in
  * core/history_keys.h. No other C file spells a key (scripts/check-keys). */
 void queue_protocol_key(const queue_t *q, char *out, size_t outlen);         /* <prefix>:protocol */

@@ -1,5 +1,5 @@
 """test_keys.py — scripts/check-keys, the key rule of src/ (docs/hacking.md,
-"A Redis function"): no C file but the key builders (core/queue.c,
+"A Redis function"): no C file but the key builders (core/queue_keys.c,
 core/queue_names.c, core/history_keys.c) spells a Redis key. It passes on
 the tree as it is; on a copy of the tree with one key spelled by hand it
 fails naming the file and the line, whether the key is one the builders
@@ -15,7 +15,7 @@ class TestKeys(SourceCheckCase):
     SCRIPT = "check-keys"
 
     def test_the_tree_spells_keys_only_in_the_builders(self):
-        self.assert_passes(says="no C file but core/queue.c, core/queue_names.c, core/history_keys.c spells a "
+        self.assert_passes(says="no C file but core/queue_keys.c, core/queue_names.c, core/history_keys.c spells a "
                                 "Redis key")
 
     def test_the_copy_passes_before_planting(self):
