@@ -18,6 +18,7 @@ EXAMPLES = os.path.join(ROOT, "examples", "handlers")
 CONFIG = os.path.join(EXAMPLES, "tickq.ini")
 sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
 sys.path.insert(0, EXAMPLES)
+sys.dont_write_bytecode = True  # the examples' own import here writes no __pycache__ into the tree
 import rq_backtest  # noqa: E402
 import tickq  # noqa: E402
 from tickq.streams import QueueManager  # noqa: E402
