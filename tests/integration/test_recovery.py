@@ -18,7 +18,11 @@ class TestCrashRecovery(TickqTestCase):
     def test_kill9_child_mid_job_then_job_completes(self):
         jid = self.enqueue("sleep", {"ms": 1500})
         w = self.worker("--workers", "1", "--retry-base", "50ms")
-        self.wait_running(jid)
+        # Started, not only claimed: a child killed between its claim and the
+        # job's start gives the job back uncharged (attempts would stay 1).
+        # Its "job started" line is written once the job is in its slot.
+        wait_for(lambda: [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg") == "job started"
+                          and x.get("job_id") == jid], 15, what=f"job {jid} to start")
         (child,) = w.children()
         os.kill(child, signal.SIGKILL)
         self.wait_state(jid, "completed", timeout=15)
