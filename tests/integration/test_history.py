@@ -366,7 +366,9 @@ class HistoryStreamTests:
         older = code.replace("  history_on(c, args[15])\n", "", 1)   # release without history
         self.assertNotEqual(older, code)
         jid = self.enqueue("sleep", {"ms": 1500}, "--max-retries", "1")
-        self.wait_running(jid)
+        # Started, not only claimed (a kill before the start gives it back uncharged).
+        wait_for(lambda: [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg") == "job started"
+                          and x.get("job_id") == jid], 15, what=f"job {jid} to start")
         self.r.function_load(older, replace=True)
         (child,) = w.children()
         os.kill(child, signal.SIGKILL)
