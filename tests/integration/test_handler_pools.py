@@ -49,6 +49,16 @@ class PoolCase(TickqTestCase):
     def final(self, jid, timeout=20):
         return self.wait_state(jid, ("completed", "failed", "dead"), timeout)
 
+    def versioned_app(self):
+        """A copy of the versioned handler app in a folder of its own:
+        (the folder, its module's path, the module's text)."""
+        app = os.path.join(self.tmp, "app")
+        os.mkdir(app)
+        module = os.path.join(app, "versioned.py")
+        shutil.copy(os.path.join(APPS, "versioned.py"), module)
+        with open(module) as f:
+            return app, module, f.read()
+
 
 class TestPoolTypes(PoolCase):
     def test_pool_runs_the_types_it_lists_and_refuses_others_naming_itself(self):
@@ -312,12 +322,7 @@ class TestWatchUnderLoad(PoolCase):
         return self.counters("load").get("completed", 0)
 
     def test_reload_under_load_loses_nothing_and_runs_the_new_code(self):
-        app = os.path.join(self.tmp, "app")
-        os.mkdir(app)
-        module = os.path.join(app, "versioned.py")
-        shutil.copy(os.path.join(APPS, "versioned.py"), module)
-        with open(module) as f:
-            source = f.read()
+        app, module, source = self.versioned_app()
         self.assertIn("\nVERSION = 1\n", source)
         config = self.write(VERSIONED_CONFIG.format(py=PY, extra=""))
         w = self.worker("--config", config, "--pool", "load", "--watch", module, "--watch", config,
@@ -427,12 +432,7 @@ class TestWatchFolder(PoolCase):
         """--watch on a folder (the users' app, not one of its files): a
         module edited in it reloads, once, and the new code runs in a new
         handler process."""
-        app = os.path.join(self.tmp, "app")
-        os.mkdir(app)
-        module = os.path.join(app, "versioned.py")
-        shutil.copy(os.path.join(APPS, "versioned.py"), module)
-        with open(module) as f:
-            source = f.read()
+        app, module, source = self.versioned_app()
         config = self.write(VERSIONED_CONFIG.format(py=PY, extra=""))
         env = {"PYTHONPATH": app, "TICKQ_CONFIG": None, "PYTHONDONTWRITEBYTECODE": None}
         w = self.worker("--config", config, "--pool", "load", "--workers", "1", "--watch", app, env=env)
