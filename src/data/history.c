@@ -395,27 +395,37 @@ int history_claim_idle(rconn_t *c, const char *stream, const char *consumer, int
 
 #define HISTORY_REFUSAL_MAX 512 /* bytes of the database's message kept per refused row */
 
-/* Writes rows [lo, hi) of the batch (its job rows, then its retry rows);
- * halves a range the database refuses, down to the rows it refuses alone,
- * whose indices go to refused[*nrefused] with the last refusal in err. */
-static int write_range(db_t *db, const history_batch_t *b, size_t lo, size_t hi, size_t *refused,
-                       size_t *nrefused, char *why, char *err, size_t errlen)
+/* Writes rows [lo, hi) of the batch (its job rows, then its retry rows)
+ * in one transaction: db_history_put's answer. */
+static int put_range(db_t *db, const history_batch_t *b, size_t lo, size_t hi, char *err, size_t errlen)
 {
     size_t nj = b->njobs;
     size_t jlo = lo < nj ? lo : nj, jhi = hi < nj ? hi : nj;
     size_t rlo = lo > nj ? lo - nj : 0, rhi = hi > nj ? hi - nj : 0;
-    int rc = db_history_put(db, b->jobs + jlo, jhi - jlo, b->retries + rlo, rhi - rlo, err, errlen);
-    if (rc != DB_REFUSED)
-        return rc;
+    return db_history_put(db, b->jobs + jlo, jhi - jlo, b->retries + rlo, rhi - rlo, err, errlen);
+}
+
+/* Rows [lo, hi), which the database refused together (its message in
+ * err): writes them again in halves, down to the rows it refuses alone,
+ * whose indices go to refused[*nrefused] and messages to why. 0, or -1
+ * with err when the database could not be written. */
+static int split_refused(db_t *db, const history_batch_t *b, size_t lo, size_t hi, size_t *refused,
+                         size_t *nrefused, char *why, char *err, size_t errlen)
+{
     if (hi - lo == 1) {
         refused[(*nrefused)++] = lo;
-        snprintf(why + (size_t)lo * HISTORY_REFUSAL_MAX, HISTORY_REFUSAL_MAX, "%s", err);
+        snprintf(why + lo * HISTORY_REFUSAL_MAX, HISTORY_REFUSAL_MAX, "%s", err);
         return 0;
     }
-    size_t mid = lo + (hi - lo) / 2;
-    if (write_range(db, b, lo, mid, refused, nrefused, why, err, errlen) != 0)
-        return -1;
-    return write_range(db, b, mid, hi, refused, nrefused, why, err, errlen);
+    size_t mid = lo + (hi - lo) / 2, from[2] = { lo, mid }, to[2] = { mid, hi };
+    for (int k = 0; k < 2; k++) {
+        int rc = put_range(db, b, from[k], to[k], err, errlen);
+        if (rc == DB_REFUSED)
+            rc = split_refused(db, b, from[k], to[k], refused, nrefused, why, err, errlen);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
 }
 
 long long history_batch_write(db_t *db, const history_batch_t *b, history_refused_fn refused_fn, void *user,
@@ -424,31 +434,27 @@ long long history_batch_write(db_t *db, const history_batch_t *b, history_refuse
     size_t n = b->njobs + b->nretries, nrefused = 0;
     if (n == 0)
         return 0;
+    int rc = put_range(db, b, 0, n, err, errlen);
+    if (rc != DB_REFUSED) /* the common case: written, or the batch waits */
+        return rc == 0 ? 0 : -1;
     size_t *refused = malloc(n * sizeof *refused);
     char *why = malloc(n * HISTORY_REFUSAL_MAX);
-    if (refused == NULL || why == NULL) {
-        free(refused);
-        free(why);
-        snprintf(err, errlen, "out of memory writing job history");
-        return -1;
-    }
     long long out = -1;
-    if (write_range(db, b, 0, n, refused, &nrefused, why, err, errlen) != 0) {
+    if (refused == NULL || why == NULL) {
+        snprintf(err, errlen, "out of memory writing job history");
+    } else if (split_refused(db, b, 0, n, refused, &nrefused, why, err, errlen) != 0) {
         /* err says why; the batch waits in Redis */
     } else if (n > 1 && nrefused == n) {
         /* Every row refused alone: a cause of the database's (its encoding,
          * a constraint added by hand), not of the rows. Skipping would
          * delete the whole history behind it; it waits instead. */
-        char first[HISTORY_REFUSAL_MAX];
-        snprintf(first, sizeof first, "%s", why);
         snprintf(err, errlen, "the database refused every row of a batch of %zu, each alone (%s): not skipped", n,
-                 first);
+                 why);
     } else {
         for (size_t k = 0; k < nrefused; k++) {
             size_t i = refused[k];
-            const char *said = why + i * HISTORY_REFUSAL_MAX;
             refused_fn(user, i < b->njobs ? &b->jobs[i] : NULL, i < b->njobs ? NULL : &b->retries[i - b->njobs],
-                       said);
+                       why + i * HISTORY_REFUSAL_MAX);
         }
         out = (long long)nrefused;
     }
