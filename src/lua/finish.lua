@@ -93,7 +93,10 @@ local function finish(keys, args)
     if pending[entry] then
       pending[entry] = nil
       local jk = job_key(c, id)
-      if kind == 'ok' and redis.call('HEXISTS', jk, 'queue') == 0 then
+      -- ok: one read of the record (its queue says it is still there).
+      local h = kind == 'ok' and
+        redis.call('HMGET', jk, 'queue', 'run', 'type', 'created_at', 'expires_us', 'needed_by', 'deps')
+      if h and not h[1] then
         -- The record went while the job ran (deleted by hand, evicted):
         -- the result the client waits for is written, but no partial
         -- record (neither queue nor type) and no history row (its run and
@@ -103,21 +106,20 @@ local function finish(keys, args)
         slot_free(c, id, nil)
         out[#out + 1] = 'missing'
         runs[#runs + 1] = 0
-      elseif kind == 'ok' then
+      elseif h then
         local attempt = args[i + 4]
         redis.call('HSET', jk, 'state', 'completed', 'attempts', attempt, 'worker', worker,
           'started_us', args[i + 5], 'finished_us', args[i + 6])
-        local h = redis.call('HMGET', jk, 'run', 'type', 'created_at', 'expires_us', 'needed_by', 'deps')
-        local run = run_of(h[1])
+        local run = run_of(h[2])
         runs[#runs + 1] = run
-        slot_free(c, id, h[2])
-        if h[4] then redis.call('ZREM', pkey(c, 'expiring'), id) end
-        history_job(c, id, run, h[3], attempt, 'completed', h[2], queue, worker, args[i + 5], args[i + 6])
+        slot_free(c, id, h[3])
+        if h[5] then redis.call('ZREM', pkey(c, 'expiring'), id) end
+        history_job(c, id, run, h[4], attempt, 'completed', h[3], queue, worker, args[i + 5], args[i + 6])
         redis.call('EXPIRE', jk, c.ttl)
         if attempt ~= '1' then redis.call('EXPIRE', pkey(c, 'retries', id), c.ttl) end
         redis.call('SET', result_key(id), payload, 'EX', c.ttl)
         count(c, queue, 'completed')
-        if h[5] or h[6] then job_ended(c, id, 'completed', { needed_by = h[5], deps = h[6] }) end
+        if h[6] or h[7] then job_ended(c, id, 'completed', { needed_by = h[6], deps = h[7] }) end
         out[#out + 1] = 'completed'
       else
         local f = job_fields(stream, entry)
