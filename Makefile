@@ -14,7 +14,8 @@
 #                   bench-options (implied volatility and Greeks of 1 M contracts),
 #                   bench-handlers (no-op jobs through a Python handler vs built-in noop),
 #                   bench-http, bench-optimize, bench-memory (Redis bytes per waiting and
-#                   per finished job), bench-redis-time (Redis time per job by function)
+#                   per finished job), bench-redis-time (Redis time per job by function),
+#                   bench-redis-floor (protocol 1's Redis CPU per job against a minimal queue)
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
@@ -39,7 +40,7 @@ BENCH    := $(BUILD)/bench_queue
 BENCH_DATA := $(BUILD)/bench_data
 BENCH_OPTIONS := $(BUILD)/bench_options
 
-.PHONY: all setup test fuzz-syntax unit integration demo screenshots sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options bench-handlers bench-http bench-optimize bench-memory bench-redis-time install clean
+.PHONY: all setup test fuzz-syntax unit integration demo screenshots sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options bench-handlers bench-http bench-optimize bench-memory bench-redis-time bench-redis-floor install clean
 
 all: $(BUILD)/tickq
 
@@ -189,7 +190,7 @@ fuzz-build:
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) scripts/with-redis scripts/fuzz $(FUZZ_BUILD) $(FUZZ_TARGETS)
 
-bench: bench-queue bench-data bench-strategy bench-options bench-handlers bench-http bench-optimize bench-memory bench-redis-time
+bench: bench-queue bench-data bench-strategy bench-options bench-handlers bench-http bench-optimize bench-memory bench-redis-time bench-redis-floor
 
 # Benchmarks keep stdout for their JSON line; build chatter goes to stderr.
 bench-queue:
@@ -235,6 +236,12 @@ bench-redis-time:
 	@scripts/setup >&2
 	@$(MAKE) --no-print-directory all >&2
 	@scripts/with-redis /usr/bin/python3 bench/bench_redis_time.py --tickq $(BUILD)/tickq
+
+# Redis CPU per job of protocol 1's enqueue, claim and finish against the
+# least a Redis queue must write per job (bench/bench_redis_floor.py).
+bench-redis-floor:
+	@scripts/setup >&2
+	@scripts/with-redis /usr/bin/python3 bench/bench_redis_floor.py
 
 # Redis memory per waiting and per finished job (bench/bench_memory.py, docs/scaling.md).
 bench-memory:
