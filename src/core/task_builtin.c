@@ -97,20 +97,36 @@ static const task_arg_t fail_args[] = {
 };
 
 const task_def_t task_def_noop = {
-    "noop", task_noop, "does nothing; returns {}", no_args, NULL, 0, NULL, NULL, NULL
+    .name = "noop",
+    .run = task_noop,
+    .summary = "does nothing; returns {}",
+    .args = no_args,
 };
 const task_def_t task_def_echo = {
-    "echo", task_echo, "returns its args (any JSON object)", NULL, NULL, 0, NULL, NULL, NULL
+    .name = "echo",
+    .run = task_echo,
+    .summary = "returns its args (any JSON object)",
+    .args = NULL,
 };
 const task_def_t task_def_sleep = {
-    "sleep", task_sleep, "sleeps {\"ms\": N} milliseconds", sleep_args, NULL, 0, NULL, NULL, NULL
+    .name = "sleep",
+    .run = task_sleep,
+    .summary = "sleeps {\"ms\": N} milliseconds",
+    .args = sleep_args,
 };
 const task_def_t task_def_spin = {
-    "spin", task_spin, "keeps a CPU busy for {\"ms\": N} milliseconds of CPU time", spin_args, NULL, 0, NULL, NULL, NULL
+    .name = "spin",
+    .run = task_spin,
+    .summary = "keeps a CPU busy for {\"ms\": N} milliseconds of CPU time",
+    .args = spin_args,
 };
 const task_def_t task_def_fail = {
-    "fail", task_fail, "fails (transient; {\"permanent\": true}, {\"times\": N}: only the first N attempts, "
-    "{\"crash\": true}: kills its worker process)", fail_args, NULL, 0, NULL, NULL, NULL
+    .name = "fail",
+    .run = task_fail,
+    .summary =
+        "fails (transient; {\"permanent\": true}, {\"times\": N}: only the first N attempts, "
+        "{\"crash\": true}: kills its worker process)",
+    .args = fail_args,
 };
 
 static const task_def_t *const builtin_tasks[] = { &task_def_noop, &task_def_echo, &task_def_sleep, &task_def_spin,

@@ -250,9 +250,11 @@ static const task_arg_t update_args[] = {
 };
 
 const task_def_t task_def_update_stock_data = {
-    "update_stock_data", task_update_stock_data,
-    "fetches bars from a provider (csv_dir, http_csv) and upserts them, all symbols or none", update_args,
-    update_check, 0, NULL, NULL, NULL
+    .name = "update_stock_data",
+    .run = task_update_stock_data,
+    .summary = "fetches bars from a provider (csv_dir, http_csv) and upserts them, all symbols or none",
+    .args = update_args,
+    .check = update_check,
 };
 
 static const task_def_t *const market_data_tasks[] = { &task_def_update_stock_data };

@@ -387,7 +387,10 @@ static const task_arg_t iv_args[] = {
 };
 
 const task_def_t task_def_calculate_iv_analysis = {
-    "calculate_iv_analysis", task_calculate_iv_analysis,
-    "implied volatility and Greeks of each contract; 30-day ATM IV, IV rank/percentile, hv_20/hv_60 per symbol and day",
-    iv_args, NULL, 0, NULL, NULL, NULL
+    .name = "calculate_iv_analysis",
+    .run = task_calculate_iv_analysis,
+    .summary =
+        "implied volatility and Greeks of each contract; 30-day ATM IV, IV rank/percentile, hv_20/hv_60 "
+        "per symbol and day",
+    .args = iv_args,
 };

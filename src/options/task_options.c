@@ -296,9 +296,11 @@ static const task_arg_t update_args[] = {
 };
 
 const task_def_t task_def_update_options_data = {
-    "update_options_data", task_update_options_data,
-    "fetches option chains from a provider (csv_dir, http_csv, synthetic) and upserts them, all symbols or none",
-    update_args, NULL, 0, NULL, NULL, NULL
+    .name = "update_options_data",
+    .run = task_update_options_data,
+    .summary =
+        "fetches option chains from a provider (csv_dir, http_csv, synthetic) and upserts them, all symbols or none",
+    .args = update_args,
 };
 
 static const task_def_t *const options_tasks[] = {

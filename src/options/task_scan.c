@@ -202,7 +202,8 @@ static const task_arg_t scan_args[] = {
 };
 
 const task_def_t task_def_scan_opportunities = {
-    "scan_opportunities", task_scan_opportunities,
-    "ranks premium-selling and premium-buying candidates from the IV history and stores the list", scan_args, NULL,
-    0, NULL, NULL, NULL
+    .name = "scan_opportunities",
+    .run = task_scan_opportunities,
+    .summary = "ranks premium-selling and premium-buying candidates from the IV history and stores the list",
+    .args = scan_args,
 };

@@ -196,5 +196,10 @@ static const task_arg_t backtest_args[] = {
     { .name = NULL }
 };
 
-const task_def_t task_def_backtest = { "backtest", task_backtest, "signal backtest of a strategy (Lua or Python) over stored bars",
-                                       backtest_args, strategy_window_check, 0, NULL, NULL, NULL };
+const task_def_t task_def_backtest = {
+    .name = "backtest",
+    .run = task_backtest,
+    .summary = "signal backtest of a strategy (Lua or Python) over stored bars",
+    .args = backtest_args,
+    .check = strategy_window_check,
+};

@@ -813,15 +813,22 @@ static task_status_t task_optimize(const task_ctx_t *ctx, task_out_t *out)
 }
 
 const task_def_t task_def_optimize = {
-    "optimize", task_optimize,
-    "a strategy task over a grid or random sample of params, fanned out over the workers; ranks the combinations",
-    optimize_args, optimize_check, 0, NULL, optimize_inner,
-    "Any other key is an argument of the strategy task named by task, checked against its table "
-    "(tickq tasks portfolio_backtest, backtest or screening)."
+    .name = "optimize",
+    .run = task_optimize,
+    .summary =
+        "a strategy task over a grid or random sample of params, fanned out over the workers; ranks the combinations",
+    .args = optimize_args,
+    .check = optimize_check,
+    .inner = optimize_inner,
+    .inner_doc =
+        "Any other key is an argument of the strategy task named by task, checked against its table "
+        "(tickq tasks portfolio_backtest, backtest or screening).",
 };
 
 const task_def_t task_def_optimize_chunk = {
-    "optimize_chunk", task_optimize_chunk,
-    "one chunk of an optimize job's combinations (an optimize job enqueues its chunks)", chunk_args, chunk_check, 0,
-    NULL, NULL, NULL
+    .name = "optimize_chunk",
+    .run = task_optimize_chunk,
+    .summary = "one chunk of an optimize job's combinations (an optimize job enqueues its chunks)",
+    .args = chunk_args,
+    .check = chunk_check,
 };

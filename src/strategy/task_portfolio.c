@@ -490,7 +490,9 @@ static int portfolio_check(const json_t *args, task_check_where_t where, char *e
 }
 
 const task_def_t task_def_portfolio_backtest = {
-    "portfolio_backtest", task_portfolio_backtest,
-    "position backtest of a strategy (Lua or Python): equity curve, trades, metrics", portfolio_args,
-    portfolio_check, 0, NULL, NULL, NULL
+    .name = "portfolio_backtest",
+    .run = task_portfolio_backtest,
+    .summary = "position backtest of a strategy (Lua or Python): equity curve, trades, metrics",
+    .args = portfolio_args,
+    .check = portfolio_check,
 };

@@ -227,6 +227,9 @@ static const task_arg_t screening_args[] = {
     { .name = NULL }
 };
 
-const task_def_t task_def_screening = { "screening", task_screening,
-                                        "ranks a universe's current opportunities by a strategy's score (Lua or Python)",
-                                        screening_args, NULL, 0, NULL, NULL, NULL };
+const task_def_t task_def_screening = {
+    .name = "screening",
+    .run = task_screening,
+    .summary = "ranks a universe's current opportunities by a strategy's score (Lua or Python)",
+    .args = screening_args,
+};
