@@ -14,6 +14,7 @@
 #include "core/config_file.h"
 #include "core/log.h"
 #include "http/http_app.h"
+#include "http/http_sampler.h"
 #include "sched/schedule_config.h"
 
 static const char usage[] =
@@ -34,7 +35,8 @@ static const char usage[] =
     "The configuration file's schedules (--config) are what GET /api/schedules\n"
     "shows. Stops on SIGTERM or SIGINT.\n"
     "Exit status: 0 stopped, 64 bad usage, 69 cannot listen, 78 configuration\n"
-    "error (a bad file, a non-loopback address without a token).\n";
+    "error (a bad file, a non-loopback address without a token, a bad\n"
+    "TICKQ_SAMPLE_MS).\n";
 
 enum { OPT_HTTP = OPT_FIRST_COMMAND_OPTION, OPT_LOG_FORMAT, OPT_LOG_LEVEL };
 
@@ -91,7 +93,9 @@ int cmd_serve(int argc, char **argv)
     if (config_resolve(&cfg, 1, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
     const char *token = getenv("TICKQ_API_TOKEN");
-    if (http_bind_check_token(&flags.bind, token, err, sizeof err) != 0)
+    int64_t sample_ms;
+    if (http_bind_check_token(&flags.bind, token, err, sizeof err) != 0 ||
+        http_sampler_every_ms(&sample_ms, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
     schedule_config_t schedules;
     memset(&schedules, 0, sizeof schedules);

@@ -26,6 +26,7 @@
 #include "data/db.h"
 #include "data/history.h"
 #include "data/task_env_data.h"
+#include "http/http_sampler.h"
 #include "core/supervisor.h"
 #include "core/worker_metrics.h"
 #include "sched/schedule_config.h"
@@ -296,7 +297,9 @@ static void say_handler(int ok, const char *name, const char *what)
 }
 
 /* The configuration file's handlers and pool (--pool: its settings where
- * no flag gave them), then the settings checked. 0, or -1 with err. */
+ * no flag gave them), then the settings checked, --http's environment
+ * among them (a bad one would fail every HTTP process started). 0, or -1
+ * with err. */
 static int configure(config_t *cfg, char *err, size_t errlen)
 {
     if (handler_setup(cfg->config_path, g_pool, cfg, g_queues_flag, workers_fixed(), err, errlen) != 0)
@@ -304,6 +307,9 @@ static int configure(config_t *cfg, char *err, size_t errlen)
     if (!g_job_timeout_flag && handler_setup_pool_job_timeout_ms() > 0)
         cfg->job_timeout_ms = handler_setup_pool_job_timeout_ms();
     if (config_resolve(cfg, 1, err, errlen) != 0 || config_resolve_list_target(cfg, err, errlen) != 0)
+        return -1;
+    int64_t sample_ms;
+    if (g_http_on && http_sampler_every_ms(&sample_ms, err, errlen) != 0)
         return -1;
     return 0;
 }

@@ -16,23 +16,28 @@
 #define SAMPLE_MS_MAX 60000
 #define CONNECT_RETRY_MS 5000
 
+int http_sampler_every_ms(int64_t *every_ms, char *err, size_t errlen)
+{
+    *every_ms = SAMPLE_MS_DEFAULT;
+    const char *text = getenv("TICKQ_SAMPLE_MS");
+    if (text == NULL)
+        return 0;
+    char *end;
+    long long v = strtoll(text, &end, 10);
+    if (*text == '\0' || *end != '\0' || v < SAMPLE_MS_MIN || v > SAMPLE_MS_MAX) {
+        snprintf(err, errlen, "TICKQ_SAMPLE_MS '%.40s' must be a whole number of milliseconds from %d to %d", text,
+                 SAMPLE_MS_MIN, SAMPLE_MS_MAX);
+        return -1;
+    }
+    *every_ms = v;
+    return 0;
+}
+
 int http_sampler_init(http_sampler_t *s, const config_t *cfg, char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
     s->cfg = cfg;
-    s->every_ms = SAMPLE_MS_DEFAULT;
-    const char *text = getenv("TICKQ_SAMPLE_MS");
-    if (text != NULL) {
-        char *end;
-        long long v = strtoll(text, &end, 10);
-        if (*text == '\0' || *end != '\0' || v < SAMPLE_MS_MIN || v > SAMPLE_MS_MAX) {
-            snprintf(err, errlen, "TICKQ_SAMPLE_MS '%.40s' must be a whole number of milliseconds from %d to %d", text,
-                     SAMPLE_MS_MIN, SAMPLE_MS_MAX);
-            return -1;
-        }
-        s->every_ms = v;
-    }
-    return 0;
+    return http_sampler_every_ms(&s->every_ms, err, errlen);
 }
 
 static void sampler_drop_connection(http_sampler_t *s)

@@ -29,8 +29,12 @@ typedef struct {
     int64_t retry_at_ms;         /* monotonic: no connect before this, after a failed one */
 } http_sampler_t;
 
-/* Reads TICKQ_SAMPLE_MS (1000 to 60000 ms); -1 with err when it is set to
- * anything else. */
+/* The sample period: TICKQ_SAMPLE_MS (1000 to 60000 ms), else
+ * SAMPLE_MS_DEFAULT. 0, or -1 with err when it is set to anything else.
+ * The commands that start an HTTP process call it first, so that a bad
+ * value stops them at once instead of failing every server they start. */
+int http_sampler_every_ms(int64_t *every_ms, char *err, size_t errlen);
+/* Reads the sample period (http_sampler_every_ms): 0, or -1 with err. */
 int http_sampler_init(http_sampler_t *s, const config_t *cfg, char *err, size_t errlen);
 /* Takes the current slot's sample unless this process or another did. */
 void http_sampler_tick(http_sampler_t *s);

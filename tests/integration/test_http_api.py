@@ -7,11 +7,12 @@ route table against docs/http.md); the API token on every route of the
 server's route table (src/http/http_app.c: a route with no line in
 ENDPOINTS fails), 401, 403, /health and the page without it, audit lines,
 413 on every mutating route; and the command line: a bind beyond loopback
-without a token, a port in use, bad --http values."""
+without a token, a bad TICKQ_SAMPLE_MS, a port in use, bad --http values."""
 import json
 import os
 import re
 import socket
+import subprocess
 import time
 
 from harness import ROOT, wait_for
@@ -772,6 +773,29 @@ class TestCommandLine(HttpCase):
                     p = self.tickq(cmd, "--http", "127.0.0.1:0", env={"TICKQ_API_TOKEN": token}, timeout=30)
                     self.assertEqual(p.returncode, 78, p.stderr)
                     self.assertIn(f"TICKQ_API_TOKEN is {len(token)} characters: use at least 16", p.stderr)
+        self.assertEqual(self.r.keys("tickq:worker*"), [])
+
+    def test_a_bad_sample_period_refuses_to_start(self):
+        """TICKQ_SAMPLE_MS is read by every HTTP process: a bad one stops the
+        command before it starts any, not a server started again every
+        second. The timeout is the check that it does not loop: a process
+        left running would keep stderr open and run() would wait for it."""
+        for cmd, args in (("worker", ("--workers", "1")), ("serve", ())):
+            for value in ("abc", "5"):
+                with self.subTest(cmd=cmd, value=value):
+                    try:
+                        p = self.tickq(cmd, "--http", "127.0.0.1:0", *args, env={"TICKQ_SAMPLE_MS": value},
+                                       timeout=30)
+                    except subprocess.TimeoutExpired as e:
+                        self.fail(f"tickq {cmd} still running after 30 s (restarting its HTTP process?): "
+                                  f"{(e.stderr or b'')[-2000:]!r}")
+                    self.assertEqual(p.returncode, 78, p.stderr)
+                    self.assertIn(f"TICKQ_SAMPLE_MS '{value}' must be a whole number of milliseconds from 1000 to "
+                                  "60000", p.stderr)
+                    self.assertNotIn("http server listening", p.stderr)
+        p = self.tickq("worker", "--check", "--http", "127.0.0.1:0", env={"TICKQ_SAMPLE_MS": "abc"}, timeout=30)
+        self.assertEqual(p.returncode, 78, p.stdout + p.stderr)
+        self.assertIn("FAIL config: TICKQ_SAMPLE_MS 'abc' must be", p.stdout)
         self.assertEqual(self.r.keys("tickq:worker*"), [])
 
     def test_a_port_in_use_exits_69_naming_it(self):
