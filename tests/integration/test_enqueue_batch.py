@@ -2,8 +2,10 @@
 docs/handlers.md, the client's enqueue_many; the function tickq_p1_enqueue_batch is
 test_protocol's): every job is checked before any is sent, a bad one
 enqueues nothing and is named by its line or index, ids that exist are
-answered as they stand while the others go in, and the jobs run as jobs
-enqueued one by one would, against a real redis-server and real workers."""
+answered as they stand while the others go in, a call Redis refuses leaves
+the calls before it in (the client's error says how many and their results,
+ids included), and the jobs run as jobs enqueued one by one would, against
+a real redis-server and real workers."""
 import json
 import os
 import shutil
@@ -158,3 +160,36 @@ class TestEnqueueMany(TickqTestCase):
         self.assertEqual(e.exception.enqueued, 400)
         self.assertEqual(self.state("m-399"), "queued")
         self.assertIsNone(self.state("m-400"))
+
+    def test_a_refusal_redis_finds_gives_the_results_that_went_in(self):
+        # two whole calls go in, the third is refused: the error holds the
+        # 800 jobs' results, the ids the client made included
+        client = Client(self.url)
+        needed = client.enqueue("noop", queue="first", id="needed")
+        status, w = self.burst("--queues", "first", "--workers", "1")
+        self.assertEqual(status, 0, w.log())
+        waiting = client.enqueue("noop", queue="nobody", depends_on=needed)
+        jobs = [{"type": "echo", "args": {"n": i}, "queue": "mq"} for i in range(830)]
+        for i in (3, 401, 815):
+            jobs[i]["id"] = f"given-{i}"
+        jobs[810] = {"type": "noop", "id": "needed", "replace": True}
+        with self.assertRaises(ValueError) as e:
+            client.enqueue_many(jobs)
+        self.assertIn("job 810 (needed): job refused: job needed cannot run again yet", str(e.exception))
+        self.assertEqual(e.exception.enqueued, 800)
+        results = e.exception.results
+        self.assertEqual(len(results), 800)
+        ids = [r["id"] for r in results]
+        self.assertEqual(len(set(ids)), 800)
+        self.assertEqual((ids[3], ids[401]), ("given-3", "given-401"))
+        self.assertEqual({r["created"] for r in results}, {True})
+        self.assertEqual({r["state"] for r in results}, {"queued"})
+        self.assertEqual({r["run"] for r in results}, {1})
+        for i, r in enumerate(results):                                 # each is its job, in order
+            self.assertEqual((self.state(r["id"]), json.loads(self.job(r["id"])["args"])), ("queued", {"n": i}),
+                             r["id"])
+        self.assertIsNone(self.state("given-815"))                       # the refused call: none of it
+        self.assertEqual(set(self.r.keys("tickq:job:*")),
+                         {f"tickq:job:{x}" for x in ids + [needed, waiting]})
+        self.assertEqual(self.counters("mq")["submitted"], 800)
+        self.assertEqual(self.state(needed), "completed")               # not run again

@@ -414,7 +414,9 @@ class Client:
         state and run being that job's). When a call fails (RuntimeError, or
         ValueError for a replace of a job waiting jobs still need) the calls
         before it went in: the exception's `enqueued` attribute says how many
-        jobs."""
+        jobs, and its `results` their dicts, in order, as the return value
+        would hold them (len(results) == enqueued), so that the ids the
+        client made for them are known and they are not sent again."""
         fields = []
         for i, job in enumerate(jobs):
             if not isinstance(job, dict):
@@ -448,11 +450,11 @@ class Client:
                 err = self._refusal(e)
                 if isinstance(err, ValueError):
                     err = ValueError(_batch_place(str(err), start))
-                err.enqueued = start
+                err.enqueued, err.results = start, out
                 raise err from None
             if not isinstance(reply, (list, tuple)) or len(reply) != 4 * len(chunk):
                 err = RuntimeError(f"unexpected reply from {ENQUEUE_BATCH_FUNCTION}: {str(reply)[:200]}")
-                err.enqueued = start
+                err.enqueued, err.results = start, out
                 raise err
             for k, f in enumerate(chunk):
                 created, state, run = reply[4 * k:4 * k + 3]
