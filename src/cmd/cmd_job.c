@@ -15,6 +15,7 @@
 #include "cmd/db_exit.h"
 #include "cmd/text_table.h"
 #include "core/job_view.h"
+#include "core/json_exact.h"
 #include "core/numfmt.h"
 #include "data/optimize_table.h"
 
@@ -211,7 +212,7 @@ int cmd_job(int argc, char **argv)
         fprintf(stderr, "tickq: no job %s (unknown id, or its record expired)\n", cli.arg);
         return 3;
     }
-    char *text = json_dumps(job, JSON_INDENT(2));
+    char *text = json_exact_dumps(job, JSON_INDENT(2)); /* timeout_seconds 0.1, not 0.10000000000000001 */
     if (text)
         printf("%s\n", text);
     free(text);

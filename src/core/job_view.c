@@ -19,7 +19,10 @@ static json_t *field_value(const char *name, const char *value)
     for (size_t i = 0; i < sizeof numeric / sizeof numeric[0]; i++)
         if (strcmp(name, numeric[i]) == 0)
             return json_integer(strtoll(value, NULL, 10));
-    if (strcmp(name, "progress") == 0) /* a fraction from 0 to 1, written by tickq_p1_progress */
+    /* A fraction from 0 to 1, written by tickq_p1_progress as the text
+     * queue_send_progress sent ("%.6g"): the double that text reads as,
+     * which json_exact_dumps writes back as that text (0.1, 0.333333). */
+    if (strcmp(name, "progress") == 0)
         return json_real(strtod(value, NULL));
     if (strcmp(name, "args") == 0) {
         json_t *v = json_loads(value, 0, NULL);
@@ -133,7 +136,7 @@ int job_view_read(queue_t *q, const char *id, json_t **out, char *err, size_t er
     json_t *timeout = json_object_get(job, "timeout_ms");
     if (json_is_integer(timeout) && json_integer_value(timeout) == JOB_TIMEOUT_UNSET)
         json_object_set_new(job, "timeout_seconds", json_string("worker default"));
-    else if (json_is_integer(timeout))
+    else if (json_is_integer(timeout)) /* the double nearest ms / 1000: 100 ms is 0.1 */
         json_object_set_new(job, "timeout_seconds", json_real((double)json_integer_value(timeout) / 1000.0));
     /* "running" is not stored: a queued job whose entry is pending in the
      * consumer group is being run, by the consumer holding it. */

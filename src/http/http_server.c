@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/json_exact.h"
 #include "core/log.h"
 
 #define CONNECTIONS_MAX 256
@@ -139,15 +140,9 @@ void http_reply_body(http_reply_t *rep, int status, const char *content_type, ch
     rep->content_type = content_type;
 }
 
-void http_reply_json(http_reply_t *rep, int status, json_t *v)
+/* A JSON reply of text (a dump's; taken), a newline added; NULL: 500. */
+static void reply_json_text(http_reply_t *rep, int status, char *text)
 {
-    http_reply_json_digits(rep, status, v, 17);
-}
-
-void http_reply_json_digits(http_reply_t *rep, int status, json_t *v, int digits)
-{
-    char *text = v != NULL ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(digits)) : NULL;
-    json_decref(v);
     if (text == NULL) {
         http_reply_error(rep, 500, "out of memory");
         return;
@@ -162,6 +157,25 @@ void http_reply_json_digits(http_reply_t *rep, int status, json_t *v, int digits
         len = strlen(text);
     }
     http_reply_body(rep, status, "application/json", text, len);
+}
+
+void http_reply_json(http_reply_t *rep, int status, json_t *v)
+{
+    http_reply_json_digits(rep, status, v, 17);
+}
+
+void http_reply_json_digits(http_reply_t *rep, int status, json_t *v, int digits)
+{
+    char *text = v != NULL ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(digits)) : NULL;
+    json_decref(v);
+    reply_json_text(rep, status, text);
+}
+
+void http_reply_json_exact(http_reply_t *rep, int status, json_t *v)
+{
+    char *text = v != NULL ? json_exact_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(v);
+    reply_json_text(rep, status, text);
 }
 
 void http_reply_error(http_reply_t *rep, int status, const char *fmt, ...)

@@ -358,6 +358,25 @@ class TestHandlerJobs(HandlerTestCase):
         self.assertEqual(self.final(jid), "completed", self.job(jid).get("error"))
         self.assertEqual(self.result(jid)["status"], "completed")
 
+    def test_tickq_job_prints_progress_as_reported(self):
+        """A progress of 0.1 (the record holds the text "0.1") prints as 0.1
+        in `tickq job`, not as jansson's 0.10000000000000001."""
+        self.handler_worker()
+        go = os.path.join(self.tmp, "go")
+        jid = self.enqueue("wire", {"do": "progress", "go": go, "fraction": 0.1})
+
+        def shown():
+            res = self.result(jid)
+            return res and res["status"] == "running" and res["data"].get("progress") == 0.1 and res
+        wait_for(shown, 10, what="progress 0.1 in the running result")
+        self.assertEqual(self.job(jid)["progress"], "0.1")
+        p = self.tickq("job", jid)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn('\n  "progress": 0.1,\n', p.stdout)
+        self.assertEqual(json.loads(p.stdout)["progress"], 0.1)
+        open(go, "w").close()
+        self.assertEqual(self.final(jid), "completed", self.job(jid).get("error"))
+
     def test_a_flood_of_progress_is_written_a_few_times_a_second(self):
         """1000 progress messages at once: the running result shows the
         last one (written at the next chance), and the result key is written

@@ -101,6 +101,30 @@ class TestTasks(HttpCase):
         self.assertEqual((line["client"], line["method"], line["path"], line["status"], line["auth"]),
                          ("127.0.0.1", "POST", "/api/tasks", 201, "none"))
 
+    def test_get_prints_numbers_in_their_fewest_exact_digits(self):
+        """GET /api/tasks/{id} writes timeout_seconds (timeout_ms / 1000),
+        the args' decimals and the result's as `tickq job` does: 0.1, not
+        jansson's 17 digits (0.10000000000000001)."""
+        s = self.serve()
+        jid = self.expect(self.post(s, "/api/tasks", {"type": "echo", "args": {"qty": 0.1, "px": 101.7},
+                                                      "queue": "rq", "timeout": 0.1}), 201)["id"]
+        reply = self.get(s, f"/api/tasks/{jid}")
+        self.assertEqual(reply.status, 200, reply)
+        self.assertIn(b'"timeout_seconds":0.1,', reply.body)
+        self.assertIn(b'"args":{"qty":0.1,"px":101.7},', reply.body)
+        self.assertIn(b'"timeout_ms":100,', reply.body)
+        status, w = self.burst("--queues", "rq", "--workers", "1")
+        self.assertEqual(status, 0, w.log())
+        reply = self.get(s, f"/api/tasks/{jid}")
+        job = self.expect(reply, 200)
+        self.assertEqual(job["result"]["data"]["qty"], 0.1)
+        self.assertEqual(reply.body.count(b'"qty":0.1,'), 2, reply.body)   # the args, the result's echo
+        # The result's reals as the worker wrote them (15 digits), not padded to 17.
+        stored = re.search(r'"execution_time_seconds":([^,}]+)', self.r.get(f"task_result:{jid}")).group(1)
+        shown = re.search(rb'"execution_time_seconds":([^,}]+)', reply.body).group(1).decode()
+        self.assertEqual(float(shown), float(stored))
+        self.assertLessEqual(len(shown), len(stored), (shown, stored))
+
     def test_refusals_name_the_problem_and_enqueue_nothing(self):
         s = self.serve()
         cases = [

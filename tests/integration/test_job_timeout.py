@@ -198,6 +198,25 @@ class TestUnsetTimeoutShown(JobTimeoutCase):
         shown = json.loads(self.tickq("job", own).stdout)
         self.assertEqual((shown["timeout_seconds"], shown["timeout_ms"]), (90, 90000))
 
+    def test_tickq_job_prints_a_timeout_and_args_in_their_fewest_exact_digits(self):
+        """timeout_seconds is timeout_ms / 1000 and args are the decimals the
+        user wrote: `tickq job` prints them as 0.1, not as jansson's 17
+        digits (0.10000000000000001), and each reads back as the same
+        double; a whole number of seconds stays a real (60.0)."""
+        for given, ms, text in (("0.1", 100, "0.1"), ("1.5", 1500, "1.5"), ("0.123", 123, "0.123"),
+                                ("60", 60000, "60.0")):
+            with self.subTest(timeout=given):
+                jid = self.enqueue("echo", '{"qty": 0.1, "px": 101.7, "n": 3}', "--timeout", given)
+                p = self.tickq("job", jid)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertIn(f'\n  "timeout_seconds": {text},\n', p.stdout)
+                self.assertIn(f'\n  "timeout_ms": {ms},\n', p.stdout)
+                self.assertIn('\n  "args": {\n    "qty": 0.1,\n    "px": 101.7,\n    "n": 3\n  },\n', p.stdout)
+                shown = json.loads(p.stdout)
+                self.assertEqual(shown["timeout_seconds"], ms / 1000)
+                self.assertIsInstance(shown["timeout_seconds"], float)
+                self.assertEqual(shown["args"], {"qty": 0.1, "px": 101.7, "n": 3})
+
     def test_a_given_timeout_must_be_more_than_0(self):
         for bad, words in (("0", "invalid timeout: --timeout 0 must be more than 0 and at most 7 days"),
                            ("0.0001", "invalid timeout: --timeout 0.0001 must be more than 0"),

@@ -31,8 +31,9 @@ args["do"] says:
                         stderr, and args["bulk"] lines "bulk N ..." of
                         100 characters on stdout, then as ok
   huge                  result {"blob": ~5 MB of text, "sha256": its hash}
-  progress              progress 0.25 "quarter", 0.5 "half way", then waits
-                        for the file args["go"] before replying as ok
+  progress              progress 0.25 "quarter", args["fraction"] (default
+                        0.5) "half way", then waits for the file args["go"]
+                        before replying as ok
   progress_flood        args["n"] progress messages (fraction i/n, message
                         "step i"), then waits for args["go"] as progress
 
@@ -158,7 +159,7 @@ def run(job):
         send({"msg": "result", "id": job["id"], "data": {"blob": blob, "sha256": digest}})
     elif do == "progress":
         send({"msg": "progress", "id": job["id"], "fraction": 0.25, "message": "quarter"})
-        send({"msg": "progress", "id": job["id"], "fraction": 0.5, "message": "half way"})
+        send({"msg": "progress", "id": job["id"], "fraction": args.get("fraction", 0.5), "message": "half way"})
         wait_for_file(args["go"])
         ok(job)
     elif do == "progress_flood":
