@@ -37,6 +37,7 @@
 #include "core/clock.h"
 #include "core/job.h"
 #include "core/job_children.h"
+#include "core/json_exact.h"
 #include "core/log.h"
 #include "core/queue.h"
 #include "core/queue_controls.h"
@@ -194,7 +195,10 @@ static char *completed_result(const task_out_t *out, double seconds, const char 
     json_object_set_new(d, "worker_id", json_string(worker_id));
     json_object_set_new(d, "completed_at", json_string(now));
     json_t *root = json_pack("{s:s, s:o, s:s}", "status", "completed", "data", d, "updated_at", now);
-    char *s = root ? json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(15)) : NULL;
+    /* Each real in its fewest digits that read back as the same double: a
+     * task's 0.30000000000000004 stays that number (15 digits would store
+     * 0.3, another one), and 0.1 stays 0.1 (17 would print 0.10000000000000001). */
+    char *s = root ? json_exact_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     json_decref(root);
     if (s == NULL) /* only out of memory gets here */
         return NULL;

@@ -113,6 +113,23 @@ class TestJobsAndResults(TickqTestCase):
             self.assertRegex(shown[key], ISO_RE, key)
         self.assertEqual(self.tickq("job", "nope").returncode, 3)
 
+    def test_result_keeps_every_real_exactly(self):
+        # A task's numbers reach task_result as the same doubles: 17 digits
+        # would have to be written for some, and 15 (as results were once
+        # dumped) turn 0.30000000000000004 into 0.3, another number.
+        values = {"third": 0.30000000000000004, "tenth": 0.1, "pi": 3.141592653589793, "tiny": 5e-324,
+                  "big": 1.7976931348623157e308, "neg": -2.5e-7, "whole": 60.0}
+        jid = self.enqueue("echo", values)
+        status, _ = self.burst("--workers", "1")
+        self.assertEqual(status, 0)
+        raw = self.r.get(f"task_result:{jid}")
+        data = json.loads(raw)["data"]
+        for key, v in values.items():
+            self.assertEqual(data[key].hex(), v.hex(), key)
+        # In their fewest digits: 0.1, not 0.10000000000000001.
+        self.assertIn('"tenth":0.1,', raw)
+        self.assertIn('"third":0.30000000000000004,', raw)
+
     def test_running_result_while_job_runs(self):
         jid = self.enqueue("sleep", {"ms": 1500})
         w = self.worker("--workers", "1")
