@@ -10,7 +10,8 @@ per-job writes at a time, to price each:
                         job, as tickq_p1_claim writes task_result:<id>
   floor_result_key      the result in a key of its own (SET EX) instead of
                         the record, as tickq_p1_finish writes task_result:<id>
-  floor_full_record     protocol 1's eighteen-field record at enqueue
+  floor_full_record     the fifteen fields protocol 1's enqueue writes (its
+                        finish writes four more, not priced here)
 
 Two phases per case: N no-op jobs enqueued one call each (pipelined, so the
 client is not the limit), then claimed and finished in batches of 100 by
@@ -130,7 +131,10 @@ def main():
     ap.add_argument("--jobs", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args()
-    r = redis.Redis.from_url(os.environ["REDIS_URL"])
+    url = os.environ.get("REDIS_URL", "")
+    if not url.startswith("unix://"):  # it flushes the Redis it is given
+        raise SystemExit("bench_redis_floor: REDIS_URL must be a unix socket URL (run through scripts/with-redis)")
+    r = redis.Redis.from_url(url)
     rounds = {name: [] for name in CASES}
     for _ in range(a.rounds):
         for name, side in CASES.items():

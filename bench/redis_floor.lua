@@ -1,17 +1,17 @@
-#!lua name=tickq_floor
+#!lua name=bench_floor
 -- redis_floor.lua — the floor bench_redis_floor.py measures protocol 1
 -- against: the least a Redis queue must write per job, as Redis Functions,
 -- and that least plus one of protocol 1's per-job writes at a time, to
 -- price each. Not tickq's protocol (no validation, priorities, delays,
 -- retries, dependencies, limits or history): a yardstick for what a
 -- leaner protocol could save, loaded under its own library name and keys
--- (floor:*) so that it never meets tickq's.
+-- (floor:*), into the private Redis the benchmark flushes.
 
 local RUNNING = '{"status":"running","data":{"attempt":1,"worker_id":"bench"},"updated_at":"2026-01-01T00:00:00.000Z"}'
 local TTL = 86400
 
 -- floor_enqueue: args id, type, args, queue, now_us, record ('short': six
--- fields; 'full': protocol 1's eighteen, docs/protocol.md). A stream entry
+-- fields; 'full': the fifteen protocol 1's enqueue writes, docs/protocol.md). A stream entry
 -- with the job and its record, unless the id exists; one counter.
 local function enqueue(_, args)
   local id, jtype, payload, queue, now = args[1], args[2], args[3], args[4], args[5]
@@ -69,7 +69,7 @@ local function finish(keys, args)
   if n > 0 then
     redis.call('XACK', stream, 'floor', unpack(done))
     redis.call('XDEL', stream, unpack(done))
-    redis.call('HINCRBY', 'floor:stats:' .. stream, 'completed', n)
+    redis.call('HINCRBY', 'floor:stats:' .. string.sub(stream, #'floor:queue:' + 1), 'completed', n)
   end
   return n
 end

@@ -213,9 +213,10 @@ int cmd_job(int argc, char **argv)
         return 3;
     }
     char *text = json_exact_dumps(job, JSON_INDENT(2)); /* timeout_seconds 0.1, not 0.10000000000000001 */
-    if (text)
-        printf("%s\n", text);
-    free(text);
     json_decref(job);
+    if (text == NULL)
+        return cli_fail(EX_OSERR, "out of memory printing job %s", cli.arg);
+    printf("%s\n", text);
+    free(text);
     return 0;
 }

@@ -177,11 +177,12 @@ void jw_number(json_writer_t *w, double v)
     }
     char num[40];
     int n = fast_g15(v, num);
-    if (n < 0) {
+    if (n < 0)
         n = snprintf(num, sizeof num, "%.15g", v);
-        if (strpbrk(num, ".eEn") == NULL) /* keep it a real: 2 -> 2.0, as jansson writes it */
-            n += snprintf(num + n, sizeof num - (size_t)n, ".0");
-    }
+    for (int digits = 16; digits <= 17 && strtod(num, NULL) != v; digits++)
+        n = snprintf(num, sizeof num, "%.*g", digits, v); /* 15 digits are not v: more, to 17, which are */
+    if (strpbrk(num, ".eEn") == NULL) /* keep it a real: 2 -> 2.0, as jansson writes it */
+        n += snprintf(num + n, sizeof num - (size_t)n, ".0");
     jw_raw(w, num, (size_t)n);
 }
 

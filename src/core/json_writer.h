@@ -3,8 +3,9 @@
  * For results too big to build as jansson values and dump (a backtest's
  * tens of thousands of instances): the sandbox writes their text once, and
  * the worker splices it into the result without parsing it again. Numbers
- * are written as the worker's results are (15 significant digits; NaN and
- * infinities as null); strings are escaped, with bytes that are not UTF-8
+ * read back exactly, as in the rest of the worker's results: 15 significant
+ * digits when they are the same double (most values), else 16 or 17; NaN
+ * and infinities as null. Strings are escaped, with bytes that are not UTF-8
  * replaced by U+FFFD (utf8.h). An allocation failure sets `failed` and stops writing;
  * so does text past `max` (when not 0), which sets `over` too. */
 #ifndef TICKQ_JSON_WRITER_H

@@ -1,16 +1,21 @@
 /* numfmt.c — the shortest decimal text that reads back as the same double.
  *
- * printf's "%.<p>e" rounds v correctly to p significant digits; the
- * fewest digits whose text strtod turns back into v are the answer.
- * Whether p digits round-trip is monotone in p (the (p+1)-digit decimals
- * include every p-digit one, so the nearest is never farther), so a binary
- * search over 1..17 finds p in at most five tries instead of up to
- * seventeen. The digits are then laid out as %g would lay them out with
- * 17 digits of precision: plainly (10, 0.0001, 100.0000000005) unless the
+ * printf's "%.<p>e" rounds v correctly to p significant digits. When 15
+ * digits read back, so does the shortest decimal d that does (at most 15
+ * digits): v is within half an ulp of d, far less than the spacing of
+ * 15-digit decimals, so rounding v to 15 digits gives d with trailing
+ * zeros, which are dropped. Otherwise 16 digits, else 17 (which always
+ * read back): at most three tries, most values one (a subnormal counts up
+ * from one digit). (At a power of two,
+ * whose ulp below is half the ulp above, 16 digits may fail where another
+ * 16-digit decimal than the nearest would read back: 17 are written, still
+ * exact.) The digits are then laid out as %g would lay them out with 17
+ * digits of precision: plainly (10, 0.0001, 100.0000000005) unless the
  * exponent is below -4 or above 16 (1e-05, 1.5e+20), which %.<p>g alone
  * would not do (it writes 10 as 1e+01). */
 #include "core/numfmt.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,16 +31,18 @@ int numfmt_shortest(double v, char out[NUMFMT_MAX])
 {
     if (!isfinite(v))
         return snprintf(out, NUMFMT_MAX, "%s", isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
-    int lo = 1, hi = 17; /* 17 digits always read back (DBL_DECIMAL_DIG) */
-    char sci[NUMFMT_MAX];
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (reads_back(v, mid, sci))
-            hi = mid;
-        else
-            lo = mid + 1;
+    char sci[NUMFMT_MAX]; /* [-]d[.ddd]e±XX */
+    if (v != 0 && fabs(v) < DBL_MIN) {
+        /* Subnormal: its ulp is no longer tiny beside it (5e-324 is one
+         * digit), so count up from one digit. */
+        int p = 1;
+        while (p < 17 && !reads_back(v, p, sci))
+            p++;
+        if (p == 17)
+            snprintf(sci, sizeof sci, "%.16e", v);
+    } else if (!reads_back(v, 15, sci) && !reads_back(v, 16, sci)) {
+        snprintf(sci, sizeof sci, "%.16e", v); /* 17 digits always read back (DBL_DECIMAL_DIG) */
     }
-    snprintf(sci, sizeof sci, "%.*e", lo - 1, v); /* [-]d[.ddd]e±XX */
     const char *p = sci;
     char *o = out;
     if (*p == '-')

@@ -131,6 +131,43 @@ class TestEnqueueMany(TickqTestCase):
         self.assertEqual({self.state(o["id"]) for o in out}, {"completed"})
         self.assertEqual(self.result(out[849]["id"])["data"]["n"], 849)
 
+    def test_a_call_timed_out_gives_what_went_in_and_the_ids_in_doubt(self):
+        # A real fault: Redis pauses every client (CLIENT PAUSE, from
+        # another connection) just before the third call, for longer than
+        # the client's socket timeout, so that call times out; whether
+        # Redis ran it once the pause ended is not known to the client.
+        import redis
+
+        admin = self.r
+
+        class Paused(redis.Redis):
+            fcalls = 0
+
+            def execute_command(self, *args, **options):
+                if args and args[0] == "FCALL":
+                    Paused.fcalls += 1
+                    if Paused.fcalls == 3:
+                        admin.execute_command("CLIENT", "PAUSE", "1500", "ALL")
+                return super().execute_command(*args, **options)
+
+        client = Client(Paused.from_url(self.url, socket_timeout=0.4))
+        jobs = [{"type": "echo", "queue": "mq", "args": {"n": i}} for i in range(900)]
+        with self.assertRaises(redis.exceptions.TimeoutError) as e:
+            client.enqueue_many(jobs)
+        err = e.exception
+        self.assertEqual(err.enqueued, 800)
+        self.assertEqual(len(err.results), 800)
+        self.assertEqual(len(err.in_doubt), 100)
+        for i, r in enumerate(err.results):
+            self.assertEqual(json.loads(self.r.hget(f"tickq:job:{r['id']}", "args")), {"n": i})
+        # Sending the jobs in doubt again with their ids puts each in once,
+        # whether or not the timed-out call went in.
+        again = Client(self.url).enqueue_many([dict(jobs[800 + k], id=jid) for k, jid in enumerate(err.in_doubt)])
+        self.assertEqual([r["id"] for r in again], err.in_doubt)
+        self.assertEqual(len(self.r.keys("tickq:job:*")), 900)
+        for k, jid in enumerate(err.in_doubt):
+            self.assertEqual(json.loads(self.r.hget(f"tickq:job:{jid}", "args")), {"n": 800 + k})
+
     def test_a_bad_job_raises_naming_it_and_nothing_goes_in(self):
         client = Client(self.url)
         good = {"type": "echo", "queue": "mq"}

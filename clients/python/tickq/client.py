@@ -300,6 +300,7 @@ class Client:
             raise RuntimeError("tickq.Client needs the redis package: apt-get install python3-redis "
                                "(or pip install redis)") from None
         self._response_error = redis.exceptions.ResponseError
+        self._link_errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
         if redis_url is None:
             redis_url = os.environ.get("REDIS_URL") or None
             if redis_url is None:
@@ -416,7 +417,12 @@ class Client:
         before it went in: the exception's `enqueued` attribute says how many
         jobs, and its `results` their dicts, in order, as the return value
         would hold them (len(results) == enqueued), so that the ids the
-        client made for them are known and they are not sent again."""
+        client made for them are known and they are not sent again. When the
+        link to Redis fails instead (redis-py's ConnectionError or
+        TimeoutError), the error carries `enqueued` and `results` too, and
+        `in_doubt`: the ids of the call that failed, which may or may not
+        have gone in; send those jobs again with those ids (an id that went
+        in comes back created False)."""
         fields = []
         for i, job in enumerate(jobs):
             if not isinstance(job, dict):
@@ -452,6 +458,13 @@ class Client:
                     err = ValueError(_batch_place(str(err), start))
                 err.enqueued, err.results = start, out
                 raise err from None
+            except self._link_errors as e:
+                # The link failed: the calls before went in; this one may
+                # or may not have (its ids are in_doubt: sending the same
+                # jobs with those ids again is safe, an existing id comes
+                # back created False).
+                e.enqueued, e.results, e.in_doubt = start, out, [f[0] for f in chunk]
+                raise
             if not isinstance(reply, (list, tuple)) or len(reply) != 4 * len(chunk):
                 err = RuntimeError(f"unexpected reply from {ENQUEUE_BATCH_FUNCTION}: {str(reply)[:200]}")
                 err.enqueued, err.results = start, out
