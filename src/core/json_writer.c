@@ -114,7 +114,7 @@ void jw_string(json_writer_t *w, const char *s, size_t len)
     jw_char(w, '"');
 }
 
-/* 15 significant digits without printf for the common magnitudes (printf's
+/* 15 significant digits, NUL-terminated, without printf for the common magnitudes (printf's
  * exact decimal conversion dominates writing many numbers): the value is
  * scaled by an exact power of ten and rounded to a 15-digit integer, which
  * can differ from correct rounding only in the 15th digit. */
@@ -166,6 +166,7 @@ static int fast_g15(double v, char *out)
         for (int i = 0; i <= last; i++)
             *p++ = digits[i];
     }
+    *p = '\0'; /* jw_number reads it back with strtod */
     return (int)(p - out);
 }
 

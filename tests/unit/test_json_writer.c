@@ -42,7 +42,30 @@ TEST(json_writer_numbers_read_back_exactly)
         double back = strtod(t, NULL);
         if (back != v)
             unit_fail(__FILE__, __LINE__, "%.17g written as %s", v, t);
-        free(t);
+                free(t);
+    }
+    /* The same value twice in a row, as a column's sums are: the second
+     * must not pass its check on the digits the first left behind (a
+     * 15-digit text that is not v, followed by the first's 16th digit). */
+    const double twice[] = { 58230583.45941123, 1.4552055908372132, 89.32538461538462, 0.30000000000000004 };
+    for (size_t i = 0; i < sizeof twice / sizeof twice[0]; i++) {
+        json_writer_t w;
+        jw_init(&w);
+        jw_char(&w, '[');
+        jw_number(&w, twice[i]);
+        jw_char(&w, ',');
+        jw_number(&w, twice[i]);
+        jw_char(&w, ']');
+        size_t len;
+        char *text = jw_take(&w, &len);
+        json_error_t e;
+        json_t *a = json_loads(text, 0, &e);
+        CHECK(a != NULL && json_array_size(a) == 2);
+        for (size_t k = 0; a != NULL && k < json_array_size(a); k++)
+            if (json_real_value(json_array_get(a, k)) != twice[i])
+                unit_fail(__FILE__, __LINE__, "%.17g written as %s", twice[i], text);
+        json_decref(a);
+        free(text);
     }
 }
 
