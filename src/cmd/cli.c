@@ -3,6 +3,7 @@
 
 #include "core/clock.h"
 #include "core/config_file.h"
+#include "core/json_exact.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -197,7 +198,11 @@ const char *cli_entry_field(const redisReply *fields, const char *name)
 
 void cli_print_json_line(json_t *o)
 {
-    cli_print_json_line_digits(o, 17);
+    char *text = json_exact_dumps(o, JSON_COMPACT);
+    if (text != NULL)
+        printf("%s\n", text);
+    free(text);
+    json_decref(o);
 }
 
 void cli_print_json_line_digits(json_t *o, int digits)

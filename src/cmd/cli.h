@@ -145,7 +145,8 @@ int cli_parse_int(const char *s, long long min, long long max, long long *out);
  * "" when it has none. */
 const char *cli_entry_field(const redisReply *fields, const char *name);
 
-/* Prints o as one line of compact JSON and releases it (listings' --json). */
+/* Prints o as one line of compact JSON, each real in its shortest exact
+ * text (json_exact.h), and releases it (listings' --json). */
 void cli_print_json_line(json_t *o);
 /* The same, its reals with `digits` significant digits (1 to 17). */
 void cli_print_json_line_digits(json_t *o, int digits);

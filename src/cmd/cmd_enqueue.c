@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/job.h"
 #include "core/job_json.h"
+#include "core/json_exact.h"
 
 static const char usage[] =
     "usage: tickq enqueue TYPE [ARGS_JSON] [options]\n"
@@ -211,7 +212,7 @@ static char *with_arg_files(const char *args, size_t args_len, const char *const
         }
         json_object_set_new(obj, key, value);
     }
-    char *out = json_dumps(obj, JSON_COMPACT);
+    char *out = json_exact_dumps(obj, JSON_COMPACT);
     json_decref(obj);
     if (out == NULL)
         snprintf(err, errlen, "out of memory");

@@ -18,6 +18,7 @@
 #include "core/job.h"
 #include "core/job_admit.h"
 #include "core/job_json.h"
+#include "core/json_exact.h"
 #include "core/uuid.h"
 
 static const char usage[] =
@@ -453,7 +454,7 @@ static int flow_show(int argc, char **argv, int as_json, config_t *cfg)
     }
     strip(root);
     if (as_json) {
-        char *out = json_dumps(root, JSON_COMPACT);
+        char *out = json_exact_dumps(root, JSON_COMPACT);
         printf("%s\n", out ? out : "{}");
         free(out);
     } else {

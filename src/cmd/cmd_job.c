@@ -103,7 +103,7 @@ static char *params_text(const json_t *params)
         return NULL;
     out[0] = '\0';
     json_object_foreach((json_t *)params, k, v) {
-        char *value = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *value = json_exact_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         size_t need = strlen(k) + (value ? strlen(value) : 0) + 3;
         if (len + need > cap) {
             char *bigger = realloc(out, cap = (len + need) * 2);
@@ -126,7 +126,7 @@ static int print_table(const json_t *rows, int as_json)
     const json_t *row;
     if (as_json) {
         json_array_foreach(rows, i, row) {
-            char *line = json_dumps(row, JSON_COMPACT);
+            char *line = json_exact_dumps(row, JSON_COMPACT);
             if (line == NULL)
                 return cli_fail(EX_OSERR, "out of memory");
             printf("%s\n", line);

@@ -161,19 +161,14 @@ static void reply_json_text(http_reply_t *rep, int status, char *text)
 
 void http_reply_json(http_reply_t *rep, int status, json_t *v)
 {
-    http_reply_json_digits(rep, status, v, 17);
+    char *text = v != NULL ? json_exact_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(v);
+    reply_json_text(rep, status, text);
 }
 
 void http_reply_json_digits(http_reply_t *rep, int status, json_t *v, int digits)
 {
     char *text = v != NULL ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(digits)) : NULL;
-    json_decref(v);
-    reply_json_text(rep, status, text);
-}
-
-void http_reply_json_exact(http_reply_t *rep, int status, json_t *v)
-{
-    char *text = v != NULL ? json_exact_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     json_decref(v);
     reply_json_text(rep, status, text);
 }

@@ -74,13 +74,12 @@ int http_query_count(const http_request_t *r, const char *key, long long lo, lon
                      long long *out, http_reply_t *rep);
 
 /* Fills rep: a JSON value (stolen), an error, or a body of another type.
- * http_reply_json_digits dumps the value's reals with `digits` significant
- * digits (1 to 17; http_reply_json: 17, every bit of a double);
- * http_reply_json_exact each real in its own fewest digits that read back
- * exactly (json_exact.h: 0.1, not 0.10000000000000001). */
+ * http_reply_json writes each real in its own fewest digits that read back
+ * exactly (json_exact.h: 0.1, not 0.10000000000000001);
+ * http_reply_json_digits with `digits` significant digits (1 to 17), for
+ * figures that are rounded on purpose (the job listing's ages). */
 void http_reply_json(http_reply_t *rep, int status, json_t *v);
 void http_reply_json_digits(http_reply_t *rep, int status, json_t *v, int digits);
-void http_reply_json_exact(http_reply_t *rep, int status, json_t *v);
 void http_reply_error(http_reply_t *rep, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void http_reply_body(http_reply_t *rep, int status, const char *content_type, char *body, size_t len);
 

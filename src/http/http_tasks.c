@@ -250,7 +250,7 @@ void http_tasks_get(void *app, const http_request_t *req, http_reply_t *rep)
         no_job(rep, req->params[0]);
     } else {
         json_object_set_new(job, "result", result != NULL ? result : json_null());
-        http_reply_json_exact(rep, 200, job); /* as `tickq job`: 0.1, not 0.10000000000000001 */
+        http_reply_json(rep, 200, job); /* as `tickq job`: 0.1, not 0.10000000000000001 */
     }
 }
 

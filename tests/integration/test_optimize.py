@@ -54,10 +54,16 @@ class TestOptimize(HttpCase, SynthBarsTestCase):
                 "      out[#out + 1] = {ticker = df.ticker[i], date = df.date[i]}\n    end\n  end\n"
                 "  return out\nend\n")
         jid = self.enqueue("optimize", {**WINDOW, "task": "backtest", "strategy_code": code,
-                                        "params": {"k": [0.5, 1, 2]}, "objective": "win_rate"})
+                                        "params": {"k": [0.1, 1, 2]}, "objective": "win_rate"})
         self.run_all()
         d = self.data_of(jid)
         self.assertEqual((d["task"], d["combinations"]), ("backtest", 3))
+        # The table prints each parameter as it was sent: k=0.1, never 0.10000000000000001.
+        text = self.tickq("job", jid, "--table", env=self.env).stdout
+        self.assertIn("k=0.1\n", text.replace(" ", "\n"))
+        lines = self.tickq("job", jid, "--table", "--json", env=self.env).stdout
+        self.assertIn('"params":{"k":0.1}', lines)
+        self.assertNotIn("0.10000000000000001", text + lines)
         ids, res = self.drain([("backtest", dict(WINDOW, strategy_code=code, params=d["best"]["params"]))],
                               env=self.env)
         self.assertEqual(d["best"]["metrics"]["win_rate"],
