@@ -835,6 +835,17 @@ end
 -- a consumer group. Every group on the stream counts, not only this
 -- caller's: a client using another group name than the workers must still
 -- see the job as running (and never cancel it as if it were waiting).
+-- Adds a physical queue to the set of known queues, once per call (a
+-- batch of many jobs on one queue writes it once).
+local function register_queue(c, physical)
+  local seen = c.registered
+  if not seen then seen = {}; c.registered = seen end
+  if not seen[physical] then
+    seen[physical] = true
+    redis.call('SADD', pkey(c, 'queues'), physical)
+  end
+end
+
 local function pending_consumer(stream, entry)
   if not entry or entry == '' then return nil end
   local groups = redis.pcall('XINFO', 'GROUPS', stream)
@@ -985,7 +996,7 @@ local function add_job(c, j)
     add_entry(c, stream, { job = id, type = jtype, args = payload, attempts = '0', max_retries = j.max_retries,
       timeout_ms = j.timeout_ms, enqueued_us = now_us }, record)
   end
-  redis.call('SADD', pkey(c, 'queues'), physical)
+  register_queue(c, physical)
   count(c, queue, 'submitted')
   return { 1, id, state, run, previous }
 end

@@ -31,7 +31,7 @@ local function requeue_dead(c, entry)
       'attempts', 0, 'created_at', f.created_at, 'enqueued_us', string.format('%.0f', c.now * 1000),
       'stream', stream, 'run', run)
     add_entry_from_record(c, stream, id)
-    redis.call('SADD', pkey(c, 'queues'), physical)
+    register_queue(c, physical)
     count(c, f.queue, 'reruns')
     requeued = id
   end

@@ -42,7 +42,7 @@ local function retry(keys, args)
     'max_retries', r[3], 'timeout_ms', r[4], 'attempts', 0, 'created_at', r[5] or '',
     'enqueued_us', now_us(c), 'stream', stream, 'scheduled_for', '', 'run', run)
   add_entry_from_record(c, stream, id)
-  redis.call('SADD', pkey(c, 'queues'), physical)
+  register_queue(c, physical)
   count(c, h[3], 'reruns')
   flush_counters(c)
   return { 'requeued', run }
