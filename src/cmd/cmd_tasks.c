@@ -9,6 +9,7 @@
 
 #include "cmd/cli.h"
 #include "cmd/handler_setup.h"
+#include "core/json_exact.h"
 #include "core/log.h"
 #include "core/task.h"
 #include "handlers/handler_tasks.h"
@@ -50,7 +51,7 @@ static json_t *task_json(const task_def_t *t, const task_arg_t *args)
 
 static void print_json(json_t *v)
 {
-    char *s = json_dumps(v, JSON_INDENT(2));
+    char *s = json_exact_dumps(v, JSON_INDENT(2));
     if (s != NULL)
         puts(s);
     free(s);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/close_match.h"
+#include "core/json_exact.h"
 
 static const char *const task_fields[] = { "type", "args", "queue", "priority", "id", "max_retries", "timeout",
                                            "delay", "replace", "expires", "depends_on", "after_any" };
@@ -178,7 +179,7 @@ int job_json_spec(const json_t *task, const char *const *extra, job_spec_t *spec
     if ((st = depends_field(task, &text->deps, err, errlen)) != 0)
         return st;
     spec->depends_on = text->deps;
-    text->args = args != NULL && !json_is_null(args) ? json_dumps(args, JSON_COMPACT) : strdup("{}");
+    text->args = args != NULL && !json_is_null(args) ? json_exact_dumps(args, JSON_COMPACT) : strdup("{}");
     if (text->args == NULL) {
         snprintf(err, errlen, "out of memory");
         return JOB_JSON_NOMEM;

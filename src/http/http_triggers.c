@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/close_match.h"
+#include "core/json_exact.h"
 #include "core/job.h"
 #include "core/job_admit.h"
 #include "core/uuid.h"
@@ -154,7 +155,7 @@ static void update_chain(http_app_t *a, const http_request_t *req, json_t *symbo
         if (http_query(req, "priority") != NULL)
             specs[i].priority = http_query(req, "priority");
         specs[i].depends_on = i > 0 ? ids[i - 1] : NULL;
-        if ((text[i] = json_dumps(args[i], JSON_COMPACT)) == NULL) {
+        if ((text[i] = json_exact_dumps(args[i], JSON_COMPACT)) == NULL) {
             http_reply_error(rep, 500, "out of memory");
             goto out;
         }

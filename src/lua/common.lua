@@ -831,10 +831,6 @@ local function release_consumers(c, stream, names, jobs, cancelled)
   return n, nc
 end
 
--- The consumer running `entry` of `stream`, or nil: the entry is pending in
--- a consumer group. Every group on the stream counts, not only this
--- caller's: a client using another group name than the workers must still
--- see the job as running (and never cancel it as if it were waiting).
 -- Adds a physical queue to the set of known queues, once per call (a
 -- batch of many jobs on one queue writes it once).
 local function register_queue(c, physical)
@@ -846,6 +842,10 @@ local function register_queue(c, physical)
   end
 end
 
+-- The consumer running `entry` of `stream`, or nil: the entry is pending in
+-- a consumer group. Every group on the stream counts, not only this
+-- caller's: a client using another group name than the workers must still
+-- see the job as running (and never cancel it as if it were waiting).
 local function pending_consumer(stream, entry)
   if not entry or entry == '' then return nil end
   local groups = redis.pcall('XINFO', 'GROUPS', stream)

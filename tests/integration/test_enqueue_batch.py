@@ -58,6 +58,19 @@ class TestEnqueueFile(TickqTestCase):
                          [{"id": "f-1", "created": True, "state": "queued", "run": 2, "replaced": "completed"},
                           {"id": "g-1", "created": True, "state": "queued", "run": 1}])
 
+    def test_a_mixed_batch_registers_every_queue_and_keeps_args_exact(self):
+        """One call over two queues and three priorities registers each
+        physical queue (tickq stats lists them), and a real in the args is
+        stored as it was written (0.1, not 0.10000000000000001)."""
+        jobs = [{"type": "echo", "args": {"x": 0.1, "n": i}, "queue": q, "priority": pr, "id": f"m-{q}-{pr}-{i}"}
+                for q in ("ma", "mb") for pr in ("high", "normal", "low") for i in range(3)
+                if not (q == "mb" and pr == "low")]
+        p = self.tickq("enqueue", "--file", "-", input=jsonl(*jobs))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(self.r.smembers("tickq:queues"),
+                         {"ma_high", "ma_normal", "ma_low", "mb_high", "mb_normal"})
+        self.assertEqual(self.job("m-ma-low-2")["args"], '{"x":0.1,"n":2}')
+
     def test_a_bad_line_enqueues_nothing_and_is_named(self):
         good = {"type": "echo", "queue": "fq"}
         cases = [

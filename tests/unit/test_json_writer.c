@@ -42,7 +42,7 @@ TEST(json_writer_numbers_read_back_exactly)
         double back = strtod(t, NULL);
         if (back != v)
             unit_fail(__FILE__, __LINE__, "%.17g written as %s", v, t);
-                free(t);
+        free(t);
     }
     /* The same value twice in a row, as a column's sums are: the second
      * must not pass its check on the digits the first left behind (a
