@@ -309,7 +309,8 @@ static int configure(config_t *cfg, char *err, size_t errlen)
     if (config_resolve(cfg, 1, err, errlen) != 0 || config_resolve_list_target(cfg, err, errlen) != 0)
         return -1;
     int64_t sample_ms;
-    if (g_http_on && http_sampler_every_ms(&sample_ms, err, errlen) != 0)
+    if (g_http_on && (http_bind_check_token(&g_http, getenv("TICKQ_API_TOKEN"), err, errlen) != 0 ||
+                      http_sampler_every_ms(&sample_ms, err, errlen) != 0))
         return -1;
     return 0;
 }
@@ -532,7 +533,7 @@ static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_con
     return st;
 }
 
-/* --http: the token a bind needs, the port free, the schedules /api/schedules
+/* --http (its token and sample period are configure's): the port free, the schedules /api/schedules
  * shows (the scheduler's when it runs here, else the configuration file's,
  * read into *own: *owned says so), the shared page of the worker's numbers
  * mapped before anything forks. 0, or the exit status (logged). */
@@ -540,8 +541,6 @@ static int http_setup(const config_t *cfg, http_app_t *http, const schedule_conf
                       schedule_config_t *own, int *owned)
 {
     char err[1024];
-    if (http_bind_check_token(&g_http, getenv("TICKQ_API_TOKEN"), err, sizeof err) != 0)
-        return cli_fail(EX_CONFIG, "%s", err);
     if (worker_http_probe(&g_http, err, sizeof err) != 0)
         return cli_fail(EX_UNAVAILABLE, "%s", err);
     const char *path = config_file_path(cfg->config_path);

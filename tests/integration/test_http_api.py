@@ -797,6 +797,13 @@ class TestCommandLine(HttpCase):
                     p = self.tickq(cmd, "--http", "127.0.0.1:0", env={"TICKQ_API_TOKEN": token}, timeout=30)
                     self.assertEqual(p.returncode, 78, p.stderr)
                     self.assertIn(f"TICKQ_API_TOKEN is {len(token)} characters: use at least 16", p.stderr)
+        # worker --check says what the worker would refuse: a short token, and no token beyond this host.
+        p = self.tickq("worker", "--check", "--http", "127.0.0.1:0", env={"TICKQ_API_TOKEN": "short"}, timeout=30)
+        self.assertEqual(p.returncode, 78, p.stdout + p.stderr)
+        self.assertIn("FAIL config: TICKQ_API_TOKEN is 5 characters: use at least 16", p.stdout)
+        p = self.tickq("worker", "--check", "--http", "0.0.0.0:0", env={"TICKQ_API_TOKEN": None}, timeout=30)
+        self.assertEqual(p.returncode, 78, p.stdout + p.stderr)
+        self.assertIn("FAIL config: --http 0.0.0.0:0 listens beyond this host: set TICKQ_API_TOKEN", p.stdout)
         self.assertEqual(self.r.keys("tickq:worker*"), [])
 
     def test_a_bad_sample_period_refuses_to_start(self):
