@@ -196,22 +196,23 @@ const char *cli_entry_field(const redisReply *fields, const char *name)
     return "";
 }
 
-void cli_print_json_line(json_t *o)
+/* Prints text (o's dump; taken, may be NULL) as one line and releases o. */
+static void print_dump_line(char *text, json_t *o)
 {
-    char *text = json_exact_dumps(o, JSON_COMPACT);
     if (text != NULL)
         printf("%s\n", text);
     free(text);
     json_decref(o);
 }
 
+void cli_print_json_line(json_t *o)
+{
+    print_dump_line(json_exact_dumps(o, JSON_COMPACT), o);
+}
+
 void cli_print_json_line_digits(json_t *o, int digits)
 {
-    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(digits));
-    if (text != NULL)
-        printf("%s\n", text);
-    free(text);
-    json_decref(o);
+    print_dump_line(json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(digits)), o);
 }
 
 int cli_open_queue(int argc, char **argv, const cli_spec_t *spec, cli_session_t *cli)

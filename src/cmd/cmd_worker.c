@@ -533,10 +533,11 @@ static int run_supervisor(const config_t *cfg, rconn_t *conn, const schedule_con
     return st;
 }
 
-/* --http (its token and sample period are configure's): the port free, the schedules /api/schedules
- * shows (the scheduler's when it runs here, else the configuration file's,
- * read into *own: *owned says so), the shared page of the worker's numbers
- * mapped before anything forks. 0, or the exit status (logged). */
+/* --http (its token and sample period are configure's): the port free, the
+ * schedules /api/schedules shows (the scheduler's when it runs here, else
+ * the configuration file's, read into *own: *owned says so), the shared
+ * page of the worker's numbers mapped before anything forks. 0, or the exit
+ * status (logged). */
 static int http_setup(const config_t *cfg, http_app_t *http, const schedule_config_t *running,
                       schedule_config_t *own, int *owned)
 {

@@ -114,10 +114,11 @@ void jw_string(json_writer_t *w, const char *s, size_t len)
     jw_char(w, '"');
 }
 
-/* 15 significant digits, NUL-terminated, without printf for the common magnitudes (printf's
- * exact decimal conversion dominates writing many numbers): the value is
- * scaled by an exact power of ten and rounded to a 15-digit integer, which
- * can differ from correct rounding only in the 15th digit. */
+/* 15 significant digits, NUL-terminated, without printf for the common
+ * magnitudes (printf's exact decimal conversion dominates writing many
+ * numbers): the value is scaled by an exact power of ten and rounded to a
+ * 15-digit integer, which can differ from correct rounding only in the 15th
+ * digit. */
 static int fast_g15(double v, char *out)
 {
     static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
