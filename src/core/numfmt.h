@@ -1,6 +1,6 @@
-/* numfmt.h — numbers as text that reads back exactly: the shortest decimal
- * a double rounds back to, for output that must not hide digits (tickq
- * data show). */
+/* numfmt.h — numbers as text: the shortest decimal a double rounds back
+ * to, for output that must not hide digits (tickq data show), and printf's
+ * "%.<p>f" without printf's cost (a strategy's string.format). */
 #ifndef TICKQ_NUMFMT_H
 #define TICKQ_NUMFMT_H
 
@@ -14,5 +14,17 @@
  * d.ddde±XX, like %g: 0.1 -> "0.1", 10 -> "10", 100.0000000005 ->
  * "100.0000000005", 0.00001 -> "1e-05", 1e21 -> "1e+21". */
 int numfmt_shortest(double v, char out[NUMFMT_MAX]);
+
+/* Room for any numfmt_fixed result: a sign, 19 integer digits, the point,
+ * NUMFMT_FIXED_PREC_MAX decimals and the NUL. */
+#define NUMFMT_FIXED_PREC_MAX 17
+#define NUMFMT_FIXED_MAX 48
+
+/* Writes v with `prec` decimals exactly as printf's "%.<prec>f" does
+ * (correctly rounded, ties to even, a '-' for any negative value and -0),
+ * and returns the length; -1, writing nothing, for what it leaves to
+ * printf: NaN, infinities, |v| >= 2^63 and prec outside 0 ..
+ * NUMFMT_FIXED_PREC_MAX. */
+int numfmt_fixed(double v, int prec, char out[NUMFMT_FIXED_MAX]);
 
 #endif

@@ -226,7 +226,6 @@ static int finish_value(lua_State *L, strategy_eval_t *e, const strategy_job_t *
                         json_writer_t *raw, const char **kind, char *msg, size_t msglen)
 {
     char why[600];
-    lua_sethook(L, NULL, 0, 0);
     lua_gc(L, LUA_GCSTOP);
     /* The finish step's own allocations: a Lua strategy's in its sandbox
      * child, unbounded; a Python strategy's result is finished in the
@@ -358,16 +357,20 @@ static int evaluate_in(const strategy_job_t *job, lua_State *L, strategy_eval_t 
     strategy_state_watch_time(L);
     sandbox_setup_done();
     if (luaL_loadbufferx(L, job->code, job->code_len, "=strategy", "t") != LUA_OK) {
+        strategy_state_unwatch_time(L);
         char msg[1200], text[MESSAGE_MAX + 64];
         clip_message(lua_tostring(L, -1), text, sizeof text);
         snprintf(msg, sizeof msg, "Strategy syntax error: %s", text);
         return fail_envelope("syntax", msg);
     }
     /* A strategy that catches its own limit error (pcall) still broke it. */
-    if (lua_pcall(L, 0, 0, 0) != LUA_OK || e->violation[0] || e->timed_out || strategy_eval_out_of_memory(e))
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK || e->violation[0] || e->timed_out || strategy_eval_out_of_memory(e)) {
+        strategy_state_unwatch_time(L);
         return report_error(L, e, "Strategy error");
+    }
     char why[600];
     if (find_entry_point(L, before, job->entry_point, why, sizeof why) != 0) {
+        strategy_state_unwatch_time(L);
         char msg[700];
         snprintf(msg, sizeof msg, "Strategy error: %s", why);
         return fail_envelope("contract", msg);
@@ -377,6 +380,9 @@ static int evaluate_in(const strategy_job_t *job, lua_State *L, strategy_eval_t 
         push_json(L, job->params);
     int64_t t0 = clock_mono_us();
     int status = lua_pcall(L, job->params != NULL ? 2 : 1, 1, 0);
+    /* From here on nothing of the strategy's runs, and Lua must not fail
+     * outside a protected call: no deadline hook may fire. */
+    strategy_state_unwatch_time(L);
     if (status != LUA_OK || e->violation[0] || e->timed_out || strategy_eval_out_of_memory(e))
         return report_error(L, e, "Strategy error");
     return finish_and_reply(L, e, job, (double)(clock_mono_us() - t0) / 1000.0);

@@ -38,9 +38,14 @@ int strategy_eval_out_of_memory(strategy_eval_t *e);
  * generator Lua seeded from the time and that state's address: every warm
  * run would draw the same numbers). */
 void strategy_state_seed(lua_State *L, const uint64_t seed[2]);
-/* Checks the time every few thousand instructions: past the evaluation's
- * deadline_ms, the strategy fails ("Strategy exceeded time limit"). */
+/* In a sandbox child: arms a timer (SIGALRM) for the evaluation's
+ * deadline_ms, past which the strategy fails at its next instruction
+ * ("Strategy exceeded time limit"; coroutines check every few thousand
+ * instructions). One state at a time. */
 void strategy_state_watch_time(lua_State *L);
+/* Disarms the timer and removes the hook: before anything runs outside a
+ * protected call, and before the state is closed. */
+void strategy_state_unwatch_time(lua_State *L);
 
 /* --- the warm state (strategy_warm.c) ---------------------------------- */
 
@@ -65,6 +70,11 @@ void strategy_open_kernels(lua_State *L);
  * tables, functions, coroutines and userdata without their address
  * ("table: #1"; strategy_tostring.c). */
 void strategy_open_tostring(lua_State *L);
+/* string.format's common cases written without Lua's printf calls (the
+ * arguments from index 1, as string.format gets them): pushes the text
+ * and returns 1, or returns 0 with the stack as it was, for Lua's own
+ * format to do (strategy_format.c). */
+int strategy_format_fast(lua_State *L);
 /* Records `columns` (a JSON array of names) as the df columns used, for a
  * state that ran no Lua strategy (a Python strategy's result, read back). */
 void strategy_set_used_columns(lua_State *L, const json_t *columns);

@@ -7,22 +7,28 @@
  * package/require, debug, dofile/loadfile, load of binary chunks,
  * string.dump, collectgarbage. A violation is reported even if the strategy
  * catches the error. The string metatable is locked; tostring, print and
- * string.format show no heap address (strategy_tostring.c). An instruction-count
- * hook enforces the time limit (the parent also kills at the wall limit), a
- * capped allocator the memory limit. */
+ * string.format show no heap address (strategy_tostring.c). The time limit:
+ * a timer signal at the deadline sets a hook that fails the strategy at
+ * its next instruction (the parent also kills at the wall limit); until
+ * then the main thread runs without a hook, which would cost every
+ * instruction a call. A coroutine keeps an instruction-count hook of its
+ * own (the signal's hook reaches the main thread only). A capped allocator
+ * enforces the memory limit. */
 #include "strategy/strategy_internal.h"
 
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "core/clock.h"
 #include "strategy/strategy_arena.h"
 
-#define HOOK_EVERY 10000       /* instructions between time checks */
+#define HOOK_EVERY 10000       /* instructions between a coroutine's time checks */
 
 strategy_eval_t *strategy_eval_of(lua_State *L)
 {
@@ -74,15 +80,89 @@ static void time_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     strategy_eval_t *e = strategy_eval_of(L);
-    if (clock_mono_ms() > e->deadline_ms) {
+    if (clock_mono_ms() >= e->deadline_ms) {
         e->timed_out = 1;
         luaL_error(L, "Strategy exceeded time limit");
     }
 }
 
+/* The state whose strategy runs, while its deadline timer is armed. */
+static lua_State *volatile g_watched;
+
+/* SIGALRM at the deadline: the hook on every instruction of the main
+ * thread from now on (lua_sethook may be called from a signal handler;
+ * lua.c stops a script on Ctrl-C this way). */
+static void on_deadline(int sig)
+{
+    (void)sig;
+    lua_State *L = g_watched;
+    if (L != NULL)
+        lua_sethook(L, time_hook, LUA_MASKCOUNT, 1);
+}
+
+static void arm(int64_t ms)
+{
+    struct itimerval t;
+    memset(&t, 0, sizeof t);
+    t.it_value.tv_sec = (time_t)(ms / 1000);
+    t.it_value.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+    setitimer(ITIMER_REAL, &t, NULL);
+}
+
 void strategy_state_watch_time(lua_State *L)
 {
-    lua_sethook(L, time_hook, LUA_MASKCOUNT, HOOK_EVERY);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_deadline;
+    sa.sa_flags = SA_RESTART;    /* a write of printed output goes on */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    g_watched = L;
+    int64_t left = strategy_eval_of(L)->deadline_ms - clock_mono_ms();
+    if (left > 0)
+        arm(left + 1);           /* the hook's test is in whole ms */
+    else
+        on_deadline(SIGALRM);
+}
+
+void strategy_state_unwatch_time(lua_State *L)
+{
+    arm(0);                      /* disarmed; a signal already raised still finds L */
+    g_watched = NULL;
+    lua_sethook(L, NULL, 0, 0);
+}
+
+/* coroutine.create and coroutine.wrap (the originals as upvalue 1): the
+ * new thread checks the time every HOOK_EVERY instructions, as the
+ * deadline signal's hook reaches only the main thread. wrap's function
+ * holds its thread as its upvalue. */
+static int watched_coroutine(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION); /* the originals' check, named as theirs is */
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, 1);
+    lua_State *co = lua_tothread(L, -1);
+    if (co == NULL && lua_getupvalue(L, -1, 1) != NULL) {
+        co = lua_tothread(L, -1);
+        lua_pop(L, 1);
+    }
+    if (co != NULL)
+        lua_sethook(co, time_hook, LUA_MASKCOUNT, HOOK_EVERY);
+    return 1;
+}
+
+static void watch_coroutines(lua_State *L)
+{
+    lua_getglobal(L, LUA_COLIBNAME);
+    const char *const names[] = { "create", "wrap" };
+    for (size_t i = 0; i < 2; i++) {
+        lua_getfield(L, -1, names[i]);
+        lua_pushcclosure(L, watched_coroutine, 1);
+        lua_setfield(L, -2, names[i]);
+    }
+    lua_pop(L, 1);
 }
 
 /* --- forbidden names -------------------------------------------------- */
@@ -208,6 +288,7 @@ static void open_safe_libs(lua_State *L)
         lua_pop(L, 1);
     }
     safe_os(L);
+    watch_coroutines(L);
     lua_getglobal(L, "math");
     lua_getfield(L, -1, "randomseed");
     lua_pushcclosure(L, safe_randomseed, 1);

@@ -137,9 +137,12 @@ static int format_error(lua_State *L)
  * __tostring aside, as %p is in Lua) or "(null)" for any other value; the
  * original (upvalue 1) does the rest, checks included. %p becomes %s in a
  * copy of the format (same length, same flags and width), kept above the
- * arguments while they are rewritten. */
+ * arguments while they are rewritten. Plain strings and numbers in common
+ * formats take the fast path (strategy_format.c) first. */
 static int safe_format(lua_State *L)
 {
+    if (strategy_format_fast(L))
+        return 1;
     size_t len;
     const char *fmt = luaL_checklstring(L, 1, &len);
     int top = lua_gettop(L);

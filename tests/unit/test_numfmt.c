@@ -1,6 +1,7 @@
 /* test_numfmt.c — numfmt_shortest (the fewest digits that read back as the
- * same double, against a plain search of every precision) and close_match
- * (edit distances, "did you mean" picks). */
+ * same double, against a plain search of every precision), numfmt_fixed
+ * (byte for byte printf's "%.<p>f") and close_match (edit distances, "did
+ * you mean" picks). */
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -136,6 +137,54 @@ TEST(close_match_distance_ignores_case_and_counts_swaps_once)
     memset(long_name, 'A', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = '\0';
     CHECK(close_match_distance(long_name, "A") == (size_t)-1);
+}
+
+/* numfmt_fixed(v, p) against snprintf("%.*f", p, v); 1 when they agree. */
+static int fixed_matches(double v, int prec)
+{
+    char got[NUMFMT_FIXED_MAX], want[400];
+    int n = numfmt_fixed(v, prec, got);
+    snprintf(want, sizeof want, "%.*f", prec, v);
+    if (n == (int)strlen(want) && strcmp(got, want) == 0)
+        return 1;
+    unit_fail(__FILE__, __LINE__, "numfmt_fixed(%a, %d) is \"%s\" (%d), printf gives \"%s\"", v, prec,
+              n < 0 ? "(declined)" : got, n, want);
+    return 0;
+}
+
+TEST(numfmt_fixed_is_printf_f)
+{
+    /* Ties round to the even digit, as printf does; a negative rounding to
+     * zero keeps its sign. */
+    static const double known[] = { 0, -0.0, 0.5, 1.5, 2.5, 0.25, 0.125, 0.375, -0.04, -0.5, 0.05, 0.15,
+                                    0.35, 1e-5, 123.456, 99.95, 9.995, 1e15, 1e18, 9.2e18, 4.9e-324,
+                                    2.2250738585072014e-308, 0.1, 1.0 / 3, 2.0 / 3, -12.3456789 };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        for (int p = 0; p <= NUMFMT_FIXED_PREC_MAX; p++)
+            fixed_matches(known[i], p);
+    /* Random bit patterns over every exponent a result is written for, and
+     * values that are exact ties at some precision (k / 2^j). */
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    int bad = 0;
+    for (int i = 0; i < 400000 && bad < 5; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t bits = x & ~(UINT64_C(0x7ff) << 52);
+        bits |= (uint64_t)((x >> 52) % 1086) << 52;   /* biased exponents 0 .. 1085: |v| < 2^63 */
+        double v;
+        memcpy(&v, &bits, sizeof v);
+        bad += !fixed_matches(v, (int)(x % (NUMFMT_FIXED_PREC_MAX + 1)));
+        double tie = (double)(int64_t)(x % 2000001) / (double)(1 << (x % 12)) - 1000.0;
+        bad += !fixed_matches(tie, (int)((x >> 8) % 8));
+    }
+    /* Left to printf: non-finite values, |v| >= 2^63, other precisions. */
+    char out[NUMFMT_FIXED_MAX];
+    CHECK_INT(numfmt_fixed(NAN, 2, out), -1);
+    CHECK_INT(numfmt_fixed(-INFINITY, 2, out), -1);
+    CHECK_INT(numfmt_fixed(9223372036854775808.0, 0, out), -1);
+    CHECK_INT(numfmt_fixed(-9223372036854775808.0, 0, out), -1);
+    CHECK_INT(numfmt_fixed(1.5, NUMFMT_FIXED_PREC_MAX + 1, out), -1);
+    CHECK_INT(numfmt_fixed(1.5, -1, out), -1);
+    fixed_matches(9223372036854774784.0, NUMFMT_FIXED_PREC_MAX); /* the largest double below 2^63 */
 }
 
 TEST(close_match_find_orders_by_distance_then_names)
