@@ -17,6 +17,7 @@
  * the collector's settings no longer matter (stopping it saved under 5%). */
 #include "strategy/strategy_arena.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -50,9 +51,15 @@ int strategy_arena_start(size_t bytes)
     return -1;
 #endif
     bytes = (bytes + ARENA_FILL - 1) / ARENA_FILL * ARENA_FILL;
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    /* One ARENA_FILL more, to start on a boundary of it: each fill is then
+     * one huge page where the kernel gives them (one fault, one zeroing,
+     * one entry to tear down at exit, instead of 512). */
+    char *p = mmap(NULL, bytes + ARENA_FILL, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
     if (p == MAP_FAILED)
         return -1;
+    p += (ARENA_FILL - (uintptr_t)p % ARENA_FILL) % ARENA_FILL;
+    (void)madvise(p, bytes, MADV_HUGEPAGE); /* refused where the kernel has none: small pages */
     memset(&g_arena, 0, sizeof g_arena);
     g_arena.base = g_arena.next = g_arena.filled = p;
     g_arena.end = g_arena.base + bytes;

@@ -1783,6 +1783,10 @@ end
                     self.assertEqual(res["data"]["ranked_results"], want)
                     self.assertEqual(res["data"]["opportunities"], len(current))
                     self.assertEqual(res["data"]["results_returned"], len(want))
+                    if name == "momentum":   # string.format's text (its fast path) is printf's rounding
+                        for row in res["data"]["ranked_results"]:
+                            self.assertEqual(row["message"], "%s up %.1f%% in 20 bars, RSI %.0f"
+                                             % (row["ticker"], row["score"], row["rsi"]))
 
 
 class TestStrategyBenchmark(TickqTestCase):

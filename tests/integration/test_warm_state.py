@@ -11,7 +11,7 @@ import re
 import shutil
 import tempfile
 
-from harness import ROOT, TickqTestCase, tickq, wait_for
+from harness import ROOT, TickqTestCase, comm, tickq, wait_for
 
 FAMILIES = ("sma", "ema", "rsi", "atr", "bb_upper", "bb_mid", "bb_lower", "high", "low", "hv")
 
@@ -184,3 +184,69 @@ class TestWarmStateBound(TickqTestCase):
         w.close()
         self.workers.remove(w)
         self.assertEqual(got, self.fresh(again, symbols, start)["instances"])
+
+
+def anon_huge_kib(pid):
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("AnonHugePages:"):
+                return int(line.split()[1])
+    return 0
+
+
+class TestWorkerHugePages(TickqTestCase):
+    """A worker runs with malloc's memory in transparent huge pages
+    (glibc.malloc.hugetlb=1, src/cmd/main.c), so that the sandbox child
+    forked for each strategy job copies and frees its page tables 512
+    times faster: the bars a backtest loaded sit in huge pages. Tunables
+    of the user's are kept, and a hugetlb of the user's is the user's
+    choice. (What /proc/PID/environ shows of GLIBC_TUNABLES is cut at the
+    first ':' by glibc's parsing, so the effect is what is checked.)"""
+    SYMBOLS = 100
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            cls.thp = "[never]" not in f.read()
+        cls.tmp = tempfile.mkdtemp(prefix="tickq-huge-")
+        cls.env = {"TICKQ_DB": os.path.join(cls.tmp, "bars.db"), "DATABASE_URL": None}
+        p = tickq("data", "synth", "--symbols", cls.SYMBOLS, "--days", 2520, "--seed", "11", "--start",
+                  "2010-01-04", env=cls.env, timeout=120)
+        if p.returncode != 0:
+            raise RuntimeError(p.stderr)
+        cls.symbols = [f"SYN{k:04d}" for k in range(1, cls.SYMBOLS + 1)]
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        super().tearDownClass()
+
+    def huge_kib_after_a_backtest(self, tunables):
+        """A worker of one child with GLIBC_TUNABLES=tunables (None: unset)
+        runs a backtest of every symbol; the child's huge pages, in KiB."""
+        if not self.thp:
+            self.skipTest("transparent huge pages are off on this machine")
+        env = dict(self.env, GLIBC_TUNABLES=tunables)
+        w = self.worker("--workers", "1", env=env)
+        (pid,) = wait_for(lambda: w.history_process() and w.children(), timeout=10, what="the worker child")
+        if sanitized(pid):
+            self.skipTest("AddressSanitizer's allocator ignores glibc's tunables")
+        self.assertEqual(comm(pid), "tickq")   # executed again by its path, its name kept
+        jid = self.enqueue("backtest", {"strategy_code": "function f(df) return {} end", "symbols": self.symbols,
+                                        "start_date": "2010-01-04", "end_date": "2030-01-01"})
+        res = wait_for(lambda: self.result(jid) if self.state(jid) in ("completed", "failed", "dead") else None,
+                       timeout=120, interval=0.05, what=f"job {jid}")
+        self.assertEqual(res["status"], "completed", json.dumps(res)[:600])
+        huge = anon_huge_kib(pid)
+        w.stop()
+        return huge
+
+    def test_the_worker_runs_with_huge_pages(self):
+        self.assertGreater(self.huge_kib_after_a_backtest(None), 0)
+
+    def test_the_users_tunables_are_kept(self):
+        self.assertGreater(self.huge_kib_after_a_backtest("glibc.malloc.arena_max=2"), 0)
+
+    def test_the_users_hugetlb_is_the_users_choice(self):
+        self.assertEqual(self.huge_kib_after_a_backtest("glibc.malloc.hugetlb=0"), 0)
