@@ -1,13 +1,11 @@
 /* main.c — the `tickq` command: dispatches to its sub-commands. */
-#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
-#include <unistd.h>
 
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "cmd/huge_pages.h"
 #include "cmd/tasks_all.h"
 #include "core/queue.h"
 #include "strategy/python_host.h"
@@ -84,46 +82,9 @@ static int shared_flags_first(int argc, char **argv)
     return argc;
 }
 
-/* A worker forks a sandbox child for every strategy job: with malloc's
- * memory (the bar cache, the warm Lua state: 180 MB for 500 symbols) in
- * transparent huge pages, fork and exit copy and free one page-table entry
- * per 2 MB instead of 512 (make bench-strategy: a 500-symbol screening 55
- * -> 47 ms, a 100-symbol backtest 14 -> 10 ms). glibc reads the tunable
- * only when a process starts, so the worker executes itself again once
- * with it added; a GLIBC_TUNABLES that already names it is the user's
- * choice and is left alone, and so is a failed exec (small pages). */
-static void exec_with_huge_pages(char **argv)
-{
-    const char *tunables = getenv("GLIBC_TUNABLES");
-    if (tunables != NULL && strstr(tunables, "glibc.malloc.hugetlb") != NULL)
-        return;
-    char *before = tunables != NULL ? strdup(tunables) : NULL;
-    char value[4096];
-    int n = snprintf(value, sizeof value, "%s%sglibc.malloc.hugetlb=1", before ? before : "", before ? ":" : "");
-    if (n < 0 || (size_t)n >= sizeof value || (tunables != NULL && before == NULL)) {
-        free(before);
-        return;
-    }
-    /* By its path, not /proc/self/exe: the process takes its name (ps,
-     * pgrep) from the file executed. */
-    char self[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (len > 0 && setenv("GLIBC_TUNABLES", value, 1) == 0) {
-        self[len] = '\0';
-        execv(self, argv);
-        if (before != NULL)
-            setenv("GLIBC_TUNABLES", before, 1);
-        else
-            unsetenv("GLIBC_TUNABLES");
-    }
-    free(before);
-}
-
 int main(int argc, char **argv)
 {
     tasks_register_all();
-    char *as_started[argc + 1]; /* argv before shared_flags_first orders it */
-    memcpy(as_started, argv, sizeof as_started);
     argc = shared_flags_first(argc, argv);
     if (argc < 2) {
         print_usage(stderr);
@@ -141,7 +102,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(name, "worker") == 0)
-        exec_with_huge_pages(as_started);
+        huge_pages_exec(argv); /* argv as ordered: the same command line */
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);

@@ -49,8 +49,10 @@ static int convert(lua_State *L, int arg, char conv, int prec, fast_out_t *o)
             return -1;
         size_t n;
         const char *s;
-        if (type == LUA_TSTRING)
-            return s = lua_tolstring(L, arg, &n), put(o, s, n);
+        if (type == LUA_TSTRING) {
+            s = lua_tolstring(L, arg, &n);
+            return put(o, s, n);
+        }
         lua_pushvalue(L, arg); /* converted in place: a copy, so the argument stays a number */
         s = lua_tolstring(L, -1, &n);
         int rc = put(o, s, n);

@@ -82,6 +82,9 @@ static void time_hook(lua_State *L, lua_Debug *ar)
     strategy_eval_t *e = strategy_eval_of(L);
     if (clock_mono_ms() >= e->deadline_ms) {
         e->timed_out = 1;
+        /* Every instruction of this thread from now on: a coroutine that
+         * catches the error (pcall in a loop) meets it again at once. */
+        lua_sethook(L, time_hook, LUA_MASKCOUNT, 1);
         luaL_error(L, "Strategy exceeded time limit");
     }
 }
@@ -100,12 +103,19 @@ static void on_deadline(int sig)
         lua_sethook(L, time_hook, LUA_MASKCOUNT, 1);
 }
 
-static void arm(int64_t ms)
+/* The deadline timer: first after ms, then every DEADLINE_REPEAT_MS until
+ * disarmed, so that a signal whose hook Lua dropped (a frame's trap
+ * cleared as it was set) is followed by another. 0 disarms. */
+#define DEADLINE_REPEAT_MS 20
+static void arm_deadline_timer(int64_t ms)
 {
     struct itimerval t;
     memset(&t, 0, sizeof t);
-    t.it_value.tv_sec = (time_t)(ms / 1000);
-    t.it_value.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+    if (ms > 0) {
+        t.it_value.tv_sec = (time_t)(ms / 1000);
+        t.it_value.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+        t.it_interval.tv_usec = DEADLINE_REPEAT_MS * 1000;
+    }
     setitimer(ITIMER_REAL, &t, NULL);
 }
 
@@ -119,15 +129,12 @@ void strategy_state_watch_time(lua_State *L)
     sigaction(SIGALRM, &sa, NULL);
     g_watched = L;
     int64_t left = strategy_eval_of(L)->deadline_ms - clock_mono_ms();
-    if (left > 0)
-        arm(left + 1);           /* the hook's test is in whole ms */
-    else
-        on_deadline(SIGALRM);
+    arm_deadline_timer(left > 0 ? left + 1 : 1); /* the hook's test is in whole ms */
 }
 
 void strategy_state_unwatch_time(lua_State *L)
 {
-    arm(0);                      /* disarmed; a signal already raised still finds L */
+    arm_deadline_timer(0);       /* disarmed; a signal already raised still finds L */
     g_watched = NULL;
     lua_sethook(L, NULL, 0, 0);
 }

@@ -131,6 +131,23 @@ class TestHandlerJobs(HandlerTestCase):
         w.stop()
         wait_for(lambda: gone(data["pid"]), 5, what="the handler to end with its worker")
 
+    def test_a_handler_gets_the_users_glibc_tunables_not_the_workers(self):
+        """The worker executes itself with glibc.malloc.hugetlb=1 added to
+        GLIBC_TUNABLES (src/cmd/huge_pages.c) and then puts the user's
+        value back: a handler it starts inherits the environment as the
+        user gave it."""
+        names = ["GLIBC_TUNABLES", "TICKQ_USER_GLIBC_TUNABLES"]
+        for tunables in (None, "glibc.malloc.arena_max=2", "glibc.malloc.hugetlb=0"):
+            with self.subTest(tunables=tunables):
+                w = self.handler_worker(WIRE_CONFIG, "wire", env={"GLIBC_TUNABLES": tunables})
+                try:
+                    jid = self.enqueue("wire", {"do": "env", "names": names})
+                    self.assertEqual(self.final(jid), "completed", self.job(jid).get("error"))
+                    self.assertEqual(self.completed_data(self.result(jid))["env"],
+                                     {"GLIBC_TUNABLES": tunables, "TICKQ_USER_GLIBC_TUNABLES": None})
+                finally:
+                    w.stop()   # the next case's jobs go to the next worker only
+
     def test_a_handler_type_pushed_on_the_users_list_runs_on_the_handler(self):
         """The users' list protocol (LPUSH strategy_queue '{"task_id",
         "task_type", "args"}', docs/protocol.md) takes a handler type as

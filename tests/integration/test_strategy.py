@@ -1283,7 +1283,7 @@ end
     def test_a_caught_time_limit_is_still_a_time_limit(self):
         """A strategy that catches the time-limit error (pcall, or resume of a
         coroutine) must not complete after its limit. Whether the sandbox
-        child's instruction hook or the parent's wall-clock kill comes first
+        child's deadline hook or the parent's wall-clock kill comes first
         is a race, so several small jobs run at once, on more worker children
         than CPUs, to give the hook a chance to win."""
         caught = [

@@ -12,8 +12,8 @@
 #include "strategy/strategy_internal.h"
 #include "unit.h"
 
-/* Pushes argument `which` of a value set: numbers of many kinds, strings,
- * a table. */
+/* Pushes argument `which` of a value set: numbers of many kinds (-0.0 among
+ * them), strings (one with a NUL). */
 static void push_value(lua_State *L, int which, uint64_t r)
 {
     double v;
@@ -31,7 +31,7 @@ static void push_value(lua_State *L, int which, uint64_t r)
     case 7: lua_pushnumber(L, NAN); break;
     case 8: lua_pushnumber(L, -INFINITY); break;
     case 9: lua_pushstring(L, "12.5"); break;
-    case 10: lua_pushnumber(L, 1e300); break;
+    case 10: lua_pushnumber(L, (r & 1) ? 1e300 : -0.0); break;
     default: lua_pushinteger(L, INT64_MIN); break;
     }
 }
@@ -57,8 +57,9 @@ static int check_one(lua_State *sandbox, lua_State *plain, const char *fmt, cons
 {
     format_in(plain, fmt, which, n, r);
     format_in(sandbox, fmt, which, n, r);
-    const char *want = lua_tostring(plain, -1), *got = lua_tostring(sandbox, -1);
-    if ((want == NULL) != (got == NULL) || (want != NULL && strcmp(want, got) != 0))
+    size_t wantlen = 0, gotlen = 0;
+    const char *want = lua_tolstring(plain, -1, &wantlen), *got = lua_tolstring(sandbox, -1, &gotlen);
+    if ((want == NULL) != (got == NULL) || (want != NULL && (wantlen != gotlen || memcmp(want, got, gotlen) != 0)))
         unit_fail(__FILE__, __LINE__, "string.format(\"%s\", ...) is \"%s\" in the sandbox, Lua gives \"%s\"", fmt,
                   got ? got : "(error)", want ? want : "(error)");
     lua_pop(plain, 1);
@@ -101,10 +102,10 @@ TEST(strategy_format_fast_path_is_luas_format)
     } cases[] = {
         { "%s up %.1f%% in 20 bars, RSI %.0f", 3, 1 }, { "%.2f", 1, 1 }, { "%f", 1, 1 }, { "%.f", 1, 1 },
         { "%.17f", 1, 1 }, { "%d", 1, 1 }, { "%i apples", 1, 1 }, { "%s", 1, 1 }, { "no conversion", 0, 1 },
-        { "100%%", 0, 1 }, { "%s-%d", 2, 1 },
+        { "100%%", 0, 1 }, { "%s-%d", 2, 1 }, { "%.05f", 1, 1 }, { "%.00f", 1, 1 },
         /* declined: flags, widths, other conversions, too many digits */
         { "%5.1f", 1, 0 }, { "%-8s|", 1, 0 }, { "%+.2f", 1, 0 }, { "%x", 1, 0 }, { "%g", 1, 0 },
-        { "%.18f", 1, 0 }, { "%.100f", 1, 0 }, { "%q", 1, 0 }, { "%", 0, 0 }, { "%.2", 1, 0 }, { "%s %s", 1, 0 },
+        { "%.18f", 1, 0 }, { "%.100f", 1, 0 }, { "%.123f", 1, 0 }, { "%q", 1, 0 }, { "%", 0, 0 }, { "%.2", 1, 0 }, { "%s %s", 1, 0 },
     };
     uint64_t r = 0x2545F4914F6CDD1Du;
     int fast_seen = 0, declined_fast_format = 0;

@@ -25,6 +25,8 @@ args["do"] says:
                         JSON) and a newline to fd 4
   exit_after_reply      replies as ok, then exits with status 0
   scalar                result data args["value"] (not an object)
+  env                   result {"env": {name: value or null}} of the
+                        environment variables args["names"]
   fds                   result {"fds": {fd: what it is open on}} for each
                         fd open in this process (/proc/self/fd)
   print_stdout          prints lines tagged args["tag"] on stdout and
@@ -145,6 +147,8 @@ def run(job):
         send({"msg": "result", "id": job["id"], "data": {"fds": fds}})
     elif do == "scalar":
         send({"msg": "result", "id": job["id"], "data": args["value"]})
+    elif do == "env":
+        send({"msg": "result", "id": job["id"], "data": {"env": {k: os.environ.get(k) for k in args["names"]}}})
     elif do == "print_stdout":
         for i in range(3):
             print(f"stdout line {i} {args['tag']}", flush=True)
