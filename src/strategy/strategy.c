@@ -100,11 +100,16 @@ static void clip_message(const char *m, char *out, size_t outlen)
 
 /* Pushes the function to run: `entry_point`, or else the one global
  * function the code defined (not in `before`); -1 with why (nothing
- * pushed) when there is no such function, or several. */
+ * pushed) when there is no such function, or several. Raw reads only: this
+ * runs outside a protected call, where a metamethod of the strategy's
+ * (an __index on _G that raises) would abort the sandbox. */
 static int find_entry_point(lua_State *L, int before, const char *entry_point, char *why, size_t whylen)
 {
     if (entry_point != NULL) {
-        lua_getglobal(L, entry_point);
+        lua_pushglobaltable(L);
+        lua_pushstring(L, entry_point);
+        lua_rawget(L, -2);
+        lua_remove(L, -2);
         if (lua_isfunction(L, -1))
             return 0;
         lua_pop(L, 1);

@@ -1247,6 +1247,11 @@ end
              {}, exact("Strategy error: strategy:1: bad argument #1 to 'rawset' (table expected, got boolean)")),
             ("tampered libraries", "string.format = nil\nstring.lower = nil\nipairs = nil\ntable.insert = nil\n"
              "function f(df) return {} end", {}, None),   # harmless: completes, but must not leak
+            # the entry point is looked up raw: an __index on _G that raises
+            # is not called outside a protected call (it aborted the sandbox)
+            ("raising _G.__index", "setmetatable(_G, {__index = function(t, k) error('boom ' .. k) end})\n"
+             "function f(df) return {} end", {"entry": "g"},
+             exact("Strategy error: the strategy defines no function 'g'")),
         ]
         w = self.worker("--workers", "1", env=self.env)
         jobs = []
