@@ -21,6 +21,7 @@
 
 #include "core/clock.h"
 #include "core/job.h"
+#include "core/json_exact.h"
 #include "data/task_env_data.h"
 #include "strategy/optimize_rank.h"
 #include "strategy/optimize_space.h"
@@ -500,8 +501,10 @@ static int store_table(const task_ctx_t *ctx, const ranking_t *g, size_t ngroups
             rows[at].fold = g[k].fold ? (int)json_integer_value(json_object_get(g[k].fold, "fold")) : 0;
             rows[at].rank = (int)i + 1;
             rows[at].objective = r->v;
-            rows[at].params = json_dumps(json_object_get(r->row, "params"), JSON_COMPACT | JSON_ENCODE_ANY);
-            rows[at].metrics = metrics ? json_dumps(metrics, JSON_COMPACT) : NULL;
+            /* Stored as text, read by people and other programs too: each
+             * real in its shortest exact digits (k 0.1, not 0.10000000000000001). */
+            rows[at].params = json_exact_dumps(json_object_get(r->row, "params"), JSON_COMPACT | JSON_ENCODE_ANY);
+            rows[at].metrics = metrics ? json_exact_dumps(metrics, JSON_COMPACT) : NULL;
             rows[at].error = (char *)json_string_value(json_object_get(r->row, "error"));
             oom = rows[at].params == NULL || (metrics != NULL && rows[at].metrics == NULL);
         }

@@ -7,6 +7,8 @@ refusals at enqueue; the whole ranked table in the database, read by `tickq
 job ID --table` and GET /api/tables/{id}. Orders are read from the job
 records, never timed."""
 import json
+import os
+import sqlite3
 
 from harness import SynthBarsTestCase, TickqTestCase, postgres, tickq
 from http_harness import HttpCase
@@ -64,6 +66,10 @@ class TestOptimize(HttpCase, SynthBarsTestCase):
         lines = self.tickq("job", jid, "--table", "--json", env=self.env).stdout
         self.assertIn('"params":{"k":0.1}', lines)
         self.assertNotIn("0.10000000000000001", text + lines)
+        # So does the row stored in the database, read as text by other programs.
+        with sqlite3.connect(self.env.get("TICKQ_DB") or os.environ["TICKQ_DB"]) as db:
+            stored = [r[0] for r in db.execute("SELECT params FROM optimize_results WHERE job_id = ?", (jid,))]
+        self.assertIn('{"k":0.1}', stored)
         ids, res = self.drain([("backtest", dict(WINDOW, strategy_code=code, params=d["best"]["params"]))],
                               env=self.env)
         self.assertEqual(d["best"]["metrics"]["win_rate"],
