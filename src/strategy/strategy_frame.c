@@ -288,8 +288,11 @@ static double *read_array(lua_State *L, int arg, const strategy_frame_t *f, cons
         luaL_error(L, "%s: the array has %d values but df has %d rows", fn, (int)len, (int)f->rows);
     double *x = buffer(L, f->rows);
     for (size_t i = 0; i < f->rows; i++) {
+        int isnum;
         lua_rawgeti(L, arg, (lua_Integer)i + 1);
-        x[i] = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : NAN;
+        x[i] = (double)lua_tonumberx(L, -1, &isnum); /* one call: lua_isnumber's test and the value */
+        if (!isnum)
+            x[i] = NAN;
         lua_pop(L, 1);
     }
     return x;
