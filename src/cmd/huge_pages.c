@@ -23,6 +23,7 @@
 #define TUNABLES "GLIBC_TUNABLES"
 #define HUGETLB "glibc.malloc.hugetlb"
 #define MARKER "TICKQ_USER_GLIBC_TUNABLES"
+#define TEXT_MAX 4096            /* the longest GLIBC_TUNABLES handled; a longer one: no exec */
 
 /* In the executed program: the user's GLIBC_TUNABLES back as it was. */
 static void restore_user_tunables(const char *marker)
@@ -48,7 +49,7 @@ void huge_pages_exec(char **argv)
 {
     const char *marker = getenv(MARKER);
     if (marker != NULL) {
-        char copy[4096];
+        char copy[TEXT_MAX + 2];
         snprintf(copy, sizeof copy, "%s", marker); /* restoring unsets the marker's own storage */
         restore_user_tunables(copy);
         return;
@@ -65,7 +66,7 @@ void huge_pages_exec(char **argv)
     self[len] = '\0';
     if (is_loader(self))
         return;
-    char tunables[4096], saved[4096 + 1];
+    char tunables[TEXT_MAX], saved[TEXT_MAX + 2]; /* saved: '+' or '-', the user's value */
     int n = snprintf(tunables, sizeof tunables, "%s%s" HUGETLB "=1", user_tunables ? user_tunables : "",
                      user_tunables ? ":" : "");
     int m = snprintf(saved, sizeof saved, "%s%s", user_tunables ? "+" : "-", user_tunables ? user_tunables : "");

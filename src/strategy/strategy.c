@@ -359,15 +359,16 @@ static int evaluate_in(const strategy_job_t *job, lua_State *L, strategy_eval_t 
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
-    strategy_state_watch_time(L);
     sandbox_setup_done();
     if (luaL_loadbufferx(L, job->code, job->code_len, "=strategy", "t") != LUA_OK) {
-        strategy_state_unwatch_time(L);
         char msg[1200], text[MESSAGE_MAX + 64];
         clip_message(lua_tostring(L, -1), text, sizeof text);
         snprintf(msg, sizeof msg, "Strategy syntax error: %s", text);
         return fail_envelope("syntax", msg);
     }
+    /* The deadline counts from before the load (compiling runs no hook);
+     * from here to the last unwatch the strategy's own code runs. */
+    strategy_state_watch_time(L);
     /* A strategy that catches its own limit error (pcall) still broke it. */
     if (lua_pcall(L, 0, 0, 0) != LUA_OK || e->violation[0] || e->timed_out || strategy_eval_out_of_memory(e)) {
         strategy_state_unwatch_time(L);

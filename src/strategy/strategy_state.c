@@ -121,12 +121,15 @@ static void arm_deadline_timer(int64_t ms)
 
 void strategy_state_watch_time(lua_State *L)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_deadline;
-    sa.sa_flags = SA_RESTART;    /* a write of printed output goes on */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGALRM, &sa, NULL);
+    static int installed;        /* once per sandbox child, however many evaluations it runs */
+    if (!installed) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_deadline;
+        sa.sa_flags = SA_RESTART; /* a write of printed output goes on */
+        sigemptyset(&sa.sa_mask);
+        installed = sigaction(SIGALRM, &sa, NULL) == 0;
+    }
     g_watched = L;
     int64_t left = strategy_eval_of(L)->deadline_ms - clock_mono_ms();
     arm_deadline_timer(left > 0 ? left + 1 : 1); /* the hook's test is in whole ms */
