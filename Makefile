@@ -15,7 +15,8 @@
 #                   bench-handlers (no-op jobs through a Python handler vs built-in noop),
 #                   bench-http, bench-optimize, bench-memory (Redis bytes per waiting and
 #                   per finished job), bench-redis-time (Redis time per job by function),
-#                   bench-redis-floor (protocol 1's Redis CPU per job against a minimal queue)
+#                   bench-redis-floor (protocol 1's Redis CPU per job against a minimal queue),
+#                   bench-redis-instructions (Redis's instructions per job, counted: BASE=REV compares)
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
@@ -40,7 +41,7 @@ BENCH    := $(BUILD)/bench_queue
 BENCH_DATA := $(BUILD)/bench_data
 BENCH_OPTIONS := $(BUILD)/bench_options
 
-.PHONY: all setup test fuzz-syntax unit integration demo screenshots sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options bench-handlers bench-http bench-optimize bench-memory bench-redis-time bench-redis-floor install clean
+.PHONY: all setup test fuzz-syntax unit integration demo screenshots sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options bench-handlers bench-http bench-optimize bench-memory bench-redis-time bench-redis-floor bench-redis-instructions install clean
 
 all: $(BUILD)/tickq
 
@@ -190,7 +191,7 @@ fuzz-build:
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) scripts/with-redis scripts/fuzz $(FUZZ_BUILD) $(FUZZ_TARGETS)
 
-bench: bench-queue bench-data bench-strategy bench-options bench-handlers bench-http bench-optimize bench-memory bench-redis-time bench-redis-floor
+bench: bench-queue bench-data bench-strategy bench-options bench-handlers bench-http bench-optimize bench-memory bench-redis-time bench-redis-floor bench-redis-instructions
 
 # Benchmarks keep stdout for their JSON line; build chatter goes to stderr.
 bench-queue:
@@ -242,6 +243,14 @@ bench-redis-time:
 bench-redis-floor:
 	@scripts/setup >&2
 	@scripts/with-redis /usr/bin/python3 bench/bench_redis_floor.py
+
+# Redis's instructions per job (counted under valgrind's callgrind, so the
+# same on every run): enqueue one a call and in batches, claim + finish, and
+# a no-op function call for scale (bench/bench_redis_instructions.py).
+# BASE=REV counts the library of git revision REV too, and the change.
+bench-redis-instructions:
+	@scripts/setup --valgrind >&2
+	@/usr/bin/python3 bench/bench_redis_instructions.py $(if $(BASE),--base $(BASE))
 
 # Redis memory per waiting and per finished job (bench/bench_memory.py, docs/scaling.md).
 bench-memory:

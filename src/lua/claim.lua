@@ -93,21 +93,24 @@ local function claim(keys, args)
     if entries then
       local out, n = { index }, 1
       for _, e in ipairs(entries) do
-        local j = e.job or job_of(e[2])
-        if not j then
+        -- The entry's values in ENTRY_FIELDS's order: job, type, args,
+        -- attempts, max_retries, timeout_ms, enqueued_us (read_gated
+        -- checked them already; else is_job_entry does).
+        local f = e[2]
+        if not e.job and not is_job_entry(f) then
           redis.call('XACK', stream, c.group, e[1])
           redis.call('XDEL', stream, e[1])
         else
-          local attempt = tostring(tonumber(j.attempts) + 1)
-          redis.call('SET', result_key(j.job), running_head .. attempt .. running_tail, 'EX', c.ttl)
+          local attempt = tostring(tonumber(f[8]) + 1)
+          redis.call('SET', result_key(f[2]), running_head .. attempt .. running_tail, 'EX', c.ttl)
           out[n + 1] = e[1]
-          out[n + 2] = j.job
-          out[n + 3] = j.type
-          out[n + 4] = j.args
+          out[n + 2] = f[2]
+          out[n + 3] = f[4]
+          out[n + 4] = f[6]
           out[n + 5] = attempt
-          out[n + 6] = j.max_retries
-          out[n + 7] = j.timeout_ms
-          out[n + 8] = j.enqueued_us
+          out[n + 6] = f[10]
+          out[n + 7] = f[12]
+          out[n + 8] = f[14]
           n = n + 8
         end
       end

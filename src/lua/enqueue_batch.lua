@@ -41,7 +41,7 @@ local function enqueue_batch(keys, args)
       max_payload = max_payload, now_us = now_us, replace = replace == '1', expires_ms = args[at + 10],
       checked = true }
     local why = (replace ~= '0' and replace ~= '1') and ('replace must be 0 or 1, not ' .. tostring(replace))
-      or job_invalid(j)
+      or job_invalid(c, j)
     if not why then
       local _
       _, why = expiry_of(c, j.expires_ms, tonumber(j.delay_ms) or 0)

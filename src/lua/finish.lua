@@ -43,7 +43,7 @@ local function wait_for_children(c, stream, f, payload, worker, attempt, started
     local j = { id = ch.id, type = ch.type, args = ch.args, queue = ch.queue, priority = ch.priority,
       max_retries = tostring(ch.max_retries), timeout_ms = tostring(ch.timeout_ms), delay_ms = '0',
       max_payload = tostring(spec.max_payload), now_us = now_us(c) }
-    local why = type(ch.args) ~= 'string' and 'args must be JSON text' or job_invalid(j)
+    local why = type(ch.args) ~= 'string' and 'args must be JSON text' or job_invalid(c, j)
     if why then return nil, 'child ' .. (i - 1) .. ': ' .. why end
     if seen[ch.id] or redis.call('EXISTS', job_key(c, ch.id)) == 1 then
       return nil, 'child ' .. (i - 1) .. ': job id ' .. ch.id .. ' exists already'

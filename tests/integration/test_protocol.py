@@ -806,7 +806,18 @@ class TestProtocolDocument(TickqTestCase):
         for bad, why in (({"id": "c2", "args": "[1]"}, "job 2 (c2): args must be a JSON object"),
                          ({"id": "c2", "replace": "2"}, "job 2 (c2): replace must be 0 or 1"),
                          ({"id": "c2", "expires_ms": "-5"}, "job 2 (c2): expires_ms must be an integer"),
-                         ({"id": "c 2"}, "job 2 (c 2): job id must be")):
+                         ({"id": "c 2"}, "job 2 (c 2): job id must be"),
+                         # checks whose verdicts a call keeps per value (passes): job 1's values
+                         # passed, job 2's differ, and a value passed for one field is not for another
+                         ({"id": "c2", "queue": "backtest_high"}, "job 2 (c2): invalid queue name: backtest_high"),
+                         ({"id": "c2", "queue": "noop x"}, "job 2 (c2): invalid queue name: noop x"),
+                         ({"id": "c2", "type": "a b"}, "job 2 (c2): task type must be"),
+                         ({"id": "c2", "max_retries": "101"}, "job 2 (c2): max_retries must be an integer"),
+                         ({"id": "c2", "max_retries": "3.5"}, "job 2 (c2): max_retries must be an integer"),
+                         ({"id": "c2", "max_retries": "3600000"}, "job 2 (c2): max_retries must be an integer"),
+                         ({"id": "c2", "timeout_ms": "604800001"}, "job 2 (c2): timeout_ms must be an integer"),
+                         ({"id": "c2", "timeout_ms": "-1"}, "job 2 (c2): timeout_ms must be an integer"),
+                         ({"id": "c2", "delay_ms": "-1"}, "job 2 (c2): delay must not be negative")):
             with self.subTest(why=why):
                 self.assertIn(why, self.expect("enqueue_batch", "invalid", self.batch({"id": "c1"}, bad)))
                 self.assertEqual(self.r.exists(f"{PREFIX}:job:c1"), 0)
