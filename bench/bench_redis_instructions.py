@@ -40,8 +40,9 @@ RESULT = '{"status":"completed","data":null,"updated_at":"2025-12-06T05:46:40.00
 
 
 def library(rev):
-    """tickq's function library text (common.lua first), from the work tree
-    or, with rev, from that git revision."""
+    """tickq's function library text as scripts/embed-lua builds it
+    (common.lua first, each file after it headed by a comment line with its
+    name), from the work tree or, with rev, from that git revision."""
     if rev is None:
         names = sorted(os.listdir(os.path.join(ROOT, LUA)))
         read = lambda n: open(os.path.join(ROOT, LUA, n)).read()
@@ -52,7 +53,7 @@ def library(rev):
         read = lambda n: subprocess.run(["git", "-C", ROOT, "show", f"{rev}:{LUA}/{n}"], check=True,
                                         capture_output=True, text=True).stdout
     names = ["common.lua"] + [n for n in names if n.endswith(".lua") and n != "common.lua"]
-    return "".join(read(n) for n in names)
+    return read(names[0]) + "".join(f"-- {n}\n" + read(n) for n in names[1:])
 
 
 class CountedRedis:
@@ -76,6 +77,8 @@ class CountedRedis:
                 break
             except redis.ConnectionError:
                 if self.proc.poll() is not None or time.time() > deadline:
+                    self.proc.kill()
+                    self.proc.wait()
                     raise SystemExit(f"bench_redis_instructions: redis-server under valgrind did not start "
                                      f"(see {self.log.name})")
                 time.sleep(0.1)

@@ -142,10 +142,12 @@ local function entry_fields(stream, entry)
   return t
 end
 
--- A job's stream entry: these fields in this order, written by add_entry
--- and read by job_of only (src/core/queue.c, queue_entry_field_names, is the
--- same list; tests/unit/test_lua_caps.c holds the two together). An entry with anything else was XADDed by a foreign client and is
--- not a job: whoever meets it acks and deletes it, nothing more.
+-- A job's stream entry: these fields in this order, written by
+-- stream_append only and read through is_job_entry or job_of
+-- (src/core/queue.c, queue_entry_field_names, is the same list;
+-- tests/unit/test_lua_caps.c holds the three together). An entry with
+-- anything else was XADDed by a foreign client and is not a job: whoever
+-- meets it acks and deletes it, nothing more.
 local ENTRY_FIELDS = { 'job', 'type', 'args', 'attempts', 'max_retries', 'timeout_ms', 'enqueued_us' }
 
 -- No fields (a shared empty list, never written to).
@@ -165,12 +167,9 @@ end
 -- A job entry's raw field list `f` as a table by field name, or nil when
 -- the entry is not a job.
 local function job_of(f)
-  if #f ~= 2 * #ENTRY_FIELDS then return nil end
+  if not is_job_entry(f) then return nil end
   local e = {}
-  for i, name in ipairs(ENTRY_FIELDS) do
-    if f[2 * i - 1] ~= name then return nil end
-    e[name] = f[2 * i]
-  end
+  for i, name in ipairs(ENTRY_FIELDS) do e[name] = f[2 * i] end
   return e
 end
 
@@ -932,7 +931,9 @@ local function passes(c, kind, v)
 end
 
 -- Why job `j` (add_job's table) is refused, or nil when its fields are
--- valid (its id, dependencies and expiry are add_job's to check).
+-- valid (its id, dependencies and expiry are add_job's to check). Notes
+-- in call context `c` the values that passed (passes) and the payload
+-- limit as a number.
 local function job_invalid(c, j)
   local id, payload, priority = j.id, j.args, j.priority
   if c.max_payload_text ~= j.max_payload then

@@ -815,6 +815,7 @@ class TestProtocolDocument(TickqTestCase):
                          ({"id": "c2", "max_retries": "101"}, "job 2 (c2): max_retries must be an integer"),
                          ({"id": "c2", "max_retries": "3.5"}, "job 2 (c2): max_retries must be an integer"),
                          ({"id": "c2", "max_retries": "3600000"}, "job 2 (c2): max_retries must be an integer"),
+                         ({"id": "c2", "max_retries": "noop"}, "job 2 (c2): max_retries must be an integer"),
                          ({"id": "c2", "timeout_ms": "604800001"}, "job 2 (c2): timeout_ms must be an integer"),
                          ({"id": "c2", "timeout_ms": "-1"}, "job 2 (c2): timeout_ms must be an integer"),
                          ({"id": "c2", "delay_ms": "-1"}, "job 2 (c2): delay must not be negative")):
