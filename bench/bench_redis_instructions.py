@@ -8,7 +8,9 @@ instructions Redis executes (the same count on every run), and drives
 tickq's function library directly, the way the worker and the client call
 it: a no-op FCALL with enqueue's arguments (what any function call costs
 before its first line), enqueue one call each, enqueue_batch 400 a call,
-and claim (100 a call) + finish (100 outcomes a call, no history). Only the
+and claim (100 a call) + finish (100 outcomes a call), without job history
+and with it (rows appended to a history stream, as a worker with a
+database does; nothing reads them here). Only the
 phase itself is counted (callgrind_control switches counting on and off).
 
 With --base REV the same phases run against the library as it was at git
@@ -36,6 +38,7 @@ NOW_MS = 1765000000000
 HEADER = ["tickq", str(NOW_MS), "2025-12-06T05:46:40.000Z", "workers", "86400", "100000", "2000", "3600000", "7"]
 STREAM = "tickq:queue:bench_normal"
 CONSUMER = "bench:1.abcd#1"
+HISTORY = "tickq:history:bench"  # the job history stream a worker with a database passes
 RESULT = '{"status":"completed","data":null,"updated_at":"2025-12-06T05:46:40.000Z"}'
 
 
@@ -44,8 +47,8 @@ def library(rev):
     (common.lua first, each file after it headed by a comment line with its
     name), from the work tree or, with rev, from that git revision."""
     if rev is None:
-        names = sorted(os.listdir(os.path.join(ROOT, LUA)))
-        read = lambda n: open(os.path.join(ROOT, LUA, n)).read()
+        names = sorted(os.listdir(os.environ.get("LUA_DIR", os.path.join(ROOT, LUA))))
+        read = lambda n: open(os.path.join(os.environ.get("LUA_DIR", os.path.join(ROOT, LUA)), n)).read()
     else:
         listing = subprocess.run(["git", "-C", ROOT, "ls-tree", "--name-only", f"{rev}:{LUA}"], check=True,
                                  capture_output=True, text=True).stdout.split()
@@ -146,7 +149,8 @@ def phases(code, jobs):
                     args += [f"{tag}-{i}", "noop", "{}", "bench", "normal", "3", "0", "0", "0", "0"]
                 r.execute_command("FCALL", "tickq_p1_enqueue_batch", "0", *HEADER, *args)
 
-        def process(expect):
+        def process(expect, history=None):
+            keys = ["1", STREAM] if history is None else ["2", STREAM, history]
             done = 0
             while True:
                 rep = r.execute_command("FCALL", "tickq_p1_claim", "1", STREAM, *HEADER, CONSUMER, "100")
@@ -155,7 +159,7 @@ def phases(code, jobs):
                 out = []
                 for k in range(1, len(rep), 8):
                     out += [rep[k], rep[k + 1], "ok", RESULT, rep[k + 4], str(NOW_MS * 1000), str(NOW_MS * 1000)]
-                r.execute_command("FCALL", "tickq_p1_finish", "1", STREAM, *HEADER, CONSUMER, *out)
+                r.execute_command("FCALL", "tickq_p1_finish", *keys, *HEADER, CONSUMER, *out)
                 done += (len(rep) - 1) // 8
             if done != expect:
                 raise SystemExit(f"bench_redis_instructions: processed {done} jobs, not {expect}")
@@ -169,6 +173,8 @@ def phases(code, jobs):
         process(jobs)
         out["enqueue_batch"] = cr.counted(lambda: batch("b")) / jobs
         out["claim_finish"] = cr.counted(lambda: process(jobs)) / jobs
+        batch("h")
+        out["claim_finish_history"] = cr.counted(lambda: process(jobs, HISTORY)) / jobs
         return {k: round(v) for k, v in out.items()}
     finally:
         cr.close()

@@ -101,7 +101,8 @@ local function claim(keys, args)
           redis.call('XACK', stream, c.group, e[1])
           redis.call('XDEL', stream, e[1])
         else
-          local attempt = tostring(tonumber(f[8]) + 1)
+          -- (Most entries are a first attempt: no number conversion then.)
+          local attempt = f[8] == '0' and '1' or tostring(tonumber(f[8]) + 1)
           redis.call('SET', result_key(f[2]), running_head .. attempt .. running_tail, 'EX', c.ttl)
           out[n + 1] = e[1]
           out[n + 2] = f[2]

@@ -915,25 +915,31 @@ local VALUE_CHECKS = {
   end,
 }
 
--- Whether value `v` passes check `kind` (VALUE_CHECKS). A value that
--- passed is remembered for the rest of the call (c.passed): run for every
--- job of a batch, the patterns and number conversions cost a sixth of its
--- Redis time.
+-- Whether value `v` passes check `kind` (VALUE_CHECKS). In a call that
+-- checks many jobs (enqueue_batch: c.passed, from passed_memo) a value
+-- that passed is remembered for the rest of the call: run for every job
+-- of a batch, the patterns and number conversions cost a sixth of its
+-- Redis time. (A call that checks one job keeps no memo: its tables would
+-- cost more than the checks.)
 local function passes(c, kind, v)
   local passed = c.passed
-  if not passed then passed = {}; c.passed = passed end
+  if not passed then return VALUE_CHECKS[kind](v) end
   local seen = passed[kind]
-  if not seen then seen = {}; passed[kind] = seen end
   if v ~= nil and seen[v] then return true end
   if not VALUE_CHECKS[kind](v) then return false end
   seen[v] = true
   return true
 end
 
+-- An empty memo of passes, for a call that checks many jobs.
+local function passed_memo()
+  return { type = {}, queue = {}, max_retries = {}, timeout_ms = {} }
+end
+
 -- Why job `j` (add_job's table) is refused, or nil when its fields are
 -- valid (its id, dependencies and expiry are add_job's to check). Notes
--- in call context `c` the values that passed (passes) and the payload
--- limit as a number.
+-- in call context `c` the values that passed (passes, when c.passed is
+-- set) and the payload limit as a number.
 local function job_invalid(c, j)
   local id, payload, priority = j.id, j.args, j.priority
   if c.max_payload_text ~= j.max_payload then
@@ -988,7 +994,7 @@ end
 -- dependencies have completed and its delay has passed (not_before).
 local function add_job(c, j)
   local id, jtype, payload, queue, priority = j.id, j.type, j.args, j.queue, j.priority
-  local delay_ms, now_us = tonumber(j.delay_ms) or 0, j.now_us
+  local delay_ms, now_us = j.delay_ms == '0' and 0 or tonumber(j.delay_ms) or 0, j.now_us
   if not j.checked then -- j.checked: the caller ran job_invalid on it (enqueue_batch.lua)
     local invalid = job_invalid(c, j)
     if invalid then return nil, invalid end
@@ -997,7 +1003,12 @@ local function add_job(c, j)
   local jk = job_key(c, id)
   local expires, why = expiry_of(c, j.expires_ms, delay_ms)
   if why then return nil, why end
-  local h = redis.call('HMGET', jk, 'state', 'stream', 'entry', 'run', 'dead_entry', 'queue', 'needed_by')
+  -- (A new id, the common case, costs one EXISTS: its reply is one number
+  -- where HMGET's is a table of seven.)
+  local h = NO_FIELDS
+  if redis.call('EXISTS', jk) == 1 then
+    h = redis.call('HMGET', jk, 'state', 'stream', 'entry', 'run', 'dead_entry', 'queue', 'needed_by')
+  end
   local run, previous = 1, ''
   if h[1] then
     local state = h[1]

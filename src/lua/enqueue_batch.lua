@@ -33,6 +33,7 @@ local function enqueue_batch(keys, args)
       ' fields; ' .. (#args - 12) .. ' arguments given')
   end
   local jobs = {}
+  c.passed = passed_memo()
   for i = 1, n do
     local at = 12 + (i - 1) * BATCH_FIELDS
     local replace = args[at + 9]
