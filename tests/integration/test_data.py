@@ -272,9 +272,10 @@ class DataTests:
             results = list(pool.map(lambda _: self.data("list"), range(6)))
         for p in results:
             self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(self.query("SELECT version FROM schema_migrations ORDER BY version"), [(1,), (2,), (3,), (4,), (5,), (6,)])
+        self.assertEqual(self.query("SELECT version FROM schema_migrations ORDER BY version"), [(1,), (2,), (3,), (4,), (5,), (6,), (7,)])
         for table in ("bars", "job_history", "job_retries"):
             self.assertEqual(self.query(f"SELECT COUNT(*) FROM {table}"), [(0,)])
+        self.assert_history_indexes()
 
 
     # --- one test per validation rule (generated from BAD_ROWS below) ---
@@ -569,7 +570,7 @@ class DataTests:
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(json.loads(p.stdout),
                          {"symbol": "OLD", "interval": "1d", "first": "2024-01-02", "last": "2024-01-02", "bars": 1})
-        self.assertEqual(self.query("SELECT version FROM schema_migrations ORDER BY version"), [(1,), (2,), (3,), (4,), (5,), (6,)])
+        self.assertEqual(self.query("SELECT version FROM schema_migrations ORDER BY version"), [(1,), (2,), (3,), (4,), (5,), (6,), (7,)])
         self.assertEqual([float(x) for x in self.bars()[0][3:]], [10, 11, 9.5, 10.5, 1000])
         self.assertEqual(self.query("SELECT job_id, state, worker, error FROM job_history")[0][:3],
                          ("j1", "completed", "w:1"))
@@ -580,7 +581,14 @@ class DataTests:
         self.assertEqual(self.query("SELECT version FROM bars_version"), [(1,)])
         self.assertEqual(len(self.bars()), 7)
         self.assertEqual(self.data("list").returncode, 0)  # and again: nothing left to apply
-        self.assertEqual(self.query("SELECT COUNT(*) FROM schema_migrations"), [(6,)])
+        self.assertEqual(self.query("SELECT COUNT(*) FROM schema_migrations"), [(7,)])
+        self.assert_history_indexes()
+
+    def assert_history_indexes(self):
+        """Migration 7: the job history tables keep no job_id index beside
+        their unique ones, whose first column serves a lookup by job_id."""
+        self.assertEqual(self.index_names("job_history"), ["job_history_finished", "job_history_once"])
+        self.assertEqual(self.index_names("job_retries"), ["job_retries_once"])
 
     def test_bars_version_moves_once_per_write(self):
         """Workers' bar caches key on bars_version: one import or synth (one
@@ -645,6 +653,17 @@ class TestDataSqlite(DataTests, unittest.TestCase):
 
     def exec_sql(self, sql):
         sqlite_exec(self.path, sql)
+
+    def index_names(self, table):
+        return [r[0] for r in self.query(f"SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = "
+                                         f"'{table}' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+
+    def test_a_lookup_by_job_id_uses_the_unique_index(self):
+        self.assertEqual(self.data("list").returncode, 0)
+        for table, index in (("job_history", "job_history_once"), ("job_retries", "job_retries_once")):
+            plan = " ".join(str(r[-1]) for r in self.query(f"EXPLAIN QUERY PLAN SELECT * FROM {table} "
+                                                          f"WHERE job_id = 'j1'"))
+            self.assertIn(f"USING INDEX {index} (job_id=?)", plan)
 
     def journal_mode(self, path):
         con = sqlite3.connect(path)
@@ -819,6 +838,10 @@ class TestDataPostgres(DataTests, unittest.TestCase):
 
     def query(self, sql):
         return postgres().rows(self.dbname, sql)
+
+    def index_names(self, table):
+        return [r[0] for r in self.query(f"SELECT indexname FROM pg_indexes WHERE tablename = '{table}' "
+                                         f"AND indexname NOT LIKE '%_pkey' ORDER BY indexname")]
 
     def where_listed(self):
         return self.url
@@ -1099,7 +1122,7 @@ class TestHistorySqlite(HistoryTests, TickqTestCase):
         p = subprocess.run([TICKQ, "worker", "--check"], cwd=cwd, env=env, capture_output=True, text=True,
                            timeout=60)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.assertIn(f"ok   database: sqlite {want} (schema version 6)", p.stdout)
+        self.assertIn(f"ok   database: sqlite {want} (schema version 7)", p.stdout)
 
 
     def test_worker_refuses_a_database_in_a_missing_folder(self):

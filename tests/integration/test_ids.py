@@ -160,7 +160,7 @@ class HistoryRuns:
         self.assertEqual(jobs, [(1, "completed", 2), (2, "completed", 2)])
         retries = self.query("SELECT run, attempt, kind FROM job_retries WHERE job_id = 'hist-1' ORDER BY run")
         self.assertEqual(retries, [(1, 1, "transient"), (2, 1, "transient")])
-        self.assertEqual(self.query("SELECT MAX(version) FROM schema_migrations"), [(6,)])
+        self.assertEqual(self.query("SELECT MAX(version) FROM schema_migrations"), [(7,)])
 
     def test_settled_jobs_carry_their_run(self):
         """A timeout settled by the supervisor records the run it belongs to."""
