@@ -4,7 +4,13 @@
  * step: the same brackets, separators and indentation, objects in their
  * insertion order. A string, a key and an integer are handed to jansson
  * itself, so their text (escapes, JSON_ENSURE_ASCII, JSON_ESCAPE_SLASH) is
- * exactly what json_dumps writes; only a real is written here. */
+ * exactly what json_dumps writes; only a real is written here. Except
+ * where jansson's text is certain without asking it: a string or key of
+ * printable ASCII that needs no escape under any flag (no '"', '\\' or
+ * '/') is itself between quotes, and an integer is its decimal digits
+ * (jansson's "%lld"). Each call of jansson's dump sets up a table of its
+ * own; for a job's result that was a quarter of the worker's time per
+ * no-op job. tests/unit/test_json_exact.c compares both ways. */
 #include "core/json_exact.h"
 
 #include <math.h>
@@ -23,9 +29,36 @@ static int append(const char *buffer, size_t size, void *data)
     return w->failed ? -1 : 0;
 }
 
+/* Whether jansson writes s[0..len) as itself between quotes under every
+ * flag: printable ASCII without '"', '\\' or '/'. */
+static int plain_string(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '/')
+            return 0;
+    }
+    return 1;
+}
+
+/* A string or key jansson would write as itself: written here. */
+static int write_plain(json_writer_t *w, const char *s, size_t len)
+{
+    jw_char(w, '"');
+    jw_raw(w, s, len);
+    jw_char(w, '"');
+    return w->failed ? -1 : 0;
+}
+
 /* A leaf (string, integer, true, false, null) as jansson writes it. */
 static int write_leaf(json_writer_t *w, const json_t *leaf, size_t flags)
 {
+    if (json_is_string(leaf) && plain_string(json_string_value(leaf), json_string_length(leaf)))
+        return write_plain(w, json_string_value(leaf), json_string_length(leaf));
+    if (json_is_integer(leaf)) {
+        jw_integer(w, json_integer_value(leaf));
+        return w->failed ? -1 : 0;
+    }
     return json_dump_callback(leaf, append, w, JSON_ENCODE_ANY | (flags & (JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH)));
 }
 
@@ -99,11 +132,18 @@ static int write_value(json_writer_t *w, const json_t *v, size_t flags, int dept
             write_indent(w, flags, depth + 1, 0);
         while (iter != NULL) {
             void *next = json_object_iter_next((json_t *)v, iter);
-            json_t *key = json_stringn_nocheck(json_object_iter_key(iter), json_object_iter_key_len(iter));
-            int bad = key == NULL || write_leaf(w, key, flags) != 0;
-            json_decref(key);
-            if (bad)
-                return -1;
+            const char *k = json_object_iter_key(iter);
+            size_t klen = json_object_iter_key_len(iter);
+            if (plain_string(k, klen)) {
+                if (write_plain(w, k, klen) != 0)
+                    return -1;
+            } else {
+                json_t *key = json_stringn_nocheck(k, klen);
+                int bad = key == NULL || write_leaf(w, key, flags) != 0;
+                json_decref(key);
+                if (bad)
+                    return -1;
+            }
             jw_raw(w, separator, strlen(separator));
             if (write_value(w, json_object_iter_value(iter), flags, depth + 1) != 0)
                 return -1;

@@ -61,6 +61,13 @@ int rconn_drain(rconn_t *c, char *err, size_t errlen);
  * The string stays valid until the next call. */
 const char *rconn_deferred_error(rconn_t *c);
 
+/* A command as Redis reads it: a RESP array of bulk strings, "*<argc>\r\n"
+ * then "$<len>\r\n<bytes>\r\n" per argument (lens NULL: C strings).
+ * rconn_resp_bound says how many bytes at most; rconn_resp_write writes
+ * it at p and returns its end. */
+size_t rconn_resp_bound(int argc, const char **argv, const size_t *lens);
+char *rconn_resp_write(char *p, int argc, const char **argv, const size_t *lens);
+
 /* Pipelining: append commands, then read their replies in order. */
 int rconn_append_argv(rconn_t *c, int argc, const char **argv, const size_t *lens);
 redisReply *rconn_read(rconn_t *c, char *err, size_t errlen);

@@ -134,6 +134,43 @@ TEST(json_exact_layout_is_janssons)
     json_decref(v);
 }
 
+/* Strings, keys and integers json_exact_dumps writes itself (plain
+ * printable ASCII; integers) and those it hands to jansson: random ones,
+ * from bytes that are plain, that every flag leaves alone but one
+ * ('/', JSON_ESCAPE_SLASH), that are always escaped ('"', '\\', controls,
+ * DEL) and multibyte UTF-8 (escaped under JSON_ENSURE_ASCII), are the text
+ * json_dumps writes, byte for byte, under each flag. */
+TEST(json_exact_strings_keys_and_integers_are_janssons)
+{
+    static const char *const pieces[] = { "a", "Z", "0", " ", "~", "!", "/", "\"", "\\", "\n", "\t", "\x01",
+                                          "\x1f", "\x7f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "key" };
+    static const json_int_t ints[] = { 0, 1, -1, 42, -42, 1000000007, INT64_MAX, INT64_MIN, 9007199254740993 };
+    const size_t layouts[] = { 0, JSON_COMPACT, JSON_INDENT(2), JSON_ENSURE_ASCII, JSON_ESCAPE_SLASH,
+                               JSON_COMPACT | JSON_ESCAPE_SLASH | JSON_ENSURE_ASCII };
+    unsigned seed = 7;
+    for (int round = 0; round < 3000; round++) {
+        char a[64] = "", b[64] = "";
+        for (int i = 0, n = (int)((seed = seed * 1103515245u + 12345u) >> 16) % 6; i < n; i++) {
+            strcat(a, pieces[((seed = seed * 1103515245u + 12345u) >> 16) % (sizeof pieces / sizeof *pieces)]);
+            strcat(b, pieces[((seed = seed * 1103515245u + 12345u) >> 16) % (sizeof pieces / sizeof *pieces)]);
+        }
+        json_t *v = json_object();
+        json_object_set_new(v, a, json_string(b));
+        json_object_set_new(v, "n", json_integer(ints[round % (sizeof ints / sizeof *ints)]));
+        json_object_set_new(v, b, json_pack("[s, i, {s:s}]", a, (json_int_t)round, a, b));
+        for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++) {
+            char *exact = json_exact_dumps(v, layouts[i]);
+            char *jansson = json_dumps(v, layouts[i]);
+            if (exact == NULL || jansson == NULL || strcmp(exact, jansson) != 0)
+                unit_fail(__FILE__, __LINE__, "flags %#zx:\n%s\nwant\n%s", layouts[i], exact ? exact : "(null)",
+                          jansson ? jansson : "(null)");
+            free(exact);
+            free(jansson);
+        }
+        json_decref(v);
+    }
+}
+
 /* A job as `tickq job` shows it: timeout_ms 100, progress "0.1", args
  * with a decimal the user wrote. */
 TEST(json_exact_a_job_view)

@@ -228,6 +228,30 @@ TEST(log_a_value_too_long_for_a_line_is_cut_and_the_line_closes)
     CHECK(end != NULL && end[-1] == '"' && strstr(second, " line=\"xxx") != NULL);
 }
 
+static void emit_long_plain(void)
+{
+    memset(g_long_value, 'x', 10000);
+    g_long_value[10000] = '\0';
+    log_configure(LOG_FORMAT_JSON, LOG_INFO);
+    log_info("output", LF_S("line", g_long_value), LF_I("after", 1));
+}
+
+/* A long value of plain bytes (written in runs, not byte by byte) is cut
+ * where byte by byte it would be: the last byte that leaves 64 bytes of
+ * the 8,192 for closing the line, then the mark, its quote, the brace and
+ * the newline (8,192 - 64 + 3 + 1 + 1 + 1 bytes in all). */
+TEST(log_a_plain_value_is_cut_where_each_byte_stops_fitting)
+{
+    static char buf[40000];
+    capture(buf, sizeof buf, emit_long_plain);
+    char *nl = strchr(buf, '\n');
+    CHECK(nl != NULL);
+    if (nl == NULL)
+        return;
+    CHECK_INT((int)(nl - buf + 1), 8192 - 64 + 3 + 1 + 1 + 1);
+    CHECK(memcmp(nl - 6, "x\xe2\x80\xa6\"}\n", 7) == 0);
+}
+
 static void emit_logfmt(void)
 {
     log_configure(LOG_FORMAT_LOGFMT, LOG_INFO);
