@@ -246,11 +246,13 @@ bench-redis-floor:
 
 # Redis's instructions per job (counted under valgrind's callgrind, so the
 # same on every run): enqueue one a call and in batches, claim + finish, and
-# a no-op function call for scale (bench/bench_redis_instructions.py).
-# BASE=REV counts the library of git revision REV too, and the change.
+# a no-op function call for scale; and a worker child's per no-op job
+# (bench/bench_redis_instructions.py). BASE=REV counts the library of git
+# revision REV too, and the change.
 bench-redis-instructions:
 	@scripts/setup --valgrind >&2
-	@/usr/bin/python3 bench/bench_redis_instructions.py $(if $(BASE),--base $(BASE))
+	@$(MAKE) --no-print-directory all >&2
+	@scripts/with-redis /usr/bin/python3 bench/bench_redis_instructions.py --tickq $(BUILD)/tickq $(if $(BASE),--base $(BASE))
 
 # Redis memory per waiting and per finished job (bench/bench_memory.py, docs/scaling.md).
 bench-memory:

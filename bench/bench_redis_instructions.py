@@ -16,7 +16,14 @@ phase itself is counted (callgrind_control switches counting on and off).
 With --base REV the same phases run against the library as it was at git
 revision REV too, and the JSON line gives both and the change.
 
+With --tickq PATH (and REDIS_URL, a plain redis-server: scripts/with-redis),
+the worker's side too: N no-op jobs enqueued, then `tickq worker --burst
+--workers 1 --no-history` run under callgrind, and the instructions of its
+worker child (the process that claims, runs and finishes the jobs) per job.
+--tickq-base PATH counts another build's worker the same way.
+
     /usr/bin/python3 bench/bench_redis_instructions.py [--jobs N] [--base REV]
+    scripts/with-redis /usr/bin/python3 bench/bench_redis_instructions.py --tickq build/tickq [--tickq-base OLD]
 
 Needs valgrind (make bench-redis-instructions installs it). Prints one JSON
 line: instructions per job by phase (Ir, callgrind's name for them)."""
@@ -180,10 +187,42 @@ def phases(code, jobs):
         cr.close()
 
 
+def worker_per_job(tickq, jobs):
+    """Instructions of a worker child per no-op job it runs (callgrind
+    follows the worker's processes; the child is the one that counted the
+    most)."""
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        raise SystemExit("bench_redis_instructions: --tickq needs REDIS_URL (run it through scripts/with-redis)")
+    r = redis.Redis.from_url(url)
+    r.flushall()
+    lines = "".join('{"type":"noop","queue":"bench"}\n' for _ in range(jobs))
+    subprocess.run([tickq, "--redis-url", url, "enqueue", "--file", "-"], input=lines, text=True, check=True,
+                   capture_output=True)
+    out = tempfile.mkdtemp(prefix="tickq-callgrind-worker.")
+    try:
+        env = dict(os.environ, GLIBC_TUNABLES="glibc.malloc.hugetlb=0")  # no re-exec under valgrind
+        subprocess.run(["valgrind", "--tool=callgrind", "--trace-children=yes",
+                        f"--callgrind-out-file={out}/callgrind.out.%p", tickq, "--redis-url", url, "worker", "--burst",
+                        "--workers", "1", "--queues", "bench", "--no-history"], env=env, check=True,
+                       capture_output=True, timeout=900)
+        if r.hget("tickq:stats:bench", "completed") != str(jobs).encode():
+            raise SystemExit("bench_redis_instructions: the worker did not complete every job")
+        counts = []
+        for name in os.listdir(out):
+            with open(os.path.join(out, name)) as f:
+                counts += [int(m.group(1)) for m in (re.match(r"^totals: (\d+)", line) for line in f) if m]
+        return round(max(counts) / jobs)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", type=int, default=2000)
     ap.add_argument("--base", help="git revision whose library to count too")
+    ap.add_argument("--tickq", help="count the worker child of this tickq binary per job too (needs REDIS_URL)")
+    ap.add_argument("--tickq-base", help="and that of this other tickq binary")
     a = ap.parse_args()
     if not 100 <= a.jobs <= 1_000_000:
         raise SystemExit("bench_redis_instructions: --jobs must be 100 to 1000000")
@@ -197,6 +236,10 @@ def main():
         out["base"] = a.base
         out["base_ir_per_job"] = base
         out["change_pct"] = {k: round(100.0 * (v - base[k]) / base[k], 1) for k, v in out["ir_per_job"].items()}
+    if a.tickq:
+        out["worker_ir_per_job"] = worker_per_job(a.tickq, a.jobs)
+    if a.tickq_base:
+        out["base_worker_ir_per_job"] = worker_per_job(a.tickq_base, a.jobs)
     print(json.dumps(out))
 
 
