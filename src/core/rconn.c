@@ -203,7 +203,8 @@ static redisReply *command_argv(rconn_t *c, int argc, const char **argv, const s
 
 /* The first two words of the command queued at obuf[at...] ("GET key",
  * "FCALL tickq_p1_enqueue"), for rconn_fail_on_noperm's message; "" when
- * that rule is off. Reads the RESP array hiredis formatted. */
+ * that rule is off. Reads the RESP array queued there (rconn_resp_write's,
+ * or hiredis' for rconn_cmd). */
 static void command_words(const rconn_t *c, size_t at, char *out, size_t outlen)
 {
     out[0] = '\0';
