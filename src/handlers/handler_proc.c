@@ -844,7 +844,10 @@ size_t handler_proc_wait(handler_proc_t *p, int64_t wait_ms, handler_done_t *don
     if (max < (size_t)p->inflight || p->inflight == 0)
         return 0;
     /* What it said while nobody listened (the child ran another job) is
-     * read before any deadline is judged: a reply in time counts. */
+     * read before any deadline is judged: a reply in time counts. Its
+     * output first, as in the loop below: a line it printed before a reply
+     * is logged with that reply's job, still in flight. */
+    pump_output(p, POLLIN, POLLIN);
     if (p->pid > 0 && fill(p->rep_fd, &p->rep) > 0 && memchr(p->rep.buf, '\n', p->rep.len) == NULL) {
         kill_all(p, 0, p->inflight > 1 ? "died while running its jobs" : "died while running the job", done, &n);
         return n;

@@ -109,6 +109,18 @@ TEST(json_exact_every_real_reads_back_exactly)
     json_decref(arr);
 }
 
+/* json_exact_dumps(v, flags) is json_dumps(v, flags), byte for byte. */
+static void check_as_jansson(const json_t *v, size_t flags, int line)
+{
+    char *exact = json_exact_dumps(v, flags);
+    char *jansson = json_dumps(v, flags);
+    if (exact == NULL || jansson == NULL || strcmp(exact, jansson) != 0)
+        unit_fail(__FILE__, line, "flags %#zx:\n%s\nwant\n%s", flags, exact ? exact : "(null)",
+                  jansson ? jansson : "(null)");
+    free(exact);
+    free(jansson);
+}
+
 /* A tree whose reals jansson too writes in their fewest digits (0.5, 2.0,
  * 1e21): the text is json_dumps' own, byte for byte, in every layout. */
 TEST(json_exact_layout_is_janssons)
@@ -122,15 +134,8 @@ TEST(json_exact_layout_is_janssons)
     const size_t layouts[] = { 0, JSON_INDENT(2), JSON_INDENT(4), JSON_COMPACT, JSON_INDENT(2) | JSON_COMPACT,
                                JSON_ENSURE_ASCII, JSON_INDENT(2) | JSON_ENSURE_ASCII,
                                JSON_COMPACT | JSON_ESCAPE_SLASH | JSON_ENSURE_ASCII };
-    for (size_t i = 0; v != NULL && i < sizeof layouts / sizeof layouts[0]; i++) {
-        char *exact = json_exact_dumps(v, layouts[i]);
-        char *jansson = json_dumps(v, layouts[i]);
-        if (exact == NULL || jansson == NULL || strcmp(exact, jansson) != 0)
-            unit_fail(__FILE__, __LINE__, "flags %#zx:\n%s\nwant\n%s", layouts[i], exact ? exact : "(null)",
-                      jansson ? jansson : "(null)");
-        free(exact);
-        free(jansson);
-    }
+    for (size_t i = 0; v != NULL && i < sizeof layouts / sizeof layouts[0]; i++)
+        check_as_jansson(v, layouts[i], __LINE__);
     json_decref(v);
 }
 
@@ -158,15 +163,8 @@ TEST(json_exact_strings_keys_and_integers_are_janssons)
         json_object_set_new(v, a, json_string(b));
         json_object_set_new(v, "n", json_integer(ints[round % (sizeof ints / sizeof *ints)]));
         json_object_set_new(v, b, json_pack("[s, i, {s:s}]", a, (json_int_t)round, a, b));
-        for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++) {
-            char *exact = json_exact_dumps(v, layouts[i]);
-            char *jansson = json_dumps(v, layouts[i]);
-            if (exact == NULL || jansson == NULL || strcmp(exact, jansson) != 0)
-                unit_fail(__FILE__, __LINE__, "flags %#zx:\n%s\nwant\n%s", layouts[i], exact ? exact : "(null)",
-                          jansson ? jansson : "(null)");
-            free(exact);
-            free(jansson);
-        }
+        for (size_t i = 0; i < sizeof layouts / sizeof layouts[0]; i++)
+            check_as_jansson(v, layouts[i], __LINE__);
         json_decref(v);
     }
 }
