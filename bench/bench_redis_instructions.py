@@ -39,8 +39,7 @@ import time
 
 import redis
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LUA = "src/lua"
+from redis_lib import library_text
 NOW_MS = 1765000000000
 HEADER = ["tickq", str(NOW_MS), "2025-12-06T05:46:40.000Z", "workers", "86400", "100000", "2000", "3600000", "7"]
 STREAM = "tickq:queue:bench_normal"
@@ -49,21 +48,14 @@ HISTORY = "tickq:history:bench"  # the job history stream a worker with a databa
 RESULT = '{"status":"completed","data":null,"updated_at":"2025-12-06T05:46:40.000Z"}'
 
 
-def library(rev):
-    """tickq's function library text as scripts/embed-lua builds it
-    (common.lua first, each file after it headed by a comment line with its
-    name), from the work tree or, with rev, from that git revision."""
-    if rev is None:
-        names = sorted(os.listdir(os.environ.get("LUA_DIR", os.path.join(ROOT, LUA))))
-        read = lambda n: open(os.path.join(os.environ.get("LUA_DIR", os.path.join(ROOT, LUA)), n)).read()
-    else:
-        listing = subprocess.run(["git", "-C", ROOT, "ls-tree", "--name-only", f"{rev}:{LUA}"], check=True,
-                                 capture_output=True, text=True).stdout.split()
-        names = sorted(listing)
-        read = lambda n: subprocess.run(["git", "-C", ROOT, "show", f"{rev}:{LUA}/{n}"], check=True,
-                                        capture_output=True, text=True).stdout
-    names = ["common.lua"] + [n for n in names if n.endswith(".lua") and n != "common.lua"]
-    return read(names[0]) + "".join(f"-- {n}\n" + read(n) for n in names[1:])
+def dump_total(path):
+    """The instructions a callgrind dump file counted (its "totals:" line)."""
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"^totals: (\d+)", line)
+            if m:
+                return int(m.group(1))
+    raise SystemExit(f"bench_redis_instructions: no totals in {path}")
 
 
 class CountedRedis:
@@ -93,17 +85,18 @@ class CountedRedis:
                                      f"(see {self.log.name})")
                 time.sleep(0.1)
 
-    def counting(self, on):
-        subprocess.run(["callgrind_control", f"--instr={'on' if on else 'off'}", str(self.proc.pid)], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def control(self, option):
+        """Tells the running callgrind `option` (--zero, --instr=on, --dump)."""
+        subprocess.run(["callgrind_control", option, str(self.proc.pid)], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
 
     def counted(self, fn):
         """Instructions Redis executed while fn ran."""
-        subprocess.run(["callgrind_control", "--zero", str(self.proc.pid)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.counting(True)
+        self.control("--zero")
+        self.control("--instr=on")
         fn()
-        self.counting(False)
-        subprocess.run(["callgrind_control", "--dump", str(self.proc.pid)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.control("--instr=off")
+        self.control("--dump")
         return self.total()
 
     def total(self):
@@ -112,12 +105,7 @@ class CountedRedis:
         if not dumps:
             raise SystemExit("bench_redis_instructions: callgrind wrote no dump")
         newest = max(dumps, key=lambda f: int(f.rsplit(".", 1)[1]))
-        with open(os.path.join(self.dir, newest)) as f:
-            for line in f:
-                m = re.match(r"^totals: (\d+)", line)
-                if m:
-                    return int(m.group(1))
-        raise SystemExit(f"bench_redis_instructions: no totals in {newest}")
+        return dump_total(os.path.join(self.dir, newest))
 
     def close(self):
         try:
@@ -208,11 +196,7 @@ def worker_per_job(tickq, jobs):
                        capture_output=True, timeout=900)
         if r.hget("tickq:stats:bench", "completed") != str(jobs).encode():
             raise SystemExit("bench_redis_instructions: the worker did not complete every job")
-        counts = []
-        for name in os.listdir(out):
-            with open(os.path.join(out, name)) as f:
-                counts += [int(m.group(1)) for m in (re.match(r"^totals: (\d+)", line) for line in f) if m]
-        return round(max(counts) / jobs)
+        return round(max(dump_total(os.path.join(out, name)) for name in os.listdir(out)) / jobs)
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
@@ -230,9 +214,9 @@ def main():
         raise SystemExit("bench_redis_instructions: needs valgrind (apt-get install valgrind)")
     version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout
     out = {"bench": "redis_instructions", "jobs": a.jobs,
-           "redis": re.search(r"v=(\S+)", version).group(1), "ir_per_job": phases(library(None), a.jobs)}
+           "redis": re.search(r"v=(\S+)", version).group(1), "ir_per_job": phases(library_text(lua_dir=os.environ.get("LUA_DIR")), a.jobs)}
     if a.base:
-        base = phases(library(a.base), a.jobs)
+        base = phases(library_text(rev=a.base), a.jobs)
         out["base"] = a.base
         out["base_ir_per_job"] = base
         out["change_pct"] = {k: round(100.0 * (v - base[k]) / base[k], 1) for k, v in out["ir_per_job"].items()}

@@ -1,12 +1,12 @@
 /* json_writer.c — JSON text written straight into a growing buffer. */
 #include "core/json_writer.h"
 
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/numfmt.h"
 #include "core/utf8.h"
 
 void jw_init(json_writer_t *w)
@@ -190,8 +190,8 @@ void jw_number(json_writer_t *w, double v)
 
 void jw_integer(json_writer_t *w, int64_t v)
 {
-    char num[24];
-    jw_raw(w, num, (size_t)snprintf(num, sizeof num, "%" PRId64, v));
+    char num[NUMFMT_INTEGER_MAX];
+    jw_raw(w, num, (size_t)numfmt_integer((long long)v, num));
 }
 
 void jw_bool(json_writer_t *w, int v)

@@ -87,6 +87,26 @@ int numfmt_shortest(double v, char out[NUMFMT_MAX])
     return (int)(o - out);
 }
 
+/* --- integers --------------------------------------------------------- */
+
+int numfmt_integer(long long v, char out[NUMFMT_INTEGER_MAX])
+{
+    char digits[NUMFMT_INTEGER_MAX];
+    int k = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        digits[k++] = (char)('0' + (int)(u % 10));
+        u /= 10;
+    } while (u > 0);
+    char *o = out;
+    if (v < 0)
+        *o++ = '-';
+    while (k > 0)
+        *o++ = digits[--k];
+    *o = '\0';
+    return (int)(o - out);
+}
+
 /* --- fixed point ------------------------------------------------------ */
 
 /* A finite double is m * 2^e exactly (m < 2^53). With prec decimals it

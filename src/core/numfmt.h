@@ -1,6 +1,7 @@
 /* numfmt.h — numbers as text: the shortest decimal a double rounds back
  * to, for output that must not hide digits (tickq data show), and printf's
- * "%.<p>f" without printf's cost (a strategy's string.format). */
+ * "%lld" and "%.<p>f" without printf's cost (log lines, Redis commands, a
+ * strategy's string.format). */
 #ifndef TICKQ_NUMFMT_H
 #define TICKQ_NUMFMT_H
 
@@ -14,6 +15,14 @@
  * d.ddde±XX, like %g: 0.1 -> "0.1", 10 -> "10", 100.0000000005 ->
  * "100.0000000005", 0.00001 -> "1e-05", 1e21 -> "1e+21". */
 int numfmt_shortest(double v, char out[NUMFMT_MAX]);
+
+/* Room for any numfmt_integer result: a sign, 19 digits and the NUL. */
+#define NUMFMT_INTEGER_MAX 24
+
+/* Writes v in decimal as printf's "%lld" does, without printf (a line of
+ * log, a command's lengths: per job, where printf showed in the worker's
+ * time), and returns the length. */
+int numfmt_integer(long long v, char out[NUMFMT_INTEGER_MAX]);
 
 /* Room for any numfmt_fixed result: a sign, 19 integer digits, the point,
  * NUMFMT_FIXED_PREC_MAX decimals and the NUL. */

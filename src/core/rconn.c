@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/numfmt.h"
 #include "core/rtransport.h"
 
 #define READ_CHUNK (16 * 1024) /* a TLS record's most plaintext */
@@ -135,18 +136,10 @@ static redisReply *read_reply(rconn_t *c, const char *what, char *err, size_t er
     }
 }
 
-/* Writes n in decimal at p; returns the end. */
+/* Writes n in decimal at p (room for NUMFMT_INTEGER_MAX); returns the end. */
 static char *put_decimal(char *p, size_t n)
 {
-    char digits[24];
-    int k = 0;
-    do {
-        digits[k++] = (char)('0' + n % 10);
-        n /= 10;
-    } while (n > 0);
-    while (k > 0)
-        *p++ = digits[--k];
-    return p;
+    return p + numfmt_integer((long long)n, p);
 }
 
 size_t rconn_resp_bound(int argc, const char **argv, const size_t *lens)

@@ -12,10 +12,9 @@
  * byte is pushed, and the caller runs Lua's own string.format, with its
  * checks and errors. The text is byte for byte what Lua's would be: %s of
  * a number is Lua's own conversion (lua_tolstring), %d is LUA_INTEGER_FMT's
- * "%lld", %f is numfmt_fixed, which is printf's rounding exactly
+ * "%lld" (numfmt_integer), %f is numfmt_fixed, which is printf's rounding exactly
  * (tests/unit/test_strategy_format.c holds both to Lua's). */
 #include <lua.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "core/numfmt.h"
@@ -64,9 +63,8 @@ static int convert(lua_State *L, int arg, char conv, int prec, fast_out_t *o)
         lua_Integer v = lua_tointegerx(L, arg, &whole);
         if (!whole)
             return -1;
-        char buf[32];
-        int n = snprintf(buf, sizeof buf, LUA_INTEGER_FMT, (LUAI_UACINT)v);
-        return put(o, buf, (size_t)n);
+        char buf[NUMFMT_INTEGER_MAX];
+        return put(o, buf, (size_t)numfmt_integer((long long)v, buf)); /* LUA_INTEGER_FMT is "%lld" */
     }
     default: { /* 'f' */
         char buf[NUMFMT_FIXED_MAX];

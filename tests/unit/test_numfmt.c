@@ -3,8 +3,10 @@
  * (byte for byte printf's "%.<p>f") and close_match (edit distances, "did
  * you mean" picks). */
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,6 +152,35 @@ static int fixed_matches(double v, int prec)
     unit_fail(__FILE__, __LINE__, "numfmt_fixed(%a, %d) is \"%s\" (%d), printf gives \"%s\"", v, prec,
               n < 0 ? "(declined)" : got, n, want);
     return 0;
+}
+
+/* numfmt_integer writes what "%lld" does: the ends of the range, around
+ * each power of ten, and a spread of values between. */
+TEST(numfmt_integer_is_printf_lld)
+{
+    long long cases[200];
+    int n = 0;
+    cases[n++] = LLONG_MIN;
+    cases[n++] = LLONG_MAX;
+    cases[n++] = 0;
+    for (long long p = 1; n < 150 && p <= LLONG_MAX / 10; p *= 10) {
+        cases[n++] = p - 1;
+        cases[n++] = p;
+        cases[n++] = -p;
+        cases[n++] = -p - 1;
+    }
+    unsigned long long x = 88172645463325252ULL;
+    while (n < 200) { /* xorshift: values of every length and sign */
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        cases[n++] = (long long)(x >> (x % 64));
+    }
+    for (int i = 0; i < n; i++) {
+        char got[NUMFMT_INTEGER_MAX], want[32];
+        int len = numfmt_integer(cases[i], got);
+        snprintf(want, sizeof want, "%lld", cases[i]);
+        CHECK_STR(got, want);
+        CHECK_INT(len, (int)strlen(want));
+    }
 }
 
 TEST(numfmt_fixed_is_printf_f)
