@@ -263,6 +263,77 @@ class HistoryStreamTests:
         return b"\0".join(v if isinstance(v, bytes) else str(v).encode() for v in columns)
 
     # --- rows that are not text, rows the database refuses --------------
+    def test_a_row_the_database_refuses_is_skipped_counted_and_logged(self):
+        """A row the database refuses (refuse_rows says how) is skipped,
+        logged with its job and the database's error, and counted
+        (history_refused); the rows of its batch and those behind it are
+        written."""
+        w = self.worker("--workers", "1", env=self.env)
+        stream = self.stream_of(w)
+        recorder = self.recorder_reading(w, stream)
+        self.refuse_rows()
+        os.kill(recorder, signal.SIGSTOP)   # the refused row in one batch with good ones
+        try:
+            now = time.time_ns() // 1000
+            created = "2024-01-02T03:04:05.000Z"
+            good = self.history_row("good-row", 1, created, 1, "completed", "echo", "backtest", "h:1.abcd:0",
+                                    now - 1000, now, "")
+            refused = self.history_row("refused-row", 1, self.REFUSED_CREATED, 1, "completed", "echo",
+                                       "backtest", "h:1.abcd:0", now - 1000, now, "")
+            retry = self.history_row("good-row", 1, created, 1, "transient", "h:1.abcd:0", now, "busy")
+            self.r.xadd(stream, {"job": good})
+            self.r.xadd(stream, {"job": refused, "retry": retry})
+            self.r.hincrby(f"{stream}:state", "waiting", 3)
+            ids = [self.enqueue("echo", {"i": i}) for i in range(3)]
+            for jid in ids:
+                self.wait_state(jid, "completed")
+        finally:
+            os.kill(recorder, signal.SIGCONT)
+        wait_for(lambda: self.history_state(stream)["waiting"] == 0 and self.r.xlen(stream) == 0, 20,
+                 what="the stream written")
+        self.assertEqual(sorted(r[0] for r in self.query("SELECT job_id FROM job_history")),
+                         sorted(["good-row"] + ids))
+        self.assertEqual(self.query("SELECT job_id, attempt, kind FROM job_retries"), [("good-row", 1, "transient")])
+        self.assertEqual(self.history_state(stream)["refused"], 1)
+        stats = json.loads(self.tickq("stats", "--json").stdout)
+        self.assertEqual((stats["history_refused"], stats["history"][0]["history_refused"]), (1, 1))
+        self.assertIn("  1 rows refused by the database, skipped (history_refused", self.tickq("stats").stdout)
+        logged = [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg", "").startswith(
+            "job history row refused by the database")]
+        self.assertEqual([(x["row"], x["job_id"], x["run"], x["attempt"]) for x in logged],
+                         [("job_history", "refused-row", 1, 1)])
+        self.assertIn(self.REFUSED_ERROR, logged[0]["error"])
+        self.assertEqual(w.stop(), 0)
+
+    def test_a_batch_whose_every_row_is_refused_waits_instead_of_being_skipped(self):
+        """Every row of a batch refused, each alone: the database's cause
+        (its encoding, a constraint added by hand), not the rows'. Nothing
+        is skipped or counted; the rows wait in Redis with a warning."""
+        w = self.worker("--workers", "1", env=self.env)
+        stream = self.stream_of(w)
+        recorder = self.recorder_reading(w, stream)
+        self.refuse_rows()
+        os.kill(recorder, signal.SIGSTOP)   # both rows in one batch
+        try:
+            now = time.time_ns() // 1000
+            for jid in ("bad-1", "bad-2"):
+                row = self.history_row(jid, 1, self.REFUSED_CREATED, 1, "completed", "echo", "backtest", "h:1.abcd:0",
+                                       now - 1000, now, "")
+                self.r.xadd(stream, {"job": row})
+            self.r.hincrby(f"{stream}:state", "waiting", 2)
+        finally:
+            os.kill(recorder, signal.SIGCONT)
+        warned = wait_for(lambda: [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg", "").startswith(
+            "cannot write job history yet")], 20, what="the warning that the history waits")
+        self.assertIn("the database refused every row of a batch of 2, each alone", warned[0]["error"])
+        self.assertEqual(self.history_state(stream).get("refused", 0), 0)
+        self.assertEqual(self.history_state(stream)["waiting"], 2)
+        self.assertEqual(self.r.xlen(stream), 2)
+        self.assertEqual(self.count("job_history"), 0)
+        self.assertFalse([x for x in w.log_lines() if isinstance(x, dict) and x.get("msg", "").startswith(
+            "job history row refused by the database")])
+        self.assertEqual(w.stop(), 0)
+
     def test_rows_that_are_not_text_are_written_as_text(self):
         """An entry whose error is not UTF-8 (as a tickq from before errors
         were made text wrote it) is written with U+FFFD for each bad
@@ -394,9 +465,22 @@ class HistoryStreamTests:
 
 
 class TestHistoryStreamSqlite(HistoryStreamTests, TickqTestCase):
+    # SQLite stores any text as created_at: a trigger, as a user could add
+    # one, refuses the rows instead (RAISE(ABORT): SQLITE_CONSTRAINT).
+    REFUSED_CREATED = "2024-01-02T03:04:05.000Z"
+    REFUSED_ERROR = "refused by the test's trigger"
+
     def setUp(self):
         super().setUp()
         self.path, self.env = temp_sqlite(self, "tickq-hs-")
+
+    def refuse_rows(self):
+        con = sqlite3.connect(self.path, timeout=10)
+        con.execute("CREATE TRIGGER test_refuse BEFORE INSERT ON job_history"
+                    " WHEN NEW.job_id IN ('refused-row', 'bad-1', 'bad-2')"
+                    " BEGIN SELECT RAISE(ABORT, 'refused by the test''s trigger'); END")
+        con.commit()
+        con.close()
 
     def query(self, sql):
         return sqlite_rows(self.path, sql)
@@ -419,79 +503,18 @@ class TestHistoryStreamSqlite(HistoryStreamTests, TickqTestCase):
 
 
 class TestHistoryStreamPostgres(HistoryStreamTests, TickqTestCase):
+    # A created_at that is no time, which only a hand-made entry holds:
+    # PostgreSQL refuses it as a timestamptz (SQLSTATE class 22).
+    REFUSED_CREATED = "no time at all"
+    REFUSED_ERROR = "no time at all"
+
     def setUp(self):
         super().setUp()
         db_url, self.dbname = postgres().new_database()
         self.env = {"DATABASE_URL": db_url}
 
-    def test_a_row_the_database_refuses_is_skipped_counted_and_logged(self):
-        """A row PostgreSQL refuses (here a created_at that is no time,
-        which only a hand-made entry holds) is skipped, logged with its job
-        and the database's error, and counted (history_refused); the rows
-        of its batch and those behind it are written."""
-        w = self.worker("--workers", "1", env=self.env)
-        stream = self.stream_of(w)
-        recorder = self.recorder_reading(w, stream)
-        os.kill(recorder, signal.SIGSTOP)   # the refused row in one batch with good ones
-        try:
-            now = time.time_ns() // 1000
-            created = "2024-01-02T03:04:05.000Z"
-            good = self.history_row("good-row", 1, created, 1, "completed", "echo", "backtest", "h:1.abcd:0",
-                                    now - 1000, now, "")
-            refused = self.history_row("refused-row", 1, "no time at all", 1, "completed", "echo",
-                                       "backtest", "h:1.abcd:0", now - 1000, now, "")
-            retry = self.history_row("good-row", 1, created, 1, "transient", "h:1.abcd:0", now, "busy")
-            self.r.xadd(stream, {"job": good})
-            self.r.xadd(stream, {"job": refused, "retry": retry})
-            self.r.hincrby(f"{stream}:state", "waiting", 3)
-            ids = [self.enqueue("echo", {"i": i}) for i in range(3)]
-            for jid in ids:
-                self.wait_state(jid, "completed")
-        finally:
-            os.kill(recorder, signal.SIGCONT)
-        wait_for(lambda: self.history_state(stream)["waiting"] == 0 and self.r.xlen(stream) == 0, 20,
-                 what="the stream written")
-        self.assertEqual(sorted(r[0] for r in self.query("SELECT job_id FROM job_history")),
-                         sorted(["good-row"] + ids))
-        self.assertEqual(self.query("SELECT job_id, attempt, kind FROM job_retries"), [("good-row", 1, "transient")])
-        self.assertEqual(self.history_state(stream)["refused"], 1)
-        stats = json.loads(self.tickq("stats", "--json").stdout)
-        self.assertEqual((stats["history_refused"], stats["history"][0]["history_refused"]), (1, 1))
-        self.assertIn("  1 rows refused by the database, skipped (history_refused", self.tickq("stats").stdout)
-        logged = [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg", "").startswith(
-            "job history row refused by the database")]
-        self.assertEqual([(x["row"], x["job_id"], x["run"], x["attempt"]) for x in logged],
-                         [("job_history", "refused-row", 1, 1)])
-        self.assertIn("no time at all", logged[0]["error"])
-        self.assertEqual(w.stop(), 0)
-
-    def test_a_batch_whose_every_row_is_refused_waits_instead_of_being_skipped(self):
-        """Every row of a batch refused, each alone: the database's cause
-        (its encoding, a constraint added by hand), not the rows'. Nothing
-        is skipped or counted; the rows wait in Redis with a warning."""
-        w = self.worker("--workers", "1", env=self.env)
-        stream = self.stream_of(w)
-        recorder = self.recorder_reading(w, stream)
-        os.kill(recorder, signal.SIGSTOP)   # both rows in one batch
-        try:
-            now = time.time_ns() // 1000
-            for jid in ("bad-1", "bad-2"):
-                row = self.history_row(jid, 1, "no time at all", 1, "completed", "echo", "backtest", "h:1.abcd:0",
-                                       now - 1000, now, "")
-                self.r.xadd(stream, {"job": row})
-            self.r.hincrby(f"{stream}:state", "waiting", 2)
-        finally:
-            os.kill(recorder, signal.SIGCONT)
-        warned = wait_for(lambda: [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg", "").startswith(
-            "cannot write job history yet")], 20, what="the warning that the history waits")
-        self.assertIn("the database refused every row of a batch of 2, each alone", warned[0]["error"])
-        self.assertEqual(self.history_state(stream).get("refused", 0), 0)
-        self.assertEqual(self.history_state(stream)["waiting"], 2)
-        self.assertEqual(self.r.xlen(stream), 2)
-        self.assertEqual(self.count("job_history"), 0)
-        self.assertFalse([x for x in w.log_lines() if isinstance(x, dict) and x.get("msg", "").startswith(
-            "job history row refused by the database")])
-        self.assertEqual(w.stop(), 0)
+    def refuse_rows(self):
+        pass
 
     def query(self, sql):
         return postgres().rows(self.dbname, sql)
