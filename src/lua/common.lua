@@ -995,14 +995,16 @@ end
 local function add_job(c, j)
   local id, jtype, payload, queue, priority = j.id, j.type, j.args, j.queue, j.priority
   local delay_ms, now_us = j.delay_ms == '0' and 0 or tonumber(j.delay_ms) or 0, j.now_us
-  if not j.checked then -- j.checked: the caller ran job_invalid on it (enqueue_batch.lua)
+  local expires = j.expires
+  if not j.checked then -- j.checked: the caller ran job_invalid and expiry_of (j.expires) on it (enqueue_batch.lua)
     local invalid = job_invalid(c, j)
     if invalid then return nil, invalid end
+    local why
+    expires, why = expiry_of(c, j.expires_ms, delay_ms)
+    if why then return nil, why end
   end
 
   local jk = job_key(c, id)
-  local expires, why = expiry_of(c, j.expires_ms, delay_ms)
-  if why then return nil, why end
   -- (A new id, the common case, costs one EXISTS: its reply is one number
   -- where HMGET's is a table of seven.)
   local h = NO_FIELDS
