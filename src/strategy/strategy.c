@@ -368,15 +368,15 @@ static int evaluate_in(const strategy_job_t *job, lua_State *L, strategy_eval_t 
     }
     /* The deadline counts from before the load (compiling runs no hook);
      * from here to the last unwatch the strategy's own code runs. */
-    strategy_state_watch_time(L);
+    strategy_state_watch(L);
     /* A strategy that catches its own limit error (pcall) still broke it. */
     if (lua_pcall(L, 0, 0, 0) != LUA_OK || e->violation[0] || e->timed_out || strategy_eval_out_of_memory(e)) {
-        strategy_state_unwatch_time(L);
+        strategy_state_unwatch(L);
         return report_error(L, e, "Strategy error");
     }
     char why[600];
     if (find_entry_point(L, before, job->entry_point, why, sizeof why) != 0) {
-        strategy_state_unwatch_time(L);
+        strategy_state_unwatch(L);
         char msg[700];
         snprintf(msg, sizeof msg, "Strategy error: %s", why);
         return fail_envelope("contract", msg);
@@ -388,7 +388,7 @@ static int evaluate_in(const strategy_job_t *job, lua_State *L, strategy_eval_t 
     int status = lua_pcall(L, job->params != NULL ? 2 : 1, 1, 0);
     /* From here on nothing of the strategy's runs, and Lua must not fail
      * outside a protected call: no deadline hook may fire. */
-    strategy_state_unwatch_time(L);
+    strategy_state_unwatch(L);
     if (status != LUA_OK || e->violation[0] || e->timed_out || strategy_eval_out_of_memory(e))
         return report_error(L, e, "Strategy error");
     return finish_and_reply(L, e, job, (double)(clock_mono_us() - t0) / 1000.0);

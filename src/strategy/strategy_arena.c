@@ -13,8 +13,9 @@
  *     its address: inside [base, end) is the arena's.
  * Measured (make bench-strategy's screen500, momentum.lua: 48,804 instance
  * tables): about a quarter of the job's CPU time went to malloc's walks
- * of the worker's free lists and to copy-on-write faults; with the arena
- * the collector's settings no longer matter (stopping it saved under 5%). */
+ * of the worker's free lists and to copy-on-write faults. (Stopping the
+ * collector then saved under 5%; with the rest faster it saved a tenth,
+ * and a run now holds it for its first allocations: strategy_state.c.) */
 #include "strategy/strategy_arena.h"
 
 #include <stdint.h>

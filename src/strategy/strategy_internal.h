@@ -22,6 +22,8 @@ typedef struct {
     size_t refused_size;         /* (0: none pending) */
     int64_t deadline_ms;
     int timed_out;
+    size_t gc_resume_at;         /* while the run holds the collector: used bytes that restart it (0: not held) */
+    int gc_resume_asked;         /* the allocator asked the main thread's hook to restart it */
     char violation[160];
     const strategy_job_t *job;
 } strategy_eval_t;
@@ -38,14 +40,17 @@ int strategy_eval_out_of_memory(strategy_eval_t *e);
  * generator Lua seeded from the time and that state's address: every warm
  * run would draw the same numbers). */
 void strategy_state_seed(lua_State *L, const uint64_t seed[2]);
-/* In a sandbox child: arms a timer (SIGALRM) for the evaluation's
- * deadline_ms, past which the strategy fails at its next instruction
- * ("Strategy exceeded time limit"; coroutines check every few thousand
- * instructions). One state at a time. */
-void strategy_state_watch_time(lua_State *L);
-/* Disarms the timer and removes the hook: before anything runs outside a
- * protected call, and before the state is closed. */
-void strategy_state_unwatch_time(lua_State *L);
+/* In a sandbox child, as the strategy's code starts: arms a timer
+ * (SIGALRM) for the evaluation's deadline_ms, past which the strategy fails
+ * at its next instruction ("Strategy exceeded time limit"; coroutines
+ * check every few thousand instructions), and holds the collector until
+ * the run has allocated GC_HOLD_MAX bytes or a quarter of the room its
+ * memory limit leaves (strategy_state.c). One state at a time. */
+void strategy_state_watch(lua_State *L);
+/* Disarms the timer, removes the hook and ends the hold (the collector
+ * stays as it is): before anything runs outside a protected call, and
+ * before the state is closed. */
+void strategy_state_unwatch(lua_State *L);
 
 /* --- the warm state (strategy_warm.c) ---------------------------------- */
 
