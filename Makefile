@@ -67,9 +67,12 @@ $(BUILD)/gen/python_runner.h: scripts/embed-text src/strategy/python_runner.py
 
 $(BUILD)/obj/strategy/python_host.o: $(BUILD)/gen/python_runner.h
 
-$(BUILD)/gen/dashboard_page.h: scripts/embed-text src/http/dashboard.html
+# The dashboard: one page, inlined from its parts (src/http/dashboard/).
+$(BUILD)/gen/dashboard_page.h: scripts/embed-text scripts/inline-includes $(wildcard src/http/dashboard/*)
 	@mkdir -p $(dir $@)
-	scripts/embed-text $@ dashboard_page_source src/http/dashboard.html
+	scripts/inline-includes src/http/dashboard/dashboard.html > $(BUILD)/gen/dashboard.html.tmp
+	mv $(BUILD)/gen/dashboard.html.tmp $(BUILD)/gen/dashboard.html
+	scripts/embed-text $@ dashboard_page_source $(BUILD)/gen/dashboard.html
 
 $(BUILD)/obj/http/http_dashboard.o: $(BUILD)/gen/dashboard_page.h
 

@@ -1,4 +1,4 @@
-"""test_dashboard.py — the dashboard (GET /, src/http/dashboard.html) in a
+"""test_dashboard.py — the dashboard (GET /, src/http/dashboard/) in a
 real browser: Debian's chromium driven by playwright-core
 (browser_harness.py). The Overview loads with no console error and no
 failed request; enqueued jobs change its counts without a reload; a live
