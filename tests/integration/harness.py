@@ -377,27 +377,61 @@ def tickq(*args, url=None, env=None, input=None, timeout=60, cwd=None):
                           capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
-class Worker:
-    """A running `tickq worker`; its log (stderr) goes to a file we can read."""
+class TickqProcess:
+    """A running tickq command (`tickq worker`, `tickq serve`) against the
+    Redis at url; its log (stdout and stderr) goes to a file we can read.
+    env: variables to set, or to drop (None)."""
 
-    def __init__(self, url, *args, env=None, logdir=None, new_group=False, pass_fds=(), cwd=None):
+    def __init__(self, command, url, args, env=None, logdir=None, cwd=None, **popen):
         e = dict(os.environ)
-        e.pop("RQ_QUEUES", None)
         e["REDIS_URL"] = url
         for k, v in (env or {}).items():
             if v is None:
                 e.pop(k, None)
             else:
                 e[k] = v
-        fd, self.log_path = tempfile.mkstemp(prefix="worker-", suffix=".log", dir=logdir)
+        fd, self.log_path = tempfile.mkstemp(prefix=command + "-", suffix=".log", dir=logdir)
         self.log_file = os.fdopen(fd, "w")
-        self.proc = subprocess.Popen([TICKQ, "worker"] + [str(a) for a in args], env=e,
-                                     stdout=self.log_file, stderr=self.log_file, start_new_session=new_group,
-                                     pass_fds=pass_fds, cwd=cwd)
+        self.proc = subprocess.Popen([TICKQ, command] + [str(a) for a in args], env=e, stdout=self.log_file,
+                                     stderr=self.log_file, cwd=cwd, **popen)
 
     @property
     def pid(self):
         return self.proc.pid
+
+    def wait(self, timeout=30):
+        return self.proc.wait(timeout)
+
+    def stop(self, timeout=30):
+        """SIGTERM, then SIGKILL after `timeout` seconds; its exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def log(self):
+        self.log_file.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def close(self):
+        self.stop()
+        self.log_file.close()
+        os.unlink(self.log_path)
+
+
+class Worker(TickqProcess):
+    """A running `tickq worker` (RQ_QUEUES of the test run's environment
+    dropped unless env gives it). Its children die with it
+    (PR_SET_PDEATHSIG)."""
+
+    def __init__(self, url, *args, env=None, logdir=None, new_group=False, pass_fds=(), cwd=None):
+        super().__init__("worker", url, args, env={"RQ_QUEUES": None, **(env or {})}, logdir=logdir, cwd=cwd,
+                         start_new_session=new_group, pass_fds=pass_fds)
 
     def all_children(self):
         try:
@@ -416,25 +450,6 @@ class Worker:
     def signal(self, sig):
         self.proc.send_signal(sig)
 
-    def wait(self, timeout=30):
-        return self.proc.wait(timeout)
-
-    def stop(self, timeout=30):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        # Children die with their supervisor (PR_SET_PDEATHSIG).
-        return self.proc.returncode
-
-    def log(self):
-        self.log_file.flush()
-        with open(self.log_path) as f:
-            return f.read()
-
     def log_lines(self):
         """The log as parsed JSON lines (non-JSON lines are returned as text)."""
         out = []
@@ -444,11 +459,6 @@ class Worker:
             except ValueError:
                 out.append(line)
         return out
-
-    def close(self):
-        self.stop()
-        self.log_file.close()
-        os.unlink(self.log_path)
 
 
 def load_library(r):

@@ -6,15 +6,13 @@ prometheus_client's own parser (Debian python3-prometheus-client)."""
 import http.client
 import json
 import os
-import signal
 import shutil
-import subprocess
 import sys
 import tempfile
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness import TICKQ, TickqTestCase, wait_for
+from harness import TickqProcess, TickqTestCase, wait_for
 
 LISTENING = "http server listening"
 APPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "handler_apps")
@@ -45,53 +43,16 @@ def parent_of(pid):
         return None
 
 
-class Serve:
+class Serve(TickqProcess):
     """A running `tickq serve`; its log (stderr) goes to a file we can read.
     `port` is set once it listens (HttpCase.serve)."""
 
     def __init__(self, url, *args, env=None, cwd=None):
-        e = dict(os.environ)
-        e["REDIS_URL"] = url
-        for k, v in (env or {}).items():
-            if v is None:
-                e.pop(k, None)
-            else:
-                e[k] = v
-        fd, self.log_path = tempfile.mkstemp(prefix="serve-", suffix=".log")
-        self.log_file = os.fdopen(fd, "w")
-        self.proc = subprocess.Popen([TICKQ, "serve"] + [str(a) for a in args], env=e,
-                                     stdout=self.log_file, stderr=self.log_file, cwd=cwd)
+        super().__init__("serve", url, args, env=env, cwd=cwd)
         self.port = None
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def log(self):
-        self.log_file.flush()
-        with open(self.log_path) as f:
-            return f.read()
 
     def log_lines(self):
         return json_lines(self.log())
-
-    def wait(self, timeout=30):
-        return self.proc.wait(timeout)
-
-    def stop(self, timeout=30):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
-
-    def close(self):
-        self.stop()
-        self.log_file.close()
-        os.unlink(self.log_path)
 
 
 class Reply:
