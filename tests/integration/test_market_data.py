@@ -344,7 +344,7 @@ class TestUpdateStockData(TickqTestCase):
         self.assertEqual(self.ok(ids[0])["bars_written"], 5)
         self.assertEqual(self.ok(ids[3])["bars_written"], 5)
         for jid in ids[1:3]:
-            self.assertIn(f"is not allowed: the worker's TICKQ_PROVIDER_ALLOW admits only its listed folders",
+            self.assertIn("is not allowed: the worker's TICKQ_PROVIDER_ALLOW admits only its listed folders",
                           self.failed(jid))
         for jid in (ids[4], ids[6]):
             self.assertIn("admits only its listed URL prefixes", self.failed(jid))

@@ -19,7 +19,6 @@ a strategy (issue 13, "Sandbox"), checked from outside the sandbox:
 
 The hostile catalogue (tests/hostile/, test_hostile.py) runs every other
 hostile Python case, each followed by a reference job."""
-import json
 import os
 import re
 import secrets

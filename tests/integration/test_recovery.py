@@ -7,9 +7,7 @@ import os
 import signal
 import time
 
-import redis
-
-from harness import TickqTestCase, tickq, wait_for
+from harness import TickqTestCase, wait_for
 
 STREAMS = ["tickq:queue:backtest_high", "tickq:queue:backtest_normal", "tickq:queue:backtest_low"]
 

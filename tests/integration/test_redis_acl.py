@@ -9,7 +9,6 @@ producer user. The server's ACL LOG stays empty. A user with a command or
 a key pattern fewer gets an error that names the NOPERM."""
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -36,7 +35,7 @@ def rule(user):
         lines = [x for x in f.read().splitlines() if x.startswith(f"ACL SETUSER {user} ")]
     assert len(lines) == 1, f"{DOC} should hold one 'ACL SETUSER {user} ...' line, has {len(lines)}"
     words = lines[0].split()[3:]
-    assert f">CHANGE-ME" in words, "the rule's password placeholder is >CHANGE-ME"
+    assert ">CHANGE-ME" in words, "the rule's password placeholder is >CHANGE-ME"
     return [">" + PASSWORD if w == ">CHANGE-ME" else w for w in words]
 
 

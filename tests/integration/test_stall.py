@@ -294,7 +294,7 @@ class TestConsumerGenerations(TickqTestCase):
                          [0, "", "", "", "", 0, 0, 0])
         self.assertEqual(self.fcall("release", STREAMS, "h:1.abcd:0#1", "", "shutdown", ""),
                          [0, "", "", "", "", 0])                                  # as before without one
-        self.r.delete(f"tickq:retry:backtest_normal")
+        self.r.delete("tickq:retry:backtest_normal")
         jid, _ = self.claim_for("h:1.abcd:0#2")
         time.sleep(0.05)  # the entry idles past reclaim's minimum (10 ms)
         reply = self.fcall("reclaim", STREAMS, "sup", "10", "lost", self.HISTORY)
