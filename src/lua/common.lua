@@ -315,21 +315,24 @@ local function stream_append(stream, id, jtype, payload, attempts, max_retries, 
     'max_retries', max_retries, 'timeout_ms', timeout_ms, 'enqueued_us', enqueued_us)
 end
 
--- Appends a ready entry for job `e` (a table with the ENTRY_FIELDS, as
--- job_of gives) to `stream` and records it: the job's state is queued, its
--- entry this one.
-local function add_entry(c, stream, e)
-  local entry = stream_append(stream, e.job, e.type, e.args, e.attempts, e.max_retries, e.timeout_ms, e.enqueued_us)
-  redis.call('HSET', job_key(c, e.job), 'state', 'queued', 'entry', entry)
+-- Appends a ready entry for job `id` to `stream` and records it: the job's
+-- state is queued, its entry this one.
+local function add_entry_of(c, stream, id, jtype, payload, attempts, max_retries, timeout_ms, enqueued_us)
+  local entry = stream_append(stream, id, jtype, payload, attempts, max_retries, timeout_ms, enqueued_us)
+  redis.call('HSET', job_key(c, id), 'state', 'queued', 'entry', entry)
   return entry
+end
+
+-- add_entry_of for job `e`, a table with the ENTRY_FIELDS (as job_of gives).
+local function add_entry(c, stream, e)
+  return add_entry_of(c, stream, e.job, e.type, e.args, e.attempts, e.max_retries, e.timeout_ms, e.enqueued_us)
 end
 
 -- Re-adds a job from its record (a due retry or delayed job, a DLQ retry).
 local function add_entry_from_record(c, stream, id)
   local h = redis.call('HMGET', job_key(c, id), 'type', 'args', 'attempts', 'max_retries', 'timeout_ms')
   if not h[1] then return nil end
-  return add_entry(c, stream, { job = id, type = h[1], args = h[2], attempts = h[3], max_retries = h[4],
-    timeout_ms = h[5], enqueued_us = now_us(c) })
+  return add_entry_of(c, stream, id, h[1], h[2], h[3], h[4], h[5], now_us(c))
 end
 
 local function set_result(c, id, status, data)
