@@ -341,6 +341,31 @@ static int evaluate_batch(void *arg)
     return 0;
 }
 
+typedef enum { RUN_DONE, RUN_FAILED, RUN_CONTRACT } run_status_t;
+
+/* While the state is watched: runs the strategy's chunk (loaded at the
+ * top of L), then its entry point on df (and the params). RUN_DONE with its
+ * value at the top of L and its time in *ms; RUN_FAILED with the error
+ * (report_error's); RUN_CONTRACT with why (no entry point to call). A
+ * strategy that catches its own limit error (pcall) still broke it. */
+static run_status_t run_watched(const strategy_job_t *job, lua_State *L, strategy_eval_t *e, int before, char *why,
+                                size_t whylen, double *ms)
+{
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK || e->violation[0] || e->timed_out || strategy_eval_out_of_memory(e))
+        return RUN_FAILED;
+    if (find_entry_point(L, before, job->entry_point, why, whylen) != 0)
+        return RUN_CONTRACT;
+    strategy_push_frame(L, job->frame);
+    if (job->params != NULL)
+        push_json(L, job->params);
+    int64_t t0 = clock_mono_us();
+    int status = lua_pcall(L, job->params != NULL ? 2 : 1, 1, 0);
+    *ms = (double)(clock_mono_us() - t0) / 1000.0;
+    if (status != LUA_OK || e->violation[0] || e->timed_out || strategy_eval_out_of_memory(e))
+        return RUN_FAILED;
+    return RUN_DONE;
+}
+
 static int evaluate_in(const strategy_job_t *job, lua_State *L, strategy_eval_t *e)
 {
     e->job = job;
@@ -367,31 +392,22 @@ static int evaluate_in(const strategy_job_t *job, lua_State *L, strategy_eval_t 
         return fail_envelope("syntax", msg);
     }
     /* The deadline counts from before the load (compiling runs no hook);
-     * from here to the last unwatch the strategy's own code runs. */
-    strategy_state_watch(L);
-    /* A strategy that catches its own limit error (pcall) still broke it. */
-    if (lua_pcall(L, 0, 0, 0) != LUA_OK || e->violation[0] || e->timed_out || strategy_eval_out_of_memory(e)) {
-        strategy_state_unwatch(L);
-        return report_error(L, e, "Strategy error");
-    }
+     * while watched the strategy's own code runs. After, nothing of the
+     * strategy's runs, and Lua must not fail outside a protected call: no
+     * deadline hook may fire. */
     char why[600];
-    if (find_entry_point(L, before, job->entry_point, why, sizeof why) != 0) {
-        strategy_state_unwatch(L);
+    double strategy_ms = 0;
+    strategy_state_watch(L);
+    run_status_t status = run_watched(job, L, e, before, why, sizeof why, &strategy_ms);
+    strategy_state_unwatch(L);
+    if (status == RUN_CONTRACT) {
         char msg[700];
         snprintf(msg, sizeof msg, "Strategy error: %s", why);
         return fail_envelope("contract", msg);
     }
-    strategy_push_frame(L, job->frame);
-    if (job->params != NULL)
-        push_json(L, job->params);
-    int64_t t0 = clock_mono_us();
-    int status = lua_pcall(L, job->params != NULL ? 2 : 1, 1, 0);
-    /* From here on nothing of the strategy's runs, and Lua must not fail
-     * outside a protected call: no deadline hook may fire. */
-    strategy_state_unwatch(L);
-    if (status != LUA_OK || e->violation[0] || e->timed_out || strategy_eval_out_of_memory(e))
+    if (status == RUN_FAILED)
         return report_error(L, e, "Strategy error");
-    return finish_and_reply(L, e, job, (double)(clock_mono_us() - t0) / 1000.0);
+    return finish_and_reply(L, e, job, strategy_ms);
 }
 
 /* A Python strategy's value, as the JSON text its evaluation wrote, read
