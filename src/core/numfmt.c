@@ -132,9 +132,12 @@ int numfmt_fixed(double v, int prec, char out[NUMFMT_FIXED_MAX])
     }
     if (e > 10)
         return -1;                        /* |v| >= 2^63 */
-    unsigned __int128 scale = 1, q;
-    for (int i = 0; i < prec; i++)
-        scale *= 10;
+    static const uint64_t pow10[] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+                                      1000000000, 10000000000, 100000000000, 1000000000000,
+                                      10000000000000, 100000000000000, 1000000000000000,
+                                      10000000000000000, 100000000000000000 };
+    _Static_assert(sizeof pow10 / sizeof pow10[0] > NUMFMT_FIXED_PREC_MAX, "a power of ten per precision");
+    unsigned __int128 scale = pow10[prec], q;
     if (e >= 0) {
         q = (unsigned __int128)(m << e) * scale;
     } else if (-e >= 120) {
