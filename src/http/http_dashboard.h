@@ -1,5 +1,6 @@
 /* http_dashboard.h — the dashboard's page (GET /): one self-contained HTML
- * file, src/http/dashboard.html, compiled into the binary. */
+ * page, inlined from its parts in src/http/dashboard/ and compiled into the
+ * binary. */
 #ifndef TICKQ_HTTP_DASHBOARD_H
 #define TICKQ_HTTP_DASHBOARD_H
 

@@ -336,6 +336,10 @@ static int evaluate_batch(void *arg)
             continue;
         }
         evaluate_in(&one, L, &e);
+        /* Closing runs the finalizers still pending (of a run too small to
+         * release the collector, all of them): within the memory limit
+         * again, which the finish lifted. */
+        e.cap = one.memory_bytes;
         lua_close(L);
     }
     return 0;

@@ -19,9 +19,9 @@
  * run, and its memory with it, so collecting a run that makes little
  * garbage is work for nothing. (A screening's 48,804 instance tables and
  * their messages all live to the end: the minor collections that walked
- * them took a tenth of its time.) It restarts once the run has allocated
- * GC_HOLD_MAX bytes, or a quarter of the room its memory limit leaves,
- * whichever is less; from there on it runs as before. The allocator may not
+ * them took a tenth of its time.) It restarts once the run's memory has
+ * grown by GC_HOLD_MAX bytes, or a quarter of the room its memory limit
+ * leaves, whichever is less; from there on it runs as before. The allocator may not
  * call the collector, so it sets a hook that does, at the main thread's
  * next instruction (a coroutine's own count hook does it too). The limit
  * holds as before: at the cap Lua collects (an emergency collection) and
@@ -85,9 +85,10 @@ static void *capped_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     if (p != NULL)
         e->used = e->used - osize + nsize;
     /* Past the hold: the main thread's next instruction restarts the
-     * collector. (lua_sethook only sets fields: safe here, as it is in a
-     * signal handler. A hook already set is the deadline's, which
-     * restarts it too.) */
+     * collector, however much is freed before it runs (a buffer that
+     * peaked past the line). (lua_sethook sets fields and marks the call
+     * frames, allocating nothing: safe here, as it is in a signal handler.
+     * A hook already set is the deadline's, which restarts it too.) */
     if (e->gc_resume_at != 0 && e->used >= e->gc_resume_at && !e->gc_resume_asked && g_watched != NULL) {
         e->gc_resume_asked = 1;
         if (lua_gethook(g_watched) == NULL)
@@ -103,10 +104,11 @@ int strategy_eval_out_of_memory(strategy_eval_t *e)
     return e->out_of_memory;
 }
 
-/* Restarts the collector once the run has allocated past its hold. */
+/* Restarts the collector once the run has grown past its hold (once it
+ * did, even if it has shrunk back since). */
 static void resume_collector(lua_State *L, strategy_eval_t *e)
 {
-    if (e->gc_resume_at != 0 && e->used >= e->gc_resume_at) {
+    if (e->gc_resume_at != 0 && (e->gc_resume_asked || e->used >= e->gc_resume_at)) {
         e->gc_resume_at = 0;
         lua_gc(L, LUA_GCRESTART);
     }

@@ -44,7 +44,7 @@ def parent_of(pid):
 
 
 class Serve(TickqProcess):
-    """A running `tickq serve`; its log (stderr) goes to a file we can read.
+    """A running `tickq serve`; its log (stdout and stderr) goes to a file we can read.
     `port` is set once it listens (HttpCase.serve)."""
 
     def __init__(self, url, *args, env=None, cwd=None):

@@ -705,8 +705,8 @@ end
         bounded feature frame), must not change the column's values: the
         column used to be read after its memory was freed and reused (a
         reviewer's probe, found ema_56 row 30 = nan). The strategy first
-        makes 70 MB of garbage: the collector is held for a run's first
-        64 MB (strategy_state.c), and the finalizers must run."""
+        makes about 140 MB of garbage: the collector is held for a run's
+        first 64 MB (strategy_state.c), and the finalizers must run."""
         code = r'''
 function probe(df)
   for i = 1, 70000 do local s = string.rep("g", 1000) .. i end

@@ -4,7 +4,7 @@
 -- collector in debt, so its next step, in the result's reading, would run
 -- them.
 function f(df)
-  -- 12 MB of garbage first: the collector is held for a run's first
+  -- About 24 MB of garbage first: the collector is held for a run's first
   -- allocations (a quarter of the room its memory limit leaves, 8 MB here:
   -- strategy_state.c), and it must be running when the strategy returns.
   for i = 1, 12000 do local s = string.rep("g", 1000) .. i end
