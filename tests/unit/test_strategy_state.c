@@ -68,53 +68,48 @@ TEST(strategy_collector_held_until_the_run_allocated_its_hold)
     lua_close(L);
 }
 
-TEST(strategy_collector_restarts_after_a_peak_past_the_hold)
+/* `code` (which returns one boolean) run in a fresh watched state, as a
+ * run's own code; -1 when it failed or ran out of memory. */
+static int watched_run(const char *code)
 {
     strategy_eval_t e;
     lua_State *L = watched_state(&e);
     CHECK(L != NULL);
     if (L == NULL)
-        return;
-    /* string.rep's buffer and its result, 10 MB each, pass the 16 MB hold
-     * together; the buffer is freed before the next instruction. */
-    CHECK_INT(run_bool(L, "local s = string.rep('p', 10 * 2^20) s = nil return gc_running()"), 1);
+        return -1;
+    int v = run_bool(L, code);
+    if (strategy_eval_out_of_memory(&e))
+        v = -1;
     strategy_state_unwatch(L);
     lua_close(L);
+    return v;
+}
+
+TEST(strategy_collector_restarts_after_a_peak_past_the_hold)
+{
+    /* string.rep's buffer and its result, 10 MB each, pass the 16 MB hold
+     * together; the buffer is freed before the next instruction. */
+    CHECK_INT(watched_run("local s = string.rep('p', 10 * 2^20) s = nil return gc_running()"), 1);
 }
 
 TEST(strategy_collector_restarts_inside_a_coroutine)
 {
-    strategy_eval_t e;
-    lua_State *L = watched_state(&e);
-    CHECK(L != NULL);
-    if (L == NULL)
-        return;
     /* The main thread runs nothing until the coroutine ends: its own count
      * hook restarts the collector. */
-    CHECK_INT(run_bool(L, "return coroutine.wrap(function() "
+    CHECK_INT(watched_run("return coroutine.wrap(function() "
                           "  big = {} for i = 1, 20000 do big[i] = string.rep('y', 1000) .. i end "
                           "  for i = 1, 30000 do end "
                           "  return gc_running() end)()"), 1);
-    strategy_state_unwatch(L);
-    lua_close(L);
 }
 
 TEST(strategy_garbage_beyond_the_limit_is_collected)
 {
-    strategy_eval_t e;
-    lua_State *L = watched_state(&e);
-    CHECK(L != NULL);
-    if (L == NULL)
-        return;
     /* 200 MB of garbage through a 64 MB limit, 8 MB kept: the limit counts
      * what is live, held collector or not (it restarts at 16 MB; were it
      * never to, Lua's emergency collections at the cap would still keep
      * this run within it). */
-    CHECK_INT(run_bool(L, "local keep = {} "
+    CHECK_INT(watched_run("local keep = {} "
                           "for i = 1, 200000 do local s = string.rep('z', 1000) .. i "
                           "  if i % 25 == 0 then keep[#keep + 1] = s end end "
                           "return #keep == 8000"), 1);
-    CHECK(!strategy_eval_out_of_memory(&e));
-    strategy_state_unwatch(L);
-    lua_close(L);
 }
