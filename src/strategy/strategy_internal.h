@@ -44,8 +44,8 @@ void strategy_state_seed(lua_State *L, const uint64_t seed[2]);
  * (SIGALRM) for the evaluation's deadline_ms, past which the strategy fails
  * at its next instruction ("Strategy exceeded time limit"; coroutines
  * check every few thousand instructions), and holds the collector until
- * the run has allocated GC_HOLD_MAX bytes or a quarter of the room its
- * memory limit leaves (strategy_state.c). One state at a time. */
+ * the run's memory has grown by GC_HOLD_MAX bytes or a quarter of the room
+ * its memory limit leaves (strategy_state.c). One state at a time. */
 void strategy_state_watch(lua_State *L);
 /* Disarms the timer, removes the hook and ends the hold (the collector
  * stays as it is): before anything runs outside a protected call, and

@@ -21,11 +21,11 @@
  * their messages all live to the end: the minor collections that walked
  * them took a tenth of its time.) It restarts once the run's memory has
  * grown by GC_HOLD_MAX bytes, or a quarter of the room its memory limit
- * leaves, whichever is less; from there on it runs as before. The allocator may not
- * call the collector, so it sets a hook that does, at the main thread's
- * next instruction (a coroutine's own count hook does it too). The limit
- * holds as before: at the cap Lua collects (an emergency collection) and
- * retries the allocation. */
+ * leaves, whichever is less; from there on it runs as before. The
+ * allocator may not call the collector, so it sets a hook that does, at
+ * the main thread's next instruction (a coroutine's own count hook does it
+ * too). The limit holds as before: at the cap Lua collects (an emergency
+ * collection) and retries the allocation. */
 #include "strategy/strategy_internal.h"
 
 #include <lauxlib.h>
