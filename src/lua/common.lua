@@ -939,6 +939,12 @@ local function passed_memo()
   return { type = {}, queue = {}, max_retries = {}, timeout_ms = {} }
 end
 
+-- A job's delay_ms argument as a number ('0', the common case, without a
+-- conversion; nothing or not a number: 0, which job_invalid accepts).
+local function delay_of(j)
+  return j.delay_ms == '0' and 0 or tonumber(j.delay_ms) or 0
+end
+
 -- Why job `j` (add_job's table) is refused, or nil when its fields are
 -- valid (its id, dependencies and expiry are add_job's to check). Notes
 -- in call context `c` the values that passed (passes, when c.passed is
@@ -974,7 +980,7 @@ local function job_invalid(c, j)
     return 'timeout_ms must be an integer from 1 to ' .. MAX_TIMEOUT_MS .. ' (7 days), or 0 (not set: the ' ..
       "worker's default)"
   end
-  if j.delay_ms ~= '0' and (tonumber(j.delay_ms) or 0) < 0 then return 'delay must not be negative' end
+  if delay_of(j) < 0 then return 'delay must not be negative' end
 
   return nil
 end
@@ -997,7 +1003,7 @@ end
 -- dependencies have completed and its delay has passed (not_before).
 local function add_job(c, j)
   local id, jtype, payload, queue, priority = j.id, j.type, j.args, j.queue, j.priority
-  local delay_ms, now_us = j.delay_ms == '0' and 0 or tonumber(j.delay_ms) or 0, j.now_us
+  local delay_ms, now_us = delay_of(j), j.now_us
   local expires = j.expires
   if not j.checked then -- j.checked: the caller ran job_invalid and expiry_of (j.expires) on it (enqueue_batch.lua)
     local invalid = job_invalid(c, j)

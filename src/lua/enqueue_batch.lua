@@ -44,7 +44,7 @@ local function enqueue_batch(keys, args)
     local why = (replace ~= '0' and replace ~= '1') and ('replace must be 0 or 1, not ' .. tostring(replace))
       or job_invalid(c, j)
     if not why then
-      j.expires, why = expiry_of(c, j.expires_ms, tonumber(j.delay_ms) or 0)
+      j.expires, why = expiry_of(c, j.expires_ms, delay_of(j))
     end
     if not why and j.replace then
       local h = redis.call('HMGET', job_key(c, j.id), 'state', 'needed_by')

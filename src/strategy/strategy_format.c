@@ -12,8 +12,8 @@
  * byte is pushed, and the caller runs Lua's own string.format, with its
  * checks and errors. The text is byte for byte what Lua's would be: %s of
  * a number is Lua's own conversion (lua_tolstring), %d is LUA_INTEGER_FMT's
- * "%lld" (numfmt_integer), %f is numfmt_fixed, which is printf's rounding exactly
- * (tests/unit/test_strategy_format.c holds both to Lua's). */
+ * "%lld" (numfmt_integer), %f is numfmt_fixed, which is printf's rounding
+ * exactly (tests/unit/test_strategy_format.c holds both to Lua's). */
 #include <lua.h>
 #include <string.h>
 

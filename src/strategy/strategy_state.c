@@ -104,11 +104,11 @@ int strategy_eval_out_of_memory(strategy_eval_t *e)
     return e->out_of_memory;
 }
 
-/* Restarts the collector once the run has grown past its hold (once it
- * did, even if it has shrunk back since). */
+/* Restarts the collector once the run has grown past its hold: the
+ * allocator asked (even if the run has shrunk back since). */
 static void resume_collector(lua_State *L, strategy_eval_t *e)
 {
-    if (e->gc_resume_at != 0 && (e->gc_resume_asked || e->used >= e->gc_resume_at)) {
+    if (e->gc_resume_at != 0 && e->gc_resume_asked) {
         e->gc_resume_at = 0;
         lua_gc(L, LUA_GCRESTART);
     }
