@@ -1,6 +1,7 @@
 # tickq — build, test, demo and benchmark entry points.
 #
-#   make            build build/tickq
+#   make            build build/tickq and build/tickq-python-host (the Python
+#                   strategies' host, which tickq starts from beside itself)
 #   make test       install deps, build, run unit + integration tests (real redis-server)
 #   make demo       install deps, build, run a short demo against a private redis-server
 #   make sanitize   ASan + UBSan build, then the whole test suite against it
@@ -23,6 +24,7 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
 PKGS    := hiredis jansson sqlite3 libpq lua5.4 libseccomp inih libcurl python3-embed libmicrohttpd openssl
+BASE_PKGS := $(filter-out python3-embed,$(PKGS))
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
@@ -31,10 +33,20 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lhiredis -ljansson -lsqlite3 -lpq -llua5.4 -lseccomp -linih -lcurl -lpython3.11 -lmicrohttpd -lssl -lcrypto)
 ALL_CFLAGS = $(WARN) $(DEFS) $(CFLAGS) $(PKG_CFLAGS) -Isrc -I$(BUILD)/gen -MMD -MP
 LDLIBS  += $(PKG_LIBS) -lm
+BASE_LIBS = $(shell pkg-config --libs $(BASE_PKGS) 2>/dev/null || echo -lhiredis -ljansson -lsqlite3 -lpq -llua5.4 -lseccomp -linih -lcurl -lmicrohttpd -lssl -lcrypto) -lm
+# The Python host links the interpreter in, as Debian's /usr/bin/python3
+# does: Debian's static libpython (not position-independent, so the host is
+# not a PIE) runs pandas code about a tenth faster than libpython3.11.so, and
+# tickq itself then never loads Python. Its symbols are exported (-E) for
+# the extension modules (numpy, pandas) the host imports.
+PY_STATIC = $(shell /usr/bin/python3 -c 'import sysconfig as s; print(s.get_config_var("LIBPL") + "/" + s.get_config_var("LIBRARY"))' 2>/dev/null)
+PY_STATIC_LIBS := -lexpat -lz -lm
 
 LUA_SRC  := $(filter-out src/lua/common.lua,$(wildcard src/lua/*.lua))
-SRC      := $(filter-out src/cmd/main.c,$(wildcard src/*/*.c))
+SRC      := $(filter-out src/cmd/main.c src/cmd/python_host_main.c,$(wildcard src/*/*.c))
 OBJ      := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC)) $(BUILD)/obj/lua_scripts.o
+# The objects that call CPython: in the Python host, not in tickq.
+PY_OBJ   := $(addprefix $(BUILD)/obj/strategy/,python_host.o python_memory.o python_module.o python_guard.o)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(patsubst tests/unit/%.c,$(BUILD)/obj/unit/%.o,$(UNIT_SRC))
 BENCH    := $(BUILD)/bench_queue
@@ -43,13 +55,22 @@ BENCH_OPTIONS := $(BUILD)/bench_options
 
 .PHONY: all setup test fuzz-syntax unit integration demo screenshots sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options bench-handlers bench-http bench-optimize bench-memory bench-redis-time bench-redis-floor bench-redis-instructions install clean
 
-all: $(BUILD)/tickq
+all: $(BUILD)/tickq $(BUILD)/tickq-python-host
 
 setup:
 	@scripts/setup
 
-$(BUILD)/tickq: $(BUILD)/obj/cmd/main.o $(OBJ)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+$(BUILD)/tickq: $(BUILD)/obj/cmd/main.o $(filter-out $(PY_OBJ),$(OBJ))
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(BASE_LIBS)
+
+# From an archive, so the host holds only the objects it uses.
+$(BUILD)/libtickq.a: $(OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/tickq-python-host: $(BUILD)/obj/cmd/python_host_main.o $(BUILD)/libtickq.a
+	@test -f "$(PY_STATIC)" || { echo "no static libpython ($(PY_STATIC)): scripts/setup installs libpython3.11-dev" >&2; exit 1; }
+	$(CC) $(CFLAGS) -no-pie -Wl,-E -o $@ $^ $(PY_STATIC) $(LDFLAGS) -Wl,--as-needed $(BASE_LIBS) $(PY_STATIC_LIBS)
 
 $(BUILD)/obj/%.o: src/%.c | $(BUILD)/gen/lua_scripts.h
 	@mkdir -p $(dir $@)
@@ -66,6 +87,16 @@ $(BUILD)/gen/python_runner.h: scripts/embed-text src/strategy/python_runner.py
 	scripts/embed-text $@ python_runner_source src/strategy/python_runner.py
 
 $(BUILD)/obj/strategy/python_host.o: $(BUILD)/gen/python_runner.h
+
+# What a worker and its Python host check they share: a hash of the sources
+# both are built from (rewritten only when it changes).
+$(BUILD)/gen/build_stamp.h: $(sort $(wildcard src/*/*.c src/*/*.h src/*/*.py))
+	@mkdir -p $(dir $@)
+	@stamp=$$(cat $^ | sha256sum | cut -c1-16); \
+	  printf '#define TICKQ_BUILD_STAMP "%s"\n' "$$stamp" > $@.tmp; \
+	  if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+$(BUILD)/obj/strategy/strategy_python.o $(BUILD)/obj/cmd/python_host_main.o: $(BUILD)/gen/build_stamp.h
 
 # The dashboard: one page, inlined from its parts (src/http/dashboard/).
 $(BUILD)/gen/dashboard_page.h: scripts/embed-text scripts/inline-includes $(wildcard src/http/dashboard/*)
@@ -141,7 +172,7 @@ screenshots: setup
 sanitize: setup
 	@$(MAKE) --no-print-directory BUILD=build-san \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  build-san/tickq build-san/unit_tests build-san/bench_queue build-san/without_landlock
+	  build-san/tickq build-san/tickq-python-host build-san/unit_tests build-san/bench_queue build-san/without_landlock
 	@scripts/sanitize-test build-san
 
 # Chaos and soak (docs/operations.md): their own redis-servers on private
@@ -269,9 +300,10 @@ bench-optimize:
 	@$(MAKE) --no-print-directory all >&2
 	@scripts/with-redis /usr/bin/python3 bench/bench_optimize.py --tickq $(BUILD)/tickq
 
-install: $(BUILD)/tickq
+install: $(BUILD)/tickq $(BUILD)/tickq-python-host
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/tickq $(DESTDIR)$(PREFIX)/bin/tickq
+	install -m 0755 $(BUILD)/tickq-python-host $(DESTDIR)$(PREFIX)/bin/tickq-python-host
 
 clean:
 	rm -rf build build-san build-fuzz

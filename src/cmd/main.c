@@ -8,7 +8,6 @@
 #include "cmd/huge_pages.h"
 #include "cmd/tasks_all.h"
 #include "core/queue.h"
-#include "strategy/python_host.h"
 
 #define TICKQ_VERSION "0.1.0"
 
@@ -91,8 +90,6 @@ int main(int argc, char **argv)
         return EX_USAGE;
     }
     const char *name = argv[1];
-    if (strcmp(name, "python-host") == 0 && argc == 2)
-        python_host_main(); /* started by a worker (strategy_python.c), never by hand */
     if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
         print_usage(stdout);
         return 0;

@@ -513,7 +513,7 @@ static int serve_frame(int sock)
     }
 }
 
-static int serve(void)
+static int serve(const char *refusal)
 {
     int sock = PYTHON_HOST_FD;
     struct stat sb;
@@ -528,7 +528,11 @@ static int serve(void)
     if (chdir("/") != 0) /* relative names resolve outside the readable folders */
         return 1;
     char err[600] = "";
-    int ok = start_python(err, sizeof err) == 0;
+    int ok = 0;
+    if (refusal != NULL)
+        snprintf(err, sizeof err, "%s", refusal);
+    else
+        ok = start_python(err, sizeof err) == 0;
     if (ok) {
         const char *versions = NULL;
         PyObject *v = PyObject_CallMethod(g_runner, "versions", NULL);
@@ -573,9 +577,9 @@ static int serve(void)
     }
 }
 
-void python_host_main(void)
+void python_host_main(const char *refusal)
 {
     /* No interpreter teardown, no atexit handler (a sanitizer's leak check
      * would count the interpreter's memory): the process just ends. */
-    _exit(serve());
+    _exit(serve(refusal));
 }

@@ -2,8 +2,9 @@
  * numpy and pandas imported (warm), holds the frame a worker sent it, and
  * forks a sandboxed child per evaluation of a Python strategy.
  *
- * A worker child starts it (strategy_python.c) as `tickq python-host`
- * through execve with an empty environment, so the host never held a
+ * It is a program of its own, tickq-python-host (src/cmd/python_host_main.c),
+ * installed beside tickq. A worker child starts it (strategy_python.c) as
+ * `tickq python-host STAMP` through execve with an empty environment, so the host never held a
  * secret (no Redis or database URL, no token) and never sees a strategy's
  * code or a job's arguments: the code reaches the evaluation child in a
  * memfd the host passes on unread. Each child inherits the warm interpreter
@@ -15,7 +16,8 @@
 #define PYTHON_HOST_FD 3
 
 /* The host's main loop, on PYTHON_HOST_FD, until the worker closes the
- * socket (or a protocol error); never returns (it leaves with _exit). */
-_Noreturn void python_host_main(void);
+ * socket (or a protocol error); never returns (it leaves with _exit).
+ * refusal: NULL, or why this host will not serve, sent as its READY. */
+_Noreturn void python_host_main(const char *refusal);
 
 #endif

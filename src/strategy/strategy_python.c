@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "build_stamp.h"
 #include "core/clock.h"
 #include "strategy/landlock.h"
 #include "strategy/python_frame.h"
@@ -98,8 +99,36 @@ static void host_environment(char **env, size_t max)
     env[n] = NULL;
 }
 
+/* The host program's path: tickq-python-host beside this executable (its
+ * directory even when the executable was replaced on disk meanwhile). */
+static int host_program(char *path, size_t len, char *err, size_t errlen)
+{
+    static const char name[] = "tickq-python-host";
+    ssize_t n = readlink("/proc/self/exe", path, len - 1);
+    if (n <= 0 || (size_t)n >= len - 1) {
+        snprintf(err, errlen, "cannot find the Python host: /proc/self/exe: %s", n < 0 ? strerror(errno) : "too long");
+        return -1;
+    }
+    path[n] = '\0';
+    char *slash = strrchr(path, '/');
+    if (slash == NULL || (size_t)(slash + 1 - path) + sizeof name > len) {
+        snprintf(err, errlen, "cannot find the Python host beside %s", path);
+        return -1;
+    }
+    memcpy(slash + 1, name, sizeof name);
+    if (access(path, X_OK) != 0) {
+        snprintf(err, errlen, "cannot start the Python host %s: %s (Python strategies need the tickq-python-host "
+                 "program beside tickq: make builds both, make install installs both)", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static int host_start(char *err, size_t errlen)
 {
+    char program[4096];
+    if (host_program(program, sizeof program, err, errlen) != 0)
+        return -1;
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
         snprintf(err, errlen, "cannot create the Python host's socket: %s", strerror(errno));
@@ -128,8 +157,8 @@ static int host_start(char *err, size_t errlen)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        char *argv[] = { (char *)"tickq", (char *)"python-host", NULL };
-        execve("/proc/self/exe", argv, env);
+        char *argv[] = { (char *)"tickq", (char *)"python-host", (char *)TICKQ_BUILD_STAMP, NULL };
+        execve(program, argv, env);
         _exit(127);
     }
     close(sv[1]);

@@ -25,8 +25,11 @@ test_strategy_python_docs.py; hostile strategies tests/hostile/."""
 import json
 import os
 import re
+import shlex
+import shutil
 import signal
 import subprocess
+import tempfile
 import unittest
 
 from harness import ROOT, TICKQ, SynthBarsTestCase, comm, tickq, wait_for
@@ -162,6 +165,58 @@ class TestPythonStrategy(SynthBarsTestCase):
         self.assertEqual(w.returncode, 0, w.stderr[-2000:])
         self.assertEqual(self.permanent_error(self.result(py), py), NO_LANDLOCK)
         self.assertEqual(self.completed_data(self.result(lua))["summary"]["total_instances"], 0)
+
+    def run_copy(self, tmp, *args):
+        """Runs a copy of tickq in tmp (beside whatever the test put there)."""
+        if not os.path.exists(os.path.join(tmp, "tickq")):
+            shutil.copy(TICKQ, os.path.join(tmp, "tickq"))
+        env = dict(os.environ, REDIS_URL=self.url, **self.env)
+        return subprocess.run([os.path.join(tmp, "tickq"), *args], env=env, capture_output=True, text=True,
+                              timeout=60)
+
+    def assert_python_unavailable(self, tmp, why):
+        """tickq in tmp warns in --check that Python is unavailable for why,
+        fails a Python job with it and still runs a Lua one."""
+        p = self.run_copy(tmp, "worker", "--check")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)   # a warning: Lua strategies still run
+        self.assertIn(f"warn python strategies: unavailable: {why}\n", p.stdout)
+        py = self.submit("backtest", self.backtest(PY_EMPTY), max_retries=0)
+        lua = self.enqueue("backtest", self.backtest(LUA_EMPTY))
+        w = self.run_copy(tmp, "worker", "--burst", "--workers", "1")
+        self.assertEqual(w.returncode, 0, w.stderr[-2000:])
+        res = self.result(py)
+        self.assertEqual(res["status"], "error", res)
+        self.assertEqual(res["data"]["error"], f"Strategy could not start: {why}")
+        self.assertEqual(self.completed_data(self.result(lua))["summary"]["total_instances"], 0)
+
+    def test_without_its_host_program_python_is_refused_and_lua_runs(self):
+        """Python strategies run in tickq-python-host, beside tickq: a tickq
+        copied alone names the program it misses."""
+        with tempfile.TemporaryDirectory() as tmp:
+            host = os.path.join(tmp, "tickq-python-host")
+            self.assert_python_unavailable(tmp, (
+                f"cannot start the Python host {host}: No such file or directory (Python strategies need the "
+                "tickq-python-host program beside tickq: make builds both, make install installs both)"))
+
+    def test_a_host_from_another_build_is_refused(self):
+        """A host whose build stamp is not the worker's (tickq upgraded on
+        disk under a running worker) answers with that, not with a protocol
+        it may not share: here the real host, told another stamp."""
+        with tempfile.TemporaryDirectory() as tmp:
+            real = os.path.join(os.path.dirname(TICKQ), "tickq-python-host")
+            host = os.path.join(tmp, "tickq-python-host")
+            with open(host, "w") as f:
+                f.write(f"#!/bin/sh\nexec {shlex.quote(real)} python-host 0123456789abcdef\n")
+            os.chmod(host, 0o755)
+            self.assertEqual(subprocess.run([real], capture_output=True).returncode, 64)   # by hand: refused
+            p = self.run_copy(tmp, "worker", "--check")
+            m = re.search(r"from another build of tickq than the worker \(build ([0-9a-f]{16}), ", p.stdout)
+            self.assertIsNotNone(m, p.stdout)
+            self.assertNotEqual(m.group(1), "0123456789abcdef")
+            self.assert_python_unavailable(tmp, (
+                "Python cannot run here: the Python host (tickq-python-host) is from another build of tickq than "
+                f"the worker (build {m.group(1)}, the worker's 0123456789abcdef): install tickq and "
+                "tickq-python-host together, then restart the worker"))
 
     def test_the_python_df_is_the_lua_df(self):
         """Every documented column, each family's at its own N (sma_5,
