@@ -96,7 +96,7 @@ $(BUILD)/gen/build_stamp.h: $(sort $(wildcard src/*/*.c src/*/*.h src/*/*.py))
 	  printf '#define TICKQ_BUILD_STAMP "%s"\n' "$$stamp" > $@.tmp; \
 	  if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
 
-$(BUILD)/obj/strategy/strategy_python.o $(BUILD)/obj/cmd/python_host_main.o: $(BUILD)/gen/build_stamp.h
+$(BUILD)/obj/strategy/strategy_python.o $(BUILD)/obj/strategy/python_host.o: $(BUILD)/gen/build_stamp.h
 
 # The dashboard: one page, inlined from its parts (src/http/dashboard/).
 $(BUILD)/gen/dashboard_page.h: scripts/embed-text scripts/inline-includes $(wildcard src/http/dashboard/*)

@@ -32,6 +32,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "build_stamp.h"
 #include "core/fdio.h"
 #include "python_runner.h"
 #include "strategy/python_frame.h"
@@ -513,7 +514,7 @@ static int serve_frame(int sock)
     }
 }
 
-static int serve(const char *refusal)
+static int serve(const char *stamp)
 {
     int sock = PYTHON_HOST_FD;
     struct stat sb;
@@ -529,8 +530,10 @@ static int serve(const char *refusal)
         return 1;
     char err[600] = "";
     int ok = 0;
-    if (refusal != NULL)
-        snprintf(err, sizeof err, "%s", refusal);
+    if (strcmp(stamp, TICKQ_BUILD_STAMP) != 0)
+        snprintf(err, sizeof err, "the Python host (tickq-python-host) is from another build of tickq than the "
+                 "worker (build %s, the worker's %.20s): install tickq and tickq-python-host together, then "
+                 "restart the worker", TICKQ_BUILD_STAMP, stamp);
     else
         ok = start_python(err, sizeof err) == 0;
     if (ok) {
@@ -577,9 +580,9 @@ static int serve(const char *refusal)
     }
 }
 
-void python_host_main(const char *refusal)
+void python_host_main(const char *stamp)
 {
     /* No interpreter teardown, no atexit handler (a sanitizer's leak check
      * would count the interpreter's memory): the process just ends. */
-    _exit(serve(refusal));
+    _exit(serve(stamp));
 }

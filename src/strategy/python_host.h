@@ -17,7 +17,10 @@
 
 /* The host's main loop, on PYTHON_HOST_FD, until the worker closes the
  * socket (or a protocol error); never returns (it leaves with _exit).
- * refusal: NULL, or why this host will not serve, sent as its READY. */
-_Noreturn void python_host_main(const char *refusal);
+ * stamp: the worker's TICKQ_BUILD_STAMP (build_stamp.h, a hash of the
+ * sources): a host of another build (tickq upgraded on disk under a
+ * running worker) says so as its READY instead of serving a protocol it
+ * may not share. */
+_Noreturn void python_host_main(const char *stamp);
 
 #endif
