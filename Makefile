@@ -69,7 +69,7 @@ $(BUILD)/libtickq.a: $(OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/tickq-python-host: $(BUILD)/obj/cmd/python_host_main.o $(BUILD)/libtickq.a
-	@test -f "$(PY_STATIC)" || { echo "no static libpython ($(PY_STATIC)): scripts/setup installs libpython3.11-dev" >&2; exit 1; }
+	@test -f "$(PY_STATIC)" || { echo "no static libpython ($(PY_STATIC)): scripts/setup installs it with python3-dev" >&2; exit 1; }
 	$(CC) $(CFLAGS) -no-pie -Wl,-E -o $@ $^ $(PY_STATIC) $(LDFLAGS) -Wl,--as-needed $(BASE_LIBS) $(PY_STATIC_LIBS)
 
 $(BUILD)/obj/%.o: src/%.c | $(BUILD)/gen/lua_scripts.h

@@ -142,11 +142,13 @@ static char *put_decimal(char *p, size_t n)
     return p + numfmt_integer((long long)n, p);
 }
 
+/* Each number is counted at NUMFMT_INTEGER_MAX, the room put_decimal's
+ * numfmt_integer is promised, though it writes at most 20 of it. */
 size_t rconn_resp_bound(int argc, const char **argv, const size_t *lens)
 {
-    size_t need = 1 + 20 + 2;
+    size_t need = 1 + NUMFMT_INTEGER_MAX + 2;
     for (int i = 0; i < argc; i++)
-        need += 1 + 20 + 2 + (lens ? lens[i] : strlen(argv[i])) + 2;
+        need += 1 + NUMFMT_INTEGER_MAX + 2 + (lens ? lens[i] : strlen(argv[i])) + 2;
     return need;
 }
 
