@@ -30,17 +30,23 @@ CFLAGS  ?= $(OPT) -g
 WARN    := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 DEFS    := -D_GNU_SOURCE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lhiredis -ljansson -lsqlite3 -lpq -llua5.4 -lseccomp -linih -lcurl -lpython3.11 -lmicrohttpd -lssl -lcrypto)
+# tickq's libraries (BASE_LIBS); the unit tests, benchmarks and fuzz
+# targets, which hold the Python host's objects too, add the shared libpython.
+BASE_LIBS  = $(shell pkg-config --libs $(BASE_PKGS) 2>/dev/null || echo -lhiredis -ljansson -lsqlite3 -lpq -llua5.4 -lseccomp -linih -lcurl -lmicrohttpd -lssl -lcrypto) -lm
+PKG_LIBS   = $(BASE_LIBS) $(shell pkg-config --libs python3-embed 2>/dev/null || echo -lpython3.11)
 ALL_CFLAGS = $(WARN) $(DEFS) $(CFLAGS) $(PKG_CFLAGS) -Isrc -I$(BUILD)/gen -MMD -MP
-LDLIBS  += $(PKG_LIBS) -lm
-BASE_LIBS = $(shell pkg-config --libs $(BASE_PKGS) 2>/dev/null || echo -lhiredis -ljansson -lsqlite3 -lpq -llua5.4 -lseccomp -linih -lcurl -lmicrohttpd -lssl -lcrypto) -lm
+LDLIBS  += $(PKG_LIBS)
 # The Python host links the interpreter in, as Debian's /usr/bin/python3
 # does: Debian's static libpython (not position-independent, so the host is
 # not a PIE) runs pandas code about a tenth faster than libpython3.11.so, and
-# tickq itself then never loads Python. Its symbols are exported (-E) for
-# the extension modules (numpy, pandas) the host imports.
-PY_STATIC = $(shell /usr/bin/python3 -c 'import sysconfig as s; print(s.get_config_var("LIBPL") + "/" + s.get_config_var("LIBRARY"))' 2>/dev/null)
-PY_STATIC_LIBS := -lexpat -lz -lm
+# tickq itself then never loads Python. The interpreter's symbols (Py*,
+# _Py*) are exported for the extension modules (numpy, pandas) the host
+# imports. A Debian update of python3.11 changes the static library: make
+# then links the host again (reinstall it, and restart the workers).
+PY_CONFIG = $(shell /usr/bin/python3 -c 'import sysconfig as s; print(s.get_config_var("LIBPL") + "/" + s.get_config_var("LIBRARY"), s.get_config_var("LIBS"), s.get_config_var("MODLIBS"), s.get_config_var("SYSLIBS"))' 2>/dev/null)
+PY_STATIC = $(firstword $(PY_CONFIG))
+PY_STATIC_LIBS = $(sort $(wordlist 2,$(words $(PY_CONFIG)),$(PY_CONFIG)))
+PY_EXPORTS := -Wl,--export-dynamic-symbol='Py*' -Wl,--export-dynamic-symbol='_Py*'
 
 LUA_SRC  := $(filter-out src/lua/common.lua,$(wildcard src/lua/*.lua))
 SRC      := $(filter-out src/cmd/main.c src/cmd/python_host_main.c,$(wildcard src/*/*.c))
@@ -68,9 +74,9 @@ $(BUILD)/libtickq.a: $(OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/tickq-python-host: $(BUILD)/obj/cmd/python_host_main.o $(BUILD)/libtickq.a
-	@test -f "$(PY_STATIC)" || { echo "no static libpython ($(PY_STATIC)): scripts/setup installs it with python3-dev" >&2; exit 1; }
-	$(CC) $(CFLAGS) -no-pie -Wl,-E -o $@ $^ $(PY_STATIC) $(LDFLAGS) -Wl,--as-needed $(BASE_LIBS) $(PY_STATIC_LIBS)
+$(BUILD)/tickq-python-host: $(BUILD)/obj/cmd/python_host_main.o $(BUILD)/libtickq.a $(wildcard $(PY_STATIC))
+	@test -f "$(PY_STATIC)" || { echo "no static libpython ('$(PY_STATIC)', from /usr/bin/python3's sysconfig): scripts/setup installs it with python3-dev" >&2; exit 1; }
+	$(CC) $(CFLAGS) -no-pie $(PY_EXPORTS) -o $@ $(BUILD)/obj/cmd/python_host_main.o $(BUILD)/libtickq.a $(PY_STATIC) $(LDFLAGS) -Wl,--as-needed $(BASE_LIBS) $(PY_STATIC_LIBS)
 
 $(BUILD)/obj/%.o: src/%.c | $(BUILD)/gen/lua_scripts.h
 	@mkdir -p $(dir $@)
@@ -88,8 +94,8 @@ $(BUILD)/gen/python_runner.h: scripts/embed-text src/strategy/python_runner.py
 
 $(BUILD)/obj/strategy/python_host.o: $(BUILD)/gen/python_runner.h
 
-# What a worker and its Python host check they share: a hash of the sources
-# both are built from (rewritten only when it changes).
+# What a worker and its Python host check they share: a hash of the .c, .h
+# and .py files under src/*/ (rewritten only when it changes).
 $(BUILD)/gen/build_stamp.h: $(sort $(wildcard src/*/*.c src/*/*.h src/*/*.py))
 	@mkdir -p $(dir $@)
 	@stamp=$$(cat $^ | sha256sum | cut -c1-16); \

@@ -143,7 +143,8 @@ static char *put_decimal(char *p, size_t n)
 }
 
 /* Each number is counted at NUMFMT_INTEGER_MAX, the room put_decimal's
- * numfmt_integer is promised, though it writes at most 20 of it. */
+ * numfmt_integer is promised, though it writes at most 20 characters and
+ * a NUL. */
 size_t rconn_resp_bound(int argc, const char **argv, const size_t *lens)
 {
     size_t need = 1 + NUMFMT_INTEGER_MAX + 2;

@@ -508,7 +508,7 @@ static int serve_frame(int sock)
         if (fd >= 0)
             close(fd);
         if (rc != 0) {
-            fprintf(stderr, "tickq python-host: %s\n", err);
+            fprintf(stderr, "tickq-python-host: %s\n", err);
             return 1;
         }
     }
@@ -519,7 +519,7 @@ static int serve(const char *stamp)
     int sock = PYTHON_HOST_FD;
     struct stat sb;
     if (fstat(sock, &sb) != 0 || !S_ISSOCK(sb.st_mode)) {
-        fprintf(stderr, "tickq python-host: not for use by hand: a worker starts it, with its socket as "
+        fprintf(stderr, "tickq-python-host: not for use by hand: a worker starts it, with its socket as "
                         "descriptor %d\n", PYTHON_HOST_FD);
         return EX_USAGE;
     }
@@ -532,7 +532,7 @@ static int serve(const char *stamp)
     int ok = 0;
     if (strcmp(stamp, TICKQ_BUILD_STAMP) != 0)
         snprintf(err, sizeof err, "the Python host (tickq-python-host) is from another build of tickq than the "
-                 "worker (build %s, the worker's %.20s): install tickq and tickq-python-host together, then "
+                 "worker (this host's build %s, the worker's %.20s): install tickq and tickq-python-host together, then "
                  "restart the worker", TICKQ_BUILD_STAMP, stamp);
     else
         ok = start_python(err, sizeof err) == 0;
@@ -557,7 +557,7 @@ static int serve(const char *stamp)
         if (pywire_peek(sock, &type, -1) != 0)
             return errno == EPIPE ? 0 : 1;
         if (type != PYWIRE_BARS) {
-            fprintf(stderr, "tickq python-host: message %u before any frame\n", type);
+            fprintf(stderr, "tickq-python-host: message %u before any frame\n", type);
             return 1;
         }
         PyOS_BeforeFork();
@@ -569,7 +569,7 @@ static int serve(const char *stamp)
         }
         PyOS_AfterFork_Parent();
         if (pid < 0) {
-            fprintf(stderr, "tickq python-host: cannot fork for a frame: %s\n", strerror(errno));
+            fprintf(stderr, "tickq-python-host: cannot fork for a frame: %s\n", strerror(errno));
             return 1;
         }
         int status = 0;

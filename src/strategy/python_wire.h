@@ -8,7 +8,11 @@
  *   worker -> host  WINDOW   lo and hi of each series (2 x nseries uint64)
  *   worker -> host  EVAL     pywire_eval_t, with a memfd holding
  *                            "entry\0code" that only the evaluation child reads
- *   host -> worker  OUTCOME  pywire_outcome_t, then the result, then the output */
+ *   host -> worker  OUTCOME  pywire_outcome_t, then the result, then the output
+ *
+ * A worker and a host of different builds (python_host.h) meet only over
+ * READY, which tells the worker so: the header and READY stay as they are
+ * from one build to the next, whatever else changes. */
 #ifndef TICKQ_PYTHON_WIRE_H
 #define TICKQ_PYTHON_WIRE_H
 

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -99,8 +101,31 @@ static void host_environment(char **env, size_t max)
     env[n] = NULL;
 }
 
+/* Whether the file at path (a program, or its folder) is safe to run from:
+ * owned by root or this user, and not writable by all (a folder only when
+ * sticky: no one may then replace a file of ours). Its group may write to
+ * it: Debian gives each user a group of their own, and a umask of 002.
+ * Else the reason, in why. */
+static int trusted(const char *path, int folder, char *why, size_t whylen)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+        return 0;
+    }
+    if (sb.st_uid != 0 && sb.st_uid != geteuid())
+        snprintf(why, whylen, "%s belongs to user %u, neither root nor this worker's user", path,
+                 (unsigned)sb.st_uid);
+    else if ((sb.st_mode & S_IWOTH) != 0 && !(folder && (sb.st_mode & S_ISVTX) != 0))
+        snprintf(why, whylen, "anyone may write to %s", path);
+    else
+        return 1;
+    return 0;
+}
+
 /* The host program's path: tickq-python-host beside this executable (its
- * directory even when the executable was replaced on disk meanwhile). */
+ * directory even when the executable was replaced on disk meanwhile),
+ * refused when someone else could have put it there. */
 static int host_program(char *path, size_t len, char *err, size_t errlen)
 {
     static const char name[] = "tickq-python-host";
@@ -121,12 +146,20 @@ static int host_program(char *path, size_t len, char *err, size_t errlen)
                  "program beside tickq: make builds both, make install installs both)", path, strerror(errno));
         return -1;
     }
+    char why[PATH_MAX + 100];
+    *slash = '\0';
+    int folder_ok = trusted(*path != '\0' ? path : "/", 1, why, sizeof why);
+    *slash = '/';
+    if (!folder_ok || !trusted(path, 0, why, sizeof why)) {
+        snprintf(err, errlen, "refusing to start the Python host %s: %s", path, why);
+        return -1;
+    }
     return 0;
 }
 
 static int host_start(char *err, size_t errlen)
 {
-    char program[4096];
+    char program[PATH_MAX];
     if (host_program(program, sizeof program, err, errlen) != 0)
         return -1;
     int sv[2];
@@ -157,8 +190,14 @@ static int host_start(char *err, size_t errlen)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        /* "tickq python-host" in ps, as when the host was tickq itself (the
+         * tests find the hosts by it). */
         char *argv[] = { (char *)"tickq", (char *)"python-host", (char *)TICKQ_BUILD_STAMP, NULL };
         execve(program, argv, env);
+        char why[PATH_MAX + 100]; /* told as the host's READY, which the worker waits for */
+        int n = snprintf(why, sizeof why, "cannot execute the Python host %s: %s", program, strerror(errno));
+        struct iovec ready = { why, n > 0 && (size_t)n < sizeof why ? (size_t)n : strlen(why) };
+        pywire_send(PYTHON_HOST_FD, PYWIRE_READY, &ready, 1, -1);
         _exit(127);
     }
     close(sv[1]);

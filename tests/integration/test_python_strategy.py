@@ -193,10 +193,50 @@ class TestPythonStrategy(SynthBarsTestCase):
         """Python strategies run in tickq-python-host, beside tickq: a tickq
         copied alone names the program it misses."""
         with tempfile.TemporaryDirectory() as tmp:
-            host = os.path.join(tmp, "tickq-python-host")
+            host = os.path.join(os.path.realpath(tmp), "tickq-python-host")   # as /proc/self/exe names it
             self.assert_python_unavailable(tmp, (
                 f"cannot start the Python host {host}: No such file or directory (Python strategies need the "
                 "tickq-python-host program beside tickq: make builds both, make install installs both)"))
+
+    def test_a_host_that_cannot_run_or_others_could_have_put_there_is_refused(self):
+        """A host that does not execute says why (the worker would otherwise
+        wait for a READY that never comes); one that anyone may write to, or
+        in a folder anyone may write to (not sticky), is never run; group
+        write is allowed (Debian's umask 002 with a group per user)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            host = os.path.join(os.path.realpath(tmp), "tickq-python-host")
+            with open(host, "wb") as f:
+                f.write(b"\x7fELF not a program\n")
+            os.chmod(host, 0o755)
+            self.assert_python_unavailable(tmp, f"Python cannot run here: cannot execute the Python host {host}: "
+                                                "Exec format error")
+            os.chmod(host, 0o777)
+            p = self.run_copy(tmp, "worker", "--check")
+            self.assertIn(f"warn python strategies: unavailable: refusing to start the Python host {host}: anyone "
+                          f"may write to {host}\n", p.stdout)
+            os.chmod(host, 0o775)
+            os.chmod(tmp, 0o777)
+            p = self.run_copy(tmp, "worker", "--check")
+            self.assertIn(f"warn python strategies: unavailable: refusing to start the Python host {host}: anyone "
+                          f"may write to {os.path.dirname(host)}\n", p.stdout)
+            os.chmod(tmp, 0o1777)   # sticky, as /tmp: no one else may replace our file
+            p = self.run_copy(tmp, "worker", "--check")
+            self.assertIn(f"warn python strategies: unavailable: Python cannot run here: cannot execute the Python "
+                          f"host {host}: Exec format error\n", p.stdout)
+
+    def test_tickq_does_not_load_python_and_the_host_links_it_in(self):
+        """The interpreter is linked into tickq-python-host (Debian's static
+        libpython, faster than the shared one) and tickq needs no libpython."""
+        def needed(path):
+            out = subprocess.run(["readelf", "-d", path], capture_output=True, text=True, check=True).stdout
+            return re.findall(r"\(NEEDED\)\s+Shared library: \[(.*?)\]", out)
+        host = os.path.join(os.path.dirname(TICKQ), "tickq-python-host")
+        self.assertIn("libhiredis.so.0.14", needed(TICKQ))
+        self.assertFalse([lib for lib in needed(TICKQ) + needed(host) if "python" in lib],
+                         (needed(TICKQ), needed(host)))
+        symbols = subprocess.run(["nm", "-D", "--defined-only", host], capture_output=True, text=True,
+                                 check=True).stdout
+        self.assertIn(" T Py_Initialize\n", symbols)
 
     def test_a_host_from_another_build_is_refused(self):
         """A host whose build stamp is not the worker's (tickq upgraded on
@@ -210,12 +250,13 @@ class TestPythonStrategy(SynthBarsTestCase):
             os.chmod(host, 0o755)
             self.assertEqual(subprocess.run([real], capture_output=True).returncode, 64)   # by hand: refused
             p = self.run_copy(tmp, "worker", "--check")
-            m = re.search(r"from another build of tickq than the worker \(build ([0-9a-f]{16}), ", p.stdout)
+            m = re.search(r"from another build of tickq than the worker \(this host's build ([0-9a-f]{16}), ",
+                          p.stdout)
             self.assertIsNotNone(m, p.stdout)
             self.assertNotEqual(m.group(1), "0123456789abcdef")
             self.assert_python_unavailable(tmp, (
                 "Python cannot run here: the Python host (tickq-python-host) is from another build of tickq than "
-                f"the worker (build {m.group(1)}, the worker's 0123456789abcdef): install tickq and "
+                f"the worker (this host's build {m.group(1)}, the worker's 0123456789abcdef): install tickq and "
                 "tickq-python-host together, then restart the worker"))
 
     def test_the_python_df_is_the_lua_df(self):
