@@ -41,11 +41,13 @@ LDLIBS  += $(PKG_LIBS)
 # not a PIE) runs pandas code about a tenth faster than libpython3.11.so, and
 # tickq itself then never loads Python. The interpreter's symbols (Py*,
 # _Py*) are exported for the extension modules (numpy, pandas) the host
-# imports. A Debian update of python3.11 changes the static library: make
-# then links the host again (reinstall it, and restart the workers).
-PY_CONFIG = $(shell /usr/bin/python3 -c 'import sysconfig as s; print(s.get_config_var("LIBPL") + "/" + s.get_config_var("LIBRARY"), s.get_config_var("LIBS"), s.get_config_var("MODLIBS"), s.get_config_var("SYSLIBS"))' 2>/dev/null)
-PY_STATIC = $(firstword $(PY_CONFIG))
-PY_STATIC_LIBS = $(sort $(wordlist 2,$(words $(PY_CONFIG)),$(PY_CONFIG)))
+# imports. A Debian update of python3.11 changes the static library (its
+# size, inode or change time, in build/gen/libpython.id): make then links
+# the host again (reinstall it, and restart the workers).
+PY_CONFIG := $(shell /usr/bin/python3 -c 'import sysconfig as s; print(*(s.get_config_var(k) or "" for k in ("LIBRARY", "LIBS", "MODLIBS", "SYSLIBS")), sep=" ") if s.get_config_var("LIBPL") else None' 2>/dev/null)
+PY_LIBPL  := $(shell /usr/bin/python3 -c 'import sysconfig as s; print(s.get_config_var("LIBPL") or "")' 2>/dev/null)
+PY_STATIC := $(if $(PY_CONFIG),$(PY_LIBPL)/$(firstword $(PY_CONFIG)))
+PY_STATIC_LIBS := $(wordlist 2,$(words $(PY_CONFIG)),$(PY_CONFIG))
 PY_EXPORTS := -Wl,--export-dynamic-symbol='Py*' -Wl,--export-dynamic-symbol='_Py*'
 
 LUA_SRC  := $(filter-out src/lua/common.lua,$(wildcard src/lua/*.lua))
@@ -59,7 +61,7 @@ BENCH    := $(BUILD)/bench_queue
 BENCH_DATA := $(BUILD)/bench_data
 BENCH_OPTIONS := $(BUILD)/bench_options
 
-.PHONY: all setup test fuzz-syntax unit integration demo screenshots sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options bench-handlers bench-http bench-optimize bench-memory bench-redis-time bench-redis-floor bench-redis-instructions install clean
+.PHONY: FORCE all setup test fuzz-syntax unit integration demo screenshots sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options bench-handlers bench-http bench-optimize bench-memory bench-redis-time bench-redis-floor bench-redis-instructions install clean
 
 all: $(BUILD)/tickq $(BUILD)/tickq-python-host
 
@@ -74,7 +76,12 @@ $(BUILD)/libtickq.a: $(OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/tickq-python-host: $(BUILD)/obj/cmd/python_host_main.o $(BUILD)/libtickq.a $(wildcard $(PY_STATIC))
+$(BUILD)/gen/libpython.id: FORCE
+	@mkdir -p $(dir $@)
+	@stat -L -c '%n %s %i %Z' "$(PY_STATIC)" > $@.tmp 2>/dev/null || echo none > $@.tmp; \
+	  if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; fi
+
+$(BUILD)/tickq-python-host: $(BUILD)/obj/cmd/python_host_main.o $(BUILD)/libtickq.a $(BUILD)/gen/libpython.id
 	@test -f "$(PY_STATIC)" || { echo "no static libpython ('$(PY_STATIC)', from /usr/bin/python3's sysconfig): scripts/setup installs it with python3-dev" >&2; exit 1; }
 	$(CC) $(CFLAGS) -no-pie $(PY_EXPORTS) -o $@ $(BUILD)/obj/cmd/python_host_main.o $(BUILD)/libtickq.a $(PY_STATIC) $(LDFLAGS) -Wl,--as-needed $(BASE_LIBS) $(PY_STATIC_LIBS)
 

@@ -101,23 +101,41 @@ static void host_environment(char **env, size_t max)
     env[n] = NULL;
 }
 
-/* Whether the file at path (a program, or its folder) is safe to run from:
- * owned by root or this user, and not writable by all (a folder only when
- * sticky: no one may then replace a file of ours). Its group may write to
- * it: Debian gives each user a group of their own, and a umask of 002.
- * Else the reason, in why. */
-static int trusted(const char *path, int folder, char *why, size_t whylen)
+/* Whether the host at path, in folder, is safe to run: no one but root
+ * and this worker's user can have put it there or changed it. The folder
+ * and the host belong to one of them and not everyone may write to them;
+ * a link as the host belongs to one of them too. A folder everyone may
+ * write to must be sticky (no one may then replace a file of ours), and the
+ * host in it a file of this user's own with no other name (not a link
+ * someone planted there to a program of root's). Group write is allowed:
+ * Debian gives each user a group of their own, and a umask of 002. Else
+ * the reason, in why. */
+static int host_trusted(const char *folder, const char *path, char *why, size_t whylen)
 {
-    struct stat sb;
-    if (stat(path, &sb) != 0) {
-        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+    struct stat fs, ls, hs;
+    uid_t me = geteuid();
+    const char *failed = stat(folder, &fs) != 0 ? folder : lstat(path, &ls) != 0 || stat(path, &hs) != 0 ? path : NULL;
+    if (failed != NULL) {
+        snprintf(why, whylen, "%s: %s", failed, strerror(errno));
         return 0;
     }
-    if (sb.st_uid != 0 && sb.st_uid != geteuid())
+    int open_folder = (fs.st_mode & S_IWOTH) != 0;
+    if (fs.st_uid != 0 && fs.st_uid != me)
+        snprintf(why, whylen, "%s belongs to user %u, neither root nor this worker's user", folder,
+                 (unsigned)fs.st_uid);
+    else if (open_folder && (fs.st_mode & S_ISVTX) == 0)
+        snprintf(why, whylen, "anyone may write to %s", folder);
+    else if (S_ISLNK(ls.st_mode) && ls.st_uid != 0 && ls.st_uid != me)
+        snprintf(why, whylen, "%s is a link of user %u, neither root nor this worker's user", path,
+                 (unsigned)ls.st_uid);
+    else if (hs.st_uid != 0 && hs.st_uid != me)
         snprintf(why, whylen, "%s belongs to user %u, neither root nor this worker's user", path,
-                 (unsigned)sb.st_uid);
-    else if ((sb.st_mode & S_IWOTH) != 0 && !(folder && (sb.st_mode & S_ISVTX) != 0))
+                 (unsigned)hs.st_uid);
+    else if ((hs.st_mode & S_IWOTH) != 0)
         snprintf(why, whylen, "anyone may write to %s", path);
+    else if (open_folder && (S_ISLNK(ls.st_mode) || ls.st_uid != me || ls.st_nlink != 1))
+        snprintf(why, whylen, "anyone may write to %s, where %s is not a file of this worker's user's own with "
+                 "no other name", folder, path);
     else
         return 1;
     return 0;
@@ -146,11 +164,9 @@ static int host_program(char *path, size_t len, char *err, size_t errlen)
                  "program beside tickq: make builds both, make install installs both)", path, strerror(errno));
         return -1;
     }
-    char why[PATH_MAX + 100];
-    *slash = '\0';
-    int folder_ok = trusted(*path != '\0' ? path : "/", 1, why, sizeof why);
-    *slash = '/';
-    if (!folder_ok || !trusted(path, 0, why, sizeof why)) {
+    char why[2 * PATH_MAX + 100], folder[PATH_MAX];
+    snprintf(folder, sizeof folder, "%.*s", slash == path ? 1 : (int)(slash - path), path); /* "/" for "/x" */
+    if (!host_trusted(folder, path, why, sizeof why)) {
         snprintf(err, errlen, "refusing to start the Python host %s: %s", path, why);
         return -1;
     }
@@ -194,7 +210,9 @@ static int host_start(char *err, size_t errlen)
          * tests find the hosts by it). */
         char *argv[] = { (char *)"tickq", (char *)"python-host", (char *)TICKQ_BUILD_STAMP, NULL };
         execve(program, argv, env);
-        char why[PATH_MAX + 100]; /* told as the host's READY, which the worker waits for */
+        /* Told as the host's READY, which the worker waits for. (snprintf
+         * and strerror after fork: a worker child has one thread.) */
+        char why[PATH_MAX + 100] = "";
         int n = snprintf(why, sizeof why, "cannot execute the Python host %s: %s", program, strerror(errno));
         struct iovec ready = { why, n > 0 && (size_t)n < sizeof why ? (size_t)n : strlen(why) };
         pywire_send(PYTHON_HOST_FD, PYWIRE_READY, &ready, 1, -1);

@@ -223,6 +223,19 @@ class TestPythonStrategy(SynthBarsTestCase):
             p = self.run_copy(tmp, "worker", "--check")
             self.assertIn(f"warn python strategies: unavailable: Python cannot run here: cannot execute the Python "
                           f"host {host}: Exec format error\n", p.stdout)
+            # A link there, even our own, to a program of root's: refused.
+            os.rename(host, host + ".file")
+            os.symlink("/bin/true", host)
+            p = self.run_copy(tmp, "worker", "--check")
+            self.assertIn(f"warn python strategies: unavailable: refusing to start the Python host {host}: anyone "
+                          f"may write to {os.path.dirname(host)}, where {host} is not a file of this worker's "
+                          f"user's own with no other name\n", p.stdout)
+            # In a folder only we may write to, a link of another user's: refused.
+            os.chmod(tmp, 0o755)
+            os.lchown(host, 65534, 65534)
+            p = self.run_copy(tmp, "worker", "--check")
+            self.assertIn(f"warn python strategies: unavailable: refusing to start the Python host {host}: {host} is "
+                          f"a link of user 65534, neither root nor this worker's user\n", p.stdout)
 
     def test_tickq_does_not_load_python_and_the_host_links_it_in(self):
         """The interpreter is linked into tickq-python-host (Debian's static
@@ -235,8 +248,13 @@ class TestPythonStrategy(SynthBarsTestCase):
         self.assertFalse([lib for lib in needed(TICKQ) + needed(host) if "python" in lib],
                          (needed(TICKQ), needed(host)))
         symbols = subprocess.run(["nm", "-D", "--defined-only", host], capture_output=True, text=True,
-                                 check=True).stdout
-        self.assertIn(" T Py_Initialize\n", symbols)
+                                 check=True).stdout.split("\n")
+        names = [line.split()[-1].split("@")[0] for line in symbols if line.strip()]
+        self.assertIn("Py_Initialize", names)
+        # Only the interpreter's names, for the extension modules, and the C
+        # library's variables copied into the program: none of tickq's own.
+        self.assertEqual([n for n in names if not re.match(r"_?Py", n)
+                          and n not in ("stdin", "stdout", "stderr", "environ", "__environ")], [])
 
     def test_a_host_from_another_build_is_refused(self):
         """A host whose build stamp is not the worker's (tickq upgraded on
