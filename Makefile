@@ -44,9 +44,10 @@ LDLIBS  += $(PKG_LIBS)
 # imports. A Debian update of python3.11 changes the static library (its
 # size, inode or change time, in build/gen/libpython.id): make then links
 # the host again (reinstall it, and restart the workers).
-PY_CONFIG := $(shell /usr/bin/python3 -c 'import sysconfig as s; print(*(s.get_config_var(k) or "" for k in ("LIBRARY", "LIBS", "MODLIBS", "SYSLIBS")), sep=" ") if s.get_config_var("LIBPL") else None' 2>/dev/null)
-PY_LIBPL  := $(shell /usr/bin/python3 -c 'import sysconfig as s; print(s.get_config_var("LIBPL") or "")' 2>/dev/null)
-PY_STATIC := $(if $(PY_CONFIG),$(PY_LIBPL)/$(firstword $(PY_CONFIG)))
+# PY_CONFIG: the static library's path, then the libraries it needs (empty
+# without /usr/bin/python3 or its sysconfig).
+PY_CONFIG := $(shell /usr/bin/python3 -c 'import sysconfig as s; v = lambda k: s.get_config_var(k) or ""; print(v("LIBPL") + "/" + v("LIBRARY"), v("LIBS"), v("MODLIBS"), v("SYSLIBS")) if v("LIBPL") and v("LIBRARY") else None' 2>/dev/null)
+PY_STATIC := $(firstword $(PY_CONFIG))
 PY_STATIC_LIBS := $(wordlist 2,$(words $(PY_CONFIG)),$(PY_CONFIG))
 PY_EXPORTS := -Wl,--export-dynamic-symbol='Py*' -Wl,--export-dynamic-symbol='_Py*'
 

@@ -1,8 +1,7 @@
-"""redis_lib.py — what the benchmarks that talk to Redis directly share:
-tickq's function library, loaded as the binary loads it.
-
-tests/integration/harness.py has its own load_library: the benchmarks do
-not import the test harness (it sets up test scratch folders on import)."""
+"""redis_lib.py — what the benchmarks that talk to Redis directly share,
+and the tests too (tests/integration/harness.py imports it): tickq's
+function library, loaded as the binary loads it. It imports nothing of the
+tests (the harness sets up test scratch folders on import)."""
 import os
 import subprocess
 

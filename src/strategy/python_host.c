@@ -532,8 +532,8 @@ static int serve(const char *stamp)
     int ok = 0;
     if (strcmp(stamp, TICKQ_BUILD_STAMP) != 0)
         snprintf(err, sizeof err, "the Python host (tickq-python-host) is from another build of tickq than the "
-                 "worker (this host's build %s, the worker's %.20s): install tickq and tickq-python-host together, then "
-                 "restart the worker", TICKQ_BUILD_STAMP, stamp);
+                 "worker (this host's build %s, the worker's %.20s): install tickq and tickq-python-host "
+                 "together, then restart the worker", TICKQ_BUILD_STAMP, stamp);
     else
         ok = start_python(err, sizeof err) == 0;
     if (ok) {

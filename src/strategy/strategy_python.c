@@ -212,9 +212,9 @@ static int host_start(char *err, size_t errlen)
         execve(program, argv, env);
         /* Told as the host's READY, which the worker waits for. (snprintf
          * and strerror after fork: a worker child has one thread.) */
-        char why[PATH_MAX + 100] = "";
-        int n = snprintf(why, sizeof why, "cannot execute the Python host %s: %s", program, strerror(errno));
-        struct iovec ready = { why, n > 0 && (size_t)n < sizeof why ? (size_t)n : strlen(why) };
+        char why[PATH_MAX + 100];
+        snprintf(why, sizeof why, "cannot execute the Python host %s: %s", program, strerror(errno));
+        struct iovec ready = { why, strlen(why) };
         pywire_send(PYTHON_HOST_FD, PYWIRE_READY, &ready, 1, -1);
         _exit(127);
     }

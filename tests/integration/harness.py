@@ -26,6 +26,10 @@ import urllib.parse
 import redis
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The function library as the binary loads it: the benchmarks' loader
+# (bench/redis_lib.py, which imports nothing of the tests).
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from redis_lib import load_library  # noqa: E402,F401  (chaoslib and the tests import it from here)
 # Tests never touch the repository's var/: job history and market data go to
 # a SQLite file per test run unless a test says otherwise.
 SCRATCH = tempfile.mkdtemp(prefix="tickq-it-db-")
@@ -459,18 +463,6 @@ class Worker(TickqProcess):
             except ValueError:
                 out.append(line)
         return out
-
-
-def load_library(r):
-    """Loads tickq's function library into the Redis of client r, as the
-    binary does (common.lua first)."""
-    lua = os.path.join(ROOT, "src", "lua")
-    files = ["common.lua"] + sorted(f for f in os.listdir(lua) if f.endswith(".lua") and f != "common.lua")
-    code = ""
-    for name in files:
-        with open(os.path.join(lua, name)) as f:
-            code += f.read()
-    r.function_load(code, replace=True)
 
 
 def fcall_header(now_ms=None, result_ttl=86400):
