@@ -117,9 +117,13 @@ void jw_string(json_writer_t *w, const char *s, size_t len)
 /* 15 significant digits, NUL-terminated, without printf for the common
  * magnitudes (printf's exact decimal conversion dominates writing many
  * numbers): the value is scaled by an exact power of ten and rounded to a
- * 15-digit integer, which can differ from correct rounding only in the 15th
- * digit. */
-static int fast_g15(double v, char *out)
+ * 15-digit integer m, which can differ from correct rounding only in the
+ * 15th digit. *exact tells whether the text reads back as v, without
+ * strtod: the text is m / 10^k, and m (< 2^53) and 10^k (k <= 18 < 23) are
+ * exact doubles, so IEEE division rounds m / 10^k to the nearest double
+ * just as strtod rounds the text: the two are equal exactly when the text
+ * reads back as v. */
+static int fast_g15(double v, char *out, int *exact)
 {
     static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
                                     1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18 };
@@ -138,6 +142,7 @@ static int fast_g15(double v, char *out)
     }
     if (m < 100000000000000ULL)
         return -1; /* log10 landed a digit off: let printf do it */
+    *exact = (double)m / pow10[14 - e10] == a;
     char digits[16];
     for (int i = 14; i >= 0; i--) {
         digits[i] = (char)('0' + m % 10);
@@ -178,10 +183,11 @@ void jw_number(json_writer_t *w, double v)
         return;
     }
     char num[40];
-    int n = fast_g15(v, num);
+    int exact = 0;
+    int n = fast_g15(v, num, &exact);
     if (n < 0)
         n = snprintf(num, sizeof num, "%.15g", v);
-    for (int digits = 16; digits <= 17 && strtod(num, NULL) != v; digits++)
+    for (int digits = 16; !exact && digits <= 17 && strtod(num, NULL) != v; digits++)
         n = snprintf(num, sizeof num, "%.*g", digits, v); /* 15 digits are not v: more, to 17, which are */
     if (strpbrk(num, ".eEn") == NULL) /* keep it a real: 2 -> 2.0, as jansson writes it */
         n += snprintf(num + n, sizeof num - (size_t)n, ".0");
