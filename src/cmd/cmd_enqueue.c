@@ -118,14 +118,15 @@ static char *read_stdin(size_t limit, size_t *len)
     return buf;
 }
 
-/* Seconds (fractions allowed) or a duration with a unit, for --timeout/--delay. */
+/* Seconds (fractions allowed) or a duration with a unit, for --timeout,
+ * --delay and --expires. */
 static int seconds_flag(const char *flag, const char *arg, int64_t *ms)
 {
-    if (arg[0] == '-')
-        return cli_fail(EX_DATAERR, "invalid %s '%s': it must not be negative", flag, arg);
-    if (clock_parse_duration(arg, 1000, ms) != 0)
-        return cli_fail(EX_DATAERR, "invalid %s '%s': give seconds (e.g. 30 or 0.5) or a duration (500ms, 5m)", flag, arg);
-    return 0;
+    const char *problem = clock_duration_problem(arg, 1000);
+    if (problem != NULL)
+        return cli_fail(EX_DATAERR, "invalid %s '%s': it is %s; give seconds (e.g. 30 or 0.5, at least 0.001) or a "
+                        "duration (500ms, 5m)", flag, arg, problem);
+    return clock_parse_duration(arg, 1000, ms) == 0 ? 0 : EX_DATAERR;
 }
 
 /* Reads a whole file of at most `limit` bytes; NULL with err. */
@@ -188,6 +189,15 @@ static char *with_arg_files(const char *args, size_t args_len, const char *const
         const char *eq = strchr(files[i], '=');
         char key[256];
         snprintf(key, sizeof key, "%.*s", (int)(eq - files[i]), files[i]);
+        if (json_object_get(obj, key) != NULL) { /* the file would silently replace it */
+            int by_file = 0;
+            for (int j = 0; j < i; j++)
+                by_file |= strncmp(files[j], files[i], (size_t)(eq - files[i]) + 1) == 0;
+            snprintf(err, errlen, "args '%s' is given twice (%s, and --arg-file %s): give it once", key,
+                     by_file ? "by an --arg-file before" : "in ARGS_JSON", files[i]);
+            json_decref(obj);
+            return NULL;
+        }
         size_t len;
         err[0] = '\0';
         char *text = read_file(eq + 1, limit, &len, err, errlen);
@@ -252,8 +262,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
     case OPT_TIMEOUT:
         if ((st = seconds_flag("--timeout", arg, &f->spec.timeout_ms)) != 0)
             return st;
-        /* Given, it is the job's own: never the "not set" 0 (a value that
-         * rounds to 0 ms included). */
+        /* Given, it is the job's own: never the "not set" 0. */
         if (!job_timeout_valid(f->spec.timeout_ms))
             return cli_fail(EX_DATAERR, "invalid timeout: --timeout %s must be more than 0 and at most 7 days "
                             "(604800 s); leave --timeout out for the worker's default", arg);
@@ -276,6 +285,8 @@ static int on_flag(int opt, const char *arg, void *ctx)
     case OPT_AFTER:
         if (f->spec.depends_on != NULL)
             return cli_usage_error(usage, "--after given twice: list every id in one, --after ID,ID");
+        if (*arg == '\0') /* an unset variable would make a dependent job run at once */
+            return cli_fail(EX_DATAERR, "invalid --after '': give the ids of the jobs it waits for, --after ID,ID");
         f->spec.depends_on = arg;
         return 0;
     case OPT_AFTER_ANY: f->spec.after_any = 1; return 0;

@@ -3,8 +3,10 @@
  * listed, set or cleared. */
 #include "cmd/commands.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
@@ -141,7 +143,26 @@ static int clear_limit(queue_t *q, const char *type)
     return 0;
 }
 
-int cmd_limit(int argc, char **argv)
+/* 1 when arg is a number with a minus sign ("-1", "-.5"): getopt would read
+ * it as short flags ("invalid option -- '1'"), not as the limit it is. */
+static int negative_number(const char *arg)
+{
+    return arg[0] == '-' && (isdigit((unsigned char)arg[1]) || (arg[1] == '.' && isdigit((unsigned char)arg[2])));
+}
+
+/* 1 when arg is a long flag whose value is the next argument ("--prefix
+ * -1": a prefix, however odd, not a limit). */
+static int value_of_flag(const char *arg)
+{
+    if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0' || strchr(arg, '=') != NULL)
+        return 0;
+    for (const struct option *o = options; o->name != NULL; o++)
+        if (o->has_arg == required_argument && strncmp(o->name, arg + 2, strlen(arg + 2)) == 0)
+            return 1;
+    return 0;
+}
+
+static int limit_main(int argc, char **argv)
 {
     limit_flags_t flags = { 0, 0 };
     cli_session_t cli;
@@ -176,4 +197,15 @@ int cmd_limit(int argc, char **argv)
         st = set_limit(&cli.q, type, slots);
     cli_close(&cli);
     return st;
+}
+
+int cmd_limit(int argc, char **argv)
+{
+    /* No flag of this command takes a negative value: a negative number
+     * is the limit N, refused as a limit. */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (negative_number(argv[i]) && !value_of_flag(argv[i - 1]))
+            return cli_usage_error(usage, "the limit '%s' is not a whole number from 0 to %d", argv[i],
+                                   QUEUE_LIMIT_MAX_SLOTS);
+    return limit_main(argc, argv);
 }

@@ -29,13 +29,14 @@ static const char usage[] =
     "  --type call|put      the option's type (also c or p, any case)\n"
     "  --spot S             the underlying's price now\n"
     "  --strike K           the strike\n"
-    "  --years T            time to expiry in years\n"
-    "  --days D             or: time to expiry in calendar days (T = D / 365)\n"
+    "  --years T            time to expiry in years, above 0 and at most 100\n"
+    "  --days D             or: time to expiry in calendar days (T = D / 365),\n"
+    "                       above 0 and at most 36500\n"
     "  --rate R             risk-free rate, continuously compounded: a fraction (0.05)\n"
     "                       or a percent (5%), from -100% to 100%\n"
     "  --div Q              continuous dividend yield, as --rate (default 0)\n"
     "  --vol V              greeks: annual volatility, a fraction (0.2) or a percent\n"
-    "                       (20%), at most 5 (500%)\n"
+    "                       (20%), from 1e-9 to 5 (500%)\n"
     "  --price P            iv: the option's price\n"
     "  --json               one JSON object instead of a table\n"
     CLI_CONFIG_HELP
@@ -90,22 +91,36 @@ typedef struct {
     int given[F_COUNT];
 } options_flags_t;
 
-/* A fraction flag's value against its limit: 0, or 64 naming the flag, what
- * the value would mean and how to write what was probably meant. */
+/* The values a fraction flag takes, as every message about it states them:
+ * "from 1e-09 to 5 (500%)". */
+static void fraction_range(int which, char *out, size_t outlen)
+{
+    if (which == F_VOL)
+        snprintf(out, outlen, "from %g to %g (%g%%)", OPTION_VOL_MIN, VOL_MAX_FRACTION, 100 * VOL_MAX_FRACTION);
+    else
+        snprintf(out, outlen, "from %g to %g (%g%% to %g%%)", -RATE_MAX_FRACTION, RATE_MAX_FRACTION,
+                 -100 * RATE_MAX_FRACTION, 100 * RATE_MAX_FRACTION);
+}
+
+/* A fraction flag's value against its range: 0, or 64 naming the flag and
+ * the range, with, for a value that reads as a percent written without its
+ * sign, what the value would mean and how to write what was probably meant. */
 static int check_fraction(int which, const char *arg, double v, int percent)
 {
-    double limit = which == F_VOL ? VOL_MAX_FRACTION : RATE_MAX_FRACTION;
     const char *what = which == F_VOL ? "volatility" : which == F_RATE ? "the rate" : "the dividend yield";
-    if (which == F_VOL ? v <= limit : fabs(v) <= limit)
+    double limit = which == F_VOL ? VOL_MAX_FRACTION : RATE_MAX_FRACTION;
+    int inside = which == F_VOL ? v >= OPTION_VOL_MIN && v <= limit : fabs(v) <= limit;
+    if (inside)
         return 0;
-    const char *sign = which == F_VOL ? "" : "+-", *beyond = which == F_VOL ? "above" : "beyond";
-    if (percent)
-        return cli_usage_error(usage, "--%s '%s' is %s the %s%g%% tickq accepts for %s", flag_names[which], arg,
-                               beyond, sign, 100 * limit, what);
-    return cli_usage_error(usage, "--%s '%s' would be %g%% a year: %s is a fraction, so %s%% is --%s %g or --%s %s%% "
-                           "(%s %s%g, i.e. %s%g%%, is refused)", flag_names[which], arg, 100 * v, what, arg,
-                           flag_names[which], v / 100, flag_names[which], arg, beyond, sign, limit, sign,
-                           100 * limit);
+    char range[96];
+    fraction_range(which, range, sizeof range);
+    int slip = !percent && (which == F_VOL ? v > limit : fabs(v) > limit); /* 20 meant as 20 % */
+    if (!slip)
+        return cli_usage_error(usage, "--%s '%s' is outside the range tickq accepts for %s: %s", flag_names[which],
+                               arg, what, range);
+    return cli_usage_error(usage, "--%s '%s' would be %g%% a year: %s is a fraction, so %s%% is --%s %g or --%s %s%%; "
+                           "its range is %s", flag_names[which], arg, 100 * v, what, arg, flag_names[which], v / 100,
+                           flag_names[which], arg, range);
 }
 
 static int parse_number(options_flags_t *f, int which, const char *arg)
@@ -192,8 +207,11 @@ static int contract_from_flags(const options_flags_t *f, const char *action, int
     }
     if (f->given[F_YEARS] && f->given[F_DAYS])
         return cli_usage_error(usage, "give --years or --days, not both (--days D is --years D/365)");
-    if (f->given[F_DAYS] && !(f->value[F_DAYS] > 0))
-        return cli_usage_error(usage, "--days must be a positive number of calendar days, got %g", f->value[F_DAYS]);
+    /* --years is checked with the contract (option_check names it years);
+     * --days here, in its own unit. */
+    if (f->given[F_DAYS] && !(f->value[F_DAYS] > 0 && f->value[F_DAYS] / 365.0 <= OPTION_YEARS_MAX))
+        return cli_usage_error(usage, "--days must be a positive number of calendar days, at most %g (%g years), "
+                               "got %g", 365.0 * OPTION_YEARS_MAX, OPTION_YEARS_MAX, f->value[F_DAYS]);
     if (!f->given[need])
         return cli_usage_error(usage, "%s needs --%s", action, flag_names[need]);
     if (f->given[other])

@@ -178,9 +178,10 @@ int cmd_tasks(int argc, char **argv)
     }
     const task_def_t *t = task_find(type);
     if (t == NULL) {
-        char names[512];
+        char names[512], hint[96];
         task_names(names, sizeof names);
-        return cli_fail(EX_USAGE, "unknown task type '%s' (known: %s)", type, names);
+        task_name_hint(type, hint, sizeof hint);
+        return cli_fail(EX_USAGE, "unknown task type '%s'%s (known: %s)", type, hint, names);
     }
     const task_arg_t *args = t->args;
     int handler = handler_tasks_serves(t->name);

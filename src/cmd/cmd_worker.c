@@ -139,18 +139,26 @@ static const struct option options[] = {
     { 0, 0, 0, 0 }
 };
 
-static int duration_flag(const char *flag, const char *arg, int64_t min_ms, int64_t *out)
+/* A duration flag from min_ms to max_ms, or the usage error naming what
+ * is wrong with it. */
+static int duration_flag(const char *flag, const char *arg, int64_t min_ms, int64_t max_ms, int64_t *out)
 {
     int64_t ms;
-    if (clock_parse_duration(arg, 1000, &ms) != 0 || ms < min_ms)
-        return cli_usage_error(usage, "%s '%s' is not a duration of at least %lld ms (e.g. 30, 500ms, 2s, 5m)",
-                               flag, arg, (long long)min_ms);
-    *out = ms;
-    return 0;
+    const char *problem = clock_duration_problem(arg, 1000);
+    if (problem == NULL && clock_parse_duration(arg, 1000, &ms) == 0 && ms >= min_ms && ms <= max_ms) {
+        *out = ms;
+        return 0;
+    }
+    char lo[32], hi[32];
+    clock_describe_ms(min_ms, lo, sizeof lo);
+    clock_describe_ms(max_ms, hi, sizeof hi);
+    return cli_usage_error(usage, "%s '%s' is %s: give a duration from %s to %s (e.g. 30, 500ms, 2s, 5m)", flag,
+                           arg, problem != NULL ? problem : ms < min_ms ? "too short" : "too long", lo, hi);
 }
 
 /* worker --pool NAME, and which of the pool's settings flags override. */
 static const char *g_pool;
+#define DAY_MS (86400 * 1000LL)
 static int g_queues_flag, g_workers_flag, g_job_timeout_flag;
 /* worker --watch PATH, repeated. */
 static const char *g_watch[WATCH_PATHS_MAX];
@@ -168,7 +176,15 @@ static int on_flag(int opt, const char *arg, void *ctx)
     if (worker_autoscale_owns(opt))
         return worker_autoscale_flag(opt, arg, usage, duration_flag);
     switch (opt) {
-    case OPT_QUEUES: cfg->queues_spec = arg; g_queues_flag = 1; break;
+    case OPT_QUEUES: {
+        queue_list_t list; /* checked here for a usage error; config_resolve parses it with the prefix */
+        char why[600];
+        if (queue_list_parse(arg, "tickq", &list, why, sizeof why) != 0)
+            return cli_usage_error(usage, "--queues: %s", why);
+        cfg->queues_spec = arg;
+        g_queues_flag = 1;
+        break;
+    }
     case OPT_POOL: g_pool = arg; break;
     case OPT_HTTP: {
         char why[300];
@@ -193,12 +209,10 @@ static int on_flag(int opt, const char *arg, void *ctx)
         break;
     case OPT_BURST: cfg->burst = 1; break;
     case OPT_CHECK: cfg->check = 1; break;
-    case OPT_GRACE: st = duration_flag("--grace", arg, 0, &cfg->grace_ms); break;
+    case OPT_GRACE: st = duration_flag("--grace", arg, 0, JOB_MAX_TIMEOUT_MS, &cfg->grace_ms); break;
     case OPT_JOB_TIMEOUT:
-        if (clock_parse_duration(arg, 1000, &ms) != 0 || !job_timeout_valid(ms))
-            return cli_usage_error(usage, "--job-timeout '%s' is not a duration of more than 0 and at most 7 days "
-                                   "(e.g. 600, 90s, 10m, 2h)", arg);
-        cfg->job_timeout_ms = ms;
+        if ((st = duration_flag("--job-timeout", arg, 1, JOB_MAX_TIMEOUT_MS, &cfg->job_timeout_ms)) != 0)
+            return st;
         g_job_timeout_flag = 1;
         break;
     case OPT_LOG_FORMAT:
@@ -210,14 +224,16 @@ static int on_flag(int opt, const char *arg, void *ctx)
             return cli_usage_error(usage, "--log-level '%s' is unknown: use debug, info, warning or error", arg);
         break;
     case OPT_RESULT_TTL:
-        if ((st = duration_flag("--result-ttl", arg, 1000, &ms)) == 0)
+        if ((st = duration_flag("--result-ttl", arg, 1000, CONFIG_RESULT_TTL_MAX_MS, &ms)) == 0)
             cfg->result_ttl_s = ms / 1000;
         break;
-    case OPT_RETRY_BASE: st = duration_flag("--retry-base", arg, 1, &cfg->retry_base_ms); break;
-    case OPT_RETRY_MAX: st = duration_flag("--retry-max", arg, 1, &cfg->retry_max_ms); break;
-    case OPT_CLAIM_TIMEOUT: st = duration_flag("--claim-timeout", arg, 100, &cfg->claim_timeout_ms); break;
-    case OPT_HEARTBEAT: st = duration_flag("--heartbeat", arg, 50, &cfg->heartbeat_ms); break;
-    case OPT_STATS_INTERVAL: st = duration_flag("--stats-interval", arg, 100, &cfg->stats_interval_ms); break;
+    case OPT_RETRY_BASE:
+        st = duration_flag("--retry-base", arg, 1, CONFIG_RETRY_DELAY_MAX_MS, &cfg->retry_base_ms);
+        break;
+    case OPT_RETRY_MAX: st = duration_flag("--retry-max", arg, 1, CONFIG_RETRY_DELAY_MAX_MS, &cfg->retry_max_ms); break;
+    case OPT_CLAIM_TIMEOUT: st = duration_flag("--claim-timeout", arg, 100, DAY_MS, &cfg->claim_timeout_ms); break;
+    case OPT_HEARTBEAT: st = duration_flag("--heartbeat", arg, 50, DAY_MS, &cfg->heartbeat_ms); break;
+    case OPT_STATS_INTERVAL: st = duration_flag("--stats-interval", arg, 100, DAY_MS, &cfg->stats_interval_ms); break;
     case OPT_DLQ_CAP:
         if (cli_parse_int(arg, 1, 1000000000, &v) != 0)
             return cli_usage_error(usage, "--dlq-cap '%s' is not a positive number", arg);
@@ -252,7 +268,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
         break;
     }
     case OPT_BATCH_BUDGET:
-        if ((st = duration_flag("--batch-budget", arg, 0, &ms)) == 0)
+        if ((st = duration_flag("--batch-budget", arg, 0, 60000, &ms)) == 0)
             cfg->batch_budget_us = ms * 1000;
         break;
     default:
@@ -270,6 +286,13 @@ static int parse_flags(int argc, char **argv, config_t *cfg)
         return cli_usage_error(usage, "unexpected argument '%s'", argv[optind]);
     if (g_cluster_metrics && !g_http_on)
         return cli_usage_error(usage, "--cluster-metrics needs --http ADDR:PORT (it is what /metrics serves)");
+    if (cfg->retry_base_ms > cfg->retry_max_ms) {
+        char base[32], max[32];
+        clock_describe_ms(cfg->retry_base_ms, base, sizeof base);
+        clock_describe_ms(cfg->retry_max_ms, max, sizeof max);
+        return cli_usage_error(usage, "--retry-base (%s) is longer than --retry-max (%s): the first retry delay "
+                               "cannot exceed the longest", base, max);
+    }
     if (cfg->heartbeat_ms * 2 > cfg->claim_timeout_ms)
         return cli_usage_error(usage, "--heartbeat must be at most half of --claim-timeout, or live "
                                "workers would lose their claims");
@@ -411,6 +434,10 @@ static int run_check(config_t *cfg)
     char names[4096];
     task_names(names, sizeof names);
     printf("ok   task types: %s\n", names);
+    char pools[1024];
+    if (handler_setup_pools_unused(pools, sizeof pools))
+        printf("warn pools: the configuration file defines %s and this worker runs none of them: it serves its "
+               "queues with every handler (--pool NAME runs one)\n", pools);
     if (handler_tasks_check(say_handler) > 0)
         return EX_CONFIG;
     /* Lua strategies run anyway: a worker without Python is a warning. */
@@ -587,6 +614,11 @@ int cmd_worker(int argc, char **argv)
     warn_deprecated_flags(&cfg);
     if (configure(&cfg, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
+    char pools[1024];
+    if (handler_setup_pools_unused(pools, sizeof pools))
+        log_warn("the configuration file defines pools and this worker runs none of them: it serves its queues "
+                 "with every handler (--pool NAME runs one)", LF_S("pools", pools),
+                 LF_S("config", handler_setup_path()));
     /* The schedules file first: a bad one changes nothing. */
     schedule_config_t schedules;
     memset(&schedules, 0, sizeof schedules);

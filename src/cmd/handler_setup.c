@@ -169,6 +169,17 @@ int handler_setup_reload(char *err, size_t errlen)
     return 0;
 }
 
+int handler_setup_pools_unused(char *out, size_t outlen)
+{
+    if (g_path[0] == '\0' || g_have_pool || g_setup.pools.n == 0)
+        return 0;
+    size_t at = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < g_setup.pools.n && at < outlen; i++)
+        at += (size_t)snprintf(out + at, outlen - at, "%s%s", i ? ", " : "", g_setup.pools.items[i].name);
+    return 1;
+}
+
 int64_t handler_setup_pool_job_timeout_ms(void)
 {
     return g_setup.pool != NULL ? g_setup.pool->job_timeout_ms : 0;

@@ -33,4 +33,8 @@ int64_t handler_setup_pool_job_timeout_ms(void);
 /* The file handler_setup read, or NULL. */
 const char *handler_setup_path(void);
 
+/* The file's pools when the worker runs none of them (no --pool), as
+ * "a, b" in out: 1; else 0 (no file, no pools, or --pool given). */
+int handler_setup_pools_unused(char *out, size_t outlen);
+
 #endif

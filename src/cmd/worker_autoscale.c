@@ -52,11 +52,11 @@ int worker_autoscale_flag(int opt, const char *arg, const char *usage, worker_du
         g_max_given = 1;
         return count_flag(flag, arg, usage, &g_set.max_children);
     case OPT_AUTOSCALE_INTERVAL:
-        return duration(flag, arg, AUTOSCALE_INTERVAL_MS_MIN, &g_set.interval_ms);
+        return duration(flag, arg, AUTOSCALE_INTERVAL_MS_MIN, AUTOSCALE_DURATION_MS_MAX, &g_set.interval_ms);
     case OPT_AUTOSCALE_COOLDOWN:
-        return duration(flag, arg, 0, &g_set.cooldown_ms);
+        return duration(flag, arg, 0, AUTOSCALE_DURATION_MS_MAX, &g_set.cooldown_ms);
     default:
-        return duration(flag, arg, 1, &g_set.target_wait_ms);
+        return duration(flag, arg, 1, AUTOSCALE_DURATION_MS_MAX, &g_set.target_wait_ms);
     }
 }
 

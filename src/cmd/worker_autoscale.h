@@ -40,7 +40,7 @@ enum {
 
 /* A duration flag's parser (cmd_worker.c's): 0 with *out, or the usage
  * error's status. */
-typedef int (*worker_duration_fn)(const char *flag, const char *arg, int64_t min_ms, int64_t *out);
+typedef int (*worker_duration_fn)(const char *flag, const char *arg, int64_t min_ms, int64_t max_ms, int64_t *out);
 
 /* 1 when `opt` is one of these flags. */
 int worker_autoscale_owns(int opt);

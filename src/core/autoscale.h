@@ -34,6 +34,8 @@
 #define AUTOSCALE_TARGET_WAIT_MS_DEFAULT 5000
 /* The least --interval: the supervisor turns about every 50 ms. */
 #define AUTOSCALE_INTERVAL_MS_MIN 100
+/* The longest --interval, --cooldown and --target-wait: a day. */
+#define AUTOSCALE_DURATION_MS_MAX (86400 * 1000LL)
 
 typedef struct {
     int min_children;

@@ -63,15 +63,45 @@ void clock_iso8601(int64_t us, char out[CLOCK_ISO_LEN])
     *p = '\0';
 }
 
-int clock_parse_duration(const char *s, int64_t unit_ms, int64_t *ms)
+/* The decimal number at the start of s: digits, a point and digits (one
+ * of the two at least), an exponent; strtod alone would also take hex,
+ * inf and nan. Its end, or NULL. */
+static const char *decimal_end(const char *s)
 {
-    if (s == NULL || *s == '\0' || *s == '-' || *s == '+' || *s == ' ')
-        return -1;
-    char *end;
+    const char *p = s;
+    size_t digits = strspn(p, "0123456789");
+    p += digits;
+    if (*p == '.') {
+        size_t fraction = strspn(p + 1, "0123456789");
+        p += 1 + fraction;
+        digits += fraction;
+    }
+    if (digits == 0)
+        return NULL;
+    if (*p == 'e' || *p == 'E') {
+        const char *q = p + 1 + (p[1] == '+' || p[1] == '-');
+        size_t exponent = strspn(q, "0123456789");
+        if (exponent > 0)
+            p = q + exponent;
+    }
+    return p;
+}
+
+/* The duration's problem (NULL: none) and, without one, *ms. */
+static const char *parse_duration(const char *s, int64_t unit_ms, int64_t *ms)
+{
+    static const char not_one[] = "not a decimal number, with a unit ms, s, m or h or without";
+    if (s == NULL || *s == '\0')
+        return "empty";
+    if (*s == '-')
+        return "negative";
+    const char *end = decimal_end(s);
+    if (end == NULL)
+        return not_one;
     errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || !isfinite(v) || v < 0)
-        return -1;
+    double v = strtod(s, NULL);
+    if (errno == ERANGE) /* beyond a double: 1e400, or 1e-400 read as 0 */
+        return v != 0 ? "too long" : "less than a millisecond";
     double scale;
     if (*end == '\0')
         scale = (double)unit_ms;
@@ -84,12 +114,46 @@ int clock_parse_duration(const char *s, int64_t unit_ms, int64_t *ms)
     else if (strcmp(end, "h") == 0)
         scale = 3600000;
     else
-        return -1;
+        return not_one;
     double total = v * scale;
-    if (total > 9.0e15) /* ~285,000 years: clearly a typo */
-        return -1;
+    if (!(total <= 9.0e15)) /* ~285,000 years: clearly a typo */
+        return "too long";
     *ms = (int64_t)llround(total);
+    if (*ms == 0 && v > 0)
+        return "less than a millisecond";
+    return NULL;
+}
+
+int clock_parse_duration(const char *s, int64_t unit_ms, int64_t *ms)
+{
+    int64_t v;
+    if (parse_duration(s, unit_ms, &v) != NULL)
+        return -1;
+    *ms = v;
     return 0;
+}
+
+const char *clock_duration_problem(const char *s, int64_t unit_ms)
+{
+    int64_t ms;
+    return parse_duration(s, unit_ms, &ms);
+}
+
+void clock_describe_ms(int64_t ms, char *out, size_t outlen)
+{
+    static const struct { int64_t ms; const char *one, *many; } units[] = {
+        { 86400000, "day", "days" }, { 3600000, "h", "h" }, { 60000, "min", "min" }, { 1000, "s", "s" },
+    };
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (ms >= units[i].ms && ms % units[i].ms == 0) {
+            snprintf(out, outlen, "%lld %s", (long long)(ms / units[i].ms), ms == units[i].ms ? units[i].one
+                                                                                              : units[i].many);
+            return;
+        }
+    if (ms >= 1000)
+        snprintf(out, outlen, "%.3f s", (double)ms / 1000.0);
+    else
+        snprintf(out, outlen, "%lld ms", (long long)ms);
 }
 
 /* Days-from-civil and its inverse follow Howard Hinnant's published

@@ -20,11 +20,21 @@ int64_t clock_mono_us(void);
 /* Writes `us` (epoch microseconds) as "YYYY-MM-DDTHH:MM:SS.mmmZ" into out. */
 void clock_iso8601(int64_t us, char out[CLOCK_ISO_LEN]);
 
-/* Parses a duration: a bare number means `unit_ms` units ("30" seconds when
- * unit_ms is 1000), or a number with a suffix ms, s, m, h ("500ms", "1.5s").
- * Fractions are allowed. Returns 0 and sets *ms, or -1 for anything else
- * (empty, negative, junk after the number, overflow). */
+/* Parses a duration: a bare decimal number means `unit_ms` units ("30"
+ * seconds when unit_ms is 1000), or a number with a suffix ms, s, m, h
+ * ("500ms", "1.5s"). Fractions are allowed and rounded to the millisecond;
+ * a duration above 0 that would round to 0 ms is refused. Returns 0 and
+ * sets *ms, or -1 for anything else (empty, negative, hex, inf or nan,
+ * junk after the number, overflow). */
 int clock_parse_duration(const char *s, int64_t unit_ms, int64_t *ms);
+
+/* What is wrong with s as clock_parse_duration's duration, for a message
+ * ("less than a millisecond", ...); NULL when it is one. */
+const char *clock_duration_problem(const char *s, int64_t unit_ms);
+
+/* A duration in milliseconds as a person writes it: "250 ms", "30 s",
+ * "5 min", "7 days" (whole units where it divides, else seconds). */
+void clock_describe_ms(int64_t ms, char *out, size_t outlen);
 
 /* Proleptic Gregorian calendar arithmetic. */
 int clock_is_leap_year(int y);

@@ -70,6 +70,8 @@ int config_init(config_t *c, char *err, size_t errlen)
     c->redis_key = getenv("TICKQ_REDIS_KEY");
     c->redis_tls_verify = getenv("TICKQ_REDIS_TLS_VERIFY");
     c->queues_spec = getenv("RQ_QUEUES");
+    if (c->queues_spec != NULL && *c->queues_spec == '\0')
+        c->queues_spec = NULL; /* RQ_QUEUES= is unset, as a shell's empty variable is */
     if ((v = getenv("DATABASE_URL")) != NULL && *v)
         c->database_url = v;
     if ((v = getenv("TICKQ_DB")) != NULL && *v)
@@ -94,8 +96,9 @@ int config_init(config_t *c, char *err, size_t errlen)
         c->list_target_spec = v;
     if ((v = getenv("TICKQ_RESULT_TTL")) != NULL && *v) {
         int64_t ms;
-        if (clock_parse_duration(v, 1000, &ms) != 0 || ms < 1000) {
-            snprintf(err, errlen, "TICKQ_RESULT_TTL='%s' is not a duration of at least 1 s (e.g. 86400 or 24h)", v);
+        if (clock_parse_duration(v, 1000, &ms) != 0 || ms < 1000 || ms > CONFIG_RESULT_TTL_MAX_MS) {
+            snprintf(err, errlen, "TICKQ_RESULT_TTL='%s' is not a duration from 1 s to 365 days (e.g. 86400 or 24h)",
+                     v);
             return -1;
         }
         c->result_ttl_s = ms / 1000;

@@ -16,6 +16,10 @@
  * the number of online CPUs, is clamped to it). Each child is one consumer
  * its heartbeat renews, so TOUCH_CONSUMERS_MAX (queue.h) must hold it. */
 #define WORKERS_MAX 256
+/* The longest result TTL (--result-ttl, TICKQ_RESULT_TTL) and retry delay
+ * (--retry-base, --retry-max) a worker takes. */
+#define CONFIG_RESULT_TTL_MAX_MS (365 * 86400 * 1000LL)
+#define CONFIG_RETRY_DELAY_MAX_MS (7 * 86400 * 1000LL)
 
 typedef struct {
     const char *redis_url;       /* NULL: not given */

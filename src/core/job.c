@@ -76,6 +76,31 @@ static int type_check(const char *type, char *err, size_t errlen)
     return 0;
 }
 
+/* How deep v's objects and arrays nest (a scalar: 0). Jansson's parser
+ * stops at 2048 levels, so the recursion is bounded. */
+static int json_depth(const json_t *v)
+{
+    int deepest = 0;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *e;
+        json_object_foreach((json_t *)v, k, e) {
+            int d = json_depth(e);
+            deepest = d > deepest ? d : deepest;
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e) {
+            int d = json_depth(e);
+            deepest = d > deepest ? d : deepest;
+        }
+    } else {
+        return 0;
+    }
+    return deepest + 1;
+}
+
 void job_args_json_error(const json_error_t *jerr, char *err, size_t errlen)
 {
     if (json_error_code(jerr) == json_error_null_character)
@@ -99,9 +124,15 @@ static int args_check(const char *args, size_t len, size_t max_payload, char *er
         return -1;
     }
     const char *kind = json_is_object(v) ? NULL : json_is_array(v) ? "an array" : "a scalar";
+    int depth = json_depth(v);
     json_decref(v);
     if (kind != NULL) {
         snprintf(err, errlen, "args must be a JSON object like {\"symbol\": \"AAPL\"}, not %s", kind);
+        return -1;
+    }
+    if (depth > JOB_ARGS_MAX_DEPTH) {
+        snprintf(err, errlen, "args are nested %d levels deep, more than the %d Redis reads", depth,
+                 JOB_ARGS_MAX_DEPTH);
         return -1;
     }
     return 0;
@@ -154,7 +185,7 @@ int job_spec_check(const job_spec_t *s, size_t max_payload, char *err, size_t er
                  "(the worker's default)");
         return -1;
     }
-    if (s->delay_ms < 0 || s->delay_ms > 365 * 86400 * 1000LL) {
+    if (s->delay_ms < 0 || s->delay_ms > JOB_MAX_DELAY_MS) {
         snprintf(err, errlen, "invalid delay: use 0 to 1 year");
         return -1;
     }

@@ -51,6 +51,13 @@ typedef struct {
 /* A job's expiry: at most a year, and later than its delay. */
 #define JOB_MAX_EXPIRES_MS (365 * 86400 * 1000LL)
 
+/* How deep a job's args may nest: what Redis's cjson reads (deeper args
+ * would be refused there as "not valid JSON"). */
+#define JOB_ARGS_MAX_DEPTH 1000
+
+/* A job's delay: from 0 to a year, however it is enqueued. */
+#define JOB_MAX_DELAY_MS (365 * 86400 * 1000LL)
+
 /* How an attempt ended; the Redis scripts decide the job's next state. */
 typedef enum {
     OUTCOME_OK,        /* completed */

@@ -32,10 +32,11 @@ queue_status_t job_admit_type(queue_t *q, const char *type, int *known, char *er
         return QUEUE_OK;
     queue_status_t st = queue_type_known(q, type, known, err, errlen);
     if (st == QUEUE_OK && !*known) {
-        char names[512];
+        char names[512], hint[96];
         task_names(names, sizeof names);
-        snprintf(err, errlen, "unknown task type '%s' (built in: %s; no worker has announced it as a handler type, "
-                 "and `tickq types add %s` has not added it)", type, names, type);
+        task_name_hint(type, hint, sizeof hint);
+        snprintf(err, errlen, "unknown task type '%s'%s (built in: %s; no worker has announced it as a handler "
+                 "type, and `tickq types add %s` has not added it)", type, hint, names, type);
     }
     return st;
 }

@@ -159,7 +159,7 @@ int job_json_spec(const json_t *task, const char *const *extra, job_spec_t *spec
         (st = string_field(task, "priority", &spec->priority, err, errlen)) != 0 ||
         (st = string_field(task, "id", &spec->id, err, errlen)) != 0 ||
         (st = seconds_field(task, "timeout", 1, JOB_MAX_TIMEOUT_MS, &spec->timeout_ms, err, errlen)) != 0 ||
-        (st = seconds_field(task, "delay", 0, JOB_MAX_TIMEOUT_MS, &spec->delay_ms, err, errlen)) != 0 ||
+        (st = seconds_field(task, "delay", 0, JOB_MAX_DELAY_MS, &spec->delay_ms, err, errlen)) != 0 ||
         (st = seconds_field(task, "expires", 1, JOB_MAX_EXPIRES_MS, &spec->expires_ms, err, errlen)) != 0 ||
         (st = bool_field(task, "replace", &spec->replace, err, errlen)) != 0 ||
         (st = bool_field(task, "after_any", &spec->after_any, err, errlen)) != 0)

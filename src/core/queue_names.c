@@ -43,8 +43,15 @@ int queue_name_check(const char *name, char *err, size_t errlen)
         return -1;
     }
     if (has_priority_suffix(name)) {
-        snprintf(err, errlen, "invalid queue name '%s': a queue name may not end in _high, _normal "
-                 "or _low (those are its priority levels; pass --priority instead)", name);
+        const char *level = strrchr(name, '_');
+        char base[QUEUE_NAME_MAX + 1];
+        snprintf(base, sizeof base, "%.*s", (int)(level - name), name);
+        if (has_priority_suffix(base))
+            snprintf(err, errlen, "invalid queue name '%s': a queue name may not end in _high, _normal or _low "
+                     "(those are priority levels)", name);
+        else
+            snprintf(err, errlen, "invalid queue name '%s': a queue name may not end in _high, _normal or _low "
+                     "(those are its priority levels: queue '%s' with priority %s)", name, base, level + 1);
         return -1;
     }
     return 0;
@@ -103,23 +110,30 @@ int queue_list_parse(const char *spec, const char *prefix, queue_list_t *out,
                      char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    char buf[4096];
     if (spec == NULL)
-        spec = "";
+        return queue_list_parse(QUEUE_DEFAULT, prefix, out, err, errlen);
+    char buf[4096];
     if (strlen(spec) >= sizeof buf) {
         snprintf(err, errlen, "queue list is too long");
         return -1;
     }
     strcpy(buf, spec);
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    char *next = buf;
+    while (next != NULL) {
+        char *tok = next, *comma = strchr(next, ',');
+        next = comma != NULL ? comma + 1 : NULL;
+        if (comma != NULL)
+            *comma = '\0';
         while (*tok == ' ' || *tok == '\t')
             tok++;
         char *end = tok + strlen(tok);
         while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
             *--end = '\0';
-        if (*tok == '\0')
-            continue;
+        if (*tok == '\0') {
+            snprintf(err, errlen, "'%.200s' %s", spec,
+                     strspn(spec, ", \t") == strlen(spec) ? "names no queue" : "has an empty name between its commas");
+            return -1;
+        }
         if (has_priority_suffix(tok)) {
             if (!name_chars_ok(tok, QUEUE_PHYS_MAX - 1)) {
                 snprintf(err, errlen, "invalid queue name '%s': use characters from A-Z a-z 0-9 _ - .", tok);
@@ -138,8 +152,6 @@ int queue_list_parse(const char *spec, const char *prefix, queue_list_t *out,
                 return -1;
         }
     }
-    if (out->n == 0)
-        return queue_list_parse(QUEUE_DEFAULT, prefix, out, err, errlen);
     return 0;
 }
 

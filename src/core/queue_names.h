@@ -44,7 +44,8 @@ void queue_stream_physical(const char *prefix, const char *stream, char out[QUEU
 /* Parses a comma-separated list: a bare logical name expands to its three
  * priorities (high, normal, low); a name ending in _high/_normal/_low is
  * taken as one physical queue. Order is kept, duplicates dropped, blanks
- * around commas ignored. An empty or NULL spec gives the default queue. */
+ * around commas ignored. A NULL spec gives the default queue; an empty
+ * one, or an empty name between commas, is refused. */
 int queue_list_parse(const char *spec, const char *prefix, queue_list_t *out,
                      char *err, size_t errlen);
 /* Writes the list as "a_high,a_normal,..." for logs. */

@@ -14,6 +14,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/close_match.h"
+
 static const task_def_t *registry[TASKS_MAX];
 static size_t registry_n;
 #define FAMILIES_MAX 16
@@ -100,6 +102,17 @@ void task_names(char *out, size_t outlen)
             break;
         used += (size_t)w;
     }
+}
+
+void task_name_hint(const char *word, char *out, size_t outlen)
+{
+    const char *names[TASKS_MAX];
+    size_t n = 0, best;
+    for (size_t i = 0; i < registry_n; i++)
+        names[n++] = registry[i]->name;
+    out[0] = '\0';
+    if (close_match_find(word, names, n, &best, 1) == 1)
+        snprintf(out, outlen, " (did you mean '%s'?)", names[best]);
 }
 
 task_status_t task_error(task_out_t *out, task_status_t status, const char *fmt, ...)

@@ -211,6 +211,10 @@ static inline const char *task_arg_string(const task_ctx_t *ctx, const char *nam
 /* Writes "noop, echo, ..." (the registered names) into out. */
 void task_names(char *out, size_t outlen);
 
+/* Writes " (did you mean 'sleep'?)" into out when a registered name is
+ * close to `word` (close_match.h), else "". */
+void task_name_hint(const char *word, char *out, size_t outlen);
+
 /* A JSON number, or null for NaN and infinities (results never hold NaN). */
 json_t *json_number_or_null(double v);
 

@@ -114,18 +114,19 @@ int option_check(const option_t *o, double vol, char *err, size_t errlen)
     }
     if (check_amount("spot", o->spot, err, errlen) != 0 || check_amount("strike", o->strike, err, errlen) != 0)
         return -1;
-    if (!isfinite(o->years) || o->years <= 0) {
-        errmsg_set(err, errlen, "years must be a positive number, got %g", o->years);
+    if (!isfinite(o->years) || o->years <= 0 || o->years > OPTION_YEARS_MAX) {
+        errmsg_set(err, errlen, "years must be above 0 and at most %g, got %g", OPTION_YEARS_MAX, o->years);
         return -1;
     }
+    /* Named with both factors: the product is at fault, not either alone. */
     if (!isfinite(o->rate) || fabs(o->rate * o->years) > MAX_RATE_YEARS) {
-        errmsg_set(err, errlen, "rate must be a finite number with |rate x years| <= %g, got %g", MAX_RATE_YEARS,
-                o->rate);
+        errmsg_set(err, errlen, "rate must be a finite number with |rate x years| <= %g, got rate %g x years %g = %g",
+                   MAX_RATE_YEARS, o->rate, o->years, o->rate * o->years);
         return -1;
     }
     if (!isfinite(o->div) || fabs(o->div * o->years) > MAX_RATE_YEARS) {
-        errmsg_set(err, errlen, "div must be a finite number with |div x years| <= %g, got %g", MAX_RATE_YEARS,
-                o->div);
+        errmsg_set(err, errlen, "div must be a finite number with |div x years| <= %g, got div %g x years %g = %g",
+                   MAX_RATE_YEARS, o->div, o->years, o->div * o->years);
         return -1;
     }
     if (!isnan(vol) && !(vol >= OPTION_VOL_MIN && vol <= OPTION_VOL_MAX)) {

@@ -17,11 +17,17 @@
 #define OPTION_VOL_MIN 1e-9
 #define OPTION_VOL_MAX 100.0
 
+/* The longest time to expiry a contract may have, in years: longer than any
+ * option trades (listed LEAPS run about 3 years, long-dated OTC options 30),
+ * so a larger T is a unit slip (days or seconds given as years), not a
+ * contract to price. */
+#define OPTION_YEARS_MAX 100.0
+
 typedef struct {
     option_kind_t kind;
     double spot;   /* S > 0 */
     double strike; /* K > 0 */
-    double years;  /* T > 0, time to expiry */
+    double years;  /* 0 < T <= OPTION_YEARS_MAX, time to expiry */
     double rate;   /* r, finite */
     double div;    /* q, finite */
 } option_t;

@@ -3,11 +3,12 @@ configuration and connectivity checks, and bad input refused at the CLI."""
 import json
 import os
 import re
+import signal
 import subprocess
 import tempfile
 import time
 
-from harness import TICKQ, TickqTestCase, fill_until_oom, free_port, tickq
+from harness import ROOT, TICKQ, TickqTestCase, fill_until_oom, free_port, tickq, wait_for
 
 COMMANDS = ["worker", "enqueue", "result", "job", "cancel", "stats", "dlq", "rejected", "tasks", "jobs", "retry",
             "purge", "pause", "resume", "limit"]
@@ -111,6 +112,27 @@ class TestConnectivity(TickqTestCase):
         self.assertEqual(self.ready(), 1)
         self.assertIsNone(self.result(jid))
 
+    def test_check_opens_the_database_as_the_worker_would(self):
+        # It creates and migrates TICKQ_DB (and writes nothing to Redis);
+        # a database folder that does not exist is exit 73.
+        with tempfile.TemporaryDirectory() as d:
+            db = os.path.join(d, "fresh.db")
+            p = self.tickq("worker", "--check", env={"TICKQ_DB": db, "DATABASE_URL": None})
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertTrue(os.path.exists(db))
+            self.assertRegex(p.stdout, r"ok   database: .*fresh\.db \(schema version [1-9]")
+            p = self.tickq("worker", "--check", env={"TICKQ_DB": os.path.join(d, "missing", "t.db"),
+                                                     "DATABASE_URL": None})
+            self.assertEqual(p.returncode, 73, p.stdout + p.stderr)
+            self.assertIn("FAIL database", p.stdout)
+        self.assertEqual(self.r.dbsize(), 0)
+        with open(os.path.join(ROOT, "docs", "cli.md")) as f:
+            doc = f.read()
+        check = doc[doc.index("- `--check`"):doc.index("- `--grace S`")]
+        self.assertIn("creating and migrating it", check)
+        self.assertRegex(check, r"exit 0, 69, 73 or 78")
+        self.assertNotIn("writes nothing.", check)
+
     def test_check_failures(self):
         p = tickq("worker", "--check", env={"REDIS_URL": None})
         self.assertEqual(p.returncode, 78)
@@ -119,8 +141,8 @@ class TestConnectivity(TickqTestCase):
         self.assertEqual(p.returncode, 69)
         self.assertIn("FAIL redis", p.stdout)
         p = self.tickq("worker", "--check", "--queues", "bad name")
-        self.assertNotEqual(p.returncode, 0)
-        self.assertIn("bad name", p.stdout)
+        self.assertEqual(p.returncode, 64)
+        self.assertIn("--queues: invalid queue name 'bad name'", p.stderr)
 
 
 class TestOutOfMemory(TickqTestCase):
@@ -220,13 +242,49 @@ class TestBadInputAtCli(TickqTestCase):
         self.assertEqual(p.returncode, 65, p.stderr)
         self.assertIn(needle, p.stderr)
 
+    def test_a_priority_level_where_a_logical_queue_belongs_names_the_queue(self):
+        # The words fit every command and the HTTP API: none names a flag.
+        for args in (["jobs", "--queue", "fq_high"], ["purge", "fq_high", "--yes"], ["pause", "fq_high"]):
+            p = self.tickq(*args)
+            self.assertEqual(p.returncode, 64, args)
+            self.assertIn("invalid queue name 'fq_high': a queue name may not end in _high, _normal or _low (those "
+                          "are its priority levels: queue 'fq' with priority high)", p.stderr)
+            self.assertNotIn("--priority", p.stderr)
+        for args in (["jobs", "--queue", "x_low_high"], ["purge", "x_low_high"]):
+            p = self.tickq(*args)
+            self.assertEqual(p.returncode, 64, args)
+            self.assertIn("invalid queue name 'x_low_high': a queue name may not end in _high, _normal or _low "
+                          "(those are priority levels)", p.stderr)
+        # Other bad names keep their reason; good ones work.
+        self.assertIn("invalid queue name 'a b'", self.tickq("purge", "a b").stderr)
+        self.assertIn("invalid queue name 'a b'", self.tickq("jobs", "--queue", "a b").stderr)
+        self.assertEqual(self.tickq("purge", "fq", "--yes").returncode, 0)
+        self.assertEqual(self.tickq("jobs", "--queue", "fq").returncode, 0)
+
+    def test_a_negative_limit_is_told_as_a_limit(self):
+        # getopt would take "-1" for flags ("invalid option -- '1'").
+        for n in ("-1", "-0.5", "-7"):
+            p = self.tickq("limit", "sleep", n)
+            self.assertEqual(p.returncode, 64, p.stderr)
+            self.assertIn(f"tickq: the limit '{n}' is not a whole number from 0 to 1000000", p.stderr)
+            self.assertNotIn("invalid option", p.stderr)
+        for args in (["--prefix", "tickq", "sleep", "-1"], ["sleep", "-1", "--prefix=tickq"], ["sleep", "--", "-1"]):
+            p = self.tickq("limit", *args)
+            self.assertEqual(p.returncode, 64, (args, p.stderr))
+            self.assertIn("the limit '-1' is not a whole number", p.stderr)
+        self.assertIn("--json is for the list", self.tickq("limit", "sleep", "3", "--json").stderr)
+        self.assertIn("invalid option -- 'x'", self.tickq("limit", "sleep", "-x").stderr)
+        self.assertEqual(self.tickq("limit", "--json").stdout, "")  # nothing was set
+        p = self.tickq("limit", "sleep", "3")
+        self.assertEqual(p.returncode, 0, p.stderr)
+
     def test_each_bad_input_exits_65_and_enqueues_nothing(self):
         self.refused("echo", '{"a": ', needle="not valid JSON")
         self.refused("echo", "[1, 2]", needle="must be a JSON object")
         self.refused("echo", '"text"', needle="must be a JSON object")
         self.refused(needle="missing task type")
         self.refused("no_such_task", "{}", needle="unknown task type 'no_such_task'")
-        self.refused("echo", "{}", "--timeout", "-5", needle="must not be negative")
+        self.refused("echo", "{}", "--timeout", "-5", needle="invalid --timeout '-5': it is negative")
         self.refused("echo", "{}", "--timeout", "0", needle="invalid timeout")
         self.refused("echo", "{}", "--max-retries", "-1", needle="max-retries")
         self.refused("echo", "{}", "--priority", "urgent", needle="priority")
@@ -267,6 +325,52 @@ class TestBadInputAtCli(TickqTestCase):
 
 
 class TestResultCommand(TickqTestCase):
+    def test_waiting_jobs_are_named_delayed_or_deferred(self):
+        self.worker("--workers", "1", "--queues", "rq", "--grace", "1")
+        self.enqueue("sleep", {"ms": 60000}, "--queue", "rq", "--id", "r0")
+        self.wait_running("r0")
+        self.enqueue("sleep", {"ms": 1}, "--queue", "rq", "--id", "r1", "--delay", "3600")
+        p = self.tickq("result", "r1")
+        self.assertEqual(p.returncode, 3)
+        due = self.job("r1")["scheduled_for"]
+        self.assertRegex(p.stderr, rf"tickq: job r1 is delayed on rq_normal until {re.escape(due)} "
+                                   r"\(in (3600|359\d) s\)\n")
+        self.enqueue("sleep", {"ms": 1}, "--queue", "rq", "--id", "r2", "--after", "r0")
+        p = self.tickq("result", "r2")
+        self.assertEqual(p.returncode, 3)
+        self.assertIn("tickq: job r2 is deferred on rq_normal: it waits for r0 to complete\n", p.stderr)
+        self.enqueue("sleep", {"ms": 1}, "--queue", "rq", "--id", "r3", "--after", "r0,r1", "--after-any")
+        self.assertIn("job r3 is deferred on rq_normal: it waits for one of r0, r1 to complete\n",
+                      self.tickq("result", "r3").stderr)
+        self.enqueue("sleep", {"ms": 1}, "--queue", "rq", "--id", "r4", "--after", "r0", "--delay", "600")
+        not_before = json.loads(self.tickq("job", "r4").stdout)["not_before"]
+        self.assertIn(f"job r4 is deferred on rq_normal: it waits for r0 to complete, then for its delay until "
+                      f"{not_before}\n", self.tickq("result", "r4").stderr)
+        # A delayed job on a queue nobody serves says both.
+        self.enqueue("sleep", {"ms": 1}, "--queue", "lonely", "--id", "r5", "--delay", "60")
+        self.assertRegex(self.tickq("result", "r5").stderr,
+                         r"job r5 is delayed on lonely_normal until \S+ \(in (60|59) s\); no live worker serves "
+                         r"lonely_normal\n")
+
+    def test_an_interrupted_wait_exits_130_or_143(self):
+        # As load-test: 128 + the signal, not 3 (which says "not finished in time").
+        for sig, status in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+            with self.subTest(sig=sig.name):
+                proc = subprocess.Popen([TICKQ, "result", "r9", "--wait", "60"],
+                                        env=dict(os.environ, REDIS_URL=self.url), stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True)
+                self.addCleanup(lambda proc=proc: proc.poll() is None and proc.kill())
+                wait_for(lambda: any(c.get("cmd") == "get" for c in self.r.client_list()), 10,
+                         what="result polling for r9")
+                t0 = time.time()
+                proc.send_signal(sig)
+                out, err = proc.communicate(timeout=30)
+                self.assertEqual(proc.returncode, status, err)
+                self.assertLess(time.time() - t0, 5)
+                self.assertEqual(out, "")
+                self.assertIn("tickq: interrupted while waiting for job r9", err)
+
+
     def test_exit_codes(self):
         ok = self.enqueue("echo", {"x": 1})
         bad = self.enqueue("fail", {"permanent": True})

@@ -11,6 +11,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 
 from harness import ROOT, TickqTestCase
 
@@ -101,6 +102,23 @@ class TestEnqueueFile(TickqTestCase):
         self.assertEqual(p.returncode, 66)
         self.assertIn("cannot open /nonexistent/jobs.jsonl", p.stderr)
         self.assertEqual(self.r.keys("tickq:job:*"), [])
+
+    def test_a_delay_takes_the_command_lines_range(self):
+        """A delay of 8 days goes in from a file as from --delay (0 to a
+        year either way: it was 7 days, a timeout's limit, in a file)."""
+        p = self.tickq("enqueue", "--file", "-", input=jsonl({"type": "noop", "queue": "dq", "id": "d8",
+                                                              "delay": 8 * 86400}))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.enqueue("noop", None, "--queue", "dq", "--id", "d8b", "--delay", str(8 * 86400))
+        due = self.r.zrange("tickq:delayed:dq_normal", 0, -1, withscores=True)
+        self.assertEqual([d[0] for d in due], ["d8", "d8b"])
+        self.assertGreater(due[0][1], (time.time() + 8 * 86400 - 60) * 1000)   # due in 8 days
+        p = self.tickq("enqueue", "noop", "--queue", "dq", "--delay", str(366 * 86400))
+        self.assertEqual(p.returncode, 65, p.stderr)
+        self.assertIn("invalid delay: use 0 to 1 year", p.stderr)
+        p = self.tickq("enqueue", "--file", "-", input=jsonl({"type": "noop", "queue": "dq", "delay": 366 * 86400}))
+        self.assertEqual(p.returncode, 65, p.stderr)
+        self.assertIn("delay must be a number of seconds from 0 and at most 31536000", p.stderr)
 
     def test_a_refusal_redis_finds_names_the_line_and_what_went_in(self):
         # 'needed' completed, a job waiting on it: a replace of it is refused by Redis

@@ -173,12 +173,15 @@ class TestWorkerJobTimeout(JobTimeoutCase):
         self.assertEqual(started[0]["job_timeout_s"], 3600)
 
     def test_bad_job_timeout_flags_are_refused_naming_the_flag(self):
-        for bad in ("0", "0.0001", "-1", "8d", "169h", "604801", "soon", ""):
+        for bad, why in (("0", "too short"), ("0.0001", "less than a millisecond"), ("-1", "negative"),
+                         ("8d", "not a decimal number, with a unit ms, s, m or h or without"), ("169h", "too long"),
+                         ("604801", "too long"), ("0x10", "not a decimal number"), ("soon", "not a decimal number"),
+                         ("", "empty")):
             with self.subTest(bad=bad):
                 p = self.tickq("worker", "--check", "--job-timeout", bad)
                 self.assertEqual(p.returncode, 64, p.stdout + p.stderr)
-                self.assertIn(f"--job-timeout '{bad}' is not a duration of more than 0 and at most 7 days",
-                              p.stderr)
+                self.assertIn(f"--job-timeout '{bad}' is {why}", p.stderr)
+                self.assertIn("give a duration from 1 ms to 7 days", p.stderr)
         # The bounds: 7 days, and a millisecond.
         for good, shown in (("168h", "604800s"), ("604800", "604800s"), ("1ms", "0.001s")):
             p = self.tickq("worker", "--check", "--job-timeout", good)
@@ -219,9 +222,10 @@ class TestUnsetTimeoutShown(JobTimeoutCase):
 
     def test_a_given_timeout_must_be_more_than_0(self):
         for bad, words in (("0", "invalid timeout: --timeout 0 must be more than 0 and at most 7 days"),
-                           ("0.0001", "invalid timeout: --timeout 0.0001 must be more than 0"),
+                           ("0.0001", "invalid --timeout '0.0001': it is less than a millisecond"),
+                           ("0x10", "invalid --timeout '0x10': it is not a decimal number"),
                            ("604801", "invalid timeout: --timeout 604801 must be more than 0 and at most 7 days"),
-                           ("-1", "must not be negative")):
+                           ("-1", "invalid --timeout '-1': it is negative")):
             with self.subTest(bad=bad):
                 p = self.tickq("enqueue", "echo", "{}", "--timeout", bad)
                 self.assertEqual(p.returncode, 65, p.stderr)

@@ -3,9 +3,10 @@ values, implied volatility round trips, the no-solution cases with their exit
 status and reason, and usage errors. Pure arithmetic: no Redis server runs,
 and a REDIS_URL that points nowhere changes nothing."""
 import json
+import os
 import unittest
 
-from harness import tickq
+from harness import ROOT, tickq
 
 # Nothing listens here: the command must not try to connect.
 NO_REDIS = {"REDIS_URL": "redis://127.0.0.1:1/0"}
@@ -174,12 +175,44 @@ class TestUnitsAndSpellings(unittest.TestCase):
         self.assertIn("--vol '20' would be 2000% a year", msg)
         self.assertIn("volatility is a fraction", msg)
         self.assertIn("--vol 0.2 or --vol 20%", msg)
-        self.assertIn("above 5", msg)
-        self.assertIn("--vol '600%' is above the 500%", self.refused("greeks", *PUT, "--vol", "600%"))
+        self.assertIn("its range is from 1e-09 to 5 (500%)", msg)
+        self.assertIn("--vol '600%' is outside the range tickq accepts for volatility: from 1e-09 to 5 (500%)",
+                      self.refused("greeks", *PUT, "--vol", "600%"))
         self.refused("greeks", *PUT, "--vol", "5.000001")
         self.refused("greeks", *PUT, "--vol", "500.1%")
         # 5 (500 %) itself is the largest accepted.
         self.assertEqual(self.run_json("greeks", *PUT, "--vol", "5"), self.run_json("greeks", *PUT, "--vol", "500%"))
+
+    def test_vol_states_one_range_at_both_ends(self):
+        # Below the range, above it, and as a percent: the same range, the
+        # one docs/cli.md states.
+        want = "from 1e-09 to 5 (500%)"
+        for vol in ("0", "-0.2", "1e-10", "0%", "6", "600%"):
+            with self.subTest(vol=vol):
+                msg = self.refused("greeks", *PUT, "--vol", vol)
+                self.assertIn(f"--vol '{vol}'", msg)
+                self.assertIn(want, msg)
+                self.assertNotIn("to 100", msg)
+        self.assertIn("--vol '0' is outside the range tickq accepts for volatility: " + want,
+                      self.refused("greeks", *PUT, "--vol", "0"))
+        self.run_json("greeks", *PUT, "--vol", "1e-9")
+        with open(os.path.join(ROOT, "docs", "cli.md")) as f:
+            self.assertIn("| `--vol` | `greeks`: a fraction (`0.20`) or a percent (`20%`), from 1e-9 to 5 (500%) |",
+                          f.read())
+
+    def test_years_beyond_any_option_are_refused_naming_the_flag(self):
+        rest = ["--type", "call", "--spot", "100", "--strike", "100", "--vol", "0.2"]
+        # The rate is fine; the years are the unit slip, and are named.
+        msg = self.refused("greeks", *rest, "--years", "1e300", "--rate", "0.05")
+        self.assertEqual(msg, "tickq: --years must be above 0 and at most 100, got 1e+300")
+        self.assertEqual(self.refused("greeks", *rest, "--years", "1e300", "--rate", "0"), msg)
+        self.assertIn("--years must be above 0 and at most 100, got 101",
+                      self.refused("iv", *rest[:-2], "--years", "101", "--rate", "0", "--price", "3"))
+        self.assertIn("--days must be a positive number of calendar days, at most 36500 (100 years), got 36501",
+                      self.refused("greeks", *rest, "--days", "36501", "--rate", "0"))
+        # 100 years (36500 days) at the largest rate is still priced.
+        self.assertEqual(self.run_json("greeks", *rest, "--years", "100", "--rate", "1"),
+                         self.run_json("greeks", *rest, "--days", "36500", "--rate", "100%"))
 
     def test_percent_vol_rate_and_div_are_divided_by_100(self):
         fraction = self.run_json("greeks", *PUT, "--vol", "0.20")
@@ -196,7 +229,8 @@ class TestUnitsAndSpellings(unittest.TestCase):
         self.assertIn("--rate '5' would be 500% a year", msg)
         self.assertIn("--rate 0.05 or --rate 5%", msg)
         self.assertIn("--div -0.02 or --div -2%", self.refused("greeks", *base, "--rate", "0", "--div", "-2"))
-        self.assertIn("--rate '150%' is beyond the +-100%", self.refused("greeks", *base, "--rate", "150%"))
+        self.assertIn("--rate '150%' is outside the range tickq accepts for the rate: from -1 to 1 (-100% to 100%)",
+                      self.refused("greeks", *base, "--rate", "150%"))
         self.assertIn("--rate '5'", self.refused("iv", *base[:-2], "--price", "3", "--rate", "5"))
         # +-1 itself is accepted, and so are negative rates.
         self.run_json("greeks", *base, "--rate", "1")

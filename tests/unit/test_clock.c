@@ -51,6 +51,37 @@ TEST(duration_refusals)
     CHECK(clock_parse_duration("inf", 1000, &ms) == -1);
     CHECK(clock_parse_duration("1e300", 1000, &ms) == -1);
     CHECK(clock_parse_duration(NULL, 1000, &ms) == -1);
+    /* strtod's other numbers are not durations: hex, a sign, a leading blank */
+    CHECK(clock_parse_duration("0x10", 1000, &ms) == -1);
+    CHECK(clock_parse_duration("+5", 1000, &ms) == -1);
+    CHECK(clock_parse_duration(" 5", 1000, &ms) == -1);
+    CHECK(clock_parse_duration(".", 1000, &ms) == -1);
+    CHECK(clock_parse_duration("1e3", 1, &ms) == 0 && ms == 1000);
+    CHECK(clock_parse_duration(".5s", 1000, &ms) == 0 && ms == 500);
+    CHECK(clock_parse_duration("5.", 1000, &ms) == 0 && ms == 5000);
+    /* above 0 yet under a millisecond would be 0: "none" for most flags */
+    CHECK(clock_parse_duration("0.0001", 1000, &ms) == -1);
+    CHECK(clock_parse_duration("0.4ms", 1000, &ms) == -1);
+    CHECK(clock_parse_duration("1e-400", 1000, &ms) == -1);
+    CHECK(clock_parse_duration("0.5ms", 1000, &ms) == 0 && ms == 1);
+    CHECK_STR(clock_duration_problem("0.0001", 1000), "less than a millisecond");
+    CHECK_STR(clock_duration_problem("1e400", 1000), "too long");
+    CHECK_STR(clock_duration_problem("-1", 1000), "negative");
+    CHECK_STR(clock_duration_problem("0x10", 1000), "not a decimal number, with a unit ms, s, m or h or without");
+    CHECK(clock_duration_problem("90s", 1000) == NULL);
+}
+
+TEST(duration_described)
+{
+    static const struct { int64_t ms; const char *text; } cases[] = {
+        { 0, "0 ms" }, { 250, "250 ms" }, { 1000, "1 s" }, { 1500, "1.500 s" }, { 90000, "90 s" },
+        { 300000, "5 min" }, { 3600000, "1 h" }, { 86400000, "1 day" }, { 604800000, "7 days" },
+    };
+    char out[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        clock_describe_ms(cases[i].ms, out, sizeof out);
+        CHECK_STR(out, cases[i].text);
+    }
 }
 
 /* The hand-written formatter against gmtime_r + snprintf over random

@@ -420,6 +420,34 @@ TEST(options_check_names_the_field)
     CHECK_STR(option_kind_name(OPTION_PUT), "put");
 }
 
+/* A time to expiry no option has (1e300 years: a unit slip) is refused as
+ * years, with its range, whatever the rate; a rate x years product out of
+ * the doubles' reach names both factors. */
+TEST(options_check_bounds_years_and_names_rate_times_years)
+{
+    char err[256];
+    option_t o = contract(OPTION_CALL, 100, 100, 1e300, 0.05, 0);
+    CHECK_INT(option_check(&o, 0.2, err, sizeof err), -1);
+    CHECK(strstr(err, "years ") == err);
+    CHECK(strstr(err, "at most 100") != NULL);
+    o.rate = 0;
+    CHECK_INT(option_check(&o, 0.2, err, sizeof err), -1);
+    CHECK(strstr(err, "years ") == err);
+    o.years = OPTION_YEARS_MAX;
+    CHECK_INT(option_check(&o, 0.2, err, sizeof err), 0);
+    o.years = OPTION_YEARS_MAX * (1 + DBL_EPSILON);
+    CHECK_INT(option_check(&o, 0.2, err, sizeof err), -1);
+    o.years = 100;
+    o.rate = 7;
+    CHECK_INT(option_check(&o, 0.2, err, sizeof err), -1);
+    CHECK(strstr(err, "rate ") == err);
+    CHECK(strstr(err, "rate 7 x years 100 = 700") != NULL);
+    o.rate = 0;
+    o.div = -6;
+    CHECK_INT(option_check(&o, 0.2, err, sizeof err), -1);
+    CHECK(strstr(err, "div -6 x years 100 = -600") != NULL);
+}
+
 /* --- relative precision far out of the money ------------------------- */
 
 /* The reference: the same closed forms in binary128 (113-bit) arithmetic,

@@ -14,11 +14,8 @@ TEST(queue_list_default_expands_three_levels)
     CHECK_STR(l.name[1], "backtest_normal");
     CHECK_STR(l.name[2], "backtest_low");
     CHECK_STR(l.key[0], "tickq:queue:backtest_high");
-    CHECK(queue_list_parse("", "p", &l, err, sizeof err) == 0);
-    CHECK_INT(l.n, 3);
+    CHECK(queue_list_parse(NULL, "p", &l, err, sizeof err) == 0);
     CHECK_STR(l.key[2], "p:queue:backtest_low");
-    CHECK(queue_list_parse(" , ,", "p", &l, err, sizeof err) == 0);
-    CHECK_INT(l.n, 3);
 }
 
 TEST(queue_list_order_physical_and_dedupe)
@@ -41,6 +38,16 @@ TEST(queue_list_refusals)
     CHECK(queue_list_parse("good,bad name", "tickq", &l, err, sizeof err) == -1);
     CHECK(strstr(err, "bad name") != NULL);
     CHECK(queue_list_parse("x:y", "tickq", &l, err, sizeof err) == -1);
+    /* An empty list is not the default queue: an unset variable in a
+     * deploy (--queues "$Q") would serve someone else's queue. */
+    const char *empty[] = { "", " ", ",", " , ," };
+    for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
+        CHECK(queue_list_parse(empty[i], "tickq", &l, err, sizeof err) == -1);
+        CHECK(strstr(err, "names no queue") != NULL);
+    }
+    CHECK(queue_list_parse("a,,b", "tickq", &l, err, sizeof err) == -1);
+    CHECK_STR(err, "'a,,b' has an empty name between its commas");
+    CHECK(queue_list_parse("a,", "tickq", &l, err, sizeof err) == -1);
 }
 
 TEST(queue_name_rules)
@@ -51,7 +58,9 @@ TEST(queue_name_rules)
     CHECK(queue_name_check("", err, sizeof err) == -1);
     CHECK(queue_name_check("a b", err, sizeof err) == -1);
     CHECK(queue_name_check("jobs_high", err, sizeof err) == -1);
-    CHECK(strstr(err, "--priority") != NULL);
+    CHECK(strstr(err, "queue 'jobs' with priority high") != NULL);
+    CHECK(queue_name_check("jobs_low_high", err, sizeof err) == -1);
+    CHECK(strstr(err, "(those are priority levels)") != NULL);
     char phys[QUEUE_PHYS_MAX];
     queue_physical("backtest", "low", phys);
     CHECK_STR(phys, "backtest_low");
