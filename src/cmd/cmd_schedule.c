@@ -432,7 +432,7 @@ int cmd_scheduler(int argc, char **argv)
         return cli_fail(EX_CONFIG, "%s", err);
     rconn_t *conn;
     queue_t q;
-    cfg.command_timeout_ms = (int)(set.shutdown_wait_ms < 1000 ? 1000 : set.shutdown_wait_ms);
+    cfg.command_timeout_ms = (int)set.shutdown_wait_ms; /* at least 1 s: schedule_config's bound */
     if ((st = cli_connect(&cfg, &conn, &q)) != 0) {
         schedule_config_free(&set);
         return st;

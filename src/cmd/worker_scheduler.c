@@ -28,7 +28,8 @@ static int on_start(void *ctx)
 {
     worker_scheduler_t *w = ctx;
     char err[1024];
-    w->conn = rconn_open(&w->cfg->url, w->cfg->command_timeout_ms, err, sizeof err);
+    /* Its calls wait shutdown_wait at most, as `tickq scheduler`'s do. */
+    w->conn = rconn_open(&w->cfg->url, (int)w->schedules->shutdown_wait_ms, err, sizeof err);
     if (w->conn == NULL) {
         log_error("cannot connect the scheduler to Redis", LF_S("error", err));
         return -1;

@@ -2,13 +2,19 @@
  * kinds, and reading it with line numbers (config_file.h). */
 #include "core/config_file.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
+
 #define DEFAULT_FILE "schedules.ini"
+/* What starts an inline comment, after a space or tab. */
+#define CONFIG_FILE_COMMENT_CHARS ";#"
 
 static const struct {
     const char *kind;
@@ -92,12 +98,18 @@ char *config_file_read(const char *path, char *err, size_t errlen)
     return text;
 }
 
-/* inih reads lines through read_line, so that each key knows its line. */
+/* inih reads lines through read_line, so that each key knows its line,
+ * and where the line is in the text: a value inih hands over points into
+ * its copy of the line, so its end there is its end in the text, where an
+ * inline comment that cut it is found. */
 typedef struct {
     const char *p;
     int line;
     int section_line;            /* of the last section header read */
     int mid_line;                /* the last chunk did not end a line */
+    const char *line_text;       /* the current line in the text */
+    uintptr_t line_copy;         /* where inih's copy of it starts (its line buffer); 0: none */
+    size_t line_len;             /* the bytes of it given to inih so far */
     config_file_key_fn on_key;
     void *user;
 } reader_t;
@@ -111,9 +123,17 @@ static char *read_line(char *str, int num, void *stream)
     size_t len = nl ? (size_t)(nl - r->p) + 1 : strlen(r->p);
     if (len > (size_t)num - 1)
         len = (size_t)num - 1;
+    if (!r->mid_line) {
+        r->line_text = r->p;
+        r->line_len = 0;
+    }
+    /* inih reads a long line in chunks, each after the last in its buffer
+     * (which it may have moved) */
+    r->line_copy = (uintptr_t)str - r->line_len;
     memcpy(str, r->p, len);
     str[len] = '\0';
     r->p += len;
+    r->line_len += len;
     if (!r->mid_line) {
         r->line++;
         const char *c = str;
@@ -126,23 +146,91 @@ static char *read_line(char *str, int num, void *stream)
     return str;
 }
 
+/* The inline comment that cut value, in the text, or NULL: inih cuts a
+ * value at a ';' or '#' that follows a blank, and trims the blanks. */
+static const char *comment_after(const reader_t *r, const char *value)
+{
+    uintptr_t v = (uintptr_t)value;
+    if (r->line_copy == 0 || v < r->line_copy || v > r->line_copy + r->line_len)
+        return NULL;
+    size_t at = (size_t)(v - r->line_copy) + strlen(value);
+    if (at > r->line_len)
+        return NULL;
+    while (at < r->line_len && r->line_text[at] != '\n' && isspace((unsigned char)r->line_text[at]))
+        at++;
+    if (at == 0 || at >= r->line_len || !isspace((unsigned char)r->line_text[at - 1]) ||
+        r->line_text[at] == '\0' || strchr(CONFIG_FILE_COMMENT_CHARS, r->line_text[at]) == NULL)
+        return NULL;
+    return r->line_text + at;
+}
+
 static int on_ini_key(void *user, const char *section, const char *key, const char *value)
 {
     reader_t *r = user;
-    return r->on_key(r->user, section, key, value, r->line, r->section_line);
+    config_key_t k = { section, key, value, r->line, r->section_line, comment_after(r, value) };
+    return r->on_key(r->user, &k);
 }
 
 int config_file_parse(const char *text, config_file_key_fn on_key, void *user)
 {
-    reader_t rd = { text, 0, 0, 0, on_key, user };
+    reader_t rd = { text, 0, 0, 0, NULL, 0, 0, on_key, user };
     /* Long lines (JSON args) are fine; " #" or " ;" starts a comment. */
     ini_use_stack = false;
     ini_allow_realloc = true;
     ini_max_line = 1 << 20;
     ini_allow_inline_comments = true;
-    ini_inline_comment_prefixes = (char *)";#";
+    ini_inline_comment_prefixes = (char *)CONFIG_FILE_COMMENT_CHARS;
     int rc = ini_parse_stream(read_line, &rd, on_ini_key, &rd);
     return rc < 0 ? -1 : rc;
+}
+
+void config_file_cut_note(const config_key_t *k, char *out, size_t outlen)
+{
+    if (outlen > 0)
+        out[0] = '\0';
+    if (k->comment == NULL)
+        return;
+    char c = k->comment[0];
+    snprintf(out, outlen, " (the value was cut at ' %c' on line %d: a '%c' after a space starts an inline "
+             "comment; if it belongs to the value, write it with no space before it, or in a JSON string as "
+             "\\u%04x)", c, k->line, c, (unsigned)(unsigned char)c);
+}
+
+/* The range of config_file_duration's message: "from 300 ms to 30 s", or
+ * "of more than 0 and at most 7 days" when min_ms is 1. */
+static void duration_range(int64_t min_ms, int64_t max_ms, char *out, size_t outlen)
+{
+    char min[64], max[64];
+    clock_describe_ms(min_ms, min, sizeof min);
+    clock_describe_ms(max_ms, max, sizeof max);
+    if (min_ms == 1)
+        snprintf(out, outlen, "of more than 0 and at most %s", max);
+    else
+        snprintf(out, outlen, "from %s to %s", min_ms == 0 ? "0" : min, max);
+}
+
+int config_file_duration(const config_key_t *k, int64_t min_ms, int64_t max_ms, const char *examples, int64_t *ms,
+                         char *err, size_t errlen)
+{
+    char range[160], why[160], note[300];
+    int64_t v = 0;
+    const char *problem = clock_duration_problem(k->value, 1000);
+    if (problem == NULL && clock_parse_duration(k->value, 1000, &v) == 0 && v >= min_ms && v <= max_ms) {
+        *ms = v;
+        return 0;
+    }
+    if (problem != NULL) {
+        snprintf(why, sizeof why, "%s", problem);
+    } else {
+        char said[64];
+        clock_describe_ms(v, said, sizeof said);
+        snprintf(why, sizeof why, "%s is too %s", said, v < min_ms ? "short" : "long");
+    }
+    duration_range(min_ms, max_ms, range, sizeof range);
+    config_file_cut_note(k, note, sizeof note);
+    snprintf(err, errlen, "%s = %.60s is not a duration %s (e.g. %s): %s%s", k->key, k->value, range, examples, why,
+             note);
+    return -1;
 }
 
 typedef struct {
@@ -152,17 +240,13 @@ typedef struct {
     int failed;
 } check_t;
 
-static int check_key(void *user, const char *section, const char *key, const char *value, int line,
-                     int section_line)
+static int check_key(void *user, const config_key_t *k)
 {
     check_t *c = user;
     const char *name;
-    (void)key;
-    (void)value;
-    (void)line;
-    if (c->failed || config_file_section(section, &name) != CONFIG_SECTION_UNKNOWN)
+    if (c->failed || config_file_section(k->section, &name) != CONFIG_SECTION_UNKNOWN)
         return !c->failed;
-    snprintf(c->err, c->errlen, "%s:%d: unknown section [%s] (known: %s)", c->path, section_line, section,
+    snprintf(c->err, c->errlen, "%s:%d: unknown section [%s] (known: %s)", c->path, k->section_line, k->section,
              CONFIG_FILE_KNOWN_SECTIONS);
     c->failed = 1;
     return 0;

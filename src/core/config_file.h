@@ -13,6 +13,7 @@
 #define TICKQ_CONFIG_FILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     CONFIG_SECTION_UNKNOWN,
@@ -42,11 +43,20 @@ const char *config_file_path(const char *given);
  * NULL with err ("cannot read FILE: ..."). */
 char *config_file_read(const char *path, char *err, size_t errlen);
 
-/* Called for each `key = value` with its section's header text, the line
- * the key is on and the line of the section's header (for messages about
- * the section); returns nonzero to go on, 0 on an error it recorded. */
-typedef int (*config_file_key_fn)(void *user, const char *section, const char *key, const char *value, int line,
-                                  int section_line);
+/* One `key = value` of the file, as a reader's callback gets it. */
+typedef struct {
+    const char *section;         /* its section's header text ("schedule daily") */
+    const char *key;
+    const char *value;           /* trimmed, an inline comment cut off */
+    int line;                    /* the line the key is on */
+    int section_line;            /* the line of its section's header (for messages about the section) */
+    const char *comment;         /* NULL; or the inline comment that cut the value: the file's text
+                                  * from its ';' or '#' (after a space) on */
+} config_key_t;
+
+/* Called for each key; returns nonzero to go on, 0 on an error it
+ * recorded. */
+typedef int (*config_file_key_fn)(void *user, const config_key_t *k);
 
 /* Parses INI text: `#` or `;` after a space starts a comment; lines may be
  * long (JSON args). Returns 0; the line of the first line that is not a
@@ -57,5 +67,17 @@ int config_file_parse(const char *text, config_file_key_fn on_key, void *user);
  * read, it is INI, and its sections are of the known kinds. 0, or -1 with
  * err naming the file and the line ("FILE:LINE: unknown section [x] ..."). */
 int config_file_check(const char *path, char *err, size_t errlen);
+
+/* When an inline comment cut k's value, a note for the message that
+ * refuses the value, saying where and what to write instead: " (the value
+ * was cut at ' ;' on line 4: ...)"; else "". */
+void config_file_cut_note(const config_key_t *k, char *out, size_t outlen);
+
+/* Reads k's value as a duration (a bare number is seconds, or 500ms, 90s,
+ * 10m, 2h) from min_ms to max_ms (a min_ms of 1 reads "more than 0").
+ * 0 with *ms, or -1 with err: "KEY = VALUE is not a duration from 300 ms
+ * to 30 s (e.g. EXAMPLES): why", and the cut note when it applies. */
+int config_file_duration(const config_key_t *k, int64_t min_ms, int64_t max_ms, const char *examples, int64_t *ms,
+                         char *err, size_t errlen);
 
 #endif

@@ -19,21 +19,25 @@ typedef struct {
     handler_set_t *set;
     const char *path;
     handler_builtin_fn builtin;
+    const config_key_t *key;     /* the key being read */
     char *err;
     size_t errlen;
     int failed;
 } reader_t;
 
-/* Records "FILE:LINE: message"; returns 0 (the parser stops). */
+/* Records "FILE:LINE: message" (about a key's value cut by an inline
+ * comment, it says so); returns 0 (the parser stops). */
 static int fail(reader_t *r, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(reader_t *r, int line, const char *fmt, ...)
 {
-    char msg[600];
+    char msg[900], note[300] = "";
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(r->err, r->errlen, "%s:%d: %s", r->path, line, msg);
+    if (r->key != NULL && r->key->line == line)
+        config_file_cut_note(r->key, note, sizeof note);
+    snprintf(r->err, r->errlen, "%s:%d: %s%s", r->path, line, msg, note);
     r->failed = 1;
     return 0;
 }
@@ -113,38 +117,25 @@ static int add_types(reader_t *r, handler_def_t *h, const char *value, int line)
     return !r->failed;
 }
 
-static int duration(reader_t *r, const char *key, const char *value, int line, int64_t min_ms, int64_t *out)
+/* A duration key within [min_ms, max_ms], given once (set: already). */
+static int duration(reader_t *r, handler_def_t *h, const config_key_t *k, int *set, int64_t min_ms, int64_t max_ms,
+                    int64_t *out)
 {
-    int64_t ms;
-    if (clock_parse_duration(value, 1000, &ms) != 0 || ms < min_ms) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "%s = %s is not a duration of at least %lld ms (e.g. 2s, 500ms)", key, value,
-                 (long long)min_ms);
-        return fail(r, line, "%s", msg);
+    char msg[700];
+    if (*set)
+        return fail(r, k->line, "[handler %s]: %s is given twice", h->name, k->key);
+    if (config_file_duration(k, min_ms, max_ms, "2s, 500ms", out, msg, sizeof msg) != 0) {
+        r->key = NULL; /* msg has the note already */
+        return fail(r, k->line, "[handler %s]: %s", h->name, msg);
     }
-    *out = ms;
+    *set = 1;
     return 1;
 }
 
-static int on_key(void *user, const char *section, const char *key, const char *value, int line,
-                  int section_line)
+static int handler_key(reader_t *r, handler_def_t *h, const config_key_t *k)
 {
-    reader_t *r = user;
-    const char *name;
-    config_section_t kind = config_file_section(section, &name);
-    if (r->failed)
-        return 0;
-    if (kind == CONFIG_SECTION_UNKNOWN) {
-        snprintf(r->err, r->errlen, "%s:%d: unknown section [%s] (known: %s)", r->path, section_line, section,
-                 CONFIG_FILE_KNOWN_SECTIONS);
-        r->failed = 1;
-        return 0;
-    }
-    if (kind != CONFIG_SECTION_HANDLER)
-        return 1;
-    handler_def_t *h = section_handler(r, name, section_line);
-    if (h == NULL)
-        return 0;
+    const char *key = k->key, *value = k->value;
+    int line = k->line;
     if (strcmp(key, "command") == 0) {
         if (h->command != NULL)
             return fail(r, line, "[handler %s]: command is given twice", h->name);
@@ -160,18 +151,43 @@ static int on_key(void *user, const char *section, const char *key, const char *
         return add_types(r, h, value, line);
     }
     if (strcmp(key, "cancel_grace") == 0)
-        return duration(r, key, value, line, 0, &h->cancel_grace_ms);
+        return duration(r, h, k, &h->cancel_grace_set, 0, HANDLER_CANCEL_GRACE_MAX_MS, &h->cancel_grace_ms);
     if (strcmp(key, "start_timeout") == 0)
-        return duration(r, key, value, line, 100, &h->start_timeout_ms);
+        return duration(r, h, k, &h->start_timeout_set, HANDLER_START_TIMEOUT_MIN_MS, HANDLER_START_TIMEOUT_MAX_MS,
+                        &h->start_timeout_ms);
     return fail(r, line, "[handler %s]: unknown key '%s' (known: command, types, cancel_grace, start_timeout)",
                 h->name, key);
+}
+
+static int on_key(void *user, const config_key_t *k)
+{
+    reader_t *r = user;
+    const char *name;
+    config_section_t kind = config_file_section(k->section, &name);
+    if (r->failed)
+        return 0;
+    if (kind == CONFIG_SECTION_UNKNOWN) {
+        snprintf(r->err, r->errlen, "%s:%d: unknown section [%s] (known: %s)", r->path, k->section_line, k->section,
+                 CONFIG_FILE_KNOWN_SECTIONS);
+        r->failed = 1;
+        return 0;
+    }
+    if (kind != CONFIG_SECTION_HANDLER)
+        return 1;
+    handler_def_t *h = section_handler(r, name, k->section_line);
+    if (h == NULL)
+        return 0;
+    r->key = k;
+    int ok = handler_key(r, h, k);
+    r->key = NULL;
+    return ok;
 }
 
 int handler_config_parse(handler_set_t *set, const char *text, const char *path, handler_builtin_fn builtin,
                          char *err, size_t errlen)
 {
     memset(set, 0, sizeof *set);
-    reader_t r = { set, path, builtin, err, errlen, 0 };
+    reader_t r = { set, path, builtin, NULL, err, errlen, 0 };
     int rc = config_file_parse(text, on_key, &r);
     if (!r.failed && rc > 0)
         fail(&r, rc, "not a setting (write key = value or [section])");

@@ -15,6 +15,17 @@
 #define HANDLER_NAME_MAX 64
 #define HANDLER_TYPES_MAX 64
 
+/* The bounds of a handler's durations (docs/handlers.md).
+ * cancel_grace: a job that ignores its cancel holds its worker child's
+ * slot that long past its timeout or `tickq cancel` (and the supervisor's
+ * backstop waits for it): a minute is time enough to stop cleanly.
+ * start_timeout: the worker child waits that long for the announcement,
+ * serving nothing meanwhile: ten minutes let a handler load a large model;
+ * one silent longer is stuck. */
+#define HANDLER_CANCEL_GRACE_MAX_MS (60 * 1000)
+#define HANDLER_START_TIMEOUT_MIN_MS 100
+#define HANDLER_START_TIMEOUT_MAX_MS (10 * 60 * 1000)
+
 typedef struct {
     char name[HANDLER_NAME_MAX + 1];
     char *command;               /* run as /bin/sh -c 'exec COMMAND' */
@@ -22,6 +33,7 @@ typedef struct {
     size_t ntypes;
     int64_t cancel_grace_ms;     /* after a cancel message, before the kill */
     int64_t start_timeout_ms;    /* for the announcement */
+    int cancel_grace_set, start_timeout_set; /* given in the section (each key once) */
     int line;                    /* of the section header */
 } handler_def_t;
 

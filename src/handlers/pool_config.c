@@ -15,14 +15,20 @@ typedef struct {
     pool_set_t *set;
     const char *path;
     int workers_max;
+    const config_key_t *key;     /* the key being read */
     char *err;
     size_t errlen;
     int failed;
 } reader_t;
 
+/* Records "FILE:LINE: msg" (about a key's value cut by an inline comment,
+ * it says so); returns 0 (the parser stops). */
 static int fail(reader_t *r, int line, const char *msg)
 {
-    snprintf(r->err, r->errlen, "%s:%d: %s", r->path, line, msg);
+    char note[300] = "";
+    if (r->key != NULL && r->key->line == line)
+        config_file_cut_note(r->key, note, sizeof note);
+    snprintf(r->err, r->errlen, "%s:%d: %s%s", r->path, line, msg, note);
     r->failed = 1;
     return 0;
 }
@@ -88,24 +94,11 @@ static int split_list(reader_t *r, const char *key, const char *value, int line,
     return !r->failed;
 }
 
-static int on_key(void *user, const char *section, const char *key, const char *value, int line,
-                  int section_line)
+static int pool_key(reader_t *r, pool_def_t *p, const config_key_t *k)
 {
-    reader_t *r = user;
-    const char *name;
-    char msg[600];
-    if (r->failed)
-        return 0;
-    config_section_t kind = config_file_section(section, &name);
-    if (kind == CONFIG_SECTION_UNKNOWN) {
-        snprintf(msg, sizeof msg, "unknown section [%.100s] (known: %s)", section, CONFIG_FILE_KNOWN_SECTIONS);
-        return fail(r, section_line, msg);
-    }
-    if (kind != CONFIG_SECTION_POOL)
-        return 1;
-    pool_def_t *p = section_pool(r, name, section_line);
-    if (p == NULL)
-        return 0;
+    const char *key = k->key, *value = k->value;
+    int line = k->line;
+    char msg[900];
     if (strcmp(key, "queues") == 0) {
         queue_list_t list; /* checked with the default prefix: the worker parses it again with its own */
         char why[400];
@@ -142,8 +135,8 @@ static int on_key(void *user, const char *section, const char *key, const char *
             return 0;
         for (size_t i = 0; i < p->nhandlers; i++) {
             int found = 0;
-            for (size_t k = 0; r->set->handlers != NULL && k < r->set->handlers->n && !found; k++)
-                found = strcmp(r->set->handlers->items[k].name, p->handlers[i]) == 0;
+            for (size_t h = 0; r->set->handlers != NULL && h < r->set->handlers->n && !found; h++)
+                found = strcmp(r->set->handlers->items[h].name, p->handlers[i]) == 0;
             if (!found) {
                 snprintf(msg, sizeof msg, "[pool %s]: handlers: there is no [handler %.64s] in this file", p->name,
                          p->handlers[i]);
@@ -168,9 +161,10 @@ static int on_key(void *user, const char *section, const char *key, const char *
             snprintf(msg, sizeof msg, "[pool %s]: job_timeout is given twice", p->name);
             return fail(r, line, msg);
         }
-        if (clock_parse_duration(value, 1000, &ms) != 0 || !job_timeout_valid(ms)) {
-            snprintf(msg, sizeof msg, "[pool %s]: job_timeout = %.40s is not a duration of more than 0 and at most "
-                     "7 days (e.g. 600, 90s, 10m, 2h)", p->name, value);
+        char why[700];
+        if (config_file_duration(k, 1, JOB_MAX_TIMEOUT_MS, "600, 90s, 10m, 2h", &ms, why, sizeof why) != 0) {
+            snprintf(msg, sizeof msg, "[pool %s]: %s", p->name, why);
+            r->key = NULL; /* why has the note already */
             return fail(r, line, msg);
         }
         p->job_timeout_ms = ms;
@@ -181,13 +175,36 @@ static int on_key(void *user, const char *section, const char *key, const char *
     return fail(r, line, msg);
 }
 
+static int on_key(void *user, const config_key_t *k)
+{
+    reader_t *r = user;
+    const char *name;
+    char msg[600];
+    if (r->failed)
+        return 0;
+    config_section_t kind = config_file_section(k->section, &name);
+    if (kind == CONFIG_SECTION_UNKNOWN) {
+        snprintf(msg, sizeof msg, "unknown section [%.100s] (known: %s)", k->section, CONFIG_FILE_KNOWN_SECTIONS);
+        return fail(r, k->section_line, msg);
+    }
+    if (kind != CONFIG_SECTION_POOL)
+        return 1;
+    pool_def_t *p = section_pool(r, name, k->section_line);
+    if (p == NULL)
+        return 0;
+    r->key = k;
+    int ok = pool_key(r, p, k);
+    r->key = NULL;
+    return ok;
+}
+
 int pool_config_parse(pool_set_t *set, const char *text, const char *path, const handler_set_t *handlers,
                       handler_builtin_fn builtin, int workers_max, char *err, size_t errlen)
 {
     memset(set, 0, sizeof *set);
     set->handlers = handlers;
     set->builtin = builtin;
-    reader_t r = { set, path, workers_max, err, errlen, 0 };
+    reader_t r = { set, path, workers_max, NULL, err, errlen, 0 };
     int rc = config_file_parse(text, on_key, &r);
     if (!r.failed && rc != 0)
         fail(&r, rc > 0 ? rc : 0, rc > 0 ? "not a setting (write key = value or [section])" : "out of memory");

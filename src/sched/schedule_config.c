@@ -13,6 +13,8 @@
 
 #include "core/clock.h"
 #include "core/config_file.h"
+#include "core/job.h"
+#include "core/queue_names.h"
 #include "sched/tz.h"
 
 #define XNYS_ZONE "America/New_York"
@@ -22,12 +24,18 @@ typedef struct {
     schedule_t *cur;             /* the section being read; NULL in another */
     schedule_task_check_fn check_task;
     int line;                    /* of the key being read (config_file_parse) */
+    const config_key_t *key;     /* the key being read; NULL while checking a whole schedule */
     int error_line;
     char error[1024];
     unsigned seen;               /* keys set in the current schedule (bits) */
+    int seen_line[16];           /* ... and the line of each */
+    unsigned scheduler_seen;     /* keys set in [scheduler] (bits) */
+    int scheduler_seen_line[8];  /* ... and the line of each */
+    int scheduler_line;          /* of the [scheduler] header; 0: none yet */
 } loader_t;
 
-/* Records the first error (with its line); returns 0 for inih's handler. */
+/* Records the first error (with its line; about a key's value cut by an
+ * inline comment, it says so); returns 0 for inih's handler. */
 static int fail(loader_t *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(loader_t *ld, const char *fmt, ...)
 {
@@ -37,6 +45,10 @@ static int fail(loader_t *ld, const char *fmt, ...)
         vsnprintf(ld->error, sizeof ld->error, fmt, ap);
         va_end(ap);
         ld->error_line = ld->line;
+        if (ld->key != NULL && ld->key->line == ld->line) {
+            size_t used = strlen(ld->error);
+            config_file_cut_note(ld->key, ld->error + used, sizeof ld->error - used);
+        }
     }
     return 0;
 }
@@ -76,44 +88,130 @@ static int parse_signed_duration(const char *v, int64_t *ms)
     return 0;
 }
 
+/* A duration key within its bounds (config_file_duration's message, after
+ * `section`: "[schedule NAME]: ", or "" for [scheduler]'s, as its other
+ * messages say). */
+static int duration_key(loader_t *ld, const char *section, int64_t min_ms, int64_t max_ms, const char *examples,
+                        int64_t *out)
+{
+    char err[700];
+    if (config_file_duration(ld->key, min_ms, max_ms, examples, out, err, sizeof err) != 0) {
+        ld->key = NULL; /* err has the note already */
+        return fail(ld, "%s%s", section, err);
+    }
+    return 1;
+}
+
+/* One date of closures: a trading day of the built-in calendar, not
+ * listed before. The calendar closes weekends and holidays anyway, so such
+ * a date is a mistake (the wrong year, a typo), said with its name. */
+static int add_closure(loader_t *ld, const char *tok)
+{
+    market_calendar_t *xnys = &ld->set->xnys;
+    static const char *const days[] = { "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+                                        "Saturday" };
+    int64_t epoch;
+    int y, m, d;
+    char err[200];
+    if (clock_parse_date(tok, strlen(tok), &epoch) != 0)
+        return fail(ld, "closures: '%s' is not a date (YYYY-MM-DD)", tok);
+    clock_civil_from_days(epoch / 86400, &y, &m, &d);
+    market_calendar_t builtin;
+    market_calendar_init(&builtin, xnys->name, err, sizeof err);
+    const char *holiday = NULL;
+    int trading = market_is_trading_day(&builtin, y, m, d);
+    if (trading == 0)
+        market_is_holiday(&builtin, y, m, d, &holiday);
+    market_calendar_free(&builtin);
+    if (trading == 0 && holiday == NULL)
+        return fail(ld, "closures: %s is a %s, not a trading day: %s is closed on weekends anyway; list only "
+                    "trading days the exchange announced it will close", tok, days[clock_weekday(epoch / 86400)],
+                    xnys->name);
+    if (trading == 0)
+        return fail(ld, "closures: %s is not a trading day (%s): %s is closed then anyway; list only trading days "
+                    "the exchange announced it will close", tok, holiday, xnys->name);
+    if (trading == 1 && market_is_trading_day(xnys, y, m, d) == 0)
+        return fail(ld, "closures: %s is listed twice", tok);
+    if (market_calendar_add_closure(xnys, y, m, d, err, sizeof err) != 0)
+        return fail(ld, "closures: %s", err);
+    return 1;
+}
+
 static int scheduler_key(loader_t *ld, const char *key, const char *v)
 {
     schedule_config_t *set = ld->set;
-    int64_t ms;
-    if (strcmp(key, "misfire_grace") == 0 || strcmp(key, "shutdown_wait") == 0 || strcmp(key, "lease_ttl") == 0) {
-        if (clock_parse_duration(v, 1000, &ms) != 0)
-            return fail(ld, "%s = %s is not a duration (e.g. 30s, 5m, 1h)", key, v);
-        if (strcmp(key, "lease_ttl") == 0 && ms < 300)
-            return fail(ld, "lease_ttl = %s is too short (at least 300ms)", v);
-        *(strcmp(key, "misfire_grace") == 0 ? &set->misfire_grace_ms
-          : strcmp(key, "shutdown_wait") == 0 ? &set->shutdown_wait_ms : &set->lease_ttl_ms) = ms;
-        return 1;
-    }
-    if (strcmp(key, "closures") == 0) { /* XNYS closures the exchange announced */
+    static const char *const keys[] = { "misfire_grace", "shutdown_wait", "lease_ttl", "closures", NULL };
+    _Static_assert(sizeof keys / sizeof keys[0] - 1 <= sizeof ld->scheduler_seen_line / sizeof(int),
+                   "a line for each key");
+    int k = 0;
+    while (keys[k] != NULL && strcmp(keys[k], key) != 0)
+        k++;
+    if (keys[k] == NULL)
+        return fail(ld, "unknown setting '%s' in [scheduler] (known: misfire_grace, shutdown_wait, lease_ttl, "
+                    "closures)", key);
+    if (ld->scheduler_seen & (1u << k))
+        return fail(ld, "'%s' is set twice in [scheduler] (first at line %d)", key, ld->scheduler_seen_line[k]);
+    ld->scheduler_seen |= 1u << k;
+    ld->scheduler_seen_line[k] = ld->line;
+    switch (k) {
+    case 0:
+        return duration_key(ld, "", 0, SCHEDULER_MISFIRE_GRACE_MAX_MS, "30m, 1h, 48h",
+                            &set->misfire_grace_ms);
+    case 1:
+        return duration_key(ld, "", SCHEDULER_SHUTDOWN_WAIT_MIN_MS, SCHEDULER_SHUTDOWN_WAIT_MAX_MS,
+                            "5s, 10s", &set->shutdown_wait_ms);
+    case 2:
+        return duration_key(ld, "", SCHEDULER_LEASE_TTL_MIN_MS, SCHEDULER_LEASE_TTL_MAX_MS, "5s, 15s",
+                            &set->lease_ttl_ms);
+    default: { /* XNYS closures the exchange announced */
         char *copy = strdup(v), *save = NULL;
         if (copy == NULL)
             return fail(ld, "out of memory");
         int ok = 1;
-        for (char *tok = strtok_r(copy, ", ", &save); tok && ok; tok = strtok_r(NULL, ", ", &save)) {
-            int64_t epoch;
-            char err[200];
-            int y, m, d;
-            if (clock_parse_date(tok, strlen(tok), &epoch) != 0) {
-                fail(ld, "closures: '%s' is not a date (YYYY-MM-DD)", tok);
-                ok = 0;
-            } else {
-                clock_civil_from_days(epoch / 86400, &y, &m, &d);
-                if (market_calendar_add_closure(&set->xnys, y, m, d, err, sizeof err) != 0) {
-                    fail(ld, "closures: %s", err);
-                    ok = 0;
-                }
-            }
-        }
+        for (char *tok = strtok_r(copy, ", ", &save); tok && ok; tok = strtok_r(NULL, ", ", &save))
+            ok = add_closure(ld, tok);
         free(copy);
         return ok;
     }
-    return fail(ld, "unknown setting '%s' in [scheduler] (known: misfire_grace, shutdown_wait, lease_ttl, "
-                "closures)%s", key, "");
+    }
+}
+
+/* The queue of a schedule's jobs: a name the enqueue takes. A name that
+ * ends in a priority level is told how to write it here. */
+static int queue_key(loader_t *ld, schedule_t *s, const char *v)
+{
+    char why[300], logical[QUEUE_NAME_MAX + 1];
+    if (queue_name_check(v, why, sizeof why) == 0) {
+        snprintf(s->queue, sizeof s->queue, "%s", v);
+        return 1;
+    }
+    if (strlen(v) >= sizeof logical)
+        return fail(ld, "[schedule %s]: queue = %.120s...: %s", s->name, v, why);
+    const char *level = queue_logical(v, logical, sizeof logical);
+    char scratch[300];
+    if (*level != '\0' && queue_priority_check(level) == 0 && queue_name_check(logical, scratch, sizeof scratch) == 0)
+        return fail(ld, "[schedule %s]: queue = %s names a priority level of queue %s: write queue = %s and "
+                    "priority = %s", s->name, v, logical, logical, level);
+    return fail(ld, "[schedule %s]: queue = %s: %s", s->name, v, why);
+}
+
+/* The args of a schedule's jobs: a JSON object, as the enqueue reads it
+ * (no key twice); its size is checked with the whole job (check_schedule). */
+static int args_key(loader_t *ld, schedule_t *s, const char *v)
+{
+    json_error_t jerr;
+    char why[400] = "";
+    json_t *j = json_loads(v, JSON_REJECT_DUPLICATES, &jerr);
+    if (j == NULL)
+        job_args_json_error(&jerr, why, sizeof why);
+    else if (!json_is_object(j))
+        snprintf(why, sizeof why, "not %s", json_is_array(j) ? "an array" : "a scalar");
+    json_decref(j);
+    if (why[0] != '\0')
+        return fail(ld, "args must be a JSON object on one line, got: %.200s (%s)", v, why);
+    free(s->args);
+    s->args = strdup(v);
+    return s->args != NULL ? 1 : fail(ld, "out of memory");
 }
 
 static int schedule_key(loader_t *ld, const char *key, const char *v)
@@ -122,6 +220,7 @@ static int schedule_key(loader_t *ld, const char *key, const char *v)
     static const char *const keys[] = { "cron", "timezone", "calendar", "market_hours", "offset_from_close",
                                         "task", "args", "queue", "priority", "max_retries", "timeout", "misfire",
                                         "after", NULL };
+    _Static_assert(sizeof keys / sizeof keys[0] - 1 <= sizeof ld->seen_line / sizeof(int), "a line for each key");
     int k = 0;
     while (keys[k] != NULL && strcmp(keys[k], key) != 0)
         k++;
@@ -130,10 +229,12 @@ static int schedule_key(loader_t *ld, const char *key, const char *v)
                     "offset_from_close, task, args, queue, priority, max_retries, timeout, misfire, after)", key,
                     s->name);
     if (ld->seen & (1u << k))
-        return fail(ld, "'%s' is set twice in [schedule %s]", key, s->name);
+        return fail(ld, "'%s' is set twice in [schedule %s] (first at line %d)", key, s->name, ld->seen_line[k]);
     ld->seen |= 1u << k;
+    ld->seen_line[k] = ld->line;
     int64_t ms;
     char *end;
+    char section[SCHEDULE_NAME_MAX + 16];
     switch (k) {
     case 0:
         if (strlen(v) >= sizeof s->expr)
@@ -162,44 +263,30 @@ static int schedule_key(loader_t *ld, const char *key, const char *v)
         s->offset_from_close_s = ms / 1000;
         return 1;
     case 5:
-        if (!valid_name(v))
+        if (!job_name_valid(v, JOB_TYPE_MAX))
             return fail(ld, "task '%s' is not a task type name", v);
         snprintf(s->task, sizeof s->task, "%s", v);
         return 1;
-    case 6: {
-        json_error_t jerr;
-        json_t *j = json_loads(v, 0, &jerr);
-        int ok = json_is_object(j);
-        json_decref(j);
-        if (!ok)
-            return fail(ld, "args must be a JSON object on one line, got: %.200s", v);
-        free(s->args);
-        s->args = strdup(v);
-        return s->args != NULL;
-    }
+    case 6:
+        return args_key(ld, s, v);
     case 7:
-        if (!valid_name(v) || strlen(v) >= sizeof s->queue)
-            return fail(ld, "queue '%s' is not a valid queue name", v);
-        snprintf(s->queue, sizeof s->queue, "%s", v);
-        return 1;
+        return queue_key(ld, s, v);
     case 8:
-        if (strcmp(v, "high") != 0 && strcmp(v, "normal") != 0 && strcmp(v, "low") != 0)
+        if (queue_priority_check(v) != 0)
             return fail(ld, "priority '%s': use high, normal or low", v);
         snprintf(s->priority, sizeof s->priority, "%s", v);
         return 1;
     case 9: {
         errno = 0;
         long n = strtol(v, &end, 10);
-        if (errno || *end || end == v || n < 0 || n > 100)
-            return fail(ld, "max_retries = %s: use an integer from 0 to 100", v);
+        if (errno || *end || end == v || n < 0 || n > JOB_MAX_RETRIES_LIMIT)
+            return fail(ld, "max_retries = %s: use an integer from 0 to %d", v, JOB_MAX_RETRIES_LIMIT);
         s->max_retries = (int)n;
         return 1;
     }
-    case 10:
-        if (clock_parse_duration(v, 1000, &ms) != 0 || ms <= 0)
-            return fail(ld, "timeout = %s is not a duration (e.g. 600, 10m)", v);
-        s->timeout_ms = ms;
-        return 1;
+    case 10: /* the job's own timeout: the enqueue's bounds */
+        snprintf(section, sizeof section, "[schedule %s]: ", s->name);
+        return duration_key(ld, section, 1, JOB_MAX_TIMEOUT_MS, "600, 90s, 10m, 2h", &s->timeout_ms);
     case 12:
         if (!valid_name(v))
             return fail(ld, "after = '%s' is not a schedule name", v);
@@ -220,7 +307,7 @@ static int schedule_key(loader_t *ld, const char *key, const char *v)
 static void schedule_defaults(schedule_t *s)
 {
     memset(s, 0, sizeof *s);
-    snprintf(s->queue, sizeof s->queue, "backtest");
+    snprintf(s->queue, sizeof s->queue, "%s", QUEUE_DEFAULT);
     snprintf(s->priority, sizeof s->priority, "normal");
     s->max_retries = -1;
     s->misfire = MISFIRE_RUN_ONCE;
@@ -238,9 +325,12 @@ static int finish_schedule(loader_t *ld)
         return 1;
     ld->cur = NULL;
     int line = ld->line;
+    const config_key_t *key = ld->key;
     ld->line = s->line;
+    ld->key = NULL;
     int ok = check_schedule(ld, s);
     ld->line = line;
+    ld->key = key;
     return ok;
 }
 
@@ -248,6 +338,22 @@ static int finish_schedule(loader_t *ld)
  * calendar, market_hours, offset_from_close, misfire), which a schedule
  * that runs after another may not have. */
 #define TIME_KEYS ((1u << 0) | (1u << 1) | (1u << 2) | (1u << 3) | (1u << 4) | (1u << 11))
+
+/* The job s would enqueue at every fire passes the enqueue's checks: what
+ * loads can always be enqueued. (Its keys were checked one by one; this
+ * is the whole job, its size too, as the scheduler builds it.) */
+static int check_job(loader_t *ld, const schedule_t *s)
+{
+    char id[SCHEDULE_JOB_ID_MAX], after[SCHEDULE_JOB_ID_MAX], why[600];
+    int64_t latest = 253402300799; /* 9999-12-31T23:59:59Z: the longest id is as long as any */
+    job_spec_t spec;
+    schedule_job_id(s->name, latest, id, sizeof id);
+    schedule_job_id(s->after, latest, after, sizeof after);
+    schedule_job_spec(s, id, s->after[0] != '\0' ? after : NULL, &spec);
+    if (job_spec_check(&spec, JOB_DEFAULT_MAX_PAYLOAD, why, sizeof why) != 0)
+        return fail(ld, "[schedule %s]: its job would be refused at every fire: %s", s->name, why);
+    return 1;
+}
 
 static int check_schedule(loader_t *ld, schedule_t *s)
 {
@@ -262,7 +368,7 @@ static int check_schedule(loader_t *ld, schedule_t *s)
             return fail(ld, "out of memory");
         if (ld->check_task != NULL && ld->check_task(s, err, sizeof err) != 0)
             return fail(ld, "%s", err);
-        return 1;
+        return check_job(ld, s);
     }
     if (s->expr[0] == '\0')
         return fail(ld, "[schedule %s] has no cron expression (cron = ..., or after = another schedule)", s->name);
@@ -272,6 +378,8 @@ static int check_schedule(loader_t *ld, schedule_t *s)
         return fail(ld, "out of memory");
     if (ld->check_task != NULL && ld->check_task(s, err, sizeof err) != 0)
         return fail(ld, "%s", err);
+    if (!check_job(ld, s))
+        return 0;
     if ((s->market_hours || s->has_offset) && !s->calendar)
         return fail(ld, "[schedule %s]: market_hours and offset_from_close need calendar = XNYS", s->name);
     if (s->market_hours && s->has_offset)
@@ -282,46 +390,72 @@ static int check_schedule(loader_t *ld, schedule_t *s)
     return 1;
 }
 
+/* A section header seen again after other sections (or right after
+ * itself): [scheduler] or [schedule NAME] appears once. */
+static int section_twice(loader_t *ld, const char *section, int first_line, int section_line)
+{
+    ld->line = section_line;
+    ld->key = NULL;
+    return fail(ld, "[%s] appears twice (first at line %d): write each section once", section, first_line);
+}
+
+/* The schedule a [schedule NAME] key belongs to: the current one, or a new
+ * one when its section starts here. 1, or 0 with ld's error set. */
+static int enter_schedule(loader_t *ld, const config_key_t *k, const char *name)
+{
+    schedule_config_t *set = ld->set;
+    if (ld->cur != NULL && strcmp(ld->cur->name, name) == 0 && ld->cur->section_line == k->section_line)
+        return 1;
+    if (!finish_schedule(ld))
+        return 0;
+    if (!valid_name(name))
+        return fail(ld, "schedule name '%s': use 1-64 of A-Z a-z 0-9 _ - .", name);
+    for (size_t i = 0; i < set->n; i++)
+        if (strcmp(set->items[i].name, name) == 0)
+            return section_twice(ld, k->section, set->items[i].section_line, k->section_line);
+    if (set->n == SCHEDULES_MAX)
+        return fail(ld, "more than %d schedules", SCHEDULES_MAX);
+    schedule_t *s = &set->items[set->n++];
+    schedule_defaults(s);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->line = ld->line;
+    s->section_line = k->section_line;
+    ld->cur = s;
+    ld->seen = 0;
+    return 1;
+}
+
 /* A key of any section: [scheduler] and [schedule NAME] are read, the
  * other known kinds skipped (other readers own them), unknown kinds refused. */
-static int on_key(void *user, const char *section, const char *key, const char *value, int line,
-                  int section_line)
+static int on_key(void *user, const config_key_t *k)
 {
     loader_t *ld = user;
-    schedule_config_t *set = ld->set;
     if (ld->error[0])
         return 0;
-    ld->line = line;
+    ld->line = k->line;
+    ld->key = NULL;
     const char *name;
-    config_section_t kind = config_file_section(section, &name);
-    int is_scheduler = kind == CONFIG_SECTION_SCHEDULER;
+    config_section_t kind = config_file_section(k->section, &name);
     if (kind == CONFIG_SECTION_UNKNOWN) {
-        ld->line = section_line;
-        return fail(ld, "unknown section [%s] (known: %s)", section, CONFIG_FILE_KNOWN_SECTIONS);
+        ld->line = k->section_line;
+        return fail(ld, "unknown section [%s] (known: %s)", k->section, CONFIG_FILE_KNOWN_SECTIONS);
     }
     if (kind != CONFIG_SECTION_SCHEDULER && kind != CONFIG_SECTION_SCHEDULE)
         return finish_schedule(ld); /* [handler NAME], [pool NAME]: not ours */
-    if (name != NULL && (ld->cur == NULL || strcmp(ld->cur->name, name) != 0)) {
+    if (kind == CONFIG_SECTION_SCHEDULE && !enter_schedule(ld, k, name))
+        return 0;
+    if (kind == CONFIG_SECTION_SCHEDULER) {
         if (!finish_schedule(ld))
             return 0;
-        if (!valid_name(name))
-            return fail(ld, "schedule name '%s': use 1-64 of A-Z a-z 0-9 _ - .", name);
-        for (size_t i = 0; i < set->n; i++)
-            if (strcmp(set->items[i].name, name) == 0)
-                return fail(ld, "schedule '%s' is defined twice", name);
-        if (set->n == SCHEDULES_MAX)
-            return fail(ld, "more than %d schedules", SCHEDULES_MAX);
-        schedule_t *s = &set->items[set->n++];
-        schedule_defaults(s);
-        snprintf(s->name, sizeof s->name, "%s", name);
-        s->line = ld->line;
-        ld->cur = s;
-        ld->seen = 0;
-    } else if (is_scheduler && ld->cur != NULL) {
-        if (!finish_schedule(ld))
-            return 0;
+        if (ld->scheduler_line != 0 && ld->scheduler_line != k->section_line)
+            return section_twice(ld, k->section, ld->scheduler_line, k->section_line);
+        ld->scheduler_line = k->section_line;
     }
-    return is_scheduler ? scheduler_key(ld, key, value) : schedule_key(ld, key, value);
+    ld->key = k;
+    int ok = kind == CONFIG_SECTION_SCHEDULER ? scheduler_key(ld, k->key, k->value)
+                                              : schedule_key(ld, k->key, k->value);
+    ld->key = NULL;
+    return ok;
 }
 
 /* --- fire times ---------------------------------------------------------- */
@@ -459,6 +593,29 @@ void schedule_format_utc(int64_t t, char *out, size_t outlen)
     char buf[CLOCK_DATE_LEN];
     clock_format_datetime(t, buf);
     snprintf(out, outlen, "%s", buf);
+}
+
+void schedule_job_id(const char *name, int64_t t, char *out, size_t outlen)
+{
+    char when[CLOCK_DATE_LEN];
+    clock_format_datetime(t, when);
+    snprintf(out, outlen, "%s:%s", name, when);
+}
+
+void schedule_job_spec(const schedule_t *s, const char *id, const char *after, job_spec_t *spec)
+{
+    job_spec_init(spec);
+    spec->id = id;
+    spec->type = s->task;
+    spec->args = s->args;
+    spec->args_len = strlen(s->args);
+    spec->queue = s->queue;
+    spec->priority = s->priority;
+    if (s->max_retries >= 0)
+        spec->max_retries = s->max_retries;
+    if (s->timeout_ms > 0)
+        spec->timeout_ms = s->timeout_ms;
+    spec->depends_on = after;
 }
 
 /* Links each schedule that runs after another to it: the other must be in

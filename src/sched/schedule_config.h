@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/job.h"
 #include "sched/cron.h"
 #include "sched/market_calendar.h"
 
@@ -25,6 +26,30 @@
 /* At most this many schedules in one chain: a cron schedule and those that
  * run after it, directly or not (fired in one transaction). */
 #define SCHEDULE_CHAIN_MAX 16
+
+/* A fire time found due this late is on time: it fires whatever its
+ * misfire policy (scheduler.c). */
+#define SCHEDULE_ON_TIME_S 60
+
+/* The [scheduler] settings' bounds (docs/scheduler.md).
+ * lease_ttl: a standby tries for the lease every third of it, so it takes
+ * over from a dead leader within 4/3 of it; at most 30 s, that is 40 s, and
+ * the fire times the dead leader missed are still on time when the new one
+ * fires them (scheduler.c asserts it). At least 300 ms, a renewal every
+ * 100 ms.
+ * misfire_grace: at most a year (366 days): then every schedule that fires
+ * at least once a year (@yearly is cron's longest regular period) runs the
+ * latest time it missed, however long ago; more says nothing more (a
+ * typo: 100000h).
+ * shutdown_wait: it is also the timeout of each of the scheduler's Redis
+ * calls (cmd_scheduler: a second at least); at most 30 s, so a frozen Redis
+ * is noticed within it and a process manager's stop timeout can exceed it
+ * (Kubernetes' default is 30 s, systemd's 90 s). */
+#define SCHEDULER_LEASE_TTL_MIN_MS 300
+#define SCHEDULER_LEASE_TTL_MAX_MS (30 * 1000)
+#define SCHEDULER_MISFIRE_GRACE_MAX_MS (366 * 86400 * 1000LL)
+#define SCHEDULER_SHUTDOWN_WAIT_MIN_MS 1000
+#define SCHEDULER_SHUTDOWN_WAIT_MAX_MS (30 * 1000)
 
 typedef enum { MISFIRE_RUN_ONCE, MISFIRE_SKIP } misfire_t;
 
@@ -50,7 +75,8 @@ typedef struct {
                                  * this one's job is enqueued with it, depending on its job */
     int parent;                  /* with after: the index of that schedule; else -1 */
     int after_line;              /* where after is set */
-    int line;                    /* where its section starts, for messages */
+    int line;                    /* where its section starts (its first key), for messages */
+    int section_line;            /* the line of its [schedule NAME] header */
     int zone_line;               /* where its timezone is set; 0: not set */
 } schedule_t;
 
@@ -70,9 +96,12 @@ typedef struct {
 typedef int (*schedule_task_check_fn)(const schedule_t *s, char *err, size_t errlen);
 
 /* Reads and checks a configuration file's [scheduler] and [schedule NAME]
- * sections, each schedule's task through check_task (NULL: not checked).
- * 0, or -1 with err naming the file, the line and what is wrong. The set
- * must not be copied (its schedules point to its calendar). */
+ * sections (each once, each key once in it; durations within their
+ * bounds; closures that are trading days), each schedule's task through
+ * check_task (NULL: not checked) and its job as the enqueue checks one
+ * (job_spec_check: a schedule that loads can always be enqueued). 0, or -1
+ * with err naming the file, the line and what is wrong. The set must not
+ * be copied (its schedules point to its calendar). */
 int schedule_config_load(schedule_config_t *set, const char *path, schedule_task_check_fn check_task, char *err,
                          size_t errlen);
 /* The same, but a file with no [schedule NAME] section (only handlers, say)
@@ -103,6 +132,19 @@ int schedule_zone_warning(const schedule_t *s, char *msg, size_t msglen);
 /* Prints the warnings of a loaded set on stderr, one line each:
  * "tickq: warning: ORIGIN:LINE: [schedule NAME]: ...". Returns how many. */
 size_t schedule_config_print_warnings(const schedule_config_t *set, const char *origin);
+
+/* The id of the job schedule `name` enqueues for fire time t:
+ * "<name>:<t in UTC, YYYY-MM-DDTHH:MM:SSZ>" (out: SCHEDULE_JOB_ID_MAX
+ * bytes), so a time fired twice gives one job. */
+#define SCHEDULE_JOB_ID_MAX (SCHEDULE_NAME_MAX + 80)
+void schedule_job_id(const char *name, int64_t t, char *out, size_t outlen);
+
+/* The job s enqueues when it fires, with the id `id` and, for a schedule
+ * that runs after another, `after` the id of that one's job (else NULL).
+ * The strings are borrowed from s and the arguments. The loader checks
+ * this spec with job_spec_check, so a schedule that loads can always be
+ * enqueued. */
+void schedule_job_spec(const schedule_t *s, const char *id, const char *after, job_spec_t *spec);
 
 /* The first fire time strictly after `after` (epoch seconds): 0, or -1 when
  * there is none within the search horizon. */

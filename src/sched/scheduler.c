@@ -13,13 +13,18 @@
 #include "core/log.h"
 #include "core/queue.h"
 
-#define ON_TIME_S 60             /* a fire time found due this late is on time */
+#define ON_TIME_S SCHEDULE_ON_TIME_S /* a fire time found due this late is on time */
 #define MAX_WAIT_MS 1000         /* look again at least this often */
 #define WARN_EVERY_MS 10000
 #define CATCH_UP_MAX 1000000     /* fire times walked over after a downtime */
 #define CATCH_UP_JUMP_S (7 * 86400)
 
 _Static_assert(SCHEDULE_CHAIN_MAX <= QUEUE_CHAIN_MAX, "a schedule's chain is enqueued in one transaction");
+/* A standby tries for the lease every third of lease_ttl: it fires within
+ * 4/3 of it (and a look) after the leader's last renewal, so the times a
+ * dead leader missed are still on time (schedule_config.h). */
+_Static_assert(SCHEDULER_LEASE_TTL_MAX_MS * 4 / 3 + MAX_WAIT_MS < ON_TIME_S * 1000,
+               "a lease handover keeps the missed fire times on time");
 
 struct scheduler {
     const schedule_config_t *set;
@@ -173,22 +178,6 @@ static size_t chain_of(const schedule_config_t *set, size_t root, size_t chain[S
     return n;
 }
 
-static void spec_of(const schedule_t *sc, const char *id, const char *after, job_spec_t *spec)
-{
-    job_spec_init(spec);
-    spec->id = id;
-    spec->type = sc->task;
-    spec->args = sc->args;
-    spec->args_len = strlen(sc->args);
-    spec->queue = sc->queue;
-    spec->priority = sc->priority;
-    if (sc->max_retries >= 0)
-        spec->max_retries = sc->max_retries;
-    if (sc->timeout_ms > 0)
-        spec->timeout_ms = sc->timeout_ms;
-    spec->depends_on = after;
-}
-
 /* Enqueues schedule i's job for fire time t, with the jobs of the
  * schedules that run after it (each depending on the job of the one it
  * runs after, all in one transaction): ids "<schedule>:<fire time>".
@@ -197,18 +186,17 @@ static int fire(scheduler_t *s, size_t i, int64_t t, long long missed)
 {
     size_t chain[SCHEDULE_CHAIN_MAX];
     size_t n = chain_of(s->set, i, chain);
-    char when[64], ids[SCHEDULE_CHAIN_MAX][SCHEDULE_NAME_MAX + 80];
+    char ids[SCHEDULE_CHAIN_MAX][SCHEDULE_JOB_ID_MAX];
     job_spec_t specs[SCHEDULE_CHAIN_MAX];
     enqueue_result_t res[SCHEDULE_CHAIN_MAX];
-    schedule_format_utc(t, when, sizeof when);
     for (size_t k = 0; k < n; k++) {
         const schedule_t *sc = &s->set->items[chain[k]];
-        snprintf(ids[k], sizeof ids[k], "%s:%s", sc->name, when);
+        schedule_job_id(sc->name, t, ids[k], sizeof ids[k]);
         const char *after = NULL;
         for (size_t p = 0; p < k && after == NULL; p++)
             if ((int)chain[p] == sc->parent)
                 after = ids[p];
-        spec_of(sc, ids[k], after, &specs[k]);
+        schedule_job_spec(sc, ids[k], after, &specs[k]);
     }
     queue_status_t st = n == 1 ? queue_enqueue(&s->q, &specs[0], &res[0], s->err, sizeof s->err)
                                : queue_enqueue_chain(&s->q, specs, n, res, s->err, sizeof s->err);

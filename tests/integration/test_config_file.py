@@ -140,7 +140,7 @@ class TestSectionKinds(ConfigCase):
                            "[schedule a]\nqueue = other\n", name="twice.ini")
         p = tickq("schedule", "list", "--config", twice)
         self.assertEqual(p.returncode, 78, p.stderr)
-        self.assertIn(f"{twice}:7: schedule 'a' is defined twice", p.stderr)
+        self.assertIn(f"{twice}:6: [schedule a] appears twice (first at line 1)", p.stderr)
         # Only schedules count: a file of other sections has none.
         p = tickq("schedule", "list", "--config", self.write(OTHERS, name="none.ini"))
         self.assertEqual(p.returncode, 78, p.stderr)

@@ -225,7 +225,55 @@ class TestPoolConfigErrors(PoolCase):
                      f"{path}:14: [pool broken]: handlers: there is no [handler video] in this file")
 
 
+    def test_handler_durations_have_bounds(self):
+        """cancel_grace and start_timeout are refused past their bounds
+        (a minute, ten minutes) and when given twice, as the pool's
+        job_timeout is; a value an inline comment cut says so."""
+        handler = f"[handler apps]\ncommand = {PY} -m tickq.handler app_tasks\ntypes = greet, flaky\n"
+        cases = [("cancel_grace = 99999h", ":4: [handler apps]: cancel_grace = 99999h is not a duration from 0 to "
+                                           "1 min (e.g. 2s, 500ms): 99999 h is too long"),
+                 ("start_timeout = 99999h", ":4: [handler apps]: start_timeout = 99999h is not a duration from "
+                                            "100 ms to 10 min (e.g. 2s, 500ms): 99999 h is too long"),
+                 ("start_timeout = 11m", ":4: [handler apps]: start_timeout = 11m is not a duration from 100 ms to "
+                                         "10 min"),
+                 ("cancel_grace = 2s\ncancel_grace = 3s", ":5: [handler apps]: cancel_grace is given twice"),
+                 ("cancel_grace = 2 #m", None)]
+        for i, (lines, said) in enumerate(cases):
+            with self.subTest(lines=lines):
+                path = self.write(handler + lines + "\n\n[pool main]\nqueues = main\nhandlers = apps\n",
+                                  name=f"durations{i}.ini")
+                if said is not None:
+                    self.refused(["--config", path, "--pool", "main"], path + said)
+                    continue
+                p = self.tickq("worker", "--check", "--config", path, "--pool", "main", env=ENV)
+                self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        path = self.write(HANDLERS + "[pool main]\nqueues = main\njob_timeout = 9 d ;ays\n", name="cut.ini")
+        self.refused(["--config", path, "--pool", "main"],
+                     f"{path}:11: [pool main]: job_timeout = 9 d is not a duration of more than 0 and at most 7 days "
+                     "(e.g. 600, 90s, 10m, 2h): not a decimal number, with a unit ms, s, m or h or without (the value "
+                     "was cut at ' ;' on line 11")
+
+
 class TestPoolCheck(PoolCase):
+    def test_a_worker_without_pool_says_it_runs_none_of_the_files_pools(self):
+        """A file with pools and a worker without --pool: it serves its
+        queues with every handler, and says so (a forgotten --pool would
+        otherwise leave the pools' queues without a worker unnoticed)."""
+        path = self.write(HANDLERS + "[pool main]\nqueues = main\nhandlers = apps\n\n"
+                                     "[pool media]\nqueues = media\nhandlers = media\n")
+        p = self.tickq("worker", "--check", "--config", path, env=ENV)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("warn pools: the configuration file defines main, media and this worker runs none of them: it "
+                      "serves its queues with every handler (--pool NAME runs one)\n", p.stdout)
+        p = self.tickq("worker", "--check", "--config", path, "--pool", "main", env=ENV)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertNotIn("warn pools", p.stdout)
+        status, w = self.burst("--config", path, "--workers", "1", env=ENV)
+        self.assertEqual(status, 0, w.log())
+        warned = [x for x in w.log_lines() if isinstance(x, dict) and x.get("pools") == "main, media"]
+        self.assertEqual(len(warned), 1, w.log())
+        self.assertEqual(warned[0]["level"], "warning")
+
     def test_check_starts_the_pools_handlers_only(self):
         bad = "[handler broken]\ncommand = /nonexistent/tickq-no-such-handler\ntypes = nothing_here\n\n"
         path = self.write(HANDLERS + bad +

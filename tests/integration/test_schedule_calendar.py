@@ -189,9 +189,9 @@ class TestCalendarConfig(unittest.TestCase):
         return path
 
     def test_closures_of_the_scheduler_section_are_listed(self):
-        # Tuesday 2026-03-10 is a trading day; the file closes it. The
-        # Saturday it also names is closed anyway and stays unlisted.
-        path = self.write("c.ini", "[scheduler]\nclosures = 2026-03-10, 2026-03-14\n\n"
+        # Tuesday 2026-03-10 is a trading day; the file closes it. (A
+        # Saturday or a holiday is refused: test_a_closure_that_is_closed_anyway_is_refused.)
+        path = self.write("c.ini", "[scheduler]\nclosures = 2026-03-10\n\n"
                                    "[schedule a]\ncron = 0 10 * * *\ntask = echo\n")
         args = ("--from", "2026-03-09", "--days", "7")
         self.assertEqual(rows(calendar(*args, "--config", path)),
@@ -205,6 +205,34 @@ class TestCalendarConfig(unittest.TestCase):
                          [{"date": "2026-03-10", "weekday": "Tue", "kind": "closure",
                            "name": "unscheduled closure (configured)"}])
         self.assertIn("none: every weekday", calendar(*args))
+
+    def test_a_closure_that_is_closed_anyway_is_refused(self):
+        """closures lists trading days the exchange will close: a weekend, a
+        holiday, a built-in unscheduled closure or a date listed twice is a
+        mistake (the wrong year, a typo), refused naming the day (exit 78),
+        never taken as a closure that changes nothing."""
+        cases = [("2027-01-09", "closures: 2027-01-09 is a Saturday, not a trading day: XNYS is closed on weekends "
+                                "anyway; list only trading days the exchange announced it will close"),
+                 ("2027-01-10", "closures: 2027-01-10 is a Sunday, not a trading day"),
+                 ("2026-12-25", "closures: 2026-12-25 is not a trading day (Christmas Day): XNYS is closed then "
+                                "anyway"),
+                 ("2027-07-05", "closures: 2027-07-05 is not a trading day (Independence Day (observed))"),
+                 ("2025-01-09", "closures: 2025-01-09 is not a trading day (unscheduled closure (national day of "
+                                "mourning, President Carter))"),
+                 ("2027-01-06, 2027-01-06", "closures: 2027-01-06 is listed twice")]
+        for i, (closures, said) in enumerate(cases):
+            with self.subTest(closures=closures):
+                path = self.write(f"closed{i}.ini", f"[scheduler]\nclosures = {closures}\n\n"
+                                                    "[schedule a]\ncron = 0 10 * * *\ntask = echo\n")
+                for cmd in (("schedule", "calendar"), ("schedule", "list")):
+                    p = tickq(*cmd, "--config", path, env=NO_CONFIG)
+                    self.assertEqual(p.returncode, 78, (cmd, p.stdout, p.stderr))
+                    self.assertIn(f"{path}:2: {said}", p.stderr, cmd)
+        # A trading day that closes early may close for the whole day.
+        path = self.write("early.ini", "[scheduler]\nclosures = 2026-11-27\n\n"
+                                       "[schedule a]\ncron = 0 10 * * *\ntask = echo\n")
+        self.assertEqual(rows(calendar("--from", "2026-11-27", "--days", "1", "--config", path)),
+                         [["2026-11-27", "Fri", "closure", "unscheduled closure (configured)"]])
 
     def test_a_bad_or_missing_file_exits_78(self):
         bad = self.write("bad.ini", "[scheduler]\nclosures = 2026-13-01\n")

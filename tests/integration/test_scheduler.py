@@ -279,15 +279,15 @@ class TestSchedulerFiring(SchedulerCase):
                                                                                          "yearly")))), jan1)
         p.send_signal(signal.SIGTERM)
         self.assertEqual(p.wait(10), 0)
-        # The same with a grace period of 400 days runs it once.
+        # The same with a grace period of a year (8784h, the longest) runs it once.
         self.set_last("yearly", now - 2 * 366 * 86400)
-        self.scheduler(self.config(name="yearly", cron="0 0 1 1 *", grace="9600h"))
+        self.scheduler(self.config(name="yearly", cron="0 0 1 1 *", grace="8784h"))
         wait_for(lambda: self.jobs(), timeout=10, what="the missed yearly job")
         self.assertEqual(self.jobs(), [f"yearly:{jan1}"])
         # misfire = skip never runs a missed time, whatever the grace.
         self.r.flushall()
         self.set_last("yearly", now - 2 * 366 * 86400)
-        p = self.scheduler(self.config(name="yearly", cron="0 0 1 1 *", grace="9600h", misfire="skip"))
+        p = self.scheduler(self.config(name="yearly", cron="0 0 1 1 *", grace="8784h", misfire="skip"))
         wait_for(lambda: any(x.get("msg") == "skipped missed runs" for x in self.log_of(p)), timeout=10,
                  what="the skip")
         self.assertEqual(self.jobs(), [])
@@ -373,7 +373,7 @@ class TestSchedulerFiring(SchedulerCase):
         now = time.time()
         jan1 = time.strftime("%Y-01-01T00:00:00Z", time.gmtime(now))
         self.set_last("yearly", now - 2 * 366 * 86400)
-        path = self.config(name="yearly", cron="0 0 1 1 *", grace="9600h")
+        path = self.config(name="yearly", cron="0 0 1 1 *", grace="8784h")
         procs = [self.scheduler(path) for _ in range(3)]
         wait_for(lambda: self.jobs(), timeout=10, what="a job")
         wait_for(lambda: sum(any(x.get("msg") == "another scheduler holds the lease: standing by"
@@ -695,7 +695,7 @@ class TestScheduleConfig(SchedulerCase):
             ("[schedule a]\ncron = * * * * *\ntask = echo\ntimezone = Nowhere/Land\n", "Nowhere/Land"),
             ("[schedule a]\ncron = * * * * *\ntask = echo\nmarket_hours = true\n", "need calendar = XNYS"),
             ("[schedule a]\ncron = * * * * *\ntask = echo\n[schedule b]\ncron = * * * * *\ntask = echo\n"
-             "[schedule a]\ncron = * * * * *\n", ":8: schedule 'a' is defined twice"),
+             "[schedule a]\ncron = * * * * *\n", ":7: [schedule a] appears twice (first at line 1)"),
             ("[schedule a]\ncron = * * * * *\ntask = echo\ncron = 1 * * * *\n", ":4: 'cron' is set twice"),
             ("[scheduler]\nlease_ttl = soon\n[schedule a]\ncron = * * * * *\ntask = echo\n", ":2: lease_ttl"),
             ("[scheduler]\nclosures = 2027-01-04, 2027-13-01\n[schedule a]\ncron = * * * * *\ntask = echo\n",
@@ -744,6 +744,146 @@ class TestScheduleConfig(SchedulerCase):
         p = tickq("worker", "--check", "--scheduler", "--schedules", self.config(text="[scheduler]\n"), url=self.url)
         self.assertEqual(p.returncode, 78)
         self.assertIn("FAIL schedules:", p.stdout)
+
+
+class TestScheduleConfigBounds(SchedulerCase):
+    """What the file is read with: a schedule that loads can always be
+    enqueued (its job passes the enqueue's checks at every fire), each
+    duration has its bounds, a section and a key are given once, and a
+    value cut by an inline comment is said to be."""
+
+    def refused(self, path, said):
+        """schedule list, worker --check --scheduler and the scheduler all
+        refuse the file (exit 78), naming the file, the line and the fault."""
+        p = tickq("schedule", "list", "--config", path)
+        self.assertEqual(p.returncode, 78, (p.stdout, p.stderr))
+        self.assertIn(f"{path}:{said}", p.stderr)
+        p = tickq("worker", "--check", "--scheduler", "--config", path, url=self.url)
+        self.assertEqual(p.returncode, 78, (p.stdout, p.stderr))
+        self.assertIn(f"{path}:{said}", p.stdout + p.stderr)
+        s = self.scheduler(path)
+        self.assertEqual(s.wait(10), 78)
+        s.log.seek(0)
+        self.assertIn(f"{path}:{said}", s.log.read())
+
+    def test_a_job_the_enqueue_would_refuse_is_refused_when_the_file_is_read(self):
+        base = "[schedule longto]\ncron = * * * * *\ntask = echo\nargs = {\"x\": 1}\nqueue = sched\n"
+        cases = [
+            ("timeout = 192h", "6: [schedule longto]: timeout = 192h is not a duration of more than 0 and at most "
+                               "7 days (e.g. 600, 90s, 10m, 2h): 8 days is too long"),
+            ("timeout = 604801", "6: [schedule longto]: timeout = 604801 is not a duration of more than 0 and at most "
+                                 "7 days"),
+            ("timeout = 0", "6: [schedule longto]: timeout = 0 is not a duration of more than 0 and at most 7 days "
+                            "(e.g. 600, 90s, 10m, 2h): 0 ms is too short"),
+            ("timeout = 0.0001", "6: [schedule longto]: timeout = 0.0001 is not a duration of more than 0 and at most "
+                                 "7 days (e.g. 600, 90s, 10m, 2h): less than a millisecond"),
+            ("max_retries = 101", "6: max_retries = 101: use an integer from 0 to 100"),
+            ("priority = urgent", "6: priority 'urgent': use high, normal or low"),
+        ]
+        for i, (line, said) in enumerate(cases):
+            with self.subTest(line=line):
+                self.refused(self.config(name=f"bad{i}", text=base + line + "\n"), said)
+        # A queue the enqueue refuses (its priority levels are not queues).
+        path = self.config(name="level", text=base.replace("queue = sched", "queue = sched_high"))
+        self.refused(path, "5: [schedule longto]: queue = sched_high names a priority level of queue sched: write "
+                           "queue = sched and priority = high")
+        # Args the enqueue refuses: a key twice.
+        path = self.config(name="dup", text=base.replace('{"x": 1}', '{"x": 1, "x": 2}'))
+        self.refused(path, "4: args must be a JSON object on one line, got: {\"x\": 1, \"x\": 2} (args are not "
+                           "valid JSON: duplicate object key")
+        # The same in a schedule that runs after another.
+        path = self.config(name="chained", text=base + "[schedule next]\nafter = longto\ntask = echo\n"
+                                                       "timeout = 8d\n")
+        self.refused(path, "9: [schedule next]: timeout = 8d is not a duration of more than 0 and at most 7 days")
+        self.assertEqual(self.jobs(), [])
+
+    def test_the_longest_timeout_loads_and_fires(self):
+        """7 days, the enqueue's bound, loads, and its job is enqueued."""
+        now = time.time()
+        text = CONFIG.format(name="week", cron=every_minute_but_the_next_few(now), misfire="run_once", grace="1h",
+                             ttl="1s").replace("timeout = 10m", "timeout = 168h")
+        path = self.config(name="week", text=text)
+        p = tickq("schedule", "list", "--config", path, "-n", "1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.set_last("week", now - 600)
+        s = self.scheduler(path)
+        wait_for(lambda: self.jobs(), timeout=10, what="the job")
+        self.assertEqual(self.job(self.jobs()[0])["timeout_ms"], "604800000")
+        self.assertNotIn("schedule's job refused", [x.get("msg") for x in self.log_of(s)])
+
+    def test_scheduler_durations_have_bounds(self):
+        tail = "\n[schedule a]\ncron = 0 10 * * MON-FRI\ntask = echo\n"
+        refused = [
+            ("lease_ttl = 99999999h", "lease_ttl = 99999999h is not a duration from 300 ms to 30 s (e.g. 5s, 15s): "
+                                      "99999999 h is too long"),
+            ("lease_ttl = 31s", "lease_ttl = 31s is not a duration from 300 ms to 30 s"),
+            ("lease_ttl = 299ms", "lease_ttl = 299ms is not a duration from 300 ms to 30 s (e.g. 5s, 15s): 299 ms is "
+                                  "too short"),
+            ("misfire_grace = 100000h", "misfire_grace = 100000h is not a duration from 0 to 366 days (e.g. 30m, 1h, "
+                                        "48h): 100000 h is too long"),
+            ("misfire_grace = 8785h", "misfire_grace = 8785h is not a duration from 0 to 366 days"),
+            ("shutdown_wait = 100000h", "shutdown_wait = 100000h is not a duration from 1 s to 30 s (e.g. 5s, 10s): "
+                                        "100000 h is too long"),
+            ("shutdown_wait = 31s", "shutdown_wait = 31s is not a duration from 1 s to 30 s"),
+            ("shutdown_wait = 500ms", "shutdown_wait = 500ms is not a duration from 1 s to 30 s (e.g. 5s, 10s): "
+                                      "500 ms is too short"),
+            ("lease_ttl = 0x10", "lease_ttl = 0x10 is not a duration from 300 ms to 30 s (e.g. 5s, 15s): not a "
+                                 "decimal number"),
+        ]
+        for i, (line, said) in enumerate(refused):
+            with self.subTest(line=line):
+                path = self.config(name=f"d{i}", text=f"[scheduler]\n{line}\n" + tail)
+                p = tickq("schedule", "list", "--config", path)
+                self.assertEqual(p.returncode, 78, p.stderr)
+                self.assertIn(f"{path}:2: {said}", p.stderr)
+        # The bounds themselves are taken.
+        for line in ("lease_ttl = 30s", "lease_ttl = 300ms", "misfire_grace = 8784h", "misfire_grace = 0",
+                     "shutdown_wait = 30s", "shutdown_wait = 1s"):
+            with self.subTest(line=line):
+                p = tickq("schedule", "list", "--config", self.config(name="ok", text=f"[scheduler]\n{line}\n" + tail))
+                self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_a_section_or_a_key_given_twice_is_refused_naming_both_lines(self):
+        cases = [
+            # the same schedule's header twice in a row: a second section, not more of the first
+            ("[schedule a]\ncron = * * * * *\ntask = echo\n\n[schedule a]\ncron = 1 * * * *\ntask = echo\n",
+             ":5: [schedule a] appears twice (first at line 1): write each section once"),
+            ("[scheduler]\nlease_ttl = 5s\n[schedule a]\ncron = * * * * *\ntask = echo\n[scheduler]\n"
+             "lease_ttl = 10s\n", ":6: [scheduler] appears twice (first at line 1): write each section once"),
+            ("[scheduler]\nlease_ttl = 5s\nlease_ttl = 10s\n[schedule a]\ncron = * * * * *\ntask = echo\n",
+             ":3: 'lease_ttl' is set twice in [scheduler] (first at line 2)"),
+            ("[schedule a]\ncron = * * * * *\ntask = echo\ncron = 1 * * * *\n",
+             ":4: 'cron' is set twice in [schedule a] (first at line 2)"),
+        ]
+        for i, (text, said) in enumerate(cases):
+            with self.subTest(said=said):
+                path = self.config(name=f"twice{i}", text=text)
+                p = tickq("schedule", "list", "--config", path)
+                self.assertEqual(p.returncode, 78, p.stderr)
+                self.assertIn(path + said, p.stderr)
+
+    def test_a_value_cut_by_an_inline_comment_says_so(self):
+        base = "[schedule a]\ncron = * * * * *\ntask = echo\n"
+        path = self.config(name="cut", text=base + 'args = {"x":"a ;b"}\n')
+        p = tickq("schedule", "list", "--config", path)
+        self.assertEqual(p.returncode, 78, p.stderr)
+        self.assertIn(f'{path}:4: args must be a JSON object on one line, got: {{"x":"a (', p.stderr)
+        self.assertIn("(the value was cut at ' ;' on line 4: a ';' after a space starts an inline comment; if it "
+                      "belongs to the value, write it with no space before it, or in a JSON string as \\u003b)",
+                      p.stderr)
+        path = self.config(name="cut2", text=base + 'timeout = 10 #m\nargs = {"x": 1}\n')
+        p = tickq("schedule", "list", "--config", path)
+        self.assertEqual(p.returncode, 0, p.stderr)    # a comment after a good value is a comment
+        path = self.config(name="cut3", text=base + 'args = {"x":"a #b", "y": 2}\n')
+        p = tickq("schedule", "list", "--config", path)
+        self.assertEqual(p.returncode, 78, p.stderr)
+        self.assertIn("(the value was cut at ' #' on line 4", p.stderr)
+        self.assertIn("\\u0023)", p.stderr)
+        # Written as the note says, the value is whole.
+        for args in ('{"x":"a;b"} ; the ";" has no space before it', '{"x":"a \\u003bb"}'):
+            path = self.config(name="whole", text=base + f"args = {args}\n")
+            p = tickq("schedule", "list", "--config", path)
+            self.assertEqual(p.returncode, 0, (args, p.stderr))
 
 
 ZONE_WARNING = "schedule's time zone has no daylight-saving time"

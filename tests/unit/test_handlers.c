@@ -179,3 +179,73 @@ TEST(pool_sections_are_checked)
     }
     handler_config_free(&handlers);
 }
+
+TEST(handler_durations_have_bounds_and_are_given_once)
+{
+    handler_set_t set;
+    char err[600];
+    const char *bad[][2] = {
+        { "cancel_grace = 99999h",
+          "t.ini:4: [handler r]: cancel_grace = 99999h is not a duration from 0 to 1 min (e.g. 2s, 500ms): 99999 h "
+          "is too long" },
+        { "cancel_grace = 61s", "t.ini:4: [handler r]: cancel_grace = 61s is not a duration from 0 to 1 min" },
+        { "cancel_grace = soon", "cancel_grace = soon is not a duration from 0 to 1 min (e.g. 2s, 500ms): not a "
+                                 "decimal number" },
+        { "start_timeout = 99999h",
+          "t.ini:4: [handler r]: start_timeout = 99999h is not a duration from 100 ms to 10 min (e.g. 2s, 500ms): "
+          "99999 h is too long" },
+        { "start_timeout = 601s", "start_timeout = 601s is not a duration from 100 ms to 10 min" },
+        { "start_timeout = 99ms", "start_timeout = 99ms is not a duration from 100 ms to 10 min (e.g. 2s, 500ms): "
+                                  "99 ms is too short" },
+        { "cancel_grace = 1s\ncancel_grace = 2s", "t.ini:5: [handler r]: cancel_grace is given twice" },
+        { "start_timeout = 1s\nstart_timeout = 1s", "t.ini:5: [handler r]: start_timeout is given twice" },
+        /* an inline comment that cut the value is named */
+        { "cancel_grace = 5 #0s", "cancel_grace = 5 #0s" },
+        { "start_timeout = 20m ;x", "(the value was cut at ' ;' on line 4: a ';' after a space starts an inline "
+                                    "comment" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[300];
+        snprintf(text, sizeof text, "[handler r]\ncommand = x\ntypes = a\n%s\n", bad[i][0]);
+        int rc = parse_handlers(text, &set, err);
+        if (i == 8) { /* 5 s, a comment after it: taken */
+            CHECK_INT(rc, 0);
+            CHECK_INT(rc == 0 ? set.items[0].cancel_grace_ms : -1, 5000);
+            if (rc == 0)
+                handler_config_free(&set);
+            continue;
+        }
+        CHECK_INT(rc, -1);
+        if (rc != -1 || strstr(err, bad[i][1]) == NULL)
+            unit_fail(__FILE__, __LINE__, "'%s': error '%s' should mention '%s'", bad[i][0], err, bad[i][1]);
+    }
+    /* The bounds themselves are taken. */
+    const char *good[][3] = { { "0", "60s", "0" }, { "1m", "100ms", "60000" }, { "500ms", "10m", "500" } };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char text[300];
+        snprintf(text, sizeof text, "[handler r]\ncommand = x\ntypes = a\ncancel_grace = %s\nstart_timeout = %s\n",
+                 good[i][0], good[i][1]);
+        CHECK_INT(parse_handlers(text, &set, err), 0);
+        CHECK_INT(set.n == 1 ? set.items[0].cancel_grace_ms : -1, atoll(good[i][2]));
+        handler_config_free(&set);
+    }
+}
+
+TEST(pool_job_timeout_cut_by_a_comment_says_so)
+{
+    handler_set_t handlers;
+    pool_set_t pools;
+    char err[700];
+    CHECK_INT(parse_handlers("[handler r]\ncommand = x\ntypes = a\n", &handlers, err), 0);
+    const char *text = "[pool p]\nqueues = q\njob_timeout = 10 #m\n[pool s]\nqueues = s\njob_timeout = 9d ;x\n";
+    CHECK_INT(pool_config_parse(&pools, text, "t.ini", &handlers, builtin_echo, 256, err, sizeof err), -1);
+    CHECK(strstr(err, "t.ini:6: [pool s]: job_timeout = 9d is not a duration of more than 0 and at most 7 days "
+                      "(e.g. 600, 90s, 10m, 2h)") != NULL);
+    CHECK(strstr(err, "(the value was cut at ' ;' on line 6") != NULL);
+    /* A name cut by a comment: the note comes with the message. */
+    CHECK_INT(pool_config_parse(&pools, "[pool p]\nqueues = q ;x\nworkers = 2 #x\nhandlers = nope #r\n", "t.ini",
+                                &handlers, builtin_echo, 256, err, sizeof err), -1);
+    CHECK(strstr(err, "t.ini:4: [pool p]: handlers: there is no [handler nope] in this file (the value was cut at "
+                      "' #' on line 4") != NULL);
+    handler_config_free(&handlers);
+}
