@@ -68,7 +68,7 @@ def add_task(redis_client, task_id, task_type, args, list_name=LIST_NAME):
 
 
 def add_backtest_task(redis_client, task_id, strategy_code, symbols, start_date, end_date, **options):
-    """Queues a signal backtest of `strategy_code` (Lua) over `symbols` from
+    """Queues a signal backtest of `strategy_code` (Python, `def s(df)`, or Lua) over `symbols` from
     start_date to end_date (ISO 8601 dates). Options go into the task's args
     as they are (`tickq tasks backtest` lists them); list_name picks another
     list."""

@@ -419,7 +419,9 @@ local job_ended
 -- EXPIRED, PURGED), with its result, from state `from` (for the index; nil
 -- for a running job). `jtype` (may be nil): free its slot, for a job that
 -- may hold one without running (released for a slot, not yet claimed).
-local function finish_cancelled(c, id, queue, from, why, jtype)
+-- finish_cancelled settles its dependents too; end_cancelled leaves them
+-- to the caller.
+local function end_cancelled(c, id, queue, from, why, jtype)
   why = why or CANCELLED
   redis.call('HSET', job_key(c, id), 'state', 'cancelled', 'finished_at', c.now_iso, 'error', why)
   redis.call('HDEL', job_key(c, id), 'next_retry_at') -- set while it was retrying
@@ -429,6 +431,9 @@ local function finish_cancelled(c, id, queue, from, why, jtype)
   index_move(c, id, queue, from, 'cancelled')
   redis.call('ZREM', pkey(c, 'expiring'), id)
   if jtype then slot_free(c, id, jtype) end
+end
+local function finish_cancelled(c, id, queue, from, why, jtype)
+  end_cancelled(c, id, queue, from, why, jtype)
   job_ended(c, id, 'cancelled')
 end
 
@@ -527,7 +532,11 @@ end
 local function deps_fail(c, id, h, dep, state)
   local err = 'dependency ' .. dep .. ' ended ' .. state
   redis.call('ZREM', deferred_key(c, physical_of(c, h.stream)), id)
-  end_failed(c, id, h.queue, err, { dependency = dep, dependency_state = state })
+  -- Why the dependency ended so, in the data: an optimize's parent whose
+  -- chunk failed says what failed without a look at the chunk.
+  local why = redis.call('HGET', job_key(c, dep), 'error')
+  end_failed(c, id, h.queue, err, { dependency = dep, dependency_state = state,
+    dependency_error = why and string.sub(why, 1, 500) or nil })
   history_job(c, id, run_of(h.run), h.created_at, '0', 'failed', h.type, h.queue, '', nil, nil, err)
 end
 
@@ -557,6 +566,13 @@ job_ended = function(c, id, state, known)
       if h.state == 'deferred' then
         if jstate == 'completed' or h.after_any == '1' then
           if redis.call('HINCRBY', job_key(c, w), 'deps_left', -1) <= 0 then deps_ready(c, w, h) end
+        elseif c.purging == h.queue then
+          -- A purge of its queue under way: it is purged with the rest,
+          -- not failed by the dependency the purge cancelled.
+          redis.call('ZREM', deferred_key(c, physical_of(c, h.stream)), w)
+          end_cancelled(c, w, h.queue, 'deferred', PURGED)
+          c.purged = (c.purged or 0) + 1
+          todo[#todo + 1] = { w, 'cancelled', nil }
         else
           deps_fail(c, w, h, jid, jstate)
           todo[#todo + 1] = { w, 'failed', nil }
@@ -966,7 +982,8 @@ local function job_invalid(c, j)
     return 'args are ' .. #payload .. ' bytes, over the payload limit of ' .. max_payload .. ' bytes'
   end
   if not string.find(payload, '^%s*{') then return 'args must be a JSON object' end
-  if not pcall(cjson.decode, payload) then return 'args are not valid JSON' end
+  local ok, why = pcall(cjson.decode, payload)
+  if not ok then return 'args are not valid JSON here: ' .. tostring(why) end
   if not passes(c, 'queue', j.queue) then
     return 'invalid queue name: ' .. tostring(j.queue)
   end

@@ -138,6 +138,8 @@ local function json_kind(v)
   return 'null'
 end
 
+local ENTRY_KEYS = { task_id = true, task_type = true, args = true }
+
 -- Checks one entry. Returns the decoded task, or nil, the error, the task_id
 -- when it is usable and the parse position (JSON errors only).
 local function check_entry(raw)
@@ -163,6 +165,18 @@ local function check_entry(raw)
   end
   if task.args ~= nil and type(task.args) ~= 'table' then
     return nil, 'args must be a JSON object', id
+  end
+  -- Anything else would be dropped without a word (a "priority" or
+  -- "timeout" the producer expects honoured): refused, named.
+  local unknown = {}
+  for k in pairs(task) do
+    if not ENTRY_KEYS[k] then unknown[#unknown + 1] = type(k) == 'string' and k or tostring(k) end
+  end
+  if #unknown > 0 then
+    table.sort(unknown)
+    return nil, 'unknown key' .. (#unknown > 1 and 's ' or ' ') .. cjson.encode(unknown):sub(2, -2) ..
+      ': an entry takes task_id, task_type and args only (a job\'s priority, queue, retries or timeout: ' ..
+      'tickq enqueue or POST /api/tasks)', id
   end
   return task
 end

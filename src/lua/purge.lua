@@ -76,6 +76,7 @@ local function purge(keys, args)
   local c = context(args)
   local queue, action, max = args[10], args[11], tonumber(args[12]) or 1000
   if action == 'count' then return purge_count(c, queue) end
+  c.purging = queue -- its deferred jobs whose dependency it cancels are purged too (job_ended), counted in c.purged
   local done = 0
   for _, p in ipairs(PRIORITIES) do
     local physical, stream = stream_of(c, queue, p)
@@ -117,6 +118,6 @@ local function purge(keys, args)
     end
   end
   flush_counters(c)
-  return { done, done >= max and 1 or 0 }
+  return { done + (c.purged or 0), done >= max and 1 or 0 }
 end
 redis.register_function('tickq_p1_purge', purge)

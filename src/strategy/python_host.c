@@ -65,13 +65,17 @@ static void python_error_text(char *err, size_t errlen)
     Py_XDECREF(tb);
 }
 
-/* The folders Python reads its modules from: sys.path's, as given and
- * resolved (the guard compares names, Landlock the files behind them). */
+/* The folders a strategy may read: those Python reads its modules from
+ * (sys.path's) and the time zone database's (zoneinfo.TZPATH's, which
+ * zoneinfo, pytz and pandas read for tz_localize("America/New_York")), as
+ * given and resolved (the guard compares names, Landlock the files behind
+ * them). */
 static int find_read_dirs(char *err, size_t errlen)
 {
     PyObject *globals = PyDict_New();
     PyObject *dirs = globals != NULL
-                         ? PyRun_String("sorted({p for q in __import__('sys').path if __import__('os').path.isdir(q) "
+                         ? PyRun_String("sorted({p for q in __import__('sys').path + "
+                                        "list(__import__('zoneinfo').TZPATH) if __import__('os').path.isdir(q) "
                                         "for p in (q, __import__('os').path.realpath(q))})",
                                         Py_eval_input, globals, globals)
                          : NULL;

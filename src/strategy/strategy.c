@@ -725,6 +725,8 @@ static int run_python(const strategy_job_t *job, sandbox_outcome_t *out, json_t 
     if (strategy_python_eval(job, out, failure, err, sizeof err) != 0) {
         if (*failure == STRATEGY_NOT_STARTED)
             snprintf(error, errlen, "Strategy could not start: %s", err);
+        else if (*failure == STRATEGY_INTERRUPTED)
+            snprintf(error, errlen, "Strategy interrupted: %s", err);
         else
             snprintf(error, errlen, "%s", err);
         return -2;

@@ -99,9 +99,18 @@ typedef enum {
                                   * failed: ...", a crash) */
     STRATEGY_NOT_STARTED,        /* the sandbox could not be set up ("Strategy could not start: ..."):
                                   * worth a retry */
+    STRATEGY_INTERRUPTED,        /* the process running it ended from outside mid-run ("Strategy
+                                  * interrupted: ..."): worth a retry */
     STRATEGY_TIME_LIMIT,         /* it ran out of its time ("Strategy exceeded time limit (30 s)") */
     STRATEGY_MEMORY_LIMIT        /* it ran out of its memory ("... memory limit (512 MiB)") */
 } strategy_failure_t;
+
+/* Whether a run that failed so is worth a retry: it could not start, or
+ * was cut from outside; the others would fail the same way again. */
+static inline int strategy_failure_transient(strategy_failure_t f)
+{
+    return f == STRATEGY_NOT_STARTED || f == STRATEGY_INTERRUPTED;
+}
 
 /* Runs the strategy. Returns 0 with *result: {"data": <what finish
  * returned>, "columns": [the df columns it used], "output": "what it

@@ -434,7 +434,7 @@ static task_status_t check_cut(const task_ctx_t *ctx, strategy_task_t *t, lookah
                         "it): raise strategy_timeout_seconds, or drop check_lookahead", cut_date, index + 1, ncuts,
                         msg);
     } else if (rc != 0) {
-        st = task_error(out, failure == STRATEGY_NOT_STARTED ? TASK_TRANSIENT : TASK_PERMANENT,
+        st = task_error(out, strategy_failure_transient(failure) ? TASK_TRANSIENT : TASK_PERMANENT,
                         "look-ahead check: the re-run on the data cut at %s (%zu of %zu) failed: %s; the check "
                         "re-runs the strategy up to %d times within the job's timeout (%g s): raise the "
                         "timeout, or drop check_lookahead", cut_date, index + 1, ncuts, msg, LOOKAHEAD_MAX_CUTS,

@@ -342,7 +342,8 @@ static int read_outcome(sandbox_outcome_t *out, int64_t deadline, char *err, siz
     char *payload;
     uint64_t len;
     if (pywire_recv(g_host.sock, &type, &payload, &len, NULL, deadline) != 0) {
-        snprintf(err, errlen, "the Python host %s", errno == ETIMEDOUT ? "did not answer in time" : "ended");
+        snprintf(err, errlen, "the Python host %s while the strategy ran",
+                 errno == ETIMEDOUT ? "stopped answering" : "ended (killed from outside?)");
         return -1;
     }
     pywire_outcome_t o;
@@ -419,6 +420,7 @@ int strategy_python_eval(const strategy_job_t *job, sandbox_outcome_t *out, stra
         return -1;
     }
     if (read_outcome(out, clock_mono_ms() + job->time_limit_ms + HOST_GRACE_MS, err, errlen) != 0) {
+        *failure = STRATEGY_INTERRUPTED; /* it had the job: it did start */
         strategy_python_stop();
         return -1;
     }

@@ -17,8 +17,9 @@ int strategy_python_available(char *why, size_t whylen);
  * changed, then the code, and fills *out as sandbox_run would (the
  * evaluation child's envelope in out->result, what it printed in
  * out->output). 0; -1 with err and *failure (STRATEGY_NOT_STARTED: the
- * host could not start or answer, worth a retry; STRATEGY_FAILED: Python
- * strategies cannot run on this machine). */
+ * host could not start or take the job, STRATEGY_INTERRUPTED: it ended or
+ * stopped answering while the job ran, each worth a retry;
+ * STRATEGY_FAILED: Python strategies cannot run on this machine). */
 int strategy_python_eval(const strategy_job_t *job, sandbox_outcome_t *out, strategy_failure_t *failure, char *err,
                          size_t errlen);
 

@@ -47,6 +47,31 @@ static int table_is_array(lua_State *L, int idx)
     return count == n;
 }
 
+/* The failure in why happened at `place` ("key 'a'", "['a']", "[2]"):
+ * why becomes the place, then what it said (after a space unless it
+ * starts with a place of its own). */
+static void failed_at(const char *place, char *why, size_t whylen)
+{
+    char inner[600];
+    snprintf(inner, sizeof inner, "%s", why);
+    snprintf(why, whylen, "%s%s%s", place, inner[0] == '[' ? "" : " ", inner);
+}
+
+/* The key at the top of the stack, as the message about it shows it. */
+static void key_shown(lua_State *L, char *out, size_t outlen)
+{
+    if (lua_type(L, -1) == LUA_TSTRING)
+        snprintf(out, outlen, "'%.40s%s'", lua_tostring(L, -1), lua_rawlen(L, -1) > 40 ? "…" : "");
+    else if (lua_isinteger(L, -1))
+        snprintf(out, outlen, "%lld", (long long)lua_tointeger(L, -1));
+    else if (lua_type(L, -1) == LUA_TNUMBER)
+        snprintf(out, outlen, "%.17g", lua_tonumber(L, -1));
+    else if (lua_type(L, -1) == LUA_TBOOLEAN)
+        snprintf(out, outlen, "%s", lua_toboolean(L, -1) ? "true" : "false");
+    else
+        snprintf(out, outlen, "of type %s", strategy_typename(L, -1));
+}
+
 int strategy_write_fields(lua_State *L, int idx, json_writer_t *w, const char *const *skip, int first,
                           int depth, char *why, size_t whylen)
 {
@@ -55,8 +80,11 @@ int strategy_write_fields(lua_State *L, int idx, json_writer_t *w, const char *c
     lua_pushnil(L);
     while (lua_next(L, idx) != 0) {
         if (lua_type(L, -2) != LUA_TSTRING) {
-            lua_pop(L, 2);
-            snprintf(why, whylen, "has a key that is not a string");
+            char key[64];
+            lua_pushvalue(L, -2); /* key_shown reads the top: a copy, so lua_tostring cannot turn the key */
+            key_shown(L, key, sizeof key);
+            lua_pop(L, 3);
+            snprintf(why, whylen, "has a key %s that is not a string", key);
             return -1;
         }
         size_t klen;
@@ -70,7 +98,12 @@ int strategy_write_fields(lua_State *L, int idx, json_writer_t *w, const char *c
             jw_string(w, key, klen);
             jw_char(w, ':');
             if (strategy_write_value(L, -1, w, depth + 1, why, whylen) != 0) {
-                lua_pop(L, 2);
+                char shown[64], place[80];
+                lua_pushvalue(L, -2);
+                key_shown(L, shown, sizeof shown);
+                lua_pop(L, 3);
+                snprintf(place, sizeof place, depth <= 1 ? "key %s" : "[%s]", shown); /* an instance's own: key 'a' */
+                failed_at(place, why, whylen);
                 return -1;
             }
             written++;
@@ -136,7 +169,7 @@ int strategy_write_value(lua_State *L, int idx, json_writer_t *w, int depth, cha
     }
     case LUA_TTABLE:
         if (depth > MAX_DEPTH) {
-            snprintf(why, whylen, "nested deeper than %d tables", MAX_DEPTH);
+            snprintf(why, whylen, "is nested deeper than %d tables", MAX_DEPTH);
             return -1;
         }
         if (!lua_checkstack(L, 4)) {
@@ -152,8 +185,12 @@ int strategy_write_value(lua_State *L, int idx, json_writer_t *w, int depth, cha
                 lua_rawgeti(L, idx, i);
                 int rc = strategy_write_value(L, -1, w, depth + 1, why, whylen);
                 lua_pop(L, 1);
-                if (rc != 0)
+                if (rc != 0) {
+                    char place[32];
+                    snprintf(place, sizeof place, "[%lld]", (long long)i);
+                    failed_at(place, why, whylen);
                     return -1;
+                }
             }
             jw_char(w, ']');
             return 0;

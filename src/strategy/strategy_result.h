@@ -34,7 +34,10 @@ const char *strategy_field_string(struct lua_State *L, int idx, const char *key)
 /* A number field, or NaN. */
 double strategy_field_number(struct lua_State *L, int idx, const char *key);
 /* Writes any Lua value as JSON (tables: arrays or objects of string keys,
- * at most 8 deep). 0, or -1 with why. */
+ * at most 8 deep). 0, or -1 with why: where the bad value is, then what is
+ * wrong with it, as the Python runner says it ("['a'][2] holds a
+ * function; ...", "has a key 5 that is not a string"); at depth 1 (an
+ * instance's fields) the place starts "key 'a'". */
 int strategy_write_value(struct lua_State *L, int idx, json_writer_t *w, int depth, char *why, size_t whylen);
 /* Writes the `"key":value` pairs of the table at idx, except the keys in
  * `skip` (NULL-terminated, may be NULL), each after a comma unless `first`

@@ -293,7 +293,7 @@ task_status_t strategy_task_run(const task_ctx_t *ctx, strategy_task_t *t, strat
                 json_object_set_new(out->details, "strategy_output_truncated", json_true());
             json_decref(env);
         }
-        return task_error(out, failure == STRATEGY_NOT_STARTED ? TASK_TRANSIENT : TASK_PERMANENT, "%s", msg);
+        return task_error(out, strategy_failure_transient(failure) ? TASK_TRANSIENT : TASK_PERMANENT, "%s", msg);
     }
     json_t *columns = json_object_get(env, "columns");
     *data = json_incref(json_object_get(env, "data"));

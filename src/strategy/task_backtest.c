@@ -63,6 +63,26 @@ static double trade_return(const bar_series_t *s, size_t k, const backtest_t *b,
     return gross - 2.0 * b->commission;
 }
 
+/* The instance's side (at idx): *is_short, 0; or -1 with what it was in
+ * got (anything but "long", "short" or nothing is refused, never taken as
+ * long). */
+static int instance_side(lua_State *L, int idx, int *is_short, char *got, size_t gotlen)
+{
+    idx = lua_absindex(L, idx);
+    lua_pushliteral(L, "side");
+    lua_rawget(L, idx);
+    int type = lua_type(L, -1);
+    const char *v = type == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    *is_short = v != NULL && strcmp(v, "short") == 0;
+    int ok = type == LUA_TNIL || (v != NULL && (*is_short || strcmp(v, "long") == 0));
+    if (!ok && v != NULL)
+        snprintf(got, gotlen, "\"%.40s%s\"", v, strlen(v) > 40 ? "…" : "");
+    else if (!ok)
+        snprintf(got, gotlen, "%s", lua_typename(L, type));
+    lua_pop(L, 1);
+    return ok ? 0 : -1;
+}
+
 static json_t *metrics_json(const trade_stats_t *m)
 {
     json_t *o = json_object();
@@ -113,8 +133,16 @@ static json_t *backtest_finish(lua_State *L, int ret, void *ctx, json_writer_t *
             lua_pop(L, 1);
             continue;
         }
-        const char *side = strategy_field_string(L, -1, "side");
-        double r = trade_return(&t->set->series[si], ti, b, side != NULL && strcmp(side, "short") == 0);
+        int is_short;
+        char got[64];
+        if (instance_side(L, -1, &is_short, got, sizeof got) != 0) {
+            snprintf(why, whylen, "instance %zu: side must be \"long\" or \"short\" (or left out: long), got %s", k,
+                     got);
+            lua_pop(L, 1);
+            free(returns);
+            return NULL;
+        }
+        double r = trade_return(&t->set->series[si], ti, b, is_short);
         if (kept++ > 0)
             jw_char(raw, ',');
         jw_char(raw, '{');

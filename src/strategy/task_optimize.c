@@ -290,10 +290,15 @@ static task_status_t task_optimize_chunk(const task_ctx_t *ctx, task_out_t *out)
             const json_t *v = objective_in(o.data, objective);
             if (v == NULL) {
                 json_t *m = metrics_of(o.data);
-                char *names = json_dumps(m, JSON_COMPACT);
-                task_error(out, TASK_PERMANENT, "objective '%s' is not a metric of %s's result (it has: %.600s)",
-                           objective, sub->name, names ? names : "");
-                free(names);
+                char names[640] = "";
+                size_t at = 0;
+                const char *k;
+                json_t *mv;
+                json_object_foreach(m, k, mv)
+                    if (at < sizeof names)
+                        at += (size_t)snprintf(names + at, sizeof names - at, "%s%s", at ? ", " : "", k);
+                task_error(out, TASK_PERMANENT, "objective '%s' is not a metric of %s's result (it has: %s)",
+                           objective, sub->name, names);
                 json_decref(m);
                 json_decref(row);
                 json_decref(o.data);

@@ -376,6 +376,28 @@ class TestCancelAndPurge(DepsCase):
         self.assertNotIn("needed_by", self.record(a))
         self.assertEqual(self.r.keys(f"{PREFIX}:dependents:*"), [])
 
+    def test_purge_cancels_a_chain_in_its_queue_as_purged_not_failed(self):
+        """A ready job of the queue with a chain deferred on it in the same
+        queue: the purge ends the whole chain cancelled "Job purged" and
+        counts it, whichever it reaches first; a dependent in another queue
+        is failed by the cancelled dependency, as a cancel would."""
+        a, _ = self.add("echo", {}, "--queue", "pq", "--id", "pa")
+        b, _ = self.add("echo", {}, "--queue", "pq", "--id", "pb", "--after", a)
+        c, _ = self.add("echo", {}, "--queue", "pq", "--id", "pc", "--after", b)
+        x, _ = self.add("echo", {}, "--queue", "other", "--id", "px")
+        d, _ = self.add("echo", {}, "--queue", "pq", "--id", "pd", "--after", x)
+        e, _ = self.add("echo", {}, "--queue", "elsewhere", "--id", "pe", "--after", a)
+        p = self.ok("purge", "pq", "--yes")
+        self.assertIn('purged pq: 4 jobs cancelled ("Job purged")', p.stdout)
+        for jid in (a, b, c, d):
+            self.assertEqual(self.state(jid), "cancelled", jid)
+            self.assertEqual(self.result(jid)["data"]["error"], "Job purged", jid)
+        self.assertEqual(self.state(e), "failed")
+        self.assertEqual(self.result(e)["data"]["error"], f"dependency {a} ended cancelled")
+        counts = self.counters("pq")
+        self.assertEqual((counts["cancelled"], counts.get("failed", 0)), (4, 0))
+        self.assertEqual(self.state(x), "queued")
+
     def test_a_deferred_job_past_its_expiry_ends_cancelled_when_ready(self):
         a, _ = self.add("echo", {}, "--queue", "other")
         b, _ = self.add("echo", {}, "--after", a, "--expires", "0.3")

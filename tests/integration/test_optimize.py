@@ -193,7 +193,11 @@ class TestOptimize(HttpCase, SynthBarsTestCase):
         self.assertEqual(res["status"], "error")
         self.assertIn("dependency", res["data"]["error"])   # its chunks failed: "objective 'sharp' is not a metric"
         chunk = json.loads(self.tickq("flow", wrong, "--json").stdout)["children"][0]
-        self.assertIn("objective 'sharp' is not a metric of portfolio_backtest's result", chunk["error"])
+        self.assertIn("objective 'sharp' is not a metric of portfolio_backtest's result (it has: ", chunk["error"])
+        self.assertRegex(chunk["error"], r"\(it has: [a-z_]+(, [a-z_]+)+\)$")     # names, not 17-digit values
+        self.assertIn("sharpe", chunk["error"])
+        # ... and the parent says why without a look at the chunk
+        self.assertEqual(res["data"]["dependency_error"], chunk["error"])
 
     def test_one_sandbox_per_chunk_keeps_each_combination_apart(self):
         """A chunk runs its combinations in one sandbox, each in a fresh Lua

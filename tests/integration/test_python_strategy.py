@@ -341,6 +341,26 @@ class TestPythonStrategy(SynthBarsTestCase):
         self.completed_data(res[1])
         self.completed_data(res[2])
 
+    def test_time_zones_other_than_utc_can_be_read(self):
+        """The time zone database is readable from the sandbox (pandas'
+        tz_localize, zoneinfo): a US-market strategy localizes to New York;
+        other files stay refused."""
+        code = (
+            "import datetime, zoneinfo\n"
+            "import pandas as pd\n"
+            "def s(df):\n"
+            "    ny = pd.to_datetime(df['date']).dt.tz_localize('America/New_York')\n"
+            "    london = zoneinfo.ZoneInfo('Europe/London').utcoffset(datetime.datetime(2020, 7, 1))\n"
+            "    return [{'ticker': df['ticker'].iloc[0], 'date': df['date'].iloc[0],\n"
+            "             'ny_offset_h': ny.iloc[0].utcoffset().total_seconds() / 3600,\n"
+            "             'london_offset_h': london.total_seconds() / 3600}]\n")
+        peek = "def s(df):\n    open('/etc/passwd').read()\n    return []\n"
+        ids, res = self.drain([("backtest", self.backtest(code)), ("backtest", self.backtest(peek))], env=self.env)
+        instance = self.completed_data(res[0])["instances"][0]
+        self.assertEqual((instance["date"], instance["ny_offset_h"], instance["london_offset_h"]),
+                         (WINDOW["start_date"], -5.0, 1.0))
+        self.assertEqual(self.permanent_error(res[1], ids[1]), "Security validation failed: open('/etc/passwd')")
+
     def test_printed_output_comes_back_also_on_failure_and_is_cut(self):
         fails = "def s(df):\n    print('rows', len(df))\n    print('about to fail')\n    return df['no_such_column']\n"
         floods = "def s(df):\n    for _ in range(1000):\n        print('x' * 100_000)\n    return []\n"
@@ -375,8 +395,8 @@ class TestPythonStrategy(SynthBarsTestCase):
         second = self.enqueue("backtest", self.backtest(PY_EMPTY))
         self.wait_state(second, "completed", timeout=60)
         again = wait_for(lambda: [h for h, _ in python_hosts(w) if h != host], what="a new Python host")
-        # Killed during a job: the attempt fails as a sandbox that could not
-        # run (transient), and the retry completes on a new host.
+        # Killed during a job: the attempt fails as interrupted (transient,
+        # not the strategy's fault), and the retry completes on a new host.
         busy = "import time\ndef s(df):\n    t = time.time()\n    while time.time() < t + 1.5:\n        pass\n    return []\n"
         third = self.enqueue("backtest", self.backtest(busy), "--max-retries", "2")
         self.wait_running(third, timeout=30)
@@ -385,8 +405,9 @@ class TestPythonStrategy(SynthBarsTestCase):
         self.assertEqual(self.job(third)["attempts"], "2")
         retry = self.retries(third)
         self.assertEqual(len(retry), 1, retry)
-        # (killed before or while it read the evaluation)
-        self.assertRegex(retry[0]["error"], r"^Strategy could not start: (the Python host ended|cannot send the "
+        # (killed once it had the job; or, rarely, before it took it)
+        self.assertRegex(retry[0]["error"], r"^(Strategy interrupted: the Python host ended \(killed from outside\?\) "
+                                            r"while the strategy ran|Strategy could not start: cannot send the "
                                             r"strategy to the Python host)")
         self.assertEqual([c for c in w.children()], [child])   # the same worker child throughout
         self.assertIsNone(w.proc.poll())

@@ -273,10 +273,13 @@ class TestBadInputAtWorker(TickqTestCase):
     """Input that only a worker can judge, or that skips the CLI."""
 
     def test_library_refuses_malformed_jobs(self):
-        cases = [('{"a": ', "not valid JSON"), ("[1]", "JSON object"), ("x" * 2000, "payload limit")]
+        deep = '{"x": ' + "[" * 1000 + "]" * 1000 + "}"
+        cases = [('{"a": ', "args are not valid JSON here: Expected value but found T_END at character 7"),
+                 ("[1]", "JSON object"), ("x" * 5000, "payload limit"),
+                 (deep, "args are not valid JSON here: Found too many nested data structures (1001)")]
         for args, needle in cases:
             with self.assertRaises(redis.ResponseError) as e:
-                self.fcall("enqueue", [], "j1", "echo", args, "backtest", "normal", "3", "1000", "0", "1024", "1")
+                self.fcall("enqueue", [], "j1", "echo", args, "backtest", "normal", "3", "1000", "0", "4096", "1")
             self.assertIn(needle, str(e.exception))
         for bad in [("", "echo"), ("id 1", "echo"), ("j", ""), ("j", "bad type")]:
             with self.assertRaises(redis.ResponseError):
@@ -285,6 +288,26 @@ class TestBadInputAtWorker(TickqTestCase):
             self.fcall("enqueue", [], "j", "echo", "{}", "backtest", "normal", "3", "-5", "0", "1024", "1")
         self.assertIn("timeout", str(e.exception))
         self.assertEqual(self.r.keys("tickq:job:*"), [])
+
+    def test_args_nested_deeper_than_redis_reads_are_refused_naming_the_depth(self):
+        """Valid JSON that Redis's parser cannot read (over 1000 levels) is
+        refused before it is sent, saying so, not called invalid JSON."""
+        deep = '{"x": ' + "[" * 1000 + "]" * 1000 + "}"
+        p = self.tickq("enqueue", "echo", deep)
+        self.assertEqual(p.returncode, 65, p.stderr)
+        self.assertIn("args are nested 1001 levels deep, more than the 1000 Redis reads", p.stderr)
+        jid = self.enqueue("echo", '{"x": ' + "[" * 999 + "]" * 999 + "}")
+        self.assertEqual(self.state(jid), "queued")
+
+    def test_a_misspelt_task_type_is_refused_with_the_name_meant(self):
+        p = self.tickq("enqueue", "slep", '{"ms": 1}')
+        self.assertEqual(p.returncode, 65, p.stderr)
+        self.assertIn("unknown task type 'slep' (did you mean 'sleep'?) (built in: ", p.stderr)
+        p = self.tickq("tasks", "ech")
+        self.assertEqual(p.returncode, 64, p.stderr)
+        self.assertIn("unknown task type 'ech' (did you mean 'echo'?) (known: ", p.stderr)
+        p = self.tickq("enqueue", "zzzzzz")
+        self.assertNotIn("did you mean", p.stderr)
 
     def test_unknown_type_fails_permanently_and_worker_goes_on(self):
         self.fcall("enqueue", [], "weird", "no_such_type", "{}", "backtest", "normal", "3", "1000", "0",

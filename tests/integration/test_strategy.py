@@ -900,6 +900,19 @@ end
              "Strategy error: instance 1: 'date' is a number, not a string (an ISO 8601 date such as df.date[i])"),
             ("function f(df) return {{ticker = df.ticker[1], date = df.date}} end",
              "Strategy error: instance 1: 'date' is a table, not a string (an ISO 8601 date such as df.date[i])"),
+            # a value the result cannot hold is named by its place, as Python's are
+            (returning("{ticker = 'AAA', date = '2024-01-03', v = {1, 2, x = 3}}"),
+             "Strategy error: instance 1 key 'v' has a key 1 that is not a string"),
+            (returning(ok, "{ticker = 'AAA', date = '2024-01-04', v = {{w = {f = print}}}}"),
+             "Strategy error: instance 2 key 'v'[1]['w']['f'] holds a function; results hold numbers, strings, "
+             "booleans and tables"),
+            # a side that is neither long nor short is never taken as long
+            (returning(ok, "{ticker = 'AAA', date = '2024-01-04', side = 'sideways'}"),
+             'Strategy error: instance 2: side must be "long" or "short" (or left out: long), got "sideways"'),
+            (returning("{ticker = 'AAA', date = '2024-01-03', side = -1}"),
+             'Strategy error: instance 1: side must be "long" or "short" (or left out: long), got number'),
+            (returning("{ticker = 'AAA', date = '2024-01-03', side = 'SHORT'}"),
+             'Strategy error: instance 1: side must be "long" or "short" (or left out: long), got "SHORT"'),
         ]
         res = self.run_all(*(self.args(code, symbols=["AAA"]) for code, _ in cases))
         for (code, want), r, jid in zip(cases, res, self.last_ids):
