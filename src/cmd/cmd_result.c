@@ -151,7 +151,7 @@ static void no_result(queue_t *q, const char *id)
         fprintf(stderr, "tickq: no result for job %s (unknown id, not started yet, or expired)\n", id);
     } else {
         queue_stream_physical(q->prefix, stream, physical);
-        if (strcmp(state, "queued") == 0)
+        if (strcmp(state, "queued") == 0 || strcmp(state, "delayed") == 0)
             say_queued(q, id, queue, physical);
         else if (strcmp(state, "deferred") == 0)
             say_deferred(id, physical, job);

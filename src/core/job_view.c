@@ -37,8 +37,8 @@ static json_t *field_value(const char *name, const char *value)
  * Fields not listed (none today) follow in the record's order. */
 static const char *const field_order[] = {
     "id", "type", "state", "run", "attempts", "max_retries", "queue", "priority", "worker", "running_for_ms",
-    "progress", "progress_message", "error", "depends_on", "after_any", "deps_left", "needed_by", "next_retry_at",
-    "created_at", "scheduled_for", "expires_at", "enqueued_at",
+    "progress", "progress_message", "error", "depends_on", "after_any", "deps_left", "needed_by", "due_at",
+    "next_retry_at", "created_at", "scheduled_for", "expires_at", "enqueued_at",
     "started_at", "finished_at", "timeout_seconds", "args", "timeout_ms", "enqueued_us", "expires_us", "started_us",
     "finished_us", "stream", "entry",
     "dead_entry", "cancel_requested", "retries",
@@ -153,6 +153,20 @@ int job_view_read(queue_t *q, const char *id, json_t **out, char *err, size_t er
             json_object_set_new(job, "running_for_ms", json_integer(p->element[0]->element[2]->integer));
         }
         freeReplyObject(p);
+    } else if (state && strcmp(state, "queued") == 0 && stream && (entry == NULL || *entry == '\0')) {
+        /* Nor is "delayed": a queued job without an entry, in its queue's
+         * delayed set (as tickq jobs lists it), due at its score. */
+        char physical[QUEUE_PHYS_MAX], dkey[300];
+        queue_stream_physical(q->prefix, stream, physical);
+        queue_delayed_key(q, physical, dkey, sizeof dkey);
+        redisReply *z = rconn_cmd(q->conn, err, errlen, "ZSCORE %s %s", dkey, id);
+        if (z && z->type == REDIS_REPLY_STRING) {
+            char iso[CLOCK_ISO_LEN];
+            clock_iso8601((int64_t)strtod(z->str, NULL) * 1000, iso);
+            json_object_set_new(job, "state", json_string("delayed"));
+            json_object_set_new(job, "due_at", json_string(iso));
+        }
+        freeReplyObject(z);
     }
     *out = in_order(job);
     json_decref(job);

@@ -337,6 +337,15 @@ static void enqueue_args(queue_t *q, const job_spec_t *s, args_t *a, enqueue_buf
     }
 }
 
+/* The state a new job is told as: the record of a job waiting for its
+ * delay says queued, as tickq job, tickq jobs and the API tell it delayed
+ * (job_view.c, job_list.c); a job with dependencies is deferred already. */
+static void told_state(const job_spec_t *spec, enqueue_result_t *out)
+{
+    if (out->created && spec->delay_ms > 0 && strcmp(out->state, "queued") == 0)
+        snprintf(out->state, sizeof out->state, "delayed");
+}
+
 static queue_status_t enqueue_reply(queue_t *q, const redisReply *r, enqueue_result_t *out, char *err,
                                     size_t errlen)
 {
@@ -367,6 +376,8 @@ queue_status_t queue_enqueue(queue_t *q, const job_spec_t *spec, enqueue_result_
         return rconn_broken(q->conn) ? QUEUE_ERR_IO : QUEUE_ERR_REPLY;
     queue_status_t st = enqueue_reply(q, r, out, err, errlen);
     freeReplyObject(r);
+    if (st == QUEUE_OK)
+        told_state(spec, out);
     return st;
 }
 
@@ -468,6 +479,7 @@ static queue_status_t enqueue_batch_call(queue_t *q, const job_spec_t *specs, si
             snprintf(out[i].state, sizeof out[i].state, "%s", reply_str(e[1]));
             out[i].run = (int)rconn_reply_integer(e[2]);
             snprintf(out[i].previous, sizeof out[i].previous, "%s", reply_str(e[3]));
+            told_state(&specs[i], &out[i]);
         }
     }
     freeReplyObject(r);

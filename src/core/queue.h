@@ -419,9 +419,10 @@ void queue_held_key(const queue_t *q, const char *type, char *out, size_t outlen
 /* <prefix>:index:<queue>:<state>, state failed, dead, cancelled or retrying */
 void queue_index_key(const queue_t *q, const char *queue, const char *state, char *out, size_t outlen);
 /* The dashboard's (http/http_sampler.c): the samples of the last hour, and
- * the lock that gives one slot's sample to one host. */
+ * the lock that gives one slot's sample to one host (slot: its start, in
+ * epoch ms). */
 void queue_dash_samples_key(const queue_t *q, char *out, size_t outlen);   /* <prefix>:dash:samples */
-void queue_dash_slot_key(const queue_t *q, long long slot, char *out, size_t outlen); /* <prefix>:dash:slot:<n> */
+void queue_dash_slot_key(const queue_t *q, long long slot, char *out, size_t outlen); /* <prefix>:dash:slot:<t> */
 
 /* Job `id`'s state into state ("" when it has no record, or on failure):
  * QUEUE_OK, QUEUE_ERR_IO when the connection failed, QUEUE_ERR_REPLY when

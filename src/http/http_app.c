@@ -3,6 +3,7 @@
 #include "http/http_app.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -49,6 +50,24 @@ void http_app_broken(http_app_t *a)
 {
     rconn_free(a->conn);
     a->conn = NULL;
+}
+
+void http_app_outcome_unknown(http_app_t *a, http_reply_t *rep, json_t *body, const char *fmt, ...)
+{
+    http_app_broken(a);
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *text = json_string(msg);
+    if (text == NULL) /* not UTF-8 (Redis's words): said without them */
+        text = json_string("the outcome is unknown: Redis failed after the call was sent");
+    json_t *out = json_pack("{s:o, s:s}", "error", text, "outcome", "unknown");
+    if (out != NULL && body != NULL)
+        json_object_update(out, body);
+    json_decref(body);
+    http_reply_json(rep, 503, out);
 }
 
 int http_app_database_ok(http_app_t *a)

@@ -48,6 +48,16 @@ typedef struct {
 queue_t *http_app_queue(http_app_t *a, char *err, size_t errlen);
 /* After a call that failed on the connection: drop it, the next use opens another. */
 void http_app_broken(http_app_t *a);
+/* 503 for a call that changes something (an enqueue, a cancel, ...) and
+ * failed on the connection (QUEUE_ERR_IO) once it was under way: its reply
+ * never came (a read that timed out, a connection lost), so Redis may have
+ * run it, or may run it later, when a stall ends. The connection is
+ * dropped; `body` (stolen; NULL: a new object) gets "error", the
+ * formatted text (which says how to find out), and "outcome": "unknown".
+ * Every other 503 of the API did nothing: Redis could not be reached, or
+ * answered with an error. */
+void http_app_outcome_unknown(http_app_t *a, http_reply_t *rep, json_t *body, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Whether the database answers (checked at most every 5 s): 1, or 0 with
  * the reason in a->db_error. The first check opens it (as `tickq worker`

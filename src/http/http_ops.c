@@ -216,10 +216,15 @@ void http_ops_dlq_retry(void *app, const http_request_t *req, http_reply_t *rep)
     }
     const char *entries[1] = { entry };
     long long requeued = 0;
-    if (queue_dlq_retry(q, entries, 1, &requeued, err, sizeof err) != QUEUE_OK) {
+    queue_status_t qs = queue_dlq_retry(q, entries, 1, &requeued, err, sizeof err);
+    if (qs == QUEUE_ERR_IO) {
+        http_app_outcome_unknown(a, rep, json_pack("{s:s, s:s}", "entry", entry, "id", job), "dead job %s may have "
+                                 "been put back on its queue: Redis failed after the call was sent (%s); look at "
+                                 "its state (GET /api/tasks/%s)", job, err, job);
+    } else if (qs != QUEUE_OK) {
         if (rconn_broken(a->conn))
             http_app_broken(a);
-        http_reply_error(rep, 503, "cannot retry: %s", err);
+        http_reply_error(rep, 503, "cannot retry (nothing was done): %s", err);
     } else if (requeued == 0) {
         http_reply_error(rep, 409, "job %s was enqueued again meanwhile; its dead-letter entry was dropped", job);
     } else {
@@ -248,6 +253,12 @@ void http_ops_purge(void *app, const http_request_t *req, http_reply_t *rep)
     queue_status_t qs = queue_purge_count(q, queue, &n, err, sizeof err);
     if (qs == QUEUE_OK)
         qs = queue_purge(q, queue, &cancelled, err, sizeof err);
+    if (qs == QUEUE_ERR_IO) {
+        http_app_outcome_unknown(a, rep, json_pack("{s:s, s:I}", "queue", queue, "cancelled", (json_int_t)cancelled),
+                                 "purge of %s stopped after %lld jobs, and may have cancelled more: Redis failed "
+                                 "after a call was sent (%s); purge again to finish", queue, cancelled, err);
+        return;
+    }
     if (qs != QUEUE_OK) {
         if (rconn_broken(a->conn))
             http_app_broken(a);

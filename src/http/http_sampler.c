@@ -137,9 +137,36 @@ static json_t *sample_now(http_sampler_t *s, int64_t slot_ms, char *err, size_t 
     return out;
 }
 
+/* Samples written by a tickq from before they were scored by time were
+ * scored by slot number (t / slot length): every such score is below
+ * this (1973 in epoch ms; a slot number of 1 s slots passes it in 5138).
+ * migrate_slot_scores re-scores them by their time. */
+#define SLOT_SCORE_MAX "100000000000"
+
+/* Re-scores the samples of key scored by slot number (an HTTP process of
+ * an older tickq wrote them, during an upgrade too) by their "t", so that
+ * they take their place in time; drops one that has no "t". */
+static void migrate_slot_scores(http_sampler_t *s, const char *key)
+{
+    char err[512];
+    redisReply *r = rconn_cmd(s->conn, err, sizeof err, "ZRANGEBYSCORE %s -inf (" SLOT_SCORE_MAX, key);
+    for (size_t i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *m = r->element[i];
+        json_t *v = m->type == REDIS_REPLY_STRING ? json_loads(m->str, 0, NULL) : NULL;
+        json_int_t t = json_integer_value(json_object_get(v, "t"));
+        json_decref(v);
+        if (t > 0)
+            freeReplyObject(rconn_cmd(s->conn, err, sizeof err, "ZADD %s %lld %b", key, (long long)t, m->str,
+                                      m->len));
+        else
+            freeReplyObject(rconn_cmd(s->conn, err, sizeof err, "ZREM %s %b", key, m->str, m->len));
+    }
+    freeReplyObject(r);
+}
+
 void http_sampler_tick(http_sampler_t *s)
 {
-    int64_t now = clock_now_ms(), slot = now / s->every_ms;
+    int64_t now = clock_now_ms(), slot = now / s->every_ms, t = slot * s->every_ms;
     if (slot == s->last_slot)
         return;
     char err[1024];
@@ -155,22 +182,28 @@ void http_sampler_tick(http_sampler_t *s)
         config_apply(s->cfg, &s->q);
     }
     s->last_slot = slot;
-    char key[256], lock[256], slot_text[32];
+    char key[256], lock[256];
     queue_dash_samples_key(&s->q, key, sizeof key);
-    queue_dash_slot_key(&s->q, (long long)slot, lock, sizeof lock);
-    snprintf(slot_text, sizeof slot_text, "%lld", (long long)slot);
-    /* One host per slot: the first to take the slot's lock samples it. */
+    /* One host per slot: the first to take the slot's lock samples it. The
+     * lock is named by the slot's start in ms, as the sample is scored:
+     * hosts with other slot lengths (TICKQ_SAMPLE_MS) share the starts
+     * they have in common, and sample each of them once too. */
+    queue_dash_slot_key(&s->q, (long long)t, lock, sizeof lock);
     redisReply *r = rconn_cmd(s->conn, err, sizeof err, "SET %s 1 NX PX %lld", lock, (long long)(s->every_ms * 6));
     int mine = r != NULL && r->type == REDIS_REPLY_STATUS;
     freeReplyObject(r);
-    json_t *sample = mine ? sample_now(s, slot * s->every_ms, err, sizeof err) : NULL;
+    json_t *sample = mine ? sample_now(s, t, err, sizeof err) : NULL;
     char *text = sample ? json_dumps(sample, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
     json_decref(sample);
     if (text != NULL) {
-        char oldest[32];
-        snprintf(oldest, sizeof oldest, "(%lld", (long long)((now - SAMPLE_KEEP_MS) / s->every_ms));
-        freeReplyObject(rconn_cmd(s->conn, err, sizeof err, "ZADD %s %s %s", key, slot_text, text));
-        freeReplyObject(rconn_cmd(s->conn, err, sizeof err, "ZREMRANGEBYSCORE %s -inf %s", key, oldest));
+        /* Scored by time (ms), trimmed to the hour by time, whatever slot
+         * length each host samples at; the key goes when no host has
+         * written for SAMPLE_TTL_MS (its samples are all past the hour). */
+        freeReplyObject(rconn_cmd(s->conn, err, sizeof err, "ZADD %s %lld %s", key, (long long)t, text));
+        migrate_slot_scores(s, key);
+        freeReplyObject(rconn_cmd(s->conn, err, sizeof err, "ZREMRANGEBYSCORE %s -inf (%lld", key,
+                                  (long long)(now - SAMPLE_KEEP_MS)));
+        freeReplyObject(rconn_cmd(s->conn, err, sizeof err, "PEXPIRE %s %lld", key, (long long)SAMPLE_TTL_MS));
         free(text);
     }
     if (rconn_broken(s->conn))
@@ -181,17 +214,20 @@ json_t *http_sampler_read(queue_t *q, char *err, size_t errlen)
 {
     char key[256];
     queue_dash_samples_key(q, key, sizeof key);
-    redisReply *r = rconn_cmd(q->conn, err, errlen, "ZRANGE %s 0 -1", key);
+    int64_t since = clock_now_ms() - SAMPLE_KEEP_MS;
+    /* By score, from an hour ago: samples of an older tickq not yet
+     * re-scored by time (migrate_slot_scores) are left out, never shown out
+     * of order. */
+    redisReply *r = rconn_cmd(q->conn, err, errlen, "ZRANGEBYSCORE %s %lld +inf", key, (long long)since);
     if (r == NULL)
         return NULL;
     json_t *list = json_array();
-    int64_t since = clock_now_ms() - SAMPLE_KEEP_MS;
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
         json_t *v = json_loads(r->element[i]->str, 0, NULL);
         if (v != NULL && json_integer_value(json_object_get(v, "t")) >= since)
             json_array_append_new(list, v);
         else
-            json_decref(v); /* older than the hour (not trimmed yet), or not ours: left out */
+            json_decref(v); /* not ours: left out */
     }
     freeReplyObject(r);
     return json_pack("{s:o}", "samples", list);

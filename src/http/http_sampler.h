@@ -1,12 +1,15 @@
 /* http_sampler.h — the dashboard's last hour: every SAMPLE_MS one sample of
  * the cluster (the jobs submitted, completed and failed so far, the ready
  * jobs, and the queue latency: the age of the oldest ready job), kept in
- * Redis under <prefix>:dash:samples (a sorted set by slot, the last
- * SAMPLE_KEEP slots) so that every API host shows the same. Each HTTP
- * process samples on a thread of its own, over its own connection (the
- * stats it reads are collected without shared state); a lock per
- * slot (SET NX) makes one sample per slot however many hosts run. A slot
- * no host sampled (none running, Redis down) is a gap, not a zero. */
+ * Redis under <prefix>:dash:samples (a sorted set scored by the slot's
+ * start in epoch ms, trimmed to the last SAMPLE_KEEP_MS, the key expiring
+ * SAMPLE_TTL_MS after the last write) so that every API host shows the
+ * same. Each HTTP process samples on a thread of its own, over its own
+ * connection (the stats it reads are collected without shared state); a
+ * lock per slot start (SET NX) makes one sample per slot however many
+ * hosts run, and hosts with other slot lengths order and trim by the same
+ * time. A slot no host sampled (none running, Redis down) is a gap, not a
+ * zero. */
 #ifndef TICKQ_HTTP_SAMPLER_H
 #define TICKQ_HTTP_SAMPLER_H
 
@@ -19,6 +22,7 @@
 
 #define SAMPLE_MS_DEFAULT 10000
 #define SAMPLE_KEEP_MS 3600000      /* an hour */
+#define SAMPLE_TTL_MS (SAMPLE_KEEP_MS + 600000) /* the hour and 10 minutes: no host wrote for that long */
 
 typedef struct {
     const config_t *cfg;

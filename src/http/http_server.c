@@ -14,6 +14,7 @@
 
 #include "core/json_exact.h"
 #include "core/log.h"
+#include "http/http_guard.h"
 
 #define CONNECTIONS_MAX 256
 #define CONNECTION_TIMEOUT_S 30
@@ -33,10 +34,15 @@ struct http_server {
 /* A connection's request: what was decided on its headers, and what its
  * body has sent so far. */
 typedef struct {
+    int decided;                 /* its headers were seen (decide) */
+    char *nul_path;              /* its path decoded, when that holds a NUL byte (%00); else NULL */
+    size_t nul_path_len;
     const http_route_t *route;   /* NULL: none for its method and path */
-    int refuse;                  /* 0, or its status whatever its body: 401, 403, 404, 405 */
+    int refuse;                  /* 0, or its status whatever its body: 400, 401, 403, 404, 405 */
     char allow[64];              /* 405: the methods its path takes */
     char why[300];               /* 403 from browser_guard: the reason */
+    size_t bad_at, bad_len;      /* 400: the {name} segment of nul_path holding a NUL... */
+    char bad_name[32];           /* ...and what it is ("job id", "symbol") */
     char *buf;
     size_t len, cap;
     int too_large;
@@ -196,6 +202,24 @@ void http_reply_error(http_reply_t *rep, int status, const char *fmt, ...)
     http_reply_body(rep, status, "application/json", text, text != NULL ? strlen(text) : 0);
 }
 
+#define QUOTE_CHARS 40
+
+const char *http_quote(const char *text, char *out, size_t outlen)
+{
+    size_t len = strlen(text), chars = 0;
+    for (size_t i = 0; i < len; i++)
+        chars += ((unsigned char)text[i] & 0xC0) != 0x80; /* a character's first byte */
+    if (chars <= QUOTE_CHARS) {
+        snprintf(out, outlen, "'%s'", text);
+        return out;
+    }
+    size_t cut = 0, seen = 0; /* cut: where character QUOTE_CHARS + 1 starts */
+    while (cut < len && !(((unsigned char)text[cut] & 0xC0) != 0x80 && ++seen > QUOTE_CHARS))
+        cut++;
+    snprintf(out, outlen, "'%.*s\u2026' (%zu characters)", (int)cut, text, chars);
+    return out;
+}
+
 /* --- query parameters ----------------------------------------------------- */
 
 const char *http_query(const http_request_t *r, const char *key)
@@ -203,20 +227,41 @@ const char *http_query(const http_request_t *r, const char *key)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
+#define QUERY_KNOWN_MAX 32
+
 typedef struct {
     const char *const *known;
     char unknown[100];
+    char twice[100];
+    unsigned char seen[QUERY_KNOWN_MAX]; /* per known key: given already */
 } query_check_t;
 
+/* A query key: known, and given once (libmicrohttpd's lookup answers the
+ * first of two, so ?limit=1&limit=2 would silently mean 1). */
 static enum MHD_Result check_key(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     (void)kind, (void)value;
     query_check_t *c = cls;
-    for (const char *const *k = c->known; *k; k++)
-        if (strcmp(*k, key) == 0)
+    for (size_t k = 0; c->known[k] != NULL; k++)
+        if (strcmp(c->known[k], key) == 0) {
+            if (k < QUERY_KNOWN_MAX && c->seen[k]++ > 0) {
+                snprintf(c->twice, sizeof c->twice, "%s", key);
+                return MHD_NO;
+            }
             return MHD_YES;
+        }
     snprintf(c->unknown, sizeof c->unknown, "%s", key);
     return MHD_NO;
+}
+
+void http_reply_body_not_json(http_reply_t *rep, const json_error_t *jerr)
+{
+    if (json_error_code(jerr) == json_error_null_character)
+        http_reply_error(rep, 400, "the body holds a NUL character (\\u0000, line %d, column %d): tickq takes text "
+                         "without NUL", jerr->line, jerr->column);
+    else
+        http_reply_error(rep, 400, "the body is not JSON: %s (line %d, column %d)", jerr->text, jerr->line,
+                         jerr->column);
 }
 
 int http_query_count(const http_request_t *r, const char *key, long long lo, long long hi, long long dflt,
@@ -238,8 +283,12 @@ int http_query_count(const http_request_t *r, const char *key, long long lo, lon
 
 int http_query_only(const http_request_t *r, const char *const *known, http_reply_t *rep)
 {
-    query_check_t c = { known, "" };
+    query_check_t c = { known, "", "", { 0 } };
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_key, &c);
+    if (c.twice[0] != '\0') {
+        http_reply_error(rep, 400, "query parameter '%s' is given twice: give it once", c.twice);
+        return -1;
+    }
     if (c.unknown[0] == '\0')
         return 0;
     char list[300] = "";
@@ -252,11 +301,20 @@ int http_query_only(const http_request_t *r, const char *const *known, http_repl
 
 /* --- routing -------------------------------------------------------------- */
 
-/* Whether path matches pattern; the {name} segments go to caps, and a
- * last {name*} takes the rest of the path, slashes and all. */
-static int path_match(const char *pattern, const char *path, char caps[HTTP_PARAMS_MAX][512])
+/* Where a route's {name} segments are in a path: caps (each cut to 511
+ * bytes), and where each starts in the path and its whole length. */
+typedef struct {
+    char caps[HTTP_PARAMS_MAX][512];
+    size_t at[HTTP_PARAMS_MAX], len[HTTP_PARAMS_MAX];
+    int n;
+} path_params_t;
+
+/* Whether path matches pattern; the {name} segments go to pp, and a last
+ * {name*} takes the rest of the path, slashes and all. */
+static int path_match(const char *pattern, const char *path, path_params_t *pp)
 {
-    int ncap = 0;
+    const char *start = path;
+    pp->n = 0;
     while (*pattern && *path) {
         if (*pattern != '/' || *path != '/')
             return 0;
@@ -265,11 +323,16 @@ static int path_match(const char *pattern, const char *path, char caps[HTTP_PARA
         if (pattern[0] == '{' && pl >= 2 && pattern[pl - 2] == '*' && pattern[pl] == '\0')
             sl = strlen(path);
         if (pattern[0] == '{') {
-            /* libmicrohttpd has percent-decoded the path already. */
-            if (sl == 0 || sl >= 512 || ncap == HTTP_PARAMS_MAX)
+            /* libmicrohttpd has percent-decoded the path already. A
+             * segment of 512 bytes or more matches too (route() refuses
+             * it, naming it): never "no such endpoint". */
+            if (sl == 0 || pp->n == HTTP_PARAMS_MAX)
                 return 0;
-            memcpy(caps[ncap], path, sl);
-            caps[ncap++][sl] = '\0';
+            size_t kept = sl < sizeof pp->caps[0] ? sl : sizeof pp->caps[0] - 1;
+            memcpy(pp->caps[pp->n], path, kept);
+            pp->caps[pp->n][kept] = '\0';
+            pp->at[pp->n] = (size_t)(path - start);
+            pp->len[pp->n++] = sl;
         } else if (pl != sl || strncmp(pattern, path, pl) != 0) {
             return 0;
         }
@@ -305,15 +368,15 @@ static int check_token(const http_server_t *s, struct MHD_Connection *conn)
     return http_token_equal(auth + 7, s->token) ? 0 : 403;
 }
 
-/* The route for a method and path (its {name} segments in caps), or NULL
+/* The route for a method and path (its {name} segments in pp), or NULL
  * with `allow` listing the methods the path takes ("" when none). */
 static const http_route_t *find_route(const http_server_t *s, const char *method, const char *path,
-                                      char caps[HTTP_PARAMS_MAX][512], char *allow, size_t allowlen)
+                                      path_params_t *pp, char *allow, size_t allowlen)
 {
     allow[0] = '\0';
     for (size_t i = 0; i < s->nroutes; i++) {
         const http_route_t *r = &s->routes[i];
-        if (!path_match(r->pattern, path, caps))
+        if (!path_match(r->pattern, path, pp))
             continue;
         if (strcmp(r->method, method) == 0)
             return r;
@@ -323,50 +386,92 @@ static const http_route_t *find_route(const http_server_t *s, const char *method
     return NULL;
 }
 
-/* The host of a Host header or an Origin's authority, without the port
- * ("127.0.0.1", "[::1]", "example.com"), lower-cased, into out. */
-static void host_part(const char *authority, char *out, size_t outlen)
-{
-    size_t n = authority[0] == '[' ? strcspn(authority, "]") + (strchr(authority, ']') != NULL)
-                                   : strcspn(authority, ":/");
-    if (n >= outlen)
-        n = outlen - 1;
-    for (size_t i = 0; i < n; i++)
-        out[i] = (char)tolower((unsigned char)authority[i]);
-    out[n] = '\0';
-}
-
-static int loopback_name(const char *host)
-{
-    return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0;
-}
-
-/* A request a browser may have been led to send: 403 for an Origin other
- * than the Host it was sent to (another site's page), and, with no token
- * set, for a Host that is no loopback name (a name rebound to 127.0.0.1 by
- * another site's DNS). 0 when neither. */
+/* The browser guard (http_guard.h) on a request's headers: 0, or 403
+ * with why. */
 static int browser_guard(const http_server_t *s, struct MHD_Connection *conn, char *why, size_t whylen)
 {
     const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
-    char h[256] = "", o[256] = "";
-    if (host != NULL)
-        host_part(host, h, sizeof h);
-    if (origin != NULL) {
-        const char *auth = strstr(origin, "://");
-        host_part(auth != NULL ? auth + 3 : origin, o, sizeof o);
-        if (strcmp(o, h) != 0) {
-            snprintf(why, whylen, "cross-origin requests are refused (Origin %.100s, Host %.100s)", origin,
-                     host != NULL ? host : "none");
-            return 403;
+    return http_guard_check(host, origin, s->token[0] != '\0', why, whylen);
+}
+
+/* A path libmicrohttpd has decoded holds a NUL byte when its text holds
+ * %00; it gives the routes the path cut there. The whole path (up to the
+ * query), decoded as libmicrohttpd decodes it (each %HH, nothing else),
+ * into a malloc'd *out when it holds a NUL; 0 with *out NULL when it does
+ * not, -1 when memory runs out. */
+static int nul_path_decode(const char *uri, char **out, size_t *outlen)
+{
+    size_t n = strcspn(uri, "?");
+    *out = NULL;
+    *outlen = 0;
+    const char *nul = strstr(uri, "%00");
+    if (nul == NULL || (size_t)(nul - uri) >= n)
+        return 0;
+    char *p = malloc(n + 1);
+    if (p == NULL)
+        return -1;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (uri[i] == '%' && i + 2 < n && isxdigit((unsigned char)uri[i + 1]) && isxdigit((unsigned char)uri[i + 2])) {
+            char hex[3] = { uri[i + 1], uri[i + 2], '\0' };
+            p[len++] = (char)strtol(hex, NULL, 16);
+            i += 2;
+        } else {
+            p[len++] = uri[i];
         }
     }
-    if (s->token[0] == '\0' && host != NULL && !loopback_name(h)) {
-        snprintf(why, whylen, "Host '%.100s' is not a loopback name: without TICKQ_API_TOKEN this server answers "
-                 "only requests sent to localhost or 127.0.0.1", host);
-        return 403;
+    p[len] = '\0';
+    if (memchr(p, '\0', len) == NULL) { /* "%00" only after a decoded '%' ("%2500" is "%00"): no NUL */
+        free(p);
+        return 0;
     }
+    *out = p;
+    *outlen = len;
     return 0;
+}
+
+/* What a route's k-th {name} segment holds, for a message: "job id" for
+ * {id*}, "queue name" for {name}, ... */
+static void param_name(const char *pattern, int k, char *out, size_t outlen)
+{
+    static const char *const said[][2] = { { "id", "job id" }, { "name", "queue name" },
+                                           { "entry", "dead-letter entry" }, { "symbol", "symbol" } };
+    const char *p = pattern;
+    for (int i = 0; (p = strchr(p, '{')) != NULL && i < k; i++)
+        p++;
+    size_t n = p != NULL ? strcspn(p + 1, "*}") : 0;
+    snprintf(out, outlen, "path segment");
+    for (size_t i = 0; p != NULL && i < sizeof said / sizeof said[0]; i++)
+        if (strlen(said[i][0]) == n && strncmp(p + 1, said[i][0], n) == 0)
+            snprintf(out, outlen, "%s", said[i][1]);
+}
+
+/* The route of a path that holds a NUL byte, found as if each NUL were
+ * another byte, and the {name} segment that holds one: up->refuse 400
+ * naming it (no route takes a NUL: job ids, queue names, symbols and
+ * entries have no control characters), or 404 / 405 as for any path. */
+static void decide_nul_path(const http_server_t *s, const char *method, upload_t *up)
+{
+    char *shown = malloc(up->nul_path_len + 1);
+    if (shown == NULL) {
+        up->refuse = 404;
+        return;
+    }
+    for (size_t i = 0; i <= up->nul_path_len; i++)
+        shown[i] = i < up->nul_path_len && up->nul_path[i] == '\0' ? '\x01' : up->nul_path[i];
+    path_params_t pp;
+    const http_route_t *r = find_route(s, method, shown, &pp, up->allow, sizeof up->allow);
+    free(shown);
+    up->route = r;
+    up->refuse = r == NULL ? (up->allow[0] ? 405 : 404) : 400;
+    for (int k = 0; r != NULL && k < pp.n && up->bad_name[0] == '\0'; k++) {
+        if (memchr(up->nul_path + pp.at[k], '\0', pp.len[k]) != NULL) {
+            up->bad_at = pp.at[k];
+            up->bad_len = pp.len[k];
+            param_name(r->pattern, k, up->bad_name, sizeof up->bad_name);
+        }
+    }
 }
 
 /* Decided on the headers, before any body is read: the route, and whether
@@ -375,18 +480,48 @@ static int browser_guard(const http_server_t *s, struct MHD_Connection *conn, ch
 static void decide(const http_server_t *s, struct MHD_Connection *conn, const char *method, const char *path,
                    upload_t *up)
 {
-    char caps[HTTP_PARAMS_MAX][512];
-    up->route = find_route(s, method, path, caps, up->allow, sizeof up->allow);
-    if (up->route == NULL)
+    path_params_t pp;
+    up->decided = 1;
+    up->route = find_route(s, method, path, &pp, up->allow, sizeof up->allow);
+    if (up->nul_path != NULL) { /* refused whatever its token: after the token's checks, a 400 */
+        decide_nul_path(s, method, up);
+        if (up->refuse == 400) {
+            int first = browser_guard(s, conn, up->why, sizeof up->why);
+            if (first == 0)
+                first = check_token(s, conn);
+            if (first != 0)
+                up->refuse = first;
+        }
+    } else if (up->route == NULL) {
         up->refuse = up->allow[0] ? 405 : 404;
-    else if (!(up->route->flags & HTTP_PUBLIC) &&
-             (up->refuse = browser_guard(s, conn, up->why, sizeof up->why)) == 0)
+    } else if (!(up->route->flags & HTTP_PUBLIC) &&
+               (up->refuse = browser_guard(s, conn, up->why, sizeof up->why)) == 0) {
         up->refuse = check_token(s, conn);
+    }
 }
 
 static void refusal(const upload_t *up, const char *method, const char *path, http_reply_t *rep)
 {
-    if (up->refuse == 401) {
+    if (up->refuse == 400) { /* a NUL in a {name} segment, named with its bytes (JSON writes it \u0000) */
+        static const char tail[] = "': spaces and control characters are not allowed";
+        char head[64];
+        int hl = snprintf(head, sizeof head, "invalid %s '", up->bad_name[0] ? up->bad_name : "path segment");
+        size_t n = (size_t)hl + up->bad_len + sizeof tail - 1;
+        char *msg = malloc(n + 1);
+        json_t *text = NULL;
+        if (msg != NULL) {
+            memcpy(msg, head, (size_t)hl);
+            memcpy(msg + hl, up->nul_path + up->bad_at, up->bad_len);
+            memcpy(msg + hl + up->bad_len, tail, sizeof tail);
+            text = json_stringn(msg, n); /* NULL when the bytes are not UTF-8 */
+            free(msg);
+        }
+        if (text == NULL)
+            http_reply_error(rep, 400, "invalid %s in the path: spaces and control characters (here NUL, %%00) "
+                             "are not allowed", up->bad_name[0] ? up->bad_name : "path segment");
+        else
+            http_reply_json(rep, 400, json_pack("{s:o}", "error", text));
+    } else if (up->refuse == 401) {
         http_reply_error(rep, 401, "this endpoint needs the API token: send 'Authorization: Bearer <token>'");
         snprintf(rep->header[0], sizeof rep->header[0], "WWW-Authenticate: Bearer");
     } else if (up->refuse == 403) {
@@ -402,14 +537,23 @@ static void refusal(const upload_t *up, const char *method, const char *path, ht
 /* Runs the request's route, under the lock unless it needs none. */
 static void route(http_server_t *s, http_request_t *req, http_reply_t *rep)
 {
-    char caps[HTTP_PARAMS_MAX][512], allow[64];
-    const http_route_t *r = find_route(s, req->method, req->path, caps, allow, sizeof allow);
+    char allow[64];
+    path_params_t pp;
+    const http_route_t *r = find_route(s, req->method, req->path, &pp, allow, sizeof allow);
     if (r == NULL) { /* it was found on the headers, and the routes do not change */
         http_reply_error(rep, 500, "the route of %s %s went away", req->method, req->path);
         return;
     }
+    for (int k = 0; k < pp.n; k++) {
+        if (pp.len[k] >= sizeof pp.caps[k]) {
+            char name[32];
+            param_name(r->pattern, k, name, sizeof name);
+            http_reply_error(rep, 400, "invalid %s: its %zu bytes are more than any %s has", name, pp.len[k], name);
+            return;
+        }
+    }
     for (int k = 0; k < HTTP_PARAMS_MAX; k++)
-        req->params[k] = caps[k];
+        req->params[k] = pp.caps[k];
     if (!(r->flags & HTTP_BODY) && strspn(req->body, " \t\r\n") != req->body_len) {
         http_reply_error(rep, 400, "%s %s takes no body (it got %zu bytes)", req->method, req->path, req->body_len);
         return;
@@ -451,8 +595,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     http_server_t *s = cls;
     upload_t *up = *con_cls;
-    if (up == NULL) { /* the headers: the body follows in later calls */
-        if ((up = calloc(1, sizeof *up)) == NULL)
+    if (up == NULL || !up->decided) { /* the headers: the body follows in later calls */
+        if (up == NULL && (up = calloc(1, sizeof *up)) == NULL)
             return MHD_NO;
         *con_cls = up;
         decide(s, conn, method, url, up);
@@ -508,9 +652,24 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     upload_t *up = *con_cls;
     if (up != NULL) {
         free(up->buf);
+        free(up->nul_path);
         free(up);
         *con_cls = NULL;
     }
+}
+
+/* Each request's state, made before its URI is decoded: whether its path
+ * holds a NUL (decide_nul_path). libmicrohttpd calls on_completed for it
+ * from here on, whatever becomes of the request. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls, (void)conn;
+    upload_t *up = calloc(1, sizeof *up);
+    if (up != NULL && nul_path_decode(uri, &up->nul_path, &up->nul_path_len) != 0) {
+        free(up);
+        up = NULL; /* on_request makes one; the path's NUL is then not seen: 404 */
+    }
+    return up;
 }
 
 http_server_t *http_server_start(const http_bind_t *bind, const char *token, const http_route_t *routes,
@@ -536,7 +695,8 @@ http_server_t *http_server_start(const http_bind_t *bind, const char *token, con
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS_MAX,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREADS,
-                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+                                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK,
+                                 on_uri, s, MHD_OPTION_END);
     if (s->daemon == NULL) {
         snprintf(err, errlen, "cannot listen on %s (in use, or not an address of this host)", bind->text);
         pthread_mutex_destroy(&s->lock);

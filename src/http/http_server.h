@@ -12,9 +12,11 @@
  *
  * Status codes decided here: 404 no route for the path, 405 a route for
  * the path but not the method (with Allow), 401 no token where one is
- * needed, 403 a wrong token, 413 a body over the limit, 400 a query
- * parameter the route does not take or a body (not blank) sent to a route
- * that reads none. The route and the token are decided
+ * needed, 403 a wrong token or a browser's request from elsewhere
+ * (http_guard.h), 413 a body over the limit,
+ * 400 a query parameter the route does not take, a body (not blank) sent
+ * to a route that reads none, or a {name} segment holding a NUL (%00,
+ * which libmicrohttpd would cut the path at). The route and the token are decided
  * on the headers: a refused request's body is read but kept nowhere, and
  * its refusal comes before 413. Every request to an audited route is
  * logged, refused or not. */
@@ -82,6 +84,10 @@ void http_reply_json(http_reply_t *rep, int status, json_t *v);
 void http_reply_json_digits(http_reply_t *rep, int status, json_t *v, int digits);
 void http_reply_error(http_reply_t *rep, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void http_reply_body(http_reply_t *rep, int status, const char *content_type, char *body, size_t len);
+/* 400 for a body jansson could not read (jerr), in words that name what
+ * was wrong rather than jansson's flags ("\u0000 is not allowed without
+ * JSON_ALLOW_NUL" is a NUL character tickq does not take). */
+void http_reply_body_not_json(http_reply_t *rep, const json_error_t *jerr);
 
 typedef void (*http_handler_fn)(void *app, const http_request_t *req, http_reply_t *rep);
 
@@ -114,5 +120,11 @@ void http_server_stop(http_server_t *s);
 
 /* Equal in time that depends only on the lengths. */
 int http_token_equal(const char *given, const char *token);
+
+/* text between single quotes for a message: whole up to 40 characters,
+ * else its first 40 and "…" with its length ('AAAA…' (47 characters)).
+ * Returns out, which HTTP_QUOTE_MAX bytes always hold. */
+#define HTTP_QUOTE_MAX 200
+const char *http_quote(const char *text, char *out, size_t outlen);
 
 #endif

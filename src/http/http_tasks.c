@@ -15,6 +15,7 @@
 #include "core/queue_controls.h"
 #include "core/queue_names.h"
 #include "core/job_view.h"
+#include "core/uuid.h"
 #include "data/optimize_table.h"
 
 /* A spec from a task object, as job_json_spec does it; -1 with rep filled
@@ -28,14 +29,29 @@ static int spec_of(const json_t *task, job_spec_t *spec, job_json_text_t *text, 
     return st == 0 ? 0 : -1;
 }
 
+#define SENT_FAILED "Redis failed after the call was sent"
+
+/* 503: the enqueue of job `id` failed after its call was sent (err). */
+static void enqueue_unknown(http_app_t *a, http_reply_t *rep, const char *id, const char *err)
+{
+    http_app_outcome_unknown(a, rep, json_pack("{s:s}", "id", id),
+                             "job %s may have been enqueued: " SENT_FAILED " (%s); look it up by id (GET "
+                             "/api/tasks/%s), or retry with \"id\": \"%s\" (a 409 then says it went in)", id, err,
+                             id, id);
+}
+
 void http_tasks_enqueue(http_app_t *a, const json_t *task, http_reply_t *rep)
 {
     job_spec_t spec;
     job_json_text_t text;
-    char err[2048];
+    char err[2048], new_id[UUID_STR_LEN];
     if (spec_of(task, &spec, &text, rep) != 0) {
         job_json_text_free(&text);
         return;
+    }
+    if (spec.id == NULL) { /* made here, not by queue_enqueue: a failed call can name it */
+        uuid_v4(new_id);
+        spec.id = new_id;
     }
     if (job_admit_check(&spec, a->cfg->max_payload, err, sizeof err) != 0) {
         http_reply_error(rep, spec.args_len > a->cfg->max_payload ? 413 : 400, "job refused: %s", err);
@@ -52,15 +68,22 @@ void http_tasks_enqueue(http_app_t *a, const json_t *task, http_reply_t *rep)
         http_reply_error(rep, 400, "job refused: %s", err);
         goto out;
     }
-    enqueue_result_t res;
-    if (qs == QUEUE_OK)
-        qs = queue_enqueue(q, &spec, &res, err, sizeof err);
-    if (qs == QUEUE_ERR_INVALID) {
-        http_reply_error(rep, 400, "job refused: %s", err);
-    } else if (qs != QUEUE_OK) {
+    if (qs != QUEUE_OK) { /* before the enqueue was sent */
         if (rconn_broken(a->conn))
             http_app_broken(a);
-        http_reply_error(rep, 503, "cannot enqueue: %s", err);
+        http_reply_error(rep, 503, "cannot enqueue (nothing was): cannot check the task type: %s", err);
+        goto out;
+    }
+    enqueue_result_t res;
+    qs = queue_enqueue(q, &spec, &res, err, sizeof err);
+    if (qs == QUEUE_ERR_INVALID) {
+        http_reply_error(rep, 400, "job refused: %s", err);
+    } else if (qs == QUEUE_ERR_IO) {
+        enqueue_unknown(a, rep, spec.id, err);
+    } else if (qs != QUEUE_OK) { /* Redis answered with an error: it did nothing */
+        if (rconn_broken(a->conn))
+            http_app_broken(a);
+        http_reply_error(rep, 503, "cannot enqueue (nothing was): %s", err);
     } else if (!res.created) {
         json_t *body = json_pack("{s:s, s:s, s:s, s:i}", "error", "", "id", res.id, "state", res.state, "run", res.run);
         json_object_set_new(body, "error", json_sprintf("job %s already exists (state %s, run %d); nothing "
@@ -118,25 +141,51 @@ static void enqueue_list(http_app_t *a, const json_t *tasks, http_reply_t *rep)
         http_reply_error(rep, 500, "out of memory");
         goto out;
     }
-    if (qs == QUEUE_OK)
-        qs = queue_enqueue_batch(q, b.specs, n, res, &done, &refused, err, sizeof err);
-    if (qs != QUEUE_OK) {
+    if (qs != QUEUE_OK) { /* checking the types: nothing was sent */
         if (rconn_broken(a->conn))
             http_app_broken(a);
+        http_reply_json(rep, 503, json_pack("{s:o, s:i, s:[]}", "error", json_sprintf("cannot enqueue (nothing was): "
+                                            "cannot check the task types: %s", err), "enqueued", 0, "ids"));
+        goto out;
+    }
+    qs = queue_enqueue_batch(q, b.specs, n, res, &done, &refused, err, sizeof err);
+    if (qs != QUEUE_OK) {
         /* The calls before the failing one went in: say how many and their
          * ids (a task without an id got a new one: posting it again would
          * enqueue it again). A refusal names its task by its index, as the
          * checks above do. */
-        json_t *error;
-        if (refused != SIZE_MAX)
-            error = json_sprintf("task %zu (%s): job refused: %s", refused, res[refused].id, err);
-        else
-            error = json_sprintf("%s%s", qs == QUEUE_ERR_INVALID ? "job refused: " : "cannot enqueue: ", err);
         json_t *went = json_array();
         for (size_t i = 0; i < done; i++)
             json_array_append_new(went, json_string(res[i].id));
-        json_t *body = json_pack("{s:o, s:I, s:o}", "error", error, "enqueued", (json_int_t)done, "ids", went);
-        http_reply_json(rep, qs == QUEUE_ERR_INVALID ? 400 : 503, body);
+        if (qs == QUEUE_ERR_IO) {
+            /* The call in flight may have gone in too: its tasks are those
+             * after `done` whose ids it set before it was sent. */
+            json_t *maybe = json_array();
+            size_t end = done;
+            for (; end < n && res[end].id[0] != '\0'; end++)
+                json_array_append_new(maybe, json_string(res[end].id));
+            json_t *body = json_pack("{s:I, s:o, s:o}", "enqueued", (json_int_t)done, "ids", went, "outcome_unknown",
+                                     maybe);
+            char before[80] = "";
+            if (done > 0)
+                snprintf(before, sizeof before, "; the %zu before them went in (\"ids\")", done);
+            http_app_outcome_unknown(a, rep, body, "tasks %zu to %zu may have been enqueued: " SENT_FAILED " (%s)%s. "
+                                     "Look those in \"outcome_unknown\" up by id, or post the tasks from %zu on "
+                                     "again, these with those ids (an id that exists is then \"created\": false, "
+                                     "not a second job)", done, end > done ? end - 1 : done, err, before, done);
+            goto out;
+        }
+        if (rconn_broken(a->conn))
+            http_app_broken(a);
+        json_t *error;
+        if (refused != SIZE_MAX)
+            error = json_sprintf("task %zu (%s): job refused: %s", refused, res[refused].id, err);
+        else if (qs == QUEUE_ERR_INVALID)
+            error = json_sprintf("job refused: %s", err);
+        else /* Redis answered with an error: the failing call did nothing */
+            error = json_sprintf("cannot enqueue the tasks from %zu on (nothing of them was): %s", done, err);
+        http_reply_json(rep, qs == QUEUE_ERR_INVALID ? 400 : 503,
+                        json_pack("{s:o, s:I, s:o}", "error", error, "enqueued", (json_int_t)done, "ids", went));
         goto out;
     }
     json_t *jobs = json_array();
@@ -160,8 +209,7 @@ void http_tasks_create(void *app, const http_request_t *req, http_reply_t *rep)
     json_error_t jerr;
     json_t *task = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (task == NULL) {
-        http_reply_error(rep, 400, "the body is not JSON: %s (line %d, column %d)", jerr.text, jerr.line,
-                         jerr.column);
+        http_reply_body_not_json(rep, &jerr);
         return;
     }
     if (json_is_array(task))
@@ -216,13 +264,20 @@ static void no_job(http_reply_t *rep, const char *id)
     http_reply_error(rep, 404, "no job %s (unknown id, or its record expired)", id);
 }
 
-/* 503: a call to `what` (cancel, retry, delete) a job failed; a broken
- * connection is dropped. */
-static void control_failed(http_app_t *a, http_reply_t *rep, const char *what, const char *err)
+/* 503: a call to `what` (cancel, retry, delete) job `id` failed with qs:
+ * after an I/O error Redis may have run it (`done`: "cancelled", ...),
+ * else it did nothing. */
+static void control_failed(http_app_t *a, http_reply_t *rep, queue_status_t qs, const char *what, const char *done,
+                           const char *id, const char *err)
 {
+    if (qs == QUEUE_ERR_IO) {
+        http_app_outcome_unknown(a, rep, json_pack("{s:s}", "id", id), "job %s may have been %s: " SENT_FAILED
+                                 " (%s); look at its state (GET /api/tasks/%s)", id, done, err, id);
+        return;
+    }
     if (rconn_broken(a->conn))
         http_app_broken(a);
-    http_reply_error(rep, 503, "cannot %s: %s", what, err);
+    http_reply_error(rep, 503, "cannot %s (nothing was done): %s", what, err);
 }
 
 /* 409: job `id` is in a state the call refuses it in; takes `error`. */
@@ -265,7 +320,7 @@ void http_tasks_cancel(void *app, const http_request_t *req, http_reply_t *rep)
     cancel_status_t res;
     queue_status_t qs = queue_cancel(q, id, &res, state, err, sizeof err);
     if (qs != QUEUE_OK)
-        control_failed(a, rep, "cancel", err);
+        control_failed(a, rep, qs, "cancel", "cancelled", id, err);
     else if (res == CANCEL_MISSING)
         no_job(rep, id);
     else if (res == CANCEL_FINAL)
@@ -289,7 +344,7 @@ void http_tasks_retry(void *app, const http_request_t *req, http_reply_t *rep)
     int run = 0;
     queue_status_t qs = queue_retry(q, id, &res, &run, state, err, sizeof err);
     if (qs != QUEUE_OK)
-        control_failed(a, rep, "retry", err);
+        control_failed(a, rep, qs, "retry", "queued again", id, err);
     else if (res == RETRY_MISSING)
         no_job(rep, id);
     else if (res == RETRY_REFUSED)
@@ -311,7 +366,7 @@ void http_tasks_delete(void *app, const http_request_t *req, http_reply_t *rep)
     long long needed_by = 0;
     queue_status_t qs = queue_delete(q, id, &res, state, &needed_by, err, sizeof err);
     if (qs != QUEUE_OK) {
-        control_failed(a, rep, "delete", err);
+        control_failed(a, rep, qs, "delete", "deleted", id, err);
     } else if (res == DELETE_MISSING) {
         no_job(rep, id);
     } else if (res == DELETE_REFUSED) {
@@ -345,7 +400,8 @@ void http_tasks_list(void *app, const http_request_t *req, http_reply_t *rep)
         char list[200] = "";
         for (int i = 0; i < JOB_LIST_STATES; i++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", job_list_states[i]);
-        http_reply_error(rep, 400, "unknown state '%.60s' (one of: %s)", state, list);
+        char quoted[HTTP_QUOTE_MAX];
+        http_reply_error(rep, 400, "unknown state %s (one of: %s)", http_quote(state, quoted, sizeof quoted), list);
         return;
     }
     if (f.queue != NULL && queue_name_check(f.queue, err, sizeof err) != 0) {
@@ -353,8 +409,9 @@ void http_tasks_list(void *app, const http_request_t *req, http_reply_t *rep)
         return;
     }
     if (f.type != NULL && !job_name_valid(f.type, JOB_TYPE_MAX)) {
-        http_reply_error(rep, 400, "type '%.60s' is not a task type (1-%d of A-Z a-z 0-9 _ - .)", f.type,
-                         JOB_TYPE_MAX);
+        char quoted[HTTP_QUOTE_MAX];
+        http_reply_error(rep, 400, "type %s is not a task type (1-%d of A-Z a-z 0-9 _ - .)",
+                         http_quote(f.type, quoted, sizeof quoted), JOB_TYPE_MAX);
         return;
     }
     long long limit, offset;

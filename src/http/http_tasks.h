@@ -33,8 +33,11 @@ void http_tasks_table(void *app, const http_request_t *req, http_reply_t *rep);
 
 /* Enqueues the job `task` describes (the POST /api/tasks object) and fills
  * rep: 201 with {id, state, run, created}, 409 when the id exists, 400 for
- * bad input naming it, 503 when Redis cannot be reached. For the manual
- * triggers too (http_triggers.h). */
+ * bad input naming it, 503 when Redis cannot be reached or refused the
+ * call (nothing enqueued), or 503 with "outcome": "unknown" and its "id"
+ * (made here when the task has none) when Redis failed after the call was
+ * sent (http_app_outcome_unknown). For the manual triggers too
+ * (http_triggers.h). */
 void http_tasks_enqueue(http_app_t *a, const json_t *task, http_reply_t *rep);
 
 #endif

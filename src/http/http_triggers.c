@@ -9,6 +9,7 @@
 #include "core/job.h"
 #include "core/job_admit.h"
 #include "core/uuid.h"
+#include "data/bars.h"
 #include "http/http_app.h"
 #include "http/http_tasks.h"
 
@@ -21,8 +22,7 @@ static json_t *body_args(const http_request_t *req, http_reply_t *rep)
     json_error_t jerr;
     json_t *args = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (args == NULL) {
-        http_reply_error(rep, 400, "the body is not JSON: %s (line %d, column %d)", jerr.text, jerr.line,
-                         jerr.column);
+        http_reply_body_not_json(rep, &jerr);
         return NULL;
     }
     if (!json_is_object(args)) {
@@ -72,8 +72,9 @@ static int update_unknown_field(json_t *body, http_reply_t *rep)
         char hint[80] = "";
         if (close_match_find(key, update_fields, NUPDATE, &best, 1) == 1)
             snprintf(hint, sizeof hint, " (did you mean '%s'?)", update_fields[best]);
-        http_reply_error(rep, 400, "unknown field '%.60s'%s; an update takes: stock_provider, options_provider, "
-                         "as_of, interval (all optional)", key, hint);
+        char quoted[HTTP_QUOTE_MAX];
+        http_reply_error(rep, 400, "unknown field %s%s; an update takes: stock_provider, options_provider, "
+                         "as_of, interval (all optional)", http_quote(key, quoted, sizeof quoted), hint);
         return -1;
     }
     return 0;
@@ -175,10 +176,17 @@ static void update_chain(http_app_t *a, const http_request_t *req, json_t *symbo
     queue_status_t qs = queue_enqueue_chain(q, specs, UPDATE_STEPS, res, err, sizeof err);
     if (qs == QUEUE_ERR_INVALID) {
         http_reply_error(rep, 400, "job refused: %s", err);
+    } else if (qs == QUEUE_ERR_IO) { /* one transaction: all three went in, or none */
+        const char *last = ids[UPDATE_STEPS - 1];
+        http_app_outcome_unknown(a, rep, json_pack("{s:s}", "id", last), "the update chain ending with job %s may "
+                                 "have been enqueued: Redis failed after the call was sent (%s); its three jobs "
+                                 "went in together or not at all: look it up by id (GET /api/tasks/%s) once Redis "
+                                 "answers again, and post the update again only if it is not there", last, err,
+                                 last);
     } else if (qs != QUEUE_OK) {
         if (rconn_broken(a->conn))
             http_app_broken(a);
-        http_reply_error(rep, 503, "cannot enqueue: %s", err);
+        http_reply_error(rep, 503, "cannot enqueue (nothing was): %s", err);
     } else {
         json_t *jobs = json_array();
         for (int i = 0; i < UPDATE_STEPS; i++)
@@ -197,7 +205,14 @@ out:
 
 void http_trigger_update(void *app, const http_request_t *req, http_reply_t *rep)
 {
-    json_t *symbols = json_pack("[s]", req->params[0]);
+    const char *symbol = req->params[0];
+    if (bar_symbol_check(symbol, strlen(symbol)) != 0) { /* said here, whole or cut saying so */
+        char quoted[HTTP_QUOTE_MAX];
+        http_reply_error(rep, 400, "symbol %s is not a valid symbol (" BAR_SYMBOL_RULE "): nothing enqueued",
+                         http_quote(symbol, quoted, sizeof quoted));
+        return;
+    }
+    json_t *symbols = json_pack("[s]", symbol);
     update_chain(app, req, symbols, rep);
     json_decref(symbols);
 }

@@ -1,12 +1,15 @@
 """http_harness.py — what the HTTP tests (test_http_api, test_http_metrics)
 share: `tickq serve` as a process, `tickq worker --http` and `tickq serve`
 on a port the kernel picks (127.0.0.1:0, read from the "http server
-listening" log line), requests over http.client, and /metrics parsed by
-prometheus_client's own parser (Debian python3-prometheus-client)."""
+listening" log line), requests over http.client, /metrics parsed by
+prometheus_client's own parser (Debian python3-prometheus-client), and a
+Redis stalled for a while (stalled: SIGSTOP, then SIGCONT)."""
+import contextlib
 import http.client
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 
@@ -41,6 +44,19 @@ def parent_of(pid):
             return int(f.read().rsplit(")", 1)[1].split()[1])
     except (FileNotFoundError, ProcessLookupError):
         return None
+
+
+@contextlib.contextmanager
+def stalled(server):
+    """A harness RedisServer stopped (SIGSTOP) for the with-block: it reads
+    and answers nothing, as a Redis stuck on a long command or a paused VM,
+    then runs what it was sent once continued (SIGCONT), which always
+    follows, whatever the block raised."""
+    os.kill(server.proc.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(server.proc.pid, signal.SIGCONT)
 
 
 class Serve(TickqProcess):

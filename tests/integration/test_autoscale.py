@@ -221,11 +221,17 @@ class TestAutoscaleFlags(TickqTestCase):
             with self.subTest(flag=flag, value=value):
                 first = self.usage_error("--autoscale", flag, value)
                 self.assertIn(f"{flag} '{value}' is not a number from 1 to 256", first)
-        for flag, value in [("--interval", "50ms"), ("--interval", "soon"), ("--cooldown", "-1s"),
-                            ("--target-wait", "0"), ("--target-wait", "5x")]:
+        for flag, value, why, span in [
+                ("--interval", "50ms", "too short", "from 100 ms to 1 day"),
+                ("--interval", "soon", "not a decimal number", "from 100 ms to 1 day"),
+                ("--cooldown", "-1s", "negative", "from 0 ms to 1 day"),
+                ("--target-wait", "0", "too short", "from 1 ms to 1 day"),
+                ("--target-wait", "5x", "not a decimal number", "from 1 ms to 1 day"),
+                ("--target-wait", "25h", "too long", "from 1 ms to 1 day")]:
             with self.subTest(flag=flag, value=value):
                 first = self.usage_error("--autoscale", flag, value)
-                self.assertIn(f"{flag} '{value}' is not a duration", first)
+                self.assertIn(f"{flag} '{value}' is {why}", first)
+                self.assertIn(f": give a duration {span}", first)
         for flag, value in [("--min-workers", "2"), ("--max-workers", "3"), ("--interval", "1s"),
                             ("--cooldown", "1s"), ("--target-wait", "1s")]:
             with self.subTest(flag=flag, without="--autoscale"):

@@ -10,10 +10,14 @@ dead job back to its queue (checked in Redis); Cancel stops a running
 sleep job; Delete removes a finished job once confirmed (and nothing when
 not); the list pages by 50 and a job id opens its page; with a token set,
 the buttons fail without it and change nothing. Skipped, saying why, where no browser can run
-(browser_harness.missing)."""
+(browser_harness.missing). Without a browser: the samples of the last
+hour in Redis, scored and trimmed by time whatever each host's slot
+length, each slot start sampled once, the key expiring, an older tickq's
+samples (scored by slot number) re-scored."""
 import datetime
 import json
 import os
+import time
 import unittest
 
 from browser_harness import Browser, missing
@@ -181,6 +185,54 @@ class TestOverview(HttpCase):
         # the data stays behind the token
         self.assertEqual(self.get(s, "/api/queues").status, 401)
 
+
+
+SAMPLES = "tickq:dash:samples"
+HOUR_MS = 3600000
+
+
+def sample(t):
+    """A sample as an HTTP process writes one (src/http/http_sampler.c)."""
+    return json.dumps({"t": t, "submitted": 0, "completed": 0, "failed": 0, "ready": 0, "latency_s": 0},
+                      separators=(",", ":"))
+
+
+class TestHistorySamples(HttpCase):
+    """The samples of GET /api/overview/history in Redis, no browser needed."""
+
+    def test_hosts_with_other_slot_lengths_order_and_trim_by_time(self):
+        """Samples are scored by time (ms): hosts with another TICKQ_SAMPLE_MS
+        neither wipe others' samples nor sort theirs out of place; a slot
+        start is sampled once whatever the slot lengths; a sample past the
+        hour goes, and so does the key once no host writes to it; a sample
+        an older tickq scored by slot number is re-scored by its time."""
+        now = int(time.time() * 1000)
+        tens = [(now // 10000 - k) * 10000 for k in (3, 2)]     # a 10 s host's, scored by time
+        for t in tens:
+            self.r.zadd(SAMPLES, {sample(t): t})
+        before = (now // 10000 - 4) * 10000                      # an older tickq's: scored by slot number
+        self.r.zadd(SAMPLES, {sample(before): before // 10000})
+        stale = (now - HOUR_MS) // 10000 * 10000 - 60000         # past the hour
+        self.r.zadd(SAMPLES, {sample(stale): stale})
+        one = self.serve(env={"TICKQ_SAMPLE_MS": "1000"})
+        self.serve(env={"TICKQ_SAMPLE_MS": "2000"})             # its slot starts are the 1 s host's too
+
+        def history():
+            got = self.expect(self.get(one, "/api/overview/history"), 200)["samples"]
+            return got if len([x for x in got if x["t"] > tens[-1]]) >= 6 else None
+        got = wait_for(history, 20, what="six samples of the two hosts")
+        ts = [x["t"] for x in got]
+        self.assertEqual(ts, sorted(set(ts)), ts)               # in time, each slot start once
+        self.assertEqual(ts[:3], [before] + tens)               # the others' kept, in their place
+        self.assertNotIn(stale, ts)
+        scored = self.r.zrange(SAMPLES, 0, -1, withscores=True)
+        self.assertEqual([int(score) for _, score in scored], [json.loads(m)["t"] for m, _ in scored])
+        self.assertNotIn(stale, [int(score) for _, score in scored])
+        ttl = self.r.pttl(SAMPLES)
+        self.assertTrue(HOUR_MS < ttl <= HOUR_MS + 600000, ttl)
+        self.assertTrue(all(0 < self.r.pttl(k) <= 12000 for k in self.r.keys("tickq:dash:slot:*")))
+        self.assertTrue(all(int(k.rsplit(":", 1)[1]) % 1000 == 0 and int(k.rsplit(":", 1)[1]) > now - 20000
+                            for k in self.r.keys("tickq:dash:slot:*")))   # named by the slot's start in ms
 
 
 @unittest.skipIf(WHY_NOT is not None, f"browser tests skipped: {WHY_NOT}")

@@ -6,8 +6,11 @@ scan trigger; routing (404, 405 with Allow, unknown query parameters, the
 route table against docs/http.md); the API token on every route of the
 server's route table (src/http/http_app.c: a route with no line in
 ENDPOINTS fails), 401, 403, /health and the page without it, audit lines,
-413 on every mutating route; and the command line: a bind beyond loopback
-without a token, a bad TICKQ_SAMPLE_MS, a port in use, bad --http values."""
+413 on every mutating route; the browser guard (literal loopback Host
+names, whole origins); a NUL in a path; Redis stalled under an enqueue
+(SIGSTOP: the outcome is unknown, the ids named) or refusing it (nothing
+done); and the command line: a bind beyond loopback without a token, a bad
+TICKQ_SAMPLE_MS, a port in use, bad --http values."""
 import json
 import os
 import re
@@ -15,8 +18,8 @@ import socket
 import subprocess
 import time
 
-from harness import ROOT, wait_for
-from http_harness import HANDLER_ENV, TOKEN, HttpCase, json_lines
+from harness import ROOT, fill_until_oom, wait_for
+from http_harness import HANDLER_ENV, TOKEN, HttpCase, json_lines, stalled
 from test_scheduler import yearly_after
 
 BODY_LIMIT = 1024 * 1024 + 64 * 1024   # the payload limit (1 MiB) plus 64 KiB
@@ -131,6 +134,8 @@ class TestTasks(HttpCase):
             ('{"type": "echo",', "the body is not JSON"),
             ("", "the body is not JSON"),
             ('{"type": "echo", "type": "noop"}', "the body is not JSON"),
+            ('{"type": "echo", "args": {"x": "\\u0000"}}',
+             "the body holds a NUL character (\\u0000, line 1, column 39): tickq takes text without NUL"),
             ("[]", "the list has 0 tasks: post 1 to 10000"),
             ('[{"type": "echo"}, 3]', "task 1: a task is a JSON object"),
             ('[{"type": "echo"}, {"type": "echo", "tmeout": 3}]', "task 1: unknown field 'tmeout'"),
@@ -371,6 +376,20 @@ class TestTasks(HttpCase):
         self.expect(self.get(s, "/api/tasks/%FF%FE"), 400, "a job id is UTF-8 text")
         # A path of bytes that are not UTF-8 is named, not an "out of memory".
         self.expect(self.get(s, "/nope%FF"), 404, "no such endpoint: GET /nope?")
+        # A NUL (%00), which would cut the path short, is named with the id as any control character is.
+        self.expect(self.get(s, "/api/tasks/a%01b"), 400,
+                    "invalid job id 'a\x01b': spaces and control characters are not allowed")
+        self.expect(self.get(s, "/api/tasks/%00abc"), 400,
+                    "invalid job id '\x00abc': spaces and control characters are not allowed")
+        self.expect(self.call(s, "DELETE", "/api/tasks/%00"), 400, "invalid job id '\x00': spaces and control")
+        self.expect(self.call(s, "DELETE", "/api/tasks/AAPL/%00/x"), 400, "invalid job id 'AAPL/\x00/x'")
+        self.expect(self.post(s, "/api/retry/a%00b"), 400, "invalid job id 'a\x00b'")
+        self.expect(self.post(s, "/api/queues/q%00/purge"), 400, "invalid queue name 'q\x00'")
+        self.expect(self.get(s, "/api/retry/a%00b"), 405, "GET is not allowed")
+        self.expect(self.get(s, "/api/tasks/a%2500"), 404, "no job a%00 ")       # the text %00, no NUL
+        self.expect(self.get(s, "/api/tasks/" + "x" * 600), 400,            # not "no such endpoint"
+                    "invalid job id: its 600 bytes are more than any job id has")
+        self.assertEqual(self.r.keys("tickq:job:*"), [])
 
     def test_a_browser_page_elsewhere_cannot_call_the_api(self):
         """Another site's page (its Origin) is refused, and without a token
@@ -387,6 +406,68 @@ class TestTasks(HttpCase):
         self.expect(self.call(s, "POST", "/api/tasks", body), 201)
         # Health stays public.
         self.expect(self.get(s, "/health/live", headers={"Host": "evil.example"}), 200)
+
+    def test_the_browser_guard_takes_only_literal_loopback_names_and_whole_origins(self):
+        """A Host that only starts like a loopback address is a DNS name
+        (a rebinding attack's), and an Origin is the request's own only by
+        scheme, host and port (a page on another port of this host is
+        elsewhere)."""
+        s = self.serve()
+        port = s.port
+        body = json.dumps({"type": "noop", "queue": "guard"})
+        for host in ("127.0.0.1.evil.com", "127.evil.com", f"127.0.0.1.evil.com:{port}", "127.0.0.256",
+                     f"localhost.evil.com:{port}", f"127.0.0.1:{port}0"):
+            with self.subTest(host=host):
+                self.expect(self.get(s, "/api/queues", headers={"Host": host}), 403, "is not a loopback name")
+        self.expect(self.call(s, "POST", "/api/tasks", body, headers={"Host": f"127.0.0.1.evil.com:{port}",
+                                                                    "Origin": f"http://127.0.0.1.evil.com:{port}"}),
+                    403, "is not a loopback name")
+        for origin in ("http://127.0.0.1:3000", f"https://127.0.0.1:{port}", f"http://localhost:{port}",
+                       "http://127.0.0.1", "null", f"http://127.0.0.1:{port}.evil.com"):
+            with self.subTest(origin=origin):
+                self.expect(self.call(s, "POST", "/api/tasks", body, headers={"Origin": origin}), 403,
+                            "cross-origin requests are refused")
+        self.assertEqual(self.r.keys("tickq:job:*"), [])
+        # Literal loopback names, each with its own origin, are answered.
+        for host, origin in ((f"localhost:{port}", f"http://localhost:{port}"),
+                             (f"[::1]:{port}", f"http://[::1]:{port}"),
+                             (f"127.1.2.3:{port}", f"http://127.1.2.3:{port}"),
+                             ("127.0.0.1", "http://127.0.0.1:80")):     # no port: 80
+            with self.subTest(host=host):
+                self.expect(self.call(s, "POST", "/api/tasks", body, headers={"Host": host, "Origin": origin}), 201)
+        self.assertEqual(self.counters("guard")["submitted"], 4)
+        # With a token, any Host is answered (with the token), but the Origin rule holds.
+        t = self.serve(env={"TICKQ_API_TOKEN": TOKEN})
+        self.expect(self.get(t, "/api/queues", token=TOKEN, headers={"Host": f"tickq.internal:{t.port}"}), 200)
+        self.expect(self.call(t, "POST", "/api/tasks", body, token=TOKEN,
+                              headers={"Origin": "http://127.0.0.1:3000"}), 403, "cross-origin requests are refused")
+        self.expect(self.call(t, "POST", "/api/tasks", body, token=TOKEN,
+                              headers={"Host": f"tickq.internal:{t.port}",
+                                       "Origin": f"http://tickq.internal:{t.port}"}), 201)
+
+    def test_get_is_the_job_as_the_docs_command_prints_it(self):
+        """docs/http.md says which command prints the job as GET
+        /api/tasks/{id} gives it; that command runs, and prints it."""
+        with open(os.path.join(ROOT, "docs", "http.md")) as f:
+            doc = f.read()
+        command = re.search(r"`GET /api/tasks/\{id\}`: the job as `(tickq [^`]+)` prints it", doc)
+        self.assertIsNotNone(command, "docs/http.md: GET /api/tasks/{id} names no command")
+        s = self.serve()
+        jid = self.expect(self.post(s, "/api/tasks", {"type": "echo", "args": {"x": 1}, "queue": "nobody"}), 201)["id"]
+        p = self.tickq(*command.group(1).replace("ID", jid).split()[1:])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        got = self.expect(self.get(s, f"/api/tasks/{jid}"), 200)
+        self.assertIsNone(got.pop("result"))
+        self.assertEqual(got, json.loads(p.stdout))
+
+    def test_a_delayed_job_is_delayed_in_the_reply_the_job_and_the_listing(self):
+        s = self.serve()
+        made = self.expect(self.post(s, "/api/tasks", {"type": "noop", "queue": "later", "delay": 100}), 201)
+        listed = self.expect(self.get(s, "/api/tasks?state=delayed&queue=later"), 200)["jobs"]
+        self.assertEqual([j["id"] for j in listed], [made["id"]])
+        self.assertEqual(made["state"], "delayed")
+        self.assertEqual(self.expect(self.get(s, f"/api/tasks/{made['id']}"), 200)["state"], "delayed")
+        self.assertEqual(self.expect(self.get(s, "/api/tasks?state=queued&queue=later"), 200)["jobs"], [])
 
     def test_cancel_queued_running_and_finished_jobs(self):
         s = self.serve()
@@ -550,6 +631,9 @@ class TestOps(HttpCase):
         self.expect(self.get(s, "/api/tasks?queue=bad%20name"), 400, "queue:")
         self.expect(self.get(s, "/api/tasks?type=no%20such"), 400, "is not a task type")
         self.expect(self.get(s, "/api/tasks?sate=failed"), 400, "unknown query parameter 'sate'")
+        # a repeated one is refused, not read as its first (libmicrohttpd's lookup)
+        self.expect(self.get(s, "/api/tasks?limit=1&limit=2"), 400, "query parameter 'limit' is given twice")
+        self.expect(self.get(s, "/api/tasks?state=queued&state=failed"), 400, "query parameter 'state' is given twice")
         # pages: offset and limit over the same listing, more while rows follow
         pages = [self.expect(self.get(s, f"/api/tasks?limit=2&offset={o}"), 200) for o in (0, 2, 4)]
         self.assertEqual([(p["offset"], p["limit"], p["more"], len(p["jobs"])) for p in pages],
@@ -629,7 +713,79 @@ class TestOps(HttpCase):
         self.assertEqual([x["status"] for x in self.audit(s)], [201, 201, 400, 400, 400, 400, 400])
 
 
+class TestStalledRedis(HttpCase):
+    """Redis stopped (SIGSTOP) while a call waits on it: the call was sent
+    and Redis runs it when it resumes, so a 503 then says the outcome is
+    unknown and names the ids to look up; a 503 whose call Redis refused
+    says nothing was done."""
+
+    def test_an_enqueue_redis_stalls_on_may_have_gone_in_and_names_its_id(self):
+        s = self.serve()
+        self.expect(self.post(s, "/api/tasks", {"type": "noop", "queue": "warm"}), 201)   # connected, library loaded
+        with stalled(self.server):
+            body = self.expect(self.post(s, "/api/tasks", {"type": "noop", "queue": "stall"}, timeout=30), 503,
+                               "may have been enqueued: Redis failed after the call was sent")
+        jid = body["id"]          # made by the server before it sent the call
+        self.assertEqual(body["outcome"], "unknown")
+        self.assertIn("timed out", body["error"])
+        self.assertIn(f"look it up by id (GET /api/tasks/{jid}), or retry with \"id\": \"{jid}\"", body["error"])
+        # Redis ran it once resumed: the id finds it, and the retry the reply
+        # asks for makes no second job.
+        job = wait_for(lambda: (lambda r: r.status == 200 and r.json())(self.get(s, f"/api/tasks/{jid}")),
+                       what="the stalled job in Redis")
+        self.assertEqual((job["state"], job["queue"]), ("queued", "stall"))
+        self.expect(self.post(s, "/api/tasks", {"type": "noop", "queue": "stall", "id": jid}), 409, "already exists")
+        self.assertEqual(self.counters("stall")["submitted"], 1)
+        # a task posted with an id: that id
+        with stalled(self.server):
+            body = self.expect(self.post(s, "/api/tasks", {"type": "noop", "queue": "stall", "id": "mine-1"},
+                                         timeout=30), 503, "job mine-1 may have been enqueued")
+        self.assertEqual((body["id"], body["outcome"]), ("mine-1", "unknown"))
+        wait_for(lambda: self.state("mine-1") == "queued", what="mine-1 in Redis")
+
+    def test_a_list_redis_stalls_on_names_the_tasks_of_the_call_in_flight(self):
+        s = self.serve()
+        self.expect(self.post(s, "/api/tasks", {"type": "noop", "queue": "warm"}), 201)
+        with stalled(self.server):
+            body = self.expect(self.post(s, "/api/tasks", [{"type": "noop", "queue": "stall"},
+                                                           {"type": "noop", "queue": "stall", "id": "l-1"}],
+                                         timeout=30), 503, "tasks 0 to 1 may have been enqueued")
+        self.assertEqual((body["outcome"], body["enqueued"], body["ids"]), ("unknown", 0, []))
+        made, given = body["outcome_unknown"]
+        self.assertEqual(given, "l-1")
+        wait_for(lambda: self.state(made) == "queued" and self.state("l-1") == "queued", what="both in Redis")
+        again = self.expect(self.post(s, "/api/tasks", [{"type": "noop", "queue": "stall", "id": made},
+                                                        {"type": "noop", "queue": "stall", "id": "l-1"}]), 201)
+        self.assertEqual((again["created"], again["existing"]), (0, 2))
+
+    def test_a_503_redis_refused_did_nothing_and_says_so(self):
+        s = self.serve()
+        queued = self.expect(self.post(s, "/api/tasks", {"type": "noop", "queue": "full"}), 201)["id"]
+        self.addCleanup(self.r.config_set, "maxmemory", 0)
+        fill_until_oom(self.r)
+        body = self.expect(self.post(s, "/api/tasks", {"type": "noop", "queue": "full", "id": "not-in"}), 503,
+                           "cannot enqueue (nothing was): Redis is out of memory")
+        self.assertNotIn("outcome", body)
+        body = self.expect(self.call(s, "DELETE", f"/api/tasks/{queued}"), 503, "cannot cancel (nothing was done)")
+        self.assertNotIn("outcome", body)
+        self.r.config_set("maxmemory", 0)
+        self.assertIsNone(self.state("not-in"))
+        self.assertEqual(self.state(queued), "queued")
+
+
 class TestRouting(HttpCase):
+    def test_a_url_over_the_request_limit_is_libmicrohttpds_414_as_documented(self):
+        """A request line over libmicrohttpd's memory for a request is
+        answered by libmicrohttpd itself (HTML, not JSON): docs/http.md's
+        status table says so."""
+        s = self.serve()
+        reply = self.get(s, "/api/tasks/" + "a" * 100000)
+        self.assertEqual(reply.status, 414, reply)
+        with open(os.path.join(ROOT, "docs", "http.md")) as f:
+            row = next((line for line in f if line.startswith("| 414")), "")
+        self.assertIn("not JSON", row)
+        self.assertEqual(self.get(s, "/health").status, 200)
+
     def test_unknown_paths_methods_and_query_parameters(self):
         s = self.serve()
         for path in ("/nope", "/api", "/api/queues/x", "/healthz", "/api/dlq/1-0", "/metrics/x", "/api/tasks/"):

@@ -3,8 +3,9 @@ triggers"): POST /api/update/{SYMBOL} and POST /api/update-all enqueue
 update_stock_data, then update_options_data, then calculate_iv_analysis as a
 chain of dependent jobs, which real workers run in that order against a real
 SQLite database (bars from a csv_dir provider, synthetic option chains).
-Bad bodies, a missing options provider and a failing first step are tested
-too. Orders are read from the job records, never from timings."""
+Bad bodies and symbols (a long one quoted cut, with its length), a missing
+options provider, a failing first step and Redis stalled under the chain's
+enqueue (its outcome unknown, its last job named) are tested too. Orders are read from the job records, never from timings."""
 import datetime
 import json
 import math
@@ -12,7 +13,7 @@ import os
 import random
 
 from harness import sqlite_rows, temp_sqlite, write_bars_csv
-from http_harness import TOKEN, HttpCase
+from http_harness import TOKEN, HttpCase, stalled
 
 TYPES = ["update_stock_data", "update_options_data", "calculate_iv_analysis"]
 
@@ -111,12 +112,35 @@ class TestUpdateTriggers(TriggerCase):
         self.expect(self.post(s, "/api/update/AAPL", [1]), 400, "a JSON object")
         self.expect(self.post(s, "/api/update/AAPL?queue=bad_high", self.body()), 400, "queue")
         self.expect(self.post(s, "/api/update/AAPL?bogus=1", self.body()), 400, "bogus")
-        self.expect(self.post(s, "/api/update/BAD%20SYM", self.body()), 400, "job refused: update_stock_data:")
+        self.expect(self.post(s, "/api/update/BAD%20SYM", self.body()), 400,
+                    "symbol 'BAD SYM' is not a valid symbol (1-32 characters, no spaces")
+        # A symbol too long to quote whole is quoted cut, saying so and its length, never looking whole.
+        self.expect(self.post(s, "/api/update/" + "A" * 47, self.body()), 400,
+                    "symbol '" + "A" * 40 + "\u2026' (47 characters) is not a valid symbol")
+        self.expect(self.post(s, "/api/update/" + "A" * 33, self.body()), 400,
+                    "symbol '" + "A" * 33 + "' is not a valid symbol")
         self.expect(self.call(s, "GET", "/api/update-all"), 405)
         # Nothing was enqueued by a refused request.
         self.assertEqual(self.r.keys("tickq:job:*"), [])
         bad = self.serve(env=dict(self.env, TICKQ_OPTIONS_PROVIDER="{not json"))
         self.expect(self.post(bad, "/api/update/AAPL", {}), 500, "TICKQ_OPTIONS_PROVIDER on the API host")
+
+    def test_a_chain_redis_stalls_on_may_have_gone_in_and_names_its_last_job(self):
+        s = self.serve(env=self.env)
+        self.expect(self.post(s, "/api/tasks", {"type": "noop", "queue": "warm"}), 201)   # connected, library loaded
+        with stalled(self.server):
+            body = self.expect(self.post(s, "/api/update/AAPL", self.body(), timeout=30), 503,
+                               "the update chain ending with job")
+        self.assertEqual(body["outcome"], "unknown")
+        self.assertIn(f"{body['id']} may have been enqueued: Redis failed after the call was sent", body["error"])
+        self.assertIn(f"look it up by id (GET /api/tasks/{body['id']}) once Redis answers again, and post the "
+                      "update again only if it is not there", body["error"])
+        # All three or none, as the reply says (here none: the stall caught
+        # the transaction's MULTI, whose EXEC was never sent).
+        self.expect(self.get(s, "/api/queues"), 200)       # Redis answers again
+        types = sorted(self.r.hget(k, "type") for k in self.r.keys("tickq:job:*"))
+        self.assertIn(types, (["noop"], sorted(["noop"] + TYPES)))
+        self.assertEqual(self.get(s, f"/api/tasks/{body['id']}").status, 200 if len(types) > 1 else 404)
 
     def test_the_token_is_required(self):
         s = self.serve(env=dict(self.env, TICKQ_API_TOKEN=TOKEN))
