@@ -12,6 +12,12 @@ void errmsg_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((f
  * so that a truncated text stays valid UTF-8. */
 void errmsg_utf8_trim(char *s);
 
+/* text between single quotes for a message: whole up to 40 characters,
+ * else its first 40 and "…" with its length ('AAAA…' (47 characters)).
+ * Returns out, which ERRMSG_QUOTE_MAX bytes always hold. */
+#define ERRMSG_QUOTE_MAX 200
+const char *errmsg_quote(const char *text, char *out, size_t outlen);
+
 /* A message built from parts (several failures named in one error): text
  * is always NUL-terminated and cut at its size. */
 typedef struct {

@@ -13,8 +13,9 @@ int task_symbol_check(const char *what, const json_t *v, char *err, size_t errle
 {
     if (bar_symbol_check(json_string_value(v), json_string_length(v)) == 0)
         return 0;
-    errmsg_set(err, errlen, "%s is not a valid symbol (" BAR_SYMBOL_RULE "), got \"%.40s\"", what,
-               json_string_value(v));
+    char quoted[ERRMSG_QUOTE_MAX];
+    errmsg_set(err, errlen, "%s is not a valid symbol (" BAR_SYMBOL_RULE "), got %s", what,
+               errmsg_quote(json_string_value(v), quoted, sizeof quoted));
     return -1;
 }
 
@@ -22,7 +23,9 @@ int task_interval_check(const char *what, const json_t *v, char *err, size_t err
 {
     if (bar_interval_seconds(json_string_value(v)) >= 0)
         return 0;
-    errmsg_set(err, errlen, "%s must be like 1d, 1h, 15m or 1wk, got \"%.40s\"", what, json_string_value(v));
+    char quoted[ERRMSG_QUOTE_MAX];
+    errmsg_set(err, errlen, "%s must be like 1d, 1h, 15m or 1wk, got %s", what,
+               errmsg_quote(json_string_value(v), quoted, sizeof quoted));
     return -1;
 }
 

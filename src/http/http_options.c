@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/errmsg.h"
 #include "data/bars.h"
 #include "data/db.h"
 #include "http/http_app.h"
@@ -75,9 +76,9 @@ static int date_param(const http_request_t *req, const char *key, int64_t *out, 
     if (text == NULL)
         return 0;
     if (clock_parse_date(text, strlen(text), &epoch_s) != 0) {
-        char quoted[HTTP_QUOTE_MAX];
+        char quoted[ERRMSG_QUOTE_MAX];
         http_reply_error(rep, 400, "%s %s is not a date: write it as YYYY-MM-DD", key,
-                         http_quote(text, quoted, sizeof quoted));
+                         errmsg_quote(text, quoted, sizeof quoted));
         return -1;
     }
     *out = clock_floor_div(epoch_s, 86400);
@@ -91,9 +92,9 @@ void http_options_iv(void *app, const http_request_t *req, http_reply_t *rep)
         return;
     const char *symbol = req->params[0];
     if (bar_symbol_check(symbol, strlen(symbol)) != 0) {
-        char quoted[HTTP_QUOTE_MAX];
+        char quoted[ERRMSG_QUOTE_MAX];
         http_reply_error(rep, 400, "%s is not a symbol (1-%d characters, no spaces, quotes, commas or "
-                         "backslashes)", http_quote(symbol, quoted, sizeof quoted), BAR_SYMBOL_MAX);
+                         "backslashes)", errmsg_quote(symbol, quoted, sizeof quoted), BAR_SYMBOL_MAX);
         return;
     }
     int64_t to = clock_days_from_civil(9999, 12, 31), from = 0; /* epoch days */

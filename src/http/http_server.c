@@ -202,24 +202,6 @@ void http_reply_error(http_reply_t *rep, int status, const char *fmt, ...)
     http_reply_body(rep, status, "application/json", text, text != NULL ? strlen(text) : 0);
 }
 
-#define QUOTE_CHARS 40
-
-const char *http_quote(const char *text, char *out, size_t outlen)
-{
-    size_t len = strlen(text), chars = 0;
-    for (size_t i = 0; i < len; i++)
-        chars += ((unsigned char)text[i] & 0xC0) != 0x80; /* a character's first byte */
-    if (chars <= QUOTE_CHARS) {
-        snprintf(out, outlen, "'%s'", text);
-        return out;
-    }
-    size_t cut = 0, seen = 0; /* cut: where character QUOTE_CHARS + 1 starts */
-    while (cut < len && !(((unsigned char)text[cut] & 0xC0) != 0x80 && ++seen > QUOTE_CHARS))
-        cut++;
-    snprintf(out, outlen, "'%.*s\u2026' (%zu characters)", (int)cut, text, chars);
-    return out;
-}
-
 /* --- query parameters ----------------------------------------------------- */
 
 const char *http_query(const http_request_t *r, const char *key)

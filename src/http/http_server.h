@@ -121,10 +121,5 @@ void http_server_stop(http_server_t *s);
 /* Equal in time that depends only on the lengths. */
 int http_token_equal(const char *given, const char *token);
 
-/* text between single quotes for a message: whole up to 40 characters,
- * else its first 40 and "…" with its length ('AAAA…' (47 characters)).
- * Returns out, which HTTP_QUOTE_MAX bytes always hold. */
-#define HTTP_QUOTE_MAX 200
-const char *http_quote(const char *text, char *out, size_t outlen);
 
 #endif

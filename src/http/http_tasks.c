@@ -16,6 +16,7 @@
 #include "core/queue_names.h"
 #include "core/job_view.h"
 #include "core/uuid.h"
+#include "core/errmsg.h"
 #include "data/optimize_table.h"
 
 /* A spec from a task object, as job_json_spec does it; -1 with rep filled
@@ -400,8 +401,8 @@ void http_tasks_list(void *app, const http_request_t *req, http_reply_t *rep)
         char list[200] = "";
         for (int i = 0; i < JOB_LIST_STATES; i++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", job_list_states[i]);
-        char quoted[HTTP_QUOTE_MAX];
-        http_reply_error(rep, 400, "unknown state %s (one of: %s)", http_quote(state, quoted, sizeof quoted), list);
+        char quoted[ERRMSG_QUOTE_MAX];
+        http_reply_error(rep, 400, "unknown state %s (one of: %s)", errmsg_quote(state, quoted, sizeof quoted), list);
         return;
     }
     if (f.queue != NULL && queue_name_check(f.queue, err, sizeof err) != 0) {
@@ -409,9 +410,9 @@ void http_tasks_list(void *app, const http_request_t *req, http_reply_t *rep)
         return;
     }
     if (f.type != NULL && !job_name_valid(f.type, JOB_TYPE_MAX)) {
-        char quoted[HTTP_QUOTE_MAX];
+        char quoted[ERRMSG_QUOTE_MAX];
         http_reply_error(rep, 400, "type %s is not a task type (1-%d of A-Z a-z 0-9 _ - .)",
-                         http_quote(f.type, quoted, sizeof quoted), JOB_TYPE_MAX);
+                         errmsg_quote(f.type, quoted, sizeof quoted), JOB_TYPE_MAX);
         return;
     }
     long long limit, offset;

@@ -9,6 +9,7 @@
 #include "core/job.h"
 #include "core/job_admit.h"
 #include "core/uuid.h"
+#include "core/errmsg.h"
 #include "data/bars.h"
 #include "http/http_app.h"
 #include "http/http_tasks.h"
@@ -72,9 +73,9 @@ static int update_unknown_field(json_t *body, http_reply_t *rep)
         char hint[80] = "";
         if (close_match_find(key, update_fields, NUPDATE, &best, 1) == 1)
             snprintf(hint, sizeof hint, " (did you mean '%s'?)", update_fields[best]);
-        char quoted[HTTP_QUOTE_MAX];
+        char quoted[ERRMSG_QUOTE_MAX];
         http_reply_error(rep, 400, "unknown field %s%s; an update takes: stock_provider, options_provider, "
-                         "as_of, interval (all optional)", http_quote(key, quoted, sizeof quoted), hint);
+                         "as_of, interval (all optional)", errmsg_quote(key, quoted, sizeof quoted), hint);
         return -1;
     }
     return 0;
@@ -207,9 +208,9 @@ void http_trigger_update(void *app, const http_request_t *req, http_reply_t *rep
 {
     const char *symbol = req->params[0];
     if (bar_symbol_check(symbol, strlen(symbol)) != 0) { /* said here, whole or cut saying so */
-        char quoted[HTTP_QUOTE_MAX];
+        char quoted[ERRMSG_QUOTE_MAX];
         http_reply_error(rep, 400, "symbol %s is not a valid symbol (" BAR_SYMBOL_RULE "): nothing enqueued",
-                         http_quote(symbol, quoted, sizeof quoted));
+                         errmsg_quote(symbol, quoted, sizeof quoted));
         return;
     }
     json_t *symbols = json_pack("[s]", symbol);

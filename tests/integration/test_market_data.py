@@ -410,7 +410,10 @@ class TestUpdateStockData(TickqTestCase):
             r = self.tickq("enqueue", TYPE, json.dumps({"symbols": ["AAA", sym], "provider": p}))
             self.assertEqual(r.returncode, 65, sym)
             self.assertIn(f'symbols[1] is not a valid symbol (1-32 characters, no spaces, commas, quotes, '
-                          f'backslashes or braces, no . or .. between slashes), got "{sym}"', r.stderr)
+                          f"backslashes or braces, no . or .. between slashes), got '{sym}'", r.stderr)
+        r = self.tickq("enqueue", TYPE, json.dumps({"symbols": ["A" * 47], "provider": p}))
+        self.assertIn("symbols[0] is not a valid symbol (1-32 characters, no spaces, commas, quotes, backslashes or "
+                      "braces, no . or .. between slashes), got '" + "A" * 40 + "\u2026' (47 characters)", r.stderr)
         folder = self.write_dir("csv", {"AAA.csv": csv_of(make_rows("AAA"))})
         ids = self.run_jobs(*({"symbols": [sym], "provider": p} for sym in bad),
                             {"symbols": ["../secret/x"], "provider": {"type": "csv_dir", "path": folder}},

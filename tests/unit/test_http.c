@@ -4,6 +4,7 @@
  * message. */
 #include <string.h>
 
+#include "core/errmsg.h"
 #include "http/http_guard.h"
 #include "http/http_server.h"
 #include "unit.h"
@@ -101,24 +102,24 @@ TEST(http_origin_is_own_by_scheme_host_and_port)
     CHECK(!http_guard_origin_is_own("127.0.0.1:8080", "127.0.0.1:8080"));
 }
 
-TEST(http_quote_cuts_a_long_value_saying_so)
+TEST(errmsg_quote_cuts_a_long_value_saying_so)
 {
-    char out[HTTP_QUOTE_MAX];
-    CHECK_STR(http_quote("AAPL", out, sizeof out), "'AAPL'");
+    char out[ERRMSG_QUOTE_MAX];
+    CHECK_STR(errmsg_quote("AAPL", out, sizeof out), "'AAPL'");
     char forty[41], long_one[48];
     memset(forty, 'A', 40), forty[40] = '\0';
     memset(long_one, 'A', 47), long_one[47] = '\0';
     char want[100];
     snprintf(want, sizeof want, "'%s'", forty);
-    CHECK_STR(http_quote(forty, out, sizeof out), want);
+    CHECK_STR(errmsg_quote(forty, out, sizeof out), want);
     snprintf(want, sizeof want, "'%s\u2026' (47 characters)", forty);
-    CHECK_STR(http_quote(long_one, out, sizeof out), want);
+    CHECK_STR(errmsg_quote(long_one, out, sizeof out), want);
     /* cut at a whole character: 45 two-byte characters */
     char wide[91];
     for (int i = 0; i < 45; i++)
         memcpy(wide + 2 * i, "\u00e9", 2);
     wide[90] = '\0';
-    http_quote(wide, out, sizeof out);
+    errmsg_quote(wide, out, sizeof out);
     CHECK(strstr(out, "(45 characters)") != NULL);
     CHECK_INT(strstr(out, "\u2026") - out, 1 + 80);
 }

@@ -140,7 +140,7 @@ TEST(schema_types_ranges_and_required)
     snprintf(args, sizeof args, "{%s, \"language\": \"ruby\"}", code);
     CHECK_STR(check("backtest", args), "language must be one of lua, python, got \"ruby\"");
     snprintf(args, sizeof args, "{%s, \"interval\": \"daily\"}", code);
-    CHECK_STR(check("backtest", args), "interval must be like 1d, 1h, 15m or 1wk, got \"daily\"");
+    CHECK_STR(check("backtest", args), "interval must be like 1d, 1h, 15m or 1wk, got 'daily'");
     CHECK(contains(check("backtest", "{\"symbols\": [\"AAA\"], \"start_date\": \"2024-01-01\", "
                                      "\"end_date\": \"2024-01-02\"}"),
                    "missing strategy_code: "));
