@@ -100,8 +100,8 @@ static const char *parse_duration(const char *s, int64_t unit_ms, int64_t *ms)
         return not_one;
     errno = 0;
     double v = strtod(s, NULL);
-    if (errno == ERANGE) /* beyond a double: 1e400, or 1e-400 read as 0 */
-        return v != 0 ? "too long" : "less than a millisecond";
+    if (errno == ERANGE) /* beyond a double's range: 1e400, or 1e-310 and 1e-400, read as tiny or 0 */
+        return fabs(v) > 1 ? "too long" : "less than a millisecond";
     double scale;
     if (*end == '\0')
         scale = (double)unit_ms;

@@ -131,7 +131,9 @@ int queue_list_parse(const char *spec, const char *prefix, queue_list_t *out,
             *--end = '\0';
         if (*tok == '\0') {
             snprintf(err, errlen, "'%.200s' %s", spec,
-                     strspn(spec, ", \t") == strlen(spec) ? "names no queue" : "has an empty name between its commas");
+                     strspn(spec, ", \t") == strlen(spec)
+                         ? "names no queue"
+                         : "has an empty name (two commas in a row, or one at its start or end)");
             return -1;
         }
         if (has_priority_suffix(tok)) {

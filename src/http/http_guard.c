@@ -77,16 +77,25 @@ int http_guard_host_is_loopback(const char *host)
 
 int http_guard_origin_is_own(const char *origin, const char *host)
 {
-    static const char scheme[] = "http://"; /* the server speaks plain HTTP */
-    size_t sl = sizeof scheme - 1;
-    if (host == NULL || strncasecmp(origin, scheme, sl) != 0)
+    /* https too: behind a TLS proxy the page is https://NAME while the
+     * proxy forwards Host NAME over plain HTTP. A page of another port
+     * cannot pass: the ports are compared, each scheme's default for a
+     * missing one. */
+    static const struct { const char *scheme; long port; } schemes[] = { { "http://", 80 }, { "https://", 443 } };
+    if (host == NULL)
         return 0;
-    char oh[256], hh[256];
-    long op, hp;
-    if (authority_split(origin + sl, strlen(origin + sl), oh, sizeof oh, 80, &op) != 0 ||
-        authority_split(host, strlen(host), hh, sizeof hh, 80, &hp) != 0)
-        return 0;
-    return strcmp(oh, hh) == 0 && op == hp;
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+        size_t sl = strlen(schemes[i].scheme);
+        if (strncasecmp(origin, schemes[i].scheme, sl) != 0)
+            continue;
+        char oh[256], hh[256];
+        long op, hp;
+        if (authority_split(origin + sl, strlen(origin + sl), oh, sizeof oh, schemes[i].port, &op) != 0 ||
+            authority_split(host, strlen(host), hh, sizeof hh, schemes[i].port, &hp) != 0)
+            return 0;
+        return strcmp(oh, hh) == 0 && op == hp;
+    }
+    return 0;
 }
 
 int http_guard_check(const char *host, const char *origin, int token_set, char *why, size_t whylen)

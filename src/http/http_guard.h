@@ -13,9 +13,9 @@
  * numbers from 0 to 255, or `[::1]`; never a DNS name that merely starts
  * like one (127.0.0.1.evil.com). */
 int http_guard_host_is_loopback(const char *host);
-/* 1 when an Origin is the request's own: http://HOST:PORT of its Host,
- * by scheme, host and port (a missing port is 80; the server speaks plain
- * HTTP). host NULL: none is. */
+/* 1 when an Origin is the request's own: http:// or https:// (a TLS
+ * proxy in front) and the HOST:PORT of its Host, by host and port (a
+ * missing port is the scheme's, 80 or 443). host NULL: none is. */
 int http_guard_origin_is_own(const char *origin, const char *host);
 /* A request with these headers (NULL: absent): 0 when it may go on; 403
  * with why for an Origin that is not its own (another site's page, or a

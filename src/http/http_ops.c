@@ -251,9 +251,10 @@ void http_ops_purge(void *app, const http_request_t *req, http_reply_t *rep)
     purge_count_t n;
     long long cancelled = 0;
     queue_status_t qs = queue_purge_count(q, queue, &n, err, sizeof err);
-    if (qs == QUEUE_OK)
+    int counted = qs == QUEUE_OK; /* the count only reads: failing there, nothing was purged */
+    if (counted)
         qs = queue_purge(q, queue, &cancelled, err, sizeof err);
-    if (qs == QUEUE_ERR_IO) {
+    if (qs == QUEUE_ERR_IO && counted) {
         http_app_outcome_unknown(a, rep, json_pack("{s:s, s:I}", "queue", queue, "cancelled", (json_int_t)cancelled),
                                  "purge of %s stopped after %lld jobs, and may have cancelled more: Redis failed "
                                  "after a call was sent (%s); purge again to finish", queue, cancelled, err);

@@ -203,7 +203,9 @@ void http_sampler_tick(http_sampler_t *s)
         migrate_slot_scores(s, key);
         freeReplyObject(rconn_cmd(s->conn, err, sizeof err, "ZREMRANGEBYSCORE %s -inf (%lld", key,
                                   (long long)(now - SAMPLE_KEEP_MS)));
-        freeReplyObject(rconn_cmd(s->conn, err, sizeof err, "PEXPIRE %s %lld", key, (long long)SAMPLE_TTL_MS));
+        /* EXPIRE, not PEXPIRE: the ACL rule (production-redis.md) grants EXPIRE */
+        freeReplyObject(
+            rconn_cmd(s->conn, err, sizeof err, "EXPIRE %s %lld", key, (long long)(SAMPLE_TTL_MS / 1000)));
         free(text);
     }
     if (rconn_broken(s->conn))

@@ -48,6 +48,11 @@ typedef struct {
     int too_large;
 } upload_t;
 
+/* A request whose state could not be made before its URI was decoded:
+ * whether its path holds a NUL is unknown, so it is not answered (routed,
+ * the path cut at the NUL could name another job). Never written. */
+static upload_t g_uri_unread;
+
 /* --- the bind address ----------------------------------------------------- */
 
 int http_bind_parse(const char *spec, http_bind_t *out, char *err, size_t errlen)
@@ -577,6 +582,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     http_server_t *s = cls;
     upload_t *up = *con_cls;
+    if (up == &g_uri_unread)
+        return MHD_NO; /* out of memory before its path was read: the connection is closed */
     if (up == NULL || !up->decided) { /* the headers: the body follows in later calls */
         if (up == NULL && (up = calloc(1, sizeof *up)) == NULL)
             return MHD_NO;
@@ -632,7 +639,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     (void)cls, (void)conn, (void)t;
     upload_t *up = *con_cls;
-    if (up != NULL) {
+    if (up != NULL && up != &g_uri_unread) {
         free(up->buf);
         free(up->nul_path);
         free(up);
@@ -649,9 +656,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     upload_t *up = calloc(1, sizeof *up);
     if (up != NULL && nul_path_decode(uri, &up->nul_path, &up->nul_path_len) != 0) {
         free(up);
-        up = NULL; /* on_request makes one; the path's NUL is then not seen: 404 */
+        up = NULL;
     }
-    return up;
+    return up != NULL ? up : &g_uri_unread;
 }
 
 http_server_t *http_server_start(const http_bind_t *bind, const char *token, const http_route_t *routes,

@@ -529,6 +529,7 @@ end
 
 -- Deferred job `id` (fields h) fails: its dependency `dep` ended `state`.
 -- (Its own end is settled by the caller: job_ended's loop.)
+local DEPENDENCY_ERROR_MAX = 500 -- bytes of a dependency's error a dependent's result carries
 local function deps_fail(c, id, h, dep, state)
   local err = 'dependency ' .. dep .. ' ended ' .. state
   redis.call('ZREM', deferred_key(c, physical_of(c, h.stream)), id)
@@ -536,7 +537,7 @@ local function deps_fail(c, id, h, dep, state)
   -- chunk failed says what failed without a look at the chunk.
   local why = redis.call('HGET', job_key(c, dep), 'error')
   end_failed(c, id, h.queue, err, { dependency = dep, dependency_state = state,
-    dependency_error = why and string.sub(why, 1, 500) or nil })
+    dependency_error = why and utf8_head(why, DEPENDENCY_ERROR_MAX) or nil })
   history_job(c, id, run_of(h.run), h.created_at, '0', 'failed', h.type, h.queue, '', nil, nil, err)
 end
 
@@ -564,15 +565,15 @@ job_ended = function(c, id, state, known)
     for _, w in ipairs(waiting) do
       local h = deferred_of(c, w)
       if h.state == 'deferred' then
-        if jstate == 'completed' or h.after_any == '1' then
-          if redis.call('HINCRBY', job_key(c, w), 'deps_left', -1) <= 0 then deps_ready(c, w, h) end
-        elseif c.purging == h.queue then
+        if c.purging == h.queue and jstate ~= 'completed' then
           -- A purge of its queue under way: it is purged with the rest,
           -- not failed by the dependency the purge cancelled.
           redis.call('ZREM', deferred_key(c, physical_of(c, h.stream)), w)
           end_cancelled(c, w, h.queue, 'deferred', PURGED)
           c.purged = (c.purged or 0) + 1
           todo[#todo + 1] = { w, 'cancelled', nil }
+        elseif jstate == 'completed' or h.after_any == '1' then
+          if redis.call('HINCRBY', job_key(c, w), 'deps_left', -1) <= 0 then deps_ready(c, w, h) end
         else
           deps_fail(c, w, h, jid, jstate)
           todo[#todo + 1] = { w, 'failed', nil }

@@ -138,7 +138,14 @@ local function json_kind(v)
   return 'null'
 end
 
-local ENTRY_KEYS = { task_id = true, task_type = true, args = true }
+-- Keys of a job's settings (tickq's enqueue fields, and the names RQ and
+-- Celery give them): an entry carrying one expects it honoured, which the
+-- list protocol cannot do, so it is refused. Any other extra key is the
+-- producer's own (created_at, source ...) and is ignored, as the users'
+-- old workers ignored it.
+local SETTING_KEYS = { queue = true, priority = true, max_retries = true, retries = true, retry = true,
+  timeout = true, job_timeout = true, timeout_ms = true, delay = true, delay_ms = true, expires = true, ttl = true,
+  result_ttl = true, depends_on = true, after_any = true, replace = true, id = true, type = true }
 
 -- Checks one entry. Returns the decoded task, or nil, the error, the task_id
 -- when it is usable and the parse position (JSON errors only).
@@ -166,17 +173,17 @@ local function check_entry(raw)
   if task.args ~= nil and type(task.args) ~= 'table' then
     return nil, 'args must be a JSON object', id
   end
-  -- Anything else would be dropped without a word (a "priority" or
-  -- "timeout" the producer expects honoured): refused, named.
-  local unknown = {}
+  -- A setting would be dropped without a word (a "priority" or "timeout"
+  -- the producer expects honoured): refused, named.
+  local settings = {}
   for k in pairs(task) do
-    if not ENTRY_KEYS[k] then unknown[#unknown + 1] = type(k) == 'string' and k or tostring(k) end
+    if SETTING_KEYS[k] then settings[#settings + 1] = k end
   end
-  if #unknown > 0 then
-    table.sort(unknown)
-    return nil, 'unknown key' .. (#unknown > 1 and 's ' or ' ') .. cjson.encode(unknown):sub(2, -2) ..
-      ': an entry takes task_id, task_type and args only (a job\'s priority, queue, retries or timeout: ' ..
-      'tickq enqueue or POST /api/tasks)', id
+  if #settings > 0 then
+    table.sort(settings)
+    return nil, (#settings > 1 and 'keys ' or 'key ') .. cjson.encode(settings):sub(2, -2) ..
+      ': an entry takes task_id, task_type and args, and cannot set a job\'s priority, queue, retries, timeout ' ..
+      'or delay (tickq enqueue or POST /api/tasks can)', id
   end
   return task
 end

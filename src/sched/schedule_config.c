@@ -103,8 +103,10 @@ static int duration_key(loader_t *ld, const char *section, int64_t min_ms, int64
 }
 
 /* One date of closures: a trading day of the built-in calendar, not
- * listed before. The calendar closes weekends and holidays anyway, so such
- * a date is a mistake (the wrong year, a typo), said with its name. */
+ * listed before. A weekend is a mistake (the wrong year, a typo), said
+ * with its name. A holiday or a closure the calendar knows is taken as
+ * it stands: the day is closed anyway, and a closure a later tickq builds
+ * in must not make a deployment's file refused after an upgrade. */
 static int add_closure(loader_t *ld, const char *tok)
 {
     market_calendar_t *xnys = &ld->set->xnys;
@@ -128,8 +130,7 @@ static int add_closure(loader_t *ld, const char *tok)
                     "trading days the exchange announced it will close", tok, days[clock_weekday(epoch / 86400)],
                     xnys->name);
     if (trading == 0)
-        return fail(ld, "closures: %s is not a trading day (%s): %s is closed then anyway; list only trading days "
-                    "the exchange announced it will close", tok, holiday, xnys->name);
+        return 1;
     if (trading == 1 && market_is_trading_day(xnys, y, m, d) == 0)
         return fail(ld, "closures: %s is listed twice", tok);
     if (market_calendar_add_closure(xnys, y, m, d, err, sizeof err) != 0)

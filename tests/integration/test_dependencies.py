@@ -387,16 +387,30 @@ class TestCancelAndPurge(DepsCase):
         x, _ = self.add("echo", {}, "--queue", "other", "--id", "px")
         d, _ = self.add("echo", {}, "--queue", "pq", "--id", "pd", "--after", x)
         e, _ = self.add("echo", {}, "--queue", "elsewhere", "--id", "pe", "--after", a)
+        any_, _ = self.add("echo", {}, "--queue", "pq", "--id", "pany", "--after", a, "--after-any")
         p = self.ok("purge", "pq", "--yes")
-        self.assertIn('purged pq: 4 jobs cancelled ("Job purged")', p.stdout)
-        for jid in (a, b, c, d):
+        self.assertIn('purged pq: 5 jobs cancelled ("Job purged")', p.stdout)
+        for jid in (a, b, c, d, any_):     # the after-any one too: not released into the queue being emptied
             self.assertEqual(self.state(jid), "cancelled", jid)
             self.assertEqual(self.result(jid)["data"]["error"], "Job purged", jid)
         self.assertEqual(self.state(e), "failed")
         self.assertEqual(self.result(e)["data"]["error"], f"dependency {a} ended cancelled")
         counts = self.counters("pq")
-        self.assertEqual((counts["cancelled"], counts.get("failed", 0)), (4, 0))
+        self.assertEqual((counts["cancelled"], counts.get("failed", 0)), (5, 0))
         self.assertEqual(self.state(x), "queued")
+        self.assertEqual(self.r.zcard("tickq:deferred:pq_normal") + self.r.xlen("tickq:queue:pq_normal"), 0)
+
+    def test_a_dependents_result_carries_its_dependencys_error_cut_whole(self):
+        """dependency_error is the dependency's error, its first 500 bytes
+        cut at a character: valid UTF-8 that clients read."""
+        message = "a" * 499 + "\u00e9" + "tail"       # the é straddles byte 500
+        a, _ = self.add("fail", {"permanent": True, "message": message}, "--queue", "de")
+        b, _ = self.add("echo", {}, "--queue", "de", "--after", a)
+        self.run_all("--queues", "de")
+        data = self.result(b)["data"]
+        self.assertEqual((data["dependency"], data["dependency_state"]), (a, "failed"))
+        self.assertEqual(data["dependency_error"], "a" * 499)
+        self.assertEqual(self.tickq("result", b).returncode, 1)
 
     def test_a_deferred_job_past_its_expiry_ends_cancelled_when_ready(self):
         a, _ = self.add("echo", {}, "--queue", "other")

@@ -142,6 +142,17 @@ class TestEnqueueMany(TickqTestCase):
     def setUp(self):
         super().setUp()
         self.load_library()   # a tickq process would have: the client only calls it
+
+    def test_a_delayed_job_is_told_delayed_as_the_cli_and_the_api_tell_it(self):
+        out = Client(self.url).enqueue_many([{"type": "noop", "queue": "dq", "delay": 60},
+                                             {"type": "noop", "queue": "dq"}])
+        self.assertEqual([o["state"] for o in out], ["delayed", "queued"])
+        p = self.tickq("enqueue", "noop", "--queue", "dq", "--delay", "60", "--json")
+        self.assertEqual(json.loads(p.stdout)["state"], "delayed")
+        shown = json.loads(self.tickq("job", out[0]["id"]).stdout)
+        self.assertEqual(shown["state"], "delayed")
+        self.assertRegex(shown["due_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
     def test_jobs_go_in_in_batches_and_run(self):
         client = Client(self.url)
         client.enqueue("echo", {"n": -1}, id="there", queue="mq")

@@ -37,7 +37,7 @@ class TestWorkerDurations(TickqTestCase):
                 self.assertIn(f"{flag} '99999999999' is too long: give a duration from", p.stderr)
                 self.assertIn("to 1 day", p.stderr)
         # The bounds themselves are taken.
-        p = self.tickq("worker", "--check", "--grace", "168h", "--result-ttl", "365h", "--retry-max", "168h",
+        p = self.tickq("worker", "--check", "--grace", "168h", "--result-ttl", "8760h", "--retry-max", "168h",
                        "--claim-timeout", "24h", "--heartbeat", "12h")
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
@@ -60,7 +60,9 @@ class TestWorkerDurations(TickqTestCase):
 class TestWorkerQueues(TickqTestCase):
     def test_a_bad_or_empty_queues_flag_is_a_usage_error(self):
         cases = [("a b", "invalid queue name 'a b'"), ("", "'' names no queue"), (" ", "' ' names no queue"),
-                 (",", "',' names no queue"), ("a,,b", "'a,,b' has an empty name between its commas")]
+                 (",", "',' names no queue"),
+                 ("a,,b", "'a,,b' has an empty name (two commas in a row, or one at its start or end)"),
+                 ("a,", "'a,' has an empty name (two commas in a row, or one at its start or end)")]
         for value, words in cases:
             with self.subTest(value=value):
                 p = self.tickq("worker", "--check", "--queues", value)
@@ -76,7 +78,8 @@ class TestWorkerQueues(TickqTestCase):
         self.assertIn("queues backtest_high,backtest_normal,backtest_low;", p.stdout)
         p = self.tickq("worker", "--check", env={"RQ_QUEUES": "a,,b"})
         self.assertEqual(p.returncode, 78, p.stdout + p.stderr)
-        self.assertIn("bad queue list: 'a,,b' has an empty name between its commas", p.stdout)
+        self.assertIn("bad queue list: 'a,,b' has an empty name (two commas in a row, or one at its start or end)",
+                      p.stdout)
 
 
 class TestEnqueueFlags(TickqTestCase):

@@ -422,7 +422,7 @@ class TestTasks(HttpCase):
         self.expect(self.call(s, "POST", "/api/tasks", body, headers={"Host": f"127.0.0.1.evil.com:{port}",
                                                                     "Origin": f"http://127.0.0.1.evil.com:{port}"}),
                     403, "is not a loopback name")
-        for origin in ("http://127.0.0.1:3000", f"https://127.0.0.1:{port}", f"http://localhost:{port}",
+        for origin in ("http://127.0.0.1:3000", "https://127.0.0.1:3000", f"http://localhost:{port}",
                        "http://127.0.0.1", "null", f"http://127.0.0.1:{port}.evil.com"):
             with self.subTest(origin=origin):
                 self.expect(self.call(s, "POST", "/api/tasks", body, headers={"Origin": origin}), 403,

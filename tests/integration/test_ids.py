@@ -372,21 +372,25 @@ class TestRejectedEntries(AlignmentMixin, TickqTestCase):
         self.assertEqual(self.result("wait"), None)      # still waiting: no result written over it
         self.assertEqual(self.r.xlen("tickq:rejected"), 2)
 
-    def test_an_entry_with_keys_the_protocol_does_not_take_is_refused_naming_them(self):
+    def test_an_entry_setting_what_the_protocol_cannot_is_refused_naming_the_keys(self):
         """A priority or timeout in an entry would be dropped without a
         word: the entry is refused, its poller answered with the keys."""
         self.r.lpush(LIST, json.dumps({"task_id": "extra", "task_type": "sleep", "args": {"ms": 1},
                                        "priority": "high", "timeout": 1}))
         self.r.lpush(LIST, json.dumps({"task_id": "one", "task_type": "noop", "queue": "other"}))
         push(self.r, "plain", "noop", {})
+        # the producer's own metadata is no setting: ignored, as the old workers ignored it
+        self.r.lpush(LIST, json.dumps({"task_id": "meta", "task_type": "noop", "created_at": "2026-12-07",
+                                       "source": "go-backend"}))
         self.import_list()
-        why = ": an entry takes task_id, task_type and args only (a job's priority, queue, retries or timeout: " \
-              "tickq enqueue or POST /api/tasks)"
+        why = ": an entry takes task_id, task_type and args, and cannot set a job's priority, queue, retries, " \
+              "timeout or delay (tickq enqueue or POST /api/tasks can)"
         res = self.result("extra")
         self.assertEqual(res["status"], "error", res)
-        self.assertEqual(res["data"]["error"], 'invalid task: unknown keys "priority","timeout"' + why)
-        self.assertEqual(self.result("one")["data"]["error"], 'invalid task: unknown key "queue"' + why)
+        self.assertEqual(res["data"]["error"], 'invalid task: keys "priority","timeout"' + why)
+        self.assertEqual(self.result("one")["data"]["error"], 'invalid task: key "queue"' + why)
         self.assertEqual(self.state("plain"), "queued")
+        self.assertEqual(self.state("meta"), "queued")
         self.assertEqual(self.r.xlen("tickq:rejected"), 2)
 
     def test_a_null_task_id_is_named_null(self):

@@ -206,19 +206,15 @@ class TestCalendarConfig(unittest.TestCase):
                            "name": "unscheduled closure (configured)"}])
         self.assertIn("none: every weekday", calendar(*args))
 
-    def test_a_closure_that_is_closed_anyway_is_refused(self):
-        """closures lists trading days the exchange will close: a weekend, a
-        holiday, a built-in unscheduled closure or a date listed twice is a
-        mistake (the wrong year, a typo), refused naming the day (exit 78),
-        never taken as a closure that changes nothing."""
+    def test_a_closure_on_a_weekend_or_twice_is_refused(self):
+        """closures lists trading days the exchange will close: a weekend or
+        a date listed twice is a mistake (the wrong year, a typo), refused
+        naming the day (exit 78), never taken as a closure that changes
+        nothing. A holiday or a built-in closure is taken as it stands: a
+        closure a later version builds in must not break a file."""
         cases = [("2027-01-09", "closures: 2027-01-09 is a Saturday, not a trading day: XNYS is closed on weekends "
                                 "anyway; list only trading days the exchange announced it will close"),
                  ("2027-01-10", "closures: 2027-01-10 is a Sunday, not a trading day"),
-                 ("2026-12-25", "closures: 2026-12-25 is not a trading day (Christmas Day): XNYS is closed then "
-                                "anyway"),
-                 ("2027-07-05", "closures: 2027-07-05 is not a trading day (Independence Day (observed))"),
-                 ("2025-01-09", "closures: 2025-01-09 is not a trading day (unscheduled closure (national day of "
-                                "mourning, President Carter))"),
                  ("2027-01-06, 2027-01-06", "closures: 2027-01-06 is listed twice")]
         for i, (closures, said) in enumerate(cases):
             with self.subTest(closures=closures):
@@ -228,6 +224,15 @@ class TestCalendarConfig(unittest.TestCase):
                     p = tickq(*cmd, "--config", path, env=NO_CONFIG)
                     self.assertEqual(p.returncode, 78, (cmd, p.stdout, p.stderr))
                     self.assertIn(f"{path}:2: {said}", p.stderr, cmd)
+        for closures in ("2026-12-25", "2027-07-05", "2025-01-09, 2027-01-06"):
+            with self.subTest(closures=closures):
+                path = self.write("known.ini", f"[scheduler]\nclosures = {closures}\n\n"
+                                               "[schedule a]\ncron = 0 10 * * *\ntask = echo\n")
+                p = tickq("schedule", "list", "--config", path, env=NO_CONFIG)
+                self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(rows(calendar("--from", "2025-01-09", "--days", "1", "--config", path)),
+                         [["2025-01-09", "Thu", "closure", "unscheduled closure (national day of mourning, "
+                           "President Carter)"]])
         # A trading day that closes early may close for the whole day.
         path = self.write("early.ini", "[scheduler]\nclosures = 2026-11-27\n\n"
                                        "[schedule a]\ncron = 0 10 * * *\ntask = echo\n")

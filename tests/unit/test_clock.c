@@ -63,6 +63,7 @@ TEST(duration_refusals)
     CHECK(clock_parse_duration("0.0001", 1000, &ms) == -1);
     CHECK(clock_parse_duration("0.4ms", 1000, &ms) == -1);
     CHECK(clock_parse_duration("1e-400", 1000, &ms) == -1);
+    CHECK_STR(clock_duration_problem("1e-310", 1000), "less than a millisecond"); /* a subnormal: ERANGE too */
     CHECK(clock_parse_duration("0.5ms", 1000, &ms) == 0 && ms == 1);
     CHECK_STR(clock_duration_problem("0.0001", 1000), "less than a millisecond");
     CHECK_STR(clock_duration_problem("1e400", 1000), "too long");

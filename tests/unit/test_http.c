@@ -93,7 +93,11 @@ TEST(http_origin_is_own_by_scheme_host_and_port)
     CHECK(http_guard_origin_is_own("http://127.0.0.1:80", "127.0.0.1"));
     CHECK(!http_guard_origin_is_own("http://127.0.0.1:3000", "127.0.0.1:8080")); /* another port of this host */
     CHECK(!http_guard_origin_is_own("http://127.0.0.1", "127.0.0.1:8080"));
-    CHECK(!http_guard_origin_is_own("https://127.0.0.1:8080", "127.0.0.1:8080")); /* another scheme */
+    CHECK(http_guard_origin_is_own("https://tickq.example", "tickq.example"));  /* behind a TLS proxy: 443 */
+    CHECK(http_guard_origin_is_own("https://tickq.example:443", "tickq.example"));
+    CHECK(!http_guard_origin_is_own("https://tickq.example", "tickq.example:80")); /* another port */
+    CHECK(!http_guard_origin_is_own("https://127.0.0.1:3000", "127.0.0.1:8080"));
+    CHECK(!http_guard_origin_is_own("ftp://127.0.0.1:8080", "127.0.0.1:8080"));    /* another scheme */
     CHECK(!http_guard_origin_is_own("http://localhost:8080", "127.0.0.1:8080")); /* another host */
     CHECK(!http_guard_origin_is_own("http://evil.example", "127.0.0.1:8080"));
     CHECK(!http_guard_origin_is_own("null", "127.0.0.1:8080"));

@@ -46,7 +46,7 @@ TEST(queue_list_refusals)
         CHECK(strstr(err, "names no queue") != NULL);
     }
     CHECK(queue_list_parse("a,,b", "tickq", &l, err, sizeof err) == -1);
-    CHECK_STR(err, "'a,,b' has an empty name between its commas");
+    CHECK_STR(err, "'a,,b' has an empty name (two commas in a row, or one at its start or end)");
     CHECK(queue_list_parse("a,", "tickq", &l, err, sizeof err) == -1);
 }
 

@@ -471,7 +471,10 @@ class Client:
                 raise err
             for k, f in enumerate(chunk):
                 created, state, run = reply[4 * k:4 * k + 3]
-                out.append({"id": f[0], "created": int(created) == 1, "state": _text(state), "run": int(run)})
+                state = _text(state)
+                if int(created) == 1 and state == "queued" and f[7] != "0":
+                    state = "delayed"   # as tickq job and the API tell a job waiting for its delay
+                out.append({"id": f[0], "created": int(created) == 1, "state": state, "run": int(run)})
         return out
 
     def _refusal(self, e):
