@@ -172,7 +172,8 @@ integration: all $(BENCH)
 	@py=/usr/bin/python3; [ -x "$$py" ] || py=python3; \
 	  TICKQ_BIN="$(abspath $(BUILD))/tickq" "$$py" tests/integration/run.py
 
-demo: setup
+demo:
+	@scripts/setup --demo
 	@$(MAKE) --no-print-directory all
 	@scripts/demo $(BUILD)/tickq
 

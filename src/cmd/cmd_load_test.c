@@ -511,7 +511,8 @@ static void report_text(const load_run_t *r, const load_summary_t *s)
     printf("load test %s: %lld %s jobs (task %s) on queue %s\n", r->run_id, f->tasks, kinds[f->kind].name,
            kinds[f->kind].task, f->queue);
     if (enq_s > 0)
-        printf("enqueued    %zu in %.3f s (%.0f jobs/s)\n", r->enqueued, enq_s, (double)r->enqueued / enq_s);
+        printf("enqueued    %zu in %.3f s (%.*f jobs/s)\n", r->enqueued, enq_s, /* a paced 0.2 a second is not 0 */
+               (double)r->enqueued / enq_s < 10 ? 2 : 0, (double)r->enqueued / enq_s);
     else
         printf("enqueued    %zu\n", r->enqueued);
     printf("completed   %zu\n", s->completed);

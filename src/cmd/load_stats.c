@@ -66,7 +66,7 @@ int load_summarize(const load_job_t *jobs, size_t n, load_summary_t *out)
         out->has_finish = 1;
         load_percentiles(finish, nfinish, &out->finish);
         out->seconds = (double)(last - first) / 1e6;
-        if (out->seconds > 0)
+        if (out->seconds > 0 && nfinish > 1) /* one job's time is its latency, not a rate */
             out->throughput = (double)nfinish / out->seconds;
     }
     if (nstart > 0) {

@@ -218,6 +218,8 @@ int csv_number(const char *s, size_t n, double *out)
         return -1;
     memcpy(buf, s, n);
     buf[n] = '\0';
+    if (strpbrk(buf, "xXpP") != NULL)
+        return -1; /* strtod also reads hex (0x10, 0x1p3): no price is written so */
     char *end;
     errno = 0;
     double v = strtod(buf, &end);
@@ -440,6 +442,12 @@ static int parse(const char *data, size_t size, const csv_parse_opts_t *opts, cs
         if (header) {
             size_t n = (size_t)(le - p);
             char why[160];
+            if (memchr(p, '\r', n) != NULL) { /* the whole file is one line: its CRs shown raw would garble it */
+                report->header_bad = 1;
+                problem(&ps, line, "the lines end in a carriage return alone (CR, as old Mac files do): tickq reads "
+                        "LF or CRLF line ends; convert the file, e.g. tr '\\r' '\\n' < in.csv > out.csv");
+                break;
+            }
             if (read_header(&ps, p, n, why, sizeof why) != 0) {
                 report->header_bad = 1;
                 problem(&ps, line, "expected the header line %s, found '%.*s%s': %s",

@@ -196,6 +196,15 @@ class DataTests:
         crlf = GOOD.replace("\n", "\r\n")
         self.assertEqual(self.data("import", self.write("crlf.csv", crlf)).returncode, 0)
         self.assertEqual(len(self.bars()), 6)
+        # CR alone (old Mac files): said so, not the whole file shown as a header with raw CRs.
+        p = self.data("import", self.write("cr.csv", GOOD.replace("\n", "\r")))
+        self.assertEqual(p.returncode, 65)
+        self.assertIn("cr.csv:1: the lines end in a carriage return alone (CR, as old Mac files do)", p.stderr)
+        self.assertNotIn("\r", p.stderr)
+        # Hex is not a price (strtod would read 0x10 as 16).
+        p = self.data("import", self.write("hex.csv", GOOD.replace(",10.5,1000", ",0x10,1000", 1)))
+        self.assertEqual(p.returncode, 65, p.stderr)
+        self.assertIn("hex.csv:2:", p.stderr)
         # A quoted header (pandas QUOTE_ALL, some broker exports) reads as its rows do.
         quoted = ('"symbol","date","open","high","low","close","volume"\n'
                   '"QQQ","2024-01-02","10","11","9","10.5","100"\n')

@@ -50,6 +50,9 @@ TEST(csv_number_edge_cases)
     CHECK(csv_number("1.2.3", 5, &v) == -1);
     CHECK(csv_number("12a", 3, &v) == -1);
     CHECK(csv_number(" 1", 2, &v) == 0 && v == 1); /* strtod skips leading blanks */
+    CHECK(csv_number("0x10", 4, &v) == -1);              /* strtod's hex: no price is written so */
+    CHECK(csv_number("0x1p3", 5, &v) == -1);
+    CHECK(csv_number("-0X1A", 5, &v) == -1);
 }
 
 TEST(dates_parse_and_format)

@@ -80,4 +80,8 @@ TEST(load_summarize_counts_and_throughput)
     CHECK(!s.has_finish && !s.has_start && s.seconds == 0 && s.throughput == 0);
     CHECK(load_summarize(NULL, 0, &s) == 0);
     CHECK(!s.has_finish);
+    /* One finished job: its time is a latency, not a rate (it was printed
+     * as thousands of jobs/s). */
+    CHECK(load_summarize(jobs, 1, &s) == 0);
+    CHECK(s.has_finish && s.throughput == 0);
 }
