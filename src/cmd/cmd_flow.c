@@ -17,7 +17,9 @@
 #include "core/clock.h"
 #include "core/job.h"
 #include "core/job_admit.h"
+#include "core/job_children.h"
 #include "core/job_json.h"
+#include "core/job_view.h"
 #include "core/json_exact.h"
 #include "core/uuid.h"
 
@@ -37,19 +39,23 @@ static const char usage[] =
     "policy fail (the default): a child that fails, dies or is cancelled fails the\n"
     "parent at once; continue: the parent runs once every child has ended, however.\n"
     "Cancelling the parent while it waits cancels its children, waiting or\n"
-    "running. 1 to 10000 children. Prints the parent's id.\n"
+    "running. 1 to 10000 children, no two jobs with one id (the parent's\n"
+    "included). Prints the parent's id.\n"
     "\n"
     "flow ID: the job and the jobs it depends on (a flow's children, a chain's\n"
-    "earlier steps), as a tree: id, type, state, how long it waited (from enqueue\n"
-    "to its start, or until now) and ran, and its error.\n"
+    "earlier steps), as a tree: id, type, state (running while run), how long it\n"
+    "waited (from enqueue to its start; to its end for one that ended without\n"
+    "starting; else until now) and ran, and its error.\n"
     "\n"
     "  --json               add: print {\"id\", \"state\", \"children\": [ids]};\n"
     "                       ID: the tree as one JSON object\n"
     CLI_COMMON_HELP
     "\n"
-    "Exit status: 0 ok, 3 no such job (flow ID), 4 the parent's id exists (nothing\n"
-    "enqueued), 64 bad usage, 65 bad flow, 66 FILE cannot be read, 69 Redis\n"
-    "unavailable, 75 Redis out of memory (try again later), 78 configuration error.\n";
+    "Exit status: 0 ok, 3 no such job (flow ID), 4 the parent's id exists (the\n"
+    "parent not enqueued again; children with new ids were), 64 bad usage, 65 bad\n"
+    "flow (two of its jobs share an id, ...: nothing enqueued), 66 FILE cannot be\n"
+    "read, 69 Redis unavailable, 75 Redis out of memory (try again later), 78\n"
+    "configuration error.\n";
 
 static const struct option options[] = {
     { "json", no_argument, 0, OPT_JSON },
@@ -142,6 +148,31 @@ static int flow_job(flow_t *fl, size_t i, const json_t *task, const char *const 
     return 0;
 }
 
+/* Refuses a flow two of whose jobs share an id, parent included, before
+ * anything is enqueued: an id names one job, so the second would silently
+ * not be (a child), or the first would exist without its parent (the
+ * parent). 0, or 65 after printing which. */
+static int flow_ids_differ(const flow_t *fl)
+{
+    const char **ids = malloc(fl->n * sizeof *ids);
+    if (ids == NULL)
+        return cli_fail(EX_OSERR, "out of memory");
+    for (size_t i = 0; i < fl->n; i++)
+        ids[i] = fl->specs[i].id;
+    size_t first = 0, again = 0;
+    int repeat = job_children_repeat(ids, fl->n, &first, &again);
+    free(ids);
+    if (repeat < 0)
+        return cli_fail(EX_OSERR, "out of memory");
+    if (repeat == 0)
+        return 0;
+    if (again + 1 == fl->n) /* the parent comes last */
+        return cli_fail(EX_DATAERR, "flow refused: children[%zu]: id %s is the parent's id: a child cannot have "
+                        "its parent's id (nothing enqueued)", first, fl->specs[first].id);
+    return cli_fail(EX_DATAERR, "flow refused: children[%zu]: id %s repeats children[%zu] (an id names one job; "
+                    "nothing enqueued)", again, fl->specs[again].id, first);
+}
+
 /* The flow of `root` into *fl: children first, then the parent, which
  * depends on them all. 0, or 65 after printing why. */
 static int flow_read(const json_t *root, flow_t *fl)
@@ -192,6 +223,8 @@ static int flow_read(const json_t *root, flow_t *fl)
     if (parent->depends_on != NULL || parent->after_any)
         return cli_fail(EX_DATAERR, "flow refused: the parent depends on its children: it takes no depends_on or "
                         "after_any (policy \"continue\" is after_any)");
+    if ((st = flow_ids_differ(fl)) != 0)
+        return st;
     if ((fl->parent_deps = malloc(len + 1)) == NULL)
         return cli_fail(EX_OSERR, "out of memory");
     char *p = fl->parent_deps;
@@ -279,8 +312,12 @@ static int flow_add(int argc, char **argv, int as_json, config_t *cfg)
                 printf("%s\n", parent->id);
             }
             if (!parent->created) {
-                fprintf(stderr, "tickq: the parent %s already exists (state %s): it was not enqueued again; its "
-                        "children that did not exist were\n", parent->id, parent->state);
+                size_t made = 0;
+                for (size_t i = 0; i + 1 < fl.n; i++)
+                    made += res[i].created != 0;
+                fprintf(stderr, "tickq: the parent %s already exists (state %s), so it was not enqueued again; %zu "
+                        "of its %zu children did not exist and were enqueued all the same, with no parent of this "
+                        "flow waiting for them\n", parent->id, parent->state, made, fl.n - 1);
                 st = CLI_EXIT_EXISTS;
             }
         }
@@ -295,31 +332,85 @@ static int flow_add(int argc, char **argv, int as_json, config_t *cfg)
 
 /* --- flow ID ------------------------------------------------------------- */
 
-#define NODE_FIELDS 8
+/* The record fields a node is drawn from, in node_fields' order. */
+enum { F_STATE, F_TYPE, F_ENQUEUED_US, F_STARTED_US, F_FINISHED_US, F_DEPS, F_ERROR, F_QUEUE, F_FINISHED_AT,
+       F_STREAM, F_ENTRY, F_ATTEMPTS, NODE_FIELDS };
 static const char *const node_fields[NODE_FIELDS] = { "state", "type", "enqueued_us", "started_us", "finished_us",
-                                                      "deps", "error", "queue" };
+                                                      "deps", "error", "queue", "finished_at", "stream", "entry",
+                                                      "attempts" };
 
-/* One job of the tree as JSON, with "children" to fill: NULL when its
- * record is gone (then {"id", "state": "expired"}). */
-static json_t *node_json(const char *id, const redisReply *h, int64_t now_us)
+/* Field f of a record read as node_fields (HMGET), or NULL. */
+static const char *field(const redisReply *h, int f)
 {
-    if (h == NULL || h->type != REDIS_REPLY_ARRAY || h->elements != NODE_FIELDS || h->element[0]->type != REDIS_REPLY_STRING)
+    if (h == NULL || h->type != REDIS_REPLY_ARRAY || h->elements != NODE_FIELDS)
+        return NULL;
+    return h->element[f]->type == REDIS_REPLY_STRING ? h->element[f]->str : NULL;
+}
+
+static int64_t field_us(const redisReply *h, int f)
+{
+    const char *v = field(h, f);
+    return v ? strtoll(v, NULL, 10) : 0;
+}
+
+/* One job of the tree as JSON, with "children" to fill ({"id", "state":
+ * "expired"} when its record is gone). A running job (run) waited until
+ * its attempt started and has run since; a job that ended without starting
+ * waited until it ended; one still waiting, until now. */
+static json_t *node_json(const char *id, const redisReply *h, const job_running_t *run, int64_t now_us)
+{
+    const char *state = field(h, F_STATE);
+    if (state == NULL)
         return json_pack("{s:s, s:s, s:[]}", "id", id, "state", "expired", "children");
-    const char *v[NODE_FIELDS];
-    for (int i = 0; i < NODE_FIELDS; i++)
-        v[i] = h->element[i]->type == REDIS_REPLY_STRING ? h->element[i]->str : NULL;
-    int64_t enq = v[2] ? strtoll(v[2], NULL, 10) : 0, start = v[3] ? strtoll(v[3], NULL, 10) : 0;
-    int64_t end = v[4] ? strtoll(v[4], NULL, 10) : 0;
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:[]}", "id", id, "type", v[1] ? v[1] : "", "state", v[0], "queue",
-                          v[7] ? v[7] : "", "children");
-    if (enq > 0)
-        json_object_set_new(o, "waited_s", json_real((double)((start > 0 ? start : now_us) - enq) / 1e6));
+    int64_t enq = field_us(h, F_ENQUEUED_US), start = field_us(h, F_STARTED_US), end = field_us(h, F_FINISHED_US);
+    int final = job_state_is_final(state);
+    if (run->running) {
+        state = "running";
+        start = run->started_us > 0 ? run->started_us : now_us - run->running_for_ms * 1000;
+        end = 0;
+    } else if (final && end == 0) { /* ended without starting (cancelled, failed by a dependency) */
+        end = clock_parse_iso_us(field(h, F_FINISHED_AT));
+    }
+    const char *type = field(h, F_TYPE), *queue = field(h, F_QUEUE), *error = field(h, F_ERROR);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:[]}", "id", id, "type", type ? type : "", "state", state, "queue",
+                          queue ? queue : "", "children");
+    int64_t waited_to = start > 0 ? start : final ? end : now_us;
+    if (enq > 0 && waited_to > 0)
+        json_object_set_new(o, "waited_s", json_real((double)(waited_to - enq) / 1e6));
     if (start > 0)
         json_object_set_new(o, "ran_s", json_real((double)((end > 0 ? end : now_us) - start) / 1e6));
-    if (v[6] && *v[6])
-        json_object_set_new(o, "error", json_string(v[6]));
-    json_object_set_new(o, "has_deps", json_boolean(v[5] != NULL));
+    if (error && *error)
+        json_object_set_new(o, "error", json_string(error));
+    json_object_set_new(o, "has_deps", json_boolean(field(h, F_DEPS) != NULL));
     return o;
+}
+
+/* The nodes of jobs ids[0..n), whose records hs were read as node_fields,
+ * into nodes (which of them run is asked in one go: job_view_running).
+ * 0, or -1 with err. */
+static int nodes_make(queue_t *q, size_t n, const char *const *ids, redisReply *const *hs, json_t **nodes, char *err,
+                      size_t errlen)
+{
+    job_running_t *runs = calloc(n ? n : 1, sizeof *runs);
+    if (runs == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *state = field(hs[i], F_STATE);
+        runs[i].id = ids[i];
+        if (state != NULL && strcmp(state, "queued") == 0) {
+            runs[i].stream = field(hs[i], F_STREAM);
+            runs[i].entry = field(hs[i], F_ENTRY);
+            runs[i].attempts = field_us(hs[i], F_ATTEMPTS);
+        }
+    }
+    int st = job_view_running(q, runs, n, err, errlen);
+    int64_t now_us = clock_now_us();
+    for (size_t i = 0; i < n && st == 0; i++)
+        nodes[i] = node_json(ids[i], hs[i], &runs[i], now_us);
+    free(runs);
+    return st;
 }
 
 /* Fills the tree level by level: the dependency lists of the nodes of
@@ -357,22 +448,35 @@ static int tree_fill(queue_t *q, json_t *level, int depth, char *err, size_t err
             st = rconn_append_argv(q->conn, 2 + NODE_FIELDS, argv, NULL);
             sent += st == 0;
         }
-    int64_t now_us = clock_now_us();
+    redisReply **hs = st == 0 ? calloc(sent + 1, sizeof *hs) : NULL;
+    const char **ids = st == 0 ? calloc(sent + 1, sizeof *ids) : NULL;
+    json_t **nodes = st == 0 ? calloc(sent + 1, sizeof *nodes) : NULL;
+    size_t got = 0;
+    if (st == 0 && (hs == NULL || ids == NULL || nodes == NULL))
+        st = -1;
+    for (size_t k = 0; k < nl && st == 0; k++)
+        for (size_t e = 0; lists[k]->type == REDIS_REPLY_ARRAY && e < lists[k]->elements && st == 0; e++) {
+            ids[got] = lists[k]->element[e]->str;
+            if ((hs[got] = rconn_read(q->conn, err, errlen)) == NULL)
+                st = -1;
+            else
+                got++;
+        }
+    if (st == 0)
+        st = nodes_make(q, got, ids, hs, nodes, err, errlen);
+    size_t at = 0;
     for (size_t k = 0; k < nl && st == 0; k++) {
         json_t *kids = json_object_get(parents[k], "children");
-        for (size_t e = 0; lists[k]->type == REDIS_REPLY_ARRAY && e < lists[k]->elements && st == 0; e++) {
-            redisReply *h = rconn_read(q->conn, err, errlen);
-            if (h == NULL) {
-                st = -1;
-                break;
-            }
-            sent--;
-            json_t *child = node_json(lists[k]->element[e]->str, h, now_us);
-            json_array_append_new(kids, child);
-            json_array_append(next, child);
-            freeReplyObject(h);
+        for (size_t e = 0; lists[k]->type == REDIS_REPLY_ARRAY && e < lists[k]->elements; e++, at++) {
+            json_array_append_new(kids, nodes[at]);
+            json_array_append(next, nodes[at]);
         }
     }
+    for (size_t g = 0; hs != NULL && g < got; g++)
+        freeReplyObject(hs[g]);
+    free(hs);
+    free(ids);
+    free(nodes);
     for (size_t k = 0; lists != NULL && k < nl; k++)
         freeReplyObject(lists[k]);
     free(lists);
@@ -436,8 +540,14 @@ static int flow_show(int argc, char **argv, int as_json, config_t *cfg)
         rconn_free(conn);
         return cli_fail(EX_UNAVAILABLE, "cannot read job %s: %s", id, err);
     }
-    json_t *root = node_json(id, h, clock_now_us());
+    json_t *root = NULL;
+    const char *ids[1] = { id };
+    st = nodes_make(&q, 1, ids, &h, &root, err, sizeof err);
     freeReplyObject(h);
+    if (st != 0) {
+        rconn_free(conn);
+        return cli_fail(EX_UNAVAILABLE, "cannot read job %s: %s", id, err);
+    }
     if (strcmp(json_string_value(json_object_get(root, "state")), "expired") == 0) {
         json_decref(root);
         rconn_free(conn);

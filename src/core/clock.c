@@ -156,6 +156,26 @@ void clock_describe_ms(int64_t ms, char *out, size_t outlen)
         snprintf(out, outlen, "%lld ms", (long long)ms);
 }
 
+int64_t clock_parse_iso_us(const char *iso)
+{
+    int64_t s;
+    if (iso == NULL || strlen(iso) < 19 || clock_parse_datetime(iso, 19, &s) != 0)
+        return 0;
+    const char *p = iso + 19;
+    int64_t frac = 0, scale = 1000000;
+    if (*p == '.') {
+        if (p[1] < '0' || p[1] > '9')
+            return 0;
+        for (p++; *p >= '0' && *p <= '9'; p++) { /* digits past the microsecond are dropped */
+            scale /= 10;
+            frac += (*p - '0') * scale;
+        }
+    }
+    if (*p == 'Z')
+        p++;
+    return *p == '\0' ? s * 1000000 + frac : 0;
+}
+
 /* Days-from-civil and its inverse follow Howard Hinnant's published
  * algorithms (public domain), written out here. */
 int64_t clock_days_from_civil(int y, int m, int d)

@@ -36,6 +36,11 @@ const char *clock_duration_problem(const char *s, int64_t unit_ms);
  * "5 min", "7 days" (whole units where it divides, else seconds). */
 void clock_describe_ms(int64_t ms, char *out, size_t outlen);
 
+/* A time as tickq stores and prints it, "YYYY-MM-DDTHH:MM:SS[.fff…]Z" (the
+ * Z optional; digits past the microsecond dropped), as epoch µs; 0 for
+ * NULL or anything else. */
+int64_t clock_parse_iso_us(const char *iso);
+
 /* Proleptic Gregorian calendar arithmetic. */
 int clock_is_leap_year(int y);
 int clock_days_in_month(int y, int m);      /* m 1-12 */

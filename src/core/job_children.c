@@ -63,6 +63,40 @@ json_t *job_deps_read(queue_t *q, const char *id, int results, char *err, size_t
     return out;
 }
 
+typedef struct {
+    const char *id;
+    size_t at;
+} id_at_t;
+
+static int id_at_cmp(const void *a, const void *b)
+{
+    const id_at_t *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c != 0 ? c : (x->at > y->at) - (x->at < y->at);
+}
+
+int job_children_repeat(const char *const *ids, size_t n, size_t *first, size_t *again)
+{
+    id_at_t *s = malloc((n ? n : 1) * sizeof *s);
+    if (s == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        s[i] = (id_at_t){ ids[i], i };
+    qsort(s, n, sizeof *s, id_at_cmp);
+    int found = 0;
+    /* Equal ids sit together, in their order: the second of a run is the
+     * first repeat of that id. */
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(s[i].id, s[i - 1].id) == 0 && (i < 2 || strcmp(s[i - 2].id, s[i].id) != 0) &&
+            (!found || s[i].at < *again)) {
+            *first = s[i - 1].at;
+            *again = s[i].at;
+            found = 1;
+        }
+    free(s);
+    return found;
+}
+
 char *job_children_payload(const json_t *data, const char *queue, size_t max_payload, size_t *len, char *err,
                            size_t errlen)
 {
@@ -109,6 +143,22 @@ char *job_children_payload(const json_t *data, const char *queue, size_t max_pay
             return NULL;
         }
     }
+    size_t n = json_array_size(list), first, again;
+    const char **ids = malloc((n ? n : 1) * sizeof *ids);
+    for (i = 0; ids != NULL && i < n; i++)
+        ids[i] = json_string_value(json_object_get(json_array_get(list, i), "id"));
+    int repeat = ids ? job_children_repeat(ids, n, &first, &again) : -1;
+    if (repeat != 0) {
+        if (repeat > 0)
+            snprintf(err, errlen, "child %zu of the task's children is refused: id %s repeats child %zu's (an id "
+                     "names one job)", again, ids[again], first);
+        else
+            snprintf(err, errlen, "out of memory");
+        free(ids);
+        json_decref(list);
+        return NULL;
+    }
+    free(ids);
     json_t *o = json_pack("{s:s, s:I, s:o}", "policy", pol, "max_payload", (json_int_t)max_payload, "children", list);
     char *out = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);

@@ -1,6 +1,9 @@
 /* job_children.h — the children of a job that waited for them (a task's
  * TASK_WAIT_CHILDREN, a flow's parent): the jobs it depends on, with their
- * states and results, read from Redis in two round trips. */
+ * states and results, read from Redis in two round trips; the payload a
+ * task's children are enqueued from; and the rule that no two jobs of one
+ * flow share an id (the second would not be enqueued: an id names one
+ * job). */
 #ifndef TICKQ_JOB_CHILDREN_H
 #define TICKQ_JOB_CHILDREN_H
 
@@ -33,5 +36,11 @@ json_t *job_deps_read(queue_t *q, const char *id, int results, char *err, size_t
  * naming the child and what is wrong. */
 char *job_children_payload(const json_t *data, const char *queue, size_t max_payload, size_t *len, char *err,
                            size_t errlen);
+
+/* Whether an id repeats among ids[0..n) (a flow's jobs, a task's
+ * children): 1 with *again the first position whose id an earlier one
+ * holds, at *first; 0 when all differ; -1 out of memory. Sorts a copy,
+ * O(n log n): a flow has up to 10,001 jobs. */
+int job_children_repeat(const char *const *ids, size_t n, size_t *first, size_t *again);
 
 #endif

@@ -1,7 +1,14 @@
 /* job_view.c — a job's record, retries and running state as one JSON
- * object (job_view.h). */
+ * object (job_view.h).
+ *
+ * When a running attempt started is not in its record (the claim writes
+ * none): the worker's supervisor publishes it in its heartbeat, and the
+ * claim's running result carries the claim's time until a progress report
+ * rewrites it. The idle time XPENDING gives is no start: every heartbeat
+ * renews the claim (touch.lua's XCLAIM), which sets it back to 0. */
 #include "core/job_view.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +16,152 @@
 #include "core/job.h"
 #include "core/job_children.h"
 #include "core/queue_names.h"
+
+/* The supervisor of the worker id "<instance id>:<slot>" (docs/protocol.md,
+ * "Worker and consumer names") into out; -1 for a worker id of another
+ * form. */
+static int worker_instance(const char *worker, char *out, size_t cap)
+{
+    const char *colon = strrchr(worker, ':');
+    if (colon == NULL || colon == worker || colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+        (size_t)(colon - worker) >= cap)
+        return -1;
+    memcpy(out, worker, (size_t)(colon - worker));
+    out[colon - worker] = '\0';
+    return 0;
+}
+
+static json_t *reply_json(const redisReply *r)
+{
+    return r != NULL && r->type == REDIS_REPLY_STRING ? json_loadb(r->str, r->len, 0, NULL) : NULL;
+}
+
+/* When `worker` started job `id`, as its supervisor's heartbeat says
+ * (heartbeat.c: "children": [{"id", "job": {"id", "started_at"}}], one job
+ * a child: a child running several lists one); 0 when it does not list it. */
+static int64_t heartbeat_started(const redisReply *doc, const char *worker, const char *id)
+{
+    json_t *d = reply_json(doc), *child;
+    int64_t us = 0;
+    size_t i;
+    json_array_foreach(json_object_get(d, "children"), i, child) {
+        const json_t *job = json_object_get(child, "job");
+        const char *cid = json_string_value(json_object_get(child, "id"));
+        const char *jid = json_string_value(json_object_get(job, "id"));
+        if (cid && jid && strcmp(cid, worker) == 0 && strcmp(jid, id) == 0)
+            us = clock_parse_iso_us(json_string_value(json_object_get(job, "started_at")));
+    }
+    json_decref(d);
+    return us;
+}
+
+/* When `worker` claimed attempt `attempt`, as the running result the claim
+ * wrote says (claim.lua, started, admit: {"status": "running", "data":
+ * {"attempt", "worker_id"}, "updated_at"}); 0 when the result is another
+ * (a progress report rewrote it, with its own updated_at). */
+static int64_t result_started(const redisReply *res, const char *worker, long long attempt)
+{
+    json_t *r = reply_json(res), *data = json_object_get(r, "data");
+    const char *status = json_string_value(json_object_get(r, "status"));
+    const char *wid = json_string_value(json_object_get(data, "worker_id"));
+    int64_t us = 0;
+    if (status && strcmp(status, "running") == 0 && json_object_size(data) == 2 && wid && strcmp(wid, worker) == 0 &&
+        json_integer_value(json_object_get(data, "attempt")) == attempt)
+        us = clock_parse_iso_us(json_string_value(json_object_get(r, "updated_at")));
+    json_decref(r);
+    return us;
+}
+
+/* Reads `sent` pipelined replies into rs (NULL past a failure). 0, or -1
+ * with err. */
+static int read_replies(queue_t *q, redisReply **rs, size_t sent, char *err, size_t errlen)
+{
+    int st = 0;
+    for (size_t k = 0; k < sent; k++)
+        if (st == 0 && (rs[k] = rconn_read(q->conn, err, errlen)) == NULL)
+            st = -1;
+    return st;
+}
+
+int job_view_running(queue_t *q, job_running_t *jobs, size_t n, char *err, size_t errlen)
+{
+    redisReply **rs = calloc(2 * n + 1, sizeof *rs);
+    if (rs == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t sent = 0;
+    int st = 0;
+    err[0] = '\0';
+    for (size_t i = 0; i < n; i++) { /* round trip 1: is its entry pending? */
+        job_running_t *j = &jobs[i];
+        j->running = 0;
+        j->worker[0] = '\0';
+        j->attempt = j->started_us = j->running_for_ms = 0;
+        if (st != 0 || j->stream == NULL || j->entry == NULL || j->entry[0] == '\0')
+            continue;
+        const char *argv[6] = { "XPENDING", j->stream, q->group, j->entry, j->entry, "1" };
+        st = rconn_append_argv(q->conn, 6, argv, NULL);
+        sent += st == 0;
+    }
+    if (read_replies(q, rs, sent, err, errlen) != 0)
+        st = -1;
+    size_t k = 0;
+    for (size_t i = 0; i < n && st == 0; i++) {
+        job_running_t *j = &jobs[i];
+        if (j->stream == NULL || j->entry == NULL || j->entry[0] == '\0')
+            continue;
+        const redisReply *p = rs[k++];
+        if (p->type != REDIS_REPLY_ARRAY || p->elements != 1 || p->element[0]->type != REDIS_REPLY_ARRAY ||
+            p->element[0]->elements < 4)
+            continue; /* not pending (NOGROUP: never read) */
+        j->running = 1;
+        queue_consumer_worker(p->element[0]->element[1]->str, j->worker, sizeof j->worker);
+        j->attempt = j->attempts + 1; /* the record counts the attempts that ended */
+        j->running_for_ms = p->element[0]->element[2]->integer;
+    }
+    for (size_t i = 0; i < sent; i++) {
+        freeReplyObject(rs[i]);
+        rs[i] = NULL;
+    }
+    sent = 0;
+    for (size_t i = 0; i < n && st == 0; i++) { /* round trip 2: its heartbeat and result */
+        if (!jobs[i].running)
+            continue;
+        char instance[QUEUE_CONSUMER_MAX], wk[300], rk[300];
+        if (worker_instance(jobs[i].worker, instance, sizeof instance) != 0)
+            snprintf(instance, sizeof instance, "%s", jobs[i].worker); /* no such key: the result tells */
+        queue_worker_key(q, instance, wk, sizeof wk);
+        queue_result_key(jobs[i].id, rk, sizeof rk);
+        const char *hb[2] = { "GET", wk }, *res[2] = { "GET", rk };
+        st = rconn_append_argv(q->conn, 2, hb, NULL);
+        sent += st == 0;
+        if (st == 0)
+            st = rconn_append_argv(q->conn, 2, res, NULL);
+        sent += st == 0;
+    }
+    if (read_replies(q, rs, sent, err, errlen) != 0)
+        st = -1;
+    int64_t now_us = clock_now_us();
+    k = 0;
+    for (size_t i = 0; i < n && st == 0; i++) {
+        job_running_t *j = &jobs[i];
+        if (!j->running)
+            continue;
+        j->started_us = heartbeat_started(rs[k], j->worker, j->id);
+        if (j->started_us == 0)
+            j->started_us = result_started(rs[k + 1], j->worker, j->attempt);
+        if (j->started_us > 0)
+            j->running_for_ms = now_us > j->started_us ? (now_us - j->started_us) / 1000 : 0;
+        k += 2;
+    }
+    for (size_t i = 0; i < sent; i++)
+        freeReplyObject(rs[i]);
+    free(rs);
+    if (st != 0 && err[0] == '\0')
+        snprintf(err, errlen, "cannot tell whether the jobs run: out of memory or a broken connection");
+    return st;
+}
 
 /* Fields stored as numbers in the hash come out as JSON numbers. */
 static json_t *field_value(const char *name, const char *value)
@@ -139,20 +292,37 @@ int job_view_read(queue_t *q, const char *id, json_t **out, char *err, size_t er
     else if (json_is_integer(timeout)) /* the double nearest ms / 1000: 100 ms is 0.1 */
         json_object_set_new(job, "timeout_seconds", json_real((double)json_integer_value(timeout) / 1000.0));
     /* "running" is not stored: a queued job whose entry is pending in the
-     * consumer group is being run, by the consumer holding it. */
+     * consumer group is being run, by the consumer holding it. Its record
+     * counts the attempts that ended and holds the times of the last one:
+     * shown are the attempt running and when it started (left out when
+     * that cannot be known), and no end. */
     const char *state = json_string_value(json_object_get(job, "state"));
     const char *stream = json_string_value(json_object_get(job, "stream"));
     const char *entry = json_string_value(json_object_get(job, "entry"));
     if (state && strcmp(state, "queued") == 0 && stream && entry && *entry) {
-        redisReply *p = rconn_cmd(q->conn, err, errlen, "XPENDING %s %s %s %s 1", stream, q->group, entry, entry);
-        if (p && p->type == REDIS_REPLY_ARRAY && p->elements == 1 && p->element[0]->elements >= 4) {
-            json_object_set_new(job, "state", json_string("running"));
-            char worker[QUEUE_CONSUMER_MAX];
-            queue_consumer_worker(p->element[0]->element[1]->str, worker, sizeof worker);
-            json_object_set_new(job, "worker", json_string(worker));
-            json_object_set_new(job, "running_for_ms", json_integer(p->element[0]->element[2]->integer));
+        job_running_t run = { .id = id, .stream = stream, .entry = entry,
+                              .attempts = json_integer_value(json_object_get(job, "attempts")) };
+        if (job_view_running(q, &run, 1, err, errlen) != 0) {
+            json_decref(job);
+            freeReplyObject(h);
+            freeReplyObject(l);
+            return -1;
         }
-        freeReplyObject(p);
+        if (run.running) {
+            json_object_set_new(job, "state", json_string("running"));
+            json_object_set_new(job, "worker", json_string(run.worker));
+            json_object_set_new(job, "attempts", json_integer(run.attempt));
+            json_object_set_new(job, "running_for_ms", json_integer(run.running_for_ms));
+            static const char *const ended[] = { "started_us", "started_at", "finished_us", "finished_at" };
+            for (size_t i = 0; i < sizeof ended / sizeof ended[0]; i++)
+                json_object_del(job, ended[i]);
+            if (run.started_us > 0) {
+                char iso[CLOCK_ISO_LEN];
+                clock_iso8601(run.started_us, iso);
+                json_object_set_new(job, "started_us", json_integer(run.started_us));
+                json_object_set_new(job, "started_at", json_string(iso));
+            }
+        }
     } else if (state && strcmp(state, "queued") == 0 && stream && (entry == NULL || *entry == '\0')) {
         /* Nor is "delayed": a queued job without an entry, in its queue's
          * delayed set (as tickq jobs lists it), due at its score. */

@@ -464,3 +464,21 @@ class TestApiAndClient(DepsCase):
             client.enqueue("echo", depends_on=["a,b"])
         self.run_all()
         self.assertEqual([self.state(x) for x in (a, b, c)], ["completed"] * 3)
+
+
+class TestChainTimes(DepsCase):
+    def test_a_dependent_failed_by_its_dependency_stops_waiting(self):
+        """`tickq flow` of a chain: the step its dependency failed never
+        started; it waited from its enqueue to its end, and that stays."""
+        a, _ = self.add("fail", {"permanent": True})
+        b, _ = self.add("echo", {}, "--after", a)
+        self.run_all()
+        self.assertEqual((self.state(a), self.state(b)), ("failed", "failed"))
+        before = json.loads(self.ok("flow", b, "--json").stdout)
+        time.sleep(0.5)   # on purpose: time passes after it ended
+        after = json.loads(self.ok("flow", b, "--json").stdout)
+        self.assertEqual(before, after)
+        self.assertEqual(after["children"][0]["id"], a)
+        self.assertNotIn("ran_s", after)
+        self.assertNotIn("started_us", self.record(b))
+        self.assertLess(after["waited_s"], 5)

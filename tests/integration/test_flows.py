@@ -128,6 +128,153 @@ class TestFlows(FlowCase):
         self.assertEqual(self.r.keys(f"{PREFIX}:job:*"), [])
 
 
+class TestFlowIds(FlowCase):
+    def test_jobs_sharing_an_id_are_refused_before_anything_is_enqueued(self):
+        """Two children with one id: the second (other args, another queue)
+        would be no job at all. A child with the parent's id: the child
+        would be enqueued and the parent not. Both are refused whole."""
+        cases = [
+            ({"type": "echo", "args": {}, "queue": "qa", "children": [
+                {"type": "echo", "args": {"v": 1}, "id": "dd1", "queue": "qa"},
+                {"type": "echo", "args": {"v": 2}, "id": "dd1", "queue": "data"}]},
+             "flow refused: children[1]: id dd1 repeats children[0]"),
+            ({"type": "echo", "args": {}, "children": [
+                {"type": "echo", "id": "a"}, {"type": "echo", "id": "b"}, {"type": "echo"},
+                {"type": "echo", "id": "b"}, {"type": "echo", "id": "a"}]},
+             "flow refused: children[3]: id b repeats children[1]"),
+            ({"type": "echo", "args": {}, "id": "pp1", "children": [{"type": "echo", "args": {}, "id": "pp1"}]},
+             "flow refused: children[0]: id pp1 is the parent's id: a child cannot have its parent's id"),
+            ({"type": "echo", "args": {}, "id": "pp2", "children": [
+                {"type": "echo", "id": "c1"}, {"type": "echo", "id": "pp2"}]},
+             "flow refused: children[1]: id pp2 is the parent's id"),
+        ]
+        for flow, needle in cases:
+            with self.subTest(needle=needle):
+                p = self.tickq("flow", "add", "-", "--json", input=json.dumps(flow))
+                self.assertEqual(p.returncode, 65, p.stdout + p.stderr)
+                self.assertEqual(p.stdout, "")
+                self.assertIn(needle, p.stderr)
+                self.assertTrue(p.stderr.rstrip().endswith("nothing enqueued)"), p.stderr)
+                self.assertEqual(self.r.keys(f"{PREFIX}:job:*"), [])
+
+    def test_an_existing_parent_says_what_was_enqueued(self):
+        self.ok("enqueue", "echo", "{}", "--id", "p1", "--queue", "idle")
+        p = self.tickq("flow", "add", "-", input=json.dumps({"type": "echo", "id": "p1", "children": [
+            {"type": "echo", "queue": "idle"}, {"type": "echo", "id": "p1-kid", "queue": "idle"}]}))
+        self.assertEqual(p.returncode, 4, p.stderr)
+        self.assertEqual(p.stdout, "p1\n")
+        self.assertEqual(p.stderr, "tickq: the parent p1 already exists (state queued), so it was not enqueued "
+                         "again; 2 of its 2 children did not exist and were enqueued all the same, with no parent "
+                         "of this flow waiting for them\n")
+        self.assertEqual(self.state("p1-kid"), "queued")
+        self.assertNotIn("deps", self.record("p1"))
+
+
+def iso_us(text):
+    """Epoch µs of a stored time, 2026-01-15T10:30:00.123Z."""
+    import datetime
+    t = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+    return int(t.timestamp()) * 1000000 + t.microsecond
+
+
+class TestFlowTimes(FlowCase):
+    def jobs_row(self, job_id, *args):
+        rows = [json.loads(line) for line in self.ok("jobs", "--json", *args).stdout.splitlines()]
+        return next(r for r in rows if r["id"] == job_id)
+
+    def test_a_running_job_shows_running_with_its_attempt_and_start(self):
+        """The record of a running job says queued with attempts 0 and no
+        start (a claim writes none); `job` and `flow` show it running, its
+        attempt 1 as `jobs` does, and when it started, past the claim
+        renewals (every 100 ms here) that set its entry's idle time back."""
+        w = self.worker("--workers", "1", "--heartbeat", "100ms", "--claim-timeout", "1s")
+        parent, kids, _ = self.add_flow({"type": "echo", "children": [{"type": "sleep", "args": {"ms": 2500}}]})
+        kid = kids[0]
+        wait_for(lambda: (self.result(kid) or {}).get("status") == "running", 15, what="the child to start")
+        time.sleep(1.0)   # on purpose: a second of running, ten claim renewals
+        rec = self.record(kid)
+        self.assertEqual((rec["state"], rec["attempts"]), ("queued", "0"))
+        view = json.loads(self.ok("job", kid).stdout)
+        self.assertEqual((view["state"], view["attempts"]), ("running", 1))
+        self.assertGreaterEqual(view["running_for_ms"], 900)
+        self.assertNotIn("finished_at", view)
+        self.assertEqual(self.jobs_row(kid)["attempts"], view["attempts"])
+        tree = self.ok("flow", parent).stdout.splitlines()
+        self.assertRegex(tree[1], rf"^  {kid}  sleep  running  waited \d+\.\d{{3}}s  ran \d+\.\d{{3}}s$")
+        js = json.loads(self.ok("flow", parent, "--json").stdout)["children"][0]
+        self.assertEqual(js["state"], "running")
+        self.assertGreaterEqual(js["ran_s"], 0.9)
+        self.assertLess(js["waited_s"], js["ran_s"])
+        self.wait_state(kid, "completed")
+        w.stop()
+        # ...and it started when the worker says it did.
+        self.assertLess(abs(view["started_us"] - int(self.record(kid)["started_us"])), 1000)
+        self.assertEqual(view["started_at"], json.loads(self.ok("job", kid).stdout)["started_at"])
+
+    def test_a_retry_running_shows_its_second_attempt(self):
+        """A worker killed (-9, with its children) mid-job: another one's
+        reclaim charges the attempt, and the retry that runs is attempt 2,
+        in `job` as in `jobs`, without the lost attempt's times."""
+        first = self.worker("--workers", "1", new_group=True)
+        jid = self.enqueue("sleep", {"ms": 60000})
+        self.wait_running(jid)
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        second = self.worker("--workers", "1", "--heartbeat", "100ms", "--claim-timeout", "1s",
+                             "--retry-base", "50ms")
+        wait_for(lambda: (self.result(jid) or {}).get("data", {}).get("attempt") == 2, 30,
+                 what="the retry to start")
+        time.sleep(0.5)   # on purpose: a few claim renewals of the second attempt
+        view = json.loads(self.ok("job", jid).stdout)
+        self.assertEqual((view["state"], view["attempts"], self.record(jid)["attempts"]), ("running", 2, "1"))
+        self.assertEqual(self.jobs_row(jid)["attempts"], 2)
+        self.assertGreaterEqual(view["running_for_ms"], 400)
+        self.assertIn("started_at", view)
+        self.assertNotIn("finished_at", view)
+        self.assertEqual(len(view["retries"]), 1)
+        self.ok("cancel", jid)
+        self.wait_state(jid, "cancelled")
+        second.stop()
+
+    def test_the_start_is_read_from_the_claim_before_a_heartbeat_lists_it(self):
+        """Heartbeats 30 s apart: the worker's heartbeat does not list the
+        job yet, and its start is the claim's, from its running result."""
+        w = self.worker("--workers", "1", "--heartbeat", "30s", "--claim-timeout", "60s")
+        wait_for(lambda: self.r.keys(f"{PREFIX}:worker:*"), 20, what="the worker's first heartbeat")
+        jid = self.enqueue("sleep", {"ms": 1500})
+        self.wait_running(jid)
+        view = json.loads(self.ok("job", jid).stdout)
+        self.assertEqual(view["state"], "running")
+        self.assertEqual(view["started_at"], self.result(jid)["updated_at"])
+        self.assertIn(jid, self.ok("flow", jid).stdout.split("  running  ")[0])
+        self.wait_state(jid, "completed")
+        w.stop()
+
+    def test_a_job_that_ended_without_starting_stops_waiting(self):
+        """A parent failed by its child, and a cancelled flow: none of them
+        started; each waited from its enqueue to its end, and that stays."""
+        failed, kids, _ = self.add_flow({"type": "echo", "children": [
+            {"type": "fail", "args": {"permanent": True}, "id": "f-kid"}, {"type": "noop", "id": "ok-kid"}]})
+        self.run_all()
+        cancelled, ckids, _ = self.add_flow({"type": "echo", "children": [{"type": "echo", "queue": "idle"}]})
+        self.ok("cancel", cancelled)
+        before = json.loads(self.ok("flow", failed, "--json").stdout), json.loads(self.ok("flow", cancelled,
+                                                                                              "--json").stdout)
+        time.sleep(0.5)   # on purpose: time passes after they ended
+        after = json.loads(self.ok("flow", failed, "--json").stdout), json.loads(self.ok("flow", cancelled,
+                                                                                             "--json").stdout)
+        self.assertEqual(before, after)
+        for job_id, node in ((failed, after[0]), (cancelled, after[1]), (ckids[0], after[1]["children"][0])):
+            with self.subTest(job=job_id):
+                rec = self.record(job_id)
+                self.assertIn(rec["state"], ("failed", "cancelled"))
+                self.assertNotIn("started_us", rec)
+                self.assertNotIn("ran_s", node)
+                ended = (iso_us(rec["finished_at"]) - int(rec["enqueued_us"])) / 1e6
+                self.assertAlmostEqual(node["waited_s"], ended, delta=0.002)
+        self.assertIn("failed  waited ", self.ok("flow", failed).stdout.splitlines()[0])
+
+
 class TestBigFlowsAndKills(FlowCase):
     def big_flow_file(self, n):
         fd, path = tempfile.mkstemp(prefix="tickq-flow-", suffix=".json")
