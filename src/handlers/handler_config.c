@@ -2,7 +2,6 @@
  * (handler_config.h). */
 #include "handlers/handler_config.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include "core/clock.h"
 #include "core/config_file.h"
 #include "core/job.h"
+#include "handlers/config_list.h"
 
 #define DEFAULT_CANCEL_GRACE_MS 2000
 #define DEFAULT_START_TIMEOUT_MS 30000
@@ -76,15 +76,13 @@ static handler_def_t *section_handler(reader_t *r, const char *name, int section
 
 static int add_types(reader_t *r, handler_def_t *h, const char *value, int line)
 {
-    char *copy = strdup(value), *save = NULL;
-    if (copy == NULL)
-        return fail(r, line, "out of memory");
-    for (char *t = strtok_r(copy, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
-        while (isspace((unsigned char)*t))
-            t++;
-        char *end = t + strlen(t);
-        while (end > t && isspace((unsigned char)end[-1]))
-            *--end = '\0';
+    config_list_t list;
+    char key[100], why[500];
+    snprintf(key, sizeof key, "[handler %s]: types", h->name);
+    if (config_list_split(key, value, &list, why, sizeof why) != 0)
+        return fail(r, line, "%s", why);
+    for (size_t e = 0; e < list.n && !r->failed; e++) {
+        const char *t = list.items[e];
         if (!job_name_valid(t, JOB_TYPE_MAX)) {
             fail(r, line, "types: '%s' is not a task type name (1 to 64 letters, digits, '_', '-' or '.')", t);
             break;
@@ -113,7 +111,7 @@ static int add_types(reader_t *r, handler_def_t *h, const char *value, int line)
         }
         h->ntypes++;
     }
-    free(copy);
+    config_list_free(&list);
     return !r->failed;
 }
 

@@ -389,17 +389,47 @@ static void pump_output(handler_proc_t *p, short out_ev, short err_ev)
     }
 }
 
-/* The tail of stderr as a message suffix ("; stderr: ..."), or "". */
-static void stderr_suffix(handler_proc_t *p, char *out, size_t outlen)
+/* The tail of stderr, its trailing newlines and spaces dropped, into out
+ * (STDERR_TAIL + 1 bytes); "" when it wrote nothing. */
+static void stderr_end(handler_proc_t *p, char *out)
 {
     pump_output(p, POLLIN, POLLIN);
     size_t n = strlen(p->tail);
     while (n > 0 && (p->tail[n - 1] == '\n' || p->tail[n - 1] == ' '))
-        p->tail[--n] = '\0';
-    if (n == 0)
-        snprintf(out, outlen, "; its stderr was empty");
+        n--;
+    memcpy(out, p->tail, n);
+    out[n] = '\0';
+}
+
+/* A crash's error into out: prefix (may be ""), head, then the end of
+ * stderr (NULL: none to quote). The message fits outlen whole, so what is
+ * cut is the START of stderr: the quote keeps its last lines, from the
+ * start of a line (from a character when its last line alone is too long),
+ * because the last lines say what happened (a traceback's exception). */
+static void crash_error(const char *prefix, const char *head, const char *tail, char *out, size_t outlen)
+{
+    static const char intro[] = "; the end of its stderr: ";
+    if (tail == NULL || tail[0] == '\0') {
+        snprintf(out, outlen, "%s%s%s", prefix, head, tail ? "; its stderr was empty" : "");
+        errmsg_utf8_trim(out);
+        return;
+    }
+    size_t used = strlen(prefix) + strlen(head) + sizeof intro - 1;
+    size_t room = outlen > used + 1 ? outlen - 1 - used : 0, len = strlen(tail);
+    const char *from = tail;
+    if (len > room) {
+        from = tail + len - room;
+        const char *nl = from[-1] == '\n' ? NULL : strchr(from, '\n');
+        if (nl != NULL && nl[1] != '\0')
+            from = nl + 1;
+        while (((unsigned char)*from & 0xC0) == 0x80)
+            from++;
+    }
+    if (*from == '\0') /* no room left for any of it: the head is long already */
+        snprintf(out, outlen, "%s%s", prefix, head);
     else
-        snprintf(out, outlen, "; the end of its stderr: %s", p->tail);
+        snprintf(out, outlen, "%s%s%s%s", prefix, head, intro, from);
+    errmsg_utf8_trim(out);
 }
 
 /* The first bytes of a bad line, for a message: printable ASCII, the rest escaped. */
@@ -442,13 +472,24 @@ static void drop_consumed(linebuf_t *b, size_t consumed)
     b->scanned = b->scanned > consumed ? b->scanned - consumed : 0;
 }
 
-static void fail_process(handler_proc_t *p, int kill_group, const char *what, char *err, size_t errlen)
+/* Reaps the process (reap): *head says "handler NAME WHAT (HOW)", tail
+ * (STDERR_TAIL + 1 bytes) gets the end of its stderr (stderr_end). */
+static void fail_process(handler_proc_t *p, int kill_group, const char *what, char *head, size_t headlen,
+                         char *tail)
 {
-    char how[160], tail[STDERR_TAIL + 64];
+    char how[160];
     reap(p, kill_group, how, sizeof how);
-    stderr_suffix(p, tail, sizeof tail);
-    snprintf(err, errlen, "handler %s %s (%s)%s", p->def->name, what, how, tail);
+    stderr_end(p, tail);
+    snprintf(head, headlen, "handler %s %s (%s)", p->def->name, what, how);
     p->tail[0] = '\0';
+}
+
+/* fail_process, for a start that failed: the whole error into err. */
+static void fail_start(handler_proc_t *p, int kill_group, const char *what, char *err, size_t errlen)
+{
+    char head[1400], tail[STDERR_TAIL + 1];
+    fail_process(p, kill_group, what, head, sizeof head, tail);
+    crash_error("", head, tail, err, errlen);
 }
 
 /* A handler that ended between jobs is reaped here, so that the next job
@@ -501,25 +542,25 @@ int handler_proc_start(handler_proc_t *p, char *err, size_t errlen)
             first_bytes(line, len, bytes, sizeof bytes);
             char what[1100];
             snprintf(what, sizeof what, "sent a malformed announcement: %s; its first bytes: %s", why, bytes);
-            fail_process(p, 1, what, err, errlen);
+            fail_start(p, 1, what, err, errlen);
             return -1;
         }
         int64_t left = until - clock_mono_ms();
         if (got < 0 || left <= 0) {
-            fail_process(p, 1, got < 0 ? "sent an announcement line over 64 MiB" :
-                         "did not announce its types within its start_timeout", err, errlen);
+            fail_start(p, 1, got < 0 ? "sent an announcement line over 64 MiB" :
+                       "did not announce its types within its start_timeout", err, errlen);
             return -1;
         }
         struct pollfd fds[3] = { { p->rep_fd, POLLIN, 0 }, { p->out_fd, POLLIN, 0 }, { p->err_fd, POLLIN, 0 } };
         if (poll(fds, 3, left > 1000 ? 1000 : (int)left) < 0 && errno != EINTR) {
-            fail_process(p, 1, "could not be watched (poll failed)", err, errlen);
+            fail_start(p, 1, "could not be watched (poll failed)", err, errlen);
             return -1;
         }
         pump_output(p, fds[1].revents, fds[2].revents);
         if (fds[0].revents) {
             int eof = fill(p->rep_fd, &p->rep);
             if (eof != 0) {
-                fail_process(p, 0, "exited before it announced its types", err, errlen);
+                fail_start(p, 0, "exited before it announced its types", err, errlen);
                 return -1;
             }
         }
@@ -627,19 +668,21 @@ static void end_flight(handler_proc_t *p, flight_t *f, handler_outcome_t outcome
     p->inflight--;
 }
 
-/* The process is gone (killed or dead; `why` says how): every job it had
- * ends, a job being cancelled as its cancel's reason (with `why`), the
+/* The process is gone (killed or dead; `why` says how, `tail` the end of
+ * its stderr, NULL when there is none to quote): every job it had ends, a
+ * job being cancelled as its cancel's reason (its stopped_why first), the
  * others as crashed. Fills done from *n on. */
-static void end_all(handler_proc_t *p, const char *why, handler_done_t *done, size_t *n)
+static void end_all(handler_proc_t *p, const char *why, const char *tail, handler_done_t *done, size_t *n)
 {
     for (int i = 0; i < p->nflights; i++) {
         flight_t *f = &p->flights[i];
         if (!f->used)
             continue;
-        char msg[sizeof done->err + sizeof f->stopped_why + 2];
+        char prefix[sizeof f->stopped_why + 2] = "", msg[sizeof done->err];
         if (f->cancelling)
-            snprintf(msg, sizeof msg, "%s; %s", f->stopped_why, why);
-        end_flight(p, f, f->cancelling ? f->reason : HANDLER_CRASHED, NULL, f->cancelling ? msg : why, &done[(*n)++]);
+            snprintf(prefix, sizeof prefix, "%s; ", f->stopped_why);
+        crash_error(prefix, why, tail, msg, sizeof msg);
+        end_flight(p, f, f->cancelling ? f->reason : HANDLER_CRASHED, NULL, msg, &done[(*n)++]);
     }
     p->box.off = p->box.len = 0;
 }
@@ -647,10 +690,10 @@ static void end_all(handler_proc_t *p, const char *why, handler_done_t *done, si
 /* Kills the process (its group with it) and ends every job it had. */
 static void kill_all(handler_proc_t *p, int kill_group, const char *what, handler_done_t *done, size_t *n)
 {
-    char err[sizeof done->err];
-    fail_process(p, kill_group, what, err, sizeof err);
+    char head[1400], tail[STDERR_TAIL + 1];
+    fail_process(p, kill_group, what, head, sizeof head, tail);
     p->rep.len = p->rep.scanned = 0; /* what it said is void */
-    end_all(p, err, done, n);
+    end_all(p, head, tail, done, n);
 }
 
 static flight_t *find_flight(handler_proc_t *p, const char *id)
@@ -750,14 +793,40 @@ oom:
     return -1;
 }
 
+/* A result of job f that tickq cannot read (`why`: a NUL, an integer
+ * beyond 64 bits...): the job fails for good, as a result that is not JSON
+ * does, and the handler, which replied once as the protocol asks, keeps
+ * running its other jobs. */
+static void end_unreadable(handler_proc_t *p, flight_t *f, const char *why, handler_done_t *d)
+{
+    char msg[sizeof d->err];
+    if (f->cancelling)
+        snprintf(msg, sizeof msg, "%s; handler %s stopped it (it replied with a result tickq cannot read, "
+                 "discarded)", f->stopped_why, p->def->name);
+    else
+        snprintf(msg, sizeof msg, "handler %s replied with a result tickq cannot read: %s", p->def->name, why);
+    log_warn("handler result refused: tickq cannot read it", LF_S("handler", p->def->name), LF_S("job_id", f->id),
+             LF_S("error", why));
+    end_flight(p, f, f->cancelling ? f->reason : HANDLER_FAIL, NULL, msg, d);
+}
+
 /* Acts on one line from the handler: 0, or -1 when it was malformed (the
  * process is then killed and every job ended). */
 static int on_line(handler_proc_t *p, const char *line, size_t llen, handler_done_t *done, size_t *n)
 {
     handler_msg_t m;
-    char bad[400] = "", bytes[512], why[1100];
+    char bad[500] = "", bytes[512], why[1100];
     flight_t *f = NULL;
     int parsed = handler_wire_message(line, llen, &m, bad, sizeof bad) == 0;
+    if (!parsed && m.unreadable) {
+        if ((f = find_flight(p, m.id)) != NULL) {
+            end_unreadable(p, f, bad, &done[(*n)++]);
+            return 0;
+        }
+        char what[sizeof bad];
+        snprintf(what, sizeof what, "%s", bad);
+        snprintf(bad, sizeof bad, "a result for job %.80s, which it is not running, holding %.300s", m.id, what);
+    }
     if (parsed && (f = find_flight(p, m.id)) == NULL) {
         if (m.kind == HANDLER_MSG_PROGRESS && recently_ended(p, m.id)) {
             handler_msg_clear(&m); /* sent as its job ended: too late to show */
@@ -858,7 +927,7 @@ size_t handler_proc_wait(handler_proc_t *p, int64_t wait_ms, handler_done_t *don
         size_t llen;
         int got;
         if (p->pid <= 0) { /* cannot happen with jobs running; end them rather than wait for ever */
-            end_all(p, "handler is not running", done, &n);
+            end_all(p, "handler is not running", NULL, done, &n);
             return n;
         }
         while ((got = next_line(&p->rep, &consumed, &line, &llen)) == 1)

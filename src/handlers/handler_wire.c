@@ -8,6 +8,49 @@
 #include <string.h>
 
 #include "core/errmsg.h"
+#include "core/utf8.h"
+
+#define ERROR_KEPT 1023 /* bytes of an error's text kept (docs/handlers.md): no need to copy more */
+
+/* Why Jansson refused a line, in the user's words. tickq's reader takes
+ * less than JSON allows: no NUL in text, integers within 64 bits, each key
+ * once in an object (and at most JSON_PARSER_MAX_DEPTH levels). */
+static void refusal_text(const json_error_t *jerr, char *err, size_t errlen)
+{
+    switch (json_error_code(jerr)) {
+    case json_error_null_character:
+    case json_error_null_byte_in_key:
+        snprintf(err, errlen, "a NUL character (\\u0000) in a %s at column %d: tickq takes text without NUL",
+                 json_error_code(jerr) == json_error_null_byte_in_key ? "key" : "string", jerr->column);
+        break;
+    case json_error_numeric_overflow:
+        snprintf(err, errlen, "a number out of range at column %d (%s): tickq takes integers from -2^63 to "
+                 "2^63-1 and reals within a double's range", jerr->column, jerr->text);
+        break;
+    case json_error_duplicate_key:
+        snprintf(err, errlen, "a key given twice in one object at column %d (%s)", jerr->column, jerr->text);
+        break;
+    default:
+        snprintf(err, errlen, "not JSON (%s at column %d)", jerr->text, jerr->column);
+    }
+}
+
+/* The "msg" of a decoded line in *kind: 0, or -1 with err when o is not an
+ * object with one. */
+static int message_kind(json_t *o, const char **kind, char *err, size_t errlen)
+{
+    if (!json_is_object(o)) {
+        snprintf(err, errlen, "not a JSON object");
+        return -1;
+    }
+    json_t *m = json_object_get(o, "msg");
+    if (!json_is_string(m)) {
+        snprintf(err, errlen, "no \"msg\" string naming the message's kind");
+        return -1;
+    }
+    *kind = json_string_value(m);
+    return 0;
+}
 
 /* Parses one line into an object; its "msg" in *kind. */
 static json_t *parse_line(const char *line, size_t len, const char **kind, char *err, size_t errlen)
@@ -15,21 +58,13 @@ static json_t *parse_line(const char *line, size_t len, const char **kind, char 
     json_error_t jerr;
     json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
     if (o == NULL) {
-        snprintf(err, errlen, "not JSON (%s at column %d)", jerr.text, jerr.column);
+        refusal_text(&jerr, err, errlen);
         return NULL;
     }
-    if (!json_is_object(o)) {
-        snprintf(err, errlen, "not a JSON object");
+    if (message_kind(o, kind, err, errlen) != 0) {
         json_decref(o);
         return NULL;
     }
-    json_t *m = json_object_get(o, "msg");
-    if (!json_is_string(m)) {
-        snprintf(err, errlen, "no \"msg\" string naming the message's kind");
-        json_decref(o);
-        return NULL;
-    }
-    *kind = json_string_value(m);
     return o;
 }
 
@@ -117,15 +152,15 @@ static int take_id(json_t *o, handler_msg_t *out, const char *kind, char *err, s
     return 0;
 }
 
-int handler_wire_message(const char *line, size_t len, handler_msg_t *out, char *err, size_t errlen)
+/* Fills out from the message object o (kind-specific checks): 0, or -1
+ * with err. */
+static int decode_message(json_t *o, handler_msg_t *out, char *err, size_t errlen)
 {
     static const char *const progress_keys[] = { "msg", "id", "fraction", "message", NULL };
     static const char *const result_keys[] = { "msg", "id", "data", NULL };
     static const char *const error_keys[] = { "msg", "id", "error", "retry", NULL };
-    memset(out, 0, sizeof *out);
     const char *kind;
-    json_t *o = parse_line(line, len, &kind, err, errlen);
-    if (o == NULL)
+    if (message_kind(o, &kind, err, errlen) != 0)
         return -1;
     int rc = -1;
     if (strcmp(kind, "progress") == 0) {
@@ -163,7 +198,8 @@ int handler_wire_message(const char *line, size_t len, handler_msg_t *out, char 
             snprintf(err, errlen, "an \"error\" message needs \"error\", a string saying what went wrong");
         else if (!json_is_boolean(r))
             snprintf(err, errlen, "an \"error\" message needs \"retry\": true (transient) or false (permanent)");
-        else if ((out->error = strdup(json_string_value(e))) == NULL)
+        else if ((out->error = strndup(json_string_value(e), utf8_cut(json_string_value(e), json_string_length(e),
+                                                                       ERROR_KEPT))) == NULL)
             snprintf(err, errlen, "out of memory");
         else {
             out->retry = json_is_true(r);
@@ -172,9 +208,96 @@ int handler_wire_message(const char *line, size_t len, handler_msg_t *out, char 
     } else {
         snprintf(err, errlen, "unknown message kind \"%.40s\" (known: progress, result, error)", kind);
     }
-    json_decref(o);
     if (rc != 0)
         handler_msg_clear(out);
+    return rc;
+}
+
+/* The line for a second, lenient reading, malloc'd (NULL out of memory):
+ * each \u0000 escape made \ufffd (the same length: columns stay), as
+ * tickq makes a NUL of text U+FFFD. *top_keys gets the number of keys of
+ * its top-level object counted in its text, one per ':' outside strings at
+ * the first level (Jansson keeps the last of a key given twice, so a
+ * message whose own keys repeat cannot be read for sure). */
+static char *lenient_copy(const char *line, size_t len, size_t *top_keys)
+{
+    char *c = malloc(len ? len : 1);
+    if (c == NULL)
+        return NULL;
+    memcpy(c, line, len);
+    int depth = 0, in_string = 0;
+    *top_keys = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (in_string) {
+            if (c[i] == '\\' && i + 5 < len && c[i + 1] == 'u' && memcmp(c + i + 2, "0000", 4) == 0)
+                memcpy(c + i + 2, "fffd", 4);
+            if (c[i] == '\\')
+                i++; /* the escaped character: never a quote that ends the string */
+            else if (c[i] == '"')
+                in_string = 0;
+        } else if (c[i] == '"') {
+            in_string = 1;
+        } else if (c[i] == '{' || c[i] == '[') {
+            depth++;
+        } else if (c[i] == '}' || c[i] == ']') {
+            depth--;
+        } else if (c[i] == ':' && depth == 1) {
+            (*top_keys)++;
+        }
+    }
+    return c;
+}
+
+/* A line the strict reader refused (jerr), read again leniently: a NUL as
+ * U+FFFD, integers as reals, a key given twice inside "data" (never among
+ * the message's own keys). When it is then a sound message, what tickq
+ * could not take is inside it: a progress or an error is taken, a NUL of
+ * its text as U+FFFD (as the handler's output is); a result is unreadable:
+ * -1 with out->unreadable, out->kind and out->id, err saying what the
+ * strict reader refused. Otherwise the line is malformed: -1 with err
+ * saying what is wrong with it first (not JSON, a key of its own twice, a
+ * field the kind does not have...). */
+static int reread_line(const char *line, size_t len, const json_error_t *jerr, handler_msg_t *out, char *err,
+                       size_t errlen)
+{
+    size_t top_keys = 0;
+    json_error_t lenient;
+    char *copy = lenient_copy(line, len, &top_keys);
+    if (copy == NULL) {
+        refusal_text(jerr, err, errlen);
+        return -1;
+    }
+    json_t *o = json_loadb(copy, len, JSON_DECODE_INT_AS_REAL, &lenient);
+    free(copy);
+    int rc = -1;
+    if (o == NULL)
+        refusal_text(&lenient, err, errlen);
+    else if (!json_is_object(o))
+        snprintf(err, errlen, "not a JSON object");
+    else if (top_keys != json_object_size(o))
+        snprintf(err, errlen, "the message gives one of its own keys twice");
+    else if (decode_message(o, out, err, errlen) != 0)
+        ; /* err says why */
+    else if (out->kind != HANDLER_MSG_RESULT)
+        rc = 0;
+    else {
+        handler_msg_clear(out);
+        out->unreadable = 1;
+        refusal_text(jerr, err, errlen);
+    }
+    json_decref(o);
+    return rc;
+}
+
+int handler_wire_message(const char *line, size_t len, handler_msg_t *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    json_error_t jerr;
+    json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (o == NULL)
+        return reread_line(line, len, &jerr, out, err, errlen);
+    int rc = decode_message(o, out, err, errlen);
+    json_decref(o);
     return rc;
 }
 

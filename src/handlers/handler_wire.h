@@ -4,7 +4,11 @@
  *
  * Decoding is strict: a key the kind does not have, a missing or mistyped
  * field is an error naming it, never skipped, so that a handler that
- * misunderstands the protocol is stopped at its first wrong message. */
+ * misunderstands the protocol is stopped at its first wrong message. What
+ * JSON allows and tickq's reader does not (a NUL, an integer beyond 64
+ * bits, a key given twice) is not a misunderstanding of the protocol when
+ * it is inside a sound message: such a line is read a second time, so that
+ * only the job it names fails (handler_wire_message). */
 #ifndef TICKQ_HANDLER_WIRE_H
 #define TICKQ_HANDLER_WIRE_H
 
@@ -36,6 +40,7 @@ typedef struct {
     json_t *data;                /* result (owned reference) */
     int retry;                   /* error */
     char *error;                 /* error text (malloc'd) */
+    int unreadable;              /* refused: a result tickq cannot read (kind and id set) */
 } handler_msg_t;
 
 /* A job request for the handler. */
@@ -54,7 +59,12 @@ typedef struct {
 int handler_wire_hello(const char *line, size_t len, handler_hello_t *out, char *err, size_t errlen);
 void handler_hello_clear(handler_hello_t *h);
 
-/* Decodes a job's message. 0, or -1 with err. */
+/* Decodes a job's message. 0, or -1 with err. A line that is JSON but
+ * holds what tickq's reader refuses (a NUL in text, an integer beyond 64
+ * bits, a key given twice in an object) is read again leniently: a
+ * progress or an error whose own keys are sound is taken, each NUL of its
+ * text as U+FFFD; a result is refused with out->unreadable set and its
+ * kind and id filled, so that its job alone can fail (err says why). */
 int handler_wire_message(const char *line, size_t len, handler_msg_t *out, char *err, size_t errlen);
 void handler_msg_clear(handler_msg_t *m);
 

@@ -1,7 +1,6 @@
 /* pool_config.c — reading and checking [pool NAME] sections (pool_config.h). */
 #include "handlers/pool_config.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "core/config_file.h"
 #include "core/job.h"
 #include "core/queue_names.h"
+#include "handlers/config_list.h"
 
 typedef struct {
     pool_set_t *set;
@@ -63,35 +63,23 @@ static pool_def_t *section_pool(reader_t *r, const char *name, int section_line)
     return p;
 }
 
-/* Splits a comma-separated value into trimmed, non-empty, malloc'd items. */
+/* Splits a comma-separated value (config_list) into up to max malloc'd
+ * items; `key` names it in an error ("[pool p]: types"). */
 static int split_list(reader_t *r, const char *key, const char *value, int line, char **out, size_t max, size_t *n)
 {
-    char *copy = strdup(value), *save = NULL, msg[300];
-    if (copy == NULL)
-        return fail(r, line, "out of memory");
-    for (char *t = strtok_r(copy, ",", &save); t != NULL && !r->failed; t = strtok_r(NULL, ",", &save)) {
-        while (isspace((unsigned char)*t))
-            t++;
-        char *end = t + strlen(t);
-        while (end > t && isspace((unsigned char)end[-1]))
-            *--end = '\0';
-        if (*t == '\0')
-            continue;
-        if (*n == max) {
-            snprintf(msg, sizeof msg, "%s: more than %zu items", key, max);
-            fail(r, line, msg);
-        } else if ((out[*n] = strdup(t)) == NULL) {
-            fail(r, line, "out of memory");
-        } else {
-            (*n)++;
-        }
+    config_list_t list;
+    char msg[500];
+    if (config_list_split(key, value, &list, msg, sizeof msg) != 0)
+        return fail(r, line, msg);
+    if (list.n > max) {
+        snprintf(msg, sizeof msg, "%s: more than %zu items", key, max);
+        config_list_free(&list);
+        return fail(r, line, msg);
     }
-    free(copy);
-    if (!r->failed && *n == 0) {
-        snprintf(msg, sizeof msg, "%s is empty", key);
-        fail(r, line, msg);
-    }
-    return !r->failed;
+    for (size_t i = 0; i < list.n; i++)
+        out[(*n)++] = list.items[i]; /* taken: the list keeps none of them */
+    free(list.items);
+    return 1;
 }
 
 static int pool_key(reader_t *r, pool_def_t *p, const config_key_t *k)

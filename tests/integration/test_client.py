@@ -4,19 +4,22 @@ a real worker and answered at task_result:<task_id>; duplicates run once,
 malformed entries are rejected without harming the rest, and no task is lost
 when workers are killed while taking tasks from the list. The native client
 (tickq.Client) refuses an id that exists with JobExists, as `tickq enqueue
---id` does, and replace=True runs a finished job again."""
+--id` does, and replace=True runs a finished job again; it refuses the args
+the CLI refuses, naming where they are wrong, and its wait raises
+JobNotFound for an id with no job after a short grace."""
 import json
 import os
 import random
 import signal
 import sys
+import threading
 import time
 
 from harness import ROOT, SynthBarsTestCase, TickqTestCase, wait_for
 
 sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
 import tickq_client  # noqa: E402
-from tickq import Client, JobExists  # noqa: E402
+from tickq import Client, JobExists, JobNotFound  # noqa: E402
 
 GAP_UP = """
 function gap_up(df)
@@ -297,3 +300,95 @@ class TestClientJobExists(TickqTestCase):
         # Its run counts on: a finished run 2 is refused as run 2.
         e = self.exists(client, "echo", {}, id="c-1")
         self.assertEqual((e.state, e.run), ("completed", 2))
+
+
+class TestClientRefusesWhatTheCliRefuses(TickqTestCase):
+    """Client.enqueue and enqueue_many refuse args that `tickq enqueue`
+    refuses but Python's json writes (an integer beyond 64 bits, a NUL in a
+    string or a key, a key given twice once json has made it a string, more
+    than 1,000 levels of nesting), naming where in the args: nothing is
+    enqueued, where before the job went in and failed at the worker."""
+
+    def test_args_tickq_cannot_read_are_refused_naming_the_place(self):
+        self.load_library()
+        client = Client(self.url)
+        deep = {}
+        for _ in range(1001):
+            deep = {"a": deep}
+        int64 = "tickq takes integers from -2**63 to 2**63-1"
+        no_nul = "tickq takes text without NUL"
+        cases = [
+            ({"x": 2**70}, f"args key 'x': an integer beyond 64 bits (1180591620717411303424): {int64}",
+             "too big integer"),
+            ({"rows": [1, -(2**63) - 1]}, f"args key 'rows' item 1: an integer beyond 64 bits "
+                                          f"(-9223372036854775809): {int64}", "too big negative integer"),
+            ({"x": "a\x00b"}, f"args key 'x': a string with a NUL character (\\u0000): {no_nul}",
+             "args hold a NUL character"),
+            ({"o": {"k\x00": 1}}, f"args key 'o' key 'k\\x00': a key with a NUL character (\\u0000): {no_nul}",
+             "NUL byte in object key"),
+            ({1: "a", "1": "b"}, "args: the keys 1 and '1' both become the key '1' in JSON: tickq refuses a key "
+                                 "given twice", "duplicate object key"),
+            (deep, "args are nested 1002 levels deep, more than the 1000 Redis reads",
+             "args are nested 1002 levels deep, more than the 1000 Redis reads"),
+        ]
+        for args, said, cli_said in cases:
+            with self.subTest(said=said):
+                with self.assertRaises(ValueError) as caught:
+                    client.enqueue("echo", args)
+                self.assertEqual(str(caught.exception), said)
+                with self.assertRaises(ValueError) as caught:
+                    client.enqueue_many([{"type": "echo", "args": {}}, {"type": "echo", "args": args}])
+                self.assertEqual(str(caught.exception), f"job 1: {said}")
+                # The CLI refuses the same args (as JSON text, as json writes them;
+                # json.dumps itself does not go 1,000 levels deep).
+                text = '{"a":' * 1001 + "{}" + "}" * 1001 if args is deep else json.dumps(args)
+                p = self.tickq("enqueue", "echo", text)
+                self.assertEqual(p.returncode, 65, p.stderr)
+                self.assertIn(cli_said, p.stderr)
+        self.assertEqual(self.r.keys("tickq:job:*"), [])
+        # The edges of 64 bits are taken.
+        edge = client.enqueue("echo", {"min": -(2**63), "max": 2**63 - 1})
+        self.assertEqual(json.loads(self.job(edge)["args"]), {"min": -(2**63), "max": 2**63 - 1})
+
+
+class TestClientWaitForNoJob(TickqTestCase):
+    """Client.wait on an id Redis holds no job for (no record, no result)
+    raises JobNotFound after a short grace (missing_grace, default 2 s)
+    instead of polling for the whole timeout; a job enqueued during the
+    grace is waited for as usual."""
+
+    def test_an_id_with_no_job_raises_job_not_found_promptly(self):
+        client = Client(self.url)
+        start = time.monotonic()
+        with self.assertRaises(JobNotFound) as caught:
+            client.wait("no-such-id", timeout=300)
+        elapsed = time.monotonic() - start
+        self.assertGreaterEqual(elapsed, 2.0)
+        self.assertLess(elapsed, 10.0)
+        self.assertEqual(caught.exception.task_id, "no-such-id")
+        self.assertIsInstance(caught.exception, LookupError)
+        self.assertTrue(str(caught.exception).startswith(
+            "no job no-such-id: Redis holds neither its record tickq:job:no-such-id nor its "
+            "task_result:no-such-id (checked for 2."), str(caught.exception))
+        with self.assertRaises(JobNotFound):
+            client.wait("no-such-id", timeout=300, missing_grace=0)
+        # A timeout shorter than the grace ends first, and says so.
+        with self.assertRaises(tickq_client.TaskTimeout) as caught:
+            client.wait("no-such-id", timeout=0.2)
+        self.assertEqual(str(caught.exception),
+                         "task no-such-id not finished after 0.2 s (no job tickq:job:no-such-id yet)")
+        with self.assertRaises(ValueError):
+            client.wait("no-such-id", missing_grace=-1)
+
+    def test_a_job_enqueued_during_the_grace_is_waited_for(self):
+        self.worker("--workers", "1")
+        client = Client(self.url)
+        later = threading.Timer(0.5, lambda: client.enqueue("echo", {"n": 7}, id="late-1"))
+        later.start()
+        self.addCleanup(later.cancel)
+        self.assertEqual(client.wait("late-1", timeout=30, missing_grace=5)["n"], 7)
+        # A job queued with no worker to take it: waited for, not "not found".
+        queued = client.enqueue("echo", {"n": 8}, queue="nobody-serves", delay=0)
+        with self.assertRaises(tickq_client.TaskTimeout) as caught:
+            client.wait(queued, timeout=3, missing_grace=0)
+        self.assertIn("(last status: None)", str(caught.exception))

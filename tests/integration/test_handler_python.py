@@ -235,6 +235,109 @@ class TestStreamsFacade(HandlerCase):
                                    "tasks_timeout": 0, "active_tasks": 0})
 
 
+UNREADABLE_TYPES = ("big_int, big_negative, int64_edges, nul_text, nul_key, key_twice, nul_fail, nul_progress, slow, "
+                    "exit_after_stderr")
+INT64 = "tickq takes integers from -2**63 to 2**63-1"
+NO_NUL = "tickq takes text without NUL"
+
+
+class TestResultsTickqCannotRead(HandlerCase):
+    """What Python's json writes and tickq's reader refuses (an integer
+    beyond 64 bits, a NUL, a key given twice): the runtime replies with a
+    permanent error naming where it is, instead of a line that would get
+    its handler killed and every job it runs retried as crashed."""
+    COMMAND = f"{PY} -m tickq.handler --max-jobs 4 unreadable_tasks"
+
+    def setUp(self):
+        super().setUp()
+        self.config = self.write(f"[handler unread]\ncommand = {self.COMMAND}\ntypes = {UNREADABLE_TYPES}\n")
+
+    def starts(self, w):
+        return [x for x in w.log_lines() if isinstance(x, dict) and x.get("msg") == "handler started"]
+
+    def test_a_result_tickq_cannot_read_fails_its_job_alone(self):
+        """Two jobs run in the --max-jobs handler while a task returns 2**64
+        and another "a\\x00b": those fail at once, naming the place; the two
+        complete on their first attempt, in the same process."""
+        w = self.serve()
+        running = [self.enqueue("slow", {"s": 3}, "--max-retries", "1") for _ in range(2)]
+        for jid in running:
+            self.wait_running(jid)
+        big = self.enqueue("big_int", {}, "--max-retries", "3")
+        nul = self.enqueue("nul_text", {}, "--max-retries", "3")
+        self.assertEqual(self.final(big), "failed", self.job(big))
+        self.assertEqual(self.permanent_error(self.result(big), big),
+                         "the task returned a dict that tickq cannot read as JSON: result key 'n': an integer beyond "
+                         f"64 bits (18446744073709551616): {INT64}")
+        self.assertEqual(self.final(nul), "failed", self.job(nul))
+        self.assertEqual(self.permanent_error(self.result(nul), nul),
+                         "the task returned a dict that tickq cannot read as JSON: result key 's': a string with a NUL "
+                         f"character (\\u0000): {NO_NUL}")
+        for jid in running:
+            self.assertEqual(self.final(jid), "completed", self.job(jid))
+            self.assertEqual((self.job(jid)["attempts"], self.retries(jid)), ("1", []))
+        pids = {self.completed_data(self.result(jid))["pid"] for jid in running}
+        self.assertEqual(len(pids), 1)
+        self.assertEqual([x["handler_pid"] for x in self.starts(w)], list(pids))   # never started again
+
+    def test_each_thing_tickq_refuses_is_named_where_it_is(self):
+        self.serve()
+        cases = [
+            ("big_negative", "a list", f"result item 1: an integer beyond 64 bits (-9223372036854775809): {INT64}"),
+            ("nul_key", "dict",
+             f"result key 'rows' item 0 key 'k\\x00': a key with a NUL character (\\u0000): {NO_NUL}"),
+            ("key_twice", "dict", "result: the keys 1 and '1' both become the key '1' in JSON: tickq refuses a key "
+                                  "given twice"),
+        ]
+        ids = [(self.enqueue(t, {}, "--max-retries", "2"), t, kind, why) for t, kind, why in cases]
+        for jid, t, kind, why in ids:
+            with self.subTest(task=t):
+                self.assertEqual(self.final(jid), "failed", self.job(jid))
+                kind = "list" if kind == "a list" else kind
+                self.assertEqual(self.permanent_error(self.result(jid), jid),
+                                 f"the task returned a {kind} that tickq cannot read as JSON: {why}")
+        # The edges of 64 bits are integers tickq reads, exactly.
+        jid = self.enqueue("int64_edges", {})
+        self.assertEqual(self.final(jid), "completed", self.job(jid))
+        data = self.completed_data(self.result(jid))
+        self.assertEqual((data["min"], data["max"]), (-2**63, 2**63 - 1))
+
+    def test_a_nul_in_an_error_or_a_progress_message_becomes_u_fffd(self):
+        self.serve()
+        jid = self.enqueue("nul_fail", {}, "--max-retries", "2")
+        self.assertEqual(self.final(jid), "failed", self.job(jid))
+        self.assertEqual(self.permanent_error(self.result(jid), jid), "bad\ufffdinput")
+        client = tickq.Client(self.url)
+        marker = os.path.join(self.tmp, "seen-progress")
+        jid = client.enqueue("nul_progress", {"marker": marker})
+        seen = []
+
+        def on_progress(fraction, message):
+            seen.append((fraction, message))
+            open(marker, "w").close()
+        try:
+            self.assertEqual(client.wait(jid, timeout=30, on_progress=on_progress), self.result(jid)["data"])
+        finally:
+            open(marker, "w").close()
+        self.assertEqual(seen, [(0.5, "half\ufffdway")])
+
+    def test_a_crash_quotes_the_end_of_its_stderr(self):
+        """sys.exit(0) in a task ends the handler: the crash's error quotes
+        the END of stderr (the traceback's last line, SystemExit: 0), not
+        its first kilobyte cut short."""
+        self.serve()
+        jid = self.enqueue("exit_after_stderr", {"lines": 100}, "--max-retries", "0")
+        self.assertEqual(self.final(jid), "dead", self.job(jid))
+        error = self.result(jid)["data"]["error"]
+        self.assertIn("handler unread died while running the job", error)
+        self.assertLessEqual(len(error.encode("utf-8")), 1023)
+        quoted = error.split("; the end of its stderr: ", 1)[1]
+        self.assertNotIn("stderr line 0000", quoted)
+        # From the start of a line: one of ours whole, or one of the traceback's.
+        self.assertRegex(quoted, r"^(stderr line \d{4} \u20ac x{41}\n|Traceback |  File |    )")
+        self.assertTrue(quoted.endswith("SystemExit: 0"), error)
+
+
 class TestMaxJobs(HandlerCase):
     COMMAND = f"{PY} -m tickq.handler --max-jobs 4 app_tasks"
 

@@ -324,6 +324,95 @@ class TestHandlerJobs(HandlerTestCase):
                 self.assertTrue(gone(pid))
                 self.assertNotEqual(self.ok_pid(), pid)
 
+    def test_a_result_tickq_cannot_read_fails_its_job_and_the_handler_runs_on(self):
+        """A reply line that is JSON but holds what tickq's reader refuses
+        (an integer beyond 64 bits, a NUL, a key given twice inside data),
+        of a job the handler runs, fails that job at once (no retry, however
+        many it has left), saying why; the handler replied as the protocol
+        asks and serves the next job in the same process."""
+        self.handler_worker()
+        cases = [
+            ("an integer beyond 64 bits", '{"msg":"result","id":"@ID@","data":{"n":18446744073709551616}}',
+             "a number out of range at column @COLUMN@ (too big integer near '18446744073709551616'): tickq takes "
+             "integers from -2^63 to 2^63-1"),
+            ("a negative one", '{"msg":"result","id":"@ID@","data":[-9223372036854775809]}',
+             "too big negative integer"),
+            ("a NUL in a string", '{"msg":"result","id":"@ID@","data":{"s":"a\\u0000b"}}',
+             "a NUL character (\\u0000) in a string at column"),
+            ("a NUL in a key", '{"msg":"result","id":"@ID@","data":{"k\\u0000":1}}',
+             "a NUL character (\\u0000) in a key at column"),
+            ("a key twice inside data", '{"msg":"result","id":"@ID@","data":{"a":1,"a":2}}',
+             "a key given twice in one object at column"),
+        ]
+        pid = self.ok_pid()
+        for what, line, why in cases:
+            with self.subTest(what=what):
+                jid = self.enqueue("wire", {"do": "raw_lines", "lines": [line]}, "--max-retries", "3")
+                self.assertEqual(self.final(jid), "failed", self.job(jid))
+                error = self.permanent_error(self.result(jid), jid)
+                self.assertTrue(error.startswith("handler wire replied with a result tickq cannot read: "), error)
+                if "@COLUMN@" in why:   # where the number ends in the line sent, with the job's id in it
+                    sent = line.replace("@ID@", jid)
+                    why = why.replace("@COLUMN@", str(sent.index("18446744073709551616") + 20))
+                self.assertIn(why, error)
+                self.assertFalse(gone(pid))
+                self.assertEqual(self.ok_pid(), pid)
+
+    def test_a_nul_in_an_error_or_a_progress_message_is_taken_as_u_fffd(self):
+        """JSON allows \\u0000 and tickq takes text without NUL: in the text
+        of an error or a progress message it becomes U+FFFD, as in the
+        handler's output, and the reply counts as sent."""
+        self.handler_worker()
+        pid = self.ok_pid()
+        jid = self.enqueue("wire", {"do": "raw_lines", "lines": [
+            '{"msg":"progress","id":"@ID@","fraction":0.5,"message":"half\\u0000way"}',
+            '{"msg":"error","id":"@ID@","error":"bad\\u0000input","retry":false}']}, "--max-retries", "3")
+        self.assertEqual(self.final(jid), "failed", self.job(jid))
+        self.assertEqual(self.permanent_error(self.result(jid), jid), "bad\ufffdinput")
+        self.assertEqual(self.ok_pid(), pid)
+
+    def test_a_line_tickq_cannot_read_that_names_no_job_for_sure_is_malformed(self):
+        """When the job cannot be told for sure (the message's own keys
+        repeat; the id is not a job it runs), the line is malformed as
+        before: the handler is killed, its job a crashed attempt, and the
+        error says what tickq could not read."""
+        self.handler_worker()
+        cases = [
+            ("its id twice", '{"msg":"result","id":"@ID@","id":"@ID@","data":{"n":18446744073709551616}}',
+             "the message gives one of its own keys twice"),
+            ("another job's id", '{"msg":"result","id":"someone-else","data":"a\\u0000b"}',
+             "a result for job someone-else, which it is not running, holding a NUL character"),
+        ]
+        for what, line, why in cases:
+            with self.subTest(what=what):
+                note = self.note_path(what.replace(" ", "_").replace("'", ""))
+                jid = self.enqueue("wire", {"do": "raw_lines", "lines": [line], "note": note}, "--max-retries", "0")
+                self.assertEqual(self.final(jid), "dead", self.job(jid))
+                pid = self.job_pid(note)
+                rec = self.retries(jid)
+                self.assertEqual([(r["attempt"], r["kind"]) for r in rec], [(1, "crash")])
+                self.assertIn("sent a malformed message: ", rec[0]["error"])
+                self.assertIn(why, rec[0]["error"])
+                self.assertTrue(gone(pid))
+                self.assertNotEqual(self.ok_pid(), pid)
+
+    def test_a_crash_quotes_the_last_lines_of_stderr(self):
+        """A crash's error quotes the END of stderr (its last line says what
+        happened: a traceback's exception), cut in front at the start of a
+        line, so that the whole error fits its 1,023 bytes."""
+        self.handler_worker()
+        last = "SystemExit: the last line of stderr \u00e9"
+        jid = self.enqueue("wire", {"do": "stderr_lines_exit", "n": 60, "last": last}, "--max-retries", "0")
+        self.assertEqual(self.final(jid), "dead", self.job(jid))
+        error = self.result(jid)["data"]["error"]
+        self.assertIn("handler wire died while running the job (exit status 3)", error)
+        self.assertTrue(error.endswith("\n" + last), error)
+        self.assertLessEqual(len(error.encode("utf-8")), 1023)
+        self.assertGreater(len(error.encode("utf-8")), 900, error)   # the room is used
+        quoted = error.split("; the end of its stderr: ", 1)[1]
+        self.assertRegex(quoted, r"^stderr line \d{4} \u20ac x+\n")   # from the start of a line
+        self.assertEqual(self.retries(jid)[0]["error"], error)
+
     def test_output_goes_to_the_log_tagged_with_the_job(self):
         """print() on stdout and stderr, a lot of it too (more than a pipe
         holds), never breaks the job; each line is logged with the handler,
@@ -619,6 +708,29 @@ class TestHandlerConfigErrors(HandlerTestCase):
                 self.assertIn(f"{path}:{line}: ", p.stderr)
                 self.assertIn(message, p.stderr)
                 self.assertFalse(self.r.exists("tickq:types"))
+
+
+    def test_an_empty_entry_in_a_list_is_refused_as_in_queues(self):
+        """types of a [handler], handlers and types of a [pool]: "a,,b", a
+        comma at the start or end, refuse the file (exit 78, file:line,
+        the key), as queues does, rather than skip the empty name."""
+        empty = "has an empty name (two commas in a row, or one at its start or end)"
+        head = "[handler h]\ncommand = x\ntypes = t1, t2\n[pool p]\nqueues = qa\n"
+        cases = [
+            ("handler types", "[handler h]\ncommand = x\ntypes = t1,,t2,\n", 3,
+             f"[handler h]: types: 't1,,t2,' {empty} as entry 2"),
+            ("pool handlers", head + "handlers = h,,\n", 6, f"[pool p]: handlers: 'h,,' {empty} as entry 2"),
+            ("pool types", head + "handlers = h\ntypes = t1, ,t2\n", 7,
+             f"[pool p]: types: 't1, ,t2' {empty} as entry 2"),
+            ("pool queues", head.replace("qa", "qa,,qb") + "handlers = h\n", 5, f"[pool p]: queues: 'qa,,qb' {empty}"),
+        ]
+        for what, text, line, message in cases:
+            with self.subTest(what=what):
+                path = self.write_config(text, name=what.replace(" ", "_") + ".ini")
+                args = ("--pool", "p") if "[pool p]" in text else ()
+                p = self.tickq("worker", "--check", "--config", path, *args, timeout=30)
+                self.assertEqual(p.returncode, 78, p.stdout + p.stderr)
+                self.assertIn(f"{path}:{line}: {message}", p.stdout + p.stderr)
 
 
 class RetryRecordsInHistory:

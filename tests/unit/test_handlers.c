@@ -1,10 +1,12 @@
 /* test_handlers.c — the handler messages (strict decoding), the [handler]
  * and [pool] sections, and cutting a text at a whole UTF-8 character. */
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/errmsg.h"
+#include "core/utf8.h"
 #include "handlers/handler_config.h"
 #include "handlers/handler_wire.h"
 #include "handlers/pool_config.h"
@@ -85,6 +87,65 @@ TEST(handler_messages_are_checked_strictly)
     CHECK_INT(msg("[1]", &m, err), -1);
 }
 
+TEST(handler_message_tickq_cannot_read_names_its_job)
+{
+    handler_msg_t m;
+    char err[400];
+    /* A result holding what Jansson refuses, its own keys sound: unreadable,
+     * with its kind and id, so that its job alone fails. */
+    const char *results[][2] = {
+        { "{\"msg\":\"result\",\"id\":\"j\",\"data\":{\"n\":18446744073709551616}}",
+          "a number out of range at column 57 (too big integer near '18446744073709551616')" },
+        { "{\"msg\":\"result\",\"id\":\"j\",\"data\":[-9223372036854775809]}", "too big negative integer" },
+        { "{\"msg\":\"result\",\"id\":\"j\",\"data\":{\"s\":\"a\\u0000b\"}}",
+          "a NUL character (\\u0000) in a string at column" },
+        { "{\"msg\":\"result\",\"id\":\"j\",\"data\":{\"k\\u0000\":1}}", "a NUL character (\\u0000) in a key" },
+        { "{\"data\":{\"a\":{\"b\":1,\"b\":2}},\"id\":\"j\",\"msg\":\"result\"}", "a key given twice in one object" },
+    };
+    for (size_t i = 0; i < sizeof results / sizeof results[0]; i++) {
+        CHECK_INT(msg(results[i][0], &m, err), -1);
+        CHECK_INT(m.unreadable, 1);
+        CHECK(m.kind == HANDLER_MSG_RESULT && strcmp(m.id, "j") == 0 && m.data == NULL);
+        if (strstr(err, results[i][1]) == NULL)
+            unit_fail(__FILE__, __LINE__, "error '%s' should mention '%s'", err, results[i][1]);
+    }
+    /* The extremes of 64 bits read as they are. */
+    CHECK_INT(msg("{\"msg\":\"result\",\"id\":\"j\",\"data\":[-9223372036854775808,9223372036854775807]}", &m, err), 0);
+    CHECK(json_integer_value(json_array_get(m.data, 0)) == INT64_MIN);
+    handler_msg_clear(&m);
+    /* A NUL in the text of a progress or an error is taken as U+FFFD. */
+    CHECK_INT(msg("{\"msg\":\"progress\",\"id\":\"j\",\"fraction\":0.5,\"message\":\"half\\u0000way\"}", &m, err), 0);
+    CHECK_STR(m.message, "half" UTF8_REPLACEMENT "way");
+    handler_msg_clear(&m);
+    CHECK_INT(msg("{\"msg\":\"error\",\"id\":\"j\",\"error\":\"bad\\u0000input\",\"retry\":true}", &m, err), 0);
+    CHECK(m.kind == HANDLER_MSG_ERROR && m.retry && strcmp(m.error, "bad" UTF8_REPLACEMENT "input") == 0);
+    handler_msg_clear(&m);
+    /* An escaped backslash before u0000 is no NUL: the text as written. */
+    CHECK_INT(msg("{\"msg\":\"error\",\"id\":\"j\",\"error\":\"a\\\\u0000\",\"retry\":false}", &m, err), 0);
+    CHECK_STR(m.error, "a\\u0000");
+    handler_msg_clear(&m);
+    /* Not for sure whose: the message's own keys repeat (Jansson would keep
+     * the last id), or it is not JSON at all: malformed. */
+    const char *bad[][2] = {
+        { "{\"msg\":\"result\",\"id\":\"j\",\"id\":\"k\",\"data\":1}",
+          "the message gives one of its own keys twice" },
+        { "{\"msg\":\"result\",\"id\":\"j\",\"id\":\"j\",\"data\":18446744073709551616}",
+          "the message gives one of its own keys twice" },
+        { "{\"msg\":\"result\",\"id\":\"j\",\"data\":1e999}",
+          "a number out of range at column 37 (real number overflow near '1e999')" },
+        { "{\"msg\":\"result\",\"id\":\"j\",\"data\":{\"s\":\"a\\u0000b\"}", "not JSON" },
+        { "{\"msg\":\"result\",\"id\":\"j\",\"data\":\"a\\u0000b\",\"extra\":1}", "unknown key 'extra'" },
+        { "{\"msg\":\"result\",\"data\":\"a\\u0000b\"}", "needs the job's \"id\"" },
+        { "[\"a\\u0000b\"]", "not a JSON object" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_INT(msg(bad[i][0], &m, err), -1);
+        CHECK_INT(m.unreadable, 0);
+        if (strstr(err, bad[i][1]) == NULL)
+            unit_fail(__FILE__, __LINE__, "error '%s' should mention '%s'", err, bad[i][1]);
+    }
+}
+
 static int builtin_echo(const char *type)
 {
     return strcmp(type, "echo") == 0;
@@ -119,6 +180,24 @@ TEST(handler_sections_are_checked)
               -1);
     CHECK(strstr(err, "t.ini:6:") != NULL && strstr(err, "served by [handler r] already") != NULL);
     CHECK_INT(parse_handlers("[handler r]\ncommand = x\ntypes = a b\n", &set, err), -1);
+    /* An empty entry of a list is refused, as queues refuses one. */
+    const char *empty[][2] = {
+        { "types = a,,b", "t.ini:3: [handler r]: types: 'a,,b' has an empty name (two commas in a row, or one at "
+                          "its start or end) as entry 2" },
+        { "types = a, b,", "t.ini:3: [handler r]: types: 'a, b,' has an empty name (two commas in a row, or one at "
+                           "its start or end) as entry 3" },
+        { "types = , a", "as entry 1" },
+        { "types = a, ,b", "as entry 2" },
+        { "types = ,", "t.ini:3: [handler r]: types names nothing (only commas and spaces)" },
+        { "types =", "t.ini:3: [handler r]: types is empty" },
+    };
+    for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
+        char full[200];
+        snprintf(full, sizeof full, "[handler r]\ncommand = x\n%s\n", empty[i][0]);
+        CHECK_INT(parse_handlers(full, &set, err), -1);
+        if (strstr(err, empty[i][1]) == NULL)
+            unit_fail(__FILE__, __LINE__, "error '%s' should mention '%s'", err, empty[i][1]);
+    }
     CHECK_INT(parse_handlers("[weird]\nx = 1\n", &set, err), -1);
     CHECK(strstr(err, "unknown section [weird]") != NULL);
 }
@@ -160,6 +239,15 @@ TEST(pool_sections_are_checked)
         { "[pool p]\nqueues = q\njob_timeout = 5m\njob_timeout = 5m\n", "t.ini:7: [pool p]: job_timeout is given twice" },
         { "[pool p]\nqueues = q\ncolour = red\n",
           "unknown key 'colour' (known: queues, workers, types, handlers, job_timeout)" },
+        { "[pool p]\nqueues = q\nhandlers = r,,\n",
+          "t.ini:6: [pool p]: handlers: 'r,,' has an empty name (two commas in a row, or one at its start or end) "
+          "as entry 2" },
+        { "[pool p]\nqueues = q\ntypes = a,,\n",
+          "t.ini:6: [pool p]: types: 'a,,' has an empty name (two commas in a row, or one at its start or end) "
+          "as entry 2" },
+        { "[pool p]\nqueues = q\ntypes = , ,\n", "t.ini:6: [pool p]: types names nothing" },
+        { "[pool p]\nqueues = q\ntypes =\n", "t.ini:6: [pool p]: types is empty" },
+        { "[pool p]\nqueues = q,,r\n", "t.ini:5: [pool p]: queues: 'q,,r' has an empty name" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char full[400];

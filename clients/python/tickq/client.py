@@ -35,7 +35,7 @@ import re
 import time
 import uuid
 
-from tickq import runtime
+from tickq import json_rules, runtime
 from tickq_client import RESULT_PREFIX, TaskTimeout, get_task_result
 
 PROTOCOL = "1"
@@ -59,6 +59,7 @@ MAX_TIMEOUT_MS = 7 * 86400 * 1000
 MAX_DELAY_MS = 365 * 86400 * 1000
 MAX_EXPIRES_MS = 365 * 86400 * 1000  # job.h, JOB_MAX_EXPIRES_MS
 MAX_PAYLOAD = 1024 * 1024
+ARGS_MAX_DEPTH = 1000  # job.h, JOB_ARGS_MAX_DEPTH: the nesting Redis's cjson reads
 RESULT_TTL_S = 86400
 DLQ_CAP = 100000
 RETRY_BASE_MS = 2000
@@ -74,10 +75,11 @@ _DURATION_UNITS = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000}
 _ENQUEUE_OPTIONS = ("queue", "priority", "id", "max_retries", "timeout", "delay", "replace", "expires",
                     "depends_on", "after_any")
 MAX_DEPS = 10000  # src/core/job.h, JOB_MAX_DEPS
+WAIT_MISSING_GRACE_S = 2.0  # Client.wait: how long an id with no job record and no result may take to appear
 
 builtin_type = type  # enqueue's first parameter is called type, as in `tickq enqueue TYPE`
 
-__all__ = ["Client", "TaskFailed", "TaskTimeout", "JobExists", "settings_from_env"]
+__all__ = ["Client", "TaskFailed", "TaskTimeout", "JobExists", "JobNotFound", "settings_from_env"]
 
 
 class TaskFailed(Exception):
@@ -91,6 +93,19 @@ class TaskFailed(Exception):
         self.error = error
         self.status = status
         self.data = data if data is not None else {}
+
+
+class JobNotFound(LookupError):
+    """wait() on an id Redis holds no job for: neither its record
+    (`record`, <prefix>:job:<id>) nor its task_result:<id>, for `missing_s`
+    seconds (wait's missing_grace)."""
+
+    def __init__(self, task_id, record, missing_s):
+        super().__init__(f"no job {task_id}: Redis holds neither its record {record} nor its "
+                         f"{RESULT_PREFIX}{task_id} (checked for {missing_s:.1f} s): a mistyped id, a job deleted, or "
+                         "one whose result has expired")
+        self.task_id = task_id
+        self.record = record
 
 
 class JobExists(Exception):
@@ -223,10 +238,17 @@ def _args_json(args):
     if not isinstance(args, dict):
         raise ValueError(f"args must be a dict (a JSON object like {{\"symbol\": \"AAPL\"}}), "
                          f"not {type(args).__name__}")
+    deep = json_rules.depth(args)   # before json.dumps, whose recursion may stop first
+    if deep > ARGS_MAX_DEPTH:
+        raise ValueError(f"args are nested {deep} levels deep, more than the {ARGS_MAX_DEPTH} Redis reads")
     try:
-        text = json.dumps(args, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+        json_text = json.dumps(args, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        text = json_text.encode("utf-8")
     except (TypeError, ValueError, RecursionError) as e:
         raise ValueError(f"args are not JSON: {type(e).__name__}: {e}") from None
+    why = json_rules.problem(args, "args", ARGS_MAX_DEPTH, text=json_text)
+    if why is not None:   # JSON that tickq's reader refuses (src/core/job.c, job_args_json_error)
+        raise ValueError(why)
     if len(text) > MAX_PAYLOAD:
         raise ValueError(f"args are {len(text)} bytes, over the payload limit of {MAX_PAYLOAD} bytes")
     return text
@@ -510,18 +532,39 @@ class Client:
         None while no worker has started the job (or after it expired)."""
         return get_task_result(self.redis, task_id)
 
-    def wait(self, task_id, timeout=300.0, on_progress=None, poll_interval=0.05):
+    def wait(self, task_id, timeout=300.0, on_progress=None, poll_interval=0.05,
+             missing_grace=WAIT_MISSING_GRACE_S):
         """Polls the job's result until it is final. Returns the result's
         data when completed; raises TaskFailed (status failed, dead or
         cancelled) when it ended otherwise, TaskTimeout after `timeout`
         seconds. While the job runs, each new progress it reports calls
-        on_progress(fraction, message) (message may be None)."""
+        on_progress(fraction, message) (message may be None).
+
+        An id Redis holds no job for (neither its record <prefix>:job:<id>
+        nor its task_result:<id>: a mistyped id, a deleted job, one whose
+        result has expired) raises JobNotFound once it has been missing for
+        `missing_grace` seconds (default 2), rather than a TaskTimeout after
+        the whole timeout. The grace lets a wait begun while another process
+        is enqueueing the job find it; a job of the users' list protocol
+        (`add_task`) has no record until a worker takes it from the list:
+        wait for one with wait_for_result, or give a larger grace."""
         if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not timeout >= 0:
             raise ValueError(f"invalid timeout {timeout!r}: give seconds, 0 or more")
+        if isinstance(missing_grace, bool) or not isinstance(missing_grace, numbers.Real) or not missing_grace >= 0:
+            raise ValueError(f"invalid missing_grace {missing_grace!r}: give seconds, 0 or more")
         deadline = time.monotonic() + timeout
         last_progress = None
+        record = f"{self.prefix}:job:{task_id}"
+        missing_since = None   # when the id was first seen with no record and no result
         while True:
             res = self.result(task_id)
+            if res is None and not self.redis.exists(record):
+                now = time.monotonic()
+                missing_since = now if missing_since is None else missing_since
+                if now - missing_since >= missing_grace:
+                    raise JobNotFound(task_id, record, now - missing_since)
+            else:
+                missing_since = None
             status = res.get("status") if isinstance(res, dict) else None
             data = res.get("data") if isinstance(res, dict) else None
             if status == "completed":
@@ -538,7 +581,8 @@ class Client:
                 raise ValueError(f"{RESULT_PREFIX}{task_id} holds a result this client does not understand "
                                  f"(status {status!r}): {res!r}")
             if time.monotonic() >= deadline:
-                e = TaskTimeout(f"task {task_id} not finished after {timeout} s (last status: {status})")
+                why = f"last status: {status}" if missing_since is None else f"no job {record} yet"
+                e = TaskTimeout(f"task {task_id} not finished after {timeout} s ({why})")
                 e.task_id, e.status = task_id, status
                 raise e
             time.sleep(poll_interval)

@@ -25,7 +25,11 @@ Invariants:
   (3) a request this runtime does not understand (not JSON, an unknown
       `msg`, a missing or unknown key, a wrong type) ends the process with
       status 2 after one line on stderr (tickq starts it again);
-  (4) end of file on fd 3 ends the process with status 0.
+  (4) end of file on fd 3 ends the process with status 0;
+  (5) every line written to fd 4 is JSON tickq reads (tickq.json_rules: no
+      integer beyond 64 bits, no NUL, no key twice): a result that json
+      takes and tickq would not becomes a permanent error naming where it
+      is, and a NUL in an error text or a progress message becomes U+FFFD.
 """
 import json
 import numbers
@@ -34,6 +38,8 @@ import select
 import sys
 import threading
 import traceback
+
+from tickq import json_rules
 
 PROTOCOL = 1
 REQUEST_FD = 3
@@ -116,6 +122,9 @@ def _check_schema(name, args):
         _encode(list(args))
     except (TypeError, ValueError) as e:
         raise TypeError(f"task {name!r}: args cannot be sent as JSON: {e}") from None
+    why = json_rules.problem(list(args), "args")
+    if why is not None:
+        raise TypeError(f"task {name!r}: args cannot be sent as JSON tickq reads: {why}")
     return list(args)
 
 
@@ -216,8 +225,10 @@ class Job:
 # --- fd 4: messages ---------------------------------------------------------------
 
 def _utf8(text):
-    """Text safe to send: a lone surrogate becomes U+FFFD (error texts only)."""
-    return text.encode("utf-8", "replace").decode("utf-8")
+    """Text safe to send (error texts and progress messages): a lone
+    surrogate and a NUL become U+FFFD, as tickq makes them of a handler's
+    output (json_rules: tickq takes text without NUL)."""
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\0", "\ufffd")
 
 
 class _Messages:
@@ -275,9 +286,14 @@ def _error_line(job, text, retry):
 
 def _result_line(job, value):
     try:
-        line = ('{"msg":"result","id":%s,"data":%s}\n' % (_encode(job.id), _encode(value))).encode("utf-8")
+        data = _encode(value)
+        line = ('{"msg":"result","id":%s,"data":%s}\n' % (_encode(job.id), data)).encode("utf-8")
     except (TypeError, ValueError, RecursionError) as e:
         return _error_line(job, _not_json(value, e), False)
+    why = json_rules.problem(value, "result", text=data)
+    if why is not None:   # JSON to Python, not to tickq: sent, it would be a line tickq cannot read
+        return _error_line(job, f"the task returned a {type(value).__name__} that tickq cannot read as JSON: {why}",
+                           False)
     if len(line) > LINE_MAX:
         return _error_line(job, f"the task's result is {len(line)} bytes of JSON, over tickq's line limit of "
                                 f"{LINE_MAX} bytes: return less, or store it elsewhere and return where", False)

@@ -23,6 +23,13 @@ args["do"] says:
                         message and goes on waiting
   garbage_fd4           writes args["line"] (default: a line that is not
                         JSON) and a newline to fd 4
+  raw_lines             writes each of args["lines"] and a newline to fd 4,
+                        each "@ID@" in it replaced with the job's id: JSON
+                        as given (what json.dumps would not write), then
+                        waits for the next request
+  stderr_lines_exit     writes args["n"] numbered lines of 60 characters
+                        (each with a non-ASCII character) and then
+                        args["last"] to stderr, then os._exit(3)
   exit_after_reply      replies as ok, then exits with status 0
   scalar                result data args["value"] (not an object)
   env                   result {"env": {name: value or null}} of the
@@ -134,6 +141,16 @@ def run(job):
     elif do == "garbage_fd4":
         replies.write(args.get("line", "this is not JSON \x01 <garbage>") + "\n")
         replies.flush()
+    elif do == "raw_lines":
+        for line in args["lines"]:
+            replies.write(line.replace("@ID@", job["id"]) + "\n")
+        replies.flush()
+    elif do == "stderr_lines_exit":
+        for i in range(args["n"]):
+            sys.stderr.write(f"stderr line {i:04d} \u20ac ".ljust(60, "x") + "\n")
+        sys.stderr.write(args["last"] + "\n")
+        sys.stderr.flush()
+        os._exit(3)
     elif do == "exit_after_reply":
         ok(job)
         os._exit(0)
