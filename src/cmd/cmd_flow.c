@@ -403,6 +403,7 @@ static int nodes_make(queue_t *q, size_t n, const char *const *ids, redisReply *
             runs[i].stream = field(hs[i], F_STREAM);
             runs[i].entry = field(hs[i], F_ENTRY);
             runs[i].attempts = field_us(hs[i], F_ATTEMPTS);
+            runs[i].ended_us = field_us(hs[i], F_FINISHED_US);
         }
     }
     int st = job_view_running(q, runs, n, err, errlen);

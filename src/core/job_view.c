@@ -113,7 +113,8 @@ int job_view_running(queue_t *q, job_running_t *jobs, size_t n, char *err, size_
             continue;
         const redisReply *p = rs[k++];
         if (p->type != REDIS_REPLY_ARRAY || p->elements != 1 || p->element[0]->type != REDIS_REPLY_ARRAY ||
-            p->element[0]->elements < 4)
+            p->element[0]->elements < 4 || p->element[0]->element[1]->type != REDIS_REPLY_STRING ||
+            p->element[0]->element[2]->type != REDIS_REPLY_INTEGER)
             continue; /* not pending (NOGROUP: never read) */
         j->running = 1;
         queue_consumer_worker(p->element[0]->element[1]->str, j->worker, sizeof j->worker);
@@ -148,9 +149,13 @@ int job_view_running(queue_t *q, job_running_t *jobs, size_t n, char *err, size_
         job_running_t *j = &jobs[i];
         if (!j->running)
             continue;
-        j->started_us = heartbeat_started(rs[k], j->worker, j->id);
-        if (j->started_us == 0)
-            j->started_us = result_started(rs[k + 1], j->worker, j->attempt);
+        /* The result names its attempt; a heartbeat up to one beat old may
+         * still list the attempt before, on the same worker slot. */
+        j->started_us = result_started(rs[k + 1], j->worker, j->attempt);
+        if (j->started_us == 0) {
+            int64_t beat = heartbeat_started(rs[k], j->worker, j->id);
+            j->started_us = beat > j->ended_us ? beat : 0;
+        }
         if (j->started_us > 0)
             j->running_for_ms = now_us > j->started_us ? (now_us - j->started_us) / 1000 : 0;
         k += 2;
@@ -301,7 +306,8 @@ int job_view_read(queue_t *q, const char *id, json_t **out, char *err, size_t er
     const char *entry = json_string_value(json_object_get(job, "entry"));
     if (state && strcmp(state, "queued") == 0 && stream && entry && *entry) {
         job_running_t run = { .id = id, .stream = stream, .entry = entry,
-                              .attempts = json_integer_value(json_object_get(job, "attempts")) };
+                              .attempts = json_integer_value(json_object_get(job, "attempts")),
+                              .ended_us = json_integer_value(json_object_get(job, "finished_us")) };
         if (job_view_running(q, &run, 1, err, errlen) != 0) {
             json_decref(job);
             freeReplyObject(h);

@@ -32,12 +32,16 @@ typedef struct {
                                       * does not say queued, or has no entry,
                                       * is passed with entry NULL (not running) */
     long long attempts;              /* in: the record's attempts (those ended) */
+    int64_t ended_us;                /* in: the record's finished_us, the last ended
+                                      * attempt's end (0: none): a start the heartbeat
+                                      * gives at or before it is that attempt's */
     int running;                     /* out: 1 when its entry is pending in the group */
     char worker[QUEUE_CONSUMER_MAX]; /* out, running: the worker id holding it */
     long long attempt;               /* out, running: the attempt running (attempts + 1) */
     int64_t started_us;              /* out, running: when that attempt started (the
-                                      * worker's heartbeat, else the claim's running
-                                      * result); 0 when neither tells */
+                                      * claim's running result, which names the
+                                      * attempt, else the worker's heartbeat); 0
+                                      * when neither tells */
     int64_t running_for_ms;          /* out, running: since started_us, or when that is
                                       * unknown since the claim's last renewal (a
                                       * lower bound) */

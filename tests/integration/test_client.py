@@ -349,19 +349,25 @@ class TestClientRefusesWhatTheCliRefuses(TickqTestCase):
         # The edges of 64 bits are taken.
         edge = client.enqueue("echo", {"min": -(2**63), "max": 2**63 - 1})
         self.assertEqual(json.loads(self.job(edge)["args"]), {"min": -(2**63), "max": 2**63 - 1})
+        # args that hold themselves: refused (the depth check must not follow the cycle for ever)
+        looped = {}
+        looped["a"] = looped
+        with self.assertRaisesRegex(ValueError, "^args are not JSON: ValueError: Circular reference detected"):
+            client.enqueue("echo", looped)
 
 
 class TestClientWaitForNoJob(TickqTestCase):
-    """Client.wait on an id Redis holds no job for (no record, no result)
-    raises JobNotFound after a short grace (missing_grace, default 2 s)
-    instead of polling for the whole timeout; a job enqueued during the
-    grace is waited for as usual."""
+    """Client.wait with missing_grace on an id Redis holds no job for (no
+    record, no result) raises JobNotFound after that grace instead of
+    polling for the whole timeout; a job enqueued during the grace is
+    waited for as usual. Without it (the default: a list-protocol job has
+    no record until a worker takes it), wait waits its timeout."""
 
     def test_an_id_with_no_job_raises_job_not_found_promptly(self):
         client = Client(self.url)
         start = time.monotonic()
         with self.assertRaises(JobNotFound) as caught:
-            client.wait("no-such-id", timeout=300)
+            client.wait("no-such-id", timeout=300, missing_grace=2)
         elapsed = time.monotonic() - start
         self.assertGreaterEqual(elapsed, 2.0)
         self.assertLess(elapsed, 10.0)
@@ -372,7 +378,12 @@ class TestClientWaitForNoJob(TickqTestCase):
             "task_result:no-such-id (checked for 2."), str(caught.exception))
         with self.assertRaises(JobNotFound):
             client.wait("no-such-id", timeout=300, missing_grace=0)
-        # A timeout shorter than the grace ends first, and says so.
+        # A timeout shorter than the grace ends first, and says so; so does
+        # a wait without a grace.
+        with self.assertRaises(tickq_client.TaskTimeout) as caught:
+            client.wait("no-such-id", timeout=0.2, missing_grace=2)
+        self.assertEqual(str(caught.exception),
+                         "task no-such-id not finished after 0.2 s (no job tickq:job:no-such-id yet)")
         with self.assertRaises(tickq_client.TaskTimeout) as caught:
             client.wait("no-such-id", timeout=0.2)
         self.assertEqual(str(caught.exception),

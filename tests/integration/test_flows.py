@@ -246,7 +246,9 @@ class TestFlowTimes(FlowCase):
         view = json.loads(self.ok("job", jid).stdout)
         self.assertEqual(view["state"], "running")
         self.assertEqual(view["started_at"], self.result(jid)["updated_at"])
-        self.assertIn(jid, self.ok("flow", jid).stdout.split("  running  ")[0])
+        line = [x for x in self.ok("flow", jid).stdout.splitlines() if jid in x]
+        self.assertEqual(len(line), 1, line)
+        self.assertIn("  running  ", line[0])
         self.wait_state(jid, "completed")
         w.stop()
 

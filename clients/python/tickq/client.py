@@ -75,7 +75,6 @@ _DURATION_UNITS = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000}
 _ENQUEUE_OPTIONS = ("queue", "priority", "id", "max_retries", "timeout", "delay", "replace", "expires",
                     "depends_on", "after_any")
 MAX_DEPS = 10000  # src/core/job.h, JOB_MAX_DEPS
-WAIT_MISSING_GRACE_S = 2.0  # Client.wait: how long an id with no job record and no result may take to appear
 
 builtin_type = type  # enqueue's first parameter is called type, as in `tickq enqueue TYPE`
 
@@ -238,14 +237,18 @@ def _args_json(args):
     if not isinstance(args, dict):
         raise ValueError(f"args must be a dict (a JSON object like {{\"symbol\": \"AAPL\"}}), "
                          f"not {type(args).__name__}")
-    deep = json_rules.depth(args)   # before json.dumps, whose recursion may stop first
+    try:   # first: json.dumps finds a cycle (ValueError), which depth() would follow for ever
+        json_text = json.dumps(args, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except RecursionError:
+        json_text = None    # deeper than Python's own recursion: named by the depth below
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"args are not JSON: {type(e).__name__}: {e}") from None
+    deep = json_rules.depth(args)   # acyclic here
     if deep > ARGS_MAX_DEPTH:
         raise ValueError(f"args are nested {deep} levels deep, more than the {ARGS_MAX_DEPTH} Redis reads")
-    try:
-        json_text = json.dumps(args, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        text = json_text.encode("utf-8")
-    except (TypeError, ValueError, RecursionError) as e:
-        raise ValueError(f"args are not JSON: {type(e).__name__}: {e}") from None
+    if json_text is None:
+        raise ValueError("args are not JSON: RecursionError: nested deeper than Python's recursion limit")
+    text = json_text.encode("utf-8")
     why = json_rules.problem(args, "args", ARGS_MAX_DEPTH, text=json_text)
     if why is not None:   # JSON that tickq's reader refuses (src/core/job.c, job_args_json_error)
         raise ValueError(why)
@@ -532,26 +535,27 @@ class Client:
         None while no worker has started the job (or after it expired)."""
         return get_task_result(self.redis, task_id)
 
-    def wait(self, task_id, timeout=300.0, on_progress=None, poll_interval=0.05,
-             missing_grace=WAIT_MISSING_GRACE_S):
+    def wait(self, task_id, timeout=300.0, on_progress=None, poll_interval=0.05, missing_grace=None):
         """Polls the job's result until it is final. Returns the result's
         data when completed; raises TaskFailed (status failed, dead or
         cancelled) when it ended otherwise, TaskTimeout after `timeout`
         seconds. While the job runs, each new progress it reports calls
         on_progress(fraction, message) (message may be None).
 
-        An id Redis holds no job for (neither its record <prefix>:job:<id>
-        nor its task_result:<id>: a mistyped id, a deleted job, one whose
-        result has expired) raises JobNotFound once it has been missing for
-        `missing_grace` seconds (default 2), rather than a TaskTimeout after
-        the whole timeout. The grace lets a wait begun while another process
-        is enqueueing the job find it; a job of the users' list protocol
-        (`add_task`) has no record until a worker takes it from the list:
-        wait for one with wait_for_result, or give a larger grace."""
+        With `missing_grace` (seconds, e.g. 2), an id Redis holds no job for
+        (neither its record <prefix>:job:<id> nor its task_result:<id>: a
+        mistyped id, a deleted job, one whose result has expired) raises
+        JobNotFound once it has been missing that long, rather than a
+        TaskTimeout after the whole timeout. The grace lets a wait begun
+        while another process is enqueueing the job find it. It is off by
+        default: a job of the users' list protocol (`add_task`) has no
+        record until a worker takes it from the list, which may be later
+        than any grace when the list has a backlog."""
         if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not timeout >= 0:
             raise ValueError(f"invalid timeout {timeout!r}: give seconds, 0 or more")
-        if isinstance(missing_grace, bool) or not isinstance(missing_grace, numbers.Real) or not missing_grace >= 0:
-            raise ValueError(f"invalid missing_grace {missing_grace!r}: give seconds, 0 or more")
+        if missing_grace is not None and (isinstance(missing_grace, bool) or
+                                          not isinstance(missing_grace, numbers.Real) or not missing_grace >= 0):
+            raise ValueError(f"invalid missing_grace {missing_grace!r}: give seconds, 0 or more, or None")
         deadline = time.monotonic() + timeout
         last_progress = None
         record = f"{self.prefix}:job:{task_id}"
@@ -561,7 +565,7 @@ class Client:
             if res is None and not self.redis.exists(record):
                 now = time.monotonic()
                 missing_since = now if missing_since is None else missing_since
-                if now - missing_since >= missing_grace:
+                if missing_grace is not None and now - missing_since >= missing_grace:
                     raise JobNotFound(task_id, record, now - missing_since)
             else:
                 missing_since = None
@@ -586,7 +590,6 @@ class Client:
                 e.task_id, e.status = task_id, status
                 raise e
             time.sleep(poll_interval)
-
 
 
 def _batch_place(message, start):
