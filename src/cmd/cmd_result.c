@@ -6,7 +6,6 @@
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
@@ -40,19 +39,6 @@ static const struct option options[] = {
     { 0, 0, 0, 0 }
 };
 
-/* The due time (epoch ms) of a job waiting in its queue's delayed set, as
- * `tickq jobs` tells delayed from ready jobs (their records both say
- * queued); 0 when it is not there. */
-static int64_t delayed_until(queue_t *q, const char *id, const char *physical)
-{
-    char key[256], err[1024];
-    queue_delayed_key(q, physical, key, sizeof key);
-    redisReply *r = rconn_cmd(q->conn, err, sizeof err, "ZSCORE %s %s", key, id);
-    int64_t due = r && r->type == REDIS_REPLY_STRING ? (int64_t)strtod(r->str, NULL) : 0;
-    freeReplyObject(r);
-    return due;
-}
-
 #define DUE_TEXT_MAX (CLOCK_ISO_LEN + 80)
 
 /* "2026-01-15T10:30:00.000Z (in 3600 s)": an epoch ms ahead, for a person
@@ -68,15 +54,15 @@ static void describe_due(int64_t due_ms, char *out, size_t outlen)
         snprintf(out, outlen, "%s (in %lld s)", iso, (long long)((ms + 999) / 1000));
 }
 
-/* A queued job: delayed (until when), or ready on a queue that is paused,
- * that no live worker serves, or not started yet. */
-static void say_queued(queue_t *q, const char *id, const char *queue, const char *physical)
+/* A queued job: delayed (due_ms, from job_view's due_at; 0: not), or
+ * ready on a queue that is paused, that no live worker serves, or not
+ * started yet. */
+static void say_queued(queue_t *q, const char *id, const char *queue, const char *physical, int64_t due_ms)
 {
     char err[1024];
     int served = 1, paused = queue_is_paused(q, queue, err, sizeof err);
     if (stats_queue_served(q, physical, &served, err, sizeof err) != 0)
         served = 1; /* cannot tell: say no more than before */
-    int64_t due_ms = delayed_until(q, id, physical);
     if (due_ms > 0) {
         char due[DUE_TEXT_MAX];
         describe_due(due_ms, due, sizeof due);
@@ -151,8 +137,9 @@ static void no_result(queue_t *q, const char *id)
         fprintf(stderr, "tickq: no result for job %s (unknown id, not started yet, or expired)\n", id);
     } else {
         queue_stream_physical(q->prefix, stream, physical);
-        if (strcmp(state, "queued") == 0 || strcmp(state, "delayed") == 0)
-            say_queued(q, id, queue, physical);
+        if (strcmp(state, "queued") == 0 || strcmp(state, "delayed") == 0) /* job_view: due_at when delayed */
+            say_queued(q, id, queue, physical,
+                       clock_parse_iso_us(json_string_value(json_object_get(job, "due_at"))) / 1000);
         else if (strcmp(state, "deferred") == 0)
             say_deferred(id, physical, job);
         else
