@@ -149,13 +149,13 @@ int job_view_running(queue_t *q, job_running_t *jobs, size_t n, char *err, size_
         job_running_t *j = &jobs[i];
         if (!j->running)
             continue;
-        /* The result names its attempt; a heartbeat up to one beat old may
-         * still list the attempt before, on the same worker slot. */
-        j->started_us = result_started(rs[k + 1], j->worker, j->attempt);
-        if (j->started_us == 0) {
-            int64_t beat = heartbeat_started(rs[k], j->worker, j->id);
-            j->started_us = beat > j->ended_us ? beat : 0;
-        }
+        /* The heartbeat has the start finish will store; up to one beat
+         * old, it may still list the attempt before on the same worker
+         * slot, which began before the record's last end. Else the claim's
+         * result, which names its attempt (its time is the claim's, a
+         * little before the start). */
+        int64_t beat = heartbeat_started(rs[k], j->worker, j->id);
+        j->started_us = beat > j->ended_us ? beat : result_started(rs[k + 1], j->worker, j->attempt);
         if (j->started_us > 0)
             j->running_for_ms = now_us > j->started_us ? (now_us - j->started_us) / 1000 : 0;
         k += 2;

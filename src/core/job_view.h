@@ -39,9 +39,9 @@ typedef struct {
     char worker[QUEUE_CONSUMER_MAX]; /* out, running: the worker id holding it */
     long long attempt;               /* out, running: the attempt running (attempts + 1) */
     int64_t started_us;              /* out, running: when that attempt started (the
-                                      * claim's running result, which names the
-                                      * attempt, else the worker's heartbeat); 0
-                                      * when neither tells */
+                                      * worker's heartbeat, when after ended_us, else
+                                      * the claim's running result, which names the
+                                      * attempt); 0 when neither tells */
     int64_t running_for_ms;          /* out, running: since started_us, or when that is
                                       * unknown since the claim's last renewal (a
                                       * lower bound) */
