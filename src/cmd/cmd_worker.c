@@ -143,9 +143,9 @@ static const struct option options[] = {
  * is wrong with it. */
 static int duration_flag(const char *flag, const char *arg, int64_t min_ms, int64_t max_ms, int64_t *out)
 {
-    int64_t ms;
-    const char *problem = clock_duration_problem(arg, 1000);
-    if (problem == NULL && clock_parse_duration(arg, 1000, &ms) == 0 && ms >= min_ms && ms <= max_ms) {
+    int64_t ms = 0;
+    const char *problem = clock_duration_problem(arg, 1000, &ms);
+    if (problem == NULL && ms >= min_ms && ms <= max_ms) {
         *out = ms;
         return 0;
     }

@@ -124,19 +124,18 @@ static const char *parse_duration(const char *s, int64_t unit_ms, int64_t *ms)
     return NULL;
 }
 
-int clock_parse_duration(const char *s, int64_t unit_ms, int64_t *ms)
+const char *clock_duration_problem(const char *s, int64_t unit_ms, int64_t *ms)
 {
     int64_t v;
-    if (parse_duration(s, unit_ms, &v) != NULL)
-        return -1;
-    *ms = v;
-    return 0;
+    const char *problem = parse_duration(s, unit_ms, &v);
+    if (problem == NULL)
+        *ms = v;
+    return problem;
 }
 
-const char *clock_duration_problem(const char *s, int64_t unit_ms)
+int clock_parse_duration(const char *s, int64_t unit_ms, int64_t *ms)
 {
-    int64_t ms;
-    return parse_duration(s, unit_ms, &ms);
+    return clock_duration_problem(s, unit_ms, ms) == NULL ? 0 : -1;
 }
 
 void clock_describe_ms(int64_t ms, char *out, size_t outlen)

@@ -28,9 +28,9 @@ void clock_iso8601(int64_t us, char out[CLOCK_ISO_LEN]);
  * junk after the number, overflow). */
 int clock_parse_duration(const char *s, int64_t unit_ms, int64_t *ms);
 
-/* What is wrong with s as clock_parse_duration's duration, for a message
- * ("less than a millisecond", ...); NULL when it is one. */
-const char *clock_duration_problem(const char *s, int64_t unit_ms);
+/* clock_parse_duration, saying what is wrong with s for a message ("less
+ * than a millisecond", ...); NULL, with *ms, when it is a duration. */
+const char *clock_duration_problem(const char *s, int64_t unit_ms, int64_t *ms);
 
 /* A duration in milliseconds as a person writes it: "250 ms", "30 s",
  * "5 min", "7 days" (whole units where it divides, else seconds). */

@@ -212,10 +212,10 @@ static void duration_range(int64_t min_ms, int64_t max_ms, char *out, size_t out
 int config_file_duration(const config_key_t *k, int64_t min_ms, int64_t max_ms, const char *examples, int64_t *ms,
                          char *err, size_t errlen)
 {
-    char range[160], why[160], note[300];
+    char range[160], why[160];
     int64_t v = 0;
-    const char *problem = clock_duration_problem(k->value, 1000);
-    if (problem == NULL && clock_parse_duration(k->value, 1000, &v) == 0 && v >= min_ms && v <= max_ms) {
+    const char *problem = clock_duration_problem(k->value, 1000, &v);
+    if (problem == NULL && v >= min_ms && v <= max_ms) {
         *ms = v;
         return 0;
     }
@@ -227,9 +227,7 @@ int config_file_duration(const config_key_t *k, int64_t min_ms, int64_t max_ms, 
         snprintf(why, sizeof why, "%s is too %s", said, v < min_ms ? "short" : "long");
     }
     duration_range(min_ms, max_ms, range, sizeof range);
-    config_file_cut_note(k, note, sizeof note);
-    snprintf(err, errlen, "%s = %.60s is not a duration %s (e.g. %s): %s%s", k->key, k->value, range, examples, why,
-             note);
+    snprintf(err, errlen, "%s = %.60s is not a duration %s (e.g. %s): %s", k->key, k->value, range, examples, why);
     return -1;
 }
 

@@ -76,7 +76,8 @@ void config_file_cut_note(const config_key_t *k, char *out, size_t outlen);
 /* Reads k's value as a duration (a bare number is seconds, or 500ms, 90s,
  * 10m, 2h) from min_ms to max_ms (a min_ms of 1 reads "more than 0").
  * 0 with *ms, or -1 with err: "KEY = VALUE is not a duration from 300 ms
- * to 30 s (e.g. EXAMPLES): why", and the cut note when it applies. */
+ * to 30 s (e.g. EXAMPLES): why" (the readers' failures add the cut note
+ * when it applies, as to any of their messages about the key). */
 int config_file_duration(const config_key_t *k, int64_t min_ms, int64_t max_ms, const char *examples, int64_t *ms,
                          char *err, size_t errlen);
 

@@ -87,8 +87,7 @@ int job_children_repeat(const char *const *ids, size_t n, size_t *first, size_t 
     /* Equal ids sit together, in their order: the second of a run is the
      * first repeat of that id. */
     for (size_t i = 1; i < n; i++)
-        if (strcmp(s[i].id, s[i - 1].id) == 0 && (i < 2 || strcmp(s[i - 2].id, s[i].id) != 0) &&
-            (!found || s[i].at < *again)) {
+        if (strcmp(s[i].id, s[i - 1].id) == 0 && (!found || s[i].at < *again)) {
             *first = s[i - 1].at;
             *again = s[i].at;
             found = 1;

@@ -10,8 +10,8 @@
  * "running" is not stored (docs/protocol.md, "States"): the record of a
  * running job says `queued`, with the attempts that have ended and the
  * times of the last of them, so claiming costs no write. job_view_running
- * is the one place that tells a running job from a queued one, for
- * `tickq job` and `tickq flow` alike. */
+ * tells a running job from a queued one for `tickq job` and `tickq flow`
+ * (`tickq jobs` reads the pending entries itself: job_list.c). */
 #ifndef TICKQ_JOB_VIEW_H
 #define TICKQ_JOB_VIEW_H
 

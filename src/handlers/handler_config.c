@@ -122,10 +122,8 @@ static int duration(reader_t *r, handler_def_t *h, const config_key_t *k, int *s
     char msg[700];
     if (*set)
         return fail(r, k->line, "[handler %s]: %s is given twice", h->name, k->key);
-    if (config_file_duration(k, min_ms, max_ms, "2s, 500ms", out, msg, sizeof msg) != 0) {
-        r->key = NULL; /* msg has the note already */
+    if (config_file_duration(k, min_ms, max_ms, "2s, 500ms", out, msg, sizeof msg) != 0)
         return fail(r, k->line, "[handler %s]: %s", h->name, msg);
-    }
     *set = 1;
     return 1;
 }

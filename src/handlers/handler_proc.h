@@ -57,7 +57,7 @@ typedef struct {
     void *tag;                   /* the submitter's */
     handler_outcome_t outcome;
     json_t *data;                /* HANDLER_DONE: the result (owned) */
-    char err[1024];              /* otherwise: what happened */
+    char err[HANDLER_ERROR_MAX]; /* otherwise: what happened */
     int64_t retry_in_ms;         /* HANDLER_NOT_STARTED: until the next start is tried */
 } handler_done_t;
 

@@ -10,7 +10,6 @@
 #include "core/errmsg.h"
 #include "core/utf8.h"
 
-#define ERROR_KEPT 1023 /* bytes of an error's text kept (docs/handlers.md): no need to copy more */
 
 /* Why Jansson refused a line, in the user's words. tickq's reader takes
  * less than JSON allows: no NUL in text, integers within 64 bits, each key
@@ -199,7 +198,7 @@ static int decode_message(json_t *o, handler_msg_t *out, char *err, size_t errle
         else if (!json_is_boolean(r))
             snprintf(err, errlen, "an \"error\" message needs \"retry\": true (transient) or false (permanent)");
         else if ((out->error = strndup(json_string_value(e), utf8_cut(json_string_value(e), json_string_length(e),
-                                                                       ERROR_KEPT))) == NULL)
+                                                                       HANDLER_ERROR_MAX - 1))) == NULL)
             snprintf(err, errlen, "out of memory");
         else {
             out->retry = json_is_true(r);

@@ -21,6 +21,8 @@
 
 #define HANDLER_PROTOCOL 1
 #define HANDLER_MAX_JOBS_LIMIT 1000
+/* The bytes of a job's error kept, its terminating NUL included (docs/handlers.md). */
+#define HANDLER_ERROR_MAX 1024
 
 /* The announcement, the first message of a handler. */
 typedef struct {

@@ -152,7 +152,6 @@ static int pool_key(reader_t *r, pool_def_t *p, const config_key_t *k)
         char why[700];
         if (config_file_duration(k, 1, JOB_MAX_TIMEOUT_MS, "600, 90s, 10m, 2h", &ms, why, sizeof why) != 0) {
             snprintf(msg, sizeof msg, "[pool %s]: %s", p->name, why);
-            r->key = NULL; /* why has the note already */
             return fail(r, line, msg);
         }
         p->job_timeout_ms = ms;

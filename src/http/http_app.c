@@ -62,7 +62,7 @@ void http_app_outcome_unknown(http_app_t *a, http_reply_t *rep, json_t *body, co
     va_end(ap);
     json_t *text = json_string(msg);
     if (text == NULL) /* not UTF-8 (Redis's words): said without them */
-        text = json_string("the outcome is unknown: Redis failed after the call was sent");
+        text = json_string("the outcome is unknown: " HTTP_SENT_FAILED);
     json_t *out = json_pack("{s:o, s:s}", "error", text, "outcome", "unknown");
     if (out != NULL && body != NULL)
         json_object_update(out, body);

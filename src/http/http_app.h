@@ -48,6 +48,9 @@ typedef struct {
 queue_t *http_app_queue(http_app_t *a, char *err, size_t errlen);
 /* After a call that failed on the connection: drop it, the next use opens another. */
 void http_app_broken(http_app_t *a);
+
+/* Why an outcome is unknown, in the words of every such reply. */
+#define HTTP_SENT_FAILED "Redis failed after the call was sent"
 /* 503 for a call that changes something (an enqueue, a cancel, ...) and
  * failed on the connection (QUEUE_ERR_IO) once it was under way: its reply
  * never came (a read that timed out, a connection lost), so Redis may have

@@ -219,7 +219,7 @@ void http_ops_dlq_retry(void *app, const http_request_t *req, http_reply_t *rep)
     queue_status_t qs = queue_dlq_retry(q, entries, 1, &requeued, err, sizeof err);
     if (qs == QUEUE_ERR_IO) {
         http_app_outcome_unknown(a, rep, json_pack("{s:s, s:s}", "entry", entry, "id", job), "dead job %s may have "
-                                 "been put back on its queue: Redis failed after the call was sent (%s); look at "
+                                 "been put back on its queue: " HTTP_SENT_FAILED " (%s); look at "
                                  "its state (GET /api/tasks/%s)", job, err, job);
     } else if (qs != QUEUE_OK) {
         if (rconn_broken(a->conn))

@@ -93,8 +93,8 @@ void http_options_iv(void *app, const http_request_t *req, http_reply_t *rep)
     const char *symbol = req->params[0];
     if (bar_symbol_check(symbol, strlen(symbol)) != 0) {
         char quoted[ERRMSG_QUOTE_MAX];
-        http_reply_error(rep, 400, "%s is not a symbol (1-%d characters, no spaces, quotes, commas or "
-                         "backslashes)", errmsg_quote(symbol, quoted, sizeof quoted), BAR_SYMBOL_MAX);
+        http_reply_error(rep, 400, "%s is not a symbol (" BAR_SYMBOL_RULE ")",
+                         errmsg_quote(symbol, quoted, sizeof quoted));
         return;
     }
     int64_t to = clock_days_from_civil(9999, 12, 31), from = 0; /* epoch days */

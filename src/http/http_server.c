@@ -3,7 +3,6 @@
 #include "http/http_server.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -48,10 +47,6 @@ typedef struct {
     int too_large;
 } upload_t;
 
-/* A request whose state could not be made before its URI was decoded:
- * whether its path holds a NUL is unknown, so it is not answered (routed,
- * the path cut at the NUL could name another job). Never written. */
-static upload_t g_uri_unread;
 
 /* --- the bind address ----------------------------------------------------- */
 
@@ -384,9 +379,9 @@ static int browser_guard(const http_server_t *s, struct MHD_Connection *conn, ch
 
 /* A path libmicrohttpd has decoded holds a NUL byte when its text holds
  * %00; it gives the routes the path cut there. The whole path (up to the
- * query), decoded as libmicrohttpd decodes it (each %HH, nothing else),
- * into a malloc'd *out when it holds a NUL; 0 with *out NULL when it does
- * not, -1 when memory runs out. */
+ * query), decoded by libmicrohttpd's own decoder, into a malloc'd *out
+ * when it holds a NUL; 0 with *out NULL when it does not, -1 when memory
+ * runs out. */
 static int nul_path_decode(const char *uri, char **out, size_t *outlen)
 {
     size_t n = strcspn(uri, "?");
@@ -395,20 +390,10 @@ static int nul_path_decode(const char *uri, char **out, size_t *outlen)
     const char *nul = strstr(uri, "%00");
     if (nul == NULL || (size_t)(nul - uri) >= n)
         return 0;
-    char *p = malloc(n + 1);
+    char *p = strndup(uri, n);
     if (p == NULL)
         return -1;
-    size_t len = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (uri[i] == '%' && i + 2 < n && isxdigit((unsigned char)uri[i + 1]) && isxdigit((unsigned char)uri[i + 2])) {
-            char hex[3] = { uri[i + 1], uri[i + 2], '\0' };
-            p[len++] = (char)strtol(hex, NULL, 16);
-            i += 2;
-        } else {
-            p[len++] = uri[i];
-        }
-    }
-    p[len] = '\0';
+    size_t len = MHD_http_unescape(p);
     if (memchr(p, '\0', len) == NULL) { /* "%00" only after a decoded '%' ("%2500" is "%00"): no NUL */
         free(p);
         return 0;
@@ -582,12 +567,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     http_server_t *s = cls;
     upload_t *up = *con_cls;
-    if (up == &g_uri_unread)
-        return MHD_NO; /* out of memory before its path was read: the connection is closed */
-    if (up == NULL || !up->decided) { /* the headers: the body follows in later calls */
-        if (up == NULL && (up = calloc(1, sizeof *up)) == NULL)
-            return MHD_NO;
-        *con_cls = up;
+    if (up == NULL) /* out of memory before its path was read (on_uri): not routed, the connection closed */
+        return MHD_NO;
+    if (!up->decided) { /* the headers: the body follows in later calls */
         decide(s, conn, method, url, up);
         return MHD_YES;
     }
@@ -639,7 +621,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     (void)cls, (void)conn, (void)t;
     upload_t *up = *con_cls;
-    if (up != NULL && up != &g_uri_unread) {
+    if (up != NULL) {
         free(up->buf);
         free(up->nul_path);
         free(up);
@@ -658,7 +640,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
         free(up);
         up = NULL;
     }
-    return up != NULL ? up : &g_uri_unread;
+    return up; /* NULL: whether its path holds a NUL is unknown, so on_request will not route it */
 }
 
 http_server_t *http_server_start(const http_bind_t *bind, const char *token, const http_route_t *routes,

@@ -30,13 +30,12 @@ static int spec_of(const json_t *task, job_spec_t *spec, job_json_text_t *text, 
     return st == 0 ? 0 : -1;
 }
 
-#define SENT_FAILED "Redis failed after the call was sent"
 
 /* 503: the enqueue of job `id` failed after its call was sent (err). */
 static void enqueue_unknown(http_app_t *a, http_reply_t *rep, const char *id, const char *err)
 {
     http_app_outcome_unknown(a, rep, json_pack("{s:s}", "id", id),
-                             "job %s may have been enqueued: " SENT_FAILED " (%s); look it up by id (GET "
+                             "job %s may have been enqueued: " HTTP_SENT_FAILED " (%s); look it up by id (GET "
                              "/api/tasks/%s), or retry with \"id\": \"%s\" (a 409 then says it went in)", id, err,
                              id, id);
 }
@@ -170,7 +169,7 @@ static void enqueue_list(http_app_t *a, const json_t *tasks, http_reply_t *rep)
             char before[80] = "";
             if (done > 0)
                 snprintf(before, sizeof before, "; the %zu before them went in (\"ids\")", done);
-            http_app_outcome_unknown(a, rep, body, "tasks %zu to %zu may have been enqueued: " SENT_FAILED " (%s)%s. "
+            http_app_outcome_unknown(a, rep, body, "tasks %zu to %zu may have been enqueued: " HTTP_SENT_FAILED " (%s)%s. "
                                      "Look those in \"outcome_unknown\" up by id, or post the tasks from %zu on "
                                      "again, these with those ids (an id that exists is then \"created\": false, "
                                      "not a second job)", done, end > done ? end - 1 : done, err, before, done);
@@ -272,7 +271,7 @@ static void control_failed(http_app_t *a, http_reply_t *rep, queue_status_t qs, 
                            const char *id, const char *err)
 {
     if (qs == QUEUE_ERR_IO) {
-        http_app_outcome_unknown(a, rep, json_pack("{s:s}", "id", id), "job %s may have been %s: " SENT_FAILED
+        http_app_outcome_unknown(a, rep, json_pack("{s:s}", "id", id), "job %s may have been %s: " HTTP_SENT_FAILED
                                  " (%s); look at its state (GET /api/tasks/%s)", id, done, err, id);
         return;
     }

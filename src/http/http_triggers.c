@@ -180,7 +180,7 @@ static void update_chain(http_app_t *a, const http_request_t *req, json_t *symbo
     } else if (qs == QUEUE_ERR_IO) { /* one transaction: all three went in, or none */
         const char *last = ids[UPDATE_STEPS - 1];
         http_app_outcome_unknown(a, rep, json_pack("{s:s}", "id", last), "the update chain ending with job %s may "
-                                 "have been enqueued: Redis failed after the call was sent (%s); its three jobs "
+                                 "have been enqueued: " HTTP_SENT_FAILED " (%s); its three jobs "
                                  "went in together or not at all: look it up by id (GET /api/tasks/%s) once Redis "
                                  "answers again, and post the update again only if it is not there", last, err,
                                  last);

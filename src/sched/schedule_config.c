@@ -53,17 +53,6 @@ static int fail(loader_t *ld, const char *fmt, ...)
     return 0;
 }
 
-static int valid_name(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > SCHEDULE_NAME_MAX)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.')
-            return 0;
-    return 1;
-}
-
 static int parse_bool(const char *v, int *out)
 {
     if (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 || strcmp(v, "1") == 0)
@@ -95,10 +84,8 @@ static int duration_key(loader_t *ld, const char *section, int64_t min_ms, int64
                         int64_t *out)
 {
     char err[700];
-    if (config_file_duration(ld->key, min_ms, max_ms, examples, out, err, sizeof err) != 0) {
-        ld->key = NULL; /* err has the note already */
+    if (config_file_duration(ld->key, min_ms, max_ms, examples, out, err, sizeof err) != 0)
         return fail(ld, "%s%s", section, err);
-    }
     return 1;
 }
 
@@ -289,7 +276,7 @@ static int schedule_key(loader_t *ld, const char *key, const char *v)
         snprintf(section, sizeof section, "[schedule %s]: ", s->name);
         return duration_key(ld, section, 1, JOB_MAX_TIMEOUT_MS, "600, 90s, 10m, 2h", &s->timeout_ms);
     case 12:
-        if (!valid_name(v))
+        if (!job_name_valid(v, SCHEDULE_NAME_MAX))
             return fail(ld, "after = '%s' is not a schedule name", v);
         snprintf(s->after, sizeof s->after, "%s", v);
         s->after_line = ld->line;
@@ -409,7 +396,7 @@ static int enter_schedule(loader_t *ld, const config_key_t *k, const char *name)
         return 1;
     if (!finish_schedule(ld))
         return 0;
-    if (!valid_name(name))
+    if (!job_name_valid(name, SCHEDULE_NAME_MAX))
         return fail(ld, "schedule name '%s': use 1-64 of A-Z a-z 0-9 _ - .", name);
     for (size_t i = 0; i < set->n; i++)
         if (strcmp(set->items[i].name, name) == 0)

@@ -47,10 +47,7 @@ static int table_is_array(lua_State *L, int idx)
     return count == n;
 }
 
-/* The failure in why happened at `place` ("key 'a'", "['a']", "[2]"):
- * why becomes the place, then what it said (after a space unless it
- * starts with a place of its own). */
-static void failed_at(const char *place, char *why, size_t whylen)
+void strategy_failed_at(const char *place, char *why, size_t whylen)
 {
     char inner[600];
     snprintf(inner, sizeof inner, "%s", why);
@@ -103,7 +100,7 @@ int strategy_write_fields(lua_State *L, int idx, json_writer_t *w, const char *c
                 key_shown(L, shown, sizeof shown);
                 lua_pop(L, 3);
                 snprintf(place, sizeof place, depth <= 1 ? "key %s" : "[%s]", shown); /* an instance's own: key 'a' */
-                failed_at(place, why, whylen);
+                strategy_failed_at(place, why, whylen);
                 return -1;
             }
             written++;
@@ -188,7 +185,7 @@ int strategy_write_value(lua_State *L, int idx, json_writer_t *w, int depth, cha
                 if (rc != 0) {
                     char place[32];
                     snprintf(place, sizeof place, "[%lld]", (long long)i);
-                    failed_at(place, why, whylen);
+                    strategy_failed_at(place, why, whylen);
                     return -1;
                 }
             }
@@ -205,17 +202,6 @@ int strategy_write_value(lua_State *L, int idx, json_writer_t *w, int depth, cha
                  strategy_typename(L, idx));
         return -1;
     }
-}
-
-const char *strategy_field_string(lua_State *L, int idx, const char *key)
-{
-    idx = lua_absindex(L, idx);
-    lua_pushstring(L, key);
-    lua_rawget(L, idx);
-    /* The value stays referenced by the table, so the pointer outlives the pop. */
-    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    lua_pop(L, 1);
-    return v;
 }
 
 double strategy_field_number(lua_State *L, int idx, const char *key)

@@ -29,8 +29,6 @@ int strategy_instance(struct lua_State *L, int list, size_t i, char *why, size_t
  * question. */
 int strategy_instance_where(struct lua_State *L, int idx, size_t i, const char **ticker, int64_t *ts, char *why,
                             size_t whylen);
-/* A string field of the table at idx, or NULL (valid while the table is). */
-const char *strategy_field_string(struct lua_State *L, int idx, const char *key);
 /* A number field, or NaN. */
 double strategy_field_number(struct lua_State *L, int idx, const char *key);
 /* Writes any Lua value as JSON (tables: arrays or objects of string keys,
@@ -44,6 +42,10 @@ int strategy_write_value(struct lua_State *L, int idx, json_writer_t *w, int dep
  * and none written yet. Returns the number written, or -1 with why. */
 int strategy_write_fields(struct lua_State *L, int idx, json_writer_t *w, const char *const *skip, int first,
                           int depth, char *why, size_t whylen);
+/* A write that failed (why) at `place` ("key 'a'", "['a']", "[2]"): why
+ * becomes the place, then what it said (after a space unless it starts
+ * with a place of its own). */
+void strategy_failed_at(const char *place, char *why, size_t whylen);
 
 /* A JSON null in a result read back from text (strategy_json.h): a value
  * no Lua strategy can make, written as null, described as None. */

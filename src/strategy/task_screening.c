@@ -85,9 +85,9 @@ static int write_field_or(lua_State *L, int inst, const char *key, int numbers_o
         rc = strategy_write_value(L, -1, w, 1, why, whylen);
     lua_pop(L, 1);
     if (rc != 0) { /* placed as strategy_write_fields places it */
-        char inner[600];
-        snprintf(inner, sizeof inner, "%s", why);
-        snprintf(why, whylen, "key '%s'%s%s", key, inner[0] == '[' ? "" : " ", inner);
+        char place[80];
+        snprintf(place, sizeof place, "key '%s'", key);
+        strategy_failed_at(place, why, whylen);
     }
     return rc;
 }

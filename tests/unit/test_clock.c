@@ -63,13 +63,13 @@ TEST(duration_refusals)
     CHECK(clock_parse_duration("0.0001", 1000, &ms) == -1);
     CHECK(clock_parse_duration("0.4ms", 1000, &ms) == -1);
     CHECK(clock_parse_duration("1e-400", 1000, &ms) == -1);
-    CHECK_STR(clock_duration_problem("1e-310", 1000), "less than a millisecond"); /* a subnormal: ERANGE too */
+    CHECK_STR(clock_duration_problem("1e-310", 1000, &ms), "less than a millisecond"); /* a subnormal: ERANGE too */
     CHECK(clock_parse_duration("0.5ms", 1000, &ms) == 0 && ms == 1);
-    CHECK_STR(clock_duration_problem("0.0001", 1000), "less than a millisecond");
-    CHECK_STR(clock_duration_problem("1e400", 1000), "too long");
-    CHECK_STR(clock_duration_problem("-1", 1000), "negative");
-    CHECK_STR(clock_duration_problem("0x10", 1000), "not a decimal number, with a unit ms, s, m or h or without");
-    CHECK(clock_duration_problem("90s", 1000) == NULL);
+    CHECK_STR(clock_duration_problem("0.0001", 1000, &ms), "less than a millisecond");
+    CHECK_STR(clock_duration_problem("1e400", 1000, &ms), "too long");
+    CHECK_STR(clock_duration_problem("-1", 1000, &ms), "negative");
+    CHECK_STR(clock_duration_problem("0x10", 1000, &ms), "not a decimal number, with a unit ms, s, m or h or without");
+    CHECK(clock_duration_problem("90s", 1000, &ms) == NULL);
 }
 
 TEST(duration_described)

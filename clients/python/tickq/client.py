@@ -562,8 +562,10 @@ class Client:
         missing_since = None   # when the id was first seen with no record and no result
         while True:
             res = self.result(task_id)
-            if res is None and not self.redis.exists(record):
-                now = time.monotonic()
+            now = time.monotonic()
+            # Whether the id has a job at all, asked only when the answer is
+            # used (the grace, or the timeout's message), not on every poll.
+            if res is None and (missing_grace is not None or now >= deadline) and not self.redis.exists(record):
                 missing_since = now if missing_since is None else missing_since
                 if missing_grace is not None and now - missing_since >= missing_grace:
                     raise JobNotFound(task_id, record, now - missing_since)
@@ -584,7 +586,7 @@ class Client:
             elif res is not None:
                 raise ValueError(f"{RESULT_PREFIX}{task_id} holds a result this client does not understand "
                                  f"(status {status!r}): {res!r}")
-            if time.monotonic() >= deadline:
+            if now >= deadline:
                 why = f"last status: {status}" if missing_since is None else f"no job {record} yet"
                 e = TaskTimeout(f"task {task_id} not finished after {timeout} s ({why})")
                 e.task_id, e.status = task_id, status
