@@ -346,8 +346,9 @@ static void told_state(const job_spec_t *spec, enqueue_result_t *out)
         snprintf(out->state, sizeof out->state, "delayed");
 }
 
-static queue_status_t enqueue_reply(queue_t *q, const redisReply *r, enqueue_result_t *out, char *err,
-                                    size_t errlen)
+/* Reads an enqueue call's reply for spec into out. */
+static queue_status_t enqueue_reply(queue_t *q, const job_spec_t *spec, const redisReply *r, enqueue_result_t *out,
+                                    char *err, size_t errlen)
 {
     if (r->type == REDIS_REPLY_ERROR)
         return script_error(q, r, "enqueue", err, errlen);
@@ -362,6 +363,7 @@ static queue_status_t enqueue_reply(queue_t *q, const redisReply *r, enqueue_res
     snprintf(out->state, sizeof out->state, "%s", reply_str(r->element[2]));
     out->run = r->elements == 5 ? (int)rconn_reply_integer(r->element[3]) : 1; /* an older library: run 1 */
     snprintf(out->previous, sizeof out->previous, "%s", r->elements == 5 ? reply_str(r->element[4]) : "");
+    told_state(spec, out);
     return QUEUE_OK;
 }
 
@@ -374,10 +376,8 @@ queue_status_t queue_enqueue(queue_t *q, const job_spec_t *spec, enqueue_result_
     redisReply *r = rconn_fcall(q->conn, &library, FN("enqueue"), 0, a.n, a.v, a.len, err, errlen);
     if (r == NULL)
         return rconn_broken(q->conn) ? QUEUE_ERR_IO : QUEUE_ERR_REPLY;
-    queue_status_t st = enqueue_reply(q, r, out, err, errlen);
+    queue_status_t st = enqueue_reply(q, spec, r, out, err, errlen);
     freeReplyObject(r);
-    if (st == QUEUE_OK)
-        told_state(spec, out);
     return st;
 }
 
@@ -680,7 +680,7 @@ queue_status_t queue_enqueue_many(queue_t *q, const job_spec_t *specs, size_t n,
                 return QUEUE_ERR_IO;
         }
         char one_err[512];
-        st[i] = enqueue_reply(NULL, r, &out[i], one_err, sizeof one_err);
+        st[i] = enqueue_reply(NULL, &specs[i], r, &out[i], one_err, sizeof one_err);
         if (st[i] != QUEUE_OK && result == QUEUE_OK) {
             result = st[i];
             snprintf(err, errlen, "job %zu: %s", i + 1, one_err);
@@ -797,7 +797,7 @@ static queue_status_t enqueue_transaction(queue_t *q, const job_spec_t *specs, s
     } else {
         for (size_t i = 0; i < n && result == QUEUE_OK; i++) {
             char one_err[512];
-            result = enqueue_reply(NULL, r->element[i], &out[i], one_err, sizeof one_err);
+            result = enqueue_reply(NULL, &specs[i], r->element[i], &out[i], one_err, sizeof one_err);
             if (result != QUEUE_OK)
                 snprintf(err, errlen, "job %zu of %zu: %s", i + 1, n, one_err);
         }

@@ -25,8 +25,7 @@
 
 queue_t *http_app_queue(http_app_t *a, char *err, size_t errlen)
 {
-    if (a->conn != NULL && rconn_broken(a->conn))
-        http_app_broken(a);
+    http_app_drop_broken(a);
     if (a->conn == NULL) {
         int64_t now = clock_mono_ms();
         if (a->connect_failed_ms != 0 && now - a->connect_failed_ms < CONNECT_RETRY_MS) {
@@ -50,6 +49,21 @@ void http_app_broken(http_app_t *a)
 {
     rconn_free(a->conn);
     a->conn = NULL;
+}
+
+void http_app_drop_broken(http_app_t *a)
+{
+    if (a->conn != NULL && rconn_broken(a->conn))
+        http_app_broken(a);
+}
+
+void http_app_fail(http_app_t *a, http_reply_t *rep, int status, const char *fmt, ...)
+{
+    http_app_drop_broken(a);
+    va_list ap;
+    va_start(ap, fmt);
+    http_reply_verror(rep, status, fmt, ap);
+    va_end(ap);
 }
 
 void http_app_outcome_unknown(http_app_t *a, http_reply_t *rep, json_t *body, const char *fmt, ...)

@@ -48,6 +48,13 @@ typedef struct {
 queue_t *http_app_queue(http_app_t *a, char *err, size_t errlen);
 /* After a call that failed on the connection: drop it, the next use opens another. */
 void http_app_broken(http_app_t *a);
+/* The same when the connection is broken (rconn_broken); else it is kept. */
+void http_app_drop_broken(http_app_t *a);
+/* `status` (a 503, mostly) for a Redis call that failed having done
+ * nothing: the connection dropped if it broke, the formatted text the
+ * reply's error. */
+void http_app_fail(http_app_t *a, http_reply_t *rep, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Why an outcome is unknown, in the words of every such reply. */
 #define HTTP_SENT_FAILED "Redis failed after the call was sent"

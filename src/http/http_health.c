@@ -35,14 +35,13 @@ static int redis_check(http_app_t *a, char *protocol, size_t plen, char *err, si
         snprintf(err, errlen, "%s", r->str);
     freeReplyObject(r);
     if (!ok) {
-        if (rconn_broken(a->conn))
-            http_app_broken(a);
+        http_app_drop_broken(a);
         return 0;
     }
     char key[256];
     queue_protocol_key(q, key, sizeof key);
     if ((r = rconn_cmd(a->conn, err, errlen, "GET %s", key)) == NULL) {
-        http_app_broken(a);
+        http_app_drop_broken(a);
         return 0;
     }
     if (r->type == REDIS_REPLY_STRING)

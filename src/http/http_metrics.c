@@ -507,8 +507,7 @@ void http_metrics(void *app, const http_request_t *req, http_reply_t *rep)
         queue_t *q = http_app_queue(a, err, sizeof err);
         int ok = q != NULL && cluster_series(&cluster, q, err, sizeof err) == 0;
         if (!ok) {
-            if (a->conn != NULL && rconn_broken(a->conn))
-                http_app_broken(a);
+            http_app_drop_broken(a);
             log_warn("metrics: cannot read the cluster's series from Redis", LF_S("error", err));
         } else if (!cluster.failed && cluster.buf != NULL) {
             add(&t, "%s", cluster.buf);

@@ -27,9 +27,7 @@ static json_t *snapshot(http_app_t *a, http_reply_t *rep)
     queue_t *q = http_app_queue(a, err, sizeof err);
     json_t *s = q != NULL ? stats_collect(q, err, sizeof err) : NULL;
     if (s == NULL) {
-        if (q != NULL)
-            http_app_broken(a);
-        http_reply_error(rep, 503, "cannot read the queues from Redis: %s", err);
+        http_app_fail(a, rep, 503, "cannot read the queues from Redis: %s", err);
     }
     return s;
 }
@@ -93,9 +91,7 @@ void http_ops_schedules(void *app, const http_request_t *req, http_reply_t *rep)
     if (misfires == NULL) {
         json_decref(last);
         json_decref(fires);
-        if (a->conn != NULL && rconn_broken(a->conn))
-            http_app_broken(a);
-        http_reply_error(rep, 503, "cannot read the scheduler's last fires and counts: %s", err);
+        http_app_fail(a, rep, 503, "cannot read the scheduler's last fires and counts: %s", err);
         return;
     }
     json_t *list = json_array();
@@ -158,8 +154,7 @@ void http_ops_dlq(void *app, const http_request_t *req, http_reply_t *rep)
     queue_dead_key(q, key, sizeof key);
     redisReply *r = rconn_cmd(a->conn, err, sizeof err, "XREVRANGE %s + - COUNT %lld", key, limit);
     if (r == NULL) {
-        http_app_broken(a);
-        http_reply_error(rep, 503, "cannot read the dead letters: %s", err);
+        http_app_fail(a, rep, 503, "cannot read the dead letters: %s", err);
         return;
     }
     json_t *list = json_array();
@@ -195,8 +190,7 @@ void http_ops_dlq_retry(void *app, const http_request_t *req, http_reply_t *rep)
     queue_dead_key(q, key, sizeof key);
     redisReply *r = rconn_cmd(a->conn, err, sizeof err, "XRANGE %s %s %s", key, entry, entry);
     if (r == NULL) {
-        http_app_broken(a);
-        http_reply_error(rep, 503, "cannot read the dead letters: %s", err);
+        http_app_fail(a, rep, 503, "cannot read the dead letters: %s", err);
         return;
     }
     if (r->type == REDIS_REPLY_ERROR) { /* past 64 bits */
@@ -222,9 +216,7 @@ void http_ops_dlq_retry(void *app, const http_request_t *req, http_reply_t *rep)
                                  "been put back on its queue: " HTTP_SENT_FAILED " (%s); look at "
                                  "its state (GET /api/tasks/%s)", job, err, job);
     } else if (qs != QUEUE_OK) {
-        if (rconn_broken(a->conn))
-            http_app_broken(a);
-        http_reply_error(rep, 503, "cannot retry (nothing was done): %s", err);
+        http_app_fail(a, rep, 503, "cannot retry (nothing was done): %s", err);
     } else if (requeued == 0) {
         http_reply_error(rep, 409, "job %s was enqueued again meanwhile; its dead-letter entry was dropped", job);
     } else {
@@ -261,10 +253,8 @@ void http_ops_purge(void *app, const http_request_t *req, http_reply_t *rep)
         return;
     }
     if (qs != QUEUE_OK) {
-        if (rconn_broken(a->conn))
-            http_app_broken(a);
-        http_reply_error(rep, qs == QUEUE_ERR_INVALID ? 400 : 503, "purge of %s stopped after %lld jobs: %s", queue,
-                         cancelled, err);
+        http_app_fail(a, rep, qs == QUEUE_ERR_INVALID ? 400 : 503, "purge of %s stopped after %lld jobs: %s", queue,
+                      cancelled, err);
         return;
     }
     http_reply_json(rep, 200, json_pack("{s:s, s:I, s:I}", "queue", queue, "cancelled", (json_int_t)cancelled,
@@ -315,9 +305,7 @@ void http_ops_history(void *app, const http_request_t *req, http_reply_t *rep)
     queue_t *q = http_app_queue(a, err, sizeof err);
     json_t *v = q != NULL ? http_sampler_read(q, err, sizeof err) : NULL;
     if (v == NULL) {
-        if (q != NULL)
-            http_app_broken(a);
-        http_reply_error(rep, 503, "cannot read the samples from Redis: %s", err);
+        http_app_fail(a, rep, 503, "cannot read the samples from Redis: %s", err);
         return;
     }
     http_reply_json(rep, 200, v);

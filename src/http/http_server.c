@@ -181,11 +181,16 @@ void http_reply_json_digits(http_reply_t *rep, int status, json_t *v, int digits
 
 void http_reply_error(http_reply_t *rep, int status, const char *fmt, ...)
 {
-    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    http_reply_verror(rep, status, fmt, ap);
     va_end(ap);
+}
+
+void http_reply_verror(http_reply_t *rep, int status, const char *fmt, va_list ap)
+{
+    char msg[2048];
+    vsnprintf(msg, sizeof msg, fmt, ap);
     json_t *v = json_pack("{s:s}", "error", msg);
     if (v == NULL) { /* not UTF-8 (a path's bytes, say): those bytes as '?' */
         for (char *c = msg; *c; c++)

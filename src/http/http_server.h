@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -83,6 +84,8 @@ int http_query_count(const http_request_t *r, const char *key, long long lo, lon
 void http_reply_json(http_reply_t *rep, int status, json_t *v);
 void http_reply_json_digits(http_reply_t *rep, int status, json_t *v, int digits);
 void http_reply_error(http_reply_t *rep, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void http_reply_verror(http_reply_t *rep, int status, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 void http_reply_body(http_reply_t *rep, int status, const char *content_type, char *body, size_t len);
 /* 400 for a body jansson could not read (jerr), in words that name what
  * was wrong rather than jansson's flags ("\u0000 is not allowed without

@@ -69,9 +69,7 @@ void http_tasks_enqueue(http_app_t *a, const json_t *task, http_reply_t *rep)
         goto out;
     }
     if (qs != QUEUE_OK) { /* before the enqueue was sent */
-        if (rconn_broken(a->conn))
-            http_app_broken(a);
-        http_reply_error(rep, 503, "cannot enqueue (nothing was): cannot check the task type: %s", err);
+        http_app_fail(a, rep, 503, "cannot enqueue (nothing was): cannot check the task type: %s", err);
         goto out;
     }
     enqueue_result_t res;
@@ -81,9 +79,7 @@ void http_tasks_enqueue(http_app_t *a, const json_t *task, http_reply_t *rep)
     } else if (qs == QUEUE_ERR_IO) {
         enqueue_unknown(a, rep, spec.id, err);
     } else if (qs != QUEUE_OK) { /* Redis answered with an error: it did nothing */
-        if (rconn_broken(a->conn))
-            http_app_broken(a);
-        http_reply_error(rep, 503, "cannot enqueue (nothing was): %s", err);
+        http_app_fail(a, rep, 503, "cannot enqueue (nothing was): %s", err);
     } else if (!res.created) {
         json_t *body = json_pack("{s:s, s:s, s:s, s:i}", "error", "", "id", res.id, "state", res.state, "run", res.run);
         json_object_set_new(body, "error", json_sprintf("job %s already exists (state %s, run %d); nothing "
@@ -142,8 +138,7 @@ static void enqueue_list(http_app_t *a, const json_t *tasks, http_reply_t *rep)
         goto out;
     }
     if (qs != QUEUE_OK) { /* checking the types: nothing was sent */
-        if (rconn_broken(a->conn))
-            http_app_broken(a);
+        http_app_drop_broken(a);
         http_reply_json(rep, 503, json_pack("{s:o, s:i, s:[]}", "error", json_sprintf("cannot enqueue (nothing was): "
                                             "cannot check the task types: %s", err), "enqueued", 0, "ids"));
         goto out;
@@ -175,8 +170,7 @@ static void enqueue_list(http_app_t *a, const json_t *tasks, http_reply_t *rep)
                                      "not a second job)", done, end > done ? end - 1 : done, err, before, done);
             goto out;
         }
-        if (rconn_broken(a->conn))
-            http_app_broken(a);
+        http_app_drop_broken(a);
         json_t *error;
         if (refused != SIZE_MAX)
             error = json_sprintf("task %zu (%s): job refused: %s", refused, res[refused].id, err);
@@ -275,9 +269,7 @@ static void control_failed(http_app_t *a, http_reply_t *rep, queue_status_t qs, 
                                  " (%s); look at its state (GET /api/tasks/%s)", id, done, err, id);
         return;
     }
-    if (rconn_broken(a->conn))
-        http_app_broken(a);
-    http_reply_error(rep, 503, "cannot %s (nothing was done): %s", what, err);
+    http_app_fail(a, rep, 503, "cannot %s (nothing was done): %s", what, err);
 }
 
 /* 409: job `id` is in a state the call refuses it in; takes `error`. */
@@ -299,8 +291,7 @@ void http_tasks_get(void *app, const http_request_t *req, http_reply_t *rep)
     json_t *result = found == 1 ? result_of(a, req->params[0], err, sizeof err, &failed) : NULL;
     if (found < 0 || failed) {
         json_decref(job);
-        http_app_broken(a);
-        http_reply_error(rep, 503, "cannot read the job: %s", err);
+        http_app_fail(a, rep, 503, "cannot read the job: %s", err);
     } else if (found == 0) {
         no_job(rep, req->params[0]);
     } else {
@@ -430,9 +421,7 @@ void http_tasks_list(void *app, const http_request_t *req, http_reply_t *rep)
             continue;
         if (job_list_state(q, job_list_states[i], &f, &rows, err, sizeof err) != 0) {
             job_rows_free(&rows);
-            if (rconn_broken(a->conn))
-                http_app_broken(a);
-            http_reply_error(rep, 503, "cannot list %s jobs: %s", job_list_states[i], err);
+            http_app_fail(a, rep, 503, "cannot list %s jobs: %s", job_list_states[i], err);
             return;
         }
     }

@@ -185,9 +185,7 @@ static void update_chain(http_app_t *a, const http_request_t *req, json_t *symbo
                                  "answers again, and post the update again only if it is not there", last, err,
                                  last);
     } else if (qs != QUEUE_OK) {
-        if (rconn_broken(a->conn))
-            http_app_broken(a);
-        http_reply_error(rep, 503, "cannot enqueue (nothing was): %s", err);
+        http_app_fail(a, rep, 503, "cannot enqueue (nothing was): %s", err);
     } else {
         json_t *jobs = json_array();
         for (int i = 0; i < UPDATE_STEPS; i++)
