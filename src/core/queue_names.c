@@ -2,6 +2,7 @@
 #include "core/queue_names.h"
 
 #include "core/clock.h"
+#include "core/comma_list.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -67,7 +68,7 @@ int queue_priority_check(const char *p)
 
 void queue_physical(const char *queue, const char *priority, char out[QUEUE_PHYS_MAX])
 {
-    snprintf(out, QUEUE_PHYS_MAX, "%s_%s", queue, priority);
+    snprintf(out, QUEUE_PHYS_MAX, "%.*s_%s", QUEUE_NAME_MAX, queue, priority); /* a checked name fits whole */
 }
 
 const char *queue_logical(const char *physical, char *out, size_t cap)
@@ -106,53 +107,55 @@ static int list_add(queue_list_t *l, const char *prefix, const char *phys, char 
     return 0;
 }
 
+/* Adds the physical queues an entry of a worker's list names: one
+ * (backtest_high) or a logical queue's three, in priority order. */
+static int list_add_entry(queue_list_t *out, const char *prefix, const char *entry, char *err, size_t errlen)
+{
+    if (has_priority_suffix(entry)) {
+        if (!name_chars_ok(entry, QUEUE_PHYS_MAX - 1)) {
+            snprintf(err, errlen, "invalid queue name '%s': use characters from A-Z a-z 0-9 _ - .", entry);
+            return -1;
+        }
+        return list_add(out, prefix, entry, err, errlen);
+    }
+    if (queue_name_check(entry, err, errlen) != 0)
+        return -1;
+    for (int p = 0; p < 3; p++) {
+        char phys[QUEUE_PHYS_MAX];
+        queue_physical(entry, queue_priorities[p], phys);
+        if (list_add(out, prefix, phys, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int queue_list_parse(const char *spec, const char *prefix, queue_list_t *out,
                      char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     if (spec == NULL)
         return queue_list_parse(QUEUE_DEFAULT, prefix, out, err, errlen);
-    char buf[4096];
-    if (strlen(spec) >= sizeof buf) {
+    enum { SPEC_MAX = 4096 };
+    if (strlen(spec) >= SPEC_MAX) {
         snprintf(err, errlen, "queue list is too long");
         return -1;
     }
-    strcpy(buf, spec);
-    char *next = buf;
-    while (next != NULL) {
-        char *tok = next, *comma = strchr(next, ',');
-        next = comma != NULL ? comma + 1 : NULL;
-        if (comma != NULL)
-            *comma = '\0';
-        while (*tok == ' ' || *tok == '\t')
-            tok++;
-        char *end = tok + strlen(tok);
-        while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
-            *--end = '\0';
-        if (*tok == '\0') {
+    comma_list_t it;
+    comma_list_start(&it, spec);
+    const char *entry;
+    size_t len;
+    int got;
+    while ((got = comma_list_next(&it, &entry, &len)) != 0) {
+        if (got < 0) {
             snprintf(err, errlen, "'%.200s' %s", spec,
-                     strspn(spec, ", \t") == strlen(spec)
-                         ? "names no queue"
-                         : "has an empty name (two commas in a row, or one at its start or end)");
+                     comma_list_blank(spec) ? "names no queue" : COMMA_LIST_EMPTY_ENTRY);
             return -1;
         }
-        if (has_priority_suffix(tok)) {
-            if (!name_chars_ok(tok, QUEUE_PHYS_MAX - 1)) {
-                snprintf(err, errlen, "invalid queue name '%s': use characters from A-Z a-z 0-9 _ - .", tok);
-                return -1;
-            }
-            if (list_add(out, prefix, tok, err, errlen) != 0)
-                return -1;
-            continue;
-        }
-        if (queue_name_check(tok, err, errlen) != 0)
+        char name[SPEC_MAX];
+        memcpy(name, entry, len);
+        name[len] = '\0';
+        if (list_add_entry(out, prefix, name, err, errlen) != 0)
             return -1;
-        for (int p = 0; p < 3; p++) {
-            char phys[QUEUE_PHYS_MAX];
-            queue_physical(tok, queue_priorities[p], phys);
-            if (list_add(out, prefix, phys, err, errlen) != 0)
-                return -1;
-        }
     }
     return 0;
 }

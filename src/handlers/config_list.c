@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/comma_list.h"
 #include "core/errmsg.h"
 
 void config_list_free(config_list_t *l)
@@ -34,29 +35,27 @@ int config_list_split(const char *key, const char *value, config_list_t *out, ch
 {
     char quoted[ERRMSG_QUOTE_MAX];
     memset(out, 0, sizeof *out);
-    if (strspn(value, ", \t") == strlen(value)) {
+    if (comma_list_blank(value)) {
         errmsg_set(err, errlen, "%s %s", key, value[0] ? "names nothing (only commas and spaces)" : "is empty");
         return -1;
     }
-    for (const char *next = value;;) {
-        const char *s = next, *comma = strchr(s, ','), *end = comma ? comma : s + strlen(s);
-        while (s < end && (*s == ' ' || *s == '\t'))
-            s++;
-        while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        if (end == s) {
-            errmsg_set(err, errlen, "%s: %s has an empty name (two commas in a row, or one at its start or end) "
-                       "as entry %zu", key, errmsg_quote(value, quoted, sizeof quoted), out->n + 1);
+    comma_list_t it;
+    comma_list_start(&it, value);
+    const char *entry;
+    size_t len;
+    int got;
+    while ((got = comma_list_next(&it, &entry, &len)) != 0) {
+        if (got < 0) {
+            errmsg_set(err, errlen, "%s: %s " COMMA_LIST_EMPTY_ENTRY " as entry %zu", key,
+                       errmsg_quote(value, quoted, sizeof quoted), it.index);
             config_list_free(out);
             return -1;
         }
-        if (add_entry(out, s, (size_t)(end - s)) != 0) {
+        if (add_entry(out, entry, len) != 0) {
             errmsg_set(err, errlen, "out of memory");
             config_list_free(out);
             return -1;
         }
-        if (comma == NULL)
-            return 0;
-        next = comma + 1;
     }
+    return 0;
 }

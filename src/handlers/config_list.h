@@ -1,10 +1,9 @@
 /* config_list.h — a comma-separated value of the configuration file
  * ([handler] types, [pool] handlers and types) split into its entries.
  *
- * Each entry is trimmed of spaces and tabs. An empty entry (two commas in a
- * row, or one at the start or end) is refused, with the words `queues`
- * refuses one with (core/queue_names.c): a list that skipped it would
- * hide a typo. A value with no entry at all is refused too. */
+ * The rule of core/comma_list.h: entries trimmed of spaces and tabs, an
+ * empty entry refused in the words `queues` refuses one with. A value with
+ * no entry at all is refused too. */
 #ifndef TICKQ_CONFIG_LIST_H
 #define TICKQ_CONFIG_LIST_H
 

@@ -1,5 +1,6 @@
 /* test_queue_names.c — queue names, worker queue lists and the Redis key
  * names (docs/protocol.md, the key table). */
+#include "core/comma_list.h"
 #include "core/queue.h"
 #include "core/queue_names.h"
 #include "unit.h"
@@ -48,6 +49,28 @@ TEST(queue_list_refusals)
     CHECK(queue_list_parse("a,,b", "tickq", &l, err, sizeof err) == -1);
     CHECK_STR(err, "'a,,b' has an empty name (two commas in a row, or one at its start or end)");
     CHECK(queue_list_parse("a,", "tickq", &l, err, sizeof err) == -1);
+}
+
+TEST(comma_list_entries_trimmed_and_empty_ones_placed)
+{
+    comma_list_t it;
+    const char *e;
+    size_t len;
+    comma_list_start(&it, " a ,\tbc, ,d");
+    CHECK_INT(comma_list_next(&it, &e, &len), 1);
+    CHECK(len == 1 && strncmp(e, "a", 1) == 0);
+    CHECK_INT(comma_list_next(&it, &e, &len), 1);
+    CHECK(len == 2 && strncmp(e, "bc", 2) == 0);
+    CHECK_INT(comma_list_next(&it, &e, &len), -1);
+    CHECK_INT((int)it.index, 3);
+    CHECK_INT(comma_list_next(&it, &e, &len), 1);
+    CHECK(len == 1 && e[0] == 'd');
+    CHECK_INT(comma_list_next(&it, &e, &len), 0);
+    comma_list_start(&it, "x,");
+    CHECK_INT(comma_list_next(&it, &e, &len), 1);
+    CHECK_INT(comma_list_next(&it, &e, &len), -1);
+    CHECK_INT(comma_list_next(&it, &e, &len), 0);
+    CHECK(comma_list_blank(" ,\t,") && comma_list_blank("") && !comma_list_blank(", a"));
 }
 
 TEST(queue_name_rules)
