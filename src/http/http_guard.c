@@ -2,9 +2,9 @@
  * carry (http_guard.h). */
 #include "http/http_guard.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -47,23 +47,12 @@ static int authority_split(const char *auth, size_t len, char *host, size_t host
     return 0;
 }
 
-/* 1 for an IPv4 address in 127.0.0.0/8 written as four decimal numbers
- * from 0 to 255 ("127.0.0.1"): never a DNS name such as 127.0.0.1.evil.com. */
+/* 1 for an IPv4 address in 127.0.0.0/8 in dotted-quad form ("127.0.0.1"):
+ * never a DNS name such as 127.0.0.1.evil.com. */
 static int ipv4_loopback(const char *host)
 {
-    const char *p = host;
-    for (int part = 0; part < 4; part++) {
-        size_t n = strspn(p, "0123456789");
-        if (n == 0 || n > 3)
-            return 0;
-        int v = atoi(p);
-        if (v > 255 || (part == 0 && v != 127))
-            return 0;
-        p += n;
-        if (part < 3 && *p++ != '.')
-            return 0;
-    }
-    return *p == '\0';
+    struct in_addr a;
+    return inet_pton(AF_INET, host, &a) == 1 && ntohl(a.s_addr) >> 24 == 127;
 }
 
 int http_guard_host_is_loopback(const char *host)
