@@ -17,20 +17,6 @@
 #include "core/job_children.h"
 #include "core/queue_names.h"
 
-/* The supervisor of the worker id "<instance id>:<slot>" (docs/protocol.md,
- * "Worker and consumer names") into out; -1 for a worker id of another
- * form. */
-static int worker_instance(const char *worker, char *out, size_t cap)
-{
-    const char *colon = strrchr(worker, ':');
-    if (colon == NULL || colon == worker || colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
-        (size_t)(colon - worker) >= cap)
-        return -1;
-    memcpy(out, worker, (size_t)(colon - worker));
-    out[colon - worker] = '\0';
-    return 0;
-}
-
 static json_t *reply_json(const redisReply *r)
 {
     return r != NULL && r->type == REDIS_REPLY_STRING ? json_loadb(r->str, r->len, 0, NULL) : NULL;
@@ -130,7 +116,7 @@ int job_view_running(queue_t *q, job_running_t *jobs, size_t n, char *err, size_
         if (!jobs[i].running)
             continue;
         char instance[QUEUE_CONSUMER_MAX], wk[300], rk[300];
-        if (worker_instance(jobs[i].worker, instance, sizeof instance) != 0)
+        if (queue_worker_instance(jobs[i].worker, instance, sizeof instance) != 0)
             snprintf(instance, sizeof instance, "%s", jobs[i].worker); /* no such key: the result tells */
         queue_worker_key(q, instance, wk, sizeof wk);
         queue_result_key(jobs[i].id, rk, sizeof rk);

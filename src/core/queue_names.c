@@ -184,6 +184,22 @@ void queue_instance_id(char *out, size_t cap)
     snprintf(out, cap, "%s:%d.%04x", host, (int)getpid(), tag);
 }
 
+void queue_worker_id(const char *instance, int slot, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s:%d", instance, slot);
+}
+
+int queue_worker_instance(const char *worker_id, char *out, size_t cap)
+{
+    const char *colon = strrchr(worker_id, ':');
+    if (colon == NULL || colon == worker_id || colon[1] == '\0' ||
+        strspn(colon + 1, "0123456789") != strlen(colon + 1) || (size_t)(colon - worker_id) >= cap)
+        return -1;
+    memcpy(out, worker_id, (size_t)(colon - worker_id));
+    out[colon - worker_id] = '\0';
+    return 0;
+}
+
 void queue_consumer_name(const char *worker_id, unsigned long generation, char *out, size_t cap)
 {
     snprintf(out, cap, "%s%c%lu", worker_id, QUEUE_CONSUMER_SEP, generation);

@@ -56,6 +56,11 @@ void queue_list_describe(const queue_list_t *l, char *out, size_t outlen);
  * repeat across hosts (containers often run tickq as PID 1 under one host
  * name), so a random 16-bit tag keeps it unique. */
 void queue_instance_id(char *out, size_t cap);
+/* A worker child's id: "<instance id>:<slot>", stable per slot. */
+void queue_worker_id(const char *instance, int slot, char *out, size_t cap);
+/* The instance id of a worker id into out; -1 for a worker id of another
+ * form. */
+int queue_worker_instance(const char *worker_id, char *out, size_t cap);
 
 /* A worker child's consumer name: "<worker id>#<generation>", the worker id
  * being "<instance id>:<slot>" (so it never ends in '#' and digits). A child

@@ -768,7 +768,7 @@ int supervisor_run(const config_t *cfg, rconn_t *conn, const supervisor_plan_t *
         goto out;
     }
     for (int i = 0; i < s.n; i++)
-        snprintf(s.kids[i].id, sizeof s.kids[i].id, "%s:%d", s.id, i);
+        queue_worker_id(s.id, i, s.kids[i].id, sizeof s.kids[i].id);
     s.desired = s.n;
     if (plan->autoscale != NULL) {
         autoscaler_init(&s.scaler, plan->autoscale, clock_mono_ms());

@@ -73,6 +73,19 @@ TEST(comma_list_entries_trimmed_and_empty_ones_placed)
     CHECK(comma_list_blank(" ,\t,") && comma_list_blank("") && !comma_list_blank(", a"));
 }
 
+TEST(worker_id_and_its_instance)
+{
+    char id[192], inst[160];
+    queue_worker_id("host:12.ab0f", 3, id, sizeof id);
+    CHECK_STR(id, "host:12.ab0f:3");
+    CHECK_INT(queue_worker_instance(id, inst, sizeof inst), 0);
+    CHECK_STR(inst, "host:12.ab0f");
+    const char *others[] = { "noslot", ":3", "host:", "host:3x", "host:-1" };
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        CHECK_INT(queue_worker_instance(others[i], inst, sizeof inst), -1);
+    CHECK_INT(queue_worker_instance("abcdef:1", inst, 6), -1); /* no room for the instance */
+}
+
 TEST(queue_name_rules)
 {
     char err[256];
