@@ -1,5 +1,6 @@
 /* handler_proc.c — a handler process: its start, its pipes, its jobs on
- * their way, its end (handler_proc.h). */
+ * their way, its end (handler_proc.h). What comes out of its pipes is read
+ * into lines and logged by handler_output.c. */
 #include "handlers/handler_proc.h"
 
 #include <errno.h>
@@ -18,19 +19,10 @@
 #include "core/errmsg.h"
 #include "core/log.h"
 #include "core/utf8.h"
+#include "handlers/handler_output.h"
 
-#define LINE_MAX_BYTES (64u << 20)   /* a message line: 64 MiB */
-#define OUTPUT_LINE_MAX 4096         /* a log line of the handler's output */
-#define STDERR_TAIL 1024
 #define CANCEL_POLL_MS 200
 #define EXIT_WAIT_MS 1000
-
-/* Bytes read from one of the handler's pipes, split into lines. */
-typedef struct {
-    char *buf;
-    size_t len, cap;
-    size_t scanned;              /* bytes from the start known to hold no newline */
-} linebuf_t;
 
 /* A job sent to the handler and not ended yet. */
 typedef struct {
@@ -60,7 +52,7 @@ struct handler_proc {
     pid_t pid;                   /* 0: not running */
     int req_fd, rep_fd, out_fd, err_fd;
     linebuf_t rep, out, errout;
-    char tail[STDERR_TAIL + 1];  /* the last bytes of its stderr */
+    stderr_tail_t tail;          /* the last bytes of its stderr */
     handler_hello_t hello;
     flight_t *flights;           /* hello.max_jobs of them */
     int nflights, inflight;
@@ -194,7 +186,7 @@ static int spawn(handler_proc_t *p, char *err, size_t errlen)
         fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
     p->rep.len = p->rep.scanned = p->out.len = p->errout.len = 0;
     p->box.off = p->box.len = 0; /* nothing of the process before is sent to this one */
-    p->tail[0] = '\0';
+    p->tail.text[0] = '\0';
     return 0;
 fail:
     if (devnull >= 0)
@@ -253,9 +245,9 @@ void handler_proc_free(handler_proc_t *p)
         close_fd(&p->req_fd); /* end of requests: it should exit */
         reap(p, 0, how, sizeof how);
     }
-    free(p->rep.buf);
-    free(p->out.buf);
-    free(p->errout.buf);
+    linebuf_free(&p->rep);
+    linebuf_free(&p->out);
+    linebuf_free(&p->errout);
     free(p->flights);
     free(p->box.data);
     free(p);
@@ -264,65 +256,6 @@ void handler_proc_free(handler_proc_t *p)
 const handler_hello_t *handler_proc_hello(const handler_proc_t *p)
 {
     return p->pid > 0 && p->hello.types != NULL ? &p->hello : NULL;
-}
-
-static int buf_reserve(linebuf_t *b, size_t more)
-{
-    if (b->len + more <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 65536;
-    while (cap < b->len + more)
-        cap *= 2;
-    char *grown = realloc(b->buf, cap);
-    if (grown == NULL)
-        return -1;
-    b->buf = grown;
-    b->cap = cap;
-    return 0;
-}
-
-/* Reads what is there; returns 1 at end of file, -1 on error, else 0. */
-static int fill(int fd, linebuf_t *b)
-{
-    for (;;) {
-        if (buf_reserve(b, 65536) != 0)
-            return -1;
-        ssize_t n = read(fd, b->buf + b->len, b->cap - b->len);
-        if (n > 0) {
-            b->len += (size_t)n;
-            /* A line past the limit is refused by next_line: no need to
-             * read (and hold) the rest of it now. */
-            if (n < 65536 || b->len > LINE_MAX_BYTES + 65536)
-                return 0;
-            continue;
-        }
-        if (n == 0)
-            return 1;
-        return errno == EAGAIN || errno == EINTR ? 0 : -1;
-    }
-}
-
-/* Appends text (UTF-8) to the tail of stderr, which keeps its last
- * STDERR_TAIL bytes from the start of a character. */
-static void keep_tail(handler_proc_t *p, const char *s, size_t n)
-{
-    size_t have = strlen(p->tail);
-    if (n >= STDERR_TAIL) {
-        s += n - STDERR_TAIL;
-        n = STDERR_TAIL;
-        have = 0;
-    } else if (have + n > STDERR_TAIL) {
-        size_t drop = have + n - STDERR_TAIL;
-        memmove(p->tail, p->tail + drop, have - drop + 1);
-        have -= drop;
-    }
-    memcpy(p->tail + have, s, n);
-    have += n;
-    p->tail[have] = '\0';
-    size_t cut = 0; /* the rest of a character whose start was dropped */
-    while (cut < have && ((unsigned char)p->tail[cut] & 0xC0) == 0x80)
-        cut++;
-    memmove(p->tail, p->tail + cut, have - cut + 1);
 }
 
 /* The job a line of output is tagged with: the one running, "" when none,
@@ -343,153 +276,43 @@ static const char *output_job(const handler_proc_t *p)
     return ids;
 }
 
-/* Logs the complete lines of the handler's stdout or stderr (all of it at
- * end of file), keeping the tail of stderr for error messages. A line is
- * made text (utf8.h: what is not UTF-8, and NUL, as U+FFFD) whole, and a
- * line longer than OUTPUT_LINE_MAX is logged in parts cut at characters. */
-static void log_output(handler_proc_t *p, linebuf_t *b, const char *stream, int all)
-{
-    size_t start = 0;
-    for (;;) {
-        char *nl = memchr(b->buf + start, '\n', b->len - start);
-        size_t end = nl ? (size_t)(nl - b->buf) : b->len;
-        if (nl == NULL && !all && end - start <= OUTPUT_LINE_MAX)
-            break; /* a part is cut only once the byte after it is here: utf8_cut sees where characters end */
-        if (end - start > OUTPUT_LINE_MAX)
-            end = start + utf8_cut(b->buf + start, end - start, OUTPUT_LINE_MAX);
-        if (end == start && nl == NULL)
-            break;
-        char line[UTF8_CLEAN_MAX(OUTPUT_LINE_MAX)];
-        size_t len = utf8_clean(b->buf + start, end - start, line, sizeof line);
-        if (b == &p->errout) {
-            keep_tail(p, line, len);
-            keep_tail(p, "\n", 1);
-        }
-        log_info("handler output", LF_S("handler", p->def->name), LF_S("stream", stream),
-                 LF_S("job_id", output_job(p)), LF_S("line", line));
-        start = nl && (size_t)(nl - b->buf) == end ? end + 1 : end;
-    }
-    memmove(b->buf, b->buf + start, b->len - start);
-    b->len -= start;
-}
-
+/* Logs what the handler wrote to stdout and stderr (out_ev, err_ev: poll
+ * said there is some), keeping the end of its stderr. */
 static void pump_output(handler_proc_t *p, short out_ev, short err_ev)
 {
     if (p->out_fd >= 0 && out_ev) {
-        int eof = fill(p->out_fd, &p->out);
-        log_output(p, &p->out, "stdout", eof != 0);
+        int eof = linebuf_fill(p->out_fd, &p->out);
+        handler_output_log(&p->out, p->def->name, "stdout", output_job(p), NULL, eof != 0);
         if (eof != 0)
             close_fd(&p->out_fd);
     }
     if (p->err_fd >= 0 && err_ev) {
-        int eof = fill(p->err_fd, &p->errout);
-        log_output(p, &p->errout, "stderr", eof != 0);
+        int eof = linebuf_fill(p->err_fd, &p->errout);
+        handler_output_log(&p->errout, p->def->name, "stderr", output_job(p), &p->tail, eof != 0);
         if (eof != 0)
             close_fd(&p->err_fd);
     }
 }
 
-/* The tail of stderr, its trailing newlines and spaces dropped, into out
- * (STDERR_TAIL + 1 bytes); "" when it wrote nothing. */
-static void stderr_end(handler_proc_t *p, char *out)
-{
-    pump_output(p, POLLIN, POLLIN);
-    size_t n = strlen(p->tail);
-    while (n > 0 && (p->tail[n - 1] == '\n' || p->tail[n - 1] == ' '))
-        n--;
-    memcpy(out, p->tail, n);
-    out[n] = '\0';
-}
-
-/* A crash's error into out: prefix (may be ""), head, then the end of
- * stderr (NULL: none to quote). The message fits outlen whole, so what is
- * cut is the START of stderr: the quote keeps its last lines, from the
- * start of a line (from a character when its last line alone is too long),
- * because the last lines say what happened (a traceback's exception). */
-static void crash_error(const char *prefix, const char *head, const char *tail, char *out, size_t outlen)
-{
-    static const char intro[] = "; the end of its stderr: ";
-    if (tail == NULL || tail[0] == '\0') {
-        snprintf(out, outlen, "%s%s%s", prefix, head, tail ? "; its stderr was empty" : "");
-        errmsg_utf8_trim(out);
-        return;
-    }
-    size_t used = strlen(prefix) + strlen(head) + sizeof intro - 1;
-    size_t room = outlen > used + 1 ? outlen - 1 - used : 0, len = strlen(tail);
-    const char *from = tail;
-    if (len > room) {
-        from = tail + len - room;
-        const char *nl = from[-1] == '\n' ? NULL : strchr(from, '\n');
-        if (nl != NULL && nl[1] != '\0')
-            from = nl + 1;
-        while (((unsigned char)*from & 0xC0) == 0x80)
-            from++;
-    }
-    if (*from == '\0') /* no room left for any of it: the head is long already */
-        snprintf(out, outlen, "%s%s", prefix, head);
-    else
-        snprintf(out, outlen, "%s%s%s%s", prefix, head, intro, from);
-    errmsg_utf8_trim(out);
-}
-
-/* The first bytes of a bad line, for a message: printable ASCII, the rest escaped. */
-static void first_bytes(const char *s, size_t n, char *out, size_t outlen)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n && i < 120 && o + 5 < outlen; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c < 0x7f)
-            out[o++] = (char)c;
-        else
-            o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
-    }
-    out[o] = '\0';
-    if (n > 120 && o + 4 < outlen)
-        snprintf(out + o, outlen - o, "...");
-}
-
-/* The next complete line of the reply pipe: 1 with *line and *len (valid until
- * the next read), 0 when none is complete, -1 when a line runs past the limit. */
-static int next_line(linebuf_t *b, size_t *consumed, const char **line, size_t *len)
-{
-    /* Bytes scanned before hold no newline: a long line is scanned once. */
-    size_t from = b->scanned > *consumed ? b->scanned : *consumed;
-    char *nl = from < b->len ? memchr(b->buf + from, '\n', b->len - from) : NULL;
-    if (nl == NULL) {
-        b->scanned = b->len;
-        return b->len - *consumed > LINE_MAX_BYTES ? -1 : 0;
-    }
-    *line = b->buf + *consumed;
-    *len = (size_t)(nl - *line);
-    *consumed += *len + 1;
-    return 1;
-}
-
-static void drop_consumed(linebuf_t *b, size_t consumed)
-{
-    memmove(b->buf, b->buf + consumed, b->len - consumed);
-    b->len -= consumed;
-    b->scanned = b->scanned > consumed ? b->scanned - consumed : 0;
-}
-
 /* Reaps the process (reap): *head says "handler NAME WHAT (HOW)", tail
- * (STDERR_TAIL + 1 bytes) gets the end of its stderr (stderr_end). */
+ * (HANDLER_STDERR_TAIL + 1 bytes) gets the end of its stderr (stderr_tail_end). */
 static void fail_process(handler_proc_t *p, int kill_group, const char *what, char *head, size_t headlen,
                          char *tail)
 {
     char how[160];
     reap(p, kill_group, how, sizeof how);
-    stderr_end(p, tail);
+    pump_output(p, POLLIN, POLLIN); /* reap read it all, unless there was no process */
+    stderr_tail_end(&p->tail, tail);
     snprintf(head, headlen, "handler %s %s (%s)", p->def->name, what, how);
-    p->tail[0] = '\0';
+    p->tail.text[0] = '\0';
 }
 
 /* fail_process, for a start that failed: the whole error into err. */
 static void fail_start(handler_proc_t *p, int kill_group, const char *what, char *err, size_t errlen)
 {
-    char head[1400], tail[STDERR_TAIL + 1];
+    char head[1400], tail[HANDLER_STDERR_TAIL + 1];
     fail_process(p, kill_group, what, head, sizeof head, tail);
-    crash_error("", head, tail, err, errlen);
+    handler_crash_error("", head, tail, err, errlen);
 }
 
 /* A handler that ended between jobs is reaped here, so that the next job
@@ -514,8 +337,8 @@ static void reap_if_ended(handler_proc_t *p)
     close_fd(&p->out_fd);
     close_fd(&p->err_fd);
     handler_hello_clear(&p->hello);
-    p->rep.len = p->rep.scanned = 0;
-    p->tail[0] = '\0';
+    linebuf_clear(&p->rep);
+    p->tail.text[0] = '\0';
 }
 
 int handler_proc_start(handler_proc_t *p, char *err, size_t errlen)
@@ -530,16 +353,16 @@ int handler_proc_start(handler_proc_t *p, char *err, size_t errlen)
     for (;;) {
         const char *line;
         size_t len;
-        int got = next_line(&p->rep, &consumed, &line, &len);
+        int got = linebuf_next(&p->rep, &consumed, &line, &len);
         if (got == 1) {
             char why[400], bytes[512];
             if (handler_wire_hello(line, len, &p->hello, why, sizeof why) == 0) {
-                drop_consumed(&p->rep, consumed);
+                linebuf_drop(&p->rep, consumed);
                 log_info("handler started", LF_S("handler", p->def->name), LF_I("handler_pid", p->pid),
                          LF_I("max_jobs", p->hello.max_jobs));
                 return 0;
             }
-            first_bytes(line, len, bytes, sizeof bytes);
+            handler_line_excerpt(line, len, bytes, sizeof bytes);
             char what[1100];
             snprintf(what, sizeof what, "sent a malformed announcement: %s; its first bytes: %s", why, bytes);
             fail_start(p, 1, what, err, errlen);
@@ -558,7 +381,7 @@ int handler_proc_start(handler_proc_t *p, char *err, size_t errlen)
         }
         pump_output(p, fds[1].revents, fds[2].revents);
         if (fds[0].revents) {
-            int eof = fill(p->rep_fd, &p->rep);
+            int eof = linebuf_fill(p->rep_fd, &p->rep);
             if (eof != 0) {
                 fail_start(p, 0, "exited before it announced its types", err, errlen);
                 return -1;
@@ -681,7 +504,7 @@ static void end_all(handler_proc_t *p, const char *why, const char *tail, handle
         char prefix[sizeof f->stopped_why + 2] = "", msg[sizeof done->err];
         if (f->cancelling)
             snprintf(prefix, sizeof prefix, "%s; ", f->stopped_why);
-        crash_error(prefix, why, tail, msg, sizeof msg);
+        handler_crash_error(prefix, why, tail, msg, sizeof msg);
         end_flight(p, f, f->cancelling ? f->reason : HANDLER_CRASHED, NULL, msg, &done[(*n)++]);
     }
     p->box.off = p->box.len = 0;
@@ -690,9 +513,9 @@ static void end_all(handler_proc_t *p, const char *why, const char *tail, handle
 /* Kills the process (its group with it) and ends every job it had. */
 static void kill_all(handler_proc_t *p, int kill_group, const char *what, handler_done_t *done, size_t *n)
 {
-    char head[1400], tail[STDERR_TAIL + 1];
+    char head[1400], tail[HANDLER_STDERR_TAIL + 1];
     fail_process(p, kill_group, what, head, sizeof head, tail);
-    p->rep.len = p->rep.scanned = 0; /* what it said is void */
+    linebuf_clear(&p->rep); /* what it said is void */
     end_all(p, head, tail, done, n);
 }
 
@@ -718,7 +541,7 @@ int handler_proc_submit(handler_proc_t *p, const handler_request_t *job, int64_t
     memset(done, 0, sizeof *done);
     done->tag = tag;
     if (p->inflight == 0)
-        p->tail[0] = '\0'; /* a crash quotes what it wrote for its jobs */
+        p->tail.text[0] = '\0'; /* a crash quotes what it wrote for its jobs */
     int64_t now = clock_mono_ms();
     reap_if_ended(p);
     if (p->pid <= 0 && now < p->next_start_ms) {
@@ -836,7 +659,7 @@ static int on_line(handler_proc_t *p, const char *line, size_t llen, handler_don
     }
     if (bad[0]) {
         handler_msg_clear(&m);
-        first_bytes(line, llen, bytes, sizeof bytes);
+        handler_line_excerpt(line, llen, bytes, sizeof bytes);
         snprintf(why, sizeof why, "sent a malformed message: %s; its first bytes: %s", bad, bytes);
         kill_all(p, 1, why, done, n);
         return -1;
@@ -917,7 +740,7 @@ size_t handler_proc_wait(handler_proc_t *p, int64_t wait_ms, handler_done_t *don
      * output first, as in the loop below: a line it printed before a reply
      * is logged with that reply's job, still in flight. */
     pump_output(p, POLLIN, POLLIN);
-    if (p->pid > 0 && fill(p->rep_fd, &p->rep) > 0 && memchr(p->rep.buf, '\n', p->rep.len) == NULL) {
+    if (p->pid > 0 && linebuf_fill(p->rep_fd, &p->rep) > 0 && memchr(p->rep.buf, '\n', p->rep.len) == NULL) {
         kill_all(p, 0, p->inflight > 1 ? "died while running its jobs" : "died while running the job", done, &n);
         return n;
     }
@@ -930,10 +753,10 @@ size_t handler_proc_wait(handler_proc_t *p, int64_t wait_ms, handler_done_t *don
             end_all(p, "handler is not running", NULL, done, &n);
             return n;
         }
-        while ((got = next_line(&p->rep, &consumed, &line, &llen)) == 1)
+        while ((got = linebuf_next(&p->rep, &consumed, &line, &llen)) == 1)
             if (on_line(p, line, llen, done, &n) != 0)
                 return n;
-        drop_consumed(&p->rep, consumed);
+        linebuf_drop(&p->rep, consumed);
         if (got < 0) {
             kill_all(p, 1, "sent a message line over 64 MiB", done, &n);
             return n;
@@ -955,7 +778,7 @@ size_t handler_proc_wait(handler_proc_t *p, int64_t wait_ms, handler_done_t *don
         }
         pump_output(p, fds[1].revents, fds[2].revents);
         if (fds[0].revents) {
-            int eof = fill(p->rep_fd, &p->rep);
+            int eof = linebuf_fill(p->rep_fd, &p->rep);
             if (eof < 0) {
                 kill_all(p, 1, "could not be read (out of memory?)", done, &n);
                 return n;
