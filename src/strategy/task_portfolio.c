@@ -32,6 +32,7 @@
 
 #define CURVE_MAX_POINTS 1000
 #define TRADES_MAX_LISTED 10000
+#define PORTFOLIO_MAX_COST_BPS 5000.0 /* commission + slippage a side: below it a reversal costs less than the sleeve */
 
 typedef struct {
     size_t row;                  /* the sleeve's first row in df */
@@ -42,6 +43,7 @@ typedef struct {
     double trade_start;          /* sleeve equity when the open trade began */
     size_t trade_bar;            /* window bar of its entry */
     double trade_size;
+    int bust;                    /* its equity fell to 0 or below: flat and frozen from then on */
 } sleeve_t;
 
 typedef struct {
@@ -308,10 +310,27 @@ static json_t *portfolio_finish(lua_State *L, int ret, void *ctx, json_writer_t 
             sleeve_t *s = &sleeves[i];
             const bar_series_t *bs = &t->set->series[i];
             size_t b = s->next, n = t->hi[i] - t->lo[i];
-            if (b < n && bs->ts[t->lo[i] + b] == dates[d]) {
+            if (b < n && bs->ts[t->lo[i] + b] == dates[d] && s->bust) {
+                s->next = b + 1; /* bust: nothing left to take a fraction of */
+            } else if (b < n && bs->ts[t->lo[i] + b] == dates[d]) {
                 size_t at = t->lo[i] + b;
                 if (b > s->first)
                     s->equity *= 1.0 + s->position * (bs->close[at] / bs->close[at - 1] - 1.0);
+                if (!(s->equity > 0)) {
+                    /* A short through a rise of 100% or more in one bar (a
+                     * position of -p through one of 1/p): the sleeve's
+                     * equity is gone, and a fraction of a negative equity
+                     * would be a position of the other sign. The trade ends
+                     * here at this value (what the short owes is a loss,
+                     * not rounded to 0) and the sleeve trades no more. */
+                    if (s->position != 0)
+                        close_trade(&log, i, s, b, s->equity, 0);
+                    s->position = 0;
+                    s->bust = 1;
+                    s->next = b + 1;
+                    total += s->equity;
+                    continue;
+                }
                 double target = pos[s->row + b], before = s->equity;
                 double cost = fabs(target - s->position) * before * rate;
                 int exits = s->position != 0 && (target == 0 || (target > 0) != (s->position > 0));
@@ -332,9 +351,27 @@ static json_t *portfolio_finish(lua_State *L, int ret, void *ctx, json_writer_t 
             gross += fabs(s->position) * s->equity;
             total += s->equity;
         }
+        if (!(total > 0) && !(previous > 0)) {
+            /* The account was bust at an earlier close: nothing moves. */
+            total = previous;
+        } else if (!(total > 0)) {
+            /* The sleeves' losses took the whole account: every sleeve is
+             * liquidated at this close (its open trade ends here at its
+             * value) and the account stays at what it owes. Returns on a
+             * negative equity would have the wrong sign. */
+            for (size_t i = 0; i < nseries; i++) {
+                sleeve_t *s = &sleeves[i];
+                /* (one whose last bar is behind it was logged as open at the end) */
+                if (!s->bust && s->position != 0 && s->next < t->hi[i] - t->lo[i])
+                    close_trade(&log, i, s, s->next - 1, s->equity, 0);
+                s->position = 0;
+                s->bust = 1;
+            }
+            gross = 0;
+        }
         exposure_sum += total > 0 ? gross / total : 0;
         value[d] = total;
-        returns[d] = total / previous - 1.0;
+        returns[d] = previous > 0 ? total / previous - 1.0 : 0.0;
         previous = total;
     }
     series_stats_t m;
@@ -469,6 +506,18 @@ static int portfolio_check(const json_t *args, task_check_where_t where, char *e
 {
     if (strategy_window_check(args, where, err, errlen) != 0)
         return -1;
+    /* Costs of half the sleeve a side or more are a unit slip (percent for
+     * basis points): a reversal from 1 to -1, two sides, would cost the
+     * whole sleeve or more, leaving an equity of which no position can be
+     * a fraction. The table has checked each number. */
+    double commission = json_number_value(json_object_get(args, "commission_bps"));
+    double slippage = json_number_value(json_object_get(args, "slippage_bps"));
+    if (commission + slippage >= PORTFOLIO_MAX_COST_BPS) {
+        snprintf(err, errlen, "commission_bps + slippage_bps must be below %g (%g%% a side: a reversal from 1 "
+                 "to -1 pays two sides and would cost the whole sleeve), got %g + %g; 10 bps is 0.1%%",
+                 PORTFOLIO_MAX_COST_BPS, PORTFOLIO_MAX_COST_BPS / 100, commission, slippage);
+        return -1;
+    }
     const char *from = json_string_value(json_object_get(args, "score_from"));
     int64_t s, start, end;
     int date_only;

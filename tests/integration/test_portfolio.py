@@ -439,6 +439,72 @@ end
         self.assertEqual((la["violations"], la["violations_total"]), ([], 0))
 
 
+class TestPortfolioBust(StrategyDataCase):
+    """A sleeve whose equity falls to 0 or below (a short through a rise of
+    100% or more in one bar) is bust: its trade ends at that close at that
+    value and it trades no more. Taken on, a fraction of a negative equity
+    would be a position of the other sign: the short sleeve below "gained"
+    as the price went on rising (-50,000 to -27,077), and the reported
+    total return (-1.27) was neither the loss at the jump (-1.5) nor
+    anything else. Costs that could do the same are refused."""
+    # JUMP: 10, 10, then 25 (+150% in one bar), then on up to 40; FLAT never moves.
+    closes = [10, 10, 25, 26, 30, 40]
+    dates = ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-08", "2024-01-09"]
+    rows = ([("JUMP", d, c, c, c, c, 1000) for d, c in zip(dates, closes)]
+            + [("FLAT", d, 50, 50, 50, 50, 1000) for d in dates])
+    SHORT = "function f(df) local p = {} for i = 1, df.n do p[i] = -1 end return p end"
+
+    def run_short(self, symbols):
+        res = self.run_job("portfolio_backtest", {"strategy_code": self.SHORT, "symbols": symbols,
+                                                  "start_date": self.dates[0], "end_date": self.dates[-1]})
+        self.assertEqual(res["status"], "completed", res)
+        return res["data"]
+
+    def test_a_short_through_a_doubling_is_bust_at_that_close(self):
+        d = self.run_short(["JUMP"])
+        # 100,000 short at 10, marked at 25: 100,000 x (1 - 1.5) = -50,000, and so it stays
+        self.assertEqual([p["equity"] for p in d["equity_curve"]], [100000, 100000, -50000, -50000, -50000, -50000])
+        self.assertEqual(d["summary"]["final_equity"], -50000)
+        m = d["performance_metrics"]
+        self.assertEqual((m["total_return"], m["max_drawdown"], m["cagr"], m["trades"], m["win_rate"]),
+                         (-1.5, -1.5, -1.0, 1, 0.0))
+        [t] = d["trades"]
+        self.assertEqual((t["ticker"], t["side"], t["entry_date"], t["exit_date"], t["open"], t["return"], t["pnl"]),
+                         ("JUMP", "short", self.dates[0], self.dates[2], False, -1.5, -150000))
+        # the metrics are the documented ones of this curve: returns 0, 0, -1.5, 0, 0, 0
+        rets = [0, 0, -1.5, 0, 0, 0]
+        self.assertAlmostEqual(m["sharpe"], statistics.mean(rets) / statistics.stdev(rets) * math.sqrt(252),
+                               places=12)
+
+    def test_a_bust_sleeve_freezes_while_the_others_trade_on(self):
+        d = self.run_short(["FLAT", "JUMP"])
+        # FLAT's sleeve (short, price unchanged) keeps its 50,000; JUMP's ends at -25,000
+        self.assertEqual([p["equity"] for p in d["equity_curve"]], [100000, 100000, 25000, 25000, 25000, 25000])
+        self.assertEqual(d["performance_metrics"]["total_return"], -0.75)
+        self.assertEqual([(t["ticker"], t["exit_date"], t["return"]) for t in d["trades"]],
+                         [("JUMP", self.dates[2], -1.5), ("FLAT", None, 0.0)])
+        # gross exposure after each close over the account's equity: FLAT's 50,000 short
+        # over 100,000 (JUMP's too before the jump), then over 25,000
+        self.assertAlmostEqual(d["performance_metrics"]["exposure"], (1 + 1 + 2 + 2 + 2 + 2) / 6, places=12)
+
+    def test_costs_of_half_the_sleeve_a_side_are_refused(self):
+        base = {"strategy_code": self.SHORT, "symbols": ["JUMP"], "start_date": self.dates[0],
+                "end_date": self.dates[-1]}
+        for costs in ({"commission_bps": 5000}, {"commission_bps": 10000, "slippage_bps": 5000},
+                      {"commission_bps": 2500, "slippage_bps": 2500}):
+            p = self.tickq("enqueue", "portfolio_backtest", json.dumps(dict(base, **costs)))
+            self.assertEqual(p.returncode, 65, (costs, p.stderr))
+            self.assertIn("commission_bps + slippage_bps must be below 5000", p.stderr)
+            # and by the worker, for a job that did not come through the CLI
+            jid = self.submit("portfolio_backtest", dict(base, **costs))
+            self.burst("--workers", "1", env=self.env)
+            res = self.result(jid)
+            self.assertEqual(res["status"], "error", res)
+            self.assertIn("commission_bps + slippage_bps must be below 5000", res["data"]["error"])
+        res = self.run_job("portfolio_backtest", dict(base, commission_bps=2500, slippage_bps=2499))
+        self.assertEqual(res["status"], "completed", res)
+
+
 class TestScreening(StrategyDataCase):
     # Four tickers; DDD stops trading early (its last bar is older).
     rows = make_bars(5, ["AAA", "BBB", "CCC"], 300, 738886) + make_bars(6, ["DDD"], 200, 738886)
