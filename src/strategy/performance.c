@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PERIODS_PER_YEAR 252.0
+#define TRADING_DAYS 252.0       /* a year of daily bars (empyrical's DAILY) */
+#define WEEKS 52.0               /* a year of weekly bars (empyrical's WEEKLY) */
+#define SESSION_SECONDS 23400.0  /* an intraday bar's day: a 6.5-hour session (9:30 to 16:00) */
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -48,7 +50,18 @@ void performance_trades(const double *r, size_t n, trade_stats_t *o)
     }
 }
 
-void performance_series(const double *r, size_t n, series_stats_t *o)
+double performance_periods_per_year(int64_t interval_seconds)
+{
+    if (interval_seconds <= 0)
+        return TRADING_DAYS;
+    if (interval_seconds % (7 * 86400) == 0)
+        return WEEKS / (double)(interval_seconds / (7 * 86400));
+    if (interval_seconds % 86400 == 0)
+        return TRADING_DAYS / (double)(interval_seconds / 86400);
+    return TRADING_DAYS * SESSION_SECONDS / (double)interval_seconds;
+}
+
+void performance_series(const double *r, size_t n, double periods_per_year, series_stats_t *o)
 {
     o->total_return = o->cagr = o->annual_volatility = o->sharpe = o->sortino = o->max_drawdown = o->calmar = NAN;
     if (n == 0)
@@ -67,17 +80,17 @@ void performance_series(const double *r, size_t n, series_stats_t *o)
     }
     double mean = sum / (double)n;
     o->total_return = equity - 1;
-    o->cagr = equity > 0 ? pow(equity, PERIODS_PER_YEAR / (double)n) - 1 : -1;
+    o->cagr = equity > 0 ? pow(equity, periods_per_year / (double)n) - 1 : -1;
     o->max_drawdown = mdd;
     if (n > 1) {
         double q = 0;
         for (size_t i = 0; i < n; i++)
             q += (r[i] - mean) * (r[i] - mean);
         double sd = sqrt(q / (double)(n - 1));
-        o->annual_volatility = sd * sqrt(PERIODS_PER_YEAR);
-        o->sharpe = sd > 0 ? mean / sd * sqrt(PERIODS_PER_YEAR) : NAN;
+        o->annual_volatility = sd * sqrt(periods_per_year);
+        o->sharpe = sd > 0 ? mean / sd * sqrt(periods_per_year) : NAN;
     }
-    double downside = sqrt(down / (double)n) * sqrt(PERIODS_PER_YEAR);
-    o->sortino = downside > 0 ? mean * PERIODS_PER_YEAR / downside : NAN;
+    double downside = sqrt(down / (double)n) * sqrt(periods_per_year);
+    o->sortino = downside > 0 ? mean * periods_per_year / downside : NAN;
     o->calmar = mdd < 0 ? o->cagr / -mdd : NAN;
 }

@@ -6,6 +6,7 @@
 #define TICKQ_PERFORMANCE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct {
     size_t trades;
@@ -22,15 +23,21 @@ void performance_trades(const double *r, size_t n, trade_stats_t *out);
 
 typedef struct {
     double total_return;     /* equity[end] / equity[0] - 1 */
-    double cagr;             /* (1 + total)^(252 / periods) - 1 */
-    double annual_volatility;/* std(r, ddof 1) * sqrt(252) */
-    double sharpe;           /* mean(r) / std(r, ddof 1) * sqrt(252), rf 0 */
-    double sortino;          /* mean(r) * 252 / (sqrt(mean(min(r, 0)^2)) * sqrt(252)) */
+    double cagr;             /* (1 + total)^(P / periods) - 1, P the periods a year */
+    double annual_volatility;/* std(r, ddof 1) * sqrt(P) */
+    double sharpe;           /* mean(r) / std(r, ddof 1) * sqrt(P), rf 0 */
+    double sortino;          /* mean(r) * P / (sqrt(mean(min(r, 0)^2)) * sqrt(P)) */
     double max_drawdown;     /* min of equity / running peak - 1 (<= 0) */
     double calmar;           /* cagr / |max_drawdown| */
 } series_stats_t;
 
-/* Statistics of n periodic returns (252 periods a year). */
-void performance_series(const double *r, size_t n, series_stats_t *out);
+/* The bars a year of an interval (bar_interval_seconds): 252 of daily bars
+ * (252 / N of N-day ones), 52 of weekly (52 / N), and of intraday ones 252
+ * sessions of 6.5 hours (1h: 1,638; 1m: 98,280). */
+double performance_periods_per_year(int64_t interval_seconds);
+
+/* Statistics of n periodic returns, periods_per_year of them a year
+ * (performance_periods_per_year; 252 for daily bars). */
+void performance_series(const double *r, size_t n, double periods_per_year, series_stats_t *out);
 
 #endif
