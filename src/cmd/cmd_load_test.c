@@ -30,6 +30,7 @@
 #include "cmd/cli.h"
 #include "cmd/load_stats.h"
 #include "core/clock.h"
+#include "core/decimal.h"
 #include "core/task.h"
 #include "core/uuid.h"
 
@@ -131,10 +132,8 @@ static int on_flag(int opt, const char *arg, void *ctx)
             }
         return cli_usage_error(usage, "unknown --type '%s': use noop, io or cpu", arg);
     case OPT_RATE: {
-        char *end;
-        errno = 0;
-        double r = strtod(arg, &end);
-        if (end == arg || *end != '\0' || errno != 0 || !isfinite(r) || r <= 0 || r > LOAD_RATE_MAX)
+        double r;
+        if (decimal_parse(arg, &r) != 0 || r <= 0 || r > LOAD_RATE_MAX)
             return cli_usage_error(usage, "invalid --rate '%s': give jobs a second, more than 0 and at most %.0f "
                                    "(leave it out to enqueue as fast as possible)", arg, LOAD_RATE_MAX);
         f->rate = r;

@@ -12,6 +12,7 @@
 #include <sysexits.h>
 
 #include "cmd/cli.h"
+#include "core/decimal.h"
 #include "core/json_writer.h"
 #include "options/option_pricing.h"
 
@@ -141,10 +142,8 @@ static int parse_number(options_flags_t *f, int which, const char *arg)
      * (dividing 1.1 by 100 would round twice, an ulp off). */
     if (percent)
         memcpy(num + len, "e-2", 4);
-    char *end;
-    errno = 0;
-    double v = strtod(num, &end);
-    if (*end != '\0' || errno == ERANGE || !isfinite(v))
+    double v;
+    if (decimal_parse(num, &v) != 0)
         return cli_usage_error(usage, "--%s '%s' is not a number", flag_names[which], arg);
     if (takes_percent(which)) {
         int st = check_fraction(which, arg, v, percent);

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "core/decimal.h"
 #include "data/csv_import.h"
 
 #define MAX_RETRIES 10
@@ -175,9 +176,9 @@ int market_data_provider_from_env(market_data_provider_t *p, char *err, size_t e
         return -1;
     const char *t = getenv("TICKQ_MARKET_DATA_TIMEOUT_SECONDS");
     if (t != NULL && t[0] != '\0') {
-        char *end;
-        double secs = strtod(t, &end);
-        if (set_timeout(p, *end == '\0' ? secs : -1, "TICKQ_MARKET_DATA_TIMEOUT_SECONDS", err, errlen) != 0)
+        double secs;
+        if (set_timeout(p, decimal_parse(t, &secs) == 0 ? secs : -1, "TICKQ_MARKET_DATA_TIMEOUT_SECONDS", err,
+                        errlen) != 0)
             return -1;
     }
     const char *r = getenv("TICKQ_MARKET_DATA_RETRIES");

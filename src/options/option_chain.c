@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "core/clock.h"
+#include "core/decimal.h"
 
 #define MAX_FIELDS 64
 
@@ -155,12 +156,7 @@ static int split_fields(char *line, char **fields)
 
 static int parse_number(const char *s, double *v)
 {
-    if (*s == '\0')
-        return -1;
-    char *end;
-    errno = 0;
-    *v = strtod(s, &end);
-    return *end == '\0' && errno == 0 && isfinite(*v) ? 0 : -1;
+    return decimal_parse(s, v);
 }
 
 /* A count: a non-negative integer (a zero fraction is fine: "12.0"). */

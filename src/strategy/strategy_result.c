@@ -204,16 +204,6 @@ int strategy_write_value(lua_State *L, int idx, json_writer_t *w, int depth, cha
     }
 }
 
-double strategy_field_number(lua_State *L, int idx, const char *key)
-{
-    idx = lua_absindex(L, idx);
-    lua_pushstring(L, key);
-    lua_rawget(L, idx);
-    double v = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : NAN;
-    lua_pop(L, 1);
-    return v;
-}
-
 int strategy_instances(lua_State *L, int idx, size_t *n, char *why, size_t whylen)
 {
     if (lua_isnil(L, idx)) {

@@ -29,8 +29,6 @@ int strategy_instance(struct lua_State *L, int list, size_t i, char *why, size_t
  * question. */
 int strategy_instance_where(struct lua_State *L, int idx, size_t i, const char **ticker, int64_t *ts, char *why,
                             size_t whylen);
-/* A number field, or NaN. */
-double strategy_field_number(struct lua_State *L, int idx, const char *key);
 /* Writes any Lua value as JSON (tables: arrays or objects of string keys,
  * at most 8 deep). 0, or -1 with why: where the bad value is, then what is
  * wrong with it, as the Python runner says it ("['a'][2] holds a

@@ -112,6 +112,23 @@ static int write_row(lua_State *L, int inst, const char *ticker, size_t rank, js
     return 0;
 }
 
+/* The score of instance k (the table at the top of the stack): its number,
+ * NaN when it has none (absent, nil or None) or one that is not finite.
+ * 0; -1 with why for a score of another type (a string "7" ranked as
+ * unscored would hide the strategy's slip). */
+static int score_of(lua_State *L, size_t k, const char *ticker, double *score, char *why, size_t whylen)
+{
+    lua_pushstring(L, "score");
+    int type = lua_rawget(L, -2);
+    *score = type == LUA_TNUMBER ? lua_tonumber(L, -1) : NAN;
+    int ok = type == LUA_TNUMBER || type == LUA_TNIL || strategy_is_null(L, -1);
+    if (!ok)
+        snprintf(why, whylen, "instance %zu (%s): 'score' is a %s, not a number (leave it out, or nil/None, for "
+                 "no score)", k, ticker, strategy_typename(L, -1));
+    lua_pop(L, 1);
+    return ok ? 0 : -1;
+}
+
 /* In the sandbox: keeps the instances on each ticker's last bar, ranks
  * them, writes the top `limit` (raw text) and the counts. */
 static json_t *screening_finish(lua_State *L, int ret, void *ctx, json_writer_t *raw, char *why, size_t whylen)
@@ -142,7 +159,12 @@ static json_t *screening_finish(lua_State *L, int ret, void *ctx, json_writer_t 
         if (is_current(t, ticker, ts, &last)) {
             /* NaN and infinities rank as no score: JSON has no such number,
              * and a null at the top would look unscored while leading. */
-            double score = strategy_field_number(L, -1, "score");
+            double score;
+            if (score_of(L, k, ticker, &score, why, whylen) != 0) {
+                lua_pop(L, 1);
+                free(ranked);
+                return NULL;
+            }
             ranked[current++] = (ranked_t){ (int)k, ticker, isfinite(score) ? score : NAN };
         }
         lua_pop(L, 1);           /* a past signal is not an opportunity now */

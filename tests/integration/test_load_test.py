@@ -219,6 +219,7 @@ class TestFlags(LoadTestCase):
         self.assertIn("invalid --rate '0'", self.refused("--tasks", "5", "--rate", "0"))
         self.assertIn("invalid --rate '-1'", self.refused("--tasks", "5", "--rate", "-1"))
         self.assertIn("invalid --rate 'fast'", self.refused("--tasks", "5", "--rate", "fast"))
+        self.assertIn("invalid --rate '0x10'", self.refused("--tasks", "5", "--rate", "0x10"))
         self.assertIn("invalid --rate 'nan'", self.refused("--tasks", "5", "--rate", "nan"))
         self.assertIn("invalid --concurrency '0'", self.refused("--tasks", "5", "--concurrency", "0"))
         self.assertIn("invalid --concurrency '1001'", self.refused("--tasks", "5", "--concurrency", "1001"))

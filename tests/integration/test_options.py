@@ -144,6 +144,8 @@ class TestUsage(unittest.TestCase):
         self.assertIn("--years", self.usage_error("greeks", *PUT[:6], "--years", "0", *PUT[8:], "--vol", "0.2"))
         self.assertIn("--rate", self.usage_error("greeks", *PUT[:6], "--years", "1", "--vol", "0.2"))
         self.assertIn("--rate 'inf'", self.usage_error("greeks", *PUT, "--rate", "inf", "--vol", "0.2"))
+        self.assertIn("--years '0x1'", self.usage_error("greeks", *PUT[:6], "--years", "0x1", *PUT[8:], "--vol", "0.2"))
+        self.assertIn("--spot ' 100'", self.usage_error("greeks", *PUT[:2], "--spot", " 100", *PUT[4:], "--vol", "0.2"))
         self.assertIn("--vol", self.usage_error("greeks", *PUT))
         self.assertIn("--vol", self.usage_error("greeks", *PUT, "--vol", "0"))
         self.assertIn("--vol '0.2x'", self.usage_error("greeks", *PUT, "--vol", "0.2x"))

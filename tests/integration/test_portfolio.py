@@ -696,6 +696,15 @@ end
              "Strategy error: instance 1 has no 'date' (it has: day, ticker)"),
             ("function s(df) return {{ticker = df.ticker[df.n], date = 20240105}} end",
              "Strategy error: instance 1: 'date' is a number, not a string (an ISO 8601 date such as df.date[i])"),
+            ("function s(df) return {{ticker = df.ticker[df.n], date = df.date[df.n], score = '7'}} end",
+             "Strategy error: instance 1 (DDD): 'score' is a string, not a number (leave it out, or nil/None, for "
+             "no score)"),
+            ("function s(df) return {{ticker = df.ticker[df.n], date = df.date[df.n], score = true}} end",
+             "Strategy error: instance 1 (DDD): 'score' is a boolean, not a number (leave it out, or nil/None, for "
+             "no score)"),
+            ("def s(df):\n  return [{'ticker': df.ticker.iloc[-1], 'date': df.date.iloc[-1], 'score': '7'}]\n",
+             "Strategy error: instance 1 (DDD): 'score' is a string, not a number (leave it out, or nil/None, for "
+             "no score)"),
             ("function s(df) print('screened', df.n) end",
              "Strategy error: the strategy returned nothing (nil): did it forget 'return instances'? "
              "(return {} for no signals)"),
@@ -723,3 +732,7 @@ end
         res = self.screen("def s(df):\n  return []\n")   # Python, detected: no signals
         self.assertEqual(res["status"], "completed", res["data"].get("error"))
         self.assertEqual(res["data"]["ranked_results"], [])
+        res = self.screen("def s(df):\n  return [{'ticker': df.ticker.iloc[-1], 'date': df.date.iloc[-1], "
+                          "'score': None}]\n")   # None: no score, not an error
+        self.assertEqual(res["status"], "completed", res["data"].get("error"))
+        self.assertEqual([(r["ticker"], r["score"]) for r in res["data"]["ranked_results"]], [("DDD", None)])

@@ -513,6 +513,16 @@ TEST(option_chain_csv_validation)
     CHECK(strstr(rep.problems[8], ":11: 7 fields, the header has 10") != NULL);
     CHECK(strstr(rep.problems[9], ":12: repeats the contract of line 2") != NULL);
 
+    /* strtod's hex and infinities are no prices a chain file writes. */
+    const char *hex = "symbol,expiry,strike,type,bid,ask,volume,open_interest\n"
+                      "AAA,2024-03-15,0x64,call,1,1.2,1,1\n"
+                      "AAA,2024-03-15,100,call,inf,1.2,1,1\n";
+    CHECK_INT(parse(hex, &c, &rep, err, sizeof err), 1);
+    CHECK_INT(rep.bad, 2);
+    CHECK(strstr(rep.problems[0], ":2: strike") != NULL && strstr(rep.problems[0], "0x64") != NULL);
+    CHECK(strstr(rep.problems[1], ":3: bid") != NULL && strstr(rep.problems[1], "inf") != NULL);
+    option_chain_free(&c);
+
     CHECK_INT(parse("symbol,expiry,strike,type,bid,ask,volume\nAAA,2024-03-15,1,call,1,1,1\n", &c, &rep, err,
                     sizeof err), -1);
     CHECK(strstr(err, "AAA_options.csv:1: the header has no open_interest column") != NULL);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/decimal.h"
 #include "data/history.h"
 #include "core/log.h"
 #include "core/slot.h"
@@ -292,5 +293,25 @@ TEST(history_identity_of_databases)
         snprintf(want, sizeof want, "%s@hostA", local[i]);
         history_identity(DB_POSTGRES, local[i], "hostA", id, sizeof id);
         CHECK_STR(id, want);
+    }
+}
+
+TEST(decimal_parse_reads_decimals_only)
+{
+    double v = 0;
+    const struct { const char *s; double v; } good[] = {
+        { "0", 0 }, { "-1.5", -1.5 }, { "+2", 2 }, { ".25", 0.25 }, { "3.", 3 }, { "2e-3", 0.002 },
+        { "1E+2", 100 }, { "1e-400", 0 },
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        CHECK_INT(decimal_parse(good[i].s, &v), 0);
+        CHECK(v == good[i].v);
+    }
+    const char *bad[] = { "", "-", ".", "e3", "1e", "1e+", "0x10", "0x1p3", "inf", "-infinity", "nan", " 1",
+                          "1 ", "1,5", "1.2.3", "1e999", "--1", "1e3.5" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        v = 42;
+        CHECK_INT(decimal_parse(bad[i], &v), -1);
+        CHECK(v == 42);
     }
 }
