@@ -43,16 +43,20 @@ typedef struct {
 
 /* The underlying's close on `day`, or on the last bar within
  * SPOT_MAX_AGE_DAYS before; NaN when there is none. Also hv_20 and hv_60
- * at that bar into h. */
+ * at that bar into h, NaN without it: a volatility of bars that ended
+ * months ago is no measure of the day's, which the scan compares with the
+ * day's implied volatility. */
 static double spot_and_hv(const bar_set_t *set, int64_t day, iv_history_row_t *h)
 {
     h->hv_20 = h->hv_60 = NAN;
     if (set->n == 0 || set->series[0].n == 0)
         return NAN;
     const bar_series_t *s = &set->series[0];
+    if (s->ts[s->n - 1] / 86400 < day - SPOT_MAX_AGE_DAYS)
+        return NAN;
     h->hv_20 = feature_hv_last(s->close, s->n, HV_SHORT);
     h->hv_60 = feature_hv_last(s->close, s->n, HV_LONG);
-    return s->ts[s->n - 1] / 86400 >= day - SPOT_MAX_AGE_DAYS ? s->close[s->n - 1] : NAN;
+    return s->close[s->n - 1];
 }
 
 /* Solves one expiry's contracts [a, b) of q: appends solved rows to an->iv,

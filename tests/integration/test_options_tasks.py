@@ -400,6 +400,33 @@ class OptionsTasks:
                                                     "no option quotes stored: run update_options_data first"}])
         self.assertEqual(self.count("option_iv"), r["solved"])
 
+    def test_hv_needs_a_recent_bar(self):
+        """A chain with underlying_price on every row needs no bar for its
+        spot, but hv_20/hv_60 come from the bars: when the last one is more
+        than 7 days before the quote date they are null (no volatility of
+        bars that stopped months ago, which the scan would set against the
+        day's IV); within 7 days they are the bars' own."""
+        last = datetime.date.fromisoformat(BARS["AAA"][-1][0])
+        closes = [c for _, c in BARS["AAA"]]
+        for gap, want in ((60, None), (3, hv(closes, 20))):
+            with self.subTest(gap=gap):
+                quote = (last + datetime.timedelta(days=gap)).isoformat()
+                expiry = (last + datetime.timedelta(days=gap + 30)).isoformat()
+                rows = [("AAA", quote, expiry, 100, kind, 2.5, 2.7, 2.6, 10, 100, 101) for kind in ("call", "put")]
+                self.write(f"chains{gap}/AAA_options.csv", chain_csv(rows))
+                provider = {"type": "csv_dir", "path": os.path.join(self.tmp, f"chains{gap}")}
+                up, calc = (self.completed_data(r) for r in self.run_jobs(
+                    ("update_options_data", {"symbols": ["AAA"], "provider": provider, "as_of": quote}),
+                    ("calculate_iv_analysis", {"symbols": ["AAA"], "as_of": quote})))
+                r = calc["results"][0]
+                self.assertEqual((r["date"], r["underlying_price"]), (quote, 101))
+                if want is None:
+                    self.assertIsNone(r["hv_20"], r)
+                    self.assertIsNone(r["hv_60"], r)
+                else:
+                    self.assertAlmostEqual(r["hv_20"], want, places=10)
+                    self.assertAlmostEqual(r["hv_60"], hv(closes, 60), places=10)
+
     # --- csv_dir and http_csv ------------------------------------------
     def test_csv_dir_bad_row_writes_nothing(self):
         folder = os.path.join(self.tmp, "chains")
