@@ -228,12 +228,21 @@ int job_view_read(queue_t *q, const char *id, json_t **out, char *err, size_t er
     char key[300], rkey[300];
     queue_job_key(q, id, key, sizeof key);
     queue_retries_key(q, id, rkey, sizeof rkey);
-    redisReply *h = rconn_cmd(q->conn, err, errlen, "HGETALL %s", key);
-    redisReply *l = h ? rconn_cmd(q->conn, err, errlen, "LRANGE %s 0 -1", rkey) : NULL;
-    if (h == NULL || l == NULL) {
-        freeReplyObject(h);
+    /* The record and its retries in one round trip. */
+    const char *hgetall[2] = { "HGETALL", key }, *lrange[4] = { "LRANGE", rkey, "0", "-1" };
+    redisReply *rs[2] = { NULL, NULL };
+    size_t sent = rconn_append_argv(q->conn, 2, hgetall, NULL) == 0;
+    sent += sent == 1 && rconn_append_argv(q->conn, 4, lrange, NULL) == 0;
+    int st = read_replies(q, rs, sent, err, errlen); /* what was sent is read, whatever else failed */
+    if (st == 0 && sent < 2)
+        snprintf(err, errlen, "%s", rconn_broken(q->conn) ? "Redis connection is down"
+                                                          : "out of memory sending the job's reads");
+    if (st != 0 || sent < 2) {
+        freeReplyObject(rs[0]);
+        freeReplyObject(rs[1]);
         return -1;
     }
+    redisReply *h = rs[0], *l = rs[1];
     if (h->type != REDIS_REPLY_ARRAY || h->elements == 0) {
         freeReplyObject(h);
         freeReplyObject(l);
