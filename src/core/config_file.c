@@ -13,6 +13,9 @@
 #include "core/clock.h"
 
 #define DEFAULT_FILE "schedules.ini"
+/* The bytes of a section header's text libinih keeps (its MAX_SECTION 50,
+ * with the NUL). */
+#define INI_SECTION_KEPT 49
 /* What starts an inline comment, after a space or tab. */
 #define CONFIG_FILE_COMMENT_CHARS ";#"
 
@@ -105,7 +108,9 @@ char *config_file_read(const char *path, char *err, size_t errlen)
 typedef struct {
     const char *p;
     int line;
-    int section_line;            /* of the last section header read */
+    int section_line;            /* of the last section header read (0: none yet) */
+    char section[CONFIG_FILE_SECTION_MAX + 1]; /* its text, whole (libinih keeps 49 bytes of it) */
+    int after_key;               /* a key line was read since it: an indented line continues its value */
     int mid_line;                /* the last chunk did not end a line */
     const char *line_text;       /* the current line in the text */
     uintptr_t line_copy;         /* where inih's copy of it starts (its line buffer); 0: none */
@@ -113,6 +118,59 @@ typedef struct {
     config_file_key_fn on_key;
     void *user;
 } reader_t;
+
+/* The first of `chars`, or of an inline comment (a ';' or '#' after a
+ * blank), in [s, end); end when none: libinih's find_chars_or_comment. */
+static const char *chars_or_comment(const char *s, const char *end, const char *chars)
+{
+    int was_space = 0;
+    while (s < end && strchr(chars, *s) == NULL && !(was_space && strchr(CONFIG_FILE_COMMENT_CHARS, *s))) {
+        was_space = isspace((unsigned char)*s);
+        s++;
+    }
+    return s;
+}
+
+/* Follows what libinih (ini.c's ini_parse_stream) makes of the line [s,
+ * end), to know the section of the keys it hands over and the line of its
+ * header: after a UTF-8 BOM on line 1 and blanks (isspace, as its lskip),
+ * a blank line or one starting with ';' or '#' is a comment; an indented
+ * line after a key line of the section continues that key's value; '['
+ * with a ']' before any inline comment is a section header (its text
+ * between them; without the ']' the line is an error and the section stays
+ * the one before); else a line with '=' or ':' is a key, which a
+ * continuation may follow when its name is not empty. */
+static void follow_line(reader_t *r, const char *s, const char *end)
+{
+    const char *start = s;
+    if (r->line == 1 && end - s >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+        start += 3;
+    while (start < end && isspace((unsigned char)*start))
+        start++;
+    if (start == end || *start == ';' || *start == '#')
+        return;
+    if (r->after_key && start > s)
+        return; /* a continuation */
+    if (*start == '[') {
+        const char *close = chars_or_comment(start + 1, end, "]");
+        if (close < end && *close == ']') {
+            size_t n = (size_t)(close - start - 1);
+            if (n > CONFIG_FILE_SECTION_MAX)
+                n = CONFIG_FILE_SECTION_MAX;
+            memcpy(r->section, start + 1, n);
+            r->section[n] = '\0';
+            r->section_line = r->line;
+            r->after_key = 0;
+        }
+        return;
+    }
+    const char *eq = chars_or_comment(start, end, "=:");
+    if (eq < end && (*eq == '=' || *eq == ':')) {
+        while (eq > start && isspace((unsigned char)eq[-1]))
+            eq--;
+        r->after_key = eq > start;
+    }
+}
 
 static char *read_line(char *str, int num, void *stream)
 {
@@ -136,11 +194,10 @@ static char *read_line(char *str, int num, void *stream)
     r->line_len += len;
     if (!r->mid_line) {
         r->line++;
-        const char *c = str;
-        while (*c == ' ' || *c == '\t')
-            c++;
-        if (*c == '[') /* as inih reads a section header */
-            r->section_line = r->line;
+        const char *end = nl ? nl : r->line_text + strlen(r->line_text);
+        if (end - r->line_text > ini_max_line - 1) /* inih reads that much of a line, and drops the rest */
+            end = r->line_text + ini_max_line - 1;
+        follow_line(r, r->line_text, end);
     }
     r->mid_line = len == 0 || str[len - 1] != '\n';
     return str;
@@ -167,13 +224,18 @@ static const char *comment_after(const reader_t *r, const char *value)
 static int on_ini_key(void *user, const char *section, const char *key, const char *value)
 {
     reader_t *r = user;
-    config_key_t k = { section, key, value, r->line, r->section_line, comment_after(r, value) };
+    /* libinih keeps 49 bytes of a section's text (MAX_SECTION); ours is
+     * the header's, whole, and the same when shorter */
+    size_t n = strlen(section);
+    const char *whole = strncmp(r->section, section, n) == 0 && (r->section[n] == '\0' || n >= INI_SECTION_KEPT)
+                            ? r->section : section;
+    config_key_t k = { whole, key, value, r->line, r->section_line, comment_after(r, value) };
     return r->on_key(r->user, &k);
 }
 
 int config_file_parse(const char *text, config_file_key_fn on_key, void *user)
 {
-    reader_t rd = { text, 0, 0, 0, NULL, 0, 0, on_key, user };
+    reader_t rd = { .p = text, .on_key = on_key, .user = user };
     /* Long lines (JSON args) are fine; " #" or " ;" starts a comment. */
     ini_use_stack = false;
     ini_allow_realloc = true;
@@ -231,6 +293,17 @@ int config_file_duration(const config_key_t *k, int64_t min_ms, int64_t max_ms, 
     return -1;
 }
 
+int config_file_unknown_section(const config_key_t *k, char *msg, size_t msglen)
+{
+    if (k->section_line == 0) {
+        snprintf(msg, msglen, "the key '%.100s' comes before any section header: put it under one (known: %s)", k->key,
+                 CONFIG_FILE_KNOWN_SECTIONS);
+        return k->line;
+    }
+    snprintf(msg, msglen, "unknown section [%.100s] (known: %s)", k->section, CONFIG_FILE_KNOWN_SECTIONS);
+    return k->section_line;
+}
+
 typedef struct {
     const char *path;
     char *err;
@@ -244,8 +317,9 @@ static int check_key(void *user, const config_key_t *k)
     const char *name;
     if (c->failed || config_file_section(k->section, &name) != CONFIG_SECTION_UNKNOWN)
         return !c->failed;
-    snprintf(c->err, c->errlen, "%s:%d: unknown section [%s] (known: %s)", c->path, k->section_line, k->section,
-             CONFIG_FILE_KNOWN_SECTIONS);
+    char msg[400];
+    int line = config_file_unknown_section(k, msg, sizeof msg);
+    snprintf(c->err, c->errlen, "%s:%d: %s", c->path, line, msg);
     c->failed = 1;
     return 0;
 }

@@ -43,13 +43,18 @@ const char *config_file_path(const char *given);
  * NULL with err ("cannot read FILE: ..."). */
 char *config_file_read(const char *path, char *err, size_t errlen);
 
+/* The bytes of a section header's text a key carries: a longer one is cut
+ * there (far past any valid name; libinih alone would keep 49). */
+#define CONFIG_FILE_SECTION_MAX 200
+
 /* One `key = value` of the file, as a reader's callback gets it. */
 typedef struct {
-    const char *section;         /* its section's header text ("schedule daily") */
+    const char *section;         /* its section's header text ("schedule daily"); "" before any header */
     const char *key;
     const char *value;           /* trimmed, an inline comment cut off */
     int line;                    /* the line the key is on */
-    int section_line;            /* the line of its section's header (for messages about the section) */
+    int section_line;            /* the line of its section's header (for messages about the section);
+                                  * 0 before any header */
     const char *comment;         /* NULL; or the inline comment that cut the value: the file's text
                                   * from its ';' or '#' (after a space) on */
 } config_key_t;
@@ -62,6 +67,12 @@ typedef int (*config_file_key_fn)(void *user, const config_key_t *k);
  * long (JSON args). Returns 0; the line of the first line that is not a
  * setting, or of the first key on_key refused (>0); or -1 out of memory. */
 int config_file_parse(const char *text, config_file_key_fn on_key, void *user);
+
+/* For a reader refusing k, whose section is of no known kind: the message
+ * into msg ("unknown section [S] (known: ...)", or for a key before any
+ * section header "KEY = VALUE is not in a section ..."), and the line to
+ * name with it: the header's, or the key's own. */
+int config_file_unknown_section(const config_key_t *k, char *msg, size_t msglen);
 
 /* Checks a file for a command that reads none of its sections: it can be
  * read, it is INI, and its sections are of the known kinds. 0, or -1 with

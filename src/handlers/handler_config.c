@@ -163,8 +163,9 @@ static int on_key(void *user, const config_key_t *k)
     if (r->failed)
         return 0;
     if (kind == CONFIG_SECTION_UNKNOWN) {
-        snprintf(r->err, r->errlen, "%s:%d: unknown section [%s] (known: %s)", r->path, k->section_line, k->section,
-                 CONFIG_FILE_KNOWN_SECTIONS);
+        char msg[400];
+        int line = config_file_unknown_section(k, msg, sizeof msg);
+        snprintf(r->err, r->errlen, "%s:%d: %s", r->path, line, msg);
         r->failed = 1;
         return 0;
     }

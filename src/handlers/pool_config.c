@@ -171,8 +171,8 @@ static int on_key(void *user, const config_key_t *k)
         return 0;
     config_section_t kind = config_file_section(k->section, &name);
     if (kind == CONFIG_SECTION_UNKNOWN) {
-        snprintf(msg, sizeof msg, "unknown section [%.100s] (known: %s)", k->section, CONFIG_FILE_KNOWN_SECTIONS);
-        return fail(r, k->section_line, msg);
+        int line = config_file_unknown_section(k, msg, sizeof msg);
+        return fail(r, line, msg);
     }
     if (kind != CONFIG_SECTION_POOL)
         return 1;

@@ -425,8 +425,9 @@ static int on_key(void *user, const config_key_t *k)
     const char *name;
     config_section_t kind = config_file_section(k->section, &name);
     if (kind == CONFIG_SECTION_UNKNOWN) {
-        ld->line = k->section_line;
-        return fail(ld, "unknown section [%s] (known: %s)", k->section, CONFIG_FILE_KNOWN_SECTIONS);
+        char msg[400];
+        ld->line = config_file_unknown_section(k, msg, sizeof msg);
+        return fail(ld, "%s", msg);
     }
     if (kind != CONFIG_SECTION_SCHEDULER && kind != CONFIG_SECTION_SCHEDULE)
         return finish_schedule(ld); /* [handler NAME], [pool NAME]: not ours */

@@ -202,6 +202,42 @@ TEST(handler_sections_are_checked)
     CHECK(strstr(err, "unknown section [weird]") != NULL);
 }
 
+TEST(handler_and_pool_messages_name_the_lines_inih_reads)
+{
+    /* Found by fuzz/handler_config: a key before any section was "t.ini:0:
+     * unknown section []"; a header after a UTF-8 BOM was line 0; a name
+     * longer than 41 characters was cut (inih keeps 49 bytes of a header),
+     * so two such handlers were one "appearing twice". */
+    handler_set_t set;
+    pool_set_t pools;
+    char err[600];
+    CHECK_INT(parse_handlers("command = x\n[handler a]\ncommand = x\ntypes = t\n", &set, err), -1);
+    CHECK_STR(err, "t.ini:1: the key 'command' comes before any section header: put it under one (known: "
+                   "[scheduler], [schedule NAME], [handler NAME], [pool NAME])");
+    CHECK_INT(parse_handlers("\xEF\xBB\xBF[handler a]\ncommand = x\n", &set, err), -1);
+    CHECK_STR(err, "t.ini:1: [handler a] has no types (the task types it serves)");
+    const char *a = "h123456789h123456789h123456789h123456789h123456789h123456789h12a";
+    const char *b = "h123456789h123456789h123456789h123456789h123456789h123456789h12b";
+    char text[400];
+    snprintf(text, sizeof text, "[handler %s]\ncommand = x\ntypes = t\n[handler %s]\ncommand = y\ntypes = u\n"
+             "[pool p]\nqueues = q\nhandlers = %s\n", a, b, b);
+    CHECK_INT(parse_handlers(text, &set, err), 0);
+    CHECK_INT(set.n, 2);
+    if (set.n == 2) {
+        CHECK_STR(set.items[0].name, a);
+        CHECK_STR(set.items[1].name, b);
+    }
+    CHECK_INT(pool_config_parse(&pools, text, "t.ini", &set, builtin_echo, 256, err, sizeof err), 0);
+    CHECK(pools.n == 1 && pool_uses_handler(&pools.items[0], b));
+    pool_config_free(&pools);
+    handler_config_free(&set);
+    CHECK_INT(parse_handlers("", &set, err), 0);
+    CHECK_INT(pool_config_parse(&pools, "queues = q\n[pool p]\nqueues = q\n", "t.ini", &set, builtin_echo, 256,
+                                err, sizeof err), -1);
+    CHECK(strncmp(err, "t.ini:1: the key 'queues' comes before any section header", 57) == 0);
+    handler_config_free(&set);
+}
+
 TEST(pool_sections_are_checked)
 {
     handler_set_t handlers;

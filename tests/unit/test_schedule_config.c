@@ -90,6 +90,73 @@ TEST(config_file_names_the_comment_that_cut_a_value)
     CHECK_STR(note, "");
 }
 
+/* Every key a parse hands over, as "section@section_line/key=value@line". */
+typedef struct {
+    char keys[8][300];
+    int n;
+} keys_t;
+
+static int remember_keys(void *user, const config_key_t *k)
+{
+    keys_t *ks = user;
+    if (ks->n < 8)
+        snprintf(ks->keys[ks->n++], sizeof ks->keys[0], "%s@%d/%s=%s@%d", k->section, k->section_line, k->key,
+                 k->value, k->line);
+    return 1;
+}
+
+TEST(config_file_gives_each_key_the_section_and_header_line_inih_reads)
+{
+    /* Found by fuzz/handler_config: the line of a key's section header was
+     * where the reader saw '[' after spaces and tabs, and its text inih's,
+     * cut at 49 bytes; inih also skips a UTF-8 BOM and every blank
+     * (isspace) first, reads an indented line after a key as more of its
+     * value, and a header without its ']' as an error line. */
+    static const struct { const char *text; int rc; const char *want[3]; } cases[] = {
+        { "\xEF\xBB\xBF[s]\na = 1\n", 0, { "s@1/a=1@2" } },
+        { "\f[s]\n\v[t]\nb = 2\n", 0, { "t@2/b=2@3" } },
+        { "[a]\nk = 1\n  [b]\nm = 2\n", 0, { "a@1/k=1@2", "a@1/k=[b]@3", "a@1/m=2@4" } },
+        { "[a]\n\n  [b]\nm = 2\n", 0, { "b@3/m=2@4" } },       /* no key before it: a header */
+        { "[a]\n[b ;c]\nk = 1\n", 2, { "a@1/k=1@3" } },        /* no ']' before the comment */
+        { "k = 1\n[s]\nm = 2\n", 0, { "@0/k=1@1", "s@2/m=2@3" } },
+        { "[schedule abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ01]\nk = v\n", 0,
+          { "schedule abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ01@1/k=v@2" } },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        keys_t ks = { .n = 0 };
+        int rc = config_file_parse(cases[i].text, remember_keys, &ks);
+        if (rc != cases[i].rc)
+            unit_fail(__FILE__, __LINE__, "case %zu: %d, want %d", i, rc, cases[i].rc);
+        int want = 0;
+        while (want < 3 && cases[i].want[want] != NULL)
+            want++;
+        if (ks.n != want)
+            unit_fail(__FILE__, __LINE__, "case %zu: %d keys, want %d", i, ks.n, want);
+        for (int k = 0; k < ks.n && k < want; k++)
+            if (strcmp(ks.keys[k], cases[i].want[k]) != 0)
+                unit_fail(__FILE__, __LINE__, "case %zu key %d: '%s', want '%s'", i, k, ks.keys[k],
+                          cases[i].want[k]);
+    }
+}
+
+TEST(a_schedule_name_of_64_characters_is_kept_whole)
+{
+    /* inih alone cut the header's text at 49 bytes: the schedule was
+     * named by its first 40 characters. */
+    const char *name = "a123456789b123456789c123456789d123456789e123456789f123456789g123";
+    char text[300];
+    snprintf(text, sizeof text, "[schedule %s]\ncron = 0 18 * * *\ntask = echo\nargs = {}\n", name);
+    schedule_config_t set;
+    char err[1500];
+    CHECK_INT(parse(text, &set, err, sizeof err), 0);
+    if (set.n == 1)
+        CHECK_STR(set.items[0].name, name);
+    schedule_config_free(&set);
+    REFUSED("x = 1\n[schedule s]\ncron = * * * * *\ntask = echo\n",
+            "t.ini:1: the key 'x' comes before any section header: put it under one (known: [scheduler], "
+            "[schedule NAME], [handler NAME], [pool NAME])");
+}
+
 TEST(config_file_duration_says_the_range)
 {
     config_key_t k = { "scheduler", "lease_ttl", "5s", 2, 1, NULL };
