@@ -8,14 +8,19 @@ parent runs. Against a real redis-server and real workers; orders are read
 from the job records, never from timings."""
 import json
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
 from harness import TICKQ, TickqTestCase, wait_for
 
 PREFIX = "tickq"
+# Python tasks run by the shipped runtime (python3 -m tickq.handler).
+APPS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "handler_apps")
+APPS_ENV = {"PYTHONPATH": APPS, "PYTHONDONTWRITEBYTECODE": "1", "TICKQ_CONFIG": None}
 
 
 class FlowCase(TickqTestCase):
@@ -235,6 +240,56 @@ class TestFlowTimes(FlowCase):
         self.ok("cancel", jid)
         self.wait_state(jid, "cancelled")
         second.stop()
+
+    def beat_start(self, job_id):
+        """The start of job_id in its worker's last heartbeat (the
+        supervisor's "children": [{"id", "job": {"id", "started_at"}}]),
+        as epoch µs; None when no heartbeat lists it."""
+        for key in self.r.keys(f"{PREFIX}:worker:*"):
+            doc = json.loads(self.r.get(key) or "{}")
+            for child in doc.get("children", []):
+                job = child.get("job") or {}
+                if job.get("id") == job_id:
+                    return iso_us(job["started_at"])
+        return None
+
+    def test_a_retry_on_the_same_worker_slot_shows_its_own_start(self):
+        """One worker child: the first attempt fails and its retry runs on
+        the same slot. Until the next heartbeat (every 3 s here) the last
+        one still lists that slot running this job, with the first
+        attempt's start; the view takes the heartbeat's start only when it
+        is after the record's last end, so the retry shows attempt 2 and
+        its own start, the claim's, after the first attempt ended."""
+        tmp = tempfile.mkdtemp(prefix="tickq-flow-retry-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        config = os.path.join(tmp, "tickq.ini")
+        with open(config, "w") as f:
+            f.write(f"[handler retry]\ncommand = {sys.executable} -m tickq.handler retry_tasks\n"
+                    "types = fail_then_hold\n")
+        w = self.worker("--config", config, "--workers", "1", "--heartbeat", "3s", "--claim-timeout", "60s",
+                        "--retry-base", "50ms", env=APPS_ENV)
+        wait_for(lambda: "handler started" in w.log(), 20, what="the handler's announcement")
+        jid = self.enqueue("fail_then_hold", {"dir": tmp})
+        first_start = wait_for(lambda: self.beat_start(jid), 10, what="a heartbeat listing the first attempt")
+        open(os.path.join(tmp, "fail"), "w").close()
+        wait_for(lambda: (self.result(jid) or {}).get("data", {}).get("attempt") == 2, 10,
+                 what="the retry to start")
+        view = json.loads(self.ok("job", jid).stdout)
+        # Read after the view: no heartbeat came between, the view had the
+        # first attempt's start on this slot to refuse.
+        self.assertEqual(self.beat_start(jid), first_start,
+                         "a heartbeat listed the retry before the view was read: the test saw nothing")
+        rec = self.record(jid)
+        self.assertEqual((view["state"], view["attempts"], rec["attempts"]), ("running", 2, "1"))
+        self.assertEqual(len(view["retries"]), 1)
+        self.assertLess(first_start, int(rec["finished_us"]))
+        self.assertGreater(view["started_us"], int(rec["finished_us"]))
+        self.assertEqual(view["started_at"], self.result(jid)["updated_at"])   # the claim's, of attempt 2
+        self.assertNotIn("finished_at", view)
+        open(os.path.join(tmp, "release"), "w").close()
+        self.wait_state(jid, "completed")
+        w.stop()
+        self.assertEqual(self.completed_data(self.result(jid))["attempt"], 2)
 
     def test_the_start_is_read_from_the_claim_before_a_heartbeat_lists_it(self):
         """Heartbeats 30 s apart: the worker's heartbeat does not list the
