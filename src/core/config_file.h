@@ -70,7 +70,7 @@ int config_file_parse(const char *text, config_file_key_fn on_key, void *user);
 
 /* For a reader refusing k, whose section is of no known kind: the message
  * into msg ("unknown section [S] (known: ...)", or for a key before any
- * section header "KEY = VALUE is not in a section ..."), and the line to
+ * section header "the key K comes before any section header ..."), and the line to
  * name with it: the header's, or the key's own. */
 int config_file_unknown_section(const config_key_t *k, char *msg, size_t msglen);
 
