@@ -30,6 +30,14 @@ struct http_server {
     int port;
 };
 
+/* Where a route's {name} segments are in a path: caps (each cut to 511
+ * bytes), and where each starts in the path and its whole length. */
+typedef struct {
+    char caps[HTTP_PARAMS_MAX][512];
+    size_t at[HTTP_PARAMS_MAX], len[HTTP_PARAMS_MAX];
+    int n;
+} path_params_t;
+
 /* A connection's request: what was decided on its headers, and what its
  * body has sent so far. */
 typedef struct {
@@ -37,6 +45,7 @@ typedef struct {
     char *nul_path;              /* its path decoded, when that holds a NUL byte (%00); else NULL */
     size_t nul_path_len;
     const http_route_t *route;   /* NULL: none for its method and path */
+    path_params_t params;        /* the route's {name} segments in its path */
     int refuse;                  /* 0, or its status whatever its body: 400, 401, 403, 404, 405 */
     char allow[64];              /* 405: the methods its path takes */
     char why[300];               /* 403 from browser_guard: the reason */
@@ -288,14 +297,6 @@ int http_query_only(const http_request_t *r, const char *const *known, http_repl
 
 /* --- routing -------------------------------------------------------------- */
 
-/* Where a route's {name} segments are in a path: caps (each cut to 511
- * bytes), and where each starts in the path and its whole length. */
-typedef struct {
-    char caps[HTTP_PARAMS_MAX][512];
-    size_t at[HTTP_PARAMS_MAX], len[HTTP_PARAMS_MAX];
-    int n;
-} path_params_t;
-
 /* Whether path matches pattern; the {name} segments go to pp, and a last
  * {name*} takes the rest of the path, slashes and all. */
 static int path_match(const char *pattern, const char *path, path_params_t *pp)
@@ -457,9 +458,8 @@ static void decide_nul_path(const http_server_t *s, const char *method, upload_t
 static void decide(const http_server_t *s, struct MHD_Connection *conn, const char *method, const char *path,
                    upload_t *up)
 {
-    path_params_t pp;
     up->decided = 1;
-    up->route = find_route(s, method, path, &pp, up->allow, sizeof up->allow);
+    up->route = find_route(s, method, path, &up->params, up->allow, sizeof up->allow);
     if (up->nul_path != NULL) { /* refused whatever its token: after the token's checks, a 400 */
         decide_nul_path(s, method, up);
         if (up->refuse == 400) {
@@ -511,26 +511,22 @@ static void refusal(const upload_t *up, const char *method, const char *path, ht
     }
 }
 
-/* Runs the request's route, under the lock unless it needs none. */
-static void route(http_server_t *s, http_request_t *req, http_reply_t *rep)
+/* Runs the request's route (found on its headers: decide), under the lock
+ * unless it needs none. */
+static void route(http_server_t *s, upload_t *up, http_request_t *req, http_reply_t *rep)
 {
-    char allow[64];
-    path_params_t pp;
-    const http_route_t *r = find_route(s, req->method, req->path, &pp, allow, sizeof allow);
-    if (r == NULL) { /* it was found on the headers, and the routes do not change */
-        http_reply_error(rep, 500, "the route of %s %s went away", req->method, req->path);
-        return;
-    }
-    for (int k = 0; k < pp.n; k++) {
-        if (pp.len[k] >= sizeof pp.caps[k]) {
+    const http_route_t *r = up->route;
+    path_params_t *pp = &up->params;
+    for (int k = 0; k < pp->n; k++) {
+        if (pp->len[k] >= sizeof pp->caps[k]) {
             char name[32];
             param_name(r->pattern, k, name, sizeof name);
-            http_reply_error(rep, 400, "invalid %s: its %zu bytes are more than any %s has", name, pp.len[k], name);
+            http_reply_error(rep, 400, "invalid %s: its %zu bytes are more than any %s has", name, pp->len[k], name);
             return;
         }
     }
     for (int k = 0; k < HTTP_PARAMS_MAX; k++)
-        req->params[k] = pp.caps[k];
+        req->params[k] = pp->caps[k];
     if (!(r->flags & HTTP_BODY) && strspn(req->body, " \t\r\n") != req->body_len) {
         http_reply_error(rep, 400, "%s %s takes no body (it got %zu bytes)", req->method, req->path, req->body_len);
         return;
@@ -609,7 +605,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     else if (up->too_large)
         http_reply_error(&rep, 413, "the request body is over %zu bytes", s->body_max);
     else
-        route(s, &req, &rep);
+        route(s, up, &req, &rep); /* refuse 0: it has a route */
     if (rep.body == NULL)
         http_reply_error(&rep, 500, "the endpoint gave no reply");
     if (up->route != NULL && (up->route->flags & HTTP_AUDIT)) {
