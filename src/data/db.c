@@ -489,6 +489,11 @@ int db_ping(db_t *db, char *err, size_t errlen)
     return db->driver->applied_version(db, &version, err, errlen);
 }
 
+int db_connection_lost(db_t *db)
+{
+    return db->driver->connection_lost != NULL && db->driver->connection_lost(db);
+}
+
 int db_open(const char *database_url, const char *sqlite_path, db_t **out, db_failure_t *failure, char *err,
             size_t errlen)
 {

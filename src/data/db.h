@@ -73,6 +73,13 @@ void db_close(db_t *db);
 /* Whether the open database still answers: one read (the schema version
  * applied), no write. 0, or -1 with err. */
 int db_ping(db_t *db, char *err, size_t errlen);
+/* 1 when the connection to the database server is gone: the server closed
+ * it (a restart, a failover, an administrator's pg_terminate_backend, an
+ * idle timeout), or a statement failed because it broke. Such a handle
+ * fails every statement from then on: close it and open the database
+ * again. Asks the server nothing (it reads what the server already sent,
+ * without waiting); a SQLite file is never gone (0). */
+int db_connection_lost(db_t *db);
 
 db_kind_t db_kind(const db_t *db);
 

@@ -47,6 +47,9 @@ typedef struct {
                         size_t errlen);
     int (*optimize_get)(db_t *db, const char *job_id, size_t offset, size_t limit, optimize_row_t **out, size_t *n,
                         long long *total, char *err, size_t errlen);
+    /* Whether the connection is known to be gone (db_connection_lost);
+     * NULL: it never goes (a file). */
+    int (*connection_lost)(db_t *db);
 } db_driver_t;
 
 struct db {

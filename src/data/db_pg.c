@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1000,6 +1001,32 @@ static int pg_optimize_get(db_t *db, const char *job_id, size_t offset, size_t l
     return 0;
 }
 
+/* A server that went away (a restart's fast shutdown, pg_terminate_backend)
+ * sent its FATAL and closed the socket: between statements, reading what
+ * is there without waiting (PQconsumeInput) finds that, and libpq then marks
+ * the connection bad; a statement that failed on a broken socket marked it
+ * already. */
+static int pg_connection_lost(db_t *db)
+{
+    PGconn *c = conn_of(db);
+    if (PQstatus(c) == CONNECTION_BAD)
+        return 1;
+    if (PQtransactionStatus(c) != PQTRANS_IDLE)
+        return 0;
+    /* An idle connection has nothing to read unless the server spoke on
+     * its own: its FATAL, then the end of the stream (two reads). */
+    for (int i = 0; i < 4; i++) {
+        struct pollfd p = { PQsocket(c), POLLIN, 0 };
+        if (p.fd < 0)
+            return 1;
+        if (poll(&p, 1, 0) <= 0)
+            break;
+        if (!PQconsumeInput(c))
+            return 1;
+    }
+    return PQstatus(c) == CONNECTION_BAD;
+}
+
 const db_driver_t db_pg_driver = {
     "postgresql",
     pg_close,
@@ -1022,4 +1049,5 @@ const db_driver_t db_pg_driver = {
     pg_history_list,
     pg_optimize_put,
     pg_optimize_get,
+    pg_connection_lost,
 };

@@ -1007,4 +1007,5 @@ const db_driver_t db_sqlite_driver = {
     lite_history_list,
     lite_optimize_put,
     lite_optimize_get,
+    NULL, /* a file: never gone */
 };

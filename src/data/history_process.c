@@ -134,6 +134,13 @@ static int redis_up(recorder_t *r)
  * to open, at most once a second). 0, or -1. */
 static int db_up(recorder_t *r)
 {
+    if (r->db != NULL && db_connection_lost(r->db)) {
+        /* The server went away (restarted, failed over, or the connection
+         * was cut): this handle would fail every write from now on, and
+         * the rows would wait in Redis until the worker restarted. */
+        db_close(r->db);
+        r->db = NULL;
+    }
     if (r->db != NULL)
         return 0;
     int64_t now = clock_mono_ms();

@@ -33,6 +33,13 @@ const task_env_provider_t task_env_data = { env_open, env_close };
 
 db_t *task_env_db(task_env_t *env, char *err, size_t errlen)
 {
+    if (env->db != NULL && db_connection_lost(env->db)) {
+        /* The server went away (restarted, failed over): every statement
+         * on this handle would fail, job after job, until the worker
+         * restarted. Open the database again. */
+        db_close(env->db);
+        env->db = NULL;
+    }
     if (env->db == NULL) {
         int st = db_open(env->cfg->database_url, env->cfg->db_path, &env->db, NULL, err, errlen);
         if (st != 0)

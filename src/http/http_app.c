@@ -87,6 +87,13 @@ void http_app_outcome_unknown(http_app_t *a, http_reply_t *rep, json_t *body, co
 int http_app_database_ok(http_app_t *a)
 {
     int64_t now = clock_mono_ms();
+    if (a->db != NULL && db_connection_lost(a->db)) {
+        /* The server went away (restarted, failed over): open it again
+         * now rather than serve a handle that fails every statement. */
+        db_close(a->db);
+        a->db = NULL;
+        a->db_checked_ms = 0;
+    }
     if (a->db_checked_ms != 0 && now - a->db_checked_ms < DB_CHECK_EVERY_MS)
         return a->db_ok;
     db_failure_t failure;

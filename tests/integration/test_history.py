@@ -522,6 +522,39 @@ class TestHistoryStreamPostgres(HistoryStreamTests, TickqTestCase):
     def count(self, table):
         return int(self.query(f"SELECT COUNT(*) FROM {table}")[0][0])
 
+    def cut_connections(self):
+        """What a restart, a failover or an administrator does to tickq's
+        sessions of this test's database: the server ends them (FATAL,
+        then closes the socket); returns once they are gone."""
+        def sessions():
+            return int(postgres().psql(self.dbname, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                                    f"'{self.dbname}' AND application_name = 'tickq'").stdout)
+        wait_for(lambda: sessions() > 0, 10, what="tickq's sessions of the database")
+        postgres().psql(self.dbname, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                                     f"'{self.dbname}' AND application_name = 'tickq'")
+        wait_for(lambda: sessions() == 0, 10, what="tickq's sessions to end")
+
+    def test_rows_are_written_again_after_the_server_ended_the_connection(self):
+        """The database server ends the history process's session (what a
+        PostgreSQL restart or failover does): it opens a new one and writes
+        the rows behind, instead of failing every write on the dead one until
+        the worker restarts (before: `PostgreSQL statement failed ...: ` every
+        10 s, the rows waiting in Redis for ever)."""
+        w = self.worker("--workers", "1", env=self.env)
+        stream = self.stream_of(w)
+        first = self.enqueue("echo", {"n": 1})
+        wait_for(lambda: self.count("job_history") == 1, 10, what="the first job's row")
+        self.cut_connections()
+        ids = [self.enqueue("echo", {"n": i}) for i in range(3)]
+        for jid in ids:
+            self.wait_state(jid, "completed")
+        wait_for(lambda: self.count("job_history") == 4, 10,
+                 what=f"the rows written after the server ended the session ({self.count('job_history')} of 4; "
+                      f"waiting in Redis: {self.history_state(stream).get('waiting')})")
+        self.assert_history_matches_redis([first] + ids)
+        self.assertEqual(self.history_state(stream)["waiting"], 0)
+        self.assertEqual(w.stop(), 0)
+
     def database_locked(self):
         test = self
 

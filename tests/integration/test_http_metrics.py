@@ -12,7 +12,7 @@ import signal
 import sys
 import time
 
-from harness import ISO_RE, ROOT, SynthBarsTestCase, free_port, gone, wait_for
+from harness import ISO_RE, ROOT, SynthBarsTestCase, free_port, gone, postgres, wait_for
 from http_harness import HANDLER_ENV, LISTENING, HttpCase, parent_of
 from test_scheduler import every_minute_but_the_next_few
 
@@ -48,6 +48,28 @@ class TestHealth(HttpCase):
         self.assertEqual(h["problems"], ["database: " + h["database"]["error"]])
         self.assertIn("/dev/null/no/tickq.db", h["database"]["error"])
         self.assertEqual(self.get(s, "/health/ready").status, 200)   # the queue works without it
+
+    def test_serve_opens_the_database_again_when_the_server_ended_its_session(self):
+        """PostgreSQL ends serve's session (a restart, a failover): the next
+        request that reads the database opens a new one. Before, the dead
+        handle answered 503 ("server closed the connection unexpectedly")
+        and /health said the database was down for up to 10 s after it was
+        back."""
+        url, name = postgres().new_database()
+        s = self.serve(env={"DATABASE_URL": url})
+        self.assertIs(self.expect(self.get(s, "/health"), 200)["database"]["ok"], True)
+        self.expect(self.get(s, "/api/tables/none"), 404)
+
+        def sessions():
+            return int(postgres().psql(name, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                             f"'{name}' AND application_name = 'tickq'").stdout)
+        self.assertEqual(sessions(), 1)
+        postgres().psql(name, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                              f"'{name}' AND application_name = 'tickq'")
+        wait_for(lambda: sessions() == 0, 10, what="serve's session to end")
+        self.assertIn("no optimize table for job none", self.expect(self.get(s, "/api/tables/none"), 404)["error"])
+        self.assertIs(self.expect(self.get(s, "/health"), 200)["database"]["ok"], True)
+        self.assertEqual(sessions(), 1)
 
     def test_worker_health_names_its_supervisor_and_last_job(self):
         w = self.http_worker("--workers", "2", "--queues", "hq")

@@ -552,6 +552,35 @@ class TestUpdateStockData(TickqTestCase):
         self.assertEqual(self.bars(), [])
 
     # --- PostgreSQL ----------------------------------------------------------
+    def test_postgres_a_session_the_server_ended_is_opened_again(self):
+        """The database server ends the worker child's session between two
+        jobs (what a PostgreSQL restart or failover does): the next job opens
+        a new one and completes. Before, the child kept the dead handle and
+        every data job failed ("server closed the connection unexpectedly",
+        then an empty error) until the worker was restarted."""
+        url, name = postgres().new_database()
+        env = dict(self.env, DATABASE_URL=url)
+        w = self.worker("--workers", "1", "--no-history", env=env)
+        fast = self.provider(timeout_seconds=0.5, retries=0)
+        first = self.enqueue(TYPE, {"symbols": ["AAA"], "provider": fast}, "--max-retries", "0")
+        self.wait_state(first, ("completed", "failed", "dead"))
+        self.assertEqual(self.ok(first)["bars_written"], 5)
+
+        def sessions():
+            return int(postgres().psql(name, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                             f"'{name}' AND application_name = 'tickq'").stdout)
+        self.assertEqual(sessions(), 1)   # the child's, kept between jobs
+        postgres().psql(name, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                              f"'{name}' AND application_name = 'tickq'")
+        wait_for(lambda: sessions() == 0, 10, what="the child's session to end")
+        ids = [self.enqueue(TYPE, {"symbols": [s], "provider": fast}, "--max-retries", "0") for s in ("BBB", "CCC")]
+        for jid in ids:
+            self.wait_state(jid, ("completed", "failed", "dead"))
+            self.assertEqual(self.ok(jid)["bars_written"], 5)
+        self.assertEqual(postgres().psql(name, "SELECT symbol, count(*) FROM bars GROUP BY symbol ORDER BY symbol")
+                         .stdout, "AAA|5\nBBB|5\nCCC|5\n")
+        self.assertEqual(w.stop(), 0)
+
     def test_postgres_all_or_nothing(self):
         url, name = postgres().new_database()
         env = dict(self.env, DATABASE_URL=url)
