@@ -50,15 +50,21 @@ void performance_trades(const double *r, size_t n, trade_stats_t *o)
     }
 }
 
-double performance_periods_per_year(int64_t interval_seconds)
+double performance_periods_per_year(const char *interval)
 {
-    if (interval_seconds <= 0)
-        return TRADING_DAYS;
-    if (interval_seconds % (7 * 86400) == 0)
-        return WEEKS / (double)(interval_seconds / (7 * 86400));
-    if (interval_seconds % 86400 == 0)
-        return TRADING_DAYS / (double)(interval_seconds / 86400);
-    return TRADING_DAYS * SESSION_SECONDS / (double)interval_seconds;
+    char *unit;
+    long n = strtol(interval, &unit, 10);
+    if (n <= 0)
+        return NAN;
+    if (strcmp(unit, "wk") == 0)
+        return WEEKS / (double)n;
+    if (strcmp(unit, "d") == 0) /* N trading days a bar, as 1d is one */
+        return TRADING_DAYS / (double)n;
+    if (strcmp(unit, "h") == 0)
+        return TRADING_DAYS * SESSION_SECONDS / (3600.0 * (double)n);
+    if (strcmp(unit, "m") == 0)
+        return TRADING_DAYS * SESSION_SECONDS / (60.0 * (double)n);
+    return NAN;
 }
 
 void performance_series(const double *r, size_t n, double periods_per_year, series_stats_t *o)

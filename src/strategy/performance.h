@@ -6,7 +6,6 @@
 #define TICKQ_PERFORMANCE_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 typedef struct {
     size_t trades;
@@ -31,10 +30,11 @@ typedef struct {
     double calmar;           /* cagr / |max_drawdown| */
 } series_stats_t;
 
-/* The bars a year of an interval (bar_interval_seconds): 252 of daily bars
- * (252 / N of N-day ones), 52 of weekly (52 / N), and of intraday ones 252
- * sessions of 6.5 hours (1h: 1,638; 1m: 98,280). */
-double performance_periods_per_year(int64_t interval_seconds);
+/* The bars a year of an interval ("1d", "1wk", "1h", "5m": bars.h): 252
+ * of daily bars (252 / N of N-day ones: "7d" is seven trading days, not a
+ * week), 52 of weekly (52 / N), and of intraday ones 252 sessions of 6.5
+ * hours (1h: 1,638; 1m: 98,280). NaN for text that is no interval. */
+double performance_periods_per_year(const char *interval);
 
 /* Statistics of n periodic returns, periods_per_year of them a year
  * (performance_periods_per_year; 252 for daily bars). */

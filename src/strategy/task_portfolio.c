@@ -375,7 +375,7 @@ static json_t *portfolio_finish(lua_State *L, int ret, void *ctx, json_writer_t 
         previous = total;
     }
     series_stats_t m;
-    performance_series(returns, periods, performance_periods_per_year(bar_interval_seconds(t->interval)), &m);
+    performance_series(returns, periods, performance_periods_per_year(t->interval), &m);
     double exposure = periods ? exposure_sum / (double)periods : NAN;
 
     json_t *curve = json_array();

@@ -78,13 +78,15 @@ TEST(performance_periods_a_year_follow_the_interval)
     /* A year of bars of each interval (empyrical's 252 and 52; intraday,
      * 252 sessions of 6.5 hours): weekly bars annualised as days made a
      * year of 8.7% a CAGR of 48% and its volatility 2.2 times too high. */
-    CHECK(performance_periods_per_year(86400) == 252);
-    CHECK(performance_periods_per_year(2 * 86400) == 126);
-    CHECK(performance_periods_per_year(7 * 86400) == 52);
-    CHECK(performance_periods_per_year(14 * 86400) == 26);
-    CHECK(performance_periods_per_year(3600) == 1638);
-    CHECK(performance_periods_per_year(1800) == 3276);
-    CHECK(performance_periods_per_year(60) == 98280);
+    CHECK(performance_periods_per_year("1d") == 252);
+    CHECK(performance_periods_per_year("2d") == 126);
+    CHECK(performance_periods_per_year("7d") == 36); /* seven trading days a bar, not a week */
+    CHECK(performance_periods_per_year("1wk") == 52);
+    CHECK(performance_periods_per_year("2wk") == 26);
+    CHECK(performance_periods_per_year("1h") == 1638);
+    CHECK(performance_periods_per_year("30m") == 3276);
+    CHECK(performance_periods_per_year("1m") == 98280);
+    CHECK(isnan(performance_periods_per_year("1y")) && isnan(performance_periods_per_year("")));
     const double r[] = { 0.02, -0.01, 0.03 };
     series_stats_t d, w;
     performance_series(r, 3, 252, &d);
