@@ -45,8 +45,15 @@ static int fail(db_t *db, char *err, size_t errlen, const char *what, const char
 
 int db_pg_open(db_t *db, const char *url, char *err, size_t errlen)
 {
-    const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
-    const char *vals[] = { url, "5", "tickq", NULL };
+    /* tickq's defaults first: libpq takes the last value of a key, so what
+     * DATABASE_URL sets (?connect_timeout=30, ?application_name=...) wins.
+     * Keepalives and a user timeout end a connection whose server or
+     * network went silent (a failover that drops packets, a NAT that forgot
+     * it) in about a minute; without them a statement sent into it waits
+     * for the kernel's retransmissions, a quarter of an hour or more. */
+    const char *keys[] = { "connect_timeout", "application_name", "keepalives", "keepalives_idle",
+                           "keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname", NULL };
+    const char *vals[] = { "5", "tickq", "1", "30", "10", "3", "60000", url, NULL };
     PGconn *conn = PQconnectdbParams(keys, vals, 1);
     if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
         char msg[512];

@@ -71,6 +71,51 @@ class TestHealth(HttpCase):
         self.assertIs(self.expect(self.get(s, "/health"), 200)["database"]["ok"], True)
         self.assertEqual(sessions(), 1)
 
+    def test_serve_keeps_database_url_settings_and_sets_keepalives(self):
+        """What DATABASE_URL says wins over tickq's defaults (here
+        application_name; before, tickq's own came after the URL and
+        replaced it), and tickq's connection probes a silent server every
+        10 s after 30 s idle (keepalives_idle), not after the kernel's two
+        hours: a server or network gone silent ends the session in about a
+        minute instead of hanging a statement."""
+        url, name = postgres().new_database()
+        s = self.serve(env={"DATABASE_URL": url + "?application_name=tickq-api"})
+        self.assertIs(self.expect(self.get(s, "/health"), 200)["database"]["ok"], True)
+        count = postgres().psql(name, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                      f"'{name}' AND application_name = 'tickq-api'").stdout
+        self.assertEqual(int(count), 1)
+        # The client end of that session in /proc/net/tcp: timer 2 is the
+        # keepalive timer, its expiry in clock ticks (100 a second).
+        pg_port = int(url.split(":")[2].split("/")[0])
+        pids = {s.pid}
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                try:
+                    with open(f"/proc/{d}/stat") as f:
+                        if int(f.read().rsplit(")", 1)[1].split()[1]) in pids:
+                            pids.add(int(d))
+                except (OSError, IndexError, ValueError):
+                    pass
+        inodes = set()
+        for pid in pids:
+            try:
+                for fd in os.listdir(f"/proc/{pid}/fd"):
+                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if link.startswith("socket:["):
+                        inodes.add(link[8:-1])
+            except OSError:
+                pass
+        timers = []
+        with open("/proc/net/tcp") as f:
+            for line in f.readlines()[1:]:
+                col = line.split()
+                if int(col[2].split(":")[1], 16) == pg_port and col[9] in inodes:
+                    timer, when = col[5].split(":")
+                    timers.append((int(timer, 16), int(when, 16)))
+        self.assertEqual(len(timers), 1, timers)
+        self.assertEqual(timers[0][0], 2, timers)            # the keepalive timer runs
+        self.assertLessEqual(timers[0][1], 30 * 100, timers)  # due within 30 s, not 7,200
+
     def test_worker_health_names_its_supervisor_and_last_job(self):
         w = self.http_worker("--workers", "2", "--queues", "hq")
         instance = self.started_line(w)["worker"]
