@@ -125,7 +125,7 @@ static const http_route_t g_routes[] = {
     { "GET", "/", http_dashboard_page, HTTP_PUBLIC },
     { "GET", "/health", http_health, HTTP_PUBLIC },
     { "GET", "/health/live", http_health_live, HTTP_PUBLIC | HTTP_UNLOCKED },
-    { "GET", "/health/ready", http_health_ready, HTTP_PUBLIC },
+    { "GET", "/health/ready", http_health_ready, HTTP_PUBLIC | HTTP_UNLOCKED },
     { "GET", "/metrics", http_metrics, 0 },
     { "POST", "/api/tasks", http_tasks_create, HTTP_AUDIT | HTTP_BODY },
     { "GET", "/api/tasks", http_tasks_list, 0 },

@@ -7,10 +7,11 @@
  * last finished here. 200 when all is well, 503 with the problems named.
  * /health/live is the liveness probe: the process answers and, beside a
  * worker, its supervisor's loop turns. /health/ready is the readiness
- * probe: Redis answers and, beside a worker, it has children and is not
- * shutting down. */
+ * probe: Redis answers (on a connection of its own, outside the server's
+ * lock) and, beside a worker, it has children and is not shutting down. */
 #include "http/http_health.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +21,50 @@
 
 #define STALLED_MS 10000
 #define LIVE_MS 30000
+#define PROBE_RETRY_MS 2000 /* after a failed connect, fail at once this long (as http_app_queue) */
+
+/* The readiness probe's own Redis connection, under a lock of its own: the
+ * probe runs outside the server's lock (HTTP_UNLOCKED), so that an endpoint
+ * waiting on a slow database or a long Redis read does not make this
+ * instance look unready and take it out of service. One HTTP server a
+ * process. */
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+static rconn_t *probe_conn;
+static int64_t probe_failed_ms;
+static char probe_error[512];
+
+/* 1 when Redis answers a PING on the probe's connection; 0 with err. */
+static int probe_ping(const config_t *cfg, char *err, size_t errlen)
+{
+    int ok = 0;
+    pthread_mutex_lock(&probe_lock);
+    if (probe_conn != NULL && rconn_broken(probe_conn)) {
+        rconn_free(probe_conn);
+        probe_conn = NULL;
+    }
+    if (probe_conn == NULL) {
+        int64_t now = clock_mono_ms();
+        if (probe_failed_ms != 0 && now - probe_failed_ms < PROBE_RETRY_MS) {
+            snprintf(err, errlen, "%s", probe_error);
+            goto out;
+        }
+        if ((probe_conn = rconn_open(&cfg->url, cfg->command_timeout_ms, err, errlen)) == NULL) {
+            probe_failed_ms = clock_mono_ms();
+            snprintf(probe_error, sizeof probe_error, "%s", err);
+            goto out;
+        }
+        probe_failed_ms = 0;
+        rconn_set_name(probe_conn, "tickq-http-probe");
+    }
+    redisReply *r = rconn_cmd(probe_conn, err, errlen, "PING");
+    ok = r != NULL && r->type != REDIS_REPLY_ERROR;
+    if (r != NULL && r->type == REDIS_REPLY_ERROR)
+        snprintf(err, errlen, "%s", r->str);
+    freeReplyObject(r);
+out:
+    pthread_mutex_unlock(&probe_lock);
+    return ok;
+}
 
 /* PING and the protocol key: 1 when Redis answers, with *protocol the
  * version it holds ("" for none). */
@@ -164,8 +209,8 @@ void http_health_ready(void *app, const http_request_t *req, http_reply_t *rep)
     if (http_query_only(req, known, rep) != 0)
         return;
     http_app_t *a = app;
-    char protocol[32], err[512];
-    if (!redis_check(a, protocol, sizeof protocol, err, sizeof err)) {
+    char err[512];
+    if (!probe_ping(a->cfg, err, sizeof err)) {
         http_reply_json(rep, 503, json_pack("{s:s, s:s}", "status", "not ready", "reason", "redis unreachable"));
         return;
     }

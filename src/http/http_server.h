@@ -5,9 +5,10 @@
  *
  * Requests are served by a few threads, but routes run one at a time under
  * the server's lock, so a route may use one Redis connection without locks
- * of its own; a route flagged HTTP_UNLOCKED (the liveness probe, which
- * touches nothing shared) runs beside them, so that a request stuck on a
- * hung Redis does not make the process look dead. Replies are JSON
+ * of its own; a route flagged HTTP_UNLOCKED (the probes: liveness touches
+ * nothing shared, readiness has a connection and lock of its own) runs
+ * beside them, so that a request stuck on a hung Redis or a slow database
+ * does not make the process look dead or unready. Replies are JSON
  * (errors as {"error": "..."}) unless a route says otherwise (/metrics).
  *
  * Status codes decided here: 404 no route for the path, 405 a route for
@@ -96,7 +97,7 @@ typedef void (*http_handler_fn)(void *app, const http_request_t *req, http_reply
 
 #define HTTP_PUBLIC 1u           /* served without the token (/health*) */
 #define HTTP_AUDIT 2u            /* a mutating call: logged with who, what and the status */
-#define HTTP_UNLOCKED 4u         /* runs without the server's lock: uses nothing shared */
+#define HTTP_UNLOCKED 4u         /* runs without the server's lock: shares nothing unlocked with the others */
 #define HTTP_BODY 8u             /* reads a body; any other route refuses one that is not blank (400) */
 
 /* A route: METHOD and a path whose segments may be {name} (one segment,

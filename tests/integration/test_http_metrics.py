@@ -9,7 +9,9 @@ fires); and the HTTP process beside a worker: restarted when killed, gone
 when the worker stops."""
 import os
 import signal
+import subprocess
 import sys
+import threading
 import time
 
 from harness import ISO_RE, ROOT, SynthBarsTestCase, free_port, gone, postgres, wait_for
@@ -116,6 +118,44 @@ class TestHealth(HttpCase):
         self.assertEqual(timers[0][0], 2, timers)            # the keepalive timer runs
         self.assertLessEqual(timers[0][1], 30 * 100, timers)  # due within 30 s, not 7,200
 
+    def test_ready_answers_while_a_request_waits_on_the_database(self):
+        """A request that waits on a locked table holds the server's lock
+        (endpoints run one at a time); /health/ready pings Redis on a
+        connection of its own, outside that lock, so the pod stays ready.
+        Before, the probe waited behind the request until its timeout."""
+        url, name = postgres().new_database()
+        s = self.serve(env={"DATABASE_URL": url})
+        self.assertIs(self.expect(self.get(s, "/health"), 200)["database"]["ok"], True)
+        holder = subprocess.Popen(["psql", "-h", "127.0.0.1", "-p", str(postgres().port), "-U", "postgres",
+                                   "-d", name, "-c", "BEGIN; LOCK TABLE optimize_results IN ACCESS EXCLUSIVE MODE; "
+                                   "SELECT pg_sleep(60);"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def release():
+            holder.kill()
+            holder.wait()
+            postgres().psql(name, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                                  f"'{name}' AND application_name = 'psql'", check=False)
+        self.addCleanup(release)
+
+        def waiting():  # serve's session waits for the lock
+            return postgres().psql(name, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                         f"'{name}' AND application_name = 'tickq' AND wait_event_type = "
+                                         "'Lock'").stdout.strip() == "1"
+        wait_for(lambda: postgres().psql(name, "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = "
+                                               "l.relation WHERE c.relname = 'optimize_results' AND l.granted"
+                                         ).stdout.strip() == "1", 10, what="the table lock")
+        blocked = {}
+        t = threading.Thread(target=lambda: blocked.update(r=self.get(s, "/api/tables/none", timeout=90)))
+        t.start()
+        wait_for(waiting, 10, what="the request to wait on the lock")
+        ready = self.get(s, "/health/ready", timeout=10)
+        self.assertEqual((ready.status, ready.json()), (200, {"status": "ready"}))
+        self.assertTrue(t.is_alive())   # the other request still waits
+        release()
+        t.join(30)
+        self.assertFalse(t.is_alive())
+        self.expect(blocked["r"], 404, "no optimize table for job none")
+
     def test_worker_health_names_its_supervisor_and_last_job(self):
         w = self.http_worker("--workers", "2", "--queues", "hq")
         instance = self.started_line(w)["worker"]
@@ -195,6 +235,7 @@ class TestRedisDown(HttpCase):
         # failed connect before it tries again: bounded by the wait).
         self.server.start()
         wait_for(lambda: self.get(s, "/health").status == 200, 10, what="/health to see Redis again")
+        wait_for(lambda: self.get(s, "/health/ready").status == 200, 10, what="the probe's own connection again")
         h = self.expect(self.get(s, "/health"), 200)
         self.assertEqual(h["problems"], [])
         self.assertEqual(self.metrics(s).value("tickq_redis_up"), 1)
