@@ -235,6 +235,43 @@ class TestStreamsFacade(HandlerCase):
                                    "tasks_timeout": 0, "active_tasks": 0})
 
 
+class TestQuantResults(HandlerCase):
+    """The numbers a pandas job returns reach the client as those numbers:
+    numpy's int64, float32 and bool_ scalars (what df.volume.sum(),
+    closes[-1] and a comparison give) are no longer "not JSON" failures
+    that throw the finished work away."""
+    COMMAND = f"{PY} -m tickq.handler quant_tasks"
+
+    def setUp(self):
+        super().setUp()
+        self.config = self.write(f"[handler quant]\ncommand = {self.COMMAND}\ntypes = np_metrics, np_overflow\n")
+
+    def test_numpy_scalars_come_back_as_the_same_numbers(self):
+        import numpy as np
+        self.serve()
+        client = tickq.Client(self.url)
+        # The producer's args may hold them too (a volume read with numpy).
+        jid = client.enqueue("np_metrics", {"volumes": [np.int64(100), 250, 7], "closes": [10.25, np.float32(0.1)]},
+                             max_retries=0)
+        data = client.wait(jid, timeout=30)
+        got = {k: data[k] for k in ("volume", "last", "up", "mean", "small", "big")}
+        want = {"volume": 357, "last": float(np.float32(0.1)), "up": False,
+                "mean": float(np.float32([10.25, np.float32(0.1)]).mean()), "small": -5, "big": 2**63 - 1}
+        self.assertEqual(got, want)
+        self.assertEqual({k: type(v) for k, v in got.items()},
+                         {"volume": int, "last": float, "up": bool, "mean": float, "small": int, "big": int})
+        self.assertEqual(json.loads(self.job(jid)["args"]),
+                         {"volumes": [100, 250, 7], "closes": [10.25, float(np.float32(0.1))]})
+        # One beyond 64 bits is still refused, by name.
+        jid = client.enqueue("np_overflow", {}, max_retries=3)
+        with self.assertRaises(tickq.TaskFailed) as caught:
+            client.wait(jid, timeout=30)
+        self.assertEqual(caught.exception.status, "failed")
+        self.assertEqual(caught.exception.error, "the task returned a dict, which is not JSON: ValueError: a "
+                         "numpy.uint64 beyond 64 bits (18446744073709551615): tickq takes integers from -2**63 to "
+                         "2**63-1")
+
+
 UNREADABLE_TYPES = ("big_int, big_negative, int64_edges, nul_text, nul_key, key_twice, nul_fail, nul_progress, slow, "
                     "exit_after_stderr")
 INT64 = "tickq takes integers from -2**63 to 2**63-1"

@@ -238,7 +238,8 @@ def _args_json(args):
         raise ValueError(f"args must be a dict (a JSON object like {{\"symbol\": \"AAPL\"}}), "
                          f"not {type(args).__name__}")
     try:   # first: json.dumps finds a cycle (ValueError), which depth() would follow for ever
-        json_text = json.dumps(args, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        json_text = json.dumps(args, ensure_ascii=False, allow_nan=False, separators=(",", ":"),
+                               default=json_rules.numpy_default)
     except RecursionError:
         json_text = None    # deeper than Python's own recursion: named by the depth below
     except (TypeError, ValueError) as e:

@@ -22,7 +22,13 @@ code (map, set, min, max): a value with nothing to report, the common
 case, costs less than its encoding. Only a value that may hold a problem
 is walked item by item, to name the place. Nothing recurses, so a deep
 value is checked too.
+
+`numpy_default` is the `default` of tickq's JSON encoders: a numpy scalar
+of a bool, integer or float type (what a pandas reduction returns:
+`df.volume.sum()` is a numpy.int64) is written as the Python number it
+equals, digit for digit, as a numpy.float64 (a float) always was.
 """
+import sys
 
 from itertools import chain
 
@@ -36,6 +42,29 @@ RESULT_DEPTH_MAX = PARSER_DEPTH - 3
 
 _CONTAINERS = (dict, list, tuple)
 _STR = frozenset((str,))
+
+
+def numpy_default(o):
+    """json's `default` hook: a numpy bool_, integer or floating scalar as
+    the Python bool, int or float of the same value; anything else (a
+    Decimal, a datetime, an array, numpy's long double, which a float does
+    not hold exactly) raises TypeError, as json does. An integer beyond
+    64 bits raises ValueError naming it (json_rules checks only Python
+    ints for that). numpy is never imported here: a value can only be one
+    of its scalars once the task has imported it."""
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(o, np.generic):
+        if isinstance(o, np.bool_):
+            return bool(o)
+        if isinstance(o, np.integer):
+            n = int(o)
+            if not INT64_MIN <= n <= INT64_MAX:
+                raise ValueError(f"a numpy.{type(o).__name__} beyond 64 bits ({n}): tickq takes integers from "
+                                 "-2**63 to 2**63-1")
+            return n
+        if isinstance(o, np.floating) and np.finfo(o.dtype).bits <= 64:
+            return float(o)   # float16/32/64 are exact as a double; NaN and inf are refused as for a float
+    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
 
 def depth(value):

@@ -56,8 +56,10 @@ _CANCEL_KEYS = frozenset(("msg", "id", "reason"))
 _CANCEL_REASONS = ("timeout", "cancel")
 
 # Compact, UTF-8 (encoded below: a lone surrogate fails there, in our hands,
-# instead of reaching tickq as an escape it refuses), no NaN (not JSON).
-_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+# instead of reaching tickq as an escape it refuses), no NaN (not JSON);
+# numpy's bool, integer and float scalars as the numbers they are.
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"),
+                           default=json_rules.numpy_default).encode
 _loads = json.loads
 
 

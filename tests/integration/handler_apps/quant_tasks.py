@@ -1,0 +1,21 @@
+"""quant_tasks.py — tasks as a quant team's RQ/arq job code writes them,
+for test_handler_python's migration tests, served by `python3 -m
+tickq.handler quant_tasks`: results holding numpy scalars (what a pandas
+reduction returns). numpy is imported by the task, not at import, so
+that the module serves without it too."""
+from tickq import task
+
+
+@task("np_metrics")
+def np_metrics(args, job):
+    import numpy as np
+    volume = np.array(args["volumes"], dtype=np.int64)
+    closes = np.array(args["closes"], dtype=np.float32)
+    return {"volume": volume.sum(), "last": closes[-1], "up": closes[-1] > closes[0],
+            "mean": np.float64(closes.mean()), "small": np.int8(-5), "big": np.uint64(2**63 - 1)}
+
+
+@task("np_overflow")
+def np_overflow(args, job):
+    import numpy as np
+    return {"n": np.uint64(2**64 - 1)}
