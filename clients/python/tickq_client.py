@@ -42,9 +42,16 @@ class TaskTimeout(Exception):
 
 
 def _check_id(task_id):
-    if not isinstance(task_id, str) or not task_id or len(task_id) > 128 or any(
-            c.isspace() or ord(c) < 32 for c in task_id):
-        raise ValueError("task_id must be a string of 1-128 characters without spaces")
+    """The worker's rule (src/lua/list_import.lua): 1-128 bytes of UTF-8, no
+    space or control character (DEL included). An id it refuses would get
+    no task_result at all (the entry is only kept in tickq's rejected
+    stream), so wait_for_result would wait its whole timeout for nothing."""
+    try:
+        size = len(task_id.encode("utf-8")) if isinstance(task_id, str) else 0
+    except UnicodeEncodeError:
+        size = 0
+    if not 0 < size <= 128 or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in task_id):
+        raise ValueError("task_id must be a string of 1-128 bytes (UTF-8) without spaces or control characters")
 
 
 def add_task(redis_client, task_id, task_type, args, list_name=LIST_NAME):

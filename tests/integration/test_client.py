@@ -88,6 +88,22 @@ class TestPythonClient(SynthBarsTestCase):
             tickq_client.wait_for_result(self.r, "never", timeout=0.2)
         self.assertEqual(self.r.llen("strategy_queue"), 0)
 
+    def test_add_task_refuses_the_ids_the_worker_refuses(self):
+        """The worker takes 1-128 bytes without control characters; an id it
+        refuses gets no task_result, so a push of one would leave
+        wait_for_result waiting out its timeout. 65 x 'é' is 65 characters
+        but 130 bytes; DEL is a control character. 64 x 'é' (128 bytes) runs."""
+        for bad in ("\u00e9" * 65, "bt\x7f1", "\ud800"):
+            with self.subTest(task_id=bad):
+                with self.assertRaises(ValueError):
+                    tickq_client.add_task(self.r, bad, "echo", {"n": 1})
+        self.assertEqual(self.r.llen("strategy_queue"), 0)
+        self.start_worker()
+        edge = "\u00e9" * 64
+        tickq_client.add_task(self.r, edge, "echo", {"n": 2})
+        res = tickq_client.wait_for_result(self.r, edge, timeout=20)
+        self.assertEqual((res["status"], res["data"]["n"]), ("completed", 2))
+
     def test_a_finished_task_id_pushed_again_waits_for_its_new_result(self):
         """add_task of a finished id, then wait_for_result, returns the new
         run's result, never the previous one (which stays until the worker
