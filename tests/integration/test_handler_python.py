@@ -244,7 +244,10 @@ class TestQuantResults(HandlerCase):
 
     def setUp(self):
         super().setUp()
-        self.config = self.write(f"[handler quant]\ncommand = {self.COMMAND}\ntypes = np_metrics, np_overflow\n")
+        self.config = self.write(f"[handler quant]\ncommand = {self.COMMAND}\n"
+                                 "types = np_metrics, np_overflow, rq_helper\n"
+                                 f"[handler quant_async]\ncommand = {PY} -m tickq.handler --max-jobs 4 quant_async\n"
+                                 "types = arq_helper\n")
 
     def test_numpy_scalars_come_back_as_the_same_numbers(self):
         import numpy as np
@@ -270,6 +273,25 @@ class TestQuantResults(HandlerCase):
         self.assertEqual(caught.exception.error, "the task returned a dict, which is not JSON: ValueError: a "
                          "numpy.uint64 beyond 64 bits (18446744073709551615): tickq takes integers from -2**63 to "
                          "2**63-1")
+
+
+    def test_get_current_job_is_the_running_job(self):
+        """RQ's get_current_job() for helpers that were never handed the
+        job: each running task sees its own, in a plain task run inline and
+        in async tasks running at once on one event loop; outside a task,
+        None."""
+        self.assertIsNone(tickq.get_current_job())
+        w = self.serve()
+        wait_for(lambda: w.log().count("handler started") >= 2, 20, what="both handlers")
+        client = tickq.Client(self.url)
+        jid = client.enqueue("rq_helper", {"note": "rq"})
+        self.assertEqual(client.wait(jid, timeout=30)["deep"],
+                         {"note": "rq", "id": jid, "attempt": 1, "type": "rq_helper"})
+        self.assertIs(client.wait(jid, timeout=30)["same"], True)
+        ids = [client.enqueue("arq_helper", {"note": n}) for n in range(4)]
+        for n, jid in enumerate(ids):
+            data = client.wait(jid, timeout=30)
+            self.assertEqual((data["deep"], data["id"]), ({"note": n, "id": jid}, jid))
 
 
 UNREADABLE_TYPES = ("big_int, big_negative, int64_edges, nul_text, nul_key, key_twice, nul_fail, nul_progress, slow, "

@@ -20,7 +20,7 @@ Streams QueueManager calls.
 Importing tickq needs only the standard library; Client needs the redis
 package (Debian: python3-redis).
 """
-from tickq.runtime import Fail, Job, Retry, task
+from tickq.runtime import Fail, Job, Retry, get_current_job, task
 from tickq.client import Client, JobExists, JobNotFound, TaskFailed, TaskTimeout
 from tickq_client import (
     LIST_NAME, RESULT_PREFIX, add_backtest_task, add_portfolio_backtest_task, add_screening_task, add_task,
@@ -28,6 +28,6 @@ from tickq_client import (
 
 __version__ = "0.1.0"
 
-__all__ = ["task", "Retry", "Fail", "Job", "Client", "TaskFailed", "TaskTimeout", "JobExists", "JobNotFound",
+__all__ = ["task", "Retry", "Fail", "Job", "get_current_job", "Client", "TaskFailed", "TaskTimeout", "JobExists", "JobNotFound",
            "LIST_NAME", "RESULT_PREFIX", "add_task", "add_backtest_task", "add_screening_task",
            "add_portfolio_backtest_task", "get_task_result", "wait_for_result"]

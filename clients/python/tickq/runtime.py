@@ -31,6 +31,7 @@ Invariants:
       takes and tickq would not becomes a permanent error naming where it
       is, and a NUL in an error text or a progress message becomes U+FFFD.
 """
+import contextvars
 import json
 import numbers
 import os
@@ -177,6 +178,20 @@ def is_async(fn):
 
 
 # --- the job a task receives ----------------------------------------------------
+
+# The job whose task is running in this thread (a plain task) or asyncio
+# task (an async def one): get_current_job().
+_current_job = contextvars.ContextVar("tickq_current_job", default=None)
+
+
+def get_current_job():
+    """The Job of the task running here, or None outside a task: RQ's
+    rq.get_current_job() for code deep in a task that was never handed the
+    job (helpers that log its id or report progress). Set for the task's
+    own thread or coroutine, as RQ's is (a thread the task starts itself
+    sees None)."""
+    return _current_job.get()
+
 
 class Job:
     """What a task knows of its job: id, type, attempt (1 on the first run),
@@ -344,10 +359,13 @@ def _unknown_type_line(job, tasks):
 
 def run_sync(fn, args, job):
     """Runs a plain task; returns its reply line."""
+    token = _current_job.set(job)
     try:
         value = fn(args, job)
     except Exception as e:
         return _exception_line(job, e)
+    finally:
+        _current_job.reset(token)
     return _result_line(job, value)
 
 
@@ -608,6 +626,7 @@ async def serve_async(tasks, max_jobs):
             with busy_lock:
                 busy[0] += 1
             return await loop.run_in_executor(pool, in_thread, fn, args, job)
+        _current_job.set(job)          # this asyncio task's own context
         try:
             value = await fn(args, job)
         except Exception as e:

@@ -19,3 +19,17 @@ def np_metrics(args, job):
 def np_overflow(args, job):
     import numpy as np
     return {"n": np.uint64(2**64 - 1)}
+
+
+def record_attempt(note):
+    """A helper deep in the users' RQ code that was never handed the job:
+    it asks for the current one, as it asked rq.get_current_job()."""
+    from tickq import get_current_job
+    job = get_current_job()
+    return {"note": note, "id": job.id, "attempt": job.attempt, "type": job.type}
+
+
+@task("rq_helper")
+def rq_helper(args, job):
+    from tickq import get_current_job
+    return {"deep": record_attempt(args["note"]), "same": get_current_job() is job}
