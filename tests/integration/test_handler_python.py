@@ -199,6 +199,31 @@ class TestClient(HandlerCase):
         self.assertEqual(self.job(jid)["attempts"], "1")
 
 
+    def test_cancel_a_waiting_and_a_running_job(self):
+        """Client.cancel, RQ's job.cancel() / arq's job.abort(): a delayed
+        job is cancelled at once and never runs; a running one is stopped
+        by its worker and wait() says cancelled; a finished or unknown id
+        changes nothing and says so."""
+        self.serve()
+        client = tickq.Client(self.url)
+        later = client.enqueue("greet", {"name": "later"}, delay=60)
+        self.assertEqual(client.cancel(later), "cancelled")
+        with self.assertRaises(tickq.TaskFailed) as caught:
+            client.wait(later, timeout=5)
+        self.assertEqual(caught.exception.status, "cancelled")
+        marker = os.path.join(self.tmp, "never")
+        jid = client.enqueue("hold", {"marker": marker}, max_retries=3)
+        self.wait_running(jid)
+        self.assertEqual(client.cancel(jid), "requested")
+        with self.assertRaises(tickq.TaskFailed) as caught:
+            client.wait(jid, timeout=20)
+        self.assertEqual((caught.exception.status, caught.exception.error), ("cancelled", "Job cancelled"))
+        self.assertEqual((self.state(jid), self.state(later)), ("cancelled", "cancelled"))
+        self.assertEqual(self.job(later)["attempts"], "0")
+        self.assertEqual(client.cancel(jid), "finished")
+        self.assertEqual(client.cancel("no-such-job"), "missing")
+
+
 class TestStreamsFacade(HandlerCase):
     COMMAND = f"{PY} -m streams_worker"
 

@@ -529,6 +529,36 @@ class Client:
             raise JobExists(task_id, state, run, replace)
         return task_id
 
+    # -- cancel --
+
+    def cancel(self, task_id):
+        """Cancels a job, as `tickq cancel` does (RQ's job.cancel(), arq's
+        job.abort()). Returns what happened:
+
+          "cancelled"  it was waiting (queued, delayed, deferred, retrying):
+                       cancelled now, it never runs (again);
+          "requested"  it is running: its worker stops it within a fraction
+                       of a second (a handler is sent a cancel, then killed
+                       after its cancel_grace); wait() then raises
+                       TaskFailed with status "cancelled";
+          "finished"   it had already finished: nothing was changed;
+          "missing"    Redis holds no job of that id.
+
+        Cancelling a flow's waiting parent cancels its children too; jobs
+        that depend on a cancelled one fail. Raises RuntimeError when Redis
+        cannot take the call (as enqueue does)."""
+        _check_id(task_id)
+        cmd = ["FCALL", LIBRARY + "_cancel", "0"] + self._header(time.time_ns() // 1000) + [task_id]
+        try:
+            reply = self.redis.execute_command(*cmd)
+        except self._response_error as e:
+            raise self._refusal(e) from None
+        what = _text(reply[0]) if isinstance(reply, (list, tuple)) and reply else None
+        answers = {"cancelled": "cancelled", "running": "requested", "final": "finished", "missing": "missing"}
+        if what not in answers:
+            raise RuntimeError(f"unexpected reply from {LIBRARY}_cancel: {reply!r}")
+        return answers[what]
+
     # -- results --
 
     def result(self, task_id):
