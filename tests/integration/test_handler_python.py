@@ -270,7 +270,7 @@ class TestQuantResults(HandlerCase):
     def setUp(self):
         super().setUp()
         self.config = self.write(f"[handler quant]\ncommand = {self.COMMAND}\n"
-                                 "types = np_metrics, np_overflow, rq_helper\n"
+                                 "types = np_metrics, np_overflow, rq_helper, flat_sharpe\n"
                                  f"[handler quant_async]\ncommand = {PY} -m tickq.handler --max-jobs 4 quant_async\n"
                                  "types = arq_helper\n")
 
@@ -295,9 +295,21 @@ class TestQuantResults(HandlerCase):
         with self.assertRaises(tickq.TaskFailed) as caught:
             client.wait(jid, timeout=30)
         self.assertEqual(caught.exception.status, "failed")
-        self.assertEqual(caught.exception.error, "the task returned a dict, which is not JSON: ValueError: a "
-                         "numpy.uint64 beyond 64 bits (18446744073709551615): tickq takes integers from -2**63 to "
-                         "2**63-1")
+        self.assertEqual(caught.exception.error, "the task returned a dict, which is not JSON: result key 'n': a "
+                         "uint64 (ValueError: a numpy.uint64 beyond 64 bits (18446744073709551615): tickq takes "
+                         "integers from -2**63 to 2**63-1)")
+
+    def test_a_result_that_is_not_json_names_where(self):
+        """A NaN deep in a big result (the Sharpe ratio of a flat curve) is
+        named by its place, not only as 'Out of range float values'."""
+        self.serve()
+        client = tickq.Client(self.url)
+        jid = client.enqueue("flat_sharpe", {"symbol": "AAPL", "closes": [10, 10, 10]}, max_retries=3)
+        with self.assertRaises(tickq.TaskFailed) as caught:
+            client.wait(jid, timeout=30)
+        self.assertEqual(caught.exception.status, "failed")
+        self.assertEqual(caught.exception.error, "the task returned a dict, which is not JSON: result key 'metrics' "
+                         "key 'sharpe': a float nan, which JSON does not have")
 
 
     def test_get_current_job_is_the_running_job(self):

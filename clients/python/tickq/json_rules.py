@@ -67,6 +67,41 @@ def numpy_default(o):
     raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
 
+def unencodable(value, place, encode):
+    """Where in `value` the first thing `encode` (a json encoder's encode,
+    which refused value) cannot write is, as "PLACE key 'k' item 3: a
+    float nan, which JSON does not have" or "...: a Decimal (TypeError:
+    ...)"; None when no single item is to blame (a container that holds
+    itself). Walked without recursion, only once encoding has failed."""
+    seen = set()
+    stack = [_Node(value, 1, None, None)]
+    while stack:
+        node = stack.pop()
+        v = node.value
+        if isinstance(v, _CONTAINERS):
+            if id(v) in seen:
+                continue
+            seen.add(id(v))
+            if isinstance(v, dict):
+                for k in v:
+                    if not isinstance(k, (str, int, float, bool)) and k is not None:
+                        return (f"{node.place(place)}: a {type(k).__name__} key, {_quote(k)}: JSON keys "
+                                "are strings")
+                steps = [(f"key {_quote(k)}", x) for k, x in v.items()]
+            else:
+                steps = [(f"item {i}", x) for i, x in enumerate(v)]
+            stack.extend(_Node(x, node.level + 1, node, step) for step, x in reversed(steps))
+            continue
+        try:
+            encode(v)
+        except (TypeError, ValueError) as e:
+            where = node.place(place) if node.parent is None else node.parent.place(place, node.step)
+            if isinstance(v, float):
+                return f"{where}: a float {v!r}, which JSON does not have"
+            return f"{where}: a {type(v).__name__} ({type(e).__name__}: {e})"
+    return None
+
+
 def depth(value):
     """How deep value's dicts and lists nest (a scalar: 0, {} or []: 1), as
     tickq counts args (src/core/job.c, json_depth); without recursion."""

@@ -323,7 +323,9 @@ def _not_json(value, e):
         value.close()  # never awaited: say so here rather than in a warning
         return ("the task returned a coroutine (a plain def returning an awaitable): declare it async def "
                 "so that the runtime awaits it")
-    return f"the task returned a {type(value).__name__}, which is not JSON: {type(e).__name__}: {e}"
+    head = f"the task returned a {type(value).__name__}, which is not JSON"
+    where = json_rules.unencodable(value, "result", _encode) if isinstance(value, (dict, list, tuple)) else None
+    return f"{head}: {where}" if where is not None else f"{head}: {type(e).__name__}: {e}"
 
 
 def describe_exception(e):

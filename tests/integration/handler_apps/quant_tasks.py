@@ -33,3 +33,12 @@ def record_attempt(note):
 def rq_helper(args, job):
     from tickq import get_current_job
     return {"deep": record_attempt(args["note"]), "same": get_current_job() is job}
+
+
+@task("flat_sharpe")
+def flat_sharpe(args, job):
+    """The Sharpe ratio of a flat equity curve: 0/0, a NaN deep in a result."""
+    import numpy as np
+    returns = np.zeros(len(args["closes"]) - 1)
+    sharpe = float(np.float64(returns.mean()) / np.float64(returns.std())) if len(returns) else 0.0
+    return {"symbol": args["symbol"], "metrics": {"trades": 12, "sharpe": sharpe}}
