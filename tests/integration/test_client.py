@@ -379,6 +379,35 @@ class TestClientWaitForNoJob(TickqTestCase):
     waited for as usual. Without it (the default: a list-protocol job has
     no record until a worker takes it), wait waits its timeout."""
 
+    def test_wait_rides_out_a_redis_restart(self):
+        """A wait of 20 s does not end with a ConnectionError because Redis
+        restarted for half a second (the job runs on meanwhile: workers
+        ride restarts out); it reads the result once Redis is back. Past
+        its timeout, a Redis still down is raised as what it is."""
+        import redis as redis_py
+        client = Client(self.url)
+        got = {}
+
+        def waiter():
+            try:
+                got["data"] = client.wait("across-restart", timeout=20)
+            except Exception as e:   # noqa: BLE001 - the test reports it
+                got["error"] = e
+        t = threading.Thread(target=waiter)
+        t.start()
+        time.sleep(0.2)
+        self.addCleanup(lambda: self.server.proc is None and self.server.start())
+        self.server.stop()
+        time.sleep(0.5)
+        self.server.start()
+        self.r.set("task_result:across-restart", json.dumps({"status": "completed", "data": {"n": 7}}))
+        t.join(20)
+        self.assertEqual(got, {"data": {"n": 7}})
+        self.server.stop()
+        with self.assertRaises(redis_py.ConnectionError):
+            client.wait("across-restart", timeout=0.3)
+        self.server.start()
+
     def test_an_id_with_no_job_raises_job_not_found_promptly(self):
         client = Client(self.url)
         start = time.monotonic()

@@ -571,7 +571,10 @@ class Client:
         data when completed; raises TaskFailed (status failed, dead or
         cancelled) when it ended otherwise, TaskTimeout after `timeout`
         seconds. While the job runs, each new progress it reports calls
-        on_progress(fraction, message) (message may be None).
+        on_progress(fraction, message) (message may be None). A link to
+        Redis that fails meanwhile (redis-py's ConnectionError or
+        TimeoutError: Redis restarting or failing over) is tried again until
+        `timeout`, and raised only past it.
 
         With `missing_grace` (seconds, e.g. 2), an id Redis holds no job for
         (neither its record <prefix>:job:<id> nor its task_result:<id>: a
@@ -592,11 +595,22 @@ class Client:
         record = f"{self.prefix}:job:{task_id}"
         missing_since = None   # when the id was first seen with no record and no result
         while True:
-            res = self.result(task_id)
-            now = time.monotonic()
-            # Whether the id has a job at all, asked only when the answer is
-            # used (the grace, or the timeout's message), not on every poll.
-            if res is None and (missing_grace is not None or now >= deadline) and not self.redis.exists(record):
+            try:
+                res = self.result(task_id)
+                now = time.monotonic()
+                # Whether the id has a job at all, asked only when the answer
+                # is used (the grace, or the timeout's message), not on every poll.
+                absent = res is None and (missing_grace is not None or now >= deadline) and not self.redis.exists(
+                    record)
+            except self._link_errors:
+                # Redis restarting, failing over, unreachable for a moment:
+                # the job goes on meanwhile (workers ride it out), so the
+                # wait does too, until its own timeout.
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(min(max(poll_interval, 0.1), max(0.0, deadline - time.monotonic())))
+                continue
+            if absent:
                 missing_since = now if missing_since is None else missing_since
                 if missing_grace is not None and now - missing_since >= missing_grace:
                     raise JobNotFound(task_id, record, now - missing_since)
