@@ -509,6 +509,40 @@ static void proc_forked(proc_t *p)
     fcntl(p->res_r, F_SETPIPE_SZ, 1 << 20);
 }
 
+/* Waits for the child until deadline (monotonic ms) and kills it there: a
+ * child that closed its pipes is still under its time limit (one that
+ * then sleeps uses no CPU time, so RLIMIT_CPU never ends it). 1 when it
+ * had to be killed. Its status in *status, its pid reaped. */
+static int wait_until(pid_t pid, int *status, int64_t deadline)
+{
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* -1 on an old kernel: polled then */
+    int killed = 0;
+    for (;;) {
+        pid_t done = waitpid(pid, status, WNOHANG);
+        if (done != 0 && !(done < 0 && errno == EINTR))
+            break;
+        int64_t left = deadline - clock_mono_ms();
+        if (left <= 0) {
+            kill(pid, SIGKILL);
+            killed = 1;
+            while (waitpid(pid, status, 0) < 0 && errno == EINTR) {
+            }
+            break;
+        }
+        int ms = left > 100 ? 100 : (int)left;
+        if (pidfd >= 0) {
+            struct pollfd pf = { pidfd, POLLIN, 0 };
+            poll(&pf, 1, ms);
+        } else {
+            struct timespec ts = { 0, 1000000 }; /* 1 ms */
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (pidfd >= 0)
+        close(pidfd);
+    return killed;
+}
+
 /* Reads the child's pipes until both close or the wall limit, then its
  * status. early: a child that closed both pipes after writing a result
  * has finished (a process with a large address space takes milliseconds
@@ -538,8 +572,15 @@ static void proc_watch(proc_t *p, const sandbox_limits_t *lim, int64_t start, in
     }
     int status = 0;
     int ended_early = early && !killed && !open_out && !open_res && result.len > 0;
-    pid_t done;
-    while ((done = waitpid(p->pid, &status, ended_early ? WNOHANG : 0)) < 0 && errno == EINTR) {
+    pid_t done = p->pid;
+    if (ended_early) {
+        while ((done = waitpid(p->pid, &status, WNOHANG)) < 0 && errno == EINTR) {
+        }
+    } else if (killed) {
+        while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR) {
+        }
+    } else if (wait_until(p->pid, &status, start + lim->wall_ms)) {
+        killed = 1; /* its pipes closed, but it went on past the limit */
     }
     if (done == 0) { /* ended early, still going away: killed for certain, reaped later (sandbox_reap) */
         kill(p->pid, SIGKILL);
