@@ -127,7 +127,8 @@ static int hook(const char *event, PyObject *args, void *data)
     else if (strcmp(event, "os.remove") == 0 || strcmp(event, "os.rename") == 0 || strcmp(event, "os.mkdir") == 0 ||
              strcmp(event, "os.rmdir") == 0 || strcmp(event, "os.chmod") == 0 || strcmp(event, "os.chown") == 0 ||
              strcmp(event, "os.link") == 0 || strcmp(event, "os.symlink") == 0 ||
-             strcmp(event, "os.truncate") == 0 || strcmp(event, "os.utime") == 0 || starts(event, "shutil.")) {
+             strcmp(event, "os.truncate") == 0 || strcmp(event, "os.utime") == 0 || strcmp(event, "os.setxattr") == 0 ||
+             strcmp(event, "os.removexattr") == 0 || starts(event, "shutil.")) {
         char what[120];
         snprintf(what, sizeof what, "changing files (%s)", event);
         violation(what);

@@ -80,6 +80,11 @@ static const char *const denied[] = {
     "keyctl", "add_key", "request_key", "quotactl", "acct", "personality",
     "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
     "inotify_init", "inotify_init1", "fanotify_init", "pidfd_open", "pidfd_getfd",
+    /* A file's metadata, which Landlock does not guard: extended attributes
+     * (system.posix_acl_access is a chmod: an owner's file made
+     * world-writable), times, and the mode through fchmodat2 */
+    "setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr", "setxattrat",
+    "removexattrat", "file_setattr", "utime", "utimes", "utimensat", "futimesat", "fchmodat2",
     /* System V IPC and message queues: state that outlives the process,
      * memory outside its limits */
     "shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop", "semctl",
@@ -110,11 +115,30 @@ static const unsigned long denied_ioctl[] = { FIOSETOWN, SIOCSPGRP, FIOASYNC, TI
 /* Flags that make an open more than a read. */
 static const unsigned long write_flags[] = { O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND, __O_TMPFILE };
 
+/* Calls newer than the libseccomp a build may have (2.5.4 knows none of
+ * these): from Linux 5.1 on, a new call has the same number on every
+ * architecture (x86_64, arm64 ...). */
+static const struct {
+    const char *name;
+    int nr;
+} newer[] = {
+    { "fchmodat2", 452 }, { "setxattrat", 463 }, { "removexattrat", 466 }, { "file_setattr", 469 },
+};
+
+static int syscall_number(const char *name)
+{
+    int nr = seccomp_syscall_resolve_name(name);
+    for (size_t i = 0; nr == __NR_SCMP_ERROR && i < sizeof newer / sizeof newer[0]; i++)
+        if (strcmp(newer[i].name, name) == 0)
+            nr = newer[i].nr;
+    return nr;
+}
+
 static int deny_all(scmp_filter_ctx ctx, const char *const *names, size_t n)
 {
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        int nr = seccomp_syscall_resolve_name(names[i]);
+        int nr = syscall_number(names[i]);
         if (nr != __NR_SCMP_ERROR) /* else not on this architecture */
             rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, nr, 0);
     }

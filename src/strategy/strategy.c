@@ -588,6 +588,11 @@ static const char *violation_words(const char *call)
         { "kill", "sending a signal" }, { "tkill", "sending a signal" }, { "tgkill", "sending a signal" },
         { "alarm", "a timer signal (signal.alarm)" }, { "setitimer", "a timer signal" },
         { "timer_create", "a timer signal" }, { "open", "writing a file" }, { "openat", "writing a file" },
+        { "setxattr", "changing a file's attributes" }, { "lsetxattr", "changing a file's attributes" },
+        { "fsetxattr", "changing a file's attributes" }, { "removexattr", "changing a file's attributes" },
+        { "lremovexattr", "changing a file's attributes" }, { "fremovexattr", "changing a file's attributes" },
+        { "utimensat", "changing a file's times" }, { "utimes", "changing a file's times" },
+        { "utime", "changing a file's times" }, { "futimesat", "changing a file's times" },
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(known[i].call, call) == 0)

@@ -118,6 +118,18 @@ static int spins(void *ctx)
     return 0;
 }
 
+/* Closes its output and result pipes, then sleeps (no CPU time: RLIMIT_CPU
+ * never ends it) for longer than its wall limit. */
+static int closes_its_pipes_and_sleeps(void *ctx)
+{
+    (void)ctx;
+    close(1);
+    close(2);
+    close(SANDBOX_RESULT_FD);
+    sleep(3);
+    return 0;
+}
+
 static void run(sandbox_fn fn, int64_t wall_ms, sandbox_outcome_t *out)
 {
     sandbox_limits_t lim = { .wall_ms = wall_ms, .cpu_seconds = 5 };
@@ -203,6 +215,15 @@ TEST(sandbox_kills_at_the_wall_limit)
     sandbox_outcome_free(&o);
 }
 
+TEST(sandbox_kills_at_the_wall_limit_after_its_pipes_closed)
+{
+    sandbox_outcome_t o;
+    run(closes_its_pipes_and_sleeps, 150, &o);
+    CHECK(o.timed_out);
+    CHECK(o.elapsed_ms >= 150 && o.elapsed_ms < 2000);
+    sandbox_outcome_free(&o);
+}
+
 /* --- the Python profile ------------------------------------------------- */
 
 static const char *const read_dirs[] = { "/usr/share/zoneinfo", NULL };
@@ -244,6 +265,32 @@ static int reads_kept_fd_and_allocates(void *ctx)
     snprintf(msg, sizeof msg, "kept=%.*s big=%s", n > 0 ? (int)n : 0, buf, big != NULL ? "allocated" : "refused");
     free(big);
     return write_result(msg);
+}
+
+/* A file's metadata, which Landlock does not guard: each call (raw, as a
+ * strategy reaching the kernel past Python would make it) is trapped. The
+ * file is a readable one of the test's own (were a call let through, only
+ * it changes): the filter, not a permission, must refuse. */
+static char g_meta_dir[64], g_meta_file[80];
+
+static int changes_metadata(void *ctx)
+{
+    const char *which = ctx;
+    const char *path = g_meta_file;
+    long rc = -1;
+    if (strcmp(which, "setxattr") == 0)
+        rc = syscall(SYS_setxattr, path, "user.tickq", "1", (size_t)1, 0);
+    else if (strcmp(which, "fsetxattr") == 0)
+        rc = syscall(SYS_fsetxattr, open(path, O_RDONLY), "user.tickq", "1", (size_t)1, 0);
+    else if (strcmp(which, "removexattr") == 0)
+        rc = syscall(SYS_removexattr, path, "system.posix_acl_access");
+    else if (strcmp(which, "utimensat") == 0)
+        rc = syscall(SYS_utimensat, AT_FDCWD, path, NULL, 0);
+    else if (strcmp(which, "setxattrat") == 0)
+        rc = syscall(463, AT_FDCWD, path, 0, "user.tickq", NULL, (size_t)0);
+    else if (strcmp(which, "fchmodat2") == 0)
+        rc = syscall(452, AT_FDCWD, path, 0777, 0);
+    return write_result(rc == 0 ? "changed" : "refused");
 }
 
 static void run_python(sandbox_fn fn, void *ctx, int keep_fd, size_t extra, sandbox_outcome_t *out)
@@ -291,4 +338,29 @@ TEST(sandbox_python_profile_keeps_its_fd_and_caps_the_address_space)
 #endif
     sandbox_outcome_free(&o);
     close(fd);
+}
+
+TEST(sandbox_python_profile_traps_metadata_changes)
+{
+    static const char *const calls[] = { "setxattr", "fsetxattr", "removexattr", "utimensat", "setxattrat",
+                                         "fchmodat2" };
+    snprintf(g_meta_dir, sizeof g_meta_dir, "/tmp/tickq-unit-XXXXXX");
+    CHECK(mkdtemp(g_meta_dir) != NULL);
+    snprintf(g_meta_file, sizeof g_meta_file, "%s/f", g_meta_dir);
+    int fd = open(g_meta_file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    CHECK(fd >= 0);
+    close(fd);
+    const char *const dirs[] = { g_meta_dir, NULL };
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+        sandbox_outcome_t o;
+        char err[256];
+        sandbox_limits_t lim = { .wall_ms = 5000, .cpu_seconds = 5, .read_dirs = dirs };
+        CHECK_INT(sandbox_run(&lim, changes_metadata, (void *)calls[i], &o, err, sizeof err), 0);
+        /* (a call libseccomp has no name for is reported unnamed) */
+        CHECK(o.exit_code == 121 && o.violation[0] != '\0');
+        CHECK_STR(o.result, "");
+        sandbox_outcome_free(&o);
+    }
+    unlink(g_meta_file);
+    rmdir(g_meta_dir);
 }
