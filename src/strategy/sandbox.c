@@ -21,6 +21,9 @@
 #include <sys/mman.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/fs.h>
+#include <linux/fscrypt.h>
+#include <linux/fsverity.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -108,9 +111,17 @@ static const char *const denied_python[] = {
 
 /* fcntl and ioctl commands that make the kernel signal a process chosen
  * by the caller (F_SETOWN and its kin, O_ASYNC) or type into a terminal:
- * a strategy could end its whole process group with SIGIO. */
+ * a strategy could end its whole process group with SIGIO. And the ioctls
+ * that change a file it may only read (Landlock does not guard them, and
+ * the owner needs no capability for them: under a worker run as root, the
+ * files of Python's own folders): its inode flags, project and version,
+ * fs-verity and encryption. */
 static const unsigned long denied_fcntl[] = { F_SETOWN, F_SETOWN_EX, F_SETSIG, F_SETLEASE, F_NOTIFY };
-static const unsigned long denied_ioctl[] = { FIOSETOWN, SIOCSPGRP, FIOASYNC, TIOCSPGRP, TIOCSTI };
+static const unsigned long denied_ioctl[] = {
+    FIOSETOWN, SIOCSPGRP, FIOASYNC, TIOCSPGRP, TIOCSTI,
+    FS_IOC_SETFLAGS, FS_IOC32_SETFLAGS, FS_IOC_SETVERSION, FS_IOC32_SETVERSION, FS_IOC_FSSETXATTR,
+    FS_IOC_SETFSLABEL, FS_IOC_ENABLE_VERITY, FS_IOC_SET_ENCRYPTION_POLICY,
+};
 
 /* Flags that make an open more than a read. */
 static const unsigned long write_flags[] = { O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_APPEND, __O_TMPFILE };
@@ -163,13 +174,17 @@ static int deny_python_conditional(scmp_filter_ctx ctx)
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(rt_sigaction), 2, arg_cmp(0, SCMP_CMP_EQ, SIGSYS, 0),
                               arg_cmp(1, SCMP_CMP_NE, 0, 0));
+    /* The kernel takes fcntl's and ioctl's command as 32 bits: the upper
+     * ones of the register must not slip a command past an equality. */
     for (size_t i = 0; i < sizeof denied_fcntl / sizeof denied_fcntl[0] && rc == 0; i++)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(fcntl), 1, arg_cmp(1, SCMP_CMP_EQ, denied_fcntl[i], 0));
+        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(fcntl), 1,
+                              arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffUL, denied_fcntl[i]));
     if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(fcntl), 2, arg_cmp(1, SCMP_CMP_EQ, F_SETFL, 0),
+        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(fcntl), 2, arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffUL, F_SETFL),
                               arg_cmp(2, SCMP_CMP_MASKED_EQ, O_ASYNC, O_ASYNC));
     for (size_t i = 0; i < sizeof denied_ioctl / sizeof denied_ioctl[0] && rc == 0; i++)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(ioctl), 1, arg_cmp(1, SCMP_CMP_EQ, denied_ioctl[i], 0));
+        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(ioctl), 1,
+                              arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffUL, denied_ioctl[i]));
     return rc;
 }
 

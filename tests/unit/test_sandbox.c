@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -290,6 +291,15 @@ static int changes_metadata(void *ctx)
         rc = syscall(463, AT_FDCWD, path, 0, "user.tickq", NULL, (size_t)0);
     else if (strcmp(which, "fchmodat2") == 0)
         rc = syscall(452, AT_FDCWD, path, 0777, 0);
+    else if (strncmp(which, "ioctl", 5) == 0) { /* its own flags back, on a descriptor opened read-only */
+        int fd = open(path, O_RDONLY);
+        long flags = 0;
+        unsigned long cmd = 0x40086602UL; /* FS_IOC_SETFLAGS */
+        if (strcmp(which, "ioctl_high") == 0)
+            cmd |= 0xffffffff00000000UL; /* the kernel reads 32 bits of it */
+        (void)ioctl(fd, 0x80086601UL /* FS_IOC_GETFLAGS */, &flags);
+        rc = syscall(SYS_ioctl, fd, cmd, &flags);
+    }
     return write_result(rc == 0 ? "changed" : "refused");
 }
 
@@ -343,7 +353,7 @@ TEST(sandbox_python_profile_keeps_its_fd_and_caps_the_address_space)
 TEST(sandbox_python_profile_traps_metadata_changes)
 {
     static const char *const calls[] = { "setxattr", "fsetxattr", "removexattr", "utimensat", "setxattrat",
-                                         "fchmodat2" };
+                                         "fchmodat2", "ioctl", "ioctl_high" };
     snprintf(g_meta_dir, sizeof g_meta_dir, "/tmp/tickq-unit-XXXXXX");
     CHECK(mkdtemp(g_meta_dir) != NULL);
     snprintf(g_meta_file, sizeof g_meta_file, "%s/f", g_meta_dir);
