@@ -172,7 +172,8 @@ static int deny_python_conditional(scmp_filter_ctx ctx)
 {
     int rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(prlimit64), 1, arg_cmp(2, SCMP_CMP_NE, 0, 0));
     if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(rt_sigaction), 2, arg_cmp(0, SCMP_CMP_EQ, SIGSYS, 0),
+        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(rt_sigaction), 2,
+                              arg_cmp(0, SCMP_CMP_MASKED_EQ, 0xffffffffUL, SIGSYS), /* an int to the kernel */
                               arg_cmp(1, SCMP_CMP_NE, 0, 0));
     /* The kernel takes fcntl's and ioctl's command as 32 bits: the upper
      * ones of the register must not slip a command past an equality. */

@@ -303,6 +303,22 @@ static int changes_metadata(void *ctx)
     return write_result(rc == 0 ? "changed" : "refused");
 }
 
+/* A SIGSYS handler of its own (which would silence the trap), installed
+ * with the signal's number in the low 32 bits of the register only, as
+ * the kernel reads it. */
+static int handles_sigsys_high(void *ctx)
+{
+    (void)ctx;
+    struct {
+        void *handler;
+        unsigned long flags;
+        void *restorer;
+        unsigned long mask;
+    } sa = { (void *)SIG_IGN, 0, NULL, 0 };
+    long rc = syscall(SYS_rt_sigaction, 0xffffffff00000000UL | SIGSYS, &sa, NULL, sizeof sa.mask);
+    return write_result(rc == 0 ? "installed" : "refused");
+}
+
 static void run_python(sandbox_fn fn, void *ctx, int keep_fd, size_t extra, sandbox_outcome_t *out)
 {
     char err[256];
@@ -323,6 +339,9 @@ TEST(sandbox_python_profile_reads_only_below_its_folders)
     sandbox_outcome_free(&o);
     run_python(signals_another_process, NULL, 0, 0, &o);
     CHECK_STR(o.violation, "kill");
+    sandbox_outcome_free(&o);
+    run_python(handles_sigsys_high, NULL, 0, 0, &o);
+    CHECK_STR(o.violation, "rt_sigaction");
     sandbox_outcome_free(&o);
     /* Lua's profile opens nothing at all. */
     sandbox_limits_t lim = { .wall_ms = 5000, .cpu_seconds = 5 };
