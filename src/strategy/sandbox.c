@@ -181,7 +181,8 @@ static int deny_python_conditional(scmp_filter_ctx ctx)
         rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(fcntl), 1,
                               arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffUL, denied_fcntl[i]));
     if (rc == 0)
-        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(fcntl), 2, arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffUL, F_SETFL),
+        rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(fcntl), 2,
+                              arg_cmp(1, SCMP_CMP_MASKED_EQ, 0xffffffffUL, F_SETFL),
                               arg_cmp(2, SCMP_CMP_MASKED_EQ, O_ASYNC, O_ASYNC));
     for (size_t i = 0; i < sizeof denied_ioctl / sizeof denied_ioctl[0] && rc == 0; i++)
         rc = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(ioctl), 1,

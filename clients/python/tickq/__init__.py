@@ -28,6 +28,7 @@ from tickq_client import (
 
 __version__ = "0.1.0"
 
-__all__ = ["task", "Retry", "Fail", "Job", "get_current_job", "Client", "TaskFailed", "TaskTimeout", "JobExists", "JobNotFound",
+__all__ = ["task", "Retry", "Fail", "Job", "get_current_job", "Client", "TaskFailed", "TaskTimeout", "JobExists",
+           "JobNotFound",
            "LIST_NAME", "RESULT_PREFIX", "add_task", "add_backtest_task", "add_screening_task",
            "add_portfolio_backtest_task", "get_task_result", "wait_for_result"]
