@@ -65,6 +65,13 @@ void task_families_child_stop(void)
             families[i]->child_stop();
 }
 
+void task_families_child_idle(void)
+{
+    for (size_t i = 0; i < families_n; i++)
+        if (families[i]->child_idle != NULL)
+            families[i]->child_idle();
+}
+
 const task_def_t *task_find(const char *name)
 {
     for (size_t i = 0; i < registry_n; i++)

@@ -158,10 +158,16 @@ typedef struct {
      * stops (a handler family starts and stops its processes). */
     void (*child_start)(void);
     void (*child_stop)(void);
+    /* Optional: called in each worker child whenever it is about to wait
+     * for jobs (about once a second while its queues are empty): a handler
+     * family reads what its idle processes wrote meanwhile, which would
+     * otherwise fill their pipes and stall a thread of theirs that
+     * prints. */
+    void (*child_idle)(void);
 } task_family_t;
 
 /* A family's initializer from its array of task_def_t pointers. */
-#define TASK_FAMILY(defs) { (defs), sizeof (defs) / sizeof (defs)[0], NULL, NULL }
+#define TASK_FAMILY(defs) { (defs), sizeof (defs) / sizeof (defs)[0], NULL, NULL, NULL }
 
 /* Adds a family's tasks after those registered before. The names must be
  * new and the registry has room for TASKS_MAX (both asserted). */
@@ -176,6 +182,7 @@ void task_unregister(const task_family_t *family);
  * child_stop (one that stops), in registration order. */
 void task_families_child_start(void);
 void task_families_child_stop(void);
+void task_families_child_idle(void);
 
 /* The task registered as `name`, or NULL. */
 const task_def_t *task_find(const char *name);

@@ -921,6 +921,7 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, const t
              * stream (run in priority order), and the next claim goes
              * through the priority script again. */
             atomic_store(&slot->burst_idle, cfg->burst && batch.retrying == 0);
+            task_families_child_idle();
             int64_t block = cfg->burst ? 100 : 1000;
             if (batch.next_due_ms > 0) {
                 int64_t until = batch.next_due_ms - clock_now_ms();

@@ -341,6 +341,16 @@ static void reap_if_ended(handler_proc_t *p)
     p->tail.text[0] = '\0';
 }
 
+void handler_proc_idle(handler_proc_t *p)
+{
+    if (p->pid <= 0 || p->inflight > 0)
+        return; /* not running, or its jobs' waits read it (handler_proc_wait, handler_proc_run) */
+    struct pollfd fds[2] = { { p->out_fd, POLLIN, 0 }, { p->err_fd, POLLIN, 0 } };
+    if (poll(fds, 2, 0) > 0)
+        pump_output(p, fds[0].revents, fds[1].revents);
+    reap_if_ended(p);
+}
+
 int handler_proc_start(handler_proc_t *p, char *err, size_t errlen)
 {
     reap_if_ended(p);

@@ -45,6 +45,11 @@ void handler_proc_free(handler_proc_t *p);
 /* Starts the process unless it runs, and waits for its announcement.
  * 0, or -1 with err (the process is then not running). */
 int handler_proc_start(handler_proc_t *p, char *err, size_t errlen);
+/* Between jobs (none on its way): logs what the process wrote to stdout
+ * and stderr meanwhile, without waiting, so that a thread of its own that
+ * prints does not stall on a full pipe; a process that ended is reaped
+ * (the next job starts another). */
+void handler_proc_idle(handler_proc_t *p);
 /* The announcement of the running process (NULL when not running). */
 const handler_hello_t *handler_proc_hello(const handler_proc_t *p);
 

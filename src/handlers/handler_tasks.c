@@ -144,6 +144,14 @@ static void child_start(void)
         log_error("cannot set up the handlers: out of memory");
 }
 
+/* In a worker child about to wait for jobs: what the idle handlers wrote. */
+static void child_idle(void)
+{
+    for (size_t i = 0; g_procs != NULL && i < g_set->n; i++)
+        if (g_procs[i] != NULL)
+            handler_proc_idle(g_procs[i]);
+}
+
 static void child_stop(void)
 {
     for (size_t i = 0; g_procs != NULL && i < g_set->n; i++)
@@ -187,7 +195,7 @@ int handler_tasks_register(const handler_set_t *set)
             g_def_ptrs[k] = &g_defs[k];
         }
     g_set = set;
-    g_family = (task_family_t){ g_def_ptrs, n, child_start, child_stop };
+    g_family = (task_family_t){ g_def_ptrs, n, child_start, child_stop, child_idle };
     task_register(&g_family);
     return 0;
 }

@@ -260,6 +260,26 @@ class TestStreamsFacade(HandlerCase):
                                    "tasks_timeout": 0, "active_tasks": 0})
 
 
+class TestIdleOutput(HandlerCase):
+    """What a handler's own thread prints between jobs is read and logged
+    while the worker waits for jobs, not only while a job runs: before,
+    the pipe filled after 64 KiB and the printing thread stalled (and any
+    lock it held with it, the logging module's say, stalled the next job)."""
+    COMMAND = f"{PY} -m tickq.handler chatty_tasks"
+
+    def test_a_thread_that_prints_between_jobs_is_not_stalled(self):
+        self.config = self.write(f"[handler chatty]\ncommand = {self.COMMAND}\ntypes = chatty_start\n")
+        done = os.path.join(self.tmp, "chatty.done")
+        w = self.worker("--config", self.config, "--workers", "1", env=dict(ENV, CHATTY_DONE=done))
+        wait_for(lambda: "handler started" in w.log(), 20, what="the handler's announcement")
+        self.wait_state(self.enqueue("chatty_start", {}), "completed")
+        wait_for(lambda: os.path.exists(done), 30, what="the handler's thread to write its 300 lines")
+        wait_for(lambda: "chatty 299 " in w.log(), 10, what="its last line in the worker's log")
+        lines = [json.loads(x) for x in w.log().splitlines() if '"handler output"' in x]
+        self.assertEqual([x["line"][:10] for x in lines if x["line"].startswith("chatty")],
+                         [f"chatty {i:03d}" for i in range(300)])
+
+
 class TestQuantResults(HandlerCase):
     """The numbers a pandas job returns reach the client as those numbers:
     numpy's int64, float32 and bool_ scalars (what df.volume.sum(),
