@@ -128,13 +128,14 @@ class TestHealth(HttpCase):
         self.assertIs(self.expect(self.get(s, "/health"), 200)["database"]["ok"], True)
         holder = subprocess.Popen(["psql", "-h", "127.0.0.1", "-p", str(postgres().port), "-U", "postgres",
                                    "-d", name, "-c", "BEGIN; LOCK TABLE optimize_results IN ACCESS EXCLUSIVE MODE; "
-                                   "SELECT pg_sleep(60);"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                   "SELECT pg_sleep(60);"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  env=dict(os.environ, PGAPPNAME="tickq-test-lock"))
 
         def release():
             holder.kill()
             holder.wait()
             postgres().psql(name, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
-                                  f"'{name}' AND application_name = 'psql'", check=False)
+                                  f"'{name}' AND application_name = 'tickq-test-lock'")
         self.addCleanup(release)
 
         def waiting():  # serve's session waits for the lock
