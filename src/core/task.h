@@ -158,10 +158,10 @@ typedef struct {
      * stops (a handler family starts and stops its processes). */
     void (*child_start)(void);
     void (*child_stop)(void);
-    /* Optional: called in each worker child whenever it is about to wait
-     * for jobs (about once a second while its queues are empty): a handler
-     * family reads what its idle processes wrote meanwhile, which would
-     * otherwise fill their pipes and stall a thread of theirs that
+    /* Optional: called in each worker child before each claim (after each
+     * batch of jobs, and about once a second while its queues are empty):
+     * a handler family reads what its idle processes wrote meanwhile, which
+     * would otherwise fill their pipes and stall a thread of theirs that
      * prints. */
     void (*child_idle)(void);
 } task_family_t;

@@ -884,6 +884,7 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, const t
     int status = 0;
     refusals_t claims_refused = { 0, 0, 0 }; /* for lack of memory */
     while (!g_stop && !g_recycle) {
+        task_families_child_idle(); /* before each claim: after a batch, and each wait for jobs */
         if (ensure_connected(&w, 1) != 0)
             break;
         if (cfg->burst) { /* busy from before the claim: see burst_done */
@@ -921,7 +922,6 @@ int worker_run(const config_t *cfg, slot_t *slot, const char *worker_id, const t
              * stream (run in priority order), and the next claim goes
              * through the priority script again. */
             atomic_store(&slot->burst_idle, cfg->burst && batch.retrying == 0);
-            task_families_child_idle();
             int64_t block = cfg->burst ? 100 : 1000;
             if (batch.next_due_ms > 0) {
                 int64_t until = batch.next_due_ms - clock_now_ms();

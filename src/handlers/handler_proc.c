@@ -341,6 +341,14 @@ static void reap_if_ended(handler_proc_t *p)
     p->tail.text[0] = '\0';
 }
 
+/* Called at each round of handler_proc_wait (handler_proc_set_meanwhile). */
+static void (*g_meanwhile)(void);
+
+void handler_proc_set_meanwhile(void (*fn)(void))
+{
+    g_meanwhile = fn;
+}
+
 void handler_proc_idle(handler_proc_t *p)
 {
     if (p->pid <= 0 || p->inflight > 0)
@@ -787,6 +795,8 @@ size_t handler_proc_wait(handler_proc_t *p, int64_t wait_ms, handler_done_t *don
             return n;
         }
         pump_output(p, fds[1].revents, fds[2].revents);
+        if (g_meanwhile != NULL)
+            g_meanwhile(); /* the other handlers' output, while this one's jobs run */
         if (fds[0].revents) {
             int eof = linebuf_fill(p->rep_fd, &p->rep);
             if (eof < 0) {

@@ -50,6 +50,11 @@ int handler_proc_start(handler_proc_t *p, char *err, size_t errlen);
  * prints does not stall on a full pipe; a process that ended is reaped
  * (the next job starts another). */
 void handler_proc_idle(handler_proc_t *p);
+/* fn (NULL: none) is called at each round of handler_proc_wait (at least
+ * once a second while it waits): the handler family reads its other, idle
+ * processes' output there (handler_proc_idle), which would stall while a
+ * long job of one handler runs. */
+void handler_proc_set_meanwhile(void (*fn)(void));
 /* The announcement of the running process (NULL when not running). */
 const handler_hello_t *handler_proc_hello(const handler_proc_t *p);
 

@@ -125,6 +125,15 @@ static size_t async_collect(const void *group, int64_t wait_ms, task_done_t *don
 
 static const task_async_t handler_async = { async_capacity, async_group, async_submit, async_collect };
 
+/* In a worker child, before each claim and while a handler's job runs:
+ * what the idle handlers wrote meanwhile. */
+static void child_idle(void)
+{
+    for (size_t i = 0; g_procs != NULL && i < g_set->n; i++)
+        if (g_procs[i] != NULL)
+            handler_proc_idle(g_procs[i]);
+}
+
 /* In a worker child: every handler started now, so the first job finds it
  * warm; one that cannot start is tried again by its next job. */
 static void child_start(void)
@@ -142,18 +151,12 @@ static void child_start(void)
     }
     if (g_procs == NULL)
         log_error("cannot set up the handlers: out of memory");
-}
-
-/* In a worker child about to wait for jobs: what the idle handlers wrote. */
-static void child_idle(void)
-{
-    for (size_t i = 0; g_procs != NULL && i < g_set->n; i++)
-        if (g_procs[i] != NULL)
-            handler_proc_idle(g_procs[i]);
+    handler_proc_set_meanwhile(child_idle);
 }
 
 static void child_stop(void)
 {
+    handler_proc_set_meanwhile(NULL);
     for (size_t i = 0; g_procs != NULL && i < g_set->n; i++)
         handler_proc_free(g_procs[i]);
     free(g_procs);

@@ -279,6 +279,25 @@ class TestIdleOutput(HandlerCase):
         self.assertEqual([x["line"][:10] for x in lines if x["line"].startswith("chatty")],
                          [f"chatty {i:03d}" for i in range(300)])
 
+    def test_and_while_another_handler_runs_a_long_job(self):
+        """The same while the worker child is busy with another handler's
+        job (held until the lines are all written): its waits read the
+        idle handlers' output too."""
+        self.config = self.write(f"[handler chatty]\ncommand = {self.COMMAND}\ntypes = chatty_start\n"
+                                 f"[handler apps]\ncommand = {HandlerCase.COMMAND}\ntypes = hold\n")
+        done = os.path.join(self.tmp, "chatty.done")
+        marker = os.path.join(self.tmp, "release")
+        self.addCleanup(lambda: open(marker, "w").close())
+        w = self.worker("--config", self.config, "--workers", "1", env=dict(ENV, CHATTY_DONE=done))
+        wait_for(lambda: w.log().count("handler started") >= 2, 20, what="both handlers' announcements")
+        self.wait_state(self.enqueue("chatty_start", {}), "completed")
+        held = self.enqueue("hold", {"marker": marker})
+        self.wait_running(held)
+        wait_for(lambda: os.path.exists(done), 30, what="the thread's 300 lines while 'hold' runs")
+        self.assertEqual(self.result(held)["status"], "running")   # still held: it was read meanwhile
+        open(marker, "w").close()
+        self.wait_state(held, "completed")
+
 
 class TestQuantResults(HandlerCase):
     """The numbers a pandas job returns reach the client as those numbers:
