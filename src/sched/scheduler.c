@@ -108,6 +108,35 @@ static void warn(scheduler_t *s, const char *msg)
     log_warn(msg, LF_S("scheduler", s->id), LF_S("error", s->err));
 }
 
+/* Before 2026-12-07 the config reader kept the first 49 bytes of a
+ * section's header, so a schedule's name past 40 characters was stored
+ * cut to its first 40: its last fire under that name is its own. */
+#define OLD_NAME_KEPT 40
+
+/* The last fire time stored under `field` of the hash at key: > 0, 0 when
+ * none, -1 with s->err when Redis failed. */
+static int64_t stored_last(scheduler_t *s, const char *key, const char *field, size_t field_len)
+{
+    const char *argv[3] = { "HGET", key, field };
+    size_t lens[3] = { 4, strlen(key), field_len };
+    redisReply *r = rconn_argv(s->conn, 3, argv, lens, s->err, sizeof s->err);
+    if (r == NULL)
+        return -1;
+    int64_t last = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
+    freeReplyObject(r);
+    return last > 0 ? last : 0;
+}
+
+/* Whether a schedule of the set is named by the first n bytes of name
+ * alone (its stored state is its own then, not a cut name's). */
+static int named(const schedule_config_t *set, const char *name, size_t n)
+{
+    for (size_t i = 0; i < set->n; i++)
+        if (strlen(set->items[i].name) == n && strncmp(set->items[i].name, name, n) == 0)
+            return 1;
+    return 0;
+}
+
 /* On becoming the leader: where each schedule stands. A schedule never
  * fired before starts from now (no past runs to catch up). */
 static int load_state(scheduler_t *s)
@@ -120,11 +149,11 @@ static int load_state(scheduler_t *s)
         s->next[i] = 0;
         if (sc->after[0] != '\0') /* fires with the schedule it runs after */
             continue;
-        redisReply *r = rconn_cmd(s->conn, s->err, sizeof s->err, "HGET %s %s", key, sc->name);
-        if (r == NULL)
+        int64_t last = stored_last(s, key, sc->name, strlen(sc->name));
+        if (last == 0 && strlen(sc->name) > OLD_NAME_KEPT && !named(s->set, sc->name, OLD_NAME_KEPT))
+            last = stored_last(s, key, sc->name, OLD_NAME_KEPT); /* stored by a version that cut its name */
+        if (last < 0)
             return -1;
-        int64_t last = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
-        freeReplyObject(r);
         if (last <= 0 || last > now) {
             last = now;
             char v[24];

@@ -254,6 +254,24 @@ class TestSchedulerFiring(SchedulerCase):
         stored = int(self.r.hget("tickq:scheduler:last", "minutely"))
         self.assertEqual(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stored)), jobs[0][len("minutely:"):])
 
+    def test_a_long_name_keeps_the_last_fire_its_cut_name_stored(self):
+        """Before 2026-12-07 a schedule name past 40 characters was read cut
+        to its first 40 (libinih kept 49 bytes of a header), and its last
+        fire stored so. Its whole name is read now; the cut name's last
+        fire is its own, so the runs missed across the upgrade are caught
+        up (run_once) as they were before it, not dropped as a new
+        schedule's would be."""
+        now = time.time()
+        name = "refresh_options_data_every_15_min_in_market_hours"   # 49 characters
+        self.set_last(name[:40], now - 600)
+        self.scheduler(self.config(name=name, cron=every_minute_but_the_next_few(now)))
+        wait_for(lambda: self.jobs(), timeout=10, what="the missed run")
+        jobs = self.jobs()
+        self.assertEqual(len(jobs), 1, jobs)
+        self.assertTrue(jobs[0].startswith(name + ":"), jobs)
+        self.assertEqual(fire_epoch(jobs[0]), now // 60 * 60)
+        self.assertEqual(int(self.r.hget("tickq:scheduler:last", name)), now // 60 * 60)
+
     def test_long_downtime_runs_the_latest_minute_once(self):
         now = time.time()
         self.set_last("minutely", now - 400 * 86400)   # some 547,000 fire times ago
