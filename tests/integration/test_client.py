@@ -408,6 +408,34 @@ class TestClientWaitForNoJob(TickqTestCase):
             client.wait("across-restart", timeout=0.3)
         self.server.start()
 
+    def test_wait_says_refused_credentials_at_once(self):
+        """Credentials Redis refuses are not a Redis restart: wait raises
+        them at once (redis-py derives AuthenticationError, Redis's
+        NOAUTH, from ConnectionError, which a wait rides out until its
+        timeout)."""
+        import redis as redis_py
+        self.r.execute_command("ACL", "SETUSER", "admin", "on", ">admin", "~*", "&*", "+@all")
+        admin = redis_py.Redis(unix_socket_path=self.server.sock, username="admin", password="admin")
+        self.r.execute_command("ACL", "SETUSER", "default", "resetpass", ">secret")   # NOAUTH without it
+
+        def restore():
+            admin.execute_command("ACL", "SETUSER", "default", "nopass")
+            admin.execute_command("ACL", "DELUSER", "admin")
+        self.addCleanup(restore)
+        client = Client(redis_py.Redis(unix_socket_path=self.server.sock))
+        got = {}
+
+        def waiter():
+            try:
+                client.wait("never", timeout=600)
+            except Exception as e:   # noqa: BLE001 - the test reports it
+                got["error"] = e
+        t = threading.Thread(target=waiter, daemon=True)
+        t.start()
+        t.join(20)   # not the wait's 600 s
+        self.assertFalse(t.is_alive(), "wait rode out a refused login")
+        self.assertIsInstance(got.get("error"), redis_py.AuthenticationError)
+
     def test_an_id_with_no_job_raises_job_not_found_promptly(self):
         client = Client(self.url)
         start = time.monotonic()

@@ -327,6 +327,11 @@ class Client:
                                "(or pip install redis)") from None
         self._response_error = redis.exceptions.ResponseError
         self._link_errors = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+        # ConnectionErrors that no wait will mend: a wrong password or user
+        # (redis-py derives them from ConnectionError).
+        self._refused_errors = tuple(getattr(redis.exceptions, n) for n in ("AuthenticationError",
+                                                                              "AuthorizationError")
+                                     if hasattr(redis.exceptions, n))
         if redis_url is None:
             redis_url = os.environ.get("REDIS_URL") or None
             if redis_url is None:
@@ -602,11 +607,12 @@ class Client:
                 # is used (the grace, or the timeout's message), not on every poll.
                 absent = res is None and (missing_grace is not None or now >= deadline) and not self.redis.exists(
                     record)
-            except self._link_errors:
+            except self._link_errors as e:
                 # Redis restarting, failing over, unreachable for a moment:
                 # the job goes on meanwhile (workers ride it out), so the
-                # wait does too, until its own timeout.
-                if time.monotonic() >= deadline:
+                # wait does too, until its own timeout. Credentials Redis
+                # refuses are said at once.
+                if isinstance(e, self._refused_errors) or time.monotonic() >= deadline:
                     raise
                 time.sleep(min(max(poll_interval, 0.1), max(0.0, deadline - time.monotonic())))
                 continue
