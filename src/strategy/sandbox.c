@@ -136,6 +136,17 @@ static const struct {
     { "fchmodat2", 452 }, { "setxattrat", 463 }, { "removexattrat", 466 }, { "file_setattr", 469 },
 };
 
+/* The name of a call number: libseccomp's, else newer[]'s; NULL for
+ * none (malloc'd otherwise). */
+static char *syscall_name(int nr)
+{
+    char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+    for (size_t i = 0; name == NULL && i < sizeof newer / sizeof newer[0]; i++)
+        if (newer[i].nr == nr)
+            name = strdup(newer[i].name);
+    return name;
+}
+
 static int syscall_number(const char *name)
 {
     int nr = seccomp_syscall_resolve_name(name);
@@ -640,8 +651,11 @@ static void proc_watch(proc_t *p, const sandbox_limits_t *lim, int64_t start, in
     out->timed_out = killed || out->term_signal == SIGXCPU;
     out->setup_failed = p->setup->failed;
     if (out->exit_code == EXIT_VIOLATION && p->shared->syscall_nr >= 0) {
-        char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, p->shared->syscall_nr);
-        snprintf(out->violation, sizeof out->violation, "%s", name ? name : "a forbidden system call");
+        char *name = syscall_name(p->shared->syscall_nr);
+        if (name != NULL)
+            snprintf(out->violation, sizeof out->violation, "%s", name);
+        else
+            snprintf(out->violation, sizeof out->violation, "number %d", p->shared->syscall_nr);
         free(name);
     }
     out->result = result.buf ? result.buf : strdup("");

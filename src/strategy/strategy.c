@@ -593,6 +593,8 @@ static const char *violation_words(const char *call)
         { "lremovexattr", "changing a file's attributes" }, { "fremovexattr", "changing a file's attributes" },
         { "utimensat", "changing a file's times" }, { "utimes", "changing a file's times" },
         { "utime", "changing a file's times" }, { "futimesat", "changing a file's times" },
+        { "setxattrat", "changing a file's attributes" }, { "removexattrat", "changing a file's attributes" },
+        { "file_setattr", "changing a file's attributes" }, { "fchmodat2", "changing a file's mode" },
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(known[i].call, call) == 0)
