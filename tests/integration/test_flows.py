@@ -255,7 +255,7 @@ class TestFlowTimes(FlowCase):
 
     def test_a_retry_on_the_same_worker_slot_shows_its_own_start(self):
         """One worker child: the first attempt fails and its retry runs on
-        the same slot. Until the next heartbeat (every 3 s here) the last
+        the same slot. Until the next heartbeat (every 10 s here) the last
         one still lists that slot running this job, with the first
         attempt's start; the view takes the heartbeat's start only when it
         is after the record's last end, so the retry shows attempt 2 and
@@ -266,11 +266,11 @@ class TestFlowTimes(FlowCase):
         with open(config, "w") as f:
             f.write(f"[handler retry]\ncommand = {sys.executable} -m tickq.handler retry_tasks\n"
                     "types = fail_then_hold\n")
-        w = self.worker("--config", config, "--workers", "1", "--heartbeat", "3s", "--claim-timeout", "60s",
+        w = self.worker("--config", config, "--workers", "1", "--heartbeat", "10s", "--claim-timeout", "60s",
                         "--retry-base", "50ms", env=APPS_ENV)
         wait_for(lambda: "handler started" in w.log(), 20, what="the handler's announcement")
         jid = self.enqueue("fail_then_hold", {"dir": tmp})
-        first_start = wait_for(lambda: self.beat_start(jid), 10, what="a heartbeat listing the first attempt")
+        first_start = wait_for(lambda: self.beat_start(jid), 25, what="a heartbeat listing the first attempt")
         open(os.path.join(tmp, "fail"), "w").close()
         wait_for(lambda: (self.result(jid) or {}).get("data", {}).get("attempt") == 2, 10,
                  what="the retry to start")
