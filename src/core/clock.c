@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/decimal.h"
+
 static int64_t clock_read_us(clockid_t id)
 {
     struct timespec ts;
@@ -61,30 +63,6 @@ void clock_iso8601(int64_t us, char out[CLOCK_ISO_LEN])
     p = put_digits(p, (int)(in_day % 1000), 3);
     *p++ = 'Z';
     *p = '\0';
-}
-
-/* The decimal number at the start of s: digits, a point and digits (one
- * of the two at least), an exponent; strtod alone would also take hex,
- * inf and nan. Its end, or NULL. */
-static const char *decimal_end(const char *s)
-{
-    const char *p = s;
-    size_t digits = strspn(p, "0123456789");
-    p += digits;
-    if (*p == '.') {
-        size_t fraction = strspn(p + 1, "0123456789");
-        p += 1 + fraction;
-        digits += fraction;
-    }
-    if (digits == 0)
-        return NULL;
-    if (*p == 'e' || *p == 'E') {
-        const char *q = p + 1 + (p[1] == '+' || p[1] == '-');
-        size_t exponent = strspn(q, "0123456789");
-        if (exponent > 0)
-            p = q + exponent;
-    }
-    return p;
 }
 
 /* The duration's problem (NULL: none) and, without one, *ms. */

@@ -1,39 +1,35 @@
 /* decimal.c — reading a decimal number (decimal.h). */
 #include "core/decimal.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
-/* The digits from *p: how many, *p moved past them. */
-static int digits(const char **p)
+const char *decimal_end(const char *s)
 {
-    int n = 0;
-    while (isdigit((unsigned char)**p))
-        (*p)++, n++;
-    return n;
+    const char *p = s;
+    size_t digits = strspn(p, "0123456789");
+    p += digits;
+    if (*p == '.') {
+        size_t fraction = strspn(p + 1, "0123456789");
+        p += 1 + fraction;
+        digits += fraction;
+    }
+    if (digits == 0)
+        return NULL;
+    if (*p == 'e' || *p == 'E') {
+        const char *q = p + 1 + (p[1] == '+' || p[1] == '-');
+        size_t exponent = strspn(q, "0123456789");
+        if (exponent > 0)
+            p = q + exponent;
+    }
+    return p;
 }
 
 int decimal_parse(const char *s, double *out)
 {
-    const char *p = s;
-    if (*p == '+' || *p == '-')
-        p++;
-    int whole = digits(&p), frac = 0;
-    if (*p == '.') {
-        p++;
-        frac = digits(&p);
-    }
-    if (whole + frac == 0)
-        return -1;
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        if (*p == '+' || *p == '-')
-            p++;
-        if (digits(&p) == 0)
-            return -1;
-    }
-    if (*p != '\0')
+    const char *end = decimal_end(s + (*s == '+' || *s == '-'));
+    if (end == NULL || *end != '\0')
         return -1;
     double v = strtod(s, NULL);
     if (!isfinite(v))

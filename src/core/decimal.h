@@ -9,6 +9,13 @@
 #ifndef TICKQ_DECIMAL_H
 #define TICKQ_DECIMAL_H
 
+/* The end of the unsigned decimal number that s starts with (digits, a
+ * point and digits, one of the two at least, then an optional exponent:
+ * an exponent marker without digits is not part of it), or NULL when s does
+ * not start with one. For a number followed by a unit ("1.5s") or an
+ * operator ("2*x"). */
+const char *decimal_end(const char *s);
+
 /* 0 with *out; -1 when s is not such a number, or is one too large for a
  * double (1e999). One too small to hold reads as 0 or a subnormal, as
  * strtod reads it. */

@@ -125,7 +125,7 @@ int bar_symbol_check(const char *s, size_t len)
     return 0;
 }
 
-int64_t bar_interval_seconds(const char *interval)
+int bar_interval_parts(const char *interval, long *count, int64_t *unit_seconds)
 {
     if (interval == NULL || *interval < '1' || *interval > '9')
         return -1;
@@ -134,14 +134,24 @@ int64_t bar_interval_seconds(const char *interval)
     if (n <= 0 || n > 1000)
         return -1;
     if (strcmp(end, "m") == 0)
-        return n * 60;
-    if (strcmp(end, "h") == 0)
-        return n * 3600;
-    if (strcmp(end, "d") == 0)
-        return n * 86400;
-    if (strcmp(end, "wk") == 0)
-        return n * 7 * 86400;
-    return -1;
+        *unit_seconds = 60;
+    else if (strcmp(end, "h") == 0)
+        *unit_seconds = 3600;
+    else if (strcmp(end, "d") == 0)
+        *unit_seconds = 86400;
+    else if (strcmp(end, "wk") == 0)
+        *unit_seconds = 7 * 86400;
+    else
+        return -1;
+    *count = n;
+    return 0;
+}
+
+int64_t bar_interval_seconds(const char *interval)
+{
+    long n;
+    int64_t unit;
+    return bar_interval_parts(interval, &n, &unit) == 0 ? n * unit : -1;
 }
 
 int bar_interval_is_daily(const char *interval)

@@ -53,6 +53,10 @@ int bar_symbol_check(const char *s, size_t len);
  * length in seconds, or -1 for anything else. Daily and longer intervals
  * take dates (YYYY-MM-DD); shorter ones take times. */
 int64_t bar_interval_seconds(const char *interval);
+/* The same interval in parts: its count (1-1000) and its unit's seconds
+ * (60, 3600, 86400, or 604800 for wk); -1 when it is not an interval.
+ * "7d" and "1wk" are as long but not the same bars (seven trading days). */
+int bar_interval_parts(const char *interval, long *count, int64_t *unit_seconds);
 int bar_interval_is_daily(const char *interval);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/close_match.h"
+#include "core/decimal.h"
 
 /* --- constraints --------------------------------------------------------- */
 
@@ -116,10 +117,7 @@ static int parse_atom(parser_t *p)
     if (isdigit((unsigned char)*s) || *s == '.') {
         char *end;
         double v = strtod(s, &end);
-        for (const char *k = s; k < end; k++) /* decimal only: strtod also takes hex, inf, nan */
-            if (!isdigit((unsigned char)*k) && *k != '.' && *k != 'e' && *k != 'E' && *k != '+' && *k != '-')
-                end = (char *)s;
-        if (end == s || !isfinite(v))
+        if (end != decimal_end(s) || !isfinite(v)) /* decimal only: strtod also takes hex ("0x10") */
             return fail(p, "%s", "a malformed number");
         p->pos += (size_t)(end - s);
         return node(p, (node_t){ .kind = N_NUM, .num = v });

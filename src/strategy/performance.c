@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/bars.h"
+
 #define TRADING_DAYS 252.0       /* a year of daily bars (empyrical's DAILY) */
 #define WEEKS 52.0               /* a year of weekly bars (empyrical's WEEKLY) */
 #define SESSION_SECONDS 23400.0  /* an intraday bar's day: a 6.5-hour session (9:30 to 16:00) */
@@ -52,19 +54,15 @@ void performance_trades(const double *r, size_t n, trade_stats_t *o)
 
 double performance_periods_per_year(const char *interval)
 {
-    char *unit;
-    long n = strtol(interval, &unit, 10);
-    if (n <= 0)
+    long n;
+    int64_t unit;
+    if (bar_interval_parts(interval, &n, &unit) != 0)
         return NAN;
-    if (strcmp(unit, "wk") == 0)
+    if (unit == 7 * 86400)
         return WEEKS / (double)n;
-    if (strcmp(unit, "d") == 0) /* N trading days a bar, as 1d is one */
+    if (unit == 86400) /* N trading days a bar, as 1d is one */
         return TRADING_DAYS / (double)n;
-    if (strcmp(unit, "h") == 0)
-        return TRADING_DAYS * SESSION_SECONDS / (3600.0 * (double)n);
-    if (strcmp(unit, "m") == 0)
-        return TRADING_DAYS * SESSION_SECONDS / (60.0 * (double)n);
-    return NAN;
+    return TRADING_DAYS * SESSION_SECONDS / ((double)unit * (double)n);
 }
 
 void performance_series(const double *r, size_t n, double periods_per_year, series_stats_t *o)

@@ -315,3 +315,15 @@ TEST(decimal_parse_reads_decimals_only)
         CHECK(v == 42);
     }
 }
+
+TEST(decimal_end_stops_where_the_number_does)
+{
+    const struct { const char *s; int len; } cases[] = {
+        { "1.5s", 3 }, { "2*x", 1 }, { ".25)", 3 }, { "3.m", 2 }, { "1e3h", 3 }, { "1e", 1 }, { "1e+", 1 },
+        { "1E-2ms", 4 }, { "0x10", 1 }, { "12", 2 }, { ".", -1 }, { "-1", -1 }, { "+1", -1 }, { "x", -1 }, { "", -1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *end = decimal_end(cases[i].s);
+        CHECK_INT(end == NULL ? -1 : (int)(end - cases[i].s), cases[i].len);
+    }
+}
