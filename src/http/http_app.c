@@ -25,21 +25,14 @@
 
 queue_t *http_app_queue(http_app_t *a, char *err, size_t errlen)
 {
-    http_app_drop_broken(a);
-    if (a->conn == NULL) {
-        int64_t now = clock_mono_ms();
-        if (a->connect_failed_ms != 0 && now - a->connect_failed_ms < CONNECT_RETRY_MS) {
-            snprintf(err, errlen, "%s", a->connect_error);
-            return NULL;
-        }
-        if ((a->conn = rconn_open(&a->cfg->url, a->cfg->command_timeout_ms, err, errlen)) == NULL) {
-            a->connect_failed_ms = clock_mono_ms();
-            snprintf(a->connect_error, sizeof a->connect_error, "%s", err);
-            return NULL;
-        }
-        a->connect_failed_ms = 0;
-        rconn_set_name(a->conn, "tickq-http");
-        queue_init(&a->q, a->conn);
+    int opened;
+    rconn_t *c = rconn_lazy_get(&a->redis, &a->cfg->url, a->cfg->command_timeout_ms, CONNECT_RETRY_MS, &opened, err,
+                                errlen);
+    if (c == NULL)
+        return NULL;
+    if (opened) {
+        rconn_set_name(c, "tickq-http");
+        queue_init(&a->q, c);
         config_apply(a->cfg, &a->q);
     }
     return &a->q;
@@ -47,13 +40,12 @@ queue_t *http_app_queue(http_app_t *a, char *err, size_t errlen)
 
 void http_app_broken(http_app_t *a)
 {
-    rconn_free(a->conn);
-    a->conn = NULL;
+    rconn_lazy_drop(&a->redis);
 }
 
 void http_app_drop_broken(http_app_t *a)
 {
-    if (a->conn != NULL && rconn_broken(a->conn))
+    if (a->redis.conn != NULL && rconn_broken(a->redis.conn))
         http_app_broken(a);
 }
 
@@ -200,8 +192,8 @@ int http_app_run(http_app_t *a, const http_bind_t *bind, const char *token)
 
 void http_app_close(http_app_t *a)
 {
-    rconn_free(a->conn);
-    a->conn = NULL;
+    rconn_lazy_drop(&a->redis);
+    http_health_close();
     db_close(a->db);
     a->db = NULL;
 }

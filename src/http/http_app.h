@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/queue.h"
 #include "core/rconn.h"
+#include "core/rconn_lazy.h"
 #include "data/db.h"
 #include "http/http_server.h"
 #include "sched/schedule_config.h"
@@ -31,10 +32,8 @@ typedef struct {
     const char *instance;        /* the worker's instance id (worker role), else "" */
     const schedule_config_t *schedules; /* the configuration file's schedules; NULL: none read */
     const char *schedules_path;  /* where they were read from */
-    rconn_t *conn;               /* NULL until the first use; see http_app_queue */
+    rconn_lazy_t redis;          /* redis.conn: NULL until the first use; see http_app_queue */
     queue_t q;
-    int64_t connect_failed_ms;   /* monotonic: the last failed connect (0: none); see http_app_queue */
-    char connect_error[512];
     db_t *db;                    /* opened by the first check (NULL: not open); see http_app_database_ok */
     int64_t db_checked_ms;       /* monotonic; the database check is kept for 5 s */
     int db_ok;

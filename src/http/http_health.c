@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/rconn_lazy.h"
 #include "core/worker_metrics.h"
 #include "http/http_app.h"
 
@@ -29,41 +30,32 @@
  * instance look unready and take it out of service. One HTTP server a
  * process. */
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
-static rconn_t *probe_conn;
-static int64_t probe_failed_ms;
-static char probe_error[512];
+static rconn_lazy_t probe;
 
 /* 1 when Redis answers a PING on the probe's connection; 0 with err. */
 static int probe_ping(const config_t *cfg, char *err, size_t errlen)
 {
-    int ok = 0;
+    int ok = 0, opened;
     pthread_mutex_lock(&probe_lock);
-    if (probe_conn != NULL && rconn_broken(probe_conn)) {
-        rconn_free(probe_conn);
-        probe_conn = NULL;
+    rconn_t *c = rconn_lazy_get(&probe, &cfg->url, cfg->command_timeout_ms, PROBE_RETRY_MS, &opened, err, errlen);
+    if (c != NULL) {
+        if (opened)
+            rconn_set_name(c, "tickq-http-probe");
+        redisReply *r = rconn_cmd(c, err, errlen, "PING");
+        ok = r != NULL && r->type != REDIS_REPLY_ERROR;
+        if (r != NULL && r->type == REDIS_REPLY_ERROR)
+            snprintf(err, errlen, "%s", r->str);
+        freeReplyObject(r);
     }
-    if (probe_conn == NULL) {
-        int64_t now = clock_mono_ms();
-        if (probe_failed_ms != 0 && now - probe_failed_ms < PROBE_RETRY_MS) {
-            snprintf(err, errlen, "%s", probe_error);
-            goto out;
-        }
-        if ((probe_conn = rconn_open(&cfg->url, cfg->command_timeout_ms, err, errlen)) == NULL) {
-            probe_failed_ms = clock_mono_ms();
-            snprintf(probe_error, sizeof probe_error, "%s", err);
-            goto out;
-        }
-        probe_failed_ms = 0;
-        rconn_set_name(probe_conn, "tickq-http-probe");
-    }
-    redisReply *r = rconn_cmd(probe_conn, err, errlen, "PING");
-    ok = r != NULL && r->type != REDIS_REPLY_ERROR;
-    if (r != NULL && r->type == REDIS_REPLY_ERROR)
-        snprintf(err, errlen, "%s", r->str);
-    freeReplyObject(r);
-out:
     pthread_mutex_unlock(&probe_lock);
     return ok;
+}
+
+void http_health_close(void)
+{
+    pthread_mutex_lock(&probe_lock);
+    rconn_lazy_drop(&probe);
+    pthread_mutex_unlock(&probe_lock);
 }
 
 /* PING and the protocol key: 1 when Redis answers, with *protocol the
@@ -74,7 +66,7 @@ static int redis_check(http_app_t *a, char *protocol, size_t plen, char *err, si
     queue_t *q = http_app_queue(a, err, errlen);
     if (q == NULL)
         return 0;
-    redisReply *r = rconn_cmd(a->conn, err, errlen, "PING");
+    redisReply *r = rconn_cmd(a->redis.conn, err, errlen, "PING");
     int ok = r != NULL && r->type != REDIS_REPLY_ERROR;
     if (r != NULL && r->type == REDIS_REPLY_ERROR)
         snprintf(err, errlen, "%s", r->str);
@@ -85,7 +77,7 @@ static int redis_check(http_app_t *a, char *protocol, size_t plen, char *err, si
     }
     char key[256];
     queue_protocol_key(q, key, sizeof key);
-    if ((r = rconn_cmd(a->conn, err, errlen, "GET %s", key)) == NULL) {
+    if ((r = rconn_cmd(a->redis.conn, err, errlen, "GET %s", key)) == NULL) {
         http_app_drop_broken(a);
         return 0;
     }
@@ -98,10 +90,10 @@ static int redis_check(http_app_t *a, char *protocol, size_t plen, char *err, si
 static json_t *lease_holder(http_app_t *a)
 {
     char err[256], key[200];
-    if (a->conn == NULL)
+    if (a->redis.conn == NULL)
         return json_null();
     queue_scheduler_lease_key(&a->q, key, sizeof key);
-    redisReply *r = rconn_cmd(a->conn, err, sizeof err, "GET %s", key);
+    redisReply *r = rconn_cmd(a->redis.conn, err, sizeof err, "GET %s", key);
     json_t *v = r != NULL && r->type == REDIS_REPLY_STRING ? json_string(r->str) : json_null();
     freeReplyObject(r);
     return v;

@@ -8,5 +8,7 @@
 void http_health(void *app, const http_request_t *req, http_reply_t *rep);
 void http_health_live(void *app, const http_request_t *req, http_reply_t *rep);
 void http_health_ready(void *app, const http_request_t *req, http_reply_t *rep);
+/* Closes the readiness probe's connection (at the server's end). */
+void http_health_close(void);
 
 #endif

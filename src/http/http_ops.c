@@ -60,7 +60,7 @@ static json_t *hash_of(http_app_t *a, void (*key_of)(const queue_t *, char *, si
 {
     char key[256];
     key_of(&a->q, key, sizeof key);
-    redisReply *r = rconn_cmd(a->conn, err, errlen, "HGETALL %s", key);
+    redisReply *r = rconn_cmd(a->redis.conn, err, errlen, "HGETALL %s", key);
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
         if (r != NULL)
             snprintf(err, errlen, "%s", r->str);
@@ -152,7 +152,7 @@ void http_ops_dlq(void *app, const http_request_t *req, http_reply_t *rep)
         return;
     }
     queue_dead_key(q, key, sizeof key);
-    redisReply *r = rconn_cmd(a->conn, err, sizeof err, "XREVRANGE %s + - COUNT %lld", key, limit);
+    redisReply *r = rconn_cmd(a->redis.conn, err, sizeof err, "XREVRANGE %s + - COUNT %lld", key, limit);
     if (r == NULL) {
         http_app_fail(a, rep, 503, "cannot read the dead letters: %s", err);
         return;
@@ -188,7 +188,7 @@ void http_ops_dlq_retry(void *app, const http_request_t *req, http_reply_t *rep)
         return;
     }
     queue_dead_key(q, key, sizeof key);
-    redisReply *r = rconn_cmd(a->conn, err, sizeof err, "XRANGE %s %s %s", key, entry, entry);
+    redisReply *r = rconn_cmd(a->redis.conn, err, sizeof err, "XRANGE %s %s %s", key, entry, entry);
     if (r == NULL) {
         http_app_fail(a, rep, 503, "cannot read the dead letters: %s", err);
         return;

@@ -40,12 +40,6 @@ int http_sampler_init(http_sampler_t *s, const config_t *cfg, char *err, size_t 
     return http_sampler_every_ms(&s->every_ms, err, errlen);
 }
 
-static void sampler_drop_connection(http_sampler_t *s)
-{
-    rconn_free(s->conn);
-    s->conn = NULL;
-}
-
 static void *sampler_thread(void *arg)
 {
     http_sampler_t *s = arg;
@@ -77,7 +71,7 @@ static int oldest_ready_age(http_sampler_t *s, const char *stream, int64_t now_m
                             size_t errlen)
 {
     *age = 0;
-    redisReply *g = rconn_cmd(s->conn, err, errlen, "XINFO GROUPS %s", stream);
+    redisReply *g = rconn_cmd(s->redis.conn, err, errlen, "XINFO GROUPS %s", stream);
     if (g == NULL)
         return -1;
     const redisReply *mine = g->type == REDIS_REPLY_ARRAY ? stream_group_of(g, s->q.group) : NULL;
@@ -88,7 +82,7 @@ static int oldest_ready_age(http_sampler_t *s, const char *stream, int64_t now_m
     else
         snprintf(from, sizeof from, "-");
     freeReplyObject(g);
-    redisReply *r = rconn_cmd(s->conn, err, errlen, "XRANGE %s %s + COUNT 1", stream, from);
+    redisReply *r = rconn_cmd(s->redis.conn, err, errlen, "XRANGE %s %s + COUNT 1", stream, from);
     if (r == NULL)
         return -1;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->type == REDIS_REPLY_ARRAY &&
@@ -149,17 +143,17 @@ static json_t *sample_now(http_sampler_t *s, int64_t slot_ms, char *err, size_t 
 static void migrate_slot_scores(http_sampler_t *s, const char *key)
 {
     char err[512];
-    redisReply *r = rconn_cmd(s->conn, err, sizeof err, "ZRANGEBYSCORE %s -inf (" SLOT_SCORE_MAX, key);
+    redisReply *r = rconn_cmd(s->redis.conn, err, sizeof err, "ZRANGEBYSCORE %s -inf (" SLOT_SCORE_MAX, key);
     for (size_t i = 0; r != NULL && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
         const redisReply *m = r->element[i];
         json_t *v = m->type == REDIS_REPLY_STRING ? json_loads(m->str, 0, NULL) : NULL;
         json_int_t t = json_integer_value(json_object_get(v, "t"));
         json_decref(v);
         if (t > 0)
-            freeReplyObject(rconn_cmd(s->conn, err, sizeof err, "ZADD %s %lld %b", key, (long long)t, m->str,
+            freeReplyObject(rconn_cmd(s->redis.conn, err, sizeof err, "ZADD %s %lld %b", key, (long long)t, m->str,
                                       m->len));
         else
-            freeReplyObject(rconn_cmd(s->conn, err, sizeof err, "ZREM %s %b", key, m->str, m->len));
+            freeReplyObject(rconn_cmd(s->redis.conn, err, sizeof err, "ZREM %s %b", key, m->str, m->len));
     }
     freeReplyObject(r);
 }
@@ -170,15 +164,14 @@ void http_sampler_tick(http_sampler_t *s)
     if (slot == s->last_slot)
         return;
     char err[1024];
-    if (s->conn == NULL) {
-        if (clock_mono_ms() < s->retry_at_ms)
-            return;
-        if ((s->conn = rconn_open(&s->cfg->url, s->cfg->command_timeout_ms, err, sizeof err)) == NULL) {
-            s->retry_at_ms = clock_mono_ms() + CONNECT_RETRY_MS;
-            return; /* /health says Redis is down; a gap in the samples says it too */
-        }
-        rconn_set_name(s->conn, "tickq-http-sampler");
-        queue_init(&s->q, s->conn);
+    int opened;
+    rconn_t *c = rconn_lazy_get(&s->redis, &s->cfg->url, s->cfg->command_timeout_ms, CONNECT_RETRY_MS, &opened, err,
+                                sizeof err);
+    if (c == NULL)
+        return; /* /health says Redis is down; a gap in the samples says it too */
+    if (opened) {
+        rconn_set_name(c, "tickq-http-sampler");
+        queue_init(&s->q, c);
         config_apply(s->cfg, &s->q);
     }
     s->last_slot = slot;
@@ -189,7 +182,7 @@ void http_sampler_tick(http_sampler_t *s)
      * hosts with other slot lengths (TICKQ_SAMPLE_MS) share the starts
      * they have in common, and sample each of them once too. */
     queue_dash_slot_key(&s->q, (long long)t, lock, sizeof lock);
-    redisReply *r = rconn_cmd(s->conn, err, sizeof err, "SET %s 1 NX PX %lld", lock, (long long)(s->every_ms * 6));
+    redisReply *r = rconn_cmd(c, err, sizeof err, "SET %s 1 NX PX %lld", lock, (long long)(s->every_ms * 6));
     int mine = r != NULL && r->type == REDIS_REPLY_STATUS;
     freeReplyObject(r);
     json_t *sample = mine ? sample_now(s, t, err, sizeof err) : NULL;
@@ -199,17 +192,17 @@ void http_sampler_tick(http_sampler_t *s)
         /* Scored by time (ms), trimmed to the hour by time, whatever slot
          * length each host samples at; the key goes when no host has
          * written for SAMPLE_TTL_MS (its samples are all past the hour). */
-        freeReplyObject(rconn_cmd(s->conn, err, sizeof err, "ZADD %s %lld %s", key, (long long)t, text));
+        freeReplyObject(rconn_cmd(s->redis.conn, err, sizeof err, "ZADD %s %lld %s", key, (long long)t, text));
         migrate_slot_scores(s, key);
-        freeReplyObject(rconn_cmd(s->conn, err, sizeof err, "ZREMRANGEBYSCORE %s -inf (%lld", key,
+        freeReplyObject(rconn_cmd(s->redis.conn, err, sizeof err, "ZREMRANGEBYSCORE %s -inf (%lld", key,
                                   (long long)(now - SAMPLE_KEEP_MS)));
         /* EXPIRE, not PEXPIRE: the ACL rule (production-redis.md) grants EXPIRE */
         freeReplyObject(
-            rconn_cmd(s->conn, err, sizeof err, "EXPIRE %s %lld", key, (long long)(SAMPLE_TTL_MS / 1000)));
+            rconn_cmd(s->redis.conn, err, sizeof err, "EXPIRE %s %lld", key, (long long)(SAMPLE_TTL_MS / 1000)));
         free(text);
     }
-    if (rconn_broken(s->conn))
-        sampler_drop_connection(s);
+    if (rconn_broken(c))
+        rconn_lazy_drop(&s->redis);
 }
 
 json_t *http_sampler_read(queue_t *q, char *err, size_t errlen)

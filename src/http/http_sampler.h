@@ -19,6 +19,7 @@
 #include "core/config.h"
 #include "core/queue.h"
 #include "core/rconn.h"
+#include "core/rconn_lazy.h"
 
 #define SAMPLE_MS_DEFAULT 10000
 #define SAMPLE_KEEP_MS 3600000      /* an hour */
@@ -27,10 +28,9 @@
 typedef struct {
     const config_t *cfg;
     int64_t every_ms;            /* TICKQ_SAMPLE_MS (for tests), else SAMPLE_MS_DEFAULT */
-    rconn_t *conn;               /* NULL until the first tick, and after a broken one */
+    rconn_lazy_t redis;          /* redis.conn: NULL until the first tick, and after a broken one */
     queue_t q;
     int64_t last_slot;           /* the last slot this process looked at */
-    int64_t retry_at_ms;         /* monotonic: no connect before this, after a failed one */
 } http_sampler_t;
 
 /* The sample period: TICKQ_SAMPLE_MS (1000 to 60000 ms), else

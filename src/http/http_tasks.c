@@ -218,7 +218,7 @@ static json_t *result_of(http_app_t *a, const char *id, char *err, size_t errlen
 {
     char key[300];
     queue_result_key(id, key, sizeof key);
-    redisReply *r = rconn_cmd(a->conn, err, errlen, "GET %s", key);
+    redisReply *r = rconn_cmd(a->redis.conn, err, errlen, "GET %s", key);
     *failed = r == NULL;
     json_t *v = r != NULL && r->type == REDIS_REPLY_STRING ? json_loads(r->str, 0, NULL) : NULL;
     freeReplyObject(r);
