@@ -264,7 +264,7 @@ class TestFlowTimes(FlowCase):
         self.addCleanup(shutil.rmtree, tmp, True)
         config = os.path.join(tmp, "tickq.ini")
         with open(config, "w") as f:
-            f.write(f"[handler retry]\ncommand = {sys.executable} -m tickq.handler retry_tasks\n"
+            f.write(f"[handler retry]\ncommand = {sys.executable} -m tickq.handler app_tasks\n"
                     "types = fail_then_hold\n")
         w = self.worker("--config", config, "--workers", "1", "--heartbeat", "10s", "--claim-timeout", "60s",
                         "--retry-base", "50ms", env=APPS_ENV)

@@ -1,7 +1,7 @@
 """app_tasks.py — Python tasks for the handler tests (test_handler_python,
-test_handler_pools), served by `python3 -m tickq.handler app_tasks`: a
+test_handler_pools, test_flows), served by `python3 -m tickq.handler app_tasks`: a
 plain and an async task, Retry then success, Fail, an uncaught exception,
-progress, and tasks that hold until the test creates a marker file (so
+progress, a retry held by markers, and tasks that hold until the test creates a marker file (so
 that what the test sees while they run is not a matter of timing)."""
 import asyncio
 import os
@@ -64,3 +64,17 @@ def hold(args, job):
     if not hold_until(args["marker"]):
         raise Fail("the marker never came")
     return {"held": True}
+
+
+@task("fail_then_hold")
+def fail_then_hold(args, job):
+    """test_flows: a retry running on the worker slot its first attempt ran
+    on. The first attempt holds until the test creates `fail` in
+    args["dir"] and then asks for a retry; a later attempt holds until the
+    test creates `release` there."""
+    marker = "fail" if job.attempt == 1 else "release"
+    if not hold_until(os.path.join(args["dir"], marker)):
+        raise Fail(f"the marker {marker} never came")
+    if job.attempt == 1:
+        raise Retry("the first attempt fails, as the test asked")
+    return {"attempt": job.attempt}
