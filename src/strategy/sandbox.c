@@ -320,9 +320,9 @@ static size_t g_address_space;  /* the child's, taken before Landlock hides /pro
 /* Lockdown, first part: all that the run's own limits do not change, so
  * that a spare child (sandbox_spare_fork) does it before its request
  * comes. Leaves descriptors 0-3 (and keep_fd as SANDBOX_KEEP_FD, go as
- * SANDBOX_GO_FD, when given), no core files, no file writes, UTC, default
- * signals, no_new_privs and, for Python (read_dirs), Landlock. Returns the
- * highest descriptor kept. */
+ * SANDBOX_GO_FD, when given), the OOM killer's first choice, no core
+ * files, no file writes, UTC, default signals, no_new_privs and, for
+ * Python (read_dirs), Landlock. Returns the highest descriptor kept. */
 static int lockdown_prepare(const char *const *read_dirs, int out_w, int res_w, pid_t parent, int keep_fd, int go)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -349,6 +349,15 @@ static int lockdown_prepare(const char *const *read_dirs, int out_w, int res_w, 
     if (close_range((unsigned)last + 1, ~0U, 0) != 0) {
         for (int fd = last + 1; fd < 65536; fd++)
             close(fd);
+    }
+    /* The first process the kernel kills when memory runs out is a
+     * strategy's, not its worker's or Redis's (raising the score needs no
+     * privilege). Best effort: without /proc the memory limit still holds. */
+    int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (oom >= 0) {
+        ssize_t wrote = write(oom, "1000", 4);
+        (void)wrote;
+        close(oom);
     }
     set_limit(RLIMIT_CORE, 0, 0);
     set_limit(RLIMIT_FSIZE, 0, 0);

@@ -1361,6 +1361,34 @@ end
         self.assertIn("Worker process died", self.job(jid).get("error", ""))
         self.assertIsNone(w.proc.poll())
 
+    def test_the_sandbox_is_the_first_the_oom_killer_takes(self):
+        """A strategy that eats memory on a host that runs out is what the
+        kernel kills first, not its worker or Redis: the sandbox process
+        runs with oom_score_adj 1000, its worker child with the score it
+        was started with (this test's)."""
+        w = self.worker("--workers", "1", env=self.env)
+        jid = self.enqueue("backtest", self.args("function f(df) while true do end end", symbols=["AAA"],
+                                                 strategy_timeout_seconds=60))
+        self.wait_running(jid)
+
+        def oom_score_adj(pid):
+            with open(f"/proc/{pid}/oom_score_adj") as f:
+                return int(f.read())
+
+        def sandbox():
+            for kid in w.children():
+                try:
+                    with open(f"/proc/{kid}/task/{kid}/children") as f:
+                        boxes = [int(p) for p in f.read().split()]
+                except FileNotFoundError:
+                    continue
+                if boxes:
+                    return kid, boxes[0]
+            return None
+        kid, box = wait_for(sandbox, timeout=10, what="the sandbox process")
+        self.assertEqual((oom_score_adj(kid), oom_score_adj(box)), (oom_score_adj(os.getpid()), 1000))
+        self.tickq("cancel", jid)
+
     def test_strategy_limit_stops_before_the_job_timeout(self):
         """A strategy allowed 30 s in a job of 2 s ends with its own clear,
         permanent error, before the worker would kill the job (a transient
