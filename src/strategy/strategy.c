@@ -595,6 +595,7 @@ static const char *violation_words(const char *call)
         { "utime", "changing a file's times" }, { "futimesat", "changing a file's times" },
         { "setxattrat", "changing a file's attributes" }, { "removexattrat", "changing a file's attributes" },
         { "file_setattr", "changing a file's attributes" }, { "fchmodat2", "changing a file's mode" },
+        { "sync", "flushing the host's file systems" }, { "syncfs", "flushing the host's file systems" },
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(known[i].call, call) == 0)
