@@ -2,6 +2,7 @@
 #include "cmd/cli.h"
 
 #include "core/clock.h"
+#include "core/close_match.h"
 #include "core/config_file.h"
 #include "core/json_exact.h"
 
@@ -42,6 +43,7 @@ int cli_parse(int argc, char **argv, const struct option *options, const char *u
     if (config_init(cfg, err, sizeof err) != 0)
         return cli_fail(EX_CONFIG, "%s", err);
     int opt;
+    opterr = 0; /* cli_refused_option says what was wrong */
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         int common = common_option(opt, optarg, cfg);
@@ -53,7 +55,9 @@ int cli_parse(int argc, char **argv, const struct option *options, const char *u
             fputs(usage, stdout);
             return CLI_HELP;
         }
-        if (opt == '?' || on_flag == NULL)
+        if (opt == '?')
+            return cli_refused_option(usage, options, "h", argc, argv);
+        if (on_flag == NULL)
             return cli_usage_error(usage, "see the options below");
         int st = on_flag(opt, optarg, ctx);
         if (st != 0)
@@ -118,16 +122,73 @@ int cli_seconds(const char *usage, const char *flag, const char *arg, int64_t *m
     return 0;
 }
 
+/* The usage's synopsis (its lines up to the first blank one) and where
+ * the rest is: "Run 'tickq enqueue --help' for every option.", the
+ * command being the word after "usage: tickq ". */
+static void print_synopsis(FILE *out, const char *usage)
+{
+    const char *blank = strstr(usage, "\n\n");
+    fwrite(usage, 1, blank != NULL ? (size_t)(blank - usage) + 1 : strlen(usage), out);
+    static const char lead[] = "usage: tickq ";
+    if (strncmp(usage, lead, sizeof lead - 1) != 0)
+        return;
+    const char *cmd = usage + sizeof lead - 1;
+    size_t len = strspn(cmd, "abcdefghijklmnopqrstuvwxyz-");
+    if (len > 0 && cmd[0] != '-')
+        fprintf(out, "Run 'tickq %.*s --help' for every option.\n", (int)len, cmd);
+}
+
 int cli_usage_error(const char *usage, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     fputs("tickq: ", stderr);
     vfprintf(stderr, fmt, ap);
-    fputs("\n\n", stderr);
-    fputs(usage, stderr);
+    fputc('\n', stderr);
+    print_synopsis(stderr, usage);
     va_end(ap);
     return EX_USAGE;
+}
+
+int cli_refused_option(const char *usage, const struct option *options, const char *shorts, int argc, char **argv)
+{
+    const char *given = optind - 1 < argc && optind > 0 ? argv[optind - 1] : "";
+    if (strncmp(given, "--", 2) != 0) { /* a short one: -x unknown, or -n without its value */
+        if (optopt != 0 && optopt != ':' && strchr(shorts, optopt) != NULL)
+            return cli_usage_error(usage, "-%c needs a value", optopt);
+        return cli_usage_error(usage, "unknown option '-%c'", optopt != 0 ? optopt : '?');
+    }
+    const char *name = given + 2, *eq = strchr(name, '=');
+    size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+    const char *names[128];
+    size_t n = 0, prefixed = 0, exact = (size_t)-1;
+    for (size_t i = 0; options[i].name != NULL && n < sizeof names / sizeof names[0]; i++, n++) {
+        names[n] = options[i].name;
+        if (strncmp(names[n], name, len) == 0) {
+            prefixed++;
+            if (names[n][len] == '\0')
+                exact = n;
+        }
+    }
+    if (exact != (size_t)-1 || prefixed == 1) { /* known: a value missing, or one it takes none of */
+        if (eq != NULL)
+            return cli_usage_error(usage, "--%.*s takes no value (got '%s')", (int)len, name, eq + 1);
+        return cli_usage_error(usage, "%s needs a value", given);
+    }
+    if (prefixed > 1) {
+        char list[512] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < n && used < sizeof list; i++)
+            if (strncmp(names[i], name, len) == 0)
+                used += (size_t)snprintf(list + used, sizeof list - used, "%s--%s", used ? ", " : "", names[i]);
+        return cli_usage_error(usage, "option '--%.*s' is ambiguous: %s", (int)len, name, list);
+    }
+    char word[80];
+    snprintf(word, sizeof word, "%.*s", (int)(len < 70 ? len : 70), name);
+    size_t best;
+    if (close_match_find(word, names, n, &best, 1) == 1)
+        return cli_usage_error(usage, "unknown option '--%.*s' (did you mean --%s?)", (int)len, name, names[best]);
+    return cli_usage_error(usage, "unknown option '--%.*s'", (int)len, name);
 }
 
 int cli_fail(int status, const char *fmt, ...)

@@ -122,8 +122,15 @@ int cli_check_config_file(const char *given, const char **named);
 /* Parses a --wait style flag in seconds (fractions and units allowed). */
 int cli_seconds(const char *usage, const char *flag, const char *arg, int64_t *ms);
 
-/* Prints "tickq CMD: message" and the usage to stderr; returns 64. */
+/* Prints "tickq: message", the usage's synopsis and the command's --help
+ * to stderr; returns 64. */
 int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* After getopt_long returned '?' (with opterr 0): says what was wrong with
+ * argv[optind - 1] as cli_usage_error does: an unknown option (with the
+ * closest of `options` when it looks like a typo), an ambiguous
+ * abbreviation, a value missing, or one given to a flag that takes none.
+ * `shorts`: the short options' getopt string. Returns 64. */
+int cli_refused_option(const char *usage, const struct option *options, const char *shorts, int argc, char **argv);
 
 /* Prints an error "tickq: message" to stderr and returns `status`. */
 int cli_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -367,7 +367,7 @@ int cmd_schedule(int argc, char **argv)
             return 0;
         }
         if (opt == '?')
-            return cli_usage_error(schedule_usage, "unknown option '%s'", argv[optind - 1]);
+            return cli_refused_option(schedule_usage, schedule_options, "hn:", argc, argv);
         int st = on_flag(opt, optarg, &f);
         if (st != 0)
             return st;

@@ -7,6 +7,7 @@
 #include "cmd/commands.h"
 #include "cmd/huge_pages.h"
 #include "cmd/tasks_all.h"
+#include "core/close_match.h"
 #include "core/queue.h"
 
 #define TICKQ_VERSION "0.1.0"
@@ -53,19 +54,21 @@ static void print_usage(FILE *out)
                  "(serve, worker --http: docs/http.md).\n");
 }
 
+/* The flags every command shares, each with a value. */
+static const char *const shared_flags[] = { "--redis-url", "--prefix", "--group", "--config" };
+
 /* The flags every command shares may also come before the command
  * (`tickq --redis-url URL stats`): they are moved behind it, where the
  * command's own parser reads them. Returns argc, with argv reordered in
  * place; a flag missing its value is left for the command to refuse. */
 static int shared_flags_first(int argc, char **argv)
 {
-    static const char *const with_value[] = { "--redis-url", "--prefix", "--group", "--config" };
     int at = 1;
     while (at < argc && argv[at][0] == '-') {
         int n = 0;
-        for (size_t i = 0; i < sizeof with_value / sizeof with_value[0]; i++) {
-            size_t len = strlen(with_value[i]);
-            if (strncmp(argv[at], with_value[i], len) == 0)
+        for (size_t i = 0; i < sizeof shared_flags / sizeof shared_flags[0]; i++) {
+            size_t len = strlen(shared_flags[i]);
+            if (strncmp(argv[at], shared_flags[i], len) == 0)
                 n = argv[at][len] == '=' ? 1 : argv[at][len] == '\0' && at + 1 < argc ? 2 : 0;
         }
         if (n == 0)
@@ -103,7 +106,25 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "tickq: unknown command '%s'\n\n", name);
+    const char *names[sizeof commands / sizeof commands[0]];
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        names[i] = commands[i].name;
+    size_t best;
+    for (size_t i = 0; i < sizeof shared_flags / sizeof shared_flags[0]; i++)
+        if (strncmp(name, shared_flags[i], strlen(shared_flags[i])) == 0 &&
+            (name[strlen(shared_flags[i])] == '\0' || name[strlen(shared_flags[i])] == '='))
+            return cli_fail(EX_USAGE, "%s needs a value, and a command after it: tickq %s VALUE COMMAND ...",
+                            shared_flags[i], shared_flags[i]);
+    if (name[0] == '-') {
+        fprintf(stderr, "tickq: unknown option '%s' before the command (only --redis-url, --prefix, --group and "
+                        "--config may come there)\n\n", name);
+        print_usage(stderr);
+        return EX_USAGE;
+    }
+    if (close_match_find(name, names, sizeof names / sizeof names[0], &best, 1) == 1)
+        fprintf(stderr, "tickq: unknown command '%s' (did you mean %s?)\n\n", name, names[best]);
+    else
+        fprintf(stderr, "tickq: unknown command '%s'\n\n", name);
     print_usage(stderr);
     return EX_USAGE;
 }

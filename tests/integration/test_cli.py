@@ -50,6 +50,39 @@ class TestUsage(TickqTestCase):
         self.assertEqual(self.tickq("dlq", "explode").returncode, 64)
         self.assertEqual(self.tickq("tasks", "extra").returncode, 64)
 
+    def test_a_wrong_flag_is_named_with_the_closest_one_and_the_synopsis(self):
+        """The error is the first line and says what was wrong; the
+        synopsis and where the options are follow, not the whole help."""
+        cases = [
+            (("enqueue", "noop", "--prioirty", "high"), "unknown option '--prioirty' (did you mean --priority?)"),
+            (("enqueue", "noop", "--priority"), "--priority needs a value"),
+            (("enqueue", "noop", "--json=yes"), "--json takes no value (got 'yes')"),
+            (("enqueue", "noop", "--re", "x"), "option '--re' is ambiguous: --replace, --redis-url"),
+            (("enqueue", "noop", "-x"), "unknown option '-x'"),
+            (("enqueue", "noop", "--zzzzzz"), "unknown option '--zzzzzz'"),
+            (("worker", "--wrokers", "2"), "unknown option '--wrokers' (did you mean --workers?)"),
+            (("schedule", "next", "* * * * *", "-n"), "-n needs a value"),
+            (("schedule", "next", "* * * * *", "--tzz", "UTC"), "unknown option '--tzz' (did you mean --tz?)"),
+        ]
+        for args, first_line in cases:
+            p = self.tickq(*args)
+            self.assertEqual(p.returncode, 64, args)
+            lines = p.stderr.splitlines()
+            self.assertEqual(lines[0], "tickq: " + first_line, args)
+            self.assertTrue(lines[1].startswith("usage: tickq " + args[0]), (args, lines))
+            self.assertEqual(lines[-1], f"Run 'tickq {args[0]} --help' for every option.", args)
+            self.assertNotIn("Exit status", p.stderr, args)   # the synopsis, not the whole help
+        p = tickq("enqeue")
+        self.assertEqual(p.returncode, 64)
+        self.assertEqual(p.stderr.splitlines()[0], "tickq: unknown command 'enqeue' (did you mean enqueue?)")
+        p = tickq("--bogus", "stats")
+        self.assertEqual(p.returncode, 64)
+        self.assertIn("unknown option '--bogus' before the command", p.stderr)
+        p = tickq("--redis-url")
+        self.assertEqual((p.returncode, p.stderr.splitlines()[0]),
+                         (64, "tickq: --redis-url needs a value, and a command after it: "
+                              "tickq --redis-url VALUE COMMAND ..."))
+
     def test_version_and_tasks(self):
         p = tickq("version")
         self.assertEqual(p.returncode, 0)
@@ -262,18 +295,18 @@ class TestBadInputAtCli(TickqTestCase):
         self.assertEqual(self.tickq("jobs", "--queue", "fq").returncode, 0)
 
     def test_a_negative_limit_is_told_as_a_limit(self):
-        # getopt would take "-1" for flags ("invalid option -- '1'").
+        # getopt would take "-1" for flags ("unknown option '-1'").
         for n in ("-1", "-0.5", "-7"):
             p = self.tickq("limit", "sleep", n)
             self.assertEqual(p.returncode, 64, p.stderr)
             self.assertIn(f"tickq: the limit '{n}' is not a whole number from 0 to 1000000", p.stderr)
-            self.assertNotIn("invalid option", p.stderr)
+            self.assertNotIn("unknown option", p.stderr)
         for args in (["--prefix", "tickq", "sleep", "-1"], ["sleep", "-1", "--prefix=tickq"], ["sleep", "--", "-1"]):
             p = self.tickq("limit", *args)
             self.assertEqual(p.returncode, 64, (args, p.stderr))
             self.assertIn("the limit '-1' is not a whole number", p.stderr)
         self.assertIn("--json is for the list", self.tickq("limit", "sleep", "3", "--json").stderr)
-        self.assertIn("invalid option -- 'x'", self.tickq("limit", "sleep", "-x").stderr)
+        self.assertIn("tickq: unknown option '-x'", self.tickq("limit", "sleep", "-x").stderr)
         self.assertEqual(self.tickq("limit", "--json").stdout, "")  # nothing was set
         p = self.tickq("limit", "sleep", "3")
         self.assertEqual(p.returncode, 0, p.stderr)
