@@ -3,8 +3,8 @@
  * Rolling sums are updated in O(1) per value and recomputed exactly from
  * their window every `RESYNC` steps, which bounds the drift of the running
  * update (tests hold every feature to 1e-9 relative of a naive
- * computation); sma's sum is compensated (within an ulp or so of exact) and
- * a window of equal values is that value exactly. Rolling variances (bands, stdev, hv) are exact to the last
+ * computation); sma's and volume_ratio's sums are compensated (within an ulp
+ * or so of exact) and a window of equal values is that value exactly. Rolling variances (bands, stdev, hv) are exact to the last
  * few ulps: see "rolling variance" below. Rolling max/min use van Herk /
  * Gil-Werman blocks (three comparisons per value, branch-free). */
 #include "data/feature.h"
@@ -40,6 +40,50 @@ void feature_prev(const double *x, size_t n, double *out)
         out[t] = x[t - 1];
 }
 
+/* Adds v to the compensated sum s + c (Neumaier): c keeps what rounding
+ * each addition lost, so s + c stays within an ulp or so of the exact sum
+ * however many values came and went (a level drop from 1e6 to 0.5 leaves
+ * no residue behind). */
+static inline void csum_add(double *s, double *c, double v)
+{
+    double t = *s + v;
+    *c += fabs(*s) >= fabs(v) ? (*s - t) + v : (v - t) + *s;
+    *s = t;
+}
+
+/* The 20 prior volumes' sum is compensated (Neumaier, csum_add): volumes
+ * span many orders of magnitude (a spike of 1e13 fractional units, then a
+ * quiet 1 to 3), and a plain running sum keeps the spike's rounding residue
+ * until the next resync, up to 4,096 bars of wrong ratios. A window of
+ * zeros (a halt) makes the sum exactly 0 (the window's non-zero volumes
+ * are counted), and the value NaN as documented. */
+void feature_volume_ratio(const double *volume, size_t n, double *out)
+{
+    const size_t W = 20;
+    fill_nan(out, 0, n < W ? n : W);
+    double sum = 0, comp = 0;
+    size_t nonzero = 0;
+    for (size_t t = 0; t < n && t < W; t++) {
+        csum_add(&sum, &comp, volume[t]);
+        nonzero += volume[t] != 0;
+    }
+    for (size_t t = W; t < n; t++) {
+        if ((t - W) % RESYNC == 0 && t > W) {
+            sum = comp = 0;
+            for (size_t k = t - W; k < t; k++)
+                csum_add(&sum, &comp, volume[k]);
+        }
+        double mean = (sum + comp) / (double)W;
+        out[t] = nonzero > 0 && mean > 0 ? volume[t] / mean : NAN;
+        csum_add(&sum, &comp, volume[t]);
+        csum_add(&sum, &comp, -volume[t - W]);
+        nonzero += volume[t] != 0;
+        nonzero -= volume[t - W] != 0;
+        if (nonzero == 0)
+            sum = comp = 0;
+    }
+}
+
 void feature_gap_pct(const double *open, const double *close, size_t n, double *out)
 {
     if (n == 0)
@@ -56,47 +100,6 @@ void feature_return_pct(const double *close, size_t n, double *out)
     out[0] = NAN;
     for (size_t t = 1; t < n; t++)
         out[t] = 100.0 * (close[t] / close[t - 1] - 1.0);
-}
-
-/* The running sum keeps a rounding residue after fractional volumes have
- * left the window, so a window of zeros (a halt) would give a tiny mean
- * and a huge or zero ratio: counting the window's non-zero volumes makes
- * the sum exactly 0 then, and the value NaN as documented. */
-void feature_volume_ratio(const double *volume, size_t n, double *out)
-{
-    const size_t W = 20;
-    fill_nan(out, 0, n < W ? n : W);
-    double sum = 0;
-    size_t nonzero = 0;
-    for (size_t t = 0; t < n && t < W; t++) {
-        sum += volume[t];
-        nonzero += volume[t] != 0;
-    }
-    for (size_t t = W; t < n; t++) {
-        if ((t - W) % RESYNC == 0 && t > W) {
-            sum = 0;
-            for (size_t k = t - W; k < t; k++)
-                sum += volume[k];
-        }
-        double mean = sum / (double)W;
-        out[t] = nonzero > 0 && mean > 0 ? volume[t] / mean : NAN;
-        sum += volume[t] - volume[t - W];
-        nonzero += volume[t] != 0;
-        nonzero -= volume[t - W] != 0;
-        if (nonzero == 0)
-            sum = 0;
-    }
-}
-
-/* Adds v to the compensated sum s + c (Neumaier): c keeps what rounding
- * each addition lost, so s + c stays within an ulp or so of the exact sum
- * however many values came and went (a level drop from 1e6 to 0.5 leaves
- * no residue behind). */
-static inline void csum_add(double *s, double *c, double v)
-{
-    double t = *s + v;
-    *c += fabs(*s) >= fabs(v) ? (*s - t) + v : (v - t) + *s;
-    *s = t;
 }
 
 /* The start shared by SMA and EMA: skips leading NaNs, fills the bars

@@ -972,6 +972,31 @@ TEST(feature_volume_ratio_zero_mean_is_nan)
     CHECK(close_enough(out[72], 3.3 / (6.6 / 20)));
 }
 
+/* docs/strategies.md: volume_ratio is volume[t] over the mean of the 20
+ * volumes before t, to 1e-9 relative. Volumes span orders of magnitude
+ * (fractional token volumes: a spike of 1e13, then 1 to 3 a bar): the
+ * spike's rounding must not stay in the running sum once it has left the
+ * window (it did, until the resync 4,096 bars on: ratios 23% off). */
+TEST(feature_volume_ratio_no_residue_after_a_spike)
+{
+    enum { n = 400 };
+    double v[n], out[n];
+    for (int t = 0; t < n; t++)
+        v[t] = t >= 30 && t < 40 ? 1e13 + 0.37 * t : 1.0 + (double)((t * 7) % 5) * 0.45 + 0.013 * (t % 3);
+    feature_volume_ratio(v, n, out);
+    for (int t = 60; t < n; t++) { /* the spike left the window at t = 60 */
+        long double s = 0;
+        for (int k = t - 20; k < t; k++)
+            s += v[k];
+        double expect = v[t] / (double)(s / 20);
+        if (!(fabs(out[t] - expect) <= 1e-9 * fabs(expect))) {
+            unit_fail(__FILE__, __LINE__, "volume_ratio[%d] = %.17g, want %.17g (a spike's residue)", t, out[t],
+                      expect);
+            break;
+        }
+    }
+}
+
 /* Every column family fetched by name through a frame (two series of
  * different lengths) equals its kernel called directly on each series'
  * own input arrays, so a name mapped to the wrong kernel, input, window
