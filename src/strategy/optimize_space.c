@@ -410,8 +410,23 @@ static int range_of(const char *name, const json_t *r, int stepless, double *fro
         snprintf(err, errlen, "params.%s: a range needs from <= to and a step above 0", name);
         return -1;
     }
-    *ints = json_is_integer(f) && (s == NULL || json_is_integer(s)) && json_is_integer(t) &&
-            fabs(*from) < 9007199254740992.0 && fabs(*to) < 9007199254740992.0; /* exact in a double */
+    /* A draw is from + u (to - from): a width past the largest double
+     * (-1e308 to 1e308) would draw infinities, which JSON cannot hold (the
+     * parameter went missing from every combination). */
+    if (!isfinite(*to - *from)) {
+        snprintf(err, errlen, "params.%s: the range from %g to %g is wider than a number can hold", name, *from, *to);
+        return -1;
+    }
+    /* An integer range stays integers: beyond 2^53 a double no longer holds
+     * every integer (its values were made reals rounded to 12 digits, so
+     * -9007199254740993 .. -9007199254740990 gave one value three times). */
+    *ints = json_is_integer(f) && (s == NULL || json_is_integer(s)) && json_is_integer(t);
+    if (*ints && s != NULL && (json_integer_value(f) < -9007199254740992LL || json_integer_value(f) > 9007199254740992LL ||
+                               json_integer_value(t) < -9007199254740992LL || json_integer_value(t) > 9007199254740992LL)) {
+        snprintf(err, errlen, "params.%s: an integer range must stay within -2^53 .. 2^53 (9007199254740992), "
+                 "where every integer is exact", name);
+        return -1;
+    }
     if (s != NULL) {
         double n = floor((*to - *from) / *step + 1e-9) + 1;
         if (n > OPTIMIZE_MAX_VALUES) {

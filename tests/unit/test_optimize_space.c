@@ -1,6 +1,8 @@
 /* test_optimize_space.c — an optimize job's combinations: grids, ranges,
  * random samples, and the constraint language (its parser refuses what it
  * does not know). */
+#include <math.h>
+
 #include "strategy/optimize_space.h"
 #include "unit.h"
 
@@ -50,6 +52,31 @@ TEST(optimize_grid_and_ranges)
     out = combos("{\"k\": {\"from\": 0, \"to\": 0.3, \"step\": 0.1}}", NULL, &space, err, sizeof err);
     CHECK(out != NULL && json_array_size(out) == 4);
     CHECK(json_real_value(json_object_get(json_array_get(out, 3), "k")) == 0.3);
+    json_decref(out);
+}
+
+/* The largest exact integers are still an integer range; a stepless
+ * random range between the extremes of a double draws finite numbers. */
+TEST(optimize_ranges_at_the_edges)
+{
+    char err[512] = "";
+    size_t space;
+    json_t *out = combos("{\"a\": {\"from\": 9007199254740990, \"to\": 9007199254740992, \"step\": 1}}", NULL,
+                         &space, err, sizeof err);
+    CHECK(out != NULL);
+    CHECK_INT(json_array_size(out), 3);
+    for (size_t i = 0; out != NULL && i < 3; i++) {
+        const json_t *a = json_object_get(json_array_get(out, i), "a");
+        CHECK(json_is_integer(a) && json_integer_value(a) == 9007199254740990LL + (json_int_t)i);
+    }
+    json_decref(out);
+    out = combos("{\"random\": 20, \"space\": {\"a\": {\"from\": -1e307, \"to\": 1e307}}}", NULL, &space, err,
+                 sizeof err);
+    CHECK(out != NULL);
+    for (size_t i = 0; out != NULL && i < json_array_size(out); i++) {
+        const json_t *a = json_object_get(json_array_get(out, i), "a");
+        CHECK(json_is_real(a) && isfinite(json_real_value(a)));
+    }
     json_decref(out);
 }
 
@@ -119,6 +146,18 @@ TEST(optimize_refusals)
     refused("{\"a\": {\"from\": 1, \"to\": 1000, \"step\": 1}, \"b\": {\"from\": 1, \"to\": 1000, \"step\": 1}}", NULL,
             "the grid has 1000000 combinations, over 100000", __LINE__);
     refused("{\"a\": [[1]]}", NULL, "params.a[0]: a value is a number", __LINE__);
+    /* A random range wider than a double holds drew infinities: the
+     * parameter went missing from every combination. */
+    refused("{\"random\": 4, \"space\": {\"a\": [1], \"b\": {\"from\": -1e308, \"to\": 1e308}}}", NULL,
+            "params.b: the range from -1e+308 to 1e+308 is wider than a number can hold", __LINE__);
+    refused("{\"b\": {\"from\": -1e308, \"to\": 1e308, \"step\": 1e306}}", NULL, "params.b: the range from",
+            __LINE__);
+    /* An integer range past 2^53 became reals rounded to 12 digits: three
+     * equal combinations, none of them the values asked for. */
+    refused("{\"a\": {\"from\": -9007199254740993, \"to\": -9007199254740990, \"step\": 1}}", NULL,
+            "params.a: an integer range must stay within -2^53 .. 2^53", __LINE__);
+    refused("{\"random\": 3, \"space\": {\"a\": {\"from\": 1, \"to\": 9007199254740999, \"step\": 2}}}", NULL,
+            "params.a: an integer range must stay within", __LINE__);
     refused("{\"random\": 0, \"space\": {\"a\": [1]}}", NULL, "params.random", __LINE__);
     refused("{\"random\": 5, \"space\": {\"a\": [1]}, \"sead\": 1}", NULL, "unknown key 'sead'", __LINE__);
     refused("{\"fast\": [1, 2], \"slow\": [3]}", "\"fsat < slow\"", "unknown parameter 'fsat' (did you mean 'fast'?)",
