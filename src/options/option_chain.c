@@ -17,6 +17,7 @@
 
 #include "core/clock.h"
 #include "core/decimal.h"
+#include "options/option_pricing.h"
 
 #define MAX_FIELDS 64
 
@@ -43,11 +44,21 @@ void option_chain_free(option_chain_t *c)
     c->n = c->cap = 0;
 }
 
+/* A spot or strike the pricing takes (option_pricing.h). */
+static int amount_ok(double v)
+{
+    return isfinite(v) && v >= OPTION_AMOUNT_MIN && v <= OPTION_AMOUNT_MAX;
+}
+
 int option_quote_check(const option_quote_t *q, char *err, size_t errlen)
 {
     char exp[CLOCK_DATE_LEN], qd[CLOCK_DATE_LEN];
-    if (!isfinite(q->strike) || q->strike <= 0)
-        snprintf(err, errlen, "strike %g must be a positive number", q->strike);
+    /* The limits the pricing has: a value beyond them is no contract (a
+     * strike of 1e-320, an expiry in 2224), refused here rather than stored
+     * and counted "unsolved" by calculate_iv_analysis. */
+    if (!amount_ok(q->strike))
+        snprintf(err, errlen, "strike %g must be a positive number from %g to %g", q->strike, OPTION_AMOUNT_MIN,
+                 OPTION_AMOUNT_MAX);
     else if (q->kind != OPTION_CALL && q->kind != OPTION_PUT)
         snprintf(err, errlen, "type must be call or put");
     else if (!isfinite(q->bid) || q->bid < 0)
@@ -62,12 +73,17 @@ int option_quote_check(const option_quote_t *q, char *err, size_t errlen)
         snprintf(err, errlen, "volume %lld must not be negative", (long long)q->volume);
     else if (q->open_interest < 0)
         snprintf(err, errlen, "open_interest %lld must not be negative", (long long)q->open_interest);
-    else if (!isnan(q->underlying) && !(isfinite(q->underlying) && q->underlying > 0))
-        snprintf(err, errlen, "underlying_price %g must be a positive number", q->underlying);
-    else if (q->expiry <= q->quote_date) {
+    else if (!isnan(q->underlying) && !amount_ok(q->underlying))
+        snprintf(err, errlen, "underlying_price %g must be a positive number from %g to %g", q->underlying,
+                 OPTION_AMOUNT_MIN, OPTION_AMOUNT_MAX);
+    else if (q->expiry <= q->quote_date || (double)(q->expiry - q->quote_date) / 365.0 > OPTION_YEARS_MAX) {
         clock_format_date(q->expiry * 86400, exp);
         clock_format_date(q->quote_date * 86400, qd);
-        snprintf(err, errlen, "expiry %s is not after the quote date %s", exp, qd);
+        if (q->expiry <= q->quote_date)
+            snprintf(err, errlen, "expiry %s is not after the quote date %s", exp, qd);
+        else
+            snprintf(err, errlen, "expiry %s is more than %g years (%g days) after the quote date %s", exp,
+                     OPTION_YEARS_MAX, 365 * OPTION_YEARS_MAX, qd);
     } else
         return 0;
     return -1;

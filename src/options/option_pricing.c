@@ -38,8 +38,6 @@
 #define SQRT_PI_OVER_2 1.25331413731550025121
 #define MILLS_FROM 3.0 /* both |d| beyond this: the out-of-the-money value from Mills' ratio */
 #define MAX_RATE_YEARS 500.0 /* |rT|, |qT| beyond this: discount factors leave the doubles */
-#define MAX_AMOUNT 1e100
-#define MIN_AMOUNT 1e-100
 #define MAX_STEPS 100
 #define REL_TOL 1e-13  /* bracket width at which the solver stops */
 #define FIRST_C 2.0   /* the error constant assumed before two steps measure it */
@@ -100,7 +98,7 @@ static void terms_init(const option_t *o, terms_t *t)
 
 static int check_amount(const char *name, double v, char *err, size_t errlen)
 {
-    if (isfinite(v) && v >= MIN_AMOUNT && v <= MAX_AMOUNT)
+    if (isfinite(v) && v >= OPTION_AMOUNT_MIN && v <= OPTION_AMOUNT_MAX)
         return 0;
     errmsg_set(err, errlen, "%s must be a positive number from 1e-100 to 1e100, got %g", name, v);
     return -1;

@@ -23,6 +23,11 @@
  * contract to price. */
 #define OPTION_YEARS_MAX 100.0
 
+/* The spots and strikes the functions take (beyond them the discounted
+ * amounts and their ratios leave the range of doubles). */
+#define OPTION_AMOUNT_MIN 1e-100
+#define OPTION_AMOUNT_MAX 1e100
+
 typedef struct {
     option_kind_t kind;
     double spot;   /* S > 0 */

@@ -529,6 +529,27 @@ TEST(option_chain_csv_validation)
     CHECK_INT(parse("", &c, &rep, err, sizeof err), -1);
     CHECK(strstr(err, "the file is empty") != NULL);
 
+    /* Values no contract has: the pricing's domain (spot and strike from
+     * 1e-100 to 1e100, at most 100 years of 365 days to expiry) is refused here, naming
+     * the field, rather than stored and counted "unsolved" by the analysis. */
+    const char *domain = "symbol,quote_date,expiry,strike,type,bid,ask,volume,open_interest,underlying_price\n"
+                         "AAA,2024-03-01,2024-03-15,1e-200,call,1,2,1,1,100\n"   /* 2: strike */
+                         "AAA,2024-03-01,2024-03-15,1e101,call,1,2,1,1,100\n"    /* 3: strike */
+                         "AAA,2024-03-01,2024-03-15,100,call,1,2,1,1,1e200\n"    /* 4: underlying_price */
+                         "AAA,2024-03-01,2124-02-07,100,call,1,2,1,1,100\n"      /* 5: 36,501 days */
+                         "AAA,2024-03-01,2124-02-06,100,put,1,2,1,1,1e100\n"     /* 6: the limits: fine */
+                         "AAA,2024-03-01,2024-03-15,1e-100,call,1,2,1,1,1e-100\n"; /* 7: fine */
+    CHECK_INT(parse(domain, &c, &rep, err, sizeof err), 1);
+    CHECK_INT(rep.rows, 6);
+    CHECK_INT(rep.bad, 4);
+    CHECK(strstr(rep.problems[0], ":2: strike 1e-200 must be a positive number from 1e-100 to 1e+100") != NULL);
+    CHECK(strstr(rep.problems[1], ":3: strike 1e+101 must be a positive number from 1e-100 to 1e+100") != NULL);
+    CHECK(strstr(rep.problems[2], ":4: underlying_price 1e+200 must be a positive number from 1e-100 to 1e+100")
+          != NULL);
+    CHECK(strstr(rep.problems[3], ":5: expiry 2124-02-07 is more than 100 years (36500 days) after the quote date 2024-03-01")
+          != NULL);
+    option_chain_free(&c);
+
     /* Only the rows of one quote date. */
     option_csv_opts_t o = { "AAA", "f", day("2024-03-01"), day("2024-03-04") };
     const char *two = "quote_date,expiry,strike,type,bid,ask,volume,open_interest\n"
