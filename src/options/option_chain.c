@@ -76,7 +76,10 @@ int option_quote_check(const option_quote_t *q, char *err, size_t errlen)
     else if (!isnan(q->underlying) && !amount_ok(q->underlying))
         snprintf(err, errlen, "underlying_price %g must be a positive number from %g to %g", q->underlying,
                  OPTION_AMOUNT_MIN, OPTION_AMOUNT_MAX);
-    else if (q->expiry <= q->quote_date || (double)(q->expiry - q->quote_date) / 365.0 > OPTION_YEARS_MAX) {
+    else if (q->quote_date < 0) { /* the tasks' dates start there; their results would show it as null */
+        clock_format_date(q->quote_date * 86400, qd);
+        snprintf(err, errlen, "quote_date %s is before 1970-01-01", qd);
+    } else if (q->expiry <= q->quote_date || (double)(q->expiry - q->quote_date) / 365.0 > OPTION_YEARS_MAX) {
         clock_format_date(q->expiry * 86400, exp);
         clock_format_date(q->quote_date * 86400, qd);
         if (q->expiry <= q->quote_date)

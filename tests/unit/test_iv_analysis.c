@@ -538,16 +538,21 @@ TEST(option_chain_csv_validation)
                          "AAA,2024-03-01,2024-03-15,100,call,1,2,1,1,1e200\n"    /* 4: underlying_price */
                          "AAA,2024-03-01,2124-02-07,100,call,1,2,1,1,100\n"      /* 5: 36,501 days */
                          "AAA,2024-03-01,2124-02-06,100,put,1,2,1,1,1e100\n"     /* 6: the limits: fine */
-                         "AAA,2024-03-01,2024-03-15,1e-100,call,1,2,1,1,1e-100\n"; /* 7: fine */
+                         "AAA,2024-03-01,2024-03-15,1e-100,call,1,2,1,1,1e-100\n" /* 7: fine */
+                         "AAA,1969-12-31,1970-01-16,100,call,1,2,1,1,100\n"      /* 8: before 1970 */
+                         "AAA,1970-01-01,1970-01-16,100,call,1,2,1,1,100\n";     /* 9: fine */
     CHECK_INT(parse(domain, &c, &rep, err, sizeof err), 1);
-    CHECK_INT(rep.rows, 6);
-    CHECK_INT(rep.bad, 4);
+    CHECK_INT(rep.rows, 8);
+    CHECK_INT(rep.bad, 5);
     CHECK(strstr(rep.problems[0], ":2: strike 1e-200 must be a positive number from 1e-100 to 1e+100") != NULL);
     CHECK(strstr(rep.problems[1], ":3: strike 1e+101 must be a positive number from 1e-100 to 1e+100") != NULL);
     CHECK(strstr(rep.problems[2], ":4: underlying_price 1e+200 must be a positive number from 1e-100 to 1e+100")
           != NULL);
     CHECK(strstr(rep.problems[3], ":5: expiry 2124-02-07 is more than 100 years (36500 days) after the quote date 2024-03-01")
           != NULL);
+    /* The tasks' dates run from 1970-01-01 (their results show an earlier
+     * day as null), so a chain quoted before it is refused. */
+    CHECK(strstr(rep.problems[4], ":8: quote_date 1969-12-31 is before 1970-01-01") != NULL);
     option_chain_free(&c);
 
     /* Only the rows of one quote date. */
