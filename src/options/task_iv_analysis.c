@@ -11,6 +11,7 @@
  * is skipped and listed; database failures are TASK_TRANSIENT. */
 #include "options/task_options.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,15 @@ static void solve_expiry(const option_quote_t *q, size_t a, size_t b, double fal
         }
         if (st != OPTION_IV_OK) {
             an->unsolved++;
+            continue;
+        }
+        /* Deep in the money, a mid a few ulps above its intrinsic value has
+         * the price's rounding for its time value: a wide range of vols
+         * prices it to the last bit, and the one solved is noise. Its IV is
+         * what the mid's last bit moves it by over vega; beyond
+         * IV_MAX_MID_ROUNDING it is not reported (docs/options.md). */
+        if (!(DBL_EPSILON * mid <= IV_MAX_MID_ROUNDING * g.vega)) {
+            an->no_arbitrage++;
             continue;
         }
         c[k - a].iv = vol;

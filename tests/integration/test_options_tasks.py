@@ -400,6 +400,59 @@ class OptionsTasks:
                                                     "no option quotes stored: run update_options_data first"}])
         self.assertEqual(self.count("option_iv"), r["solved"])
 
+    def test_deep_itm_iv_hidden_under_the_mids_last_bit_is_skipped(self):
+        """A deep in-the-money mid a few ulps above its intrinsic value has a
+        time value that is only the rounding of the price: any volatility
+        from a wide range prices it to the last bit, so the IV it solves to
+        is noise (a model-priced chain's K=8 call, 11 days out, came back
+        0.4940 for a smile of 0.4915). Such contracts are counted in
+        no_arbitrage and not stored (docs/options.md); a deep in-the-money
+        mid with a real time value (a cent) and the contracts at the money
+        are solved, and every stored IV is one the mid determines: its last
+        bit moves it by at most 1e-5 (a thousandth of a vol point)."""
+        s, r, q, quote, expiry = 15.46, 0.03, 0.01, "2024-03-01", "2024-03-12"
+        t = 11 / 365
+
+        def intrinsic(kind, k):
+            a, b = s * math.exp(-q * t), k * math.exp(-r * t)
+            return a - b if kind == "call" else b - a
+
+        def ulps_above(x, n):
+            for _ in range(n):
+                x = math.nextafter(x, math.inf)
+            return x
+
+        rows = []
+        for kind, k, n in (("call", 8, 1), ("call", 7, 3), ("call", 6, 12), ("put", 24, 4), ("put", 25, 2)):
+            mid = ulps_above(intrinsic(kind, k), n)
+            rows.append(("AAA", quote, expiry, k, kind, repr(mid), repr(mid), "", 10, 100, s))
+        cent = round(intrinsic("call", 9) + 0.01, 2)   # a real time value: a cent
+        rows.append(("AAA", quote, expiry, 9, "call", cent, cent, "", 10, 100, s))
+        rows += [("AAA", quote, expiry, 15.5, "call", 0.52, 0.54, "", 10, 100, s),
+                 ("AAA", quote, expiry, 15.5, "put", 0.55, 0.57, "", 10, 100, s)]
+        self.write("itm/AAA_options.csv", chain_csv(rows))
+        provider = {"type": "csv_dir", "path": os.path.join(self.tmp, "itm")}
+        up, calc = (self.completed_data(x) for x in self.run_jobs(
+            ("update_options_data", {"symbols": ["AAA"], "provider": provider}),
+            ("calculate_iv_analysis", {"symbols": ["AAA"], "rate": r, "dividend_yield": q})))
+        res = calc["results"][0]
+        self.assertEqual((res["contracts"], res["solved"]), (8, 3), res)
+        self.assertEqual(res["skipped_reasons"], {"zero_bid": 0, "no_arbitrage": 5, "unsolved": 0})
+        stored = self.query("SELECT strike, type, mid, iv, vega FROM option_iv WHERE symbol = 'AAA' ORDER BY strike,"
+                            " type")
+        self.assertEqual([(float(k), kind) for k, kind, *_ in stored], [(9, "call"), (15.5, "call"), (15.5, "put")])
+        for k, kind, mid, iv, vega in stored:
+            k, mid, iv, vega = float(k), float(mid), float(iv), float(vega)
+            # vega is per vol point: the mid's last bit, 2.2e-16 x mid, moves the IV by this much
+            self.assertLessEqual(2.220446049250313e-16 * mid / (100 * vega), 1e-5, (k, kind, iv))
+            # and the IV prices the mid back (Black-Scholes-Merton, written out here)
+            d1 = (math.log(s / k) + (r - q + iv * iv / 2) * t) / (iv * math.sqrt(t))
+            d2 = d1 - iv * math.sqrt(t)
+            n = lambda x: 0.5 * math.erfc(-x / math.sqrt(2))
+            price = (s * math.exp(-q * t) * n(d1) - k * math.exp(-r * t) * n(d2) if kind == "call"
+                     else k * math.exp(-r * t) * n(-d2) - s * math.exp(-q * t) * n(-d1))
+            self.assertAlmostEqual(price, mid, delta=1e-12 * s, msg=(k, kind, iv))
+
     def test_hv_needs_a_recent_bar(self):
         """A chain with underlying_price on every row needs no bar for its
         spot, but hv_20/hv_60 come from the bars: when the last one is more
