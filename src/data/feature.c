@@ -4,8 +4,9 @@
  * their window every `RESYNC` steps, which bounds the drift of the running
  * update (tests hold every feature to 1e-9 relative of a naive
  * computation); sma's and volume_ratio's sums are compensated (within an ulp
- * or so of exact) and a window of equal values is that value exactly. Rolling variances (bands, stdev, hv) are exact to the last
- * few ulps: see "rolling variance" below. Rolling max/min use van Herk /
+ * or so of exact) and a window of equal values is that value exactly.
+ * Rolling variances (bands, stdev, hv) are exact to the last few ulps: see
+ * "rolling variance" below. Rolling max/min use van Herk /
  * Gil-Werman blocks (three comparisons per value, branch-free). */
 #include "data/feature.h"
 

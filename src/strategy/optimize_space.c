@@ -421,8 +421,9 @@ static int range_of(const char *name, const json_t *r, int stepless, double *fro
      * every integer (its values were made reals rounded to 12 digits, so
      * -9007199254740993 .. -9007199254740990 gave one value three times). */
     *ints = json_is_integer(f) && (s == NULL || json_is_integer(s)) && json_is_integer(t);
-    if (*ints && s != NULL && (json_integer_value(f) < -9007199254740992LL || json_integer_value(f) > 9007199254740992LL ||
-                               json_integer_value(t) < -9007199254740992LL || json_integer_value(t) > 9007199254740992LL)) {
+    const json_int_t exact = 9007199254740992LL; /* 2^53 */
+    if (*ints && s != NULL && (json_integer_value(f) < -exact || json_integer_value(f) > exact ||
+                               json_integer_value(t) < -exact || json_integer_value(t) > exact)) {
         snprintf(err, errlen, "params.%s: an integer range must stay within -2^53 .. 2^53 (9007199254740992), "
                  "where every integer is exact", name);
         return -1;
