@@ -184,7 +184,8 @@ done:
 
 static const task_arg_t scan_args[] = {
     TASK_SYMBOLS_OR_ALL_ARG(0, OPTIONS_MAX_SYMBOLS, "all", "limits the scan to these symbols"),
-    { .name = "as_of", .type = TASK_ARG_DATE, OPTIONS_DATE_RANGE, .default_doc = "the newest IV history row's date",
+    { .name = "as_of", .type = TASK_ARG_DATE, OPTIONS_DATE_RANGE,
+      .default_doc = "the newest IV history row's date (of any symbol, scanned or not)",
       .doc = "scan each symbol's latest iv_history row on or before this day" },
     { .name = "min_iv_rank_sell", .type = TASK_ARG_NUMBER, .min = 0, .max = 100, .num = IV_SCAN_SELL_MIN_RANK,
       .doc = "sell_premium needs iv_rank >= this" },
