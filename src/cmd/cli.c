@@ -6,6 +6,7 @@
 #include "core/config_file.h"
 #include "core/json_exact.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -58,7 +59,7 @@ int cli_parse(int argc, char **argv, const struct option *options, const char *u
         if (opt == '?')
             return cli_refused_option(usage, options, "h", argc, argv);
         if (on_flag == NULL)
-            return cli_usage_error(usage, "see the options below");
+            return cli_unhandled_option(opt);
         int st = on_flag(opt, optarg, ctx);
         if (st != 0)
             return st;
@@ -150,10 +151,25 @@ int cli_usage_error(const char *usage, const char *fmt, ...)
     return EX_USAGE;
 }
 
+int cli_unhandled_option(int opt)
+{
+    assert(!"an option of the command's table has no case in its on_flag");
+    return cli_fail(EX_SOFTWARE, "internal error: option %d has no handler", opt);
+}
+
 int cli_refused_option(const char *usage, const struct option *options, const char *shorts, int argc, char **argv)
 {
     const char *given = optind - 1 < argc && optind > 0 ? argv[optind - 1] : "";
+    /* Inside a bundle of short flags ("-json": j unknown, s o n still to
+     * come) getopt has not moved optind past it yet. */
+    const char *next = optind < argc ? argv[optind] : "";
+    if (optopt > 0 && optopt < 256 && next[0] == '-' && next[1] != '-' && strchr(next + 1, optopt) != NULL)
+        given = next;
     if (strncmp(given, "--", 2) != 0) { /* a short one: -x unknown, or -n without its value */
+        for (size_t i = 0; given[0] == '-' && given[1] != '\0' && options[i].name != NULL; i++)
+            if (strcmp(options[i].name, given + 1) == 0 && !strchr(shorts, optopt))
+                return cli_usage_error(usage, "unknown option '-%c' (in '%s': did you mean --%s?)", optopt, given,
+                                       options[i].name);
         if (optopt != 0 && optopt != ':' && strchr(shorts, optopt) != NULL)
             return cli_usage_error(usage, "-%c needs a value", optopt);
         return cli_usage_error(usage, "unknown option '-%c'", optopt != 0 ? optopt : '?');

@@ -62,7 +62,7 @@ typedef int (*cli_flag_fn)(int opt, const char *arg, void *ctx);
 
 /* Loads the environment settings into *cfg, then parses argv: the common
  * flags, --help (prints the usage and returns CLI_HELP), unknown flags
- * (usage, 64) and the command's own flags through on_flag (may be NULL).
+ * (cli_refused_option: what was wrong and the synopsis, 64) and the command's own flags through on_flag (may be NULL).
  * Then cfg->config_path is the file the user named (--config, else
  * $TICKQ_CONFIG, else NULL), checked (cli_check_config_file). Returns 0
  * with the positional arguments at argv[optind..], CLI_HELP, or an exit
@@ -125,6 +125,9 @@ int cli_seconds(const char *usage, const char *flag, const char *arg, int64_t *m
 /* Prints "tickq: message", the usage's synopsis and the command's --help
  * to stderr; returns 64. */
 int cli_usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* For the option a command's table has and its on_flag does not (a bug):
+ * asserts; 70 (EX_SOFTWARE) without assertions. */
+int cli_unhandled_option(int opt);
 /* After getopt_long returned '?' (with opterr 0): says what was wrong with
  * argv[optind - 1] as cli_usage_error does: an unknown option (with the
  * closest of `options` when it looks like a typo), an ambiguous

@@ -181,7 +181,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
             return cli_usage_error(usage, "--format '%s' is unknown: use csv, json or table", arg);
         return 0;
     case OPT_JSON: f->as_json = 1; return 0;
-    default: return cli_usage_error(usage, "see the options below");
+    default: return cli_unhandled_option(opt);
     }
 }
 

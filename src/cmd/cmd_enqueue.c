@@ -290,7 +290,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
         f->spec.depends_on = arg;
         return 0;
     case OPT_AFTER_ANY: f->spec.after_any = 1; return 0;
-    default: return cli_usage_error(usage, "see the options below");
+    default: return cli_unhandled_option(opt);
     }
 }
 

@@ -74,7 +74,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
 {
     (void)arg;
     if (opt != OPT_JSON)
-        return cli_usage_error(usage, "see the options below");
+        return cli_unhandled_option(opt);
     *(int *)ctx = 1;
     return 0;
 }

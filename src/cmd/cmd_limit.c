@@ -144,7 +144,7 @@ static int clear_limit(queue_t *q, const char *type)
 }
 
 /* 1 when arg is a number with a minus sign ("-1", "-.5"): getopt would read
- * it as short flags ("invalid option -- '1'"), not as the limit it is. */
+ * it as short flags ("unknown option '-1'"), not as the limit it is. */
 static int negative_number(const char *arg)
 {
     return arg[0] == '-' && (isdigit((unsigned char)arg[1]) || (arg[1] == '.' && isdigit((unsigned char)arg[2])));

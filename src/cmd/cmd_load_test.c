@@ -167,7 +167,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
             return cli_usage_error(usage, "invalid --timeout '%s': it must be more than 0 seconds", arg);
         return 0;
     case OPT_JSON: f->as_json = 1; return 0;
-    default: return cli_usage_error(usage, "see the options below");
+    default: return cli_unhandled_option(opt);
     }
 }
 

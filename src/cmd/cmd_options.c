@@ -185,7 +185,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
     case OPT_VOL: return parse_number(f, F_VOL, arg);
     case OPT_PRICE: return parse_number(f, F_PRICE, arg);
     case OPT_JSON: f->as_json = 1; return 0;
-    default: return cli_usage_error(usage, "see the options below");
+    default: return cli_unhandled_option(opt);
     }
 }
 

@@ -144,7 +144,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
             return cli_usage_error(scheduler_usage, "--log-level '%s' is unknown: use debug, info, warning or error",
                                    arg);
         return 0;
-    default: return cli_usage_error(schedule_usage, "see the options below");
+    default: return cli_unhandled_option(opt);
     }
 }
 

@@ -70,7 +70,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
         if (log_parse_level(arg, &f->cfg->log_level) != 0)
             return cli_usage_error(usage, "--log-level '%s' is unknown: use debug, info, warning or error", arg);
         return 0;
-    default: return cli_usage_error(usage, "see the options below");
+    default: return cli_unhandled_option(opt);
     }
 }
 

@@ -272,7 +272,7 @@ static int on_flag(int opt, const char *arg, void *ctx)
             cfg->batch_budget_us = ms * 1000;
         break;
     default:
-        return cli_usage_error(usage, "see the options below");
+        return cli_unhandled_option(opt);
     }
     return st;
 }

@@ -84,6 +84,42 @@ static int shared_flags_first(int argc, char **argv)
     return argc;
 }
 
+/* argv[1] is no command: says why (a shared flag with no command after it,
+ * another flag, a misspelt command) and prints the usage; 64. */
+static int refuse_command(int argc, char **argv)
+{
+    const char *name = argv[1];
+    for (size_t i = 0; i < sizeof shared_flags / sizeof shared_flags[0]; i++) {
+        size_t len = strlen(shared_flags[i]);
+        if (strncmp(name, shared_flags[i], len) != 0 || (name[len] != '\0' && name[len] != '='))
+            continue;
+        if (name[len] == '=' || argc > 2)
+            return cli_fail(EX_USAGE, "a command must follow %s VALUE: tickq %s VALUE COMMAND ...",
+                            shared_flags[i], shared_flags[i]);
+        return cli_fail(EX_USAGE, "%s needs a value, and a command after it: tickq %s VALUE COMMAND ...",
+                        shared_flags[i], shared_flags[i]);
+    }
+    if (name[0] == '-') {
+        fprintf(stderr, "tickq: unknown option '%s' before the command (only ", name);
+        for (size_t i = 0; i < sizeof shared_flags / sizeof shared_flags[0]; i++)
+            fprintf(stderr, "%s%s", i == 0 ? "" : i + 1 < sizeof shared_flags / sizeof shared_flags[0] ? ", " : " and ",
+                    shared_flags[i]);
+        fprintf(stderr, " may come there)\n\n");
+    } else {
+        const char *names[sizeof commands / sizeof commands[0] + 1];
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+            names[i] = commands[i].name;
+        names[sizeof commands / sizeof commands[0]] = "version";
+        size_t best;
+        if (close_match_find(name, names, sizeof names / sizeof names[0], &best, 1) == 1)
+            fprintf(stderr, "tickq: unknown command '%s' (did you mean %s?)\n\n", name, names[best]);
+        else
+            fprintf(stderr, "tickq: unknown command '%s'\n\n", name);
+    }
+    print_usage(stderr);
+    return EX_USAGE;
+}
+
 int main(int argc, char **argv)
 {
     tasks_register_all();
@@ -106,25 +142,5 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
-    const char *names[sizeof commands / sizeof commands[0]];
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        names[i] = commands[i].name;
-    size_t best;
-    for (size_t i = 0; i < sizeof shared_flags / sizeof shared_flags[0]; i++)
-        if (strncmp(name, shared_flags[i], strlen(shared_flags[i])) == 0 &&
-            (name[strlen(shared_flags[i])] == '\0' || name[strlen(shared_flags[i])] == '='))
-            return cli_fail(EX_USAGE, "%s needs a value, and a command after it: tickq %s VALUE COMMAND ...",
-                            shared_flags[i], shared_flags[i]);
-    if (name[0] == '-') {
-        fprintf(stderr, "tickq: unknown option '%s' before the command (only --redis-url, --prefix, --group and "
-                        "--config may come there)\n\n", name);
-        print_usage(stderr);
-        return EX_USAGE;
-    }
-    if (close_match_find(name, names, sizeof names / sizeof names[0], &best, 1) == 1)
-        fprintf(stderr, "tickq: unknown command '%s' (did you mean %s?)\n\n", name, names[best]);
-    else
-        fprintf(stderr, "tickq: unknown command '%s'\n\n", name);
-    print_usage(stderr);
-    return EX_USAGE;
+    return refuse_command(argc, argv);
 }

@@ -21,13 +21,12 @@
 #include "http/http_triggers.h"
 
 #define DB_CHECK_EVERY_MS 5000
-#define CONNECT_RETRY_MS 2000
 
 queue_t *http_app_queue(http_app_t *a, char *err, size_t errlen)
 {
     int opened;
-    rconn_t *c = rconn_lazy_get(&a->redis, &a->cfg->url, a->cfg->command_timeout_ms, CONNECT_RETRY_MS, &opened, err,
-                                errlen);
+    rconn_t *c =
+        rconn_lazy_get(&a->redis, &a->cfg->url, a->cfg->command_timeout_ms, HTTP_CONNECT_RETRY_MS, &opened, err, errlen);
     if (c == NULL)
         return NULL;
     if (opened) {

@@ -40,6 +40,10 @@ typedef struct {
     char db_error[512];
 } http_app_t;
 
+/* After a failed connect to Redis, the server's requests and its
+ * readiness probe fail at once this long with that connect's error. */
+#define HTTP_CONNECT_RETRY_MS 2000
+
 /* The queue over a live connection (connecting, or connecting again after a
  * broken one): NULL with err when Redis cannot be reached. Within 2 s of a
  * failed connect it fails at once with that error, so that requests do not

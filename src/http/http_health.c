@@ -22,7 +22,6 @@
 
 #define STALLED_MS 10000
 #define LIVE_MS 30000
-#define PROBE_RETRY_MS 2000 /* after a failed connect, fail at once this long (as http_app_queue) */
 
 /* The readiness probe's own Redis connection, under a lock of its own: the
  * probe runs outside the server's lock (HTTP_UNLOCKED), so that an endpoint
@@ -37,7 +36,8 @@ static int probe_ping(const config_t *cfg, char *err, size_t errlen)
 {
     int ok = 0, opened;
     pthread_mutex_lock(&probe_lock);
-    rconn_t *c = rconn_lazy_get(&probe, &cfg->url, cfg->command_timeout_ms, PROBE_RETRY_MS, &opened, err, errlen);
+    rconn_t *c =
+        rconn_lazy_get(&probe, &cfg->url, cfg->command_timeout_ms, HTTP_CONNECT_RETRY_MS, &opened, err, errlen);
     if (c != NULL) {
         if (opened)
             rconn_set_name(c, "tickq-http-probe");

@@ -57,8 +57,7 @@ int option_quote_check(const option_quote_t *q, char *err, size_t errlen)
      * strike of 1e-320, an expiry in 2224), refused here rather than stored
      * and counted "unsolved" by calculate_iv_analysis. */
     if (!amount_ok(q->strike))
-        snprintf(err, errlen, "strike %g must be a positive number from %g to %g", q->strike, OPTION_AMOUNT_MIN,
-                 OPTION_AMOUNT_MAX);
+        snprintf(err, errlen, "strike %g must be a positive number " OPTION_AMOUNT_RANGE, q->strike);
     else if (q->kind != OPTION_CALL && q->kind != OPTION_PUT)
         snprintf(err, errlen, "type must be call or put");
     else if (!isfinite(q->bid) || q->bid < 0)
@@ -74,8 +73,7 @@ int option_quote_check(const option_quote_t *q, char *err, size_t errlen)
     else if (q->open_interest < 0)
         snprintf(err, errlen, "open_interest %lld must not be negative", (long long)q->open_interest);
     else if (!isnan(q->underlying) && !amount_ok(q->underlying))
-        snprintf(err, errlen, "underlying_price %g must be a positive number from %g to %g", q->underlying,
-                 OPTION_AMOUNT_MIN, OPTION_AMOUNT_MAX);
+        snprintf(err, errlen, "underlying_price %g must be a positive number " OPTION_AMOUNT_RANGE, q->underlying);
     else if (q->quote_date < 0) { /* the tasks' dates start there; their results would show it as null */
         clock_format_date(q->quote_date * 86400, qd);
         snprintf(err, errlen, "quote_date %s is before 1970-01-01", qd);

@@ -100,7 +100,7 @@ static int check_amount(const char *name, double v, char *err, size_t errlen)
 {
     if (isfinite(v) && v >= OPTION_AMOUNT_MIN && v <= OPTION_AMOUNT_MAX)
         return 0;
-    errmsg_set(err, errlen, "%s must be a positive number from 1e-100 to 1e100, got %g", name, v);
+    errmsg_set(err, errlen, "%s must be a positive number " OPTION_AMOUNT_RANGE ", got %g", name, v);
     return -1;
 }
 

@@ -27,6 +27,7 @@
  * amounts and their ratios leave the range of doubles). */
 #define OPTION_AMOUNT_MIN 1e-100
 #define OPTION_AMOUNT_MAX 1e100
+#define OPTION_AMOUNT_RANGE "from 1e-100 to 1e100" /* the two above, for messages */
 
 typedef struct {
     option_kind_t kind;

@@ -63,6 +63,10 @@ class TestUsage(TickqTestCase):
             (("worker", "--wrokers", "2"), "unknown option '--wrokers' (did you mean --workers?)"),
             (("schedule", "next", "* * * * *", "-n"), "-n needs a value"),
             (("schedule", "next", "* * * * *", "--tzz", "UTC"), "unknown option '--tzz' (did you mean --tz?)"),
+            # a bundle of short flags after a long one: the bundle is named, not the flag before it
+            (("jobs", "--limit=5", "-json"), "unknown option '-j' (in '-json': did you mean --json?)"),
+            (("jobs", "--json", "-state", "failed"), "unknown option '-s' (in '-state': did you mean --state?)"),
+            (("schedule", "--from=2024-01-01", "-xn", "3"), "unknown option '-x'"),
         ]
         for args, first_line in cases:
             p = self.tickq(*args)
@@ -82,6 +86,13 @@ class TestUsage(TickqTestCase):
         self.assertEqual((p.returncode, p.stderr.splitlines()[0]),
                          (64, "tickq: --redis-url needs a value, and a command after it: "
                               "tickq --redis-url VALUE COMMAND ..."))
+        for args in (("--prefix", "x"), ("--redis-url=redis://h",)):
+            p = tickq(*args)
+            flag = args[0].split("=")[0]
+            self.assertEqual((p.returncode, p.stderr.splitlines()[0]),
+                             (64, f"tickq: a command must follow {flag} VALUE: tickq {flag} VALUE COMMAND ..."))
+        self.assertEqual(tickq("versoin").stderr.splitlines()[0],
+                         "tickq: unknown command 'versoin' (did you mean version?)")
 
     def test_version_and_tasks(self):
         p = tickq("version")

@@ -544,9 +544,9 @@ TEST(option_chain_csv_validation)
     CHECK_INT(parse(domain, &c, &rep, err, sizeof err), 1);
     CHECK_INT(rep.rows, 8);
     CHECK_INT(rep.bad, 5);
-    CHECK(strstr(rep.problems[0], ":2: strike 1e-200 must be a positive number from 1e-100 to 1e+100") != NULL);
-    CHECK(strstr(rep.problems[1], ":3: strike 1e+101 must be a positive number from 1e-100 to 1e+100") != NULL);
-    CHECK(strstr(rep.problems[2], ":4: underlying_price 1e+200 must be a positive number from 1e-100 to 1e+100")
+    CHECK(strstr(rep.problems[0], ":2: strike 1e-200 must be a positive number from 1e-100 to 1e100") != NULL);
+    CHECK(strstr(rep.problems[1], ":3: strike 1e+101 must be a positive number from 1e-100 to 1e100") != NULL);
+    CHECK(strstr(rep.problems[2], ":4: underlying_price 1e+200 must be a positive number from 1e-100 to 1e100")
           != NULL);
     CHECK(strstr(rep.problems[3], ":5: expiry 2124-02-07 is more than 100 years (36500 days) after the quote date 2024-03-01")
           != NULL);
