@@ -68,8 +68,8 @@ def demo_synth_args():
 
 class TestReadmeUse(TickqTestCase):
     def test_use_section_starts_a_redis_and_runs_as_written(self):
-        """The Use section starts a Redis before it exports REDIS_URL, and
-        its commands run as written (on a free port instead of 6379, which
+        """The Use section starts a Redis and waits for it before it exports
+        REDIS_URL, and its commands run as written (on a free port instead of 6379, which
         another Redis may hold): every job they enqueue completes."""
         use = section(read("README.md"), "## Use")
         script = "\n".join(indented_blocks(use))
@@ -79,6 +79,9 @@ class TestReadmeUse(TickqTestCase):
         self.assertLess(start, export)
         self.assertIn("6379", lines[start])
         self.assertIn("--daemonize yes", lines[start])
+        # redis-server --daemonize returns before the server listens: the
+        # next line waits for it, or the worker started next can find no Redis
+        self.assertTrue(lines[start + 1].startswith("until redis-cli -p 6379 ping;"), lines[start + 1])
         port = free_port()
         tmp = tempfile.mkdtemp(prefix="tickq-readme-")
         self.addCleanup(shutil.rmtree, tmp, True)
