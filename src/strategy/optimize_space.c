@@ -272,7 +272,10 @@ static double eval(const expr_t *e, int i, const double *vars)
     case OP_SUB: return a - b;
     case OP_MUL: return a * b;
     case OP_DIV: return a / b;
-    case OP_MOD: return fmod(a, b);
+    case OP_MOD: { /* Python's: the sign of b (-7 % 3 is 2), as the users' own code reads it */
+        double r = fmod(a, b);
+        return r != 0 && (r < 0) != (b < 0) ? r + b : r;
+    }
     case OP_LT: return a < b;
     case OP_LE: return a <= b;
     case OP_GT: return a > b;

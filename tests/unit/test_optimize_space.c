@@ -106,6 +106,29 @@ TEST(optimize_constraints_filter)
     json_decref(out);
 }
 
+TEST(optimize_constraint_modulo_is_pythons)
+{
+    /* Python's %: the sign of the divisor, -7 % 3 == 2 and 7 % -3 == -2 (C's fmod gives -1 and 1). */
+    char err[512];
+    size_t space;
+    json_t *out = combos("{\"a\": [-7, -6, -5, 7], \"b\": [3, -3]}", "\"a % b == 2 or a % b == -2\"", &space, err,
+                         sizeof err);
+    CHECK(out != NULL);
+    /* kept: (-7, 3) -> 2, (-5, -3) -> -2, (7, -3) -> -2; not (-5, 3) -> 1, (-7, -3) -> -1, (7, 3) -> 1 */
+    CHECK_INT(json_array_size(out), 3);
+    json_t *p;
+    size_t i;
+    int kept[3][2] = { { 0, 0 } };
+    json_array_foreach(out, i, p) {
+        kept[i][0] = (int)json_integer_value(json_object_get(p, "a"));
+        kept[i][1] = (int)json_integer_value(json_object_get(p, "b"));
+    }
+    CHECK(kept[0][0] == -7 && kept[0][1] == 3);
+    CHECK(kept[1][0] == -5 && kept[1][1] == -3);
+    CHECK(kept[2][0] == 7 && kept[2][1] == -3);
+    json_decref(out);
+}
+
 TEST(optimize_random_sample_repeats_with_its_seed)
 {
     char err[512];
