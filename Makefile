@@ -64,7 +64,7 @@ BENCH_OPTIONS := $(BUILD)/bench_options
 
 .PHONY: FORCE all setup test fuzz-syntax unit integration demo screenshots sanitize hostile chaos soak fuzz fuzz-build bench bench-queue bench-data bench-strategy bench-options bench-handlers bench-http bench-optimize bench-memory bench-redis-time bench-redis-floor bench-redis-instructions install clean
 
-all: $(BUILD)/tickq $(BUILD)/tickq-python-host
+all: $(BUILD)/tickq $(BUILD)/tickq-python-host clients/python/tickq/library.lua
 
 setup:
 	@scripts/setup
@@ -91,9 +91,14 @@ $(BUILD)/obj/%.o: src/%.c | $(BUILD)/gen/lua_scripts.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # One recipe makes both files (grouped target), so parallel builds run it once.
-$(BUILD)/gen/lua_scripts.c $(BUILD)/gen/lua_scripts.h &: scripts/embed-lua src/lua/common.lua $(LUA_SRC)
+$(BUILD)/gen/lua_scripts.c $(BUILD)/gen/lua_scripts.h $(BUILD)/gen/lua_library.lua &: scripts/embed-lua src/lua/common.lua $(LUA_SRC)
 	@mkdir -p $(BUILD)/gen
 	scripts/embed-lua $(BUILD)/gen src/lua/common.lua $(LUA_SRC)
+
+# The function library's text for the Python client, which loads it into a
+# Redis no tickq process has used yet (not tracked: made from src/lua).
+clients/python/tickq/library.lua: $(BUILD)/gen/lua_scripts.c
+	cp $(BUILD)/gen/lua_library.lua $@
 
 # The Python strategy runner, compiled into the Python host.
 $(BUILD)/gen/python_runner.h: scripts/embed-text src/strategy/python_runner.py
@@ -315,7 +320,7 @@ bench-optimize:
 	@$(MAKE) --no-print-directory all >&2
 	@scripts/with-redis /usr/bin/python3 bench/bench_optimize.py --tickq $(BUILD)/tickq
 
-install: $(BUILD)/tickq $(BUILD)/tickq-python-host
+install: $(BUILD)/tickq $(BUILD)/tickq-python-host clients/python/tickq/library.lua
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/tickq $(DESTDIR)$(PREFIX)/bin/tickq
 	install -m 0755 $(BUILD)/tickq-python-host $(DESTDIR)$(PREFIX)/bin/tickq-python-host

@@ -318,6 +318,47 @@ class TestClientJobExists(TickqTestCase):
         self.assertEqual((e.state, e.run), ("completed", 2))
 
 
+class TestClientLoadsTheLibrary(TickqTestCase):
+    """On a Redis no tickq process has used (no function library), the
+    client loads the library itself, the same text the binary loads, and
+    its jobs run; without its library.lua it says what to do."""
+
+    def setUp(self):
+        super().setUp()
+        self.r.function_flush()
+
+    def library_code(self):
+        libs = self.r.execute_command("FUNCTION", "LIST", "LIBRARYNAME", "tickq_p1", "WITHCODE")
+        self.assertEqual(len(libs), 1, libs)
+        entry = dict(zip(libs[0][0::2], libs[0][1::2]))
+        return entry[b"library_code"].decode() if b"library_code" in entry else entry["library_code"]
+
+    def test_a_fresh_redis_gets_the_library_from_the_client(self):
+        client = Client(self.url)
+        jid = client.enqueue("echo", {"n": 7})
+        by_client = self.library_code()
+        self.assertTrue(by_client.startswith("#!lua name=tickq_p1\n"))
+        self.assertEqual(client.cancel("no-such-job"), "missing")
+        ids = [x["id"] for x in client.enqueue_many([{"type": "echo", "args": {"n": k}} for k in range(3)])]
+        # The binary loads (REPLACE) the very same text.
+        self.assertEqual(self.tickq("enqueue", "noop").returncode, 0)
+        self.assertEqual(self.library_code(), by_client)
+        status, w = self.burst("--workers", "1")
+        self.assertEqual(status, 0, w.log())
+        self.assertEqual([self.result(i)["data"]["n"] for i in [jid] + ids], [7, 0, 1, 2])
+
+    def test_without_its_library_file_it_says_what_to_do(self):
+        import tickq.client as client_module
+        saved = client_module.LIBRARY_FILE
+        client_module.LIBRARY_FILE = os.path.join(ROOT, "no-such-library.lua")
+        self.addCleanup(setattr, client_module, "LIBRARY_FILE", saved)
+        with self.assertRaises(RuntimeError) as caught:
+            Client(self.url).enqueue("echo", {})
+        self.assertIn("Redis has no tickq function library tickq_p1", str(caught.exception))
+        self.assertIn("start a worker, or run `tickq enqueue` once", str(caught.exception))
+        self.assertEqual(self.r.execute_command("FUNCTION", "LIST"), [])
+
+
 class TestClientRefusesWhatTheCliRefuses(TickqTestCase):
     """Client.enqueue and enqueue_many refuse args that `tickq enqueue`
     refuses but Python's json writes (an integer beyond 64 bits, a NUL in a

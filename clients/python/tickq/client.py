@@ -15,8 +15,9 @@ result TTL from TICKQ_RESULT_TTL, like every tickq command.
 Unlike the CLI it does not check the task type against the types tickq
 knows, nor the args against the task's argument table (the worker refuses
 a bad job when it takes it, with an error result). Needs the redis package
-(Debian: python3-redis) and a Redis where a tickq process has loaded its
-function library once (any worker, or one `tickq enqueue`).
+(Debian: python3-redis). On a Redis no tickq process has used yet it loads
+tickq's function library itself, from library.lua beside this file (`make`
+writes it from src/lua; a worker that starts later loads the same text).
 
     from tickq import Client, TaskFailed
     c = Client()                                   # $REDIS_URL
@@ -42,6 +43,8 @@ PROTOCOL = "1"
 LIBRARY = "tickq_p" + PROTOCOL
 ENQUEUE_FUNCTION = LIBRARY + "_enqueue"
 ENQUEUE_BATCH_FUNCTION = LIBRARY + "_enqueue_batch"
+# The library's text, as tickq loads it (scripts/embed-lua; copied here by make).
+LIBRARY_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "library.lua")
 # Jobs per enqueue_batch call (src/core/queue.h, QUEUE_BATCH_MAX) and the
 # fields each takes there (src/lua/enqueue_batch.lua).
 BATCH_MAX = 400
@@ -429,7 +432,7 @@ class Client:
         once they have all ended, however. An unknown id is a ValueError."""
         cmd = self.enqueue_command(type, args, **options)
         try:
-            reply = self.redis.execute_command(*cmd)
+            reply = self._fcall(cmd)
         except self._response_error as e:
             raise self._refusal(e) from None
         return self._created(reply, options.get("replace") is True)
@@ -482,7 +485,7 @@ class Client:
             cmd = (["FCALL", ENQUEUE_BATCH_FUNCTION, "0"] + self._header(now_us)
                    + [str(MAX_PAYLOAD), str(now_us), str(BATCH_FIELDS)] + [x for f in chunk for x in f])
             try:
-                reply = self.redis.execute_command(*cmd)
+                reply = self._fcall(cmd)
             except self._response_error as e:
                 err = self._refusal(e)
                 if isinstance(err, ValueError):
@@ -508,6 +511,35 @@ class Client:
                 out.append({"id": f[0], "created": int(created) == 1, "state": state, "run": int(run)})
         return out
 
+    def _fcall(self, cmd):
+        """Sends an FCALL; when Redis has no tickq library (a fresh Redis,
+        or one restarted without persistence) it loads LIBRARY_FILE and
+        sends it again, once. Without that file, or when Redis refuses the
+        load (an ACL without FUNCTION), the "Function not found" error
+        stands (_refusal says what to do)."""
+        try:
+            return self.redis.execute_command(*cmd)
+        except self._response_error as e:
+            if "Function not found" not in str(e) or not self._load_library():
+                raise
+        return self.redis.execute_command(*cmd)
+
+    def _load_library(self):
+        """FUNCTION LOAD of LIBRARY_FILE: True when Redis then holds the
+        library (loaded now, or by another process meanwhile)."""
+        try:
+            with open(LIBRARY_FILE, encoding="utf-8") as f:
+                code = f.read()
+        except OSError:
+            return False
+        if not code.startswith(f"#!lua name={LIBRARY}\n"):   # a file of another protocol
+            return False
+        try:
+            self.redis.execute_command("FUNCTION", "LOAD", code)
+        except self._response_error as e:
+            return "already exists" in str(e)
+        return True
+
     def _refusal(self, e):
         said = str(e)
         if said.startswith("TICKQ_INVALID "):
@@ -518,9 +550,10 @@ class Client:
             return RuntimeError("Redis is out of memory and refuses writes: the job was not enqueued; free memory "
                                 f"in Redis or raise its maxmemory, then try again (Redis said: {said})")
         if "Function not found" in said:
-            return RuntimeError(f"Redis has no tickq function library {LIBRARY} (Redis said: {said}): a tickq "
-                                "process loads it when it first uses this Redis; start a worker, or run "
-                                "`tickq enqueue` once, against it, then try again")
+            return RuntimeError(f"Redis has no tickq function library {LIBRARY} (Redis said: {said}) and this "
+                                f"client could not load it ({LIBRARY_FILE} missing, of another protocol, or "
+                                "FUNCTION LOAD refused): a tickq process loads it when it first uses this Redis; "
+                                "start a worker, or run `tickq enqueue` once, against it, then try again")
         return e
 
     @staticmethod
@@ -555,7 +588,7 @@ class Client:
         _check_id(task_id)
         cmd = ["FCALL", LIBRARY + "_cancel", "0"] + self._header(time.time_ns() // 1000) + [task_id]
         try:
-            reply = self.redis.execute_command(*cmd)
+            reply = self._fcall(cmd)
         except self._response_error as e:
             raise self._refusal(e) from None
         what = _text(reply[0]) if isinstance(reply, (list, tuple)) and reply else None
