@@ -192,7 +192,8 @@ screenshots: setup
 sanitize: setup
 	@$(MAKE) --no-print-directory BUILD=build-san \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  build-san/tickq build-san/tickq-python-host build-san/unit_tests build-san/bench_queue build-san/without_landlock
+	  build-san/tickq build-san/tickq-python-host build-san/unit_tests build-san/bench_queue build-san/without_landlock \
+	  clients/python/tickq/library.lua
 	@scripts/sanitize-test build-san
 
 # Chaos and soak (docs/operations.md): their own redis-servers on private
