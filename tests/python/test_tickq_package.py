@@ -575,7 +575,10 @@ class TestClientChecks(unittest.TestCase):
 
     def test_refusals_name_the_problem(self):
         cases = [({"priority": "urgent"}, "invalid priority 'urgent'"),
-                 ({"colour": "red"}, "unknown enqueue option colour"),
+                 ({"colour": "red"}, "unknown enqueue option colour (known: queue, priority"),
+                 ({"priorty": "high"}, "unknown enqueue option priorty (did you mean priority?) (known:"),
+                 ({"tmeout": 1, "qeue": "x"},
+                  "unknown enqueue options qeue (did you mean queue?), tmeout (did you mean timeout?) (known:"),
                  ({"queue": "reports_high"}, "may not end in _high"),
                  ({"max_retries": 101}, "max_retries 101"),
                  ({"timeout": 0}, "more than 0"),

@@ -27,6 +27,7 @@ writes it from src/lua; a worker that starts later loads the same text).
     except TaskFailed as e:
         print(e.status, e.error)                   # failed, dead or cancelled
 """
+import difflib
 import json
 import math
 import numbers
@@ -365,8 +366,11 @@ class Client:
         (for a pipeline or a test). Raises ValueError for a job tickq would
         refuse."""
         if unknown:
-            raise ValueError(f"unknown enqueue option{'s' if len(unknown) > 1 else ''} "
-                             f"{', '.join(sorted(unknown))} (known: {', '.join(_ENQUEUE_OPTIONS)})")
+            named = ", ".join(name + "".join(f" (did you mean {m}?)" for m in
+                                             difflib.get_close_matches(name, _ENQUEUE_OPTIONS, n=1))
+                              for name in sorted(unknown))
+            raise ValueError(f"unknown enqueue option{'s' if len(unknown) > 1 else ''} {named} "
+                             f"(known: {', '.join(_ENQUEUE_OPTIONS)})")
         if not isinstance(type, str):
             raise ValueError(f"the task type must be a string, not {builtin_type(type).__name__}")
         runtime.check_type_name(type)
