@@ -178,7 +178,8 @@ int cli_refused_option(const char *usage, const struct option *options, const ch
     size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
     const char *names[128];
     size_t n = 0, prefixed = 0, exact = (size_t)-1;
-    for (size_t i = 0; options[i].name != NULL && n < sizeof names / sizeof names[0]; i++, n++) {
+    for (size_t i = 0; options[i].name != NULL; i++, n++) {
+        assert(n < sizeof names / sizeof names[0]); /* a command's table: 50 options at most today */
         names[n] = options[i].name;
         if (strncmp(names[n], name, len) == 0) {
             prefixed++;

@@ -56,6 +56,19 @@ static void print_usage(FILE *out)
 
 /* The flags every command shares, each with a value. */
 static const char *const shared_flags[] = { "--redis-url", "--prefix", "--group", "--config" };
+#define N_SHARED_FLAGS (sizeof shared_flags / sizeof shared_flags[0])
+
+/* The shared flag arg is ("--prefix" or "--prefix=..."), as an index of
+ * shared_flags; -1 for none. */
+static int shared_flag(const char *arg)
+{
+    for (size_t i = 0; i < N_SHARED_FLAGS; i++) {
+        size_t len = strlen(shared_flags[i]);
+        if (strncmp(arg, shared_flags[i], len) == 0 && (arg[len] == '\0' || arg[len] == '='))
+            return (int)i;
+    }
+    return -1;
+}
 
 /* The flags every command shares may also come before the command
  * (`tickq --redis-url URL stats`): they are moved behind it, where the
@@ -65,12 +78,10 @@ static int shared_flags_first(int argc, char **argv)
 {
     int at = 1;
     while (at < argc && argv[at][0] == '-') {
-        int n = 0;
-        for (size_t i = 0; i < sizeof shared_flags / sizeof shared_flags[0]; i++) {
-            size_t len = strlen(shared_flags[i]);
-            if (strncmp(argv[at], shared_flags[i], len) == 0)
-                n = argv[at][len] == '=' ? 1 : argv[at][len] == '\0' && at + 1 < argc ? 2 : 0;
-        }
+        int f = shared_flag(argv[at]);
+        if (f < 0)
+            break;
+        int n = argv[at][strlen(shared_flags[f])] == '=' ? 1 : at + 1 < argc ? 2 : 0;
         if (n == 0)
             break;
         at += n;
@@ -89,21 +100,17 @@ static int shared_flags_first(int argc, char **argv)
 static int refuse_command(int argc, char **argv)
 {
     const char *name = argv[1];
-    for (size_t i = 0; i < sizeof shared_flags / sizeof shared_flags[0]; i++) {
-        size_t len = strlen(shared_flags[i]);
-        if (strncmp(name, shared_flags[i], len) != 0 || (name[len] != '\0' && name[len] != '='))
-            continue;
-        if (name[len] == '=' || argc > 2)
-            return cli_fail(EX_USAGE, "a command must follow %s VALUE: tickq %s VALUE COMMAND ...",
-                            shared_flags[i], shared_flags[i]);
-        return cli_fail(EX_USAGE, "%s needs a value, and a command after it: tickq %s VALUE COMMAND ...",
-                        shared_flags[i], shared_flags[i]);
+    int f = shared_flag(name);
+    if (f >= 0) {
+        const char *flag = shared_flags[f];
+        if (name[strlen(flag)] == '=' || argc > 2)
+            return cli_fail(EX_USAGE, "a command must follow %s VALUE: tickq %s VALUE COMMAND ...", flag, flag);
+        return cli_fail(EX_USAGE, "%s needs a value, and a command after it: tickq %s VALUE COMMAND ...", flag, flag);
     }
     if (name[0] == '-') {
         fprintf(stderr, "tickq: unknown option '%s' before the command (only ", name);
-        for (size_t i = 0; i < sizeof shared_flags / sizeof shared_flags[0]; i++)
-            fprintf(stderr, "%s%s", i == 0 ? "" : i + 1 < sizeof shared_flags / sizeof shared_flags[0] ? ", " : " and ",
-                    shared_flags[i]);
+        for (size_t i = 0; i < N_SHARED_FLAGS; i++)
+            fprintf(stderr, "%s%s", i == 0 ? "" : i + 1 < N_SHARED_FLAGS ? ", " : " and ", shared_flags[i]);
         fprintf(stderr, " may come there)\n\n");
     } else {
         const char *names[sizeof commands / sizeof commands[0] + 1];
